@@ -1,0 +1,9 @@
+//! wallet-core: the credential model, its encodings (W3C VC 2.0 JSON-LD with
+//! `ecdsa-rdfc-2019` Data Integrity proofs, and the compact QR form), QR
+//! rendering and decoding, and the one verification routine that both services,
+//! phone wallets and inspector apps share.
+//!
+//! No web framework, no database and no async runtime in the public API.
+
+pub mod compact;
+pub mod qr;

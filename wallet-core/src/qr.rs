@@ -1,0 +1,1 @@
+//! QR rendering and decoding (owned by the QR work; placeholder).
