@@ -1,1 +1,31 @@
-fn main() {}
+//! `issuer serve`: the issuing service.
+
+use clap::{Parser, Subcommand};
+use issuer::config::Settings;
+use issuer::startup::Application;
+
+#[derive(Parser)]
+#[command(name = "issuer", about = "Issues health certificates and licences as W3C verifiable credentials")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP(S) service.
+    Serve(Settings),
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    issuer::telemetry::init();
+    match Cli::parse().command {
+        Command::Serve(settings) => {
+            let app = Application::build(&settings).await?;
+            tracing::info!(did = app.did(), port = app.port(), "issuer ready");
+            app.run_until_stopped().await?;
+        }
+    }
+    Ok(())
+}

@@ -5,5 +5,13 @@
 //!
 //! No web framework, no database and no async runtime in the public API.
 
+pub mod canonical;
 pub mod compact;
+pub mod contexts;
+pub mod credential;
+pub mod data_model;
+pub mod issuance;
+pub mod keys;
+pub mod localized;
 pub mod qr;
+pub mod verification;

@@ -1,0 +1,36 @@
+//! Settings: command-line flags, each also settable from the environment.
+//! With none at all, the issuer runs on SQLite under `./data`.
+
+use std::path::PathBuf;
+
+/// How to run the issuer.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "ISSUER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Directory for the SQLite database and the signing key.
+    #[arg(long, env = "ISSUER_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; default: SQLite at `<data-dir>/issuer.sqlite3`.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// PEM certificate chain: serve HTTPS instead of HTTP (with --tls-key).
+    #[arg(long, env = "ISSUER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "ISSUER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Settings for tests: an ephemeral port, the given data directory.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        Self { listen: "127.0.0.1:0".into(), data_dir, database_url: None, tls_cert: None, tls_key: None }
+    }
+
+    /// The store URL: `DATABASE_URL` or the SQLite file in the data directory.
+    pub fn store_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("issuer.sqlite3").display()))
+    }
+}

@@ -1,0 +1,221 @@
+//! The issuing domain: validate, sign, store, with idempotency. Routes call
+//! this; it knows nothing of HTTP beyond the status code it records for replays.
+
+use chrono::Utc;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use wallet_core::credential::{
+    credential_kind, CredentialId, FoodBusinessLicence, FoodBusinessLicenceRequest, HealthCertificate,
+    HealthCertificateRequest,
+};
+use wallet_core::issuance::{sign_credential, IssueError};
+use wallet_core::keys::IssuerKey;
+
+use crate::api_error::ApiError;
+use crate::store::{IdempotencyRecord, NewCredential, SaveOutcome, Store};
+
+/// Everything the issuing routes need.
+#[derive(Clone)]
+pub struct Issuer {
+    /// Persistent state.
+    pub store: Store,
+    /// The signing key.
+    pub key: IssuerKey,
+}
+
+/// What an issuance returns: the HTTP status to answer with and the body.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// 201 for a new credential; the recorded status for a replay.
+    pub status: u16,
+    /// JSON body.
+    pub body: Value,
+    /// True when this answer is a replay of an earlier request with the same key.
+    pub replayed: bool,
+}
+
+/// An `Idempotency-Key` header value: 1–255 visible ASCII characters.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Parse the header value.
+    ///
+    /// # Errors
+    /// 400 `invalid_idempotency_key`.
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        if s.is_empty() || s.len() > 255 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key 应为1至255个可见 ASCII 字符",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+fn digest_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn sign_error(e: IssueError) -> ApiError {
+    match e {
+        IssueError::Signing(cause) => ApiError::internal(cause),
+        other => ApiError::bad_request(other.code(), format!("无法签发该凭证：{other}"), format!("cannot issue this credential: {other}")),
+    }
+}
+
+impl Issuer {
+    /// Issue a health certificate from plain fields.
+    ///
+    /// # Errors
+    /// 422 with field errors; 409 when the idempotency key was used for another request.
+    pub async fn issue_health_certificate(
+        &self,
+        request_body: &[u8],
+        idempotency_key: Option<IdempotencyKey>,
+    ) -> Result<Issued, ApiError> {
+        self.issue_domain("health-certificates", request_body, idempotency_key, |body, key, id| {
+            let req: HealthCertificateRequest = parse_request(body)?;
+            let hc = HealthCertificate::from_request(&req, Utc::now().date_naive()).map_err(ApiError::invalid_fields)?;
+            Ok(hc.to_unsigned_credential(id, &key.did()))
+        })
+        .await
+    }
+
+    /// Issue a food business licence from plain fields.
+    ///
+    /// # Errors
+    /// As [`Issuer::issue_health_certificate`].
+    pub async fn issue_licence(&self, request_body: &[u8], idempotency_key: Option<IdempotencyKey>) -> Result<Issued, ApiError> {
+        self.issue_domain("licences", request_body, idempotency_key, |body, key, id| {
+            let req: FoodBusinessLicenceRequest = parse_request(body)?;
+            let licence = FoodBusinessLicence::from_request(&req).map_err(ApiError::invalid_fields)?;
+            Ok(licence.to_unsigned_credential(id, &key.did()))
+        })
+        .await
+    }
+
+    async fn issue_domain(
+        &self,
+        scope: &str,
+        request_body: &[u8],
+        idempotency_key: Option<IdempotencyKey>,
+        build: impl FnOnce(&[u8], &IssuerKey, &CredentialId) -> Result<Value, ApiError>,
+    ) -> Result<Issued, ApiError> {
+        let request_digest = digest_hex(request_body);
+        if let Some(key) = &idempotency_key {
+            if let Some(saved) = self.store.idempotent_response(scope, &key.0).await.map_err(ApiError::internal)? {
+                return replay(saved, &request_digest);
+            }
+        }
+        let id = CredentialId::generate();
+        let unsigned = build(request_body, &self.key, &id)?;
+        let signed = sign_credential(&unsigned, &self.key, Utc::now()).await.map_err(sign_error)?;
+        let body = json!({
+            "id": id.as_str(),
+            "credential": signed,
+            "links": {
+                "credential": format!("/credentials/{}", id.uuid_part()),
+                "qrPng": format!("/credentials/{}/qr.png", id.uuid_part()),
+                "qrSvg": format!("/credentials/{}/qr.svg", id.uuid_part()),
+            }
+        });
+        let record = idempotency_key.map(|key| IdempotencyRecord {
+            scope: scope.to_owned(),
+            key: key.0,
+            request_digest: request_digest.clone(),
+            response_status: 201,
+            response_body: body.to_string(),
+            credential_id: Some(id.as_str().to_owned()),
+        });
+        match self.store.save_issued(&new_credential(&id, &signed)?, record.as_ref()).await.map_err(ApiError::internal)? {
+            SaveOutcome::Saved => {
+                tracing::info!(credential_id = %id, kind = credential_kind(&signed), "issued");
+                Ok(Issued { status: 201, body, replayed: false })
+            }
+            // A concurrent request with the same key won the race: our signature is discarded.
+            SaveOutcome::Replayed(saved) => replay(saved, &request_digest),
+        }
+    }
+
+    /// VC-API issue: sign the caller's credential as it is.
+    ///
+    /// # Errors
+    /// 400 when the credential breaks the data model or cannot be signed.
+    pub async fn issue_vc_api(&self, credential: &Value) -> Result<Value, ApiError> {
+        if let Some(issuer) = credential.get("issuer") {
+            let named = issuer.as_str().or_else(|| issuer.get("id").and_then(Value::as_str));
+            if named.is_some_and(|n| n != self.key.did()) {
+                return Err(ApiError::bad_request(
+                    "issuer_mismatch",
+                    format!("本签发服务只能以 {} 的身份签发", self.key.did()),
+                    format!("this issuer signs only as {}", self.key.did()),
+                ));
+            }
+        }
+        let signed = sign_credential(credential, &self.key, Utc::now()).await.map_err(sign_error)?;
+        let id = signed
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(CredentialId::parse)
+            .unwrap_or_else(CredentialId::generate);
+        match self.store.save_issued(&new_credential(&id, &signed)?, None).await {
+            Ok(_) => {}
+            // The caller chose an id that was already issued: the credential is still
+            // signed and returned, but not stored twice.
+            Err(crate::store::StoreError::Duplicate(_)) => {
+                tracing::warn!(credential_id = %id, "VC-API issue with an id already stored; not stored again")
+            }
+            Err(e) => return Err(ApiError::internal(e)),
+        }
+        Ok(signed)
+    }
+
+    /// A stored credential by the UUID part of its id.
+    ///
+    /// # Errors
+    /// 404 when unknown.
+    pub async fn credential(&self, uuid: &str) -> Result<Value, ApiError> {
+        let id = CredentialId::parse(&format!("urn:uuid:{uuid}")).ok_or_else(|| ApiError::not_found("该凭证", "credential"))?;
+        let stored = self.store.credential(id.as_str()).await.map_err(ApiError::internal)?;
+        let stored = stored.ok_or_else(|| ApiError::not_found("该凭证", "credential"))?;
+        serde_json::from_str(&stored.credential_json).map_err(ApiError::internal)
+    }
+}
+
+fn parse_request<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request("invalid_json", format!("请求内容不是有效的 JSON 或字段有误：{e}"), format!("the body is not valid JSON for this request: {e}"))
+    })
+}
+
+fn replay(saved: IdempotencyRecord, request_digest: &str) -> Result<Issued, ApiError> {
+    if saved.request_digest != request_digest {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "该 Idempotency-Key 已用于另一个不同的请求",
+            "this Idempotency-Key was already used for a different request",
+        ));
+    }
+    let body = serde_json::from_str(&saved.response_body).map_err(ApiError::internal)?;
+    Ok(Issued { status: saved.response_status, body, replayed: true })
+}
+
+fn new_credential(id: &CredentialId, signed: &Value) -> Result<NewCredential, ApiError> {
+    let time = |k: &str| {
+        signed.get(k).and_then(Value::as_str).and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map(|d| d.with_timezone(&Utc))
+    };
+    Ok(NewCredential {
+        id: id.as_str().to_owned(),
+        kind: credential_kind(signed).to_owned(),
+        issuer: signed.get("issuer").map(|i| i.as_str().or_else(|| i.get("id").and_then(Value::as_str)).unwrap_or("").to_owned()).unwrap_or_default(),
+        issued_at: Utc::now(),
+        valid_from: time("validFrom"),
+        valid_until: time("validUntil"),
+        credential_json: serde_json::to_string(signed).map_err(ApiError::internal)?,
+        search_digest: None,
+    })
+}

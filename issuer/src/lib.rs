@@ -1,0 +1,15 @@
+//! The issuer service: issuance APIs (VC-API and a domain API for clinics),
+//! storage, the signing key.
+//!
+//! Layers: `routes` (HTTP) → `issuance` (domain) → `store` (persistence);
+//! every rule about credentials lives in `wallet-core`.
+
+pub mod api_error;
+pub mod config;
+pub mod issuance;
+pub mod routes;
+pub mod signing_key;
+pub mod startup;
+pub mod store;
+pub mod tls;
+pub mod telemetry;

@@ -1,0 +1,72 @@
+//! Building and running the HTTP server.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context as _;
+
+use crate::config::Settings;
+use crate::issuance::Issuer;
+use crate::store::Store;
+
+/// A bound, ready-to-run issuer.
+pub struct Application {
+    port: u16,
+    did: String,
+    server: Server,
+}
+
+impl Application {
+    /// Open the store, load the key, bind the listener (port 0 works).
+    ///
+    /// # Errors
+    /// Store, key, TLS or bind failures.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating {}", settings.data_dir.display()))?;
+        let store = Store::connect(&settings.store_url()).await.context("opening the store")?;
+        let key = crate::signing_key::load_or_generate(&settings.data_dir)?;
+        let did = key.did();
+        let issuer = web::Data::new(Issuer { store, key });
+        let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let json_config = web::JsonConfig::default().limit(crate::routes::MAX_BODY_BYTES).error_handler(crate::api_error::json_error);
+        let http = HttpServer::new(move || {
+            App::new()
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .app_data(issuer.clone())
+                .app_data(json_config.clone())
+                .configure(crate::routes::configure)
+        });
+        let server = match (&settings.tls_cert, &settings.tls_key) {
+            (Some(cert), Some(key)) => {
+                let tls = crate::tls::server_config(cert, key)?;
+                tracing::info!(port, "serving HTTPS");
+                http.listen_rustls_0_23(listener, tls)?.run()
+            }
+            _ => {
+                tracing::info!(port, "serving HTTP");
+                http.listen(listener)?.run()
+            }
+        };
+        Ok(Self { port, did, server })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The issuer's DID.
+    pub fn did(&self) -> &str {
+        &self.did
+    }
+
+    /// Serve until stopped.
+    ///
+    /// # Errors
+    /// I/O errors of the server.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,529 @@
+//! Persistent storage for issued credentials and idempotency records.
+//!
+//! One API ([`Store`]) over two backends, chosen at run time from a URL:
+//!
+//! * **SQLite** (the zero-setup default): `sqlite:///abs/path/issuer.sqlite3`,
+//!   `sqlite://relative/path.sqlite3`, or a plain file path.
+//! * **PostgreSQL** (production): `postgres://…` or `postgresql://…`
+//!   (anything [`tokio_postgres::Config`] accepts in URL form).
+//!
+//! Schema migrations are embedded in the binary and applied by [`Store::connect`].
+//!
+//! Nothing in this module logs credential contents or personal data: log lines
+//! carry credential ids, kinds and idempotency scopes only, at debug level.
+
+mod migrations;
+mod postgres;
+mod sqlite;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+pub use self::postgres::PgStore;
+pub use self::sqlite::SqliteStore;
+
+/// The issuer's storage, backed by SQLite or PostgreSQL.
+///
+/// Cheap to clone: clones share one connection pool (PostgreSQL) or one
+/// connection (SQLite).
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// A local SQLite database file.
+    Sqlite(SqliteStore),
+    /// A PostgreSQL database reached through a connection pool.
+    Postgres(PgStore),
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `url` and applies any pending migrations.
+    ///
+    /// Accepted forms: `sqlite:///abs/path`, `sqlite://relative/path`, a plain file
+    /// path (SQLite), and `postgres://…` / `postgresql://…` (PostgreSQL). Any other
+    /// scheme is rejected with [`StoreError::UnsupportedUrl`].
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        match StoreUrl::parse(url)? {
+            StoreUrl::Sqlite(path) => Ok(Store::Sqlite(SqliteStore::open(path).await?)),
+            StoreUrl::Postgres(config) => Ok(Store::Postgres(PgStore::connect(config).await?)),
+        }
+    }
+
+    /// The backend's name: `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Saves an issued credential, optionally together with the idempotency record
+    /// of the request that issued it.
+    ///
+    /// If `idempotency` is `Some` and a record with the same `(scope, key)` already
+    /// exists, nothing is saved and the existing record is returned as
+    /// [`SaveOutcome::Replayed`]. The check and the insert happen in one transaction
+    /// guarded by a unique constraint, so concurrent requests with the same key store
+    /// exactly one credential. The caller should compare the returned record's
+    /// `request_digest` with its own to detect a key reused for a different request.
+    ///
+    /// `idempotency.credential_id`, when set, must name `credential.id` (or another
+    /// stored credential); it is checked as a foreign key when the transaction commits.
+    ///
+    /// Fails with [`StoreError::Duplicate`] if a credential with the same id exists.
+    pub async fn save_issued(
+        &self,
+        credential: &NewCredential,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<SaveOutcome, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.save_issued(credential, idempotency).await,
+            Store::Postgres(store) => store.save_issued(credential, idempotency).await,
+        }
+    }
+
+    /// The stored idempotency record for `(scope, key)`, if any.
+    pub async fn idempotent_response(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.idempotent_response(scope, key).await,
+            Store::Postgres(store) => store.idempotent_response(scope, key).await,
+        }
+    }
+
+    /// The stored credential with this id, if any.
+    pub async fn credential(&self, id: &str) -> Result<Option<StoredCredential>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.credential(id).await,
+            Store::Postgres(store) => store.credential(id).await,
+        }
+    }
+
+    /// Summaries of stored credentials matching `query`, newest `issued_at` first
+    /// (ties broken by descending id, so paging is stable).
+    pub async fn list_credentials(
+        &self,
+        query: &CredentialQuery,
+    ) -> Result<Vec<CredentialSummary>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.list_credentials(query).await,
+            Store::Postgres(store) => store.list_credentials(query).await,
+        }
+    }
+
+    /// How many credentials are stored, optionally only those of one `kind`.
+    pub async fn count_credentials(&self, kind: Option<&str>) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.count_credentials(kind).await,
+            Store::Postgres(store) => store.count_credentials(kind).await,
+        }
+    }
+}
+
+/// A freshly issued credential to be stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewCredential {
+    /// The credential id, e.g. `urn:uuid:…`. Unique across the store.
+    pub id: String,
+    /// The credential kind: `"HealthCertificate"`, `"FoodBusinessLicence"` or `"Generic"`.
+    pub kind: String,
+    /// The issuer's DID.
+    pub issuer: String,
+    /// When the credential was issued.
+    pub issued_at: DateTime<Utc>,
+    /// Start of the validity period, if any.
+    pub valid_from: Option<DateTime<Utc>>,
+    /// End of the validity period, if any.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The full signed verifiable credential, stored and returned verbatim.
+    pub credential_json: String,
+    /// An opaque digest for lookups; never plain personal data.
+    pub search_digest: Option<String>,
+}
+
+/// Debug output omits the credential body, which contains personal data.
+impl fmt::Debug for NewCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewCredential")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("issuer", &self.issuer)
+            .field("issued_at", &self.issued_at)
+            .field("valid_from", &self.valid_from)
+            .field("valid_until", &self.valid_until)
+            .field("credential_json", &Redacted(self.credential_json.len()))
+            .field("search_digest", &self.search_digest)
+            .finish()
+    }
+}
+
+/// A credential as read back from the store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredCredential {
+    /// The credential id, e.g. `urn:uuid:…`.
+    pub id: String,
+    /// The credential kind, e.g. `"HealthCertificate"`.
+    pub kind: String,
+    /// The issuer's DID.
+    pub issuer: String,
+    /// When the credential was issued.
+    pub issued_at: DateTime<Utc>,
+    /// Start of the validity period, if any.
+    pub valid_from: Option<DateTime<Utc>>,
+    /// End of the validity period, if any.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The full signed verifiable credential, exactly as it was saved.
+    pub credential_json: String,
+    /// The opaque lookup digest saved with the credential, if any.
+    pub search_digest: Option<String>,
+    /// When the store saved the credential.
+    pub stored_at: DateTime<Utc>,
+}
+
+/// Debug output omits the credential body, which contains personal data.
+impl fmt::Debug for StoredCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredCredential")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("issuer", &self.issuer)
+            .field("issued_at", &self.issued_at)
+            .field("valid_from", &self.valid_from)
+            .field("valid_until", &self.valid_until)
+            .field("credential_json", &Redacted(self.credential_json.len()))
+            .field("search_digest", &self.search_digest)
+            .field("stored_at", &self.stored_at)
+            .finish()
+    }
+}
+
+/// The listing view of a stored credential: no body, no personal data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CredentialSummary {
+    /// The credential id.
+    pub id: String,
+    /// The credential kind.
+    pub kind: String,
+    /// The issuer's DID.
+    pub issuer: String,
+    /// When the credential was issued.
+    pub issued_at: DateTime<Utc>,
+    /// End of the validity period, if any.
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+/// The remembered outcome of a request made with an idempotency key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// Namespace of the key, e.g. `"health-certificates"` or `"clinic:<token-id>"`.
+    pub scope: String,
+    /// The client-chosen idempotency key.
+    pub key: String,
+    /// SHA-256 (lower-case hex) of the request body, to detect a key reused for a
+    /// different request.
+    pub request_digest: String,
+    /// The HTTP status that was returned.
+    pub response_status: u16,
+    /// The response body that was returned (replayed verbatim).
+    pub response_body: String,
+    /// The credential the request issued, if any.
+    pub credential_id: Option<String>,
+}
+
+/// Debug output omits the response body, which usually contains the credential.
+impl fmt::Debug for IdempotencyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdempotencyRecord")
+            .field("scope", &self.scope)
+            .field("key", &self.key)
+            .field("request_digest", &self.request_digest)
+            .field("response_status", &self.response_status)
+            .field("response_body", &Redacted(self.response_body.len()))
+            .field("credential_id", &self.credential_id)
+            .finish()
+    }
+}
+
+/// What [`Store::save_issued`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SaveOutcome {
+    /// The credential (and idempotency record, if given) were stored.
+    Saved,
+    /// A record with the same idempotency scope and key already existed; nothing was
+    /// stored. Carries the existing record.
+    Replayed(IdempotencyRecord),
+}
+
+/// Filter and paging for [`Store::list_credentials`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialQuery {
+    /// Only credentials of this kind.
+    pub kind: Option<String>,
+    /// Only credentials with `issued_at >= issued_from` (inclusive).
+    pub issued_from: Option<DateTime<Utc>>,
+    /// Only credentials with `issued_at < issued_until` (exclusive).
+    pub issued_until: Option<DateTime<Utc>>,
+    /// Maximum number of rows; capped at [`CredentialQuery::MAX_LIMIT`].
+    pub limit: u32,
+    /// Number of matching rows to skip (newest first).
+    pub offset: u32,
+}
+
+impl CredentialQuery {
+    /// The default page size.
+    pub const DEFAULT_LIMIT: u32 = 50;
+    /// The largest page the store returns, whatever `limit` asks for.
+    pub const MAX_LIMIT: u32 = 1000;
+
+    /// `limit`, capped at [`Self::MAX_LIMIT`].
+    fn effective_limit(&self) -> u32 {
+        self.limit.min(Self::MAX_LIMIT)
+    }
+}
+
+impl Default for CredentialQuery {
+    fn default() -> Self {
+        CredentialQuery {
+            kind: None,
+            issued_from: None,
+            issued_until: None,
+            limit: Self::DEFAULT_LIMIT,
+            offset: 0,
+        }
+    }
+}
+
+/// Errors from the store.
+#[derive(thiserror::Error, Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store URL names no supported backend or is malformed. The message never
+    /// contains the URL's password.
+    #[error("unsupported store URL: {0}")]
+    UnsupportedUrl(String),
+    /// An error from SQLite.
+    #[error("SQLite error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// An error from PostgreSQL.
+    #[error("PostgreSQL error: {}", postgres::describe_error(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be obtained from the pool.
+    #[error("PostgreSQL connection pool error: {}", postgres::describe_pool_error(.0))]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// The PostgreSQL connection pool could not be built.
+    #[error("PostgreSQL connection pool could not be built: {0}")]
+    PoolBuild(#[from] deadpool_postgres::BuildError),
+    /// The database schema cannot be migrated to (or is newer than) this build's schema.
+    #[error("schema migration failed: {0}")]
+    Migration(String),
+    /// A credential with this id is already stored.
+    #[error("a credential with id {0:?} is already stored")]
+    Duplicate(String),
+    /// A stored value could not be decoded (e.g. a malformed timestamp).
+    #[error("corrupt data in store: {0}")]
+    Corrupt(String),
+    /// A filesystem operation for the SQLite database failed.
+    #[error("cannot prepare database location {path}: {source}")]
+    Io {
+        /// The path being prepared.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A blocking database task panicked or was cancelled.
+    #[error("database task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// The backend and location parsed from a store URL.
+enum StoreUrl {
+    Sqlite(PathBuf),
+    Postgres(tokio_postgres::Config),
+}
+
+impl StoreUrl {
+    fn parse(url: &str) -> Result<StoreUrl, StoreError> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(StoreError::UnsupportedUrl(
+                "empty URL; expected sqlite://PATH, a file path, or postgres://…".into(),
+            ));
+        }
+        let Some((scheme, rest)) = split_scheme(url) else {
+            return Ok(StoreUrl::Sqlite(PathBuf::from(url)));
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => {
+                // `sqlite:///abs` → `/abs`; `sqlite://rel` → `rel`; `sqlite:rel` → `rel`.
+                let path = rest.strip_prefix("//").unwrap_or(rest);
+                if path.is_empty() {
+                    return Err(StoreError::UnsupportedUrl(
+                        "sqlite URL has no database path".into(),
+                    ));
+                }
+                Ok(StoreUrl::Sqlite(PathBuf::from(path)))
+            }
+            "postgres" | "postgresql" => url.parse::<tokio_postgres::Config>().map(StoreUrl::Postgres).map_err(
+                // tokio-postgres's parse errors name the bad option, never its value.
+                |err| StoreError::UnsupportedUrl(format!("invalid PostgreSQL URL: {err}")),
+            ),
+            other => Err(StoreError::UnsupportedUrl(format!(
+                "scheme {other:?} is not supported; expected sqlite://PATH, a file path, \
+                 or postgres://…"
+            ))),
+        }
+    }
+}
+
+/// Splits `scheme:rest` when `url` starts with a URL scheme (RFC 3986: a letter, then
+/// letters, digits, `+`, `-`, `.`). Single letters are left alone so that Windows drive
+/// paths (`C:\…`) count as plain paths.
+fn split_scheme(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once(':')?;
+    let mut chars = scheme.chars();
+    let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    let is_scheme = scheme.len() > 1
+        && starts_with_letter
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    is_scheme.then_some((scheme, rest))
+}
+
+/// Formats a timestamp as fixed-width RFC 3339 UTC text with microseconds, e.g.
+/// `2024-05-01T12:00:00.000000Z`. Fixed width makes text order equal time order.
+/// Sub-microsecond precision is truncated.
+fn format_timestamp(timestamp: DateTime<Utc>) -> String {
+    timestamp.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Parses RFC 3339 text read from the database; `what` names the value for the error.
+fn parse_timestamp(text: &str, what: impl FnOnce() -> String) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|timestamp| timestamp.with_timezone(&Utc))
+        .map_err(|err| StoreError::Corrupt(format!("{} is not an RFC 3339 timestamp: {err}", what())))
+}
+
+/// Parses an optional RFC 3339 timestamp read from the database.
+fn parse_optional_timestamp(
+    text: Option<&str>,
+    what: impl FnOnce() -> String,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    text.map(|text| parse_timestamp(text, what)).transpose()
+}
+
+/// Converts a stored response status back to `u16`.
+fn response_status_from_db(status: i64, scope: &str) -> Result<u16, StoreError> {
+    u16::try_from(status).map_err(|_| {
+        StoreError::Corrupt(format!(
+            "idempotency record in scope {scope:?} has out-of-range response status {status}"
+        ))
+    })
+}
+
+/// A `credentials` row as stored, with timestamps still as RFC 3339 text.
+struct RawCredential {
+    id: String,
+    kind: String,
+    issuer: String,
+    issued_at: String,
+    valid_from: Option<String>,
+    valid_until: Option<String>,
+    credential_json: String,
+    search_digest: Option<String>,
+    stored_at: String,
+}
+
+impl RawCredential {
+    fn decode(self) -> Result<StoredCredential, StoreError> {
+        let id = &self.id;
+        Ok(StoredCredential {
+            issued_at: parse_timestamp(&self.issued_at, || format!("issued_at of {id}"))?,
+            valid_from: parse_optional_timestamp(self.valid_from.as_deref(), || {
+                format!("valid_from of {id}")
+            })?,
+            valid_until: parse_optional_timestamp(self.valid_until.as_deref(), || {
+                format!("valid_until of {id}")
+            })?,
+            stored_at: parse_timestamp(&self.stored_at, || format!("stored_at of {id}"))?,
+            id: self.id,
+            kind: self.kind,
+            issuer: self.issuer,
+            credential_json: self.credential_json,
+            search_digest: self.search_digest,
+        })
+    }
+}
+
+/// A listing row as stored, with timestamps still as RFC 3339 text.
+struct RawSummary {
+    id: String,
+    kind: String,
+    issuer: String,
+    issued_at: String,
+    valid_until: Option<String>,
+}
+
+impl RawSummary {
+    fn decode(self) -> Result<CredentialSummary, StoreError> {
+        let id = &self.id;
+        Ok(CredentialSummary {
+            issued_at: parse_timestamp(&self.issued_at, || format!("issued_at of {id}"))?,
+            valid_until: parse_optional_timestamp(self.valid_until.as_deref(), || {
+                format!("valid_until of {id}")
+            })?,
+            id: self.id,
+            kind: self.kind,
+            issuer: self.issuer,
+        })
+    }
+}
+
+/// Stands in for a field whose content must not appear in logs.
+struct Redacted(usize);
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<redacted, {} bytes>", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_store_urls() {
+        let sqlite_path = |url: &str| match StoreUrl::parse(url) {
+            Ok(StoreUrl::Sqlite(path)) => Some(path),
+            _ => None,
+        };
+        assert_eq!(sqlite_path("sqlite:///abs/issuer.sqlite3"), Some("/abs/issuer.sqlite3".into()));
+        assert_eq!(sqlite_path("sqlite://rel/issuer.sqlite3"), Some("rel/issuer.sqlite3".into()));
+        assert_eq!(sqlite_path("sqlite:rel.db"), Some("rel.db".into()));
+        assert_eq!(sqlite_path("./data/issuer.sqlite3"), Some("./data/issuer.sqlite3".into()));
+        assert_eq!(sqlite_path("C:\\data\\issuer.db"), Some("C:\\data\\issuer.db".into()));
+        assert!(matches!(
+            StoreUrl::parse("postgresql://user:secret@localhost:5432/issuer"),
+            Ok(StoreUrl::Postgres(_))
+        ));
+        for bad in ["", "sqlite://", "mysql://user:secret@localhost/db", "http://x"] {
+            match StoreUrl::parse(bad) {
+                Err(StoreError::UnsupportedUrl(message)) => assert!(!message.contains("secret")),
+                _ => panic!("{bad:?} should be rejected"),
+            }
+        }
+    }
+
+    #[test]
+    fn timestamps_are_fixed_width_and_round_trip() {
+        let timestamp = DateTime::from_timestamp(1_700_000_000, 123_456_000).expect("valid timestamp");
+        let text = format_timestamp(timestamp);
+        assert_eq!(text, "2023-11-14T22:13:20.123456Z");
+        assert_eq!(parse_timestamp(&text, String::new).ok(), Some(timestamp));
+        assert!(matches!(parse_timestamp("yesterday", String::new), Err(StoreError::Corrupt(_))));
+    }
+}

@@ -1,0 +1,423 @@
+//! PostgreSQL backend: tokio-postgres behind a deadpool connection pool.
+//!
+//! Timestamps are `TIMESTAMPTZ` columns. They cross the wire as RFC 3339 text
+//! (`$n::text::timestamptz` going in, `to_char(… AT TIME ZONE 'UTC', …)` coming out),
+//! which keeps microseconds exactly without tokio-postgres's chrono feature.
+//!
+//! Connections are unencrypted (`NoTls`): run the database on a private network or
+//! a local socket.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Config, NoTls, Row};
+use tracing::{debug, info};
+
+use super::migrations::{self, Migration};
+use super::{
+    format_timestamp, response_status_from_db, CredentialQuery, CredentialSummary,
+    IdempotencyRecord, NewCredential, RawCredential, RawSummary, SaveOutcome, StoreError,
+    StoredCredential,
+};
+
+/// Most connections one store (and its clones) opens.
+const POOL_SIZE: usize = 16;
+/// Connect timeout, unless the URL sets `connect_timeout`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a caller waits for a free pooled connection.
+const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long checking a returned connection may take.
+const POOL_RECYCLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Advisory lock held while migrating, so concurrently starting issuers migrate one at
+/// a time. (The bytes of "issuerdb" as a big-endian integer.)
+const MIGRATION_LOCK_ID: i64 = 0x6973_7375_6572_6462;
+/// How often `save_issued` retries when an idempotency key conflicts but the
+/// conflicting record is gone by the time it is read.
+const MAX_SAVE_ATTEMPTS: u32 = 3;
+
+/// Formats a `TIMESTAMPTZ` column as fixed-width RFC 3339 UTC text with microseconds.
+macro_rules! utc_text {
+    ($column:literal) => {
+        concat!("to_char(", $column, " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+    };
+}
+
+const SELECT_CREDENTIAL: &str = concat!(
+    "SELECT id, kind, issuer, ",
+    utc_text!("issued_at"),
+    ", ",
+    utc_text!("valid_from"),
+    ", ",
+    utc_text!("valid_until"),
+    ", credential_json, search_digest, ",
+    utc_text!("stored_at"),
+    " FROM credentials WHERE id = $1"
+);
+
+const SELECT_SUMMARIES: &str = concat!(
+    "SELECT id, kind, issuer, ",
+    utc_text!("issued_at"),
+    ", ",
+    utc_text!("valid_until"),
+    " FROM credentials WHERE TRUE"
+);
+
+const SELECT_IDEMPOTENCY_RECORD: &str = "SELECT scope, idempotency_key, request_digest, \
+     response_status, response_body, credential_id \
+     FROM idempotency_records WHERE scope = $1 AND idempotency_key = $2";
+
+/// Claims an idempotency key. If another transaction holds an uncommitted row with the
+/// same key, this waits for it; if that one commits, nothing is inserted (0 rows).
+const CLAIM_IDEMPOTENCY_KEY: &str = "INSERT INTO idempotency_records \
+         (scope, idempotency_key, request_digest, response_status, response_body, \
+          credential_id, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7::text::timestamptz) \
+     ON CONFLICT (scope, idempotency_key) DO NOTHING";
+
+const INSERT_CREDENTIAL: &str = "INSERT INTO credentials \
+         (id, kind, issuer, issued_at, valid_from, valid_until, credential_json, \
+          search_digest, stored_at) \
+     VALUES ($1, $2, $3, $4::text::timestamptz, $5::text::timestamptz, \
+             $6::text::timestamptz, $7, $8, $9::text::timestamptz)";
+
+/// A store in a PostgreSQL database. Clones share one connection pool.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    /// `host:port/dbname`, for diagnostics (never includes the password).
+    target: Arc<str>,
+}
+
+impl fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgStore").field("target", &self.target).finish_non_exhaustive()
+    }
+}
+
+/// Whether an idempotency key could be claimed.
+enum SaveAttempt {
+    Saved,
+    KeyAlreadyUsed,
+}
+
+impl PgStore {
+    /// Builds the pool, checks that a connection can be made, and runs pending migrations.
+    pub(super) async fn connect(mut config: Config) -> Result<PgStore, StoreError> {
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let target: Arc<str> = describe_target(&config).into();
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .wait_timeout(Some(POOL_WAIT_TIMEOUT))
+            .recycle_timeout(Some(POOL_RECYCLE_TIMEOUT))
+            .build()?;
+        let mut client = pool.get().await?;
+        migrate(&mut client, migrations::POSTGRES).await?;
+        drop(client);
+        debug!(target = %target, "connected to PostgreSQL store");
+        Ok(PgStore { pool, target })
+    }
+
+    pub(super) async fn save_issued(
+        &self,
+        credential: &NewCredential,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<SaveOutcome, StoreError> {
+        let mut client = self.pool.get().await?;
+        for _ in 0..MAX_SAVE_ATTEMPTS {
+            match try_save(&mut client, credential, idempotency).await? {
+                SaveAttempt::Saved => {
+                    debug!(credential_id = credential.id, backend = "postgres", "saved credential");
+                    return Ok(SaveOutcome::Saved);
+                }
+                SaveAttempt::KeyAlreadyUsed => {
+                    let Some(record) = idempotency else {
+                        // try_save only reports a used key when it was given a record.
+                        continue;
+                    };
+                    // Our transaction is rolled back; the conflicting one has committed.
+                    if let Some(existing) =
+                        select_idempotency_record(&client, &record.scope, &record.key).await?
+                    {
+                        debug!(
+                            scope = existing.scope,
+                            existing_credential_id = existing.credential_id,
+                            backend = "postgres",
+                            "idempotency key already used; nothing saved"
+                        );
+                        return Ok(SaveOutcome::Replayed(existing));
+                    }
+                    // The conflicting record was deleted before we could read it: retry.
+                }
+            }
+        }
+        Err(StoreError::Corrupt(format!(
+            "idempotency key in scope {:?} kept conflicting with a record that could not \
+             be read ({MAX_SAVE_ATTEMPTS} attempts)",
+            idempotency.map_or("", |record| record.scope.as_str())
+        )))
+    }
+
+    pub(super) async fn idempotent_response(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        select_idempotency_record(&client, scope, key).await
+    }
+
+    pub(super) async fn credential(&self, id: &str) -> Result<Option<StoredCredential>, StoreError> {
+        let client = self.pool.get().await?;
+        let statement = client.prepare_cached(SELECT_CREDENTIAL).await?;
+        let Some(row) = client.query_opt(&statement, &[&id]).await? else {
+            return Ok(None);
+        };
+        RawCredential {
+            id: row.try_get(0)?,
+            kind: row.try_get(1)?,
+            issuer: row.try_get(2)?,
+            issued_at: row.try_get(3)?,
+            valid_from: row.try_get(4)?,
+            valid_until: row.try_get(5)?,
+            credential_json: row.try_get(6)?,
+            search_digest: row.try_get(7)?,
+            stored_at: row.try_get(8)?,
+        }
+        .decode()
+        .map(Some)
+    }
+
+    pub(super) async fn list_credentials(
+        &self,
+        query: &CredentialQuery,
+    ) -> Result<Vec<CredentialSummary>, StoreError> {
+        let issued_from = query.issued_from.map(format_timestamp);
+        let issued_until = query.issued_until.map(format_timestamp);
+        let limit = i64::from(query.effective_limit());
+        let offset = i64::from(query.offset);
+
+        let mut sql = String::from(SELECT_SUMMARIES);
+        let mut arguments: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        if let Some(kind) = &query.kind {
+            arguments.push(kind);
+            sql.push_str(&format!(" AND kind = ${}", arguments.len()));
+        }
+        if let Some(from) = &issued_from {
+            arguments.push(from);
+            sql.push_str(&format!(" AND issued_at >= ${}::text::timestamptz", arguments.len()));
+        }
+        if let Some(until) = &issued_until {
+            arguments.push(until);
+            sql.push_str(&format!(" AND issued_at < ${}::text::timestamptz", arguments.len()));
+        }
+        arguments.push(&limit);
+        arguments.push(&offset);
+        sql.push_str(&format!(
+            " ORDER BY issued_at DESC, id DESC LIMIT ${} OFFSET ${}",
+            arguments.len() - 1,
+            arguments.len()
+        ));
+
+        let client = self.pool.get().await?;
+        let statement = client.prepare_cached(&sql).await?;
+        let rows = client.query(&statement, &arguments).await?;
+        rows.iter().map(decode_summary).collect()
+    }
+
+    pub(super) async fn count_credentials(&self, kind: Option<&str>) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        let statement = client
+            .prepare_cached("SELECT count(*) FROM credentials WHERE $1::text IS NULL OR kind = $1")
+            .await?;
+        let count: i64 = client.query_one(&statement, &[&kind]).await?.try_get(0)?;
+        u64::try_from(count)
+            .map_err(|_| StoreError::Corrupt(format!("negative credential count {count}")))
+    }
+}
+
+/// One transaction of [`PgStore::save_issued`]: claim the key (if any), then insert
+/// the credential. Rolls back and reports [`SaveAttempt::KeyAlreadyUsed`] when the key
+/// is taken.
+async fn try_save(
+    client: &mut deadpool_postgres::Client,
+    credential: &NewCredential,
+    idempotency: Option<&IdempotencyRecord>,
+) -> Result<SaveAttempt, StoreError> {
+    let stored_at = format_timestamp(Utc::now());
+    // Dropping the transaction on an error path rolls it back.
+    let transaction = client.transaction().await?;
+    if let Some(record) = idempotency {
+        let statement = transaction.prepare_cached(CLAIM_IDEMPOTENCY_KEY).await?;
+        let claimed = transaction
+            .execute(
+                &statement,
+                &[
+                    &record.scope,
+                    &record.key,
+                    &record.request_digest,
+                    &i32::from(record.response_status),
+                    &record.response_body,
+                    &record.credential_id,
+                    &stored_at,
+                ],
+            )
+            .await?;
+        if claimed == 0 {
+            transaction.rollback().await?;
+            return Ok(SaveAttempt::KeyAlreadyUsed);
+        }
+    }
+    let statement = transaction.prepare_cached(INSERT_CREDENTIAL).await?;
+    transaction
+        .execute(
+            &statement,
+            &[
+                &credential.id,
+                &credential.kind,
+                &credential.issuer,
+                &format_timestamp(credential.issued_at),
+                &credential.valid_from.map(format_timestamp),
+                &credential.valid_until.map(format_timestamp),
+                &credential.credential_json,
+                &credential.search_digest,
+                &stored_at,
+            ],
+        )
+        .await
+        .map_err(|err| {
+            if is_unique_violation(&err, "credentials_pkey") {
+                StoreError::Duplicate(credential.id.clone())
+            } else {
+                StoreError::Postgres(err)
+            }
+        })?;
+    // Deferred foreign keys (idempotency record → credential) are checked here.
+    transaction.commit().await?;
+    Ok(SaveAttempt::Saved)
+}
+
+/// Applies pending `migrations` in one transaction under an advisory lock.
+async fn migrate(
+    client: &mut deadpool_postgres::Client,
+    known: &[Migration],
+) -> Result<(), StoreError> {
+    let transaction = client.transaction().await?;
+    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_ID]).await?;
+    transaction
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    BIGINT NOT NULL PRIMARY KEY,
+                 name       TEXT NOT NULL,
+                 checksum   TEXT NOT NULL,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+             )",
+        )
+        .await?;
+    let applied = transaction
+        .query("SELECT version, checksum FROM schema_migrations", &[])
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?)))
+        .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+    for migration in migrations::pending(known, &applied)? {
+        transaction.batch_execute(migration.sql).await.map_err(|err| {
+            StoreError::Migration(format!(
+                "applying {} to PostgreSQL: {}",
+                migration.name,
+                describe_error(&err)
+            ))
+        })?;
+        transaction
+            .execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                &[&migration.version, &migration.name, &migration.checksum()],
+            )
+            .await?;
+        info!(version = migration.version, name = migration.name, "applied PostgreSQL migration");
+    }
+    transaction.commit().await?;
+    Ok(())
+}
+
+async fn select_idempotency_record(
+    client: &tokio_postgres::Client,
+    scope: &str,
+    key: &str,
+) -> Result<Option<IdempotencyRecord>, StoreError> {
+    let Some(row) = client.query_opt(SELECT_IDEMPOTENCY_RECORD, &[&scope, &key]).await? else {
+        return Ok(None);
+    };
+    let scope: String = row.try_get(0)?;
+    Ok(Some(IdempotencyRecord {
+        response_status: response_status_from_db(row.try_get::<_, i32>(3)?.into(), &scope)?,
+        key: row.try_get(1)?,
+        request_digest: row.try_get(2)?,
+        response_body: row.try_get(4)?,
+        credential_id: row.try_get(5)?,
+        scope,
+    }))
+}
+
+fn decode_summary(row: &Row) -> Result<CredentialSummary, StoreError> {
+    RawSummary {
+        id: row.try_get(0)?,
+        kind: row.try_get(1)?,
+        issuer: row.try_get(2)?,
+        issued_at: row.try_get(3)?,
+        valid_until: row.try_get(4)?,
+    }
+    .decode()
+}
+
+fn is_unique_violation(err: &tokio_postgres::Error, constraint: &str) -> bool {
+    err.as_db_error().is_some_and(|db_error| {
+        *db_error.code() == SqlState::UNIQUE_VIOLATION && db_error.constraint() == Some(constraint)
+    })
+}
+
+/// `host:port/dbname` of the first configured host, without user or password.
+fn describe_target(config: &Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}/{}", config.get_dbname().unwrap_or("(default)"))
+}
+
+/// A one-line description of a PostgreSQL error that includes the server's message.
+/// (tokio-postgres's own `Display` says only "db error".) Details, which can quote
+/// row values, are left out.
+pub(super) fn describe_error(err: &tokio_postgres::Error) -> String {
+    if let Some(db_error) = err.as_db_error() {
+        return format!("{} {}: {}", db_error.severity(), db_error.code().code(), db_error.message());
+    }
+    match std::error::Error::source(err) {
+        Some(source) => format!("{err}: {source}"),
+        None => err.to_string(),
+    }
+}
+
+/// Like [`describe_error`], for errors getting a connection from the pool.
+pub(super) fn describe_pool_error(err: &PoolError) -> String {
+    match err {
+        PoolError::Backend(err) => describe_error(err),
+        other => other.to_string(),
+    }
+}

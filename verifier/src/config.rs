@@ -1,0 +1,24 @@
+//! Settings: command-line flags, each also settable from the environment.
+
+use std::path::PathBuf;
+
+/// How to run the verifier.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "VERIFIER_LISTEN", default_value = "127.0.0.1:8081")]
+    pub listen: String,
+    /// PEM certificate chain: serve HTTPS instead of HTTP (with --tls-key).
+    #[arg(long, env = "VERIFIER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "VERIFIER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Settings for tests: an ephemeral port, plain HTTP.
+    pub fn for_tests() -> Self {
+        Self { listen: "127.0.0.1:0".into(), tls_cert: None, tls_key: None }
+    }
+}

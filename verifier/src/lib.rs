@@ -1,0 +1,9 @@
+//! The verifier service: VC-API verification, QR text and image verification
+//! for inspectors. Every rule lives in `wallet-core`; this crate only speaks HTTP.
+
+pub mod api_error;
+pub mod config;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;
+pub mod tls;

@@ -1,0 +1,131 @@
+//! VC-API: `POST /credentials/verify` and `POST /presentations/verify`.
+//!
+//! A credential that fails verification is answered with HTTP 422 and the full
+//! report — never `200 {"verified": false}`, which clients read as accepted.
+//! Input that is not a credential at all is a 400 with an error code.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use wallet_core::verification::{self, CheckResult, Checks, VerificationReport, VerifyOptions};
+
+use crate::api_error::ApiError;
+
+/// `{verifiableCredential, options}`
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyCredentialRequest {
+    verifiable_credential: Value,
+    #[serde(default)]
+    options: VerifyRequestOptions,
+}
+
+/// VC-API verify options.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyRequestOptions {
+    /// Checks the caller wants reported (we always run all we can).
+    #[serde(default)]
+    pub checks: Vec<String>,
+    /// Expected proof challenge (presentations).
+    #[serde(default)]
+    pub challenge: Option<String>,
+    /// Expected proof domain (presentations).
+    #[serde(default)]
+    pub domain: Option<String>,
+}
+
+/// `{verifiablePresentation, options}`
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyPresentationRequest {
+    verifiable_presentation: Value,
+    #[serde(default)]
+    options: VerifyRequestOptions,
+}
+
+fn malformed(e: &verification::MalformedCredential) -> ApiError {
+    let m = e.message();
+    ApiError::bad_request(e.code(), m.zh, m.en)
+}
+
+/// The VC-API names of the checks that ran and passed, and the errors.
+fn vc_api_lists(checks: &Checks) -> (Vec<&'static str>, Vec<Value>) {
+    let named = [
+        ("proof", &checks.signature),
+        ("validityPeriod", &checks.validity_period),
+        ("issuerTrust", &checks.issuer_trust),
+        ("credentialStatus", &checks.status),
+        ("anchoring", &checks.anchoring),
+    ];
+    let passed = named.iter().filter(|(_, c)| c.is_valid()).map(|(n, _)| *n).collect();
+    let errors = named
+        .iter()
+        .filter_map(|(n, c)| match c {
+            CheckResult::Invalid { code, reason } => Some(json!({"check": n, "code": code, "message": reason})),
+            _ => None,
+        })
+        .collect();
+    (passed, errors)
+}
+
+/// The JSON answer for one credential report, with its HTTP status.
+pub fn credential_response(report: &VerificationReport, extra: Option<(&str, Value)>) -> HttpResponse {
+    let (checks, errors) = vc_api_lists(&report.checks);
+    let mut body = json!({
+        "verified": report.verified,
+        "checks": checks,
+        "warnings": report.warnings,
+        "errors": errors,
+        "report": report,
+    });
+    if let (Some((k, v)), Some(map)) = (extra, body.as_object_mut()) {
+        map.insert(k.to_owned(), v);
+    }
+    let status = if report.verified { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    HttpResponse::build(status).json(body)
+}
+
+/// `POST /credentials/verify`
+///
+/// # Errors
+/// 400 for input that is not a credential.
+pub async fn verify_credential(body: web::Json<VerifyCredentialRequest>) -> Result<HttpResponse, ApiError> {
+    let report = verification::verify_credential(&body.verifiable_credential, &VerifyOptions::default())
+        .await
+        .map_err(|e| malformed(&e))?;
+    tracing::info!(credential_id = report.credential_id.as_deref().unwrap_or("-"), verified = report.verified, "verified credential");
+    Ok(credential_response(&report, None))
+}
+
+/// `POST /presentations/verify`
+///
+/// # Errors
+/// 400 for input that is not a presentation.
+pub async fn verify_presentation(body: web::Json<VerifyPresentationRequest>) -> Result<HttpResponse, ApiError> {
+    let report = verification::verify_presentation(
+        &body.verifiable_presentation,
+        &VerifyOptions::default(),
+        body.options.challenge.as_deref(),
+        body.options.domain.as_deref(),
+    )
+    .await
+    .map_err(|e| malformed(&e))?;
+    let mut checks = Vec::new();
+    if report.proof.is_valid() {
+        checks.push("proof");
+    }
+    let errors: Vec<Value> = match &report.proof {
+        CheckResult::Invalid { code, reason } => vec![json!({"check": "proof", "code": code, "message": reason})],
+        _ => Vec::new(),
+    };
+    let status = if report.verified { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok(HttpResponse::build(status).json(json!({
+        "verified": report.verified,
+        "checks": checks,
+        "warnings": report.warnings,
+        "errors": errors,
+        "report": report,
+    })))
+}

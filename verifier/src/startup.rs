@@ -1,0 +1,51 @@
+//! Building and running the HTTP server.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context as _;
+
+use crate::config::Settings;
+
+/// A bound, ready-to-run verifier.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Bind the listener (port 0 works).
+    ///
+    /// # Errors
+    /// TLS or bind failures.
+    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let json_config = web::JsonConfig::default().limit(crate::routes::MAX_BODY_BYTES).error_handler(crate::api_error::json_error);
+        let http = HttpServer::new(move || {
+            App::new()
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .app_data(json_config.clone())
+                .configure(crate::routes::configure)
+        });
+        let server = match (&settings.tls_cert, &settings.tls_key) {
+            (Some(cert), Some(key)) => http.listen_rustls_0_23(listener, crate::tls::server_config(cert, key)?)?.run(),
+            _ => http.listen(listener)?.run(),
+        };
+        Ok(Self { port, server })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serve until stopped.
+    ///
+    /// # Errors
+    /// I/O errors of the server.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,444 @@
+//! String value codecs: compact CBOR forms for strings with a known shape
+//! (term values, UUID URNs, `did:key`, multibase, XSD dates and times, decimal
+//! numbers, IRIs with a known prefix).
+//!
+//! A codec is only chosen when decoding its output reproduces the identical
+//! string **and** its encoding is strictly shorter than the plain CBOR text
+//! string. Every codec output is wrapped in its own CBOR tag, so a plain text
+//! string always decodes as itself, whatever it looks like.
+
+use base64::Engine as _;
+
+use super::cbor::{self, Reader, Token, Writer};
+use super::{base58, terms, CompactError};
+
+/// Tag: XSD `dateTime` `YYYY-MM-DDThh:mm:ssZ` → integer seconds since
+/// 1970-01-01T00:00:00Z (the RFC 8949 meaning of tag 1).
+pub const TAG_DATE_TIME: u64 = 1;
+/// Tag: a value of [`terms::VALUES`] → unsigned integer code.
+pub const TAG_VALUE_TERM: u64 = 6;
+/// Tag: `urn:uuid:` + lower-case hyphenated UUID → 16-byte byte string.
+pub const TAG_UUID_URN: u64 = 7;
+/// Tag: `did:key:z…` → byte string (the base58btc-decoded method-specific id).
+pub const TAG_DID_KEY: u64 = 8;
+/// Tag: `did:key:zX#zX` (fragment repeats the key) → byte string of `X`.
+pub const TAG_DID_KEY_VM: u64 = 9;
+/// Tag: multibase base58btc `z…` → byte string.
+pub const TAG_BASE58BTC: u64 = 10;
+/// Tag: multibase base64url without padding `u…` → byte string.
+pub const TAG_BASE64URL: u64 = 11;
+/// Tag: XSD `date` `YYYY-MM-DD` → integer days since 1970-01-01.
+pub const TAG_DATE: u64 = 12;
+/// Tag: decimal digits without leading zeros → unsigned integer.
+pub const TAG_DECIMAL: u64 = 13;
+/// Tag: IRI starting with a prefix of [`terms::PREFIXES`] → array
+/// `[prefix code, text string with the rest]`.
+pub const TAG_PREFIXED: u64 = 14;
+
+/// Longest byte string the base58 codecs accept (they are quadratic).
+pub const MAX_BASE58_BYTES: usize = 1024;
+
+/// Seconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the range a
+/// four-digit year can print.
+const MIN_SECONDS: i64 = -62_167_219_200;
+const MAX_SECONDS: i64 = 253_402_300_799;
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// The compact form chosen for one string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Compact<'a> {
+    Term(u64),
+    Uuid([u8; 16]),
+    DidKey(Vec<u8>),
+    DidKeyVm(Vec<u8>),
+    Base58(Vec<u8>),
+    Base64Url(Vec<u8>),
+    DateTime(i64),
+    Date(i64),
+    Decimal(u64),
+    Prefixed(u64, &'a str),
+}
+
+impl Compact<'_> {
+    fn encoded_len(&self) -> usize {
+        let tag = cbor::head_len(self.tag());
+        tag + match self {
+            Compact::Term(c) | Compact::Decimal(c) => cbor::head_len(*c),
+            Compact::Uuid(b) => cbor::string_len(b.len()),
+            Compact::DidKey(b) | Compact::DidKeyVm(b) | Compact::Base58(b) | Compact::Base64Url(b) => cbor::string_len(b.len()),
+            Compact::DateTime(n) | Compact::Date(n) => cbor::int_len(*n),
+            Compact::Prefixed(c, rest) => 1 + cbor::head_len(*c) + cbor::string_len(rest.len()),
+        }
+    }
+
+    fn tag(&self) -> u64 {
+        match self {
+            Compact::Term(_) => TAG_VALUE_TERM,
+            Compact::Uuid(_) => TAG_UUID_URN,
+            Compact::DidKey(_) => TAG_DID_KEY,
+            Compact::DidKeyVm(_) => TAG_DID_KEY_VM,
+            Compact::Base58(_) => TAG_BASE58BTC,
+            Compact::Base64Url(_) => TAG_BASE64URL,
+            Compact::DateTime(_) => TAG_DATE_TIME,
+            Compact::Date(_) => TAG_DATE,
+            Compact::Decimal(_) => TAG_DECIMAL,
+            Compact::Prefixed(..) => TAG_PREFIXED,
+        }
+    }
+
+    fn write(&self, w: &mut Writer) {
+        w.tag(self.tag());
+        match self {
+            Compact::Term(c) | Compact::Decimal(c) => w.uint(*c),
+            Compact::Uuid(b) => w.bytes(b),
+            Compact::DidKey(b) | Compact::DidKeyVm(b) | Compact::Base58(b) | Compact::Base64Url(b) => w.bytes(b),
+            Compact::DateTime(n) | Compact::Date(n) => w.int(*n),
+            Compact::Prefixed(c, rest) => {
+                w.array(2);
+                w.uint(*c);
+                w.text(rest);
+            }
+        }
+    }
+}
+
+/// Writes `s` in its shortest lossless form: the first codec (in the order
+/// of [`candidates`]) that is shorter than a plain text string, else text.
+pub fn write(w: &mut Writer, s: &str) {
+    let plain = cbor::string_len(s.len());
+    match candidates(s).find(|c| c.encoded_len() < plain) {
+        Some(compact) => compact.write(w),
+        None => w.text(s),
+    }
+}
+
+/// Every codec that reproduces `s` exactly, in preference order.
+fn candidates(s: &str) -> impl Iterator<Item = Compact<'_>> {
+    let codecs: [fn(&str) -> Option<Compact<'_>>; 10] =
+        [term, uuid_urn, did_key, did_key_vm, date_time, date, decimal, base58btc, base64url, prefixed];
+    codecs.into_iter().filter_map(move |codec| codec(s))
+}
+
+fn term(s: &str) -> Option<Compact<'_>> {
+    terms::value_code(s).map(Compact::Term)
+}
+
+fn uuid_urn(s: &str) -> Option<Compact<'_>> {
+    let id = uuid::Uuid::try_parse(s.strip_prefix("urn:uuid:")?).ok()?;
+    (format_uuid_urn(id.as_bytes()) == s).then(|| Compact::Uuid(*id.as_bytes()))
+}
+
+fn format_uuid_urn(bytes: &[u8; 16]) -> String {
+    format!("urn:uuid:{}", uuid::Uuid::from_bytes(*bytes).hyphenated())
+}
+
+/// Base58btc bytes of `z…` text, only when re-encoding is identical and the
+/// result stays within [`MAX_BASE58_BYTES`].
+fn base58_bytes(multibase: &str) -> Option<Vec<u8>> {
+    let text = multibase.strip_prefix('z')?;
+    // Every base58 character carries less than one byte: a cheap bound first.
+    if text.len() > MAX_BASE58_BYTES * 2 {
+        return None;
+    }
+    let bytes = base58::decode(text)?;
+    (bytes.len() <= MAX_BASE58_BYTES && base58::encode(&bytes) == text).then_some(bytes)
+}
+
+fn did_key(s: &str) -> Option<Compact<'_>> {
+    let id = s.strip_prefix("did:key:")?;
+    base58_bytes(id).map(Compact::DidKey)
+}
+
+fn did_key_vm(s: &str) -> Option<Compact<'_>> {
+    let (did, fragment) = s.split_once('#')?;
+    let id = did.strip_prefix("did:key:")?;
+    (id == fragment).then(|| base58_bytes(id).map(Compact::DidKeyVm))?
+}
+
+fn base58btc(s: &str) -> Option<Compact<'_>> {
+    base58_bytes(s).map(Compact::Base58)
+}
+
+fn base64url(s: &str) -> Option<Compact<'_>> {
+    let text = s.strip_prefix('u')?;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let bytes = engine.decode(text).ok()?;
+    (engine.encode(&bytes) == text).then_some(Compact::Base64Url(bytes))
+}
+
+fn date_time(s: &str) -> Option<Compact<'_>> {
+    let b = s.as_bytes();
+    if b.len() != 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
+        return None;
+    }
+    let days = parse_date(&b[..10])?;
+    let (h, m, sec) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
+    if h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
+    let seconds = days * SECONDS_PER_DAY + h * 3600 + m * 60 + sec;
+    (format_date_time(seconds).as_deref() == Some(s)).then_some(Compact::DateTime(seconds))
+}
+
+fn date(s: &str) -> Option<Compact<'_>> {
+    let days = parse_date(s.as_bytes())?;
+    (format_date(days).as_deref() == Some(s)).then_some(Compact::Date(days))
+}
+
+fn decimal(s: &str) -> Option<Compact<'_>> {
+    if !s.bytes().all(|c| c.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
+        return None;
+    }
+    let n: u64 = s.parse().ok()?;
+    (n.to_string() == s).then_some(Compact::Decimal(n))
+}
+
+fn prefixed(s: &str) -> Option<Compact<'_>> {
+    let (code, prefix) = terms::longest_prefix(s)?;
+    Some(Compact::Prefixed(code, &s[prefix.len()..]))
+}
+
+/// Reads the item following tag `tag` and rebuilds the original string.
+pub fn read_tagged(r: &mut Reader<'_>, tag: u64) -> Result<String, CompactError> {
+    let token = r.next()?;
+    let wrong = |what: &str| CompactError::InvalidCbor(format!("tag {tag} must enclose {what}"));
+    match (tag, token) {
+        (TAG_VALUE_TERM, Token::Uint(code)) => {
+            terms::value(code).map(str::to_owned).ok_or(CompactError::UnknownTermCode(code))
+        }
+        (TAG_VALUE_TERM, _) => Err(wrong("an unsigned integer")),
+        (TAG_UUID_URN, Token::Bytes(b)) => {
+            let bytes: &[u8; 16] = b.try_into().map_err(|_| wrong("16 bytes"))?;
+            Ok(format_uuid_urn(bytes))
+        }
+        (TAG_UUID_URN, _) => Err(wrong("16 bytes")),
+        (TAG_DID_KEY | TAG_DID_KEY_VM | TAG_BASE58BTC, Token::Bytes(b)) => {
+            if b.len() > MAX_BASE58_BYTES {
+                return Err(wrong("at most 1024 bytes"));
+            }
+            let id = format!("z{}", base58::encode(b));
+            Ok(match tag {
+                TAG_DID_KEY => format!("did:key:{id}"),
+                TAG_DID_KEY_VM => format!("did:key:{id}#{id}"),
+                _ => id,
+            })
+        }
+        (TAG_DID_KEY | TAG_DID_KEY_VM | TAG_BASE58BTC, _) => Err(wrong("a byte string")),
+        (TAG_BASE64URL, Token::Bytes(b)) => {
+            Ok(format!("u{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)))
+        }
+        (TAG_BASE64URL, _) => Err(wrong("a byte string")),
+        (TAG_DATE_TIME, Token::Uint(_) | Token::Nint(_)) => {
+            int_of(token).and_then(format_date_time).ok_or_else(|| wrong("seconds within years 0000–9999"))
+        }
+        (TAG_DATE_TIME, _) => Err(wrong("an integer")),
+        (TAG_DATE, Token::Uint(_) | Token::Nint(_)) => {
+            int_of(token).and_then(format_date).ok_or_else(|| wrong("days within years 0000–9999"))
+        }
+        (TAG_DATE, _) => Err(wrong("an integer")),
+        (TAG_DECIMAL, Token::Uint(n)) => Ok(n.to_string()),
+        (TAG_DECIMAL, _) => Err(wrong("an unsigned integer")),
+        (TAG_PREFIXED, Token::Array(2)) => {
+            let code = match r.next()? {
+                Token::Uint(code) => code,
+                _ => return Err(wrong("[prefix code, text]")),
+            };
+            let prefix = terms::prefix(code).ok_or(CompactError::UnknownTermCode(code))?;
+            match r.next()? {
+                Token::Text(rest) => Ok(format!("{prefix}{rest}")),
+                _ => Err(wrong("[prefix code, text]")),
+            }
+        }
+        (TAG_PREFIXED, _) => Err(wrong("[prefix code, text]")),
+        _ => Err(CompactError::UnknownCodec(tag)),
+    }
+}
+
+fn int_of(token: Token<'_>) -> Option<i64> {
+    match token {
+        Token::Uint(n) => i64::try_from(n).ok(),
+        Token::Nint(n) => i64::try_from(n).ok().map(|n| -1 - n),
+        _ => None,
+    }
+}
+
+/// Value of a run of ASCII digits.
+fn digits(b: &[u8]) -> Option<i64> {
+    b.iter().try_fold(0i64, |acc, c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
+}
+
+/// Days since 1970-01-01 of a valid `YYYY-MM-DD`.
+fn parse_date(b: &[u8]) -> Option<i64> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (digits(&b[..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
+    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d))
+}
+
+fn format_date(days: i64) -> Option<String> {
+    if !(MIN_SECONDS / SECONDS_PER_DAY..=MAX_SECONDS / SECONDS_PER_DAY).contains(&days) {
+        return None;
+    }
+    let (y, m, d) = civil_from_days(days);
+    Some(format!("{y:04}-{m:02}-{d:02}"))
+}
+
+fn format_date_time(seconds: i64) -> Option<String> {
+    if !(MIN_SECONDS..=MAX_SECONDS).contains(&seconds) {
+        return None;
+    }
+    let (days, secs) = (seconds.div_euclid(SECONDS_PER_DAY), seconds.rem_euclid(SECONDS_PER_DAY));
+    let date = format_date(days)?;
+    Some(format!("{date}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60))
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Proleptic Gregorian date → days since 1970-01-01 (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Inverse of [`days_from_civil`].
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(s: &str) -> Vec<u8> {
+        let mut w = Writer::default();
+        write(&mut w, s);
+        w.into_bytes()
+    }
+
+    fn decoded(bytes: &[u8]) -> Result<String, CompactError> {
+        let mut r = Reader::new(bytes);
+        match r.next()? {
+            Token::Tag(tag) => read_tagged(&mut r, tag),
+            Token::Text(t) => Ok(t.to_owned()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    fn first_tag(s: &str) -> Option<u64> {
+        match Reader::new(&encoded(s)).next() {
+            Ok(Token::Tag(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn each_codec_applies_to_canonical_input_only() {
+        let cases: &[(&str, Option<u64>)] = &[
+            ("VerifiableCredential", Some(TAG_VALUE_TERM)),
+            ("urn:uuid:3f1c2a7e-8b4d-4e2a-9c61-5d7f0b2e9a14", Some(TAG_UUID_URN)),
+            ("urn:uuid:3F1C2A7E-8B4D-4E2A-9C61-5D7F0B2E9A14", Some(TAG_PREFIXED)),
+            ("urn:uuid:3f1c2a7e8b4d4e2a9c615d7f0b2e9a14", Some(TAG_PREFIXED)),
+            ("did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169", Some(TAG_DID_KEY)),
+            (
+                "did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169#zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169",
+                Some(TAG_DID_KEY_VM),
+            ),
+            ("did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169#key-1", Some(TAG_PREFIXED)),
+            ("did:key:z0OIl", Some(TAG_PREFIXED)),
+            ("2026-03-15T00:00:00Z", Some(TAG_DATE_TIME)),
+            ("2026-03-15T00:00:00.000Z", None),
+            ("2026-03-15T00:00:00+08:00", None),
+            ("2026-02-29T00:00:00Z", None),
+            ("2026-03-15T24:00:00Z", None),
+            ("2026-03-15T23:59:60Z", None),
+            ("1991-07-23", Some(TAG_DATE)),
+            ("1991-7-23", None),
+            ("1991-13-01", None),
+            ("2024-02-29", Some(TAG_DATE)),
+            ("+991-07-23", None),
+            ("94567", None), // 6 bytes either way: plain text wins the tie
+            ("1234567", Some(TAG_DECIMAL)),
+            ("0012345", None),
+            ("-1234567", None),
+            ("99999999999999999999", None), // > u64::MAX
+            ("zaHXrr7AQdydBk3ahpCDpWbxfLokDqmCToYm2dyWvpcFVyWooC2he63w1f7UNQoAMKdhaRtcnaE2KTo5o5vTCcfw", Some(TAG_BASE58BTC)),
+            ("uK8XhxGmvV7pDUSXWm3HFrqS2VdLYxAX0YW8oDXa5fXo", Some(TAG_BASE64URL)),
+            ("uK8XhxGmvV7pDUSXWm3HFrqS2VdLYxAX0YW8oDXa5fXp", None), // non-zero trailing bits
+            ("uK8XhxGmvV7pDUSXWm3HFrqS2VdLYxAX0YW8oDXa5fX=", None),
+            ("https://issuer.example.gov.cn/status/3", Some(TAG_PREFIXED)),
+            ("广州市越秀区疾病预防控制中心", None),
+            ("F", None),
+            ("", None),
+        ];
+        for (s, tag) in cases {
+            assert_eq!(first_tag(s), *tag, "{s}");
+            assert_eq!(decoded(&encoded(s)).as_deref(), Ok(*s), "{s}");
+        }
+    }
+
+    #[test]
+    fn codecs_shrink_the_sample_values() {
+        assert_eq!(encoded("2026-03-15T00:00:00Z").len(), 6);
+        assert_eq!(encoded("1991-07-23").len(), 4);
+        assert_eq!(encoded("urn:uuid:3f1c2a7e-8b4d-4e2a-9c61-5d7f0b2e9a14").len(), 18);
+        assert_eq!(encoded("ecdsa-rdfc-2019").len(), 2);
+        assert_eq!(encoded("zaHXrr7AQdydBk3ahpCDpWbxfLokDqmCToYm2dyWvpcFVyWooC2he63w1f7UNQoAMKdhaRtcnaE2KTo5o5vTCcfw").len(), 67);
+    }
+
+    #[test]
+    fn civil_conversions_agree_over_the_whole_range() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(0, 1, 1) * SECONDS_PER_DAY, MIN_SECONDS);
+        assert_eq!(days_from_civil(9999, 12, 31) * SECONDS_PER_DAY + SECONDS_PER_DAY - 1, MAX_SECONDS);
+        for days in (MIN_SECONDS / SECONDS_PER_DAY..=MAX_SECONDS / SECONDS_PER_DAY).step_by(97) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(format_date_time(0).as_deref(), Some("1970-01-01T00:00:00Z"));
+        assert_eq!(format_date_time(-1).as_deref(), Some("1969-12-31T23:59:59Z"));
+        assert_eq!(format_date_time(MAX_SECONDS + 1), None);
+        assert_eq!(format_date(MIN_SECONDS / SECONDS_PER_DAY - 1), None);
+    }
+
+    #[test]
+    fn malformed_tag_contents_are_errors() {
+        let cases: &[(&[u8], CompactError)] = &[
+            (&[0xc6, 0x18, 0xff], CompactError::UnknownTermCode(255)),
+            (&[0xc7, 0x41, 0x00], CompactError::InvalidCbor("tag 7 must enclose 16 bytes".into())),
+            (&[0xc1, 0x1b, 0x7f, 0, 0, 0, 0, 0, 0, 0], CompactError::InvalidCbor("tag 1 must enclose seconds within years 0000–9999".into())),
+            (&[0xcc, 0x60], CompactError::InvalidCbor("tag 12 must enclose an integer".into())),
+            (&[0xce, 0x82, 0x18, 0x63, 0x60], CompactError::UnknownTermCode(99)),
+            (&[0xce, 0x82, 0x00, 0x01], CompactError::InvalidCbor("tag 14 must enclose [prefix code, text]".into())),
+            (&[0xd7, 0x00], CompactError::UnknownCodec(23)),
+            (&[0xcd], CompactError::Truncated),
+        ];
+        for (bytes, err) in cases {
+            assert_eq!(decoded(bytes).as_ref(), Err(err), "{bytes:02x?}");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Issuer signing keys (P-256) and their `did:key` identifiers.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use p256::elliptic_curve::sec1::ToEncodedPoint;
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+
+/// Multicodec varint prefix of a compressed P-256 public key (`p256-pub`, 0x1200).
+const P256_PUB_MULTICODEC: [u8; 2] = [0x80, 0x24];
+
+/// Errors handling key material.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The PEM/PKCS#8 document could not be parsed as a P-256 private key.
+    #[error("not a P-256 PKCS#8 private key: {0}")]
+    InvalidPrivateKey(String),
+    /// A `did:key` that is not a P-256 key.
+    #[error("not a P-256 did:key: {0}")]
+    NotP256DidKey(String),
+}
+
+/// A P-256 issuer signing key. Its secret never leaves this type except as
+/// PKCS#8 PEM for storage; `Debug` does not print it.
+#[derive(Clone)]
+pub struct IssuerKey {
+    secret: p256::SecretKey,
+}
+
+impl std::fmt::Debug for IssuerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuerKey").field("did", &self.did()).finish_non_exhaustive()
+    }
+}
+
+impl IssuerKey {
+    /// Generate a fresh key from the operating system's RNG.
+    pub fn generate() -> Self {
+        Self { secret: p256::SecretKey::random(&mut rand::rngs::OsRng) }
+    }
+
+    /// Parse a PKCS#8 PEM private key.
+    ///
+    /// # Errors
+    /// [`KeyError::InvalidPrivateKey`] when it is not a P-256 PKCS#8 key.
+    pub fn from_pkcs8_pem(pem: &str) -> Result<Self, KeyError> {
+        p256::SecretKey::from_pkcs8_pem(pem)
+            .map(|secret| Self { secret })
+            .map_err(|e| KeyError::InvalidPrivateKey(e.to_string()))
+    }
+
+    /// Serialize as unencrypted PKCS#8 PEM (for a file readable only by the service).
+    ///
+    /// # Errors
+    /// Only if the encoder fails, which does not happen for a valid key.
+    pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
+        self.secret
+            .to_pkcs8_pem(LineEnding::LF)
+            .map(|pem| pem.to_string())
+            .map_err(|e| KeyError::InvalidPrivateKey(e.to_string()))
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> p256::PublicKey {
+        self.secret.public_key()
+    }
+
+    /// The Multikey `publicKeyMultibase` (`zDn…`) of the public key.
+    pub fn public_key_multibase(&self) -> String {
+        public_key_multibase(&self.public_key())
+    }
+
+    /// `did:key:zDn…` naming this key.
+    pub fn did(&self) -> String {
+        format!("did:key:{}", self.public_key_multibase())
+    }
+
+    /// The verification method URL used in proofs: `did:key:zX#zX`.
+    pub fn verification_method(&self) -> String {
+        let mb = self.public_key_multibase();
+        format!("did:key:{mb}#{mb}")
+    }
+
+    /// The key as an `ssi` JWK (with its private part), for signing.
+    pub(crate) fn to_jwk(&self) -> Result<ssi::JWK, KeyError> {
+        let point = self.public_key().to_encoded_point(false);
+        let (Some(x), Some(y)) = (point.x(), point.y()) else {
+            return Err(KeyError::InvalidPrivateKey("identity point".into()));
+        };
+        let jwk = serde_json::json!({
+            "kty": "EC",
+            "crv": "P-256",
+            "x": URL_SAFE_NO_PAD.encode(x),
+            "y": URL_SAFE_NO_PAD.encode(y),
+            "d": URL_SAFE_NO_PAD.encode(self.secret.to_bytes()),
+        });
+        serde_json::from_value(jwk).map_err(|e| KeyError::InvalidPrivateKey(e.to_string()))
+    }
+}
+
+/// The Multikey `publicKeyMultibase` of a P-256 public key: base58btc of the
+/// multicodec-prefixed compressed point.
+pub fn public_key_multibase(key: &p256::PublicKey) -> String {
+    let mut bytes = P256_PUB_MULTICODEC.to_vec();
+    bytes.extend_from_slice(key.to_encoded_point(true).as_bytes());
+    format!("z{}", bs58::encode(bytes).into_string())
+}
+
+/// Parse a `did:key` (optionally with a `#fragment`) naming a P-256 key.
+///
+/// # Errors
+/// [`KeyError::NotP256DidKey`] for anything else.
+pub fn p256_key_from_did(did: &str) -> Result<p256::PublicKey, KeyError> {
+    let err = || KeyError::NotP256DidKey(did.chars().take(120).collect());
+    let rest = did.strip_prefix("did:key:z").ok_or_else(err)?;
+    let rest = rest.split('#').next().unwrap_or(rest);
+    let bytes = bs58::decode(rest).into_vec().map_err(|_| err())?;
+    let point = bytes.strip_prefix(&P256_PUB_MULTICODEC[..]).ok_or_else(err)?;
+    p256::PublicKey::from_sec1_bytes(point).map_err(|_| err())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_key_round_trips_and_matches_w3c_vector() {
+        // The W3C vc-di-ecdsa P-256 key pair: publicKeyMultibase is known.
+        let vector: serde_json::Value =
+            serde_json::from_str(include_str!("../../fixtures/w3c/p256KeyPair.json")).unwrap();
+        let mb = vector["publicKeyMultibase"].as_str().unwrap();
+        let key = p256_key_from_did(&format!("did:key:{mb}")).unwrap();
+        assert_eq!(public_key_multibase(&key), mb);
+    }
+
+    #[test]
+    fn pem_round_trip_keeps_the_key() {
+        let key = IssuerKey::generate();
+        let pem = key.to_pkcs8_pem().unwrap();
+        let again = IssuerKey::from_pkcs8_pem(&pem).unwrap();
+        assert_eq!(key.did(), again.did());
+        assert!(key.did().starts_with("did:key:zDn"));
+        assert!(!format!("{key:?}").contains(&pem));
+    }
+
+    #[test]
+    fn rejects_non_p256_did_and_garbage_pem() {
+        assert!(p256_key_from_did("did:key:z6MkhTNL7i2etLerDK8Acz5t528giE5KA4p75T6ka1E1D74r").is_err());
+        assert!(p256_key_from_did("did:web:example.com").is_err());
+        assert!(p256_key_from_did("did:key:z0OIl").is_err());
+        assert!(IssuerKey::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").is_err());
+    }
+}

@@ -1,0 +1,491 @@
+//! The one verification routine: every check a credential goes through, each
+//! reported on its own as `valid`, `invalid` (with a code and a reason in zh and
+//! en) or `unchecked` (with why), plus warnings.
+//!
+//! *Malformed input* (not a credential at all, breaks the data model, no
+//! proof, an unknown JSON-LD context) is an `Err`; a well-formed credential that
+//! fails a check is an `Ok` report with `verified: false`. Callers (the verifier
+//! service, inspector apps) rely on this distinction: the first is "this is not
+//! a certificate", the second "this certificate is not good".
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use ssi::claims::data_integrity::{AnySuite, DataIntegrity};
+use ssi::claims::vc::AnyJsonCredential;
+use ssi::claims::{ValidateProof, VerificationParameters};
+use ssi::dids::{DIDKey, DIDResolver};
+use ssi::verification_methods::AnyMethod;
+
+use crate::contexts::BundledLoader;
+use crate::data_model::{self, DataModelError};
+use crate::localized::Localized;
+
+/// Cryptosuites this verifier accepts. Anything else is reported as an
+/// invalid signature with the code `unsupported_cryptosuite`.
+pub const ACCEPTED_CRYPTOSUITES: &[&str] = &["ecdsa-rdfc-2019", "eddsa-rdfc-2022"];
+
+/// The outcome of one check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "lowercase")]
+pub enum CheckResult {
+    /// The check ran and passed.
+    Valid,
+    /// The check ran and failed.
+    Invalid {
+        /// Stable machine code, e.g. `expired`, `bad_signature`.
+        code: String,
+        /// For the inspector, in plain words.
+        reason: Localized,
+    },
+    /// The check did not run (no data to run it on, or not configured).
+    Unchecked {
+        /// Stable machine code, e.g. `no_trust_list`.
+        code: String,
+        /// Why not.
+        reason: Localized,
+    },
+}
+
+impl CheckResult {
+    fn invalid(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::Invalid { code: code.to_owned(), reason: Localized::new(zh, en) }
+    }
+    fn unchecked(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::Unchecked { code: code.to_owned(), reason: Localized::new(zh, en) }
+    }
+    /// Did the check run and pass?
+    pub fn is_valid(&self) -> bool {
+        matches!(self, Self::Valid)
+    }
+    /// Did the check run and fail?
+    pub fn is_invalid(&self) -> bool {
+        matches!(self, Self::Invalid { .. })
+    }
+    /// The failure code, if the check failed.
+    pub fn invalid_code(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// One entry per check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checks {
+    /// The Data Integrity proof verifies against the issuer's key.
+    pub signature: CheckResult,
+    /// `validFrom` ≤ now ≤ `validUntil`.
+    pub validity_period: CheckResult,
+    /// The signing key belongs to an issuer a department authorised for this type.
+    pub issuer_trust: CheckResult,
+    /// Not revoked, not suspended (Bitstring Status List).
+    pub status: CheckResult,
+    /// The issuance is in the shared, anchored log.
+    pub anchoring: CheckResult,
+}
+
+/// Something worth telling the inspector that does not by itself fail the credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// Stable machine code.
+    pub code: String,
+    /// In plain words.
+    pub message: Localized,
+}
+
+/// The verification report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationReport {
+    /// True only when no check is invalid and the signature and validity period are valid.
+    pub verified: bool,
+    /// The credential's `id`, if any.
+    pub credential_id: Option<String>,
+    /// The issuer's identifier.
+    pub issuer: Option<String>,
+    /// The credential's types.
+    pub types: Vec<String>,
+    /// The checks.
+    pub checks: Checks,
+    /// Warnings.
+    pub warnings: Vec<Warning>,
+    /// The clock the checks were run against.
+    pub checked_at: DateTime<Utc>,
+}
+
+impl VerificationReport {
+    /// The code of the first failed check, in the order an inspector cares about.
+    pub fn first_failure(&self) -> Option<&str> {
+        let c = &self.checks;
+        [&c.signature, &c.issuer_trust, &c.status, &c.validity_period, &c.anchoring]
+            .into_iter()
+            .find_map(CheckResult::invalid_code)
+    }
+}
+
+/// Why an input is not a credential we can check at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MalformedCredential {
+    /// Not a JSON object.
+    #[error("not a JSON object")]
+    NotAnObject,
+    /// Breaks a VC Data Model rule (includes unknown contexts).
+    #[error(transparent)]
+    DataModel(#[from] DataModelError),
+    /// No `proof`.
+    #[error("the credential has no proof")]
+    MissingProof,
+    /// A proof that cannot be read (missing members, bad encodings).
+    #[error("the proof cannot be read: {0}")]
+    UnreadableProof(String),
+}
+
+impl MalformedCredential {
+    /// Stable machine code.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::NotAnObject => "not_an_object",
+            Self::DataModel(e) => e.code,
+            Self::MissingProof => "missing_proof",
+            Self::UnreadableProof(_) => "unreadable_proof",
+        }
+    }
+    /// For a person, in zh and en.
+    pub fn message(&self) -> Localized {
+        match self {
+            Self::NotAnObject => Localized::new("内容不是凭证（应为 JSON 对象）", "this is not a credential (expected a JSON object)"),
+            Self::DataModel(e) => Localized::new(e.message_zh.clone(), e.message_en.clone()),
+            Self::MissingProof => Localized::new("凭证没有签名（缺少 proof）", "the credential is not signed (no proof)"),
+            Self::UnreadableProof(d) => Localized::new(format!("签名无法解析：{d}"), format!("the signature cannot be read: {d}")),
+        }
+    }
+}
+
+/// What to verify against.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// The clock. Injected, so tests and offline inspectors control it.
+    pub now: DateTime<Utc>,
+    /// Tolerance for clocks running behind when checking `validFrom`.
+    pub clock_skew: Duration,
+}
+
+impl VerifyOptions {
+    /// Verify as of `now`, with a 5-minute clock-skew tolerance.
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self { now, clock_skew: Duration::minutes(5) }
+    }
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self::at(Utc::now())
+    }
+}
+
+fn string_or_id(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }
+}
+
+fn proof_entries(proof: &Value) -> Vec<&Value> {
+    match proof {
+        Value::Array(a) => a.iter().collect(),
+        other => vec![other],
+    }
+}
+
+/// Verify a credential. See the module docs for what is an `Err`.
+///
+/// # Errors
+/// [`MalformedCredential`] when the input is not a checkable credential.
+pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<VerificationReport, MalformedCredential> {
+    let obj = vc.as_object().ok_or(MalformedCredential::NotAnObject)?;
+    data_model::check_credential(vc)?;
+    let proof = obj.get("proof").ok_or(MalformedCredential::MissingProof)?;
+    let mut warnings = Vec::new();
+
+    let signature = check_signature(vc, proof, options).await?;
+    let validity_period = check_validity_period(vc, options, &mut warnings);
+
+    let issuer = obj.get("issuer").and_then(string_or_id);
+    if let Some(issuer) = &issuer {
+        let controllers: Vec<&str> = proof_entries(proof)
+            .into_iter()
+            .filter_map(|p| p.get("verificationMethod").and_then(Value::as_str))
+            .map(|vm| vm.split('#').next().unwrap_or(vm))
+            .collect();
+        if !controllers.iter().any(|c| c == issuer) {
+            warnings.push(Warning {
+                code: "issuer_not_key_controller".into(),
+                message: Localized::new(
+                    "签名密钥不属于凭证所声明的签发者；需由信任列表确认签发者",
+                    "the signing key is not the stated issuer's own DID; the trust list must vouch for the issuer",
+                ),
+            });
+        }
+    }
+
+    let status = if obj.contains_key("credentialStatus") {
+        CheckResult::unchecked(
+            "status_not_supported",
+            "本验证器尚未检查吊销/暂停状态",
+            "this verifier does not check revocation/suspension status yet",
+        )
+    } else {
+        CheckResult::unchecked("no_status_entry", "凭证没有状态条目，无法检查是否被吊销", "the credential has no status entry; revocation cannot be checked")
+    };
+    let checks = Checks {
+        signature,
+        validity_period,
+        issuer_trust: CheckResult::unchecked(
+            "no_trust_list",
+            "未配置信任列表，无法确认签发机构是否获授权",
+            "no trust list configured: whether the issuer is authorised is not known",
+        ),
+        status,
+        anchoring: CheckResult::unchecked(
+            "no_anchor_data",
+            "未配置链上锚定数据，无法确认是否已登记",
+            "no anchoring data configured: registration in the shared log is not known",
+        ),
+    };
+    let verified = checks.signature.is_valid()
+        && checks.validity_period.is_valid()
+        && ![&checks.issuer_trust, &checks.status, &checks.anchoring].iter().any(|c| c.is_invalid());
+    let types = match obj.get("type") {
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    Ok(VerificationReport {
+        verified,
+        credential_id: obj.get("id").and_then(Value::as_str).map(str::to_owned),
+        issuer,
+        types,
+        checks,
+        warnings,
+        checked_at: options.now,
+    })
+}
+
+async fn check_signature(vc: &Value, proof: &Value, options: &VerifyOptions) -> Result<CheckResult, MalformedCredential> {
+    for p in proof_entries(proof) {
+        let Some(p) = p.as_object() else {
+            return Err(MalformedCredential::UnreadableProof("a proof is not an object".into()));
+        };
+        let suite = p.get("cryptosuite").and_then(Value::as_str).unwrap_or("");
+        if p.get("type").and_then(Value::as_str) != Some("DataIntegrityProof") || !ACCEPTED_CRYPTOSUITES.contains(&suite) {
+            let name = if suite.is_empty() { p.get("type").and_then(Value::as_str).unwrap_or("?") } else { suite };
+            return Ok(CheckResult::invalid(
+                "unsupported_cryptosuite",
+                format!("不支持的签名算法：{name}"),
+                format!("unsupported signature suite: {name}"),
+            ));
+        }
+        if p.get("proofValue").and_then(Value::as_str).is_none() {
+            return Err(MalformedCredential::UnreadableProof("proofValue is missing".into()));
+        }
+    }
+    let bytes = serde_json::to_vec(vc).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+    let signed: DataIntegrity<AnyJsonCredential, AnySuite> = ssi::claims::data_integrity::from_json_slice(&bytes)
+        .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+    let params = VerificationParameters::from_resolver(DIDKey.into_vm_resolver::<AnyMethod>())
+        .with_json_ld_loader(BundledLoader)
+        .with_date_time(options.now);
+    Ok(match signed.proofs.validate_proof(&params, &signed.claims).await {
+        Ok(Ok(())) => CheckResult::Valid,
+        Ok(Err(invalid)) => CheckResult::invalid(
+            "bad_signature",
+            "签名无效：凭证内容被改动或不是由该密钥签发",
+            format!("the signature does not match: the content was altered or not signed by this key ({invalid})"),
+        ),
+        Err(e) => classify_proof_error(&e.to_string()),
+    })
+}
+
+fn classify_proof_error(detail: &str) -> CheckResult {
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("key") || lower.contains("method") || lower.contains("resol") || lower.contains("algorithm") {
+        CheckResult::invalid(
+            "unsupported_key",
+            format!("无法使用签名密钥（未知或不支持的密钥类型）：{detail}"),
+            format!("the signing key cannot be used (unknown or unsupported key type): {detail}"),
+        )
+    } else {
+        CheckResult::invalid("bad_signature", format!("签名无法验证：{detail}"), format!("the signature cannot be verified: {detail}"))
+    }
+}
+
+fn parse_time(v: Option<&Value>) -> Option<Result<DateTime<Utc>, ()>> {
+    v.map(|v| v.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|d| d.with_timezone(&Utc)).ok_or(()))
+}
+
+fn check_validity_period(vc: &Value, options: &VerifyOptions, warnings: &mut Vec<Warning>) -> CheckResult {
+    let from = parse_time(vc.get("validFrom").or_else(|| vc.get("issuanceDate")));
+    let until = parse_time(vc.get("validUntil").or_else(|| vc.get("expirationDate")));
+    let (from, until) = match (from.transpose(), until.transpose()) {
+        (Ok(f), Ok(u)) => (f, u),
+        _ => return CheckResult::invalid("invalid_date", "有效期日期格式无效", "the validity dates cannot be read"),
+    };
+    if let Some(from) = from {
+        if options.now + options.clock_skew < from {
+            return CheckResult::invalid(
+                "not_yet_valid",
+                format!("尚未生效：自 {} 起有效", from.format("%Y-%m-%d %H:%M UTC")),
+                format!("not yet valid: valid from {}", from.format("%Y-%m-%d %H:%M UTC")),
+            );
+        }
+    }
+    match until {
+        Some(until) if options.now > until => CheckResult::invalid(
+            "expired",
+            format!("已过期：有效期至 {}", until.format("%Y-%m-%d %H:%M UTC")),
+            format!("expired: valid until {}", until.format("%Y-%m-%d %H:%M UTC")),
+        ),
+        Some(_) => CheckResult::Valid,
+        None => {
+            warnings.push(Warning {
+                code: "no_expiry".into(),
+                message: Localized::new("凭证没有截止日期", "the credential has no end of validity"),
+            });
+            CheckResult::Valid
+        }
+    }
+}
+
+/// The result of verifying a presentation: its own proof, then each credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresentationReport {
+    /// True when the presentation's proof is not invalid and every credential verified.
+    pub verified: bool,
+    /// The presentation's `holder`, if any.
+    pub holder: Option<String>,
+    /// The presentation's own proof (`unchecked` when it has none).
+    pub proof: CheckResult,
+    /// One report per embedded credential, in order.
+    pub credentials: Vec<CredentialOutcome>,
+    /// Warnings about the presentation itself.
+    pub warnings: Vec<Warning>,
+}
+
+/// One embedded credential's outcome inside a presentation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "camelCase")]
+pub enum CredentialOutcome {
+    /// It was checkable: here is its report.
+    Report(VerificationReport),
+    /// It was not a checkable credential.
+    Malformed {
+        /// Stable code.
+        code: String,
+        /// For a person.
+        message: Localized,
+    },
+}
+
+/// Verify a presentation: its proof (if any; `challenge`/`domain` must match
+/// when the verifier asks for them) and every embedded credential.
+///
+/// # Errors
+/// [`MalformedCredential`] when the presentation itself breaks the data model
+/// or its proof cannot be read.
+pub async fn verify_presentation(
+    vp: &Value,
+    options: &VerifyOptions,
+    expected_challenge: Option<&str>,
+    expected_domain: Option<&str>,
+) -> Result<PresentationReport, MalformedCredential> {
+    let obj = vp.as_object().ok_or(MalformedCredential::NotAnObject)?;
+    data_model::check_presentation(vp)?;
+    let mut warnings = Vec::new();
+    let proof = match obj.get("proof") {
+        None => {
+            if expected_challenge.is_some() {
+                CheckResult::invalid("missing_proof", "出示凭证缺少签名，无法核对挑战值", "the presentation is not signed, so the challenge cannot be checked")
+            } else {
+                warnings.push(Warning {
+                    code: "unsigned_presentation".into(),
+                    message: Localized::new("出示凭证未签名：无法确认出示者", "the presentation is not signed: the presenter is not authenticated"),
+                });
+                CheckResult::unchecked("no_proof", "出示凭证没有签名", "the presentation has no proof")
+            }
+        }
+        Some(proof) => {
+            let entries = proof_entries(proof);
+            let field_matches = |name: &str, expected: Option<&str>| {
+                expected.is_none_or(|e| entries.iter().any(|p| p.get(name).and_then(Value::as_str) == Some(e)))
+            };
+            if !field_matches("challenge", expected_challenge) {
+                CheckResult::invalid("challenge_mismatch", "挑战值不匹配：可能是重放的出示", "the challenge does not match: this may be a replayed presentation")
+            } else if !field_matches("domain", expected_domain) {
+                CheckResult::invalid("domain_mismatch", "域不匹配：该出示不是给本验证方的", "the domain does not match: this presentation was meant for another verifier")
+            } else {
+                check_presentation_signature(vp, proof, options).await?
+            }
+        }
+    };
+    let mut credentials = Vec::new();
+    let embedded = match obj.get("verifiableCredential") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v) => vec![v],
+        None => Vec::new(),
+    };
+    for vc in embedded {
+        if vc.get("type").and_then(Value::as_str) == Some("EnvelopedVerifiableCredential")
+            || vc.get("type").and_then(Value::as_array).is_some_and(|t| t.iter().any(|t| t == "EnvelopedVerifiableCredential"))
+        {
+            credentials.push(CredentialOutcome::Malformed {
+                code: "enveloped_not_supported".into(),
+                message: Localized::new("不支持封装格式的凭证", "enveloped credentials are not supported"),
+            });
+            continue;
+        }
+        credentials.push(match verify_credential(vc, options).await {
+            Ok(report) => CredentialOutcome::Report(report),
+            Err(e) => CredentialOutcome::Malformed { code: e.code().to_owned(), message: e.message() },
+        });
+    }
+    let verified = !proof.is_invalid()
+        && credentials.iter().all(|c| match c {
+            CredentialOutcome::Report(r) => r.verified,
+            CredentialOutcome::Malformed { .. } => false,
+        });
+    Ok(PresentationReport { verified, holder: obj.get("holder").and_then(string_or_id), proof, credentials, warnings })
+}
+
+async fn check_presentation_signature(vp: &Value, proof: &Value, options: &VerifyOptions) -> Result<CheckResult, MalformedCredential> {
+    for p in proof_entries(proof) {
+        let suite = p.get("cryptosuite").and_then(Value::as_str).unwrap_or("");
+        if p.get("type").and_then(Value::as_str) != Some("DataIntegrityProof") || !ACCEPTED_CRYPTOSUITES.contains(&suite) {
+            return Ok(CheckResult::invalid(
+                "unsupported_cryptosuite",
+                format!("不支持的签名算法：{suite}"),
+                format!("unsupported signature suite: {suite}"),
+            ));
+        }
+    }
+    let bytes = serde_json::to_vec(vp).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+    let signed: DataIntegrity<ssi::claims::vc::AnyJsonPresentation, AnySuite> =
+        ssi::claims::data_integrity::from_json_slice(&bytes).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+    let params = VerificationParameters::from_resolver(DIDKey.into_vm_resolver::<AnyMethod>())
+        .with_json_ld_loader(BundledLoader)
+        .with_date_time(options.now);
+    Ok(match signed.proofs.validate_proof(&params, &signed.claims).await {
+        Ok(Ok(())) => CheckResult::Valid,
+        Ok(Err(invalid)) => CheckResult::invalid(
+            "bad_signature",
+            "出示凭证的签名无效",
+            format!("the presentation's signature does not match ({invalid})"),
+        ),
+        Err(e) => classify_proof_error(&e.to_string()),
+    })
+}
