@@ -30,10 +30,6 @@ fi
 # --- locate (or install) the server binaries ---------------------------------
 
 find_pg_bin() {
-    if [[ -n "${PG_BIN:-}" ]]; then
-        [[ -x "$PG_BIN/initdb" ]] && { echo "$PG_BIN"; return 0; }
-        die "PG_BIN=$PG_BIN does not contain an executable initdb"
-    fi
     local candidate
     for candidate in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
         [[ -x "$candidate/initdb" ]] && { echo "$candidate"; return 0; }
@@ -49,7 +45,10 @@ find_pg_bin() {
     return 1
 }
 
-if ! pg_bin=$(find_pg_bin); then
+if [[ -n "${PG_BIN:-}" ]]; then
+    [[ -x "$PG_BIN/initdb" ]] || die "PG_BIN=$PG_BIN does not contain an executable initdb"
+    pg_bin=$PG_BIN
+elif ! pg_bin=$(find_pg_bin); then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
         log "PostgreSQL not found; installing it with apt-get"
         export DEBIAN_FRONTEND=noninteractive

@@ -30,8 +30,18 @@ impl std::fmt::Display for ApiError {
 
 impl ApiError {
     /// A client error with a code and bilingual message.
-    pub fn new(status: StatusCode, code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self { status, error: code.to_owned(), message: Localized::new(zh, en), details: Vec::new() }
+    pub fn new(
+        status: StatusCode,
+        code: &str,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            error: code.to_owned(),
+            message: Localized::new(zh, en),
+            details: Vec::new(),
+        }
     }
     /// 400 for input that cannot be used.
     pub fn bad_request(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
@@ -42,18 +52,31 @@ impl ApiError {
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             error: "invalid_fields".into(),
-            message: Localized::new("提交的内容有误，请按提示修改", "some fields are invalid; see details"),
+            message: Localized::new(
+                "提交的内容有误，请按提示修改",
+                "some fields are invalid; see details",
+            ),
             details,
         }
     }
     /// 404.
     pub fn not_found(what_zh: &str, what_en: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("未找到{what_zh}"), format!("{what_en} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("未找到{what_zh}"),
+            format!("{what_en} not found"),
+        )
     }
     /// 500; the cause is logged here and not shown to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "服务器内部错误，请稍后重试", "internal server error; please retry later")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "服务器内部错误，请稍后重试",
+            "internal server error; please retry later",
+        )
     }
 }
 
@@ -68,7 +91,10 @@ impl ResponseError for ApiError {
 
 /// Turn actix's JSON extractor failures into our error shape (413 for a body
 /// over the limit, 400 for anything unparseable, 415 for a wrong content type).
-pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+pub fn json_error(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as E;
     let api = match &err {
         E::OverflowKnownLength { .. } | E::Overflow { .. } => ApiError::new(
@@ -83,8 +109,16 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::Htt
             "请求内容类型应为 application/json",
             "the request body must be application/json",
         ),
-        E::Deserialize(e) => ApiError::bad_request("invalid_json", format!("请求内容不是有效的 JSON 或缺少字段：{e}"), format!("the body is not valid JSON for this request: {e}")),
-        other => ApiError::bad_request("invalid_body", format!("无法读取请求内容：{other}"), format!("cannot read the request body: {other}")),
+        E::Deserialize(e) => ApiError::bad_request(
+            "invalid_json",
+            format!("请求内容不是有效的 JSON 或缺少字段：{e}"),
+            format!("the body is not valid JSON for this request: {e}"),
+        ),
+        other => ApiError::bad_request(
+            "invalid_body",
+            format!("无法读取请求内容：{other}"),
+            format!("cannot read the request body: {other}"),
+        ),
     };
     actix_web::error::InternalError::from_response(err, api.error_response()).into()
 }

@@ -26,11 +26,22 @@ pub struct Settings {
 impl Settings {
     /// Settings for tests: an ephemeral port, the given data directory.
     pub fn for_tests(data_dir: PathBuf) -> Self {
-        Self { listen: "127.0.0.1:0".into(), data_dir, database_url: None, tls_cert: None, tls_key: None }
+        Self {
+            listen: "127.0.0.1:0".into(),
+            data_dir,
+            database_url: None,
+            tls_cert: None,
+            tls_key: None,
+        }
     }
 
     /// The store URL: `DATABASE_URL` or the SQLite file in the data directory.
     pub fn store_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("issuer.sqlite3").display()))
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                self.data_dir.join("issuer.sqlite3").display()
+            )
+        })
     }
 }

@@ -11,5 +11,5 @@ pub mod routes;
 pub mod signing_key;
 pub mod startup;
 pub mod store;
-pub mod tls;
 pub mod telemetry;
+pub mod tls;

@@ -5,7 +5,10 @@ use issuer::config::Settings;
 use issuer::startup::Application;
 
 #[derive(Parser)]
-#[command(name = "issuer", about = "Issues health certificates and licences as W3C verifiable credentials")]
+#[command(
+    name = "issuer",
+    about = "Issues health certificates and licences as W3C verifiable credentials"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

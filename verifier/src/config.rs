@@ -19,6 +19,10 @@ pub struct Settings {
 impl Settings {
     /// Settings for tests: an ephemeral port, plain HTTP.
     pub fn for_tests() -> Self {
-        Self { listen: "127.0.0.1:0".into(), tls_cert: None, tls_key: None }
+        Self {
+            listen: "127.0.0.1:0".into(),
+            tls_cert: None,
+            tls_key: None,
+        }
     }
 }

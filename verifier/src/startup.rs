@@ -20,9 +20,12 @@ impl Application {
     /// # Errors
     /// TLS or bind failures.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
+        let listener = TcpListener::bind(&settings.listen)
+            .with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
-        let json_config = web::JsonConfig::default().limit(crate::routes::MAX_BODY_BYTES).error_handler(crate::api_error::json_error);
+        let json_config = web::JsonConfig::default()
+            .limit(crate::routes::MAX_BODY_BYTES)
+            .error_handler(crate::api_error::json_error);
         let http = HttpServer::new(move || {
             App::new()
                 .wrap(tracing_actix_web::TracingLogger::default())
@@ -30,7 +33,9 @@ impl Application {
                 .configure(crate::routes::configure)
         });
         let server = match (&settings.tls_cert, &settings.tls_key) {
-            (Some(cert), Some(key)) => http.listen_rustls_0_23(listener, crate::tls::server_config(cert, key)?)?.run(),
+            (Some(cert), Some(key)) => http
+                .listen_rustls_0_23(listener, crate::tls::server_config(cert, key)?)?
+                .run(),
             _ => http.listen(listener)?.run(),
         };
         Ok(Self { port, server })

@@ -97,8 +97,18 @@ pub struct DataModelError {
 }
 
 impl DataModelError {
-    fn new(code: &'static str, path: impl Into<String>, en: impl Into<String>, zh: impl Into<String>) -> Self {
-        Self { code, path: path.into(), message_en: en.into(), message_zh: zh.into() }
+    fn new(
+        code: &'static str,
+        path: impl Into<String>,
+        en: impl Into<String>,
+        zh: impl Into<String>,
+    ) -> Self {
+        Self {
+            code,
+            path: path.into(),
+            message_en: en.into(),
+            message_zh: zh.into(),
+        }
     }
 }
 
@@ -209,13 +219,29 @@ fn check_credential_syntax(vc: &Value, at: &str) -> Check {
     }
     check_language_value(obj, at, "name", "invalid_name")?;
     check_language_value(obj, at, "description", "invalid_description")?;
-    check_typed_members(obj, at, &[CREDENTIAL_STATUS, CREDENTIAL_SCHEMA, EVIDENCE, REFRESH_SERVICE, TERMS_OF_USE, PROOF])?;
+    check_typed_members(
+        obj,
+        at,
+        &[
+            CREDENTIAL_STATUS,
+            CREDENTIAL_SCHEMA,
+            EVIDENCE,
+            REFRESH_SERVICE,
+            TERMS_OF_USE,
+            PROOF,
+        ],
+    )?;
     check_related_resources(obj, at)
 }
 
 fn as_object<'a>(v: &'a Value, at: &str) -> Result<&'a Map<String, Value>, DataModelError> {
     v.as_object().ok_or_else(|| {
-        DataModelError::new("not_an_object", at, "the document is not a JSON object", "文档不是 JSON 对象")
+        DataModelError::new(
+            "not_an_object",
+            at,
+            "the document is not a JSON object",
+            "文档不是 JSON 对象",
+        )
     })
 }
 
@@ -338,12 +364,21 @@ fn check_type(obj: &Map<String, Value>, at: &str, required: &str) -> Check {
 fn type_strings(v: &Value) -> Option<Vec<&str>> {
     match v {
         Value::String(s) if !s.is_empty() => Some(vec![s.as_str()]),
-        Value::Array(a) if !a.is_empty() => a.iter().map(|t| t.as_str().filter(|s| !s.is_empty())).collect(),
+        Value::Array(a) if !a.is_empty() => a
+            .iter()
+            .map(|t| t.as_str().filter(|s| !s.is_empty()))
+            .collect(),
         _ => None,
     }
 }
 
-fn check_optional_id(obj: &Map<String, Value>, at: &str, code: &'static str, what_en: &str, what_zh: &str) -> Check {
+fn check_optional_id(
+    obj: &Map<String, Value>,
+    at: &str,
+    code: &'static str,
+    what_en: &str,
+    what_zh: &str,
+) -> Check {
     match obj.get("id") {
         None => Ok(()),
         Some(Value::String(s)) if is_url(s) => Ok(()),
@@ -367,7 +402,12 @@ fn check_issuer(obj: &Map<String, Value>, at: &str) -> Check {
         )
     };
     match obj.get("issuer") {
-        None => Err(DataModelError::new("missing_issuer", path, "`issuer` is missing", "缺少 `issuer`（签发者）")),
+        None => Err(DataModelError::new(
+            "missing_issuer",
+            path,
+            "`issuer` is missing",
+            "缺少 `issuer`（签发者）",
+        )),
         Some(Value::String(s)) if is_url(s) => Ok(()),
         Some(Value::Object(issuer)) => {
             match issuer.get("id") {
@@ -429,7 +469,13 @@ fn check_one_subject(subject: &Map<String, Value>, path: &str) -> Check {
             "每个 `credentialSubject` 至少要包含一项声明",
         ));
     }
-    check_optional_id(subject, path, "subject_invalid_id", "a credential subject", "凭证主体")
+    check_optional_id(
+        subject,
+        path,
+        "subject_invalid_id",
+        "a credential subject",
+        "凭证主体",
+    )
 }
 
 fn check_validity_period(obj: &Map<String, Value>, at: &str) -> Check {
@@ -463,15 +509,28 @@ fn check_v1_dates(obj: &Map<String, Value>, at: &str) -> Check {
 }
 
 /// Parses an optional date member; `stamp` demands a time zone (dateTimeStamp).
-fn date_member(obj: &Map<String, Value>, at: &str, key: &str, stamp: bool) -> Result<Option<Instant>, DataModelError> {
-    let Some(v) = obj.get(key) else { return Ok(None) };
+fn date_member(
+    obj: &Map<String, Value>,
+    at: &str,
+    key: &str,
+    stamp: bool,
+) -> Result<Option<Instant>, DataModelError> {
+    let Some(v) = obj.get(key) else {
+        return Ok(None);
+    };
     match v.as_str().and_then(|s| parse_date_time(s, stamp)) {
         Some(t) => Ok(Some(t)),
         None => {
             let (en, zh) = if stamp {
-                ("an XML Schema dateTimeStamp with a time zone, e.g. 2026-03-15T00:00:00Z", "带时区的 XML Schema dateTimeStamp，例如 2026-03-15T00:00:00Z")
+                (
+                    "an XML Schema dateTimeStamp with a time zone, e.g. 2026-03-15T00:00:00Z",
+                    "带时区的 XML Schema dateTimeStamp，例如 2026-03-15T00:00:00Z",
+                )
             } else {
-                ("an XML Schema dateTime, e.g. 2026-03-15T00:00:00Z", "XML Schema dateTime，例如 2026-03-15T00:00:00Z")
+                (
+                    "an XML Schema dateTime, e.g. 2026-03-15T00:00:00Z",
+                    "XML Schema dateTime，例如 2026-03-15T00:00:00Z",
+                )
             };
             Err(DataModelError::new(
                 "invalid_date",
@@ -484,7 +543,12 @@ fn date_member(obj: &Map<String, Value>, at: &str, key: &str, stamp: bool) -> Re
 }
 
 /// `name` / `description`: a string, a language value object, or an array of those.
-fn check_language_value(obj: &Map<String, Value>, at: &str, key: &str, code: &'static str) -> Check {
+fn check_language_value(
+    obj: &Map<String, Value>,
+    at: &str,
+    key: &str,
+    code: &'static str,
+) -> Check {
     let Some(v) = obj.get(key) else { return Ok(()) };
     let ok = match v {
         Value::Array(a) => !a.is_empty() && a.iter().all(is_language_value),
@@ -508,8 +572,10 @@ fn is_language_value(v: &Value) -> bool {
         Value::Object(o) => {
             o.get("@value").is_some_and(Value::is_string)
                 && o.get("@language").is_none_or(Value::is_string)
-                && o.get("@direction").is_none_or(|d| matches!(d.as_str(), Some("ltr" | "rtl")))
-                && o.keys().all(|k| matches!(k.as_str(), "@value" | "@language" | "@direction"))
+                && o.get("@direction")
+                    .is_none_or(|d| matches!(d.as_str(), Some("ltr" | "rtl")))
+                && o.keys()
+                    .all(|k| matches!(k.as_str(), "@value" | "@language" | "@direction"))
         }
         _ => false,
     }
@@ -577,12 +643,18 @@ const PROOF: TypedMember = TypedMember {
 
 fn check_typed_members(obj: &Map<String, Value>, at: &str, members: &[TypedMember]) -> Check {
     for member in members {
-        let Some(v) = obj.get(member.key) else { continue };
+        let Some(v) = obj.get(member.key) else {
+            continue;
+        };
         let path = ptr(at, member.key);
         let key = member.key;
         let entries: Vec<(String, &Value)> = match v {
             Value::Object(_) => vec![(path.clone(), v)],
-            Value::Array(a) if !a.is_empty() => a.iter().enumerate().map(|(i, e)| (format!("{path}/{i}"), e)).collect(),
+            Value::Array(a) if !a.is_empty() => a
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (format!("{path}/{i}"), e))
+                .collect(),
             _ => {
                 return Err(DataModelError::new(
                     member.invalid,
@@ -610,14 +682,14 @@ fn check_typed_members(obj: &Map<String, Value>, at: &str, members: &[TypedMembe
                         format!("每个 `{key}` 对象都必须有 `type`"),
                     ))
                 }
-                Some(t) if type_strings(t).is_none() => {
-                    return Err(DataModelError::new(
-                        member.invalid_type,
-                        ptr(&path, "type"),
-                        format!("the `type` of `{key}` must be a term or URL string (or an array of them)"),
-                        format!("`{key}` 的 `type` 必须是术语或 URL 字符串（或其数组）"),
-                    ))
-                }
+                Some(t) if type_strings(t).is_none() => return Err(DataModelError::new(
+                    member.invalid_type,
+                    ptr(&path, "type"),
+                    format!(
+                        "the `type` of `{key}` must be a term or URL string (or an array of them)"
+                    ),
+                    format!("`{key}` 的 `type` 必须是术语或 URL 字符串（或其数组）"),
+                )),
                 Some(_) => {}
             }
             match (entry.get("id"), member.missing_id) {
@@ -646,7 +718,9 @@ fn check_typed_members(obj: &Map<String, Value>, at: &str, members: &[TypedMembe
 }
 
 fn check_related_resources(obj: &Map<String, Value>, at: &str) -> Check {
-    let Some(v) = obj.get("relatedResource") else { return Ok(()) };
+    let Some(v) = obj.get("relatedResource") else {
+        return Ok(());
+    };
     let path = ptr(at, "relatedResource");
     let invalid = |path: String| {
         DataModelError::new(
@@ -658,12 +732,18 @@ fn check_related_resources(obj: &Map<String, Value>, at: &str) -> Check {
     };
     let entries: Vec<(String, &Value)> = match v {
         Value::Object(_) => vec![(path.clone(), v)],
-        Value::Array(a) if !a.is_empty() => a.iter().enumerate().map(|(i, e)| (format!("{path}/{i}"), e)).collect(),
+        Value::Array(a) if !a.is_empty() => a
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (format!("{path}/{i}"), e))
+            .collect(),
         _ => return Err(invalid(path)),
     };
     let mut seen = HashSet::new();
     for (path, entry) in entries {
-        let Some(entry) = entry.as_object() else { return Err(invalid(path)) };
+        let Some(entry) = entry.as_object() else {
+            return Err(invalid(path));
+        };
         let id = match entry.get("id") {
             None => {
                 return Err(DataModelError::new(
@@ -729,7 +809,10 @@ fn check_holder(obj: &Map<String, Value>, at: &str) -> Result<Option<String>, Da
 }
 
 /// The `verifiableCredential` values with their paths; each must be an object.
-fn embedded_credentials<'a>(obj: &'a Map<String, Value>, at: &str) -> Result<Vec<(String, &'a Value)>, DataModelError> {
+fn embedded_credentials<'a>(
+    obj: &'a Map<String, Value>,
+    at: &str,
+) -> Result<Vec<(String, &'a Value)>, DataModelError> {
     let path = ptr(at, "verifiableCredential");
     let invalid = |path: String| {
         DataModelError::new(
@@ -742,7 +825,11 @@ fn embedded_credentials<'a>(obj: &'a Map<String, Value>, at: &str) -> Result<Vec
     let entries: Vec<(String, &Value)> = match obj.get("verifiableCredential") {
         None => return Ok(Vec::new()),
         Some(v @ Value::Object(_)) => vec![(path, v)],
-        Some(Value::Array(a)) if !a.is_empty() => a.iter().enumerate().map(|(i, e)| (format!("{path}/{i}"), e)).collect(),
+        Some(Value::Array(a)) if !a.is_empty() => a
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (format!("{path}/{i}"), e))
+            .collect(),
         Some(_) => return Err(invalid(path)),
     };
     for (path, entry) in &entries {
@@ -800,7 +887,12 @@ fn check_enveloped(v: &Value, at: &str, envelope_type: &str) -> Check {
     let path = ptr(at, "@context");
     let items: Vec<&Value> = match obj.get("@context") {
         None | Some(Value::Null) => {
-            return Err(DataModelError::new("missing_context", path, "`@context` is missing", "缺少 `@context`"))
+            return Err(DataModelError::new(
+                "missing_context",
+                path,
+                "`@context` is missing",
+                "缺少 `@context`",
+            ))
         }
         Some(Value::Array(a)) => a.iter().collect(),
         Some(other) => vec![other],
@@ -815,7 +907,11 @@ fn check_enveloped(v: &Value, at: &str, envelope_type: &str) -> Check {
     }
     let single = !obj.get("@context").is_some_and(Value::is_array);
     for (i, item) in items.iter().enumerate() {
-        let item_path = if single { path.clone() } else { format!("{path}/{i}") };
+        let item_path = if single {
+            path.clone()
+        } else {
+            format!("{path}/{i}")
+        };
         check_context_entry(item, &item_path)?;
     }
     let type_ok = match obj.get("type") {
@@ -828,7 +924,9 @@ fn check_enveloped(v: &Value, at: &str, envelope_type: &str) -> Check {
             ))
         }
         Some(Value::String(s)) => s == envelope_type,
-        Some(Value::Array(a)) => a.len() == 1 && a[0].as_str() == Some(envelope_type),
+        Some(Value::Array(a)) => {
+            a.len() == 1 && a.first().and_then(Value::as_str) == Some(envelope_type)
+        }
         Some(_) => false,
     };
     if !type_ok {
@@ -844,7 +942,9 @@ fn check_enveloped(v: &Value, at: &str, envelope_type: &str) -> Check {
         _ => Err(DataModelError::new(
             "enveloped_invalid_id",
             ptr(at, "id"),
-            format!("the `id` of an {envelope_type} must be a data: URL holding the secured document"),
+            format!(
+                "the `id` of an {envelope_type} must be a data: URL holding the secured document"
+            ),
             format!("{envelope_type} 的 `id` 必须是承载受保护文档的 data: URL"),
         )),
     }
@@ -852,7 +952,8 @@ fn check_enveloped(v: &Value, at: &str, envelope_type: &str) -> Check {
 
 /// `data:[<mediatype>][;base64],<data>` (RFC 2397), loosely: the scheme and the comma.
 fn is_data_url(s: &str) -> bool {
-    s.get(..5).is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"))
+    s.get(..5)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"))
         && s.contains(',')
         && !s.chars().any(char::is_whitespace)
 }
@@ -864,22 +965,29 @@ fn is_data_url(s: &str) -> bool {
 /// rule violations: unknown or malformed contexts, protected term redefinition,
 /// undefined properties, types that are not absolute IRIs.
 fn check_jsonld(doc: &Value, at: &str, strip: &[&str]) -> Check {
-    let Some(obj) = doc.as_object() else { return Ok(()) };
+    let Some(obj) = doc.as_object() else {
+        return Ok(());
+    };
     let mut stripped = obj.clone();
     for key in strip {
         stripped.remove(*key);
     }
     let stripped = Value::Object(stripped);
-    let json: ssi::json_ld::syntax::Value = serde_json::from_value(stripped.clone()).map_err(|e| {
-        DataModelError::new(
-            "jsonld_error",
-            at,
-            format!("the document cannot be read as JSON-LD: {e}"),
-            format!("文档无法作为 JSON-LD 读取：{e}"),
-        )
-    })?;
+    let json: ssi::json_ld::syntax::Value =
+        serde_json::from_value(stripped.clone()).map_err(|e| {
+            DataModelError::new(
+                "jsonld_error",
+                at,
+                format!("the document cannot be read as JSON-LD: {e}"),
+                format!("文档无法作为 JSON-LD 读取：{e}"),
+            )
+        })?;
     let options = expansion::Options {
-        policy: Policy { invalid: Action::Keep, vocab: Action::Keep, allow_undefined: false },
+        policy: Policy {
+            invalid: Action::Keep,
+            vocab: Action::Keep,
+            allow_undefined: false,
+        },
         ..Default::default()
     };
     let mut vocabulary = ();
@@ -893,9 +1001,10 @@ fn check_jsonld(doc: &Value, at: &str, strip: &[&str]) -> Check {
     ))
     .map_err(|e| expansion_error(&e, &stripped, at))?;
 
-    for object in expanded.iter() {
+    for object in &expanded {
         if let Some(bad) = invalid_type_in(object.inner()) {
-            let path = find_type(&stripped, &bad).map_or_else(|| ptr(at, "type"), |p| format!("{at}{p}"));
+            let path =
+                find_type(&stripped, &bad).map_or_else(|| ptr(at, "type"), |p| format!("{at}{p}"));
             return Err(DataModelError::new(
                 "type_not_mapped",
                 path,
@@ -988,9 +1097,10 @@ fn expansion_error(e: &expansion::Error, doc: &Value, at: &str) -> DataModelErro
 fn bad_iri_mapping(doc: &Value) -> Option<(String, String)> {
     fn in_context(ctx: &Value, path: &str) -> Option<(String, String)> {
         match ctx {
-            Value::Array(items) => {
-                items.iter().enumerate().find_map(|(i, item)| in_context(item, &format!("{path}/{i}")))
-            }
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| in_context(item, &format!("{path}/{i}"))),
             Value::Object(terms) => terms.iter().find_map(|(term, def)| {
                 let def_path = ptr(path, term);
                 let iri = match def {
@@ -998,11 +1108,14 @@ fn bad_iri_mapping(doc: &Value) -> Option<(String, String)> {
                     Value::Object(d) => d.get("@id").and_then(Value::as_str),
                     _ => None,
                 };
-                if iri.is_some_and(|s| !s.starts_with('@') && s.contains(':') && !is_url(s) && !s.starts_with("_:")) {
+                if iri.is_some_and(|s| {
+                    !s.starts_with('@') && s.contains(':') && !is_url(s) && !s.starts_with("_:")
+                }) {
                     return Some((term.clone(), def_path));
                 }
                 // Scoped contexts inside term definitions.
-                def.get("@context").and_then(|scoped| in_context(scoped, &ptr(&def_path, "@context")))
+                def.get("@context")
+                    .and_then(|scoped| in_context(scoped, &ptr(&def_path, "@context")))
             }),
             _ => None,
         }
@@ -1016,7 +1129,10 @@ fn bad_iri_mapping(doc: &Value) -> Option<(String, String)> {
                 bad_iri_mapping(v).map(|(t, p)| (t, format!("{path}{p}")))
             }
         }),
-        Value::Array(a) => a.iter().enumerate().find_map(|(i, v)| bad_iri_mapping(v).map(|(t, p)| (t, format!("/{i}{p}")))),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| bad_iri_mapping(v).map(|(t, p)| (t, format!("/{i}{p}")))),
         _ => None,
     }
 }
@@ -1036,13 +1152,13 @@ fn invalid_type_in_node(node: &Node<IriBuf, BlankIdBuf>) -> Option<String> {
             return Some(s.clone());
         }
     }
-    for (_, objects) in node.properties().iter() {
+    for (_, objects) in node.properties() {
         if let Some(bad) = objects.iter().find_map(|o| invalid_type_in(o.inner())) {
             return Some(bad);
         }
     }
     if let Some(reverse) = node.reverse_properties() {
-        for (_, nodes) in reverse.iter() {
+        for (_, nodes) in reverse {
             if let Some(bad) = nodes.iter().find_map(|n| invalid_type_in_node(n.inner())) {
                 return Some(bad);
             }
@@ -1054,7 +1170,10 @@ fn invalid_type_in_node(node: &Node<IriBuf, BlankIdBuf>) -> Option<String> {
         }
     }
     if let Some(included) = node.included() {
-        if let Some(bad) = included.iter().find_map(|n| invalid_type_in_node(n.inner())) {
+        if let Some(bad) = included
+            .iter()
+            .find_map(|n| invalid_type_in_node(n.inner()))
+        {
             return Some(bad);
         }
     }
@@ -1080,7 +1199,10 @@ fn find_type(v: &Value, ty: &str) -> Option<String> {
                 .filter(|(k, _)| k.as_str() != "@context")
                 .find_map(|(k, child)| find_type(child, ty).map(|p| format!("{}{p}", ptr("", k))))
         }
-        Value::Array(a) => a.iter().enumerate().find_map(|(i, child)| find_type(child, ty).map(|p| format!("/{i}{p}"))),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, child)| find_type(child, ty).map(|p| format!("/{i}{p}"))),
         _ => None,
     }
 }
@@ -1096,7 +1218,10 @@ fn find_key(v: &Value, key: &str) -> Option<String> {
                 .filter(|(k, _)| k.as_str() != "@context")
                 .find_map(|(k, child)| find_key(child, key).map(|p| format!("{}{p}", ptr("", k))))
         }
-        Value::Array(a) => a.iter().enumerate().find_map(|(i, child)| find_key(child, key).map(|p| format!("/{i}{p}"))),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, child)| find_key(child, key).map(|p| format!("/{i}{p}"))),
         _ => None,
     }
 }
@@ -1126,57 +1251,35 @@ struct Instant {
 /// §"Representing Time" plus the day-of-month constraint; `require_tz` makes it
 /// a `dateTimeStamp`. Without a time zone the value is read as UTC.
 fn parse_date_time(s: &str, require_tz: bool) -> Option<Instant> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    let negative = b.first() == Some(&b'-');
-    if negative {
-        i += 1;
-    }
-    let year_start = i;
-    while i < b.len() && b[i].is_ascii_digit() {
-        i += 1;
-    }
-    let year_digits = &s[year_start..i];
     // -?([1-9][0-9]{3,}|0[0-9]{3})
-    if year_digits.len() < 4 || (year_digits.len() > 4 && year_digits.starts_with('0')) || year_digits.len() > 12 {
+    let (negative, unsigned) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let year_len = unsigned.bytes().take_while(u8::is_ascii_digit).count();
+    let (year_digits, rest) = unsigned.split_at_checked(year_len)?;
+    if year_len < 4 || (year_len > 4 && year_digits.starts_with('0')) || year_len > 12 {
         return None;
     }
     let year: i128 = year_digits.parse().ok()?;
     let year = if negative { -year } else { year };
-    let rest = &s[i..];
-    let digits2 = |t: &str, at: usize| -> Option<u32> {
-        let d = t.get(at..at + 2)?;
-        if d.bytes().all(|c| c.is_ascii_digit()) {
-            d.parse().ok()
-        } else {
-            None
-        }
-    };
-    // -MM-DDThh:mm:ss
-    let r = rest.as_bytes();
-    if r.len() < 15 || r[0] != b'-' || r[3] != b'-' || r[6] != b'T' || r[9] != b':' || r[12] != b':' {
-        return None;
-    }
-    let month = digits2(rest, 1)?;
-    let day = digits2(rest, 4)?;
-    let hour = digits2(rest, 7)?;
-    let minute = digits2(rest, 10)?;
-    let second = digits2(rest, 13)?;
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    let mut j = 15;
-    let mut fraction = String::new();
-    if r.get(j) == Some(&b'.') {
-        j += 1;
-        let start = j;
-        while j < r.len() && r[j].is_ascii_digit() {
-            j += 1;
-        }
-        if j == start {
+    // -MM-DDThh:mm:ss(\.[0-9]+)?
+    let (month, rest) = two_digits(rest.strip_prefix('-')?)?;
+    let (day, rest) = two_digits(rest.strip_prefix('-')?)?;
+    let (hour, rest) = two_digits(rest.strip_prefix('T')?)?;
+    let (minute, rest) = two_digits(rest.strip_prefix(':')?)?;
+    let (second, mut rest) = two_digits(rest.strip_prefix(':')?)?;
+    let mut fraction = "";
+    if let Some(after_dot) = rest.strip_prefix('.') {
+        let len = after_dot.bytes().take_while(u8::is_ascii_digit).count();
+        if len == 0 {
             return None;
         }
-        fraction = rest[start..j].trim_end_matches('0').to_owned();
+        (fraction, rest) = after_dot.split_at_checked(len)?;
+    }
+    let fraction = fraction.trim_end_matches('0').to_owned();
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
     }
     if hour == 24 {
         if minute != 0 || second != 0 || !fraction.is_empty() {
@@ -1186,28 +1289,34 @@ fn parse_date_time(s: &str, require_tz: bool) -> Option<Instant> {
         return None;
     }
     // (Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))
-    let tz = &rest[j..];
-    let offset_seconds: i128 = match tz.as_bytes() {
-        [] if !require_tz => 0,
-        [b'Z'] => 0,
-        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-            let h = digits2(tz, 1)?;
-            let m = digits2(tz, 4)?;
-            if m > 59 || h > 14 || (h == 14 && m != 0) {
+    let offset_seconds: i128 = match rest {
+        "" if !require_tz => 0,
+        "Z" => 0,
+        _ => {
+            let (sign, tz) = match rest.strip_prefix('+') {
+                Some(tz) => (1, tz),
+                None => (-1, rest.strip_prefix('-')?),
+            };
+            let (h, tz) = two_digits(tz)?;
+            let (m, tz) = two_digits(tz.strip_prefix(':')?)?;
+            if !tz.is_empty() || m > 59 || h > 14 || (h == 14 && m != 0) {
                 return None;
             }
-            let off = i128::from(h * 3600 + m * 60);
-            if *sign == b'-' {
-                -off
-            } else {
-                off
-            }
+            sign * i128::from(h * 3600 + m * 60)
         }
-        _ => return None,
     };
     let days = days_from_civil(year, month, day);
     let seconds = days * 86_400 + i128::from(hour * 3600 + minute * 60 + second) - offset_seconds;
     Some(Instant { seconds, fraction })
+}
+
+/// Two ASCII digits at the start of `s`, and what follows them.
+fn two_digits(s: &str) -> Option<(u32, &str)> {
+    let (digits, rest) = s.split_at_checked(2)?;
+    if !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some((digits.parse().ok()?, rest))
 }
 
 fn is_leap(year: i128) -> bool {
@@ -1322,7 +1431,9 @@ mod tests {
     #[test]
     fn language_values() {
         assert!(is_language_value(&json!("x")));
-        assert!(is_language_value(&json!({"@value": "x", "@language": "en", "@direction": "ltr"})));
+        assert!(is_language_value(
+            &json!({"@value": "x", "@language": "en", "@direction": "ltr"})
+        ));
         assert!(!is_language_value(&json!({"@value": "x", "url": "y"})));
         assert!(!is_language_value(&json!({"@language": "en"})));
         assert!(!is_language_value(&json!(3)));

@@ -49,10 +49,16 @@ pub enum CheckResult {
 
 impl CheckResult {
     fn invalid(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self::Invalid { code: code.to_owned(), reason: Localized::new(zh, en) }
+        Self::Invalid {
+            code: code.to_owned(),
+            reason: Localized::new(zh, en),
+        }
     }
     fn unchecked(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self::Unchecked { code: code.to_owned(), reason: Localized::new(zh, en) }
+        Self::Unchecked {
+            code: code.to_owned(),
+            reason: Localized::new(zh, en),
+        }
     }
     /// Did the check run and pass?
     pub fn is_valid(&self) -> bool {
@@ -120,9 +126,15 @@ impl VerificationReport {
     /// The code of the first failed check, in the order an inspector cares about.
     pub fn first_failure(&self) -> Option<&str> {
         let c = &self.checks;
-        [&c.signature, &c.issuer_trust, &c.status, &c.validity_period, &c.anchoring]
-            .into_iter()
-            .find_map(CheckResult::invalid_code)
+        [
+            &c.signature,
+            &c.issuer_trust,
+            &c.status,
+            &c.validity_period,
+            &c.anchoring,
+        ]
+        .into_iter()
+        .find_map(CheckResult::invalid_code)
     }
 }
 
@@ -157,10 +169,19 @@ impl MalformedCredential {
     /// For a person, in zh and en.
     pub fn message(&self) -> Localized {
         match self {
-            Self::NotAnObject => Localized::new("内容不是凭证（应为 JSON 对象）", "this is not a credential (expected a JSON object)"),
+            Self::NotAnObject => Localized::new(
+                "内容不是凭证（应为 JSON 对象）",
+                "this is not a credential (expected a JSON object)",
+            ),
             Self::DataModel(e) => Localized::new(e.message_zh.clone(), e.message_en.clone()),
-            Self::MissingProof => Localized::new("凭证没有签名（缺少 proof）", "the credential is not signed (no proof)"),
-            Self::UnreadableProof(d) => Localized::new(format!("签名无法解析：{d}"), format!("the signature cannot be read: {d}")),
+            Self::MissingProof => Localized::new(
+                "凭证没有签名（缺少 proof）",
+                "the credential is not signed (no proof)",
+            ),
+            Self::UnreadableProof(d) => Localized::new(
+                format!("签名无法解析：{d}"),
+                format!("the signature cannot be read: {d}"),
+            ),
         }
     }
 }
@@ -177,7 +198,10 @@ pub struct VerifyOptions {
 impl VerifyOptions {
     /// Verify as of `now`, with a 5-minute clock-skew tolerance.
     pub fn at(now: DateTime<Utc>) -> Self {
-        Self { now, clock_skew: Duration::minutes(5) }
+        Self {
+            now,
+            clock_skew: Duration::minutes(5),
+        }
     }
 }
 
@@ -206,7 +230,10 @@ fn proof_entries(proof: &Value) -> Vec<&Value> {
 ///
 /// # Errors
 /// [`MalformedCredential`] when the input is not a checkable credential.
-pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<VerificationReport, MalformedCredential> {
+pub async fn verify_credential(
+    vc: &Value,
+    options: &VerifyOptions,
+) -> Result<VerificationReport, MalformedCredential> {
     let obj = vc.as_object().ok_or(MalformedCredential::NotAnObject)?;
     data_model::check_credential(vc)?;
     let proof = obj.get("proof").ok_or(MalformedCredential::MissingProof)?;
@@ -240,7 +267,11 @@ pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<Ve
             "this verifier does not check revocation/suspension status yet",
         )
     } else {
-        CheckResult::unchecked("no_status_entry", "凭证没有状态条目，无法检查是否被吊销", "the credential has no status entry; revocation cannot be checked")
+        CheckResult::unchecked(
+            "no_status_entry",
+            "凭证没有状态条目，无法检查是否被吊销",
+            "the credential has no status entry; revocation cannot be checked",
+        )
     };
     let checks = Checks {
         signature,
@@ -259,9 +290,15 @@ pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<Ve
     };
     let verified = checks.signature.is_valid()
         && checks.validity_period.is_valid()
-        && ![&checks.issuer_trust, &checks.status, &checks.anchoring].iter().any(|c| c.is_invalid());
+        && ![&checks.issuer_trust, &checks.status, &checks.anchoring]
+            .iter()
+            .any(|c| c.is_invalid());
     let types = match obj.get("type") {
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     };
@@ -276,14 +313,26 @@ pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<Ve
     })
 }
 
-async fn check_signature(vc: &Value, proof: &Value, options: &VerifyOptions) -> Result<CheckResult, MalformedCredential> {
+async fn check_signature(
+    vc: &Value,
+    proof: &Value,
+    options: &VerifyOptions,
+) -> Result<CheckResult, MalformedCredential> {
     for p in proof_entries(proof) {
         let Some(p) = p.as_object() else {
-            return Err(MalformedCredential::UnreadableProof("a proof is not an object".into()));
+            return Err(MalformedCredential::UnreadableProof(
+                "a proof is not an object".into(),
+            ));
         };
         let suite = p.get("cryptosuite").and_then(Value::as_str).unwrap_or("");
-        if p.get("type").and_then(Value::as_str) != Some("DataIntegrityProof") || !ACCEPTED_CRYPTOSUITES.contains(&suite) {
-            let name = if suite.is_empty() { p.get("type").and_then(Value::as_str).unwrap_or("?") } else { suite };
+        if p.get("type").and_then(Value::as_str) != Some("DataIntegrityProof")
+            || !ACCEPTED_CRYPTOSUITES.contains(&suite)
+        {
+            let name = if suite.is_empty() {
+                p.get("type").and_then(Value::as_str).unwrap_or("?")
+            } else {
+                suite
+            };
             return Ok(CheckResult::invalid(
                 "unsupported_cryptosuite",
                 format!("不支持的签名算法：{name}"),
@@ -291,12 +340,16 @@ async fn check_signature(vc: &Value, proof: &Value, options: &VerifyOptions) -> 
             ));
         }
         if p.get("proofValue").and_then(Value::as_str).is_none() {
-            return Err(MalformedCredential::UnreadableProof("proofValue is missing".into()));
+            return Err(MalformedCredential::UnreadableProof(
+                "proofValue is missing".into(),
+            ));
         }
     }
-    let bytes = serde_json::to_vec(vc).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
-    let signed: DataIntegrity<AnyJsonCredential, AnySuite> = ssi::claims::data_integrity::from_json_slice(&bytes)
-        .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+    let bytes =
+        serde_json::to_vec(vc).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+    let signed: DataIntegrity<AnyJsonCredential, AnySuite> =
+        ssi::claims::data_integrity::from_json_slice(&bytes)
+            .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let params = VerificationParameters::from_resolver(DIDKey.into_vm_resolver::<AnyMethod>())
         .with_json_ld_loader(BundledLoader)
         .with_date_time(options.now);
@@ -313,34 +366,60 @@ async fn check_signature(vc: &Value, proof: &Value, options: &VerifyOptions) -> 
 
 fn classify_proof_error(detail: &str) -> CheckResult {
     let lower = detail.to_ascii_lowercase();
-    if lower.contains("key") || lower.contains("method") || lower.contains("resol") || lower.contains("algorithm") {
+    if lower.contains("key")
+        || lower.contains("method")
+        || lower.contains("resol")
+        || lower.contains("algorithm")
+    {
         CheckResult::invalid(
             "unsupported_key",
             format!("无法使用签名密钥（未知或不支持的密钥类型）：{detail}"),
             format!("the signing key cannot be used (unknown or unsupported key type): {detail}"),
         )
     } else {
-        CheckResult::invalid("bad_signature", format!("签名无法验证：{detail}"), format!("the signature cannot be verified: {detail}"))
+        CheckResult::invalid(
+            "bad_signature",
+            format!("签名无法验证：{detail}"),
+            format!("the signature cannot be verified: {detail}"),
+        )
     }
 }
 
 fn parse_time(v: Option<&Value>) -> Option<Result<DateTime<Utc>, ()>> {
-    v.map(|v| v.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|d| d.with_timezone(&Utc)).ok_or(()))
+    v.map(|v| {
+        v.as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|d| d.with_timezone(&Utc))
+            .ok_or(())
+    })
 }
 
-fn check_validity_period(vc: &Value, options: &VerifyOptions, warnings: &mut Vec<Warning>) -> CheckResult {
+fn check_validity_period(
+    vc: &Value,
+    options: &VerifyOptions,
+    warnings: &mut Vec<Warning>,
+) -> CheckResult {
     let from = parse_time(vc.get("validFrom").or_else(|| vc.get("issuanceDate")));
     let until = parse_time(vc.get("validUntil").or_else(|| vc.get("expirationDate")));
     let (from, until) = match (from.transpose(), until.transpose()) {
         (Ok(f), Ok(u)) => (f, u),
-        _ => return CheckResult::invalid("invalid_date", "有效期日期格式无效", "the validity dates cannot be read"),
+        _ => {
+            return CheckResult::invalid(
+                "invalid_date",
+                "有效期日期格式无效",
+                "the validity dates cannot be read",
+            )
+        }
     };
     if let Some(from) = from {
         if options.now + options.clock_skew < from {
             return CheckResult::invalid(
                 "not_yet_valid",
                 format!("尚未生效：自 {} 起有效", from.format("%Y-%m-%d %H:%M UTC")),
-                format!("not yet valid: valid from {}", from.format("%Y-%m-%d %H:%M UTC")),
+                format!(
+                    "not yet valid: valid from {}",
+                    from.format("%Y-%m-%d %H:%M UTC")
+                ),
             );
         }
     }
@@ -348,13 +427,19 @@ fn check_validity_period(vc: &Value, options: &VerifyOptions, warnings: &mut Vec
         Some(until) if options.now > until => CheckResult::invalid(
             "expired",
             format!("已过期：有效期至 {}", until.format("%Y-%m-%d %H:%M UTC")),
-            format!("expired: valid until {}", until.format("%Y-%m-%d %H:%M UTC")),
+            format!(
+                "expired: valid until {}",
+                until.format("%Y-%m-%d %H:%M UTC")
+            ),
         ),
         Some(_) => CheckResult::Valid,
         None => {
             warnings.push(Warning {
                 code: "no_expiry".into(),
-                message: Localized::new("凭证没有截止日期", "the credential has no end of validity"),
+                message: Localized::new(
+                    "凭证没有截止日期",
+                    "the credential has no end of validity",
+                ),
             });
             CheckResult::Valid
         }
@@ -410,24 +495,47 @@ pub async fn verify_presentation(
     let proof = match obj.get("proof") {
         None => {
             if expected_challenge.is_some() {
-                CheckResult::invalid("missing_proof", "出示凭证缺少签名，无法核对挑战值", "the presentation is not signed, so the challenge cannot be checked")
+                CheckResult::invalid(
+                    "missing_proof",
+                    "出示凭证缺少签名，无法核对挑战值",
+                    "the presentation is not signed, so the challenge cannot be checked",
+                )
             } else {
                 warnings.push(Warning {
                     code: "unsigned_presentation".into(),
-                    message: Localized::new("出示凭证未签名：无法确认出示者", "the presentation is not signed: the presenter is not authenticated"),
+                    message: Localized::new(
+                        "出示凭证未签名：无法确认出示者",
+                        "the presentation is not signed: the presenter is not authenticated",
+                    ),
                 });
-                CheckResult::unchecked("no_proof", "出示凭证没有签名", "the presentation has no proof")
+                CheckResult::unchecked(
+                    "no_proof",
+                    "出示凭证没有签名",
+                    "the presentation has no proof",
+                )
             }
         }
         Some(proof) => {
             let entries = proof_entries(proof);
             let field_matches = |name: &str, expected: Option<&str>| {
-                expected.is_none_or(|e| entries.iter().any(|p| p.get(name).and_then(Value::as_str) == Some(e)))
+                expected.is_none_or(|e| {
+                    entries
+                        .iter()
+                        .any(|p| p.get(name).and_then(Value::as_str) == Some(e))
+                })
             };
             if !field_matches("challenge", expected_challenge) {
-                CheckResult::invalid("challenge_mismatch", "挑战值不匹配：可能是重放的出示", "the challenge does not match: this may be a replayed presentation")
+                CheckResult::invalid(
+                    "challenge_mismatch",
+                    "挑战值不匹配：可能是重放的出示",
+                    "the challenge does not match: this may be a replayed presentation",
+                )
             } else if !field_matches("domain", expected_domain) {
-                CheckResult::invalid("domain_mismatch", "域不匹配：该出示不是给本验证方的", "the domain does not match: this presentation was meant for another verifier")
+                CheckResult::invalid(
+                    "domain_mismatch",
+                    "域不匹配：该出示不是给本验证方的",
+                    "the domain does not match: this presentation was meant for another verifier",
+                )
             } else {
                 check_presentation_signature(vp, proof, options).await?
             }
@@ -441,17 +549,26 @@ pub async fn verify_presentation(
     };
     for vc in embedded {
         if vc.get("type").and_then(Value::as_str) == Some("EnvelopedVerifiableCredential")
-            || vc.get("type").and_then(Value::as_array).is_some_and(|t| t.iter().any(|t| t == "EnvelopedVerifiableCredential"))
+            || vc
+                .get("type")
+                .and_then(Value::as_array)
+                .is_some_and(|t| t.iter().any(|t| t == "EnvelopedVerifiableCredential"))
         {
             credentials.push(CredentialOutcome::Malformed {
                 code: "enveloped_not_supported".into(),
-                message: Localized::new("不支持封装格式的凭证", "enveloped credentials are not supported"),
+                message: Localized::new(
+                    "不支持封装格式的凭证",
+                    "enveloped credentials are not supported",
+                ),
             });
             continue;
         }
         credentials.push(match verify_credential(vc, options).await {
             Ok(report) => CredentialOutcome::Report(report),
-            Err(e) => CredentialOutcome::Malformed { code: e.code().to_owned(), message: e.message() },
+            Err(e) => CredentialOutcome::Malformed {
+                code: e.code().to_owned(),
+                message: e.message(),
+            },
         });
     }
     let verified = !proof.is_invalid()
@@ -459,13 +576,25 @@ pub async fn verify_presentation(
             CredentialOutcome::Report(r) => r.verified,
             CredentialOutcome::Malformed { .. } => false,
         });
-    Ok(PresentationReport { verified, holder: obj.get("holder").and_then(string_or_id), proof, credentials, warnings })
+    Ok(PresentationReport {
+        verified,
+        holder: obj.get("holder").and_then(string_or_id),
+        proof,
+        credentials,
+        warnings,
+    })
 }
 
-async fn check_presentation_signature(vp: &Value, proof: &Value, options: &VerifyOptions) -> Result<CheckResult, MalformedCredential> {
+async fn check_presentation_signature(
+    vp: &Value,
+    proof: &Value,
+    options: &VerifyOptions,
+) -> Result<CheckResult, MalformedCredential> {
     for p in proof_entries(proof) {
         let suite = p.get("cryptosuite").and_then(Value::as_str).unwrap_or("");
-        if p.get("type").and_then(Value::as_str) != Some("DataIntegrityProof") || !ACCEPTED_CRYPTOSUITES.contains(&suite) {
+        if p.get("type").and_then(Value::as_str) != Some("DataIntegrityProof")
+            || !ACCEPTED_CRYPTOSUITES.contains(&suite)
+        {
             return Ok(CheckResult::invalid(
                 "unsupported_cryptosuite",
                 format!("不支持的签名算法：{suite}"),
@@ -473,19 +602,23 @@ async fn check_presentation_signature(vp: &Value, proof: &Value, options: &Verif
             ));
         }
     }
-    let bytes = serde_json::to_vec(vp).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+    let bytes =
+        serde_json::to_vec(vp).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let signed: DataIntegrity<ssi::claims::vc::AnyJsonPresentation, AnySuite> =
-        ssi::claims::data_integrity::from_json_slice(&bytes).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+        ssi::claims::data_integrity::from_json_slice(&bytes)
+            .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let params = VerificationParameters::from_resolver(DIDKey.into_vm_resolver::<AnyMethod>())
         .with_json_ld_loader(BundledLoader)
         .with_date_time(options.now);
-    Ok(match signed.proofs.validate_proof(&params, &signed.claims).await {
-        Ok(Ok(())) => CheckResult::Valid,
-        Ok(Err(invalid)) => CheckResult::invalid(
-            "bad_signature",
-            "出示凭证的签名无效",
-            format!("the presentation's signature does not match ({invalid})"),
-        ),
-        Err(e) => classify_proof_error(&e.to_string()),
-    })
+    Ok(
+        match signed.proofs.validate_proof(&params, &signed.claims).await {
+            Ok(Ok(())) => CheckResult::Valid,
+            Ok(Err(invalid)) => CheckResult::invalid(
+                "bad_signature",
+                "出示凭证的签名无效",
+                format!("the presentation's signature does not match ({invalid})"),
+            ),
+            Err(e) => classify_proof_error(&e.to_string()),
+        },
+    )
 }

@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use wallet_core::canonical::canonical_nquads;
 use wallet_core::credential::{
-    CredentialId, FoodBusinessLicence, FoodBusinessLicenceRequest, HealthCertificate, HealthCertificateRequest,
+    CredentialId, FoodBusinessLicence, FoodBusinessLicenceRequest, HealthCertificate,
+    HealthCertificateRequest,
 };
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
@@ -41,9 +42,19 @@ fn health_request() -> HealthCertificateRequest {
 }
 
 async fn signed_health_certificate(key: &IssuerKey) -> Value {
-    let hc = HealthCertificate::from_request(&health_request(), NaiveDate::from_ymd_opt(2026, 3, 15).unwrap()).unwrap();
+    let hc = HealthCertificate::from_request(
+        &health_request(),
+        NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(),
+    )
+    .unwrap();
     let unsigned = hc.to_unsigned_credential(&CredentialId::generate(), &key.did());
-    sign_credential(&unsigned, key, Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap()).await.unwrap()
+    sign_credential(
+        &unsigned,
+        key,
+        Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap(),
+    )
+    .await
+    .unwrap()
 }
 
 fn sha256_hex(s: &str) -> String {
@@ -54,19 +65,37 @@ fn sha256_hex(s: &str) -> String {
 
 #[tokio::test]
 async fn canonical_document_matches_w3c_vector_byte_for_byte() {
-    let canon = canonical_nquads(&fixture_json("w3c/unsigned.json")).await.unwrap();
-    assert_eq!(canon, fixture("w3c/ecdsa-rdfc-2019-p256/canonDocECDSAP256.txt"));
-    assert_eq!(sha256_hex(&canon), fixture("w3c/ecdsa-rdfc-2019-p256/docHashECDSAP256.txt").trim());
+    let canon = canonical_nquads(&fixture_json("w3c/unsigned.json"))
+        .await
+        .unwrap();
+    assert_eq!(
+        canon,
+        fixture("w3c/ecdsa-rdfc-2019-p256/canonDocECDSAP256.txt")
+    );
+    assert_eq!(
+        sha256_hex(&canon),
+        fixture("w3c/ecdsa-rdfc-2019-p256/docHashECDSAP256.txt").trim()
+    );
 }
 
 #[tokio::test]
 async fn canonical_proof_configuration_and_combined_hash_match_w3c_vector() {
     let config = fixture_json("w3c/ecdsa-rdfc-2019-p256/proofConfigECDSAP256.json");
     let canon = canonical_nquads(&config).await.unwrap();
-    assert_eq!(canon, fixture("w3c/ecdsa-rdfc-2019-p256/proofCanonECDSAP256.txt"));
+    assert_eq!(
+        canon,
+        fixture("w3c/ecdsa-rdfc-2019-p256/proofCanonECDSAP256.txt")
+    );
     let proof_hash = sha256_hex(&canon);
-    assert_eq!(proof_hash, fixture("w3c/ecdsa-rdfc-2019-p256/proofHashECDSAP256.txt").trim());
-    let doc_hash = sha256_hex(&canonical_nquads(&fixture_json("w3c/unsigned.json")).await.unwrap());
+    assert_eq!(
+        proof_hash,
+        fixture("w3c/ecdsa-rdfc-2019-p256/proofHashECDSAP256.txt").trim()
+    );
+    let doc_hash = sha256_hex(
+        &canonical_nquads(&fixture_json("w3c/unsigned.json"))
+            .await
+            .unwrap(),
+    );
     // ecdsa-rdfc-2019 §3.3.4: hashData = proofConfigHash ‖ transformedDocumentHash
     assert_eq!(
         format!("{proof_hash}{doc_hash}"),
@@ -77,16 +106,26 @@ async fn canonical_proof_configuration_and_combined_hash_match_w3c_vector() {
 #[tokio::test]
 async fn signed_w3c_vector_verifies_and_its_tampered_copy_does_not() {
     let signed = fixture_json("w3c/ecdsa-rdfc-2019-p256/signedECDSAP256.json");
-    let report = verify_credential(&signed, &at("2024-01-01T00:00:00Z")).await.unwrap();
+    let report = verify_credential(&signed, &at("2024-01-01T00:00:00Z"))
+        .await
+        .unwrap();
     assert_eq!(report.checks.signature, CheckResult::Valid, "{report:#?}");
     assert!(report.verified);
     // Its issuer is an https URL while the key is a did:key: verifies, with a warning.
-    assert!(report.warnings.iter().any(|w| w.code == "issuer_not_key_controller"));
+    assert!(report
+        .warnings
+        .iter()
+        .any(|w| w.code == "issuer_not_key_controller"));
 
     let mut tampered = signed.clone();
     tampered["credentialSubject"]["alumniOf"] = json!("The School of Forgeries");
-    let report = verify_credential(&tampered, &at("2024-01-01T00:00:00Z")).await.unwrap();
-    assert_eq!(report.checks.signature.invalid_code(), Some("bad_signature"));
+    let report = verify_credential(&tampered, &at("2024-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.checks.signature.invalid_code(),
+        Some("bad_signature")
+    );
     assert!(!report.verified);
 }
 
@@ -100,16 +139,27 @@ async fn signed_health_certificate_verifies() {
     assert_eq!(vc["proof"]["type"], "DataIntegrityProof");
     assert_eq!(vc["proof"]["verificationMethod"], key.verification_method());
     assert_eq!(vc["proof"]["created"], "2026-03-15T08:00:00Z");
-    let report = verify_credential(&vc, &at("2026-06-01T00:00:00Z")).await.unwrap();
+    let report = verify_credential(&vc, &at("2026-06-01T00:00:00Z"))
+        .await
+        .unwrap();
     assert!(report.verified, "{report:#?}");
     assert_eq!(report.checks.signature, CheckResult::Valid);
     assert_eq!(report.checks.validity_period, CheckResult::Valid);
-    assert!(matches!(report.checks.issuer_trust, CheckResult::Unchecked { .. }));
-    assert!(matches!(report.checks.anchoring, CheckResult::Unchecked { .. }));
+    assert!(matches!(
+        report.checks.issuer_trust,
+        CheckResult::Unchecked { .. }
+    ));
+    assert!(matches!(
+        report.checks.anchoring,
+        CheckResult::Unchecked { .. }
+    ));
     assert_eq!(report.issuer.as_deref(), Some(key.did().as_str()));
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     // JSON key order of the input is kept: the proof is appended last.
-    assert_eq!(vc.as_object().unwrap().keys().last().map(String::as_str), Some("proof"));
+    assert_eq!(
+        vc.as_object().unwrap().keys().last().map(String::as_str),
+        Some("proof")
+    );
 }
 
 #[tokio::test]
@@ -125,34 +175,61 @@ async fn signed_licence_verifies() {
     let licence = FoodBusinessLicence::from_request(&req).unwrap();
     let unsigned = licence.to_unsigned_credential(&CredentialId::generate(), &key.did());
     let vc = sign_credential(&unsigned, &key, Utc::now()).await.unwrap();
-    let report = verify_credential(&vc, &at("2027-01-01T00:00:00Z")).await.unwrap();
+    let report = verify_credential(&vc, &at("2027-01-01T00:00:00Z"))
+        .await
+        .unwrap();
     assert!(report.verified, "{report:#?}");
     // Every item of businessScope is signed (a set: order carries no meaning).
     let mut widened = vc.clone();
     widened["credentialSubject"]["businessScope"] = json!(["热食类食品制售", "生食类食品制售"]);
-    let report = verify_credential(&widened, &at("2027-01-01T00:00:00Z")).await.unwrap();
-    assert_eq!(report.checks.signature.invalid_code(), Some("bad_signature"));
+    let report = verify_credential(&widened, &at("2027-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.checks.signature.invalid_code(),
+        Some("bad_signature")
+    );
     let mut added = vc.clone();
-    added["credentialSubject"]["businessScope"].as_array_mut().unwrap().push(json!("生食类食品制售"));
-    let report = verify_credential(&added, &at("2027-01-01T00:00:00Z")).await.unwrap();
-    assert_eq!(report.checks.signature.invalid_code(), Some("bad_signature"));
+    added["credentialSubject"]["businessScope"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("生食类食品制售"));
+    let report = verify_credential(&added, &at("2027-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.checks.signature.invalid_code(),
+        Some("bad_signature")
+    );
 }
 
 #[tokio::test]
 async fn tampered_field_fails_the_signature_only() {
     let vc = signed_health_certificate(&test_key()).await;
-    for (field, value) in [("fullName", json!("欧阳晓雁")), ("examinationResult", json!("unqualified")), ("birthDate", json!("1991-07-24"))] {
+    for (field, value) in [
+        ("fullName", json!("欧阳晓雁")),
+        ("examinationResult", json!("unqualified")),
+        ("birthDate", json!("1991-07-24")),
+    ] {
         let mut t = vc.clone();
         t["credentialSubject"][field] = value;
-        let report = verify_credential(&t, &at("2026-06-01T00:00:00Z")).await.unwrap();
-        assert_eq!(report.checks.signature.invalid_code(), Some("bad_signature"), "{field}");
+        let report = verify_credential(&t, &at("2026-06-01T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(
+            report.checks.signature.invalid_code(),
+            Some("bad_signature"),
+            "{field}"
+        );
         assert_eq!(report.checks.validity_period, CheckResult::Valid, "{field}");
         assert!(!report.verified);
     }
     // Extending validity is tampering too.
     let mut t = vc.clone();
     t["validUntil"] = json!("2099-01-01T00:00:00Z");
-    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z")).await.unwrap();
+    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z"))
+        .await
+        .unwrap();
     assert_eq!(report.first_failure(), Some("bad_signature"));
 }
 
@@ -166,8 +243,13 @@ async fn tampered_signature_fails() {
     chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
     let mut t = vc.clone();
     t["proof"]["proofValue"] = json!(chars.into_iter().collect::<String>());
-    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z")).await.unwrap();
-    assert_eq!(report.checks.signature.invalid_code(), Some("bad_signature"));
+    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.checks.signature.invalid_code(),
+        Some("bad_signature")
+    );
     assert!(!report.verified);
 }
 
@@ -180,22 +262,39 @@ async fn signed_by_another_key_than_named_fails() {
     // Claim the proof was made by `key`.
     t["proof"]["verificationMethod"] = json!(key.verification_method());
     t["issuer"] = json!(key.did());
-    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z")).await.unwrap();
-    assert_eq!(report.checks.signature.invalid_code(), Some("bad_signature"));
+    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.checks.signature.invalid_code(),
+        Some("bad_signature")
+    );
 }
 
 #[tokio::test]
 async fn expired_and_not_yet_valid_are_their_own_failures() {
     let vc = signed_health_certificate(&test_key()).await;
-    let report = verify_credential(&vc, &at("2027-03-12T00:00:00Z")).await.unwrap();
-    assert_eq!(report.checks.validity_period.invalid_code(), Some("expired"));
+    let report = verify_credential(&vc, &at("2027-03-12T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.checks.validity_period.invalid_code(),
+        Some("expired")
+    );
     assert_eq!(report.checks.signature, CheckResult::Valid);
     assert!(!report.verified);
-    let report = verify_credential(&vc, &at("2026-03-01T00:00:00Z")).await.unwrap();
-    assert_eq!(report.checks.validity_period.invalid_code(), Some("not_yet_valid"));
+    let report = verify_credential(&vc, &at("2026-03-01T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.checks.validity_period.invalid_code(),
+        Some("not_yet_valid")
+    );
     assert!(!report.verified);
     // The last second of validity is still valid.
-    let report = verify_credential(&vc, &at("2027-03-11T23:59:59Z")).await.unwrap();
+    let report = verify_credential(&vc, &at("2027-03-11T23:59:59Z"))
+        .await
+        .unwrap();
     assert!(report.verified);
 }
 
@@ -206,7 +305,9 @@ async fn unknown_key_type_is_reported_not_crashed() {
     // A secp256k1 did:key: a key type this verifier does not accept.
     let k1 = "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme";
     t["proof"]["verificationMethod"] = json!(format!("{k1}#{}", &k1[8..]));
-    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z")).await.unwrap();
+    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z"))
+        .await
+        .unwrap();
     assert!(report.checks.signature.is_invalid(), "{report:#?}");
     assert!(!report.verified);
 }
@@ -216,31 +317,92 @@ async fn unsupported_cryptosuite_is_invalid() {
     let vc = signed_health_certificate(&test_key()).await;
     let mut t = vc.clone();
     t["proof"]["cryptosuite"] = json!("ecdsa-jcs-2019");
-    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z")).await.unwrap();
-    assert_eq!(report.checks.signature.invalid_code(), Some("unsupported_cryptosuite"));
+    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.checks.signature.invalid_code(),
+        Some("unsupported_cryptosuite")
+    );
 }
 
 #[tokio::test]
 async fn malformed_inputs_are_errors_not_reports() {
     let vc = signed_health_certificate(&test_key()).await;
     let opts = at("2026-06-01T00:00:00Z");
-    assert_eq!(verify_credential(&json!([1, 2]), &opts).await.unwrap_err().code(), "not_an_object");
+    assert_eq!(
+        verify_credential(&json!([1, 2]), &opts)
+            .await
+            .unwrap_err()
+            .code(),
+        "not_an_object"
+    );
     let mut no_proof = vc.clone();
     no_proof.as_object_mut().unwrap().remove("proof");
-    assert_eq!(verify_credential(&no_proof, &opts).await.unwrap_err().code(), "missing_proof");
+    assert_eq!(
+        verify_credential(&no_proof, &opts)
+            .await
+            .unwrap_err()
+            .code(),
+        "missing_proof"
+    );
     let mut unknown_ctx = vc.clone();
-    unknown_ctx["@context"] = json!(["https://www.w3.org/ns/credentials/v2", "https://evil.example/ctx/v1"]);
-    assert_eq!(verify_credential(&unknown_ctx, &opts).await.unwrap_err().code(), "unknown_context");
+    unknown_ctx["@context"] = json!([
+        "https://www.w3.org/ns/credentials/v2",
+        "https://evil.example/ctx/v1"
+    ]);
+    assert_eq!(
+        verify_credential(&unknown_ctx, &opts)
+            .await
+            .unwrap_err()
+            .code(),
+        "unknown_context"
+    );
     let mut bad_pv = vc.clone();
     bad_pv["proof"]["proofValue"] = json!("not multibase at all!");
-    assert!(verify_credential(&bad_pv, &opts).await.is_err() || !verify_credential(&bad_pv, &opts).await.unwrap().verified);
+    assert!(
+        verify_credential(&bad_pv, &opts).await.is_err()
+            || !verify_credential(&bad_pv, &opts).await.unwrap().verified
+    );
 }
 
 #[tokio::test]
 async fn signing_refuses_bad_input() {
     let key = test_key();
     let vc = signed_health_certificate(&key).await;
-    assert_eq!(sign_credential(&vc, &key, Utc::now()).await.unwrap_err().code(), "already_signed");
+    assert_eq!(
+        sign_credential(&vc, &key, Utc::now())
+            .await
+            .unwrap_err()
+            .code(),
+        "already_signed"
+    );
     let no_subject = json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": key.did()});
-    assert!(sign_credential(&no_subject, &key, Utc::now()).await.is_err());
+    assert!(sign_credential(&no_subject, &key, Utc::now())
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn vc_1_1_credentials_get_the_data_integrity_context_and_verify() {
+    let key = test_key();
+    let v1 = json!({
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "type": ["VerifiableCredential"],
+        "issuer": key.did(),
+        "issuanceDate": "2024-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:1"}
+    });
+    let vc = sign_credential(&v1, &key, Utc::now()).await.unwrap();
+    assert_eq!(
+        vc["@context"],
+        json!([
+            "https://www.w3.org/2018/credentials/v1",
+            "https://w3id.org/security/data-integrity/v2"
+        ])
+    );
+    let report = verify_credential(&vc, &at("2025-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    assert!(report.verified, "{report:#?}");
 }

@@ -11,7 +11,11 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError
     match req.headers().get("Idempotency-Key") {
         None => Ok(None),
         Some(v) => {
-            let s = v.to_str().map_err(|_| IdempotencyKey::parse("").err().unwrap_or_else(|| ApiError::internal("unreachable")))?;
+            let s = v.to_str().map_err(|_| {
+                IdempotencyKey::parse("")
+                    .err()
+                    .unwrap_or_else(|| ApiError::internal("unreachable"))
+            })?;
             IdempotencyKey::parse(s).map(Some)
         }
     }
@@ -27,7 +31,11 @@ fn respond(issued: Issued) -> HttpResponse {
 }
 
 fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
-    let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if ct.starts_with("application/json") {
         Ok(())
     } else {
@@ -44,7 +52,11 @@ fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
 ///
 /// # Errors
 /// 400/415/422 for bad input.
-pub async fn issue_health_certificate(issuer: web::Data<Issuer>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn issue_health_certificate(
+    issuer: web::Data<Issuer>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     require_json(&req)?;
     let key = idempotency_key(&req)?;
     let body = super::read_body(payload).await?;
@@ -55,7 +67,11 @@ pub async fn issue_health_certificate(issuer: web::Data<Issuer>, req: HttpReques
 ///
 /// # Errors
 /// 400/415/422 for bad input.
-pub async fn issue_licence(issuer: web::Data<Issuer>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn issue_licence(
+    issuer: web::Data<Issuer>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     require_json(&req)?;
     let key = idempotency_key(&req)?;
     let body = super::read_body(payload).await?;

@@ -15,11 +15,26 @@ pub async fn healthz() -> HttpResponse {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/credentials/issue", web::post().to(vc_api::issue))
-        .route("/api/v1/health-certificates", web::post().to(domain_api::issue_health_certificate))
-        .route("/api/v1/licences", web::post().to(domain_api::issue_licence))
-        .route("/credentials/{uuid}", web::get().to(credentials::credential))
-        .route("/credentials/{uuid}/qr.png", web::get().to(credentials::qr_png))
-        .route("/credentials/{uuid}/qr.svg", web::get().to(credentials::qr_svg));
+        .route(
+            "/api/v1/health-certificates",
+            web::post().to(domain_api::issue_health_certificate),
+        )
+        .route(
+            "/api/v1/licences",
+            web::post().to(domain_api::issue_licence),
+        )
+        .route(
+            "/credentials/{uuid}",
+            web::get().to(credentials::credential),
+        )
+        .route(
+            "/credentials/{uuid}/qr.png",
+            web::get().to(credentials::qr_png),
+        )
+        .route(
+            "/credentials/{uuid}/qr.svg",
+            web::get().to(credentials::qr_svg),
+        );
 }
 
 /// Largest request body any route accepts (a credential is a few KiB).
@@ -30,12 +45,18 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 ///
 /// # Errors
 /// 413 `payload_too_large`; 400 when the connection fails mid-body.
-pub async fn read_body(mut payload: web::Payload) -> Result<web::Bytes, crate::api_error::ApiError> {
+pub async fn read_body(
+    mut payload: web::Payload,
+) -> Result<web::Bytes, crate::api_error::ApiError> {
     use futures_util::StreamExt as _;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            crate::api_error::ApiError::bad_request("invalid_body", format!("无法读取请求内容：{e}"), format!("cannot read the request body: {e}"))
+            crate::api_error::ApiError::bad_request(
+                "invalid_body",
+                format!("无法读取请求内容：{e}"),
+                format!("cannot read the request body: {e}"),
+            )
         })?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(crate::api_error::ApiError::new(

@@ -20,9 +20,16 @@ pub struct IssueRequest {
 ///
 /// # Errors
 /// 400 for a credential that breaks the data model.
-pub async fn issue(issuer: web::Data<Issuer>, body: web::Json<IssueRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn issue(
+    issuer: web::Data<Issuer>,
+    body: web::Json<IssueRequest>,
+) -> Result<HttpResponse, ApiError> {
     if !body.credential.is_object() {
-        return Err(ApiError::bad_request("not_an_object", "credential 应为 JSON 对象", "credential must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "not_an_object",
+            "credential 应为 JSON 对象",
+            "credential must be a JSON object",
+        ));
     }
     let signed = issuer.issue_vc_api(&body.credential).await?;
     Ok(HttpResponse::Created().json(json!({ "verifiableCredential": signed })))

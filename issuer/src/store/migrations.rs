@@ -97,8 +97,14 @@ mod tests {
     #[test]
     fn pending_skips_applied_and_rejects_unknown_or_edited() {
         let applied_init = [(1, SQLITE[0].checksum())];
-        assert_eq!(pending(SQLITE, &[]).map(|p| p.len()).ok(), Some(SQLITE.len()));
-        assert_eq!(pending(SQLITE, &applied_init).map(|p| p.len()).ok(), Some(SQLITE.len() - 1));
+        assert_eq!(
+            pending(SQLITE, &[]).map(|p| p.len()).ok(),
+            Some(SQLITE.len())
+        );
+        assert_eq!(
+            pending(SQLITE, &applied_init).map(|p| p.len()).ok(),
+            Some(SQLITE.len() - 1)
+        );
         assert!(matches!(
             pending(SQLITE, &[(1, "edited".into())]),
             Err(StoreError::Migration(_))

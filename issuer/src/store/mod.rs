@@ -46,7 +46,7 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         match StoreUrl::parse(url)? {
             StoreUrl::Sqlite(path) => Ok(Store::Sqlite(SqliteStore::open(path).await?)),
-            StoreUrl::Postgres(config) => Ok(Store::Postgres(PgStore::connect(config).await?)),
+            StoreUrl::Postgres(config) => Ok(Store::Postgres(PgStore::connect(*config).await?)),
         }
     }
 
@@ -323,7 +323,7 @@ pub enum StoreError {
     /// A credential with this id is already stored.
     #[error("a credential with id {0:?} is already stored")]
     Duplicate(String),
-    /// A stored value could not be decoded (e.g. a malformed timestamp).
+    /// Stored data is inconsistent or cannot be decoded (e.g. a malformed timestamp).
     #[error("corrupt data in store: {0}")]
     Corrupt(String),
     /// A filesystem operation for the SQLite database failed.
@@ -343,7 +343,7 @@ pub enum StoreError {
 /// The backend and location parsed from a store URL.
 enum StoreUrl {
     Sqlite(PathBuf),
-    Postgres(tokio_postgres::Config),
+    Postgres(Box<tokio_postgres::Config>),
 }
 
 impl StoreUrl {
@@ -368,10 +368,13 @@ impl StoreUrl {
                 }
                 Ok(StoreUrl::Sqlite(PathBuf::from(path)))
             }
-            "postgres" | "postgresql" => url.parse::<tokio_postgres::Config>().map(StoreUrl::Postgres).map_err(
-                // tokio-postgres's parse errors name the bad option, never its value.
-                |err| StoreError::UnsupportedUrl(format!("invalid PostgreSQL URL: {err}")),
-            ),
+            "postgres" | "postgresql" => url
+                .parse::<tokio_postgres::Config>()
+                .map(|config| StoreUrl::Postgres(Box::new(config)))
+                .map_err(
+                    // tokio-postgres's parse errors name the bad option, never its value.
+                    |err| StoreError::UnsupportedUrl(format!("invalid PostgreSQL URL: {err}")),
+                ),
             other => Err(StoreError::UnsupportedUrl(format!(
                 "scheme {other:?} is not supported; expected sqlite://PATH, a file path, \
                  or postgres://…"
@@ -404,7 +407,9 @@ fn format_timestamp(timestamp: DateTime<Utc>) -> String {
 fn parse_timestamp(text: &str, what: impl FnOnce() -> String) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|timestamp| timestamp.with_timezone(&Utc))
-        .map_err(|err| StoreError::Corrupt(format!("{} is not an RFC 3339 timestamp: {err}", what())))
+        .map_err(|err| {
+            StoreError::Corrupt(format!("{} is not an RFC 3339 timestamp: {err}", what()))
+        })
 }
 
 /// Parses an optional RFC 3339 timestamp read from the database.
@@ -501,16 +506,33 @@ mod tests {
             Ok(StoreUrl::Sqlite(path)) => Some(path),
             _ => None,
         };
-        assert_eq!(sqlite_path("sqlite:///abs/issuer.sqlite3"), Some("/abs/issuer.sqlite3".into()));
-        assert_eq!(sqlite_path("sqlite://rel/issuer.sqlite3"), Some("rel/issuer.sqlite3".into()));
+        assert_eq!(
+            sqlite_path("sqlite:///abs/issuer.sqlite3"),
+            Some("/abs/issuer.sqlite3".into())
+        );
+        assert_eq!(
+            sqlite_path("sqlite://rel/issuer.sqlite3"),
+            Some("rel/issuer.sqlite3".into())
+        );
         assert_eq!(sqlite_path("sqlite:rel.db"), Some("rel.db".into()));
-        assert_eq!(sqlite_path("./data/issuer.sqlite3"), Some("./data/issuer.sqlite3".into()));
-        assert_eq!(sqlite_path("C:\\data\\issuer.db"), Some("C:\\data\\issuer.db".into()));
+        assert_eq!(
+            sqlite_path("./data/issuer.sqlite3"),
+            Some("./data/issuer.sqlite3".into())
+        );
+        assert_eq!(
+            sqlite_path("C:\\data\\issuer.db"),
+            Some("C:\\data\\issuer.db".into())
+        );
         assert!(matches!(
             StoreUrl::parse("postgresql://user:secret@localhost:5432/issuer"),
             Ok(StoreUrl::Postgres(_))
         ));
-        for bad in ["", "sqlite://", "mysql://user:secret@localhost/db", "http://x"] {
+        for bad in [
+            "",
+            "sqlite://",
+            "mysql://user:secret@localhost/db",
+            "http://x",
+        ] {
             match StoreUrl::parse(bad) {
                 Err(StoreError::UnsupportedUrl(message)) => assert!(!message.contains("secret")),
                 _ => panic!("{bad:?} should be rejected"),
@@ -520,10 +542,14 @@ mod tests {
 
     #[test]
     fn timestamps_are_fixed_width_and_round_trip() {
-        let timestamp = DateTime::from_timestamp(1_700_000_000, 123_456_000).expect("valid timestamp");
+        let timestamp =
+            DateTime::from_timestamp(1_700_000_000, 123_456_000).expect("valid timestamp");
         let text = format_timestamp(timestamp);
         assert_eq!(text, "2023-11-14T22:13:20.123456Z");
         assert_eq!(parse_timestamp(&text, String::new).ok(), Some(timestamp));
-        assert!(matches!(parse_timestamp("yesterday", String::new), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            parse_timestamp("yesterday", String::new),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }

@@ -43,7 +43,11 @@ const MAX_SAVE_ATTEMPTS: u32 = 3;
 /// Formats a `TIMESTAMPTZ` column as fixed-width RFC 3339 UTC text with microseconds.
 macro_rules! utc_text {
     ($column:literal) => {
-        concat!("to_char(", $column, " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+        concat!(
+            "to_char(",
+            $column,
+            " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+        )
     };
 }
 
@@ -95,7 +99,9 @@ pub struct PgStore {
 
 impl fmt::Debug for PgStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PgStore").field("target", &self.target).finish_non_exhaustive()
+        f.debug_struct("PgStore")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
     }
 }
 
@@ -115,7 +121,9 @@ impl PgStore {
         let manager = Manager::from_config(
             config,
             NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
         );
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
@@ -137,17 +145,28 @@ impl PgStore {
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<SaveOutcome, StoreError> {
         let mut client = self.pool.get().await?;
+        let Some(record) = idempotency else {
+            // Without an idempotency key there is nothing to conflict on.
+            try_save(&mut client, credential, None).await?;
+            debug!(
+                credential_id = credential.id,
+                backend = "postgres",
+                "saved credential"
+            );
+            return Ok(SaveOutcome::Saved);
+        };
         for _ in 0..MAX_SAVE_ATTEMPTS {
-            match try_save(&mut client, credential, idempotency).await? {
+            match try_save(&mut client, credential, Some(record)).await? {
                 SaveAttempt::Saved => {
-                    debug!(credential_id = credential.id, backend = "postgres", "saved credential");
+                    debug!(
+                        credential_id = credential.id,
+                        scope = record.scope,
+                        backend = "postgres",
+                        "saved credential"
+                    );
                     return Ok(SaveOutcome::Saved);
                 }
                 SaveAttempt::KeyAlreadyUsed => {
-                    let Some(record) = idempotency else {
-                        // try_save only reports a used key when it was given a record.
-                        continue;
-                    };
                     // Our transaction is rolled back; the conflicting one has committed.
                     if let Some(existing) =
                         select_idempotency_record(&client, &record.scope, &record.key).await?
@@ -167,7 +186,7 @@ impl PgStore {
         Err(StoreError::Corrupt(format!(
             "idempotency key in scope {:?} kept conflicting with a record that could not \
              be read ({MAX_SAVE_ATTEMPTS} attempts)",
-            idempotency.map_or("", |record| record.scope.as_str())
+            record.scope
         )))
     }
 
@@ -180,7 +199,10 @@ impl PgStore {
         select_idempotency_record(&client, scope, key).await
     }
 
-    pub(super) async fn credential(&self, id: &str) -> Result<Option<StoredCredential>, StoreError> {
+    pub(super) async fn credential(
+        &self,
+        id: &str,
+    ) -> Result<Option<StoredCredential>, StoreError> {
         let client = self.pool.get().await?;
         let statement = client.prepare_cached(SELECT_CREDENTIAL).await?;
         let Some(row) = client.query_opt(&statement, &[&id]).await? else {
@@ -218,11 +240,17 @@ impl PgStore {
         }
         if let Some(from) = &issued_from {
             arguments.push(from);
-            sql.push_str(&format!(" AND issued_at >= ${}::text::timestamptz", arguments.len()));
+            sql.push_str(&format!(
+                " AND issued_at >= ${}::text::timestamptz",
+                arguments.len()
+            ));
         }
         if let Some(until) = &issued_until {
             arguments.push(until);
-            sql.push_str(&format!(" AND issued_at < ${}::text::timestamptz", arguments.len()));
+            sql.push_str(&format!(
+                " AND issued_at < ${}::text::timestamptz",
+                arguments.len()
+            ));
         }
         arguments.push(&limit);
         arguments.push(&offset);
@@ -316,7 +344,9 @@ async fn migrate(
     known: &[Migration],
 ) -> Result<(), StoreError> {
     let transaction = client.transaction().await?;
-    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_ID]).await?;
+    transaction
+        .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_ID])
+        .await?;
     transaction
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -334,20 +364,27 @@ async fn migrate(
         .map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?)))
         .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
     for migration in migrations::pending(known, &applied)? {
-        transaction.batch_execute(migration.sql).await.map_err(|err| {
-            StoreError::Migration(format!(
-                "applying {} to PostgreSQL: {}",
-                migration.name,
-                describe_error(&err)
-            ))
-        })?;
+        transaction
+            .batch_execute(migration.sql)
+            .await
+            .map_err(|err| {
+                StoreError::Migration(format!(
+                    "applying {} to PostgreSQL: {}",
+                    migration.name,
+                    describe_error(&err)
+                ))
+            })?;
         transaction
             .execute(
                 "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
                 &[&migration.version, &migration.name, &migration.checksum()],
             )
             .await?;
-        info!(version = migration.version, name = migration.name, "applied PostgreSQL migration");
+        info!(
+            version = migration.version,
+            name = migration.name,
+            "applied PostgreSQL migration"
+        );
     }
     transaction.commit().await?;
     Ok(())
@@ -358,7 +395,10 @@ async fn select_idempotency_record(
     scope: &str,
     key: &str,
 ) -> Result<Option<IdempotencyRecord>, StoreError> {
-    let Some(row) = client.query_opt(SELECT_IDEMPOTENCY_RECORD, &[&scope, &key]).await? else {
+    let Some(row) = client
+        .query_opt(SELECT_IDEMPOTENCY_RECORD, &[&scope, &key])
+        .await?
+    else {
         return Ok(None);
     };
     let scope: String = row.try_get(0)?;
@@ -398,7 +438,10 @@ fn describe_target(config: &Config) -> String {
         None => "localhost".to_owned(),
     };
     let port = config.get_ports().first().copied().unwrap_or(5432);
-    format!("{host}:{port}/{}", config.get_dbname().unwrap_or("(default)"))
+    format!(
+        "{host}:{port}/{}",
+        config.get_dbname().unwrap_or("(default)")
+    )
 }
 
 /// A one-line description of a PostgreSQL error that includes the server's message.
@@ -406,7 +449,12 @@ fn describe_target(config: &Config) -> String {
 /// row values, are left out.
 pub(super) fn describe_error(err: &tokio_postgres::Error) -> String {
     if let Some(db_error) = err.as_db_error() {
-        return format!("{} {}: {}", db_error.severity(), db_error.code().code(), db_error.message());
+        return format!(
+            "{} {}: {}",
+            db_error.severity(),
+            db_error.code().code(),
+            db_error.message()
+        );
     }
     match std::error::Error::source(err) {
         Some(source) => format!("{err}: {source}"),

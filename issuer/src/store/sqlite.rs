@@ -39,7 +39,9 @@ struct Shared {
 
 impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.shared.path).finish_non_exhaustive()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.shared.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -49,7 +51,9 @@ impl SqliteStore {
     pub(super) async fn open(path: PathBuf) -> Result<SqliteStore, StoreError> {
         let shared = tokio::task::spawn_blocking(move || open_and_migrate(path)).await??;
         debug!(path = %shared.path.display(), "opened SQLite store");
-        Ok(SqliteStore { shared: Arc::new(shared) })
+        Ok(SqliteStore {
+            shared: Arc::new(shared),
+        })
     }
 
     /// The database file's path.
@@ -68,7 +72,10 @@ impl SqliteStore {
             // A panic while the lock was held cannot have left a half-done write: an
             // open rusqlite transaction rolls back when dropped during unwinding. So
             // the connection is still consistent and poisoning can be ignored.
-            let mut connection = shared.connection.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut connection = shared
+                .connection
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             operation(&mut connection)
         })
         .await?
@@ -109,7 +116,10 @@ impl SqliteStore {
             .await
     }
 
-    pub(super) async fn credential(&self, id: &str) -> Result<Option<StoredCredential>, StoreError> {
+    pub(super) async fn credential(
+        &self,
+        id: &str,
+    ) -> Result<Option<StoredCredential>, StoreError> {
         let id = id.to_owned();
         self.with_connection(move |connection| {
             let row = connection
@@ -142,8 +152,9 @@ impl SqliteStore {
         &self,
         query: &CredentialQuery,
     ) -> Result<Vec<CredentialSummary>, StoreError> {
-        let mut sql =
-            String::from("SELECT id, kind, issuer, issued_at, valid_until FROM credentials WHERE 1 = 1");
+        let mut sql = String::from(
+            "SELECT id, kind, issuer, issued_at, valid_until FROM credentials WHERE 1 = 1",
+        );
         let mut arguments: Vec<Value> = Vec::new();
         if let Some(kind) = &query.kind {
             arguments.push(Value::Text(kind.clone()));
@@ -201,9 +212,14 @@ impl SqliteStore {
 
 /// Opens the file, applies connection settings, and runs pending migrations.
 fn open_and_migrate(path: PathBuf) -> Result<Shared, StoreError> {
-    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|source| StoreError::Io { path: parent.to_path_buf(), source })?;
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|source| StoreError::Io {
+            path: parent.to_path_buf(),
+            source,
+        })?;
     }
     let mut connection = Connection::open(&path)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
@@ -216,7 +232,10 @@ fn open_and_migrate(path: PathBuf) -> Result<Shared, StoreError> {
     // Safe with WAL: a power loss may drop the last commits but never corrupts the file.
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     migrate(&mut connection, migrations::SQLITE)?;
-    Ok(Shared { path, connection: Mutex::new(connection) })
+    Ok(Shared {
+        path,
+        connection: Mutex::new(connection),
+    })
 }
 
 /// Applies pending `migrations` in one `BEGIN IMMEDIATE` transaction.
@@ -232,7 +251,9 @@ fn migrate(connection: &mut Connection, known: &[Migration]) -> Result<(), Store
     )?;
     let applied = transaction
         .prepare("SELECT version, checksum FROM schema_migrations")?
-        .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?
+        .query_map([], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     for migration in migrations::pending(known, &applied)? {
         transaction.execute_batch(migration.sql).map_err(|err| {
@@ -241,9 +262,18 @@ fn migrate(connection: &mut Connection, known: &[Migration]) -> Result<(), Store
         transaction.execute(
             "INSERT INTO schema_migrations (version, name, checksum, applied_at) \
              VALUES (?1, ?2, ?3, ?4)",
-            params![migration.version, migration.name, migration.checksum(), format_timestamp(Utc::now())],
+            params![
+                migration.version,
+                migration.name,
+                migration.checksum(),
+                format_timestamp(Utc::now())
+            ],
         )?;
-        info!(version = migration.version, name = migration.name, "applied SQLite migration");
+        info!(
+            version = migration.version,
+            name = migration.name,
+            "applied SQLite migration"
+        );
     }
     transaction.commit()?;
     Ok(())
@@ -260,7 +290,8 @@ fn save_in_transaction(
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let stored_at = format_timestamp(Utc::now());
     if let Some(record) = idempotency {
-        if let Some(existing) = select_idempotency_record(&transaction, &record.scope, &record.key)? {
+        if let Some(existing) = select_idempotency_record(&transaction, &record.scope, &record.key)?
+        {
             return Ok(SaveOutcome::Replayed(existing));
         }
         transaction.execute(
@@ -331,16 +362,18 @@ fn select_idempotency_record(
             ))
         })
         .optional()?;
-    row.map(|(scope, key, request_digest, status, response_body, credential_id)| {
-        Ok(IdempotencyRecord {
-            response_status: response_status_from_db(status, &scope)?,
-            scope,
-            key,
-            request_digest,
-            response_body,
-            credential_id,
-        })
-    })
+    row.map(
+        |(scope, key, request_digest, status, response_body, credential_id)| {
+            Ok(IdempotencyRecord {
+                response_status: response_status_from_db(status, &scope)?,
+                scope,
+                key,
+                request_digest,
+                response_body,
+                credential_id,
+            })
+        },
+    )
     .transpose()
 }
 

@@ -26,12 +26,21 @@ async fn verify_qr_text(text: &str) -> Result<HttpResponse, ApiError> {
             format!("the QR code does not hold a credential we can read: {e}"),
         )
     })?;
-    let report = verification::verify_credential(&vc, &VerifyOptions::default()).await.map_err(|e| {
-        let m = e.message();
-        ApiError::bad_request(e.code(), m.zh, m.en)
-    })?;
-    tracing::info!(credential_id = report.credential_id.as_deref().unwrap_or("-"), verified = report.verified, "verified QR");
-    Ok(super::vc_api::credential_response(&report, Some(("credential", vc))))
+    let report = verification::verify_credential(&vc, &VerifyOptions::default())
+        .await
+        .map_err(|e| {
+            let m = e.message();
+            ApiError::bad_request(e.code(), m.zh, m.en)
+        })?;
+    tracing::info!(
+        credential_id = report.credential_id.as_deref().unwrap_or("-"),
+        verified = report.verified,
+        "verified QR"
+    );
+    Ok(super::vc_api::credential_response(
+        &report,
+        Some(("credential", vc)),
+    ))
 }
 
 /// `POST /verify/qr` — JSON `{"qr": "…"}` or the raw text as `text/plain`.
@@ -40,14 +49,29 @@ async fn verify_qr_text(text: &str) -> Result<HttpResponse, ApiError> {
 /// 400 when the text is not one of our QR payloads.
 pub async fn verify_qr(req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     let body = read_body(payload, MAX_BODY_BYTES).await?;
-    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let text = if content_type.starts_with("application/json") {
         serde_json::from_slice::<QrText>(&body)
-            .map_err(|e| ApiError::bad_request("invalid_json", format!("应为 {{\"qr\": \"…\"}}：{e}"), format!("expected {{\"qr\": \"…\"}}: {e}")))?
+            .map_err(|e| {
+                ApiError::bad_request(
+                    "invalid_json",
+                    format!("应为 {{\"qr\": \"…\"}}：{e}"),
+                    format!("expected {{\"qr\": \"…\"}}: {e}"),
+                )
+            })?
             .qr
     } else {
-        String::from_utf8(body.to_vec())
-            .map_err(|_| ApiError::bad_request("invalid_text", "二维码文本不是有效的 UTF-8", "the QR text is not valid UTF-8"))?
+        String::from_utf8(body.to_vec()).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_text",
+                "二维码文本不是有效的 UTF-8",
+                "the QR text is not valid UTF-8",
+            )
+        })?
     };
     verify_qr_text(&text).await
 }
@@ -57,8 +81,16 @@ pub async fn verify_qr(req: HttpRequest, payload: web::Payload) -> Result<HttpRe
 ///
 /// # Errors
 /// 400 `no_qr_code` / `unreadable_image`, 413 over the size limit.
-pub async fn verify_image(req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
-    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+pub async fn verify_image(
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let image = if content_type.starts_with("multipart/form-data") {
         first_file(Multipart::new(req.headers(), payload)).await?
     } else {
@@ -68,18 +100,38 @@ pub async fn verify_image(req: HttpRequest, payload: web::Payload) -> Result<Htt
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| match e.code() {
-            "no_qr_code" => ApiError::bad_request("no_qr_code", "图片中没有找到可识别的二维码，请对准二维码重新拍摄", "no readable QR code in the photo; please retake it with the code in view"),
-            code => ApiError::bad_request(code, format!("无法读取图片：{e}"), format!("cannot read the image: {e}")),
+            "no_qr_code" => ApiError::bad_request(
+                "no_qr_code",
+                "图片中没有找到可识别的二维码，请对准二维码重新拍摄",
+                "no readable QR code in the photo; please retake it with the code in view",
+            ),
+            code => ApiError::bad_request(
+                code,
+                format!("无法读取图片：{e}"),
+                format!("cannot read the image: {e}"),
+            ),
         })?;
     verify_qr_text(&text).await
 }
 
 async fn first_file(mut form: Multipart) -> Result<Vec<u8>, ApiError> {
     while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| ApiError::bad_request("invalid_multipart", format!("表单无法解析：{e}"), format!("cannot parse the form: {e}")))?;
+        let mut field = field.map_err(|e| {
+            ApiError::bad_request(
+                "invalid_multipart",
+                format!("表单无法解析：{e}"),
+                format!("cannot parse the form: {e}"),
+            )
+        })?;
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| ApiError::bad_request("invalid_multipart", format!("表单无法解析：{e}"), format!("cannot parse the form: {e}")))?;
+            let chunk = chunk.map_err(|e| {
+                ApiError::bad_request(
+                    "invalid_multipart",
+                    format!("表单无法解析：{e}"),
+                    format!("cannot parse the form: {e}"),
+                )
+            })?;
             if bytes.len() + chunk.len() > MAX_IMAGE_BYTES {
                 return Err(too_large());
             }
@@ -89,5 +141,9 @@ async fn first_file(mut form: Multipart) -> Result<Vec<u8>, ApiError> {
             return Ok(bytes);
         }
     }
-    Err(ApiError::bad_request("missing_image", "请上传二维码照片", "please upload a photo of the QR code"))
+    Err(ApiError::bad_request(
+        "missing_image",
+        "请上传二维码照片",
+        "please upload a photo of the QR code",
+    ))
 }

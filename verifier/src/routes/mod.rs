@@ -20,14 +20,25 @@ pub async fn healthz() -> HttpResponse {
 /// Register every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
-        .route("/credentials/verify", web::post().to(vc_api::verify_credential))
-        .route("/presentations/verify", web::post().to(vc_api::verify_presentation))
+        .route(
+            "/credentials/verify",
+            web::post().to(vc_api::verify_credential),
+        )
+        .route(
+            "/presentations/verify",
+            web::post().to(vc_api::verify_presentation),
+        )
         .route("/verify/qr", web::post().to(inspect::verify_qr))
         .route("/verify/image", web::post().to(inspect::verify_image));
 }
 
 pub(crate) fn too_large() -> ApiError {
-    ApiError::new(actix_web::http::StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "请求内容过大", "the request body is too large")
+    ApiError::new(
+        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "请求内容过大",
+        "the request body is too large",
+    )
 }
 
 /// Read a body of at most `limit` bytes, stopping as soon as it is crossed.
@@ -39,7 +50,11 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::B
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::bad_request("invalid_body", format!("无法读取请求内容：{e}"), format!("cannot read the request body: {e}"))
+            ApiError::bad_request(
+                "invalid_body",
+                format!("无法读取请求内容：{e}"),
+                format!("cannot read the request body: {e}"),
+            )
         })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());

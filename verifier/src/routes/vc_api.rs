@@ -59,11 +59,17 @@ fn vc_api_lists(checks: &Checks) -> (Vec<&'static str>, Vec<Value>) {
         ("credentialStatus", &checks.status),
         ("anchoring", &checks.anchoring),
     ];
-    let passed = named.iter().filter(|(_, c)| c.is_valid()).map(|(n, _)| *n).collect();
+    let passed = named
+        .iter()
+        .filter(|(_, c)| c.is_valid())
+        .map(|(n, _)| *n)
+        .collect();
     let errors = named
         .iter()
         .filter_map(|(n, c)| match c {
-            CheckResult::Invalid { code, reason } => Some(json!({"check": n, "code": code, "message": reason})),
+            CheckResult::Invalid { code, reason } => {
+                Some(json!({"check": n, "code": code, "message": reason}))
+            }
             _ => None,
         })
         .collect();
@@ -71,7 +77,10 @@ fn vc_api_lists(checks: &Checks) -> (Vec<&'static str>, Vec<Value>) {
 }
 
 /// The JSON answer for one credential report, with its HTTP status.
-pub fn credential_response(report: &VerificationReport, extra: Option<(&str, Value)>) -> HttpResponse {
+pub fn credential_response(
+    report: &VerificationReport,
+    extra: Option<(&str, Value)>,
+) -> HttpResponse {
     let (checks, errors) = vc_api_lists(&report.checks);
     let mut body = json!({
         "verified": report.verified,
@@ -83,7 +92,11 @@ pub fn credential_response(report: &VerificationReport, extra: Option<(&str, Val
     if let (Some((k, v)), Some(map)) = (extra, body.as_object_mut()) {
         map.insert(k.to_owned(), v);
     }
-    let status = if report.verified { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if report.verified {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     HttpResponse::build(status).json(body)
 }
 
@@ -91,11 +104,18 @@ pub fn credential_response(report: &VerificationReport, extra: Option<(&str, Val
 ///
 /// # Errors
 /// 400 for input that is not a credential.
-pub async fn verify_credential(body: web::Json<VerifyCredentialRequest>) -> Result<HttpResponse, ApiError> {
-    let report = verification::verify_credential(&body.verifiable_credential, &VerifyOptions::default())
-        .await
-        .map_err(|e| malformed(&e))?;
-    tracing::info!(credential_id = report.credential_id.as_deref().unwrap_or("-"), verified = report.verified, "verified credential");
+pub async fn verify_credential(
+    body: web::Json<VerifyCredentialRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let report =
+        verification::verify_credential(&body.verifiable_credential, &VerifyOptions::default())
+            .await
+            .map_err(|e| malformed(&e))?;
+    tracing::info!(
+        credential_id = report.credential_id.as_deref().unwrap_or("-"),
+        verified = report.verified,
+        "verified credential"
+    );
     Ok(credential_response(&report, None))
 }
 
@@ -103,7 +123,9 @@ pub async fn verify_credential(body: web::Json<VerifyCredentialRequest>) -> Resu
 ///
 /// # Errors
 /// 400 for input that is not a presentation.
-pub async fn verify_presentation(body: web::Json<VerifyPresentationRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn verify_presentation(
+    body: web::Json<VerifyPresentationRequest>,
+) -> Result<HttpResponse, ApiError> {
     let report = verification::verify_presentation(
         &body.verifiable_presentation,
         &VerifyOptions::default(),
@@ -117,10 +139,16 @@ pub async fn verify_presentation(body: web::Json<VerifyPresentationRequest>) -> 
         checks.push("proof");
     }
     let errors: Vec<Value> = match &report.proof {
-        CheckResult::Invalid { code, reason } => vec![json!({"check": "proof", "code": code, "message": reason})],
+        CheckResult::Invalid { code, reason } => {
+            vec![json!({"check": "proof", "code": code, "message": reason})]
+        }
         _ => Vec::new(),
     };
-    let status = if report.verified { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if report.verified {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     Ok(HttpResponse::build(status).json(json!({
         "verified": report.verified,
         "checks": checks,

@@ -23,7 +23,12 @@ pub fn encode(data: &[u8]) -> String {
     }
     let mut out = String::with_capacity(zeros + digits.len());
     out.extend(std::iter::repeat_n('1', zeros));
-    out.extend(digits.iter().rev().map(|d| char::from(ALPHABET[usize::from(*d)])));
+    out.extend(
+        digits
+            .iter()
+            .rev()
+            .map(|d| char::from(ALPHABET[usize::from(*d)])),
+    );
     out
 }
 
@@ -58,7 +63,10 @@ mod tests {
     fn known_vectors() {
         // draft-msporny-base58 §5 test vectors.
         assert_eq!(encode(b"Hello World!"), "2NEpo7TZRRrLZSi2U");
-        assert_eq!(encode(b"The quick brown fox jumps over the lazy dog."), "USm3fpXnKG5EUBx2ndxBDMPVciP5hGey2Jh4NDv6gmeo1LkMeiKrLJUUBk6Z");
+        assert_eq!(
+            encode(b"The quick brown fox jumps over the lazy dog."),
+            "USm3fpXnKG5EUBx2ndxBDMPVciP5hGey2Jh4NDv6gmeo1LkMeiKrLJUUBk6Z"
+        );
         assert_eq!(encode(&[0, 0, 0x28, 0x7f, 0xb4, 0xcd]), "11233QC4");
         assert_eq!(decode("11233QC4"), Some(vec![0, 0, 0x28, 0x7f, 0xb4, 0xcd]));
         assert_eq!(encode(&[]), "");
@@ -68,10 +76,14 @@ mod tests {
 
     #[test]
     fn p256_did_key_decodes_to_multicodec_and_compressed_point() {
-        let bytes = decode("DnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169").expect("valid base58");
+        let bytes =
+            decode("DnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169").expect("valid base58");
         assert_eq!(bytes.len(), 35);
         assert_eq!(&bytes[..2], &[0x80, 0x24], "p256-pub multicodec varint");
-        assert_eq!(encode(&bytes), "DnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169");
+        assert_eq!(
+            encode(&bytes),
+            "DnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169"
+        );
     }
 
     #[test]

@@ -79,7 +79,9 @@ fn read_token(r: &mut Reader<'_>, token: Token<'_>, depth: usize) -> Result<Valu
             let n = i64::try_from(n).map_err(|_| invalid("negative integer below -2^63"))?;
             Value::from(-1 - n)
         }
-        Token::Float(f) => Value::Number(Number::from_f64(f).ok_or_else(|| invalid("NaN or infinite float"))?),
+        Token::Float(f) => {
+            Value::Number(Number::from_f64(f).ok_or_else(|| invalid("NaN or infinite float"))?)
+        }
         Token::Text(s) => Value::String(s.to_owned()),
         Token::Tag(tag) => Value::String(strings::read_tagged(r, tag)?),
         Token::Bytes(_) => return Err(invalid("untagged byte string")),
@@ -120,7 +122,9 @@ fn read_map(r: &mut Reader<'_>, len: u64, depth: usize) -> Result<Value, Compact
 fn term_key(code: Option<u64>) -> Result<String, CompactError> {
     // A code that does not even fit u64 cannot be in the table either.
     let code = code.ok_or(CompactError::UnknownTermCode(u64::MAX))?;
-    terms::key(code).map(str::to_owned).ok_or(CompactError::UnknownTermCode(code))
+    terms::key(code)
+        .map(str::to_owned)
+        .ok_or(CompactError::UnknownTermCode(code))
 }
 
 /// Key code → CBOR integer: even codes to `c / 2`, odd ones to `-(c + 1) / 2`.
@@ -157,10 +161,17 @@ mod tests {
     fn zigzag_key_codes() {
         for code in 0..200u64 {
             let n = unzigzag(code);
-            let back = if n >= 0 { zigzag_uint(n as u64) } else { zigzag_nint(!(n as u64)) };
+            let back = if n >= 0 {
+                zigzag_uint(n as u64)
+            } else {
+                zigzag_nint(!(n as u64))
+            };
             assert_eq!(back, Some(code));
         }
-        assert_eq!((unzigzag(0), unzigzag(1), unzigzag(2), unzigzag(47)), (0, -1, 1, -24));
+        assert_eq!(
+            (unzigzag(0), unzigzag(1), unzigzag(2), unzigzag(47)),
+            (0, -1, 1, -24)
+        );
     }
 
     #[test]
@@ -190,17 +201,38 @@ mod tests {
     #[test]
     fn malformed_structures_are_errors() {
         let cases: &[(&[u8], CompactError)] = &[
-            (&[0xa1, 0x41, 0x00, 0x00], invalid("map key must be a term code or a text string")),
-            (&[0xa2, 0x00, 0x00, 0x00, 0x00], invalid("duplicate key \"@context\"")),
-            (&[0xa1, 0x18, 0x64, 0x00], CompactError::UnknownTermCode(200)),
-            (&[0xa1, 0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00], CompactError::UnknownTermCode(u64::MAX)),
+            (
+                &[0xa1, 0x41, 0x00, 0x00],
+                invalid("map key must be a term code or a text string"),
+            ),
+            (
+                &[0xa2, 0x00, 0x00, 0x00, 0x00],
+                invalid("duplicate key \"@context\""),
+            ),
+            (
+                &[0xa1, 0x18, 0x64, 0x00],
+                CompactError::UnknownTermCode(200),
+            ),
+            (
+                &[
+                    0xa1, 0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
+                ],
+                CompactError::UnknownTermCode(u64::MAX),
+            ),
             (&[0x41, 0x00], invalid("untagged byte string")),
-            (&[0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0], invalid("negative integer below -2^63")),
+            (
+                &[0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0],
+                invalid("negative integer below -2^63"),
+            ),
             (&[0xf9, 0x7e, 0x00], invalid("NaN or infinite float")),
             (&[0x82, 0x00], CompactError::Truncated),
         ];
         for (bytes, err) in cases {
-            assert_eq!(read(&mut Reader::new(bytes), 1).as_ref(), Err(err), "{bytes:02x?}");
+            assert_eq!(
+                read(&mut Reader::new(bytes), 1).as_ref(),
+                Err(err),
+                "{bytes:02x?}"
+            );
         }
     }
 }

@@ -218,12 +218,16 @@ pub fn encode_credential(vc: &Value) -> Result<String, CompactError> {
 
 /// Decodes QR text made by [`encode_credential`] back to the exact JSON.
 pub fn decode_credential(qr_text: &str) -> Result<Value, CompactError> {
-    let base45_text = qr_text.strip_prefix(QR_PREFIX).ok_or(CompactError::WrongPrefix)?;
+    let base45_text = qr_text
+        .strip_prefix(QR_PREFIX)
+        .ok_or(CompactError::WrongPrefix)?;
     if qr_text.len() > MAX_QR_TEXT_LEN {
         return Err(CompactError::TooLarge);
     }
     let payload = base45::decode(base45_text).map_err(|e| match e {
-        CompactError::InvalidBase45 { position } => CompactError::InvalidBase45 { position: position + QR_PREFIX.len() },
+        CompactError::InvalidBase45 { position } => CompactError::InvalidBase45 {
+            position: position + QR_PREFIX.len(),
+        },
         other => other,
     })?;
     let (&header, body) = payload.split_first().ok_or(CompactError::Truncated)?;
@@ -256,13 +260,17 @@ pub fn decode_cbor(document: &[u8]) -> Result<Value, CompactError> {
     let mut r = cbor::Reader::new(document);
     let value = json::read_document(&mut r)?;
     if r.remaining() != 0 {
-        return Err(CompactError::InvalidCbor(format!("{} bytes after the document", r.remaining())));
+        return Err(CompactError::InvalidCbor(format!(
+            "{} bytes after the document",
+            r.remaining()
+        )));
     }
     Ok(value)
 }
 
 fn deflate(data: &[u8]) -> Result<Vec<u8>, CompactError> {
-    let mut encoder = flate2::write::DeflateEncoder::new(Vec::with_capacity(data.len()), Compression::best());
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::with_capacity(data.len()), Compression::best());
     encoder
         .write_all(data)
         .and_then(|()| encoder.finish())
@@ -277,7 +285,8 @@ fn inflate(data: &[u8]) -> Result<Vec<u8>, CompactError> {
     let mut out: Vec<u8> = Vec::new();
     loop {
         // total_in never exceeds data.len(), which is a usize.
-        let consumed = usize::try_from(inflater.total_in()).map_err(|_| CompactError::Decompression)?;
+        let consumed =
+            usize::try_from(inflater.total_in()).map_err(|_| CompactError::Decompression)?;
         let input = data.get(consumed..).ok_or(CompactError::Decompression)?;
         // Leave room for one byte more than allowed, to detect a bomb.
         out.reserve(STEP.min(MAX_CBOR_LEN + 1 - out.len()));
@@ -292,7 +301,8 @@ fn inflate(data: &[u8]) -> Result<Vec<u8>, CompactError> {
             Status::StreamEnd if inflater.total_in() == data.len() as u64 => return Ok(out),
             Status::StreamEnd => return Err(CompactError::Decompression),
             Status::Ok | Status::BufError => {
-                let stalled = inflater.total_in() == in_before && inflater.total_out() == out_before;
+                let stalled =
+                    inflater.total_in() == in_before && inflater.total_out() == out_before;
                 if stalled {
                     return Err(if inflater.total_in() == data.len() as u64 {
                         CompactError::Truncated
@@ -325,7 +335,9 @@ mod tests {
     fn round_trip_and_prefix() {
         let text = encode_credential(&sample()).expect("encodes");
         assert!(text.starts_with(QR_PREFIX));
-        assert!(text[QR_PREFIX.len()..].bytes().all(|c| b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(&c)));
+        assert!(text[QR_PREFIX.len()..]
+            .bytes()
+            .all(|c| b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(&c)));
         assert_eq!(decode_credential(&text), Ok(sample()));
     }
 
@@ -335,15 +347,22 @@ mod tests {
         let text = encode_credential(&tiny).expect("encodes");
         assert_eq!(base45::decode(&text[4..]).expect("base45")[0], HEADER_CBOR);
         assert_eq!(decode_credential(&text), Ok(tiny));
-        let repetitive = json!({"credentialSubject": vec!["https://issuer.example.gov.cn/status/3"; 20]});
+        let repetitive =
+            json!({"credentialSubject": vec!["https://issuer.example.gov.cn/status/3"; 20]});
         let text = encode_credential(&repetitive).expect("encodes");
-        assert_eq!(base45::decode(&text[4..]).expect("base45")[0], HEADER_DEFLATE);
+        assert_eq!(
+            base45::decode(&text[4..]).expect("base45")[0],
+            HEADER_DEFLATE
+        );
         assert_eq!(decode_credential(&text), Ok(repetitive));
     }
 
     #[test]
     fn non_objects_are_refused() {
-        assert_eq!(encode_credential(&json!([1])), Err(CompactError::NotAnObject));
+        assert_eq!(
+            encode_credential(&json!([1])),
+            Err(CompactError::NotAnObject)
+        );
         let text = format!("{QR_PREFIX}{}", base45::encode(&[HEADER_CBOR, 0x80]));
         assert_eq!(decode_credential(&text), Err(CompactError::NotAnObject));
     }
@@ -356,12 +375,19 @@ mod tests {
         let ok = deflate(&[7u8; 1000]).expect("deflates");
         assert_eq!(inflate(&ok), Ok(vec![7u8; 1000]));
         for cut in 0..ok.len() {
-            assert_eq!(inflate(&ok[..cut]), Err(CompactError::Truncated), "cut at {cut}");
+            assert_eq!(
+                inflate(&ok[..cut]),
+                Err(CompactError::Truncated),
+                "cut at {cut}"
+            );
         }
         let mut trailing = ok.clone();
         trailing.push(0);
         assert_eq!(inflate(&trailing), Err(CompactError::Decompression));
-        assert_eq!(inflate(&[0xff, 0xff, 0xff]), Err(CompactError::Decompression));
+        assert_eq!(
+            inflate(&[0xff, 0xff, 0xff]),
+            Err(CompactError::Decompression)
+        );
     }
 
     #[test]
@@ -382,6 +408,8 @@ mod tests {
         ];
         let codes: std::collections::HashSet<_> = all.iter().map(CompactError::code).collect();
         assert_eq!(codes.len(), all.len());
-        assert!(codes.iter().all(|c| c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')));
+        assert!(codes.iter().all(|c| c
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')));
     }
 }

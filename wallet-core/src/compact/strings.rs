@@ -65,7 +65,10 @@ impl Compact<'_> {
         tag + match self {
             Compact::Term(c) | Compact::Decimal(c) => cbor::head_len(*c),
             Compact::Uuid(b) => cbor::string_len(b.len()),
-            Compact::DidKey(b) | Compact::DidKeyVm(b) | Compact::Base58(b) | Compact::Base64Url(b) => cbor::string_len(b.len()),
+            Compact::DidKey(b)
+            | Compact::DidKeyVm(b)
+            | Compact::Base58(b)
+            | Compact::Base64Url(b) => cbor::string_len(b.len()),
             Compact::DateTime(n) | Compact::Date(n) => cbor::int_len(*n),
             Compact::Prefixed(c, rest) => 1 + cbor::head_len(*c) + cbor::string_len(rest.len()),
         }
@@ -91,7 +94,10 @@ impl Compact<'_> {
         match self {
             Compact::Term(c) | Compact::Decimal(c) => w.uint(*c),
             Compact::Uuid(b) => w.bytes(b),
-            Compact::DidKey(b) | Compact::DidKeyVm(b) | Compact::Base58(b) | Compact::Base64Url(b) => w.bytes(b),
+            Compact::DidKey(b)
+            | Compact::DidKeyVm(b)
+            | Compact::Base58(b)
+            | Compact::Base64Url(b) => w.bytes(b),
             Compact::DateTime(n) | Compact::Date(n) => w.int(*n),
             Compact::Prefixed(c, rest) => {
                 w.array(2);
@@ -114,8 +120,10 @@ pub fn write(w: &mut Writer, s: &str) {
 
 /// Every codec that reproduces `s` exactly, in preference order.
 fn candidates(s: &str) -> impl Iterator<Item = Compact<'_>> {
-    let codecs: [fn(&str) -> Option<Compact<'_>>; 10] =
-        [term, uuid_urn, did_key, did_key_vm, date_time, date, decimal, base58btc, base64url, prefixed];
+    let codecs: [fn(&str) -> Option<Compact<'_>>; 10] = [
+        term, uuid_urn, did_key, did_key_vm, date_time, date, decimal, base58btc, base64url,
+        prefixed,
+    ];
     codecs.into_iter().filter_map(move |codec| codec(s))
 }
 
@@ -172,7 +180,11 @@ fn date_time(s: &str) -> Option<Compact<'_>> {
         return None;
     }
     let days = parse_date(&b[..10])?;
-    let (h, m, sec) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
+    let (h, m, sec) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
     if h > 23 || m > 59 || sec > 59 {
         return None;
     }
@@ -203,9 +215,9 @@ pub fn read_tagged(r: &mut Reader<'_>, tag: u64) -> Result<String, CompactError>
     let token = r.next()?;
     let wrong = |what: &str| CompactError::InvalidCbor(format!("tag {tag} must enclose {what}"));
     match (tag, token) {
-        (TAG_VALUE_TERM, Token::Uint(code)) => {
-            terms::value(code).map(str::to_owned).ok_or(CompactError::UnknownTermCode(code))
-        }
+        (TAG_VALUE_TERM, Token::Uint(code)) => terms::value(code)
+            .map(str::to_owned)
+            .ok_or(CompactError::UnknownTermCode(code)),
         (TAG_VALUE_TERM, _) => Err(wrong("an unsigned integer")),
         (TAG_UUID_URN, Token::Bytes(b)) => {
             let bytes: &[u8; 16] = b.try_into().map_err(|_| wrong("16 bytes"))?;
@@ -224,17 +236,18 @@ pub fn read_tagged(r: &mut Reader<'_>, tag: u64) -> Result<String, CompactError>
             })
         }
         (TAG_DID_KEY | TAG_DID_KEY_VM | TAG_BASE58BTC, _) => Err(wrong("a byte string")),
-        (TAG_BASE64URL, Token::Bytes(b)) => {
-            Ok(format!("u{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)))
-        }
+        (TAG_BASE64URL, Token::Bytes(b)) => Ok(format!(
+            "u{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+        )),
         (TAG_BASE64URL, _) => Err(wrong("a byte string")),
-        (TAG_DATE_TIME, Token::Uint(_) | Token::Nint(_)) => {
-            int_of(token).and_then(format_date_time).ok_or_else(|| wrong("seconds within years 0000–9999"))
-        }
+        (TAG_DATE_TIME, Token::Uint(_) | Token::Nint(_)) => int_of(token)
+            .and_then(format_date_time)
+            .ok_or_else(|| wrong("seconds within years 0000–9999")),
         (TAG_DATE_TIME, _) => Err(wrong("an integer")),
-        (TAG_DATE, Token::Uint(_) | Token::Nint(_)) => {
-            int_of(token).and_then(format_date).ok_or_else(|| wrong("days within years 0000–9999"))
-        }
+        (TAG_DATE, Token::Uint(_) | Token::Nint(_)) => int_of(token)
+            .and_then(format_date)
+            .ok_or_else(|| wrong("days within years 0000–9999")),
         (TAG_DATE, _) => Err(wrong("an integer")),
         (TAG_DECIMAL, Token::Uint(n)) => Ok(n.to_string()),
         (TAG_DECIMAL, _) => Err(wrong("an unsigned integer")),
@@ -264,7 +277,9 @@ fn int_of(token: Token<'_>) -> Option<i64> {
 
 /// Value of a run of ASCII digits.
 fn digits(b: &[u8]) -> Option<i64> {
-    b.iter().try_fold(0i64, |acc, c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
+    b.iter().try_fold(0i64, |acc, c| {
+        c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+    })
 }
 
 /// Days since 1970-01-01 of a valid `YYYY-MM-DD`.
@@ -291,9 +306,17 @@ fn format_date_time(seconds: i64) -> Option<String> {
     if !(MIN_SECONDS..=MAX_SECONDS).contains(&seconds) {
         return None;
     }
-    let (days, secs) = (seconds.div_euclid(SECONDS_PER_DAY), seconds.rem_euclid(SECONDS_PER_DAY));
+    let (days, secs) = (
+        seconds.div_euclid(SECONDS_PER_DAY),
+        seconds.rem_euclid(SECONDS_PER_DAY),
+    );
     let date = format_date(days)?;
-    Some(format!("{date}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60))
+    Some(format!(
+        "{date}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    ))
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
@@ -404,7 +427,10 @@ mod tests {
     fn codecs_shrink_the_sample_values() {
         assert_eq!(encoded("2026-03-15T00:00:00Z").len(), 6);
         assert_eq!(encoded("1991-07-23").len(), 4);
-        assert_eq!(encoded("urn:uuid:3f1c2a7e-8b4d-4e2a-9c61-5d7f0b2e9a14").len(), 18);
+        assert_eq!(
+            encoded("urn:uuid:3f1c2a7e-8b4d-4e2a-9c61-5d7f0b2e9a14").len(),
+            18
+        );
         assert_eq!(encoded("ecdsa-rdfc-2019").len(), 2);
         assert_eq!(encoded("zaHXrr7AQdydBk3ahpCDpWbxfLokDqmCToYm2dyWvpcFVyWooC2he63w1f7UNQoAMKdhaRtcnaE2KTo5o5vTCcfw").len(), 67);
     }
@@ -414,13 +440,19 @@ mod tests {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(days_from_civil(0, 1, 1) * SECONDS_PER_DAY, MIN_SECONDS);
-        assert_eq!(days_from_civil(9999, 12, 31) * SECONDS_PER_DAY + SECONDS_PER_DAY - 1, MAX_SECONDS);
+        assert_eq!(
+            days_from_civil(9999, 12, 31) * SECONDS_PER_DAY + SECONDS_PER_DAY - 1,
+            MAX_SECONDS
+        );
         for days in (MIN_SECONDS / SECONDS_PER_DAY..=MAX_SECONDS / SECONDS_PER_DAY).step_by(97) {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
         }
         assert_eq!(format_date_time(0).as_deref(), Some("1970-01-01T00:00:00Z"));
-        assert_eq!(format_date_time(-1).as_deref(), Some("1969-12-31T23:59:59Z"));
+        assert_eq!(
+            format_date_time(-1).as_deref(),
+            Some("1969-12-31T23:59:59Z")
+        );
         assert_eq!(format_date_time(MAX_SECONDS + 1), None);
         assert_eq!(format_date(MIN_SECONDS / SECONDS_PER_DAY - 1), None);
     }
@@ -429,11 +461,28 @@ mod tests {
     fn malformed_tag_contents_are_errors() {
         let cases: &[(&[u8], CompactError)] = &[
             (&[0xc6, 0x18, 0xff], CompactError::UnknownTermCode(255)),
-            (&[0xc7, 0x41, 0x00], CompactError::InvalidCbor("tag 7 must enclose 16 bytes".into())),
-            (&[0xc1, 0x1b, 0x7f, 0, 0, 0, 0, 0, 0, 0], CompactError::InvalidCbor("tag 1 must enclose seconds within years 0000–9999".into())),
-            (&[0xcc, 0x60], CompactError::InvalidCbor("tag 12 must enclose an integer".into())),
-            (&[0xce, 0x82, 0x18, 0x63, 0x60], CompactError::UnknownTermCode(99)),
-            (&[0xce, 0x82, 0x00, 0x01], CompactError::InvalidCbor("tag 14 must enclose [prefix code, text]".into())),
+            (
+                &[0xc7, 0x41, 0x00],
+                CompactError::InvalidCbor("tag 7 must enclose 16 bytes".into()),
+            ),
+            (
+                &[0xc1, 0x1b, 0x7f, 0, 0, 0, 0, 0, 0, 0],
+                CompactError::InvalidCbor(
+                    "tag 1 must enclose seconds within years 0000–9999".into(),
+                ),
+            ),
+            (
+                &[0xcc, 0x60],
+                CompactError::InvalidCbor("tag 12 must enclose an integer".into()),
+            ),
+            (
+                &[0xce, 0x82, 0x18, 0x63, 0x60],
+                CompactError::UnknownTermCode(99),
+            ),
+            (
+                &[0xce, 0x82, 0x00, 0x01],
+                CompactError::InvalidCbor("tag 14 must enclose [prefix code, text]".into()),
+            ),
             (&[0xd7, 0x00], CompactError::UnknownCodec(23)),
             (&[0xcd], CompactError::Truncated),
         ];
