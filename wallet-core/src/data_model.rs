@@ -682,14 +682,16 @@ fn check_typed_members(obj: &Map<String, Value>, at: &str, members: &[TypedMembe
                         format!("每个 `{key}` 对象都必须有 `type`"),
                     ))
                 }
-                Some(t) if type_strings(t).is_none() => return Err(DataModelError::new(
-                    member.invalid_type,
-                    ptr(&path, "type"),
-                    format!(
+                Some(t) if type_strings(t).is_none() => {
+                    return Err(DataModelError::new(
+                        member.invalid_type,
+                        ptr(&path, "type"),
+                        format!(
                         "the `type` of `{key}` must be a term or URL string (or an array of them)"
                     ),
-                    format!("`{key}` 的 `type` 必须是术语或 URL 字符串（或其数组）"),
-                )),
+                        format!("`{key}` 的 `type` 必须是术语或 URL 字符串（或其数组）"),
+                    ))
+                }
                 Some(_) => {}
             }
             match (entry.get("id"), member.missing_id) {

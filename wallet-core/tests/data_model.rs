@@ -470,6 +470,20 @@ fn unknown_context_url_is_rejected() {
     check_credential(&vc).expect("ecert context is bundled");
 }
 
+/// A context imported or scoped inside an inline context is not fetched either.
+#[test]
+fn unknown_context_inside_an_inline_context_is_rejected() {
+    let mut vc = minimal_vc();
+    vc["@context"] = json!([V2, {"@import": "https://evil.example/contexts/v1", "@version": 1.1}]);
+    assert_rejected(
+        &vc,
+        "unknown_context",
+        "/@context",
+        "@import",
+        check_credential,
+    );
+}
+
 /// VC DM 2.0 §4.3: "The value of the @context property MUST be an ordered set
 /// where the first item is a URL with the value https://www.w3.org/ns/credentials/v2."
 /// In JSON an ordered set is an array; the W3C JSON Schema for credentials
@@ -1026,17 +1040,44 @@ fn errors_serialize_with_code_path_and_both_languages() {
     assert!(err.to_string().ends_with("(/issuer)"), "{err}");
 }
 
-/// Signed credentials often repeat the Data Integrity context after the base
-/// one; its (identical) protected definitions are not a redefinition.
+/// Known limitation, pinned here so that a `json-ld` upgrade that lifts it is
+/// noticed: the Data Integrity context repeats `DataIntegrityProof` with the
+/// same definition as the base context, but `json-ld` 0.21 (which `ssi` signs
+/// and verifies with) also compares the base URL of protected terms that carry
+/// a scoped context, so it reports a protected term redefinition where
+/// jsonld.js does not. Such a credential could not be signed or verified by
+/// `ssi` either; the base context already defines `DataIntegrityProof`.
 #[test]
-fn data_integrity_context_alongside_the_base_context() {
+fn data_integrity_context_after_the_base_context_is_a_redefinition_for_json_ld_0_21() {
     let mut vc = sample_health_certificate();
     vc["@context"] = json!([
         V2,
         "https://w3id.org/ecert/v1",
         "https://w3id.org/security/data-integrity/v2"
     ]);
-    check_credential(&vc).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_rejected(
+        &vc,
+        "redefined_protected_term",
+        "/@context",
+        "DI context after v2",
+        check_credential,
+    );
+    // The very same definition inline (base URL: none) hits the same rule.
+    let di: Value = serde_json::from_str(include_str!(
+        "../contexts/security-data-integrity-v2.jsonld"
+    ))
+    .expect("bundled");
+    vc["@context"] = json!([V2, "https://w3id.org/ecert/v1", {"DataIntegrityProof": di["@context"]["DataIntegrityProof"].clone()}]);
+    assert_rejected(
+        &vc,
+        "redefined_protected_term",
+        "/@context",
+        "DI definition inline",
+        check_credential,
+    );
+    // Without a scoped context an identical protected term is fine.
+    vc["@context"] = json!([V2, "https://w3id.org/ecert/v1", {"id": "@id", "type": "@type"}]);
+    check_credential(&vc).unwrap_or_else(|e| panic!("identical id/type: {e:?}"));
 }
 
 mod no_panics {

@@ -31,10 +31,11 @@ fn push_digits(out: &mut String, mut n: u32, count: usize) {
 /// Decodes strict Base45: only the 45 alphabet characters (upper case), a
 /// length that is not 1 modulo 3, and groups within range.
 ///
-/// A length of 1 modulo 3 means the text stops inside a group and is reported
-/// as [`CompactError::Truncated`]; a bad character or a group whose value does
-/// not fit its byte count is [`CompactError::InvalidBase45`] with the
-/// character position.
+/// Text that stops inside a three-character group is reported as
+/// [`CompactError::Truncated`]: a length of 1 modulo 3, or a final pair whose
+/// value exceeds 255 (which a cut-off triple produces, but no encoder does).
+/// A character outside the alphabet or a triple above 65535 is
+/// [`CompactError::InvalidBase45`] with the character position.
 pub fn decode(text: &str) -> Result<Vec<u8>, CompactError> {
     let values = text
         .bytes()
@@ -61,8 +62,7 @@ pub fn decode(text: &str) -> Result<Vec<u8>, CompactError> {
         out.extend_from_slice(&pair.to_be_bytes());
     }
     if let [c, d] = *groups.remainder() {
-        let position = values.len() - 2;
-        out.push(u8::try_from(c + d * 45).map_err(|_| CompactError::InvalidBase45 { position })?);
+        out.push(u8::try_from(c + d * 45).map_err(|_| CompactError::Truncated)?);
     }
     Ok(out)
 }

@@ -56,11 +56,6 @@ impl Writer {
         self.buf
     }
 
-    /// Number of bytes written so far.
-    pub fn len(&self) -> usize {
-        self.buf.len()
-    }
-
     fn head(&mut self, major: u8, arg: u64) {
         let m = major << 5;
         // The `as` casts below are exact: each branch checked the range.

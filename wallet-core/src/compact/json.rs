@@ -3,49 +3,108 @@
 
 use serde_json::{Map, Number, Value};
 
-use super::cbor::{Reader, Token, Writer};
+use super::cbor::{self, Reader, Token, Writer};
 use super::{strings, terms, CompactError, MAX_DEPTH};
 
-/// Writes `value` (at nesting depth `depth`, the top-level object being 1).
-pub fn write(w: &mut Writer, value: &Value, depth: usize) -> Result<(), CompactError> {
-    match value {
-        Value::Null => w.null(),
-        Value::Bool(b) => w.bool(*b),
-        Value::Number(n) => write_number(w, n)?,
-        Value::String(s) => strings::write(w, s),
-        Value::Array(items) => {
-            check_depth(depth)?;
-            w.array(items.len());
-            for item in items {
-                write(w, item, depth + 1)?;
-            }
-        }
-        Value::Object(map) => {
-            check_depth(depth)?;
-            w.map(map.len());
-            for (key, item) in map {
-                match terms::key_code(key) {
-                    Some(code) => w.int(unzigzag(code)),
-                    None => w.text(key),
-                }
-                write(w, item, depth + 1)?;
-            }
-        }
-    }
-    Ok(())
+/// Tag of the record form of an object: `[mask, value…]`, where bit `i` of
+/// the unsigned integer `mask` is set for each key code `i` present, and the
+/// values follow in ascending key-code order (which is also the key order).
+pub const TAG_RECORD: u64 = 17;
+
+/// Encodes one JSON document (its string values share one back-reference
+/// history).
+pub fn encode(value: &Value) -> Result<Vec<u8>, CompactError> {
+    let mut encoder = Encoder { w: Writer::default(), strings: strings::Encoder::default() };
+    encoder.value(value, 1)?;
+    Ok(encoder.w.into_bytes())
 }
 
-fn write_number(w: &mut Writer, n: &Number) -> Result<(), CompactError> {
-    if let Some(u) = n.as_u64() {
-        w.uint(u);
-    } else if let Some(i) = n.as_i64() {
-        w.int(i);
-    } else if let Some(f) = n.as_f64().filter(|f| f.is_finite()) {
-        w.float(f);
-    } else {
-        return Err(CompactError::Unrepresentable(format!("number {n}")));
+/// Decodes one JSON document that must be an object and fill `bytes` exactly.
+pub fn decode(bytes: &[u8]) -> Result<Value, CompactError> {
+    let mut decoder = Decoder { r: Reader::new(bytes), strings: strings::Decoder::default() };
+    let value = match decoder.r.next()? {
+        token @ (Token::Map(_) | Token::Tag(TAG_RECORD)) => decoder.token(token, 1)?,
+        _ => return Err(CompactError::NotAnObject),
+    };
+    match decoder.r.remaining() {
+        0 => Ok(value),
+        extra => Err(invalid(format!("{extra} bytes after the document"))),
     }
-    Ok(())
+}
+
+struct Encoder<'a> {
+    w: Writer,
+    strings: strings::Encoder<'a>,
+}
+
+impl<'a> Encoder<'a> {
+    /// Writes `value` at nesting depth `depth` (the top-level object is 1).
+    fn value(&mut self, value: &'a Value, depth: usize) -> Result<(), CompactError> {
+        match value {
+            Value::Null => self.w.null(),
+            Value::Bool(b) => self.w.bool(*b),
+            Value::Number(n) => self.number(n)?,
+            Value::String(s) => self.strings.write(&mut self.w, s)?,
+            Value::Array(items) => {
+                check_depth(depth)?;
+                self.w.array(items.len());
+                for item in items {
+                    self.value(item, depth + 1)?;
+                }
+            }
+            Value::Object(map) => {
+                check_depth(depth)?;
+                let mask = record_mask(map);
+                if let Some(mask) = mask {
+                    self.w.tag(TAG_RECORD);
+                    self.w.array(map.len() + 1);
+                    self.w.uint(mask);
+                } else {
+                    self.w.map(map.len());
+                }
+                for (key, item) in map {
+                    if mask.is_none() {
+                        match terms::key_code(key) {
+                            Some(code) => self.w.int(unzigzag(code)),
+                            None => self.w.text(key),
+                        }
+                    }
+                    self.value(item, depth + 1)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn number(&mut self, n: &Number) -> Result<(), CompactError> {
+        if let Some(u) = n.as_u64() {
+            self.w.uint(u);
+        } else if let Some(i) = n.as_i64() {
+            self.w.int(i);
+        } else if let Some(f) = n.as_f64().filter(|f| f.is_finite()) {
+            self.w.float(f);
+        } else {
+            return Err(CompactError::Unrepresentable(format!("number {n}")));
+        }
+        Ok(())
+    }
+}
+
+/// The key mask for the record form of `map`, when every key is a term with
+/// a code below 64, the codes ascend, and the record is shorter than the map.
+fn record_mask(map: &Map<String, Value>) -> Option<u64> {
+    let mut mask = 0u64;
+    let mut map_keys_len = 0;
+    let mut previous = None;
+    for key in map.keys() {
+        let code = terms::key_code(key).filter(|c| *c < 64 && previous.is_none_or(|p| p < *c))?;
+        previous = Some(code);
+        mask |= 1 << code;
+        map_keys_len += cbor::int_len(unzigzag(code));
+    }
+    let map_len = cbor::head_len(map.len() as u64) + map_keys_len;
+    let record_len = cbor::head_len(TAG_RECORD) + cbor::head_len(map.len() as u64 + 1) + cbor::head_len(mask);
+    (record_len < map_len).then_some(mask)
 }
 
 fn check_depth(depth: usize) -> Result<(), CompactError> {
@@ -56,67 +115,87 @@ fn check_depth(depth: usize) -> Result<(), CompactError> {
     }
 }
 
-/// Reads the whole document: one map, the credential object.
-pub fn read_document(r: &mut Reader<'_>) -> Result<Value, CompactError> {
-    match r.next()? {
-        token @ Token::Map(_) => read_token(r, token, 1),
-        _ => Err(CompactError::NotAnObject),
+struct Decoder<'b> {
+    r: Reader<'b>,
+    strings: strings::Decoder,
+}
+
+impl Decoder<'_> {
+    /// Reads one value at nesting depth `depth`.
+    fn value(&mut self, depth: usize) -> Result<Value, CompactError> {
+        let token = self.r.next()?;
+        self.token(token, depth)
     }
-}
 
-/// Reads one JSON value (at nesting depth `depth`).
-pub fn read(r: &mut Reader<'_>, depth: usize) -> Result<Value, CompactError> {
-    let token = r.next()?;
-    read_token(r, token, depth)
-}
-
-fn read_token(r: &mut Reader<'_>, token: Token<'_>, depth: usize) -> Result<Value, CompactError> {
-    Ok(match token {
-        Token::Null => Value::Null,
-        Token::Bool(b) => Value::Bool(b),
-        Token::Uint(n) => Value::from(n),
-        Token::Nint(n) => {
-            let n = i64::try_from(n).map_err(|_| invalid("negative integer below -2^63"))?;
-            Value::from(-1 - n)
-        }
-        Token::Float(f) => {
-            Value::Number(Number::from_f64(f).ok_or_else(|| invalid("NaN or infinite float"))?)
-        }
-        Token::Text(s) => Value::String(s.to_owned()),
-        Token::Tag(tag) => Value::String(strings::read_tagged(r, tag)?),
-        Token::Bytes(_) => return Err(invalid("untagged byte string")),
-        Token::Array(len) => {
-            check_depth(depth)?;
-            // `len` is bounded by the remaining input (cbor::Reader checks).
-            let mut items = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-            for _ in 0..len {
-                items.push(read(r, depth + 1)?);
+    fn token(&mut self, token: Token<'_>, depth: usize) -> Result<Value, CompactError> {
+        Ok(match token {
+            Token::Null => Value::Null,
+            Token::Bool(b) => Value::Bool(b),
+            Token::Uint(n) => Value::from(n),
+            Token::Nint(n) => {
+                let n = i64::try_from(n).map_err(|_| invalid("negative integer below -2^63"))?;
+                Value::from(-1 - n)
             }
-            Value::Array(items)
-        }
-        Token::Map(len) => {
-            check_depth(depth)?;
-            read_map(r, len, depth)?
-        }
-    })
-}
-
-fn read_map(r: &mut Reader<'_>, len: u64, depth: usize) -> Result<Value, CompactError> {
-    let mut map = Map::new();
-    for _ in 0..len {
-        let key = match r.next()? {
-            Token::Text(k) => k.to_owned(),
-            Token::Uint(n) => term_key(zigzag_uint(n))?,
-            Token::Nint(n) => term_key(zigzag_nint(n))?,
-            _ => return Err(invalid("map key must be a term code or a text string")),
-        };
-        let value = read(r, depth + 1)?;
-        if map.contains_key(&key) {
-            return Err(invalid(format!("duplicate key {key:?}")));
-        }
-        map.insert(key, value);
+            Token::Float(f) => {
+                Value::Number(Number::from_f64(f).ok_or_else(|| invalid("NaN or infinite float"))?)
+            }
+            Token::Text(s) => Value::String(self.strings.text(s)?),
+            Token::Tag(TAG_RECORD) => {
+                check_depth(depth)?;
+                self.record(depth)?
+            }
+            Token::Tag(tag) => Value::String(self.strings.tagged(&mut self.r, tag)?),
+            Token::Bytes(_) => return Err(invalid("untagged byte string")),
+            Token::Array(len) => {
+                check_depth(depth)?;
+                // `len` is bounded by the remaining input (cbor::Reader checks).
+                let mut items = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+                for _ in 0..len {
+                    items.push(self.value(depth + 1)?);
+                }
+                Value::Array(items)
+            }
+            Token::Map(len) => {
+                check_depth(depth)?;
+                self.map(len, depth)?
+            }
+        })
     }
-    Ok(Value::Object(map))
+
+    fn record(&mut self, depth: usize) -> Result<Value, CompactError> {
+        let shape = || invalid(format!("tag {TAG_RECORD} must enclose [mask, one value per mask bit]"));
+        let (Token::Array(len), Token::Uint(mask)) = (self.r.next()?, self.r.next()?) else {
+            return Err(shape());
+        };
+        if u64::from(mask.count_ones()) + 1 != len {
+            return Err(shape());
+        }
+        let mut map = Map::new();
+        for code in (0..64).filter(|bit| mask & (1 << bit) != 0) {
+            let key = terms::key(code).ok_or(CompactError::UnknownTermCode(code))?;
+            let value = self.value(depth + 1)?;
+            map.insert(key.to_owned(), value);
+        }
+        Ok(Value::Object(map))
+    }
+
+    fn map(&mut self, len: u64, depth: usize) -> Result<Value, CompactError> {
+        let mut map = Map::new();
+        for _ in 0..len {
+            let key = match self.r.next()? {
+                Token::Text(k) => k.to_owned(),
+                Token::Uint(n) => term_key(zigzag_uint(n))?,
+                Token::Nint(n) => term_key(zigzag_nint(n))?,
+                _ => return Err(invalid("map key must be a term code or a text string")),
+            };
+            let value = self.value(depth + 1)?;
+            if map.contains_key(&key) {
+                return Err(invalid(format!("duplicate key {key:?}")));
+            }
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
+    }
 }
 
 fn term_key(code: Option<u64>) -> Result<String, CompactError> {
@@ -176,63 +255,46 @@ mod tests {
 
     #[test]
     fn known_keys_take_one_byte() {
-        let mut w = Writer::default();
-        write(&mut w, &json!({"@context": null, "renderMethod": null}), 1).expect("encodes");
-        assert_eq!(w.into_bytes(), [0xa2, 0x00, 0xf6, 0x37, 0xf6]);
+        let doc = json!({"@context": null, "renderMethod": null});
+        assert_eq!(encode(&doc), Ok(vec![0xa2, 0x00, 0xf6, 0x37, 0xf6]));
     }
 
     #[test]
     fn depth_is_limited_both_ways() {
         let mut deep = json!(1);
-        for _ in 0..MAX_DEPTH {
+        for _ in 1..MAX_DEPTH {
             deep = json!([deep]);
         }
-        let mut w = Writer::default();
-        assert_eq!(write(&mut w, &deep, 1), Ok(()));
-        let bytes = w.into_bytes();
-        assert_eq!(read(&mut Reader::new(&bytes), 1).as_ref(), Ok(&deep));
-        let mut w = Writer::default();
-        assert_eq!(write(&mut w, &json!([deep]), 1), Err(CompactError::TooDeep));
-        let mut bomb = vec![0x81u8; 100_000];
+        let doc = json!({ "x": deep });
+        let bytes = encode(&doc).expect("exactly MAX_DEPTH levels");
+        assert_eq!(decode(&bytes), Ok(doc));
+        assert_eq!(encode(&json!({ "x": [deep] })), Err(CompactError::TooDeep));
+        let mut bomb = vec![0xa1, 0x00];
+        bomb.extend(std::iter::repeat_n(0x81u8, 100_000));
         bomb.push(0x01);
-        assert_eq!(read(&mut Reader::new(&bomb), 1), Err(CompactError::TooDeep));
+        assert_eq!(decode(&bomb), Err(CompactError::TooDeep));
     }
 
     #[test]
     fn malformed_structures_are_errors() {
         let cases: &[(&[u8], CompactError)] = &[
+            (&[0xa1, 0x41, 0x00, 0x00], invalid("map key must be a term code or a text string")),
+            (&[0xa2, 0x00, 0x00, 0x00, 0x00], invalid("duplicate key \"@context\"")),
+            (&[0xa1, 0x18, 0x64, 0x00], CompactError::UnknownTermCode(200)),
             (
-                &[0xa1, 0x41, 0x00, 0x00],
-                invalid("map key must be a term code or a text string"),
-            ),
-            (
-                &[0xa2, 0x00, 0x00, 0x00, 0x00],
-                invalid("duplicate key \"@context\""),
-            ),
-            (
-                &[0xa1, 0x18, 0x64, 0x00],
-                CompactError::UnknownTermCode(200),
-            ),
-            (
-                &[
-                    0xa1, 0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
-                ],
+                &[0xa1, 0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00],
                 CompactError::UnknownTermCode(u64::MAX),
             ),
-            (&[0x41, 0x00], invalid("untagged byte string")),
-            (
-                &[0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0],
-                invalid("negative integer below -2^63"),
-            ),
-            (&[0xf9, 0x7e, 0x00], invalid("NaN or infinite float")),
-            (&[0x82, 0x00], CompactError::Truncated),
+            (&[0xa1, 0x00, 0x41, 0x00], invalid("untagged byte string")),
+            (&[0xa1, 0x00, 0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0], invalid("negative integer below -2^63")),
+            (&[0xa1, 0x00, 0xf9, 0x7e, 0x00], invalid("NaN or infinite float")),
+            (&[0xa1, 0x00, 0x82, 0x00], CompactError::Truncated),
+            (&[0xa0, 0x00], invalid("1 bytes after the document")),
+            (&[0x80], CompactError::NotAnObject),
+            (&[], CompactError::Truncated),
         ];
         for (bytes, err) in cases {
-            assert_eq!(
-                read(&mut Reader::new(bytes), 1).as_ref(),
-                Err(err),
-                "{bytes:02x?}"
-            );
+            assert_eq!(decode(bytes).as_ref(), Err(err), "{bytes:02x?}");
         }
     }
 }

@@ -124,6 +124,10 @@ pub const MAX_CBOR_LEN: usize = 64 * 1024;
 /// Deepest nesting of arrays and objects (the credential object is level 1).
 pub const MAX_DEPTH: usize = 64;
 
+/// Most bytes of string values one document may hold (back-references let a
+/// small document name long strings many times; this bounds the expansion).
+pub const MAX_STRING_BYTES: usize = 1024 * 1024;
+
 /// Header byte: term table 1, CBOR body.
 const HEADER_CBOR: u8 = 0x01;
 /// Header byte: term table 1, raw DEFLATE body.
@@ -244,12 +248,11 @@ pub fn encode_cbor(vc: &Value) -> Result<Vec<u8>, CompactError> {
     if !vc.is_object() {
         return Err(CompactError::NotAnObject);
     }
-    let mut w = cbor::Writer::default();
-    json::write(&mut w, vc, 1)?;
-    if w.len() > MAX_CBOR_LEN {
+    let document = json::encode(vc)?;
+    if document.len() > MAX_CBOR_LEN {
         return Err(CompactError::TooLarge);
     }
-    Ok(w.into_bytes())
+    Ok(document)
 }
 
 /// Decodes a CBOR document made by [`encode_cbor`].
@@ -257,15 +260,7 @@ pub fn decode_cbor(document: &[u8]) -> Result<Value, CompactError> {
     if document.len() > MAX_CBOR_LEN {
         return Err(CompactError::TooLarge);
     }
-    let mut r = cbor::Reader::new(document);
-    let value = json::read_document(&mut r)?;
-    if r.remaining() != 0 {
-        return Err(CompactError::InvalidCbor(format!(
-            "{} bytes after the document",
-            r.remaining()
-        )));
-    }
-    Ok(value)
+    json::decode(document)
 }
 
 fn deflate(data: &[u8]) -> Result<Vec<u8>, CompactError> {

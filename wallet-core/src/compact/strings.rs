@@ -1,16 +1,17 @@
 //! String value codecs: compact CBOR forms for strings with a known shape
 //! (term values, UUID URNs, `did:key`, multibase, XSD dates and times, decimal
-//! numbers, IRIs with a known prefix).
+//! numbers, IRIs with a known prefix, mostly-CJK text) and back-references to
+//! strings earlier in the same document.
 //!
-//! A codec is only chosen when decoding its output reproduces the identical
-//! string **and** its encoding is strictly shorter than the plain CBOR text
-//! string. Every codec output is wrapped in its own CBOR tag, so a plain text
-//! string always decodes as itself, whatever it looks like.
+//! The encoder writes each string in the shortest form whose decoding
+//! reproduces the identical string; a plain text string wins every tie.
+//! Every codec output is wrapped in its own CBOR tag, so a plain text string
+//! always decodes as itself, whatever it looks like.
 
 use base64::Engine as _;
 
 use super::cbor::{self, Reader, Token, Writer};
-use super::{base58, terms, CompactError};
+use super::{base58, terms, CompactError, MAX_STRING_BYTES};
 
 /// Tag: XSD `dateTime` `YYYY-MM-DDThh:mm:ssZ` → integer seconds since
 /// 1970-01-01T00:00:00Z (the RFC 8949 meaning of tag 1).
@@ -21,7 +22,8 @@ pub const TAG_VALUE_TERM: u64 = 6;
 pub const TAG_UUID_URN: u64 = 7;
 /// Tag: `did:key:z…` → byte string (the base58btc-decoded method-specific id).
 pub const TAG_DID_KEY: u64 = 8;
-/// Tag: `did:key:zX#zX` (fragment repeats the key) → byte string of `X`.
+/// Tag: `did:key:zX#zX` (fragment repeats the key) → byte string of `X`, or
+/// the back-reference distance of the earlier string `did:key:zX`.
 pub const TAG_DID_KEY_VM: u64 = 9;
 /// Tag: multibase base58btc `z…` → byte string.
 pub const TAG_BASE58BTC: u64 = 10;
@@ -34,9 +36,19 @@ pub const TAG_DECIMAL: u64 = 13;
 /// Tag: IRI starting with a prefix of [`terms::PREFIXES`] → array
 /// `[prefix code, text string with the rest]`.
 pub const TAG_PREFIXED: u64 = 14;
+/// Tag: back-reference → `[distance, drop]` or `[distance, drop, rest]`: the
+/// string `distance` places back in the document's string history, without
+/// its last `drop` bytes, followed by `rest`.
+pub const TAG_BACK_REFERENCE: u64 = 15;
+/// Tag: text as UTF-16BE code units in a byte string (shorter for CJK).
+pub const TAG_UTF16: u64 = 16;
 
 /// Longest byte string the base58 codecs accept (they are quadratic).
 pub const MAX_BASE58_BYTES: usize = 1024;
+
+/// How far back the encoder looks for back-references (decoders accept any
+/// distance within the history).
+const BACK_REFERENCE_WINDOW: usize = 64;
 
 /// Seconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the range a
 /// four-digit year can print.
@@ -44,96 +56,281 @@ const MIN_SECONDS: i64 = -62_167_219_200;
 const MAX_SECONDS: i64 = 253_402_300_799;
 const SECONDS_PER_DAY: i64 = 86_400;
 
-/// The compact form chosen for one string.
+const DID_KEY: &str = "did:key:";
+
+/// One possible encoding of a string.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Compact<'a> {
+enum Form<'a> {
+    Text(&'a str),
     Term(u64),
     Uuid([u8; 16]),
     DidKey(Vec<u8>),
     DidKeyVm(Vec<u8>),
+    DidKeyVmRef(u64),
     Base58(Vec<u8>),
     Base64Url(Vec<u8>),
     DateTime(i64),
     Date(i64),
     Decimal(u64),
     Prefixed(u64, &'a str),
+    BackReference { distance: u64, drop: u64, rest: &'a str },
+    Utf16(Vec<u8>),
 }
 
-impl Compact<'_> {
-    fn encoded_len(&self) -> usize {
-        let tag = cbor::head_len(self.tag());
-        tag + match self {
-            Compact::Term(c) | Compact::Decimal(c) => cbor::head_len(*c),
-            Compact::Uuid(b) => cbor::string_len(b.len()),
-            Compact::DidKey(b)
-            | Compact::DidKeyVm(b)
-            | Compact::Base58(b)
-            | Compact::Base64Url(b) => cbor::string_len(b.len()),
-            Compact::DateTime(n) | Compact::Date(n) => cbor::int_len(*n),
-            Compact::Prefixed(c, rest) => 1 + cbor::head_len(*c) + cbor::string_len(rest.len()),
-        }
+impl Form<'_> {
+    fn tag(&self) -> Option<u64> {
+        Some(match self {
+            Form::Text(_) => return None,
+            Form::Term(_) => TAG_VALUE_TERM,
+            Form::Uuid(_) => TAG_UUID_URN,
+            Form::DidKey(_) => TAG_DID_KEY,
+            Form::DidKeyVm(_) | Form::DidKeyVmRef(_) => TAG_DID_KEY_VM,
+            Form::Base58(_) => TAG_BASE58BTC,
+            Form::Base64Url(_) => TAG_BASE64URL,
+            Form::DateTime(_) => TAG_DATE_TIME,
+            Form::Date(_) => TAG_DATE,
+            Form::Decimal(_) => TAG_DECIMAL,
+            Form::Prefixed(..) => TAG_PREFIXED,
+            Form::BackReference { .. } => TAG_BACK_REFERENCE,
+            Form::Utf16(_) => TAG_UTF16,
+        })
     }
 
-    fn tag(&self) -> u64 {
-        match self {
-            Compact::Term(_) => TAG_VALUE_TERM,
-            Compact::Uuid(_) => TAG_UUID_URN,
-            Compact::DidKey(_) => TAG_DID_KEY,
-            Compact::DidKeyVm(_) => TAG_DID_KEY_VM,
-            Compact::Base58(_) => TAG_BASE58BTC,
-            Compact::Base64Url(_) => TAG_BASE64URL,
-            Compact::DateTime(_) => TAG_DATE_TIME,
-            Compact::Date(_) => TAG_DATE,
-            Compact::Decimal(_) => TAG_DECIMAL,
-            Compact::Prefixed(..) => TAG_PREFIXED,
+    fn encoded_len(&self) -> usize {
+        let tag = self.tag().map_or(0, cbor::head_len);
+        tag + match self {
+            Form::Text(s) => cbor::string_len(s.len()),
+            Form::Term(n) | Form::Decimal(n) | Form::DidKeyVmRef(n) => cbor::head_len(*n),
+            Form::Uuid(b) => cbor::string_len(b.len()),
+            Form::DidKey(b) | Form::DidKeyVm(b) | Form::Base58(b) | Form::Base64Url(b) | Form::Utf16(b) => {
+                cbor::string_len(b.len())
+            }
+            Form::DateTime(n) | Form::Date(n) => cbor::int_len(*n),
+            Form::Prefixed(c, rest) => 1 + cbor::head_len(*c) + cbor::string_len(rest.len()),
+            Form::BackReference { distance, drop, rest } => {
+                let rest_len = if rest.is_empty() { 0 } else { cbor::string_len(rest.len()) };
+                1 + cbor::head_len(*distance) + cbor::head_len(*drop) + rest_len
+            }
         }
     }
 
     fn write(&self, w: &mut Writer) {
-        w.tag(self.tag());
+        if let Some(tag) = self.tag() {
+            w.tag(tag);
+        }
         match self {
-            Compact::Term(c) | Compact::Decimal(c) => w.uint(*c),
-            Compact::Uuid(b) => w.bytes(b),
-            Compact::DidKey(b)
-            | Compact::DidKeyVm(b)
-            | Compact::Base58(b)
-            | Compact::Base64Url(b) => w.bytes(b),
-            Compact::DateTime(n) | Compact::Date(n) => w.int(*n),
-            Compact::Prefixed(c, rest) => {
+            Form::Text(s) => w.text(s),
+            Form::Term(n) | Form::Decimal(n) | Form::DidKeyVmRef(n) => w.uint(*n),
+            Form::Uuid(b) => w.bytes(b),
+            Form::DidKey(b) | Form::DidKeyVm(b) | Form::Base58(b) | Form::Base64Url(b) | Form::Utf16(b) => w.bytes(b),
+            Form::DateTime(n) | Form::Date(n) => w.int(*n),
+            Form::Prefixed(c, rest) => {
                 w.array(2);
                 w.uint(*c);
                 w.text(rest);
+            }
+            Form::BackReference { distance, drop, rest } => {
+                w.array(if rest.is_empty() { 2 } else { 3 });
+                w.uint(*distance);
+                w.uint(*drop);
+                if !rest.is_empty() {
+                    w.text(rest);
+                }
             }
         }
     }
 }
 
-/// Writes `s` in its shortest lossless form: the first codec (in the order
-/// of [`candidates`]) that is shorter than a plain text string, else text.
-pub fn write(w: &mut Writer, s: &str) {
-    let plain = cbor::string_len(s.len());
-    match candidates(s).find(|c| c.encoded_len() < plain) {
-        Some(compact) => compact.write(w),
-        None => w.text(s),
+/// Writes the string values of one document, remembering them for
+/// back-references.
+#[derive(Debug, Default)]
+pub struct Encoder<'a> {
+    history: Vec<&'a str>,
+    total_bytes: usize,
+}
+
+impl<'a> Encoder<'a> {
+    /// Writes `s` in its shortest lossless form.
+    pub fn write(&mut self, w: &mut Writer, s: &'a str) -> Result<(), CompactError> {
+        self.total_bytes += s.len();
+        if self.total_bytes > MAX_STRING_BYTES {
+            return Err(CompactError::TooLarge);
+        }
+        let shapes = [term, uuid_urn, did_key, did_key_vm, date_time, date, decimal, base58btc, base64url, prefixed, utf16];
+        let best = std::iter::once(Form::Text(s))
+            .chain(shapes.into_iter().filter_map(|codec| codec(s)))
+            .chain(self.did_key_vm_reference(s))
+            .chain(self.back_reference(s))
+            // min_by_key keeps the first of equal candidates: plain text wins ties.
+            .min_by_key(Form::encoded_len)
+            .unwrap_or(Form::Text(s));
+        best.write(w);
+        self.history.push(s);
+        Ok(())
+    }
+
+    /// Distances 1, 2, … to the most recent strings.
+    fn recent(&self) -> impl Iterator<Item = (u64, &'a str)> + '_ {
+        self.history.iter().rev().take(BACK_REFERENCE_WINDOW).zip(1u64..).map(|(s, d)| (d, *s))
+    }
+
+    fn did_key_vm_reference(&self, s: &str) -> Option<Form<'a>> {
+        let (did, fragment) = s.split_once('#')?;
+        (did.strip_prefix(DID_KEY)? == fragment).then_some(())?;
+        self.recent().find(|(_, earlier)| *earlier == did).map(|(d, _)| Form::DidKeyVmRef(d))
+    }
+
+    fn back_reference(&self, s: &'a str) -> Option<Form<'a>> {
+        self.recent()
+            .filter_map(|(distance, earlier)| {
+                let mut common = earlier.bytes().zip(s.bytes()).take_while(|(a, b)| a == b).count();
+                while !s.is_char_boundary(common) {
+                    common -= 1;
+                }
+                (common > 0).then(|| Form::BackReference {
+                    distance,
+                    drop: (earlier.len() - common) as u64,
+                    rest: &s[common..],
+                })
+            })
+            .min_by_key(Form::encoded_len)
     }
 }
 
-/// Every codec that reproduces `s` exactly, in preference order.
-fn candidates(s: &str) -> impl Iterator<Item = Compact<'_>> {
-    let codecs: [fn(&str) -> Option<Compact<'_>>; 10] = [
-        term, uuid_urn, did_key, did_key_vm, date_time, date, decimal, base58btc, base64url,
-        prefixed,
-    ];
-    codecs.into_iter().filter_map(move |codec| codec(s))
+/// Reads the string values of one document, remembering them for
+/// back-references and enforcing [`MAX_STRING_BYTES`].
+#[derive(Debug, Default)]
+pub struct Decoder {
+    history: Vec<String>,
+    total_bytes: usize,
 }
 
-fn term(s: &str) -> Option<Compact<'_>> {
-    terms::value_code(s).map(Compact::Term)
+impl Decoder {
+    /// A plain text string value.
+    pub fn text(&mut self, s: &str) -> Result<String, CompactError> {
+        self.record(s.to_owned())
+    }
+
+    /// The string value encoded by the item following tag `tag`.
+    pub fn tagged(&mut self, r: &mut Reader<'_>, tag: u64) -> Result<String, CompactError> {
+        let s = self.read_tagged(r, tag)?;
+        self.record(s)
+    }
+
+    fn record(&mut self, s: String) -> Result<String, CompactError> {
+        self.total_bytes += s.len();
+        if self.total_bytes > MAX_STRING_BYTES {
+            return Err(CompactError::TooLarge);
+        }
+        self.history.push(s.clone());
+        Ok(s)
+    }
+
+    fn earlier(&self, distance: u64, tag: u64) -> Result<&str, CompactError> {
+        usize::try_from(distance)
+            .ok()
+            .filter(|d| *d >= 1)
+            .and_then(|d| self.history.len().checked_sub(d))
+            .and_then(|i| self.history.get(i))
+            .map(String::as_str)
+            .ok_or_else(|| CompactError::InvalidCbor(format!("tag {tag}: back-reference {distance} before the first string")))
+    }
+
+    fn read_tagged(&self, r: &mut Reader<'_>, tag: u64) -> Result<String, CompactError> {
+        let token = r.next()?;
+        let wrong = |what: &str| CompactError::InvalidCbor(format!("tag {tag} must enclose {what}"));
+        match (tag, token) {
+            (TAG_VALUE_TERM, Token::Uint(code)) => {
+                terms::value(code).map(str::to_owned).ok_or(CompactError::UnknownTermCode(code))
+            }
+            (TAG_VALUE_TERM, _) => Err(wrong("an unsigned integer")),
+            (TAG_UUID_URN, Token::Bytes(b)) => {
+                let bytes: &[u8; 16] = b.try_into().map_err(|_| wrong("16 bytes"))?;
+                Ok(format_uuid_urn(bytes))
+            }
+            (TAG_UUID_URN, _) => Err(wrong("16 bytes")),
+            (TAG_DID_KEY_VM, Token::Uint(distance)) => {
+                let did = self.earlier(distance, tag)?;
+                let id = did.strip_prefix(DID_KEY).ok_or_else(|| wrong("a reference to a did:key"))?;
+                Ok(format!("{did}#{id}"))
+            }
+            (TAG_DID_KEY | TAG_DID_KEY_VM | TAG_BASE58BTC, Token::Bytes(b)) => {
+                if b.len() > MAX_BASE58_BYTES {
+                    return Err(wrong("at most 1024 bytes"));
+                }
+                let id = format!("z{}", base58::encode(b));
+                Ok(match tag {
+                    TAG_DID_KEY => format!("{DID_KEY}{id}"),
+                    TAG_DID_KEY_VM => format!("{DID_KEY}{id}#{id}"),
+                    _ => id,
+                })
+            }
+            (TAG_DID_KEY | TAG_DID_KEY_VM | TAG_BASE58BTC, _) => Err(wrong("a byte string")),
+            (TAG_BASE64URL, Token::Bytes(b)) => {
+                Ok(format!("u{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)))
+            }
+            (TAG_BASE64URL, _) => Err(wrong("a byte string")),
+            (TAG_DATE_TIME, Token::Uint(_) | Token::Nint(_)) => {
+                int_of(token).and_then(format_date_time).ok_or_else(|| wrong("seconds within years 0000–9999"))
+            }
+            (TAG_DATE_TIME, _) => Err(wrong("an integer")),
+            (TAG_DATE, Token::Uint(_) | Token::Nint(_)) => {
+                int_of(token).and_then(format_date).ok_or_else(|| wrong("days within years 0000–9999"))
+            }
+            (TAG_DATE, _) => Err(wrong("an integer")),
+            (TAG_DECIMAL, Token::Uint(n)) => Ok(n.to_string()),
+            (TAG_DECIMAL, _) => Err(wrong("an unsigned integer")),
+            (TAG_PREFIXED, Token::Array(2)) => {
+                let code = match r.next()? {
+                    Token::Uint(code) => code,
+                    _ => return Err(wrong("[prefix code, text]")),
+                };
+                let prefix = terms::prefix(code).ok_or(CompactError::UnknownTermCode(code))?;
+                match r.next()? {
+                    Token::Text(rest) => Ok(format!("{prefix}{rest}")),
+                    _ => Err(wrong("[prefix code, text]")),
+                }
+            }
+            (TAG_PREFIXED, _) => Err(wrong("[prefix code, text]")),
+            (TAG_BACK_REFERENCE, Token::Array(len @ (2 | 3))) => {
+                let shape = "[distance, drop] or [distance, drop, text]";
+                let (Token::Uint(distance), Token::Uint(drop)) = (r.next()?, r.next()?) else {
+                    return Err(wrong(shape));
+                };
+                let rest = match (len, if len == 3 { Some(r.next()?) } else { None }) {
+                    (3, Some(Token::Text(rest))) => rest,
+                    (2, None) => "",
+                    _ => return Err(wrong(shape)),
+                };
+                let earlier = self.earlier(distance, tag)?;
+                let keep = usize::try_from(drop)
+                    .ok()
+                    .and_then(|drop| earlier.len().checked_sub(drop))
+                    .filter(|keep| earlier.is_char_boundary(*keep))
+                    .ok_or_else(|| wrong("a drop count within the string, at a character boundary"))?;
+                Ok(format!("{}{rest}", &earlier[..keep]))
+            }
+            (TAG_BACK_REFERENCE, _) => Err(wrong("[distance, drop] or [distance, drop, text]")),
+            (TAG_UTF16, Token::Bytes(b)) => {
+                if b.len() % 2 != 0 {
+                    return Err(wrong("an even number of bytes"));
+                }
+                let units: Vec<u16> = b.chunks_exact(2).map(|u| u16::from_be_bytes([u[0], u[1]])).collect();
+                String::from_utf16(&units).map_err(|_| wrong("valid UTF-16"))
+            }
+            (TAG_UTF16, _) => Err(wrong("a byte string")),
+            _ => Err(CompactError::UnknownCodec(tag)),
+        }
+    }
 }
 
-fn uuid_urn(s: &str) -> Option<Compact<'_>> {
+fn term(s: &str) -> Option<Form<'_>> {
+    terms::value_code(s).map(Form::Term)
+}
+
+fn uuid_urn(s: &str) -> Option<Form<'_>> {
     let id = uuid::Uuid::try_parse(s.strip_prefix("urn:uuid:")?).ok()?;
-    (format_uuid_urn(id.as_bytes()) == s).then(|| Compact::Uuid(*id.as_bytes()))
+    (format_uuid_urn(id.as_bytes()) == s).then(|| Form::Uuid(*id.as_bytes()))
 }
 
 fn format_uuid_urn(bytes: &[u8; 16]) -> String {
@@ -152,119 +349,65 @@ fn base58_bytes(multibase: &str) -> Option<Vec<u8>> {
     (bytes.len() <= MAX_BASE58_BYTES && base58::encode(&bytes) == text).then_some(bytes)
 }
 
-fn did_key(s: &str) -> Option<Compact<'_>> {
-    let id = s.strip_prefix("did:key:")?;
-    base58_bytes(id).map(Compact::DidKey)
+fn did_key(s: &str) -> Option<Form<'_>> {
+    base58_bytes(s.strip_prefix(DID_KEY)?).map(Form::DidKey)
 }
 
-fn did_key_vm(s: &str) -> Option<Compact<'_>> {
+fn did_key_vm(s: &str) -> Option<Form<'_>> {
     let (did, fragment) = s.split_once('#')?;
-    let id = did.strip_prefix("did:key:")?;
-    (id == fragment).then(|| base58_bytes(id).map(Compact::DidKeyVm))?
+    let id = did.strip_prefix(DID_KEY)?;
+    (id == fragment).then(|| base58_bytes(id).map(Form::DidKeyVm))?
 }
 
-fn base58btc(s: &str) -> Option<Compact<'_>> {
-    base58_bytes(s).map(Compact::Base58)
+fn base58btc(s: &str) -> Option<Form<'_>> {
+    base58_bytes(s).map(Form::Base58)
 }
 
-fn base64url(s: &str) -> Option<Compact<'_>> {
+fn base64url(s: &str) -> Option<Form<'_>> {
     let text = s.strip_prefix('u')?;
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let bytes = engine.decode(text).ok()?;
-    (engine.encode(&bytes) == text).then_some(Compact::Base64Url(bytes))
+    (engine.encode(&bytes) == text).then_some(Form::Base64Url(bytes))
 }
 
-fn date_time(s: &str) -> Option<Compact<'_>> {
+fn date_time(s: &str) -> Option<Form<'_>> {
     let b = s.as_bytes();
     if b.len() != 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
         return None;
     }
     let days = parse_date(&b[..10])?;
-    let (h, m, sec) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    );
+    let (h, m, sec) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
     if h > 23 || m > 59 || sec > 59 {
         return None;
     }
     let seconds = days * SECONDS_PER_DAY + h * 3600 + m * 60 + sec;
-    (format_date_time(seconds).as_deref() == Some(s)).then_some(Compact::DateTime(seconds))
+    (format_date_time(seconds).as_deref() == Some(s)).then_some(Form::DateTime(seconds))
 }
 
-fn date(s: &str) -> Option<Compact<'_>> {
+fn date(s: &str) -> Option<Form<'_>> {
     let days = parse_date(s.as_bytes())?;
-    (format_date(days).as_deref() == Some(s)).then_some(Compact::Date(days))
+    (format_date(days).as_deref() == Some(s)).then_some(Form::Date(days))
 }
 
-fn decimal(s: &str) -> Option<Compact<'_>> {
+fn decimal(s: &str) -> Option<Form<'_>> {
     if !s.bytes().all(|c| c.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
         return None;
     }
     let n: u64 = s.parse().ok()?;
-    (n.to_string() == s).then_some(Compact::Decimal(n))
+    (n.to_string() == s).then_some(Form::Decimal(n))
 }
 
-fn prefixed(s: &str) -> Option<Compact<'_>> {
+fn prefixed(s: &str) -> Option<Form<'_>> {
     let (code, prefix) = terms::longest_prefix(s)?;
-    Some(Compact::Prefixed(code, &s[prefix.len()..]))
+    Some(Form::Prefixed(code, &s[prefix.len()..]))
 }
 
-/// Reads the item following tag `tag` and rebuilds the original string.
-pub fn read_tagged(r: &mut Reader<'_>, tag: u64) -> Result<String, CompactError> {
-    let token = r.next()?;
-    let wrong = |what: &str| CompactError::InvalidCbor(format!("tag {tag} must enclose {what}"));
-    match (tag, token) {
-        (TAG_VALUE_TERM, Token::Uint(code)) => terms::value(code)
-            .map(str::to_owned)
-            .ok_or(CompactError::UnknownTermCode(code)),
-        (TAG_VALUE_TERM, _) => Err(wrong("an unsigned integer")),
-        (TAG_UUID_URN, Token::Bytes(b)) => {
-            let bytes: &[u8; 16] = b.try_into().map_err(|_| wrong("16 bytes"))?;
-            Ok(format_uuid_urn(bytes))
-        }
-        (TAG_UUID_URN, _) => Err(wrong("16 bytes")),
-        (TAG_DID_KEY | TAG_DID_KEY_VM | TAG_BASE58BTC, Token::Bytes(b)) => {
-            if b.len() > MAX_BASE58_BYTES {
-                return Err(wrong("at most 1024 bytes"));
-            }
-            let id = format!("z{}", base58::encode(b));
-            Ok(match tag {
-                TAG_DID_KEY => format!("did:key:{id}"),
-                TAG_DID_KEY_VM => format!("did:key:{id}#{id}"),
-                _ => id,
-            })
-        }
-        (TAG_DID_KEY | TAG_DID_KEY_VM | TAG_BASE58BTC, _) => Err(wrong("a byte string")),
-        (TAG_BASE64URL, Token::Bytes(b)) => Ok(format!(
-            "u{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-        )),
-        (TAG_BASE64URL, _) => Err(wrong("a byte string")),
-        (TAG_DATE_TIME, Token::Uint(_) | Token::Nint(_)) => int_of(token)
-            .and_then(format_date_time)
-            .ok_or_else(|| wrong("seconds within years 0000–9999")),
-        (TAG_DATE_TIME, _) => Err(wrong("an integer")),
-        (TAG_DATE, Token::Uint(_) | Token::Nint(_)) => int_of(token)
-            .and_then(format_date)
-            .ok_or_else(|| wrong("days within years 0000–9999")),
-        (TAG_DATE, _) => Err(wrong("an integer")),
-        (TAG_DECIMAL, Token::Uint(n)) => Ok(n.to_string()),
-        (TAG_DECIMAL, _) => Err(wrong("an unsigned integer")),
-        (TAG_PREFIXED, Token::Array(2)) => {
-            let code = match r.next()? {
-                Token::Uint(code) => code,
-                _ => return Err(wrong("[prefix code, text]")),
-            };
-            let prefix = terms::prefix(code).ok_or(CompactError::UnknownTermCode(code))?;
-            match r.next()? {
-                Token::Text(rest) => Ok(format!("{prefix}{rest}")),
-                _ => Err(wrong("[prefix code, text]")),
-            }
-        }
-        (TAG_PREFIXED, _) => Err(wrong("[prefix code, text]")),
-        _ => Err(CompactError::UnknownCodec(tag)),
-    }
+/// UTF-16BE, worth trying only for text with characters from U+0800 up
+/// (three bytes in UTF-8, two in UTF-16).
+fn utf16(s: &str) -> Option<Form<'_>> {
+    s.chars()
+        .any(|c| u32::from(c) >= 0x800)
+        .then(|| Form::Utf16(s.encode_utf16().flat_map(u16::to_be_bytes).collect()))
 }
 
 fn int_of(token: Token<'_>) -> Option<i64> {
@@ -358,15 +501,18 @@ mod tests {
 
     fn encoded(s: &str) -> Vec<u8> {
         let mut w = Writer::default();
-        write(&mut w, s);
+        Encoder::default().write(&mut w, s).expect("small");
         w.into_bytes()
     }
 
     fn decoded(bytes: &[u8]) -> Result<String, CompactError> {
-        let mut r = Reader::new(bytes);
+        read_one(&mut Decoder::default(), &mut Reader::new(bytes))
+    }
+
+    fn read_one(d: &mut Decoder, r: &mut Reader<'_>) -> Result<String, CompactError> {
         match r.next()? {
-            Token::Tag(tag) => read_tagged(&mut r, tag),
-            Token::Text(t) => Ok(t.to_owned()),
+            Token::Tag(tag) => d.tagged(r, tag),
+            Token::Text(t) => d.text(t),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -376,6 +522,21 @@ mod tests {
             Ok(Token::Tag(t)) => Some(t),
             _ => None,
         }
+    }
+
+    /// Encodes a sequence of strings in one document and decodes it back.
+    fn sequence(strings: &[&str]) -> (Vec<u8>, Vec<String>) {
+        let mut w = Writer::default();
+        let mut enc = Encoder::default();
+        for s in strings {
+            enc.write(&mut w, s).expect("small");
+        }
+        let bytes = w.into_bytes();
+        let mut r = Reader::new(&bytes);
+        let mut dec = Decoder::default();
+        let back = strings.iter().map(|_| read_one(&mut dec, &mut r).expect("decodes")).collect();
+        assert_eq!(r.remaining(), 0);
+        (bytes, back)
     }
 
     #[test]
@@ -413,7 +574,7 @@ mod tests {
             ("uK8XhxGmvV7pDUSXWm3HFrqS2VdLYxAX0YW8oDXa5fXp", None), // non-zero trailing bits
             ("uK8XhxGmvV7pDUSXWm3HFrqS2VdLYxAX0YW8oDXa5fX=", None),
             ("https://issuer.example.gov.cn/status/3", Some(TAG_PREFIXED)),
-            ("广州市越秀区疾病预防控制中心", None),
+            ("广州市越秀区疾病预防控制中心", Some(TAG_UTF16)),
             ("F", None),
             ("", None),
         ];
@@ -433,6 +594,102 @@ mod tests {
         );
         assert_eq!(encoded("ecdsa-rdfc-2019").len(), 2);
         assert_eq!(encoded("zaHXrr7AQdydBk3ahpCDpWbxfLokDqmCToYm2dyWvpcFVyWooC2he63w1f7UNQoAMKdhaRtcnaE2KTo5o5vTCcfw").len(), 67);
+    }
+
+    #[test]
+    fn back_references_reuse_earlier_strings() {
+        let did = "did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169";
+        let vm = format!("{did}#zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169");
+        let strings = [
+            did,
+            "https://issuer.example.gov.cn/status/3#94567",
+            "revocation",
+            "https://issuer.example.gov.cn/status/3",
+            "https://issuer.example.gov.cn/status/4#23110",
+            "x",
+            &vm,
+            "https://issuer.example.gov.cn/status/3",
+        ];
+        let (bytes, back) = sequence(&strings);
+        assert_eq!(back, strings);
+        let mut r = Reader::new(&bytes);
+        let tags: Vec<u64> = std::iter::from_fn(|| loop {
+            match r.next() {
+                Ok(Token::Tag(t)) => return Some(t),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        })
+        .collect();
+        assert_eq!(
+            tags,
+            [TAG_DID_KEY, TAG_PREFIXED, TAG_VALUE_TERM, TAG_BACK_REFERENCE, TAG_BACK_REFERENCE, TAG_DID_KEY_VM, TAG_BACK_REFERENCE]
+        );
+        // The verification method is a 2-byte reference to the DID 6 strings back.
+        assert!(bytes.windows(2).any(|w| w == [0xc9, 0x06]));
+        // The status list URL: 2 strings back, drop "#94567", no rest.
+        assert!(bytes.windows(4).any(|w| w == [0xcf, 0x82, 0x02, 0x06]));
+    }
+
+    #[test]
+    fn back_references_respect_character_boundaries() {
+        let (_, back) = sequence(&["广州市越秀区", "广州市海珠区", "广州", "é", "e\u{301}"]);
+        assert_eq!(back, ["广州市越秀区", "广州市海珠区", "广州", "é", "e\u{301}"]);
+        // A reference that would cut "市" (3 bytes) in half is refused.
+        let mut w = Writer::default();
+        Encoder::default().write(&mut w, "广州市越秀区").expect("small");
+        let mut bytes = w.into_bytes();
+        bytes.extend_from_slice(&[0xcf, 0x82, 0x01, 0x01]);
+        let mut r = Reader::new(&bytes);
+        let mut d = Decoder::default();
+        assert!(read_one(&mut d, &mut r).is_ok());
+        assert_eq!(
+            read_one(&mut d, &mut r),
+            Err(CompactError::InvalidCbor("tag 15 must enclose a drop count within the string, at a character boundary".into()))
+        );
+    }
+
+    #[test]
+    fn utf16_shrinks_chinese_text_only() {
+        assert_eq!(first_tag("广州市越秀区疾病预防控制中心"), Some(TAG_UTF16));
+        assert_eq!(encoded("广州市越秀区疾病预防控制中心").len(), 1 + 2 + 28);
+        assert_eq!(first_tag("OUYANG Xiaoyan"), None);
+        assert_eq!(first_tag("Café"), None);
+        assert_eq!(decoded(&[0xd0, 0x42, 0xd8, 0x00]), Err(CompactError::InvalidCbor("tag 16 must enclose valid UTF-16".into())));
+        assert_eq!(decoded(&[0xd0, 0x41, 0x00]), Err(CompactError::InvalidCbor("tag 16 must enclose an even number of bytes".into())));
+        assert_eq!(decoded(&[0xd0, 0x44, 0xd8, 0x3d, 0xde, 0x00]).as_deref(), Ok("😀"));
+    }
+
+    #[test]
+    fn references_must_point_into_the_history() {
+        assert_eq!(decoded(&[0xcf, 0x82, 0x01, 0x00]), Err(CompactError::InvalidCbor("tag 15: back-reference 1 before the first string".into())));
+        assert_eq!(decoded(&[0xc9, 0x00]), Err(CompactError::InvalidCbor("tag 9: back-reference 0 before the first string".into())));
+        let (mut bytes, _) = sequence(&["https://example.org/"]);
+        bytes.extend_from_slice(&[0xc9, 0x01]);
+        let mut r = Reader::new(&bytes);
+        let mut d = Decoder::default();
+        assert!(read_one(&mut d, &mut r).is_ok());
+        assert_eq!(read_one(&mut d, &mut r), Err(CompactError::InvalidCbor("tag 9 must enclose a reference to a did:key".into())));
+    }
+
+    #[test]
+    fn string_expansion_is_bounded() {
+        // Each 4-byte reference repeats a 1 000-byte string: stop at MAX_STRING_BYTES.
+        let long = "a".repeat(1000);
+        let mut w = Writer::default();
+        w.text(&long);
+        let mut bytes = w.into_bytes();
+        for _ in 0..2000 {
+            bytes.extend_from_slice(&[0xcf, 0x82, 0x01, 0x00]);
+        }
+        let mut r = Reader::new(&bytes);
+        let mut d = Decoder::default();
+        let outcome = (0..2001).try_for_each(|_| read_one(&mut d, &mut r).map(drop));
+        assert_eq!(outcome, Err(CompactError::TooLarge));
+        let mut enc = Encoder::default();
+        let mut w = Writer::default();
+        let outcome = (0..2001).try_for_each(|_| enc.write(&mut w, &long));
+        assert_eq!(outcome, Err(CompactError::TooLarge));
     }
 
     #[test]
