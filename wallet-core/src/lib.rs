@@ -14,4 +14,5 @@ pub mod issuance;
 pub mod keys;
 pub mod localized;
 pub mod qr;
+pub mod trust;
 pub mod verification;

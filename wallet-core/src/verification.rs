@@ -467,7 +467,7 @@ pub struct PresentationReport {
 #[serde(tag = "outcome", rename_all = "camelCase")]
 pub enum CredentialOutcome {
     /// It was checkable: here is its report.
-    Report(VerificationReport),
+    Report(Box<VerificationReport>),
     /// It was not a checkable credential.
     Malformed {
         /// Stable code.
@@ -564,7 +564,7 @@ pub async fn verify_presentation(
             continue;
         }
         credentials.push(match verify_credential(vc, options).await {
-            Ok(report) => CredentialOutcome::Report(report),
+            Ok(report) => CredentialOutcome::Report(Box::new(report)),
             Err(e) => CredentialOutcome::Malformed {
                 code: e.code().to_owned(),
                 message: e.message(),

@@ -157,7 +157,11 @@ async fn signed_health_certificate_verifies() {
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     // JSON key order of the input is kept: the proof is appended last.
     assert_eq!(
-        vc.as_object().unwrap().keys().last().map(String::as_str),
+        vc.as_object()
+            .unwrap()
+            .keys()
+            .next_back()
+            .map(String::as_str),
         Some("proof")
     );
 }

@@ -12,22 +12,18 @@ use wallet_core::verification::{self, CheckResult, Checks, VerificationReport, V
 
 use crate::api_error::ApiError;
 
-/// `{verifiableCredential, options}`
+/// `{verifiableCredential, options}`. Every check always runs — a caller
+/// cannot switch one off — so `options.checks` is accepted and not needed.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyCredentialRequest {
     verifiable_credential: Value,
-    #[serde(default)]
-    options: VerifyRequestOptions,
 }
 
 /// VC-API verify options.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyRequestOptions {
-    /// Checks the caller wants reported (we always run all we can).
-    #[serde(default)]
-    pub checks: Vec<String>,
     /// Expected proof challenge (presentations).
     #[serde(default)]
     pub challenge: Option<String>,

@@ -14,14 +14,20 @@ pub const TAG_RECORD: u64 = 17;
 /// Encodes one JSON document (its string values share one back-reference
 /// history).
 pub fn encode(value: &Value) -> Result<Vec<u8>, CompactError> {
-    let mut encoder = Encoder { w: Writer::default(), strings: strings::Encoder::default() };
+    let mut encoder = Encoder {
+        w: Writer::default(),
+        strings: strings::Encoder::default(),
+    };
     encoder.value(value, 1)?;
     Ok(encoder.w.into_bytes())
 }
 
 /// Decodes one JSON document that must be an object and fill `bytes` exactly.
 pub fn decode(bytes: &[u8]) -> Result<Value, CompactError> {
-    let mut decoder = Decoder { r: Reader::new(bytes), strings: strings::Decoder::default() };
+    let mut decoder = Decoder {
+        r: Reader::new(bytes),
+        strings: strings::Decoder::default(),
+    };
     let value = match decoder.r.next()? {
         token @ (Token::Map(_) | Token::Tag(TAG_RECORD)) => decoder.token(token, 1)?,
         _ => return Err(CompactError::NotAnObject),
@@ -103,7 +109,8 @@ fn record_mask(map: &Map<String, Value>) -> Option<u64> {
         map_keys_len += cbor::int_len(unzigzag(code));
     }
     let map_len = cbor::head_len(map.len() as u64) + map_keys_len;
-    let record_len = cbor::head_len(TAG_RECORD) + cbor::head_len(map.len() as u64 + 1) + cbor::head_len(mask);
+    let record_len =
+        cbor::head_len(TAG_RECORD) + cbor::head_len(map.len() as u64 + 1) + cbor::head_len(mask);
     (record_len < map_len).then_some(mask)
 }
 
@@ -163,7 +170,11 @@ impl Decoder<'_> {
     }
 
     fn record(&mut self, depth: usize) -> Result<Value, CompactError> {
-        let shape = || invalid(format!("tag {TAG_RECORD} must enclose [mask, one value per mask bit]"));
+        let shape = || {
+            invalid(format!(
+                "tag {TAG_RECORD} must enclose [mask, one value per mask bit]"
+            ))
+        };
         let (Token::Array(len), Token::Uint(mask)) = (self.r.next()?, self.r.next()?) else {
             return Err(shape());
         };
@@ -278,16 +289,33 @@ mod tests {
     #[test]
     fn malformed_structures_are_errors() {
         let cases: &[(&[u8], CompactError)] = &[
-            (&[0xa1, 0x41, 0x00, 0x00], invalid("map key must be a term code or a text string")),
-            (&[0xa2, 0x00, 0x00, 0x00, 0x00], invalid("duplicate key \"@context\"")),
-            (&[0xa1, 0x18, 0x64, 0x00], CompactError::UnknownTermCode(200)),
             (
-                &[0xa1, 0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00],
+                &[0xa1, 0x41, 0x00, 0x00],
+                invalid("map key must be a term code or a text string"),
+            ),
+            (
+                &[0xa2, 0x00, 0x00, 0x00, 0x00],
+                invalid("duplicate key \"@context\""),
+            ),
+            (
+                &[0xa1, 0x18, 0x64, 0x00],
+                CompactError::UnknownTermCode(200),
+            ),
+            (
+                &[
+                    0xa1, 0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
+                ],
                 CompactError::UnknownTermCode(u64::MAX),
             ),
             (&[0xa1, 0x00, 0x41, 0x00], invalid("untagged byte string")),
-            (&[0xa1, 0x00, 0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0], invalid("negative integer below -2^63")),
-            (&[0xa1, 0x00, 0xf9, 0x7e, 0x00], invalid("NaN or infinite float")),
+            (
+                &[0xa1, 0x00, 0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0],
+                invalid("negative integer below -2^63"),
+            ),
+            (
+                &[0xa1, 0x00, 0xf9, 0x7e, 0x00],
+                invalid("NaN or infinite float"),
+            ),
             (&[0xa1, 0x00, 0x82, 0x00], CompactError::Truncated),
             (&[0xa0, 0x00], invalid("1 bytes after the document")),
             (&[0x80], CompactError::NotAnObject),

@@ -73,7 +73,11 @@ enum Form<'a> {
     Date(i64),
     Decimal(u64),
     Prefixed(u64, &'a str),
-    BackReference { distance: u64, drop: u64, rest: &'a str },
+    BackReference {
+        distance: u64,
+        drop: u64,
+        rest: &'a str,
+    },
     Utf16(Vec<u8>),
 }
 
@@ -102,13 +106,23 @@ impl Form<'_> {
             Form::Text(s) => cbor::string_len(s.len()),
             Form::Term(n) | Form::Decimal(n) | Form::DidKeyVmRef(n) => cbor::head_len(*n),
             Form::Uuid(b) => cbor::string_len(b.len()),
-            Form::DidKey(b) | Form::DidKeyVm(b) | Form::Base58(b) | Form::Base64Url(b) | Form::Utf16(b) => {
-                cbor::string_len(b.len())
-            }
+            Form::DidKey(b)
+            | Form::DidKeyVm(b)
+            | Form::Base58(b)
+            | Form::Base64Url(b)
+            | Form::Utf16(b) => cbor::string_len(b.len()),
             Form::DateTime(n) | Form::Date(n) => cbor::int_len(*n),
             Form::Prefixed(c, rest) => 1 + cbor::head_len(*c) + cbor::string_len(rest.len()),
-            Form::BackReference { distance, drop, rest } => {
-                let rest_len = if rest.is_empty() { 0 } else { cbor::string_len(rest.len()) };
+            Form::BackReference {
+                distance,
+                drop,
+                rest,
+            } => {
+                let rest_len = if rest.is_empty() {
+                    0
+                } else {
+                    cbor::string_len(rest.len())
+                };
                 1 + cbor::head_len(*distance) + cbor::head_len(*drop) + rest_len
             }
         }
@@ -122,14 +136,22 @@ impl Form<'_> {
             Form::Text(s) => w.text(s),
             Form::Term(n) | Form::Decimal(n) | Form::DidKeyVmRef(n) => w.uint(*n),
             Form::Uuid(b) => w.bytes(b),
-            Form::DidKey(b) | Form::DidKeyVm(b) | Form::Base58(b) | Form::Base64Url(b) | Form::Utf16(b) => w.bytes(b),
+            Form::DidKey(b)
+            | Form::DidKeyVm(b)
+            | Form::Base58(b)
+            | Form::Base64Url(b)
+            | Form::Utf16(b) => w.bytes(b),
             Form::DateTime(n) | Form::Date(n) => w.int(*n),
             Form::Prefixed(c, rest) => {
                 w.array(2);
                 w.uint(*c);
                 w.text(rest);
             }
-            Form::BackReference { distance, drop, rest } => {
+            Form::BackReference {
+                distance,
+                drop,
+                rest,
+            } => {
                 w.array(if rest.is_empty() { 2 } else { 3 });
                 w.uint(*distance);
                 w.uint(*drop);
@@ -156,7 +178,10 @@ impl<'a> Encoder<'a> {
         if self.total_bytes > MAX_STRING_BYTES {
             return Err(CompactError::TooLarge);
         }
-        let shapes = [term, uuid_urn, did_key, did_key_vm, date_time, date, decimal, base58btc, base64url, prefixed, utf16];
+        let shapes = [
+            term, uuid_urn, did_key, did_key_vm, date_time, date, decimal, base58btc, base64url,
+            prefixed, utf16,
+        ];
         let best = std::iter::once(Form::Text(s))
             .chain(shapes.into_iter().filter_map(|codec| codec(s)))
             .chain(self.did_key_vm_reference(s))
@@ -171,19 +196,30 @@ impl<'a> Encoder<'a> {
 
     /// Distances 1, 2, … to the most recent strings.
     fn recent(&self) -> impl Iterator<Item = (u64, &'a str)> + '_ {
-        self.history.iter().rev().take(BACK_REFERENCE_WINDOW).zip(1u64..).map(|(s, d)| (d, *s))
+        self.history
+            .iter()
+            .rev()
+            .take(BACK_REFERENCE_WINDOW)
+            .zip(1u64..)
+            .map(|(s, d)| (d, *s))
     }
 
     fn did_key_vm_reference(&self, s: &str) -> Option<Form<'a>> {
         let (did, fragment) = s.split_once('#')?;
         (did.strip_prefix(DID_KEY)? == fragment).then_some(())?;
-        self.recent().find(|(_, earlier)| *earlier == did).map(|(d, _)| Form::DidKeyVmRef(d))
+        self.recent()
+            .find(|(_, earlier)| *earlier == did)
+            .map(|(d, _)| Form::DidKeyVmRef(d))
     }
 
     fn back_reference(&self, s: &'a str) -> Option<Form<'a>> {
         self.recent()
             .filter_map(|(distance, earlier)| {
-                let mut common = earlier.bytes().zip(s.bytes()).take_while(|(a, b)| a == b).count();
+                let mut common = earlier
+                    .bytes()
+                    .zip(s.bytes())
+                    .take_while(|(a, b)| a == b)
+                    .count();
                 while !s.is_char_boundary(common) {
                     common -= 1;
                 }
@@ -233,16 +269,21 @@ impl Decoder {
             .and_then(|d| self.history.len().checked_sub(d))
             .and_then(|i| self.history.get(i))
             .map(String::as_str)
-            .ok_or_else(|| CompactError::InvalidCbor(format!("tag {tag}: back-reference {distance} before the first string")))
+            .ok_or_else(|| {
+                CompactError::InvalidCbor(format!(
+                    "tag {tag}: back-reference {distance} before the first string"
+                ))
+            })
     }
 
     fn read_tagged(&self, r: &mut Reader<'_>, tag: u64) -> Result<String, CompactError> {
         let token = r.next()?;
-        let wrong = |what: &str| CompactError::InvalidCbor(format!("tag {tag} must enclose {what}"));
+        let wrong =
+            |what: &str| CompactError::InvalidCbor(format!("tag {tag} must enclose {what}"));
         match (tag, token) {
-            (TAG_VALUE_TERM, Token::Uint(code)) => {
-                terms::value(code).map(str::to_owned).ok_or(CompactError::UnknownTermCode(code))
-            }
+            (TAG_VALUE_TERM, Token::Uint(code)) => terms::value(code)
+                .map(str::to_owned)
+                .ok_or(CompactError::UnknownTermCode(code)),
             (TAG_VALUE_TERM, _) => Err(wrong("an unsigned integer")),
             (TAG_UUID_URN, Token::Bytes(b)) => {
                 let bytes: &[u8; 16] = b.try_into().map_err(|_| wrong("16 bytes"))?;
@@ -251,7 +292,9 @@ impl Decoder {
             (TAG_UUID_URN, _) => Err(wrong("16 bytes")),
             (TAG_DID_KEY_VM, Token::Uint(distance)) => {
                 let did = self.earlier(distance, tag)?;
-                let id = did.strip_prefix(DID_KEY).ok_or_else(|| wrong("a reference to a did:key"))?;
+                let id = did
+                    .strip_prefix(DID_KEY)
+                    .ok_or_else(|| wrong("a reference to a did:key"))?;
                 Ok(format!("{did}#{id}"))
             }
             (TAG_DID_KEY | TAG_DID_KEY_VM | TAG_BASE58BTC, Token::Bytes(b)) => {
@@ -266,17 +309,18 @@ impl Decoder {
                 })
             }
             (TAG_DID_KEY | TAG_DID_KEY_VM | TAG_BASE58BTC, _) => Err(wrong("a byte string")),
-            (TAG_BASE64URL, Token::Bytes(b)) => {
-                Ok(format!("u{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)))
-            }
+            (TAG_BASE64URL, Token::Bytes(b)) => Ok(format!(
+                "u{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+            )),
             (TAG_BASE64URL, _) => Err(wrong("a byte string")),
-            (TAG_DATE_TIME, Token::Uint(_) | Token::Nint(_)) => {
-                int_of(token).and_then(format_date_time).ok_or_else(|| wrong("seconds within years 0000–9999"))
-            }
+            (TAG_DATE_TIME, Token::Uint(_) | Token::Nint(_)) => int_of(token)
+                .and_then(format_date_time)
+                .ok_or_else(|| wrong("seconds within years 0000–9999")),
             (TAG_DATE_TIME, _) => Err(wrong("an integer")),
-            (TAG_DATE, Token::Uint(_) | Token::Nint(_)) => {
-                int_of(token).and_then(format_date).ok_or_else(|| wrong("days within years 0000–9999"))
-            }
+            (TAG_DATE, Token::Uint(_) | Token::Nint(_)) => int_of(token)
+                .and_then(format_date)
+                .ok_or_else(|| wrong("days within years 0000–9999")),
             (TAG_DATE, _) => Err(wrong("an integer")),
             (TAG_DECIMAL, Token::Uint(n)) => Ok(n.to_string()),
             (TAG_DECIMAL, _) => Err(wrong("an unsigned integer")),
@@ -307,7 +351,9 @@ impl Decoder {
                     .ok()
                     .and_then(|drop| earlier.len().checked_sub(drop))
                     .filter(|keep| earlier.is_char_boundary(*keep))
-                    .ok_or_else(|| wrong("a drop count within the string, at a character boundary"))?;
+                    .ok_or_else(|| {
+                        wrong("a drop count within the string, at a character boundary")
+                    })?;
                 Ok(format!("{}{rest}", &earlier[..keep]))
             }
             (TAG_BACK_REFERENCE, _) => Err(wrong("[distance, drop] or [distance, drop, text]")),
@@ -315,7 +361,10 @@ impl Decoder {
                 if b.len() % 2 != 0 {
                     return Err(wrong("an even number of bytes"));
                 }
-                let units: Vec<u16> = b.chunks_exact(2).map(|u| u16::from_be_bytes([u[0], u[1]])).collect();
+                let units: Vec<u16> = b
+                    .chunks_exact(2)
+                    .map(|u| u16::from_be_bytes([u[0], u[1]]))
+                    .collect();
                 String::from_utf16(&units).map_err(|_| wrong("valid UTF-16"))
             }
             (TAG_UTF16, _) => Err(wrong("a byte string")),
@@ -376,7 +425,11 @@ fn date_time(s: &str) -> Option<Form<'_>> {
         return None;
     }
     let days = parse_date(&b[..10])?;
-    let (h, m, sec) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
+    let (h, m, sec) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
     if h > 23 || m > 59 || sec > 59 {
         return None;
     }
@@ -534,7 +587,10 @@ mod tests {
         let bytes = w.into_bytes();
         let mut r = Reader::new(&bytes);
         let mut dec = Decoder::default();
-        let back = strings.iter().map(|_| read_one(&mut dec, &mut r).expect("decodes")).collect();
+        let back = strings
+            .iter()
+            .map(|_| read_one(&mut dec, &mut r).expect("decodes"))
+            .collect();
         assert_eq!(r.remaining(), 0);
         (bytes, back)
     }
@@ -623,7 +679,15 @@ mod tests {
         .collect();
         assert_eq!(
             tags,
-            [TAG_DID_KEY, TAG_PREFIXED, TAG_VALUE_TERM, TAG_BACK_REFERENCE, TAG_BACK_REFERENCE, TAG_DID_KEY_VM, TAG_BACK_REFERENCE]
+            [
+                TAG_DID_KEY,
+                TAG_PREFIXED,
+                TAG_VALUE_TERM,
+                TAG_BACK_REFERENCE,
+                TAG_BACK_REFERENCE,
+                TAG_DID_KEY_VM,
+                TAG_BACK_REFERENCE
+            ]
         );
         // The verification method is a 2-byte reference to the DID 6 strings back.
         assert!(bytes.windows(2).any(|w| w == [0xc9, 0x06]));
@@ -634,10 +698,15 @@ mod tests {
     #[test]
     fn back_references_respect_character_boundaries() {
         let (_, back) = sequence(&["广州市越秀区", "广州市海珠区", "广州", "é", "e\u{301}"]);
-        assert_eq!(back, ["广州市越秀区", "广州市海珠区", "广州", "é", "e\u{301}"]);
+        assert_eq!(
+            back,
+            ["广州市越秀区", "广州市海珠区", "广州", "é", "e\u{301}"]
+        );
         // A reference that would cut "市" (3 bytes) in half is refused.
         let mut w = Writer::default();
-        Encoder::default().write(&mut w, "广州市越秀区").expect("small");
+        Encoder::default()
+            .write(&mut w, "广州市越秀区")
+            .expect("small");
         let mut bytes = w.into_bytes();
         bytes.extend_from_slice(&[0xcf, 0x82, 0x01, 0x01]);
         let mut r = Reader::new(&bytes);
@@ -645,7 +714,10 @@ mod tests {
         assert!(read_one(&mut d, &mut r).is_ok());
         assert_eq!(
             read_one(&mut d, &mut r),
-            Err(CompactError::InvalidCbor("tag 15 must enclose a drop count within the string, at a character boundary".into()))
+            Err(CompactError::InvalidCbor(
+                "tag 15 must enclose a drop count within the string, at a character boundary"
+                    .into()
+            ))
         );
     }
 
@@ -655,21 +727,49 @@ mod tests {
         assert_eq!(encoded("广州市越秀区疾病预防控制中心").len(), 1 + 2 + 28);
         assert_eq!(first_tag("OUYANG Xiaoyan"), None);
         assert_eq!(first_tag("Café"), None);
-        assert_eq!(decoded(&[0xd0, 0x42, 0xd8, 0x00]), Err(CompactError::InvalidCbor("tag 16 must enclose valid UTF-16".into())));
-        assert_eq!(decoded(&[0xd0, 0x41, 0x00]), Err(CompactError::InvalidCbor("tag 16 must enclose an even number of bytes".into())));
-        assert_eq!(decoded(&[0xd0, 0x44, 0xd8, 0x3d, 0xde, 0x00]).as_deref(), Ok("😀"));
+        assert_eq!(
+            decoded(&[0xd0, 0x42, 0xd8, 0x00]),
+            Err(CompactError::InvalidCbor(
+                "tag 16 must enclose valid UTF-16".into()
+            ))
+        );
+        assert_eq!(
+            decoded(&[0xd0, 0x41, 0x00]),
+            Err(CompactError::InvalidCbor(
+                "tag 16 must enclose an even number of bytes".into()
+            ))
+        );
+        assert_eq!(
+            decoded(&[0xd0, 0x44, 0xd8, 0x3d, 0xde, 0x00]).as_deref(),
+            Ok("😀")
+        );
     }
 
     #[test]
     fn references_must_point_into_the_history() {
-        assert_eq!(decoded(&[0xcf, 0x82, 0x01, 0x00]), Err(CompactError::InvalidCbor("tag 15: back-reference 1 before the first string".into())));
-        assert_eq!(decoded(&[0xc9, 0x00]), Err(CompactError::InvalidCbor("tag 9: back-reference 0 before the first string".into())));
+        assert_eq!(
+            decoded(&[0xcf, 0x82, 0x01, 0x00]),
+            Err(CompactError::InvalidCbor(
+                "tag 15: back-reference 1 before the first string".into()
+            ))
+        );
+        assert_eq!(
+            decoded(&[0xc9, 0x00]),
+            Err(CompactError::InvalidCbor(
+                "tag 9: back-reference 0 before the first string".into()
+            ))
+        );
         let (mut bytes, _) = sequence(&["https://example.org/"]);
         bytes.extend_from_slice(&[0xc9, 0x01]);
         let mut r = Reader::new(&bytes);
         let mut d = Decoder::default();
         assert!(read_one(&mut d, &mut r).is_ok());
-        assert_eq!(read_one(&mut d, &mut r), Err(CompactError::InvalidCbor("tag 9 must enclose a reference to a did:key".into())));
+        assert_eq!(
+            read_one(&mut d, &mut r),
+            Err(CompactError::InvalidCbor(
+                "tag 9 must enclose a reference to a did:key".into()
+            ))
+        );
     }
 
     #[test]
