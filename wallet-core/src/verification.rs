@@ -237,9 +237,21 @@ pub async fn verify_credential(
     let obj = vc.as_object().ok_or(MalformedCredential::NotAnObject)?;
     data_model::check_credential(vc)?;
     let proof = obj.get("proof").ok_or(MalformedCredential::MissingProof)?;
-    let mut warnings = Vec::new();
-
     let signature = check_signature(vc, proof, options).await?;
+    Ok(report_with_signature(vc, signature, options, Vec::new()))
+}
+
+/// Everything after the signature check: validity, issuer/key binding, and
+/// the checks that need outside data.
+fn report_with_signature(
+    vc: &Value,
+    signature: CheckResult,
+    options: &VerifyOptions,
+    mut warnings: Vec<Warning>,
+) -> VerificationReport {
+    let empty = serde_json::Map::new();
+    let obj = vc.as_object().unwrap_or(&empty);
+    let proof = obj.get("proof").unwrap_or(&Value::Null);
     let validity_period = check_validity_period(vc, options, &mut warnings);
 
     let issuer = obj.get("issuer").and_then(string_or_id);
@@ -302,7 +314,7 @@ pub async fn verify_credential(
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     };
-    Ok(VerificationReport {
+    VerificationReport {
         verified,
         credential_id: obj.get("id").and_then(Value::as_str).map(str::to_owned),
         issuer,
@@ -310,7 +322,7 @@ pub async fn verify_credential(
         checks,
         warnings,
         checked_at: options.now,
-    })
+    }
 }
 
 async fn check_signature(
@@ -561,6 +573,34 @@ pub async fn verify_presentation(
                     "enveloped credentials are not supported",
                 ),
             });
+            continue;
+        }
+        // A self-asserted credential (no proof of its own; its issuer is the
+        // presentation's holder) is secured by the presentation's proof.
+        let holder = obj.get("holder").and_then(string_or_id);
+        let issuer = vc.get("issuer").and_then(string_or_id);
+        if vc.get("proof").is_none() && holder.is_some() && holder == issuer {
+            let signature = match &proof {
+                CheckResult::Valid => CheckResult::Valid,
+                _ => CheckResult::invalid(
+                    "self_asserted_unsigned",
+                    "自我声明的凭证只能由已签名的出示凭证担保",
+                    "a self-asserted credential is secured only by a signed presentation",
+                ),
+            };
+            let warning = Warning {
+                code: "self_asserted".into(),
+                message: Localized::new(
+                    "持有人自我声明的凭证（未经第三方签发）",
+                    "self-asserted by the holder (not issued by a third party)",
+                ),
+            };
+            credentials.push(CredentialOutcome::Report(Box::new(report_with_signature(
+                vc,
+                signature,
+                options,
+                vec![warning],
+            ))));
             continue;
         }
         credentials.push(match verify_credential(vc, options).await {

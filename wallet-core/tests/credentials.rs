@@ -410,3 +410,59 @@ async fn vc_1_1_credentials_get_the_data_integrity_context_and_verify() {
         .unwrap();
     assert!(report.verified, "{report:#?}");
 }
+
+#[tokio::test]
+async fn presentations_verify_each_credential_and_refuse_unsigned_self_assertions() {
+    use wallet_core::verification::{verify_presentation, CredentialOutcome};
+    let vc = signed_health_certificate(&test_key()).await;
+    let vp = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [vc]
+    });
+    let report = verify_presentation(&vp, &at("2026-06-01T00:00:00Z"), None, None)
+        .await
+        .unwrap();
+    assert!(report.verified, "{report:#?}");
+    assert!(matches!(report.proof, CheckResult::Unchecked { .. }));
+    assert!(report
+        .warnings
+        .iter()
+        .any(|w| w.code == "unsigned_presentation"));
+    // Asking for a challenge from an unsigned presentation fails.
+    let report = verify_presentation(&vp, &at("2026-06-01T00:00:00Z"), Some("abc"), None)
+        .await
+        .unwrap();
+    assert_eq!(report.proof.invalid_code(), Some("missing_proof"));
+    assert!(!report.verified);
+    // A tampered credential inside fails the presentation.
+    let mut bad = vp.clone();
+    bad["verifiableCredential"][0]["credentialSubject"]["fullName"] = json!("王小明");
+    let report = verify_presentation(&bad, &at("2026-06-01T00:00:00Z"), None, None)
+        .await
+        .unwrap();
+    assert!(!report.verified);
+    // A self-asserted credential in an unsigned presentation is not accepted.
+    let self_asserted = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": "did:example:holder",
+        "verifiableCredential": [{
+            "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
+            "type": ["VerifiableCredential"],
+            "issuer": "did:example:holder",
+            "credentialSubject": {"id": "did:example:holder", "name": "me"}
+        }]
+    });
+    let report = verify_presentation(&self_asserted, &at("2026-06-01T00:00:00Z"), None, None)
+        .await
+        .unwrap();
+    assert!(!report.verified, "{report:#?}");
+    match &report.credentials[0] {
+        CredentialOutcome::Report(r) => assert_eq!(
+            r.checks.signature.invalid_code(),
+            Some("self_asserted_unsigned")
+        ),
+        other => panic!("{other:?}"),
+    }
+}

@@ -106,11 +106,8 @@ mod tests {
             decode("BB8GGW"),
             Err(CompactError::InvalidBase45 { position: 3 })
         );
-        // Two characters above 255.
-        assert_eq!(
-            decode("BB8:6"),
-            Err(CompactError::InvalidBase45 { position: 3 })
-        );
+        // A final pair above 255: the start of a triple that was cut off.
+        assert_eq!(decode("BB8:6"), Err(CompactError::Truncated));
         assert_eq!(
             decode("bb8"),
             Err(CompactError::InvalidBase45 { position: 0 })

@@ -1,0 +1,526 @@
+//! The loaded trust store and the issuer-trust check.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use p256::elliptic_curve::sec1::ToEncodedPoint as _;
+use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
+use serde::Serialize;
+
+use super::asn1;
+use super::certificate::{ParsedCertificate, BASE_CREDENTIAL_TYPE};
+use super::crl::RevocationRecord;
+use super::oid;
+use crate::keys::p256_key_from_did;
+use crate::localized::Localized;
+use crate::verification::CheckResult;
+
+/// A configured (trusted) department root.
+#[derive(Debug, Clone)]
+pub(crate) struct RootEntry {
+    pub(crate) certificate: ParsedCertificate,
+    pub(crate) name: String,
+    /// `None` until a CRL signed by this root is loaded: revocation status
+    /// unknown, and the check fails closed.
+    revocations: Option<HashMap<Vec<u8>, RevocationRecord>>,
+}
+
+impl RootEntry {
+    pub(crate) fn new(certificate: ParsedCertificate) -> Self {
+        let name = certificate.display_subject();
+        Self {
+            certificate,
+            name,
+            revocations: None,
+        }
+    }
+
+    /// Merge a verified CRL's entries (several CRLs of one root: union).
+    pub(crate) fn add_revocations(&mut self, revocations: HashMap<Vec<u8>, RevocationRecord>) {
+        let all = self.revocations.get_or_insert_with(HashMap::new);
+        for (serial, record) in revocations {
+            all.entry(serial)
+                .and_modify(|existing| {
+                    if record.void_from() < existing.void_from() {
+                        *existing = record;
+                    }
+                })
+                .or_insert(record);
+        }
+    }
+}
+
+/// An issuer certificate, indexed by its key.
+#[derive(Debug, Clone)]
+pub(crate) struct IssuerEntry {
+    der: Vec<u8>,
+    did: String,
+    serial: Vec<u8>,
+    serial_hex: String,
+    issuer_name: x509_cert::name::Name,
+    organization_name: String,
+    usci: Option<String>,
+    not_after: DateTime<Utc>,
+    digital_signature: bool,
+    allowed_types: Vec<String>,
+}
+
+impl IssuerEntry {
+    pub(crate) fn new(certificate: ParsedCertificate, did: String) -> Self {
+        let tbs = &certificate.raw.tbs_certificate;
+        Self {
+            serial: tbs.serial_number.as_bytes().to_vec(),
+            serial_hex: asn1::serial_hex(&tbs.serial_number),
+            issuer_name: tbs.issuer.clone(),
+            organization_name: certificate
+                .organization_name
+                .clone()
+                .unwrap_or_else(|| certificate.display_subject()),
+            usci: certificate.usci.clone(),
+            not_after: certificate.not_after,
+            digital_signature: certificate.digital_signature,
+            allowed_types: certificate.allowed_types.clone(),
+            did,
+            der: certificate.der,
+        }
+    }
+}
+
+/// Why an issuer is not trusted for a credential: the stable codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssuerTrustFailureCode {
+    /// No issuer certificate in the trust list for the signing key.
+    UnknownIssuer,
+    /// The certificate does not chain to a configured root.
+    UntrustedRoot,
+    /// The certificate (or its root) was not valid at the signing time.
+    IssuerCertificateExpired,
+    /// The certificate does not allow credential signing (EKU / keyUsage).
+    WrongKeyUsage,
+    /// The trust list has no CRL from the certificate's root.
+    IssuerRevocationUnknown,
+    /// The certificate was revoked in a way that voids this signature.
+    IssuerRevoked,
+    /// The certificate does not list this kind of credential.
+    TypeNotAllowed,
+}
+
+impl IssuerTrustFailureCode {
+    /// The stable machine code, e.g. `issuer_revoked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownIssuer => "unknown_issuer",
+            Self::UntrustedRoot => "untrusted_root",
+            Self::IssuerCertificateExpired => "issuer_certificate_expired",
+            Self::WrongKeyUsage => "wrong_key_usage",
+            Self::IssuerRevocationUnknown => "issuer_revocation_unknown",
+            Self::IssuerRevoked => "issuer_revoked",
+            Self::TypeNotAllowed => "type_not_allowed",
+        }
+    }
+
+    /// How far a certificate got before failing; with several certificates
+    /// for one key, the failure of the one that got furthest is reported.
+    fn progress(self) -> u8 {
+        match self {
+            Self::UnknownIssuer => 0,
+            Self::UntrustedRoot => 1,
+            Self::IssuerCertificateExpired => 2,
+            Self::WrongKeyUsage => 3,
+            Self::IssuerRevocationUnknown => 4,
+            Self::IssuerRevoked => 5,
+            Self::TypeNotAllowed => 6,
+        }
+    }
+}
+
+/// Why an issuer is not trusted: code and reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IssuerTrustFailure {
+    /// Stable code.
+    pub code: IssuerTrustFailureCode,
+    /// For the inspector, in zh and en.
+    pub reason: Localized,
+}
+
+impl IssuerTrustFailure {
+    fn new(code: IssuerTrustFailureCode, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: Localized::new(zh, en),
+        }
+    }
+
+    /// As a verification check result.
+    pub fn to_check_result(&self) -> CheckResult {
+        CheckResult::Invalid {
+            code: self.code.as_str().to_owned(),
+            reason: self.reason.clone(),
+        }
+    }
+}
+
+/// Who vouches for a trusted credential issuer (for display).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustedIssuer {
+    /// The issuing organisation (certificate subject O).
+    pub organization_name: String,
+    /// Its unified social credit code.
+    pub usci: Option<String>,
+    /// The certified `did:key`.
+    pub did: String,
+    /// The department root that certified it.
+    pub root_name: String,
+    /// The issuer certificate's serial (hex).
+    pub certificate_serial: String,
+    /// When the issuer certificate expires.
+    pub certificate_not_after: DateTime<Utc>,
+    /// The credential types it may issue.
+    pub allowed_types: Vec<String>,
+}
+
+/// Verified trust data: the configured roots, the issuer certificates and
+/// revocations from a trust list. Immutable; share it (`Arc`) across threads.
+#[derive(Debug, Clone)]
+pub struct TrustStore {
+    anchors: Vec<TrustAnchor<'static>>,
+    roots: Vec<RootEntry>,
+    listed_untrusted_roots: Vec<ParsedCertificate>,
+    issuers: Vec<IssuerEntry>,
+    issuers_by_key: HashMap<[u8; 33], Vec<usize>>,
+    sequence: u64,
+    issued_at: DateTime<Utc>,
+    next_update: DateTime<Utc>,
+    warnings: Vec<String>,
+}
+
+fn when(instant: DateTime<Utc>) -> String {
+    instant.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+impl TrustStore {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        anchors: Vec<TrustAnchor<'static>>,
+        roots: Vec<RootEntry>,
+        listed_untrusted_roots: Vec<ParsedCertificate>,
+        issuers: Vec<IssuerEntry>,
+        issuers_by_key: HashMap<[u8; 33], Vec<usize>>,
+        sequence: u64,
+        issued_at: DateTime<Utc>,
+        next_update: DateTime<Utc>,
+        warnings: Vec<String>,
+    ) -> Self {
+        Self {
+            anchors,
+            roots,
+            listed_untrusted_roots,
+            issuers,
+            issuers_by_key,
+            sequence,
+            issued_at,
+            next_update,
+            warnings,
+        }
+    }
+
+    /// The trust list's sequence number.
+    pub fn sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    /// When the trust list was made.
+    pub fn issued_at(&self) -> DateTime<Utc> {
+        self.issued_at
+    }
+
+    /// When the next trust list is due.
+    pub fn next_update(&self) -> DateTime<Utc> {
+        self.next_update
+    }
+
+    /// How many issuer certificates were loaded.
+    pub fn issuer_certificate_count(&self) -> usize {
+        self.issuers.len()
+    }
+
+    /// The configured roots' names.
+    pub fn root_names(&self) -> Vec<String> {
+        self.roots.iter().map(|root| root.name.clone()).collect()
+    }
+
+    /// Entries that were left out or ignored while loading.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The issuer-trust check for a credential: see [`TrustStore::assess_issuer`].
+    pub fn check_issuer(
+        &self,
+        verification_method_did: &str,
+        credential_types: &[String],
+        signed_at: DateTime<Utc>,
+    ) -> CheckResult {
+        match self.assess_issuer(verification_method_did, credential_types, signed_at) {
+            Ok(_) => CheckResult::Valid,
+            Err(failure) => failure.to_check_result(),
+        }
+    }
+
+    /// Is the key in `verification_method_did` (a P-256 `did:key`, fragment
+    /// allowed) certified, at `signed_at` (the proof's `created`), by a
+    /// configured department root for one of `credential_types` (other than
+    /// `VerifiableCredential`)? Every certificate for the key is tried; any
+    /// one that passes suffices. Otherwise the failure of the certificate that
+    /// got furthest is returned.
+    ///
+    /// # Errors
+    /// An [`IssuerTrustFailure`] naming the cause.
+    pub fn assess_issuer(
+        &self,
+        verification_method_did: &str,
+        credential_types: &[String],
+        signed_at: DateTime<Utc>,
+    ) -> Result<TrustedIssuer, IssuerTrustFailure> {
+        let shown_did: String = verification_method_did
+            .split('#')
+            .next()
+            .unwrap_or(verification_method_did)
+            .chars()
+            .take(80)
+            .collect();
+        let unknown = || {
+            IssuerTrustFailure::new(
+                IssuerTrustFailureCode::UnknownIssuer,
+                format!("签名密钥 {shown_did} 不在信任列表中：签发机构未获任何主管部门授权"),
+                format!(
+                    "the signing key {shown_did} is not in the trust list: no department has authorised this issuer"
+                ),
+            )
+        };
+        let key = p256_key_from_did(verification_method_did).map_err(|_| unknown())?;
+        let key_bytes =
+            <[u8; 33]>::try_from(key.to_encoded_point(true).as_bytes()).map_err(|_| unknown())?;
+        let candidates = self.issuers_by_key.get(&key_bytes).ok_or_else(unknown)?;
+
+        let mut best: Option<IssuerTrustFailure> = None;
+        for &index in candidates {
+            let Some(issuer) = self.issuers.get(index) else {
+                continue;
+            };
+            match self.assess_certificate(issuer, credential_types, signed_at) {
+                Ok(trusted) => return Ok(trusted),
+                Err(failure) => {
+                    if best
+                        .as_ref()
+                        .is_none_or(|b| failure.code.progress() > b.code.progress())
+                    {
+                        best = Some(failure);
+                    }
+                }
+            }
+        }
+        Err(best.unwrap_or_else(unknown))
+    }
+
+    #[allow(deprecated)] // webpki::Error::RequiredEkuNotFound, still produced by old paths
+    fn assess_certificate(
+        &self,
+        issuer: &IssuerEntry,
+        credential_types: &[String],
+        signed_at: DateTime<Utc>,
+    ) -> Result<TrustedIssuer, IssuerTrustFailure> {
+        use IssuerTrustFailureCode as Code;
+        let organization = &issuer.organization_name;
+        let expired = |zh_detail: String, en_detail: String| {
+            IssuerTrustFailure::new(
+                Code::IssuerCertificateExpired,
+                format!("签发机构“{organization}”的证书在签名时（{}）无效：{zh_detail}", when(signed_at)),
+                format!(
+                    "the certificate of “{organization}” was not valid when the credential was signed ({}): {en_detail}",
+                    when(signed_at)
+                ),
+            )
+        };
+        let untrusted = |detail: String| {
+            let root_name = self
+                .listed_untrusted_roots
+                .iter()
+                .find(|root| root.raw.tbs_certificate.subject == issuer.issuer_name)
+                .map(ParsedCertificate::display_subject)
+                .unwrap_or_else(|| asn1::display_name(&issuer.issuer_name));
+            IssuerTrustFailure::new(
+                Code::UntrustedRoot,
+                format!("签发机构“{organization}”的证书由“{root_name}”签发，本验证器不信任该根证书（{detail}）"),
+                format!(
+                    "the certificate of “{organization}” was issued by “{root_name}”, which this verifier does not trust ({detail})"
+                ),
+            )
+        };
+        let wrong_usage = |zh_detail: &str, en_detail: &str| {
+            IssuerTrustFailure::new(
+                Code::WrongKeyUsage,
+                format!("签发机构“{organization}”的证书不允许签发凭证：{zh_detail}"),
+                format!("the certificate of “{organization}” does not allow signing credentials: {en_detail}"),
+            )
+        };
+
+        // Path validation at the signing time.
+        let Ok(seconds) = u64::try_from(signed_at.timestamp()) else {
+            return Err(expired(
+                "签名时间早于1970年".into(),
+                "signed before 1970".into(),
+            ));
+        };
+        let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds));
+        let certificate_der = CertificateDer::from(issuer.der.as_slice());
+        let end_entity = webpki::EndEntityCert::try_from(&certificate_der)
+            .map_err(|e| untrusted(format!("{e:?}")))?;
+        let path = end_entity
+            .verify_for_usage(
+                &[webpki::ring::ECDSA_P256_SHA256],
+                &self.anchors,
+                &[],
+                time,
+                webpki::KeyUsage::required(oid::CREDENTIAL_SIGNING_EKU_OID_DER),
+                None,
+                None,
+            )
+            .map_err(|error| match error {
+                webpki::Error::CertExpired { not_after, .. } => expired(
+                    format!("已于 {} 过期", unix_when(not_after)),
+                    format!("it expired {}", unix_when(not_after)),
+                ),
+                webpki::Error::CertNotValidYet { not_before, .. } => expired(
+                    format!("自 {} 起才生效", unix_when(not_before)),
+                    format!("it is valid only from {}", unix_when(not_before)),
+                ),
+                webpki::Error::InvalidCertValidity => {
+                    expired("有效期无效".into(), "its validity period is invalid".into())
+                }
+                webpki::Error::RequiredEkuNotFound
+                | webpki::Error::RequiredEkuNotFoundContext(_)
+                | webpki::Error::EmptyEkuExtension => wrong_usage(
+                    "缺少凭证签发用途（扩展密钥用法）",
+                    "it lacks the credential-signing extended key usage",
+                ),
+                webpki::Error::CaUsedAsEndEntity => {
+                    wrong_usage("这是CA证书", "it is a CA certificate")
+                }
+                webpki::Error::UnknownIssuer => untrusted("unknown issuer".into()),
+                other => untrusted(format!("{other:?}")),
+            })?;
+        let anchor = path.anchor();
+        let Some(root) = self
+            .anchors
+            .iter()
+            .position(|candidate| std::ptr::eq(candidate, anchor))
+            .and_then(|position| self.roots.get(position))
+        else {
+            return Err(untrusted("anchor not found".into()));
+        };
+        if signed_at < root.certificate.not_before || signed_at > root.certificate.not_after {
+            return Err(expired(
+                format!("根证书“{}”当时无效", root.name),
+                format!("the root “{}” was not valid then", root.name),
+            ));
+        }
+        if !issuer.digital_signature {
+            return Err(wrong_usage(
+                "密钥用法缺少数字签名",
+                "its key usage lacks digitalSignature",
+            ));
+        }
+
+        // Revocation.
+        let Some(revocations) = &root.revocations else {
+            return Err(IssuerTrustFailure::new(
+                Code::IssuerRevocationUnknown,
+                format!("信任列表中没有“{}”的吊销列表，无法确认签发机构证书未被吊销", root.name),
+                format!(
+                    "the trust list has no revocation list from “{}”: whether the issuer's certificate is revoked is unknown",
+                    root.name
+                ),
+            ));
+        };
+        if let Some(record) = revocations.get(&issuer.serial) {
+            if record.voids_signature_at(signed_at) {
+                let reason = record.reason.as_str();
+                let (zh, en) = if record.reason.voids_earlier_signatures() {
+                    (
+                        format!(
+                            "签发机构“{organization}”的证书因密钥泄露被吊销（{}）：自 {} 起签发的凭证无效",
+                            reason,
+                            when(record.void_from())
+                        ),
+                        format!(
+                            "the certificate of “{organization}” was revoked for key compromise ({reason}): credentials signed from {} on are void",
+                            when(record.void_from())
+                        ),
+                    )
+                } else {
+                    (
+                        format!(
+                            "签发机构“{organization}”的证书已于 {} 吊销（{}），此后签发的凭证无效",
+                            when(record.revoked_at),
+                            reason
+                        ),
+                        format!(
+                            "the certificate of “{organization}” was revoked {} ({reason}); credentials signed after that are void",
+                            when(record.revoked_at)
+                        ),
+                    )
+                };
+                return Err(IssuerTrustFailure::new(Code::IssuerRevoked, zh, en));
+            }
+        }
+
+        // Authorised for this kind of credential?
+        let specific_types: Vec<&String> = credential_types
+            .iter()
+            .filter(|t| t.as_str() != BASE_CREDENTIAL_TYPE)
+            .collect();
+        if !specific_types
+            .iter()
+            .any(|t| issuer.allowed_types.iter().any(|allowed| allowed == *t))
+        {
+            let requested = if specific_types.is_empty() {
+                "（无）".to_owned()
+            } else {
+                specific_types
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let allowed = issuer.allowed_types.join(", ");
+            return Err(IssuerTrustFailure::new(
+                Code::TypeNotAllowed,
+                format!("签发机构“{organization}”未获授权签发此类凭证（{requested}）；仅限：{allowed}"),
+                format!(
+                    "“{organization}” is not authorised to issue this kind of credential ({requested}); only: {allowed}"
+                ),
+            ));
+        }
+
+        Ok(TrustedIssuer {
+            organization_name: issuer.organization_name.clone(),
+            usci: issuer.usci.clone(),
+            did: issuer.did.clone(),
+            root_name: root.name.clone(),
+            certificate_serial: issuer.serial_hex.clone(),
+            certificate_not_after: issuer.not_after,
+            allowed_types: issuer.allowed_types.clone(),
+        })
+    }
+}
+
+fn unix_when(time: UnixTime) -> String {
+    i64::try_from(time.as_secs())
+        .ok()
+        .and_then(|seconds| DateTime::from_timestamp(seconds, 0))
+        .map(when)
+        .unwrap_or_else(|| "?".into())
+}
