@@ -7,9 +7,11 @@
 //! A6 card.
 //!
 //! Decoding uses `rxing` (a port of ZXing), restricted to QR codes, with
-//! `TRY_HARDER`; if the first pass over the full-resolution greyscale image
-//! fails it retries a downscaled, a smoothed and a globally-thresholded
-//! variant (these recover photos with sensor noise, JPEG artefacts or blur).
+//! `TRY_HARDER` (and inverted codes), on the greyscale image: first a quick
+//! pass over an overview of at most 1000 pixels (large photos only), then the
+//! image at up to 2500 pixels, then a smoothed and a globally-thresholded
+//! overview (these recover sensor noise, JPEG artefacts, blur and low
+//! contrast).
 //! A QR code's Reed–Solomon check decides what is accepted, so a damaged code
 //! is reported as [`QrError::NoQrCode`], never as a wrong text.
 
@@ -17,7 +19,6 @@ use std::collections::HashSet;
 use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use image::imageops::FilterType;
 use image::{GrayImage, ImageEncoder as _, ImageReader, Limits, Luma};
 use qrcode::{QrCode, Version};
 use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
@@ -44,9 +45,13 @@ pub const MAX_IMAGE_PIXELS: u64 = 40_000_000;
 /// Quiet zone around the code, in modules (the QR specification's minimum).
 pub const QUIET_ZONE_MODULES: u32 = 4;
 
-/// Longest side of the downscaled retry (phone photos are far larger, and a
-/// code that fills a good part of the frame still has ≥ 3 px per module).
-const RETRY_MAX_SIDE: u32 = 1000;
+/// Longest side of the quick overview pass: a code that fills a fair part of
+/// a phone photo still has about 3 pixels per module at this size.
+const OVERVIEW_MAX_SIDE: u32 = 1000;
+
+/// Longest side of the detailed pass: enough for a small code in a large
+/// frame, while bounding the time spent on a 40-megapixel image with no code.
+const DETAIL_MAX_SIDE: u32 = 2500;
 
 /// Why a QR code could not be rendered or read.
 #[non_exhaustive]
@@ -182,30 +187,40 @@ pub fn decode_image(image_bytes: &[u8]) -> Result<String, QrError> {
         AlsoInverted: Some(true),
         ..DecodeHints::default()
     };
-    if let Some(text) = scan(&luma, Thresholding::Local, &hints) {
+    let detail_img = fit_within(&luma, DETAIL_MAX_SIDE);
+    let detail = detail_img.as_ref().unwrap_or(&luma);
+    let overview_img = fit_within(detail, OVERVIEW_MAX_SIDE);
+    let overview = overview_img.as_ref().unwrap_or(detail);
+    // 1. A large photo: the overview is quick and usually enough.
+    if overview_img.is_some() {
+        if let Some(text) = scan(overview, Thresholding::Local, &hints) {
+            return Ok(text);
+        }
+    }
+    // 2. Full detail (a small code in a large frame, or an image that was small already).
+    if let Some(text) = scan(detail, Thresholding::Local, &hints) {
         return Ok(text);
     }
-    let longest = luma.width().max(luma.height());
-    let smaller = (longest > RETRY_MAX_SIDE).then(|| {
-        let ratio = f64::from(RETRY_MAX_SIDE) / f64::from(longest);
-        // Both results are ≤ RETRY_MAX_SIDE, so the casts are exact.
-        let (w, h) = (
-            (f64::from(luma.width()) * ratio).round() as u32,
-            (f64::from(luma.height()) * ratio).round() as u32,
-        );
-        image::imageops::resize(&luma, w.max(1), h.max(1), FilterType::Triangle)
-    });
-    let base = smaller.as_ref().unwrap_or(&luma);
-    let retries = [
-        (smaller.is_some().then(|| base.clone()), Thresholding::Local),
-        (Some(image::imageops::blur(base, 1.0)), Thresholding::Local),
-        (Some(base.clone()), Thresholding::Global),
-    ];
-    retries
-        .into_iter()
-        .filter_map(|(img, thresholding)| img.map(|img| (img, thresholding)))
-        .find_map(|(img, thresholding)| scan(&img, thresholding, &hints))
-        .ok_or(QrError::NoQrCode)
+    // 3. Smoothed (sensor noise, JPEG blocks), then 4. one global threshold
+    //    (blur, low contrast), both on the overview.
+    scan(
+        &image::imageops::blur(overview, 1.0),
+        Thresholding::Local,
+        &hints,
+    )
+    .or_else(|| scan(overview, Thresholding::Global, &hints))
+    .ok_or(QrError::NoQrCode)
+}
+
+/// `img` scaled down to fit `max_side`, or `None` if it already fits.
+fn fit_within(img: &GrayImage, max_side: u32) -> Option<GrayImage> {
+    let longest = img.width().max(img.height());
+    (longest > max_side).then(|| {
+        let ratio = f64::from(max_side) / f64::from(longest);
+        // Both results are at most max_side, so the casts are exact.
+        let scaled = |side: u32| ((f64::from(side) * ratio).round() as u32).max(1);
+        image::imageops::thumbnail(img, scaled(img.width()), scaled(img.height()))
+    })
 }
 
 /// Decodes PNG/JPEG bytes to 8-bit greyscale, refusing oversized input

@@ -842,7 +842,12 @@ fn trust_list_signed_by_a_certified_signer_is_accepted_and_others_are_not() {
         &[&w.clinic, &w.office],
         w.empty_crls(),
     );
-    let list = build_trust_list(&list_contents, &signer_key, &[signer_der.clone()]).expect("list");
+    let list = build_trust_list(
+        &list_contents,
+        &signer_key,
+        std::slice::from_ref(&signer_der),
+    )
+    .expect("list");
     let store = load(&list, &[&w.health, &w.market]).expect("certified signer accepted");
     assert!(store
         .check_issuer(&w.clinic_key.did(), &health_types(), at(SIGNED))
@@ -854,8 +859,12 @@ fn trust_list_signed_by_a_certified_signer_is_accepted_and_others_are_not() {
     );
 
     // A credential issuer's certificate cannot sign trust lists.
-    let list =
-        build_trust_list(&list_contents, &w.clinic_key, &[w.clinic.der.clone()]).expect("list");
+    let list = build_trust_list(
+        &list_contents,
+        &w.clinic_key,
+        std::slice::from_ref(&w.clinic.der),
+    )
+    .expect("list");
     assert_eq!(
         load(&list, &[&w.health, &w.market])
             .expect_err("wrong eku")
@@ -864,7 +873,11 @@ fn trust_list_signed_by_a_certified_signer_is_accepted_and_others_are_not() {
     );
     // The builder refuses a key that is not the signer certificate's.
     assert!(matches!(
-        build_trust_list(&list_contents, &signer_key, &[w.health.der.clone()]),
+        build_trust_list(
+            &list_contents,
+            &signer_key,
+            std::slice::from_ref(&w.health.der)
+        ),
         Err(TrustListError::Build(_))
     ));
 }
@@ -1273,7 +1286,13 @@ fn parsers_do_not_panic_on_garbage() {
         )
         .is_err());
         // Garbage configured roots.
-        assert!(TrustList::load(&list, &[garbage.clone()], now(), Duration::days(1)).is_err());
+        assert!(TrustList::load(
+            &list,
+            std::slice::from_ref(&garbage),
+            now(),
+            Duration::days(1)
+        )
+        .is_err());
     }
     // Every truncation of a certificate, a CRL and the list.
     let crl_der = crl(&w.health, &[], "2026-05-31T00:00:00Z");
@@ -1300,7 +1319,12 @@ fn parsers_do_not_panic_on_garbage() {
     garbage_entries
         .issuer_certificates
         .push(w.clinic.der[..100].to_vec());
-    assert!(build_trust_list(&garbage_entries, &w.health.key, &[w.health.der.clone()]).is_err());
+    assert!(build_trust_list(
+        &garbage_entries,
+        &w.health.key,
+        std::slice::from_ref(&w.health.der)
+    )
+    .is_err());
     let store = TrustList::load(
         &sign_unchecked(&garbage_entries, &w.health),
         &roots,
@@ -1593,4 +1617,10 @@ fn many_issuers_are_indexed_by_key() {
         assert_eq!(trusted.organization_name, format!("诊所{n}"));
         assert_eq!(trusted.usci, Some(usci(n as u32)));
     }
+}
+
+#[test]
+fn trust_store_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<TrustStore>();
 }

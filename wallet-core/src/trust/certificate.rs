@@ -135,7 +135,9 @@ impl CertificateValidity {
     pub fn starting(not_before: DateTime<Utc>, duration: chrono::Duration) -> Self {
         Self {
             not_before,
-            not_after: not_before + duration,
+            not_after: not_before
+                .checked_add_signed(duration)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
         }
     }
 

@@ -314,6 +314,11 @@ impl ParsedCrl {
         if tbs.version != Version::V2 {
             return Err(invalid("not a v2 CRL"));
         }
+        if crl.signature_algorithm != tbs.signature {
+            return Err(invalid(
+                "the signature algorithms inside and outside the signed part differ",
+            ));
+        }
         for extension in tbs.crl_extensions.as_deref().unwrap_or_default() {
             let known = extension.extn_id == oid::CE_AUTHORITY_KEY_IDENTIFIER
                 || extension.extn_id == oid::CE_CRL_NUMBER;

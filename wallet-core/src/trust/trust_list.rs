@@ -303,6 +303,12 @@ pub fn build_trust_list(
     serde_json::to_vec(&envelope).map_err(|e| build(e.to_string()))
 }
 
+/// The latest issue time accepted at `now` (clock-skew tolerance).
+fn latest_acceptable(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.checked_add_signed(TRUST_LIST_CLOCK_SKEW)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 fn signing_input(protected: &str, payload: &str) -> Vec<u8> {
     let mut input = Vec::with_capacity(protected.len() + 1 + payload.len());
     input.extend_from_slice(protected.as_bytes());
@@ -454,7 +460,7 @@ impl TrustList {
 
         let payload = &self.payload;
         let when = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
-        if payload.issued_at > now + TRUST_LIST_CLOCK_SKEW {
+        if payload.issued_at > latest_acceptable(now) {
             return Err(TrustListError::IssuedInFuture(payload.issued_at));
         }
         if now - payload.issued_at > max_age {
@@ -669,7 +675,7 @@ fn attach_crl(
             "CRL #{index} claims to be from {crl_name} but its signature does not verify with that root's key"
         )));
     };
-    if crl.this_update > now + TRUST_LIST_CLOCK_SKEW {
+    if crl.this_update > latest_acceptable(now) {
         return Err(TrustListError::InvalidCrl(format!(
             "CRL #{index} of {crl_name} is dated in the future"
         )));
