@@ -18,6 +18,9 @@ pub struct Settings {
     /// PEM certificate chain: serve HTTPS instead of HTTP (with --tls-key).
     #[arg(long, env = "ISSUER_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
+    /// The department-signed trust list to serve at `GET /trust-list` (made by `issuer pki trust-list`).
+    #[arg(long, env = "ISSUER_TRUST_LIST")]
+    pub trust_list: Option<PathBuf>,
     /// PEM private key for --tls-cert.
     #[arg(long, env = "ISSUER_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
@@ -30,6 +33,7 @@ impl Settings {
             listen: "127.0.0.1:0".into(),
             data_dir,
             database_url: None,
+            trust_list: None,
             tls_cert: None,
             tls_key: None,
         }
@@ -37,11 +41,8 @@ impl Settings {
 
     /// The store URL: `DATABASE_URL` or the SQLite file in the data directory.
     pub fn store_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!(
-                "sqlite://{}",
-                self.data_dir.join("issuer.sqlite3").display()
-            )
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("issuer.sqlite3").display()))
     }
 }

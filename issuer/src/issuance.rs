@@ -5,8 +5,8 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use wallet_core::credential::{
-    credential_kind, CredentialId, FoodBusinessLicence, FoodBusinessLicenceRequest,
-    HealthCertificate, HealthCertificateRequest,
+    credential_kind, CredentialId, FoodBusinessLicence, FoodBusinessLicenceRequest, HealthCertificate,
+    HealthCertificateRequest,
 };
 use wallet_core::issuance::{sign_credential, IssueError};
 use wallet_core::keys::IssuerKey;
@@ -81,17 +81,12 @@ impl Issuer {
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
     ) -> Result<Issued, ApiError> {
-        self.issue_domain(
-            "health-certificates",
-            request_body,
-            idempotency_key,
-            |body, key, id| {
-                let req: HealthCertificateRequest = parse_request(body)?;
-                let hc = HealthCertificate::from_request(&req, Utc::now().date_naive())
-                    .map_err(ApiError::invalid_fields)?;
-                Ok(hc.to_unsigned_credential(id, &key.did()))
-            },
-        )
+        self.issue_domain("health-certificates", request_body, idempotency_key, |body, key, id| {
+            let req: HealthCertificateRequest = parse_request(body)?;
+            let hc =
+                HealthCertificate::from_request(&req, Utc::now().date_naive()).map_err(ApiError::invalid_fields)?;
+            Ok(hc.to_unsigned_credential(id, &key.did()))
+        })
         .await
     }
 
@@ -104,17 +99,11 @@ impl Issuer {
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
     ) -> Result<Issued, ApiError> {
-        self.issue_domain(
-            "licences",
-            request_body,
-            idempotency_key,
-            |body, key, id| {
-                let req: FoodBusinessLicenceRequest = parse_request(body)?;
-                let licence =
-                    FoodBusinessLicence::from_request(&req).map_err(ApiError::invalid_fields)?;
-                Ok(licence.to_unsigned_credential(id, &key.did()))
-            },
-        )
+        self.issue_domain("licences", request_body, idempotency_key, |body, key, id| {
+            let req: FoodBusinessLicenceRequest = parse_request(body)?;
+            let licence = FoodBusinessLicence::from_request(&req).map_err(ApiError::invalid_fields)?;
+            Ok(licence.to_unsigned_credential(id, &key.did()))
+        })
         .await
     }
 
@@ -127,20 +116,13 @@ impl Issuer {
     ) -> Result<Issued, ApiError> {
         let request_digest = digest_hex(request_body);
         if let Some(key) = &idempotency_key {
-            if let Some(saved) = self
-                .store
-                .idempotent_response(scope, &key.0)
-                .await
-                .map_err(ApiError::internal)?
-            {
+            if let Some(saved) = self.store.idempotent_response(scope, &key.0).await.map_err(ApiError::internal)? {
                 return replay(saved, &request_digest);
             }
         }
         let id = CredentialId::generate();
         let unsigned = build(request_body, &self.key, &id)?;
-        let signed = sign_credential(&unsigned, &self.key, Utc::now())
-            .await
-            .map_err(sign_error)?;
+        let signed = sign_credential(&unsigned, &self.key, Utc::now()).await.map_err(sign_error)?;
         let body = json!({
             "id": id.as_str(),
             "credential": signed,
@@ -166,11 +148,7 @@ impl Issuer {
         {
             SaveOutcome::Saved => {
                 tracing::info!(credential_id = %id, kind = credential_kind(&signed), "issued");
-                Ok(Issued {
-                    status: 201,
-                    body,
-                    replayed: false,
-                })
+                Ok(Issued { status: 201, body, replayed: false })
             }
             // A concurrent request with the same key won the race: our signature is discarded.
             SaveOutcome::Replayed(saved) => replay(saved, &request_digest),
@@ -183,9 +161,7 @@ impl Issuer {
     /// 400 when the credential breaks the data model or cannot be signed.
     pub async fn issue_vc_api(&self, credential: &Value) -> Result<Value, ApiError> {
         if let Some(issuer) = credential.get("issuer") {
-            let named = issuer
-                .as_str()
-                .or_else(|| issuer.get("id").and_then(Value::as_str));
+            let named = issuer.as_str().or_else(|| issuer.get("id").and_then(Value::as_str));
             if named.is_some_and(|n| n != self.key.did()) {
                 return Err(ApiError::bad_request(
                     "issuer_mismatch",
@@ -194,19 +170,13 @@ impl Issuer {
                 ));
             }
         }
-        let signed = sign_credential(credential, &self.key, Utc::now())
-            .await
-            .map_err(sign_error)?;
+        let signed = sign_credential(credential, &self.key, Utc::now()).await.map_err(sign_error)?;
         let id = signed
             .get("id")
             .and_then(Value::as_str)
             .and_then(CredentialId::parse)
             .unwrap_or_else(CredentialId::generate);
-        match self
-            .store
-            .save_issued(&new_credential(&id, &signed)?, None)
-            .await
-        {
+        match self.store.save_issued(&new_credential(&id, &signed)?, None).await {
             Ok(_) => {}
             // The caller chose an id that was already issued: the credential is still
             // signed and returned, but not stored twice.
@@ -225,11 +195,7 @@ impl Issuer {
     pub async fn credential(&self, uuid: &str) -> Result<Value, ApiError> {
         let id = CredentialId::parse(&format!("urn:uuid:{uuid}"))
             .ok_or_else(|| ApiError::not_found("该凭证", "credential"))?;
-        let stored = self
-            .store
-            .credential(id.as_str())
-            .await
-            .map_err(ApiError::internal)?;
+        let stored = self.store.credential(id.as_str()).await.map_err(ApiError::internal)?;
         let stored = stored.ok_or_else(|| ApiError::not_found("该凭证", "credential"))?;
         serde_json::from_str(&stored.credential_json).map_err(ApiError::internal)
     }
@@ -255,11 +221,7 @@ fn replay(saved: IdempotencyRecord, request_digest: &str) -> Result<Issued, ApiE
         ));
     }
     let body = serde_json::from_str(&saved.response_body).map_err(ApiError::internal)?;
-    Ok(Issued {
-        status: saved.response_status,
-        body,
-        replayed: true,
-    })
+    Ok(Issued { status: saved.response_status, body, replayed: true })
 }
 
 fn new_credential(id: &CredentialId, signed: &Value) -> Result<NewCredential, ApiError> {
@@ -275,12 +237,7 @@ fn new_credential(id: &CredentialId, signed: &Value) -> Result<NewCredential, Ap
         kind: credential_kind(signed).to_owned(),
         issuer: signed
             .get("issuer")
-            .map(|i| {
-                i.as_str()
-                    .or_else(|| i.get("id").and_then(Value::as_str))
-                    .unwrap_or("")
-                    .to_owned()
-            })
+            .map(|i| i.as_str().or_else(|| i.get("id").and_then(Value::as_str)).unwrap_or("").to_owned())
             .unwrap_or_default(),
         issued_at: Utc::now(),
         valid_from: time("validFrom"),

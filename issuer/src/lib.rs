@@ -7,6 +7,7 @@
 pub mod api_error;
 pub mod config;
 pub mod issuance;
+pub mod pki_cli;
 pub mod routes;
 pub mod signing_key;
 pub mod startup;

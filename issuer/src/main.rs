@@ -5,10 +5,7 @@ use issuer::config::Settings;
 use issuer::startup::Application;
 
 #[derive(Parser)]
-#[command(
-    name = "issuer",
-    about = "Issues health certificates and licences as W3C verifiable credentials"
-)]
+#[command(name = "issuer", about = "Issues health certificates and licences as W3C verifiable credentials")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -18,6 +15,9 @@ struct Cli {
 enum Command {
     /// Run the HTTP(S) service.
     Serve(Settings),
+    /// Department PKI: roots, issuer certificates, revocation, trust lists, key rotation.
+    #[command(subcommand)]
+    Pki(issuer::pki_cli::PkiCommand),
 }
 
 #[actix_web::main]
@@ -29,6 +29,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(did = app.did(), port = app.port(), "issuer ready");
             app.run_until_stopped().await?;
         }
+        Command::Pki(command) => issuer::pki_cli::run(command)?,
     }
     Ok(())
 }

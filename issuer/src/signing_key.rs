@@ -13,18 +13,15 @@ use wallet_core::keys::IssuerKey;
 pub fn load_or_generate(data_dir: &Path) -> anyhow::Result<IssuerKey> {
     let path = data_dir.join("issuer-key.pem");
     if path.exists() {
-        let pem = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let key = IssuerKey::from_pkcs8_pem(&pem)
-            .with_context(|| format!("{} is not a P-256 PKCS#8 key", path.display()))?;
+        let pem = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let key =
+            IssuerKey::from_pkcs8_pem(&pem).with_context(|| format!("{} is not a P-256 PKCS#8 key", path.display()))?;
         tracing::info!(did = %key.did(), path = %path.display(), "loaded issuer key");
         return Ok(key);
     }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let key = IssuerKey::generate();
-    write_private(&path, key.to_pkcs8_pem()?.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))?;
+    write_private(&path, key.to_pkcs8_pem()?.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     tracing::warn!(
         did = %key.did(),
         path = %path.display(),
@@ -38,11 +35,7 @@ pub fn load_or_generate(data_dir: &Path) -> anyhow::Result<IssuerKey> {
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     f.write_all(bytes)?;
     f.sync_all()
 }
@@ -65,10 +58,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(dir.path().join("issuer-key.pem"))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(dir.path().join("issuer-key.pem")).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

@@ -25,22 +25,20 @@ impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating {}", settings.data_dir.display()))?;
-        let store = Store::connect(&settings.store_url())
-            .await
-            .context("opening the store")?;
+        let store = Store::connect(&settings.store_url()).await.context("opening the store")?;
         let key = crate::signing_key::load_or_generate(&settings.data_dir)?;
         let did = key.did();
         let issuer = web::Data::new(Issuer { store, key });
-        let listener = TcpListener::bind(&settings.listen)
-            .with_context(|| format!("binding {}", settings.listen))?;
+        let trust_list = web::Data::new(crate::routes::trust_list::TrustListFile(settings.trust_list.clone()));
+        let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
-        let json_config = web::JsonConfig::default()
-            .limit(crate::routes::MAX_BODY_BYTES)
-            .error_handler(crate::api_error::json_error);
+        let json_config =
+            web::JsonConfig::default().limit(crate::routes::MAX_BODY_BYTES).error_handler(crate::api_error::json_error);
         let http = HttpServer::new(move || {
             App::new()
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .app_data(issuer.clone())
+                .app_data(trust_list.clone())
                 .app_data(json_config.clone())
                 .configure(crate::routes::configure)
         });

@@ -11,20 +11,13 @@ struct App {
 
 async fn spawn() -> App {
     let data = tempfile::tempdir().unwrap();
-    let app = issuer::startup::Application::build(&issuer::config::Settings::for_tests(
-        data.path().to_path_buf(),
-    ))
-    .await
-    .unwrap();
+    let app = issuer::startup::Application::build(&issuer::config::Settings::for_tests(data.path().to_path_buf()))
+        .await
+        .unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     let did = app.did().to_owned();
     tokio::spawn(app.run_until_stopped());
-    App {
-        base,
-        did,
-        http: reqwest::Client::new(),
-        _data: data,
-    }
+    App { base, did, http: reqwest::Client::new(), _data: data }
 }
 
 fn health_request() -> Value {
@@ -58,48 +51,23 @@ impl App {
 #[tokio::test]
 async fn issues_a_health_certificate_and_serves_it_back() {
     let app = spawn().await;
-    let (status, body) = app
-        .post("/api/v1/health-certificates", &health_request(), None)
-        .await;
+    let (status, body) = app.post("/api/v1/health-certificates", &health_request(), None).await;
     assert_eq!(status, 201, "{body:#}");
     let vc = &body["credential"];
     assert_eq!(vc["issuer"], app.did.as_str());
-    assert_eq!(
-        vc["type"],
-        json!(["VerifiableCredential", "HealthCertificate"])
-    );
+    assert_eq!(vc["type"], json!(["VerifiableCredential", "HealthCertificate"]));
     assert_eq!(vc["proof"]["cryptosuite"], "ecdsa-rdfc-2019");
     // The ID number never appears, only its salted digest.
     assert!(!body.to_string().contains("11010519491231002X"));
-    assert!(vc["credentialSubject"]["idNumberDigest"]
-        .as_str()
-        .unwrap()
-        .starts_with('u'));
+    assert!(vc["credentialSubject"]["idNumberDigest"].as_str().unwrap().starts_with('u'));
 
-    let resp = app
-        .http
-        .get(format!(
-            "{}{}",
-            app.base,
-            body["links"]["credential"].as_str().unwrap()
-        ))
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        app.http.get(format!("{}{}", app.base, body["links"]["credential"].as_str().unwrap())).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let fetched: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
     assert_eq!(&fetched, vc);
 
-    let resp = app
-        .http
-        .get(format!(
-            "{}{}",
-            app.base,
-            body["links"]["qrPng"].as_str().unwrap()
-        ))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.http.get(format!("{}{}", app.base, body["links"]["qrPng"].as_str().unwrap())).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let png = resp.bytes().await.unwrap();
     let text = wallet_core::qr::decode_image(&png).unwrap();
@@ -111,10 +79,7 @@ async fn issues_a_licence() {
     let app = spawn().await;
     let (status, body) = app.post("/api/v1/licences", &licence_request(), None).await;
     assert_eq!(status, 201, "{body:#}");
-    assert_eq!(
-        body["credential"]["credentialSubject"]["unifiedSocialCreditCode"],
-        "91350100M000100Y43"
-    );
+    assert_eq!(body["credential"]["credentialSubject"]["unifiedSocialCreditCode"], "91350100M000100Y43");
 }
 
 #[tokio::test]
@@ -131,24 +96,15 @@ async fn invalid_fields_are_422_with_bilingual_details() {
     assert_eq!(details[0]["field"], "sex");
     assert_eq!(details[1]["field"], "idNumber");
     assert_eq!(details[1]["code"], "checksum");
-    assert!(details[1]["message"]["zh"]
-        .as_str()
-        .unwrap()
-        .contains("身份证"));
-    assert!(details[1]["message"]["en"]
-        .as_str()
-        .unwrap()
-        .contains("ID card"));
+    assert!(details[1]["message"]["zh"].as_str().unwrap().contains("身份证"));
+    assert!(details[1]["message"]["en"].as_str().unwrap().contains("ID card"));
     // The rejected number is not echoed back.
     assert!(!body.to_string().contains("110105194912310021"));
 
     let mut bad_licence = licence_request();
     bad_licence["unifiedSocialCreditCode"] = json!("91350100M000100Y42");
     let (status, body) = app.post("/api/v1/licences", &bad_licence, None).await;
-    assert_eq!(
-        (status, body["details"][0]["code"].as_str()),
-        (422, Some("checksum"))
-    );
+    assert_eq!((status, body["details"][0]["code"].as_str()), (422, Some("checksum")));
 }
 
 #[tokio::test]
@@ -157,10 +113,7 @@ async fn unknown_fields_bad_json_and_wrong_content_type_are_4xx() {
     let mut req = health_request();
     req["idNumberPlain"] = json!("x");
     let (status, body) = app.post("/api/v1/health-certificates", &req, None).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_json"))
-    );
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_json")));
     let resp = app
         .http
         .post(format!("{}/api/v1/health-certificates", app.base))
@@ -179,61 +132,28 @@ async fn unknown_fields_bad_json_and_wrong_content_type_are_4xx() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 415);
-    let resp = app
-        .http
-        .get(format!(
-            "{}/credentials/00000000-0000-4000-8000-000000000000",
-            app.base
-        ))
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        app.http.get(format!("{}/credentials/00000000-0000-4000-8000-000000000000", app.base)).send().await.unwrap();
     assert_eq!(resp.status(), 404);
-    let resp = app
-        .http
-        .get(format!("{}/credentials/not-a-uuid/qr.png", app.base))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.http.get(format!("{}/credentials/not-a-uuid/qr.png", app.base)).send().await.unwrap();
     assert_eq!(resp.status(), 404);
 }
 
 #[tokio::test]
 async fn idempotency_key_never_issues_twice() {
     let app = spawn().await;
-    let (s1, first) = app
-        .post(
-            "/api/v1/health-certificates",
-            &health_request(),
-            Some("exam-0001"),
-        )
-        .await;
-    let (s2, second) = app
-        .post(
-            "/api/v1/health-certificates",
-            &health_request(),
-            Some("exam-0001"),
-        )
-        .await;
+    let (s1, first) = app.post("/api/v1/health-certificates", &health_request(), Some("exam-0001")).await;
+    let (s2, second) = app.post("/api/v1/health-certificates", &health_request(), Some("exam-0001")).await;
     assert_eq!((s1, s2), (201, 201));
     assert_eq!(first, second, "a retry returns the same credential");
     // The same key for a different request is refused.
     let mut other = health_request();
     other["fullName"] = json!("王小明");
-    let (status, body) = app
-        .post("/api/v1/health-certificates", &other, Some("exam-0001"))
-        .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (422, Some("idempotency_key_reused"))
-    );
+    let (status, body) = app.post("/api/v1/health-certificates", &other, Some("exam-0001")).await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("idempotency_key_reused")));
     // Without a key, each request is a new credential.
-    let (_, a) = app
-        .post("/api/v1/health-certificates", &health_request(), None)
-        .await;
-    let (_, b) = app
-        .post("/api/v1/health-certificates", &health_request(), None)
-        .await;
+    let (_, a) = app.post("/api/v1/health-certificates", &health_request(), None).await;
+    let (_, b) = app.post("/api/v1/health-certificates", &health_request(), None).await;
     assert_ne!(a["id"], b["id"]);
 }
 
@@ -245,13 +165,8 @@ async fn concurrent_retries_with_one_key_issue_once() {
         let http = app.http.clone();
         let url = format!("{}/api/v1/health-certificates", app.base);
         tasks.spawn(async move {
-            let resp = http
-                .post(url)
-                .header("Idempotency-Key", "same-key")
-                .json(&health_request())
-                .send()
-                .await
-                .unwrap();
+            let resp =
+                http.post(url).header("Idempotency-Key", "same-key").json(&health_request()).send().await.unwrap();
             (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
         });
     }
@@ -273,13 +188,7 @@ async fn vc_api_issue_signs_and_refuses_bad_credentials() {
         "issuer": app.did,
         "credentialSubject": {"id": "did:example:123", "name": "Alice"}
     });
-    let (status, body) = app
-        .post(
-            "/credentials/issue",
-            &json!({"credential": credential, "options": {}}),
-            None,
-        )
-        .await;
+    let (status, body) = app.post("/credentials/issue", &json!({"credential": credential, "options": {}}), None).await;
     assert_eq!(status, 201, "{body:#}");
     let vc = &body["verifiableCredential"];
     assert_eq!(vc["proof"]["cryptosuite"], "ecdsa-rdfc-2019");
@@ -287,35 +196,15 @@ async fn vc_api_issue_signs_and_refuses_bad_credentials() {
 
     let mut wrong_issuer = credential.clone();
     wrong_issuer["issuer"] = json!("did:key:zDnaepBuvsQ8cpsWrVKw8fbpGpvPeNSjVPTWoq6cRqaYzBKVP");
-    let (status, body) = app
-        .post(
-            "/credentials/issue",
-            &json!({"credential": wrong_issuer}),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("issuer_mismatch"))
-    );
+    let (status, body) = app.post("/credentials/issue", &json!({"credential": wrong_issuer}), None).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("issuer_mismatch")));
 
     let mut no_subject = credential.clone();
-    no_subject
-        .as_object_mut()
-        .unwrap()
-        .remove("credentialSubject");
-    let (status, body) = app
-        .post(
-            "/credentials/issue",
-            &json!({"credential": no_subject}),
-            None,
-        )
-        .await;
+    no_subject.as_object_mut().unwrap().remove("credentialSubject");
+    let (status, body) = app.post("/credentials/issue", &json!({"credential": no_subject}), None).await;
     assert_eq!(status, 400, "{body:#}");
     assert!(body["message"]["zh"].is_string());
 
-    let (status, _) = app
-        .post("/credentials/issue", &json!({"credential": "nope"}), None)
-        .await;
+    let (status, _) = app.post("/credentials/issue", &json!({"credential": "nope"}), None).await;
     assert_eq!(status, 400);
 }

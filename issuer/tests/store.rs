@@ -17,9 +17,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use issuer::store::{
-    CredentialQuery, IdempotencyRecord, NewCredential, SaveOutcome, Store, StoreError,
-};
+use issuer::store::{CredentialQuery, IdempotencyRecord, NewCredential, SaveOutcome, Store, StoreError};
 use sha2::{Digest, Sha256};
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
@@ -76,24 +74,14 @@ async fn saves_and_reads_back_verbatim(db: TestDb) {
     let outcome = store.save_issued(&credential, None).await.expect("save");
     assert_eq!(outcome, SaveOutcome::Saved);
 
-    let stored = store
-        .credential(&credential.id)
-        .await
-        .expect("read")
-        .expect("stored");
+    let stored = store.credential(&credential.id).await.expect("read").expect("stored");
     assert_eq!(stored.id, credential.id);
     assert_eq!(stored.kind, credential.kind);
     assert_eq!(stored.issuer, credential.issuer);
-    assert_eq!(
-        stored.issued_at, credential.issued_at,
-        "microseconds are kept"
-    );
+    assert_eq!(stored.issued_at, credential.issued_at, "microseconds are kept");
     assert_eq!(stored.valid_from, credential.valid_from);
     assert_eq!(stored.valid_until, credential.valid_until);
-    assert!(
-        stored.credential_json == credential.credential_json,
-        "JSON must be byte-identical"
-    );
+    assert!(stored.credential_json == credential.credential_json, "JSON must be byte-identical");
     assert_eq!(stored.search_digest, credential.search_digest);
     assert!(
         stored.stored_at >= before && stored.stored_at <= Utc::now() + Duration::seconds(1),
@@ -107,58 +95,27 @@ async fn saves_and_reads_back_verbatim(db: TestDb) {
         search_digest: None,
         ..sample_credential("urn:uuid:minimal", "Generic", at(BASE_SECONDS, 0))
     };
-    store
-        .save_issued(&minimal, None)
-        .await
-        .expect("save minimal");
-    let stored = store
-        .credential(&minimal.id)
-        .await
-        .expect("read")
-        .expect("stored");
-    assert_eq!(
-        (stored.valid_from, stored.valid_until, stored.search_digest),
-        (None, None, None)
-    );
+    store.save_issued(&minimal, None).await.expect("save minimal");
+    let stored = store.credential(&minimal.id).await.expect("read").expect("stored");
+    assert_eq!((stored.valid_from, stored.valid_until, stored.search_digest), (None, None, None));
 }
 
 async fn unknown_ids_and_keys_are_none(db: TestDb) {
     let store = db.store;
-    assert!(store
-        .credential("urn:uuid:nobody")
-        .await
-        .expect("read")
-        .is_none());
-    assert!(store
-        .idempotent_response("health-certificates", "nope")
-        .await
-        .expect("read")
-        .is_none());
+    assert!(store.credential("urn:uuid:nobody").await.expect("read").is_none());
+    assert!(store.idempotent_response("health-certificates", "nope").await.expect("read").is_none());
 
     let credential = sample_credential("urn:uuid:someone", "Generic", at(BASE_SECONDS, 0));
     store.save_issued(&credential, None).await.expect("save");
-    assert!(
-        store
-            .credential("urn:uuid:SOMEONE")
-            .await
-            .expect("read")
-            .is_none(),
-        "ids are exact"
-    );
+    assert!(store.credential("urn:uuid:SOMEONE").await.expect("read").is_none(), "ids are exact");
 }
 
 async fn duplicate_id_is_rejected_and_rolls_back(db: TestDb) {
     let store = db.store;
     let credential = sample_credential("urn:uuid:twice", "HealthCertificate", at(BASE_SECONDS, 0));
-    store
-        .save_issued(&credential, None)
-        .await
-        .expect("first save");
+    store.save_issued(&credential, None).await.expect("first save");
 
-    let again = NewCredential {
-        credential_json: "{\"different\":true}".into(),
-        ..credential.clone()
-    };
+    let again = NewCredential { credential_json: "{\"different\":true}".into(), ..credential.clone() };
     match store.save_issued(&again, None).await {
         Err(StoreError::Duplicate(id)) => assert_eq!(id, credential.id),
         other => panic!("expected Duplicate, got {other:?}"),
@@ -170,21 +127,10 @@ async fn duplicate_id_is_rejected_and_rolls_back(db: TestDb) {
         Err(StoreError::Duplicate(id)) => assert_eq!(id, credential.id),
         other => panic!("expected Duplicate, got {other:?}"),
     }
-    assert!(store
-        .idempotent_response("health-certificates", "dup-key")
-        .await
-        .expect("read")
-        .is_none());
+    assert!(store.idempotent_response("health-certificates", "dup-key").await.expect("read").is_none());
 
-    let stored = store
-        .credential(&credential.id)
-        .await
-        .expect("read")
-        .expect("stored");
-    assert_eq!(
-        stored.credential_json, credential.credential_json,
-        "the first save is kept"
-    );
+    let stored = store.credential(&credential.id).await.expect("read").expect("stored");
+    assert_eq!(stored.credential_json, credential.credential_json, "the first save is kept");
     assert_eq!(store.count_credentials(None).await.expect("count"), 1);
 }
 
@@ -192,37 +138,19 @@ async fn idempotent_replay_returns_first_record(db: TestDb) {
     let store = db.store;
     let first = sample_credential("urn:uuid:first", "HealthCertificate", at(BASE_SECONDS, 0));
     let first_record = idempotency_record("health-certificates", "key-1", &first.id, 201);
-    assert_eq!(
-        store
-            .save_issued(&first, Some(&first_record))
-            .await
-            .expect("save"),
-        SaveOutcome::Saved
-    );
+    assert_eq!(store.save_issued(&first, Some(&first_record)).await.expect("save"), SaveOutcome::Saved);
 
     let retry = sample_credential("urn:uuid:retry", "HealthCertificate", at(BASE_SECONDS, 1));
     let retry_record = IdempotencyRecord {
         request_digest: sha256_hex("a different body"),
         ..idempotency_record("health-certificates", "key-1", &retry.id, 201)
     };
-    let outcome = store
-        .save_issued(&retry, Some(&retry_record))
-        .await
-        .expect("replay");
+    let outcome = store.save_issued(&retry, Some(&retry_record)).await.expect("replay");
     assert_eq!(outcome, SaveOutcome::Replayed(first_record.clone()));
 
-    assert!(
-        store.credential(&retry.id).await.expect("read").is_none(),
-        "nothing new is stored"
-    );
+    assert!(store.credential(&retry.id).await.expect("read").is_none(), "nothing new is stored");
     assert_eq!(store.count_credentials(None).await.expect("count"), 1);
-    assert_eq!(
-        store
-            .idempotent_response("health-certificates", "key-1")
-            .await
-            .expect("read"),
-        Some(first_record)
-    );
+    assert_eq!(store.idempotent_response("health-certificates", "key-1").await.expect("read"), Some(first_record));
 }
 
 async fn concurrent_saves_with_same_key_store_one_credential(db: TestDb) {
@@ -237,17 +165,11 @@ async fn concurrent_saves_with_same_key_store_one_credential(db: TestDb) {
         let store = handles[task % handles.len()].clone();
         let start_together = Arc::clone(&start_together);
         tasks.spawn(async move {
-            let credential = sample_credential(
-                &format!("urn:uuid:concurrent-{task}"),
-                "HealthCertificate",
-                at(BASE_SECONDS, 0),
-            );
+            let credential =
+                sample_credential(&format!("urn:uuid:concurrent-{task}"), "HealthCertificate", at(BASE_SECONDS, 0));
             let record = idempotency_record("clinic:token-7", "same-key", &credential.id, 201);
             start_together.wait().await;
-            let outcome = store
-                .save_issued(&credential, Some(&record))
-                .await
-                .expect("save");
+            let outcome = store.save_issued(&credential, Some(&record)).await.expect("save");
             (record, outcome)
         });
     }
@@ -263,78 +185,29 @@ async fn concurrent_saves_with_same_key_store_one_credential(db: TestDb) {
     assert_eq!(saved.len(), 1, "exactly one request saves");
     let winner = &saved[0];
     assert_eq!(replayed.len(), TASKS - 1);
-    assert!(
-        replayed.iter().all(|record| record == winner),
-        "every replay returns the winner's record"
-    );
+    assert!(replayed.iter().all(|record| record == winner), "every replay returns the winner's record");
 
     for store in &handles {
         assert_eq!(store.count_credentials(None).await.expect("count"), 1);
-        let winner_id = winner
-            .credential_id
-            .as_deref()
-            .expect("winner has a credential");
+        let winner_id = winner.credential_id.as_deref().expect("winner has a credential");
         assert!(store.credential(winner_id).await.expect("read").is_some());
-        assert_eq!(
-            store
-                .idempotent_response("clinic:token-7", "same-key")
-                .await
-                .expect("read")
-                .as_ref(),
-            Some(winner)
-        );
+        assert_eq!(store.idempotent_response("clinic:token-7", "same-key").await.expect("read").as_ref(), Some(winner));
     }
 }
 
 async fn scopes_are_independent(db: TestDb) {
     let store = db.store;
-    let for_clinic_a = sample_credential(
-        "urn:uuid:clinic-a",
-        "HealthCertificate",
-        at(BASE_SECONDS, 0),
-    );
-    let for_clinic_b = sample_credential(
-        "urn:uuid:clinic-b",
-        "HealthCertificate",
-        at(BASE_SECONDS, 0),
-    );
+    let for_clinic_a = sample_credential("urn:uuid:clinic-a", "HealthCertificate", at(BASE_SECONDS, 0));
+    let for_clinic_b = sample_credential("urn:uuid:clinic-b", "HealthCertificate", at(BASE_SECONDS, 0));
     let record_a = idempotency_record("clinic:a", "shared-key", &for_clinic_a.id, 201);
     let record_b = idempotency_record("clinic:b", "shared-key", &for_clinic_b.id, 201);
 
-    assert_eq!(
-        store
-            .save_issued(&for_clinic_a, Some(&record_a))
-            .await
-            .expect("a"),
-        SaveOutcome::Saved
-    );
-    assert_eq!(
-        store
-            .save_issued(&for_clinic_b, Some(&record_b))
-            .await
-            .expect("b"),
-        SaveOutcome::Saved
-    );
+    assert_eq!(store.save_issued(&for_clinic_a, Some(&record_a)).await.expect("a"), SaveOutcome::Saved);
+    assert_eq!(store.save_issued(&for_clinic_b, Some(&record_b)).await.expect("b"), SaveOutcome::Saved);
     assert_eq!(store.count_credentials(None).await.expect("count"), 2);
-    assert_eq!(
-        store
-            .idempotent_response("clinic:a", "shared-key")
-            .await
-            .expect("a"),
-        Some(record_a)
-    );
-    assert_eq!(
-        store
-            .idempotent_response("clinic:b", "shared-key")
-            .await
-            .expect("b"),
-        Some(record_b)
-    );
-    assert!(store
-        .idempotent_response("clinic:c", "shared-key")
-        .await
-        .expect("c")
-        .is_none());
+    assert_eq!(store.idempotent_response("clinic:a", "shared-key").await.expect("a"), Some(record_a));
+    assert_eq!(store.idempotent_response("clinic:b", "shared-key").await.expect("b"), Some(record_b));
+    assert!(store.idempotent_response("clinic:c", "shared-key").await.expect("c").is_none());
 }
 
 async fn lists_newest_first_with_paging(db: TestDb) {
@@ -350,67 +223,30 @@ async fn lists_newest_first_with_paging(db: TestDb) {
     ];
     for (id, minutes) in credentials {
         let issued_at = at(BASE_SECONDS + minutes * 60, 0);
-        store
-            .save_issued(&sample_credential(id, "Generic", issued_at), None)
-            .await
-            .expect("save");
+        store.save_issued(&sample_credential(id, "Generic", issued_at), None).await.expect("save");
     }
-    let expected_order = [
-        "urn:uuid:e",
-        "urn:uuid:d",
-        "urn:uuid:c",
-        "urn:uuid:tie-b",
-        "urn:uuid:tie-a",
-        "urn:uuid:a",
-    ];
+    let expected_order = ["urn:uuid:e", "urn:uuid:d", "urn:uuid:c", "urn:uuid:tie-b", "urn:uuid:tie-a", "urn:uuid:a"];
 
-    let all = store
-        .list_credentials(&CredentialQuery::default())
-        .await
-        .expect("list");
+    let all = store.list_credentials(&CredentialQuery::default()).await.expect("list");
     assert_eq!(ids(&all), expected_order);
     let first = &all[0];
-    assert_eq!(
-        (first.kind.as_str(), first.issuer.as_str()),
-        ("Generic", ISSUER_DID)
-    );
+    assert_eq!((first.kind.as_str(), first.issuer.as_str()), ("Generic", ISSUER_DID));
     assert_eq!(first.issued_at, at(BASE_SECONDS + 50 * 60, 0));
-    assert_eq!(
-        first.valid_until,
-        Some(first.issued_at + Duration::days(365))
-    );
+    assert_eq!(first.valid_until, Some(first.issued_at + Duration::days(365)));
 
     let mut paged = Vec::new();
     for page in 0..3 {
-        let query = CredentialQuery {
-            limit: 2,
-            offset: page * 2,
-            ..CredentialQuery::default()
-        };
+        let query = CredentialQuery { limit: 2, offset: page * 2, ..CredentialQuery::default() };
         let rows = store.list_credentials(&query).await.expect("page");
         assert_eq!(rows.len(), 2, "page {page}");
         paged.extend(rows);
     }
     assert_eq!(ids(&paged), expected_order);
 
-    let past_the_end = CredentialQuery {
-        offset: 6,
-        ..CredentialQuery::default()
-    };
-    assert!(store
-        .list_credentials(&past_the_end)
-        .await
-        .expect("list")
-        .is_empty());
-    let zero = CredentialQuery {
-        limit: 0,
-        ..CredentialQuery::default()
-    };
-    assert!(store
-        .list_credentials(&zero)
-        .await
-        .expect("list")
-        .is_empty());
+    let past_the_end = CredentialQuery { offset: 6, ..CredentialQuery::default() };
+    assert!(store.list_credentials(&past_the_end).await.expect("list").is_empty());
+    let zero = CredentialQuery { limit: 0, ..CredentialQuery::default() };
+    assert!(store.list_credentials(&zero).await.expect("list").is_empty());
 }
 
 async fn lists_filter_by_kind_and_issue_date(db: TestDb) {
@@ -424,10 +260,7 @@ async fn lists_filter_by_kind_and_issue_date(db: TestDb) {
         ("urn:uuid:gen-4", "Generic", day(4)),
     ];
     for (id, kind, issued_at) in credentials {
-        store
-            .save_issued(&sample_credential(id, kind, issued_at), None)
-            .await
-            .expect("save");
+        store.save_issued(&sample_credential(id, kind, issued_at), None).await.expect("save");
     }
     let list = |query: CredentialQuery| {
         let store = store.clone();
@@ -436,45 +269,17 @@ async fn lists_filter_by_kind_and_issue_date(db: TestDb) {
     let kind = |kind: &str| Some(kind.to_owned());
 
     assert_eq!(
-        list(CredentialQuery {
-            kind: kind("HealthCertificate"),
-            ..Default::default()
-        })
-        .await,
+        list(CredentialQuery { kind: kind("HealthCertificate"), ..Default::default() }).await,
         ["urn:uuid:hc-3", "urn:uuid:hc-2", "urn:uuid:hc-1"]
     );
-    assert!(list(CredentialQuery {
-        kind: kind("Unknown"),
-        ..Default::default()
-    })
-    .await
-    .is_empty());
+    assert!(list(CredentialQuery { kind: kind("Unknown"), ..Default::default() }).await.is_empty());
     // issued_from is inclusive, issued_until exclusive.
     assert_eq!(
-        list(CredentialQuery {
-            issued_from: Some(day(2)),
-            issued_until: Some(day(4)),
-            ..Default::default()
-        })
-        .await,
+        list(CredentialQuery { issued_from: Some(day(2)), issued_until: Some(day(4)), ..Default::default() }).await,
         ["urn:uuid:hc-3", "urn:uuid:hc-2", "urn:uuid:fbl-2"]
     );
-    assert_eq!(
-        list(CredentialQuery {
-            issued_from: Some(day(4)),
-            ..Default::default()
-        })
-        .await,
-        ["urn:uuid:gen-4"]
-    );
-    assert_eq!(
-        list(CredentialQuery {
-            issued_until: Some(day(2)),
-            ..Default::default()
-        })
-        .await,
-        ["urn:uuid:hc-1"]
-    );
+    assert_eq!(list(CredentialQuery { issued_from: Some(day(4)), ..Default::default() }).await, ["urn:uuid:gen-4"]);
+    assert_eq!(list(CredentialQuery { issued_until: Some(day(2)), ..Default::default() }).await, ["urn:uuid:hc-1"]);
     // A bound one microsecond after a timestamp excludes / includes it precisely.
     let just_after_day_3 = day(3) + Duration::microseconds(1);
     assert_eq!(
@@ -489,11 +294,7 @@ async fn lists_filter_by_kind_and_issue_date(db: TestDb) {
         ["urn:uuid:hc-2"]
     );
     assert_eq!(
-        list(CredentialQuery {
-            issued_from: Some(just_after_day_3),
-            ..Default::default()
-        })
-        .await,
+        list(CredentialQuery { issued_from: Some(just_after_day_3), ..Default::default() }).await,
         ["urn:uuid:gen-4"]
     );
 }
@@ -507,33 +308,12 @@ async fn counts_credentials(db: TestDb) {
         ("urn:uuid:3", "FoodBusinessLicence"),
     ];
     for (id, kind) in credentials {
-        store
-            .save_issued(&sample_credential(id, kind, at(BASE_SECONDS, 0)), None)
-            .await
-            .expect("save");
+        store.save_issued(&sample_credential(id, kind, at(BASE_SECONDS, 0)), None).await.expect("save");
     }
     assert_eq!(store.count_credentials(None).await.expect("count"), 3);
-    assert_eq!(
-        store
-            .count_credentials(Some("HealthCertificate"))
-            .await
-            .expect("count"),
-        2
-    );
-    assert_eq!(
-        store
-            .count_credentials(Some("FoodBusinessLicence"))
-            .await
-            .expect("count"),
-        1
-    );
-    assert_eq!(
-        store
-            .count_credentials(Some("Generic"))
-            .await
-            .expect("count"),
-        0
-    );
+    assert_eq!(store.count_credentials(Some("HealthCertificate")).await.expect("count"), 2);
+    assert_eq!(store.count_credentials(Some("FoodBusinessLicence")).await.expect("count"), 1);
+    assert_eq!(store.count_credentials(Some("Generic")).await.expect("count"), 0);
 }
 
 async fn migrations_are_idempotent(db: TestDb) {
@@ -550,39 +330,22 @@ async fn migrations_are_idempotent(db: TestDb) {
         assert_eq!(store.count_credentials(None).await.expect("count"), 1);
     }
     let another = sample_credential("urn:uuid:after", "Generic", at(BASE_SECONDS, 0));
-    third
-        .save_issued(&another, None)
-        .await
-        .expect("save after reconnect");
+    third.save_issued(&another, None).await.expect("save after reconnect");
     assert_eq!(db.store.count_credentials(None).await.expect("count"), 2);
 }
 
 async fn data_survives_reopen(db: TestDb) {
-    let credential = sample_credential(
-        "urn:uuid:persisted",
-        "FoodBusinessLicence",
-        at(BASE_SECONDS, 999_999),
-    );
+    let credential = sample_credential("urn:uuid:persisted", "FoodBusinessLicence", at(BASE_SECONDS, 999_999));
     let record = idempotency_record("food-business-licences", "persist-key", &credential.id, 201);
-    db.store
-        .save_issued(&credential, Some(&record))
-        .await
-        .expect("save");
+    db.store.save_issued(&credential, Some(&record)).await.expect("save");
     drop(db.store);
 
     let reopened = Store::connect(&db.url).await.expect("reopen");
-    let stored = reopened
-        .credential(&credential.id)
-        .await
-        .expect("read")
-        .expect("persisted");
+    let stored = reopened.credential(&credential.id).await.expect("read").expect("persisted");
     assert_eq!(stored.credential_json, credential.credential_json);
     assert_eq!(stored.issued_at, credential.issued_at);
     assert_eq!(
-        reopened
-            .idempotent_response("food-business-licences", "persist-key")
-            .await
-            .expect("read"),
+        reopened.idempotent_response("food-business-licences", "persist-key").await.expect("read"),
         Some(record)
     );
 }
@@ -591,12 +354,7 @@ async fn data_survives_reopen(db: TestDb) {
 
 #[tokio::test]
 async fn unsupported_urls_are_rejected_without_leaking_secrets() {
-    for url in [
-        "mysql://issuer:hunter2@db.example/issuer",
-        "ftp://example.org/x",
-        "",
-        "sqlite://",
-    ] {
+    for url in ["mysql://issuer:hunter2@db.example/issuer", "ftp://example.org/x", "", "sqlite://"] {
         match Store::connect(url).await {
             Err(StoreError::UnsupportedUrl(message)) => {
                 assert!(!message.contains("hunter2"), "{message}");
@@ -604,10 +362,7 @@ async fn unsupported_urls_are_rejected_without_leaking_secrets() {
                 assert!(shown.starts_with("unsupported store URL"), "{shown}");
             }
             Err(other) => panic!("{url:?}: expected UnsupportedUrl, got {other:?}"),
-            Ok(store) => panic!(
-                "{url:?}: expected UnsupportedUrl, got a {} store",
-                store.backend()
-            ),
+            Ok(store) => panic!("{url:?}: expected UnsupportedUrl, got a {} store", store.backend()),
         }
     }
 }
@@ -616,18 +371,13 @@ async fn unsupported_urls_are_rejected_without_leaking_secrets() {
 async fn plain_paths_and_sqlite_urls_open_sqlite() {
     let dir = tempfile::tempdir().expect("temp dir");
     let plain = dir.path().join("plain.sqlite3");
-    let store = Store::connect(plain.to_str().expect("UTF-8 temp path"))
-        .await
-        .expect("plain path");
+    let store = Store::connect(plain.to_str().expect("UTF-8 temp path")).await.expect("plain path");
     assert_eq!(store.backend(), "sqlite");
     assert!(plain.exists());
 
     let nested = dir.path().join("nested/dir/issuer.sqlite3");
     let url = format!("sqlite://{}", nested.display());
-    assert!(
-        url.starts_with("sqlite:///"),
-        "absolute path gives three slashes: {url}"
-    );
+    assert!(url.starts_with("sqlite:///"), "absolute path gives three slashes: {url}");
     let store = Store::connect(&url).await.expect("sqlite URL");
     assert_eq!(store.backend(), "sqlite");
     assert!(nested.exists(), "parent directories are created");
@@ -667,12 +417,7 @@ fn sample_credential(id: &str, kind: &str, issued_at: DateTime<Utc>) -> NewCrede
     }
 }
 
-fn idempotency_record(
-    scope: &str,
-    key: &str,
-    credential_id: &str,
-    status: u16,
-) -> IdempotencyRecord {
+fn idempotency_record(scope: &str, key: &str, credential_id: &str, status: u16) -> IdempotencyRecord {
     IdempotencyRecord {
         scope: scope.to_owned(),
         key: key.to_owned(),
@@ -711,28 +456,19 @@ where
     let Some(admin_url) = postgres_admin_url() else {
         return;
     };
-    let (admin, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
-        .await
-        .expect("connect to TEST_DATABASE_URL");
+    let (admin, connection) =
+        tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await.expect("connect to TEST_DATABASE_URL");
     tokio::spawn(connection);
     let database = format!("test_{}", uuid::Uuid::new_v4().simple());
-    admin
-        .batch_execute(&format!("CREATE DATABASE {database}"))
-        .await
-        .expect("create test database");
+    admin.batch_execute(&format!("CREATE DATABASE {database}")).await.expect("create test database");
 
     let url = with_database(&admin_url, &database);
-    let store = Store::connect(&url)
-        .await
-        .expect("connect PostgreSQL store");
+    let store = Store::connect(&url).await.expect("connect PostgreSQL store");
     assert_eq!(store.backend(), "postgres");
     // Run in a task so that a failing test still gets its database dropped.
     let outcome = tokio::spawn(test(TestDb { store, url })).await;
 
-    if let Err(err) = admin
-        .batch_execute(&format!("DROP DATABASE {database} WITH (FORCE)"))
-        .await
-    {
+    if let Err(err) = admin.batch_execute(&format!("DROP DATABASE {database} WITH (FORCE)")).await {
         eprintln!("warning: could not drop test database {database}: {err}");
     }
     if let Err(err) = outcome {
@@ -742,10 +478,7 @@ where
 
 /// `TEST_DATABASE_URL`, or `None` (with a notice) when PostgreSQL tests may be skipped.
 fn postgres_admin_url() -> Option<String> {
-    if let Some(url) = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|url| !url.trim().is_empty())
-    {
+    if let Some(url) = std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.trim().is_empty()) {
         return Some(url);
     }
     let ci = std::env::var("CI").is_ok_and(|value| !matches!(value.as_str(), "" | "0" | "false"));
@@ -754,11 +487,7 @@ fn postgres_admin_url() -> Option<String> {
         panic!(
             "TEST_DATABASE_URL is not set, but PostgreSQL store tests are required here \
              ({}). Run them with: scripts/with-postgres.sh cargo test -p issuer --test store",
-            if required {
-                "REQUIRE_POSTGRES=1"
-            } else {
-                "CI is set"
-            }
+            if required { "REQUIRE_POSTGRES=1" } else { "CI is set" }
         );
     }
     eprintln!(
@@ -770,9 +499,7 @@ fn postgres_admin_url() -> Option<String> {
 
 /// `url` with its database path replaced by `database` (query parameters kept).
 fn with_database(url: &str, database: &str) -> String {
-    let (scheme, rest) = url
-        .split_once("://")
-        .expect("TEST_DATABASE_URL must be a postgres:// URL");
+    let (scheme, rest) = url.split_once("://").expect("TEST_DATABASE_URL must be a postgres:// URL");
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
     let query = tail.find('?').map_or("", |start| &tail[start..]);

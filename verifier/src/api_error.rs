@@ -26,17 +26,8 @@ impl std::fmt::Display for ApiError {
 
 impl ApiError {
     /// A client error with a code and bilingual message.
-    pub fn new(
-        status: StatusCode,
-        code: &str,
-        zh: impl Into<String>,
-        en: impl Into<String>,
-    ) -> Self {
-        Self {
-            status,
-            error: code.to_owned(),
-            message: Localized::new(zh, en),
-        }
+    pub fn new(status: StatusCode, code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { status, error: code.to_owned(), message: Localized::new(zh, en) }
     }
     /// 400 for input that cannot be used.
     pub fn bad_request(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
@@ -44,12 +35,7 @@ impl ApiError {
     }
     /// 404.
     pub fn not_found(what_zh: &str, what_en: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("未找到{what_zh}"),
-            format!("{what_en} not found"),
-        )
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("未找到{what_zh}"), format!("{what_en} not found"))
     }
     /// 500; the cause is logged here and not shown to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
@@ -74,10 +60,7 @@ impl ResponseError for ApiError {
 
 /// Turn actix's JSON extractor failures into our error shape (413 for a body
 /// over the limit, 400 for anything unparseable, 415 for a wrong content type).
-pub fn json_error(
-    err: actix_web::error::JsonPayloadError,
-    _req: &actix_web::HttpRequest,
-) -> actix_web::Error {
+pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as E;
     let api = match &err {
         E::OverflowKnownLength { .. } | E::Overflow { .. } => ApiError::new(

@@ -14,15 +14,14 @@ pub struct Settings {
     /// PEM private key for --tls-cert.
     #[arg(long, env = "VERIFIER_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Issuer trust: department roots and the trust list.
+    #[command(flatten)]
+    pub trust: crate::trust_sync::TrustSettings,
 }
 
 impl Settings {
     /// Settings for tests: an ephemeral port, plain HTTP.
     pub fn for_tests() -> Self {
-        Self {
-            listen: "127.0.0.1:0".into(),
-            tls_cert: None,
-            tls_key: None,
-        }
+        Self { listen: "127.0.0.1:0".into(), tls_cert: None, tls_key: None, trust: Default::default() }
     }
 }

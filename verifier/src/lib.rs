@@ -7,3 +7,4 @@ pub mod routes;
 pub mod startup;
 pub mod telemetry;
 pub mod tls;
+pub mod trust_sync;

@@ -5,10 +5,7 @@ use verifier::config::Settings;
 use verifier::startup::Application;
 
 #[derive(Parser)]
-#[command(
-    name = "verifier",
-    about = "Verifies health certificates and licences: VC-API, QR text and QR photos"
-)]
+#[command(name = "verifier", about = "Verifies health certificates and licences: VC-API, QR text and QR photos")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

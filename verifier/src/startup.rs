@@ -20,22 +20,22 @@ impl Application {
     /// # Errors
     /// TLS or bind failures.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(&settings.listen)
-            .with_context(|| format!("binding {}", settings.listen))?;
+        let trust = crate::trust_sync::TrustState::from_settings(&settings.trust)?;
+        tokio::spawn(trust.clone().keep_fresh(settings.trust.clone()));
+        let trust_data = web::Data::new(trust);
+        let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
-        let json_config = web::JsonConfig::default()
-            .limit(crate::routes::MAX_BODY_BYTES)
-            .error_handler(crate::api_error::json_error);
+        let json_config =
+            web::JsonConfig::default().limit(crate::routes::MAX_BODY_BYTES).error_handler(crate::api_error::json_error);
         let http = HttpServer::new(move || {
             App::new()
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .app_data(json_config.clone())
+                .app_data(trust_data.clone())
                 .configure(crate::routes::configure)
         });
         let server = match (&settings.tls_cert, &settings.tls_key) {
-            (Some(cert), Some(key)) => http
-                .listen_rustls_0_23(listener, crate::tls::server_config(cert, key)?)?
-                .run(),
+            (Some(cert), Some(key)) => http.listen_rustls_0_23(listener, crate::tls::server_config(cert, key)?)?.run(),
             _ => http.listen(listener)?.run(),
         };
         Ok(Self { port, server })

@@ -14,25 +14,109 @@ struct Services {
     http: reqwest::Client,
 }
 
-async fn spawn() -> Services {
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
+const ROOT_PASSPHRASE: &str = "test-only-passphrase";
+
+fn fixture(path: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}/{path}")).unwrap()
+}
+
+/// What the departments' trust list says, made fresh (issued now) for each test.
+#[derive(Default)]
+struct TrustFixture {
+    /// Revoke the clinic's certificate (key compromise, one hour ago).
+    revoke_clinic: bool,
+    /// Also list an issuer certified by a root the verifier is not configured with.
+    stranger_from_unknown_root: Option<IssuerKey>,
+}
+
+fn fresh_trust_list(t: &TrustFixture) -> Vec<u8> {
+    use wallet_core::trust::*;
+    let now = Utc::now();
+    let health_pem = fixture("trust/health-commission-root.pem");
+    let market_pem = fixture("trust/market-supervision-root.pem");
+    let health_key = decrypt_private_key(&fixture("trust/health-commission-root.key.pem"), ROOT_PASSPHRASE).unwrap();
+    let market_key = decrypt_private_key(&fixture("trust/market-supervision-root.key.pem"), ROOT_PASSPHRASE).unwrap();
+    let clinic_der = certificate_pem_to_der(&fixture("trust/clinic-test-issuer.pem")).unwrap();
+    let office_der = certificate_pem_to_der(&fixture("trust/licensing-office-other-issuer.pem")).unwrap();
+    let mut revoked = Vec::new();
+    if t.revoke_clinic {
+        let serial = hex::decode(summarize_certificate(&clinic_der).unwrap().serial).unwrap();
+        revoked.push(RevocationEntry {
+            serial,
+            revoked_at: now - chrono::Duration::hours(1),
+            reason: RevocationReason::KeyCompromise,
+            invalidity_date: None,
+        });
+    }
+    let next = now + chrono::Duration::days(7);
+    let mut roots = vec![certificate_pem_to_der(&health_pem).unwrap(), certificate_pem_to_der(&market_pem).unwrap()];
+    let mut issuer_certificates = vec![clinic_der, office_der];
+    let mut crls = vec![
+        create_crl(&health_pem, &health_key, &revoked, now - chrono::Duration::minutes(1), next).unwrap(),
+        create_crl(&market_pem, &market_key, &[], now - chrono::Duration::minutes(1), next).unwrap(),
+    ];
+    if let Some(stranger) = &t.stranger_from_unknown_root {
+        let validity = CertificateValidity {
+            not_before: now - chrono::Duration::days(1),
+            not_after: now + chrono::Duration::days(365),
+        };
+        let rogue_root_key = IssuerKey::generate();
+        let rogue_root = create_root(
+            &DepartmentName { organization: "未经授权的机构".into(), common_name: "Rogue Root".into() },
+            &validity,
+            &rogue_root_key,
+        )
+        .unwrap();
+        let csr = create_csr(stranger, "冒牌体检中心", "91350100M000100Y43", &stranger.did()).unwrap();
+        let inside = CertificateValidity {
+            not_before: validity.not_before + chrono::Duration::hours(1),
+            not_after: validity.not_after - chrono::Duration::days(1),
+        };
+        let cert =
+            issue_certificate(&csr, &rogue_root, &rogue_root_key, &["HealthCertificate"], &inside, &random_serial())
+                .unwrap();
+        roots.push(certificate_pem_to_der(&rogue_root).unwrap());
+        issuer_certificates.push(certificate_pem_to_der(&cert).unwrap());
+        crls.push(create_crl(&rogue_root, &rogue_root_key, &[], now - chrono::Duration::minutes(1), next).unwrap());
+    }
+    let contents = TrustListContents {
+        sequence: 1,
+        issued_at: now - chrono::Duration::minutes(1),
+        next_update: next,
+        roots,
+        issuer_certificates,
+        crls,
+    };
+    build_trust_list(&contents, &health_key, &[certificate_pem_to_der(&health_pem).unwrap()]).unwrap()
+}
+
+/// Issuer (with the clinic's certified key) and verifier (configured with both
+/// department roots), sharing a freshly signed trust list.
+async fn spawn_with(trust: TrustFixture) -> Services {
     let data = tempfile::tempdir().unwrap();
-    let issuer_app = issuer::startup::Application::build(&issuer::config::Settings::for_tests(
-        data.path().to_path_buf(),
-    ))
-    .await
-    .unwrap();
+    std::fs::write(data.path().join("issuer-key.pem"), fixture("keys/test-issuer.pem")).unwrap();
+    let list_path = data.path().join("trust-list.json");
+    std::fs::write(&list_path, fresh_trust_list(&trust)).unwrap();
+    let mut issuer_settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
+    issuer_settings.trust_list = Some(list_path.clone());
+    let issuer_app = issuer::startup::Application::build(&issuer_settings).await.unwrap();
     let issuer = format!("http://127.0.0.1:{}", issuer_app.port());
     tokio::spawn(issuer_app.run_until_stopped());
-    let verifier_app =
-        verifier::startup::Application::build(&verifier::config::Settings::for_tests()).unwrap();
+    let mut verifier_settings = verifier::config::Settings::for_tests();
+    verifier_settings.trust.roots = vec![
+        format!("{FIXTURES}/trust/health-commission-root.pem").into(),
+        format!("{FIXTURES}/trust/market-supervision-root.pem").into(),
+    ];
+    verifier_settings.trust.trust_list_file = Some(list_path);
+    let verifier_app = verifier::startup::Application::build(&verifier_settings).unwrap();
     let verifier = format!("http://127.0.0.1:{}", verifier_app.port());
     tokio::spawn(verifier_app.run_until_stopped());
-    Services {
-        issuer,
-        verifier,
-        _data: data,
-        http: reqwest::Client::new(),
-    }
+    Services { issuer, verifier, _data: data, http: reqwest::Client::new() }
+}
+
+async fn spawn() -> Services {
+    spawn_with(TrustFixture::default()).await
 }
 
 fn health_request() -> Value {
@@ -57,13 +141,8 @@ impl Services {
     }
 
     async fn verify_qr(&self, text: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(format!("{}/verify/qr", self.verifier))
-            .json(&json!({"qr": text}))
-            .send()
-            .await
-            .unwrap();
+        let resp =
+            self.http.post(format!("{}/verify/qr", self.verifier)).json(&json!({"qr": text})).send().await.unwrap();
         (resp.status().as_u16(), resp.json().await.unwrap())
     }
 
@@ -81,12 +160,7 @@ impl Services {
 
     async fn still_serving(&self) {
         for base in [&self.issuer, &self.verifier] {
-            let resp = self
-                .http
-                .get(format!("{base}/healthz"))
-                .send()
-                .await
-                .unwrap();
+            let resp = self.http.get(format!("{base}/healthz")).send().await.unwrap();
             assert_eq!(resp.status(), 200, "{base} stopped serving");
         }
     }
@@ -98,20 +172,11 @@ fn test_key() -> IssuerKey {
 
 async fn signed(mut unsigned: Value, key: &IssuerKey) -> Value {
     unsigned["issuer"] = json!(key.did());
-    sign_credential(
-        &unsigned,
-        key,
-        Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap(),
-    )
-    .await
-    .unwrap()
+    sign_credential(&unsigned, key, Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap()).await.unwrap()
 }
 
 fn sample_unsigned() -> Value {
-    serde_json::from_str(include_str!(
-        "../../fixtures/credentials/sample-health-certificate.unsigned.json"
-    ))
-    .unwrap()
+    serde_json::from_str(include_str!("../../fixtures/credentials/sample-health-certificate.unsigned.json")).unwrap()
 }
 
 #[tokio::test]
@@ -129,10 +194,7 @@ async fn issue_fetch_qr_png_decode_and_verify() {
     assert_eq!(status, 200, "{body:#}");
     assert_eq!(body["verified"], true);
     assert_eq!(body["report"]["checks"]["signature"]["result"], "valid");
-    assert_eq!(
-        body["report"]["checks"]["validityPeriod"]["result"],
-        "valid"
-    );
+    assert_eq!(body["report"]["checks"]["validityPeriod"]["result"], "valid");
     // Lossless: the credential scanned back is exactly the one issued.
     assert_eq!(body["credential"], issued["credential"]);
 
@@ -140,36 +202,16 @@ async fn issue_fetch_qr_png_decode_and_verify() {
     let text = wallet_core::qr::decode_image(&png).unwrap();
     let (status, body) = s.verify_qr(&text).await;
     assert_eq!(status, 200, "{body:#}");
-    assert_eq!(
-        body["credential"]["credentialSubject"]["fullName"],
-        "欧阳晓燕"
-    );
+    assert_eq!(body["credential"]["credentialSubject"]["fullName"], "欧阳晓燕");
 
     // As a multipart upload (the inspector page's fallback form).
-    let form = reqwest::multipart::Form::new().part(
-        "image",
-        reqwest::multipart::Part::bytes(png).file_name("qr.png"),
-    );
-    let resp = s
-        .http
-        .post(format!("{}/verify/image", s.verifier))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let form = reqwest::multipart::Form::new().part("image", reqwest::multipart::Part::bytes(png).file_name("qr.png"));
+    let resp = s.http.post(format!("{}/verify/image", s.verifier)).multipart(form).send().await.unwrap();
     assert_eq!(resp.status(), 200);
 
     // SVG is served too.
     let svg_url = format!("{}{}", s.issuer, issued["links"]["qrSvg"].as_str().unwrap());
-    let svg = s
-        .http
-        .get(&svg_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let svg = s.http.get(&svg_url).send().await.unwrap().text().await.unwrap();
     assert!(svg.contains("<svg"));
 }
 
@@ -182,10 +224,7 @@ async fn tampered_field_is_rejected_with_its_reason() {
     let (status, body) = s.verify_qr(&text).await;
     assert_eq!(status, 422);
     assert_eq!(body["verified"], false);
-    assert_eq!(
-        body["report"]["checks"]["signature"]["code"],
-        "bad_signature"
-    );
+    assert_eq!(body["report"]["checks"]["signature"]["code"], "bad_signature");
 }
 
 #[tokio::test]
@@ -209,14 +248,9 @@ async fn tampered_signature_is_rejected() {
         })
         .collect();
     vc["proof"]["proofValue"] = json!(flipped);
-    let (status, body) = s
-        .verify_qr(&wallet_core::compact::encode_credential(&vc).unwrap())
-        .await;
+    let (status, body) = s.verify_qr(&wallet_core::compact::encode_credential(&vc).unwrap()).await;
     assert_eq!(status, 422);
-    assert_eq!(
-        body["report"]["checks"]["signature"]["code"],
-        "bad_signature"
-    );
+    assert_eq!(body["report"]["checks"]["signature"]["code"], "bad_signature");
 }
 
 #[tokio::test]
@@ -226,27 +260,19 @@ async fn expired_and_not_yet_valid_each_say_so() {
     let mut expired = sample_unsigned();
     expired["validFrom"] = json!("2020-01-01T00:00:00Z");
     expired["validUntil"] = json!("2021-01-01T00:00:00Z");
-    let (status, body) = s
-        .verify_qr(&wallet_core::compact::encode_credential(&signed(expired, &key).await).unwrap())
-        .await;
+    let (status, body) =
+        s.verify_qr(&wallet_core::compact::encode_credential(&signed(expired, &key).await).unwrap()).await;
     assert_eq!(status, 422);
-    assert_eq!(
-        body["report"]["checks"]["validityPeriod"]["code"],
-        "expired"
-    );
+    assert_eq!(body["report"]["checks"]["validityPeriod"]["code"], "expired");
     assert_eq!(body["report"]["checks"]["signature"]["result"], "valid");
 
     let mut future = sample_unsigned();
     future["validFrom"] = json!("2099-01-01T00:00:00Z");
     future["validUntil"] = json!("2100-01-01T00:00:00Z");
-    let (status, body) = s
-        .verify_qr(&wallet_core::compact::encode_credential(&signed(future, &key).await).unwrap())
-        .await;
+    let (status, body) =
+        s.verify_qr(&wallet_core::compact::encode_credential(&signed(future, &key).await).unwrap()).await;
     assert_eq!(status, 422);
-    assert_eq!(
-        body["report"]["checks"]["validityPeriod"]["code"],
-        "not_yet_valid"
-    );
+    assert_eq!(body["report"]["checks"]["validityPeriod"]["code"], "not_yet_valid");
 }
 
 #[tokio::test]
@@ -255,9 +281,7 @@ async fn unknown_key_type_is_rejected() {
     let mut vc = s.issue().await["credential"].clone();
     let k1 = "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme";
     vc["proof"]["verificationMethod"] = json!(format!("{k1}#{}", &k1[8..]));
-    let (status, body) = s
-        .verify_qr(&wallet_core::compact::encode_credential(&vc).unwrap())
-        .await;
+    let (status, body) = s.verify_qr(&wallet_core::compact::encode_credential(&vc).unwrap()).await;
     assert_eq!(status, 422, "{body:#}");
     assert_eq!(body["report"]["checks"]["signature"]["result"], "invalid");
 }
@@ -270,23 +294,14 @@ async fn malformed_qr_texts_get_their_own_error_codes() {
 
     let (status, body) = s.verify_qr(&text[..text.len() / 2]).await;
     assert_eq!(status, 400, "truncated: {body:#}");
-    assert!(
-        body["error"].is_string()
-            && body["message"]["zh"].is_string()
-            && body["message"]["en"].is_string()
-    );
+    assert!(body["error"].is_string() && body["message"]["zh"].is_string() && body["message"]["en"].is_string());
     let truncated_code = body["error"].as_str().unwrap().to_owned();
     assert_ne!(truncated_code, "wrong_prefix");
 
     let (status, body) = s.verify_qr(&text.replacen("EC1:", "HC1:", 1)).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("wrong_prefix"))
-    );
+    assert_eq!((status, body["error"].as_str()), (400, Some("wrong_prefix")));
 
-    let random: String = (0..300)
-        .map(|i| char::from(b'!' + ((i * 37 + 11) % 90) as u8))
-        .collect();
+    let random: String = (0..300).map(|i| char::from(b'!' + ((i * 37 + 11) % 90) as u8)).collect();
     let (status, body) = s.verify_qr(&random).await;
     assert_eq!(status, 400, "random: {body:#}");
 
@@ -314,26 +329,11 @@ async fn a_ten_megabyte_body_is_refused_and_the_services_keep_serving() {
     for (url, ct) in [
         (format!("{}/verify/image", s.verifier), "image/png"),
         (format!("{}/verify/qr", s.verifier), "text/plain"),
-        (
-            format!("{}/credentials/verify", s.verifier),
-            "application/json",
-        ),
-        (
-            format!("{}/api/v1/health-certificates", s.issuer),
-            "application/json",
-        ),
-        (
-            format!("{}/credentials/issue", s.issuer),
-            "application/json",
-        ),
+        (format!("{}/credentials/verify", s.verifier), "application/json"),
+        (format!("{}/api/v1/health-certificates", s.issuer), "application/json"),
+        (format!("{}/credentials/issue", s.issuer), "application/json"),
     ] {
-        let resp = s
-            .http
-            .post(&url)
-            .header("content-type", ct)
-            .body(big.clone())
-            .send()
-            .await;
+        let resp = s.http.post(&url).header("content-type", ct).body(big.clone()).send().await;
         // The server may close the connection once it has answered 413.
         if let Ok(resp) = resp {
             answered += 1;
@@ -343,10 +343,7 @@ async fn a_ten_megabyte_body_is_refused_and_the_services_keep_serving() {
         }
     }
     eprintln!("413 answers read back: {answered}/5");
-    assert!(
-        answered >= 3,
-        "most 10 MB requests must get a readable 413, got {answered}"
-    );
+    assert!(answered >= 3, "most 10 MB requests must get a readable 413, got {answered}");
     s.still_serving().await;
 }
 
@@ -360,18 +357,11 @@ async fn an_image_without_a_qr_code_says_so() {
         }
     }
     let mut png = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .unwrap();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
     let (status, body) = s.verify_image(png, "image/png").await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("no_qr_code")),
-        "{body:#}"
-    );
+    assert_eq!((status, body["error"].as_str()), (400, Some("no_qr_code")), "{body:#}");
 
-    let (status, body) = s
-        .verify_image(b"definitely not an image".to_vec(), "image/png")
-        .await;
+    let (status, body) = s.verify_image(b"definitely not an image".to_vec(), "image/png").await;
     assert_eq!(status, 400, "{body:#}");
     assert_ne!(body["error"], "no_qr_code");
     s.still_serving().await;
@@ -395,36 +385,144 @@ async fn vc_api_verify_answers_4xx_for_failures_never_200_false() {
 
     let mut tampered = vc.clone();
     tampered["credentialSubject"]["sex"] = json!("M");
-    let resp = s
-        .http
-        .post(&url)
-        .json(&json!({"verifiableCredential": tampered}))
-        .send()
-        .await
-        .unwrap();
+    let resp = s.http.post(&url).json(&json!({"verifiableCredential": tampered})).send().await.unwrap();
     assert_eq!(resp.status(), 422);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["verified"], false);
     assert_eq!(body["errors"][0]["code"], "bad_signature");
 
     // Not a credential at all.
-    let resp = s
-        .http
-        .post(&url)
-        .json(&json!({"verifiableCredential": {"hello": "world"}}))
-        .send()
-        .await
-        .unwrap();
+    let resp = s.http.post(&url).json(&json!({"verifiableCredential": {"hello": "world"}})).send().await.unwrap();
     assert_eq!(resp.status(), 400);
-    let resp = s
-        .http
-        .post(&url)
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+    let resp = s.http.post(&url).header("content-type", "application/json").body("{not json").send().await.unwrap();
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "invalid_json");
+}
+
+// ---- issuer trust (department trust list) ----
+
+async fn licence_from_the_clinic(s: &Services) -> Value {
+    let resp = s
+        .http
+        .post(format!("{}/api/v1/licences", s.issuer))
+        .json(&json!({
+            "licenceNumber": "JY14401030012345", "licensee": "好味道餐饮店", "unifiedSocialCreditCode": "91350100M000100Y43",
+            "legalRepresentative": "李四", "businessAddress": "中山五路100号", "businessScope": ["热食类食品制售"],
+            "validFrom": "2026-01-01T00:00:00Z", "validUntil": "2040-12-31T23:59:59Z"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    resp.json::<Value>().await.unwrap()["credential"].clone()
+}
+
+#[tokio::test]
+async fn a_clinic_not_allowed_to_issue_licences_is_rejected_at_inspection() {
+    let s = spawn().await;
+    let licence = licence_from_the_clinic(&s).await;
+    let (status, body) = s.verify_qr(&wallet_core::compact::encode_credential(&licence).unwrap()).await;
+    assert_eq!(status, 422, "{body:#}");
+    assert_eq!(body["report"]["checks"]["issuerTrust"]["code"], "type_not_allowed");
+    assert_eq!(body["report"]["checks"]["signature"]["result"], "valid");
+    // VC-API reports trust but, by default, does not require it.
+    let resp = s
+        .http
+        .post(format!("{}/credentials/verify", s.verifier))
+        .json(&json!({"verifiableCredential": licence}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["report"]["checks"]["issuerTrust"]["code"], "type_not_allowed");
+}
+
+#[tokio::test]
+async fn issuers_from_an_unknown_root_or_without_certificate_are_rejected() {
+    let stranger = IssuerKey::generate();
+    let s = spawn_with(TrustFixture { stranger_from_unknown_root: Some(stranger.clone()), ..Default::default() }).await;
+    let mut unsigned = sample_unsigned();
+    unsigned["validFrom"] = json!("2026-01-01T00:00:00Z");
+    unsigned["validUntil"] = json!("2040-01-01T00:00:00Z");
+    let vc = sign_credential(
+        &{
+            let mut u = unsigned.clone();
+            u["issuer"] = json!(stranger.did());
+            u
+        },
+        &stranger,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let (status, body) = s.verify_qr(&wallet_core::compact::encode_credential(&vc).unwrap()).await;
+    assert_eq!(status, 422, "{body:#}");
+    assert_eq!(body["report"]["checks"]["issuerTrust"]["code"], "untrusted_root");
+
+    let nobody = IssuerKey::generate();
+    let vc = sign_credential(
+        &{
+            let mut u = unsigned.clone();
+            u["issuer"] = json!(nobody.did());
+            u
+        },
+        &nobody,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let (status, body) = s.verify_qr(&wallet_core::compact::encode_credential(&vc).unwrap()).await;
+    assert_eq!(status, 422, "{body:#}");
+    assert_eq!(body["report"]["checks"]["issuerTrust"]["code"], "unknown_issuer");
+}
+
+#[tokio::test]
+async fn a_revoked_issuer_is_rejected() {
+    let s = spawn_with(TrustFixture { revoke_clinic: true, ..Default::default() }).await;
+    let vc = s.issue().await["credential"].clone();
+    let (status, body) = s.verify_qr(&wallet_core::compact::encode_credential(&vc).unwrap()).await;
+    assert_eq!(status, 422, "{body:#}");
+    assert_eq!(body["report"]["checks"]["issuerTrust"]["code"], "issuer_revoked");
+}
+
+#[tokio::test]
+async fn the_verifier_syncs_the_trust_list_from_the_issuer_url() {
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("issuer-key.pem"), fixture("keys/test-issuer.pem")).unwrap();
+    let list_path = data.path().join("trust-list.json");
+    std::fs::write(&list_path, fresh_trust_list(&TrustFixture::default())).unwrap();
+    let mut issuer_settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
+    issuer_settings.trust_list = Some(list_path);
+    let issuer_app = issuer::startup::Application::build(&issuer_settings).await.unwrap();
+    let issuer = format!("http://127.0.0.1:{}", issuer_app.port());
+    tokio::spawn(issuer_app.run_until_stopped());
+
+    let http = reqwest::Client::new();
+    let resp = http.get(format!("{issuer}/trust-list")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
+    let resp = http.get(format!("{issuer}/trust-list")).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(resp.status(), 304);
+
+    let mut settings = verifier::config::Settings::for_tests();
+    settings.trust.roots = vec![format!("{FIXTURES}/trust/health-commission-root.pem").into()];
+    settings.trust.trust_list_url = Some(format!("{issuer}/trust-list"));
+    let app = verifier::startup::Application::build(&settings).unwrap();
+    let verifier = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let s = Services { issuer, verifier, _data: data, http };
+    let text = wallet_core::compact::encode_credential(&s.issue().await["credential"]).unwrap();
+    let mut last = Value::Null;
+    for _ in 0..50 {
+        let (status, body) = s.verify_qr(&text).await;
+        if status == 200 {
+            assert_eq!(body["report"]["checks"]["issuerTrust"]["result"], "valid");
+            return;
+        }
+        last = body;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the verifier never trusted the issuer: {last:#}");
 }

@@ -10,56 +10,35 @@ use wallet_core::keys::IssuerKey;
 use wallet_core::verification::{verify_credential, VerifyOptions};
 
 fn sample() -> (IssuerKey, serde_json::Value) {
-    let key = IssuerKey::from_pkcs8_pem(include_str!("../../fixtures/keys/test-issuer.pem"))
-        .expect("fixture key");
-    let mut unsigned: serde_json::Value = serde_json::from_str(include_str!(
-        "../../fixtures/credentials/sample-health-certificate.unsigned.json"
-    ))
-    .expect("fixture");
+    let key = IssuerKey::from_pkcs8_pem(include_str!("../../fixtures/keys/test-issuer.pem")).expect("fixture key");
+    let mut unsigned: serde_json::Value =
+        serde_json::from_str(include_str!("../../fixtures/credentials/sample-health-certificate.unsigned.json"))
+            .expect("fixture");
     unsigned["issuer"] = serde_json::json!(key.did());
     (key, unsigned)
 }
 
 fn benches(c: &mut Criterion) {
     let (key, unsigned) = sample();
-    let created = Utc
-        .with_ymd_and_hms(2026, 3, 15, 8, 0, 0)
-        .single()
-        .expect("valid time");
+    let created = Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).single().expect("valid time");
     let signed = pollster::block_on(sign_credential(&unsigned, &key, created)).expect("signs");
-    let options = VerifyOptions::at(
-        Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0)
-            .single()
-            .expect("valid time"),
-    );
-    assert!(
-        pollster::block_on(verify_credential(&signed, &options))
-            .expect("well-formed")
-            .verified
-    );
+    let options = VerifyOptions::at(Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).single().expect("valid time"));
+    assert!(pollster::block_on(verify_credential(&signed, &options)).expect("well-formed").verified);
 
     let mut g = c.benchmark_group("credential");
     g.bench_function("sign ecdsa-rdfc-2019", |b| {
         b.iter(|| pollster::block_on(sign_credential(&unsigned, &key, created)))
     });
-    g.bench_function("verify (full report)", |b| {
-        b.iter(|| pollster::block_on(verify_credential(&signed, &options)))
-    });
-    g.bench_function("canonicalize (RDFC-1.0)", |b| {
-        b.iter(|| pollster::block_on(canonical_nquads(&unsigned)))
-    });
+    g.bench_function("verify (full report)", |b| b.iter(|| pollster::block_on(verify_credential(&signed, &options))));
+    g.bench_function("canonicalize (RDFC-1.0)", |b| b.iter(|| pollster::block_on(canonical_nquads(&unsigned))));
 
     // Baseline: the bare P-256 operations over a 64-byte message (hash ‖ hash).
     let sk = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
     let vk = p256::ecdsa::VerifyingKey::from(&sk);
     let msg = [7u8; 64];
     let sig: p256::ecdsa::Signature = sk.sign(&msg);
-    g.bench_function("baseline: raw P-256 sign", |b| {
-        b.iter(|| -> p256::ecdsa::Signature { sk.sign(&msg) })
-    });
-    g.bench_function("baseline: raw P-256 verify", |b| {
-        b.iter(|| vk.verify(&msg, &sig))
-    });
+    g.bench_function("baseline: raw P-256 sign", |b| b.iter(|| -> p256::ecdsa::Signature { sk.sign(&msg) }));
+    g.bench_function("baseline: raw P-256 verify", |b| b.iter(|| vk.verify(&msg, &sig)));
     g.finish();
 }
 

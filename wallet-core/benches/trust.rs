@@ -17,9 +17,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use wallet_core::credential::HEALTH_CERTIFICATE_TYPE;
 use wallet_core::keys::IssuerKey;
 use wallet_core::trust::{
-    build_trust_list, certificate_pem_to_der, create_crl, create_csr, create_root,
-    issue_certificate, random_serial, usci_check_character, CertificateValidity, DepartmentName,
-    RevocationEntry, RevocationReason, TrustList, TrustListContents, TrustStore,
+    build_trust_list, certificate_pem_to_der, create_crl, create_csr, create_root, issue_certificate, random_serial,
+    usci_check_character, CertificateValidity, DepartmentName, RevocationEntry, RevocationReason, TrustList,
+    TrustListContents, TrustStore,
 };
 
 const CLINICS: usize = 10_000;
@@ -35,9 +35,7 @@ struct Fixture {
 }
 
 fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|d| d.with_timezone(&Utc))
-        .unwrap_or_default()
+    DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
 }
 
 fn fixture() -> &'static Fixture {
@@ -146,35 +144,19 @@ fn fixture() -> &'static Fixture {
 
 fn bench_check_issuer(c: &mut Criterion) {
     let fixture = fixture();
-    let types = vec![
-        "VerifiableCredential".to_owned(),
-        HEALTH_CERTIFICATE_TYPE.to_owned(),
-    ];
+    let types = vec!["VerifiableCredential".to_owned(), HEALTH_CERTIFICATE_TYPE.to_owned()];
     let signed_at = at("2026-03-01T08:00:00Z");
-    assert!(fixture
-        .store
-        .check_issuer(&fixture.sample_dids[0], &types, signed_at)
-        .is_valid());
+    assert!(fixture.store.check_issuer(&fixture.sample_dids[0], &types, signed_at).is_valid());
     let mut next = 0usize;
     c.bench_function("check_issuer/10k", |b| {
         b.iter(|| {
             next = (next + 1) % fixture.sample_dids.len();
-            black_box(fixture.store.check_issuer(
-                black_box(&fixture.sample_dids[next]),
-                black_box(&types),
-                signed_at,
-            ))
+            black_box(fixture.store.check_issuer(black_box(&fixture.sample_dids[next]), black_box(&types), signed_at))
         })
     });
     let stranger = IssuerKey::generate().verification_method();
     c.bench_function("check_issuer_unknown_key/10k", |b| {
-        b.iter(|| {
-            black_box(
-                fixture
-                    .store
-                    .check_issuer(black_box(&stranger), &types, signed_at),
-            )
-        })
+        b.iter(|| black_box(fixture.store.check_issuer(black_box(&stranger), &types, signed_at)))
     });
 }
 
@@ -185,13 +167,8 @@ fn bench_load(c: &mut Criterion) {
     group.bench_function("10k", |b| {
         b.iter(|| {
             black_box(
-                TrustList::load(
-                    black_box(&fixture.list),
-                    &fixture.roots,
-                    fixture.now,
-                    Duration::days(1),
-                )
-                .map(|store| store.issuer_certificate_count()),
+                TrustList::load(black_box(&fixture.list), &fixture.roots, fixture.now, Duration::days(1))
+                    .map(|store| store.issuer_certificate_count()),
             )
         })
     });

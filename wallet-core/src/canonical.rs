@@ -22,16 +22,10 @@ pub struct CanonicalizationError(pub String);
 /// bundled contexts or turned into RDF.
 pub async fn canonical_nquads(document: &Value) -> Result<String, CanonicalizationError> {
     let text = serde_json::to_string(document).map_err(|e| CanonicalizationError(e.to_string()))?;
-    let (json, _) = ssi::json_ld::syntax::Value::parse_str(&text)
-        .map_err(|e| CanonicalizationError(e.to_string()))?;
+    let (json, _) = ssi::json_ld::syntax::Value::parse_str(&text).map_err(|e| CanonicalizationError(e.to_string()))?;
     let doc = CompactJsonLd(json);
     let mut ld = LdEnvironment::default();
-    let expanded = doc
-        .expand_with(&mut ld, &BundledLoader)
-        .await
-        .map_err(|e| CanonicalizationError(e.to_string()))?;
-    let lines = ld
-        .canonical_form_of(&expanded)
-        .map_err(|e| CanonicalizationError(e.to_string()))?;
+    let expanded = doc.expand_with(&mut ld, &BundledLoader).await.map_err(|e| CanonicalizationError(e.to_string()))?;
+    let lines = ld.canonical_form_of(&expanded).map_err(|e| CanonicalizationError(e.to_string()))?;
     Ok(lines.concat())
 }

@@ -26,46 +26,24 @@ pub const DATA_INTEGRITY_V2: &str = "https://w3id.org/security/data-integrity/v2
 /// the ones pinned in this repository.
 const BUNDLED: &[(&str, &str)] = &[
     (ECERT_V1, include_str!("../contexts/ecert-v1.jsonld")),
-    (
-        CREDENTIALS_V2,
-        include_str!("../contexts/credentials-v2.jsonld"),
-    ),
-    (
-        CREDENTIALS_V1,
-        include_str!("../contexts/credentials-v1.jsonld"),
-    ),
-    (
-        CREDENTIALS_EXAMPLES_V2,
-        include_str!("../contexts/credentials-examples-v2.jsonld"),
-    ),
+    (CREDENTIALS_V2, include_str!("../contexts/credentials-v2.jsonld")),
+    (CREDENTIALS_V1, include_str!("../contexts/credentials-v1.jsonld")),
+    (CREDENTIALS_EXAMPLES_V2, include_str!("../contexts/credentials-examples-v2.jsonld")),
     (
         "https://www.w3.org/ns/credentials/undefined-terms/v2",
         include_str!("../contexts/credentials-undefined-terms-v2.jsonld"),
     ),
-    (
-        DATA_INTEGRITY_V2,
-        include_str!("../contexts/security-data-integrity-v2.jsonld"),
-    ),
-    (
-        "https://w3id.org/security/multikey/v1",
-        include_str!("../contexts/security-multikey-v1.jsonld"),
-    ),
-    (
-        "https://www.w3.org/ns/did/v1",
-        include_str!("../contexts/ns-did-v1.jsonld"),
-    ),
+    (DATA_INTEGRITY_V2, include_str!("../contexts/security-data-integrity-v2.jsonld")),
+    ("https://w3id.org/security/multikey/v1", include_str!("../contexts/security-multikey-v1.jsonld")),
+    ("https://www.w3.org/ns/did/v1", include_str!("../contexts/ns-did-v1.jsonld")),
 ];
 
 static OWN_CONTEXTS: LazyLock<ContextLoader> = LazyLock::new(|| {
-    let map: HashMap<String, String> = BUNDLED
-        .iter()
-        .map(|(url, doc)| ((*url).to_owned(), (*doc).to_owned()))
-        .collect();
+    let map: HashMap<String, String> =
+        BUNDLED.iter().map(|(url, doc)| ((*url).to_owned(), (*doc).to_owned())).collect();
     // The bundled documents are compiled in and checked by the `bundled_contexts_parse` test.
     #[allow(clippy::expect_used)]
-    ContextLoader::empty()
-        .with_context_map_from(map)
-        .expect("bundled JSON-LD contexts are valid JSON")
+    ContextLoader::empty().with_context_map_from(map).expect("bundled JSON-LD contexts are valid JSON")
 });
 
 /// Is this context URL one we can process offline?
@@ -98,14 +76,10 @@ mod tests {
     #[test]
     fn bundled_contexts_parse() {
         for (url, doc) in BUNDLED {
-            let v: serde_json::Value =
-                serde_json::from_str(doc).unwrap_or_else(|e| panic!("{url}: {e}"));
+            let v: serde_json::Value = serde_json::from_str(doc).unwrap_or_else(|e| panic!("{url}: {e}"));
             assert!(v.get("@context").is_some(), "{url} has no @context");
             let iri = Iri::new(*url).unwrap();
-            assert!(
-                pollster::block_on(BundledLoader.load(iri)).is_ok(),
-                "{url} does not load"
-            );
+            assert!(pollster::block_on(BundledLoader.load(iri)).is_ok(), "{url} does not load");
         }
     }
 

@@ -34,19 +34,10 @@ pub struct FieldError {
 
 impl FieldError {
     fn new(field: &'static str, code: &'static str, zh: &str, en: &str) -> Self {
-        Self {
-            field,
-            code,
-            message: Localized::new(zh, en),
-        }
+        Self { field, code, message: Localized::new(zh, en) }
     }
     fn required(field: &'static str) -> Self {
-        Self::new(
-            field,
-            "required",
-            "必填项不能为空",
-            "this field is required",
-        )
+        Self::new(field, "required", "必填项不能为空", "this field is required")
     }
 }
 
@@ -117,11 +108,7 @@ impl IdNumber {
         }
         const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
         const CHECK: &[u8; 11] = b"10X98765432";
-        let sum: u32 = bytes[..17]
-            .iter()
-            .zip(WEIGHTS)
-            .map(|(d, w)| u32::from(d - b'0') * w)
-            .sum();
+        let sum: u32 = bytes[..17].iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
         if CHECK[(sum % 11) as usize] != bytes[17] {
             return Err(FieldError::new(
                 "idNumber",
@@ -156,11 +143,8 @@ impl IdNumberDigest {
     }
 
     fn with_salt(id: &IdNumber, salt: &[u8]) -> Self {
-        let digest = Sha256::new()
-            .chain_update(ID_DIGEST_DOMAIN)
-            .chain_update(salt)
-            .chain_update(id.0.as_bytes())
-            .finalize();
+        let digest =
+            Sha256::new().chain_update(ID_DIGEST_DOMAIN).chain_update(salt).chain_update(id.0.as_bytes()).finalize();
         Self {
             digest: format!("u{}", URL_SAFE_NO_PAD.encode(digest)),
             salt: format!("u{}", URL_SAFE_NO_PAD.encode(salt)),
@@ -169,11 +153,7 @@ impl IdNumberDigest {
 
     /// Does this digest belong to `id`? (Constant-time on the digest bytes.)
     pub fn matches(&self, id: &IdNumber) -> bool {
-        let Some(salt) = self
-            .salt
-            .strip_prefix('u')
-            .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
-        else {
+        let Some(salt) = self.salt.strip_prefix('u').and_then(|s| URL_SAFE_NO_PAD.decode(s).ok()) else {
             return false;
         };
         let expected = Self::with_salt(id, &salt);
@@ -193,18 +173,13 @@ impl UnifiedSocialCreditCode {
     /// `invalid_format` or `checksum` for the field `unifiedSocialCreditCode`.
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-        const WEIGHTS: [usize; 17] = [
-            1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-        ];
+        const WEIGHTS: [usize; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
         const FIELD: &str = "unifiedSocialCreditCode";
         let s = s.trim().to_ascii_uppercase();
         if s.is_empty() {
             return Err(FieldError::required(FIELD));
         }
-        let values: Option<Vec<usize>> = s
-            .bytes()
-            .map(|c| ALPHABET.iter().position(|a| *a == c))
-            .collect();
+        let values: Option<Vec<usize>> = s.bytes().map(|c| ALPHABET.iter().position(|a| *a == c)).collect();
         let Some(values) = values.filter(|v| v.len() == 18) else {
             return Err(FieldError::new(
                 FIELD,
@@ -253,12 +228,9 @@ impl Sex {
             "m" | "male" | "男" => Ok(Self::Male),
             "f" | "female" | "女" => Ok(Self::Female),
             "" => Err(FieldError::required("sex")),
-            _ => Err(FieldError::new(
-                "sex",
-                "invalid_value",
-                "性别应为“男”或“女”",
-                "sex must be M (male) or F (female)",
-            )),
+            _ => {
+                Err(FieldError::new("sex", "invalid_value", "性别应为“男”或“女”", "sex must be M (male) or F (female)"))
+            }
         }
     }
     /// The code used in the credential.
@@ -373,27 +345,19 @@ fn parse_date(field: &'static str, value: &str) -> Result<NaiveDate, FieldError>
     if value.trim().is_empty() {
         return Err(FieldError::required(field));
     }
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| {
-        FieldError::new(
-            field,
-            "invalid_date",
-            "日期格式应为 YYYY-MM-DD",
-            "dates are written YYYY-MM-DD",
-        )
-    })
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| FieldError::new(field, "invalid_date", "日期格式应为 YYYY-MM-DD", "dates are written YYYY-MM-DD"))
 }
 
 fn parse_datetime(field: &'static str, value: &str) -> Result<DateTime<Utc>, FieldError> {
-    DateTime::parse_from_rfc3339(value.trim())
-        .map(|d| d.with_timezone(&Utc))
-        .map_err(|_| {
-            FieldError::new(
-                field,
-                "invalid_datetime",
-                "时间格式应为 RFC 3339，例如 2026-03-15T00:00:00Z",
-                "times are written in RFC 3339, e.g. 2026-03-15T00:00:00Z",
-            )
-        })
+    DateTime::parse_from_rfc3339(value.trim()).map(|d| d.with_timezone(&Utc)).map_err(|_| {
+        FieldError::new(
+            field,
+            "invalid_datetime",
+            "时间格式应为 RFC 3339，例如 2026-03-15T00:00:00Z",
+            "times are written in RFC 3339, e.g. 2026-03-15T00:00:00Z",
+        )
+    })
 }
 
 fn day_start(date: NaiveDate) -> DateTime<Utc> {
@@ -410,33 +374,22 @@ impl HealthCertificate {
     ///
     /// # Errors
     /// All the [`FieldError`]s found.
-    pub fn from_request(
-        req: &HealthCertificateRequest,
-        today: NaiveDate,
-    ) -> Result<Self, Vec<FieldError>> {
+    pub fn from_request(req: &HealthCertificateRequest, today: NaiveDate) -> Result<Self, Vec<FieldError>> {
         let mut errors = FieldErrors::default();
         let full_name = errors.take(required_text("fullName", &req.full_name, 50));
-        let full_name_pinyin = errors.take(
-            required_text("fullNamePinyin", &req.full_name_pinyin, 100).and_then(|p| {
-                if p.chars().all(|c| {
-                    c.is_ascii_alphabetic()
-                        || c == ' '
-                        || c == '-'
-                        || c == '\''
-                        || c == 'ü'
-                        || c == 'Ü'
-                }) {
-                    Ok(p)
-                } else {
-                    Err(FieldError::new(
-                        "fullNamePinyin",
-                        "invalid_format",
-                        "拼音只能包含拉丁字母、空格和连字符",
-                        "pinyin may contain only Latin letters, spaces and hyphens",
-                    ))
-                }
-            }),
-        );
+        let full_name_pinyin = errors.take(required_text("fullNamePinyin", &req.full_name_pinyin, 100).and_then(|p| {
+            if p.chars().all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '-' || c == '\'' || c == 'ü' || c == 'Ü')
+            {
+                Ok(p)
+            } else {
+                Err(FieldError::new(
+                    "fullNamePinyin",
+                    "invalid_format",
+                    "拼音只能包含拉丁字母、空格和连字符",
+                    "pinyin may contain only Latin letters, spaces and hyphens",
+                ))
+            }
+        }));
         let sex = errors.take(Sex::parse(&req.sex));
         let birth_date = errors.take(parse_date("birthDate", &req.birth_date).and_then(|d| {
             if d > today {
@@ -451,36 +404,25 @@ impl HealthCertificate {
             }
         }));
         let id_number = errors.take(IdNumber::parse(&req.id_number));
-        let examination_date = errors.take(
-            parse_date("examinationDate", &req.examination_date).and_then(|d| {
-                if d > today {
-                    Err(FieldError::new(
-                        "examinationDate",
-                        "in_future",
-                        "体检日期不能晚于今天",
-                        "the examination date cannot be in the future",
-                    ))
-                } else {
-                    Ok(d)
-                }
-            }),
-        );
-        let examining_institution = errors.take(required_text(
-            "examiningInstitution",
-            &req.examining_institution,
-            100,
-        ));
-        let examination_result = errors.take(match req.examination_result.trim() {
-            r if EXAMINATION_RESULTS
-                .iter()
-                .any(|(code, zh, _)| *code == r || *zh == r) =>
-            {
-                Ok(EXAMINATION_RESULTS
-                    .iter()
-                    .find(|(code, zh, _)| *code == r || *zh == r)
-                    .map_or("qualified", |e| e.0)
-                    .to_owned())
+        let examination_date = errors.take(parse_date("examinationDate", &req.examination_date).and_then(|d| {
+            if d > today {
+                Err(FieldError::new(
+                    "examinationDate",
+                    "in_future",
+                    "体检日期不能晚于今天",
+                    "the examination date cannot be in the future",
+                ))
+            } else {
+                Ok(d)
             }
+        }));
+        let examining_institution = errors.take(required_text("examiningInstitution", &req.examining_institution, 100));
+        let examination_result = errors.take(match req.examination_result.trim() {
+            r if EXAMINATION_RESULTS.iter().any(|(code, zh, _)| *code == r || *zh == r) => Ok(EXAMINATION_RESULTS
+                .iter()
+                .find(|(code, zh, _)| *code == r || *zh == r)
+                .map_or("qualified", |e| e.0)
+                .to_owned()),
             "" => Err(FieldError::required("examinationResult")),
             _ => Err(FieldError::new(
                 "examinationResult",
@@ -500,9 +442,9 @@ impl HealthCertificate {
         };
         let valid_until = match (&req.valid_until, valid_from) {
             (Some(v), _) => errors.take(parse_datetime("validUntil", v)),
-            (None, Some(from)) => from
-                .checked_add_months(chrono::Months::new(12))
-                .map(|t| t - chrono::Duration::seconds(1)),
+            (None, Some(from)) => {
+                from.checked_add_months(chrono::Months::new(12)).map(|t| t - chrono::Duration::seconds(1))
+            }
             (None, None) => None,
         };
         if let (Some(from), Some(until)) = (valid_from, valid_until) {
@@ -634,39 +576,27 @@ impl FoodBusinessLicence {
     /// All the [`FieldError`]s found.
     pub fn from_request(req: &FoodBusinessLicenceRequest) -> Result<Self, Vec<FieldError>> {
         let mut errors = FieldErrors::default();
-        let licence_number = errors.take(
-            required_text("licenceNumber", &req.licence_number, 32).and_then(|n| {
-                if n.chars().all(|c| c.is_ascii_alphanumeric()) {
-                    Ok(n)
-                } else {
-                    Err(FieldError::new(
-                        "licenceNumber",
-                        "invalid_format",
-                        "许可证编号只能包含字母和数字",
-                        "a licence number has only letters and digits",
-                    ))
-                }
-            }),
-        );
+        let licence_number = errors.take(required_text("licenceNumber", &req.licence_number, 32).and_then(|n| {
+            if n.chars().all(|c| c.is_ascii_alphanumeric()) {
+                Ok(n)
+            } else {
+                Err(FieldError::new(
+                    "licenceNumber",
+                    "invalid_format",
+                    "许可证编号只能包含字母和数字",
+                    "a licence number has only letters and digits",
+                ))
+            }
+        }));
         let licensee = errors.take(required_text("licensee", &req.licensee, 100));
-        let usci = errors.take(UnifiedSocialCreditCode::parse(
-            &req.unified_social_credit_code,
-        ));
-        let legal_representative = errors.take(required_text(
-            "legalRepresentative",
-            &req.legal_representative,
-            50,
-        ));
-        let business_address =
-            errors.take(required_text("businessAddress", &req.business_address, 200));
+        let usci = errors.take(UnifiedSocialCreditCode::parse(&req.unified_social_credit_code));
+        let legal_representative = errors.take(required_text("legalRepresentative", &req.legal_representative, 50));
+        let business_address = errors.take(required_text("businessAddress", &req.business_address, 200));
         let business_scope = if req.business_scope.is_empty() {
             errors.take(Err(FieldError::required("businessScope")))
         } else {
-            let items: Vec<_> = req
-                .business_scope
-                .iter()
-                .filter_map(|s| errors.take(required_text("businessScope", s, 100)))
-                .collect();
+            let items: Vec<_> =
+                req.business_scope.iter().filter_map(|s| errors.take(required_text("businessScope", s, 100))).collect();
             (items.len() == req.business_scope.len()).then_some(items)
         };
         let valid_from = errors.take(parse_datetime("validFrom", &req.valid_from));
@@ -779,14 +709,8 @@ mod tests {
     fn id_number_check_character() {
         assert!(IdNumber::parse("11010519491231002X").is_ok());
         assert!(IdNumber::parse("11010519491231002x").is_ok());
-        assert_eq!(
-            IdNumber::parse("110105194912310021").unwrap_err().code,
-            "checksum"
-        );
-        assert_eq!(
-            IdNumber::parse("1101051949123100").unwrap_err().code,
-            "invalid_format"
-        );
+        assert_eq!(IdNumber::parse("110105194912310021").unwrap_err().code, "checksum");
+        assert_eq!(IdNumber::parse("1101051949123100").unwrap_err().code, "invalid_format");
         assert_eq!(IdNumber::parse("").unwrap_err().code, "required");
         assert!(!format!("{:?}", IdNumber::parse("11010519491231002X").unwrap()).contains("1101"));
     }
@@ -794,24 +718,9 @@ mod tests {
     #[test]
     fn usci_check_character() {
         assert!(UnifiedSocialCreditCode::parse("91350100M000100Y43").is_ok());
-        assert_eq!(
-            UnifiedSocialCreditCode::parse("91350100M000100Y42")
-                .unwrap_err()
-                .code,
-            "checksum"
-        );
-        assert_eq!(
-            UnifiedSocialCreditCode::parse("91350100M000100Y4")
-                .unwrap_err()
-                .code,
-            "invalid_format"
-        );
-        assert_eq!(
-            UnifiedSocialCreditCode::parse("91350100I000100Y43")
-                .unwrap_err()
-                .code,
-            "invalid_format"
-        );
+        assert_eq!(UnifiedSocialCreditCode::parse("91350100M000100Y42").unwrap_err().code, "checksum");
+        assert_eq!(UnifiedSocialCreditCode::parse("91350100M000100Y4").unwrap_err().code, "invalid_format");
+        assert_eq!(UnifiedSocialCreditCode::parse("91350100I000100Y43").unwrap_err().code, "invalid_format");
     }
 
     #[test]

@@ -97,18 +97,8 @@ pub struct DataModelError {
 }
 
 impl DataModelError {
-    fn new(
-        code: &'static str,
-        path: impl Into<String>,
-        en: impl Into<String>,
-        zh: impl Into<String>,
-    ) -> Self {
-        Self {
-            code,
-            path: path.into(),
-            message_en: en.into(),
-            message_zh: zh.into(),
-        }
+    fn new(code: &'static str, path: impl Into<String>, en: impl Into<String>, zh: impl Into<String>) -> Self {
+        Self { code, path: path.into(), message_en: en.into(), message_zh: zh.into() }
     }
 }
 
@@ -222,26 +212,14 @@ fn check_credential_syntax(vc: &Value, at: &str) -> Check {
     check_typed_members(
         obj,
         at,
-        &[
-            CREDENTIAL_STATUS,
-            CREDENTIAL_SCHEMA,
-            EVIDENCE,
-            REFRESH_SERVICE,
-            TERMS_OF_USE,
-            PROOF,
-        ],
+        &[CREDENTIAL_STATUS, CREDENTIAL_SCHEMA, EVIDENCE, REFRESH_SERVICE, TERMS_OF_USE, PROOF],
     )?;
     check_related_resources(obj, at)
 }
 
 fn as_object<'a>(v: &'a Value, at: &str) -> Result<&'a Map<String, Value>, DataModelError> {
     v.as_object().ok_or_else(|| {
-        DataModelError::new(
-            "not_an_object",
-            at,
-            "the document is not a JSON object",
-            "文档不是 JSON 对象",
-        )
+        DataModelError::new("not_an_object", at, "the document is not a JSON object", "文档不是 JSON 对象")
     })
 }
 
@@ -364,21 +342,12 @@ fn check_type(obj: &Map<String, Value>, at: &str, required: &str) -> Check {
 fn type_strings(v: &Value) -> Option<Vec<&str>> {
     match v {
         Value::String(s) if !s.is_empty() => Some(vec![s.as_str()]),
-        Value::Array(a) if !a.is_empty() => a
-            .iter()
-            .map(|t| t.as_str().filter(|s| !s.is_empty()))
-            .collect(),
+        Value::Array(a) if !a.is_empty() => a.iter().map(|t| t.as_str().filter(|s| !s.is_empty())).collect(),
         _ => None,
     }
 }
 
-fn check_optional_id(
-    obj: &Map<String, Value>,
-    at: &str,
-    code: &'static str,
-    what_en: &str,
-    what_zh: &str,
-) -> Check {
+fn check_optional_id(obj: &Map<String, Value>, at: &str, code: &'static str, what_en: &str, what_zh: &str) -> Check {
     match obj.get("id") {
         None => Ok(()),
         Some(Value::String(s)) if is_url(s) => Ok(()),
@@ -402,12 +371,7 @@ fn check_issuer(obj: &Map<String, Value>, at: &str) -> Check {
         )
     };
     match obj.get("issuer") {
-        None => Err(DataModelError::new(
-            "missing_issuer",
-            path,
-            "`issuer` is missing",
-            "缺少 `issuer`（签发者）",
-        )),
+        None => Err(DataModelError::new("missing_issuer", path, "`issuer` is missing", "缺少 `issuer`（签发者）")),
         Some(Value::String(s)) if is_url(s) => Ok(()),
         Some(Value::Object(issuer)) => {
             match issuer.get("id") {
@@ -469,13 +433,7 @@ fn check_one_subject(subject: &Map<String, Value>, path: &str) -> Check {
             "每个 `credentialSubject` 至少要包含一项声明",
         ));
     }
-    check_optional_id(
-        subject,
-        path,
-        "subject_invalid_id",
-        "a credential subject",
-        "凭证主体",
-    )
+    check_optional_id(subject, path, "subject_invalid_id", "a credential subject", "凭证主体")
 }
 
 fn check_validity_period(obj: &Map<String, Value>, at: &str) -> Check {
@@ -509,12 +467,7 @@ fn check_v1_dates(obj: &Map<String, Value>, at: &str) -> Check {
 }
 
 /// Parses an optional date member; `stamp` demands a time zone (dateTimeStamp).
-fn date_member(
-    obj: &Map<String, Value>,
-    at: &str,
-    key: &str,
-    stamp: bool,
-) -> Result<Option<Instant>, DataModelError> {
+fn date_member(obj: &Map<String, Value>, at: &str, key: &str, stamp: bool) -> Result<Option<Instant>, DataModelError> {
     let Some(v) = obj.get(key) else {
         return Ok(None);
     };
@@ -527,10 +480,7 @@ fn date_member(
                     "带时区的 XML Schema dateTimeStamp，例如 2026-03-15T00:00:00Z",
                 )
             } else {
-                (
-                    "an XML Schema dateTime, e.g. 2026-03-15T00:00:00Z",
-                    "XML Schema dateTime，例如 2026-03-15T00:00:00Z",
-                )
+                ("an XML Schema dateTime, e.g. 2026-03-15T00:00:00Z", "XML Schema dateTime，例如 2026-03-15T00:00:00Z")
             };
             Err(DataModelError::new(
                 "invalid_date",
@@ -543,12 +493,7 @@ fn date_member(
 }
 
 /// `name` / `description`: a string, a language value object, or an array of those.
-fn check_language_value(
-    obj: &Map<String, Value>,
-    at: &str,
-    key: &str,
-    code: &'static str,
-) -> Check {
+fn check_language_value(obj: &Map<String, Value>, at: &str, key: &str, code: &'static str) -> Check {
     let Some(v) = obj.get(key) else { return Ok(()) };
     let ok = match v {
         Value::Array(a) => !a.is_empty() && a.iter().all(is_language_value),
@@ -572,10 +517,8 @@ fn is_language_value(v: &Value) -> bool {
         Value::Object(o) => {
             o.get("@value").is_some_and(Value::is_string)
                 && o.get("@language").is_none_or(Value::is_string)
-                && o.get("@direction")
-                    .is_none_or(|d| matches!(d.as_str(), Some("ltr" | "rtl")))
-                && o.keys()
-                    .all(|k| matches!(k.as_str(), "@value" | "@language" | "@direction"))
+                && o.get("@direction").is_none_or(|d| matches!(d.as_str(), Some("ltr" | "rtl")))
+                && o.keys().all(|k| matches!(k.as_str(), "@value" | "@language" | "@direction"))
         }
         _ => false,
     }
@@ -650,11 +593,7 @@ fn check_typed_members(obj: &Map<String, Value>, at: &str, members: &[TypedMembe
         let key = member.key;
         let entries: Vec<(String, &Value)> = match v {
             Value::Object(_) => vec![(path.clone(), v)],
-            Value::Array(a) if !a.is_empty() => a
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (format!("{path}/{i}"), e))
-                .collect(),
+            Value::Array(a) if !a.is_empty() => a.iter().enumerate().map(|(i, e)| (format!("{path}/{i}"), e)).collect(),
             _ => {
                 return Err(DataModelError::new(
                     member.invalid,
@@ -686,9 +625,7 @@ fn check_typed_members(obj: &Map<String, Value>, at: &str, members: &[TypedMembe
                     return Err(DataModelError::new(
                         member.invalid_type,
                         ptr(&path, "type"),
-                        format!(
-                        "the `type` of `{key}` must be a term or URL string (or an array of them)"
-                    ),
+                        format!("the `type` of `{key}` must be a term or URL string (or an array of them)"),
                         format!("`{key}` 的 `type` 必须是术语或 URL 字符串（或其数组）"),
                     ))
                 }
@@ -734,11 +671,7 @@ fn check_related_resources(obj: &Map<String, Value>, at: &str) -> Check {
     };
     let entries: Vec<(String, &Value)> = match v {
         Value::Object(_) => vec![(path.clone(), v)],
-        Value::Array(a) if !a.is_empty() => a
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (format!("{path}/{i}"), e))
-            .collect(),
+        Value::Array(a) if !a.is_empty() => a.iter().enumerate().map(|(i, e)| (format!("{path}/{i}"), e)).collect(),
         _ => return Err(invalid(path)),
     };
     let mut seen = HashSet::new();
@@ -811,10 +744,7 @@ fn check_holder(obj: &Map<String, Value>, at: &str) -> Result<Option<String>, Da
 }
 
 /// The `verifiableCredential` values with their paths; each must be an object.
-fn embedded_credentials<'a>(
-    obj: &'a Map<String, Value>,
-    at: &str,
-) -> Result<Vec<(String, &'a Value)>, DataModelError> {
+fn embedded_credentials<'a>(obj: &'a Map<String, Value>, at: &str) -> Result<Vec<(String, &'a Value)>, DataModelError> {
     let path = ptr(at, "verifiableCredential");
     let invalid = |path: String| {
         DataModelError::new(
@@ -827,11 +757,9 @@ fn embedded_credentials<'a>(
     let entries: Vec<(String, &Value)> = match obj.get("verifiableCredential") {
         None => return Ok(Vec::new()),
         Some(v @ Value::Object(_)) => vec![(path, v)],
-        Some(Value::Array(a)) if !a.is_empty() => a
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (format!("{path}/{i}"), e))
-            .collect(),
+        Some(Value::Array(a)) if !a.is_empty() => {
+            a.iter().enumerate().map(|(i, e)| (format!("{path}/{i}"), e)).collect()
+        }
         Some(_) => return Err(invalid(path)),
     };
     for (path, entry) in &entries {
@@ -889,12 +817,7 @@ fn check_enveloped(v: &Value, at: &str, envelope_type: &str) -> Check {
     let path = ptr(at, "@context");
     let items: Vec<&Value> = match obj.get("@context") {
         None | Some(Value::Null) => {
-            return Err(DataModelError::new(
-                "missing_context",
-                path,
-                "`@context` is missing",
-                "缺少 `@context`",
-            ))
+            return Err(DataModelError::new("missing_context", path, "`@context` is missing", "缺少 `@context`"))
         }
         Some(Value::Array(a)) => a.iter().collect(),
         Some(other) => vec![other],
@@ -909,11 +832,7 @@ fn check_enveloped(v: &Value, at: &str, envelope_type: &str) -> Check {
     }
     let single = !obj.get("@context").is_some_and(Value::is_array);
     for (i, item) in items.iter().enumerate() {
-        let item_path = if single {
-            path.clone()
-        } else {
-            format!("{path}/{i}")
-        };
+        let item_path = if single { path.clone() } else { format!("{path}/{i}") };
         check_context_entry(item, &item_path)?;
     }
     let type_ok = match obj.get("type") {
@@ -926,9 +845,7 @@ fn check_enveloped(v: &Value, at: &str, envelope_type: &str) -> Check {
             ))
         }
         Some(Value::String(s)) => s == envelope_type,
-        Some(Value::Array(a)) => {
-            a.len() == 1 && a.first().and_then(Value::as_str) == Some(envelope_type)
-        }
+        Some(Value::Array(a)) => a.len() == 1 && a.first().and_then(Value::as_str) == Some(envelope_type),
         Some(_) => false,
     };
     if !type_ok {
@@ -944,9 +861,7 @@ fn check_enveloped(v: &Value, at: &str, envelope_type: &str) -> Check {
         _ => Err(DataModelError::new(
             "enveloped_invalid_id",
             ptr(at, "id"),
-            format!(
-                "the `id` of an {envelope_type} must be a data: URL holding the secured document"
-            ),
+            format!("the `id` of an {envelope_type} must be a data: URL holding the secured document"),
             format!("{envelope_type} 的 `id` 必须是承载受保护文档的 data: URL"),
         )),
     }
@@ -954,8 +869,7 @@ fn check_enveloped(v: &Value, at: &str, envelope_type: &str) -> Check {
 
 /// `data:[<mediatype>][;base64],<data>` (RFC 2397), loosely: the scheme and the comma.
 fn is_data_url(s: &str) -> bool {
-    s.get(..5)
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"))
+    s.get(..5).is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"))
         && s.contains(',')
         && !s.chars().any(char::is_whitespace)
 }
@@ -975,21 +889,16 @@ fn check_jsonld(doc: &Value, at: &str, strip: &[&str]) -> Check {
         stripped.remove(*key);
     }
     let stripped = Value::Object(stripped);
-    let json: ssi::json_ld::syntax::Value =
-        serde_json::from_value(stripped.clone()).map_err(|e| {
-            DataModelError::new(
-                "jsonld_error",
-                at,
-                format!("the document cannot be read as JSON-LD: {e}"),
-                format!("文档无法作为 JSON-LD 读取：{e}"),
-            )
-        })?;
+    let json: ssi::json_ld::syntax::Value = serde_json::from_value(stripped.clone()).map_err(|e| {
+        DataModelError::new(
+            "jsonld_error",
+            at,
+            format!("the document cannot be read as JSON-LD: {e}"),
+            format!("文档无法作为 JSON-LD 读取：{e}"),
+        )
+    })?;
     let options = expansion::Options {
-        policy: Policy {
-            invalid: Action::Keep,
-            vocab: Action::Keep,
-            allow_undefined: false,
-        },
+        policy: Policy { invalid: Action::Keep, vocab: Action::Keep, allow_undefined: false },
         ..Default::default()
     };
     let mut vocabulary = ();
@@ -1005,8 +914,7 @@ fn check_jsonld(doc: &Value, at: &str, strip: &[&str]) -> Check {
 
     for object in &expanded {
         if let Some(bad) = invalid_type_in(object.inner()) {
-            let path =
-                find_type(&stripped, &bad).map_or_else(|| ptr(at, "type"), |p| format!("{at}{p}"));
+            let path = find_type(&stripped, &bad).map_or_else(|| ptr(at, "type"), |p| format!("{at}{p}"));
             return Err(DataModelError::new(
                 "type_not_mapped",
                 path,
@@ -1099,10 +1007,9 @@ fn expansion_error(e: &expansion::Error, doc: &Value, at: &str) -> DataModelErro
 fn bad_iri_mapping(doc: &Value) -> Option<(String, String)> {
     fn in_context(ctx: &Value, path: &str) -> Option<(String, String)> {
         match ctx {
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .find_map(|(i, item)| in_context(item, &format!("{path}/{i}"))),
+            Value::Array(items) => {
+                items.iter().enumerate().find_map(|(i, item)| in_context(item, &format!("{path}/{i}")))
+            }
             Value::Object(terms) => terms.iter().find_map(|(term, def)| {
                 let def_path = ptr(path, term);
                 let iri = match def {
@@ -1110,14 +1017,11 @@ fn bad_iri_mapping(doc: &Value) -> Option<(String, String)> {
                     Value::Object(d) => d.get("@id").and_then(Value::as_str),
                     _ => None,
                 };
-                if iri.is_some_and(|s| {
-                    !s.starts_with('@') && s.contains(':') && !is_url(s) && !s.starts_with("_:")
-                }) {
+                if iri.is_some_and(|s| !s.starts_with('@') && s.contains(':') && !is_url(s) && !s.starts_with("_:")) {
                     return Some((term.clone(), def_path));
                 }
                 // Scoped contexts inside term definitions.
-                def.get("@context")
-                    .and_then(|scoped| in_context(scoped, &ptr(&def_path, "@context")))
+                def.get("@context").and_then(|scoped| in_context(scoped, &ptr(&def_path, "@context")))
             }),
             _ => None,
         }
@@ -1131,10 +1035,9 @@ fn bad_iri_mapping(doc: &Value) -> Option<(String, String)> {
                 bad_iri_mapping(v).map(|(t, p)| (t, format!("{path}{p}")))
             }
         }),
-        Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| bad_iri_mapping(v).map(|(t, p)| (t, format!("/{i}{p}")))),
+        Value::Array(a) => {
+            a.iter().enumerate().find_map(|(i, v)| bad_iri_mapping(v).map(|(t, p)| (t, format!("/{i}{p}"))))
+        }
         _ => None,
     }
 }
@@ -1172,10 +1075,7 @@ fn invalid_type_in_node(node: &Node<IriBuf, BlankIdBuf>) -> Option<String> {
         }
     }
     if let Some(included) = node.included() {
-        if let Some(bad) = included
-            .iter()
-            .find_map(|n| invalid_type_in_node(n.inner()))
-        {
+        if let Some(bad) = included.iter().find_map(|n| invalid_type_in_node(n.inner())) {
             return Some(bad);
         }
     }
@@ -1201,10 +1101,7 @@ fn find_type(v: &Value, ty: &str) -> Option<String> {
                 .filter(|(k, _)| k.as_str() != "@context")
                 .find_map(|(k, child)| find_type(child, ty).map(|p| format!("{}{p}", ptr("", k))))
         }
-        Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .find_map(|(i, child)| find_type(child, ty).map(|p| format!("/{i}{p}"))),
+        Value::Array(a) => a.iter().enumerate().find_map(|(i, child)| find_type(child, ty).map(|p| format!("/{i}{p}"))),
         _ => None,
     }
 }
@@ -1220,10 +1117,7 @@ fn find_key(v: &Value, key: &str) -> Option<String> {
                 .filter(|(k, _)| k.as_str() != "@context")
                 .find_map(|(k, child)| find_key(child, key).map(|p| format!("{}{p}", ptr("", k))))
         }
-        Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .find_map(|(i, child)| find_key(child, key).map(|p| format!("/{i}{p}"))),
+        Value::Array(a) => a.iter().enumerate().find_map(|(i, child)| find_key(child, key).map(|p| format!("/{i}{p}"))),
         _ => None,
     }
 }
@@ -1433,9 +1327,7 @@ mod tests {
     #[test]
     fn language_values() {
         assert!(is_language_value(&json!("x")));
-        assert!(is_language_value(
-            &json!({"@value": "x", "@language": "en", "@direction": "ltr"})
-        ));
+        assert!(is_language_value(&json!({"@value": "x", "@language": "en", "@direction": "ltr"})));
         assert!(!is_language_value(&json!({"@value": "x", "url": "y"})));
         assert!(!is_language_value(&json!({"@language": "en"})));
         assert!(!is_language_value(&json!(3)));

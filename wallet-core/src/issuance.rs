@@ -62,10 +62,7 @@ fn with_data_integrity_context(unsigned: &Value) -> Value {
         if !has(ctx, CREDENTIALS_V2) && !has(ctx, DATA_INTEGRITY_V2) {
             match ctx {
                 Value::Array(a) => a.push(Value::String(DATA_INTEGRITY_V2.into())),
-                other => {
-                    *other =
-                        Value::Array(vec![other.clone(), Value::String(DATA_INTEGRITY_V2.into())])
-                }
+                other => *other = Value::Array(vec![other.clone(), Value::String(DATA_INTEGRITY_V2.into())]),
             }
         }
     }
@@ -78,52 +75,30 @@ fn with_data_integrity_context(unsigned: &Value) -> Value {
 ///
 /// # Errors
 /// See [`IssueError`].
-pub async fn sign_credential(
-    unsigned: &Value,
-    key: &IssuerKey,
-    created: DateTime<Utc>,
-) -> Result<Value, IssueError> {
+pub async fn sign_credential(unsigned: &Value, key: &IssuerKey, created: DateTime<Utc>) -> Result<Value, IssueError> {
     if unsigned.get("proof").is_some() {
         return Err(IssueError::AlreadySigned);
     }
     data_model::check_credential(unsigned)?;
     let unsigned = &with_data_integrity_context(unsigned);
-    let credential: AnyJsonCredential = serde_json::from_value(unsigned.clone())
-        .map_err(|e| IssueError::NotACredential(e.to_string()))?;
+    let credential: AnyJsonCredential =
+        serde_json::from_value(unsigned.clone()).map_err(|e| IssueError::NotACredential(e.to_string()))?;
     let resolver = DIDKey.into_vm_resolver::<AnyMethod>();
-    let jwk = key
-        .to_jwk()
-        .map_err(|e| IssueError::Signing(e.to_string()))?;
+    let jwk = key.to_jwk().map_err(|e| IssueError::Signing(e.to_string()))?;
     let signer = SingleSecretSigner::new(jwk).into_local();
     let vm: ssi::verification_methods::ReferenceOrOwned<AnyMethod> =
         ssi::verification_methods::ReferenceOrOwned::Reference(
-            key.verification_method()
-                .parse()
-                .map_err(|_| IssueError::Signing("bad verification method".into()))?,
+            key.verification_method().parse().map_err(|_| IssueError::Signing("bad verification method".into()))?,
         );
     let mut options = ProofOptions::from_method(vm);
-    options.created = Some(
-        format_timestamp(created)
-            .parse()
-            .map_err(|_| IssueError::Signing("bad created time".into()))?,
-    );
-    let environment = SignatureEnvironment {
-        json_ld_loader: BundledLoader,
-        eip712_loader: (),
-    };
+    options.created =
+        Some(format_timestamp(created).parse().map_err(|_| IssueError::Signing("bad created time".into()))?);
+    let environment = SignatureEnvironment { json_ld_loader: BundledLoader, eip712_loader: () };
     let signed = AnySuite::EcdsaRdfc2019
-        .sign_with(
-            environment,
-            credential,
-            resolver,
-            signer,
-            options,
-            Default::default(),
-        )
+        .sign_with(environment, credential, resolver, signer, options, Default::default())
         .await
         .map_err(|e| IssueError::Signing(e.to_string()))?;
-    let proofs =
-        serde_json::to_value(&signed.proofs).map_err(|e| IssueError::Signing(e.to_string()))?;
+    let proofs = serde_json::to_value(&signed.proofs).map_err(|e| IssueError::Signing(e.to_string()))?;
     let proof = match proofs {
         Value::Array(mut a) if a.len() == 1 => a.remove(0),
         other => other,

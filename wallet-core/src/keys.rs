@@ -29,18 +29,14 @@ pub struct IssuerKey {
 
 impl std::fmt::Debug for IssuerKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuerKey")
-            .field("did", &self.did())
-            .finish_non_exhaustive()
+        f.debug_struct("IssuerKey").field("did", &self.did()).finish_non_exhaustive()
     }
 }
 
 impl IssuerKey {
     /// Generate a fresh key from the operating system's RNG.
     pub fn generate() -> Self {
-        Self {
-            secret: p256::SecretKey::random(&mut rand::rngs::OsRng),
-        }
+        Self { secret: p256::SecretKey::random(&mut rand::rngs::OsRng) }
     }
 
     /// Parse a PKCS#8 PEM private key.
@@ -119,9 +115,7 @@ pub fn p256_key_from_did(did: &str) -> Result<p256::PublicKey, KeyError> {
     let rest = did.strip_prefix("did:key:z").ok_or_else(err)?;
     let rest = rest.split('#').next().unwrap_or(rest);
     let bytes = bs58::decode(rest).into_vec().map_err(|_| err())?;
-    let point = bytes
-        .strip_prefix(&P256_PUB_MULTICODEC[..])
-        .ok_or_else(err)?;
+    let point = bytes.strip_prefix(&P256_PUB_MULTICODEC[..]).ok_or_else(err)?;
     p256::PublicKey::from_sec1_bytes(point).map_err(|_| err())
 }
 
@@ -151,14 +145,9 @@ mod tests {
 
     #[test]
     fn rejects_non_p256_did_and_garbage_pem() {
-        assert!(
-            p256_key_from_did("did:key:z6MkhTNL7i2etLerDK8Acz5t528giE5KA4p75T6ka1E1D74r").is_err()
-        );
+        assert!(p256_key_from_did("did:key:z6MkhTNL7i2etLerDK8Acz5t528giE5KA4p75T6ka1E1D74r").is_err());
         assert!(p256_key_from_did("did:web:example.com").is_err());
         assert!(p256_key_from_did("did:key:z0OIl").is_err());
-        assert!(IssuerKey::from_pkcs8_pem(
-            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"
-        )
-        .is_err());
+        assert!(IssuerKey::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").is_err());
     }
 }

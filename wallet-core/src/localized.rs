@@ -15,10 +15,7 @@ pub struct Localized {
 impl Localized {
     /// Both languages at once.
     pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self {
-            zh: zh.into(),
-            en: en.into(),
-        }
+        Self { zh: zh.into(), en: en.into() }
     }
 }
 

@@ -23,8 +23,7 @@ use image::{GrayImage, ImageEncoder as _, ImageReader, Limits, Luma};
 use qrcode::{QrCode, Version};
 use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
 use rxing::{
-    BarcodeFormat, Binarizer, BinaryBitmap, DecodeHints, Luma8LuminanceSource, MultiFormatReader,
-    Reader as _,
+    BarcodeFormat, Binarizer, BinaryBitmap, DecodeHints, Luma8LuminanceSource, MultiFormatReader, Reader as _,
 };
 
 /// QR error-correction levels (re-exported from `qrcode`) for [`qr_version_at`].
@@ -124,19 +123,10 @@ pub fn render_png(qr_text: &str, scale: u32) -> Result<Vec<u8>, QrError> {
         return Err(QrError::InvalidScale(scale));
     }
     let code = encode_for_render(qr_text)?;
-    let img = code
-        .render::<Luma<u8>>()
-        .quiet_zone(true)
-        .module_dimensions(scale, scale)
-        .build();
+    let img = code.render::<Luma<u8>>().quiet_zone(true).module_dimensions(scale, scale).build();
     let mut png = Vec::new();
     image::codecs::png::PngEncoder::new(&mut png)
-        .write_image(
-            img.as_raw(),
-            img.width(),
-            img.height(),
-            image::ExtendedColorType::L8,
-        )
+        .write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::L8)
         .map_err(|e| QrError::Encode(e.to_string()))?;
     Ok(png)
 }
@@ -145,11 +135,7 @@ pub fn render_png(qr_text: &str, scale: u32) -> Result<Vec<u8>, QrError> {
 /// quiet zone, `shape-rendering="crispEdges"`).
 pub fn render_svg(qr_text: &str) -> Result<String, QrError> {
     let code = encode_for_render(qr_text)?;
-    Ok(code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .quiet_zone(true)
-        .module_dimensions(8, 8)
-        .build())
+    Ok(code.render::<qrcode::render::svg::Color<'_>>().quiet_zone(true).module_dimensions(8, 8).build())
 }
 
 fn encode(qr_text: &str, level: EcLevel) -> Result<QrCode, QrError> {
@@ -203,13 +189,9 @@ pub fn decode_image(image_bytes: &[u8]) -> Result<String, QrError> {
     }
     // 3. Smoothed (sensor noise, JPEG blocks), then 4. one global threshold
     //    (blur, low contrast), both on the overview.
-    scan(
-        &image::imageops::blur(overview, 1.0),
-        Thresholding::Local,
-        &hints,
-    )
-    .or_else(|| scan(overview, Thresholding::Global, &hints))
-    .ok_or(QrError::NoQrCode)
+    scan(&image::imageops::blur(overview, 1.0), Thresholding::Local, &hints)
+        .or_else(|| scan(overview, Thresholding::Global, &hints))
+        .ok_or(QrError::NoQrCode)
 }
 
 /// `img` scaled down to fit `max_side`, or `None` if it already fits.
@@ -226,11 +208,7 @@ fn fit_within(img: &GrayImage, max_side: u32) -> Option<GrayImage> {
 /// Decodes PNG/JPEG bytes to 8-bit greyscale, refusing oversized input
 /// before any large allocation.
 fn load_greyscale(image_bytes: &[u8]) -> Result<GrayImage, QrError> {
-    let too_large = |width, height| QrError::ImageTooLarge {
-        width,
-        height,
-        bytes: image_bytes.len(),
-    };
+    let too_large = |width, height| QrError::ImageTooLarge { width, height, bytes: image_bytes.len() };
     if image_bytes.len() > MAX_IMAGE_BYTES {
         return Err(too_large(0, 0));
     }
@@ -240,14 +218,10 @@ fn load_greyscale(image_bytes: &[u8]) -> Result<GrayImage, QrError> {
             .map_err(|e| QrError::UnreadableImage(e.to_string()))?;
         match reader.format() {
             Some(_) => Ok(reader),
-            None => Err(QrError::UnreadableImage(
-                "not a PNG or JPEG image".to_owned(),
-            )),
+            None => Err(QrError::UnreadableImage("not a PNG or JPEG image".to_owned())),
         }
     };
-    let (width, height) = reader()?
-        .into_dimensions()
-        .map_err(|e| QrError::UnreadableImage(e.to_string()))?;
+    let (width, height) = reader()?.into_dimensions().map_err(|e| QrError::UnreadableImage(e.to_string()))?;
     if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
         return Err(too_large(width, height));
     }
@@ -256,9 +230,7 @@ fn load_greyscale(image_bytes: &[u8]) -> Result<GrayImage, QrError> {
     limits.max_image_width = Some(width);
     limits.max_image_height = Some(height);
     reader.limits(limits);
-    let img = reader
-        .decode()
-        .map_err(|e| QrError::UnreadableImage(e.to_string()))?;
+    let img = reader.decode().map_err(|e| QrError::UnreadableImage(e.to_string()))?;
     Ok(img.into_luma8())
 }
 
@@ -278,18 +250,13 @@ fn scan(img: &GrayImage, thresholding: Thresholding, hints: &DecodeHints) -> Opt
     // inside it must become "not decoded", not a crash of the caller.
     let outcome = catch_unwind(AssertUnwindSafe(|| match thresholding {
         Thresholding::Local => read(BinaryBitmap::new(HybridBinarizer::new(source)), hints),
-        Thresholding::Global => read(
-            BinaryBitmap::new(GlobalHistogramBinarizer::new(source)),
-            hints,
-        ),
+        Thresholding::Global => read(BinaryBitmap::new(GlobalHistogramBinarizer::new(source)), hints),
     }));
     outcome.ok().flatten()
 }
 
 fn read<B: Binarizer>(mut bitmap: BinaryBitmap<B>, hints: &DecodeHints) -> Option<String> {
-    let result = MultiFormatReader::default()
-        .decode_with_hints(&mut bitmap, hints)
-        .ok()?;
+    let result = MultiFormatReader::default().decode_with_hints(&mut bitmap, hints).ok()?;
     (*result.getBarcodeFormat() == BarcodeFormat::QR_CODE).then(|| result.getText().to_owned())
 }
 
@@ -306,14 +273,8 @@ mod tests {
         assert_eq!(qr_version(&"A".repeat(1134)), Ok(22));
         assert_eq!(qr_version(&"A".repeat(1135)), Ok(23));
         assert!(render_png(&"A".repeat(1134), 1).is_ok());
-        assert_eq!(
-            render_png(&"A".repeat(1135), 1),
-            Err(QrError::TooLarge { version: 23 })
-        );
-        assert_eq!(
-            render_svg(&"A".repeat(1135)),
-            Err(QrError::TooLarge { version: 23 })
-        );
+        assert_eq!(render_png(&"A".repeat(1135), 1), Err(QrError::TooLarge { version: 23 }));
+        assert_eq!(render_svg(&"A".repeat(1135)), Err(QrError::TooLarge { version: 23 }));
         assert_eq!(qr_version(&"A".repeat(5000)), Err(QrError::DataTooLong));
         assert_eq!(qr_version_at(&"A".repeat(1460), EcLevel::L), Ok(22));
         assert_eq!(qr_version_at(&"A".repeat(1461), EcLevel::L), Ok(23));
@@ -322,46 +283,28 @@ mod tests {
     #[test]
     fn png_geometry_is_modules_plus_quiet_zone_times_scale() {
         let png = render_png("EC1:ABC", 3).expect("renders");
-        let img = image::load_from_memory(&png)
-            .expect("valid PNG")
-            .into_luma8();
+        let img = image::load_from_memory(&png).expect("valid PNG").into_luma8();
         // Version 1 is 21 modules wide.
-        assert_eq!(
-            img.dimensions(),
-            (
-                (21 + 2 * QUIET_ZONE_MODULES) * 3,
-                (21 + 2 * QUIET_ZONE_MODULES) * 3
-            )
-        );
+        assert_eq!(img.dimensions(), ((21 + 2 * QUIET_ZONE_MODULES) * 3, (21 + 2 * QUIET_ZONE_MODULES) * 3));
         assert!(img.pixels().all(|p| p.0[0] == 0 || p.0[0] == 255));
         // Quiet zone is white, the top-left finder pattern black.
         assert_eq!(img.get_pixel(11, 11).0[0], 255);
         assert_eq!(img.get_pixel(12, 12).0[0], 0);
         assert_eq!(render_png("x", 0), Err(QrError::InvalidScale(0)));
-        assert_eq!(
-            render_png("x", MAX_SCALE + 1),
-            Err(QrError::InvalidScale(MAX_SCALE + 1))
-        );
+        assert_eq!(render_png("x", MAX_SCALE + 1), Err(QrError::InvalidScale(MAX_SCALE + 1)));
     }
 
     #[test]
     fn svg_is_a_black_on_white_document() {
         let svg = render_svg("EC1:ABC").expect("renders");
-        assert!(
-            svg.contains("<svg")
-                && svg.contains(r##"fill="#000""##)
-                && svg.contains(r##"fill="#fff""##)
-        );
+        assert!(svg.contains("<svg") && svg.contains(r##"fill="#000""##) && svg.contains(r##"fill="#fff""##));
         assert!(svg.contains(r#"width="232""#), "(21 + 8) modules × 8");
     }
 
     #[test]
     fn oversized_input_is_refused_before_decoding() {
         let big = vec![0u8; MAX_IMAGE_BYTES + 1];
-        assert_eq!(
-            decode_image(&big).map_err(|e| e.code()),
-            Err("image_too_large")
-        );
+        assert_eq!(decode_image(&big).map_err(|e| e.code()), Err("image_too_large"));
         // A valid PNG header claiming 10 000 × 10 000 pixels (100 MP).
         let mut png = Vec::new();
         let img = GrayImage::new(1, 1);
@@ -374,13 +317,6 @@ mod tests {
         let mut crc = flate2::Crc::new();
         crc.update(&png[12..29]);
         png[29..33].copy_from_slice(&crc.sum().to_be_bytes());
-        assert_eq!(
-            decode_image(&png),
-            Err(QrError::ImageTooLarge {
-                width: 10_000,
-                height: 10_000,
-                bytes: png.len()
-            })
-        );
+        assert_eq!(decode_image(&png), Err(QrError::ImageTooLarge { width: 10_000, height: 10_000, bytes: png.len() }));
     }
 }

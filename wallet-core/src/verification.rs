@@ -20,6 +20,8 @@ use ssi::verification_methods::AnyMethod;
 use crate::contexts::BundledLoader;
 use crate::data_model::{self, DataModelError};
 use crate::localized::Localized;
+use crate::trust::{TrustStore, TrustedIssuer};
+use std::sync::Arc;
 
 /// Cryptosuites this verifier accepts. Anything else is reported as an
 /// invalid signature with the code `unsupported_cryptosuite`.
@@ -49,16 +51,10 @@ pub enum CheckResult {
 
 impl CheckResult {
     fn invalid(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self::Invalid {
-            code: code.to_owned(),
-            reason: Localized::new(zh, en),
-        }
+        Self::Invalid { code: code.to_owned(), reason: Localized::new(zh, en) }
     }
     fn unchecked(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self::Unchecked {
-            code: code.to_owned(),
-            reason: Localized::new(zh, en),
-        }
+        Self::Unchecked { code: code.to_owned(), reason: Localized::new(zh, en) }
     }
     /// Did the check run and pass?
     pub fn is_valid(&self) -> bool {
@@ -106,12 +102,15 @@ pub struct Warning {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerificationReport {
-    /// True only when no check is invalid and the signature and validity period are valid.
+    /// True when the signature and validity period are valid, status and
+    /// anchoring are not invalid, and (when required) issuer trust is valid.
     pub verified: bool,
     /// The credential's `id`, if any.
     pub credential_id: Option<String>,
     /// The issuer's identifier.
     pub issuer: Option<String>,
+    /// Who the trust list says the issuer is (when issuer trust is valid).
+    pub trusted_issuer: Option<TrustedIssuer>,
     /// The credential's types.
     pub types: Vec<String>,
     /// The checks.
@@ -126,15 +125,9 @@ impl VerificationReport {
     /// The code of the first failed check, in the order an inspector cares about.
     pub fn first_failure(&self) -> Option<&str> {
         let c = &self.checks;
-        [
-            &c.signature,
-            &c.issuer_trust,
-            &c.status,
-            &c.validity_period,
-            &c.anchoring,
-        ]
-        .into_iter()
-        .find_map(CheckResult::invalid_code)
+        [&c.signature, &c.issuer_trust, &c.status, &c.validity_period, &c.anchoring]
+            .into_iter()
+            .find_map(CheckResult::invalid_code)
     }
 }
 
@@ -169,20 +162,45 @@ impl MalformedCredential {
     /// For a person, in zh and en.
     pub fn message(&self) -> Localized {
         match self {
-            Self::NotAnObject => Localized::new(
-                "内容不是凭证（应为 JSON 对象）",
-                "this is not a credential (expected a JSON object)",
-            ),
+            Self::NotAnObject => {
+                Localized::new("内容不是凭证（应为 JSON 对象）", "this is not a credential (expected a JSON object)")
+            }
             Self::DataModel(e) => Localized::new(e.message_zh.clone(), e.message_en.clone()),
-            Self::MissingProof => Localized::new(
-                "凭证没有签名（缺少 proof）",
-                "the credential is not signed (no proof)",
-            ),
-            Self::UnreadableProof(d) => Localized::new(
-                format!("签名无法解析：{d}"),
-                format!("the signature cannot be read: {d}"),
-            ),
+            Self::MissingProof => {
+                Localized::new("凭证没有签名（缺少 proof）", "the credential is not signed (no proof)")
+            }
+            Self::UnreadableProof(d) => {
+                Localized::new(format!("签名无法解析：{d}"), format!("the signature cannot be read: {d}"))
+            }
         }
+    }
+}
+
+/// Where issuer trust comes from.
+#[derive(Debug, Clone, Default)]
+pub enum IssuerTrust {
+    /// No trust list configured: the issuer-trust check says `unchecked`.
+    #[default]
+    NotConfigured,
+    /// A verified trust list and the freshness policy to hold it to.
+    List {
+        /// The loaded list.
+        store: Arc<TrustStore>,
+        /// Older than this: still used, with a warning (default 24 h).
+        warn_after: Duration,
+        /// Older than this (or past its `nextUpdate`): the check fails with
+        /// `stale_trust_list` (default 7 days).
+        max_age: Duration,
+    },
+    /// Trust data could not be had (no list loaded, or it failed to verify):
+    /// the issuer-trust check fails with this result.
+    Unavailable(CheckResult),
+}
+
+impl IssuerTrust {
+    /// A loaded list with the default policy: warn after 24 h, fail after 7 days.
+    pub fn list(store: Arc<TrustStore>) -> Self {
+        Self::List { store, warn_after: Duration::hours(24), max_age: Duration::days(7) }
     }
 }
 
@@ -193,15 +211,26 @@ pub struct VerifyOptions {
     pub now: DateTime<Utc>,
     /// Tolerance for clocks running behind when checking `validFrom`.
     pub clock_skew: Duration,
+    /// Issuer trust data.
+    pub trust: IssuerTrust,
+    /// When true, `verified` also needs issuer trust to be `valid` (inspectors:
+    /// a signature from an unknown issuer proves nothing). When false, issuer
+    /// trust is reported but does not decide `verified` (VC-API clients such as
+    /// the W3C suites use arbitrary did:key issuers).
+    pub require_trust: bool,
 }
 
 impl VerifyOptions {
-    /// Verify as of `now`, with a 5-minute clock-skew tolerance.
+    /// Verify as of `now`, with a 5-minute clock-skew tolerance and no trust list.
     pub fn at(now: DateTime<Utc>) -> Self {
-        Self {
-            now,
-            clock_skew: Duration::minutes(5),
-        }
+        Self { now, clock_skew: Duration::minutes(5), trust: IssuerTrust::NotConfigured, require_trust: false }
+    }
+
+    /// The same, with issuer trust taken from `trust` (and required when `require_trust`).
+    pub fn with_trust(mut self, trust: IssuerTrust, require_trust: bool) -> Self {
+        self.trust = trust;
+        self.require_trust = require_trust;
+        self
     }
 }
 
@@ -230,10 +259,7 @@ fn proof_entries(proof: &Value) -> Vec<&Value> {
 ///
 /// # Errors
 /// [`MalformedCredential`] when the input is not a checkable credential.
-pub async fn verify_credential(
-    vc: &Value,
-    options: &VerifyOptions,
-) -> Result<VerificationReport, MalformedCredential> {
+pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<VerificationReport, MalformedCredential> {
     let obj = vc.as_object().ok_or(MalformedCredential::NotAnObject)?;
     data_model::check_credential(vc)?;
     let proof = obj.get("proof").ok_or(MalformedCredential::MissingProof)?;
@@ -272,6 +298,12 @@ fn report_with_signature(
         }
     }
 
+    let types: Vec<String> = match obj.get("type") {
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    let (issuer_trust, trusted_issuer) = check_issuer_trust(proof, &types, options, &mut warnings);
     let status = if obj.contains_key("credentialStatus") {
         CheckResult::unchecked(
             "status_not_supported",
@@ -288,11 +320,7 @@ fn report_with_signature(
     let checks = Checks {
         signature,
         validity_period,
-        issuer_trust: CheckResult::unchecked(
-            "no_trust_list",
-            "未配置信任列表，无法确认签发机构是否获授权",
-            "no trust list configured: whether the issuer is authorised is not known",
-        ),
+        issuer_trust,
         status,
         anchoring: CheckResult::unchecked(
             "no_anchor_data",
@@ -302,26 +330,70 @@ fn report_with_signature(
     };
     let verified = checks.signature.is_valid()
         && checks.validity_period.is_valid()
-        && ![&checks.issuer_trust, &checks.status, &checks.anchoring]
-            .iter()
-            .any(|c| c.is_invalid());
-    let types = match obj.get("type") {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        Some(Value::String(s)) => vec![s.clone()],
-        _ => Vec::new(),
-    };
+        && ![&checks.status, &checks.anchoring].iter().any(|c| c.is_invalid())
+        && (!options.require_trust || checks.issuer_trust.is_valid());
     VerificationReport {
         verified,
         credential_id: obj.get("id").and_then(Value::as_str).map(str::to_owned),
         issuer,
+        trusted_issuer,
         types,
         checks,
         warnings,
         checked_at: options.now,
+    }
+}
+
+fn check_issuer_trust(
+    proof: &Value,
+    types: &[String],
+    options: &VerifyOptions,
+    warnings: &mut Vec<Warning>,
+) -> (CheckResult, Option<TrustedIssuer>) {
+    let (store, warn_after, max_age) = match &options.trust {
+        IssuerTrust::NotConfigured => {
+            let r = CheckResult::unchecked(
+                "no_trust_list",
+                "未配置信任列表，无法确认签发机构是否获授权",
+                "no trust list configured: whether the issuer is authorised is not known",
+            );
+            return (r, None);
+        }
+        IssuerTrust::Unavailable(result) => return (result.clone(), None),
+        IssuerTrust::List { store, warn_after, max_age } => (store, *warn_after, *max_age),
+    };
+    let age = options.now - store.issued_at();
+    if age > max_age || options.now > store.next_update() {
+        let hours = age.num_hours();
+        let r = CheckResult::invalid(
+            "stale_trust_list",
+            format!("信任列表已过期（{hours} 小时前生成），请联网更新后再核验"),
+            format!("the trust list is stale (made {hours} hours ago); go online to refresh it, then verify again"),
+        );
+        return (r, None);
+    }
+    if age > warn_after {
+        warnings.push(Warning {
+            code: "trust_list_aging".into(),
+            message: Localized::new(
+                format!("信任列表已 {} 小时未更新", age.num_hours()),
+                format!("the trust list has not been refreshed for {} hours", age.num_hours()),
+            ),
+        });
+    }
+    // Trust is judged for the key that signed, at the time the proof says it signed.
+    let Some(first) = proof_entries(proof).into_iter().next() else {
+        return (CheckResult::invalid("unknown_issuer", "凭证没有签名", "the credential has no proof"), None);
+    };
+    let vm = first.get("verificationMethod").and_then(Value::as_str).unwrap_or("");
+    let signed_at = first
+        .get("created")
+        .and_then(Value::as_str)
+        .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
+        .map_or(options.now, |d| d.with_timezone(&Utc));
+    match store.assess_issuer(vm, types, signed_at) {
+        Ok(issuer) => (CheckResult::Valid, Some(issuer)),
+        Err(failure) => (failure.to_check_result(), None),
     }
 }
 
@@ -332,19 +404,13 @@ async fn check_signature(
 ) -> Result<CheckResult, MalformedCredential> {
     for p in proof_entries(proof) {
         let Some(p) = p.as_object() else {
-            return Err(MalformedCredential::UnreadableProof(
-                "a proof is not an object".into(),
-            ));
+            return Err(MalformedCredential::UnreadableProof("a proof is not an object".into()));
         };
         let suite = p.get("cryptosuite").and_then(Value::as_str).unwrap_or("");
         if p.get("type").and_then(Value::as_str) != Some("DataIntegrityProof")
             || !ACCEPTED_CRYPTOSUITES.contains(&suite)
         {
-            let name = if suite.is_empty() {
-                p.get("type").and_then(Value::as_str).unwrap_or("?")
-            } else {
-                suite
-            };
+            let name = if suite.is_empty() { p.get("type").and_then(Value::as_str).unwrap_or("?") } else { suite };
             return Ok(CheckResult::invalid(
                 "unsupported_cryptosuite",
                 format!("不支持的签名算法：{name}"),
@@ -352,16 +418,12 @@ async fn check_signature(
             ));
         }
         if p.get("proofValue").and_then(Value::as_str).is_none() {
-            return Err(MalformedCredential::UnreadableProof(
-                "proofValue is missing".into(),
-            ));
+            return Err(MalformedCredential::UnreadableProof("proofValue is missing".into()));
         }
     }
-    let bytes =
-        serde_json::to_vec(vc).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
-    let signed: DataIntegrity<AnyJsonCredential, AnySuite> =
-        ssi::claims::data_integrity::from_json_slice(&bytes)
-            .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+    let bytes = serde_json::to_vec(vc).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+    let signed: DataIntegrity<AnyJsonCredential, AnySuite> = ssi::claims::data_integrity::from_json_slice(&bytes)
+        .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let params = VerificationParameters::from_resolver(DIDKey.into_vm_resolver::<AnyMethod>())
         .with_json_ld_loader(BundledLoader)
         .with_date_time(options.now);
@@ -378,11 +440,7 @@ async fn check_signature(
 
 fn classify_proof_error(detail: &str) -> CheckResult {
     let lower = detail.to_ascii_lowercase();
-    if lower.contains("key")
-        || lower.contains("method")
-        || lower.contains("resol")
-        || lower.contains("algorithm")
-    {
+    if lower.contains("key") || lower.contains("method") || lower.contains("resol") || lower.contains("algorithm") {
         CheckResult::invalid(
             "unsupported_key",
             format!("无法使用签名密钥（未知或不支持的密钥类型）：{detail}"),
@@ -398,40 +456,22 @@ fn classify_proof_error(detail: &str) -> CheckResult {
 }
 
 fn parse_time(v: Option<&Value>) -> Option<Result<DateTime<Utc>, ()>> {
-    v.map(|v| {
-        v.as_str()
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .map(|d| d.with_timezone(&Utc))
-            .ok_or(())
-    })
+    v.map(|v| v.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|d| d.with_timezone(&Utc)).ok_or(()))
 }
 
-fn check_validity_period(
-    vc: &Value,
-    options: &VerifyOptions,
-    warnings: &mut Vec<Warning>,
-) -> CheckResult {
+fn check_validity_period(vc: &Value, options: &VerifyOptions, warnings: &mut Vec<Warning>) -> CheckResult {
     let from = parse_time(vc.get("validFrom").or_else(|| vc.get("issuanceDate")));
     let until = parse_time(vc.get("validUntil").or_else(|| vc.get("expirationDate")));
     let (from, until) = match (from.transpose(), until.transpose()) {
         (Ok(f), Ok(u)) => (f, u),
-        _ => {
-            return CheckResult::invalid(
-                "invalid_date",
-                "有效期日期格式无效",
-                "the validity dates cannot be read",
-            )
-        }
+        _ => return CheckResult::invalid("invalid_date", "有效期日期格式无效", "the validity dates cannot be read"),
     };
     if let Some(from) = from {
         if options.now + options.clock_skew < from {
             return CheckResult::invalid(
                 "not_yet_valid",
                 format!("尚未生效：自 {} 起有效", from.format("%Y-%m-%d %H:%M UTC")),
-                format!(
-                    "not yet valid: valid from {}",
-                    from.format("%Y-%m-%d %H:%M UTC")
-                ),
+                format!("not yet valid: valid from {}", from.format("%Y-%m-%d %H:%M UTC")),
             );
         }
     }
@@ -439,19 +479,13 @@ fn check_validity_period(
         Some(until) if options.now > until => CheckResult::invalid(
             "expired",
             format!("已过期：有效期至 {}", until.format("%Y-%m-%d %H:%M UTC")),
-            format!(
-                "expired: valid until {}",
-                until.format("%Y-%m-%d %H:%M UTC")
-            ),
+            format!("expired: valid until {}", until.format("%Y-%m-%d %H:%M UTC")),
         ),
         Some(_) => CheckResult::Valid,
         None => {
             warnings.push(Warning {
                 code: "no_expiry".into(),
-                message: Localized::new(
-                    "凭证没有截止日期",
-                    "the credential has no end of validity",
-                ),
+                message: Localized::new("凭证没有截止日期", "the credential has no end of validity"),
             });
             CheckResult::Valid
         }
@@ -520,21 +554,13 @@ pub async fn verify_presentation(
                         "the presentation is not signed: the presenter is not authenticated",
                     ),
                 });
-                CheckResult::unchecked(
-                    "no_proof",
-                    "出示凭证没有签名",
-                    "the presentation has no proof",
-                )
+                CheckResult::unchecked("no_proof", "出示凭证没有签名", "the presentation has no proof")
             }
         }
         Some(proof) => {
             let entries = proof_entries(proof);
             let field_matches = |name: &str, expected: Option<&str>| {
-                expected.is_none_or(|e| {
-                    entries
-                        .iter()
-                        .any(|p| p.get(name).and_then(Value::as_str) == Some(e))
-                })
+                expected.is_none_or(|e| entries.iter().any(|p| p.get(name).and_then(Value::as_str) == Some(e)))
             };
             if !field_matches("challenge", expected_challenge) {
                 CheckResult::invalid(
@@ -568,10 +594,7 @@ pub async fn verify_presentation(
         {
             credentials.push(CredentialOutcome::Malformed {
                 code: "enveloped_not_supported".into(),
-                message: Localized::new(
-                    "不支持封装格式的凭证",
-                    "enveloped credentials are not supported",
-                ),
+                message: Localized::new("不支持封装格式的凭证", "enveloped credentials are not supported"),
             });
             continue;
         }
@@ -605,10 +628,7 @@ pub async fn verify_presentation(
         }
         credentials.push(match verify_credential(vc, options).await {
             Ok(report) => CredentialOutcome::Report(Box::new(report)),
-            Err(e) => CredentialOutcome::Malformed {
-                code: e.code().to_owned(),
-                message: e.message(),
-            },
+            Err(e) => CredentialOutcome::Malformed { code: e.code().to_owned(), message: e.message() },
         });
     }
     let verified = !proof.is_invalid()
@@ -616,13 +636,7 @@ pub async fn verify_presentation(
             CredentialOutcome::Report(r) => r.verified,
             CredentialOutcome::Malformed { .. } => false,
         });
-    Ok(PresentationReport {
-        verified,
-        holder: obj.get("holder").and_then(string_or_id),
-        proof,
-        credentials,
-        warnings,
-    })
+    Ok(PresentationReport { verified, holder: obj.get("holder").and_then(string_or_id), proof, credentials, warnings })
 }
 
 async fn check_presentation_signature(
@@ -642,23 +656,20 @@ async fn check_presentation_signature(
             ));
         }
     }
-    let bytes =
-        serde_json::to_vec(vp).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+    let bytes = serde_json::to_vec(vp).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let signed: DataIntegrity<ssi::claims::vc::AnyJsonPresentation, AnySuite> =
         ssi::claims::data_integrity::from_json_slice(&bytes)
             .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let params = VerificationParameters::from_resolver(DIDKey.into_vm_resolver::<AnyMethod>())
         .with_json_ld_loader(BundledLoader)
         .with_date_time(options.now);
-    Ok(
-        match signed.proofs.validate_proof(&params, &signed.claims).await {
-            Ok(Ok(())) => CheckResult::Valid,
-            Ok(Err(invalid)) => CheckResult::invalid(
-                "bad_signature",
-                "出示凭证的签名无效",
-                format!("the presentation's signature does not match ({invalid})"),
-            ),
-            Err(e) => classify_proof_error(&e.to_string()),
-        },
-    )
+    Ok(match signed.proofs.validate_proof(&params, &signed.claims).await {
+        Ok(Ok(())) => CheckResult::Valid,
+        Ok(Err(invalid)) => CheckResult::invalid(
+            "bad_signature",
+            "出示凭证的签名无效",
+            format!("the presentation's signature does not match ({invalid})"),
+        ),
+        Err(e) => classify_proof_error(&e.to_string()),
+    })
 }

@@ -6,8 +6,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use wallet_core::canonical::canonical_nquads;
 use wallet_core::credential::{
-    CredentialId, FoodBusinessLicence, FoodBusinessLicenceRequest, HealthCertificate,
-    HealthCertificateRequest,
+    CredentialId, FoodBusinessLicence, FoodBusinessLicenceRequest, HealthCertificate, HealthCertificateRequest,
 };
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
@@ -42,19 +41,9 @@ fn health_request() -> HealthCertificateRequest {
 }
 
 async fn signed_health_certificate(key: &IssuerKey) -> Value {
-    let hc = HealthCertificate::from_request(
-        &health_request(),
-        NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(),
-    )
-    .unwrap();
+    let hc = HealthCertificate::from_request(&health_request(), NaiveDate::from_ymd_opt(2026, 3, 15).unwrap()).unwrap();
     let unsigned = hc.to_unsigned_credential(&CredentialId::generate(), &key.did());
-    sign_credential(
-        &unsigned,
-        key,
-        Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap(),
-    )
-    .await
-    .unwrap()
+    sign_credential(&unsigned, key, Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap()).await.unwrap()
 }
 
 fn sha256_hex(s: &str) -> String {
@@ -65,67 +54,36 @@ fn sha256_hex(s: &str) -> String {
 
 #[tokio::test]
 async fn canonical_document_matches_w3c_vector_byte_for_byte() {
-    let canon = canonical_nquads(&fixture_json("w3c/unsigned.json"))
-        .await
-        .unwrap();
-    assert_eq!(
-        canon,
-        fixture("w3c/ecdsa-rdfc-2019-p256/canonDocECDSAP256.txt")
-    );
-    assert_eq!(
-        sha256_hex(&canon),
-        fixture("w3c/ecdsa-rdfc-2019-p256/docHashECDSAP256.txt").trim()
-    );
+    let canon = canonical_nquads(&fixture_json("w3c/unsigned.json")).await.unwrap();
+    assert_eq!(canon, fixture("w3c/ecdsa-rdfc-2019-p256/canonDocECDSAP256.txt"));
+    assert_eq!(sha256_hex(&canon), fixture("w3c/ecdsa-rdfc-2019-p256/docHashECDSAP256.txt").trim());
 }
 
 #[tokio::test]
 async fn canonical_proof_configuration_and_combined_hash_match_w3c_vector() {
     let config = fixture_json("w3c/ecdsa-rdfc-2019-p256/proofConfigECDSAP256.json");
     let canon = canonical_nquads(&config).await.unwrap();
-    assert_eq!(
-        canon,
-        fixture("w3c/ecdsa-rdfc-2019-p256/proofCanonECDSAP256.txt")
-    );
+    assert_eq!(canon, fixture("w3c/ecdsa-rdfc-2019-p256/proofCanonECDSAP256.txt"));
     let proof_hash = sha256_hex(&canon);
-    assert_eq!(
-        proof_hash,
-        fixture("w3c/ecdsa-rdfc-2019-p256/proofHashECDSAP256.txt").trim()
-    );
-    let doc_hash = sha256_hex(
-        &canonical_nquads(&fixture_json("w3c/unsigned.json"))
-            .await
-            .unwrap(),
-    );
+    assert_eq!(proof_hash, fixture("w3c/ecdsa-rdfc-2019-p256/proofHashECDSAP256.txt").trim());
+    let doc_hash = sha256_hex(&canonical_nquads(&fixture_json("w3c/unsigned.json")).await.unwrap());
     // ecdsa-rdfc-2019 §3.3.4: hashData = proofConfigHash ‖ transformedDocumentHash
-    assert_eq!(
-        format!("{proof_hash}{doc_hash}"),
-        fixture("w3c/ecdsa-rdfc-2019-p256/combinedHashECDSAP256.txt").trim()
-    );
+    assert_eq!(format!("{proof_hash}{doc_hash}"), fixture("w3c/ecdsa-rdfc-2019-p256/combinedHashECDSAP256.txt").trim());
 }
 
 #[tokio::test]
 async fn signed_w3c_vector_verifies_and_its_tampered_copy_does_not() {
     let signed = fixture_json("w3c/ecdsa-rdfc-2019-p256/signedECDSAP256.json");
-    let report = verify_credential(&signed, &at("2024-01-01T00:00:00Z"))
-        .await
-        .unwrap();
+    let report = verify_credential(&signed, &at("2024-01-01T00:00:00Z")).await.unwrap();
     assert_eq!(report.checks.signature, CheckResult::Valid, "{report:#?}");
     assert!(report.verified);
     // Its issuer is an https URL while the key is a did:key: verifies, with a warning.
-    assert!(report
-        .warnings
-        .iter()
-        .any(|w| w.code == "issuer_not_key_controller"));
+    assert!(report.warnings.iter().any(|w| w.code == "issuer_not_key_controller"));
 
     let mut tampered = signed.clone();
     tampered["credentialSubject"]["alumniOf"] = json!("The School of Forgeries");
-    let report = verify_credential(&tampered, &at("2024-01-01T00:00:00Z"))
-        .await
-        .unwrap();
-    assert_eq!(
-        report.checks.signature.invalid_code(),
-        Some("bad_signature")
-    );
+    let report = verify_credential(&tampered, &at("2024-01-01T00:00:00Z")).await.unwrap();
+    assert_eq!(report.checks.signature.invalid_code(), Some("bad_signature"));
     assert!(!report.verified);
 }
 
@@ -139,31 +97,16 @@ async fn signed_health_certificate_verifies() {
     assert_eq!(vc["proof"]["type"], "DataIntegrityProof");
     assert_eq!(vc["proof"]["verificationMethod"], key.verification_method());
     assert_eq!(vc["proof"]["created"], "2026-03-15T08:00:00Z");
-    let report = verify_credential(&vc, &at("2026-06-01T00:00:00Z"))
-        .await
-        .unwrap();
+    let report = verify_credential(&vc, &at("2026-06-01T00:00:00Z")).await.unwrap();
     assert!(report.verified, "{report:#?}");
     assert_eq!(report.checks.signature, CheckResult::Valid);
     assert_eq!(report.checks.validity_period, CheckResult::Valid);
-    assert!(matches!(
-        report.checks.issuer_trust,
-        CheckResult::Unchecked { .. }
-    ));
-    assert!(matches!(
-        report.checks.anchoring,
-        CheckResult::Unchecked { .. }
-    ));
+    assert!(matches!(report.checks.issuer_trust, CheckResult::Unchecked { .. }));
+    assert!(matches!(report.checks.anchoring, CheckResult::Unchecked { .. }));
     assert_eq!(report.issuer.as_deref(), Some(key.did().as_str()));
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     // JSON key order of the input is kept: the proof is appended last.
-    assert_eq!(
-        vc.as_object()
-            .unwrap()
-            .keys()
-            .next_back()
-            .map(String::as_str),
-        Some("proof")
-    );
+    assert_eq!(vc.as_object().unwrap().keys().next_back().map(String::as_str), Some("proof"));
 }
 
 #[tokio::test]
@@ -179,32 +122,17 @@ async fn signed_licence_verifies() {
     let licence = FoodBusinessLicence::from_request(&req).unwrap();
     let unsigned = licence.to_unsigned_credential(&CredentialId::generate(), &key.did());
     let vc = sign_credential(&unsigned, &key, Utc::now()).await.unwrap();
-    let report = verify_credential(&vc, &at("2027-01-01T00:00:00Z"))
-        .await
-        .unwrap();
+    let report = verify_credential(&vc, &at("2027-01-01T00:00:00Z")).await.unwrap();
     assert!(report.verified, "{report:#?}");
     // Every item of businessScope is signed (a set: order carries no meaning).
     let mut widened = vc.clone();
     widened["credentialSubject"]["businessScope"] = json!(["热食类食品制售", "生食类食品制售"]);
-    let report = verify_credential(&widened, &at("2027-01-01T00:00:00Z"))
-        .await
-        .unwrap();
-    assert_eq!(
-        report.checks.signature.invalid_code(),
-        Some("bad_signature")
-    );
+    let report = verify_credential(&widened, &at("2027-01-01T00:00:00Z")).await.unwrap();
+    assert_eq!(report.checks.signature.invalid_code(), Some("bad_signature"));
     let mut added = vc.clone();
-    added["credentialSubject"]["businessScope"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!("生食类食品制售"));
-    let report = verify_credential(&added, &at("2027-01-01T00:00:00Z"))
-        .await
-        .unwrap();
-    assert_eq!(
-        report.checks.signature.invalid_code(),
-        Some("bad_signature")
-    );
+    added["credentialSubject"]["businessScope"].as_array_mut().unwrap().push(json!("生食类食品制售"));
+    let report = verify_credential(&added, &at("2027-01-01T00:00:00Z")).await.unwrap();
+    assert_eq!(report.checks.signature.invalid_code(), Some("bad_signature"));
 }
 
 #[tokio::test]
@@ -217,23 +145,15 @@ async fn tampered_field_fails_the_signature_only() {
     ] {
         let mut t = vc.clone();
         t["credentialSubject"][field] = value;
-        let report = verify_credential(&t, &at("2026-06-01T00:00:00Z"))
-            .await
-            .unwrap();
-        assert_eq!(
-            report.checks.signature.invalid_code(),
-            Some("bad_signature"),
-            "{field}"
-        );
+        let report = verify_credential(&t, &at("2026-06-01T00:00:00Z")).await.unwrap();
+        assert_eq!(report.checks.signature.invalid_code(), Some("bad_signature"), "{field}");
         assert_eq!(report.checks.validity_period, CheckResult::Valid, "{field}");
         assert!(!report.verified);
     }
     // Extending validity is tampering too.
     let mut t = vc.clone();
     t["validUntil"] = json!("2099-01-01T00:00:00Z");
-    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z"))
-        .await
-        .unwrap();
+    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z")).await.unwrap();
     assert_eq!(report.first_failure(), Some("bad_signature"));
 }
 
@@ -247,13 +167,8 @@ async fn tampered_signature_fails() {
     chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
     let mut t = vc.clone();
     t["proof"]["proofValue"] = json!(chars.into_iter().collect::<String>());
-    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z"))
-        .await
-        .unwrap();
-    assert_eq!(
-        report.checks.signature.invalid_code(),
-        Some("bad_signature")
-    );
+    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z")).await.unwrap();
+    assert_eq!(report.checks.signature.invalid_code(), Some("bad_signature"));
     assert!(!report.verified);
 }
 
@@ -266,39 +181,22 @@ async fn signed_by_another_key_than_named_fails() {
     // Claim the proof was made by `key`.
     t["proof"]["verificationMethod"] = json!(key.verification_method());
     t["issuer"] = json!(key.did());
-    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z"))
-        .await
-        .unwrap();
-    assert_eq!(
-        report.checks.signature.invalid_code(),
-        Some("bad_signature")
-    );
+    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z")).await.unwrap();
+    assert_eq!(report.checks.signature.invalid_code(), Some("bad_signature"));
 }
 
 #[tokio::test]
 async fn expired_and_not_yet_valid_are_their_own_failures() {
     let vc = signed_health_certificate(&test_key()).await;
-    let report = verify_credential(&vc, &at("2027-03-12T00:00:00Z"))
-        .await
-        .unwrap();
-    assert_eq!(
-        report.checks.validity_period.invalid_code(),
-        Some("expired")
-    );
+    let report = verify_credential(&vc, &at("2027-03-12T00:00:00Z")).await.unwrap();
+    assert_eq!(report.checks.validity_period.invalid_code(), Some("expired"));
     assert_eq!(report.checks.signature, CheckResult::Valid);
     assert!(!report.verified);
-    let report = verify_credential(&vc, &at("2026-03-01T00:00:00Z"))
-        .await
-        .unwrap();
-    assert_eq!(
-        report.checks.validity_period.invalid_code(),
-        Some("not_yet_valid")
-    );
+    let report = verify_credential(&vc, &at("2026-03-01T00:00:00Z")).await.unwrap();
+    assert_eq!(report.checks.validity_period.invalid_code(), Some("not_yet_valid"));
     assert!(!report.verified);
     // The last second of validity is still valid.
-    let report = verify_credential(&vc, &at("2027-03-11T23:59:59Z"))
-        .await
-        .unwrap();
+    let report = verify_credential(&vc, &at("2027-03-11T23:59:59Z")).await.unwrap();
     assert!(report.verified);
 }
 
@@ -309,9 +207,7 @@ async fn unknown_key_type_is_reported_not_crashed() {
     // A secp256k1 did:key: a key type this verifier does not accept.
     let k1 = "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme";
     t["proof"]["verificationMethod"] = json!(format!("{k1}#{}", &k1[8..]));
-    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z"))
-        .await
-        .unwrap();
+    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z")).await.unwrap();
     assert!(report.checks.signature.is_invalid(), "{report:#?}");
     assert!(!report.verified);
 }
@@ -321,52 +217,25 @@ async fn unsupported_cryptosuite_is_invalid() {
     let vc = signed_health_certificate(&test_key()).await;
     let mut t = vc.clone();
     t["proof"]["cryptosuite"] = json!("ecdsa-jcs-2019");
-    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z"))
-        .await
-        .unwrap();
-    assert_eq!(
-        report.checks.signature.invalid_code(),
-        Some("unsupported_cryptosuite")
-    );
+    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z")).await.unwrap();
+    assert_eq!(report.checks.signature.invalid_code(), Some("unsupported_cryptosuite"));
 }
 
 #[tokio::test]
 async fn malformed_inputs_are_errors_not_reports() {
     let vc = signed_health_certificate(&test_key()).await;
     let opts = at("2026-06-01T00:00:00Z");
-    assert_eq!(
-        verify_credential(&json!([1, 2]), &opts)
-            .await
-            .unwrap_err()
-            .code(),
-        "not_an_object"
-    );
+    assert_eq!(verify_credential(&json!([1, 2]), &opts).await.unwrap_err().code(), "not_an_object");
     let mut no_proof = vc.clone();
     no_proof.as_object_mut().unwrap().remove("proof");
-    assert_eq!(
-        verify_credential(&no_proof, &opts)
-            .await
-            .unwrap_err()
-            .code(),
-        "missing_proof"
-    );
+    assert_eq!(verify_credential(&no_proof, &opts).await.unwrap_err().code(), "missing_proof");
     let mut unknown_ctx = vc.clone();
-    unknown_ctx["@context"] = json!([
-        "https://www.w3.org/ns/credentials/v2",
-        "https://evil.example/ctx/v1"
-    ]);
-    assert_eq!(
-        verify_credential(&unknown_ctx, &opts)
-            .await
-            .unwrap_err()
-            .code(),
-        "unknown_context"
-    );
+    unknown_ctx["@context"] = json!(["https://www.w3.org/ns/credentials/v2", "https://evil.example/ctx/v1"]);
+    assert_eq!(verify_credential(&unknown_ctx, &opts).await.unwrap_err().code(), "unknown_context");
     let mut bad_pv = vc.clone();
     bad_pv["proof"]["proofValue"] = json!("not multibase at all!");
     assert!(
-        verify_credential(&bad_pv, &opts).await.is_err()
-            || !verify_credential(&bad_pv, &opts).await.unwrap().verified
+        verify_credential(&bad_pv, &opts).await.is_err() || !verify_credential(&bad_pv, &opts).await.unwrap().verified
     );
 }
 
@@ -374,17 +243,9 @@ async fn malformed_inputs_are_errors_not_reports() {
 async fn signing_refuses_bad_input() {
     let key = test_key();
     let vc = signed_health_certificate(&key).await;
-    assert_eq!(
-        sign_credential(&vc, &key, Utc::now())
-            .await
-            .unwrap_err()
-            .code(),
-        "already_signed"
-    );
+    assert_eq!(sign_credential(&vc, &key, Utc::now()).await.unwrap_err().code(), "already_signed");
     let no_subject = json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": key.did()});
-    assert!(sign_credential(&no_subject, &key, Utc::now())
-        .await
-        .is_err());
+    assert!(sign_credential(&no_subject, &key, Utc::now()).await.is_err());
 }
 
 #[tokio::test]
@@ -400,14 +261,9 @@ async fn vc_1_1_credentials_get_the_data_integrity_context_and_verify() {
     let vc = sign_credential(&v1, &key, Utc::now()).await.unwrap();
     assert_eq!(
         vc["@context"],
-        json!([
-            "https://www.w3.org/2018/credentials/v1",
-            "https://w3id.org/security/data-integrity/v2"
-        ])
+        json!(["https://www.w3.org/2018/credentials/v1", "https://w3id.org/security/data-integrity/v2"])
     );
-    let report = verify_credential(&vc, &at("2025-01-01T00:00:00Z"))
-        .await
-        .unwrap();
+    let report = verify_credential(&vc, &at("2025-01-01T00:00:00Z")).await.unwrap();
     assert!(report.verified, "{report:#?}");
 }
 
@@ -420,27 +276,18 @@ async fn presentations_verify_each_credential_and_refuse_unsigned_self_assertion
         "type": ["VerifiablePresentation"],
         "verifiableCredential": [vc]
     });
-    let report = verify_presentation(&vp, &at("2026-06-01T00:00:00Z"), None, None)
-        .await
-        .unwrap();
+    let report = verify_presentation(&vp, &at("2026-06-01T00:00:00Z"), None, None).await.unwrap();
     assert!(report.verified, "{report:#?}");
     assert!(matches!(report.proof, CheckResult::Unchecked { .. }));
-    assert!(report
-        .warnings
-        .iter()
-        .any(|w| w.code == "unsigned_presentation"));
+    assert!(report.warnings.iter().any(|w| w.code == "unsigned_presentation"));
     // Asking for a challenge from an unsigned presentation fails.
-    let report = verify_presentation(&vp, &at("2026-06-01T00:00:00Z"), Some("abc"), None)
-        .await
-        .unwrap();
+    let report = verify_presentation(&vp, &at("2026-06-01T00:00:00Z"), Some("abc"), None).await.unwrap();
     assert_eq!(report.proof.invalid_code(), Some("missing_proof"));
     assert!(!report.verified);
     // A tampered credential inside fails the presentation.
     let mut bad = vp.clone();
     bad["verifiableCredential"][0]["credentialSubject"]["fullName"] = json!("王小明");
-    let report = verify_presentation(&bad, &at("2026-06-01T00:00:00Z"), None, None)
-        .await
-        .unwrap();
+    let report = verify_presentation(&bad, &at("2026-06-01T00:00:00Z"), None, None).await.unwrap();
     assert!(!report.verified);
     // A self-asserted credential in an unsigned presentation is not accepted.
     let self_asserted = json!({
@@ -454,15 +301,91 @@ async fn presentations_verify_each_credential_and_refuse_unsigned_self_assertion
             "credentialSubject": {"id": "did:example:holder", "name": "me"}
         }]
     });
-    let report = verify_presentation(&self_asserted, &at("2026-06-01T00:00:00Z"), None, None)
-        .await
-        .unwrap();
+    let report = verify_presentation(&self_asserted, &at("2026-06-01T00:00:00Z"), None, None).await.unwrap();
     assert!(!report.verified, "{report:#?}");
     match &report.credentials[0] {
-        CredentialOutcome::Report(r) => assert_eq!(
-            r.checks.signature.invalid_code(),
-            Some("self_asserted_unsigned")
-        ),
+        CredentialOutcome::Report(r) => assert_eq!(r.checks.signature.invalid_code(), Some("self_asserted_unsigned")),
         other => panic!("{other:?}"),
     }
+}
+
+// ---- issuer trust through a department trust list ----
+
+fn trust_store() -> std::sync::Arc<wallet_core::trust::TrustStore> {
+    use wallet_core::trust::{certificate_pem_to_der, TrustList};
+    let roots: Vec<Vec<u8>> = ["trust/health-commission-root.pem", "trust/market-supervision-root.pem"]
+        .iter()
+        .map(|p| certificate_pem_to_der(&fixture(p)).unwrap())
+        .collect();
+    let bytes = fixture("trust/trust-list.json").into_bytes();
+    let now = DateTime::parse_from_rfc3339("2026-01-01T01:00:00Z").unwrap().with_timezone(&Utc);
+    std::sync::Arc::new(TrustList::load(&bytes, &roots, now, chrono::Duration::days(1)).unwrap())
+}
+
+fn trusted_at(s: &str, store: std::sync::Arc<wallet_core::trust::TrustStore>) -> VerifyOptions {
+    use wallet_core::verification::IssuerTrust;
+    let list =
+        IssuerTrust::List { store, warn_after: chrono::Duration::hours(24), max_age: chrono::Duration::days(3650) };
+    at(s).with_trust(list, true)
+}
+
+#[tokio::test]
+async fn a_certified_clinic_is_trusted_for_health_certificates_only() {
+    let store = trust_store();
+    let key = test_key();
+    let vc = signed_health_certificate(&key).await;
+    let report = verify_credential(&vc, &trusted_at("2026-06-01T00:00:00Z", store.clone())).await.unwrap();
+    assert_eq!(report.checks.issuer_trust, CheckResult::Valid, "{report:#?}");
+    assert!(report.verified);
+    let issuer = report.trusted_issuer.unwrap();
+    assert_eq!(issuer.organization_name, "示例市第一人民医院体检中心");
+    assert_eq!(issuer.did, key.did());
+
+    // The same clinic issuing a licence: its certificate does not allow it.
+    let req: FoodBusinessLicenceRequest = serde_json::from_value(json!({
+        "licenceNumber": "JY14401030012345", "licensee": "好味道餐饮店", "unifiedSocialCreditCode": "91350100M000100Y43",
+        "legalRepresentative": "李四", "businessAddress": "中山五路100号", "businessScope": ["热食类食品制售"],
+        "validFrom": "2026-01-01T00:00:00Z", "validUntil": "2031-12-31T23:59:59Z"
+    }))
+    .unwrap();
+    let unsigned =
+        FoodBusinessLicence::from_request(&req).unwrap().to_unsigned_credential(&CredentialId::generate(), &key.did());
+    let licence = sign_credential(&unsigned, &key, Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()).await.unwrap();
+    let report = verify_credential(&licence, &trusted_at("2026-06-01T00:00:00Z", store.clone())).await.unwrap();
+    assert_eq!(report.checks.issuer_trust.invalid_code(), Some("type_not_allowed"));
+    assert!(!report.verified);
+
+    // The licensing office may issue licences.
+    let office = IssuerKey::from_pkcs8_pem(&fixture("keys/other-issuer.pem")).unwrap();
+    let unsigned = FoodBusinessLicence::from_request(&req)
+        .unwrap()
+        .to_unsigned_credential(&CredentialId::generate(), &office.did());
+    let licence =
+        sign_credential(&unsigned, &office, Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()).await.unwrap();
+    let report = verify_credential(&licence, &trusted_at("2026-06-01T00:00:00Z", store)).await.unwrap();
+    assert!(report.verified, "{report:#?}");
+}
+
+#[tokio::test]
+async fn an_uncertified_key_and_a_stale_list_are_not_trusted() {
+    let store = trust_store();
+    let stranger = IssuerKey::generate();
+    let vc = signed_health_certificate(&stranger).await;
+    let report = verify_credential(&vc, &trusted_at("2026-06-01T00:00:00Z", store.clone())).await.unwrap();
+    assert_eq!(report.checks.issuer_trust.invalid_code(), Some("unknown_issuer"));
+    assert_eq!(report.checks.signature, CheckResult::Valid);
+    assert!(!report.verified);
+
+    let vc = signed_health_certificate(&test_key()).await;
+    let stale =
+        at("2026-06-01T00:00:00Z").with_trust(wallet_core::verification::IssuerTrust::list(store.clone()), true);
+    let report = verify_credential(&vc, &stale).await.unwrap();
+    assert_eq!(report.checks.issuer_trust.invalid_code(), Some("stale_trust_list"));
+    assert!(!report.verified);
+
+    // Required trust with no list at all: not verified, and says why.
+    let report =
+        verify_credential(&vc, &at("2026-06-01T00:00:00Z").with_trust(Default::default(), true)).await.unwrap();
+    assert!(matches!(&report.checks.issuer_trust, CheckResult::Unchecked { code, .. } if code == "no_trust_list"));
+    assert!(!report.verified);
 }

@@ -10,28 +10,21 @@ use rand::{Rng as _, SeedableRng as _};
 use wallet_core::credential::{FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE};
 use wallet_core::keys::IssuerKey;
 use wallet_core::trust::{
-    build_trust_list, certificate_pem_to_der, create_crl, create_csr, create_root, crl_der_to_pem,
-    decrypt_private_key, encrypt_private_key, issue_certificate,
-    issue_trust_list_signer_certificate, random_serial, summarize_certificate, summarize_crl,
-    usci_check_character, CertificateError, CertificateValidity, DepartmentName,
-    IssuerTrustFailureCode, KeyProtectionError, RevocationEntry, RevocationReason, TrustList,
-    TrustListContents, TrustListError, TrustStore,
+    build_trust_list, certificate_pem_to_der, create_crl, create_csr, create_root, crl_der_to_pem, decrypt_private_key,
+    encrypt_private_key, issue_certificate, issue_trust_list_signer_certificate, random_serial, summarize_certificate,
+    summarize_crl, usci_check_character, CertificateError, CertificateValidity, DepartmentName, IssuerTrustFailureCode,
+    KeyProtectionError, RevocationEntry, RevocationReason, TrustList, TrustListContents, TrustListError, TrustStore,
 };
 use wallet_core::verification::CheckResult;
 
 // ---------------------------------------------------------------- helpers
 
 fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .unwrap_or_else(|e| panic!("bad test time {s}: {e}"))
-        .with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("bad test time {s}: {e}")).with_timezone(&Utc)
 }
 
 fn window(from: &str, to: &str) -> CertificateValidity {
-    CertificateValidity {
-        not_before: at(from),
-        not_after: at(to),
-    }
+    CertificateValidity { not_before: at(from), not_after: at(to) }
 }
 
 const CLINIC_USCI: &str = "12110000MB0000001U";
@@ -57,8 +50,7 @@ fn department(organization: &str) -> Department {
 fn department_with_key(organization: &str, key: IssuerKey) -> Department {
     let pem = create_root(
         &DepartmentName {
-            organization: organization.into(),
-            common_name: format!("{organization}电子证照根证书"),
+            organization: organization.into(), common_name: format!("{organization}电子证照根证书")
         },
         &window("2025-01-01T00:00:00Z", "2045-01-01T00:00:00Z"),
         &key,
@@ -83,8 +75,7 @@ fn certify(
 ) -> Issued {
     let csr = create_csr(key, organization, CLINIC_USCI, &key.did()).expect("csr");
     let serial = random_serial();
-    let pem =
-        issue_certificate(&csr, &root.pem, &root.key, types, &validity, &serial).expect("issue");
+    let pem = issue_certificate(&csr, &root.pem, &root.key, types, &validity, &serial).expect("issue");
     let der = certificate_pem_to_der(&pem).expect("der");
     Issued { pem, der, serial }
 }
@@ -94,14 +85,7 @@ fn clinic_validity() -> CertificateValidity {
 }
 
 fn crl(root: &Department, entries: &[RevocationEntry], this_update: &str) -> Vec<u8> {
-    create_crl(
-        &root.pem,
-        &root.key,
-        entries,
-        at(this_update),
-        at(this_update) + Duration::days(30),
-    )
-    .expect("crl")
+    create_crl(&root.pem, &root.key, entries, at(this_update), at(this_update) + Duration::days(30)).expect("crl")
 }
 
 const LIST_ISSUED: &str = "2026-06-01T00:00:00Z";
@@ -110,11 +94,7 @@ fn now() -> DateTime<Utc> {
     at(LIST_ISSUED) + Duration::hours(1)
 }
 
-fn contents(
-    roots: &[&Department],
-    certificates: &[&Issued],
-    crls: Vec<Vec<u8>>,
-) -> TrustListContents {
+fn contents(roots: &[&Department], certificates: &[&Issued], crls: Vec<Vec<u8>>) -> TrustListContents {
     TrustListContents {
         sequence: 7,
         issued_at: at(LIST_ISSUED),
@@ -135,17 +115,11 @@ fn load(list: &[u8], configured: &[&Department]) -> Result<TrustStore, TrustList
 }
 
 fn health_types() -> Vec<String> {
-    vec![
-        "VerifiableCredential".into(),
-        HEALTH_CERTIFICATE_TYPE.into(),
-    ]
+    vec!["VerifiableCredential".into(), HEALTH_CERTIFICATE_TYPE.into()]
 }
 
 fn licence_types() -> Vec<String> {
-    vec![
-        "VerifiableCredential".into(),
-        FOOD_BUSINESS_LICENCE_TYPE.into(),
-    ]
+    vec!["VerifiableCredential".into(), FOOD_BUSINESS_LICENCE_TYPE.into()]
 }
 
 fn code(result: &CheckResult) -> Option<&str> {
@@ -168,51 +142,24 @@ fn world() -> World {
     let market = department("示例市市场监督管理局");
     let clinic_key = IssuerKey::generate();
     let office_key = IssuerKey::generate();
-    let clinic = certify(
-        &health,
-        &clinic_key,
-        "示例市第一人民医院体检中心",
-        &[HEALTH_CERTIFICATE_TYPE],
-        clinic_validity(),
-    );
-    let office = certify(
-        &market,
-        &office_key,
-        "示例市市场监督管理局东城分局",
-        &[FOOD_BUSINESS_LICENCE_TYPE],
-        clinic_validity(),
-    );
-    World {
-        health,
-        market,
-        clinic_key,
-        office_key,
-        clinic,
-        office,
-    }
+    let clinic =
+        certify(&health, &clinic_key, "示例市第一人民医院体检中心", &[HEALTH_CERTIFICATE_TYPE], clinic_validity());
+    let office =
+        certify(&market, &office_key, "示例市市场监督管理局东城分局", &[FOOD_BUSINESS_LICENCE_TYPE], clinic_validity());
+    World { health, market, clinic_key, office_key, clinic, office }
 }
 
 impl World {
     fn list_with(&self, extra: &[&Issued], crls: Vec<Vec<u8>>) -> Vec<u8> {
         let mut certificates = vec![&self.clinic, &self.office];
         certificates.extend_from_slice(extra);
-        signed_by_root(
-            &contents(&[&self.health, &self.market], &certificates, crls),
-            &self.health,
-        )
+        signed_by_root(&contents(&[&self.health, &self.market], &certificates, crls), &self.health)
     }
     fn empty_crls(&self) -> Vec<Vec<u8>> {
-        vec![
-            crl(&self.health, &[], "2026-05-31T00:00:00Z"),
-            crl(&self.market, &[], "2026-05-31T00:00:00Z"),
-        ]
+        vec![crl(&self.health, &[], "2026-05-31T00:00:00Z"), crl(&self.market, &[], "2026-05-31T00:00:00Z")]
     }
     fn store(&self) -> TrustStore {
-        load(
-            &self.list_with(&[], self.empty_crls()),
-            &[&self.health, &self.market],
-        )
-        .expect("loads")
+        load(&self.list_with(&[], self.empty_crls()), &[&self.health, &self.market]).expect("loads")
     }
 }
 
@@ -228,47 +175,22 @@ fn clinic_is_trusted_for_health_certificates_and_office_for_licences() {
     assert_eq!(store.sequence(), 7);
     assert!(store.warnings().is_empty(), "{:?}", store.warnings());
 
-    let trusted = store
-        .assess_issuer(
-            &w.clinic_key.verification_method(),
-            &health_types(),
-            at(SIGNED),
-        )
-        .expect("clinic trusted");
+    let trusted =
+        store.assess_issuer(&w.clinic_key.verification_method(), &health_types(), at(SIGNED)).expect("clinic trusted");
     assert_eq!(trusted.organization_name, "示例市第一人民医院体检中心");
     assert_eq!(trusted.usci.as_deref(), Some(CLINIC_USCI));
     assert_eq!(trusted.did, w.clinic_key.did());
-    assert!(
-        trusted.root_name.contains("示例市卫生健康委员会"),
-        "{}",
-        trusted.root_name
-    );
-    assert_eq!(
-        trusted.allowed_types,
-        vec![HEALTH_CERTIFICATE_TYPE.to_owned()]
-    );
+    assert!(trusted.root_name.contains("示例市卫生健康委员会"), "{}", trusted.root_name);
+    assert_eq!(trusted.allowed_types, vec![HEALTH_CERTIFICATE_TYPE.to_owned()]);
 
     // Bare DID and DID URL both work.
+    assert_eq!(store.check_issuer(&w.clinic_key.did(), &health_types(), at(SIGNED)), CheckResult::Valid);
     assert_eq!(
-        store.check_issuer(&w.clinic_key.did(), &health_types(), at(SIGNED)),
-        CheckResult::Valid
-    );
-    assert_eq!(
-        store.check_issuer(
-            &w.office_key.verification_method(),
-            &licence_types(),
-            at(SIGNED)
-        ),
+        store.check_issuer(&w.office_key.verification_method(), &licence_types(), at(SIGNED)),
         CheckResult::Valid
     );
     // `type` given as just the specific type also works.
-    assert!(store
-        .check_issuer(
-            &w.clinic_key.did(),
-            &[HEALTH_CERTIFICATE_TYPE.to_owned()],
-            at(SIGNED)
-        )
-        .is_valid());
+    assert!(store.check_issuer(&w.clinic_key.did(), &[HEALTH_CERTIFICATE_TYPE.to_owned()], at(SIGNED)).is_valid());
 }
 
 #[test]
@@ -292,20 +214,13 @@ fn unknown_key_is_unknown_issuer() {
     let stranger = IssuerKey::generate();
     let result = store.check_issuer(&stranger.verification_method(), &health_types(), at(SIGNED));
     assert_eq!(code(&result), Some("unknown_issuer"));
-    let failure = store
-        .assess_issuer(&stranger.did(), &health_types(), at(SIGNED))
-        .expect_err("unknown");
+    let failure = store.assess_issuer(&stranger.did(), &health_types(), at(SIGNED)).expect_err("unknown");
     assert_eq!(failure.code, IssuerTrustFailureCode::UnknownIssuer);
     assert_eq!(failure.code.as_str(), "unknown_issuer");
     if let CheckResult::Invalid { reason, .. } = &result {
         assert!(reason.en.contains(&stranger.did()) && !reason.zh.is_empty());
     }
-    for garbage in [
-        "did:web:clinic.example",
-        "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
-        "",
-        "#",
-    ] {
+    for garbage in ["did:web:clinic.example", "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", "", "#"] {
         assert_eq!(
             code(&store.check_issuer(garbage, &health_types(), at(SIGNED))),
             Some("unknown_issuer"),
@@ -318,26 +233,12 @@ fn unknown_key_is_unknown_issuer() {
 fn signing_outside_the_certificate_validity_is_expired() {
     let w = world();
     let store = w.store();
-    for signed in [
-        "2028-01-02T00:00:00Z",
-        "2025-12-31T00:00:00Z",
-        "1960-01-01T00:00:00Z",
-    ] {
+    for signed in ["2028-01-02T00:00:00Z", "2025-12-31T00:00:00Z", "1960-01-01T00:00:00Z"] {
         let result = store.check_issuer(&w.clinic_key.did(), &health_types(), at(signed));
-        assert_eq!(
-            code(&result),
-            Some("issuer_certificate_expired"),
-            "{signed}"
-        );
+        assert_eq!(code(&result), Some("issuer_certificate_expired"), "{signed}");
     }
     // Expired *now* but valid when signed: still trusted.
-    assert!(store
-        .check_issuer(
-            &w.clinic_key.did(),
-            &health_types(),
-            at("2027-12-31T00:00:00Z")
-        )
-        .is_valid());
+    assert!(store.check_issuer(&w.clinic_key.did(), &health_types(), at("2027-12-31T00:00:00Z")).is_valid());
 }
 
 #[test]
@@ -347,22 +248,12 @@ fn clinic_cannot_issue_licences() {
     let result = store.check_issuer(&w.clinic_key.did(), &licence_types(), at(SIGNED));
     assert_eq!(code(&result), Some("type_not_allowed"));
     if let CheckResult::Invalid { reason, .. } = &result {
-        assert!(
-            reason.en.contains(FOOD_BUSINESS_LICENCE_TYPE),
-            "{}",
-            reason.en
-        );
+        assert!(reason.en.contains(FOOD_BUSINESS_LICENCE_TYPE), "{}", reason.en);
         assert!(reason.zh.contains("未获授权"), "{}", reason.zh);
     }
     let only_base = vec!["VerifiableCredential".to_owned()];
-    assert_eq!(
-        code(&store.check_issuer(&w.clinic_key.did(), &only_base, at(SIGNED))),
-        Some("type_not_allowed")
-    );
-    assert_eq!(
-        code(&store.check_issuer(&w.office_key.did(), &health_types(), at(SIGNED))),
-        Some("type_not_allowed")
-    );
+    assert_eq!(code(&store.check_issuer(&w.clinic_key.did(), &only_base, at(SIGNED))), Some("type_not_allowed"));
+    assert_eq!(code(&store.check_issuer(&w.office_key.did(), &health_types(), at(SIGNED))), Some("type_not_allowed"));
 }
 
 #[test]
@@ -370,28 +261,12 @@ fn certificate_without_credential_signing_eku_is_wrong_key_usage() {
     let w = world();
     let key = IssuerKey::generate();
     let csr = create_csr(&key, "示例市信任列表运营中心", CLINIC_USCI, &key.did()).expect("csr");
-    let pem = issue_trust_list_signer_certificate(
-        &csr,
-        &w.health.pem,
-        &w.health.key,
-        &clinic_validity(),
-        &random_serial(),
-    )
-    .expect("signer cert");
-    let signer = Issued {
-        der: certificate_pem_to_der(&pem).expect("der"),
-        pem,
-        serial: Vec::new(),
-    };
-    let store = load(
-        &w.list_with(&[&signer], w.empty_crls()),
-        &[&w.health, &w.market],
-    )
-    .expect("loads");
-    assert_eq!(
-        code(&store.check_issuer(&key.did(), &health_types(), at(SIGNED))),
-        Some("wrong_key_usage")
-    );
+    let pem =
+        issue_trust_list_signer_certificate(&csr, &w.health.pem, &w.health.key, &clinic_validity(), &random_serial())
+            .expect("signer cert");
+    let signer = Issued { der: certificate_pem_to_der(&pem).expect("der"), pem, serial: Vec::new() };
+    let store = load(&w.list_with(&[&signer], w.empty_crls()), &[&w.health, &w.market]).expect("loads");
+    assert_eq!(code(&store.check_issuer(&key.did(), &health_types(), at(SIGNED))), Some("wrong_key_usage"));
 }
 
 #[test]
@@ -399,45 +274,21 @@ fn certificate_from_a_root_in_the_list_but_not_configured_is_untrusted_root() {
     let w = world();
     let third_party = department("某第三方信任服务机构");
     let key = IssuerKey::generate();
-    let cert = certify(
-        &third_party,
-        &key,
-        "某民营体检中心",
-        &[HEALTH_CERTIFICATE_TYPE],
-        clinic_validity(),
-    );
-    let mut list_contents = contents(
-        &[&w.health, &w.market, &third_party],
-        &[&w.clinic, &w.office, &cert],
-        w.empty_crls(),
-    );
-    list_contents
-        .crls
-        .push(crl(&third_party, &[], "2026-05-31T00:00:00Z"));
-    let store = load(
-        &signed_by_root(&list_contents, &w.health),
-        &[&w.health, &w.market],
-    )
-    .expect("loads");
+    let cert = certify(&third_party, &key, "某民营体检中心", &[HEALTH_CERTIFICATE_TYPE], clinic_validity());
+    let mut list_contents =
+        contents(&[&w.health, &w.market, &third_party], &[&w.clinic, &w.office, &cert], w.empty_crls());
+    list_contents.crls.push(crl(&third_party, &[], "2026-05-31T00:00:00Z"));
+    let store = load(&signed_by_root(&list_contents, &w.health), &[&w.health, &w.market]).expect("loads");
     let result = store.check_issuer(&key.did(), &health_types(), at(SIGNED));
     assert_eq!(code(&result), Some("untrusted_root"));
     if let CheckResult::Invalid { reason, .. } = &result {
         assert!(reason.zh.contains("某第三方信任服务机构"), "{}", reason.zh);
     }
     // The third party's CRL is ignored with a warning, not an error.
-    assert!(store
-        .warnings()
-        .iter()
-        .any(|w| w.contains("not configured")));
+    assert!(store.warnings().iter().any(|w| w.contains("not configured")));
     // Configure the third party too, and the same list trusts it.
-    let store = load(
-        &signed_by_root(&list_contents, &w.health),
-        &[&w.health, &w.market, &third_party],
-    )
-    .expect("loads");
-    assert!(store
-        .check_issuer(&key.did(), &health_types(), at(SIGNED))
-        .is_valid());
+    let store = load(&signed_by_root(&list_contents, &w.health), &[&w.health, &w.market, &third_party]).expect("loads");
+    assert!(store.check_issuer(&key.did(), &health_types(), at(SIGNED)).is_valid());
 }
 
 #[test]
@@ -445,22 +296,9 @@ fn certificate_from_an_unknown_root_is_untrusted_root() {
     let w = world();
     let rogue = department("示例市卫生健康委员会"); // same name, different key
     let key = IssuerKey::generate();
-    let cert = certify(
-        &rogue,
-        &key,
-        "冒名体检中心",
-        &[HEALTH_CERTIFICATE_TYPE],
-        clinic_validity(),
-    );
-    let store = load(
-        &w.list_with(&[&cert], w.empty_crls()),
-        &[&w.health, &w.market],
-    )
-    .expect("loads");
-    assert_eq!(
-        code(&store.check_issuer(&key.did(), &health_types(), at(SIGNED))),
-        Some("untrusted_root")
-    );
+    let cert = certify(&rogue, &key, "冒名体检中心", &[HEALTH_CERTIFICATE_TYPE], clinic_validity());
+    let store = load(&w.list_with(&[&cert], w.empty_crls()), &[&w.health, &w.market]).expect("loads");
+    assert_eq!(code(&store.check_issuer(&key.did(), &health_types(), at(SIGNED))), Some("untrusted_root"));
 }
 
 #[test]
@@ -472,9 +310,7 @@ fn missing_crl_fails_closed() {
         code(&store.check_issuer(&w.clinic_key.did(), &health_types(), at(SIGNED))),
         Some("issuer_revocation_unknown")
     );
-    assert!(store
-        .check_issuer(&w.office_key.did(), &licence_types(), at(SIGNED))
-        .is_valid());
+    assert!(store.check_issuer(&w.office_key.did(), &licence_types(), at(SIGNED)).is_valid());
 }
 
 // ---------------------------------------------------------------- revocation
@@ -496,24 +332,15 @@ fn rotation_keeps_earlier_credentials_valid() {
         reason: RevocationReason::Superseded,
         invalidity_date: None,
     };
-    let crls = vec![
-        crl(&w.health, &[superseded], "2026-05-31T00:00:00Z"),
-        crl(&w.market, &[], "2026-05-31T00:00:00Z"),
-    ];
+    let crls = vec![crl(&w.health, &[superseded], "2026-05-31T00:00:00Z"), crl(&w.market, &[], "2026-05-31T00:00:00Z")];
     let store = load(&w.list_with(&[&new_cert], crls), &[&w.health, &w.market]).expect("loads");
     let old = w.clinic_key.did();
-    assert!(store
-        .check_issuer(&old, &health_types(), at("2026-04-01T00:00:00Z"))
-        .is_valid());
+    assert!(store.check_issuer(&old, &health_types(), at("2026-04-01T00:00:00Z")).is_valid());
     // Exactly at the revocation time: still fine (void only *after* it).
-    assert!(store
-        .check_issuer(&old, &health_types(), at("2026-05-02T00:00:00Z"))
-        .is_valid());
+    assert!(store.check_issuer(&old, &health_types(), at("2026-05-02T00:00:00Z")).is_valid());
     let after = store.check_issuer(&old, &health_types(), at("2026-05-02T00:00:01Z"));
     assert_eq!(code(&after), Some("issuer_revoked"));
-    assert!(store
-        .check_issuer(&new_key.did(), &health_types(), at("2026-05-03T00:00:00Z"))
-        .is_valid());
+    assert!(store.check_issuer(&new_key.did(), &health_types(), at("2026-05-03T00:00:00Z")).is_valid());
 }
 
 #[test]
@@ -525,19 +352,11 @@ fn cessation_of_operation_behaves_like_rotation() {
         reason: RevocationReason::CessationOfOperation,
         invalidity_date: None,
     };
-    let crls = vec![
-        crl(&w.health, &[], "2026-05-31T00:00:00Z"),
-        crl(&w.market, &[ceased], "2026-05-31T00:00:00Z"),
-    ];
+    let crls = vec![crl(&w.health, &[], "2026-05-31T00:00:00Z"), crl(&w.market, &[ceased], "2026-05-31T00:00:00Z")];
     let store = load(&w.list_with(&[], crls), &[&w.health, &w.market]).expect("loads");
     let did = w.office_key.did();
-    assert!(store
-        .check_issuer(&did, &licence_types(), at("2026-05-01T00:00:00Z"))
-        .is_valid());
-    assert_eq!(
-        code(&store.check_issuer(&did, &licence_types(), at("2026-05-03T00:00:00Z"))),
-        Some("issuer_revoked")
-    );
+    assert!(store.check_issuer(&did, &licence_types(), at("2026-05-01T00:00:00Z")).is_valid());
+    assert_eq!(code(&store.check_issuer(&did, &licence_types(), at("2026-05-03T00:00:00Z"))), Some("issuer_revoked"));
 }
 
 #[test]
@@ -549,20 +368,12 @@ fn key_compromise_voids_from_the_invalidity_date() {
         reason: RevocationReason::KeyCompromise,
         invalidity_date: Some(at("2026-04-15T00:00:00Z")),
     };
-    let crls = vec![
-        crl(&w.health, &[compromised], "2026-05-31T00:00:00Z"),
-        crl(&w.market, &[], "2026-05-31T00:00:00Z"),
-    ];
+    let crls =
+        vec![crl(&w.health, &[compromised], "2026-05-31T00:00:00Z"), crl(&w.market, &[], "2026-05-31T00:00:00Z")];
     let store = load(&w.list_with(&[], crls), &[&w.health, &w.market]).expect("loads");
     let did = w.clinic_key.did();
-    assert!(store
-        .check_issuer(&did, &health_types(), at("2026-04-14T23:59:59Z"))
-        .is_valid());
-    for signed in [
-        "2026-04-15T00:00:00Z",
-        "2026-04-20T00:00:00Z",
-        "2026-05-20T00:00:00Z",
-    ] {
+    assert!(store.check_issuer(&did, &health_types(), at("2026-04-14T23:59:59Z")).is_valid());
+    for signed in ["2026-04-15T00:00:00Z", "2026-04-20T00:00:00Z", "2026-05-20T00:00:00Z"] {
         let result = store.check_issuer(&did, &health_types(), at(signed));
         assert_eq!(code(&result), Some("issuer_revoked"), "{signed}");
         if let CheckResult::Invalid { reason, .. } = &result {
@@ -580,19 +391,12 @@ fn key_compromise_without_invalidity_date_voids_from_revocation() {
         reason: RevocationReason::KeyCompromise,
         invalidity_date: None,
     };
-    let crls = vec![
-        crl(&w.health, &[compromised], "2026-05-31T00:00:00Z"),
-        crl(&w.market, &[], "2026-05-31T00:00:00Z"),
-    ];
+    let crls =
+        vec![crl(&w.health, &[compromised], "2026-05-31T00:00:00Z"), crl(&w.market, &[], "2026-05-31T00:00:00Z")];
     let store = load(&w.list_with(&[], crls), &[&w.health, &w.market]).expect("loads");
     let did = w.clinic_key.did();
-    assert!(store
-        .check_issuer(&did, &health_types(), at("2026-05-09T00:00:00Z"))
-        .is_valid());
-    assert_eq!(
-        code(&store.check_issuer(&did, &health_types(), at("2026-05-10T00:00:00Z"))),
-        Some("issuer_revoked")
-    );
+    assert!(store.check_issuer(&did, &health_types(), at("2026-05-09T00:00:00Z")).is_valid());
+    assert_eq!(code(&store.check_issuer(&did, &health_types(), at("2026-05-10T00:00:00Z"))), Some("issuer_revoked"));
 }
 
 #[test]
@@ -606,27 +410,16 @@ fn any_valid_certificate_for_the_key_suffices() {
         &[HEALTH_CERTIFICATE_TYPE],
         window("2027-12-01T00:00:00Z", "2030-01-01T00:00:00Z"),
     );
-    let store = load(
-        &w.list_with(&[&renewed], w.empty_crls()),
-        &[&w.health, &w.market],
-    )
-    .expect("loads");
+    let store = load(&w.list_with(&[&renewed], w.empty_crls()), &[&w.health, &w.market]).expect("loads");
     let did = w.clinic_key.did();
-    assert!(store
-        .check_issuer(&did, &health_types(), at(SIGNED))
-        .is_valid());
-    assert!(store
-        .check_issuer(&did, &health_types(), at("2029-06-01T00:00:00Z"))
-        .is_valid());
+    assert!(store.check_issuer(&did, &health_types(), at(SIGNED)).is_valid());
+    assert!(store.check_issuer(&did, &health_types(), at("2029-06-01T00:00:00Z")).is_valid());
     assert_eq!(
         code(&store.check_issuer(&did, &health_types(), at("2030-06-01T00:00:00Z"))),
         Some("issuer_certificate_expired")
     );
     // Neither allows licences: the failure of the furthest-getting one.
-    assert_eq!(
-        code(&store.check_issuer(&did, &licence_types(), at(SIGNED))),
-        Some("type_not_allowed")
-    );
+    assert_eq!(code(&store.check_issuer(&did, &licence_types(), at(SIGNED))), Some("type_not_allowed"));
 }
 
 #[test]
@@ -640,43 +433,20 @@ fn crl_creation_refuses_bad_input() {
     };
     // The wrong root key.
     assert_eq!(
-        create_crl(
-            &w.health.pem,
-            &w.market.key,
-            &[],
-            at(SIGNED),
-            at("2026-04-01T00:00:00Z")
-        ),
+        create_crl(&w.health.pem, &w.market.key, &[], at(SIGNED), at("2026-04-01T00:00:00Z")),
         Err(CertificateError::RootKeyMismatch)
     );
     // Out-of-order times, revocations after thisUpdate, duplicates, zero serial.
     assert!(create_crl(&w.health.pem, &w.health.key, &[], at(SIGNED), at(SIGNED)).is_err());
     for entries in [
         vec![entry(vec![1], "2026-04-01T00:00:00Z")],
-        vec![
-            entry(vec![1], "2026-01-01T00:00:00Z"),
-            entry(vec![0, 1], "2026-01-02T00:00:00Z"),
-        ],
+        vec![entry(vec![1], "2026-01-01T00:00:00Z"), entry(vec![0, 1], "2026-01-02T00:00:00Z")],
         vec![entry(vec![0], "2026-01-01T00:00:00Z")],
     ] {
-        assert!(create_crl(
-            &w.health.pem,
-            &w.health.key,
-            &entries,
-            at(SIGNED),
-            at("2026-05-01T00:00:00Z")
-        )
-        .is_err());
+        assert!(create_crl(&w.health.pem, &w.health.key, &entries, at(SIGNED), at("2026-05-01T00:00:00Z")).is_err());
     }
     // An issuer certificate is not a CA.
-    assert!(create_crl(
-        &w.clinic.pem,
-        &w.clinic_key,
-        &[],
-        at(SIGNED),
-        at("2026-05-01T00:00:00Z")
-    )
-    .is_err());
+    assert!(create_crl(&w.clinic.pem, &w.clinic_key, &[], at(SIGNED), at("2026-05-01T00:00:00Z")).is_err());
     // The summary reads back what went in.
     let der = create_crl(
         &w.health.pem,
@@ -695,10 +465,7 @@ fn crl_creation_refuses_bad_input() {
     assert_eq!(summary.entries.len(), 1);
     assert_eq!(summary.entries[0].serial, w.clinic.serial);
     assert_eq!(summary.entries[0].reason, RevocationReason::KeyCompromise);
-    assert_eq!(
-        summary.entries[0].invalidity_date,
-        Some(at("2026-01-15T00:00:00Z"))
-    );
+    assert_eq!(summary.entries[0].invalidity_date, Some(at("2026-01-15T00:00:00Z")));
     assert_eq!(summary.next_update, Some(at("2026-04-01T00:00:00Z")));
 }
 
@@ -710,42 +477,21 @@ fn stale_trust_lists_are_refused() {
     let list = w.list_with(&[], w.empty_crls());
     let roots = vec![w.health.der.clone(), w.market.der.clone()];
     // Older than max_age.
-    let error = TrustList::load(
-        &list,
-        &roots,
-        at(LIST_ISSUED) + Duration::hours(25),
-        Duration::days(1),
-    )
-    .expect_err("too old");
+    let error =
+        TrustList::load(&list, &roots, at(LIST_ISSUED) + Duration::hours(25), Duration::days(1)).expect_err("too old");
     assert_eq!(error.code(), "stale_trust_list");
-    assert_eq!(
-        error.to_check_result().invalid_code(),
-        Some("stale_trust_list")
-    );
+    assert_eq!(error.to_check_result().invalid_code(), Some("stale_trust_list"));
     // Past nextUpdate even though max_age would allow it.
-    let error = TrustList::load(
-        &list,
-        &roots,
-        at(LIST_ISSUED) + Duration::days(3),
-        Duration::days(30),
-    )
-    .expect_err("past next update");
+    let error = TrustList::load(&list, &roots, at(LIST_ISSUED) + Duration::days(3), Duration::days(30))
+        .expect_err("past next update");
     assert_eq!(error.code(), "stale_trust_list");
     // A CRL in the list past its own nextUpdate.
-    let old_crls = vec![
-        crl(&w.health, &[], "2026-04-01T00:00:00Z"),
-        crl(&w.market, &[], "2026-05-31T00:00:00Z"),
-    ];
+    let old_crls = vec![crl(&w.health, &[], "2026-04-01T00:00:00Z"), crl(&w.market, &[], "2026-05-31T00:00:00Z")];
     let error = load(&w.list_with(&[], old_crls), &[&w.health, &w.market]).expect_err("stale crl");
     assert_eq!(error.code(), "stale_trust_list");
     // From the future (device clock wrong).
-    let error = TrustList::load(
-        &list,
-        &roots,
-        at(LIST_ISSUED) - Duration::hours(1),
-        Duration::days(1),
-    )
-    .expect_err("future");
+    let error =
+        TrustList::load(&list, &roots, at(LIST_ISSUED) - Duration::hours(1), Duration::days(1)).expect_err("future");
     assert_eq!(error.code(), "trust_list_from_future");
 }
 
@@ -758,34 +504,22 @@ fn tampered_trust_list_is_refused() {
     // Change the payload (sequence 7 → 8).
     let tampered = text.replacen("\\\"sequence\\\":7", "\\\"sequence\\\":8", 1);
     assert_ne!(tampered, text);
-    assert_eq!(
-        load(tampered.as_bytes(), &[&w.health, &w.market]).map(|_| ()),
-        Err(TrustListError::BadSignature)
-    );
+    assert_eq!(load(tampered.as_bytes(), &[&w.health, &w.market]).map(|_| ()), Err(TrustListError::BadSignature));
 
     // Drop an issuer certificate from the payload.
     let clinic_b64 = base64_standard(&w.clinic.der);
     let tampered = text.replacen(&format!("\\\"{clinic_b64}\\\","), "", 1);
     assert_ne!(tampered, text);
-    assert_eq!(
-        load(tampered.as_bytes(), &[&w.health, &w.market]).map(|_| ()),
-        Err(TrustListError::BadSignature)
-    );
+    assert_eq!(load(tampered.as_bytes(), &[&w.health, &w.market]).map(|_| ()), Err(TrustListError::BadSignature));
 
     // Flip a bit of the signature.
     let mut envelope: serde_json::Value = serde_json::from_slice(&list).expect("json");
-    let signature = envelope["signature"]
-        .as_str()
-        .expect("signature")
-        .to_owned();
+    let signature = envelope["signature"].as_str().expect("signature").to_owned();
     let mut chars: Vec<char> = signature.chars().collect();
     chars[10] = if chars[10] == 'A' { 'B' } else { 'A' };
     envelope["signature"] = chars.into_iter().collect::<String>().into();
     let tampered = serde_json::to_vec(&envelope).expect("json");
-    assert_eq!(
-        load(&tampered, &[&w.health, &w.market]).map(|_| ()),
-        Err(TrustListError::BadSignature)
-    );
+    assert_eq!(load(&tampered, &[&w.health, &w.market]).map(|_| ()), Err(TrustListError::BadSignature));
 }
 
 fn base64_standard(bytes: &[u8]) -> String {
@@ -797,10 +531,7 @@ fn base64_standard(bytes: &[u8]) -> String {
 fn trust_list_signed_by_a_non_configured_root_is_refused() {
     let w = world();
     let rogue = department("示例市卫生健康委员会");
-    let list = signed_by_root(
-        &contents(&[&w.health, &w.market], &[&w.clinic], w.empty_crls()),
-        &rogue,
-    );
+    let list = signed_by_root(&contents(&[&w.health, &w.market], &[&w.clinic], w.empty_crls()), &rogue);
     let error = load(&list, &[&w.health, &w.market]).expect_err("rogue signer");
     assert_eq!(error.code(), "untrusted_trust_list_signer");
     // A configured set that does not include the signer root (market only).
@@ -810,9 +541,7 @@ fn trust_list_signed_by_a_non_configured_root_is_refused() {
     // No configured roots at all.
     let none: [Vec<u8>; 0] = [];
     assert_eq!(
-        TrustList::load(&list, &none, now(), Duration::days(1))
-            .expect_err("no roots")
-            .code(),
+        TrustList::load(&list, &none, now(), Duration::days(1)).expect_err("no roots").code(),
         "invalid_trust_configuration"
     );
 }
@@ -821,13 +550,7 @@ fn trust_list_signed_by_a_non_configured_root_is_refused() {
 fn trust_list_signed_by_a_certified_signer_is_accepted_and_others_are_not() {
     let w = world();
     let signer_key = IssuerKey::generate();
-    let csr = create_csr(
-        &signer_key,
-        "示例市信任列表运营中心",
-        OFFICE_USCI,
-        &signer_key.did(),
-    )
-    .expect("csr");
+    let csr = create_csr(&signer_key, "示例市信任列表运营中心", OFFICE_USCI, &signer_key.did()).expect("csr");
     let signer_pem = issue_trust_list_signer_certificate(
         &csr,
         &w.market.pem,
@@ -837,47 +560,19 @@ fn trust_list_signed_by_a_certified_signer_is_accepted_and_others_are_not() {
     )
     .expect("signer cert");
     let signer_der = certificate_pem_to_der(&signer_pem).expect("der");
-    let list_contents = contents(
-        &[&w.health, &w.market],
-        &[&w.clinic, &w.office],
-        w.empty_crls(),
-    );
-    let list = build_trust_list(
-        &list_contents,
-        &signer_key,
-        std::slice::from_ref(&signer_der),
-    )
-    .expect("list");
+    let list_contents = contents(&[&w.health, &w.market], &[&w.clinic, &w.office], w.empty_crls());
+    let list = build_trust_list(&list_contents, &signer_key, std::slice::from_ref(&signer_der)).expect("list");
     let store = load(&list, &[&w.health, &w.market]).expect("certified signer accepted");
-    assert!(store
-        .check_issuer(&w.clinic_key.did(), &health_types(), at(SIGNED))
-        .is_valid());
+    assert!(store.check_issuer(&w.clinic_key.did(), &health_types(), at(SIGNED)).is_valid());
     // Not when its root is not configured.
-    assert_eq!(
-        load(&list, &[&w.health]).expect_err("root missing").code(),
-        "untrusted_trust_list_signer"
-    );
+    assert_eq!(load(&list, &[&w.health]).expect_err("root missing").code(), "untrusted_trust_list_signer");
 
     // A credential issuer's certificate cannot sign trust lists.
-    let list = build_trust_list(
-        &list_contents,
-        &w.clinic_key,
-        std::slice::from_ref(&w.clinic.der),
-    )
-    .expect("list");
-    assert_eq!(
-        load(&list, &[&w.health, &w.market])
-            .expect_err("wrong eku")
-            .code(),
-        "untrusted_trust_list_signer"
-    );
+    let list = build_trust_list(&list_contents, &w.clinic_key, std::slice::from_ref(&w.clinic.der)).expect("list");
+    assert_eq!(load(&list, &[&w.health, &w.market]).expect_err("wrong eku").code(), "untrusted_trust_list_signer");
     // The builder refuses a key that is not the signer certificate's.
     assert!(matches!(
-        build_trust_list(
-            &list_contents,
-            &signer_key,
-            std::slice::from_ref(&w.health.der)
-        ),
+        build_trust_list(&list_contents, &signer_key, std::slice::from_ref(&w.health.der)),
         Err(TrustListError::Build(_))
     ));
 }
@@ -895,14 +590,9 @@ fn crl_signed_by_the_wrong_key_is_refused() {
 
     // A CRL from an issuer nobody knows is refused too.
     let nobody = department("不存在的部门");
-    let crls = vec![
-        crl(&nobody, &[], "2026-05-31T00:00:00Z"),
-        crl(&w.health, &[], "2026-05-31T00:00:00Z"),
-    ];
+    let crls = vec![crl(&nobody, &[], "2026-05-31T00:00:00Z"), crl(&w.health, &[], "2026-05-31T00:00:00Z")];
     assert_eq!(
-        load(&w.list_with(&[], crls), &[&w.health, &w.market])
-            .expect_err("unknown CRL issuer")
-            .code(),
+        load(&w.list_with(&[], crls), &[&w.health, &w.market]).expect_err("unknown CRL issuer").code(),
         "invalid_crl"
     );
 }
@@ -922,42 +612,20 @@ fn csr_and_issuance_refuse_bad_input() {
         create_csr(&key, "某诊所", "12110000MB0000001X", &key.did()),
         Err(CertificateError::InvalidUsci(_))
     ));
-    assert!(matches!(
-        create_csr(&key, "  ", CLINIC_USCI, &key.did()),
-        Err(CertificateError::EmptyOrganizationName)
-    ));
+    assert!(matches!(create_csr(&key, "  ", CLINIC_USCI, &key.did()), Err(CertificateError::EmptyOrganizationName)));
 
     let csr = create_csr(&key, "某诊所", CLINIC_USCI, &key.did()).expect("csr");
-    let issue = |csr: &str,
-                 root_key: &IssuerKey,
-                 types: &[&str],
-                 validity: CertificateValidity,
-                 serial: &[u8]| {
+    let issue = |csr: &str, root_key: &IssuerKey, types: &[&str], validity: CertificateValidity, serial: &[u8]| {
         issue_certificate(csr, &w.health.pem, root_key, types, &validity, serial)
     };
     let types = [HEALTH_CERTIFICATE_TYPE];
+    assert_eq!(issue(&csr, &w.market.key, &types, clinic_validity(), &[1]), Err(CertificateError::RootKeyMismatch));
     assert_eq!(
-        issue(&csr, &w.market.key, &types, clinic_validity(), &[1]),
-        Err(CertificateError::RootKeyMismatch)
-    );
-    assert_eq!(
-        issue(
-            &csr,
-            &w.health.key,
-            &types,
-            window("2024-01-01T00:00:00Z", "2026-01-01T00:00:00Z"),
-            &[1]
-        ),
+        issue(&csr, &w.health.key, &types, window("2024-01-01T00:00:00Z", "2026-01-01T00:00:00Z"), &[1]),
         Err(CertificateError::ValidityOutsideRoot)
     );
     assert_eq!(
-        issue(
-            &csr,
-            &w.health.key,
-            &types,
-            window("2027-01-01T00:00:00Z", "2026-01-01T00:00:00Z"),
-            &[1]
-        ),
+        issue(&csr, &w.health.key, &types, window("2027-01-01T00:00:00Z", "2026-01-01T00:00:00Z"), &[1]),
         Err(CertificateError::InvalidValidity)
     );
     assert!(matches!(
@@ -965,13 +633,7 @@ fn csr_and_issuance_refuse_bad_input() {
         Err(CertificateError::InvalidCredentialTypes(_))
     ));
     assert!(matches!(
-        issue(
-            &csr,
-            &w.health.key,
-            &["VerifiableCredential"],
-            clinic_validity(),
-            &[1]
-        ),
+        issue(&csr, &w.health.key, &["VerifiableCredential"], clinic_validity(), &[1]),
         Err(CertificateError::InvalidCredentialTypes(_))
     ));
     // RFC 5280: at most 20 octets *encoded*, so a high-bit 20-octet serial is too long.
@@ -982,10 +644,8 @@ fn csr_and_issuance_refuse_bad_input() {
         );
     }
     // A high-bit 19-octet serial is fine (encoded with a leading zero octet).
-    let pem =
-        issue(&csr, &w.health.key, &types, clinic_validity(), &[0xff; 19]).expect("19 octets");
-    let summary =
-        summarize_certificate(&certificate_pem_to_der(&pem).expect("der")).expect("summary");
+    let pem = issue(&csr, &w.health.key, &types, clinic_validity(), &[0xff; 19]).expect("19 octets");
+    let summary = summarize_certificate(&certificate_pem_to_der(&pem).expect("der")).expect("summary");
     assert_eq!(summary.serial, "ff".repeat(19));
 
     // Tampering with the CSR breaks its signature (proof of possession).
@@ -995,24 +655,12 @@ fn csr_and_issuance_refuse_bad_input() {
     tampered[position + 2] ^= 0x01;
     let tampered_pem = pem_encode("CERTIFICATE REQUEST", &tampered);
     assert!(matches!(
-        issue(
-            &tampered_pem,
-            &w.health.key,
-            &types,
-            clinic_validity(),
-            &[1]
-        ),
+        issue(&tampered_pem, &w.health.key, &types, clinic_validity(), &[1]),
         Err(CertificateError::CsrSignatureInvalid) | Err(CertificateError::Malformed { .. })
     ));
     // A certificate PEM is not a CSR.
     assert!(matches!(
-        issue(
-            &w.clinic.pem,
-            &w.health.key,
-            &types,
-            clinic_validity(),
-            &[1]
-        ),
+        issue(&w.clinic.pem, &w.health.key, &types, clinic_validity(), &[1]),
         Err(CertificateError::InvalidPem { .. })
     ));
 }
@@ -1024,9 +672,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 fn wallet_core_pem_decode(pem: &str) -> Vec<u8> {
     use base64::Engine as _;
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .expect("pem body")
+    base64::engine::general_purpose::STANDARD.decode(body).expect("pem body")
 }
 
 fn pem_encode(label: &str, der: &[u8]) -> String {
@@ -1045,25 +691,11 @@ fn private_keys_round_trip_under_a_passphrase() {
     let key = IssuerKey::generate();
     let pem = encrypt_private_key(&key, "correct horse").expect("encrypt");
     assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
-    assert_eq!(
-        decrypt_private_key(&pem, "correct horse")
-            .expect("decrypt")
-            .did(),
-        key.did()
-    );
-    assert!(matches!(
-        decrypt_private_key(&pem, "wrong horse"),
-        Err(KeyProtectionError::WrongPassphraseOrDamaged)
-    ));
-    assert_eq!(
-        encrypt_private_key(&key, "").map(|_| ()),
-        Err(KeyProtectionError::EmptyPassphrase)
-    );
+    assert_eq!(decrypt_private_key(&pem, "correct horse").expect("decrypt").did(), key.did());
+    assert!(matches!(decrypt_private_key(&pem, "wrong horse"), Err(KeyProtectionError::WrongPassphraseOrDamaged)));
+    assert_eq!(encrypt_private_key(&key, "").map(|_| ()), Err(KeyProtectionError::EmptyPassphrase));
     let plain = key.to_pkcs8_pem().expect("plain");
-    assert_eq!(
-        decrypt_private_key(&plain, "x").map(|k| k.did()),
-        Err(KeyProtectionError::NotEncryptedPkcs8)
-    );
+    assert_eq!(decrypt_private_key(&plain, "x").map(|k| k.did()), Err(KeyProtectionError::NotEncryptedPkcs8));
 }
 
 // ---------------------------------------------------------------- OpenSSL cross-checks
@@ -1074,11 +706,7 @@ fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
         .current_dir(dir)
         .output()
         .expect("the openssl binary must be installed to cross-check certificates");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
 }
 
@@ -1096,36 +724,13 @@ fn openssl_accepts_the_chains_and_rejects_a_revoked_certificate() {
     let attime = at(SIGNED).timestamp().to_string();
 
     for (root, leaf) in [("health.pem", "clinic.pem"), ("market.pem", "office.pem")] {
-        let (ok, text) = openssl(
-            dir.path(),
-            &["verify", "-attime", &attime, "-CAfile", root, leaf],
-        );
+        let (ok, text) = openssl(dir.path(), &["verify", "-attime", &attime, "-CAfile", root, leaf]);
         assert!(ok && text.contains(&format!("{leaf}: OK")), "{text}");
     }
     // Roots check out as self-signed CAs; the wrong root does not verify a leaf.
-    let (ok, text) = openssl(
-        dir.path(),
-        &[
-            "verify",
-            "-attime",
-            &attime,
-            "-CAfile",
-            "health.pem",
-            "health.pem",
-        ],
-    );
+    let (ok, text) = openssl(dir.path(), &["verify", "-attime", &attime, "-CAfile", "health.pem", "health.pem"]);
     assert!(ok, "{text}");
-    let (ok, _) = openssl(
-        dir.path(),
-        &[
-            "verify",
-            "-attime",
-            &attime,
-            "-CAfile",
-            "market.pem",
-            "clinic.pem",
-        ],
-    );
+    let (ok, _) = openssl(dir.path(), &["verify", "-attime", &attime, "-CAfile", "market.pem", "clinic.pem"]);
     assert!(!ok, "market supervision must not verify the clinic");
 
     // CRL checks: an empty CRL passes, a revoking one fails.
@@ -1174,77 +779,29 @@ fn openssl_accepts_the_chains_and_rejects_a_revoked_certificate() {
     );
     assert!(!ok && text.contains("revoked"), "{text}");
     // OpenSSL reads the CRL entry as we wrote it.
-    let (ok, text) = openssl(
-        dir.path(),
-        &["crl", "-in", "revoked.crl.pem", "-noout", "-text"],
-    );
+    let (ok, text) = openssl(dir.path(), &["crl", "-in", "revoked.crl.pem", "-noout", "-text"]);
     assert!(ok, "{text}");
-    assert!(
-        text.contains("Key Compromise") && text.contains("Invalidity Date"),
-        "{text}"
-    );
-    assert!(
-        text.contains(&hex::encode_upper(&w.clinic.serial)),
-        "{text}"
-    );
+    assert!(text.contains("Key Compromise") && text.contains("Invalidity Date"), "{text}");
+    assert!(text.contains(&hex::encode_upper(&w.clinic.serial)), "{text}");
 
     // OpenSSL sees our extensions (and their 2.25 OIDs) in the certificate.
-    let (ok, text) = openssl(
-        dir.path(),
-        &["x509", "-in", "clinic.pem", "-noout", "-text"],
-    );
+    let (ok, text) = openssl(dir.path(), &["x509", "-in", "clinic.pem", "-noout", "-text"]);
     assert!(ok, "{text}");
-    assert!(
-        text.contains(&format!("URI:{}", w.clinic_key.did())),
-        "{text}"
-    );
-    assert!(
-        text.contains(wallet_core::trust::CREDENTIAL_SIGNING_EKU_OID),
-        "{text}"
-    );
-    assert!(
-        text.contains(wallet_core::trust::CREDENTIAL_TYPES_EXTENSION_OID),
-        "{text}"
-    );
-    assert!(
-        text.contains("Digital Signature") && text.contains("critical"),
-        "{text}"
-    );
-    let (ok, text) = openssl(
-        dir.path(),
-        &["x509", "-in", "health.pem", "-noout", "-text"],
-    );
-    assert!(
-        ok && text.contains("CA:TRUE, pathlen:0") && text.contains("Certificate Sign, CRL Sign"),
-        "{text}"
-    );
+    assert!(text.contains(&format!("URI:{}", w.clinic_key.did())), "{text}");
+    assert!(text.contains(wallet_core::trust::CREDENTIAL_SIGNING_EKU_OID), "{text}");
+    assert!(text.contains(wallet_core::trust::CREDENTIAL_TYPES_EXTENSION_OID), "{text}");
+    assert!(text.contains("Digital Signature") && text.contains("critical"), "{text}");
+    let (ok, text) = openssl(dir.path(), &["x509", "-in", "health.pem", "-noout", "-text"]);
+    assert!(ok && text.contains("CA:TRUE, pathlen:0") && text.contains("Certificate Sign, CRL Sign"), "{text}");
 
     // CSRs verify; encrypted keys open with the passphrase.
     let key = IssuerKey::generate();
-    write(
-        "request.pem",
-        &create_csr(&key, "某诊所", CLINIC_USCI, &key.did()).expect("csr"),
-    );
-    let (ok, text) = openssl(
-        dir.path(),
-        &["req", "-in", "request.pem", "-verify", "-noout"],
-    );
+    write("request.pem", &create_csr(&key, "某诊所", CLINIC_USCI, &key.did()).expect("csr"));
+    let (ok, text) = openssl(dir.path(), &["req", "-in", "request.pem", "-verify", "-noout"]);
     assert!(ok, "{text}");
-    write(
-        "key.enc.pem",
-        &encrypt_private_key(&key, "test-only-passphrase").expect("encrypt"),
-    );
-    let (ok, text) = openssl(
-        dir.path(),
-        &[
-            "pkey",
-            "-in",
-            "key.enc.pem",
-            "-passin",
-            "pass:test-only-passphrase",
-            "-noout",
-        ],
-    );
+    write("key.enc.pem", &encrypt_private_key(&key, "test-only-passphrase").expect("encrypt"));
+    let (ok, text) =
+        openssl(dir.path(), &["pkey", "-in", "key.enc.pem", "-passin", "pass:test-only-passphrase", "-noout"]);
     assert!(ok, "{text}");
 }
 
@@ -1267,32 +824,13 @@ fn parsers_do_not_panic_on_garbage() {
         assert!(decrypt_private_key(&text, "x").is_err());
         assert!(certificate_pem_to_der(&text).is_err());
         let garbage_pem = pem_encode("CERTIFICATE REQUEST", &garbage);
-        assert!(issue_certificate(
-            &garbage_pem,
-            &w.health.pem,
-            &w.health.key,
-            &["X"],
-            &clinic_validity(),
-            &[1]
-        )
-        .is_err());
+        assert!(
+            issue_certificate(&garbage_pem, &w.health.pem, &w.health.key, &["X"], &clinic_validity(), &[1]).is_err()
+        );
         let garbage_root = pem_encode("CERTIFICATE", &garbage);
-        assert!(create_crl(
-            &garbage_root,
-            &w.health.key,
-            &[],
-            at(SIGNED),
-            at("2026-04-01T00:00:00Z")
-        )
-        .is_err());
+        assert!(create_crl(&garbage_root, &w.health.key, &[], at(SIGNED), at("2026-04-01T00:00:00Z")).is_err());
         // Garbage configured roots.
-        assert!(TrustList::load(
-            &list,
-            std::slice::from_ref(&garbage),
-            now(),
-            Duration::days(1)
-        )
-        .is_err());
+        assert!(TrustList::load(&list, std::slice::from_ref(&garbage), now(), Duration::days(1)).is_err());
     }
     // Every truncation of a certificate, a CRL and the list.
     let crl_der = crl(&w.health, &[], "2026-05-31T00:00:00Z");
@@ -1316,35 +854,18 @@ fn parsers_do_not_panic_on_garbage() {
     // A validly signed list whose entries are garbage: certificates are left
     // out with a warning, a garbage CRL refuses the list.
     let mut garbage_entries = contents(&[&w.health, &w.market], &[&w.clinic], w.empty_crls());
-    garbage_entries
-        .issuer_certificates
-        .push(w.clinic.der[..100].to_vec());
-    assert!(build_trust_list(
-        &garbage_entries,
-        &w.health.key,
-        std::slice::from_ref(&w.health.der)
-    )
-    .is_err());
-    let store = TrustList::load(
-        &sign_unchecked(&garbage_entries, &w.health),
-        &roots,
-        now(),
-        Duration::days(1),
-    )
-    .expect("garbage certificate is skipped");
+    garbage_entries.issuer_certificates.push(w.clinic.der[..100].to_vec());
+    assert!(build_trust_list(&garbage_entries, &w.health.key, std::slice::from_ref(&w.health.der)).is_err());
+    let store = TrustList::load(&sign_unchecked(&garbage_entries, &w.health), &roots, now(), Duration::days(1))
+        .expect("garbage certificate is skipped");
     assert_eq!(store.issuer_certificate_count(), 1);
     assert_eq!(store.warnings().len(), 1);
     let mut garbage_crl = contents(&[&w.health, &w.market], &[&w.clinic], w.empty_crls());
     garbage_crl.crls.push(vec![0x30, 0x03, 0x02, 0x01, 0x01]);
     assert_eq!(
-        TrustList::load(
-            &sign_unchecked(&garbage_crl, &w.health),
-            &roots,
-            now(),
-            Duration::days(1)
-        )
-        .expect_err("garbage CRL")
-        .code(),
+        TrustList::load(&sign_unchecked(&garbage_crl, &w.health), &roots, now(), Duration::days(1))
+            .expect_err("garbage CRL")
+            .code(),
         "invalid_crl"
     );
 }
@@ -1352,38 +873,21 @@ fn parsers_do_not_panic_on_garbage() {
 /// Sign a list the way `build_trust_list` does but without its entry checks,
 /// to feed the loader entries the builder would refuse.
 fn sign_unchecked(contents: &TrustListContents, root: &Department) -> Vec<u8> {
-    let valid = TrustListContents {
-        issuer_certificates: Vec::new(),
-        crls: Vec::new(),
-        ..contents.clone()
-    };
+    let valid = TrustListContents { issuer_certificates: Vec::new(), crls: Vec::new(), ..contents.clone() };
     let list = build_trust_list(&valid, &root.key, std::slice::from_ref(&root.der)).expect("list");
     let envelope: serde_json::Value = serde_json::from_slice(&list).expect("json");
-    let protected = envelope["protected"]
-        .as_str()
-        .expect("protected")
-        .to_owned();
+    let protected = envelope["protected"].as_str().expect("protected").to_owned();
     let mut payload: serde_json::Value =
         serde_json::from_str(envelope["payload"].as_str().expect("payload")).expect("payload json");
-    payload["issuerCertificates"] = contents
-        .issuer_certificates
-        .iter()
-        .map(|d| base64_standard(d))
-        .collect::<Vec<_>>()
-        .into();
-    payload["crls"] = contents
-        .crls
-        .iter()
-        .map(|d| base64_standard(d))
-        .collect::<Vec<_>>()
-        .into();
+    payload["issuerCertificates"] =
+        contents.issuer_certificates.iter().map(|d| base64_standard(d)).collect::<Vec<_>>().into();
+    payload["crls"] = contents.crls.iter().map(|d| base64_standard(d)).collect::<Vec<_>>().into();
     let payload = serde_json::to_string(&payload).expect("payload");
     let pkcs8 = root.key.to_pkcs8_pem().expect("pem");
     use p256::ecdsa::signature::Signer as _;
     use p256::pkcs8::DecodePrivateKey as _;
     let signing_key = p256::ecdsa::SigningKey::from_pkcs8_pem(&pkcs8).expect("key");
-    let signature: p256::ecdsa::Signature =
-        signing_key.sign(format!("{protected}.{payload}").as_bytes());
+    let signature: p256::ecdsa::Signature = signing_key.sign(format!("{protected}.{payload}").as_bytes());
     use base64::Engine as _;
     serde_json::to_vec(&serde_json::json!({
         "protected": protected,
@@ -1400,17 +904,12 @@ fn fixtures_dir() -> PathBuf {
 }
 
 fn read_fixture(name: &str) -> String {
-    std::fs::read_to_string(fixtures_dir().join(name))
-        .unwrap_or_else(|e| panic!("fixtures/trust/{name}: {e}"))
+    std::fs::read_to_string(fixtures_dir().join(name)).unwrap_or_else(|e| panic!("fixtures/trust/{name}: {e}"))
 }
 
 fn fixture_key(name: &str) -> IssuerKey {
-    let pem = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../fixtures/keys")
-            .join(name),
-    )
-    .unwrap_or_else(|e| panic!("fixtures/keys/{name}: {e}"));
+    let pem = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/keys").join(name))
+        .unwrap_or_else(|e| panic!("fixtures/keys/{name}: {e}"));
     IssuerKey::from_pkcs8_pem(&pem).expect("fixture key")
 }
 
@@ -1419,10 +918,8 @@ const FIXTURE_PASSPHRASE: &str = "test-only-passphrase";
 
 #[test]
 fn committed_fixtures_work() {
-    let health_root =
-        certificate_pem_to_der(&read_fixture("health-commission-root.pem")).expect("root");
-    let market_root =
-        certificate_pem_to_der(&read_fixture("market-supervision-root.pem")).expect("root");
+    let health_root = certificate_pem_to_der(&read_fixture("health-commission-root.pem")).expect("root");
+    let market_root = certificate_pem_to_der(&read_fixture("market-supervision-root.pem")).expect("root");
     let list = std::fs::read(fixtures_dir().join("trust-list.json")).expect("trust list");
     let parsed = TrustList::parse(&list).expect("parses");
     let store = TrustList::load(
@@ -1439,29 +936,18 @@ fn committed_fixtures_work() {
         .assess_issuer(&test_issuer.verification_method(), &health_types(), signed)
         .expect("test issuer trusted for health certificates");
     assert!(trusted.root_name.contains("卫生健康委员会"));
-    assert!(store
-        .check_issuer(&other_issuer.did(), &licence_types(), signed)
-        .is_valid());
-    assert_eq!(
-        code(&store.check_issuer(&test_issuer.did(), &licence_types(), signed)),
-        Some("type_not_allowed")
-    );
+    assert!(store.check_issuer(&other_issuer.did(), &licence_types(), signed).is_valid());
+    assert_eq!(code(&store.check_issuer(&test_issuer.did(), &licence_types(), signed)), Some("type_not_allowed"));
     // Valid for ~20 years.
     assert!(store
-        .check_issuer(
-            &test_issuer.did(),
-            &health_types(),
-            parsed.issued_at() + Duration::days(365 * 19)
-        )
+        .check_issuer(&test_issuer.did(), &health_types(), parsed.issued_at() + Duration::days(365 * 19))
         .is_valid());
 
     // The encrypted department keys open and match their certificates.
-    for (key_file, root_der) in [
-        ("health-commission-root.key.pem", &health_root),
-        ("market-supervision-root.key.pem", &market_root),
-    ] {
-        let key =
-            decrypt_private_key(&read_fixture(key_file), FIXTURE_PASSPHRASE).expect("decrypt");
+    for (key_file, root_der) in
+        [("health-commission-root.key.pem", &health_root), ("market-supervision-root.key.pem", &market_root)]
+    {
+        let key = decrypt_private_key(&read_fixture(key_file), FIXTURE_PASSPHRASE).expect("decrypt");
         let clinic_csr = create_csr(&key, "检验", CLINIC_USCI, &key.did()).expect("csr");
         let root_pem = wallet_core::trust::certificate_der_to_pem(root_der).expect("pem");
         assert!(issue_certificate(
@@ -1475,17 +961,11 @@ fn committed_fixtures_work() {
         .is_ok());
     }
     // The CRLs are empty and valid for long.
-    for name in [
-        "health-commission-root.crl.pem",
-        "market-supervision-root.crl.pem",
-    ] {
+    for name in ["health-commission-root.crl.pem", "market-supervision-root.crl.pem"] {
         let summary =
-            summarize_crl(&wallet_core::trust::crl_pem_to_der(&read_fixture(name)).expect("crl"))
-                .expect("summary");
+            summarize_crl(&wallet_core::trust::crl_pem_to_der(&read_fixture(name)).expect("crl")).expect("summary");
         assert!(summary.entries.is_empty());
-        assert!(summary
-            .next_update
-            .is_some_and(|n| n > at("2045-01-01T00:00:00Z")));
+        assert!(summary.next_update.is_some_and(|n| n > at("2045-01-01T00:00:00Z")));
     }
 }
 
@@ -1496,8 +976,7 @@ fn committed_fixtures_work() {
 fn regenerate_trust_fixtures() {
     let dir = fixtures_dir();
     std::fs::create_dir_all(&dir).expect("mkdir");
-    let write =
-        |name: &str, content: &[u8]| std::fs::write(dir.join(name), content).expect("write");
+    let write = |name: &str, content: &[u8]| std::fs::write(dir.join(name), content).expect("write");
     let validity = window("2026-01-01T00:00:00Z", "2046-01-01T00:00:00Z");
     let issuer_validity = window("2026-01-01T00:00:00Z", "2045-12-31T00:00:00Z");
     let this_update = at("2026-01-01T00:00:00Z");
@@ -1528,10 +1007,7 @@ fn regenerate_trust_fixtures() {
     ] {
         let root_key = IssuerKey::generate();
         let root_pem = create_root(
-            &DepartmentName {
-                organization: organization.into(),
-                common_name: common_name.into(),
-            },
+            &DepartmentName { organization: organization.into(), common_name: common_name.into() },
             &validity,
             &root_key,
         )
@@ -1539,21 +1015,13 @@ fn regenerate_trust_fixtures() {
         write(&format!("{file}.pem"), root_pem.as_bytes());
         write(
             &format!("{file}.key.pem"),
-            encrypt_private_key(&root_key, FIXTURE_PASSPHRASE)
-                .expect("encrypt")
-                .as_bytes(),
+            encrypt_private_key(&root_key, FIXTURE_PASSPHRASE).expect("encrypt").as_bytes(),
         );
         let key = fixture_key(issuer_key);
         let csr = create_csr(&key, issuer_name, issuer_usci, &key.did()).expect("csr");
-        let certificate = issue_certificate(
-            &csr,
-            &root_pem,
-            &root_key,
-            &[issuer_type],
-            &issuer_validity,
-            &random_serial(),
-        )
-        .expect("certificate");
+        let certificate =
+            issue_certificate(&csr, &root_pem, &root_key, &[issuer_type], &issuer_validity, &random_serial())
+                .expect("certificate");
         let certificate_file = if issuer_type == HEALTH_CERTIFICATE_TYPE {
             "clinic-test-issuer.pem"
         } else {
@@ -1561,10 +1029,7 @@ fn regenerate_trust_fixtures() {
         };
         write(certificate_file, certificate.as_bytes());
         let crl_der = create_crl(&root_pem, &root_key, &[], this_update, next_update).expect("crl");
-        write(
-            &format!("{file}.crl.pem"),
-            crl_der_to_pem(&crl_der).expect("pem").as_bytes(),
-        );
+        write(&format!("{file}.crl.pem"), crl_der_to_pem(&crl_der).expect("pem").as_bytes());
         roots.push((certificate_pem_to_der(&root_pem).expect("der"), root_key));
         certificates.push(certificate_pem_to_der(&certificate).expect("der"));
         crls.push(crl_der);
@@ -1578,8 +1043,7 @@ fn regenerate_trust_fixtures() {
         crls,
     };
     let (health_der, health_key) = &roots[0];
-    let list = build_trust_list(&list_contents, health_key, std::slice::from_ref(health_der))
-        .expect("list");
+    let list = build_trust_list(&list_contents, health_key, std::slice::from_ref(health_der)).expect("list");
     write("trust-list.json", &list);
 }
 
@@ -1600,20 +1064,14 @@ fn many_issuers_are_indexed_by_key() {
             &random_serial(),
         )
         .expect("issue");
-        extra.push(Issued {
-            der: certificate_pem_to_der(&pem).expect("der"),
-            pem,
-            serial: Vec::new(),
-        });
+        extra.push(Issued { der: certificate_pem_to_der(&pem).expect("der"), pem, serial: Vec::new() });
         keys.push(key);
     }
     let refs: Vec<&Issued> = extra.iter().collect();
     let store = load(&w.list_with(&refs, w.empty_crls()), &[&w.health, &w.market]).expect("loads");
     assert_eq!(store.issuer_certificate_count(), 42);
     for (n, key) in keys.iter().enumerate() {
-        let trusted = store
-            .assess_issuer(&key.did(), &health_types(), at(SIGNED))
-            .expect("trusted");
+        let trusted = store.assess_issuer(&key.did(), &health_types(), at(SIGNED)).expect("trusted");
         assert_eq!(trusted.organization_name, format!("诊所{n}"));
         assert_eq!(trusted.usci, Some(usci(n as u32)));
     }

@@ -10,14 +10,9 @@ use crate::issuance::Issuer;
 ///
 /// # Errors
 /// 404 when unknown.
-pub async fn credential(
-    issuer: web::Data<Issuer>,
-    uuid: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn credential(issuer: web::Data<Issuer>, uuid: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let vc = issuer.credential(&uuid).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/vc+ld+json")
-        .body(vc.to_string()))
+    Ok(HttpResponse::Ok().content_type("application/vc+ld+json").body(vc.to_string()))
 }
 
 async fn qr_text(issuer: &Issuer, uuid: &str) -> Result<String, ApiError> {
@@ -29,10 +24,7 @@ async fn qr_text(issuer: &Issuer, uuid: &str) -> Result<String, ApiError> {
 ///
 /// # Errors
 /// 404 when unknown.
-pub async fn qr_png(
-    issuer: web::Data<Issuer>,
-    uuid: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn qr_png(issuer: web::Data<Issuer>, uuid: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let text = qr_text(&issuer, &uuid).await?;
     let png = qr::render_png(&text, 6).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().content_type("image/png").body(png))
@@ -42,10 +34,7 @@ pub async fn qr_png(
 ///
 /// # Errors
 /// 404 when unknown.
-pub async fn qr_svg(
-    issuer: web::Data<Issuer>,
-    uuid: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn qr_svg(issuer: web::Data<Issuer>, uuid: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let text = qr_text(&issuer, &uuid).await?;
     let svg = qr::render_svg(&text).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().content_type("image/svg+xml").body(svg))

@@ -11,11 +11,9 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError
     match req.headers().get("Idempotency-Key") {
         None => Ok(None),
         Some(v) => {
-            let s = v.to_str().map_err(|_| {
-                IdempotencyKey::parse("")
-                    .err()
-                    .unwrap_or_else(|| ApiError::internal("unreachable"))
-            })?;
+            let s = v
+                .to_str()
+                .map_err(|_| IdempotencyKey::parse("").err().unwrap_or_else(|| ApiError::internal("unreachable")))?;
             IdempotencyKey::parse(s).map(Some)
         }
     }
@@ -31,11 +29,7 @@ fn respond(issued: Issued) -> HttpResponse {
 }
 
 fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
-    let ct = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     if ct.starts_with("application/json") {
         Ok(())
     } else {

@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod domain_api;
+pub mod trust_list;
 pub mod vc_api;
 
 use actix_web::{web, HttpResponse};
@@ -14,27 +15,13 @@ pub async fn healthz() -> HttpResponse {
 /// Register every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
+        .route("/trust-list", web::get().to(trust_list::trust_list))
         .route("/credentials/issue", web::post().to(vc_api::issue))
-        .route(
-            "/api/v1/health-certificates",
-            web::post().to(domain_api::issue_health_certificate),
-        )
-        .route(
-            "/api/v1/licences",
-            web::post().to(domain_api::issue_licence),
-        )
-        .route(
-            "/credentials/{uuid}",
-            web::get().to(credentials::credential),
-        )
-        .route(
-            "/credentials/{uuid}/qr.png",
-            web::get().to(credentials::qr_png),
-        )
-        .route(
-            "/credentials/{uuid}/qr.svg",
-            web::get().to(credentials::qr_svg),
-        );
+        .route("/api/v1/health-certificates", web::post().to(domain_api::issue_health_certificate))
+        .route("/api/v1/licences", web::post().to(domain_api::issue_licence))
+        .route("/credentials/{uuid}", web::get().to(credentials::credential))
+        .route("/credentials/{uuid}/qr.png", web::get().to(credentials::qr_png))
+        .route("/credentials/{uuid}/qr.svg", web::get().to(credentials::qr_svg));
 }
 
 /// Largest request body any route accepts (a credential is a few KiB).
@@ -45,9 +32,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 ///
 /// # Errors
 /// 413 `payload_too_large`; 400 when the connection fails mid-body.
-pub async fn read_body(
-    mut payload: web::Payload,
-) -> Result<web::Bytes, crate::api_error::ApiError> {
+pub async fn read_body(mut payload: web::Payload) -> Result<web::Bytes, crate::api_error::ApiError> {
     use futures_util::StreamExt as _;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {

@@ -20,10 +20,7 @@ pub struct IssueRequest {
 ///
 /// # Errors
 /// 400 for a credential that breaks the data model.
-pub async fn issue(
-    issuer: web::Data<Issuer>,
-    body: web::Json<IssueRequest>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn issue(issuer: web::Data<Issuer>, body: web::Json<IssueRequest>) -> Result<HttpResponse, ApiError> {
     if !body.credential.is_object() {
         return Err(ApiError::bad_request(
             "not_an_object",

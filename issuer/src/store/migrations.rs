@@ -32,33 +32,19 @@ impl Migration {
 }
 
 /// SQLite migrations, in version order.
-pub(super) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init",
-    sql: include_str!("../../migrations/sqlite/0001_init.sql"),
-}];
+pub(super) const SQLITE: &[Migration] =
+    &[Migration { version: 1, name: "0001_init", sql: include_str!("../../migrations/sqlite/0001_init.sql") }];
 
 /// PostgreSQL migrations, in version order.
-pub(super) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init",
-    sql: include_str!("../../migrations/postgres/0001_init.sql"),
-}];
+pub(super) const POSTGRES: &[Migration] =
+    &[Migration { version: 1, name: "0001_init", sql: include_str!("../../migrations/postgres/0001_init.sql") }];
 
 /// Works out which of `known` still have to run, given the `(version, checksum)` rows
 /// already in `schema_migrations`.
-pub(super) fn pending<'a>(
-    known: &'a [Migration],
-    applied: &[(i64, String)],
-) -> Result<Vec<&'a Migration>, StoreError> {
-    let applied: BTreeMap<i64, &str> = applied
-        .iter()
-        .map(|(version, checksum)| (*version, checksum.as_str()))
-        .collect();
-    if let Some((&unknown, _)) = applied
-        .iter()
-        .find(|(version, _)| !known.iter().any(|m| m.version == **version))
-    {
+pub(super) fn pending<'a>(known: &'a [Migration], applied: &[(i64, String)]) -> Result<Vec<&'a Migration>, StoreError> {
+    let applied: BTreeMap<i64, &str> =
+        applied.iter().map(|(version, checksum)| (*version, checksum.as_str())).collect();
+    if let Some((&unknown, _)) = applied.iter().find(|(version, _)| !known.iter().any(|m| m.version == **version)) {
         return Err(StoreError::Migration(format!(
             "database has schema migration {unknown}, which this build does not know \
              (newest known: {}); was it migrated by a newer issuer?",
@@ -97,21 +83,9 @@ mod tests {
     #[test]
     fn pending_skips_applied_and_rejects_unknown_or_edited() {
         let applied_init = [(1, SQLITE[0].checksum())];
-        assert_eq!(
-            pending(SQLITE, &[]).map(|p| p.len()).ok(),
-            Some(SQLITE.len())
-        );
-        assert_eq!(
-            pending(SQLITE, &applied_init).map(|p| p.len()).ok(),
-            Some(SQLITE.len() - 1)
-        );
-        assert!(matches!(
-            pending(SQLITE, &[(1, "edited".into())]),
-            Err(StoreError::Migration(_))
-        ));
-        assert!(matches!(
-            pending(SQLITE, &[(999, "future".into())]),
-            Err(StoreError::Migration(_))
-        ));
+        assert_eq!(pending(SQLITE, &[]).map(|p| p.len()).ok(), Some(SQLITE.len()));
+        assert_eq!(pending(SQLITE, &applied_init).map(|p| p.len()).ok(), Some(SQLITE.len() - 1));
+        assert!(matches!(pending(SQLITE, &[(1, "edited".into())]), Err(StoreError::Migration(_))));
+        assert!(matches!(pending(SQLITE, &[(999, "future".into())]), Err(StoreError::Migration(_))));
     }
 }

@@ -84,11 +84,7 @@ impl Store {
     }
 
     /// The stored idempotency record for `(scope, key)`, if any.
-    pub async fn idempotent_response(
-        &self,
-        scope: &str,
-        key: &str,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+    pub async fn idempotent_response(&self, scope: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
         match self {
             Store::Sqlite(store) => store.idempotent_response(scope, key).await,
             Store::Postgres(store) => store.idempotent_response(scope, key).await,
@@ -105,10 +101,7 @@ impl Store {
 
     /// Summaries of stored credentials matching `query`, newest `issued_at` first
     /// (ties broken by descending id, so paging is stable).
-    pub async fn list_credentials(
-        &self,
-        query: &CredentialQuery,
-    ) -> Result<Vec<CredentialSummary>, StoreError> {
+    pub async fn list_credentials(&self, query: &CredentialQuery) -> Result<Vec<CredentialSummary>, StoreError> {
         match self {
             Store::Sqlite(store) => store.list_credentials(query).await,
             Store::Postgres(store) => store.list_credentials(query).await,
@@ -287,13 +280,7 @@ impl CredentialQuery {
 
 impl Default for CredentialQuery {
     fn default() -> Self {
-        CredentialQuery {
-            kind: None,
-            issued_from: None,
-            issued_until: None,
-            limit: Self::DEFAULT_LIMIT,
-            offset: 0,
-        }
+        CredentialQuery { kind: None, issued_from: None, issued_until: None, limit: Self::DEFAULT_LIMIT, offset: 0 }
     }
 }
 
@@ -362,19 +349,16 @@ impl StoreUrl {
                 // `sqlite:///abs` → `/abs`; `sqlite://rel` → `rel`; `sqlite:rel` → `rel`.
                 let path = rest.strip_prefix("//").unwrap_or(rest);
                 if path.is_empty() {
-                    return Err(StoreError::UnsupportedUrl(
-                        "sqlite URL has no database path".into(),
-                    ));
+                    return Err(StoreError::UnsupportedUrl("sqlite URL has no database path".into()));
                 }
                 Ok(StoreUrl::Sqlite(PathBuf::from(path)))
             }
-            "postgres" | "postgresql" => url
-                .parse::<tokio_postgres::Config>()
-                .map(|config| StoreUrl::Postgres(Box::new(config)))
-                .map_err(
+            "postgres" | "postgresql" => {
+                url.parse::<tokio_postgres::Config>().map(|config| StoreUrl::Postgres(Box::new(config))).map_err(
                     // tokio-postgres's parse errors name the bad option, never its value.
                     |err| StoreError::UnsupportedUrl(format!("invalid PostgreSQL URL: {err}")),
-                ),
+                )
+            }
             other => Err(StoreError::UnsupportedUrl(format!(
                 "scheme {other:?} is not supported; expected sqlite://PATH, a file path, \
                  or postgres://…"
@@ -407,9 +391,7 @@ fn format_timestamp(timestamp: DateTime<Utc>) -> String {
 fn parse_timestamp(text: &str, what: impl FnOnce() -> String) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|timestamp| timestamp.with_timezone(&Utc))
-        .map_err(|err| {
-            StoreError::Corrupt(format!("{} is not an RFC 3339 timestamp: {err}", what()))
-        })
+        .map_err(|err| StoreError::Corrupt(format!("{} is not an RFC 3339 timestamp: {err}", what())))
 }
 
 /// Parses an optional RFC 3339 timestamp read from the database.
@@ -423,9 +405,7 @@ fn parse_optional_timestamp(
 /// Converts a stored response status back to `u16`.
 fn response_status_from_db(status: i64, scope: &str) -> Result<u16, StoreError> {
     u16::try_from(status).map_err(|_| {
-        StoreError::Corrupt(format!(
-            "idempotency record in scope {scope:?} has out-of-range response status {status}"
-        ))
+        StoreError::Corrupt(format!("idempotency record in scope {scope:?} has out-of-range response status {status}"))
     })
 }
 
@@ -447,12 +427,8 @@ impl RawCredential {
         let id = &self.id;
         Ok(StoredCredential {
             issued_at: parse_timestamp(&self.issued_at, || format!("issued_at of {id}"))?,
-            valid_from: parse_optional_timestamp(self.valid_from.as_deref(), || {
-                format!("valid_from of {id}")
-            })?,
-            valid_until: parse_optional_timestamp(self.valid_until.as_deref(), || {
-                format!("valid_until of {id}")
-            })?,
+            valid_from: parse_optional_timestamp(self.valid_from.as_deref(), || format!("valid_from of {id}"))?,
+            valid_until: parse_optional_timestamp(self.valid_until.as_deref(), || format!("valid_until of {id}"))?,
             stored_at: parse_timestamp(&self.stored_at, || format!("stored_at of {id}"))?,
             id: self.id,
             kind: self.kind,
@@ -477,9 +453,7 @@ impl RawSummary {
         let id = &self.id;
         Ok(CredentialSummary {
             issued_at: parse_timestamp(&self.issued_at, || format!("issued_at of {id}"))?,
-            valid_until: parse_optional_timestamp(self.valid_until.as_deref(), || {
-                format!("valid_until of {id}")
-            })?,
+            valid_until: parse_optional_timestamp(self.valid_until.as_deref(), || format!("valid_until of {id}"))?,
             id: self.id,
             kind: self.kind,
             issuer: self.issuer,
@@ -506,33 +480,13 @@ mod tests {
             Ok(StoreUrl::Sqlite(path)) => Some(path),
             _ => None,
         };
-        assert_eq!(
-            sqlite_path("sqlite:///abs/issuer.sqlite3"),
-            Some("/abs/issuer.sqlite3".into())
-        );
-        assert_eq!(
-            sqlite_path("sqlite://rel/issuer.sqlite3"),
-            Some("rel/issuer.sqlite3".into())
-        );
+        assert_eq!(sqlite_path("sqlite:///abs/issuer.sqlite3"), Some("/abs/issuer.sqlite3".into()));
+        assert_eq!(sqlite_path("sqlite://rel/issuer.sqlite3"), Some("rel/issuer.sqlite3".into()));
         assert_eq!(sqlite_path("sqlite:rel.db"), Some("rel.db".into()));
-        assert_eq!(
-            sqlite_path("./data/issuer.sqlite3"),
-            Some("./data/issuer.sqlite3".into())
-        );
-        assert_eq!(
-            sqlite_path("C:\\data\\issuer.db"),
-            Some("C:\\data\\issuer.db".into())
-        );
-        assert!(matches!(
-            StoreUrl::parse("postgresql://user:secret@localhost:5432/issuer"),
-            Ok(StoreUrl::Postgres(_))
-        ));
-        for bad in [
-            "",
-            "sqlite://",
-            "mysql://user:secret@localhost/db",
-            "http://x",
-        ] {
+        assert_eq!(sqlite_path("./data/issuer.sqlite3"), Some("./data/issuer.sqlite3".into()));
+        assert_eq!(sqlite_path("C:\\data\\issuer.db"), Some("C:\\data\\issuer.db".into()));
+        assert!(matches!(StoreUrl::parse("postgresql://user:secret@localhost:5432/issuer"), Ok(StoreUrl::Postgres(_))));
+        for bad in ["", "sqlite://", "mysql://user:secret@localhost/db", "http://x"] {
             match StoreUrl::parse(bad) {
                 Err(StoreError::UnsupportedUrl(message)) => assert!(!message.contains("secret")),
                 _ => panic!("{bad:?} should be rejected"),
@@ -542,14 +496,10 @@ mod tests {
 
     #[test]
     fn timestamps_are_fixed_width_and_round_trip() {
-        let timestamp =
-            DateTime::from_timestamp(1_700_000_000, 123_456_000).expect("valid timestamp");
+        let timestamp = DateTime::from_timestamp(1_700_000_000, 123_456_000).expect("valid timestamp");
         let text = format_timestamp(timestamp);
         assert_eq!(text, "2023-11-14T22:13:20.123456Z");
         assert_eq!(parse_timestamp(&text, String::new).ok(), Some(timestamp));
-        assert!(matches!(
-            parse_timestamp("yesterday", String::new),
-            Err(StoreError::Corrupt(_))
-        ));
+        assert!(matches!(parse_timestamp("yesterday", String::new), Err(StoreError::Corrupt(_))));
     }
 }

@@ -20,9 +20,8 @@ use tracing::{debug, info};
 
 use super::migrations::{self, Migration};
 use super::{
-    format_timestamp, response_status_from_db, CredentialQuery, CredentialSummary,
-    IdempotencyRecord, NewCredential, RawCredential, RawSummary, SaveOutcome, StoreError,
-    StoredCredential,
+    format_timestamp, response_status_from_db, CredentialQuery, CredentialSummary, IdempotencyRecord, NewCredential,
+    RawCredential, RawSummary, SaveOutcome, StoreError, StoredCredential,
 };
 
 /// Most connections one store (and its clones) opens.
@@ -43,11 +42,7 @@ const MAX_SAVE_ATTEMPTS: u32 = 3;
 /// Formats a `TIMESTAMPTZ` column as fixed-width RFC 3339 UTC text with microseconds.
 macro_rules! utc_text {
     ($column:literal) => {
-        concat!(
-            "to_char(",
-            $column,
-            " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-        )
+        concat!("to_char(", $column, " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
     };
 }
 
@@ -99,9 +94,7 @@ pub struct PgStore {
 
 impl fmt::Debug for PgStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PgStore")
-            .field("target", &self.target)
-            .finish_non_exhaustive()
+        f.debug_struct("PgStore").field("target", &self.target).finish_non_exhaustive()
     }
 }
 
@@ -118,13 +111,7 @@ impl PgStore {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         let target: Arc<str> = describe_target(&config).into();
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
@@ -148,11 +135,7 @@ impl PgStore {
         let Some(record) = idempotency else {
             // Without an idempotency key there is nothing to conflict on.
             try_save(&mut client, credential, None).await?;
-            debug!(
-                credential_id = credential.id,
-                backend = "postgres",
-                "saved credential"
-            );
+            debug!(credential_id = credential.id, backend = "postgres", "saved credential");
             return Ok(SaveOutcome::Saved);
         };
         for _ in 0..MAX_SAVE_ATTEMPTS {
@@ -168,9 +151,7 @@ impl PgStore {
                 }
                 SaveAttempt::KeyAlreadyUsed => {
                     // Our transaction is rolled back; the conflicting one has committed.
-                    if let Some(existing) =
-                        select_idempotency_record(&client, &record.scope, &record.key).await?
-                    {
+                    if let Some(existing) = select_idempotency_record(&client, &record.scope, &record.key).await? {
                         debug!(
                             scope = existing.scope,
                             existing_credential_id = existing.credential_id,
@@ -199,10 +180,7 @@ impl PgStore {
         select_idempotency_record(&client, scope, key).await
     }
 
-    pub(super) async fn credential(
-        &self,
-        id: &str,
-    ) -> Result<Option<StoredCredential>, StoreError> {
+    pub(super) async fn credential(&self, id: &str) -> Result<Option<StoredCredential>, StoreError> {
         let client = self.pool.get().await?;
         let statement = client.prepare_cached(SELECT_CREDENTIAL).await?;
         let Some(row) = client.query_opt(&statement, &[&id]).await? else {
@@ -223,10 +201,7 @@ impl PgStore {
         .map(Some)
     }
 
-    pub(super) async fn list_credentials(
-        &self,
-        query: &CredentialQuery,
-    ) -> Result<Vec<CredentialSummary>, StoreError> {
+    pub(super) async fn list_credentials(&self, query: &CredentialQuery) -> Result<Vec<CredentialSummary>, StoreError> {
         let issued_from = query.issued_from.map(format_timestamp);
         let issued_until = query.issued_until.map(format_timestamp);
         let limit = i64::from(query.effective_limit());
@@ -240,17 +215,11 @@ impl PgStore {
         }
         if let Some(from) = &issued_from {
             arguments.push(from);
-            sql.push_str(&format!(
-                " AND issued_at >= ${}::text::timestamptz",
-                arguments.len()
-            ));
+            sql.push_str(&format!(" AND issued_at >= ${}::text::timestamptz", arguments.len()));
         }
         if let Some(until) = &issued_until {
             arguments.push(until);
-            sql.push_str(&format!(
-                " AND issued_at < ${}::text::timestamptz",
-                arguments.len()
-            ));
+            sql.push_str(&format!(" AND issued_at < ${}::text::timestamptz", arguments.len()));
         }
         arguments.push(&limit);
         arguments.push(&offset);
@@ -268,12 +237,10 @@ impl PgStore {
 
     pub(super) async fn count_credentials(&self, kind: Option<&str>) -> Result<u64, StoreError> {
         let client = self.pool.get().await?;
-        let statement = client
-            .prepare_cached("SELECT count(*) FROM credentials WHERE $1::text IS NULL OR kind = $1")
-            .await?;
+        let statement =
+            client.prepare_cached("SELECT count(*) FROM credentials WHERE $1::text IS NULL OR kind = $1").await?;
         let count: i64 = client.query_one(&statement, &[&kind]).await?.try_get(0)?;
-        u64::try_from(count)
-            .map_err(|_| StoreError::Corrupt(format!("negative credential count {count}")))
+        u64::try_from(count).map_err(|_| StoreError::Corrupt(format!("negative credential count {count}")))
     }
 }
 
@@ -339,14 +306,9 @@ async fn try_save(
 }
 
 /// Applies pending `migrations` in one transaction under an advisory lock.
-async fn migrate(
-    client: &mut deadpool_postgres::Client,
-    known: &[Migration],
-) -> Result<(), StoreError> {
+async fn migrate(client: &mut deadpool_postgres::Client, known: &[Migration]) -> Result<(), StoreError> {
     let transaction = client.transaction().await?;
-    transaction
-        .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_ID])
-        .await?;
+    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_ID]).await?;
     transaction
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -364,27 +326,16 @@ async fn migrate(
         .map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?)))
         .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
     for migration in migrations::pending(known, &applied)? {
-        transaction
-            .batch_execute(migration.sql)
-            .await
-            .map_err(|err| {
-                StoreError::Migration(format!(
-                    "applying {} to PostgreSQL: {}",
-                    migration.name,
-                    describe_error(&err)
-                ))
-            })?;
+        transaction.batch_execute(migration.sql).await.map_err(|err| {
+            StoreError::Migration(format!("applying {} to PostgreSQL: {}", migration.name, describe_error(&err)))
+        })?;
         transaction
             .execute(
                 "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
                 &[&migration.version, &migration.name, &migration.checksum()],
             )
             .await?;
-        info!(
-            version = migration.version,
-            name = migration.name,
-            "applied PostgreSQL migration"
-        );
+        info!(version = migration.version, name = migration.name, "applied PostgreSQL migration");
     }
     transaction.commit().await?;
     Ok(())
@@ -395,10 +346,7 @@ async fn select_idempotency_record(
     scope: &str,
     key: &str,
 ) -> Result<Option<IdempotencyRecord>, StoreError> {
-    let Some(row) = client
-        .query_opt(SELECT_IDEMPOTENCY_RECORD, &[&scope, &key])
-        .await?
-    else {
+    let Some(row) = client.query_opt(SELECT_IDEMPOTENCY_RECORD, &[&scope, &key]).await? else {
         return Ok(None);
     };
     let scope: String = row.try_get(0)?;
@@ -438,10 +386,7 @@ fn describe_target(config: &Config) -> String {
         None => "localhost".to_owned(),
     };
     let port = config.get_ports().first().copied().unwrap_or(5432);
-    format!(
-        "{host}:{port}/{}",
-        config.get_dbname().unwrap_or("(default)")
-    )
+    format!("{host}:{port}/{}", config.get_dbname().unwrap_or("(default)"))
 }
 
 /// A one-line description of a PostgreSQL error that includes the server's message.
@@ -449,12 +394,7 @@ fn describe_target(config: &Config) -> String {
 /// row values, are left out.
 pub(super) fn describe_error(err: &tokio_postgres::Error) -> String {
     if let Some(db_error) = err.as_db_error() {
-        return format!(
-            "{} {}: {}",
-            db_error.severity(),
-            db_error.code().code(),
-            db_error.message()
-        );
+        return format!("{} {}: {}", db_error.severity(), db_error.code().code(), db_error.message());
     }
     match std::error::Error::source(err) {
         Some(source) => format!("{err}: {source}"),

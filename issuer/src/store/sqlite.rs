@@ -18,9 +18,8 @@ use tracing::{debug, info, warn};
 
 use super::migrations::{self, Migration};
 use super::{
-    format_timestamp, response_status_from_db, CredentialQuery, CredentialSummary,
-    IdempotencyRecord, NewCredential, RawCredential, RawSummary, SaveOutcome, StoreError,
-    StoredCredential,
+    format_timestamp, response_status_from_db, CredentialQuery, CredentialSummary, IdempotencyRecord, NewCredential,
+    RawCredential, RawSummary, SaveOutcome, StoreError, StoredCredential,
 };
 
 /// How long a statement waits for another connection's lock before failing.
@@ -39,9 +38,7 @@ struct Shared {
 
 impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("path", &self.shared.path)
-            .finish_non_exhaustive()
+        f.debug_struct("SqliteStore").field("path", &self.shared.path).finish_non_exhaustive()
     }
 }
 
@@ -51,9 +48,7 @@ impl SqliteStore {
     pub(super) async fn open(path: PathBuf) -> Result<SqliteStore, StoreError> {
         let shared = tokio::task::spawn_blocking(move || open_and_migrate(path)).await??;
         debug!(path = %shared.path.display(), "opened SQLite store");
-        Ok(SqliteStore {
-            shared: Arc::new(shared),
-        })
+        Ok(SqliteStore { shared: Arc::new(shared) })
     }
 
     /// The database file's path.
@@ -72,10 +67,7 @@ impl SqliteStore {
             // A panic while the lock was held cannot have left a half-done write: an
             // open rusqlite transaction rolls back when dropped during unwinding. So
             // the connection is still consistent and poisoning can be ignored.
-            let mut connection = shared
-                .connection
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut connection = shared.connection.lock().unwrap_or_else(PoisonError::into_inner);
             operation(&mut connection)
         })
         .await?
@@ -90,9 +82,7 @@ impl SqliteStore {
         let idempotency = idempotency.cloned();
         let credential_id = credential.id.clone();
         let outcome = self
-            .with_connection(move |connection| {
-                save_in_transaction(connection, &credential, idempotency.as_ref())
-            })
+            .with_connection(move |connection| save_in_transaction(connection, &credential, idempotency.as_ref()))
             .await?;
         match &outcome {
             SaveOutcome::Saved => debug!(credential_id, backend = "sqlite", "saved credential"),
@@ -112,14 +102,10 @@ impl SqliteStore {
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let (scope, key) = (scope.to_owned(), key.to_owned());
-        self.with_connection(move |connection| select_idempotency_record(connection, &scope, &key))
-            .await
+        self.with_connection(move |connection| select_idempotency_record(connection, &scope, &key)).await
     }
 
-    pub(super) async fn credential(
-        &self,
-        id: &str,
-    ) -> Result<Option<StoredCredential>, StoreError> {
+    pub(super) async fn credential(&self, id: &str) -> Result<Option<StoredCredential>, StoreError> {
         let id = id.to_owned();
         self.with_connection(move |connection| {
             let row = connection
@@ -148,13 +134,8 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn list_credentials(
-        &self,
-        query: &CredentialQuery,
-    ) -> Result<Vec<CredentialSummary>, StoreError> {
-        let mut sql = String::from(
-            "SELECT id, kind, issuer, issued_at, valid_until FROM credentials WHERE 1 = 1",
-        );
+    pub(super) async fn list_credentials(&self, query: &CredentialQuery) -> Result<Vec<CredentialSummary>, StoreError> {
+        let mut sql = String::from("SELECT id, kind, issuer, issued_at, valid_until FROM credentials WHERE 1 = 1");
         let mut arguments: Vec<Value> = Vec::new();
         if let Some(kind) = &query.kind {
             arguments.push(Value::Text(kind.clone()));
@@ -203,8 +184,7 @@ impl SqliteStore {
                 [&kind],
                 |row| row.get(0),
             )?;
-            u64::try_from(count)
-                .map_err(|_| StoreError::Corrupt(format!("negative credential count {count}")))
+            u64::try_from(count).map_err(|_| StoreError::Corrupt(format!("negative credential count {count}")))
         })
         .await
     }
@@ -212,19 +192,12 @@ impl SqliteStore {
 
 /// Opens the file, applies connection settings, and runs pending migrations.
 fn open_and_migrate(path: PathBuf) -> Result<Shared, StoreError> {
-    if let Some(parent) = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(parent).map_err(|source| StoreError::Io {
-            path: parent.to_path_buf(),
-            source,
-        })?;
+    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| StoreError::Io { path: parent.to_path_buf(), source })?;
     }
     let mut connection = Connection::open(&path)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
-    let journal_mode: String =
-        connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    let journal_mode: String = connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
     if !journal_mode.eq_ignore_ascii_case("wal") {
         warn!(path = %path.display(), journal_mode, "SQLite refused WAL journal mode");
     }
@@ -232,10 +205,7 @@ fn open_and_migrate(path: PathBuf) -> Result<Shared, StoreError> {
     // Safe with WAL: a power loss may drop the last commits but never corrupts the file.
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     migrate(&mut connection, migrations::SQLITE)?;
-    Ok(Shared {
-        path,
-        connection: Mutex::new(connection),
-    })
+    Ok(Shared { path, connection: Mutex::new(connection) })
 }
 
 /// Applies pending `migrations` in one `BEGIN IMMEDIATE` transaction.
@@ -251,29 +221,18 @@ fn migrate(connection: &mut Connection, known: &[Migration]) -> Result<(), Store
     )?;
     let applied = transaction
         .prepare("SELECT version, checksum FROM schema_migrations")?
-        .query_map([], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-        })?
+        .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?
         .collect::<Result<Vec<_>, _>>()?;
     for migration in migrations::pending(known, &applied)? {
-        transaction.execute_batch(migration.sql).map_err(|err| {
-            StoreError::Migration(format!("applying {} to SQLite: {err}", migration.name))
-        })?;
+        transaction
+            .execute_batch(migration.sql)
+            .map_err(|err| StoreError::Migration(format!("applying {} to SQLite: {err}", migration.name)))?;
         transaction.execute(
             "INSERT INTO schema_migrations (version, name, checksum, applied_at) \
              VALUES (?1, ?2, ?3, ?4)",
-            params![
-                migration.version,
-                migration.name,
-                migration.checksum(),
-                format_timestamp(Utc::now())
-            ],
+            params![migration.version, migration.name, migration.checksum(), format_timestamp(Utc::now())],
         )?;
-        info!(
-            version = migration.version,
-            name = migration.name,
-            "applied SQLite migration"
-        );
+        info!(version = migration.version, name = migration.name, "applied SQLite migration");
     }
     transaction.commit()?;
     Ok(())
@@ -290,8 +249,7 @@ fn save_in_transaction(
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let stored_at = format_timestamp(Utc::now());
     if let Some(record) = idempotency {
-        if let Some(existing) = select_idempotency_record(&transaction, &record.scope, &record.key)?
-        {
+        if let Some(existing) = select_idempotency_record(&transaction, &record.scope, &record.key)? {
             return Ok(SaveOutcome::Replayed(existing));
         }
         transaction.execute(
@@ -362,18 +320,16 @@ fn select_idempotency_record(
             ))
         })
         .optional()?;
-    row.map(
-        |(scope, key, request_digest, status, response_body, credential_id)| {
-            Ok(IdempotencyRecord {
-                response_status: response_status_from_db(status, &scope)?,
-                scope,
-                key,
-                request_digest,
-                response_body,
-                credential_id,
-            })
-        },
-    )
+    row.map(|(scope, key, request_digest, status, response_body, credential_id)| {
+        Ok(IdempotencyRecord {
+            response_status: response_status_from_db(status, &scope)?,
+            scope,
+            key,
+            request_digest,
+            response_body,
+            credential_id,
+        })
+    })
     .transpose()
 }
 

@@ -11,6 +11,7 @@ use wallet_core::{compact, qr};
 
 use crate::api_error::ApiError;
 use crate::routes::{read_body, too_large, MAX_BODY_BYTES, MAX_IMAGE_BYTES};
+use crate::trust_sync::TrustState;
 
 /// `{"qr": "EC1:…"}`
 #[derive(Debug, Deserialize)]
@@ -18,7 +19,7 @@ pub struct QrText {
     qr: String,
 }
 
-async fn verify_qr_text(text: &str) -> Result<HttpResponse, ApiError> {
+async fn verify_qr_text(trust: &TrustState, text: &str) -> Result<HttpResponse, ApiError> {
     let vc = compact::decode_credential(text.trim()).map_err(|e| {
         ApiError::bad_request(
             e.code(),
@@ -26,34 +27,31 @@ async fn verify_qr_text(text: &str) -> Result<HttpResponse, ApiError> {
             format!("the QR code does not hold a credential we can read: {e}"),
         )
     })?;
-    let report = verification::verify_credential(&vc, &VerifyOptions::default())
-        .await
-        .map_err(|e| {
-            let m = e.message();
-            ApiError::bad_request(e.code(), m.zh, m.en)
-        })?;
+    // Inspectors act on the answer: an issuer no department vouches for is not valid.
+    let options = VerifyOptions::default().with_trust(trust.current(), true);
+    let report = verification::verify_credential(&vc, &options).await.map_err(|e| {
+        let m = e.message();
+        ApiError::bad_request(e.code(), m.zh, m.en)
+    })?;
     tracing::info!(
         credential_id = report.credential_id.as_deref().unwrap_or("-"),
         verified = report.verified,
         "verified QR"
     );
-    Ok(super::vc_api::credential_response(
-        &report,
-        Some(("credential", vc)),
-    ))
+    Ok(super::vc_api::credential_response(&report, Some(("credential", vc))))
 }
 
 /// `POST /verify/qr` — JSON `{"qr": "…"}` or the raw text as `text/plain`.
 ///
 /// # Errors
 /// 400 when the text is not one of our QR payloads.
-pub async fn verify_qr(req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn verify_qr(
+    trust: web::Data<TrustState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let body = read_body(payload, MAX_BODY_BYTES).await?;
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     let text = if content_type.starts_with("application/json") {
         serde_json::from_slice::<QrText>(&body)
             .map_err(|e| {
@@ -66,14 +64,10 @@ pub async fn verify_qr(req: HttpRequest, payload: web::Payload) -> Result<HttpRe
             .qr
     } else {
         String::from_utf8(body.to_vec()).map_err(|_| {
-            ApiError::bad_request(
-                "invalid_text",
-                "二维码文本不是有效的 UTF-8",
-                "the QR text is not valid UTF-8",
-            )
+            ApiError::bad_request("invalid_text", "二维码文本不是有效的 UTF-8", "the QR text is not valid UTF-8")
         })?
     };
-    verify_qr_text(&text).await
+    verify_qr_text(&trust, &text).await
 }
 
 /// `POST /verify/image` — a photo of the QR code: `multipart/form-data`
@@ -82,36 +76,27 @@ pub async fn verify_qr(req: HttpRequest, payload: web::Payload) -> Result<HttpRe
 /// # Errors
 /// 400 `no_qr_code` / `unreadable_image`, 413 over the size limit.
 pub async fn verify_image(
+    trust: web::Data<TrustState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let image = if content_type.starts_with("multipart/form-data") {
         first_file(Multipart::new(req.headers(), payload)).await?
     } else {
         read_body(payload, MAX_IMAGE_BYTES).await?.to_vec()
     };
-    let text = web::block(move || qr::decode_image(&image))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| match e.code() {
-            "no_qr_code" => ApiError::bad_request(
-                "no_qr_code",
-                "图片中没有找到可识别的二维码，请对准二维码重新拍摄",
-                "no readable QR code in the photo; please retake it with the code in view",
-            ),
-            code => ApiError::bad_request(
-                code,
-                format!("无法读取图片：{e}"),
-                format!("cannot read the image: {e}"),
-            ),
-        })?;
-    verify_qr_text(&text).await
+    let text = web::block(move || qr::decode_image(&image)).await.map_err(ApiError::internal)?.map_err(|e| match e
+        .code()
+    {
+        "no_qr_code" => ApiError::bad_request(
+            "no_qr_code",
+            "图片中没有找到可识别的二维码，请对准二维码重新拍摄",
+            "no readable QR code in the photo; please retake it with the code in view",
+        ),
+        code => ApiError::bad_request(code, format!("无法读取图片：{e}"), format!("cannot read the image: {e}")),
+    })?;
+    verify_qr_text(&trust, &text).await
 }
 
 async fn first_file(mut form: Multipart) -> Result<Vec<u8>, ApiError> {
@@ -141,9 +126,5 @@ async fn first_file(mut form: Multipart) -> Result<Vec<u8>, ApiError> {
             return Ok(bytes);
         }
     }
-    Err(ApiError::bad_request(
-        "missing_image",
-        "请上传二维码照片",
-        "please upload a photo of the QR code",
-    ))
+    Err(ApiError::bad_request("missing_image", "请上传二维码照片", "please upload a photo of the QR code"))
 }

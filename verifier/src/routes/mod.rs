@@ -20,14 +20,8 @@ pub async fn healthz() -> HttpResponse {
 /// Register every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
-        .route(
-            "/credentials/verify",
-            web::post().to(vc_api::verify_credential),
-        )
-        .route(
-            "/presentations/verify",
-            web::post().to(vc_api::verify_presentation),
-        )
+        .route("/credentials/verify", web::post().to(vc_api::verify_credential))
+        .route("/presentations/verify", web::post().to(vc_api::verify_presentation))
         .route("/verify/qr", web::post().to(inspect::verify_qr))
         .route("/verify/image", web::post().to(inspect::verify_image));
 }

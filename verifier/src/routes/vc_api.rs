@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use wallet_core::verification::{self, CheckResult, Checks, VerificationReport, VerifyOptions};
 
 use crate::api_error::ApiError;
+use crate::trust_sync::TrustState;
 
 /// `{verifiableCredential, options}`. Every check always runs — a caller
 /// cannot switch one off — so `options.checks` is accepted and not needed.
@@ -55,17 +56,11 @@ fn vc_api_lists(checks: &Checks) -> (Vec<&'static str>, Vec<Value>) {
         ("credentialStatus", &checks.status),
         ("anchoring", &checks.anchoring),
     ];
-    let passed = named
-        .iter()
-        .filter(|(_, c)| c.is_valid())
-        .map(|(n, _)| *n)
-        .collect();
+    let passed = named.iter().filter(|(_, c)| c.is_valid()).map(|(n, _)| *n).collect();
     let errors = named
         .iter()
         .filter_map(|(n, c)| match c {
-            CheckResult::Invalid { code, reason } => {
-                Some(json!({"check": n, "code": code, "message": reason}))
-            }
+            CheckResult::Invalid { code, reason } => Some(json!({"check": n, "code": code, "message": reason})),
             _ => None,
         })
         .collect();
@@ -73,10 +68,7 @@ fn vc_api_lists(checks: &Checks) -> (Vec<&'static str>, Vec<Value>) {
 }
 
 /// The JSON answer for one credential report, with its HTTP status.
-pub fn credential_response(
-    report: &VerificationReport,
-    extra: Option<(&str, Value)>,
-) -> HttpResponse {
+pub fn credential_response(report: &VerificationReport, extra: Option<(&str, Value)>) -> HttpResponse {
     let (checks, errors) = vc_api_lists(&report.checks);
     let mut body = json!({
         "verified": report.verified,
@@ -88,11 +80,7 @@ pub fn credential_response(
     if let (Some((k, v)), Some(map)) = (extra, body.as_object_mut()) {
         map.insert(k.to_owned(), v);
     }
-    let status = if report.verified {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = if report.verified { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     HttpResponse::build(status).json(body)
 }
 
@@ -101,12 +89,12 @@ pub fn credential_response(
 /// # Errors
 /// 400 for input that is not a credential.
 pub async fn verify_credential(
+    trust: web::Data<TrustState>,
     body: web::Json<VerifyCredentialRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let options = VerifyOptions::default().with_trust(trust.current(), trust.require_trust_on_vc_api);
     let report =
-        verification::verify_credential(&body.verifiable_credential, &VerifyOptions::default())
-            .await
-            .map_err(|e| malformed(&e))?;
+        verification::verify_credential(&body.verifiable_credential, &options).await.map_err(|e| malformed(&e))?;
     tracing::info!(
         credential_id = report.credential_id.as_deref().unwrap_or("-"),
         verified = report.verified,
@@ -120,11 +108,13 @@ pub async fn verify_credential(
 /// # Errors
 /// 400 for input that is not a presentation.
 pub async fn verify_presentation(
+    trust: web::Data<TrustState>,
     body: web::Json<VerifyPresentationRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let options = VerifyOptions::default().with_trust(trust.current(), trust.require_trust_on_vc_api);
     let report = verification::verify_presentation(
         &body.verifiable_presentation,
-        &VerifyOptions::default(),
+        &options,
         body.options.challenge.as_deref(),
         body.options.domain.as_deref(),
     )
@@ -140,11 +130,7 @@ pub async fn verify_presentation(
         }
         _ => Vec::new(),
     };
-    let status = if report.verified {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = if report.verified { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok(HttpResponse::build(status).json(json!({
         "verified": report.verified,
         "checks": checks,

@@ -41,11 +41,7 @@ pub fn decode(text: &str) -> Result<Vec<u8>, CompactError> {
         .bytes()
         .enumerate()
         .map(|(position, c)| {
-            ALPHABET
-                .iter()
-                .position(|a| *a == c)
-                .map(|v| v as u32)
-                .ok_or(CompactError::InvalidBase45 { position })
+            ALPHABET.iter().position(|a| *a == c).map(|v| v as u32).ok_or(CompactError::InvalidBase45 { position })
         })
         .collect::<Result<Vec<u32>, _>>()?;
     if values.len() % 3 == 1 {
@@ -54,11 +50,8 @@ pub fn decode(text: &str) -> Result<Vec<u8>, CompactError> {
     let mut out = Vec::with_capacity(values.len() / 3 * 2 + 1);
     let mut groups = values.chunks_exact(3);
     for (group, g) in (&mut groups).enumerate() {
-        let pair = u16::try_from(g[0] + g[1] * 45 + g[2] * 45 * 45).map_err(|_| {
-            CompactError::InvalidBase45 {
-                position: group * 3,
-            }
-        })?;
+        let pair = u16::try_from(g[0] + g[1] * 45 + g[2] * 45 * 45)
+            .map_err(|_| CompactError::InvalidBase45 { position: group * 3 })?;
         out.extend_from_slice(&pair.to_be_bytes());
     }
     if let [c, d] = *groups.remainder() {
@@ -74,12 +67,9 @@ mod tests {
     /// The examples of RFC 9285 §4.3 and §4.4.
     #[test]
     fn rfc_9285_examples() {
-        for (plain, encoded) in [
-            ("AB", "BB8"),
-            ("Hello!!", "%69 VD92EX0"),
-            ("base-45", "UJCLQE7W581"),
-            ("ietf!", "QED8WEX0"),
-        ] {
+        for (plain, encoded) in
+            [("AB", "BB8"), ("Hello!!", "%69 VD92EX0"), ("base-45", "UJCLQE7W581"), ("ietf!", "QED8WEX0")]
+        {
             assert_eq!(encode(plain.as_bytes()), encoded);
             assert_eq!(decode(encoded).as_deref(), Ok(plain.as_bytes()));
         }
@@ -89,37 +79,20 @@ mod tests {
 
     #[test]
     fn every_byte_pair_round_trips() {
-        let data: Vec<u8> = (0..=255u8)
-            .flat_map(|a| [a, a.wrapping_mul(7), 255 - a])
-            .collect();
+        let data: Vec<u8> = (0..=255u8).flat_map(|a| [a, a.wrapping_mul(7), 255 - a]).collect();
         assert_eq!(decode(&encode(&data)), Ok(data));
     }
 
     #[test]
     fn strict_decoding_errors() {
         // RFC 9285 §4.4: "GGW" is 65535 + 1 → out of range.
-        assert_eq!(
-            decode("GGW"),
-            Err(CompactError::InvalidBase45 { position: 0 })
-        );
-        assert_eq!(
-            decode("BB8GGW"),
-            Err(CompactError::InvalidBase45 { position: 3 })
-        );
+        assert_eq!(decode("GGW"), Err(CompactError::InvalidBase45 { position: 0 }));
+        assert_eq!(decode("BB8GGW"), Err(CompactError::InvalidBase45 { position: 3 }));
         // A final pair above 255: the start of a triple that was cut off.
         assert_eq!(decode("BB8:6"), Err(CompactError::Truncated));
-        assert_eq!(
-            decode("bb8"),
-            Err(CompactError::InvalidBase45 { position: 0 })
-        );
-        assert_eq!(
-            decode("BB8BB="),
-            Err(CompactError::InvalidBase45 { position: 5 })
-        );
-        assert_eq!(
-            decode("BB8é"),
-            Err(CompactError::InvalidBase45 { position: 3 })
-        );
+        assert_eq!(decode("bb8"), Err(CompactError::InvalidBase45 { position: 0 }));
+        assert_eq!(decode("BB8BB="), Err(CompactError::InvalidBase45 { position: 5 }));
+        assert_eq!(decode("BB8é"), Err(CompactError::InvalidBase45 { position: 3 }));
         assert_eq!(decode("BB8B"), Err(CompactError::Truncated));
     }
 }

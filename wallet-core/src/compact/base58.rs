@@ -23,12 +23,7 @@ pub fn encode(data: &[u8]) -> String {
     }
     let mut out = String::with_capacity(zeros + digits.len());
     out.extend(std::iter::repeat_n('1', zeros));
-    out.extend(
-        digits
-            .iter()
-            .rev()
-            .map(|d| char::from(ALPHABET[usize::from(*d)])),
-    );
+    out.extend(digits.iter().rev().map(|d| char::from(ALPHABET[usize::from(*d)])));
     out
 }
 
@@ -76,14 +71,10 @@ mod tests {
 
     #[test]
     fn p256_did_key_decodes_to_multicodec_and_compressed_point() {
-        let bytes =
-            decode("DnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169").expect("valid base58");
+        let bytes = decode("DnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169").expect("valid base58");
         assert_eq!(bytes.len(), 35);
         assert_eq!(&bytes[..2], &[0x80, 0x24], "p256-pub multicodec varint");
-        assert_eq!(
-            encode(&bytes),
-            "DnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169"
-        );
+        assert_eq!(encode(&bytes), "DnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169");
     }
 
     #[test]

@@ -184,11 +184,7 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], CompactError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|end| *end <= self.data.len())
-            .ok_or(CompactError::Truncated)?;
+        let end = self.pos.checked_add(n).filter(|end| *end <= self.data.len()).ok_or(CompactError::Truncated)?;
         let out = &self.data[self.pos..end];
         self.pos = end;
         Ok(out)
@@ -206,10 +202,7 @@ impl<'a> Reader<'a> {
     fn backed_len(&self, n: u64, unit: usize) -> Result<usize, CompactError> {
         usize::try_from(n)
             .ok()
-            .filter(|n| {
-                n.checked_mul(unit)
-                    .is_some_and(|bytes| bytes <= self.remaining())
-            })
+            .filter(|n| n.checked_mul(unit).is_some_and(|bytes| bytes <= self.remaining()))
             .ok_or(CompactError::Truncated)
     }
 
@@ -223,17 +216,11 @@ impl<'a> Reader<'a> {
                 20 => Ok(Token::Bool(false)),
                 21 => Ok(Token::Bool(true)),
                 22 => Ok(Token::Null),
-                25 => Ok(Token::Float(f16_to_f64(u16::from_be_bytes(
-                    self.take_array()?,
-                )))),
-                26 => Ok(Token::Float(f64::from(f32::from_be_bytes(
-                    self.take_array()?,
-                )))),
+                25 => Ok(Token::Float(f16_to_f64(u16::from_be_bytes(self.take_array()?)))),
+                26 => Ok(Token::Float(f64::from(f32::from_be_bytes(self.take_array()?)))),
                 27 => Ok(Token::Float(f64::from_be_bytes(self.take_array()?))),
                 31 => Err(invalid("unexpected break code")),
-                _ => Err(invalid(format!(
-                    "unsupported simple value (additional information {info})"
-                ))),
+                _ => Err(invalid(format!("unsupported simple value (additional information {info})"))),
             };
         }
         let arg = match info {
@@ -257,9 +244,8 @@ impl<'a> Reader<'a> {
                 let start = self.pos;
                 let raw = self.take(len)?;
                 Token::Text(
-                    std::str::from_utf8(raw).map_err(|_| {
-                        invalid(format!("text string at byte {start} is not UTF-8"))
-                    })?,
+                    std::str::from_utf8(raw)
+                        .map_err(|_| invalid(format!("text string at byte {start} is not UTF-8")))?,
                 )
             }
             // Every item takes at least one byte, every pair two.
@@ -307,37 +293,15 @@ mod tests {
         assert_eq!(written(|w| w.uint(23)), [0x17]);
         assert_eq!(written(|w| w.uint(24)), [0x18, 0x18]);
         assert_eq!(written(|w| w.uint(1000)), [0x19, 0x03, 0xe8]);
-        assert_eq!(
-            written(|w| w.uint(1_000_000)),
-            [0x1a, 0x00, 0x0f, 0x42, 0x40]
-        );
-        assert_eq!(
-            written(|w| w.uint(u64::MAX)),
-            [0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
-        );
+        assert_eq!(written(|w| w.uint(1_000_000)), [0x1a, 0x00, 0x0f, 0x42, 0x40]);
+        assert_eq!(written(|w| w.uint(u64::MAX)), [0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
         assert_eq!(written(|w| w.int(-1)), [0x20]);
         assert_eq!(written(|w| w.int(-1000)), [0x39, 0x03, 0xe7]);
-        assert_eq!(
-            written(|w| w.int(i64::MIN)),
-            [0x3b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
-        );
+        assert_eq!(written(|w| w.int(i64::MIN)), [0x3b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
         assert_eq!(written(|w| w.float(1.5)), [0xfa, 0x3f, 0xc0, 0x00, 0x00]);
-        assert_eq!(
-            written(|w| w.float(1.1)),
-            [0xfb, 0x3f, 0xf1, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a]
-        );
+        assert_eq!(written(|w| w.float(1.1)), [0xfb, 0x3f, 0xf1, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a]);
         assert_eq!(written(|w| w.text("IETF")), [0x64, 0x49, 0x45, 0x54, 0x46]);
-        for n in [
-            0u64,
-            23,
-            24,
-            255,
-            256,
-            65535,
-            65536,
-            u64::from(u32::MAX),
-            u64::from(u32::MAX) + 1,
-        ] {
+        for n in [0u64, 23, 24, 255, 256, 65535, 65536, u64::from(u32::MAX), u64::from(u32::MAX) + 1] {
             assert_eq!(written(|w| w.uint(n)).len(), head_len(n));
         }
         assert_eq!(int_len(-24), 1);
@@ -380,12 +344,7 @@ mod tests {
 
     #[test]
     fn half_floats_decode() {
-        for (bits, value) in [
-            (0x3c00u16, 1.0),
-            (0xc400, -4.0),
-            (0x7bff, 65504.0),
-            (0x0001, 5.960464477539063e-8),
-        ] {
+        for (bits, value) in [(0x3c00u16, 1.0), (0xc400, -4.0), (0x7bff, 65504.0), (0x0001, 5.960464477539063e-8)] {
             let bytes = [0xf9, (bits >> 8) as u8, bits as u8];
             assert_eq!(Reader::new(&bytes).next(), Ok(Token::Float(value)));
         }
@@ -394,33 +353,12 @@ mod tests {
     #[test]
     fn malformed_input_is_an_error_not_an_allocation() {
         // A byte string claiming 2^63 bytes, an array claiming 2^32 items.
-        assert_eq!(
-            Reader::new(&[0x5b, 0x80, 0, 0, 0, 0, 0, 0, 0]).next(),
-            Err(CompactError::Truncated)
-        );
-        assert_eq!(
-            Reader::new(&[0x9a, 0xff, 0xff, 0xff, 0xff]).next(),
-            Err(CompactError::Truncated)
-        );
-        assert_eq!(
-            Reader::new(&[0x19, 0x01]).next(),
-            Err(CompactError::Truncated)
-        );
-        assert!(matches!(
-            Reader::new(&[0x9f]).next(),
-            Err(CompactError::InvalidCbor(_))
-        ));
-        assert!(matches!(
-            Reader::new(&[0x1c]).next(),
-            Err(CompactError::InvalidCbor(_))
-        ));
-        assert!(matches!(
-            Reader::new(&[0xf7]).next(),
-            Err(CompactError::InvalidCbor(_))
-        ));
-        assert!(matches!(
-            Reader::new(&[0x62, 0xff, 0xfe]).next(),
-            Err(CompactError::InvalidCbor(_))
-        ));
+        assert_eq!(Reader::new(&[0x5b, 0x80, 0, 0, 0, 0, 0, 0, 0]).next(), Err(CompactError::Truncated));
+        assert_eq!(Reader::new(&[0x9a, 0xff, 0xff, 0xff, 0xff]).next(), Err(CompactError::Truncated));
+        assert_eq!(Reader::new(&[0x19, 0x01]).next(), Err(CompactError::Truncated));
+        assert!(matches!(Reader::new(&[0x9f]).next(), Err(CompactError::InvalidCbor(_))));
+        assert!(matches!(Reader::new(&[0x1c]).next(), Err(CompactError::InvalidCbor(_))));
+        assert!(matches!(Reader::new(&[0xf7]).next(), Err(CompactError::InvalidCbor(_))));
+        assert!(matches!(Reader::new(&[0x62, 0xff, 0xfe]).next(), Err(CompactError::InvalidCbor(_))));
     }
 }

@@ -11,23 +11,23 @@ use super::{strings, terms, CompactError, MAX_DEPTH};
 /// values follow in ascending key-code order (which is also the key order).
 pub const TAG_RECORD: u64 = 17;
 
+/// Tag of a number kept as its JSON literal text, for numbers whose text is
+/// not what an integer or a float would print back (`1.50`, `1e5`, `-0`,
+/// integers beyond 64 bits: with `arbitrary_precision`, which this workspace
+/// enables, `serde_json` keeps number text as written, exponents normalised).
+pub const TAG_NUMBER_LITERAL: u64 = 18;
+
 /// Encodes one JSON document (its string values share one back-reference
 /// history).
 pub fn encode(value: &Value) -> Result<Vec<u8>, CompactError> {
-    let mut encoder = Encoder {
-        w: Writer::default(),
-        strings: strings::Encoder::default(),
-    };
+    let mut encoder = Encoder { w: Writer::default(), strings: strings::Encoder::default() };
     encoder.value(value, 1)?;
     Ok(encoder.w.into_bytes())
 }
 
 /// Decodes one JSON document that must be an object and fill `bytes` exactly.
 pub fn decode(bytes: &[u8]) -> Result<Value, CompactError> {
-    let mut decoder = Decoder {
-        r: Reader::new(bytes),
-        strings: strings::Decoder::default(),
-    };
+    let mut decoder = Decoder { r: Reader::new(bytes), strings: strings::Decoder::default() };
     let value = match decoder.r.next()? {
         token @ (Token::Map(_) | Token::Tag(TAG_RECORD)) => decoder.token(token, 1)?,
         _ => return Err(CompactError::NotAnObject),
@@ -49,7 +49,7 @@ impl<'a> Encoder<'a> {
         match value {
             Value::Null => self.w.null(),
             Value::Bool(b) => self.w.bool(*b),
-            Value::Number(n) => self.number(n)?,
+            Value::Number(n) => self.number(n),
             Value::String(s) => self.strings.write(&mut self.w, s)?,
             Value::Array(items) => {
                 check_depth(depth)?;
@@ -82,17 +82,20 @@ impl<'a> Encoder<'a> {
         Ok(())
     }
 
-    fn number(&mut self, n: &Number) -> Result<(), CompactError> {
-        if let Some(u) = n.as_u64() {
+    /// Writes a number in the form that decodes to the same text: an
+    /// integer, a float, or (if neither prints back identically) its literal.
+    fn number(&mut self, n: &Number) {
+        let text = n.to_string();
+        if let Some(u) = n.as_u64().filter(|u| u.to_string() == text) {
             self.w.uint(u);
-        } else if let Some(i) = n.as_i64() {
+        } else if let Some(i) = n.as_i64().filter(|i| i.to_string() == text) {
             self.w.int(i);
-        } else if let Some(f) = n.as_f64().filter(|f| f.is_finite()) {
+        } else if let Some(f) = n.as_f64().filter(|f| Number::from_f64(*f).is_some_and(|m| m.to_string() == text)) {
             self.w.float(f);
         } else {
-            return Err(CompactError::Unrepresentable(format!("number {n}")));
+            self.w.tag(TAG_NUMBER_LITERAL);
+            self.w.text(&text);
         }
-        Ok(())
     }
 }
 
@@ -109,8 +112,7 @@ fn record_mask(map: &Map<String, Value>) -> Option<u64> {
         map_keys_len += cbor::int_len(unzigzag(code));
     }
     let map_len = cbor::head_len(map.len() as u64) + map_keys_len;
-    let record_len =
-        cbor::head_len(TAG_RECORD) + cbor::head_len(map.len() as u64 + 1) + cbor::head_len(mask);
+    let record_len = cbor::head_len(TAG_RECORD) + cbor::head_len(map.len() as u64 + 1) + cbor::head_len(mask);
     (record_len < map_len).then_some(mask)
 }
 
@@ -143,14 +145,13 @@ impl Decoder<'_> {
                 let n = i64::try_from(n).map_err(|_| invalid("negative integer below -2^63"))?;
                 Value::from(-1 - n)
             }
-            Token::Float(f) => {
-                Value::Number(Number::from_f64(f).ok_or_else(|| invalid("NaN or infinite float"))?)
-            }
+            Token::Float(f) => Value::Number(Number::from_f64(f).ok_or_else(|| invalid("NaN or infinite float"))?),
             Token::Text(s) => Value::String(self.strings.text(s)?),
             Token::Tag(TAG_RECORD) => {
                 check_depth(depth)?;
                 self.record(depth)?
             }
+            Token::Tag(TAG_NUMBER_LITERAL) => Value::Number(self.number_literal()?),
             Token::Tag(tag) => Value::String(self.strings.tagged(&mut self.r, tag)?),
             Token::Bytes(_) => return Err(invalid("untagged byte string")),
             Token::Array(len) => {
@@ -169,12 +170,18 @@ impl Decoder<'_> {
         })
     }
 
-    fn record(&mut self, depth: usize) -> Result<Value, CompactError> {
-        let shape = || {
-            invalid(format!(
-                "tag {TAG_RECORD} must enclose [mask, one value per mask bit]"
-            ))
+    fn number_literal(&mut self) -> Result<Number, CompactError> {
+        let wrong = || invalid(format!("tag {TAG_NUMBER_LITERAL} must enclose the text of a JSON number"));
+        let Token::Text(literal) = self.r.next()? else {
+            return Err(wrong());
         };
+        // The parse must keep the literal exactly (it stops at the first
+        // character that is not part of a number, hence the comparison).
+        literal.parse::<Number>().ok().filter(|n| n.to_string() == literal).ok_or_else(wrong)
+    }
+
+    fn record(&mut self, depth: usize) -> Result<Value, CompactError> {
+        let shape = || invalid(format!("tag {TAG_RECORD} must enclose [mask, one value per mask bit]"));
         let (Token::Array(len), Token::Uint(mask)) = (self.r.next()?, self.r.next()?) else {
             return Err(shape());
         };
@@ -212,9 +219,7 @@ impl Decoder<'_> {
 fn term_key(code: Option<u64>) -> Result<String, CompactError> {
     // A code that does not even fit u64 cannot be in the table either.
     let code = code.ok_or(CompactError::UnknownTermCode(u64::MAX))?;
-    terms::key(code)
-        .map(str::to_owned)
-        .ok_or(CompactError::UnknownTermCode(code))
+    terms::key(code).map(str::to_owned).ok_or(CompactError::UnknownTermCode(code))
 }
 
 /// Key code → CBOR integer: even codes to `c / 2`, odd ones to `-(c + 1) / 2`.
@@ -251,23 +256,38 @@ mod tests {
     fn zigzag_key_codes() {
         for code in 0..200u64 {
             let n = unzigzag(code);
-            let back = if n >= 0 {
-                zigzag_uint(n as u64)
-            } else {
-                zigzag_nint(!(n as u64))
-            };
+            let back = if n >= 0 { zigzag_uint(n as u64) } else { zigzag_nint(!(n as u64)) };
             assert_eq!(back, Some(code));
         }
-        assert_eq!(
-            (unzigzag(0), unzigzag(1), unzigzag(2), unzigzag(47)),
-            (0, -1, 1, -24)
-        );
+        assert_eq!((unzigzag(0), unzigzag(1), unzigzag(2), unzigzag(47)), (0, -1, 1, -24));
     }
 
     #[test]
     fn known_keys_take_one_byte() {
         let doc = json!({"@context": null, "renderMethod": null});
         assert_eq!(encode(&doc), Ok(vec![0xa2, 0x00, 0xf6, 0x37, 0xf6]));
+    }
+
+    #[test]
+    fn numbers_keep_their_literal_text() {
+        let text = r#"{"n":[0,-1,18446744073709551615,-9223372036854775808,1.5,0.1,100000.0,1e21,-0.0,
+            1.50,1e5,1E5,-0,0.10,123456789012345678901234567890,1e400,2.5e-3]}"#;
+        let doc: Value = serde_json::from_str(text).expect("JSON");
+        let bytes = encode(&doc).expect("encodes");
+        let back = decode(&bytes).expect("decodes");
+        assert_eq!(serde_json::to_string(&back).expect("serializes"), serde_json::to_string(&doc).expect("serializes"));
+        assert_eq!(back, doc);
+        // Integers and canonical floats are CBOR numbers; the rest are tag 18 literals.
+        let literals = bytes.windows(2).filter(|w| w[0] == 0xd2 && w[1] & 0xe0 == 0x60).count();
+        assert_eq!(literals, 8, "{}", serde_json::to_string(&doc).expect("serializes"));
+    }
+
+    #[test]
+    fn number_literals_are_validated() {
+        for bad in [&b"\xa1\x00\xd2\x63abc"[..], b"\xa1\x00\xd2\x641.5x", b"\xa1\x00\xd2\x61\x20", b"\xa1\x00\xd2\x01"]
+        {
+            assert_eq!(decode(bad), Err(invalid("tag 18 must enclose the text of a JSON number")), "{bad:02x?}");
+        }
     }
 
     #[test]
@@ -289,33 +309,16 @@ mod tests {
     #[test]
     fn malformed_structures_are_errors() {
         let cases: &[(&[u8], CompactError)] = &[
+            (&[0xa1, 0x41, 0x00, 0x00], invalid("map key must be a term code or a text string")),
+            (&[0xa2, 0x00, 0x00, 0x00, 0x00], invalid("duplicate key \"@context\"")),
+            (&[0xa1, 0x18, 0x64, 0x00], CompactError::UnknownTermCode(200)),
             (
-                &[0xa1, 0x41, 0x00, 0x00],
-                invalid("map key must be a term code or a text string"),
-            ),
-            (
-                &[0xa2, 0x00, 0x00, 0x00, 0x00],
-                invalid("duplicate key \"@context\""),
-            ),
-            (
-                &[0xa1, 0x18, 0x64, 0x00],
-                CompactError::UnknownTermCode(200),
-            ),
-            (
-                &[
-                    0xa1, 0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
-                ],
+                &[0xa1, 0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00],
                 CompactError::UnknownTermCode(u64::MAX),
             ),
             (&[0xa1, 0x00, 0x41, 0x00], invalid("untagged byte string")),
-            (
-                &[0xa1, 0x00, 0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0],
-                invalid("negative integer below -2^63"),
-            ),
-            (
-                &[0xa1, 0x00, 0xf9, 0x7e, 0x00],
-                invalid("NaN or infinite float"),
-            ),
+            (&[0xa1, 0x00, 0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0], invalid("negative integer below -2^63")),
+            (&[0xa1, 0x00, 0xf9, 0x7e, 0x00], invalid("NaN or infinite float")),
             (&[0xa1, 0x00, 0x82, 0x00], CompactError::Truncated),
             (&[0xa0, 0x00], invalid("1 bytes after the document")),
             (&[0x80], CompactError::NotAnObject),

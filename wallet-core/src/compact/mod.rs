@@ -14,59 +14,83 @@
 //! qr-text  = "EC1:" base45(header || body)
 //! header   = 0x01 → body is the CBOR document
 //!            0x02 → body is raw DEFLATE (RFC 1951, no zlib/gzip wrapper) of the CBOR document
-//!            (both use term table 1, [`terms`]; any other header byte is rejected)
 //! ```
+//!
+//! Both headers mean term table 1 ([`terms`]); any other header byte is
+//! rejected, so a new table or layout gets a new header byte. The DEFLATE
+//! stream must end exactly at the end of the body.
 //!
 //! *Base45* is RFC 9285 (alphabet `0-9A-Z $%*+-./:`, two bytes → three
 //! characters, least significant digit first). Decoding is strict: any other
 //! character (including lower case) is an error, and so is a group whose value
 //! exceeds 65535 (three characters) or 255 (a final pair).
 //!
-//! The *CBOR document* (RFC 8949) is one map: the credential object. Only
-//! definite lengths are used; the encoder writes shortest-form heads, and the
-//! decoder accepts longer ones. A JSON value maps to CBOR as follows:
+//! ## The CBOR document
+//!
+//! RFC 8949 CBOR: the credential object, as a map or a record (below). Only
+//! definite lengths; the encoder writes shortest-form heads, decoders also
+//! accept longer ones. JSON maps to CBOR as follows:
 //!
 //! | JSON | CBOR |
 //! |---|---|
 //! | `null`, `true`, `false` | simple values 22, 21, 20 |
-//! | integer (fits `u64` / `i64`) | major type 0 / 1 |
-//! | other number (a float) | float32 when exact, else float64 (decoders also accept float16); never NaN/∞ |
+//! | number whose text is the decimal form of a `u64` / `i64` | major type 0 / 1 |
+//! | number whose text is how `serde_json` prints an `f64` (shortest round-trip digits, e.g. `2.5`, `100000.0`, `1e21`) | float32 when exact, else float64 (decoders also accept float16); never NaN/∞ |
+//! | any other number (`1.50`, `1e+5`, `-0`, integers beyond 64 bits; `serde_json` with `arbitrary_precision`, enabled in this workspace, keeps number text as written) | tag 18 around its literal text |
 //! | array | array, same order |
-//! | object | map, same order; each key is the CBOR integer for its term code if the key is in table 1's [`terms::KEYS`], else a text string |
-//! | string | a text string, or one of the tagged codec forms below |
+//! | object | map, same order: key = the CBOR integer for its term code if the key is in [`terms::KEYS`], else a text string; **or** a record (tag 17) |
+//! | string | a text string, or one of the tagged forms below |
 //!
 //! *Key codes* are written zigzag-style so that codes 0–47 take one byte:
 //! code `c` is the CBOR integer `c / 2` when `c` is even and `-(c + 1) / 2`
-//! when it is odd (so CBOR `0, -1, 1, -2, 2, …` mean codes `0, 1, 2, 3, 4, …`).
-//! A map never contains the same key twice (after decoding key codes).
+//! when it is odd (CBOR `0, -1, 1, -2, 2, …` mean codes `0, 1, 2, 3, 4, …`).
+//! A map never holds the same key twice (after decoding key codes).
 //!
-//! *String codecs.* A string may instead be written as one of these tagged
-//! items (tag numbers are private to this format; tag 1 keeps its RFC 8949
-//! meaning). The decoder rebuilds the string from the tag content; the
-//! encoder uses a codec only if that rebuilds exactly the original string and
-//! the tagged item is strictly shorter than the plain text string, trying the
-//! codecs in the order listed:
+//! *Records.* An object whose keys are all in [`terms::KEYS`] with codes
+//! below 64, in strictly ascending code order, may be written as tag 17
+//! around the array `[mask, v₁, …, vₙ]`: bit `c` of the unsigned integer
+//! `mask` is set for each key code `c` present (so `n` = the number of set
+//! bits), and the values follow in ascending code order, which is also the
+//! key order. The encoder uses a record when it is shorter than the map.
+//! Table 1 lists keys in the order our issuer writes them, so our
+//! credentials, subjects, status entries and proofs qualify; objects with
+//! other key orders simply stay maps.
 //!
-//! | tag | content | string it stands for |
+//! ## String forms
+//!
+//! The decoder keeps the *string history*: every string **value** of the
+//! document (not keys), after decoding, in document order. A string is a
+//! plain text string or one of these tagged items (tag numbers other than 1
+//! are private to this format):
+//!
+//! | tag | content | the string |
 //! |---|---|---|
+//! | 1 | int `s` | XSD dateTime `YYYY-MM-DDThh:mm:ssZ`, `s` seconds after 1970-01-01T00:00:00Z (proleptic Gregorian, years 0000–9999, no fractions, no offsets) |
 //! | 6 | uint `c` | value `c` of [`terms::VALUES`] (context URLs, types, cryptosuites, purposes, …) |
 //! | 7 | 16-byte bstr | `urn:uuid:` + the UUID in lower-case hyphenated form |
 //! | 8 | bstr `b` (≤ 1024 bytes) | `did:key:z` + base58btc(`b`) |
 //! | 9 | bstr `b` (≤ 1024 bytes) | `did:key:zX#zX` with `X` = base58btc(`b`) (a did:key verification method) |
-//! | 1 | int `s` | XSD dateTime `YYYY-MM-DDThh:mm:ssZ`, `s` seconds after 1970-01-01T00:00:00Z (proleptic Gregorian, years 0000–9999, no fractions, no offsets) |
-//! | 12 | int `d` | XSD date `YYYY-MM-DD`, `d` days after 1970-01-01 (years 0000–9999) |
-//! | 13 | uint `n` | `n` in decimal, no sign, no leading zeros |
+//! | 9 | uint `d` | `D#K`, where `D` is the string `d` places back in the history, which must be `did:key:K` |
 //! | 10 | bstr `b` (≤ 1024 bytes) | multibase base58btc: `z` + base58btc(`b`) |
 //! | 11 | bstr `b` | multibase base64url: `u` + base64url(`b`) without padding |
-//! | 14 | array `[uint p, tstr r]` | prefix `p` of [`terms::PREFIXES`] followed by `r` (the encoder picks the longest prefix) |
+//! | 12 | int `d` | XSD date `YYYY-MM-DD`, `d` days after 1970-01-01 (years 0000–9999) |
+//! | 13 | uint `n` | `n` in decimal, no sign, no leading zeros |
+//! | 14 | `[uint p, tstr r]` | prefix `p` of [`terms::PREFIXES`] followed by `r` |
+//! | 15 | `[uint d, uint k]` or `[uint d, uint k, tstr r]` | the string `d` ≥ 1 places back in the history without its last `k` bytes (which must leave whole UTF-8 characters), followed by `r` |
+//! | 16 | bstr (even length) | the text in UTF-16BE (well-formed; shorter than UTF-8 for CJK text) |
 //!
 //! Base58btc is the Bitcoin alphabet, each leading zero byte written as `1`.
-//! Because every codec is tagged, an untagged text string always means
-//! itself: `"2026-03-15T00:00:00.000Z"`, `"007"` or an upper-case UUID URN
-//! simply stay text (or take the prefix codec).
+//! The encoder considers the plain text string and every form that decodes
+//! to exactly the same string (back-references up to 64 strings back) and
+//! writes the shortest, plain text winning ties. Because every other form is
+//! tagged, an untagged text string always means itself:
+//! `"2026-03-15T00:00:00.000Z"`, `"007"` or an upper-case UUID URN simply
+//! stay text (or take the prefix or back-reference form).
 //!
-//! The encoder compresses the CBOR document with DEFLATE (best compression)
-//! and uses header 0x02 only if the result is strictly shorter.
+//! The encoder then compresses the CBOR document with DEFLATE (best
+//! compression) and uses header 0x02 only if that is strictly shorter —
+//! after the semantic compression above it rarely is: the sample below
+//! would grow by 5 bytes.
 //!
 //! # Limits (both directions; errors are values, decoding never panics)
 //!
@@ -74,30 +98,39 @@
 //!   capacity of a version 40-L QR code),
 //! * CBOR document at most [`MAX_CBOR_LEN`] bytes after decompression (so a
 //!   DEFLATE bomb stops there),
+//! * string values at most [`MAX_STRING_BYTES`] in total (back-references
+//!   cannot blow up memory),
 //! * arrays and objects nested at most [`MAX_DEPTH`] deep,
-//! * the base58 codecs handle at most 1024 bytes (they are quadratic).
+//! * the base58 forms hold at most 1024 bytes (base58 is quadratic).
 //!
-//! # Sizes and the choice of Base45 (alphanumeric mode)
+//! # Sizes, and why Base45 in alphanumeric mode
 //!
-//! For the sample health certificate with an `ecdsa-rdfc-2019` proof
-//! (`wallet-core/tests/qr_roundtrip.rs` prints these; see `compact_sizes`):
+//! The sample health certificate with an `ecdsa-rdfc-2019` proof
+//! (`fixtures/qr/sample-health-certificate.signed.json`; the test
+//! `compact_sizes` in `wallet-core/tests/qr_roundtrip.rs` prints this table):
 //!
-//! | form | bytes / characters | QR version at EC level M |
+//! | form | size | QR version, EC level M |
 //! |---|---|---|
-//! | JSON, pretty | 1 659 | — |
-//! | JSON, minified | 1 367 | 30 (byte mode) |
-//! | CBOR document (this format) | 432 | — |
-//! | DEFLATE of it, + header byte | 419 | — |
-//! | `EC1:` + Base45 → **alphanumeric mode** | 633 characters | **15** (L: 13, Q: 18) |
-//! | `EC1:` + base64url in byte mode | 563 characters | 17 |
-//! | the raw 419 bytes in byte mode (not text) | 419 bytes | 15 |
+//! | JSON, pretty-printed | 1 782 bytes | — |
+//! | JSON, minified | 1 513 bytes | 32 (byte mode) |
+//! | DEFLATE of the minified JSON, Base45 (no semantic compression) | 1 242 characters | 23 |
+//! | CBOR document (this format) | 392 bytes | — |
+//! | DEFLATE of the CBOR document (not used: larger) | 397 bytes | — |
+//! | **`EC1:` + Base45 of header + CBOR, alphanumeric mode** | **594 characters** | **15** (L 13, Q 19, H 22) |
+//! | `EC1:` + base64url of the same 393 bytes, byte mode | 528 characters | 18 |
+//! | the raw 393 bytes in byte mode (binary, not text) | 393 bytes | 15 |
+//! | the 393 bytes as decimal digits (7 bytes → 17 digits), numeric mode | 969 digits | 15 |
 //!
-//! Alphanumeric mode stores 11 bits per 2 characters, so Base45 costs 8.25
-//! bits per payload byte against 8 for raw binary in byte mode (3 % more) and
-//! 10.7 for base64 text in byte mode. Raw binary is not a string (the QR API
-//! here takes text, and many scanners re-interpret binary as ISO-8859-1 or
-//! Shift-JIS), so Base45 is the better of the text choices — the choice the
-//! EU Digital COVID Certificate made for the same reasons.
+//! A version 15-M code holds 600 alphanumeric characters, so the sample has
+//! 6 characters (4 bytes) to spare. Alphanumeric mode stores 11 bits per two
+//! characters: Base45 costs 8.25 bits per payload byte, against 8 for raw
+//! binary in byte mode (3 % more) and 10.7 for base64 text in byte mode.
+//! Raw binary is not text (the QR API takes text, and scanners re-interpret
+//! binary as ISO-8859-1 or Shift-JIS), so Base45 is the better text choice —
+//! the one the EU Digital COVID Certificate made. Numeric mode with 7-byte
+//! groups (8.10 bits per byte) would hold about 10 more bytes at version 15-M, but
+//! needs its own digit grouping where Base45 is a standard; it does not
+//! change the version of the sample.
 
 mod base45;
 mod base58;
@@ -147,7 +180,8 @@ pub enum CompactError {
         /// Zero-based character (byte) position in the whole QR text.
         position: usize,
     },
-    /// The data ends early (cut-off text, incomplete DEFLATE stream or CBOR item).
+    /// The data ends early: the text stops inside a Base45 group, or the
+    /// DEFLATE stream or a CBOR item is incomplete.
     #[error("the compact credential is truncated")]
     Truncated,
     /// The header byte names an unknown format or term-table version.
@@ -159,13 +193,15 @@ pub enum CompactError {
     /// The CBOR is malformed or does not follow this format.
     #[error("invalid CBOR: {0}")]
     InvalidCbor(String),
-    /// A key, value or prefix code that the term table does not define.
+    /// A key, value or prefix code (or record mask bit) that the term table
+    /// does not define.
     #[error("unknown term code {0}")]
     UnknownTermCode(u64),
     /// A CBOR tag that is not one of this format's codecs.
     #[error("unknown codec tag {0}")]
     UnknownCodec(u64),
-    /// The input or output exceeds [`MAX_QR_TEXT_LEN`] or [`MAX_CBOR_LEN`].
+    /// The input or output exceeds [`MAX_QR_TEXT_LEN`], [`MAX_CBOR_LEN`] or
+    /// [`MAX_STRING_BYTES`].
     #[error("the compact credential is too large")]
     TooLarge,
     /// Arrays/objects nested deeper than [`MAX_DEPTH`].
@@ -174,7 +210,8 @@ pub enum CompactError {
     /// The credential (or the decoded document) is not a JSON object.
     #[error("a credential must be a JSON object")]
     NotAnObject,
-    /// A JSON value that cannot be represented (a non-finite number).
+    /// The encoder could not produce its output (a DEFLATE failure; not
+    /// expected with in-memory buffers).
     #[error("cannot represent {0}")]
     Unrepresentable(String),
 }
@@ -222,16 +259,14 @@ pub fn encode_credential(vc: &Value) -> Result<String, CompactError> {
 
 /// Decodes QR text made by [`encode_credential`] back to the exact JSON.
 pub fn decode_credential(qr_text: &str) -> Result<Value, CompactError> {
-    let base45_text = qr_text
-        .strip_prefix(QR_PREFIX)
-        .ok_or(CompactError::WrongPrefix)?;
+    let base45_text = qr_text.strip_prefix(QR_PREFIX).ok_or(CompactError::WrongPrefix)?;
     if qr_text.len() > MAX_QR_TEXT_LEN {
         return Err(CompactError::TooLarge);
     }
     let payload = base45::decode(base45_text).map_err(|e| match e {
-        CompactError::InvalidBase45 { position } => CompactError::InvalidBase45 {
-            position: position + QR_PREFIX.len(),
-        },
+        CompactError::InvalidBase45 { position } => {
+            CompactError::InvalidBase45 { position: position + QR_PREFIX.len() }
+        }
         other => other,
     })?;
     let (&header, body) = payload.split_first().ok_or(CompactError::Truncated)?;
@@ -264,8 +299,7 @@ pub fn decode_cbor(document: &[u8]) -> Result<Value, CompactError> {
 }
 
 fn deflate(data: &[u8]) -> Result<Vec<u8>, CompactError> {
-    let mut encoder =
-        flate2::write::DeflateEncoder::new(Vec::with_capacity(data.len()), Compression::best());
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::with_capacity(data.len()), Compression::best());
     encoder
         .write_all(data)
         .and_then(|()| encoder.finish())
@@ -280,15 +314,13 @@ fn inflate(data: &[u8]) -> Result<Vec<u8>, CompactError> {
     let mut out: Vec<u8> = Vec::new();
     loop {
         // total_in never exceeds data.len(), which is a usize.
-        let consumed =
-            usize::try_from(inflater.total_in()).map_err(|_| CompactError::Decompression)?;
+        let consumed = usize::try_from(inflater.total_in()).map_err(|_| CompactError::Decompression)?;
         let input = data.get(consumed..).ok_or(CompactError::Decompression)?;
         // Leave room for one byte more than allowed, to detect a bomb.
         out.reserve(STEP.min(MAX_CBOR_LEN + 1 - out.len()));
         let (in_before, out_before) = (inflater.total_in(), inflater.total_out());
-        let status = inflater
-            .decompress_vec(input, &mut out, FlushDecompress::None)
-            .map_err(|_| CompactError::Decompression)?;
+        let status =
+            inflater.decompress_vec(input, &mut out, FlushDecompress::None).map_err(|_| CompactError::Decompression)?;
         if out.len() > MAX_CBOR_LEN {
             return Err(CompactError::TooLarge);
         }
@@ -296,8 +328,7 @@ fn inflate(data: &[u8]) -> Result<Vec<u8>, CompactError> {
             Status::StreamEnd if inflater.total_in() == data.len() as u64 => return Ok(out),
             Status::StreamEnd => return Err(CompactError::Decompression),
             Status::Ok | Status::BufError => {
-                let stalled =
-                    inflater.total_in() == in_before && inflater.total_out() == out_before;
+                let stalled = inflater.total_in() == in_before && inflater.total_out() == out_before;
                 if stalled {
                     return Err(if inflater.total_in() == data.len() as u64 {
                         CompactError::Truncated
@@ -330,9 +361,7 @@ mod tests {
     fn round_trip_and_prefix() {
         let text = encode_credential(&sample()).expect("encodes");
         assert!(text.starts_with(QR_PREFIX));
-        assert!(text[QR_PREFIX.len()..]
-            .bytes()
-            .all(|c| b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(&c)));
+        assert!(text[QR_PREFIX.len()..].bytes().all(|c| b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(&c)));
         assert_eq!(decode_credential(&text), Ok(sample()));
     }
 
@@ -342,22 +371,15 @@ mod tests {
         let text = encode_credential(&tiny).expect("encodes");
         assert_eq!(base45::decode(&text[4..]).expect("base45")[0], HEADER_CBOR);
         assert_eq!(decode_credential(&text), Ok(tiny));
-        let repetitive =
-            json!({"credentialSubject": vec!["https://issuer.example.gov.cn/status/3"; 20]});
+        let repetitive = json!({"credentialSubject": vec!["https://issuer.example.gov.cn/status/3"; 20]});
         let text = encode_credential(&repetitive).expect("encodes");
-        assert_eq!(
-            base45::decode(&text[4..]).expect("base45")[0],
-            HEADER_DEFLATE
-        );
+        assert_eq!(base45::decode(&text[4..]).expect("base45")[0], HEADER_DEFLATE);
         assert_eq!(decode_credential(&text), Ok(repetitive));
     }
 
     #[test]
     fn non_objects_are_refused() {
-        assert_eq!(
-            encode_credential(&json!([1])),
-            Err(CompactError::NotAnObject)
-        );
+        assert_eq!(encode_credential(&json!([1])), Err(CompactError::NotAnObject));
         let text = format!("{QR_PREFIX}{}", base45::encode(&[HEADER_CBOR, 0x80]));
         assert_eq!(decode_credential(&text), Err(CompactError::NotAnObject));
     }
@@ -370,19 +392,12 @@ mod tests {
         let ok = deflate(&[7u8; 1000]).expect("deflates");
         assert_eq!(inflate(&ok), Ok(vec![7u8; 1000]));
         for cut in 0..ok.len() {
-            assert_eq!(
-                inflate(&ok[..cut]),
-                Err(CompactError::Truncated),
-                "cut at {cut}"
-            );
+            assert_eq!(inflate(&ok[..cut]), Err(CompactError::Truncated), "cut at {cut}");
         }
         let mut trailing = ok.clone();
         trailing.push(0);
         assert_eq!(inflate(&trailing), Err(CompactError::Decompression));
-        assert_eq!(
-            inflate(&[0xff, 0xff, 0xff]),
-            Err(CompactError::Decompression)
-        );
+        assert_eq!(inflate(&[0xff, 0xff, 0xff]), Err(CompactError::Decompression));
     }
 
     #[test]
@@ -403,8 +418,6 @@ mod tests {
         ];
         let codes: std::collections::HashSet<_> = all.iter().map(CompactError::code).collect();
         assert_eq!(codes.len(), all.len());
-        assert!(codes.iter().all(|c| c
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')));
+        assert!(codes.iter().all(|c| c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')));
     }
 }

@@ -73,11 +73,7 @@ enum Form<'a> {
     Date(i64),
     Decimal(u64),
     Prefixed(u64, &'a str),
-    BackReference {
-        distance: u64,
-        drop: u64,
-        rest: &'a str,
-    },
+    BackReference { distance: u64, drop: u64, rest: &'a str },
     Utf16(Vec<u8>),
 }
 
@@ -106,23 +102,13 @@ impl Form<'_> {
             Form::Text(s) => cbor::string_len(s.len()),
             Form::Term(n) | Form::Decimal(n) | Form::DidKeyVmRef(n) => cbor::head_len(*n),
             Form::Uuid(b) => cbor::string_len(b.len()),
-            Form::DidKey(b)
-            | Form::DidKeyVm(b)
-            | Form::Base58(b)
-            | Form::Base64Url(b)
-            | Form::Utf16(b) => cbor::string_len(b.len()),
+            Form::DidKey(b) | Form::DidKeyVm(b) | Form::Base58(b) | Form::Base64Url(b) | Form::Utf16(b) => {
+                cbor::string_len(b.len())
+            }
             Form::DateTime(n) | Form::Date(n) => cbor::int_len(*n),
             Form::Prefixed(c, rest) => 1 + cbor::head_len(*c) + cbor::string_len(rest.len()),
-            Form::BackReference {
-                distance,
-                drop,
-                rest,
-            } => {
-                let rest_len = if rest.is_empty() {
-                    0
-                } else {
-                    cbor::string_len(rest.len())
-                };
+            Form::BackReference { distance, drop, rest } => {
+                let rest_len = if rest.is_empty() { 0 } else { cbor::string_len(rest.len()) };
                 1 + cbor::head_len(*distance) + cbor::head_len(*drop) + rest_len
             }
         }
@@ -136,22 +122,14 @@ impl Form<'_> {
             Form::Text(s) => w.text(s),
             Form::Term(n) | Form::Decimal(n) | Form::DidKeyVmRef(n) => w.uint(*n),
             Form::Uuid(b) => w.bytes(b),
-            Form::DidKey(b)
-            | Form::DidKeyVm(b)
-            | Form::Base58(b)
-            | Form::Base64Url(b)
-            | Form::Utf16(b) => w.bytes(b),
+            Form::DidKey(b) | Form::DidKeyVm(b) | Form::Base58(b) | Form::Base64Url(b) | Form::Utf16(b) => w.bytes(b),
             Form::DateTime(n) | Form::Date(n) => w.int(*n),
             Form::Prefixed(c, rest) => {
                 w.array(2);
                 w.uint(*c);
                 w.text(rest);
             }
-            Form::BackReference {
-                distance,
-                drop,
-                rest,
-            } => {
+            Form::BackReference { distance, drop, rest } => {
                 w.array(if rest.is_empty() { 2 } else { 3 });
                 w.uint(*distance);
                 w.uint(*drop);
@@ -178,10 +156,8 @@ impl<'a> Encoder<'a> {
         if self.total_bytes > MAX_STRING_BYTES {
             return Err(CompactError::TooLarge);
         }
-        let shapes = [
-            term, uuid_urn, did_key, did_key_vm, date_time, date, decimal, base58btc, base64url,
-            prefixed, utf16,
-        ];
+        let shapes =
+            [term, uuid_urn, did_key, did_key_vm, date_time, date, decimal, base58btc, base64url, prefixed, utf16];
         let best = std::iter::once(Form::Text(s))
             .chain(shapes.into_iter().filter_map(|codec| codec(s)))
             .chain(self.did_key_vm_reference(s))
@@ -196,30 +172,19 @@ impl<'a> Encoder<'a> {
 
     /// Distances 1, 2, … to the most recent strings.
     fn recent(&self) -> impl Iterator<Item = (u64, &'a str)> + '_ {
-        self.history
-            .iter()
-            .rev()
-            .take(BACK_REFERENCE_WINDOW)
-            .zip(1u64..)
-            .map(|(s, d)| (d, *s))
+        self.history.iter().rev().take(BACK_REFERENCE_WINDOW).zip(1u64..).map(|(s, d)| (d, *s))
     }
 
     fn did_key_vm_reference(&self, s: &str) -> Option<Form<'a>> {
         let (did, fragment) = s.split_once('#')?;
         (did.strip_prefix(DID_KEY)? == fragment).then_some(())?;
-        self.recent()
-            .find(|(_, earlier)| *earlier == did)
-            .map(|(d, _)| Form::DidKeyVmRef(d))
+        self.recent().find(|(_, earlier)| *earlier == did).map(|(d, _)| Form::DidKeyVmRef(d))
     }
 
     fn back_reference(&self, s: &'a str) -> Option<Form<'a>> {
         self.recent()
             .filter_map(|(distance, earlier)| {
-                let mut common = earlier
-                    .bytes()
-                    .zip(s.bytes())
-                    .take_while(|(a, b)| a == b)
-                    .count();
+                let mut common = earlier.bytes().zip(s.bytes()).take_while(|(a, b)| a == b).count();
                 while !s.is_char_boundary(common) {
                     common -= 1;
                 }
@@ -270,20 +235,17 @@ impl Decoder {
             .and_then(|i| self.history.get(i))
             .map(String::as_str)
             .ok_or_else(|| {
-                CompactError::InvalidCbor(format!(
-                    "tag {tag}: back-reference {distance} before the first string"
-                ))
+                CompactError::InvalidCbor(format!("tag {tag}: back-reference {distance} before the first string"))
             })
     }
 
     fn read_tagged(&self, r: &mut Reader<'_>, tag: u64) -> Result<String, CompactError> {
         let token = r.next()?;
-        let wrong =
-            |what: &str| CompactError::InvalidCbor(format!("tag {tag} must enclose {what}"));
+        let wrong = |what: &str| CompactError::InvalidCbor(format!("tag {tag} must enclose {what}"));
         match (tag, token) {
-            (TAG_VALUE_TERM, Token::Uint(code)) => terms::value(code)
-                .map(str::to_owned)
-                .ok_or(CompactError::UnknownTermCode(code)),
+            (TAG_VALUE_TERM, Token::Uint(code)) => {
+                terms::value(code).map(str::to_owned).ok_or(CompactError::UnknownTermCode(code))
+            }
             (TAG_VALUE_TERM, _) => Err(wrong("an unsigned integer")),
             (TAG_UUID_URN, Token::Bytes(b)) => {
                 let bytes: &[u8; 16] = b.try_into().map_err(|_| wrong("16 bytes"))?;
@@ -292,9 +254,7 @@ impl Decoder {
             (TAG_UUID_URN, _) => Err(wrong("16 bytes")),
             (TAG_DID_KEY_VM, Token::Uint(distance)) => {
                 let did = self.earlier(distance, tag)?;
-                let id = did
-                    .strip_prefix(DID_KEY)
-                    .ok_or_else(|| wrong("a reference to a did:key"))?;
+                let id = did.strip_prefix(DID_KEY).ok_or_else(|| wrong("a reference to a did:key"))?;
                 Ok(format!("{did}#{id}"))
             }
             (TAG_DID_KEY | TAG_DID_KEY_VM | TAG_BASE58BTC, Token::Bytes(b)) => {
@@ -309,18 +269,17 @@ impl Decoder {
                 })
             }
             (TAG_DID_KEY | TAG_DID_KEY_VM | TAG_BASE58BTC, _) => Err(wrong("a byte string")),
-            (TAG_BASE64URL, Token::Bytes(b)) => Ok(format!(
-                "u{}",
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-            )),
+            (TAG_BASE64URL, Token::Bytes(b)) => {
+                Ok(format!("u{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)))
+            }
             (TAG_BASE64URL, _) => Err(wrong("a byte string")),
-            (TAG_DATE_TIME, Token::Uint(_) | Token::Nint(_)) => int_of(token)
-                .and_then(format_date_time)
-                .ok_or_else(|| wrong("seconds within years 0000–9999")),
+            (TAG_DATE_TIME, Token::Uint(_) | Token::Nint(_)) => {
+                int_of(token).and_then(format_date_time).ok_or_else(|| wrong("seconds within years 0000–9999"))
+            }
             (TAG_DATE_TIME, _) => Err(wrong("an integer")),
-            (TAG_DATE, Token::Uint(_) | Token::Nint(_)) => int_of(token)
-                .and_then(format_date)
-                .ok_or_else(|| wrong("days within years 0000–9999")),
+            (TAG_DATE, Token::Uint(_) | Token::Nint(_)) => {
+                int_of(token).and_then(format_date).ok_or_else(|| wrong("days within years 0000–9999"))
+            }
             (TAG_DATE, _) => Err(wrong("an integer")),
             (TAG_DECIMAL, Token::Uint(n)) => Ok(n.to_string()),
             (TAG_DECIMAL, _) => Err(wrong("an unsigned integer")),
@@ -351,9 +310,7 @@ impl Decoder {
                     .ok()
                     .and_then(|drop| earlier.len().checked_sub(drop))
                     .filter(|keep| earlier.is_char_boundary(*keep))
-                    .ok_or_else(|| {
-                        wrong("a drop count within the string, at a character boundary")
-                    })?;
+                    .ok_or_else(|| wrong("a drop count within the string, at a character boundary"))?;
                 Ok(format!("{}{rest}", &earlier[..keep]))
             }
             (TAG_BACK_REFERENCE, _) => Err(wrong("[distance, drop] or [distance, drop, text]")),
@@ -361,10 +318,7 @@ impl Decoder {
                 if b.len() % 2 != 0 {
                     return Err(wrong("an even number of bytes"));
                 }
-                let units: Vec<u16> = b
-                    .chunks_exact(2)
-                    .map(|u| u16::from_be_bytes([u[0], u[1]]))
-                    .collect();
+                let units: Vec<u16> = b.chunks_exact(2).map(|u| u16::from_be_bytes([u[0], u[1]])).collect();
                 String::from_utf16(&units).map_err(|_| wrong("valid UTF-16"))
             }
             (TAG_UTF16, _) => Err(wrong("a byte string")),
@@ -425,11 +379,7 @@ fn date_time(s: &str) -> Option<Form<'_>> {
         return None;
     }
     let days = parse_date(&b[..10])?;
-    let (h, m, sec) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    );
+    let (h, m, sec) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
     if h > 23 || m > 59 || sec > 59 {
         return None;
     }
@@ -458,9 +408,7 @@ fn prefixed(s: &str) -> Option<Form<'_>> {
 /// UTF-16BE, worth trying only for text with characters from U+0800 up
 /// (three bytes in UTF-8, two in UTF-16).
 fn utf16(s: &str) -> Option<Form<'_>> {
-    s.chars()
-        .any(|c| u32::from(c) >= 0x800)
-        .then(|| Form::Utf16(s.encode_utf16().flat_map(u16::to_be_bytes).collect()))
+    s.chars().any(|c| u32::from(c) >= 0x800).then(|| Form::Utf16(s.encode_utf16().flat_map(u16::to_be_bytes).collect()))
 }
 
 fn int_of(token: Token<'_>) -> Option<i64> {
@@ -473,9 +421,7 @@ fn int_of(token: Token<'_>) -> Option<i64> {
 
 /// Value of a run of ASCII digits.
 fn digits(b: &[u8]) -> Option<i64> {
-    b.iter().try_fold(0i64, |acc, c| {
-        c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-    })
+    b.iter().try_fold(0i64, |acc, c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
 }
 
 /// Days since 1970-01-01 of a valid `YYYY-MM-DD`.
@@ -502,17 +448,9 @@ fn format_date_time(seconds: i64) -> Option<String> {
     if !(MIN_SECONDS..=MAX_SECONDS).contains(&seconds) {
         return None;
     }
-    let (days, secs) = (
-        seconds.div_euclid(SECONDS_PER_DAY),
-        seconds.rem_euclid(SECONDS_PER_DAY),
-    );
+    let (days, secs) = (seconds.div_euclid(SECONDS_PER_DAY), seconds.rem_euclid(SECONDS_PER_DAY));
     let date = format_date(days)?;
-    Some(format!(
-        "{date}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    ))
+    Some(format!("{date}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60))
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
@@ -587,10 +525,7 @@ mod tests {
         let bytes = w.into_bytes();
         let mut r = Reader::new(&bytes);
         let mut dec = Decoder::default();
-        let back = strings
-            .iter()
-            .map(|_| read_one(&mut dec, &mut r).expect("decodes"))
-            .collect();
+        let back = strings.iter().map(|_| read_one(&mut dec, &mut r).expect("decodes")).collect();
         assert_eq!(r.remaining(), 0);
         (bytes, back)
     }
@@ -644,12 +579,12 @@ mod tests {
     fn codecs_shrink_the_sample_values() {
         assert_eq!(encoded("2026-03-15T00:00:00Z").len(), 6);
         assert_eq!(encoded("1991-07-23").len(), 4);
-        assert_eq!(
-            encoded("urn:uuid:3f1c2a7e-8b4d-4e2a-9c61-5d7f0b2e9a14").len(),
-            18
-        );
+        assert_eq!(encoded("urn:uuid:3f1c2a7e-8b4d-4e2a-9c61-5d7f0b2e9a14").len(), 18);
         assert_eq!(encoded("ecdsa-rdfc-2019").len(), 2);
-        assert_eq!(encoded("zaHXrr7AQdydBk3ahpCDpWbxfLokDqmCToYm2dyWvpcFVyWooC2he63w1f7UNQoAMKdhaRtcnaE2KTo5o5vTCcfw").len(), 67);
+        assert_eq!(
+            encoded("zaHXrr7AQdydBk3ahpCDpWbxfLokDqmCToYm2dyWvpcFVyWooC2he63w1f7UNQoAMKdhaRtcnaE2KTo5o5vTCcfw").len(),
+            67
+        );
     }
 
     #[test]
@@ -698,15 +633,10 @@ mod tests {
     #[test]
     fn back_references_respect_character_boundaries() {
         let (_, back) = sequence(&["广州市越秀区", "广州市海珠区", "广州", "é", "e\u{301}"]);
-        assert_eq!(
-            back,
-            ["广州市越秀区", "广州市海珠区", "广州", "é", "e\u{301}"]
-        );
+        assert_eq!(back, ["广州市越秀区", "广州市海珠区", "广州", "é", "e\u{301}"]);
         // A reference that would cut "市" (3 bytes) in half is refused.
         let mut w = Writer::default();
-        Encoder::default()
-            .write(&mut w, "广州市越秀区")
-            .expect("small");
+        Encoder::default().write(&mut w, "广州市越秀区").expect("small");
         let mut bytes = w.into_bytes();
         bytes.extend_from_slice(&[0xcf, 0x82, 0x01, 0x01]);
         let mut r = Reader::new(&bytes);
@@ -715,8 +645,7 @@ mod tests {
         assert_eq!(
             read_one(&mut d, &mut r),
             Err(CompactError::InvalidCbor(
-                "tag 15 must enclose a drop count within the string, at a character boundary"
-                    .into()
+                "tag 15 must enclose a drop count within the string, at a character boundary".into()
             ))
         );
     }
@@ -729,35 +658,24 @@ mod tests {
         assert_eq!(first_tag("Café"), None);
         assert_eq!(
             decoded(&[0xd0, 0x42, 0xd8, 0x00]),
-            Err(CompactError::InvalidCbor(
-                "tag 16 must enclose valid UTF-16".into()
-            ))
+            Err(CompactError::InvalidCbor("tag 16 must enclose valid UTF-16".into()))
         );
         assert_eq!(
             decoded(&[0xd0, 0x41, 0x00]),
-            Err(CompactError::InvalidCbor(
-                "tag 16 must enclose an even number of bytes".into()
-            ))
+            Err(CompactError::InvalidCbor("tag 16 must enclose an even number of bytes".into()))
         );
-        assert_eq!(
-            decoded(&[0xd0, 0x44, 0xd8, 0x3d, 0xde, 0x00]).as_deref(),
-            Ok("😀")
-        );
+        assert_eq!(decoded(&[0xd0, 0x44, 0xd8, 0x3d, 0xde, 0x00]).as_deref(), Ok("😀"));
     }
 
     #[test]
     fn references_must_point_into_the_history() {
         assert_eq!(
             decoded(&[0xcf, 0x82, 0x01, 0x00]),
-            Err(CompactError::InvalidCbor(
-                "tag 15: back-reference 1 before the first string".into()
-            ))
+            Err(CompactError::InvalidCbor("tag 15: back-reference 1 before the first string".into()))
         );
         assert_eq!(
             decoded(&[0xc9, 0x00]),
-            Err(CompactError::InvalidCbor(
-                "tag 9: back-reference 0 before the first string".into()
-            ))
+            Err(CompactError::InvalidCbor("tag 9: back-reference 0 before the first string".into()))
         );
         let (mut bytes, _) = sequence(&["https://example.org/"]);
         bytes.extend_from_slice(&[0xc9, 0x01]);
@@ -766,9 +684,7 @@ mod tests {
         assert!(read_one(&mut d, &mut r).is_ok());
         assert_eq!(
             read_one(&mut d, &mut r),
-            Err(CompactError::InvalidCbor(
-                "tag 9 must enclose a reference to a did:key".into()
-            ))
+            Err(CompactError::InvalidCbor("tag 9 must enclose a reference to a did:key".into()))
         );
     }
 
@@ -797,19 +713,13 @@ mod tests {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(days_from_civil(0, 1, 1) * SECONDS_PER_DAY, MIN_SECONDS);
-        assert_eq!(
-            days_from_civil(9999, 12, 31) * SECONDS_PER_DAY + SECONDS_PER_DAY - 1,
-            MAX_SECONDS
-        );
+        assert_eq!(days_from_civil(9999, 12, 31) * SECONDS_PER_DAY + SECONDS_PER_DAY - 1, MAX_SECONDS);
         for days in (MIN_SECONDS / SECONDS_PER_DAY..=MAX_SECONDS / SECONDS_PER_DAY).step_by(97) {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
         }
         assert_eq!(format_date_time(0).as_deref(), Some("1970-01-01T00:00:00Z"));
-        assert_eq!(
-            format_date_time(-1).as_deref(),
-            Some("1969-12-31T23:59:59Z")
-        );
+        assert_eq!(format_date_time(-1).as_deref(), Some("1969-12-31T23:59:59Z"));
         assert_eq!(format_date_time(MAX_SECONDS + 1), None);
         assert_eq!(format_date(MIN_SECONDS / SECONDS_PER_DAY - 1), None);
     }
@@ -818,28 +728,14 @@ mod tests {
     fn malformed_tag_contents_are_errors() {
         let cases: &[(&[u8], CompactError)] = &[
             (&[0xc6, 0x18, 0xff], CompactError::UnknownTermCode(255)),
-            (
-                &[0xc7, 0x41, 0x00],
-                CompactError::InvalidCbor("tag 7 must enclose 16 bytes".into()),
-            ),
+            (&[0xc7, 0x41, 0x00], CompactError::InvalidCbor("tag 7 must enclose 16 bytes".into())),
             (
                 &[0xc1, 0x1b, 0x7f, 0, 0, 0, 0, 0, 0, 0],
-                CompactError::InvalidCbor(
-                    "tag 1 must enclose seconds within years 0000–9999".into(),
-                ),
+                CompactError::InvalidCbor("tag 1 must enclose seconds within years 0000–9999".into()),
             ),
-            (
-                &[0xcc, 0x60],
-                CompactError::InvalidCbor("tag 12 must enclose an integer".into()),
-            ),
-            (
-                &[0xce, 0x82, 0x18, 0x63, 0x60],
-                CompactError::UnknownTermCode(99),
-            ),
-            (
-                &[0xce, 0x82, 0x00, 0x01],
-                CompactError::InvalidCbor("tag 14 must enclose [prefix code, text]".into()),
-            ),
+            (&[0xcc, 0x60], CompactError::InvalidCbor("tag 12 must enclose an integer".into())),
+            (&[0xce, 0x82, 0x18, 0x63, 0x60], CompactError::UnknownTermCode(99)),
+            (&[0xce, 0x82, 0x00, 0x01], CompactError::InvalidCbor("tag 14 must enclose [prefix code, text]".into())),
             (&[0xd7, 0x00], CompactError::UnknownCodec(23)),
             (&[0xcd], CompactError::Truncated),
         ];

@@ -198,17 +198,11 @@ pub fn longest_prefix(s: &str) -> Option<(u64, &'static str)> {
 }
 
 fn position(table: &[&str], s: &str) -> Option<u64> {
-    table
-        .iter()
-        .position(|t| *t == s)
-        .and_then(|i| u64::try_from(i).ok())
+    table.iter().position(|t| *t == s).and_then(|i| u64::try_from(i).ok())
 }
 
 fn entry(table: &'static [&'static str], code: u64) -> Option<&'static str> {
-    usize::try_from(code)
-        .ok()
-        .and_then(|i| table.get(i))
-        .copied()
+    usize::try_from(code).ok().and_then(|i| table.get(i)).copied()
 }
 
 #[cfg(test)]
@@ -230,22 +224,11 @@ mod tests {
     fn table_one_is_frozen() {
         assert_eq!(
             (KEYS[0], KEYS[16], KEYS[17], KEYS[32], KEYS[47], KEYS[48]),
-            (
-                "@context",
-                "proofValue",
-                "fullName",
-                "businessScope",
-                "renderMethod",
-                "digestSRI"
-            )
+            ("@context", "proofValue", "fullName", "businessScope", "renderMethod", "digestSRI")
         );
         assert_eq!(
             (VALUES[0], VALUES[7], VALUES[23]),
-            (
-                "https://www.w3.org/ns/credentials/v2",
-                "ecdsa-rdfc-2019",
-                "EnvelopedVerifiablePresentation"
-            )
+            ("https://www.w3.org/ns/credentials/v2", "ecdsa-rdfc-2019", "EnvelopedVerifiablePresentation")
         );
         assert_eq!(PREFIXES[0], "https://");
         assert_eq!((KEYS.len(), VALUES.len(), PREFIXES.len()), (75, 40, 13));
@@ -254,13 +237,9 @@ mod tests {
     #[test]
     fn every_term_of_the_ecert_context_has_a_one_byte_key_code() {
         let context: serde_json::Value =
-            serde_json::from_str(include_str!("../../contexts/ecert-v1.jsonld"))
-                .expect("bundled context is JSON");
+            serde_json::from_str(include_str!("../../contexts/ecert-v1.jsonld")).expect("bundled context is JSON");
         let terms = context["@context"].as_object().expect("context object");
-        for term in terms
-            .keys()
-            .filter(|t| !t.starts_with('@') && !["xsd", "ec"].contains(&t.as_str()))
-        {
+        for term in terms.keys().filter(|t| !t.starts_with('@') && !["xsd", "ec"].contains(&t.as_str())) {
             if ["HealthCertificate", "FoodBusinessLicence"].contains(&term.as_str()) {
                 assert!(value_code(term).is_some_and(|c| c < 24), "{term}");
             } else {

@@ -8,12 +8,9 @@
 //! CSRs, CRLs) is `x509-cert`'s model.
 
 use chrono::{DateTime, Datelike, Utc};
-use der::asn1::{
-    AnyRef, BitString, BitStringRef, GeneralizedTime, OctetString, UtcTime, Utf8StringRef,
-};
+use der::asn1::{AnyRef, BitString, BitStringRef, GeneralizedTime, OctetString, UtcTime, Utf8StringRef};
 use der::{
-    Decode, DecodeValue, Encode, EncodeValue, FixedTag, Header, Length, Reader, Sequence, Tag,
-    Tagged as _, Writer,
+    Decode, DecodeValue, Encode, EncodeValue, FixedTag, Header, Length, Reader, Sequence, Tag, Tagged as _, Writer,
 };
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use p256::pkcs8::{DecodePublicKey as _, EncodePublicKey as _};
@@ -71,16 +68,8 @@ pub(crate) struct RawExtension {
 }
 
 impl RawExtension {
-    pub(crate) fn new(
-        extn_id: RawOid,
-        critical: bool,
-        value: &impl Encode,
-    ) -> Result<Self, der::Error> {
-        Ok(Self {
-            extn_id,
-            critical,
-            extn_value: OctetString::new(value.to_der()?)?,
-        })
+    pub(crate) fn new(extn_id: RawOid, critical: bool, value: &impl Encode) -> Result<Self, der::Error> {
+        Ok(Self { extn_id, critical, extn_value: OctetString::new(value.to_der()?)? })
     }
 }
 
@@ -150,53 +139,32 @@ pub(crate) enum SignatureProblem {
 }
 
 /// Verify the ECDSA P-256/SHA-256 signature of a signed DER structure.
-pub(crate) fn verify_signed_der(
-    der_bytes: &[u8],
-    key: &p256::ecdsa::VerifyingKey,
-) -> Result<(), SignatureProblem> {
+pub(crate) fn verify_signed_der(der_bytes: &[u8], key: &p256::ecdsa::VerifyingKey) -> Result<(), SignatureProblem> {
     let envelope = SignedEnvelope::from_der(der_bytes).map_err(|_| SignatureProblem::Malformed)?;
-    if envelope.signature_algorithm.oid != oid::ECDSA_WITH_SHA256
-        || envelope.signature_algorithm.parameters.is_some()
-    {
+    if envelope.signature_algorithm.oid != oid::ECDSA_WITH_SHA256 || envelope.signature_algorithm.parameters.is_some() {
         return Err(SignatureProblem::UnsupportedAlgorithm);
     }
-    let signed_bytes = envelope
-        .to_be_signed
-        .to_der()
-        .map_err(|_| SignatureProblem::Malformed)?;
-    let signature_bytes = envelope
-        .signature
-        .as_bytes()
-        .ok_or(SignatureProblem::Malformed)?;
-    let signature = p256::ecdsa::DerSignature::try_from(signature_bytes)
-        .map_err(|_| SignatureProblem::Mismatch)?;
-    key.verify(&signed_bytes, &signature)
-        .map_err(|_| SignatureProblem::Mismatch)
+    let signed_bytes = envelope.to_be_signed.to_der().map_err(|_| SignatureProblem::Malformed)?;
+    let signature_bytes = envelope.signature.as_bytes().ok_or(SignatureProblem::Malformed)?;
+    let signature = p256::ecdsa::DerSignature::try_from(signature_bytes).map_err(|_| SignatureProblem::Mismatch)?;
+    key.verify(&signed_bytes, &signature).map_err(|_| SignatureProblem::Mismatch)
 }
 
 /// `ecdsa-with-SHA256`, parameters absent (RFC 5758).
 pub(crate) fn ecdsa_with_sha256() -> AlgorithmIdentifierOwned {
-    AlgorithmIdentifierOwned {
-        oid: oid::ECDSA_WITH_SHA256,
-        parameters: None,
-    }
+    AlgorithmIdentifierOwned { oid: oid::ECDSA_WITH_SHA256, parameters: None }
 }
 
 /// Sign DER bytes with ECDSA P-256/SHA-256; the signature as the BIT STRING
 /// X.509 wants (DER `Ecdsa-Sig-Value`).
-pub(crate) fn sign_der(
-    signing_key: &p256::ecdsa::SigningKey,
-    to_be_signed: &[u8],
-) -> Result<BitString, der::Error> {
+pub(crate) fn sign_der(signing_key: &p256::ecdsa::SigningKey, to_be_signed: &[u8]) -> Result<BitString, der::Error> {
     let signature: p256::ecdsa::Signature = signing_key.sign(to_be_signed);
     BitString::from_bytes(signature.to_der().as_bytes())
 }
 
 /// The SubjectPublicKeyInfo of a P-256 public key.
 pub(crate) fn spki_of(key: &p256::PublicKey) -> Result<SubjectPublicKeyInfoOwned, der::Error> {
-    let der_doc = key
-        .to_public_key_der()
-        .map_err(|_| der::Error::from(der::ErrorKind::Failed))?;
+    let der_doc = key.to_public_key_der().map_err(|_| der::Error::from(der::ErrorKind::Failed))?;
     SubjectPublicKeyInfoOwned::from_der(der_doc.as_bytes())
 }
 
@@ -224,22 +192,13 @@ pub(crate) fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Vec<u8> {
 
 /// Build a distinguished name: one attribute per RDN, in order. Values are
 /// UTF8String except `countryName` (PrintableString).
-pub(crate) fn build_name(
-    attributes: &[(der::asn1::ObjectIdentifier, &str)],
-) -> Result<Name, der::Error> {
+pub(crate) fn build_name(attributes: &[(der::asn1::ObjectIdentifier, &str)]) -> Result<Name, der::Error> {
     let mut rdns = Vec::with_capacity(attributes.len());
     for (attribute_oid, value) in attributes {
-        let tag = if *attribute_oid == oid::AT_COUNTRY_NAME {
-            Tag::PrintableString
-        } else {
-            Tag::Utf8String
-        };
+        let tag = if *attribute_oid == oid::AT_COUNTRY_NAME { Tag::PrintableString } else { Tag::Utf8String };
         let value = der::asn1::Any::new(tag, value.as_bytes())?;
         let mut set = der::asn1::SetOfVec::new();
-        set.insert(AttributeTypeAndValue {
-            oid: *attribute_oid,
-            value,
-        })?;
+        set.insert(AttributeTypeAndValue { oid: *attribute_oid, value })?;
         rdns.push(RelativeDistinguishedName(set));
     }
     Ok(RdnSequence(rdns))
@@ -247,22 +206,15 @@ pub(crate) fn build_name(
 
 /// The first value of an attribute in a name, as text (UTF8String,
 /// PrintableString or IA5String).
-pub(crate) fn name_attribute(
-    name: &Name,
-    attribute_oid: der::asn1::ObjectIdentifier,
-) -> Option<String> {
-    name.0
-        .iter()
-        .flat_map(|rdn| rdn.0.iter())
-        .find(|atv| atv.oid == attribute_oid)
-        .and_then(|atv| match atv.value.tag() {
+pub(crate) fn name_attribute(name: &Name, attribute_oid: der::asn1::ObjectIdentifier) -> Option<String> {
+    name.0.iter().flat_map(|rdn| rdn.0.iter()).find(|atv| atv.oid == attribute_oid).and_then(|atv| {
+        match atv.value.tag() {
             Tag::Utf8String | Tag::PrintableString | Tag::Ia5String => {
-                std::str::from_utf8(atv.value.value())
-                    .ok()
-                    .map(str::to_owned)
+                std::str::from_utf8(atv.value.value()).ok().map(str::to_owned)
             }
             _ => None,
-        })
+        }
+    })
 }
 
 /// A readable name for display: O, CN or both.
@@ -284,13 +236,9 @@ pub(crate) fn x509_time(instant: DateTime<Utc>) -> Option<Time> {
     let seconds = u64::try_from(instant.timestamp()).ok()?;
     let since_epoch = std::time::Duration::from_secs(seconds);
     if instant.year() < 2050 {
-        UtcTime::from_unix_duration(since_epoch)
-            .ok()
-            .map(Time::UtcTime)
+        UtcTime::from_unix_duration(since_epoch).ok().map(Time::UtcTime)
     } else {
-        GeneralizedTime::from_unix_duration(since_epoch)
-            .ok()
-            .map(Time::GeneralTime)
+        GeneralizedTime::from_unix_duration(since_epoch).ok().map(Time::GeneralTime)
     }
 }
 

@@ -10,8 +10,7 @@ use x509_cert::attr::Attribute;
 use x509_cert::certificate::Version;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectAltName,
-    SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectAltName, SubjectKeyIdentifier,
 };
 use x509_cert::ext::Extension;
 use x509_cert::name::Name;
@@ -115,10 +114,7 @@ impl From<der::Error> for CertificateError {
 }
 
 pub(crate) fn malformed(what: &'static str) -> impl Fn(der::Error) -> CertificateError {
-    move |e| CertificateError::Malformed {
-        what,
-        detail: e.to_string(),
-    }
+    move |e| CertificateError::Malformed { what, detail: e.to_string() }
 }
 
 /// A certificate's validity window.
@@ -133,12 +129,7 @@ pub struct CertificateValidity {
 impl CertificateValidity {
     /// From `not_before` for `duration`.
     pub fn starting(not_before: DateTime<Utc>, duration: chrono::Duration) -> Self {
-        Self {
-            not_before,
-            not_after: not_before
-                .checked_add_signed(duration)
-                .unwrap_or(DateTime::<Utc>::MAX_UTC),
-        }
+        Self { not_before, not_after: not_before.checked_add_signed(duration).unwrap_or(DateTime::<Utc>::MAX_UTC) }
     }
 
     fn to_x509(self) -> Result<Validity, CertificateError> {
@@ -146,8 +137,7 @@ impl CertificateValidity {
             return Err(CertificateError::InvalidValidity);
         }
         Ok(Validity {
-            not_before: asn1::x509_time(self.not_before)
-                .ok_or(CertificateError::InvalidValidity)?,
+            not_before: asn1::x509_time(self.not_before).ok_or(CertificateError::InvalidValidity)?,
             not_after: asn1::x509_time(self.not_after).ok_or(CertificateError::InvalidValidity)?,
         })
     }
@@ -186,9 +176,7 @@ pub(crate) fn serial_number(serial: &[u8]) -> Result<SerialNumber, CertificateEr
 }
 
 pub(crate) fn signing_key_of(key: &IssuerKey) -> Result<p256::ecdsa::SigningKey, CertificateError> {
-    let pem = key
-        .to_pkcs8_pem()
-        .map_err(|e| CertificateError::Key(e.to_string()))?;
+    let pem = key.to_pkcs8_pem().map_err(|e| CertificateError::Key(e.to_string()))?;
     p256::SecretKey::from_pkcs8_pem(&pem)
         .map(p256::ecdsa::SigningKey::from)
         .map_err(|e| CertificateError::Key(e.to_string()))
@@ -207,9 +195,8 @@ pub fn certificate_der_to_pem(certificate_der: &[u8]) -> Result<String, Certific
 /// # Errors
 /// [`CertificateError::InvalidPem`] when it is not a `CERTIFICATE` PEM block.
 pub fn certificate_pem_to_der(certificate_pem: &str) -> Result<Vec<u8>, CertificateError> {
-    asn1::pem_decode(certificate_pem, CERTIFICATE_PEM_LABEL).ok_or(CertificateError::InvalidPem {
-        expected: CERTIFICATE_PEM_LABEL,
-    })
+    asn1::pem_decode(certificate_pem, CERTIFICATE_PEM_LABEL)
+        .ok_or(CertificateError::InvalidPem { expected: CERTIFICATE_PEM_LABEL })
 }
 
 fn sign_certificate(
@@ -218,11 +205,7 @@ fn sign_certificate(
 ) -> Result<Vec<u8>, CertificateError> {
     let tbs_der = tbs_certificate.to_der()?;
     let signature = asn1::sign_der(signing_key, &tbs_der)?;
-    let certificate = RawCertificate {
-        tbs_certificate,
-        signature_algorithm: asn1::ecdsa_with_sha256(),
-        signature,
-    };
+    let certificate = RawCertificate { tbs_certificate, signature_algorithm: asn1::ecdsa_with_sha256(), signature };
     Ok(certificate.to_der()?)
 }
 
@@ -253,10 +236,7 @@ pub fn create_root(
         RawExtension::new(
             RawOid::from_const(&oid::CE_BASIC_CONSTRAINTS),
             true,
-            &BasicConstraints {
-                ca: true,
-                path_len_constraint: Some(ROOT_PATH_LEN_CONSTRAINT),
-            },
+            &BasicConstraints { ca: true, path_len_constraint: Some(ROOT_PATH_LEN_CONSTRAINT) },
         )?,
         RawExtension::new(
             RawOid::from_const(&oid::CE_KEY_USAGE),
@@ -295,12 +275,9 @@ fn issuer_subject(organization_name: &str, usci: &str) -> Result<Name, Certifica
 }
 
 fn did_san(did: &str) -> Result<SubjectAltName, CertificateError> {
-    let uri = Ia5String::new(did).map_err(|_| CertificateError::DidKeyMismatch {
-        did: did.chars().take(120).collect(),
-    })?;
-    Ok(SubjectAltName(vec![
-        GeneralName::UniformResourceIdentifier(uri),
-    ]))
+    let uri =
+        Ia5String::new(did).map_err(|_| CertificateError::DidKeyMismatch { did: did.chars().take(120).collect() })?;
+    Ok(SubjectAltName(vec![GeneralName::UniformResourceIdentifier(uri)]))
 }
 
 /// The `did:key` of a P-256 public key.
@@ -317,24 +294,15 @@ pub(crate) fn did_of(key: &p256::PublicKey) -> String {
 /// # Errors
 /// [`CertificateError::DidKeyMismatch`], [`CertificateError::InvalidUsci`],
 /// [`CertificateError::EmptyOrganizationName`].
-pub fn create_csr(
-    key: &IssuerKey,
-    organization_name: &str,
-    usci: &str,
-    did: &str,
-) -> Result<String, CertificateError> {
+pub fn create_csr(key: &IssuerKey, organization_name: &str, usci: &str, did: &str) -> Result<String, CertificateError> {
     if organization_name.trim().is_empty() {
         return Err(CertificateError::EmptyOrganizationName);
     }
     if !is_valid_usci(usci) {
-        return Err(CertificateError::InvalidUsci(
-            usci.chars().take(40).collect(),
-        ));
+        return Err(CertificateError::InvalidUsci(usci.chars().take(40).collect()));
     }
     if did != key.did() {
-        return Err(CertificateError::DidKeyMismatch {
-            did: did.chars().take(120).collect(),
-        });
+        return Err(CertificateError::DidKeyMismatch { did: did.chars().take(120).collect() });
     }
     let signing_key = signing_key_of(key)?;
     let san = did_san(did)?;
@@ -352,11 +320,7 @@ pub fn create_csr(
         attributes,
     };
     let signature = asn1::sign_der(&signing_key, &info.to_der()?)?;
-    let request = CertReq {
-        info,
-        algorithm: asn1::ecdsa_with_sha256(),
-        signature,
-    };
+    let request = CertReq { info, algorithm: asn1::ecdsa_with_sha256(), signature };
     Ok(asn1::pem_encode(CSR_PEM_LABEL, &request.to_der()?)?)
 }
 
@@ -369,12 +333,10 @@ struct VerifiedCsr {
 }
 
 fn verify_csr(csr_pem: &str) -> Result<VerifiedCsr, CertificateError> {
-    let csr_der = asn1::pem_decode(csr_pem, CSR_PEM_LABEL).ok_or(CertificateError::InvalidPem {
-        expected: CSR_PEM_LABEL,
-    })?;
+    let csr_der =
+        asn1::pem_decode(csr_pem, CSR_PEM_LABEL).ok_or(CertificateError::InvalidPem { expected: CSR_PEM_LABEL })?;
     let request = CertReq::from_der(&csr_der).map_err(malformed("certificate request"))?;
-    let public_key =
-        asn1::p256_key_of(&request.info.public_key).ok_or(CertificateError::UnsupportedKey)?;
+    let public_key = asn1::p256_key_of(&request.info.public_key).ok_or(CertificateError::UnsupportedKey)?;
     asn1::verify_signed_der(&csr_der, &p256::ecdsa::VerifyingKey::from(&public_key))
         .map_err(|_| CertificateError::CsrSignatureInvalid)?;
 
@@ -383,32 +345,21 @@ fn verify_csr(csr_pem: &str) -> Result<VerifiedCsr, CertificateError> {
         .filter(|o| !o.trim().is_empty())
         .ok_or(CertificateError::IncompleteCsr("an organisation name (O)"))?;
     let organization_identifier = asn1::name_attribute(subject, oid::AT_ORGANIZATION_IDENTIFIER)
-        .ok_or(CertificateError::IncompleteCsr(
-            "an organizationIdentifier (unified social credit code)",
-        ))?;
+        .ok_or(CertificateError::IncompleteCsr("an organizationIdentifier (unified social credit code)"))?;
     let usci = organization_identifier
         .strip_prefix(ORGANIZATION_IDENTIFIER_PREFIX)
         .unwrap_or(&organization_identifier)
         .to_owned();
     if !is_valid_usci(&usci) {
-        return Err(CertificateError::InvalidUsci(
-            usci.chars().take(40).collect(),
-        ));
+        return Err(CertificateError::InvalidUsci(usci.chars().take(40).collect()));
     }
 
     let key_did = did_of(&public_key);
     let requested_dids = csr_san_uris(&request)?;
     if let Some(other) = requested_dids.iter().find(|uri| **uri != key_did) {
-        return Err(CertificateError::DidKeyMismatch {
-            did: other.chars().take(120).collect(),
-        });
+        return Err(CertificateError::DidKeyMismatch { did: other.chars().take(120).collect() });
     }
-    Ok(VerifiedCsr {
-        public_key,
-        organization_name,
-        usci,
-        did: key_did,
-    })
+    Ok(VerifiedCsr { public_key, organization_name, usci, did: key_did })
 }
 
 /// The SAN URIs requested in a CSR's extensionRequest.
@@ -419,9 +370,7 @@ fn csr_san_uris(request: &CertReq) -> Result<Vec<String>, CertificateError> {
             continue;
         }
         for value in attribute.values.iter() {
-            let extensions: ExtensionReq = value
-                .decode_as()
-                .map_err(malformed("certificate request extensions"))?;
+            let extensions: ExtensionReq = value.decode_as().map_err(malformed("certificate request extensions"))?;
             for extension in extensions.0 {
                 if extension.extn_id == oid::CE_SUBJECT_ALT_NAME {
                     let san = SubjectAltName::from_der(extension.extn_value.as_bytes())
@@ -465,26 +414,20 @@ pub fn issue_certificate<T: AsRef<str>>(
     for credential_type in allowed_types {
         let credential_type = credential_type.as_ref().trim();
         if credential_type.is_empty() || credential_type == BASE_CREDENTIAL_TYPE {
-            return Err(CertificateError::InvalidCredentialTypes(format!(
-                "{credential_type:?} cannot be authorised"
-            )));
+            return Err(CertificateError::InvalidCredentialTypes(format!("{credential_type:?} cannot be authorised")));
         }
         if !types.iter().any(|t| t == credential_type) {
             types.push(credential_type.to_owned());
         }
     }
     if types.is_empty() {
-        return Err(CertificateError::InvalidCredentialTypes(
-            "at least one credential type is needed".into(),
-        ));
+        return Err(CertificateError::InvalidCredentialTypes("at least one credential type is needed".into()));
     }
     issue_end_entity(
         csr_pem,
         root_cert_pem,
         root_key,
-        &EndEntityRole::CredentialIssuer {
-            allowed_types: &types,
-        },
+        &EndEntityRole::CredentialIssuer { allowed_types: &types },
         validity,
         serial,
     )
@@ -504,14 +447,7 @@ pub fn issue_trust_list_signer_certificate(
     validity: &CertificateValidity,
     serial: &[u8],
 ) -> Result<String, CertificateError> {
-    issue_end_entity(
-        csr_pem,
-        root_cert_pem,
-        root_key,
-        &EndEntityRole::TrustListSigner,
-        validity,
-        serial,
-    )
+    issue_end_entity(csr_pem, root_cert_pem, root_key, &EndEntityRole::TrustListSigner, validity, serial)
 }
 
 fn issue_end_entity(
@@ -547,26 +483,11 @@ fn issue_end_entity(
         RawExtension::new(
             RawOid::from_const(&oid::CE_BASIC_CONSTRAINTS),
             true,
-            &BasicConstraints {
-                ca: false,
-                path_len_constraint: None,
-            },
+            &BasicConstraints { ca: false, path_len_constraint: None },
         )?,
-        RawExtension::new(
-            RawOid::from_const(&oid::CE_KEY_USAGE),
-            true,
-            &KeyUsage(KeyUsages::DigitalSignature.into()),
-        )?,
-        RawExtension::new(
-            RawOid::from_const(&oid::CE_EXT_KEY_USAGE),
-            false,
-            &vec![RawOid(eku.to_vec())],
-        )?,
-        RawExtension::new(
-            RawOid::from_const(&oid::CE_SUBJECT_ALT_NAME),
-            false,
-            &did_san(&csr.did)?,
-        )?,
+        RawExtension::new(RawOid::from_const(&oid::CE_KEY_USAGE), true, &KeyUsage(KeyUsages::DigitalSignature.into()))?,
+        RawExtension::new(RawOid::from_const(&oid::CE_EXT_KEY_USAGE), false, &vec![RawOid(eku.to_vec())])?,
+        RawExtension::new(RawOid::from_const(&oid::CE_SUBJECT_ALT_NAME), false, &did_san(&csr.did)?)?,
         RawExtension::new(
             RawOid::from_const(&oid::CE_SUBJECT_KEY_IDENTIFIER),
             false,
@@ -583,15 +504,9 @@ fn issue_end_entity(
         )?,
     ];
     if let EndEntityRole::CredentialIssuer { allowed_types } = role {
-        let types: Vec<der::asn1::Utf8StringRef<'_>> = allowed_types
-            .iter()
-            .map(der::asn1::Utf8StringRef::new)
-            .collect::<Result<_, _>>()?;
-        extensions.push(RawExtension::new(
-            RawOid(oid::CREDENTIAL_TYPES_EXTENSION_OID_DER.to_vec()),
-            false,
-            &types,
-        )?);
+        let types: Vec<der::asn1::Utf8StringRef<'_>> =
+            allowed_types.iter().map(der::asn1::Utf8StringRef::new).collect::<Result<_, _>>()?;
+        extensions.push(RawExtension::new(RawOid(oid::CREDENTIAL_TYPES_EXTENSION_OID_DER.to_vec()), false, &types)?);
     }
     let tbs_certificate = RawTbsCertificate {
         version: Version::V3,
@@ -643,9 +558,7 @@ pub struct CertificateSummary {
 ///
 /// # Errors
 /// [`CertificateError::Malformed`] when it is not one.
-pub fn summarize_certificate(
-    certificate_der: &[u8],
-) -> Result<CertificateSummary, CertificateError> {
+pub fn summarize_certificate(certificate_der: &[u8]) -> Result<CertificateSummary, CertificateError> {
     let parsed = ParsedCertificate::from_der(certificate_der)?;
     let tbs = &parsed.raw.tbs_certificate;
     Ok(CertificateSummary {
@@ -699,32 +612,25 @@ impl ParsedCertificate {
         let public_key = asn1::p256_key_of(&tbs.subject_public_key_info);
 
         let extension = |contents: &[u8], what: &'static str| {
-            tbs.extension(contents)
-                .map_err(|()| CertificateError::Malformed {
-                    what: "certificate",
-                    detail: format!("duplicate {what} extension"),
-                })
+            tbs.extension(contents).map_err(|()| CertificateError::Malformed {
+                what: "certificate",
+                detail: format!("duplicate {what} extension"),
+            })
         };
         let is_ca = match extension(oid::CE_BASIC_CONSTRAINTS.as_bytes(), "basicConstraints")? {
             Some(ext) => {
-                BasicConstraints::from_der(ext.extn_value.as_bytes())
-                    .map_err(malformed("basicConstraints"))?
-                    .ca
+                BasicConstraints::from_der(ext.extn_value.as_bytes()).map_err(malformed("basicConstraints"))?.ca
             }
             None => false,
         };
         let digital_signature = match extension(oid::CE_KEY_USAGE.as_bytes(), "keyUsage")? {
-            Some(ext) => KeyUsage::from_der(ext.extn_value.as_bytes())
-                .map_err(malformed("keyUsage"))?
-                .digital_signature(),
+            Some(ext) => {
+                KeyUsage::from_der(ext.extn_value.as_bytes()).map_err(malformed("keyUsage"))?.digital_signature()
+            }
             None => false,
         };
-        let extended_key_usages = match extension(oid::CE_EXT_KEY_USAGE.as_bytes(), "extKeyUsage")?
-        {
-            Some(ext) => Some(
-                Vec::<RawOid>::from_der(ext.extn_value.as_bytes())
-                    .map_err(malformed("extKeyUsage"))?,
-            ),
+        let extended_key_usages = match extension(oid::CE_EXT_KEY_USAGE.as_bytes(), "extKeyUsage")? {
+            Some(ext) => Some(Vec::<RawOid>::from_der(ext.extn_value.as_bytes()).map_err(malformed("extKeyUsage"))?),
             None => None,
         };
         let san_dids = match extension(oid::CE_SUBJECT_ALT_NAME.as_bytes(), "subjectAltName")? {
@@ -745,20 +651,15 @@ impl ParsedCertificate {
             let key_did = did_of(key);
             (san_dids.len() == 1 && san_dids.iter().all(|d| *d == key_did)).then_some(key_did)
         });
-        let allowed_types =
-            match extension(oid::CREDENTIAL_TYPES_EXTENSION_OID_DER, "credential types")? {
-                Some(ext) => asn1::utf8_strings(ext.extn_value.as_bytes()).ok_or_else(|| {
-                    CertificateError::Malformed {
-                        what: "credential types extension",
-                        detail: "not a SEQUENCE OF UTF8String".into(),
-                    }
-                })?,
-                None => Vec::new(),
-            };
-        let subject_key_identifier = match extension(
-            oid::CE_SUBJECT_KEY_IDENTIFIER.as_bytes(),
-            "subjectKeyIdentifier",
-        )? {
+        let allowed_types = match extension(oid::CREDENTIAL_TYPES_EXTENSION_OID_DER, "credential types")? {
+            Some(ext) => asn1::utf8_strings(ext.extn_value.as_bytes()).ok_or_else(|| CertificateError::Malformed {
+                what: "credential types extension",
+                detail: "not a SEQUENCE OF UTF8String".into(),
+            })?,
+            None => Vec::new(),
+        };
+        let subject_key_identifier = match extension(oid::CE_SUBJECT_KEY_IDENTIFIER.as_bytes(), "subjectKeyIdentifier")?
+        {
             Some(ext) => Some(
                 SubjectKeyIdentifier::from_der(ext.extn_value.as_bytes())
                     .map_err(malformed("subjectKeyIdentifier"))?
@@ -769,11 +670,8 @@ impl ParsedCertificate {
             None => None,
         };
         let organization_name = asn1::name_attribute(&tbs.subject, oid::AT_ORGANIZATION_NAME);
-        let usci = asn1::name_attribute(&tbs.subject, oid::AT_ORGANIZATION_IDENTIFIER).map(|id| {
-            id.strip_prefix(ORGANIZATION_IDENTIFIER_PREFIX)
-                .unwrap_or(&id)
-                .to_owned()
-        });
+        let usci = asn1::name_attribute(&tbs.subject, oid::AT_ORGANIZATION_IDENTIFIER)
+            .map(|id| id.strip_prefix(ORGANIZATION_IDENTIFIER_PREFIX).unwrap_or(&id).to_owned());
         Ok(Self {
             der: certificate_der.to_vec(),
             raw,
@@ -792,11 +690,7 @@ impl ParsedCertificate {
     }
 
     pub(crate) fn has_eku(&self, contents: &[u8]) -> bool {
-        self.extended_key_usages
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .any(|eku| eku.0 == contents)
+        self.extended_key_usages.as_deref().unwrap_or_default().iter().any(|eku| eku.0 == contents)
     }
 
     pub(crate) fn display_subject(&self) -> String {
@@ -805,8 +699,5 @@ impl ParsedCertificate {
 }
 
 fn bad_time() -> CertificateError {
-    CertificateError::Malformed {
-        what: "certificate",
-        detail: "validity time before 1970 or unreadable".into(),
-    }
+    CertificateError::Malformed { what: "certificate", detail: "validity time before 1970 or unreadable".into() }
 }

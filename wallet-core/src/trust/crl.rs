@@ -14,8 +14,7 @@ use x509_cert::Version;
 
 use super::asn1;
 use super::certificate::{
-    certificate_pem_to_der, malformed, serial_number, signing_key_of, CertificateError,
-    ParsedCertificate,
+    certificate_pem_to_der, malformed, serial_number, signing_key_of, CertificateError, ParsedCertificate,
 };
 use super::oid;
 use crate::keys::IssuerKey;
@@ -56,10 +55,7 @@ impl RevocationReason {
     /// after the revocation time, so credentials signed earlier stay valid
     /// (this is how a key is rotated without reissuing credentials).
     pub fn voids_earlier_signatures(self) -> bool {
-        matches!(
-            self,
-            Self::KeyCompromise | Self::CaCompromise | Self::AaCompromise
-        )
+        matches!(self, Self::KeyCompromise | Self::CaCompromise | Self::AaCompromise)
     }
 
     fn to_x509(self) -> CrlReason {
@@ -138,9 +134,7 @@ pub fn create_crl(
     next_update: DateTime<Utc>,
 ) -> Result<Vec<u8>, CertificateError> {
     if this_update >= next_update {
-        return Err(CertificateError::InvalidCrl(
-            "thisUpdate must be before nextUpdate".into(),
-        ));
+        return Err(CertificateError::InvalidCrl("thisUpdate must be before nextUpdate".into()));
     }
     let root = ParsedCertificate::from_der(&certificate_pem_to_der(root_cert_pem)?)?;
     if root.public_key.as_ref() != Some(&root_key.public_key()) {
@@ -151,8 +145,7 @@ pub fn create_crl(
     }
     let signing_key = signing_key_of(root_key)?;
     let time = |instant: DateTime<Utc>| {
-        asn1::x509_time(instant)
-            .ok_or_else(|| CertificateError::InvalidCrl("time before 1970".into()))
+        asn1::x509_time(instant).ok_or_else(|| CertificateError::InvalidCrl("time before 1970".into()))
     };
 
     let mut revoked = Vec::with_capacity(entries.len());
@@ -160,10 +153,7 @@ pub fn create_crl(
     for entry in entries {
         let serial = serial_number(&entry.serial)?;
         if !seen.insert(serial.as_bytes().to_vec()) {
-            return Err(CertificateError::InvalidCrl(format!(
-                "serial {} is listed twice",
-                asn1::serial_hex(&serial)
-            )));
+            return Err(CertificateError::InvalidCrl(format!("serial {} is listed twice", asn1::serial_hex(&serial))));
         }
         if entry.revoked_at > this_update {
             return Err(CertificateError::InvalidCrl(format!(
@@ -199,8 +189,8 @@ pub fn create_crl(
         .subject_key_identifier
         .clone()
         .unwrap_or_else(|| asn1::key_identifier(&root.raw.tbs_certificate.subject_public_key_info));
-    let crl_number = u64::try_from(this_update.timestamp())
-        .map_err(|_| CertificateError::InvalidCrl("time before 1970".into()))?;
+    let crl_number =
+        u64::try_from(this_update.timestamp()).map_err(|_| CertificateError::InvalidCrl("time before 1970".into()))?;
     let crl_extensions = vec![
         Extension {
             extn_id: oid::CE_AUTHORITY_KEY_IDENTIFIER,
@@ -217,9 +207,7 @@ pub fn create_crl(
         Extension {
             extn_id: oid::CE_CRL_NUMBER,
             critical: false,
-            extn_value: OctetString::new(
-                CrlNumber(der::asn1::Uint::new(&crl_number.to_be_bytes())?).to_der()?,
-            )?,
+            extn_value: OctetString::new(CrlNumber(der::asn1::Uint::new(&crl_number.to_be_bytes())?).to_der()?)?,
         },
     ];
     let tbs_cert_list = TbsCertList {
@@ -233,11 +221,7 @@ pub fn create_crl(
         crl_extensions: Some(crl_extensions),
     };
     let signature = asn1::sign_der(&signing_key, &tbs_cert_list.to_der()?)?;
-    let crl = CertificateList {
-        tbs_cert_list,
-        signature_algorithm: asn1::ecdsa_with_sha256(),
-        signature,
-    };
+    let crl = CertificateList { tbs_cert_list, signature_algorithm: asn1::ecdsa_with_sha256(), signature };
     Ok(crl.to_der()?)
 }
 
@@ -254,9 +238,7 @@ pub fn crl_der_to_pem(crl_der: &[u8]) -> Result<String, CertificateError> {
 /// # Errors
 /// [`CertificateError::InvalidPem`] when it is not an `X509 CRL` PEM block.
 pub fn crl_pem_to_der(crl_pem: &str) -> Result<Vec<u8>, CertificateError> {
-    asn1::pem_decode(crl_pem, CRL_PEM_LABEL).ok_or(CertificateError::InvalidPem {
-        expected: CRL_PEM_LABEL,
-    })
+    asn1::pem_decode(crl_pem, CRL_PEM_LABEL).ok_or(CertificateError::InvalidPem { expected: CRL_PEM_LABEL })
 }
 
 /// What a revocation means for signatures, as read from a CRL entry.
@@ -282,8 +264,7 @@ impl RevocationRecord {
     /// The first instant from which signatures are void.
     pub(crate) fn void_from(&self) -> DateTime<Utc> {
         if self.reason.voids_earlier_signatures() {
-            self.invalidity_date
-                .map_or(self.revoked_at, |date| date.min(self.revoked_at))
+            self.invalidity_date.map_or(self.revoked_at, |date| date.min(self.revoked_at))
         } else {
             self.revoked_at
         }
@@ -315,79 +296,54 @@ impl ParsedCrl {
             return Err(invalid("not a v2 CRL"));
         }
         if crl.signature_algorithm != tbs.signature {
-            return Err(invalid(
-                "the signature algorithms inside and outside the signed part differ",
-            ));
+            return Err(invalid("the signature algorithms inside and outside the signed part differ"));
         }
         for extension in tbs.crl_extensions.as_deref().unwrap_or_default() {
-            let known = extension.extn_id == oid::CE_AUTHORITY_KEY_IDENTIFIER
-                || extension.extn_id == oid::CE_CRL_NUMBER;
+            let known =
+                extension.extn_id == oid::CE_AUTHORITY_KEY_IDENTIFIER || extension.extn_id == oid::CE_CRL_NUMBER;
             if extension.critical && !known {
-                return Err(invalid(format!(
-                    "unsupported critical CRL extension {}",
-                    extension.extn_id
-                )));
+                return Err(invalid(format!("unsupported critical CRL extension {}", extension.extn_id)));
             }
         }
-        let this_update = asn1::utc_from_x509(&tbs.this_update)
-            .ok_or_else(|| invalid("unreadable thisUpdate"))?;
+        let this_update = asn1::utc_from_x509(&tbs.this_update).ok_or_else(|| invalid("unreadable thisUpdate"))?;
         let next_update = match &tbs.next_update {
-            Some(time) => {
-                Some(asn1::utc_from_x509(time).ok_or_else(|| invalid("unreadable nextUpdate"))?)
-            }
+            Some(time) => Some(asn1::utc_from_x509(time).ok_or_else(|| invalid("unreadable nextUpdate"))?),
             None => None,
         };
         let mut revocations = HashMap::new();
         for revoked in tbs.revoked_certificates.as_deref().unwrap_or_default() {
-            let revoked_at = asn1::utc_from_x509(&revoked.revocation_date)
-                .ok_or_else(|| invalid("unreadable revocationDate"))?;
+            let revoked_at =
+                asn1::utc_from_x509(&revoked.revocation_date).ok_or_else(|| invalid("unreadable revocationDate"))?;
             let mut reason = RevocationReason::Unspecified;
             let mut invalidity_date = None;
             for extension in revoked.crl_entry_extensions.as_deref().unwrap_or_default() {
                 if extension.extn_id == oid::CE_CRL_REASON {
-                    let code = CrlReason::from_der(extension.extn_value.as_bytes())
-                        .map_err(malformed("reasonCode"))?;
+                    let code = CrlReason::from_der(extension.extn_value.as_bytes()).map_err(malformed("reasonCode"))?;
                     reason = RevocationReason::from_x509(code)
                         .ok_or_else(|| invalid("removeFromCRL (delta CRLs are not supported)"))?;
                 } else if extension.extn_id == oid::CE_INVALIDITY_DATE {
-                    let date =
-                        der::asn1::GeneralizedTime::from_der(extension.extn_value.as_bytes())
-                            .map_err(malformed("invalidityDate"))?;
-                    invalidity_date = Some(
-                        asn1::utc_from_generalized(&date)
-                            .ok_or_else(|| invalid("unreadable invalidityDate"))?,
-                    );
+                    let date = der::asn1::GeneralizedTime::from_der(extension.extn_value.as_bytes())
+                        .map_err(malformed("invalidityDate"))?;
+                    invalidity_date =
+                        Some(asn1::utc_from_generalized(&date).ok_or_else(|| invalid("unreadable invalidityDate"))?);
                 } else if extension.critical {
-                    return Err(invalid(format!(
-                        "unsupported critical CRL entry extension {}",
-                        extension.extn_id
-                    )));
+                    return Err(invalid(format!("unsupported critical CRL entry extension {}", extension.extn_id)));
                 }
             }
-            let record = RevocationRecord {
-                revoked_at,
-                reason,
-                invalidity_date,
-            };
+            let record = RevocationRecord { revoked_at, reason, invalidity_date };
             // A serial listed twice: keep whichever voids more (fail closed).
             revocations
                 .entry(revoked.serial_number.as_bytes().to_vec())
                 .and_modify(|existing: &mut RevocationRecord| {
                     if record.void_from() < existing.void_from()
-                        || (record.reason.voids_earlier_signatures()
-                            && !existing.reason.voids_earlier_signatures())
+                        || (record.reason.voids_earlier_signatures() && !existing.reason.voids_earlier_signatures())
                     {
                         *existing = record;
                     }
                 })
                 .or_insert(record);
         }
-        Ok(Self {
-            issuer: tbs.issuer.clone(),
-            this_update,
-            next_update,
-            revocations,
-        })
+        Ok(Self { issuer: tbs.issuer.clone(), this_update, next_update, revocations })
     }
 }
 
@@ -423,11 +379,7 @@ pub fn summarize_crl(crl_der: &[u8]) -> Result<CrlSummary, CertificateError> {
             invalidity_date: record.invalidity_date,
         })
         .collect();
-    entries.sort_by(|a, b| {
-        a.revoked_at
-            .cmp(&b.revoked_at)
-            .then(a.serial.cmp(&b.serial))
-    });
+    entries.sort_by(|a, b| a.revoked_at.cmp(&b.revoked_at).then(a.serial.cmp(&b.serial)));
     Ok(CrlSummary {
         issuer: asn1::display_name(&parsed.issuer),
         this_update: parsed.this_update,

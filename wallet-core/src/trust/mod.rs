@@ -96,26 +96,23 @@ mod usci;
 
 pub use certificate::{
     certificate_der_to_pem, certificate_pem_to_der, create_csr, create_root, issue_certificate,
-    issue_trust_list_signer_certificate, random_serial, summarize_certificate, CertificateError,
-    CertificateSummary, CertificateValidity, DepartmentName, BASE_CREDENTIAL_TYPE,
-    CERTIFICATE_PEM_LABEL, CSR_PEM_LABEL, ORGANIZATION_IDENTIFIER_PREFIX, RANDOM_SERIAL_LEN,
-    ROOT_PATH_LEN_CONSTRAINT, SUBJECT_COUNTRY,
+    issue_trust_list_signer_certificate, random_serial, summarize_certificate, CertificateError, CertificateSummary,
+    CertificateValidity, DepartmentName, BASE_CREDENTIAL_TYPE, CERTIFICATE_PEM_LABEL, CSR_PEM_LABEL,
+    ORGANIZATION_IDENTIFIER_PREFIX, RANDOM_SERIAL_LEN, ROOT_PATH_LEN_CONSTRAINT, SUBJECT_COUNTRY,
 };
 pub use crl::{
-    create_crl, crl_der_to_pem, crl_pem_to_der, summarize_crl, CrlSummary, RevocationEntry,
-    RevocationReason, CRL_PEM_LABEL,
+    create_crl, crl_der_to_pem, crl_pem_to_der, summarize_crl, CrlSummary, RevocationEntry, RevocationReason,
+    CRL_PEM_LABEL,
 };
 pub use oid::{
-    decode_oid_contents, encode_oid_contents, CREDENTIAL_SIGNING_EKU_OID,
-    CREDENTIAL_SIGNING_EKU_OID_DER, CREDENTIAL_TYPES_EXTENSION_OID,
-    CREDENTIAL_TYPES_EXTENSION_OID_DER, TRUST_LIST_SIGNING_EKU_OID, TRUST_LIST_SIGNING_EKU_OID_DER,
+    decode_oid_contents, encode_oid_contents, CREDENTIAL_SIGNING_EKU_OID, CREDENTIAL_SIGNING_EKU_OID_DER,
+    CREDENTIAL_TYPES_EXTENSION_OID, CREDENTIAL_TYPES_EXTENSION_OID_DER, TRUST_LIST_SIGNING_EKU_OID,
+    TRUST_LIST_SIGNING_EKU_OID_DER,
 };
-pub use private_key::{
-    decrypt_private_key, encrypt_private_key, KeyProtectionError, PBKDF2_ITERATIONS,
-};
+pub use private_key::{decrypt_private_key, encrypt_private_key, KeyProtectionError, PBKDF2_ITERATIONS};
 pub use store::{IssuerTrustFailure, IssuerTrustFailureCode, TrustStore, TrustedIssuer};
 pub use trust_list::{
-    build_trust_list, TrustList, TrustListContents, TrustListError, TRUST_LIST_CLOCK_SKEW,
-    TRUST_LIST_JWS_TYPE, TRUST_LIST_VERSION,
+    build_trust_list, TrustList, TrustListContents, TrustListError, TRUST_LIST_CLOCK_SKEW, TRUST_LIST_JWS_TYPE,
+    TRUST_LIST_VERSION,
 };
 pub use usci::{is_valid_usci, usci_check_character};

@@ -16,8 +16,8 @@ pub const CREDENTIAL_SIGNING_EKU_OID: &str = "2.25.32948266269379783847575693407
 
 /// DER contents octets (no tag, no length) of [`CREDENTIAL_SIGNING_EKU_OID`].
 pub const CREDENTIAL_SIGNING_EKU_OID_DER: &[u8] = &[
-    0x69, 0x83, 0xef, 0xe0, 0x86, 0xde, 0x98, 0x99, 0x92, 0xae, 0xcb, 0x89, 0xbf, 0x8d, 0xad, 0x8f,
-    0xc9, 0x98, 0xb6, 0x78,
+    0x69, 0x83, 0xef, 0xe0, 0x86, 0xde, 0x98, 0x99, 0x92, 0xae, 0xcb, 0x89, 0xbf, 0x8d, 0xad, 0x8f, 0xc9, 0x98, 0xb6,
+    0x78,
 ];
 
 /// Non-critical certificate extension listing the credential types (the VC
@@ -27,8 +27,8 @@ pub const CREDENTIAL_TYPES_EXTENSION_OID: &str = "2.25.3395043583227249864272469
 
 /// DER contents octets of [`CREDENTIAL_TYPES_EXTENSION_OID`].
 pub const CREDENTIAL_TYPES_EXTENSION_OID_DER: &[u8] = &[
-    0x69, 0x83, 0xfe, 0xea, 0x94, 0xcd, 0xdd, 0xd5, 0xb2, 0x83, 0xe1, 0xae, 0xba, 0xec, 0x94, 0xf4,
-    0xa1, 0xa7, 0xca, 0x2c,
+    0x69, 0x83, 0xfe, 0xea, 0x94, 0xcd, 0xdd, 0xd5, 0xb2, 0x83, 0xe1, 0xae, 0xba, 0xec, 0x94, 0xf4, 0xa1, 0xa7, 0xca,
+    0x2c,
 ];
 
 /// Extended key usage of a trust-list signer certificate: the holder's key may
@@ -37,48 +37,43 @@ pub const TRUST_LIST_SIGNING_EKU_OID: &str = "2.25.15314747707800900473890592256
 
 /// DER contents octets of [`TRUST_LIST_SIGNING_EKU_OID`].
 pub const TRUST_LIST_SIGNING_EKU_OID_DER: &[u8] = &[
-    0x69, 0x81, 0xe6, 0xb7, 0x90, 0xe5, 0xcc, 0xeb, 0x92, 0x83, 0xc3, 0x98, 0xb6, 0xb4, 0x8e, 0xd7,
-    0xb7, 0xdd, 0x9e, 0x78,
+    0x69, 0x81, 0xe6, 0xb7, 0x90, 0xe5, 0xcc, 0xeb, 0x92, 0x83, 0xc3, 0x98, 0xb6, 0xb4, 0x8e, 0xd7, 0xb7, 0xdd, 0x9e,
+    0x78,
 ];
 
 // Standard OIDs (small arcs, so `const-oid` holds them).
-pub(crate) const ID_EC_PUBLIC_KEY: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+pub(crate) const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 pub(crate) const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-pub(crate) const ECDSA_WITH_SHA256: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+pub(crate) const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 pub(crate) const AT_COUNTRY_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
 pub(crate) const AT_ORGANIZATION_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
 pub(crate) const AT_COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
-pub(crate) const AT_ORGANIZATION_IDENTIFIER: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("2.5.4.97");
-pub(crate) const CE_SUBJECT_KEY_IDENTIFIER: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("2.5.29.14");
+pub(crate) const AT_ORGANIZATION_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.97");
+pub(crate) const CE_SUBJECT_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
 pub(crate) const CE_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
 pub(crate) const CE_SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
 pub(crate) const CE_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
 pub(crate) const CE_CRL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.20");
 pub(crate) const CE_CRL_REASON: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.21");
 pub(crate) const CE_INVALIDITY_DATE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.24");
-pub(crate) const CE_AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("2.5.29.35");
+pub(crate) const CE_AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
 pub(crate) const CE_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
-pub(crate) const PKCS9_EXTENSION_REQUEST: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.14");
+pub(crate) const PKCS9_EXTENSION_REQUEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.14");
 
 /// Encode a dotted OID with arcs of up to 128 bits as DER contents octets.
 /// `None` when it is not a well-formed OID.
 pub fn encode_oid_contents(dotted: &str) -> Option<Vec<u8>> {
-    let arcs: Vec<u128> = dotted
-        .split('.')
-        .map(|arc| {
-            if arc.is_empty() || (arc.len() > 1 && arc.starts_with('0')) {
-                None
-            } else {
-                arc.parse::<u128>().ok()
-            }
-        })
-        .collect::<Option<_>>()?;
+    let arcs: Vec<u128> =
+        dotted
+            .split('.')
+            .map(|arc| {
+                if arc.is_empty() || (arc.len() > 1 && arc.starts_with('0')) {
+                    None
+                } else {
+                    arc.parse::<u128>().ok()
+                }
+            })
+            .collect::<Option<_>>()?;
     let (&first, rest) = arcs.split_first()?;
     let (&second, rest) = rest.split_first()?;
     if first > 2 || (first < 2 && second > 39) {
@@ -143,10 +138,7 @@ mod tests {
     fn our_oid_constants_match_their_dotted_form() {
         for (dotted, der) in [
             (CREDENTIAL_SIGNING_EKU_OID, CREDENTIAL_SIGNING_EKU_OID_DER),
-            (
-                CREDENTIAL_TYPES_EXTENSION_OID,
-                CREDENTIAL_TYPES_EXTENSION_OID_DER,
-            ),
+            (CREDENTIAL_TYPES_EXTENSION_OID, CREDENTIAL_TYPES_EXTENSION_OID_DER),
             (TRUST_LIST_SIGNING_EKU_OID, TRUST_LIST_SIGNING_EKU_OID_DER),
         ] {
             assert_eq!(encode_oid_contents(dotted).as_deref(), Some(der));
@@ -156,15 +148,8 @@ mod tests {
 
     #[test]
     fn standard_oids_encode_like_const_oid() {
-        for oid in [
-            ECDSA_WITH_SHA256,
-            AT_ORGANIZATION_IDENTIFIER,
-            CE_EXT_KEY_USAGE,
-        ] {
-            assert_eq!(
-                encode_oid_contents(&oid.to_string()).as_deref(),
-                Some(oid.as_bytes())
-            );
+        for oid in [ECDSA_WITH_SHA256, AT_ORGANIZATION_IDENTIFIER, CE_EXT_KEY_USAGE] {
+            assert_eq!(encode_oid_contents(&oid.to_string()).as_deref(), Some(oid.as_bytes()));
         }
         assert_eq!(encode_oid_contents("3.1"), None);
         assert_eq!(encode_oid_contents("1.2.03"), None);

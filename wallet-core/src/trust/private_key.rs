@@ -42,22 +42,15 @@ pub enum KeyProtectionError {
 ///
 /// # Errors
 /// [`KeyProtectionError::EmptyPassphrase`].
-pub fn encrypt_private_key(
-    key: &IssuerKey,
-    passphrase: &str,
-) -> Result<String, KeyProtectionError> {
+pub fn encrypt_private_key(key: &IssuerKey, passphrase: &str) -> Result<String, KeyProtectionError> {
     use rand::RngCore as _;
     if passphrase.is_empty() {
         return Err(KeyProtectionError::EmptyPassphrase);
     }
-    let plain_pem = key
-        .to_pkcs8_pem()
-        .map_err(|e| KeyProtectionError::Encryption(e.to_string()))?;
-    let secret = p256::SecretKey::from_pkcs8_pem(&plain_pem)
-        .map_err(|e| KeyProtectionError::Encryption(e.to_string()))?;
-    let plain_der = secret
-        .to_pkcs8_der()
-        .map_err(|e| KeyProtectionError::Encryption(e.to_string()))?;
+    let plain_pem = key.to_pkcs8_pem().map_err(|e| KeyProtectionError::Encryption(e.to_string()))?;
+    let secret =
+        p256::SecretKey::from_pkcs8_pem(&plain_pem).map_err(|e| KeyProtectionError::Encryption(e.to_string()))?;
+    let plain_der = secret.to_pkcs8_der().map_err(|e| KeyProtectionError::Encryption(e.to_string()))?;
     let private_key_info = pkcs8::PrivateKeyInfo::try_from(plain_der.as_bytes())
         .map_err(|e| KeyProtectionError::Encryption(e.to_string()))?;
 
@@ -82,26 +75,21 @@ pub fn encrypt_private_key(
 /// [`KeyProtectionError::NotEncryptedPkcs8`],
 /// [`KeyProtectionError::WrongPassphraseOrDamaged`], [`KeyProtectionError::NotP256`].
 pub fn decrypt_private_key(pem: &str, passphrase: &str) -> Result<IssuerKey, KeyProtectionError> {
-    let (label, document) = pkcs8::SecretDocument::from_pem(pem.trim())
-        .map_err(|_| KeyProtectionError::NotEncryptedPkcs8)?;
+    let (label, document) =
+        pkcs8::SecretDocument::from_pem(pem.trim()).map_err(|_| KeyProtectionError::NotEncryptedPkcs8)?;
     if label != "ENCRYPTED PRIVATE KEY" {
         return Err(KeyProtectionError::NotEncryptedPkcs8);
     }
     let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(document.as_bytes())
         .map_err(|_| KeyProtectionError::NotEncryptedPkcs8)?;
-    let decrypted = encrypted
-        .decrypt(passphrase.as_bytes())
-        .map_err(|_| KeyProtectionError::WrongPassphraseOrDamaged)?;
+    let decrypted =
+        encrypted.decrypt(passphrase.as_bytes()).map_err(|_| KeyProtectionError::WrongPassphraseOrDamaged)?;
     // A wrong passphrase can decrypt to garbage with valid padding; that
     // garbage does not parse as a key.
     let secret = p256::SecretKey::from_pkcs8_der(decrypted.as_bytes()).map_err(|e| match e {
-        pkcs8::Error::KeyMalformed | pkcs8::Error::Asn1(_) => {
-            KeyProtectionError::WrongPassphraseOrDamaged
-        }
+        pkcs8::Error::KeyMalformed | pkcs8::Error::Asn1(_) => KeyProtectionError::WrongPassphraseOrDamaged,
         _ => KeyProtectionError::NotP256,
     })?;
-    let plain_pem = secret
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|_| KeyProtectionError::NotP256)?;
+    let plain_pem = secret.to_pkcs8_pem(LineEnding::LF).map_err(|_| KeyProtectionError::NotP256)?;
     IssuerKey::from_pkcs8_pem(&plain_pem).map_err(|_| KeyProtectionError::NotP256)
 }

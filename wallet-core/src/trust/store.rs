@@ -28,11 +28,7 @@ pub(crate) struct RootEntry {
 impl RootEntry {
     pub(crate) fn new(certificate: ParsedCertificate) -> Self {
         let name = certificate.display_subject();
-        Self {
-            certificate,
-            name,
-            revocations: None,
-        }
+        Self { certificate, name, revocations: None }
     }
 
     /// Merge a verified CRL's entries (several CRLs of one root: union).
@@ -72,10 +68,7 @@ impl IssuerEntry {
             serial: tbs.serial_number.as_bytes().to_vec(),
             serial_hex: asn1::serial_hex(&tbs.serial_number),
             issuer_name: tbs.issuer.clone(),
-            organization_name: certificate
-                .organization_name
-                .clone()
-                .unwrap_or_else(|| certificate.display_subject()),
+            organization_name: certificate.organization_name.clone().unwrap_or_else(|| certificate.display_subject()),
             usci: certificate.usci.clone(),
             not_after: certificate.not_after,
             digital_signature: certificate.digital_signature,
@@ -146,18 +139,12 @@ pub struct IssuerTrustFailure {
 
 impl IssuerTrustFailure {
     fn new(code: IssuerTrustFailureCode, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self {
-            code,
-            reason: Localized::new(zh, en),
-        }
+        Self { code, reason: Localized::new(zh, en) }
     }
 
     /// As a verification check result.
     pub fn to_check_result(&self) -> CheckResult {
-        CheckResult::Invalid {
-            code: self.code.as_str().to_owned(),
-            reason: self.reason.clone(),
-        }
+        CheckResult::Invalid { code: self.code.as_str().to_owned(), reason: self.reason.clone() }
     }
 }
 
@@ -284,13 +271,8 @@ impl TrustStore {
         credential_types: &[String],
         signed_at: DateTime<Utc>,
     ) -> Result<TrustedIssuer, IssuerTrustFailure> {
-        let shown_did: String = verification_method_did
-            .split('#')
-            .next()
-            .unwrap_or(verification_method_did)
-            .chars()
-            .take(80)
-            .collect();
+        let shown_did: String =
+            verification_method_did.split('#').next().unwrap_or(verification_method_did).chars().take(80).collect();
         let unknown = || {
             IssuerTrustFailure::new(
                 IssuerTrustFailureCode::UnknownIssuer,
@@ -301,8 +283,7 @@ impl TrustStore {
             )
         };
         let key = p256_key_from_did(verification_method_did).map_err(|_| unknown())?;
-        let key_bytes =
-            <[u8; 33]>::try_from(key.to_encoded_point(true).as_bytes()).map_err(|_| unknown())?;
+        let key_bytes = <[u8; 33]>::try_from(key.to_encoded_point(true).as_bytes()).map_err(|_| unknown())?;
         let candidates = self.issuers_by_key.get(&key_bytes).ok_or_else(unknown)?;
 
         let mut best: Option<IssuerTrustFailure> = None;
@@ -313,10 +294,7 @@ impl TrustStore {
             match self.assess_certificate(issuer, credential_types, signed_at) {
                 Ok(trusted) => return Ok(trusted),
                 Err(failure) => {
-                    if best
-                        .as_ref()
-                        .is_none_or(|b| failure.code.progress() > b.code.progress())
-                    {
+                    if best.as_ref().is_none_or(|b| failure.code.progress() > b.code.progress()) {
                         best = Some(failure);
                     }
                 }
@@ -369,15 +347,11 @@ impl TrustStore {
 
         // Path validation at the signing time.
         let Ok(seconds) = u64::try_from(signed_at.timestamp()) else {
-            return Err(expired(
-                "签名时间早于1970年".into(),
-                "signed before 1970".into(),
-            ));
+            return Err(expired("签名时间早于1970年".into(), "signed before 1970".into()));
         };
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds));
         let certificate_der = CertificateDer::from(issuer.der.as_slice());
-        let end_entity = webpki::EndEntityCert::try_from(&certificate_der)
-            .map_err(|e| untrusted(format!("{e:?}")))?;
+        let end_entity = webpki::EndEntityCert::try_from(&certificate_der).map_err(|e| untrusted(format!("{e:?}")))?;
         let path = end_entity
             .verify_for_usage(
                 &[webpki::ring::ECDSA_P256_SHA256],
@@ -406,9 +380,7 @@ impl TrustStore {
                     "缺少凭证签发用途（扩展密钥用法）",
                     "it lacks the credential-signing extended key usage",
                 ),
-                webpki::Error::CaUsedAsEndEntity => {
-                    wrong_usage("这是CA证书", "it is a CA certificate")
-                }
+                webpki::Error::CaUsedAsEndEntity => wrong_usage("这是CA证书", "it is a CA certificate"),
                 webpki::Error::UnknownIssuer => untrusted("unknown issuer".into()),
                 other => untrusted(format!("{other:?}")),
             })?;
@@ -428,10 +400,7 @@ impl TrustStore {
             ));
         }
         if !issuer.digital_signature {
-            return Err(wrong_usage(
-                "密钥用法缺少数字签名",
-                "its key usage lacks digitalSignature",
-            ));
+            return Err(wrong_usage("密钥用法缺少数字签名", "its key usage lacks digitalSignature"));
         }
 
         // Revocation.
@@ -478,22 +447,13 @@ impl TrustStore {
         }
 
         // Authorised for this kind of credential?
-        let specific_types: Vec<&String> = credential_types
-            .iter()
-            .filter(|t| t.as_str() != BASE_CREDENTIAL_TYPE)
-            .collect();
-        if !specific_types
-            .iter()
-            .any(|t| issuer.allowed_types.iter().any(|allowed| allowed == *t))
-        {
+        let specific_types: Vec<&String> =
+            credential_types.iter().filter(|t| t.as_str() != BASE_CREDENTIAL_TYPE).collect();
+        if !specific_types.iter().any(|t| issuer.allowed_types.iter().any(|allowed| allowed == *t)) {
             let requested = if specific_types.is_empty() {
                 "（无）".to_owned()
             } else {
-                specific_types
-                    .iter()
-                    .map(|t| t.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                specific_types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
             };
             let allowed = issuer.allowed_types.join(", ");
             return Err(IssuerTrustFailure::new(

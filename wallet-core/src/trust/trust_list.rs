@@ -142,14 +142,12 @@ impl TrustListError {
     /// For a person, in zh and en.
     pub fn reason(&self) -> Localized {
         match self {
-            Self::Malformed(d) => Localized::new(
-                format!("信任列表格式错误：{d}"),
-                format!("the trust list cannot be read: {d}"),
-            ),
-            Self::UnsupportedVersion(v) => Localized::new(
-                format!("不支持的信任列表版本：{v}"),
-                format!("unsupported trust list version {v}"),
-            ),
+            Self::Malformed(d) => {
+                Localized::new(format!("信任列表格式错误：{d}"), format!("the trust list cannot be read: {d}"))
+            }
+            Self::UnsupportedVersion(v) => {
+                Localized::new(format!("不支持的信任列表版本：{v}"), format!("unsupported trust list version {v}"))
+            }
             Self::InvalidConfiguration(d) => Localized::new(
                 format!("本机配置的根证书无效：{d}"),
                 format!("the configured root certificates are unusable: {d}"),
@@ -167,10 +165,7 @@ impl TrustListError {
                 format!("the trust list is out of date; update it: {d}"),
             ),
             Self::IssuedInFuture(at) => Localized::new(
-                format!(
-                    "信任列表的签发时间（{}）晚于本机时间，请检查设备时钟",
-                    at.format("%Y-%m-%d %H:%M UTC")
-                ),
+                format!("信任列表的签发时间（{}）晚于本机时间，请检查设备时钟", at.format("%Y-%m-%d %H:%M UTC")),
                 format!(
                     "the trust list is dated {} — later than this device's clock; check the clock",
                     at.format("%Y-%m-%d %H:%M UTC")
@@ -180,20 +175,16 @@ impl TrustListError {
                 format!("信任列表中的吊销列表无效：{d}"),
                 format!("a revocation list in the trust list is invalid: {d}"),
             ),
-            Self::Build(d) => Localized::new(
-                format!("无法生成信任列表：{d}"),
-                format!("cannot build the trust list: {d}"),
-            ),
+            Self::Build(d) => {
+                Localized::new(format!("无法生成信任列表：{d}"), format!("cannot build the trust list: {d}"))
+            }
         }
     }
 
     /// The issuer-trust check result for a verifier whose trust list failed to
     /// load: invalid, with this error's code (e.g. `stale_trust_list`).
     pub fn to_check_result(&self) -> CheckResult {
-        CheckResult::Invalid {
-            code: self.code().to_owned(),
-            reason: self.reason(),
-        }
+        CheckResult::Invalid { code: self.code().to_owned(), reason: self.reason() }
     }
 }
 
@@ -244,29 +235,22 @@ pub fn build_trust_list(
     signer_chain: &[Vec<u8>],
 ) -> Result<Vec<u8>, TrustListError> {
     let build = |detail: String| TrustListError::Build(detail);
-    let signer_certificate_der = signer_chain
-        .first()
-        .ok_or_else(|| build("no signer certificate".into()))?;
-    let signer_certificate =
-        ParsedCertificate::from_der(signer_certificate_der).map_err(|e| build(e.to_string()))?;
+    let signer_certificate_der = signer_chain.first().ok_or_else(|| build("no signer certificate".into()))?;
+    let signer_certificate = ParsedCertificate::from_der(signer_certificate_der).map_err(|e| build(e.to_string()))?;
     if signer_certificate.public_key != Some(signer_key.public_key()) {
-        return Err(build(
-            "the signing key does not match the signer certificate".into(),
-        ));
+        return Err(build("the signing key does not match the signer certificate".into()));
     }
     if contents.issued_at >= contents.next_update {
         return Err(build("issuedAt must be before nextUpdate".into()));
     }
     for (index, root) in contents.roots.iter().enumerate() {
-        let parsed =
-            ParsedCertificate::from_der(root).map_err(|e| build(format!("root #{index}: {e}")))?;
+        let parsed = ParsedCertificate::from_der(root).map_err(|e| build(format!("root #{index}: {e}")))?;
         if !parsed.is_ca {
             return Err(build(format!("root #{index} is not a CA certificate")));
         }
     }
     for (index, certificate) in contents.issuer_certificates.iter().enumerate() {
-        ParsedCertificate::from_der(certificate)
-            .map_err(|e| build(format!("issuer certificate #{index}: {e}")))?;
+        ParsedCertificate::from_der(certificate).map_err(|e| build(format!("issuer certificate #{index}: {e}")))?;
     }
     for (index, crl) in contents.crls.iter().enumerate() {
         ParsedCrl::from_der(crl).map_err(|e| build(format!("CRL #{index}: {e}")))?;
@@ -293,20 +277,15 @@ pub fn build_trust_list(
     let header_json = serde_json::to_vec(&header).map_err(|e| build(e.to_string()))?;
     let protected = URL_SAFE_NO_PAD.encode(header_json);
     let signing_key = signing_key_of(signer_key).map_err(|e| build(e.to_string()))?;
-    let signature: p256::ecdsa::Signature =
-        signing_key.sign(&signing_input(&protected, &payload_json));
-    let envelope = JwsEnvelope {
-        protected,
-        payload: payload_json,
-        signature: URL_SAFE_NO_PAD.encode(signature.to_bytes()),
-    };
+    let signature: p256::ecdsa::Signature = signing_key.sign(&signing_input(&protected, &payload_json));
+    let envelope =
+        JwsEnvelope { protected, payload: payload_json, signature: URL_SAFE_NO_PAD.encode(signature.to_bytes()) };
     serde_json::to_vec(&envelope).map_err(|e| build(e.to_string()))
 }
 
 /// The latest issue time accepted at `now` (clock-skew tolerance).
 fn latest_acceptable(now: DateTime<Utc>) -> DateTime<Utc> {
-    now.checked_add_signed(TRUST_LIST_CLOCK_SKEW)
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    now.checked_add_signed(TRUST_LIST_CLOCK_SKEW).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 fn signing_input(protected: &str, payload: &str) -> Vec<u8> {
@@ -337,11 +316,7 @@ fn decode_all(items: &[String], what: &str) -> Result<Vec<Vec<u8>>, TrustListErr
     items
         .iter()
         .enumerate()
-        .map(|(index, item)| {
-            STANDARD
-                .decode(item)
-                .map_err(|_| malformed(format!("{what} #{index} is not base64")))
-        })
+        .map(|(index, item)| STANDARD.decode(item).map_err(|_| malformed(format!("{what} #{index} is not base64"))))
         .collect()
 }
 
@@ -351,47 +326,33 @@ impl TrustList {
     /// # Errors
     /// [`TrustListError::Malformed`], [`TrustListError::UnsupportedVersion`].
     pub fn parse(bytes: &[u8]) -> Result<Self, TrustListError> {
-        let envelope: JwsEnvelope = serde_json::from_slice(bytes)
-            .map_err(|e| malformed(format!("not a JWS JSON object: {e}")))?;
-        let header_json = URL_SAFE_NO_PAD
-            .decode(&envelope.protected)
-            .map_err(|_| malformed("protected header is not base64url"))?;
-        let header: ProtectedHeader = serde_json::from_slice(&header_json)
-            .map_err(|e| malformed(format!("protected header: {e}")))?;
+        let envelope: JwsEnvelope =
+            serde_json::from_slice(bytes).map_err(|e| malformed(format!("not a JWS JSON object: {e}")))?;
+        let header_json =
+            URL_SAFE_NO_PAD.decode(&envelope.protected).map_err(|_| malformed("protected header is not base64url"))?;
+        let header: ProtectedHeader =
+            serde_json::from_slice(&header_json).map_err(|e| malformed(format!("protected header: {e}")))?;
         if header.alg != "ES256" {
             return Err(malformed(format!("algorithm {} is not ES256", header.alg)));
         }
         if header.b64 || header.crit != ["b64"] {
-            return Err(malformed(
-                "the header must have b64:false and crit:[\"b64\"] (unencoded payload)",
-            ));
+            return Err(malformed("the header must have b64:false and crit:[\"b64\"] (unencoded payload)"));
         }
-        if header
-            .typ
-            .as_deref()
-            .is_some_and(|t| t != TRUST_LIST_JWS_TYPE)
-        {
+        if header.typ.as_deref().is_some_and(|t| t != TRUST_LIST_JWS_TYPE) {
             return Err(malformed("not a trust list (typ)"));
         }
         let signer_chain = decode_all(&header.x5c, "x5c certificate")?;
         if signer_chain.is_empty() {
             return Err(malformed("no signer certificate (x5c)"));
         }
-        let signature = URL_SAFE_NO_PAD
-            .decode(&envelope.signature)
-            .map_err(|_| malformed("signature is not base64url"))?;
-        let payload: TrustListPayload = serde_json::from_str(&envelope.payload)
-            .map_err(|e| malformed(format!("payload: {e}")))?;
+        let signature =
+            URL_SAFE_NO_PAD.decode(&envelope.signature).map_err(|_| malformed("signature is not base64url"))?;
+        let payload: TrustListPayload =
+            serde_json::from_str(&envelope.payload).map_err(|e| malformed(format!("payload: {e}")))?;
         if payload.version != TRUST_LIST_VERSION {
             return Err(TrustListError::UnsupportedVersion(payload.version));
         }
-        Ok(Self {
-            protected: envelope.protected,
-            payload_json: envelope.payload,
-            signature,
-            signer_chain,
-            payload,
-        })
+        Ok(Self { protected: envelope.protected, payload_json: envelope.payload, signature, signer_chain, payload })
     }
 
     /// The sequence number (unverified until loaded).
@@ -438,24 +399,17 @@ impl TrustList {
         let anchors = roots
             .iter()
             .map(|root| {
-                webpki::anchor_from_trusted_cert(&CertificateDer::from(
-                    root.certificate.der.as_slice(),
-                ))
-                .map(|anchor| anchor.to_owned())
-                .map_err(|e| {
-                    TrustListError::InvalidConfiguration(format!("root {}: {e:?}", root.name))
-                })
+                webpki::anchor_from_trusted_cert(&CertificateDer::from(root.certificate.der.as_slice()))
+                    .map(|anchor| anchor.to_owned())
+                    .map_err(|e| TrustListError::InvalidConfiguration(format!("root {}: {e:?}", root.name)))
             })
             .collect::<Result<Vec<_>, _>>()?;
 
         let signer_key = self.signer_key(&roots, &anchors, now)?;
-        let signature = p256::ecdsa::Signature::from_slice(&self.signature)
-            .map_err(|_| TrustListError::BadSignature)?;
+        let signature =
+            p256::ecdsa::Signature::from_slice(&self.signature).map_err(|_| TrustListError::BadSignature)?;
         signer_key
-            .verify(
-                &signing_input(&self.protected, &self.payload_json),
-                &signature,
-            )
+            .verify(&signing_input(&self.protected, &self.payload_json), &signature)
             .map_err(|_| TrustListError::BadSignature)?;
 
         let payload = &self.payload;
@@ -471,10 +425,7 @@ impl TrustList {
             )));
         }
         if now > payload.next_update {
-            return Err(TrustListError::Stale(format!(
-                "its next update was due {}",
-                when(payload.next_update)
-            )));
+            return Err(TrustListError::Stale(format!("its next update was due {}", when(payload.next_update))));
         }
 
         let mut warnings = Vec::new();
@@ -482,34 +433,24 @@ impl TrustList {
         let listed_roots: Vec<ParsedCertificate> = decode_all(&payload.roots, "root")?
             .iter()
             .enumerate()
-            .filter_map(
-                |(index, der_bytes)| match ParsedCertificate::from_der(der_bytes) {
-                    Ok(parsed) => Some(parsed),
-                    Err(e) => {
-                        warnings.push(format!("root #{index} left out: {e}"));
-                        None
-                    }
-                },
-            )
+            .filter_map(|(index, der_bytes)| match ParsedCertificate::from_der(der_bytes) {
+                Ok(parsed) => Some(parsed),
+                Err(e) => {
+                    warnings.push(format!("root #{index} left out: {e}"));
+                    None
+                }
+            })
             .filter(|listed| !roots.iter().any(|root| root.certificate.der == listed.der))
             .collect();
 
         for (index, crl_der) in decode_all(&payload.crls, "CRL")?.iter().enumerate() {
-            attach_crl(
-                index,
-                crl_der,
-                &mut roots,
-                &listed_roots,
-                now,
-                &mut warnings,
-            )?;
+            attach_crl(index, crl_der, &mut roots, &listed_roots, now, &mut warnings)?;
         }
 
         let mut issuers = Vec::new();
         let mut issuers_by_key: HashMap<[u8; 33], Vec<usize>> = HashMap::new();
-        for (index, der_bytes) in decode_all(&payload.issuer_certificates, "issuer certificate")?
-            .into_iter()
-            .enumerate()
+        for (index, der_bytes) in
+            decode_all(&payload.issuer_certificates, "issuer certificate")?.into_iter().enumerate()
         {
             let parsed = match ParsedCertificate::from_der(&der_bytes) {
                 Ok(parsed) => parsed,
@@ -518,22 +459,17 @@ impl TrustList {
                     continue;
                 }
             };
-            let (Some(public_key), Some(did)) = (parsed.public_key, parsed.certified_did.clone())
-            else {
+            let (Some(public_key), Some(did)) = (parsed.public_key, parsed.certified_did.clone()) else {
                 warnings.push(format!(
                     "issuer certificate #{index} ({}) left out: not a P-256 key with its own did:key as SAN",
                     parsed.display_subject()
                 ));
                 continue;
             };
-            let Ok(key_bytes) = <[u8; 33]>::try_from(public_key.to_encoded_point(true).as_bytes())
-            else {
+            let Ok(key_bytes) = <[u8; 33]>::try_from(public_key.to_encoded_point(true).as_bytes()) else {
                 continue;
             };
-            issuers_by_key
-                .entry(key_bytes)
-                .or_default()
-                .push(issuers.len());
+            issuers_by_key.entry(key_bytes).or_default().push(issuers.len());
             issuers.push(IssuerEntry::new(parsed, did));
         }
 
@@ -559,34 +495,25 @@ impl TrustList {
         anchors: &[rustls_pki_types::TrustAnchor<'static>],
         now: DateTime<Utc>,
     ) -> Result<p256::ecdsa::VerifyingKey, TrustListError> {
-        let signer_der = self
-            .signer_chain
-            .first()
-            .ok_or_else(|| malformed("no signer certificate (x5c)"))?;
-        if let Some(root) = roots
-            .iter()
-            .find(|root| root.certificate.der == *signer_der)
-        {
-            let key = root.certificate.public_key.ok_or_else(|| {
-                TrustListError::InvalidConfiguration(format!("root {} is not P-256", root.name))
-            })?;
+        let signer_der = self.signer_chain.first().ok_or_else(|| malformed("no signer certificate (x5c)"))?;
+        if let Some(root) = roots.iter().find(|root| root.certificate.der == *signer_der) {
+            let key = root
+                .certificate
+                .public_key
+                .ok_or_else(|| TrustListError::InvalidConfiguration(format!("root {} is not P-256", root.name)))?;
             return Ok(p256::ecdsa::VerifyingKey::from(&key));
         }
-        let signer = ParsedCertificate::from_der(signer_der)
-            .map_err(|e| TrustListError::UntrustedSigner(e.to_string()))?;
+        let signer =
+            ParsedCertificate::from_der(signer_der).map_err(|e| TrustListError::UntrustedSigner(e.to_string()))?;
         let signer_name = signer.display_subject();
-        let seconds = u64::try_from(now.timestamp())
-            .map_err(|_| TrustListError::UntrustedSigner("clock before 1970".into()))?;
+        let seconds =
+            u64::try_from(now.timestamp()).map_err(|_| TrustListError::UntrustedSigner("clock before 1970".into()))?;
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds));
         let end_entity_der = CertificateDer::from(signer_der.as_slice());
         let end_entity = webpki::EndEntityCert::try_from(&end_entity_der)
             .map_err(|e| TrustListError::UntrustedSigner(format!("{signer_name}: {e:?}")))?;
-        let intermediates: Vec<CertificateDer<'_>> = self
-            .signer_chain
-            .iter()
-            .skip(1)
-            .map(|der_bytes| CertificateDer::from(der_bytes.as_slice()))
-            .collect();
+        let intermediates: Vec<CertificateDer<'_>> =
+            self.signer_chain.iter().skip(1).map(|der_bytes| CertificateDer::from(der_bytes.as_slice())).collect();
         end_entity
             .verify_for_usage(
                 &[webpki::ring::ECDSA_P256_SHA256],
@@ -602,28 +529,22 @@ impl TrustList {
                     "{signer_name} is not a trust-list signer certified by a configured root ({e:?})"
                 ))
             })?;
-        let key = signer
-            .public_key
-            .ok_or_else(|| TrustListError::UntrustedSigner(format!("{signer_name}: not P-256")))?;
+        let key =
+            signer.public_key.ok_or_else(|| TrustListError::UntrustedSigner(format!("{signer_name}: not P-256")))?;
         Ok(p256::ecdsa::VerifyingKey::from(&key))
     }
 }
 
-fn configured_root_entries<R: AsRef<[u8]>>(
-    configured_roots: &[R],
-) -> Result<Vec<RootEntry>, TrustListError> {
+fn configured_root_entries<R: AsRef<[u8]>>(configured_roots: &[R]) -> Result<Vec<RootEntry>, TrustListError> {
     if configured_roots.is_empty() {
-        return Err(TrustListError::InvalidConfiguration(
-            "no root certificates configured".into(),
-        ));
+        return Err(TrustListError::InvalidConfiguration("no root certificates configured".into()));
     }
     configured_roots
         .iter()
         .enumerate()
         .map(|(index, der_bytes)| {
-            let certificate = ParsedCertificate::from_der(der_bytes.as_ref()).map_err(|e| {
-                TrustListError::InvalidConfiguration(format!("configured root #{index}: {e}"))
-            })?;
+            let certificate = ParsedCertificate::from_der(der_bytes.as_ref())
+                .map_err(|e| TrustListError::InvalidConfiguration(format!("configured root #{index}: {e}")))?;
             if !certificate.is_ca || certificate.public_key.is_none() {
                 return Err(TrustListError::InvalidConfiguration(format!(
                     "configured root #{index} ({}) is not a P-256 CA certificate",
@@ -644,21 +565,13 @@ fn attach_crl(
     now: DateTime<Utc>,
     warnings: &mut Vec<String>,
 ) -> Result<(), TrustListError> {
-    let crl = ParsedCrl::from_der(crl_der)
-        .map_err(|e| TrustListError::InvalidCrl(format!("CRL #{index}: {e}")))?;
+    let crl = ParsedCrl::from_der(crl_der).map_err(|e| TrustListError::InvalidCrl(format!("CRL #{index}: {e}")))?;
     let crl_name = asn1::display_name(&crl.issuer);
-    let mut same_name = roots
-        .iter_mut()
-        .filter(|root| root.certificate.raw.tbs_certificate.subject == crl.issuer)
-        .peekable();
+    let mut same_name =
+        roots.iter_mut().filter(|root| root.certificate.raw.tbs_certificate.subject == crl.issuer).peekable();
     if same_name.peek().is_none() {
-        if listed_roots
-            .iter()
-            .any(|root| root.raw.tbs_certificate.subject == crl.issuer)
-        {
-            warnings.push(format!(
-                "CRL #{index} of {crl_name} ignored: that root is not configured here"
-            ));
+        if listed_roots.iter().any(|root| root.raw.tbs_certificate.subject == crl.issuer) {
+            warnings.push(format!("CRL #{index} of {crl_name} ignored: that root is not configured here"));
             return Ok(());
         }
         return Err(TrustListError::InvalidCrl(format!(
@@ -666,9 +579,9 @@ fn attach_crl(
         )));
     }
     let signer = same_name.find(|root| {
-        root.certificate.public_key.is_some_and(|key| {
-            asn1::verify_signed_der(crl_der, &p256::ecdsa::VerifyingKey::from(&key)).is_ok()
-        })
+        root.certificate
+            .public_key
+            .is_some_and(|key| asn1::verify_signed_der(crl_der, &p256::ecdsa::VerifyingKey::from(&key)).is_ok())
     });
     let Some(root) = signer else {
         return Err(TrustListError::InvalidCrl(format!(
@@ -676,9 +589,7 @@ fn attach_crl(
         )));
     };
     if crl.this_update > latest_acceptable(now) {
-        return Err(TrustListError::InvalidCrl(format!(
-            "CRL #{index} of {crl_name} is dated in the future"
-        )));
+        return Err(TrustListError::InvalidCrl(format!("CRL #{index} of {crl_name} is dated in the future")));
     }
     if let Some(next_update) = crl.next_update {
         if now > next_update {

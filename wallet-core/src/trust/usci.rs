@@ -5,15 +5,10 @@
 const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// Weights 3^i mod 31 for positions 1..=17.
-const WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 fn alphabet_index(character: u8) -> Option<u32> {
-    ALPHABET
-        .iter()
-        .position(|&c| c == character)
-        .and_then(|i| u32::try_from(i).ok())
+    ALPHABET.iter().position(|&c| c == character).and_then(|i| u32::try_from(i).ok())
 }
 
 /// The check character for the first 17 characters of a code, or `None` if
@@ -28,9 +23,7 @@ pub fn usci_check_character(first_17: &str) -> Option<char> {
         sum += alphabet_index(character)? * weight;
     }
     let check = (31 - sum % 31) % 31;
-    ALPHABET
-        .get(usize::try_from(check).ok()?)
-        .map(|&c| char::from(c))
+    ALPHABET.get(usize::try_from(check).ok()?).map(|&c| char::from(c))
 }
 
 /// Is this a well-formed unified social credit code with a correct check character?
@@ -50,11 +43,7 @@ mod tests {
     #[test]
     fn accepts_published_codes_and_rejects_typos() {
         // Codes printed on public business licences.
-        for code in [
-            "9144030071526726XG",
-            "91330100799655058B",
-            "91110000802100433B",
-        ] {
+        for code in ["9144030071526726XG", "91330100799655058B", "91110000802100433B"] {
             assert!(is_valid_usci(code), "{code}");
         }
         assert!(!is_valid_usci("9144030071526726XH"));

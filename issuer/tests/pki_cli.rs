@@ -1,0 +1,766 @@
+//! `issuer pki …` as an operator runs it: the real binary in temporary
+//! directories, its certificates checked by the `openssl` binary and its trust
+//! lists by `wallet_core::trust::TrustList::load`.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use wallet_core::credential::{FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE};
+use wallet_core::keys::IssuerKey;
+use wallet_core::trust::{
+    certificate_pem_to_der, decrypt_private_key, summarize_certificate, CertificateSummary, TrustList, TrustStore,
+};
+use wallet_core::verification::CheckResult;
+
+const PASSPHRASE: &str = "Kiwi-Lantern-Orchid-42";
+const CLINIC_NAME: &str = "广州市第一人民医院体检中心";
+const CLINIC_USCI: &str = "12110000MB0000001U";
+const OFFICE_NAME: &str = "广州市市场监督管理局越秀分局";
+const OFFICE_USCI: &str = "11110000MB00000022";
+
+// ---------------------------------------------------------------- harness
+
+/// One finished run of the binary.
+struct Run {
+    output: Output,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn succeeded(&self) -> bool {
+        self.output.status.success()
+    }
+}
+
+/// A temporary working directory; records every output of the binary so a
+/// test can check that no secret ever appeared in one.
+struct Workspace {
+    dir: tempfile::TempDir,
+    outputs: RefCell<Vec<String>>,
+}
+
+impl Workspace {
+    fn new() -> Self {
+        Self { dir: tempfile::tempdir().expect("temporary directory"), outputs: RefCell::new(Vec::new()) }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// `path` as an argument.
+    fn arg(&self, relative: &str) -> String {
+        text(&self.path(relative))
+    }
+
+    /// Run `issuer` with these arguments; the passphrase comes from the
+    /// environment unless `configure` changes that.
+    fn run_with(&self, args: &[&str], configure: impl FnOnce(&mut Command)) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_issuer"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE")
+            .env_remove("RUST_LOG")
+            .env("ISSUER_PKI_PASSPHRASE", PASSPHRASE);
+        configure(&mut command);
+        let output = command.output().expect("run the issuer binary");
+        let run = Run {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            output,
+        };
+        self.outputs.borrow_mut().push(run.stdout.clone());
+        self.outputs.borrow_mut().push(run.stderr.clone());
+        run
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, |_| {})
+    }
+
+    /// Run and require success.
+    fn ok(&self, args: &[&str]) -> Run {
+        let run = self.run(args);
+        assert!(
+            run.succeeded(),
+            "issuer {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+            run.output.status,
+            run.stdout,
+            run.stderr
+        );
+        run
+    }
+
+    /// Run and require failure with a one-line message containing `expected`.
+    fn fails(&self, args: &[&str], expected: &str) -> Run {
+        self.fails_with(args, |_| {}, expected)
+    }
+
+    fn fails_with(&self, args: &[&str], configure: impl FnOnce(&mut Command), expected: &str) -> Run {
+        let run = self.run_with(args, configure);
+        assert!(!run.succeeded(), "issuer {args:?} succeeded: {}", run.stderr);
+        assert!(run.stderr.contains(expected), "issuer {args:?}: expected {expected:?} in stderr:\n{}", run.stderr);
+        let lines: Vec<&str> = run.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "the error is one line: {:?}", run.stderr);
+        assert!(lines.first().is_some_and(|l| l.starts_with("Error: ")), "{:?}", run.stderr);
+        run
+    }
+
+    fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).unwrap_or_else(|e| panic!("reading {relative}: {e}"))
+    }
+
+    fn write(&self, relative: &str, content: &str) {
+        std::fs::write(self.path(relative), content).unwrap_or_else(|e| panic!("writing {relative}: {e}"));
+    }
+
+    /// Write a passphrase file as an operator should: readable by the owner only.
+    fn write_secret(&self, relative: &str, content: &str) {
+        self.write(relative, content);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(self.path(relative), std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        }
+    }
+
+    fn init_root(&self, dir: &str, organization: &str, common_name: &str) {
+        self.ok(&[
+            "pki",
+            "init-root",
+            "--dir",
+            &self.arg(dir),
+            "--organization",
+            organization,
+            "--common-name",
+            common_name,
+        ]);
+    }
+
+    fn init_departments(&self) {
+        self.init_root("hc", "广州市卫生健康委员会", "广州市卫生健康委员会电子证照根证书");
+        self.init_root("ms", "广州市市场监督管理局", "广州市市场监督管理局电子证照根证书");
+    }
+
+    /// `request` with the CSR on stdout, saved to `csr_file`.
+    fn request(&self, data_dir: &str, organization: &str, usci: &str, csr_file: &str) -> Run {
+        let run = self.ok(&[
+            "pki",
+            "request",
+            "--data-dir",
+            &self.arg(data_dir),
+            "--organization",
+            organization,
+            "--usci",
+            usci,
+        ]);
+        assert!(run.stdout.starts_with("-----BEGIN CERTIFICATE REQUEST-----"), "{}", run.stdout);
+        assert!(run.stdout.trim_end().ends_with("-----END CERTIFICATE REQUEST-----"), "{}", run.stdout);
+        self.write(csr_file, &run.stdout);
+        run
+    }
+
+    /// `issue` into `out`; returns what the certificate says.
+    fn issue(&self, dir: &str, csr_file: &str, types: &str, out: &str) -> CertificateSummary {
+        let run = self.ok(&[
+            "pki",
+            "issue",
+            "--dir",
+            &self.arg(dir),
+            "--csr",
+            &self.arg(csr_file),
+            "--types",
+            types,
+            "--out",
+            &self.arg(out),
+        ]);
+        assert!(run.stdout.is_empty(), "with --out nothing goes to stdout: {}", run.stdout);
+        let pem = self.read(out);
+        let summary = summarize(&pem);
+        assert_eq!(
+            self.read(&format!("{dir}/issued/{}.pem", summary.serial)),
+            pem,
+            "the certificate is stored in issued/"
+        );
+        summary
+    }
+
+    fn trust_list(&self, out: &str) -> Run {
+        self.ok(&[
+            "pki",
+            "trust-list",
+            "--dir",
+            &self.arg("hc"),
+            "--dir",
+            &self.arg("ms"),
+            "--signer",
+            &self.arg("hc"),
+            "--out",
+            &self.arg(out),
+        ])
+    }
+
+    /// Load a trust list as a verifier configured with both roots does.
+    fn load_trust_list(&self, file: &str) -> TrustStore {
+        let bytes = std::fs::read(self.path(file)).expect("trust list");
+        let roots = [
+            certificate_pem_to_der(&self.read("hc/root.pem")).expect("root"),
+            certificate_pem_to_der(&self.read("ms/root.pem")).expect("root"),
+        ];
+        TrustList::load(&bytes, &roots, Utc::now(), Duration::days(1)).expect("the trust list loads")
+    }
+
+    fn revoked_at(&self, dir: &str, serial: &str) -> DateTime<Utc> {
+        let register: serde_json::Value =
+            serde_json::from_str(&self.read(&format!("{dir}/revocations.json"))).expect("json");
+        let record = register["revocations"]
+            .as_array()
+            .expect("revocations")
+            .iter()
+            .find(|r| r["serial"] == serial)
+            .unwrap_or_else(|| panic!("no revocation of {serial}"));
+        DateTime::parse_from_rfc3339(record["revoked_at"].as_str().expect("revoked_at"))
+            .expect("rfc3339")
+            .with_timezone(&Utc)
+    }
+
+    /// No output of any run contained any line of these PEM documents' bodies.
+    fn assert_never_printed(&self, what: &str, pem: &str) {
+        let body_lines: Vec<&str> = pem.lines().filter(|line| !line.starts_with("-----") && line.len() >= 16).collect();
+        assert!(!body_lines.is_empty(), "{what} has a body");
+        for output in self.outputs.borrow().iter() {
+            for line in &body_lines {
+                assert!(!output.contains(line), "{what} appeared in an output:\n{output}");
+            }
+        }
+    }
+
+    /// The secrets of the CA directories and this data directory never appeared.
+    fn assert_no_secret_printed(&self, data_dirs: &[&str]) {
+        for dir in ["hc", "ms"] {
+            let encrypted = self.read(&format!("{dir}/root.key.pem"));
+            self.assert_never_printed("an encrypted root key", &encrypted);
+            let plain = decrypt_private_key(&encrypted, PASSPHRASE).expect("decrypt").to_pkcs8_pem().expect("pem");
+            self.assert_never_printed("a root key", &plain);
+        }
+        for data_dir in data_dirs {
+            self.assert_never_printed("an issuer key", &self.read(&format!("{data_dir}/issuer-key.pem")));
+            let retired = self.path(&format!("{data_dir}/retired-keys"));
+            if retired.exists() {
+                for entry in std::fs::read_dir(retired).expect("list") {
+                    let pem = std::fs::read_to_string(entry.expect("entry").path()).expect("read");
+                    self.assert_never_printed("a retired issuer key", &pem);
+                }
+            }
+        }
+        for output in self.outputs.borrow().iter() {
+            assert!(!output.contains(PASSPHRASE), "the passphrase appeared in an output");
+        }
+    }
+}
+
+fn text(path: &Path) -> String {
+    path.to_str().expect("temporary paths are UTF-8").to_owned()
+}
+
+fn summarize(pem: &str) -> CertificateSummary {
+    summarize_certificate(&certificate_pem_to_der(pem).expect("PEM certificate")).expect("summary")
+}
+
+fn issuer_key(ws: &Workspace, data_dir: &str) -> IssuerKey {
+    IssuerKey::from_pkcs8_pem(&ws.read(&format!("{data_dir}/issuer-key.pem"))).expect("issuer key")
+}
+
+fn types(names: &[&str]) -> Vec<String> {
+    std::iter::once("VerifiableCredential").chain(names.iter().copied()).map(str::to_owned).collect()
+}
+
+/// `valid` or the failure code.
+fn outcome(result: &CheckResult) -> String {
+    match result {
+        CheckResult::Valid => "valid".to_owned(),
+        CheckResult::Invalid { code, .. } | CheckResult::Unchecked { code, .. } => code.clone(),
+    }
+}
+
+fn openssl(ws: &Workspace, args: &[&str]) -> Run {
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(ws.dir.path())
+        .output()
+        .expect("the openssl binary is needed for these tests");
+    Run {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        output,
+    }
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+}
+
+/// Let the clock pass a whole second, so that times recorded to the second
+/// (X.509 precision) differ.
+fn next_seconds(seconds: u64) {
+    std::thread::sleep(StdDuration::from_millis(1000 * seconds + 100));
+}
+
+// ---------------------------------------------------------------- tests
+
+#[test]
+fn lifecycle_from_root_to_revoked_issuer() {
+    let ws = Workspace::new();
+    ws.init_departments();
+    for dir in ["hc", "ms"] {
+        assert!(ws.path(&format!("{dir}/issued")).is_dir());
+        assert_eq!(ws.read(&format!("{dir}/trust-list.sequence")).trim(), "0");
+        assert!(ws.read(&format!("{dir}/root.key.pem")).starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+        #[cfg(unix)]
+        assert_eq!(mode(&ws.path(&format!("{dir}/root.key.pem"))), 0o600);
+    }
+
+    // The clinic asks for a certificate for its service's key (generated now).
+    let request = ws.request("clinic", CLINIC_NAME, CLINIC_USCI, "clinic.csr");
+    let clinic_key = issuer_key(&ws, "clinic");
+    assert!(request.stderr.contains(&clinic_key.did()), "{}", request.stderr);
+    #[cfg(unix)]
+    assert_eq!(mode(&ws.path("clinic/issuer-key.pem")), 0o600);
+    let again = ws.request("clinic", CLINIC_NAME, CLINIC_USCI, "clinic-again.csr");
+    assert!(again.stderr.contains(&clinic_key.did()), "the existing key is reused");
+    let shown = ws.ok(&["pki", "show", &ws.arg("clinic.csr")]);
+    assert!(shown.stdout.contains(&clinic_key.did()) && shown.stdout.contains(CLINIC_USCI), "{}", shown.stdout);
+
+    // The health commission issues it; OpenSSL accepts the chain.
+    let clinic = ws.issue("hc", "clinic.csr", HEALTH_CERTIFICATE_TYPE, "clinic.pem");
+    assert_eq!(clinic.did.as_deref(), Some(clinic_key.did().as_str()));
+    assert_eq!(clinic.allowed_types, [HEALTH_CERTIFICATE_TYPE]);
+    assert_eq!(clinic.usci.as_deref(), Some(CLINIC_USCI));
+    let verify = openssl(&ws, &["verify", "-CAfile", "hc/root.pem", "clinic.pem"]);
+    assert!(verify.succeeded(), "{}{}", verify.stdout, verify.stderr);
+    assert!(verify.stdout.contains("clinic.pem: OK"), "{}", verify.stdout);
+
+    // Market supervision certifies a licensing office.
+    ws.request("office", OFFICE_NAME, OFFICE_USCI, "office.csr");
+    let office_key = issuer_key(&ws, "office");
+    ws.issue("ms", "office.csr", FOOD_BUSINESS_LICENCE_TYPE, "office.pem");
+
+    // An empty CRL: still OK.
+    let crl = ws.ok(&["pki", "crl", "--dir", &ws.arg("hc")]);
+    assert!(crl.stdout.starts_with("-----BEGIN X509 CRL-----"), "the CRL goes to stdout: {}", crl.stdout);
+    ws.write("crl-empty.pem", &crl.stdout);
+    let verify =
+        openssl(&ws, &["verify", "-crl_check", "-CRLfile", "crl-empty.pem", "-CAfile", "hc/root.pem", "clinic.pem"]);
+    assert!(verify.succeeded(), "{}{}", verify.stdout, verify.stderr);
+
+    // The first trust list: both roots, both issuers.
+    ws.trust_list("trust-list-1.json");
+    assert_eq!(ws.read("hc/trust-list.sequence").trim(), "1");
+    let store = ws.load_trust_list("trust-list-1.json");
+    assert_eq!(store.sequence(), 1);
+    assert_eq!(store.root_names().len(), 2);
+    assert_eq!(store.issuer_certificate_count(), 2);
+    let now = Utc::now();
+    assert_eq!(outcome(&store.check_issuer(&clinic_key.did(), &types(&[HEALTH_CERTIFICATE_TYPE]), now)), "valid");
+    assert_eq!(
+        outcome(&store.check_issuer(&clinic_key.did(), &types(&[FOOD_BUSINESS_LICENCE_TYPE]), now)),
+        "type_not_allowed"
+    );
+    assert_eq!(
+        outcome(&store.check_issuer(&office_key.verification_method(), &types(&[FOOD_BUSINESS_LICENCE_TYPE]), now)),
+        "valid"
+    );
+
+    // The clinic's key is compromised: revoke (serial typed as OpenSSL prints it).
+    next_seconds(2);
+    let typed_serial = clinic
+        .serial
+        .to_uppercase()
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| String::from_utf8_lossy(pair).into_owned())
+        .collect::<Vec<_>>()
+        .join(":");
+    let revoke = ws.ok(&[
+        "pki",
+        "revoke",
+        "--dir",
+        &ws.arg("hc"),
+        "--serial",
+        &typed_serial,
+        "--reason",
+        "key-compromise",
+        "--comment",
+        "laptop stolen",
+    ]);
+    assert!(revoke.stderr.contains(&clinic.serial), "{}", revoke.stderr);
+    let revoked_at = ws.revoked_at("hc", &clinic.serial);
+    assert!(revoked_at >= clinic.not_before + Duration::seconds(2));
+    // Idempotent.
+    let again =
+        ws.ok(&["pki", "revoke", "--dir", &ws.arg("hc"), "--serial", &clinic.serial, "--reason", "key-compromise"]);
+    assert!(again.stderr.contains("nothing changed"), "{}", again.stderr);
+    assert_eq!(ws.revoked_at("hc", &clinic.serial), revoked_at);
+
+    ws.ok(&["pki", "crl", "--dir", &ws.arg("hc"), "--out", &ws.arg("crl-revoked.pem")]);
+    let shown = ws.ok(&["pki", "show", &ws.arg("crl-revoked.pem")]);
+    assert!(shown.stdout.contains(&clinic.serial) && shown.stdout.contains("keyCompromise"), "{}", shown.stdout);
+    let verify =
+        openssl(&ws, &["verify", "-crl_check", "-CRLfile", "crl-revoked.pem", "-CAfile", "hc/root.pem", "clinic.pem"]);
+    assert_eq!(verify.output.status.code(), Some(2), "{}{}", verify.stdout, verify.stderr);
+    assert!(
+        format!("{}{}", verify.stdout, verify.stderr).contains("certificate revoked"),
+        "{}{}",
+        verify.stdout,
+        verify.stderr
+    );
+
+    // The next trust list carries the revocation.
+    ws.trust_list("trust-list-2.json");
+    let store = ws.load_trust_list("trust-list-2.json");
+    assert_eq!(store.sequence(), 2);
+    let health = types(&[HEALTH_CERTIFICATE_TYPE]);
+    let before = clinic.not_before + Duration::seconds(1);
+    assert_eq!(outcome(&store.check_issuer(&clinic_key.did(), &health, before)), "valid");
+    assert_eq!(outcome(&store.check_issuer(&clinic_key.did(), &health, revoked_at)), "issuer_revoked");
+    assert_eq!(
+        outcome(&store.check_issuer(&clinic_key.did(), &health, revoked_at + Duration::seconds(1))),
+        "issuer_revoked"
+    );
+    assert_eq!(
+        outcome(&store.check_issuer(&office_key.did(), &types(&[FOOD_BUSINESS_LICENCE_TYPE]), Utc::now())),
+        "valid"
+    );
+
+    // `show` verifies the list against the roots and marks the revocation.
+    let shown = ws.ok(&[
+        "pki",
+        "show",
+        &ws.arg("trust-list-2.json"),
+        "--root",
+        &ws.arg("hc/root.pem"),
+        "--root",
+        &ws.arg("ms/root.pem"),
+    ]);
+    assert!(shown.stdout.contains("Signature: valid"), "{}", shown.stdout);
+    assert!(shown.stdout.contains("REVOKED"), "{}", shown.stdout);
+    assert!(shown.stdout.contains(OFFICE_NAME), "{}", shown.stdout);
+    // Against the wrong root alone, it does not verify.
+    ws.fails(&["pki", "show", &ws.arg("trust-list-2.json"), "--root", &ws.arg("ms/root.pem")], "does not verify");
+
+    ws.assert_no_secret_printed(&["clinic", "office"]);
+}
+
+#[test]
+fn key_rotation_keeps_earlier_credentials_valid() {
+    let ws = Workspace::new();
+    ws.init_departments();
+    ws.request("clinic", CLINIC_NAME, CLINIC_USCI, "old.csr");
+    let old_key_pem = ws.read("clinic/issuer-key.pem");
+    let old_key = issuer_key(&ws, "clinic");
+    let old = ws.issue("hc", "old.csr", HEALTH_CERTIFICATE_TYPE, "old.pem");
+    ws.trust_list("trust-list-1.json");
+
+    next_seconds(2);
+    let rotation = ws.ok(&[
+        "pki",
+        "rotate-key",
+        "--data-dir",
+        &ws.arg("clinic"),
+        "--organization",
+        CLINIC_NAME,
+        "--usci",
+        CLINIC_USCI,
+    ]);
+    // The old key is kept, byte for byte, in retired-keys/; a new one replaces it.
+    let retired: Vec<PathBuf> = std::fs::read_dir(ws.path("clinic/retired-keys"))
+        .expect("retired-keys exists")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(retired.len(), 1, "{retired:?}");
+    let retired_file = retired.first().expect("one retired key");
+    let retired_name = retired_file.file_name().and_then(|n| n.to_str()).expect("name");
+    assert!(retired_name.starts_with("issuer-key-") && retired_name.ends_with(".pem"), "{retired_name}");
+    assert_eq!(std::fs::read_to_string(retired_file).expect("read"), old_key_pem);
+    let new_key = issuer_key(&ws, "clinic");
+    assert_ne!(new_key.did(), old_key.did());
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&ws.path("clinic/issuer-key.pem")), 0o600);
+        assert_eq!(mode(retired_file), 0o600);
+    }
+    assert!(rotation.stderr.contains(&old_key.did()) && rotation.stderr.contains(&new_key.did()));
+    assert!(rotation.stderr.contains("superseded"), "the next steps are printed: {}", rotation.stderr);
+    let leftovers: Vec<_> = std::fs::read_dir(ws.path("clinic"))
+        .expect("list")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary files are left: {leftovers:?}");
+
+    // The CSR on stdout is for the new key.
+    assert!(rotation.stdout.starts_with("-----BEGIN CERTIFICATE REQUEST-----"));
+    ws.write("new.csr", &rotation.stdout);
+    let shown = ws.ok(&["pki", "show", &ws.arg("new.csr")]);
+    assert!(shown.stdout.contains(&new_key.did()), "{}", shown.stdout);
+
+    // Before its certificate exists, verifiers do not know the new key.
+    let store = ws.load_trust_list("trust-list-1.json");
+    let health = types(&[HEALTH_CERTIFICATE_TYPE]);
+    assert_eq!(outcome(&store.check_issuer(&new_key.did(), &health, Utc::now())), "unknown_issuer");
+
+    // The department certifies the new key, then retires the old certificate.
+    let new = ws.issue("hc", "new.csr", HEALTH_CERTIFICATE_TYPE, "new.pem");
+    assert_eq!(new.did.as_deref(), Some(new_key.did().as_str()));
+    ws.ok(&["pki", "revoke", "--dir", &ws.arg("hc"), "--serial", &old.serial, "--reason", "superseded"]);
+    let superseded_at = ws.revoked_at("hc", &old.serial);
+    ws.trust_list("trust-list-2.json");
+    let store = ws.load_trust_list("trust-list-2.json");
+    let signed_before = old.not_before + Duration::seconds(1);
+    assert!(signed_before < superseded_at);
+    assert_eq!(outcome(&store.check_issuer(&old_key.did(), &health, signed_before)), "valid");
+    assert_eq!(outcome(&store.check_issuer(&old_key.did(), &health, superseded_at)), "valid");
+    assert_eq!(
+        outcome(&store.check_issuer(&old_key.did(), &health, superseded_at + Duration::seconds(1))),
+        "issuer_revoked"
+    );
+    assert_eq!(outcome(&store.check_issuer(&new_key.did(), &health, Utc::now())), "valid");
+
+    // Superseded cannot become another non-compromise reason…
+    ws.fails(
+        &["pki", "revoke", "--dir", &ws.arg("hc"), "--serial", &old.serial, "--reason", "cessation-of-operation"],
+        "already revoked",
+    );
+    // …but a later key compromise upgrades it, voiding earlier signatures too.
+    ws.ok(&[
+        "pki",
+        "revoke",
+        "--dir",
+        &ws.arg("hc"),
+        "--serial",
+        &old.serial,
+        "--reason",
+        "key-compromise",
+        "--invalidity-date",
+        &old.not_before.to_rfc3339(),
+    ]);
+    let register: serde_json::Value = serde_json::from_str(&ws.read("hc/revocations.json")).expect("json");
+    let record = &register["revocations"][0];
+    assert_eq!(record["reason"], "keyCompromise");
+    assert_eq!(record["earlier"][0]["reason"], "superseded");
+    assert_eq!(ws.revoked_at("hc", &old.serial), superseded_at, "the revocation date stays");
+    ws.trust_list("trust-list-3.json");
+    let store = ws.load_trust_list("trust-list-3.json");
+    assert_eq!(store.sequence(), 3);
+    assert_eq!(outcome(&store.check_issuer(&old_key.did(), &health, signed_before)), "issuer_revoked");
+    assert_eq!(outcome(&store.check_issuer(&new_key.did(), &health, Utc::now())), "valid");
+
+    ws.assert_no_secret_printed(&["clinic"]);
+}
+
+#[test]
+fn passphrase_errors_are_clear_and_nothing_secret_is_printed() {
+    let ws = Workspace::new();
+    let hc = ws.arg("hc");
+    let init =
+        ["pki", "init-root", "--dir", hc.as_str(), "--organization", "广州市卫生健康委员会", "--common-name", "根证书"];
+
+    // No passphrase, or an empty one: refused, nothing created.
+    ws.fails_with(
+        &init,
+        |c| {
+            c.env_remove("ISSUER_PKI_PASSPHRASE");
+        },
+        "no passphrase",
+    );
+    ws.fails_with(
+        &init,
+        |c| {
+            c.env("ISSUER_PKI_PASSPHRASE", "");
+        },
+        "empty",
+    );
+    ws.write_secret("empty-passphrase", "\n");
+    let mut with_file = init.to_vec();
+    let empty_file = ws.arg("empty-passphrase");
+    with_file.extend(["--passphrase-file", empty_file.as_str()]);
+    ws.fails(&with_file, "empty");
+    assert!(!ws.path("hc/root.pem").exists() && !ws.path("hc/root.key.pem").exists());
+
+    // A passphrase file (with its newline) works and wins over the environment.
+    ws.write_secret("passphrase", &format!("{PASSPHRASE}\n"));
+    let passphrase_file = ws.arg("passphrase");
+    let mut init_with_file = init.to_vec();
+    init_with_file.extend(["--passphrase-file", passphrase_file.as_str()]);
+    let created = ws.run_with(&init_with_file, |c| {
+        c.env("ISSUER_PKI_PASSPHRASE", "not-this-one");
+    });
+    assert!(created.succeeded(), "{}", created.stderr);
+    let root_before = ws.read("hc/root.pem");
+    let key_before = ws.read("hc/root.key.pem");
+    decrypt_private_key(&key_before, PASSPHRASE).expect("the file's passphrase protects the key");
+
+    // A second init-root is refused and changes nothing.
+    ws.fails(&init, "already holds a CA");
+    assert_eq!(ws.read("hc/root.pem"), root_before);
+    assert_eq!(ws.read("hc/root.key.pem"), key_before);
+
+    // Wrong passphrase, from the environment or a file.
+    ws.fails_with(
+        &["pki", "crl", "--dir", &hc],
+        |c| {
+            c.env("ISSUER_PKI_PASSPHRASE", "wrong");
+        },
+        "wrong passphrase",
+    );
+    ws.write_secret("wrong-passphrase", "wrong\n");
+    ws.fails(&["pki", "crl", "--dir", &hc, "--passphrase-file", &ws.arg("wrong-passphrase")], "wrong passphrase");
+    let crl = ws.ok(&["pki", "crl", "--dir", &hc, "--passphrase-file", &passphrase_file]);
+    assert!(crl.stdout.starts_with("-----BEGIN X509 CRL-----"));
+
+    // Issuing with a wrong passphrase stores nothing.
+    ws.init_root("ms", "广州市市场监督管理局", "广州市市场监督管理局电子证照根证书");
+    ws.request("clinic", CLINIC_NAME, CLINIC_USCI, "clinic.csr");
+    let issue = ["pki", "issue", "--dir", hc.as_str(), "--csr", "clinic.csr", "--types", HEALTH_CERTIFICATE_TYPE];
+    ws.fails_with(
+        &issue,
+        |c| {
+            c.env("ISSUER_PKI_PASSPHRASE", "wrong");
+        },
+        "wrong passphrase",
+    );
+    assert_eq!(std::fs::read_dir(ws.path("hc/issued")).expect("issued").count(), 0);
+    ws.fails_with(
+        &["pki", "trust-list", "--dir", &hc, "--signer", &hc, "--out", "tl.json"],
+        |c| {
+            c.env("ISSUER_PKI_PASSPHRASE", "wrong");
+        },
+        "wrong passphrase",
+    );
+    assert_eq!(ws.read("hc/trust-list.sequence").trim(), "0", "a failed list takes no sequence number");
+
+    // `show` refuses key files rather than printing them.
+    ws.fails(&["pki", "show", &ws.arg("clinic/issuer-key.pem")], "never displays keys");
+    ws.fails(&["pki", "show", &ws.arg("hc/root.key.pem")], "never displays keys");
+
+    ws.assert_no_secret_printed(&["clinic"]);
+}
+
+#[test]
+fn bad_input_is_refused_with_context() {
+    let ws = Workspace::new();
+    ws.init_departments();
+    let hc = ws.arg("hc");
+
+    // A USCI with a wrong check character: refused before any key is made.
+    ws.fails(
+        &[
+            "pki",
+            "request",
+            "--data-dir",
+            &ws.arg("clinic"),
+            "--organization",
+            CLINIC_NAME,
+            "--usci",
+            "12110000MB0000001V",
+        ],
+        "check character",
+    );
+    assert!(!ws.path("clinic/issuer-key.pem").exists());
+    ws.fails(
+        &["pki", "request", "--data-dir", &ws.arg("clinic"), "--organization", CLINIC_NAME, "--usci", "1211"],
+        "unified social credit code",
+    );
+
+    // Rotation needs a key, and a good USCI; a refused rotation changes nothing.
+    let clinic_dir = ws.arg("clinic");
+    let rotate =
+        |usci: &'static str| ["pki", "rotate-key", "--data-dir", "", "--organization", CLINIC_NAME, "--usci", usci];
+    let mut args = rotate(CLINIC_USCI);
+    args[3] = &clinic_dir;
+    ws.fails(&args, "nothing to rotate");
+    ws.request("clinic", CLINIC_NAME, CLINIC_USCI, "clinic.csr");
+    let key_before = ws.read("clinic/issuer-key.pem");
+    let mut args = rotate("12110000MB0000001V");
+    args[3] = &clinic_dir;
+    ws.fails(&args, "check character");
+    assert_eq!(ws.read("clinic/issuer-key.pem"), key_before);
+    assert!(!ws.path("clinic/retired-keys").exists());
+
+    // Credential type names.
+    ws.fails(
+        &["pki", "issue", "--dir", &hc, "--csr", "clinic.csr", "--types", "Health-Certificate"],
+        "not a type name",
+    );
+    ws.fails(
+        &["pki", "issue", "--dir", &hc, "--csr", "clinic.csr", "--types", "VerifiableCredential"],
+        "cannot be authorised",
+    );
+    ws.fails(&["pki", "issue", "--dir", &hc, "--csr", "missing.csr", "--types", "HealthCertificate"], "missing.csr");
+    ws.fails(
+        &["pki", "issue", "--dir", &ws.arg("nowhere"), "--csr", "clinic.csr", "--types", "HealthCertificate"],
+        "not a department CA directory",
+    );
+    ws.fails(
+        &["pki", "issue", "--dir", &hc, "--csr", "clinic.csr", "--types", "HealthCertificate", "--days", "100000"],
+        "outlive the root",
+    );
+    // A certificate is not a CSR.
+    ws.fails(
+        &["pki", "issue", "--dir", &hc, "--csr", &ws.arg("hc/root.pem"), "--types", "HealthCertificate"],
+        "issuing a certificate",
+    );
+
+    // Revocation: unknown serials, future times, misplaced invalidity dates.
+    ws.fails(
+        &["pki", "revoke", "--dir", &hc, "--serial", "4a0b0c0d", "--reason", "superseded"],
+        "no certificate with serial 4a0b0c0d",
+    );
+    ws.fails(
+        &["pki", "revoke", "--dir", &hc, "--serial", "not-hex", "--reason", "superseded"],
+        "not a hexadecimal number",
+    );
+    let clinic = ws.issue("hc", "clinic.csr", HEALTH_CERTIFICATE_TYPE, "clinic.pem");
+    // A serial from the other department is unknown here.
+    ws.fails(
+        &["pki", "revoke", "--dir", &ws.arg("ms"), "--serial", &clinic.serial, "--reason", "superseded"],
+        "no certificate with serial",
+    );
+    let future = (Utc::now() + Duration::days(1)).to_rfc3339();
+    ws.fails(
+        &["pki", "revoke", "--dir", &hc, "--serial", &clinic.serial, "--reason", "superseded", "--at", &future],
+        "in the future",
+    );
+    ws.fails(
+        &[
+            "pki",
+            "revoke",
+            "--dir",
+            &hc,
+            "--serial",
+            &clinic.serial,
+            "--reason",
+            "superseded",
+            "--invalidity-date",
+            "2026-01-01T00:00:00Z",
+        ],
+        "only applies to --reason key-compromise",
+    );
+    let register: serde_json::Value = serde_json::from_str(&ws.read("hc/revocations.json")).expect("json");
+    assert_eq!(register["revocations"].as_array().map(Vec::len), Some(0), "nothing was recorded");
+
+    // A second command waits for nobody: a held lock is reported.
+    ws.write("hc/.lock", "12345\n");
+    ws.fails(&["pki", "revoke", "--dir", &hc, "--serial", &clinic.serial, "--reason", "superseded"], "is locked");
+    std::fs::remove_file(ws.path("hc/.lock")).expect("unlock");
+
+    ws.assert_no_secret_printed(&["clinic"]);
+}

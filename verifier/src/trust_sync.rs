@@ -1,0 +1,197 @@
+//! Issuer trust for the verifier: the configured department roots, and the
+//! signed trust list loaded from a file or fetched from a URL and refreshed.
+//!
+//! The list is verified against the configured roots every time it is loaded.
+//! A list that fails to load never replaces a good one; a list with a lower
+//! sequence number than the one held is refused (rollback). How old the held
+//! list may be is decided at verification time (`stale_trust_list`), so an
+//! offline verifier degrades visibly instead of silently.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context as _;
+use chrono::{Duration, Utc};
+use wallet_core::localized::Localized;
+use wallet_core::trust::{certificate_pem_to_der, TrustList};
+use wallet_core::verification::{CheckResult, IssuerTrust};
+
+/// Where the trust list comes from and how it is held.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrustSettings {
+    /// A department root certificate (PEM) to trust; repeat for several roots.
+    #[arg(long = "trust-root", env = "VERIFIER_TRUST_ROOTS", value_delimiter = ',')]
+    pub roots: Vec<PathBuf>,
+    /// The signed trust list, from a file.
+    #[arg(long, env = "VERIFIER_TRUST_LIST_FILE")]
+    pub trust_list_file: Option<PathBuf>,
+    /// The signed trust list, from a URL (e.g. the issuer's `/trust-list`).
+    #[arg(long, env = "VERIFIER_TRUST_LIST_URL")]
+    pub trust_list_url: Option<String>,
+    /// How often to reload the trust list, in seconds.
+    #[arg(long, env = "VERIFIER_TRUST_LIST_REFRESH_SECS", default_value_t = 3600)]
+    pub refresh_secs: u64,
+    /// Warn when the trust list is older than this many hours.
+    #[arg(long, env = "VERIFIER_TRUST_LIST_WARN_HOURS", default_value_t = 24)]
+    pub warn_after_hours: i64,
+    /// Fail the trust check when the trust list is older than this many hours.
+    #[arg(long, env = "VERIFIER_TRUST_LIST_MAX_AGE_HOURS", default_value_t = 168)]
+    pub max_age_hours: i64,
+    /// Also fail VC-API verification when the issuer is not trusted (the W3C
+    /// test suites send credentials from arbitrary did:key issuers, so off by default).
+    #[arg(long, env = "VERIFIER_REQUIRE_TRUST_ON_VC_API", default_value_t = false)]
+    pub require_trust_on_vc_api: bool,
+}
+
+impl Default for TrustSettings {
+    fn default() -> Self {
+        Self {
+            roots: Vec::new(),
+            trust_list_file: None,
+            trust_list_url: None,
+            refresh_secs: 3600,
+            warn_after_hours: 24,
+            max_age_hours: 168,
+            require_trust_on_vc_api: false,
+        }
+    }
+}
+
+/// The trust the verifier currently holds; cheap to clone, shared by all workers.
+#[derive(Debug, Clone)]
+pub struct TrustState {
+    current: Arc<RwLock<IssuerTrust>>,
+    roots: Arc<Vec<Vec<u8>>>,
+    warn_after: Duration,
+    max_age: Duration,
+    /// See [`TrustSettings::require_trust_on_vc_api`].
+    pub require_trust_on_vc_api: bool,
+}
+
+fn unavailable(code: &str, zh: String, en: String) -> IssuerTrust {
+    IssuerTrust::Unavailable(CheckResult::Invalid { code: code.to_owned(), reason: Localized::new(zh, en) })
+}
+
+impl TrustState {
+    /// Read the configured roots and the trust list file, if any.
+    ///
+    /// # Errors
+    /// A root file that cannot be read or parsed (a configuration error).
+    pub fn from_settings(settings: &TrustSettings) -> anyhow::Result<Self> {
+        let roots = settings
+            .roots
+            .iter()
+            .map(|path| {
+                let pem = std::fs::read_to_string(path).with_context(|| format!("reading root {}", path.display()))?;
+                certificate_pem_to_der(&pem).with_context(|| format!("{} is not a PEM certificate", path.display()))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let configured = !roots.is_empty() || settings.trust_list_file.is_some() || settings.trust_list_url.is_some();
+        let initial = if !configured {
+            IssuerTrust::NotConfigured
+        } else if roots.is_empty() {
+            anyhow::bail!("a trust list is configured but no --trust-root: nothing to check its signature against");
+        } else {
+            unavailable(
+                "no_trust_list",
+                "尚未获取信任列表，无法确认签发机构".into(),
+                "no trust list has been loaded yet: the issuer cannot be confirmed".into(),
+            )
+        };
+        let state = Self {
+            current: Arc::new(RwLock::new(initial)),
+            roots: Arc::new(roots),
+            warn_after: Duration::hours(settings.warn_after_hours),
+            max_age: Duration::hours(settings.max_age_hours),
+            require_trust_on_vc_api: settings.require_trust_on_vc_api,
+        };
+        if let Some(file) = &settings.trust_list_file {
+            match std::fs::read(file) {
+                Ok(bytes) => state.install(&bytes),
+                Err(e) => tracing::error!(path = %file.display(), error = %e, "cannot read the trust list file"),
+            }
+        }
+        Ok(state)
+    }
+
+    /// The trust to verify with, right now.
+    pub fn current(&self) -> IssuerTrust {
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Verify and install a trust list; keep the held one if this one is
+    /// worse (fails to verify, or is older).
+    pub fn install(&self, bytes: &[u8]) {
+        let loaded = TrustList::load(bytes, &self.roots, Utc::now(), self.max_age);
+        let mut guard = match self.current.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match loaded {
+            Ok(store) => {
+                if let IssuerTrust::List { store: held, .. } = &*guard {
+                    if store.sequence() < held.sequence() {
+                        tracing::error!(
+                            offered = store.sequence(),
+                            held = held.sequence(),
+                            "refusing a trust list older than the one held (rollback)"
+                        );
+                        return;
+                    }
+                }
+                tracing::info!(
+                    sequence = store.sequence(),
+                    issuers = store.issuer_certificate_count(),
+                    "trust list installed"
+                );
+                *guard =
+                    IssuerTrust::List { store: Arc::new(store), warn_after: self.warn_after, max_age: self.max_age };
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "trust list refused");
+                if !matches!(&*guard, IssuerTrust::List { .. }) {
+                    *guard = IssuerTrust::Unavailable(e.to_check_result());
+                }
+            }
+        }
+    }
+
+    /// Keep the trust list fresh: reload the file or fetch the URL every
+    /// `refresh_secs`. Runs until the process ends.
+    pub async fn keep_fresh(self, settings: TrustSettings) {
+        if settings.trust_list_file.is_none() && settings.trust_list_url.is_none() {
+            return;
+        }
+        let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build();
+        let mut first = settings.trust_list_url.is_some();
+        loop {
+            if !first {
+                tokio::time::sleep(std::time::Duration::from_secs(settings.refresh_secs.max(1))).await;
+            }
+            first = false;
+            if let (Some(url), Ok(client)) = (&settings.trust_list_url, &client) {
+                match fetch(client, url).await {
+                    Ok(bytes) => self.install(&bytes),
+                    Err(e) => tracing::warn!(url, error = %e, "trust list fetch failed; keeping the one held"),
+                }
+            } else if let Some(file) = &settings.trust_list_file {
+                match tokio::fs::read(file).await {
+                    Ok(bytes) => self.install(&bytes),
+                    Err(e) => {
+                        tracing::warn!(path = %file.display(), error = %e, "trust list reload failed; keeping the one held")
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn fetch(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<u8>> {
+    let resp = client.get(url).send().await?.error_for_status()?;
+    let bytes = resp.bytes().await?;
+    anyhow::ensure!(bytes.len() <= 64 * 1024 * 1024, "trust list larger than 64 MiB");
+    Ok(bytes.to_vec())
+}
