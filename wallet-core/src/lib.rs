@@ -14,5 +14,6 @@ pub mod issuance;
 pub mod keys;
 pub mod localized;
 pub mod qr;
+pub mod status;
 pub mod trust;
 pub mod verification;

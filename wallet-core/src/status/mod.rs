@@ -1,0 +1,1 @@
+//! W3C Bitstring Status List (in progress).
