@@ -320,8 +320,18 @@ impl FieldErrors {
     fn take<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
         r.map_err(|e| self.0.push(e)).ok()
     }
-    fn push(&mut self, e: FieldError) {
-        self.0.push(e);
+    /// `validUntil` must come after `validFrom` (when both parsed).
+    fn check_validity_order(&mut self, from: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) {
+        if let (Some(from), Some(until)) = (from, until) {
+            if until <= from {
+                self.0.push(FieldError::new(
+                    "validUntil",
+                    "before_valid_from",
+                    "有效期截止时间必须晚于起始时间",
+                    "validUntil must be after validFrom",
+                ));
+            }
+        }
     }
 }
 
@@ -447,16 +457,7 @@ impl HealthCertificate {
             }
             (None, None) => None,
         };
-        if let (Some(from), Some(until)) = (valid_from, valid_until) {
-            if until <= from {
-                errors.push(FieldError::new(
-                    "validUntil",
-                    "before_valid_from",
-                    "有效期截止时间必须晚于起始时间",
-                    "validUntil must be after validFrom",
-                ));
-            }
-        }
+        errors.check_validity_order(valid_from, valid_until);
         match (
             full_name,
             full_name_pinyin,
@@ -601,16 +602,7 @@ impl FoodBusinessLicence {
         };
         let valid_from = errors.take(parse_datetime("validFrom", &req.valid_from));
         let valid_until = errors.take(parse_datetime("validUntil", &req.valid_until));
-        if let (Some(from), Some(until)) = (valid_from, valid_until) {
-            if until <= from {
-                errors.push(FieldError::new(
-                    "validUntil",
-                    "before_valid_from",
-                    "有效期截止时间必须晚于起始时间",
-                    "validUntil must be after validFrom",
-                ));
-            }
-        }
+        errors.check_validity_order(valid_from, valid_until);
         match (
             licence_number,
             licensee,

@@ -402,6 +402,23 @@ async fn check_signature(
     proof: &Value,
     options: &VerifyOptions,
 ) -> Result<CheckResult, MalformedCredential> {
+    if let Some(unsupported) = check_proof_suites(proof)? {
+        return Ok(unsupported);
+    }
+    let bytes = serde_json::to_vec(vc).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+    let signed: DataIntegrity<AnyJsonCredential, AnySuite> = ssi::claims::data_integrity::from_json_slice(&bytes)
+        .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+    let outcome = signed.proofs.validate_proof(&verification_parameters(options), &signed.claims).await;
+    Ok(proof_outcome(
+        outcome,
+        "签名无效：凭证内容被改动或不是由该密钥签发",
+        "the signature does not match: the content was altered or not signed by this key",
+    ))
+}
+
+/// Every proof must be a `DataIntegrityProof` of an accepted cryptosuite with a
+/// `proofValue`: `Ok(Some(invalid))` names an unsupported suite.
+fn check_proof_suites(proof: &Value) -> Result<Option<CheckResult>, MalformedCredential> {
     for p in proof_entries(proof) {
         let Some(p) = p.as_object() else {
             return Err(MalformedCredential::UnreadableProof("a proof is not an object".into()));
@@ -411,31 +428,38 @@ async fn check_signature(
             || !ACCEPTED_CRYPTOSUITES.contains(&suite)
         {
             let name = if suite.is_empty() { p.get("type").and_then(Value::as_str).unwrap_or("?") } else { suite };
-            return Ok(CheckResult::invalid(
+            return Ok(Some(CheckResult::invalid(
                 "unsupported_cryptosuite",
                 format!("不支持的签名算法：{name}"),
                 format!("unsupported signature suite: {name}"),
-            ));
+            )));
         }
         if p.get("proofValue").and_then(Value::as_str).is_none() {
             return Err(MalformedCredential::UnreadableProof("proofValue is missing".into()));
         }
     }
-    let bytes = serde_json::to_vec(vc).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
-    let signed: DataIntegrity<AnyJsonCredential, AnySuite> = ssi::claims::data_integrity::from_json_slice(&bytes)
-        .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
-    let params = VerificationParameters::from_resolver(DIDKey.into_vm_resolver::<AnyMethod>())
+    Ok(None)
+}
+
+/// Offline verification parameters: did:key only, bundled contexts only.
+fn verification_parameters(
+    options: &VerifyOptions,
+) -> VerificationParameters<ssi::dids::VerificationMethodDIDResolver<DIDKey, AnyMethod>, BundledLoader> {
+    VerificationParameters::from_resolver(DIDKey.into_vm_resolver::<AnyMethod>())
         .with_json_ld_loader(BundledLoader)
-        .with_date_time(options.now);
-    Ok(match signed.proofs.validate_proof(&params, &signed.claims).await {
+        .with_date_time(options.now)
+}
+
+fn proof_outcome<E: std::fmt::Display, I: std::fmt::Display>(
+    outcome: Result<Result<(), I>, E>,
+    mismatch_zh: &str,
+    mismatch_en: &str,
+) -> CheckResult {
+    match outcome {
         Ok(Ok(())) => CheckResult::Valid,
-        Ok(Err(invalid)) => CheckResult::invalid(
-            "bad_signature",
-            "签名无效：凭证内容被改动或不是由该密钥签发",
-            format!("the signature does not match: the content was altered or not signed by this key ({invalid})"),
-        ),
+        Ok(Err(invalid)) => CheckResult::invalid("bad_signature", mismatch_zh, format!("{mismatch_en} ({invalid})")),
         Err(e) => classify_proof_error(&e.to_string()),
-    })
+    }
 }
 
 fn classify_proof_error(detail: &str) -> CheckResult {
@@ -644,32 +668,13 @@ async fn check_presentation_signature(
     proof: &Value,
     options: &VerifyOptions,
 ) -> Result<CheckResult, MalformedCredential> {
-    for p in proof_entries(proof) {
-        let suite = p.get("cryptosuite").and_then(Value::as_str).unwrap_or("");
-        if p.get("type").and_then(Value::as_str) != Some("DataIntegrityProof")
-            || !ACCEPTED_CRYPTOSUITES.contains(&suite)
-        {
-            return Ok(CheckResult::invalid(
-                "unsupported_cryptosuite",
-                format!("不支持的签名算法：{suite}"),
-                format!("unsupported signature suite: {suite}"),
-            ));
-        }
+    if let Some(unsupported) = check_proof_suites(proof)? {
+        return Ok(unsupported);
     }
     let bytes = serde_json::to_vec(vp).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let signed: DataIntegrity<ssi::claims::vc::AnyJsonPresentation, AnySuite> =
         ssi::claims::data_integrity::from_json_slice(&bytes)
             .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
-    let params = VerificationParameters::from_resolver(DIDKey.into_vm_resolver::<AnyMethod>())
-        .with_json_ld_loader(BundledLoader)
-        .with_date_time(options.now);
-    Ok(match signed.proofs.validate_proof(&params, &signed.claims).await {
-        Ok(Ok(())) => CheckResult::Valid,
-        Ok(Err(invalid)) => CheckResult::invalid(
-            "bad_signature",
-            "出示凭证的签名无效",
-            format!("the presentation's signature does not match ({invalid})"),
-        ),
-        Err(e) => classify_proof_error(&e.to_string()),
-    })
+    let outcome = signed.proofs.validate_proof(&verification_parameters(options), &signed.claims).await;
+    Ok(proof_outcome(outcome, "出示凭证的签名无效", "the presentation's signature does not match"))
 }
