@@ -15,5 +15,6 @@ pub mod keys;
 pub mod localized;
 pub mod qr;
 pub mod status;
+pub mod transparency;
 pub mod trust;
 pub mod verification;

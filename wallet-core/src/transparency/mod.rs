@@ -1,0 +1,1 @@
+//! Transparency log: RFC 6962 Merkle trees, checkpoints, cosignatures (in progress).
