@@ -1,0 +1,408 @@
+//! The verifier's cache of verified status lists, and the per-credential check.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+
+use super::list::{proof_signer_dids, verify_status_list, VerifiedStatusList};
+use super::{status_entries, StatusEntry, StatusError, StatusPurpose};
+use crate::localized::Localized;
+use crate::verification::{CheckResult, Warning};
+
+/// A failure recorded for a status list URL: why the last fetch or
+/// verification did not give a usable list, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedFailure {
+    /// What went wrong.
+    pub error: StatusError,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct UrlState {
+    /// The newest good list, and when it was fetched.
+    list: Option<(Arc<VerifiedStatusList>, DateTime<Utc>)>,
+    /// The last failure since the last good list was accepted.
+    failure: Option<RecordedFailure>,
+}
+
+/// A cache of fetched, VERIFIED status list credentials, keyed by the URL
+/// credentials name in `statusListCredential` (exact string match), for the
+/// verifier service and offline inspector apps.
+///
+/// Only lists that passed [`verify_status_list`] get in, each bitstring
+/// decoded once. Per URL the cache keeps the newest good list (by
+/// `validFrom`; older ones are refused as rollback) and the last failure
+/// (fetch error, bad signature, …) so that a check can say *why* there is
+/// no usable list. A later failure never evicts a good list: the list then
+/// ages under the [`StatusPolicy`] until the check fails as stale or expired.
+///
+/// Cloning is cheap-ish (lists are shared behind `Arc`): a service can keep
+/// the cache in an `RwLock`, or verify outside any lock with
+/// [`verify_status_list`] and take the write lock only for
+/// [`insert_verified`](Self::insert_verified).
+#[derive(Debug, Clone, Default)]
+pub struct StatusListCache {
+    urls: HashMap<String, UrlState>,
+}
+
+impl StatusListCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Verify a list credential fetched from `url` at `fetched_at` (signature,
+    /// validity period at `now`, type, structure, `id` = `url`, decodable
+    /// `encodedList`, at least [`MIN_STATUS_LIST_BITS`](super::MIN_STATUS_LIST_BITS)
+    /// bits; see [`verify_status_list`]) and keep it, unless the cache holds a
+    /// newer one for that URL.
+    ///
+    /// On failure the error is also recorded for `url` (as by
+    /// [`record_failure`](Self::record_failure)), and any good list already
+    /// held is kept.
+    ///
+    /// # Errors
+    /// Why the list was not taken; [`StatusError::Rollback`] (code
+    /// `status_list_rollback`) when it is older than the one held.
+    pub async fn offer(
+        &mut self,
+        url: &str,
+        list_credential: &Value,
+        fetched_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StatusError> {
+        let result = match verify_status_list(url, list_credential, now).await {
+            Ok(list) => self.insert_verified(list, fetched_at),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result {
+            self.record_failure(url, e.clone(), now);
+        }
+        result
+    }
+
+    /// Keep a list already verified with [`verify_status_list`] (for callers
+    /// that verify outside a lock), under its URL, unless a newer one
+    /// (later `validFrom`) is held. A list with the same `validFrom` replaces
+    /// the held one (a refetch of the same publication: it renews `fetched_at`).
+    /// Does not record failures.
+    ///
+    /// # Errors
+    /// [`StatusError::Rollback`] when the held list is newer.
+    pub fn insert_verified(&mut self, list: VerifiedStatusList, fetched_at: DateTime<Utc>) -> Result<(), StatusError> {
+        let state = self.urls.entry(list.url().to_owned()).or_default();
+        if let Some((held, _)) = &state.list {
+            if held.valid_from() > list.valid_from() {
+                return Err(StatusError::Rollback { held: held.valid_from(), offered: list.valid_from() });
+            }
+        }
+        state.list = Some((Arc::new(list), fetched_at));
+        state.failure = None;
+        Ok(())
+    }
+
+    /// Record that fetching or verifying the list at `url` failed at `at`
+    /// (e.g. [`StatusError::HttpStatus`]`(404)`, [`StatusError::FetchFailed`]).
+    /// While no good list is held for `url`, status checks against it fail
+    /// with this error's code and reason; once a good list is held, the
+    /// failure only explains, in stale/expired reasons, why it was not refreshed.
+    pub fn record_failure(&mut self, url: &str, error: StatusError, at: DateTime<Utc>) {
+        self.urls.entry(url.to_owned()).or_default().failure = Some(RecordedFailure { error, at });
+    }
+
+    /// When the list held for `url` was fetched (`None`: no good list).
+    pub fn fetched_at(&self, url: &str) -> Option<DateTime<Utc>> {
+        self.urls.get(url)?.list.as_ref().map(|(_, at)| *at)
+    }
+
+    /// The verified list held for `url`.
+    pub fn get(&self, url: &str) -> Option<&VerifiedStatusList> {
+        self.urls.get(url)?.list.as_ref().map(|(list, _)| list.as_ref())
+    }
+
+    /// The failure recorded for `url` since its last good list, if any.
+    pub fn last_failure(&self, url: &str) -> Option<&RecordedFailure> {
+        self.urls.get(url)?.failure.as_ref()
+    }
+
+    /// When the caller should fetch `url` again: the earliest of the list's
+    /// `validUntil`, `fetched_at + ttl` (the issuer's hint) and
+    /// `fetched_at + policy.warn_after`. `None` when no good list is held
+    /// (fetch now).
+    pub fn refresh_at(&self, url: &str, policy: &StatusPolicy) -> Option<DateTime<Utc>> {
+        let (list, fetched_at) = self.urls.get(url)?.list.as_ref()?;
+        let mut at = *fetched_at + policy.warn_after;
+        if let Some(until) = list.valid_until() {
+            at = at.min(until);
+        }
+        if let Some(ttl) = list.ttl() {
+            at = at.min(fetched_at.checked_add_signed(ttl).unwrap_or(at));
+        }
+        Some(at)
+    }
+
+    /// Every URL the cache knows (with a list or a recorded failure).
+    pub fn urls(&self) -> impl Iterator<Item = &str> {
+        self.urls.keys().map(String::as_str)
+    }
+
+    /// Forget everything about `url`.
+    pub fn remove(&mut self, url: &str) {
+        self.urls.remove(url);
+    }
+}
+
+/// How old cached status data may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusPolicy {
+    /// Fetched longer ago than this: still used, with the warning
+    /// `status_data_aging` (default 24 h).
+    pub warn_after: Duration,
+    /// Fetched longer ago than this: the check fails with `status_data_stale`
+    /// (default 7 days).
+    pub max_age: Duration,
+}
+
+impl Default for StatusPolicy {
+    fn default() -> Self {
+        Self { warn_after: Duration::hours(24), max_age: Duration::days(7) }
+    }
+}
+
+/// Who may sign a status list for a credential: the DID(s) that signed the
+/// credential, and its issuer (when that is a DID whose key signs lists).
+struct CredentialSigners {
+    issuer: Option<String>,
+    signers: Vec<String>,
+}
+
+impl CredentialSigners {
+    fn of(vc: &Value) -> Self {
+        let issuer = match vc.get("issuer") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Object(o)) => o.get("id").and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        };
+        Self { issuer, signers: proof_signer_dids(vc) }
+    }
+
+    fn may_sign(&self, list: &VerifiedStatusList) -> bool {
+        list.signer_dids().iter().any(|s| self.signers.contains(s) || self.issuer.as_deref() == Some(s))
+    }
+
+    fn describe(&self) -> String {
+        self.issuer.clone().or_else(|| self.signers.first().cloned()).unwrap_or_else(|| "(none)".into())
+    }
+}
+
+enum Outcome {
+    Clear,
+    Revoked { list: Arc<VerifiedStatusList> },
+    Suspended { list: Arc<VerifiedStatusList> },
+    Failed(CheckResult),
+}
+
+fn invalid(code: &str, reason: Localized) -> CheckResult {
+    CheckResult::Invalid { code: code.to_owned(), reason }
+}
+
+fn from_error(error: &StatusError) -> CheckResult {
+    invalid(error.code(), error.reason())
+}
+
+/// `error`, with a recorded failure appended as the reason it could not be refreshed.
+fn with_refresh_failure(error: &StatusError, failure: Option<&RecordedFailure>) -> CheckResult {
+    let mut reason = error.reason();
+    if let Some(f) = failure {
+        let r = f.error.reason();
+        let at = f.at.format("%Y-%m-%d %H:%M UTC");
+        reason.zh = format!("{}（最近一次更新失败，{at}：{}）", reason.zh, r.zh);
+        reason.en = format!("{} (the last refresh failed at {at}: {})", reason.en, r.en);
+    }
+    invalid(error.code(), reason)
+}
+
+fn check_entry(
+    entry: &StatusEntry,
+    credential: &CredentialSigners,
+    cache: &StatusListCache,
+    policy: &StatusPolicy,
+    now: DateTime<Utc>,
+    warnings: &mut Vec<Warning>,
+) -> Outcome {
+    let state = cache.urls.get(&entry.list_url);
+    let Some((list, fetched_at)) = state.and_then(|s| s.list.as_ref()) else {
+        // Fail closed: no verified list, no verdict.
+        return Outcome::Failed(match state.and_then(|s| s.failure.as_ref()) {
+            Some(f) => {
+                let r = f.error.reason();
+                invalid(
+                    f.error.code(),
+                    Localized::new(
+                        format!("状态列表 {} 不可用：{}", entry.list_url, r.zh),
+                        format!("the status list {} is not usable: {}", entry.list_url, r.en),
+                    ),
+                )
+            }
+            None => from_error(&StatusError::NotFetched(entry.list_url.clone())),
+        });
+    };
+    if !credential.may_sign(list) {
+        return Outcome::Failed(from_error(&StatusError::ListWrongIssuer {
+            list_signer: list.signer_dids().join(", "),
+            credential_issuer: credential.describe(),
+        }));
+    }
+    if !list.has_purpose(entry.purpose) {
+        return Outcome::Failed(from_error(&StatusError::ListWrongPurpose {
+            expected: entry.purpose.as_str().to_owned(),
+            found: list.purposes().to_vec(),
+        }));
+    }
+    let bit = usize::try_from(entry.index).ok().and_then(|i| list.bits().get(i));
+    let Some(bit) = bit else {
+        return Outcome::Failed(from_error(&StatusError::IndexOutOfRange {
+            index: entry.index,
+            len: list.bits().len(),
+        }));
+    };
+    // Revocation is final (the spec: "not reversible"), so a set revocation
+    // bit is believed even from a list too old to vouch for a clear bit.
+    if bit && entry.purpose == StatusPurpose::Revocation {
+        return Outcome::Revoked { list: Arc::clone(list) };
+    }
+    let failure = state.and_then(|s| s.failure.as_ref());
+    if let Some(valid_until) = list.valid_until() {
+        if now > valid_until {
+            return Outcome::Failed(with_refresh_failure(&StatusError::ListExpired { valid_until }, failure));
+        }
+    }
+    let age = now - *fetched_at;
+    if age > policy.max_age {
+        let stale = StatusError::DataStale { fetched_at: *fetched_at, max_age_hours: policy.max_age.num_hours() };
+        return Outcome::Failed(with_refresh_failure(&stale, failure));
+    }
+    if age > policy.warn_after && !warnings.iter().any(|w| w.code == "status_data_aging") {
+        let hours = age.num_hours();
+        warnings.push(Warning {
+            code: "status_data_aging".into(),
+            message: Localized::new(
+                format!("吊销/暂停状态数据已 {hours} 小时未更新"),
+                format!("the revocation/suspension data has not been refreshed for {hours} hours"),
+            ),
+        });
+    }
+    if bit {
+        Outcome::Suspended { list: Arc::clone(list) }
+    } else {
+        Outcome::Clear
+    }
+}
+
+/// The status check of one credential against the cache, at `now`.
+/// FAILS CLOSED: anything short of a fresh, verified list from the
+/// credential's issuer with the bit clear, for every entry, is `Invalid`.
+///
+/// - no `credentialStatus` → `Unchecked` `no_status_entry` (the caller's
+///   policy decides whether that is acceptable);
+/// - a malformed or unsupported entry → `Invalid` `status_entry_malformed` /
+///   `status_entry_unsupported`;
+/// - per entry: no list held → the recorded failure's code
+///   (`status_list_unavailable` for fetch errors and when nothing was ever
+///   fetched, `status_list_bad_signature`, `status_list_malformed`,
+///   `status_list_too_short`, `status_list_url_mismatch`, `status_list_expired`, …);
+///   list not signed by the credential's signer or issuer DID →
+///   `status_list_wrong_issuer`; purpose mismatch → `status_list_wrong_purpose`;
+///   index beyond the list → `status_index_out_of_range`; past the list's
+///   `validUntil` → `status_list_expired`; fetched more than
+///   `policy.max_age` ago → `status_data_stale` (beyond `policy.warn_after`:
+///   warning `status_data_aging`); revocation bit set → `revoked` (even from
+///   an expired or stale list: revocation is final); suspension bit set →
+///   `suspended`;
+/// - several entries: `revoked` wins over `suspended`, which wins over any
+///   other failure (the first, in entry order); all clear → `Valid`.
+///
+/// The credential's own signature is not checked here (that is
+/// [`verify_credential`](crate::verification::verify_credential)'s job); its
+/// proof's `verificationMethod` DIDs and its `issuer` only say which list
+/// signers are accepted for it.
+///
+/// The library reports what the newest verified list says: if a newer list
+/// clears a revocation bit, the credential checks clear. Keeping revocation
+/// final is the issuer's job (its store must refuse to clear a revocation bit).
+pub fn check_status(
+    vc: &Value,
+    cache: &StatusListCache,
+    policy: &StatusPolicy,
+    now: DateTime<Utc>,
+) -> (CheckResult, Vec<Warning>) {
+    let entries = match status_entries(vc) {
+        Ok(entries) => entries,
+        Err(e) => return (from_error(&e), Vec::new()),
+    };
+    if entries.is_empty() {
+        return (
+            CheckResult::Unchecked {
+                code: "no_status_entry".into(),
+                reason: Localized::new(
+                    "凭证没有状态条目，无法检查是否被吊销",
+                    "the credential has no status entry; revocation cannot be checked",
+                ),
+            },
+            Vec::new(),
+        );
+    }
+    let credential = CredentialSigners::of(vc);
+    let mut warnings = Vec::new();
+    let mut revoked = None;
+    let mut suspended = None;
+    let mut failed = None;
+    for entry in &entries {
+        match check_entry(entry, &credential, cache, policy, now, &mut warnings) {
+            Outcome::Clear => {}
+            Outcome::Revoked { list } => {
+                revoked.get_or_insert((entry, list));
+            }
+            Outcome::Suspended { list } => {
+                suspended.get_or_insert((entry, list));
+            }
+            Outcome::Failed(result) => {
+                failed.get_or_insert(result);
+            }
+        }
+    }
+    let result = if let Some((entry, list)) = revoked {
+        let as_of = list.valid_from().format("%Y-%m-%d %H:%M UTC");
+        invalid(
+            "revoked",
+            Localized::new(
+                format!("凭证已被签发机构吊销（状态列表 {}，第 {} 位，{as_of} 发布）", entry.list_url, entry.index),
+                format!(
+                    "the credential has been revoked by its issuer (status list {}, index {}, published {as_of})",
+                    entry.list_url, entry.index
+                ),
+            ),
+        )
+    } else if let Some((entry, list)) = suspended {
+        let as_of = list.valid_from().format("%Y-%m-%d %H:%M UTC");
+        invalid(
+            "suspended",
+            Localized::new(
+                format!("凭证已被签发机构暂停使用（状态列表 {}，第 {} 位，{as_of} 发布）", entry.list_url, entry.index),
+                format!(
+                    "the credential is suspended by its issuer (status list {}, index {}, published {as_of})",
+                    entry.list_url, entry.index
+                ),
+            ),
+        )
+    } else if let Some(failed) = failed {
+        failed
+    } else {
+        CheckResult::Valid
+    };
+    (result, warnings)
+}
