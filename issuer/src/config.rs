@@ -24,6 +24,14 @@ pub struct Settings {
     /// PEM private key for --tls-cert.
     #[arg(long, env = "ISSUER_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Public base URL of this issuer (status list URLs are `<public-url>/status/<id>`);
+    /// default: `http(s)://<listen address>` with the bound port.
+    #[arg(long, env = "ISSUER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Status list entries handed out per list before a new list is started (lists are
+    /// at least 131072 bits long whatever this says).
+    #[arg(long, env = "ISSUER_STATUS_LIST_MAX_ALLOCATIONS", default_value_t = 131_072)]
+    pub status_list_max_allocations: u64,
 }
 
 impl Settings {
@@ -36,6 +44,8 @@ impl Settings {
             trust_list: None,
             tls_cert: None,
             tls_key: None,
+            public_url: None,
+            status_list_max_allocations: 131_072,
         }
     }
 

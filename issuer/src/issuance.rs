@@ -21,6 +21,8 @@ pub struct Issuer {
     pub store: Store,
     /// The signing key.
     pub key: IssuerKey,
+    /// Revocation and suspension lists.
+    pub status: crate::status::StatusService,
 }
 
 /// What an issuance returns: the HTTP status to answer with and the body.
@@ -122,6 +124,7 @@ impl Issuer {
         }
         let id = CredentialId::generate();
         let unsigned = build(request_body, &self.key, &id)?;
+        let unsigned = self.status.with_status_entries(id.as_str(), unsigned).await?;
         let signed = sign_credential(&unsigned, &self.key, Utc::now()).await.map_err(sign_error)?;
         let body = json!({
             "id": id.as_str(),
@@ -170,12 +173,21 @@ impl Issuer {
                 ));
             }
         }
-        let signed = sign_credential(credential, &self.key, Utc::now()).await.map_err(sign_error)?;
-        let id = signed
+        let id = credential
             .get("id")
             .and_then(Value::as_str)
             .and_then(CredentialId::parse)
             .unwrap_or_else(CredentialId::generate);
+        // Status entries are part of what is signed; checked first so bad input wastes no index.
+        let with_status;
+        let credential = if crate::status::wants_status_entries(credential) {
+            wallet_core::data_model::check_credential(credential).map_err(|e| sign_error(IssueError::DataModel(e)))?;
+            with_status = self.status.with_status_entries(id.as_str(), credential.clone()).await?;
+            &with_status
+        } else {
+            credential
+        };
+        let signed = sign_credential(credential, &self.key, Utc::now()).await.map_err(sign_error)?;
         match self.store.save_issued(&new_credential(&id, &signed)?, None).await {
             Ok(_) => {}
             // The caller chose an id that was already issued: the credential is still

@@ -11,6 +11,8 @@ pub mod pki_cli;
 pub mod routes;
 pub mod signing_key;
 pub mod startup;
+pub mod status;
+pub mod status_cli;
 pub mod store;
 pub mod telemetry;
 pub mod tls;

@@ -18,6 +18,9 @@ enum Command {
     /// Department PKI: roots, issuer certificates, revocation, trust lists, key rotation.
     #[command(subcommand)]
     Pki(issuer::pki_cli::PkiCommand),
+    /// Revoke, suspend, reinstate or show a credential's status (works on the store directly).
+    #[command(subcommand)]
+    Status(issuer::status_cli::StatusCommand),
 }
 
 #[actix_web::main]
@@ -30,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
             app.run_until_stopped().await?;
         }
         Command::Pki(command) => issuer::pki_cli::run(command)?,
+        Command::Status(command) => std::process::exit(issuer::status_cli::run(command).await?),
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use crate::store::Store;
 pub struct Application {
     port: u16,
     did: String,
+    base_url: String,
     server: Server,
 }
 
@@ -28,10 +29,13 @@ impl Application {
         let store = Store::connect(&settings.store_url()).await.context("opening the store")?;
         let key = crate::signing_key::load_or_generate(&settings.data_dir)?;
         let did = key.did();
-        let issuer = web::Data::new(Issuer { store, key });
-        let trust_list = web::Data::new(crate::routes::trust_list::TrustListFile(settings.trust_list.clone()));
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
+        let base_url = crate::status::base_url(settings, listener.local_addr()?)?;
+        let status_config = crate::store::StatusListConfig::with_max_allocations(settings.status_list_max_allocations)?;
+        let status = crate::status::StatusService::new(store.clone(), key.clone(), &base_url, status_config);
+        let issuer = web::Data::new(Issuer { store, key, status });
+        let trust_list = web::Data::new(crate::routes::trust_list::TrustListFile(settings.trust_list.clone()));
         let json_config =
             web::JsonConfig::default().limit(crate::routes::MAX_BODY_BYTES).error_handler(crate::api_error::json_error);
         let http = HttpServer::new(move || {
@@ -53,12 +57,17 @@ impl Application {
                 http.listen(listener)?.run()
             }
         };
-        Ok(Self { port, did, server })
+        Ok(Self { port, did, base_url, server })
     }
 
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The public base URL (`--public-url`, else `http(s)://<bound address>`).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
     }
 
     /// The issuer's DID.

@@ -17,10 +17,14 @@ use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use issuer::store::{CredentialQuery, IdempotencyRecord, NewCredential, SaveOutcome, Store, StoreError};
+use issuer::store::{
+    CredentialQuery, CredentialState, IdempotencyRecord, NewCredential, PublishedStatusList, SaveOutcome, StatusAction,
+    StatusChange, StatusChangeOutcome, StatusListConfig, Store, StoreError,
+};
 use sha2::{Digest, Sha256};
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
+use wallet_core::status::StatusPurpose;
 
 /// A connected store plus the URL it was opened from (for reconnecting).
 struct TestDb {
@@ -62,6 +66,13 @@ store_tests!(
     counts_credentials,
     migrations_are_idempotent,
     data_survives_reopen,
+    status_allocation_is_random_distinct_and_idempotent,
+    status_lists_roll_over_at_the_allocation_limit,
+    concurrent_status_allocations_never_share_an_index,
+    status_changes_write_bit_version_and_audit_together,
+    revocation_is_final,
+    status_changes_need_a_stored_credential_with_entries,
+    status_snapshot_is_consistent_and_publications_never_go_back,
 );
 
 // --- the tests ------------------------------------------------------------------
@@ -348,6 +359,271 @@ async fn data_survives_reopen(db: TestDb) {
         reopened.idempotent_response("food-business-licences", "persist-key").await.expect("read"),
         Some(record)
     );
+}
+
+async fn status_allocation_is_random_distinct_and_idempotent(db: TestDb) {
+    let store = db.store;
+    let config = StatusListConfig::default();
+    let mut first = Vec::new();
+    for n in 0..60 {
+        let allocations = store.allocate_status(&format!("urn:uuid:alloc-{n}"), &config).await.expect("allocate");
+        assert_eq!(allocations.len(), 2);
+        assert_eq!(allocations[0].purpose, StatusPurpose::Revocation);
+        assert_eq!(allocations[1].purpose, StatusPurpose::Suspension);
+        assert_eq!((allocations[0].list_id, allocations[1].list_id), (1, 2), "one list per purpose");
+        first.push(allocations);
+    }
+    let revocation: Vec<u64> = first.iter().map(|a| a[0].index).collect();
+    let mut distinct = revocation.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), revocation.len(), "no index is handed out twice");
+    assert_ne!(distinct, revocation, "indexes are not in issuance order");
+    assert!(revocation.iter().all(|&i| i < 131_072));
+
+    let again = store.allocate_status("urn:uuid:alloc-7", &config).await.expect("again");
+    assert_eq!(again, first[7], "a credential keeps its entries");
+    let record = store.credential_status("urn:uuid:alloc-7").await.expect("read").expect("entries");
+    assert_eq!(record.state(), CredentialState::Active);
+    assert_eq!(record.entries.len(), 2);
+    assert_eq!(record.entries[0].index, first[7][0].index);
+    assert!(store.credential_status("urn:uuid:nobody").await.expect("read").is_none());
+
+    let lists = store.status_lists().await.expect("lists");
+    assert_eq!(lists.len(), 2);
+    for (list, purpose) in lists.iter().zip([StatusPurpose::Revocation, StatusPurpose::Suspension]) {
+        assert_eq!(list.purpose, purpose);
+        assert_eq!((list.size_bits, list.max_allocations, list.allocated, list.version), (131_072, 131_072, 60, 1));
+    }
+}
+
+async fn status_lists_roll_over_at_the_allocation_limit(db: TestDb) {
+    let store = db.store;
+    let small = StatusListConfig::with_max_allocations(3).expect("config");
+    assert_eq!(small.size_bits(), 131_072, "lists stay large; only the allocations are limited");
+    let mut list_ids = Vec::new();
+    for n in 0..7 {
+        let allocations = store.allocate_status(&format!("urn:uuid:roll-{n}"), &small).await.expect("allocate");
+        list_ids.push((allocations[0].list_id, allocations[1].list_id));
+    }
+    assert_eq!(list_ids, [(1, 2), (1, 2), (1, 2), (3, 4), (3, 4), (3, 4), (5, 6)]);
+    let lists = store.status_lists().await.expect("lists");
+    let allocated: Vec<(i64, StatusPurpose, u64)> = lists.iter().map(|l| (l.list_id, l.purpose, l.allocated)).collect();
+    use StatusPurpose::{Revocation as R, Suspension as S};
+    assert_eq!(allocated, [(1, R, 3), (2, S, 3), (3, R, 3), (4, S, 3), (5, R, 1), (6, S, 1)]);
+    // A larger limit later applies to new lists only; the open ones are filled first.
+    let large = StatusListConfig::default();
+    let next = store.allocate_status("urn:uuid:roll-7", &large).await.expect("allocate");
+    assert_eq!((next[0].list_id, next[1].list_id), (5, 6));
+}
+
+async fn concurrent_status_allocations_never_share_an_index(db: TestDb) {
+    const TASKS: usize = 8;
+    const PER_TASK: usize = 12;
+    let second_handle = Store::connect(&db.url).await.expect("second connection");
+    let handles = [db.store.clone(), second_handle];
+    // A small limit so that lists also roll over under contention.
+    let config = StatusListConfig::with_max_allocations(25).expect("config");
+    let start_together = Arc::new(Barrier::new(TASKS));
+    let mut tasks = JoinSet::new();
+    for task in 0..TASKS {
+        let store = handles[task % handles.len()].clone();
+        let start_together = Arc::clone(&start_together);
+        tasks.spawn(async move {
+            start_together.wait().await;
+            let mut out = Vec::new();
+            for n in 0..PER_TASK {
+                out.extend(store.allocate_status(&format!("urn:uuid:c-{task}-{n}"), &config).await.expect("allocate"));
+            }
+            out
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        all.extend(joined.expect("task panicked"));
+    }
+    assert_eq!(all.len(), TASKS * PER_TASK * 2);
+    let distinct: std::collections::HashSet<(i64, u64)> = all.iter().map(|a| (a.list_id, a.index)).collect();
+    assert_eq!(distinct.len(), all.len(), "every (list, index) is handed out once");
+    let lists = handles[0].status_lists().await.expect("lists");
+    assert!(lists.iter().all(|l| l.allocated <= 25), "the limit holds under concurrency");
+    assert_eq!(lists.iter().map(|l| l.allocated).sum::<u64>(), (TASKS * PER_TASK * 2) as u64);
+    for list in &lists {
+        let used = all.iter().filter(|a| a.list_id == list.list_id).count() as u64;
+        assert_eq!(used, list.allocated, "list {} counts what it handed out", list.list_id);
+        assert!(all.iter().filter(|a| a.list_id == list.list_id).all(|a| a.purpose == list.purpose));
+    }
+    let open = |purpose| lists.iter().filter(|l| l.purpose == purpose && l.allocated < 25).count();
+    assert!(open(StatusPurpose::Revocation) <= 1 && open(StatusPurpose::Suspension) <= 1, "no stray open lists");
+}
+
+fn change(id: &str, action: StatusAction, reason: &str, actor: &str) -> StatusChange {
+    StatusChange {
+        credential_id: id.to_owned(),
+        action,
+        reason: reason.to_owned(),
+        actor: actor.to_owned(),
+        at: Utc::now(),
+    }
+}
+
+async fn status_changes_write_bit_version_and_audit_together(db: TestDb) {
+    let store = db.store;
+    let id = "urn:uuid:status-1";
+    store.save_issued(&sample_credential(id, "HealthCertificate", at(BASE_SECONDS, 0)), None).await.expect("save");
+    let entries = store.allocate_status(id, &StatusListConfig::default()).await.expect("allocate");
+    let (revocation, suspension) = (&entries[0], &entries[1]);
+    let version = |list_id: i64| {
+        let store = store.clone();
+        async move { store.status_list_snapshot(list_id).await.expect("snapshot").expect("list").list.version }
+    };
+    let set_bits = |list_id: i64| {
+        let store = store.clone();
+        async move { store.status_list_snapshot(list_id).await.expect("snapshot").expect("list").set_indexes }
+    };
+    assert_eq!(version(suspension.list_id).await, 1);
+
+    let outcome = store.change_status(&change(id, StatusAction::Suspend, "lost card", "alice")).await.expect("suspend");
+    let StatusChangeOutcome::Changed { previous, current, list_id, .. } = outcome else {
+        panic!("expected a change, got {outcome:?}")
+    };
+    assert_eq!((previous, current, list_id), (CredentialState::Active, CredentialState::Suspended, suspension.list_id));
+    assert_eq!(set_bits(suspension.list_id).await, [suspension.index]);
+    assert_eq!(version(suspension.list_id).await, 2);
+    assert_eq!(version(revocation.list_id).await, 1, "the other list is untouched");
+
+    // Idempotent: nothing written, no version bump, no audit event.
+    let outcome = store.change_status(&change(id, StatusAction::Suspend, "again", "alice")).await.expect("again");
+    assert_eq!(outcome, StatusChangeOutcome::Unchanged(CredentialState::Suspended));
+    assert_eq!(version(suspension.list_id).await, 2);
+
+    let outcome =
+        store.change_status(&change(id, StatusAction::Reinstate, "card found", "bob")).await.expect("reinstate");
+    assert!(matches!(outcome, StatusChangeOutcome::Changed { current: CredentialState::Active, .. }), "{outcome:?}");
+    assert!(set_bits(suspension.list_id).await.is_empty());
+    assert_eq!(version(suspension.list_id).await, 3);
+    assert_eq!(
+        store.change_status(&change(id, StatusAction::Reinstate, "x", "bob")).await.expect("again"),
+        StatusChangeOutcome::Unchanged(CredentialState::Active)
+    );
+
+    let events = store.status_events(id).await.expect("events");
+    let summary: Vec<(StatusAction, CredentialState, CredentialState, &str, &str)> =
+        events.iter().map(|e| (e.action, e.previous_state, e.new_state, e.reason.as_str(), e.actor.as_str())).collect();
+    assert_eq!(
+        summary,
+        [
+            (StatusAction::Suspend, CredentialState::Active, CredentialState::Suspended, "lost card", "alice"),
+            (StatusAction::Reinstate, CredentialState::Suspended, CredentialState::Active, "card found", "bob"),
+        ]
+    );
+    assert!(events[0].event_id < events[1].event_id);
+    assert!(events.iter().all(|e| e.credential_id == id && (Utc::now() - e.occurred_at).num_seconds() < 60));
+    let record = store.credential_status(id).await.expect("read").expect("entries");
+    assert!(record.entries[1].updated_at.is_some());
+    assert_eq!(record.state(), CredentialState::Active);
+}
+
+async fn revocation_is_final(db: TestDb) {
+    let store = db.store;
+    let id = "urn:uuid:status-2";
+    store.save_issued(&sample_credential(id, "HealthCertificate", at(BASE_SECONDS, 0)), None).await.expect("save");
+    let entries = store.allocate_status(id, &StatusListConfig::default()).await.expect("allocate");
+    store.change_status(&change(id, StatusAction::Suspend, "check", "alice")).await.expect("suspend");
+    let outcome = store.change_status(&change(id, StatusAction::Revoke, "fraud", "alice")).await.expect("revoke");
+    assert!(
+        matches!(
+            outcome,
+            StatusChangeOutcome::Changed {
+                previous: CredentialState::Suspended,
+                current: CredentialState::Revoked,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    let revocation_list = store.status_list_snapshot(entries[0].list_id).await.expect("snapshot").expect("list");
+    assert_eq!(revocation_list.set_indexes, [entries[0].index]);
+    assert_eq!(revocation_list.list.version, 2);
+
+    for action in [StatusAction::Reinstate, StatusAction::Suspend] {
+        let outcome = store.change_status(&change(id, action, "undo", "mallory")).await.expect("refused");
+        assert_eq!(outcome, StatusChangeOutcome::AlreadyRevoked, "{action}");
+    }
+    assert_eq!(
+        store.change_status(&change(id, StatusAction::Revoke, "again", "alice")).await.expect("again"),
+        StatusChangeOutcome::Unchanged(CredentialState::Revoked)
+    );
+    assert_eq!(store.credential_status(id).await.expect("read").expect("entries").state(), CredentialState::Revoked);
+    assert_eq!(store.status_events(id).await.expect("events").len(), 2, "refusals and no-ops write no event");
+    let after = store.status_list_snapshot(entries[0].list_id).await.expect("snapshot").expect("list");
+    assert_eq!(after.list.version, 2);
+}
+
+async fn status_changes_need_a_stored_credential_with_entries(db: TestDb) {
+    let store = db.store;
+    assert_eq!(
+        store.change_status(&change("urn:uuid:ghost", StatusAction::Revoke, "r", "a")).await.expect("change"),
+        StatusChangeOutcome::UnknownCredential
+    );
+    // Allocated, but the issuance never completed: still unknown.
+    store.allocate_status("urn:uuid:half", &StatusListConfig::default()).await.expect("allocate");
+    assert_eq!(
+        store.change_status(&change("urn:uuid:half", StatusAction::Revoke, "r", "a")).await.expect("change"),
+        StatusChangeOutcome::UnknownCredential
+    );
+    let id = "urn:uuid:no-entries";
+    store.save_issued(&sample_credential(id, "Generic", at(BASE_SECONDS, 0)), None).await.expect("save");
+    for action in [StatusAction::Revoke, StatusAction::Suspend, StatusAction::Reinstate] {
+        assert_eq!(
+            store.change_status(&change(id, action, "r", "a")).await.expect("change"),
+            StatusChangeOutcome::NoStatusEntry,
+            "{action}"
+        );
+    }
+    assert!(store.status_events(id).await.expect("events").is_empty());
+}
+
+async fn status_snapshot_is_consistent_and_publications_never_go_back(db: TestDb) {
+    let store = db.store;
+    assert!(store.status_list_snapshot(1).await.expect("snapshot").is_none());
+    assert!(store.status_list_publication(1).await.expect("publication").is_none());
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let id = format!("urn:uuid:pub-{n}");
+        store.save_issued(&sample_credential(&id, "Generic", at(BASE_SECONDS, 0)), None).await.expect("save");
+        ids.push((store.allocate_status(&id, &StatusListConfig::default()).await.expect("allocate"), id));
+    }
+    for (_, id) in ids.iter().take(3) {
+        store.change_status(&change(id, StatusAction::Revoke, "r", "a")).await.expect("revoke");
+    }
+    let snapshot = store.status_list_snapshot(1).await.expect("snapshot").expect("list");
+    let mut expected: Vec<u64> = ids.iter().take(3).map(|(a, _)| a[0].index).collect();
+    expected.sort_unstable();
+    assert_eq!(snapshot.set_indexes, expected, "ascending set indexes");
+    assert_eq!(snapshot.list.version, 4);
+
+    let (list, cached) = store.status_list_publication(1).await.expect("read").expect("list");
+    assert_eq!((list.version, cached), (4, None));
+    let published = |version: i64, seconds: i64| PublishedStatusList {
+        list_id: 1,
+        version,
+        issuer: ISSUER_DID.to_owned(),
+        list_url: "https://issuer.example/status/1".to_owned(),
+        credential_json: format!("{{\"version\": {version},  \"odd spacing\": true}}"),
+        etag: format!("\"etag-{version}-{seconds}\""),
+        valid_until: at(BASE_SECONDS + seconds + 86_400, 0),
+        published_at: at(BASE_SECONDS + seconds, 0),
+    };
+    assert!(store.save_status_list_publication(&published(4, 10)).await.expect("save"));
+    assert!(!store.save_status_list_publication(&published(3, 20)).await.expect("older version"), "older version");
+    assert!(!store.save_status_list_publication(&published(4, 5)).await.expect("earlier"), "earlier validFrom");
+    assert!(store.save_status_list_publication(&published(4, 10)).await.expect("same"), "same time: replaces");
+    let (_, cached) = store.status_list_publication(1).await.expect("read").expect("list");
+    assert_eq!(cached, Some(published(4, 10)));
+    assert!(store.save_status_list_publication(&published(5, 30)).await.expect("newer"));
+    let (_, cached) = store.status_list_publication(1).await.expect("read").expect("list");
+    assert_eq!(cached, Some(published(5, 30)), "stored verbatim");
 }
 
 // --- backend-specific tests -------------------------------------------------------

@@ -17,11 +17,20 @@ pub struct Settings {
     /// Issuer trust: department roots and the trust list.
     #[command(flatten)]
     pub trust: crate::trust_sync::TrustSettings,
+    /// Revocation / suspension status lists.
+    #[command(flatten)]
+    pub status: crate::status_sync::StatusSettings,
 }
 
 impl Settings {
     /// Settings for tests: an ephemeral port, plain HTTP.
     pub fn for_tests() -> Self {
-        Self { listen: "127.0.0.1:0".into(), tls_cert: None, tls_key: None, trust: Default::default() }
+        Self {
+            listen: "127.0.0.1:0".into(),
+            tls_cert: None,
+            tls_key: None,
+            trust: Default::default(),
+            status: Default::default(),
+        }
     }
 }

@@ -5,6 +5,8 @@ pub mod api_error;
 pub mod config;
 pub mod routes;
 pub mod startup;
+pub mod status_sync;
 pub mod telemetry;
 pub mod tls;
 pub mod trust_sync;
+pub mod verify_flow;

@@ -23,6 +23,7 @@ impl Application {
         let trust = crate::trust_sync::TrustState::from_settings(&settings.trust)?;
         tokio::spawn(trust.clone().keep_fresh(settings.trust.clone()));
         let trust_data = web::Data::new(trust);
+        let status_data = web::Data::new(crate::status_sync::StatusState::new(&settings.status)?);
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
         let json_config =
@@ -32,6 +33,7 @@ impl Application {
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .app_data(json_config.clone())
                 .app_data(trust_data.clone())
+                .app_data(status_data.clone())
                 .configure(crate::routes::configure)
         });
         let server = match (&settings.tls_cert, &settings.tls_key) {

@@ -109,6 +109,7 @@ async fn spawn_with(trust: TrustFixture) -> Services {
         format!("{FIXTURES}/trust/market-supervision-root.pem").into(),
     ];
     verifier_settings.trust.trust_list_file = Some(list_path);
+    verifier_settings.status.refresh_secs = 0;
     let verifier_app = verifier::startup::Application::build(&verifier_settings).unwrap();
     let verifier = format!("http://127.0.0.1:{}", verifier_app.port());
     tokio::spawn(verifier_app.run_until_stopped());
@@ -525,4 +526,77 @@ async fn the_verifier_syncs_the_trust_list_from_the_issuer_url() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("the verifier never trusted the issuer: {last:#}");
+}
+
+// ---- revocation and suspension (Bitstring Status Lists) ----
+
+async fn change_status(s: &Services, credential_id: &str, action: &str) {
+    let uuid = credential_id.trim_start_matches("urn:uuid:");
+    let resp = s
+        .http
+        .post(format!("{}/credentials/{uuid}/status", s.issuer))
+        .json(&json!({"action": action, "reason": "复查发现传染病 / follow-up exam", "by": "test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{action}: {}", resp.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn revoked_and_suspended_certificates_say_so_at_the_next_scan() {
+    // The verifier refetches lists older than refresh_secs; 0 here, 300 s by default.
+    let s = spawn_with(TrustFixture::default()).await;
+    let issued = s.issue().await;
+    let vc = issued["credential"].clone();
+    assert_eq!(vc["credentialStatus"].as_array().map(Vec::len), Some(2), "two status entries");
+    let text = wallet_core::compact::encode_credential(&vc).unwrap();
+    assert!(wallet_core::qr::qr_version(&text).unwrap() <= 15, "the issued certificate fits V15 at M");
+
+    let (status, body) = s.verify_qr(&text).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["report"]["checks"]["status"]["result"], "valid");
+
+    let id = issued["id"].as_str().unwrap();
+    change_status(&s, id, "suspend").await;
+    let (status, body) = s.verify_qr(&text).await;
+    assert_eq!(status, 422, "{body:#}");
+    assert_eq!(body["report"]["checks"]["status"]["code"], "suspended");
+
+    change_status(&s, id, "reinstate").await;
+    let (status, body) = s.verify_qr(&text).await;
+    assert_eq!(status, 200, "{body:#}");
+
+    change_status(&s, id, "revoke").await;
+    let (status, body) = s.verify_qr(&text).await;
+    assert_eq!(status, 422, "{body:#}");
+    assert_eq!(body["report"]["checks"]["status"]["code"], "revoked");
+    // Revocation is final.
+    let resp = s
+        .http
+        .post(format!("{}/credentials/{}/status", s.issuer, id.trim_start_matches("urn:uuid:")))
+        .json(&json!({"action": "reinstate", "reason": "mistake"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    let (status, body) = s.verify_qr(&text).await;
+    assert_eq!((status, body["report"]["checks"]["status"]["code"].as_str()), (422, Some("revoked")));
+}
+
+#[tokio::test]
+async fn a_status_list_that_cannot_be_fetched_fails_closed() {
+    let s = spawn_with(TrustFixture::default()).await;
+    let mut vc = s.issue().await["credential"].clone();
+    // Point the entries at a list that does not exist, and re-sign as the clinic.
+    let missing = format!("{}/status/999999", s.issuer);
+    for entry in vc["credentialStatus"].as_array_mut().unwrap() {
+        let index = entry["statusListIndex"].as_str().unwrap().to_owned();
+        entry["statusListCredential"] = json!(missing);
+        entry["id"] = json!(format!("{missing}#{index}"));
+    }
+    vc.as_object_mut().unwrap().remove("proof");
+    let vc = sign_credential(&vc, &test_key(), Utc::now()).await.unwrap();
+    let (status, body) = s.verify_qr(&wallet_core::compact::encode_credential(&vc).unwrap()).await;
+    assert_eq!(status, 422, "{body:#}");
+    assert_eq!(body["report"]["checks"]["status"]["code"], "status_list_unavailable");
 }

@@ -204,6 +204,23 @@ impl IssuerTrust {
     }
 }
 
+/// Where revocation and suspension status comes from.
+#[derive(Debug, Clone, Default)]
+pub enum StatusSource {
+    /// No status lists: the status check says `unchecked`.
+    #[default]
+    NotConfigured,
+    /// Verified status lists fetched earlier (whole lists, never per credential),
+    /// and the freshness policy to hold them to. Fails closed: a list the
+    /// credential names that is not in the cache is `status_list_unavailable`.
+    Cache {
+        /// The lists (cheap to clone: lists are shared).
+        cache: crate::status::StatusListCache,
+        /// Warn / fail ages.
+        policy: crate::status::StatusPolicy,
+    },
+}
+
 /// What to verify against.
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
@@ -213,6 +230,8 @@ pub struct VerifyOptions {
     pub clock_skew: Duration,
     /// Issuer trust data.
     pub trust: IssuerTrust,
+    /// Status list data.
+    pub status: StatusSource,
     /// When true, `verified` also needs issuer trust to be `valid` (inspectors:
     /// a signature from an unknown issuer proves nothing). When false, issuer
     /// trust is reported but does not decide `verified` (VC-API clients such as
@@ -223,7 +242,19 @@ pub struct VerifyOptions {
 impl VerifyOptions {
     /// Verify as of `now`, with a 5-minute clock-skew tolerance and no trust list.
     pub fn at(now: DateTime<Utc>) -> Self {
-        Self { now, clock_skew: Duration::minutes(5), trust: IssuerTrust::NotConfigured, require_trust: false }
+        Self {
+            now,
+            clock_skew: Duration::minutes(5),
+            trust: IssuerTrust::NotConfigured,
+            status: StatusSource::NotConfigured,
+            require_trust: false,
+        }
+    }
+
+    /// The same, with status taken from `status`.
+    pub fn with_status(mut self, status: StatusSource) -> Self {
+        self.status = status;
+        self
     }
 
     /// The same, with issuer trust taken from `trust` (and required when `require_trust`).
@@ -304,18 +335,22 @@ fn report_with_signature(
         _ => Vec::new(),
     };
     let (issuer_trust, trusted_issuer) = check_issuer_trust(proof, &types, options, &mut warnings);
-    let status = if obj.contains_key("credentialStatus") {
-        CheckResult::unchecked(
-            "status_not_supported",
-            "本验证器尚未检查吊销/暂停状态",
-            "this verifier does not check revocation/suspension status yet",
-        )
-    } else {
-        CheckResult::unchecked(
+    let status = match &options.status {
+        StatusSource::Cache { cache, policy } => {
+            let (result, status_warnings) = crate::status::check_status(vc, cache, policy, options.now);
+            warnings.extend(status_warnings);
+            result
+        }
+        StatusSource::NotConfigured if obj.contains_key("credentialStatus") => CheckResult::unchecked(
+            "status_not_checked",
+            "本次核验未获取状态列表，无法确认是否被吊销或暂停",
+            "no status lists were available to this verification: revocation and suspension are not known",
+        ),
+        StatusSource::NotConfigured => CheckResult::unchecked(
             "no_status_entry",
             "凭证没有状态条目，无法检查是否被吊销",
             "the credential has no status entry; revocation cannot be checked",
-        )
+        ),
     };
     let checks = Checks {
         signature,

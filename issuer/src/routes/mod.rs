@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod domain_api;
+pub mod status;
 pub mod trust_list;
 pub mod vc_api;
 
@@ -17,6 +18,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/trust-list", web::get().to(trust_list::trust_list))
         .route("/credentials/issue", web::post().to(vc_api::issue))
+        .route("/credentials/status", web::post().to(status::vc_api_update))
+        .route("/status/{list_id}", web::get().to(status::status_list))
+        .route("/credentials/{uuid}/status", web::post().to(status::change))
+        .route("/credentials/{uuid}/status", web::get().to(status::show))
         .route("/api/v1/health-certificates", web::post().to(domain_api::issue_health_certificate))
         .route("/api/v1/licences", web::post().to(domain_api::issue_licence))
         .route("/credentials/{uuid}", web::get().to(credentials::credential))

@@ -32,12 +32,24 @@ impl Migration {
 }
 
 /// SQLite migrations, in version order.
-pub(super) const SQLITE: &[Migration] =
-    &[Migration { version: 1, name: "0001_init", sql: include_str!("../../migrations/sqlite/0001_init.sql") }];
+pub(super) const SQLITE: &[Migration] = &[
+    Migration { version: 1, name: "0001_init", sql: include_str!("../../migrations/sqlite/0001_init.sql") },
+    Migration {
+        version: 2,
+        name: "0002_status_lists",
+        sql: include_str!("../../migrations/sqlite/0002_status_lists.sql"),
+    },
+];
 
 /// PostgreSQL migrations, in version order.
-pub(super) const POSTGRES: &[Migration] =
-    &[Migration { version: 1, name: "0001_init", sql: include_str!("../../migrations/postgres/0001_init.sql") }];
+pub(super) const POSTGRES: &[Migration] = &[
+    Migration { version: 1, name: "0001_init", sql: include_str!("../../migrations/postgres/0001_init.sql") },
+    Migration {
+        version: 2,
+        name: "0002_status_lists",
+        sql: include_str!("../../migrations/postgres/0002_status_lists.sql"),
+    },
+];
 
 /// Works out which of `known` still have to run, given the `(version, checksum)` rows
 /// already in `schema_migrations`.

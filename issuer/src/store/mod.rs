@@ -15,6 +15,7 @@
 mod migrations;
 mod postgres;
 mod sqlite;
+pub mod status;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -24,6 +25,10 @@ use serde::Serialize;
 
 pub use self::postgres::PgStore;
 pub use self::sqlite::SqliteStore;
+pub use self::status::{
+    CredentialState, CredentialStatusRecord, PublishedStatusList, StatusAction, StatusAllocation, StatusChange,
+    StatusChangeOutcome, StatusEntryRecord, StatusEvent, StatusListConfig, StatusListInfo, StatusListSnapshot,
+};
 
 /// The issuer's storage, backed by SQLite or PostgreSQL.
 ///
@@ -113,6 +118,87 @@ impl Store {
         match self {
             Store::Sqlite(store) => store.count_credentials(kind).await,
             Store::Postgres(store) => store.count_credentials(kind).await,
+        }
+    }
+
+    /// Hands out one revocation and one suspension index to `credential_id`, each at
+    /// random among the free indexes of the current list for its purpose, starting a
+    /// new list (sized by `config`) when that one has reached its allocation limit.
+    ///
+    /// Idempotent: a credential id that already has entries gets them back. Safe under
+    /// concurrency (across processes too): an index is never handed out twice.
+    pub async fn allocate_status(
+        &self,
+        credential_id: &str,
+        config: &StatusListConfig,
+    ) -> Result<Vec<StatusAllocation>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.allocate_status(credential_id, config).await,
+            Store::Postgres(store) => store.allocate_status(credential_id, config).await,
+        }
+    }
+
+    /// The status entries of `credential_id`, or `None` when it has none.
+    pub async fn credential_status(&self, credential_id: &str) -> Result<Option<CredentialStatusRecord>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.credential_status(credential_id).await,
+            Store::Postgres(store) => store.credential_status(credential_id).await,
+        }
+    }
+
+    /// Revokes, suspends or reinstates a stored credential. In one transaction: the
+    /// bit is written, the list's `version` incremented, and an audit event recorded.
+    /// Requests that change nothing write nothing; revocation is final.
+    pub async fn change_status(&self, change: &StatusChange) -> Result<StatusChangeOutcome, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.change_status(change).await,
+            Store::Postgres(store) => store.change_status(change).await,
+        }
+    }
+
+    /// The audit trail of `credential_id`, oldest first.
+    pub async fn status_events(&self, credential_id: &str) -> Result<Vec<StatusEvent>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.status_events(credential_id).await,
+            Store::Postgres(store) => store.status_events(credential_id).await,
+        }
+    }
+
+    /// Every status list, by `list_id`.
+    pub async fn status_lists(&self) -> Result<Vec<StatusListInfo>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.status_lists().await,
+            Store::Postgres(store) => store.status_lists().await,
+        }
+    }
+
+    /// A list and its set bits, read in one snapshot (the bits belong to the returned
+    /// `version`).
+    pub async fn status_list_snapshot(&self, list_id: i64) -> Result<Option<StatusListSnapshot>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.status_list_snapshot(list_id).await,
+            Store::Postgres(store) => store.status_list_snapshot(list_id).await,
+        }
+    }
+
+    /// A list and its cached publication, if any; `None` for an unknown list.
+    pub async fn status_list_publication(
+        &self,
+        list_id: i64,
+    ) -> Result<Option<(StatusListInfo, Option<PublishedStatusList>)>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.status_list_publication(list_id).await,
+            Store::Postgres(store) => store.status_list_publication(list_id).await,
+        }
+    }
+
+    /// Caches a signed list credential, unless the cached one was built from a newer
+    /// list version or published later (verifiers refuse a list whose `validFrom`
+    /// goes back). Returns whether it was stored.
+    pub async fn save_status_list_publication(&self, publication: &PublishedStatusList) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.save_status_list_publication(publication).await,
+            Store::Postgres(store) => store.save_status_list_publication(publication).await,
         }
     }
 }
@@ -322,6 +408,9 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// A status list configuration breaks a bound (size below 131,072 bits, …).
+    #[error("invalid status list configuration: {0}")]
+    InvalidStatusConfig(String),
     /// A blocking database task panicked or was cancelled.
     #[error("database task failed: {0}")]
     Task(#[from] tokio::task::JoinError),

@@ -19,9 +19,14 @@ use tokio_postgres::{Config, NoTls, Row};
 use tracing::{debug, info};
 
 use super::migrations::{self, Migration};
+use super::status::{
+    parse_purpose, random_free_index, random_index, state_of, to_i64, to_u64, Transition, PURPOSES, RANDOM_ATTEMPTS,
+};
 use super::{
-    format_timestamp, response_status_from_db, CredentialQuery, CredentialSummary, IdempotencyRecord, NewCredential,
-    RawCredential, RawSummary, SaveOutcome, StoreError, StoredCredential,
+    format_timestamp, parse_optional_timestamp, parse_timestamp, response_status_from_db, CredentialQuery,
+    CredentialState, CredentialStatusRecord, CredentialSummary, IdempotencyRecord, NewCredential, PublishedStatusList,
+    RawCredential, RawSummary, SaveOutcome, StatusAction, StatusAllocation, StatusChange, StatusChangeOutcome,
+    StatusEntryRecord, StatusEvent, StatusListConfig, StatusListInfo, StatusListSnapshot, StoreError, StoredCredential,
 };
 
 /// Most connections one store (and its clones) opens.
@@ -35,6 +40,9 @@ const POOL_RECYCLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Advisory lock held while migrating, so concurrently starting issuers migrate one at
 /// a time. (The bytes of "issuerdb" as a big-endian integer.)
 const MIGRATION_LOCK_ID: i64 = 0x6973_7375_6572_6462;
+/// Advisory lock held by every status allocation, so allocations (and the creation of
+/// new lists) happen one at a time. (The bytes of "statlist".)
+const STATUS_ALLOCATION_LOCK_ID: i64 = 0x7374_6174_6c69_7374;
 /// How often `save_issued` retries when an idempotency key conflicts but the
 /// conflicting record is gone by the time it is read.
 const MAX_SAVE_ATTEMPTS: u32 = 3;
@@ -408,4 +416,362 @@ pub(super) fn describe_pool_error(err: &PoolError) -> String {
         PoolError::Backend(err) => describe_error(err),
         other => other.to_string(),
     }
+}
+
+// --- status lists -------------------------------------------------------------------
+
+const SELECT_STATUS_LIST: &str = concat!(
+    "SELECT list_id, purpose, size_bits, max_allocations, allocated, version, ",
+    utc_text!("created_at"),
+    " FROM status_lists"
+);
+
+const SELECT_STATUS_ENTRIES: &str = concat!(
+    "SELECT purpose, list_id, status_index, is_set, ",
+    utc_text!("allocated_at"),
+    ", ",
+    utc_text!("updated_at"),
+    " FROM status_entries WHERE credential_id = $1 ORDER BY purpose"
+);
+
+impl PgStore {
+    pub(super) async fn allocate_status(
+        &self,
+        credential_id: &str,
+        config: &StatusListConfig,
+    ) -> Result<Vec<StatusAllocation>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let now = format_timestamp(Utc::now());
+        let transaction = client.transaction().await?;
+        // Serialises allocations: the existence check, the choice of list, list creation and
+        // the random draw see every earlier allocation, from any process.
+        transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&STATUS_ALLOCATION_LOCK_ID]).await?;
+        let mut allocations = Vec::with_capacity(PURPOSES.len());
+        for purpose in PURPOSES {
+            let purpose_text = purpose.as_str();
+            let existing = transaction
+                .query_opt(
+                    "SELECT list_id, status_index FROM status_entries WHERE credential_id = $1 AND purpose = $2",
+                    &[&credential_id, &purpose_text],
+                )
+                .await?;
+            if let Some(row) = existing {
+                let index = to_u64(row.try_get(1)?, "status index")?;
+                allocations.push(StatusAllocation { purpose, list_id: row.try_get(0)?, index });
+                continue;
+            }
+            let open = transaction
+                .query_opt(
+                    "SELECT list_id, size_bits FROM status_lists \
+                     WHERE purpose = $1 AND allocated < max_allocations ORDER BY list_id LIMIT 1",
+                    &[&purpose_text],
+                )
+                .await?;
+            let (list_id, size_bits): (i64, i64) = match open {
+                Some(row) => (row.try_get(0)?, row.try_get(1)?),
+                None => {
+                    let size_bits = to_i64(config.size_bits());
+                    let row = transaction
+                        .query_one(
+                            "INSERT INTO status_lists \
+                                 (list_id, purpose, size_bits, max_allocations, allocated, version, created_at) \
+                             SELECT COALESCE(MAX(list_id), 0) + 1, $1, $2, $3, 0, 1, $4::text::timestamptz \
+                             FROM status_lists RETURNING list_id",
+                            &[&purpose_text, &size_bits, &to_i64(config.max_allocations()), &now],
+                        )
+                        .await?;
+                    let list_id: i64 = row.try_get(0)?;
+                    info!(list_id, purpose = purpose_text, size_bits, "started a new status list");
+                    (list_id, size_bits)
+                }
+            };
+            let size_bits = to_u64(size_bits, "status list size")?;
+            let index = insert_free_entry(&transaction, list_id, size_bits, credential_id, purpose_text, &now).await?;
+            transaction
+                .execute("UPDATE status_lists SET allocated = allocated + 1 WHERE list_id = $1", &[&list_id])
+                .await?;
+            allocations.push(StatusAllocation { purpose, list_id, index });
+        }
+        transaction.commit().await?;
+        debug!(credential_id, backend = "postgres", "allocated status entries");
+        Ok(allocations)
+    }
+
+    pub(super) async fn credential_status(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<CredentialStatusRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client.query(SELECT_STATUS_ENTRIES, &[&credential_id]).await?;
+        let entries = rows.iter().map(decode_status_entry).collect::<Result<Vec<_>, _>>()?;
+        Ok((!entries.is_empty()).then(|| CredentialStatusRecord { credential_id: credential_id.to_owned(), entries }))
+    }
+
+    pub(super) async fn change_status(&self, change: &StatusChange) -> Result<StatusChangeOutcome, StoreError> {
+        let mut client = self.pool.get().await?;
+        let transaction = client.transaction().await?;
+        let known = transaction.query_opt("SELECT 1 FROM credentials WHERE id = $1", &[&change.credential_id]).await?;
+        if known.is_none() {
+            return Ok(StatusChangeOutcome::UnknownCredential);
+        }
+        // Locks the credential's entries: concurrent changes to one credential queue here.
+        let rows = transaction.query(&format!("{SELECT_STATUS_ENTRIES} FOR UPDATE"), &[&change.credential_id]).await?;
+        let entries = rows.iter().map(decode_status_entry).collect::<Result<Vec<_>, _>>()?;
+        let previous = state_of(entries.iter().map(|e| (e.purpose, e.is_set)));
+        let current = match change.action.apply(previous) {
+            Transition::Unchanged if entries.is_empty() => return Ok(StatusChangeOutcome::NoStatusEntry),
+            Transition::Unchanged => return Ok(StatusChangeOutcome::Unchanged(previous)),
+            Transition::AlreadyRevoked => return Ok(StatusChangeOutcome::AlreadyRevoked),
+            Transition::To(current) => current,
+        };
+        let (purpose, bit) = change.action.bit();
+        let Some(entry) = entries.iter().find(|e| e.purpose == purpose) else {
+            return Ok(StatusChangeOutcome::NoStatusEntry);
+        };
+        let at = format_timestamp(change.at);
+        transaction
+            .execute(
+                "UPDATE status_entries SET is_set = $1, updated_at = $2::text::timestamptz \
+                 WHERE list_id = $3 AND status_index = $4",
+                &[&bit, &at, &entry.list_id, &to_i64(entry.index)],
+            )
+            .await?;
+        transaction
+            .execute("UPDATE status_lists SET version = version + 1 WHERE list_id = $1", &[&entry.list_id])
+            .await?;
+        let event_id: i64 = transaction
+            .query_one(
+                "INSERT INTO status_events \
+                     (credential_id, action, previous_state, new_state, reason, actor, occurred_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7::text::timestamptz) RETURNING event_id",
+                &[
+                    &change.credential_id,
+                    &change.action.as_str(),
+                    &previous.as_str(),
+                    &current.as_str(),
+                    &change.reason,
+                    &change.actor,
+                    &at,
+                ],
+            )
+            .await?
+            .try_get(0)?;
+        transaction.commit().await?;
+        let outcome = StatusChangeOutcome::Changed { previous, current, event_id, list_id: entry.list_id };
+        debug!(?outcome, backend = "postgres", "status change");
+        Ok(outcome)
+    }
+
+    pub(super) async fn status_events(&self, credential_id: &str) -> Result<Vec<StatusEvent>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                concat!(
+                    "SELECT event_id, credential_id, action, previous_state, new_state, reason, actor, ",
+                    utc_text!("occurred_at"),
+                    " FROM status_events WHERE credential_id = $1 ORDER BY event_id"
+                ),
+                &[&credential_id],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let event_id: i64 = row.try_get(0)?;
+                let action: String = row.try_get(2)?;
+                let occurred_at: String = row.try_get(7)?;
+                Ok(StatusEvent {
+                    event_id,
+                    credential_id: row.try_get(1)?,
+                    action: StatusAction::parse(&action)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown status action {action:?}")))?,
+                    previous_state: CredentialState::parse(row.try_get(3)?)?,
+                    new_state: CredentialState::parse(row.try_get(4)?)?,
+                    reason: row.try_get(5)?,
+                    actor: row.try_get(6)?,
+                    occurred_at: parse_timestamp(&occurred_at, || format!("occurred_at of event {event_id}"))?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn status_lists(&self) -> Result<Vec<StatusListInfo>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client.query(&format!("{SELECT_STATUS_LIST} ORDER BY list_id"), &[]).await?;
+        rows.iter().map(decode_status_list).collect()
+    }
+
+    pub(super) async fn status_list_snapshot(&self, list_id: i64) -> Result<Option<StatusListSnapshot>, StoreError> {
+        let mut client = self.pool.get().await?;
+        // One snapshot: the bits belong to the version read with them.
+        let transaction = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let Some(row) = transaction.query_opt(&format!("{SELECT_STATUS_LIST} WHERE list_id = $1"), &[&list_id]).await?
+        else {
+            return Ok(None);
+        };
+        let list = decode_status_list(&row)?;
+        let set_indexes = transaction
+            .query(
+                "SELECT status_index FROM status_entries WHERE list_id = $1 AND is_set ORDER BY status_index",
+                &[&list_id],
+            )
+            .await?
+            .iter()
+            .map(|row| to_u64(row.try_get(0)?, "status index"))
+            .collect::<Result<Vec<_>, _>>()?;
+        transaction.commit().await?;
+        Ok(Some(StatusListSnapshot { list, set_indexes }))
+    }
+
+    pub(super) async fn status_list_publication(
+        &self,
+        list_id: i64,
+    ) -> Result<Option<(StatusListInfo, Option<PublishedStatusList>)>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let transaction = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let Some(row) = transaction.query_opt(&format!("{SELECT_STATUS_LIST} WHERE list_id = $1"), &[&list_id]).await?
+        else {
+            return Ok(None);
+        };
+        let list = decode_status_list(&row)?;
+        let publication = transaction
+            .query_opt(
+                concat!(
+                    "SELECT version, issuer, list_url, credential_json, etag, ",
+                    utc_text!("valid_until"),
+                    ", ",
+                    utc_text!("published_at"),
+                    " FROM status_list_publications WHERE list_id = $1"
+                ),
+                &[&list_id],
+            )
+            .await?;
+        transaction.commit().await?;
+        let publication = publication
+            .map(|row| {
+                let valid_until: String = row.try_get(5)?;
+                let published_at: String = row.try_get(6)?;
+                Ok::<_, StoreError>(PublishedStatusList {
+                    list_id,
+                    version: row.try_get(0)?,
+                    issuer: row.try_get(1)?,
+                    list_url: row.try_get(2)?,
+                    credential_json: row.try_get(3)?,
+                    etag: row.try_get(4)?,
+                    valid_until: parse_timestamp(&valid_until, || format!("valid_until of list {list_id}"))?,
+                    published_at: parse_timestamp(&published_at, || format!("published_at of list {list_id}"))?,
+                })
+            })
+            .transpose()?;
+        Ok(Some((list, publication)))
+    }
+
+    pub(super) async fn save_status_list_publication(
+        &self,
+        publication: &PublishedStatusList,
+    ) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        let p = publication;
+        let stored = client
+            .execute(
+                "INSERT INTO status_list_publications \
+                     (list_id, version, issuer, list_url, credential_json, etag, valid_until, published_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7::text::timestamptz, $8::text::timestamptz) \
+                 ON CONFLICT (list_id) DO UPDATE SET \
+                     version = excluded.version, issuer = excluded.issuer, list_url = excluded.list_url, \
+                     credential_json = excluded.credential_json, etag = excluded.etag, \
+                     valid_until = excluded.valid_until, published_at = excluded.published_at \
+                 WHERE excluded.version >= status_list_publications.version \
+                   AND excluded.published_at >= status_list_publications.published_at",
+                &[
+                    &p.list_id,
+                    &p.version,
+                    &p.issuer,
+                    &p.list_url,
+                    &p.credential_json,
+                    &p.etag,
+                    &format_timestamp(p.valid_until),
+                    &format_timestamp(p.published_at),
+                ],
+            )
+            .await?;
+        Ok(stored == 1)
+    }
+}
+
+/// Inserts the entry at a random free index (the caller holds the allocation lock).
+async fn insert_free_entry(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    list_id: i64,
+    size_bits: u64,
+    credential_id: &str,
+    purpose: &str,
+    now: &str,
+) -> Result<u64, StoreError> {
+    let insert = transaction
+        .prepare_cached(
+            "INSERT INTO status_entries (list_id, status_index, credential_id, purpose, is_set, allocated_at) \
+             VALUES ($1, $2, $3, $4, FALSE, $5::text::timestamptz) \
+             ON CONFLICT (list_id, status_index) DO NOTHING",
+        )
+        .await?;
+    for _ in 0..RANDOM_ATTEMPTS {
+        let index = random_index(size_bits);
+        if transaction.execute(&insert, &[&list_id, &to_i64(index), &credential_id, &purpose, &now]).await? == 1 {
+            return Ok(index);
+        }
+    }
+    // A crowded list: draw exactly among the free indexes.
+    let used = transaction
+        .query("SELECT status_index FROM status_entries WHERE list_id = $1", &[&list_id])
+        .await?
+        .iter()
+        .map(|row| to_u64(row.try_get(0)?, "status index"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let index = random_free_index(size_bits, used)
+        .ok_or_else(|| StoreError::Corrupt(format!("status list {list_id} has no free index left")))?;
+    if transaction.execute(&insert, &[&list_id, &to_i64(index), &credential_id, &purpose, &now]).await? != 1 {
+        return Err(StoreError::Corrupt(format!("status list {list_id}: index drawn as free was taken")));
+    }
+    Ok(index)
+}
+
+fn decode_status_entry(row: &Row) -> Result<StatusEntryRecord, StoreError> {
+    let purpose: String = row.try_get(0)?;
+    let list_id: i64 = row.try_get(1)?;
+    let index: i64 = row.try_get(2)?;
+    let allocated_at: String = row.try_get(4)?;
+    let updated_at: Option<String> = row.try_get(5)?;
+    Ok(StatusEntryRecord {
+        purpose: parse_purpose(&purpose)?,
+        list_id,
+        index: to_u64(index, "status index")?,
+        is_set: row.try_get(3)?,
+        allocated_at: parse_timestamp(&allocated_at, || format!("allocated_at of {list_id}/{index}"))?,
+        updated_at: parse_optional_timestamp(updated_at.as_deref(), || format!("updated_at of {list_id}/{index}"))?,
+    })
+}
+
+fn decode_status_list(row: &Row) -> Result<StatusListInfo, StoreError> {
+    let list_id: i64 = row.try_get(0)?;
+    let purpose: String = row.try_get(1)?;
+    let created_at: String = row.try_get(6)?;
+    Ok(StatusListInfo {
+        list_id,
+        purpose: parse_purpose(&purpose)?,
+        size_bits: to_u64(row.try_get(2)?, "status list size")?,
+        max_allocations: to_u64(row.try_get(3)?, "status list allocation limit")?,
+        allocated: to_u64(row.try_get(4)?, "status list allocations")?,
+        version: row.try_get(5)?,
+        created_at: parse_timestamp(&created_at, || format!("created_at of status list {list_id}"))?,
+    })
 }

@@ -17,9 +17,14 @@ use rusqlite::{ffi, params, params_from_iter, Connection, OptionalExtension, Tra
 use tracing::{debug, info, warn};
 
 use super::migrations::{self, Migration};
+use super::status::{
+    parse_purpose, random_free_index, random_index, state_of, to_i64, to_u64, Transition, PURPOSES, RANDOM_ATTEMPTS,
+};
 use super::{
-    format_timestamp, response_status_from_db, CredentialQuery, CredentialSummary, IdempotencyRecord, NewCredential,
-    RawCredential, RawSummary, SaveOutcome, StoreError, StoredCredential,
+    format_timestamp, parse_optional_timestamp, parse_timestamp, response_status_from_db, CredentialQuery,
+    CredentialState, CredentialStatusRecord, CredentialSummary, IdempotencyRecord, NewCredential, PublishedStatusList,
+    RawCredential, RawSummary, SaveOutcome, StatusAction, StatusAllocation, StatusChange, StatusChangeOutcome,
+    StatusEntryRecord, StatusEvent, StatusListConfig, StatusListInfo, StatusListSnapshot, StoreError, StoredCredential,
 };
 
 /// How long a statement waits for another connection's lock before failing.
@@ -343,4 +348,395 @@ fn is_unique_violation(err: &rusqlite::Error) -> bool {
                     ffi::SQLITE_CONSTRAINT_PRIMARYKEY | ffi::SQLITE_CONSTRAINT_UNIQUE
                 )
     )
+}
+
+// --- status lists -------------------------------------------------------------------
+
+const SELECT_STATUS_LIST: &str = "SELECT list_id, purpose, size_bits, max_allocations, allocated, version, \
+     created_at FROM status_lists";
+
+const SELECT_STATUS_ENTRIES: &str = "SELECT purpose, list_id, status_index, is_set, allocated_at, updated_at \
+     FROM status_entries WHERE credential_id = ?1 ORDER BY purpose";
+
+impl SqliteStore {
+    pub(super) async fn allocate_status(
+        &self,
+        credential_id: &str,
+        config: &StatusListConfig,
+    ) -> Result<Vec<StatusAllocation>, StoreError> {
+        let (credential_id, config) = (credential_id.to_owned(), *config);
+        self.with_connection(move |connection| allocate_in_transaction(connection, &credential_id, &config)).await
+    }
+
+    pub(super) async fn credential_status(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<CredentialStatusRecord>, StoreError> {
+        let credential_id = credential_id.to_owned();
+        self.with_connection(move |connection| {
+            let entries = select_status_entries(connection, &credential_id)?;
+            Ok((!entries.is_empty()).then_some(CredentialStatusRecord { credential_id, entries }))
+        })
+        .await
+    }
+
+    pub(super) async fn change_status(&self, change: &StatusChange) -> Result<StatusChangeOutcome, StoreError> {
+        let change = change.clone();
+        let outcome = self.with_connection(move |connection| change_in_transaction(connection, &change)).await?;
+        debug!(?outcome, backend = "sqlite", "status change");
+        Ok(outcome)
+    }
+
+    pub(super) async fn status_events(&self, credential_id: &str) -> Result<Vec<StatusEvent>, StoreError> {
+        let credential_id = credential_id.to_owned();
+        self.with_connection(move |connection| {
+            let rows = connection
+                .prepare_cached(
+                    "SELECT event_id, credential_id, action, previous_state, new_state, reason, actor, \
+                            occurred_at \
+                     FROM status_events WHERE credential_id = ?1 ORDER BY event_id",
+                )?
+                .query_map([&credential_id], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, String>(4)?,
+                        row.get::<_, String>(5)?,
+                        row.get::<_, String>(6)?,
+                        row.get::<_, String>(7)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(event_id, credential_id, action, previous, new, reason, actor, occurred_at)| {
+                    Ok(StatusEvent {
+                        event_id,
+                        action: StatusAction::parse(&action)
+                            .ok_or_else(|| StoreError::Corrupt(format!("unknown status action {action:?}")))?,
+                        previous_state: CredentialState::parse(&previous)?,
+                        new_state: CredentialState::parse(&new)?,
+                        occurred_at: parse_timestamp(&occurred_at, || format!("occurred_at of event {event_id}"))?,
+                        credential_id,
+                        reason,
+                        actor,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    pub(super) async fn status_lists(&self) -> Result<Vec<StatusListInfo>, StoreError> {
+        self.with_connection(|connection| {
+            let rows = connection
+                .prepare_cached(&format!("{SELECT_STATUS_LIST} ORDER BY list_id"))?
+                .query_map([], raw_status_list)?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(RawStatusList::decode).collect()
+        })
+        .await
+    }
+
+    pub(super) async fn status_list_snapshot(&self, list_id: i64) -> Result<Option<StatusListSnapshot>, StoreError> {
+        self.with_connection(move |connection| {
+            // One read transaction: the bits and the version come from the same snapshot.
+            let transaction = connection.transaction()?;
+            let Some(list) = select_status_list(&transaction, list_id)? else {
+                return Ok(None);
+            };
+            let set_indexes = transaction
+                .prepare_cached(
+                    "SELECT status_index FROM status_entries WHERE list_id = ?1 AND is_set = 1 \
+                     ORDER BY status_index",
+                )?
+                .query_map([list_id], |row| row.get::<_, i64>(0))?
+                .map(|index| to_u64(index?, "status index"))
+                .collect::<Result<Vec<_>, _>>()?;
+            transaction.commit()?;
+            Ok(Some(StatusListSnapshot { list, set_indexes }))
+        })
+        .await
+    }
+
+    pub(super) async fn status_list_publication(
+        &self,
+        list_id: i64,
+    ) -> Result<Option<(StatusListInfo, Option<PublishedStatusList>)>, StoreError> {
+        self.with_connection(move |connection| {
+            let transaction = connection.transaction()?;
+            let Some(list) = select_status_list(&transaction, list_id)? else {
+                return Ok(None);
+            };
+            let row = transaction
+                .prepare_cached(
+                    "SELECT version, issuer, list_url, credential_json, etag, valid_until, published_at \
+                     FROM status_list_publications WHERE list_id = ?1",
+                )?
+                .query_row([list_id], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, String>(4)?,
+                        row.get::<_, String>(5)?,
+                        row.get::<_, String>(6)?,
+                    ))
+                })
+                .optional()?;
+            transaction.commit()?;
+            let publication = row
+                .map(|(version, issuer, list_url, credential_json, etag, valid_until, published_at)| {
+                    Ok::<_, StoreError>(PublishedStatusList {
+                        list_id,
+                        version,
+                        issuer,
+                        list_url,
+                        credential_json,
+                        etag,
+                        valid_until: parse_timestamp(&valid_until, || format!("valid_until of list {list_id}"))?,
+                        published_at: parse_timestamp(&published_at, || format!("published_at of list {list_id}"))?,
+                    })
+                })
+                .transpose()?;
+            Ok(Some((list, publication)))
+        })
+        .await
+    }
+
+    pub(super) async fn save_status_list_publication(
+        &self,
+        publication: &PublishedStatusList,
+    ) -> Result<bool, StoreError> {
+        let p = publication.clone();
+        self.with_connection(move |connection| {
+            let stored = connection.execute(
+                "INSERT INTO status_list_publications \
+                     (list_id, version, issuer, list_url, credential_json, etag, valid_until, published_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                 ON CONFLICT (list_id) DO UPDATE SET \
+                     version = excluded.version, issuer = excluded.issuer, list_url = excluded.list_url, \
+                     credential_json = excluded.credential_json, etag = excluded.etag, \
+                     valid_until = excluded.valid_until, published_at = excluded.published_at \
+                 WHERE excluded.version >= status_list_publications.version \
+                   AND excluded.published_at >= status_list_publications.published_at",
+                params![
+                    p.list_id,
+                    p.version,
+                    p.issuer,
+                    p.list_url,
+                    p.credential_json,
+                    p.etag,
+                    format_timestamp(p.valid_until),
+                    format_timestamp(p.published_at),
+                ],
+            )?;
+            Ok(stored == 1)
+        })
+        .await
+    }
+}
+
+/// The body of [`SqliteStore::allocate_status`]: one `BEGIN IMMEDIATE` transaction,
+/// so no other connection or process allocates at the same time.
+fn allocate_in_transaction(
+    connection: &mut Connection,
+    credential_id: &str,
+    config: &StatusListConfig,
+) -> Result<Vec<StatusAllocation>, StoreError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now = format_timestamp(Utc::now());
+    let mut allocations = Vec::with_capacity(PURPOSES.len());
+    for purpose in PURPOSES {
+        let purpose_text = purpose.as_str();
+        let existing = transaction
+            .prepare_cached(
+                "SELECT list_id, status_index FROM status_entries WHERE credential_id = ?1 AND purpose = ?2",
+            )?
+            .query_row(params![credential_id, purpose_text], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
+            .optional()?;
+        if let Some((list_id, index)) = existing {
+            allocations.push(StatusAllocation { purpose, list_id, index: to_u64(index, "status index")? });
+            continue;
+        }
+        let open = transaction
+            .prepare_cached(
+                "SELECT list_id, size_bits FROM status_lists \
+                 WHERE purpose = ?1 AND allocated < max_allocations ORDER BY list_id LIMIT 1",
+            )?
+            .query_row([purpose_text], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
+            .optional()?;
+        let (list_id, size_bits) = match open {
+            Some(open) => open,
+            None => {
+                let list_id: i64 =
+                    transaction
+                        .query_row("SELECT COALESCE(MAX(list_id), 0) + 1 FROM status_lists", [], |row| row.get(0))?;
+                transaction.execute(
+                    "INSERT INTO status_lists \
+                         (list_id, purpose, size_bits, max_allocations, allocated, version, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, 0, 1, ?5)",
+                    params![list_id, purpose_text, to_i64(config.size_bits()), to_i64(config.max_allocations()), now],
+                )?;
+                info!(list_id, purpose = purpose_text, size_bits = config.size_bits(), "started a new status list");
+                (list_id, to_i64(config.size_bits()))
+            }
+        };
+        let index = free_index(&transaction, list_id, to_u64(size_bits, "status list size")?)?;
+        transaction.execute(
+            "INSERT INTO status_entries (list_id, status_index, credential_id, purpose, is_set, allocated_at) \
+             VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+            params![list_id, to_i64(index), credential_id, purpose_text, now],
+        )?;
+        transaction.execute("UPDATE status_lists SET allocated = allocated + 1 WHERE list_id = ?1", [list_id])?;
+        allocations.push(StatusAllocation { purpose, list_id, index });
+    }
+    transaction.commit()?;
+    debug!(credential_id, backend = "sqlite", "allocated status entries");
+    Ok(allocations)
+}
+
+/// A random free index of the list (the caller holds the write lock).
+fn free_index(connection: &Connection, list_id: i64, size_bits: u64) -> Result<u64, StoreError> {
+    let mut taken =
+        connection.prepare_cached("SELECT 1 FROM status_entries WHERE list_id = ?1 AND status_index = ?2")?;
+    for _ in 0..RANDOM_ATTEMPTS {
+        let index = random_index(size_bits);
+        if !taken.exists(params![list_id, to_i64(index)])? {
+            return Ok(index);
+        }
+    }
+    // A crowded list: draw exactly among the free indexes.
+    let used = connection
+        .prepare_cached("SELECT status_index FROM status_entries WHERE list_id = ?1")?
+        .query_map([list_id], |row| row.get::<_, i64>(0))?
+        .map(|index| to_u64(index?, "status index"))
+        .collect::<Result<Vec<_>, _>>()?;
+    random_free_index(size_bits, used)
+        .ok_or_else(|| StoreError::Corrupt(format!("status list {list_id} has no free index left")))
+}
+
+fn change_in_transaction(
+    connection: &mut Connection,
+    change: &StatusChange,
+) -> Result<StatusChangeOutcome, StoreError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let known =
+        transaction.prepare_cached("SELECT 1 FROM credentials WHERE id = ?1")?.exists([&change.credential_id])?;
+    if !known {
+        return Ok(StatusChangeOutcome::UnknownCredential);
+    }
+    let entries = select_status_entries(&transaction, &change.credential_id)?;
+    let previous = state_of(entries.iter().map(|e| (e.purpose, e.is_set)));
+    let current = match change.action.apply(previous) {
+        Transition::Unchanged if entries.is_empty() => return Ok(StatusChangeOutcome::NoStatusEntry),
+        Transition::Unchanged => return Ok(StatusChangeOutcome::Unchanged(previous)),
+        Transition::AlreadyRevoked => return Ok(StatusChangeOutcome::AlreadyRevoked),
+        Transition::To(current) => current,
+    };
+    let (purpose, bit) = change.action.bit();
+    let Some(entry) = entries.iter().find(|e| e.purpose == purpose) else {
+        return Ok(StatusChangeOutcome::NoStatusEntry);
+    };
+    let at = format_timestamp(change.at);
+    transaction.execute(
+        "UPDATE status_entries SET is_set = ?1, updated_at = ?2 WHERE list_id = ?3 AND status_index = ?4",
+        params![bit, at, entry.list_id, to_i64(entry.index)],
+    )?;
+    transaction.execute("UPDATE status_lists SET version = version + 1 WHERE list_id = ?1", [entry.list_id])?;
+    transaction.execute(
+        "INSERT INTO status_events \
+             (credential_id, action, previous_state, new_state, reason, actor, occurred_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            change.credential_id,
+            change.action.as_str(),
+            previous.as_str(),
+            current.as_str(),
+            change.reason,
+            change.actor,
+            at
+        ],
+    )?;
+    let event_id = transaction.last_insert_rowid();
+    transaction.commit()?;
+    Ok(StatusChangeOutcome::Changed { previous, current, event_id, list_id: entry.list_id })
+}
+
+fn select_status_entries(connection: &Connection, credential_id: &str) -> Result<Vec<StatusEntryRecord>, StoreError> {
+    let rows = connection
+        .prepare_cached(SELECT_STATUS_ENTRIES)?
+        .query_map([credential_id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, bool>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, Option<String>>(5)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter()
+        .map(|(purpose, list_id, index, is_set, allocated_at, updated_at)| {
+            Ok(StatusEntryRecord {
+                purpose: parse_purpose(&purpose)?,
+                list_id,
+                index: to_u64(index, "status index")?,
+                is_set,
+                allocated_at: parse_timestamp(&allocated_at, || format!("allocated_at of {list_id}/{index}"))?,
+                updated_at: parse_optional_timestamp(updated_at.as_deref(), || {
+                    format!("updated_at of {list_id}/{index}")
+                })?,
+            })
+        })
+        .collect()
+}
+
+struct RawStatusList {
+    list_id: i64,
+    purpose: String,
+    size_bits: i64,
+    max_allocations: i64,
+    allocated: i64,
+    version: i64,
+    created_at: String,
+}
+
+impl RawStatusList {
+    fn decode(self) -> Result<StatusListInfo, StoreError> {
+        let list_id = self.list_id;
+        Ok(StatusListInfo {
+            list_id,
+            purpose: parse_purpose(&self.purpose)?,
+            size_bits: to_u64(self.size_bits, "status list size")?,
+            max_allocations: to_u64(self.max_allocations, "status list allocation limit")?,
+            allocated: to_u64(self.allocated, "status list allocations")?,
+            version: self.version,
+            created_at: parse_timestamp(&self.created_at, || format!("created_at of status list {list_id}"))?,
+        })
+    }
+}
+
+fn raw_status_list(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawStatusList> {
+    Ok(RawStatusList {
+        list_id: row.get(0)?,
+        purpose: row.get(1)?,
+        size_bits: row.get(2)?,
+        max_allocations: row.get(3)?,
+        allocated: row.get(4)?,
+        version: row.get(5)?,
+        created_at: row.get(6)?,
+    })
+}
+
+fn select_status_list(connection: &Connection, list_id: i64) -> Result<Option<StatusListInfo>, StoreError> {
+    connection
+        .prepare_cached(&format!("{SELECT_STATUS_LIST} WHERE list_id = ?1"))?
+        .query_row([list_id], raw_status_list)
+        .optional()?
+        .map(RawStatusList::decode)
+        .transpose()
 }

@@ -6,11 +6,11 @@ use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
-use wallet_core::verification::{self, VerifyOptions};
 use wallet_core::{compact, qr};
 
 use crate::api_error::ApiError;
 use crate::routes::{read_body, too_large, MAX_BODY_BYTES, MAX_IMAGE_BYTES};
+use crate::status_sync::StatusState;
 use crate::trust_sync::TrustState;
 
 /// `{"qr": "EC1:…"}`
@@ -19,7 +19,7 @@ pub struct QrText {
     qr: String,
 }
 
-async fn verify_qr_text(trust: &TrustState, text: &str) -> Result<HttpResponse, ApiError> {
+async fn verify_qr_text(trust: &TrustState, status: &StatusState, text: &str) -> Result<HttpResponse, ApiError> {
     let vc = compact::decode_credential(text.trim()).map_err(|e| {
         ApiError::bad_request(
             e.code(),
@@ -28,8 +28,7 @@ async fn verify_qr_text(trust: &TrustState, text: &str) -> Result<HttpResponse, 
         )
     })?;
     // Inspectors act on the answer: an issuer no department vouches for is not valid.
-    let options = VerifyOptions::default().with_trust(trust.current(), true);
-    let report = verification::verify_credential(&vc, &options).await.map_err(|e| {
+    let report = crate::verify_flow::verify_credential(&vc, trust, status, true).await.map_err(|e| {
         let m = e.message();
         ApiError::bad_request(e.code(), m.zh, m.en)
     })?;
@@ -47,6 +46,7 @@ async fn verify_qr_text(trust: &TrustState, text: &str) -> Result<HttpResponse, 
 /// 400 when the text is not one of our QR payloads.
 pub async fn verify_qr(
     trust: web::Data<TrustState>,
+    status: web::Data<StatusState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
@@ -67,7 +67,7 @@ pub async fn verify_qr(
             ApiError::bad_request("invalid_text", "二维码文本不是有效的 UTF-8", "the QR text is not valid UTF-8")
         })?
     };
-    verify_qr_text(&trust, &text).await
+    verify_qr_text(&trust, &status, &text).await
 }
 
 /// `POST /verify/image` — a photo of the QR code: `multipart/form-data`
@@ -77,6 +77,7 @@ pub async fn verify_qr(
 /// 400 `no_qr_code` / `unreadable_image`, 413 over the size limit.
 pub async fn verify_image(
     trust: web::Data<TrustState>,
+    status: web::Data<StatusState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
@@ -96,7 +97,7 @@ pub async fn verify_image(
         ),
         code => ApiError::bad_request(code, format!("无法读取图片：{e}"), format!("cannot read the image: {e}")),
     })?;
-    verify_qr_text(&trust, &text).await
+    verify_qr_text(&trust, &status, &text).await
 }
 
 async fn first_file(mut form: Multipart) -> Result<Vec<u8>, ApiError> {

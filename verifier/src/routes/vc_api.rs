@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use wallet_core::verification::{self, CheckResult, Checks, VerificationReport, VerifyOptions};
 
 use crate::api_error::ApiError;
+use crate::status_sync::StatusState;
 use crate::trust_sync::TrustState;
 
 /// `{verifiableCredential, options}`. Every check always runs — a caller
@@ -90,11 +91,17 @@ pub fn credential_response(report: &VerificationReport, extra: Option<(&str, Val
 /// 400 for input that is not a credential.
 pub async fn verify_credential(
     trust: web::Data<TrustState>,
+    status: web::Data<StatusState>,
     body: web::Json<VerifyCredentialRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let options = VerifyOptions::default().with_trust(trust.current(), trust.require_trust_on_vc_api);
-    let report =
-        verification::verify_credential(&body.verifiable_credential, &options).await.map_err(|e| malformed(&e))?;
+    let report = crate::verify_flow::verify_credential(
+        &body.verifiable_credential,
+        &trust,
+        &status,
+        trust.require_trust_on_vc_api,
+    )
+    .await
+    .map_err(|e| malformed(&e))?;
     tracing::info!(
         credential_id = report.credential_id.as_deref().unwrap_or("-"),
         verified = report.verified,
@@ -109,9 +116,18 @@ pub async fn verify_credential(
 /// 400 for input that is not a presentation.
 pub async fn verify_presentation(
     trust: web::Data<TrustState>,
+    status: web::Data<StatusState>,
     body: web::Json<VerifyPresentationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let options = VerifyOptions::default().with_trust(trust.current(), trust.require_trust_on_vc_api);
+    // Fetch the status lists the embedded credentials name (only whole lists).
+    if let Some(vcs) = body.verifiable_presentation.get("verifiableCredential") {
+        let vcs: Vec<&Value> = vcs.as_array().map_or_else(|| vec![vcs], |a| a.iter().collect());
+        let urls: Vec<String> = vcs.into_iter().flat_map(|vc| status.lists_to_fetch(vc)).collect();
+        status.fetch(&urls).await;
+    }
+    let options = VerifyOptions::default()
+        .with_trust(trust.current(), trust.require_trust_on_vc_api)
+        .with_status(status.snapshot());
     let report = verification::verify_presentation(
         &body.verifiable_presentation,
         &options,

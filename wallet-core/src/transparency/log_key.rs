@@ -18,7 +18,9 @@ use p256::ecdsa::signature::Verifier as _;
 use p256::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePublicKey as _};
 use sha2::{Digest, Sha256};
 
-use super::note::{check_key_name, format_vkey, key_id, parse_vkey, signature_type, NoteError, NoteSigner, NoteVerifier};
+use super::note::{
+    check_key_name, format_vkey, key_id, parse_vkey, signature_type, NoteError, NoteSigner, NoteVerifier,
+};
 use crate::keys::IssuerKey;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -45,7 +45,9 @@ mod witness;
 
 pub use bundle::{BundleError, InclusionBundle, VerifiedInclusion, MAX_BUNDLE_JSON};
 pub use checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint};
-pub use entry::{EntryError, EntryKind, KeyEventKind, LogEntry, StatusListPurpose, ENTRY_FORMAT_VERSION, MAX_ISSUER_LEN};
+pub use entry::{
+    EntryError, EntryKind, KeyEventKind, LogEntry, StatusListPurpose, ENTRY_FORMAT_VERSION, MAX_ISSUER_LEN,
+};
 pub use hash::{empty_root, hashes_equal, leaf_hash, node_hash, root_from_leaves, Hash, HASH_SIZE};
 pub use log_key::{LogKey, LogSigner};
 pub use note::{

@@ -136,7 +136,8 @@ impl NoteSignature {
     /// # Errors
     /// [`NoteError::MalformedSignatureLine`] or [`NoteError::InvalidKeyName`].
     pub fn parse_line(line: &str) -> Result<Self, NoteError> {
-        let rest = line.strip_prefix("\u{2014} ").ok_or(NoteError::MalformedSignatureLine("does not start with '— '"))?;
+        let rest =
+            line.strip_prefix("\u{2014} ").ok_or(NoteError::MalformedSignatureLine("does not start with '— '"))?;
         let (name, encoded) = rest.split_once(' ').ok_or(NoteError::MalformedSignatureLine("no signature"))?;
         check_key_name(name)?;
         let bytes = STANDARD.decode(encoded).map_err(|_| NoteError::MalformedSignatureLine("invalid base64"))?;

@@ -24,8 +24,7 @@ use super::checkpoint::{Checkpoint, CheckpointError};
 use super::hash::{hashes_equal, Hash};
 use super::log_key::LogKey;
 use super::note::{
-    check_key_name, format_vkey, key_id, parse_vkey, signature_type, NoteError, NoteSignature, NoteVerifier,
-    SignedNote,
+    check_key_name, format_vkey, key_id, parse_vkey, signature_type, NoteError, NoteSignature, NoteVerifier, SignedNote,
 };
 use super::proof::{verify_consistency, ProofError};
 

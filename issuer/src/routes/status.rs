@@ -1,0 +1,131 @@
+//! Revocation and suspension over HTTP.
+//!
+//! * `GET /status/{list_id}`: the signed `BitstringStatusListCredential` (ETag,
+//!   `Cache-Control: public, max-age=300`).
+//! * `POST /credentials/{uuid}/status` `{"action": "revoke"|"suspend"|"reinstate",
+//!   "reason": "…", "by": "…"}`: change a credential's status.
+//! * `GET /credentials/{uuid}/status`: its status, entries and audit trail.
+//! * `POST /credentials/status` (VC-API style) `{"credentialId": "urn:uuid:…",
+//!   "credentialStatus": [{"type": "BitstringStatusListCredential",
+//!   "status": "revoked"|"suspended"|"active"}]}`.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
+
+use crate::api_error::ApiError;
+use crate::issuance::Issuer;
+use crate::store::StatusAction;
+
+/// `GET /status/{list_id}`
+///
+/// # Errors
+/// 404 for an unknown list; 500 when it cannot be built.
+pub async fn status_list(
+    issuer: web::Data<Issuer>,
+    list_id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let publication = issuer.status.publication(&list_id).await?;
+    let not_modified = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == publication.etag || t.trim() == "*"));
+    let mut resp = if not_modified { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    resp.insert_header((header::ETAG, publication.etag.clone()))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"));
+    Ok(if not_modified {
+        resp.finish()
+    } else {
+        resp.content_type("application/vc+ld+json").body(publication.credential_json)
+    })
+}
+
+fn string_field<'a>(body: &'a Value, name: &str) -> Result<Option<&'a str>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_field",
+            format!("字段 {name} 应为字符串"),
+            format!("{name} must be a string"),
+        )),
+    }
+}
+
+fn invalid_action() -> ApiError {
+    ApiError::bad_request(
+        "invalid_action",
+        "action 应为 revoke（吊销）、suspend（暂停）或 reinstate（恢复）",
+        "action must be \"revoke\", \"suspend\" or \"reinstate\"",
+    )
+}
+
+/// `POST /credentials/{uuid}/status`
+///
+/// # Errors
+/// 400 for a bad action or missing reason; 404 for an unknown credential; 409
+/// `already_revoked` / `no_status_entry`.
+pub async fn change(
+    issuer: web::Data<Issuer>,
+    uuid: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    if !body.is_object() {
+        return Err(ApiError::bad_request("not_an_object", "请求内容应为 JSON 对象", "the body must be a JSON object"));
+    }
+    let action = string_field(&body, "action")?.and_then(StatusAction::parse).ok_or_else(invalid_action)?;
+    let reason = string_field(&body, "reason")?.unwrap_or("");
+    let actor = string_field(&body, "by")?.unwrap_or("api");
+    let id = crate::status::parse_credential_id(&uuid)?;
+    let report = issuer.status.change(id.as_str(), action, reason, actor).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// `GET /credentials/{uuid}/status`
+///
+/// # Errors
+/// 404 for an unknown credential; 409 `no_status_entry`.
+pub async fn show(issuer: web::Data<Issuer>, uuid: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = crate::status::parse_credential_id(&uuid)?;
+    Ok(HttpResponse::Ok().json(issuer.status.report(id.as_str()).await?))
+}
+
+/// `POST /credentials/status` (VC-API "update status").
+///
+/// # Errors
+/// As [`change`]; 400 when `credentialStatus` is missing or names an unknown status.
+pub async fn vc_api_update(issuer: web::Data<Issuer>, body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
+    let credential_id = string_field(&body, "credentialId")?
+        .ok_or_else(|| ApiError::bad_request("invalid_field", "缺少 credentialId", "credentialId is required"))?;
+    let items: Vec<&Value> = match body.get("credentialStatus") {
+        Some(Value::Array(a)) if !a.is_empty() => a.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                "credentialStatus 应为非空数组",
+                "credentialStatus must be a non-empty array",
+            ))
+        }
+    };
+    let reason = string_field(&body, "reason")?.unwrap_or("VC-API status update");
+    let mut last = None;
+    for item in items {
+        let action = match item.get("status").and_then(Value::as_str) {
+            Some("revoked" | "revoke") => StatusAction::Revoke,
+            Some("suspended" | "suspend") => StatusAction::Suspend,
+            Some("active" | "reinstated" | "reinstate" | "unsuspended") => StatusAction::Reinstate,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid_action",
+                    "status 应为 revoked、suspended 或 active",
+                    "status must be \"revoked\", \"suspended\" or \"active\"",
+                ))
+            }
+        };
+        last = Some(issuer.status.change(credential_id, action, reason, "vc-api").await?);
+    }
+    Ok(HttpResponse::Ok().json(last))
+}

@@ -1,0 +1,193 @@
+//! `issuer status revoke|suspend|reinstate|show`: change or inspect a credential's
+//! status on the store directly (the data directory's SQLite file, or `DATABASE_URL`).
+//!
+//! A change is one store transaction (bit, list version, audit event), so a running
+//! issuer serves it from its next `GET /status/{list_id}`: the published lists are
+//! rebuilt from committed state whenever their version moves.
+//!
+//! Exit status: 0 done (also when nothing needed changing), 2 bad input,
+//! 3 refused (`already_revoked`, `no_status_entry`), 4 unknown credential,
+//! 1 anything else.
+
+use std::path::PathBuf;
+
+use actix_web::http::StatusCode;
+use actix_web::ResponseError as _;
+use anyhow::Context as _;
+
+use crate::api_error::ApiError;
+use crate::status::{change_status, status_report, ChangeReport, StatusReport};
+use crate::store::{StatusAction, Store};
+
+/// `issuer status …`
+#[derive(Debug, clap::Subcommand)]
+pub enum StatusCommand {
+    /// Revoke a credential. Final: it can never be reinstated.
+    Revoke(ChangeArgs),
+    /// Suspend a credential (until reinstated).
+    Suspend(ChangeArgs),
+    /// Lift a suspension.
+    Reinstate(ChangeArgs),
+    /// Show a credential's status, status entries and audit trail.
+    Show(ShowArgs),
+}
+
+/// Where the store is (the same settings as `issuer serve`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// The issuer's data directory (its SQLite database is `issuer.sqlite3` there).
+    #[arg(long, env = "ISSUER_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL instead of the data directory's SQLite file.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl StoreArgs {
+    async fn open(&self) -> anyhow::Result<Store> {
+        let url = match &self.database_url {
+            Some(url) => url.clone(),
+            None => {
+                let path = self.data_dir.join("issuer.sqlite3");
+                // Never create an empty store by mistake (a mistyped --data-dir).
+                anyhow::ensure!(path.is_file(), "no issuer database at {} (check --data-dir)", path.display());
+                format!("sqlite://{}", path.display())
+            }
+        };
+        Store::connect(&url).await.context("opening the store")
+    }
+}
+
+/// `issuer status revoke|suspend|reinstate`
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChangeArgs {
+    /// The credential: `urn:uuid:…` or the bare UUID.
+    #[arg(long)]
+    pub credential: String,
+    /// Why (kept in the audit trail).
+    #[arg(long)]
+    pub reason: String,
+    /// Who (default: `cli:$USER`).
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `issuer status show`
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShowArgs {
+    /// The credential: `urn:uuid:…` or the bare UUID.
+    #[arg(long)]
+    pub credential: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Runs the command; returns the process exit status.
+///
+/// # Errors
+/// Store failures (exit status 1).
+pub async fn run(command: StatusCommand) -> anyhow::Result<i32> {
+    let (action, args) = match command {
+        StatusCommand::Show(args) => {
+            let store = args.store.open().await?;
+            return Ok(match status_report(&store, &args.credential).await {
+                Ok(report) => {
+                    print_report(&report, args.json)?;
+                    0
+                }
+                Err(e) => refused(&e),
+            });
+        }
+        StatusCommand::Revoke(args) => (StatusAction::Revoke, args),
+        StatusCommand::Suspend(args) => (StatusAction::Suspend, args),
+        StatusCommand::Reinstate(args) => (StatusAction::Reinstate, args),
+    };
+    let store = args.store.open().await?;
+    let actor = args.by.clone().unwrap_or_else(default_actor);
+    Ok(match change_status(&store, &args.credential, action, &args.reason, &actor).await {
+        Ok(report) => {
+            print_change(&report, args.json)?;
+            0
+        }
+        Err(e) => refused(&e),
+    })
+}
+
+fn default_actor() -> String {
+    match std::env::var("USER").or_else(|_| std::env::var("USERNAME")) {
+        Ok(user) if !user.trim().is_empty() => format!("cli:{}", user.trim()),
+        _ => "cli".to_owned(),
+    }
+}
+
+/// Prints a refusal and picks the exit status.
+fn refused(e: &ApiError) -> i32 {
+    eprintln!("error: {}: {} / {}", e.error, e.message.en, e.message.zh);
+    match e.status_code() {
+        StatusCode::NOT_FOUND => 4,
+        StatusCode::CONFLICT => 3,
+        s if s.is_client_error() => 2,
+        _ => 1,
+    }
+}
+
+fn print_change(report: &ChangeReport, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else if report.changed {
+        println!(
+            "{}: {} -> {} (audit event {})",
+            report.credential_id,
+            report.previous_status,
+            report.status,
+            report.event_id.unwrap_or_default()
+        );
+    } else {
+        println!("{}: already {}; nothing changed", report.credential_id, report.status);
+    }
+    Ok(())
+}
+
+fn print_report(report: &StatusReport, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    println!("credential: {}", report.credential_id);
+    println!("status:     {}", report.status);
+    for entry in &report.entries {
+        println!(
+            "{:<11} list {} index {} ({})",
+            format!("{}:", entry.status_purpose),
+            entry.list_id,
+            entry.status_list_index,
+            if entry.set { "set" } else { "clear" }
+        );
+    }
+    if report.events.is_empty() {
+        println!("events:     none");
+    } else {
+        println!("events:");
+        for event in &report.events {
+            println!(
+                "  #{} {} {} {} -> {} by {}: {}",
+                event.event_id,
+                event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                event.action,
+                event.previous_state,
+                event.new_state,
+                event.actor,
+                event.reason
+            );
+        }
+    }
+    Ok(())
+}

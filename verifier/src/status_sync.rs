@@ -1,0 +1,124 @@
+//! Revocation and suspension status for the verifier: whole Bitstring Status
+//! Lists fetched from the issuer (never one request per credential, so the
+//! issuer cannot learn where a holder went), verified, cached, and refetched
+//! when older than `--status-refresh-secs` (default 300 s, matching the
+//! issuer's `Cache-Control: max-age=300`): a revocation reaches inspectors
+//! within about five minutes. Offline, the cached lists keep working with a
+//! warning after 24 h and fail (`status_data_stale`) after 7 days.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, RwLock};
+
+use chrono::{Duration, Utc};
+use serde_json::Value;
+use wallet_core::status::{status_entries, verify_status_list, StatusError, StatusListCache, StatusPolicy};
+use wallet_core::verification::StatusSource;
+
+/// Largest status list document accepted from the network.
+const MAX_LIST_BYTES: usize = 16 * 1024 * 1024;
+
+/// Status-list settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StatusSettings {
+    /// Refetch a cached status list when it is older than this many seconds.
+    #[arg(long = "status-refresh-secs", env = "VERIFIER_STATUS_REFRESH_SECS", default_value_t = 300)]
+    pub refresh_secs: i64,
+    /// Warn when the status data is older than this many hours.
+    #[arg(long = "status-warn-hours", env = "VERIFIER_STATUS_WARN_HOURS", default_value_t = 24)]
+    pub warn_after_hours: i64,
+    /// Fail the status check when the status data is older than this many hours.
+    #[arg(long = "status-max-age-hours", env = "VERIFIER_STATUS_MAX_AGE_HOURS", default_value_t = 168)]
+    pub max_age_hours: i64,
+}
+
+impl Default for StatusSettings {
+    fn default() -> Self {
+        Self { refresh_secs: 300, warn_after_hours: 24, max_age_hours: 168 }
+    }
+}
+
+/// The verifier's status lists, shared by all workers.
+#[derive(Debug, Clone)]
+pub struct StatusState {
+    cache: Arc<RwLock<StatusListCache>>,
+    policy: StatusPolicy,
+    refresh: Duration,
+    client: reqwest::Client,
+}
+
+impl StatusState {
+    /// An empty cache with the given policy.
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn new(settings: &StatusSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+            cache: Arc::default(),
+            policy: StatusPolicy {
+                warn_after: Duration::hours(settings.warn_after_hours),
+                max_age: Duration::hours(settings.max_age_hours),
+            },
+            refresh: Duration::seconds(settings.refresh_secs.max(0)),
+            client: reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build()?,
+        })
+    }
+
+    /// The lists to verify with, right now.
+    pub fn snapshot(&self) -> StatusSource {
+        let cache = match self.cache.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        StatusSource::Cache { cache, policy: self.policy.clone() }
+    }
+
+    /// The list URLs `vc` names that are missing from the cache or due for a refetch.
+    pub fn lists_to_fetch(&self, vc: &Value) -> Vec<String> {
+        let Ok(entries) = status_entries(vc) else { return Vec::new() };
+        let urls: BTreeSet<String> = entries.into_iter().map(|e| e.list_url).collect();
+        let now = Utc::now();
+        let cache = match self.cache.read() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        urls.into_iter().filter(|url| cache.fetched_at(url).is_none_or(|at| now - at >= self.refresh)).collect()
+    }
+
+    /// Fetch, verify and cache each list; failures are recorded (and reported
+    /// by the status check) while a good list already held is kept.
+    pub async fn fetch(&self, urls: &[String]) {
+        for url in urls {
+            let now = Utc::now();
+            let outcome = match self.download(url).await {
+                Ok(document) => verify_status_list(url, &document, now).await,
+                Err(e) => Err(e),
+            };
+            let mut cache = match self.cache.write() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            match outcome.and_then(|list| cache.insert_verified(list, now)) {
+                Ok(()) => tracing::debug!(url, "status list cached"),
+                Err(e) => {
+                    tracing::warn!(url, error = %e, "status list refused or unavailable");
+                    cache.record_failure(url, e, now);
+                }
+            }
+        }
+    }
+
+    async fn download(&self, url: &str) -> Result<Value, StatusError> {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(StatusError::FetchFailed(format!("not an http(s) URL: {url}")));
+        }
+        let resp = self.client.get(url).send().await.map_err(|e| StatusError::FetchFailed(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(StatusError::HttpStatus(resp.status().as_u16()));
+        }
+        let bytes = resp.bytes().await.map_err(|e| StatusError::FetchFailed(e.to_string()))?;
+        if bytes.len() > MAX_LIST_BYTES {
+            return Err(StatusError::FetchFailed("status list larger than 16 MiB".into()));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| StatusError::FetchFailed(format!("not JSON: {e}")))
+    }
+}

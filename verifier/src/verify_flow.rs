@@ -1,0 +1,34 @@
+//! The verifier's one way to check a credential: wallet-core's routine with
+//! the trust list and status lists this service holds.
+//!
+//! Status lists are fetched only for a credential whose signature verified and
+//! (where trust is required) whose issuer is trusted, so a forged credential
+//! cannot make the verifier fetch URLs of its choosing.
+
+use serde_json::Value;
+use wallet_core::verification::{self, MalformedCredential, VerificationReport, VerifyOptions};
+
+use crate::status_sync::StatusState;
+use crate::trust_sync::TrustState;
+
+/// Verify `vc` now, fetching the status lists it names when they are missing or due.
+///
+/// # Errors
+/// [`MalformedCredential`] when the input is not a checkable credential.
+pub async fn verify_credential(
+    vc: &Value,
+    trust: &TrustState,
+    status: &StatusState,
+    require_trust: bool,
+) -> Result<VerificationReport, MalformedCredential> {
+    let options = || VerifyOptions::default().with_trust(trust.current(), require_trust).with_status(status.snapshot());
+    let report = verification::verify_credential(vc, &options()).await?;
+    let to_fetch = status.lists_to_fetch(vc);
+    let worth_fetching =
+        report.checks.signature.is_valid() && (!require_trust || report.checks.issuer_trust.is_valid());
+    if to_fetch.is_empty() || !worth_fetching {
+        return Ok(report);
+    }
+    status.fetch(&to_fetch).await;
+    verification::verify_credential(vc, &options()).await
+}
