@@ -109,7 +109,7 @@ async fn spawn_with(trust: TrustFixture) -> Services {
         format!("{FIXTURES}/trust/market-supervision-root.pem").into(),
     ];
     verifier_settings.trust.trust_list_file = Some(list_path);
-    verifier_settings.status.refresh_secs = 0;
+    verifier_settings.status.status_refresh_secs = 0;
     let verifier_app = verifier::startup::Application::build(&verifier_settings).unwrap();
     let verifier = format!("http://127.0.0.1:{}", verifier_app.port());
     tokio::spawn(verifier_app.run_until_stopped());
@@ -599,4 +599,16 @@ async fn a_status_list_that_cannot_be_fetched_fails_closed() {
     let (status, body) = s.verify_qr(&wallet_core::compact::encode_credential(&vc).unwrap()).await;
     assert_eq!(status, 422, "{body:#}");
     assert_eq!(body["report"]["checks"]["status"]["code"], "status_list_unavailable");
+}
+
+#[test]
+fn the_command_lines_parse() {
+    // clap checks its definitions (e.g. duplicate argument ids) when a command is built.
+    for (bin, args) in [
+        (env!("CARGO_BIN_EXE_verifier"), &["serve", "--help"][..]),
+        (env!("CARGO_BIN_EXE_verifier"), &["--help"][..]),
+    ] {
+        let out = std::process::Command::new(bin).args(args).env("RUST_BACKTRACE", "0").output().unwrap();
+        assert!(out.status.success(), "{bin} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
 }

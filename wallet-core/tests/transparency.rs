@@ -407,7 +407,13 @@ proptest! {
     }
 
     #[test]
-    fn entries_round_trip(digest in any::<[u8; 32]>(), issuer in "[a-z:0-9A-Z._-]{1,80}", at in any::<u64>(), tag in 0u8..3, bit in any::<bool>()) {
+    fn entries_round_trip(
+        digest in any::<[u8; 32]>(),
+        issuer in "[a-z:0-9A-Z._-]{1,80}",
+        at in any::<u64>(),
+        tag in 0u8..3,
+        bit in any::<bool>(),
+    ) {
         let kind = match tag {
             0 => EntryKind::Issued,
             1 => EntryKind::StatusChanged { purpose: StatusListPurpose::Suspension, value: bit },

@@ -335,6 +335,15 @@ mod tests {
             assert_eq!(sized.root_at(size).unwrap(), tree.root_at(size).unwrap());
         }
         assert!(tree.root_at(71).is_err());
+        // A tree rebuilt from persisted leaves keeps growing correctly.
+        let mut resumed = MerkleTree::from_leaf_hashes(all[..33].to_vec());
+        resumed.extend(all[33..].iter().copied());
+        for size in 0..=70 {
+            assert_eq!(resumed.root_at(size).unwrap(), tree.root_at(size).unwrap());
+            for index in 0..size {
+                assert_eq!(resumed.inclusion_proof(index, size).unwrap(), tree.inclusion_proof(index, size).unwrap());
+            }
+        }
         assert_eq!(MerkleTree::default().root(), empty_root());
     }
 

@@ -21,7 +21,7 @@
 use ed25519_dalek::Signer as _;
 
 use super::checkpoint::{Checkpoint, CheckpointError};
-use super::hash::{hashes_equal, Hash};
+use super::hash::Hash;
 use super::log_key::LogKey;
 use super::note::{
     check_key_name, format_vkey, key_id, parse_vkey, signature_type, NoteError, NoteSignature, NoteVerifier, SignedNote,
@@ -342,14 +342,9 @@ impl Witness {
             if offered.size < latest.size {
                 return Err(WitnessError::Rollback { latest: latest.size, offered: offered.size });
             }
-            if offered.size == latest.size {
-                if !consistency_proof.is_empty() || !hashes_equal(&offered.root, &latest.root) {
-                    return Err(WitnessError::Inconsistent(ProofError::MismatchedRoot));
-                }
-            } else {
-                verify_consistency(latest.size, offered.size, consistency_proof, &latest.root, &offered.root)
-                    .map_err(WitnessError::Inconsistent)?;
-            }
+            // Equal sizes need equal roots and an empty proof.
+            verify_consistency(latest.size, offered.size, consistency_proof, &latest.root, &offered.root)
+                .map_err(WitnessError::Inconsistent)?;
         }
         let timestamp = now.max(self.last_timestamp);
         if timestamp > MAX_COSIGNATURE_TIMESTAMP {
