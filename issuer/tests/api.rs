@@ -213,7 +213,11 @@ async fn vc_api_issue_signs_and_refuses_bad_credentials() {
 fn the_command_lines_parse() {
     // clap checks its definitions (e.g. duplicate argument ids) when a command is built.
     for args in [&["--help"][..], &["serve", "--help"], &["pki", "--help"], &["status", "--help"]] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_issuer")).args(args).env("RUST_BACKTRACE", "0").output().unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_issuer"))
+            .args(args)
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
         assert!(out.status.success(), "issuer {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }

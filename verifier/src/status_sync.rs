@@ -133,7 +133,8 @@ fn http_client(extra_ca: Option<&std::path::Path>) -> anyhow::Result<reqwest::Cl
     let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10));
     if let Some(path) = extra_ca {
         let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let cert = reqwest::Certificate::from_pem(&pem).with_context(|| format!("{} is not a PEM certificate", path.display()))?;
+        let cert = reqwest::Certificate::from_pem(&pem)
+            .with_context(|| format!("{} is not a PEM certificate", path.display()))?;
         builder = builder.add_root_certificate(cert);
     }
     Ok(builder.build()?)

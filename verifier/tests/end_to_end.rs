@@ -604,10 +604,9 @@ async fn a_status_list_that_cannot_be_fetched_fails_closed() {
 #[test]
 fn the_command_lines_parse() {
     // clap checks its definitions (e.g. duplicate argument ids) when a command is built.
-    for (bin, args) in [
-        (env!("CARGO_BIN_EXE_verifier"), &["serve", "--help"][..]),
-        (env!("CARGO_BIN_EXE_verifier"), &["--help"][..]),
-    ] {
+    for (bin, args) in
+        [(env!("CARGO_BIN_EXE_verifier"), &["serve", "--help"][..]), (env!("CARGO_BIN_EXE_verifier"), &["--help"][..])]
+    {
         let out = std::process::Command::new(bin).args(args).env("RUST_BACKTRACE", "0").output().unwrap();
         assert!(out.status.success(), "{bin} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }

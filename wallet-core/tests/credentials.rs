@@ -389,3 +389,104 @@ async fn an_uncertified_key_and_a_stale_list_are_not_trusted() {
     assert!(matches!(&report.checks.issuer_trust, CheckResult::Unchecked { code, .. } if code == "no_trust_list"));
     assert!(!report.verified);
 }
+
+#[tokio::test]
+async fn after_key_rotation_status_lists_signed_by_the_new_key_still_cover_old_credentials() {
+    use wallet_core::status::{
+        status_list_credential, Bitstring, StatusEntry, StatusListCache, StatusPolicy, StatusPurpose,
+    };
+    use wallet_core::trust::*;
+    use wallet_core::verification::{IssuerTrust, StatusSource};
+    let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+    let root_pem = fixture("trust/health-commission-root.pem");
+    let root_key =
+        decrypt_private_key(&fixture("trust/health-commission-root.key.pem"), "test-only-passphrase").unwrap();
+    let old_key = test_key();
+    let new_key = IssuerKey::generate();
+    let other_org = IssuerKey::generate();
+    let validity = CertificateValidity {
+        not_before: Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap(),
+        not_after: Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap(),
+    };
+    let certify = |key: &IssuerKey, usci: &str| {
+        let csr = create_csr(key, "示例市第一人民医院体检中心", usci, &key.did()).unwrap();
+        certificate_pem_to_der(
+            &issue_certificate(&csr, &root_pem, &root_key, &["HealthCertificate"], &validity, &random_serial())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let contents = TrustListContents {
+        sequence: 2,
+        issued_at: now - chrono::Duration::hours(1),
+        next_update: now + chrono::Duration::days(7),
+        roots: vec![certificate_pem_to_der(&root_pem).unwrap()],
+        issuer_certificates: vec![
+            certificate_pem_to_der(&fixture("trust/clinic-test-issuer.pem")).unwrap(),
+            certify(&new_key, "12110000MB0000001U"), // the clinic's new key: same organisation
+            certify(&other_org, "91350100M000100Y43"), // another organisation
+        ],
+        crls: vec![create_crl(
+            &root_pem,
+            &root_key,
+            &[],
+            now - chrono::Duration::days(1),
+            now + chrono::Duration::days(30),
+        )
+        .unwrap()],
+    };
+    let list_bytes = build_trust_list(&contents, &root_key, &[certificate_pem_to_der(&root_pem).unwrap()]).unwrap();
+    let store = std::sync::Arc::new(
+        TrustList::load(&list_bytes, &[certificate_pem_to_der(&root_pem).unwrap()], now, chrono::Duration::days(1))
+            .unwrap(),
+    );
+
+    // A credential signed with the OLD key, pointing at a revocation list.
+    let url = "https://issuer.example.gov.cn/status/1";
+    let mut unsigned =
+        HealthCertificate::from_request(&health_request(), NaiveDate::from_ymd_opt(2026, 3, 15).unwrap())
+            .unwrap()
+            .to_unsigned_credential(&CredentialId::generate(), &old_key.did());
+    unsigned["credentialStatus"] = json!([StatusEntry::new(StatusPurpose::Revocation, 42, url).to_json()]);
+    let vc = sign_credential(&unsigned, &old_key, Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap()).await.unwrap();
+
+    let verify_with_list_signed_by = |signer: IssuerKey| {
+        let store = store.clone();
+        let vc = vc.clone();
+        async move {
+            let bits = Bitstring::new(131_072);
+            let list = status_list_credential(
+                url,
+                &signer.did(),
+                StatusPurpose::Revocation,
+                &bits,
+                now - chrono::Duration::hours(1),
+                now + chrono::Duration::days(7),
+            );
+            let list = sign_credential(&list, &signer, now - chrono::Duration::hours(1)).await.unwrap();
+            let mut cache = StatusListCache::default();
+            cache.offer(url, &list, now, now).await.unwrap();
+            let trusted = at("2026-06-01T00:00:00Z")
+                .with_trust(
+                    IssuerTrust::List {
+                        store,
+                        warn_after: chrono::Duration::hours(24),
+                        max_age: chrono::Duration::days(3650),
+                    },
+                    true,
+                )
+                .with_status(StatusSource::Cache { cache: cache.clone(), policy: StatusPolicy::default() });
+            let untrusted =
+                at("2026-06-01T00:00:00Z").with_status(StatusSource::Cache { cache, policy: StatusPolicy::default() });
+            (verify_credential(&vc, &trusted).await.unwrap(), verify_credential(&vc, &untrusted).await.unwrap())
+        }
+    };
+    let (trusted, untrusted) = verify_with_list_signed_by(new_key.clone()).await;
+    assert_eq!(trusted.checks.status, CheckResult::Valid, "{trusted:#?}");
+    assert!(trusted.verified);
+    // Without a trust list nothing says the new key is the clinic's.
+    assert_eq!(untrusted.checks.status.invalid_code(), Some("status_list_wrong_issuer"));
+    // Another organisation's key cannot vouch for the clinic's credentials.
+    let (trusted, _) = verify_with_list_signed_by(other_org).await;
+    assert_eq!(trusted.checks.status.invalid_code(), Some("status_list_wrong_issuer"));
+}

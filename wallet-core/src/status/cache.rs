@@ -190,8 +190,12 @@ impl CredentialSigners {
         Self { issuer, signers: proof_signer_dids(vc) }
     }
 
-    fn may_sign(&self, list: &VerifiedStatusList) -> bool {
-        list.signer_dids().iter().any(|s| self.signers.contains(s) || self.issuer.as_deref() == Some(s))
+    fn may_sign(&self, list: &VerifiedStatusList, same_issuer: &dyn Fn(&str, &str) -> bool) -> bool {
+        list.signer_dids().iter().any(|s| {
+            self.signers.contains(s)
+                || self.issuer.as_deref() == Some(s)
+                || self.signers.iter().any(|c| same_issuer(s, c))
+        })
     }
 
     fn describe(&self) -> String {
@@ -233,6 +237,7 @@ fn check_entry(
     policy: &StatusPolicy,
     now: DateTime<Utc>,
     warnings: &mut Vec<Warning>,
+    same_issuer: &dyn Fn(&str, &str) -> bool,
 ) -> Outcome {
     let state = cache.urls.get(&entry.list_url);
     let Some((list, fetched_at)) = state.and_then(|s| s.list.as_ref()) else {
@@ -251,7 +256,7 @@ fn check_entry(
             None => from_error(&StatusError::NotFetched(entry.list_url.clone())),
         });
     };
-    if !credential.may_sign(list) {
+    if !credential.may_sign(list, same_issuer) {
         return Outcome::Failed(from_error(&StatusError::ListWrongIssuer {
             list_signer: list.signer_dids().join(", "),
             credential_issuer: credential.describe(),
@@ -340,6 +345,19 @@ pub fn check_status(
     policy: &StatusPolicy,
     now: DateTime<Utc>,
 ) -> (CheckResult, Vec<Warning>) {
+    check_status_with(vc, cache, policy, now, &|_, _| false)
+}
+
+/// [`check_status`], also accepting a list signed by a key that `same_issuer`
+/// says belongs to the same issuer as the credential's signing key (e.g. the
+/// trust list certifies both for one organisation: key rotation).
+pub fn check_status_with(
+    vc: &Value,
+    cache: &StatusListCache,
+    policy: &StatusPolicy,
+    now: DateTime<Utc>,
+    same_issuer: &dyn Fn(&str, &str) -> bool,
+) -> (CheckResult, Vec<Warning>) {
     let entries = match status_entries(vc) {
         Ok(entries) => entries,
         Err(e) => return (from_error(&e), Vec::new()),
@@ -362,7 +380,7 @@ pub fn check_status(
     let mut suspended = None;
     let mut failed = None;
     for entry in &entries {
-        match check_entry(entry, &credential, cache, policy, now, &mut warnings) {
+        match check_entry(entry, &credential, cache, policy, now, &mut warnings, same_issuer) {
             Outcome::Clear => {}
             Outcome::Revoked { list } => {
                 revoked.get_or_insert((entry, list));

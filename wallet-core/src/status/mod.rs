@@ -46,7 +46,7 @@ mod error;
 mod list;
 
 pub use bitstring::{Bitstring, MAX_DECODED_BYTES};
-pub use cache::{check_status, RecordedFailure, StatusListCache, StatusPolicy};
+pub use cache::{check_status, check_status_with, RecordedFailure, StatusListCache, StatusPolicy};
 pub use entry::{status_entries, StatusEntry, STATUS_ENTRY_TYPE};
 pub use error::StatusError;
 pub use list::{

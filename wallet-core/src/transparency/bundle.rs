@@ -1,22 +1,4 @@
-//! The inclusion proof bundle a wallet keeps next to a credential, and a
-//! verifier checks offline.
-//!
-//! ```json
-//! {
-//!   "entry": {"kind": {"type": "issued"}, "credentialDigest": "<hex>", "issuer": "did:key:…", "at": 1700000000},
-//!   "index": 41,
-//!   "proof": ["<hex>", …],
-//!   "checkpoint": "<signed checkpoint note, with cosignatures>"
-//! }
-//! ```
-//!
-//! [`InclusionBundle::verify`] checks, in order: the entry is for the
-//! credential (digest), the checkpoint is signed by the log and is the log's
-//! (origin), enough witnesses cosigned it, and the entry's leaf is at `index`
-//! in the checkpoint's tree. It does **not** check that the checkpoint is
-//! recent or consistent with checkpoints seen elsewhere (witnessing is what
-//! covers split views); nor that the entry's issuer is the credential's
-//! issuer — compare [`VerifiedInclusion::entry`] with the credential.
+//! The wallet's inclusion proof bundle: see [`InclusionBundle`].
 
 use serde::{Deserialize, Serialize};
 
@@ -72,7 +54,25 @@ impl BundleError {
     }
 }
 
-/// A credential's proof of inclusion in the issuance log.
+/// A credential's proof of inclusion in the issuance log: what a wallet
+/// keeps next to the credential and a verifier checks offline.
+///
+/// ```json
+/// {
+/// "entry": {"kind": {"type": "issued"}, "credentialDigest": "<hex>", "issuer": "did:key:…", "at": 1700000000},
+/// "index": 41,
+/// "proof": ["<hex>", …],
+/// "checkpoint": "<signed checkpoint note, with cosignatures>"
+/// }
+/// ```
+///
+/// [`InclusionBundle::verify`] checks, in order: the entry is for the
+/// credential (digest), the checkpoint is signed by the log and is the log's
+/// (origin), enough witnesses cosigned it, and the entry's leaf is at `index`
+/// in the checkpoint's tree. It does **not** check that the checkpoint is
+/// recent or consistent with checkpoints seen elsewhere (witnessing is what
+/// covers split views); nor that the entry's issuer is the credential's
+/// issuer — compare [`VerifiedInclusion::entry`] with the credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InclusionBundle {

@@ -1,12 +1,4 @@
-//! C2SP `tlog-checkpoint` (<https://c2sp.org/tlog-checkpoint>): a signed
-//! note whose text is a tree head.
-//!
-//! ```text
-//! <origin>
-//! <tree size, decimal, no leading zeros>
-//! <base64 root hash>
-//! [extension lines]
-//! ```
+//! C2SP `tlog-checkpoint`: see [`Checkpoint`].
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -35,7 +27,16 @@ pub enum CheckpointError {
     },
 }
 
-/// A tree head: which log, how many entries, and the root hash.
+/// A tree head: which log, how many entries, and the root hash. Signed, it
+/// is a C2SP `tlog-checkpoint` (<https://c2sp.org/tlog-checkpoint>): a signed
+/// note whose text is
+///
+/// ```text
+/// <origin>
+/// <tree size, decimal, no leading zeros>
+/// <base64 root hash>
+/// [extension lines]
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Checkpoint {
     /// The log's identity (its first line); equals the log key's name.

@@ -1,28 +1,4 @@
 //! Log entries: what the issuance log records about each event.
-//!
-//! An entry holds **digests and event types only, never personal data**: the
-//! kind of event, the SHA-256 digest of the signed credential (computed by the
-//! caller over the credential's canonical form, so the log never sees the
-//! credential), the issuer's DID and a timestamp. Someone holding the log
-//! learns how many credentials an issuer signed and when, not for whom.
-//!
-//! ## Canonical encoding, version 1
-//! The leaf data is a fixed binary layout (all integers big-endian):
-//!
-//! ```text
-//! u8      version = 0x01
-//! u8      kind: 0x01 issued | 0x02 status changed | 0x03 key event
-//!           status changed: u8 purpose (0x01 revocation | 0x02 suspension)
-//!                           u8 value   (0x00 cleared | 0x01 set)
-//!           key event:      u8 event   (0x01 activated | 0x02 rotated |
-//!                                       0x03 retired   | 0x04 compromised)
-//! [32]    credential digest
-//! u16     issuer length (1..=1024), then the issuer DID in UTF-8
-//! u64     at: seconds since the Unix epoch
-//! ```
-//!
-//! The leaf hash is `SHA-256(0x00 ‖ encoding)` (RFC 9162 §2.1.1). Decoding is
-//! strict: one byte string per entry, anything else is refused.
 
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +74,30 @@ pub enum EntryError {
 /// Fields are private so that every value is valid (constructors and
 /// deserialisation check the issuer), which makes [`LogEntry::encode`] and
 /// [`LogEntry::leaf_hash`] infallible.
+///
+/// An entry holds **digests and event types only, never personal data**: the
+/// kind of event, the SHA-256 digest of the signed credential (computed by the
+/// caller over the credential's canonical form, so the log never sees the
+/// credential), the issuer's DID and a timestamp. Someone holding the log
+/// learns how many credentials an issuer signed and when, not for whom.
+///
+/// ## Canonical encoding, version 1
+/// The leaf data is a fixed binary layout (all integers big-endian):
+///
+/// ```text
+/// u8      version = 0x01
+/// u8      kind: 0x01 issued | 0x02 status changed | 0x03 key event
+/// status changed: u8 purpose (0x01 revocation | 0x02 suspension)
+/// u8 value   (0x00 cleared | 0x01 set)
+/// key event:      u8 event   (0x01 activated | 0x02 rotated |
+/// 0x03 retired   | 0x04 compromised)
+/// [32]    credential digest
+/// u16     issuer length (1..=1024), then the issuer DID in UTF-8
+/// u64     at: seconds since the Unix epoch
+/// ```
+///
+/// The leaf hash is `SHA-256(0x00 ‖ encoding)` (RFC 9162 §2.1.1). Decoding is
+/// strict: one byte string per entry, anything else is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", try_from = "RawEntry")]
 pub struct LogEntry {

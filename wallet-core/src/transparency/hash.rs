@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 /// A SHA-256 output: a leaf hash, an interior node hash or a tree root.
 pub type Hash = [u8; 32];
 
-/// Size in bytes of a [`Hash`].
+/// Size in bytes of a [`Hash`](type@Hash).
 pub const HASH_SIZE: usize = 32;
 
 /// The root of the empty tree: `MTH({}) = SHA-256()` (RFC 9162 §2.1.1).

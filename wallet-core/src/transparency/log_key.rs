@@ -1,17 +1,4 @@
 //! The log's own checkpoint-signing key.
-//!
-//! Our issuers hold P-256 keys ([`IssuerKey`]), so the log signs checkpoints
-//! with **ECDSA P-256 over SHA-256, signed-note signature type `0x02`** — the
-//! type C2SP `signed-note` assigns to the ECDSA signatures of
-//! `transparency-dev/witness` (also used by Sigstore's Rekor): the signature
-//! is ASN.1 DER, and the key ID is the first four bytes of SHA-256 of the
-//! DER-encoded SubjectPublicKeyInfo (it does not commit to the key name).
-//!
-//! C2SP `tlog-tiles` requires an **Ed25519** (`0x01`) log signature for logs
-//! that interact with the *public* witness network. Our witnesses are the
-//! departments' own verifiers, so P-256 is enough; [`LogSigner::ed25519`] is
-//! there for a log that joins the public network later (a checkpoint may carry
-//! both signatures; verifiers ignore the ones they do not know).
 
 use ed25519_dalek::Signer as _;
 use p256::ecdsa::signature::Verifier as _;
@@ -32,6 +19,19 @@ enum PublicKey {
 /// A log's public checkpoint key: what witnesses and verifiers are
 /// configured with. Its name is the log's **origin** (the first line of its
 /// checkpoints).
+///
+/// Our issuers hold P-256 keys ([`IssuerKey`]), so the log signs checkpoints
+/// with **ECDSA P-256 over SHA-256, signed-note signature type `0x02`** — the
+/// type C2SP `signed-note` assigns to the ECDSA signatures of
+/// `transparency-dev/witness` (also used by Sigstore's Rekor): the signature
+/// is ASN.1 DER, and the key ID is the first four bytes of SHA-256 of the
+/// DER-encoded SubjectPublicKeyInfo (it does not commit to the key name).
+///
+/// C2SP `tlog-tiles` requires an **Ed25519** (`0x01`) log signature for logs
+/// that interact with the *public* witness network. Our witnesses are the
+/// departments' own verifiers, so P-256 is enough; [`LogSigner::ed25519`] is
+/// there for a log that joins the public network later (a checkpoint may carry
+/// both signatures; verifiers ignore the ones they do not know).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogKey {
     name: String,

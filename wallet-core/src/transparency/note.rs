@@ -1,19 +1,4 @@
-//! C2SP `signed-note` (<https://c2sp.org/signed-note>): text signed by one or
-//! more keys.
-//!
-//! ```text
-//! <text, ending in a newline>
-//!
-//! — <key name> <base64(4-byte key ID ‖ signature)>
-//! ```
-//!
-//! Parsing is strict and never panics: valid UTF-8 only, no control
-//! characters except newline, at most [`MAX_NOTE_SIZE`] bytes and
-//! [`MAX_SIGNATURES`] signature lines, key names non-empty without spaces or
-//! `+`, canonical padded standard base64. Verification follows the spec:
-//! signatures from unknown keys (name *and* key ID must match) are ignored, a
-//! known key whose signature fails rejects the whole note, and at least one
-//! known key must have signed.
+//! C2SP `signed-note`: see [`SignedNote`].
 
 use std::fmt;
 
@@ -177,7 +162,22 @@ impl NoteSignature {
     }
 }
 
-/// A note: its text and signature lines.
+/// A note, C2SP `signed-note` (<https://c2sp.org/signed-note>): text and
+/// the signature lines of one or more keys.
+///
+/// ```text
+/// <text, ending in a newline>
+///
+/// — <key name> <base64(4-byte key ID ‖ signature)>
+/// ```
+///
+/// Parsing is strict and never panics: valid UTF-8 only, no control
+/// characters except newline, at most [`MAX_NOTE_SIZE`] bytes and
+/// [`MAX_SIGNATURES`] signature lines, key names non-empty without spaces or
+/// `+`, canonical padded standard base64. Verification follows the spec:
+/// signatures from unknown keys (name *and* key ID must match) are ignored, a
+/// known key whose signature fails rejects the whole note, and at least one
+/// known key must have signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedNote {
     text: String,

@@ -1,22 +1,4 @@
-//! Witness cosigning, C2SP `tlog-cosignature` (<https://c2sp.org/tlog-cosignature>),
-//! Ed25519 `cosignature/v1`.
-//!
-//! A witness (a department's verifier) keeps the latest checkpoint it has
-//! cosigned for the log. Offered a newer checkpoint and a consistency proof
-//! from its latest one, it checks the log's signature and the proof, and only
-//! then adds a cosignature: a signed-note line by key type `0x04` whose
-//! signature is `u64 timestamp ‖ Ed25519 signature` over
-//!
-//! ```text
-//! cosignature/v1
-//! time <timestamp>
-//! <checkpoint text>
-//! ```
-//!
-//! A v1 cosignature states "as of this time, this is the largest consistent
-//! tree I have seen for this log". Verifiers require `k` of their configured
-//! `n` witnesses ([`WitnessPolicy`]), which defeats split views: a log showing
-//! different trees to different parties would need `k` witnesses to lie.
+//! Witness cosigning (C2SP `tlog-cosignature`): see [`Witness`].
 
 use ed25519_dalek::Signer as _;
 
@@ -267,6 +249,26 @@ impl WitnessPolicy {
 /// log. Persist [`Witness::latest`] and restore it with
 /// [`Witness::with_latest`]; a witness that forgets its state can be made to
 /// cosign a fork.
+///
+/// Cosignatures are C2SP `tlog-cosignature` (<https://c2sp.org/tlog-cosignature>)
+/// Ed25519 `cosignature/v1`.
+///
+/// A witness (a department's verifier) keeps the latest checkpoint it has
+/// cosigned for the log. Offered a newer checkpoint and a consistency proof
+/// from its latest one, it checks the log's signature and the proof, and only
+/// then adds a cosignature: a signed-note line by key type `0x04` whose
+/// signature is `u64 timestamp ‖ Ed25519 signature` over
+///
+/// ```text
+/// cosignature/v1
+/// time <timestamp>
+/// <checkpoint text>
+/// ```
+///
+/// A v1 cosignature states "as of this time, this is the largest consistent
+/// tree I have seen for this log". Verifiers require `k` of their configured
+/// `n` witnesses ([`WitnessPolicy`]), which defeats split views: a log showing
+/// different trees to different parties would need `k` witnesses to lie.
 #[derive(Clone)]
 pub struct Witness {
     key: WitnessKey,

@@ -243,6 +243,27 @@ impl TrustStore {
         &self.warnings
     }
 
+    /// Are both keys certified in this list, under the same configured root,
+    /// for the same organisation (unified social credit code)? A clinic that
+    /// rotated its key signs its status lists with the new key; this is how a
+    /// verifier accepts that list for credentials signed with the old one.
+    pub fn same_organization(&self, did_a: &str, did_b: &str) -> bool {
+        let organizations = |did: &str| -> Vec<(&str, &x509_cert::name::Name)> {
+            let Ok(key) = crate::keys::p256_key_from_did(did) else { return Vec::new() };
+            let Ok(key_bytes) = <[u8; 33]>::try_from(key.to_encoded_point(true).as_bytes()) else { return Vec::new() };
+            self.issuers_by_key
+                .get(&key_bytes)
+                .into_iter()
+                .flatten()
+                .filter_map(|i| self.issuers.get(*i))
+                .filter(|e| self.roots.iter().any(|r| r.certificate.raw.tbs_certificate.subject == e.issuer_name))
+                .filter_map(|e| e.usci.as_deref().map(|u| (u, &e.issuer_name)))
+                .collect()
+        };
+        let a = organizations(did_a);
+        organizations(did_b).iter().any(|b| a.contains(b))
+    }
+
     /// The issuer-trust check for a credential: see [`TrustStore::assess_issuer`].
     pub fn check_issuer(
         &self,
