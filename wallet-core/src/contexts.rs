@@ -1,7 +1,7 @@
 //! The JSON-LD contexts this suite understands, bundled into the binary.
 //!
 //! Nothing is ever fetched at run time: a credential naming a context that is
-//! not bundled here is rejected with [`UnknownContext`](crate::CredentialError::UnknownContext)
+//! not bundled here is rejected (data-model error `unknown_context`)
 //! before any JSON-LD processing happens ("loading remote context failed" is a
 //! classic field bug we refuse to have).
 
