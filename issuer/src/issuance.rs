@@ -23,6 +23,8 @@ pub struct Issuer {
     pub key: IssuerKey,
     /// Revocation and suspension lists.
     pub status: crate::status::StatusService,
+    /// The issuance transparency log (entries are appended by the store).
+    pub log: crate::transparency_log::TransparencyLog,
 }
 
 /// What an issuance returns: the HTTP status to answer with and the body.
@@ -126,6 +128,8 @@ impl Issuer {
         let unsigned = build(request_body, &self.key, &id)?;
         let unsigned = self.status.with_status_entries(id.as_str(), unsigned).await?;
         let signed = sign_credential(&unsigned, &self.key, Utc::now()).await.map_err(sign_error)?;
+        let log_entry =
+            crate::transparency_log::issued_entry(&signed, &self.key.did()).await.map_err(ApiError::internal)?;
         let body = json!({
             "id": id.as_str(),
             "credential": signed,
@@ -145,16 +149,19 @@ impl Issuer {
         });
         match self
             .store
-            .save_issued(&new_credential(&id, &signed)?, record.as_ref())
+            .save_issued_logged(&new_credential(&id, &signed)?, record.as_ref(), Some(&log_entry))
             .await
             .map_err(ApiError::internal)?
         {
-            SaveOutcome::Saved => {
+            (SaveOutcome::Saved, appended) => {
+                if let Some(appended) = appended {
+                    self.log.appended(appended).await;
+                }
                 tracing::info!(credential_id = %id, kind = credential_kind(&signed), "issued");
                 Ok(Issued { status: 201, body, replayed: false })
             }
             // A concurrent request with the same key won the race: our signature is discarded.
-            SaveOutcome::Replayed(saved) => replay(saved, &request_digest),
+            (SaveOutcome::Replayed(saved), _) => replay(saved, &request_digest),
         }
     }
 
@@ -188,7 +195,10 @@ impl Issuer {
             credential
         };
         let signed = sign_credential(credential, &self.key, Utc::now()).await.map_err(sign_error)?;
-        match self.store.save_issued(&new_credential(&id, &signed)?, None).await {
+        let log_entry =
+            crate::transparency_log::issued_entry(&signed, &self.key.did()).await.map_err(ApiError::internal)?;
+        match self.store.save_issued_logged(&new_credential(&id, &signed)?, None, Some(&log_entry)).await {
+            Ok((_, Some(appended))) => self.log.appended(appended).await,
             Ok(_) => {}
             // The caller chose an id that was already issued: the credential is still
             // signed and returned, but not stored twice.

@@ -16,3 +16,4 @@ pub mod status_cli;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
+pub mod transparency_log;

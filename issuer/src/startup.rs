@@ -34,7 +34,11 @@ impl Application {
         let base_url = crate::status::base_url(settings, listener.local_addr()?)?;
         let status_config = crate::store::StatusListConfig::with_max_allocations(settings.status_list_max_allocations)?;
         let status = crate::status::StatusService::new(store.clone(), key.clone(), &base_url, status_config);
-        let issuer = web::Data::new(Issuer { store, key, status });
+        let log = crate::transparency_log::TransparencyLog::open(store.clone(), &key, &base_url)
+            .await
+            .context("opening the transparency log")?;
+        let issuer = web::Data::new(Issuer { store, key, status, log: log.clone() });
+        let log = web::Data::new(log);
         let trust_list = web::Data::new(crate::routes::trust_list::TrustListFile(settings.trust_list.clone()));
         let json_config =
             web::JsonConfig::default().limit(crate::routes::MAX_BODY_BYTES).error_handler(crate::api_error::json_error);
@@ -42,6 +46,7 @@ impl Application {
             App::new()
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .app_data(issuer.clone())
+                .app_data(log.clone())
                 .app_data(trust_list.clone())
                 .app_data(json_config.clone())
                 .configure(crate::routes::configure)

@@ -17,6 +17,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use issuer::store::LogAppended;
 use issuer::store::{
     CredentialQuery, CredentialState, IdempotencyRecord, NewCredential, PublishedStatusList, SaveOutcome, StatusAction,
     StatusChange, StatusChangeOutcome, StatusListConfig, Store, StoreError,
@@ -25,6 +26,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 use wallet_core::status::StatusPurpose;
+use wallet_core::transparency::{EntryKind, LogEntry, StatusListPurpose};
 
 /// A connected store plus the URL it was opened from (for reconnecting).
 struct TestDb {
@@ -73,9 +75,102 @@ store_tests!(
     revocation_is_final,
     status_changes_need_a_stored_credential_with_entries,
     status_snapshot_is_consistent_and_publications_never_go_back,
+    log_entries_are_written_in_the_save_and_status_transactions,
+    concurrent_logged_saves_get_gap_free_unique_seqs,
 );
 
 // --- the tests ------------------------------------------------------------------
+
+fn log_entry(n: u8) -> LogEntry {
+    LogEntry::issued([n; 32], "did:key:zDnaeTest", 1_700_000_000 + u64::from(n)).expect("entry")
+}
+
+async fn log_entries_are_written_in_the_save_and_status_transactions(db: TestDb) {
+    let store = db.store;
+    assert_eq!(store.log_size().await.expect("size"), 0);
+    let first = sample_credential("urn:uuid:log-1", "HealthCertificate", at(BASE_SECONDS, 0));
+    let (outcome, appended) = store.save_issued_logged(&first, None, Some(&log_entry(1))).await.expect("save");
+    assert_eq!(outcome, SaveOutcome::Saved);
+    assert_eq!(appended, Some(LogAppended { seq: 0, leaf_hash: log_entry(1).leaf_hash() }));
+
+    // A failed save (duplicate id) appends nothing: the entry rolls back with it.
+    let failed = store.save_issued_logged(&first, None, Some(&log_entry(2))).await;
+    assert!(matches!(failed, Err(StoreError::Duplicate(_))), "{failed:?}");
+    assert_eq!(store.log_size().await.expect("size"), 1);
+
+    // A replay appends nothing either.
+    let second = sample_credential("urn:uuid:log-2", "HealthCertificate", at(BASE_SECONDS, 0));
+    let record = idempotency_record("health-certificates", "log-key", &second.id, 201);
+    let (outcome, appended) =
+        store.save_issued_logged(&second, Some(&record), Some(&log_entry(2))).await.expect("save");
+    assert_eq!((outcome, appended.map(|a| a.seq)), (SaveOutcome::Saved, Some(1)));
+    let retry = sample_credential("urn:uuid:log-3", "HealthCertificate", at(BASE_SECONDS, 0));
+    let (outcome, appended) =
+        store.save_issued_logged(&retry, Some(&record), Some(&log_entry(3))).await.expect("replay");
+    assert!(matches!(outcome, SaveOutcome::Replayed(_)) && appended.is_none());
+    assert_eq!(store.log_size().await.expect("size"), 2);
+
+    // A status change appends a StatusChanged entry for the same digest, in its transaction;
+    // a change that changes nothing appends nothing.
+    store.allocate_status(&second.id, &StatusListConfig::default()).await.expect("allocate");
+    let outcome = store.change_status(&change(&second.id, StatusAction::Revoke, "r", "a")).await.expect("revoke");
+    assert!(matches!(outcome, StatusChangeOutcome::Changed { .. }), "{outcome:?}");
+    let outcome = store.change_status(&change(&second.id, StatusAction::Revoke, "r", "a")).await.expect("again");
+    assert!(!matches!(outcome, StatusChangeOutcome::Changed { .. }), "{outcome:?}");
+    let records = store.log_entries(0, None).await.expect("entries");
+    assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [0, 1, 2]);
+    assert!(records.iter().all(|r| r.is_intact()));
+    let status_entry = LogEntry::decode(&records[2].entry).expect("decode");
+    assert_eq!(status_entry.kind(), EntryKind::StatusChanged { purpose: StatusListPurpose::Revocation, value: true });
+    assert_eq!(status_entry.credential_digest(), log_entry(2).credential_digest());
+    assert_eq!(records[2].credential_id.as_deref(), Some(second.id.as_str()));
+    let issued = store.first_log_entry_for(&second.id).await.expect("read").expect("entry");
+    assert_eq!((issued.seq, issued.entry.clone()), (1, log_entry(2).encode()));
+    assert!(store.first_log_entry_for("urn:uuid:unknown").await.expect("read").is_none());
+    assert_eq!(store.log_entries(1, Some(1)).await.expect("page").len(), 1);
+
+    // Checkpoints: one per size, the latest is the largest.
+    assert!(store.latest_log_checkpoint().await.expect("read").is_none());
+    assert!(store.save_log_checkpoint(2, &[2; 32], "note 2").await.expect("save"));
+    assert!(store.save_log_checkpoint(3, &[3; 32], "note 3").await.expect("save"));
+    assert!(!store.save_log_checkpoint(3, &[9; 32], "other note 3").await.expect("save"));
+    let latest = store.latest_log_checkpoint().await.expect("read").expect("checkpoint");
+    assert_eq!((latest.size, latest.root.as_slice(), latest.note_text.as_str()), (3, &[3u8; 32][..], "note 3"));
+    assert_eq!(store.log_checkpoint(2).await.expect("read").expect("checkpoint").note_text, "note 2");
+}
+
+async fn concurrent_logged_saves_get_gap_free_unique_seqs(db: TestDb) {
+    const TASKS: usize = 12;
+    let second_handle = Store::connect(&db.url).await.expect("second connection");
+    let handles = [db.store.clone(), second_handle];
+    let start_together = Arc::new(Barrier::new(TASKS));
+    let mut tasks = JoinSet::new();
+    for task in 0..TASKS {
+        let store = handles[task % handles.len()].clone();
+        let start_together = Arc::clone(&start_together);
+        tasks.spawn(async move {
+            let credential =
+                sample_credential(&format!("urn:uuid:logged-{task}"), "HealthCertificate", at(BASE_SECONDS, 0));
+            let entry = log_entry(task as u8);
+            start_together.wait().await;
+            let (_, appended) = store.save_issued_logged(&credential, None, Some(&entry)).await.expect("save");
+            (credential.id, appended.expect("appended"))
+        });
+    }
+    let mut seqs = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (id, appended) = joined.expect("task panicked");
+        let record = db.store.first_log_entry_for(&id).await.expect("read").expect("entry");
+        assert_eq!((record.seq, record.leaf_hash.as_slice()), (appended.seq, &appended.leaf_hash[..]));
+        seqs.push(appended.seq);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..TASKS as u64).collect::<Vec<_>>(), "gap-free and unique");
+    let records = handles[1].log_entries(0, None).await.expect("entries");
+    assert_eq!(records.len(), TASKS);
+    assert!(records.iter().enumerate().all(|(i, r)| r.seq == i as u64 && r.is_intact()));
+    assert_eq!(handles[1].log_size().await.expect("size"), TASKS as u64);
+}
 
 async fn saves_and_reads_back_verbatim(db: TestDb) {
     let store = db.store;

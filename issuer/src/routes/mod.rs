@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod domain_api;
+pub mod log;
 pub mod status;
 pub mod trust_list;
 pub mod vc_api;
@@ -22,6 +23,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/status/{list_id}", web::get().to(status::status_list))
         .route("/credentials/{uuid}/status", web::post().to(status::change))
         .route("/credentials/{uuid}/status", web::get().to(status::show))
+        .route("/credentials/{uuid}/inclusion", web::get().to(log::inclusion))
+        .route("/log/checkpoint", web::get().to(log::checkpoint))
+        .route("/log/key", web::get().to(log::key))
+        .route("/log/consistency", web::get().to(log::consistency))
+        .route("/log/entries", web::get().to(log::entries))
         .route("/api/v1/health-certificates", web::post().to(domain_api::issue_health_certificate))
         .route("/api/v1/licences", web::post().to(domain_api::issue_licence))
         .route("/credentials/{uuid}", web::get().to(credentials::credential))

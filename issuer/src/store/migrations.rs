@@ -39,6 +39,11 @@ pub(super) const SQLITE: &[Migration] = &[
         name: "0002_status_lists",
         sql: include_str!("../../migrations/sqlite/0002_status_lists.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_transparency_log",
+        sql: include_str!("../../migrations/sqlite/0003_transparency_log.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -48,6 +53,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "0002_status_lists",
         sql: include_str!("../../migrations/postgres/0002_status_lists.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_transparency_log",
+        sql: include_str!("../../migrations/postgres/0003_transparency_log.sql"),
     },
 ];
 

@@ -16,6 +16,7 @@ mod migrations;
 mod postgres;
 mod sqlite;
 pub mod status;
+pub mod transparency;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ pub use self::status::{
     CredentialState, CredentialStatusRecord, PublishedStatusList, StatusAction, StatusAllocation, StatusChange,
     StatusChangeOutcome, StatusEntryRecord, StatusEvent, StatusListConfig, StatusListInfo, StatusListSnapshot,
 };
+pub use self::transparency::{LogAppended, LogRecord, StoredCheckpoint, MAX_LOG_PAGE};
 
 /// The issuer's storage, backed by SQLite or PostgreSQL.
 ///
@@ -85,6 +87,74 @@ impl Store {
         match self {
             Store::Sqlite(store) => store.save_issued(credential, idempotency).await,
             Store::Postgres(store) => store.save_issued(credential, idempotency).await,
+        }
+    }
+
+    /// As [`Store::save_issued`], and, when `log_entry` is given and the credential is
+    /// saved, appends it to the transparency log **in the same transaction** (so the
+    /// credential and its `Issued` entry are committed together or not at all).
+    /// Returns the assigned leaf index and leaf hash alongside the outcome; nothing is
+    /// appended for a replay.
+    pub async fn save_issued_logged(
+        &self,
+        credential: &NewCredential,
+        idempotency: Option<&IdempotencyRecord>,
+        log_entry: Option<&wallet_core::transparency::LogEntry>,
+    ) -> Result<(SaveOutcome, Option<LogAppended>), StoreError> {
+        match self {
+            Store::Sqlite(store) => store.save_issued_logged(credential, idempotency, log_entry).await,
+            Store::Postgres(store) => store.save_issued_logged(credential, idempotency, log_entry).await,
+        }
+    }
+
+    /// Number of entries in the transparency log.
+    pub async fn log_size(&self) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.log_size().await,
+            Store::Postgres(store) => store.log_size().await,
+        }
+    }
+
+    /// Log entries with `seq >= start`, in order, at most `limit` (capped at
+    /// [`MAX_LOG_PAGE`] unless `limit` is `None`: then all of them, for rebuilding
+    /// the tree).
+    pub async fn log_entries(&self, start: u64, limit: Option<u64>) -> Result<Vec<LogRecord>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.log_entries(start, limit).await,
+            Store::Postgres(store) => store.log_entries(start, limit).await,
+        }
+    }
+
+    /// The first log entry about `credential_id` (its `Issued` entry), if any.
+    pub async fn first_log_entry_for(&self, credential_id: &str) -> Result<Option<LogRecord>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.first_log_entry_for(credential_id).await,
+            Store::Postgres(store) => store.first_log_entry_for(credential_id).await,
+        }
+    }
+
+    /// Stores a signed checkpoint unless one of that size is stored already. Returns
+    /// whether it was stored.
+    pub async fn save_log_checkpoint(&self, size: u64, root: &[u8], note_text: &str) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.save_log_checkpoint(size, root, note_text).await,
+            Store::Postgres(store) => store.save_log_checkpoint(size, root, note_text).await,
+        }
+    }
+
+    /// The stored checkpoint of the largest size, if any.
+    pub async fn latest_log_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.log_checkpoint(None).await,
+            Store::Postgres(store) => store.log_checkpoint(None).await,
+        }
+    }
+
+    /// The stored checkpoint of this size, if any.
+    pub async fn log_checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.log_checkpoint(Some(size)).await,
+            Store::Postgres(store) => store.log_checkpoint(Some(size)).await,
         }
     }
 
@@ -147,7 +217,8 @@ impl Store {
     }
 
     /// Revokes, suspends or reinstates a stored credential. In one transaction: the
-    /// bit is written, the list's `version` incremented, and an audit event recorded.
+    /// bit is written, the list's `version` incremented, an audit event recorded, and a
+    /// `StatusChanged` transparency-log entry appended (see [`transparency`]).
     /// Requests that change nothing write nothing; revocation is final.
     pub async fn change_status(&self, change: &StatusChange) -> Result<StatusChangeOutcome, StoreError> {
         match self {

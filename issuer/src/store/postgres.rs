@@ -22,12 +22,17 @@ use super::migrations::{self, Migration};
 use super::status::{
     parse_purpose, random_free_index, random_index, state_of, to_i64, to_u64, Transition, PURPOSES, RANDOM_ATTEMPTS,
 };
+use super::transparency::{
+    hash_from_db, seq_from_db, seq_to_db, status_entry, LogAppended, LogRecord, StoredCheckpoint,
+};
 use super::{
     format_timestamp, parse_optional_timestamp, parse_timestamp, response_status_from_db, CredentialQuery,
     CredentialState, CredentialStatusRecord, CredentialSummary, IdempotencyRecord, NewCredential, PublishedStatusList,
     RawCredential, RawSummary, SaveOutcome, StatusAction, StatusAllocation, StatusChange, StatusChangeOutcome,
     StatusEntryRecord, StatusEvent, StatusListConfig, StatusListInfo, StatusListSnapshot, StoreError, StoredCredential,
 };
+use wallet_core::status::StatusPurpose;
+use wallet_core::transparency::{leaf_hash, LogEntry};
 
 /// Most connections one store (and its clones) opens.
 const POOL_SIZE: usize = 16;
@@ -43,6 +48,9 @@ const MIGRATION_LOCK_ID: i64 = 0x6973_7375_6572_6462;
 /// Advisory lock held by every status allocation, so allocations (and the creation of
 /// new lists) happen one at a time. (The bytes of "statlist".)
 const STATUS_ALLOCATION_LOCK_ID: i64 = 0x7374_6174_6c69_7374;
+/// Advisory lock held (to commit) by every transparency-log append, so sequence numbers
+/// are assigned one transaction at a time and stay gap-free. (The bytes of "tlogseq!".)
+const LOG_APPEND_LOCK_ID: i64 = 0x746c_6f67_7365_7121;
 /// How often `save_issued` retries when an idempotency key conflicts but the
 /// conflicting record is gone by the time it is read.
 const MAX_SAVE_ATTEMPTS: u32 = 3;
@@ -108,7 +116,7 @@ impl fmt::Debug for PgStore {
 
 /// Whether an idempotency key could be claimed.
 enum SaveAttempt {
-    Saved,
+    Saved(Option<LogAppended>),
     KeyAlreadyUsed,
 }
 
@@ -139,23 +147,35 @@ impl PgStore {
         credential: &NewCredential,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<SaveOutcome, StoreError> {
+        Ok(self.save_issued_logged(credential, idempotency, None).await?.0)
+    }
+
+    pub(super) async fn save_issued_logged(
+        &self,
+        credential: &NewCredential,
+        idempotency: Option<&IdempotencyRecord>,
+        log_entry: Option<&LogEntry>,
+    ) -> Result<(SaveOutcome, Option<LogAppended>), StoreError> {
         let mut client = self.pool.get().await?;
         let Some(record) = idempotency else {
             // Without an idempotency key there is nothing to conflict on.
-            try_save(&mut client, credential, None).await?;
+            let appended = match try_save(&mut client, credential, None, log_entry).await? {
+                SaveAttempt::Saved(appended) => appended,
+                SaveAttempt::KeyAlreadyUsed => None,
+            };
             debug!(credential_id = credential.id, backend = "postgres", "saved credential");
-            return Ok(SaveOutcome::Saved);
+            return Ok((SaveOutcome::Saved, appended));
         };
         for _ in 0..MAX_SAVE_ATTEMPTS {
-            match try_save(&mut client, credential, Some(record)).await? {
-                SaveAttempt::Saved => {
+            match try_save(&mut client, credential, Some(record), log_entry).await? {
+                SaveAttempt::Saved(appended) => {
                     debug!(
                         credential_id = credential.id,
                         scope = record.scope,
                         backend = "postgres",
                         "saved credential"
                     );
-                    return Ok(SaveOutcome::Saved);
+                    return Ok((SaveOutcome::Saved, appended));
                 }
                 SaveAttempt::KeyAlreadyUsed => {
                     // Our transaction is rolled back; the conflicting one has committed.
@@ -166,7 +186,7 @@ impl PgStore {
                             backend = "postgres",
                             "idempotency key already used; nothing saved"
                         );
-                        return Ok(SaveOutcome::Replayed(existing));
+                        return Ok((SaveOutcome::Replayed(existing), None));
                     }
                     // The conflicting record was deleted before we could read it: retry.
                 }
@@ -259,6 +279,7 @@ async fn try_save(
     client: &mut deadpool_postgres::Client,
     credential: &NewCredential,
     idempotency: Option<&IdempotencyRecord>,
+    log_entry: Option<&LogEntry>,
 ) -> Result<SaveAttempt, StoreError> {
     let stored_at = format_timestamp(Utc::now());
     // Dropping the transaction on an error path rolls it back.
@@ -308,9 +329,13 @@ async fn try_save(
                 StoreError::Postgres(err)
             }
         })?;
+    let appended = match log_entry {
+        Some(entry) => Some(append_log_entry(&transaction, entry, Some(&credential.id), &stored_at).await?),
+        None => None,
+    };
     // Deferred foreign keys (idempotency record → credential) are checked here.
     transaction.commit().await?;
-    Ok(SaveAttempt::Saved)
+    Ok(SaveAttempt::Saved(appended))
 }
 
 /// Applies pending `migrations` in one transaction under an advisory lock.
@@ -556,6 +581,7 @@ impl PgStore {
             )
             .await?
             .try_get(0)?;
+        append_status_log_entry(&transaction, change, purpose, bit, &at).await?;
         transaction.commit().await?;
         let outcome = StatusChangeOutcome::Changed { previous, current, event_id, list_id: entry.list_id };
         debug!(?outcome, backend = "postgres", "status change");
@@ -774,4 +800,147 @@ fn decode_status_list(row: &Row) -> Result<StatusListInfo, StoreError> {
         version: row.try_get(5)?,
         created_at: parse_timestamp(&created_at, || format!("created_at of status list {list_id}"))?,
     })
+}
+
+// --- transparency log ----------------------------------------------------------------
+
+/// Appends `entry` at `MAX(seq) + 1` under the log advisory lock (held to commit; taken
+/// last in every transaction, so it cannot be part of a lock cycle).
+async fn append_log_entry(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    entry: &LogEntry,
+    credential_id: Option<&str>,
+    now: &str,
+) -> Result<LogAppended, StoreError> {
+    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_APPEND_LOCK_ID]).await?;
+    // READ COMMITTED: this statement's snapshot is taken after the lock was granted,
+    // so it sees every append committed before.
+    let seq: i64 =
+        transaction.query_one("SELECT COALESCE(MAX(seq) + 1, 0)::bigint FROM log_entries", &[]).await?.try_get(0)?;
+    let bytes = entry.encode();
+    let leaf = leaf_hash(&bytes);
+    transaction
+        .execute(
+            "INSERT INTO log_entries (seq, entry, leaf_hash, credential_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5::text::timestamptz)",
+            &[&seq, &bytes, &leaf.as_slice(), &credential_id, &now],
+        )
+        .await?;
+    Ok(LogAppended { seq: seq_from_db(seq)?, leaf_hash: leaf })
+}
+
+/// Appends the `StatusChanged` entry of a status change (see [`super::transparency`]).
+async fn append_status_log_entry(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    change: &StatusChange,
+    purpose: StatusPurpose,
+    bit: bool,
+    now: &str,
+) -> Result<Option<LogAppended>, StoreError> {
+    let issued = transaction
+        .query_opt(
+            "SELECT entry FROM log_entries WHERE credential_id = $1 ORDER BY seq LIMIT 1",
+            &[&change.credential_id],
+        )
+        .await?
+        .map(|row| row.try_get::<_, Vec<u8>>(0))
+        .transpose()?;
+    match issued.as_deref().and_then(|issued| status_entry(issued, purpose, bit, change.at)) {
+        Some(entry) => append_log_entry(transaction, &entry, Some(&change.credential_id), now).await.map(Some),
+        None => {
+            tracing::warn!(
+                credential_id = change.credential_id,
+                "credential has no Issued log entry; status change not logged"
+            );
+            Ok(None)
+        }
+    }
+}
+
+const SELECT_LOG_RECORD: &str =
+    concat!("SELECT seq, entry, leaf_hash, credential_id, ", utc_text!("created_at"), " FROM log_entries");
+
+fn decode_log_record(row: &Row) -> Result<LogRecord, StoreError> {
+    let seq: i64 = row.try_get(0)?;
+    let created_at: String = row.try_get(4)?;
+    Ok(LogRecord {
+        seq: seq_from_db(seq)?,
+        entry: row.try_get(1)?,
+        leaf_hash: row.try_get(2)?,
+        credential_id: row.try_get(3)?,
+        created_at: parse_timestamp(&created_at, || format!("created_at of log entry {seq}"))?,
+    })
+}
+
+impl PgStore {
+    pub(super) async fn log_size(&self) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        let size: i64 =
+            client.query_one("SELECT COALESCE(MAX(seq) + 1, 0)::bigint FROM log_entries", &[]).await?.try_get(0)?;
+        seq_from_db(size)
+    }
+
+    pub(super) async fn log_entries(&self, start: u64, limit: Option<u64>) -> Result<Vec<LogRecord>, StoreError> {
+        let limit: Option<i64> = limit.map(|limit| seq_to_db(limit.min(super::MAX_LOG_PAGE)));
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(&format!("{SELECT_LOG_RECORD} WHERE seq >= $1 ORDER BY seq LIMIT $2"), &[&seq_to_db(start), &limit])
+            .await?;
+        rows.iter().map(decode_log_record).collect()
+    }
+
+    pub(super) async fn first_log_entry_for(&self, credential_id: &str) -> Result<Option<LogRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .query_opt(&format!("{SELECT_LOG_RECORD} WHERE credential_id = $1 ORDER BY seq LIMIT 1"), &[&credential_id])
+            .await?
+            .as_ref()
+            .map(decode_log_record)
+            .transpose()
+    }
+
+    pub(super) async fn save_log_checkpoint(
+        &self,
+        size: u64,
+        root: &[u8],
+        note_text: &str,
+    ) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        let stored = client
+            .execute(
+                "INSERT INTO log_checkpoints (size, root, note_text, created_at) \
+                 VALUES ($1, $2, $3, $4::text::timestamptz) ON CONFLICT (size) DO NOTHING",
+                &[&seq_to_db(size), &root, &note_text, &format_timestamp(Utc::now())],
+            )
+            .await?;
+        Ok(stored == 1)
+    }
+
+    pub(super) async fn log_checkpoint(&self, size: Option<u64>) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let size = size.map(seq_to_db);
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                concat!(
+                    "SELECT size, root, note_text, ",
+                    utc_text!("created_at"),
+                    " FROM log_checkpoints WHERE $1::bigint IS NULL OR size = $1 ORDER BY size DESC LIMIT 1"
+                ),
+                &[&size],
+            )
+            .await?;
+        row.map(|row| {
+            let size: i64 = row.try_get(0)?;
+            let root: Vec<u8> = row.try_get(1)?;
+            hash_from_db(&root, size)?;
+            let created_at: String = row.try_get(3)?;
+            Ok(StoredCheckpoint {
+                size: seq_from_db(size)?,
+                root,
+                note_text: row.try_get(2)?,
+                created_at: parse_timestamp(&created_at, || format!("created_at of checkpoint {size}"))?,
+            })
+        })
+        .transpose()
+    }
 }

@@ -20,12 +20,17 @@ use super::migrations::{self, Migration};
 use super::status::{
     parse_purpose, random_free_index, random_index, state_of, to_i64, to_u64, Transition, PURPOSES, RANDOM_ATTEMPTS,
 };
+use super::transparency::{
+    hash_from_db, seq_from_db, seq_to_db, status_entry, LogAppended, LogRecord, StoredCheckpoint,
+};
 use super::{
     format_timestamp, parse_optional_timestamp, parse_timestamp, response_status_from_db, CredentialQuery,
     CredentialState, CredentialStatusRecord, CredentialSummary, IdempotencyRecord, NewCredential, PublishedStatusList,
     RawCredential, RawSummary, SaveOutcome, StatusAction, StatusAllocation, StatusChange, StatusChangeOutcome,
     StatusEntryRecord, StatusEvent, StatusListConfig, StatusListInfo, StatusListSnapshot, StoreError, StoredCredential,
 };
+use wallet_core::status::StatusPurpose;
+use wallet_core::transparency::{leaf_hash, LogEntry};
 
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
@@ -83,11 +88,23 @@ impl SqliteStore {
         credential: &NewCredential,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<SaveOutcome, StoreError> {
+        Ok(self.save_issued_logged(credential, idempotency, None).await?.0)
+    }
+
+    pub(super) async fn save_issued_logged(
+        &self,
+        credential: &NewCredential,
+        idempotency: Option<&IdempotencyRecord>,
+        log_entry: Option<&LogEntry>,
+    ) -> Result<(SaveOutcome, Option<LogAppended>), StoreError> {
         let credential = credential.clone();
         let idempotency = idempotency.cloned();
+        let log_entry = log_entry.cloned();
         let credential_id = credential.id.clone();
-        let outcome = self
-            .with_connection(move |connection| save_in_transaction(connection, &credential, idempotency.as_ref()))
+        let (outcome, appended) = self
+            .with_connection(move |connection| {
+                save_in_transaction(connection, &credential, idempotency.as_ref(), log_entry.as_ref())
+            })
             .await?;
         match &outcome {
             SaveOutcome::Saved => debug!(credential_id, backend = "sqlite", "saved credential"),
@@ -98,7 +115,7 @@ impl SqliteStore {
                 "idempotency key already used; nothing saved"
             ),
         }
-        Ok(outcome)
+        Ok((outcome, appended))
     }
 
     pub(super) async fn idempotent_response(
@@ -248,14 +265,15 @@ fn save_in_transaction(
     connection: &mut Connection,
     credential: &NewCredential,
     idempotency: Option<&IdempotencyRecord>,
-) -> Result<SaveOutcome, StoreError> {
+    log_entry: Option<&LogEntry>,
+) -> Result<(SaveOutcome, Option<LogAppended>), StoreError> {
     // IMMEDIATE takes the write lock now, so nobody can insert the same idempotency key
     // between our check and our insert. Dropping the transaction rolls it back.
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let stored_at = format_timestamp(Utc::now());
     if let Some(record) = idempotency {
         if let Some(existing) = select_idempotency_record(&transaction, &record.scope, &record.key)? {
-            return Ok(SaveOutcome::Replayed(existing));
+            return Ok((SaveOutcome::Replayed(existing), None));
         }
         transaction.execute(
             "INSERT INTO idempotency_records \
@@ -298,9 +316,11 @@ fn save_in_transaction(
                 StoreError::Sqlite(err)
             }
         })?;
+    let appended =
+        log_entry.map(|entry| append_log_entry(&transaction, entry, Some(&credential.id), &stored_at)).transpose()?;
     // Deferred foreign keys (idempotency record → credential) are checked here.
     transaction.commit()?;
-    Ok(SaveOutcome::Saved)
+    Ok((SaveOutcome::Saved, appended))
 }
 
 fn select_idempotency_record(
@@ -661,6 +681,7 @@ fn change_in_transaction(
         ],
     )?;
     let event_id = transaction.last_insert_rowid();
+    append_status_log_entry(&transaction, change, purpose, bit, &at)?;
     transaction.commit()?;
     Ok(StatusChangeOutcome::Changed { previous, current, event_id, list_id: entry.list_id })
 }
@@ -739,4 +760,150 @@ fn select_status_list(connection: &Connection, list_id: i64) -> Result<Option<St
         .optional()?
         .map(RawStatusList::decode)
         .transpose()
+}
+
+// --- transparency log ----------------------------------------------------------------
+
+/// Appends `entry` at `MAX(seq) + 1`. The caller's transaction holds the write lock
+/// (`BEGIN IMMEDIATE`), so no other append can interleave.
+fn append_log_entry(
+    connection: &Connection,
+    entry: &LogEntry,
+    credential_id: Option<&str>,
+    now: &str,
+) -> Result<LogAppended, StoreError> {
+    let seq: i64 = connection.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM log_entries", [], |row| row.get(0))?;
+    let bytes = entry.encode();
+    let leaf = leaf_hash(&bytes);
+    connection.execute(
+        "INSERT INTO log_entries (seq, entry, leaf_hash, credential_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![seq, bytes, &leaf[..], credential_id, now],
+    )?;
+    Ok(LogAppended { seq: seq_from_db(seq)?, leaf_hash: leaf })
+}
+
+/// Appends the `StatusChanged` entry of a status change (see [`super::transparency`]).
+fn append_status_log_entry(
+    connection: &Connection,
+    change: &StatusChange,
+    purpose: StatusPurpose,
+    bit: bool,
+    now: &str,
+) -> Result<Option<LogAppended>, StoreError> {
+    let issued: Option<Vec<u8>> = connection
+        .prepare_cached("SELECT entry FROM log_entries WHERE credential_id = ?1 ORDER BY seq LIMIT 1")?
+        .query_row([&change.credential_id], |row| row.get(0))
+        .optional()?;
+    match issued.as_deref().and_then(|issued| status_entry(issued, purpose, bit, change.at)) {
+        Some(entry) => append_log_entry(connection, &entry, Some(&change.credential_id), now).map(Some),
+        None => {
+            warn!(credential_id = change.credential_id, "credential has no Issued log entry; status change not logged");
+            Ok(None)
+        }
+    }
+}
+
+const SELECT_LOG_RECORD: &str = "SELECT seq, entry, leaf_hash, credential_id, created_at FROM log_entries";
+
+/// A `log_entries` row as stored: seq, entry, leaf hash, credential id, created at.
+type RawLogRecord = (i64, Vec<u8>, Vec<u8>, Option<String>, String);
+
+fn raw_log_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawLogRecord> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+}
+
+fn decode_log_record(
+    (seq, entry, leaf_hash, credential_id, created_at): RawLogRecord,
+) -> Result<LogRecord, StoreError> {
+    Ok(LogRecord {
+        seq: seq_from_db(seq)?,
+        created_at: parse_timestamp(&created_at, || format!("created_at of log entry {seq}"))?,
+        entry,
+        leaf_hash,
+        credential_id,
+    })
+}
+
+impl SqliteStore {
+    pub(super) async fn log_size(&self) -> Result<u64, StoreError> {
+        self.with_connection(|connection| {
+            let size: i64 =
+                connection.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM log_entries", [], |row| row.get(0))?;
+            seq_from_db(size)
+        })
+        .await
+    }
+
+    pub(super) async fn log_entries(&self, start: u64, limit: Option<u64>) -> Result<Vec<LogRecord>, StoreError> {
+        let limit = limit.map_or(-1, |limit| seq_to_db(limit.min(super::MAX_LOG_PAGE)));
+        self.with_connection(move |connection| {
+            let rows = connection
+                .prepare_cached(&format!("{SELECT_LOG_RECORD} WHERE seq >= ?1 ORDER BY seq LIMIT ?2"))?
+                .query_map(params![seq_to_db(start), limit], raw_log_record)?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(decode_log_record).collect()
+        })
+        .await
+    }
+
+    pub(super) async fn first_log_entry_for(&self, credential_id: &str) -> Result<Option<LogRecord>, StoreError> {
+        let credential_id = credential_id.to_owned();
+        self.with_connection(move |connection| {
+            connection
+                .prepare_cached(&format!("{SELECT_LOG_RECORD} WHERE credential_id = ?1 ORDER BY seq LIMIT 1"))?
+                .query_row([&credential_id], raw_log_record)
+                .optional()?
+                .map(decode_log_record)
+                .transpose()
+        })
+        .await
+    }
+
+    pub(super) async fn save_log_checkpoint(
+        &self,
+        size: u64,
+        root: &[u8],
+        note_text: &str,
+    ) -> Result<bool, StoreError> {
+        let (root, note_text) = (root.to_vec(), note_text.to_owned());
+        self.with_connection(move |connection| {
+            let stored = connection.execute(
+                "INSERT INTO log_checkpoints (size, root, note_text, created_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (size) DO NOTHING",
+                params![seq_to_db(size), root, note_text, format_timestamp(Utc::now())],
+            )?;
+            Ok(stored == 1)
+        })
+        .await
+    }
+
+    pub(super) async fn log_checkpoint(&self, size: Option<u64>) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.with_connection(move |connection| {
+            let row = connection
+                .prepare_cached(
+                    "SELECT size, root, note_text, created_at FROM log_checkpoints \
+                     WHERE ?1 IS NULL OR size = ?1 ORDER BY size DESC LIMIT 1",
+                )?
+                .query_row([size.map(seq_to_db)], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, Vec<u8>>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                    ))
+                })
+                .optional()?;
+            row.map(|(size, root, note_text, created_at)| {
+                hash_from_db(&root, size)?;
+                Ok(StoredCheckpoint {
+                    size: seq_from_db(size)?,
+                    created_at: parse_timestamp(&created_at, || format!("created_at of checkpoint {size}"))?,
+                    root,
+                    note_text,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
 }

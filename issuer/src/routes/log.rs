@@ -1,0 +1,146 @@
+//! The issuance transparency log over HTTP.
+//!
+//! * `GET /log/checkpoint`: the latest signed checkpoint note (`text/plain`).
+//! * `GET /log/key`: the log's verifier key (`<origin>+<key id>+<base64>`, `text/plain`).
+//! * `GET /credentials/{uuid}/inclusion`: the `InclusionBundle` JSON of the
+//!   credential's `Issued` entry against the latest checkpoint.
+//! * `GET /log/consistency?from=N&to=M`: `{"from", "to", "proof": [base64…]}`
+//!   (`to` defaults to the current size).
+//! * `GET /log/entries?start=S&count=C`: `{"start", "entries": [{"index", "entry",
+//!   "leafHash"}]}`, at most 1000 entries.
+//!
+//! A log whose stored entries do not match their leaf hashes or the last signed
+//! checkpoint answers 500 `log_integrity_failure`, naming the first bad entry.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+use wallet_core::credential::CredentialId;
+
+use crate::api_error::ApiError;
+use crate::store::MAX_LOG_PAGE;
+use crate::transparency_log::{LogError, TransparencyLog};
+
+impl From<LogError> for ApiError {
+    fn from(e: LogError) -> Self {
+        match e {
+            LogError::Integrity(failure) => {
+                tracing::error!(%failure, "transparency log integrity failure");
+                let seq = failure.first_bad_seq.map(|s| s.to_string()).unwrap_or_else(|| "unknown".into());
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "log_integrity_failure",
+                    format!("透明日志完整性校验失败（第一个损坏的条目：{seq}）：{failure}"),
+                    format!("transparency log integrity failure (first bad entry: seq {seq}): {failure}"),
+                )
+            }
+            LogError::NotFound => ApiError::not_found("该凭证的日志条目", "log entry for this credential"),
+            LogError::BadRange(message) => ApiError::bad_request(
+                "invalid_log_range",
+                format!("请求的日志范围无效：{message}"),
+                format!("invalid log range: {message}"),
+            ),
+            LogError::Internal(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
+/// `GET /log/checkpoint`
+///
+/// # Errors
+/// 500 `log_integrity_failure` or `internal_error`.
+pub async fn checkpoint(log: web::Data<TransparencyLog>) -> Result<HttpResponse, ApiError> {
+    let checkpoint = log.checkpoint().await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))
+        .body(checkpoint.note.to_string()))
+}
+
+/// `GET /log/key`
+pub async fn key(log: web::Data<TransparencyLog>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(log.log_key().to_vkey())
+}
+
+/// `GET /credentials/{uuid}/inclusion`
+///
+/// # Errors
+/// 404 for an unknown credential (or one without a log entry); 500 as above.
+pub async fn inclusion(log: web::Data<TransparencyLog>, uuid: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id =
+        CredentialId::parse(&format!("urn:uuid:{uuid}")).ok_or_else(|| ApiError::not_found("该凭证", "credential"))?;
+    let bundle = log.inclusion_bundle(id.as_str()).await?;
+    Ok(HttpResponse::Ok().content_type("application/json").body(bundle.to_json()))
+}
+
+/// Query of `GET /log/consistency`.
+#[derive(Debug, Deserialize)]
+pub struct ConsistencyQuery {
+    from: u64,
+    to: Option<u64>,
+}
+
+/// `GET /log/consistency?from=N&to=M`
+///
+/// # Errors
+/// 400 `invalid_log_range`; 500 as above.
+pub async fn consistency(
+    log: web::Data<TransparencyLog>,
+    query: web::Query<ConsistencyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (to, proof) = log.consistency_proof(query.from, query.to).await?;
+    let proof: Vec<String> = proof.iter().map(|h| base64(h)).collect();
+    Ok(HttpResponse::Ok().json(json!({"from": query.from, "to": to, "proof": proof})))
+}
+
+/// Query of `GET /log/entries`.
+#[derive(Debug, Deserialize)]
+pub struct EntriesQuery {
+    #[serde(default)]
+    start: u64,
+    count: Option<u64>,
+}
+
+/// `GET /log/entries?start=S&count=C`
+///
+/// # Errors
+/// 500 as above.
+pub async fn entries(
+    log: web::Data<TransparencyLog>,
+    query: web::Query<EntriesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let count = query.count.unwrap_or(100).min(MAX_LOG_PAGE);
+    let entries = log.entries(query.start, count).await?;
+    Ok(HttpResponse::Ok().json(json!({"start": query.start, "entries": entries})))
+}
+
+/// Standard base64 with padding (RFC 4648 §4), as checkpoints encode roots.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc4648() {
+        for (input, expected) in
+            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE=")]
+        {
+            assert_eq!(super::base64(input.as_bytes()), expected);
+        }
+    }
+}
