@@ -221,3 +221,60 @@ fn the_command_lines_parse() {
         assert!(out.status.success(), "issuer {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+/// The whole service on PostgreSQL (`DATABASE_URL=postgres://…`): issue with an
+/// idempotency key, revoke, publish the status list, serve the inclusion proof.
+/// Runs when `TEST_DATABASE_URL` names a server (scripts/test starts one); it is
+/// required under CI / REQUIRE_POSTGRES=1, as the store suite is.
+#[tokio::test]
+async fn the_service_runs_on_postgresql() {
+    let admin_url = match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty()) {
+        Some(url) => url,
+        None => {
+            let required = std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"))
+                || std::env::var("REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "TEST_DATABASE_URL is not set; run scripts/with-postgres.sh cargo test -p issuer --test api"
+            );
+            eprintln!("note: skipping the PostgreSQL service test (TEST_DATABASE_URL is not set)");
+            return;
+        }
+    };
+    let (admin, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let database = format!("api_{}", uuid::Uuid::new_v4().simple());
+    admin.batch_execute(&format!("CREATE DATABASE {database}")).await.unwrap();
+    let (scheme, rest) = admin_url.split_once("://").unwrap();
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let query = tail.find('?').map_or("", |start| &tail[start..]);
+    let url = format!("{scheme}://{authority}/{database}{query}");
+
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
+    settings.database_url = Some(url);
+    let app_handle = issuer::startup::Application::build(&settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app_handle.port());
+    let server = tokio::spawn(app_handle.run_until_stopped());
+    let app = App { base, did: String::new(), http: reqwest::Client::new(), _data: data };
+
+    let (s1, first) = app.post("/api/v1/health-certificates", &health_request(), Some("pg-0001")).await;
+    let (s2, again) = app.post("/api/v1/health-certificates", &health_request(), Some("pg-0001")).await;
+    assert_eq!((s1, s2), (201, 201), "{first:#}");
+    assert_eq!(first, again);
+    let uuid = first["id"].as_str().unwrap().trim_start_matches("urn:uuid:").to_owned();
+    let (status, body) =
+        app.post(&format!("/credentials/{uuid}/status"), &json!({"action": "revoke", "reason": "test"}), None).await;
+    assert_eq!(status, 200, "{body:#}");
+    let list_url = first["credential"]["credentialStatus"][0]["statusListCredential"].as_str().unwrap().to_owned();
+    let resp = app.http.get(&list_url).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = app.http.get(format!("{}/credentials/{uuid}/inclusion", app.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+
+    server.abort();
+    drop(app);
+    // Best effort: other connections (the pool) may still be closing.
+    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await;
+}
