@@ -22,7 +22,17 @@ use wallet_core::trust::{
     TrustListContents, TrustStore,
 };
 
-const CLINICS: usize = 10_000;
+const DEFAULT_CLINICS: usize = 10_000;
+
+/// Trust-list size; `TRUST_BENCH_CLINICS` lowers it (scripts/test runs the
+/// benchmarks once in test mode and does not need the 10,000-clinic fixture).
+fn clinics() -> usize {
+    std::env::var("TRUST_BENCH_CLINICS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|n| *n >= 200)
+        .unwrap_or(DEFAULT_CLINICS)
+}
 /// Revoked (superseded) certificates in the CRL, for a realistic CRL size.
 const REVOKED: usize = 200;
 
@@ -60,10 +70,10 @@ fn fixture() -> &'static Fixture {
             not_before: at("2026-01-01T00:00:00Z"),
             not_after: at("2028-01-01T00:00:00Z"),
         };
-        let mut certificates = Vec::with_capacity(CLINICS);
+        let mut certificates = Vec::with_capacity(clinics());
         let mut sample_dids = Vec::new();
         let mut revoked = Vec::new();
-        for n in 0..CLINICS {
+        for n in 0..clinics() {
             let key = IssuerKey::generate();
             let first_17 = format!("12110000MB{n:07}");
             let check = usci_check_character(&first_17).expect("usci");
@@ -85,10 +95,10 @@ fn fixture() -> &'static Fixture {
             )
             .expect("certificate");
             certificates.push(certificate_pem_to_der(&pem).expect("der"));
-            if n % (CLINICS / 100) == 0 {
+            if n % (clinics() / 100) == 0 {
                 sample_dids.push(key.verification_method());
             }
-            if n % (CLINICS / REVOKED) == 1 {
+            if n % (clinics() / REVOKED) == 1 {
                 revoked.push(RevocationEntry {
                     serial,
                     revoked_at: at("2026-04-01T00:00:00Z"),
@@ -124,9 +134,10 @@ fn fixture() -> &'static Fixture {
             .iter()
             .map(Vec::len)
             .sum::<usize>()
-            / CLINICS;
+            / clinics();
         println!(
-            "trust list for {CLINICS} clinics: {} bytes ({:.1} MiB; average issuer certificate {average_certificate} bytes DER; CRL with {REVOKED} entries {} bytes); generated in {:.1?}",
+            "trust list for {} clinics: {} bytes ({:.1} MiB; average issuer certificate {average_certificate} bytes DER; CRL with {REVOKED} entries {} bytes); generated in {:.1?}",
+            clinics(),
             list.len(),
             list.len() as f64 / (1024.0 * 1024.0),
             contents.crls.first().map_or(0, Vec::len),
