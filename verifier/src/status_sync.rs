@@ -74,7 +74,7 @@ impl StatusState {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         };
-        StatusSource::Cache { cache, policy: self.policy.clone() }
+        StatusSource::Cache { cache, policy: self.policy }
     }
 
     /// The list URLs `vc` names that are missing from the cache or due for a refetch.
