@@ -30,6 +30,9 @@ fn benches(c: &mut Criterion) {
         b.iter(|| pollster::block_on(sign_credential(&unsigned, &key, created)))
     });
     g.bench_function("verify (full report)", |b| b.iter(|| pollster::block_on(verify_credential(&signed, &options))));
+    g.bench_function("data-model check (VCDM 2.0 rules + JSON-LD expansion)", |b| {
+        b.iter(|| wallet_core::data_model::check_credential(&signed))
+    });
     g.bench_function("canonicalize (RDFC-1.0)", |b| b.iter(|| pollster::block_on(canonical_nquads(&unsigned))));
 
     // Baseline: the bare P-256 operations over a 64-byte message (hash ‖ hash).
