@@ -20,6 +20,9 @@ pub struct Settings {
     /// Revocation / suspension status lists.
     #[command(flatten)]
     pub status: crate::status_sync::StatusSettings,
+    /// Witness mode: cosign an issuer's transparency log.
+    #[command(flatten)]
+    pub witness: crate::witness::WitnessSettings,
 }
 
 impl Settings {
@@ -31,6 +34,7 @@ impl Settings {
             tls_key: None,
             trust: Default::default(),
             status: Default::default(),
+            witness: Default::default(),
         }
     }
 }

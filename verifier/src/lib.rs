@@ -10,3 +10,4 @@ pub mod telemetry;
 pub mod tls;
 pub mod trust_sync;
 pub mod verify_flow;
+pub mod witness;

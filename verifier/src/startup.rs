@@ -24,6 +24,9 @@ impl Application {
         tokio::spawn(trust.clone().keep_fresh(settings.trust.clone()));
         let trust_data = web::Data::new(trust);
         let status_data = web::Data::new(crate::status_sync::StatusState::new(&settings.status)?);
+        let witness = crate::witness::WitnessState::from_settings(&settings.witness)?;
+        tokio::spawn(witness.clone().run(settings.witness.clone()));
+        let witness_data = web::Data::new(witness);
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
         let json_config =
@@ -34,6 +37,7 @@ impl Application {
                 .app_data(json_config.clone())
                 .app_data(trust_data.clone())
                 .app_data(status_data.clone())
+                .app_data(witness_data.clone())
                 .configure(crate::routes::configure)
         });
         let server = match (&settings.tls_cert, &settings.tls_key) {

@@ -23,7 +23,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/credentials/verify", web::post().to(vc_api::verify_credential))
         .route("/presentations/verify", web::post().to(vc_api::verify_presentation))
         .route("/verify/qr", web::post().to(inspect::verify_qr))
-        .route("/verify/image", web::post().to(inspect::verify_image));
+        .route("/verify/image", web::post().to(inspect::verify_image))
+        .route("/witness/checkpoint", web::get().to(crate::witness::checkpoint))
+        .route("/witness/key", web::get().to(crate::witness::key))
+        .route("/witness/status", web::get().to(crate::witness::status));
 }
 
 pub(crate) fn too_large() -> ApiError {
