@@ -32,6 +32,22 @@ pub struct Settings {
     /// at least 131072 bits long whatever this says).
     #[arg(long, env = "ISSUER_STATUS_LIST_MAX_ALLOCATIONS", default_value_t = 131_072)]
     pub status_list_max_allocations: u64,
+    /// Ethereum JSON-RPC URL: when set, signed checkpoints are anchored on that chain
+    /// (see `issuer::anchor`). Issuance never waits on the chain.
+    #[arg(long, env = "ISSUER_CHAIN_RPC_URL")]
+    pub chain_rpc_url: Option<String>,
+    /// Node-managed account that sends anchor transactions; default: the first of `eth_accounts`.
+    #[arg(long, env = "ISSUER_CHAIN_FROM")]
+    pub chain_from: Option<String>,
+    /// Seconds between runs of the anchoring worker.
+    #[arg(long, env = "ISSUER_ANCHOR_INTERVAL_SECS", default_value_t = 10)]
+    pub anchor_interval_secs: u64,
+    /// Seconds after which a sent anchor transaction without a receipt is sent again.
+    #[arg(long, env = "ISSUER_ANCHOR_RESEND_AFTER_SECS", default_value_t = 60)]
+    pub anchor_resend_after_secs: u64,
+    /// Longest wait between retries after RPC errors (the backoff doubles up to this).
+    #[arg(long, env = "ISSUER_ANCHOR_MAX_BACKOFF_SECS", default_value_t = 300)]
+    pub anchor_max_backoff_secs: u64,
 }
 
 impl Settings {
@@ -46,6 +62,11 @@ impl Settings {
             tls_key: None,
             public_url: None,
             status_list_max_allocations: 131_072,
+            chain_rpc_url: None,
+            chain_from: None,
+            anchor_interval_secs: 10,
+            anchor_resend_after_secs: 60,
+            anchor_max_backoff_secs: 300,
         }
     }
 

@@ -4,6 +4,7 @@
 //! Layers: `routes` (HTTP) → `issuance` (domain) → `store` (persistence);
 //! every rule about credentials lives in `wallet-core`.
 
+pub mod anchor;
 pub mod api_error;
 pub mod config;
 pub mod issuance;

@@ -16,6 +16,7 @@ pub struct Application {
     did: String,
     base_url: String,
     server: Server,
+    anchorer: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -37,6 +38,8 @@ impl Application {
         let log = crate::transparency_log::TransparencyLog::open(store.clone(), &key, &base_url)
             .await
             .context("opening the transparency log")?;
+        let anchorer = crate::anchor::AnchorConfig::from_settings(settings)
+            .map(|config| crate::anchor::spawn(store.clone(), log.clone(), config));
         let issuer = web::Data::new(Issuer { store, key, status, log: log.clone() });
         let log = web::Data::new(log);
         let trust_list = web::Data::new(crate::routes::trust_list::TrustListFile(settings.trust_list.clone()));
@@ -62,7 +65,7 @@ impl Application {
                 http.listen(listener)?.run()
             }
         };
-        Ok(Self { port, did, base_url, server })
+        Ok(Self { port, did, base_url, server, anchorer })
     }
 
     /// The bound port.
@@ -85,6 +88,10 @@ impl Application {
     /// # Errors
     /// I/O errors of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        if let Some(anchorer) = self.anchorer {
+            anchorer.abort();
+        }
+        result
     }
 }

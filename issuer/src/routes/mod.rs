@@ -1,5 +1,6 @@
 //! HTTP routes: parse the request, call the domain, shape the response.
 
+pub mod anchors;
 pub mod credentials;
 pub mod domain_api;
 pub mod log;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/log/key", web::get().to(log::key))
         .route("/log/consistency", web::get().to(log::consistency))
         .route("/log/entries", web::get().to(log::entries))
+        .route("/log/anchors", web::get().to(anchors::anchors))
         .route("/api/v1/health-certificates", web::post().to(domain_api::issue_health_certificate))
         .route("/api/v1/licences", web::post().to(domain_api::issue_licence))
         .route("/credentials/{uuid}", web::get().to(credentials::credential))

@@ -44,6 +44,7 @@ pub(super) const SQLITE: &[Migration] = &[
         name: "0003_transparency_log",
         sql: include_str!("../../migrations/sqlite/0003_transparency_log.sql"),
     },
+    Migration { version: 4, name: "0004_anchors", sql: include_str!("../../migrations/sqlite/0004_anchors.sql") },
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -59,6 +60,7 @@ pub(super) const POSTGRES: &[Migration] = &[
         name: "0003_transparency_log",
         sql: include_str!("../../migrations/postgres/0003_transparency_log.sql"),
     },
+    Migration { version: 4, name: "0004_anchors", sql: include_str!("../../migrations/postgres/0004_anchors.sql") },
 ];
 
 /// Works out which of `known` still have to run, given the `(version, checksum)` rows

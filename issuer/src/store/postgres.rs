@@ -943,4 +943,90 @@ impl PgStore {
         })
         .transpose()
     }
+
+    pub(super) async fn enqueue_anchor(&self, anchor: &super::AnchorRecord) -> Result<bool, StoreError> {
+        use super::anchors::u64_to_db;
+        let client = self.pool.get().await?;
+        let stored = client
+            .execute(
+                "INSERT INTO anchors (tree_size, root, note_digest, state, tx_hash, attempts, last_error, \
+                 next_attempt_at, block_number, block_time, chain_id, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (tree_size) DO NOTHING",
+                &[
+                    &u64_to_db(anchor.tree_size),
+                    &anchor.root,
+                    &anchor.note_digest,
+                    &anchor.state.as_str(),
+                    &anchor.tx_hash,
+                    &u64_to_db(anchor.attempts),
+                    &anchor.last_error,
+                    &anchor.next_attempt_at,
+                    &anchor.block_number.map(u64_to_db),
+                    &anchor.block_time,
+                    &anchor.chain_id.map(u64_to_db),
+                    &anchor.updated_at,
+                ],
+            )
+            .await?;
+        Ok(stored == 1)
+    }
+
+    pub(super) async fn anchors(&self) -> Result<Vec<super::AnchorRecord>, StoreError> {
+        use super::anchors::u64_from_db;
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT tree_size, root, note_digest, state, tx_hash, attempts, last_error, next_attempt_at, \
+                 block_number, block_time, chain_id, updated_at FROM anchors ORDER BY tree_size",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let state: String = row.try_get(3)?;
+                Ok(super::AnchorRecord {
+                    tree_size: u64_from_db(row.try_get(0)?, "anchor size")?,
+                    root: row.try_get(1)?,
+                    note_digest: row.try_get(2)?,
+                    state: super::AnchorState::parse(&state)?,
+                    tx_hash: row.try_get(4)?,
+                    attempts: u64_from_db(row.try_get(5)?, "anchor attempts")?,
+                    last_error: row.try_get(6)?,
+                    next_attempt_at: row.try_get(7)?,
+                    block_number: row
+                        .try_get::<_, Option<i64>>(8)?
+                        .map(|b| u64_from_db(b, "block number"))
+                        .transpose()?,
+                    block_time: row.try_get(9)?,
+                    chain_id: row.try_get::<_, Option<i64>>(10)?.map(|c| u64_from_db(c, "chain id")).transpose()?,
+                    updated_at: row.try_get(11)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn update_anchor(&self, anchor: &super::AnchorRecord) -> Result<bool, StoreError> {
+        use super::anchors::u64_to_db;
+        let client = self.pool.get().await?;
+        let changed = client
+            .execute(
+                "UPDATE anchors SET state = $2, tx_hash = $3, attempts = $4, last_error = $5, next_attempt_at = $6, \
+                 block_number = $7, block_time = $8, chain_id = $9, updated_at = $10 \
+                 WHERE tree_size = $1 AND state <> 'confirmed'",
+                &[
+                    &u64_to_db(anchor.tree_size),
+                    &anchor.state.as_str(),
+                    &anchor.tx_hash,
+                    &u64_to_db(anchor.attempts),
+                    &anchor.last_error,
+                    &anchor.next_attempt_at,
+                    &anchor.block_number.map(u64_to_db),
+                    &anchor.block_time,
+                    &anchor.chain_id.map(u64_to_db),
+                    &anchor.updated_at,
+                ],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
 }

@@ -906,4 +906,103 @@ impl SqliteStore {
         })
         .await
     }
+
+    pub(super) async fn enqueue_anchor(&self, anchor: &super::AnchorRecord) -> Result<bool, StoreError> {
+        let anchor = anchor.clone();
+        self.with_connection(move |connection| {
+            let stored = connection.execute(
+                "INSERT INTO anchors (tree_size, root, note_digest, state, tx_hash, attempts, last_error, \
+                 next_attempt_at, block_number, block_time, chain_id, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (tree_size) DO NOTHING",
+                params![
+                    super::anchors::u64_to_db(anchor.tree_size),
+                    anchor.root,
+                    anchor.note_digest,
+                    anchor.state.as_str(),
+                    anchor.tx_hash,
+                    super::anchors::u64_to_db(anchor.attempts),
+                    anchor.last_error,
+                    anchor.next_attempt_at,
+                    anchor.block_number.map(super::anchors::u64_to_db),
+                    anchor.block_time,
+                    anchor.chain_id.map(super::anchors::u64_to_db),
+                    anchor.updated_at,
+                ],
+            )?;
+            Ok(stored == 1)
+        })
+        .await
+    }
+
+    pub(super) async fn anchors(&self) -> Result<Vec<super::AnchorRecord>, StoreError> {
+        use super::anchors::u64_from_db;
+        self.with_connection(move |connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT tree_size, root, note_digest, state, tx_hash, attempts, last_error, next_attempt_at, \
+                 block_number, block_time, chain_id, updated_at FROM anchors ORDER BY tree_size",
+            )?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, Vec<u8>>(1)?,
+                        row.get::<_, Vec<u8>>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, Option<String>>(4)?,
+                        row.get::<_, i64>(5)?,
+                        row.get::<_, Option<String>>(6)?,
+                        row.get::<_, i64>(7)?,
+                        row.get::<_, Option<i64>>(8)?,
+                        row.get::<_, Option<i64>>(9)?,
+                        row.get::<_, Option<i64>>(10)?,
+                        row.get::<_, i64>(11)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|r| {
+                    Ok(super::AnchorRecord {
+                        tree_size: u64_from_db(r.0, "anchor size")?,
+                        root: r.1,
+                        note_digest: r.2,
+                        state: super::AnchorState::parse(&r.3)?,
+                        tx_hash: r.4,
+                        attempts: u64_from_db(r.5, "anchor attempts")?,
+                        last_error: r.6,
+                        next_attempt_at: r.7,
+                        block_number: r.8.map(|b| u64_from_db(b, "block number")).transpose()?,
+                        block_time: r.9,
+                        chain_id: r.10.map(|c| u64_from_db(c, "chain id")).transpose()?,
+                        updated_at: r.11,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    pub(super) async fn update_anchor(&self, anchor: &super::AnchorRecord) -> Result<bool, StoreError> {
+        let anchor = anchor.clone();
+        self.with_connection(move |connection| {
+            let changed = connection.execute(
+                "UPDATE anchors SET state = ?2, tx_hash = ?3, attempts = ?4, last_error = ?5, next_attempt_at = ?6, \
+                 block_number = ?7, block_time = ?8, chain_id = ?9, updated_at = ?10 \
+                 WHERE tree_size = ?1 AND state <> 'confirmed'",
+                params![
+                    super::anchors::u64_to_db(anchor.tree_size),
+                    anchor.state.as_str(),
+                    anchor.tx_hash,
+                    super::anchors::u64_to_db(anchor.attempts),
+                    anchor.last_error,
+                    anchor.next_attempt_at,
+                    anchor.block_number.map(super::anchors::u64_to_db),
+                    anchor.block_time,
+                    anchor.chain_id.map(super::anchors::u64_to_db),
+                    anchor.updated_at,
+                ],
+            )?;
+            Ok(changed == 1)
+        })
+        .await
+    }
 }
