@@ -2,12 +2,9 @@
 //!
 //! **Scheme (calldata, no contract).** Each anchored checkpoint is one transaction
 //! with `to` = [`ANCHOR_ADDRESS`] (`0x00000000000000000000000000000000000ec001`, an
-//! address nobody holds a key for), value 0, and `data` (76 bytes):
-//!
-//! ```text
-//! "ECA1" (4 ASCII bytes) ‖ tree size (u64, 8 bytes big-endian)
-//!   ‖ root hash (32 bytes) ‖ SHA-256 of the signed checkpoint note (32 bytes)
-//! ```
+//! address nobody holds a key for), value 0, and 76 bytes of data: `"ECA1"` ‖ tree
+//! size (u64 BE) ‖ root ‖ SHA-256 of the signed note. The scheme lives in
+//! `wallet_core::transparency` ([`AnchorCalldata`]), where verifiers read it back.
 //!
 //! The note digest is over the whole signed note exactly as `GET /log/checkpoint`
 //! serves it (checkpoint text and signature lines). Anyone can find the anchors by
@@ -37,43 +34,12 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::store::{AnchorRecord, AnchorState, Store};
 use crate::transparency_log::TransparencyLog;
 
-/// The fixed address anchor transactions are sent to.
-pub const ANCHOR_ADDRESS: &str = "0x00000000000000000000000000000000000ec001";
-
-/// The first four bytes of anchor calldata.
-pub const MAGIC: &[u8; 4] = b"ECA1";
-
-/// Length of anchor calldata.
-pub const CALLDATA_LEN: usize = 4 + 8 + 32 + 32;
-
-/// The anchor calldata for a checkpoint.
-pub fn encode_calldata(tree_size: u64, root: &[u8; 32], note_digest: &[u8; 32]) -> Vec<u8> {
-    let mut data = Vec::with_capacity(CALLDATA_LEN);
-    data.extend_from_slice(MAGIC);
-    data.extend_from_slice(&tree_size.to_be_bytes());
-    data.extend_from_slice(root);
-    data.extend_from_slice(note_digest);
-    data
-}
-
-/// Decoded anchor calldata: `(tree size, root, note digest)`; `None` if it is not anchor calldata.
-pub fn decode_calldata(data: &[u8]) -> Option<(u64, [u8; 32], [u8; 32])> {
-    if data.len() != CALLDATA_LEN || &data[..4] != MAGIC {
-        return None;
-    }
-    let size = u64::from_be_bytes(data[4..12].try_into().ok()?);
-    Some((size, data[12..44].try_into().ok()?, data[44..76].try_into().ok()?))
-}
-
-/// SHA-256 of the signed note text.
-pub fn note_digest(note_text: &str) -> [u8; 32] {
-    Sha256::digest(note_text.as_bytes()).into()
-}
+pub use wallet_core::transparency::{note_digest, AnchorCalldata, ANCHOR_ADDRESS, CALLDATA_LEN};
+use wallet_core::transparency::{read_anchor, rpc_quantity, AnchorError, JsonRpc};
 
 /// How the worker runs.
 #[derive(Debug, Clone)]
@@ -138,9 +104,10 @@ impl RpcClient {
     }
 }
 
-/// Parses a JSON-RPC quantity (`"0x1a"`).
-pub fn quantity(value: &Value) -> Option<u64> {
-    u64::from_str_radix(value.as_str()?.strip_prefix("0x")?, 16).ok()
+impl JsonRpc for RpcClient {
+    async fn call(&self, method: &str, params: Value) -> Result<Value, String> {
+        RpcClient::call(self, method, params).await
+    }
 }
 
 fn unix_now() -> i64 {
@@ -243,7 +210,7 @@ impl Anchorer {
     /// `(chain id, sending account)`.
     async fn account(&self) -> Result<(u64, String), String> {
         let chain_id = self.rpc.call("eth_chainId", json!([])).await?;
-        let chain_id = quantity(&chain_id).ok_or_else(|| format!("eth_chainId: bad result {chain_id}"))?;
+        let chain_id = rpc_quantity(&chain_id).ok_or_else(|| format!("eth_chainId: bad result {chain_id}"))?;
         let from = match &self.config.from {
             Some(from) => from.clone(),
             None => {
@@ -282,7 +249,10 @@ impl Anchorer {
         else {
             return;
         };
-        let data = format!("0x{}", hex::encode(encode_calldata(anchor.tree_size, &root, &digest)));
+        let data = format!(
+            "0x{}",
+            hex::encode(AnchorCalldata { tree_size: anchor.tree_size, root, note_digest: digest }.encode())
+        );
         let tx = json!({"from": from, "to": ANCHOR_ADDRESS, "value": "0x0", "data": data});
         match self.rpc.call("eth_sendTransaction", json!([tx])).await {
             Ok(hash) => {
@@ -304,72 +274,38 @@ impl Anchorer {
         }
     }
 
-    /// Polls a sent anchor's receipt; returns it when it must be resent.
+    /// Polls a sent anchor's receipt; returns it when it must be resent (no
+    /// receipt after `--anchor-resend-after-secs`, or the transaction failed).
     async fn poll(&self, mut anchor: AnchorRecord) -> Option<AnchorRecord> {
         let hash = anchor.tx_hash.clone()?;
         let now = unix_now();
-        match self.confirmation(&hash).await {
-            Ok(Some((block_number, block_time))) => {
+        let chain_id = anchor.chain_id.unwrap_or_default();
+        match read_anchor(&self.rpc, chain_id, &hash, None).await {
+            Ok(confirmed) => {
                 anchor.state = AnchorState::Confirmed;
-                anchor.block_number = Some(block_number);
-                anchor.block_time = Some(block_time);
+                anchor.block_number = Some(confirmed.block_number);
+                anchor.block_time = Some(i64::try_from(confirmed.block_time).unwrap_or(i64::MAX));
                 anchor.last_error = None;
                 anchor.updated_at = now;
-                tracing::info!(size = anchor.tree_size, block_number, tx = %hash, "anchoring: confirmed");
+                tracing::info!(size = anchor.tree_size, block_number = confirmed.block_number, tx = %hash, "anchoring: confirmed");
                 self.save(&anchor).await;
                 None
             }
-            Ok(None) if now >= anchor.next_attempt_at => {
+            Err(AnchorError::Failed(_)) => {
+                anchor.last_error = Some(format!("transaction {hash} failed; sending again"));
+                Some(anchor)
+            }
+            Err(AnchorError::NotFound(_) | AnchorError::NotMined(_)) if now >= anchor.next_attempt_at => {
                 anchor.last_error = Some(format!("no receipt for {hash}; sending again"));
                 Some(anchor)
             }
-            Ok(None) => None,
+            Err(AnchorError::NotFound(_) | AnchorError::NotMined(_)) => None,
             Err(error) => {
-                anchor.last_error = Some(error);
+                anchor.last_error = Some(error.to_string());
                 anchor.updated_at = now;
                 self.save(&anchor).await;
                 None
             }
         }
-    }
-
-    /// `(block number, block time)` once the transaction is in a block.
-    async fn confirmation(&self, hash: &str) -> Result<Option<(u64, i64)>, String> {
-        let receipt = self.rpc.call("eth_getTransactionReceipt", json!([hash])).await?;
-        if receipt.is_null() {
-            return Ok(None);
-        }
-        let Some(block_number) = receipt.get("blockNumber").and_then(quantity) else {
-            return Ok(None);
-        };
-        if receipt.get("status").and_then(quantity) == Some(0) {
-            return Err(format!("transaction {hash} failed in block {block_number}"));
-        }
-        let block = self.rpc.call("eth_getBlockByNumber", json!([format!("0x{block_number:x}"), false])).await?;
-        let time = block
-            .get("timestamp")
-            .and_then(quantity)
-            .ok_or_else(|| format!("eth_getBlockByNumber: no timestamp for block {block_number}"))?;
-        Ok(Some((block_number, i64::try_from(time).unwrap_or(i64::MAX))))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn calldata_round_trips() {
-        let data = encode_calldata(0x0102, &[7; 32], &[9; 32]);
-        assert_eq!(data.len(), CALLDATA_LEN);
-        assert_eq!(&data[..12], b"ECA1\0\0\0\0\0\0\x01\x02");
-        assert_eq!(decode_calldata(&data), Some((0x0102, [7; 32], [9; 32])));
-        assert_eq!(decode_calldata(&data[1..]), None);
-    }
-
-    #[test]
-    fn quantities_parse() {
-        assert_eq!(quantity(&json!("0x1a")), Some(26));
-        assert_eq!(quantity(&json!("1a")), None);
     }
 }

@@ -171,7 +171,8 @@ async fn check_on_chain(url: &str, anchors: &[Value]) {
         let tx = rpc(url, "eth_getTransactionByHash", json!([hash])).await.unwrap();
         assert_eq!(tx["to"].as_str().unwrap().to_lowercase(), issuer::anchor::ANCHOR_ADDRESS);
         let input = hex::decode(tx["input"].as_str().unwrap().trim_start_matches("0x")).unwrap();
-        let (tx_size, root, digest) = issuer::anchor::decode_calldata(&input).expect("anchor calldata");
+        let calldata = issuer::anchor::AnchorCalldata::decode(&input).expect("anchor calldata");
+        let (tx_size, root, digest) = (calldata.tree_size, calldata.root, calldata.note_digest);
         assert_eq!(tx_size, size);
         assert_eq!(hex::encode(root), anchor["root"].as_str().unwrap());
         assert_eq!(hex::encode(digest), anchor["noteDigest"].as_str().unwrap());

@@ -23,6 +23,9 @@ pub struct Settings {
     /// Witness mode: cosign an issuer's transparency log.
     #[command(flatten)]
     pub witness: crate::witness::WitnessSettings,
+    /// The anchoring check: issuer logs to mirror, the chain node to ask.
+    #[command(flatten)]
+    pub anchoring: crate::log_sync::AnchoringSettings,
 }
 
 impl Settings {
@@ -35,6 +38,11 @@ impl Settings {
             trust: Default::default(),
             status: Default::default(),
             witness: Default::default(),
+            anchoring: crate::log_sync::AnchoringSettings {
+                anchor_grace_secs: 600,
+                log_sync_secs: 30,
+                ..Default::default()
+            },
         }
     }
 }

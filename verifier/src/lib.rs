@@ -2,7 +2,9 @@
 //! for inspectors. Every rule lives in `wallet-core`; this crate only speaks HTTP.
 
 pub mod api_error;
+pub mod audit;
 pub mod config;
+pub mod log_sync;
 pub mod routes;
 pub mod startup;
 pub mod status_sync;

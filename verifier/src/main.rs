@@ -14,7 +14,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP(S) service.
-    Serve(Settings),
+    Serve(Box<Settings>),
+    /// Replay an issuer's log against the chain's anchors (exit status 1 on a mismatch).
+    Audit(verifier::audit::AuditArgs),
 }
 
 #[actix_web::main]
@@ -25,6 +27,20 @@ async fn main() -> anyhow::Result<()> {
             let app = Application::build(&settings)?;
             tracing::info!(port = app.port(), "verifier ready");
             app.run_until_stopped().await?;
+        }
+        Command::Audit(args) => {
+            let report = verifier::audit::run(&args).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            match &report.mismatch {
+                None => eprintln!(
+                    "consistent: {} entries, {} anchored sizes checked (up to {})",
+                    report.log_size, report.anchors_checked, report.anchored_size
+                ),
+                Some(mismatch) => {
+                    eprintln!("MISMATCH: {}", mismatch.reason);
+                    std::process::exit(1);
+                }
+            }
         }
     }
     Ok(())

@@ -27,6 +27,9 @@ impl Application {
         let witness = crate::witness::WitnessState::from_settings(&settings.witness)?;
         tokio::spawn(witness.clone().run(settings.witness.clone()));
         let witness_data = web::Data::new(witness);
+        let anchoring = crate::log_sync::AnchoringState::from_settings(&settings.anchoring)?;
+        tokio::spawn(anchoring.clone().run());
+        let anchoring_data = web::Data::new(anchoring);
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
         let json_config =
@@ -38,6 +41,7 @@ impl Application {
                 .app_data(trust_data.clone())
                 .app_data(status_data.clone())
                 .app_data(witness_data.clone())
+                .app_data(anchoring_data.clone())
                 .configure(crate::routes::configure)
         });
         let server = match (&settings.tls_cert, &settings.tls_key) {

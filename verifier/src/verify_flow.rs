@@ -1,5 +1,5 @@
 //! The verifier's one way to check a credential: wallet-core's routine with
-//! the trust list and status lists this service holds.
+//! the trust list, status lists and log mirrors this service holds.
 //!
 //! Status lists are fetched only for a credential whose signature verified and
 //! (where trust is required) whose issuer is trusted, so a forged credential
@@ -8,6 +8,7 @@
 use serde_json::Value;
 use wallet_core::verification::{self, MalformedCredential, VerificationReport, VerifyOptions};
 
+use crate::log_sync::AnchoringState;
 use crate::status_sync::StatusState;
 use crate::trust_sync::TrustState;
 
@@ -19,9 +20,15 @@ pub async fn verify_credential(
     vc: &Value,
     trust: &TrustState,
     status: &StatusState,
+    anchoring: &AnchoringState,
     require_trust: bool,
 ) -> Result<VerificationReport, MalformedCredential> {
-    let options = || VerifyOptions::default().with_trust(trust.current(), require_trust).with_status(status.snapshot());
+    let options = || {
+        VerifyOptions::default()
+            .with_trust(trust.current(), require_trust)
+            .with_status(status.snapshot())
+            .with_anchoring(anchoring.source())
+    };
     let report = verification::verify_credential(vc, &options()).await?;
     let to_fetch = status.lists_to_fetch(vc);
     let worth_fetching =

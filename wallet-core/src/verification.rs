@@ -21,7 +21,9 @@ use crate::contexts::BundledLoader;
 use crate::data_model::{self, DataModelError};
 use crate::localized::Localized;
 use crate::trust::{TrustStore, TrustedIssuer};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+
+use crate::transparency::{AnchorEvidence, AnchoringOutcome, AnchoringPolicy, Hash, LogMirrors};
 
 /// Cryptosuites this verifier accepts. Anything else is reported as an
 /// invalid signature with the code `unsupported_cryptosuite`.
@@ -115,6 +117,10 @@ pub struct VerificationReport {
     pub types: Vec<String>,
     /// The checks.
     pub checks: Checks,
+    /// Where the issuance is anchored (when the anchoring check is valid):
+    /// log index, block number and time, witnesses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<AnchorEvidence>,
     /// Warnings.
     pub warnings: Vec<Warning>,
     /// The clock the checks were run against.
@@ -221,6 +227,22 @@ pub enum StatusSource {
     },
 }
 
+/// Where the anchoring check gets its data.
+#[derive(Debug, Clone, Default)]
+pub enum AnchoringSource {
+    /// No log mirrors: the anchoring check says `unchecked`.
+    #[default]
+    NotConfigured,
+    /// The verifier's copies of issuer logs, checked against its own chain
+    /// node (see [`crate::transparency::LogMirror`]), and the policy.
+    Mirrors {
+        /// The mirrors (kept current by the caller's sync job).
+        logs: Arc<RwLock<LogMirrors>>,
+        /// Required or not, grace period, witnesses.
+        policy: AnchoringPolicy,
+    },
+}
+
 /// What to verify against.
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
@@ -237,6 +259,8 @@ pub struct VerifyOptions {
     /// trust is reported but does not decide `verified` (VC-API clients such as
     /// the W3C suites use arbitrary did:key issuers).
     pub require_trust: bool,
+    /// Log mirrors for the anchoring check.
+    pub anchoring: AnchoringSource,
 }
 
 impl VerifyOptions {
@@ -248,7 +272,14 @@ impl VerifyOptions {
             trust: IssuerTrust::NotConfigured,
             status: StatusSource::NotConfigured,
             require_trust: false,
+            anchoring: AnchoringSource::NotConfigured,
         }
+    }
+
+    /// The same, with the anchoring check run against `anchoring`.
+    pub fn with_anchoring(mut self, anchoring: AnchoringSource) -> Self {
+        self.anchoring = anchoring;
+        self
     }
 
     /// The same, with status taken from `status`.
@@ -295,7 +326,14 @@ pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<Ve
     data_model::check_credential(vc)?;
     let proof = obj.get("proof").ok_or(MalformedCredential::MissingProof)?;
     let signature = check_signature(vc, proof, options).await?;
-    Ok(report_with_signature(vc, signature, options, Vec::new()))
+    // The log records SHA-256 of the signed credential's canonical N-Quads.
+    let digest = match &options.anchoring {
+        AnchoringSource::Mirrors { .. } if signature.is_valid() => {
+            crate::canonical::canonical_nquads(vc).await.ok().map(|nquads| sha2_digest(nquads.as_bytes()))
+        }
+        _ => None,
+    };
+    Ok(report_with_signature(vc, signature, options, Vec::new(), digest.as_ref()))
 }
 
 /// Everything after the signature check: validity, issuer/key binding, and
@@ -305,6 +343,7 @@ fn report_with_signature(
     signature: CheckResult,
     options: &VerifyOptions,
     mut warnings: Vec<Warning>,
+    credential_digest: Option<&Hash>,
 ) -> VerificationReport {
     let empty = serde_json::Map::new();
     let obj = vc.as_object().unwrap_or(&empty);
@@ -359,17 +398,8 @@ fn report_with_signature(
             "the credential has no status entry; revocation cannot be checked",
         ),
     };
-    let checks = Checks {
-        signature,
-        validity_period,
-        issuer_trust,
-        status,
-        anchoring: CheckResult::unchecked(
-            "no_anchor_data",
-            "未配置链上锚定数据，无法确认是否已登记",
-            "no anchoring data configured: registration in the shared log is not known",
-        ),
-    };
+    let (anchoring, anchor) = check_anchoring(obj, issuer.as_deref(), proof, credential_digest, options, &mut warnings);
+    let checks = Checks { signature, validity_period, issuer_trust, status, anchoring };
     let verified = checks.signature.is_valid()
         && checks.validity_period.is_valid()
         && ![&checks.status, &checks.anchoring].iter().any(|c| c.is_invalid())
@@ -381,8 +411,73 @@ fn report_with_signature(
         trusted_issuer,
         types,
         checks,
+        anchor,
         warnings,
         checked_at: options.now,
+    }
+}
+
+fn sha2_digest(bytes: &[u8]) -> Hash {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// When the credential says it was issued: the proof's `created` (the
+/// signer's clock), else `validFrom`, else `issuanceDate`.
+fn claimed_issuance(obj: &serde_json::Map<String, Value>, proof: &Value) -> Option<u64> {
+    let created = proof_entries(proof).into_iter().find_map(|p| p.get("created").and_then(Value::as_str));
+    let stated = created
+        .or_else(|| obj.get("validFrom").and_then(Value::as_str))
+        .or_else(|| obj.get("issuanceDate").and_then(Value::as_str))?;
+    DateTime::parse_from_rfc3339(stated).ok().and_then(|t| u64::try_from(t.timestamp()).ok())
+}
+
+fn check_anchoring(
+    obj: &serde_json::Map<String, Value>,
+    issuer: Option<&str>,
+    proof: &Value,
+    credential_digest: Option<&Hash>,
+    options: &VerifyOptions,
+    warnings: &mut Vec<Warning>,
+) -> (CheckResult, Option<AnchorEvidence>) {
+    let AnchoringSource::Mirrors { logs, policy } = &options.anchoring else {
+        let result = CheckResult::unchecked(
+            "no_anchor_data",
+            "未配置链上锚定数据，无法确认是否已登记",
+            "no anchoring data configured: registration in the shared log is not known",
+        );
+        return (result, None);
+    };
+    let unknown = |code: &str, zh: &str, en: &str| {
+        if policy.required {
+            CheckResult::invalid(code, zh, en)
+        } else {
+            CheckResult::unchecked(code, zh, en)
+        }
+    };
+    let (Some(digest), Some(issuer)) = (credential_digest, issuer) else {
+        let result = unknown(
+            "anchoring_not_checked",
+            "签名无效或无签发者，未检查链上登记",
+            "the signature did not verify (or there is no issuer): registration was not checked",
+        );
+        return (result, None);
+    };
+    let Ok(mirrors) = logs.read() else {
+        return (unknown("anchoring_unavailable", "日志副本不可用", "the log copies are unavailable"), None);
+    };
+    let now = u64::try_from(options.now.timestamp()).unwrap_or(0);
+    match mirrors.check(digest, issuer, claimed_issuance(obj, proof), policy, now) {
+        AnchoringOutcome::Anchored(evidence) => (CheckResult::Valid, Some(evidence)),
+        AnchoringOutcome::Pending { code, reason } => {
+            warnings.push(Warning { code: code.to_owned(), message: reason.clone() });
+            (CheckResult::Unchecked { code: code.to_owned(), reason }, None)
+        }
+        AnchoringOutcome::Failed { code, reason } => (CheckResult::Invalid { code: code.to_owned(), reason }, None),
+        AnchoringOutcome::Unknown { code, reason } if policy.required => {
+            (CheckResult::Invalid { code: code.to_owned(), reason }, None)
+        }
+        AnchoringOutcome::Unknown { code, reason } => (CheckResult::Unchecked { code: code.to_owned(), reason }, None),
     }
 }
 
@@ -689,6 +784,7 @@ pub async fn verify_presentation(
                 signature,
                 options,
                 vec![warning],
+                None,
             ))));
             continue;
         }

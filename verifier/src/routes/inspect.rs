@@ -9,6 +9,7 @@ use serde::Deserialize;
 use wallet_core::{compact, qr};
 
 use crate::api_error::ApiError;
+use crate::log_sync::AnchoringState;
 use crate::routes::{read_body, too_large, MAX_BODY_BYTES, MAX_IMAGE_BYTES};
 use crate::status_sync::StatusState;
 use crate::trust_sync::TrustState;
@@ -19,7 +20,12 @@ pub struct QrText {
     qr: String,
 }
 
-async fn verify_qr_text(trust: &TrustState, status: &StatusState, text: &str) -> Result<HttpResponse, ApiError> {
+async fn verify_qr_text(
+    trust: &TrustState,
+    status: &StatusState,
+    anchoring: &AnchoringState,
+    text: &str,
+) -> Result<HttpResponse, ApiError> {
     let vc = compact::decode_credential(text.trim()).map_err(|e| {
         ApiError::bad_request(
             e.code(),
@@ -28,7 +34,7 @@ async fn verify_qr_text(trust: &TrustState, status: &StatusState, text: &str) ->
         )
     })?;
     // Inspectors act on the answer: an issuer no department vouches for is not valid.
-    let report = crate::verify_flow::verify_credential(&vc, trust, status, true).await.map_err(|e| {
+    let report = crate::verify_flow::verify_credential(&vc, trust, status, anchoring, true).await.map_err(|e| {
         let m = e.message();
         ApiError::bad_request(e.code(), m.zh, m.en)
     })?;
@@ -47,6 +53,7 @@ async fn verify_qr_text(trust: &TrustState, status: &StatusState, text: &str) ->
 pub async fn verify_qr(
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
+    anchoring: web::Data<AnchoringState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
@@ -67,7 +74,7 @@ pub async fn verify_qr(
             ApiError::bad_request("invalid_text", "二维码文本不是有效的 UTF-8", "the QR text is not valid UTF-8")
         })?
     };
-    verify_qr_text(&trust, &status, &text).await
+    verify_qr_text(&trust, &status, &anchoring, &text).await
 }
 
 /// `POST /verify/image` — a photo of the QR code: `multipart/form-data`
@@ -78,6 +85,7 @@ pub async fn verify_qr(
 pub async fn verify_image(
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
+    anchoring: web::Data<AnchoringState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
@@ -97,7 +105,7 @@ pub async fn verify_image(
         ),
         code => ApiError::bad_request(code, format!("无法读取图片：{e}"), format!("cannot read the image: {e}")),
     })?;
-    verify_qr_text(&trust, &status, &text).await
+    verify_qr_text(&trust, &status, &anchoring, &text).await
 }
 
 async fn first_file(mut form: Multipart) -> Result<Vec<u8>, ApiError> {

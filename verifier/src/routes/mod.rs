@@ -17,6 +17,11 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
+/// `GET /anchoring/status`: the logs this verifier mirrors, their anchors and sync errors.
+pub async fn anchoring_status(anchoring: web::Data<crate::log_sync::AnchoringState>) -> HttpResponse {
+    HttpResponse::Ok().json(anchoring.status())
+}
+
 /// Register every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
@@ -26,7 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/verify/image", web::post().to(inspect::verify_image))
         .route("/witness/checkpoint", web::get().to(crate::witness::checkpoint))
         .route("/witness/key", web::get().to(crate::witness::key))
-        .route("/witness/status", web::get().to(crate::witness::status));
+        .route("/witness/status", web::get().to(crate::witness::status))
+        .route("/anchoring/status", web::get().to(anchoring_status));
 }
 
 pub(crate) fn too_large() -> ApiError {

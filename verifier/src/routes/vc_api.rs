@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use wallet_core::verification::{self, CheckResult, Checks, VerificationReport, VerifyOptions};
 
 use crate::api_error::ApiError;
+use crate::log_sync::AnchoringState;
 use crate::status_sync::StatusState;
 use crate::trust_sync::TrustState;
 
@@ -92,12 +93,14 @@ pub fn credential_response(report: &VerificationReport, extra: Option<(&str, Val
 pub async fn verify_credential(
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
+    anchoring: web::Data<AnchoringState>,
     body: web::Json<VerifyCredentialRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let report = crate::verify_flow::verify_credential(
         &body.verifiable_credential,
         &trust,
         &status,
+        &anchoring,
         trust.require_trust_on_vc_api,
     )
     .await
@@ -117,6 +120,7 @@ pub async fn verify_credential(
 pub async fn verify_presentation(
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
+    anchoring: web::Data<AnchoringState>,
     body: web::Json<VerifyPresentationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     // Fetch the status lists the embedded credentials name (only whole lists).
@@ -127,7 +131,8 @@ pub async fn verify_presentation(
     }
     let options = VerifyOptions::default()
         .with_trust(trust.current(), trust.require_trust_on_vc_api)
-        .with_status(status.snapshot());
+        .with_status(status.snapshot())
+        .with_anchoring(anchoring.source());
     let report = verification::verify_presentation(
         &body.verifiable_presentation,
         &options,

@@ -32,17 +32,25 @@
 //! assert_eq!(verified.size, 1);
 //! ```
 
+mod anchor;
+mod audit;
 mod bundle;
 mod checkpoint;
 mod entry;
 mod hash;
 mod log_key;
+mod mirror;
 mod note;
 mod proof;
 mod serde_hex;
 mod tree;
 mod witness;
 
+pub use anchor::{
+    chain_id, note_digest, read_anchor, rpc_data, rpc_quantity, scan_anchors, AnchorCalldata, AnchorError, ChainAnchor,
+    JsonRpc, ANCHOR_ADDRESS, ANCHOR_MAGIC, CALLDATA_LEN,
+};
+pub use audit::{audit_log, AuditMismatch, AuditReport};
 pub use bundle::{BundleError, InclusionBundle, VerifiedInclusion, MAX_BUNDLE_JSON};
 pub use checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint};
 pub use entry::{
@@ -50,6 +58,7 @@ pub use entry::{
 };
 pub use hash::{empty_root, hashes_equal, leaf_hash, node_hash, root_from_leaves, Hash, HASH_SIZE};
 pub use log_key::{LogKey, LogSigner};
+pub use mirror::{AnchorEvidence, AnchoringOutcome, AnchoringPolicy, LogMirror, LogMirrors, MirrorError};
 pub use note::{
     signature_type, NoteError, NoteSignature, NoteSigner, NoteVerifier, SignedNote, MAX_NOTE_SIZE, MAX_SIGNATURES,
 };

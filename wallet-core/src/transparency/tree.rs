@@ -124,6 +124,15 @@ impl MerkleTree {
         index as u64
     }
 
+    /// Drop every leaf from `size` on (and the subtrees they completed): the
+    /// tree as it was at `size` leaves. No-op when `size` is not smaller.
+    pub fn truncate(&mut self, size: u64) {
+        let Ok(size) = usize::try_from(size) else { return };
+        for (height, level) in self.levels.iter_mut().enumerate() {
+            level.truncate(size >> height);
+        }
+    }
+
     /// Append many leaf hashes; returns the index of the first.
     pub fn extend<I: IntoIterator<Item = Hash>>(&mut self, leaf_hashes: I) -> u64 {
         let first = self.size();
@@ -316,6 +325,19 @@ mod tests {
 
     fn leaves(n: u64) -> Vec<Hash> {
         (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect()
+    }
+
+    #[test]
+    fn truncating_gives_back_the_earlier_tree() {
+        let all = leaves(37);
+        for size in 0..=37u64 {
+            let mut tree = MerkleTree::from_leaf_hashes(all.clone());
+            tree.truncate(size);
+            assert_eq!(tree.size(), size);
+            assert_eq!(tree.root(), root_from_leaves(&all[..size as usize]));
+            tree.extend(all[size as usize..].iter().copied());
+            assert_eq!(tree.root(), root_from_leaves(&all));
+        }
     }
 
     #[test]

@@ -1,0 +1,350 @@
+//! The anchoring check's data: this verifier's own copies of issuer logs,
+//! checked against its own chain node.
+//!
+//! For each configured log (`--log-url` with its pinned `--log-key`) the sync
+//! job, every `--log-sync-secs`:
+//!
+//! 1. fetches the signed checkpoint and the entries since the last sync, and
+//!    extends the mirror only if the entries hash to the signed root
+//!    ([`LogMirror::extend`]);
+//! 2. asks its own chain node (`--chain-rpc-url`, never a third-party
+//!    explorer) about each anchor transaction the issuer lists at
+//!    `/log/anchors`: which block, what time, from whom (`--anchor-sender`),
+//!    and accepts it only if the anchored root is the mirror's root at that
+//!    size. A node on another chain than `--chain-id` is refused;
+//! 3. collects witness cosignatures (`--log-witness-url`) for the policy
+//!    `--log-witness-threshold` of `--log-witness-key`.
+//!
+//! Verification then looks the credential's digest up in the mirrors
+//! (no network), see `wallet_core::transparency::LogMirror`.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use wallet_core::transparency::{
+    chain_id, read_anchor, AnchoringPolicy, JsonRpc, LogEntry, LogKey, LogMirror, LogMirrors, WitnessKey, WitnessPolicy,
+};
+use wallet_core::verification::AnchoringSource;
+
+/// Largest page of entries asked for (the issuer serves at most 1000).
+const ENTRIES_PAGE: u64 = 1000;
+
+/// Anchoring settings.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AnchoringSettings {
+    /// Base URL of an issuer whose log to follow (repeatable; pairs with --log-key in order).
+    #[arg(long = "log-url", env = "VERIFIER_LOG_URL", value_delimiter = ',')]
+    pub log_urls: Vec<String>,
+    /// The pinned verifier key of that log (`<origin>+<id>+<base64>`, from the issuer's `/log/key`).
+    #[arg(long = "log-key", env = "VERIFIER_LOG_KEY", value_delimiter = ',')]
+    pub log_keys: Vec<String>,
+    /// JSON-RPC URL of this verifier's own chain node.
+    #[arg(long = "chain-rpc-url", env = "VERIFIER_CHAIN_RPC_URL")]
+    pub chain_rpc_url: Option<String>,
+    /// The chain id the node must report (refuses a node on another chain).
+    #[arg(long = "chain-id", env = "VERIFIER_CHAIN_ID")]
+    pub chain_id: Option<u64>,
+    /// Only accept anchors sent from this account (the issuer's anchoring account).
+    #[arg(long = "anchor-sender", env = "VERIFIER_ANCHOR_SENDER")]
+    pub anchor_sender: Option<String>,
+    /// How long after issuance a credential may be not yet anchored.
+    #[arg(long = "anchor-grace-secs", env = "VERIFIER_ANCHOR_GRACE_SECS", default_value_t = 600)]
+    pub anchor_grace_secs: u64,
+    /// Fail credentials that are not shown to be anchored (past the grace period).
+    #[arg(long = "require-anchoring", env = "VERIFIER_REQUIRE_ANCHORING")]
+    pub require_anchoring: bool,
+    /// Seconds between log syncs.
+    #[arg(long = "log-sync-secs", env = "VERIFIER_LOG_SYNC_SECS", default_value_t = 30)]
+    pub log_sync_secs: u64,
+    /// A witness's verifier key (repeatable).
+    #[arg(long = "log-witness-key", env = "VERIFIER_LOG_WITNESS_KEY", value_delimiter = ',')]
+    pub witness_keys: Vec<String>,
+    /// Where a witness serves its cosigned checkpoint (its verifier base URL; repeatable).
+    #[arg(long = "log-witness-url", env = "VERIFIER_LOG_WITNESS_URL", value_delimiter = ',')]
+    pub witness_urls: Vec<String>,
+    /// How many of the witness keys must have cosigned a tree covering the credential.
+    #[arg(long = "log-witness-threshold", env = "VERIFIER_LOG_WITNESS_THRESHOLD", default_value_t = 0)]
+    pub witness_threshold: usize,
+}
+
+/// A JSON-RPC client over HTTP.
+#[derive(Debug, Clone)]
+pub struct HttpRpc {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl HttpRpc {
+    /// A client for the node at `url`.
+    pub fn new(url: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        Self { url: url.to_owned(), http }
+    }
+}
+
+impl JsonRpc for HttpRpc {
+    async fn call(&self, method: &str, params: Value) -> Result<Value, String> {
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let response = self.http.post(&self.url).json(&body).send().await.map_err(|e| format!("{method}: {e}"))?;
+        let status = response.status();
+        let reply: Value = response.json().await.map_err(|e| format!("{method}: HTTP {status}: {e}"))?;
+        if let Some(error) = reply.get("error").filter(|e| !e.is_null()) {
+            return Err(format!("{method}: {error}"));
+        }
+        reply.get("result").cloned().ok_or_else(|| format!("{method}: reply without result"))
+    }
+}
+
+/// One followed log, as `/anchoring/status` shows it.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogSyncStatus {
+    /// The issuer's base URL.
+    pub url: String,
+    /// The log's origin.
+    pub origin: String,
+    /// Entries mirrored.
+    pub size: u64,
+    /// Anchors accepted.
+    pub anchors: usize,
+    /// The largest anchored size.
+    pub anchored_size: u64,
+    /// Last successful sync (unix seconds).
+    pub synced_at: Option<u64>,
+    /// A conflict between the log, the chain and the witnesses.
+    pub conflict: Option<String>,
+    /// The last error of a sync step.
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Source {
+    url: String,
+    origin: String,
+}
+
+/// The mirrors and the policy, shared by all workers.
+#[derive(Clone)]
+pub struct AnchoringState {
+    mirrors: Arc<RwLock<LogMirrors>>,
+    errors: Arc<RwLock<Vec<Option<String>>>>,
+    sources: Vec<Source>,
+    policy: AnchoringPolicy,
+    rpc: Option<HttpRpc>,
+    expected_chain: Option<u64>,
+    sender: Option<String>,
+    witness_urls: Vec<String>,
+    interval: Duration,
+    http: reqwest::Client,
+}
+
+impl AnchoringState {
+    /// From the settings; no logs configured means the check stays `unchecked`.
+    ///
+    /// # Errors
+    /// Unreadable keys, or URLs and keys that do not pair up.
+    pub fn from_settings(settings: &AnchoringSettings) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            settings.log_urls.len() == settings.log_keys.len(),
+            "--log-url and --log-key must be given in pairs ({} URLs, {} keys)",
+            settings.log_urls.len(),
+            settings.log_keys.len()
+        );
+        let mut mirrors = Vec::new();
+        let mut sources = Vec::new();
+        for (url, key) in settings.log_urls.iter().zip(&settings.log_keys) {
+            let key = LogKey::from_vkey(key.trim()).map_err(|e| anyhow::anyhow!("--log-key {key}: {e}"))?;
+            sources.push(Source { url: url.trim_end_matches('/').to_owned(), origin: key.origin().to_owned() });
+            mirrors.push(LogMirror::new(key));
+        }
+        let witnesses = settings
+            .witness_keys
+            .iter()
+            .map(|k| WitnessKey::from_vkey(k.trim()).map_err(|e| anyhow::anyhow!("--log-witness-key {k}: {e}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let witnesses = WitnessPolicy::new(witnesses, settings.witness_threshold)
+            .map_err(|e| anyhow::anyhow!("witness policy: {e}"))?;
+        if settings.require_anchoring && sources.is_empty() {
+            tracing::warn!("--require-anchoring without --log-url: every credential will fail the anchoring check");
+        }
+        Ok(Self {
+            errors: Arc::new(RwLock::new(vec![None; sources.len()])),
+            mirrors: Arc::new(RwLock::new(LogMirrors::new(mirrors))),
+            sources,
+            policy: AnchoringPolicy {
+                required: settings.require_anchoring,
+                grace_secs: settings.anchor_grace_secs,
+                witnesses,
+                ..AnchoringPolicy::default()
+            },
+            rpc: settings.chain_rpc_url.as_deref().filter(|u| !u.trim().is_empty()).map(HttpRpc::new),
+            expected_chain: settings.chain_id,
+            sender: settings.anchor_sender.clone(),
+            witness_urls: settings.witness_urls.iter().map(|u| u.trim_end_matches('/').to_owned()).collect(),
+            interval: Duration::from_secs(settings.log_sync_secs.max(1)),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .connect_timeout(Duration::from_secs(5))
+                .build()?,
+        })
+    }
+
+    /// What the anchoring check runs against.
+    pub fn source(&self) -> AnchoringSource {
+        if self.sources.is_empty() && !self.policy.required {
+            return AnchoringSource::NotConfigured;
+        }
+        AnchoringSource::Mirrors { logs: self.mirrors.clone(), policy: self.policy.clone() }
+    }
+
+    /// Per-log sync state.
+    pub fn status(&self) -> Vec<LogSyncStatus> {
+        let mirrors = self.mirrors.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let errors = self.errors.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.sources
+            .iter()
+            .enumerate()
+            .map(|(i, source)| {
+                let mirror = mirrors.iter().find(|m| m.log_key().origin() == source.origin);
+                LogSyncStatus {
+                    url: source.url.clone(),
+                    origin: source.origin.clone(),
+                    size: mirror.map_or(0, LogMirror::size),
+                    anchors: mirror.map_or(0, |m| m.anchors().count()),
+                    anchored_size: mirror.and_then(|m| m.anchors().last()).map_or(0, |a| a.calldata.tree_size),
+                    synced_at: mirror.and_then(LogMirror::synced_at),
+                    conflict: mirror.and_then(|m| m.conflict().map(str::to_owned)),
+                    last_error: errors.get(i).cloned().flatten(),
+                }
+            })
+            .collect()
+    }
+
+    /// Sync forever.
+    pub async fn run(self) {
+        if self.sources.is_empty() {
+            return;
+        }
+        loop {
+            self.sync_once().await;
+            tokio::time::sleep(self.interval).await;
+        }
+    }
+
+    /// One sync of every log; errors are recorded per log.
+    pub async fn sync_once(&self) {
+        for (i, source) in self.sources.iter().enumerate() {
+            let outcome = self.sync_log(source).await;
+            if let Err(e) = &outcome {
+                tracing::warn!(log = %source.origin, error = %e, "log sync");
+            }
+            let mut errors = self.errors.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(slot) = errors.get_mut(i) {
+                *slot = outcome.err();
+            }
+        }
+    }
+
+    fn with_mirror<T>(&self, origin: &str, f: impl FnOnce(&mut LogMirror) -> T) -> Option<T> {
+        let mut mirrors = self.mirrors.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        mirrors.get_mut(origin).map(f)
+    }
+
+    async fn get_text(&self, url: &str) -> Result<String, String> {
+        let response = self.http.get(url).send().await.map_err(|e| format!("{url}: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("{url}: HTTP {}", response.status()));
+        }
+        response.text().await.map_err(|e| format!("{url}: {e}"))
+    }
+
+    async fn sync_log(&self, source: &Source) -> Result<(), String> {
+        let note = self.get_text(&format!("{}/log/checkpoint", source.url)).await?;
+        let have = self.with_mirror(&source.origin, |m| m.size()).unwrap_or(0);
+        let key = self.with_mirror(&source.origin, |m| m.log_key().clone()).ok_or("no mirror")?;
+        let size = key.open_checkpoint(&note).map_err(|e| format!("checkpoint: {e}"))?.checkpoint.size;
+        let mut entries: Vec<LogEntry> = Vec::new();
+        while have + (entries.len() as u64) < size {
+            let start = have + entries.len() as u64;
+            let count = (size - start).min(ENTRIES_PAGE);
+            let page = self.get_text(&format!("{}/log/entries?start={start}&count={count}", source.url)).await?;
+            let page: Value = serde_json::from_str(&page).map_err(|e| format!("log entries: {e}"))?;
+            let items = page.get("entries").and_then(Value::as_array).ok_or("log entries: no entries array")?;
+            if items.is_empty() {
+                return Err(format!("log entries: empty page at {start}"));
+            }
+            for item in items.iter().take(usize::try_from(count).unwrap_or(usize::MAX)) {
+                let entry = item.get("entry").cloned().unwrap_or(Value::Null);
+                entries.push(serde_json::from_value(entry).map_err(|e| format!("log entry: {e}"))?);
+            }
+        }
+        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+        self.with_mirror(&source.origin, |m| m.extend(&entries, &note, now))
+            .ok_or("no mirror")?
+            .map_err(|e| format!("log: {e}"))?;
+        let mut problems = Vec::new();
+        if let Err(e) = self.sync_anchors(source).await {
+            problems.push(e);
+        }
+        for witness_url in &self.witness_urls {
+            let outcome = match self.get_text(&format!("{witness_url}/witness/checkpoint")).await {
+                // A witness following another log.
+                Ok(cosigned) if cosigned.lines().next() != Some(source.origin.as_str()) => Ok(()),
+                Ok(cosigned) => self
+                    .with_mirror(&source.origin, |m| m.add_cosigned(&cosigned, &self.policy.witnesses))
+                    .map(|r| r.map(|_| ()).map_err(|e| e.to_string()))
+                    .unwrap_or(Ok(())),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = outcome {
+                problems.push(format!("witness {witness_url}: {e}"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
+    async fn sync_anchors(&self, source: &Source) -> Result<(), String> {
+        let Some(rpc) = &self.rpc else { return Ok(()) };
+        let node_chain = chain_id(rpc).await.map_err(|e| e.to_string())?;
+        if let Some(expected) = self.expected_chain {
+            if expected != node_chain {
+                return Err(format!("wrong chain: the node reports chain {node_chain}, configured {expected}"));
+            }
+        }
+        let listed = self.get_text(&format!("{}/log/anchors", source.url)).await?;
+        let listed: Value = serde_json::from_str(&listed).map_err(|e| format!("log anchors: {e}"))?;
+        let mut problems = Vec::new();
+        for anchor in listed.as_array().into_iter().flatten() {
+            let confirmed = anchor.get("state").and_then(Value::as_str) == Some("confirmed");
+            let Some(tx) = anchor.get("txHash").and_then(Value::as_str).filter(|_| confirmed) else { continue };
+            if self.with_mirror(&source.origin, |m| m.has_anchor_tx(tx)).unwrap_or(true) {
+                continue;
+            }
+            match read_anchor(rpc, node_chain, tx, self.sender.as_deref()).await {
+                Ok(found) => {
+                    if let Some(Err(e)) = self.with_mirror(&source.origin, |m| m.add_anchor(found)) {
+                        problems.push(e.to_string());
+                    }
+                }
+                // Not mined yet, or the issuer's resend replaced it: not an error of the log.
+                Err(e) if e.code() == "anchor_tx_not_mined" => {}
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+}

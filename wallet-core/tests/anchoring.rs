@@ -1,0 +1,289 @@
+//! The anchoring check: a verifier's log mirror, anchors read from its own chain
+//! node, witness policy, and the verification report.
+
+use std::sync::{Arc, RwLock};
+
+use chrono::{TimeZone, Utc};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use wallet_core::issuance::sign_credential;
+use wallet_core::keys::IssuerKey;
+use wallet_core::transparency::*;
+use wallet_core::verification::{verify_credential, AnchoringSource, VerifyOptions};
+
+const ORIGIN: &str = "issuer.example/log";
+const T0: u64 = 1_780_000_000;
+
+/// An issuer's log as the issuer keeps it, to feed mirrors from.
+struct IssuerLog {
+    signer: LogSigner,
+    tree: MerkleTree,
+    entries: Vec<LogEntry>,
+}
+
+impl IssuerLog {
+    fn new() -> Self {
+        Self {
+            signer: LogSigner::from_issuer_key(ORIGIN, &IssuerKey::generate()).unwrap(),
+            tree: MerkleTree::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    fn append(&mut self, digest: Hash, issuer: &str, at: u64) -> u64 {
+        let entry = LogEntry::issued(digest, issuer, at).unwrap();
+        self.entries.push(entry.clone());
+        self.tree.append(entry.leaf_hash())
+    }
+
+    fn checkpoint(&self) -> String {
+        Checkpoint::new(ORIGIN, self.tree.size(), self.tree.root()).sign(&self.signer).unwrap().to_string()
+    }
+
+    /// Bring `mirror` up to date.
+    fn sync(&self, mirror: &mut LogMirror, now: u64) {
+        let from = usize::try_from(mirror.size()).unwrap();
+        mirror.extend(&self.entries[from..], &self.checkpoint(), now).unwrap();
+    }
+
+    fn anchor(&self, size: u64, block: u64, time: u64) -> ChainAnchor {
+        ChainAnchor {
+            chain_id: 31337,
+            tx_hash: format!("0x{block:064x}"),
+            from: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266".into(),
+            block_number: block,
+            block_hash: format!("0x{:064x}", block + 1000),
+            block_time: time,
+            calldata: AnchorCalldata { tree_size: size, root: self.tree.root_at(size).unwrap(), note_digest: [0; 32] },
+        }
+    }
+}
+
+fn policy(required: bool) -> AnchoringPolicy {
+    AnchoringPolicy { required, grace_secs: 600, skew_secs: 300, witnesses: WitnessPolicy::none() }
+}
+
+fn check(mirror: &LogMirror, digest: &Hash, claimed: u64, policy: &AnchoringPolicy, now: u64) -> AnchoringOutcome {
+    LogMirrors::new(vec![mirror.clone()]).check(digest, "did:key:zIssuer", Some(claimed), policy, now)
+}
+
+fn code(outcome: &AnchoringOutcome) -> &'static str {
+    match outcome {
+        AnchoringOutcome::Anchored(_) => "anchored",
+        AnchoringOutcome::Pending { code, .. }
+        | AnchoringOutcome::Failed { code, .. }
+        | AnchoringOutcome::Unknown { code, .. } => code,
+    }
+}
+
+#[test]
+fn a_logged_and_anchored_credential_reports_its_block_and_time() {
+    let mut log = IssuerLog::new();
+    log.append([1; 32], "did:key:zIssuer", T0);
+    let index = log.append([2; 32], "did:key:zIssuer", T0 + 10);
+    let mut mirror = LogMirror::new(log.signer.log_key().clone());
+    log.sync(&mut mirror, T0 + 20);
+    mirror.add_anchor(log.anchor(2, 7, T0 + 15)).unwrap();
+    match check(&mirror, &[2; 32], T0 + 10, &policy(true), T0 + 30) {
+        AnchoringOutcome::Anchored(evidence) => {
+            assert_eq!((evidence.index, evidence.tree_size, evidence.block_number), (index, 2, 7));
+            assert_eq!(evidence.block_time, T0 + 15);
+            assert_eq!(evidence.log, ORIGIN);
+        }
+        other => panic!("expected anchored, got {other:?}"),
+    }
+}
+
+#[test]
+fn logged_but_not_yet_anchored_is_pending_then_overdue() {
+    let mut log = IssuerLog::new();
+    log.append([1; 32], "did:key:zIssuer", T0);
+    let mut mirror = LogMirror::new(log.signer.log_key().clone());
+    log.sync(&mut mirror, T0);
+    assert_eq!(code(&check(&mirror, &[1; 32], T0, &policy(true), T0 + 60)), "anchoring_pending");
+    assert_eq!(code(&check(&mirror, &[1; 32], T0, &policy(true), T0 + 601)), "anchoring_overdue");
+    // An anchor of a tree that does not cover the entry does not help; one that does, does.
+    log.append([2; 32], "did:key:zIssuer", T0 + 700);
+    log.sync(&mut mirror, T0 + 700);
+    assert_eq!(code(&check(&mirror, &[2; 32], T0 + 700, &policy(true), T0 + 1400)), "anchoring_overdue");
+    mirror.add_anchor(log.anchor(2, 9, T0 + 710)).unwrap();
+    assert_eq!(code(&check(&mirror, &[1; 32], T0, &policy(true), T0 + 2000)), "anchored");
+    assert_eq!(code(&check(&mirror, &[2; 32], T0 + 700, &policy(true), T0 + 2000)), "anchored");
+}
+
+#[test]
+fn a_credential_missing_from_a_log_that_moved_past_its_date_is_not_in_log() {
+    let mut log = IssuerLog::new();
+    log.append([1; 32], "did:key:zIssuer", T0);
+    log.append([2; 32], "did:key:zIssuer", T0 + 3600);
+    let mut mirror = LogMirror::new(log.signer.log_key().clone());
+    log.sync(&mut mirror, T0 + 3600);
+    // Backdated to before the latest entry: a genuine one would be there.
+    assert_eq!(code(&check(&mirror, &[9; 32], T0 + 60, &policy(true), T0 + 3601)), "anchoring_not_in_log");
+    // Claiming to be brand new: pending for the grace period only.
+    assert_eq!(code(&check(&mirror, &[9; 32], T0 + 3650, &policy(true), T0 + 3700)), "anchoring_pending");
+    assert_eq!(code(&check(&mirror, &[9; 32], T0 + 3650, &policy(true), T0 + 3650 + 601)), "anchoring_log_not_synced");
+    log.sync(&mut mirror, T0 + 5000);
+    assert_eq!(code(&check(&mirror, &[9; 32], T0 + 3650, &policy(true), T0 + 5001)), "anchoring_not_in_log");
+    // Claiming the future.
+    assert_eq!(code(&check(&mirror, &[9; 32], T0 + 99_999, &policy(true), T0 + 5001)), "anchoring_not_in_log");
+}
+
+#[test]
+fn entries_that_do_not_hash_to_the_signed_root_are_refused_and_the_mirror_kept() {
+    let mut log = IssuerLog::new();
+    log.append([1; 32], "did:key:zIssuer", T0);
+    let mut mirror = LogMirror::new(log.signer.log_key().clone());
+    log.sync(&mut mirror, T0);
+    log.append([2; 32], "did:key:zIssuer", T0 + 1);
+    let forged = vec![LogEntry::issued([3; 32], "did:key:zIssuer", T0 + 1).unwrap()];
+    let err = mirror.extend(&forged, &log.checkpoint(), T0 + 2).unwrap_err();
+    assert!(matches!(err, MirrorError::Conflict(_)), "{err:?}");
+    assert_eq!(mirror.size(), 1);
+    // A checkpoint from another key is refused outright.
+    let other = IssuerLog::new();
+    assert!(matches!(
+        mirror.extend(&log.entries[1..], &other.checkpoint(), T0 + 3).unwrap_err(),
+        MirrorError::Checkpoint(_)
+    ));
+    // The honest entries still go in.
+    log.sync(&mut mirror, T0 + 4);
+    assert_eq!(mirror.size(), 2);
+}
+
+#[test]
+fn an_anchor_of_another_root_is_a_conflict_that_fails_every_check() {
+    let mut log = IssuerLog::new();
+    log.append([1; 32], "did:key:zIssuer", T0);
+    let mut mirror = LogMirror::new(log.signer.log_key().clone());
+    log.sync(&mut mirror, T0);
+    let mut bad = log.anchor(1, 5, T0 + 1);
+    bad.calldata.root = [0xee; 32];
+    assert!(matches!(mirror.add_anchor(bad).unwrap_err(), MirrorError::Conflict(_)));
+    mirror.add_anchor(log.anchor(1, 6, T0 + 2)).unwrap();
+    assert_eq!(code(&check(&mirror, &[1; 32], T0, &policy(false), T0 + 10)), "anchoring_log_conflict");
+}
+
+#[test]
+fn anchors_ahead_of_the_mirror_are_checked_once_it_catches_up() {
+    let mut log = IssuerLog::new();
+    log.append([1; 32], "did:key:zIssuer", T0);
+    let mut mirror = LogMirror::new(log.signer.log_key().clone());
+    mirror.add_anchor(log.anchor(1, 3, T0 + 5)).unwrap();
+    assert_eq!(mirror.anchors().count(), 0);
+    log.sync(&mut mirror, T0 + 6);
+    assert_eq!(mirror.anchors().count(), 1);
+    assert_eq!(code(&check(&mirror, &[1; 32], T0, &policy(true), T0 + 10)), "anchored");
+}
+
+#[test]
+fn k_of_n_witnesses_must_cover_the_entry() {
+    let mut log = IssuerLog::new();
+    log.append([1; 32], "did:key:zIssuer", T0);
+    let mut mirror = LogMirror::new(log.signer.log_key().clone());
+    log.sync(&mut mirror, T0);
+    mirror.add_anchor(log.anchor(1, 2, T0 + 1)).unwrap();
+    let mut witnesses: Vec<Witness> = (1..=3u8)
+        .map(|i| {
+            Witness::new(format!("w{i}.example"), Ed25519SigningKey::from_bytes(&[i; 32]), log.signer.log_key().clone())
+                .unwrap()
+        })
+        .collect();
+    let keys: Vec<WitnessKey> = witnesses.iter().map(|w| w.key().clone()).collect();
+    let two_of_three = AnchoringPolicy { witnesses: WitnessPolicy::new(keys.clone(), 2).unwrap(), ..policy(true) };
+    assert_eq!(code(&check(&mirror, &[1; 32], T0, &two_of_three, T0 + 10)), "anchoring_pending");
+    assert_eq!(code(&check(&mirror, &[1; 32], T0, &two_of_three, T0 + 601)), "anchoring_not_witnessed");
+
+    let cosigned = |witnesses: &mut [Witness]| {
+        let mut note = SignedNote::parse(&log.checkpoint()).unwrap();
+        for witness in witnesses {
+            note.add_signature(witness.cosign(&log.checkpoint(), &[], T0 + 5).unwrap()).unwrap();
+        }
+        note.to_string()
+    };
+    assert_eq!(mirror.add_cosigned(&cosigned(&mut witnesses[..1]), &two_of_three.witnesses).unwrap(), 1);
+    assert_eq!(code(&check(&mirror, &[1; 32], T0, &two_of_three, T0 + 601)), "anchoring_not_witnessed");
+    assert_eq!(mirror.add_cosigned(&cosigned(&mut witnesses[1..3]), &two_of_three.witnesses).unwrap(), 2);
+    match check(&mirror, &[1; 32], T0, &two_of_three, T0 + 601) {
+        AnchoringOutcome::Anchored(evidence) => {
+            assert_eq!(evidence.witnesses, vec!["w1.example", "w2.example", "w3.example"]);
+        }
+        other => panic!("expected anchored, got {other:?}"),
+    }
+    // A witness that cosigned a different tree of this log exposes a split view.
+    let mut fork = IssuerLog { signer: log.signer.clone(), tree: MerkleTree::new(), entries: Vec::new() };
+    fork.append([7; 32], "did:key:zIssuer", T0);
+    let mut witness =
+        Witness::new("w1.example", Ed25519SigningKey::from_bytes(&[1; 32]), log.signer.log_key().clone()).unwrap();
+    let mut note = SignedNote::parse(&fork.checkpoint()).unwrap();
+    note.add_signature(witness.cosign(&fork.checkpoint(), &[], T0 + 6).unwrap()).unwrap();
+    assert!(matches!(mirror.add_cosigned(&note.to_string(), &two_of_three.witnesses), Err(MirrorError::Conflict(_))));
+    assert_eq!(code(&check(&mirror, &[1; 32], T0, &two_of_three, T0 + 700)), "anchoring_log_conflict");
+}
+
+#[test]
+fn another_issuers_entry_or_an_unfollowed_issuer_is_not_anchoring() {
+    let mut log = IssuerLog::new();
+    log.append([1; 32], "did:key:zOther", T0);
+    log.append([2; 32], "did:key:zIssuer", T0);
+    let mut mirror = LogMirror::new(log.signer.log_key().clone());
+    log.sync(&mut mirror, T0);
+    mirror.add_anchor(log.anchor(2, 2, T0 + 1)).unwrap();
+    assert_eq!(code(&check(&mirror, &[1; 32], T0, &policy(true), T0 + 5)), "anchoring_wrong_issuer");
+    let mirrors = LogMirrors::new(vec![mirror]);
+    let outcome = mirrors.check(&[1; 32], "did:key:zNobody", Some(T0), &policy(true), T0 + 5);
+    assert_eq!(code(&outcome), "anchoring_no_log_for_issuer");
+}
+
+// ------------------------------------------------------------ in the verification report
+
+fn unsigned(issuer: &str) -> Value {
+    let mut vc: Value =
+        serde_json::from_str(include_str!("../../fixtures/credentials/sample-health-certificate.unsigned.json"))
+            .unwrap();
+    vc["issuer"] = json!(issuer);
+    vc
+}
+
+async fn digest_of(signed: &Value) -> Hash {
+    Sha256::digest(wallet_core::canonical::canonical_nquads(signed).await.unwrap().as_bytes()).into()
+}
+
+#[tokio::test]
+async fn the_report_says_anchored_at_block_n_and_refuses_an_unlogged_credential() {
+    let key = IssuerKey::generate();
+    let created = Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap();
+    let logged = sign_credential(&unsigned(&key.did()), &key, created).await.unwrap();
+    // Signed with the same key, never logged (the thief's certificate).
+    let mut forged = unsigned(&key.did());
+    forged["id"] = json!("urn:uuid:0f1e2d3c-4b5a-4968-8776-655443322110");
+    let unlogged = sign_credential(&forged, &key, created).await.unwrap();
+    let at = u64::try_from(created.timestamp()).unwrap();
+
+    let mut log = IssuerLog::new();
+    log.append(digest_of(&logged).await, &key.did(), at);
+    log.append([5; 32], &key.did(), at + 3600);
+    let mut mirror = LogMirror::new(log.signer.log_key().clone());
+    log.sync(&mut mirror, at + 3600);
+    mirror.add_anchor(log.anchor(2, 42, at + 3610)).unwrap();
+    let logs = Arc::new(RwLock::new(LogMirrors::new(vec![mirror])));
+
+    let now = created + chrono::Duration::days(2);
+    let options = |required| {
+        VerifyOptions::at(now).with_anchoring(AnchoringSource::Mirrors { logs: logs.clone(), policy: policy(required) })
+    };
+    let report = verify_credential(&logged, &options(true)).await.unwrap();
+    assert!(report.checks.anchoring.is_valid(), "{:?}", report.checks.anchoring);
+    let anchor = report.anchor.expect("anchor evidence");
+    assert_eq!((anchor.block_number, anchor.block_time, anchor.index), (42, at + 3610, 0));
+    assert!(report.verified);
+
+    let report = verify_credential(&unlogged, &options(true)).await.unwrap();
+    assert_eq!(report.checks.anchoring.invalid_code(), Some("anchoring_not_in_log"));
+    assert!(!report.verified);
+    assert!(report.anchor.is_none());
+
+    // Without anchoring configured the check says so and does not decide.
+    let report = verify_credential(&unlogged, &VerifyOptions::at(now)).await.unwrap();
+    assert!(!report.checks.anchoring.is_valid() && !report.checks.anchoring.is_invalid());
+}
