@@ -78,6 +78,11 @@ impl Application {
         &self.base_url
     }
 
+    /// A handle to stop the server (tests: a restart).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// The issuer's DID.
     pub fn did(&self) -> &str {
         &self.did

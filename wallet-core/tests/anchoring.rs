@@ -232,6 +232,8 @@ fn another_issuers_entry_or_an_unfollowed_issuer_is_not_anchoring() {
     assert_eq!(code(&check(&mirror, &[1; 32], T0, &policy(true), T0 + 5)), "anchoring_wrong_issuer");
     let mirrors = LogMirrors::new(vec![mirror]);
     let outcome = mirrors.check(&[1; 32], "did:key:zNobody", Some(T0), &policy(true), T0 + 5);
+    assert_eq!(code(&outcome), "anchoring_pending");
+    let outcome = mirrors.check(&[1; 32], "did:key:zNobody", Some(T0), &policy(true), T0 + 601);
     assert_eq!(code(&outcome), "anchoring_no_log_for_issuer");
 }
 

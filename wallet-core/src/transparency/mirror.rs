@@ -527,6 +527,19 @@ impl LogMirrors {
     ) -> AnchoringOutcome {
         match self.mirrors.iter().find(|m| m.covers_issuer(issuer)) {
             Some(mirror) => mirror.check(digest, issuer, claimed_at, policy, now),
+            // An issuer's first credential may reach the inspector before the mirror syncs.
+            None if claimed_at
+                .is_some_and(|t| t <= now + policy.skew_secs && now.saturating_sub(t) <= policy.grace_secs) =>
+            {
+                AnchoringOutcome::Pending {
+                    code: "anchoring_pending",
+                    reason: Localized::new(
+                        "新签发的凭证，本机的日志副本中尚无该签发方的记录（宽限期内）",
+                        "newly issued: this verifier's copies of the logs have no entries from this issuer yet \
+                         (within the grace period)",
+                    ),
+                }
+            }
             None => AnchoringOutcome::Unknown {
                 code: "anchoring_no_log_for_issuer",
                 reason: Localized::new(

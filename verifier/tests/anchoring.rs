@@ -1,0 +1,273 @@
+//! End to end on a real anvil node (`ANVIL_BIN`, see `scripts/with-anvil.sh`):
+//! issue → the issuer anchors → a verifier that mirrors the log and asks its own
+//! node reports "anchored at block N"; a credential signed with the issuer's key
+//! but never logged is rejected; a verifier on the wrong chain never confirms;
+//! an auditor replaying the log from the chain names a rewritten entry.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::{json, Value};
+use wallet_core::issuance::sign_credential;
+
+fn anvil_bin() -> Option<String> {
+    match std::env::var("ANVIL_BIN") {
+        Ok(bin) if !bin.is_empty() => Some(bin),
+        _ => {
+            let required = std::env::var("REQUIRE_ANVIL").is_ok_and(|v| v == "1")
+                || std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+            assert!(!required, "ANVIL_BIN is not set (CI / REQUIRE_ANVIL=1): run through scripts/with-anvil.sh");
+            eprintln!("skipping: ANVIL_BIN is not set (run through scripts/with-anvil.sh)");
+            None
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// An anvil process, killed (by its own PID) on drop.
+struct Anvil {
+    child: Child,
+    url: String,
+}
+
+impl Anvil {
+    async fn start(bin: &str) -> Self {
+        let port = free_port();
+        let child = Command::new(bin)
+            .args(["--port", &port.to_string(), "--host", "127.0.0.1", "--silent"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting anvil");
+        let anvil = Self { child, url: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let http = reqwest::Client::new();
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []});
+        while http.post(&anvil.url).json(&body).send().await.is_err() {
+            assert!(Instant::now() < deadline, "anvil did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anvil
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_issuer(data_dir: &Path, rpc_url: &str) -> (String, actix_web::dev::ServerHandle) {
+    let mut settings = issuer::config::Settings::for_tests(data_dir.to_path_buf());
+    settings.chain_rpc_url = Some(rpc_url.into());
+    settings.anchor_interval_secs = 1;
+    settings.anchor_max_backoff_secs = 2;
+    let app = issuer::startup::Application::build(&settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.server_handle();
+    tokio::spawn(app.run_until_stopped());
+    (base, handle)
+}
+
+fn start_verifier(
+    issuer: &str,
+    log_key: &str,
+    rpc_url: &str,
+    tune: impl FnOnce(&mut verifier::config::Settings),
+) -> String {
+    let mut settings = verifier::config::Settings::for_tests();
+    settings.anchoring.log_urls = vec![issuer.to_owned()];
+    settings.anchoring.log_keys = vec![log_key.to_owned()];
+    settings.anchoring.chain_rpc_url = Some(rpc_url.to_owned());
+    settings.anchoring.require_anchoring = true;
+    settings.anchoring.log_sync_secs = 1;
+    tune(&mut settings);
+    let app = verifier::startup::Application::build(&settings).unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    base
+}
+
+fn health_request() -> Value {
+    json!({
+        "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
+        "idNumber": "11010519491231002X", "examinationDate": Utc::now().date_naive().format("%Y-%m-%d").to_string(),
+        "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified", "occupation": "food-service"
+    })
+}
+
+async fn issue(http: &reqwest::Client, issuer: &str) -> Value {
+    let resp = http.post(format!("{issuer}/api/v1/health-certificates")).json(&health_request()).send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    body["credential"].clone()
+}
+
+async fn verify(http: &reqwest::Client, verifier: &str, vc: &Value) -> (u16, Value) {
+    let resp = http
+        .post(format!("{verifier}/credentials/verify"))
+        .json(&json!({"verifiableCredential": vc}))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+async fn text(http: &reqwest::Client, url: &str) -> String {
+    http.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// Polls `verify` until the anchoring check result is `result`.
+async fn wait_for_anchoring(http: &reqwest::Client, verifier: &str, vc: &Value, result: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let (_, body) = verify(http, verifier, vc).await;
+        if body["report"]["checks"]["anchoring"]["result"] == result {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "anchoring never became {result}: {body:#}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn issued_credentials_verify_as_anchored_and_unlogged_ones_are_rejected() {
+    let Some(bin) = anvil_bin() else { return };
+    let anvil = Anvil::start(&bin).await;
+    let data = tempfile::tempdir().unwrap();
+    let (issuer, _handle) = start_issuer(data.path(), &anvil.url).await;
+    let http = reqwest::Client::new();
+    let log_key = text(&http, &format!("{issuer}/log/key")).await;
+    let verifier = start_verifier(&issuer, log_key.trim(), &anvil.url, |_| {});
+
+    let issued_at = Instant::now();
+    let vc = issue(&http, &issuer).await;
+    // Right after issuance: logged (or not yet mirrored), within the grace period.
+    let (status, body) = verify(&http, &verifier, &vc).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["report"]["checks"]["anchoring"]["result"], "unchecked", "{body:#}");
+    assert_eq!(body["report"]["checks"]["anchoring"]["code"], "anchoring_pending");
+
+    let body = wait_for_anchoring(&http, &verifier, &vc, "valid").await;
+    let to_anchored = issued_at.elapsed();
+    eprintln!("issuance → verifier reports anchored: {to_anchored:?}");
+    assert_eq!(body["verified"], true);
+    assert!(body["checks"].as_array().unwrap().contains(&json!("anchoring")), "{body:#}");
+    let anchor = &body["report"]["anchor"];
+    let block = anchor["blockNumber"].as_u64().unwrap();
+    assert!(block >= 1 && anchor["blockTime"].as_u64().unwrap() > 0, "{anchor:#}");
+    assert_eq!(anchor["chainId"], 31337);
+    // The same block as the issuer's queue says, for a tree covering the entry.
+    let listed: Vec<Value> = http.get(format!("{issuer}/log/anchors")).send().await.unwrap().json().await.unwrap();
+    let entry = &listed.iter().find(|a| a["txHash"] == anchor["txHash"]).expect("the anchor is the issuer's");
+    assert_eq!(entry["blockNumber"].as_u64(), Some(block));
+    assert!(entry["treeSize"].as_u64().unwrap() > anchor["index"].as_u64().unwrap());
+
+    // Signed with the issuer's own key (stolen), never logged, backdated an hour.
+    let key = issuer::signing_key::load_or_generate(data.path()).unwrap();
+    let mut forged = vc.clone();
+    forged.as_object_mut().unwrap().remove("proof");
+    forged["id"] = json!(format!("urn:uuid:{}", uuid::Uuid::new_v4()));
+    forged["credentialSubject"]["name"] = json!("Mallory");
+    let forged = sign_credential(&forged, &key, Utc::now() - chrono::Duration::hours(1)).await.unwrap();
+    let (status, body) = verify(&http, &verifier, &forged).await;
+    assert_eq!(status, 422, "{body:#}");
+    assert_eq!(body["report"]["checks"]["signature"]["result"], "valid");
+    assert_eq!(body["report"]["checks"]["anchoring"]["code"], "anchoring_not_in_log", "{body:#}");
+
+    // A verifier whose node is on another chain never accepts the anchors.
+    let wrong_chain = start_verifier(&issuer, log_key.trim(), &anvil.url, |s| {
+        s.anchoring.chain_id = Some(1);
+        s.anchoring.anchor_grace_secs = 0;
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status: Vec<Value> =
+            http.get(format!("{wrong_chain}/anchoring/status")).send().await.unwrap().json().await.unwrap();
+        if status[0]["size"].as_u64().unwrap_or(0) >= 1 && status[0]["lastError"].is_string() {
+            assert!(status[0]["lastError"].as_str().unwrap().contains("wrong chain"), "{status:#?}");
+            assert_eq!(status[0]["anchors"], 0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "{status:#?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (status, body) = verify(&http, &wrong_chain, &vc).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["report"]["checks"]["anchoring"]["code"], "anchoring_overdue", "{body:#}");
+}
+
+#[tokio::test]
+async fn an_auditor_replaying_from_the_chain_names_a_rewritten_entry() {
+    let Some(bin) = anvil_bin() else { return };
+    let anvil = Anvil::start(&bin).await;
+    let data = tempfile::tempdir().unwrap();
+    let (issuer, handle) = start_issuer(data.path(), &anvil.url).await;
+    let http = reqwest::Client::new();
+    let log_key = text(&http, &format!("{issuer}/log/key")).await.trim().to_owned();
+    // One entry per anchor: wait for each size to be confirmed before the next issuance.
+    for size in 1..=4u64 {
+        issue(&http, &issuer).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let _ = text(&http, &format!("{issuer}/log/checkpoint")).await;
+            let listed: Vec<Value> =
+                http.get(format!("{issuer}/log/anchors")).send().await.unwrap().json().await.unwrap();
+            if listed.iter().any(|a| a["treeSize"] == size && a["state"] == "confirmed") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "size {size} never anchored: {listed:#?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let state = data.path().join("audit-leaves.bin");
+    let args = |state: Option<std::path::PathBuf>| verifier::audit::AuditArgs {
+        log_url: issuer.clone(),
+        log_key: log_key.clone(),
+        chain_rpc_url: anvil.url.clone(),
+        anchor_sender: None,
+        from_block: 0,
+        state,
+    };
+    let report = verifier::audit::run(&args(Some(state.clone()))).await.unwrap();
+    assert!(report.is_consistent(), "{report:#?}");
+    assert_eq!((report.log_size, report.anchored_size), (4, 4));
+    assert!(state.exists());
+
+    // A database administrator rewrites entry 2 (consistently: new bytes, new leaf
+    // hash, old checkpoints deleted) and restarts the issuer, which accepts it.
+    handle.stop(true).await;
+    {
+        let db = rusqlite::Connection::open(data.path().join("issuer.sqlite3")).unwrap();
+        let bytes: Vec<u8> = db.query_row("SELECT entry FROM log_entries WHERE seq = 2", [], |r| r.get(0)).unwrap();
+        let entry = wallet_core::transparency::LogEntry::decode(&bytes).unwrap();
+        let rewritten =
+            wallet_core::transparency::LogEntry::issued([0xab; 32], entry.issuer().to_owned(), entry.at()).unwrap();
+        db.execute(
+            "UPDATE log_entries SET entry = ?1, leaf_hash = ?2 WHERE seq = 2",
+            rusqlite::params![rewritten.encode(), rewritten.leaf_hash().to_vec()],
+        )
+        .unwrap();
+        db.execute("DELETE FROM log_checkpoints", []).unwrap();
+    }
+    let mut settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
+    settings.listen = issuer.trim_start_matches("http://").to_owned();
+    let app = issuer::startup::Application::build(&settings).await.unwrap();
+    tokio::spawn(app.run_until_stopped());
+
+    // Without history the anchors bound it (one entry per anchor: exact)…
+    let report = verifier::audit::run(&args(None)).await.unwrap();
+    let mismatch = report.mismatch.expect("the rewrite is detected");
+    assert_eq!((mismatch.first_bad_entry, mismatch.exact), (2, true), "{mismatch:#?}");
+    assert_eq!(mismatch.anchor.calldata.tree_size, 3);
+    // …and with the last audit's leaves it is named directly.
+    let report = verifier::audit::run(&args(Some(state))).await.unwrap();
+    let mismatch = report.mismatch.expect("the rewrite is detected");
+    assert_eq!((mismatch.first_bad_entry, mismatch.exact), (2, true));
+}
