@@ -162,9 +162,17 @@ impl TransparencyLog {
         } else {
             tracing::info!(size = tree.size(), origin = signer.log_key().origin(), "transparency log loaded");
         }
-        Ok(Self {
+        let key_events = if integrity.is_none() { key_events_due(&records, &key.did()) } else { Vec::new() };
+        let log = Self {
             inner: Arc::new(Inner { store, signer, state: Mutex::new(State { tree, checkpoint: None, integrity }) }),
-        })
+        };
+        if !key_events.is_empty() {
+            for appended in log.inner.store.append_log_entries(&key_events).await? {
+                log.appended(appended).await;
+            }
+            tracing::info!(events = key_events.len(), "issuer key events logged");
+        }
+        Ok(log)
     }
 
     /// The log's public key (its name is the origin).
@@ -294,6 +302,34 @@ impl TransparencyLog {
             })
             .collect()
     }
+}
+
+/// The `credentialDigest` of a key event: SHA-256 of the key's `did:key`.
+pub fn key_digest(did: &str) -> Hash {
+    Sha256::digest(did.as_bytes()).into()
+}
+
+/// The key events to log when the issuer starts signing with `did`: `Activated`
+/// for a key the log has not seen activated, preceded by `Rotated` for the key
+/// activated last (the one it replaces, after `issuer pki rotate-key`). Nothing
+/// when `did` is the key activated last.
+fn key_events_due(records: &[LogRecord], did: &str) -> Vec<LogEntry> {
+    use wallet_core::transparency::{EntryKind, KeyEventKind};
+    let last_activated = records.iter().rev().find_map(|record| {
+        let entry = LogEntry::decode(&record.entry).ok()?;
+        matches!(entry.kind(), EntryKind::KeyEvent { kind: KeyEventKind::Activated }).then_some(entry)
+    });
+    if last_activated.as_ref().is_some_and(|entry| entry.issuer() == did) {
+        return Vec::new();
+    }
+    let at = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+    let event = |kind, did: &str| LogEntry::new(EntryKind::KeyEvent { kind }, key_digest(did), did, at).ok();
+    let mut events = Vec::new();
+    if let Some(previous) = last_activated {
+        events.extend(event(KeyEventKind::Rotated, previous.issuer()));
+    }
+    events.extend(event(KeyEventKind::Activated, did));
+    events
 }
 
 /// The tree over the recomputed leaf hashes, and the first problem found.

@@ -124,8 +124,9 @@ async fn issuance_and_revocation_are_logged_and_provable() {
     let log_key = app.log_key();
     assert_eq!(app.get("/log/key").await.1, log_key.to_vkey());
 
-    let empty = parse_checkpoint(&app.checkpoint().await);
-    assert_eq!((empty.origin.as_str(), empty.size), (ORIGIN, 0));
+    // Entry 0: the issuer key's activation, logged at the first start.
+    let started = parse_checkpoint(&app.checkpoint().await);
+    assert_eq!((started.origin.as_str(), started.size), (ORIGIN, 1));
 
     let first = app.issue().await;
     let second = app.issue().await;
@@ -133,28 +134,31 @@ async fn issuance_and_revocation_are_logged_and_provable() {
     let third = app.issue().await;
     app.revoke(&second.0).await;
 
-    // Four entries: three issuances, one revocation.
+    // Five entries: the key activation, three issuances, one revocation.
     let (status, page) = app.get_json("/log/entries?start=0&count=10").await;
     assert_eq!(status, 200, "{page:#}");
     let entries = page["entries"].as_array().unwrap();
-    assert_eq!(entries.len(), 4, "{page:#}");
+    assert_eq!(entries.len(), 5, "{page:#}");
     let kinds: Vec<&str> = entries.iter().map(|e| e["entry"]["kind"]["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["issued", "issued", "issued", "statusChanged"]);
-    assert_eq!(entries[3]["entry"]["credentialDigest"], entries[1]["entry"]["credentialDigest"]);
-    assert_eq!(entries[3]["entry"]["issuer"], app.did.as_str());
-    let (_, one) = app.get_json("/log/entries?start=3&count=5").await;
+    assert_eq!(kinds, ["keyEvent", "issued", "issued", "issued", "statusChanged"]);
+    assert_eq!(entries[0]["entry"]["kind"]["kind"], "activated");
+    assert_eq!(entries[0]["entry"]["issuer"], app.did.as_str());
+    assert_eq!(entries[0]["entry"]["credentialDigest"], hex::encode(Sha256::digest(app.did.as_bytes())));
+    assert_eq!(entries[4]["entry"]["credentialDigest"], entries[2]["entry"]["credentialDigest"]);
+    assert_eq!(entries[4]["entry"]["issuer"], app.did.as_str());
+    let (_, one) = app.get_json("/log/entries?start=4&count=5").await;
     assert_eq!(one["entries"].as_array().unwrap().len(), 1);
 
     // Every inclusion bundle verifies offline against the issuer's log key.
     let note_at_4 = app.checkpoint().await;
     let at_4 = log_key.open_checkpoint(&note_at_4).unwrap().checkpoint;
-    assert_eq!(at_4.size, 4);
+    assert_eq!(at_4.size, 5);
     for (index, (uuid, credential)) in [&first, &second, &third].into_iter().enumerate() {
         let (status, json) = app.get(&format!("/credentials/{uuid}/inclusion")).await;
         assert_eq!(status, 200, "{json}");
         let bundle = InclusionBundle::from_json(&json).unwrap();
         let verified = bundle.verify(&digest_of(credential).await, &log_key, &WitnessPolicy::none()).unwrap();
-        assert_eq!((verified.index, verified.size, verified.root), (index as u64, 4, at_4.root));
+        assert_eq!((verified.index, verified.size, verified.root), (index as u64 + 1, 5, at_4.root));
         assert_eq!(verified.entry.kind(), EntryKind::Issued);
         assert_eq!(verified.entry.issuer(), app.did);
         // Not for another credential.
@@ -162,12 +166,12 @@ async fn issuance_and_revocation_are_logged_and_provable() {
         assert!(bundle.verify(&digest_of(other).await, &log_key, &WitnessPolicy::none()).is_err());
     }
     let revoked_kind = EntryKind::StatusChanged { purpose: StatusListPurpose::Revocation, value: true };
-    assert_eq!(entries[3]["entry"]["kind"], serde_json::to_value(revoked_kind).unwrap());
+    assert_eq!(entries[4]["entry"]["kind"], serde_json::to_value(revoked_kind).unwrap());
 
-    // The checkpoint at size 2 is consistent with the one at size 4.
+    // The checkpoint at size 3 is consistent with the one at size 5.
     let at_2 = log_key.open_checkpoint(&note_at_2).unwrap().checkpoint;
-    assert_eq!(at_2.size, 2);
-    let (status, consistency) = app.get_json("/log/consistency?from=2&to=4").await;
+    assert_eq!(at_2.size, 3);
+    let (status, consistency) = app.get_json("/log/consistency?from=3&to=5").await;
     assert_eq!(status, 200, "{consistency:#}");
     let proof: Vec<Hash> = consistency["proof"]
         .as_array()
@@ -175,8 +179,8 @@ async fn issuance_and_revocation_are_logged_and_provable() {
         .iter()
         .map(|h| base64_decode(h.as_str().unwrap()).try_into().unwrap())
         .collect();
-    verify_consistency(2, 4, &proof, &at_2.root, &at_4.root).unwrap();
-    assert!(verify_consistency(2, 4, &proof, &at_4.root, &at_4.root).is_err());
+    verify_consistency(3, 5, &proof, &at_2.root, &at_4.root).unwrap();
+    assert!(verify_consistency(3, 5, &proof, &at_4.root, &at_4.root).is_err());
 
     // Errors in the API's shape.
     let (status, body) = app.get_json("/log/consistency?from=3&to=9").await;
@@ -184,10 +188,10 @@ async fn issuance_and_revocation_are_logged_and_provable() {
     let (status, body) = app.get_json("/credentials/00000000-0000-4000-8000-000000000000/inclusion").await;
     assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{body:#}");
 
-    // A restart on the same data rebuilds the same tree.
+    // A restart on the same data (same key: no new key event) rebuilds the same tree.
     let restarted = spawn(data.path()).await;
     let again = parse_checkpoint(&restarted.checkpoint().await);
-    assert_eq!((again.size, again.root), (4, at_4.root));
+    assert_eq!((again.size, again.root), (5, at_4.root));
     let (status, json) = restarted.get(&format!("/credentials/{}/inclusion", third.0)).await;
     assert_eq!(status, 200, "{json}");
     InclusionBundle::from_json(&json)
@@ -204,7 +208,7 @@ async fn a_tampered_entry_is_detected_on_restart() {
         app.issue().await;
     }
     let signed = parse_checkpoint(&app.checkpoint().await);
-    assert_eq!(signed.size, 3);
+    assert_eq!(signed.size, 4);
 
     // Alter the stored bytes of entry 1 (its timestamp), leaving its leaf hash.
     let connection = rusqlite::Connection::open(data.path().join("issuer.sqlite3")).unwrap();
@@ -222,4 +226,41 @@ async fn a_tampered_entry_is_detected_on_restart() {
     assert!(message.contains("differs from the stored signed checkpoint"), "{message}");
     let (status, body) = restarted.get_json("/log/entries").await;
     assert_eq!((status, body["error"].as_str()), (500, Some("log_integrity_failure")), "{body:#}");
+}
+
+#[tokio::test]
+async fn a_new_signing_key_is_logged_as_a_rotation_at_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let app = spawn(data.path()).await;
+    app.issue().await;
+    let old_did = app.did.clone();
+    // `issuer pki rotate-key` replaces the key file; the next start logs the change.
+    let new_key = wallet_core::keys::IssuerKey::generate();
+    std::fs::write(data.path().join("issuer-key.pem"), new_key.to_pkcs8_pem().unwrap()).unwrap();
+    let restarted = spawn(data.path()).await;
+    assert_eq!(restarted.did, new_key.did());
+    let (_, page) = restarted.get_json("/log/entries?start=0&count=10").await;
+    let events: Vec<(String, String, String)> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["entry"]["kind"]["type"] == "keyEvent")
+        .map(|e| {
+            let entry = &e["entry"];
+            (
+                entry["kind"]["kind"].as_str().unwrap().into(),
+                entry["issuer"].as_str().unwrap().into(),
+                entry["credentialDigest"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let digest = |did: &str| hex::encode(Sha256::digest(did.as_bytes()));
+    assert_eq!(
+        events,
+        [
+            ("activated".into(), old_did.clone(), digest(&old_did)),
+            ("rotated".into(), old_did.clone(), digest(&old_did)),
+            ("activated".into(), new_key.did(), digest(&new_key.did())),
+        ]
+    );
 }

@@ -77,6 +77,8 @@ store_tests!(
     status_snapshot_is_consistent_and_publications_never_go_back,
     log_entries_are_written_in_the_save_and_status_transactions,
     concurrent_logged_saves_get_gap_free_unique_seqs,
+    batched_appends_are_gap_free_with_concurrent_saves,
+    the_anchor_queue_keeps_one_row_per_size_and_confirmed_rows_are_final,
 );
 
 // --- the tests ------------------------------------------------------------------
@@ -170,6 +172,67 @@ async fn concurrent_logged_saves_get_gap_free_unique_seqs(db: TestDb) {
     assert_eq!(records.len(), TASKS);
     assert!(records.iter().enumerate().all(|(i, r)| r.seq == i as u64 && r.is_intact()));
     assert_eq!(handles[1].log_size().await.expect("size"), TASKS as u64);
+}
+
+async fn batched_appends_are_gap_free_with_concurrent_saves(db: TestDb) {
+    let batch: Vec<LogEntry> = (0..500u32).map(|i| log_entry((i % 250) as u8)).collect();
+    let other = Store::connect(&db.url).await.expect("second connection");
+    let saver = tokio::spawn(async move {
+        for n in 0..20u8 {
+            let credential =
+                sample_credential(&format!("urn:uuid:batch-{n}"), "HealthCertificate", at(BASE_SECONDS, 0));
+            other.save_issued_logged(&credential, None, Some(&log_entry(n))).await.expect("save");
+        }
+    });
+    let mut appended = Vec::new();
+    for chunk in batch.chunks(100) {
+        appended.extend(db.store.append_log_entries(chunk).await.expect("append"));
+    }
+    saver.await.expect("saver");
+    assert_eq!(appended.len(), 500);
+    // Each batch is contiguous, in order.
+    for pair in appended.chunks(100) {
+        assert!(pair.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+    }
+    let records = db.store.log_entries(0, None).await.expect("entries");
+    assert_eq!(records.len(), 520);
+    assert!(records.iter().enumerate().all(|(i, r)| r.seq == i as u64 && r.is_intact()), "gap-free and intact");
+    for (record, entry) in appended.iter().zip(&batch) {
+        let stored = &records[record.seq as usize];
+        assert_eq!((stored.entry.as_slice(), stored.credential_id.as_deref()), (entry.encode().as_slice(), None));
+        assert_eq!(stored.leaf_hash.as_slice(), &record.leaf_hash[..]);
+    }
+    assert!(db.store.append_log_entries(&[]).await.expect("empty").is_empty());
+}
+
+async fn the_anchor_queue_keeps_one_row_per_size_and_confirmed_rows_are_final(db: TestDb) {
+    use issuer::store::{AnchorRecord, AnchorState};
+    let store = db.store;
+    assert!(store.anchors().await.expect("read").is_empty());
+    assert!(store.enqueue_anchor(&AnchorRecord::new(3, &[3; 32], &[30; 32], 100)).await.expect("enqueue"));
+    assert!(!store.enqueue_anchor(&AnchorRecord::new(3, &[9; 32], &[90; 32], 101)).await.expect("again"));
+    assert!(store.enqueue_anchor(&AnchorRecord::new(5, &[5; 32], &[50; 32], 102)).await.expect("enqueue"));
+    let mut anchors = store.anchors().await.expect("read");
+    assert_eq!(anchors.iter().map(|a| a.tree_size).collect::<Vec<_>>(), [3, 5]);
+    assert_eq!(anchors[0].root, vec![3; 32], "the first root queued for a size is kept");
+
+    let mut sent = anchors.remove(0);
+    sent.state = AnchorState::Sent;
+    sent.tx_hash = Some("0xabc".into());
+    sent.attempts = 1;
+    sent.chain_id = Some(31337);
+    assert!(store.update_anchor(&sent).await.expect("sent"));
+    let mut confirmed = sent.clone();
+    confirmed.state = AnchorState::Confirmed;
+    confirmed.block_number = Some(7);
+    confirmed.block_time = Some(1_700_000_000);
+    assert!(store.update_anchor(&confirmed).await.expect("confirm"));
+    let mut resent = confirmed.clone();
+    resent.state = AnchorState::Pending;
+    resent.tx_hash = Some("0xdef".into());
+    assert!(!store.update_anchor(&resent).await.expect("refused"), "a confirmed anchor is final");
+    let stored = store.anchors().await.expect("read").remove(0);
+    assert_eq!(stored, confirmed);
 }
 
 async fn saves_and_reads_back_verbatim(db: TestDb) {

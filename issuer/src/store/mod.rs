@@ -109,6 +109,25 @@ impl Store {
         }
     }
 
+    /// Append entries that belong to no credential (notarised digests, key events)
+    /// in one transaction, in order, gap-free after every earlier entry; the
+    /// appended sequence numbers and leaf hashes.
+    ///
+    /// # Errors
+    /// Store failures (nothing is appended then).
+    pub async fn append_log_entries(
+        &self,
+        entries: &[wallet_core::transparency::LogEntry],
+    ) -> Result<Vec<LogAppended>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self {
+            Store::Sqlite(store) => store.append_log_entries(entries).await,
+            Store::Postgres(store) => store.append_log_entries(entries).await,
+        }
+    }
+
     /// Number of entries in the transparency log.
     pub async fn log_size(&self) -> Result<u64, StoreError> {
         match self {

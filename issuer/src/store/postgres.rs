@@ -873,6 +873,37 @@ fn decode_log_record(row: &Row) -> Result<LogRecord, StoreError> {
 }
 
 impl PgStore {
+    pub(super) async fn append_log_entries(&self, entries: &[LogEntry]) -> Result<Vec<LogAppended>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let transaction = client.transaction().await?;
+        transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_APPEND_LOCK_ID]).await?;
+        let first: i64 = transaction
+            .query_one("SELECT COALESCE(MAX(seq) + 1, 0)::bigint FROM log_entries", &[])
+            .await?
+            .try_get(0)?;
+        let mut seqs = Vec::with_capacity(entries.len());
+        let mut bytes = Vec::with_capacity(entries.len());
+        let mut leaves = Vec::with_capacity(entries.len());
+        for (offset, entry) in entries.iter().enumerate() {
+            seqs.push(first + i64::try_from(offset).unwrap_or(i64::MAX));
+            let encoded = entry.encode();
+            leaves.push(leaf_hash(&encoded));
+            bytes.push(encoded);
+        }
+        let leaf_bytes: Vec<&[u8]> = leaves.iter().map(|l| l.as_slice()).collect();
+        // One statement for the whole batch: arrays unnested server-side.
+        transaction
+            .execute(
+                "INSERT INTO log_entries (seq, entry, leaf_hash, credential_id, created_at) \
+                 SELECT seq, entry, leaf_hash, NULL, now() \
+                 FROM UNNEST($1::bigint[], $2::bytea[], $3::bytea[]) AS batch(seq, entry, leaf_hash)",
+                &[&seqs, &bytes, &leaf_bytes],
+            )
+            .await?;
+        transaction.commit().await?;
+        seqs.iter().zip(leaves).map(|(seq, leaf_hash)| Ok(LogAppended { seq: seq_from_db(*seq)?, leaf_hash })).collect()
+    }
+
     pub(super) async fn log_size(&self) -> Result<u64, StoreError> {
         let client = self.pool.get().await?;
         let size: i64 =

@@ -825,6 +825,33 @@ fn decode_log_record(
 }
 
 impl SqliteStore {
+    pub(super) async fn append_log_entries(&self, entries: &[LogEntry]) -> Result<Vec<LogAppended>, StoreError> {
+        let entries = entries.to_vec();
+        self.with_connection(move |connection| {
+            let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let now = format_timestamp(Utc::now());
+            let first: i64 =
+                transaction.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM log_entries", [], |row| row.get(0))?;
+            let mut appended = Vec::with_capacity(entries.len());
+            {
+                let mut insert = transaction.prepare_cached(
+                    "INSERT INTO log_entries (seq, entry, leaf_hash, credential_id, created_at) \
+                     VALUES (?1, ?2, ?3, NULL, ?4)",
+                )?;
+                for (offset, entry) in entries.iter().enumerate() {
+                    let seq = first + i64::try_from(offset).unwrap_or(i64::MAX);
+                    let bytes = entry.encode();
+                    let leaf = leaf_hash(&bytes);
+                    insert.execute(params![seq, bytes, &leaf[..], now])?;
+                    appended.push(LogAppended { seq: seq_from_db(seq)?, leaf_hash: leaf });
+                }
+            }
+            transaction.commit()?;
+            Ok(appended)
+        })
+        .await
+    }
+
     pub(super) async fn log_size(&self) -> Result<u64, StoreError> {
         self.with_connection(|connection| {
             let size: i64 =
