@@ -22,8 +22,9 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use rand::{Rng as _, SeedableRng as _};
 use wallet_core::keys::IssuerKey;
 use wallet_core::transparency::{
-    leaf_hash, verify_consistency, verify_inclusion, Checkpoint, Ed25519SigningKey, Hash, InclusionBundle, LogEntry,
-    LogSigner, MerkleTree, SignedNote, Witness, WitnessPolicy,
+    leaf_hash, verify_consistency, verify_inclusion, AnchorCalldata, AnchoringPolicy, ChainAnchor, Checkpoint,
+    Ed25519SigningKey, Hash, InclusionBundle, LogEntry, LogMirror, LogMirrors, LogSigner, MerkleTree, SignedNote,
+    Witness, WitnessPolicy,
 };
 
 const DEFAULT_LEAVES: u64 = 10_000_000;
@@ -223,5 +224,54 @@ fn checkpoints(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, append, proofs, checkpoints);
+/// The verifier side of the anchoring check: extending a log mirror by a page
+/// of entries against a signed checkpoint, and the per-verification lookup in a
+/// mirror of 100,000 entries (baseline: one `bundle/verify_2of3`).
+fn mirror(c: &mut Criterion) {
+    const MIRRORED: u64 = 100_000;
+    let signer = LogSigner::from_issuer_key(ORIGIN, &IssuerKey::generate()).unwrap_or_else(|e| panic!("{e}"));
+    let entries: Vec<LogEntry> = (0..MIRRORED).map(entry).collect();
+    let tree = MerkleTree::from_leaf_hashes(entries.iter().map(LogEntry::leaf_hash).collect());
+    let note = |size: u64| {
+        let root = tree.root_at(size).unwrap_or_else(|e| panic!("{e}"));
+        Checkpoint::new(ORIGIN, size, root).sign(&signer).unwrap_or_else(|e| panic!("{e}")).to_string()
+    };
+    let before = rss_mib();
+    let mut full = LogMirror::new(signer.log_key().clone());
+    full.extend(&entries, &note(MIRRORED), 1_800_000_000).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("[transparency] mirror of {MIRRORED} entries: +{:.0} MiB RSS", rss_mib() - before);
+    let anchor = ChainAnchor {
+        chain_id: 1,
+        tx_hash: "0x01".into(),
+        from: "0x02".into(),
+        block_number: 9,
+        block_hash: "0x03".into(),
+        block_time: 1_800_000_000,
+        calldata: AnchorCalldata { tree_size: MIRRORED, root: tree.root(), note_digest: [0; 32] },
+    };
+    full.add_anchor(anchor).unwrap_or_else(|e| panic!("{e}"));
+    let mirrors = LogMirrors::new(vec![full]);
+    let policy = AnchoringPolicy::default();
+    let target = entry(MIRRORED / 2);
+
+    let mut group = c.benchmark_group("mirror");
+    group.bench_function("check/100k", |b| {
+        b.iter(|| {
+            black_box(mirrors.check(target.credential_digest(), ISSUER, Some(target.at()), &policy, 1_800_000_100))
+        })
+    });
+    let page = &entries[..1000];
+    let page_note = note(1000);
+    group.throughput(Throughput::Elements(1000));
+    group.bench_function("extend_1000", |b| {
+        b.iter_batched(
+            || LogMirror::new(signer.log_key().clone()),
+            |mut mirror| black_box(mirror.extend(page, &page_note, 1_800_000_000)),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, append, proofs, checkpoints, mirror);
 criterion_main!(benches);
