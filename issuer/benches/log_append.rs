@@ -11,16 +11,19 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use issuer::store::Store;
-use wallet_core::transparency::LogEntry;
+use wallet_core::transparency::{EntryKind, LogEntry};
 
 const BATCH: usize = 1000;
 
-fn entries(n: usize) -> Vec<LogEntry> {
+fn entries(n: usize) -> Vec<(LogEntry, Option<String>)> {
     (0..n)
         .map(|i| {
             let mut digest = [0u8; 32];
             digest[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            LogEntry::issued(digest, "did:key:zDnaeBenchIssuer", 1_780_000_000 + i as u64).expect("entry")
+            let entry =
+                LogEntry::new(EntryKind::Notarized, digest, "did:key:zDnaeBenchIssuer", 1_780_000_000 + i as u64)
+                    .expect("entry");
+            (entry, Some(format!("sha256:{}", hex::encode(digest))))
         })
         .collect()
 }

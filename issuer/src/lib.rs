@@ -8,6 +8,8 @@ pub mod anchor;
 pub mod api_error;
 pub mod config;
 pub mod issuance;
+pub mod notarization;
+pub mod notarize_cli;
 pub mod pki_cli;
 pub mod routes;
 pub mod signing_key;

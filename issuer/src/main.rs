@@ -21,6 +21,9 @@ enum Command {
     /// Revoke, suspend, reinstate or show a credential's status (works on the store directly).
     #[command(subcommand)]
     Status(issuer::status_cli::StatusCommand),
+    /// Notarise a folder's files by digest, and re-check it later against the receipts.
+    #[command(subcommand)]
+    Notarize(issuer::notarize_cli::NotarizeCommand),
 }
 
 #[actix_web::main]
@@ -34,6 +37,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Pki(command) => issuer::pki_cli::run(command)?,
         Command::Status(command) => std::process::exit(issuer::status_cli::run(command).await?),
+        Command::Notarize(command) => std::process::exit(issuer::notarize_cli::run(command).await?),
     }
     Ok(())
 }

@@ -167,7 +167,9 @@ impl TransparencyLog {
             inner: Arc::new(Inner { store, signer, state: Mutex::new(State { tree, checkpoint: None, integrity }) }),
         };
         if !key_events.is_empty() {
-            for appended in log.inner.store.append_log_entries(&key_events).await? {
+            let subjects: Vec<_> =
+                key_events.iter().map(|e| (e.clone(), Some(format!("key:{}", e.issuer())))).collect();
+            for appended in log.inner.store.append_log_entries(&subjects).await? {
                 log.appended(appended).await;
             }
             tracing::info!(events = key_events.len(), "issuer key events logged");
@@ -261,6 +263,27 @@ impl TransparencyLog {
         let entry = LogEntry::decode(&record.entry).map_err(|e| LogError::Internal(e.to_string()))?;
         let checkpoint = self.current(&mut state).await?;
         InclusionBundle::new(entry, record.seq, &state.tree, &checkpoint).map_err(|e| LogError::Internal(e.to_string()))
+    }
+
+    /// The inclusion bundles of entries `(entry, index)` against one signed
+    /// checkpoint (an anchored one, for notarisation receipts).
+    ///
+    /// # Errors
+    /// Integrity failures, or a note that is not this log's checkpoint covering `index`.
+    pub async fn bundles_against(
+        &self,
+        entries: Vec<(LogEntry, u64)>,
+        checkpoint: &VerifiedCheckpoint,
+    ) -> Result<Vec<InclusionBundle>, LogError> {
+        let mut state = self.inner.state.lock().await;
+        self.catch_up(&mut state).await?;
+        entries
+            .into_iter()
+            .map(|(entry, index)| {
+                InclusionBundle::new(entry, index, &state.tree, checkpoint)
+                    .map_err(|e| LogError::Internal(e.to_string()))
+            })
+            .collect()
     }
 
     /// The consistency proof between tree sizes `from` and `to` (`to` defaults to

@@ -175,7 +175,8 @@ async fn concurrent_logged_saves_get_gap_free_unique_seqs(db: TestDb) {
 }
 
 async fn batched_appends_are_gap_free_with_concurrent_saves(db: TestDb) {
-    let batch: Vec<LogEntry> = (0..500u32).map(|i| log_entry((i % 250) as u8)).collect();
+    let batch: Vec<(LogEntry, Option<String>)> =
+        (0..500u32).map(|i| (log_entry((i % 250) as u8), (i % 2 == 0).then(|| format!("sha256:{i}")))).collect();
     let other = Store::connect(&db.url).await.expect("second connection");
     let saver = tokio::spawn(async move {
         for n in 0..20u8 {
@@ -197,12 +198,17 @@ async fn batched_appends_are_gap_free_with_concurrent_saves(db: TestDb) {
     let records = db.store.log_entries(0, None).await.expect("entries");
     assert_eq!(records.len(), 520);
     assert!(records.iter().enumerate().all(|(i, r)| r.seq == i as u64 && r.is_intact()), "gap-free and intact");
-    for (record, entry) in appended.iter().zip(&batch) {
+    for (record, (entry, subject)) in appended.iter().zip(&batch) {
         let stored = &records[record.seq as usize];
-        assert_eq!((stored.entry.as_slice(), stored.credential_id.as_deref()), (entry.encode().as_slice(), None));
+        assert_eq!(
+            (stored.entry.as_slice(), stored.credential_id.as_deref()),
+            (entry.encode().as_slice(), subject.as_deref())
+        );
         assert_eq!(stored.leaf_hash.as_slice(), &record.leaf_hash[..]);
     }
     assert!(db.store.append_log_entries(&[]).await.expect("empty").is_empty());
+    let found = db.store.first_log_entry_for("sha256:4").await.expect("read").expect("by subject");
+    assert_eq!(found.seq, appended[4].seq);
 }
 
 async fn the_anchor_queue_keeps_one_row_per_size_and_confirmed_rows_are_final(db: TestDb) {

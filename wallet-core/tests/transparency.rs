@@ -381,6 +381,7 @@ fn entry_kinds_have_distinct_leaf_hashes_and_round_trip() {
         EntryKind::KeyEvent { kind: KeyEventKind::Rotated },
         EntryKind::KeyEvent { kind: KeyEventKind::Retired },
         EntryKind::KeyEvent { kind: KeyEventKind::Compromised },
+        EntryKind::Notarized,
     ];
     let mut seen = Vec::new();
     for kind in kinds {

@@ -4,6 +4,7 @@ pub mod anchors;
 pub mod credentials;
 pub mod domain_api;
 pub mod log;
+pub mod notarization;
 pub mod status;
 pub mod trust_list;
 pub mod vc_api;
@@ -32,6 +33,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/log/anchors", web::get().to(anchors::anchors))
         .route("/api/v1/health-certificates", web::post().to(domain_api::issue_health_certificate))
         .route("/api/v1/licences", web::post().to(domain_api::issue_licence))
+        .service(
+            // Up to 10,000 digests (≈ 700 KB of JSON) per request.
+            web::resource("/api/v1/notarizations")
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(notarization::MAX_NOTARIZE_BODY_BYTES)
+                        .error_handler(crate::api_error::json_error),
+                )
+                .route(web::post().to(notarization::notarize)),
+        )
+        .route("/api/v1/notarizations/receipts", web::post().to(notarization::receipts))
+        .route("/api/v1/notarizations/{digest}", web::get().to(notarization::receipt))
         .route("/credentials/{uuid}", web::get().to(credentials::credential))
         .route("/credentials/{uuid}/qr.png", web::get().to(credentials::qr_png))
         .route("/credentials/{uuid}/qr.svg", web::get().to(credentials::qr_svg));

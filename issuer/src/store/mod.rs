@@ -109,15 +109,18 @@ impl Store {
         }
     }
 
-    /// Append entries that belong to no credential (notarised digests, key events)
-    /// in one transaction, in order, gap-free after every earlier entry; the
-    /// appended sequence numbers and leaf hashes.
+    /// Append entries not written with a credential (notarised digests, key
+    /// events) in one transaction, in order, gap-free after every earlier entry;
+    /// the appended sequence numbers and leaf hashes. Each entry may name its
+    /// subject (stored in `credential_id`, found again with
+    /// [`Store::first_log_entry_for`]): a notarised document is
+    /// `sha256:<hex digest>`.
     ///
     /// # Errors
     /// Store failures (nothing is appended then).
     pub async fn append_log_entries(
         &self,
-        entries: &[wallet_core::transparency::LogEntry],
+        entries: &[(wallet_core::transparency::LogEntry, Option<String>)],
     ) -> Result<Vec<LogAppended>, StoreError> {
         if entries.is_empty() {
             return Ok(Vec::new());

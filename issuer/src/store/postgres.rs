@@ -873,7 +873,10 @@ fn decode_log_record(row: &Row) -> Result<LogRecord, StoreError> {
 }
 
 impl PgStore {
-    pub(super) async fn append_log_entries(&self, entries: &[LogEntry]) -> Result<Vec<LogAppended>, StoreError> {
+    pub(super) async fn append_log_entries(
+        &self,
+        entries: &[(LogEntry, Option<String>)],
+    ) -> Result<Vec<LogAppended>, StoreError> {
         let mut client = self.pool.get().await?;
         let transaction = client.transaction().await?;
         transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_APPEND_LOCK_ID]).await?;
@@ -884,20 +887,22 @@ impl PgStore {
         let mut seqs = Vec::with_capacity(entries.len());
         let mut bytes = Vec::with_capacity(entries.len());
         let mut leaves = Vec::with_capacity(entries.len());
-        for (offset, entry) in entries.iter().enumerate() {
+        let mut subjects: Vec<Option<&str>> = Vec::with_capacity(entries.len());
+        for (offset, (entry, subject)) in entries.iter().enumerate() {
             seqs.push(first + i64::try_from(offset).unwrap_or(i64::MAX));
             let encoded = entry.encode();
             leaves.push(leaf_hash(&encoded));
             bytes.push(encoded);
+            subjects.push(subject.as_deref());
         }
         let leaf_bytes: Vec<&[u8]> = leaves.iter().map(|l| l.as_slice()).collect();
         // One statement for the whole batch: arrays unnested server-side.
         transaction
             .execute(
                 "INSERT INTO log_entries (seq, entry, leaf_hash, credential_id, created_at) \
-                 SELECT seq, entry, leaf_hash, NULL, now() \
-                 FROM UNNEST($1::bigint[], $2::bytea[], $3::bytea[]) AS batch(seq, entry, leaf_hash)",
-                &[&seqs, &bytes, &leaf_bytes],
+                 SELECT seq, entry, leaf_hash, subject, now() \
+                 FROM UNNEST($1::bigint[], $2::bytea[], $3::bytea[], $4::text[]) AS batch(seq, entry, leaf_hash, subject)",
+                &[&seqs, &bytes, &leaf_bytes, &subjects],
             )
             .await?;
         transaction.commit().await?;

@@ -825,7 +825,10 @@ fn decode_log_record(
 }
 
 impl SqliteStore {
-    pub(super) async fn append_log_entries(&self, entries: &[LogEntry]) -> Result<Vec<LogAppended>, StoreError> {
+    pub(super) async fn append_log_entries(
+        &self,
+        entries: &[(LogEntry, Option<String>)],
+    ) -> Result<Vec<LogAppended>, StoreError> {
         let entries = entries.to_vec();
         self.with_connection(move |connection| {
             let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -836,13 +839,13 @@ impl SqliteStore {
             {
                 let mut insert = transaction.prepare_cached(
                     "INSERT INTO log_entries (seq, entry, leaf_hash, credential_id, created_at) \
-                     VALUES (?1, ?2, ?3, NULL, ?4)",
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
-                for (offset, entry) in entries.iter().enumerate() {
+                for (offset, (entry, subject)) in entries.iter().enumerate() {
                     let seq = first + i64::try_from(offset).unwrap_or(i64::MAX);
                     let bytes = entry.encode();
                     let leaf = leaf_hash(&bytes);
-                    insert.execute(params![seq, bytes, &leaf[..], now])?;
+                    insert.execute(params![seq, bytes, &leaf[..], subject, now])?;
                     appended.push(LogAppended { seq: seq_from_db(seq)?, leaf_hash: leaf });
                 }
             }

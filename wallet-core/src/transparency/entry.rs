@@ -54,6 +54,9 @@ pub enum EntryKind {
         /// What happened to the key.
         kind: KeyEventKind,
     },
+    /// A document was notarised: `credential_digest` is the SHA-256 of the
+    /// document's bytes (the document itself never leaves its owner).
+    Notarized,
 }
 
 /// Why an entry was refused.
@@ -198,6 +201,7 @@ impl LogEntry {
                     KeyEventKind::Compromised => 0x04,
                 });
             }
+            EntryKind::Notarized => out.push(0x04),
         }
         out.extend_from_slice(&self.credential_digest);
         // check_issuer bounds the length to MAX_ISSUER_LEN < u16::MAX.
@@ -241,6 +245,7 @@ impl LogEntry {
                     _ => return Err(EntryError::Malformed("unknown key event")),
                 },
             },
+            0x04 => EntryKind::Notarized,
             _ => return Err(EntryError::Malformed("unknown entry kind")),
         };
         let digest: Hash = r.take(32)?.try_into().map_err(|_| EntryError::Malformed("truncated"))?;

@@ -42,6 +42,7 @@ mod log_key;
 mod mirror;
 mod note;
 mod proof;
+mod receipt;
 mod serde_hex;
 mod tree;
 mod witness;
@@ -63,6 +64,7 @@ pub use note::{
     signature_type, NoteError, NoteSignature, NoteSigner, NoteVerifier, SignedNote, MAX_NOTE_SIZE, MAX_SIGNATURES,
 };
 pub use proof::{root_from_inclusion_proof, verify_consistency, verify_inclusion, ProofError};
+pub use receipt::{document_digest, AnchorClaim, NotarizationReceipt, ReceiptError, ReceiptVerifier, VerifiedReceipt};
 pub use tree::{tile_path, MerkleTree, TILE_HEIGHT, TILE_WIDTH};
 pub use witness::{
     verify_cosignatures, Cosignature, Witness, WitnessError, WitnessKey, WitnessPolicy, MAX_COSIGNATURE_TIMESTAMP,

@@ -1,0 +1,190 @@
+//! Archive notarisation end to end: a folder is notarised by digest through the
+//! CLI's code, anchored on a real anvil node, and re-checked offline against the
+//! receipts; a changed byte, a deleted file and a new file are each reported.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use issuer::notarize_cli::{check_folder, CheckArgs, RunArgs};
+use serde_json::{json, Value};
+use wallet_core::transparency::{document_digest, LogKey, NotarizationReceipt, WitnessPolicy};
+
+const FILES: usize = 2_500;
+
+fn anvil_bin() -> Option<String> {
+    match std::env::var("ANVIL_BIN") {
+        Ok(bin) if !bin.is_empty() => Some(bin),
+        _ => {
+            let required = std::env::var("REQUIRE_ANVIL").is_ok_and(|v| v == "1")
+                || std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+            assert!(!required, "ANVIL_BIN is not set (CI / REQUIRE_ANVIL=1): run through scripts/with-anvil.sh");
+            eprintln!("skipping: ANVIL_BIN is not set (run through scripts/with-anvil.sh)");
+            None
+        }
+    }
+}
+
+struct Anvil(Child, String);
+
+impl Anvil {
+    async fn start(bin: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(bin)
+            .args(["--port", &port.to_string(), "--host", "127.0.0.1", "--silent"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting anvil");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []});
+        while reqwest::Client::new().post(&url).json(&body).send().await.is_err() {
+            assert!(Instant::now() < deadline, "anvil did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self(child, url)
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start_issuer(data_dir: &Path, rpc_url: Option<&str>) -> String {
+    let mut settings = issuer::config::Settings::for_tests(data_dir.to_path_buf());
+    settings.chain_rpc_url = rpc_url.map(str::to_owned);
+    settings.anchor_interval_secs = 1;
+    let app = issuer::startup::Application::build(&settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    base
+}
+
+fn write_folder(root: &Path, files: usize) {
+    for i in 0..files {
+        let dir = root.join(format!("box-{:03}", i / 500));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("doc-{i:06}.txt")), format!("档案 {i}: deed of transfer no. {i}\n")).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
+    let Some(bin) = anvil_bin() else { return };
+    let anvil = Anvil::start(&bin).await;
+    let data = tempfile::tempdir().unwrap();
+    let issuer = start_issuer(data.path(), Some(&anvil.1)).await;
+    let http = reqwest::Client::new();
+    let log_key = http.get(format!("{issuer}/log/key")).send().await.unwrap().text().await.unwrap();
+
+    let work = tempfile::tempdir().unwrap();
+    let folder = work.path().join("archive");
+    write_folder(&folder, FILES);
+    let manifest = work.path().join("manifest.jsonl");
+    let started = Instant::now();
+    let code = issuer::notarize_cli::run(issuer::notarize_cli::NotarizeCommand::Run(RunArgs {
+        folder: folder.clone(),
+        url: issuer.clone(),
+        manifest: manifest.clone(),
+        token: None,
+    }))
+    .await
+    .unwrap();
+    assert_eq!(code, 0);
+    eprintln!("notarised {FILES} files in {:?}", started.elapsed());
+
+    // Receipts arrive once the covering checkpoint is anchored.
+    let check = |url: Option<String>| CheckArgs {
+        folder: folder.clone(),
+        manifest: manifest.clone(),
+        url,
+        log_key: Some(log_key.trim().to_owned()),
+        token: None,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let report = loop {
+        let report = check_folder(&check(Some(issuer.clone()))).await.unwrap();
+        if report.pending.is_empty() {
+            break report;
+        }
+        assert!(Instant::now() < deadline, "receipts never arrived: {} pending", report.pending.len());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    eprintln!("notarised → every receipt anchored: {:?}", started.elapsed());
+    assert_eq!(report.verified, FILES);
+    assert!(report.is_clean() && report.new.is_empty(), "{report:?}");
+
+    // Offline (no URL): one changed byte, one deleted file, one new file.
+    let changed = folder.join("box-001/doc-000700.txt");
+    let mut bytes = std::fs::read(&changed).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&changed, bytes).unwrap();
+    std::fs::remove_file(folder.join("box-004/doc-002001.txt")).unwrap();
+    std::fs::write(folder.join("box-000/late-addition.txt"), "new").unwrap();
+    let report = check_folder(&check(None)).await.unwrap();
+    assert_eq!(report.changed, ["box-001/doc-000700.txt"]);
+    assert_eq!(report.missing, ["box-004/doc-002001.txt"]);
+    assert_eq!(report.new, ["box-000/late-addition.txt"]);
+    assert_eq!(report.verified, FILES - 2);
+    assert!(!report.is_clean());
+
+    // A receipt verifies with wallet-core alone, and only for its own document.
+    let first: Value =
+        serde_json::from_str(std::fs::read_to_string(&manifest).unwrap().lines().next().unwrap()).unwrap();
+    let receipt: NotarizationReceipt = serde_json::from_value(first["receipt"].clone()).unwrap();
+    let key = LogKey::from_vkey(log_key.trim()).unwrap();
+    let original = std::fs::read(folder.join(first["path"].as_str().unwrap())).unwrap();
+    let verified = receipt.verify(&document_digest(&original), &key, &WitnessPolicy::none()).unwrap();
+    assert!(verified.anchor.block_number >= 1 && verified.size > verified.index);
+    assert!(receipt.verify(&document_digest(b"another document"), &key, &WitnessPolicy::none()).is_err());
+    // …and matches the anchor on the chain node.
+    let rpc = issuer::anchor::RpcClient::new(&anvil.1);
+    let on_chain =
+        wallet_core::transparency::read_anchor(&rpc, verified.anchor.chain_id, &verified.anchor.tx_hash, None)
+            .await
+            .unwrap();
+    NotarizationReceipt::confirm_anchor(&verified, &on_chain).unwrap();
+}
+
+#[tokio::test]
+async fn the_api_refuses_bad_batches_and_says_pending_and_unknown() {
+    let data = tempfile::tempdir().unwrap();
+    let issuer = start_issuer(data.path(), None).await;
+    let http = reqwest::Client::new();
+    let post = |path: &'static str, body: Value| {
+        let (http, issuer) = (http.clone(), issuer.clone());
+        async move {
+            let resp = http.post(format!("{issuer}{path}")).json(&body).send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = post("/api/v1/notarizations", json!({"digests": []})).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_batch_size")));
+    let (status, body) = post("/api/v1/notarizations", json!({"digests": ["abc"]})).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_digest")));
+    let too_many: Vec<String> = (0..10_001).map(|i| format!("{i:064x}")).collect();
+    let (status, body) = post("/api/v1/notarizations", json!({"digests": too_many})).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_batch_size")), "{body}");
+
+    let digest = hex::encode(document_digest(b"minutes of the meeting"));
+    let (status, body) = post("/api/v1/notarizations", json!({"digests": [digest]})).await;
+    assert_eq!(status, 202, "{body}");
+    let index = body["notarized"][0]["index"].as_u64().unwrap();
+    // No chain configured: logged, never anchored.
+    let resp = http.get(format!("{issuer}/api/v1/notarizations/{digest}")).send().await.unwrap();
+    assert_eq!(resp.status(), 202);
+    let pending: Value = resp.json().await.unwrap();
+    assert_eq!((pending["state"].as_str(), pending["index"].as_u64()), (Some("pending"), Some(index)));
+    let unknown = hex::encode(document_digest(b"never sent"));
+    let resp = http.get(format!("{issuer}/api/v1/notarizations/{unknown}")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    // The log holds a Notarized entry for the digest, and nothing personal.
+    let page: Value =
+        http.get(format!("{issuer}/log/entries?start={index}&count=1")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(page["entries"][0]["entry"]["kind"]["type"], "notarized");
+    assert_eq!(page["entries"][0]["entry"]["credentialDigest"], digest.as_str());
+}
