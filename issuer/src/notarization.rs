@@ -123,7 +123,7 @@ pub async fn receipts(issuer: &Issuer, digests: &[Hash]) -> Result<Vec<ReceiptSt
             states.push(ReceiptState::Pending { digest: hex_digest, index: record.seq });
             continue;
         };
-        if !checkpoints.contains_key(&anchor.tree_size) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = checkpoints.entry(anchor.tree_size) {
             let stored = issuer.store.log_checkpoint(anchor.tree_size).await?.ok_or_else(|| {
                 LogError::Internal(format!("no stored checkpoint for anchored size {}", anchor.tree_size))
             })?;
@@ -132,7 +132,7 @@ pub async fn receipts(issuer: &Issuer, digests: &[Hash]) -> Result<Vec<ReceiptSt
                 .log_key()
                 .open_checkpoint(&stored.note_text)
                 .map_err(|e| LogError::Internal(e.to_string()))?;
-            checkpoints.insert(anchor.tree_size, verified);
+            slot.insert(verified);
         }
         let entry = LogEntry::decode(&record.entry).map_err(|e| LogError::Internal(e.to_string()))?;
         to_build.push((states.len(), entry, record.seq, anchor.tree_size));
