@@ -21,6 +21,12 @@ enum Command {
     /// Revoke, suspend, reinstate or show a credential's status (works on the store directly).
     #[command(subcommand)]
     Status(issuer::status_cli::StatusCommand),
+    /// Clinic staff accounts for the web pages (password from an environment variable or stdin).
+    #[command(subcommand)]
+    Staff(issuer::accounts::StaffCommand),
+    /// API tokens for hospital systems (`Authorization: Bearer …` on the domain API).
+    #[command(subcommand)]
+    Token(issuer::accounts::TokenCommand),
 }
 
 #[actix_web::main]
@@ -34,6 +40,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Pki(command) => issuer::pki_cli::run(command)?,
         Command::Status(command) => std::process::exit(issuer::status_cli::run(command).await?),
+        Command::Staff(command) => issuer::accounts::run_staff(command).await?,
+        Command::Token(command) => issuer::accounts::run_token(command).await?,
     }
     Ok(())
 }
