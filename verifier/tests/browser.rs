@@ -284,7 +284,9 @@ async fn run(c: &Client, s: &Services) -> Result<(), String> {
     set_lang(c, &s.issuer, "en").await;
     c.goto(&format!("{}/certificates/new", s.issuer)).await.unwrap();
     fill_health_form(c).await;
-    c.execute("document.querySelector('input[name=csrf]').remove();", vec![]).await.unwrap();
+    c.execute("document.querySelector('form[action=\"/certificates/new\"] input[name=csrf]').remove();", vec![])
+        .await
+        .unwrap();
     c.find(Locator::Id("issue")).await.unwrap().click().await.unwrap();
     assert!(c.source().await.unwrap().contains(EN.csrf_failed), "refused without the CSRF token");
 
