@@ -48,6 +48,10 @@ pub struct Settings {
     /// Longest wait between retries after RPC errors (the backoff doubles up to this).
     #[arg(long, env = "ISSUER_ANCHOR_MAX_BACKOFF_SECS", default_value_t = 300)]
     pub anchor_max_backoff_secs: u64,
+    /// Accept VC-API `POST /credentials/issue` without an API token (for conformance
+    /// test suites). The domain API and status changes always need a token.
+    #[arg(long, env = "ISSUER_OPEN_VC_API")]
+    pub open_vc_api: bool,
 }
 
 impl Settings {
@@ -67,6 +71,7 @@ impl Settings {
             anchor_interval_secs: 10,
             anchor_resend_after_secs: 60,
             anchor_max_backoff_secs: 300,
+            open_vc_api: false,
         }
     }
 

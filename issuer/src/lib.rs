@@ -4,6 +4,7 @@
 //! Layers: `routes` (HTTP) → `issuance` (domain) → `store` (persistence);
 //! every rule about credentials lives in `wallet-core`.
 
+pub mod accounts;
 pub mod anchor;
 pub mod api_error;
 pub mod config;
@@ -20,3 +21,4 @@ pub mod store;
 pub mod telemetry;
 pub mod tls;
 pub mod transparency_log;
+pub mod web;

@@ -24,6 +24,12 @@ enum Command {
     /// Notarise a folder's files by digest, and re-check it later against the receipts.
     #[command(subcommand)]
     Notarize(issuer::notarize_cli::NotarizeCommand),
+    /// Clinic staff accounts for the web pages (password from an environment variable or stdin).
+    #[command(subcommand)]
+    Staff(issuer::accounts::StaffCommand),
+    /// API tokens for hospital systems (`Authorization: Bearer …` on the domain API).
+    #[command(subcommand)]
+    Token(issuer::accounts::TokenCommand),
 }
 
 #[actix_web::main]
@@ -38,6 +44,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Pki(command) => issuer::pki_cli::run(command)?,
         Command::Status(command) => std::process::exit(issuer::status_cli::run(command).await?),
         Command::Notarize(command) => std::process::exit(issuer::notarize_cli::run(command).await?),
+        Command::Staff(command) => issuer::accounts::run_staff(command).await?,
+        Command::Token(command) => issuer::accounts::run_token(command).await?,
     }
     Ok(())
 }

@@ -92,7 +92,7 @@ async fn spawn_issuer(data_dir: &Path, rpc_url: &str) -> App {
     let app = issuer::startup::Application::build(&settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    App { base, http: reqwest::Client::new() }
+    App { base, http: issuer::accounts::authorized_client(&settings).await.unwrap() }
 }
 
 impl App {

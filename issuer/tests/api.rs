@@ -11,13 +11,13 @@ struct App {
 
 async fn spawn() -> App {
     let data = tempfile::tempdir().unwrap();
-    let app = issuer::startup::Application::build(&issuer::config::Settings::for_tests(data.path().to_path_buf()))
-        .await
-        .unwrap();
+    let settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
+    let app = issuer::startup::Application::build(&settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     let did = app.did().to_owned();
     tokio::spawn(app.run_until_stopped());
-    App { base, did, http: reqwest::Client::new(), _data: data }
+    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+    App { base, did, http, _data: data }
 }
 
 fn health_request() -> Value {
@@ -257,7 +257,8 @@ async fn the_service_runs_on_postgresql() {
     let app_handle = issuer::startup::Application::build(&settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app_handle.port());
     let server = tokio::spawn(app_handle.run_until_stopped());
-    let app = App { base, did: String::new(), http: reqwest::Client::new(), _data: data };
+    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+    let app = App { base, did: String::new(), http, _data: data };
 
     let (s1, first) = app.post("/api/v1/health-certificates", &health_request(), Some("pg-0001")).await;
     let (s2, again) = app.post("/api/v1/health-certificates", &health_request(), Some("pg-0001")).await;
@@ -277,4 +278,81 @@ async fn the_service_runs_on_postgresql() {
     drop(app);
     // Best effort: other connections (the pool) may still be closing.
     let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await;
+}
+
+// ---- API tokens ----
+
+#[tokio::test]
+async fn the_domain_api_and_status_changes_need_a_valid_token() {
+    let data = tempfile::tempdir().unwrap();
+    let settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
+    let app = issuer::startup::Application::build(&settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let anonymous = reqwest::Client::new();
+    for (path, body) in [
+        ("/api/v1/health-certificates", health_request()),
+        ("/api/v1/licences", licence_request()),
+        ("/credentials/issue", json!({"credential": {}})),
+        ("/credentials/status", json!({})),
+        ("/credentials/00000000-0000-4000-8000-000000000000/status", json!({"action": "revoke"})),
+    ] {
+        let resp = anonymous.post(format!("{base}{path}")).json(&body).send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{path}");
+        assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "unauthorized", "{path}");
+        assert!(body["message"]["zh"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let wrong = anonymous
+        .post(format!("{base}/api/v1/health-certificates"))
+        .bearer_auth("ect_000000000000_not-a-token")
+        .json(&health_request())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    // A token works until it is revoked.
+    let store = issuer::store::Store::connect(&settings.store_url()).await.unwrap();
+    let (id, token) = issuer::accounts::create_api_token(&store, "越秀区医院 HIS").await.unwrap();
+    let post = || {
+        anonymous.post(format!("{base}/api/v1/health-certificates")).bearer_auth(&token).json(&health_request()).send()
+    };
+    assert_eq!(post().await.unwrap().status(), 201);
+    let listed = store.api_tokens().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].clinic, "越秀区医院 HIS");
+    assert!(store.revoke_api_token(&id).await.unwrap());
+    assert_eq!(post().await.unwrap().status(), 401);
+    // Reading stays public.
+    assert_eq!(anonymous.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn open_vc_api_opens_only_the_vc_api_issue_endpoint() {
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
+    settings.open_vc_api = true;
+    let app = issuer::startup::Application::build(&settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let did = app.did().to_owned();
+    tokio::spawn(app.run_until_stopped());
+    let anonymous = reqwest::Client::new();
+    let credential = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
+        "type": ["VerifiableCredential", "ExampleCredential"],
+        "issuer": did,
+        "credentialSubject": {"id": "did:example:123", "name": "Alice"}
+    });
+    let resp = anonymous
+        .post(format!("{base}/credentials/issue"))
+        .json(&json!({"credential": credential}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let resp =
+        anonymous.post(format!("{base}/api/v1/health-certificates")).json(&health_request()).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
 }

@@ -108,8 +108,14 @@ async fn assert_log_matches_credentials(data_dir: &Path) -> usize {
 async fn sigkill_mid_batch_loses_and_duplicates_nothing() {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
+    // A hospital system's API token, created in the store as `issuer token create` does.
+    let store = Store::connect(&format!("sqlite://{}", data.path().join("issuer.sqlite3").display())).await.unwrap();
+    let (_, token) = issuer::accounts::create_api_token(&store, "crash-test").await.unwrap();
+    drop(store);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).default_headers(headers).build().unwrap();
     let issuer = Issuer::start(data.path(), port).await;
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
 
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..BATCH {

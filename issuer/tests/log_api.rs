@@ -29,7 +29,7 @@ async fn spawn(data_dir: &Path) -> App {
     let base = format!("http://127.0.0.1:{}", app.port());
     let did = app.did().to_owned();
     tokio::spawn(app.run_until_stopped());
-    App { base, did, http: reqwest::Client::new() }
+    App { base, did, http: issuer::accounts::authorized_client(&settings).await.unwrap() }
 }
 
 fn health_request() -> Value {

@@ -54,14 +54,16 @@ impl Drop for Anvil {
     }
 }
 
-async fn start_issuer(data_dir: &Path, rpc_url: Option<&str>) -> String {
+async fn start_issuer(data_dir: &Path, rpc_url: Option<&str>) -> (String, String) {
     let mut settings = issuer::config::Settings::for_tests(data_dir.to_path_buf());
     settings.chain_rpc_url = rpc_url.map(str::to_owned);
     settings.anchor_interval_secs = 1;
     let app = issuer::startup::Application::build(&settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    base
+    let store = issuer::store::Store::connect(&settings.store_url()).await.unwrap();
+    let (_, token) = issuer::accounts::create_api_token(&store, "archive").await.unwrap();
+    (base, token)
 }
 
 fn write_folder(root: &Path, files: usize) {
@@ -77,7 +79,7 @@ async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
     let Some(bin) = anvil_bin() else { return };
     let anvil = Anvil::start(&bin).await;
     let data = tempfile::tempdir().unwrap();
-    let issuer = start_issuer(data.path(), Some(&anvil.1)).await;
+    let (issuer, token) = start_issuer(data.path(), Some(&anvil.1)).await;
     let http = reqwest::Client::new();
     let log_key = http.get(format!("{issuer}/log/key")).send().await.unwrap().text().await.unwrap();
 
@@ -90,7 +92,7 @@ async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
         folder: folder.clone(),
         url: issuer.clone(),
         manifest: manifest.clone(),
-        token: None,
+        token: Some(token.clone()),
     }))
     .await
     .unwrap();
@@ -103,7 +105,7 @@ async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
         manifest: manifest.clone(),
         url,
         log_key: Some(log_key.trim().to_owned()),
-        token: None,
+        token: Some(token.clone()),
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     let report = loop {
@@ -153,8 +155,14 @@ async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
 #[tokio::test]
 async fn the_api_refuses_bad_batches_and_says_pending_and_unknown() {
     let data = tempfile::tempdir().unwrap();
-    let issuer = start_issuer(data.path(), None).await;
-    let http = reqwest::Client::new();
+    let (issuer, token) = start_issuer(data.path(), None).await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+    let http = reqwest::Client::builder().default_headers(headers).build().unwrap();
+    let anonymous = reqwest::Client::new();
+    let resp =
+        anonymous.post(format!("{issuer}/api/v1/notarizations")).json(&json!({"digests": []})).send().await.unwrap();
+    assert_eq!(resp.status(), 401, "notarisation needs an API token");
     let post = |path: &'static str, body: Value| {
         let (http, issuer) = (http.clone(), issuer.clone());
         async move {

@@ -79,6 +79,9 @@ store_tests!(
     concurrent_logged_saves_get_gap_free_unique_seqs,
     batched_appends_are_gap_free_with_concurrent_saves,
     the_anchor_queue_keeps_one_row_per_size_and_confirmed_rows_are_final,
+    staff_accounts_count_failures_lock_and_unlock,
+    api_tokens_are_found_by_hash_until_revoked,
+    monthly_counts_group_issuance_and_status_changes,
 );
 
 // --- the tests ------------------------------------------------------------------
@@ -686,6 +689,73 @@ async fn status_changes_write_bit_version_and_audit_together(db: TestDb) {
     let record = store.credential_status(id).await.expect("read").expect("entries");
     assert!(record.entries[1].updated_at.is_some());
     assert_eq!(record.state(), CredentialState::Active);
+}
+
+async fn staff_accounts_count_failures_lock_and_unlock(db: TestDb) {
+    let store = db.store;
+    store.create_staff("dr.li", "李医生", "$argon2id$fake", false).await.expect("create");
+    assert!(matches!(store.create_staff("dr.li", "again", "x", true).await, Err(StoreError::Duplicate(_))));
+    let account = store.staff_account("dr.li").await.expect("read").expect("account");
+    assert_eq!((account.display_name.as_str(), account.password_hash.as_str()), ("李医生", "$argon2id$fake"));
+    assert_eq!((account.failed_attempts, account.locked_at, account.is_admin), (0, None, false));
+    assert!(!format!("{account:?}").contains("argon2"), "the hash stays out of debug output");
+    for attempt in 1..=4 {
+        let account = store.record_failed_login("dr.li", 5).await.expect("fail").expect("account");
+        assert_eq!((account.failed_attempts, account.locked_at), (attempt, None));
+    }
+    store.record_successful_login("dr.li").await.expect("success");
+    assert_eq!(store.staff_account("dr.li").await.expect("read").expect("account").failed_attempts, 0);
+    for _ in 0..5 {
+        store.record_failed_login("dr.li", 5).await.expect("fail");
+    }
+    let locked = store.staff_account("dr.li").await.expect("read").expect("account");
+    assert!(locked.locked_at.is_some(), "locked after five");
+    // A successful password check does not unlock (the service refuses locked accounts first).
+    store.record_successful_login("dr.li").await.expect("success");
+    assert!(store.staff_account("dr.li").await.expect("read").expect("account").locked_at.is_some());
+    assert!(store.unlock_staff("dr.li").await.expect("unlock"));
+    let unlocked = store.staff_account("dr.li").await.expect("read").expect("account");
+    assert_eq!((unlocked.failed_attempts, unlocked.locked_at), (0, None));
+    assert!(!store.unlock_staff("nobody").await.expect("unlock"));
+    assert!(store.record_failed_login("nobody", 5).await.expect("fail").is_none());
+    assert!(store.staff_account("nobody").await.expect("read").is_none());
+}
+
+async fn api_tokens_are_found_by_hash_until_revoked(db: TestDb) {
+    let store = db.store;
+    store.create_api_token("a1", "越秀区医院", "hash-a").await.expect("create");
+    store.create_api_token("b2", "天河区医院", "hash-b").await.expect("create");
+    assert!(matches!(store.create_api_token("a1", "x", "hash-c").await, Err(StoreError::Duplicate(_))));
+    assert!(matches!(store.create_api_token("c3", "x", "hash-a").await, Err(StoreError::Duplicate(_))));
+    let found = store.active_api_token("hash-a").await.expect("read").expect("token");
+    assert_eq!((found.token_id.as_str(), found.clinic.as_str(), found.revoked_at), ("a1", "越秀区医院", None));
+    assert!(store.active_api_token("hash-x").await.expect("read").is_none());
+    assert!(store.revoke_api_token("a1").await.expect("revoke"));
+    assert!(!store.revoke_api_token("a1").await.expect("revoke again"), "already revoked");
+    assert!(store.active_api_token("hash-a").await.expect("read").is_none());
+    let all = store.api_tokens().await.expect("list");
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().any(|t| t.token_id == "a1" && t.revoked_at.is_some()));
+    assert!(all.iter().any(|t| t.token_id == "b2" && t.revoked_at.is_none()));
+}
+
+async fn monthly_counts_group_issuance_and_status_changes(db: TestDb) {
+    let store = db.store;
+    assert!(store.monthly_counts().await.expect("counts").is_empty());
+    let january = DateTime::parse_from_rfc3339("2026-01-15T12:00:00Z").expect("date").with_timezone(&Utc);
+    let march = DateTime::parse_from_rfc3339("2026-03-31T23:59:59Z").expect("date").with_timezone(&Utc);
+    for (id, at) in [("urn:uuid:m-1", january), ("urn:uuid:m-2", january), ("urn:uuid:m-3", march)] {
+        store.save_issued(&sample_credential(id, "HealthCertificate", at), None).await.expect("save");
+        store.allocate_status(id, &StatusListConfig::default()).await.expect("allocate");
+    }
+    store.change_status(&change("urn:uuid:m-1", StatusAction::Revoke, "r", "a")).await.expect("revoke");
+    store.change_status(&change("urn:uuid:m-2", StatusAction::Suspend, "s", "a")).await.expect("suspend");
+    let counts = store.monthly_counts().await.expect("counts");
+    let this_month = Utc::now().format("%Y-%m").to_string();
+    let get = |m: &str| counts.iter().find(|c| c.month == m).cloned().unwrap_or_default();
+    assert_eq!((get("2026-01").issued, get("2026-03").issued), (2, 1));
+    assert_eq!((get(&this_month).revoked, get(&this_month).suspended), (1, 1));
+    assert!(counts.windows(2).all(|w| w[0].month > w[1].month), "newest month first");
 }
 
 async fn revocation_is_final(db: TestDb) {

@@ -12,4 +12,5 @@ pub mod telemetry;
 pub mod tls;
 pub mod trust_sync;
 pub mod verify_flow;
+pub mod web;
 pub mod witness;

@@ -144,6 +144,24 @@ pub struct AnchoringState {
     http: reqwest::Client,
 }
 
+impl Default for AnchoringState {
+    /// No logs: the anchoring check stays `unchecked`.
+    fn default() -> Self {
+        Self {
+            mirrors: Arc::default(),
+            errors: Arc::default(),
+            sources: Vec::new(),
+            policy: AnchoringPolicy::default(),
+            rpc: None,
+            expected_chain: None,
+            sender: None,
+            witness_urls: Vec::new(),
+            interval: Duration::from_secs(30),
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
 impl AnchoringState {
     /// From the settings; no logs configured means the check stays `unchecked`.
     ///

@@ -34,6 +34,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let json_config =
             web::JsonConfig::default().limit(crate::routes::MAX_BODY_BYTES).error_handler(crate::api_error::json_error);
+        let id_check_limiter = web::Data::new(crate::web::RateLimiter::default());
         let http = HttpServer::new(move || {
             App::new()
                 .wrap(tracing_actix_web::TracingLogger::default())
@@ -42,7 +43,9 @@ impl Application {
                 .app_data(status_data.clone())
                 .app_data(witness_data.clone())
                 .app_data(anchoring_data.clone())
+                .app_data(id_check_limiter.clone())
                 .configure(crate::routes::configure)
+                .configure(crate::web::configure)
         });
         let server = match (&settings.tls_cert, &settings.tls_key) {
             (Some(cert), Some(key)) => http.listen_rustls_0_23(listener, crate::tls::server_config(cert, key)?)?.run(),

@@ -63,7 +63,7 @@ impl Drop for Anvil {
     }
 }
 
-async fn start_issuer(data_dir: &Path, rpc_url: &str) -> (String, actix_web::dev::ServerHandle) {
+async fn start_issuer(data_dir: &Path, rpc_url: &str) -> (String, actix_web::dev::ServerHandle, reqwest::Client) {
     let mut settings = issuer::config::Settings::for_tests(data_dir.to_path_buf());
     settings.chain_rpc_url = Some(rpc_url.into());
     settings.anchor_interval_secs = 1;
@@ -72,7 +72,8 @@ async fn start_issuer(data_dir: &Path, rpc_url: &str) -> (String, actix_web::dev
     let base = format!("http://127.0.0.1:{}", app.port());
     let handle = app.server_handle();
     tokio::spawn(app.run_until_stopped());
-    (base, handle)
+    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+    (base, handle, http)
 }
 
 fn start_verifier(
@@ -141,8 +142,7 @@ async fn issued_credentials_verify_as_anchored_and_unlogged_ones_are_rejected() 
     let Some(bin) = anvil_bin() else { return };
     let anvil = Anvil::start(&bin).await;
     let data = tempfile::tempdir().unwrap();
-    let (issuer, _handle) = start_issuer(data.path(), &anvil.url).await;
-    let http = reqwest::Client::new();
+    let (issuer, _handle, http) = start_issuer(data.path(), &anvil.url).await;
     let log_key = text(&http, &format!("{issuer}/log/key")).await;
     let verifier = start_verifier(&issuer, log_key.trim(), &anvil.url, |_| {});
 
@@ -208,8 +208,7 @@ async fn an_auditor_replaying_from_the_chain_names_a_rewritten_entry() {
     let Some(bin) = anvil_bin() else { return };
     let anvil = Anvil::start(&bin).await;
     let data = tempfile::tempdir().unwrap();
-    let (issuer, handle) = start_issuer(data.path(), &anvil.url).await;
-    let http = reqwest::Client::new();
+    let (issuer, handle, http) = start_issuer(data.path(), &anvil.url).await;
     let log_key = text(&http, &format!("{issuer}/log/key")).await.trim().to_owned();
     // One entry per anchor: wait for each size to be confirmed before the next issuance.
     // (Entry 0 is the issuer key's activation, logged at start.)

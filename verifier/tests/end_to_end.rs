@@ -103,6 +103,7 @@ async fn spawn_with(trust: TrustFixture) -> Services {
     let issuer_app = issuer::startup::Application::build(&issuer_settings).await.unwrap();
     let issuer = format!("http://127.0.0.1:{}", issuer_app.port());
     tokio::spawn(issuer_app.run_until_stopped());
+    let http = issuer::accounts::authorized_client(&issuer_settings).await.unwrap();
     let mut verifier_settings = verifier::config::Settings::for_tests();
     verifier_settings.trust.roots = vec![
         format!("{FIXTURES}/trust/health-commission-root.pem").into(),
@@ -113,7 +114,7 @@ async fn spawn_with(trust: TrustFixture) -> Services {
     let verifier_app = verifier::startup::Application::build(&verifier_settings).unwrap();
     let verifier = format!("http://127.0.0.1:{}", verifier_app.port());
     tokio::spawn(verifier_app.run_until_stopped());
-    Services { issuer, verifier, _data: data, http: reqwest::Client::new() }
+    Services { issuer, verifier, _data: data, http }
 }
 
 async fn spawn() -> Services {

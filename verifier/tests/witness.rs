@@ -20,7 +20,8 @@ fn health_request() -> Value {
 
 /// A real issuer on 127.0.0.1:0; `with_fixture_key` uses the clinic's test key
 /// (otherwise the issuer generates its own).
-async fn spawn_issuer(data: &Path, with_fixture_key: bool) -> String {
+/// Also returns a client carrying an API token for the domain API.
+async fn spawn_issuer(data: &Path, with_fixture_key: bool) -> (String, reqwest::Client) {
     if with_fixture_key {
         std::fs::copy(format!("{FIXTURES}/keys/test-issuer.pem"), data.join("issuer-key.pem")).unwrap();
     }
@@ -28,7 +29,7 @@ async fn spawn_issuer(data: &Path, with_fixture_key: bool) -> String {
     let app = issuer::startup::Application::build(&settings).await.unwrap();
     let url = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    url
+    (url, issuer::accounts::authorized_client(&settings).await.unwrap())
 }
 
 async fn issue(http: &reqwest::Client, issuer: &str) {
@@ -80,9 +81,9 @@ async fn witness_cosigns_the_issuers_log_and_refuses_another() {
     let http = reqwest::Client::new();
     let issuer_dir = tempfile::tempdir().unwrap();
     let witness_dir = tempfile::tempdir().unwrap();
-    let issuer = spawn_issuer(issuer_dir.path(), true).await;
-    issue(&http, &issuer).await;
-    issue(&http, &issuer).await;
+    let (issuer, issuer_api) = spawn_issuer(issuer_dir.path(), true).await;
+    issue(&issuer_api, &issuer).await;
+    issue(&issuer_api, &issuer).await;
 
     let (_, vkey) = get_text(&http, &format!("{issuer}/log/key")).await;
     let log = LogKey::from_vkey(vkey.trim()).unwrap();
@@ -97,7 +98,7 @@ async fn witness_cosigns_the_issuers_log_and_refuses_another() {
     wait_for_size(&http, &witness, &log, &key, size).await;
 
     // The log grows: the witness checks consistency and cosigns the larger tree.
-    issue(&http, &issuer).await;
+    issue(&issuer_api, &issuer).await;
     let (_, checkpoint) = get_text(&http, &format!("{issuer}/log/checkpoint")).await;
     let grown = log.open_checkpoint(&checkpoint).unwrap().checkpoint.size;
     assert!(grown > size);
@@ -106,8 +107,8 @@ async fn witness_cosigns_the_issuers_log_and_refuses_another() {
     // Restart the witness (same key and state file, same pinned log key) pointed
     // at a fresh issuer: another log, another key and origin. It must refuse.
     let fresh_dir = tempfile::tempdir().unwrap();
-    let fresh = spawn_issuer(fresh_dir.path(), false).await;
-    issue(&http, &fresh).await;
+    let (fresh, fresh_api) = spawn_issuer(fresh_dir.path(), false).await;
+    issue(&fresh_api, &fresh).await;
     let restarted = spawn_witness(witness_dir.path(), &fresh, Some(vkey.trim().to_owned()));
     let (_, restarted_key) = get_text(&http, &format!("{restarted}/witness/key")).await;
     assert_eq!(WitnessKey::from_vkey(restarted_key.trim()).unwrap(), key);

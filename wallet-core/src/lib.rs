@@ -17,4 +17,5 @@ pub mod qr;
 pub mod status;
 pub mod transparency;
 pub mod trust;
+pub mod ui_text;
 pub mod verification;

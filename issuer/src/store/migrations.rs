@@ -45,6 +45,11 @@ pub(super) const SQLITE: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0003_transparency_log.sql"),
     },
     Migration { version: 4, name: "0004_anchors", sql: include_str!("../../migrations/sqlite/0004_anchors.sql") },
+    Migration {
+        version: 5,
+        name: "0005_web_accounts",
+        sql: include_str!("../../migrations/sqlite/0005_web_accounts.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -61,6 +66,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         sql: include_str!("../../migrations/postgres/0003_transparency_log.sql"),
     },
     Migration { version: 4, name: "0004_anchors", sql: include_str!("../../migrations/postgres/0004_anchors.sql") },
+    Migration {
+        version: 5,
+        name: "0005_web_accounts",
+        sql: include_str!("../../migrations/postgres/0005_web_accounts.sql"),
+    },
 ];
 
 /// Works out which of `known` still have to run, given the `(version, checksum)` rows

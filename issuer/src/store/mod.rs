@@ -12,6 +12,7 @@
 //! Nothing in this module logs credential contents or personal data: log lines
 //! carry credential ids, kinds and idempotency scopes only, at debug level.
 
+pub mod accounts;
 pub mod anchors;
 mod migrations;
 mod postgres;
@@ -25,6 +26,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+pub use self::accounts::{ApiTokenRecord, MonthlyCounts, StaffAccount};
 pub use self::anchors::{AnchorRecord, AnchorState};
 pub use self::postgres::PgStore;
 pub use self::sqlite::SqliteStore;

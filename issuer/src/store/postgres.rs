@@ -103,7 +103,7 @@ const INSERT_CREDENTIAL: &str = "INSERT INTO credentials \
 /// A store in a PostgreSQL database. Clones share one connection pool.
 #[derive(Clone)]
 pub struct PgStore {
-    pool: Pool,
+    pub(super) pool: Pool,
     /// `host:port/dbname`, for diagnostics (never includes the password).
     target: Arc<str>,
 }

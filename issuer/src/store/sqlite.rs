@@ -67,7 +67,7 @@ impl SqliteStore {
     }
 
     /// Runs `operation` with the connection on the blocking thread pool.
-    async fn with_connection<T, F>(&self, operation: F) -> Result<T, StoreError>
+    pub(super) async fn with_connection<T, F>(&self, operation: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,

@@ -1,0 +1,775 @@
+//! Page handlers: sign-in, issuance forms, the printable certificate, the list,
+//! status changes, the auditors' page.
+
+use std::collections::HashMap;
+
+use actix_web::cookie::Cookie;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError as _};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde_json::{json, Map, Value};
+use wallet_core::credential::CredentialId;
+use wallet_core::ui_text::{self, Lang, PageContext};
+
+use super::session::{safe_next, web_query};
+use super::{form_fields, page_context, respond, FormView, WebState};
+use crate::accounts::{self, SignInError};
+use crate::issuance::{IdempotencyKey, Issuer};
+use crate::store::{CredentialQuery, CredentialState, MonthlyCounts, StatusAction};
+
+const PAGE_SIZE: u32 = 20;
+/// How many of the newest credentials a name search looks through.
+const NAME_SEARCH_WINDOW: u32 = 500;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    ctx: PageContext,
+    message: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "issuer/login.html")]
+struct LoginPage {
+    ctx: PageContext,
+    username: String,
+    next: String,
+    error: Option<&'static str>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "issuer/health_form.html")]
+struct HealthFormPage {
+    ctx: PageContext,
+    form: FormView,
+    idem: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "issuer/licence_form.html")]
+struct LicenceFormPage {
+    ctx: PageContext,
+    form: FormView,
+    idem: String,
+}
+
+struct EventRow {
+    at: String,
+    action: &'static str,
+    reason: String,
+    actor: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "issuer/certificate.html")]
+struct CertificatePage {
+    ctx: PageContext,
+    uuid: String,
+    id: String,
+    kind: &'static str,
+    rows: Vec<(&'static str, String)>,
+    issuer_did: String,
+    valid_from: String,
+    valid_until: String,
+    state: &'static str,
+    state_class: &'static str,
+    revoked: bool,
+    events: Vec<EventRow>,
+    notice: Option<&'static str>,
+    status_error: Option<String>,
+}
+
+struct ListRow {
+    uuid: String,
+    id: String,
+    kind: &'static str,
+    holder: String,
+    issued_at: String,
+    valid_until: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "issuer/list.html")]
+struct ListPage {
+    ctx: PageContext,
+    q: String,
+    from: String,
+    to: String,
+    rows: Vec<ListRow>,
+    page: u32,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+}
+
+struct AnchorRow {
+    tree_size: u64,
+    state: String,
+    block: String,
+    tx: String,
+    time: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "issuer/audit.html")]
+struct AuditPage {
+    ctx: PageContext,
+    did: String,
+    total_issued: u64,
+    total_revoked: u64,
+    total_suspended: u64,
+    months: Vec<MonthlyCounts>,
+    checkpoint: Option<(u64, String, String)>,
+    anchors: Vec<AnchorRow>,
+}
+
+fn redirect(to: &str, cookies: Vec<Cookie<'static>>) -> HttpResponse {
+    let mut resp = HttpResponse::SeeOther();
+    resp.insert_header((header::LOCATION, to.to_owned()));
+    for cookie in cookies {
+        resp.cookie(cookie);
+    }
+    resp.finish()
+}
+
+fn error_page(
+    req: &HttpRequest,
+    ctx: PageContext,
+    cookies: Vec<Cookie<'static>>,
+    status: StatusCode,
+    message: &str,
+) -> HttpResponse {
+    respond(req, ErrorPage { ctx, message: message.to_owned() }, status, cookies)
+}
+
+fn internal(
+    req: &HttpRequest,
+    ctx: PageContext,
+    cookies: Vec<Cookie<'static>>,
+    cause: impl std::fmt::Display,
+) -> HttpResponse {
+    tracing::error!(error = %cause, path = req.path(), "page failed");
+    let message = ctx.t.internal_error;
+    error_page(req, ctx, cookies, StatusCode::INTERNAL_SERVER_ERROR, message)
+}
+
+fn login_redirect(req: &HttpRequest) -> HttpResponse {
+    let here = match req.query_string() {
+        "" => req.path().to_owned(),
+        q => format!("{}?{q}", req.path()),
+    };
+    redirect(&format!("/login?{}", serde_urlencoded::to_string([("next", here)]).unwrap_or_default()), Vec::new())
+}
+
+fn new_idempotency_key() -> String {
+    format!("web-{}", uuid::Uuid::new_v4())
+}
+
+/// `GET /`
+pub async fn home(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse {
+    redirect(if state.user(&req).is_some() { "/certificates" } else { "/login" }, Vec::new())
+}
+
+/// `GET /lang/{code}?next=…`: remember the language, go back.
+pub async fn switch_lang(req: HttpRequest, state: web::Data<WebState>, code: web::Path<String>) -> HttpResponse {
+    let lang = Lang::parse(&code).unwrap_or_default();
+    redirect(&safe_next(web_query(&req, "next").as_deref()), vec![state.lang_cookie(lang)])
+}
+
+/// `GET /login`
+pub async fn login_form(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse {
+    let (ctx, cookies) = page_context(&req, &state);
+    let next = safe_next(web_query(&req, "next").as_deref());
+    respond(&req, LoginPage { ctx, username: String::new(), next, error: None }, StatusCode::OK, cookies)
+}
+
+/// `POST /login`
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    issuer: web::Data<Issuer>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (ctx, cookies) = page_context(&req, &state);
+    let f = form_fields(&body);
+    if !state.csrf_ok(&req, f.get("csrf").map(String::as_str)) {
+        let message = ctx.t.csrf_failed;
+        return error_page(&req, ctx, cookies, StatusCode::FORBIDDEN, message);
+    }
+    let username = f.get("username").map_or("", |u| u.trim()).to_owned();
+    let password = f.get("password").map_or("", String::as_str);
+    let next = safe_next(f.get("next").map(String::as_str));
+    match accounts::sign_in(&issuer.store, &username, password).await {
+        Err(e) => internal(&req, ctx, cookies, e),
+        Ok(Ok(account)) => {
+            tracing::info!(user = %account.username, "signed in");
+            let to = if next == "/" { "/certificates".to_owned() } else { next };
+            redirect(&to, vec![state.session_cookie(&account.username)])
+        }
+        Ok(Err(why)) => {
+            let (error, status) = match why {
+                SignInError::BadCredentials => (ctx.t.bad_credentials, StatusCode::UNAUTHORIZED),
+                SignInError::Locked => (ctx.t.account_locked, StatusCode::FORBIDDEN),
+            };
+            respond(&req, LoginPage { ctx, username, next, error: Some(error) }, status, cookies)
+        }
+    }
+}
+
+/// `POST /logout`
+pub async fn logout(req: HttpRequest, state: web::Data<WebState>, body: web::Bytes) -> HttpResponse {
+    let (ctx, cookies) = page_context(&req, &state);
+    if !state.csrf_ok(&req, form_fields(&body).get("csrf").map(String::as_str)) {
+        let message = ctx.t.csrf_failed;
+        return error_page(&req, ctx, cookies, StatusCode::FORBIDDEN, message);
+    }
+    redirect("/login", vec![state.clear_session()])
+}
+
+/// `GET /certificates/new`
+pub async fn new_health_certificate(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse {
+    if state.user(&req).is_none() {
+        return login_redirect(&req);
+    }
+    let (ctx, cookies) = page_context(&req, &state);
+    let mut values = HashMap::new();
+    values.insert("examinationDate".to_owned(), chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string());
+    values.insert("examinationResult".to_owned(), "qualified".to_owned());
+    let page = HealthFormPage { ctx, form: FormView::with_values(values), idem: new_idempotency_key() };
+    respond(&req, page, StatusCode::OK, cookies)
+}
+
+fn text_fields(f: &HashMap<String, String>, names: &[&str]) -> Map<String, Value> {
+    names.iter().map(|n| ((*n).to_owned(), Value::String(f.get(*n).map_or("", |v| v.trim()).to_owned()))).collect()
+}
+
+/// The domain API body for a health certificate form.
+fn health_request(f: &HashMap<String, String>) -> Value {
+    let mut body = text_fields(
+        f,
+        &[
+            "fullName",
+            "fullNamePinyin",
+            "sex",
+            "birthDate",
+            "idNumber",
+            "examinationDate",
+            "examiningInstitution",
+            "examinationResult",
+        ],
+    );
+    if let Some(occupation) = f.get("occupation").map(|o| o.trim()).filter(|o| !o.is_empty()) {
+        body.insert("occupation".into(), json!(occupation));
+    }
+    Value::Object(body)
+}
+
+/// `YYYY-MM-DD` → start of that day in China (UTC+8), as the domain API wants RFC 3339;
+/// anything else is passed on for the domain rules to reject.
+fn date_to_timestamp(value: &str) -> String {
+    match chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        Ok(_) => format!("{value}T00:00:00+08:00"),
+        Err(_) => value.to_owned(),
+    }
+}
+
+/// The domain API body for a licence form.
+fn licence_request(f: &HashMap<String, String>) -> Value {
+    let mut body = text_fields(
+        f,
+        &["licenceNumber", "licensee", "unifiedSocialCreditCode", "legalRepresentative", "businessAddress"],
+    );
+    let scope: Vec<Value> = f
+        .get("businessScope")
+        .map(|s| s.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!(l)).collect())
+        .unwrap_or_default();
+    body.insert("businessScope".into(), Value::Array(scope));
+    for field in ["validFrom", "validUntil"] {
+        body.insert(field.into(), json!(date_to_timestamp(f.get(field).map_or("", |v| v.trim()))));
+    }
+    Value::Object(body)
+}
+
+/// `POST /certificates/new`
+pub async fn issue_health_certificate(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    issuer: web::Data<Issuer>,
+    body: web::Bytes,
+) -> HttpResponse {
+    issue_from_form(req, state, issuer, body, Kind::Health).await
+}
+
+/// `GET /licences/new`
+pub async fn new_licence(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse {
+    if state.user(&req).is_none() {
+        return login_redirect(&req);
+    }
+    let (ctx, cookies) = page_context(&req, &state);
+    let page = LicenceFormPage { ctx, form: FormView::default(), idem: new_idempotency_key() };
+    respond(&req, page, StatusCode::OK, cookies)
+}
+
+/// `POST /licences/new`
+pub async fn issue_licence(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    issuer: web::Data<Issuer>,
+    body: web::Bytes,
+) -> HttpResponse {
+    issue_from_form(req, state, issuer, body, Kind::Licence).await
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Health,
+    Licence,
+}
+
+async fn issue_from_form(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    issuer: web::Data<Issuer>,
+    body: web::Bytes,
+    kind: Kind,
+) -> HttpResponse {
+    let Some(user) = state.user(&req) else { return login_redirect(&req) };
+    let (ctx, cookies) = page_context(&req, &state);
+    let f = form_fields(&body);
+    if !state.csrf_ok(&req, f.get("csrf").map(String::as_str)) {
+        let message = ctx.t.csrf_failed;
+        return error_page(&req, ctx, cookies, StatusCode::FORBIDDEN, message);
+    }
+    let idem = f.get("idem").cloned().filter(|k| IdempotencyKey::parse(k).is_ok()).unwrap_or_else(new_idempotency_key);
+    let key = IdempotencyKey::parse(&idem).ok();
+    let result = match kind {
+        Kind::Health => issuer.issue_health_certificate(health_request(&f).to_string().as_bytes(), key).await,
+        Kind::Licence => issuer.issue_licence(licence_request(&f).to_string().as_bytes(), key).await,
+    };
+    match result {
+        Ok(issued) => {
+            let id = issued.body["id"].as_str().and_then(CredentialId::parse);
+            let Some(id) = id else { return internal(&req, ctx, cookies, "issued credential without an id") };
+            tracing::info!(user = %user, credential_id = %id.as_str(), "issued from the web form");
+            redirect(&format!("/certificates/{}?issued=1", id.uuid_part()), cookies)
+        }
+        Err(e) if e.status_code().is_server_error() => internal(&req, ctx, cookies, e),
+        Err(e) => {
+            let lang = ctx.lang;
+            let mut form = FormView::with_values(f);
+            form.set_errors(&e, lang);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            match kind {
+                Kind::Health => respond(&req, HealthFormPage { ctx, form, idem }, status, cookies),
+                Kind::Licence => respond(&req, LicenceFormPage { ctx, form, idem }, status, cookies),
+            }
+        }
+    }
+}
+
+fn state_label(state: CredentialState, lang: Lang) -> (&'static str, &'static str) {
+    let t = lang.texts();
+    match state {
+        CredentialState::Active => (t.status_active, "ok"),
+        CredentialState::Suspended => (t.status_suspended, "warn"),
+        CredentialState::Revoked => (t.status_revoked, "bad"),
+    }
+}
+
+fn action_label(action: StatusAction, lang: Lang) -> &'static str {
+    let t = lang.texts();
+    match action {
+        StatusAction::Revoke => t.action_revoke,
+        StatusAction::Suspend => t.action_suspend,
+        StatusAction::Reinstate => t.action_reinstate,
+    }
+}
+
+async fn render_certificate(
+    req: &HttpRequest,
+    state: &WebState,
+    issuer: &Issuer,
+    uuid: &str,
+    status_error: Option<String>,
+) -> HttpResponse {
+    let (ctx, cookies) = page_context(req, state);
+    let lang = ctx.lang;
+    let vc = match issuer.credential(uuid).await {
+        Ok(vc) => vc,
+        Err(e) if e.status_code() == StatusCode::NOT_FOUND => {
+            let message = ctx.t.not_found;
+            return error_page(req, ctx, cookies, StatusCode::NOT_FOUND, message);
+        }
+        Err(e) => return internal(req, ctx, cookies, e),
+    };
+    let id = vc["id"].as_str().unwrap_or_default().to_owned();
+    let (state_name, state_class, revoked, events) = match issuer.status.report(&id).await {
+        Ok(report) => {
+            let (name, class) = state_label(report.status, lang);
+            let events = report
+                .events
+                .iter()
+                .map(|e| EventRow {
+                    at: e.occurred_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    action: action_label(e.action, lang),
+                    reason: e.reason.clone(),
+                    actor: e.actor.clone(),
+                })
+                .collect();
+            (name, class, report.status == CredentialState::Revoked, events)
+        }
+        Err(_) => ("—", "", false, Vec::new()),
+    };
+    let notice = (web_query(req, "issued").is_some())
+        .then_some(ctx.t.issued_ok)
+        .or_else(|| (web_query(req, "changed").is_some()).then_some(ctx.t.status_changed));
+    let status = if status_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = CertificatePage {
+        uuid: uuid.to_owned(),
+        kind: ui_text::kind_name(wallet_core::credential::credential_kind(&vc), lang),
+        rows: ui_text::subject_rows(&vc, lang),
+        issuer_did: vc["issuer"].as_str().or_else(|| vc["issuer"]["id"].as_str()).unwrap_or_default().to_owned(),
+        valid_from: ui_text::date_of(&vc, "validFrom"),
+        valid_until: ui_text::date_of(&vc, "validUntil"),
+        id,
+        state: state_name,
+        state_class,
+        revoked,
+        events,
+        notice,
+        status_error,
+        ctx,
+    };
+    respond(req, page, status, cookies)
+}
+
+/// `GET /certificates/{uuid}`: the printable card and its status.
+pub async fn certificate(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    issuer: web::Data<Issuer>,
+    uuid: web::Path<String>,
+) -> HttpResponse {
+    if state.user(&req).is_none() {
+        return login_redirect(&req);
+    }
+    render_certificate(&req, &state, &issuer, &uuid, None).await
+}
+
+/// `POST /certificates/{uuid}/status`: revoke, suspend or reinstate with a reason.
+pub async fn change_status(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    issuer: web::Data<Issuer>,
+    uuid: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let Some(user) = state.user(&req) else { return login_redirect(&req) };
+    let f = form_fields(&body);
+    if !state.csrf_ok(&req, f.get("csrf").map(String::as_str)) {
+        let (ctx, cookies) = page_context(&req, &state);
+        let message = ctx.t.csrf_failed;
+        return error_page(&req, ctx, cookies, StatusCode::FORBIDDEN, message);
+    }
+    let lang = super::session::lang_of(&req);
+    let Some(action) = f.get("action").and_then(|a| StatusAction::parse(a)) else {
+        return render_certificate(&req, &state, &issuer, &uuid, Some(lang.texts().form_has_errors.to_owned())).await;
+    };
+    let reason = f.get("reason").map_or("", |r| r.trim());
+    if reason.is_empty() {
+        return render_certificate(&req, &state, &issuer, &uuid, Some(lang.texts().reason_required.to_owned())).await;
+    }
+    let id = format!("urn:uuid:{uuid}");
+    match issuer.status.change(&id, action, reason, &user).await {
+        Ok(_) => redirect(&format!("/certificates/{uuid}?changed=1"), Vec::new()),
+        Err(e) if e.status_code().is_server_error() => {
+            let (ctx, cookies) = page_context(&req, &state);
+            internal(&req, ctx, cookies, e)
+        }
+        Err(e) => render_certificate(&req, &state, &issuer, &uuid, Some(lang.pick(&e.message).to_owned())).await,
+    }
+}
+
+fn parse_day(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0).map(|d| d.and_utc())
+}
+
+fn holder_of(vc: &Value) -> String {
+    let s = &vc["credentialSubject"];
+    match (s["fullName"].as_str(), s["fullNamePinyin"].as_str(), s["licensee"].as_str()) {
+        (Some(name), Some(pinyin), _) => format!("{name} ({pinyin})"),
+        (Some(name), None, _) => name.to_owned(),
+        (_, _, Some(licensee)) => licensee.to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// `GET /certificates?q=&from=&to=&page=`: newest first, 20 a page. `q` is a
+/// certificate number (the UUID, with or without `urn:uuid:`) or part of a name
+/// (searched among the newest 500 in the date range).
+pub async fn list(req: HttpRequest, state: web::Data<WebState>, issuer: web::Data<Issuer>) -> HttpResponse {
+    if state.user(&req).is_none() {
+        return login_redirect(&req);
+    }
+    let (ctx, cookies) = page_context(&req, &state);
+    let lang = ctx.lang;
+    let q = web_query(&req, "q").unwrap_or_default().trim().to_owned();
+    let from = web_query(&req, "from").unwrap_or_default();
+    let to = web_query(&req, "to").unwrap_or_default();
+    let page = web_query(&req, "page").and_then(|p| p.parse::<u32>().ok()).unwrap_or(1).clamp(1, 10_000);
+    let mut query = CredentialQuery {
+        issued_from: parse_day(&from),
+        issued_until: parse_day(&to).map(|d| d + chrono::Duration::days(1)),
+        ..CredentialQuery::default()
+    };
+    let store = &issuer.store;
+    let id_query = CredentialId::parse(&q).or_else(|| CredentialId::parse(&format!("urn:uuid:{q}")));
+    let mut rows = Vec::new();
+    let mut has_more = false;
+    let to_row = |vc: &Value, issued_at: chrono::DateTime<chrono::Utc>| {
+        let id = vc["id"].as_str().unwrap_or_default().to_owned();
+        ListRow {
+            uuid: id.trim_start_matches("urn:uuid:").to_owned(),
+            kind: ui_text::kind_name(wallet_core::credential::credential_kind(vc), lang),
+            holder: holder_of(vc),
+            issued_at: issued_at.format("%Y-%m-%d %H:%M").to_string(),
+            valid_until: ui_text::date_of(vc, "validUntil"),
+            id,
+        }
+    };
+    let load = |id: String| async move {
+        let stored = store.credential(&id).await?;
+        Ok::<_, crate::store::StoreError>(
+            stored.and_then(|s| serde_json::from_str::<Value>(&s.credential_json).ok().map(|vc| (vc, s.issued_at))),
+        )
+    };
+    if let Some(id) = id_query {
+        match load(id.as_str().to_owned()).await {
+            Ok(Some((vc, at))) => rows.push(to_row(&vc, at)),
+            Ok(None) => {}
+            Err(e) => return internal(&req, ctx, cookies, e),
+        }
+    } else if !q.is_empty() {
+        query.limit = NAME_SEARCH_WINDOW;
+        let summaries = match store.list_credentials(&query).await {
+            Ok(s) => s,
+            Err(e) => return internal(&req, ctx, cookies, e),
+        };
+        let needle = q.to_lowercase();
+        let skip = ((page - 1) * PAGE_SIZE) as usize;
+        let mut matched = 0usize;
+        for summary in summaries {
+            match load(summary.id).await {
+                Ok(Some((vc, at))) if holder_of(&vc).to_lowercase().contains(&needle) => {
+                    matched += 1;
+                    if matched > skip + PAGE_SIZE as usize {
+                        has_more = true;
+                        break;
+                    }
+                    if matched > skip {
+                        rows.push(to_row(&vc, at));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => return internal(&req, ctx, cookies, e),
+            }
+        }
+    } else {
+        query.limit = PAGE_SIZE + 1;
+        query.offset = (page - 1) * PAGE_SIZE;
+        let summaries = match store.list_credentials(&query).await {
+            Ok(s) => s,
+            Err(e) => return internal(&req, ctx, cookies, e),
+        };
+        has_more = summaries.len() > PAGE_SIZE as usize;
+        for summary in summaries.into_iter().take(PAGE_SIZE as usize) {
+            match load(summary.id).await {
+                Ok(Some((vc, at))) => rows.push(to_row(&vc, at)),
+                Ok(None) => {}
+                Err(e) => return internal(&req, ctx, cookies, e),
+            }
+        }
+    }
+    let href = |p: u32| {
+        format!(
+            "/certificates?{}",
+            serde_urlencoded::to_string([("q", q.as_str()), ("from", &from), ("to", &to), ("page", &p.to_string())])
+                .unwrap_or_default()
+        )
+    };
+    let prev_href = (page > 1).then(|| href(page - 1));
+    let next_href = has_more.then(|| href(page + 1));
+    let view = ListPage { ctx, q: q.clone(), from: from.clone(), to: to.clone(), rows, page, prev_href, next_href };
+    respond(&req, view, StatusCode::OK, cookies)
+}
+
+/// `GET /audit`: counts per month, latest checkpoint, anchors. Public: auditors need
+/// no account, and the page holds no personal data.
+pub async fn audit(req: HttpRequest, state: web::Data<WebState>, issuer: web::Data<Issuer>) -> HttpResponse {
+    let (ctx, cookies) = page_context(&req, &state);
+    let store = &issuer.store;
+    let gathered = async {
+        let months = store.monthly_counts().await?;
+        let total = store.count_credentials(None).await?;
+        let checkpoint = store.latest_log_checkpoint().await?;
+        let anchors = store.anchors().await?;
+        Ok::<_, crate::store::StoreError>((months, total, checkpoint, anchors))
+    };
+    let (months, total_issued, checkpoint, anchors) = match gathered.await {
+        Ok(g) => g,
+        Err(e) => return internal(&req, ctx, cookies, e),
+    };
+    let when = |s: i64| {
+        chrono::DateTime::from_timestamp(s, 0).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+    };
+    let anchors = anchors
+        .iter()
+        .rev()
+        .take(20)
+        .map(|a| AnchorRow {
+            tree_size: a.tree_size,
+            state: a.state.as_str().to_owned(),
+            block: a.block_number.map(|b| b.to_string()).unwrap_or_default(),
+            tx: a.tx_hash.clone().unwrap_or_default(),
+            time: a.block_time.map(when).unwrap_or_default(),
+        })
+        .collect();
+    let page = AuditPage {
+        did: issuer.key.did(),
+        total_issued,
+        total_revoked: months.iter().map(|m| m.revoked).sum(),
+        total_suspended: months.iter().map(|m| m.suspended).sum(),
+        months,
+        checkpoint: checkpoint
+            .map(|c| (c.size, hex::encode(&c.root), c.created_at.format("%Y-%m-%d %H:%M UTC").to_string())),
+        anchors,
+        ctx,
+    };
+    respond(&req, page, StatusCode::OK, cookies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(lang: Lang) -> PageContext {
+        let t = lang.texts();
+        PageContext {
+            t,
+            lang,
+            site: t.issuer_title,
+            nav: vec![("/certificates".into(), t.nav_certificates), ("/audit".into(), t.nav_audit)],
+            user: Some("dr.li".into()),
+            csrf: "CSRF-TOKEN".into(),
+            switch_href: format!("/lang/{}?next=%2Fcertificates%2Fnew", lang.other().code()),
+        }
+    }
+
+    /// The page without the inlined stylesheet (snapshotted once, not per page).
+    fn without_style(html: &str) -> String {
+        match (html.find("<style>"), html.find("</style>")) {
+            (Some(a), Some(b)) => format!("{}<style>…</style>{}", &html[..a], &html[b + "</style>".len()..]),
+            _ => html.to_owned(),
+        }
+    }
+
+    #[test]
+    fn login_page_in_both_languages() {
+        for lang in [Lang::Zh, Lang::En] {
+            let page = LoginPage {
+                ctx: PageContext { user: None, ..ctx(lang) },
+                username: "dr.li".into(),
+                next: "/".into(),
+                error: Some(lang.texts().account_locked),
+            };
+            insta::assert_snapshot!(format!("login_{}", lang.code()), without_style(&page.render().unwrap()));
+        }
+    }
+
+    #[test]
+    fn health_form_errors_come_from_the_domain_rules_in_both_languages() {
+        let empty: wallet_core::credential::HealthCertificateRequest = serde_json::from_value(health_request(
+            &[("birthDate", "1991-02-30"), ("idNumber", "110105194912310021"), ("sex", "X")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        ))
+        .unwrap();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 12).unwrap();
+        let errors = wallet_core::credential::HealthCertificate::from_request(&empty, today).unwrap_err();
+        let api_error = crate::api_error::ApiError::invalid_fields(errors);
+        for lang in [Lang::Zh, Lang::En] {
+            let mut form = FormView::with_values(
+                [("fullName", "<script>alert(1)</script>"), ("sex", "X")]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect(),
+            );
+            form.set_errors(&api_error, lang);
+            assert!(form.err("fullName").is_some() && form.err("idNumber").is_some());
+            let html = HealthFormPage { ctx: ctx(lang), form, idem: "web-fixed".into() }.render().unwrap();
+            assert!(!html.contains("<script>alert"), "values are escaped");
+            insta::assert_snapshot!(format!("health_form_errors_{}", lang.code()), without_style(&html));
+        }
+    }
+
+    #[test]
+    fn every_page_template_renders_in_both_languages() {
+        for lang in [Lang::Zh, Lang::En] {
+            let t = lang.texts();
+            let pages = [
+                ErrorPage { ctx: ctx(lang), message: t.not_found.into() }.render().unwrap(),
+                LicenceFormPage { ctx: ctx(lang), form: FormView::default(), idem: "k".into() }.render().unwrap(),
+                ListPage {
+                    ctx: ctx(lang),
+                    q: String::new(),
+                    from: String::new(),
+                    to: String::new(),
+                    rows: Vec::new(),
+                    page: 1,
+                    prev_href: None,
+                    next_href: Some("/certificates?page=2".into()),
+                }
+                .render()
+                .unwrap(),
+                AuditPage {
+                    ctx: ctx(lang),
+                    did: "did:key:z".into(),
+                    total_issued: 3,
+                    total_revoked: 1,
+                    total_suspended: 0,
+                    months: vec![MonthlyCounts { month: "2026-03".into(), issued: 3, revoked: 1, suspended: 0 }],
+                    checkpoint: None,
+                    anchors: Vec::new(),
+                }
+                .render()
+                .unwrap(),
+            ];
+            for html in pages {
+                assert!(html.contains(&format!("lang=\"{}\"", lang.html_lang())));
+                assert!(html.contains(t.skip_to_content) && html.contains(t.switch_language));
+            }
+        }
+    }
+
+    #[test]
+    fn form_to_domain_request() {
+        let f: HashMap<String, String> = [("fullName", " 张三 "), ("occupation", ""), ("csrf", "x")]
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        let body = health_request(&f);
+        assert_eq!(body["fullName"], "张三");
+        assert!(body.get("occupation").is_none());
+        assert!(body.get("csrf").is_none());
+        let f: HashMap<String, String> =
+            [("businessScope", "热食类食品制售\n\n冷食类食品制售"), ("validFrom", "2026-01-01")]
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect();
+        let body = licence_request(&f);
+        assert_eq!(body["businessScope"].as_array().map(Vec::len), Some(2));
+        assert_eq!(body["validFrom"], "2026-01-01T00:00:00+08:00");
+        assert_eq!(body["validUntil"], "");
+    }
+}
