@@ -147,6 +147,18 @@ async fn screenshot(c: &Client, name: &str) {
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
 }
 
+/// Click a submit button and wait until the next page has loaded (the old page's
+/// body is marked first, so a stale page is never read).
+async fn submit(c: &Client, button: Locator<'_>) {
+    c.execute("document.body.setAttribute('data-stale', '1');", vec![]).await.unwrap();
+    c.find(button).await.unwrap().click().await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("body:not([data-stale])"))
+        .await
+        .expect("the next page loads");
+}
+
 async fn text_of(c: &Client, id: &str) -> String {
     c.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
 }
@@ -165,7 +177,7 @@ async fn sign_in(c: &Client, s: &Services, user: &str, password: &str) {
     c.goto(&format!("{}/login", s.issuer)).await.unwrap();
     c.find(Locator::Id("username")).await.unwrap().send_keys(user).await.unwrap();
     c.find(Locator::Id("password")).await.unwrap().send_keys(password).await.unwrap();
-    c.find(Locator::Id("sign-in")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Id("sign-in")).await;
 }
 
 async fn fill_health_form(c: &Client) {
@@ -187,7 +199,7 @@ async fn fill_health_form(c: &Client) {
 async fn inspect_photo(c: &Client, s: &Services, png: &std::path::Path) -> String {
     c.goto(&format!("{}/inspect", s.verifier)).await.unwrap();
     c.find(Locator::Id("photo")).await.unwrap().send_keys(png.to_str().unwrap()).await.unwrap();
-    c.find(Locator::Id("verify-photo")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Id("verify-photo")).await;
     let verdict = c.find(Locator::Id("verdict")).await.unwrap();
     verdict.attr("data-verdict").await.unwrap().unwrap_or_default()
 }
@@ -214,14 +226,14 @@ async fn run(c: &Client, s: &Services) -> Result<(), String> {
     c.goto(&format!("{}/certificates/new", s.issuer)).await.unwrap();
     screenshot(c, "issue-form-zh").await;
     set_value(c, "f-examinationDate", "").await;
-    c.find(Locator::Id("issue")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Id("issue")).await;
     assert_eq!(text_of(c, "form-error").await, ZH.form_has_errors);
     assert!(!text_of(c, "e-fullName").await.is_empty());
     screenshot(c, "issue-form-errors-zh").await;
     set_lang(c, &s.issuer, "en").await;
     c.goto(&format!("{}/certificates/new", s.issuer)).await.unwrap();
     screenshot(c, "issue-form-en").await;
-    c.find(Locator::Id("issue")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Id("issue")).await;
     assert_eq!(text_of(c, "form-error").await, EN.form_has_errors);
     screenshot(c, "issue-form-errors-en").await;
 
@@ -229,7 +241,7 @@ async fn run(c: &Client, s: &Services) -> Result<(), String> {
     set_lang(c, &s.issuer, "zh").await;
     c.goto(&format!("{}/certificates/new", s.issuer)).await.unwrap();
     fill_health_form(c).await;
-    c.find(Locator::Id("issue")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Id("issue")).await;
     let url = c.current_url().await.unwrap();
     assert!(url.path().starts_with("/certificates/"), "on the certificate page: {url}");
     let page = c.source().await.unwrap();
@@ -249,6 +261,9 @@ async fn run(c: &Client, s: &Services) -> Result<(), String> {
     screenshot(c, "print-page-en").await;
 
     // Inspector: upload the photo → valid (both languages).
+    set_lang(c, &s.verifier, "en").await;
+    c.goto(&format!("{}/inspect", s.verifier)).await.unwrap();
+    screenshot(c, "inspect-en").await;
     set_lang(c, &s.verifier, "zh").await;
     c.goto(&format!("{}/inspect", s.verifier)).await.unwrap();
     screenshot(c, "inspect-zh").await;
@@ -258,8 +273,12 @@ async fn run(c: &Client, s: &Services) -> Result<(), String> {
     screenshot(c, "inspect-result-valid-zh").await;
     // The typed ID number is checked against the credential's salted digest.
     c.find(Locator::Id("idNumber")).await.unwrap().send_keys("11010519491231002X").await.unwrap();
-    c.find(Locator::Css("form[action='/inspect/id-check'] button")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Css("form[action='/inspect/id-check'] button")).await;
     assert_eq!(text_of(c, "id-check-result").await, ZH.id_matches);
+    // The result (with the ID check) on a phone-sized screen.
+    c.set_window_size(390, 1100).await.unwrap();
+    screenshot(c, "inspect-result-valid-zh-phone").await;
+    c.set_window_size(1000, 1400).await.unwrap();
     set_lang(c, &s.verifier, "en").await;
     assert_eq!(inspect_photo(c, s, &qr_path).await, "valid");
     assert_eq!(text_of(c, "verdict").await.trim(), EN.verdict_valid);
@@ -270,7 +289,7 @@ async fn run(c: &Client, s: &Services) -> Result<(), String> {
     c.goto(&print_url).await.unwrap();
     c.find(Locator::Id("action")).await.unwrap().select_by_value("revoke").await.unwrap();
     c.find(Locator::Id("reason")).await.unwrap().send_keys("复查发现传染病").await.unwrap();
-    c.find(Locator::Id("apply-status")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Id("apply-status")).await;
     assert!(text_of(c, "status-badge").await.contains(ZH.status_revoked));
     set_lang(c, &s.verifier, "zh").await;
     assert_eq!(inspect_photo(c, s, &qr_path).await, "revoked");
@@ -287,7 +306,7 @@ async fn run(c: &Client, s: &Services) -> Result<(), String> {
     c.execute("document.querySelector('form[action=\"/certificates/new\"] input[name=csrf]').remove();", vec![])
         .await
         .unwrap();
-    c.find(Locator::Id("issue")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Id("issue")).await;
     assert!(c.source().await.unwrap().contains(EN.csrf_failed), "refused without the CSRF token");
 
     // Five wrong passwords lock the account; then even the right one is refused.
