@@ -209,12 +209,43 @@ async fn staff_issue_print_inspect_revoke_lockout_and_csrf_in_a_real_browser() {
     let Some(driver) = start_driver().await else { return };
     let s = spawn().await;
     let c = browser(&driver, 1000, 1400).await;
-    let result = run(&c, &s).await;
+    let result = run(&c, &s, &driver).await;
     c.close().await.ok();
     result.unwrap();
 }
 
-async fn run(c: &Client, s: &Services) -> Result<(), String> {
+/// A Chrome DevTools command through chromedriver's `goog/cdp/execute`.
+async fn cdp(c: &Client, driver: &Driver, cmd: &str, params: serde_json::Value) -> serde_json::Value {
+    let session = c.session_id().await.unwrap().expect("a session");
+    let resp = reqwest::Client::new()
+        .post(format!("{}/session/{session}/goog/cdp/execute", driver.url))
+        .json(&json!({"cmd": cmd, "params": params}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{cmd}: {}", resp.status());
+    resp.json::<serde_json::Value>().await.unwrap()["value"].take()
+}
+
+/// The page as printed: a screenshot with print CSS and the PDF Chromium prints.
+async fn print_artifacts(c: &Client, driver: &Driver, name: &str) {
+    cdp(c, driver, "Emulation.setEmulatedMedia", json!({"media": "print"})).await;
+    screenshot(c, &format!("{name}-print-media")).await;
+    cdp(c, driver, "Emulation.setEmulatedMedia", json!({"media": ""})).await;
+    let pdf = cdp(c, driver, "Page.printToPDF", json!({"preferCSSPageSize": true, "printBackground": true})).await;
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(pdf["data"].as_str().unwrap()).unwrap();
+    std::fs::write(screenshot_dir().join(format!("{name}.pdf")), &bytes).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    // A6 is 105 × 148 mm = 297.6 × 419.5 pt; one card, one page.
+    let media_box =
+        text.find("/MediaBox [").map(|i| text[i..].chars().take(40).collect::<String>()).unwrap_or_default();
+    assert!(media_box.starts_with("/MediaBox [0 0 29") && media_box.contains(" 4"), "printed on A6: {media_box}");
+    let pages = text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
+    assert_eq!(pages, 1, "one card, one page");
+}
+
+async fn run(c: &Client, s: &Services, driver: &Driver) -> Result<(), String> {
     let work = tempfile::tempdir().unwrap();
     // Sign in (Chinese is the default).
     set_lang(c, &s.issuer, "zh").await;
@@ -247,9 +278,16 @@ async fn run(c: &Client, s: &Services) -> Result<(), String> {
     let page = c.source().await.unwrap();
     assert!(page.contains("欧阳晓燕") && page.contains("OUYANG Xiaoyan"), "name and pinyin on the card");
     screenshot(c, "print-page-zh").await;
+    print_artifacts(c, driver, "print-page-zh").await;
     let qr = c.find(Locator::Id("qr")).await.unwrap();
     let alt = qr.attr("alt").await.unwrap().unwrap_or_default();
     assert!(alt.starts_with(ZH.qr_alt), "the QR code has a text alternative: {alt}");
+    // The image (quiet zone included) is at least 40 mm wide without its white padding (CSS: 96 px per
+    // inch), so the symbol itself is over 35 mm for every QR version we print (≤ 15: 77 of 85 modules).
+    let script = "const q = document.getElementById('qr'); const s = getComputedStyle(q); \
+                  return q.getBoundingClientRect().width - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);";
+    let width = c.execute(script, vec![]).await.unwrap().as_f64().unwrap_or(0.0);
+    assert!(width / 96.0 * 25.4 >= 40.0, "QR image is {width} CSS px wide");
     // Take the QR image from the page: fetch its src bytes.
     let src = qr.prop("src").await.unwrap().expect("img src");
     let png = reqwest::get(&src).await.unwrap().bytes().await.unwrap();
@@ -259,6 +297,7 @@ async fn run(c: &Client, s: &Services) -> Result<(), String> {
     set_lang(c, &s.issuer, "en").await;
     c.goto(&print_url).await.unwrap();
     screenshot(c, "print-page-en").await;
+    print_artifacts(c, driver, "print-page-en").await;
 
     // Inspector: upload the photo → valid (both languages).
     set_lang(c, &s.verifier, "en").await;
