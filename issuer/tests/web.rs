@@ -266,6 +266,10 @@ async fn issue_search_page_change_status_and_audit() {
     assert_eq!(status, 200);
     assert!(html.contains("id=\"total-issued\">1<") && html.contains("id=\"total-suspended\">1<"));
     assert!(!html.contains("欧阳晓燕"), "no personal data on the audit page");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(
+        html.contains("id=\"by-day\"") && html.contains(&format!("<td>{today}</td><td>1</td><td>0</td><td>1</td>"))
+    );
 
     // Rough render times (debug build, SQLite), printed for the record.
     for page in ["/certificates/new", "/certificates", &format!("/certificates/{uuid}")] {

@@ -206,6 +206,8 @@ catalogue! {
     suspended_count => "暂停数", "Suspended";
     by_month => "按月统计", "By month";
     month => "月份", "Month";
+    by_day => "按日统计（最近有记录的 31 天）", "By day (latest 31 days with activity)";
+    day => "日期", "Day";
     latest_checkpoint => "最新日志检查点", "Latest log checkpoint";
     log_size => "日志条目数", "Log entries";
     root_hash => "根哈希", "Root hash";
