@@ -142,7 +142,7 @@ catalogue! {
     result_qualified => "合格", "Qualified";
     occupation => "从业类别", "Occupation";
     optional => "（选填）", "(optional)";
-    date_hint => "格式 YYYY-MM-DD", "Format YYYY-MM-DD";
+    date_hint => "格式 YYYY-MM-DD（或用日期选择器）", "YYYY-MM-DD (or use the date picker)";
     licence_number => "许可证编号", "Licence number";
     licensee => "经营者名称", "Licensee";
     uscc => "统一社会信用代码", "Unified social credit code";
