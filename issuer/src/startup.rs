@@ -50,7 +50,7 @@ impl Application {
         let http = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(crate::accounts::require_api_token))
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(tracing_actix_web::TracingLogger::<crate::web::PathOnlySpan>::new())
                 .app_data(web_state.clone())
                 .app_data(api_access.clone())
                 .app_data(issuer.clone())

@@ -17,11 +17,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use issuer::store::LogAppended;
 use issuer::store::{
     CredentialQuery, CredentialState, IdempotencyRecord, NewCredential, PublishedStatusList, SaveOutcome, StatusAction,
     StatusChange, StatusChangeOutcome, StatusListConfig, Store, StoreError,
 };
+use issuer::store::{LogAppended, Period};
 use sha2::{Digest, Sha256};
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
@@ -81,7 +81,7 @@ store_tests!(
     the_anchor_queue_keeps_one_row_per_size_and_confirmed_rows_are_final,
     staff_accounts_count_failures_lock_and_unlock,
     api_tokens_are_found_by_hash_until_revoked,
-    monthly_counts_group_issuance_and_status_changes,
+    counts_group_issuance_and_status_changes_by_month_and_day,
 );
 
 // --- the tests ------------------------------------------------------------------
@@ -739,9 +739,9 @@ async fn api_tokens_are_found_by_hash_until_revoked(db: TestDb) {
     assert!(all.iter().any(|t| t.token_id == "b2" && t.revoked_at.is_none()));
 }
 
-async fn monthly_counts_group_issuance_and_status_changes(db: TestDb) {
+async fn counts_group_issuance_and_status_changes_by_month_and_day(db: TestDb) {
     let store = db.store;
-    assert!(store.monthly_counts().await.expect("counts").is_empty());
+    assert!(store.counts_by(Period::Month).await.expect("counts").is_empty());
     let january = DateTime::parse_from_rfc3339("2026-01-15T12:00:00Z").expect("date").with_timezone(&Utc);
     let march = DateTime::parse_from_rfc3339("2026-03-31T23:59:59Z").expect("date").with_timezone(&Utc);
     for (id, at) in [("urn:uuid:m-1", january), ("urn:uuid:m-2", january), ("urn:uuid:m-3", march)] {
@@ -750,12 +750,18 @@ async fn monthly_counts_group_issuance_and_status_changes(db: TestDb) {
     }
     store.change_status(&change("urn:uuid:m-1", StatusAction::Revoke, "r", "a")).await.expect("revoke");
     store.change_status(&change("urn:uuid:m-2", StatusAction::Suspend, "s", "a")).await.expect("suspend");
-    let counts = store.monthly_counts().await.expect("counts");
+    let counts = store.counts_by(Period::Month).await.expect("counts");
     let this_month = Utc::now().format("%Y-%m").to_string();
-    let get = |m: &str| counts.iter().find(|c| c.month == m).cloned().unwrap_or_default();
+    let get = |m: &str| counts.iter().find(|c| c.period == m).cloned().unwrap_or_default();
     assert_eq!((get("2026-01").issued, get("2026-03").issued), (2, 1));
     assert_eq!((get(&this_month).revoked, get(&this_month).suspended), (1, 1));
-    assert!(counts.windows(2).all(|w| w[0].month > w[1].month), "newest month first");
+    assert!(counts.windows(2).all(|w| w[0].period > w[1].period), "newest month first");
+    let days = store.counts_by(Period::Day).await.expect("counts");
+    let get = |d: &str| days.iter().find(|c| c.period == d).cloned().unwrap_or_default();
+    assert_eq!((get("2026-01-15").issued, get("2026-03-31").issued, get("2026-03-30").issued), (2, 1, 0));
+    let today = Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!((get(&today).revoked, get(&today).suspended), (1, 1));
+    assert!(days.windows(2).all(|w| w[0].period > w[1].period), "newest day first");
 }
 
 async fn revocation_is_final(db: TestDb) {

@@ -147,6 +147,18 @@ async fn screenshot(c: &Client, name: &str) {
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
 }
 
+/// Click a submit button and wait until the next page has loaded (the old page's
+/// body is marked first, so a stale page is never read).
+async fn submit(c: &Client, button: Locator<'_>) {
+    c.execute("document.body.setAttribute('data-stale', '1');", vec![]).await.unwrap();
+    c.find(button).await.unwrap().click().await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("body:not([data-stale])"))
+        .await
+        .expect("the next page loads");
+}
+
 async fn text_of(c: &Client, id: &str) -> String {
     c.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
 }
@@ -165,7 +177,7 @@ async fn sign_in(c: &Client, s: &Services, user: &str, password: &str) {
     c.goto(&format!("{}/login", s.issuer)).await.unwrap();
     c.find(Locator::Id("username")).await.unwrap().send_keys(user).await.unwrap();
     c.find(Locator::Id("password")).await.unwrap().send_keys(password).await.unwrap();
-    c.find(Locator::Id("sign-in")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Id("sign-in")).await;
 }
 
 async fn fill_health_form(c: &Client) {
@@ -187,7 +199,7 @@ async fn fill_health_form(c: &Client) {
 async fn inspect_photo(c: &Client, s: &Services, png: &std::path::Path) -> String {
     c.goto(&format!("{}/inspect", s.verifier)).await.unwrap();
     c.find(Locator::Id("photo")).await.unwrap().send_keys(png.to_str().unwrap()).await.unwrap();
-    c.find(Locator::Id("verify-photo")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Id("verify-photo")).await;
     let verdict = c.find(Locator::Id("verdict")).await.unwrap();
     verdict.attr("data-verdict").await.unwrap().unwrap_or_default()
 }
@@ -197,12 +209,43 @@ async fn staff_issue_print_inspect_revoke_lockout_and_csrf_in_a_real_browser() {
     let Some(driver) = start_driver().await else { return };
     let s = spawn().await;
     let c = browser(&driver, 1000, 1400).await;
-    let result = run(&c, &s).await;
+    let result = run(&c, &s, &driver).await;
     c.close().await.ok();
     result.unwrap();
 }
 
-async fn run(c: &Client, s: &Services) -> Result<(), String> {
+/// A Chrome DevTools command through chromedriver's `goog/cdp/execute`.
+async fn cdp(c: &Client, driver: &Driver, cmd: &str, params: serde_json::Value) -> serde_json::Value {
+    let session = c.session_id().await.unwrap().expect("a session");
+    let resp = reqwest::Client::new()
+        .post(format!("{}/session/{session}/goog/cdp/execute", driver.url))
+        .json(&json!({"cmd": cmd, "params": params}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{cmd}: {}", resp.status());
+    resp.json::<serde_json::Value>().await.unwrap()["value"].take()
+}
+
+/// The page as printed: a screenshot with print CSS and the PDF Chromium prints.
+async fn print_artifacts(c: &Client, driver: &Driver, name: &str) {
+    cdp(c, driver, "Emulation.setEmulatedMedia", json!({"media": "print"})).await;
+    screenshot(c, &format!("{name}-print-media")).await;
+    cdp(c, driver, "Emulation.setEmulatedMedia", json!({"media": ""})).await;
+    let pdf = cdp(c, driver, "Page.printToPDF", json!({"preferCSSPageSize": true, "printBackground": true})).await;
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(pdf["data"].as_str().unwrap()).unwrap();
+    std::fs::write(screenshot_dir().join(format!("{name}.pdf")), &bytes).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    // A6 is 105 × 148 mm = 297.6 × 419.5 pt; one card, one page.
+    let media_box =
+        text.find("/MediaBox [").map(|i| text[i..].chars().take(40).collect::<String>()).unwrap_or_default();
+    assert!(media_box.starts_with("/MediaBox [0 0 29") && media_box.contains(" 4"), "printed on A6: {media_box}");
+    let pages = text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
+    assert_eq!(pages, 1, "one card, one page");
+}
+
+async fn run(c: &Client, s: &Services, driver: &Driver) -> Result<(), String> {
     let work = tempfile::tempdir().unwrap();
     // Sign in (Chinese is the default).
     set_lang(c, &s.issuer, "zh").await;
@@ -214,14 +257,14 @@ async fn run(c: &Client, s: &Services) -> Result<(), String> {
     c.goto(&format!("{}/certificates/new", s.issuer)).await.unwrap();
     screenshot(c, "issue-form-zh").await;
     set_value(c, "f-examinationDate", "").await;
-    c.find(Locator::Id("issue")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Id("issue")).await;
     assert_eq!(text_of(c, "form-error").await, ZH.form_has_errors);
     assert!(!text_of(c, "e-fullName").await.is_empty());
     screenshot(c, "issue-form-errors-zh").await;
     set_lang(c, &s.issuer, "en").await;
     c.goto(&format!("{}/certificates/new", s.issuer)).await.unwrap();
     screenshot(c, "issue-form-en").await;
-    c.find(Locator::Id("issue")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Id("issue")).await;
     assert_eq!(text_of(c, "form-error").await, EN.form_has_errors);
     screenshot(c, "issue-form-errors-en").await;
 
@@ -229,15 +272,22 @@ async fn run(c: &Client, s: &Services) -> Result<(), String> {
     set_lang(c, &s.issuer, "zh").await;
     c.goto(&format!("{}/certificates/new", s.issuer)).await.unwrap();
     fill_health_form(c).await;
-    c.find(Locator::Id("issue")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Id("issue")).await;
     let url = c.current_url().await.unwrap();
     assert!(url.path().starts_with("/certificates/"), "on the certificate page: {url}");
     let page = c.source().await.unwrap();
     assert!(page.contains("欧阳晓燕") && page.contains("OUYANG Xiaoyan"), "name and pinyin on the card");
     screenshot(c, "print-page-zh").await;
+    print_artifacts(c, driver, "print-page-zh").await;
     let qr = c.find(Locator::Id("qr")).await.unwrap();
     let alt = qr.attr("alt").await.unwrap().unwrap_or_default();
     assert!(alt.starts_with(ZH.qr_alt), "the QR code has a text alternative: {alt}");
+    // The image (quiet zone included) is at least 40 mm wide without its white padding (CSS: 96 px per
+    // inch), so the symbol itself is over 35 mm for every QR version we print (≤ 15: 77 of 85 modules).
+    let script = "const q = document.getElementById('qr'); const s = getComputedStyle(q); \
+                  return q.getBoundingClientRect().width - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);";
+    let width = c.execute(script, vec![]).await.unwrap().as_f64().unwrap_or(0.0);
+    assert!(width / 96.0 * 25.4 >= 40.0, "QR image is {width} CSS px wide");
     // Take the QR image from the page: fetch its src bytes.
     let src = qr.prop("src").await.unwrap().expect("img src");
     let png = reqwest::get(&src).await.unwrap().bytes().await.unwrap();
@@ -247,8 +297,12 @@ async fn run(c: &Client, s: &Services) -> Result<(), String> {
     set_lang(c, &s.issuer, "en").await;
     c.goto(&print_url).await.unwrap();
     screenshot(c, "print-page-en").await;
+    print_artifacts(c, driver, "print-page-en").await;
 
     // Inspector: upload the photo → valid (both languages).
+    set_lang(c, &s.verifier, "en").await;
+    c.goto(&format!("{}/inspect", s.verifier)).await.unwrap();
+    screenshot(c, "inspect-en").await;
     set_lang(c, &s.verifier, "zh").await;
     c.goto(&format!("{}/inspect", s.verifier)).await.unwrap();
     screenshot(c, "inspect-zh").await;
@@ -258,8 +312,30 @@ async fn run(c: &Client, s: &Services) -> Result<(), String> {
     screenshot(c, "inspect-result-valid-zh").await;
     // The typed ID number is checked against the credential's salted digest.
     c.find(Locator::Id("idNumber")).await.unwrap().send_keys("11010519491231002X").await.unwrap();
-    c.find(Locator::Css("form[action='/inspect/id-check'] button")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Css("form[action='/inspect/id-check'] button")).await;
     assert_eq!(text_of(c, "id-check-result").await, ZH.id_matches);
+    // The result (with the ID check) on a phone-sized screen.
+    c.set_window_size(390, 1100).await.unwrap();
+    screenshot(c, "inspect-result-valid-zh-phone").await;
+    c.set_window_size(1000, 1400).await.unwrap();
+    // The camera path without the camera: the vendored jsQR decodes the printed QR image
+    // in the page, and the decoded text, submitted like the scanner does, verifies.
+    c.goto(&format!("{}/inspect", s.verifier)).await.unwrap();
+    use base64::Engine as _;
+    let data_url = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&png));
+    let decode = "const [src, done] = arguments; const img = new Image(); \
+        img.onload = () => { const c = document.createElement('canvas'); c.width = img.width; c.height = img.height; \
+          const x = c.getContext('2d'); x.drawImage(img, 0, 0); const d = x.getImageData(0, 0, c.width, c.height); \
+          const code = jsQR(d.data, d.width, d.height); done(code ? code.data : ''); }; \
+        img.onerror = () => done(''); img.src = src;";
+    let decoded = c.execute_async(decode, vec![json!(data_url)]).await.unwrap();
+    let decoded = decoded.as_str().unwrap_or_default().to_owned();
+    assert!(decoded.starts_with("EC1:"), "jsQR decoded {decoded:?}");
+    set_value(c, "qr-text", &decoded).await;
+    submit(c, Locator::Css("#qr-form button")).await;
+    let verdict = c.find(Locator::Id("verdict")).await.unwrap().attr("data-verdict").await.unwrap();
+    assert_eq!(verdict.as_deref(), Some("valid"), "the text jsQR read verifies");
+
     set_lang(c, &s.verifier, "en").await;
     assert_eq!(inspect_photo(c, s, &qr_path).await, "valid");
     assert_eq!(text_of(c, "verdict").await.trim(), EN.verdict_valid);
@@ -270,7 +346,7 @@ async fn run(c: &Client, s: &Services) -> Result<(), String> {
     c.goto(&print_url).await.unwrap();
     c.find(Locator::Id("action")).await.unwrap().select_by_value("revoke").await.unwrap();
     c.find(Locator::Id("reason")).await.unwrap().send_keys("复查发现传染病").await.unwrap();
-    c.find(Locator::Id("apply-status")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Id("apply-status")).await;
     assert!(text_of(c, "status-badge").await.contains(ZH.status_revoked));
     set_lang(c, &s.verifier, "zh").await;
     assert_eq!(inspect_photo(c, s, &qr_path).await, "revoked");
@@ -287,7 +363,7 @@ async fn run(c: &Client, s: &Services) -> Result<(), String> {
     c.execute("document.querySelector('form[action=\"/certificates/new\"] input[name=csrf]').remove();", vec![])
         .await
         .unwrap();
-    c.find(Locator::Id("issue")).await.unwrap().click().await.unwrap();
+    submit(c, Locator::Id("issue")).await;
     assert!(c.source().await.unwrap().contains(EN.csrf_failed), "refused without the CSRF token");
 
     // Five wrong passwords lock the account; then even the right one is refused.

@@ -501,7 +501,7 @@ async fn the_verifier_syncs_the_trust_list_from_the_issuer_url() {
     let issuer = format!("http://127.0.0.1:{}", issuer_app.port());
     tokio::spawn(issuer_app.run_until_stopped());
 
-    let http = reqwest::Client::new();
+    let http = issuer::accounts::authorized_client(&issuer_settings).await.unwrap();
     let resp = http.get(format!("{issuer}/trust-list")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let etag = resp.headers()["etag"].to_str().unwrap().to_owned();

@@ -142,7 +142,7 @@ catalogue! {
     result_qualified => "合格", "Qualified";
     occupation => "从业类别", "Occupation";
     optional => "（选填）", "(optional)";
-    date_hint => "格式 YYYY-MM-DD", "Format YYYY-MM-DD";
+    date_hint => "格式 YYYY-MM-DD（或用日期选择器）", "YYYY-MM-DD (or use the date picker)";
     licence_number => "许可证编号", "Licence number";
     licensee => "经营者名称", "Licensee";
     uscc => "统一社会信用代码", "Unified social credit code";
@@ -206,6 +206,8 @@ catalogue! {
     suspended_count => "暂停数", "Suspended";
     by_month => "按月统计", "By month";
     month => "月份", "Month";
+    by_day => "按日统计（最近有记录的 31 天）", "By day (latest 31 days with activity)";
+    day => "日期", "Day";
     latest_checkpoint => "最新日志检查点", "Latest log checkpoint";
     log_size => "日志条目数", "Log entries";
     root_hash => "根哈希", "Root hash";

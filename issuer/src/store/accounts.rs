@@ -52,16 +52,16 @@ pub struct ApiTokenRecord {
     pub revoked_at: Option<i64>,
 }
 
-/// Issued / revoked / suspended counts for one month (`YYYY-MM`, UTC).
+/// Issued / revoked / suspended counts for one period (UTC month `YYYY-MM` or day `YYYY-MM-DD`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct MonthlyCounts {
-    /// `YYYY-MM`.
-    pub month: String,
-    /// Credentials issued that month.
+pub struct PeriodCounts {
+    /// `YYYY-MM` or `YYYY-MM-DD`.
+    pub period: String,
+    /// Credentials issued in the period.
     pub issued: u64,
-    /// Status changes to revoked that month.
+    /// Status changes to revoked in the period.
     pub revoked: u64,
-    /// Status changes to suspended that month.
+    /// Status changes to suspended in the period.
     pub suspended: u64,
 }
 
@@ -73,13 +73,37 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-fn merge_months(issued: Vec<(String, i64)>, changes: Vec<(String, String, i64)>) -> Vec<MonthlyCounts> {
-    let mut months: std::collections::BTreeMap<String, MonthlyCounts> = std::collections::BTreeMap::new();
-    for (month, n) in issued {
-        months.entry(month.clone()).or_insert_with(|| MonthlyCounts { month, ..Default::default() }).issued = count(n);
+/// A grouping of the counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// `YYYY-MM`
+    Month,
+    /// `YYYY-MM-DD`
+    Day,
+}
+
+impl Period {
+    fn text_len(self) -> i64 {
+        match self {
+            Period::Month => 7,
+            Period::Day => 10,
+        }
     }
-    for (month, state, n) in changes {
-        let entry = months.entry(month.clone()).or_insert_with(|| MonthlyCounts { month, ..Default::default() });
+    fn pg_format(self) -> &'static str {
+        match self {
+            Period::Month => "YYYY-MM",
+            Period::Day => "YYYY-MM-DD",
+        }
+    }
+}
+
+fn merge_periods(issued: Vec<(String, i64)>, changes: Vec<(String, String, i64)>) -> Vec<PeriodCounts> {
+    let mut months: std::collections::BTreeMap<String, PeriodCounts> = std::collections::BTreeMap::new();
+    for (period, n) in issued {
+        months.entry(period.clone()).or_insert_with(|| PeriodCounts { period, ..Default::default() }).issued = count(n);
+    }
+    for (period, state, n) in changes {
+        let entry = months.entry(period.clone()).or_insert_with(|| PeriodCounts { period, ..Default::default() });
         match state.as_str() {
             "revoked" => entry.revoked += count(n),
             "suspended" => entry.suspended += count(n),
@@ -175,11 +199,11 @@ impl Store {
         }
     }
 
-    /// Issued, revoked and suspended counts per UTC month, newest month first.
-    pub async fn monthly_counts(&self) -> Result<Vec<MonthlyCounts>, StoreError> {
+    /// Issued, revoked and suspended counts per UTC month or day, newest first.
+    pub async fn counts_by(&self, period: Period) -> Result<Vec<PeriodCounts>, StoreError> {
         match self {
-            Store::Sqlite(s) => s.monthly_counts().await,
-            Store::Postgres(s) => s.monthly_counts().await,
+            Store::Sqlite(s) => s.counts_by(period).await,
+            Store::Postgres(s) => s.counts_by(period).await,
         }
     }
 }
@@ -328,20 +352,21 @@ impl SqliteStore {
         .await
     }
 
-    async fn monthly_counts(&self) -> Result<Vec<MonthlyCounts>, StoreError> {
-        self.with_connection(|c| {
+    async fn counts_by(&self, period: Period) -> Result<Vec<PeriodCounts>, StoreError> {
+        let len = period.text_len();
+        self.with_connection(move |c| {
             let issued = c
-                .prepare("SELECT substr(issued_at, 1, 7) AS m, COUNT(*) FROM credentials GROUP BY m")?
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .prepare("SELECT substr(issued_at, 1, ?1) AS m, COUNT(*) FROM credentials GROUP BY m")?
+                .query_map(params![len], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
             let changes = c
                 .prepare(
-                    "SELECT substr(occurred_at, 1, 7) AS m, new_state, COUNT(*) FROM status_events \
+                    "SELECT substr(occurred_at, 1, ?1) AS m, new_state, COUNT(*) FROM status_events \
                      GROUP BY m, new_state",
                 )?
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                .query_map(params![len], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(merge_months(issued, changes))
+            Ok(merge_periods(issued, changes))
         })
         .await
     }
@@ -469,13 +494,14 @@ impl PgStore {
         rows.iter().map(pg_token).collect()
     }
 
-    async fn monthly_counts(&self) -> Result<Vec<MonthlyCounts>, StoreError> {
+    async fn counts_by(&self, period: Period) -> Result<Vec<PeriodCounts>, StoreError> {
         let client = self.pool.get().await?;
+        let format = period.pg_format();
         let issued = client
             .query(
-                "SELECT to_char(issued_at AT TIME ZONE 'UTC', 'YYYY-MM') AS m, COUNT(*)::bigint \
+                "SELECT to_char(issued_at AT TIME ZONE 'UTC', $1::text) AS m, COUNT(*)::bigint \
                  FROM credentials GROUP BY m",
-                &[],
+                &[&format],
             )
             .await?
             .iter()
@@ -483,14 +509,14 @@ impl PgStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         let changes = client
             .query(
-                "SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM') AS m, new_state, COUNT(*)::bigint \
+                "SELECT to_char(occurred_at AT TIME ZONE 'UTC', $1::text) AS m, new_state, COUNT(*)::bigint \
                  FROM status_events GROUP BY m, new_state",
-                &[],
+                &[&format],
             )
             .await?
             .iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(merge_months(issued, changes))
+        Ok(merge_periods(issued, changes))
     }
 }

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-pub use self::accounts::{ApiTokenRecord, MonthlyCounts, StaffAccount};
+pub use self::accounts::{ApiTokenRecord, Period, PeriodCounts, StaffAccount};
 pub use self::anchors::{AnchorRecord, AnchorState};
 pub use self::postgres::PgStore;
 pub use self::sqlite::SqliteStore;

@@ -16,9 +16,11 @@ use super::session::{safe_next, web_query};
 use super::{form_fields, page_context, respond, FormView, WebState};
 use crate::accounts::{self, SignInError};
 use crate::issuance::{IdempotencyKey, Issuer};
-use crate::store::{CredentialQuery, CredentialState, MonthlyCounts, StatusAction};
+use crate::store::{CredentialQuery, CredentialState, Period, PeriodCounts, StatusAction};
 
 const PAGE_SIZE: u32 = 20;
+/// Days with activity shown on the audit page (newest first).
+const AUDIT_DAYS: usize = 31;
 /// How many of the newest credentials a name search looks through.
 const NAME_SEARCH_WINDOW: u32 = 500;
 
@@ -118,7 +120,8 @@ struct AuditPage {
     total_issued: u64,
     total_revoked: u64,
     total_suspended: u64,
-    months: Vec<MonthlyCounts>,
+    months: Vec<PeriodCounts>,
+    days: Vec<PeriodCounts>,
     checkpoint: Option<(u64, String, String)>,
     anchors: Vec<AnchorRow>,
 }
@@ -609,13 +612,14 @@ pub async fn audit(req: HttpRequest, state: web::Data<WebState>, issuer: web::Da
     let (ctx, cookies) = page_context(&req, &state);
     let store = &issuer.store;
     let gathered = async {
-        let months = store.monthly_counts().await?;
+        let months = store.counts_by(Period::Month).await?;
+        let days = store.counts_by(Period::Day).await?;
         let total = store.count_credentials(None).await?;
         let checkpoint = store.latest_log_checkpoint().await?;
         let anchors = store.anchors().await?;
-        Ok::<_, crate::store::StoreError>((months, total, checkpoint, anchors))
+        Ok::<_, crate::store::StoreError>((months, days, total, checkpoint, anchors))
     };
-    let (months, total_issued, checkpoint, anchors) = match gathered.await {
+    let (months, mut days, total_issued, checkpoint, anchors) = match gathered.await {
         Ok(g) => g,
         Err(e) => return internal(&req, ctx, cookies, e),
     };
@@ -634,12 +638,14 @@ pub async fn audit(req: HttpRequest, state: web::Data<WebState>, issuer: web::Da
             time: a.block_time.map(when).unwrap_or_default(),
         })
         .collect();
+    days.truncate(AUDIT_DAYS);
     let page = AuditPage {
         did: issuer.key.did(),
         total_issued,
         total_revoked: months.iter().map(|m| m.revoked).sum(),
         total_suspended: months.iter().map(|m| m.suspended).sum(),
         months,
+        days,
         checkpoint: checkpoint
             .map(|c| (c.size, hex::encode(&c.root), c.created_at.format("%Y-%m-%d %H:%M UTC").to_string())),
         anchors,
@@ -738,7 +744,8 @@ mod tests {
                     total_issued: 3,
                     total_revoked: 1,
                     total_suspended: 0,
-                    months: vec![MonthlyCounts { month: "2026-03".into(), issued: 3, revoked: 1, suspended: 0 }],
+                    months: vec![PeriodCounts { period: "2026-03".into(), issued: 3, revoked: 1, suspended: 0 }],
+                    days: Vec::new(),
                     checkpoint: None,
                     anchors: Vec::new(),
                 }
