@@ -5,6 +5,7 @@ pub mod api_error;
 pub mod audit;
 pub mod config;
 pub mod log_sync;
+pub mod offline_check;
 pub mod routes;
 pub mod startup;
 pub mod status_sync;

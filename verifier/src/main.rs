@@ -17,6 +17,8 @@ enum Command {
     Serve(Box<Settings>),
     /// Replay an issuer's log against the chain's anchors (exit status 1 on a mismatch).
     Audit(verifier::audit::AuditArgs),
+    /// Verify a QR code (text or photo) offline against a signed verifier bundle.
+    Check(verifier::offline_check::CheckArgs),
 }
 
 #[actix_web::main]
@@ -28,6 +30,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(port = app.port(), "verifier ready");
             app.run_until_stopped().await?;
         }
+        Command::Check(args) => std::process::exit(verifier::offline_check::run(&args).await?),
         Command::Audit(args) => {
             let report = verifier::audit::run(&args).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);

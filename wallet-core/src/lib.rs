@@ -19,3 +19,4 @@ pub mod transparency;
 pub mod trust;
 pub mod ui_text;
 pub mod verification;
+pub mod verifier_bundle;

@@ -405,7 +405,7 @@ impl TrustList {
             })
             .collect::<Result<Vec<_>, _>>()?;
 
-        let signer_key = self.signer_key(&roots, &anchors, now)?;
+        let signer_key = signer_key(&self.signer_chain, &roots, &anchors, now)?;
         let signature =
             p256::ecdsa::Signature::from_slice(&self.signature).map_err(|_| TrustListError::BadSignature)?;
         signer_key
@@ -485,54 +485,52 @@ impl TrustList {
             warnings,
         ))
     }
+}
 
-    /// The key the list must be signed with: a configured root's (when the
-    /// signer certificate is one), or a trust-list signer certificate's that
-    /// chains to a configured root now.
-    fn signer_key(
-        &self,
-        roots: &[RootEntry],
-        anchors: &[rustls_pki_types::TrustAnchor<'static>],
-        now: DateTime<Utc>,
-    ) -> Result<p256::ecdsa::VerifyingKey, TrustListError> {
-        let signer_der = self.signer_chain.first().ok_or_else(|| malformed("no signer certificate (x5c)"))?;
-        if let Some(root) = roots.iter().find(|root| root.certificate.der == *signer_der) {
-            let key = root
-                .certificate
-                .public_key
-                .ok_or_else(|| TrustListError::InvalidConfiguration(format!("root {} is not P-256", root.name)))?;
-            return Ok(p256::ecdsa::VerifyingKey::from(&key));
-        }
-        let signer =
-            ParsedCertificate::from_der(signer_der).map_err(|e| TrustListError::UntrustedSigner(e.to_string()))?;
-        let signer_name = signer.display_subject();
-        let seconds =
-            u64::try_from(now.timestamp()).map_err(|_| TrustListError::UntrustedSigner("clock before 1970".into()))?;
-        let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds));
-        let end_entity_der = CertificateDer::from(signer_der.as_slice());
-        let end_entity = webpki::EndEntityCert::try_from(&end_entity_der)
-            .map_err(|e| TrustListError::UntrustedSigner(format!("{signer_name}: {e:?}")))?;
-        let intermediates: Vec<CertificateDer<'_>> =
-            self.signer_chain.iter().skip(1).map(|der_bytes| CertificateDer::from(der_bytes.as_slice())).collect();
-        end_entity
-            .verify_for_usage(
-                &[webpki::ring::ECDSA_P256_SHA256],
-                anchors,
-                &intermediates,
-                time,
-                webpki::KeyUsage::required(oid::TRUST_LIST_SIGNING_EKU_OID_DER),
-                None,
-                None,
-            )
-            .map_err(|e| {
-                TrustListError::UntrustedSigner(format!(
-                    "{signer_name} is not a trust-list signer certified by a configured root ({e:?})"
-                ))
-            })?;
-        let key =
-            signer.public_key.ok_or_else(|| TrustListError::UntrustedSigner(format!("{signer_name}: not P-256")))?;
-        Ok(p256::ecdsa::VerifyingKey::from(&key))
+/// The key the list must be signed with: a configured root's (when the
+/// signer certificate is one), or a trust-list signer certificate's that
+/// chains to a configured root now.
+fn signer_key(
+    signer_chain: &[Vec<u8>],
+    roots: &[RootEntry],
+    anchors: &[rustls_pki_types::TrustAnchor<'static>],
+    now: DateTime<Utc>,
+) -> Result<p256::ecdsa::VerifyingKey, TrustListError> {
+    let signer_der = signer_chain.first().ok_or_else(|| malformed("no signer certificate (x5c)"))?;
+    if let Some(root) = roots.iter().find(|root| root.certificate.der == *signer_der) {
+        let key = root
+            .certificate
+            .public_key
+            .ok_or_else(|| TrustListError::InvalidConfiguration(format!("root {} is not P-256", root.name)))?;
+        return Ok(p256::ecdsa::VerifyingKey::from(&key));
     }
+    let signer = ParsedCertificate::from_der(signer_der).map_err(|e| TrustListError::UntrustedSigner(e.to_string()))?;
+    let signer_name = signer.display_subject();
+    let seconds =
+        u64::try_from(now.timestamp()).map_err(|_| TrustListError::UntrustedSigner("clock before 1970".into()))?;
+    let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds));
+    let end_entity_der = CertificateDer::from(signer_der.as_slice());
+    let end_entity = webpki::EndEntityCert::try_from(&end_entity_der)
+        .map_err(|e| TrustListError::UntrustedSigner(format!("{signer_name}: {e:?}")))?;
+    let intermediates: Vec<CertificateDer<'_>> =
+        signer_chain.iter().skip(1).map(|der_bytes| CertificateDer::from(der_bytes.as_slice())).collect();
+    end_entity
+        .verify_for_usage(
+            &[webpki::ring::ECDSA_P256_SHA256],
+            anchors,
+            &intermediates,
+            time,
+            webpki::KeyUsage::required(oid::TRUST_LIST_SIGNING_EKU_OID_DER),
+            None,
+            None,
+        )
+        .map_err(|e| {
+            TrustListError::UntrustedSigner(format!(
+                "{signer_name} is not a trust-list signer certified by a configured root ({e:?})"
+            ))
+        })?;
+    let key = signer.public_key.ok_or_else(|| TrustListError::UntrustedSigner(format!("{signer_name}: not P-256")))?;
+    Ok(p256::ecdsa::VerifyingKey::from(&key))
 }
 
 fn configured_root_entries<R: AsRef<[u8]>>(configured_roots: &[R]) -> Result<Vec<RootEntry>, TrustListError> {
@@ -601,4 +599,77 @@ fn attach_crl(
     }
     root.add_revocations(crl.revocations);
     Ok(())
+}
+
+/// Sign `payload_json` as a department JWS of type `typ`: the trust list's
+/// envelope (flattened JSON, unencoded payload, ES256, `x5c`), for other
+/// documents the departments sign (the verifier bundle).
+pub(crate) fn sign_department_jws(
+    typ: &str,
+    payload_json: &str,
+    signer_key: &IssuerKey,
+    signer_chain: &[Vec<u8>],
+) -> Result<Vec<u8>, TrustListError> {
+    let build = |detail: String| TrustListError::Build(detail);
+    let signer_certificate_der = signer_chain.first().ok_or_else(|| build("no signer certificate".into()))?;
+    let signer_certificate = ParsedCertificate::from_der(signer_certificate_der).map_err(|e| build(e.to_string()))?;
+    if signer_certificate.public_key != Some(signer_key.public_key()) {
+        return Err(build("the signing key does not match the signer certificate".into()));
+    }
+    let header = ProtectedHeader {
+        alg: "ES256".into(),
+        typ: Some(typ.into()),
+        b64: false,
+        crit: vec!["b64".into()],
+        x5c: signer_chain.iter().map(|d| STANDARD.encode(d)).collect(),
+    };
+    let header_json = serde_json::to_vec(&header).map_err(|e| build(e.to_string()))?;
+    let protected = URL_SAFE_NO_PAD.encode(header_json);
+    let signing_key = signing_key_of(signer_key).map_err(|e| build(e.to_string()))?;
+    let signature: p256::ecdsa::Signature = signing_key.sign(&signing_input(&protected, payload_json));
+    let envelope = JwsEnvelope {
+        protected,
+        payload: payload_json.to_owned(),
+        signature: URL_SAFE_NO_PAD.encode(signature.to_bytes()),
+    };
+    serde_json::to_vec(&envelope).map_err(|e| build(e.to_string()))
+}
+
+/// Verify a department JWS of type `typ` (see [`sign_department_jws`]): the
+/// signer is a configured root, or chains to one now with the trust-list
+/// signing EKU, and the signature verifies. Returns the payload JSON.
+pub(crate) fn open_department_jws<R: AsRef<[u8]>>(
+    bytes: &[u8],
+    typ: &str,
+    configured_roots: &[R],
+    now: DateTime<Utc>,
+) -> Result<String, TrustListError> {
+    let envelope: JwsEnvelope =
+        serde_json::from_slice(bytes).map_err(|e| malformed(format!("not a JWS JSON object: {e}")))?;
+    let header_json =
+        URL_SAFE_NO_PAD.decode(&envelope.protected).map_err(|_| malformed("protected header is not base64url"))?;
+    let header: ProtectedHeader =
+        serde_json::from_slice(&header_json).map_err(|e| malformed(format!("protected header: {e}")))?;
+    if header.alg != "ES256" || header.b64 || header.crit != ["b64"] {
+        return Err(malformed("the header must be ES256 with b64:false and crit:[\"b64\"]"));
+    }
+    if header.typ.as_deref() != Some(typ) {
+        return Err(malformed(format!("not a {typ} (typ)")));
+    }
+    let signer_chain = decode_all(&header.x5c, "x5c certificate")?;
+    let roots = configured_root_entries(configured_roots)?;
+    let anchors = roots
+        .iter()
+        .map(|root| {
+            webpki::anchor_from_trusted_cert(&CertificateDer::from(root.certificate.der.as_slice()))
+                .map(|anchor| anchor.to_owned())
+                .map_err(|e| TrustListError::InvalidConfiguration(format!("root {}: {e:?}", root.name)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = signer_key(&signer_chain, &roots, &anchors, now)?;
+    let signature = URL_SAFE_NO_PAD.decode(&envelope.signature).map_err(|_| malformed("signature is not base64url"))?;
+    let signature = p256::ecdsa::Signature::from_slice(&signature).map_err(|_| TrustListError::BadSignature)?;
+    key.verify(&signing_input(&envelope.protected, &envelope.payload), &signature)
+        .map_err(|_| TrustListError::BadSignature)?;
+    Ok(envelope.payload)
 }

@@ -1,0 +1,97 @@
+//! `verifier check`: verify one credential offline against a signed verifier
+//! bundle (see `wallet_core::verifier_bundle`) — an inspector's laptop at an
+//! inspection, or a test. Reads the QR text, or a photo of the QR code; prints
+//! the report as JSON; exit status 0 verified, 1 not verified, 2 unusable input
+//! or bundle. Makes no network request.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use serde_json::json;
+use wallet_core::verifier_bundle::{open_bundle, FreshnessPolicy};
+
+/// What to check.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// The signed verifier bundle.
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// A department root certificate (PEM) bundles and trust lists must be signed under (repeatable).
+    #[arg(long = "trust-root", required = true)]
+    pub roots: Vec<PathBuf>,
+    /// Warn when a part of the bundle is older than this many hours.
+    #[arg(long, default_value_t = 24)]
+    pub warn_hours: i64,
+    /// Fail the check a part serves when it is older than this many hours.
+    #[arg(long, default_value_t = 168)]
+    pub max_age_hours: i64,
+    /// The QR code's text (`EC1:…`), or the path of a photo of it.
+    pub input: String,
+}
+
+/// Run the check; the exit status.
+///
+/// # Errors
+/// Unreadable files.
+pub async fn run(args: &CheckArgs) -> anyhow::Result<i32> {
+    let now = chrono::Utc::now();
+    let bytes = std::fs::read(&args.bundle).with_context(|| format!("reading {}", args.bundle.display()))?;
+    let roots = args
+        .roots
+        .iter()
+        .map(|path| {
+            let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            wallet_core::trust::certificate_pem_to_der(&pem).with_context(|| format!("{}", path.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let policy = FreshnessPolicy {
+        warn_after: chrono::Duration::hours(args.warn_hours),
+        max_age: chrono::Duration::hours(args.max_age_hours),
+    };
+    let opened = match open_bundle(&bytes, &roots, now, policy, None).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            println!("{}", json!({"error": e.code(), "message": e.to_string()}));
+            return Ok(2);
+        }
+    };
+    let path = std::path::Path::new(&args.input);
+    let text = if !args.input.starts_with("EC1:") && path.is_file() {
+        let image = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        match wallet_core::qr::decode_image(&image) {
+            Ok(text) => text,
+            Err(e) => {
+                println!("{}", json!({"error": e.code(), "message": e.to_string()}));
+                return Ok(2);
+            }
+        }
+    } else {
+        args.input.clone()
+    };
+    let vc = match wallet_core::compact::decode_credential(text.trim()) {
+        Ok(vc) => vc,
+        Err(e) => {
+            println!("{}", json!({"error": e.code(), "message": e.to_string()}));
+            return Ok(2);
+        }
+    };
+    let report = match wallet_core::verification::verify_credential(&vc, &opened.verify_options(now)).await {
+        Ok(report) => report,
+        Err(e) => {
+            println!("{}", json!({"error": e.code(), "message": e.message()}));
+            return Ok(2);
+        }
+    };
+    let verified = report.verified;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({
+            "verified": verified,
+            "bundle": {"sequence": opened.bundle.sequence, "issuedAt": opened.bundle.issued_at, "age": opened.age(now)},
+            "bundleProblems": opened.problems,
+            "report": report,
+            "credential": vc,
+        }))?
+    );
+    Ok(if verified { 0 } else { 1 })
+}

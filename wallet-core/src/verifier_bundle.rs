@@ -1,0 +1,228 @@
+//! The signed verifier bundle: what an inspector app downloads when online to
+//! verify fully offline later.
+//!
+//! One file, signed by a department (the trust list's JWS envelope, typ
+//! [`VERIFIER_BUNDLE_JWS_TYPE`], the signer a configured root or a trust-list
+//! signer certified by one), holding:
+//!
+//! - the department trust list (roots, issuer certificates, CRLs), itself signed;
+//! - the issuers' Bitstring Status Lists, each signed by its issuer;
+//! - the latest signed (and cosigned) log checkpoints;
+//! - its own `sequence` (versions only go up) and `issuedAt`.
+//!
+//! [`open_bundle`] checks the department signature and gives
+//! [`VerifyOptions`] in which every part's age is measured against the
+//! verifier's clock: trust data from the trust list's `issuedAt`, status data
+//! from the bundle's `issuedAt` (when the lists were collected). With the
+//! default policy a part older than 24 h gives a warning naming it and one
+//! older than 7 days fails its check, so an inspector offline for a week is
+//! told which data went stale instead of getting an opaque clock error.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::keys::IssuerKey;
+use crate::localized::Localized;
+use crate::status::{verify_status_list, StatusListCache, StatusPolicy};
+use crate::trust::{TrustList, TrustListError};
+use crate::verification::{CheckResult, IssuerTrust, StatusSource, VerifyOptions};
+
+/// The JWS `typ` of a verifier bundle.
+pub const VERIFIER_BUNDLE_JWS_TYPE: &str = "ecert-verifier-bundle+json";
+/// The payload format version.
+pub const VERIFIER_BUNDLE_VERSION: u32 = 1;
+/// Largest bundle accepted.
+pub const MAX_BUNDLE_BYTES: usize = 256 * 1024 * 1024;
+
+/// A status list as collected: its URL and the signed list credential.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BundledStatusList {
+    /// Where it was fetched (the `statusListCredential` credentials name).
+    pub url: String,
+    /// The signed `BitstringStatusListCredential`.
+    pub credential: Value,
+}
+
+/// The bundle's payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerifierBundle {
+    /// [`VERIFIER_BUNDLE_VERSION`].
+    pub version: u32,
+    /// Increases with every bundle the department publishes.
+    pub sequence: u64,
+    /// When the contents were collected.
+    pub issued_at: DateTime<Utc>,
+    /// The department trust list, as its JWS JSON text.
+    pub trust_list: String,
+    /// Status lists.
+    pub status_lists: Vec<BundledStatusList>,
+    /// Latest signed log checkpoints (with witness cosignatures), per log.
+    #[serde(default)]
+    pub checkpoints: Vec<String>,
+}
+
+/// Why a bundle was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BundleFileError {
+    /// Not signed by a configured department, or malformed.
+    #[error("verifier bundle: {0}")]
+    Signature(#[from] TrustListError),
+    /// The payload is not a bundle of a version we read.
+    #[error("verifier bundle payload: {0}")]
+    Payload(String),
+    /// Issued in the future (clock problem on one side).
+    #[error("verifier bundle issued in the future ({0})")]
+    FromTheFuture(DateTime<Utc>),
+    /// Older than the bundle the verifier already holds.
+    #[error("verifier bundle {offered} is older than the one held ({held})")]
+    Rollback {
+        /// Its sequence.
+        offered: u64,
+        /// The held one's.
+        held: u64,
+    },
+}
+
+impl BundleFileError {
+    /// A stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Signature(TrustListError::UntrustedSigner(_) | TrustListError::BadSignature) => {
+                "bundle_untrusted_signer"
+            }
+            Self::Signature(_) | Self::Payload(_) => "bundle_malformed",
+            Self::FromTheFuture(_) => "bundle_from_the_future",
+            Self::Rollback { .. } => "bundle_rollback",
+        }
+    }
+}
+
+/// Sign a bundle with a department key (and its certificate chain, DER, signer first).
+///
+/// # Errors
+/// When the key does not match the certificate.
+pub fn sign_bundle(
+    bundle: &VerifierBundle,
+    signer_key: &IssuerKey,
+    signer_chain: &[Vec<u8>],
+) -> Result<Vec<u8>, BundleFileError> {
+    let payload = serde_json::to_string(bundle).map_err(|e| BundleFileError::Payload(e.to_string()))?;
+    Ok(crate::trust::sign_department_jws(VERIFIER_BUNDLE_JWS_TYPE, &payload, signer_key, signer_chain)?)
+}
+
+/// A bundle whose department signature verified.
+#[derive(Debug, Clone)]
+pub struct OpenedBundle {
+    /// The payload.
+    pub bundle: VerifierBundle,
+    trust: IssuerTrust,
+    status: StatusSource,
+    /// Parts that could not be used (a status list that does not verify…), in words.
+    pub problems: Vec<String>,
+}
+
+/// How old each part may get.
+#[derive(Debug, Clone, Copy)]
+pub struct FreshnessPolicy {
+    /// Warn when a part is older than this.
+    pub warn_after: Duration,
+    /// Fail that part's check when older than this.
+    pub max_age: Duration,
+}
+
+impl Default for FreshnessPolicy {
+    fn default() -> Self {
+        Self { warn_after: Duration::hours(24), max_age: Duration::days(7) }
+    }
+}
+
+/// Check the bundle's department signature against the configured roots
+/// (DER) and prepare its contents for verifying at `now`. `held_sequence`:
+/// the sequence of the bundle already held (a bundle must not go back).
+///
+/// # Errors
+/// [`BundleFileError`]: unsigned or signed by an unknown key, malformed,
+/// from the future, or older than the one held.
+pub async fn open_bundle<R: AsRef<[u8]>>(
+    bytes: &[u8],
+    roots: &[R],
+    now: DateTime<Utc>,
+    policy: FreshnessPolicy,
+    held_sequence: Option<u64>,
+) -> Result<OpenedBundle, BundleFileError> {
+    if bytes.len() > MAX_BUNDLE_BYTES {
+        return Err(BundleFileError::Payload("too large".into()));
+    }
+    let payload = crate::trust::open_department_jws(bytes, VERIFIER_BUNDLE_JWS_TYPE, roots, now)?;
+    let bundle: VerifierBundle = serde_json::from_str(&payload).map_err(|e| BundleFileError::Payload(e.to_string()))?;
+    if bundle.version != VERIFIER_BUNDLE_VERSION {
+        return Err(BundleFileError::Payload(format!("unsupported version {}", bundle.version)));
+    }
+    if bundle.issued_at > now + Duration::minutes(5) {
+        return Err(BundleFileError::FromTheFuture(bundle.issued_at));
+    }
+    if let Some(held) = held_sequence.filter(|held| *held > bundle.sequence) {
+        return Err(BundleFileError::Rollback { offered: bundle.sequence, held });
+    }
+    let mut problems = Vec::new();
+    // Checked on the verifier's clock: a trust list past its nextUpdate or its
+    // maximum age is unavailable (the trust check fails, naming it); a younger
+    // one is used and its age judged by the verification (warning after 24 h).
+    let trust = match TrustList::load(bundle.trust_list.as_bytes(), roots, now, policy.max_age) {
+        Ok(store) => {
+            IssuerTrust::List { store: Arc::new(store), warn_after: policy.warn_after, max_age: policy.max_age }
+        }
+        Err(e) => {
+            problems.push(format!("trust list: {e}"));
+            IssuerTrust::Unavailable(e.to_check_result())
+        }
+    };
+    let mut cache = StatusListCache::new();
+    for list in &bundle.status_lists {
+        // Verified now; its age counts from when the bundle collected it.
+        let outcome = verify_status_list(&list.url, &list.credential, now).await;
+        match outcome.and_then(|verified| cache.insert_verified(verified, bundle.issued_at)) {
+            Ok(()) => {}
+            Err(e) => {
+                problems.push(format!("status list {}: {e}", list.url));
+                cache.record_failure(&list.url, e, bundle.issued_at);
+            }
+        }
+    }
+    let status =
+        StatusSource::Cache { cache, policy: StatusPolicy { warn_after: policy.warn_after, max_age: policy.max_age } };
+    Ok(OpenedBundle { bundle, trust, status, problems })
+}
+
+impl OpenedBundle {
+    /// Options to verify with at `now`, trust required (an inspector's setting).
+    pub fn verify_options(&self, now: DateTime<Utc>) -> VerifyOptions {
+        VerifyOptions::at(now).with_trust(self.trust.clone(), true).with_status(self.status.clone())
+    }
+
+    /// The bundle's age at `now`, in words, for the report.
+    pub fn age(&self, now: DateTime<Utc>) -> Localized {
+        let hours = (now - self.bundle.issued_at).num_hours().max(0);
+        Localized::new(
+            format!("核验数据包第 {} 版，生成于 {} 小时前", self.bundle.sequence, hours),
+            format!("verifier bundle #{}, collected {hours} hours ago", self.bundle.sequence),
+        )
+    }
+}
+
+/// A check result for a bundle that could not be opened (for reports).
+pub fn bundle_refused(error: &BundleFileError) -> CheckResult {
+    CheckResult::Invalid {
+        code: error.code().to_owned(),
+        reason: Localized::new(
+            format!("核验数据包无法使用：{error}"),
+            format!("the verifier bundle cannot be used: {error}"),
+        ),
+    }
+}
