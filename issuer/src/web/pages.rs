@@ -655,7 +655,6 @@ pub async fn audit(req: HttpRequest, state: web::Data<WebState>, issuer: web::Da
 }
 
 struct LookupRow {
-    uuid: String,
     id: String,
     kind: &'static str,
     state: &'static str,
@@ -747,7 +746,6 @@ pub async fn lookup(
             Err(_) => ("—", ""),
         };
         rows.push(LookupRow {
-            uuid: summary.id.trim_start_matches("urn:uuid:").to_owned(),
             kind: ui_text::kind_name(wallet_core::credential::credential_kind(&vc), lang),
             state: state_name,
             state_class,
@@ -837,7 +835,6 @@ mod tests {
                     name: "欧阳晓燕".into(),
                     message: Some((t.lookup_found, "ok")),
                     rows: vec![LookupRow {
-                        uuid: "u".into(),
                         id: "urn:uuid:u".into(),
                         kind: t.health_certificate,
                         state: t.status_active,
