@@ -281,6 +281,48 @@ async fn issue_search_page_change_status_and_audit() {
     }
 }
 
+#[tokio::test]
+async fn id_number_lookup_matches_the_salted_digest_and_is_rate_limited() {
+    let app = spawn().await;
+    let (mut jar, csrf) = app.sign_in("dr.li").await;
+    let form = health_form(&csrf);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (_, _, location) = app.post(&mut jar, "/certificates/new", &form).await;
+    let uuid = location.unwrap().trim_start_matches("/certificates/").trim_end_matches("?issued=1").to_owned();
+
+    // An inspector (no account) looks the holder up.
+    let mut inspector = Jar::default();
+    let (status, html, _) = app.get(&mut inspector, "/lookup").await;
+    assert_eq!(status, 200);
+    let csrf = csrf_of(&html);
+    let lookup = |name: &'static str, number: &'static str| {
+        [("csrf", csrf.clone()), ("fullName", name.into()), ("idNumber", number.into())]
+    };
+    let (status, html, _) =
+        app.post(&mut inspector, "/lookup", &pairs(&lookup("欧阳晓燕", "11010519491231002X"))).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(ZH.lookup_found) && html.contains(&uuid) && html.contains(ZH.status_active));
+    assert!(!html.contains("11010519491231002X"), "the number is not echoed");
+    let (_, html, _) = app.post(&mut inspector, "/lookup", &pairs(&lookup("欧阳晓燕", "110105194912310038"))).await;
+    assert!(html.contains(ZH.lookup_not_found), "another (valid) number does not match");
+    let (_, html, _) = app.post(&mut inspector, "/lookup", &pairs(&lookup("欧阳小燕", "11010519491231002X"))).await;
+    assert!(html.contains(ZH.lookup_not_found), "another name does not match");
+    let (status, html, _) = app.post(&mut inspector, "/lookup", &pairs(&lookup("欧阳晓燕", "123"))).await;
+    assert_eq!(status, 422);
+    assert!(html.contains(ZH.id_invalid));
+    // Five at once, then slowed down.
+    let (status, _, _) = app.post(&mut inspector, "/lookup", &pairs(&lookup("欧阳晓燕", "11010519491231002X"))).await;
+    assert_eq!(status, 200);
+    let (status, html, _) =
+        app.post(&mut inspector, "/lookup", &pairs(&lookup("欧阳晓燕", "11010519491231002X"))).await;
+    assert_eq!(status, 429);
+    assert!(html.contains(ZH.too_many_requests));
+}
+
+fn pairs<'a>(form: &'a [(&'static str, String); 3]) -> Vec<(&'static str, &'a str)> {
+    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })

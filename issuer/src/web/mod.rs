@@ -32,7 +32,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/licences/new", web::post().to(pages::issue_licence))
         .route("/certificates/{uuid}", web::get().to(pages::certificate))
         .route("/certificates/{uuid}/status", web::post().to(pages::change_status))
-        .route("/audit", web::get().to(pages::audit));
+        .route("/audit", web::get().to(pages::audit))
+        .route("/lookup", web::get().to(pages::lookup_form))
+        .route("/lookup", web::post().to(pages::lookup));
 }
 
 /// The shared page data for this request (language, user, CSRF token, navigation)
@@ -48,6 +50,7 @@ pub fn page_context(req: &HttpRequest, state: &WebState) -> (PageContext, Vec<Co
         nav.push(("/certificates/new".to_owned(), t.nav_new_certificate));
         nav.push(("/licences/new".to_owned(), t.nav_new_licence));
     }
+    nav.push(("/lookup".to_owned(), t.nav_lookup));
     nav.push(("/audit".to_owned(), t.nav_audit));
     (
         PageContext { t, lang, site: t.issuer_title, nav, user, csrf, switch_href: switch_href(req, lang) },

@@ -654,6 +654,111 @@ pub async fn audit(req: HttpRequest, state: web::Data<WebState>, issuer: web::Da
     respond(&req, page, StatusCode::OK, cookies)
 }
 
+struct LookupRow {
+    id: String,
+    kind: &'static str,
+    state: &'static str,
+    state_class: &'static str,
+    valid_from: String,
+    valid_until: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "issuer/lookup.html")]
+struct LookupPage {
+    ctx: PageContext,
+    name: String,
+    message: Option<(&'static str, &'static str)>,
+    rows: Vec<LookupRow>,
+}
+
+/// How many of the newest credentials the ID-number lookup looks through.
+const LOOKUP_WINDOW: u32 = 1000;
+
+/// `GET /lookup`: the inspectors' "type the ID number" form (no account needed).
+pub async fn lookup_form(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse {
+    let (ctx, cookies) = page_context(&req, &state);
+    respond(&req, LookupPage { ctx, name: String::new(), message: None, rows: Vec::new() }, StatusCode::OK, cookies)
+}
+
+/// `POST /lookup` (`fullName`, `idNumber`): credentials of this issuer whose holder has
+/// exactly this name and whose salted ID digest matches the number. Rate limited per
+/// client address; the number is used for the comparison only, never stored or logged.
+pub async fn lookup(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    issuer: web::Data<Issuer>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (ctx, cookies) = page_context(&req, &state);
+    let f = form_fields(&body);
+    if !state.csrf_ok(&req, f.get("csrf").map(String::as_str)) {
+        let message = ctx.t.csrf_failed;
+        return error_page(&req, ctx, cookies, StatusCode::FORBIDDEN, message);
+    }
+    let ip = req.peer_addr().map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    if !state.lookup_limiter.allow(ip) {
+        let message = ctx.t.too_many_requests;
+        return error_page(&req, ctx, cookies, StatusCode::TOO_MANY_REQUESTS, message);
+    }
+    let lang = ctx.lang;
+    let t = ctx.t;
+    let name = f.get("fullName").map_or("", |n| n.trim()).to_owned();
+    let number = match wallet_core::credential::IdNumber::parse(f.get("idNumber").map_or("", |n| n.trim())) {
+        Ok(n) => n,
+        Err(_) => {
+            let page = LookupPage { ctx, name, message: Some((t.id_invalid, "bad")), rows: Vec::new() };
+            return respond(&req, page, StatusCode::UNPROCESSABLE_ENTITY, cookies);
+        }
+    };
+    let query = CredentialQuery {
+        kind: Some(wallet_core::credential::HEALTH_CERTIFICATE_TYPE.to_owned()),
+        limit: LOOKUP_WINDOW,
+        ..CredentialQuery::default()
+    };
+    let summaries = match issuer.store.list_credentials(&query).await {
+        Ok(s) => s,
+        Err(e) => return internal(&req, ctx, cookies, e),
+    };
+    let mut rows = Vec::new();
+    for summary in summaries {
+        let stored = match issuer.store.credential(&summary.id).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => continue,
+            Err(e) => return internal(&req, ctx, cookies, e),
+        };
+        let Ok(vc) = serde_json::from_str::<Value>(&stored.credential_json) else { continue };
+        let subject = &vc["credentialSubject"];
+        if subject["fullName"].as_str().map(str::trim) != Some(name.as_str()) {
+            continue;
+        }
+        let digest = match (subject["idNumberDigest"].as_str(), subject["idNumberSalt"].as_str()) {
+            (Some(digest), Some(salt)) => {
+                wallet_core::credential::IdNumberDigest { digest: digest.to_owned(), salt: salt.to_owned() }
+            }
+            _ => continue,
+        };
+        if !digest.matches(&number) {
+            continue;
+        }
+        let (state_name, state_class) = match issuer.status.report(&summary.id).await {
+            Ok(report) => state_label(report.status, lang),
+            Err(_) => ("—", ""),
+        };
+        rows.push(LookupRow {
+            kind: ui_text::kind_name(wallet_core::credential::credential_kind(&vc), lang),
+            state: state_name,
+            state_class,
+            valid_from: ui_text::date_of(&vc, "validFrom"),
+            valid_until: ui_text::date_of(&vc, "validUntil"),
+            id: summary.id,
+        });
+    }
+    tracing::info!(matches = rows.len(), "ID-number lookup");
+    let message = if rows.is_empty() { (t.lookup_not_found, "bad") } else { (t.lookup_found, "ok") };
+    respond(&req, LookupPage { ctx, name, message: Some(message), rows }, StatusCode::OK, cookies)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -725,6 +830,21 @@ mod tests {
             let t = lang.texts();
             let pages = [
                 ErrorPage { ctx: ctx(lang), message: t.not_found.into() }.render().unwrap(),
+                LookupPage {
+                    ctx: ctx(lang),
+                    name: "欧阳晓燕".into(),
+                    message: Some((t.lookup_found, "ok")),
+                    rows: vec![LookupRow {
+                        id: "urn:uuid:u".into(),
+                        kind: t.health_certificate,
+                        state: t.status_active,
+                        state_class: "ok",
+                        valid_from: "2026-03-12".into(),
+                        valid_until: "2027-03-11".into(),
+                    }],
+                }
+                .render()
+                .unwrap(),
                 LicenceFormPage { ctx: ctx(lang), form: FormView::default(), idem: "k".into() }.render().unwrap(),
                 ListPage {
                     ctx: ctx(lang),
