@@ -149,10 +149,11 @@ async fn issued_credentials_verify_as_anchored_and_unlogged_ones_are_rejected() 
     let issued_at = Instant::now();
     let vc = issue(&http, &issuer).await;
     // Right after issuance: logged (or not yet mirrored), within the grace period.
+    // (On a very fast machine it may already be anchored.)
     let (status, body) = verify(&http, &verifier, &vc).await;
     assert_eq!(status, 200, "{body:#}");
-    assert_eq!(body["report"]["checks"]["anchoring"]["result"], "unchecked", "{body:#}");
-    assert_eq!(body["report"]["checks"]["anchoring"]["code"], "anchoring_pending");
+    let anchoring = &body["report"]["checks"]["anchoring"];
+    assert!(anchoring["code"] == "anchoring_pending" || anchoring["result"] == "valid", "{body:#}");
 
     let body = wait_for_anchoring(&http, &verifier, &vc, "valid").await;
     let to_anchored = issued_at.elapsed();
