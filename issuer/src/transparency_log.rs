@@ -6,7 +6,7 @@
 //! [`crate::store::transparency`]). Entries hold digests and event types only.
 //!
 //! **The credential digest** is SHA-256 of the RDFC-1.0 canonical N-Quads of the
-//! **signed** credential, proof included ([`credential_digest`]): what
+//! **signed** credential, proof included ([`wallet_core::transparency::credential_digest`]): what
 //! `wallet_core::canonical::canonical_nquads` returns for the credential exactly as
 //! the holder received it. A verifier recomputes it from the credential alone, and it
 //! does not depend on JSON key order or whitespace.
@@ -36,22 +36,12 @@ use wallet_core::transparency::{
 
 use crate::store::{LogAppended, LogRecord, Store, StoreError};
 
-/// SHA-256 of the canonical N-Quads of the signed credential (proof included): the
-/// `credentialDigest` of its log entries.
-///
-/// # Errors
-/// When the credential cannot be canonicalised (it was just signed, so it can).
-pub async fn credential_digest(signed: &Value) -> Result<Hash, wallet_core::canonical::CanonicalizationError> {
-    let nquads = wallet_core::canonical::canonical_nquads(signed).await?;
-    Ok(Sha256::digest(nquads.as_bytes()).into())
-}
-
 /// The `Issued` entry for a signed credential, issued by `issuer` now.
 ///
 /// # Errors
 /// Canonicalisation failure or an invalid issuer identifier (as a message).
 pub async fn issued_entry(signed: &Value, issuer: &str) -> Result<LogEntry, String> {
-    let digest = credential_digest(signed).await.map_err(|e| e.to_string())?;
+    let digest = wallet_core::transparency::credential_digest(signed).await.map_err(|e| e.to_string())?;
     let at = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
     LogEntry::issued(digest, issuer, at).map_err(|e| e.to_string())
 }

@@ -3,56 +3,17 @@
 //! receipts; a changed byte, a deleted file and a new file are each reported.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use issuer::notarize_cli::{check_folder, CheckArgs, RunArgs};
 use serde_json::{json, Value};
 use wallet_core::transparency::{document_digest, LogKey, NotarizationReceipt, WitnessPolicy};
 
+#[path = "support/anvil.rs"]
+mod anvil;
+use anvil::{anvil_bin, free_port, Anvil};
+
 const FILES: usize = 2_500;
-
-fn anvil_bin() -> Option<String> {
-    match std::env::var("ANVIL_BIN") {
-        Ok(bin) if !bin.is_empty() => Some(bin),
-        _ => {
-            let required = std::env::var("REQUIRE_ANVIL").is_ok_and(|v| v == "1")
-                || std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-            assert!(!required, "ANVIL_BIN is not set (CI / REQUIRE_ANVIL=1): run through scripts/with-anvil.sh");
-            eprintln!("skipping: ANVIL_BIN is not set (run through scripts/with-anvil.sh)");
-            None
-        }
-    }
-}
-
-struct Anvil(Child, String);
-
-impl Anvil {
-    async fn start(bin: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(bin)
-            .args(["--port", &port.to_string(), "--host", "127.0.0.1", "--silent"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting anvil");
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []});
-        while reqwest::Client::new().post(&url).json(&body).send().await.is_err() {
-            assert!(Instant::now() < deadline, "anvil did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Self(child, url)
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 async fn start_issuer(data_dir: &Path, rpc_url: Option<&str>) -> (String, String) {
     let mut settings = issuer::config::Settings::for_tests(data_dir.to_path_buf());
@@ -77,9 +38,9 @@ fn write_folder(root: &Path, files: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
     let Some(bin) = anvil_bin() else { return };
-    let anvil = Anvil::start(&bin).await;
+    let anvil = Anvil::start(&bin, free_port()).await;
     let data = tempfile::tempdir().unwrap();
-    let (issuer, token) = start_issuer(data.path(), Some(&anvil.1)).await;
+    let (issuer, token) = start_issuer(data.path(), Some(&anvil.url)).await;
     let http = reqwest::Client::new();
     let log_key = http.get(format!("{issuer}/log/key")).send().await.unwrap().text().await.unwrap();
 
@@ -144,7 +105,7 @@ async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
     assert!(verified.anchor.block_number >= 1 && verified.size > verified.index);
     assert!(receipt.verify(&document_digest(b"another document"), &key, &WitnessPolicy::none()).is_err());
     // …and matches the anchor on the chain node.
-    let rpc = issuer::anchor::RpcClient::new(&anvil.1);
+    let rpc = issuer::anchor::RpcClient::new(&anvil.url);
     let on_chain =
         wallet_core::transparency::read_anchor(&rpc, verified.anchor.chain_id, &verified.anchor.tx_hash, None)
             .await

@@ -56,24 +56,8 @@ pub async fn run(args: &AuditArgs) -> anyhow::Result<AuditReport> {
 
     let note = http.get(format!("{base}/log/checkpoint")).send().await?.error_for_status()?.text().await?;
     let checkpoint = key.open_checkpoint(&note).context("the issuer's current checkpoint")?.checkpoint;
-    let mut tree = MerkleTree::with_capacity(usize::try_from(checkpoint.size).unwrap_or(0));
-    while tree.size() < checkpoint.size {
-        let start = tree.size();
-        let page: Value = http
-            .get(format!("{base}/log/entries?start={start}&count=1000"))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let items = page.get("entries").and_then(Value::as_array).context("entries page without entries")?;
-        anyhow::ensure!(!items.is_empty(), "the issuer served no entries from {start}");
-        for item in items {
-            let entry: LogEntry = serde_json::from_value(item.get("entry").cloned().unwrap_or(Value::Null))
-                .with_context(|| format!("entry {}", tree.size()))?;
-            tree.append(entry.leaf_hash());
-        }
-    }
+    let entries = crate::log_sync::fetch_entries(&http, base, 0, checkpoint.size).await.map_err(anyhow::Error::msg)?;
+    let tree = MerkleTree::from_leaf_hashes(entries.iter().map(LogEntry::leaf_hash).collect());
     anyhow::ensure!(
         tree.root_at(checkpoint.size).is_ok_and(|r| r == checkpoint.root),
         "the issuer's entries do not hash to its own signed checkpoint"

@@ -101,6 +101,33 @@ impl JsonRpc for HttpRpc {
     }
 }
 
+/// The entries `start..end` of the log an issuer serves at `base`, in pages.
+///
+/// # Errors
+/// Network errors, error statuses, malformed pages or entries (as messages).
+pub async fn fetch_entries(http: &reqwest::Client, base: &str, start: u64, end: u64) -> Result<Vec<LogEntry>, String> {
+    let mut entries: Vec<LogEntry> = Vec::new();
+    while start + (entries.len() as u64) < end {
+        let from = start + entries.len() as u64;
+        let count = (end - from).min(ENTRIES_PAGE);
+        let url = format!("{base}/log/entries?start={from}&count={count}");
+        let response = http.get(&url).send().await.map_err(|e| format!("{url}: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("{url}: HTTP {}", response.status()));
+        }
+        let page: Value = response.json().await.map_err(|e| format!("log entries: {e}"))?;
+        let items = page.get("entries").and_then(Value::as_array).ok_or("log entries: no entries array")?;
+        if items.is_empty() {
+            return Err(format!("log entries: empty page at {from}"));
+        }
+        for item in items.iter().take(usize::try_from(count).unwrap_or(usize::MAX)) {
+            let entry = item.get("entry").cloned().unwrap_or(Value::Null);
+            entries.push(serde_json::from_value(entry).map_err(|e| format!("log entry {}: {e}", from))?);
+        }
+    }
+    Ok(entries)
+}
+
 /// One followed log, as `/anchoring/status` shows it.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -287,21 +314,7 @@ impl AnchoringState {
         let have = self.with_mirror(&source.origin, |m| m.size()).unwrap_or(0);
         let key = self.with_mirror(&source.origin, |m| m.log_key().clone()).ok_or("no mirror")?;
         let size = key.open_checkpoint(&note).map_err(|e| format!("checkpoint: {e}"))?.checkpoint.size;
-        let mut entries: Vec<LogEntry> = Vec::new();
-        while have + (entries.len() as u64) < size {
-            let start = have + entries.len() as u64;
-            let count = (size - start).min(ENTRIES_PAGE);
-            let page = self.get_text(&format!("{}/log/entries?start={start}&count={count}", source.url)).await?;
-            let page: Value = serde_json::from_str(&page).map_err(|e| format!("log entries: {e}"))?;
-            let items = page.get("entries").and_then(Value::as_array).ok_or("log entries: no entries array")?;
-            if items.is_empty() {
-                return Err(format!("log entries: empty page at {start}"));
-            }
-            for item in items.iter().take(usize::try_from(count).unwrap_or(usize::MAX)) {
-                let entry = item.get("entry").cloned().unwrap_or(Value::Null);
-                entries.push(serde_json::from_value(entry).map_err(|e| format!("log entry: {e}"))?);
-            }
-        }
+        let entries = fetch_entries(&self.http, &source.url, have, size).await?;
         let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
         self.with_mirror(&source.origin, |m| m.extend(&entries, &note, now))
             .ok_or("no mirror")?

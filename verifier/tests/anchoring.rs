@@ -5,63 +5,15 @@
 //! an auditor replaying the log from the chain names a rewritten entry.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::{json, Value};
 use wallet_core::issuance::sign_credential;
 
-fn anvil_bin() -> Option<String> {
-    match std::env::var("ANVIL_BIN") {
-        Ok(bin) if !bin.is_empty() => Some(bin),
-        _ => {
-            let required = std::env::var("REQUIRE_ANVIL").is_ok_and(|v| v == "1")
-                || std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-            assert!(!required, "ANVIL_BIN is not set (CI / REQUIRE_ANVIL=1): run through scripts/with-anvil.sh");
-            eprintln!("skipping: ANVIL_BIN is not set (run through scripts/with-anvil.sh)");
-            None
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// An anvil process, killed (by its own PID) on drop.
-struct Anvil {
-    child: Child,
-    url: String,
-}
-
-impl Anvil {
-    async fn start(bin: &str) -> Self {
-        let port = free_port();
-        let child = Command::new(bin)
-            .args(["--port", &port.to_string(), "--host", "127.0.0.1", "--silent"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting anvil");
-        let anvil = Self { child, url: format!("http://127.0.0.1:{port}") };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let http = reqwest::Client::new();
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []});
-        while http.post(&anvil.url).json(&body).send().await.is_err() {
-            assert!(Instant::now() < deadline, "anvil did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        anvil
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "../../issuer/tests/support/anvil.rs"]
+mod anvil;
+use anvil::{anvil_bin, free_port, Anvil};
 
 async fn start_issuer(data_dir: &Path, rpc_url: &str) -> (String, actix_web::dev::ServerHandle, reqwest::Client) {
     let mut settings = issuer::config::Settings::for_tests(data_dir.to_path_buf());
@@ -140,7 +92,7 @@ async fn wait_for_anchoring(http: &reqwest::Client, verifier: &str, vc: &Value, 
 #[tokio::test]
 async fn issued_credentials_verify_as_anchored_and_unlogged_ones_are_rejected() {
     let Some(bin) = anvil_bin() else { return };
-    let anvil = Anvil::start(&bin).await;
+    let anvil = Anvil::start(&bin, free_port()).await;
     let data = tempfile::tempdir().unwrap();
     let (issuer, _handle, http) = start_issuer(data.path(), &anvil.url).await;
     let log_key = text(&http, &format!("{issuer}/log/key")).await;
@@ -207,7 +159,7 @@ async fn issued_credentials_verify_as_anchored_and_unlogged_ones_are_rejected() 
 #[tokio::test]
 async fn an_auditor_replaying_from_the_chain_names_a_rewritten_entry() {
     let Some(bin) = anvil_bin() else { return };
-    let anvil = Anvil::start(&bin).await;
+    let anvil = Anvil::start(&bin, free_port()).await;
     let data = tempfile::tempdir().unwrap();
     let (issuer, handle, http) = start_issuer(data.path(), &anvil.url).await;
     let log_key = text(&http, &format!("{issuer}/log/key")).await.trim().to_owned();

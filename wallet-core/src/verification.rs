@@ -329,7 +329,7 @@ pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<Ve
     // The log records SHA-256 of the signed credential's canonical N-Quads.
     let digest = match &options.anchoring {
         AnchoringSource::Mirrors { .. } if signature.is_valid() => {
-            crate::canonical::canonical_nquads(vc).await.ok().map(|nquads| sha2_digest(nquads.as_bytes()))
+            crate::transparency::credential_digest(vc).await.ok()
         }
         _ => None,
     };
@@ -415,11 +415,6 @@ fn report_with_signature(
         warnings,
         checked_at: options.now,
     }
-}
-
-fn sha2_digest(bytes: &[u8]) -> Hash {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes).into()
 }
 
 /// When the credential says it was issued: the proof's `created` (the

@@ -128,6 +128,19 @@ impl TryFrom<RawEntry> for LogEntry {
     }
 }
 
+/// SHA-256 of the RDFC-1.0 canonical N-Quads of a **signed** credential
+/// (proof included): the `credentialDigest` its issuer logs and any verifier
+/// recomputes from the credential alone (independent of JSON key order and
+/// whitespace).
+///
+/// # Errors
+/// When the credential cannot be canonicalised.
+pub async fn credential_digest(signed: &serde_json::Value) -> Result<Hash, crate::canonical::CanonicalizationError> {
+    use sha2::Digest as _;
+    let nquads = crate::canonical::canonical_nquads(signed).await?;
+    Ok(sha2::Sha256::digest(nquads.as_bytes()).into())
+}
+
 impl LogEntry {
     /// An entry.
     ///

@@ -326,27 +326,10 @@ impl TrustList {
     /// # Errors
     /// [`TrustListError::Malformed`], [`TrustListError::UnsupportedVersion`].
     pub fn parse(bytes: &[u8]) -> Result<Self, TrustListError> {
-        let envelope: JwsEnvelope =
-            serde_json::from_slice(bytes).map_err(|e| malformed(format!("not a JWS JSON object: {e}")))?;
-        let header_json =
-            URL_SAFE_NO_PAD.decode(&envelope.protected).map_err(|_| malformed("protected header is not base64url"))?;
-        let header: ProtectedHeader =
-            serde_json::from_slice(&header_json).map_err(|e| malformed(format!("protected header: {e}")))?;
-        if header.alg != "ES256" {
-            return Err(malformed(format!("algorithm {} is not ES256", header.alg)));
-        }
-        if header.b64 || header.crit != ["b64"] {
-            return Err(malformed("the header must have b64:false and crit:[\"b64\"] (unencoded payload)"));
-        }
-        if header.typ.as_deref().is_some_and(|t| t != TRUST_LIST_JWS_TYPE) {
-            return Err(malformed("not a trust list (typ)"));
-        }
-        let signer_chain = decode_all(&header.x5c, "x5c certificate")?;
+        let (envelope, signer_chain, signature) = parse_envelope(bytes, TRUST_LIST_JWS_TYPE, false)?;
         if signer_chain.is_empty() {
             return Err(malformed("no signer certificate (x5c)"));
         }
-        let signature =
-            URL_SAFE_NO_PAD.decode(&envelope.signature).map_err(|_| malformed("signature is not base64url"))?;
         let payload: TrustListPayload =
             serde_json::from_str(&envelope.payload).map_err(|e| malformed(format!("payload: {e}")))?;
         if payload.version != TRUST_LIST_VERSION {
@@ -396,14 +379,7 @@ impl TrustList {
         max_age: Duration,
     ) -> Result<TrustStore, TrustListError> {
         let roots = configured_root_entries(configured_roots)?;
-        let anchors = roots
-            .iter()
-            .map(|root| {
-                webpki::anchor_from_trusted_cert(&CertificateDer::from(root.certificate.der.as_slice()))
-                    .map(|anchor| anchor.to_owned())
-                    .map_err(|e| TrustListError::InvalidConfiguration(format!("root {}: {e:?}", root.name)))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let anchors = trust_anchors(&roots)?;
 
         let signer_key = signer_key(&self.signer_chain, &roots, &anchors, now)?;
         let signature =
@@ -533,6 +509,48 @@ fn signer_key(
     Ok(p256::ecdsa::VerifyingKey::from(&key))
 }
 
+/// The webpki trust anchors of the configured roots.
+fn trust_anchors(roots: &[RootEntry]) -> Result<Vec<rustls_pki_types::TrustAnchor<'static>>, TrustListError> {
+    roots
+        .iter()
+        .map(|root| {
+            webpki::anchor_from_trusted_cert(&CertificateDer::from(root.certificate.der.as_slice()))
+                .map(|anchor| anchor.to_owned())
+                .map_err(|e| TrustListError::InvalidConfiguration(format!("root {}: {e:?}", root.name)))
+        })
+        .collect()
+}
+
+/// A department JWS envelope, parsed: the envelope, the signer chain (DER)
+/// and the signature bytes. `typ` must match when present (and be present
+/// when `typ_required`).
+fn parse_envelope(
+    bytes: &[u8],
+    typ: &str,
+    typ_required: bool,
+) -> Result<(JwsEnvelope, Vec<Vec<u8>>, Vec<u8>), TrustListError> {
+    let envelope: JwsEnvelope =
+        serde_json::from_slice(bytes).map_err(|e| malformed(format!("not a JWS JSON object: {e}")))?;
+    let header_json =
+        URL_SAFE_NO_PAD.decode(&envelope.protected).map_err(|_| malformed("protected header is not base64url"))?;
+    let header: ProtectedHeader =
+        serde_json::from_slice(&header_json).map_err(|e| malformed(format!("protected header: {e}")))?;
+    if header.alg != "ES256" {
+        return Err(malformed(format!("algorithm {} is not ES256", header.alg)));
+    }
+    if header.b64 || header.crit != ["b64"] {
+        return Err(malformed("the header must have b64:false and crit:[\"b64\"] (unencoded payload)"));
+    }
+    match header.typ.as_deref() {
+        Some(t) if t != typ => return Err(malformed(format!("not a {typ} (typ)"))),
+        None if typ_required => return Err(malformed(format!("not a {typ} (typ)"))),
+        _ => {}
+    }
+    let signer_chain = decode_all(&header.x5c, "x5c certificate")?;
+    let signature = URL_SAFE_NO_PAD.decode(&envelope.signature).map_err(|_| malformed("signature is not base64url"))?;
+    Ok((envelope, signer_chain, signature))
+}
+
 fn configured_root_entries<R: AsRef<[u8]>>(configured_roots: &[R]) -> Result<Vec<RootEntry>, TrustListError> {
     if configured_roots.is_empty() {
         return Err(TrustListError::InvalidConfiguration("no root certificates configured".into()));
@@ -644,30 +662,10 @@ pub(crate) fn open_department_jws<R: AsRef<[u8]>>(
     configured_roots: &[R],
     now: DateTime<Utc>,
 ) -> Result<String, TrustListError> {
-    let envelope: JwsEnvelope =
-        serde_json::from_slice(bytes).map_err(|e| malformed(format!("not a JWS JSON object: {e}")))?;
-    let header_json =
-        URL_SAFE_NO_PAD.decode(&envelope.protected).map_err(|_| malformed("protected header is not base64url"))?;
-    let header: ProtectedHeader =
-        serde_json::from_slice(&header_json).map_err(|e| malformed(format!("protected header: {e}")))?;
-    if header.alg != "ES256" || header.b64 || header.crit != ["b64"] {
-        return Err(malformed("the header must be ES256 with b64:false and crit:[\"b64\"]"));
-    }
-    if header.typ.as_deref() != Some(typ) {
-        return Err(malformed(format!("not a {typ} (typ)")));
-    }
-    let signer_chain = decode_all(&header.x5c, "x5c certificate")?;
+    let (envelope, signer_chain, signature) = parse_envelope(bytes, typ, true)?;
     let roots = configured_root_entries(configured_roots)?;
-    let anchors = roots
-        .iter()
-        .map(|root| {
-            webpki::anchor_from_trusted_cert(&CertificateDer::from(root.certificate.der.as_slice()))
-                .map(|anchor| anchor.to_owned())
-                .map_err(|e| TrustListError::InvalidConfiguration(format!("root {}: {e:?}", root.name)))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let anchors = trust_anchors(&roots)?;
     let key = signer_key(&signer_chain, &roots, &anchors, now)?;
-    let signature = URL_SAFE_NO_PAD.decode(&envelope.signature).map_err(|_| malformed("signature is not base64url"))?;
     let signature = p256::ecdsa::Signature::from_slice(&signature).map_err(|_| TrustListError::BadSignature)?;
     key.verify(&signing_input(&envelope.protected, &envelope.payload), &signature)
         .map_err(|_| TrustListError::BadSignature)?;
