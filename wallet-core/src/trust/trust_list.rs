@@ -326,7 +326,7 @@ impl TrustList {
     /// # Errors
     /// [`TrustListError::Malformed`], [`TrustListError::UnsupportedVersion`].
     pub fn parse(bytes: &[u8]) -> Result<Self, TrustListError> {
-        let (envelope, signer_chain, signature) = parse_envelope(bytes, TRUST_LIST_JWS_TYPE, false)?;
+        let ParsedEnvelope { envelope, signer_chain, signature } = parse_envelope(bytes, TRUST_LIST_JWS_TYPE, false)?;
         if signer_chain.is_empty() {
             return Err(malformed("no signer certificate (x5c)"));
         }
@@ -524,11 +524,7 @@ fn trust_anchors(roots: &[RootEntry]) -> Result<Vec<rustls_pki_types::TrustAncho
 /// A department JWS envelope, parsed: the envelope, the signer chain (DER)
 /// and the signature bytes. `typ` must match when present (and be present
 /// when `typ_required`).
-fn parse_envelope(
-    bytes: &[u8],
-    typ: &str,
-    typ_required: bool,
-) -> Result<(JwsEnvelope, Vec<Vec<u8>>, Vec<u8>), TrustListError> {
+fn parse_envelope(bytes: &[u8], typ: &str, typ_required: bool) -> Result<ParsedEnvelope, TrustListError> {
     let envelope: JwsEnvelope =
         serde_json::from_slice(bytes).map_err(|e| malformed(format!("not a JWS JSON object: {e}")))?;
     let header_json =
@@ -548,7 +544,14 @@ fn parse_envelope(
     }
     let signer_chain = decode_all(&header.x5c, "x5c certificate")?;
     let signature = URL_SAFE_NO_PAD.decode(&envelope.signature).map_err(|_| malformed("signature is not base64url"))?;
-    Ok((envelope, signer_chain, signature))
+    Ok(ParsedEnvelope { envelope, signer_chain, signature })
+}
+
+/// What [`parse_envelope`] returns.
+struct ParsedEnvelope {
+    envelope: JwsEnvelope,
+    signer_chain: Vec<Vec<u8>>,
+    signature: Vec<u8>,
 }
 
 fn configured_root_entries<R: AsRef<[u8]>>(configured_roots: &[R]) -> Result<Vec<RootEntry>, TrustListError> {
@@ -662,7 +665,7 @@ pub(crate) fn open_department_jws<R: AsRef<[u8]>>(
     configured_roots: &[R],
     now: DateTime<Utc>,
 ) -> Result<String, TrustListError> {
-    let (envelope, signer_chain, signature) = parse_envelope(bytes, typ, true)?;
+    let ParsedEnvelope { envelope, signer_chain, signature } = parse_envelope(bytes, typ, true)?;
     let roots = configured_root_entries(configured_roots)?;
     let anchors = trust_anchors(&roots)?;
     let key = signer_key(&signer_chain, &roots, &anchors, now)?;
