@@ -144,13 +144,17 @@ pub fn requires_token(method: &Method, path: &str, access: ApiAccess) -> bool {
     if path.starts_with("/api/v1/") {
         return true;
     }
+    // A credential's status report carries the audit trail (reasons, actors).
+    if path.starts_with("/credentials/") && path.ends_with("/status") {
+        return true;
+    }
     if *method != Method::POST {
         return false;
     }
     match path {
         "/credentials/issue" => !access.open_vc_api,
         "/credentials/status" => true,
-        _ => path.starts_with("/credentials/") && path.ends_with("/status"),
+        _ => false,
     }
 }
 

@@ -20,6 +20,9 @@ pub struct ApiError {
     /// Per-field problems (validation errors).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<FieldError>,
+    /// For `already_used`: when, where and by whom the credential was used.
+    #[serde(rename = "previousUse", skip_serializing_if = "Option::is_none")]
+    pub previous_use: Option<serde_json::Value>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -31,7 +34,13 @@ impl std::fmt::Display for ApiError {
 impl ApiError {
     /// A client error with a code and bilingual message.
     pub fn new(status: StatusCode, code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self { status, error: code.to_owned(), message: Localized::new(zh, en), details: Vec::new() }
+        Self {
+            status,
+            error: code.to_owned(),
+            message: Localized::new(zh, en),
+            details: Vec::new(),
+            previous_use: None,
+        }
     }
     /// 400 for input that cannot be used.
     pub fn bad_request(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
@@ -44,6 +53,7 @@ impl ApiError {
             error: "invalid_fields".into(),
             message: Localized::new("提交的内容有误，请按提示修改", "some fields are invalid; see details"),
             details,
+            previous_use: None,
         }
     }
     /// 404.

@@ -126,7 +126,8 @@ impl Issuer {
         }
         let id = CredentialId::generate();
         let unsigned = build(request_body, &self.key, &id)?;
-        let unsigned = self.status.with_status_entries(id.as_str(), unsigned).await?;
+        // Neither built-in type is single-use; types from definitions say so themselves.
+        let unsigned = self.status.with_status_entries(id.as_str(), unsigned, false).await?;
         let signed = sign_credential(&unsigned, &self.key, Utc::now()).await.map_err(sign_error)?;
         let log_entry =
             crate::transparency_log::issued_entry(&signed, &self.key.did()).await.map_err(ApiError::internal)?;
@@ -189,7 +190,7 @@ impl Issuer {
         let with_status;
         let credential = if crate::status::wants_status_entries(credential) {
             wallet_core::data_model::check_credential(credential).map_err(|e| sign_error(IssueError::DataModel(e)))?;
-            with_status = self.status.with_status_entries(id.as_str(), credential.clone()).await?;
+            with_status = self.status.with_status_entries(id.as_str(), credential.clone(), false).await?;
             &with_status
         } else {
             credential

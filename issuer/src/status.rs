@@ -27,12 +27,12 @@ use wallet_core::contexts::CREDENTIALS_V2;
 use wallet_core::credential::CredentialId;
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
-use wallet_core::status::{status_list_credential, Bitstring, StatusEntry};
+use wallet_core::status::{status_list_credential, Bitstring, StatusEntry, StatusPurpose};
 
 use crate::api_error::ApiError;
 use crate::store::{
     CredentialState, PublishedStatusList, StatusAction, StatusChange, StatusChangeOutcome, StatusEvent,
-    StatusListConfig, Store, StoreError,
+    StatusListConfig, Store, StoreError, PURPOSES, SINGLE_USE_PURPOSES,
 };
 
 /// A list credential's `validUntil`: publication time + 7 days. It matches the
@@ -91,22 +91,30 @@ impl StatusService {
         list_url(&self.base_url, list_id)
     }
 
-    /// Allocates a revocation and a suspension entry for `credential_id`.
+    /// Allocates a revocation and a suspension entry for `credential_id`, and a
+    /// `used` entry when it is `single_use`.
     ///
     /// # Errors
     /// 500 when the store fails.
-    pub async fn allocate_entries(&self, credential_id: &str) -> Result<Vec<StatusEntry>, ApiError> {
-        let allocations = self.store.allocate_status(credential_id, &self.config).await.map_err(ApiError::internal)?;
+    pub async fn allocate_entries(&self, credential_id: &str, single_use: bool) -> Result<Vec<StatusEntry>, ApiError> {
+        let purposes: &[StatusPurpose] = if single_use { &SINGLE_USE_PURPOSES } else { &PURPOSES };
+        let allocations =
+            self.store.allocate_status(credential_id, purposes, &self.config).await.map_err(ApiError::internal)?;
         Ok(allocations.into_iter().map(|a| StatusEntry::new(a.purpose, a.index, self.list_url(a.list_id))).collect())
     }
 
     /// `unsigned` with a `credentialStatus` of freshly allocated entries (revocation,
-    /// suspension) for `credential_id`.
+    /// suspension, and `used` for a single-use credential) for `credential_id`.
     ///
     /// # Errors
     /// 500 when the store fails.
-    pub async fn with_status_entries(&self, credential_id: &str, mut unsigned: Value) -> Result<Value, ApiError> {
-        let entries = self.allocate_entries(credential_id).await?;
+    pub async fn with_status_entries(
+        &self,
+        credential_id: &str,
+        mut unsigned: Value,
+        single_use: bool,
+    ) -> Result<Value, ApiError> {
+        let entries = self.allocate_entries(credential_id, single_use).await?;
         if let Some(map) = unsigned.as_object_mut() {
             map.insert("credentialStatus".into(), Value::Array(entries.iter().map(StatusEntry::to_json).collect()));
         }
@@ -125,6 +133,47 @@ impl StatusService {
         actor: &str,
     ) -> Result<ChangeReport, ApiError> {
         change_status(&self.store, credential_id, action, reason, actor).await
+    }
+
+    /// Marks a single-use credential used. See [`mark_used`].
+    ///
+    /// # Errors
+    /// As [`mark_used`].
+    pub async fn mark_used(&self, credential_id: &str, request: &UseRequest) -> Result<ChangeReport, ApiError> {
+        mark_used(&self.store, credential_id, request).await
+    }
+
+    /// The holder's view of a credential's use: whether it is single-use, whether and
+    /// when and where it was used. No reasons or names of staff.
+    ///
+    /// # Errors
+    /// 404 for an unknown credential; 500 when the store fails.
+    pub async fn use_view(&self, credential_id: &str) -> Result<UseView, ApiError> {
+        let internal = |e: StoreError| ApiError::internal(e);
+        if self.store.credential(credential_id).await.map_err(internal)?.is_none() {
+            return Err(ApiError::not_found("该凭证", "credential"));
+        }
+        let record = self.store.credential_status(credential_id).await.map_err(internal)?;
+        let single_use = record.as_ref().is_some_and(|r| r.entry(StatusPurpose::Used).is_some());
+        let used = record.as_ref().and_then(|r| r.entry(StatusPurpose::Used)).is_some_and(|e| e.is_set);
+        let use_event = if used {
+            self.store
+                .status_events(credential_id)
+                .await
+                .map_err(internal)?
+                .into_iter()
+                .rev()
+                .find(|e| e.action == StatusAction::Use)
+        } else {
+            None
+        };
+        Ok(UseView {
+            credential_id: credential_id.to_owned(),
+            single_use,
+            used,
+            used_at: use_event.as_ref().map(|e| e.occurred_at),
+            office: use_event.and_then(|e| e.place),
+        })
     }
 
     /// The credential's status, entries (with list URLs) and audit trail.
@@ -324,21 +373,102 @@ pub async fn change_status(
     reason: &str,
     actor: &str,
 ) -> Result<ChangeReport, ApiError> {
-    let reason = reason.trim();
-    if reason.is_empty() {
+    if action == StatusAction::Use {
         return Err(ApiError::bad_request(
-            "reason_required",
-            "请填写吊销/暂停/恢复的原因",
-            "a reason is required for every status change",
+            "use_needs_office",
+            "标记“已使用”请调用 POST /api/v1/credentials/{id}/use，并注明使用单位",
+            "mark a credential used with POST /api/v1/credentials/{id}/use, naming the office",
         ));
     }
-    if reason.chars().count() > MAX_REASON_CHARS {
+    let reason = checked_text(reason, MAX_REASON_CHARS, "reason")?;
+    let actor = checked_actor(actor)?;
+    let id = parse_credential_id(credential_id)?;
+    apply_change(
+        store,
+        StatusChange {
+            credential_id: id.as_str().to_owned(),
+            action,
+            reason: reason.to_owned(),
+            actor: actor.to_owned(),
+            place: None,
+            at: Utc::now(),
+        },
+    )
+    .await
+}
+
+/// Longest accepted office name or reference, in characters.
+pub const MAX_OFFICE_CHARS: usize = 200;
+
+/// A request to mark a single-use credential used.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UseRequest {
+    /// Where: the office using it (e.g. the reimbursing office of a social-insurance
+    /// bureau). Required: a refused second use names it.
+    pub office: String,
+    /// The office's own reference (claim or voucher number). Required.
+    pub reference: String,
+    /// Who at the office (defaults to the API token's name when empty).
+    #[serde(default)]
+    pub by: String,
+}
+
+/// Marks a single-use credential used, once: the `used` bit, the list version, the
+/// audit event (with the office) and the log entry in one transaction. Concurrent
+/// requests for one credential queue on its row lock (PostgreSQL) or the write lock
+/// (SQLite): exactly one succeeds.
+///
+/// # Errors
+/// 400 `office_required` / `reference_required` / `…_too_long` / `actor_invalid`;
+/// 404 for an unknown credential; 409 `already_used` (with `previousUse`: when, where,
+/// by whom), `already_revoked`, `suspended`, or `not_single_use` (no `used` entry);
+/// 500 when the store fails.
+pub async fn mark_used(store: &Store, credential_id: &str, request: &UseRequest) -> Result<ChangeReport, ApiError> {
+    let office = checked_text(&request.office, MAX_OFFICE_CHARS, "office")?;
+    let reference = checked_text(&request.reference, MAX_OFFICE_CHARS, "reference")?;
+    let actor = checked_actor(if request.by.trim().is_empty() { office } else { &request.by })?;
+    let id = parse_credential_id(credential_id)?;
+    apply_change(
+        store,
+        StatusChange {
+            credential_id: id.as_str().to_owned(),
+            action: StatusAction::Use,
+            reason: reference.to_owned(),
+            actor: actor.to_owned(),
+            place: Some(office.to_owned()),
+            at: Utc::now(),
+        },
+    )
+    .await
+}
+
+/// `text` trimmed, or 400 `<field>_required` / `<field>_too_long`.
+fn checked_text<'a>(text: &'a str, max_chars: usize, field: &str) -> Result<&'a str, ApiError> {
+    let text = text.trim();
+    let (zh_name, en_name) = match field {
+        "reason" => ("原因", "a reason"),
+        "office" => ("使用单位", "the office"),
+        _ => ("业务编号", "a reference"),
+    };
+    if text.is_empty() {
         return Err(ApiError::bad_request(
-            "reason_too_long",
-            format!("原因不能超过 {MAX_REASON_CHARS} 个字符"),
-            format!("the reason must be at most {MAX_REASON_CHARS} characters"),
+            &format!("{field}_required"),
+            format!("请填写{zh_name}"),
+            format!("{en_name} is required"),
         ));
     }
+    if text.chars().count() > max_chars || (field != "reason" && text.chars().any(char::is_control)) {
+        return Err(ApiError::bad_request(
+            &format!("{field}_too_long"),
+            format!("{zh_name}不能超过 {max_chars} 个字符，且不能含控制字符"),
+            format!("{en_name} must be at most {max_chars} characters, without control characters"),
+        ));
+    }
+    Ok(text)
+}
+
+fn checked_actor(actor: &str) -> Result<&str, ApiError> {
     let actor = actor.trim();
     if actor.is_empty() || actor.chars().count() > MAX_ACTOR_CHARS || actor.chars().any(char::is_control) {
         return Err(ApiError::bad_request(
@@ -347,14 +477,11 @@ pub async fn change_status(
             format!("the actor must be 1 to {MAX_ACTOR_CHARS} characters"),
         ));
     }
-    let id = parse_credential_id(credential_id)?;
-    let change = StatusChange {
-        credential_id: id.as_str().to_owned(),
-        action,
-        reason: reason.to_owned(),
-        actor: actor.to_owned(),
-        at: Utc::now(),
-    };
+    Ok(actor)
+}
+
+async fn apply_change(store: &Store, change: StatusChange) -> Result<ChangeReport, ApiError> {
+    let action = change.action;
     let outcome = store.change_status(&change).await.map_err(ApiError::internal)?;
     let report = |previous, status, changed, event_id| ChangeReport {
         credential_id: change.credential_id.clone(),
@@ -373,8 +500,42 @@ pub async fn change_status(
         StatusChangeOutcome::AlreadyRevoked => Err(ApiError::new(
             StatusCode::CONFLICT,
             "already_revoked",
-            "该凭证已被吊销；吊销不可撤销，不能再暂停或恢复",
-            "the credential is revoked; revocation is final and cannot be suspended or reinstated",
+            "该凭证已被吊销；吊销不可撤销，不能再暂停、恢复或使用",
+            "the credential is revoked; revocation is final: it cannot be suspended, reinstated or used",
+        )),
+        StatusChangeOutcome::AlreadyUsed { use_event } => {
+            let at = use_event.occurred_at.format("%Y-%m-%d %H:%M:%S UTC");
+            let office = use_event.place.as_deref().unwrap_or("?");
+            tracing::info!(credential_id = %change.credential_id, %action, "refused: already used");
+            let mut error = ApiError::new(
+                StatusCode::CONFLICT,
+                "already_used",
+                format!("该凭证已于 {at} 在“{office}”使用（业务编号 {}），不能再次使用", use_event.reason),
+                format!(
+                    "the credential was already used at {at} by \"{office}\" (reference {}); it cannot be used again",
+                    use_event.reason
+                ),
+            );
+            error.previous_use = Some(serde_json::json!({
+                "usedAt": use_event.occurred_at,
+                "office": use_event.place,
+                "reference": use_event.reason,
+                "by": use_event.actor,
+                "eventId": use_event.event_id,
+            }));
+            Err(error)
+        }
+        StatusChangeOutcome::Suspended => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "suspended",
+            "该凭证已被暂停，暂停期间不能使用",
+            "the credential is suspended and cannot be used while suspended",
+        )),
+        StatusChangeOutcome::NoStatusEntry if action == StatusAction::Use => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_single_use",
+            "该凭证不是一次性凭证（没有“已使用”状态条目），无需也不能标记为已使用",
+            "the credential is not single-use (it has no `used` status entry); it cannot be marked used",
         )),
         StatusChangeOutcome::NoStatusEntry => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -384,6 +545,24 @@ pub async fn change_status(
         )),
         StatusChangeOutcome::UnknownCredential => Err(ApiError::not_found("该凭证", "credential")),
     }
+}
+
+/// Whether a credential was used (the holder's view).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UseView {
+    /// The credential.
+    pub credential_id: String,
+    /// Whether it is a single-use credential (has a `used` entry).
+    pub single_use: bool,
+    /// Whether it has been used.
+    pub used: bool,
+    /// When.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<DateTime<Utc>>,
+    /// Where (the office).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub office: Option<String>,
 }
 
 /// One status entry of a credential, for reports.

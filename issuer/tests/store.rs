@@ -19,7 +19,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use issuer::store::{
     CredentialQuery, CredentialState, IdempotencyRecord, NewCredential, PublishedStatusList, SaveOutcome, StatusAction,
-    StatusChange, StatusChangeOutcome, StatusListConfig, Store, StoreError,
+    StatusChange, StatusChangeOutcome, StatusListConfig, Store, StoreError, PURPOSES, SINGLE_USE_PURPOSES,
 };
 use issuer::store::{LogAppended, Period};
 use sha2::{Digest, Sha256};
@@ -82,6 +82,8 @@ store_tests!(
     staff_accounts_count_failures_lock_and_unlock,
     api_tokens_are_found_by_hash_until_revoked,
     counts_group_issuance_and_status_changes_by_month_and_day,
+    a_single_use_credential_is_used_exactly_once_even_concurrently,
+    only_active_single_use_credentials_can_be_used,
 );
 
 // --- the tests ------------------------------------------------------------------
@@ -117,7 +119,7 @@ async fn log_entries_are_written_in_the_save_and_status_transactions(db: TestDb)
 
     // A status change appends a StatusChanged entry for the same digest, in its transaction;
     // a change that changes nothing appends nothing.
-    store.allocate_status(&second.id, &StatusListConfig::default()).await.expect("allocate");
+    store.allocate_status(&second.id, &PURPOSES, &StatusListConfig::default()).await.expect("allocate");
     let outcome = store.change_status(&change(&second.id, StatusAction::Revoke, "r", "a")).await.expect("revoke");
     assert!(matches!(outcome, StatusChangeOutcome::Changed { .. }), "{outcome:?}");
     let outcome = store.change_status(&change(&second.id, StatusAction::Revoke, "r", "a")).await.expect("again");
@@ -533,7 +535,8 @@ async fn status_allocation_is_random_distinct_and_idempotent(db: TestDb) {
     let config = StatusListConfig::default();
     let mut first = Vec::new();
     for n in 0..60 {
-        let allocations = store.allocate_status(&format!("urn:uuid:alloc-{n}"), &config).await.expect("allocate");
+        let allocations =
+            store.allocate_status(&format!("urn:uuid:alloc-{n}"), &PURPOSES, &config).await.expect("allocate");
         assert_eq!(allocations.len(), 2);
         assert_eq!(allocations[0].purpose, StatusPurpose::Revocation);
         assert_eq!(allocations[1].purpose, StatusPurpose::Suspension);
@@ -548,7 +551,7 @@ async fn status_allocation_is_random_distinct_and_idempotent(db: TestDb) {
     assert_ne!(distinct, revocation, "indexes are not in issuance order");
     assert!(revocation.iter().all(|&i| i < 131_072));
 
-    let again = store.allocate_status("urn:uuid:alloc-7", &config).await.expect("again");
+    let again = store.allocate_status("urn:uuid:alloc-7", &PURPOSES, &config).await.expect("again");
     assert_eq!(again, first[7], "a credential keeps its entries");
     let record = store.credential_status("urn:uuid:alloc-7").await.expect("read").expect("entries");
     assert_eq!(record.state(), CredentialState::Active);
@@ -570,7 +573,8 @@ async fn status_lists_roll_over_at_the_allocation_limit(db: TestDb) {
     assert_eq!(small.size_bits(), 131_072, "lists stay large; only the allocations are limited");
     let mut list_ids = Vec::new();
     for n in 0..7 {
-        let allocations = store.allocate_status(&format!("urn:uuid:roll-{n}"), &small).await.expect("allocate");
+        let allocations =
+            store.allocate_status(&format!("urn:uuid:roll-{n}"), &PURPOSES, &small).await.expect("allocate");
         list_ids.push((allocations[0].list_id, allocations[1].list_id));
     }
     assert_eq!(list_ids, [(1, 2), (1, 2), (1, 2), (3, 4), (3, 4), (3, 4), (5, 6)]);
@@ -580,7 +584,7 @@ async fn status_lists_roll_over_at_the_allocation_limit(db: TestDb) {
     assert_eq!(allocated, [(1, R, 3), (2, S, 3), (3, R, 3), (4, S, 3), (5, R, 1), (6, S, 1)]);
     // A larger limit later applies to new lists only; the open ones are filled first.
     let large = StatusListConfig::default();
-    let next = store.allocate_status("urn:uuid:roll-7", &large).await.expect("allocate");
+    let next = store.allocate_status("urn:uuid:roll-7", &PURPOSES, &large).await.expect("allocate");
     assert_eq!((next[0].list_id, next[1].list_id), (5, 6));
 }
 
@@ -600,7 +604,12 @@ async fn concurrent_status_allocations_never_share_an_index(db: TestDb) {
             start_together.wait().await;
             let mut out = Vec::new();
             for n in 0..PER_TASK {
-                out.extend(store.allocate_status(&format!("urn:uuid:c-{task}-{n}"), &config).await.expect("allocate"));
+                out.extend(
+                    store
+                        .allocate_status(&format!("urn:uuid:c-{task}-{n}"), &PURPOSES, &config)
+                        .await
+                        .expect("allocate"),
+                );
             }
             out
         });
@@ -630,15 +639,119 @@ fn change(id: &str, action: StatusAction, reason: &str, actor: &str) -> StatusCh
         action,
         reason: reason.to_owned(),
         actor: actor.to_owned(),
+        place: None,
         at: Utc::now(),
     }
+}
+
+fn use_at(id: &str, office: &str, reference: &str) -> StatusChange {
+    StatusChange {
+        place: Some(office.to_owned()),
+        ..change(id, StatusAction::Use, reference, &format!("clerk at {office}"))
+    }
+}
+
+async fn a_single_use_credential_is_used_exactly_once_even_concurrently(db: TestDb) {
+    let store = db.store;
+    let id = "urn:uuid:invoice-1";
+    let saved = sample_credential(id, "MedicalBill", at(BASE_SECONDS, 0));
+    store.save_issued_logged(&saved, None, Some(&log_entry(41))).await.expect("save");
+    let entries =
+        store.allocate_status(id, &SINGLE_USE_PURPOSES, &StatusListConfig::default()).await.expect("allocate");
+    assert_eq!(entries.iter().map(|e| e.purpose).collect::<Vec<_>>(), SINGLE_USE_PURPOSES);
+    let used_entry = entries[2].clone();
+    let log_before = store.log_size().await.expect("size");
+
+    // Eight offices try at once; the barrier releases them together.
+    let offices = 8;
+    let barrier = Arc::new(Barrier::new(offices));
+    let mut tasks = JoinSet::new();
+    for n in 0..offices {
+        let (store, barrier) = (store.clone(), Arc::clone(&barrier));
+        tasks.spawn(async move {
+            barrier.wait().await;
+            let office = format!("office-{n}");
+            (office.clone(), store.change_status(&use_at(id, &office, &format!("claim-{n}"))).await.expect("use"))
+        });
+    }
+    let mut winners = Vec::new();
+    let mut refusals = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined.expect("task") {
+            (office, StatusChangeOutcome::Changed { previous, current, .. }) => {
+                assert_eq!((previous, current), (CredentialState::Active, CredentialState::Used));
+                winners.push(office);
+            }
+            (_, StatusChangeOutcome::AlreadyUsed { use_event }) => refusals.push(use_event),
+            (office, other) => panic!("{office}: unexpected {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one office uses it: {winners:?}");
+    assert_eq!(refusals.len(), offices - 1);
+    let winner = &winners[0];
+    for refusal in &refusals {
+        // Every refusal names when and where it was used: the winner's event.
+        assert_eq!(refusal.place.as_deref(), Some(winner.as_str()));
+        assert_eq!(refusal.action, StatusAction::Use);
+        assert_eq!(refusal.new_state, CredentialState::Used);
+        assert_eq!(refusal.reason, format!("claim-{}", winner.trim_start_matches("office-")));
+    }
+    let snapshot = store.status_list_snapshot(used_entry.list_id).await.expect("snapshot").expect("list");
+    assert_eq!((snapshot.set_indexes.as_slice(), snapshot.list.version), ([used_entry.index].as_slice(), 2));
+    assert_eq!(snapshot.list.purpose, StatusPurpose::Used);
+    let events = store.status_events(id).await.expect("events");
+    assert_eq!(events.len(), 1, "refusals write no event");
+    assert_eq!(events[0].place.as_deref(), Some(winner.as_str()));
+    // The use is logged (for anchoring) like a revocation: one entry, purpose `used`.
+    assert_eq!(store.log_size().await.expect("size"), log_before + 1);
+    let logged = store.log_entries(log_before, Some(1)).await.expect("entries");
+    let entry = LogEntry::decode(&logged[0].entry).expect("decode");
+    assert_eq!(entry.kind(), EntryKind::StatusChanged { purpose: StatusListPurpose::Used, value: true });
+    assert_eq!(store.credential_status(id).await.expect("read").expect("entries").state(), CredentialState::Used);
+
+    // A use is final: no suspension or reinstatement after it; revocation still works.
+    for action in [StatusAction::Suspend, StatusAction::Reinstate] {
+        let outcome = store.change_status(&change(id, action, "undo", "mallory")).await.expect("refused");
+        assert!(matches!(outcome, StatusChangeOutcome::AlreadyUsed { .. }), "{action}: {outcome:?}");
+    }
+    let outcome = store.change_status(&change(id, StatusAction::Revoke, "forged", "auditor")).await.expect("revoke");
+    assert!(matches!(outcome, StatusChangeOutcome::Changed { current: CredentialState::Revoked, .. }), "{outcome:?}");
+    let outcome = store.change_status(&use_at(id, "office-x", "late")).await.expect("refused");
+    assert_eq!(outcome, StatusChangeOutcome::AlreadyRevoked);
+}
+
+async fn only_active_single_use_credentials_can_be_used(db: TestDb) {
+    let store = db.store;
+    // Not single-use: no `used` entry.
+    let plain = "urn:uuid:plain-1";
+    store.save_issued(&sample_credential(plain, "HealthCertificate", at(BASE_SECONDS, 0)), None).await.expect("save");
+    store.allocate_status(plain, &PURPOSES, &StatusListConfig::default()).await.expect("allocate");
+    assert_eq!(store.change_status(&use_at(plain, "o", "r")).await.expect("use"), StatusChangeOutcome::NoStatusEntry);
+    // Suspended: refused until reinstated.
+    let bill = "urn:uuid:invoice-2";
+    store.save_issued(&sample_credential(bill, "MedicalBill", at(BASE_SECONDS, 0)), None).await.expect("save");
+    store.allocate_status(bill, &SINGLE_USE_PURPOSES, &StatusListConfig::default()).await.expect("allocate");
+    store.change_status(&change(bill, StatusAction::Suspend, "disputed", "clinic")).await.expect("suspend");
+    assert_eq!(store.change_status(&use_at(bill, "o", "r")).await.expect("use"), StatusChangeOutcome::Suspended);
+    store.change_status(&change(bill, StatusAction::Reinstate, "settled", "clinic")).await.expect("reinstate");
+    let outcome = store.change_status(&use_at(bill, "o", "r")).await.expect("use");
+    assert!(matches!(outcome, StatusChangeOutcome::Changed { current: CredentialState::Used, .. }), "{outcome:?}");
+    // Revoked: refused.
+    let revoked = "urn:uuid:invoice-3";
+    store.save_issued(&sample_credential(revoked, "MedicalBill", at(BASE_SECONDS, 0)), None).await.expect("save");
+    store.allocate_status(revoked, &SINGLE_USE_PURPOSES, &StatusListConfig::default()).await.expect("allocate");
+    store.change_status(&change(revoked, StatusAction::Revoke, "void", "clinic")).await.expect("revoke");
+    assert_eq!(
+        store.change_status(&use_at(revoked, "o", "r")).await.expect("use"),
+        StatusChangeOutcome::AlreadyRevoked
+    );
 }
 
 async fn status_changes_write_bit_version_and_audit_together(db: TestDb) {
     let store = db.store;
     let id = "urn:uuid:status-1";
     store.save_issued(&sample_credential(id, "HealthCertificate", at(BASE_SECONDS, 0)), None).await.expect("save");
-    let entries = store.allocate_status(id, &StatusListConfig::default()).await.expect("allocate");
+    let entries = store.allocate_status(id, &PURPOSES, &StatusListConfig::default()).await.expect("allocate");
     let (revocation, suspension) = (&entries[0], &entries[1]);
     let version = |list_id: i64| {
         let store = store.clone();
@@ -746,7 +859,7 @@ async fn counts_group_issuance_and_status_changes_by_month_and_day(db: TestDb) {
     let march = DateTime::parse_from_rfc3339("2026-03-31T23:59:59Z").expect("date").with_timezone(&Utc);
     for (id, at) in [("urn:uuid:m-1", january), ("urn:uuid:m-2", january), ("urn:uuid:m-3", march)] {
         store.save_issued(&sample_credential(id, "HealthCertificate", at), None).await.expect("save");
-        store.allocate_status(id, &StatusListConfig::default()).await.expect("allocate");
+        store.allocate_status(id, &PURPOSES, &StatusListConfig::default()).await.expect("allocate");
     }
     store.change_status(&change("urn:uuid:m-1", StatusAction::Revoke, "r", "a")).await.expect("revoke");
     store.change_status(&change("urn:uuid:m-2", StatusAction::Suspend, "s", "a")).await.expect("suspend");
@@ -768,7 +881,7 @@ async fn revocation_is_final(db: TestDb) {
     let store = db.store;
     let id = "urn:uuid:status-2";
     store.save_issued(&sample_credential(id, "HealthCertificate", at(BASE_SECONDS, 0)), None).await.expect("save");
-    let entries = store.allocate_status(id, &StatusListConfig::default()).await.expect("allocate");
+    let entries = store.allocate_status(id, &PURPOSES, &StatusListConfig::default()).await.expect("allocate");
     store.change_status(&change(id, StatusAction::Suspend, "check", "alice")).await.expect("suspend");
     let outcome = store.change_status(&change(id, StatusAction::Revoke, "fraud", "alice")).await.expect("revoke");
     assert!(
@@ -807,7 +920,7 @@ async fn status_changes_need_a_stored_credential_with_entries(db: TestDb) {
         StatusChangeOutcome::UnknownCredential
     );
     // Allocated, but the issuance never completed: still unknown.
-    store.allocate_status("urn:uuid:half", &StatusListConfig::default()).await.expect("allocate");
+    store.allocate_status("urn:uuid:half", &PURPOSES, &StatusListConfig::default()).await.expect("allocate");
     assert_eq!(
         store.change_status(&change("urn:uuid:half", StatusAction::Revoke, "r", "a")).await.expect("change"),
         StatusChangeOutcome::UnknownCredential
@@ -832,7 +945,7 @@ async fn status_snapshot_is_consistent_and_publications_never_go_back(db: TestDb
     for n in 0..5 {
         let id = format!("urn:uuid:pub-{n}");
         store.save_issued(&sample_credential(&id, "Generic", at(BASE_SECONDS, 0)), None).await.expect("save");
-        ids.push((store.allocate_status(&id, &StatusListConfig::default()).await.expect("allocate"), id));
+        ids.push((store.allocate_status(&id, &PURPOSES, &StatusListConfig::default()).await.expect("allocate"), id));
     }
     for (_, id) in ids.iter().take(3) {
         store.change_status(&change(id, StatusAction::Revoke, "r", "a")).await.expect("revoke");
@@ -897,6 +1010,71 @@ async fn plain_paths_and_sqlite_urls_open_sqlite() {
     let store = Store::connect(&url).await.expect("sqlite URL");
     assert_eq!(store.backend(), "sqlite");
     assert!(nested.exists(), "parent directories are created");
+}
+
+/// A SQLite database written by the previous release (migrations 1–5, with status
+/// rows) is upgraded in place by 0006, which rebuilds the status tables: every row
+/// survives, foreign keys still hold, and the new purpose works.
+#[tokio::test]
+async fn the_single_use_migration_keeps_existing_status_data() {
+    use sha2::Digest as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("issuer.sqlite3");
+    let previous: [(i64, &str, &str); 5] = [
+        (1, "0001_init", include_str!("../migrations/sqlite/0001_init.sql")),
+        (2, "0002_status_lists", include_str!("../migrations/sqlite/0002_status_lists.sql")),
+        (3, "0003_transparency_log", include_str!("../migrations/sqlite/0003_transparency_log.sql")),
+        (4, "0004_anchors", include_str!("../migrations/sqlite/0004_anchors.sql")),
+        (5, "0005_web_accounts", include_str!("../migrations/sqlite/0005_web_accounts.sql")),
+    ];
+    {
+        let db = rusqlite::Connection::open(&path).expect("open");
+        db.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, \
+             checksum TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT",
+        )
+        .expect("schema_migrations");
+        for (version, name, sql) in previous {
+            db.execute_batch(sql).expect(name);
+            let checksum = hex::encode(Sha256::digest(sql.as_bytes()));
+            db.execute(
+                "INSERT INTO schema_migrations VALUES (?1, ?2, ?3, '2026-01-01T00:00:00Z')",
+                rusqlite::params![version, name, checksum],
+            )
+            .expect("record");
+        }
+        db.execute_batch(
+            "INSERT INTO status_lists (list_id, purpose, size_bits, max_allocations, allocated, version, created_at) \
+                 VALUES (1, 'revocation', 131072, 131072, 1, 3, '2026-01-01T00:00:00Z'); \
+             INSERT INTO status_entries (list_id, status_index, credential_id, purpose, is_set, allocated_at) \
+                 VALUES (1, 4711, 'urn:uuid:old', 'revocation', 1, '2026-01-01T00:00:00Z'); \
+             INSERT INTO status_events (credential_id, action, previous_state, new_state, reason, actor, occurred_at) \
+                 VALUES ('urn:uuid:old', 'revoke', 'active', 'revoked', 'lost', 'alice', '2026-01-02T00:00:00Z'); \
+             INSERT INTO status_list_publications (list_id, version, issuer, list_url, credential_json, etag, \
+                 valid_until, published_at) VALUES (1, 3, 'did:key:z', 'http://x/status/1', '{}', '\"e\"', \
+                 '2026-01-09T00:00:00Z', '2026-01-02T00:00:00Z');",
+        )
+        .expect("old rows");
+    }
+    let store = Store::connect(path.to_str().expect("UTF-8")).await.expect("migrate");
+    let lists = store.status_lists().await.expect("lists");
+    assert_eq!(lists.len(), 1);
+    assert_eq!((lists[0].purpose, lists[0].allocated, lists[0].version), (StatusPurpose::Revocation, 1, 3));
+    let record = store.credential_status("urn:uuid:old").await.expect("read").expect("entries");
+    assert_eq!((record.entries[0].index, record.entries[0].is_set), (4711, true));
+    let events = store.status_events("urn:uuid:old").await.expect("events");
+    assert_eq!((events.len(), events[0].reason.as_str(), events[0].place.as_deref()), (1, "lost", None));
+    assert!(store.status_list_publication(1).await.expect("publication").expect("list").1.is_some());
+    drop(store);
+    let db = rusqlite::Connection::open(&path).expect("reopen");
+    let fk_problems: i64 = db.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(fk_problems, 0);
+    let versions: i64 = db.query_row("SELECT max(version) FROM schema_migrations", [], |r| r.get(0)).unwrap();
+    assert_eq!(versions, 6);
+    // Foreign keys are enforced again on a store connection (an entry for a missing list fails).
+    let store = Store::connect(path.to_str().expect("UTF-8")).await.expect("reopen store");
+    let entries = store.allocate_status("urn:uuid:new", &SINGLE_USE_PURPOSES, &StatusListConfig::default()).await;
+    assert_eq!(entries.expect("allocate").len(), 3);
 }
 
 // --- fixtures -------------------------------------------------------------------

@@ -197,6 +197,7 @@ pub fn verdict(report: &VerificationReport) -> (&'static str, &'static str) {
     let code = match report.first_failure() {
         Some("revoked") => "revoked",
         Some("suspended") => "suspended",
+        Some("used") => "used",
         Some("expired") => "expired",
         Some("not_yet_valid") => "not_yet_valid",
         Some(_) if c.issuer_trust.is_invalid() => "untrusted",
@@ -220,6 +221,7 @@ fn verdict_text(code: &str, lang: Lang) -> &'static str {
         "valid" => t.verdict_valid,
         "revoked" => t.verdict_revoked,
         "suspended" => t.verdict_suspended,
+        "used" => t.verdict_used,
         "expired" => t.verdict_expired,
         "not_yet_valid" => t.verdict_not_yet_valid,
         "untrusted" => t.verdict_untrusted,
@@ -463,13 +465,16 @@ mod tests {
         };
         assert_eq!(with(|c| c.status = invalid("revoked")), "revoked");
         assert_eq!(with(|c| c.status = invalid("suspended")), "suspended");
+        assert_eq!(with(|c| c.status = invalid("used")), "used");
         assert_eq!(with(|c| c.validity_period = invalid("expired")), "expired");
         assert_eq!(with(|c| c.validity_period = invalid("not_yet_valid")), "not_yet_valid");
         assert_eq!(with(|c| c.issuer_trust = invalid("unknown_issuer")), "untrusted");
         assert_eq!(with(|c| c.issuer_trust = unchecked()), "untrusted");
         assert_eq!(with(|c| c.anchoring = invalid("not_in_log")), "not_anchored");
         assert_eq!(with(|c| c.signature = invalid("bad_signature")), "invalid");
-        for code in ["valid", "revoked", "suspended", "expired", "not_yet_valid", "untrusted", "not_anchored", "x"] {
+        for code in
+            ["valid", "revoked", "suspended", "used", "expired", "not_yet_valid", "untrusted", "not_anchored", "x"]
+        {
             assert_ne!(verdict_text(code, Lang::Zh), verdict_text(code, Lang::En));
         }
     }

@@ -171,6 +171,7 @@ catalogue! {
     status_label => "状态", "Status";
     status_active => "有效", "Active";
     status_revoked => "已吊销", "Revoked";
+    status_used => "已使用", "Used";
     status_suspended => "已暂停", "Suspended";
     // list
     search => "搜索", "Search";
@@ -191,6 +192,7 @@ catalogue! {
     action_revoke => "吊销（不可恢复）", "Revoke (final)";
     action_suspend => "暂停", "Suspend";
     action_reinstate => "恢复", "Reinstate";
+    action_use => "标记为已使用", "Marked used";
     reason => "原因", "Reason";
     reason_required => "请填写原因", "Please give a reason";
     apply => "确认", "Apply";
@@ -240,6 +242,7 @@ catalogue! {
     verdict_invalid => "无效", "INVALID";
     verdict_revoked => "已吊销", "REVOKED";
     verdict_suspended => "已暂停", "SUSPENDED";
+    verdict_used => "已使用（不可再次报销）", "ALREADY USED";
     verdict_expired => "已过期", "EXPIRED";
     verdict_not_yet_valid => "尚未生效", "NOT YET VALID";
     verdict_untrusted => "签发机构不受信任", "UNTRUSTED ISSUER";

@@ -25,6 +25,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/status/{list_id}", web::get().to(status::status_list))
         .route("/credentials/{uuid}/status", web::post().to(status::change))
         .route("/credentials/{uuid}/status", web::get().to(status::show))
+        .route("/credentials/{uuid}/use", web::get().to(status::show_use))
+        .route("/api/v1/credentials/{uuid}/use", web::post().to(status::mark_used))
         .route("/credentials/{uuid}/inclusion", web::get().to(log::inclusion))
         .route("/log/checkpoint", web::get().to(log::checkpoint))
         .route("/log/key", web::get().to(log::key))

@@ -4,7 +4,12 @@
 //!   `Cache-Control: public, max-age=300`).
 //! * `POST /credentials/{uuid}/status` `{"action": "revoke"|"suspend"|"reinstate",
 //!   "reason": "…", "by": "…"}`: change a credential's status.
-//! * `GET /credentials/{uuid}/status`: its status, entries and audit trail.
+//! * `GET /credentials/{uuid}/status`: its status, entries and audit trail (token).
+//! * `POST /api/v1/credentials/{uuid}/use` `{"office": "…", "reference": "…",
+//!   "by": "…"}`: mark a single-use credential used (once; a second attempt is 409
+//!   `already_used` naming when and where).
+//! * `GET /credentials/{uuid}/use`: whether it was used, when and where (public: the
+//!   holder's view; no reasons or names).
 //! * `POST /credentials/status` (VC-API style) `{"credentialId": "urn:uuid:…",
 //!   "credentialStatus": [{"type": "BitstringStatusListCredential",
 //!   "status": "revoked"|"suspended"|"active"}]}`.
@@ -128,4 +133,33 @@ pub async fn vc_api_update(issuer: web::Data<Issuer>, body: web::Json<Value>) ->
         last = Some(issuer.status.change(credential_id, action, reason, "vc-api").await?);
     }
     Ok(HttpResponse::Ok().json(last))
+}
+
+/// `POST /api/v1/credentials/{uuid}/use`
+///
+/// # Errors
+/// As [`crate::status::mark_used`]; 400 for a body that is not a use request.
+pub async fn mark_used(
+    issuer: web::Data<Issuer>,
+    uuid: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let request: crate::status::UseRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_use_request",
+            format!("请求应为 {{\"office\": \"使用单位\", \"reference\": \"业务编号\", \"by\": \"经办人\"}}：{e}"),
+            format!("the body must be {{\"office\": \"…\", \"reference\": \"…\", \"by\": \"…\"}}: {e}"),
+        )
+    })?;
+    let id = crate::status::parse_credential_id(&uuid)?;
+    Ok(HttpResponse::Ok().json(issuer.status.mark_used(id.as_str(), &request).await?))
+}
+
+/// `GET /credentials/{uuid}/use`: `{"singleUse": bool, "used": bool, "usedAt"?, "office"?}`.
+///
+/// # Errors
+/// 404 for an unknown credential.
+pub async fn show_use(issuer: web::Data<Issuer>, uuid: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = crate::status::parse_credential_id(&uuid)?;
+    Ok(HttpResponse::Ok().json(issuer.status.use_view(id.as_str()).await?))
 }

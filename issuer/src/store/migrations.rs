@@ -50,6 +50,7 @@ pub(super) const SQLITE: &[Migration] = &[
         name: "0005_web_accounts",
         sql: include_str!("../../migrations/sqlite/0005_web_accounts.sql"),
     },
+    Migration { version: 6, name: "0006_single_use", sql: include_str!("../../migrations/sqlite/0006_single_use.sql") },
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -70,6 +71,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         version: 5,
         name: "0005_web_accounts",
         sql: include_str!("../../migrations/postgres/0005_web_accounts.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "0006_single_use",
+        sql: include_str!("../../migrations/postgres/0006_single_use.sql"),
     },
 ];
 

@@ -25,6 +25,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
+use wallet_core::status::StatusPurpose;
 
 pub use self::accounts::{ApiTokenRecord, Period, PeriodCounts, StaffAccount};
 pub use self::anchors::{AnchorRecord, AnchorState};
@@ -33,6 +34,7 @@ pub use self::sqlite::SqliteStore;
 pub use self::status::{
     CredentialState, CredentialStatusRecord, PublishedStatusList, StatusAction, StatusAllocation, StatusChange,
     StatusChangeOutcome, StatusEntryRecord, StatusEvent, StatusListConfig, StatusListInfo, StatusListSnapshot,
+    PURPOSES, SINGLE_USE_PURPOSES,
 };
 pub use self::transparency::{LogAppended, LogRecord, StoredCheckpoint, MAX_LOG_PAGE};
 
@@ -217,20 +219,23 @@ impl Store {
         }
     }
 
-    /// Hands out one revocation and one suspension index to `credential_id`, each at
-    /// random among the free indexes of the current list for its purpose, starting a
-    /// new list (sized by `config`) when that one has reached its allocation limit.
+    /// Hands out one index per purpose (revocation and suspension: [`PURPOSES`]; also
+    /// `used` for single-use credentials: [`SINGLE_USE_PURPOSES`]) to `credential_id`,
+    /// each at random among the free indexes of the current list for its purpose,
+    /// starting a new list (sized by `config`) when that one has reached its allocation
+    /// limit.
     ///
     /// Idempotent: a credential id that already has entries gets them back. Safe under
     /// concurrency (across processes too): an index is never handed out twice.
     pub async fn allocate_status(
         &self,
         credential_id: &str,
+        purposes: &[StatusPurpose],
         config: &StatusListConfig,
     ) -> Result<Vec<StatusAllocation>, StoreError> {
         match self {
-            Store::Sqlite(store) => store.allocate_status(credential_id, config).await,
-            Store::Postgres(store) => store.allocate_status(credential_id, config).await,
+            Store::Sqlite(store) => store.allocate_status(credential_id, purposes, config).await,
+            Store::Postgres(store) => store.allocate_status(credential_id, purposes, config).await,
         }
     }
 

@@ -20,7 +20,7 @@ use tracing::{debug, info};
 
 use super::migrations::{self, Migration};
 use super::status::{
-    parse_purpose, random_free_index, random_index, state_of, to_i64, to_u64, Transition, PURPOSES, RANDOM_ATTEMPTS,
+    parse_purpose, random_free_index, random_index, state_of, to_i64, to_u64, Transition, RANDOM_ATTEMPTS,
 };
 use super::transparency::{
     hash_from_db, seq_from_db, seq_to_db, status_entry, LogAppended, LogRecord, StoredCheckpoint,
@@ -463,6 +463,7 @@ impl PgStore {
     pub(super) async fn allocate_status(
         &self,
         credential_id: &str,
+        purposes: &[StatusPurpose],
         config: &StatusListConfig,
     ) -> Result<Vec<StatusAllocation>, StoreError> {
         let mut client = self.pool.get().await?;
@@ -471,8 +472,8 @@ impl PgStore {
         // Serialises allocations: the existence check, the choice of list, list creation and
         // the random draw see every earlier allocation, from any process.
         transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&STATUS_ALLOCATION_LOCK_ID]).await?;
-        let mut allocations = Vec::with_capacity(PURPOSES.len());
-        for purpose in PURPOSES {
+        let mut allocations = Vec::with_capacity(purposes.len());
+        for &purpose in purposes {
             let purpose_text = purpose.as_str();
             let existing = transaction
                 .query_opt(
@@ -547,6 +548,14 @@ impl PgStore {
             Transition::Unchanged if entries.is_empty() => return Ok(StatusChangeOutcome::NoStatusEntry),
             Transition::Unchanged => return Ok(StatusChangeOutcome::Unchanged(previous)),
             Transition::AlreadyRevoked => return Ok(StatusChangeOutcome::AlreadyRevoked),
+            Transition::Suspended => return Ok(StatusChangeOutcome::Suspended),
+            Transition::AlreadyUsed => {
+                let events = select_status_events(&transaction, &change.credential_id).await?;
+                let use_event = events.into_iter().rev().find(|e| e.action == StatusAction::Use).ok_or_else(|| {
+                    StoreError::Corrupt(format!("{} has its used bit set but no use event", change.credential_id))
+                })?;
+                return Ok(StatusChangeOutcome::AlreadyUsed { use_event: Box::new(use_event) });
+            }
             Transition::To(current) => current,
         };
         let (purpose, bit) = change.action.bit();
@@ -567,8 +576,8 @@ impl PgStore {
         let event_id: i64 = transaction
             .query_one(
                 "INSERT INTO status_events \
-                     (credential_id, action, previous_state, new_state, reason, actor, occurred_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7::text::timestamptz) RETURNING event_id",
+                     (credential_id, action, previous_state, new_state, reason, actor, occurred_at, place) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7::text::timestamptz, $8) RETURNING event_id",
                 &[
                     &change.credential_id,
                     &change.action.as_str(),
@@ -577,6 +586,7 @@ impl PgStore {
                     &change.reason,
                     &change.actor,
                     &at,
+                    &change.place,
                 ],
             )
             .await?
@@ -590,34 +600,7 @@ impl PgStore {
 
     pub(super) async fn status_events(&self, credential_id: &str) -> Result<Vec<StatusEvent>, StoreError> {
         let client = self.pool.get().await?;
-        let rows = client
-            .query(
-                concat!(
-                    "SELECT event_id, credential_id, action, previous_state, new_state, reason, actor, ",
-                    utc_text!("occurred_at"),
-                    " FROM status_events WHERE credential_id = $1 ORDER BY event_id"
-                ),
-                &[&credential_id],
-            )
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let event_id: i64 = row.try_get(0)?;
-                let action: String = row.try_get(2)?;
-                let occurred_at: String = row.try_get(7)?;
-                Ok(StatusEvent {
-                    event_id,
-                    credential_id: row.try_get(1)?,
-                    action: StatusAction::parse(&action)
-                        .ok_or_else(|| StoreError::Corrupt(format!("unknown status action {action:?}")))?,
-                    previous_state: CredentialState::parse(row.try_get(3)?)?,
-                    new_state: CredentialState::parse(row.try_get(4)?)?,
-                    reason: row.try_get(5)?,
-                    actor: row.try_get(6)?,
-                    occurred_at: parse_timestamp(&occurred_at, || format!("occurred_at of event {event_id}"))?,
-                })
-            })
-            .collect()
+        select_status_events(&client, credential_id).await
     }
 
     pub(super) async fn status_lists(&self) -> Result<Vec<StatusListInfo>, StoreError> {
@@ -827,6 +810,42 @@ async fn append_log_entry(
         )
         .await?;
     Ok(LogAppended { seq: seq_from_db(seq)?, leaf_hash: leaf })
+}
+
+/// The audit trail of `credential_id`, oldest first.
+async fn select_status_events(
+    client: &impl deadpool_postgres::GenericClient,
+    credential_id: &str,
+) -> Result<Vec<StatusEvent>, StoreError> {
+    let rows = client
+        .query(
+            concat!(
+                "SELECT event_id, credential_id, action, previous_state, new_state, reason, actor, ",
+                utc_text!("occurred_at"),
+                ", place FROM status_events WHERE credential_id = $1 ORDER BY event_id"
+            ),
+            &[&credential_id],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let event_id: i64 = row.try_get(0)?;
+            let action: String = row.try_get(2)?;
+            let occurred_at: String = row.try_get(7)?;
+            Ok(StatusEvent {
+                event_id,
+                credential_id: row.try_get(1)?,
+                action: StatusAction::parse(&action)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown status action {action:?}")))?,
+                previous_state: CredentialState::parse(row.try_get(3)?)?,
+                new_state: CredentialState::parse(row.try_get(4)?)?,
+                reason: row.try_get(5)?,
+                actor: row.try_get(6)?,
+                place: row.try_get(8)?,
+                occurred_at: parse_timestamp(&occurred_at, || format!("occurred_at of event {event_id}"))?,
+            })
+        })
+        .collect()
 }
 
 /// Appends the `StatusChanged` entry of a status change (see [`super::transparency`]).

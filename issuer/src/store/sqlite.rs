@@ -18,7 +18,7 @@ use tracing::{debug, info, warn};
 
 use super::migrations::{self, Migration};
 use super::status::{
-    parse_purpose, random_free_index, random_index, state_of, to_i64, to_u64, Transition, PURPOSES, RANDOM_ATTEMPTS,
+    parse_purpose, random_free_index, random_index, state_of, to_i64, to_u64, Transition, RANDOM_ATTEMPTS,
 };
 use super::transparency::{
     hash_from_db, seq_from_db, seq_to_db, status_entry, LogAppended, LogRecord, StoredCheckpoint,
@@ -223,10 +223,14 @@ fn open_and_migrate(path: PathBuf) -> Result<Shared, StoreError> {
     if !journal_mode.eq_ignore_ascii_case("wal") {
         warn!(path = %path.display(), journal_mode, "SQLite refused WAL journal mode");
     }
-    connection.pragma_update(None, "foreign_keys", true)?;
     // Safe with WAL: a power loss may drop the last commits but never corrupts the file.
     connection.pragma_update(None, "synchronous", "NORMAL")?;
+    // Foreign keys are enforced only after migrating: a migration that rebuilds a
+    // table (SQLite cannot alter a CHECK constraint) drops and renames parents, which
+    // the enforcement would refuse. `migrate` checks every key before committing.
+    connection.pragma_update(None, "foreign_keys", false)?;
     migrate(&mut connection, migrations::SQLITE)?;
+    connection.pragma_update(None, "foreign_keys", true)?;
     Ok(Shared { path, connection: Mutex::new(connection) })
 }
 
@@ -255,6 +259,10 @@ fn migrate(connection: &mut Connection, known: &[Migration]) -> Result<(), Store
             params![migration.version, migration.name, migration.checksum(), format_timestamp(Utc::now())],
         )?;
         info!(version = migration.version, name = migration.name, "applied SQLite migration");
+    }
+    let broken: i64 = transaction.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| row.get(0))?;
+    if broken != 0 {
+        return Err(StoreError::Migration(format!("{broken} rows break a foreign key after migrating; rolled back")));
     }
     transaction.commit()?;
     Ok(())
@@ -382,10 +390,12 @@ impl SqliteStore {
     pub(super) async fn allocate_status(
         &self,
         credential_id: &str,
+        purposes: &[StatusPurpose],
         config: &StatusListConfig,
     ) -> Result<Vec<StatusAllocation>, StoreError> {
-        let (credential_id, config) = (credential_id.to_owned(), *config);
-        self.with_connection(move |connection| allocate_in_transaction(connection, &credential_id, &config)).await
+        let (credential_id, purposes, config) = (credential_id.to_owned(), purposes.to_vec(), *config);
+        self.with_connection(move |connection| allocate_in_transaction(connection, &credential_id, &purposes, &config))
+            .await
     }
 
     pub(super) async fn credential_status(
@@ -409,43 +419,7 @@ impl SqliteStore {
 
     pub(super) async fn status_events(&self, credential_id: &str) -> Result<Vec<StatusEvent>, StoreError> {
         let credential_id = credential_id.to_owned();
-        self.with_connection(move |connection| {
-            let rows = connection
-                .prepare_cached(
-                    "SELECT event_id, credential_id, action, previous_state, new_state, reason, actor, \
-                            occurred_at \
-                     FROM status_events WHERE credential_id = ?1 ORDER BY event_id",
-                )?
-                .query_map([&credential_id], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, String>(3)?,
-                        row.get::<_, String>(4)?,
-                        row.get::<_, String>(5)?,
-                        row.get::<_, String>(6)?,
-                        row.get::<_, String>(7)?,
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            rows.into_iter()
-                .map(|(event_id, credential_id, action, previous, new, reason, actor, occurred_at)| {
-                    Ok(StatusEvent {
-                        event_id,
-                        action: StatusAction::parse(&action)
-                            .ok_or_else(|| StoreError::Corrupt(format!("unknown status action {action:?}")))?,
-                        previous_state: CredentialState::parse(&previous)?,
-                        new_state: CredentialState::parse(&new)?,
-                        occurred_at: parse_timestamp(&occurred_at, || format!("occurred_at of event {event_id}"))?,
-                        credential_id,
-                        reason,
-                        actor,
-                    })
-                })
-                .collect()
-        })
-        .await
+        self.with_connection(move |connection| select_status_events(connection, &credential_id)).await
     }
 
     pub(super) async fn status_lists(&self) -> Result<Vec<StatusListInfo>, StoreError> {
@@ -564,12 +538,13 @@ impl SqliteStore {
 fn allocate_in_transaction(
     connection: &mut Connection,
     credential_id: &str,
+    purposes: &[StatusPurpose],
     config: &StatusListConfig,
 ) -> Result<Vec<StatusAllocation>, StoreError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = format_timestamp(Utc::now());
-    let mut allocations = Vec::with_capacity(PURPOSES.len());
-    for purpose in PURPOSES {
+    let mut allocations = Vec::with_capacity(purposes.len());
+    for &purpose in purposes {
         let purpose_text = purpose.as_str();
         let existing = transaction
             .prepare_cached(
@@ -654,6 +629,14 @@ fn change_in_transaction(
         Transition::Unchanged if entries.is_empty() => return Ok(StatusChangeOutcome::NoStatusEntry),
         Transition::Unchanged => return Ok(StatusChangeOutcome::Unchanged(previous)),
         Transition::AlreadyRevoked => return Ok(StatusChangeOutcome::AlreadyRevoked),
+        Transition::Suspended => return Ok(StatusChangeOutcome::Suspended),
+        Transition::AlreadyUsed => {
+            let events = select_status_events(&transaction, &change.credential_id)?;
+            let use_event = events.into_iter().rev().find(|e| e.action == StatusAction::Use).ok_or_else(|| {
+                StoreError::Corrupt(format!("{} has its used bit set but no use event", change.credential_id))
+            })?;
+            return Ok(StatusChangeOutcome::AlreadyUsed { use_event: Box::new(use_event) });
+        }
         Transition::To(current) => current,
     };
     let (purpose, bit) = change.action.bit();
@@ -668,8 +651,8 @@ fn change_in_transaction(
     transaction.execute("UPDATE status_lists SET version = version + 1 WHERE list_id = ?1", [entry.list_id])?;
     transaction.execute(
         "INSERT INTO status_events \
-             (credential_id, action, previous_state, new_state, reason, actor, occurred_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             (credential_id, action, previous_state, new_state, reason, actor, occurred_at, place) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             change.credential_id,
             change.action.as_str(),
@@ -677,13 +660,53 @@ fn change_in_transaction(
             current.as_str(),
             change.reason,
             change.actor,
-            at
+            at,
+            change.place
         ],
     )?;
     let event_id = transaction.last_insert_rowid();
     append_status_log_entry(&transaction, change, purpose, bit, &at)?;
     transaction.commit()?;
     Ok(StatusChangeOutcome::Changed { previous, current, event_id, list_id: entry.list_id })
+}
+
+/// The audit trail of `credential_id`, oldest first.
+fn select_status_events(connection: &Connection, credential_id: &str) -> Result<Vec<StatusEvent>, StoreError> {
+    let rows = connection
+        .prepare_cached(
+            "SELECT event_id, credential_id, action, previous_state, new_state, reason, actor, occurred_at, place \
+             FROM status_events WHERE credential_id = ?1 ORDER BY event_id",
+        )?
+        .query_map([credential_id], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, String>(5)?,
+                row.get::<_, String>(6)?,
+                row.get::<_, String>(7)?,
+                row.get::<_, Option<String>>(8)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter()
+        .map(|(event_id, credential_id, action, previous, new, reason, actor, occurred_at, place)| {
+            Ok(StatusEvent {
+                event_id,
+                action: StatusAction::parse(&action)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown status action {action:?}")))?,
+                previous_state: CredentialState::parse(&previous)?,
+                new_state: CredentialState::parse(&new)?,
+                occurred_at: parse_timestamp(&occurred_at, || format!("occurred_at of event {event_id}"))?,
+                credential_id,
+                reason,
+                actor,
+                place,
+            })
+        })
+        .collect()
 }
 
 fn select_status_entries(connection: &Connection, credential_id: &str) -> Result<Vec<StatusEntryRecord>, StoreError> {

@@ -86,8 +86,11 @@ impl Default for StatusListConfig {
     }
 }
 
-/// The two purposes, in the order entries are allocated and listed.
+/// The purposes every credential gets, in the order entries are allocated and listed.
 pub const PURPOSES: [StatusPurpose; 2] = [StatusPurpose::Revocation, StatusPurpose::Suspension];
+/// The purposes a single-use credential (e-invoice, medical bill) gets: also `used`.
+pub const SINGLE_USE_PURPOSES: [StatusPurpose; 3] =
+    [StatusPurpose::Revocation, StatusPurpose::Suspension, StatusPurpose::Used];
 
 pub(super) fn parse_purpose(text: &str) -> Result<StatusPurpose, StoreError> {
     StatusPurpose::parse(text).ok_or_else(|| StoreError::Corrupt(format!("unknown status purpose {text:?}")))
@@ -114,15 +117,18 @@ pub enum CredentialState {
     Suspended,
     /// Revoked: final.
     Revoked,
+    /// A single-use credential that has been used (and not revoked): final.
+    Used,
 }
 
 impl CredentialState {
-    /// `"active"`, `"suspended"` or `"revoked"`.
+    /// `"active"`, `"suspended"`, `"revoked"` or `"used"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
             Self::Suspended => "suspended",
             Self::Revoked => "revoked",
+            Self::Used => "used",
         }
     }
 
@@ -131,6 +137,7 @@ impl CredentialState {
             "active" => Ok(Self::Active),
             "suspended" => Ok(Self::Suspended),
             "revoked" => Ok(Self::Revoked),
+            "used" => Ok(Self::Used),
             other => Err(StoreError::Corrupt(format!("unknown credential state {other:?}"))),
         }
     }
@@ -152,6 +159,8 @@ pub enum StatusAction {
     Suspend,
     /// Clear the suspension bit (not possible after revocation).
     Reinstate,
+    /// Set the `used` bit of a single-use credential. Once only, final.
+    Use,
 }
 
 impl StatusAction {
@@ -161,15 +170,17 @@ impl StatusAction {
             Self::Revoke => "revoke",
             Self::Suspend => "suspend",
             Self::Reinstate => "reinstate",
+            Self::Use => "use",
         }
     }
 
-    /// Parses `"revoke"`, `"suspend"` or `"reinstate"`.
+    /// Parses `"revoke"`, `"suspend"`, `"reinstate"` or `"use"`.
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "revoke" => Some(Self::Revoke),
             "suspend" => Some(Self::Suspend),
             "reinstate" => Some(Self::Reinstate),
+            "use" => Some(Self::Use),
             _ => None,
         }
     }
@@ -180,18 +191,27 @@ impl StatusAction {
             Self::Revoke => (StatusPurpose::Revocation, true),
             Self::Suspend => (StatusPurpose::Suspension, true),
             Self::Reinstate => (StatusPurpose::Suspension, false),
+            Self::Use => (StatusPurpose::Used, true),
         }
     }
 
     /// What this action does to a credential in `state`.
+    ///
+    /// Revocation and use are final: nothing but a revocation follows a use (an
+    /// invoice found forged after reimbursement is still revoked), and a use is
+    /// never repeated — a second use is refused, not "unchanged", because it is a
+    /// second reimbursement being attempted.
     pub(super) fn apply(self, state: CredentialState) -> Transition {
-        use CredentialState::{Active, Revoked, Suspended};
+        use CredentialState::{Active, Revoked, Suspended, Used};
         match (self, state) {
             (Self::Revoke, Revoked) | (Self::Suspend, Suspended) | (Self::Reinstate, Active) => Transition::Unchanged,
-            (Self::Suspend | Self::Reinstate, Revoked) => Transition::AlreadyRevoked,
+            (Self::Suspend | Self::Reinstate | Self::Use, Revoked) => Transition::AlreadyRevoked,
+            (Self::Suspend | Self::Reinstate | Self::Use, Used) => Transition::AlreadyUsed,
+            (Self::Use, Suspended) => Transition::Suspended,
             (Self::Revoke, _) => Transition::To(Revoked),
             (Self::Suspend, Active) => Transition::To(Suspended),
             (Self::Reinstate, Suspended) => Transition::To(Active),
+            (Self::Use, Active) => Transition::To(Used),
         }
     }
 }
@@ -205,6 +225,9 @@ impl fmt::Display for StatusAction {
 pub(super) enum Transition {
     Unchanged,
     AlreadyRevoked,
+    AlreadyUsed,
+    /// A suspended credential cannot be used.
+    Suspended,
     To(CredentialState),
 }
 
@@ -235,7 +258,8 @@ pub struct CredentialStatusRecord {
 }
 
 impl CredentialStatusRecord {
-    /// Revoked if the revocation bit is set, else suspended if the suspension bit is.
+    /// Revoked if the revocation bit is set, else used if the `used` bit is, else
+    /// suspended if the suspension bit is.
     pub fn state(&self) -> CredentialState {
         state_of(self.entries.iter().map(|e| (e.purpose, e.is_set)))
     }
@@ -247,15 +271,18 @@ impl CredentialStatusRecord {
 }
 
 pub(super) fn state_of(bits: impl Iterator<Item = (StatusPurpose, bool)>) -> CredentialState {
-    let (mut revoked, mut suspended) = (false, false);
+    let (mut revoked, mut suspended, mut used) = (false, false, false);
     for (purpose, set) in bits {
         match purpose {
             StatusPurpose::Revocation => revoked |= set,
             StatusPurpose::Suspension => suspended |= set,
+            StatusPurpose::Used => used |= set,
         }
     }
     if revoked {
         CredentialState::Revoked
+    } else if used {
+        CredentialState::Used
     } else if suspended {
         CredentialState::Suspended
     } else {
@@ -274,6 +301,8 @@ pub struct StatusChange {
     pub reason: String,
     /// Who.
     pub actor: String,
+    /// Where, when it matters: the office that used a single-use credential.
+    pub place: Option<String>,
     /// When.
     pub at: DateTime<Utc>,
 }
@@ -286,6 +315,7 @@ impl fmt::Debug for StatusChange {
             .field("action", &self.action)
             .field("reason", &Redacted(self.reason.len()))
             .field("actor", &self.actor)
+            .field("place", &self.place)
             .field("at", &self.at)
             .finish()
     }
@@ -309,6 +339,14 @@ pub enum StatusChangeOutcome {
     Unchanged(CredentialState),
     /// Refused: the credential is revoked, which is final.
     AlreadyRevoked,
+    /// Refused: the single-use credential was used already; `use_event` says when,
+    /// by whom and where.
+    AlreadyUsed {
+        /// The event that used it.
+        use_event: Box<StatusEvent>,
+    },
+    /// Refused: a suspended credential cannot be used.
+    Suspended,
     /// The credential is stored but has no status entry for this action's purpose.
     NoStatusEntry,
     /// No credential with this id is stored.
@@ -333,6 +371,9 @@ pub struct StatusEvent {
     pub reason: String,
     /// Who.
     pub actor: String,
+    /// Where (the office that used a single-use credential), when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
     /// When.
     pub occurred_at: DateTime<Utc>,
 }
@@ -348,6 +389,7 @@ impl fmt::Debug for StatusEvent {
             .field("new_state", &self.new_state)
             .field("reason", &Redacted(self.reason.len()))
             .field("actor", &self.actor)
+            .field("place", &self.place)
             .field("occurred_at", &self.occurred_at)
             .finish()
     }

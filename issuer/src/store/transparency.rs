@@ -84,6 +84,7 @@ pub(super) fn status_entry(issued: &[u8], purpose: StatusPurpose, value: bool, a
     let purpose = match purpose {
         StatusPurpose::Revocation => StatusListPurpose::Revocation,
         StatusPurpose::Suspension => StatusListPurpose::Suspension,
+        StatusPurpose::Used => StatusListPurpose::Used,
     };
     LogEntry::new(
         EntryKind::StatusChanged { purpose, value },

@@ -376,6 +376,7 @@ fn state_label(state: CredentialState, lang: Lang) -> (&'static str, &'static st
         CredentialState::Active => (t.status_active, "ok"),
         CredentialState::Suspended => (t.status_suspended, "warn"),
         CredentialState::Revoked => (t.status_revoked, "bad"),
+        CredentialState::Used => (t.status_used, "warn"),
     }
 }
 
@@ -385,6 +386,7 @@ fn action_label(action: StatusAction, lang: Lang) -> &'static str {
         StatusAction::Revoke => t.action_revoke,
         StatusAction::Suspend => t.action_suspend,
         StatusAction::Reinstate => t.action_reinstate,
+        StatusAction::Use => t.action_use,
     }
 }
 

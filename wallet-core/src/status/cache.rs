@@ -207,6 +207,7 @@ enum Outcome {
     Clear,
     Revoked { list: Arc<VerifiedStatusList> },
     Suspended { list: Arc<VerifiedStatusList> },
+    Used { list: Arc<VerifiedStatusList> },
     Failed(CheckResult),
 }
 
@@ -280,6 +281,10 @@ fn check_entry(
     if bit && entry.purpose == StatusPurpose::Revocation {
         return Outcome::Revoked { list: Arc::clone(list) };
     }
+    // So is a use: the issuer never clears a `used` bit.
+    if bit && entry.purpose == StatusPurpose::Used {
+        return Outcome::Used { list: Arc::clone(list) };
+    }
     let failure = state.and_then(|s| s.failure.as_ref());
     if let Some(valid_until) = list.valid_until() {
         if now > valid_until {
@@ -326,9 +331,10 @@ fn check_entry(
 ///   `validUntil` → `status_list_expired`; fetched more than
 ///   `policy.max_age` ago → `status_data_stale` (beyond `policy.warn_after`:
 ///   warning `status_data_aging`); revocation bit set → `revoked` (even from
-///   an expired or stale list: revocation is final); suspension bit set →
+///   an expired or stale list: revocation is final); `used` bit set → `used`
+///   (a single-use credential already used; final too); suspension bit set →
 ///   `suspended`;
-/// - several entries: `revoked` wins over `suspended`, which wins over any
+/// - several entries: `revoked` wins over `used`, which wins over `suspended`, which wins over any
 ///   other failure (the first, in entry order); all clear → `Valid`.
 ///
 /// The credential's own signature is not checked here (that is
@@ -378,6 +384,7 @@ pub fn check_status_with(
     let mut warnings = Vec::new();
     let mut revoked = None;
     let mut suspended = None;
+    let mut used = None;
     let mut failed = None;
     for entry in &entries {
         match check_entry(entry, &credential, cache, policy, now, &mut warnings, same_issuer) {
@@ -387,6 +394,9 @@ pub fn check_status_with(
             }
             Outcome::Suspended { list } => {
                 suspended.get_or_insert((entry, list));
+            }
+            Outcome::Used { list } => {
+                used.get_or_insert((entry, list));
             }
             Outcome::Failed(result) => {
                 failed.get_or_insert(result);
@@ -401,6 +411,22 @@ pub fn check_status_with(
                 format!("凭证已被签发机构吊销（状态列表 {}，第 {} 位，{as_of} 发布）", entry.list_url, entry.index),
                 format!(
                     "the credential has been revoked by its issuer (status list {}, index {}, published {as_of})",
+                    entry.list_url, entry.index
+                ),
+            ),
+        )
+    } else if let Some((entry, list)) = used {
+        let as_of = list.valid_from().format("%Y-%m-%d %H:%M UTC");
+        invalid(
+            "used",
+            Localized::new(
+                format!(
+                    "该一次性凭证已被使用（如已报销），不能再次使用（状态列表 {}，第 {} 位，{as_of} 发布）",
+                    entry.list_url, entry.index
+                ),
+                format!(
+                    "this single-use credential has already been used (e.g. reimbursed) and cannot be used again \
+                     (status list {}, index {}, published {as_of})",
                     entry.list_url, entry.index
                 ),
             ),

@@ -67,23 +67,29 @@ pub enum StatusPurpose {
     Revocation,
     /// Temporarily not to be accepted (reversible).
     Suspension,
+    /// A single-use credential (e-invoice, medical bill) has been used, e.g.
+    /// reimbursed: not to be accepted again. Set once, never cleared. Not one of
+    /// the spec's purposes; the spec leaves the set open.
+    Used,
 }
 
 impl StatusPurpose {
-    /// `"revocation"` / `"suspension"`.
+    /// `"revocation"` / `"suspension"` / `"used"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Revocation => "revocation",
             Self::Suspension => "suspension",
+            Self::Used => "used",
         }
     }
 
-    /// Parse `"revocation"` / `"suspension"` (exactly; other spec purposes
-    /// such as `message` and `refresh` are not supported).
+    /// Parse `"revocation"` / `"suspension"` / `"used"` (exactly; other spec
+    /// purposes such as `message` and `refresh` are not supported).
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "revocation" => Some(Self::Revocation),
             "suspension" => Some(Self::Suspension),
+            "used" => Some(Self::Used),
             _ => None,
         }
     }
@@ -131,7 +137,7 @@ mod tests {
 
     #[test]
     fn purpose_round_trips() {
-        for p in [StatusPurpose::Revocation, StatusPurpose::Suspension] {
+        for p in [StatusPurpose::Revocation, StatusPurpose::Suspension, StatusPurpose::Used] {
             assert_eq!(StatusPurpose::parse(p.as_str()), Some(p));
             assert_eq!(serde_json::to_value(p).unwrap(), serde_json::Value::String(p.as_str().into()));
         }

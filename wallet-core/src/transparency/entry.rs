@@ -19,6 +19,8 @@ pub enum StatusListPurpose {
     Revocation,
     /// Suspension (reversible).
     Suspension,
+    /// Single use: the credential was used (e.g. an invoice reimbursed). Final.
+    Used,
 }
 
 /// What happened to an issuer key.
@@ -45,7 +47,7 @@ pub enum EntryKind {
     StatusChanged {
         /// The status list the bit is in.
         purpose: StatusListPurpose,
-        /// The new value of the bit (`true`: revoked / suspended).
+        /// The new value of the bit (`true`: revoked / suspended / used).
         value: bool,
     },
     /// An issuer key event; `credential_digest` is then the digest of the
@@ -90,7 +92,7 @@ pub enum EntryError {
 /// ```text
 /// u8      version = 0x01
 /// u8      kind: 0x01 issued | 0x02 status changed | 0x03 key event
-/// status changed: u8 purpose (0x01 revocation | 0x02 suspension)
+/// status changed: u8 purpose (0x01 revocation | 0x02 suspension | 0x03 used)
 /// u8 value   (0x00 cleared | 0x01 set)
 /// key event:      u8 event   (0x01 activated | 0x02 rotated |
 /// 0x03 retired   | 0x04 compromised)
@@ -202,6 +204,7 @@ impl LogEntry {
                 out.push(match purpose {
                     StatusListPurpose::Revocation => 0x01,
                     StatusListPurpose::Suspension => 0x02,
+                    StatusListPurpose::Used => 0x03,
                 });
                 out.push(u8::from(value));
             }
@@ -240,6 +243,7 @@ impl LogEntry {
                 let purpose = match r.u8()? {
                     0x01 => StatusListPurpose::Revocation,
                     0x02 => StatusListPurpose::Suspension,
+                    0x03 => StatusListPurpose::Used,
                     _ => return Err(EntryError::Malformed("unknown status purpose")),
                 };
                 let value = match r.u8()? {
@@ -323,6 +327,20 @@ mod tests {
         expected.extend_from_slice(b"did:key:zDnExample");
         expected.extend_from_slice(&1_700_000_000u64.to_be_bytes());
         assert_eq!(bytes, expected);
+        assert_eq!(LogEntry::decode(&bytes).unwrap(), entry);
+    }
+
+    #[test]
+    fn a_use_round_trips_with_its_own_purpose_byte() {
+        let entry = LogEntry::new(
+            EntryKind::StatusChanged { purpose: StatusListPurpose::Used, value: true },
+            [7; 32],
+            "did:web:clinic.example",
+            9,
+        )
+        .unwrap();
+        let bytes = entry.encode();
+        assert_eq!(&bytes[1..4], &[0x02, 0x03, 0x01]);
         assert_eq!(LogEntry::decode(&bytes).unwrap(), entry);
     }
 
