@@ -22,7 +22,7 @@ pub struct ApiError {
     pub details: Vec<FieldError>,
     /// For `already_used`: when, where and by whom the credential was used.
     #[serde(rename = "previousUse", skip_serializing_if = "Option::is_none")]
-    pub previous_use: Option<serde_json::Value>,
+    pub previous_use: Option<Box<serde_json::Value>>,
 }
 
 impl std::fmt::Display for ApiError {

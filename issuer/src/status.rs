@@ -516,13 +516,13 @@ async fn apply_change(store: &Store, change: StatusChange) -> Result<ChangeRepor
                     use_event.reason
                 ),
             );
-            error.previous_use = Some(serde_json::json!({
+            error.previous_use = Some(Box::new(serde_json::json!({
                 "usedAt": use_event.occurred_at,
                 "office": use_event.place,
                 "reference": use_event.reason,
                 "by": use_event.actor,
                 "eventId": use_event.event_id,
-            }));
+            })));
             Err(error)
         }
         StatusChangeOutcome::Suspended => Err(ApiError::new(
