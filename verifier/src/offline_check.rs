@@ -68,17 +68,10 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<i32> {
     } else {
         args.input.clone()
     };
-    let vc = match wallet_core::compact::decode_credential(text.trim()) {
-        Ok(vc) => vc,
+    let (vc, report) = match opened.verify_qr_text(&text, now).await {
+        Ok(checked) => (checked.credential, checked.report),
         Err(e) => {
-            println!("{}", json!({"error": e.code(), "message": e.to_string()}));
-            return Ok(2);
-        }
-    };
-    let report = match wallet_core::verification::verify_credential(&vc, &opened.verify_options(now)).await {
-        Ok(report) => report,
-        Err(e) => {
-            println!("{}", json!({"error": e.code(), "message": e.message()}));
+            println!("{}", json!({"error": e.error, "message": e.message.en}));
             return Ok(2);
         }
     };

@@ -28,7 +28,9 @@ use crate::keys::IssuerKey;
 use crate::localized::Localized;
 use crate::status::{verify_status_list, StatusListCache, StatusPolicy};
 use crate::trust::{TrustList, TrustListError};
-use crate::verification::{CheckResult, IssuerTrust, StatusSource, VerifyOptions};
+use crate::verification::{
+    verify_credential, CheckResult, IssuerTrust, StatusSource, VerificationReport, VerifyOptions,
+};
 
 /// The JWS `typ` of a verifier bundle.
 pub const VERIFIER_BUNDLE_JWS_TYPE: &str = "ecert-verifier-bundle+json";
@@ -213,6 +215,52 @@ impl OpenedBundle {
             format!("核验数据包第 {} 版，生成于 {} 小时前", self.bundle.sequence, hours),
             format!("verifier bundle #{}, collected {hours} hours ago", self.bundle.sequence),
         )
+    }
+}
+
+/// A presented QR code checked against a bundle.
+#[derive(Debug, Clone, Serialize)]
+pub struct OfflineVerification {
+    /// The credential the QR code carried.
+    pub credential: Value,
+    /// Every check, with the bundle's data ages applied.
+    pub report: VerificationReport,
+}
+
+/// Why a presented QR text could not be verified at all (not a credential).
+#[derive(Debug, Clone, Serialize, thiserror::Error)]
+#[error("{error}: {}", message.en)]
+pub struct UnverifiableInput {
+    /// Stable code (`qr_…` from the compact decoder, or the data model's).
+    pub error: String,
+    /// In words.
+    pub message: Localized,
+}
+
+impl OpenedBundle {
+    /// Decode the QR text of a credential and verify it fully offline against
+    /// this bundle at `now`: the one path the inspector CLI and the FFI share.
+    ///
+    /// # Errors
+    /// [`UnverifiableInput`] when the text is not a compact credential or the
+    /// credential is malformed; a credential that fails a check is `Ok` with
+    /// `verified: false`.
+    pub async fn verify_qr_text(
+        &self,
+        qr_text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<OfflineVerification, UnverifiableInput> {
+        let credential = crate::compact::decode_credential(qr_text.trim()).map_err(|e| UnverifiableInput {
+            error: e.code().to_owned(),
+            message: Localized::new(
+                format!("二维码内容不是可识别的电子证照：{e}"),
+                format!("not a credential QR code: {e}"),
+            ),
+        })?;
+        let report = verify_credential(&credential, &self.verify_options(now))
+            .await
+            .map_err(|e| UnverifiableInput { error: e.code().to_owned(), message: e.message() })?;
+        Ok(OfflineVerification { credential, report })
     }
 }
 

@@ -1,0 +1,60 @@
+/*
+ * ecert_wallet.h — the plain C ABI of wallet-core (crate `wallet-ffi`, library
+ * `libecert_wallet.so` / `libecert_wallet.a`).
+ *
+ * Strings are NUL-terminated UTF-8. Functions returning `char *` give a string
+ * the caller owns: free it with ecert_string_free(). A NULL return is a failure;
+ * ecert_last_error() then returns {"error": code, "message": {"zh": …, "en": …}}
+ * for the calling thread (valid until that thread's next call; do not free).
+ * `now_unix` is the verification time in Unix seconds; 0 means the system clock.
+ * No function panics across the boundary or aborts on bad input.
+ */
+#ifndef ECERT_WALLET_H
+#define ECERT_WALLET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct EcertInspector EcertInspector;
+
+/* The library version (static; do not free). */
+const char *ecert_version(void);
+
+/* The calling thread's last error as JSON, or NULL (do not free). */
+const char *ecert_last_error(void);
+
+/* Frees a string returned by this library; NULL is ignored. */
+void ecert_string_free(char *s);
+
+/* Opens a signed verifier bundle, checking the department signature against
+ * roots_pem (one or more PEM certificates). held_sequence: the sequence of the
+ * bundle held before (refuses going back), or -1. NULL on error. */
+EcertInspector *ecert_inspector_open(const uint8_t *bundle, size_t bundle_len, const char *roots_pem,
+                                     int64_t held_sequence, int64_t now_unix);
+
+/* {"sequence", "issuedAt", "age", "statusLists", "problems"} as JSON. */
+char *ecert_inspector_info(const EcertInspector *inspector, int64_t now_unix);
+
+/* Verifies a credential QR text offline: {"verified", "report", "credential"}.
+ * A credential failing a check is not an error ("verified": false). NULL when
+ * the text is not a credential. */
+char *ecert_inspector_verify(const EcertInspector *inspector, const char *qr_text, int64_t now_unix);
+
+/* Frees an inspector; NULL is ignored. */
+void ecert_inspector_free(EcertInspector *inspector);
+
+/* Decodes a credential QR text to its W3C credential JSON (not verified). */
+char *ecert_decode_qr_text(const char *qr_text);
+
+/* Finds and decodes the QR code in a PNG or JPEG image; returns its text. */
+char *ecert_decode_qr_image(const uint8_t *image, size_t image_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ECERT_WALLET_H */

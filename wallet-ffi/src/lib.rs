@@ -1,0 +1,290 @@
+//! A plain C ABI over wallet-core, so phone apps (Swift and Kotlin call C) and any
+//! language with a C FFI embed the same verification code the services run.
+//!
+//! Conventions (see `include/ecert_wallet.h`):
+//!
+//! - Inputs are NUL-terminated UTF-8 strings or `(pointer, length)` byte buffers;
+//!   NULL or invalid UTF-8 is an error, never undefined behaviour on our side.
+//! - Outputs are JSON strings owned by the caller, freed with
+//!   [`ecert_string_free`]. A NULL return means failure; [`ecert_last_error`]
+//!   then gives a JSON `{"error": code, "message": {"zh", "en"}}` for this thread.
+//! - No panic crosses the boundary: every entry point catches unwinding and turns
+//!   it into an error (`internal_error`).
+//! - Time is passed in explicitly (`now_unix`, seconds; 0 = the system clock), so
+//!   an app can verify against a trusted clock and tests are reproducible.
+//!
+//! The verification runs synchronously (wallet-core's async functions do no I/O
+//! here: everything comes from the bundle), on the caller's thread.
+
+#![allow(unsafe_code)]
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use wallet_core::localized::Localized;
+use wallet_core::verifier_bundle::{open_bundle, FreshnessPolicy, OpenedBundle};
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+/// An error as the C side sees it.
+struct FfiError {
+    code: String,
+    message: Localized,
+}
+
+impl FfiError {
+    fn new(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { code: code.to_owned(), message: Localized::new(zh, en) }
+    }
+}
+
+fn set_last_error(error: Option<FfiError>) {
+    let text = error.map(|e| {
+        let json = json!({"error": e.code, "message": e.message}).to_string();
+        CString::new(json).unwrap_or_else(|_| c"{\"error\":\"internal_error\"}".to_owned())
+    });
+    LAST_ERROR.with(|slot| *slot.borrow_mut() = text);
+}
+
+/// Runs `body`, catching panics; `Err` and panics set the thread's last error.
+fn guarded<T>(failed: T, body: impl FnOnce() -> Result<T, FfiError>) -> T {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(value)) => {
+            set_last_error(None);
+            value
+        }
+        Ok(Err(error)) => {
+            set_last_error(Some(error));
+            failed
+        }
+        Err(_) => {
+            set_last_error(Some(FfiError::new("internal_error", "内部错误", "internal error (a panic was caught)")));
+            failed
+        }
+    }
+}
+
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string valid for reads.
+unsafe fn text_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, FfiError> {
+    if ptr.is_null() {
+        return Err(FfiError::new("null_argument", format!("参数 {name} 为空"), format!("{name} is NULL")));
+    }
+    // SAFETY: non-NULL and NUL-terminated by the caller's contract.
+    let c = unsafe { CStr::from_ptr(ptr) };
+    c.to_str()
+        .map_err(|_| FfiError::new("invalid_utf8", format!("参数 {name} 不是 UTF-8"), format!("{name} is not UTF-8")))
+}
+
+/// # Safety
+/// `ptr` is valid for reads of `len` bytes (or NULL with `len` 0).
+unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a [u8], FfiError> {
+    if ptr.is_null() {
+        return Err(FfiError::new("null_argument", format!("参数 {name} 为空"), format!("{name} is NULL")));
+    }
+    // SAFETY: the caller guarantees `len` readable bytes at `ptr`.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+fn out_json(value: &Value) -> Result<*mut c_char, FfiError> {
+    CString::new(value.to_string())
+        .map(CString::into_raw)
+        .map_err(|_| FfiError::new("internal_error", "输出含有 NUL 字符", "output contains a NUL byte"))
+}
+
+fn clock(now_unix: i64) -> Result<DateTime<Utc>, FfiError> {
+    if now_unix == 0 {
+        return Ok(Utc::now());
+    }
+    DateTime::from_timestamp(now_unix, 0)
+        .ok_or_else(|| FfiError::new("invalid_time", "时间超出范围", "now_unix is out of range"))
+}
+
+/// Every `-----BEGIN CERTIFICATE-----` block of `pem`, as DER.
+fn roots_from_pem(pem: &str) -> Result<Vec<Vec<u8>>, FfiError> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut roots = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(end) = rest[start..].find(END).map(|e| start + e + END.len()) else { break };
+        let der = wallet_core::trust::certificate_pem_to_der(&rest[start..end]).map_err(|e| {
+            FfiError::new("invalid_root", format!("根证书无法解析：{e}"), format!("bad root certificate: {e}"))
+        })?;
+        roots.push(der);
+        rest = &rest[end..];
+    }
+    if roots.is_empty() {
+        return Err(FfiError::new("no_trust_root", "没有配置根证书", "no root certificate in roots_pem"));
+    }
+    Ok(roots)
+}
+
+/// An opened, department-verified verifier bundle.
+pub struct EcertInspector {
+    opened: OpenedBundle,
+}
+
+/// The library's version, a static string (do not free).
+#[no_mangle]
+pub extern "C" fn ecert_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The last error on this thread as JSON, or NULL. Valid until the next call on
+/// this thread; do not free.
+#[no_mangle]
+pub extern "C" fn ecert_last_error() -> *const c_char {
+    LAST_ERROR.with(|slot| slot.borrow().as_ref().map_or(std::ptr::null(), |s| s.as_ptr()))
+}
+
+/// Frees a string returned by this library. NULL is ignored.
+///
+/// # Safety
+/// `s` is NULL or a string this library returned, not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        // SAFETY: `s` came from `CString::into_raw` in this library (caller's contract).
+        drop(unsafe { CString::from_raw(s) });
+    }
+}
+
+/// Opens a verifier bundle (the signed file downloaded when online), checking the
+/// department signature against `roots_pem` (one or more PEM certificates) with the
+/// default freshness policy (warn after 24 h, fail after 7 days). `held_sequence`:
+/// the sequence of the bundle the app held before (a bundle must not go back), or
+/// -1. Returns NULL on error (`bundle_untrusted_signer`, `bundle_malformed`,
+/// `bundle_rollback`, …).
+///
+/// # Safety
+/// `bundle` is valid for `bundle_len` bytes; `roots_pem` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_inspector_open(
+    bundle: *const u8,
+    bundle_len: usize,
+    roots_pem: *const c_char,
+    held_sequence: i64,
+    now_unix: i64,
+) -> *mut EcertInspector {
+    guarded(std::ptr::null_mut(), || {
+        // SAFETY: forwarded caller contract.
+        let bytes = unsafe { bytes_arg(bundle, bundle_len, "bundle") }?;
+        // SAFETY: forwarded caller contract.
+        let roots = roots_from_pem(unsafe { text_arg(roots_pem, "roots_pem") }?)?;
+        let now = clock(now_unix)?;
+        let held = u64::try_from(held_sequence).ok();
+        let opened = pollster::block_on(open_bundle(bytes, &roots, now, FreshnessPolicy::default(), held))
+            .map_err(|e| FfiError::new(e.code(), format!("核验数据包无法使用：{e}"), e.to_string()))?;
+        Ok(Box::into_raw(Box::new(EcertInspector { opened })))
+    })
+}
+
+/// The opened bundle's sequence, issue time and problems, as JSON.
+///
+/// # Safety
+/// `inspector` is NULL or was returned by [`ecert_inspector_open`] and not freed.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_inspector_info(inspector: *const EcertInspector, now_unix: i64) -> *mut c_char {
+    guarded(std::ptr::null_mut(), || {
+        // SAFETY: NULL or a live inspector (caller's contract).
+        let inspector = unsafe { inspector.as_ref() }
+            .ok_or_else(|| FfiError::new("null_argument", "参数 inspector 为空", "inspector is NULL"))?;
+        let now = clock(now_unix)?;
+        let b = &inspector.opened.bundle;
+        out_json(&json!({
+            "sequence": b.sequence,
+            "issuedAt": b.issued_at,
+            "age": inspector.opened.age(now),
+            "statusLists": b.status_lists.len(),
+            "problems": inspector.opened.problems,
+        }))
+    })
+}
+
+/// Verifies the text of a credential QR code fully offline against the bundle.
+/// Returns `{"verified", "report", "credential"}` as JSON (a credential that fails
+/// a check is not an error: `verified` is false and the report says which check);
+/// NULL when the text is not a credential at all (`qr_…` codes).
+///
+/// # Safety
+/// `inspector` was returned by [`ecert_inspector_open`] and not freed; `qr_text` is
+/// a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_inspector_verify(
+    inspector: *const EcertInspector,
+    qr_text: *const c_char,
+    now_unix: i64,
+) -> *mut c_char {
+    guarded(std::ptr::null_mut(), || {
+        // SAFETY: NULL or a live inspector (caller's contract).
+        let inspector = unsafe { inspector.as_ref() }
+            .ok_or_else(|| FfiError::new("null_argument", "参数 inspector 为空", "inspector is NULL"))?;
+        // SAFETY: forwarded caller contract.
+        let text = unsafe { text_arg(qr_text, "qr_text") }?;
+        let now = clock(now_unix)?;
+        let checked = pollster::block_on(inspector.opened.verify_qr_text(text, now))
+            .map_err(|e| FfiError { code: e.error, message: e.message })?;
+        out_json(&json!({
+            "verified": checked.report.verified,
+            "report": checked.report,
+            "credential": checked.credential,
+        }))
+    })
+}
+
+/// Frees an inspector. NULL is ignored.
+///
+/// # Safety
+/// `inspector` is NULL or was returned by [`ecert_inspector_open`] and not freed.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_inspector_free(inspector: *mut EcertInspector) {
+    if !inspector.is_null() {
+        // SAFETY: created by `Box::into_raw` in `ecert_inspector_open` (caller's contract).
+        drop(unsafe { Box::from_raw(inspector) });
+    }
+}
+
+/// Decodes a credential QR text (compact form) to the W3C credential JSON, without
+/// verifying it (for display). NULL on error.
+///
+/// # Safety
+/// `qr_text` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_decode_qr_text(qr_text: *const c_char) -> *mut c_char {
+    guarded(std::ptr::null_mut(), || {
+        // SAFETY: forwarded caller contract.
+        let text = unsafe { text_arg(qr_text, "qr_text") }?;
+        let vc = wallet_core::compact::decode_credential(text.trim()).map_err(|e| {
+            FfiError::new(
+                e.code(),
+                format!("二维码内容不是可识别的电子证照：{e}"),
+                format!("not a credential QR code: {e}"),
+            )
+        })?;
+        out_json(&vc)
+    })
+}
+
+/// Decodes the QR code in an image (PNG or JPEG bytes: a photo or a screenshot) to
+/// its text. NULL when no QR code is found.
+///
+/// # Safety
+/// `image` is valid for `image_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_decode_qr_image(image: *const u8, image_len: usize) -> *mut c_char {
+    guarded(std::ptr::null_mut(), || {
+        // SAFETY: forwarded caller contract.
+        let bytes = unsafe { bytes_arg(image, image_len, "image") }?;
+        let text = wallet_core::qr::decode_image(bytes)
+            .map_err(|e| FfiError::new(e.code(), format!("图片中未找到可读的二维码：{e}"), e.to_string()))?;
+        CString::new(text).map(CString::into_raw).map_err(|_| {
+            FfiError::new("qr_not_text", "二维码内容含 NUL 字符", "the QR code's text contains a NUL byte")
+        })
+    })
+}

@@ -1,0 +1,204 @@
+//! The C ABI exercised from real foreign code: a C inspector program compiled with
+//! the system C compiler against `include/ecert_wallet.h` and linked to the built
+//! `libecert_wallet.so`, and the same library loaded by Python's ctypes. Both verify
+//! fixture credentials offline against a signed verifier bundle: a valid one passes,
+//! a revoked one fails with `revoked`, a photo of the QR code decodes and verifies,
+//! garbage and NULL are errors (not crashes), and a bundle signed by a key that is
+//! not a configured root is refused.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+use wallet_core::trust::*;
+use wallet_core::verifier_bundle::{sign_bundle, BundledStatusList, VerifierBundle, VERIFIER_BUNDLE_VERSION};
+
+const CRATE: &str = env!("CARGO_MANIFEST_DIR");
+const ROOT_PASSPHRASE: &str = "test-only-passphrase";
+
+fn fixture(path: &str) -> String {
+    std::fs::read_to_string(format!("{CRATE}/../fixtures/{path}")).unwrap()
+}
+
+fn json_fixture(path: &str) -> Value {
+    serde_json::from_str(&fixture(path)).unwrap()
+}
+
+/// When the status fixtures are checked (see fixtures/status/README.md).
+fn now() -> DateTime<Utc> {
+    "2026-04-03T12:00:00Z".parse().unwrap()
+}
+
+/// A trust list certifying the fixture clinic, and a bundle with `lists`, signed by
+/// the health commission's root (or by `signer`).
+fn bundle(lists: &[(&str, &str)], signer: Option<(&wallet_core::keys::IssuerKey, Vec<u8>)>) -> Vec<u8> {
+    let issued = now() - Duration::hours(1);
+    let health_pem = fixture("trust/health-commission-root.pem");
+    let health_key = decrypt_private_key(&fixture("trust/health-commission-root.key.pem"), ROOT_PASSPHRASE).unwrap();
+    let health_der = certificate_pem_to_der(&health_pem).unwrap();
+    let next = issued + Duration::days(7);
+    let contents = TrustListContents {
+        sequence: 1,
+        issued_at: issued,
+        next_update: next,
+        roots: vec![health_der.clone()],
+        issuer_certificates: vec![certificate_pem_to_der(&fixture("trust/clinic-test-issuer.pem")).unwrap()],
+        crls: vec![create_crl(&health_pem, &health_key, &[], issued - Duration::minutes(1), next).unwrap()],
+    };
+    let trust_list = build_trust_list(&contents, &health_key, std::slice::from_ref(&health_der)).unwrap();
+    let payload = VerifierBundle {
+        version: VERIFIER_BUNDLE_VERSION,
+        sequence: 5,
+        issued_at: issued,
+        trust_list: String::from_utf8(trust_list).unwrap(),
+        status_lists: lists
+            .iter()
+            .map(|(url, file)| BundledStatusList { url: (*url).to_owned(), credential: json_fixture(file) })
+            .collect(),
+        checkpoints: Vec::new(),
+    };
+    match signer {
+        Some((key, cert)) => sign_bundle(&payload, key, &[cert]).unwrap(),
+        None => sign_bundle(&payload, &health_key, &[health_der]).unwrap(),
+    }
+}
+
+/// `target/<profile>/`: where cargo put `libecert_wallet.so` (the test binary is in `deps/`).
+fn library_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    assert!(dir.join("libecert_wallet.so").exists(), "cdylib not built at {}", dir.display());
+    dir
+}
+
+fn compile_inspector(out: &Path) -> PathBuf {
+    let program = out.join("inspect");
+    let lib = library_dir();
+    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&program)
+        .arg(format!("{CRATE}/tests/c/inspect.c"))
+        .arg(format!("-I{CRATE}/include"))
+        .arg(format!("-L{}", lib.display()))
+        .arg("-lecert_wallet")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .status()
+        .expect("a C compiler (cc) is installed");
+    assert!(status.success(), "compiling tests/c/inspect.c failed");
+    program
+}
+
+fn lines(output: &std::process::Output) -> Vec<Value> {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{stdout}")))
+        .collect()
+}
+
+#[test]
+fn a_c_program_verifies_offline_through_the_c_abi() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = compile_inspector(dir.path());
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let roots = write("roots.pem", fixture("trust/health-commission-root.pem").as_bytes());
+    let credential = json_fixture("status/credential.json");
+    let qr = wallet_core::compact::encode_credential(&credential).unwrap();
+    let qr_file = write("qr.txt", format!("{qr}\nEC1:not-a-credential\n").as_bytes());
+    let photo = write("qr.png", &wallet_core::qr::render_png(&qr, 4).unwrap());
+    let clear = [
+        ("https://issuer.example.gov.cn/status/3", "status/list-revocation-clear.json"),
+        ("https://issuer.example.gov.cn/status/4", "status/list-suspension-clear.json"),
+    ];
+    let run = |bundle_path: &Path| {
+        let output = Command::new(&program)
+            .arg(&roots)
+            .arg(now().timestamp().to_string())
+            .arg(bundle_path)
+            .arg(&qr_file)
+            .arg(&photo)
+            .output()
+            .unwrap();
+        (output.status.code(), lines(&output))
+    };
+
+    let (code, out) = run(&write("clear.bundle", &bundle(&clear, None)));
+    assert_eq!(code, Some(0), "{out:#?}");
+    assert_eq!(out[0]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(out[1]["failed"]["error"], "null_argument", "NULL inspector is an error: {:#}", out[1]);
+    assert_eq!(out[2]["failed"]["error"], "wrong_prefix", "{:#}", out[2]);
+    assert_eq!(out[3]["sequence"], 5);
+    assert_eq!(out[3]["problems"], serde_json::json!([]));
+    // The credential: every check passes, offline, at the fixtures' time.
+    assert_eq!(out[4]["verified"], true, "{:#}", out[4]);
+    assert_eq!(out[4]["report"]["checks"]["signature"]["result"], "valid");
+    assert_eq!(out[4]["report"]["checks"]["issuerTrust"]["result"], "valid");
+    assert_eq!(out[4]["report"]["checks"]["status"]["result"], "valid");
+    assert_eq!(out[4]["credential"]["id"], credential["id"]);
+    // Garbage text: an error with a code, and the program carries on.
+    assert_eq!(out[5]["failed"]["error"], "invalid_base45", "{:#}", out[5]);
+    assert!(out[5]["failed"]["message"]["zh"].as_str().is_some_and(|m| !m.is_empty()));
+    // The photo of the QR code.
+    assert_eq!(out[6]["verified"], true, "{:#}", out[6]);
+
+    // The same credential, revoked in the bundle's list.
+    let revoked = [clear[0], clear[1]].map(|(url, file)| {
+        if file.contains("revocation") {
+            (url, "status/list-revocation-revoked.json")
+        } else {
+            (url, file)
+        }
+    });
+    let (code, out) = run(&write("revoked.bundle", &bundle(&revoked, None)));
+    assert_eq!(code, Some(0));
+    assert_eq!(out[4]["verified"], false);
+    assert_eq!(out[4]["report"]["checks"]["status"]["code"], "revoked", "{:#}", out[4]);
+
+    // Signed by a department root the app is not configured with: refused at open.
+    let market_pem = fixture("trust/market-supervision-root.pem");
+    let market_key = decrypt_private_key(&fixture("trust/market-supervision-root.key.pem"), ROOT_PASSPHRASE).unwrap();
+    let foreign = bundle(&clear, Some((&market_key, certificate_pem_to_der(&market_pem).unwrap())));
+    let (code, out) = run(&write("foreign.bundle", &foreign));
+    assert_eq!(code, Some(1));
+    assert_eq!(out.last().unwrap()["failed"]["error"], "bundle_untrusted_signer", "{out:#?}");
+}
+
+#[test]
+fn python_verifies_through_the_same_library() {
+    let python = ["python3", "python"].into_iter().find(|p| Command::new(p).arg("--version").output().is_ok());
+    let Some(python) = python else {
+        let required = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+        assert!(!required, "python3 is required on CI");
+        eprintln!("note: no python3 here; skipping the ctypes test");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let roots = dir.path().join("roots.pem");
+    std::fs::write(&roots, fixture("trust/health-commission-root.pem")).unwrap();
+    let bundle_path = dir.path().join("clear.bundle");
+    let clear = [
+        ("https://issuer.example.gov.cn/status/3", "status/list-revocation-clear.json"),
+        ("https://issuer.example.gov.cn/status/4", "status/list-suspension-clear.json"),
+    ];
+    std::fs::write(&bundle_path, bundle(&clear, None)).unwrap();
+    let qr = wallet_core::compact::encode_credential(&json_fixture("status/credential.json")).unwrap();
+    let output = Command::new(python)
+        .arg(format!("{CRATE}/tests/python/inspect.py"))
+        .arg(library_dir().join("libecert_wallet.so"))
+        .arg(&roots)
+        .arg(now().timestamp().to_string())
+        .arg(&bundle_path)
+        .arg(&qr)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let out = lines(&output);
+    assert_eq!(out[0]["verified"], true, "{:#}", out[0]);
+    assert_eq!(out[0]["report"]["checks"]["status"]["result"], "valid");
+    assert_eq!(out[1]["failed"]["error"], "invalid_base45", "{:#}", out[1]);
+}
