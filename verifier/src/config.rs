@@ -26,6 +26,9 @@ pub struct Settings {
     /// The anchoring check: issuer logs to mirror, the chain node to ask.
     #[command(flatten)]
     pub anchoring: crate::log_sync::AnchoringSettings,
+    /// Publishing the signed verifier bundle for offline inspectors.
+    #[command(flatten)]
+    pub bundle: crate::bundle_publish::BundleSettings,
 }
 
 impl Settings {
@@ -43,6 +46,7 @@ impl Settings {
                 log_sync_secs: 30,
                 ..Default::default()
             },
+            bundle: Default::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod api_error;
 pub mod audit;
+pub mod bundle_publish;
 pub mod config;
 pub mod log_sync;
 pub mod offline_check;

@@ -248,6 +248,12 @@ impl AnchoringState {
         AnchoringSource::Mirrors { logs: self.mirrors.clone(), policy: self.policy.clone() }
     }
 
+    /// The latest signed checkpoint of each mirrored log (for the verifier bundle).
+    pub fn checkpoints(&self) -> Vec<String> {
+        let mirrors = self.mirrors.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        mirrors.iter().filter_map(|m| m.checkpoint().map(str::to_owned)).collect()
+    }
+
     /// Per-log sync state.
     pub fn status(&self) -> Vec<LogSyncStatus> {
         let mirrors = self.mirrors.read().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -29,6 +29,15 @@ impl Application {
         let witness_data = web::Data::new(witness);
         let anchoring = crate::log_sync::AnchoringState::from_settings(&settings.anchoring)?;
         tokio::spawn(anchoring.clone().run());
+        let publisher = crate::bundle_publish::BundlePublisher::from_settings(&settings.bundle)?;
+        if let Some(publisher) = &publisher {
+            tokio::spawn(publisher.clone().run(
+                trust_data.get_ref().clone(),
+                status_data.get_ref().clone(),
+                anchoring.clone(),
+            ));
+        }
+        let bundle_data = web::Data::new(publisher);
         let anchoring_data = web::Data::new(anchoring);
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
@@ -43,6 +52,7 @@ impl Application {
                 .app_data(status_data.clone())
                 .app_data(witness_data.clone())
                 .app_data(anchoring_data.clone())
+                .app_data(bundle_data.clone())
                 .app_data(id_check_limiter.clone())
                 .configure(crate::routes::configure)
                 .configure(crate::web::configure)

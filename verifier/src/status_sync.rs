@@ -77,6 +77,17 @@ impl StatusState {
         StatusSource::Cache { cache, policy: self.policy }
     }
 
+    /// The signed list credential held for `url`, if it verified.
+    pub fn verified_list(&self, url: &str) -> Option<Value> {
+        let cache = self.cache.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.get(url).map(|list| list.credential().clone())
+    }
+
+    /// The HTTP client status lists are fetched with.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// The list URLs `vc` names that are missing from the cache or due for a refetch.
     pub fn lists_to_fetch(&self, vc: &Value) -> Vec<String> {
         let Ok(entries) = status_entries(vc) else { return Vec::new() };

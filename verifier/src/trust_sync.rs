@@ -61,6 +61,8 @@ impl Default for TrustSettings {
 #[derive(Debug, Clone)]
 pub struct TrustState {
     current: Arc<RwLock<IssuerTrust>>,
+    /// The installed trust list's bytes, as signed (for the verifier bundle).
+    installed: Arc<RwLock<Option<Vec<u8>>>>,
     roots: Arc<Vec<Vec<u8>>>,
     warn_after: Duration,
     max_age: Duration,
@@ -100,6 +102,7 @@ impl TrustState {
         };
         let state = Self {
             current: Arc::new(RwLock::new(initial)),
+            installed: Arc::default(),
             roots: Arc::new(roots),
             warn_after: Duration::hours(settings.warn_after_hours),
             max_age: Duration::hours(settings.max_age_hours),
@@ -120,6 +123,11 @@ impl TrustState {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// The installed trust list, as signed by its department.
+    pub fn installed_list(&self) -> Option<Vec<u8>> {
+        self.installed.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Verify and install a trust list; keep the held one if this one is
@@ -149,6 +157,7 @@ impl TrustState {
                 );
                 *guard =
                     IssuerTrust::List { store: Arc::new(store), warn_after: self.warn_after, max_age: self.max_age };
+                *self.installed.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(bytes.to_vec());
             }
             Err(e) => {
                 tracing::error!(error = %e, "trust list refused");

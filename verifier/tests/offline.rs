@@ -54,6 +54,7 @@ fn bundle(
         trust_list: String::from_utf8(trust_list(issued)).unwrap(),
         status_lists: lists.to_vec(),
         checkpoints: Vec::new(),
+        base_sequence: None,
     };
     let health_pem = fixture("trust/health-commission-root.pem");
     let health_key = decrypt_private_key(&fixture("trust/health-commission-root.key.pem"), ROOT_PASSPHRASE).unwrap();
@@ -210,4 +211,127 @@ async fn offline_checks_against_a_signed_bundle() {
     let tampered = write("tampered.json", tampered);
     let (code, out) = check(&tampered, &qr(valid));
     assert_eq!(code, 2, "{out:#}");
+}
+
+/// The department's verifier publishes the bundle: `GET /bundle` is signed by its
+/// bundle key and verifies the issuer's credential offline; after a revocation the
+/// inspector asks `?since=N` and gets a delta carrying only the changed list, which
+/// wallet-core merges into the held bundle; the merged bundle says `revoked`. A
+/// current inspector gets 304.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verifier_publishes_full_bundles_and_deltas() {
+    use wallet_core::verifier_bundle::{open_bundle, open_payload, read_signed_bundle, FreshnessPolicy};
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("issuer-key.pem"), fixture("keys/test-issuer.pem")).unwrap();
+    let settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
+    let app = issuer::startup::Application::build(&settings).await.unwrap();
+    let issuer_base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+    let request = json!({
+        "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
+        "idNumber": "11010519491231002X", "examinationDate": Utc::now().date_naive().format("%Y-%m-%d").to_string(),
+        "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified"
+    });
+    let resp = http.post(format!("{issuer_base}/api/v1/health-certificates")).json(&request).send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let vc = resp.json::<Value>().await.unwrap()["credential"].clone();
+    let qr = wallet_core::compact::encode_credential(&vc).unwrap();
+
+    // The department's verifier: trust list + roots, bundle key, the issuer to cover.
+    let dir = tempfile::tempdir().unwrap();
+    let trust_file = dir.path().join("trust-list.json");
+    std::fs::write(&trust_file, trust_list(Utc::now() - Duration::minutes(10))).unwrap();
+    let mut vsettings = verifier::config::Settings::for_tests();
+    vsettings.trust.roots = vec![format!("{FIXTURES}/trust/health-commission-root.pem").into()];
+    vsettings.trust.trust_list_file = Some(trust_file);
+    vsettings.bundle.key = Some(format!("{FIXTURES}/trust/health-commission-root.key.pem").into());
+    vsettings.bundle.certs = vec![format!("{FIXTURES}/trust/health-commission-root.pem").into()];
+    vsettings.bundle.passphrase = Some(ROOT_PASSPHRASE.into());
+    vsettings.bundle.issuers = vec![issuer_base.clone()];
+    vsettings.bundle.interval_secs = 1;
+    let verifier_app = verifier::startup::Application::build(&vsettings).unwrap();
+    let verifier_base = format!("http://127.0.0.1:{}", verifier_app.port());
+    tokio::spawn(verifier_app.run_until_stopped());
+    let client = reqwest::Client::new();
+    let get = |query: String, etag: Option<String>| {
+        let client = client.clone();
+        let url = format!("{verifier_base}/bundle{query}");
+        async move {
+            let mut req = client.get(url);
+            if let Some(etag) = etag {
+                req = req.header("If-None-Match", etag);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let delta_from = resp.headers().get("x-bundle-delta-from").map(|v| v.to_str().unwrap().to_owned());
+            let etag = resp.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+            (status, etag, delta_from, resp.bytes().await.unwrap().to_vec())
+        }
+    };
+    let roots = [certificate_pem_to_der(&fixture("trust/health-commission-root.pem")).unwrap()];
+    let policy = FreshnessPolicy::default();
+
+    // The first collection: a full bundle with the issuer's two lists.
+    let mut full = None;
+    for _ in 0..100 {
+        let (status, etag, _, bytes) = get(String::new(), None).await;
+        if status == 200 {
+            full = Some((etag.unwrap(), bytes));
+            break;
+        }
+        assert_eq!(status, 503, "{}", String::from_utf8_lossy(&bytes));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (etag, full) = full.expect("a bundle within 10 s");
+    let opened = open_bundle(&full, &roots, Utc::now(), policy, None).await.unwrap();
+    assert_eq!(opened.bundle.status_lists.len(), 2, "revocation and suspension lists");
+    assert_eq!(format!("\"{}\"", opened.bundle.sequence), etag);
+    let checked = opened.verify_qr_text(&qr, Utc::now()).await.unwrap();
+    assert!(checked.report.verified, "{:#?}", checked.report);
+    let held = opened.bundle.clone();
+    // Nothing changed: 304 both ways.
+    assert_eq!(get(String::new(), Some(etag.clone())).await.0, 304);
+    assert_eq!(get(format!("?since={}", held.sequence), None).await.0, 304);
+
+    // Revoke; the next collection publishes a new bundle; the inspector asks for a delta.
+    let uuid = vc["id"].as_str().unwrap().trim_start_matches("urn:uuid:");
+    let resp = http
+        .post(format!("{issuer_base}/credentials/{uuid}/status"))
+        .json(&json!({"action": "revoke", "reason": "test", "by": "test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut delta = None;
+    for _ in 0..100 {
+        let (status, _, delta_from, bytes) = get(format!("?since={}", held.sequence), None).await;
+        if status == 200 {
+            assert_eq!(delta_from, Some(held.sequence.to_string()));
+            delta = Some(bytes);
+            break;
+        }
+        assert_eq!(status, 304);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let delta_bytes = delta.expect("a new bundle within 10 s");
+    let delta = read_signed_bundle(&delta_bytes, &roots, Utc::now()).unwrap();
+    assert_eq!(delta.base_sequence, Some(held.sequence));
+    assert_eq!(delta.status_lists.len(), 1, "only the revocation list changed");
+    assert!(delta.trust_list.is_empty(), "the trust list did not change");
+    assert!(delta_bytes.len() * 2 < full.len(), "delta {} B vs full {} B", delta_bytes.len(), full.len());
+    let merged = VerifierBundle::apply_delta(&held, delta.clone()).unwrap();
+    assert_eq!(merged.status_lists.len(), 2);
+    let reopened = open_payload(merged, &roots, Utc::now(), policy).await;
+    assert!(reopened.problems.is_empty(), "{:?}", reopened.problems);
+    let checked = reopened.verify_qr_text(&qr, Utc::now()).await.unwrap();
+    assert!(!checked.report.verified);
+    assert_eq!(checked.report.first_failure(), Some("revoked"), "{:#?}", checked.report);
+    // A delta cannot be applied twice or to another base.
+    assert!(VerifierBundle::apply_delta(&reopened.bundle, delta).is_err());
+    // An unknown base gets the full bundle.
+    let (status, _, delta_from, bytes) = get("?since=1".into(), None).await;
+    assert_eq!((status, delta_from), (200, None));
+    assert!(open_bundle(&bytes, &roots, Utc::now(), policy, Some(held.sequence)).await.is_ok());
+    eprintln!("bundle sizes: full {} B, delta {} B", full.len(), delta_bytes.len());
 }

@@ -66,6 +66,65 @@ pub struct VerifierBundle {
     /// Latest signed log checkpoints (with witness cosignatures), per log.
     #[serde(default)]
     pub checkpoints: Vec<String>,
+    /// Set in a *delta*: the sequence of the bundle it updates. A delta carries only
+    /// the status lists that changed since then, the trust list only when it changed
+    /// (empty otherwise), and all checkpoints (they are small).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_sequence: Option<u64>,
+}
+
+impl VerifierBundle {
+    /// The delta that turns `older` into `self`: see [`VerifierBundle::base_sequence`].
+    pub fn delta_since(&self, older: &VerifierBundle) -> VerifierBundle {
+        let unchanged = |list: &BundledStatusList| {
+            older.status_lists.iter().any(|o| o.url == list.url && o.credential == list.credential)
+        };
+        VerifierBundle {
+            version: self.version,
+            sequence: self.sequence,
+            issued_at: self.issued_at,
+            trust_list: if self.trust_list == older.trust_list { String::new() } else { self.trust_list.clone() },
+            status_lists: self.status_lists.iter().filter(|l| !unchanged(l)).cloned().collect(),
+            checkpoints: self.checkpoints.clone(),
+            base_sequence: Some(older.sequence),
+        }
+    }
+
+    /// `held` updated by the `delta` (whose department signature was checked with
+    /// [`read_signed_bundle`]). Every part inside stays independently signed (trust
+    /// list by the department, status lists by their issuers, checkpoints by their
+    /// logs) and is verified again by [`open_payload`].
+    ///
+    /// # Errors
+    /// [`BundleFileError::Payload`] when `delta` is not a delta of `held`;
+    /// [`BundleFileError::Rollback`] when it is not newer.
+    pub fn apply_delta(held: &VerifierBundle, delta: VerifierBundle) -> Result<VerifierBundle, BundleFileError> {
+        if delta.base_sequence != Some(held.sequence) {
+            return Err(BundleFileError::Payload(format!(
+                "a delta from {:?} cannot update bundle {}",
+                delta.base_sequence, held.sequence
+            )));
+        }
+        if delta.sequence <= held.sequence {
+            return Err(BundleFileError::Rollback { offered: delta.sequence, held: held.sequence });
+        }
+        let mut status_lists = held.status_lists.clone();
+        for list in delta.status_lists {
+            match status_lists.iter_mut().find(|held| held.url == list.url) {
+                Some(slot) => *slot = list,
+                None => status_lists.push(list),
+            }
+        }
+        Ok(VerifierBundle {
+            version: delta.version,
+            sequence: delta.sequence,
+            issued_at: delta.issued_at,
+            trust_list: if delta.trust_list.is_empty() { held.trust_list.clone() } else { delta.trust_list },
+            status_lists,
+            checkpoints: delta.checkpoints,
+            base_sequence: None,
+        })
+    }
 }
 
 /// Why a bundle was refused.
@@ -158,6 +217,25 @@ pub async fn open_bundle<R: AsRef<[u8]>>(
     policy: FreshnessPolicy,
     held_sequence: Option<u64>,
 ) -> Result<OpenedBundle, BundleFileError> {
+    let bundle = read_signed_bundle(bytes, roots, now)?;
+    if bundle.base_sequence.is_some() {
+        return Err(BundleFileError::Payload("a delta, not a full bundle: apply it to the held bundle".into()));
+    }
+    if let Some(held) = held_sequence.filter(|held| *held > bundle.sequence) {
+        return Err(BundleFileError::Rollback { offered: bundle.sequence, held });
+    }
+    Ok(open_payload(bundle, roots, now, policy).await)
+}
+
+/// Check a bundle's (or a delta's) department signature and read its payload.
+///
+/// # Errors
+/// As [`open_bundle`].
+pub fn read_signed_bundle<R: AsRef<[u8]>>(
+    bytes: &[u8],
+    roots: &[R],
+    now: DateTime<Utc>,
+) -> Result<VerifierBundle, BundleFileError> {
     if bytes.len() > MAX_BUNDLE_BYTES {
         return Err(BundleFileError::Payload("too large".into()));
     }
@@ -169,9 +247,18 @@ pub async fn open_bundle<R: AsRef<[u8]>>(
     if bundle.issued_at > now + Duration::minutes(5) {
         return Err(BundleFileError::FromTheFuture(bundle.issued_at));
     }
-    if let Some(held) = held_sequence.filter(|held| *held > bundle.sequence) {
-        return Err(BundleFileError::Rollback { offered: bundle.sequence, held });
-    }
+    Ok(bundle)
+}
+
+/// Prepare a full bundle's contents for verifying at `now`: the trust list and
+/// every status list are verified here (their own signatures), and each part ages
+/// on the verifier's clock.
+pub async fn open_payload<R: AsRef<[u8]>>(
+    bundle: VerifierBundle,
+    roots: &[R],
+    now: DateTime<Utc>,
+    policy: FreshnessPolicy,
+) -> OpenedBundle {
     let mut problems = Vec::new();
     // Checked on the verifier's clock: a trust list past its nextUpdate or its
     // maximum age is unavailable (the trust check fails, naming it); a younger
@@ -199,7 +286,7 @@ pub async fn open_bundle<R: AsRef<[u8]>>(
     }
     let status =
         StatusSource::Cache { cache, policy: StatusPolicy { warn_after: policy.warn_after, max_age: policy.max_age } };
-    Ok(OpenedBundle { bundle, trust, status, problems })
+    OpenedBundle { bundle, trust, status, problems }
 }
 
 impl OpenedBundle {

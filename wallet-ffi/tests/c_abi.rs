@@ -57,6 +57,7 @@ fn bundle(lists: &[(&str, &str)], signer: Option<(&wallet_core::keys::IssuerKey,
             .map(|(url, file)| BundledStatusList { url: (*url).to_owned(), credential: json_fixture(file) })
             .collect(),
         checkpoints: Vec::new(),
+        base_sequence: None,
     };
     match signer {
         Some((key, cert)) => sign_bundle(&payload, key, &[cert]).unwrap(),

@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/trust-list", web::get().to(trust_list::trust_list))
         .route("/credentials/issue", web::post().to(vc_api::issue))
         .route("/credentials/status", web::post().to(status::vc_api_update))
+        .route("/status", web::get().to(status::list_index))
         .route("/status/{list_id}", web::get().to(status::status_list))
         .route("/credentials/{uuid}/status", web::post().to(status::change))
         .route("/credentials/{uuid}/status", web::get().to(status::show))

@@ -1,5 +1,7 @@
 //! Revocation and suspension over HTTP.
 //!
+//! * `GET /status`: the index of this issuer's lists `{"lists": [{"url", "statusPurpose"}]}`
+//!   (what a department collects into its verifier bundle).
 //! * `GET /status/{list_id}`: the signed `BitstringStatusListCredential` (ETag,
 //!   `Cache-Control: public, max-age=300`).
 //! * `POST /credentials/{uuid}/status` `{"action": "revoke"|"suspend"|"reinstate",
@@ -45,6 +47,21 @@ pub async fn status_list(
     } else {
         resp.content_type("application/vc+ld+json").body(publication.credential_json)
     })
+}
+
+/// `GET /status`
+///
+/// # Errors
+/// 500 when the store fails.
+pub async fn list_index(issuer: web::Data<Issuer>) -> Result<HttpResponse, ApiError> {
+    let lists = issuer.store.status_lists().await.map_err(ApiError::internal)?;
+    let lists: Vec<Value> = lists
+        .iter()
+        .map(|l| serde_json::json!({"url": issuer.status.list_url(l.list_id), "statusPurpose": l.purpose.as_str()}))
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
+        .json(serde_json::json!({"lists": lists})))
 }
 
 fn string_field<'a>(body: &'a Value, name: &str) -> Result<Option<&'a str>, ApiError> {

@@ -32,7 +32,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/witness/checkpoint", web::get().to(crate::witness::checkpoint))
         .route("/witness/key", web::get().to(crate::witness::key))
         .route("/witness/status", web::get().to(crate::witness::status))
-        .route("/anchoring/status", web::get().to(anchoring_status));
+        .route("/anchoring/status", web::get().to(anchoring_status))
+        .route("/bundle", web::get().to(crate::bundle_publish::bundle));
 }
 
 pub(crate) fn too_large() -> ApiError {

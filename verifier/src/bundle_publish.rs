@@ -1,0 +1,280 @@
+//! Publishing the signed verifier bundle (`GET /bundle`) for offline inspectors.
+//!
+//! A department runs a verifier with its bundle-signing key (`--bundle-key`,
+//! `--bundle-cert`) and the issuers it covers (`--bundle-issuer`). Every
+//! `--bundle-secs` the publisher collects what this verifier already keeps fresh —
+//! the department trust list it installed, every status list each issuer lists at
+//! `GET <issuer>/status` (fetched and verified through the status cache), the latest
+//! signed checkpoint of each mirrored log — and, when anything changed, signs a new
+//! bundle. Its `sequence` is the collection time in Unix seconds (strictly
+//! increasing, also across restarts), so inspectors can ask for what changed:
+//!
+//! - `GET /bundle`: the full bundle; `ETag: "<sequence>"`, `If-None-Match` → 304;
+//! - `GET /bundle?since=N`: 304 when N is current; a signed *delta* from N (only the
+//!   status lists that changed, the trust list only when it changed) when N is one
+//!   of the recent bundles; else the full bundle. `X-Bundle-Delta-From` says which.
+//!
+//! wallet-core's `VerifierBundle::apply_delta` merges a delta into the held bundle.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use anyhow::Context as _;
+use chrono::Utc;
+use serde::Deserialize;
+use wallet_core::keys::IssuerKey;
+use wallet_core::verifier_bundle::{sign_bundle, BundledStatusList, VerifierBundle, VERIFIER_BUNDLE_VERSION};
+
+use crate::api_error::ApiError;
+use crate::log_sync::AnchoringState;
+use crate::status_sync::StatusState;
+use crate::trust_sync::TrustState;
+
+/// How many recent bundles are kept to serve deltas from.
+const HISTORY: usize = 32;
+
+/// Bundle publishing settings (off unless `--bundle-key` is given).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct BundleSettings {
+    /// The department's bundle-signing key (PKCS#8 PEM; encrypted keys take the
+    /// passphrase from `BUNDLE_KEY_PASSPHRASE`). Enables `GET /bundle`.
+    #[arg(long = "bundle-key")]
+    pub key: Option<PathBuf>,
+    /// The signing key's certificate, then its chain up to a root inspectors trust (PEM; repeatable).
+    #[arg(long = "bundle-cert")]
+    pub certs: Vec<PathBuf>,
+    /// Passphrase of an encrypted `--bundle-key`.
+    #[arg(long = "bundle-key-passphrase", env = "BUNDLE_KEY_PASSPHRASE", hide_env_values = true)]
+    pub passphrase: Option<String>,
+    /// Base URL of an issuer whose status lists the bundle carries (repeatable).
+    #[arg(long = "bundle-issuer")]
+    pub issuers: Vec<String>,
+    /// Seconds between collections.
+    #[arg(long = "bundle-secs", default_value_t = 300)]
+    pub interval_secs: u64,
+}
+
+struct Published {
+    payload: VerifierBundle,
+    signed: Arc<Vec<u8>>,
+}
+
+/// Collects, signs and keeps the recent bundles.
+#[derive(Clone)]
+pub struct BundlePublisher {
+    key: IssuerKey,
+    chain: Arc<Vec<Vec<u8>>>,
+    issuers: Vec<String>,
+    interval: std::time::Duration,
+    history: Arc<RwLock<VecDeque<Published>>>,
+}
+
+#[derive(Deserialize)]
+struct ListIndex {
+    lists: Vec<ListRef>,
+}
+
+#[derive(Deserialize)]
+struct ListRef {
+    url: String,
+}
+
+impl BundlePublisher {
+    /// `None` when no `--bundle-key` is configured.
+    ///
+    /// # Errors
+    /// Unreadable or mismatched key and certificates.
+    pub fn from_settings(settings: &BundleSettings) -> anyhow::Result<Option<Self>> {
+        let Some(key_path) = &settings.key else { return Ok(None) };
+        let pem = std::fs::read_to_string(key_path).with_context(|| format!("reading {}", key_path.display()))?;
+        let key = if pem.contains("ENCRYPTED PRIVATE KEY") {
+            let passphrase =
+                settings.passphrase.as_deref().context("--bundle-key is encrypted: set BUNDLE_KEY_PASSPHRASE")?;
+            wallet_core::trust::decrypt_private_key(&pem, passphrase)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", key_path.display()))?
+        } else {
+            IssuerKey::from_pkcs8_pem(&pem).map_err(|e| anyhow::anyhow!("{}: {e}", key_path.display()))?
+        };
+        anyhow::ensure!(!settings.certs.is_empty(), "--bundle-key needs --bundle-cert (its certificate chain)");
+        let chain = settings
+            .certs
+            .iter()
+            .map(|path| {
+                let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                wallet_core::trust::certificate_pem_to_der(&pem).with_context(|| format!("{}", path.display()))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        // Fail at start, not at the first collection, on a key that does not match.
+        let probe = VerifierBundle {
+            version: VERIFIER_BUNDLE_VERSION,
+            sequence: 0,
+            issued_at: Utc::now(),
+            trust_list: String::new(),
+            status_lists: Vec::new(),
+            checkpoints: Vec::new(),
+            base_sequence: None,
+        };
+        sign_bundle(&probe, &key, &chain).map_err(|e| anyhow::anyhow!("--bundle-key/--bundle-cert: {e}"))?;
+        Ok(Some(Self {
+            key,
+            chain: Arc::new(chain),
+            issuers: settings.issuers.iter().map(|u| u.trim_end_matches('/').to_owned()).collect(),
+            interval: std::time::Duration::from_secs(settings.interval_secs.max(1)),
+            history: Arc::default(),
+        }))
+    }
+
+    /// Collect and publish every interval, until the process ends.
+    pub async fn run(self, trust: TrustState, status: StatusState, anchoring: AnchoringState) {
+        loop {
+            if let Err(e) = self.collect_once(&trust, &status, &anchoring).await {
+                tracing::warn!(error = %e, "verifier bundle not published this round");
+            }
+            tokio::time::sleep(self.interval).await;
+        }
+    }
+
+    /// One collection: publishes a new bundle when anything changed.
+    ///
+    /// # Errors
+    /// No trust list installed yet, or signing failed.
+    pub async fn collect_once(
+        &self,
+        trust: &TrustState,
+        status: &StatusState,
+        anchoring: &AnchoringState,
+    ) -> anyhow::Result<()> {
+        let trust_list = trust.installed_list().context("no trust list installed yet")?;
+        let trust_list = String::from_utf8(trust_list).context("trust list is not UTF-8")?;
+        let mut urls = BTreeSet::new();
+        for issuer in &self.issuers {
+            match list_index(status.http(), issuer).await {
+                Ok(lists) => urls.extend(lists),
+                Err(e) => tracing::warn!(issuer, error = %e, "status list index unavailable; keeping what is held"),
+            }
+        }
+        let urls: Vec<String> = urls.into_iter().collect();
+        status.fetch(&urls).await;
+        let status_lists: Vec<BundledStatusList> = urls
+            .iter()
+            .filter_map(|url| {
+                status.verified_list(url).map(|credential| BundledStatusList { url: url.clone(), credential })
+            })
+            .collect();
+        let checkpoints = anchoring.checkpoints();
+        let now = Utc::now();
+        let last_sequence = {
+            let history = self.history.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(last) = history.back() {
+                let p = &last.payload;
+                if p.trust_list == trust_list && p.status_lists == status_lists && p.checkpoints == checkpoints {
+                    return Ok(());
+                }
+            }
+            history.back().map(|last| last.payload.sequence)
+        };
+        let now_secs = u64::try_from(now.timestamp()).unwrap_or(0);
+        let payload = VerifierBundle {
+            version: VERIFIER_BUNDLE_VERSION,
+            sequence: last_sequence.map_or(now_secs, |last| now_secs.max(last + 1)),
+            issued_at: now,
+            trust_list,
+            status_lists,
+            checkpoints,
+            base_sequence: None,
+        };
+        let signed = sign_bundle(&payload, &self.key, &self.chain)?;
+        tracing::info!(
+            sequence = payload.sequence,
+            status_lists = payload.status_lists.len(),
+            bytes = signed.len(),
+            "verifier bundle published"
+        );
+        let mut history = self.history.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        history.push_back(Published { payload, signed: Arc::new(signed) });
+        while history.len() > HISTORY {
+            history.pop_front();
+        }
+        Ok(())
+    }
+
+    /// What to answer for `since`: `(sequence, bytes, delta base)`, or `None` when
+    /// nothing was published yet; `Some((seq, None, _))` when `since` is current.
+    fn answer(&self, since: Option<u64>) -> Result<Option<(u64, Option<Arc<Vec<u8>>>, Option<u64>)>, ApiError> {
+        let history = self.history.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(latest) = history.back() else { return Ok(None) };
+        let sequence = latest.payload.sequence;
+        match since {
+            Some(n) if n == sequence => Ok(Some((sequence, None, None))),
+            Some(n) => match history.iter().find(|p| p.payload.sequence == n) {
+                Some(base) => {
+                    let delta = latest.payload.delta_since(&base.payload);
+                    let signed = sign_bundle(&delta, &self.key, &self.chain).map_err(ApiError::internal)?;
+                    Ok(Some((sequence, Some(Arc::new(signed)), Some(n))))
+                }
+                None => Ok(Some((sequence, Some(Arc::clone(&latest.signed)), None))),
+            },
+            None => Ok(Some((sequence, Some(Arc::clone(&latest.signed)), None))),
+        }
+    }
+}
+
+async fn list_index(http: &reqwest::Client, issuer: &str) -> anyhow::Result<Vec<String>> {
+    let resp = http.get(format!("{issuer}/status")).send().await?.error_for_status()?;
+    let bytes = resp.bytes().await?;
+    anyhow::ensure!(bytes.len() <= 1024 * 1024, "status list index larger than 1 MiB");
+    let index: ListIndex = serde_json::from_slice(&bytes)?;
+    Ok(index.lists.into_iter().map(|l| l.url).collect())
+}
+
+/// `?since=N`.
+#[derive(Debug, Deserialize)]
+pub struct BundleQuery {
+    since: Option<u64>,
+}
+
+/// `GET /bundle[?since=N]`.
+///
+/// # Errors
+/// 404 `bundle_not_configured`; 503 `bundle_not_ready` before the first collection.
+pub async fn bundle(
+    publisher: web::Data<Option<BundlePublisher>>,
+    query: web::Query<BundleQuery>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let Some(publisher) = publisher.get_ref() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "bundle_not_configured",
+            "本核验服务未配置离线核验数据包",
+            "this verifier does not publish a verifier bundle",
+        ));
+    };
+    let Some((sequence, bytes, delta_from)) = publisher.answer(query.since)? else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "bundle_not_ready",
+            "离线核验数据包尚未生成，请稍后再试",
+            "the verifier bundle has not been collected yet; retry shortly",
+        ));
+    };
+    let etag = format!("\"{sequence}\"");
+    let not_modified = bytes.is_none()
+        || req
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let mut resp = if not_modified { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    resp.insert_header((header::ETAG, etag)).insert_header((header::CACHE_CONTROL, "no-cache"));
+    if let Some(base) = delta_from {
+        resp.insert_header(("X-Bundle-Delta-From", base.to_string()));
+    }
+    Ok(match bytes {
+        Some(bytes) if !not_modified => resp.content_type("application/json").body(bytes.as_ref().clone()),
+        _ => resp.finish(),
+    })
+}
