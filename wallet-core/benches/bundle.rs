@@ -8,6 +8,9 @@
 //!
 //! - `bundle_open/1000-issuers`: checking the department signature, loading the
 //!   trust list and verifying all 2,000 status lists (once per download);
+//! - `bundle_reopen_after_delta/1000-issuers`: opening the bundle merged with a
+//!   delta in which one issuer's revocation list changed, reusing the lists verified
+//!   before (`open_payload_after`);
 //! - `offline_verify/bundle`: one credential QR verified against the opened bundle
 //!   (signature, validity, issuer trust, status): the inspector's per-scan cost;
 //! - `offline_verify/signature_only`: the baseline in the same run, the same
@@ -34,7 +37,8 @@ use wallet_core::trust::{
 };
 use wallet_core::verification::{verify_credential, VerifyOptions};
 use wallet_core::verifier_bundle::{
-    open_bundle, sign_bundle, BundledStatusList, FreshnessPolicy, OpenedBundle, VerifierBundle, VERIFIER_BUNDLE_VERSION,
+    open_bundle, open_payload_after, sign_bundle, BundledStatusList, FreshnessPolicy, OpenedBundle, VerifierBundle,
+    VERIFIER_BUNDLE_VERSION,
 };
 
 const CREDENTIALS: usize = 1_000_000;
@@ -53,6 +57,8 @@ struct Fixture {
     now: DateTime<Utc>,
     qr: String,
     opened: OpenedBundle,
+    /// The payload after a delta changing issuer 0's revocation list.
+    after_delta: VerifierBundle,
 }
 
 fn gzip_len(bytes: &[u8]) -> usize {
@@ -83,6 +89,7 @@ fn fixture() -> &'static Fixture {
         let mut certificates = Vec::with_capacity(issuers);
         let mut status_lists = Vec::with_capacity(2 * issuers);
         let mut sample = None;
+        let mut changed_list = None;
         let mut rng = rand::thread_rng();
         for n in 0..issuers {
             let key = IssuerKey::generate();
@@ -123,6 +130,21 @@ fn fixture() -> &'static Fixture {
                 let signed = pollster::block_on(sign_credential(&unsigned, &key, at("2026-03-15T00:00:00Z")))
                     .expect("sign credential");
                 sample = Some(wallet_core::compact::encode_credential(&signed).expect("qr"));
+                // The next publication of its revocation list: one more bit set.
+                let mut bits = Bitstring::new(MIN_STATUS_LIST_BITS);
+                bits.set(7, true).expect("in range");
+                let url = format!("{base}/1");
+                let later = collected + Duration::hours(1);
+                let unsigned = status_list_credential(
+                    &url,
+                    &key.did(),
+                    StatusPurpose::Revocation,
+                    &bits,
+                    later,
+                    later + Duration::days(7),
+                );
+                let credential = pollster::block_on(sign_credential(&unsigned, &key, later)).expect("sign list");
+                changed_list = Some(BundledStatusList { url, credential });
             }
         }
         let crl = create_crl(&root_pem, &root_key, &[], collected, collected + Duration::days(7)).expect("crl");
@@ -167,7 +189,16 @@ fn fixture() -> &'static Fixture {
         let qr = sample.expect("sample credential");
         let checked = pollster::block_on(opened.verify_qr_text(&qr, now)).expect("verify");
         assert!(checked.report.verified, "{:#?}", checked.report);
-        Fixture { bundle, roots, now, qr, opened }
+        let mut newer = payload.clone();
+        newer.sequence = 2;
+        let changed = changed_list.expect("changed list");
+        if let Some(slot) = newer.status_lists.iter_mut().find(|l| l.url == changed.url) {
+            *slot = changed;
+        }
+        let delta = newer.delta_since(&payload);
+        assert_eq!(delta.status_lists.len(), 1);
+        let after_delta = VerifierBundle::apply_delta(&payload, delta).expect("apply");
+        Fixture { bundle, roots, now, qr, opened, after_delta }
     })
 }
 
@@ -185,6 +216,22 @@ fn bench_open(c: &mut Criterion) {
                 None,
             ));
             black_box(opened.map(|o| o.problems.len()))
+        })
+    });
+    group.finish();
+    let mut group = c.benchmark_group("bundle_reopen_after_delta");
+    group.sample_size(10);
+    group.bench_function(format!("{}-issuers", issuers()), |b| {
+        b.iter(|| {
+            let reopened = pollster::block_on(open_payload_after(
+                black_box(f.after_delta.clone()),
+                &f.roots,
+                f.now,
+                FreshnessPolicy::default(),
+                Some(&f.opened),
+            ));
+            assert!(reopened.problems.is_empty(), "{:?}", reopened.problems);
+            black_box(reopened.problems.len())
         })
     });
     group.finish();

@@ -259,6 +259,24 @@ pub async fn open_payload<R: AsRef<[u8]>>(
     now: DateTime<Utc>,
     policy: FreshnessPolicy,
 ) -> OpenedBundle {
+    open_payload_after(bundle, roots, now, policy, None).await
+}
+
+/// [`open_payload`], reusing from `previous` (the bundle opened before a delta) the
+/// status lists whose signed document is unchanged: after a delta only the changed
+/// lists are verified again (verifying a list is a JSON-LD canonicalisation, ~4 ms;
+/// a province's 2,000 lists take seconds).
+pub async fn open_payload_after<R: AsRef<[u8]>>(
+    bundle: VerifierBundle,
+    roots: &[R],
+    now: DateTime<Utc>,
+    policy: FreshnessPolicy,
+    previous: Option<&OpenedBundle>,
+) -> OpenedBundle {
+    let previous_cache = match previous.map(|p| &p.status) {
+        Some(StatusSource::Cache { cache, .. }) => Some(cache),
+        _ => None,
+    };
     let mut problems = Vec::new();
     // Checked on the verifier's clock: a trust list past its nextUpdate or its
     // maximum age is unavailable (the trust check fails, naming it); a younger
@@ -274,8 +292,14 @@ pub async fn open_payload<R: AsRef<[u8]>>(
     };
     let mut cache = StatusListCache::new();
     for list in &bundle.status_lists {
-        // Verified now; its age counts from when the bundle collected it.
-        let outcome = verify_status_list(&list.url, &list.credential, now).await;
+        let reusable =
+            previous_cache.and_then(|c| c.get(&list.url)).filter(|held| *held.credential() == list.credential);
+        // Verified now (or before, the same document); its age counts from when the
+        // bundle collected it.
+        let outcome = match reusable {
+            Some(held) => Ok(held.clone()),
+            None => verify_status_list(&list.url, &list.credential, now).await,
+        };
         match outcome.and_then(|verified| cache.insert_verified(verified, bundle.issued_at)) {
             Ok(()) => {}
             Err(e) => {
