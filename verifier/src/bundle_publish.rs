@@ -201,25 +201,35 @@ impl BundlePublisher {
         Ok(())
     }
 
-    /// What to answer for `since`: `(sequence, bytes, delta base)`, or `None` when
-    /// nothing was published yet; `Some((seq, None, _))` when `since` is current.
-    fn answer(&self, since: Option<u64>) -> Result<Option<(u64, Option<Arc<Vec<u8>>>, Option<u64>)>, ApiError> {
+    /// What to answer for `since`, or `None` when nothing was published yet.
+    fn answer(&self, since: Option<u64>) -> Result<Option<Answer>, ApiError> {
         let history = self.history.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(latest) = history.back() else { return Ok(None) };
         let sequence = latest.payload.sequence;
-        match since {
-            Some(n) if n == sequence => Ok(Some((sequence, None, None))),
+        let full = || Answer { sequence, body: Some(Arc::clone(&latest.signed)), delta_from: None };
+        Ok(Some(match since {
+            Some(n) if n == sequence => Answer { sequence, body: None, delta_from: None },
             Some(n) => match history.iter().find(|p| p.payload.sequence == n) {
                 Some(base) => {
                     let delta = latest.payload.delta_since(&base.payload);
                     let signed = sign_bundle(&delta, &self.key, &self.chain).map_err(ApiError::internal)?;
-                    Ok(Some((sequence, Some(Arc::new(signed)), Some(n))))
+                    Answer { sequence, body: Some(Arc::new(signed)), delta_from: Some(n) }
                 }
-                None => Ok(Some((sequence, Some(Arc::clone(&latest.signed)), None))),
+                None => full(),
             },
-            None => Ok(Some((sequence, Some(Arc::clone(&latest.signed)), None))),
-        }
+            None => full(),
+        }))
     }
+}
+
+/// The answer to `GET /bundle[?since=N]`.
+struct Answer {
+    /// The current bundle's sequence (the ETag).
+    sequence: u64,
+    /// The signed full bundle or delta; `None` when the asker is current.
+    body: Option<Arc<Vec<u8>>>,
+    /// The base of a delta.
+    delta_from: Option<u64>,
 }
 
 async fn list_index(http: &reqwest::Client, issuer: &str) -> anyhow::Result<Vec<String>> {
@@ -253,7 +263,7 @@ pub async fn bundle(
             "this verifier does not publish a verifier bundle",
         ));
     };
-    let Some((sequence, bytes, delta_from)) = publisher.answer(query.since)? else {
+    let Some(Answer { sequence, body: bytes, delta_from }) = publisher.answer(query.since)? else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "bundle_not_ready",
