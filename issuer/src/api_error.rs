@@ -20,6 +20,9 @@ pub struct ApiError {
     /// Per-field problems (validation errors).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<FieldError>,
+    /// OAuth 2.0 / OpenID4VCI endpoints: the standard `error_description` (English).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -31,7 +34,14 @@ impl std::fmt::Display for ApiError {
 impl ApiError {
     /// A client error with a code and bilingual message.
     pub fn new(status: StatusCode, code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self { status, error: code.to_owned(), message: Localized::new(zh, en), details: Vec::new() }
+        Self { status, error: code.to_owned(), message: Localized::new(zh, en), details: Vec::new(), error_description: None }
+    }
+    /// An OAuth-style error (`invalid_grant`, `invalid_proof`, …): our shape plus
+    /// `error_description`, so standard clients and our apps both read it.
+    pub fn oauth(status: StatusCode, code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        let mut e = Self::new(status, code, zh, en);
+        e.error_description = Some(e.message.en.clone());
+        e
     }
     /// 400 for input that cannot be used.
     pub fn bad_request(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
@@ -44,6 +54,7 @@ impl ApiError {
             error: "invalid_fields".into(),
             message: Localized::new("提交的内容有误，请按提示修改", "some fields are invalid; see details"),
             details,
+            error_description: None,
         }
     }
     /// 404.

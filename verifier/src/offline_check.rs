@@ -68,14 +68,16 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<i32> {
     } else {
         args.input.clone()
     };
-    let vc = match wallet_core::compact::decode_credential(text.trim()) {
-        Ok(vc) => vc,
+    let scanned = match wallet_core::presentation::read_scanned(&text) {
+        Ok(scanned) => scanned,
         Err(e) => {
             println!("{}", json!({"error": e.code(), "message": e.to_string()}));
             return Ok(2);
         }
     };
-    let report = match wallet_core::verification::verify_credential(&vc, &opened.verify_options(now)).await {
+    let vc = scanned.credential;
+    let options = opened.verify_options(now).with_presentation(scanned.presentation);
+    let report = match wallet_core::verification::verify_credential(&vc, &options).await {
         Ok(report) => report,
         Err(e) => {
             println!("{}", json!({"error": e.code(), "message": e.message()}));

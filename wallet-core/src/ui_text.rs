@@ -251,6 +251,7 @@ catalogue! {
     check_issuer_trust => "签发机构", "Issuer trust";
     check_status => "吊销/暂停状态", "Revocation / suspension";
     check_anchoring => "区块链锚定", "Anchoring";
+    check_holder_binding => "持有人出示码", "Holder presentation";
     result_valid => "通过", "passed";
     result_invalid => "未通过", "failed";
     result_unchecked => "未能确认", "not established";

@@ -14,6 +14,7 @@
 
 pub mod accounts;
 pub mod anchors;
+mod oid4vci;
 mod migrations;
 mod postgres;
 mod sqlite;
@@ -28,6 +29,7 @@ use serde::Serialize;
 
 pub use self::accounts::{ApiTokenRecord, Period, PeriodCounts, StaffAccount};
 pub use self::anchors::{AnchorRecord, AnchorState};
+pub use self::oid4vci::{NewOffer, RedeemedOffer, Redemption, TokenGrant};
 pub use self::postgres::PgStore;
 pub use self::sqlite::SqliteStore;
 pub use self::status::{

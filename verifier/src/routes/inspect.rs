@@ -6,7 +6,7 @@ use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
-use wallet_core::{compact, qr};
+use wallet_core::{presentation, qr};
 
 use crate::api_error::ApiError;
 use crate::log_sync::AnchoringState;
@@ -14,7 +14,7 @@ use crate::routes::{read_body, too_large, MAX_BODY_BYTES, MAX_IMAGE_BYTES};
 use crate::status_sync::StatusState;
 use crate::trust_sync::TrustState;
 
-/// `{"qr": "EC1:…"}`
+/// `{"qr": "EC1:…"}` or `{"qr": "EP1:…"}` (a holder presentation)
 #[derive(Debug, Deserialize)]
 pub struct QrText {
     qr: String,
@@ -26,15 +26,19 @@ async fn verify_qr_text(
     anchoring: &AnchoringState,
     text: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let vc = compact::decode_credential(text.trim()).map_err(|e| {
+    // The plain credential QR (`EC1:`) or the holder's presentation QR (`EP1:`).
+    let scanned = presentation::read_scanned(text).map_err(|e| {
         ApiError::bad_request(
             e.code(),
             format!("二维码内容无法识别为凭证：{e}"),
             format!("the QR code does not hold a credential we can read: {e}"),
         )
     })?;
+    let vc = scanned.credential;
     // Inspectors act on the answer: an issuer no department vouches for is not valid.
-    let report = crate::verify_flow::verify_credential(&vc, trust, status, anchoring, true).await.map_err(|e| {
+    let report = crate::verify_flow::verify_credential(&vc, trust, status, anchoring, true, scanned.presentation)
+        .await
+        .map_err(|e| {
         let m = e.message();
         ApiError::bad_request(e.code(), m.zh, m.en)
     })?;
