@@ -34,7 +34,13 @@ impl std::fmt::Display for ApiError {
 impl ApiError {
     /// A client error with a code and bilingual message.
     pub fn new(status: StatusCode, code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self { status, error: code.to_owned(), message: Localized::new(zh, en), details: Vec::new(), error_description: None }
+        Self {
+            status,
+            error: code.to_owned(),
+            message: Localized::new(zh, en),
+            details: Vec::new(),
+            error_description: None,
+        }
     }
     /// An OAuth-style error (`invalid_grant`, `invalid_proof`, …): our shape plus
     /// `error_description`, so standard clients and our apps both read it.

@@ -5,8 +5,8 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use wallet_core::credential::{
-    credential_kind, CredentialId, FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE, FoodBusinessLicence, FoodBusinessLicenceRequest, HealthCertificate,
-    HealthCertificateRequest,
+    credential_kind, CredentialId, FoodBusinessLicence, FoodBusinessLicenceRequest, HealthCertificate,
+    HealthCertificateRequest, FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE,
 };
 use wallet_core::issuance::{sign_credential, IssueError};
 use wallet_core::keys::IssuerKey;

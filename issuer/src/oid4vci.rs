@@ -210,7 +210,9 @@ impl Issuer {
                     tx_code: Some(TxCode {
                         input_mode: Some("numeric".into()),
                         length: Some(PIN_LENGTH),
-                        description: Some("请输入诊所另行告知的 6 位取证码 / Enter the 6-digit PIN the clinic gave you".into()),
+                        description: Some(
+                            "请输入诊所另行告知的 6 位取证码 / Enter the 6-digit PIN the clinic gave you".into(),
+                        ),
                     }),
                 }),
             },
@@ -288,9 +290,9 @@ impl Issuer {
         let code = field("pre-authorized_code")
             .filter(|c| !c.is_empty())
             .ok_or_else(|| grant_error("invalid_request", "缺少预授权码", "pre-authorized_code is missing"))?;
-        let pin = field("tx_code").filter(|p| !p.is_empty()).ok_or_else(|| {
-            grant_error("invalid_request", "缺少取证码（tx_code）", "tx_code (the PIN) is missing")
-        })?;
+        let pin = field("tx_code")
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| grant_error("invalid_request", "缺少取证码（tx_code）", "tx_code (the PIN) is missing"))?;
         let hash = code_hash(code);
         let token = format!("ecat_{}", random_b64(32));
         let now = Utc::now().timestamp();
@@ -310,10 +312,14 @@ impl Issuer {
                 tracing::info!(offer_id, "credential offer redeemed");
                 Ok(json!({"access_token": token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECS}))
             }
-            Redemption::Unknown => Err(grant_error("invalid_grant", "领取码无效", "the pre-authorized code is not valid")),
-            Redemption::Expired => {
-                Err(grant_error("invalid_grant", "领取码已过期，请联系签发机构重新生成", "the offer has expired; ask the issuer for a new one"))
+            Redemption::Unknown => {
+                Err(grant_error("invalid_grant", "领取码无效", "the pre-authorized code is not valid"))
             }
+            Redemption::Expired => Err(grant_error(
+                "invalid_grant",
+                "领取码已过期，请联系签发机构重新生成",
+                "the offer has expired; ask the issuer for a new one",
+            )),
             Redemption::AlreadyRedeemed => {
                 Err(grant_error("invalid_grant", "领取码已被使用", "the pre-authorized code was already used"))
             }
@@ -388,12 +394,22 @@ impl Issuer {
             _ => Vec::new(),
         };
         let [jwt] = jwts.as_slice() else {
-            return Err(grant_error("invalid_proof", "需要恰好一个 jwt 密钥证明", "exactly one jwt key proof is required"));
+            return Err(grant_error(
+                "invalid_proof",
+                "需要恰好一个 jwt 密钥证明",
+                "exactly one jwt key proof is required",
+            ));
         };
         let proof = verify_proof_jwt(jwt, self.credential_issuer(), now, chrono::Duration::seconds(NONCE_SECS))
-            .map_err(|e| grant_error(&e.code, "持有人密钥证明无效", &format!("the key proof is not valid: {}", e.message)))?;
+            .map_err(|e| {
+                grant_error(&e.code, "持有人密钥证明无效", &format!("the key proof is not valid: {}", e.message))
+            })?;
         let nonce_expiry = self.oid4vci.check_nonce(&proof.nonce, now.timestamp()).ok_or_else(|| {
-            grant_error("invalid_nonce", "随机数无效或已过期，请重新获取", "the nonce is not valid or has expired; fetch a new one")
+            grant_error(
+                "invalid_nonce",
+                "随机数无效或已过期，请重新获取",
+                "the nonce is not valid or has expired; fetch a new one",
+            )
         })?;
         let fresh = self
             .store
@@ -401,7 +417,11 @@ impl Issuer {
             .await
             .map_err(ApiError::internal)?;
         if !fresh {
-            return Err(grant_error("invalid_nonce", "随机数已被使用，请重新获取", "the nonce was already used; fetch a new one"));
+            return Err(grant_error(
+                "invalid_nonce",
+                "随机数已被使用，请重新获取",
+                "the nonce was already used; fetch a new one",
+            ));
         }
         let mut domain_request: Value = serde_json::from_str(&offer.request_json).map_err(ApiError::internal)?;
         if let Some(map) = domain_request.as_object_mut() {

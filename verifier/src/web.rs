@@ -21,9 +21,9 @@ use askama_web::WebTemplate;
 use futures_util::StreamExt as _;
 use serde_json::Value;
 use wallet_core::credential::{IdNumber, IdNumberDigest};
+use wallet_core::qr;
 use wallet_core::ui_text::{self, Lang, PageContext};
 use wallet_core::verification::{CheckResult, VerificationReport};
-use wallet_core::{compact, qr};
 
 use crate::routes::MAX_IMAGE_BYTES;
 use crate::status_sync::StatusState;
@@ -275,14 +275,14 @@ async fn verify_and_render(
     let vc = scanned.credential;
     let anchoring = req.app_data::<web::Data<crate::log_sync::AnchoringState>>().map(|a| a.get_ref().clone());
     let anchoring = anchoring.unwrap_or_default();
-    let report = match crate::verify_flow::verify_credential(&vc, trust, status, &anchoring, true, scanned.presentation).await
-    {
-        Ok(report) => report,
-        Err(e) => {
-            let message = format!("{}: {}", t.not_a_credential, lang.pick(&e.message()));
-            return inspect_error(req, &message, StatusCode::UNPROCESSABLE_ENTITY);
-        }
-    };
+    let report =
+        match crate::verify_flow::verify_credential(&vc, trust, status, &anchoring, true, scanned.presentation).await {
+            Ok(report) => report,
+            Err(e) => {
+                let message = format!("{}: {}", t.not_a_credential, lang.pick(&e.message()));
+                return inspect_error(req, &message, StatusCode::UNPROCESSABLE_ENTITY);
+            }
+        };
     let (code, class) = verdict(&report);
     tracing::info!(credential_id = report.credential_id.as_deref().unwrap_or("-"), verdict = code, "inspected");
     let c = &report.checks;

@@ -15,7 +15,11 @@ fn no_store(json: serde_json::Value) -> HttpResponse {
 ///
 /// # Errors
 /// 400/422 for a request that would not issue.
-pub async fn create_offer(issuer: web::Data<Issuer>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn create_offer(
+    issuer: web::Data<Issuer>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let body = super::read_body(payload).await?;
     let created_by = req
         .extensions()
@@ -39,7 +43,11 @@ pub async fn authorization_server_metadata(issuer: web::Data<Issuer>) -> HttpRes
 ///
 /// # Errors
 /// OAuth errors (400).
-pub async fn token(issuer: web::Data<Issuer>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn token(
+    issuer: web::Data<Issuer>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Err(ApiError::oauth(
@@ -62,7 +70,11 @@ pub async fn nonce(issuer: web::Data<Issuer>) -> HttpResponse {
 ///
 /// # Errors
 /// 401 `invalid_token`; 400 OpenID4VCI errors.
-pub async fn credential(issuer: web::Data<Issuer>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn credential(
+    issuer: web::Data<Issuer>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let body = super::read_body(payload).await?;
     Ok(no_store(issuer.oid4vci_credential(authorization.as_deref(), &body).await?))

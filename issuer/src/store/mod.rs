@@ -14,8 +14,8 @@
 
 pub mod accounts;
 pub mod anchors;
-mod oid4vci;
 mod migrations;
+mod oid4vci;
 mod postgres;
 mod sqlite;
 pub mod status;

@@ -149,7 +149,11 @@ impl Store {
     }
 
     /// The offer an unexpired access token was granted for, while no credential was issued for it.
-    pub async fn offer_for_access_token(&self, token_hash: &str, now: i64) -> Result<Option<RedeemedOffer>, StoreError> {
+    pub async fn offer_for_access_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<RedeemedOffer>, StoreError> {
         match self {
             Store::Sqlite(s) => s.offer_for_access_token(token_hash, now).await,
             Store::Postgres(s) => s.offer_for_access_token(token_hash, now).await,

@@ -39,9 +39,9 @@ async fn verify_qr_text(
     let report = crate::verify_flow::verify_credential(&vc, trust, status, anchoring, true, scanned.presentation)
         .await
         .map_err(|e| {
-        let m = e.message();
-        ApiError::bad_request(e.code(), m.zh, m.en)
-    })?;
+            let m = e.message();
+            ApiError::bad_request(e.code(), m.zh, m.en)
+        })?;
     tracing::info!(
         credential_id = report.credential_id.as_deref().unwrap_or("-"),
         verified = report.verified,
