@@ -20,9 +20,9 @@ pub struct ApiError {
     /// Per-field problems (validation errors).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<FieldError>,
-    /// OAuth 2.0 / OpenID4VCI endpoints: the standard `error_description` (English).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_description: Option<String>,
+    /// OAuth 2.0 / OpenID4VCI endpoints: also answer the standard `error_description` (English).
+    #[serde(skip)]
+    oauth: bool,
 }
 
 impl std::fmt::Display for ApiError {
@@ -34,20 +34,12 @@ impl std::fmt::Display for ApiError {
 impl ApiError {
     /// A client error with a code and bilingual message.
     pub fn new(status: StatusCode, code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self {
-            status,
-            error: code.to_owned(),
-            message: Localized::new(zh, en),
-            details: Vec::new(),
-            error_description: None,
-        }
+        Self { status, error: code.to_owned(), message: Localized::new(zh, en), details: Vec::new(), oauth: false }
     }
     /// An OAuth-style error (`invalid_grant`, `invalid_proof`, …): our shape plus
     /// `error_description`, so standard clients and our apps both read it.
     pub fn oauth(status: StatusCode, code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        let mut e = Self::new(status, code, zh, en);
-        e.error_description = Some(e.message.en.clone());
-        e
+        Self { oauth: true, ..Self::new(status, code, zh, en) }
     }
     /// 400 for input that cannot be used.
     pub fn bad_request(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
@@ -60,7 +52,7 @@ impl ApiError {
             error: "invalid_fields".into(),
             message: Localized::new("提交的内容有误，请按提示修改", "some fields are invalid; see details"),
             details,
-            error_description: None,
+            oauth: false,
         }
     }
     /// 404.
@@ -84,6 +76,13 @@ impl ResponseError for ApiError {
         self.status
     }
     fn error_response(&self) -> HttpResponse {
+        if self.oauth {
+            let mut body = serde_json::to_value(self).unwrap_or_default();
+            if let Some(map) = body.as_object_mut() {
+                map.insert("error_description".into(), self.message.en.clone().into());
+            }
+            return HttpResponse::build(self.status).json(body);
+        }
         HttpResponse::build(self.status).json(self)
     }
 }
