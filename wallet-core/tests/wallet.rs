@@ -126,6 +126,12 @@ fn import_list_render_present_verify_round_trip() {
 
     // The sizes, for the issue note.
     let plain_version = wallet_core::qr::qr_version(&qr).unwrap();
+    let unbound = wallet_core::compact::encode_credential(&issue(&issuer, None)).unwrap();
+    println!(
+        "unbound credential QR: {} chars, version {}",
+        unbound.len(),
+        wallet_core::qr::qr_version(&unbound).unwrap()
+    );
     let presented_version = wallet_core::qr::qr_version(&presentation).unwrap();
     println!(
         "plain credential QR: {} chars, version {plain_version}; presentation QR: {} chars, version {presented_version} (EC level M)",
@@ -281,4 +287,30 @@ fn forge_signature(vc: &Value, signer: &DeviceKey) -> String {
     let mut out = Vec::new();
     ciborium::into_writer(&ciborium::Value::Array(items), &mut out).unwrap();
     format!("EP1:{}", wallet_core::compact::base45_encode(&out))
+}
+
+#[test]
+fn store_timings_with_twenty_credentials() {
+    // A rough number for the issue note (test profile: wallet-core unoptimised, dependencies at opt-level 2).
+    let (_dir, path, key) = temp_wallet();
+    let mut wallet = Wallet::open(&path, key.clone()).unwrap();
+    let issuer = IssuerKey::generate();
+    let ids: Vec<String> = (0..20)
+        .map(|_| {
+            let vc = issue(&issuer, Some(wallet.device_key()));
+            wallet.import_credential(vc, None, "file").unwrap()
+        })
+        .collect();
+    let size = std::fs::metadata(&path).unwrap().len();
+    let started = std::time::Instant::now();
+    for _ in 0..20 {
+        assert_eq!(Wallet::open(&path, key.clone()).unwrap().list(Lang::En).len(), 20);
+    }
+    let open = started.elapsed() / 20;
+    let started = std::time::Instant::now();
+    for id in &ids {
+        assert!(wallet.delete(id).unwrap());
+    }
+    let save = started.elapsed() / 20;
+    println!("wallet file with 20 credentials: {size} bytes; open (read, decrypt, parse) {open:?}; save (serialise, encrypt, write, fsync, rename) {save:?} on average while shrinking");
 }
