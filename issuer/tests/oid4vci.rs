@@ -223,6 +223,21 @@ async fn offer_pin_token_credential_store_present_verify() {
     assert_eq!(stored, vc);
     let inclusion = reqwest::get(format!("{}/credentials/{uuid}/inclusion", app.base)).await.unwrap();
     assert_eq!(inclusion.status(), 200);
+    let bundle: Value = inclusion.json().await.unwrap();
+    // The wallet keeps the inclusion proof with the credential (and refuses garbage as one).
+    {
+        let (path, key, id) = (wallet_path.clone(), key.clone(), id.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut wallet = Wallet::open(&path, key.clone()).unwrap();
+            assert!(wallet.attach_inclusion(&id, json!({"not": "a bundle"})).is_err());
+            wallet.attach_inclusion(&id, bundle.clone()).unwrap();
+            let reopened = Wallet::open(&path, key).unwrap();
+            assert!(reopened.list(wallet_core::ui_text::Lang::En)[0].has_inclusion_proof);
+            assert_eq!(reopened.get(&id).unwrap().inclusion.as_ref(), Some(&bundle));
+        })
+        .await
+        .unwrap();
+    }
 
     // The presentation verifies offline, holder binding valid.
     let scanned = read_scanned(&presentation).unwrap();

@@ -276,7 +276,9 @@ async fn verify_and_render(
     let anchoring = req.app_data::<web::Data<crate::log_sync::AnchoringState>>().map(|a| a.get_ref().clone());
     let anchoring = anchoring.unwrap_or_default();
     let report =
-        match crate::verify_flow::verify_credential(&vc, trust, status, &anchoring, true, scanned.presentation).await {
+        match crate::verify_flow::verify_credential(&vc, trust, status, &anchoring, true, scanned.presentation, None)
+            .await
+        {
             Ok(report) => report,
             Err(e) => {
                 let message = format!("{}: {}", t.not_a_credential, lang.pick(&e.message()));

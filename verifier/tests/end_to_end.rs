@@ -656,6 +656,19 @@ async fn the_inspector_route_checks_holder_presentations() {
     assert_eq!(status, 422, "the altered credential fails its signature: {body:#}");
     assert_eq!(body["report"]["checks"]["signature"]["result"], "invalid");
 
+    // The inspector's challenge: answered → valid; another one or none → 422.
+    let answered = present(vc, &device, &Freshness::Challenge(Utc::now(), "K7Q2".into())).unwrap();
+    let with_challenge = |qr: &str, challenge: &str| {
+        s.http.post(format!("{}/verify/qr", s.verifier)).json(&json!({"qr": qr, "challenge": challenge})).send()
+    };
+    let resp = with_challenge(&answered, "K7Q2").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = with_challenge(&answered, "ZZ99").await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["report"]["checks"]["holderBinding"]["code"], "presentation_challenge_mismatch");
+    assert_eq!(with_challenge(&fresh, "K7Q2").await.unwrap().status(), 422);
+
     // Garbage in the presentation form is a 400 with a code; the services keep serving.
     let (status, body) = s.verify_qr("EP1:00000").await;
     assert_eq!(status, 400, "{body:#}");

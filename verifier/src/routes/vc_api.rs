@@ -103,6 +103,7 @@ pub async fn verify_credential(
         &anchoring,
         trust.require_trust_on_vc_api,
         None,
+        None,
     )
     .await
     .map_err(|e| malformed(&e))?;
