@@ -638,6 +638,13 @@ async fn the_inspector_route_checks_holder_presentations() {
 
     // The plain QR of a bound credential: the document verifies, the binding is not established.
     let plain = wallet_core::compact::encode_credential(vc).unwrap();
+    println!(
+        "issuer-issued bound credential (with status entries): plain QR {} chars, version {}; presentation QR {} chars, version {} (EC level M)",
+        plain.len(),
+        wallet_core::qr::qr_version(&plain).unwrap(),
+        fresh.len(),
+        wallet_core::qr::qr_version(&fresh).unwrap()
+    );
     let (status, body) = s.verify_qr(&plain).await;
     assert_eq!(status, 200, "{body:#}");
     assert_eq!(body["report"]["checks"]["holderBinding"]["code"], "no_presentation");
