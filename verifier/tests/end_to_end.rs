@@ -636,6 +636,19 @@ async fn the_inspector_route_checks_holder_presentations() {
     let (status, body) = s.verify_image(png, "image/png").await;
     assert_eq!((status, body["report"]["checks"]["holderBinding"]["result"].as_str()), (200, Some("valid")));
 
+    // The inspector page shows the holder-presentation row (the page's form posts the scanned text).
+    let page = s
+        .http
+        .post(format!("{}/inspect/qr?lang=en", s.verifier))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(wallet_core::oid4vci::form_encode(&[("qr", &fresh)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Holder presentation"), "{html}");
+
     // The plain QR of a bound credential: the document verifies, the binding is not established.
     let plain = wallet_core::compact::encode_credential(vc).unwrap();
     println!(
