@@ -173,7 +173,10 @@ pub async fn require_api_token(
             return Ok(req.into_response(ApiError::internal("no issuer state").error_response()));
         };
         match bearer(&store, &req).await {
-            Ok(Some(token)) => tracing::debug!(token_id = %token.token_id, "API token accepted"),
+            Ok(Some(token)) => {
+                tracing::debug!(token_id = %token.token_id, "API token accepted");
+                actix_web::HttpMessage::extensions_mut(&req).insert(token);
+            }
             Ok(None) => {
                 let err = ApiError::new(
                     StatusCode::UNAUTHORIZED,

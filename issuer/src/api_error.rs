@@ -23,6 +23,9 @@ pub struct ApiError {
     /// For `already_used`: when, where and by whom the credential was used.
     #[serde(rename = "previousUse", skip_serializing_if = "Option::is_none")]
     pub previous_use: Option<Box<serde_json::Value>>,
+    /// OAuth 2.0 / OpenID4VCI endpoints: also answer the standard `error_description` (English).
+    #[serde(skip)]
+    oauth: bool,
 }
 
 impl std::fmt::Display for ApiError {
@@ -40,7 +43,13 @@ impl ApiError {
             message: Localized::new(zh, en),
             details: Vec::new(),
             previous_use: None,
+            oauth: false,
         }
+    }
+    /// An OAuth-style error (`invalid_grant`, `invalid_proof`, …): our shape plus
+    /// `error_description`, so standard clients and our apps both read it.
+    pub fn oauth(status: StatusCode, code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { oauth: true, ..Self::new(status, code, zh, en) }
     }
     /// 400 for input that cannot be used.
     pub fn bad_request(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
@@ -54,6 +63,7 @@ impl ApiError {
             message: Localized::new("提交的内容有误，请按提示修改", "some fields are invalid; see details"),
             details,
             previous_use: None,
+            oauth: false,
         }
     }
     /// 404.
@@ -77,6 +87,13 @@ impl ResponseError for ApiError {
         self.status
     }
     fn error_response(&self) -> HttpResponse {
+        if self.oauth {
+            let mut body = serde_json::to_value(self).unwrap_or_default();
+            if let Some(map) = body.as_object_mut() {
+                map.insert("error_description".into(), self.message.en.clone().into());
+            }
+            return HttpResponse::build(self.status).json(body);
+        }
         HttpResponse::build(self.status).json(self)
     }
 }

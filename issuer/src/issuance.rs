@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use wallet_core::credential::{
     credential_kind, CredentialId, FoodBusinessLicence, FoodBusinessLicenceRequest, HealthCertificate,
-    HealthCertificateRequest,
+    HealthCertificateRequest, FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE,
 };
 use wallet_core::issuance::{sign_credential, IssueError};
 use wallet_core::keys::IssuerKey;
@@ -25,6 +25,8 @@ pub struct Issuer {
     pub status: crate::status::StatusService,
     /// The issuance transparency log (entries are appended by the store).
     pub log: crate::transparency_log::TransparencyLog,
+    /// OpenID4VCI secrets of this process (the nonce MAC key).
+    pub oid4vci: crate::oid4vci::Oid4vciKeys,
 }
 
 /// What an issuance returns: the HTTP status to answer with and the body.
@@ -85,13 +87,7 @@ impl Issuer {
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
     ) -> Result<Issued, ApiError> {
-        self.issue_domain("health-certificates", request_body, idempotency_key, |body, key, id| {
-            let req: HealthCertificateRequest = parse_request(body)?;
-            let hc =
-                HealthCertificate::from_request(&req, Utc::now().date_naive()).map_err(ApiError::invalid_fields)?;
-            Ok(hc.to_unsigned_credential(id, &key.did()))
-        })
-        .await
+        self.issue_kind(HEALTH_CERTIFICATE_TYPE, "health-certificates", request_body, idempotency_key).await
     }
 
     /// Issue a food business licence from plain fields.
@@ -103,12 +99,46 @@ impl Issuer {
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
     ) -> Result<Issued, ApiError> {
-        self.issue_domain("licences", request_body, idempotency_key, |body, key, id| {
-            let req: FoodBusinessLicenceRequest = parse_request(body)?;
-            let licence = FoodBusinessLicence::from_request(&req).map_err(ApiError::invalid_fields)?;
-            Ok(licence.to_unsigned_credential(id, &key.did()))
-        })
-        .await
+        self.issue_kind(FOOD_BUSINESS_LICENCE_TYPE, "licences", request_body, idempotency_key).await
+    }
+
+    /// Issue a credential of `kind` (a credential type name) from its domain
+    /// request, under idempotency `scope`: the one path the domain API, the
+    /// forms and OpenID4VCI share.
+    ///
+    /// # Errors
+    /// As [`Issuer::issue_health_certificate`]; 400 for an unknown kind.
+    pub(crate) async fn issue_kind(
+        &self,
+        kind: &str,
+        scope: &str,
+        request_body: &[u8],
+        idempotency_key: Option<IdempotencyKey>,
+    ) -> Result<Issued, ApiError> {
+        match kind {
+            HEALTH_CERTIFICATE_TYPE => {
+                self.issue_domain(scope, request_body, idempotency_key, |body, key, id| {
+                    let req: HealthCertificateRequest = parse_request(body)?;
+                    let hc = HealthCertificate::from_request(&req, Utc::now().date_naive())
+                        .map_err(ApiError::invalid_fields)?;
+                    Ok(hc.to_unsigned_credential(id, &key.did()))
+                })
+                .await
+            }
+            FOOD_BUSINESS_LICENCE_TYPE => {
+                self.issue_domain(scope, request_body, idempotency_key, |body, key, id| {
+                    let req: FoodBusinessLicenceRequest = parse_request(body)?;
+                    let licence = FoodBusinessLicence::from_request(&req).map_err(ApiError::invalid_fields)?;
+                    Ok(licence.to_unsigned_credential(id, &key.did()))
+                })
+                .await
+            }
+            other => Err(ApiError::bad_request(
+                "unknown_credential_type",
+                format!("未知的凭证类型：{other}"),
+                format!("unknown credential type: {other}"),
+            )),
+        }
     }
 
     async fn issue_domain(
@@ -224,7 +254,7 @@ impl Issuer {
     }
 }
 
-fn parse_request<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_request<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(
             "invalid_json",

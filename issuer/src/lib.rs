@@ -11,6 +11,7 @@ pub mod config;
 pub mod issuance;
 pub mod notarization;
 pub mod notarize_cli;
+pub mod oid4vci;
 pub mod pki_cli;
 pub mod routes;
 pub mod signing_key;

@@ -40,7 +40,13 @@ impl Application {
             .context("opening the transparency log")?;
         let anchorer = crate::anchor::AnchorConfig::from_settings(settings)
             .map(|config| crate::anchor::spawn(store.clone(), log.clone(), config));
-        let issuer = web::Data::new(Issuer { store, key, status, log: log.clone() });
+        let issuer = web::Data::new(Issuer {
+            store,
+            key,
+            status,
+            log: log.clone(),
+            oid4vci: crate::oid4vci::Oid4vciKeys::generate(),
+        });
         let log = web::Data::new(log);
         let trust_list = web::Data::new(crate::routes::trust_list::TrustListFile(settings.trust_list.clone()));
         let json_config =

@@ -21,7 +21,7 @@ use issuer::store::{
     CredentialQuery, CredentialState, IdempotencyRecord, NewCredential, PublishedStatusList, SaveOutcome, StatusAction,
     StatusChange, StatusChangeOutcome, StatusListConfig, Store, StoreError, PURPOSES, SINGLE_USE_PURPOSES,
 };
-use issuer::store::{LogAppended, Period};
+use issuer::store::{LogAppended, NewOffer, Period, Redemption, TokenGrant};
 use sha2::{Digest, Sha256};
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
@@ -84,9 +84,110 @@ store_tests!(
     counts_group_issuance_and_status_changes_by_month_and_day,
     a_single_use_credential_is_used_exactly_once_even_concurrently,
     only_active_single_use_credentials_can_be_used,
+    oid4vci_offers_count_wrong_pins_burn_and_are_single_use,
+    concurrent_wrong_pins_never_exceed_the_limit,
+    oid4vci_nonces_are_single_use,
 );
 
 // --- the tests ------------------------------------------------------------------
+
+fn offer(id: &str, now: i64) -> NewOffer {
+    NewOffer {
+        offer_id: id.into(),
+        code_hash: format!("code-{id}"),
+        tx_code_hash: Some(format!("pin-{id}")),
+        configuration_id: "HealthCertificate".into(),
+        request_json: r#"{"fullName":"欧阳晓燕"}"#.into(),
+        created_by: "token:t1".into(),
+        created_at: now,
+        expires_at: now + 600,
+    }
+}
+
+fn grant(hash: &str, expires_at: i64) -> TokenGrant<'_> {
+    TokenGrant { access_token_hash: hash, expires_at }
+}
+
+async fn oid4vci_offers_count_wrong_pins_burn_and_are_single_use(db: TestDb) {
+    let store = db.store;
+    let now = 1_800_000_000;
+    store.create_offer(&offer("a", now)).await.expect("create");
+    store.create_offer(&offer("b", now)).await.expect("create");
+    store.create_offer(&offer("old", now - 601)).await.expect("create");
+    let redeem = |code: &'static str, pin: &'static str, token: &'static str| {
+        let store = store.clone();
+        async move { store.redeem_offer(code, Some(pin), grant(token, now + 300), now, 5).await.expect("redeem") }
+    };
+    for left in (0..5).rev() {
+        assert_eq!(redeem("code-a", "wrong", "t-a").await, Redemption::WrongTxCode { attempts_left: left });
+    }
+    assert_eq!(redeem("code-a", "pin-a", "t-a").await, Redemption::Burned, "burned: the right PIN no longer helps");
+    assert!(store.offer_for_access_token("t-a", now).await.expect("read").is_none());
+    assert_eq!(redeem("code-x", "pin-x", "t-x").await, Redemption::Unknown);
+    assert_eq!(redeem("code-old", "pin-old", "t-old").await, Redemption::Expired);
+
+    assert_eq!(redeem("code-b", "pin-b", "t-b").await, Redemption::Redeemed { offer_id: "b".into() });
+    assert_eq!(redeem("code-b", "pin-b", "t-b2").await, Redemption::AlreadyRedeemed);
+    let found = store.offer_for_access_token("t-b", now).await.expect("read").expect("offer");
+    assert_eq!((found.offer_id.as_str(), found.configuration_id.as_str()), ("b", "HealthCertificate"));
+    assert!(found.request_json.contains("欧阳晓燕"));
+    assert!(store.offer_for_access_token("t-b", now + 300).await.expect("read").is_none(), "token expired");
+    assert!(store.offer_for_access_token("t-b2", now).await.expect("read").is_none());
+    assert!(store.complete_offer("b", "urn:uuid:1").await.expect("complete"));
+    assert!(!store.complete_offer("b", "urn:uuid:2").await.expect("complete"), "one credential per offer");
+    assert!(store.offer_for_access_token("t-b", now).await.expect("read").is_none());
+    // A later offer scrubs the personal data of used, burned and expired offers.
+    store.create_offer(&offer("c", now + 1000)).await.expect("create");
+    let sql = "SELECT offer_id FROM oid4vci_offers WHERE request_json <> '' ORDER BY offer_id";
+    let with_data: Vec<String> = match store.backend() {
+        "sqlite" => {
+            let path = db.url.trim_start_matches("sqlite://").to_owned();
+            let connection = rusqlite::Connection::open(path).expect("open");
+            let mut statement = connection.prepare(sql).expect("prepare");
+            statement.query_map([], |row| row.get(0)).expect("query").collect::<Result<_, _>>().expect("rows")
+        }
+        _ => {
+            let (client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.expect("connect");
+            tokio::spawn(connection);
+            client.query(sql, &[]).await.expect("query").iter().map(|r| r.get(0)).collect()
+        }
+    };
+    assert_eq!(with_data, ["c"], "only the live offer keeps its request");
+}
+
+async fn concurrent_wrong_pins_never_exceed_the_limit(db: TestDb) {
+    let store = db.store;
+    let now = 1_800_000_000;
+    store.create_offer(&offer("a", now)).await.expect("create");
+    let mut tasks = JoinSet::new();
+    for i in 0..20 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let token = format!("t-{i}");
+            store.redeem_offer("code-a", Some("wrong"), grant(&token, now + 300), now, 5).await.expect("redeem")
+        });
+    }
+    let mut wrong = 0;
+    let mut burned = 0;
+    while let Some(outcome) = tasks.join_next().await {
+        match outcome.expect("task") {
+            Redemption::WrongTxCode { .. } => wrong += 1,
+            Redemption::Burned => burned += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((wrong, burned), (5, 15));
+}
+
+async fn oid4vci_nonces_are_single_use(db: TestDb) {
+    let store = db.store;
+    let now = 1_800_000_000;
+    assert!(store.use_nonce("n1", now + 300, now).await.expect("use"));
+    assert!(!store.use_nonce("n1", now + 300, now + 10).await.expect("reuse"));
+    assert!(store.use_nonce("n2", now + 300, now).await.expect("use"));
+    // Expired entries are forgotten (the MAC check refuses expired nonces before this).
+    assert!(store.use_nonce("n1", now + 900, now + 301).await.expect("after expiry"));
+}
 
 fn log_entry(n: u8) -> LogEntry {
     LogEntry::issued([n; 32], "did:key:zDnaeTest", 1_700_000_000 + u64::from(n)).expect("entry")

@@ -222,6 +222,47 @@ async fn bad_form_input_is_rerendered_with_localized_errors_never_a_500() {
 }
 
 #[tokio::test]
+async fn the_form_can_send_the_certificate_to_a_phone_wallet_instead() {
+    let app = spawn().await;
+    let (mut jar, csrf) = app.sign_in("dr.li").await;
+    let mut form = health_form(&csrf);
+    form.push(("deliver", "wallet".into()));
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, html, _) = app.post(&mut jar, "/certificates/new", &form).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<svg") && html.contains(ZH.offer_hint));
+    let pin: String = html.split("id=\"offer-pin\">").nth(1).unwrap().chars().take(6).collect();
+    assert!(pin.chars().all(|c| c.is_ascii_digit()), "{pin}");
+    let href = html.split("id=\"offer-link\" href=\"").nth(1).unwrap().split('"').next().unwrap();
+    let uri = href.replace("&#x2f;", "/").replace("&#47;", "/").replace("&amp;", "&").replace("&#x3d;", "=");
+    let offer = wallet_core::oid4vci::parse_offer_uri(&uri).unwrap();
+    assert_eq!(offer.credential_configuration_ids, ["HealthCertificate"]);
+    // The PIN on the page redeems the code in the offer (the rest of the flow is tests/oid4vci.rs).
+    let code = offer.grants.pre_authorized_code.unwrap().pre_authorized_code;
+    let resp = app
+        .http
+        .post(format!("{}/oid4vci/token", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(wallet_core::oid4vci::form_encode(&[
+            ("grant_type", wallet_core::oid4vci::PRE_AUTHORIZED_CODE_GRANT),
+            ("pre-authorized_code", &code),
+            ("tx_code", &pin),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // Invalid fields come back on the form, as for issuing.
+    let mut bad = health_form(&csrf);
+    bad.push(("deliver", "wallet".into()));
+    bad[5].1 = "110105194912310021".into();
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, html, _) = app.post(&mut jar, "/certificates/new", &bad).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("id=\"e-idNumber\""), "{html}");
+}
+
+#[tokio::test]
 async fn issue_search_page_change_status_and_audit() {
     let app = spawn().await;
     let (mut jar, csrf) = app.sign_in("dr.li").await;

@@ -1,5 +1,9 @@
 //! `verifier serve`: the verification service for inspectors and VC-API clients.
 
+// The serve future (actix server + every background task) is deep; the default
+// limit of 128 is exceeded computing its layout.
+#![recursion_limit = "256"]
+
 use clap::{Parser, Subcommand};
 use verifier::config::Settings;
 use verifier::startup::Application;

@@ -5,7 +5,10 @@
 //! (where trust is required) whose issuer is trusted, so a forged credential
 //! cannot make the verifier fetch URLs of its choosing.
 
+use std::sync::Arc;
+
 use serde_json::Value;
+use wallet_core::presentation::{HolderPresentation, PresentationPolicy};
 use wallet_core::verification::{self, MalformedCredential, VerificationReport, VerifyOptions};
 
 use crate::log_sync::AnchoringState;
@@ -13,6 +16,8 @@ use crate::status_sync::StatusState;
 use crate::trust_sync::TrustState;
 
 /// Verify `vc` now, fetching the status lists it names when they are missing or due.
+/// `presentation`: the holder presentation it was scanned in, if any, and the
+/// challenge the inspector asked for, if any (the holder-binding check).
 ///
 /// # Errors
 /// [`MalformedCredential`] when the input is not a checkable credential.
@@ -22,12 +27,20 @@ pub async fn verify_credential(
     status: &StatusState,
     anchoring: &AnchoringState,
     require_trust: bool,
+    presentation: Option<Arc<HolderPresentation>>,
+    expected_challenge: Option<&str>,
 ) -> Result<VerificationReport, MalformedCredential> {
     let options = || {
-        VerifyOptions::default()
+        let mut options = VerifyOptions::default()
             .with_trust(trust.current(), require_trust)
             .with_status(status.snapshot())
             .with_anchoring(anchoring.source())
+            .with_presentation(presentation.clone());
+        options.presentation_policy = PresentationPolicy {
+            expected_challenge: expected_challenge.map(str::to_owned),
+            ..PresentationPolicy::default()
+        };
+        options
     };
     let report = verification::verify_credential(vc, &options()).await?;
     let to_fetch = status.lists_to_fetch(vc);

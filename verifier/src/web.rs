@@ -21,9 +21,9 @@ use askama_web::WebTemplate;
 use futures_util::StreamExt as _;
 use serde_json::Value;
 use wallet_core::credential::{IdNumber, IdNumberDigest};
+use wallet_core::qr;
 use wallet_core::ui_text::{self, Lang, PageContext};
 use wallet_core::verification::{CheckResult, VerificationReport};
-use wallet_core::{compact, qr};
 
 use crate::routes::MAX_IMAGE_BYTES;
 use crate::status_sync::StatusState;
@@ -271,29 +271,37 @@ async fn verify_and_render(
     let lang = ctx.lang;
     let t = ctx.t;
     let text = text.trim();
-    let Ok(vc) = compact::decode_credential(text) else {
+    let Ok(scanned) = wallet_core::presentation::read_scanned(text) else {
         return inspect_error(req, t.not_a_credential, StatusCode::UNPROCESSABLE_ENTITY);
     };
+    let vc = scanned.credential;
     let anchoring = req.app_data::<web::Data<crate::log_sync::AnchoringState>>().map(|a| a.get_ref().clone());
     let anchoring = anchoring.unwrap_or_default();
-    let report = match crate::verify_flow::verify_credential(&vc, trust, status, &anchoring, true).await {
-        Ok(report) => report,
-        Err(e) => {
-            let message = format!("{}: {}", t.not_a_credential, lang.pick(&e.message()));
-            return inspect_error(req, &message, StatusCode::UNPROCESSABLE_ENTITY);
-        }
-    };
+    let report =
+        match crate::verify_flow::verify_credential(&vc, trust, status, &anchoring, true, scanned.presentation, None)
+            .await
+        {
+            Ok(report) => report,
+            Err(e) => {
+                let message = format!("{}: {}", t.not_a_credential, lang.pick(&e.message()));
+                return inspect_error(req, &message, StatusCode::UNPROCESSABLE_ENTITY);
+            }
+        };
     let (code, class) = verdict(&report);
     tracing::info!(credential_id = report.credential_id.as_deref().unwrap_or("-"), verdict = code, "inspected");
     let c = &report.checks;
-    let checks = vec![
+    let mut checks = vec![
         check_row(t.check_signature, &c.signature, lang),
         check_row(t.check_issuer_trust, &c.issuer_trust, lang),
         check_row(t.check_status, &c.status, lang),
         check_row(t.check_validity, &c.validity_period, lang),
         check_row(t.check_anchoring, &c.anchoring, lang),
     ];
-    let reason = [&c.signature, &c.issuer_trust, &c.status, &c.validity_period, &c.anchoring]
+    // Only for holder-bound credentials: the row would mean nothing for the others.
+    if !matches!(&c.holder_binding, CheckResult::Unchecked { code, .. } if code == "not_holder_bound") {
+        checks.push(check_row(t.check_holder_binding, &c.holder_binding, lang));
+    }
+    let reason = [&c.signature, &c.issuer_trust, &c.status, &c.validity_period, &c.anchoring, &c.holder_binding]
         .into_iter()
         .find_map(|r| match r {
             CheckResult::Invalid { reason, .. } => Some(lang.pick(reason).to_owned()),
@@ -452,6 +460,7 @@ mod tests {
             issuer_trust: CheckResult::Valid,
             status: CheckResult::Valid,
             anchoring: unchecked(),
+            holder_binding: unchecked(),
         }
     }
 

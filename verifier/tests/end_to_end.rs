@@ -612,3 +612,85 @@ fn the_command_lines_parse() {
         assert!(out.status.success(), "{bin} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+#[tokio::test]
+async fn the_inspector_route_checks_holder_presentations() {
+    use wallet_core::holder::DeviceKey;
+    use wallet_core::presentation::{present, Freshness};
+    let s = spawn().await;
+    let device = DeviceKey::generate();
+    let mut request = health_request();
+    request["holderKey"] = device.jwk();
+    let resp = s.http.post(format!("{}/api/v1/health-certificates", s.issuer)).json(&request).send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let issued: Value = resp.json().await.unwrap();
+    let vc = &issued["credential"];
+
+    // A fresh presentation (as a photo of its QR, too): verified, holder binding valid.
+    let fresh = present(vc, &device, &Freshness::At(Utc::now())).unwrap();
+    let (status, body) = s.verify_qr(&fresh).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["report"]["checks"]["holderBinding"]["result"], "valid");
+    assert_eq!(&body["credential"], vc);
+    let png = wallet_core::qr::render_png(&fresh, 4).unwrap();
+    let (status, body) = s.verify_image(png, "image/png").await;
+    assert_eq!((status, body["report"]["checks"]["holderBinding"]["result"].as_str()), (200, Some("valid")));
+
+    // The inspector page shows the holder-presentation row (the page's form posts the scanned text).
+    let page = s
+        .http
+        .post(format!("{}/inspect/qr?lang=en", s.verifier))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(wallet_core::oid4vci::form_encode(&[("qr", &fresh)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Holder presentation"), "{html}");
+
+    // The plain QR of a bound credential: the document verifies, the binding is not established.
+    let plain = wallet_core::compact::encode_credential(vc).unwrap();
+    println!(
+        "issuer-issued bound credential (with status entries): plain QR {} chars, version {}; presentation QR {} chars, version {} (EC level M)",
+        plain.len(),
+        wallet_core::qr::qr_version(&plain).unwrap(),
+        fresh.len(),
+        wallet_core::qr::qr_version(&fresh).unwrap()
+    );
+    let (status, body) = s.verify_qr(&plain).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["report"]["checks"]["holderBinding"]["code"], "no_presentation");
+    assert!(body["report"]["warnings"].as_array().unwrap().iter().any(|w| w["code"] == "holder_binding_not_presented"));
+
+    // Yesterday's screenshot and another phone's key fail.
+    let stale = present(vc, &device, &Freshness::At(Utc::now() - chrono::Duration::minutes(2))).unwrap();
+    let (status, body) = s.verify_qr(&stale).await;
+    assert_eq!(status, 422, "{body:#}");
+    assert_eq!(body["report"]["checks"]["holderBinding"]["code"], "presentation_expired");
+    let mut rebound = vc.clone();
+    let thief = DeviceKey::generate();
+    rebound["credentialSubject"]["id"] = json!(thief.did());
+    let thiefs = present(&rebound, &thief, &Freshness::At(Utc::now())).unwrap();
+    let (status, body) = s.verify_qr(&thiefs).await;
+    assert_eq!(status, 422, "the altered credential fails its signature: {body:#}");
+    assert_eq!(body["report"]["checks"]["signature"]["result"], "invalid");
+
+    // The inspector's challenge: answered → valid; another one or none → 422.
+    let answered = present(vc, &device, &Freshness::Challenge(Utc::now(), "K7Q2".into())).unwrap();
+    let with_challenge = |qr: &str, challenge: &str| {
+        s.http.post(format!("{}/verify/qr", s.verifier)).json(&json!({"qr": qr, "challenge": challenge})).send()
+    };
+    let resp = with_challenge(&answered, "K7Q2").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = with_challenge(&answered, "ZZ99").await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["report"]["checks"]["holderBinding"]["code"], "presentation_challenge_mismatch");
+    assert_eq!(with_challenge(&fresh, "K7Q2").await.unwrap().status(), 422);
+
+    // Garbage in the presentation form is a 400 with a code; the services keep serving.
+    let (status, body) = s.verify_qr("EP1:00000").await;
+    assert_eq!(status, 400, "{body:#}");
+    s.still_serving().await;
+}

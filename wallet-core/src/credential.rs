@@ -279,6 +279,10 @@ pub struct HealthCertificateRequest {
     /// End of validity (RFC 3339). Defaults to one year after `validFrom`.
     #[serde(default)]
     pub valid_until: Option<String>,
+    /// The holder's device public key (a P-256 JWK) to bind the credential to
+    /// (`credentialSubject.id` = its `did:key`). Absent: an unbound credential.
+    #[serde(default)]
+    pub holder_key: Option<Value>,
 }
 
 /// A validated health certificate (健康证明), ready to become a credential.
@@ -307,6 +311,8 @@ pub struct HealthCertificate {
     pub valid_from: DateTime<Utc>,
     /// 有效期至
     pub valid_until: DateTime<Utc>,
+    /// The holder's device key as a `did:key`, when the credential is holder-bound.
+    pub holder: Option<String>,
 }
 
 /// Allowed examination results (code lists keep the QR small and the meaning fixed).
@@ -458,6 +464,7 @@ impl HealthCertificate {
             (None, None) => None,
         };
         errors.check_validity_order(valid_from, valid_until);
+        let holder = holder_did(&mut errors, req.holder_key.as_ref());
         match (
             full_name,
             full_name_pinyin,
@@ -493,6 +500,7 @@ impl HealthCertificate {
                 occupation,
                 valid_from,
                 valid_until,
+                holder,
             }),
             _ => Err(errors.0),
         }
@@ -514,6 +522,7 @@ impl HealthCertificate {
         if let (Some(o), Some(map)) = (&self.occupation, subject.as_object_mut()) {
             map.insert("occupation".into(), Value::String(o.clone()));
         }
+        let subject = with_holder_id(subject, self.holder.as_deref());
         json!({
             "@context": [CREDENTIALS_V2, ECERT_V1],
             "id": id.as_str(),
@@ -546,6 +555,9 @@ pub struct FoodBusinessLicenceRequest {
     pub valid_from: String,
     /// RFC 3339
     pub valid_until: String,
+    /// The holder's device public key (P-256 JWK) to bind to, as for health certificates.
+    #[serde(default)]
+    pub holder_key: Option<Value>,
 }
 
 /// A validated food business licence (食品经营许可证).
@@ -568,6 +580,8 @@ pub struct FoodBusinessLicence {
     pub valid_from: DateTime<Utc>,
     /// 有效期至
     pub valid_until: DateTime<Utc>,
+    /// The holder's device key as a `did:key`, when the credential is holder-bound.
+    pub holder: Option<String>,
 }
 
 impl FoodBusinessLicence {
@@ -603,6 +617,7 @@ impl FoodBusinessLicence {
         let valid_from = errors.take(parse_datetime("validFrom", &req.valid_from));
         let valid_until = errors.take(parse_datetime("validUntil", &req.valid_until));
         errors.check_validity_order(valid_from, valid_until);
+        let holder = holder_did(&mut errors, req.holder_key.as_ref());
         match (
             licence_number,
             licensee,
@@ -631,6 +646,7 @@ impl FoodBusinessLicence {
                 business_scope,
                 valid_from,
                 valid_until,
+                holder,
             }),
             _ => Err(errors.0),
         }
@@ -645,15 +661,42 @@ impl FoodBusinessLicence {
             "issuer": issuer,
             "validFrom": format_timestamp(self.valid_from),
             "validUntil": format_timestamp(self.valid_until),
-            "credentialSubject": {
+            "credentialSubject": with_holder_id(json!({
                 "licenceNumber": self.licence_number,
                 "licensee": self.licensee,
                 "unifiedSocialCreditCode": self.unified_social_credit_code.as_str(),
                 "legalRepresentative": self.legal_representative,
                 "businessAddress": self.business_address,
                 "businessScope": self.business_scope,
-            },
+            }), self.holder.as_deref()),
         })
+    }
+}
+
+/// The `holderKey` of a request as a `did:key` (see [`crate::holder`]).
+fn holder_did(errors: &mut FieldErrors, jwk: Option<&Value>) -> Option<String> {
+    let jwk = jwk.filter(|j| !j.is_null())?;
+    errors.take(crate::holder::did_from_jwk(jwk).map_err(|e| {
+        FieldError::new(
+            "holderKey",
+            "invalid_holder_key",
+            &format!("持有人设备公钥应为 P-256 公钥 JWK：{e}"),
+            &format!("the holder's device key must be a P-256 public JWK: {e}"),
+        )
+    }))
+}
+
+/// The subject with `id` = the holder's `did:key` put first (the compact QR
+/// form's records need the term table's key order, where `id` comes first).
+fn with_holder_id(subject: Value, holder: Option<&str>) -> Value {
+    match (holder, subject) {
+        (Some(holder), Value::Object(fields)) => {
+            let mut bound = serde_json::Map::new();
+            bound.insert("id".into(), Value::String(holder.to_owned()));
+            bound.extend(fields);
+            Value::Object(bound)
+        }
+        (_, subject) => subject,
     }
 }
 
@@ -690,6 +733,7 @@ mod tests {
             occupation: Some("food-service".into()),
             valid_from: None,
             valid_until: None,
+            holder_key: None,
         }
     }
 

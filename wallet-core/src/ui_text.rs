@@ -158,6 +158,12 @@ catalogue! {
     valid_from => "有效期自", "Valid from";
     valid_until => "有效期至", "Valid until";
     issue_button => "签发", "Issue";
+    offer_button => "发送到持证人手机钱包", "Send to the holder's phone wallet";
+    offer_title => "扫码领取到手机钱包", "Scan to receive it in the phone wallet";
+    offer_hint => "请持证人用手机钱包扫描此二维码，并输入另行告知的取证码。二维码 10 分钟内有效，只能领取一次；取证码输错 5 次即作废。", "Ask the holder to scan this code with their phone wallet and enter the PIN you tell them separately. The code works once, for 10 minutes; 5 wrong PINs void it.";
+    offer_pin => "取证码（请当面或短信另行告知，勿与二维码一同发送）", "PIN (tell it in person or by SMS; never send it with the QR code)";
+    offer_expires => "有效期至", "Valid until";
+    offer_open_link => "在本机的手机钱包中打开", "Open in a wallet on this device";
     form_has_errors => "提交的内容有误，请按提示修改", "Some fields need correcting; see the messages below";
     issued_ok => "签发成功", "Issued";
     // certificate / print page
@@ -254,6 +260,7 @@ catalogue! {
     check_issuer_trust => "签发机构", "Issuer trust";
     check_status => "吊销/暂停状态", "Revocation / suspension";
     check_anchoring => "区块链锚定", "Anchoring";
+    check_holder_binding => "持有人出示码", "Holder presentation";
     result_valid => "通过", "passed";
     result_invalid => "未通过", "failed";
     result_unchecked => "未能确认", "not established";

@@ -20,6 +20,7 @@ use ssi::verification_methods::AnyMethod;
 use crate::contexts::BundledLoader;
 use crate::data_model::{self, DataModelError};
 use crate::localized::Localized;
+use crate::presentation::{HolderPresentation, PresentationPolicy};
 use crate::trust::{TrustStore, TrustedIssuer};
 use std::sync::{Arc, RwLock};
 
@@ -89,6 +90,9 @@ pub struct Checks {
     pub status: CheckResult,
     /// The issuance is in the shared, anchored log.
     pub anchoring: CheckResult,
+    /// For a credential bound to a device key: the presenter signed a fresh
+    /// presentation with that key ([`crate::presentation`]).
+    pub holder_binding: CheckResult,
 }
 
 /// Something worth telling the inspector that does not by itself fail the credential.
@@ -104,8 +108,9 @@ pub struct Warning {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerificationReport {
-    /// True when the signature and validity period are valid, status and
-    /// anchoring are not invalid, and (when required) issuer trust is valid.
+    /// True when the signature and validity period are valid, status,
+    /// anchoring and holder binding are not invalid, and (when required)
+    /// issuer trust is valid.
     pub verified: bool,
     /// The credential's `id`, if any.
     pub credential_id: Option<String>,
@@ -131,7 +136,7 @@ impl VerificationReport {
     /// The code of the first failed check, in the order an inspector cares about.
     pub fn first_failure(&self) -> Option<&str> {
         let c = &self.checks;
-        [&c.signature, &c.issuer_trust, &c.status, &c.validity_period, &c.anchoring]
+        [&c.signature, &c.issuer_trust, &c.status, &c.validity_period, &c.anchoring, &c.holder_binding]
             .into_iter()
             .find_map(CheckResult::invalid_code)
     }
@@ -261,6 +266,10 @@ pub struct VerifyOptions {
     pub require_trust: bool,
     /// Log mirrors for the anchoring check.
     pub anchoring: AnchoringSource,
+    /// The holder presentation the credential came in, if it came in one.
+    pub presentation: Option<Arc<HolderPresentation>>,
+    /// How fresh a presentation must be, and the challenge asked (if any).
+    pub presentation_policy: PresentationPolicy,
 }
 
 impl VerifyOptions {
@@ -273,7 +282,15 @@ impl VerifyOptions {
             status: StatusSource::NotConfigured,
             require_trust: false,
             anchoring: AnchoringSource::NotConfigured,
+            presentation: None,
+            presentation_policy: PresentationPolicy::default(),
         }
+    }
+
+    /// The same, checking holder binding against `presentation`.
+    pub fn with_presentation(mut self, presentation: Option<Arc<HolderPresentation>>) -> Self {
+        self.presentation = presentation;
+        self
     }
 
     /// The same, with the anchoring check run against `anchoring`.
@@ -399,10 +416,17 @@ fn report_with_signature(
         ),
     };
     let (anchoring, anchor) = check_anchoring(obj, issuer.as_deref(), proof, credential_digest, options, &mut warnings);
-    let checks = Checks { signature, validity_period, issuer_trust, status, anchoring };
+    let holder_binding = crate::presentation::check_holder_binding(
+        vc,
+        options.presentation.as_deref(),
+        &options.presentation_policy,
+        options.now,
+        &mut warnings,
+    );
+    let checks = Checks { signature, validity_period, issuer_trust, status, anchoring, holder_binding };
     let verified = checks.signature.is_valid()
         && checks.validity_period.is_valid()
-        && ![&checks.status, &checks.anchoring].iter().any(|c| c.is_invalid())
+        && ![&checks.status, &checks.anchoring, &checks.holder_binding].iter().any(|c| c.is_invalid())
         && (!options.require_trust || checks.issuer_trust.is_valid());
     VerificationReport {
         verified,

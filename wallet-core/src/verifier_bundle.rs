@@ -349,8 +349,9 @@ pub struct UnverifiableInput {
 }
 
 impl OpenedBundle {
-    /// Decode the QR text of a credential and verify it fully offline against
-    /// this bundle at `now`: the one path the inspector CLI and the FFI share.
+    /// Decode the QR text of a credential (or of a holder's presentation of one)
+    /// and verify it fully offline against this bundle at `now`: the one path the
+    /// inspector CLI and the FFI share.
     ///
     /// # Errors
     /// [`UnverifiableInput`] when the text is not a compact credential or the
@@ -361,14 +362,17 @@ impl OpenedBundle {
         qr_text: &str,
         now: DateTime<Utc>,
     ) -> Result<OfflineVerification, UnverifiableInput> {
-        let credential = crate::compact::decode_credential(qr_text.trim()).map_err(|e| UnverifiableInput {
+        // A credential (`EC1:`) or a holder's presentation of one (`EP1:`).
+        let scanned = crate::presentation::read_scanned(qr_text.trim()).map_err(|e| UnverifiableInput {
             error: e.code().to_owned(),
             message: Localized::new(
                 format!("二维码内容不是可识别的电子证照：{e}"),
                 format!("not a credential QR code: {e}"),
             ),
         })?;
-        let report = verify_credential(&credential, &self.verify_options(now))
+        let credential = scanned.credential;
+        let options = self.verify_options(now).with_presentation(scanned.presentation);
+        let report = verify_credential(&credential, &options)
             .await
             .map_err(|e| UnverifiableInput { error: e.code().to_owned(), message: e.message() })?;
         Ok(OfflineVerification { credential, report })

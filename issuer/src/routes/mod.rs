@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod domain_api;
 pub mod log;
 pub mod notarization;
+pub mod oid4vci;
 pub mod status;
 pub mod trust_list;
 pub mod vc_api;
@@ -36,6 +37,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/log/anchors", web::get().to(anchors::anchors))
         .route("/api/v1/health-certificates", web::post().to(domain_api::issue_health_certificate))
         .route("/api/v1/licences", web::post().to(domain_api::issue_licence))
+        .route("/api/v1/credential-offers", web::post().to(oid4vci::create_offer))
+        .route("/.well-known/openid-credential-issuer", web::get().to(oid4vci::issuer_metadata))
+        .route("/.well-known/oauth-authorization-server", web::get().to(oid4vci::authorization_server_metadata))
+        .route("/oid4vci/token", web::post().to(oid4vci::token))
+        .route("/oid4vci/nonce", web::post().to(oid4vci::nonce))
+        .route("/oid4vci/credential", web::post().to(oid4vci::credential))
         .service(
             // Up to 10,000 digests (≈ 700 KB of JSON) per request.
             web::resource("/api/v1/notarizations")

@@ -15,6 +15,7 @@
 pub mod accounts;
 pub mod anchors;
 mod migrations;
+mod oid4vci;
 mod postgres;
 mod sqlite;
 pub mod status;
@@ -29,6 +30,7 @@ use wallet_core::status::StatusPurpose;
 
 pub use self::accounts::{ApiTokenRecord, Period, PeriodCounts, StaffAccount};
 pub use self::anchors::{AnchorRecord, AnchorState};
+pub use self::oid4vci::{NewOffer, RedeemedOffer, Redemption, TokenGrant};
 pub use self::postgres::PgStore;
 pub use self::sqlite::SqliteStore;
 pub use self::status::{

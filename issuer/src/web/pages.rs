@@ -56,6 +56,18 @@ struct LicenceFormPage {
     idem: String,
 }
 
+/// The OpenID4VCI offer made from an issuance form: its QR code (our own SVG) and the PIN.
+#[derive(Template, WebTemplate)]
+#[template(path = "issuer/offer.html")]
+struct OfferPage {
+    ctx: PageContext,
+    kind: &'static str,
+    qr_svg: String,
+    uri: String,
+    pin: String,
+    expires: String,
+}
+
 struct EventRow {
     at: String,
     action: &'static str,
@@ -344,6 +356,9 @@ async fn issue_from_form(
         return error_page(&req, ctx, cookies, StatusCode::FORBIDDEN, message);
     }
     let idem = f.get("idem").cloned().filter(|k| IdempotencyKey::parse(k).is_ok()).unwrap_or_else(new_idempotency_key);
+    if f.get("deliver").map(String::as_str) == Some("wallet") {
+        return offer_from_form(&req, ctx, cookies, &issuer, &user, f, kind, idem).await;
+    }
     let key = IdempotencyKey::parse(&idem).ok();
     let result = match kind {
         Kind::Health => issuer.issue_health_certificate(health_request(&f).to_string().as_bytes(), key).await,
@@ -365,6 +380,56 @@ async fn issue_from_form(
             match kind {
                 Kind::Health => respond(&req, HealthFormPage { ctx, form, idem }, status, cookies),
                 Kind::Licence => respond(&req, LicenceFormPage { ctx, form, idem }, status, cookies),
+            }
+        }
+    }
+}
+
+/// "Send to the holder's phone wallet": the same form, the same domain rules, but an
+/// OpenID4VCI offer (QR code + PIN) instead of a printed certificate.
+#[allow(clippy::too_many_arguments)]
+async fn offer_from_form(
+    req: &HttpRequest,
+    ctx: PageContext,
+    cookies: Vec<Cookie<'static>>,
+    issuer: &Issuer,
+    user: &str,
+    f: HashMap<String, String>,
+    kind: Kind,
+    idem: String,
+) -> HttpResponse {
+    let (configuration, request) = match kind {
+        Kind::Health => (wallet_core::credential::HEALTH_CERTIFICATE_TYPE, health_request(&f)),
+        Kind::Licence => (wallet_core::credential::FOOD_BUSINESS_LICENCE_TYPE, licence_request(&f)),
+    };
+    let body = json!({"credentialConfigurationId": configuration, "request": request}).to_string();
+    match issuer.create_offer(body.as_bytes(), &format!("staff:{user}")).await {
+        Ok(offer) => {
+            let page = OfferPage {
+                kind: ui_text::kind_name(configuration, ctx.lang),
+                qr_svg: offer["qrSvg"].as_str().unwrap_or("").to_owned(),
+                uri: offer["credentialOfferUri"].as_str().unwrap_or("").to_owned(),
+                pin: offer["txCode"].as_str().unwrap_or("").to_owned(),
+                expires: offer["expiresAt"]
+                    .as_str()
+                    .unwrap_or("")
+                    .chars()
+                    .take(19)
+                    .collect::<String>()
+                    .replace('T', " "),
+                ctx,
+            };
+            respond(req, page, StatusCode::OK, cookies)
+        }
+        Err(e) if e.status_code().is_server_error() => internal(req, ctx, cookies, e),
+        Err(e) => {
+            let lang = ctx.lang;
+            let mut form = FormView::with_values(f);
+            form.set_errors(&e, lang);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            match kind {
+                Kind::Health => respond(req, HealthFormPage { ctx, form, idem }, status, cookies),
+                Kind::Licence => respond(req, LicenceFormPage { ctx, form, idem }, status, cookies),
             }
         }
     }
@@ -848,6 +913,16 @@ mod tests {
                 .render()
                 .unwrap(),
                 LicenceFormPage { ctx: ctx(lang), form: FormView::default(), idem: "k".into() }.render().unwrap(),
+                OfferPage {
+                    ctx: ctx(lang),
+                    kind: t.health_certificate,
+                    qr_svg: "<svg></svg>".into(),
+                    uri: "openid-credential-offer://?credential_offer=%7B%7D".into(),
+                    pin: "123456".into(),
+                    expires: "2026-03-15 08:10:00".into(),
+                }
+                .render()
+                .unwrap(),
                 ListPage {
                     ctx: ctx(lang),
                     q: String::new(),

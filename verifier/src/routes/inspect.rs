@@ -6,7 +6,7 @@ use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
-use wallet_core::{compact, qr};
+use wallet_core::{presentation, qr};
 
 use crate::api_error::ApiError;
 use crate::log_sync::AnchoringState;
@@ -14,10 +14,14 @@ use crate::routes::{read_body, too_large, MAX_BODY_BYTES, MAX_IMAGE_BYTES};
 use crate::status_sync::StatusState;
 use crate::trust_sync::TrustState;
 
-/// `{"qr": "EC1:…"}`
+/// `{"qr": "EC1:…"}` or `{"qr": "EP1:…"}` (a holder presentation)
+/// with an optional `"challenge"`: what the inspector showed the holder's wallet
+/// to sign (the presentation must then answer it).
 #[derive(Debug, Deserialize)]
 pub struct QrText {
     qr: String,
+    #[serde(default)]
+    challenge: Option<String>,
 }
 
 async fn verify_qr_text(
@@ -25,19 +29,25 @@ async fn verify_qr_text(
     status: &StatusState,
     anchoring: &AnchoringState,
     text: &str,
+    challenge: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
-    let vc = compact::decode_credential(text.trim()).map_err(|e| {
+    // The plain credential QR (`EC1:`) or the holder's presentation QR (`EP1:`).
+    let scanned = presentation::read_scanned(text).map_err(|e| {
         ApiError::bad_request(
             e.code(),
             format!("二维码内容无法识别为凭证：{e}"),
             format!("the QR code does not hold a credential we can read: {e}"),
         )
     })?;
+    let vc = scanned.credential;
     // Inspectors act on the answer: an issuer no department vouches for is not valid.
-    let report = crate::verify_flow::verify_credential(&vc, trust, status, anchoring, true).await.map_err(|e| {
-        let m = e.message();
-        ApiError::bad_request(e.code(), m.zh, m.en)
-    })?;
+    let report =
+        crate::verify_flow::verify_credential(&vc, trust, status, anchoring, true, scanned.presentation, challenge)
+            .await
+            .map_err(|e| {
+                let m = e.message();
+                ApiError::bad_request(e.code(), m.zh, m.en)
+            })?;
     tracing::info!(
         credential_id = report.credential_id.as_deref().unwrap_or("-"),
         verified = report.verified,
@@ -46,7 +56,7 @@ async fn verify_qr_text(
     Ok(super::vc_api::credential_response(&report, Some(("credential", vc))))
 }
 
-/// `POST /verify/qr` — JSON `{"qr": "…"}` or the raw text as `text/plain`.
+/// `POST /verify/qr` — JSON `{"qr": "…", "challenge"?: "…"}` or the raw text as `text/plain`.
 ///
 /// # Errors
 /// 400 when the text is not one of our QR payloads.
@@ -59,22 +69,22 @@ pub async fn verify_qr(
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(payload, MAX_BODY_BYTES).await?;
     let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let text = if content_type.starts_with("application/json") {
-        serde_json::from_slice::<QrText>(&body)
-            .map_err(|e| {
-                ApiError::bad_request(
-                    "invalid_json",
-                    format!("应为 {{\"qr\": \"…\"}}：{e}"),
-                    format!("expected {{\"qr\": \"…\"}}: {e}"),
-                )
-            })?
-            .qr
+    let (text, challenge) = if content_type.starts_with("application/json") {
+        let parsed = serde_json::from_slice::<QrText>(&body).map_err(|e| {
+            ApiError::bad_request(
+                "invalid_json",
+                format!("应为 {{\"qr\": \"…\"}}：{e}"),
+                format!("expected {{\"qr\": \"…\"}}: {e}"),
+            )
+        })?;
+        (parsed.qr, parsed.challenge)
     } else {
-        String::from_utf8(body.to_vec()).map_err(|_| {
+        let text = String::from_utf8(body.to_vec()).map_err(|_| {
             ApiError::bad_request("invalid_text", "二维码文本不是有效的 UTF-8", "the QR text is not valid UTF-8")
-        })?
+        })?;
+        (text, None)
     };
-    verify_qr_text(&trust, &status, &anchoring, &text).await
+    verify_qr_text(&trust, &status, &anchoring, &text, challenge.as_deref()).await
 }
 
 /// `POST /verify/image` — a photo of the QR code: `multipart/form-data`
@@ -105,7 +115,7 @@ pub async fn verify_image(
         ),
         code => ApiError::bad_request(code, format!("无法读取图片：{e}"), format!("cannot read the image: {e}")),
     })?;
-    verify_qr_text(&trust, &status, &anchoring, &text).await
+    verify_qr_text(&trust, &status, &anchoring, &text, None).await
 }
 
 async fn first_file(mut form: Multipart) -> Result<Vec<u8>, ApiError> {

@@ -102,6 +102,8 @@ pub async fn verify_credential(
         &status,
         &anchoring,
         trust.require_trust_on_vc_api,
+        None,
+        None,
     )
     .await
     .map_err(|e| malformed(&e))?;

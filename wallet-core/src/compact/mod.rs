@@ -290,6 +290,20 @@ pub fn encode_cbor(vc: &Value) -> Result<Vec<u8>, CompactError> {
     Ok(document)
 }
 
+/// Base45 (RFC 9285) of `data`: the text form of this suite's other QR
+/// payloads (the holder presentation, [`crate::presentation`]).
+pub fn base45_encode(data: &[u8]) -> String {
+    base45::encode(data)
+}
+
+/// Strict Base45 decoding, as for [`decode_credential`].
+///
+/// # Errors
+/// [`CompactError::InvalidBase45`] / [`CompactError::Truncated`].
+pub fn base45_decode(text: &str) -> Result<Vec<u8>, CompactError> {
+    base45::decode(text)
+}
+
 /// Decodes a CBOR document made by [`encode_cbor`].
 pub fn decode_cbor(document: &[u8]) -> Result<Value, CompactError> {
     if document.len() > MAX_CBOR_LEN {
