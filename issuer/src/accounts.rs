@@ -361,7 +361,11 @@ mod tests {
         assert!(!requires_token(&Method::POST, "/credentials/issue", open));
         assert!(requires_token(&Method::POST, "/credentials/abc/status", open));
         assert!(requires_token(&Method::POST, "/credentials/status", open));
-        assert!(!requires_token(&Method::GET, "/credentials/abc/status", closed));
+        // The status report carries the audit trail (reasons, actors): API clients only.
+        assert!(requires_token(&Method::GET, "/credentials/abc/status", closed));
+        // The holder's view of a single-use credential is public; marking it used is not.
+        assert!(!requires_token(&Method::GET, "/credentials/abc/use", closed));
+        assert!(requires_token(&Method::POST, "/api/v1/credentials/abc/use", open));
         assert!(!requires_token(&Method::GET, "/status/1", closed));
         assert!(!requires_token(&Method::POST, "/login", closed));
     }

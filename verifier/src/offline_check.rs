@@ -68,7 +68,7 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<i32> {
     } else {
         args.input.clone()
     };
-    let (vc, report) = match opened.verify_qr_text(&text, now).await {
+    let (vc, report) = match opened.verify_qr_text(&text, None, now).await {
         Ok(checked) => (checked.credential, checked.report),
         Err(e) => {
             println!("{}", json!({"error": e.error, "message": e.message.en}));

@@ -287,7 +287,7 @@ async fn the_verifier_publishes_full_bundles_and_deltas() {
     let opened = open_bundle(&full, &roots, Utc::now(), policy, None).await.unwrap();
     assert_eq!(opened.bundle.status_lists.len(), 2, "revocation and suspension lists");
     assert_eq!(format!("\"{}\"", opened.bundle.sequence), etag);
-    let checked = opened.verify_qr_text(&qr, Utc::now()).await.unwrap();
+    let checked = opened.verify_qr_text(&qr, None, Utc::now()).await.unwrap();
     assert!(checked.report.verified, "{:#?}", checked.report);
     let held = opened.bundle.clone();
     // Nothing changed: 304 both ways.
@@ -324,7 +324,7 @@ async fn the_verifier_publishes_full_bundles_and_deltas() {
     assert_eq!(merged.status_lists.len(), 2);
     let reopened = open_payload(merged, &roots, Utc::now(), policy).await;
     assert!(reopened.problems.is_empty(), "{:?}", reopened.problems);
-    let checked = reopened.verify_qr_text(&qr, Utc::now()).await.unwrap();
+    let checked = reopened.verify_qr_text(&qr, None, Utc::now()).await.unwrap();
     assert!(!checked.report.verified);
     assert_eq!(checked.report.first_failure(), Some("revoked"), "{:#?}", checked.report);
     // A delta cannot be applied twice or to another base.

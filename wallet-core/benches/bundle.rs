@@ -187,7 +187,7 @@ fn fixture() -> &'static Fixture {
             .expect("open bundle");
         assert!(opened.problems.is_empty(), "{:?}", opened.problems);
         let qr = sample.expect("sample credential");
-        let checked = pollster::block_on(opened.verify_qr_text(&qr, now)).expect("verify");
+        let checked = pollster::block_on(opened.verify_qr_text(&qr, None, now)).expect("verify");
         assert!(checked.report.verified, "{:#?}", checked.report);
         let mut newer = payload.clone();
         newer.sequence = 2;
@@ -242,7 +242,9 @@ fn bench_verify(c: &mut Criterion) {
     let mut group = c.benchmark_group("offline_verify");
     group.bench_function("bundle", |b| {
         b.iter(|| {
-            black_box(pollster::block_on(f.opened.verify_qr_text(black_box(&f.qr), f.now)).map(|c| c.report.verified))
+            black_box(
+                pollster::block_on(f.opened.verify_qr_text(black_box(&f.qr), None, f.now)).map(|c| c.report.verified),
+            )
         })
     });
     let vc = wallet_core::compact::decode_credential(&f.qr).expect("decode");

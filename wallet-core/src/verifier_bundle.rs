@@ -351,7 +351,8 @@ pub struct UnverifiableInput {
 impl OpenedBundle {
     /// Decode the QR text of a credential (or of a holder's presentation of one)
     /// and verify it fully offline against this bundle at `now`: the one path the
-    /// inspector CLI and the FFI share.
+    /// inspector CLI and the FFI share. `challenge`: the one the inspector showed
+    /// the holder, if any (a presentation must then be over it).
     ///
     /// # Errors
     /// [`UnverifiableInput`] when the text is not a compact credential or the
@@ -360,6 +361,7 @@ impl OpenedBundle {
     pub async fn verify_qr_text(
         &self,
         qr_text: &str,
+        challenge: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<OfflineVerification, UnverifiableInput> {
         // A credential (`EC1:`) or a holder's presentation of one (`EP1:`).
@@ -371,7 +373,8 @@ impl OpenedBundle {
             ),
         })?;
         let credential = scanned.credential;
-        let options = self.verify_options(now).with_presentation(scanned.presentation);
+        let mut options = self.verify_options(now).with_presentation(scanned.presentation);
+        options.presentation_policy.expected_challenge = challenge.map(str::to_owned);
         let report = verify_credential(&credential, &options)
             .await
             .map_err(|e| UnverifiableInput { error: e.code().to_owned(), message: e.message() })?;

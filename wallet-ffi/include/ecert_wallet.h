@@ -44,6 +44,10 @@ char *ecert_inspector_info(const EcertInspector *inspector, int64_t now_unix);
  * the text is not a credential. */
 char *ecert_inspector_verify(const EcertInspector *inspector, const char *qr_text, int64_t now_unix);
 
+/* The same, for a holder presentation made over the inspector's challenge. */
+char *ecert_inspector_verify_challenge(const EcertInspector *inspector, const char *qr_text, const char *challenge,
+                                       int64_t now_unix);
+
 /* Frees an inspector; NULL is ignored. */
 void ecert_inspector_free(EcertInspector *inspector);
 
@@ -52,6 +56,36 @@ char *ecert_decode_qr_text(const char *qr_text);
 
 /* Finds and decodes the QR code in a PNG or JPEG image; returns its text. */
 char *ecert_decode_qr_image(const uint8_t *image, size_t image_len);
+
+/* --- the citizen's wallet ---------------------------------------------------- */
+
+typedef struct EcertWallet EcertWallet;
+
+/* Opens (or creates, with a new device key) the wallet file at path, encrypted
+ * (AES-256-GCM) with the 32-byte key the platform keeps in its keystore. */
+EcertWallet *ecert_wallet_open(const char *path, const uint8_t *store_key);
+
+/* The device public key as a JWK (what an issuer binds credentials to). */
+char *ecert_wallet_device_jwk(const EcertWallet *wallet);
+
+/* Imports a credential from its QR text (the signature must verify): {"id"}. */
+char *ecert_wallet_import_qr(EcertWallet *wallet, const char *qr_text);
+
+/* Summaries of the credentials, lang "zh" or "en" (NULL = zh), as a JSON array. */
+char *ecert_wallet_list(const EcertWallet *wallet, const char *lang);
+
+/* A credential's detail screen: title, rows, validity, QR text. */
+char *ecert_wallet_render(const EcertWallet *wallet, const char *id, const char *lang);
+
+/* The holder-bound presentation QR text (EP1:…), made at now_unix, over the
+ * inspector's challenge when not NULL. Valid for a minute. */
+char *ecert_wallet_present(const EcertWallet *wallet, const char *id, int64_t now_unix, const char *challenge);
+
+/* 1 deleted, 0 not in the wallet, -1 error. */
+int32_t ecert_wallet_delete(EcertWallet *wallet, const char *id);
+
+/* Closes the wallet (every change is already saved); NULL is ignored. */
+void ecert_wallet_free(EcertWallet *wallet);
 
 #ifdef __cplusplus
 }

@@ -227,15 +227,49 @@ pub unsafe extern "C" fn ecert_inspector_verify(
             .ok_or_else(|| FfiError::new("null_argument", "参数 inspector 为空", "inspector is NULL"))?;
         // SAFETY: forwarded caller contract.
         let text = unsafe { text_arg(qr_text, "qr_text") }?;
-        let now = clock(now_unix)?;
-        let checked = pollster::block_on(inspector.opened.verify_qr_text(text, now))
-            .map_err(|e| FfiError { code: e.error, message: e.message })?;
-        out_json(&json!({
-            "verified": checked.report.verified,
-            "report": checked.report,
-            "credential": checked.credential,
-        }))
+        verify_text(inspector, text, None, now_unix)
     })
+}
+
+/// [`ecert_inspector_verify`] for a holder presentation made over the inspector's
+/// `challenge` (shown to the holder): a presentation over another challenge, or
+/// none, fails the holder-binding check.
+///
+/// # Safety
+/// As [`ecert_inspector_verify`]; `challenge` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_inspector_verify_challenge(
+    inspector: *const EcertInspector,
+    qr_text: *const c_char,
+    challenge: *const c_char,
+    now_unix: i64,
+) -> *mut c_char {
+    guarded(std::ptr::null_mut(), || {
+        // SAFETY: NULL or a live inspector (caller's contract).
+        let inspector = unsafe { inspector.as_ref() }
+            .ok_or_else(|| FfiError::new("null_argument", "参数 inspector 为空", "inspector is NULL"))?;
+        // SAFETY: forwarded caller contract.
+        let text = unsafe { text_arg(qr_text, "qr_text") }?;
+        // SAFETY: forwarded caller contract.
+        let challenge = unsafe { text_arg(challenge, "challenge") }?;
+        verify_text(inspector, text, Some(challenge), now_unix)
+    })
+}
+
+fn verify_text(
+    inspector: &EcertInspector,
+    text: &str,
+    challenge: Option<&str>,
+    now_unix: i64,
+) -> Result<*mut c_char, FfiError> {
+    let now = clock(now_unix)?;
+    let checked = pollster::block_on(inspector.opened.verify_qr_text(text, challenge, now))
+        .map_err(|e| FfiError { code: e.error, message: e.message })?;
+    out_json(&json!({
+        "verified": checked.report.verified,
+        "report": checked.report,
+        "credential": checked.credential,
+    }))
 }
 
 /// Frees an inspector. NULL is ignored.
@@ -287,4 +321,197 @@ pub unsafe extern "C" fn ecert_decode_qr_image(image: *const u8, image_len: usiz
             FfiError::new("qr_not_text", "二维码内容含 NUL 字符", "the QR code's text contains a NUL byte")
         })
     })
+}
+
+// --- the citizen's wallet -------------------------------------------------------
+
+use wallet_core::presentation::Freshness;
+use wallet_core::ui_text::Lang;
+use wallet_core::wallet::{StoreKey, Wallet, WalletError};
+
+/// An open wallet: its encrypted file and the decrypted contents in memory.
+pub struct EcertWallet {
+    wallet: Wallet<StoreKey>,
+}
+
+fn wallet_error(e: &WalletError) -> FfiError {
+    FfiError::new(e.code(), format!("钱包操作失败：{e}"), e.to_string())
+}
+
+fn lang_arg(lang: *const c_char) -> Result<Lang, FfiError> {
+    // SAFETY: NULL (→ zh) or a NUL-terminated string (caller's contract, forwarded).
+    if lang.is_null() {
+        return Ok(Lang::Zh);
+    }
+    // SAFETY: non-NULL and NUL-terminated by the caller's contract.
+    match unsafe { text_arg(lang, "lang") }? {
+        "zh" => Ok(Lang::Zh),
+        "en" => Ok(Lang::En),
+        other => Err(FfiError::new(
+            "invalid_lang",
+            format!("不支持的语言 {other}"),
+            format!("lang must be zh or en, not {other}"),
+        )),
+    }
+}
+
+/// # Safety
+/// `wallet` is NULL or a live wallet from [`ecert_wallet_open`].
+unsafe fn wallet_ref<'a>(wallet: *const EcertWallet) -> Result<&'a EcertWallet, FfiError> {
+    // SAFETY: NULL or live (caller's contract).
+    unsafe { wallet.as_ref() }.ok_or_else(|| FfiError::new("null_argument", "参数 wallet 为空", "wallet is NULL"))
+}
+
+/// Opens the wallet file at `path` (creating it, with a new device key, when
+/// missing), encrypted with the 32-byte `store_key` the platform keeps in its
+/// keystore. NULL on error (`wrong_key_or_tampered`, `not_a_wallet_file`, …).
+///
+/// # Safety
+/// `path` is a NUL-terminated string; `store_key` points to 32 readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_wallet_open(path: *const c_char, store_key: *const u8) -> *mut EcertWallet {
+    guarded(std::ptr::null_mut(), || {
+        // SAFETY: forwarded caller contract.
+        let path = unsafe { text_arg(path, "path") }?;
+        // SAFETY: forwarded caller contract (32 bytes).
+        let key = unsafe { bytes_arg(store_key, 32, "store_key") }?;
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(key);
+        let wallet = Wallet::open(path, StoreKey::new(bytes)).map_err(|e| wallet_error(&e))?;
+        Ok(Box::into_raw(Box::new(EcertWallet { wallet })))
+    })
+}
+
+/// The wallet's device public key as a JWK (what an issuer binds credentials to).
+///
+/// # Safety
+/// `wallet` is NULL or a live wallet.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_wallet_device_jwk(wallet: *const EcertWallet) -> *mut c_char {
+    guarded(std::ptr::null_mut(), || {
+        // SAFETY: forwarded caller contract.
+        let w = unsafe { wallet_ref(wallet) }?;
+        out_json(&w.wallet.device_key().jwk())
+    })
+}
+
+/// Imports a credential from the text of its QR code (its signature must verify).
+/// Returns `{"id": …}`.
+///
+/// # Safety
+/// `wallet` is NULL or a live wallet; `qr_text` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_wallet_import_qr(wallet: *mut EcertWallet, qr_text: *const c_char) -> *mut c_char {
+    guarded(std::ptr::null_mut(), || {
+        // SAFETY: NULL or live and not shared with another thread (caller's contract).
+        let w = unsafe { wallet.as_mut() }
+            .ok_or_else(|| FfiError::new("null_argument", "参数 wallet 为空", "wallet is NULL"))?;
+        // SAFETY: forwarded caller contract.
+        let text = unsafe { text_arg(qr_text, "qr_text") }?;
+        let id = w.wallet.import_qr(text).map_err(|e| wallet_error(&e))?;
+        out_json(&json!({"id": id}))
+    })
+}
+
+/// The credentials in the wallet, as a JSON array of summaries in `lang` ("zh",
+/// "en"; NULL = zh): id, title, name, pinyin, validity, holder binding.
+///
+/// # Safety
+/// `wallet` is NULL or a live wallet; `lang` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_wallet_list(wallet: *const EcertWallet, lang: *const c_char) -> *mut c_char {
+    guarded(std::ptr::null_mut(), || {
+        // SAFETY: forwarded caller contract.
+        let w = unsafe { wallet_ref(wallet) }?;
+        let lang = lang_arg(lang)?;
+        out_json(
+            &serde_json::to_value(w.wallet.list(lang))
+                .map_err(|e| FfiError::new("internal_error", "序列化失败", e.to_string()))?,
+        )
+    })
+}
+
+/// One credential's detail screen in `lang`: title, labelled rows, validity and its QR text.
+///
+/// # Safety
+/// `wallet` is NULL or a live wallet; `id` is a NUL-terminated string; `lang` is
+/// NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_wallet_render(
+    wallet: *const EcertWallet,
+    id: *const c_char,
+    lang: *const c_char,
+) -> *mut c_char {
+    guarded(std::ptr::null_mut(), || {
+        // SAFETY: forwarded caller contract.
+        let w = unsafe { wallet_ref(wallet) }?;
+        // SAFETY: forwarded caller contract.
+        let id = unsafe { text_arg(id, "id") }?;
+        let rendered = w.wallet.render(id, lang_arg(lang)?).map_err(|e| wallet_error(&e))?;
+        out_json(
+            &serde_json::to_value(rendered)
+                .map_err(|e| FfiError::new("internal_error", "序列化失败", e.to_string()))?,
+        )
+    })
+}
+
+/// The holder-bound presentation QR text (`EP1:…`) of a credential bound to this
+/// wallet's device key, made at `now_unix` (0 = now), over the inspector's
+/// `challenge` when not NULL. Valid for a minute: the app refreshes it.
+///
+/// # Safety
+/// `wallet` is NULL or a live wallet; `id` is a NUL-terminated string; `challenge`
+/// is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_wallet_present(
+    wallet: *const EcertWallet,
+    id: *const c_char,
+    now_unix: i64,
+    challenge: *const c_char,
+) -> *mut c_char {
+    guarded(std::ptr::null_mut(), || {
+        // SAFETY: forwarded caller contract.
+        let w = unsafe { wallet_ref(wallet) }?;
+        // SAFETY: forwarded caller contract.
+        let id = unsafe { text_arg(id, "id") }?;
+        let now = clock(now_unix)?;
+        let freshness = if challenge.is_null() {
+            Freshness::At(now)
+        } else {
+            // SAFETY: non-NULL and NUL-terminated (caller's contract).
+            Freshness::Challenge(now, unsafe { text_arg(challenge, "challenge") }?.to_owned())
+        };
+        let text = w.wallet.present(id, &freshness).map_err(|e| wallet_error(&e))?;
+        CString::new(text)
+            .map(CString::into_raw)
+            .map_err(|_| FfiError::new("internal_error", "输出含有 NUL 字符", "output contains a NUL byte"))
+    })
+}
+
+/// Deletes a credential: 1 deleted, 0 not in the wallet, -1 error (see the last error).
+///
+/// # Safety
+/// `wallet` is NULL or a live wallet; `id` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_wallet_delete(wallet: *mut EcertWallet, id: *const c_char) -> i32 {
+    guarded(-1, || {
+        // SAFETY: NULL or live and not shared with another thread (caller's contract).
+        let w = unsafe { wallet.as_mut() }
+            .ok_or_else(|| FfiError::new("null_argument", "参数 wallet 为空", "wallet is NULL"))?;
+        // SAFETY: forwarded caller contract.
+        let id = unsafe { text_arg(id, "id") }?;
+        w.wallet.delete(id).map(i32::from).map_err(|e| wallet_error(&e))
+    })
+}
+
+/// Closes a wallet (its file is already saved after every change); NULL is ignored.
+///
+/// # Safety
+/// `wallet` is NULL or a live wallet, not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_wallet_free(wallet: *mut EcertWallet) {
+    if !wallet.is_null() {
+        // SAFETY: created by `Box::into_raw` in `ecert_wallet_open` (caller's contract).
+        drop(unsafe { Box::from_raw(wallet) });
+    }
 }

@@ -4,7 +4,9 @@
 //! fixture credentials offline against a signed verifier bundle: a valid one passes,
 //! a revoked one fails with `revoked`, a photo of the QR code decodes and verifies,
 //! garbage and NULL are errors (not crashes), and a bundle signed by a key that is
-//! not a configured root is refused.
+//! not a configured root is refused. A C wallet app keeps a holder-bound credential
+//! in its encrypted store, lists, renders, presents and deletes it; the inspector
+//! side checks the presentation's binding, window and challenge.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -74,19 +76,23 @@ fn library_dir() -> PathBuf {
 }
 
 fn compile_inspector(out: &Path) -> PathBuf {
-    let program = out.join("inspect");
+    compile(out, "inspect")
+}
+
+fn compile(out: &Path, name: &str) -> PathBuf {
+    let program = out.join(name);
     let lib = library_dir();
     let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
         .arg(&program)
-        .arg(format!("{CRATE}/tests/c/inspect.c"))
+        .arg(format!("{CRATE}/tests/c/{name}.c"))
         .arg(format!("-I{CRATE}/include"))
         .arg(format!("-L{}", lib.display()))
         .arg("-lecert_wallet")
         .arg(format!("-Wl,-rpath,{}", lib.display()))
         .status()
         .expect("a C compiler (cc) is installed");
-    assert!(status.success(), "compiling tests/c/inspect.c failed");
+    assert!(status.success(), "compiling tests/c/{name}.c failed");
     program
 }
 
@@ -202,4 +208,83 @@ fn python_verifies_through_the_same_library() {
     assert_eq!(out[0]["verified"], true, "{:#}", out[0]);
     assert_eq!(out[0]["report"]["checks"]["status"]["result"], "valid");
     assert_eq!(out[1]["failed"]["error"], "invalid_base45", "{:#}", out[1]);
+}
+
+#[test]
+fn a_c_wallet_app_imports_presents_and_deletes_through_the_c_abi() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = compile(dir.path(), "wallet");
+    let wallet_file = dir.path().join("wallet.ecw");
+    let key_hex = "4f".repeat(32);
+    let run = |args: &[&std::ffi::OsStr]| {
+        let output = Command::new(&program).arg(&wallet_file).arg(&key_hex).args(args).output().unwrap();
+        (output.status.code(), lines(&output))
+    };
+    // First start: the wallet file is created with a device key; its JWK goes to the issuer.
+    let (code, out) = run(&["jwk".as_ref()]);
+    assert_eq!(code, Some(0), "{out:#?}");
+    let device_did = wallet_core::holder::did_from_jwk(&out[0]).unwrap();
+
+    // The clinic issues the certificate bound to that key (the fixture credential, re-signed).
+    let mut unsigned = json_fixture("status/credential.json");
+    unsigned.as_object_mut().unwrap().remove("proof");
+    let mut subject = serde_json::Map::new();
+    subject.insert("id".into(), Value::String(device_did.clone()));
+    subject.extend(unsigned["credentialSubject"].as_object().unwrap().clone());
+    unsigned["credentialSubject"] = Value::Object(subject);
+    let issuer_key = wallet_core::keys::IssuerKey::from_pkcs8_pem(&fixture("keys/test-issuer.pem")).unwrap();
+    let signed = pollster::block_on(wallet_core::issuance::sign_credential(
+        &unsigned,
+        &issuer_key,
+        "2026-03-15T08:00:00Z".parse().unwrap(),
+    ))
+    .unwrap();
+    let qr = wallet_core::compact::encode_credential(&signed).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let qr_file = write("qr.txt", qr.as_bytes());
+    let roots = write("roots.pem", fixture("trust/health-commission-root.pem").as_bytes());
+    let clear = [
+        ("https://issuer.example.gov.cn/status/3", "status/list-revocation-clear.json"),
+        ("https://issuer.example.gov.cn/status/4", "status/list-suspension-clear.json"),
+    ];
+    let bundle_file = write("clear.bundle", &bundle(&clear, None));
+    let now = now().timestamp().to_string();
+    let (code, out) =
+        run(&["use".as_ref(), roots.as_os_str(), now.as_ref(), bundle_file.as_os_str(), qr_file.as_os_str()]);
+    assert_eq!(code, Some(0), "{out:#?}");
+    assert_eq!(out[0]["id"], signed["id"]);
+    let listed = out[1].as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["name"], "欧阳晓燕");
+    assert_eq!(listed[0]["namePinyin"], "OUYANG Xiaoyan");
+    assert_eq!(listed[0]["holderBound"], true);
+    assert!(out[2]["qrText"].as_str().unwrap().starts_with("EC1:"), "{:#}", out[2]);
+    assert!(out[3]["presentation"].as_str().unwrap().starts_with("EP1:"), "{:#}", out[3]);
+    // Presented now: every check passes, the binding included.
+    assert_eq!(out[4]["verified"], true, "{:#}", out[4]);
+    assert_eq!(out[4]["report"]["checks"]["holderBinding"]["result"], "valid");
+    // The same code two minutes later (a screenshot): refused.
+    assert_eq!(out[5]["verified"], false);
+    assert_eq!(out[5]["report"]["checks"]["holderBinding"]["code"], "presentation_expired", "{:#}", out[5]);
+    // Over the inspector's challenge: valid; against another challenge: refused.
+    assert_eq!(out[6]["report"]["checks"]["holderBinding"]["result"], "valid", "{:#}", out[6]);
+    assert_eq!(out[7]["report"]["checks"]["holderBinding"]["code"], "presentation_challenge_mismatch");
+    assert_eq!((out[8]["deleted"].as_i64(), out[9]["deletedAgain"].as_i64()), (Some(1), Some(0)));
+    assert_eq!(out[10], serde_json::json!([]));
+
+    // The file on disk while it holds the credential: no plaintext personal data.
+    let (code, out) = run(&["import".as_ref(), qr_file.as_os_str()]);
+    assert_eq!((code, &out[0]["id"]), (Some(0), &signed["id"]));
+    let bytes = std::fs::read(&wallet_file).unwrap();
+    for needle in ["欧阳晓燕", "OUYANG", "1991-07-23", "HealthCertificate"] {
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle.as_bytes()), "{needle} in the wallet file");
+    }
+    // Another key does not open it.
+    let output = Command::new(&program).arg(&wallet_file).arg("00".repeat(32)).arg("jwk").output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(lines(&output)[0]["failed"]["error"], "wrong_key_or_tampered");
 }
