@@ -33,10 +33,10 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: &'static str, code: &'static str, zh: &str, en: &str) -> Self {
+    pub(crate) fn new(field: &'static str, code: &'static str, zh: &str, en: &str) -> Self {
         Self { field, code, message: Localized::new(zh, en) }
     }
-    fn required(field: &'static str) -> Self {
+    pub(crate) fn required(field: &'static str) -> Self {
         Self::new(field, "required", "必填项不能为空", "this field is required")
     }
 }
@@ -90,9 +90,17 @@ impl IdNumber {
     /// # Errors
     /// `invalid_format` or `checksum` for the field `idNumber`.
     pub fn parse(s: &str) -> Result<Self, FieldError> {
+        Self::parse_field(s, "idNumber")
+    }
+
+    /// As [`IdNumber::parse`], with errors for the field `field`.
+    ///
+    /// # Errors
+    /// `required`, `invalid_format` or `checksum`.
+    pub fn parse_field(s: &str, field: &'static str) -> Result<Self, FieldError> {
         let s = s.trim().to_ascii_uppercase();
         if s.is_empty() {
-            return Err(FieldError::required("idNumber"));
+            return Err(FieldError::required(field));
         }
         let bytes = s.as_bytes();
         let well_formed = bytes.len() == 18
@@ -100,7 +108,7 @@ impl IdNumber {
             && (bytes[17].is_ascii_digit() || bytes[17] == b'X');
         if !well_formed {
             return Err(FieldError::new(
-                "idNumber",
+                field,
                 "invalid_format",
                 "身份证号码应为18位（最后一位可为X）",
                 "an ID card number has 18 characters (the last may be X)",
@@ -111,7 +119,7 @@ impl IdNumber {
         let sum: u32 = bytes[..17].iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
         if CHECK[(sum % 11) as usize] != bytes[17] {
             return Err(FieldError::new(
-                "idNumber",
+                field,
                 "checksum",
                 "身份证号码校验位不正确，请核对",
                 "the ID card number's check character is wrong; please re-check it",
@@ -172,17 +180,24 @@ impl UnifiedSocialCreditCode {
     /// # Errors
     /// `invalid_format` or `checksum` for the field `unifiedSocialCreditCode`.
     pub fn parse(s: &str) -> Result<Self, FieldError> {
+        Self::parse_field(s, "unifiedSocialCreditCode")
+    }
+
+    /// As [`UnifiedSocialCreditCode::parse`], with errors for the field `field`.
+    ///
+    /// # Errors
+    /// `required`, `invalid_format` or `checksum`.
+    pub fn parse_field(s: &str, field: &'static str) -> Result<Self, FieldError> {
         const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
         const WEIGHTS: [usize; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-        const FIELD: &str = "unifiedSocialCreditCode";
-        let s = s.trim().to_ascii_uppercase();
+                let s = s.trim().to_ascii_uppercase();
         if s.is_empty() {
-            return Err(FieldError::required(FIELD));
+            return Err(FieldError::required(field));
         }
         let values: Option<Vec<usize>> = s.bytes().map(|c| ALPHABET.iter().position(|a| *a == c)).collect();
         let Some(values) = values.filter(|v| v.len() == 18) else {
             return Err(FieldError::new(
-                FIELD,
+                field,
                 "invalid_format",
                 "统一社会信用代码应为18位数字或大写字母（不含I、O、Z、S、V）",
                 "a unified social credit code has 18 digits or capital letters (no I, O, Z, S, V)",
@@ -192,7 +207,7 @@ impl UnifiedSocialCreditCode {
         let check = (31 - sum % 31) % 31;
         if values[17] != check {
             return Err(FieldError::new(
-                FIELD,
+                field,
                 "checksum",
                 "统一社会信用代码校验位不正确，请核对",
                 "the unified social credit code's check character is wrong; please re-check it",
@@ -224,12 +239,20 @@ impl Sex {
     /// # Errors
     /// `invalid_value` for the field `sex`.
     pub fn parse(s: &str) -> Result<Self, FieldError> {
+        Self::parse_field(s, "sex")
+    }
+
+    /// As [`Sex::parse`], with errors for the field `field`.
+    ///
+    /// # Errors
+    /// `required` or `invalid_value`.
+    pub fn parse_field(s: &str, field: &'static str) -> Result<Self, FieldError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "m" | "male" | "男" => Ok(Self::Male),
             "f" | "female" | "女" => Ok(Self::Female),
-            "" => Err(FieldError::required("sex")),
+            "" => Err(FieldError::required(field)),
             _ => {
-                Err(FieldError::new("sex", "invalid_value", "性别应为“男”或“女”", "sex must be M (male) or F (female)"))
+                Err(FieldError::new(field, "invalid_value", "性别应为“男”或“女”", "sex must be M (male) or F (female)"))
             }
         }
     }
@@ -335,7 +358,7 @@ impl FieldErrors {
     }
 }
 
-fn required_text(field: &'static str, value: &str, max_chars: usize) -> Result<String, FieldError> {
+pub(crate) fn required_text(field: &'static str, value: &str, max_chars: usize) -> Result<String, FieldError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(FieldError::required(field));
@@ -351,7 +374,7 @@ fn required_text(field: &'static str, value: &str, max_chars: usize) -> Result<S
     Ok(v.to_owned())
 }
 
-fn parse_date(field: &'static str, value: &str) -> Result<NaiveDate, FieldError> {
+pub(crate) fn parse_date(field: &'static str, value: &str) -> Result<NaiveDate, FieldError> {
     if value.trim().is_empty() {
         return Err(FieldError::required(field));
     }
@@ -359,7 +382,7 @@ fn parse_date(field: &'static str, value: &str) -> Result<NaiveDate, FieldError>
         .map_err(|_| FieldError::new(field, "invalid_date", "日期格式应为 YYYY-MM-DD", "dates are written YYYY-MM-DD"))
 }
 
-fn parse_datetime(field: &'static str, value: &str) -> Result<DateTime<Utc>, FieldError> {
+pub(crate) fn parse_datetime(field: &'static str, value: &str) -> Result<DateTime<Utc>, FieldError> {
     DateTime::parse_from_rfc3339(value.trim()).map(|d| d.with_timezone(&Utc)).map_err(|_| {
         FieldError::new(
             field,
@@ -370,7 +393,7 @@ fn parse_datetime(field: &'static str, value: &str) -> Result<DateTime<Utc>, Fie
     })
 }
 
-fn day_start(date: NaiveDate) -> DateTime<Utc> {
+pub(crate) fn day_start(date: NaiveDate) -> DateTime<Utc> {
     date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
 }
 
