@@ -4,12 +4,15 @@
 use chrono::Utc;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
 use wallet_core::credential::{
-    credential_kind, CredentialId, FoodBusinessLicence, FoodBusinessLicenceRequest, HealthCertificate,
-    HealthCertificateRequest,
+    credential_kind, CredentialId, FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE,
 };
+use wallet_core::credential_type::{Definition, Registry, RequestError};
 use wallet_core::issuance::{sign_credential, IssueError};
 use wallet_core::keys::IssuerKey;
+use wallet_core::trust::{IssuerTrustFailureCode, TrustStore};
 
 use crate::api_error::ApiError;
 use crate::store::{IdempotencyRecord, NewCredential, SaveOutcome, Store};
@@ -25,6 +28,31 @@ pub struct Issuer {
     pub status: crate::status::StatusService,
     /// The issuance transparency log (entries are appended by the store).
     pub log: crate::transparency_log::TransparencyLog,
+    /// The credential types this issuer knows (shipped + `--credential-types`).
+    pub types: Arc<Registry>,
+    /// This issuer's own trust list (`--trust-list`), read to refuse types its
+    /// certificate does not allow; `None` without a trust list (demo mode).
+    pub own_trust: Option<Arc<TrustStore>>,
+}
+
+/// Read `--trust-list` for the issuer's own guard: verified against the roots it
+/// carries (the issuer checks what its department certified, not whom to trust).
+/// A list that cannot be read gives a warning and no guard.
+pub fn own_trust_store(path: Option<&std::path::Path>) -> Option<Arc<TrustStore>> {
+    let path = path?;
+    let read = || -> Result<TrustStore, String> {
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        let list = wallet_core::trust::trust_list::TrustList::parse(&bytes).map_err(|e| e.to_string())?;
+        let roots = list.listed_roots().map_err(|e| e.to_string())?;
+        list.verify(&roots, Utc::now(), chrono::Duration::days(36_500)).map_err(|e| e.to_string())
+    };
+    match read() {
+        Ok(store) => Some(Arc::new(store)),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "trust list unreadable: credential types not checked before issuing");
+            None
+        }
+    }
 }
 
 /// What an issuance returns: the HTTP status to answer with and the body.
@@ -85,13 +113,7 @@ impl Issuer {
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
     ) -> Result<Issued, ApiError> {
-        self.issue_domain("health-certificates", request_body, idempotency_key, |body, key, id| {
-            let req: HealthCertificateRequest = parse_request(body)?;
-            let hc =
-                HealthCertificate::from_request(&req, Utc::now().date_naive()).map_err(ApiError::invalid_fields)?;
-            Ok(hc.to_unsigned_credential(id, &key.did()))
-        })
-        .await
+        self.issue_type(HEALTH_CERTIFICATE_TYPE, request_body, idempotency_key).await
     }
 
     /// Issue a food business licence from plain fields.
@@ -103,12 +125,75 @@ impl Issuer {
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
     ) -> Result<Issued, ApiError> {
-        self.issue_domain("licences", request_body, idempotency_key, |body, key, id| {
-            let req: FoodBusinessLicenceRequest = parse_request(body)?;
-            let licence = FoodBusinessLicence::from_request(&req).map_err(ApiError::invalid_fields)?;
-            Ok(licence.to_unsigned_credential(id, &key.did()))
+        self.issue_type(FOOD_BUSINESS_LICENCE_TYPE, request_body, idempotency_key).await
+    }
+
+    /// The definition served at `POST /api/v1/<api_path>`.
+    ///
+    /// # Errors
+    /// 404 `unknown_credential_type`.
+    pub fn definition_at(&self, api_path: &str) -> Result<Arc<Definition>, ApiError> {
+        self.types.by_api_path(api_path).ok_or_else(|| {
+            ApiError::new(
+                actix_web::http::StatusCode::NOT_FOUND,
+                "unknown_credential_type",
+                "本签发服务没有这种凭证类型",
+                "this issuer has no such credential type",
+            )
+        })
+    }
+
+    /// Issue a credential of a defined type from plain fields.
+    ///
+    /// # Errors
+    /// 403 when this issuer's trust-list entry does not allow the type; 400 for
+    /// a body that is not this type's JSON; 422 with field errors; 422 when the
+    /// idempotency key was used for another request.
+    pub async fn issue_type(
+        &self,
+        type_name: &str,
+        request_body: &[u8],
+        idempotency_key: Option<IdempotencyKey>,
+    ) -> Result<Issued, ApiError> {
+        let def = self.types.by_type(type_name).ok_or_else(|| ApiError::internal(format!("type {type_name} not loaded")))?;
+        self.check_authorised(&def)?;
+        self.issue_domain(&def.api_path, request_body, idempotency_key, |body, key, id| {
+            let req: Value = parse_request(body)?;
+            let checked = def.check_request(&req, Utc::now().date_naive()).map_err(|e| match e {
+                RequestError::Fields(errors) => ApiError::invalid_fields(errors),
+                RequestError::Malformed(m) => ApiError::bad_request(
+                    "invalid_json",
+                    format!("请求内容不是有效的 JSON 或字段有误：{m}"),
+                    format!("the body is not valid JSON for this request: {m}"),
+                ),
+            })?;
+            Ok(def.to_unsigned_credential(&checked, id, &key.did()))
         })
         .await
+    }
+
+    /// Refuse a type the issuer's own trust-list entry does not allow (when a trust list is configured).
+    fn check_authorised(&self, def: &Definition) -> Result<(), ApiError> {
+        let Some(trust) = &self.own_trust else {
+            return Ok(());
+        };
+        let types = ["VerifiableCredential".to_owned(), def.type_name.to_owned()];
+        match trust.assess_issuer(&self.key.did(), &types, Utc::now()) {
+            Ok(_) => Ok(()),
+            Err(failure) => {
+                let code = if failure.code == IssuerTrustFailureCode::TypeNotAllowed {
+                    "credential_type_not_authorised"
+                } else {
+                    "issuer_not_authorised"
+                };
+                Err(ApiError::new(
+                    actix_web::http::StatusCode::FORBIDDEN,
+                    code,
+                    format!("不能签发“{}”：{}", def.name.zh, failure.reason.zh),
+                    format!("cannot issue “{}”: {}", def.name.en, failure.reason.en),
+                ))
+            }
+        }
     }
 
     async fn issue_domain(

@@ -680,20 +680,10 @@ impl FoodBusinessLicence {
     }
 }
 
-/// The kind of a credential, from its `type`.
+/// The kind of a credential, from its `type`: the type name of an installed
+/// credential type definition ([`crate::credential_type`]), else `Generic`.
 pub fn credential_kind(vc: &Value) -> &'static str {
-    let has = |t: &str| match &vc["type"] {
-        Value::Array(a) => a.iter().any(|v| v == t),
-        Value::String(s) => s == t,
-        _ => false,
-    };
-    if has(HEALTH_CERTIFICATE_TYPE) {
-        HEALTH_CERTIFICATE_TYPE
-    } else if has(FOOD_BUSINESS_LICENCE_TYPE) {
-        FOOD_BUSINESS_LICENCE_TYPE
-    } else {
-        "Generic"
-    }
+    crate::credential_type::installed_for_credential(vc).map_or("Generic", |d| d.type_name)
 }
 
 #[cfg(test)]

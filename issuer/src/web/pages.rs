@@ -69,8 +69,8 @@ struct CertificatePage {
     ctx: PageContext,
     uuid: String,
     id: String,
-    kind: &'static str,
-    rows: Vec<(&'static str, String)>,
+    kind: String,
+    rows: Vec<(String, String)>,
     issuer_did: String,
     valid_from: String,
     valid_until: String,
@@ -85,7 +85,7 @@ struct CertificatePage {
 struct ListRow {
     uuid: String,
     id: String,
-    kind: &'static str,
+    kind: String,
     holder: String,
     issued_at: String,
     valid_until: String,
@@ -429,8 +429,8 @@ async fn render_certificate(
     let status = if status_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = CertificatePage {
         uuid: uuid.to_owned(),
-        kind: ui_text::kind_name(wallet_core::credential::credential_kind(&vc), lang),
-        rows: ui_text::subject_rows(&vc, lang),
+        kind: ui_text::kind_name(&vc, lang),
+        rows: ui_text::subject_rows(&vc, lang, ui_text::Shown::OnCard),
         issuer_did: vc["issuer"].as_str().or_else(|| vc["issuer"]["id"].as_str()).unwrap_or_default().to_owned(),
         valid_from: ui_text::date_of(&vc, "validFrom"),
         valid_until: ui_text::date_of(&vc, "validUntil"),
@@ -533,7 +533,7 @@ pub async fn list(req: HttpRequest, state: web::Data<WebState>, issuer: web::Dat
         let id = vc["id"].as_str().unwrap_or_default().to_owned();
         ListRow {
             uuid: id.trim_start_matches("urn:uuid:").to_owned(),
-            kind: ui_text::kind_name(wallet_core::credential::credential_kind(vc), lang),
+            kind: ui_text::kind_name(vc, lang),
             holder: holder_of(vc),
             issued_at: issued_at.format("%Y-%m-%d %H:%M").to_string(),
             valid_until: ui_text::date_of(vc, "validUntil"),
@@ -656,7 +656,7 @@ pub async fn audit(req: HttpRequest, state: web::Data<WebState>, issuer: web::Da
 
 struct LookupRow {
     id: String,
-    kind: &'static str,
+    kind: String,
     state: &'static str,
     state_class: &'static str,
     valid_from: String,
@@ -746,7 +746,7 @@ pub async fn lookup(
             Err(_) => ("—", ""),
         };
         rows.push(LookupRow {
-            kind: ui_text::kind_name(wallet_core::credential::credential_kind(&vc), lang),
+            kind: ui_text::kind_name(&vc, lang),
             state: state_name,
             state_class,
             valid_from: ui_text::date_of(&vc, "validFrom"),
@@ -836,7 +836,7 @@ mod tests {
                     message: Some((t.lookup_found, "ok")),
                     rows: vec![LookupRow {
                         id: "urn:uuid:u".into(),
-                        kind: t.health_certificate,
+                        kind: t.health_certificate.into(),
                         state: t.status_active,
                         state_class: "ok",
                         valid_from: "2026-03-12".into(),
