@@ -305,3 +305,47 @@ async fn a_type_the_issuers_trust_list_entry_does_not_allow_is_refused() {
         .await;
     assert_eq!(status, 201, "{body:#}");
 }
+
+#[tokio::test]
+async fn the_web_form_of_a_type_from_a_file_is_built_from_its_definition() {
+    let app = spawn_with(|s, data| s.credential_types = Some(types_dir(data))).await;
+    let cookies = app.staff_cookies().await;
+    let web = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let get = |path: String| web.get(format!("{}{path}", app.base)).header(COOKIE, &cookies).send();
+
+    let html = get("/types?lang=zh".into()).await.unwrap().text().await.unwrap();
+    assert!(html.contains("href=\"/types/boiler-operator-certificates/new\"") && html.contains("锅炉作业人员证"));
+    for (lang, labels) in [("zh", ["作业项目", "工业锅炉司炉", "从业年限", "用人单位"]), ("en", ["Operation", "Industrial boiler operation", "Years of experience", "Employer"])] {
+        let resp = get(format!("/types/boiler-operator-certificates/new?lang={lang}")).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        let html = resp.text().await.unwrap();
+        for label in labels {
+            assert!(html.contains(label), "{lang}: {label}");
+        }
+        assert!(html.contains("<select id=\"f-boilerClass\"") && html.contains("type=\"number\""));
+    }
+    assert_eq!(get("/types/no-such-things/new".into()).await.unwrap().status().as_u16(), 404);
+
+    let html = get("/types/boiler-operator-certificates/new?lang=en".into()).await.unwrap().text().await.unwrap();
+    let start = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    let csrf = html[start..start + 43].to_owned();
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        let mut form: Vec<(&str, &str)> = form;
+        form.push(("csrf", csrf.as_str()));
+        web.post(format!("{}/types/boiler-operator-certificates/new?lang=en", app.base))
+            .header(COOKIE, &cookies)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(&form).unwrap())
+            .send()
+    };
+    let resp = post(vec![("fullName", "赵强"), ("idNumber", "11010519491231002X"), ("boilerClass", ""), ("yearsOfExperience", "x"), ("employer", "e")]).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("id=\"e-boilerClass\"") && html.contains("this field is required"), "localized field error");
+    assert!(html.contains("id=\"e-yearsOfExperience\"") && html.contains("must be a whole number from 0 to 60"));
+    let resp = post(vec![("fullName", "赵强"), ("idNumber", "11010519491231002X"), ("boilerClass", "G2"), ("yearsOfExperience", "3"), ("employer", "e")]).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let html = get(format!("{location}&lang=zh")).await.unwrap().text().await.unwrap();
+    assert!(html.contains("<dd>电站锅炉司炉</dd>") && html.contains("<dd>3</dd>"), "{html}");
+}

@@ -123,6 +123,8 @@ catalogue! {
     nav_certificates => "已签发凭证", "Issued credentials";
     nav_new_certificate => "签发健康证明", "Issue a health certificate";
     nav_new_licence => "签发食品经营许可证", "Issue a food business licence";
+    nav_other_types => "签发其他证照", "Issue other credentials";
+    list_hint => "每行一项", "One item per line";
     nav_audit => "审计", "Audit";
     nav_lookup => "按身份证号查询", "Look up by ID number";
     lookup_help => "输入持证人姓名和身份证号码，在本机构签发的凭证中比对加盐摘要；号码不会被保存或记录（只查找最近签发的 1000 份）", "Type the holder's name and ID number: they are matched against the salted digests of this issuer's credentials and never stored or logged (searches the newest 1000)";

@@ -10,6 +10,8 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde_json::{json, Map, Value};
 use wallet_core::credential::CredentialId;
+use wallet_core::credential_type::{Definition, FieldType};
+use wallet_core::localized::Localized;
 use wallet_core::ui_text::{self, Lang, PageContext};
 
 use super::session::{safe_next, web_query};
@@ -757,6 +759,183 @@ pub async fn lookup(
     tracing::info!(matches = rows.len(), "ID-number lookup");
     let message = if rows.is_empty() { (t.lookup_not_found, "bad") } else { (t.lookup_found, "ok") };
     respond(&req, LookupPage { ctx, name, message: Some(message), rows }, StatusCode::OK, cookies)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "issuer/types.html")]
+struct TypesPage {
+    ctx: PageContext,
+    types: Vec<(String, String)>,
+}
+
+/// One input of a form built from a credential type definition.
+struct TypeFieldView {
+    name: &'static str,
+    label: String,
+    /// `text`, `date`, `number`, `select` or `textarea`.
+    input: &'static str,
+    options: Vec<(String, String)>,
+    hint: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "issuer/type_form.html")]
+struct TypeFormPage {
+    ctx: PageContext,
+    form: FormView,
+    idem: String,
+    title: String,
+    api_path: String,
+    fields: Vec<TypeFieldView>,
+}
+
+/// Validity inputs a definition leaves to the form.
+fn validity_inputs(def: &Definition) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if def.validity.from_default.is_none() {
+        v.push("validFrom");
+    }
+    if def.validity.months.is_none() {
+        v.push("validUntil");
+    }
+    v
+}
+
+fn type_fields(def: &Definition, lang: Lang) -> Vec<TypeFieldView> {
+    let t = lang.texts();
+    let mut fields: Vec<TypeFieldView> = def
+        .fields
+        .iter()
+        .map(|f| {
+            let (input, options, hint) = match f.field_type {
+                FieldType::Date => ("date", Vec::new(), t.date_hint.to_owned()),
+                FieldType::Integer => ("number", Vec::new(), String::new()),
+                FieldType::Sex => {
+                    ("select", vec![("M".to_owned(), t.sex_m.to_owned()), ("F".to_owned(), t.sex_f.to_owned())], String::new())
+                }
+                FieldType::Enum => (
+                    "select",
+                    f.values.iter().map(|v| (v.code.clone(), lang.pick(&Localized::new(&v.zh, &v.en)).to_owned())).collect(),
+                    String::new(),
+                ),
+                FieldType::TextList => ("textarea", Vec::new(), t.list_hint.to_owned()),
+                _ => ("text", Vec::new(), String::new()),
+            };
+            TypeFieldView { name: f.name, label: lang.pick(&f.label).to_owned(), input, options, hint }
+        })
+        .collect();
+    for name in validity_inputs(def) {
+        let label = if name == "validFrom" { t.valid_from } else { t.valid_until };
+        fields.push(TypeFieldView { name, label: label.to_owned(), input: "date", options: Vec::new(), hint: t.date_hint.to_owned() });
+    }
+    fields
+}
+
+/// The domain API body for a form of a defined type.
+fn type_request(def: &Definition, f: &HashMap<String, String>) -> Value {
+    let value = |n: &str| f.get(n).map_or("", |v| v.trim()).to_owned();
+    let mut body = Map::new();
+    for field in &def.fields {
+        let v = value(field.name);
+        let json = match field.field_type {
+            FieldType::TextList => {
+                Value::Array(v.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!(l)).collect())
+            }
+            _ => Value::String(v),
+        };
+        body.insert(field.name.to_owned(), json);
+    }
+    for name in validity_inputs(def) {
+        body.insert(name.to_owned(), json!(date_to_timestamp(&value(name))));
+    }
+    Value::Object(body)
+}
+
+/// `GET /types`: the credential types without a hand-made form.
+pub async fn types(req: HttpRequest, state: web::Data<WebState>, issuer: web::Data<Issuer>) -> HttpResponse {
+    if state.user(&req).is_none() {
+        return login_redirect(&req);
+    }
+    let (ctx, cookies) = page_context(&req, &state);
+    let types = issuer
+        .types
+        .definitions()
+        .map(|d| (format!("/types/{}/new", d.api_path), ctx.lang.pick(&d.name).to_owned()))
+        .collect();
+    respond(&req, TypesPage { ctx, types }, StatusCode::OK, cookies)
+}
+
+/// `GET /types/{api_path}/new`: an issuance form built from the type's definition.
+pub async fn new_of_type(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    issuer: web::Data<Issuer>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    if state.user(&req).is_none() {
+        return login_redirect(&req);
+    }
+    let (ctx, cookies) = page_context(&req, &state);
+    let Ok(def) = issuer.definition_at(&path) else {
+        let message = ctx.t.not_found;
+        return error_page(&req, ctx, cookies, StatusCode::NOT_FOUND, message);
+    };
+    let lang = ctx.lang;
+    let page = TypeFormPage {
+        ctx,
+        form: FormView::default(),
+        idem: new_idempotency_key(),
+        title: lang.pick(&def.name).to_owned(),
+        api_path: def.api_path.clone(),
+        fields: type_fields(&def, lang),
+    };
+    respond(&req, page, StatusCode::OK, cookies)
+}
+
+/// `POST /types/{api_path}/new`
+pub async fn issue_of_type(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    issuer: web::Data<Issuer>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let Some(user) = state.user(&req) else { return login_redirect(&req) };
+    let (ctx, cookies) = page_context(&req, &state);
+    let Ok(def) = issuer.definition_at(&path) else {
+        let message = ctx.t.not_found;
+        return error_page(&req, ctx, cookies, StatusCode::NOT_FOUND, message);
+    };
+    let f = form_fields(&body);
+    if !state.csrf_ok(&req, f.get("csrf").map(String::as_str)) {
+        let message = ctx.t.csrf_failed;
+        return error_page(&req, ctx, cookies, StatusCode::FORBIDDEN, message);
+    }
+    let idem = f.get("idem").cloned().filter(|k| IdempotencyKey::parse(k).is_ok()).unwrap_or_else(new_idempotency_key);
+    let key = IdempotencyKey::parse(&idem).ok();
+    match issuer.issue_type(def.type_name, type_request(&def, &f).to_string().as_bytes(), key).await {
+        Ok(issued) => {
+            let id = issued.body["id"].as_str().and_then(CredentialId::parse);
+            let Some(id) = id else { return internal(&req, ctx, cookies, "issued credential without an id") };
+            tracing::info!(user = %user, credential_id = %id.as_str(), kind = def.type_name, "issued from the web form");
+            redirect(&format!("/certificates/{}?issued=1", id.uuid_part()), cookies)
+        }
+        Err(e) if e.status_code().is_server_error() => internal(&req, ctx, cookies, e),
+        Err(e) => {
+            let lang = ctx.lang;
+            let mut form = FormView::with_values(f);
+            form.set_errors(&e, lang);
+            let page = TypeFormPage {
+                ctx,
+                form,
+                idem,
+                title: lang.pick(&def.name).to_owned(),
+                api_path: def.api_path.clone(),
+                fields: type_fields(&def, lang),
+            };
+            respond(&req, page, StatusCode::UNPROCESSABLE_ENTITY, cookies)
+        }
+    }
 }
 
 #[cfg(test)]
