@@ -162,7 +162,9 @@ async fn a_type_from_a_file_alone_issues_round_trips_and_its_new_fields_are_sign
     // Before installing, the QR decoder of this process does not know the codes… (checked on
     // a hand-made CBOR map with key code 2003, as an old inspector would see a new type).
     let unknown = compact::decode_cbor(&[0xa1, 0x39, 0x03, 0xe9, 0x61, 0x78]);
-    assert_eq!(unknown.unwrap_err(), CompactError::UnknownTermCode(2003));
+    let unknown = unknown.unwrap_err();
+    assert_eq!(unknown, CompactError::UnknownTermCode(2003));
+    assert_eq!(unknown.to_string(), "unknown term code 2003 (a credential type this reader has no definition for)");
     registry.install().unwrap();
 
     let key = IssuerKey::generate();

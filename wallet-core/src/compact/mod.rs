@@ -181,6 +181,14 @@ const HEADER_CBOR: u8 = 0x01;
 /// Header byte: term table 1, raw DEFLATE body.
 const HEADER_DEFLATE: u8 = 0x02;
 
+fn definition_hint(code: u64) -> &'static str {
+    if code >= crate::credential_type::DEFINITION_CODE_START {
+        " (a credential type this reader has no definition for)"
+    } else {
+        ""
+    }
+}
+
 /// Why a credential could not be compacted or a QR text not expanded.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -211,7 +219,7 @@ pub enum CompactError {
     /// A key, value or prefix code (or record mask bit) that the term table
     /// does not define. Codes from 1000 on come from credential type
     /// definitions: the reader lacks the definition of this credential's type.
-    #[error("unknown term code {0}{}", if *.0 >= crate::credential_type::DEFINITION_CODE_START { " (a credential type this reader has no definition for)" } else { "" })]
+    #[error("unknown term code {0}{hint}", hint = definition_hint(*.0))]
     UnknownTermCode(u64),
     /// A CBOR tag that is not one of this format's codecs.
     #[error("unknown codec tag {0}")]
