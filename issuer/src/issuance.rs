@@ -6,9 +6,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-use wallet_core::credential::{
-    credential_kind, CredentialId, FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE,
-};
+use wallet_core::credential::{credential_kind, CredentialId, FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE};
 use wallet_core::credential_type::{Definition, Registry, RequestError};
 use wallet_core::issuance::{sign_credential, IssueError};
 use wallet_core::keys::IssuerKey;
@@ -155,7 +153,8 @@ impl Issuer {
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
     ) -> Result<Issued, ApiError> {
-        let def = self.types.by_type(type_name).ok_or_else(|| ApiError::internal(format!("type {type_name} not loaded")))?;
+        let def =
+            self.types.by_type(type_name).ok_or_else(|| ApiError::internal(format!("type {type_name} not loaded")))?;
         self.check_authorised(&def)?;
         self.issue_domain(&def.api_path, request_body, idempotency_key, |body, key, id| {
             let req: Value = parse_request(body)?;

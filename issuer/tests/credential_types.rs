@@ -84,7 +84,8 @@ impl App {
                 jar.insert(k.to_owned(), v.to_owned());
             }
         };
-        let header = |jar: &HashMap<String, String>| jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let header =
+            |jar: &HashMap<String, String>| jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
         let resp = client.get(format!("{}/login", self.base)).send().await.unwrap();
         take(&resp, &mut jar);
         let html = resp.text().await.unwrap();
@@ -94,7 +95,10 @@ impl App {
             .post(format!("{}/login", self.base))
             .header(COOKIE, header(&jar))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(serde_urlencoded::to_string([("csrf", csrf.as_str()), ("username", "dr.li"), ("password", PASSWORD)]).unwrap())
+            .body(
+                serde_urlencoded::to_string([("csrf", csrf.as_str()), ("username", "dr.li"), ("password", PASSWORD)])
+                    .unwrap(),
+            )
             .send()
             .await
             .unwrap();
@@ -120,7 +124,12 @@ async fn a_type_defined_by_a_file_alone_is_issued_printed_scanned_and_verified()
         .iter()
         .map(|d| (d["field"].as_str().unwrap().to_owned(), d["code"].as_str().unwrap().to_owned()))
         .collect();
-    let expected = [("fullName", "required"), ("idNumber", "checksum"), ("boilerClass", "invalid_value"), ("yearsOfExperience", "out_of_range")];
+    let expected = [
+        ("fullName", "required"),
+        ("idNumber", "checksum"),
+        ("boilerClass", "invalid_value"),
+        ("yearsOfExperience", "out_of_range"),
+    ];
     assert_eq!(details, expected.map(|(f, c)| (f.to_owned(), c.to_owned())));
     for d in body["details"].as_array().unwrap() {
         assert!(!d["message"]["zh"].as_str().unwrap().is_empty() && !d["message"]["en"].as_str().unwrap().is_empty());
@@ -148,7 +157,12 @@ async fn a_type_defined_by_a_file_alone_is_issued_printed_scanned_and_verified()
     let web = reqwest::Client::new();
     for (lang, kind, labels, value) in [
         ("zh", "锅炉作业人员证", ["姓名", "作业项目", "从业年限"], "工业锅炉司炉"),
-        ("en", "Boiler operator certificate", ["Name", "Operation", "Years of experience"], "Industrial boiler operation"),
+        (
+            "en",
+            "Boiler operator certificate",
+            ["Name", "Operation", "Years of experience"],
+            "Industrial boiler operation",
+        ),
     ] {
         let resp = web
             .get(format!("{}/certificates/{uuid}?lang={lang}", app.base))
@@ -162,12 +176,17 @@ async fn a_type_defined_by_a_file_alone_is_issued_printed_scanned_and_verified()
         for label in labels {
             assert!(html.contains(&format!("<dt>{label}</dt>")), "{lang}: {label}");
         }
-        assert!(html.contains(&format!("<dd>{value}</dd>")) && html.contains("<dd>赵强</dd>") && html.contains("<dd>12</dd>"));
+        assert!(
+            html.contains(&format!("<dd>{value}</dd>"))
+                && html.contains("<dd>赵强</dd>")
+                && html.contains("<dd>12</dd>")
+        );
         assert!(!html.contains("示例热力公司") && !html.contains("用人单位"), "employer is not printed");
     }
 
     // Scan: the QR image holds the compact form of exactly the signed credential.
-    let png = app.http.get(format!("{}/credentials/{uuid}/qr.png", app.base)).send().await.unwrap().bytes().await.unwrap();
+    let png =
+        app.http.get(format!("{}/credentials/{uuid}/qr.png", app.base)).send().await.unwrap().bytes().await.unwrap();
     let text = wallet_core::qr::decode_image(&png).unwrap();
     let scanned = wallet_core::compact::decode_credential(&text).unwrap();
     assert_eq!(scanned, vc);
@@ -176,7 +195,8 @@ async fn a_type_defined_by_a_file_alone_is_issued_printed_scanned_and_verified()
     let report = verify_credential(&scanned, &VerifyOptions::at(Utc::now())).await.unwrap();
     assert!(report.verified, "{report:?}");
     assert_eq!(report.checks.signature, CheckResult::Valid);
-    for (field, value) in [("boilerClass", json!("G2")), ("yearsOfExperience", json!(13)), ("employer", json!("别家"))] {
+    for (field, value) in [("boilerClass", json!("G2")), ("yearsOfExperience", json!(13)), ("employer", json!("别家"))]
+    {
         let mut tampered = scanned.clone();
         tampered["credentialSubject"][field] = value;
         let report = verify_credential(&tampered, &VerifyOptions::at(Utc::now())).await.unwrap();
@@ -188,22 +208,32 @@ async fn a_type_defined_by_a_file_alone_is_issued_printed_scanned_and_verified()
 async fn the_shipped_types_issue_through_the_api_and_round_trip_the_qr_form() {
     let app = spawn_with(|_, _| {}).await;
     let requests = [
-        ("/api/v1/physician-practising-certificates", json!({
+        (
+            "/api/v1/physician-practising-certificates",
+            json!({
             "fullName": "张伟", "sex": "M", "birthDate": "1980-02-01", "idNumber": "11010519491231002X",
             "certificateNumber": "110440100001234", "practiceCategory": "临床", "practiceScope": "内科专业",
-            "practiceInstitution": "示例市第一人民医院", "registrationDate": "2025-06-01"})),
-        ("/api/v1/driving-instructor-licences", json!({
+            "practiceInstitution": "示例市第一人民医院", "registrationDate": "2025-06-01"}),
+        ),
+        (
+            "/api/v1/driving-instructor-licences",
+            json!({
             "fullName": "李娜", "sex": "F", "idNumber": "11010519491231002X", "certificateNumber": "JL2025000123",
-            "vehicleClass": "C1", "trainingSchool": "示例市安达驾驶培训学校", "issueDate": "2025-09-10"})),
-        ("/api/v1/dog-vaccination-certificates", json!({
+            "vehicleClass": "C1", "trainingSchool": "示例市安达驾驶培训学校", "issueDate": "2025-09-10"}),
+        ),
+        (
+            "/api/v1/dog-vaccination-certificates",
+            json!({
             "ownerName": "陈静", "dogName": "旺财", "breed": "中华田园犬", "dogSex": "male", "birthYear": "2022",
-            "vaccine": "rabies", "vaccinationDate": "2026-03-01", "vaccinationClinic": "示例市动物疫病预防控制中心"})),
+            "vaccine": "rabies", "vaccinationDate": "2026-03-01", "vaccinationClinic": "示例市动物疫病预防控制中心"}),
+        ),
     ];
     for (path, request) in requests {
         let (status, body) = app.post(path, &request).await;
         assert_eq!(status, 201, "{path}: {body:#}");
         let vc = &body["credential"];
-        let png = app.http.get(format!("{}{}", app.base, body["links"]["qrPng"].as_str().unwrap())).send().await.unwrap();
+        let png =
+            app.http.get(format!("{}{}", app.base, body["links"]["qrPng"].as_str().unwrap())).send().await.unwrap();
         let text = wallet_core::qr::decode_image(&png.bytes().await.unwrap()).unwrap();
         let scanned = wallet_core::compact::decode_credential(&text).unwrap();
         assert_eq!(&scanned, vc, "{path}");
@@ -223,7 +253,10 @@ async fn a_bad_definition_file_stops_the_issuer_naming_the_file_and_the_problem(
     let mut settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
     settings.credential_types = Some(dir.clone());
     let err = format!("{:#}", issuer::startup::Application::build(&settings).await.err().expect("refused"));
-    assert!(err.contains("boiler.json") && err.contains("field \"boilerClass\": unknown field type \"colour\""), "{err}");
+    assert!(
+        err.contains("boiler.json") && err.contains("field \"boilerClass\": unknown field type \"colour\""),
+        "{err}"
+    );
 
     // The binary exits non-zero, naming the file and the problem.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_issuer"))
@@ -245,7 +278,10 @@ fn trust_list_for(key: &IssuerKey, types: &[&str]) -> Vec<u8> {
     let validity = CertificateValidity { not_before: now - Duration::days(1), not_after: now + Duration::days(365) };
     let root_key = IssuerKey::generate();
     let root_pem = create_root(
-        &DepartmentName { organization: "示例市卫生健康委员会".into(), common_name: "示例市卫生健康委员会电子证照根证书".into() },
+        &DepartmentName {
+            organization: "示例市卫生健康委员会".into(),
+            common_name: "示例市卫生健康委员会电子证照根证书".into(),
+        },
         &CertificateValidity { not_before: now - Duration::days(2), not_after: now + Duration::days(3650) },
         &root_key,
     )
@@ -315,7 +351,10 @@ async fn the_web_form_of_a_type_from_a_file_is_built_from_its_definition() {
 
     let html = get("/types?lang=zh".into()).await.unwrap().text().await.unwrap();
     assert!(html.contains("href=\"/types/boiler-operator-certificates/new\"") && html.contains("锅炉作业人员证"));
-    for (lang, labels) in [("zh", ["作业项目", "工业锅炉司炉", "从业年限", "用人单位"]), ("en", ["Operation", "Industrial boiler operation", "Years of experience", "Employer"])] {
+    for (lang, labels) in [
+        ("zh", ["作业项目", "工业锅炉司炉", "从业年限", "用人单位"]),
+        ("en", ["Operation", "Industrial boiler operation", "Years of experience", "Employer"]),
+    ] {
         let resp = get(format!("/types/boiler-operator-certificates/new?lang={lang}")).await.unwrap();
         assert_eq!(resp.status().as_u16(), 200);
         let html = resp.text().await.unwrap();
@@ -338,12 +377,28 @@ async fn the_web_form_of_a_type_from_a_file_is_built_from_its_definition() {
             .body(serde_urlencoded::to_string(&form).unwrap())
             .send()
     };
-    let resp = post(vec![("fullName", "赵强"), ("idNumber", "11010519491231002X"), ("boilerClass", ""), ("yearsOfExperience", "x"), ("employer", "e")]).await.unwrap();
+    let resp = post(vec![
+        ("fullName", "赵强"),
+        ("idNumber", "11010519491231002X"),
+        ("boilerClass", ""),
+        ("yearsOfExperience", "x"),
+        ("employer", "e"),
+    ])
+    .await
+    .unwrap();
     assert_eq!(resp.status().as_u16(), 422);
     let html = resp.text().await.unwrap();
     assert!(html.contains("id=\"e-boilerClass\"") && html.contains("this field is required"), "localized field error");
     assert!(html.contains("id=\"e-yearsOfExperience\"") && html.contains("must be a whole number from 0 to 60"));
-    let resp = post(vec![("fullName", "赵强"), ("idNumber", "11010519491231002X"), ("boilerClass", "G2"), ("yearsOfExperience", "3"), ("employer", "e")]).await.unwrap();
+    let resp = post(vec![
+        ("fullName", "赵强"),
+        ("idNumber", "11010519491231002X"),
+        ("boilerClass", "G2"),
+        ("yearsOfExperience", "3"),
+        ("employer", "e"),
+    ])
+    .await
+    .unwrap();
     assert_eq!(resp.status().as_u16(), 303);
     let location = resp.headers()["location"].to_str().unwrap().to_owned();
     let html = get(format!("{location}&lang=zh")).await.unwrap().text().await.unwrap();

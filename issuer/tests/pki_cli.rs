@@ -705,7 +705,16 @@ fn bad_input_is_refused_with_context() {
         "cannot be authorised",
     );
     ws.fails(
-        &["pki", "issue", "--dir", &hc, "--csr", "clinic.csr", "--types", "HealthCertificate,BoilerOperatorCertificate"],
+        &[
+            "pki",
+            "issue",
+            "--dir",
+            &hc,
+            "--csr",
+            "clinic.csr",
+            "--types",
+            "HealthCertificate,BoilerOperatorCertificate",
+        ],
         "credential type BoilerOperatorCertificate has no definition",
     );
     ws.fails(&["pki", "issue", "--dir", &hc, "--csr", "missing.csr", "--types", "HealthCertificate"], "missing.csr");

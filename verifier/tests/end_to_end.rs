@@ -421,8 +421,7 @@ async fn licence_from_the_clinic(s: &Services) -> Value {
     let key = IssuerKey::from_pkcs8_pem(&fixture("keys/test-issuer.pem")).unwrap();
     let def = wallet_core::credential_type::Registry::shipped().unwrap().by_type("FoodBusinessLicence").unwrap();
     let checked = def.check_request(&request, Utc::now().date_naive()).unwrap();
-    let unsigned =
-        def.to_unsigned_credential(&checked, &wallet_core::credential::CredentialId::generate(), &key.did());
+    let unsigned = def.to_unsigned_credential(&checked, &wallet_core::credential::CredentialId::generate(), &key.did());
     sign_credential(&unsigned, &key, Utc::now()).await.unwrap()
 }
 

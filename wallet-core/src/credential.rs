@@ -190,7 +190,7 @@ impl UnifiedSocialCreditCode {
     pub fn parse_field(s: &str, field: &'static str) -> Result<Self, FieldError> {
         const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
         const WEIGHTS: [usize; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-                let s = s.trim().to_ascii_uppercase();
+        let s = s.trim().to_ascii_uppercase();
         if s.is_empty() {
             return Err(FieldError::required(field));
         }

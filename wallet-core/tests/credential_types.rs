@@ -84,7 +84,10 @@ async fn every_shipped_type_issues_verifies_and_round_trips_the_qr_form() {
         assert_eq!(verify_credential(&back, &at_issue_time()).await.unwrap().checks.signature, CheckResult::Valid);
         // New terms use their definition codes: the type name never appears as text.
         assert!(qr.len() < 900, "{}: {} characters", def.type_name, qr.len());
-        assert!(!compact::encode_cbor(&signed).unwrap().windows(def.type_name.len()).any(|w| w == def.type_name.as_bytes()));
+        assert!(!compact::encode_cbor(&signed)
+            .unwrap()
+            .windows(def.type_name.len())
+            .any(|w| w == def.type_name.as_bytes()));
     }
 }
 
@@ -95,7 +98,8 @@ async fn health_certificate_from_its_definition_has_the_hand_coded_shape() {
     let checked = def.check_request(&sample_request("HealthCertificate"), today()).unwrap();
     let from_definition = def.to_unsigned_credential(&checked, &id, "did:key:zDnaeX");
     let req: HealthCertificateRequest = serde_json::from_value(sample_request("HealthCertificate")).unwrap();
-    let mut by_hand = HealthCertificate::from_request(&req, today()).unwrap().to_unsigned_credential(&id, "did:key:zDnaeX");
+    let mut by_hand =
+        HealthCertificate::from_request(&req, today()).unwrap().to_unsigned_credential(&id, "did:key:zDnaeX");
     // The salts differ (fresh per credential); everything else is byte-identical.
     for k in ["idNumberDigest", "idNumberSalt"] {
         by_hand["credentialSubject"][k] = from_definition["credentialSubject"][k].clone();
@@ -127,7 +131,9 @@ fn field_errors_have_stable_codes_and_both_languages() {
     assert!(errs.iter().all(|e| !e.message.zh.is_empty() && !e.message.en.is_empty()));
     assert_eq!(errs[4].message.zh, "免疫日期不能晚于今天");
     // Unknown fields and wrong JSON types are malformed requests, not field errors.
-    assert!(matches!(def.check_request(&json!({"colour": "black"}), today()), Err(RequestError::Malformed(m)) if m.contains("colour")));
+    assert!(
+        matches!(def.check_request(&json!({"colour": "black"}), today()), Err(RequestError::Malformed(m)) if m.contains("colour"))
+    );
     assert!(matches!(def.check_request(&json!({"dogName": 5}), today()), Err(RequestError::Malformed(_))));
     let hc = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
     let mut req = sample_request("HealthCertificate");
@@ -168,7 +174,8 @@ async fn a_type_from_a_file_alone_issues_round_trips_and_its_new_fields_are_sign
     registry.install().unwrap();
 
     let key = IssuerKey::generate();
-    let request = json!({"fullName": "赵强", "idNumber": "11010519491231002X", "boilerClass": "G1", "employer": "示例热力公司"});
+    let request =
+        json!({"fullName": "赵强", "idNumber": "11010519491231002X", "boilerClass": "G1", "employer": "示例热力公司"});
     let signed = issue(&def, &request, &key).await;
     assert_eq!(signed["@context"][1], "https://w3id.org/ecert/types/boiler-operator-certificate/v1");
     let report = verify_credential(&signed, &VerifyOptions::at(Utc::now())).await.unwrap();
@@ -184,7 +191,11 @@ async fn a_type_from_a_file_alone_issues_round_trips_and_its_new_fields_are_sign
         let mut tampered = signed.clone();
         tampered["credentialSubject"][field] = json!(value);
         let report = verify_credential(&tampered, &VerifyOptions::at(Utc::now())).await.unwrap();
-        assert!(matches!(report.checks.signature, CheckResult::Invalid { .. }), "{field}: {:?}", report.checks.signature);
+        assert!(
+            matches!(report.checks.signature, CheckResult::Invalid { .. }),
+            "{field}: {:?}",
+            report.checks.signature
+        );
     }
 
     // The compact form uses the file's codes and round-trips; the decoded credential verifies.
@@ -200,7 +211,11 @@ async fn a_type_from_a_file_alone_issues_round_trips_and_its_new_fields_are_sign
     let names: Vec<_> = shown.iter().map(|f| (f.name, f.value.zh.as_str(), f.print, f.qr)).collect();
     assert_eq!(
         names,
-        [("fullName", "赵强", true, true), ("boilerClass", "工业锅炉司炉", true, true), ("employer", "示例热力公司", false, false)]
+        [
+            ("fullName", "赵强", true, true),
+            ("boilerClass", "工业锅炉司炉", true, true),
+            ("employer", "示例热力公司", false, false)
+        ]
     );
 }
 
@@ -222,21 +237,47 @@ fn boiler_with(edit: impl FnOnce(&mut Value)) -> String {
 #[test]
 fn bad_definition_files_are_refused_with_their_reasons() {
     let cases: Vec<(String, &str)> = vec![
-        (boiler_with(|v| v["fields"][2]["type"] = json!("colour")), "field \"boilerClass\": unknown field type \"colour\""),
+        (
+            boiler_with(|v| v["fields"][2]["type"] = json!("colour")),
+            "field \"boilerClass\": unknown field type \"colour\"",
+        ),
         (boiler_with(|v| v["fields"][3]["name"] = json!("fullName")), "field \"fullName\": duplicate field name"),
         (boiler_with(|v| v["fields"][3]["code"] = json!(2002)), "field \"employer\": duplicate code 2002"),
         (boiler_with(|v| v["fields"][2]["label"]["en"] = json!("")), "field \"boilerClass\": the label has no en text"),
         (boiler_with(|v| v["fields"][2]["label"] = json!({"zh": "作业项目"})), "missing field `en`"),
         (boiler_with(|v| v["name"]["zh"] = json!(" ")), "name has no zh text"),
-        (boiler_with(|v| v["fields"][3]["iri"] = json!("not an iri")), "field \"employer\": iri: \"not an iri\" is not an absolute IRI"),
+        (
+            boiler_with(|v| v["fields"][3]["iri"] = json!("not an iri")),
+            "field \"employer\": iri: \"not an iri\" is not an absolute IRI",
+        ),
         (boiler_with(|v| v["type"] = json!("VerifiableCredential")), "is a built-in VC type"),
-        (boiler_with(|v| v["type"] = json!("HealthCertificate")), "the type \"HealthCertificate\" already has a code in term table 1"),
-        (boiler_with(|v| v["type"] = json!("DogVaccinationCertificate")), "type DogVaccinationCertificate clashes with a shipped or earlier definition"),
-        (boiler_with(|v| v["apiPath"] = json!("licences")), "apiPath \"licences\" is already used by shipped:food-business-licence.json"),
-        (boiler_with(|v| v["fields"][2]["code"] = json!(1003)), "field \"boilerClass\": duplicate code 1003: already the code of the term \"practiceCategory\""),
+        (
+            boiler_with(|v| v["type"] = json!("HealthCertificate")),
+            "the type \"HealthCertificate\" already has a code in term table 1",
+        ),
+        (
+            boiler_with(|v| v["type"] = json!("DogVaccinationCertificate")),
+            "type DogVaccinationCertificate clashes with a shipped or earlier definition",
+        ),
+        (
+            boiler_with(|v| v["apiPath"] = json!("licences")),
+            "apiPath \"licences\" is already used by shipped:food-business-licence.json",
+        ),
+        (
+            boiler_with(|v| v["fields"][2]["code"] = json!(1003)),
+            "field \"boilerClass\": duplicate code 1003: already the code of the term \"practiceCategory\"",
+        ),
         (boiler_with(|v| v["fields"][2]["code"] = json!(17)), "outside the definition range"),
-        (boiler_with(|v| { v["fields"][2].as_object_mut().unwrap().remove("code"); }), "field \"boilerClass\": needs a compact-QR code"),
-        (boiler_with(|v| v["fields"][0]["code"] = json!(2009)), "field \"fullName\": code: the name already has a code in term table 1"),
+        (
+            boiler_with(|v| {
+                v["fields"][2].as_object_mut().unwrap().remove("code");
+            }),
+            "field \"boilerClass\": needs a compact-QR code",
+        ),
+        (
+            boiler_with(|v| v["fields"][0]["code"] = json!(2009)),
+            "field \"fullName\": code: the name already has a code in term table 1",
+        ),
         (boiler_with(|v| v["fields"][2]["print"] = json!("yes")), "invalid type"),
         (boiler_with(|v| v["fields"][2]["printOnCard"] = json!(true)), "unknown field `printOnCard`"),
         (boiler_with(|v| v["fields"][3]["name"] = json!("id")), "field \"id\": the name is reserved"),
@@ -244,9 +285,17 @@ fn bad_definition_files_are_refused_with_their_reasons() {
         (boiler_with(|v| v["validity"]["fromDefault"] = json!("employer")), "validity.fromDefault \"employer\""),
         (boiler_with(|v| v["issuingDepartments"] = json!([])), "issuingDepartments is empty"),
         (boiler_with(|v| v["jsonLd"]["context"] = json!("https://w3id.org/ecert/v1")), "is a bundled context"),
-        (boiler_with(|v| v["jsonLd"] = json!({"context": "https://w3id.org/ecert/v1", "bundled": true})), "the bundled context https://w3id.org/ecert/v1 does not define the type"),
+        (
+            boiler_with(|v| v["jsonLd"] = json!({"context": "https://w3id.org/ecert/v1", "bundled": true})),
+            "the bundled context https://w3id.org/ecert/v1 does not define the type",
+        ),
         (boiler_with(|v| v["valueCodes"]["context"] = json!(2000)), "type and context have the same code"),
-        (boiler_with(|v| v["jsonLd"]["context"] = json!("https://w3id.org/ecert/types/physician-practising-certificate/v1")), "already used by shipped:physician-practising-certificate.json"),
+        (
+            boiler_with(|v| {
+                v["jsonLd"]["context"] = json!("https://w3id.org/ecert/types/physician-practising-certificate/v1")
+            }),
+            "already used by shipped:physician-practising-certificate.json",
+        ),
         ("{ not json".to_owned(), "not a definition"),
     ];
     for (text, expected) in cases {
@@ -270,5 +319,8 @@ fn bad_definition_files_are_refused_with_their_reasons() {
         "{message}"
     );
     // A directory that does not exist.
-    assert!(Registry::load(Some(std::path::Path::new("/nonexistent/types"))).unwrap_err().to_string().contains("/nonexistent/types"));
+    assert!(Registry::load(Some(std::path::Path::new("/nonexistent/types")))
+        .unwrap_err()
+        .to_string()
+        .contains("/nonexistent/types"));
 }

@@ -810,12 +810,17 @@ fn type_fields(def: &Definition, lang: Lang) -> Vec<TypeFieldView> {
             let (input, options, hint) = match f.field_type {
                 FieldType::Date => ("date", Vec::new(), t.date_hint.to_owned()),
                 FieldType::Integer => ("number", Vec::new(), String::new()),
-                FieldType::Sex => {
-                    ("select", vec![("M".to_owned(), t.sex_m.to_owned()), ("F".to_owned(), t.sex_f.to_owned())], String::new())
-                }
+                FieldType::Sex => (
+                    "select",
+                    vec![("M".to_owned(), t.sex_m.to_owned()), ("F".to_owned(), t.sex_f.to_owned())],
+                    String::new(),
+                ),
                 FieldType::Enum => (
                     "select",
-                    f.values.iter().map(|v| (v.code.clone(), lang.pick(&Localized::new(&v.zh, &v.en)).to_owned())).collect(),
+                    f.values
+                        .iter()
+                        .map(|v| (v.code.clone(), lang.pick(&Localized::new(&v.zh, &v.en)).to_owned()))
+                        .collect(),
                     String::new(),
                 ),
                 FieldType::TextList => ("textarea", Vec::new(), t.list_hint.to_owned()),
@@ -826,7 +831,13 @@ fn type_fields(def: &Definition, lang: Lang) -> Vec<TypeFieldView> {
         .collect();
     for name in validity_inputs(def) {
         let label = if name == "validFrom" { t.valid_from } else { t.valid_until };
-        fields.push(TypeFieldView { name, label: label.to_owned(), input: "date", options: Vec::new(), hint: t.date_hint.to_owned() });
+        fields.push(TypeFieldView {
+            name,
+            label: label.to_owned(),
+            input: "date",
+            options: Vec::new(),
+            hint: t.date_hint.to_owned(),
+        });
     }
     fields
 }

@@ -326,13 +326,11 @@ fn is_term_name(s: &str) -> bool {
 }
 
 fn check_iri(iri: &str) -> Result<(), String> {
-    let scheme_ok = iri
-        .split_once(':')
-        .is_some_and(|(scheme, rest)| {
-            !rest.is_empty()
-                && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        });
+    let scheme_ok = iri.split_once(':').is_some_and(|(scheme, rest)| {
+        !rest.is_empty()
+            && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
     if !scheme_ok || iri.chars().any(|c| c.is_whitespace() || "<>\"{}|\\^`".contains(c)) {
         return Err(format!("{iri:?} is not an absolute IRI"));
     }
@@ -367,7 +365,10 @@ impl Definition {
         let err = |field: Option<&str>, p: String| DefinitionError::new(source, field, p);
         let raw: RawDefinition = serde_json::from_str(text).map_err(|e| err(None, format!("not a definition: {e}")))?;
         if !is_term_name(&raw.type_name) {
-            return Err(err(None, format!("type {:?} is not a type name (a letter, then letters and digits)", raw.type_name)));
+            return Err(err(
+                None,
+                format!("type {:?} is not a type name (a letter, then letters and digits)", raw.type_name),
+            ));
         }
         if RESERVED_NAMES.contains(&raw.type_name.as_str()) {
             return Err(err(None, format!("type {:?} is a built-in VC type", raw.type_name)));
@@ -375,19 +376,26 @@ impl Definition {
         if raw.api_path.is_empty()
             || !raw.api_path.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
-            return Err(err(None, format!("apiPath {:?} must be lower-case letters, digits and hyphens", raw.api_path)));
+            return Err(err(
+                None,
+                format!("apiPath {:?} must be lower-case letters, digits and hyphens", raw.api_path),
+            ));
         }
         check_text("name", &raw.name).map_err(|p| err(None, p))?;
         if raw.issuing_departments.is_empty() {
-            return Err(err(None, "issuingDepartments is empty: name the departments that may authorise issuers".into()));
+            return Err(err(
+                None,
+                "issuingDepartments is empty: name the departments that may authorise issuers".into(),
+            ));
         }
         for d in &raw.issuing_departments {
             check_text("an issuing department", d).map_err(|p| err(None, p))?;
         }
         check_iri(&raw.json_ld.context).map_err(|p| err(None, format!("jsonLd.context: {p}")))?;
         let bundled_terms: Option<serde_json::Map<String, serde_json::Value>> = if raw.json_ld.bundled {
-            let doc = contexts::bundled_document(&raw.json_ld.context)
-                .ok_or_else(|| err(None, format!("jsonLd.context {:?} is not a bundled context", raw.json_ld.context)))?;
+            let doc = contexts::bundled_document(&raw.json_ld.context).ok_or_else(|| {
+                err(None, format!("jsonLd.context {:?} is not a bundled context", raw.json_ld.context))
+            })?;
             let v: serde_json::Value = serde_json::from_str(doc).map_err(|e| err(None, e.to_string()))?;
             let terms = v.get("@context").and_then(serde_json::Value::as_object).cloned().unwrap_or_default();
             if !terms.contains_key(&raw.type_name) {
@@ -399,7 +407,10 @@ impl Definition {
             Some(terms)
         } else {
             if contexts::bundled_document(&raw.json_ld.context).is_some() {
-                return Err(err(None, format!("jsonLd.context {} is a bundled context: set \"bundled\": true", raw.json_ld.context)));
+                return Err(err(
+                    None,
+                    format!("jsonLd.context {} is a bundled context: set \"bundled\": true", raw.json_ld.context),
+                ));
             }
             None
         };
@@ -415,10 +426,16 @@ impl Definition {
         ] {
             match (terms::VALUES.contains(&value), code) {
                 (true, Some(_)) => {
-                    return Err(err(None, format!("valueCodes: the {what} {value:?} already has a code in term table 1")))
+                    return Err(err(
+                        None,
+                        format!("valueCodes: the {what} {value:?} already has a code in term table 1"),
+                    ))
                 }
                 (false, None) => {
-                    return Err(err(None, format!("valueCodes: the {what} {value:?} needs a code (term table 1 has none)")))
+                    return Err(err(
+                        None,
+                        format!("valueCodes: the {what} {value:?} needs a code (term table 1 has none)"),
+                    ))
                 }
                 (false, Some(c)) => check_code(c).map_err(|p| err(None, format!("valueCodes.{what}: {p}")))?,
                 (true, None) => {}
@@ -451,7 +468,9 @@ impl Definition {
             if field_type == FieldType::CnResidentId {
                 resident_ids += 1;
                 if resident_ids > 1 {
-                    return Err(ferr("only one cnResidentId field per type (it becomes idNumberDigest/idNumberSalt)".into()));
+                    return Err(ferr(
+                        "only one cnResidentId field per type (it becomes idNumberDigest/idNumberSalt)".into(),
+                    ));
                 }
             }
             let max_length = match (field_type, f.max_length) {
@@ -554,7 +573,8 @@ impl Definition {
                 other_value_error: f.other_value_error.clone(),
             });
         }
-        if let Some(c) = [raw.value_codes.type_name, raw.value_codes.context].iter().flatten().find(|c| codes.contains(c))
+        if let Some(c) =
+            [raw.value_codes.type_name, raw.value_codes.context].iter().flatten().find(|c| codes.contains(c))
         {
             // Keys and values are separate tables; refusing the overlap keeps files readable.
             return Err(err(None, format!("valueCodes: code {c} is also a field's code")));
@@ -563,10 +583,13 @@ impl Definition {
             return Err(err(None, "valueCodes: type and context have the same code".into()));
         }
         if let Some(from) = &raw.validity.from_default {
-            let ok = from == "today"
-                || raw.fields.iter().any(|f| f.name == *from && f.field_type == "date" && f.required);
+            let ok =
+                from == "today" || raw.fields.iter().any(|f| f.name == *from && f.field_type == "date" && f.required);
             if !ok {
-                return Err(err(None, format!("validity.fromDefault {from:?} is neither \"today\" nor a required date field")));
+                return Err(err(
+                    None,
+                    format!("validity.fromDefault {from:?} is neither \"today\" nor a required date field"),
+                ));
             }
         }
         if raw.validity.months == Some(0) {

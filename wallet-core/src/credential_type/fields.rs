@@ -57,7 +57,11 @@ fn text_of(v: &Value) -> Option<String> {
     }
 }
 
-fn check_field(f: &Field, value: &Value, today: NaiveDate) -> Result<Option<(Vec<(String, Value)>, Option<NaiveDate>)>, FieldError> {
+fn check_field(
+    f: &Field,
+    value: &Value,
+    today: NaiveDate,
+) -> Result<Option<(Vec<(String, Value)>, Option<NaiveDate>)>, FieldError> {
     let name = f.name;
     let as_text = || text_of(value).unwrap_or_default();
     let one = |v: Value| Ok(Some((vec![(name.to_owned(), v)], None)));
@@ -65,13 +69,19 @@ fn check_field(f: &Field, value: &Value, today: NaiveDate) -> Result<Option<(Vec
         FieldType::Text => {
             let t = required_text(name, &as_text(), f.max_length)?;
             if f.alphanumeric && !t.chars().all(|c| c.is_ascii_alphanumeric()) {
-                return Err(FieldError::new(name, "invalid_format", "只能包含字母和数字", "only letters and digits are allowed"));
+                return Err(FieldError::new(
+                    name,
+                    "invalid_format",
+                    "只能包含字母和数字",
+                    "only letters and digits are allowed",
+                ));
             }
             one(Value::String(t))
         }
         FieldType::Pinyin => {
             let p = required_text(name, &as_text(), f.max_length)?;
-            if p.chars().all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '-' || c == '\'' || c == 'ü' || c == 'Ü') {
+            if p.chars().all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '-' || c == '\'' || c == 'ü' || c == 'Ü')
+            {
                 one(Value::String(p))
             } else {
                 Err(FieldError::new(
@@ -139,7 +149,10 @@ fn check_field(f: &Field, value: &Value, today: NaiveDate) -> Result<Option<(Vec
             let id = IdNumber::parse_field(&as_text(), name)?;
             let d = IdNumberDigest::new(&id);
             Ok(Some((
-                vec![("idNumberDigest".to_owned(), Value::String(d.digest)), ("idNumberSalt".to_owned(), Value::String(d.salt))],
+                vec![
+                    ("idNumberDigest".to_owned(), Value::String(d.digest)),
+                    ("idNumberSalt".to_owned(), Value::String(d.salt)),
+                ],
                 None,
             )))
         }
@@ -264,7 +277,9 @@ impl Definition {
             }
         }
         match (valid_from, valid_until) {
-            (Some(valid_from), Some(valid_until)) if errors.is_empty() => Ok(Validated { subject, valid_from, valid_until }),
+            (Some(valid_from), Some(valid_until)) if errors.is_empty() => {
+                Ok(Validated { subject, valid_from, valid_until })
+            }
             _ => Err(RequestError::Fields(errors)),
         }
     }
@@ -300,7 +315,8 @@ impl Definition {
                         None => Localized::new(s.clone(), s.clone()),
                     },
                     (_, Value::Array(items)) => {
-                        let items: Vec<String> = items.iter().map(|i| i.as_str().unwrap_or_default().to_owned()).collect();
+                        let items: Vec<String> =
+                            items.iter().map(|i| i.as_str().unwrap_or_default().to_owned()).collect();
                         Localized::new(items.join("、"), items.join("; "))
                     }
                     (_, Value::String(s)) => Localized::new(s.clone(), s.clone()),

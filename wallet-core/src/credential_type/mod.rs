@@ -41,7 +41,10 @@ pub use fields::{DisplayField, RequestError, Validated};
 pub const SHIPPED: &[(&str, &str)] = &[
     ("health-certificate.json", include_str!("../../../credential-types/health-certificate.json")),
     ("food-business-licence.json", include_str!("../../../credential-types/food-business-licence.json")),
-    ("physician-practising-certificate.json", include_str!("../../../credential-types/physician-practising-certificate.json")),
+    (
+        "physician-practising-certificate.json",
+        include_str!("../../../credential-types/physician-practising-certificate.json"),
+    ),
     ("driving-instructor-licence.json", include_str!("../../../credential-types/driving-instructor-licence.json")),
     ("dog-vaccination-certificate.json", include_str!("../../../credential-types/dog-vaccination-certificate.json")),
 ];
@@ -76,7 +79,10 @@ impl Tables {
         }
         if let Some(doc) = &def.context_document {
             if let Some(existing) = self.definitions.iter().find(|d| d.context_url == def.context_url) {
-                return Err(err(None, format!("jsonLd.context {} is already used by {}", def.context_url, existing.source)));
+                return Err(err(
+                    None,
+                    format!("jsonLd.context {} is already used by {}", def.context_url, existing.source),
+                ));
             }
             if crate::contexts::bundled_document(&def.context_url).is_some() {
                 return Err(err(None, format!("jsonLd.context {} is a bundled context", def.context_url)));
@@ -138,9 +144,8 @@ static SHIPPED_REGISTRY: LazyLock<Result<Registry, DefinitionError>> = LazyLock:
     Ok(Registry { tables })
 });
 
-static INSTALLED: LazyLock<RwLock<Tables>> = LazyLock::new(|| {
-    RwLock::new(SHIPPED_REGISTRY.as_ref().map(|r| r.tables.clone()).unwrap_or_default())
-});
+static INSTALLED: LazyLock<RwLock<Tables>> =
+    LazyLock::new(|| RwLock::new(SHIPPED_REGISTRY.as_ref().map(|r| r.tables.clone()).unwrap_or_default()));
 
 fn installed() -> std::sync::RwLockReadGuard<'static, Tables> {
     INSTALLED.read().unwrap_or_else(std::sync::PoisonError::into_inner)
