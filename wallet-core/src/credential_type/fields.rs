@@ -57,14 +57,16 @@ fn text_of(v: &Value) -> Option<String> {
     }
 }
 
-fn check_field(
-    f: &Field,
-    value: &Value,
-    today: NaiveDate,
-) -> Result<Option<(Vec<(String, Value)>, Option<NaiveDate>)>, FieldError> {
+/// What one request field becomes: its `credentialSubject` entries, and its date (for validity defaults).
+struct CheckedField {
+    entries: Vec<(String, Value)>,
+    date: Option<NaiveDate>,
+}
+
+fn check_field(f: &Field, value: &Value, today: NaiveDate) -> Result<CheckedField, FieldError> {
     let name = f.name;
     let as_text = || text_of(value).unwrap_or_default();
-    let one = |v: Value| Ok(Some((vec![(name.to_owned(), v)], None)));
+    let one = |v: Value| Ok(CheckedField { entries: vec![(name.to_owned(), v)], date: None });
     match f.field_type {
         FieldType::Text => {
             let t = required_text(name, &as_text(), f.max_length)?;
@@ -102,7 +104,10 @@ fn check_field(
                     &format!("the {} cannot be in the future", f.label.en.to_lowercase()),
                 ));
             }
-            Ok(Some((vec![(name.to_owned(), Value::String(d.format("%Y-%m-%d").to_string()))], Some(d))))
+            Ok(CheckedField {
+                entries: vec![(name.to_owned(), Value::String(d.format("%Y-%m-%d").to_string()))],
+                date: Some(d),
+            })
         }
         FieldType::Sex => one(Value::String(Sex::parse_field(&as_text(), name)?.code().to_owned())),
         FieldType::Enum => {
@@ -148,13 +153,13 @@ fn check_field(
         FieldType::CnResidentId => {
             let id = IdNumber::parse_field(&as_text(), name)?;
             let d = IdNumberDigest::new(&id);
-            Ok(Some((
-                vec![
+            Ok(CheckedField {
+                entries: vec![
                     ("idNumberDigest".to_owned(), Value::String(d.digest)),
                     ("idNumberSalt".to_owned(), Value::String(d.salt)),
                 ],
-                None,
-            )))
+                date: None,
+            })
         }
         FieldType::UnifiedSocialCreditCode => {
             one(Value::String(UnifiedSocialCreditCode::parse_field(&as_text(), name)?.as_str().to_owned()))
@@ -236,13 +241,12 @@ impl Definition {
                 continue;
             }
             match check_field(f, &value, today) {
-                Ok(Some((entries, date))) => {
+                Ok(CheckedField { entries, date }) => {
                     subject.extend(entries);
                     if let Some(d) = date {
                         dates.push((f.name, d));
                     }
                 }
-                Ok(None) => {}
                 Err(e) => errors.push(e),
             }
         }
