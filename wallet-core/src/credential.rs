@@ -1,6 +1,7 @@
-//! The credential model: the two kinds of credential this suite issues today,
-//! built from plain fields (no JSON-LD knowledge needed by callers) and read back
-//! from a W3C VC 2.0 document for display.
+//! The credential model's building blocks: identifiers, and the field rules
+//! (ID card check digit, salted ID digest, credit-code checksum, sex, dates)
+//! that credential type definitions ([`crate::credential_type`]) use. The
+//! credential types themselves are data (`credential-types/*.json`).
 //!
 //! Every rule about a field (formats, check digits, what is hashed and how)
 //! lives here, once; the services only call it.
@@ -9,15 +10,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::contexts::{CREDENTIALS_V2, ECERT_V1};
 use crate::localized::Localized;
 
-/// `type` of a food-service worker health certificate (健康证明).
+/// `type` of a food-service worker health certificate (健康证明), a shipped definition.
 pub const HEALTH_CERTIFICATE_TYPE: &str = "HealthCertificate";
-/// `type` of a food business licence (食品经营许可证).
+/// `type` of a food business licence (食品经营许可证), a shipped definition.
 pub const FOOD_BUSINESS_LICENCE_TYPE: &str = "FoodBusinessLicence";
 
 /// A field that does not satisfy its rule, with a stable code and bilingual text.
@@ -272,92 +272,6 @@ impl Sex {
     }
 }
 
-/// What a clinic's system sends to issue a health certificate: plain fields,
-/// including the raw ID number (hashed here, never kept).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct HealthCertificateRequest {
-    /// Holder's name in Chinese characters.
-    pub full_name: String,
-    /// Holder's name in pinyin (GB/T 28039: `SURNAME Given`).
-    pub full_name_pinyin: String,
-    /// `M`/`F`.
-    pub sex: String,
-    /// `YYYY-MM-DD`.
-    pub birth_date: String,
-    /// Resident ID card number; only its salted digest goes into the credential.
-    pub id_number: String,
-    /// `YYYY-MM-DD`.
-    pub examination_date: String,
-    /// Name of the examining institution.
-    pub examining_institution: String,
-    /// `qualified` (合格). A certificate is issued only to those found fit.
-    pub examination_result: String,
-    /// Optional occupation category, e.g. `food-service`.
-    #[serde(default)]
-    pub occupation: Option<String>,
-    /// Start of validity (RFC 3339). Defaults to the examination date.
-    #[serde(default)]
-    pub valid_from: Option<String>,
-    /// End of validity (RFC 3339). Defaults to one year after `validFrom`.
-    #[serde(default)]
-    pub valid_until: Option<String>,
-}
-
-/// A validated health certificate (健康证明), ready to become a credential.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HealthCertificate {
-    /// 姓名
-    pub full_name: String,
-    /// 姓名拼音
-    pub full_name_pinyin: String,
-    /// 性别
-    pub sex: Sex,
-    /// 出生日期
-    pub birth_date: NaiveDate,
-    /// Salted digest of the ID number.
-    pub id_number_digest: IdNumberDigest,
-    /// 体检日期
-    pub examination_date: NaiveDate,
-    /// 体检机构
-    pub examining_institution: String,
-    /// 体检结论
-    pub examination_result: String,
-    /// 从业类别
-    pub occupation: Option<String>,
-    /// 有效期起
-    pub valid_from: DateTime<Utc>,
-    /// 有效期至
-    pub valid_until: DateTime<Utc>,
-}
-
-/// Allowed examination results (code lists keep the QR small and the meaning fixed).
-pub const EXAMINATION_RESULTS: &[(&str, &str, &str)] = &[("qualified", "合格", "Qualified")];
-
-/// Collects every field error of a request instead of stopping at the first.
-#[derive(Default)]
-struct FieldErrors(Vec<FieldError>);
-
-impl FieldErrors {
-    fn take<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
-        r.map_err(|e| self.0.push(e)).ok()
-    }
-    /// `validUntil` must come after `validFrom` (when both parsed).
-    fn check_validity_order(&mut self, from: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) {
-        if let (Some(from), Some(until)) = (from, until) {
-            if until <= from {
-                self.0.push(FieldError::new(
-                    "validUntil",
-                    "before_valid_from",
-                    "有效期截止时间必须晚于起始时间",
-                    "validUntil must be after validFrom",
-                ));
-            }
-        }
-    }
-}
-
 pub(crate) fn required_text(field: &'static str, value: &str, max_chars: usize) -> Result<String, FieldError> {
     let v = value.trim();
     if v.is_empty() {
@@ -402,284 +316,6 @@ pub fn format_timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-impl HealthCertificate {
-    /// Validate a request, collecting every field error (not just the first).
-    ///
-    /// # Errors
-    /// All the [`FieldError`]s found.
-    pub fn from_request(req: &HealthCertificateRequest, today: NaiveDate) -> Result<Self, Vec<FieldError>> {
-        let mut errors = FieldErrors::default();
-        let full_name = errors.take(required_text("fullName", &req.full_name, 50));
-        let full_name_pinyin = errors.take(required_text("fullNamePinyin", &req.full_name_pinyin, 100).and_then(|p| {
-            if p.chars().all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '-' || c == '\'' || c == 'ü' || c == 'Ü')
-            {
-                Ok(p)
-            } else {
-                Err(FieldError::new(
-                    "fullNamePinyin",
-                    "invalid_format",
-                    "拼音只能包含拉丁字母、空格和连字符",
-                    "pinyin may contain only Latin letters, spaces and hyphens",
-                ))
-            }
-        }));
-        let sex = errors.take(Sex::parse(&req.sex));
-        let birth_date = errors.take(parse_date("birthDate", &req.birth_date).and_then(|d| {
-            if d > today {
-                Err(FieldError::new(
-                    "birthDate",
-                    "in_future",
-                    "出生日期不能晚于今天",
-                    "the birth date cannot be in the future",
-                ))
-            } else {
-                Ok(d)
-            }
-        }));
-        let id_number = errors.take(IdNumber::parse(&req.id_number));
-        let examination_date = errors.take(parse_date("examinationDate", &req.examination_date).and_then(|d| {
-            if d > today {
-                Err(FieldError::new(
-                    "examinationDate",
-                    "in_future",
-                    "体检日期不能晚于今天",
-                    "the examination date cannot be in the future",
-                ))
-            } else {
-                Ok(d)
-            }
-        }));
-        let examining_institution = errors.take(required_text("examiningInstitution", &req.examining_institution, 100));
-        let examination_result = errors.take(match req.examination_result.trim() {
-            r if EXAMINATION_RESULTS.iter().any(|(code, zh, _)| *code == r || *zh == r) => Ok(EXAMINATION_RESULTS
-                .iter()
-                .find(|(code, zh, _)| *code == r || *zh == r)
-                .map_or("qualified", |e| e.0)
-                .to_owned()),
-            "" => Err(FieldError::required("examinationResult")),
-            _ => Err(FieldError::new(
-                "examinationResult",
-                "not_qualified",
-                "只能为体检合格者签发健康证明",
-                "a health certificate is issued only when the result is `qualified`",
-            )),
-        });
-        let occupation = match req.occupation.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(o) => errors.take(required_text("occupation", o, 50)),
-        };
-        let valid_from = match (&req.valid_from, examination_date) {
-            (Some(v), _) => errors.take(parse_datetime("validFrom", v)),
-            (None, Some(d)) => Some(day_start(d)),
-            (None, None) => None,
-        };
-        let valid_until = match (&req.valid_until, valid_from) {
-            (Some(v), _) => errors.take(parse_datetime("validUntil", v)),
-            (None, Some(from)) => {
-                from.checked_add_months(chrono::Months::new(12)).map(|t| t - chrono::Duration::seconds(1))
-            }
-            (None, None) => None,
-        };
-        errors.check_validity_order(valid_from, valid_until);
-        match (
-            full_name,
-            full_name_pinyin,
-            sex,
-            birth_date,
-            id_number,
-            examination_date,
-            examining_institution,
-            examination_result,
-            valid_from,
-            valid_until,
-        ) {
-            (
-                Some(full_name),
-                Some(full_name_pinyin),
-                Some(sex),
-                Some(birth_date),
-                Some(id),
-                Some(examination_date),
-                Some(examining_institution),
-                Some(examination_result),
-                Some(valid_from),
-                Some(valid_until),
-            ) if errors.0.is_empty() => Ok(Self {
-                full_name,
-                full_name_pinyin,
-                sex,
-                birth_date,
-                id_number_digest: IdNumberDigest::new(&id),
-                examination_date,
-                examining_institution,
-                examination_result,
-                occupation,
-                valid_from,
-                valid_until,
-            }),
-            _ => Err(errors.0),
-        }
-    }
-
-    /// The unsigned W3C VC 2.0 credential.
-    pub fn to_unsigned_credential(&self, id: &CredentialId, issuer: &str) -> Value {
-        let mut subject = json!({
-            "fullName": self.full_name,
-            "fullNamePinyin": self.full_name_pinyin,
-            "sex": self.sex.code(),
-            "birthDate": self.birth_date.format("%Y-%m-%d").to_string(),
-            "idNumberDigest": self.id_number_digest.digest,
-            "idNumberSalt": self.id_number_digest.salt,
-            "examinationDate": self.examination_date.format("%Y-%m-%d").to_string(),
-            "examiningInstitution": self.examining_institution,
-            "examinationResult": self.examination_result,
-        });
-        if let (Some(o), Some(map)) = (&self.occupation, subject.as_object_mut()) {
-            map.insert("occupation".into(), Value::String(o.clone()));
-        }
-        json!({
-            "@context": [CREDENTIALS_V2, ECERT_V1],
-            "id": id.as_str(),
-            "type": ["VerifiableCredential", HEALTH_CERTIFICATE_TYPE],
-            "issuer": issuer,
-            "validFrom": format_timestamp(self.valid_from),
-            "validUntil": format_timestamp(self.valid_until),
-            "credentialSubject": subject,
-        })
-    }
-}
-
-/// What a licensing office's system sends to issue a food business licence.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FoodBusinessLicenceRequest {
-    /// 许可证编号, e.g. `JY14401030012345`.
-    pub licence_number: String,
-    /// 经营者名称
-    pub licensee: String,
-    /// 统一社会信用代码
-    pub unified_social_credit_code: String,
-    /// 法定代表人（负责人）
-    pub legal_representative: String,
-    /// 经营场所
-    pub business_address: String,
-    /// 经营项目
-    pub business_scope: Vec<String>,
-    /// RFC 3339
-    pub valid_from: String,
-    /// RFC 3339
-    pub valid_until: String,
-}
-
-/// A validated food business licence (食品经营许可证).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FoodBusinessLicence {
-    /// 许可证编号
-    pub licence_number: String,
-    /// 经营者名称
-    pub licensee: String,
-    /// 统一社会信用代码
-    pub unified_social_credit_code: UnifiedSocialCreditCode,
-    /// 法定代表人（负责人）
-    pub legal_representative: String,
-    /// 经营场所
-    pub business_address: String,
-    /// 经营项目
-    pub business_scope: Vec<String>,
-    /// 有效期起
-    pub valid_from: DateTime<Utc>,
-    /// 有效期至
-    pub valid_until: DateTime<Utc>,
-}
-
-impl FoodBusinessLicence {
-    /// Validate a request, collecting every field error.
-    ///
-    /// # Errors
-    /// All the [`FieldError`]s found.
-    pub fn from_request(req: &FoodBusinessLicenceRequest) -> Result<Self, Vec<FieldError>> {
-        let mut errors = FieldErrors::default();
-        let licence_number = errors.take(required_text("licenceNumber", &req.licence_number, 32).and_then(|n| {
-            if n.chars().all(|c| c.is_ascii_alphanumeric()) {
-                Ok(n)
-            } else {
-                Err(FieldError::new(
-                    "licenceNumber",
-                    "invalid_format",
-                    "许可证编号只能包含字母和数字",
-                    "a licence number has only letters and digits",
-                ))
-            }
-        }));
-        let licensee = errors.take(required_text("licensee", &req.licensee, 100));
-        let usci = errors.take(UnifiedSocialCreditCode::parse(&req.unified_social_credit_code));
-        let legal_representative = errors.take(required_text("legalRepresentative", &req.legal_representative, 50));
-        let business_address = errors.take(required_text("businessAddress", &req.business_address, 200));
-        let business_scope = if req.business_scope.is_empty() {
-            errors.take(Err(FieldError::required("businessScope")))
-        } else {
-            let items: Vec<_> =
-                req.business_scope.iter().filter_map(|s| errors.take(required_text("businessScope", s, 100))).collect();
-            (items.len() == req.business_scope.len()).then_some(items)
-        };
-        let valid_from = errors.take(parse_datetime("validFrom", &req.valid_from));
-        let valid_until = errors.take(parse_datetime("validUntil", &req.valid_until));
-        errors.check_validity_order(valid_from, valid_until);
-        match (
-            licence_number,
-            licensee,
-            usci,
-            legal_representative,
-            business_address,
-            business_scope,
-            valid_from,
-            valid_until,
-        ) {
-            (
-                Some(licence_number),
-                Some(licensee),
-                Some(unified_social_credit_code),
-                Some(legal_representative),
-                Some(business_address),
-                Some(business_scope),
-                Some(valid_from),
-                Some(valid_until),
-            ) if errors.0.is_empty() => Ok(Self {
-                licence_number,
-                licensee,
-                unified_social_credit_code,
-                legal_representative,
-                business_address,
-                business_scope,
-                valid_from,
-                valid_until,
-            }),
-            _ => Err(errors.0),
-        }
-    }
-
-    /// The unsigned W3C VC 2.0 credential.
-    pub fn to_unsigned_credential(&self, id: &CredentialId, issuer: &str) -> Value {
-        json!({
-            "@context": [CREDENTIALS_V2, ECERT_V1],
-            "id": id.as_str(),
-            "type": ["VerifiableCredential", FOOD_BUSINESS_LICENCE_TYPE],
-            "issuer": issuer,
-            "validFrom": format_timestamp(self.valid_from),
-            "validUntil": format_timestamp(self.valid_until),
-            "credentialSubject": {
-                "licenceNumber": self.licence_number,
-                "licensee": self.licensee,
-                "unifiedSocialCreditCode": self.unified_social_credit_code.as_str(),
-                "legalRepresentative": self.legal_representative,
-                "businessAddress": self.business_address,
-                "businessScope": self.business_scope,
-            },
-        })
-    }
-}
-
 /// The kind of a credential, from its `type`: the type name of an installed
 /// credential type definition ([`crate::credential_type`]), else `Generic`.
 pub fn credential_kind(vc: &Value) -> &'static str {
@@ -689,26 +325,6 @@ pub fn credential_kind(vc: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn request() -> HealthCertificateRequest {
-        HealthCertificateRequest {
-            full_name: "欧阳晓燕".into(),
-            full_name_pinyin: "OUYANG Xiaoyan".into(),
-            sex: "F".into(),
-            birth_date: "1991-07-23".into(),
-            id_number: "11010519491231002X".into(),
-            examination_date: "2026-03-12".into(),
-            examining_institution: "广州市越秀区疾病预防控制中心".into(),
-            examination_result: "qualified".into(),
-            occupation: Some("food-service".into()),
-            valid_from: None,
-            valid_until: None,
-        }
-    }
-
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 3, 15).unwrap()
-    }
 
     #[test]
     fn id_number_check_character() {
@@ -740,40 +356,6 @@ mod tests {
         assert!(!d.digest.contains("1101") && !d.salt.contains("1101"));
         // Fresh salt each time: two certificates of one person are unlinkable by digest.
         assert_ne!(IdNumberDigest::new(&id).digest, d.digest);
-    }
-
-    #[test]
-    fn health_certificate_defaults_to_one_year_from_the_examination() {
-        let hc = HealthCertificate::from_request(&request(), today()).unwrap();
-        assert_eq!(format_timestamp(hc.valid_from), "2026-03-12T00:00:00Z");
-        assert_eq!(format_timestamp(hc.valid_until), "2027-03-11T23:59:59Z");
-        let vc = hc.to_unsigned_credential(&CredentialId::generate(), "did:key:zDnae");
-        assert_eq!(vc["credentialSubject"]["fullName"], "欧阳晓燕");
-        assert!(vc["credentialSubject"].get("idNumber").is_none());
-        assert!(!vc.to_string().contains("11010519491231002X"));
-        assert_eq!(credential_kind(&vc), HEALTH_CERTIFICATE_TYPE);
-    }
-
-    #[test]
-    fn health_certificate_reports_every_bad_field() {
-        let mut r = request();
-        r.full_name = " ".into();
-        r.sex = "x".into();
-        r.birth_date = "1991/07/23".into();
-        r.id_number = "110105194912310021".into();
-        r.examination_result = "unqualified".into();
-        let errs = HealthCertificate::from_request(&r, today()).unwrap_err();
-        let fields: Vec<_> = errs.iter().map(|e| (e.field, e.code)).collect();
-        assert_eq!(
-            fields,
-            vec![
-                ("fullName", "required"),
-                ("sex", "invalid_value"),
-                ("birthDate", "invalid_date"),
-                ("idNumber", "checksum"),
-                ("examinationResult", "not_qualified")
-            ]
-        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use serde_json::{json, Value};
 use wallet_core::canonical::canonical_nquads;
 use wallet_core::compact::{self, CompactError};
-use wallet_core::credential::{CredentialId, HealthCertificate, HealthCertificateRequest};
+use wallet_core::credential::CredentialId;
 use wallet_core::credential_type::{Definition, Registry, RequestError};
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
@@ -91,20 +91,64 @@ async fn every_shipped_type_issues_verifies_and_round_trips_the_qr_form() {
     }
 }
 
-#[tokio::test]
-async fn health_certificate_from_its_definition_has_the_hand_coded_shape() {
+#[test]
+fn health_certificate_from_its_definition_is_byte_identical_to_the_fixture() {
+    // The fixture was made by the hand-written code this definition replaced.
+    let fixture: Value =
+        serde_json::from_str(include_str!("../../fixtures/credentials/sample-health-certificate.unsigned.json"))
+            .unwrap();
     let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
-    let id = CredentialId::generate();
-    let checked = def.check_request(&sample_request("HealthCertificate"), today()).unwrap();
-    let from_definition = def.to_unsigned_credential(&checked, &id, "did:key:zDnaeX");
-    let req: HealthCertificateRequest = serde_json::from_value(sample_request("HealthCertificate")).unwrap();
-    let mut by_hand =
-        HealthCertificate::from_request(&req, today()).unwrap().to_unsigned_credential(&id, "did:key:zDnaeX");
-    // The salts differ (fresh per credential); everything else is byte-identical.
+    let mut request = sample_request("HealthCertificate");
+    request["validFrom"] = json!("2026-03-15T00:00:00Z");
+    let checked = def.check_request(&request, today()).unwrap();
+    let id = CredentialId::parse(fixture["id"].as_str().unwrap()).unwrap();
+    let mut from_definition = def.to_unsigned_credential(&checked, &id, fixture["issuer"].as_str().unwrap());
+    // The salt is fresh per credential; everything else must match byte for byte.
     for k in ["idNumberDigest", "idNumberSalt"] {
-        by_hand["credentialSubject"][k] = from_definition["credentialSubject"][k].clone();
+        assert!(from_definition["credentialSubject"][k].as_str().unwrap().starts_with('u'));
+        from_definition["credentialSubject"][k] = fixture["credentialSubject"][k].clone();
     }
-    assert_eq!(serde_json::to_string(&from_definition).unwrap(), serde_json::to_string(&by_hand).unwrap());
+    let mut expected = fixture.clone();
+    expected.as_object_mut().unwrap().shift_remove("credentialStatus");
+    assert_eq!(serde_json::to_string(&from_definition).unwrap(), serde_json::to_string(&expected).unwrap());
+    assert!(!from_definition.to_string().contains("11010519491231002X"));
+}
+
+#[test]
+fn health_certificate_defaults_to_one_year_from_the_examination_and_reports_every_bad_field() {
+    let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+    let checked = def.check_request(&sample_request("HealthCertificate"), today()).unwrap();
+    assert_eq!(
+        (checked.valid_from.to_rfc3339(), checked.valid_until.to_rfc3339()),
+        ("2026-03-12T00:00:00+00:00".into(), "2027-03-11T23:59:59+00:00".into())
+    );
+    let mut r = sample_request("HealthCertificate");
+    r["fullName"] = json!(" ");
+    r["sex"] = json!("x");
+    r["birthDate"] = json!("1991/07/23");
+    r["idNumber"] = json!("110105194912310021");
+    r["examinationResult"] = json!("unqualified");
+    let Err(RequestError::Fields(errs)) = def.check_request(&r, today()) else { panic!("should fail") };
+    let fields: Vec<_> = errs.iter().map(|e| (e.field, e.code)).collect();
+    assert_eq!(
+        fields,
+        [
+            ("fullName", "required"),
+            ("sex", "invalid_value"),
+            ("birthDate", "invalid_date"),
+            ("idNumber", "checksum"),
+            ("examinationResult", "not_qualified")
+        ]
+    );
+    // validUntil before validFrom.
+    let mut r = sample_request("FoodBusinessLicence");
+    r["validUntil"] = json!("2025-01-01T00:00:00Z");
+    let Err(RequestError::Fields(errs)) =
+        Registry::shipped().unwrap().by_type("FoodBusinessLicence").unwrap().check_request(&r, today())
+    else {
+        panic!("should fail")
+    };
+    assert_eq!((errs[0].field, errs[0].code), ("validUntil", "before_valid_from"));
 }
 
 #[test]

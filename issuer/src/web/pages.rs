@@ -989,15 +989,17 @@ mod tests {
 
     #[test]
     fn health_form_errors_come_from_the_domain_rules_in_both_languages() {
-        let empty: wallet_core::credential::HealthCertificateRequest = serde_json::from_value(health_request(
+        let empty = health_request(
             &[("birthDate", "1991-02-30"), ("idNumber", "110105194912310021"), ("sex", "X")]
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
-        ))
-        .unwrap();
+        );
         let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 12).unwrap();
-        let errors = wallet_core::credential::HealthCertificate::from_request(&empty, today).unwrap_err();
+        let def = wallet_core::credential_type::Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+        let Err(wallet_core::credential_type::RequestError::Fields(errors)) = def.check_request(&empty, today) else {
+            panic!("field errors expected")
+        };
         let api_error = crate::api_error::ApiError::invalid_fields(errors);
         for lang in [Lang::Zh, Lang::En] {
             let mut form = FormView::with_values(
