@@ -83,6 +83,12 @@ async fn every_shipped_type_issues_verifies_and_round_trips_the_qr_form() {
         assert_eq!(serde_json::to_string(&back).unwrap(), serde_json::to_string(&signed).unwrap());
         assert_eq!(verify_credential(&back, &at_issue_time()).await.unwrap().checks.signature, CheckResult::Valid);
         // New terms use their definition codes: the type name never appears as text.
+        println!(
+            "{}: QR text {} characters, CBOR {} bytes",
+            def.type_name,
+            qr.len(),
+            compact::encode_cbor(&signed).unwrap().len()
+        );
         assert!(qr.len() < 900, "{}: {} characters", def.type_name, qr.len());
         assert!(!compact::encode_cbor(&signed)
             .unwrap()

@@ -505,7 +505,11 @@ fn holder_of(vc: &Value) -> String {
         (Some(name), Some(pinyin), _) => format!("{name} ({pinyin})"),
         (Some(name), None, _) => name.to_owned(),
         (_, _, Some(licensee)) => licensee.to_owned(),
-        _ => String::new(),
+        // Other defined types: the first field printed on the card (e.g. the owner's name).
+        _ => wallet_core::credential_type::installed_for_credential(vc)
+            .and_then(|def| def.display_fields(vc).into_iter().find(|f| f.print))
+            .map(|f| f.value.zh)
+            .unwrap_or_default(),
     }
 }
 
