@@ -138,6 +138,8 @@ async fn a_type_defined_by_a_file_alone_is_issued_printed_scanned_and_verified()
     let (status, body) = app.post(path, &json!({"fullName": "赵强", "colour": "red"})).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_json")));
     assert!(body["message"]["en"].as_str().unwrap().contains("colour"));
+    let anonymous = reqwest::Client::new().post(format!("{}{path}", app.base)).json(&json!({})).send().await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401, "the domain API needs a token for every type");
     let (status, body) = app.post("/api/v1/crane-operator-certificates", &json!({})).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("unknown_credential_type")));
 
