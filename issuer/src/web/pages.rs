@@ -1067,8 +1067,35 @@ mod tests {
                 }
                 .render()
                 .unwrap(),
+                TypesPage { ctx: ctx(lang), types: vec![("/types/x/new".into(), "犬只免疫证明".into())] }
+                    .render()
+                    .unwrap(),
             ];
-            for html in pages {
+            // Every shipped type's form, built from its definition.
+            let registry = wallet_core::credential_type::Registry::shipped().unwrap();
+            let forms: Vec<String> = registry
+                .definitions()
+                .map(|def| {
+                    let html = TypeFormPage {
+                        ctx: ctx(lang),
+                        form: FormView::default(),
+                        idem: "k".into(),
+                        title: lang.pick(&def.name).to_owned(),
+                        api_path: def.api_path.clone(),
+                        fields: type_fields(def, lang),
+                    }
+                    .render()
+                    .unwrap();
+                    for f in &def.fields {
+                        assert!(html.contains(&format!("name=\"{}\"", f.name)), "{}: {}", def.type_name, f.name);
+                        let label = lang.pick(&f.label);
+                        let escaped = [label.to_owned(), label.replace('\'', "&#39;"), label.replace('\'', "&#x27;")];
+                        assert!(escaped.iter().any(|l| html.contains(l)), "{}: {}", def.type_name, f.name);
+                    }
+                    html
+                })
+                .collect();
+            for html in pages.iter().chain(&forms) {
                 assert!(html.contains(&format!("lang=\"{}\"", lang.html_lang())));
                 assert!(html.contains(t.skip_to_content) && html.contains(t.switch_language));
             }
