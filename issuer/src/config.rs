@@ -21,6 +21,11 @@ pub struct Settings {
     /// The department-signed trust list to serve at `GET /trust-list` (made by `issuer pki trust-list`).
     #[arg(long, env = "ISSUER_TRUST_LIST")]
     pub trust_list: Option<PathBuf>,
+    /// Directory of extra credential type definition files (`*.json`, see
+    /// `credential-types/` and DESIGN.md); the five shipped types are always built in.
+    /// A bad file stops the issuer at start, naming the file and the problem.
+    #[arg(long, env = "ISSUER_CREDENTIAL_TYPES")]
+    pub credential_types: Option<PathBuf>,
     /// PEM private key for --tls-cert.
     #[arg(long, env = "ISSUER_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
@@ -62,6 +67,7 @@ impl Settings {
             data_dir,
             database_url: None,
             trust_list: None,
+            credential_types: None,
             tls_cert: None,
             tls_key: None,
             public_url: None,

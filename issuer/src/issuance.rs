@@ -4,12 +4,13 @@
 use chrono::Utc;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use wallet_core::credential::{
-    credential_kind, CredentialId, FoodBusinessLicence, FoodBusinessLicenceRequest, HealthCertificate,
-    HealthCertificateRequest, FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE,
-};
+use std::sync::Arc;
+
+use wallet_core::credential::{credential_kind, CredentialId, FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE};
+use wallet_core::credential_type::{Definition, Registry, RequestError};
 use wallet_core::issuance::{sign_credential, IssueError};
 use wallet_core::keys::IssuerKey;
+use wallet_core::trust::{IssuerTrustFailureCode, TrustStore};
 
 use crate::api_error::ApiError;
 use crate::store::{IdempotencyRecord, NewCredential, SaveOutcome, Store};
@@ -27,6 +28,49 @@ pub struct Issuer {
     pub log: crate::transparency_log::TransparencyLog,
     /// OpenID4VCI secrets of this process (the nonce MAC key).
     pub oid4vci: crate::oid4vci::Oid4vciKeys,
+    /// The credential types this issuer knows (shipped + `--credential-types`).
+    pub types: Arc<Registry>,
+    /// This issuer's own trust list (`--trust-list`), read to refuse types its
+    /// certificate does not allow; `None` without a trust list (demo mode).
+    pub own_trust: Option<Arc<TrustStore>>,
+}
+
+/// Read `--trust-list` for the issuer's own guard: verified against the roots it
+/// carries (the issuer checks what its department certified, not whom to trust).
+/// A list that cannot be read gives a warning and no guard.
+pub fn own_trust_store(path: Option<&std::path::Path>) -> Option<Arc<TrustStore>> {
+    let path = path?;
+    let read = || -> Result<TrustStore, String> {
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        let list = wallet_core::trust::trust_list::TrustList::parse(&bytes).map_err(|e| e.to_string())?;
+        let roots = list.listed_roots().map_err(|e| e.to_string())?;
+        list.verify(&roots, Utc::now(), chrono::Duration::days(36_500)).map_err(|e| e.to_string())
+    };
+    match read() {
+        Ok(store) => Some(Arc::new(store)),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "trust list unreadable: credential types not checked before issuing");
+            None
+        }
+    }
+}
+
+/// Check a domain request against its type's definition, today.
+///
+/// # Errors
+/// 400 `invalid_json` for a body that is not this type's JSON; 422 with field errors.
+pub(crate) fn check_typed_request(
+    def: &Definition,
+    req: &Value,
+) -> Result<wallet_core::credential_type::Validated, ApiError> {
+    def.check_request(req, Utc::now().date_naive()).map_err(|e| match e {
+        RequestError::Fields(errors) => ApiError::invalid_fields(errors),
+        RequestError::Malformed(m) => ApiError::bad_request(
+            "invalid_json",
+            format!("请求内容不是有效的 JSON 或字段有误：{m}"),
+            format!("the body is not valid JSON for this request: {m}"),
+        ),
+    })
 }
 
 /// What an issuance returns: the HTTP status to answer with and the body.
@@ -87,7 +131,7 @@ impl Issuer {
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
     ) -> Result<Issued, ApiError> {
-        self.issue_kind(HEALTH_CERTIFICATE_TYPE, "health-certificates", request_body, idempotency_key).await
+        self.issue_type(HEALTH_CERTIFICATE_TYPE, request_body, idempotency_key).await
     }
 
     /// Issue a food business licence from plain fields.
@@ -99,45 +143,67 @@ impl Issuer {
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
     ) -> Result<Issued, ApiError> {
-        self.issue_kind(FOOD_BUSINESS_LICENCE_TYPE, "licences", request_body, idempotency_key).await
+        self.issue_type(FOOD_BUSINESS_LICENCE_TYPE, request_body, idempotency_key).await
     }
 
-    /// Issue a credential of `kind` (a credential type name) from its domain
-    /// request, under idempotency `scope`: the one path the domain API, the
-    /// forms and OpenID4VCI share.
+    /// The definition served at `POST /api/v1/<api_path>`.
     ///
     /// # Errors
-    /// As [`Issuer::issue_health_certificate`]; 400 for an unknown kind.
-    pub(crate) async fn issue_kind(
+    /// 404 `unknown_credential_type`.
+    pub fn definition_at(&self, api_path: &str) -> Result<Arc<Definition>, ApiError> {
+        self.types.by_api_path(api_path).ok_or_else(|| {
+            ApiError::new(
+                actix_web::http::StatusCode::NOT_FOUND,
+                "unknown_credential_type",
+                "本签发服务没有这种凭证类型",
+                "this issuer has no such credential type",
+            )
+        })
+    }
+
+    /// Issue a credential of a defined type from plain fields.
+    ///
+    /// # Errors
+    /// 403 when this issuer's trust-list entry does not allow the type; 400 for
+    /// a body that is not this type's JSON; 422 with field errors; 422 when the
+    /// idempotency key was used for another request.
+    pub async fn issue_type(
         &self,
-        kind: &str,
-        scope: &str,
+        type_name: &str,
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
     ) -> Result<Issued, ApiError> {
-        match kind {
-            HEALTH_CERTIFICATE_TYPE => {
-                self.issue_domain(scope, request_body, idempotency_key, |body, key, id| {
-                    let req: HealthCertificateRequest = parse_request(body)?;
-                    let hc = HealthCertificate::from_request(&req, Utc::now().date_naive())
-                        .map_err(ApiError::invalid_fields)?;
-                    Ok(hc.to_unsigned_credential(id, &key.did()))
-                })
-                .await
-            }
-            FOOD_BUSINESS_LICENCE_TYPE => {
-                self.issue_domain(scope, request_body, idempotency_key, |body, key, id| {
-                    let req: FoodBusinessLicenceRequest = parse_request(body)?;
-                    let licence = FoodBusinessLicence::from_request(&req).map_err(ApiError::invalid_fields)?;
-                    Ok(licence.to_unsigned_credential(id, &key.did()))
-                })
-                .await
-            }
-            other => Err(ApiError::bad_request(
-                "unknown_credential_type",
-                format!("未知的凭证类型：{other}"),
-                format!("unknown credential type: {other}"),
+        let def =
+            self.types.by_type(type_name).ok_or_else(|| ApiError::internal(format!("type {type_name} not loaded")))?;
+        self.check_authorised(&def)?;
+        self.issue_domain(&def.api_path, request_body, idempotency_key, |body, key, id| {
+            let req: Value = parse_request(body)?;
+            let checked = check_typed_request(&def, &req)?;
+            Ok(def.to_unsigned_credential(&checked, id, &key.did()))
+        })
+        .await
+    }
+
+    /// Refuse a type the issuer's own trust-list entry does not allow (when a trust list is configured).
+    fn check_authorised(&self, def: &Definition) -> Result<(), ApiError> {
+        let Some(trust) = &self.own_trust else {
+            return Ok(());
+        };
+        let types = ["VerifiableCredential".to_owned(), def.type_name.to_owned()];
+        match trust.assess_issuer(&self.key.did(), &types, Utc::now()) {
+            Err(failure) if failure.code == IssuerTrustFailureCode::TypeNotAllowed => Err(ApiError::new(
+                actix_web::http::StatusCode::FORBIDDEN,
+                "credential_type_not_authorised",
+                format!("不能签发“{}”：{}", def.name.zh, failure.reason.zh),
+                format!("cannot issue “{}”: {}", def.name.en, failure.reason.en),
             )),
+            // Other trust failures (revoked, expired, not listed) are for inspectors to
+            // report; the issuer only refuses what its department never allowed.
+            Err(failure) => {
+                tracing::warn!(code = failure.code.as_str(), "this issuer's own trust-list entry does not check out");
+                Ok(())
+            }
+            Ok(_) => Ok(()),
         }
     }
 

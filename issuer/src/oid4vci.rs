@@ -20,14 +20,10 @@ use rand::{Rng as _, RngCore as _};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use wallet_core::contexts::{CREDENTIALS_V2, ECERT_V1};
-use wallet_core::credential::{
-    FoodBusinessLicence, FoodBusinessLicenceRequest, HealthCertificate, HealthCertificateRequest,
-    FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE,
-};
+use wallet_core::contexts::CREDENTIALS_V2;
 use wallet_core::oid4vci::{
     form_decode, offer_uri, verify_proof_jwt, CredentialOffer, Grants, PreAuthorizedCodeGrant, TxCode,
-    CONFIGURATION_IDS, PRE_AUTHORIZED_CODE_GRANT,
+    PRE_AUTHORIZED_CODE_GRANT,
 };
 
 use crate::api_error::ApiError;
@@ -157,7 +153,6 @@ impl Issuer {
     /// wallet proves its key itself); 422 with field errors.
     pub async fn create_offer(&self, body: &[u8], created_by: &str) -> Result<Value, ApiError> {
         let offer: OfferRequest = parse_request(body)?;
-        let today = Utc::now().date_naive();
         if offer.request.get("holderKey").is_some() {
             return Err(ApiError::bad_request(
                 "holder_key_from_wallet",
@@ -166,23 +161,15 @@ impl Issuer {
             ));
         }
         let request_bytes = serde_json::to_vec(&offer.request).map_err(ApiError::internal)?;
-        match offer.credential_configuration_id.as_str() {
-            HEALTH_CERTIFICATE_TYPE => {
-                let req: HealthCertificateRequest = parse_request(&request_bytes)?;
-                HealthCertificate::from_request(&req, today).map_err(ApiError::invalid_fields)?;
-            }
-            FOOD_BUSINESS_LICENCE_TYPE => {
-                let req: FoodBusinessLicenceRequest = parse_request(&request_bytes)?;
-                FoodBusinessLicence::from_request(&req).map_err(ApiError::invalid_fields)?;
-            }
-            other => {
-                return Err(ApiError::bad_request(
-                    "unknown_credential_configuration",
-                    format!("未知的凭证配置：{other}"),
-                    format!("unknown credential configuration: {other}"),
-                ))
-            }
-        }
+        let Some(def) = self.types.by_type(&offer.credential_configuration_id) else {
+            let other = &offer.credential_configuration_id;
+            return Err(ApiError::bad_request(
+                "unknown_credential_configuration",
+                format!("未知的凭证配置：{other}"),
+                format!("unknown credential configuration: {other}"),
+            ));
+        };
+        crate::issuance::check_typed_request(&def, &offer.request)?;
         let code = random_b64(32);
         let pin: String = (0..PIN_LENGTH).map(|_| char::from(b'0' + rand::rngs::OsRng.gen_range(0..10u8))).collect();
         let now = Utc::now().timestamp();
@@ -233,10 +220,15 @@ impl Issuer {
     /// `/.well-known/openid-credential-issuer`.
     pub fn issuer_metadata(&self) -> Value {
         let base = self.credential_issuer();
-        let configuration = |kind: &str, zh: &str, en: &str| {
+        // One configuration per defined credential type, its id the type's name.
+        let configuration = |def: &wallet_core::credential_type::Definition| {
+            let (kind, zh, en) = (def.type_name, &def.name.zh, &def.name.en);
             json!({
                 "format": "ldp_vc",
-                "credential_definition": {"@context": [CREDENTIALS_V2, ECERT_V1], "type": ["VerifiableCredential", kind]},
+                "credential_definition": {
+                    "@context": [CREDENTIALS_V2, def.context_url],
+                    "type": ["VerifiableCredential", kind],
+                },
                 "cryptographic_binding_methods_supported": ["did:key"],
                 "credential_signing_alg_values_supported": ["ecdsa-rdfc-2019"],
                 "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["ES256"]}},
@@ -248,11 +240,11 @@ impl Issuer {
             "credential_endpoint": format!("{base}/oid4vci/credential"),
             "nonce_endpoint": format!("{base}/oid4vci/nonce"),
             "display": [{"name": "电子证照签发服务", "locale": "zh-CN"}, {"name": "e-Certificate issuer", "locale": "en"}],
-            "credential_configurations_supported": {
-                HEALTH_CERTIFICATE_TYPE: configuration(HEALTH_CERTIFICATE_TYPE, "健康证明", "Health certificate"),
-                FOOD_BUSINESS_LICENCE_TYPE:
-                    configuration(FOOD_BUSINESS_LICENCE_TYPE, "食品经营许可证", "Food business licence"),
-            },
+            "credential_configurations_supported": self
+                .types
+                .definitions()
+                .map(|def| (def.type_name.to_owned(), configuration(def)))
+                .collect::<serde_json::Map<String, Value>>(),
         })
     }
 
@@ -372,7 +364,7 @@ impl Issuer {
             grant_error("invalid_credential_request", "请求内容不是有效的 JSON", "the body is not valid JSON")
         })?;
         let configuration = request.get("credential_configuration_id").and_then(Value::as_str).unwrap_or("");
-        if !CONFIGURATION_IDS.contains(&configuration) {
+        if self.types.by_type(configuration).is_none() {
             return Err(grant_error(
                 "unknown_credential_configuration",
                 "未知的凭证配置",
@@ -429,7 +421,7 @@ impl Issuer {
         }
         let body = serde_json::to_vec(&domain_request).map_err(ApiError::internal)?;
         let key = IdempotencyKey::parse(&format!("offer-{}", offer.offer_id))?;
-        let issued = self.issue_kind(&offer.configuration_id, "oid4vci", &body, Some(key)).await?;
+        let issued = self.issue_type(&offer.configuration_id, &body, Some(key)).await?;
         let credential = issued.body.get("credential").cloned().ok_or_else(|| ApiError::internal("no credential"))?;
         let credential_id = issued.body.get("id").and_then(Value::as_str).unwrap_or("");
         self.store.complete_offer(&offer.offer_id, credential_id).await.map_err(ApiError::internal)?;

@@ -40,12 +40,20 @@ impl Application {
             .context("opening the transparency log")?;
         let anchorer = crate::anchor::AnchorConfig::from_settings(settings)
             .map(|config| crate::anchor::spawn(store.clone(), log.clone(), config));
+        let types = std::sync::Arc::new(
+            wallet_core::credential_type::Registry::load(settings.credential_types.as_deref())
+                .context("loading credential type definitions")?,
+        );
+        types.install().context("loading credential type definitions")?;
+        let own_trust = crate::issuance::own_trust_store(settings.trust_list.as_deref());
         let issuer = web::Data::new(Issuer {
             store,
             key,
             status,
             log: log.clone(),
             oid4vci: crate::oid4vci::Oid4vciKeys::generate(),
+            types,
+            own_trust,
         });
         let log = web::Data::new(log);
         let trust_list = web::Data::new(crate::routes::trust_list::TrustListFile(settings.trust_list.clone()));

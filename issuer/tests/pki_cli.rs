@@ -704,6 +704,19 @@ fn bad_input_is_refused_with_context() {
         &["pki", "issue", "--dir", &hc, "--csr", "clinic.csr", "--types", "VerifiableCredential"],
         "cannot be authorised",
     );
+    ws.fails(
+        &[
+            "pki",
+            "issue",
+            "--dir",
+            &hc,
+            "--csr",
+            "clinic.csr",
+            "--types",
+            "HealthCertificate,BoilerOperatorCertificate",
+        ],
+        "credential type BoilerOperatorCertificate has no definition",
+    );
     ws.fails(&["pki", "issue", "--dir", &hc, "--csr", "missing.csr", "--types", "HealthCertificate"], "missing.csr");
     ws.fails(
         &["pki", "issue", "--dir", &ws.arg("nowhere"), "--csr", "clinic.csr", "--types", "HealthCertificate"],

@@ -14,6 +14,11 @@ pub struct Settings {
     /// PEM private key for --tls-cert.
     #[arg(long, env = "VERIFIER_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Directory of extra credential type definition files (`*.json`); the five
+    /// shipped types are built in. Needed to read (decode, display) QR codes of
+    /// other types; a bad file stops the verifier at start, naming the file and problem.
+    #[arg(long, env = "VERIFIER_CREDENTIAL_TYPES")]
+    pub credential_types: Option<PathBuf>,
     /// Issuer trust: department roots and the trust list.
     #[command(flatten)]
     pub trust: crate::trust_sync::TrustSettings,
@@ -38,6 +43,7 @@ impl Settings {
             listen: "127.0.0.1:0".into(),
             tls_cert: None,
             tls_key: None,
+            credential_types: None,
             trust: Default::default(),
             status: Default::default(),
             witness: Default::default(),

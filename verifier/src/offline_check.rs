@@ -25,6 +25,9 @@ pub struct CheckArgs {
     /// Fail the check a part serves when it is older than this many hours.
     #[arg(long, default_value_t = 168)]
     pub max_age_hours: i64,
+    /// Directory of extra credential type definition files, to read QR codes of those types.
+    #[arg(long)]
+    pub credential_types: Option<PathBuf>,
     /// The QR code's text (`EC1:…`), or the path of a photo of it.
     pub input: String,
 }
@@ -34,6 +37,9 @@ pub struct CheckArgs {
 /// # Errors
 /// Unreadable files.
 pub async fn run(args: &CheckArgs) -> anyhow::Result<i32> {
+    wallet_core::credential_type::Registry::load(args.credential_types.as_deref())
+        .and_then(|types| types.install())
+        .context("loading credential type definitions")?;
     let now = chrono::Utc::now();
     let bytes = std::fs::read(&args.bundle).with_context(|| format!("reading {}", args.bundle.display()))?;
     let roots = args

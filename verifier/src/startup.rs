@@ -20,6 +20,9 @@ impl Application {
     /// # Errors
     /// TLS or bind failures.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        wallet_core::credential_type::Registry::load(settings.credential_types.as_deref())
+            .and_then(|types| types.install())
+            .context("loading credential type definitions")?;
         let trust = crate::trust_sync::TrustState::from_settings(&settings.trust)?;
         tokio::spawn(trust.clone().keep_fresh(settings.trust.clone()));
         let trust_data = web::Data::new(trust);

@@ -404,20 +404,25 @@ async fn vc_api_verify_answers_4xx_for_failures_never_200_false() {
 
 // ---- issuer trust (department trust list) ----
 
+/// A licence signed with the clinic's key, which its certificate allows only health
+/// certificates for. The issuer service refuses to make one (its own trust-list entry
+/// does not allow the type); a thief with the key, or a misconfigured issuer, could.
 async fn licence_from_the_clinic(s: &Services) -> Value {
-    let resp = s
-        .http
-        .post(format!("{}/api/v1/licences", s.issuer))
-        .json(&json!({
-            "licenceNumber": "JY14401030012345", "licensee": "好味道餐饮店", "unifiedSocialCreditCode": "91350100M000100Y43",
-            "legalRepresentative": "李四", "businessAddress": "中山五路100号", "businessScope": ["热食类食品制售"],
-            "validFrom": "2026-01-01T00:00:00Z", "validUntil": "2040-12-31T23:59:59Z"
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    resp.json::<Value>().await.unwrap()["credential"].clone()
+    let request = json!({
+        "licenceNumber": "JY14401030012345", "licensee": "好味道餐饮店", "unifiedSocialCreditCode": "91350100M000100Y43",
+        "legalRepresentative": "李四", "businessAddress": "中山五路100号", "businessScope": ["热食类食品制售"],
+        "validFrom": "2026-01-01T00:00:00Z", "validUntil": "2040-12-31T23:59:59Z"
+    });
+    let resp = s.http.post(format!("{}/api/v1/licences", s.issuer)).json(&request).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "credential_type_not_authorised");
+
+    let key = IssuerKey::from_pkcs8_pem(&fixture("keys/test-issuer.pem")).unwrap();
+    let def = wallet_core::credential_type::Registry::shipped().unwrap().by_type("FoodBusinessLicence").unwrap();
+    let checked = def.check_request(&request, Utc::now().date_naive()).unwrap();
+    let unsigned = def.to_unsigned_credential(&checked, &wallet_core::credential::CredentialId::generate(), &key.did());
+    sign_credential(&unsigned, &key, Utc::now()).await.unwrap()
 }
 
 #[tokio::test]

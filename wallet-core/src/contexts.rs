@@ -46,9 +46,16 @@ static OWN_CONTEXTS: LazyLock<ContextLoader> = LazyLock::new(|| {
     ContextLoader::empty().with_context_map_from(map).expect("bundled JSON-LD contexts are valid JSON")
 });
 
-/// Is this context URL one we can process offline?
+/// The text of a context bundled in this crate (not a generated one).
+pub fn bundled_document(url: &str) -> Option<&'static str> {
+    BUNDLED.iter().find(|(u, _)| *u == url).map(|(_, d)| *d)
+}
+
+/// Is this context URL one we can process offline? (Bundled, generated from an
+/// installed credential type definition, or in `ssi`'s static set.)
 pub fn is_known(url: &str) -> bool {
     BUNDLED.iter().any(|(u, _)| *u == url)
+        || crate::credential_type::installed_context(url).is_some()
         || Iri::new(url).ok().is_some_and(|iri| {
             // ssi's own static set (security v1/v2, ed25519-2020, status list 2021, …)
             pollster::block_on(StaticLoader.load(iri)).is_ok()
@@ -64,7 +71,16 @@ impl Loader for BundledLoader {
     async fn load(&self, url: &Iri) -> LoadingResult {
         match OWN_CONTEXTS.load(url).await {
             Ok(doc) => Ok(doc),
-            Err(_) => StaticLoader.load(url).await,
+            Err(_) => match crate::credential_type::installed_context(url.as_str()) {
+                Some(doc) => {
+                    let map = HashMap::from([(url.as_str().to_owned(), doc)]);
+                    match ContextLoader::empty().with_context_map_from(map) {
+                        Ok(loader) => loader.load(url).await,
+                        Err(_) => StaticLoader.load(url).await,
+                    }
+                }
+                None => StaticLoader.load(url).await,
+            },
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod canonical;
 pub mod compact;
 pub mod contexts;
 pub mod credential;
+pub mod credential_type;
 pub mod data_model;
 pub mod holder;
 pub mod issuance;

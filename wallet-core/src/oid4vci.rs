@@ -27,9 +27,6 @@ pub const OFFER_URI_PREFIX: &str = "openid-credential-offer://";
 pub const ISSUER_METADATA_PATH: &str = "/.well-known/openid-credential-issuer";
 /// Path of the OAuth authorization server metadata (RFC 8414).
 pub const AS_METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
-/// Credential configuration ids, one per credential type (the type's name).
-pub const CONFIGURATION_IDS: &[&str] =
-    &[crate::credential::HEALTH_CERTIFICATE_TYPE, crate::credential::FOOD_BUSINESS_LICENCE_TYPE];
 /// Longest credential offer URI accepted (a QR code holds at most ~4 KB).
 pub const MAX_OFFER_URI_LEN: usize = 4096;
 

@@ -123,6 +123,8 @@ catalogue! {
     nav_certificates => "已签发凭证", "Issued credentials";
     nav_new_certificate => "签发健康证明", "Issue a health certificate";
     nav_new_licence => "签发食品经营许可证", "Issue a food business licence";
+    nav_other_types => "签发其他证照", "Issue other credentials";
+    list_hint => "每行一项", "One item per line";
     nav_audit => "审计", "Audit";
     nav_lookup => "按身份证号查询", "Look up by ID number";
     lookup_help => "输入持证人姓名和身份证号码，在本机构签发的凭证中比对加盐摘要；号码不会被保存或记录（只查找最近签发的 1000 份）", "Type the holder's name and ID number: they are matched against the salted digests of this issuer's credentials and never stored or logged (searches the newest 1000)";
@@ -297,48 +299,42 @@ pub struct PageContext {
     pub switch_href: String,
 }
 
+/// Where credential fields are shown (each definition flags its fields for each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// The printed card (definition flag `print`).
+    OnCard,
+    /// The inspector's result after a scan (definition flag `qr`).
+    ToInspector,
+}
+
 /// The holder's (or licensee's) details of a credential as `(label, value)` rows
-/// in `lang`, in the order an inspector compares them with an ID card. Unknown or
-/// missing fields are left out; nothing here panics on odd input.
-pub fn subject_rows(vc: &serde_json::Value, lang: Lang) -> Vec<(&'static str, String)> {
-    let t = lang.texts();
-    let subject = &vc["credentialSubject"];
-    let text = |k: &str| subject.get(k).and_then(serde_json::Value::as_str).map(str::to_owned);
-    let mut rows = Vec::new();
-    let mut push = |label: &'static str, value: Option<String>| {
-        if let Some(v) = value.filter(|v| !v.is_empty()) {
-            rows.push((label, v));
-        }
+/// in `lang`, in definition order, from the installed credential type definition
+/// ([`crate::credential_type`]). A credential of no known type has no rows;
+/// nothing here panics on odd input.
+pub fn subject_rows(vc: &serde_json::Value, lang: Lang, shown: Shown) -> Vec<(String, String)> {
+    let Some(def) = crate::credential_type::installed_for_credential(vc) else {
+        return Vec::new();
     };
-    push(t.full_name, text("fullName"));
-    push(t.full_name_pinyin, text("fullNamePinyin"));
-    push(
-        t.sex,
-        text("sex").map(|s| match s.as_str() {
-            "M" => t.sex_m.to_owned(),
-            "F" => t.sex_f.to_owned(),
-            _ => s,
-        }),
-    );
-    push(t.birth_date, text("birthDate"));
-    push(t.examination_date, text("examinationDate"));
-    push(t.examining_institution, text("examiningInstitution"));
-    push(
-        t.examination_result,
-        text("examinationResult").map(|r| if r == "qualified" { t.result_qualified.to_owned() } else { r }),
-    );
-    push(t.occupation, text("occupation"));
-    push(t.licence_number, text("licenceNumber"));
-    push(t.licensee, text("licensee"));
-    push(t.uscc, text("unifiedSocialCreditCode"));
-    push(t.legal_representative, text("legalRepresentative"));
-    push(t.business_address, text("businessAddress"));
-    let scope = subject
-        .get("businessScope")
-        .and_then(serde_json::Value::as_array)
-        .map(|items| items.iter().filter_map(serde_json::Value::as_str).collect::<Vec<_>>().join(lang_separator(lang)));
-    push(t.business_scope, scope);
-    rows
+    let pick = |l: &crate::localized::Localized| match lang {
+        Lang::Zh => l.zh.clone(),
+        Lang::En => l.en.clone(),
+    };
+    def.display_fields(vc)
+        .into_iter()
+        .filter(|f| match shown {
+            Shown::OnCard => f.print,
+            Shown::ToInspector => f.qr,
+        })
+        .map(|f| {
+            let value = match lang {
+                Lang::Zh => f.value.zh,
+                Lang::En => f.value.en.replace("; ", lang_separator(lang)),
+            };
+            (pick(&f.label), value)
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
 }
 
 fn lang_separator(lang: Lang) -> &'static str {
@@ -348,13 +344,14 @@ fn lang_separator(lang: Lang) -> &'static str {
     }
 }
 
-/// The credential type's name in `lang`.
-pub fn kind_name(kind: &str, lang: Lang) -> &'static str {
-    let t = lang.texts();
-    match kind {
-        crate::credential::HEALTH_CERTIFICATE_TYPE => t.health_certificate,
-        crate::credential::FOOD_BUSINESS_LICENCE_TYPE => t.food_business_licence,
-        _ => "Verifiable Credential",
+/// The credential type's name in `lang` (from its definition).
+pub fn kind_name(vc: &serde_json::Value, lang: Lang) -> String {
+    match crate::credential_type::installed_for_credential(vc) {
+        Some(def) => match lang {
+            Lang::Zh => def.name.zh.clone(),
+            Lang::En => def.name.en.clone(),
+        },
+        None => "Verifiable Credential".to_owned(),
     }
 }
 
@@ -403,15 +400,22 @@ mod tests {
 
     #[test]
     fn subject_rows_in_both_languages() {
-        let vc = serde_json::json!({"credentialSubject": {"fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan",
-            "sex": "F", "birthDate": "1991-07-23", "examinationResult": "qualified", "businessScope": ["a", "b"]}});
-        let zh = subject_rows(&vc, Lang::Zh);
-        assert_eq!(zh[0], ("姓名", "欧阳晓燕".to_owned()));
-        assert!(zh.contains(&("性别", "女".to_owned())));
-        assert!(zh.contains(&("体检结论", "合格".to_owned())));
-        let en = subject_rows(&vc, Lang::En);
-        assert!(en.contains(&("Sex", "Female".to_owned())));
-        assert!(en.contains(&("Business scope", "a, b".to_owned())));
-        assert!(subject_rows(&serde_json::json!(42), Lang::En).is_empty());
+        let vc = serde_json::json!({"type": ["VerifiableCredential", "HealthCertificate"],
+            "credentialSubject": {"fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan",
+            "sex": "F", "birthDate": "1991-07-23", "examinationResult": "qualified", "idNumberDigest": "uAAAA"}});
+        let row = |l: &str, v: &str| (l.to_owned(), v.to_owned());
+        let zh = subject_rows(&vc, Lang::Zh, Shown::OnCard);
+        assert_eq!(zh[0], row("姓名", "欧阳晓燕"));
+        assert!(zh.contains(&row("性别", "女")));
+        assert!(zh.contains(&row("体检结论", "合格")));
+        assert!(!zh.iter().any(|(_, v)| v.contains("uAAAA")), "digests are never shown");
+        let en = subject_rows(&vc, Lang::En, Shown::ToInspector);
+        assert!(en.contains(&row("Sex", "Female")));
+        assert_eq!(kind_name(&vc, Lang::En), "Health certificate");
+        let licence = serde_json::json!({"type": ["VerifiableCredential", "FoodBusinessLicence"],
+            "credentialSubject": {"businessScope": ["a", "b"]}});
+        assert!(subject_rows(&licence, Lang::En, Shown::OnCard).contains(&row("Business scope", "a, b")));
+        assert!(subject_rows(&licence, Lang::Zh, Shown::OnCard).contains(&row("经营项目", "a、b")));
+        assert!(subject_rows(&serde_json::json!(42), Lang::En, Shown::OnCard).is_empty());
     }
 }

@@ -5,9 +5,8 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use wallet_core::canonical::canonical_nquads;
-use wallet_core::credential::{
-    CredentialId, FoodBusinessLicence, FoodBusinessLicenceRequest, HealthCertificate, HealthCertificateRequest,
-};
+use wallet_core::credential::CredentialId;
+use wallet_core::credential_type::Registry;
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
 use wallet_core::verification::{verify_credential, CheckResult, VerifyOptions};
@@ -30,19 +29,24 @@ fn at(s: &str) -> VerifyOptions {
     VerifyOptions::at(DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc))
 }
 
-fn health_request() -> HealthCertificateRequest {
-    serde_json::from_value(json!({
+fn health_request() -> Value {
+    json!({
         "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
         "idNumber": "11010519491231002X", "examinationDate": "2026-03-12",
         "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified",
         "occupation": "food-service"
-    }))
-    .unwrap()
+    })
+}
+
+/// The unsigned credential of a shipped type, from a domain API request, as of 2026-03-15.
+fn unsigned_of(type_name: &str, request: &Value, issuer: &str) -> Value {
+    let def = Registry::shipped().unwrap().by_type(type_name).unwrap();
+    let checked = def.check_request(request, NaiveDate::from_ymd_opt(2026, 3, 15).unwrap()).unwrap();
+    def.to_unsigned_credential(&checked, &CredentialId::generate(), issuer)
 }
 
 async fn signed_health_certificate(key: &IssuerKey) -> Value {
-    let hc = HealthCertificate::from_request(&health_request(), NaiveDate::from_ymd_opt(2026, 3, 15).unwrap()).unwrap();
-    let unsigned = hc.to_unsigned_credential(&CredentialId::generate(), &key.did());
+    let unsigned = unsigned_of("HealthCertificate", &health_request(), &key.did());
     sign_credential(&unsigned, key, Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap()).await.unwrap()
 }
 
@@ -112,15 +116,13 @@ async fn signed_health_certificate_verifies() {
 #[tokio::test]
 async fn signed_licence_verifies() {
     let key = test_key();
-    let req: FoodBusinessLicenceRequest = serde_json::from_value(json!({
+    let req = json!({
         "licenceNumber": "JY14401030012345", "licensee": "广州市越秀区好味道餐饮店",
         "unifiedSocialCreditCode": "91350100M000100Y43", "legalRepresentative": "李四",
         "businessAddress": "广州市越秀区中山五路100号", "businessScope": ["热食类食品制售", "冷食类食品制售"],
         "validFrom": "2026-01-01T00:00:00Z", "validUntil": "2031-12-31T23:59:59Z"
-    }))
-    .unwrap();
-    let licence = FoodBusinessLicence::from_request(&req).unwrap();
-    let unsigned = licence.to_unsigned_credential(&CredentialId::generate(), &key.did());
+    });
+    let unsigned = unsigned_of("FoodBusinessLicence", &req, &key.did());
     let vc = sign_credential(&unsigned, &key, Utc::now()).await.unwrap();
     let report = verify_credential(&vc, &at("2027-01-01T00:00:00Z")).await.unwrap();
     assert!(report.verified, "{report:#?}");
@@ -342,14 +344,12 @@ async fn a_certified_clinic_is_trusted_for_health_certificates_only() {
     assert_eq!(issuer.did, key.did());
 
     // The same clinic issuing a licence: its certificate does not allow it.
-    let req: FoodBusinessLicenceRequest = serde_json::from_value(json!({
+    let req = json!({
         "licenceNumber": "JY14401030012345", "licensee": "好味道餐饮店", "unifiedSocialCreditCode": "91350100M000100Y43",
         "legalRepresentative": "李四", "businessAddress": "中山五路100号", "businessScope": ["热食类食品制售"],
         "validFrom": "2026-01-01T00:00:00Z", "validUntil": "2031-12-31T23:59:59Z"
-    }))
-    .unwrap();
-    let unsigned =
-        FoodBusinessLicence::from_request(&req).unwrap().to_unsigned_credential(&CredentialId::generate(), &key.did());
+    });
+    let unsigned = unsigned_of("FoodBusinessLicence", &req, &key.did());
     let licence = sign_credential(&unsigned, &key, Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()).await.unwrap();
     let report = verify_credential(&licence, &trusted_at("2026-06-01T00:00:00Z", store.clone())).await.unwrap();
     assert_eq!(report.checks.issuer_trust.invalid_code(), Some("type_not_allowed"));
@@ -357,9 +357,7 @@ async fn a_certified_clinic_is_trusted_for_health_certificates_only() {
 
     // The licensing office may issue licences.
     let office = IssuerKey::from_pkcs8_pem(&fixture("keys/other-issuer.pem")).unwrap();
-    let unsigned = FoodBusinessLicence::from_request(&req)
-        .unwrap()
-        .to_unsigned_credential(&CredentialId::generate(), &office.did());
+    let unsigned = unsigned_of("FoodBusinessLicence", &req, &office.did());
     let licence =
         sign_credential(&unsigned, &office, Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()).await.unwrap();
     let report = verify_credential(&licence, &trusted_at("2026-06-01T00:00:00Z", store)).await.unwrap();
@@ -443,10 +441,7 @@ async fn after_key_rotation_status_lists_signed_by_the_new_key_still_cover_old_c
 
     // A credential signed with the OLD key, pointing at a revocation list.
     let url = "https://issuer.example.gov.cn/status/1";
-    let mut unsigned =
-        HealthCertificate::from_request(&health_request(), NaiveDate::from_ymd_opt(2026, 3, 15).unwrap())
-            .unwrap()
-            .to_unsigned_credential(&CredentialId::generate(), &old_key.did());
+    let mut unsigned = unsigned_of("HealthCertificate", &health_request(), &old_key.did());
     unsigned["credentialStatus"] = json!([StatusEntry::new(StatusPurpose::Revocation, 42, url).to_json()]);
     let vc = sign_credential(&unsigned, &old_key, Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap()).await.unwrap();
 

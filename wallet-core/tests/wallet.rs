@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::{json, Value};
-use wallet_core::credential::{CredentialId, HealthCertificate, HealthCertificateRequest};
+use wallet_core::credential::CredentialId;
+use wallet_core::credential_type::{Definition, Registry, RequestError};
 use wallet_core::holder::DeviceKey;
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
@@ -15,7 +16,11 @@ use wallet_core::wallet::{StoreKey, Wallet, WalletError};
 const NAME: &str = "欧阳晓燕";
 const PINYIN: &str = "OUYANG Xiaoyan";
 
-fn request(holder: Option<&DeviceKey>) -> HealthCertificateRequest {
+fn health_certificate() -> std::sync::Arc<Definition> {
+    Registry::shipped().unwrap().by_type("HealthCertificate").unwrap()
+}
+
+fn request(holder: Option<&DeviceKey>) -> Value {
     let mut req = json!({
         "fullName": NAME, "fullNamePinyin": PINYIN, "sex": "F", "birthDate": "1991-07-23",
         "idNumber": "11010519491231002X", "examinationDate": "2026-03-12",
@@ -25,7 +30,7 @@ fn request(holder: Option<&DeviceKey>) -> HealthCertificateRequest {
     if let Some(device) = holder {
         req["holderKey"] = device.jwk();
     }
-    serde_json::from_value(req).unwrap()
+    req
 }
 
 fn issued_at() -> DateTime<Utc> {
@@ -37,8 +42,9 @@ fn now() -> DateTime<Utc> {
 }
 
 fn issue(key: &IssuerKey, holder: Option<&DeviceKey>) -> Value {
-    let hc = HealthCertificate::from_request(&request(holder), NaiveDate::from_ymd_opt(2026, 3, 15).unwrap()).unwrap();
-    let unsigned = hc.to_unsigned_credential(&CredentialId::generate(), &key.did());
+    let def = health_certificate();
+    let checked = def.check_request(&request(holder), NaiveDate::from_ymd_opt(2026, 3, 15).unwrap()).unwrap();
+    let unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &key.did());
     pollster::block_on(sign_credential(&unsigned, key, issued_at())).unwrap()
 }
 
@@ -74,18 +80,13 @@ fn bound_credential_survives_the_compact_qr_form() {
     assert_eq!(wallet_core::compact::decode_credential(&text).unwrap(), vc);
     let unbound = issue(&IssuerKey::generate(), None);
     assert!(unbound["credentialSubject"].get("id").is_none());
-    let bad_key = serde_json::from_value::<HealthCertificateRequest>({
-        let mut r = serde_json::to_value(json!({
-            "fullName": NAME, "fullNamePinyin": PINYIN, "sex": "F", "birthDate": "1991-07-23",
-            "idNumber": "11010519491231002X", "examinationDate": "2026-03-12",
-            "examiningInstitution": "x", "examinationResult": "qualified"
-        }))
-        .unwrap();
-        r["holderKey"] = json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"});
-        r
-    })
-    .unwrap();
-    let errors = HealthCertificate::from_request(&bad_key, NaiveDate::from_ymd_opt(2026, 3, 15).unwrap()).unwrap_err();
+    let mut bad_key = request(None);
+    bad_key["holderKey"] = json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"});
+    let Err(RequestError::Fields(errors)) =
+        health_certificate().check_request(&bad_key, NaiveDate::from_ymd_opt(2026, 3, 15).unwrap())
+    else {
+        panic!("a bad holder key is a field error")
+    };
     assert_eq!((errors[0].field, errors[0].code), ("holderKey", "invalid_holder_key"));
 }
 

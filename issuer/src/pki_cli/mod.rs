@@ -125,6 +125,10 @@ pub struct IssueArgs {
     /// HealthCertificate,FoodBusinessLicence (letters and digits, starting with a letter).
     #[arg(long, value_delimiter = ',', required = true, num_args = 1..)]
     pub types: Vec<String>,
+    /// Directory of extra credential type definitions: every type in --types must be
+    /// defined (shipped, or a file here).
+    #[arg(long, value_name = "DIR")]
+    pub credential_types: Option<PathBuf>,
     /// Validity in days from now (it must end before the root's).
     #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..))]
     pub days: u32,

@@ -67,3 +67,20 @@ pub async fn issue_licence(
     let body = super::read_body(payload).await?;
     Ok(respond(issuer.issue_licence(&body, key).await?))
 }
+
+/// `POST /api/v1/{api_path}`: any type from a definition file.
+///
+/// # Errors
+/// 404 for an unknown type; 400/403/415/422 as the other issuing routes.
+pub async fn issue_defined(
+    issuer: web::Data<Issuer>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let def = issuer.definition_at(&path)?;
+    require_json(&req)?;
+    let key = idempotency_key(&req)?;
+    let body = super::read_body(payload).await?;
+    Ok(respond(issuer.issue_type(def.type_name, &body, key).await?))
+}

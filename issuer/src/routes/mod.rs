@@ -55,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/api/v1/notarizations/receipts", web::post().to(notarization::receipts))
         .route("/api/v1/notarizations/{digest}", web::get().to(notarization::receipt))
+        .route("/api/v1/{api_path}", web::post().to(domain_api::issue_defined))
         .route("/credentials/{uuid}", web::get().to(credentials::credential))
         .route("/credentials/{uuid}/qr.png", web::get().to(credentials::qr_png))
         .route("/credentials/{uuid}/qr.svg", web::get().to(credentials::qr_svg));

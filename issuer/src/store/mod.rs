@@ -312,7 +312,7 @@ impl Store {
 pub struct NewCredential {
     /// The credential id, e.g. `urn:uuid:…`. Unique across the store.
     pub id: String,
-    /// The credential kind: `"HealthCertificate"`, `"FoodBusinessLicence"` or `"Generic"`.
+    /// The credential kind: the VC type name of its definition (e.g. `"HealthCertificate"`), or `"Generic"`.
     pub kind: String,
     /// The issuer's DID.
     pub issuer: String,

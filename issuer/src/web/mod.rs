@@ -30,6 +30,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/certificates/new", web::post().to(pages::issue_health_certificate))
         .route("/licences/new", web::get().to(pages::new_licence))
         .route("/licences/new", web::post().to(pages::issue_licence))
+        .route("/types", web::get().to(pages::types))
+        .route("/types/{api_path}/new", web::get().to(pages::new_of_type))
+        .route("/types/{api_path}/new", web::post().to(pages::issue_of_type))
         .route("/certificates/{uuid}", web::get().to(pages::certificate))
         .route("/certificates/{uuid}/status", web::post().to(pages::change_status))
         .route("/audit", web::get().to(pages::audit))
@@ -49,6 +52,7 @@ pub fn page_context(req: &HttpRequest, state: &WebState) -> (PageContext, Vec<Co
         nav.push(("/certificates".to_owned(), t.nav_certificates));
         nav.push(("/certificates/new".to_owned(), t.nav_new_certificate));
         nav.push(("/licences/new".to_owned(), t.nav_new_licence));
+        nav.push(("/types".to_owned(), t.nav_other_types));
     }
     nav.push(("/lookup".to_owned(), t.nav_lookup));
     nav.push(("/audit".to_owned(), t.nav_audit));

@@ -10,6 +10,8 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde_json::{json, Map, Value};
 use wallet_core::credential::CredentialId;
+use wallet_core::credential_type::{Definition, FieldType};
+use wallet_core::localized::Localized;
 use wallet_core::ui_text::{self, Lang, PageContext};
 
 use super::session::{safe_next, web_query};
@@ -61,7 +63,7 @@ struct LicenceFormPage {
 #[template(path = "issuer/offer.html")]
 struct OfferPage {
     ctx: PageContext,
-    kind: &'static str,
+    kind: String,
     qr_svg: String,
     uri: String,
     pin: String,
@@ -81,8 +83,8 @@ struct CertificatePage {
     ctx: PageContext,
     uuid: String,
     id: String,
-    kind: &'static str,
-    rows: Vec<(&'static str, String)>,
+    kind: String,
+    rows: Vec<(String, String)>,
     issuer_did: String,
     valid_from: String,
     valid_until: String,
@@ -97,7 +99,7 @@ struct CertificatePage {
 struct ListRow {
     uuid: String,
     id: String,
-    kind: &'static str,
+    kind: String,
     holder: String,
     issued_at: String,
     valid_until: String,
@@ -406,7 +408,10 @@ async fn offer_from_form(
     match issuer.create_offer(body.as_bytes(), &format!("staff:{user}")).await {
         Ok(offer) => {
             let page = OfferPage {
-                kind: ui_text::kind_name(configuration, ctx.lang),
+                kind: issuer.types.by_type(configuration).map_or_else(
+                    || configuration.to_owned(),
+                    |def| if ctx.lang == Lang::Zh { def.name.zh.clone() } else { def.name.en.clone() },
+                ),
                 qr_svg: offer["qrSvg"].as_str().unwrap_or("").to_owned(),
                 uri: offer["credentialOfferUri"].as_str().unwrap_or("").to_owned(),
                 pin: offer["txCode"].as_str().unwrap_or("").to_owned(),
@@ -496,8 +501,8 @@ async fn render_certificate(
     let status = if status_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = CertificatePage {
         uuid: uuid.to_owned(),
-        kind: ui_text::kind_name(wallet_core::credential::credential_kind(&vc), lang),
-        rows: ui_text::subject_rows(&vc, lang),
+        kind: ui_text::kind_name(&vc, lang),
+        rows: ui_text::subject_rows(&vc, lang, ui_text::Shown::OnCard),
         issuer_did: vc["issuer"].as_str().or_else(|| vc["issuer"]["id"].as_str()).unwrap_or_default().to_owned(),
         valid_from: ui_text::date_of(&vc, "validFrom"),
         valid_until: ui_text::date_of(&vc, "validUntil"),
@@ -570,7 +575,11 @@ fn holder_of(vc: &Value) -> String {
         (Some(name), Some(pinyin), _) => format!("{name} ({pinyin})"),
         (Some(name), None, _) => name.to_owned(),
         (_, _, Some(licensee)) => licensee.to_owned(),
-        _ => String::new(),
+        // Other defined types: the first field printed on the card (e.g. the owner's name).
+        _ => wallet_core::credential_type::installed_for_credential(vc)
+            .and_then(|def| def.display_fields(vc).into_iter().find(|f| f.print))
+            .map(|f| f.value.zh)
+            .unwrap_or_default(),
     }
 }
 
@@ -600,7 +609,7 @@ pub async fn list(req: HttpRequest, state: web::Data<WebState>, issuer: web::Dat
         let id = vc["id"].as_str().unwrap_or_default().to_owned();
         ListRow {
             uuid: id.trim_start_matches("urn:uuid:").to_owned(),
-            kind: ui_text::kind_name(wallet_core::credential::credential_kind(vc), lang),
+            kind: ui_text::kind_name(vc, lang),
             holder: holder_of(vc),
             issued_at: issued_at.format("%Y-%m-%d %H:%M").to_string(),
             valid_until: ui_text::date_of(vc, "validUntil"),
@@ -723,7 +732,7 @@ pub async fn audit(req: HttpRequest, state: web::Data<WebState>, issuer: web::Da
 
 struct LookupRow {
     id: String,
-    kind: &'static str,
+    kind: String,
     state: &'static str,
     state_class: &'static str,
     valid_from: String,
@@ -813,7 +822,7 @@ pub async fn lookup(
             Err(_) => ("—", ""),
         };
         rows.push(LookupRow {
-            kind: ui_text::kind_name(wallet_core::credential::credential_kind(&vc), lang),
+            kind: ui_text::kind_name(&vc, lang),
             state: state_name,
             state_class,
             valid_from: ui_text::date_of(&vc, "validFrom"),
@@ -824,6 +833,194 @@ pub async fn lookup(
     tracing::info!(matches = rows.len(), "ID-number lookup");
     let message = if rows.is_empty() { (t.lookup_not_found, "bad") } else { (t.lookup_found, "ok") };
     respond(&req, LookupPage { ctx, name, message: Some(message), rows }, StatusCode::OK, cookies)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "issuer/types.html")]
+struct TypesPage {
+    ctx: PageContext,
+    types: Vec<(String, String)>,
+}
+
+/// One input of a form built from a credential type definition.
+struct TypeFieldView {
+    name: &'static str,
+    label: String,
+    /// `text`, `date`, `number`, `select` or `textarea`.
+    input: &'static str,
+    options: Vec<(String, String)>,
+    hint: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "issuer/type_form.html")]
+struct TypeFormPage {
+    ctx: PageContext,
+    form: FormView,
+    idem: String,
+    title: String,
+    api_path: String,
+    fields: Vec<TypeFieldView>,
+}
+
+/// Validity inputs a definition leaves to the form.
+fn validity_inputs(def: &Definition) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if def.validity.from_default.is_none() {
+        v.push("validFrom");
+    }
+    if def.validity.months.is_none() {
+        v.push("validUntil");
+    }
+    v
+}
+
+fn type_fields(def: &Definition, lang: Lang) -> Vec<TypeFieldView> {
+    let t = lang.texts();
+    let mut fields: Vec<TypeFieldView> = def
+        .fields
+        .iter()
+        .map(|f| {
+            let (input, options, hint) = match f.field_type {
+                FieldType::Date => ("date", Vec::new(), t.date_hint.to_owned()),
+                FieldType::Integer => ("number", Vec::new(), String::new()),
+                FieldType::Sex => (
+                    "select",
+                    vec![("M".to_owned(), t.sex_m.to_owned()), ("F".to_owned(), t.sex_f.to_owned())],
+                    String::new(),
+                ),
+                FieldType::Enum => (
+                    "select",
+                    f.values
+                        .iter()
+                        .map(|v| (v.code.clone(), lang.pick(&Localized::new(&v.zh, &v.en)).to_owned()))
+                        .collect(),
+                    String::new(),
+                ),
+                FieldType::TextList => ("textarea", Vec::new(), t.list_hint.to_owned()),
+                _ => ("text", Vec::new(), String::new()),
+            };
+            TypeFieldView { name: f.name, label: lang.pick(&f.label).to_owned(), input, options, hint }
+        })
+        .collect();
+    for name in validity_inputs(def) {
+        let label = if name == "validFrom" { t.valid_from } else { t.valid_until };
+        fields.push(TypeFieldView {
+            name,
+            label: label.to_owned(),
+            input: "date",
+            options: Vec::new(),
+            hint: t.date_hint.to_owned(),
+        });
+    }
+    fields
+}
+
+/// The domain API body for a form of a defined type.
+fn type_request(def: &Definition, f: &HashMap<String, String>) -> Value {
+    let value = |n: &str| f.get(n).map_or("", |v| v.trim()).to_owned();
+    let mut body = Map::new();
+    for field in &def.fields {
+        let v = value(field.name);
+        let json = match field.field_type {
+            FieldType::TextList => {
+                Value::Array(v.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!(l)).collect())
+            }
+            _ => Value::String(v),
+        };
+        body.insert(field.name.to_owned(), json);
+    }
+    for name in validity_inputs(def) {
+        body.insert(name.to_owned(), json!(date_to_timestamp(&value(name))));
+    }
+    Value::Object(body)
+}
+
+/// `GET /types`: the credential types without a hand-made form.
+pub async fn types(req: HttpRequest, state: web::Data<WebState>, issuer: web::Data<Issuer>) -> HttpResponse {
+    if state.user(&req).is_none() {
+        return login_redirect(&req);
+    }
+    let (ctx, cookies) = page_context(&req, &state);
+    let types = issuer
+        .types
+        .definitions()
+        .map(|d| (format!("/types/{}/new", d.api_path), ctx.lang.pick(&d.name).to_owned()))
+        .collect();
+    respond(&req, TypesPage { ctx, types }, StatusCode::OK, cookies)
+}
+
+/// `GET /types/{api_path}/new`: an issuance form built from the type's definition.
+pub async fn new_of_type(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    issuer: web::Data<Issuer>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    if state.user(&req).is_none() {
+        return login_redirect(&req);
+    }
+    let (ctx, cookies) = page_context(&req, &state);
+    let Ok(def) = issuer.definition_at(&path) else {
+        let message = ctx.t.not_found;
+        return error_page(&req, ctx, cookies, StatusCode::NOT_FOUND, message);
+    };
+    let lang = ctx.lang;
+    let page = TypeFormPage {
+        ctx,
+        form: FormView::default(),
+        idem: new_idempotency_key(),
+        title: lang.pick(&def.name).to_owned(),
+        api_path: def.api_path.clone(),
+        fields: type_fields(&def, lang),
+    };
+    respond(&req, page, StatusCode::OK, cookies)
+}
+
+/// `POST /types/{api_path}/new`
+pub async fn issue_of_type(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    issuer: web::Data<Issuer>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let Some(user) = state.user(&req) else { return login_redirect(&req) };
+    let (ctx, cookies) = page_context(&req, &state);
+    let Ok(def) = issuer.definition_at(&path) else {
+        let message = ctx.t.not_found;
+        return error_page(&req, ctx, cookies, StatusCode::NOT_FOUND, message);
+    };
+    let f = form_fields(&body);
+    if !state.csrf_ok(&req, f.get("csrf").map(String::as_str)) {
+        let message = ctx.t.csrf_failed;
+        return error_page(&req, ctx, cookies, StatusCode::FORBIDDEN, message);
+    }
+    let idem = f.get("idem").cloned().filter(|k| IdempotencyKey::parse(k).is_ok()).unwrap_or_else(new_idempotency_key);
+    let key = IdempotencyKey::parse(&idem).ok();
+    match issuer.issue_type(def.type_name, type_request(&def, &f).to_string().as_bytes(), key).await {
+        Ok(issued) => {
+            let id = issued.body["id"].as_str().and_then(CredentialId::parse);
+            let Some(id) = id else { return internal(&req, ctx, cookies, "issued credential without an id") };
+            tracing::info!(user = %user, credential_id = %id.as_str(), kind = def.type_name, "issued from the web form");
+            redirect(&format!("/certificates/{}?issued=1", id.uuid_part()), cookies)
+        }
+        Err(e) if e.status_code().is_server_error() => internal(&req, ctx, cookies, e),
+        Err(e) => {
+            let lang = ctx.lang;
+            let mut form = FormView::with_values(f);
+            form.set_errors(&e, lang);
+            let page = TypeFormPage {
+                ctx,
+                form,
+                idem,
+                title: lang.pick(&def.name).to_owned(),
+                api_path: def.api_path.clone(),
+                fields: type_fields(&def, lang),
+            };
+            respond(&req, page, StatusCode::UNPROCESSABLE_ENTITY, cookies)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -866,15 +1063,17 @@ mod tests {
 
     #[test]
     fn health_form_errors_come_from_the_domain_rules_in_both_languages() {
-        let empty: wallet_core::credential::HealthCertificateRequest = serde_json::from_value(health_request(
+        let empty = health_request(
             &[("birthDate", "1991-02-30"), ("idNumber", "110105194912310021"), ("sex", "X")]
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
-        ))
-        .unwrap();
+        );
         let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 12).unwrap();
-        let errors = wallet_core::credential::HealthCertificate::from_request(&empty, today).unwrap_err();
+        let def = wallet_core::credential_type::Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+        let Err(wallet_core::credential_type::RequestError::Fields(errors)) = def.check_request(&empty, today) else {
+            panic!("field errors expected")
+        };
         let api_error = crate::api_error::ApiError::invalid_fields(errors);
         for lang in [Lang::Zh, Lang::En] {
             let mut form = FormView::with_values(
@@ -903,7 +1102,7 @@ mod tests {
                     message: Some((t.lookup_found, "ok")),
                     rows: vec![LookupRow {
                         id: "urn:uuid:u".into(),
-                        kind: t.health_certificate,
+                        kind: t.health_certificate.into(),
                         state: t.status_active,
                         state_class: "ok",
                         valid_from: "2026-03-12".into(),
@@ -915,7 +1114,7 @@ mod tests {
                 LicenceFormPage { ctx: ctx(lang), form: FormView::default(), idem: "k".into() }.render().unwrap(),
                 OfferPage {
                     ctx: ctx(lang),
-                    kind: t.health_certificate,
+                    kind: t.health_certificate.to_owned(),
                     qr_svg: "<svg></svg>".into(),
                     uri: "openid-credential-offer://?credential_offer=%7B%7D".into(),
                     pin: "123456".into(),
@@ -948,8 +1147,35 @@ mod tests {
                 }
                 .render()
                 .unwrap(),
+                TypesPage { ctx: ctx(lang), types: vec![("/types/x/new".into(), "犬只免疫证明".into())] }
+                    .render()
+                    .unwrap(),
             ];
-            for html in pages {
+            // Every shipped type's form, built from its definition.
+            let registry = wallet_core::credential_type::Registry::shipped().unwrap();
+            let forms: Vec<String> = registry
+                .definitions()
+                .map(|def| {
+                    let html = TypeFormPage {
+                        ctx: ctx(lang),
+                        form: FormView::default(),
+                        idem: "k".into(),
+                        title: lang.pick(&def.name).to_owned(),
+                        api_path: def.api_path.clone(),
+                        fields: type_fields(def, lang),
+                    }
+                    .render()
+                    .unwrap();
+                    for f in &def.fields {
+                        assert!(html.contains(&format!("name=\"{}\"", f.name)), "{}: {}", def.type_name, f.name);
+                        let label = lang.pick(&f.label);
+                        let escaped = [label.to_owned(), label.replace('\'', "&#39;"), label.replace('\'', "&#x27;")];
+                        assert!(escaped.iter().any(|l| html.contains(l)), "{}: {}", def.type_name, f.name);
+                    }
+                    html
+                })
+                .collect();
+            for html in pages.iter().chain(&forms) {
                 assert!(html.contains(&format!("lang=\"{}\"", lang.html_lang())));
                 assert!(html.contains(t.skip_to_content) && html.contains(t.switch_language));
             }

@@ -92,6 +92,21 @@
 //! after the semantic compression above it rarely is: the sample below
 //! would grow by 5 bytes.
 //!
+//! ## Codes of credential types from definition files
+//!
+//! Key and value codes **from 1000 to 65535** are not in table 1: each
+//! credential type definition file ([`crate::credential_type`]) declares the
+//! codes of its own new terms — a `code` per field whose name table 1 lacks,
+//! and `valueCodes` for its type name and context URL — like registry entries
+//! (CWT claim keys are assigned the same way). They are reproducible (written
+//! in the file, not derived from load order) and checked at start: in range,
+//! unique across all loaded definitions, the same term never coded twice, no
+//! code for a term table 1 has. The header byte stays 0x01/0x02: a definition
+//! code only extends table 1, and a reader without the definition reports
+//! [`CompactError::UnknownTermCode`] (code ≥ 1000: "a credential type this
+//! reader has no definition for"). A code, once used, keeps its meaning.
+//! Such keys are never in records (codes ≥ 64), so they cost 3 bytes each.
+//!
 //! # Limits (both directions; errors are values, decoding never panics)
 //!
 //! * QR text at most [`MAX_QR_TEXT_LEN`] characters (the alphanumeric
@@ -166,6 +181,14 @@ const HEADER_CBOR: u8 = 0x01;
 /// Header byte: term table 1, raw DEFLATE body.
 const HEADER_DEFLATE: u8 = 0x02;
 
+fn definition_hint(code: u64) -> &'static str {
+    if code >= crate::credential_type::DEFINITION_CODE_START {
+        " (a credential type this reader has no definition for)"
+    } else {
+        ""
+    }
+}
+
 /// Why a credential could not be compacted or a QR text not expanded.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -194,8 +217,9 @@ pub enum CompactError {
     #[error("invalid CBOR: {0}")]
     InvalidCbor(String),
     /// A key, value or prefix code (or record mask bit) that the term table
-    /// does not define.
-    #[error("unknown term code {0}")]
+    /// does not define. Codes from 1000 on come from credential type
+    /// definitions: the reader lacks the definition of this credential's type.
+    #[error("unknown term code {0}{hint}", hint = definition_hint(*.0))]
     UnknownTermCode(u64),
     /// A CBOR tag that is not one of this format's codecs.
     #[error("unknown codec tag {0}")]

@@ -8,6 +8,16 @@
 //! version, see the module documentation of [`crate::compact`]).
 //!
 //! The code of an entry is its zero-based position in the slice.
+//!
+//! **Codes from 1000 on** (keys and values) are not in these slices: they are
+//! assigned by credential type definition files ([`crate::credential_type`]),
+//! each new term of a definition declaring its own code, like a registry entry
+//! (as CWT claim keys are registered). The loader refuses a code outside
+//! 1000–65535, a code that two terms share, a term that two definitions code
+//! differently, and a code for a term that table 1 already has. A code keeps
+//! its meaning forever: a new version of a definition may add fields with new
+//! codes but never reuse one. A decoder that lacks the definition reports
+//! [`CompactError::UnknownTermCode`](super::CompactError::UnknownTermCode).
 
 /// Object keys (map keys) of table 1, in code order.
 ///
@@ -162,24 +172,26 @@ pub const PREFIXES: &[&str] = &[
     "urn:",
 ];
 
-/// Code of `key` in [`KEYS`], if it is a known term.
+/// Code of `key` in [`KEYS`], or its definition code (≥ 1000, see
+/// [`crate::credential_type`]) when an installed credential type definition
+/// assigns one.
 pub fn key_code(key: &str) -> Option<u64> {
-    position(KEYS, key)
+    position(KEYS, key).or_else(|| crate::credential_type::installed_key_code(key))
 }
 
-/// Code of `value` in [`VALUES`], if it is a known value.
+/// Code of `value` in [`VALUES`], or its installed definition code.
 pub fn value_code(value: &str) -> Option<u64> {
-    position(VALUES, value)
+    position(VALUES, value).or_else(|| crate::credential_type::installed_value_code(value))
 }
 
 /// The key with code `code`.
 pub fn key(code: u64) -> Option<&'static str> {
-    entry(KEYS, code)
+    entry(KEYS, code).or_else(|| crate::credential_type::installed_key(code))
 }
 
 /// The value with code `code`.
 pub fn value(code: u64) -> Option<&'static str> {
-    entry(VALUES, code)
+    entry(VALUES, code).or_else(|| crate::credential_type::installed_value(code))
 }
 
 /// The prefix with code `code`.

@@ -338,6 +338,16 @@ impl TrustList {
         Ok(Self { protected: envelope.protected, payload_json: envelope.payload, signature, signer_chain, payload })
     }
 
+    /// The root certificates (DER) the list itself carries. Unverified: an
+    /// issuer uses them only to read its *own* entry (which types it may
+    /// issue) before signing; verifiers use their configured roots.
+    ///
+    /// # Errors
+    /// [`TrustListError::Malformed`] for a root that is not base64.
+    pub fn listed_roots(&self) -> Result<Vec<Vec<u8>>, TrustListError> {
+        decode_all(&self.payload.roots, "root")
+    }
+
     /// The sequence number (unverified until loaded).
     pub fn sequence(&self) -> u64 {
         self.payload.sequence

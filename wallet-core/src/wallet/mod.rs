@@ -305,7 +305,7 @@ impl<K: KeyProvider> Wallet<K> {
                 let text = |k: &str| subject.get(k).and_then(Value::as_str).map(str::to_owned);
                 CredentialSummary {
                     id: c.id.clone(),
-                    title: kind_name(crate::credential::credential_kind(&c.credential), lang).to_owned(),
+                    title: kind_name(&c.credential, lang),
                     name: text("fullName").or_else(|| text("licensee")),
                     name_pinyin: text("fullNamePinyin"),
                     valid_until: date_of(&c.credential, "validUntil"),
@@ -328,8 +328,8 @@ impl<K: KeyProvider> Wallet<K> {
     pub fn render(&self, id: &str, lang: Lang) -> Result<RenderedCredential, WalletError> {
         let c = self.get(id).ok_or(WalletError::NotFound)?;
         Ok(RenderedCredential {
-            title: kind_name(crate::credential::credential_kind(&c.credential), lang).to_owned(),
-            rows: subject_rows(&c.credential, lang).into_iter().map(|(l, v)| (l.to_owned(), v)).collect(),
+            title: kind_name(&c.credential, lang),
+            rows: subject_rows(&c.credential, lang, crate::ui_text::Shown::OnCard),
             valid_from: date_of(&c.credential, "validFrom"),
             valid_until: date_of(&c.credential, "validUntil"),
             qr_text: crate::compact::encode_credential(&c.credential)
