@@ -176,7 +176,7 @@ impl Issuer {
         let def =
             self.types.by_type(type_name).ok_or_else(|| ApiError::internal(format!("type {type_name} not loaded")))?;
         self.check_authorised(&def)?;
-        self.issue_domain(&def.api_path, request_body, idempotency_key, |body, key, id| {
+        self.issue_domain(&def.api_path, def.single_use, request_body, idempotency_key, |body, key, id| {
             let req: Value = parse_request(body)?;
             let checked = check_typed_request(&def, &req)?;
             Ok(def.to_unsigned_credential(&checked, id, &key.did()))
@@ -210,6 +210,7 @@ impl Issuer {
     async fn issue_domain(
         &self,
         scope: &str,
+        single_use: bool,
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
         build: impl FnOnce(&[u8], &IssuerKey, &CredentialId) -> Result<Value, ApiError>,
@@ -222,8 +223,8 @@ impl Issuer {
         }
         let id = CredentialId::generate();
         let unsigned = build(request_body, &self.key, &id)?;
-        // Neither built-in type is single-use; types from definitions say so themselves.
-        let unsigned = self.status.with_status_entries(id.as_str(), unsigned, false).await?;
+        // A single-use type (its definition says so) also gets a `used` entry.
+        let unsigned = self.status.with_status_entries(id.as_str(), unsigned, single_use).await?;
         let signed = sign_credential(&unsigned, &self.key, Utc::now()).await.map_err(sign_error)?;
         let log_entry =
             crate::transparency_log::issued_entry(&signed, &self.key.did()).await.map_err(ApiError::internal)?;

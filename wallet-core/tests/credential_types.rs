@@ -45,6 +45,10 @@ fn sample_request(type_name: &str) -> Value {
             "microchipNumber": "900123456789012", "vaccine": "rabies", "vaccinationDate": "2026-03-01",
             "vaccinationClinic": "示例市动物疫病预防控制中心"
         }),
+        "MedicalInvoice" => json!({
+            "invoiceCode": "44010126", "invoiceNumber": "0000123456", "payerName": "欧阳晓燕",
+            "payee": "示例市第一人民医院", "visitType": "outpatient", "amountFen": 12345, "issueDate": "2026-03-10"
+        }),
         other => panic!("no sample for {other}"),
     }
 }
@@ -71,7 +75,8 @@ async fn every_shipped_type_issues_verifies_and_round_trips_the_qr_form() {
             "FoodBusinessLicence",
             "PhysicianPractisingCertificate",
             "DrivingInstructorLicence",
-            "DogVaccinationCertificate"
+            "DogVaccinationCertificate",
+            "MedicalInvoice"
         ]
     );
     for def in registry.definitions() {

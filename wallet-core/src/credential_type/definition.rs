@@ -229,6 +229,10 @@ struct RawDefinition {
     value_codes: ValueCodes,
     #[serde(default)]
     validity: Validity,
+    /// Single use (e-invoices, medical bills): the credential gets a `used` status
+    /// entry and can be marked used exactly once.
+    #[serde(default)]
+    single_use: bool,
     fields: Vec<RawField>,
 }
 
@@ -288,6 +292,8 @@ pub struct Definition {
     pub value_codes: ValueCodes,
     /// Validity defaults.
     pub validity: Validity,
+    /// Single use: issued with a `used` status entry (see `issuer`'s `/use`).
+    pub single_use: bool,
     /// Fields in credential order.
     pub fields: Vec<Field>,
 }
@@ -636,6 +642,7 @@ impl Definition {
             context_document,
             value_codes: raw.value_codes,
             validity: raw.validity,
+            single_use: raw.single_use,
             fields,
         })
     }

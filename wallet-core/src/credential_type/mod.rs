@@ -8,7 +8,7 @@
 //! (ID card check digit, credit-code checksum, dates, …) are code
 //! ([`FieldType`]); the *credential types* are data.
 //!
-//! The five shipped definitions are compiled in ([`SHIPPED`]); an operator adds
+//! The six shipped definitions are compiled in ([`SHIPPED`]); an operator adds
 //! more with a directory of files ([`Registry::load`]). Every file is checked
 //! on its own ([`Definition::parse`]) and against the others (type names, API
 //! paths, context URLs and term codes must not clash); the first problem is
@@ -47,6 +47,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ),
     ("driving-instructor-licence.json", include_str!("../../../credential-types/driving-instructor-licence.json")),
     ("dog-vaccination-certificate.json", include_str!("../../../credential-types/dog-vaccination-certificate.json")),
+    ("medical-invoice.json", include_str!("../../../credential-types/medical-invoice.json")),
 ];
 
 /// The code tables and contexts of a set of definitions, checked for clashes.
@@ -279,8 +280,11 @@ mod tests {
     #[test]
     fn shipped_definitions_are_valid() {
         let r = Registry::shipped().unwrap();
-        assert_eq!(r.definitions().count(), 5);
+        assert_eq!(r.definitions().count(), 6);
         assert!(r.by_type("HealthCertificate").is_some());
         assert!(r.by_api_path("licences").is_some());
+        // Only the medical invoice is single use.
+        let single_use: Vec<_> = r.definitions().filter(|d| d.single_use).map(|d| d.type_name).collect();
+        assert_eq!(single_use, ["MedicalInvoice"]);
     }
 }
