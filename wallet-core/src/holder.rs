@@ -83,15 +83,20 @@ pub fn jwk_of(key: &p256::PublicKey) -> Value {
 }
 
 /// The device key a credential is bound to: its `credentialSubject.id`, when
-/// that is a P-256 `did:key`. `None` for an unbound credential (no id, or an id
-/// that is not a did:key, e.g. a URL naming the subject).
+/// that is a P-256 `did:key` (multibase `zDn…`, the only device keys we bind).
+/// `None` for an unbound credential: no id, or an id that names the subject
+/// some other way (a URL, a DID of another method, or a did:key of another key
+/// type such as Ed25519 `z6Mk…`, which other issuers use to name subjects).
 pub fn bound_key(vc: &Value) -> Option<Result<p256::PublicKey, String>> {
     let id = vc.get("credentialSubject")?.get("id")?.as_str()?;
-    if !id.starts_with("did:key:") {
+    if !id.starts_with(P256_DID_KEY_PREFIX) {
         return None;
     }
     Some(p256_key_from_did(id).map_err(|_| id.chars().take(80).collect()))
 }
+
+/// How every P-256 `did:key` starts (multicodec 0x1200, base58btc).
+const P256_DID_KEY_PREFIX: &str = "did:key:zDn";
 
 /// The wallet's device key. On a phone the secret would live in the platform
 /// keystore; here it is kept inside the encrypted wallet store. `Debug` does
@@ -158,6 +163,22 @@ pub fn verify_es256(key: &p256::PublicKey, message: &[u8], signature: &[u8]) -> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_a_p256_did_key_subject_is_a_holder_binding() {
+        let device = DeviceKey::generate();
+        let with_id = |id: &str| serde_json::json!({"credentialSubject": {"id": id}});
+        assert_eq!(bound_key(&with_id(&device.did())).map(Result::ok), Some(Some(device.public_key())));
+        // Other issuers name subjects with Ed25519 did:keys, URLs or other DIDs: not bound.
+        for other in
+            ["did:key:z6MkhTNL7i2etLerDK8Acz5t528giE5KA4p75T6ka1E1D74r", "did:example:123", "https://x.example/p"]
+        {
+            assert!(bound_key(&with_id(other)).is_none(), "{other}");
+        }
+        assert!(bound_key(&serde_json::json!({"credentialSubject": {}})).is_none());
+        // A P-256 did:key that does not decode is a broken binding, not "unbound".
+        assert!(matches!(bound_key(&with_id("did:key:zDnBROKEN")), Some(Err(_))));
+    }
+
     use super::*;
 
     #[test]
@@ -197,6 +218,7 @@ mod tests {
         assert_eq!(bound_key(&json!({"credentialSubject": {"id": key.did()}})), Some(Ok(key.public_key())));
         assert_eq!(bound_key(&json!({"credentialSubject": {"id": "https://example.com/p/1"}})), None);
         assert_eq!(bound_key(&json!({"credentialSubject": {"fullName": "x"}})), None);
-        assert!(matches!(bound_key(&json!({"credentialSubject": {"id": "did:key:z6Mkxx"}})), Some(Err(_))));
+        // An Ed25519 did:key names a subject (the W3C suites do); it is not our device binding.
+        assert_eq!(bound_key(&json!({"credentialSubject": {"id": "did:key:z6Mkxx"}})), None);
     }
 }
