@@ -1,6 +1,6 @@
 /*
  * ecert_wallet.h — the plain C ABI of wallet-core (crate `wallet-ffi`, library
- * `libecert_wallet.so` / `libecert_wallet.a`).
+ * `libecert_wallet.so`; add the `staticlib` crate type for a static library).
  *
  * Strings are NUL-terminated UTF-8. Functions returning `char *` give a string
  * the caller owns: free it with ecert_string_free(). A NULL return is a failure;

@@ -67,10 +67,13 @@ fn bundle(lists: &[(&str, &str)], signer: Option<(&wallet_core::keys::IssuerKey,
     }
 }
 
-/// `target/<profile>/`: where cargo put `libecert_wallet.so` (the test binary is in `deps/`).
+/// Where `cargo test` just built `libecert_wallet.so`: `target/<profile>/deps/`, next
+/// to this test binary (it builds the library's cdylib there for the tests, fresh on
+/// every change; the copy in `target/<profile>/` exists only after a `cargo build`
+/// and may be stale, so it is never used).
 fn library_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    let dir = exe.parent().unwrap().to_path_buf();
     assert!(dir.join("libecert_wallet.so").exists(), "cdylib not built at {}", dir.display());
     dir
 }
