@@ -2,6 +2,9 @@
 
 use serde_json::{json, Value};
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
 struct App {
     base: String,
     did: String,
@@ -228,28 +231,8 @@ fn the_command_lines_parse() {
 /// required under CI / REQUIRE_POSTGRES=1, as the store suite is.
 #[tokio::test]
 async fn the_service_runs_on_postgresql() {
-    let admin_url = match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty()) {
-        Some(url) => url,
-        None => {
-            let required = std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"))
-                || std::env::var("REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-            assert!(
-                !required,
-                "TEST_DATABASE_URL is not set; run scripts/with-postgres.sh cargo test -p issuer --test api"
-            );
-            eprintln!("note: skipping the PostgreSQL service test (TEST_DATABASE_URL is not set)");
-            return;
-        }
-    };
-    let (admin, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
-    let database = format!("api_{}", uuid::Uuid::new_v4().simple());
-    admin.batch_execute(&format!("CREATE DATABASE {database}")).await.unwrap();
-    let (scheme, rest) = admin_url.split_once("://").unwrap();
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let query = tail.find('?').map_or("", |start| &tail[start..]);
-    let url = format!("{scheme}://{authority}/{database}{query}");
+    let Some(database) = postgres::FreshDatabase::create("api").await else { return };
+    let url = database.url.clone();
 
     let data = tempfile::tempdir().unwrap();
     let mut settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
@@ -276,8 +259,7 @@ async fn the_service_runs_on_postgresql() {
 
     server.abort();
     drop(app);
-    // Best effort: other connections (the pool) may still be closing.
-    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await;
+    database.drop_now().await;
 }
 
 // ---- API tokens ----

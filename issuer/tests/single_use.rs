@@ -10,6 +10,9 @@ use serde_json::{json, Value};
 use wallet_core::status::{check_status, verify_status_list, StatusListCache, StatusPolicy};
 use wallet_core::verification::CheckResult;
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
 struct App {
     base: String,
     http: reqwest::Client,
@@ -134,24 +137,10 @@ async fn single_use_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_use_on_postgresql() {
-    let Some(admin_url) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty()) else {
-        let required = std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"))
-            || std::env::var("REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-        assert!(!required, "TEST_DATABASE_URL is not set; run scripts/with-postgres.sh");
-        eprintln!("note: skipping the PostgreSQL run (TEST_DATABASE_URL is not set)");
-        return;
-    };
-    let (admin, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
-    let database = format!("single_use_{}", uuid::Uuid::new_v4().simple());
-    admin.batch_execute(&format!("CREATE DATABASE {database}")).await.unwrap();
-    let (scheme, rest) = admin_url.split_once("://").unwrap();
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let query = tail.find('?').map_or("", |start| &tail[start..]);
-    let (app, server) = App::spawn(Some(format!("{scheme}://{authority}/{database}{query}"))).await;
+    let Some(database) = postgres::FreshDatabase::create("single_use").await else { return };
+    let (app, server) = App::spawn(Some(database.url.clone())).await;
     an_invoice_is_used_exactly_once(&app).await;
     server.abort();
     drop(app);
-    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await;
+    database.drop_now().await;
 }

@@ -104,27 +104,46 @@ fn warning_codes(report: &Value) -> Vec<String> {
     report["report"]["warnings"].as_array().unwrap().iter().map(|w| w["code"].as_str().unwrap().to_owned()).collect()
 }
 
+/// A real issuer holding the fixture clinic's key (the one the trust list certifies).
+struct ClinicIssuer {
+    base: String,
+    http: reqwest::Client,
+    _data: tempfile::TempDir,
+}
+
+impl ClinicIssuer {
+    async fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        std::fs::write(data.path().join("issuer-key.pem"), fixture("keys/test-issuer.pem")).unwrap();
+        let settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
+        let app = issuer::startup::Application::build(&settings).await.unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+        Self { base, http, _data: data }
+    }
+
+    /// Issues a health certificate; the signed credential.
+    async fn issue(&self) -> Value {
+        let request = json!({
+            "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
+            "idNumber": "11010519491231002X",
+            "examinationDate": Utc::now().date_naive().format("%Y-%m-%d").to_string(),
+            "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified"
+        });
+        let resp =
+            self.http.post(format!("{}/api/v1/health-certificates", self.base)).json(&request).send().await.unwrap();
+        assert_eq!(resp.status(), 201);
+        resp.json::<Value>().await.unwrap()["credential"].clone()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_checks_against_a_signed_bundle() {
     // Online: a real issuer with the clinic's certified key issues two certificates and revokes one.
-    let data = tempfile::tempdir().unwrap();
-    std::fs::write(data.path().join("issuer-key.pem"), fixture("keys/test-issuer.pem")).unwrap();
-    let settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
-    let app = issuer::startup::Application::build(&settings).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
-    let request = json!({
-        "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
-        "idNumber": "11010519491231002X", "examinationDate": Utc::now().date_naive().format("%Y-%m-%d").to_string(),
-        "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified"
-    });
-    let mut issued = Vec::new();
-    for _ in 0..2 {
-        let resp = http.post(format!("{base}/api/v1/health-certificates")).json(&request).send().await.unwrap();
-        assert_eq!(resp.status(), 201);
-        issued.push(resp.json::<Value>().await.unwrap()["credential"].clone());
-    }
+    let issuer = ClinicIssuer::start().await;
+    let (base, http) = (&issuer.base, &issuer.http);
+    let issued = vec![issuer.issue().await, issuer.issue().await];
     let (valid, revoked) = (&issued[0], &issued[1]);
     let uuid = revoked["id"].as_str().unwrap().trim_start_matches("urn:uuid:");
     let resp = http
@@ -221,21 +240,9 @@ async fn offline_checks_against_a_signed_bundle() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_verifier_publishes_full_bundles_and_deltas() {
     use wallet_core::verifier_bundle::{open_bundle, open_payload, read_signed_bundle, FreshnessPolicy};
-    let data = tempfile::tempdir().unwrap();
-    std::fs::write(data.path().join("issuer-key.pem"), fixture("keys/test-issuer.pem")).unwrap();
-    let settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
-    let app = issuer::startup::Application::build(&settings).await.unwrap();
-    let issuer_base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
-    let request = json!({
-        "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
-        "idNumber": "11010519491231002X", "examinationDate": Utc::now().date_naive().format("%Y-%m-%d").to_string(),
-        "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified"
-    });
-    let resp = http.post(format!("{issuer_base}/api/v1/health-certificates")).json(&request).send().await.unwrap();
-    assert_eq!(resp.status(), 201);
-    let vc = resp.json::<Value>().await.unwrap()["credential"].clone();
+    let issuer = ClinicIssuer::start().await;
+    let (issuer_base, http) = (&issuer.base, &issuer.http);
+    let vc = issuer.issue().await;
     let qr = wallet_core::compact::encode_credential(&vc).unwrap();
 
     // The department's verifier: trust list + roots, bundle key, the issuer to cover.

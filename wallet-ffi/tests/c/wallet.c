@@ -8,30 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ecert_wallet.h"
-
-static unsigned char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { perror(path); exit(3); }
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)size + 1);
-    if (fread(buf, 1, (size_t)size, f) != (size_t)size) { perror(path); exit(3); }
-    fclose(f);
-    buf[size] = 0;
-    *len = (size_t)size;
-    return buf;
-}
-
-static void print_owned(char *json) {
-    if (json) {
-        printf("%s\n", json);
-        ecert_string_free(json);
-    } else {
-        printf("{\"failed\":%s}\n", ecert_last_error());
-    }
-}
+#include "common.h"
 
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: see the comment at the top\n"); return 2; }
