@@ -143,7 +143,7 @@ async fn offline_checks_against_a_signed_bundle() {
     // Online: a real issuer with the clinic's certified key issues two certificates and revokes one.
     let issuer = ClinicIssuer::start().await;
     let (base, http) = (&issuer.base, &issuer.http);
-    let issued = vec![issuer.issue().await, issuer.issue().await];
+    let issued = [issuer.issue().await, issuer.issue().await];
     let (valid, revoked) = (&issued[0], &issued[1]);
     let uuid = revoked["id"].as_str().unwrap().trim_start_matches("urn:uuid:");
     let resp = http
