@@ -2,7 +2,7 @@
 # Runs a command against a throw-away PostgreSQL cluster.
 #
 #   scripts/with-postgres.sh CMD [ARGS...]
-#   e.g. scripts/with-postgres.sh cargo test -p issuer --test store
+#   e.g. scripts/with-postgres.sh cargo test -p issuer --test suite store::
 #
 # Creates a fresh cluster (initdb) in a temporary directory, starts it on 127.0.0.1
 # at a free port with trust authentication, runs CMD with

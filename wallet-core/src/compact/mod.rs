@@ -122,7 +122,7 @@
 //!
 //! The sample health certificate with an `ecdsa-rdfc-2019` proof
 //! (`fixtures/qr/sample-health-certificate.signed.json`; the test
-//! `compact_sizes` in `wallet-core/tests/qr_roundtrip.rs` prints this table):
+//! `compact_sizes` in `wallet-core/tests/suite/qr_roundtrip.rs` prints this table):
 //!
 //! | form | size | QR version, EC level M |
 //! |---|---|---|

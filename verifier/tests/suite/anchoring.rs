@@ -11,8 +11,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use wallet_core::issuance::sign_credential;
 
-#[path = "../../issuer/tests/support/anvil.rs"]
-mod anvil;
+use crate::support::anvil;
 use anvil::{anvil_bin, free_port, Anvil};
 
 async fn start_issuer(data_dir: &Path, rpc_url: &str) -> (String, actix_web::dev::ServerHandle, reqwest::Client) {

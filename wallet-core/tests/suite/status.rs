@@ -4,7 +4,7 @@
 //! closed.
 //!
 //! The corpus is made by `regenerate_status_corpus` (ignored; run by hand):
-//! `cargo test -p wallet-core --test status -- --ignored regenerate_status_corpus`.
+//! `cargo test -p wallet-core --test suite -- --ignored regenerate_status_corpus`.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
@@ -705,7 +705,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
 // ---- the corpus generator ----
 
 /// Writes `fixtures/status/`. Run by hand after an intended change:
-/// `cargo test -p wallet-core --test status -- --ignored regenerate_status_corpus`.
+/// `cargo test -p wallet-core --test suite -- --ignored regenerate_status_corpus`.
 #[tokio::test]
 #[ignore = "writes fixtures/status; run by hand"]
 async fn regenerate_status_corpus() {

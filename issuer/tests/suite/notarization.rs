@@ -9,8 +9,7 @@ use issuer::notarize_cli::{check_folder, CheckArgs, RunArgs};
 use serde_json::{json, Value};
 use wallet_core::transparency::{document_digest, LogKey, NotarizationReceipt, WitnessPolicy};
 
-#[path = "support/anvil.rs"]
-mod anvil;
+use crate::support::anvil;
 use anvil::{anvil_bin, free_port, Anvil};
 
 const FILES: usize = 2_500;

@@ -10,7 +10,7 @@
 //! `CI` is set or `REQUIRE_POSTGRES=1`, in which case they fail. To run everything:
 //!
 //! ```sh
-//! scripts/with-postgres.sh cargo test -p issuer --test store
+//! scripts/with-postgres.sh cargo test -p issuer --test suite store::
 //! ```
 
 use std::future::Future;
@@ -41,7 +41,7 @@ macro_rules! store_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    crate::run_on_sqlite(crate::$name).await;
+                    crate::store::run_on_sqlite(crate::store::$name).await;
                 }
             )*
         }
@@ -49,7 +49,7 @@ macro_rules! store_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    crate::run_on_postgres(crate::$name).await;
+                    crate::store::run_on_postgres(crate::store::$name).await;
                 }
             )*
         }
@@ -1122,11 +1122,11 @@ async fn the_single_use_migration_keeps_existing_status_data() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("issuer.sqlite3");
     let previous: [(i64, &str, &str); 5] = [
-        (1, "0001_init", include_str!("../migrations/sqlite/0001_init.sql")),
-        (2, "0002_status_lists", include_str!("../migrations/sqlite/0002_status_lists.sql")),
-        (3, "0003_transparency_log", include_str!("../migrations/sqlite/0003_transparency_log.sql")),
-        (4, "0004_anchors", include_str!("../migrations/sqlite/0004_anchors.sql")),
-        (5, "0005_web_accounts", include_str!("../migrations/sqlite/0005_web_accounts.sql")),
+        (1, "0001_init", include_str!("../../migrations/sqlite/0001_init.sql")),
+        (2, "0002_status_lists", include_str!("../../migrations/sqlite/0002_status_lists.sql")),
+        (3, "0003_transparency_log", include_str!("../../migrations/sqlite/0003_transparency_log.sql")),
+        (4, "0004_anchors", include_str!("../../migrations/sqlite/0004_anchors.sql")),
+        (5, "0005_web_accounts", include_str!("../../migrations/sqlite/0005_web_accounts.sql")),
     ];
     {
         let db = rusqlite::Connection::open(&path).expect("open");
@@ -1281,13 +1281,13 @@ fn postgres_admin_url() -> Option<String> {
     if ci || required {
         panic!(
             "TEST_DATABASE_URL is not set, but PostgreSQL store tests are required here \
-             ({}). Run them with: scripts/with-postgres.sh cargo test -p issuer --test store",
+             ({}). Run them with: scripts/with-postgres.sh cargo test -p issuer --test suite store::",
             if required { "REQUIRE_POSTGRES=1" } else { "CI is set" }
         );
     }
     eprintln!(
         "note: skipping PostgreSQL store test (TEST_DATABASE_URL is not set; \
-         run scripts/with-postgres.sh cargo test -p issuer --test store to include it)"
+         run scripts/with-postgres.sh cargo test -p issuer --test suite store:: to include it)"
     );
     None
 }

@@ -1,6 +1,6 @@
 //! The clinic pages over plain HTTP (no browser): CSRF, sessions, lock-out,
 //! localized form errors, search, audit. The same flows in a real browser are in
-//! `verifier/tests/browser.rs`.
+//! `verifier/tests/suite/browser.rs`.
 
 use std::collections::HashMap;
 use std::time::Instant;

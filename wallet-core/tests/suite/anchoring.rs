@@ -241,7 +241,7 @@ fn another_issuers_entry_or_an_unfollowed_issuer_is_not_anchoring() {
 
 fn unsigned(issuer: &str) -> Value {
     let mut vc: Value =
-        serde_json::from_str(include_str!("../../fixtures/credentials/sample-health-certificate.unsigned.json"))
+        serde_json::from_str(include_str!("../../../fixtures/credentials/sample-health-certificate.unsigned.json"))
             .unwrap();
     vc["issuer"] = json!(issuer);
     vc

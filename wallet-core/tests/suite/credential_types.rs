@@ -106,7 +106,7 @@ async fn every_shipped_type_issues_verifies_and_round_trips_the_qr_form() {
 fn health_certificate_from_its_definition_is_byte_identical_to_the_fixture() {
     // The fixture was made by the hand-written code this definition replaced.
     let fixture: Value =
-        serde_json::from_str(include_str!("../../fixtures/credentials/sample-health-certificate.unsigned.json"))
+        serde_json::from_str(include_str!("../../../fixtures/credentials/sample-health-certificate.unsigned.json"))
             .unwrap();
     let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
     let mut request = sample_request("HealthCertificate");

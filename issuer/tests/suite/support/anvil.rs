@@ -1,6 +1,6 @@
 //! A real local chain for tests: anvil from `ANVIL_BIN` (installed by
 //! `scripts/with-anvil.sh`), started on a port and killed by its own PID on drop.
-//! Shared by the issuer's and the verifier's tests (`#[path]` include).
+//! Shared by the issuer's and the verifier's test suites (the verifier includes it by `#[path]`).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-#[path = "support/anvil.rs"]
-mod anvil;
+use crate::support::anvil;
 use anvil::{anvil_bin, free_port, Anvil};
 
 async fn rpc(url: &str, method: &str, params: Value) -> Result<Value, String> {

@@ -970,7 +970,7 @@ fn committed_fixtures_work() {
 }
 
 /// Regenerates `fixtures/trust/`. Run by hand:
-/// `cargo test -p wallet-core --test trust -- --ignored regenerate_trust_fixtures`.
+/// `cargo test -p wallet-core --test suite -- --ignored regenerate_trust_fixtures`.
 #[test]
 #[ignore = "writes fixtures/trust; run by hand"]
 fn regenerate_trust_fixtures() {

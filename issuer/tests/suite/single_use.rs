@@ -10,8 +10,7 @@ use serde_json::{json, Value};
 use wallet_core::status::{check_status, verify_status_list, StatusListCache, StatusPolicy};
 use wallet_core::verification::CheckResult;
 
-#[path = "support/postgres.rs"]
-mod postgres;
+use crate::support::postgres;
 
 struct App {
     base: String,

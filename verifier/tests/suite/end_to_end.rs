@@ -169,7 +169,7 @@ impl Services {
 }
 
 fn test_key() -> IssuerKey {
-    IssuerKey::from_pkcs8_pem(include_str!("../../fixtures/keys/test-issuer.pem")).unwrap()
+    IssuerKey::from_pkcs8_pem(include_str!("../../../fixtures/keys/test-issuer.pem")).unwrap()
 }
 
 async fn signed(mut unsigned: Value, key: &IssuerKey) -> Value {
@@ -178,7 +178,7 @@ async fn signed(mut unsigned: Value, key: &IssuerKey) -> Value {
 }
 
 fn sample_unsigned() -> Value {
-    serde_json::from_str(include_str!("../../fixtures/credentials/sample-health-certificate.unsigned.json")).unwrap()
+    serde_json::from_str(include_str!("../../../fixtures/credentials/sample-health-certificate.unsigned.json")).unwrap()
 }
 
 #[tokio::test]

@@ -650,7 +650,7 @@ fn data_integrity_context_after_the_base_context_is_a_redefinition_for_json_ld_0
     assert_rejected(&vc, "redefined_protected_term", "/@context", "DI context after v2", check_credential);
     // The very same definition inline (base URL: none) hits the same rule.
     let di: Value =
-        serde_json::from_str(include_str!("../contexts/security-data-integrity-v2.jsonld")).expect("bundled");
+        serde_json::from_str(include_str!("../../contexts/security-data-integrity-v2.jsonld")).expect("bundled");
     vc["@context"] =
         json!([V2, "https://w3id.org/ecert/v1", {"DataIntegrityProof": di["@context"]["DataIntegrityProof"].clone()}]);
     assert_rejected(&vc, "redefined_protected_term", "/@context", "DI definition inline", check_credential);

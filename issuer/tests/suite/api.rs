@@ -2,8 +2,7 @@
 
 use serde_json::{json, Value};
 
-#[path = "support/postgres.rs"]
-mod postgres;
+use crate::support::postgres;
 
 struct App {
     base: String,

@@ -1,0 +1,17 @@
+//! The issuer's integration tests, in one test binary: every file used to be its
+//! own binary linking the whole dependency tree (~250 MB each with line tables). Run one part with e.g.
+//! `cargo test -p issuer --test suite store::`.
+
+mod support;
+mod anchoring;
+mod api;
+mod crash;
+mod credential_types;
+mod log_api;
+mod notarization;
+mod oid4vci;
+mod pki_cli;
+mod single_use;
+mod status_api;
+mod store;
+mod web;
