@@ -2,7 +2,6 @@
 //! own binary linking the whole dependency tree (~250 MB each with line tables). Run one part with e.g.
 //! `cargo test -p issuer --test suite store::`.
 
-mod support;
 mod anchoring;
 mod api;
 mod crash;
@@ -14,4 +13,5 @@ mod pki_cli;
 mod single_use;
 mod status_api;
 mod store;
+mod support;
 mod web;
