@@ -35,6 +35,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use service_http::chain_rpc::HttpJsonRpc;
+
 use crate::store::{AnchorRecord, AnchorState, Store};
 use crate::transparency_log::TransparencyLog;
 
@@ -70,46 +72,6 @@ impl AnchorConfig {
     }
 }
 
-/// A minimal Ethereum JSON-RPC client.
-#[derive(Debug, Clone)]
-pub struct RpcClient {
-    url: String,
-    http: reqwest::Client,
-}
-
-impl RpcClient {
-    /// A client for `url`.
-    pub fn new(url: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .unwrap_or_default();
-        Self { url: url.to_owned(), http }
-    }
-
-    /// Calls `method`; the `result`, or an error message.
-    ///
-    /// # Errors
-    /// Transport errors, HTTP errors, JSON-RPC errors (as messages).
-    pub async fn call(&self, method: &str, params: Value) -> Result<Value, String> {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let response = self.http.post(&self.url).json(&body).send().await.map_err(|e| format!("{method}: {e}"))?;
-        let status = response.status();
-        let reply: Value = response.json().await.map_err(|e| format!("{method}: HTTP {status}: {e}"))?;
-        if let Some(error) = reply.get("error").filter(|e| !e.is_null()) {
-            return Err(format!("{method}: {error}"));
-        }
-        reply.get("result").cloned().ok_or_else(|| format!("{method}: reply without result"))
-    }
-}
-
-impl JsonRpc for RpcClient {
-    async fn call(&self, method: &str, params: Value) -> Result<Value, String> {
-        RpcClient::call(self, method, params).await
-    }
-}
-
 fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -123,7 +85,7 @@ fn secs(duration: Duration) -> i64 {
 pub struct Anchorer {
     store: Store,
     log: TransparencyLog,
-    rpc: RpcClient,
+    rpc: HttpJsonRpc,
     config: AnchorConfig,
 }
 
@@ -142,7 +104,7 @@ pub fn spawn(store: Store, log: TransparencyLog, config: AnchorConfig) -> tokio:
 impl Anchorer {
     /// A worker (not started).
     pub fn new(store: Store, log: TransparencyLog, config: AnchorConfig) -> Self {
-        Self { rpc: RpcClient::new(&config.rpc_url), store, log, config }
+        Self { rpc: HttpJsonRpc::new(&config.rpc_url), store, log, config }
     }
 
     fn backoff(&self, attempts: u64) -> i64 {

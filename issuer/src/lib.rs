@@ -6,7 +6,6 @@
 
 pub mod accounts;
 pub mod anchor;
-pub mod api_error;
 pub mod config;
 pub mod issuance;
 pub mod notarization;
@@ -19,7 +18,9 @@ pub mod startup;
 pub mod status;
 pub mod status_cli;
 pub mod store;
-pub mod telemetry;
-pub mod tls;
 pub mod transparency_log;
 pub mod web;
+
+// The HTTP edge both services share (error shape, HTTPS, logging), under the
+// paths the service code has always used.
+pub use service_http::{api_error, telemetry, tls};

@@ -17,7 +17,7 @@ use wallet_core::transparency::{
     MerkleTree,
 };
 
-use crate::log_sync::HttpRpc;
+use service_http::chain_rpc::HttpJsonRpc;
 
 /// What to audit.
 #[derive(Debug, Clone, clap::Args)]
@@ -51,7 +51,7 @@ pub async fn run(args: &AuditArgs) -> anyhow::Result<AuditReport> {
     let base = args.log_url.trim_end_matches('/');
     let key = LogKey::from_vkey(args.log_key.trim()).map_err(|e| anyhow::anyhow!("--log-key: {e}"))?;
     let http = reqwest::Client::new();
-    let rpc = HttpRpc::new(&args.chain_rpc_url);
+    let rpc = HttpJsonRpc::new(&args.chain_rpc_url);
     let chain = chain_id(&rpc).await?;
 
     let note = http.get(format!("{base}/log/checkpoint")).send().await?.error_for_status()?.text().await?;
@@ -82,7 +82,7 @@ pub async fn run(args: &AuditArgs) -> anyhow::Result<AuditReport> {
 }
 
 /// The sending account of the first anchor the issuer lists that the node confirms.
-async fn issuer_sender(http: &reqwest::Client, rpc: &HttpRpc, chain: u64, base: &str) -> anyhow::Result<String> {
+async fn issuer_sender(http: &reqwest::Client, rpc: &HttpJsonRpc, chain: u64, base: &str) -> anyhow::Result<String> {
     let listed: Value = http.get(format!("{base}/log/anchors")).send().await?.error_for_status()?.json().await?;
     for anchor in listed.as_array().into_iter().flatten() {
         if let Some(tx) = anchor.get("txHash").and_then(Value::as_str) {

@@ -23,8 +23,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
+use service_http::chain_rpc::HttpJsonRpc;
 use wallet_core::transparency::{
-    chain_id, read_anchor, AnchoringPolicy, JsonRpc, LogEntry, LogKey, LogMirror, LogMirrors, WitnessKey, WitnessPolicy,
+    chain_id, read_anchor, AnchoringPolicy, LogEntry, LogKey, LogMirror, LogMirrors, WitnessKey, WitnessPolicy,
 };
 use wallet_core::verification::AnchoringSource;
 
@@ -67,38 +68,6 @@ pub struct AnchoringSettings {
     /// How many of the witness keys must have cosigned a tree covering the credential.
     #[arg(long = "log-witness-threshold", env = "VERIFIER_LOG_WITNESS_THRESHOLD", default_value_t = 0)]
     pub witness_threshold: usize,
-}
-
-/// A JSON-RPC client over HTTP.
-#[derive(Debug, Clone)]
-pub struct HttpRpc {
-    url: String,
-    http: reqwest::Client,
-}
-
-impl HttpRpc {
-    /// A client for the node at `url`.
-    pub fn new(url: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .unwrap_or_default();
-        Self { url: url.to_owned(), http }
-    }
-}
-
-impl JsonRpc for HttpRpc {
-    async fn call(&self, method: &str, params: Value) -> Result<Value, String> {
-        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let response = self.http.post(&self.url).json(&body).send().await.map_err(|e| format!("{method}: {e}"))?;
-        let status = response.status();
-        let reply: Value = response.json().await.map_err(|e| format!("{method}: HTTP {status}: {e}"))?;
-        if let Some(error) = reply.get("error").filter(|e| !e.is_null()) {
-            return Err(format!("{method}: {error}"));
-        }
-        reply.get("result").cloned().ok_or_else(|| format!("{method}: reply without result"))
-    }
 }
 
 /// The entries `start..end` of the log an issuer serves at `base`, in pages.
@@ -163,7 +132,7 @@ pub struct AnchoringState {
     errors: Arc<RwLock<Vec<Option<String>>>>,
     sources: Vec<Source>,
     policy: AnchoringPolicy,
-    rpc: Option<HttpRpc>,
+    rpc: Option<HttpJsonRpc>,
     expected_chain: Option<u64>,
     sender: Option<String>,
     witness_urls: Vec<String>,
@@ -228,7 +197,7 @@ impl AnchoringState {
                 witnesses,
                 ..AnchoringPolicy::default()
             },
-            rpc: settings.chain_rpc_url.as_deref().filter(|u| !u.trim().is_empty()).map(HttpRpc::new),
+            rpc: settings.chain_rpc_url.as_deref().filter(|u| !u.trim().is_empty()).map(HttpJsonRpc::new),
             expected_chain: settings.chain_id,
             sender: settings.anchor_sender.clone(),
             witness_urls: settings.witness_urls.iter().map(|u| u.trim_end_matches('/').to_owned()).collect(),

@@ -104,7 +104,7 @@ async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
     assert!(verified.anchor.block_number >= 1 && verified.size > verified.index);
     assert!(receipt.verify(&document_digest(b"another document"), &key, &WitnessPolicy::none()).is_err());
     // …and matches the anchor on the chain node.
-    let rpc = issuer::anchor::RpcClient::new(&anvil.url);
+    let rpc = service_http::chain_rpc::HttpJsonRpc::new(&anvil.url);
     let on_chain =
         wallet_core::transparency::read_anchor(&rpc, verified.anchor.chain_id, &verified.anchor.tx_hash, None)
             .await

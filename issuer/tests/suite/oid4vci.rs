@@ -282,6 +282,13 @@ async fn token_and_credential_endpoints_refuse_bad_requests() {
     // No / bad token.
     let (status, body) = app.credential(None, &request(&good_proof)).await;
     assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")));
+    let unauthenticated = reqwest::Client::new()
+        .post(format!("{}/oid4vci/credential", app.base))
+        .json(&request(&good_proof))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.headers()["www-authenticate"], "Bearer error=\"invalid_token\"");
     let (status, _) = app.credential(Some("ecat_forged"), &request(&good_proof)).await;
     assert_eq!(status, 401);
     // Other configuration, no proof, proof for another audience, forged nonce, no proofs.

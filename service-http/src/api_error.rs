@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+use wallet_core::credential::FieldError;
 use wallet_core::localized::Localized;
 
 /// An API error as the client sees it.
@@ -16,6 +17,15 @@ pub struct ApiError {
     pub error: String,
     /// Human message.
     pub message: Localized,
+    /// Per-field problems (validation errors).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<FieldError>,
+    /// For `already_used`: when, where and by whom the credential was used.
+    #[serde(rename = "previousUse", skip_serializing_if = "Option::is_none")]
+    pub previous_use: Option<Box<serde_json::Value>>,
+    /// OAuth 2.0 / OpenID4VCI endpoints: also answer the standard `error_description` (English).
+    #[serde(skip)]
+    oauth: bool,
 }
 
 impl std::fmt::Display for ApiError {
@@ -27,11 +37,34 @@ impl std::fmt::Display for ApiError {
 impl ApiError {
     /// A client error with a code and bilingual message.
     pub fn new(status: StatusCode, code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self { status, error: code.to_owned(), message: Localized::new(zh, en) }
+        Self {
+            status,
+            error: code.to_owned(),
+            message: Localized::new(zh, en),
+            details: Vec::new(),
+            previous_use: None,
+            oauth: false,
+        }
+    }
+    /// An OAuth-style error (`invalid_grant`, `invalid_proof`, …): our shape plus
+    /// `error_description`, so standard clients and our apps both read it.
+    pub fn oauth(status: StatusCode, code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { oauth: true, ..Self::new(status, code, zh, en) }
     }
     /// 400 for input that cannot be used.
     pub fn bad_request(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, zh, en)
+    }
+    /// 422 with field errors.
+    pub fn invalid_fields(details: Vec<FieldError>) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "invalid_fields".into(),
+            message: Localized::new("提交的内容有误，请按提示修改", "some fields are invalid; see details"),
+            details,
+            previous_use: None,
+            oauth: false,
+        }
     }
     /// 404.
     pub fn not_found(what_zh: &str, what_en: &str) -> Self {
@@ -54,6 +87,21 @@ impl ResponseError for ApiError {
         self.status
     }
     fn error_response(&self) -> HttpResponse {
+        if self.oauth {
+            let mut body = serde_json::to_value(self).unwrap_or_default();
+            if let Some(map) = body.as_object_mut() {
+                map.insert("error_description".into(), self.message.en.clone().into());
+            }
+            let mut response = HttpResponse::build(self.status);
+            if self.status == StatusCode::UNAUTHORIZED {
+                // RFC 6750 §3: a protected resource names the scheme and the error.
+                response.insert_header((
+                    actix_web::http::header::WWW_AUTHENTICATE,
+                    format!("Bearer error=\"{}\"", self.error),
+                ));
+            }
+            return response.json(body);
+        }
         HttpResponse::build(self.status).json(self)
     }
 }

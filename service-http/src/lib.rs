@@ -1,0 +1,17 @@
+//! What the issuer and the verifier services share at their HTTP edge, so that
+//! both answer errors, serve HTTPS, log and talk to the chain the same way:
+//!
+//! - [`api_error`]: the one error shape of the HTTP APIs (stable code, zh/en
+//!   message, field details), and JSON-body errors turned into it;
+//! - [`tls`]: rustls server configuration from PEM files;
+//! - [`telemetry`]: the `tracing` subscriber of the binaries;
+//! - [`chain_rpc`]: Ethereum JSON-RPC over HTTP, the transport behind
+//!   wallet-core's [`JsonRpc`](wallet_core::transparency::JsonRpc).
+//!
+//! Credential rules do not live here (they live in wallet-core); nor does
+//! anything one service needs and the other does not.
+
+pub mod api_error;
+pub mod chain_rpc;
+pub mod telemetry;
+pub mod tls;
