@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::support::postgres;
+use crate::support::requests::health_request;
 
 struct App {
     base: String,
@@ -20,14 +21,6 @@ async fn spawn() -> App {
     tokio::spawn(app.run_until_stopped());
     let http = issuer::accounts::authorized_client(&settings).await.unwrap();
     App { base, did, http, _data: data }
-}
-
-fn health_request() -> Value {
-    json!({
-        "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
-        "idNumber": "11010519491231002X", "examinationDate": "2026-03-12",
-        "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified"
-    })
 }
 
 fn licence_request() -> Value {

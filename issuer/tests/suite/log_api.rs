@@ -6,6 +6,8 @@
 use std::path::Path;
 
 use serde_json::{json, Value};
+
+use crate::support::requests::health_request;
 use sha2::{Digest, Sha256};
 use wallet_core::transparency::{
     verify_consistency, Checkpoint, EntryKind, Hash, InclusionBundle, LogKey, SignedNote, StatusListPurpose,
@@ -30,14 +32,6 @@ async fn spawn(data_dir: &Path) -> App {
     let did = app.did().to_owned();
     tokio::spawn(app.run_until_stopped());
     App { base, did, http: issuer::accounts::authorized_client(&settings).await.unwrap() }
-}
-
-fn health_request() -> Value {
-    json!({
-        "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
-        "idNumber": "11010519491231002X", "examinationDate": "2026-03-12",
-        "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified"
-    })
 }
 
 impl App {

@@ -8,6 +8,8 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 
 use serde_json::{json, Value};
+
+use crate::support::requests::health_request;
 use wallet_core::holder::DeviceKey;
 use wallet_core::oid4vci::{form_encode, make_proof_jwt, parse_offer_uri, PRE_AUTHORIZED_CODE_GRANT};
 use wallet_core::presentation::{read_scanned, Freshness};
@@ -76,14 +78,6 @@ async fn spawn() -> App {
     tokio::spawn(app.run_until_stopped());
     let http = issuer::accounts::authorized_client(&settings).await.unwrap();
     App { base, http, _data: data }
-}
-
-fn health_request() -> Value {
-    json!({
-        "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
-        "idNumber": "11010519491231002X", "examinationDate": "2026-03-12",
-        "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified"
-    })
 }
 
 impl App {

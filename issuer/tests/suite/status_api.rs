@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
+
+use crate::support::requests::health_request;
 use wallet_core::status::{check_status, Bitstring, StatusListCache, StatusPolicy};
 use wallet_core::verification::{verify_credential, VerifyOptions};
 
@@ -27,14 +29,6 @@ async fn spawn_with(configure: impl FnOnce(&mut issuer::config::Settings)) -> Ap
     tokio::spawn(app.run_until_stopped());
     let http = issuer::accounts::authorized_client(&settings).await.unwrap();
     App { base, did, http, data }
-}
-
-fn health_request() -> Value {
-    json!({
-        "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
-        "idNumber": "11010519491231002X", "examinationDate": "2026-03-12",
-        "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified"
-    })
 }
 
 /// One status entry of an issued credential.

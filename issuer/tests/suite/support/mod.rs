@@ -1,4 +1,5 @@
-//! Real services the issuer's tests run against: a local chain (anvil) and a
-//! throw-away PostgreSQL database.
+//! What the issuer's tests share: real services to run against (a local chain,
+//! a throw-away PostgreSQL database) and the requests they send.
 pub mod anvil;
 pub mod postgres;
+pub mod requests;
