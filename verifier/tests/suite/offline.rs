@@ -54,6 +54,7 @@ fn bundle(
         trust_list: String::from_utf8(trust_list(issued)).unwrap(),
         status_lists: lists.to_vec(),
         checkpoints: Vec::new(),
+        logs: Vec::new(),
         base_sequence: None,
     };
     let health_pem = fixture("trust/health-commission-root.pem");
