@@ -2,7 +2,8 @@
 //! issue → the issuer anchors → a verifier that mirrors the log and asks its own
 //! node reports "anchored at block N"; a credential signed with the issuer's key
 //! but never logged is rejected; a verifier on the wrong chain never confirms;
-//! an auditor replaying the log from the chain names a rewritten entry.
+//! an auditor replaying the log from the chain names a rewritten entry; a
+//! published verifier bundle checks anchoring offline from the wallet's export.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
