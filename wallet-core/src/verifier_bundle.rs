@@ -346,11 +346,12 @@ pub async fn open_payload_after<R: AsRef<[u8]>>(
 fn open_logs(bundle: &VerifierBundle, problems: &mut Vec<String>) -> Vec<AnchoredLog> {
     let mut logs: Vec<AnchoredLog> = Vec::new();
     for log in &bundle.logs {
+        // A log listed twice is ambiguous: neither entry is used.
+        if bundle.logs.iter().filter(|l| l.origin == log.origin).count() > 1 {
+            problems.push(format!("log {}: listed more than once", log.origin));
+            continue;
+        }
         match log.open() {
-            Ok(opened) if logs.iter().any(|l| l.log_key.origin() == log.origin) => {
-                problems.push(format!("log {}: listed twice", log.origin));
-                logs.retain(|l| l.log_key.origin() != opened.log_key.origin());
-            }
             Ok(opened) => logs.push(opened),
             Err(e) => problems.push(format!("log {}: {e}", log.origin)),
         }

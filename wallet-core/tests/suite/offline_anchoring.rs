@@ -373,6 +373,17 @@ async fn an_opened_bundle_checks_the_wallets_export_and_not_the_qr_code() {
     assert!(
         matches!(&checked.report.checks.anchoring, CheckResult::Unchecked { code, .. } if code == "anchoring_log_not_in_bundle")
     );
+    // The same log listed twice (say with another key): ambiguous, neither is used.
+    let mut doubled = bundle.clone();
+    let mut other_key = doubled.logs[0].clone();
+    other_key.log_key = LogSigner::from_issuer_key(ORIGIN, &IssuerKey::generate()).unwrap().log_key().to_vkey();
+    doubled.logs.push(other_key);
+    let opened = open_payload(doubled, &roots, now(), FreshnessPolicy::default()).await;
+    assert!(opened.problems.iter().any(|p| p.contains("listed more than once")), "{:?}", opened.problems);
+    let checked = opened.verify_qr_text(&export, None, now()).await.unwrap();
+    assert!(
+        matches!(&checked.report.checks.anchoring, CheckResult::Unchecked { code, .. } if code == "anchoring_log_not_in_bundle")
+    );
     let mut forged = bundle;
     forged.checkpoints = vec![checkpoint.replacen("\n3\n", "\n9\n", 1)];
     let opened = open_payload(forged, &roots, now(), FreshnessPolicy::default()).await;
