@@ -304,6 +304,15 @@ async fn a_published_bundle_checks_anchoring_offline_from_the_wallets_export() {
     assert_eq!(anchor["blockNumber"].as_u64(), Some(anchored.block_number), "{anchor:#}");
     assert_eq!(anchor["txHash"], anchored.tx_hash);
     assert_eq!(anchor["chainId"], 31337);
+    // An export whose proof was altered (another leaf index): anchoring invalid, not verified.
+    let mut tampered: Value = serde_json::from_str(&wallet.export(&id).unwrap()).unwrap();
+    let index = tampered["inclusion"]["index"].as_u64().unwrap();
+    tampered["inclusion"]["index"] = json!(index ^ 1);
+    let tampered_path = dir.path().join("tampered-export.json");
+    std::fs::write(&tampered_path, tampered.to_string()).unwrap();
+    let (code, out) = check(&bundle_path, tampered_path.to_str().unwrap());
+    assert_eq!(code, 1, "{out:#}");
+    assert_eq!(out["report"]["checks"]["anchoring"]["code"], "anchoring_bad_inclusion_proof", "{out:#}");
     // The same credential's QR code carries no inclusion proof: unchecked, still verified.
     let qr = wallet_core::compact::encode_credential(&vc).unwrap();
     let (code, out) = check(&bundle_path, &qr);
