@@ -115,6 +115,7 @@ impl BundlePublisher {
             trust_list: String::new(),
             status_lists: Vec::new(),
             checkpoints: Vec::new(),
+            logs: Vec::new(),
             base_sequence: None,
         };
         sign_bundle(&probe, &key, &chain).map_err(|e| anyhow::anyhow!("--bundle-key/--bundle-cert: {e}"))?;
@@ -165,12 +166,17 @@ impl BundlePublisher {
             })
             .collect();
         let checkpoints = anchoring.checkpoints();
+        let logs = anchoring.bundled_logs();
         let now = Utc::now();
         let last_sequence = {
             let history = self.history.read().unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(last) = history.back() {
                 let p = &last.payload;
-                if p.trust_list == trust_list && p.status_lists == status_lists && p.checkpoints == checkpoints {
+                if p.trust_list == trust_list
+                    && p.status_lists == status_lists
+                    && p.checkpoints == checkpoints
+                    && p.logs == logs
+                {
                     return Ok(());
                 }
             }
@@ -184,6 +190,7 @@ impl BundlePublisher {
             trust_list,
             status_lists,
             checkpoints,
+            logs,
             base_sequence: None,
         };
         let signed = sign_bundle(&payload, &self.key, &self.chain)?;

@@ -25,7 +25,8 @@ use serde::Serialize;
 use serde_json::Value;
 use service_http::chain_rpc::HttpJsonRpc;
 use wallet_core::transparency::{
-    chain_id, read_anchor, AnchoringPolicy, LogEntry, LogKey, LogMirror, LogMirrors, WitnessKey, WitnessPolicy,
+    chain_id, read_anchor, AnchoringPolicy, BundledLog, LogEntry, LogKey, LogMirror, LogMirrors, WitnessKey,
+    WitnessPolicy,
 };
 use wallet_core::verification::AnchoringSource;
 
@@ -221,6 +222,13 @@ impl AnchoringState {
     pub fn checkpoints(&self) -> Vec<String> {
         let mirrors = self.mirrors.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         mirrors.iter().filter_map(|m| m.checkpoint().map(str::to_owned)).collect()
+    }
+
+    /// What the verifier bundle says of each mirrored log: its key, this
+    /// verifier's witness policy and the latest anchor confirmed on its own node.
+    pub fn bundled_logs(&self) -> Vec<BundledLog> {
+        let mirrors = self.mirrors.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        mirrors.iter().map(|m| BundledLog::from_mirror(m, &self.policy.witnesses)).collect()
     }
 
     /// Per-log sync state.

@@ -1,6 +1,8 @@
 //! `verifier check`: verify one credential offline against a signed verifier
 //! bundle (see `wallet_core::verifier_bundle`) — an inspector's laptop at an
-//! inspection, or a test. Reads the QR text, or a photo of the QR code; prints
+//! inspection, or a test. Reads the QR text, a photo of the QR code, or the
+//! wallet's export file of a credential with its inclusion proof (the only input
+//! with which anchoring is checked offline); prints
 //! the report as JSON; exit status 0 verified, 1 not verified, 2 unusable input
 //! or bundle. Makes no network request.
 
@@ -28,7 +30,8 @@ pub struct CheckArgs {
     /// Directory of extra credential type definition files, to read QR codes of those types.
     #[arg(long)]
     pub credential_types: Option<PathBuf>,
-    /// The QR code's text (`EC1:…`), or the path of a photo of it.
+    /// The QR code's text (`EC1:…`), the path of a photo of it, or the path of a
+    /// wallet export (`{"credential": …, "inclusion": …}`).
     pub input: String,
 }
 
@@ -62,13 +65,18 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<i32> {
         }
     };
     let path = std::path::Path::new(&args.input);
-    let text = if !args.input.starts_with("EC1:") && path.is_file() {
+    let text = if !args.input.starts_with("EC1:") && !args.input.starts_with("EP1:") && path.is_file() {
         let image = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        match wallet_core::qr::decode_image(&image) {
-            Ok(text) => text,
-            Err(e) => {
-                println!("{}", json!({"error": e.code(), "message": e.to_string()}));
-                return Ok(2);
+        // The wallet's export (credential + inclusion proof) or a credential's JSON.
+        if image.trim_ascii_start().starts_with(b"{") {
+            String::from_utf8(image).with_context(|| format!("{} is not UTF-8", path.display()))?
+        } else {
+            match wallet_core::qr::decode_image(&image) {
+                Ok(text) => text,
+                Err(e) => {
+                    println!("{}", json!({"error": e.code(), "message": e.to_string()}));
+                    return Ok(2);
+                }
             }
         }
     } else {

@@ -165,6 +165,7 @@ fn fixture() -> &'static Fixture {
             trust_list: String::from_utf8(trust_list).expect("utf-8"),
             status_lists,
             checkpoints: Vec::new(),
+            logs: Vec::new(),
             base_sequence: None,
         };
         let bundle = sign_bundle(&payload, &root_key, std::slice::from_ref(&root_der)).expect("bundle");

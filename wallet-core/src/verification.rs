@@ -24,7 +24,9 @@ use crate::presentation::{HolderPresentation, PresentationPolicy};
 use crate::trust::{TrustStore, TrustedIssuer};
 use std::sync::{Arc, RwLock};
 
-use crate::transparency::{AnchorEvidence, AnchoringOutcome, AnchoringPolicy, Hash, LogMirrors};
+use crate::transparency::{
+    AnchorEvidence, AnchoredLog, AnchoringOutcome, AnchoringPolicy, Hash, InclusionBundle, LogMirrors,
+};
 
 /// Cryptosuites this verifier accepts. Anything else is reported as an
 /// invalid signature with the code `unsupported_cryptosuite`.
@@ -246,6 +248,23 @@ pub enum AnchoringSource {
         /// Required or not, grace period, witnesses.
         policy: AnchoringPolicy,
     },
+    /// Offline: the logs a signed verifier bundle vouches for (key, witness
+    /// policy, latest anchored tree) and the wallet's inclusion proof for this
+    /// credential, if one came with it. See
+    /// [`crate::transparency::check_inclusion_offline`] for the rule; the
+    /// anchoring data ages from `collected_at` like the bundle's status data.
+    Bundled {
+        /// The bundle's logs.
+        logs: Arc<[AnchoredLog]>,
+        /// The wallet's inclusion proof (`None`: a QR code, which carries none).
+        inclusion: Option<Arc<InclusionBundle>>,
+        /// When the publisher collected the anchoring data (the bundle's `issuedAt`).
+        collected_at: DateTime<Utc>,
+        /// Older than this: a warning, `anchoring_data_aging`.
+        warn_after: Duration,
+        /// Older than this: the check fails, `anchoring_data_stale`.
+        max_age: Duration,
+    },
 }
 
 /// What to verify against.
@@ -345,7 +364,9 @@ pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<Ve
     let signature = check_signature(vc, proof, options).await?;
     // The log records SHA-256 of the signed credential's canonical N-Quads.
     let digest = match &options.anchoring {
-        AnchoringSource::Mirrors { .. } if signature.is_valid() => {
+        AnchoringSource::Mirrors { .. } | AnchoringSource::Bundled { inclusion: Some(_), .. }
+            if signature.is_valid() =>
+        {
             crate::transparency::credential_digest(vc).await.ok()
         }
         _ => None,
@@ -459,6 +480,51 @@ fn check_anchoring(
     options: &VerifyOptions,
     warnings: &mut Vec<Warning>,
 ) -> (CheckResult, Option<AnchorEvidence>) {
+    if let AnchoringSource::Bundled { logs, inclusion, collected_at, warn_after, max_age } = &options.anchoring {
+        let Some(inclusion) = inclusion else {
+            let result = CheckResult::unchecked(
+                "anchoring_no_inclusion_proof",
+                "未提供登记证明（二维码不含登记证明），无法离线确认是否已登记上链；请出示钱包导出的凭证文件",
+                "no inclusion proof was given (a QR code carries none): registration cannot be confirmed offline; \
+                 use the wallet's export file",
+            );
+            return (result, None);
+        };
+        let (Some(digest), Some(issuer)) = (credential_digest, issuer) else {
+            let result = CheckResult::unchecked(
+                "anchoring_not_checked",
+                "签名无效或无签发者，未检查链上登记",
+                "the signature did not verify (or there is no issuer): registration was not checked",
+            );
+            return (result, None);
+        };
+        let outcome = crate::transparency::check_inclusion_offline(logs, inclusion, digest, issuer);
+        if !matches!(outcome, AnchoringOutcome::Failed { .. }) {
+            let age = options.now - *collected_at;
+            let hours = age.num_hours();
+            if age > *max_age {
+                let result = CheckResult::invalid(
+                    "anchoring_data_stale",
+                    format!("链上锚定数据已过时（{hours} 小时前收集），请联网更新核验数据包后再核验"),
+                    format!(
+                        "the anchoring data is stale (collected {hours} hours ago); go online to refresh the \
+                         verifier bundle, then verify again"
+                    ),
+                );
+                return (result, None);
+            }
+            if age > *warn_after {
+                warnings.push(Warning {
+                    code: "anchoring_data_aging".into(),
+                    message: Localized::new(
+                        format!("链上锚定数据已 {hours} 小时未更新"),
+                        format!("the anchoring data has not been refreshed for {hours} hours"),
+                    ),
+                });
+            }
+        }
+        return anchoring_result(outcome, false, warnings);
+    }
     let AnchoringSource::Mirrors { logs, policy } = &options.anchoring else {
         let result = CheckResult::unchecked(
             "no_anchor_data",
@@ -486,14 +552,28 @@ fn check_anchoring(
         return (unknown("anchoring_unavailable", "日志副本不可用", "the log copies are unavailable"), None);
     };
     let now = u64::try_from(options.now.timestamp()).unwrap_or(0);
-    match mirrors.check(digest, issuer, claimed_issuance(obj, proof), policy, now) {
+    anchoring_result(
+        mirrors.check(digest, issuer, claimed_issuance(obj, proof), policy, now),
+        policy.required,
+        warnings,
+    )
+}
+
+/// An anchoring outcome as a check result: pending is `unchecked` with a
+/// warning, unknown fails only when anchoring is `required`.
+fn anchoring_result(
+    outcome: AnchoringOutcome,
+    required: bool,
+    warnings: &mut Vec<Warning>,
+) -> (CheckResult, Option<AnchorEvidence>) {
+    match outcome {
         AnchoringOutcome::Anchored(evidence) => (CheckResult::Valid, Some(evidence)),
         AnchoringOutcome::Pending { code, reason } => {
             warnings.push(Warning { code: code.to_owned(), message: reason.clone() });
             (CheckResult::Unchecked { code: code.to_owned(), reason }, None)
         }
         AnchoringOutcome::Failed { code, reason } => (CheckResult::Invalid { code: code.to_owned(), reason }, None),
-        AnchoringOutcome::Unknown { code, reason } if policy.required => {
+        AnchoringOutcome::Unknown { code, reason } if required => {
             (CheckResult::Invalid { code: code.to_owned(), reason }, None)
         }
         AnchoringOutcome::Unknown { code, reason } => (CheckResult::Unchecked { code: code.to_owned(), reason }, None),

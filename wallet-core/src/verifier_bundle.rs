@@ -8,6 +8,11 @@
 //! - the department trust list (roots, issuer certificates, CRLs), itself signed;
 //! - the issuers' Bitstring Status Lists, each signed by its issuer;
 //! - the latest signed (and cosigned) log checkpoints;
+//! - per issuer log the publisher mirrors ([`BundledLog`]): its key, the witness
+//!   policy the publisher applies, and the latest tree the publisher saw
+//!   anchored on its own chain node (size, root, chain, block, time, tx). The
+//!   department's signature is what makes that key and that anchor claim
+//!   trusted offline, as for the trust list;
 //! - its own `sequence` (versions only go up) and `issuedAt`.
 //!
 //! [`open_bundle`] checks the department signature and gives
@@ -17,6 +22,15 @@
 //! default policy a part older than 24 h gives a warning naming it and one
 //! older than 7 days fails its check, so an inspector offline for a week is
 //! told which data went stale instead of getting an opaque clock error.
+//!
+//! **Anchoring offline.** Given the wallet's export of a credential (`{
+//! "credential": …, "inclusion": <InclusionBundle> }`), [`OpenedBundle::verify_qr_text`]
+//! checks the inclusion proof against the bundled log key and witness policy and
+//! the bundled anchor ([`crate::transparency::check_inclusion_offline`]): anchoring
+//! is then `valid`, with the block and transaction in the report. A QR code carries
+//! no inclusion proof (too large for one), so it gets `unchecked`
+//! `anchoring_no_inclusion_proof`. The anchoring data ages from the bundle's
+//! `issuedAt`, like the status data (`anchoring_data_aging`, `anchoring_data_stale`).
 
 use std::sync::Arc;
 
@@ -27,10 +41,13 @@ use serde_json::Value;
 use crate::keys::IssuerKey;
 use crate::localized::Localized;
 use crate::status::{verify_status_list, StatusListCache, StatusPolicy};
+use crate::transparency::{AnchoredLog, InclusionBundle};
 use crate::trust::{TrustList, TrustListError};
 use crate::verification::{
-    verify_credential, CheckResult, IssuerTrust, StatusSource, VerificationReport, VerifyOptions,
+    verify_credential, AnchoringSource, CheckResult, IssuerTrust, StatusSource, VerificationReport, VerifyOptions,
 };
+
+pub use crate::transparency::{BundledAnchor, BundledLog};
 
 /// The JWS `typ` of a verifier bundle.
 pub const VERIFIER_BUNDLE_JWS_TYPE: &str = "ecert-verifier-bundle+json";
@@ -66,9 +83,13 @@ pub struct VerifierBundle {
     /// Latest signed log checkpoints (with witness cosignatures), per log.
     #[serde(default)]
     pub checkpoints: Vec<String>,
+    /// The logs the publisher mirrors: key, witness policy, latest anchored tree
+    /// (absent in bundles from publishers without anchoring, and in older ones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<BundledLog>,
     /// Set in a *delta*: the sequence of the bundle it updates. A delta carries only
     /// the status lists that changed since then, the trust list only when it changed
-    /// (empty otherwise), and all checkpoints (they are small).
+    /// (empty otherwise), and all checkpoints and logs (they are small).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_sequence: Option<u64>,
 }
@@ -86,6 +107,7 @@ impl VerifierBundle {
             trust_list: if self.trust_list == older.trust_list { String::new() } else { self.trust_list.clone() },
             status_lists: self.status_lists.iter().filter(|l| !unchanged(l)).cloned().collect(),
             checkpoints: self.checkpoints.clone(),
+            logs: self.logs.clone(),
             base_sequence: Some(older.sequence),
         }
     }
@@ -93,7 +115,9 @@ impl VerifierBundle {
     /// `held` updated by the `delta` (whose department signature was checked with
     /// [`read_signed_bundle`]). Every part inside stays independently signed (trust
     /// list by the department, status lists by their issuers, checkpoints by their
-    /// logs) and is verified again by [`open_payload`].
+    /// logs) and is verified again by [`open_payload`]. The logs (keys, anchor
+    /// claims) are trusted on the department's word: they are always taken from
+    /// the delta, whose department signature was checked.
     ///
     /// # Errors
     /// [`BundleFileError::Payload`] when `delta` is not a delta of `held`;
@@ -122,6 +146,7 @@ impl VerifierBundle {
             trust_list: if delta.trust_list.is_empty() { held.trust_list.clone() } else { delta.trust_list },
             status_lists,
             checkpoints: delta.checkpoints,
+            logs: delta.logs,
             base_sequence: None,
         })
     }
@@ -184,6 +209,8 @@ pub struct OpenedBundle {
     pub bundle: VerifierBundle,
     trust: IssuerTrust,
     status: StatusSource,
+    logs: Arc<[AnchoredLog]>,
+    policy: FreshnessPolicy,
     /// Parts that could not be used (a status list that does not verify…), in words.
     pub problems: Vec<String>,
 }
@@ -310,13 +337,63 @@ pub async fn open_payload_after<R: AsRef<[u8]>>(
     }
     let status =
         StatusSource::Cache { cache, policy: StatusPolicy { warn_after: policy.warn_after, max_age: policy.max_age } };
-    OpenedBundle { bundle, trust, status, problems }
+    let logs = open_logs(&bundle, &mut problems);
+    OpenedBundle { bundle, trust, status, logs: logs.into(), policy, problems }
+}
+
+/// The bundled logs whose keys and policy read (a bad one is a problem, and that
+/// log unusable), and each bundled checkpoint verified with its log's key.
+fn open_logs(bundle: &VerifierBundle, problems: &mut Vec<String>) -> Vec<AnchoredLog> {
+    let mut logs: Vec<AnchoredLog> = Vec::new();
+    for log in &bundle.logs {
+        // A log listed twice is ambiguous: neither entry is used.
+        if bundle.logs.iter().filter(|l| l.origin == log.origin).count() > 1 {
+            problems.push(format!("log {}: listed more than once", log.origin));
+            continue;
+        }
+        match log.open() {
+            Ok(opened) => logs.push(opened),
+            Err(e) => problems.push(format!("log {}: {e}", log.origin)),
+        }
+    }
+    for checkpoint in &bundle.checkpoints {
+        let origin = checkpoint.lines().next().unwrap_or_default();
+        match logs.iter().find(|l| l.log_key.origin() == origin) {
+            Some(log) => {
+                if let Err(e) = log.log_key.open_checkpoint(checkpoint) {
+                    problems.push(format!("checkpoint of {origin}: {e}"));
+                }
+            }
+            None if !bundle.logs.is_empty() => problems.push(format!("checkpoint of {origin}: no key for that log")),
+            // An older bundle without logs: its checkpoints cannot be checked (and are not used).
+            None => {}
+        }
+    }
+    logs
 }
 
 impl OpenedBundle {
     /// Options to verify with at `now`, trust required (an inspector's setting).
     pub fn verify_options(&self, now: DateTime<Utc>) -> VerifyOptions {
-        VerifyOptions::at(now).with_trust(self.trust.clone(), true).with_status(self.status.clone())
+        self.verify_options_with_inclusion(now, None)
+    }
+
+    /// [`OpenedBundle::verify_options`], with the wallet's inclusion proof for the
+    /// credential (what the offline anchoring check needs).
+    pub fn verify_options_with_inclusion(
+        &self,
+        now: DateTime<Utc>,
+        inclusion: Option<Arc<InclusionBundle>>,
+    ) -> VerifyOptions {
+        VerifyOptions::at(now).with_trust(self.trust.clone(), true).with_status(self.status.clone()).with_anchoring(
+            AnchoringSource::Bundled {
+                logs: Arc::clone(&self.logs),
+                inclusion,
+                collected_at: self.bundle.issued_at,
+                warn_after: self.policy.warn_after,
+                max_age: self.policy.max_age,
+            },
+        )
     }
 
     /// The bundle's age at `now`, in words, for the report.
@@ -354,31 +431,75 @@ impl OpenedBundle {
     /// inspector CLI and the FFI share. `challenge`: the one the inspector showed
     /// the holder, if any (a presentation must then be over it).
     ///
+    /// The text may also be the wallet's export of a credential, `{"credential":
+    /// <VC>, "inclusion": <InclusionBundle>}` ([`crate::wallet::Wallet::export`]),
+    /// or a bare credential JSON: with the inclusion proof the anchoring check
+    /// runs offline; without one (any QR code) it is `unchecked`
+    /// `anchoring_no_inclusion_proof`.
+    ///
     /// # Errors
-    /// [`UnverifiableInput`] when the text is not a compact credential or the
-    /// credential is malformed; a credential that fails a check is `Ok` with
-    /// `verified: false`.
+    /// [`UnverifiableInput`] when the text is not a compact credential, a
+    /// credential JSON or a wallet export, or the credential is malformed; a
+    /// credential that fails a check is `Ok` with `verified: false`.
     pub async fn verify_qr_text(
         &self,
         qr_text: &str,
         challenge: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<OfflineVerification, UnverifiableInput> {
-        // A credential (`EC1:`) or a holder's presentation of one (`EP1:`).
-        let scanned = crate::presentation::read_scanned(qr_text.trim()).map_err(|e| UnverifiableInput {
-            error: e.code().to_owned(),
-            message: Localized::new(
-                format!("二维码内容不是可识别的电子证照：{e}"),
-                format!("not a credential QR code: {e}"),
-            ),
-        })?;
-        let credential = scanned.credential;
-        let mut options = self.verify_options(now).with_presentation(scanned.presentation);
+        let text = qr_text.trim();
+        let (credential, presentation, inclusion) = if text.starts_with('{') {
+            let (credential, inclusion) = read_export(text)?;
+            (credential, None, inclusion)
+        } else {
+            // A credential (`EC1:`) or a holder's presentation of one (`EP1:`).
+            let scanned = crate::presentation::read_scanned(text).map_err(|e| UnverifiableInput {
+                error: e.code().to_owned(),
+                message: Localized::new(
+                    format!("二维码内容不是可识别的电子证照：{e}"),
+                    format!("not a credential QR code: {e}"),
+                ),
+            })?;
+            (scanned.credential, scanned.presentation, None)
+        };
+        let mut options =
+            self.verify_options_with_inclusion(now, inclusion.map(Arc::new)).with_presentation(presentation);
         options.presentation_policy.expected_challenge = challenge.map(str::to_owned);
         let report = verify_credential(&credential, &options)
             .await
             .map_err(|e| UnverifiableInput { error: e.code().to_owned(), message: e.message() })?;
         Ok(OfflineVerification { credential, report })
+    }
+}
+
+/// A wallet export `{"credential": …, "inclusion": …}` (inclusion optional) or a
+/// bare credential JSON.
+fn read_export(text: &str) -> Result<(Value, Option<InclusionBundle>), UnverifiableInput> {
+    let unreadable = |code: &str, zh: String, en: String| UnverifiableInput {
+        error: code.to_owned(),
+        message: Localized::new(zh, en),
+    };
+    if text.len() > crate::transparency::MAX_BUNDLE_JSON + 256 * 1024 {
+        return Err(unreadable("export_too_large", "文件过大".into(), "the file is too large".into()));
+    }
+    let json: Value = serde_json::from_str(text).map_err(|e| {
+        unreadable("export_malformed", format!("内容不是有效的 JSON：{e}"), format!("not valid JSON: {e}"))
+    })?;
+    match json.get("credential") {
+        Some(credential) if json.get("proof").is_none() => {
+            let inclusion = match json.get("inclusion").filter(|i| !i.is_null()) {
+                None => None,
+                Some(inclusion) => Some(InclusionBundle::deserialize(inclusion).map_err(|e| {
+                    unreadable(
+                        "anchoring_bundle_malformed",
+                        format!("登记证明无法读取：{e}"),
+                        format!("the inclusion proof cannot be read: {e}"),
+                    )
+                })?),
+            };
+            Ok((credential.clone(), inclusion))
+        }
+        _ => Ok((json, None)),
     }
 }
 

@@ -41,7 +41,8 @@ char *ecert_inspector_info(const EcertInspector *inspector, int64_t now_unix);
 
 /* Verifies a credential QR text offline: {"verified", "report", "credential"}.
  * A credential failing a check is not an error ("verified": false). NULL when
- * the text is not a credential. */
+ * the text is not a credential. The text may also be the wallet's export
+ * {"credential": ..., "inclusion": ...}: only then is anchoring checked offline. */
 char *ecert_inspector_verify(const EcertInspector *inspector, const char *qr_text, int64_t now_unix);
 
 /* The same, for a holder presentation made over the inspector's challenge. */

@@ -210,7 +210,9 @@ pub unsafe extern "C" fn ecert_inspector_info(inspector: *const EcertInspector, 
 /// Verifies the text of a credential QR code fully offline against the bundle.
 /// Returns `{"verified", "report", "credential"}` as JSON (a credential that fails
 /// a check is not an error: `verified` is false and the report says which check);
-/// NULL when the text is not a credential at all (`qr_…` codes).
+/// NULL when the text is not a credential at all (`qr_…` codes). The text may
+/// also be the wallet's export `{"credential": …, "inclusion": …}`: only then is
+/// anchoring checked offline (a QR code carries no inclusion proof).
 ///
 /// # Safety
 /// `inspector` was returned by [`ecert_inspector_open`] and not freed; `qr_text` is

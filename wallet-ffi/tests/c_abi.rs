@@ -59,6 +59,7 @@ fn bundle(lists: &[(&str, &str)], signer: Option<(&wallet_core::keys::IssuerKey,
             .map(|(url, file)| BundledStatusList { url: (*url).to_owned(), credential: json_fixture(file) })
             .collect(),
         checkpoints: Vec::new(),
+        logs: Vec::new(),
         base_sequence: None,
     };
     match signer {

@@ -2,7 +2,8 @@
 //! issue → the issuer anchors → a verifier that mirrors the log and asks its own
 //! node reports "anchored at block N"; a credential signed with the issuer's key
 //! but never logged is rejected; a verifier on the wrong chain never confirms;
-//! an auditor replaying the log from the chain names a rewritten entry.
+//! an auditor replaying the log from the chain names a rewritten entry; a
+//! published verifier bundle checks anchoring offline from the wallet's export.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -224,4 +225,107 @@ async fn an_auditor_replaying_from_the_chain_names_a_rewritten_entry() {
     let report = verifier::audit::run(&args(Some(state))).await.unwrap();
     let mismatch = report.mismatch.expect("the rewrite is detected");
     assert_eq!((mismatch.first_bad_entry, mismatch.exact), (2, true));
+}
+
+/// Offline anchoring, end to end: the clinic's issuer (the key the trust list
+/// certifies) anchors on the chain; the department's verifier mirrors its log,
+/// confirms the anchors on its own node and publishes a signed bundle carrying the
+/// log's key and latest anchored tree; the citizen's wallet keeps the inclusion
+/// proof and exports `{credential, inclusion}`; `verifier check` inside `unshare -n`
+/// then reports anchoring `valid` (block, tx) for the export, and `unchecked`
+/// `anchoring_no_inclusion_proof` for the same credential's QR code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_bundle_checks_anchoring_offline_from_the_wallets_export() {
+    use crate::offline::{check, fixture, trust_list, FIXTURES, ROOT_PASSPHRASE};
+    use wallet_core::verifier_bundle::{open_bundle, FreshnessPolicy};
+
+    let Some(bin) = anvil_bin() else { return };
+    let anvil = Anvil::start(&bin, free_port()).await;
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("issuer-key.pem"), fixture("keys/test-issuer.pem")).unwrap();
+    let (issuer, _handle, http) = start_issuer(data.path(), &anvil.url).await;
+    let log_key = text(&http, &format!("{issuer}/log/key")).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let trust_file = dir.path().join("trust-list.json");
+    std::fs::write(&trust_file, trust_list(Utc::now() - chrono::Duration::minutes(10))).unwrap();
+    let verifier = start_verifier(&issuer, log_key.trim(), &anvil.url, |s| {
+        s.trust.roots = vec![format!("{FIXTURES}/trust/health-commission-root.pem").into()];
+        s.trust.trust_list_file = Some(trust_file.clone());
+        s.bundle.key = Some(format!("{FIXTURES}/trust/health-commission-root.key.pem").into());
+        s.bundle.certs = vec![format!("{FIXTURES}/trust/health-commission-root.pem").into()];
+        s.bundle.passphrase = Some(ROOT_PASSPHRASE.into());
+        s.bundle.issuers = vec![issuer.clone()];
+        s.bundle.interval_secs = 1;
+    });
+
+    let vc = issue(&http, &issuer).await;
+    wait_for_anchoring(&http, &verifier, &vc, "valid").await;
+    // The wallet fetches its inclusion proof from the issuer and keeps it.
+    let uuid = vc["id"].as_str().unwrap().trim_start_matches("urn:uuid:");
+    let inclusion: Value =
+        http.get(format!("{issuer}/credentials/{uuid}/inclusion")).send().await.unwrap().json().await.unwrap();
+    let proof_size: u64 = inclusion["checkpoint"].as_str().unwrap().lines().nth(1).unwrap().parse().unwrap();
+    let wallet_dir = tempfile::tempdir().unwrap();
+    let mut wallet =
+        wallet_core::wallet::Wallet::open(wallet_dir.path().join("w.bin"), wallet_core::wallet::StoreKey::generate())
+            .unwrap();
+    let id = wallet.import_file(json!({"credential": vc, "inclusion": inclusion}).to_string().as_bytes()).unwrap();
+    let export = dir.path().join("export.json");
+    std::fs::write(&export, wallet.export(&id).unwrap()).unwrap();
+
+    // The department's bundle, once it carries an anchor covering the proof's tree.
+    let roots = [wallet_core::trust::certificate_pem_to_der(&fixture("trust/health-commission-root.pem")).unwrap()];
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let (bundle, anchored) = loop {
+        let resp = http.get(format!("{verifier}/bundle")).send().await.unwrap();
+        if resp.status() == 200 {
+            let bytes = resp.bytes().await.unwrap().to_vec();
+            let opened = open_bundle(&bytes, &roots, Utc::now(), FreshnessPolicy::default(), None).await.unwrap();
+            assert!(opened.problems.is_empty(), "{:?}", opened.problems);
+            let anchored = opened.bundle.logs.first().and_then(|l| l.anchored.clone());
+            if let Some(anchored) = anchored.filter(|a| a.tree_size >= proof_size) {
+                assert_eq!(opened.bundle.logs[0].log_key, log_key.trim());
+                break (bytes, anchored);
+            }
+        }
+        assert!(Instant::now() < deadline, "no bundle with an anchor covering size {proof_size}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let bundle_path = dir.path().join("bundle.json");
+    std::fs::write(&bundle_path, &bundle).unwrap();
+
+    // Offline (no network): the export says anchored, at the bundle's anchor.
+    let (code, out) = check(&bundle_path, export.to_str().unwrap());
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["report"]["checks"]["anchoring"]["result"], "valid", "{out:#}");
+    assert_eq!(out["report"]["checks"]["issuerTrust"]["result"], "valid", "{out:#}");
+    let anchor = &out["report"]["anchor"];
+    assert_eq!(anchor["blockNumber"].as_u64(), Some(anchored.block_number), "{anchor:#}");
+    assert_eq!(anchor["txHash"], anchored.tx_hash);
+    assert_eq!(anchor["chainId"], 31337);
+    // An export whose proof was altered (another leaf index): anchoring invalid, not verified.
+    let mut tampered: Value = serde_json::from_str(&wallet.export(&id).unwrap()).unwrap();
+    let index = tampered["inclusion"]["index"].as_u64().unwrap();
+    tampered["inclusion"]["index"] = json!(index ^ 1);
+    let tampered_path = dir.path().join("tampered-export.json");
+    std::fs::write(&tampered_path, tampered.to_string()).unwrap();
+    let (code, out) = check(&bundle_path, tampered_path.to_str().unwrap());
+    assert_eq!(code, 1, "{out:#}");
+    assert_eq!(out["report"]["checks"]["anchoring"]["code"], "anchoring_bad_inclusion_proof", "{out:#}");
+    // The same credential's QR code carries no inclusion proof: unchecked, still verified.
+    let qr = wallet_core::compact::encode_credential(&vc).unwrap();
+    let (code, out) = check(&bundle_path, &qr);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["report"]["checks"]["anchoring"]["result"], "unchecked", "{out:#}");
+    assert_eq!(out["report"]["checks"]["anchoring"]["code"], "anchoring_no_inclusion_proof");
+    assert!(out["report"]["anchor"].is_null());
+    eprintln!(
+        "wallet export {} B (credential {} B + inclusion {} B, proof {} hashes); QR text {} chars",
+        std::fs::read(&export).unwrap().len(),
+        vc.to_string().len(),
+        inclusion.to_string().len(),
+        inclusion["proof"].as_array().unwrap().len(),
+        qr.len()
+    );
 }

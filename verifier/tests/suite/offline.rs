@@ -12,15 +12,15 @@ use serde_json::{json, Value};
 use wallet_core::trust::*;
 use wallet_core::verifier_bundle::{sign_bundle, BundledStatusList, VerifierBundle, VERIFIER_BUNDLE_VERSION};
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
-const ROOT_PASSPHRASE: &str = "test-only-passphrase";
+pub(crate) const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
+pub(crate) const ROOT_PASSPHRASE: &str = "test-only-passphrase";
 
-fn fixture(path: &str) -> String {
+pub(crate) fn fixture(path: &str) -> String {
     std::fs::read_to_string(format!("{FIXTURES}/{path}")).unwrap()
 }
 
 /// The departments' trust list as issued `issued` ago (valid 7 days from then).
-fn trust_list(issued: chrono::DateTime<Utc>) -> Vec<u8> {
+pub(crate) fn trust_list(issued: chrono::DateTime<Utc>) -> Vec<u8> {
     let health_pem = fixture("trust/health-commission-root.pem");
     let market_pem = fixture("trust/market-supervision-root.pem");
     let health_key = decrypt_private_key(&fixture("trust/health-commission-root.key.pem"), ROOT_PASSPHRASE).unwrap();
@@ -54,6 +54,7 @@ fn bundle(
         trust_list: String::from_utf8(trust_list(issued)).unwrap(),
         status_lists: lists.to_vec(),
         checkpoints: Vec::new(),
+        logs: Vec::new(),
         base_sequence: None,
     };
     let health_pem = fixture("trust/health-commission-root.pem");
@@ -77,7 +78,7 @@ fn offline_prefix() -> Option<Vec<String>> {
 }
 
 /// Runs `verifier check` offline; (exit code, JSON output).
-fn check(bundle_path: &Path, input: &str) -> (i32, Value) {
+pub(crate) fn check(bundle_path: &Path, input: &str) -> (i32, Value) {
     let verifier = env!("CARGO_BIN_EXE_verifier");
     let args = [
         "check".to_owned(),

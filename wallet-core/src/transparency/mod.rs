@@ -41,6 +41,7 @@ mod hash;
 mod log_key;
 mod mirror;
 mod note;
+mod offline;
 mod proof;
 mod receipt;
 mod serde_hex;
@@ -64,6 +65,7 @@ pub use mirror::{AnchorEvidence, AnchoringOutcome, AnchoringPolicy, LogMirror, L
 pub use note::{
     signature_type, NoteError, NoteSignature, NoteSigner, NoteVerifier, SignedNote, MAX_NOTE_SIZE, MAX_SIGNATURES,
 };
+pub use offline::{check_inclusion_offline, inclusion_failure_reason, AnchoredLog, BundledAnchor, BundledLog};
 pub use proof::{root_from_inclusion_proof, verify_consistency, verify_inclusion, ProofError};
 pub use receipt::{document_digest, AnchorClaim, NotarizationReceipt, ReceiptError, ReceiptVerifier, VerifiedReceipt};
 pub use tree::{tile_path, MerkleTree, TILE_HEIGHT, TILE_WIDTH};

@@ -346,6 +346,19 @@ impl<K: KeyProvider> Wallet<K> {
         Ok(present(&c.credential, &self.device, freshness)?)
     }
 
+    /// The credential with its inclusion proof, as the file [`Wallet::import_file`]
+    /// reads and an inspector's [`crate::verifier_bundle::OpenedBundle::verify_qr_text`]
+    /// checks offline (anchoring included): `{"credential": …, "inclusion": …}`
+    /// (`inclusion` is `null` when the wallet has none).
+    ///
+    /// # Errors
+    /// [`WalletError::NotFound`].
+    pub fn export(&self, id: &str) -> Result<String, WalletError> {
+        let c = self.get(id).ok_or(WalletError::NotFound)?;
+        let export = serde_json::json!({"credential": c.credential, "inclusion": c.inclusion});
+        Ok(export.to_string())
+    }
+
     /// Delete a credential (and its inclusion proof); false when it was not there.
     ///
     /// # Errors

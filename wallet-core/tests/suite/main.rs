@@ -5,6 +5,7 @@ mod anchoring;
 mod credential_types;
 mod credentials;
 mod data_model;
+mod offline_anchoring;
 mod qr_roundtrip;
 mod status;
 mod transparency;
