@@ -4,7 +4,9 @@
 //! fixture credentials offline against a signed verifier bundle: a valid one passes,
 //! a revoked one fails with `revoked`, a photo of the QR code decodes and verifies,
 //! garbage and NULL are errors (not crashes), and a bundle signed by a key that is
-//! not a configured root is refused. A C wallet app keeps a holder-bound credential
+//! not a configured root is refused. The wallet's export of a credential (with its
+//! inclusion proof) gets the anchoring check offline against the bundle's log; an
+//! altered proof fails it. A C wallet app keeps a holder-bound credential
 //! in its encrypted store, lists, renders, presents and deletes it; the inspector
 //! side checks the presentation's binding, window and challenge.
 
@@ -12,7 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::Value;
+use serde_json::{json, Value};
+use wallet_core::keys::IssuerKey;
+use wallet_core::transparency::{
+    credential_digest, BundledAnchor, BundledLog, Checkpoint, InclusionBundle, LogEntry, LogSigner, MerkleTree,
+};
 use wallet_core::trust::*;
 use wallet_core::verifier_bundle::{sign_bundle, BundledStatusList, VerifierBundle, VERIFIER_BUNDLE_VERSION};
 
@@ -32,9 +38,43 @@ fn now() -> DateTime<Utc> {
     "2026-04-03T12:00:00Z".parse().unwrap()
 }
 
-/// A trust list certifying the fixture clinic, and a bundle with `lists`, signed by
-/// the health commission's root (or by `signer`).
-fn bundle(lists: &[(&str, &str)], signer: Option<(&wallet_core::keys::IssuerKey, Vec<u8>)>) -> Vec<u8> {
+/// The issuance of `credential` in a clinic's log (next to another credential's),
+/// anchored: the log as a bundle carries it, and the wallet's export of the
+/// credential with its inclusion proof (one line of JSON).
+fn logged_issuance(credential: &Value) -> (BundledLog, String) {
+    let origin = "clinic.example.gov.cn/log";
+    let signer = LogSigner::from_issuer_key(origin, &IssuerKey::generate()).unwrap();
+    let issuer = credential["issuer"].as_str().unwrap();
+    let digest = pollster::block_on(credential_digest(credential)).unwrap();
+    let at = u64::try_from(now().timestamp()).unwrap() - 86_400;
+    let entry = LogEntry::issued(digest, issuer, at).unwrap();
+    let mut tree = MerkleTree::new();
+    tree.append(LogEntry::issued([7; 32], issuer, at - 60).unwrap().leaf_hash());
+    let index = tree.append(entry.leaf_hash());
+    let note = Checkpoint::new(origin, tree.size(), tree.root()).sign(&signer).unwrap().to_string();
+    let checkpoint = signer.log_key().open_checkpoint(&note).unwrap();
+    let inclusion = InclusionBundle::new(entry, index, &tree, &checkpoint).unwrap();
+    let log = BundledLog {
+        origin: origin.to_owned(),
+        log_key: signer.log_key().to_vkey(),
+        witness_keys: Vec::new(),
+        witness_threshold: 0,
+        anchored: Some(BundledAnchor {
+            tree_size: tree.size(),
+            root: tree.root(),
+            chain_id: 31337,
+            block_number: 7,
+            block_time: at + 30,
+            tx_hash: format!("0x{:064x}", 7),
+        }),
+        conflict: None,
+    };
+    (log, json!({"credential": credential, "inclusion": inclusion}).to_string())
+}
+
+/// A trust list certifying the fixture clinic, and a bundle with `lists` (and
+/// `logs`), signed by the health commission's root (or by `signer`).
+fn bundle(lists: &[(&str, &str)], logs: &[BundledLog], signer: Option<(&IssuerKey, Vec<u8>)>) -> Vec<u8> {
     let issued = now() - Duration::hours(1);
     let health_pem = fixture("trust/health-commission-root.pem");
     let health_key = decrypt_private_key(&fixture("trust/health-commission-root.key.pem"), ROOT_PASSPHRASE).unwrap();
@@ -59,7 +99,7 @@ fn bundle(lists: &[(&str, &str)], signer: Option<(&wallet_core::keys::IssuerKey,
             .map(|(url, file)| BundledStatusList { url: (*url).to_owned(), credential: json_fixture(file) })
             .collect(),
         checkpoints: Vec::new(),
-        logs: Vec::new(),
+        logs: logs.to_vec(),
         base_sequence: None,
     };
     match signer {
@@ -120,7 +160,10 @@ fn a_c_program_verifies_offline_through_the_c_abi() {
     let roots = write("roots.pem", fixture("trust/health-commission-root.pem").as_bytes());
     let credential = json_fixture("status/credential.json");
     let qr = wallet_core::compact::encode_credential(&credential).unwrap();
-    let qr_file = write("qr.txt", format!("{qr}\nEC1:not-a-credential\n").as_bytes());
+    let (log, export) = logged_issuance(&credential);
+    let mut altered: Value = serde_json::from_str(&export).unwrap();
+    altered["inclusion"]["index"] = json!(0);
+    let qr_file = write("qr.txt", format!("{qr}\nEC1:not-a-credential\n{export}\n{altered}\n").as_bytes());
     let photo = write("qr.png", &wallet_core::qr::render_png(&qr, 4).unwrap());
     let clear = [
         ("https://issuer.example.gov.cn/status/3", "status/list-revocation-clear.json"),
@@ -138,7 +181,7 @@ fn a_c_program_verifies_offline_through_the_c_abi() {
         (output.status.code(), lines(&output))
     };
 
-    let (code, out) = run(&write("clear.bundle", &bundle(&clear, None)));
+    let (code, out) = run(&write("clear.bundle", &bundle(&clear, std::slice::from_ref(&log), None)));
     assert_eq!(code, Some(0), "{out:#?}");
     assert_eq!(out[0]["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(out[1]["failed"]["error"], "null_argument", "NULL inspector is an error: {:#}", out[1]);
@@ -151,11 +194,22 @@ fn a_c_program_verifies_offline_through_the_c_abi() {
     assert_eq!(out[4]["report"]["checks"]["issuerTrust"]["result"], "valid");
     assert_eq!(out[4]["report"]["checks"]["status"]["result"], "valid");
     assert_eq!(out[4]["credential"]["id"], credential["id"]);
+    // A QR code carries no inclusion proof: anchoring cannot be checked offline.
+    assert_eq!(out[4]["report"]["checks"]["anchoring"]["result"], "unchecked");
+    assert_eq!(out[4]["report"]["checks"]["anchoring"]["code"], "anchoring_no_inclusion_proof");
     // Garbage text: an error with a code, and the program carries on.
     assert_eq!(out[5]["failed"]["error"], "invalid_base45", "{:#}", out[5]);
     assert!(out[5]["failed"]["message"]["zh"].as_str().is_some_and(|m| !m.is_empty()));
-    // The photo of the QR code.
+    // The wallet's export: the inclusion proof against the bundle's anchored log.
     assert_eq!(out[6]["verified"], true, "{:#}", out[6]);
+    assert_eq!(out[6]["report"]["checks"]["anchoring"]["result"], "valid", "{:#}", out[6]);
+    assert_eq!(out[6]["report"]["anchor"]["blockNumber"], 7);
+    assert_eq!(out[6]["report"]["anchor"]["index"], 1);
+    // The same export with the proof moved to another leaf: anchoring fails, so does the verdict.
+    assert_eq!(out[7]["verified"], false, "{:#}", out[7]);
+    assert_eq!(out[7]["report"]["checks"]["anchoring"]["code"], "anchoring_bad_inclusion_proof", "{:#}", out[7]);
+    // The photo of the QR code.
+    assert_eq!(out[8]["verified"], true, "{:#}", out[8]);
 
     // The same credential, revoked in the bundle's list.
     let revoked = [clear[0], clear[1]].map(|(url, file)| {
@@ -165,7 +219,7 @@ fn a_c_program_verifies_offline_through_the_c_abi() {
             (url, file)
         }
     });
-    let (code, out) = run(&write("revoked.bundle", &bundle(&revoked, None)));
+    let (code, out) = run(&write("revoked.bundle", &bundle(&revoked, &[], None)));
     assert_eq!(code, Some(0));
     assert_eq!(out[4]["verified"], false);
     assert_eq!(out[4]["report"]["checks"]["status"]["code"], "revoked", "{:#}", out[4]);
@@ -173,7 +227,7 @@ fn a_c_program_verifies_offline_through_the_c_abi() {
     // Signed by a department root the app is not configured with: refused at open.
     let market_pem = fixture("trust/market-supervision-root.pem");
     let market_key = decrypt_private_key(&fixture("trust/market-supervision-root.key.pem"), ROOT_PASSPHRASE).unwrap();
-    let foreign = bundle(&clear, Some((&market_key, certificate_pem_to_der(&market_pem).unwrap())));
+    let foreign = bundle(&clear, &[], Some((&market_key, certificate_pem_to_der(&market_pem).unwrap())));
     let (code, out) = run(&write("foreign.bundle", &foreign));
     assert_eq!(code, Some(1));
     assert_eq!(out.last().unwrap()["failed"]["error"], "bundle_untrusted_signer", "{out:#?}");
@@ -196,7 +250,7 @@ fn python_verifies_through_the_same_library() {
         ("https://issuer.example.gov.cn/status/3", "status/list-revocation-clear.json"),
         ("https://issuer.example.gov.cn/status/4", "status/list-suspension-clear.json"),
     ];
-    std::fs::write(&bundle_path, bundle(&clear, None)).unwrap();
+    std::fs::write(&bundle_path, bundle(&clear, &[], None)).unwrap();
     let qr = wallet_core::compact::encode_credential(&json_fixture("status/credential.json")).unwrap();
     let output = Command::new(python)
         .arg(format!("{CRATE}/tests/python/inspect.py"))
@@ -255,7 +309,7 @@ fn a_c_wallet_app_imports_presents_and_deletes_through_the_c_abi() {
         ("https://issuer.example.gov.cn/status/3", "status/list-revocation-clear.json"),
         ("https://issuer.example.gov.cn/status/4", "status/list-suspension-clear.json"),
     ];
-    let bundle_file = write("clear.bundle", &bundle(&clear, None));
+    let bundle_file = write("clear.bundle", &bundle(&clear, &[], None));
     let now = now().timestamp().to_string();
     let (code, out) =
         run(&["use".as_ref(), roots.as_os_str(), now.as_ref(), bundle_file.as_os_str(), qr_file.as_os_str()]);

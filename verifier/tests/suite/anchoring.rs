@@ -12,8 +12,8 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use wallet_core::issuance::sign_credential;
 
-use crate::support::anvil;
-use anvil::{anvil_bin, free_port, Anvil};
+use crate::support::anvil::{anvil_bin, free_port, Anvil};
+use crate::support::requests::health_request;
 
 async fn start_issuer(data_dir: &Path, rpc_url: &str) -> (String, actix_web::dev::ServerHandle, reqwest::Client) {
     let mut settings = issuer::config::Settings::for_tests(data_dir.to_path_buf());
@@ -45,14 +45,6 @@ fn start_verifier(
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     base
-}
-
-fn health_request() -> Value {
-    json!({
-        "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
-        "idNumber": "11010519491231002X", "examinationDate": Utc::now().date_naive().format("%Y-%m-%d").to_string(),
-        "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified", "occupation": "food-service"
-    })
 }
 
 async fn issue(http: &reqwest::Client, issuer: &str) -> Value {

@@ -7,6 +7,8 @@ use serde_json::{json, Value};
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
 
+use crate::support::requests::health_request;
+
 struct Services {
     issuer: String,
     verifier: String,
@@ -119,14 +121,6 @@ async fn spawn_with(trust: TrustFixture) -> Services {
 
 async fn spawn() -> Services {
     spawn_with(TrustFixture::default()).await
-}
-
-fn health_request() -> Value {
-    json!({
-        "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
-        "idNumber": "11010519491231002X", "examinationDate": Utc::now().date_naive().format("%Y-%m-%d").to_string(),
-        "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified", "occupation": "food-service"
-    })
 }
 
 impl Services {

@@ -4,19 +4,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::Utc;
-use serde_json::{json, Value};
+use serde_json::Value;
 use wallet_core::transparency::{verify_cosignatures, LogKey, SignedNote, WitnessKey};
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
+use crate::support::requests::health_request;
 
-fn health_request() -> Value {
-    json!({
-        "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
-        "idNumber": "11010519491231002X", "examinationDate": Utc::now().date_naive().format("%Y-%m-%d").to_string(),
-        "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified", "occupation": "food-service"
-    })
-}
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
 
 /// A real issuer on 127.0.0.1:0; `with_fixture_key` uses the clinic's test key
 /// (otherwise the issuer generates its own).

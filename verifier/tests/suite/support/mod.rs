@@ -1,0 +1,6 @@
+//! What the verifier's tests share: the local chain (the issuer's tests' helper)
+//! and the issuance requests they send.
+
+#[path = "../../../../issuer/tests/suite/support/anvil.rs"]
+pub mod anvil;
+pub mod requests;
