@@ -19,23 +19,8 @@ use wallet_core::verification::{verify_credential, CheckResult, VerifyOptions};
 
 const PASSWORD: &str = "correct horse battery staple";
 
-const BOILER: &str = r#"{
-  "type": "BoilerOperatorCertificate",
-  "apiPath": "boiler-operator-certificates",
-  "name": {"zh": "锅炉作业人员证", "en": "Boiler operator certificate"},
-  "issuingDepartments": [{"zh": "市场监督管理局", "en": "Administration for Market Regulation"}],
-  "jsonLd": {"context": "https://w3id.org/ecert/types/boiler-operator-certificate/v1", "vocab": "https://example.gov.cn/vocab/boiler#"},
-  "valueCodes": {"typeName": 2000, "context": 2001},
-  "validity": {"fromDefault": "today", "months": 48},
-  "fields": [
-    {"name": "fullName", "type": "text", "maxLength": 50, "label": {"zh": "姓名", "en": "Name"}, "print": true},
-    {"name": "idNumber", "type": "cnResidentId", "label": {"zh": "身份证号码", "en": "ID card number"}},
-    {"name": "boilerClass", "type": "enum", "code": 2002, "label": {"zh": "作业项目", "en": "Operation"}, "print": true,
-     "values": [{"code": "G1", "zh": "工业锅炉司炉", "en": "Industrial boiler operation"}, {"code": "G2", "zh": "电站锅炉司炉", "en": "Power-station boiler operation"}]},
-    {"name": "yearsOfExperience", "type": "integer", "min": 0, "max": 60, "code": 2004, "label": {"zh": "从业年限", "en": "Years of experience"}, "print": true},
-    {"name": "employer", "type": "text", "maxLength": 100, "code": 2003, "label": {"zh": "用人单位", "en": "Employer"}, "qr": false}
-  ]
-}"#;
+/// A credential type that exists only as a definition file (fixtures/credential-types/).
+const BOILER: &str = include_str!("../../../fixtures/credential-types/boiler-operator-certificate.json");
 
 struct App {
     base: String,

@@ -4,22 +4,8 @@
 
 use serde_json::{json, Value};
 
-const BOILER: &str = r#"{
-  "type": "BoilerOperatorCertificate",
-  "apiPath": "boiler-operator-certificates",
-  "name": {"zh": "锅炉作业人员证", "en": "Boiler operator certificate"},
-  "issuingDepartments": [{"zh": "市场监督管理局", "en": "Administration for Market Regulation"}],
-  "jsonLd": {"context": "https://w3id.org/ecert/types/boiler-operator-certificate/v1"},
-  "valueCodes": {"typeName": 2000, "context": 2001},
-  "validity": {"fromDefault": "today", "months": 48},
-  "fields": [
-    {"name": "fullName", "type": "text", "maxLength": 50, "label": {"zh": "姓名", "en": "Name"}, "print": true},
-    {"name": "idNumber", "type": "cnResidentId", "label": {"zh": "身份证号码", "en": "ID card number"}},
-    {"name": "boilerClass", "type": "enum", "code": 2002, "label": {"zh": "作业项目", "en": "Operation"}, "print": true,
-     "values": [{"code": "G1", "zh": "工业锅炉司炉", "en": "Industrial boiler operation"}]},
-    {"name": "employer", "type": "text", "maxLength": 100, "code": 2003, "label": {"zh": "用人单位", "en": "Employer"}, "qr": false}
-  ]
-}"#;
+/// A credential type that exists only as a definition file (fixtures/credential-types/).
+const BOILER: &str = include_str!("../../../fixtures/credential-types/boiler-operator-certificate.json");
 
 #[tokio::test]
 async fn an_inspector_reads_and_verifies_a_type_defined_by_a_file() {
@@ -43,7 +29,7 @@ async fn an_inspector_reads_and_verifies_a_type_defined_by_a_file() {
 
     let resp = http
         .post(format!("{issuer}/api/v1/boiler-operator-certificates"))
-        .json(&json!({"fullName": "赵强", "idNumber": "11010519491231002X", "boilerClass": "G1", "employer": "示例热力公司"}))
+        .json(&json!({"fullName": "赵强", "idNumber": "11010519491231002X", "boilerClass": "G1", "yearsOfExperience": 12, "employer": "示例热力公司"}))
         .send()
         .await
         .unwrap();

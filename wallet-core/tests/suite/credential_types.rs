@@ -197,22 +197,8 @@ fn field_errors_have_stable_codes_and_both_languages() {
     assert_eq!((errs[0].field, errs[0].code), ("examinationResult", "not_qualified"));
 }
 
-const BOILER: &str = r#"{
-  "type": "BoilerOperatorCertificate",
-  "apiPath": "boiler-operator-certificates",
-  "name": {"zh": "锅炉作业人员证", "en": "Boiler operator certificate"},
-  "issuingDepartments": [{"zh": "市场监督管理局", "en": "Administration for Market Regulation"}],
-  "jsonLd": {"context": "https://w3id.org/ecert/types/boiler-operator-certificate/v1", "vocab": "https://example.gov.cn/vocab/boiler#"},
-  "valueCodes": {"typeName": 2000, "context": 2001},
-  "validity": {"fromDefault": "today", "months": 48},
-  "fields": [
-    {"name": "fullName", "type": "text", "maxLength": 50, "label": {"zh": "姓名", "en": "Name"}, "print": true},
-    {"name": "idNumber", "type": "cnResidentId", "label": {"zh": "身份证号码", "en": "ID card number"}},
-    {"name": "boilerClass", "type": "enum", "code": 2002, "label": {"zh": "作业项目", "en": "Operation"}, "print": true,
-     "values": [{"code": "G1", "zh": "工业锅炉司炉", "en": "Industrial boiler operation"}, {"code": "G2", "zh": "电站锅炉司炉", "en": "Power-station boiler operation"}]},
-    {"name": "employer", "type": "text", "maxLength": 100, "code": 2003, "label": {"zh": "用人单位", "en": "Employer"}, "qr": false}
-  ]
-}"#;
+/// A credential type that exists only as a definition file (fixtures/credential-types/).
+const BOILER: &str = include_str!("../../../fixtures/credential-types/boiler-operator-certificate.json");
 
 #[tokio::test]
 async fn a_type_from_a_file_alone_issues_round_trips_and_its_new_fields_are_signed() {
@@ -229,8 +215,7 @@ async fn a_type_from_a_file_alone_issues_round_trips_and_its_new_fields_are_sign
     registry.install().unwrap();
 
     let key = IssuerKey::generate();
-    let request =
-        json!({"fullName": "赵强", "idNumber": "11010519491231002X", "boilerClass": "G1", "employer": "示例热力公司"});
+    let request = json!({"fullName": "赵强", "idNumber": "11010519491231002X", "boilerClass": "G1", "yearsOfExperience": 12, "employer": "示例热力公司"});
     let signed = issue(&def, &request, &key).await;
     assert_eq!(signed["@context"][1], "https://w3id.org/ecert/types/boiler-operator-certificate/v1");
     let report = verify_credential(&signed, &VerifyOptions::at(Utc::now())).await.unwrap();
@@ -269,6 +254,7 @@ async fn a_type_from_a_file_alone_issues_round_trips_and_its_new_fields_are_sign
         [
             ("fullName", "赵强", true, true),
             ("boilerClass", "工业锅炉司炉", true, true),
+            ("yearsOfExperience", "12", true, true),
             ("employer", "示例热力公司", false, false)
         ]
     );
@@ -297,12 +283,12 @@ fn bad_definition_files_are_refused_with_their_reasons() {
             "field \"boilerClass\": unknown field type \"colour\"",
         ),
         (boiler_with(|v| v["fields"][3]["name"] = json!("fullName")), "field \"fullName\": duplicate field name"),
-        (boiler_with(|v| v["fields"][3]["code"] = json!(2002)), "field \"employer\": duplicate code 2002"),
+        (boiler_with(|v| v["fields"][4]["code"] = json!(2002)), "field \"employer\": duplicate code 2002"),
         (boiler_with(|v| v["fields"][2]["label"]["en"] = json!("")), "field \"boilerClass\": the label has no en text"),
         (boiler_with(|v| v["fields"][2]["label"] = json!({"zh": "作业项目"})), "missing field `en`"),
         (boiler_with(|v| v["name"]["zh"] = json!(" ")), "name has no zh text"),
         (
-            boiler_with(|v| v["fields"][3]["iri"] = json!("not an iri")),
+            boiler_with(|v| v["fields"][4]["iri"] = json!("not an iri")),
             "field \"employer\": iri: \"not an iri\" is not an absolute IRI",
         ),
         (boiler_with(|v| v["type"] = json!("VerifiableCredential")), "is a built-in VC type"),
@@ -365,7 +351,7 @@ fn bad_definition_files_are_refused_with_their_reasons() {
         v["jsonLd"]["context"] = json!("https://w3id.org/ecert/types/crane/v1");
         v["valueCodes"] = json!({"typeName": 2100, "context": 2101});
         v["fields"][2]["code"] = json!(2102);
-        v["fields"][3]["code"] = json!(2002);
+        v["fields"][4]["code"] = json!(2002);
     });
     let message = refused(&[("a-boiler.json", BOILER), ("b-crane.json", &other)]);
     assert!(
