@@ -374,16 +374,27 @@ async fn issue_from_form(
             redirect(&format!("/certificates/{}?issued=1", id.uuid_part()), cookies)
         }
         Err(e) if e.status_code().is_server_error() => internal(&req, ctx, cookies, e),
-        Err(e) => {
-            let lang = ctx.lang;
-            let mut form = FormView::with_values(f);
-            form.set_errors(&e, lang);
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            match kind {
-                Kind::Health => respond(&req, HealthFormPage { ctx, form, idem }, status, cookies),
-                Kind::Licence => respond(&req, LicenceFormPage { ctx, form, idem }, status, cookies),
-            }
-        }
+        Err(e) => form_with_errors(&req, ctx, cookies, f, &e, kind, idem),
+    }
+}
+
+/// The health or licence form again, with the staff's values and the API's
+/// field errors (422).
+fn form_with_errors(
+    req: &HttpRequest,
+    ctx: PageContext,
+    cookies: Vec<Cookie<'static>>,
+    f: HashMap<String, String>,
+    e: &crate::api_error::ApiError,
+    kind: Kind,
+    idem: String,
+) -> HttpResponse {
+    let mut form = FormView::with_values(f);
+    form.set_errors(e, ctx.lang);
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    match kind {
+        Kind::Health => respond(req, HealthFormPage { ctx, form, idem }, status, cookies),
+        Kind::Licence => respond(req, LicenceFormPage { ctx, form, idem }, status, cookies),
     }
 }
 
@@ -408,10 +419,10 @@ async fn offer_from_form(
     match issuer.create_offer(body.as_bytes(), &format!("staff:{user}")).await {
         Ok(offer) => {
             let page = OfferPage {
-                kind: issuer.types.by_type(configuration).map_or_else(
-                    || configuration.to_owned(),
-                    |def| if ctx.lang == Lang::Zh { def.name.zh.clone() } else { def.name.en.clone() },
-                ),
+                kind: issuer
+                    .types
+                    .by_type(configuration)
+                    .map_or_else(|| configuration.to_owned(), |def| ctx.lang.pick(&def.name).to_owned()),
                 qr_svg: offer["qrSvg"].as_str().unwrap_or("").to_owned(),
                 uri: offer["credentialOfferUri"].as_str().unwrap_or("").to_owned(),
                 pin: offer["txCode"].as_str().unwrap_or("").to_owned(),
@@ -427,16 +438,7 @@ async fn offer_from_form(
             respond(req, page, StatusCode::OK, cookies)
         }
         Err(e) if e.status_code().is_server_error() => internal(req, ctx, cookies, e),
-        Err(e) => {
-            let lang = ctx.lang;
-            let mut form = FormView::with_values(f);
-            form.set_errors(&e, lang);
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            match kind {
-                Kind::Health => respond(req, HealthFormPage { ctx, form, idem }, status, cookies),
-                Kind::Licence => respond(req, LicenceFormPage { ctx, form, idem }, status, cookies),
-            }
-        }
+        Err(e) => form_with_errors(req, ctx, cookies, f, &e, kind, idem),
     }
 }
 
