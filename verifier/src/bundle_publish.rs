@@ -99,14 +99,7 @@ impl BundlePublisher {
             IssuerKey::from_pkcs8_pem(&pem).map_err(|e| anyhow::anyhow!("{}: {e}", key_path.display()))?
         };
         anyhow::ensure!(!settings.certs.is_empty(), "--bundle-key needs --bundle-cert (its certificate chain)");
-        let chain = settings
-            .certs
-            .iter()
-            .map(|path| {
-                let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-                wallet_core::trust::certificate_pem_to_der(&pem).with_context(|| format!("{}", path.display()))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let chain = crate::trust_sync::read_pem_certificates(&settings.certs)?;
         // Fail at start, not at the first collection, on a key that does not match.
         let probe = VerifierBundle {
             version: VERIFIER_BUNDLE_VERSION,

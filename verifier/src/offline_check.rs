@@ -45,14 +45,7 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<i32> {
         .context("loading credential type definitions")?;
     let now = chrono::Utc::now();
     let bytes = std::fs::read(&args.bundle).with_context(|| format!("reading {}", args.bundle.display()))?;
-    let roots = args
-        .roots
-        .iter()
-        .map(|path| {
-            let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            wallet_core::trust::certificate_pem_to_der(&pem).with_context(|| format!("{}", path.display()))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let roots = crate::trust_sync::read_pem_certificates(&args.roots)?;
     let policy = FreshnessPolicy {
         warn_after: chrono::Duration::hours(args.warn_hours),
         max_age: chrono::Duration::hours(args.max_age_hours),

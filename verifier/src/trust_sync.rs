@@ -80,14 +80,7 @@ impl TrustState {
     /// # Errors
     /// A root file that cannot be read or parsed (a configuration error).
     pub fn from_settings(settings: &TrustSettings) -> anyhow::Result<Self> {
-        let roots = settings
-            .roots
-            .iter()
-            .map(|path| {
-                let pem = std::fs::read_to_string(path).with_context(|| format!("reading root {}", path.display()))?;
-                certificate_pem_to_der(&pem).with_context(|| format!("{} is not a PEM certificate", path.display()))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let roots = read_pem_certificates(&settings.roots)?;
         let configured = !roots.is_empty() || settings.trust_list_file.is_some() || settings.trust_list_url.is_some();
         let initial = if !configured {
             IssuerTrust::NotConfigured
@@ -203,4 +196,18 @@ async fn fetch(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<u8>> {
     let bytes = resp.bytes().await?;
     anyhow::ensure!(bytes.len() <= 64 * 1024 * 1024, "trust list larger than 64 MiB");
     Ok(bytes.to_vec())
+}
+
+/// The certificates in PEM files (trust roots, a signing key's chain), as DER, in order.
+///
+/// # Errors
+/// A file that cannot be read or is not a PEM certificate, named.
+pub fn read_pem_certificates(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<Vec<u8>>> {
+    paths
+        .iter()
+        .map(|path| {
+            let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            certificate_pem_to_der(&pem).with_context(|| format!("{} is not a PEM certificate", path.display()))
+        })
+        .collect()
 }
