@@ -154,8 +154,11 @@ impl BundlePublisher {
         status.fetch(&urls).await;
         let status_lists: Vec<BundledStatusList> = urls
             .iter()
-            .filter_map(|url| {
-                status.verified_list(url).map(|credential| BundledStatusList { url: url.clone(), credential })
+            .flat_map(|url| {
+                status
+                    .verified_lists(url)
+                    .into_iter()
+                    .map(|credential| BundledStatusList { url: url.clone(), credential })
             })
             .collect();
         let checkpoints = anchoring.checkpoints();

@@ -77,10 +77,11 @@ impl StatusState {
         StatusSource::Cache { cache, policy: self.policy }
     }
 
-    /// The signed list credential held for `url`, if it verified.
-    pub fn verified_list(&self, url: &str) -> Option<Value> {
+    /// The signed list credentials held for `url` (one per signer; which one
+    /// counts for a credential is decided when it is checked).
+    pub fn verified_lists(&self, url: &str) -> Vec<Value> {
         let cache = self.cache.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache.get(url).map(|list| list.credential().clone())
+        cache.lists(url).into_iter().map(|list| list.credential().clone()).collect()
     }
 
     /// The HTTP client status lists are fetched with.

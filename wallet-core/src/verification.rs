@@ -411,17 +411,25 @@ fn report_with_signature(
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     };
-    let (issuer_trust, trusted_issuer) = check_issuer_trust(proof, &types, options, &mut warnings);
+    let TrustOutcome { result: issuer_trust, trusted: trusted_issuer, key: credential_key } =
+        check_issuer_trust(proof, &types, options, &mut warnings);
     let status = match &options.status {
         StatusSource::Cache { cache, policy } => {
-            // After a key rotation the issuer signs its lists with the new key:
-            // accept it when the trust list certifies both keys for one organisation.
+            // A list counts only when signed by the credential's key (the one
+            // whose trust was assessed), or, after a key rotation, by a key the
+            // trust list certifies for the same organisation.
             let same_issuer = |list_signer: &str, credential_signer: &str| match &options.trust {
                 IssuerTrust::List { store, .. } => store.same_organization(list_signer, credential_signer),
                 _ => false,
             };
-            let (result, status_warnings) =
-                crate::status::check_status_with(vc, cache, policy, options.now, &same_issuer);
+            let (result, status_warnings) = crate::status::check_status_with(
+                vc,
+                credential_key.as_deref(),
+                cache,
+                policy,
+                options.now,
+                &same_issuer,
+            );
             warnings.extend(status_warnings);
             result
         }
@@ -585,7 +593,8 @@ fn check_issuer_trust(
     types: &[String],
     options: &VerifyOptions,
     warnings: &mut Vec<Warning>,
-) -> (CheckResult, Option<TrustedIssuer>) {
+) -> TrustOutcome {
+    let first_key = || proof_entries(proof).first().and_then(|p| proof_key(p));
     let (store, warn_after, max_age) = match &options.trust {
         IssuerTrust::NotConfigured => {
             let r = CheckResult::unchecked(
@@ -593,9 +602,11 @@ fn check_issuer_trust(
                 "未配置信任列表，无法确认签发机构是否获授权",
                 "no trust list configured: whether the issuer is authorised is not known",
             );
-            return (r, None);
+            return TrustOutcome { result: r, trusted: None, key: first_key() };
         }
-        IssuerTrust::Unavailable(result) => return (result.clone(), None),
+        IssuerTrust::Unavailable(result) => {
+            return TrustOutcome { result: result.clone(), trusted: None, key: first_key() }
+        }
         IssuerTrust::List { store, warn_after, max_age } => (store, *warn_after, *max_age),
     };
     let age = options.now - store.issued_at();
@@ -606,7 +617,7 @@ fn check_issuer_trust(
             format!("信任列表已过期（{hours} 小时前生成），请联网更新后再核验"),
             format!("the trust list is stale (made {hours} hours ago); go online to refresh it, then verify again"),
         );
-        return (r, None);
+        return TrustOutcome { result: r, trusted: None, key: first_key() };
     }
     if age > warn_after {
         warnings.push(Warning {
@@ -617,20 +628,53 @@ fn check_issuer_trust(
             ),
         });
     }
-    // Trust is judged for the key that signed, at the time the proof says it signed.
-    let Some(first) = proof_entries(proof).into_iter().next() else {
-        return (CheckResult::invalid("unknown_issuer", "凭证没有签名", "the credential has no proof"), None);
+    // Trust is judged for a key that signed, at the time its proof says it
+    // signed. With several proofs (every one of which verified), the first
+    // proof whose key is trusted is the credential's key; if none is, the
+    // first proof's failure is reported. So a proof appended (or prepended)
+    // by someone else's key changes nothing.
+    let entries = proof_entries(proof);
+    let Some(&first) = entries.first() else {
+        let r = CheckResult::invalid("unknown_issuer", "凭证没有签名", "the credential has no proof");
+        return TrustOutcome { result: r, trusted: None, key: None };
     };
-    let vm = first.get("verificationMethod").and_then(Value::as_str).unwrap_or("");
-    let signed_at = first
-        .get("created")
-        .and_then(Value::as_str)
-        .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
-        .map_or(options.now, |d| d.with_timezone(&Utc));
-    match store.assess_issuer(vm, types, signed_at) {
-        Ok(issuer) => (CheckResult::Valid, Some(issuer)),
-        Err(failure) => (failure.to_check_result(), None),
+    let mut first_failure = None;
+    for entry in &entries {
+        let vm = entry.get("verificationMethod").and_then(Value::as_str).unwrap_or("");
+        let signed_at = entry
+            .get("created")
+            .and_then(Value::as_str)
+            .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
+            .map_or(options.now, |d| d.with_timezone(&Utc));
+        match store.assess_issuer(vm, types, signed_at) {
+            Ok(issuer) => return TrustOutcome { result: CheckResult::Valid, trusted: Some(issuer), key: proof_key(entry) },
+            Err(failure) => {
+                first_failure.get_or_insert(failure);
+            }
+        }
     }
+    let result = first_failure.map_or_else(
+        || CheckResult::invalid("unknown_issuer", "凭证没有签名", "the credential has no proof"),
+        |f| f.to_check_result(),
+    );
+    TrustOutcome { result, trusted: None, key: proof_key(first) }
+}
+
+/// The issuer-trust check's result, and the key it was judged for.
+struct TrustOutcome {
+    result: CheckResult,
+    trusted: Option<TrustedIssuer>,
+    /// The DID of the key whose trust was assessed (the first proof's when
+    /// no trust list was consulted): status lists must be signed by it (or,
+    /// per the trust list, by the same organisation).
+    key: Option<String>,
+}
+
+/// The DID (without fragment) of one proof's `verificationMethod`.
+fn proof_key(proof: &Value) -> Option<String> {
+    let vm = proof.get("verificationMethod").and_then(Value::as_str)?;
+    let did = vm.split('#').next().unwrap_or(vm);
+    (!did.is_empty()).then(|| did.to_owned())
 }
 
 async fn check_signature(

@@ -319,8 +319,8 @@ pub async fn open_payload_after<R: AsRef<[u8]>>(
     };
     let mut cache = StatusListCache::new();
     for list in &bundle.status_lists {
-        let reusable =
-            previous_cache.and_then(|c| c.get(&list.url)).filter(|held| *held.credential() == list.credential);
+        let reusable = previous_cache
+            .and_then(|c| c.lists(&list.url).into_iter().find(|held| *held.credential() == list.credential));
         // Verified now (or before, the same document); its age counts from when the
         // bundle collected it.
         let outcome = match reusable {

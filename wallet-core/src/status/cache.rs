@@ -1,6 +1,6 @@
 //! The verifier's cache of verified status lists, and the per-credential check.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -21,24 +21,53 @@ pub struct RecordedFailure {
     pub at: DateTime<Utc>,
 }
 
+/// A good list held for a URL, and when it was fetched.
+#[derive(Debug, Clone)]
+struct Held {
+    list: Arc<VerifiedStatusList>,
+    fetched_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Default)]
 struct UrlState {
-    /// The newest good list, and when it was fetched.
-    list: Option<(Arc<VerifiedStatusList>, DateTime<Utc>)>,
+    /// Per signer DID: the newest good list that DID signed (a list with
+    /// several proofs is held under each of its signers). A list by one
+    /// signer never replaces or blocks another signer's.
+    by_signer: HashMap<String, Held>,
     /// The last failure since the last good list was accepted.
     failure: Option<RecordedFailure>,
 }
+
+impl UrlState {
+    /// The held list fetched last (ties: the newest `validFrom`).
+    fn latest(&self) -> Option<&Held> {
+        self.by_signer.values().max_by_key(|h| (h.fetched_at, h.list.valid_from()))
+    }
+}
+
+/// At most this many signers' lists are held per URL; beyond it the one
+/// fetched longest ago is dropped (its rollback floor is kept).
+pub const MAX_SIGNERS_PER_URL: usize = 8;
 
 /// A cache of fetched, VERIFIED status list credentials, keyed by the URL
 /// credentials name in `statusListCredential` (exact string match), for the
 /// verifier service and offline inspector apps.
 ///
 /// Only lists that passed [`verify_status_list`] get in, each bitstring
-/// decoded once. Per URL the cache keeps the newest good list (by
-/// `validFrom`; older ones are refused as rollback) and the last failure
-/// (fetch error, bad signature, …) so that a check can say *why* there is
-/// no usable list. A later failure never evicts a good list: the list then
-/// ages under the [`StatusPolicy`] until the check fails as stale or expired.
+/// decoded once. Per URL **and per signer** the cache keeps the newest good
+/// list (by `validFrom`; an older one from that signer is refused as
+/// rollback) and, per URL, the last failure (fetch error, bad signature, …)
+/// so that a check can say *why* there is no usable list. A later failure
+/// never evicts a good list: the list then ages under the [`StatusPolicy`]
+/// until the check fails as stale or expired.
+///
+/// Lists are kept per signer because who may sign a credential's list is
+/// known only when the credential is checked ([`check_status_with`]): a list
+/// another key signed, served at the same URL, must neither be believed for
+/// the issuer's credentials nor displace (or, by a later `validFrom`, lock
+/// out) the issuer's own. The rollback floors (highest `validFrom` accepted
+/// per URL and signer) can be saved and restored across restarts
+/// ([`rollback_floors`](Self::rollback_floors), [`restore_rollback_floors`](Self::restore_rollback_floors)).
 ///
 /// Cloning is cheap-ish (lists are shared behind `Arc`): a service can keep
 /// the cache in an `RwLock`, or verify outside any lock with
@@ -47,6 +76,8 @@ struct UrlState {
 #[derive(Debug, Clone, Default)]
 pub struct StatusListCache {
     urls: HashMap<String, UrlState>,
+    /// URL → signer DID → the highest `validFrom` accepted.
+    floors: HashMap<String, BTreeMap<String, DateTime<Utc>>>,
 }
 
 impl StatusListCache {
@@ -58,8 +89,8 @@ impl StatusListCache {
     /// Verify a list credential fetched from `url` at `fetched_at` (signature,
     /// validity period at `now`, type, structure, `id` = `url`, decodable
     /// `encodedList`, at least [`MIN_STATUS_LIST_BITS`](super::MIN_STATUS_LIST_BITS)
-    /// bits; see [`verify_status_list`]) and keep it, unless the cache holds a
-    /// newer one for that URL.
+    /// bits; see [`verify_status_list`]) and keep it, unless the cache holds
+    /// (or has held) a newer one from the same signer for that URL.
     ///
     /// On failure the error is also recorded for `url` (as by
     /// [`record_failure`](Self::record_failure)), and any good list already
@@ -86,23 +117,66 @@ impl StatusListCache {
     }
 
     /// Keep a list already verified with [`verify_status_list`] (for callers
-    /// that verify outside a lock), under its URL, unless a newer one
-    /// (later `validFrom`) is held. A list with the same `validFrom` replaces
-    /// the held one (a refetch of the same publication: it renews `fetched_at`).
-    /// Does not record failures.
+    /// that verify outside a lock), under its URL and signer(s), unless a
+    /// newer one (later `validFrom`) from one of its signers is or was held
+    /// for that URL. A list with the same `validFrom` replaces the held one
+    /// (a refetch of the same publication: it renews `fetched_at`). Lists
+    /// by other signers are left alone. Does not record failures.
     ///
     /// # Errors
-    /// [`StatusError::Rollback`] when the held list is newer.
+    /// [`StatusError::Rollback`] when a newer list from the same signer is or was held.
     pub fn insert_verified(&mut self, list: VerifiedStatusList, fetched_at: DateTime<Utc>) -> Result<(), StatusError> {
-        let state = self.urls.entry(list.url().to_owned()).or_default();
-        if let Some((held, _)) = &state.list {
-            if held.valid_from() > list.valid_from() {
-                return Err(StatusError::Rollback { held: held.valid_from(), offered: list.valid_from() });
+        let url = list.url().to_owned();
+        let floors = self.floors.entry(url.clone()).or_default();
+        let held = list.signer_dids().iter().filter_map(|s| floors.get(s)).max().copied();
+        if let Some(held) = held {
+            if held > list.valid_from() {
+                return Err(StatusError::Rollback { held, offered: list.valid_from() });
             }
         }
-        state.list = Some((Arc::new(list), fetched_at));
+        for signer in list.signer_dids() {
+            floors.insert(signer.clone(), list.valid_from());
+        }
+        let signers = list.signer_dids().to_vec();
+        let list = Arc::new(list);
+        let state = self.urls.entry(url).or_default();
+        for signer in &signers {
+            state.by_signer.insert(signer.clone(), Held { list: Arc::clone(&list), fetched_at });
+        }
+        while state.by_signer.len() > MAX_SIGNERS_PER_URL {
+            let oldest = state
+                .by_signer
+                .iter()
+                .filter(|(signer, _)| !signers.contains(signer))
+                .min_by_key(|(_, h)| h.fetched_at)
+                .map(|(signer, _)| signer.clone());
+            match oldest {
+                Some(signer) => state.by_signer.remove(&signer),
+                None => break,
+            };
+        }
         state.failure = None;
         Ok(())
+    }
+
+    /// The rollback floors: per URL and signer DID, the highest `validFrom`
+    /// accepted. A verifier saves them, so that after a restart an older
+    /// list is still refused ([`restore_rollback_floors`](Self::restore_rollback_floors)).
+    pub fn rollback_floors(&self) -> BTreeMap<String, BTreeMap<String, DateTime<Utc>>> {
+        self.floors.iter().map(|(url, f)| (url.clone(), f.clone())).collect()
+    }
+
+    /// Raise the rollback floors to `floors` (saved by
+    /// [`rollback_floors`](Self::rollback_floors)): lists older than them are
+    /// refused as rollback. Floors only go up.
+    pub fn restore_rollback_floors(&mut self, floors: &BTreeMap<String, BTreeMap<String, DateTime<Utc>>>) {
+        for (url, by_signer) in floors {
+            let held = self.floors.entry(url.clone()).or_default();
+            for (signer, valid_from) in by_signer {
+                let floor = held.entry(signer.clone()).or_insert(*valid_from);
+                *floor = (*floor).max(*valid_from);
+            }
+        }
     }
 
     /// Record that fetching or verifying the list at `url` failed at `at`
@@ -114,14 +188,33 @@ impl StatusListCache {
         self.urls.entry(url.to_owned()).or_default().failure = Some(RecordedFailure { error, at });
     }
 
-    /// When the list held for `url` was fetched (`None`: no good list).
+    /// When `url` last gave a good list (any signer's; `None`: no good list).
     pub fn fetched_at(&self, url: &str) -> Option<DateTime<Utc>> {
-        self.urls.get(url)?.list.as_ref().map(|(_, at)| *at)
+        self.urls.get(url)?.latest().map(|h| h.fetched_at)
     }
 
-    /// The verified list held for `url`.
+    /// The verified list fetched last from `url` (any signer's: which list
+    /// counts for a credential is decided by [`check_status_with`]).
     pub fn get(&self, url: &str) -> Option<&VerifiedStatusList> {
-        self.urls.get(url)?.list.as_ref().map(|(list, _)| list.as_ref())
+        self.urls.get(url)?.latest().map(|h| h.list.as_ref())
+    }
+
+    /// The verified list from `url` that `signer_did` signed, if one is held.
+    pub fn get_signed_by(&self, url: &str, signer_did: &str) -> Option<&VerifiedStatusList> {
+        self.urls.get(url)?.by_signer.get(signer_did).map(|h| h.list.as_ref())
+    }
+
+    /// Every verified list held for `url` (one per signer; a list with
+    /// several signers once).
+    pub fn lists(&self, url: &str) -> Vec<&VerifiedStatusList> {
+        let mut lists: Vec<&VerifiedStatusList> = Vec::new();
+        for held in self.urls.get(url).into_iter().flat_map(|s| s.by_signer.values()) {
+            if !lists.iter().any(|l| std::ptr::eq(*l, held.list.as_ref())) {
+                lists.push(held.list.as_ref());
+            }
+        }
+        lists.sort_by(|a, b| a.signer_dids().cmp(b.signer_dids()));
+        lists
     }
 
     /// The failure recorded for `url` since its last good list, if any.
@@ -131,10 +224,10 @@ impl StatusListCache {
 
     /// When the caller should fetch `url` again: the earliest of the list's
     /// `validUntil`, `fetched_at + ttl` (the issuer's hint) and
-    /// `fetched_at + policy.warn_after`. `None` when no good list is held
-    /// (fetch now).
+    /// `fetched_at + policy.warn_after`, for the list fetched last. `None`
+    /// when no good list is held (fetch now).
     pub fn refresh_at(&self, url: &str, policy: &StatusPolicy) -> Option<DateTime<Utc>> {
-        let (list, fetched_at) = self.urls.get(url)?.list.as_ref()?;
+        let Held { list, fetched_at } = self.urls.get(url)?.latest()?;
         let mut at = *fetched_at + policy.warn_after;
         if let Some(until) = list.valid_until() {
             at = at.min(until);
@@ -150,9 +243,10 @@ impl StatusListCache {
         self.urls.keys().map(String::as_str)
     }
 
-    /// Forget everything about `url`.
+    /// Forget everything about `url` (its rollback floors too).
     pub fn remove(&mut self, url: &str) {
         self.urls.remove(url);
+        self.floors.remove(url);
     }
 }
 
@@ -173,33 +267,22 @@ impl Default for StatusPolicy {
     }
 }
 
-/// Who may sign a status list for a credential: the DID(s) that signed the
-/// credential, and its issuer (when that is a DID whose key signs lists).
-struct CredentialSigners {
-    issuer: Option<String>,
-    signers: Vec<String>,
+/// Who may sign a status list for a credential: its key (the one whose
+/// trust was assessed), or a key `same_issuer` says belongs to the same
+/// issuer (key rotation). The credential's `issuer` string and the keys of
+/// any other proofs on it do not count: anyone can append a proof.
+struct CredentialSigner<'a> {
+    key: Option<&'a str>,
+    same_issuer: &'a dyn Fn(&str, &str) -> bool,
 }
 
-impl CredentialSigners {
-    fn of(vc: &Value) -> Self {
-        let issuer = match vc.get("issuer") {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Object(o)) => o.get("id").and_then(Value::as_str).map(str::to_owned),
-            _ => None,
-        };
-        Self { issuer, signers: proof_signer_dids(vc) }
-    }
-
-    fn may_sign(&self, list: &VerifiedStatusList, same_issuer: &dyn Fn(&str, &str) -> bool) -> bool {
-        list.signer_dids().iter().any(|s| {
-            self.signers.contains(s)
-                || self.issuer.as_deref() == Some(s)
-                || self.signers.iter().any(|c| same_issuer(s, c))
-        })
+impl CredentialSigner<'_> {
+    fn may_sign(&self, list_signer: &str) -> bool {
+        self.key.is_some_and(|key| list_signer == key || (self.same_issuer)(list_signer, key))
     }
 
     fn describe(&self) -> String {
-        self.issuer.clone().or_else(|| self.signers.first().cloned()).unwrap_or_else(|| "(none)".into())
+        self.key.unwrap_or("(none)").to_owned()
     }
 }
 
@@ -233,15 +316,15 @@ fn with_refresh_failure(error: &StatusError, failure: Option<&RecordedFailure>) 
 
 fn check_entry(
     entry: &StatusEntry,
-    credential: &CredentialSigners,
+    credential: &CredentialSigner<'_>,
     cache: &StatusListCache,
     policy: &StatusPolicy,
     now: DateTime<Utc>,
     warnings: &mut Vec<Warning>,
-    same_issuer: &dyn Fn(&str, &str) -> bool,
 ) -> Outcome {
     let state = cache.urls.get(&entry.list_url);
-    let Some((list, fetched_at)) = state.and_then(|s| s.list.as_ref()) else {
+    let held: Vec<&Held> = state.map(|s| s.by_signer.values().collect()).unwrap_or_default();
+    if held.is_empty() {
         // Fail closed: no verified list, no verdict.
         return Outcome::Failed(match state.and_then(|s| s.failure.as_ref()) {
             Some(f) => {
@@ -256,13 +339,25 @@ fn check_entry(
             }
             None => from_error(&StatusError::NotFetched(entry.list_url.clone())),
         });
-    };
-    if !credential.may_sign(list, same_issuer) {
+    }
+    // Of the lists the credential's issuer signed (its key, or a rotated key
+    // of the same organisation), the newest publication counts: an older list
+    // of the old key cannot roll back a newer one of the new key.
+    let Some(Held { list, fetched_at }) = state
+        .into_iter()
+        .flat_map(|s| s.by_signer.iter())
+        .filter(|(signer, _)| credential.may_sign(signer))
+        .map(|(_, h)| h)
+        .max_by_key(|h| (h.list.valid_from(), h.fetched_at))
+    else {
+        let mut signers: Vec<&str> = held.iter().flat_map(|h| h.list.signer_dids()).map(String::as_str).collect();
+        signers.sort_unstable();
+        signers.dedup();
         return Outcome::Failed(from_error(&StatusError::ListWrongIssuer {
-            list_signer: list.signer_dids().join(", "),
+            list_signer: signers.join(", "),
             credential_issuer: credential.describe(),
         }));
-    }
+    };
     if !list.has_purpose(entry.purpose) {
         return Outcome::Failed(from_error(&StatusError::ListWrongPurpose {
             expected: entry.purpose.as_str().to_owned(),
@@ -325,7 +420,7 @@ fn check_entry(
 ///   (`status_list_unavailable` for fetch errors and when nothing was ever
 ///   fetched, `status_list_bad_signature`, `status_list_malformed`,
 ///   `status_list_too_short`, `status_list_url_mismatch`, `status_list_expired`, …);
-///   list not signed by the credential's signer or issuer DID →
+///   no list held for the URL signed by the credential's key →
 ///   `status_list_wrong_issuer`; purpose mismatch → `status_list_wrong_purpose`;
 ///   index beyond the list → `status_index_out_of_range`; past the list's
 ///   `validUntil` → `status_list_expired`; fetched more than
@@ -338,9 +433,10 @@ fn check_entry(
 ///   other failure (the first, in entry order); all clear → `Valid`.
 ///
 /// The credential's own signature is not checked here (that is
-/// [`verify_credential`](crate::verification::verify_credential)'s job); its
-/// proof's `verificationMethod` DIDs and its `issuer` only say which list
-/// signers are accepted for it.
+/// [`verify_credential`](crate::verification::verify_credential)'s job);
+/// here its first proof's `verificationMethod` DID is taken as its key and
+/// only lists signed by that key count (use [`check_status_with`] to name
+/// the key whose trust was assessed, and to accept a rotated key).
 ///
 /// The library reports what the newest verified list says: if a newer list
 /// clears a revocation bit, the credential checks clear. Keeping revocation
@@ -351,14 +447,19 @@ pub fn check_status(
     policy: &StatusPolicy,
     now: DateTime<Utc>,
 ) -> (CheckResult, Vec<Warning>) {
-    check_status_with(vc, cache, policy, now, &|_, _| false)
+    let key = proof_signer_dids(vc).into_iter().next();
+    check_status_with(vc, key.as_deref(), cache, policy, now, &|_, _| false)
 }
 
-/// [`check_status`], also accepting a list signed by a key that `same_issuer`
-/// says belongs to the same issuer as the credential's signing key (e.g. the
-/// trust list certifies both for one organisation: key rotation).
+/// [`check_status`] with the credential's key given: `credential_key` is the
+/// DID of the key whose trust was assessed (see
+/// [`verify_credential`](crate::verification::verify_credential)); a list
+/// counts only when signed by it, or by a key that `same_issuer(list_signer,
+/// credential_key)` says belongs to the same issuer (the trust list certifies
+/// both for one organisation: key rotation). `None` (no key): no list counts.
 pub fn check_status_with(
     vc: &Value,
+    credential_key: Option<&str>,
     cache: &StatusListCache,
     policy: &StatusPolicy,
     now: DateTime<Utc>,
@@ -380,14 +481,14 @@ pub fn check_status_with(
             Vec::new(),
         );
     }
-    let credential = CredentialSigners::of(vc);
+    let credential = CredentialSigner { key: credential_key, same_issuer };
     let mut warnings = Vec::new();
     let mut revoked = None;
     let mut suspended = None;
     let mut used = None;
     let mut failed = None;
     for entry in &entries {
-        match check_entry(entry, &credential, cache, policy, now, &mut warnings, same_issuer) {
+        match check_entry(entry, &credential, cache, policy, now, &mut warnings) {
             Outcome::Clear => {}
             Outcome::Revoked { list } => {
                 revoked.get_or_insert((entry, list));

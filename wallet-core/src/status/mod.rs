@@ -20,14 +20,18 @@
 //! # Design choices (each from a peer system's revocation bug)
 //! - A list that cannot be fetched, does not verify, cannot be decoded or is
 //!   too short never yields `Valid`: no list, no verdict (`status_list_*`).
-//! - The list must be signed by the credential's signing DID or by its issuer
-//!   DID. The list's own `issuer` string is a claim anyone can write, so it is
-//!   not enough on its own (`status_list_wrong_issuer`).
+//! - The list must be signed by the credential's key: the key whose trust was
+//!   assessed (or a key the trust list certifies for the same organisation,
+//!   after a rotation). Neither the list's nor the credential's `issuer`
+//!   string counts, nor the key of another proof appended to the credential:
+//!   anyone can write those (`status_list_wrong_issuer`).
 //! - The list's `id` must be the URL it was fetched from: otherwise one of the
 //!   issuer's lists could be served in place of another (`status_list_url_mismatch`).
-//! - Rollback: per URL the newest list by `validFrom` is kept; an older one is
-//!   refused (`status_list_rollback`). Issuers must therefore give every
-//!   publication a later `validFrom`.
+//! - Rollback: per URL and signer the newest list by `validFrom` is kept; an
+//!   older one from that signer is refused (`status_list_rollback`). Issuers
+//!   must therefore give every publication a later `validFrom`. A list by
+//!   another signer served at the same URL neither replaces nor blocks the
+//!   issuer's. The floors can be persisted across restarts.
 //! - Freshness: past the list's `validUntil` the check fails
 //!   (`status_list_expired`); a list fetched more than [`StatusPolicy::max_age`]
 //!   ago fails (`status_data_stale`), beyond [`StatusPolicy::warn_after`] it
@@ -46,7 +50,9 @@ mod error;
 mod list;
 
 pub use bitstring::{Bitstring, MAX_DECODED_BYTES};
-pub use cache::{check_status, check_status_with, RecordedFailure, StatusListCache, StatusPolicy};
+pub use cache::{
+    check_status, check_status_with, RecordedFailure, StatusListCache, StatusPolicy, MAX_SIGNERS_PER_URL,
+};
 pub use entry::{status_entries, StatusEntry, STATUS_ENTRY_TYPE};
 pub use error::StatusError;
 pub use list::{

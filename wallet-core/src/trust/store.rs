@@ -166,6 +166,11 @@ pub struct TrustedIssuer {
     pub certificate_not_after: DateTime<Utc>,
     /// The credential types it may issue.
     pub allowed_types: Vec<String>,
+    /// The credential's own types (other than `VerifiableCredential`) that
+    /// this certificate authorises: with a valid trust check, all of them.
+    /// Inspectors name the credential by these, never by a type the
+    /// certificate does not list.
+    pub authorised_types: Vec<String>,
 }
 
 /// Verified trust data: the configured roots, the issuer certificates and
@@ -279,9 +284,11 @@ impl TrustStore {
 
     /// Is the key in `verification_method_did` (a P-256 `did:key`, fragment
     /// allowed) certified, at `signed_at` (the proof's `created`), by a
-    /// configured department root for one of `credential_types` (other than
-    /// `VerifiableCredential`)? Every certificate for the key is tried; any
-    /// one that passes suffices. Otherwise the failure of the certificate that
+    /// configured department root for every one of `credential_types` (other
+    /// than `VerifiableCredential`; at least one must be named)? Every
+    /// certificate for the key is tried; any one that passes suffices (one
+    /// certificate must list all the types: two certificates each listing one
+    /// do not add up). Otherwise the failure of the certificate that
     /// got furthest is returned.
     ///
     /// # Errors
@@ -467,16 +474,30 @@ impl TrustStore {
             }
         }
 
-        // Authorised for this kind of credential?
+        // Authorised for this kind of credential? Every type the credential
+        // claims (other than the base `VerifiableCredential`) must be listed:
+        // one listed type is not enough, or a clinic certified for dog
+        // vaccinations could add `HealthCertificate` to its credentials' types.
         let specific_types: Vec<&String> =
             credential_types.iter().filter(|t| t.as_str() != BASE_CREDENTIAL_TYPE).collect();
-        if !specific_types.iter().any(|t| issuer.allowed_types.iter().any(|allowed| allowed == *t)) {
-            let requested = if specific_types.is_empty() {
-                "（无）".to_owned()
-            } else {
-                specific_types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
-            };
-            let allowed = issuer.allowed_types.join(", ");
+        let allowed = issuer.allowed_types.join(", ");
+        if specific_types.is_empty() {
+            return Err(IssuerTrustFailure::new(
+                Code::TypeNotAllowed,
+                format!("凭证没有声明具体类型，无法确认签发机构“{organization}”获授权；仅限：{allowed}"),
+                format!(
+                    "the credential names no specific type, so “{organization}” cannot be shown to be authorised for it; only: {allowed}"
+                ),
+            ));
+        }
+        let unauthorised: Vec<String> = specific_types
+            .iter()
+            .filter(|t| !issuer.allowed_types.iter().any(|allowed| allowed == **t))
+            .take(5)
+            .map(|t| t.chars().take(80).collect())
+            .collect();
+        if !unauthorised.is_empty() {
+            let requested = unauthorised.join(", ");
             return Err(IssuerTrustFailure::new(
                 Code::TypeNotAllowed,
                 format!("签发机构“{organization}”未获授权签发此类凭证（{requested}）；仅限：{allowed}"),
@@ -494,6 +515,7 @@ impl TrustStore {
             certificate_serial: issuer.serial_hex.clone(),
             certificate_not_after: issuer.not_after,
             allowed_types: issuer.allowed_types.clone(),
+            authorised_types: specific_types.into_iter().cloned().collect(),
         })
     }
 }
