@@ -19,6 +19,11 @@ pub struct Settings {
     /// other types; a bad file stops the verifier at start, naming the file and problem.
     #[arg(long, env = "VERIFIER_CREDENTIAL_TYPES")]
     pub credential_types: Option<PathBuf>,
+    /// Directory for state that must survive restarts (`rollback-state.json`:
+    /// the highest trust-list sequence and status-list `validFrom` accepted,
+    /// so that an older list is refused after a restart too).
+    #[arg(long, env = "VERIFIER_DATA_DIR", default_value = ".")]
+    pub data_dir: Option<PathBuf>,
     /// Issuer trust: department roots and the trust list.
     #[command(flatten)]
     pub trust: crate::trust_sync::TrustSettings,
@@ -44,6 +49,7 @@ impl Settings {
             tls_cert: None,
             tls_key: None,
             credential_types: None,
+            data_dir: None,
             trust: Default::default(),
             status: Default::default(),
             witness: Default::default(),

@@ -6,6 +6,7 @@ pub mod bundle_publish;
 pub mod config;
 pub mod log_sync;
 pub mod offline_check;
+pub mod rollback_state;
 pub mod routes;
 pub mod startup;
 pub mod status_sync;

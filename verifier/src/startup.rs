@@ -23,10 +23,11 @@ impl Application {
         wallet_core::credential_type::Registry::load(settings.credential_types.as_deref())
             .and_then(|types| types.install())
             .context("loading credential type definitions")?;
-        let trust = crate::trust_sync::TrustState::from_settings(&settings.trust)?;
+        let rollback = crate::rollback_state::RollbackState::from_data_dir(settings.data_dir.as_deref())?;
+        let trust = crate::trust_sync::TrustState::from_settings(&settings.trust, rollback.clone())?;
         tokio::spawn(trust.clone().keep_fresh(settings.trust.clone()));
         let trust_data = web::Data::new(trust);
-        let status_data = web::Data::new(crate::status_sync::StatusState::new(&settings.status)?);
+        let status_data = web::Data::new(crate::status_sync::StatusState::new(&settings.status, rollback)?);
         let witness = crate::witness::WitnessState::from_settings(&settings.witness)?;
         tokio::spawn(witness.clone().run(settings.witness.clone()));
         let witness_data = web::Data::new(witness);

@@ -14,6 +14,8 @@ use serde_json::Value;
 use wallet_core::status::{status_entries, verify_status_list, StatusError, StatusListCache, StatusPolicy};
 use wallet_core::verification::StatusSource;
 
+use crate::rollback_state::RollbackState;
+
 /// Largest status list document accepted from the network.
 const MAX_LIST_BYTES: usize = 16 * 1024 * 1024;
 
@@ -49,6 +51,8 @@ pub struct StatusState {
     policy: StatusPolicy,
     refresh: Duration,
     client: reqwest::Client,
+    /// The rollback floors, persisted across restarts.
+    rollback: RollbackState,
 }
 
 impl StatusState {
@@ -56,9 +60,12 @@ impl StatusState {
     ///
     /// # Errors
     /// When the HTTP client cannot be built.
-    pub fn new(settings: &StatusSettings) -> anyhow::Result<Self> {
+    pub fn new(settings: &StatusSettings, rollback: RollbackState) -> anyhow::Result<Self> {
+        let mut cache = StatusListCache::new();
+        cache.restore_rollback_floors(&rollback.floors().status_lists);
         Ok(Self {
-            cache: Arc::default(),
+            cache: Arc::new(RwLock::new(cache)),
+            rollback,
             policy: StatusPolicy {
                 warn_after: Duration::hours(settings.status_warn_after_hours),
                 max_age: Duration::hours(settings.status_max_age_hours),
@@ -105,23 +112,56 @@ impl StatusState {
     /// by the status check) while a good list already held is kept.
     pub async fn fetch(&self, urls: &[String]) {
         for url in urls {
-            let now = Utc::now();
             let outcome = match self.download(url).await {
-                Ok(document) => verify_status_list(url, &document, now).await,
-                Err(e) => Err(e),
-            };
-            let mut cache = match self.cache.write() {
-                Ok(guard) => guard,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            match outcome.and_then(|list| cache.insert_verified(list, now)) {
-                Ok(()) => tracing::debug!(url, "status list cached"),
+                Ok(document) => self.offer(url, &document).await,
                 Err(e) => {
-                    tracing::warn!(url, error = %e, "status list refused or unavailable");
-                    cache.record_failure(url, e, now);
+                    self.record_failure(url, e.clone());
+                    Err(e)
                 }
+            };
+            match outcome {
+                Ok(()) => tracing::debug!(url, "status list cached"),
+                Err(e) => tracing::warn!(url, error = %e, "status list refused or unavailable"),
             }
         }
+    }
+
+    /// Verify the list document fetched from `url` and cache it, unless its
+    /// signer's list held (or accepted before a restart) is newer. The new
+    /// rollback floor is saved before the list is used; if it cannot be
+    /// saved, the list is refused.
+    ///
+    /// # Errors
+    /// Why the list was refused (also recorded for the status check).
+    pub async fn offer(&self, url: &str, document: &Value) -> Result<(), StatusError> {
+        let now = Utc::now();
+        let verified = match verify_status_list(url, document, now).await {
+            Ok(list) => list,
+            Err(e) => {
+                self.record_failure(url, e.clone());
+                return Err(e);
+            }
+        };
+        let mut cache = self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The new floor is saved before the list goes into the cache.
+        let result = cache.check_rollback(&verified).and_then(|()| {
+            let signers = verified.signer_dids().iter().map(|s| (s.clone(), verified.valid_from())).collect();
+            let floors = [(url.to_owned(), signers)].into_iter().collect();
+            self.rollback.record_status_floors(&floors).map_err(|e| {
+                tracing::error!(url, error = %format!("{e:#}"), "cannot save the status list rollback floor");
+                StatusError::FetchFailed(format!("the rollback state cannot be saved: {e}"))
+            })
+        });
+        let result = result.and_then(|()| cache.insert_verified(verified, now));
+        if let Err(e) = &result {
+            cache.record_failure(url, e.clone(), now);
+        }
+        result
+    }
+
+    fn record_failure(&self, url: &str, error: StatusError) {
+        let mut cache = self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.record_failure(url, error, Utc::now());
     }
 
     async fn download(&self, url: &str) -> Result<Value, StatusError> {

@@ -16,6 +16,8 @@ use wallet_core::localized::Localized;
 use wallet_core::trust::{certificate_pem_to_der, TrustList};
 use wallet_core::verification::{CheckResult, IssuerTrust};
 
+use crate::rollback_state::RollbackState;
+
 /// Where the trust list comes from and how it is held.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrustSettings {
@@ -68,6 +70,8 @@ pub struct TrustState {
     max_age: Duration,
     /// See [`TrustSettings::require_trust_on_vc_api`].
     pub require_trust_on_vc_api: bool,
+    /// The highest sequence accepted, persisted across restarts.
+    rollback: RollbackState,
 }
 
 fn unavailable(code: &str, zh: String, en: String) -> IssuerTrust {
@@ -79,7 +83,7 @@ impl TrustState {
     ///
     /// # Errors
     /// A root file that cannot be read or parsed (a configuration error).
-    pub fn from_settings(settings: &TrustSettings) -> anyhow::Result<Self> {
+    pub fn from_settings(settings: &TrustSettings, rollback: RollbackState) -> anyhow::Result<Self> {
         let roots = read_pem_certificates(&settings.roots)?;
         let configured = !roots.is_empty() || settings.trust_list_file.is_some() || settings.trust_list_url.is_some();
         let initial = if !configured {
@@ -100,6 +104,7 @@ impl TrustState {
             warn_after: Duration::hours(settings.warn_after_hours),
             max_age: Duration::hours(settings.max_age_hours),
             require_trust_on_vc_api: settings.require_trust_on_vc_api,
+            rollback,
         };
         if let Some(file) = &settings.trust_list_file {
             match std::fs::read(file) {
@@ -133,15 +138,40 @@ impl TrustState {
         };
         match loaded {
             Ok(store) => {
-                if let IssuerTrust::List { store: held, .. } = &*guard {
-                    if store.sequence() < held.sequence() {
-                        tracing::error!(
-                            offered = store.sequence(),
-                            held = held.sequence(),
-                            "refusing a trust list older than the one held (rollback)"
+                // Rollback: older than the list held, or than the newest list
+                // ever accepted (persisted, so a restart does not forget it).
+                let held = match &*guard {
+                    IssuerTrust::List { store: held, .. } => Some(held.sequence()),
+                    _ => None,
+                };
+                let floor = held.max(self.rollback.trust_list_sequence());
+                if let Some(floor) = floor.filter(|floor| store.sequence() < *floor) {
+                    tracing::error!(
+                        offered = store.sequence(),
+                        held = floor,
+                        "refusing a trust list older than one already accepted (rollback)"
+                    );
+                    if !matches!(&*guard, IssuerTrust::List { .. }) {
+                        *guard = unavailable(
+                            "trust_list_rollback",
+                            format!(
+                                "拒绝旧版信任列表（序号 {}），本验证器已接受过序号 {floor} 的列表；请获取最新信任列表",
+                                store.sequence()
+                            ),
+                            format!(
+                                "an older trust list (sequence {}) was refused: this verifier already accepted \
+                                 sequence {floor}; get the current trust list",
+                                store.sequence()
+                            ),
                         );
-                        return;
                     }
+                    return;
+                }
+                if let Err(e) = self.rollback.record_trust_list_sequence(store.sequence()) {
+                    // Not installed: a list whose floor cannot be saved could be
+                    // rolled back after a restart.
+                    tracing::error!(error = %format!("{e:#}"), "cannot save the trust list sequence; list not installed");
+                    return;
                 }
                 tracing::info!(
                     sequence = store.sequence(),

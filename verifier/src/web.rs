@@ -320,7 +320,7 @@ async fn verify_and_render(
         verdict_code: code,
         verdict_class: class,
         reason,
-        kind: ui_text::kind_name(&vc, lang),
+        kind: ui_text::authorised_kind_name(&report, lang),
         rows: ui_text::subject_rows(&vc, lang, ui_text::Shown::ToInspector),
         valid_from: ui_text::date_of(&vc, "validFrom"),
         valid_until: ui_text::date_of(&vc, "validUntil"),

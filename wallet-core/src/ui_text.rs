@@ -260,6 +260,7 @@ catalogue! {
     check_signature => "签名", "Signature";
     check_validity => "有效期", "Validity period";
     check_issuer_trust => "签发机构", "Issuer trust";
+    kind_unconfirmed => "类型未经确认的凭证", "Credential of unconfirmed type";
     check_status => "吊销/暂停状态", "Revocation / suspension";
     check_anchoring => "区块链锚定", "Anchoring";
     check_holder_binding => "持有人出示码", "Holder presentation";
@@ -353,6 +354,23 @@ pub fn kind_name(vc: &serde_json::Value, lang: Lang) -> String {
         },
         None => "Verifiable Credential".to_owned(),
     }
+}
+
+/// What an inspector is told the credential is: the name of a type the
+/// trusted issuer's certificate authorises (`report.trusted_issuer`, present
+/// only when issuer trust is valid), never a type the credential merely
+/// claims. Without a trusted issuer: "credential of unconfirmed type".
+pub fn authorised_kind_name(report: &crate::verification::VerificationReport, lang: Lang) -> String {
+    let Some(trusted) = &report.trusted_issuer else {
+        return lang.texts().kind_unconfirmed.to_owned();
+    };
+    trusted.authorised_types.iter().rev().find_map(|t| crate::credential_type::installed_type(t)).map_or_else(
+        || "Verifiable Credential".to_owned(),
+        |def| match lang {
+            Lang::Zh => def.name.zh.clone(),
+            Lang::En => def.name.en.clone(),
+        },
+    )
 }
 
 /// `YYYY-MM-DD` of an RFC 3339 field of the credential (`validFrom`, …).

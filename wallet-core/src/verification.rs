@@ -647,7 +647,9 @@ fn check_issuer_trust(
             .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
             .map_or(options.now, |d| d.with_timezone(&Utc));
         match store.assess_issuer(vm, types, signed_at) {
-            Ok(issuer) => return TrustOutcome { result: CheckResult::Valid, trusted: Some(issuer), key: proof_key(entry) },
+            Ok(issuer) => {
+                return TrustOutcome { result: CheckResult::Valid, trusted: Some(issuer), key: proof_key(entry) }
+            }
             Err(failure) => {
                 first_failure.get_or_insert(failure);
             }

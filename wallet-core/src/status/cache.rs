@@ -126,14 +126,9 @@ impl StatusListCache {
     /// # Errors
     /// [`StatusError::Rollback`] when a newer list from the same signer is or was held.
     pub fn insert_verified(&mut self, list: VerifiedStatusList, fetched_at: DateTime<Utc>) -> Result<(), StatusError> {
+        self.check_rollback(&list)?;
         let url = list.url().to_owned();
         let floors = self.floors.entry(url.clone()).or_default();
-        let held = list.signer_dids().iter().filter_map(|s| floors.get(s)).max().copied();
-        if let Some(held) = held {
-            if held > list.valid_from() {
-                return Err(StatusError::Rollback { held, offered: list.valid_from() });
-            }
-        }
         for signer in list.signer_dids() {
             floors.insert(signer.clone(), list.valid_from());
         }
@@ -157,6 +152,22 @@ impl StatusListCache {
         }
         state.failure = None;
         Ok(())
+    }
+
+    /// Would [`insert_verified`](Self::insert_verified) refuse `list` as a
+    /// rollback (a newer list from one of its signers is or was held for its URL)?
+    ///
+    /// # Errors
+    /// [`StatusError::Rollback`].
+    pub fn check_rollback(&self, list: &VerifiedStatusList) -> Result<(), StatusError> {
+        let held = self
+            .floors
+            .get(list.url())
+            .and_then(|floors| list.signer_dids().iter().filter_map(|s| floors.get(s)).max().copied());
+        match held {
+            Some(held) if held > list.valid_from() => Err(StatusError::Rollback { held, offered: list.valid_from() }),
+            _ => Ok(()),
+        }
     }
 
     /// The rollback floors: per URL and signer DID, the highest `validFrom`

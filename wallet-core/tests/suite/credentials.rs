@@ -485,3 +485,167 @@ async fn after_key_rotation_status_lists_signed_by_the_new_key_still_cover_old_c
     let (trusted, _) = verify_with_list_signed_by(other_org).await;
     assert_eq!(trusted.checks.status.invalid_code(), Some("status_list_wrong_issuer"));
 }
+
+// ---- issue #13: exact type authorisation, status lists bound to the assessed key ----
+
+/// A trust list (health commission root, as of 2026-06-01) certifying the
+/// clinic's fixture key for health certificates and each `(key, usci, types)`.
+fn trust_with(extra: &[(&IssuerKey, &str, &[&str])]) -> std::sync::Arc<wallet_core::trust::TrustStore> {
+    use wallet_core::trust::*;
+    let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+    let root_pem = fixture("trust/health-commission-root.pem");
+    let root_key =
+        decrypt_private_key(&fixture("trust/health-commission-root.key.pem"), "test-only-passphrase").unwrap();
+    let validity = CertificateValidity {
+        not_before: Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap(),
+        not_after: Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap(),
+    };
+    let mut issuer_certificates = vec![certificate_pem_to_der(&fixture("trust/clinic-test-issuer.pem")).unwrap()];
+    for (key, usci, types) in extra {
+        let csr = create_csr(key, "示例市动物诊疗中心", usci, &key.did()).unwrap();
+        let pem = issue_certificate(&csr, &root_pem, &root_key, types, &validity, &random_serial()).unwrap();
+        issuer_certificates.push(certificate_pem_to_der(&pem).unwrap());
+    }
+    let contents = TrustListContents {
+        sequence: 3,
+        issued_at: now - chrono::Duration::hours(1),
+        next_update: now + chrono::Duration::days(7),
+        roots: vec![certificate_pem_to_der(&root_pem).unwrap()],
+        issuer_certificates,
+        crls: vec![create_crl(
+            &root_pem,
+            &root_key,
+            &[],
+            now - chrono::Duration::days(1),
+            now + chrono::Duration::days(30),
+        )
+        .unwrap()],
+    };
+    let bytes = build_trust_list(&contents, &root_key, &[certificate_pem_to_der(&root_pem).unwrap()]).unwrap();
+    std::sync::Arc::new(
+        TrustList::load(&bytes, &[certificate_pem_to_der(&root_pem).unwrap()], now, chrono::Duration::days(1)).unwrap(),
+    )
+}
+
+/// An animal clinic certified only for dog vaccination certificates signs a
+/// credential typed `[VerifiableCredential, HealthCertificate,
+/// DogVaccinationCertificate]`: issuer trust fails naming `HealthCertificate`,
+/// and nothing in the report calls it a health certificate.
+#[tokio::test]
+async fn a_type_the_issuer_is_not_authorised_for_cannot_ride_along() {
+    let vet = IssuerKey::generate();
+    let store = trust_with(&[(&vet, "91350100M000100Y43", &["DogVaccinationCertificate"])]);
+    let dog_request = json!({
+        "ownerName": "陈静", "dogName": "旺财", "breed": "中华田园犬", "dogSex": "male", "birthYear": 2022,
+        "microchipNumber": "900123456789012", "vaccine": "rabies", "vaccinationDate": "2026-03-01",
+        "vaccinationClinic": "示例市动物疫病预防控制中心"
+    });
+    let honest = unsigned_of("DogVaccinationCertificate", &dog_request, &vet.did());
+    let mut smuggled = honest.clone();
+    smuggled["type"] = json!(["VerifiableCredential", "HealthCertificate", "DogVaccinationCertificate"]);
+    // With the contexts that define both types (the signature must verify).
+    let health = unsigned_of("HealthCertificate", &health_request(), &vet.did());
+    let mut contexts = smuggled["@context"].as_array().unwrap().clone();
+    for c in health["@context"].as_array().unwrap() {
+        if !contexts.contains(c) {
+            contexts.push(c.clone());
+        }
+    }
+    smuggled["@context"] = json!(contexts);
+    let signed_at = Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap();
+    let smuggled = sign_credential(&smuggled, &vet, signed_at).await.unwrap();
+    let report = verify_credential(&smuggled, &trusted_at("2026-06-01T00:00:00Z", store.clone())).await.unwrap();
+    assert!(report.checks.signature.is_valid(), "{report:#?}");
+    assert_eq!(report.checks.issuer_trust.invalid_code(), Some("type_not_allowed"), "{report:#?}");
+    let CheckResult::Invalid { reason, .. } = &report.checks.issuer_trust else { unreachable!() };
+    assert!(reason.en.contains("HealthCertificate") && reason.zh.contains("HealthCertificate"), "{reason}");
+    assert!(!report.verified);
+    assert!(report.trusted_issuer.is_none());
+    let shown = wallet_core::ui_text::authorised_kind_name(&report, wallet_core::ui_text::Lang::En);
+    assert!(!shown.to_lowercase().contains("health"), "{shown}");
+
+    // Its honest credential verifies, and is named by its authorised type.
+    let honest = sign_credential(&honest, &vet, signed_at).await.unwrap();
+    let report = verify_credential(&honest, &trusted_at("2026-06-01T00:00:00Z", store)).await.unwrap();
+    assert!(report.checks.issuer_trust.is_valid(), "{report:#?}");
+    assert_eq!(report.trusted_issuer.as_ref().unwrap().authorised_types, ["DogVaccinationCertificate"]);
+    let def = Registry::shipped().unwrap().by_type("DogVaccinationCertificate").unwrap().clone();
+    assert_eq!(wallet_core::ui_text::authorised_kind_name(&report, wallet_core::ui_text::Lang::En), def.name.en);
+}
+
+/// The clinic's credential is revoked. An attacker adds a second, valid proof
+/// by their own did:key (after or before the clinic's) and publishes, at the
+/// same URL, a newer all-clear list signed by that key. Nothing changes:
+/// trust is still the clinic's, only the clinic's list counts, and the
+/// attacker's list neither displaces nor locks out the clinic's.
+#[tokio::test]
+async fn an_extra_proof_does_not_bring_its_own_status_list() {
+    use wallet_core::status::{
+        status_list_credential, Bitstring, StatusEntry, StatusListCache, StatusPolicy, StatusPurpose,
+    };
+    use wallet_core::verification::StatusSource;
+    let clinic = test_key();
+    let attacker = IssuerKey::generate();
+    let store = trust_with(&[]);
+    let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+    let url = "https://issuer.example.gov.cn/status/7";
+    let mut unsigned = unsigned_of("HealthCertificate", &health_request(), &clinic.did());
+    unsigned["credentialStatus"] = json!([StatusEntry::new(StatusPurpose::Revocation, 42, url).to_json()]);
+    let signed_at = Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap();
+    let genuine = sign_credential(&unsigned, &clinic, signed_at).await.unwrap();
+    let theirs = sign_credential(&unsigned, &attacker, signed_at).await.unwrap();
+    let appended = {
+        let mut vc = genuine.clone();
+        vc["proof"] = json!([genuine["proof"].clone(), theirs["proof"].clone()]);
+        vc
+    };
+    let prepended = {
+        let mut vc = genuine.clone();
+        vc["proof"] = json!([theirs["proof"].clone(), genuine["proof"].clone()]);
+        vc
+    };
+    let list = |signer: &IssuerKey, revoked: bool, valid_from: DateTime<Utc>| {
+        let mut bits = Bitstring::new(131_072);
+        bits.set(42, revoked).unwrap();
+        let unsigned = status_list_credential(
+            url,
+            &signer.did(),
+            StatusPurpose::Revocation,
+            &bits,
+            valid_from,
+            now + chrono::Duration::days(7),
+        );
+        let signer = signer.clone();
+        async move { sign_credential(&unsigned, &signer, valid_from).await.unwrap() }
+    };
+    let clinic_list = list(&clinic, true, now - chrono::Duration::hours(2)).await;
+    let attacker_list = list(&attacker, false, now - chrono::Duration::minutes(1)).await;
+
+    // The attacker's list arrives first, then the clinic's older-dated one:
+    // not refused as a rollback (lock-out), and then the attacker's again.
+    let mut cache = StatusListCache::default();
+    cache.offer(url, &attacker_list, now, now).await.unwrap();
+    cache.offer(url, &clinic_list, now, now).await.expect("another signer's newer list must not lock the issuer's out");
+    cache.offer(url, &attacker_list, now, now).await.unwrap();
+    assert!(cache.get_signed_by(url, &clinic.did()).is_some(), "the attacker's list did not replace the clinic's");
+
+    for (name, vc) in [("genuine", &genuine), ("appended", &appended), ("prepended", &prepended)] {
+        let options = trusted_at("2026-06-01T00:00:00Z", store.clone())
+            .with_status(StatusSource::Cache { cache: cache.clone(), policy: StatusPolicy::default() });
+        let report = verify_credential(vc, &options).await.unwrap();
+        assert!(report.checks.signature.is_valid(), "{name}: {report:#?}");
+        assert!(report.checks.issuer_trust.is_valid(), "{name}: {report:#?}");
+        assert_eq!(report.trusted_issuer.as_ref().unwrap().did, clinic.did(), "{name}");
+        assert_eq!(report.checks.status.invalid_code(), Some("revoked"), "{name}: {report:#?}");
+        assert!(!report.verified, "{name}");
+    }
+
+    // Only the attacker's list held: it does not count for the clinic's credential.
+    let mut only_theirs = StatusListCache::default();
+    only_theirs.offer(url, &attacker_list, now, now).await.unwrap();
+    let options = trusted_at("2026-06-01T00:00:00Z", store)
+        .with_status(StatusSource::Cache { cache: only_theirs, policy: StatusPolicy::default() });
+    let report = verify_credential(&appended, &options).await.unwrap();
+    assert_eq!(report.checks.status.invalid_code(), Some("status_list_wrong_issuer"), "{report:#?}");
+    assert!(!report.verified);
+}

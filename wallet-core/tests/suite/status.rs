@@ -834,3 +834,42 @@ async fn regenerate_status_corpus() {
         }
     }
 }
+
+// ---- issue #13: per-signer lists, rollback floors that can be persisted ----
+
+/// A validly signed list by another key, served at the issuer's URL, neither
+/// replaces the issuer's list nor is believed for its credential.
+#[tokio::test]
+async fn a_list_by_another_signer_never_replaces_the_one_held() {
+    let mut cache = cache_with("list-revocation-revoked.json", "list-suspension-clear.json", now()).await;
+    let later = now() + Duration::hours(1);
+    for list in ["list-revocation-other-issuer.json", "list-revocation-other-issuer-claims-ours.json"] {
+        cache.offer(REV_URL, &corpus(list), later, later).await.unwrap_or_else(|e| panic!("{list}: {e}"));
+        assert_invalid(&check(&credential(), &cache, later), "revoked");
+    }
+    assert_eq!(cache.get_signed_by(REV_URL, &key("test-issuer.pem").did()).unwrap().valid_from(), t1());
+    assert_eq!(cache.lists(REV_URL).len(), 2, "the issuer's list and the other key's, each under its signer");
+    // The issuer's own older list is still a rollback.
+    let err = cache.offer(REV_URL, &corpus("list-revocation-clear.json"), later, later).await.unwrap_err();
+    assert_eq!(err.code(), "status_list_rollback");
+}
+
+/// The floors a verifier saves and restores after a restart: the older list
+/// is refused by the new cache too, while other URLs and signers are unaffected.
+#[tokio::test]
+async fn rollback_floors_survive_into_a_new_cache() {
+    let cache = cache_with("list-revocation-revoked.json", "list-suspension-clear.json", now()).await;
+    let floors = cache.rollback_floors();
+    assert_eq!(floors[REV_URL][&key("test-issuer.pem").did()], t1());
+
+    let mut restarted = StatusListCache::default();
+    restarted.restore_rollback_floors(&floors);
+    let err = restarted.offer(REV_URL, &corpus("list-revocation-clear.json"), now(), now()).await.unwrap_err();
+    assert_eq!(err, StatusError::Rollback { held: t1(), offered: t0() });
+    assert_invalid(&check(&credential(), &restarted, now()), "status_list_rollback");
+    // The same publication, another signer's list and another URL are fine.
+    restarted.offer(REV_URL, &corpus("list-revocation-revoked.json"), now(), now()).await.unwrap();
+    restarted.offer(REV_URL, &corpus("list-revocation-other-issuer.json"), now(), now()).await.unwrap();
+    restarted.offer(SUS_URL, &corpus("list-suspension-clear.json"), now(), now()).await.unwrap();
+    assert_invalid(&check(&credential(), &restarted, now()), "revoked");
+}

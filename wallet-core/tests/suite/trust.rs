@@ -1082,3 +1082,48 @@ fn trust_store_can_be_shared_across_threads() {
     fn assert_send_sync<T: Send + Sync + 'static>() {}
     assert_send_sync::<TrustStore>();
 }
+
+// ---------------------------------------------------------------- exact type authorisation (issue #13)
+
+/// A clinic certified only for dog vaccinations adds `HealthCertificate` to
+/// its credential's types: one authorised type among them is not enough.
+#[test]
+fn every_claimed_type_must_be_authorised() {
+    let w = world();
+    let vet_key = IssuerKey::generate();
+    let vet = certify(&w.health, &vet_key, "示例市动物诊疗中心", &["DogVaccinationCertificate"], clinic_validity());
+    let store = load(&w.list_with(&[&vet], w.empty_crls()), &[&w.health, &w.market]).expect("loads");
+    let smuggled: Vec<String> =
+        ["VerifiableCredential", HEALTH_CERTIFICATE_TYPE, "DogVaccinationCertificate"].map(String::from).to_vec();
+    let failure = store.assess_issuer(&vet_key.did(), &smuggled, at(SIGNED)).expect_err("not authorised");
+    assert_eq!(failure.code.as_str(), "type_not_allowed");
+    assert!(failure.reason.en.contains(HEALTH_CERTIFICATE_TYPE), "{}", failure.reason.en);
+    assert!(!failure.reason.en.contains("(DogVaccinationCertificate)"), "names only the unauthorised type");
+    assert!(failure.reason.zh.contains(HEALTH_CERTIFICATE_TYPE), "{}", failure.reason.zh);
+    // Order does not matter.
+    let reordered: Vec<String> =
+        ["VerifiableCredential", "DogVaccinationCertificate", HEALTH_CERTIFICATE_TYPE].map(String::from).to_vec();
+    assert_eq!(code(&store.check_issuer(&vet_key.did(), &reordered, at(SIGNED))), Some("type_not_allowed"));
+    // Its own type alone is fine, and the report names only it.
+    let own: Vec<String> = ["VerifiableCredential", "DogVaccinationCertificate"].map(String::from).to_vec();
+    let trusted = store.assess_issuer(&vet_key.did(), &own, at(SIGNED)).expect("authorised");
+    assert_eq!(trusted.authorised_types, vec!["DogVaccinationCertificate".to_owned()]);
+    // The health clinic's ordinary credential is unaffected.
+    let trusted = store.assess_issuer(&w.clinic_key.did(), &health_types(), at(SIGNED)).expect("clinic");
+    assert_eq!(trusted.authorised_types, vec![HEALTH_CERTIFICATE_TYPE.to_owned()]);
+}
+
+/// Two certificates for one key, each listing one type, do not add up to
+/// authorising a credential that claims both.
+#[test]
+fn types_from_two_certificates_do_not_add_up() {
+    let w = world();
+    let key = IssuerKey::generate();
+    let a = certify(&w.health, &key, "示例市动物诊疗中心", &["DogVaccinationCertificate"], clinic_validity());
+    let b = certify(&w.health, &key, "示例市动物诊疗中心", &[HEALTH_CERTIFICATE_TYPE], clinic_validity());
+    let store = load(&w.list_with(&[&a, &b], w.empty_crls()), &[&w.health, &w.market]).expect("loads");
+    let both: Vec<String> =
+        ["VerifiableCredential", HEALTH_CERTIFICATE_TYPE, "DogVaccinationCertificate"].map(String::from).to_vec();
+    assert_eq!(code(&store.check_issuer(&key.did(), &both, at(SIGNED))), Some("type_not_allowed"));
+    assert!(store.check_issuer(&key.did(), &health_types(), at(SIGNED)).is_valid());
+}

@@ -1,0 +1,191 @@
+//! What must survive a restart so that an attacker cannot roll the verifier
+//! back: the highest trust-list `sequence` accepted, and per status list URL
+//! and signer the highest `validFrom` accepted. Kept in one small JSON file in
+//! the verifier's data directory (`rollback-state.json`), written atomically
+//! (temporary file, fsync, rename), read at start. A file that cannot be read
+//! stops the verifier at start (naming the file): starting without it would
+//! silently forget the floors.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The file's name inside the data directory.
+pub const ROLLBACK_STATE_FILE: &str = "rollback-state.json";
+
+/// Status list rollback floors: URL → signer DID → highest `validFrom`.
+pub type StatusFloors = BTreeMap<String, BTreeMap<String, DateTime<Utc>>>;
+
+/// The persisted floors.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RollbackFloors {
+    /// The highest trust-list sequence accepted.
+    #[serde(default)]
+    pub trust_list_sequence: Option<u64>,
+    /// The highest status list `validFrom` accepted, per URL and signer.
+    #[serde(default)]
+    pub status_lists: StatusFloors,
+}
+
+/// The floors, shared by the trust and status syncs, and where they are
+/// saved (`None`: not persisted, e.g. in tests without a data directory).
+#[derive(Debug, Clone, Default)]
+pub struct RollbackState {
+    inner: Arc<Mutex<RollbackFloors>>,
+    path: Option<PathBuf>,
+}
+
+impl RollbackState {
+    /// Floors kept in memory only.
+    pub fn in_memory() -> Self {
+        Self::default()
+    }
+
+    /// Read the floors from `<data_dir>/rollback-state.json` (none yet: empty).
+    ///
+    /// # Errors
+    /// The directory cannot be created, or the file exists but cannot be read
+    /// or parsed.
+    pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+        let path = data_dir.join(ROLLBACK_STATE_FILE);
+        let floors = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is not a valid rollback state file", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => RollbackFloors::default(),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        Ok(Self { inner: Arc::new(Mutex::new(floors)), path: Some(path) })
+    }
+
+    /// From the settings: persisted under `data_dir` when one is set.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn from_data_dir(data_dir: Option<&Path>) -> anyhow::Result<Self> {
+        data_dir.map_or_else(|| Ok(Self::in_memory()), Self::open)
+    }
+
+    /// The floors now.
+    pub fn floors(&self) -> RollbackFloors {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// The highest trust-list sequence accepted so far (across restarts).
+    pub fn trust_list_sequence(&self) -> Option<u64> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).trust_list_sequence
+    }
+
+    /// Record that a trust list with `sequence` was accepted (the floor only goes up).
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn record_trust_list_sequence(&self, sequence: u64) -> anyhow::Result<()> {
+        self.update(|floors| {
+            if floors.trust_list_sequence.is_some_and(|held| held >= sequence) {
+                return false;
+            }
+            floors.trust_list_sequence = Some(sequence);
+            true
+        })
+    }
+
+    /// Raise the status list floors to `status` (each floor only goes up).
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn record_status_floors(&self, status: &StatusFloors) -> anyhow::Result<()> {
+        self.update(|floors| {
+            let mut changed = false;
+            for (url, by_signer) in status {
+                let held = floors.status_lists.entry(url.clone()).or_default();
+                for (signer, valid_from) in by_signer {
+                    match held.get(signer) {
+                        Some(floor) if floor >= valid_from => {}
+                        _ => {
+                            held.insert(signer.clone(), *valid_from);
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            changed
+        })
+    }
+
+    fn update(&self, change: impl FnOnce(&mut RollbackFloors) -> bool) -> anyhow::Result<()> {
+        let mut floors = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !change(&mut floors) {
+            return Ok(());
+        }
+        match &self.path {
+            Some(path) => write_atomically(path, &serde_json::to_vec_pretty(&*floors)?),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Write to a temporary file next to `path`, sync it, rename it over `path`,
+/// and sync the directory: a crash leaves the old file or the new one, never half.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(dir) = std::fs::File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floors_survive_reopening_and_only_go_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = RollbackState::open(dir.path()).unwrap();
+        assert_eq!(state.trust_list_sequence(), None);
+        state.record_trust_list_sequence(5).unwrap();
+        state.record_trust_list_sequence(3).unwrap();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let mut status = StatusFloors::new();
+        status
+            .entry("https://i.example/status/1".into())
+            .or_default()
+            .insert("did:key:a".into(), at("2026-01-02T00:00:00Z"));
+        state.record_status_floors(&status).unwrap();
+        let mut older = StatusFloors::new();
+        older
+            .entry("https://i.example/status/1".into())
+            .or_default()
+            .insert("did:key:a".into(), at("2026-01-01T00:00:00Z"));
+        state.record_status_floors(&older).unwrap();
+
+        let reopened = RollbackState::open(dir.path()).unwrap();
+        assert_eq!(reopened.trust_list_sequence(), Some(5));
+        assert_eq!(reopened.floors().status_lists, status);
+        assert!(!dir.path().join("rollback-state.json.tmp").exists());
+    }
+
+    #[test]
+    fn a_corrupt_file_stops_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(ROLLBACK_STATE_FILE), b"{not json").unwrap();
+        let err = RollbackState::open(dir.path()).unwrap_err();
+        assert!(format!("{err:#}").contains(ROLLBACK_STATE_FILE), "{err:#}");
+    }
+}
