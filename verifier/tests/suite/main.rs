@@ -7,4 +7,5 @@ mod credential_types;
 mod end_to_end;
 mod offline;
 mod support;
+mod trust_binding;
 mod witness;

@@ -1,0 +1,244 @@
+//! Issue #13 at the verifier: a type the issuer is not authorised for cannot
+//! ride along (HTTP report and the inspector page), status lists count only
+//! from the credential's own key, and rollback floors survive a restart.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+use wallet_core::issuance::sign_credential;
+use wallet_core::keys::IssuerKey;
+use wallet_core::status::{status_list_credential, Bitstring, StatusPurpose};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
+const ROOT_PASSPHRASE: &str = "test-only-passphrase";
+
+fn fixture(path: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}/{path}")).unwrap()
+}
+
+fn clinic_key() -> IssuerKey {
+    IssuerKey::from_pkcs8_pem(&fixture("keys/test-issuer.pem")).unwrap()
+}
+
+/// A trust list (health commission root) with the clinic's fixture
+/// certificate and an animal clinic certified only for dog vaccinations.
+fn trust_list(sequence: u64, vet: &IssuerKey) -> Vec<u8> {
+    use wallet_core::trust::*;
+    let now = Utc::now();
+    let root_pem = fixture("trust/health-commission-root.pem");
+    let root_key = decrypt_private_key(&fixture("trust/health-commission-root.key.pem"), ROOT_PASSPHRASE).unwrap();
+    let validity = CertificateValidity { not_before: now - Duration::days(1), not_after: now + Duration::days(365) };
+    let csr = create_csr(vet, "示例市动物诊疗中心", "91350100M000100Y43", &vet.did()).unwrap();
+    let vet_cert =
+        issue_certificate(&csr, &root_pem, &root_key, &["DogVaccinationCertificate"], &validity, &random_serial())
+            .unwrap();
+    let contents = TrustListContents {
+        sequence,
+        issued_at: now - Duration::minutes(1),
+        next_update: now + Duration::days(7),
+        roots: vec![certificate_pem_to_der(&root_pem).unwrap()],
+        issuer_certificates: vec![
+            certificate_pem_to_der(&fixture("trust/clinic-test-issuer.pem")).unwrap(),
+            certificate_pem_to_der(&vet_cert).unwrap(),
+        ],
+        crls: vec![create_crl(&root_pem, &root_key, &[], now - Duration::minutes(1), now + Duration::days(7)).unwrap()],
+    };
+    build_trust_list(&contents, &root_key, &[certificate_pem_to_der(&root_pem).unwrap()]).unwrap()
+}
+
+/// A verifier on `data_dir` (None: nothing persisted) with `list` as its trust
+/// list file, requiring trust on VC-API too. Returns its base URL.
+fn start_verifier(data_dir: Option<&std::path::Path>, list_file: &std::path::Path) -> String {
+    let mut settings = verifier::config::Settings::for_tests();
+    settings.data_dir = data_dir.map(std::path::Path::to_path_buf);
+    settings.trust.roots = vec![format!("{FIXTURES}/trust/health-commission-root.pem").into()];
+    settings.trust.trust_list_file = Some(list_file.to_path_buf());
+    settings.trust.require_trust_on_vc_api = true;
+    let app = verifier::startup::Application::build(&settings).unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    base
+}
+
+async fn vc_api(base: &str, vc: &Value) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/credentials/verify"))
+        .json(&json!({"verifiableCredential": vc}))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+fn dog_request() -> Value {
+    json!({
+        "ownerName": "陈静", "dogName": "旺财", "breed": "中华田园犬", "dogSex": "male", "birthYear": 2022,
+        "microchipNumber": "900123456789012", "vaccine": "rabies", "vaccinationDate": "2026-03-01",
+        "vaccinationClinic": "示例市动物疫病预防控制中心"
+    })
+}
+
+fn unsigned_of(type_name: &str, request: &Value, issuer: &str) -> Value {
+    let def = wallet_core::credential_type::Registry::shipped().unwrap().by_type(type_name).unwrap();
+    let checked = def.check_request(request, Utc::now().date_naive()).unwrap();
+    def.to_unsigned_credential(&checked, &wallet_core::credential::CredentialId::generate(), issuer)
+}
+
+/// The vet's dog certificate, also typed `HealthCertificate` (with both types' contexts).
+async fn smuggled_health_certificate(vet: &IssuerKey) -> Value {
+    let mut vc = unsigned_of("DogVaccinationCertificate", &dog_request(), &vet.did());
+    vc["type"] = json!(["VerifiableCredential", "HealthCertificate", "DogVaccinationCertificate"]);
+    let health = unsigned_of("HealthCertificate", &crate::support::requests::health_request(), &vet.did());
+    let mut contexts = vc["@context"].as_array().unwrap().clone();
+    for c in health["@context"].as_array().unwrap() {
+        if !contexts.contains(c) {
+            contexts.push(c.clone());
+        }
+    }
+    vc["@context"] = json!(contexts);
+    sign_credential(&vc, vet, Utc::now() - Duration::minutes(1)).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_dog_vaccination_issuer_cannot_pass_as_a_health_certificate_issuer() {
+    let dir = tempfile::tempdir().unwrap();
+    let vet = IssuerKey::generate();
+    let list_file = dir.path().join("trust-list.json");
+    std::fs::write(&list_file, trust_list(1, &vet)).unwrap();
+    let base = start_verifier(None, &list_file);
+    let smuggled = smuggled_health_certificate(&vet).await;
+
+    let (status, body) = vc_api(&base, &smuggled).await;
+    assert_eq!(status, 422, "{body:#}");
+    let report = &body["report"];
+    assert_eq!(report["checks"]["signature"]["result"], "valid", "{body:#}");
+    assert_eq!(report["checks"]["issuerTrust"]["code"], "type_not_allowed", "{body:#}");
+    assert!(report["checks"]["issuerTrust"]["reason"]["en"].as_str().unwrap().contains("HealthCertificate"));
+    assert!(report["trustedIssuer"].is_null(), "{body:#}");
+
+    // The inspector's QR route and page: rejected, and never called a health certificate.
+    let http = reqwest::Client::new();
+    let text = wallet_core::compact::encode_credential(&smuggled).expect("the QR text");
+    let resp = http.post(format!("{base}/verify/qr")).json(&json!({"qr": text})).send().await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["report"]["checks"]["issuerTrust"]["code"], "type_not_allowed", "{body:#}");
+    for lang in ["zh", "en"] {
+        let page = http
+            .post(format!("{base}/inspect/qr?lang={lang}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string([("qr", text.as_str())]).unwrap())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!page.contains("健康证明") && !page.contains("Health certificate"), "{lang}: {page}");
+        assert!(page.contains("类型未经确认的凭证") || page.contains("Credential of unconfirmed type"), "{page}");
+    }
+
+    // Its honest dog certificate verifies.
+    let honest = unsigned_of("DogVaccinationCertificate", &dog_request(), &vet.did());
+    let honest = sign_credential(&honest, &vet, Utc::now() - Duration::minutes(1)).await.unwrap();
+    let (status, body) = vc_api(&base, &honest).await;
+    assert_eq!(body["report"]["checks"]["issuerTrust"]["result"], "valid", "{body:#}");
+    assert_eq!(body["report"]["trustedIssuer"]["authorisedTypes"], json!(["DogVaccinationCertificate"]));
+    assert_eq!(status, 200, "{body:#}");
+}
+
+/// seq 5 accepted, verifier stopped; started again on the same data
+/// directory with seq 4 in the trust list file: refused, trust fails with
+/// `trust_list_rollback`. A verifier without the persisted state would
+/// have taken it (the floor comes from the file).
+#[tokio::test]
+async fn an_older_trust_list_is_refused_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let vet = IssuerKey::generate();
+    let list_file = dir.path().join("trust-list.json");
+    let honest = unsigned_of("DogVaccinationCertificate", &dog_request(), &vet.did());
+    let honest = sign_credential(&honest, &vet, Utc::now() - Duration::minutes(1)).await.unwrap();
+
+    std::fs::write(&list_file, trust_list(5, &vet)).unwrap();
+    let first = start_verifier(Some(&data), &list_file);
+    let (status, body) = vc_api(&first, &honest).await;
+    assert_eq!(status, 200, "{body:#}");
+    let saved: Value = serde_json::from_slice(&std::fs::read(data.join("rollback-state.json")).unwrap()).unwrap();
+    assert_eq!(saved["trustListSequence"], 5);
+
+    // "Restart": a new verifier process state on the same data directory.
+    std::fs::write(&list_file, trust_list(4, &vet)).unwrap();
+    let restarted = start_verifier(Some(&data), &list_file);
+    let (status, body) = vc_api(&restarted, &honest).await;
+    assert_eq!(status, 422, "{body:#}");
+    assert_eq!(body["report"]["checks"]["issuerTrust"]["code"], "trust_list_rollback", "{body:#}");
+
+    let forgetful = start_verifier(None, &list_file);
+    let (status, _) = vc_api(&forgetful, &honest).await;
+    assert_eq!(status, 200, "without the saved floor the older list would be taken");
+
+    // A newer list is taken after the restart.
+    std::fs::write(&list_file, trust_list(6, &vet)).unwrap();
+    let again = start_verifier(Some(&data), &list_file);
+    let (status, body) = vc_api(&again, &honest).await;
+    assert_eq!(status, 200, "{body:#}");
+}
+
+fn status_list(url: &str, signer: &IssuerKey, valid_from: DateTime<Utc>, revoked: bool) -> Value {
+    let mut bits = Bitstring::new(131_072);
+    bits.set(42, revoked).unwrap();
+    status_list_credential(
+        url,
+        &signer.did(),
+        StatusPurpose::Revocation,
+        &bits,
+        valid_from,
+        valid_from + Duration::days(7),
+    )
+}
+
+/// The status sync across a restart: the clinic's newer list accepted, then
+/// (restarted on the same data directory) its older one refused; another
+/// key's list at the same URL is taken under its own signer without
+/// touching the clinic's floor.
+#[tokio::test]
+async fn an_older_status_list_is_refused_after_a_restart() {
+    use verifier::rollback_state::RollbackState;
+    use verifier::status_sync::{StatusSettings, StatusState};
+    let dir = tempfile::tempdir().unwrap();
+    let clinic = clinic_key();
+    let attacker = IssuerKey::generate();
+    let url = "https://issuer.example.gov.cn/status/9";
+    let now = Utc::now();
+    let older =
+        sign_credential(&status_list(url, &clinic, now - Duration::hours(2), false), &clinic, now - Duration::hours(2))
+            .await
+            .unwrap();
+    let newer =
+        sign_credential(&status_list(url, &clinic, now - Duration::hours(1), true), &clinic, now - Duration::hours(1))
+            .await
+            .unwrap();
+    let theirs = sign_credential(
+        &status_list(url, &attacker, now - Duration::minutes(1), false),
+        &attacker,
+        now - Duration::minutes(1),
+    )
+    .await
+    .unwrap();
+
+    let first = StatusState::new(&StatusSettings::default(), RollbackState::open(dir.path()).unwrap()).unwrap();
+    first.offer(url, &newer).await.unwrap();
+    drop(first);
+
+    let restarted = StatusState::new(&StatusSettings::default(), RollbackState::open(dir.path()).unwrap()).unwrap();
+    let err = restarted.offer(url, &older).await.unwrap_err();
+    assert_eq!(err.code(), "status_list_rollback");
+    restarted.offer(url, &theirs).await.expect("another signer's list does not collide with the clinic's floor");
+    let err = restarted.offer(url, &older).await.unwrap_err();
+    assert_eq!(err.code(), "status_list_rollback", "the other signer's list did not reset the clinic's floor");
+    restarted.offer(url, &newer).await.unwrap();
+
+    // Without the saved state the older list would have been taken.
+    let forgetful = StatusState::new(&StatusSettings::default(), RollbackState::in_memory()).unwrap();
+    forgetful.offer(url, &older).await.unwrap();
+}
