@@ -358,11 +358,21 @@ pub fn kind_name(vc: &serde_json::Value, lang: Lang) -> String {
 
 /// What an inspector is told the credential is: the name of a type the
 /// trusted issuer's certificate authorises (`report.trusted_issuer`, present
-/// only when issuer trust is valid), never a type the credential merely
-/// claims. Without a trusted issuer: "credential of unconfirmed type".
+/// only when issuer trust is valid), never a type a failed trust check did
+/// not confirm: then "credential of unconfirmed type". With no trust data at
+/// all (issuer trust `unchecked`, shown as "not established" on the page),
+/// the type the credential states.
 pub fn authorised_kind_name(report: &crate::verification::VerificationReport, lang: Lang) -> String {
     let Some(trusted) = &report.trusted_issuer else {
-        return lang.texts().kind_unconfirmed.to_owned();
+        return match &report.checks.issuer_trust {
+            crate::verification::CheckResult::Unchecked { .. } => report
+                .types
+                .iter()
+                .rev()
+                .find_map(|t| crate::credential_type::installed_type(t))
+                .map_or_else(|| "Verifiable Credential".to_owned(), |def| lang.pick(&def.name).to_owned()),
+            _ => lang.texts().kind_unconfirmed.to_owned(),
+        };
     };
     trusted.authorised_types.iter().rev().find_map(|t| crate::credential_type::installed_type(t)).map_or_else(
         || "Verifiable Credential".to_owned(),
