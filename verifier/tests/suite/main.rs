@@ -6,5 +6,6 @@ mod browser;
 mod credential_types;
 mod end_to_end;
 mod offline;
+mod presentations;
 mod support;
 mod witness;
