@@ -389,30 +389,39 @@ fn report_with_signature(
     let validity_period = check_validity_period(vc, options, &mut warnings);
 
     let issuer = obj.get("issuer").and_then(string_or_id);
-    if let Some(issuer) = &issuer {
-        let controllers: Vec<&str> = proof_entries(proof)
-            .into_iter()
-            .filter_map(|p| p.get("verificationMethod").and_then(Value::as_str))
-            .map(|vm| vm.split('#').next().unwrap_or(vm))
-            .collect();
-        if !controllers.iter().any(|c| c == issuer) {
-            warnings.push(Warning {
-                code: "issuer_not_key_controller".into(),
-                message: Localized::new(
-                    "签名密钥不属于凭证所声明的签发者；需由信任列表确认签发者",
-                    "the signing key is not the stated issuer's own DID; the trust list must vouch for the issuer",
-                ),
-            });
-        }
-    }
-
     let types: Vec<String> = match obj.get("type") {
         Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     };
-    let TrustOutcome { result: issuer_trust, trusted: trusted_issuer, key: credential_key } =
+    // The credential's key: the one whose trust was assessed (the first proof's
+    // when no trust list was consulted). Status lists, the anchoring log and the
+    // issuer claim are all judged against this one key, so a proof appended by
+    // someone else changes nothing.
+    let TrustOutcome { result: mut issuer_trust, trusted: mut trusted_issuer, key: credential_key } =
         check_issuer_trust(proof, &types, options, &mut warnings);
+    if let Some(issuer) = &issuer {
+        if credential_key.as_deref() != Some(issuer.as_str()) {
+            if options.require_trust {
+                // Where trust decides, the stated issuer must be the key that signed:
+                // a trusted key must not vouch for a made-up issuer.
+                issuer_trust = CheckResult::invalid(
+                    "issuer_not_key_controller",
+                    "凭证声明的签发者不是签名密钥的持有者：签名密钥不能替他人签发",
+                    "the stated issuer is not the controller of the signing key: a key cannot issue in another's name",
+                );
+                trusted_issuer = None;
+            } else {
+                warnings.push(Warning {
+                    code: "issuer_not_key_controller".into(),
+                    message: Localized::new(
+                        "签名密钥不属于凭证所声明的签发者；需由信任列表确认签发者",
+                        "the signing key is not the stated issuer's own DID; the trust list must vouch for the issuer",
+                    ),
+                });
+            }
+        }
+    }
     let status = match &options.status {
         StatusSource::Cache { cache, policy } => {
             // A list counts only when signed by the credential's key (the one
@@ -444,7 +453,8 @@ fn report_with_signature(
             "the credential has no status entry; revocation cannot be checked",
         ),
     };
-    let (anchoring, anchor) = check_anchoring(obj, issuer.as_deref(), proof, credential_digest, options, &mut warnings);
+    let (anchoring, anchor) =
+        check_anchoring(obj, credential_key.as_deref(), proof, credential_digest, options, &mut warnings);
     let holder_binding = crate::presentation::check_holder_binding(
         vc,
         options.presentation.as_deref(),
@@ -453,10 +463,7 @@ fn report_with_signature(
         &mut warnings,
     );
     let checks = Checks { signature, validity_period, issuer_trust, status, anchoring, holder_binding };
-    let verified = checks.signature.is_valid()
-        && checks.validity_period.is_valid()
-        && ![&checks.status, &checks.anchoring, &checks.holder_binding].iter().any(|c| c.is_invalid())
-        && (!options.require_trust || checks.issuer_trust.is_valid());
+    let verified = report_verified(&checks, options);
     VerificationReport {
         verified,
         credential_id: obj.get("id").and_then(Value::as_str).map(str::to_owned),
@@ -480,9 +487,17 @@ fn claimed_issuance(obj: &serde_json::Map<String, Value>, proof: &Value) -> Opti
     DateTime::parse_from_rfc3339(stated).ok().and_then(|t| u64::try_from(t.timestamp()).ok())
 }
 
+/// Is `did` a key of the same trust-list organisation as `signer`?
+fn same_organization_as<'a>(options: &'a VerifyOptions, signer: &'a str) -> impl Fn(&str) -> bool + 'a {
+    move |did: &str| match &options.trust {
+        IssuerTrust::List { store, .. } => store.same_organization(did, signer),
+        _ => false,
+    }
+}
+
 fn check_anchoring(
     obj: &serde_json::Map<String, Value>,
-    issuer: Option<&str>,
+    signer: Option<&str>,
     proof: &Value,
     credential_digest: Option<&Hash>,
     options: &VerifyOptions,
@@ -498,15 +513,21 @@ fn check_anchoring(
             );
             return (result, None);
         };
-        let (Some(digest), Some(issuer)) = (credential_digest, issuer) else {
+        let (Some(digest), Some(signer)) = (credential_digest, signer) else {
             let result = CheckResult::unchecked(
                 "anchoring_not_checked",
-                "签名无效或无签发者，未检查链上登记",
-                "the signature did not verify (or there is no issuer): registration was not checked",
+                "签名无效，未检查链上登记",
+                "the signature did not verify: registration was not checked",
             );
             return (result, None);
         };
-        let outcome = crate::transparency::check_inclusion_offline(logs, inclusion, digest, issuer);
+        let outcome = crate::transparency::check_inclusion_offline_signed_by(
+            logs,
+            inclusion,
+            digest,
+            signer,
+            &same_organization_as(options, signer),
+        );
         if !matches!(outcome, AnchoringOutcome::Failed { .. }) {
             let age = options.now - *collected_at;
             let hours = age.num_hours();
@@ -548,11 +569,11 @@ fn check_anchoring(
             CheckResult::unchecked(code, zh, en)
         }
     };
-    let (Some(digest), Some(issuer)) = (credential_digest, issuer) else {
+    let (Some(digest), Some(signer)) = (credential_digest, signer) else {
         let result = unknown(
             "anchoring_not_checked",
-            "签名无效或无签发者，未检查链上登记",
-            "the signature did not verify (or there is no issuer): registration was not checked",
+            "签名无效，未检查链上登记",
+            "the signature did not verify: registration was not checked",
         );
         return (result, None);
     };
@@ -561,7 +582,14 @@ fn check_anchoring(
     };
     let now = u64::try_from(options.now.timestamp()).unwrap_or(0);
     anchoring_result(
-        mirrors.check(digest, issuer, claimed_issuance(obj, proof), policy, now),
+        mirrors.check_signed_by(
+            digest,
+            signer,
+            &same_organization_as(options, signer),
+            claimed_issuance(obj, proof),
+            policy,
+            now,
+        ),
         policy.required,
         warnings,
     )
@@ -686,6 +714,9 @@ async fn check_signature(
 ) -> Result<CheckResult, MalformedCredential> {
     if let Some(unsupported) = check_proof_suites(proof)? {
         return Ok(unsupported);
+    }
+    if let Some(wrong) = check_proof_purpose(proof, "assertionMethod") {
+        return Ok(wrong);
     }
     let bytes = serde_json::to_vec(vc).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let signed: DataIntegrity<AnyJsonCredential, AnySuite> = ssi::claims::data_integrity::from_json_slice(&bytes)
@@ -846,11 +877,11 @@ pub async fn verify_presentation(
     let mut warnings = Vec::new();
     let proof = match obj.get("proof") {
         None => {
-            if expected_challenge.is_some() {
+            if expected_challenge.is_some() || expected_domain.is_some() {
                 CheckResult::invalid(
                     "missing_proof",
-                    "出示凭证缺少签名，无法核对挑战值",
-                    "the presentation is not signed, so the challenge cannot be checked",
+                    "出示凭证缺少签名，无法核对挑战值或域",
+                    "the presentation is not signed, so the challenge or domain cannot be checked",
                 )
             } else {
                 warnings.push(Warning {
@@ -865,8 +896,16 @@ pub async fn verify_presentation(
         }
         Some(proof) => {
             let entries = proof_entries(proof);
+            // Every proof must answer this verifier's challenge and domain: a
+            // second proof over them must not carry a first one that does not.
             let field_matches = |name: &str, expected: Option<&str>| {
-                expected.is_none_or(|e| entries.iter().any(|p| p.get(name).and_then(Value::as_str) == Some(e)))
+                expected.is_none_or(|e| {
+                    entries.iter().all(|p| match p.get(name) {
+                        Some(Value::String(v)) => v == e,
+                        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(e)),
+                        _ => false,
+                    })
+                })
             };
             if !field_matches("challenge", expected_challenge) {
                 CheckResult::invalid(
@@ -880,11 +919,23 @@ pub async fn verify_presentation(
                     "域不匹配：该出示不是给本验证方的",
                     "the domain does not match: this presentation was meant for another verifier",
                 )
+            } else if let Some(wrong) = check_proof_purpose(proof, "authentication") {
+                wrong
             } else {
                 check_presentation_signature(vp, proof, options).await?
             }
         }
     };
+    // Who signed the presentation (when its proof verified).
+    let presenters: Vec<&str> = match (&proof, obj.get("proof")) {
+        (CheckResult::Valid, Some(p)) => proof_entries(p)
+            .into_iter()
+            .filter_map(|p| p.get("verificationMethod").and_then(Value::as_str))
+            .map(|vm| vm.split('#').next().unwrap_or(vm))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let holder = obj.get("holder").and_then(string_or_id);
     let mut credentials = Vec::new();
     let embedded = match obj.get("verifiableCredential") {
         Some(Value::Array(a)) => a.iter().collect(),
@@ -906,7 +957,6 @@ pub async fn verify_presentation(
         }
         // A self-asserted credential (no proof of its own; its issuer is the
         // presentation's holder) is secured by the presentation's proof.
-        let holder = obj.get("holder").and_then(string_or_id);
         let issuer = vc.get("issuer").and_then(string_or_id);
         if vc.get("proof").is_none() && holder.is_some() && holder == issuer {
             let signature = match &proof {
@@ -924,26 +974,109 @@ pub async fn verify_presentation(
                     "self-asserted by the holder (not issued by a third party)",
                 ),
             };
-            credentials.push(CredentialOutcome::Report(Box::new(report_with_signature(
-                vc,
-                signature,
-                options,
-                vec![warning],
-                None,
-            ))));
+            let mut report = report_with_signature(vc, signature, options, vec![warning], None);
+            bind_to_presenter(&mut report, vc, &proof, &presenters, options);
+            credentials.push(CredentialOutcome::Report(Box::new(report)));
             continue;
         }
         credentials.push(match verify_credential(vc, options).await {
-            Ok(report) => CredentialOutcome::Report(Box::new(report)),
+            Ok(mut report) => {
+                bind_to_presenter(&mut report, vc, &proof, &presenters, options);
+                CredentialOutcome::Report(Box::new(report))
+            }
             Err(e) => CredentialOutcome::Malformed { code: e.code().to_owned(), message: e.message() },
         });
     }
+    // The presentation's holder, when it names one, is who signed it — for a
+    // presentation of credentials bound to a subject DID.
+    let binds_subjects = obj.get("verifiableCredential").is_some_and(|v| {
+        let all: Vec<&Value> = v.as_array().map_or_else(|| vec![v], |a| a.iter().collect());
+        all.into_iter().any(|vc| !subject_did_keys(vc).is_empty())
+    });
+    let proof = match (&proof, &holder) {
+        (CheckResult::Valid, Some(holder)) if binds_subjects && !presenters.iter().any(|p| p == holder) => {
+            CheckResult::invalid(
+                "holder_not_key_controller",
+                "出示凭证声明的持有人不是签名密钥的持有者",
+                "the presentation's holder is not the controller of the key that signed it",
+            )
+        }
+        _ => proof,
+    };
     let verified = !proof.is_invalid()
         && credentials.iter().all(|c| match c {
             CredentialOutcome::Report(r) => r.verified,
             CredentialOutcome::Malformed { .. } => false,
         });
-    Ok(PresentationReport { verified, holder: obj.get("holder").and_then(string_or_id), proof, credentials, warnings })
+    Ok(PresentationReport { verified, holder, proof, credentials, warnings })
+}
+
+/// The `did:key` ids of a credential's subjects: who the credential is bound to.
+fn subject_did_keys(vc: &Value) -> Vec<&str> {
+    let subjects: Vec<&Value> = match vc.get("credentialSubject") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(s) => vec![s],
+        None => Vec::new(),
+    };
+    subjects
+        .into_iter()
+        .filter_map(|s| s.get("id").and_then(Value::as_str))
+        .filter(|id| id.starts_with("did:key:"))
+        .collect()
+}
+
+/// The holder binding of a credential inside a presentation: a credential
+/// whose subject is a `did:key` is presented only by that key. A signed
+/// presentation by another key makes the credential's `holderBinding`
+/// `invalid presentation_not_by_subject` (and the credential unverified); by
+/// the subject's key, `valid`. An unsigned presentation leaves the check as
+/// for a credential shown on its own (`unchecked`, with a warning).
+fn bind_to_presenter(
+    report: &mut VerificationReport,
+    vc: &Value,
+    proof: &CheckResult,
+    presenters: &[&str],
+    options: &VerifyOptions,
+) {
+    let subjects = subject_did_keys(vc);
+    if subjects.is_empty() || !proof.is_valid() {
+        return;
+    }
+    if subjects.iter().any(|s| presenters.contains(s)) {
+        report.checks.holder_binding = CheckResult::Valid;
+        report.warnings.retain(|w| w.code != "holder_binding_not_presented");
+    } else {
+        report.checks.holder_binding = CheckResult::invalid(
+            "presentation_not_by_subject",
+            "出示凭证不是由凭证主体（持有人）的密钥签名的：出示者不是持有人",
+            "the presentation was not signed by the credential subject's key: the presenter is not the holder",
+        );
+    }
+    report.verified = report_verified(&report.checks, options);
+}
+
+/// `verified` from the checks: see [`VerificationReport::verified`].
+fn report_verified(checks: &Checks, options: &VerifyOptions) -> bool {
+    checks.signature.is_valid()
+        && checks.validity_period.is_valid()
+        && ![&checks.status, &checks.anchoring, &checks.holder_binding].iter().any(|c| c.is_invalid())
+        && (!options.require_trust || checks.issuer_trust.is_valid())
+}
+
+/// Every proof must state `proofPurpose` `expected` (`assertionMethod` for a
+/// credential, `authentication` for a presentation): `Some(invalid)` otherwise.
+/// (A `did:key` lists its key under every relationship, so resolving the
+/// method does not tell an issuer's proof from a holder's.)
+fn check_proof_purpose(proof: &Value, expected: &str) -> Option<CheckResult> {
+    let wrong = proof_entries(proof).into_iter().find_map(|p| match p.get("proofPurpose").and_then(Value::as_str) {
+        Some(purpose) if purpose == expected => None,
+        other => Some(other.unwrap_or("(none)").chars().take(40).collect::<String>()),
+    })?;
+    Some(CheckResult::invalid(
+        "wrong_proof_purpose",
+        format!("签名用途不符：应为 {expected}，实为 {wrong}"),
+        format!("the proof's purpose is {wrong}, not {expected}"),
+    ))
 }
 
 async fn check_presentation_signature(

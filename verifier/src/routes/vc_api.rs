@@ -147,12 +147,20 @@ pub async fn verify_presentation(
     if report.proof.is_valid() {
         checks.push("proof");
     }
-    let errors: Vec<Value> = match &report.proof {
+    let mut errors: Vec<Value> = match &report.proof {
         CheckResult::Invalid { code, reason } => {
             vec![json!({"check": "proof", "code": code, "message": reason})]
         }
         _ => Vec::new(),
     };
+    // A credential presented by someone other than its subject.
+    for outcome in &report.credentials {
+        if let verification::CredentialOutcome::Report(r) = outcome {
+            if let CheckResult::Invalid { code, reason } = &r.checks.holder_binding {
+                errors.push(json!({"check": "holderBinding", "code": code, "message": reason}));
+            }
+        }
+    }
     let status = if report.verified { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok(HttpResponse::build(status).json(json!({
         "verified": report.verified,

@@ -125,6 +125,17 @@ async fn issued_credentials_verify_as_anchored_and_unlogged_ones_are_rejected() 
     assert_eq!(status, 422, "{body:#}");
     assert_eq!(body["report"]["checks"]["signature"]["result"], "valid");
     assert_eq!(body["report"]["checks"]["anchoring"]["code"], "anchoring_not_in_log", "{body:#}");
+    // Issue #13: the same stolen key naming a made-up issuer is still looked up
+    // in the signer's log (not "no log for this issuer").
+    let mut made_up = vc.clone();
+    made_up.as_object_mut().unwrap().remove("proof");
+    made_up["id"] = json!(format!("urn:uuid:{}", uuid::Uuid::new_v4()));
+    made_up["issuer"] = json!("did:web:made-up.example");
+    let made_up = sign_credential(&made_up, &key, Utc::now() - chrono::Duration::hours(1)).await.unwrap();
+    let (status, body) = verify(&http, &verifier, &made_up).await;
+    assert_eq!(status, 422, "{body:#}");
+    assert_eq!(body["report"]["checks"]["signature"]["result"], "valid");
+    assert_eq!(body["report"]["checks"]["anchoring"]["code"], "anchoring_not_in_log", "{body:#}");
 
     // A verifier whose node is on another chain never accepts the anchors.
     let wrong_chain = start_verifier(&issuer, log_key.trim(), &anvil.url, |s| {

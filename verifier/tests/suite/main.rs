@@ -6,6 +6,7 @@ mod browser;
 mod credential_types;
 mod end_to_end;
 mod offline;
+mod presentations;
 mod support;
 mod trust_binding;
 mod witness;

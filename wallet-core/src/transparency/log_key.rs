@@ -106,6 +106,11 @@ impl LogKey {
     pub fn origin(&self) -> &str {
         &self.name
     }
+
+    /// Is this the ECDSA P-256 key `key`?
+    pub fn is_p256_key(&self, key: &p256::PublicKey) -> bool {
+        matches!(&self.key, PublicKey::EcdsaP256(k) if *k == p256::ecdsa::VerifyingKey::from(key))
+    }
 }
 
 impl NoteVerifier for LogKey {

@@ -221,6 +221,13 @@ impl LogMirror {
         self.issuers.iter().any(|i| i == issuer)
     }
 
+    /// Whether the log belongs to the key of `signer` (a P-256 `did:key`):
+    /// it signs its checkpoints with that key (our issuers sign their log with
+    /// their credential-signing key).
+    pub fn signed_by(&self, signer: &str) -> bool {
+        crate::keys::p256_key_from_did(signer).is_ok_and(|key| self.log_key.is_p256_key(&key))
+    }
+
     fn set_conflict(&mut self, what: String) -> MirrorError {
         if self.conflict.is_none() {
             self.conflict = Some(what.clone());
@@ -351,7 +358,8 @@ impl LogMirror {
     fn check(
         &self,
         digest: &Hash,
-        issuer: &str,
+        signer: &str,
+        same_organization: &dyn Fn(&str) -> bool,
         claimed_at: Option<u64>,
         policy: &AnchoringPolicy,
         now: u64,
@@ -374,7 +382,7 @@ impl LogMirror {
         let meta = self.entries.get(usize::try_from(index).unwrap_or(usize::MAX)).copied();
         let logged_at = meta.map_or(0, |m| m.at);
         let logged_issuer = meta.and_then(|m| self.issuers.get(m.issuer as usize));
-        if logged_issuer.is_some_and(|i| i != issuer) {
+        if logged_issuer.is_some_and(|i| i != signer && !same_organization(i)) {
             return AnchoringOutcome::Failed {
                 code: "anchoring_wrong_issuer",
                 reason: Localized::new(
@@ -516,17 +524,44 @@ impl LogMirrors {
     }
 
     /// The anchoring check for the credential whose signed form hashes to
-    /// `digest`, issued by `issuer`, claiming issuance at `claimed_at`.
+    /// `digest`, signed by the key of `signer` (the proof's verification
+    /// method DID, never the credential's `issuer` claim), claiming issuance at
+    /// `claimed_at`. See [`LogMirrors::check_signed_by`].
     pub fn check(
         &self,
         digest: &Hash,
-        issuer: &str,
+        signer: &str,
         claimed_at: Option<u64>,
         policy: &AnchoringPolicy,
         now: u64,
     ) -> AnchoringOutcome {
-        match self.mirrors.iter().find(|m| m.covers_issuer(issuer)) {
-            Some(mirror) => mirror.check(digest, issuer, claimed_at, policy, now),
+        self.check_signed_by(digest, signer, &|_| false, claimed_at, policy, now)
+    }
+
+    /// The log of the key that signed: the mirror whose log key is the
+    /// signer's key, else one with entries under the signer's DID, else one
+    /// with entries under a DID `same_organization` accepts (a key of the same
+    /// trust-list organisation: the issuer rotated its key). The credential's
+    /// `issuer` string plays no part, so a made-up issuer cannot send the check
+    /// to another log. The logged entry must be the signer's (or its
+    /// organisation's), else `anchoring_wrong_issuer`.
+    pub fn check_signed_by(
+        &self,
+        digest: &Hash,
+        signer: &str,
+        same_organization: &dyn Fn(&str) -> bool,
+        claimed_at: Option<u64>,
+        policy: &AnchoringPolicy,
+        now: u64,
+    ) -> AnchoringOutcome {
+        let chosen = self
+            .mirrors
+            .iter()
+            .find(|m| m.signed_by(signer))
+            .or_else(|| self.mirrors.iter().find(|m| m.covers_issuer(signer)))
+            .or_else(|| self.mirrors.iter().find(|m| m.issuers.iter().any(|i| same_organization(i))));
+        match chosen {
+            Some(mirror) => mirror.check(digest, signer, same_organization, claimed_at, policy, now),
             // An issuer's first credential may reach the inspector before the mirror syncs.
             None if claimed_at
                 .is_some_and(|t| t <= now + policy.skew_secs && now.saturating_sub(t) <= policy.grace_secs) =>

@@ -65,7 +65,10 @@ pub use mirror::{AnchorEvidence, AnchoringOutcome, AnchoringPolicy, LogMirror, L
 pub use note::{
     signature_type, NoteError, NoteSignature, NoteSigner, NoteVerifier, SignedNote, MAX_NOTE_SIZE, MAX_SIGNATURES,
 };
-pub use offline::{check_inclusion_offline, inclusion_failure_reason, AnchoredLog, BundledAnchor, BundledLog};
+pub use offline::{
+    check_inclusion_offline, check_inclusion_offline_signed_by, inclusion_failure_reason, AnchoredLog, BundledAnchor,
+    BundledLog,
+};
 pub use proof::{root_from_inclusion_proof, verify_consistency, verify_inclusion, ProofError};
 pub use receipt::{document_digest, AnchorClaim, NotarizationReceipt, ReceiptError, ReceiptVerifier, VerifiedReceipt};
 pub use tree::{tile_path, MerkleTree, TILE_HEIGHT, TILE_WIDTH};

@@ -180,13 +180,30 @@ pub fn inclusion_failure_reason(error: &BundleError) -> Localized {
 }
 
 /// The offline anchoring check of the credential whose signed form hashes to
-/// `digest`, issued by `issuer`, against the bundled `logs` and the wallet's
-/// `inclusion` proof. See the module docs.
+/// `digest`, signed by the key of `signer` (the proof's verification method
+/// DID, not the credential's `issuer` claim), against the bundled `logs` and
+/// the wallet's `inclusion` proof. See the module docs and
+/// [`check_inclusion_offline_signed_by`].
 pub fn check_inclusion_offline(
     logs: &[AnchoredLog],
     inclusion: &InclusionBundle,
     digest: &Hash,
-    issuer: &str,
+    signer: &str,
+) -> AnchoringOutcome {
+    check_inclusion_offline_signed_by(logs, inclusion, digest, signer, &|_| false)
+}
+
+/// As [`check_inclusion_offline`]; the logged entry must name the signer's
+/// DID, or a DID `same_organization` accepts (another key of the signer's
+/// trust-list organisation, after a key rotation). Anything else — in
+/// particular an entry of the DID the credential merely claims as `issuer` —
+/// is `anchoring_wrong_issuer`.
+pub fn check_inclusion_offline_signed_by(
+    logs: &[AnchoredLog],
+    inclusion: &InclusionBundle,
+    digest: &Hash,
+    signer: &str,
+    same_organization: &dyn Fn(&str) -> bool,
 ) -> AnchoringOutcome {
     let failed =
         |error: &BundleError| AnchoringOutcome::Failed { code: error.code(), reason: inclusion_failure_reason(error) };
@@ -222,7 +239,7 @@ pub fn check_inclusion_offline(
             ),
         };
     }
-    if verified.entry.issuer() != issuer {
+    if verified.entry.issuer() != signer && !same_organization(verified.entry.issuer()) {
         return AnchoringOutcome::Failed {
             code: "anchoring_wrong_issuer",
             reason: Localized::new(

@@ -289,3 +289,86 @@ async fn the_report_says_anchored_at_block_n_and_refuses_an_unlogged_credential(
     let report = verify_credential(&unlogged, &VerifyOptions::at(now)).await.unwrap();
     assert!(!report.checks.anchoring.is_valid() && !report.checks.anchoring.is_invalid());
 }
+
+/// Issue #13: the log is the signer's, whatever the credential says its issuer is.
+#[tokio::test]
+async fn a_stolen_key_with_a_made_up_issuer_is_not_in_the_signers_log() {
+    let key = IssuerKey::generate();
+    let other = IssuerKey::generate();
+    let created = Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap();
+    let at = u64::try_from(created.timestamp()).unwrap();
+    let genuine = sign_credential(&unsigned(&key.did()), &key, created).await.unwrap();
+
+    // The signer's log moved past the forgeries' date.
+    let mut log = IssuerLog::new();
+    log.append(digest_of(&genuine).await, &key.did(), at);
+    log.append([5; 32], &key.did(), at + 3600);
+    let mut mirror = LogMirror::new(log.signer.log_key().clone());
+    log.sync(&mut mirror, at + 3600);
+    mirror.add_anchor(log.anchor(2, 42, at + 3610)).unwrap();
+    // Another issuer's log, last synced before the forgeries' date: a claim
+    // of that issuer, if it chose the log, would leave registration unknown.
+    let mut other_log = IssuerLog::new();
+    other_log.append([6; 32], &other.did(), at - 7200);
+    let mut other_mirror = LogMirror::new(other_log.signer.log_key().clone());
+    other_log.sync(&mut other_mirror, at - 7200);
+    let logs = Arc::new(RwLock::new(LogMirrors::new(vec![other_mirror, mirror])));
+    let now = created + chrono::Duration::days(2);
+    // Not required: a missing log would only be `unchecked`.
+    let options =
+        VerifyOptions::at(now).with_anchoring(AnchoringSource::Mirrors { logs: logs.clone(), policy: policy(false) });
+
+    for claimed in ["did:web:made-up.example", "https://nobody.example/issuer", other.did().as_str()] {
+        let mut forged = unsigned(claimed);
+        forged["id"] = json!("urn:uuid:0f1e2d3c-4b5a-4968-8776-655443322110");
+        let forged = sign_credential(&forged, &key, created).await.unwrap();
+        let report = verify_credential(&forged, &options).await.unwrap();
+        assert_eq!(report.checks.signature, wallet_core::verification::CheckResult::Valid);
+        assert_eq!(report.checks.anchoring.invalid_code(), Some("anchoring_not_in_log"), "{claimed}: {report:#?}");
+        assert!(!report.verified);
+    }
+    // The genuine credential is still anchored, in its signer's log.
+    let report = verify_credential(&genuine, &options).await.unwrap();
+    assert!(report.checks.anchoring.is_valid(), "{:?}", report.checks.anchoring);
+    assert_eq!(report.anchor.unwrap().block_number, 42);
+}
+
+#[test]
+fn the_mirror_is_chosen_by_the_signer_and_its_entry_must_be_the_signers() {
+    let mut log = IssuerLog::new();
+    log.append([1; 32], "did:key:zOther", T0);
+    log.append([2; 32], "did:key:zSigner", T0);
+    let mut mirror = LogMirror::new(log.signer.log_key().clone());
+    log.sync(&mut mirror, T0);
+    mirror.add_anchor(log.anchor(2, 2, T0 + 1)).unwrap();
+    let mirrors = LogMirrors::new(vec![mirror]);
+    // Entry 0 is zOther's: a credential signed by zSigner is not anchored by it.
+    let outcome = mirrors.check(&[1; 32], "did:key:zSigner", Some(T0), &policy(true), T0 + 5);
+    assert_eq!(code(&outcome), "anchoring_wrong_issuer");
+    assert_eq!(code(&mirrors.check(&[2; 32], "did:key:zSigner", Some(T0), &policy(true), T0 + 5)), "anchored");
+    // A key of the same organisation (rotation) is accepted for the entry and the log.
+    let same_org = |did: &str| did == "did:key:zOther";
+    let outcome = mirrors.check_signed_by(&[1; 32], "did:key:zNewKey", &same_org, Some(T0), &policy(true), T0 + 5);
+    assert_eq!(code(&outcome), "anchored");
+    // Without that, a new key has no log.
+    let outcome = mirrors.check(&[1; 32], "did:key:zNewKey", Some(T0), &policy(true), T0 + 601);
+    assert_eq!(code(&outcome), "anchoring_no_log_for_issuer");
+}
+
+#[test]
+fn a_log_signed_with_the_signers_key_is_its_log_even_before_any_entry() {
+    let key = IssuerKey::generate();
+    let mut log = IssuerLog {
+        signer: LogSigner::from_issuer_key(ORIGIN, &key).unwrap(),
+        tree: MerkleTree::new(),
+        entries: Vec::new(),
+    };
+    log.append([9; 32], "did:key:zSomeoneElse", T0 + 1000);
+    let mut mirror = LogMirror::new(log.signer.log_key().clone());
+    log.sync(&mut mirror, T0 + 1000);
+    assert!(mirror.signed_by(&key.did()) && !mirror.signed_by(&IssuerKey::generate().did()));
+    let mirrors = LogMirrors::new(vec![mirror]);
+    // The log moved past T0 without the credential: not in log, not "no log".
+    let outcome = mirrors.check(&[1; 32], &key.did(), Some(T0), &policy(true), T0 + 1100);
+    assert_eq!(code(&outcome), "anchoring_not_in_log");
+}

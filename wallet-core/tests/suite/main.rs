@@ -6,6 +6,7 @@ mod credential_types;
 mod credentials;
 mod data_model;
 mod offline_anchoring;
+mod presentations;
 mod qr_roundtrip;
 mod status;
 mod transparency;

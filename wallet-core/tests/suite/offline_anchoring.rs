@@ -409,3 +409,42 @@ async fn deltas_carry_the_logs() {
     let merged = VerifierBundle::apply_delta(&held, delta).unwrap();
     assert_eq!(merged.logs[0].anchored.as_ref().unwrap().tree_size, 3);
 }
+
+/// Issue #13: offline, the logged entry must be the signer's, not the claimed issuer's.
+#[tokio::test]
+async fn offline_the_entry_must_name_the_signer_not_the_claimed_issuer() {
+    let department = IssuerKey::generate();
+    let thief_key = IssuerKey::generate();
+    // Signed by another key, claiming the department as issuer; the
+    // department's log holds its digest under the department's DID.
+    let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+    let request = json!({
+        "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
+        "idNumber": "11010519491231002X", "examinationDate": "2026-05-20",
+        "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified",
+        "occupation": "food-service"
+    });
+    let checked = def.check_request(&request, NaiveDate::from_ymd_opt(2026, 5, 20).unwrap()).unwrap();
+    let unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &department.did());
+    let vc = sign_credential(&unsigned, &thief_key, Utc.with_ymd_and_hms(2026, 5, 20, 8, 0, 0).unwrap()).await.unwrap();
+    let mut log = Log::new();
+    log.append([1; 32], &department.did());
+    let index = log.append(digest_of(&vc).await, &department.did());
+    log.append([3; 32], &department.did());
+    let inclusion = log.inclusion(index, 2);
+    let options = VerifyOptions::at(now()).with_anchoring(bundled_source(&log, Some(&inclusion), Duration::hours(1)));
+    let report = verify_credential(&vc, &options).await.unwrap();
+    assert_eq!(report.checks.signature, CheckResult::Valid);
+    assert_eq!(report.checks.anchoring.invalid_code(), Some("anchoring_wrong_issuer"), "{report:#?}");
+    assert!(!report.verified);
+
+    // The rule itself: the signer's entry is anchored, anyone else's is not,
+    // and a key of the same organisation (rotation) is accepted.
+    let logs = log.anchored(Some(3));
+    let digest = digest_of(&vc).await;
+    assert_eq!(code(&check_inclusion_offline(&logs, &inclusion, &digest, &department.did())), "anchored");
+    assert_eq!(code(&check_inclusion_offline(&logs, &inclusion, &digest, &thief_key.did())), "anchoring_wrong_issuer");
+    let rotated = |did: &str| did == department.did();
+    let outcome = check_inclusion_offline_signed_by(&logs, &inclusion, &digest, "did:key:zNewKey", &rotated);
+    assert_eq!(code(&outcome), "anchored");
+}
