@@ -11,3 +11,9 @@ mod status;
 mod transparency;
 mod trust;
 mod wallet;
+mod id_number;
+
+/// The department ID number key of these tests.
+pub fn id_key() -> wallet_core::credential::IdNumberKey {
+    wallet_core::credential::IdNumberKey::from_bytes([0x5a; 32])
+}
