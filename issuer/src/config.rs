@@ -87,7 +87,10 @@ impl Settings {
             anchor_resend_after_secs: 60,
             anchor_max_backoff_secs: 300,
             open_vc_api: false,
-            id_number_key: Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/keys/test-id-number.key"))),
+            id_number_key: Some(PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../fixtures/keys/test-id-number.key"
+            ))),
         }
     }
 
@@ -103,7 +106,8 @@ impl Settings {
             None => return Ok(None),
         };
         let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let key = wallet_core::credential::IdNumberKey::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let key = wallet_core::credential::IdNumberKey::parse(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         Ok(Some(key))
     }
 

@@ -74,7 +74,8 @@ impl Settings {
             .iter()
             .map(|path| {
                 let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                wallet_core::credential::IdNumberKey::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+                wallet_core::credential::IdNumberKey::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
             })
             .collect()
     }

@@ -250,7 +250,10 @@ impl IdNumberDigest {
         bytes.push(ID_DIGEST_V2);
         bytes.extend_from_slice(&key.kid);
         bytes.extend_from_slice(&key.mac(salt, id)[..ID_MAC_LEN]);
-        Self { digest: format!("u{}", URL_SAFE_NO_PAD.encode(bytes)), salt: format!("u{}", URL_SAFE_NO_PAD.encode(salt)) }
+        Self {
+            digest: format!("u{}", URL_SAFE_NO_PAD.encode(bytes)),
+            salt: format!("u{}", URL_SAFE_NO_PAD.encode(salt)),
+        }
     }
 
     fn decode(s: &str) -> Option<Vec<u8>> {
@@ -279,7 +282,8 @@ impl IdNumberDigest {
         let (Some(d), Some(salt)) = (Self::decode(&self.digest), Self::decode(&self.salt)) else {
             return IdMatch::Malformed;
         };
-        let same = |a: &[u8], b: &[u8]| a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+        let same =
+            |a: &[u8], b: &[u8]| a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
         match self.version() {
             Some(1) => {
                 let v1 = Sha256::new()
@@ -516,7 +520,8 @@ mod tests {
         // The fixtures' digest (issued before issue #13) is a v1 digest of this number.
         let id = IdNumber::parse("11010519491231002X").unwrap();
         let salt = [7u8; 16];
-        let v1 = Sha256::new().chain_update(ID_DIGEST_DOMAIN_V1).chain_update(salt).chain_update(id.0.as_bytes()).finalize();
+        let v1 =
+            Sha256::new().chain_update(ID_DIGEST_DOMAIN_V1).chain_update(salt).chain_update(id.0.as_bytes()).finalize();
         let d = IdNumberDigest {
             digest: format!("u{}", URL_SAFE_NO_PAD.encode(v1)),
             salt: format!("u{}", URL_SAFE_NO_PAD.encode(salt)),

@@ -44,7 +44,8 @@ async fn issued_qr_text(key: &IdNumberKey) -> String {
     let today = NaiveDate::from_ymd_opt(2026, 3, 15).unwrap();
     let checked = def.check_request_keyed(&request(&with_check(TRUE_NUMBER_17)), today, Some(key)).unwrap();
     let issuer_key =
-        IssuerKey::from_pkcs8_pem(&std::fs::read_to_string(format!("{FIXTURES}/keys/test-issuer.pem")).unwrap()).unwrap();
+        IssuerKey::from_pkcs8_pem(&std::fs::read_to_string(format!("{FIXTURES}/keys/test-issuer.pem")).unwrap())
+            .unwrap();
     let unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &issuer_key.did());
     let signed =
         sign_credential(&unsigned, &issuer_key, Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap()).await.unwrap();
@@ -118,7 +119,9 @@ async fn brute_force_over_regions_and_sequences_does_not_find_the_number_of_a_v2
     }
     let digest_of = IdNumberDigest::of_credential(&vc).unwrap();
     let other = IdNumberKey::generate();
-    assert!(all.iter().all(|c| digest_of.check(&IdNumber::parse(c).unwrap(), &[other.clone()]) == IdMatch::KeyUnavailable));
+    assert!(all
+        .iter()
+        .all(|c| digest_of.check(&IdNumber::parse(c).unwrap(), &[other.clone()]) == IdMatch::KeyUnavailable));
 
     // The inspector with the department key: the true number and only it matches.
     let matching: Vec<_> = all

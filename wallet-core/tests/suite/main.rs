@@ -5,13 +5,13 @@ mod anchoring;
 mod credential_types;
 mod credentials;
 mod data_model;
+mod id_number;
 mod offline_anchoring;
 mod qr_roundtrip;
 mod status;
 mod transparency;
 mod trust;
 mod wallet;
-mod id_number;
 
 /// The department ID number key of these tests.
 pub fn id_key() -> wallet_core::credential::IdNumberKey {
