@@ -19,7 +19,6 @@ use actix_web::{web, HttpRequest, HttpResponse, Responder as _};
 use askama::Template;
 use askama_web::WebTemplate;
 use futures_util::StreamExt as _;
-use serde_json::Value;
 use wallet_core::credential::{IdMatch, IdNumber, IdNumberDigest};
 use wallet_core::qr;
 use wallet_core::ui_text::{self, Lang, PageContext};
