@@ -347,8 +347,7 @@ async fn without_an_id_number_key_no_credential_with_an_id_number_is_issued() {
     assert_eq!(resp.status().as_u16(), 503);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "id_number_key_missing", "{body:#}");
-    let resp =
-        http.post(format!("{base}/api/v1/food-business-licences")).json(&licence_request()).send().await.unwrap();
+    let resp = http.post(format!("{base}/api/v1/licences")).json(&licence_request()).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 201);
 
     // The key in the data directory is used when no path is given, and its id is in the digest.
@@ -369,4 +368,31 @@ async fn without_an_id_number_key_no_credential_with_an_id_number_is_issued() {
     std::fs::write(data.path().join("bad.key"), "uAAAA").unwrap();
     settings.id_number_key = Some(data.path().join("bad.key"));
     assert!(issuer::startup::Application::build(&settings).await.is_err());
+}
+
+/// `issuer pki id-number-key`: a new owner-only key file the issuer and verifiers
+/// read, its key id printed; an existing file is never overwritten.
+#[test]
+fn pki_id_number_key_makes_a_private_key_file_and_never_overwrites_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("id-number.key");
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_issuer"))
+            .args(["pki", "id-number-key", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let key = wallet_core::credential::IdNumberKey::parse(&text).unwrap();
+    assert_eq!(String::from_utf8_lossy(&first.stdout).trim(), key.key_id());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert!(!run().status.success());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
 }
