@@ -142,7 +142,7 @@ catalogue! {
     sex_f => "女", "Female";
     birth_date => "出生日期", "Date of birth";
     id_number => "身份证号码", "ID card number";
-    id_number_hint => "只保存以部门密钥计算的摘要，不保存号码本身", "Only a digest under the department's key is kept, never the number";
+    id_number_hint => "只保存以部门密钥计算的摘要，不保存号码本身", "Only a digest under the department key is kept, never the number";
     examination_date => "体检日期", "Examination date";
     examining_institution => "体检机构", "Examining institution";
     examination_result => "体检结论", "Examination result";
