@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+/// The ID number key's file name in the data directory.
+pub const ID_NUMBER_KEY_FILE: &str = "id-number.key";
+
 /// How to run the issuer.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
@@ -57,6 +60,12 @@ pub struct Settings {
     /// test suites). The domain API and status changes always need a token.
     #[arg(long, env = "ISSUER_OPEN_VC_API")]
     pub open_vc_api: bool,
+    /// The department's ID number key (made by `issuer pki id-number-key`): credentials
+    /// with an ID number carry an HMAC of it under this key. Default: `<data-dir>/id-number.key`
+    /// when that file exists. Without one, types with an ID number are not issued
+    /// (503 `id_number_key_missing`).
+    #[arg(long, env = "ISSUER_ID_NUMBER_KEY")]
+    pub id_number_key: Option<PathBuf>,
 }
 
 impl Settings {
@@ -78,7 +87,28 @@ impl Settings {
             anchor_resend_after_secs: 60,
             anchor_max_backoff_secs: 300,
             open_vc_api: false,
+            id_number_key: Some(PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../fixtures/keys/test-id-number.key"
+            ))),
         }
+    }
+
+    /// The ID number key: `--id-number-key`, else `<data-dir>/id-number.key` when it exists.
+    ///
+    /// # Errors
+    /// A configured file that cannot be read or is not a key (the issuer then does not start).
+    pub fn load_id_number_key(&self) -> anyhow::Result<Option<wallet_core::credential::IdNumberKey>> {
+        let default = self.data_dir.join(ID_NUMBER_KEY_FILE);
+        let path = match &self.id_number_key {
+            Some(p) => p.clone(),
+            None if default.exists() => default,
+            None => return Ok(None),
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let key = wallet_core::credential::IdNumberKey::parse(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(Some(key))
     }
 
     /// The store URL: `DATABASE_URL` or the SQLite file in the data directory.

@@ -33,6 +33,9 @@ pub struct Issuer {
     /// This issuer's own trust list (`--trust-list`), read to refuse types its
     /// certificate does not allow; `None` without a trust list (demo mode).
     pub own_trust: Option<Arc<TrustStore>>,
+    /// The department's ID number key (`--id-number-key`); without it types with
+    /// an ID number are refused (`id_number_key_missing`).
+    pub id_number_key: Option<wallet_core::credential::IdNumberKey>,
 }
 
 /// Read `--trust-list` for the issuer's own guard: verified against the roots it
@@ -62,8 +65,12 @@ pub fn own_trust_store(path: Option<&std::path::Path>) -> Option<Arc<TrustStore>
 pub(crate) fn check_typed_request(
     def: &Definition,
     req: &Value,
+    id_key: Option<&wallet_core::credential::IdNumberKey>,
 ) -> Result<wallet_core::credential_type::Validated, ApiError> {
-    def.check_request(req, Utc::now().date_naive()).map_err(|e| match e {
+    if def.carries_id_number() && id_key.is_none() {
+        return Err(id_number_key_missing());
+    }
+    def.check_request_keyed(req, Utc::now().date_naive(), id_key).map_err(|e| match e {
         RequestError::Fields(errors) => ApiError::invalid_fields(errors),
         RequestError::Malformed(m) => ApiError::bad_request(
             "invalid_json",
@@ -71,6 +78,16 @@ pub(crate) fn check_typed_request(
             format!("the body is not valid JSON for this request: {m}"),
         ),
     })
+}
+
+/// 503 `id_number_key_missing`: a type with an ID number, and no ID number key configured.
+pub(crate) fn id_number_key_missing() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+        wallet_core::credential_type::ID_NUMBER_KEY_MISSING,
+        "签发机构未配置身份证号码摘要密钥（--id-number-key），不能签发含身份证号码的凭证",
+        "this issuer has no ID number key (--id-number-key): it cannot issue credentials with an ID number",
+    )
 }
 
 /// What an issuance returns: the HTTP status to answer with and the body.
@@ -178,7 +195,7 @@ impl Issuer {
         self.check_authorised(&def)?;
         self.issue_domain(&def.api_path, def.single_use, request_body, idempotency_key, |body, key, id| {
             let req: Value = parse_request(body)?;
-            let checked = check_typed_request(&def, &req)?;
+            let checked = check_typed_request(&def, &req, self.id_number_key.as_ref())?;
             Ok(def.to_unsigned_credential(&checked, id, &key.did()))
         })
         .await

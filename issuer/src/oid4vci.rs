@@ -169,7 +169,7 @@ impl Issuer {
                 format!("unknown credential configuration: {other}"),
             ));
         };
-        crate::issuance::check_typed_request(&def, &offer.request)?;
+        crate::issuance::check_typed_request(&def, &offer.request, self.id_number_key.as_ref())?;
         let code = random_b64(32);
         let pin: String = (0..PIN_LENGTH).map(|_| char::from(b'0' + rand::rngs::OsRng.gen_range(0..10u8))).collect();
         let now = Utc::now().timestamp();

@@ -46,6 +46,11 @@ impl Application {
         );
         types.install().context("loading credential type definitions")?;
         let own_trust = crate::issuance::own_trust_store(settings.trust_list.as_deref());
+        let id_number_key = settings.load_id_number_key()?;
+        match &id_number_key {
+            Some(k) => tracing::info!(key_id = %k.key_id(), "ID number key loaded"),
+            None => tracing::warn!("no ID number key (--id-number-key): types with an ID number will not be issued"),
+        }
         let issuer = web::Data::new(Issuer {
             store,
             key,
@@ -54,6 +59,7 @@ impl Application {
             oid4vci: crate::oid4vci::Oid4vciKeys::generate(),
             types,
             own_trust,
+            id_number_key,
         });
         let log = web::Data::new(log);
         let trust_list = web::Data::new(crate::routes::trust_list::TrustListFile(settings.trust_list.clone()));

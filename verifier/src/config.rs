@@ -39,6 +39,11 @@ pub struct Settings {
     /// Publishing the signed verifier bundle for offline inspectors.
     #[command(flatten)]
     pub bundle: crate::bundle_publish::BundleSettings,
+    /// A department ID number key file (`issuer pki id-number-key`; repeatable, for
+    /// several departments or rotated keys): the inspector page's ID check needs the
+    /// key a credential's digest names, and says "cannot check" without it.
+    #[arg(long = "id-number-key", value_name = "FILE")]
+    pub id_number_keys: Vec<PathBuf>,
 }
 
 impl Settings {
@@ -59,6 +64,25 @@ impl Settings {
                 ..Default::default()
             },
             bundle: Default::default(),
+            id_number_keys: vec![PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../fixtures/keys/test-id-number.key"
+            ))],
         }
+    }
+
+    /// Read the `--id-number-key` files.
+    ///
+    /// # Errors
+    /// A file that cannot be read or holds no key (the verifier then does not start).
+    pub fn load_id_number_keys(&self) -> anyhow::Result<Vec<wallet_core::credential::IdNumberKey>> {
+        self.id_number_keys
+            .iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                wallet_core::credential::IdNumberKey::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+            })
+            .collect()
     }
 }

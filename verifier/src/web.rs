@@ -19,8 +19,7 @@ use actix_web::{web, HttpRequest, HttpResponse, Responder as _};
 use askama::Template;
 use askama_web::WebTemplate;
 use futures_util::StreamExt as _;
-use serde_json::Value;
-use wallet_core::credential::{IdNumber, IdNumberDigest};
+use wallet_core::credential::{IdMatch, IdNumber, IdNumberDigest};
 use wallet_core::qr;
 use wallet_core::ui_text::{self, Lang, PageContext};
 use wallet_core::verification::{CheckResult, VerificationReport};
@@ -243,13 +242,9 @@ fn check_row(name: &'static str, result: &CheckResult, lang: Lang) -> CheckRow {
     }
 }
 
-fn id_digest_of(vc: &Value) -> Option<IdNumberDigest> {
-    let s = &vc["credentialSubject"];
-    Some(IdNumberDigest {
-        digest: s["idNumberDigest"].as_str()?.to_owned(),
-        salt: s["idNumberSalt"].as_str()?.to_owned(),
-    })
-}
+/// The department ID number keys this verifier holds (`--id-number-key`).
+#[derive(Debug, Clone, Default)]
+pub struct IdNumberKeys(pub Vec<wallet_core::credential::IdNumberKey>);
 
 async fn inspect(req: HttpRequest) -> HttpResponse {
     respond(&req, InspectPage { ctx: page_context(&req), error: None }, StatusCode::OK)
@@ -308,12 +303,18 @@ async fn verify_and_render(
             _ => None,
         })
         .unwrap_or_default();
-    let digest = id_digest_of(&vc);
+    let digest = IdNumberDigest::of_credential(&vc);
+    let keys = req.app_data::<web::Data<IdNumberKeys>>().map_or(&[][..], |k| k.0.as_slice());
     let id_check = id_number.map(|typed| match (&digest, IdNumber::parse(typed)) {
         (None, _) => (t.id_no_digest, "warn"),
         (_, Err(_)) => (t.id_invalid, "bad"),
-        (Some(d), Ok(n)) if d.matches(&n) => (t.id_matches, "ok"),
-        (Some(_), Ok(_)) => (t.id_differs, "bad"),
+        (Some(d), Ok(n)) => match d.check(&n, keys) {
+            IdMatch::Matches if d.version() == Some(1) => (t.id_matches_legacy, "warn"),
+            IdMatch::Matches => (t.id_matches, "ok"),
+            IdMatch::Differs => (t.id_differs, "bad"),
+            IdMatch::KeyUnavailable => (t.id_key_unavailable, "warn"),
+            IdMatch::Malformed => (t.id_no_digest, "warn"),
+        },
     });
     let page = ResultPage {
         verdict: verdict_text(code, lang),

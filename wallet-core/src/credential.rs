@@ -129,44 +129,194 @@ impl IdNumber {
     }
 }
 
-/// A salted digest of an ID number, as carried in a health certificate:
-/// `idNumberDigest = SHA-256("ecert/id-number/v1" ‖ salt ‖ number)`, both as
-/// multibase base64url (`u…`). An inspector who types the number can check it
-/// offline against the credential; the number itself is never stored.
+/// A department's secret key for ID number digests (v2): 32 random bytes.
+///
+/// Only the issuer, its staff pages and authorised inspectors hold it (see
+/// DESIGN.md, "The ID number"); without it a v2 `idNumberDigest` cannot be
+/// brute-forced from the credential's `birthDate` and `sex`. Its text form is
+/// `u` + base64url(key); its key id ([`IdNumberKey::key_id`]) is derived from
+/// the key, so a key file is the key alone.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdNumberKey {
+    key: [u8; 32],
+    kid: [u8; ID_KEY_ID_LEN],
+}
+
+impl std::fmt::Debug for IdNumberKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IdNumberKey({}, <redacted>)", self.key_id())
+    }
+}
+
+const ID_KEY_ID_LEN: usize = 4;
+const ID_KEY_ID_DOMAIN: &[u8] = b"ecert/id-number-key-id/v2";
+
+impl IdNumberKey {
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        Self::from_bytes(rand::random())
+    }
+
+    /// The key with these bytes.
+    pub fn from_bytes(key: [u8; 32]) -> Self {
+        let h = Sha256::new().chain_update(ID_KEY_ID_DOMAIN).chain_update(key).finalize();
+        let mut kid = [0u8; ID_KEY_ID_LEN];
+        kid.copy_from_slice(&h[..ID_KEY_ID_LEN]);
+        Self { key, kid }
+    }
+
+    /// Parse the text form (`u` + base64url of 32 bytes; surrounding white space ignored).
+    ///
+    /// # Errors
+    /// A message when the text is not a 32-byte key.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bytes = text
+            .trim()
+            .strip_prefix('u')
+            .and_then(|b| URL_SAFE_NO_PAD.decode(b).ok())
+            .ok_or("an ID number key is `u` followed by base64url")?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| "an ID number key has 32 bytes".to_owned())?;
+        Ok(Self::from_bytes(key))
+    }
+
+    /// The text form, for a key file.
+    pub fn to_text(&self) -> String {
+        format!("u{}", URL_SAFE_NO_PAD.encode(self.key))
+    }
+
+    /// The key id carried in v2 digests (8 hex digits; not secret).
+    pub fn key_id(&self) -> String {
+        hex::encode(self.kid)
+    }
+
+    fn mac(&self, salt: &[u8], id: &IdNumber) -> [u8; 32] {
+        use hmac::Mac as _;
+        let mut mac = <hmac::Hmac<Sha256> as hmac::Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(ID_DIGEST_DOMAIN_V2);
+        mac.update(salt);
+        mac.update(id.0.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// A salted digest of an ID number, as carried in a credential's subject
+/// (`idNumberDigest`, `idNumberSalt`, both multibase base64url, `u…`). An
+/// inspector who types the number checks it against the credential; the
+/// number itself is never stored.
+///
+/// - **v2** (issued now): `idNumberDigest = u + base64url(0x02 ‖ kid ‖ HMAC-SHA256(K_dept,
+///   "ecert/id-number/v2" ‖ salt ‖ number)[..16])`, `kid` the 4-byte id of the
+///   department key ([`IdNumberKey`]). Without `K_dept` the ~1.75 M numbers left
+///   by `birthDate` and `sex` cannot be tried.
+/// - **v1** (before issue #13): `u + base64url(SHA-256("ecert/id-number/v1" ‖ salt ‖ number))`,
+///   32 bytes. Anyone holding such a credential can brute-force the number
+///   in under a second; v1 digests are no longer issued. Checking one needs no key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdNumberDigest {
-    /// `u` + base64url(SHA-256 digest)
+    /// `u` + base64url(digest), see above.
     pub digest: String,
     /// `u` + base64url(16 random bytes)
     pub salt: String,
 }
 
-const ID_DIGEST_DOMAIN: &[u8] = b"ecert/id-number/v1";
+const ID_DIGEST_DOMAIN_V1: &[u8] = b"ecert/id-number/v1";
+const ID_DIGEST_DOMAIN_V2: &[u8] = b"ecert/id-number/v2";
+const ID_DIGEST_V2: u8 = 0x02;
+/// The HMAC is truncated to 128 bits (RFC 2104 §5): the QR code has few bytes to spare.
+const ID_MAC_LEN: usize = 16;
+
+/// The outcome of comparing a typed ID number with a credential's digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdMatch {
+    /// The number is the credential's.
+    Matches,
+    /// It is not.
+    Differs,
+    /// A v2 digest under a key this checker does not hold: nothing can be said.
+    KeyUnavailable,
+    /// The digest or salt is not a v1 or v2 digest.
+    Malformed,
+}
 
 impl IdNumberDigest {
-    /// Digest with a fresh random salt.
-    pub fn new(id: &IdNumber) -> Self {
+    /// A v2 digest under `key`, with a fresh random salt.
+    pub fn new(id: &IdNumber, key: &IdNumberKey) -> Self {
         let salt: [u8; 16] = rand::random();
-        Self::with_salt(id, &salt)
+        Self::with_salt(id, key, &salt)
     }
 
-    fn with_salt(id: &IdNumber, salt: &[u8]) -> Self {
-        let digest =
-            Sha256::new().chain_update(ID_DIGEST_DOMAIN).chain_update(salt).chain_update(id.0.as_bytes()).finalize();
+    fn with_salt(id: &IdNumber, key: &IdNumberKey, salt: &[u8]) -> Self {
+        let mut bytes = Vec::with_capacity(1 + ID_KEY_ID_LEN + ID_MAC_LEN);
+        bytes.push(ID_DIGEST_V2);
+        bytes.extend_from_slice(&key.kid);
+        bytes.extend_from_slice(&key.mac(salt, id)[..ID_MAC_LEN]);
         Self {
-            digest: format!("u{}", URL_SAFE_NO_PAD.encode(digest)),
+            digest: format!("u{}", URL_SAFE_NO_PAD.encode(bytes)),
             salt: format!("u{}", URL_SAFE_NO_PAD.encode(salt)),
         }
     }
 
-    /// Does this digest belong to `id`? (Constant-time on the digest bytes.)
-    pub fn matches(&self, id: &IdNumber) -> bool {
-        let Some(salt) = self.salt.strip_prefix('u').and_then(|s| URL_SAFE_NO_PAD.decode(s).ok()) else {
-            return false;
+    fn decode(s: &str) -> Option<Vec<u8>> {
+        s.strip_prefix('u').and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
+    }
+
+    /// 1 for a legacy SHA-256 digest, 2 for a keyed one, `None` for neither.
+    pub fn version(&self) -> Option<u8> {
+        match Self::decode(&self.digest)?.as_slice() {
+            d if d.len() == 32 => Some(1),
+            d if d.len() == 1 + ID_KEY_ID_LEN + ID_MAC_LEN && d[0] == ID_DIGEST_V2 => Some(2),
+            _ => None,
+        }
+    }
+
+    /// The key id of a v2 digest.
+    pub fn key_id(&self) -> Option<String> {
+        let d = Self::decode(&self.digest)?;
+        (self.version() == Some(2)).then(|| hex::encode(&d[1..=ID_KEY_ID_LEN]))
+    }
+
+    /// Compare `id` with this digest using the department keys `keys` (any
+    /// order; the one whose key id the digest names is used). Constant-time on
+    /// the digest bytes.
+    pub fn check(&self, id: &IdNumber, keys: &[IdNumberKey]) -> IdMatch {
+        let (Some(d), Some(salt)) = (Self::decode(&self.digest), Self::decode(&self.salt)) else {
+            return IdMatch::Malformed;
         };
-        let expected = Self::with_salt(id, &salt);
-        let (a, b) = (expected.digest.as_bytes(), self.digest.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        let same =
+            |a: &[u8], b: &[u8]| a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+        match self.version() {
+            Some(1) => {
+                let v1 = Sha256::new()
+                    .chain_update(ID_DIGEST_DOMAIN_V1)
+                    .chain_update(&salt)
+                    .chain_update(id.0.as_bytes())
+                    .finalize();
+                if same(&v1, &d) {
+                    IdMatch::Matches
+                } else {
+                    IdMatch::Differs
+                }
+            }
+            Some(2) => {
+                // Every held key with this id (ids are 32 bits: a collision is unlikely, not impossible).
+                let mut named = keys.iter().filter(|k| k.kid[..] == d[1..=ID_KEY_ID_LEN]).peekable();
+                if named.peek().is_none() {
+                    return IdMatch::KeyUnavailable;
+                }
+                if named.any(|k| same(&k.mac(&salt, id)[..ID_MAC_LEN], &d[1 + ID_KEY_ID_LEN..])) {
+                    IdMatch::Matches
+                } else {
+                    IdMatch::Differs
+                }
+            }
+            _ => IdMatch::Malformed,
+        }
+    }
+
+    /// The digest in `credentialSubject`, when it carries one.
+    pub fn of_credential(vc: &Value) -> Option<Self> {
+        let s = &vc["credentialSubject"];
+        Some(Self { digest: s["idNumberDigest"].as_str()?.to_owned(), salt: s["idNumberSalt"].as_str()?.to_owned() })
     }
 }
 
@@ -347,15 +497,44 @@ mod tests {
     #[test]
     fn id_digest_matches_only_its_number_and_hides_it() {
         let id = IdNumber::parse("11010519491231002X").unwrap();
-        let other = IdNumber::parse("110105194912310021".replace("0021", "0038").as_str());
-        let d = IdNumberDigest::new(&id);
-        assert!(d.matches(&id));
-        if let Ok(other) = other {
-            assert!(!d.matches(&other));
-        }
+        let other = IdNumber::parse("110105194912310038").unwrap();
+        let key = IdNumberKey::generate();
+        let d = IdNumberDigest::new(&id, &key);
+        assert_eq!(d.version(), Some(2));
+        assert_eq!(d.key_id(), Some(key.key_id()));
+        assert_eq!(d.check(&id, std::slice::from_ref(&key)), IdMatch::Matches);
+        assert_eq!(d.check(&other, std::slice::from_ref(&key)), IdMatch::Differs);
+        // Without the department key (or with another one) nothing can be said.
+        assert_eq!(d.check(&id, &[]), IdMatch::KeyUnavailable);
+        assert_eq!(d.check(&id, &[IdNumberKey::generate()]), IdMatch::KeyUnavailable);
         assert!(!d.digest.contains("1101") && !d.salt.contains("1101"));
         // Fresh salt each time: two certificates of one person are unlinkable by digest.
-        assert_ne!(IdNumberDigest::new(&id).digest, d.digest);
+        assert_ne!(IdNumberDigest::new(&id, &key).digest, d.digest);
+        assert!(!format!("{key:?}").contains(&key.to_text()[1..]));
+        assert_eq!(IdNumberKey::parse(&key.to_text()).unwrap(), key);
+        assert!(IdNumberKey::parse("uAAAA").is_err() && IdNumberKey::parse("not a key").is_err());
+    }
+
+    #[test]
+    fn legacy_v1_digest_still_checks_and_malformed_ones_do_not() {
+        // The fixtures' digest (issued before issue #13) is a v1 digest of this number.
+        let id = IdNumber::parse("11010519491231002X").unwrap();
+        let salt = [7u8; 16];
+        let v1 =
+            Sha256::new().chain_update(ID_DIGEST_DOMAIN_V1).chain_update(salt).chain_update(id.0.as_bytes()).finalize();
+        let d = IdNumberDigest {
+            digest: format!("u{}", URL_SAFE_NO_PAD.encode(v1)),
+            salt: format!("u{}", URL_SAFE_NO_PAD.encode(salt)),
+        };
+        assert_eq!(d.version(), Some(1));
+        assert_eq!(d.check(&id, &[]), IdMatch::Matches);
+        assert_eq!(d.check(&IdNumber::parse("110105194912310038").unwrap(), &[]), IdMatch::Differs);
+        for bad in ["uAAAA", "not-multibase", "u", ""] {
+            let d = IdNumberDigest { digest: bad.into(), salt: d.salt.clone() };
+            assert_eq!(d.check(&id, &[]), IdMatch::Malformed, "{bad}");
+        }
+        let bad_salt = IdNumberDigest { digest: d.digest.clone(), salt: "zz".into() };
+        assert_eq!(bad_salt.check(&id, &[]), IdMatch::Malformed);
     }
 
     #[test]

@@ -142,7 +142,7 @@ catalogue! {
     sex_f => "女", "Female";
     birth_date => "出生日期", "Date of birth";
     id_number => "身份证号码", "ID card number";
-    id_number_hint => "只保存加盐摘要，不保存号码本身", "Only a salted digest is kept, never the number";
+    id_number_hint => "只保存以部门密钥计算的摘要，不保存号码本身", "Only a digest under the department key is kept, never the number";
     examination_date => "体检日期", "Examination date";
     examining_institution => "体检机构", "Examining institution";
     examination_result => "体检结论", "Examination result";
@@ -271,12 +271,14 @@ catalogue! {
     credential_type => "凭证类型", "Credential type";
     trusted_issuer => "签发机构（经信任列表确认）", "Issuer (per the trust list)";
     id_check_title => "核对身份证号码", "Check the ID card number";
-    id_check_help => "输入持证人身份证号码，在本机与凭证中的加盐摘要比对，号码不会被保存或记录", "Type the holder's ID number: it is compared here with the salted digest in the credential and never stored or logged";
+    id_check_help => "输入持证人身份证号码，用签发部门的密钥与凭证中的摘要比对，号码不会被保存或记录", "Type the holder's ID number: it is compared with the credential's digest under the issuing department's key and never stored or logged";
     id_check_button => "比对", "Compare";
     id_matches => "身份证号码与凭证一致", "The ID number matches the credential";
     id_differs => "身份证号码与凭证不一致", "The ID number does NOT match the credential";
     id_invalid => "身份证号码格式不正确", "That is not a valid ID card number";
     id_no_digest => "该凭证不含身份证号码摘要", "This credential holds no ID number digest";
+    id_key_unavailable => "无法核对：本核验端未配置签发部门的身份证号码密钥", "Cannot check: this verifier does not hold the ID number key of the issuing department";
+    id_matches_legacy => "身份证号码与凭证一致（旧格式摘要，任何持有二维码者均可推算号码，请持证人申请重新签发）", "The ID number matches the credential (old digest format: anyone holding the QR code can work the number out; the holder should have it reissued)";
     no_qr_found => "图片中没有找到可识别的二维码，请对准二维码重新拍摄", "No readable QR code in the photo; retake it with the code in view";
     not_a_credential => "二维码内容无法识别为凭证", "The QR code does not hold a credential we can read";
 }

@@ -73,6 +73,24 @@ pub enum PkiCommand {
     /// Clinic: replace the issuer service's key with a new one (the old one is
     /// kept in DATA/retired-keys/) and make a CSR for the new key.
     RotateKey(RotateKeyArgs),
+    /// Department: make a new ID number key (32 random bytes, file mode 0600) for
+    /// the issuers' `--id-number-key` and the inspectors' verifiers; prints its key id.
+    IdNumberKey(IdNumberKeyArgs),
+}
+
+/// `issuer pki id-number-key`.
+#[derive(Debug, clap::Args)]
+pub struct IdNumberKeyArgs {
+    /// The new key file (refused when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+fn id_number_key(args: &IdNumberKeyArgs) -> anyhow::Result<()> {
+    let key = wallet_core::credential::IdNumberKey::generate();
+    files::create_private(&args.out, format!("{}\n", key.to_text()).as_bytes())?;
+    println!("{}", key.key_id());
+    Ok(())
 }
 
 /// `issuer pki init-root`.
@@ -280,6 +298,7 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
         PkiCommand::TrustList(args) => department::trust_list(&args),
         PkiCommand::Show(args) => show::show(&args),
         PkiCommand::RotateKey(args) => clinic::rotate_key(&args),
+        PkiCommand::IdNumberKey(args) => id_number_key(&args),
     };
     // One line, causes joined by ": " (`main` prints an error's Debug form,
     // which would put every cause on a line of its own).

@@ -816,7 +816,8 @@ pub async fn lookup(
             }
             _ => continue,
         };
-        if !digest.matches(&number) {
+        let keys = issuer.id_number_key.as_slice();
+        if digest.check(&number, keys) != wallet_core::credential::IdMatch::Matches {
             continue;
         }
         let (state_name, state_class) = match issuer.status.report(&summary.id).await {

@@ -330,3 +330,69 @@ async fn open_vc_api_opens_only_the_vc_api_issue_endpoint() {
         anonymous.post(format!("{base}/api/v1/health-certificates")).json(&health_request()).send().await.unwrap();
     assert_eq!(resp.status(), 401);
 }
+
+/// Issue #13 item 6: an issuer without the department's ID number key makes no
+/// ID number digest at all (a keyless one can be brute-forced from birthDate and
+/// sex); types without an ID number are issued as before.
+#[tokio::test]
+async fn without_an_id_number_key_no_credential_with_an_id_number_is_issued() {
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
+    settings.id_number_key = None;
+    let app = issuer::startup::Application::build(&settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+    let resp = http.post(format!("{base}/api/v1/health-certificates")).json(&health_request()).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "id_number_key_missing", "{body:#}");
+    let resp = http.post(format!("{base}/api/v1/licences")).json(&licence_request()).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+
+    // The key in the data directory is used when no path is given, and its id is in the digest.
+    let key = wallet_core::credential::IdNumberKey::generate();
+    std::fs::write(data.path().join(issuer::config::ID_NUMBER_KEY_FILE), key.to_text()).unwrap();
+    let app = issuer::startup::Application::build(&settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let resp = http.post(format!("{base}/api/v1/health-certificates")).json(&health_request()).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let body: Value = resp.json().await.unwrap();
+    let digest = wallet_core::credential::IdNumberDigest::of_credential(&body["credential"]).unwrap();
+    assert_eq!(digest.key_id(), Some(key.key_id()));
+    let number = wallet_core::credential::IdNumber::parse("11010519491231002X").unwrap();
+    assert_eq!(digest.check(&number, &[key]), wallet_core::credential::IdMatch::Matches);
+
+    // A configured key file that is not a key stops the issuer at start.
+    std::fs::write(data.path().join("bad.key"), "uAAAA").unwrap();
+    settings.id_number_key = Some(data.path().join("bad.key"));
+    assert!(issuer::startup::Application::build(&settings).await.is_err());
+}
+
+/// `issuer pki id-number-key`: a new owner-only key file the issuer and verifiers
+/// read, its key id printed; an existing file is never overwritten.
+#[test]
+fn pki_id_number_key_makes_a_private_key_file_and_never_overwrites_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("id-number.key");
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_issuer"))
+            .args(["pki", "id-number-key", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let key = wallet_core::credential::IdNumberKey::parse(&text).unwrap();
+    assert_eq!(String::from_utf8_lossy(&first.stdout).trim(), key.key_id());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert!(!run().status.success());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
+}

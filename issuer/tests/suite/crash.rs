@@ -30,6 +30,8 @@ impl Issuer {
         let child = Command::new(env!("CARGO_BIN_EXE_issuer"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(data_dir)
+            .arg("--id-number-key")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/keys/test-id-number.key"))
             .env_remove("DATABASE_URL")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

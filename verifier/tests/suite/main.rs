@@ -5,6 +5,7 @@ mod anchoring;
 mod browser;
 mod credential_types;
 mod end_to_end;
+mod id_check;
 mod offline;
 mod presentations;
 mod support;

@@ -9,7 +9,7 @@ use super::definition::{Definition, Field, FieldType};
 use crate::contexts::CREDENTIALS_V2;
 use crate::credential::{
     day_start, format_timestamp, parse_date, parse_datetime, required_text, CredentialId, FieldError, IdNumber,
-    IdNumberDigest, Sex, UnifiedSocialCreditCode,
+    IdNumberDigest, IdNumberKey, Sex, UnifiedSocialCreditCode,
 };
 use crate::localized::Localized;
 
@@ -60,13 +60,21 @@ fn text_of(v: &Value) -> Option<String> {
     }
 }
 
+/// The field error code for an ID number given to an issuer without an ID number key.
+pub const ID_NUMBER_KEY_MISSING: &str = "id_number_key_missing";
+
 /// What one request field becomes: its `credentialSubject` entries, and its date (for validity defaults).
 struct CheckedField {
     entries: Vec<(String, Value)>,
     date: Option<NaiveDate>,
 }
 
-fn check_field(f: &Field, value: &Value, today: NaiveDate) -> Result<CheckedField, FieldError> {
+fn check_field(
+    f: &Field,
+    value: &Value,
+    today: NaiveDate,
+    id_key: Option<&IdNumberKey>,
+) -> Result<CheckedField, FieldError> {
     let name = f.name;
     let as_text = || text_of(value).unwrap_or_default();
     let one = |v: Value| Ok(CheckedField { entries: vec![(name.to_owned(), v)], date: None });
@@ -155,7 +163,16 @@ fn check_field(f: &Field, value: &Value, today: NaiveDate) -> Result<CheckedFiel
         }
         FieldType::CnResidentId => {
             let id = IdNumber::parse_field(&as_text(), name)?;
-            let d = IdNumberDigest::new(&id);
+            // Never the keyless (v1) digest: it can be brute-forced from birthDate and sex.
+            let Some(key) = id_key else {
+                return Err(FieldError::new(
+                    name,
+                    ID_NUMBER_KEY_MISSING,
+                    "签发机构未配置身份证号码摘要密钥，不能签发含身份证号码的凭证",
+                    "the issuer has no ID number key configured: it cannot issue a credential with an ID number",
+                ));
+            };
+            let d = IdNumberDigest::new(&id, key);
             Ok(CheckedField {
                 entries: vec![
                     ("idNumberDigest".to_owned(), Value::String(d.digest)),
@@ -211,6 +228,26 @@ impl Definition {
     /// [`RequestError::Malformed`] for an unknown field or a value of the wrong
     /// JSON type; [`RequestError::Fields`] with every field error.
     pub fn check_request(&self, body: &Value, today: NaiveDate) -> Result<Validated, RequestError> {
+        self.check_request_keyed(body, today, None)
+    }
+
+    /// Does this type carry an ID number digest (a `cnResidentId` field)?
+    pub fn carries_id_number(&self) -> bool {
+        self.fields.iter().any(|f| f.field_type == FieldType::CnResidentId)
+    }
+
+    /// [`Definition::check_request`] with the department's ID number key, which a
+    /// `cnResidentId` field needs (its digest is an HMAC under it). Without a key
+    /// such a field gets the error `id_number_key_missing`.
+    ///
+    /// # Errors
+    /// As [`Definition::check_request`].
+    pub fn check_request_keyed(
+        &self,
+        body: &Value,
+        today: NaiveDate,
+        id_key: Option<&IdNumberKey>,
+    ) -> Result<Validated, RequestError> {
         let Some(obj) = body.as_object() else {
             return Err(RequestError::Malformed("the body must be a JSON object".into()));
         };
@@ -262,7 +299,7 @@ impl Definition {
                 }
                 continue;
             }
-            match check_field(f, &value, today) {
+            match check_field(f, &value, today, id_key) {
                 Ok(CheckedField { entries, date }) => {
                     subject.extend(entries);
                     if let Some(d) = date {

@@ -35,7 +35,7 @@ pub use definition::{
     CustomError, Definition, DefinitionError, EnumValue, Field, FieldType, JsonLd, Text, Validity, ValueCodes,
     DEFINITION_CODE_END, DEFINITION_CODE_START, ECERT_VOCAB,
 };
-pub use fields::{DisplayField, RequestError, Validated};
+pub use fields::{DisplayField, RequestError, Validated, ID_NUMBER_KEY_MISSING};
 
 /// The definitions shipped with the suite: (file name, text).
 pub const SHIPPED: &[(&str, &str)] = &[

@@ -54,7 +54,9 @@ fn sample_request(type_name: &str) -> Value {
 }
 
 async fn issue(def: &Definition, request: &Value, key: &IssuerKey) -> Value {
-    let checked = def.check_request(request, today()).unwrap_or_else(|e| panic!("{}: {e:?}", def.type_name));
+    let checked = def
+        .check_request_keyed(request, today(), Some(&crate::id_key()))
+        .unwrap_or_else(|e| panic!("{}: {e:?}", def.type_name));
     let unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &key.did());
     sign_credential(&unsigned, key, Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap()).await.unwrap()
 }
@@ -111,7 +113,7 @@ fn health_certificate_from_its_definition_is_byte_identical_to_the_fixture() {
     let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
     let mut request = sample_request("HealthCertificate");
     request["validFrom"] = json!("2026-03-15T00:00:00Z");
-    let checked = def.check_request(&request, today()).unwrap();
+    let checked = def.check_request_keyed(&request, today(), Some(&crate::id_key())).unwrap();
     let id = CredentialId::parse(fixture["id"].as_str().unwrap()).unwrap();
     let mut from_definition = def.to_unsigned_credential(&checked, &id, fixture["issuer"].as_str().unwrap());
     // The salt is fresh per credential; everything else must match byte for byte.
@@ -128,7 +130,8 @@ fn health_certificate_from_its_definition_is_byte_identical_to_the_fixture() {
 #[test]
 fn health_certificate_defaults_to_one_year_from_the_examination_and_reports_every_bad_field() {
     let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
-    let checked = def.check_request(&sample_request("HealthCertificate"), today()).unwrap();
+    let checked =
+        def.check_request_keyed(&sample_request("HealthCertificate"), today(), Some(&crate::id_key())).unwrap();
     assert_eq!(
         (checked.valid_from.to_rfc3339(), checked.valid_until.to_rfc3339()),
         ("2026-03-12T00:00:00+00:00".into(), "2027-03-11T23:59:59+00:00".into())
@@ -139,7 +142,9 @@ fn health_certificate_defaults_to_one_year_from_the_examination_and_reports_ever
     r["birthDate"] = json!("1991/07/23");
     r["idNumber"] = json!("110105194912310021");
     r["examinationResult"] = json!("unqualified");
-    let Err(RequestError::Fields(errs)) = def.check_request(&r, today()) else { panic!("should fail") };
+    let Err(RequestError::Fields(errs)) = def.check_request_keyed(&r, today(), Some(&crate::id_key())) else {
+        panic!("should fail")
+    };
     let fields: Vec<_> = errs.iter().map(|e| (e.field, e.code)).collect();
     assert_eq!(
         fields,
@@ -154,8 +159,11 @@ fn health_certificate_defaults_to_one_year_from_the_examination_and_reports_ever
     // validUntil before validFrom.
     let mut r = sample_request("FoodBusinessLicence");
     r["validUntil"] = json!("2025-01-01T00:00:00Z");
-    let Err(RequestError::Fields(errs)) =
-        Registry::shipped().unwrap().by_type("FoodBusinessLicence").unwrap().check_request(&r, today())
+    let Err(RequestError::Fields(errs)) = Registry::shipped()
+        .unwrap()
+        .by_type("FoodBusinessLicence")
+        .unwrap()
+        .check_request_keyed(&r, today(), Some(&crate::id_key()))
     else {
         panic!("should fail")
     };
@@ -171,7 +179,9 @@ fn field_errors_have_stable_codes_and_both_languages() {
     req["vaccine"] = json!("flu");
     req["vaccinationDate"] = json!("2027-01-01");
     req["microchipNumber"] = json!("90-01");
-    let Err(RequestError::Fields(errs)) = def.check_request(&req, today()) else { panic!("should fail") };
+    let Err(RequestError::Fields(errs)) = def.check_request_keyed(&req, today(), Some(&crate::id_key())) else {
+        panic!("should fail")
+    };
     let got: Vec<_> = errs.iter().map(|e| (e.field, e.code)).collect();
     assert_eq!(
         got,
@@ -187,13 +197,18 @@ fn field_errors_have_stable_codes_and_both_languages() {
     assert_eq!(errs[4].message.zh, "免疫日期不能晚于今天");
     // Unknown fields and wrong JSON types are malformed requests, not field errors.
     assert!(
-        matches!(def.check_request(&json!({"colour": "black"}), today()), Err(RequestError::Malformed(m)) if m.contains("colour"))
+        matches!(def.check_request_keyed(&json!({"colour": "black"}), today(), Some(&crate::id_key())), Err(RequestError::Malformed(m)) if m.contains("colour"))
     );
-    assert!(matches!(def.check_request(&json!({"dogName": 5}), today()), Err(RequestError::Malformed(_))));
+    assert!(matches!(
+        def.check_request_keyed(&json!({"dogName": 5}), today(), Some(&crate::id_key())),
+        Err(RequestError::Malformed(_))
+    ));
     let hc = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
     let mut req = sample_request("HealthCertificate");
     req["examinationResult"] = json!("unqualified");
-    let Err(RequestError::Fields(errs)) = hc.check_request(&req, today()) else { panic!("should fail") };
+    let Err(RequestError::Fields(errs)) = hc.check_request_keyed(&req, today(), Some(&crate::id_key())) else {
+        panic!("should fail")
+    };
     assert_eq!((errs[0].field, errs[0].code), ("examinationResult", "not_qualified"));
 }
 

@@ -41,7 +41,9 @@ fn health_request() -> Value {
 /// The unsigned credential of a shipped type, from a domain API request, as of 2026-03-15.
 fn unsigned_of(type_name: &str, request: &Value, issuer: &str) -> Value {
     let def = Registry::shipped().unwrap().by_type(type_name).unwrap();
-    let checked = def.check_request(request, NaiveDate::from_ymd_opt(2026, 3, 15).unwrap()).unwrap();
+    let checked = def
+        .check_request_keyed(request, NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), Some(&crate::id_key()))
+        .unwrap();
     def.to_unsigned_credential(&checked, &CredentialId::generate(), issuer)
 }
 

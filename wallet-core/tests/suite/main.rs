@@ -5,6 +5,7 @@ mod anchoring;
 mod credential_types;
 mod credentials;
 mod data_model;
+mod id_number;
 mod offline_anchoring;
 mod presentations;
 mod qr_roundtrip;
@@ -12,3 +13,8 @@ mod status;
 mod transparency;
 mod trust;
 mod wallet;
+
+/// The department ID number key of these tests.
+pub fn id_key() -> wallet_core::credential::IdNumberKey {
+    wallet_core::credential::IdNumberKey::from_bytes([0x5a; 32])
+}

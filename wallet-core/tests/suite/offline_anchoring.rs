@@ -240,7 +240,9 @@ async fn issue(key: &IssuerKey) -> Value {
         "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified",
         "occupation": "food-service"
     });
-    let checked = def.check_request(&request, NaiveDate::from_ymd_opt(2026, 5, 20).unwrap()).unwrap();
+    let checked = def
+        .check_request_keyed(&request, NaiveDate::from_ymd_opt(2026, 5, 20).unwrap(), Some(&crate::id_key()))
+        .unwrap();
     let unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &key.did());
     sign_credential(&unsigned, key, Utc.with_ymd_and_hms(2026, 5, 20, 8, 0, 0).unwrap()).await.unwrap()
 }

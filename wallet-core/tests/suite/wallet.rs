@@ -43,7 +43,9 @@ fn now() -> DateTime<Utc> {
 
 fn issue(key: &IssuerKey, holder: Option<&DeviceKey>) -> Value {
     let def = health_certificate();
-    let checked = def.check_request(&request(holder), NaiveDate::from_ymd_opt(2026, 3, 15).unwrap()).unwrap();
+    let checked = def
+        .check_request_keyed(&request(holder), NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), Some(&crate::id_key()))
+        .unwrap();
     let unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &key.did());
     pollster::block_on(sign_credential(&unsigned, key, issued_at())).unwrap()
 }
@@ -82,9 +84,11 @@ fn bound_credential_survives_the_compact_qr_form() {
     assert!(unbound["credentialSubject"].get("id").is_none());
     let mut bad_key = request(None);
     bad_key["holderKey"] = json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"});
-    let Err(RequestError::Fields(errors)) =
-        health_certificate().check_request(&bad_key, NaiveDate::from_ymd_opt(2026, 3, 15).unwrap())
-    else {
+    let Err(RequestError::Fields(errors)) = health_certificate().check_request_keyed(
+        &bad_key,
+        NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(),
+        Some(&crate::id_key()),
+    ) else {
         panic!("a bad holder key is a field error")
     };
     assert_eq!((errors[0].field, errors[0].code), ("holderKey", "invalid_holder_key"));

@@ -1,0 +1,80 @@
+//! Issue #13 item 6 at the inspector page: the ID check compares the typed number
+//! with the credential's keyed digest under the department key the verifier holds;
+//! a verifier without that key says it cannot check (it never says "matches").
+
+use serde_json::Value;
+use wallet_core::ui_text::Lang;
+
+use crate::support::requests::health_request;
+
+/// A health certificate from a real issuer (the test ID number key), as QR text.
+async fn issued_qr(data: &std::path::Path) -> String {
+    let settings = issuer::config::Settings::for_tests(data.to_path_buf());
+    let app = issuer::startup::Application::build(&settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+    let resp = http.post(format!("{base}/api/v1/health-certificates")).json(&health_request()).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let body: Value = resp.json().await.unwrap();
+    wallet_core::compact::encode_credential(&body["credential"]).unwrap()
+}
+
+async fn verifier(keys: Vec<std::path::PathBuf>) -> String {
+    let mut settings = verifier::config::Settings::for_tests();
+    settings.id_number_keys = keys;
+    let app = verifier::startup::Application::build(&settings).unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    base
+}
+
+async fn id_check(verifier: &str, qr: &str, number: &str) -> String {
+    reqwest::Client::new()
+        .post(format!("{verifier}/inspect/id-check?lang=en"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string([("qr", qr), ("idNumber", number)]).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+fn result_of(html: &str) -> &str {
+    let start = html.find("id=\"id-check-result\">").expect("an ID check result") + "id=\"id-check-result\">".len();
+    &html[start..start + html[start..].find("</p>").unwrap()]
+}
+
+#[tokio::test]
+async fn the_id_check_needs_the_department_key_and_never_matches_without_it() {
+    let data = tempfile::tempdir().unwrap();
+    let qr = issued_qr(data.path()).await;
+    let vc = wallet_core::compact::decode_credential(&qr).unwrap();
+    let digest = wallet_core::credential::IdNumberDigest::of_credential(&vc).unwrap();
+    assert_eq!(digest.version(), Some(2), "the issuer makes keyed digests");
+    let t = Lang::En.texts();
+
+    let keyed = verifier(verifier::config::Settings::for_tests().id_number_keys).await;
+    assert_eq!(result_of(&id_check(&keyed, &qr, "11010519491231002X").await), t.id_matches);
+    assert_eq!(result_of(&id_check(&keyed, &qr, "110105194912310038").await), t.id_differs);
+
+    // Without the key (or with another department's) the check is unavailable, for the
+    // right number and for a wrong one alike: nothing to learn from the answer.
+    let other = data.path().join("other.key");
+    std::fs::write(&other, wallet_core::credential::IdNumberKey::generate().to_text()).unwrap();
+    for keys in [vec![], vec![other]] {
+        let keyless = verifier(keys).await;
+        for number in ["11010519491231002X", "110105194912310038"] {
+            assert_eq!(result_of(&id_check(&keyless, &qr, number).await), t.id_key_unavailable);
+        }
+    }
+
+    // A key file that is not a key stops the verifier at start.
+    let bad = data.path().join("bad.key");
+    std::fs::write(&bad, "not a key").unwrap();
+    let mut settings = verifier::config::Settings::for_tests();
+    settings.id_number_keys = vec![bad];
+    assert!(verifier::startup::Application::build(&settings).is_err());
+}
