@@ -414,7 +414,13 @@ async fn licence_from_the_clinic(s: &Services) -> Value {
 
     let key = IssuerKey::from_pkcs8_pem(&fixture("keys/test-issuer.pem")).unwrap();
     let def = wallet_core::credential_type::Registry::shipped().unwrap().by_type("FoodBusinessLicence").unwrap();
-    let checked = def.check_request(&request, Utc::now().date_naive()).unwrap();
+    let checked = def
+        .check_request_keyed(
+            &request,
+            Utc::now().date_naive(),
+            Some(&wallet_core::credential::IdNumberKey::from_bytes([0x5a; 32])),
+        )
+        .unwrap();
     let unsigned = def.to_unsigned_credential(&checked, &wallet_core::credential::CredentialId::generate(), &key.did());
     sign_credential(&unsigned, &key, Utc::now()).await.unwrap()
 }

@@ -25,7 +25,13 @@ async fn bound_certificate(holder: &IssuerKey) -> Value {
     let mut request = crate::support::requests::health_request();
     request["holderKey"] = wallet_core::holder::jwk_of(&holder.public_key());
     let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
-    let checked = def.check_request(&request, Utc::now().date_naive()).unwrap();
+    let checked = def
+        .check_request_keyed(
+            &request,
+            Utc::now().date_naive(),
+            Some(&wallet_core::credential::IdNumberKey::from_bytes([0x5a; 32])),
+        )
+        .unwrap();
     let unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &issuer.did());
     sign_credential(&unsigned, &issuer, Utc::now() - Duration::minutes(5)).await.unwrap()
 }

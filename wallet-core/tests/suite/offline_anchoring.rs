@@ -426,7 +426,9 @@ async fn offline_the_entry_must_name_the_signer_not_the_claimed_issuer() {
         "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified",
         "occupation": "food-service"
     });
-    let checked = def.check_request(&request, NaiveDate::from_ymd_opt(2026, 5, 20).unwrap()).unwrap();
+    let checked = def
+        .check_request_keyed(&request, NaiveDate::from_ymd_opt(2026, 5, 20).unwrap(), Some(&crate::id_key()))
+        .unwrap();
     let unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &department.did());
     let vc = sign_credential(&unsigned, &thief_key, Utc.with_ymd_and_hms(2026, 5, 20, 8, 0, 0).unwrap()).await.unwrap();
     let mut log = Log::new();
