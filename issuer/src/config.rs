@@ -57,6 +57,10 @@ pub struct Settings {
     /// test suites). The domain API and status changes always need a token.
     #[arg(long, env = "ISSUER_OPEN_VC_API")]
     pub open_vc_api: bool,
+    /// Mark the staff cookies `Secure` even when this process serves plain HTTP
+    /// (behind a TLS-terminating proxy). Always on with `--tls-cert`.
+    #[arg(long, env = "ISSUER_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 impl Settings {
@@ -78,6 +82,7 @@ impl Settings {
             anchor_resend_after_secs: 60,
             anchor_max_backoff_secs: 300,
             open_vc_api: false,
+            secure_cookies: false,
         }
     }
 
