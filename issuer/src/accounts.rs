@@ -8,11 +8,6 @@
 use std::io::BufRead as _;
 use std::path::PathBuf;
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::Next;
-use actix_web::{web, ResponseError as _};
 use anyhow::Context as _;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::Argon2;
@@ -20,8 +15,7 @@ use base64::Engine as _;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
-use crate::api_error::ApiError;
-use crate::store::{ApiTokenRecord, StaffAccount, Store, StoreError};
+use crate::store::{StaffAccount, Store, StoreError};
 
 /// Wrong passwords in a row that lock an account.
 pub const LOCK_AFTER: u32 = 5;
@@ -119,82 +113,6 @@ pub async fn authorized_client(settings: &crate::config::Settings) -> anyhow::Re
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse()?);
     Ok(reqwest::Client::builder().default_headers(headers).build()?)
-}
-
-/// The API token of a request, if a valid one is presented.
-async fn bearer(store: &Store, req: &ServiceRequest) -> Result<Option<ApiTokenRecord>, StoreError> {
-    let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
-        return Ok(None);
-    };
-    let Some(token) = value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty() && t.len() < 200) else {
-        return Ok(None);
-    };
-    store.active_api_token(&token_hash(token)).await
-}
-
-/// Whether the VC-API issue endpoint is open without a token (`--open-vc-api`).
-#[derive(Debug, Clone, Copy)]
-pub struct ApiAccess {
-    /// `POST /credentials/issue` without a token.
-    pub open_vc_api: bool,
-}
-
-/// Does this request need an API token?
-pub fn requires_token(method: &Method, path: &str, access: ApiAccess) -> bool {
-    if path.starts_with("/api/v1/") {
-        return true;
-    }
-    // A credential's status report carries the audit trail (reasons, actors).
-    if path.starts_with("/credentials/") && path.ends_with("/status") {
-        return true;
-    }
-    if *method != Method::POST {
-        return false;
-    }
-    match path {
-        "/credentials/issue" => !access.open_vc_api,
-        "/credentials/status" => true,
-        _ => false,
-    }
-}
-
-/// Middleware: `401 unauthorized` (our JSON error shape) for the API routes when no
-/// valid `Authorization: Bearer` token comes with the request.
-///
-/// # Errors
-/// Errors of the wrapped service.
-pub async fn require_api_token(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let access = req.app_data::<web::Data<ApiAccess>>().map_or(ApiAccess { open_vc_api: false }, |a| *a.get_ref());
-    if requires_token(req.method(), req.path(), access) {
-        let Some(store) = req.app_data::<web::Data<crate::issuance::Issuer>>().map(|i| i.store.clone()) else {
-            return Ok(req.into_response(ApiError::internal("no issuer state").error_response()));
-        };
-        match bearer(&store, &req).await {
-            Ok(Some(token)) => {
-                tracing::debug!(token_id = %token.token_id, "API token accepted");
-                actix_web::HttpMessage::extensions_mut(&req).insert(token);
-            }
-            Ok(None) => {
-                let err = ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "需要有效的 API 令牌（Authorization: Bearer …）",
-                    "a valid API token is required (Authorization: Bearer …)",
-                );
-                let mut resp = err.error_response();
-                resp.headers_mut().insert(
-                    actix_web::http::header::WWW_AUTHENTICATE,
-                    actix_web::http::header::HeaderValue::from_static("Bearer"),
-                );
-                return Ok(req.into_response(resp));
-            }
-            Err(e) => return Ok(req.into_response(ApiError::internal(e).error_response())),
-        }
-    }
-    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 /// Where the store is.
@@ -351,24 +269,6 @@ pub async fn run_token(command: TokenCommand) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn which_routes_need_a_token() {
-        let closed = ApiAccess { open_vc_api: false };
-        let open = ApiAccess { open_vc_api: true };
-        assert!(requires_token(&Method::POST, "/api/v1/health-certificates", closed));
-        assert!(requires_token(&Method::POST, "/credentials/issue", closed));
-        assert!(!requires_token(&Method::POST, "/credentials/issue", open));
-        assert!(requires_token(&Method::POST, "/credentials/abc/status", open));
-        assert!(requires_token(&Method::POST, "/credentials/status", open));
-        // The status report carries the audit trail (reasons, actors): API clients only.
-        assert!(requires_token(&Method::GET, "/credentials/abc/status", closed));
-        // The holder's view of a single-use credential is public; marking it used is not.
-        assert!(!requires_token(&Method::GET, "/credentials/abc/use", closed));
-        assert!(requires_token(&Method::POST, "/api/v1/credentials/abc/use", open));
-        assert!(!requires_token(&Method::GET, "/status/1", closed));
-        assert!(!requires_token(&Method::POST, "/login", closed));
-    }
 
     #[test]
     fn passwords_hash_and_verify_and_the_dummy_hash_parses() {

@@ -66,6 +66,10 @@ pub struct Settings {
     /// (503 `id_number_key_missing`).
     #[arg(long, env = "ISSUER_ID_NUMBER_KEY")]
     pub id_number_key: Option<PathBuf>,
+    /// Mark the staff cookies `Secure` even when this process serves plain HTTP
+    /// (behind a TLS-terminating proxy). Always on with `--tls-cert`.
+    #[arg(long, env = "ISSUER_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 impl Settings {
@@ -91,6 +95,7 @@ impl Settings {
                 env!("CARGO_MANIFEST_DIR"),
                 "/../fixtures/keys/test-id-number.key"
             ))),
+            secure_cookies: false,
         }
     }
 

@@ -203,25 +203,60 @@ impl Issuer {
 
     /// Refuse a type the issuer's own trust-list entry does not allow (when a trust list is configured).
     fn check_authorised(&self, def: &Definition) -> Result<(), ApiError> {
+        self.check_types_authorised(&["VerifiableCredential".to_owned(), def.type_name.to_owned()])
+    }
+
+    /// The type guard of every issuing route, exact: each type other than the base
+    /// `VerifiableCredential` must be allowed on its own by this issuer's certificate
+    /// (when a trust list is configured), and a credential of a defined type (the
+    /// loaded definitions) carries no other type beside it.
+    ///
+    /// # Errors
+    /// 403 `credential_type_not_authorised`.
+    pub fn check_types_authorised(&self, types: &[String]) -> Result<(), ApiError> {
+        let specific: Vec<&String> = types.iter().filter(|t| t.as_str() != "VerifiableCredential").collect();
+        let refuse = |name_zh: &str, name_en: &str, zh: &str, en: &str| {
+            ApiError::new(
+                actix_web::http::StatusCode::FORBIDDEN,
+                "credential_type_not_authorised",
+                format!("不能签发“{name_zh}”：{zh}"),
+                format!("cannot issue “{name_en}”: {en}"),
+            )
+        };
+        if specific.len() > 1 {
+            if let Some(defined) = specific.iter().find_map(|t| self.types.by_type(t)) {
+                let names = specific.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ");
+                return Err(refuse(
+                    &names,
+                    &names,
+                    &format!("“{}”类凭证不能再带其他类型", defined.name.zh),
+                    &format!("a “{}” carries no other type", defined.name.en),
+                ));
+            }
+        }
         let Some(trust) = &self.own_trust else {
             return Ok(());
         };
-        let types = ["VerifiableCredential".to_owned(), def.type_name.to_owned()];
-        match trust.assess_issuer(&self.key.did(), &types, Utc::now()) {
-            Err(failure) if failure.code == IssuerTrustFailureCode::TypeNotAllowed => Err(ApiError::new(
-                actix_web::http::StatusCode::FORBIDDEN,
-                "credential_type_not_authorised",
-                format!("不能签发“{}”：{}", def.name.zh, failure.reason.zh),
-                format!("cannot issue “{}”: {}", def.name.en, failure.reason.en),
-            )),
-            // Other trust failures (revoked, expired, not listed) are for inspectors to
-            // report; the issuer only refuses what its department never allowed.
-            Err(failure) => {
-                tracing::warn!(code = failure.code.as_str(), "this issuer's own trust-list entry does not check out");
-                Ok(())
+        for t in specific {
+            let one = ["VerifiableCredential".to_owned(), t.clone()];
+            match trust.assess_issuer(&self.key.did(), &one, Utc::now()) {
+                Err(failure) if failure.code == IssuerTrustFailureCode::TypeNotAllowed => {
+                    let name = self.types.by_type(t).map_or_else(|| t.clone(), |d| d.name.zh.to_string());
+                    let name_en = self.types.by_type(t).map_or_else(|| t.clone(), |d| d.name.en.to_string());
+                    return Err(refuse(&name, &name_en, &failure.reason.zh, &failure.reason.en));
+                }
+                // Other trust failures (revoked, expired, not listed) are for inspectors to
+                // report; the issuer only refuses what its department never allowed.
+                Err(failure) => {
+                    tracing::warn!(
+                        code = failure.code.as_str(),
+                        "this issuer's own trust-list entry does not check out"
+                    );
+                }
+                Ok(_) => {}
             }
-            Ok(_) => Ok(()),
         }
+        Ok(())
     }
 
     async fn issue_domain(
@@ -295,11 +330,21 @@ impl Issuer {
                 ));
             }
         }
+        let types: Vec<String> = match credential.get("type") {
+            Some(Value::String(t)) => vec![t.clone()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
+        self.check_types_authorised(&types)?;
         let id = credential
             .get("id")
             .and_then(Value::as_str)
             .and_then(CredentialId::parse)
             .unwrap_or_else(CredentialId::generate);
+        // An id already issued is refused before anything is signed, logged or stored.
+        if self.store.credential(id.as_str()).await.map_err(ApiError::internal)?.is_some() {
+            return Err(credential_id_exists());
+        }
         // Status entries are part of what is signed; checked first so bad input wastes no index.
         let with_status;
         let credential = if crate::status::wants_status_entries(credential) {
@@ -315,11 +360,8 @@ impl Issuer {
         match self.store.save_issued_logged(&new_credential(&id, &signed)?, None, Some(&log_entry)).await {
             Ok((_, Some(appended))) => self.log.appended(appended).await,
             Ok(_) => {}
-            // The caller chose an id that was already issued: the credential is still
-            // signed and returned, but not stored twice.
-            Err(crate::store::StoreError::Duplicate(_)) => {
-                tracing::warn!(credential_id = %id, "VC-API issue with an id already stored; not stored again")
-            }
+            // A concurrent request stored the same id first: this signature is discarded.
+            Err(crate::store::StoreError::Duplicate(_)) => return Err(credential_id_exists()),
             Err(e) => return Err(ApiError::internal(e)),
         }
         Ok(signed)
@@ -336,6 +378,15 @@ impl Issuer {
         let stored = stored.ok_or_else(|| ApiError::not_found("该凭证", "credential"))?;
         serde_json::from_str(&stored.credential_json).map_err(ApiError::internal)
     }
+}
+
+fn credential_id_exists() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::CONFLICT,
+        "credential_id_exists",
+        "已签发过使用此 id 的凭证",
+        "a credential with this id was already issued",
+    )
 }
 
 pub(crate) fn parse_request<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

@@ -65,11 +65,11 @@ impl Application {
         let trust_list = web::Data::new(crate::routes::trust_list::TrustListFile(settings.trust_list.clone()));
         let json_config =
             web::JsonConfig::default().limit(crate::routes::MAX_BODY_BYTES).error_handler(crate::api_error::json_error);
-        let web_state = web::Data::new(crate::web::WebState::new(settings.tls_cert.is_some()));
-        let api_access = web::Data::new(crate::accounts::ApiAccess { open_vc_api: settings.open_vc_api });
+        let web_state =
+            web::Data::new(crate::web::WebState::new(settings.tls_cert.is_some() || settings.secure_cookies));
+        let api_access = web::Data::new(crate::routes::access::ApiAccess { open_vc_api: settings.open_vc_api });
         let http = HttpServer::new(move || {
             App::new()
-                .wrap(actix_web::middleware::from_fn(crate::accounts::require_api_token))
                 .wrap(tracing_actix_web::TracingLogger::<crate::web::PathOnlySpan>::new())
                 .app_data(web_state.clone())
                 .app_data(api_access.clone())
@@ -78,7 +78,6 @@ impl Application {
                 .app_data(trust_list.clone())
                 .app_data(json_config.clone())
                 .configure(crate::routes::configure)
-                .configure(crate::web::configure)
         });
         let server = match (&settings.tls_cert, &settings.tls_key) {
             (Some(cert), Some(key)) => {

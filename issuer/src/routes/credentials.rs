@@ -10,7 +10,11 @@ use crate::issuance::Issuer;
 ///
 /// # Errors
 /// 404 when unknown.
-pub async fn credential(issuer: web::Data<Issuer>, uuid: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn credential(
+    _who: crate::routes::access::Principal,
+    issuer: web::Data<Issuer>,
+    uuid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let vc = issuer.credential(&uuid).await?;
     Ok(HttpResponse::Ok().content_type("application/vc+ld+json").body(vc.to_string()))
 }
@@ -24,7 +28,11 @@ async fn qr_text(issuer: &Issuer, uuid: &str) -> Result<String, ApiError> {
 ///
 /// # Errors
 /// 404 when unknown.
-pub async fn qr_png(issuer: web::Data<Issuer>, uuid: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn qr_png(
+    _who: crate::routes::access::Principal,
+    issuer: web::Data<Issuer>,
+    uuid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let text = qr_text(&issuer, &uuid).await?;
     let png = qr::render_png(&text, 6).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().content_type("image/png").body(png))
@@ -34,7 +42,11 @@ pub async fn qr_png(issuer: web::Data<Issuer>, uuid: web::Path<String>) -> Resul
 ///
 /// # Errors
 /// 404 when unknown.
-pub async fn qr_svg(issuer: web::Data<Issuer>, uuid: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn qr_svg(
+    _who: crate::routes::access::Principal,
+    issuer: web::Data<Issuer>,
+    uuid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let text = qr_text(&issuer, &uuid).await?;
     let svg = qr::render_svg(&text).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().content_type("image/svg+xml").body(svg))

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::api_error::ApiError;
 use crate::issuance::{IdempotencyKey, Issued, Issuer};
+use crate::routes::access::ApiCaller;
 
 fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError> {
     match req.headers().get("Idempotency-Key") {
@@ -43,6 +44,7 @@ fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
 /// # Errors
 /// 400/415/422 for bad input.
 pub async fn issue_health_certificate(
+    _caller: ApiCaller,
     issuer: web::Data<Issuer>,
     req: HttpRequest,
     payload: web::Payload,
@@ -58,6 +60,7 @@ pub async fn issue_health_certificate(
 /// # Errors
 /// 400/415/422 for bad input.
 pub async fn issue_licence(
+    _caller: ApiCaller,
     issuer: web::Data<Issuer>,
     req: HttpRequest,
     payload: web::Payload,
@@ -73,6 +76,7 @@ pub async fn issue_licence(
 /// # Errors
 /// 404 for an unknown type; 400/403/415/422 as the other issuing routes.
 pub async fn issue_defined(
+    _caller: ApiCaller,
     issuer: web::Data<Issuer>,
     path: web::Path<String>,
     req: HttpRequest,

@@ -58,7 +58,11 @@ fn parse_all(digests: &[String], max: usize) -> Result<Vec<Hash>, ApiError> {
 ///
 /// # Errors
 /// 400 for a malformed batch; 500 on store failures.
-pub async fn notarize(issuer: web::Data<Issuer>, body: web::Json<Digests>) -> Result<HttpResponse, ApiError> {
+pub async fn notarize(
+    _caller: crate::routes::access::ApiCaller,
+    issuer: web::Data<Issuer>,
+    body: web::Json<Digests>,
+) -> Result<HttpResponse, ApiError> {
     let digests = parse_all(&body.digests, MAX_DIGESTS_PER_REQUEST)?;
     let notarized = notarization::notarize(&issuer, &digests).await.map_err(|e| ApiError::internal(e.to_string()))?;
     tracing::info!(count = notarized.len(), "documents notarised");
@@ -69,7 +73,11 @@ pub async fn notarize(issuer: web::Data<Issuer>, body: web::Json<Digests>) -> Re
 ///
 /// # Errors
 /// 400 for a malformed batch; 500 on store or log failures.
-pub async fn receipts(issuer: web::Data<Issuer>, body: web::Json<Digests>) -> Result<HttpResponse, ApiError> {
+pub async fn receipts(
+    _caller: crate::routes::access::ApiCaller,
+    issuer: web::Data<Issuer>,
+    body: web::Json<Digests>,
+) -> Result<HttpResponse, ApiError> {
     let digests = parse_all(&body.digests, MAX_RECEIPTS_PER_REQUEST)?;
     let states = notarization::receipts(&issuer, &digests).await?;
     Ok(HttpResponse::Ok().json(states))
@@ -79,7 +87,11 @@ pub async fn receipts(issuer: web::Data<Issuer>, body: web::Json<Digests>) -> Re
 ///
 /// # Errors
 /// 400 for a malformed digest, 404 when never notarised.
-pub async fn receipt(issuer: web::Data<Issuer>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn receipt(
+    _caller: crate::routes::access::ApiCaller,
+    issuer: web::Data<Issuer>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let digests = parse_all(&[path.into_inner()], 1)?;
     let mut states = notarization::receipts(&issuer, &digests).await?;
     match states.pop() {

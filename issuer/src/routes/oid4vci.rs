@@ -16,6 +16,7 @@ fn no_store(json: serde_json::Value) -> HttpResponse {
 /// # Errors
 /// 400/422 for a request that would not issue.
 pub async fn create_offer(
+    _caller: crate::routes::access::ApiCaller,
     issuer: web::Data<Issuer>,
     req: HttpRequest,
     payload: web::Payload,

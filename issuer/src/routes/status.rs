@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use crate::api_error::ApiError;
 use crate::issuance::Issuer;
+use crate::routes::access::ApiCaller;
 use crate::store::StatusAction;
 
 /// `GET /status/{list_id}`
@@ -90,6 +91,7 @@ fn invalid_action() -> ApiError {
 /// 400 for a bad action or missing reason; 404 for an unknown credential; 409
 /// `already_revoked` / `no_status_entry`.
 pub async fn change(
+    caller: ApiCaller,
     issuer: web::Data<Issuer>,
     uuid: web::Path<String>,
     body: web::Json<Value>,
@@ -99,9 +101,10 @@ pub async fn change(
     }
     let action = string_field(&body, "action")?.and_then(StatusAction::parse).ok_or_else(invalid_action)?;
     let reason = string_field(&body, "reason")?.unwrap_or("");
-    let actor = string_field(&body, "by")?.unwrap_or("api");
+    // The audit trail names the token that was checked, never a name from the body.
+    let actor = caller.principal();
     let id = crate::status::parse_credential_id(&uuid)?;
-    let report = issuer.status.change(id.as_str(), action, reason, actor).await?;
+    let report = issuer.status.change(id.as_str(), action, reason, &actor).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -118,7 +121,11 @@ pub async fn show(issuer: web::Data<Issuer>, uuid: web::Path<String>) -> Result<
 ///
 /// # Errors
 /// As [`change`]; 400 when `credentialStatus` is missing or names an unknown status.
-pub async fn vc_api_update(issuer: web::Data<Issuer>, body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
+pub async fn vc_api_update(
+    caller: ApiCaller,
+    issuer: web::Data<Issuer>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
     let credential_id = string_field(&body, "credentialId")?
         .ok_or_else(|| ApiError::bad_request("invalid_field", "缺少 credentialId", "credentialId is required"))?;
     let items: Vec<&Value> = match body.get("credentialStatus") {
@@ -147,7 +154,7 @@ pub async fn vc_api_update(issuer: web::Data<Issuer>, body: web::Json<Value>) ->
                 ))
             }
         };
-        last = Some(issuer.status.change(credential_id, action, reason, "vc-api").await?);
+        last = Some(issuer.status.change(credential_id, action, reason, &caller.principal()).await?);
     }
     Ok(HttpResponse::Ok().json(last))
 }
@@ -157,17 +164,20 @@ pub async fn vc_api_update(issuer: web::Data<Issuer>, body: web::Json<Value>) ->
 /// # Errors
 /// As [`crate::status::mark_used`]; 400 for a body that is not a use request.
 pub async fn mark_used(
+    caller: ApiCaller,
     issuer: web::Data<Issuer>,
     uuid: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let request: crate::status::UseRequest = serde_json::from_slice(&body).map_err(|e| {
+    let mut request: crate::status::UseRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "invalid_use_request",
             format!("请求应为 {{\"office\": \"使用单位\", \"reference\": \"业务编号\", \"by\": \"经办人\"}}：{e}"),
             format!("the body must be {{\"office\": \"…\", \"reference\": \"…\", \"by\": \"…\"}}: {e}"),
         )
     })?;
+    // Who marked it used is the token that was checked, not a name from the body.
+    request.by = caller.principal();
     let id = crate::status::parse_credential_id(&uuid)?;
     Ok(HttpResponse::Ok().json(issuer.status.mark_used(id.as_str(), &request).await?))
 }

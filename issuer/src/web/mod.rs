@@ -18,26 +18,27 @@ use wallet_core::ui_text::{Lang, PageContext};
 
 pub use session::WebState;
 
-/// Register the pages.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(pages::home))
-        .route("/lang/{code}", web::get().to(pages::switch_lang))
-        .route("/login", web::get().to(pages::login_form))
-        .route("/login", web::post().to(pages::login))
-        .route("/logout", web::post().to(pages::logout))
-        .route("/certificates", web::get().to(pages::list))
-        .route("/certificates/new", web::get().to(pages::new_health_certificate))
-        .route("/certificates/new", web::post().to(pages::issue_health_certificate))
-        .route("/licences/new", web::get().to(pages::new_licence))
-        .route("/licences/new", web::post().to(pages::issue_licence))
-        .route("/types", web::get().to(pages::types))
-        .route("/types/{api_path}/new", web::get().to(pages::new_of_type))
-        .route("/types/{api_path}/new", web::post().to(pages::issue_of_type))
-        .route("/certificates/{uuid}", web::get().to(pages::certificate))
-        .route("/certificates/{uuid}/status", web::post().to(pages::change_status))
-        .route("/audit", web::get().to(pages::audit))
-        .route("/lookup", web::get().to(pages::lookup_form))
-        .route("/lookup", web::post().to(pages::lookup));
+/// Register the pages (their access is in [`crate::routes::access::INVENTORY`]).
+pub fn register(r: &mut crate::routes::access::Router<'_>) {
+    use actix_web::http::Method;
+    r.add(Method::GET, "/", web::get().to(pages::home))
+        .add(Method::GET, "/lang/{code}", web::get().to(pages::switch_lang))
+        .add(Method::GET, "/login", web::get().to(pages::login_form))
+        .add(Method::POST, "/login", web::post().to(pages::login))
+        .add(Method::POST, "/logout", web::post().to(pages::logout))
+        .add(Method::GET, "/certificates", web::get().to(pages::list))
+        .add(Method::GET, "/certificates/new", web::get().to(pages::new_health_certificate))
+        .add(Method::POST, "/certificates/new", web::post().to(pages::issue_health_certificate))
+        .add(Method::GET, "/licences/new", web::get().to(pages::new_licence))
+        .add(Method::POST, "/licences/new", web::post().to(pages::issue_licence))
+        .add(Method::GET, "/types", web::get().to(pages::types))
+        .add(Method::GET, "/types/{api_path}/new", web::get().to(pages::new_of_type))
+        .add(Method::POST, "/types/{api_path}/new", web::post().to(pages::issue_of_type))
+        .add(Method::GET, "/certificates/{uuid}", web::get().to(pages::certificate))
+        .add(Method::POST, "/certificates/{uuid}/status", web::post().to(pages::change_status))
+        .add(Method::GET, "/audit", web::get().to(pages::audit))
+        .add(Method::GET, "/lookup", web::get().to(pages::lookup_form))
+        .add(Method::POST, "/lookup", web::post().to(pages::lookup));
 }
 
 /// The shared page data for this request (language, user, CSRF token, navigation)

@@ -260,7 +260,7 @@ async fn a_bad_definition_file_stops_the_issuer_naming_the_file_and_the_problem(
 }
 
 /// A trust list in which a health commission certifies `key` for health certificates only.
-fn trust_list_for(key: &IssuerKey, types: &[&str]) -> Vec<u8> {
+pub(crate) fn trust_list_for(key: &IssuerKey, types: &[&str]) -> Vec<u8> {
     let now = Utc::now();
     let validity = CertificateValidity { not_before: now - Duration::days(1), not_after: now + Duration::days(365) };
     let root_key = IssuerKey::generate();

@@ -1,0 +1,364 @@
+//! Who may call which route, decided where the route is registered.
+//!
+//! [`INVENTORY`] is the one table of every route the issuer serves and what it
+//! needs ([`Access`]). Routes are registered only through [`Router::add`], which
+//! takes the access from the table and wraps the resource in [`enforce`]: the
+//! check runs after actix has matched the (percent-decoded) path to this very
+//! resource, so no other spelling of the path (`/%61pi/…`, `//api/…`, `;x=1`)
+//! can reach a handler without it. A route missing from the table is refused to
+//! everybody (and fails the tests, which compare the table with what was
+//! registered).
+//!
+//! Handlers that act on someone's behalf also take [`ApiCaller`] or
+//! [`StaffUser`] as an argument: they cannot run without the record the check
+//! left in the request.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError as _};
+
+use crate::api_error::ApiError;
+use crate::store::{ApiTokenRecord, Store};
+use crate::web::WebState;
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anybody (public keys, lists, logs, the holder's and inspectors' pages).
+    Public,
+    /// A valid API token (`Authorization: Bearer …`); 401 in our JSON shape otherwise.
+    ApiToken,
+    /// An API token, unless the issuer runs with `--open-vc-api` (W3C test suites).
+    VcApiIssue,
+    /// An API token or a signed-in staff member (reading an issued credential).
+    ApiTokenOrStaff,
+    /// A signed-in staff member; others are sent to `/login`.
+    Staff,
+    /// Refused to everybody: a route registered without a decision.
+    Nobody,
+}
+
+use Access::{ApiToken, ApiTokenOrStaff, Nobody, Public, Staff, VcApiIssue};
+
+/// Every route: method, path pattern (as registered), access.
+pub const INVENTORY: &[(Method, &str, Access)] = &[
+    // Service, public keys and lists.
+    (Method::GET, "/healthz", Public),
+    (Method::GET, "/trust-list", Public),
+    (Method::GET, "/status", Public),
+    (Method::GET, "/status/{list_id}", Public),
+    (Method::GET, "/log/checkpoint", Public),
+    (Method::GET, "/log/key", Public),
+    (Method::GET, "/log/consistency", Public),
+    (Method::GET, "/log/entries", Public),
+    (Method::GET, "/log/anchors", Public),
+    (Method::GET, "/credentials/{uuid}/inclusion", Public),
+    // VC-API.
+    (Method::POST, "/credentials/issue", VcApiIssue),
+    (Method::POST, "/credentials/status", ApiToken),
+    // A credential and its audit trail.
+    (Method::GET, "/credentials/{uuid}", ApiTokenOrStaff),
+    (Method::GET, "/credentials/{uuid}/qr.png", ApiTokenOrStaff),
+    (Method::GET, "/credentials/{uuid}/qr.svg", ApiTokenOrStaff),
+    (Method::GET, "/credentials/{uuid}/use", ApiTokenOrStaff),
+    (Method::GET, "/credentials/{uuid}/status", ApiToken),
+    (Method::POST, "/credentials/{uuid}/status", ApiToken),
+    // Domain API.
+    (Method::POST, "/api/v1/credentials/{uuid}/use", ApiToken),
+    (Method::POST, "/api/v1/health-certificates", ApiToken),
+    (Method::POST, "/api/v1/licences", ApiToken),
+    (Method::POST, "/api/v1/credential-offers", ApiToken),
+    (Method::POST, "/api/v1/notarizations", ApiToken),
+    (Method::POST, "/api/v1/notarizations/receipts", ApiToken),
+    (Method::GET, "/api/v1/notarizations/{digest}", ApiToken),
+    (Method::POST, "/api/v1/{api_path}", ApiToken),
+    // OpenID4VCI: the wallet authenticates with the offer's pre-authorised code and
+    // then the access token, which those handlers check themselves.
+    (Method::GET, "/.well-known/openid-credential-issuer", Public),
+    (Method::GET, "/.well-known/oauth-authorization-server", Public),
+    (Method::POST, "/oid4vci/token", Public),
+    (Method::POST, "/oid4vci/nonce", Public),
+    (Method::POST, "/oid4vci/credential", Public),
+    // Web pages.
+    (Method::GET, "/", Public),
+    (Method::GET, "/lang/{code}", Public),
+    (Method::GET, "/login", Public),
+    (Method::POST, "/login", Public),
+    (Method::POST, "/logout", Public),
+    (Method::GET, "/audit", Public),
+    (Method::GET, "/lookup", Public),
+    (Method::POST, "/lookup", Public),
+    (Method::GET, "/certificates", Staff),
+    (Method::GET, "/certificates/new", Staff),
+    (Method::POST, "/certificates/new", Staff),
+    (Method::GET, "/licences/new", Staff),
+    (Method::POST, "/licences/new", Staff),
+    (Method::GET, "/types", Staff),
+    (Method::GET, "/types/{api_path}/new", Staff),
+    (Method::POST, "/types/{api_path}/new", Staff),
+    (Method::GET, "/certificates/{uuid}", Staff),
+    (Method::POST, "/certificates/{uuid}/status", Staff),
+];
+
+/// The access [`INVENTORY`] gives a route; [`Access::Nobody`] when it has none.
+pub fn access_of(method: &Method, path: &str) -> Access {
+    INVENTORY.iter().find(|(m, p, _)| m == method && *p == path).map_or(Nobody, |(_, _, a)| *a)
+}
+
+/// Whether the VC-API issue endpoint is open without a token (`--open-vc-api`).
+#[derive(Debug, Clone, Copy)]
+pub struct ApiAccess {
+    /// `POST /credentials/issue` without a token.
+    pub open_vc_api: bool,
+}
+
+/// Registers routes, each with its access from [`INVENTORY`].
+pub struct Router<'a> {
+    cfg: &'a mut web::ServiceConfig,
+    registered: Vec<(Method, &'static str)>,
+}
+
+impl<'a> Router<'a> {
+    /// A router over `cfg`.
+    pub fn new(cfg: &'a mut web::ServiceConfig) -> Self {
+        Self { cfg, registered: Vec::new() }
+    }
+
+    /// Register `handler` for `method path`, guarded by the route's access.
+    pub fn add(&mut self, method: Method, path: &'static str, handler: actix_web::Route) -> &mut Self {
+        self.add_with(method, path, handler, |r| r)
+    }
+
+    /// [`Router::add`], with resource settings (e.g. a larger JSON limit).
+    pub fn add_with(
+        &mut self,
+        method: Method,
+        path: &'static str,
+        handler: actix_web::Route,
+        settings: impl FnOnce(actix_web::Resource) -> actix_web::Resource,
+    ) -> &mut Self {
+        let access = access_of(&method, path);
+        if access == Nobody {
+            tracing::error!(%method, path, "route without an access decision in routes::access::INVENTORY: refused");
+        }
+        let resource = settings(web::resource(path))
+            .guard(actix_web::guard::Method(method.clone()))
+            .route(handler)
+            .wrap(actix_web::middleware::from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
+                enforce(access, req, next)
+            }));
+        self.cfg.service(resource);
+        self.registered.push((method, path));
+        self
+    }
+
+    /// What has been registered so far.
+    pub fn registered(&self) -> &[(Method, &'static str)] {
+        &self.registered
+    }
+}
+
+/// 401 `unauthorized` with `WWW-Authenticate: Bearer`.
+pub fn unauthorized() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "需要有效的 API 令牌（Authorization: Bearer …）",
+        "a valid API token is required (Authorization: Bearer …)",
+    )
+}
+
+fn unauthorized_response() -> HttpResponse {
+    let mut resp = unauthorized().error_response();
+    resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    resp
+}
+
+fn forbidden_response() -> HttpResponse {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", "此路径不对外开放", "this route is not open to anyone")
+        .error_response()
+}
+
+fn login_redirect(req: &HttpRequest) -> HttpResponse {
+    let here = match req.query_string() {
+        "" => req.path().to_owned(),
+        q => format!("{}?{q}", req.path()),
+    };
+    let next = crate::web::session::safe_next(Some(&here));
+    HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("/login?{}", serde_urlencoded::to_string([("next", next)]).unwrap_or_default()),
+        ))
+        .finish()
+}
+
+/// The API token a request presents, if it is a valid, unrevoked one.
+async fn bearer(store: &Store, req: &HttpRequest) -> Result<Option<ApiTokenRecord>, crate::store::StoreError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    let Some(token) = value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty() && t.len() < 200) else {
+        return Ok(None);
+    };
+    store.active_api_token(&crate::accounts::token_hash(token)).await
+}
+
+/// The signed-in staff member, if any.
+fn staff(req: &HttpRequest) -> Option<StaffUser> {
+    let state = req.app_data::<web::Data<WebState>>()?;
+    state.user(req).map(|username| StaffUser { username })
+}
+
+/// The check [`Router::add`] puts in front of every route.
+///
+/// # Errors
+/// Errors of the wrapped service.
+pub async fn enforce(
+    access: Access,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let open_vc_api = req.app_data::<web::Data<ApiAccess>>().is_some_and(|a| a.open_vc_api);
+    let needs_token = match access {
+        Public => false,
+        VcApiIssue => !open_vc_api,
+        ApiToken | ApiTokenOrStaff => true,
+        Staff => {
+            let Some(user) = staff(req.request()) else {
+                let resp = login_redirect(req.request());
+                return Ok(req.into_response(resp));
+            };
+            req.extensions_mut().insert(user);
+            false
+        }
+        Nobody => return Ok(req.into_response(forbidden_response())),
+    };
+    if needs_token {
+        let staff_user = if access == ApiTokenOrStaff { staff(req.request()) } else { None };
+        if let Some(user) = staff_user {
+            req.extensions_mut().insert(user);
+        } else {
+            let Some(store) = req.app_data::<web::Data<crate::issuance::Issuer>>().map(|i| i.store.clone()) else {
+                return Ok(req.into_response(ApiError::internal("no issuer state").error_response()));
+            };
+            match bearer(&store, req.request()).await {
+                Ok(Some(token)) => {
+                    tracing::debug!(token_id = %token.token_id, "API token accepted");
+                    req.extensions_mut().insert(ApiCaller(token));
+                }
+                Ok(None) => return Ok(req.into_response(unauthorized_response())),
+                Err(e) => return Ok(req.into_response(ApiError::internal(e).error_response())),
+            }
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// The API token a request was accepted with. A handler taking this argument
+/// cannot run for a request without a valid token.
+#[derive(Debug, Clone)]
+pub struct ApiCaller(pub ApiTokenRecord);
+
+impl ApiCaller {
+    /// `token:<id> (<clinic>)`, for audit trails.
+    pub fn principal(&self) -> String {
+        format!("token:{} ({})", self.0.token_id, self.0.clinic)
+    }
+}
+
+impl FromRequest for ApiCaller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(req.extensions().get::<Self>().cloned().ok_or_else(unauthorized))
+    }
+}
+
+/// The signed-in staff member a request was accepted for.
+#[derive(Debug, Clone)]
+pub struct StaffUser {
+    /// The sign-in name.
+    pub username: String,
+}
+
+impl FromRequest for StaffUser {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            req.extensions().get::<Self>().cloned().ok_or_else(|| {
+                actix_web::error::InternalError::from_response("not signed in", login_redirect(req)).into()
+            }),
+        )
+    }
+}
+
+/// Whoever a request was accepted for: an API token or a staff member.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// A hospital system's token.
+    Api(ApiCaller),
+    /// A clinic staff member.
+    Staff(StaffUser),
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ext = req.extensions();
+        let found = ext
+            .get::<ApiCaller>()
+            .cloned()
+            .map(Principal::Api)
+            .or_else(|| ext.get::<StaffUser>().cloned().map(Principal::Staff));
+        std::future::ready(found.ok_or_else(unauthorized))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_registered_route_has_a_decision_and_every_decision_a_route() {
+        let mut registered = Vec::new();
+        let _app = actix_web::App::new().configure(|cfg| {
+            registered = crate::routes::register(cfg);
+        });
+        let mut listed: Vec<(Method, &str)> = INVENTORY.iter().map(|(m, p, _)| (m.clone(), *p)).collect();
+        let mut seen: Vec<(Method, &str)> = registered.clone();
+        let key = |(m, p): &(Method, &str)| format!("{m} {p}");
+        listed.sort_by_key(key);
+        seen.sort_by_key(key);
+        let mut deduped = listed.clone();
+        deduped.dedup();
+        assert_eq!(deduped.len(), listed.len(), "a route is listed twice in INVENTORY");
+        assert_eq!(seen, listed, "INVENTORY and the registered routes differ");
+        assert!(registered.iter().all(|(m, p)| access_of(m, p) != Nobody));
+    }
+
+    #[test]
+    fn an_unlisted_route_is_refused_to_everybody() {
+        assert_eq!(access_of(&Method::POST, "/api/v1/new-thing"), Nobody);
+        assert_eq!(access_of(&Method::DELETE, "/api/v1/health-certificates"), Nobody);
+        assert_eq!(access_of(&Method::POST, "/api/v1/health-certificates"), ApiToken);
+    }
+
+    #[actix_web::test]
+    async fn an_unlisted_route_answers_403_even_with_nobody_checking() {
+        let app = actix_web::test::init_service(actix_web::App::new().configure(|cfg| {
+            Router::new(cfg).add(Method::GET, "/not-in-the-table", web::get().to(HttpResponse::Ok));
+        }))
+        .await;
+        let req = actix_web::test::TestRequest::get().uri("/not-in-the-table").to_request();
+        let resp = actix_web::test::call_service(&app, req).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    }
+}
