@@ -206,10 +206,18 @@ async fn bearer(store: &Store, req: &HttpRequest) -> Result<Option<ApiTokenRecor
     store.active_api_token(&crate::accounts::token_hash(token)).await
 }
 
-/// The signed-in staff member, if any.
-fn staff(req: &HttpRequest) -> Option<StaffUser> {
-    let state = req.app_data::<web::Data<WebState>>()?;
-    state.user(req).map(|username| StaffUser { username })
+/// The signed-in staff member, if any: a valid session cookie whose account
+/// still exists and is not locked (checked on every request, so a lock-out ends
+/// the sessions already handed out at once).
+async fn staff(req: &HttpRequest) -> Result<Option<StaffUser>, crate::store::StoreError> {
+    let Some(username) = req.app_data::<web::Data<WebState>>().and_then(|state| state.user(req)) else {
+        return Ok(None);
+    };
+    let Some(store) = req.app_data::<web::Data<crate::issuance::Issuer>>().map(|i| i.store.clone()) else {
+        return Ok(None);
+    };
+    let account = store.staff_account(&username).await?;
+    Ok(account.filter(|a| a.locked_at.is_none()).map(|_| StaffUser { username }))
 }
 
 /// The check [`Router::add`] puts in front of every route.
@@ -227,9 +235,13 @@ pub async fn enforce(
         VcApiIssue => !open_vc_api,
         ApiToken | ApiTokenOrStaff => true,
         Staff => {
-            let Some(user) = staff(req.request()) else {
-                let resp = login_redirect(req.request());
-                return Ok(req.into_response(resp));
+            let user = match staff(req.request()).await {
+                Ok(Some(user)) => user,
+                Ok(None) => {
+                    let resp = login_redirect(req.request());
+                    return Ok(req.into_response(resp));
+                }
+                Err(e) => return Ok(req.into_response(ApiError::internal(e).error_response())),
             };
             req.extensions_mut().insert(user);
             false
@@ -237,7 +249,14 @@ pub async fn enforce(
         Nobody => return Ok(req.into_response(forbidden_response())),
     };
     if needs_token {
-        let staff_user = if access == ApiTokenOrStaff { staff(req.request()) } else { None };
+        let staff_user = if access == ApiTokenOrStaff {
+            match staff(req.request()).await {
+                Ok(user) => user,
+                Err(e) => return Ok(req.into_response(ApiError::internal(e).error_response())),
+            }
+        } else {
+            None
+        };
         if let Some(user) = staff_user {
             req.extensions_mut().insert(user);
         } else {

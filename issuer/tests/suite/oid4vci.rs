@@ -213,7 +213,11 @@ async fn offer_pin_token_credential_store_present_verify() {
 
     // It was issued through the domain path: stored, logged (an inclusion proof exists).
     let uuid = id.trim_start_matches("urn:uuid:");
-    let stored: Value = reqwest::get(format!("{}/credentials/{uuid}", app.base)).await.unwrap().json().await.unwrap();
+    // Reading a stored credential needs the API token (the holder has the QR).
+    let anonymous = reqwest::get(format!("{}/credentials/{uuid}", app.base)).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let stored: Value =
+        app.http.get(format!("{}/credentials/{uuid}", app.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(stored, vc);
     let inclusion = reqwest::get(format!("{}/credentials/{uuid}/inclusion", app.base)).await.unwrap();
     assert_eq!(inclusion.status(), 200);

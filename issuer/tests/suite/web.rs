@@ -167,6 +167,31 @@ async fn sessions_csrf_and_lock_out() {
     assert_eq!(app.get(&mut jar, "/certificates").await.0, 303);
 }
 
+/// A lock-out ends the sessions already handed out, at once (the session cookie
+/// alone is not enough: the account is checked on every request).
+#[tokio::test]
+async fn locking_an_account_ends_its_open_sessions() {
+    let app = spawn().await;
+    let (mut signed_in, _) = app.sign_in("nurse.wang").await;
+    assert_eq!(app.get(&mut signed_in, "/certificates").await.0, 200);
+    // Someone guesses the password five times from elsewhere: the account locks.
+    let mut other = Jar::default();
+    let (_, html, _) = app.get(&mut other, "/login").await;
+    let csrf = csrf_of(&html);
+    for _ in 0..5 {
+        app.post(&mut other, "/login", &[("csrf", &csrf), ("username", "nurse.wang"), ("password", "nope")]).await;
+    }
+    // The session signed in before the lock-out no longer opens any staff page.
+    let (status, _, location) = app.get(&mut signed_in, "/certificates").await;
+    assert_eq!(status, 303);
+    assert!(location.unwrap().starts_with("/login"));
+    let (status, _, _) = app.get(&mut signed_in, "/certificates/new").await;
+    assert_eq!(status, 303);
+    // Another account's session is untouched.
+    let (mut li, _) = app.sign_in("dr.li").await;
+    assert_eq!(app.get(&mut li, "/certificates").await.0, 200);
+}
+
 #[tokio::test]
 async fn bad_form_input_is_rerendered_with_localized_errors_never_a_500() {
     let app = spawn().await;

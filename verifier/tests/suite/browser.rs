@@ -290,7 +290,19 @@ async fn run(c: &Client, s: &Services, driver: &Driver) -> Result<(), String> {
     assert!(width / 96.0 * 25.4 >= 40.0, "QR image is {width} CSS px wide");
     // Take the QR image from the page: fetch its src bytes.
     let src = qr.prop("src").await.unwrap().expect("img src");
-    let png = reqwest::get(&src).await.unwrap().bytes().await.unwrap();
+    // The QR image is the staff's (the route needs a session or a token): fetch it with
+    // the browser's session cookie, and see that it is refused without one.
+    assert_eq!(reqwest::get(&src).await.unwrap().status(), 401, "the QR image needs a session");
+    let session = c.get_named_cookie("ecert_session").await.unwrap();
+    let png = reqwest::Client::new()
+        .get(&src)
+        .header(reqwest::header::COOKIE, format!("ecert_session={}", session.value()))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     let qr_path = work.path().join("qr.png");
     std::fs::write(&qr_path, &png).unwrap();
     let print_url = url.to_string();
