@@ -84,30 +84,14 @@ pub async fn sign_credential(unsigned: &Value, key: &IssuerKey, created: DateTim
     let credential: AnyJsonCredential =
         serde_json::from_value(unsigned.clone()).map_err(|e| IssueError::NotACredential(e.to_string()))?;
     let resolver = DIDKey.into_vm_resolver::<AnyMethod>();
-    let jwk = key.to_jwk().map_err(|e| IssueError::Signing(e.to_string()))?;
-    let signer = SingleSecretSigner::new(jwk).into_local();
-    let vm: ssi::verification_methods::ReferenceOrOwned<AnyMethod> =
-        ssi::verification_methods::ReferenceOrOwned::Reference(
-            key.verification_method().parse().map_err(|_| IssueError::Signing("bad verification method".into()))?,
-        );
-    let mut options = ProofOptions::from_method(vm);
-    options.created =
-        Some(format_timestamp(created).parse().map_err(|_| IssueError::Signing("bad created time".into()))?);
+    let signer = SingleSecretSigner::new(key.to_jwk().map_err(|e| IssueError::Signing(e.to_string()))?).into_local();
+    let options = proof_options(key, created)?;
     let environment = SignatureEnvironment { json_ld_loader: BundledLoader, eip712_loader: () };
     let signed = AnySuite::EcdsaRdfc2019
         .sign_with(environment, credential, resolver, signer, options, Default::default())
         .await
         .map_err(|e| IssueError::Signing(e.to_string()))?;
-    let proofs = serde_json::to_value(&signed.proofs).map_err(|e| IssueError::Signing(e.to_string()))?;
-    let proof = match proofs {
-        Value::Array(mut a) if a.len() == 1 => a.remove(0),
-        other => other,
-    };
-    let mut out = unsigned.clone();
-    if let Value::Object(map) = &mut out {
-        map.insert("proof".into(), proof);
-    }
-    Ok(out)
+    with_proof(unsigned, &signed.proofs)
 }
 
 /// What a presentation proof is for (`proofPurpose`).
@@ -142,15 +126,8 @@ pub async fn sign_presentation(
     let presentation: ssi::claims::vc::AnyJsonPresentation =
         serde_json::from_value(unsigned.clone()).map_err(|e| IssueError::NotACredential(e.to_string()))?;
     let resolver = DIDKey.into_vm_resolver::<AnyMethod>();
-    let jwk = key.to_jwk().map_err(|e| IssueError::Signing(e.to_string()))?;
-    let signer = SingleSecretSigner::new(jwk).into_local();
-    let vm: ssi::verification_methods::ReferenceOrOwned<AnyMethod> =
-        ssi::verification_methods::ReferenceOrOwned::Reference(
-            key.verification_method().parse().map_err(|_| IssueError::Signing("bad verification method".into()))?,
-        );
-    let mut options = ProofOptions::from_method(vm);
-    options.created =
-        Some(format_timestamp(created).parse().map_err(|_| IssueError::Signing("bad created time".into()))?);
+    let signer = SingleSecretSigner::new(key.to_jwk().map_err(|e| IssueError::Signing(e.to_string()))?).into_local();
+    let mut options = proof_options(key, created)?;
     options.proof_purpose = match purpose {
         PresentationPurpose::Authentication => ssi::verification_methods::ProofPurpose::Authentication,
         PresentationPurpose::AssertionMethod => ssi::verification_methods::ProofPurpose::Assertion,
@@ -162,8 +139,26 @@ pub async fn sign_presentation(
         .sign_with(environment, presentation, resolver, signer, options, Default::default())
         .await
         .map_err(|e| IssueError::Signing(e.to_string()))?;
-    let proofs = serde_json::to_value(&signed.proofs).map_err(|e| IssueError::Signing(e.to_string()))?;
-    let proof = match proofs {
+    with_proof(unsigned, &signed.proofs)
+}
+
+/// `ecdsa-rdfc-2019` proof options for `key`'s verification method, created at `created`.
+fn proof_options(
+    key: &IssuerKey,
+    created: DateTime<Utc>,
+) -> Result<ProofOptions<AnyMethod, ssi::claims::data_integrity::AnyInputSuiteOptions>, IssueError> {
+    let vm = ssi::verification_methods::ReferenceOrOwned::Reference(
+        key.verification_method().parse().map_err(|_| IssueError::Signing("bad verification method".into()))?,
+    );
+    let mut options = ProofOptions::from_method(vm);
+    options.created =
+        Some(format_timestamp(created).parse().map_err(|_| IssueError::Signing("bad created time".into()))?);
+    Ok(options)
+}
+
+/// `unsigned` with `proofs` as its `proof` (one proof as an object, as the VC spec's examples show it).
+fn with_proof(unsigned: &Value, proofs: &impl serde::Serialize) -> Result<Value, IssueError> {
+    let proof = match serde_json::to_value(proofs).map_err(|e| IssueError::Signing(e.to_string()))? {
         Value::Array(mut a) if a.len() == 1 => a.remove(0),
         other => other,
     };
