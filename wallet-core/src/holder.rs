@@ -88,11 +88,24 @@ pub fn jwk_of(key: &p256::PublicKey) -> Value {
 /// some other way (a URL, a DID of another method, or a did:key of another key
 /// type such as Ed25519 `z6Mk…`, which other issuers use to name subjects).
 pub fn bound_key(vc: &Value) -> Option<Result<p256::PublicKey, String>> {
-    let id = vc.get("credentialSubject")?.get("id")?.as_str()?;
-    if !id.starts_with(P256_DID_KEY_PREFIX) {
-        return None;
+    // `credentialSubject` may be one object or an array of them: every P-256
+    // did:key among the subjects binds the credential, so more than one
+    // distinct key cannot be honoured by one device key and is an error.
+    let subjects: Vec<&Value> = match vc.get("credentialSubject")? {
+        Value::Array(all) => all.iter().collect(),
+        one => vec![one],
+    };
+    let mut ids: Vec<&str> = subjects
+        .into_iter()
+        .filter_map(|s| s.get("id").and_then(Value::as_str))
+        .filter(|id| id.starts_with(P256_DID_KEY_PREFIX))
+        .collect();
+    ids.dedup();
+    match ids.as_slice() {
+        [] => None,
+        [id] => Some(p256_key_from_did(id).map_err(|_| id.chars().take(80).collect())),
+        [first, ..] => Some(Err(format!("several subject keys, first {}", first.chars().take(80).collect::<String>()))),
     }
-    Some(p256_key_from_did(id).map_err(|_| id.chars().take(80).collect()))
 }
 
 /// How every P-256 `did:key` starts (multicodec 0x1200, base58btc).
@@ -220,5 +233,18 @@ mod tests {
         assert_eq!(bound_key(&json!({"credentialSubject": {"fullName": "x"}})), None);
         // An Ed25519 did:key names a subject (the W3C suites do); it is not our device binding.
         assert_eq!(bound_key(&json!({"credentialSubject": {"id": "did:key:z6Mkxx"}})), None);
+    }
+
+    #[test]
+    fn bound_key_reads_subject_arrays_and_refuses_two_keys() {
+        let key = DeviceKey::generate();
+        let other = DeviceKey::generate();
+        let one = json!({"credentialSubject": [{"fullName": "x"}, {"id": key.did()}]});
+        assert_eq!(bound_key(&one), Some(Ok(key.public_key())));
+        let same_twice = json!({"credentialSubject": [{"id": key.did()}, {"id": key.did()}]});
+        assert_eq!(bound_key(&same_twice), Some(Ok(key.public_key())));
+        let two = json!({"credentialSubject": [{"id": key.did()}, {"id": other.did()}]});
+        assert!(matches!(bound_key(&two), Some(Err(_))));
+        assert_eq!(bound_key(&json!({"credentialSubject": []})), None);
     }
 }

@@ -987,20 +987,16 @@ pub async fn verify_presentation(
             Err(e) => CredentialOutcome::Malformed { code: e.code().to_owned(), message: e.message() },
         });
     }
-    // The presentation's holder, when it names one, is who signed it — for a
-    // presentation of credentials bound to a subject DID.
-    let binds_subjects = obj.get("verifiableCredential").is_some_and(|v| {
-        let all: Vec<&Value> = v.as_array().map_or_else(|| vec![v], |a| a.iter().collect());
-        all.into_iter().any(|vc| !subject_did_keys(vc).is_empty())
-    });
+    // The presentation's holder, when it names one, is who signed it: a
+    // presentation cannot claim a holder whose key did not sign it (whether or
+    // not its credentials are bound to a subject DID, and for self-asserted
+    // credentials, whose issuer is that holder).
     let proof = match (&proof, &holder) {
-        (CheckResult::Valid, Some(holder)) if binds_subjects && !presenters.iter().any(|p| p == holder) => {
-            CheckResult::invalid(
-                "holder_not_key_controller",
-                "出示凭证声明的持有人不是签名密钥的持有者",
-                "the presentation's holder is not the controller of the key that signed it",
-            )
-        }
+        (CheckResult::Valid, Some(holder)) if !presenters.iter().any(|p| p == holder) => CheckResult::invalid(
+            "holder_not_key_controller",
+            "出示凭证声明的持有人不是签名密钥的持有者",
+            "the presentation's holder is not the controller of the key that signed it",
+        ),
         _ => proof,
     };
     let verified = !proof.is_invalid()

@@ -123,6 +123,48 @@ async fn a_random_did_key_over_the_right_challenge_is_not_the_holder() {
 }
 
 #[tokio::test]
+async fn a_presentation_cannot_name_a_holder_whose_key_did_not_sign_it() {
+    // A credential not bound to any subject key: the holder claim is all the
+    // relying party has, so it must be the signer.
+    let vc = certificate(&issuer_key(), &issuer_key().did(), None).await;
+    let stranger = IssuerKey::generate();
+    for claimed in
+        ["did:example:alice".to_owned(), IssuerKey::generate().did(), "https://clinic.example/alice".to_owned()]
+    {
+        let vp = presentation_of(&vc, Some(&claimed));
+        let vp = signed_vp(&vp, &stranger, Some(CHALLENGE), Some(DOMAIN), PresentationPurpose::Authentication).await;
+        let report = verify(&vp).await;
+        assert_eq!(report.proof.invalid_code(), Some("holder_not_key_controller"), "{claimed}: {report:#?}");
+        assert!(!report.verified);
+    }
+    // The same presentation naming its signer as holder is fine.
+    let vp = presentation_of(&vc, Some(&stranger.did()));
+    let vp = signed_vp(&vp, &stranger, Some(CHALLENGE), Some(DOMAIN), PresentationPurpose::Authentication).await;
+    assert_eq!(verify(&vp).await.proof, CheckResult::Valid);
+}
+
+#[tokio::test]
+async fn a_self_asserted_credential_of_someone_else_is_not_secured_by_my_proof() {
+    let alice = IssuerKey::generate();
+    let mallory = IssuerKey::generate();
+    let claim = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": alice.did(),
+        "credentialSubject": {"id": alice.did()}
+    });
+    let vp = presentation_of(&claim, Some(&alice.did()));
+    let vp = signed_vp(&vp, &mallory, Some(CHALLENGE), Some(DOMAIN), PresentationPurpose::Authentication).await;
+    let report = verify(&vp).await;
+    assert_eq!(report.proof.invalid_code(), Some("holder_not_key_controller"), "{report:#?}");
+    assert!(!report.verified);
+    // Signed by alice herself, the self-asserted claim is secured by the presentation.
+    let vp = presentation_of(&claim, Some(&alice.did()));
+    let vp = signed_vp(&vp, &alice, Some(CHALLENGE), Some(DOMAIN), PresentationPurpose::Authentication).await;
+    assert_eq!(verify(&vp).await.proof, CheckResult::Valid);
+}
+
+#[tokio::test]
 async fn the_subjects_key_with_a_wrong_or_missing_challenge_or_domain_fails() {
     let holder = IssuerKey::generate();
     let vc = certificate(&issuer_key(), &issuer_key().did(), Some(&holder)).await;
