@@ -42,7 +42,7 @@ set -euo pipefail
 log() { printf 'w3c-suites: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
-[[ $# -ge 1 ]] || { sed -n '2,/^$/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+[[ $# -ge 1 ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 suites_dir=$(cd "$1" && pwd) || die "no directory $1"
 shift
 all_suites=(vc-data-model-2.0-test-suite vc-di-ecdsa-test-suite vc-bitstring-status-list-test-suite)
