@@ -345,6 +345,17 @@ impl Issuer {
         if self.store.credential(id.as_str()).await.map_err(ApiError::internal)?.is_some() {
             return Err(credential_id_exists());
         }
+        // A credential sent without an id gets the one it is stored under, so the
+        // caller can read it back and change its status later.
+        let with_id;
+        let credential = if credential.get("id").is_none() && credential.is_object() {
+            let mut named = credential.clone();
+            named["id"] = Value::String(id.as_str().to_owned());
+            with_id = named;
+            &with_id
+        } else {
+            credential
+        };
         // Status entries are part of what is signed; checked first so bad input wastes no index.
         let with_status;
         let credential = if crate::status::wants_status_entries(credential) {

@@ -449,6 +449,29 @@ async fn vc_api_issue_adds_status_entries_and_status_updates_work() {
     assert_eq!((status, body["error"].as_str()), (409, Some("no_status_entry")));
 }
 
+#[tokio::test]
+async fn a_vc_api_credential_sent_without_an_id_gets_the_id_it_is_stored_under() {
+    let app = spawn().await;
+    let credential = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
+        "type": ["VerifiableCredential", "ExampleCredential"],
+        "issuer": app.did,
+        "credentialSubject": {"id": "did:example:123", "name": "Alice"}
+    });
+    let (status, body) = app.post("/credentials/issue", &json!({"credential": credential})).await;
+    assert_eq!(status, 201, "{body:#}");
+    let vc = &body["verifiableCredential"];
+    let id = vc["id"].as_str().expect("an id is added").to_owned();
+    assert!(id.starts_with("urn:uuid:"), "{id}");
+    assert!(verify_credential(vc, &VerifyOptions::default()).await.unwrap().checks.signature.is_valid());
+    // The id returned is the one the store knows: its status can be changed with it.
+    let revocation = entry(vc, "revocation");
+    let update = json!({"credentialId": id, "credentialStatus": [{"type": "BitstringStatusListCredential", "status": "revoked"}]});
+    let (status, body) = app.post("/credentials/status", &update).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("revoked")), "{body:#}");
+    assert!(app.bit(&revocation).await);
+}
+
 fn cli(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_issuer"))
         .arg("status")
