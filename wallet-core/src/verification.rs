@@ -387,6 +387,17 @@ fn report_with_signature(
     let obj = vc.as_object().unwrap_or(&empty);
     let proof = obj.get("proof").unwrap_or(&Value::Null);
     let validity_period = check_validity_period(vc, options, &mut warnings);
+    if obj.contains_key("relatedResource") {
+        // We never fetch what a credential points at: say so rather than let
+        // a green verdict suggest the digests were compared.
+        warnings.push(Warning {
+            code: "related_resource_not_checked".into(),
+            message: Localized::new(
+                "凭证引用的外部资源（relatedResource）未被获取和核对摘要",
+                "the credential's related resources were not fetched; their digests are not checked",
+            ),
+        });
+    }
 
     let issuer = obj.get("issuer").and_then(string_or_id);
     let types: Vec<String> = match obj.get("type") {

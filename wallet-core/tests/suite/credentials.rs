@@ -651,3 +651,25 @@ async fn an_extra_proof_does_not_bring_its_own_status_list() {
     assert_eq!(report.checks.status.invalid_code(), Some("status_list_wrong_issuer"), "{report:#?}");
     assert!(!report.verified);
 }
+
+#[tokio::test]
+async fn a_credential_pointing_at_related_resources_says_their_digests_were_not_checked() {
+    let key = IssuerKey::generate();
+    let mut vc = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": key.did(),
+        "credentialSubject": {"id": "did:example:123"}
+    });
+    let plain = sign_credential(&vc, &key, Utc::now()).await.unwrap();
+    let report = verify_credential(&plain, &VerifyOptions::default()).await.unwrap();
+    assert!(report.warnings.iter().all(|w| w.code != "related_resource_not_checked"), "{report:#?}");
+    vc["relatedResource"] = json!([{
+        "id": "https://www.w3.org/ns/credentials/v2",
+        "digestSRI": "sha384-NSOcNpmdIVUxIJGvGUoe22FjTWrXiaXlsZ8q6912LdnR3KraQO2n75Ica4wK4Qeg"
+    }]);
+    let with_resource = sign_credential(&vc, &key, Utc::now()).await.unwrap();
+    let report = verify_credential(&with_resource, &VerifyOptions::default()).await.unwrap();
+    assert!(report.checks.signature.is_valid(), "{report:#?}");
+    assert!(report.warnings.iter().any(|w| w.code == "related_resource_not_checked"), "{report:#?}");
+}
