@@ -718,6 +718,9 @@ async fn check_signature(
     if let Some(wrong) = check_proof_purpose(proof, "assertionMethod") {
         return Ok(wrong);
     }
+    if let Some(refused) = refuse_beyond_budget(vc).await {
+        return Ok(refused);
+    }
     let bytes = serde_json::to_vec(vc).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let signed: DataIntegrity<AnyJsonCredential, AnySuite> = ssi::claims::data_integrity::from_json_slice(&bytes)
         .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
@@ -727,6 +730,21 @@ async fn check_signature(
         "签名无效：凭证内容被改动或不是由该密钥签发",
         "the signature does not match: the content was altered or not signed by this key",
     ))
+}
+
+/// `ssi` canonicalises the document without a budget (RDFC-1.0 is factorial in
+/// indistinguishable blank nodes): our budgeted canonicalisation runs first, and
+/// a document beyond it fails the signature check with `document_too_complex`
+/// (`document_too_deep`, `document_too_large`) before any proof work. Invalid
+/// JSON-LD is left to `ssi`, which reports it as before.
+async fn refuse_beyond_budget(document: &Value) -> Option<CheckResult> {
+    match crate::canonical::check_document(document).await {
+        Err(e) if e.is_limit() => {
+            let message = e.message();
+            Some(CheckResult::Invalid { code: e.code().to_owned(), reason: message })
+        }
+        _ => None,
+    }
 }
 
 /// Every proof must be a `DataIntegrityProof` of an accepted cryptosuite with a
@@ -1086,6 +1104,9 @@ async fn check_presentation_signature(
 ) -> Result<CheckResult, MalformedCredential> {
     if let Some(unsupported) = check_proof_suites(proof)? {
         return Ok(unsupported);
+    }
+    if let Some(refused) = refuse_beyond_budget(vp).await {
+        return Ok(refused);
     }
     let bytes = serde_json::to_vec(vp).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let signed: DataIntegrity<ssi::claims::vc::AnyJsonPresentation, AnySuite> =
