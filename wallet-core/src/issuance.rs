@@ -85,6 +85,7 @@ pub async fn sign_credential(unsigned: &Value, key: &IssuerKey, created: DateTim
     if unsigned.get("proof").is_some() {
         return Err(IssueError::AlreadySigned);
     }
+    crate::canonical::check_json_limits(unsigned).map_err(IssueError::TooComplex)?;
     data_model::check_credential(unsigned)?;
     let unsigned = &with_data_integrity_context(unsigned);
     refuse_beyond_budget(unsigned).await?;
@@ -138,6 +139,7 @@ pub async fn sign_presentation(
     if unsigned.get("proof").is_some() {
         return Err(IssueError::AlreadySigned);
     }
+    crate::canonical::check_json_limits(unsigned).map_err(IssueError::TooComplex)?;
     data_model::check_presentation(unsigned)?;
     refuse_beyond_budget(unsigned).await?;
     let presentation: ssi::claims::vc::AnyJsonPresentation =

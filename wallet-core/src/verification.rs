@@ -160,6 +160,10 @@ pub enum MalformedCredential {
     /// A proof that cannot be read (missing members, bad encodings).
     #[error("the proof cannot be read: {0}")]
     UnreadableProof(String),
+    /// Nested too deep or too large to process at all (`document_too_deep`,
+    /// `document_too_large`): checked first, as JSON-LD expansion recurses.
+    #[error(transparent)]
+    Limits(crate::canonical::CanonicalizationError),
 }
 
 impl MalformedCredential {
@@ -170,6 +174,7 @@ impl MalformedCredential {
             Self::DataModel(e) => e.code,
             Self::MissingProof => "missing_proof",
             Self::UnreadableProof(_) => "unreadable_proof",
+            Self::Limits(e) => e.code(),
         }
     }
     /// For a person, in zh and en.
@@ -185,6 +190,7 @@ impl MalformedCredential {
             Self::UnreadableProof(d) => {
                 Localized::new(format!("签名无法解析：{d}"), format!("the signature cannot be read: {d}"))
             }
+            Self::Limits(e) => e.message(),
         }
     }
 }
@@ -359,6 +365,7 @@ fn proof_entries(proof: &Value) -> Vec<&Value> {
 /// [`MalformedCredential`] when the input is not a checkable credential.
 pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<VerificationReport, MalformedCredential> {
     let obj = vc.as_object().ok_or(MalformedCredential::NotAnObject)?;
+    crate::canonical::check_json_limits(vc).map_err(MalformedCredential::Limits)?;
     data_model::check_credential(vc)?;
     let proof = obj.get("proof").ok_or(MalformedCredential::MissingProof)?;
     let signature = check_signature(vc, proof, options).await?;
@@ -891,6 +898,7 @@ pub async fn verify_presentation(
     expected_domain: Option<&str>,
 ) -> Result<PresentationReport, MalformedCredential> {
     let obj = vp.as_object().ok_or(MalformedCredential::NotAnObject)?;
+    crate::canonical::check_json_limits(vp).map_err(MalformedCredential::Limits)?;
     data_model::check_presentation(vp)?;
     let mut warnings = Vec::new();
     let proof = match obj.get("proof") {

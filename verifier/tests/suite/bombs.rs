@@ -88,6 +88,19 @@ async fn a_canonicalisation_bomb_is_refused_with_document_too_complex_and_the_ve
     assert_eq!(status, 400, "{body:#}");
     assert!(body["error"].as_str().is_some_and(|c| !c.is_empty()), "{body:#}");
 
+    // Deeper than wallet-core's limit (but within serde_json's): 400 document_too_deep.
+    let mut deep = bomb(1).await;
+    deep["credentialSubject"] = (0..20).fold(json!(1), |inner, _| json!({ "c": inner }));
+    let resp = http
+        .post(format!("{verifier}/credentials/verify"))
+        .json(&json!({"verifiableCredential": deep}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "document_too_deep", "{body:#}");
+
     let health = http.get(format!("{verifier}/healthz")).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
 }

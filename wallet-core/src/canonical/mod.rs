@@ -35,8 +35,11 @@ use crate::contexts::BundledLoader;
 use crate::localized::Localized;
 
 /// Deepest nesting of JSON objects and arrays accepted in a credential or
-/// presentation (ours nest 4 deep; `serde_json` itself stops at 128).
-pub const MAX_JSON_DEPTH: usize = 64;
+/// presentation: twice the deepest fixture (5 levels; `serde_json` itself
+/// stops at 128). JSON-LD expansion recurses with ~130 KB of stack per level
+/// (measured in a debug build): 16 levels overflowed a 2 MiB thread stack and
+/// aborted the process, so this is checked before any JSON-LD processing.
+pub const MAX_JSON_DEPTH: usize = 10;
 /// Largest credential or presentation accepted, serialised (the services'
 /// request bodies are capped at the same 256 KiB).
 pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
