@@ -35,6 +35,25 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("canonicalize (RDFC-1.0)", |b| b.iter(|| pollster::block_on(canonical_nquads(&unsigned))));
 
+    // The canonicalisation budget (issue #14): its pre-check on this real
+    // certificate (part of "verify (full report)" above), and how long a
+    // k = 50 bomb (two subjects of 50 identical blank nodes, well-formed
+    // did:key proof) takes to be refused.
+    g.bench_function("budget pre-check (canonical::check_document)", |b| {
+        b.iter(|| pollster::block_on(wallet_core::canonical::check_document(&signed)))
+    });
+    let mut bomb = signed.clone();
+    let subject = serde_json::json!({"c": vec![serde_json::json!({"c": 1}); 50]});
+    bomb["@context"] =
+        serde_json::json!(["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"]);
+    bomb["type"] = serde_json::json!(["VerifiableCredential", "ExampleCredential"]);
+    bomb["credentialSubject"] = serde_json::json!([subject.clone(), subject]);
+    let refused = pollster::block_on(verify_credential(&bomb, &options)).expect("well-formed");
+    assert_eq!(refused.checks.signature.invalid_code(), Some("document_too_complex"));
+    g.bench_function("verify k=50 bomb (refused: document_too_complex)", |b| {
+        b.iter(|| pollster::block_on(verify_credential(&bomb, &options)))
+    });
+
     // Baseline: the bare P-256 operations over a 64-byte message (hash ‖ hash).
     let sk = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
     let vk = p256::ecdsa::VerifyingKey::from(&sk);

@@ -13,6 +13,7 @@ use ssi::claims::SignatureEnvironment;
 use ssi::dids::{DIDKey, DIDResolver};
 use ssi::verification_methods::{AnyMethod, SingleSecretSigner};
 
+use crate::canonical::CanonicalizationError;
 use crate::contexts::{BundledLoader, CREDENTIALS_V2, DATA_INTEGRITY_V2};
 use crate::credential::format_timestamp;
 use crate::data_model::{self, DataModelError};
@@ -31,6 +32,10 @@ pub enum IssueError {
     /// `ssi` could not read the document as a credential.
     #[error("not a credential: {0}")]
     NotACredential(String),
+    /// The document is beyond the canonicalisation budget (or the JSON
+    /// limits): refused before signing, see [`crate::canonical`].
+    #[error("{0}")]
+    TooComplex(CanonicalizationError),
     /// Signing failed (canonicalisation or key problem).
     #[error("signing failed: {0}")]
     Signing(String),
@@ -43,6 +48,7 @@ impl IssueError {
             Self::DataModel(e) => e.code,
             Self::AlreadySigned => "already_signed",
             Self::NotACredential(_) => "not_a_credential",
+            Self::TooComplex(e) => e.code(),
             Self::Signing(_) => "signing_failed",
         }
     }
@@ -79,8 +85,10 @@ pub async fn sign_credential(unsigned: &Value, key: &IssuerKey, created: DateTim
     if unsigned.get("proof").is_some() {
         return Err(IssueError::AlreadySigned);
     }
+    crate::canonical::check_json_limits(unsigned).map_err(IssueError::TooComplex)?;
     data_model::check_credential(unsigned)?;
     let unsigned = &with_data_integrity_context(unsigned);
+    refuse_beyond_budget(unsigned).await?;
     let credential: AnyJsonCredential =
         serde_json::from_value(unsigned.clone()).map_err(|e| IssueError::NotACredential(e.to_string()))?;
     let resolver = DIDKey.into_vm_resolver::<AnyMethod>();
@@ -92,6 +100,15 @@ pub async fn sign_credential(unsigned: &Value, key: &IssuerKey, created: DateTim
         .await
         .map_err(|e| IssueError::Signing(e.to_string()))?;
     with_proof(unsigned, &signed.proofs)
+}
+
+/// `ssi` canonicalises without a budget: a document beyond ours (or the JSON
+/// limits) is refused before signing. Invalid JSON-LD is left to `ssi`.
+async fn refuse_beyond_budget(unsigned: &Value) -> Result<(), IssueError> {
+    match crate::canonical::check_document(unsigned).await {
+        Err(e) if e.is_limit() => Err(IssueError::TooComplex(e)),
+        _ => Ok(()),
+    }
 }
 
 /// What a presentation proof is for (`proofPurpose`).
@@ -122,7 +139,9 @@ pub async fn sign_presentation(
     if unsigned.get("proof").is_some() {
         return Err(IssueError::AlreadySigned);
     }
+    crate::canonical::check_json_limits(unsigned).map_err(IssueError::TooComplex)?;
     data_model::check_presentation(unsigned)?;
+    refuse_beyond_budget(unsigned).await?;
     let presentation: ssi::claims::vc::AnyJsonPresentation =
         serde_json::from_value(unsigned.clone()).map_err(|e| IssueError::NotACredential(e.to_string()))?;
     let resolver = DIDKey.into_vm_resolver::<AnyMethod>();

@@ -160,6 +160,10 @@ pub enum MalformedCredential {
     /// A proof that cannot be read (missing members, bad encodings).
     #[error("the proof cannot be read: {0}")]
     UnreadableProof(String),
+    /// Nested too deep or too large to process at all (`document_too_deep`,
+    /// `document_too_large`): checked first, as JSON-LD expansion recurses.
+    #[error(transparent)]
+    Limits(crate::canonical::CanonicalizationError),
 }
 
 impl MalformedCredential {
@@ -170,6 +174,7 @@ impl MalformedCredential {
             Self::DataModel(e) => e.code,
             Self::MissingProof => "missing_proof",
             Self::UnreadableProof(_) => "unreadable_proof",
+            Self::Limits(e) => e.code(),
         }
     }
     /// For a person, in zh and en.
@@ -185,6 +190,7 @@ impl MalformedCredential {
             Self::UnreadableProof(d) => {
                 Localized::new(format!("签名无法解析：{d}"), format!("the signature cannot be read: {d}"))
             }
+            Self::Limits(e) => e.message(),
         }
     }
 }
@@ -359,6 +365,7 @@ fn proof_entries(proof: &Value) -> Vec<&Value> {
 /// [`MalformedCredential`] when the input is not a checkable credential.
 pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<VerificationReport, MalformedCredential> {
     let obj = vc.as_object().ok_or(MalformedCredential::NotAnObject)?;
+    crate::canonical::check_json_limits(vc).map_err(MalformedCredential::Limits)?;
     data_model::check_credential(vc)?;
     let proof = obj.get("proof").ok_or(MalformedCredential::MissingProof)?;
     let signature = check_signature(vc, proof, options).await?;
@@ -729,6 +736,9 @@ async fn check_signature(
     if let Some(wrong) = check_proof_purpose(proof, "assertionMethod") {
         return Ok(wrong);
     }
+    if let Some(refused) = refuse_beyond_budget(vc).await {
+        return Ok(refused);
+    }
     let bytes = serde_json::to_vec(vc).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let signed: DataIntegrity<AnyJsonCredential, AnySuite> = ssi::claims::data_integrity::from_json_slice(&bytes)
         .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
@@ -738,6 +748,21 @@ async fn check_signature(
         "签名无效：凭证内容被改动或不是由该密钥签发",
         "the signature does not match: the content was altered or not signed by this key",
     ))
+}
+
+/// `ssi` canonicalises the document without a budget (RDFC-1.0 is factorial in
+/// indistinguishable blank nodes): our budgeted canonicalisation runs first, and
+/// a document beyond it fails the signature check with `document_too_complex`
+/// (`document_too_deep`, `document_too_large`) before any proof work. Invalid
+/// JSON-LD is left to `ssi`, which reports it as before.
+async fn refuse_beyond_budget(document: &Value) -> Option<CheckResult> {
+    match crate::canonical::check_document(document).await {
+        Err(e) if e.is_limit() => {
+            let message = e.message();
+            Some(CheckResult::Invalid { code: e.code().to_owned(), reason: message })
+        }
+        _ => None,
+    }
 }
 
 /// Every proof must be a `DataIntegrityProof` of an accepted cryptosuite with a
@@ -884,6 +909,7 @@ pub async fn verify_presentation(
     expected_domain: Option<&str>,
 ) -> Result<PresentationReport, MalformedCredential> {
     let obj = vp.as_object().ok_or(MalformedCredential::NotAnObject)?;
+    crate::canonical::check_json_limits(vp).map_err(MalformedCredential::Limits)?;
     data_model::check_presentation(vp)?;
     let mut warnings = Vec::new();
     let proof = match obj.get("proof") {
@@ -1093,6 +1119,9 @@ async fn check_presentation_signature(
 ) -> Result<CheckResult, MalformedCredential> {
     if let Some(unsupported) = check_proof_suites(proof)? {
         return Ok(unsupported);
+    }
+    if let Some(refused) = refuse_beyond_budget(vp).await {
+        return Ok(refused);
     }
     let bytes = serde_json::to_vec(vp).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let signed: DataIntegrity<ssi::claims::vc::AnyJsonPresentation, AnySuite> =

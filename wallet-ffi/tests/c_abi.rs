@@ -8,7 +8,8 @@
 //! inclusion proof) gets the anchoring check offline against the bundle's log; an
 //! altered proof fails it. A C wallet app keeps a holder-bound credential
 //! in its encrypted store, lists, renders, presents and deletes it; the inspector
-//! side checks the presentation's binding, window and challenge.
+//! side checks the presentation's binding, window and challenge. A canonicalisation
+//! bomb imported through the C ABI is refused with `document_too_complex`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -345,4 +346,17 @@ fn a_c_wallet_app_imports_presents_and_deletes_through_the_c_abi() {
     let output = Command::new(&program).arg(&wallet_file).arg("00".repeat(32)).arg("jwk").output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(lines(&output)[0]["failed"]["error"], "wrong_key_or_tampered");
+
+    // A canonicalisation bomb (two subjects of 50 identical blank nodes, with a
+    // well-formed proof) is refused at once with its code: the app does not freeze.
+    let mut bomb = signed.clone();
+    bomb["@context"] =
+        serde_json::json!(["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"]);
+    bomb["type"] = serde_json::json!(["VerifiableCredential", "ExampleCredential"]);
+    let subject = serde_json::json!({"c": vec![serde_json::json!({"c": 1}); 50]});
+    bomb["credentialSubject"] = serde_json::json!([subject.clone(), subject]);
+    let bomb_file = write("bomb.txt", wallet_core::compact::encode_credential(&bomb).unwrap().as_bytes());
+    let (code, out) = run(&["import".as_ref(), bomb_file.as_os_str()]);
+    assert_eq!(code, Some(0), "{out:#?}");
+    assert_eq!(out[0]["failed"]["error"], "document_too_complex", "{out:#?}");
 }

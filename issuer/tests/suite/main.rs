@@ -6,6 +6,7 @@ mod anchoring;
 mod api;
 mod crash;
 mod credential_types;
+mod document_budget;
 mod issue_guards;
 mod log_api;
 mod notarization;

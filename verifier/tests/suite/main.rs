@@ -2,6 +2,7 @@
 //! Run one part with e.g. `cargo test -p verifier --test suite offline::`.
 
 mod anchoring;
+mod bombs;
 mod browser;
 mod credential_types;
 mod end_to_end;

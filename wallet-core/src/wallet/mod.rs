@@ -48,6 +48,10 @@ pub enum WalletError {
     /// What was imported is not a credential we can keep.
     #[error("not a credential: {0}")]
     NotACredential(String),
+    /// The document is beyond the canonicalisation budget or the JSON limits
+    /// (`document_too_complex`, `document_too_deep`, `document_too_large`).
+    #[error(transparent)]
+    TooComplex(crate::canonical::CanonicalizationError),
     /// The credential's signature does not verify (forged or altered).
     #[error("the credential's signature does not verify")]
     BadSignature,
@@ -73,6 +77,7 @@ impl WalletError {
             Self::Io(_) => "io_error",
             Self::Crypto => "crypto_error",
             Self::NotACredential(_) => "not_a_credential",
+            Self::TooComplex(e) => e.code(),
             Self::BadSignature => "bad_signature",
             Self::NotFound => "not_found",
             Self::Presentation(e) => e.code(),
@@ -218,7 +223,10 @@ impl<K: KeyProvider> Wallet<K> {
     /// # Errors
     /// As [`Wallet::import_qr`].
     pub fn import_file(&mut self, bytes: &[u8]) -> Result<String, WalletError> {
-        let json: Value = serde_json::from_slice(bytes).map_err(|e| WalletError::NotACredential(e.to_string()))?;
+        let json = crate::canonical::parse_document(bytes).map_err(|e| match e {
+            e if e.is_limit() => WalletError::TooComplex(e),
+            e => WalletError::NotACredential(e.to_string()),
+        })?;
         match json.get("credential") {
             Some(vc) if json.get("proof").is_none() => {
                 let inclusion = json.get("inclusion").filter(|i| !i.is_null()).cloned();
@@ -243,6 +251,11 @@ impl<K: KeyProvider> Wallet<K> {
         if let Some(bundle) = &inclusion {
             crate::transparency::InclusionBundle::from_json(&bundle.to_string())
                 .map_err(|e| WalletError::NotACredential(format!("inclusion proof: {e}")))?;
+        }
+        // Refused before any JSON-LD or proof work that could run away.
+        match pollster::block_on(crate::canonical::check_document(&vc)) {
+            Err(e) if e.is_limit() => return Err(WalletError::TooComplex(e)),
+            _ => {}
         }
         let report = pollster::block_on(verify_credential(&vc, &VerifyOptions::default()))
             .map_err(|e| WalletError::NotACredential(e.to_string()))?;

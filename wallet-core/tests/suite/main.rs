@@ -2,6 +2,7 @@
 //! Run one part with e.g. `cargo test -p wallet-core --test suite trust::`.
 
 mod anchoring;
+mod canonical_budget;
 mod credential_types;
 mod credentials;
 mod data_model;
