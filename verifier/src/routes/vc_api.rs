@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use wallet_core::verification::{self, CheckResult, Checks, VerificationReport, VerifyOptions};
+use wallet_core::verification::{self, CheckResult, Checks, VerificationReport};
 
 use crate::api_error::ApiError;
 use crate::log_sync::AnchoringState;
