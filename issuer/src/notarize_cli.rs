@@ -167,7 +167,11 @@ fn progress(len: usize, what: &str) -> indicatif::ProgressBar {
 }
 
 fn client() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder().timeout(std::time::Duration::from_secs(120)).build()?)
+    // The operator names the issuer (often on loopback or a private network);
+    // a notarisation batch may take longer than the usual 30 s.
+    Ok(service_http::outbound::client_builder(service_http::outbound::PrivateAddresses::Allowed)
+        .timeout(std::time::Duration::from_secs(120))
+        .build()?)
 }
 
 async fn post(http: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> anyhow::Result<Value> {

@@ -6,12 +6,15 @@
 //! - [`tls`]: rustls server configuration from PEM files;
 //! - [`telemetry`]: the `tracing` subscriber of the binaries;
 //! - [`chain_rpc`]: Ethereum JSON-RPC over HTTP, the transport behind
-//!   wallet-core's [`JsonRpc`](wallet_core::transparency::JsonRpc).
+//!   wallet-core's [`JsonRpc`](wallet_core::transparency::JsonRpc);
+//! - [`outbound`]: the one outbound HTTP client configuration (timeouts, no
+//!   redirects, no private addresses unless allowed) and a capped body reader.
 //!
 //! Credential rules do not live here (they live in wallet-core); nor does
 //! anything one service needs and the other does not.
 
 pub mod api_error;
 pub mod chain_rpc;
+pub mod outbound;
 pub mod telemetry;
 pub mod tls;

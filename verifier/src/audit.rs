@@ -50,7 +50,8 @@ pub struct AuditArgs {
 pub async fn run(args: &AuditArgs) -> anyhow::Result<AuditReport> {
     let base = args.log_url.trim_end_matches('/');
     let key = LogKey::from_vkey(args.log_key.trim()).map_err(|e| anyhow::anyhow!("--log-key: {e}"))?;
-    let http = reqwest::Client::new();
+    // The operator's own command: the URLs are theirs, private addresses included.
+    let http = service_http::outbound::client_builder(service_http::outbound::PrivateAddresses::Allowed).build()?;
     let rpc = HttpJsonRpc::new(&args.chain_rpc_url);
     let chain = chain_id(&rpc).await?;
 

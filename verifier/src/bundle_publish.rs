@@ -237,8 +237,7 @@ struct Answer {
 
 async fn list_index(http: &reqwest::Client, issuer: &str) -> anyhow::Result<Vec<String>> {
     let resp = http.get(format!("{issuer}/status")).send().await?.error_for_status()?;
-    let bytes = resp.bytes().await?;
-    anyhow::ensure!(bytes.len() <= 1024 * 1024, "status list index larger than 1 MiB");
+    let bytes = service_http::outbound::read_capped(resp, 1024 * 1024).await?;
     let index: ListIndex = serde_json::from_slice(&bytes)?;
     Ok(index.lists.into_iter().map(|l| l.url).collect())
 }

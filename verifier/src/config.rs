@@ -56,7 +56,8 @@ impl Settings {
             credential_types: None,
             data_dir: None,
             trust: Default::default(),
-            status: Default::default(),
+            // Tests serve everything on loopback.
+            status: crate::status_sync::StatusSettings { allow_private_fetch: true, ..Default::default() },
             witness: Default::default(),
             anchoring: crate::log_sync::AnchoringSettings {
                 anchor_grace_secs: 600,

@@ -24,11 +24,17 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 use service_http::chain_rpc::HttpJsonRpc;
+use service_http::outbound::PrivateAddresses;
 use wallet_core::transparency::{
     chain_id, read_anchor, AnchoringPolicy, BundledLog, LogEntry, LogKey, LogMirror, LogMirrors, WitnessKey,
     WitnessPolicy,
 };
 use wallet_core::verification::AnchoringSource;
+
+/// Largest page of log entries read.
+const MAX_ENTRIES_PAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Largest checkpoint or cosigned note read.
+const MAX_NOTE_BYTES: usize = 64 * 1024;
 
 /// Largest page of entries asked for (the issuer serves at most 1000).
 const ENTRIES_PAGE: u64 = 1000;
@@ -85,7 +91,10 @@ pub async fn fetch_entries(http: &reqwest::Client, base: &str, start: u64, end: 
         if !response.status().is_success() {
             return Err(format!("{url}: HTTP {}", response.status()));
         }
-        let page: Value = response.json().await.map_err(|e| format!("log entries: {e}"))?;
+        let body = service_http::outbound::read_capped(response, MAX_ENTRIES_PAGE_BYTES)
+            .await
+            .map_err(|e| format!("log entries: {e}"))?;
+        let page: Value = serde_json::from_slice(&body).map_err(|e| format!("log entries: {e}"))?;
         let items = page.get("entries").and_then(Value::as_array).ok_or("log entries: no entries array")?;
         if items.is_empty() {
             return Err(format!("log entries: empty page at {from}"));
@@ -154,17 +163,20 @@ impl Default for AnchoringState {
             sender: None,
             witness_urls: Vec::new(),
             interval: Duration::from_secs(30),
-            http: reqwest::Client::new(),
+            http: service_http::outbound::client_builder(PrivateAddresses::Refused).build().unwrap_or_default(),
         }
     }
 }
 
 impl AnchoringState {
     /// From the settings; no logs configured means the check stays `unchecked`.
+    /// Logs and witnesses are reached at private addresses only when `private`
+    /// allows; the chain node (`--chain-rpc-url`, configured by the operator,
+    /// usually on a private network) always may be.
     ///
     /// # Errors
     /// Unreadable keys, or URLs and keys that do not pair up.
-    pub fn from_settings(settings: &AnchoringSettings) -> anyhow::Result<Self> {
+    pub fn from_settings(settings: &AnchoringSettings, private: PrivateAddresses) -> anyhow::Result<Self> {
         anyhow::ensure!(
             settings.log_urls.len() == settings.log_keys.len(),
             "--log-url and --log-key must be given in pairs ({} URLs, {} keys)",
@@ -203,10 +215,7 @@ impl AnchoringState {
             sender: settings.anchor_sender.clone(),
             witness_urls: settings.witness_urls.iter().map(|u| u.trim_end_matches('/').to_owned()).collect(),
             interval: Duration::from_secs(settings.log_sync_secs.max(1)),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .connect_timeout(Duration::from_secs(5))
-                .build()?,
+            http: service_http::outbound::client_builder(private).build()?,
         })
     }
 
@@ -289,7 +298,9 @@ impl AnchoringState {
         if !response.status().is_success() {
             return Err(format!("{url}: HTTP {}", response.status()));
         }
-        response.text().await.map_err(|e| format!("{url}: {e}"))
+        let body =
+            service_http::outbound::read_capped(response, MAX_NOTE_BYTES).await.map_err(|e| format!("{url}: {e}"))?;
+        String::from_utf8(body).map_err(|e| format!("{url}: {e}"))
     }
 
     async fn sync_log(&self, source: &Source) -> Result<(), String> {

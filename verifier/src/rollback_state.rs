@@ -15,6 +15,12 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// At most this many status list URLs keep a floor; beyond it the URL whose
+/// newest accepted `validFrom` is oldest (a list not republished for longest)
+/// loses its floor, so the file and the memory stay bounded however many
+/// list URLs credentials name.
+pub const MAX_STATUS_FLOOR_URLS: usize = 4096;
+
 /// The file's name inside the data directory.
 pub const ROLLBACK_STATE_FILE: &str = "rollback-state.json";
 
@@ -96,7 +102,15 @@ impl RollbackState {
         })
     }
 
-    /// Raise the status list floors to `status` (each floor only goes up).
+    /// The highest `validFrom` accepted for `url` from any of `signers`.
+    pub fn status_floor(&self, url: &str, signers: &[String]) -> Option<DateTime<Utc>> {
+        let floors = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let held = floors.status_lists.get(url)?;
+        signers.iter().filter_map(|s| held.get(s)).max().copied()
+    }
+
+    /// Raise the status list floors to `status` (each floor only goes up);
+    /// at most [`MAX_STATUS_FLOOR_URLS`] URLs are kept (never one just raised).
     ///
     /// # Errors
     /// The file cannot be written.
@@ -114,6 +128,17 @@ impl RollbackState {
                         }
                     }
                 }
+            }
+            while floors.status_lists.len() > MAX_STATUS_FLOOR_URLS {
+                let oldest = floors
+                    .status_lists
+                    .iter()
+                    .filter(|(url, _)| !status.contains_key(*url))
+                    .min_by_key(|(_, by_signer)| by_signer.values().max().copied())
+                    .map(|(url, _)| url.clone());
+                let Some(oldest) = oldest else { break };
+                floors.status_lists.remove(&oldest);
+                changed = true;
             }
             changed
         })
@@ -179,6 +204,26 @@ mod tests {
         assert_eq!(reopened.trust_list_sequence(), Some(5));
         assert_eq!(reopened.floors().status_lists, status);
         assert!(!dir.path().join("rollback-state.json.tmp").exists());
+    }
+
+    #[test]
+    fn status_floors_are_bounded_and_the_oldest_go_first() {
+        let state = RollbackState::in_memory();
+        let base = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let extra = 10;
+        for i in 0..MAX_STATUS_FLOOR_URLS + extra {
+            let mut status = StatusFloors::new();
+            let at = base + chrono::Duration::minutes(i64::try_from(i).unwrap());
+            status.entry(format!("https://i.example/status/{i}")).or_default().insert("did:key:a".into(), at);
+            state.record_status_floors(&status).unwrap();
+        }
+        let floors = state.floors().status_lists;
+        assert_eq!(floors.len(), MAX_STATUS_FLOOR_URLS);
+        let signer = ["did:key:a".to_owned()];
+        assert_eq!(state.status_floor("https://i.example/status/0", &signer), None, "the oldest floor went");
+        let newest = MAX_STATUS_FLOOR_URLS + extra - 1;
+        assert!(state.status_floor(&format!("https://i.example/status/{newest}"), &signer).is_some());
+        assert!(state.status_floor(&format!("https://i.example/status/{extra}"), &signer).is_some());
     }
 
     #[test]

@@ -23,15 +23,28 @@ impl Application {
         wallet_core::credential_type::Registry::load(settings.credential_types.as_deref())
             .and_then(|types| types.install())
             .context("loading credential type definitions")?;
+        let private = settings.status.private_addresses();
+        check_configured_urls(settings)?;
         let rollback = crate::rollback_state::RollbackState::from_data_dir(settings.data_dir.as_deref())?;
         let trust = crate::trust_sync::TrustState::from_settings(&settings.trust, rollback.clone())?;
-        tokio::spawn(trust.clone().keep_fresh(settings.trust.clone()));
+        tokio::spawn(trust.clone().keep_fresh(settings.trust.clone(), private));
         let trust_data = web::Data::new(trust);
-        let status_data = web::Data::new(crate::status_sync::StatusState::new(&settings.status, rollback)?);
+        let status = crate::status_sync::StatusState::new(&settings.status, rollback)?.also_allowing_origins_of(
+            settings.anchoring.log_urls.iter().chain(&settings.bundle.issuers).map(String::as_str),
+        );
+        if status.allowed_origins().is_empty() {
+            tracing::warn!(
+                "no --status-origin (nor --log-url, --bundle-issuer): status lists are fetched from any origin \
+                 a credential with a valid signature names; set --status-origin to bind them to your issuers"
+            );
+        } else {
+            tracing::info!(origins = ?status.allowed_origins(), "status lists are fetched from these origins only");
+        }
+        let status_data = web::Data::new(status);
         let witness = crate::witness::WitnessState::from_settings(&settings.witness)?;
-        tokio::spawn(witness.clone().run(settings.witness.clone()));
+        tokio::spawn(witness.clone().run(settings.witness.clone(), private));
         let witness_data = web::Data::new(witness);
-        let anchoring = crate::log_sync::AnchoringState::from_settings(&settings.anchoring)?;
+        let anchoring = crate::log_sync::AnchoringState::from_settings(&settings.anchoring, private)?;
         tokio::spawn(anchoring.clone().run());
         let publisher = crate::bundle_publish::BundlePublisher::from_settings(&settings.bundle)?;
         if let Some(publisher) = &publisher {
@@ -82,4 +95,23 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The URLs the operator configured for outbound fetches: http(s), and (unless
+/// `--allow-private-fetch`) not a literal private address — host names are
+/// checked when resolved. The chain node (`--chain-rpc-url`) may be private.
+fn check_configured_urls(settings: &Settings) -> anyhow::Result<()> {
+    let private = settings.status.private_addresses();
+    let configured = [("--trust-list-url", settings.trust.trust_list_url.as_ref())]
+        .into_iter()
+        .filter_map(|(flag, url)| url.map(|u| (flag, u)))
+        .chain(settings.anchoring.log_urls.iter().map(|u| ("--log-url", u)))
+        .chain(settings.anchoring.witness_urls.iter().map(|u| ("--log-witness-url", u)))
+        .chain(settings.witness.witness_log_url.iter().map(|u| ("--witness-log-url", u)))
+        .chain(settings.bundle.issuers.iter().map(|u| ("--bundle-issuer", u)));
+    for (flag, url) in configured {
+        service_http::outbound::check_url(url, private)
+            .with_context(|| format!("{flag} {url} (pass --allow-private-fetch to reach private addresses)"))?;
+    }
+    Ok(())
 }

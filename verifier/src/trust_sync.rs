@@ -192,12 +192,13 @@ impl TrustState {
     }
 
     /// Keep the trust list fresh: reload the file or fetch the URL every
-    /// `refresh_secs`. Runs until the process ends.
-    pub async fn keep_fresh(self, settings: TrustSettings) {
+    /// `refresh_secs` (reaching a private address only when `private` allows).
+    /// Runs until the process ends.
+    pub async fn keep_fresh(self, settings: TrustSettings, private: service_http::outbound::PrivateAddresses) {
         if settings.trust_list_file.is_none() && settings.trust_list_url.is_none() {
             return;
         }
-        let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build();
+        let client = service_http::outbound::client_builder(private).build();
         let mut first = settings.trust_list_url.is_some();
         loop {
             if !first {
@@ -223,9 +224,7 @@ impl TrustState {
 
 async fn fetch(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<u8>> {
     let resp = client.get(url).send().await?.error_for_status()?;
-    let bytes = resp.bytes().await?;
-    anyhow::ensure!(bytes.len() <= 64 * 1024 * 1024, "trust list larger than 64 MiB");
-    Ok(bytes.to_vec())
+    Ok(service_http::outbound::read_capped(resp, 64 * 1024 * 1024).await?)
 }
 
 /// The certificates in PEM files (trust roots, a signing key's chain), as DER, in order.

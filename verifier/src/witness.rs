@@ -167,13 +167,14 @@ impl WitnessState {
     }
 
     /// The witnessing loop; returns at once when witness mode is off, or when
-    /// the configuration cannot be used (logged at error level).
-    pub async fn run(self, settings: WitnessSettings) {
+    /// the configuration cannot be used (logged at error level). The log is
+    /// reached at a private address only when `private` allows.
+    pub async fn run(self, settings: WitnessSettings, private: service_http::outbound::PrivateAddresses) {
         let (Some(shared), Some(url)) = (self.inner.clone(), settings.witness_log_url.clone()) else {
             return;
         };
         let url = url.trim_end_matches('/').to_owned();
-        let client = match reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build() {
+        let client = match service_http::outbound::client_builder(private).build() {
             Ok(client) => client,
             Err(e) => {
                 tracing::error!(error = %e, "witness: cannot build the HTTP client; not witnessing");
@@ -357,9 +358,8 @@ impl WitnessCore {
 async fn fetch_text(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
     let resp = client.get(url).send().await.with_context(|| format!("GET {url}"))?;
     let resp = resp.error_for_status().with_context(|| format!("GET {url}"))?;
-    let bytes = resp.bytes().await.with_context(|| format!("GET {url}"))?;
-    anyhow::ensure!(bytes.len() <= 64 * 1024, "GET {url}: response larger than 64 KiB");
-    String::from_utf8(bytes.to_vec()).with_context(|| format!("GET {url}: not UTF-8"))
+    let bytes = service_http::outbound::read_capped(resp, 64 * 1024).await.with_context(|| format!("GET {url}"))?;
+    String::from_utf8(bytes).with_context(|| format!("GET {url}: not UTF-8"))
 }
 
 async fn fetch_consistency(client: &reqwest::Client, url: &str, from: u64, to: u64) -> anyhow::Result<Vec<Hash>> {

@@ -233,8 +233,9 @@ pub enum StatusSource {
     /// and the freshness policy to hold them to. Fails closed: a list the
     /// credential names that is not in the cache is `status_list_unavailable`.
     Cache {
-        /// The lists (cheap to clone: lists are shared).
-        cache: crate::status::StatusListCache,
+        /// The lists: a snapshot shared by every verification that uses it
+        /// (the holder replaces it as a whole, never edits it in place).
+        cache: Arc<crate::status::StatusListCache>,
         /// Warn / fail ages.
         policy: crate::status::StatusPolicy,
     },

@@ -335,8 +335,10 @@ pub async fn open_payload_after<R: AsRef<[u8]>>(
             }
         }
     }
-    let status =
-        StatusSource::Cache { cache, policy: StatusPolicy { warn_after: policy.warn_after, max_age: policy.max_age } };
+    let status = StatusSource::Cache {
+        cache: Arc::new(cache),
+        policy: StatusPolicy { warn_after: policy.warn_after, max_age: policy.max_age, ..StatusPolicy::default() },
+    };
     let logs = open_logs(&bundle, &mut problems);
     OpenedBundle { bundle, trust, status, logs: logs.into(), policy, problems }
 }

@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use wallet_core::verification::{self, CheckResult, Checks, VerificationReport, VerifyOptions};
+use wallet_core::verification::{self, CheckResult, Checks, VerificationReport};
 
 use crate::api_error::ApiError;
 use crate::log_sync::AnchoringState;
@@ -125,19 +125,13 @@ pub async fn verify_presentation(
     anchoring: web::Data<AnchoringState>,
     body: web::Json<VerifyPresentationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    // Fetch the status lists the embedded credentials name (only whole lists).
-    if let Some(vcs) = body.verifiable_presentation.get("verifiableCredential") {
-        let vcs: Vec<&Value> = vcs.as_array().map_or_else(|| vec![vcs], |a| a.iter().collect());
-        let urls: Vec<String> = vcs.into_iter().flat_map(|vc| status.lists_to_fetch(vc)).collect();
-        status.fetch(&urls).await;
-    }
-    let options = VerifyOptions::default()
-        .with_trust(trust.current(), trust.require_trust_on_vc_api)
-        .with_status(status.snapshot())
-        .with_anchoring(anchoring.source());
-    let report = verification::verify_presentation(
+    // Status lists are fetched only for embedded credentials whose signature verified.
+    let report = crate::verify_flow::verify_presentation(
         &body.verifiable_presentation,
-        &options,
+        &trust,
+        &status,
+        &anchoring,
+        trust.require_trust_on_vc_api,
         body.options.challenge.as_deref(),
         body.options.domain.as_deref(),
     )

@@ -8,6 +8,7 @@ mod credential_types;
 mod end_to_end;
 mod id_check;
 mod offline;
+mod outbound_fetch;
 mod presentations;
 mod support;
 mod trust_binding;

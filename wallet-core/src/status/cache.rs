@@ -270,11 +270,25 @@ pub struct StatusPolicy {
     /// Fetched longer ago than this: the check fails with `status_data_stale`
     /// (default 7 days).
     pub max_age: Duration,
+    /// Online only: a verifier that refreshes its lists every few minutes sets
+    /// the time after which a list it could not refresh no longer vouches for
+    /// a clear (or suspension) bit: `status_list_not_refreshed`, `Unchecked`
+    /// (or `Invalid` with [`not_refreshed_fails`](Self::not_refreshed_fails)).
+    /// `None` (the default, and offline bundles): no such rule, only the ages above.
+    pub refresh_deadline: Option<Duration>,
+    /// Whether `status_list_not_refreshed` fails the check (`Invalid`) rather
+    /// than leaving it `Unchecked`.
+    pub not_refreshed_fails: bool,
 }
 
 impl Default for StatusPolicy {
     fn default() -> Self {
-        Self { warn_after: Duration::hours(24), max_age: Duration::days(7) }
+        Self {
+            warn_after: Duration::hours(24),
+            max_age: Duration::days(7),
+            refresh_deadline: None,
+            not_refreshed_fails: false,
+        }
     }
 }
 
@@ -402,6 +416,16 @@ fn check_entry(
         let stale = StatusError::DataStale { fetched_at: *fetched_at, max_age_hours: policy.max_age.num_hours() };
         return Outcome::Failed(with_refresh_failure(&stale, failure));
     }
+    if let Some(deadline) = policy.refresh_deadline.filter(|deadline| age > *deadline) {
+        let not_refreshed =
+            StatusError::NotRefreshed { fetched_at: *fetched_at, deadline_minutes: deadline.num_minutes() };
+        return Outcome::Failed(match with_refresh_failure(&not_refreshed, failure) {
+            CheckResult::Invalid { code, reason } if !policy.not_refreshed_fails => {
+                CheckResult::Unchecked { code, reason }
+            }
+            result => result,
+        });
+    }
     if age > policy.warn_after && !warnings.iter().any(|w| w.code == "status_data_aging") {
         let hours = age.num_hours();
         warnings.push(Warning {
@@ -436,7 +460,9 @@ fn check_entry(
 ///   index beyond the list → `status_index_out_of_range`; past the list's
 ///   `validUntil` → `status_list_expired`; fetched more than
 ///   `policy.max_age` ago → `status_data_stale` (beyond `policy.warn_after`:
-///   warning `status_data_aging`); revocation bit set → `revoked` (even from
+///   warning `status_data_aging`); with a `policy.refresh_deadline`,
+///   fetched longer ago than it → `status_list_not_refreshed` (`Unchecked`,
+///   or `Invalid` with `policy.not_refreshed_fails`); revocation bit set → `revoked` (even from
 ///   an expired or stale list: revocation is final); `used` bit set → `used`
 ///   (a single-use credential already used; final too); suspension bit set →
 ///   `suspended`;
@@ -510,8 +536,11 @@ pub fn check_status_with(
             Outcome::Used { list } => {
                 used.get_or_insert((entry, list));
             }
+            // The first failure in entry order, but an `Invalid` one over an `Unchecked` one.
             Outcome::Failed(result) => {
-                failed.get_or_insert(result);
+                if failed.as_ref().is_none_or(|held: &CheckResult| !held.is_invalid() && result.is_invalid()) {
+                    failed = Some(result);
+                }
             }
         }
     }

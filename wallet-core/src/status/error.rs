@@ -142,6 +142,18 @@ pub enum StatusError {
         /// The list's length in bits.
         len: usize,
     },
+    /// An online verifier could not refresh the list for longer than its
+    /// policy allows ([`StatusPolicy::refresh_deadline`](super::StatusPolicy::refresh_deadline)):
+    /// the held list no longer vouches for a clear bit. Code `status_list_not_refreshed`.
+    #[error(
+        "status list last fetched at {fetched_at} could not be refreshed for more than {deadline_minutes} minutes"
+    )]
+    NotRefreshed {
+        /// When it was last fetched.
+        fetched_at: DateTime<Utc>,
+        /// The policy's limit, in minutes.
+        deadline_minutes: i64,
+    },
     /// The list was fetched longer ago than the freshness policy allows.
     /// Code `status_data_stale`.
     #[error("status list fetched at {fetched_at} is older than {max_age_hours} hours")]
@@ -176,6 +188,7 @@ impl StatusError {
             Self::ListWrongPurpose { .. } => "status_list_wrong_purpose",
             Self::IndexOutOfRange { .. } => "status_index_out_of_range",
             Self::DataStale { .. } => "status_data_stale",
+            Self::NotRefreshed { .. } => "status_list_not_refreshed",
         }
     }
 
@@ -277,6 +290,17 @@ impl StatusError {
                 ),
                 format!(
                     "the status data is stale (fetched {}, more than {max_age_hours} hours ago); go online to refresh it, then verify again",
+                    ts(fetched_at)
+                ),
+            ),
+            Self::NotRefreshed { fetched_at, deadline_minutes } => Localized::new(
+                format!(
+                    "状态列表已超过 {deadline_minutes} 分钟未能更新（最近一次获取于 {}），无法确认凭证当前未被吊销或暂停",
+                    ts(fetched_at)
+                ),
+                format!(
+                    "the status list could not be refreshed for more than {deadline_minutes} minutes (last fetched {}): \
+                     whether the credential is revoked or suspended now is not known",
                     ts(fetched_at)
                 ),
             ),

@@ -472,9 +472,9 @@ async fn after_key_rotation_status_lists_signed_by_the_new_key_still_cover_old_c
                     },
                     true,
                 )
-                .with_status(StatusSource::Cache { cache: cache.clone(), policy: StatusPolicy::default() });
-            let untrusted =
-                at("2026-06-01T00:00:00Z").with_status(StatusSource::Cache { cache, policy: StatusPolicy::default() });
+                .with_status(StatusSource::Cache { cache: cache.clone().into(), policy: StatusPolicy::default() });
+            let untrusted = at("2026-06-01T00:00:00Z")
+                .with_status(StatusSource::Cache { cache: cache.into(), policy: StatusPolicy::default() });
             (verify_credential(&vc, &trusted).await.unwrap(), verify_credential(&vc, &untrusted).await.unwrap())
         }
     };
@@ -633,7 +633,7 @@ async fn an_extra_proof_does_not_bring_its_own_status_list() {
 
     for (name, vc) in [("genuine", &genuine), ("appended", &appended), ("prepended", &prepended)] {
         let options = trusted_at("2026-06-01T00:00:00Z", store.clone())
-            .with_status(StatusSource::Cache { cache: cache.clone(), policy: StatusPolicy::default() });
+            .with_status(StatusSource::Cache { cache: cache.clone().into(), policy: StatusPolicy::default() });
         let report = verify_credential(vc, &options).await.unwrap();
         assert!(report.checks.signature.is_valid(), "{name}: {report:#?}");
         assert!(report.checks.issuer_trust.is_valid(), "{name}: {report:#?}");
@@ -646,7 +646,7 @@ async fn an_extra_proof_does_not_bring_its_own_status_list() {
     let mut only_theirs = StatusListCache::default();
     only_theirs.offer(url, &attacker_list, now, now).await.unwrap();
     let options = trusted_at("2026-06-01T00:00:00Z", store)
-        .with_status(StatusSource::Cache { cache: only_theirs, policy: StatusPolicy::default() });
+        .with_status(StatusSource::Cache { cache: only_theirs.into(), policy: StatusPolicy::default() });
     let report = verify_credential(&appended, &options).await.unwrap();
     assert_eq!(report.checks.status.invalid_code(), Some("status_list_wrong_issuer"), "{report:#?}");
     assert!(!report.verified);

@@ -480,6 +480,31 @@ async fn a_stale_list_does_not_say_suspended_it_says_stale() {
     assert_invalid(&result, "status_data_stale");
 }
 
+/// Online: a list not refreshed within the policy's deadline no longer vouches
+/// for a clear bit (`Unchecked`, or `Invalid` when the policy says so), but a
+/// set revocation bit is still final; offline (no deadline) nothing changes.
+#[tokio::test]
+async fn a_list_not_refreshed_in_time_leaves_the_status_unchecked() {
+    let fetched = now();
+    let cache = cache_with("list-revocation-clear.json", "list-suspension-clear.json", fetched).await;
+    let online = StatusPolicy { refresh_deadline: Some(Duration::minutes(15)), ..StatusPolicy::default() };
+    let (result, _) = check_status(&credential(), &cache, &online, fetched + Duration::minutes(15));
+    assert_eq!(result, CheckResult::Valid, "at the deadline the list still counts");
+    let later = fetched + Duration::minutes(16);
+    let (result, _) = check_status(&credential(), &cache, &online, later);
+    assert!(
+        matches!(&result, CheckResult::Unchecked { code, .. } if code == "status_list_not_refreshed"),
+        "{result:?}"
+    );
+    let strict = StatusPolicy { not_refreshed_fails: true, ..online };
+    assert_invalid(&check_status(&credential(), &cache, &strict, later).0, "status_list_not_refreshed");
+    let (result, _) = check_status(&credential(), &cache, &StatusPolicy::default(), later);
+    assert_eq!(result, CheckResult::Valid, "without a deadline (offline) the ages alone decide");
+
+    let revoked = cache_with("list-revocation-revoked.json", "list-suspension-clear.json", fetched).await;
+    assert_invalid(&check_status(&credential(), &revoked, &online, later).0, "revoked");
+}
+
 #[tokio::test]
 async fn stale_reason_names_the_failed_refresh() {
     let mut cache = cache_with("list-revocation-clear.json", "list-suspension-clear.json", now()).await;
