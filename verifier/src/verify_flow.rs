@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use wallet_core::presentation::{HolderPresentation, PresentationPolicy};
-use wallet_core::verification::{self, MalformedCredential, VerificationReport, VerifyOptions};
+use wallet_core::verification::{VerificationReport, VerifyOptions};
+
+use crate::cpu::{CpuWork, VerifyError};
 
 use crate::log_sync::AnchoringState;
 use crate::status_sync::StatusState;
@@ -19,8 +21,10 @@ use crate::trust_sync::TrustState;
 /// `presentation`: the holder presentation it was scanned in, if any, and the
 /// challenge the inspector asked for, if any (the holder-binding check).
 ///
+/// The checks run on the CPU pool (`cpu`).
+///
 /// # Errors
-/// [`MalformedCredential`] when the input is not a checkable credential.
+/// [`VerifyError`]: the input is not a checkable credential, or the pool is full.
 pub async fn verify_credential(
     vc: &Value,
     trust: &TrustState,
@@ -29,7 +33,8 @@ pub async fn verify_credential(
     require_trust: bool,
     presentation: Option<Arc<HolderPresentation>>,
     expected_challenge: Option<&str>,
-) -> Result<VerificationReport, MalformedCredential> {
+    cpu: &CpuWork,
+) -> Result<VerificationReport, VerifyError> {
     let options = || {
         let mut options = VerifyOptions::default()
             .with_trust(trust.current(), require_trust)
@@ -42,7 +47,7 @@ pub async fn verify_credential(
         };
         options
     };
-    let report = verification::verify_credential(vc, &options()).await?;
+    let report = cpu.verify_credential(vc, options()).await?;
     let to_fetch = status.lists_to_fetch(vc);
     let worth_fetching =
         report.checks.signature.is_valid() && (!require_trust || report.checks.issuer_trust.is_valid());
@@ -50,5 +55,5 @@ pub async fn verify_credential(
         return Ok(report);
     }
     status.fetch(&to_fetch).await;
-    verification::verify_credential(vc, &options()).await
+    cpu.verify_credential(vc, options()).await
 }

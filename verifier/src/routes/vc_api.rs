@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use wallet_core::verification::{self, CheckResult, Checks, VerificationReport, VerifyOptions};
 
 use crate::api_error::ApiError;
+use crate::cpu::CpuWork;
 use crate::log_sync::AnchoringState;
 use crate::status_sync::StatusState;
 use crate::trust_sync::TrustState;
@@ -94,6 +95,7 @@ pub async fn verify_credential(
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
     anchoring: web::Data<AnchoringState>,
+    cpu: web::Data<CpuWork>,
     body: web::Json<VerifyCredentialRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let report = crate::verify_flow::verify_credential(
@@ -104,9 +106,9 @@ pub async fn verify_credential(
         trust.require_trust_on_vc_api,
         None,
         None,
+        &cpu,
     )
-    .await
-    .map_err(|e| malformed(&e))?;
+    .await?;
     tracing::info!(
         credential_id = report.credential_id.as_deref().unwrap_or("-"),
         verified = report.verified,
@@ -123,6 +125,7 @@ pub async fn verify_presentation(
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
     anchoring: web::Data<AnchoringState>,
+    cpu: web::Data<CpuWork>,
     body: web::Json<VerifyPresentationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     // Fetch the status lists the embedded credentials name (only whole lists).
@@ -135,14 +138,15 @@ pub async fn verify_presentation(
         .with_trust(trust.current(), trust.require_trust_on_vc_api)
         .with_status(status.snapshot())
         .with_anchoring(anchoring.source());
-    let report = verification::verify_presentation(
-        &body.verifiable_presentation,
-        &options,
-        body.options.challenge.as_deref(),
-        body.options.domain.as_deref(),
-    )
-    .await
-    .map_err(|e| malformed(&e))?;
+    let body = body.into_inner();
+    let (vp, challenge, domain) = (body.verifiable_presentation, body.options.challenge, body.options.domain);
+    let report = cpu
+        .pool()
+        .run_future(move || async move {
+            verification::verify_presentation(&vp, &options, challenge.as_deref(), domain.as_deref()).await
+        })
+        .await?
+        .map_err(|e| malformed(&e))?;
     let mut checks = Vec::new();
     if report.proof.is_valid() {
         checks.push("proof");

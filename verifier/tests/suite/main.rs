@@ -7,6 +7,7 @@ mod credential_types;
 mod end_to_end;
 mod id_check;
 mod offline;
+mod overload;
 mod presentations;
 mod support;
 mod trust_binding;
