@@ -43,15 +43,20 @@ pub enum SignInError {
     BadCredentials,
     /// Locked after too many wrong passwords.
     Locked,
+    /// The CPU pool is full (or the deadline passed): try again shortly. The
+    /// password was not checked and nothing counts towards the lock-out.
+    Busy,
 }
 
 /// Checks a username and password. A wrong password counts towards the lock-out;
-/// a locked account is refused even with the right password.
+/// a locked account is refused even with the right password. The argon2 hash
+/// runs on the CPU pool `cpu` (so at most one per pool thread, one per core by default).
 ///
 /// # Errors
 /// [`SignInError`] for the user; [`StoreError`] when the store fails.
 pub async fn sign_in(
     store: &Store,
+    cpu: &service_http::cpu_pool::CpuPool,
     username: &str,
     password: &str,
 ) -> Result<Result<StaffAccount, SignInError>, StoreError> {
@@ -59,7 +64,9 @@ pub async fn sign_in(
     // Hash even for unknown users so timing does not tell which usernames exist.
     let hash = account.as_ref().map_or_else(|| DUMMY_HASH.to_owned(), |a| a.password_hash.clone());
     let password = password.to_owned();
-    let matches = tokio::task::spawn_blocking(move || password_matches(&hash, &password)).await?;
+    let Ok(matches) = cpu.run(move || password_matches(&hash, &password)).await else {
+        return Ok(Err(SignInError::Busy));
+    };
     let Some(account) = account else { return Ok(Err(SignInError::BadCredentials)) };
     if account.locked_at.is_some() {
         return Ok(Err(SignInError::Locked));

@@ -70,6 +70,16 @@ pub struct Settings {
     /// (behind a TLS-terminating proxy). Always on with `--tls-cert`.
     #[arg(long, env = "ISSUER_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Threads for CPU-bound work (signing, canonicalisation, password hashing);
+    /// default: one per core.
+    #[arg(long, env = "ISSUER_CPU_WORKERS")]
+    pub cpu_workers: Option<usize>,
+    /// Jobs that may wait for a CPU thread; beyond it requests get 503 `busy`.
+    #[arg(long, env = "ISSUER_CPU_QUEUE", default_value_t = service_http::cpu_pool::DEFAULT_QUEUE)]
+    pub cpu_queue: usize,
+    /// Seconds a CPU job may take from arrival to result (else 503 `deadline_exceeded`).
+    #[arg(long, env = "ISSUER_CPU_DEADLINE_SECS", default_value_t = 10)]
+    pub cpu_deadline_secs: u64,
 }
 
 impl Settings {
@@ -96,7 +106,15 @@ impl Settings {
                 "/../fixtures/keys/test-id-number.key"
             ))),
             secure_cookies: false,
+            cpu_workers: None,
+            cpu_queue: service_http::cpu_pool::DEFAULT_QUEUE,
+            cpu_deadline_secs: 10,
         }
+    }
+
+    /// The CPU pool's size (`--cpu-workers`, `--cpu-queue`, `--cpu-deadline-secs`).
+    pub fn cpu_pool(&self) -> service_http::cpu_pool::CpuPoolConfig {
+        service_http::cpu_pool::CpuPoolConfig::new(self.cpu_workers, self.cpu_queue, self.cpu_deadline_secs)
     }
 
     /// The ID number key: `--id-number-key`, else `<data-dir>/id-number.key` when it exists.

@@ -36,6 +36,9 @@ pub struct Issuer {
     /// The department's ID number key (`--id-number-key`); without it types with
     /// an ID number are refused (`id_number_key_missing`).
     pub id_number_key: Option<wallet_core::credential::IdNumberKey>,
+    /// Where signing, canonicalisation and password hashing run (never on the
+    /// async workers); full → 503 `busy`.
+    pub cpu: service_http::cpu_pool::CpuPool,
 }
 
 /// Read `--trust-list` for the issuer's own guard: verified against the roots it
@@ -139,6 +142,24 @@ fn sign_error(e: IssueError) -> ApiError {
 }
 
 impl Issuer {
+    /// Sign `unsigned` now and make its log entry (canonicalisation and digest),
+    /// both on the CPU pool.
+    ///
+    /// # Errors
+    /// 400 for a credential the data model refuses, 503 `busy` / `deadline_exceeded`
+    /// when the pool is full, 500 when signing fails.
+    async fn sign_and_digest(&self, unsigned: Value) -> Result<(Value, wallet_core::transparency::LogEntry), ApiError> {
+        let key = self.key.clone();
+        self.cpu
+            .run_future(move || async move {
+                let signed = sign_credential(&unsigned, &key, Utc::now()).await.map_err(sign_error)?;
+                let log_entry =
+                    crate::transparency_log::issued_entry(&signed, &key.did()).await.map_err(ApiError::internal)?;
+                Ok::<_, ApiError>((signed, log_entry))
+            })
+            .await?
+    }
+
     /// Issue a health certificate from plain fields.
     ///
     /// # Errors
@@ -277,9 +298,7 @@ impl Issuer {
         let unsigned = build(request_body, &self.key, &id)?;
         // A single-use type (its definition says so) also gets a `used` entry.
         let unsigned = self.status.with_status_entries(id.as_str(), unsigned, single_use).await?;
-        let signed = sign_credential(&unsigned, &self.key, Utc::now()).await.map_err(sign_error)?;
-        let log_entry =
-            crate::transparency_log::issued_entry(&signed, &self.key.did()).await.map_err(ApiError::internal)?;
+        let (signed, log_entry) = self.sign_and_digest(unsigned).await?;
         let body = json!({
             "id": id.as_str(),
             "credential": signed,
@@ -365,9 +384,7 @@ impl Issuer {
         } else {
             credential
         };
-        let signed = sign_credential(credential, &self.key, Utc::now()).await.map_err(sign_error)?;
-        let log_entry =
-            crate::transparency_log::issued_entry(&signed, &self.key.did()).await.map_err(ApiError::internal)?;
+        let (signed, log_entry) = self.sign_and_digest(credential.clone()).await?;
         match self.store.save_issued_logged(&new_credential(&id, &signed)?, None, Some(&log_entry)).await {
             Ok((_, Some(appended))) => self.log.appended(appended).await,
             Ok(_) => {}

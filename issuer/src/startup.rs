@@ -34,7 +34,9 @@ impl Application {
         let port = listener.local_addr()?.port();
         let base_url = crate::status::base_url(settings, listener.local_addr()?)?;
         let status_config = crate::store::StatusListConfig::with_max_allocations(settings.status_list_max_allocations)?;
-        let status = crate::status::StatusService::new(store.clone(), key.clone(), &base_url, status_config);
+        let cpu = service_http::cpu_pool::CpuPool::start(settings.cpu_pool()).context("starting the CPU pool")?;
+        let status =
+            crate::status::StatusService::new(store.clone(), key.clone(), &base_url, status_config, cpu.clone());
         let log = crate::transparency_log::TransparencyLog::open(store.clone(), &key, &base_url)
             .await
             .context("opening the transparency log")?;
@@ -60,6 +62,7 @@ impl Application {
             types,
             own_trust,
             id_number_key,
+            cpu,
         });
         let log = web::Data::new(log);
         let trust_list = web::Data::new(crate::routes::trust_list::TrustListFile(settings.trust_list.clone()));

@@ -58,6 +58,8 @@ pub struct StatusService {
     config: StatusListConfig,
     /// One rebuild at a time in this process (others wait and then find it cached).
     publish_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Where the lists are signed.
+    cpu: service_http::cpu_pool::CpuPool,
 }
 
 impl std::fmt::Debug for StatusService {
@@ -70,14 +72,22 @@ impl std::fmt::Debug for StatusService {
 }
 
 impl StatusService {
-    /// Lists published under `base_url` (`<base_url>/status/<list_id>`), signed with `key`.
-    pub fn new(store: Store, key: IssuerKey, base_url: &str, config: StatusListConfig) -> Self {
+    /// Lists published under `base_url` (`<base_url>/status/<list_id>`), signed with
+    /// `key` on the CPU pool `cpu`.
+    pub fn new(
+        store: Store,
+        key: IssuerKey,
+        base_url: &str,
+        config: StatusListConfig,
+        cpu: service_http::cpu_pool::CpuPool,
+    ) -> Self {
         Self {
             store,
             key,
             base_url: base_url.trim_end_matches('/').into(),
             config,
             publish_lock: Arc::new(tokio::sync::Mutex::new(())),
+            cpu,
         }
     }
 
@@ -244,7 +254,12 @@ impl StatusService {
         let did = self.key.did();
         let url = self.list_url(list_id);
         let unsigned = status_list_credential(&url, &did, snapshot.list.purpose, &bits, valid_from, valid_until);
-        let signed = sign_credential(&unsigned, &self.key, valid_from).await.map_err(ApiError::internal)?;
+        let key = self.key.clone();
+        let signed = self
+            .cpu
+            .run_future(move || async move { sign_credential(&unsigned, &key, valid_from).await })
+            .await?
+            .map_err(ApiError::internal)?;
         let credential_json = serde_json::to_string(&signed).map_err(ApiError::internal)?;
         let publication = PublishedStatusList {
             list_id,

@@ -26,6 +26,9 @@ pub struct ApiError {
     /// OAuth 2.0 / OpenID4VCI endpoints: also answer the standard `error_description` (English).
     #[serde(skip)]
     oauth: bool,
+    /// `Retry-After` in seconds (503 busy, 429 too many requests).
+    #[serde(skip)]
+    retry_after: Option<u64>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -44,12 +47,19 @@ impl ApiError {
             details: Vec::new(),
             previous_use: None,
             oauth: false,
+            retry_after: None,
         }
     }
     /// An OAuth-style error (`invalid_grant`, `invalid_proof`, …): our shape plus
     /// `error_description`, so standard clients and our apps both read it.
     pub fn oauth(status: StatusCode, code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
         Self { oauth: true, ..Self::new(status, code, zh, en) }
+    }
+    /// The same, telling the client when to try again (`Retry-After`, seconds).
+    #[must_use]
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
     /// 400 for input that cannot be used.
     pub fn bad_request(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
@@ -64,6 +74,7 @@ impl ApiError {
             details,
             previous_use: None,
             oauth: false,
+            retry_after: None,
         }
     }
     /// 404.
@@ -102,7 +113,11 @@ impl ResponseError for ApiError {
             }
             return response.json(body);
         }
-        HttpResponse::build(self.status).json(self)
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
+        }
+        response.json(self)
     }
 }
 

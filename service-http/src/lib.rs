@@ -5,6 +5,9 @@
 //!   message, field details), and JSON-body errors turned into it;
 //! - [`tls`]: rustls server configuration from PEM files;
 //! - [`telemetry`]: the `tracing` subscriber of the binaries;
+//! - [`cpu_pool`]: the bounded thread pool CPU-bound work runs on (never on the
+//!   async workers), answering 503 `busy` when full;
+//! - [`rate_limit`]: a token bucket per client address, with bounded memory;
 //! - [`chain_rpc`]: Ethereum JSON-RPC over HTTP, the transport behind
 //!   wallet-core's [`JsonRpc`](wallet_core::transparency::JsonRpc);
 //! - [`outbound`]: the one outbound HTTP client configuration (timeouts, no
@@ -15,6 +18,8 @@
 
 pub mod api_error;
 pub mod chain_rpc;
+pub mod cpu_pool;
 pub mod outbound;
+pub mod rate_limit;
 pub mod telemetry;
 pub mod tls;

@@ -44,6 +44,52 @@ pub struct Settings {
     /// key a credential's digest names, and says "cannot check" without it.
     #[arg(long = "id-number-key", value_name = "FILE")]
     pub id_number_keys: Vec<PathBuf>,
+    /// Limits under load: the CPU pool, photo decoding.
+    #[command(flatten)]
+    pub load: LoadSettings,
+}
+
+/// Limits under load (see `service_http::cpu_pool` and DESIGN.md "Overload").
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadSettings {
+    /// Threads for CPU-bound work (verification, photo decoding); default: one per core.
+    #[arg(long, env = "VERIFIER_CPU_WORKERS")]
+    pub cpu_workers: Option<usize>,
+    /// Jobs that may wait for a CPU thread; beyond it requests get 503 `busy`.
+    #[arg(long, env = "VERIFIER_CPU_QUEUE", default_value_t = service_http::cpu_pool::DEFAULT_QUEUE)]
+    pub cpu_queue: usize,
+    /// Seconds a CPU job may take from arrival to result (else 503 `deadline_exceeded`).
+    #[arg(long, env = "VERIFIER_CPU_DEADLINE_SECS", default_value_t = 10)]
+    pub cpu_deadline_secs: u64,
+    /// Photos decoded at once (each may take ~100 MiB); beyond it 503 `busy`.
+    #[arg(long, env = "VERIFIER_IMAGE_DECODES", default_value_t = 2)]
+    pub image_decodes: usize,
+    /// Photos one client address may send at once (`POST /verify/image`, `/inspect/image`).
+    #[arg(long, env = "VERIFIER_IMAGE_RATE_BURST", default_value_t = 10)]
+    pub image_rate_burst: u32,
+    /// Photos per minute one client address may send after its burst (else 429).
+    #[arg(long, env = "VERIFIER_IMAGE_RATE_PER_MINUTE", default_value_t = 20)]
+    pub image_rate_per_minute: u32,
+}
+
+impl Default for LoadSettings {
+    fn default() -> Self {
+        Self {
+            cpu_workers: None,
+            cpu_queue: service_http::cpu_pool::DEFAULT_QUEUE,
+            cpu_deadline_secs: 10,
+            image_decodes: 2,
+            image_rate_burst: 10,
+            image_rate_per_minute: 20,
+        }
+    }
+}
+
+impl LoadSettings {
+    /// The CPU pool's size.
+    pub fn cpu_pool(&self) -> service_http::cpu_pool::CpuPoolConfig {
+        service_http::cpu_pool::CpuPoolConfig::new(self.cpu_workers, self.cpu_queue, self.cpu_deadline_secs)
+    }
 }
 
 impl Settings {
@@ -69,6 +115,7 @@ impl Settings {
                 env!("CARGO_MANIFEST_DIR"),
                 "/../fixtures/keys/test-id-number.key"
             ))],
+            load: LoadSettings::default(),
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod bundle_publish;
 pub mod config;
+pub mod cpu;
 pub mod log_sync;
 pub mod offline_check;
 pub mod rollback_state;

@@ -62,6 +62,7 @@ impl Application {
             web::JsonConfig::default().limit(crate::routes::MAX_BODY_BYTES).error_handler(crate::api_error::json_error);
         let id_check_limiter = web::Data::new(crate::web::RateLimiter::default());
         let id_number_keys = web::Data::new(crate::web::IdNumberKeys(settings.load_id_number_keys()?));
+        let cpu = web::Data::new(crate::cpu::CpuWork::start(&settings.load).context("starting the CPU pool")?);
         let http = HttpServer::new(move || {
             App::new()
                 .wrap(tracing_actix_web::TracingLogger::default())
@@ -73,6 +74,7 @@ impl Application {
                 .app_data(bundle_data.clone())
                 .app_data(id_check_limiter.clone())
                 .app_data(id_number_keys.clone())
+                .app_data(cpu.clone())
                 .configure(crate::routes::configure)
                 .configure(crate::web::configure)
         });

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use wallet_core::presentation::{HolderPresentation, PresentationPolicy};
-use wallet_core::verification::{
-    self, CredentialOutcome, MalformedCredential, PresentationReport, VerificationReport, VerifyOptions,
-};
+use wallet_core::verification::{CredentialOutcome, PresentationReport, VerificationReport, VerifyOptions};
+
+use crate::cpu::{CpuWork, VerifyError};
 
 use crate::log_sync::AnchoringState;
 use crate::status_sync::StatusState;
@@ -29,8 +29,10 @@ pub fn may_fetch_status_lists(report: &VerificationReport, require_trust: bool) 
 /// `presentation`: the holder presentation it was scanned in, if any, and the
 /// challenge the inspector asked for, if any (the holder-binding check).
 ///
+/// The checks run on the CPU pool (`cpu`).
+///
 /// # Errors
-/// [`MalformedCredential`] when the input is not a checkable credential.
+/// [`VerifyError`]: the input is not a checkable credential, or the pool is full.
 pub async fn verify_credential(
     vc: &Value,
     trust: &TrustState,
@@ -39,7 +41,8 @@ pub async fn verify_credential(
     require_trust: bool,
     presentation: Option<Arc<HolderPresentation>>,
     expected_challenge: Option<&str>,
-) -> Result<VerificationReport, MalformedCredential> {
+    cpu: &CpuWork,
+) -> Result<VerificationReport, VerifyError> {
     let options = || {
         let mut options = VerifyOptions::default()
             .with_trust(trust.current(), require_trust)
@@ -52,7 +55,7 @@ pub async fn verify_credential(
         };
         options
     };
-    let report = verification::verify_credential(vc, &options()).await?;
+    let report = cpu.verify_credential(vc, options()).await?;
     if !may_fetch_status_lists(&report, require_trust) {
         return Ok(report);
     }
@@ -61,15 +64,18 @@ pub async fn verify_credential(
         return Ok(report);
     }
     status.fetch(&to_fetch).await;
-    verification::verify_credential(vc, &options()).await
+    cpu.verify_credential(vc, options()).await
 }
 
 /// Verify the presentation `vp` (VC-API `POST /presentations/verify`), fetching
 /// the status lists named by those embedded credentials whose signature (and,
 /// where required, trust) verified; then verify again with them.
 ///
+/// The checks run on the CPU pool (`cpu`).
+///
 /// # Errors
-/// [`MalformedCredential`] when the presentation itself is not checkable.
+/// [`VerifyError`]: the presentation itself is not checkable, or the pool is full.
+#[allow(clippy::too_many_arguments)]
 pub async fn verify_presentation(
     vp: &Value,
     trust: &TrustState,
@@ -78,14 +84,15 @@ pub async fn verify_presentation(
     require_trust: bool,
     challenge: Option<&str>,
     domain: Option<&str>,
-) -> Result<PresentationReport, MalformedCredential> {
+    cpu: &CpuWork,
+) -> Result<PresentationReport, VerifyError> {
     let options = || {
         VerifyOptions::default()
             .with_trust(trust.current(), require_trust)
             .with_status(status.snapshot())
             .with_anchoring(anchoring.source())
     };
-    let report = verification::verify_presentation(vp, &options(), challenge, domain).await?;
+    let report = cpu.verify_presentation(vp, options(), challenge, domain).await?;
     // One outcome per embedded credential, in order.
     let embedded: Vec<&Value> = match vp.get("verifiableCredential") {
         Some(Value::Array(a)) => a.iter().collect(),
@@ -105,5 +112,5 @@ pub async fn verify_presentation(
         return Ok(report);
     }
     status.fetch(&to_fetch.into_iter().collect::<Vec<_>>()).await;
-    verification::verify_presentation(vp, &options(), challenge, domain).await
+    cpu.verify_presentation(vp, options(), challenge, domain).await
 }

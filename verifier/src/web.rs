@@ -9,8 +9,6 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::Instant;
 
 use actix_multipart::Multipart;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
@@ -24,6 +22,7 @@ use wallet_core::qr;
 use wallet_core::ui_text::{self, Lang, PageContext};
 use wallet_core::verification::{CheckResult, VerificationReport};
 
+use crate::cpu::{CpuWork, ImageRefusal, VerifyError};
 use crate::routes::MAX_IMAGE_BYTES;
 use crate::status_sync::StatusState;
 use crate::trust_sync::TrustState;
@@ -53,48 +52,9 @@ fn javascript(body: &'static str) -> HttpResponse {
         .body(body)
 }
 
-/// A small token bucket per client address for the ID-number check (it is the one
-/// form an attacker could use as an oracle, so it is slowed down).
-pub struct RateLimiter {
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
-    capacity: f64,
-    per_second: f64,
-}
-
-impl RateLimiter {
-    /// `capacity` requests at once, refilled at `per_minute`.
-    pub fn new(capacity: u32, per_minute: u32) -> Self {
-        Self {
-            buckets: Mutex::new(HashMap::new()),
-            capacity: f64::from(capacity),
-            per_second: f64::from(per_minute) / 60.0,
-        }
-    }
-
-    /// Take one token for `ip`; false when none is left.
-    pub fn allow(&self, ip: IpAddr) -> bool {
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() > 10_000 {
-            buckets.retain(|_, (_, at)| now.duration_since(*at).as_secs() < 600);
-        }
-        let (tokens, at) = buckets.entry(ip).or_insert((self.capacity, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(self.capacity);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
-impl Default for RateLimiter {
-    fn default() -> Self {
-        Self::new(5, 10)
-    }
-}
+/// The per-address token bucket of the ID-number check (it is the one form an
+/// attacker could use as an oracle, so it is slowed down) and of photo uploads.
+pub use service_http::rate_limit::RateLimiter;
 
 fn lang_of(req: &HttpRequest) -> Lang {
     let query = query_param(req, "lang");
@@ -259,6 +219,7 @@ async fn verify_and_render(
     req: &HttpRequest,
     trust: &TrustState,
     status: &StatusState,
+    cpu: &CpuWork,
     text: &str,
     id_number: Option<&str>,
 ) -> HttpResponse {
@@ -272,16 +233,25 @@ async fn verify_and_render(
     let vc = scanned.credential;
     let anchoring = req.app_data::<web::Data<crate::log_sync::AnchoringState>>().map(|a| a.get_ref().clone());
     let anchoring = anchoring.unwrap_or_default();
-    let report =
-        match crate::verify_flow::verify_credential(&vc, trust, status, &anchoring, true, scanned.presentation, None)
-            .await
-        {
-            Ok(report) => report,
-            Err(e) => {
-                let message = format!("{}: {}", t.not_a_credential, lang.pick(&e.message()));
-                return inspect_error(req, &message, StatusCode::UNPROCESSABLE_ENTITY);
-            }
-        };
+    let report = match crate::verify_flow::verify_credential(
+        &vc,
+        trust,
+        status,
+        &anchoring,
+        true,
+        scanned.presentation,
+        None,
+        cpu,
+    )
+    .await
+    {
+        Ok(report) => report,
+        Err(VerifyError::Malformed(e)) => {
+            let message = format!("{}: {}", t.not_a_credential, lang.pick(&e.message()));
+            return inspect_error(req, &message, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        Err(VerifyError::Pool(e)) => return refusal_page(req, &e.into()),
+    };
     let (code, class) = verdict(&report);
     tracing::info!(credential_id = report.credential_id.as_deref().unwrap_or("-"), verdict = code, "inspected");
     let c = &report.checks;
@@ -337,6 +307,18 @@ async fn verify_and_render(
     respond(req, page, StatusCode::OK)
 }
 
+/// The scanner page again with an API refusal's words, status and `Retry-After`.
+fn refusal_page(req: &HttpRequest, error: &crate::api_error::ApiError) -> HttpResponse {
+    use actix_web::ResponseError as _;
+    let api = error.error_response();
+    let message = crate::cpu::page_message(error, lang_of(req));
+    let mut page = inspect_error(req, &message, api.status());
+    if let Some(retry_after) = api.headers().get(header::RETRY_AFTER) {
+        page.headers_mut().insert(header::RETRY_AFTER, retry_after.clone());
+    }
+    page
+}
+
 fn form_fields(body: &[u8]) -> HashMap<String, String> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default().into_iter().collect()
 }
@@ -346,10 +328,11 @@ async fn inspect_qr(
     req: HttpRequest,
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
+    cpu: web::Data<CpuWork>,
     body: web::Bytes,
 ) -> HttpResponse {
     let f = form_fields(&body);
-    verify_and_render(&req, &trust, &status, f.get("qr").map_or("", String::as_str), None).await
+    verify_and_render(&req, &trust, &status, &cpu, f.get("qr").map_or("", String::as_str), None).await
 }
 
 /// `POST /inspect/id-check` (form fields `qr`, `idNumber`): the result again, with
@@ -359,6 +342,7 @@ async fn id_check(
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
     limiter: web::Data<RateLimiter>,
+    cpu: web::Data<CpuWork>,
     body: web::Bytes,
 ) -> HttpResponse {
     let ip = req.peer_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
@@ -368,7 +352,7 @@ async fn id_check(
     }
     let f = form_fields(&body);
     let typed = f.get("idNumber").map_or("", |s| s.trim());
-    verify_and_render(&req, &trust, &status, f.get("qr").map_or("", String::as_str), Some(typed)).await
+    verify_and_render(&req, &trust, &status, &cpu, f.get("qr").map_or("", String::as_str), Some(typed)).await
 }
 
 /// `POST /inspect/image` (multipart, field `photo`): a photo of the QR code.
@@ -376,9 +360,13 @@ async fn inspect_image(
     req: HttpRequest,
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
+    cpu: web::Data<CpuWork>,
     payload: web::Payload,
 ) -> HttpResponse {
     let t = lang_of(&req).texts();
+    if let Err(refused) = cpu.admit_image(&req) {
+        return refusal_page(&req, &refused);
+    }
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -393,13 +381,12 @@ async fn inspect_image(
         Err(FileError::TooLarge) => return inspect_error(&req, t.no_qr_found, StatusCode::PAYLOAD_TOO_LARGE),
         Err(FileError::Malformed) => return inspect_error(&req, t.no_qr_found, StatusCode::BAD_REQUEST),
     };
-    match web::block(move || qr::decode_image(&image)).await {
-        Ok(Ok(text)) => verify_and_render(&req, &trust, &status, &text, None).await,
-        Ok(Err(_)) => inspect_error(&req, t.no_qr_found, StatusCode::UNPROCESSABLE_ENTITY),
-        Err(e) => {
-            tracing::error!(error = %e, "image decoding task failed");
-            inspect_error(&req, t.internal_error, StatusCode::INTERNAL_SERVER_ERROR)
+    match cpu.decode_image(image).await {
+        Ok(text) => verify_and_render(&req, &trust, &status, &cpu, &text, None).await,
+        Err(refused @ (ImageRefusal::Pool(_) | ImageRefusal::Decode(qr::QrError::ImageTooLarge { .. }))) => {
+            refusal_page(&req, &refused.into())
         }
+        Err(ImageRefusal::Decode(_)) => inspect_error(&req, t.no_qr_found, StatusCode::UNPROCESSABLE_ENTITY),
     }
 }
 
@@ -504,14 +491,5 @@ mod tests {
             };
             insta::assert_snapshot!(format!("inspect_{}", lang.code()), html);
         }
-    }
-
-    #[test]
-    fn rate_limiter_allows_a_burst_then_refuses() {
-        let limiter = RateLimiter::new(3, 1);
-        let ip = IpAddr::from([192, 0, 2, 1]);
-        assert!((0..3).all(|_| limiter.allow(ip)));
-        assert!(!limiter.allow(ip));
-        assert!(limiter.allow(IpAddr::from([192, 0, 2, 2])), "another address has its own bucket");
     }
 }

@@ -38,8 +38,17 @@ pub const MAX_SCALE: u32 = 32;
 /// Largest encoded image [`decode_image`] accepts (20 MiB).
 pub const MAX_IMAGE_BYTES: usize = 20 * 1024 * 1024;
 
-/// Largest image [`decode_image`] accepts, in pixels (40 megapixels).
-pub const MAX_IMAGE_PIXELS: u64 = 40_000_000;
+/// Largest image [`decode_image`] accepts, in pixels (25 megapixels: a phone
+/// camera's 12–24 MP photo fits, the 50 MP mode of some phones does not).
+pub const MAX_IMAGE_PIXELS: u64 = 25_000_000;
+
+/// Longest side [`decode_image`] accepts, in pixels (a 25 MP 4:3 photo is 5,774 wide).
+pub const MAX_IMAGE_SIDE: u32 = 10_000;
+
+/// Most memory the image decoder may allocate for one image (128 MiB): a
+/// 25 MP photo decodes to 75 MiB as 8-bit RGB; a 16-bit RGBA image of the
+/// same size (200 MiB) is refused before its buffer is allocated.
+pub const MAX_DECODE_ALLOC_BYTES: u64 = 128 * 1024 * 1024;
 
 /// Quiet zone around the code, in modules (the QR specification's minimum).
 pub const QUIET_ZONE_MODULES: u32 = 4;
@@ -59,7 +68,8 @@ pub enum QrError {
     /// The bytes are not a PNG or JPEG image this build can decode.
     #[error("unreadable image: {0}")]
     UnreadableImage(String),
-    /// The image is larger than [`MAX_IMAGE_BYTES`] or [`MAX_IMAGE_PIXELS`].
+    /// The image is larger than [`MAX_IMAGE_BYTES`], [`MAX_IMAGE_PIXELS`] or
+    /// [`MAX_IMAGE_SIDE`], or would need more than [`MAX_DECODE_ALLOC_BYTES`] to decode.
     #[error("image too large ({width}×{height} pixels, {bytes} bytes)")]
     ImageTooLarge {
         /// Width in pixels (0 if not read).
@@ -222,15 +232,19 @@ fn load_greyscale(image_bytes: &[u8]) -> Result<GrayImage, QrError> {
         }
     };
     let (width, height) = reader()?.into_dimensions().map_err(|e| QrError::UnreadableImage(e.to_string()))?;
-    if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
+    if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS || width.max(height) > MAX_IMAGE_SIDE {
         return Err(too_large(width, height));
     }
     let mut reader = reader()?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(width);
     limits.max_image_height = Some(height);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC_BYTES);
     reader.limits(limits);
-    let img = reader.decode().map_err(|e| QrError::UnreadableImage(e.to_string()))?;
+    let img = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => too_large(width, height),
+        other => QrError::UnreadableImage(other.to_string()),
+    })?;
     Ok(img.into_luma8())
 }
 
@@ -318,5 +332,57 @@ mod tests {
         crc.update(&png[12..29]);
         png[29..33].copy_from_slice(&crc.sum().to_be_bytes());
         assert_eq!(decode_image(&png), Err(QrError::ImageTooLarge { width: 10_000, height: 10_000, bytes: png.len() }));
+    }
+
+    /// A real PNG, all black, written row by row so the test never holds the
+    /// decoded image: `color` 6 = RGBA, `depth` 8 or 16 bits per channel.
+    fn black_png(width: u32, height: u32, color: u8, depth: u8) -> Vec<u8> {
+        use std::io::Write as _;
+        fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+            out.extend_from_slice(&u32::try_from(data.len()).expect("small chunk").to_be_bytes());
+            let start = out.len();
+            out.extend_from_slice(kind);
+            out.extend_from_slice(data);
+            let mut crc = flate2::Crc::new();
+            crc.update(&out[start..]);
+            out.extend_from_slice(&crc.sum().to_be_bytes());
+        }
+        let channels: usize = if color == 6 { 4 } else { 1 };
+        let row_bytes = 1 + width as usize * channels * usize::from(depth / 8);
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        let row = vec![0u8; row_bytes];
+        for _ in 0..height {
+            zlib.write_all(&row).expect("in memory");
+        }
+        let idat = zlib.finish().expect("in memory");
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&width.to_be_bytes());
+        ihdr.extend_from_slice(&height.to_be_bytes());
+        ihdr.extend_from_slice(&[depth, color, 0, 0, 0]);
+        chunk(&mut png, b"IHDR", &ihdr);
+        for part in idat.chunks(1 << 20) {
+            chunk(&mut png, b"IDAT", part);
+        }
+        chunk(&mut png, b"IEND", &[]);
+        png
+    }
+
+    #[test]
+    fn a_small_png_that_decodes_to_hundreds_of_megabytes_is_refused_unallocated() {
+        // 9,600 × 9,600 RGBA: 369 MB decoded, a few hundred KB as a file.
+        let png = black_png(9_600, 9_600, 6, 8);
+        assert!(png.len() < 1024 * 1024, "the bomb is small: {} bytes", png.len());
+        assert_eq!(decode_image(&png), Err(QrError::ImageTooLarge { width: 9_600, height: 9_600, bytes: png.len() }));
+        // Within the pixel limit but 16-bit RGBA: 5,000 × 5,000 × 8 bytes = 200 MB,
+        // over the decoder's allocation limit (refused before the buffer exists).
+        let deep = black_png(5_000, 5_000, 6, 16);
+        assert_eq!(decode_image(&deep).map_err(|e| e.code()), Err("image_too_large"));
+        // A long thin strip: few pixels, one side over the limit.
+        let strip = black_png(MAX_IMAGE_SIDE + 1, 1, 0, 8);
+        assert_eq!(decode_image(&strip).map_err(|e| e.code()), Err("image_too_large"));
+        // A phone-sized black photo is decoded (and has no QR code in it).
+        let photo = black_png(4_000, 3_000, 6, 8);
+        assert_eq!(decode_image(&photo), Err(QrError::NoQrCode));
     }
 }

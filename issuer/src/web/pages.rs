@@ -216,7 +216,7 @@ pub async fn login(
     let username = f.get("username").map_or("", |u| u.trim()).to_owned();
     let password = f.get("password").map_or("", String::as_str);
     let next = safe_next(f.get("next").map(String::as_str));
-    match accounts::sign_in(&issuer.store, &username, password).await {
+    match accounts::sign_in(&issuer.store, &issuer.cpu, &username, password).await {
         Err(e) => internal(&req, ctx, cookies, e),
         Ok(Ok(account)) => {
             tracing::info!(user = %account.username, "signed in");
@@ -227,8 +227,16 @@ pub async fn login(
             let (error, status) = match why {
                 SignInError::BadCredentials => (ctx.t.bad_credentials, StatusCode::UNAUTHORIZED),
                 SignInError::Locked => (ctx.t.account_locked, StatusCode::FORBIDDEN),
+                SignInError::Busy => (ctx.t.too_many_requests, StatusCode::SERVICE_UNAVAILABLE),
             };
-            respond(&req, LoginPage { ctx, username, next, error: Some(error) }, status, cookies)
+            let mut page = respond(&req, LoginPage { ctx, username, next, error: Some(error) }, status, cookies);
+            if why == SignInError::Busy {
+                page.headers_mut().insert(
+                    actix_web::http::header::RETRY_AFTER,
+                    actix_web::http::header::HeaderValue::from(service_http::cpu_pool::RETRY_AFTER_SECS),
+                );
+            }
+            page
         }
     }
 }

@@ -34,41 +34,8 @@ pub struct WebState {
     pub lookup_limiter: std::sync::Arc<RateLimiter>,
 }
 
-/// A small token bucket per client address.
-pub struct RateLimiter {
-    buckets: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (f64, std::time::Instant)>>,
-    capacity: f64,
-    per_second: f64,
-}
-
-impl RateLimiter {
-    /// `capacity` requests at once, refilled at `per_minute`.
-    pub fn new(capacity: u32, per_minute: u32) -> Self {
-        Self {
-            buckets: std::sync::Mutex::new(std::collections::HashMap::new()),
-            capacity: f64::from(capacity),
-            per_second: f64::from(per_minute) / 60.0,
-        }
-    }
-
-    /// Take one token for `ip`; false when none is left.
-    pub fn allow(&self, ip: std::net::IpAddr) -> bool {
-        let now = std::time::Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() > 10_000 {
-            buckets.retain(|_, (_, at)| now.duration_since(*at).as_secs() < 600);
-        }
-        let (tokens, at) = buckets.entry(ip).or_insert((self.capacity, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(self.capacity);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
+/// A token bucket per client address (bounded memory; shared with the verifier).
+pub use service_http::rate_limit::RateLimiter;
 
 impl WebState {
     /// A fresh random key.

@@ -11,6 +11,7 @@ mod issue_guards;
 mod log_api;
 mod notarization;
 mod oid4vci;
+mod overload;
 mod pki_cli;
 mod route_access;
 mod single_use;

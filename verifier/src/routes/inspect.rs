@@ -6,9 +6,10 @@ use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
-use wallet_core::{presentation, qr};
+use wallet_core::presentation;
 
 use crate::api_error::ApiError;
+use crate::cpu::CpuWork;
 use crate::log_sync::AnchoringState;
 use crate::routes::{read_body, too_large, MAX_BODY_BYTES, MAX_IMAGE_BYTES};
 use crate::status_sync::StatusState;
@@ -28,6 +29,7 @@ async fn verify_qr_text(
     trust: &TrustState,
     status: &StatusState,
     anchoring: &AnchoringState,
+    cpu: &CpuWork,
     text: &str,
     challenge: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
@@ -41,13 +43,17 @@ async fn verify_qr_text(
     })?;
     let vc = scanned.credential;
     // Inspectors act on the answer: an issuer no department vouches for is not valid.
-    let report =
-        crate::verify_flow::verify_credential(&vc, trust, status, anchoring, true, scanned.presentation, challenge)
-            .await
-            .map_err(|e| {
-                let m = e.message();
-                ApiError::bad_request(e.code(), m.zh, m.en)
-            })?;
+    let report = crate::verify_flow::verify_credential(
+        &vc,
+        trust,
+        status,
+        anchoring,
+        true,
+        scanned.presentation,
+        challenge,
+        cpu,
+    )
+    .await?;
     tracing::info!(
         credential_id = report.credential_id.as_deref().unwrap_or("-"),
         verified = report.verified,
@@ -64,6 +70,7 @@ pub async fn verify_qr(
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
     anchoring: web::Data<AnchoringState>,
+    cpu: web::Data<CpuWork>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
@@ -84,38 +91,33 @@ pub async fn verify_qr(
         })?;
         (text, None)
     };
-    verify_qr_text(&trust, &status, &anchoring, &text, challenge.as_deref()).await
+    verify_qr_text(&trust, &status, &anchoring, &cpu, &text, challenge.as_deref()).await
 }
 
 /// `POST /verify/image` — a photo of the QR code: `multipart/form-data`
 /// (first file field) or a raw `image/*` body.
 ///
 /// # Errors
-/// 400 `no_qr_code` / `unreadable_image`, 413 over the size limit.
+/// 400 `no_qr_code` / `unreadable_image`; 413 over the upload size or
+/// `image_too_large` (pixels, see `wallet_core::qr`); 429 `too_many_requests`
+/// (per client address); 503 `busy` when `--image-decodes` photos are being decoded.
 pub async fn verify_image(
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
     anchoring: web::Data<AnchoringState>,
+    cpu: web::Data<CpuWork>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    cpu.admit_image(&req)?;
     let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let image = if content_type.starts_with("multipart/form-data") {
         first_file(Multipart::new(req.headers(), payload)).await?
     } else {
         read_body(payload, MAX_IMAGE_BYTES).await?.to_vec()
     };
-    let text = web::block(move || qr::decode_image(&image)).await.map_err(ApiError::internal)?.map_err(|e| match e
-        .code()
-    {
-        "no_qr_code" => ApiError::bad_request(
-            "no_qr_code",
-            "图片中没有找到可识别的二维码，请对准二维码重新拍摄",
-            "no readable QR code in the photo; please retake it with the code in view",
-        ),
-        code => ApiError::bad_request(code, format!("无法读取图片：{e}"), format!("cannot read the image: {e}")),
-    })?;
-    verify_qr_text(&trust, &status, &anchoring, &text, None).await
+    let text = cpu.decode_image(image).await?;
+    verify_qr_text(&trust, &status, &anchoring, &cpu, &text, None).await
 }
 
 async fn first_file(mut form: Multipart) -> Result<Vec<u8>, ApiError> {

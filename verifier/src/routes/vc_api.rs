@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use wallet_core::verification::{self, CheckResult, Checks, VerificationReport};
 
 use crate::api_error::ApiError;
+use crate::cpu::CpuWork;
 use crate::log_sync::AnchoringState;
 use crate::status_sync::StatusState;
 use crate::trust_sync::TrustState;
@@ -94,6 +95,7 @@ pub async fn verify_credential(
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
     anchoring: web::Data<AnchoringState>,
+    cpu: web::Data<CpuWork>,
     body: web::Json<VerifyCredentialRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let report = crate::verify_flow::verify_credential(
@@ -104,9 +106,9 @@ pub async fn verify_credential(
         trust.require_trust_on_vc_api,
         None,
         None,
+        &cpu,
     )
-    .await
-    .map_err(|e| malformed(&e))?;
+    .await?;
     tracing::info!(
         credential_id = report.credential_id.as_deref().unwrap_or("-"),
         verified = report.verified,
@@ -123,9 +125,11 @@ pub async fn verify_presentation(
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
     anchoring: web::Data<AnchoringState>,
+    cpu: web::Data<CpuWork>,
     body: web::Json<VerifyPresentationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    // Status lists are fetched only for embedded credentials whose signature verified.
+    // Status lists are fetched only for embedded credentials whose signature verified;
+    // the checks run on the CPU pool.
     let report = crate::verify_flow::verify_presentation(
         &body.verifiable_presentation,
         &trust,
@@ -134,9 +138,9 @@ pub async fn verify_presentation(
         trust.require_trust_on_vc_api,
         body.options.challenge.as_deref(),
         body.options.domain.as_deref(),
+        &cpu,
     )
-    .await
-    .map_err(|e| malformed(&e))?;
+    .await?;
     let mut checks = Vec::new();
     if report.proof.is_valid() {
         checks.push("proof");

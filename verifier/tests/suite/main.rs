@@ -9,6 +9,7 @@ mod end_to_end;
 mod id_check;
 mod offline;
 mod outbound_fetch;
+mod overload;
 mod presentations;
 mod support;
 mod trust_binding;
