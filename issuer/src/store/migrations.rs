@@ -52,6 +52,11 @@ pub(super) const SQLITE: &[Migration] = &[
     },
     Migration { version: 6, name: "0006_single_use", sql: include_str!("../../migrations/sqlite/0006_single_use.sql") },
     Migration { version: 7, name: "0007_oid4vci", sql: include_str!("../../migrations/sqlite/0007_oid4vci.sql") },
+    Migration {
+        version: 8,
+        name: "0008_sessions_roles",
+        sql: include_str!("../../migrations/sqlite/0008_sessions_roles.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -79,6 +84,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         sql: include_str!("../../migrations/postgres/0006_single_use.sql"),
     },
     Migration { version: 7, name: "0007_oid4vci", sql: include_str!("../../migrations/postgres/0007_oid4vci.sql") },
+    Migration {
+        version: 8,
+        name: "0008_sessions_roles",
+        sql: include_str!("../../migrations/postgres/0008_sessions_roles.sql"),
+    },
 ];
 
 /// Works out which of `known` still have to run, given the `(version, checksum)` rows
