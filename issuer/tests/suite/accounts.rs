@@ -593,7 +593,6 @@ async fn sessions_in_the_store_expire_end_and_are_purged() {
         }
         assert_eq!(s.resume_session("h-busy", t0 + 1000, limits).await.unwrap(), None, "too old");
         assert_eq!(s.resume_session("h-idle", t0 + 100, limits).await.unwrap(), None, "idle 100 s");
-        assert_eq!(s.resume_session("h-idle", t0 + 50, limits).await.unwrap(), None, "not revived by an earlier clock");
         assert_eq!(s.resume_session("h-unknown", t0, limits).await.unwrap(), None);
         assert_eq!(s.purge_sessions(t0 + 1000, limits).await.unwrap(), 3, "all three expired");
         s.create_session("h-a", "dr.li", t0).await.unwrap();
