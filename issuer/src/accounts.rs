@@ -2,8 +2,15 @@
 //! after [`LOCK_AFTER`] wrong passwords) and hospital systems (API tokens,
 //! `Authorization: Bearer …`, only a SHA-256 of each token stored).
 //!
+//! Staff have a [`Role`] (clerk < supervisor < admin) and tokens a [`TokenScope`];
+//! each route declares the least it needs in [`crate::routes::access::INVENTORY`].
+//! Account actions are written to the `account_events` audit trail with the
+//! authenticated principal as actor.
+//!
 //! The CLI (`issuer staff …`, `issuer token …`) works on the store directly, like
-//! `issuer status …`. Passwords come from an environment variable or stdin, never argv.
+//! `issuer status …`; whoever can run it can open the store, i.e. administers the
+//! issuer, and is recorded as actor `cli`. Passwords come from an environment
+//! variable or stdin, never argv.
 
 use std::io::BufRead as _;
 use std::path::PathBuf;
@@ -15,10 +22,102 @@ use base64::Engine as _;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
-use crate::store::{StaffAccount, Store, StoreError};
+use crate::store::{AccountEvent, StaffAccount, Store, StoreError};
 
 /// Wrong passwords in a row that lock an account.
 pub const LOCK_AFTER: u32 = 5;
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// What a staff member may do; each role may do everything the ones below it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Issues credentials (printed or as a wallet offer) and reads them.
+    Clerk,
+    /// Also revokes, suspends and reinstates.
+    Supervisor,
+    /// Also manages staff accounts and API tokens.
+    Admin,
+}
+
+impl Role {
+    /// Every role, lowest first.
+    pub const ALL: [Role; 3] = [Role::Clerk, Role::Supervisor, Role::Admin];
+
+    /// The stored and command-line name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Clerk => "clerk",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role named `text`, if any.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::parse(s).ok_or_else(|| format!("unknown role {s:?} (clerk, supervisor or admin)"))
+    }
+}
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenScope {
+    /// Issue credentials and offers, notarise, read issued credentials.
+    Issue,
+    /// Read and change credentials' status (revoke, suspend, reinstate, use).
+    Status,
+    /// Everything (tokens made before scopes existed have this).
+    All,
+}
+
+impl TokenScope {
+    /// The stored and command-line name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Issue => "issue",
+            TokenScope::Status => "status",
+            TokenScope::All => "all",
+        }
+    }
+
+    /// The scope named `text`, if any.
+    pub fn parse(text: &str) -> Option<Self> {
+        [TokenScope::Issue, TokenScope::Status, TokenScope::All].into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Whether a token with this scope may use a route that needs `needed`.
+    pub fn allows(self, needed: TokenScope) -> bool {
+        self == TokenScope::All || self == needed
+    }
+}
+
+impl std::str::FromStr for TokenScope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::parse(s).ok_or_else(|| format!("unknown scope {s:?} (issue, status or all)"))
+    }
+}
+
+/// The audit name of a staff member: `staff:<username>`.
+pub fn staff_principal(username: &str) -> String {
+    format!("staff:{username}")
+}
+
+/// The audit name of a token: `token:<id> (<clinic>)`.
+pub fn token_principal(token_id: &str, clinic: &str) -> String {
+    format!("token:{token_id} ({clinic})")
+}
+
+/// The actor recorded for the command line.
+pub const CLI_ACTOR: &str = "cli";
 
 /// Argon2id (default parameters: 19 MiB, 2 passes) PHC string of `password`.
 ///
@@ -30,6 +129,28 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))
+}
+
+/// Whether `password` matches the argon2 PHC string `hash`, checked on the CPU pool.
+///
+/// # Errors
+/// When the pool is full or the deadline passed.
+pub async fn check_password(
+    cpu: &service_http::cpu_pool::CpuPool,
+    hash: &str,
+    password: &str,
+) -> Result<bool, service_http::cpu_pool::CpuPoolError> {
+    let (hash, password) = (hash.to_owned(), password.to_owned());
+    cpu.run(move || password_matches(&hash, &password)).await
+}
+
+/// [`hash_password`] on the CPU pool.
+///
+/// # Errors
+/// When the pool is full or the deadline passed, or the hasher fails.
+pub async fn hash_password_on(cpu: &service_http::cpu_pool::CpuPool, password: &str) -> anyhow::Result<String> {
+    let password = password.to_owned();
+    cpu.run(move || hash_password(&password)).await?
 }
 
 fn password_matches(hash: &str, password: &str) -> bool {
@@ -48,9 +169,23 @@ pub enum SignInError {
     Busy,
 }
 
+/// Why a sign-in failed, told apart for the audit trail only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    UnknownUser,
+    WrongPassword,
+    Locked,
+    LockedNow,
+    /// The pool was full: the password was not checked.
+    Busy,
+}
+
 /// Checks a username and password. A wrong password counts towards the lock-out;
-/// a locked account is refused even with the right password. The argon2 hash
-/// runs on the CPU pool `cpu` (so at most one per pool thread, one per core by default).
+/// a locked account is refused even with the right password. Failures and
+/// lock-outs go to the audit trail (actor `anonymous`: nobody is authenticated yet;
+/// `client` is the peer address; the subject only when the account exists). The
+/// argon2 hash runs on the CPU pool `cpu` (so at most one per pool thread, one per
+/// core by default); when the pool is full nothing is checked or recorded.
 ///
 /// # Errors
 /// [`SignInError`] for the user; [`StoreError`] when the store fails.
@@ -59,25 +194,51 @@ pub async fn sign_in(
     cpu: &service_http::cpu_pool::CpuPool,
     username: &str,
     password: &str,
+    client: &str,
 ) -> Result<Result<StaffAccount, SignInError>, StoreError> {
+    let failure = match check_sign_in(store, cpu, username, password).await? {
+        Ok(account) => return Ok(Ok(account)),
+        Err(Failure::Busy) => return Ok(Err(SignInError::Busy)),
+        Err(failure) => failure,
+    };
+    let subject = if failure == Failure::UnknownUser { "unknown".to_owned() } else { staff_principal(username) };
+    let detail = format!("from {client}");
+    store.record_account_event(&AccountEvent::now("anonymous", "login_failed", subject.clone(), detail)).await?;
+    if failure == Failure::LockedNow {
+        let event = AccountEvent::now("system", "locked", subject, format!("after {LOCK_AFTER} wrong passwords"));
+        store.record_account_event(&event).await?;
+    }
+    Ok(Err(match failure {
+        Failure::UnknownUser | Failure::WrongPassword => SignInError::BadCredentials,
+        Failure::Locked | Failure::LockedNow => SignInError::Locked,
+        Failure::Busy => SignInError::Busy,
+    }))
+}
+
+async fn check_sign_in(
+    store: &Store,
+    cpu: &service_http::cpu_pool::CpuPool,
+    username: &str,
+    password: &str,
+) -> Result<Result<StaffAccount, Failure>, StoreError> {
     let account = store.staff_account(username).await?;
     // Hash even for unknown users so timing does not tell which usernames exist.
     let hash = account.as_ref().map_or_else(|| DUMMY_HASH.to_owned(), |a| a.password_hash.clone());
     let password = password.to_owned();
     let Ok(matches) = cpu.run(move || password_matches(&hash, &password)).await else {
-        return Ok(Err(SignInError::Busy));
+        return Ok(Err(Failure::Busy));
     };
-    let Some(account) = account else { return Ok(Err(SignInError::BadCredentials)) };
+    let Some(account) = account else { return Ok(Err(Failure::UnknownUser)) };
     if account.locked_at.is_some() {
-        return Ok(Err(SignInError::Locked));
+        return Ok(Err(Failure::Locked));
     }
     if !matches {
         let updated = store.record_failed_login(username, LOCK_AFTER).await?;
         tracing::warn!(failed_attempts = updated.as_ref().map_or(0, |a| a.failed_attempts), "failed sign-in");
         return Ok(Err(if updated.is_some_and(|a| a.locked_at.is_some()) {
-            SignInError::Locked
+            Failure::LockedNow
         } else {
-            SignInError::BadCredentials
+            Failure::WrongPassword
         }));
     }
     store.record_successful_login(username).await?;
@@ -93,19 +254,32 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Creates an API token for `clinic`; returns `(token_id, token)`. The token is
-/// shown once: only its hash is stored.
+/// Creates an API token for `clinic` with scope `all`; returns `(token_id, token)`.
+/// See [`create_scoped_api_token`].
 ///
 /// # Errors
 /// When the store fails.
 pub async fn create_api_token(store: &Store, clinic: &str) -> Result<(String, String), StoreError> {
+    create_scoped_api_token(store, clinic, TokenScope::All).await
+}
+
+/// Creates an API token for `clinic` limited to `scope`; returns `(token_id, token)`.
+/// The token is shown once: only its hash is stored.
+///
+/// # Errors
+/// When the store fails.
+pub async fn create_scoped_api_token(
+    store: &Store,
+    clinic: &str,
+    scope: TokenScope,
+) -> Result<(String, String), StoreError> {
     let mut id = [0u8; 6];
     let mut secret = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut id);
     rand::thread_rng().fill_bytes(&mut secret);
     let token_id = hex::encode(id);
     let token = format!("ect_{token_id}_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
-    store.create_api_token(&token_id, clinic, &token_hash(&token)).await?;
+    store.create_api_token(&token_id, clinic, &token_hash(&token), scope).await?;
     Ok((token_id, token))
 }
 
@@ -162,9 +336,9 @@ pub enum StaffCommand {
         /// Name shown on the pages (default: the username).
         #[arg(long)]
         display_name: Option<String>,
-        /// An administrator account.
+        /// clerk (issues), supervisor (also changes status) or admin (also manages staff and tokens).
         #[arg(long)]
-        admin: bool,
+        role: Role,
         /// Environment variable holding the password.
         #[arg(long, default_value = "ISSUER_STAFF_PASSWORD")]
         password_env: String,
@@ -179,6 +353,49 @@ pub enum StaffCommand {
         #[command(flatten)]
         store: StoreLocation,
     },
+    /// Delete an account; its open sessions end at once.
+    Remove {
+        /// Sign-in name.
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        store: StoreLocation,
+    },
+    /// Change an account's role (effective on its next request).
+    SetRole {
+        /// Sign-in name.
+        #[arg(long)]
+        username: String,
+        /// clerk, supervisor or admin.
+        #[arg(long)]
+        role: Role,
+        #[command(flatten)]
+        store: StoreLocation,
+    },
+    /// Set a new password (read like `add` does); the account's open sessions end at once.
+    SetPassword {
+        /// Sign-in name.
+        #[arg(long)]
+        username: String,
+        /// Environment variable holding the password.
+        #[arg(long, default_value = "ISSUER_STAFF_PASSWORD")]
+        password_env: String,
+        #[command(flatten)]
+        store: StoreLocation,
+    },
+    /// List accounts (username, role, locked or not; never the password hashes).
+    List {
+        #[command(flatten)]
+        store: StoreLocation,
+    },
+    /// The newest account events (sign-ins, failures, lock-outs, changes), newest first.
+    Events {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        store: StoreLocation,
+    },
 }
 
 /// `issuer token …`
@@ -189,6 +406,9 @@ pub enum TokenCommand {
         /// The clinic or system the token is for.
         #[arg(long)]
         clinic: String,
+        /// issue (issue credentials and offers, notarise), status (change status) or all.
+        #[arg(long)]
+        scope: TokenScope,
         #[command(flatten)]
         store: StoreLocation,
     },
@@ -216,7 +436,10 @@ fn read_password(env_name: &str) -> anyhow::Result<String> {
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
-    anyhow::ensure!(password.chars().count() >= 10, "the password must have at least 10 characters");
+    anyhow::ensure!(
+        password.chars().count() >= MIN_PASSWORD_CHARS,
+        "the password must have at least {MIN_PASSWORD_CHARS} characters"
+    );
     Ok(password)
 }
 
@@ -226,7 +449,7 @@ fn read_password(env_name: &str) -> anyhow::Result<String> {
 /// Bad input or store failures.
 pub async fn run_staff(command: StaffCommand) -> anyhow::Result<()> {
     match command {
-        StaffCommand::Add { username, display_name, admin, password_env, store } => {
+        StaffCommand::Add { username, display_name, role, password_env, store } => {
             anyhow::ensure!(
                 !username.is_empty()
                     && username.len() <= 64
@@ -236,17 +459,65 @@ pub async fn run_staff(command: StaffCommand) -> anyhow::Result<()> {
             let password = read_password(&password_env)?;
             let hash = hash_password(&password)?;
             let store = store.open().await?;
-            match store.create_staff(&username, display_name.as_deref().unwrap_or(&username), &hash, admin).await {
-                Ok(()) => println!("created staff account {username}"),
+            match store.create_staff(&username, display_name.as_deref().unwrap_or(&username), &hash, role).await {
+                Ok(()) => {
+                    audit(&store, "staff_added", staff_principal(&username), role.as_str()).await?;
+                    println!("created staff account {username} ({})", role.as_str());
+                }
                 Err(StoreError::Duplicate(_)) => anyhow::bail!("a staff account {username} already exists"),
                 Err(e) => return Err(e.into()),
             }
         }
         StaffCommand::Unlock { username, store } => {
-            anyhow::ensure!(store.open().await?.unlock_staff(&username).await?, "no staff account {username}");
+            let store = store.open().await?;
+            anyhow::ensure!(store.unlock_staff(&username).await?, "no staff account {username}");
+            audit(&store, "unlocked", staff_principal(&username), "").await?;
             println!("unlocked {username}");
         }
+        StaffCommand::Remove { username, store } => {
+            let store = store.open().await?;
+            anyhow::ensure!(store.remove_staff(&username).await?, "no staff account {username}");
+            audit(&store, "staff_removed", staff_principal(&username), "sessions ended").await?;
+            println!("removed {username}");
+        }
+        StaffCommand::SetRole { username, role, store } => {
+            let store = store.open().await?;
+            let Some(before) = store.staff_account(&username).await? else {
+                anyhow::bail!("no staff account {username}")
+            };
+            anyhow::ensure!(store.set_staff_role(&username, role).await?, "no staff account {username}");
+            let detail = format!("{} -> {}", before.role.as_str(), role.as_str());
+            audit(&store, "role_changed", staff_principal(&username), detail).await?;
+            println!("{username} is now {}", role.as_str());
+        }
+        StaffCommand::SetPassword { username, password_env, store } => {
+            let hash = hash_password(&read_password(&password_env)?)?;
+            let store = store.open().await?;
+            anyhow::ensure!(store.set_staff_password(&username, &hash).await?, "no staff account {username}");
+            audit(&store, "password_changed", staff_principal(&username), "sessions ended").await?;
+            println!("new password set for {username}; its sessions have ended");
+        }
+        StaffCommand::List { store } => {
+            for a in store.open().await?.staff_accounts().await? {
+                let state = if a.locked_at.is_some() { "locked" } else { "active" };
+                println!("{}\t{}\t{}\t{}", a.username, a.role.as_str(), state, a.display_name);
+            }
+        }
+        StaffCommand::Events { limit, store } => {
+            for e in store.open().await?.account_events(limit).await? {
+                println!("{}\t{}\t{}\t{}\t{}", when(e.occurred_at), e.actor, e.action, e.subject, e.detail);
+            }
+        }
     }
+    Ok(())
+}
+
+fn when(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0).map(|d| d.to_rfc3339()).unwrap_or_default()
+}
+
+async fn audit(store: &Store, action: &str, subject: String, detail: impl Into<String>) -> anyhow::Result<()> {
+    store.record_account_event(&AccountEvent::now(CLI_ACTOR, action, subject, detail)).await?;
     Ok(())
 }
 
@@ -256,20 +527,31 @@ pub async fn run_staff(command: StaffCommand) -> anyhow::Result<()> {
 /// Bad input or store failures.
 pub async fn run_token(command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create { clinic, store } => {
-            let (id, token) = create_api_token(&store.open().await?, &clinic).await?;
-            eprintln!("token id {id} for {clinic}; the token is shown only now:");
+        TokenCommand::Create { clinic, scope, store } => {
+            let store = store.open().await?;
+            let (id, token) = create_scoped_api_token(&store, &clinic, scope).await?;
+            audit(&store, "token_created", token_principal(&id, &clinic), scope.as_str()).await?;
+            eprintln!("token id {id} for {clinic} (scope {}); the token is shown only now:", scope.as_str());
             println!("{token}");
         }
         TokenCommand::Revoke { id, store } => {
-            anyhow::ensure!(store.open().await?.revoke_api_token(&id).await?, "no active token {id}");
+            let store = store.open().await?;
+            let clinic = store.api_tokens().await?.into_iter().find(|t| t.token_id == id).map(|t| t.clinic);
+            anyhow::ensure!(store.revoke_api_token(&id).await?, "no active token {id}");
+            audit(&store, "token_revoked", token_principal(&id, clinic.as_deref().unwrap_or("?")), "").await?;
             println!("revoked {id}");
         }
         TokenCommand::List { store } => {
             for t in store.open().await?.api_tokens().await? {
-                let when = |s: i64| chrono::DateTime::from_timestamp(s, 0).map(|d| d.to_rfc3339()).unwrap_or_default();
                 let state = t.revoked_at.map_or_else(|| "active".to_owned(), |r| format!("revoked {}", when(r)));
-                println!("{}\t{}\tcreated {}\t{}", t.token_id, t.clinic, when(t.created_at), state);
+                println!(
+                    "{}\t{}\t{}\tcreated {}\t{}",
+                    t.token_id,
+                    t.clinic,
+                    t.scope.as_str(),
+                    when(t.created_at),
+                    state
+                );
             }
         }
     }

@@ -80,6 +80,12 @@ pub struct Settings {
     /// Seconds a CPU job may take from arrival to result (else 503 `deadline_exceeded`).
     #[arg(long, env = "ISSUER_CPU_DEADLINE_SECS", default_value_t = 10)]
     pub cpu_deadline_secs: u64,
+    /// A staff session ends after this many seconds without a request.
+    #[arg(long, env = "ISSUER_SESSION_IDLE_SECS", default_value_t = 30 * 60)]
+    pub session_idle_secs: u32,
+    /// A staff session ends this many seconds after sign-in, however busy.
+    #[arg(long, env = "ISSUER_SESSION_MAX_SECS", default_value_t = 8 * 3600)]
+    pub session_max_secs: u32,
 }
 
 impl Settings {
@@ -109,6 +115,8 @@ impl Settings {
             cpu_workers: None,
             cpu_queue: service_http::cpu_pool::DEFAULT_QUEUE,
             cpu_deadline_secs: 10,
+            session_idle_secs: 30 * 60,
+            session_max_secs: 8 * 3600,
         }
     }
 
@@ -132,6 +140,14 @@ impl Settings {
         let key = wallet_core::credential::IdNumberKey::parse(&text)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         Ok(Some(key))
+    }
+
+    /// The staff session limits (`--session-idle-secs`, `--session-max-secs`).
+    pub fn session_limits(&self) -> crate::store::SessionLimits {
+        crate::store::SessionLimits {
+            idle_secs: i64::from(self.session_idle_secs.max(1)),
+            max_secs: i64::from(self.session_max_secs.max(1)),
+        }
     }
 
     /// The store URL: `DATABASE_URL` or the SQLite file in the data directory.

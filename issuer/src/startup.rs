@@ -68,8 +68,10 @@ impl Application {
         let trust_list = web::Data::new(crate::routes::trust_list::TrustListFile(settings.trust_list.clone()));
         let json_config =
             web::JsonConfig::default().limit(crate::routes::MAX_BODY_BYTES).error_handler(crate::api_error::json_error);
-        let web_state =
-            web::Data::new(crate::web::WebState::new(settings.tls_cert.is_some() || settings.secure_cookies));
+        let web_state = web::Data::new(
+            crate::web::WebState::new(settings.tls_cert.is_some() || settings.secure_cookies)
+                .with_session_limits(settings.session_limits()),
+        );
         let api_access = web::Data::new(crate::routes::access::ApiAccess { open_vc_api: settings.open_vc_api });
         let http = HttpServer::new(move || {
             App::new()

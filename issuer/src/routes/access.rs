@@ -19,6 +19,7 @@ use actix_web::http::{header, Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError as _};
 
+use crate::accounts::{Role, TokenScope as Scope};
 use crate::api_error::ApiError;
 use crate::store::{ApiTokenRecord, Store};
 use crate::web::WebState;
@@ -28,19 +29,23 @@ use crate::web::WebState;
 pub enum Access {
     /// Anybody (public keys, lists, logs, the holder's and inspectors' pages).
     Public,
-    /// A valid API token (`Authorization: Bearer …`); 401 in our JSON shape otherwise.
-    ApiToken,
-    /// An API token, unless the issuer runs with `--open-vc-api` (W3C test suites).
+    /// A valid API token (`Authorization: Bearer …`) whose scope allows this
+    /// (401 `unauthorized` without one, 403 `insufficient_scope` with a narrower one).
+    ApiToken(Scope),
+    /// An API token with scope `issue`, unless the issuer runs with `--open-vc-api` (W3C test suites).
     VcApiIssue,
-    /// An API token or a signed-in staff member (reading an issued credential).
-    ApiTokenOrStaff,
-    /// A signed-in staff member; others are sent to `/login`.
-    Staff,
+    /// An API token with this scope or a signed-in staff member with at least this
+    /// role (reading an issued credential).
+    ApiTokenOrStaff(Scope, Role),
+    /// A signed-in staff member with at least this role; others are sent to
+    /// `/login`, a lower role gets 403 `insufficient_role`.
+    Staff(Role),
     /// Refused to everybody: a route registered without a decision.
     Nobody,
 }
 
 use Access::{ApiToken, ApiTokenOrStaff, Nobody, Public, Staff, VcApiIssue};
+use Role::{Clerk, Supervisor};
 
 /// Every route: method, path pattern (as registered), access.
 pub const INVENTORY: &[(Method, &str, Access)] = &[
@@ -57,23 +62,23 @@ pub const INVENTORY: &[(Method, &str, Access)] = &[
     (Method::GET, "/credentials/{uuid}/inclusion", Public),
     // VC-API.
     (Method::POST, "/credentials/issue", VcApiIssue),
-    (Method::POST, "/credentials/status", ApiToken),
+    (Method::POST, "/credentials/status", ApiToken(Scope::Status)),
     // A credential and its audit trail.
-    (Method::GET, "/credentials/{uuid}", ApiTokenOrStaff),
-    (Method::GET, "/credentials/{uuid}/qr.png", ApiTokenOrStaff),
-    (Method::GET, "/credentials/{uuid}/qr.svg", ApiTokenOrStaff),
-    (Method::GET, "/credentials/{uuid}/use", ApiTokenOrStaff),
-    (Method::GET, "/credentials/{uuid}/status", ApiToken),
-    (Method::POST, "/credentials/{uuid}/status", ApiToken),
-    // Domain API.
-    (Method::POST, "/api/v1/credentials/{uuid}/use", ApiToken),
-    (Method::POST, "/api/v1/health-certificates", ApiToken),
-    (Method::POST, "/api/v1/licences", ApiToken),
-    (Method::POST, "/api/v1/credential-offers", ApiToken),
-    (Method::POST, "/api/v1/notarizations", ApiToken),
-    (Method::POST, "/api/v1/notarizations/receipts", ApiToken),
-    (Method::GET, "/api/v1/notarizations/{digest}", ApiToken),
-    (Method::POST, "/api/v1/{api_path}", ApiToken),
+    (Method::GET, "/credentials/{uuid}", ApiTokenOrStaff(Scope::Issue, Clerk)),
+    (Method::GET, "/credentials/{uuid}/qr.png", ApiTokenOrStaff(Scope::Issue, Clerk)),
+    (Method::GET, "/credentials/{uuid}/qr.svg", ApiTokenOrStaff(Scope::Issue, Clerk)),
+    (Method::GET, "/credentials/{uuid}/use", ApiTokenOrStaff(Scope::Issue, Clerk)),
+    (Method::GET, "/credentials/{uuid}/status", ApiToken(Scope::Status)),
+    (Method::POST, "/credentials/{uuid}/status", ApiToken(Scope::Status)),
+    // Domain API. Marking a single-use credential used is a status change.
+    (Method::POST, "/api/v1/credentials/{uuid}/use", ApiToken(Scope::Status)),
+    (Method::POST, "/api/v1/health-certificates", ApiToken(Scope::Issue)),
+    (Method::POST, "/api/v1/licences", ApiToken(Scope::Issue)),
+    (Method::POST, "/api/v1/credential-offers", ApiToken(Scope::Issue)),
+    (Method::POST, "/api/v1/notarizations", ApiToken(Scope::Issue)),
+    (Method::POST, "/api/v1/notarizations/receipts", ApiToken(Scope::Issue)),
+    (Method::GET, "/api/v1/notarizations/{digest}", ApiToken(Scope::Issue)),
+    (Method::POST, "/api/v1/{api_path}", ApiToken(Scope::Issue)),
     // OpenID4VCI: the wallet authenticates with the offer's pre-authorised code and
     // then the access token, which those handlers check themselves.
     (Method::GET, "/.well-known/openid-credential-issuer", Public),
@@ -81,7 +86,8 @@ pub const INVENTORY: &[(Method, &str, Access)] = &[
     (Method::POST, "/oid4vci/token", Public),
     (Method::POST, "/oid4vci/nonce", Public),
     (Method::POST, "/oid4vci/credential", Public),
-    // Web pages.
+    // Web pages. Issuing (printed or as a wallet offer) is a clerk's work; status
+    // changes need a supervisor. Staff and tokens are managed with the CLI (admin).
     (Method::GET, "/", Public),
     (Method::GET, "/lang/{code}", Public),
     (Method::GET, "/login", Public),
@@ -90,21 +96,33 @@ pub const INVENTORY: &[(Method, &str, Access)] = &[
     (Method::GET, "/audit", Public),
     (Method::GET, "/lookup", Public),
     (Method::POST, "/lookup", Public),
-    (Method::GET, "/certificates", Staff),
-    (Method::GET, "/certificates/new", Staff),
-    (Method::POST, "/certificates/new", Staff),
-    (Method::GET, "/licences/new", Staff),
-    (Method::POST, "/licences/new", Staff),
-    (Method::GET, "/types", Staff),
-    (Method::GET, "/types/{api_path}/new", Staff),
-    (Method::POST, "/types/{api_path}/new", Staff),
-    (Method::GET, "/certificates/{uuid}", Staff),
-    (Method::POST, "/certificates/{uuid}/status", Staff),
+    (Method::GET, "/certificates", Staff(Clerk)),
+    (Method::GET, "/certificates/new", Staff(Clerk)),
+    (Method::POST, "/certificates/new", Staff(Clerk)),
+    (Method::GET, "/licences/new", Staff(Clerk)),
+    (Method::POST, "/licences/new", Staff(Clerk)),
+    (Method::GET, "/types", Staff(Clerk)),
+    (Method::GET, "/types/{api_path}/new", Staff(Clerk)),
+    (Method::POST, "/types/{api_path}/new", Staff(Clerk)),
+    (Method::GET, "/certificates/{uuid}", Staff(Clerk)),
+    (Method::POST, "/certificates/{uuid}/status", Staff(Supervisor)),
+    (Method::GET, "/account/password", Staff(Clerk)),
+    (Method::POST, "/account/password", Staff(Clerk)),
 ];
 
 /// The access [`INVENTORY`] gives a route; [`Access::Nobody`] when it has none.
 pub fn access_of(method: &Method, path: &str) -> Access {
     INVENTORY.iter().find(|(m, p, _)| m == method && *p == path).map_or(Nobody, |(_, _, a)| *a)
+}
+
+/// The least staff role a route admits ([`Role::Admin`] when staff cannot use it),
+/// for pages that show a form only to those who may send it.
+pub fn access_needed_role(method: &Method, path: &str) -> Role {
+    match access_of(method, path) {
+        Staff(role) | ApiTokenOrStaff(_, role) => role,
+        Public => Role::Clerk,
+        ApiToken(_) | VcApiIssue | Nobody => Role::Admin,
+    }
 }
 
 /// Whether the VC-API issue endpoint is open without a token (`--open-vc-api`).
@@ -176,6 +194,31 @@ fn unauthorized_response() -> HttpResponse {
     resp
 }
 
+/// 403 `insufficient_role`: signed in, but the route needs a higher role.
+pub fn insufficient_role(needed: Role) -> ApiError {
+    let zh = match needed {
+        Role::Clerk => "办事员",
+        Role::Supervisor => "主管",
+        Role::Admin => "管理员",
+    };
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "insufficient_role",
+        format!("您的账户角色无权执行此操作（需要“{zh}”或更高角色）"),
+        format!("your account's role may not do this (needs {} or above)", needed.as_str()),
+    )
+}
+
+/// 403 `insufficient_scope`: a valid token whose scope does not cover the route.
+pub fn insufficient_scope(needed: Scope) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+        format!("此 API 令牌的权限范围不包括此操作（需要“{}”）", needed.as_str()),
+        format!("this API token's scope does not cover this (needs {})", needed.as_str()),
+    )
+}
+
 fn forbidden_response() -> HttpResponse {
     ApiError::new(StatusCode::FORBIDDEN, "forbidden", "此路径不对外开放", "this route is not open to anyone")
         .error_response()
@@ -206,18 +249,20 @@ async fn bearer(store: &Store, req: &HttpRequest) -> Result<Option<ApiTokenRecor
     store.active_api_token(&crate::accounts::token_hash(token)).await
 }
 
-/// The signed-in staff member, if any: a valid session cookie whose account
-/// still exists and is not locked (checked on every request, so a lock-out ends
-/// the sessions already handed out at once).
+/// The signed-in staff member, if any: a session cookie whose session is live in
+/// the store (not ended, idle or too old; this request marks it seen) and whose
+/// account still exists and is not locked. Checked on every request, so ending a
+/// session or locking an account takes effect at once; the role is read afresh.
 async fn staff(req: &HttpRequest) -> Result<Option<StaffUser>, crate::store::StoreError> {
-    let Some(username) = req.app_data::<web::Data<WebState>>().and_then(|state| state.user(req)) else {
-        return Ok(None);
-    };
+    let Some(state) = req.app_data::<web::Data<WebState>>() else { return Ok(None) };
+    let Some(session_hash) = state.session_hash(req) else { return Ok(None) };
     let Some(store) = req.app_data::<web::Data<crate::issuance::Issuer>>().map(|i| i.store.clone()) else {
         return Ok(None);
     };
+    let now = chrono::Utc::now().timestamp();
+    let Some(username) = store.resume_session(&session_hash, now, state.sessions).await? else { return Ok(None) };
     let account = store.staff_account(&username).await?;
-    Ok(account.filter(|a| a.locked_at.is_none()).map(|_| StaffUser { username }))
+    Ok(account.filter(|a| a.locked_at.is_none()).map(|a| StaffUser { username, role: a.role, session_hash }))
 }
 
 /// The check [`Router::add`] puts in front of every route.
@@ -230,47 +275,51 @@ pub async fn enforce(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let open_vc_api = req.app_data::<web::Data<ApiAccess>>().is_some_and(|a| a.open_vc_api);
-    let needs_token = match access {
-        Public => false,
-        VcApiIssue => !open_vc_api,
-        ApiToken | ApiTokenOrStaff => true,
-        Staff => {
-            let user = match staff(req.request()).await {
-                Ok(Some(user)) => user,
-                Ok(None) => {
-                    let resp = login_redirect(req.request());
-                    return Ok(req.into_response(resp));
-                }
-                Err(e) => return Ok(req.into_response(ApiError::internal(e).error_response())),
-            };
-            req.extensions_mut().insert(user);
-            false
-        }
-        Nobody => return Ok(req.into_response(forbidden_response())),
+    if access == Nobody {
+        return Ok(req.into_response(forbidden_response()));
+    }
+    // Who is signed in matters on every page (the header shows it), so a session
+    // cookie is resolved whatever the route needs.
+    let staff_user = match staff(req.request()).await {
+        Ok(user) => user,
+        Err(e) => return Ok(req.into_response(ApiError::internal(e).error_response())),
     };
-    if needs_token {
-        let staff_user = if access == ApiTokenOrStaff {
-            match staff(req.request()).await {
-                Ok(user) => user,
-                Err(e) => return Ok(req.into_response(ApiError::internal(e).error_response())),
+    if let Some(user) = &staff_user {
+        req.extensions_mut().insert(user.clone());
+    }
+    let needed_scope = match access {
+        Public | Nobody => None,
+        VcApiIssue => (!open_vc_api).then_some(Scope::Issue),
+        ApiToken(scope) => Some(scope),
+        ApiTokenOrStaff(scope, role) => match &staff_user {
+            Some(user) if user.role >= role => None,
+            Some(_) => return Ok(req.into_response(insufficient_role(role).error_response())),
+            None => Some(scope),
+        },
+        Staff(role) => match &staff_user {
+            Some(user) if user.role >= role => None,
+            Some(_) => return Ok(req.into_response(insufficient_role(role).error_response())),
+            None => {
+                let resp = login_redirect(req.request());
+                return Ok(req.into_response(resp));
             }
-        } else {
-            None
+        },
+    };
+    if let Some(scope) = needed_scope {
+        let Some(store) = req.app_data::<web::Data<crate::issuance::Issuer>>().map(|i| i.store.clone()) else {
+            return Ok(req.into_response(ApiError::internal("no issuer state").error_response()));
         };
-        if let Some(user) = staff_user {
-            req.extensions_mut().insert(user);
-        } else {
-            let Some(store) = req.app_data::<web::Data<crate::issuance::Issuer>>().map(|i| i.store.clone()) else {
-                return Ok(req.into_response(ApiError::internal("no issuer state").error_response()));
-            };
-            match bearer(&store, req.request()).await {
-                Ok(Some(token)) => {
-                    tracing::debug!(token_id = %token.token_id, "API token accepted");
-                    req.extensions_mut().insert(ApiCaller(token));
-                }
-                Ok(None) => return Ok(req.into_response(unauthorized_response())),
-                Err(e) => return Ok(req.into_response(ApiError::internal(e).error_response())),
+        match bearer(&store, req.request()).await {
+            Ok(Some(token)) if token.scope.allows(scope) => {
+                tracing::debug!(token_id = %token.token_id, "API token accepted");
+                req.extensions_mut().insert(ApiCaller(token));
             }
+            Ok(Some(token)) => {
+                tracing::info!(token_id = %token.token_id, needed = scope.as_str(), "API token outside its scope");
+                return Ok(req.into_response(insufficient_scope(scope).error_response()));
+            }
+            Ok(None) => return Ok(req.into_response(unauthorized_response())),
+            Err(e) => return Ok(req.into_response(ApiError::internal(e).error_response())),
         }
     }
     Ok(next.call(req).await?.map_into_boxed_body())
@@ -284,7 +333,7 @@ pub struct ApiCaller(pub ApiTokenRecord);
 impl ApiCaller {
     /// `token:<id> (<clinic>)`, for audit trails.
     pub fn principal(&self) -> String {
-        format!("token:{} ({})", self.0.token_id, self.0.clinic)
+        crate::accounts::token_principal(&self.0.token_id, &self.0.clinic)
     }
 }
 
@@ -302,6 +351,17 @@ impl FromRequest for ApiCaller {
 pub struct StaffUser {
     /// The sign-in name.
     pub username: String,
+    /// The account's role at this request.
+    pub role: Role,
+    /// The hex SHA-256 of the session id this request came with.
+    pub session_hash: String,
+}
+
+impl StaffUser {
+    /// `staff:<username>`, for audit trails.
+    pub fn principal(&self) -> String {
+        crate::accounts::staff_principal(&self.username)
+    }
 }
 
 impl FromRequest for StaffUser {
@@ -367,7 +427,30 @@ mod tests {
     fn an_unlisted_route_is_refused_to_everybody() {
         assert_eq!(access_of(&Method::POST, "/api/v1/new-thing"), Nobody);
         assert_eq!(access_of(&Method::DELETE, "/api/v1/health-certificates"), Nobody);
-        assert_eq!(access_of(&Method::POST, "/api/v1/health-certificates"), ApiToken);
+        assert_eq!(access_of(&Method::POST, "/api/v1/health-certificates"), ApiToken(Scope::Issue));
+    }
+
+    #[test]
+    fn changing_status_needs_a_supervisor_or_a_status_token_and_issuing_a_clerk_or_an_issue_token() {
+        for (method, path, _) in INVENTORY {
+            let access = access_of(method, path);
+            let changes_status = *method == Method::POST && (path.contains("status") || path.ends_with("/use"));
+            match access {
+                Staff(role) if changes_status => assert_eq!(role, Supervisor, "{method} {path}"),
+                Staff(role) => assert_eq!(role, Clerk, "{method} {path}"),
+                ApiToken(scope) if changes_status => assert_eq!(scope, Scope::Status, "{method} {path}"),
+                ApiToken(scope) if path.ends_with("/status") => assert_eq!(scope, Scope::Status, "{method} {path}"),
+                ApiToken(scope) => assert_eq!(scope, Scope::Issue, "{method} {path}"),
+                ApiTokenOrStaff(scope, role) => assert_eq!((scope, role), (Scope::Issue, Clerk), "{method} {path}"),
+                Public | VcApiIssue => {}
+                Nobody => panic!("{method} {path} has no decision"),
+            }
+        }
+        assert!(!Scope::Issue.allows(Scope::Status) && !Scope::Status.allows(Scope::Issue));
+        assert!(Scope::All.allows(Scope::Issue) && Scope::All.allows(Scope::Status));
+        assert!(Clerk < Supervisor && Supervisor < Role::Admin);
+        assert_eq!(access_needed_role(&Method::POST, "/certificates/{uuid}/status"), Supervisor);
+        assert_eq!(access_needed_role(&Method::POST, "/api/v1/licences"), Role::Admin);
     }
 
     #[actix_web::test]

@@ -7,6 +7,7 @@ use std::fmt;
 use rusqlite::{params, OptionalExtension as _};
 
 use super::{PgStore, SqliteStore, Store, StoreError};
+use crate::accounts::{Role, TokenScope};
 
 /// A staff account as stored.
 #[derive(Clone, PartialEq, Eq)]
@@ -17,8 +18,8 @@ pub struct StaffAccount {
     pub display_name: String,
     /// argon2 PHC string.
     pub password_hash: String,
-    /// May manage other accounts (reserved; the CLI does that today).
-    pub is_admin: bool,
+    /// What the account may do (clerk < supervisor < admin).
+    pub role: Role,
     /// Wrong passwords since the last successful sign-in.
     pub failed_attempts: u32,
     /// When the account was locked (unix seconds), if it is.
@@ -32,7 +33,7 @@ impl fmt::Debug for StaffAccount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StaffAccount")
             .field("username", &self.username)
-            .field("is_admin", &self.is_admin)
+            .field("role", &self.role)
             .field("failed_attempts", &self.failed_attempts)
             .field("locked_at", &self.locked_at)
             .finish_non_exhaustive()
@@ -46,6 +47,8 @@ pub struct ApiTokenRecord {
     pub token_id: String,
     /// The clinic or system it was given to.
     pub clinic: String,
+    /// What the token may do.
+    pub scope: TokenScope,
     /// Created (unix seconds).
     pub created_at: i64,
     /// Revoked (unix seconds), if it is.
@@ -63,6 +66,62 @@ pub struct PeriodCounts {
     pub revoked: u64,
     /// Status changes to suspended in the period.
     pub suspended: u64,
+}
+
+/// How long a staff session lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Ended after this many seconds without a request.
+    pub idle_secs: i64,
+    /// Ended this many seconds after sign-in, however busy.
+    pub max_secs: i64,
+}
+
+impl Default for SessionLimits {
+    /// 30 minutes idle, 8 hours at most.
+    fn default() -> Self {
+        Self { idle_secs: 30 * 60, max_secs: 8 * 3600 }
+    }
+}
+
+/// One row of the account audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountEvent {
+    /// Unix seconds.
+    pub occurred_at: i64,
+    /// The authenticated principal (`staff:<username>`, `token:<id> (<clinic>)`,
+    /// `cli`, `system`, or `anonymous` for a failed sign-in).
+    pub actor: String,
+    /// `login`, `logout`, `login_failed`, `locked`, `password_changed`, `role_changed`,
+    /// `staff_added`, `staff_removed`, `unlocked`, `token_created`, `token_revoked`.
+    pub action: String,
+    /// The account (`staff:<username>`) or token (`token:<id> (<clinic>)`) acted on.
+    pub subject: String,
+    /// Free text without secrets (e.g. `supervisor -> clerk`, `session 1a2b3c4d`).
+    pub detail: String,
+}
+
+impl AccountEvent {
+    /// An event happening now.
+    pub fn now(actor: impl Into<String>, action: &str, subject: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            occurred_at: now(),
+            actor: actor.into(),
+            action: action.to_owned(),
+            subject: subject.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+fn role_of(text: &str) -> Role {
+    // The column's CHECK allows only known roles; anything else gets the least.
+    Role::parse(text).unwrap_or(Role::Clerk)
+}
+
+fn scope_of(text: &str) -> TokenScope {
+    // The column's CHECK allows only known scopes; anything else gets the narrowest.
+    TokenScope::parse(text).unwrap_or(TokenScope::Status)
 }
 
 fn now() -> i64 {
@@ -120,11 +179,11 @@ impl Store {
         username: &str,
         display_name: &str,
         password_hash: &str,
-        is_admin: bool,
+        role: Role,
     ) -> Result<(), StoreError> {
         match self {
-            Store::Sqlite(s) => s.create_staff(username, display_name, password_hash, is_admin).await,
-            Store::Postgres(s) => s.create_staff(username, display_name, password_hash, is_admin).await,
+            Store::Sqlite(s) => s.create_staff(username, display_name, password_hash, role).await,
+            Store::Postgres(s) => s.create_staff(username, display_name, password_hash, role).await,
         }
     }
 
@@ -137,7 +196,8 @@ impl Store {
     }
 
     /// Counts a wrong password (atomically) and locks the account when the count
-    /// reaches `lock_after`. Returns the account as updated, `None` if unknown.
+    /// reaches `lock_after`; a locked account's sessions are ended. Returns the
+    /// account as updated, `None` if unknown.
     pub async fn record_failed_login(
         &self,
         username: &str,
@@ -147,7 +207,108 @@ impl Store {
             Store::Sqlite(s) => s.record_failed_login(username, lock_after).await?,
             Store::Postgres(s) => s.record_failed_login(username, lock_after).await?,
         }
-        self.staff_account(username).await
+        let account = self.staff_account(username).await?;
+        if account.as_ref().is_some_and(|a| a.locked_at.is_some()) {
+            self.end_sessions_of(username).await?;
+        }
+        Ok(account)
+    }
+
+    /// Every staff account, by username.
+    pub async fn staff_accounts(&self) -> Result<Vec<StaffAccount>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.staff_accounts().await,
+            Store::Postgres(s) => s.staff_accounts().await,
+        }
+    }
+
+    /// Changes an account's role; false if unknown. Takes effect on the account's
+    /// next request (the role is read on every request).
+    pub async fn set_staff_role(&self, username: &str, role: Role) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.set_staff_role(username, role).await,
+            Store::Postgres(s) => s.set_staff_role(username, role).await,
+        }
+    }
+
+    /// Replaces an account's password hash and ends all its sessions, in one
+    /// transaction; false if unknown.
+    pub async fn set_staff_password(&self, username: &str, password_hash: &str) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.set_staff_password(username, password_hash).await,
+            Store::Postgres(s) => s.set_staff_password(username, password_hash).await,
+        }
+    }
+
+    /// Deletes an account and its sessions, in one transaction; false if unknown.
+    pub async fn remove_staff(&self, username: &str) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.remove_staff(username).await,
+            Store::Postgres(s) => s.remove_staff(username).await,
+        }
+    }
+
+    /// Records a new session (`id_hash`: hex SHA-256 of the cookie's id) for `username` at `now`.
+    pub async fn create_session(&self, id_hash: &str, username: &str, now: i64) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.create_session(id_hash, username, now).await,
+            Store::Postgres(s) => s.create_session(id_hash, username, now).await,
+        }
+    }
+
+    /// The username of a live session, marking it seen at `now`: `None` when the
+    /// session is unknown, ended, idle for `limits.idle_secs` or older than
+    /// `limits.max_secs` (one atomic statement: an expired session is never revived).
+    pub async fn resume_session(
+        &self,
+        id_hash: &str,
+        now: i64,
+        limits: SessionLimits,
+    ) -> Result<Option<String>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.resume_session(id_hash, now, limits).await,
+            Store::Postgres(s) => s.resume_session(id_hash, now, limits).await,
+        }
+    }
+
+    /// Ends one session; returns whose it was, `None` when there was none.
+    pub async fn end_session(&self, id_hash: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.end_session(id_hash).await,
+            Store::Postgres(s) => s.end_session(id_hash).await,
+        }
+    }
+
+    /// Ends every session of `username`; returns how many there were.
+    pub async fn end_sessions_of(&self, username: &str) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.end_sessions_of(username).await,
+            Store::Postgres(s) => s.end_sessions_of(username).await,
+        }
+    }
+
+    /// Deletes the sessions that have expired by `now`; returns how many.
+    pub async fn purge_sessions(&self, now: i64, limits: SessionLimits) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.purge_sessions(now, limits).await,
+            Store::Postgres(s) => s.purge_sessions(now, limits).await,
+        }
+    }
+
+    /// Appends to the account audit trail.
+    pub async fn record_account_event(&self, event: &AccountEvent) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.record_account_event(event.clone()).await,
+            Store::Postgres(s) => s.record_account_event(event).await,
+        }
+    }
+
+    /// The newest `limit` account events, newest first.
+    pub async fn account_events(&self, limit: u32) -> Result<Vec<AccountEvent>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.account_events(limit).await,
+            Store::Postgres(s) => s.account_events(limit).await,
+        }
     }
 
     /// Clears the failure count after a successful sign-in.
@@ -168,10 +329,16 @@ impl Store {
     }
 
     /// Stores a new API token's hash. [`StoreError::Duplicate`] when the id or hash exists.
-    pub async fn create_api_token(&self, token_id: &str, clinic: &str, token_hash: &str) -> Result<(), StoreError> {
+    pub async fn create_api_token(
+        &self,
+        token_id: &str,
+        clinic: &str,
+        token_hash: &str,
+        scope: TokenScope,
+    ) -> Result<(), StoreError> {
         match self {
-            Store::Sqlite(s) => s.create_api_token(token_id, clinic, token_hash).await,
-            Store::Postgres(s) => s.create_api_token(token_id, clinic, token_hash).await,
+            Store::Sqlite(s) => s.create_api_token(token_id, clinic, token_hash, scope).await,
+            Store::Postgres(s) => s.create_api_token(token_id, clinic, token_hash, scope).await,
         }
     }
 
@@ -218,7 +385,30 @@ fn duplicate_if_constraint(err: rusqlite::Error, what: &str) -> StoreError {
 }
 
 const SELECT_STAFF: &str =
-    "SELECT username, display_name, password_hash, is_admin, failed_attempts, locked_at, created_at FROM staff_accounts";
+    "SELECT username, display_name, password_hash, role, failed_attempts, locked_at, created_at FROM staff_accounts";
+const SELECT_TOKEN: &str = "SELECT token_id, clinic, scope, created_at, revoked_at FROM api_tokens";
+
+fn sqlite_staff(row: &rusqlite::Row<'_>) -> rusqlite::Result<StaffAccount> {
+    Ok(StaffAccount {
+        username: row.get(0)?,
+        display_name: row.get(1)?,
+        password_hash: row.get(2)?,
+        role: role_of(&row.get::<_, String>(3)?),
+        failed_attempts: u32::try_from(row.get::<_, i64>(4)?).unwrap_or(u32::MAX),
+        locked_at: row.get(5)?,
+        created_at: row.get(6)?,
+    })
+}
+
+fn sqlite_token(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiTokenRecord> {
+    Ok(ApiTokenRecord {
+        token_id: row.get(0)?,
+        clinic: row.get(1)?,
+        scope: scope_of(&row.get::<_, String>(2)?),
+        created_at: row.get(3)?,
+        revoked_at: row.get(4)?,
+    })
+}
 
 impl SqliteStore {
     async fn create_staff(
@@ -226,14 +416,14 @@ impl SqliteStore {
         username: &str,
         display_name: &str,
         password_hash: &str,
-        is_admin: bool,
+        role: Role,
     ) -> Result<(), StoreError> {
         let (u, d, p) = (username.to_owned(), display_name.to_owned(), password_hash.to_owned());
         self.with_connection(move |c| {
             c.execute(
-                "INSERT INTO staff_accounts (username, display_name, password_hash, is_admin, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![u, d, p, is_admin, now()],
+                "INSERT INTO staff_accounts (username, display_name, password_hash, is_admin, role, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![u, d, p, role == Role::Admin, role.as_str(), now()],
             )
             .map_err(|e| duplicate_if_constraint(e, &u))?;
             Ok(())
@@ -244,18 +434,7 @@ impl SqliteStore {
     async fn staff_account(&self, username: &str) -> Result<Option<StaffAccount>, StoreError> {
         let u = username.to_owned();
         self.with_connection(move |c| {
-            Ok(c.query_row(&format!("{SELECT_STAFF} WHERE username = ?1"), params![u], |row| {
-                Ok(StaffAccount {
-                    username: row.get(0)?,
-                    display_name: row.get(1)?,
-                    password_hash: row.get(2)?,
-                    is_admin: row.get(3)?,
-                    failed_attempts: u32::try_from(row.get::<_, i64>(4)?).unwrap_or(u32::MAX),
-                    locked_at: row.get(5)?,
-                    created_at: row.get(6)?,
-                })
-            })
-            .optional()?)
+            Ok(c.query_row(&format!("{SELECT_STAFF} WHERE username = ?1"), params![u], sqlite_staff).optional()?)
         })
         .await
     }
@@ -287,12 +466,18 @@ impl SqliteStore {
         .await
     }
 
-    async fn create_api_token(&self, token_id: &str, clinic: &str, token_hash: &str) -> Result<(), StoreError> {
+    async fn create_api_token(
+        &self,
+        token_id: &str,
+        clinic: &str,
+        token_hash: &str,
+        scope: TokenScope,
+    ) -> Result<(), StoreError> {
         let (i, c_, h) = (token_id.to_owned(), clinic.to_owned(), token_hash.to_owned());
         self.with_connection(move |c| {
             c.execute(
-                "INSERT INTO api_tokens (token_id, clinic, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![i, c_, h, now()],
+                "INSERT INTO api_tokens (token_id, clinic, token_hash, scope, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![i, c_, h, scope.as_str(), now()],
             )
             .map_err(|e| duplicate_if_constraint(e, &i))?;
             Ok(())
@@ -304,17 +489,9 @@ impl SqliteStore {
         let h = token_hash.to_owned();
         self.with_connection(move |c| {
             Ok(c.query_row(
-                "SELECT token_id, clinic, created_at, revoked_at FROM api_tokens \
-                 WHERE token_hash = ?1 AND revoked_at IS NULL",
+                &format!("{SELECT_TOKEN} WHERE token_hash = ?1 AND revoked_at IS NULL"),
                 params![h],
-                |row| {
-                    Ok(ApiTokenRecord {
-                        token_id: row.get(0)?,
-                        clinic: row.get(1)?,
-                        created_at: row.get(2)?,
-                        revoked_at: row.get(3)?,
-                    })
-                },
+                sqlite_token,
             )
             .optional()?)
         })
@@ -335,19 +512,146 @@ impl SqliteStore {
     async fn api_tokens(&self) -> Result<Vec<ApiTokenRecord>, StoreError> {
         self.with_connection(|c| {
             let rows = c
-                .prepare(
-                    "SELECT token_id, clinic, created_at, revoked_at FROM api_tokens ORDER BY created_at, token_id",
-                )?
-                .query_map([], |row| {
-                    Ok(ApiTokenRecord {
-                        token_id: row.get(0)?,
-                        clinic: row.get(1)?,
-                        created_at: row.get(2)?,
-                        revoked_at: row.get(3)?,
-                    })
-                })?
+                .prepare(&format!("{SELECT_TOKEN} ORDER BY created_at, token_id"))?
+                .query_map([], sqlite_token)?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
+        })
+        .await
+    }
+
+    async fn staff_accounts(&self) -> Result<Vec<StaffAccount>, StoreError> {
+        self.with_connection(|c| {
+            Ok(c.prepare(&format!("{SELECT_STAFF} ORDER BY username"))?
+                .query_map([], sqlite_staff)?
+                .collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn set_staff_role(&self, username: &str, role: Role) -> Result<bool, StoreError> {
+        let u = username.to_owned();
+        self.with_connection(move |c| {
+            Ok(c.execute(
+                "UPDATE staff_accounts SET role = ?2, is_admin = ?3 WHERE username = ?1",
+                params![u, role.as_str(), role == Role::Admin],
+            )? > 0)
+        })
+        .await
+    }
+
+    async fn set_staff_password(&self, username: &str, password_hash: &str) -> Result<bool, StoreError> {
+        let (u, p) = (username.to_owned(), password_hash.to_owned());
+        self.with_connection(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let changed =
+                tx.execute("UPDATE staff_accounts SET password_hash = ?2 WHERE username = ?1", params![u, p])? > 0;
+            tx.execute("DELETE FROM staff_sessions WHERE username = ?1", params![u])?;
+            tx.commit()?;
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn remove_staff(&self, username: &str) -> Result<bool, StoreError> {
+        let u = username.to_owned();
+        self.with_connection(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute("DELETE FROM staff_sessions WHERE username = ?1", params![u])?;
+            let removed = tx.execute("DELETE FROM staff_accounts WHERE username = ?1", params![u])? > 0;
+            tx.commit()?;
+            Ok(removed)
+        })
+        .await
+    }
+
+    async fn create_session(&self, id_hash: &str, username: &str, now: i64) -> Result<(), StoreError> {
+        let (h, u) = (id_hash.to_owned(), username.to_owned());
+        self.with_connection(move |c| {
+            c.execute(
+                "INSERT INTO staff_sessions (id_hash, username, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
+                params![h, u, now],
+            )
+            .map_err(|e| duplicate_if_constraint(e, "session"))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn resume_session(
+        &self,
+        id_hash: &str,
+        now: i64,
+        limits: SessionLimits,
+    ) -> Result<Option<String>, StoreError> {
+        let h = id_hash.to_owned();
+        self.with_connection(move |c| {
+            Ok(c.query_row(
+                "UPDATE staff_sessions SET last_seen_at = ?2 \
+                 WHERE id_hash = ?1 AND last_seen_at + ?3 > ?2 AND created_at + ?4 > ?2 RETURNING username",
+                params![h, now, limits.idle_secs, limits.max_secs],
+                |row| row.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn end_session(&self, id_hash: &str) -> Result<Option<String>, StoreError> {
+        let h = id_hash.to_owned();
+        self.with_connection(move |c| {
+            Ok(c.query_row("DELETE FROM staff_sessions WHERE id_hash = ?1 RETURNING username", params![h], |row| {
+                row.get(0)
+            })
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn end_sessions_of(&self, username: &str) -> Result<u64, StoreError> {
+        let u = username.to_owned();
+        self.with_connection(move |c| {
+            Ok(c.execute("DELETE FROM staff_sessions WHERE username = ?1", params![u])? as u64)
+        })
+        .await
+    }
+
+    async fn purge_sessions(&self, now: i64, limits: SessionLimits) -> Result<u64, StoreError> {
+        self.with_connection(move |c| {
+            Ok(c.execute(
+                "DELETE FROM staff_sessions WHERE last_seen_at + ?2 <= ?1 OR created_at + ?3 <= ?1",
+                params![now, limits.idle_secs, limits.max_secs],
+            )? as u64)
+        })
+        .await
+    }
+
+    async fn record_account_event(&self, e: AccountEvent) -> Result<(), StoreError> {
+        self.with_connection(move |c| {
+            c.execute(
+                "INSERT INTO account_events (occurred_at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![e.occurred_at, e.actor, e.action, e.subject, e.detail],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn account_events(&self, limit: u32) -> Result<Vec<AccountEvent>, StoreError> {
+        self.with_connection(move |c| {
+            Ok(c.prepare(
+                "SELECT occurred_at, actor, action, subject, detail FROM account_events ORDER BY seq DESC LIMIT ?1",
+            )?
+            .query_map(params![i64::from(limit)], |row| {
+                Ok(AccountEvent {
+                    occurred_at: row.get(0)?,
+                    actor: row.get(1)?,
+                    action: row.get(2)?,
+                    subject: row.get(3)?,
+                    detail: row.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }
@@ -386,7 +690,7 @@ fn pg_staff(row: &tokio_postgres::Row) -> Result<StaffAccount, StoreError> {
         username: row.try_get(0)?,
         display_name: row.try_get(1)?,
         password_hash: row.try_get(2)?,
-        is_admin: row.try_get(3)?,
+        role: role_of(row.try_get(3)?),
         failed_attempts: u32::try_from(failed).unwrap_or(u32::MAX),
         locked_at: row.try_get(5)?,
         created_at: row.try_get(6)?,
@@ -397,8 +701,9 @@ fn pg_token(row: &tokio_postgres::Row) -> Result<ApiTokenRecord, StoreError> {
     Ok(ApiTokenRecord {
         token_id: row.try_get(0)?,
         clinic: row.try_get(1)?,
-        created_at: row.try_get(2)?,
-        revoked_at: row.try_get(3)?,
+        scope: scope_of(row.try_get(2)?),
+        created_at: row.try_get(3)?,
+        revoked_at: row.try_get(4)?,
     })
 }
 
@@ -408,14 +713,14 @@ impl PgStore {
         username: &str,
         display_name: &str,
         password_hash: &str,
-        is_admin: bool,
+        role: Role,
     ) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         client
             .execute(
-                "INSERT INTO staff_accounts (username, display_name, password_hash, is_admin, created_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[&username, &display_name, &password_hash, &is_admin, &now()],
+                "INSERT INTO staff_accounts (username, display_name, password_hash, is_admin, role, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&username, &display_name, &password_hash, &(role == Role::Admin), &role.as_str(), &now()],
             )
             .await
             .map_err(|e| pg_duplicate(e, username))?;
@@ -451,12 +756,18 @@ impl PgStore {
         Ok(client.execute(sql, &[&username]).await? > 0)
     }
 
-    async fn create_api_token(&self, token_id: &str, clinic: &str, token_hash: &str) -> Result<(), StoreError> {
+    async fn create_api_token(
+        &self,
+        token_id: &str,
+        clinic: &str,
+        token_hash: &str,
+        scope: TokenScope,
+    ) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         client
             .execute(
-                "INSERT INTO api_tokens (token_id, clinic, token_hash, created_at) VALUES ($1, $2, $3, $4)",
-                &[&token_id, &clinic, &token_hash, &now()],
+                "INSERT INTO api_tokens (token_id, clinic, token_hash, scope, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&token_id, &clinic, &token_hash, &scope.as_str(), &now()],
             )
             .await
             .map_err(|e| pg_duplicate(e, token_id))?;
@@ -466,11 +777,7 @@ impl PgStore {
     async fn active_api_token(&self, token_hash: &str) -> Result<Option<ApiTokenRecord>, StoreError> {
         let client = self.pool.get().await?;
         let row = client
-            .query_opt(
-                "SELECT token_id, clinic, created_at, revoked_at FROM api_tokens \
-                 WHERE token_hash = $1 AND revoked_at IS NULL",
-                &[&token_hash],
-            )
+            .query_opt(&format!("{SELECT_TOKEN} WHERE token_hash = $1 AND revoked_at IS NULL"), &[&token_hash])
             .await?;
         row.as_ref().map(pg_token).transpose()
     }
@@ -488,10 +795,128 @@ impl PgStore {
 
     async fn api_tokens(&self) -> Result<Vec<ApiTokenRecord>, StoreError> {
         let client = self.pool.get().await?;
-        let rows = client
-            .query("SELECT token_id, clinic, created_at, revoked_at FROM api_tokens ORDER BY created_at, token_id", &[])
-            .await?;
+        let rows = client.query(&format!("{SELECT_TOKEN} ORDER BY created_at, token_id"), &[]).await?;
         rows.iter().map(pg_token).collect()
+    }
+
+    async fn staff_accounts(&self) -> Result<Vec<StaffAccount>, StoreError> {
+        let client = self.pool.get().await?;
+        client.query(&format!("{SELECT_STAFF} ORDER BY username"), &[]).await?.iter().map(pg_staff).collect()
+    }
+
+    async fn set_staff_role(&self, username: &str, role: Role) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .execute(
+                "UPDATE staff_accounts SET role = $2, is_admin = $3 WHERE username = $1",
+                &[&username, &role.as_str(), &(role == Role::Admin)],
+            )
+            .await?
+            > 0)
+    }
+
+    async fn set_staff_password(&self, username: &str, password_hash: &str) -> Result<bool, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let changed = tx
+            .execute("UPDATE staff_accounts SET password_hash = $2 WHERE username = $1", &[&username, &password_hash])
+            .await?
+            > 0;
+        tx.execute("DELETE FROM staff_sessions WHERE username = $1", &[&username]).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn remove_staff(&self, username: &str) -> Result<bool, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("DELETE FROM staff_sessions WHERE username = $1", &[&username]).await?;
+        let removed = tx.execute("DELETE FROM staff_accounts WHERE username = $1", &[&username]).await? > 0;
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    async fn create_session(&self, id_hash: &str, username: &str, now: i64) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO staff_sessions (id_hash, username, created_at, last_seen_at) VALUES ($1, $2, $3, $3)",
+                &[&id_hash, &username, &now],
+            )
+            .await
+            .map_err(|e| pg_duplicate(e, "session"))?;
+        Ok(())
+    }
+
+    async fn resume_session(
+        &self,
+        id_hash: &str,
+        now: i64,
+        limits: SessionLimits,
+    ) -> Result<Option<String>, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "UPDATE staff_sessions SET last_seen_at = $2 \
+                 WHERE id_hash = $1 AND last_seen_at + $3 > $2 AND created_at + $4 > $2 RETURNING username",
+                &[&id_hash, &now, &limits.idle_secs, &limits.max_secs],
+            )
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    async fn end_session(&self, id_hash: &str) -> Result<Option<String>, StoreError> {
+        let client = self.pool.get().await?;
+        let row =
+            client.query_opt("DELETE FROM staff_sessions WHERE id_hash = $1 RETURNING username", &[&id_hash]).await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    async fn end_sessions_of(&self, username: &str) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client.execute("DELETE FROM staff_sessions WHERE username = $1", &[&username]).await?)
+    }
+
+    async fn purge_sessions(&self, now: i64, limits: SessionLimits) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .execute(
+                "DELETE FROM staff_sessions WHERE last_seen_at + $2 <= $1 OR created_at + $3 <= $1",
+                &[&now, &limits.idle_secs, &limits.max_secs],
+            )
+            .await?)
+    }
+
+    async fn record_account_event(&self, e: &AccountEvent) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO account_events (occurred_at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+                &[&e.occurred_at, &e.actor, &e.action, &e.subject, &e.detail],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn account_events(&self, limit: u32) -> Result<Vec<AccountEvent>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT occurred_at, actor, action, subject, detail FROM account_events ORDER BY seq DESC LIMIT $1",
+                &[&i64::from(limit)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AccountEvent {
+                    occurred_at: r.try_get(0)?,
+                    actor: r.try_get(1)?,
+                    action: r.try_get(2)?,
+                    subject: r.try_get(3)?,
+                    detail: r.try_get(4)?,
+                })
+            })
+            .collect()
     }
 
     async fn counts_by(&self, period: Period) -> Result<Vec<PeriodCounts>, StoreError> {

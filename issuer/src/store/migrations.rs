@@ -52,6 +52,11 @@ pub(super) const SQLITE: &[Migration] = &[
     },
     Migration { version: 6, name: "0006_single_use", sql: include_str!("../../migrations/sqlite/0006_single_use.sql") },
     Migration { version: 7, name: "0007_oid4vci", sql: include_str!("../../migrations/sqlite/0007_oid4vci.sql") },
+    Migration {
+        version: 8,
+        name: "0008_sessions_roles",
+        sql: include_str!("../../migrations/sqlite/0008_sessions_roles.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -79,6 +84,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         sql: include_str!("../../migrations/postgres/0006_single_use.sql"),
     },
     Migration { version: 7, name: "0007_oid4vci", sql: include_str!("../../migrations/postgres/0007_oid4vci.sql") },
+    Migration {
+        version: 8,
+        name: "0008_sessions_roles",
+        sql: include_str!("../../migrations/postgres/0008_sessions_roles.sql"),
+    },
 ];
 
 /// Works out which of `known` still have to run, given the `(version, checksum)` rows
@@ -118,7 +128,7 @@ mod tests {
         for list in [SQLITE, POSTGRES] {
             let versions: Vec<i64> = list.iter().map(|m| m.version).collect();
             // 6 is reserved for a migration on another branch (renumbered at merge).
-            assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7]);
+            assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
             for migration in list {
                 assert!(migration.name.starts_with(&format!("{:04}_", migration.version)), "{}", migration.name);
             }

@@ -28,7 +28,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use wallet_core::status::StatusPurpose;
 
-pub use self::accounts::{ApiTokenRecord, Period, PeriodCounts, StaffAccount};
+pub use self::accounts::{AccountEvent, ApiTokenRecord, Period, PeriodCounts, SessionLimits, StaffAccount};
 pub use self::anchors::{AnchorRecord, AnchorState};
 pub use self::oid4vci::{NewOffer, RedeemedOffer, Redemption, TokenGrant};
 pub use self::postgres::PgStore;

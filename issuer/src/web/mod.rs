@@ -6,6 +6,7 @@
 //! does and its errors are the same field errors, shown in the reader's language.
 //! Form values (names, ID numbers) are never logged.
 
+pub mod account;
 pub mod pages;
 pub mod session;
 
@@ -38,7 +39,9 @@ pub fn register(r: &mut crate::routes::access::Router<'_>) {
         .add(Method::POST, "/certificates/{uuid}/status", web::post().to(pages::change_status))
         .add(Method::GET, "/audit", web::get().to(pages::audit))
         .add(Method::GET, "/lookup", web::get().to(pages::lookup_form))
-        .add(Method::POST, "/lookup", web::post().to(pages::lookup));
+        .add(Method::POST, "/lookup", web::post().to(pages::lookup))
+        .add(Method::GET, "/account/password", web::get().to(account::password_form))
+        .add(Method::POST, "/account/password", web::post().to(account::change_password));
 }
 
 /// The shared page data for this request (language, user, CSRF token, navigation)
@@ -46,7 +49,7 @@ pub fn register(r: &mut crate::routes::access::Router<'_>) {
 pub fn page_context(req: &HttpRequest, state: &WebState) -> (PageContext, Vec<Cookie<'static>>) {
     let lang = session::lang_of(req);
     let t = lang.texts();
-    let user = state.user(req);
+    let user = signed_in(req).map(|u| u.username);
     let (csrf, csrf_cookie) = state.csrf(req);
     let mut nav = Vec::new();
     if user.is_some() {
@@ -54,6 +57,7 @@ pub fn page_context(req: &HttpRequest, state: &WebState) -> (PageContext, Vec<Co
         nav.push(("/certificates/new".to_owned(), t.nav_new_certificate));
         nav.push(("/licences/new".to_owned(), t.nav_new_licence));
         nav.push(("/types".to_owned(), t.nav_other_types));
+        nav.push(("/account/password".to_owned(), account::AccountTexts::of(lang).nav_password));
     }
     nav.push(("/lookup".to_owned(), t.nav_lookup));
     nav.push(("/audit".to_owned(), t.nav_audit));
@@ -61,6 +65,14 @@ pub fn page_context(req: &HttpRequest, state: &WebState) -> (PageContext, Vec<Co
         PageContext { t, lang, site: t.issuer_title, nav, user, csrf, switch_href: switch_href(req, lang) },
         csrf_cookie.into_iter().collect(),
     )
+}
+
+/// The staff member the request's session belongs to, as the access check
+/// ([`crate::routes::access::enforce`]) found it: the session is live and the
+/// account exists and is not locked.
+pub fn signed_in(req: &HttpRequest) -> Option<crate::routes::access::StaffUser> {
+    use actix_web::HttpMessage as _;
+    req.extensions().get::<crate::routes::access::StaffUser>().cloned()
 }
 
 /// `/lang/<other>?next=<this page>`.

@@ -15,7 +15,7 @@ use wallet_core::localized::Localized;
 use wallet_core::ui_text::{self, Lang, PageContext};
 
 use super::session::{safe_next, web_query};
-use super::{form_fields, page_context, respond, FormView, WebState};
+use super::{form_fields, page_context, respond, signed_in, FormView, WebState};
 use crate::accounts::{self, SignInError};
 use crate::issuance::{IdempotencyKey, Issuer};
 use crate::store::{CredentialQuery, CredentialState, Period, PeriodCounts, StatusAction};
@@ -91,6 +91,8 @@ struct CertificatePage {
     state: &'static str,
     state_class: &'static str,
     revoked: bool,
+    /// The signed-in role may revoke, suspend and reinstate (the route checks it again).
+    may_change_status: bool,
     events: Vec<EventRow>,
     notice: Option<&'static str>,
     status_error: Option<String>,
@@ -149,7 +151,7 @@ fn redirect(to: &str, cookies: Vec<Cookie<'static>>) -> HttpResponse {
     resp.finish()
 }
 
-fn error_page(
+pub(super) fn error_page(
     req: &HttpRequest,
     ctx: PageContext,
     cookies: Vec<Cookie<'static>>,
@@ -159,7 +161,7 @@ fn error_page(
     respond(req, ErrorPage { ctx, message: message.to_owned() }, status, cookies)
 }
 
-fn internal(
+pub(super) fn internal(
     req: &HttpRequest,
     ctx: PageContext,
     cookies: Vec<Cookie<'static>>,
@@ -183,8 +185,8 @@ fn new_idempotency_key() -> String {
 }
 
 /// `GET /`
-pub async fn home(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse {
-    redirect(if state.user(&req).is_some() { "/certificates" } else { "/login" }, Vec::new())
+pub async fn home(req: HttpRequest) -> HttpResponse {
+    redirect(if signed_in(&req).is_some() { "/certificates" } else { "/login" }, Vec::new())
 }
 
 /// `GET /lang/{code}?next=…`: remember the language, go back.
@@ -216,12 +218,17 @@ pub async fn login(
     let username = f.get("username").map_or("", |u| u.trim()).to_owned();
     let password = f.get("password").map_or("", String::as_str);
     let next = safe_next(f.get("next").map(String::as_str));
-    match accounts::sign_in(&issuer.store, &issuer.cpu, &username, password).await {
+    let client = req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    match accounts::sign_in(&issuer.store, &issuer.cpu, &username, password, &client).await {
         Err(e) => internal(&req, ctx, cookies, e),
         Ok(Ok(account)) => {
+            let session = match start_session(&issuer.store, &state, &account.username, "login").await {
+                Ok(session) => session,
+                Err(e) => return internal(&req, ctx, cookies, e),
+            };
             tracing::info!(user = %account.username, "signed in");
             let to = if next == "/" { "/certificates".to_owned() } else { next };
-            redirect(&to, vec![state.session_cookie(&account.username)])
+            redirect(&to, vec![session])
         }
         Ok(Err(why)) => {
             let (error, status) = match why {
@@ -241,19 +248,62 @@ pub async fn login(
     }
 }
 
-/// `POST /logout`
-pub async fn logout(req: HttpRequest, state: web::Data<WebState>, body: web::Bytes) -> HttpResponse {
+/// A new session for `username` (stored as its hash), recorded in the audit trail
+/// as `action` by the account itself; expired sessions are purged on the way.
+/// Returns the cookie to set.
+pub(super) async fn start_session(
+    store: &crate::store::Store,
+    state: &WebState,
+    username: &str,
+    action: &str,
+) -> Result<Cookie<'static>, crate::store::StoreError> {
+    let now = chrono::Utc::now().timestamp();
+    let purged = store.purge_sessions(now, state.sessions).await?;
+    if purged > 0 {
+        tracing::debug!(purged, "expired staff sessions purged");
+    }
+    let id = super::session::new_session_id();
+    let hash = id.hash();
+    store.create_session(&hash, username, now).await?;
+    let actor = accounts::staff_principal(username);
+    let detail = format!("session {}", &hash[..8]);
+    store.record_account_event(&crate::store::AccountEvent::now(actor.clone(), action, actor, detail)).await?;
+    Ok(state.session_cookie(&id))
+}
+
+/// `POST /logout`: ends the session in the store (the cookie is worthless after).
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<WebState>,
+    issuer: web::Data<Issuer>,
+    body: web::Bytes,
+) -> HttpResponse {
     let (ctx, cookies) = page_context(&req, &state);
     if !state.csrf_ok(&req, form_fields(&body).get("csrf").map(String::as_str)) {
         let message = ctx.t.csrf_failed;
         return error_page(&req, ctx, cookies, StatusCode::FORBIDDEN, message);
+    }
+    if let Some(user) = signed_in(&req) {
+        let ended = async {
+            issuer.store.end_session(&user.session_hash).await?;
+            let event = crate::store::AccountEvent::now(
+                user.principal(),
+                "logout",
+                user.principal(),
+                format!("session {}", &user.session_hash[..8]),
+            );
+            issuer.store.record_account_event(&event).await
+        };
+        if let Err(e) = ended.await {
+            return internal(&req, ctx, cookies, e);
+        }
     }
     redirect("/login", vec![state.clear_session()])
 }
 
 /// `GET /certificates/new`
 pub async fn new_health_certificate(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse {
-    if state.user(&req).is_none() {
+    if signed_in(&req).is_none() {
         return login_redirect(&req);
     }
     let (ctx, cookies) = page_context(&req, &state);
@@ -327,7 +377,7 @@ pub async fn issue_health_certificate(
 
 /// `GET /licences/new`
 pub async fn new_licence(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse {
-    if state.user(&req).is_none() {
+    if signed_in(&req).is_none() {
         return login_redirect(&req);
     }
     let (ctx, cookies) = page_context(&req, &state);
@@ -358,7 +408,7 @@ async fn issue_from_form(
     body: web::Bytes,
     kind: Kind,
 ) -> HttpResponse {
-    let Some(user) = state.user(&req) else { return login_redirect(&req) };
+    let Some(user) = signed_in(&req).map(|u| u.username) else { return login_redirect(&req) };
     let (ctx, cookies) = page_context(&req, &state);
     let f = form_fields(&body);
     if !state.csrf_ok(&req, f.get("csrf").map(String::as_str)) {
@@ -520,6 +570,13 @@ async fn render_certificate(
         state: state_name,
         state_class,
         revoked,
+        may_change_status: signed_in(req).is_some_and(|u| {
+            u.role
+                >= crate::routes::access::access_needed_role(
+                    &actix_web::http::Method::POST,
+                    "/certificates/{uuid}/status",
+                )
+        }),
         events,
         notice,
         status_error,
@@ -535,7 +592,7 @@ pub async fn certificate(
     issuer: web::Data<Issuer>,
     uuid: web::Path<String>,
 ) -> HttpResponse {
-    if state.user(&req).is_none() {
+    if signed_in(&req).is_none() {
         return login_redirect(&req);
     }
     render_certificate(&req, &state, &issuer, &uuid, None).await
@@ -549,7 +606,7 @@ pub async fn change_status(
     uuid: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let Some(user) = state.user(&req) else { return login_redirect(&req) };
+    let Some(user) = signed_in(&req).map(|u| u.username) else { return login_redirect(&req) };
     let f = form_fields(&body);
     if !state.csrf_ok(&req, f.get("csrf").map(String::as_str)) {
         let (ctx, cookies) = page_context(&req, &state);
@@ -597,7 +654,7 @@ fn holder_of(vc: &Value) -> String {
 /// certificate number (the UUID, with or without `urn:uuid:`) or part of a name
 /// (searched among the newest 500 in the date range).
 pub async fn list(req: HttpRequest, state: web::Data<WebState>, issuer: web::Data<Issuer>) -> HttpResponse {
-    if state.user(&req).is_none() {
+    if signed_in(&req).is_none() {
         return login_redirect(&req);
     }
     let (ctx, cookies) = page_context(&req, &state);
@@ -929,7 +986,7 @@ fn type_request(def: &Definition, f: &HashMap<String, String>) -> Value {
 
 /// `GET /types`: the credential types without a hand-made form.
 pub async fn types(req: HttpRequest, state: web::Data<WebState>, issuer: web::Data<Issuer>) -> HttpResponse {
-    if state.user(&req).is_none() {
+    if signed_in(&req).is_none() {
         return login_redirect(&req);
     }
     let (ctx, cookies) = page_context(&req, &state);
@@ -948,7 +1005,7 @@ pub async fn new_of_type(
     issuer: web::Data<Issuer>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    if state.user(&req).is_none() {
+    if signed_in(&req).is_none() {
         return login_redirect(&req);
     }
     let (ctx, cookies) = page_context(&req, &state);
@@ -976,7 +1033,7 @@ pub async fn issue_of_type(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let Some(user) = state.user(&req) else { return login_redirect(&req) };
+    let Some(user) = signed_in(&req).map(|u| u.username) else { return login_redirect(&req) };
     let (ctx, cookies) = page_context(&req, &state);
     let Ok(def) = issuer.definition_at(&path) else {
         let message = ctx.t.not_found;

@@ -1,8 +1,12 @@
 //! Sessions, anti-CSRF tokens and the language cookie.
 //!
-//! * Session: cookie `ecert_session` = `base64url(username \n expiry) . base64url(HMAC-SHA256)`,
-//!   keyed by a random per-process key (a restart signs everyone out), HttpOnly,
-//!   SameSite=Strict, Secure when the issuer serves HTTPS, 8 hours.
+//! * Session: cookie `ecert_session` = a random 256-bit id (base64url); the store keeps
+//!   only its SHA-256 (`staff_sessions`), with the time of sign-in and of the last
+//!   request. A session ends after [`SessionLimits::idle_secs`] without a request,
+//!   [`SessionLimits::max_secs`] after sign-in, or at once on sign-out, lock-out,
+//!   removal of the account or a password change (the rows are deleted).
+//!   HttpOnly, SameSite=Strict, Secure when the issuer serves HTTPS or runs behind
+//!   a TLS-terminating proxy (`--secure-cookies`).
 //! * CSRF: a random token in cookie `ecert_csrf` (HttpOnly, SameSite=Strict) that every
 //!   form repeats in a hidden `csrf` field; a POST whose field does not equal the
 //!   cookie is refused (double submit, compared in constant time).
@@ -11,10 +15,11 @@ use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use hmac::{Hmac, Mac as _};
 use rand::RngCore as _;
-use sha2::Sha256;
+use sha2::{Digest as _, Sha256};
 use wallet_core::ui_text::Lang;
+
+use crate::store::SessionLimits;
 
 /// Session cookie name.
 pub const SESSION_COOKIE: &str = "ecert_session";
@@ -22,12 +27,12 @@ pub const SESSION_COOKIE: &str = "ecert_session";
 pub const CSRF_COOKIE: &str = "ecert_csrf";
 /// Language cookie name.
 pub const LANG_COOKIE: &str = "lang";
-const SESSION_SECONDS: i64 = 8 * 3600;
 
 /// Per-process secrets of the web pages.
 #[derive(Clone)]
 pub struct WebState {
-    key: [u8; 32],
+    /// How long staff sessions live.
+    pub sessions: SessionLimits,
     /// Set the `Secure` flag on cookies (the issuer serves HTTPS).
     pub secure: bool,
     /// Slows down the ID-number lookup (per client address).
@@ -38,27 +43,26 @@ pub struct WebState {
 pub use service_http::rate_limit::RateLimiter;
 
 impl WebState {
-    /// A fresh random key.
+    /// Default session limits (30 minutes idle, 8 hours at most).
     pub fn new(secure: bool) -> Self {
-        let mut key = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut key);
-        Self { key, secure, lookup_limiter: std::sync::Arc::new(RateLimiter::new(5, 10)) }
+        Self {
+            sessions: SessionLimits::default(),
+            secure,
+            lookup_limiter: std::sync::Arc::new(RateLimiter::new(5, 10)),
+        }
     }
 
-    fn mac(&self, payload: &[u8]) -> Vec<u8> {
-        #[allow(clippy::expect_used)] // HMAC takes keys of any length.
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
-        mac.update(payload);
-        mac.finalize().into_bytes().to_vec()
+    /// With these session limits.
+    #[must_use]
+    pub fn with_session_limits(mut self, sessions: SessionLimits) -> Self {
+        self.sessions = sessions;
+        self
     }
 
-    /// The session cookie for `username`.
-    pub fn session_cookie(&self, username: &str) -> Cookie<'static> {
-        let expiry = chrono::Utc::now().timestamp() + SESSION_SECONDS;
-        let payload = format!("{username}\n{expiry}");
-        let value =
-            format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(self.mac(payload.as_bytes())));
-        self.cookie(SESSION_COOKIE, value, CookieDuration::seconds(SESSION_SECONDS))
+    /// The session cookie carrying `session_id` (from [`new_session_id`]); the
+    /// browser keeps it no longer than the session's absolute lifetime.
+    pub fn session_cookie(&self, session_id: &SessionId) -> Cookie<'static> {
+        self.cookie(SESSION_COOKIE, session_id.0.clone(), CookieDuration::seconds(self.sessions.max_secs))
     }
 
     /// A cookie that removes the session.
@@ -66,18 +70,14 @@ impl WebState {
         self.cookie(SESSION_COOKIE, String::new(), CookieDuration::ZERO)
     }
 
-    /// The signed-in username, if the request carries a valid, unexpired session.
-    pub fn user(&self, req: &HttpRequest) -> Option<String> {
+    /// The hash under which the request's session would be stored, if it carries a
+    /// well-formed session cookie (43 base64url characters). Whether that session
+    /// is live is for the store to say.
+    pub fn session_hash(&self, req: &HttpRequest) -> Option<String> {
         let cookie = req.cookie(SESSION_COOKIE)?;
-        let (payload, mac) = cookie.value().split_once('.')?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
-        let mac = URL_SAFE_NO_PAD.decode(mac).ok()?;
-        let mut check = Hmac::<Sha256>::new_from_slice(&self.key).ok()?;
-        check.update(&payload);
-        check.verify_slice(&mac).ok()?;
-        let text = String::from_utf8(payload).ok()?;
-        let (user, expiry) = text.split_once('\n')?;
-        (expiry.parse::<i64>().ok()? > chrono::Utc::now().timestamp()).then(|| user.to_owned())
+        let value = cookie.value();
+        (value.len() == 43 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+            .then(|| session_hash_of(value))
     }
 
     /// The request's CSRF token, or a new one with the cookie to set.
@@ -123,6 +123,34 @@ impl WebState {
     }
 }
 
+/// A new session's id: 256 random bits, base64url. Only the browser holds it.
+pub struct SessionId(String);
+
+impl SessionId {
+    /// The hex SHA-256 under which the store keeps the session.
+    pub fn hash(&self) -> String {
+        session_hash_of(&self.0)
+    }
+}
+
+/// The id stays out of debug output.
+impl std::fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionId(…)")
+    }
+}
+
+/// A fresh random session id.
+pub fn new_session_id() -> SessionId {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    SessionId(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn session_hash_of(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
+}
+
 /// The reader's language: `?lang=`, the cookie, `Accept-Language`, else Chinese.
 pub fn lang_of(req: &HttpRequest) -> Lang {
     let query = web_query(req, "lang");
@@ -163,20 +191,26 @@ mod tests {
     use actix_web::test::TestRequest;
 
     #[test]
-    fn session_round_trip_and_tampering() {
-        let state = WebState::new(false);
-        let cookie = state.session_cookie("dr.li");
+    fn session_cookies_carry_a_random_id_whose_hash_is_stored() {
+        let state = WebState::new(true).with_session_limits(SessionLimits { idle_secs: 60, max_secs: 120 });
+        let id = new_session_id();
+        let cookie = state.session_cookie(&id);
         assert!(cookie.http_only().unwrap_or(false));
+        assert!(cookie.secure().unwrap_or(false));
         assert_eq!(cookie.same_site(), Some(SameSite::Strict));
+        assert_eq!(cookie.max_age(), Some(CookieDuration::seconds(120)));
+        assert_eq!(URL_SAFE_NO_PAD.decode(cookie.value()).unwrap().len(), 32, "256 bits");
         let req = TestRequest::default().cookie(cookie.clone()).to_http_request();
-        assert_eq!(state.user(&req).as_deref(), Some("dr.li"));
-        let other = WebState::new(false);
-        assert_eq!(other.user(&req), None, "another key refuses it");
-        let (payload, mac) = cookie.value().split_once('.').unwrap();
-        let forged = format!("{}.{mac}", URL_SAFE_NO_PAD.encode("admin\n99999999999"));
-        assert_ne!(forged.split_once('.').unwrap().0, payload);
-        let req = TestRequest::default().cookie(Cookie::new(SESSION_COOKIE, forged)).to_http_request();
-        assert_eq!(state.user(&req), None);
+        let hash = state.session_hash(&req).unwrap();
+        assert_eq!(hash, id.hash());
+        assert_eq!(hash.len(), 64);
+        assert!(!hash.contains(cookie.value()), "the stored value is not the cookie");
+        assert_ne!(new_session_id().hash(), id.hash());
+        for bad in ["", "short", &"a".repeat(44), &format!("{}!", "a".repeat(42))] {
+            let req = TestRequest::default().cookie(Cookie::new(SESSION_COOKIE, bad.to_owned())).to_http_request();
+            assert_eq!(state.session_hash(&req), None, "{bad:?}");
+        }
+        assert!(!format!("{id:?}").contains(cookie.value()));
     }
 
     #[test]

@@ -59,7 +59,7 @@ impl App {
     async fn staff_cookies(&self) -> String {
         let store = issuer::store::Store::connect(&self.settings.store_url()).await.unwrap();
         let hash = issuer::accounts::hash_password(PASSWORD).unwrap();
-        store.create_staff("dr.li", "李医生", &hash, false).await.unwrap();
+        store.create_staff("dr.li", "李医生", &hash, issuer::accounts::Role::Supervisor).await.unwrap();
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let mut jar: HashMap<String, String> = HashMap::new();
         let take = |resp: &reqwest::Response, jar: &mut HashMap<String, String>| {

@@ -2,6 +2,7 @@
 //! own binary linking the whole dependency tree (~250 MB each with line tables). Run one part with e.g.
 //! `cargo test -p issuer --test suite store::`.
 
+mod accounts;
 mod anchoring;
 mod api;
 mod crash;

@@ -192,7 +192,7 @@ async fn no_spelling_of_a_protected_path_gets_past_its_check() {
                 let (status, location, reply) = raw(t.port, method.as_str(), &target, &headers, body.as_bytes()).await;
                 tried += 1;
                 let refused = match access {
-                    Access::Staff => status == 404 || (status == 303 && location.starts_with("/login")),
+                    Access::Staff(_) => status == 404 || (status == 303 && location.starts_with("/login")),
                     _ => [401, 403, 404].contains(&status),
                 };
                 assert!(refused, "{method} {target} ({authorization:?}) answered {status} {location} {reply}");

@@ -17,6 +17,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use issuer::accounts::{Role, TokenScope};
 use issuer::store::{
     CredentialQuery, CredentialState, IdempotencyRecord, NewCredential, PublishedStatusList, SaveOutcome, StatusAction,
     StatusChange, StatusChangeOutcome, StatusListConfig, Store, StoreError, PURPOSES, SINGLE_USE_PURPOSES,
@@ -907,11 +908,11 @@ async fn status_changes_write_bit_version_and_audit_together(db: TestDb) {
 
 async fn staff_accounts_count_failures_lock_and_unlock(db: TestDb) {
     let store = db.store;
-    store.create_staff("dr.li", "李医生", "$argon2id$fake", false).await.expect("create");
-    assert!(matches!(store.create_staff("dr.li", "again", "x", true).await, Err(StoreError::Duplicate(_))));
+    store.create_staff("dr.li", "李医生", "$argon2id$fake", Role::Supervisor).await.expect("create");
+    assert!(matches!(store.create_staff("dr.li", "again", "x", Role::Admin).await, Err(StoreError::Duplicate(_))));
     let account = store.staff_account("dr.li").await.expect("read").expect("account");
     assert_eq!((account.display_name.as_str(), account.password_hash.as_str()), ("李医生", "$argon2id$fake"));
-    assert_eq!((account.failed_attempts, account.locked_at, account.is_admin), (0, None, false));
+    assert_eq!((account.failed_attempts, account.locked_at, account.role), (0, None, Role::Supervisor));
     assert!(!format!("{account:?}").contains("argon2"), "the hash stays out of debug output");
     for attempt in 1..=4 {
         let account = store.record_failed_login("dr.li", 5).await.expect("fail").expect("account");
@@ -937,10 +938,16 @@ async fn staff_accounts_count_failures_lock_and_unlock(db: TestDb) {
 
 async fn api_tokens_are_found_by_hash_until_revoked(db: TestDb) {
     let store = db.store;
-    store.create_api_token("a1", "越秀区医院", "hash-a").await.expect("create");
-    store.create_api_token("b2", "天河区医院", "hash-b").await.expect("create");
-    assert!(matches!(store.create_api_token("a1", "x", "hash-c").await, Err(StoreError::Duplicate(_))));
-    assert!(matches!(store.create_api_token("c3", "x", "hash-a").await, Err(StoreError::Duplicate(_))));
+    store.create_api_token("a1", "越秀区医院", "hash-a", TokenScope::All).await.expect("create");
+    store.create_api_token("b2", "天河区医院", "hash-b", TokenScope::Issue).await.expect("create");
+    assert!(matches!(
+        store.create_api_token("a1", "x", "hash-c", TokenScope::All).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert!(matches!(
+        store.create_api_token("c3", "x", "hash-a", TokenScope::All).await,
+        Err(StoreError::Duplicate(_))
+    ));
     let found = store.active_api_token("hash-a").await.expect("read").expect("token");
     assert_eq!((found.token_id.as_str(), found.clinic.as_str(), found.revoked_at), ("a1", "越秀区医院", None));
     assert!(store.active_api_token("hash-x").await.expect("read").is_none());
@@ -1171,7 +1178,7 @@ async fn the_single_use_migration_keeps_existing_status_data() {
     let fk_problems: i64 = db.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
     assert_eq!(fk_problems, 0);
     let versions: i64 = db.query_row("SELECT max(version) FROM schema_migrations", [], |r| r.get(0)).unwrap();
-    assert_eq!(versions, 7, "every later migration ran too");
+    assert_eq!(versions, 8, "every later migration ran too");
     // Foreign keys are enforced again on a store connection (an entry for a missing list fails).
     let store = Store::connect(path.to_str().expect("UTF-8")).await.expect("reopen store");
     let entries = store.allocate_status("urn:uuid:new", &SINGLE_USE_PURPOSES, &StatusListConfig::default()).await;

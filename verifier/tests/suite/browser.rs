@@ -64,8 +64,8 @@ async fn spawn() -> Services {
     tokio::spawn(issuer_app.run_until_stopped());
     let store = issuer::store::Store::connect(&issuer_settings.store_url()).await.unwrap();
     let hash = issuer::accounts::hash_password(PASSWORD).unwrap();
-    store.create_staff("dr.li", "李医生", &hash, false).await.unwrap();
-    store.create_staff("nurse.wang", "王护士", &hash, false).await.unwrap();
+    store.create_staff("dr.li", "李医生", &hash, issuer::accounts::Role::Supervisor).await.unwrap();
+    store.create_staff("nurse.wang", "王护士", &hash, issuer::accounts::Role::Supervisor).await.unwrap();
     let mut verifier_settings = verifier::config::Settings::for_tests();
     verifier_settings.trust.roots = vec![format!("{FIXTURES}/trust/health-commission-root.pem").into()];
     verifier_settings.trust.trust_list_file = Some(list_path);
