@@ -5,6 +5,7 @@ mod anchoring;
 mod credential_types;
 mod credentials;
 mod data_model;
+mod fuzz_regressions;
 mod id_number;
 mod offline_anchoring;
 mod presentations;

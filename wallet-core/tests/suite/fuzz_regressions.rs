@@ -1,0 +1,95 @@
+//! Inputs the fuzz targets (fuzz/) found crashing a parser, each kept in
+//! fuzz/regressions/TARGET/ (scripts/fuzz-smoke replays them too) and checked
+//! here for the stable error the parser now returns instead.
+
+use std::path::Path;
+
+use chrono::{TimeZone, Utc};
+use serde_json::{json, Value};
+use wallet_core::verification::{verify_credential, verify_presentation, VerifyOptions};
+
+fn regression(target: &str, name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions").join(target).join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn regression_json(target: &str, name: &str) -> Value {
+    serde_json::from_slice(&regression(target, name)).expect("the regression input is JSON")
+}
+
+fn options() -> VerifyOptions {
+    VerifyOptions::at(Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).single().expect("instant"))
+}
+
+/// The refusal code of a credential the verifier must not accept as one.
+async fn refusal_code(vc: &Value) -> String {
+    match verify_credential(vc, &options()).await {
+        Ok(report) => panic!("accepted as a checkable credential: {:?}", report.checks),
+        Err(e) => e.code().to_owned(),
+    }
+}
+
+fn signed_sample() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/qr/sample-health-certificate.signed.json");
+    serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("fixture is JSON")
+}
+
+#[tokio::test]
+async fn proof_created_with_a_100_digit_year_is_an_unreadable_proof() {
+    let vc = regression_json("credential_json", "proof-created-100-digit-year.json");
+    assert_eq!(vc["proof"]["created"].as_str().map(str::len), Some(100 + "-03-15T08:00:00Z".len()));
+    assert_eq!(refusal_code(&vc).await, "unreadable_proof");
+}
+
+#[tokio::test]
+async fn proof_expires_with_a_100_digit_year_is_an_unreadable_proof() {
+    let vc = regression_json("credential_json", "proof-expires-100-digit-year.json");
+    assert_eq!(refusal_code(&vc).await, "unreadable_proof");
+}
+
+#[tokio::test]
+async fn proof_dates_that_are_not_date_times_are_unreadable_proofs() {
+    for created in [json!("yesterday"), json!(20260315), json!(""), json!("2026-03-15T08:00:00")] {
+        let mut vc = signed_sample();
+        vc["proof"]["created"] = created.clone();
+        assert_eq!(refusal_code(&vc).await, "unreadable_proof", "created = {created}");
+    }
+}
+
+#[tokio::test]
+async fn valid_from_with_an_11_digit_year_is_an_invalid_date() {
+    let vc = regression_json("credential_json", "valid-from-11-digit-year.json");
+    assert_eq!(refusal_code(&vc).await, "invalid_date");
+}
+
+#[tokio::test]
+async fn ordinary_dates_still_reach_the_signature_check() {
+    // The guard refuses nothing readable: the sample verifies, and a 5-digit
+    // year (valid XML Schema, within range) is judged by the signature check.
+    let report = verify_credential(&signed_sample(), &options()).await.expect("the sample is checkable");
+    assert!(report.checks.signature.is_valid(), "{:?}", report.checks.signature);
+    let mut vc = signed_sample();
+    vc["validUntil"] = json!("10000-01-01T00:00:00Z");
+    let report = verify_credential(&vc, &options()).await.expect("a 5-digit year is checkable");
+    assert_eq!(report.checks.signature.invalid_code(), Some("bad_signature"));
+}
+
+#[tokio::test]
+async fn a_signed_presentation_carrying_a_credential_with_an_11_digit_year_is_refused() {
+    let vc = regression_json("credential_json", "valid-from-11-digit-year.json");
+    let vp = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [vc],
+        "proof": {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "ecdsa-rdfc-2019",
+            "created": "2026-03-15T08:00:00Z",
+            "verificationMethod": signed_sample()["proof"]["verificationMethod"].clone(),
+            "proofPurpose": "authentication",
+            "proofValue": "z1111"
+        }
+    });
+    let error = verify_presentation(&vp, &options(), None, None).await.expect_err("refused");
+    assert_eq!(error.code(), "invalid_date");
+}
