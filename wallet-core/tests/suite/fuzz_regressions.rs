@@ -92,3 +92,19 @@ async fn a_signed_presentation_carrying_a_credential_with_an_11_digit_year_is_re
     let error = verify_presentation(&vp, &options(), None, None).await.expect_err("refused");
     assert_eq!(error.code(), "invalid_date");
 }
+
+#[tokio::test]
+async fn a_percent_escape_that_is_not_utf8_in_an_iri_is_an_invalid_iri() {
+    // Found by fuzzing: pct-str (inside the JSON-LD crates) panicked on `%c2` alone.
+    let vc = regression_json("credential_json", "lone-percent-escape-in-iri.json");
+    assert_eq!(refusal_code(&vc).await, "invalid_iri");
+    let mut vc = signed_sample();
+    vc["id"] = json!("urn:uuid:3f%c2a7e");
+    assert_eq!(refusal_code(&vc).await, "invalid_iri");
+    // Well-formed escapes (UTF-8) and text with a `%` are not IRIs in trouble.
+    vc["id"] = json!("urn:uuid:3f%C3%A9");
+    verify_credential(&vc, &options()).await.expect("a UTF-8 escape is fine");
+    let mut vc = signed_sample();
+    vc["credentialSubject"]["occupation"] = json!("100%c2 food service");
+    verify_credential(&vc, &options()).await.expect("text is not an IRI");
+}
