@@ -108,3 +108,14 @@ async fn a_percent_escape_that_is_not_utf8_in_an_iri_is_an_invalid_iri() {
     vc["credentialSubject"]["occupation"] = json!("100%c2 food service");
     verify_credential(&vc, &options()).await.expect("text is not an IRI");
 }
+
+#[test]
+fn the_wallet_refuses_a_credential_file_with_a_percent_escape_that_is_not_utf8() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = wallet_core::wallet::StoreKey::new([7; 32]);
+    let mut wallet = wallet_core::wallet::Wallet::open(dir.path().join("wallet.bin"), key).expect("a new wallet");
+    let error = wallet
+        .import_file(&regression("wallet_import", "percent-escape-not-utf8.json"))
+        .expect_err("refused, not imported");
+    assert!(error.to_string().contains("percent escapes"), "{error}");
+}
