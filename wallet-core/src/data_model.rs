@@ -880,6 +880,58 @@ fn is_data_url(s: &str) -> bool {
 /// Expands `doc` without the members in `strip` and maps JSON-LD failures to
 /// rule violations: unknown or malformed contexts, protected term redefinition,
 /// undefined properties, types that are not absolute IRIs.
+/// Every IRI-like string (no white space, a `:`) and key must percent-decode to
+/// UTF-8: the JSON-LD crates (pct-str) panic on an escape such as `%c2` alone
+/// when they hash the IRI (found by fuzzing). Code `invalid_iri`.
+fn check_percent_escapes(v: &Value, at: &str) -> Check {
+    fn decodes(s: &str) -> bool {
+        if !s.contains('%') || !s.contains(':') || s.chars().any(char::is_whitespace) {
+            return true;
+        }
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = |b: u8| char::from(b).to_digit(16);
+            match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+                (b'%', Some(hi), Some(lo)) => {
+                    out.push(u8::try_from(hi * 16 + lo).unwrap_or(0));
+                    i += 3;
+                }
+                (b, _, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        std::str::from_utf8(&out).is_ok()
+    }
+    let bad = |s: &str| {
+        DataModelError::new(
+            "invalid_iri",
+            at.to_owned(),
+            format!("`{}` has percent escapes that are not UTF-8", s.chars().take(80).collect::<String>()),
+            format!("`{}` 含有不是 UTF-8 的百分号转义", s.chars().take(80).collect::<String>()),
+        )
+    };
+    match v {
+        Value::String(s) if !decodes(s) => Err(bad(s)),
+        Value::Array(items) => items.iter().try_for_each(|item| check_percent_escapes(item, at)),
+        Value::Object(map) => {
+            map.iter().try_for_each(
+                |(key, item)| {
+                    if decodes(key) {
+                        check_percent_escapes(item, at)
+                    } else {
+                        Err(bad(key))
+                    }
+                },
+            )
+        }
+        _ => Ok(()),
+    }
+}
+
 fn check_jsonld(doc: &Value, at: &str, strip: &[&str]) -> Check {
     let Some(obj) = doc.as_object() else {
         return Ok(());
@@ -889,6 +941,7 @@ fn check_jsonld(doc: &Value, at: &str, strip: &[&str]) -> Check {
         stripped.remove(*key);
     }
     let stripped = Value::Object(stripped);
+    check_percent_escapes(&stripped, at)?;
     let json: ssi::json_ld::syntax::Value = serde_json::from_value(stripped.clone()).map_err(|e| {
         DataModelError::new(
             "jsonld_error",

@@ -369,6 +369,7 @@ pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<Ve
     crate::canonical::check_json_limits(vc).map_err(MalformedCredential::Limits)?;
     data_model::check_credential(vc)?;
     let proof = obj.get("proof").ok_or(MalformedCredential::MissingProof)?;
+    check_dates_readable(vc, proof)?;
     let signature = check_signature(vc, proof, options).await?;
     // The log records SHA-256 of the signed credential's canonical N-Quads.
     let digest = match &options.anchoring {
@@ -766,6 +767,50 @@ async fn refuse_beyond_budget(document: &Value) -> Option<CheckResult> {
     }
 }
 
+/// The document's dates as ssi will read them: xsd-types (inside ssi) parses a
+/// date's year as an `i32` and panics on a longer one (found by fuzzing: a proof
+/// `created` with a 100-digit year). So, before the document reaches ssi:
+/// each proof's `created` / `expires` must be an RFC 3339 date-time
+/// (`unreadable_proof`), and `validFrom` / `validUntil` / `issuanceDate` /
+/// `expirationDate` (already xsd-checked by the data model, years of up to 12
+/// digits) must have a year that fits (`invalid_date`); the same for the
+/// credentials a presentation carries.
+fn check_dates_readable(doc: &Value, proof: &Value) -> Result<(), MalformedCredential> {
+    for p in proof_entries(proof) {
+        for key in ["created", "expires"] {
+            match p.get(key) {
+                None => {}
+                Some(Value::String(s)) if DateTime::parse_from_rfc3339(s).is_ok() => {}
+                Some(_) => {
+                    return Err(MalformedCredential::UnreadableProof(format!(
+                        "the proof's `{key}` is not an RFC 3339 date-time"
+                    )))
+                }
+            }
+        }
+    }
+    for key in ["validFrom", "validUntil", "issuanceDate", "expirationDate"] {
+        let Some(date) = doc.get(key).and_then(Value::as_str) else { continue };
+        let year = date.strip_prefix('-').unwrap_or(date);
+        let year = &year[..year.find(|c: char| !c.is_ascii_digit()).unwrap_or(year.len())];
+        if !year.is_empty() && year.parse::<i32>().is_err() {
+            return Err(MalformedCredential::DataModel(DataModelError {
+                code: "invalid_date",
+                path: format!("/{key}"),
+                message_en: format!("`{key}` has a year that cannot be read"),
+                message_zh: format!("`{key}` 的年份无法识别"),
+            }));
+        }
+    }
+    // ssi reads the credentials inside a presentation along with it.
+    if let Some(embedded) = doc.get("verifiableCredential") {
+        for vc in proof_entries(embedded) {
+            check_dates_readable(vc, vc.get("proof").unwrap_or(&Value::Null))?;
+        }
+    }
+    Ok(())
+}
+
 /// Every proof must be a `DataIntegrityProof` of an accepted cryptosuite with a
 /// `proofValue`: `Ok(Some(invalid))` names an unsupported suite.
 fn check_proof_suites(proof: &Value) -> Result<Option<CheckResult>, MalformedCredential> {
@@ -912,6 +957,7 @@ pub async fn verify_presentation(
     let obj = vp.as_object().ok_or(MalformedCredential::NotAnObject)?;
     crate::canonical::check_json_limits(vp).map_err(MalformedCredential::Limits)?;
     data_model::check_presentation(vp)?;
+    check_dates_readable(vp, obj.get("proof").unwrap_or(&Value::Null))?;
     let mut warnings = Vec::new();
     let proof = match obj.get("proof") {
         None => {

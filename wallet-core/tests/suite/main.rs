@@ -6,6 +6,7 @@ mod canonical_budget;
 mod credential_types;
 mod credentials;
 mod data_model;
+mod fuzz_regressions;
 mod id_number;
 mod offline_anchoring;
 mod presentations;
