@@ -129,7 +129,7 @@ openssl x509 -req -in "$tmp/tls.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -CAc
   -extfile "$tmp/tls.ext" -out "$tmp/tls.pem" 2>/dev/null
 
 mkdir -p "$tmp/issuer" "$tmp/verifier"
-token=$("$issuer_bin" token create --data-dir "$tmp/issuer" --clinic "W3C test suites" 2>>"$tmp/issuer.log") \
+token=$("$issuer_bin" token create --data-dir "$tmp/issuer" --clinic "W3C test suites" --scope all 2>>"$tmp/issuer.log") \
   || die "issuer token create failed (see $tmp/issuer.log)"
 
 # Waits for "<what> ready" in a log; prints the line.

@@ -883,7 +883,7 @@ fn is_data_url(s: &str) -> bool {
 /// Every IRI-like string (no white space, a `:`) and key must percent-decode to
 /// UTF-8: the JSON-LD crates (pct-str) panic on an escape such as `%c2` alone
 /// when they hash the IRI (found by fuzzing). Code `invalid_iri`.
-fn check_percent_escapes(v: &Value, at: &str) -> Check {
+pub(crate) fn check_percent_escapes(v: &Value, at: &str) -> Check {
     fn decodes(s: &str) -> bool {
         if !s.contains('%') || !s.contains(':') || s.chars().any(char::is_whitespace) {
             return true;

@@ -219,6 +219,10 @@ async fn rdf_quads(document: &Value) -> Result<Vec<LexicalQuad>, Canonicalizatio
 /// before and during the work, never after it).
 pub async fn canonicalize(document: &Value, budget: Budget) -> Result<Canonical, CanonicalizationError> {
     check_json_limits(document)?;
+    // The JSON-LD crates panic on percent escapes that are not UTF-8 (found by
+    // fuzzing); refused here too, whoever calls first (the wallet's import does).
+    crate::data_model::check_percent_escapes(document, "")
+        .map_err(|e| CanonicalizationError::Invalid(e.to_string()))?;
     let quads = rdf_quads(document).await?;
     let (lines, work) = budget::canonical_lines(&quads, budget)?;
     Ok(Canonical { nquads: lines.concat(), work })
