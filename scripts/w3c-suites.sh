@@ -153,7 +153,8 @@ issuer_did=$(sed -n 's/.*did="\{0,1\}\(did:key:[A-Za-z0-9]*\).*/\1/p' <<<"$ready
 [[ -n $issuer_port && -n $issuer_did ]] || die "cannot read port and DID from: $ready"
 
 (cd "$tmp/verifier" && exec "$verifier_bin" serve --listen 127.0.0.1:0 --data-dir "$tmp/verifier" \
-  --status-ca-cert "$tmp/ca.pem" --status-refresh-secs 0) >>"$tmp/verifier.log" 2>&1 &
+  --status-ca-cert "$tmp/ca.pem" --status-refresh-secs 0 \
+  --status-origin "https://127.0.0.1:$issuer_port" --allow-private-fetch) >>"$tmp/verifier.log" 2>&1 &
 pids+=($!)
 ready=$(wait_ready verifier "$tmp/verifier.log" "${pids[1]}")
 verifier_port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$ready")
