@@ -80,6 +80,10 @@ pub struct Settings {
     /// Seconds a CPU job may take from arrival to result (else 503 `deadline_exceeded`).
     #[arg(long, env = "ISSUER_CPU_DEADLINE_SECS", default_value_t = 10)]
     pub cpu_deadline_secs: u64,
+    /// Seconds a request may take from routing to answer, body included (else 408
+    /// `request_timeout`): slow clients cannot hold connections.
+    #[arg(long, env = "ISSUER_REQUEST_DEADLINE_SECS", default_value_t = 60)]
+    pub request_deadline_secs: u64,
     /// A staff session ends after this many seconds without a request.
     #[arg(long, env = "ISSUER_SESSION_IDLE_SECS", default_value_t = 30 * 60)]
     pub session_idle_secs: u32,
@@ -115,6 +119,7 @@ impl Settings {
             cpu_workers: None,
             cpu_queue: service_http::cpu_pool::DEFAULT_QUEUE,
             cpu_deadline_secs: 10,
+            request_deadline_secs: 60,
             session_idle_secs: 30 * 60,
             session_max_secs: 8 * 3600,
         }

@@ -73,9 +73,14 @@ impl Application {
                 .with_session_limits(settings.session_limits()),
         );
         let api_access = web::Data::new(crate::routes::access::ApiAccess { open_vc_api: settings.open_vc_api });
+        let deadline = web::Data::new(service_http::request_deadline::RequestDeadline(std::time::Duration::from_secs(
+            settings.request_deadline_secs.max(1),
+        )));
         let http = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(service_http::request_deadline::enforce))
                 .wrap(tracing_actix_web::TracingLogger::<crate::web::PathOnlySpan>::new())
+                .app_data(deadline.clone())
                 .app_data(web_state.clone())
                 .app_data(api_access.clone())
                 .app_data(issuer.clone())

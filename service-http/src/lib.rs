@@ -8,6 +8,7 @@
 //! - [`cpu_pool`]: the bounded thread pool CPU-bound work runs on (never on the
 //!   async workers), answering 503 `busy` when full;
 //! - [`rate_limit`]: a token bucket per client address, with bounded memory;
+//! - [`request_deadline`]: every request answered or cut off (408) within a deadline;
 //! - [`chain_rpc`]: Ethereum JSON-RPC over HTTP, the transport behind
 //!   wallet-core's [`JsonRpc`](wallet_core::transparency::JsonRpc);
 //! - [`outbound`]: the one outbound HTTP client configuration (timeouts, no
@@ -21,5 +22,6 @@ pub mod chain_rpc;
 pub mod cpu_pool;
 pub mod outbound;
 pub mod rate_limit;
+pub mod request_deadline;
 pub mod telemetry;
 pub mod tls;

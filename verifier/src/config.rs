@@ -70,6 +70,10 @@ pub struct LoadSettings {
     /// Photos per minute one client address may send after its burst (else 429).
     #[arg(long, env = "VERIFIER_IMAGE_RATE_PER_MINUTE", default_value_t = 20)]
     pub image_rate_per_minute: u32,
+    /// Seconds a request may take from routing to answer, body included (else 408
+    /// `request_timeout`): slow clients cannot hold connections.
+    #[arg(long, env = "VERIFIER_REQUEST_DEADLINE_SECS", default_value_t = 60)]
+    pub request_deadline_secs: u64,
 }
 
 impl Default for LoadSettings {
@@ -81,6 +85,7 @@ impl Default for LoadSettings {
             image_decodes: 2,
             image_rate_burst: 10,
             image_rate_per_minute: 20,
+            request_deadline_secs: 60,
         }
     }
 }

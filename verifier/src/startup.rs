@@ -63,9 +63,14 @@ impl Application {
         let id_check_limiter = web::Data::new(crate::web::RateLimiter::default());
         let id_number_keys = web::Data::new(crate::web::IdNumberKeys(settings.load_id_number_keys()?));
         let cpu = web::Data::new(crate::cpu::CpuWork::start(&settings.load).context("starting the CPU pool")?);
+        let deadline = web::Data::new(service_http::request_deadline::RequestDeadline(std::time::Duration::from_secs(
+            settings.load.request_deadline_secs.max(1),
+        )));
         let http = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(service_http::request_deadline::enforce))
                 .wrap(tracing_actix_web::TracingLogger::default())
+                .app_data(deadline.clone())
                 .app_data(json_config.clone())
                 .app_data(trust_data.clone())
                 .app_data(status_data.clone())

@@ -45,11 +45,6 @@ pub struct VerifyPresentationRequest {
     options: VerifyRequestOptions,
 }
 
-fn malformed(e: &verification::MalformedCredential) -> ApiError {
-    let m = e.message();
-    ApiError::bad_request(e.code(), m.zh, m.en)
-}
-
 /// The VC-API names of the checks that ran and passed, and the errors.
 fn vc_api_lists(checks: &Checks) -> (Vec<&'static str>, Vec<Value>) {
     let named = [

@@ -148,3 +148,42 @@ async fn photos_are_rate_limited_per_client() {
     let resp = http.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+/// A client that sends its body one byte at a time is cut off at the request
+/// deadline with 408 `request_timeout` and its connection closed, while others
+/// are served.
+#[tokio::test]
+async fn a_client_sending_its_body_slowly_is_cut_off_at_the_deadline() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let base = verifier(verifier::config::LoadSettings { request_deadline_secs: 1, ..Default::default() });
+    let address = base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /credentials/verify HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // Trickle a byte every 200 ms for up to 10 s: the answer must come long before.
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        tokio::select! {
+            read = stream.read(&mut buf) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            },
+            () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
+                if stream.write_all(b" ").await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "cut off near the 1 s deadline");
+    // A well-behaved request right after is served.
+    let resp = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+}
