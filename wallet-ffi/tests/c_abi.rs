@@ -10,6 +10,7 @@
 //! in its encrypted store, lists, renders, presents and deletes it; the inspector
 //! side checks the presentation's binding, window and challenge. A canonicalisation
 //! bomb imported through the C ABI is refused with `document_too_complex`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
