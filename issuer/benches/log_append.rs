@@ -8,6 +8,7 @@
 //! ```sh
 //! scripts/with-postgres.sh cargo bench -p issuer --bench log_append
 //! ```
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use issuer::store::Store;

@@ -367,10 +367,10 @@ impl Issuer {
         // A credential sent without an id gets the one it is stored under, so the
         // caller can read it back and change its status later.
         let with_id;
-        let credential = if credential.get("id").is_none() && credential.is_object() {
-            let mut named = credential.clone();
-            named["id"] = Value::String(id.as_str().to_owned());
-            with_id = named;
+        let credential = if let Some(object) = credential.as_object().filter(|o| !o.contains_key("id")) {
+            let mut named = object.clone();
+            named.insert("id".to_owned(), Value::String(id.as_str().to_owned()));
+            with_id = Value::Object(named);
             &with_id
         } else {
             credential

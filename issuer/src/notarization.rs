@@ -144,10 +144,13 @@ pub async fn receipts(issuer: &Issuer, digests: &[Hash]) -> Result<Vec<ReceiptSt
         let bundles =
             issuer.log.bundles_against(batch.iter().map(|b| (b.1.clone(), b.2)).collect(), checkpoint).await?;
         for (item, bundle) in batch.into_iter().zip(bundles) {
-            states[item.0] = ReceiptState::Anchored {
-                digest: hex::encode(item.1.credential_digest()),
-                receipt: Box::new(NotarizationReceipt { bundle, anchor: claim(anchor) }),
-            };
+            // item.0 is the position `states` had when the entry was pushed.
+            if let Some(state) = states.get_mut(item.0) {
+                *state = ReceiptState::Anchored {
+                    digest: hex::encode(item.1.credential_digest()),
+                    receipt: Box::new(NotarizationReceipt { bundle, anchor: claim(anchor) }),
+                };
+            }
         }
     }
     Ok(states)

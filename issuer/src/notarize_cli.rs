@@ -205,7 +205,7 @@ async fn notarize_folder(args: &RunArgs) -> anyhow::Result<usize> {
         let reply =
             post(&http, format!("{base}/api/v1/notarizations"), args.token.as_deref(), json!({"digests": digests}))
                 .await?;
-        let notarized = reply["notarized"].as_array().context("reply without notarized")?;
+        let notarized = reply.get("notarized").and_then(Value::as_array).context("reply without notarized")?;
         anyhow::ensure!(
             notarized.len() == chunk.len(),
             "the issuer answered for {} of {} files",
@@ -213,11 +213,14 @@ async fn notarize_folder(args: &RunArgs) -> anyhow::Result<usize> {
             chunk.len()
         );
         for ((path, digest), item) in chunk.iter().zip(&digests).zip(notarized) {
-            anyhow::ensure!(item["digest"] == digest.as_str(), "the issuer answered for another digest");
+            anyhow::ensure!(
+                item.get("digest").and_then(Value::as_str) == Some(digest.as_str()),
+                "the issuer answered for another digest"
+            );
             let entry = ManifestEntry {
                 path: relative(&args.folder, path),
                 digest: digest.clone(),
-                index: item["index"].as_u64().context("no index")?,
+                index: item.get("index").and_then(Value::as_u64).context("no index")?,
                 receipt: None,
             };
             writeln!(manifest, "{}", serde_json::to_string(&entry)?)?;
@@ -253,16 +256,17 @@ fn write_manifest(path: &Path, entries: &[ManifestEntry]) -> anyhow::Result<()> 
 
 async fn fetch_receipts(entries: &mut [ManifestEntry], base: &str, token: Option<&str>) -> anyhow::Result<()> {
     let http = client()?;
-    let missing: Vec<usize> = (0..entries.len()).filter(|&i| entries[i].receipt.is_none()).collect();
+    let mut missing: Vec<&mut ManifestEntry> = entries.iter_mut().filter(|e| e.receipt.is_none()).collect();
     let bar = progress(missing.len(), "receipts");
-    for chunk in missing.chunks(BATCH) {
-        let digests: Vec<&str> = chunk.iter().map(|&i| entries[i].digest.as_str()).collect();
+    for chunk in missing.chunks_mut(BATCH) {
+        let digests: Vec<&str> = chunk.iter().map(|e| e.digest.as_str()).collect();
         let reply =
             post(&http, format!("{base}/api/v1/notarizations/receipts"), token, json!({"digests": digests})).await?;
         let states = reply.as_array().context("receipts reply is not an array")?;
-        for (&i, state) in chunk.iter().zip(states) {
-            if state["state"] == "anchored" {
-                entries[i].receipt = Some(serde_json::from_value(state["receipt"].clone()).context("receipt")?);
+        for (entry, state) in chunk.iter_mut().zip(states) {
+            if state.get("state").and_then(Value::as_str) == Some("anchored") {
+                let receipt = state.get("receipt").cloned().unwrap_or(Value::Null);
+                entry.receipt = Some(serde_json::from_value(receipt).context("receipt")?);
             }
         }
         bar.inc(chunk.len() as u64);

@@ -95,7 +95,7 @@ impl Oid4vciKeys {
         check.update(b"ecert/oid4vci-nonce/v1");
         check.update(body);
         check.verify_slice(mac).ok()?;
-        let expires_at = i64::from_be_bytes(body[..8].try_into().ok()?);
+        let expires_at = i64::from_be_bytes(*body.first_chunk::<8>()?);
         (expires_at > now).then_some(expires_at)
     }
 }

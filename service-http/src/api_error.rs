@@ -26,9 +26,10 @@ pub struct ApiError {
     /// OAuth 2.0 / OpenID4VCI endpoints: also answer the standard `error_description` (English).
     #[serde(skip)]
     oauth: bool,
-    /// `Retry-After` in seconds (503 busy, 429 too many requests).
+    /// `Retry-After` in seconds (503 busy, 429 too many requests). A `u32`
+    /// (136 years) keeps the error under clippy's 128-byte `result_large_err`.
     #[serde(skip)]
-    retry_after: Option<u64>,
+    retry_after: Option<u32>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -58,7 +59,7 @@ impl ApiError {
     /// The same, telling the client when to try again (`Retry-After`, seconds).
     #[must_use]
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds);
+        self.retry_after = Some(u32::try_from(seconds).unwrap_or(u32::MAX));
         self
     }
     /// 400 for input that cannot be used.

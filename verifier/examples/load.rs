@@ -7,6 +7,7 @@
 //! the issuer acknowledged.
 //!
 //! `cargo run --release --example load -p verifier -- --issuer URL --verifier URL --token TOKEN --store-url URL`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
 use std::collections::BTreeMap;
 use std::io::Write as _;

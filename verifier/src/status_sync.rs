@@ -314,7 +314,11 @@ impl StatusState {
                 .lists(url)
                 .into_iter()
                 .map(|list| {
-                    let encoded = list.credential()["credentialSubject"]["encodedList"].as_str().map_or(0, str::len);
+                    let encoded = list
+                        .credential()
+                        .pointer("/credentialSubject/encodedList")
+                        .and_then(Value::as_str)
+                        .map_or(0, str::len);
                     list.bits().as_bytes().len() + encoded + 2 * URL_ENTRY_BYTES
                 })
                 .sum::<usize>();

@@ -33,6 +33,7 @@ pub fn may_fetch_status_lists(report: &VerificationReport, require_trust: bool) 
 ///
 /// # Errors
 /// [`VerifyError`]: the input is not a checkable credential, or the pool is full.
+#[allow(clippy::too_many_arguments)] // the verifier's state, one argument per part
 pub async fn verify_credential(
     vc: &Value,
     trust: &TrustState,

@@ -335,7 +335,7 @@ impl WitnessCore {
             }
             Err(e) => return Err(e).context("checkpoint refused"),
         };
-        let timestamp = u64::from_be_bytes(line.signature()[..8].try_into().context("cosignature too short")?);
+        let timestamp = u64::from_be_bytes(*line.signature().first_chunk::<8>().context("cosignature too short")?);
         let mut note = SignedNote::parse(text).context("checkpoint note")?;
         note.add_signature(line).context("adding the cosignature")?;
         let cosigned = note.to_string();
@@ -387,20 +387,21 @@ fn decode_base64(input: &str) -> Option<Vec<u8>> {
         return None;
     }
     let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-    for (i, chunk) in bytes.chunks(4).enumerate() {
-        let last = i == bytes.len() / 4 - 1;
+    let (quads, _) = bytes.as_chunks::<4>();
+    for (i, chunk) in quads.iter().enumerate() {
+        let last = i + 1 == quads.len();
         let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
         if pad > 2 || (pad > 0 && !last) {
             return None;
         }
         let mut n = 0u32;
-        for &c in &chunk[..4 - pad] {
+        for &c in chunk.iter().take(4 - pad) {
             let v = ALPHABET.iter().position(|&a| a == c)?;
             n = (n << 6) | u32::try_from(v).ok()?;
         }
         n <<= 6 * pad;
         let decoded = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend_from_slice(&decoded[..3 - pad]);
+        out.extend(decoded.iter().take(3 - pad));
     }
     Some(out)
 }

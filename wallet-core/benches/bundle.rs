@@ -18,6 +18,7 @@
 //!
 //! `BUNDLE_BENCH_ISSUERS` lowers the issuer count (scripts/test runs benchmarks
 //! once in test mode).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
 use std::hint::black_box;
 use std::io::Write as _;

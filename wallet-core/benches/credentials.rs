@@ -1,5 +1,6 @@
 //! Sign and verify one health certificate, against raw P-256 as a baseline
 //! measured in the same run: `cargo bench -p wallet-core --bench credentials`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
 use chrono::{TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};

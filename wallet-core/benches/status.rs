@@ -15,6 +15,7 @@
 //!   (what a verifier pays per list refresh).
 //!
 //! Encoded sizes are printed once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
 use std::hint::black_box;
 

@@ -8,6 +8,7 @@
 //! - `trust_list_load/10k`: verifying and indexing the whole list.
 //!
 //! The list's size in bytes is printed once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
 use std::hint::black_box;
 use std::sync::OnceLock;

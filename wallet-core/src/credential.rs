@@ -102,22 +102,20 @@ impl IdNumber {
         if s.is_empty() {
             return Err(FieldError::required(field));
         }
-        let bytes = s.as_bytes();
-        let well_formed = bytes.len() == 18
-            && bytes[..17].iter().all(u8::is_ascii_digit)
-            && (bytes[17].is_ascii_digit() || bytes[17] == b'X');
-        if !well_formed {
+        let Some((&last, body)) = s.as_bytes().split_last().filter(|(last, body)| {
+            body.len() == 17 && body.iter().all(u8::is_ascii_digit) && (last.is_ascii_digit() || **last == b'X')
+        }) else {
             return Err(FieldError::new(
                 field,
                 "invalid_format",
                 "身份证号码应为18位（最后一位可为X）",
                 "an ID card number has 18 characters (the last may be X)",
             ));
-        }
+        };
         const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
         const CHECK: &[u8; 11] = b"10X98765432";
-        let sum: u32 = bytes[..17].iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
-        if CHECK[(sum % 11) as usize] != bytes[17] {
+        let sum: u32 = body.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
+        if CHECK.get((sum % 11) as usize) != Some(&last) {
             return Err(FieldError::new(
                 field,
                 "checksum",
@@ -161,7 +159,7 @@ impl IdNumberKey {
     pub fn from_bytes(key: [u8; 32]) -> Self {
         let h = Sha256::new().chain_update(ID_KEY_ID_DOMAIN).chain_update(key).finalize();
         let mut kid = [0u8; ID_KEY_ID_LEN];
-        kid.copy_from_slice(&h[..ID_KEY_ID_LEN]);
+        kid.iter_mut().zip(h).for_each(|(k, b)| *k = b);
         Self { key, kid }
     }
 
@@ -189,6 +187,7 @@ impl IdNumberKey {
         hex::encode(self.kid)
     }
 
+    #[allow(clippy::expect_used)] // HMAC accepts keys of any length
     fn mac(&self, salt: &[u8], id: &IdNumber) -> [u8; 32] {
         use hmac::Mac as _;
         let mut mac = <hmac::Hmac<Sha256> as hmac::Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
@@ -264,7 +263,7 @@ impl IdNumberDigest {
     pub fn version(&self) -> Option<u8> {
         match Self::decode(&self.digest)?.as_slice() {
             d if d.len() == 32 => Some(1),
-            d if d.len() == 1 + ID_KEY_ID_LEN + ID_MAC_LEN && d[0] == ID_DIGEST_V2 => Some(2),
+            d if d.len() == 1 + ID_KEY_ID_LEN + ID_MAC_LEN && d.first() == Some(&ID_DIGEST_V2) => Some(2),
             _ => None,
         }
     }
@@ -272,7 +271,10 @@ impl IdNumberDigest {
     /// The key id of a v2 digest.
     pub fn key_id(&self) -> Option<String> {
         let d = Self::decode(&self.digest)?;
-        (self.version() == Some(2)).then(|| hex::encode(&d[1..=ID_KEY_ID_LEN]))
+        if self.version() != Some(2) {
+            return None;
+        }
+        d.get(1..=ID_KEY_ID_LEN).map(hex::encode)
     }
 
     /// Compare `id` with this digest using the department keys `keys` (any
@@ -299,11 +301,14 @@ impl IdNumberDigest {
             }
             Some(2) => {
                 // Every held key with this id (ids are 32 bits: a collision is unlikely, not impossible).
-                let mut named = keys.iter().filter(|k| k.kid[..] == d[1..=ID_KEY_ID_LEN]).peekable();
+                let (Some(kid), Some(mac)) = (d.get(1..=ID_KEY_ID_LEN), d.get(1 + ID_KEY_ID_LEN..)) else {
+                    return IdMatch::Malformed;
+                };
+                let mut named = keys.iter().filter(|k| k.kid.as_slice() == kid).peekable();
                 if named.peek().is_none() {
                     return IdMatch::KeyUnavailable;
                 }
-                if named.any(|k| same(&k.mac(&salt, id)[..ID_MAC_LEN], &d[1 + ID_KEY_ID_LEN..])) {
+                if named.any(|k| k.mac(&salt, id).get(..ID_MAC_LEN).is_some_and(|m| same(m, mac))) {
                     IdMatch::Matches
                 } else {
                     IdMatch::Differs
@@ -345,7 +350,9 @@ impl UnifiedSocialCreditCode {
             return Err(FieldError::required(field));
         }
         let values: Option<Vec<usize>> = s.bytes().map(|c| ALPHABET.iter().position(|a| *a == c)).collect();
-        let Some(values) = values.filter(|v| v.len() == 18) else {
+        let Some((&last, body)) =
+            values.as_deref().and_then(<[usize]>::split_last).filter(|(_, body)| body.len() == 17)
+        else {
             return Err(FieldError::new(
                 field,
                 "invalid_format",
@@ -353,9 +360,9 @@ impl UnifiedSocialCreditCode {
                 "a unified social credit code has 18 digits or capital letters (no I, O, Z, S, V)",
             ));
         };
-        let sum: usize = values[..17].iter().zip(WEIGHTS).map(|(v, w)| v * w).sum();
+        let sum: usize = body.iter().zip(WEIGHTS).map(|(v, w)| v * w).sum();
         let check = (31 - sum % 31) % 31;
-        if values[17] != check {
+        if last != check {
             return Err(FieldError::new(
                 field,
                 "checksum",

@@ -891,9 +891,9 @@ pub(crate) fn check_percent_escapes(v: &Value, at: &str) -> Check {
         let bytes = s.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());
         let mut i = 0;
-        while i < bytes.len() {
+        while let Some(&byte) = bytes.get(i) {
             let hex = |b: u8| char::from(b).to_digit(16);
-            match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            match (byte, bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
                 (b'%', Some(hi), Some(lo)) => {
                     out.push(u8::try_from(hi * 16 + lo).unwrap_or(0));
                     i += 3;

@@ -10,11 +10,16 @@
 //! in its encrypted store, lists, renders, presents and deletes it; the inspector
 //! side checks the presentation's binding, window and challenge. A canonicalisation
 //! bomb imported through the C ABI is refused with `document_too_complex`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
+
+#[path = "../../test-support/require.rs"]
+mod require;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::{DateTime, Duration, Utc};
+use require::{require, Dep};
 use serde_json::{json, Value};
 use wallet_core::keys::IssuerKey;
 use wallet_core::transparency::{
@@ -236,13 +241,7 @@ fn a_c_program_verifies_offline_through_the_c_abi() {
 
 #[test]
 fn python_verifies_through_the_same_library() {
-    let python = ["python3", "python"].into_iter().find(|p| Command::new(p).arg("--version").output().is_ok());
-    let Some(python) = python else {
-        let required = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-        assert!(!required, "python3 is required on CI");
-        eprintln!("note: no python3 here; skipping the ctypes test");
-        return;
-    };
+    let Some(python) = require(Dep::Python) else { return };
     let dir = tempfile::tempdir().unwrap();
     let roots = dir.path().join("roots.pem");
     std::fs::write(&roots, fixture("trust/health-commission-root.pem")).unwrap();

@@ -472,8 +472,8 @@ pub(super) fn random_free_index(size: u64, used: impl IntoIterator<Item = u64>) 
     for index in used {
         if index < size {
             let (word, bit) = ((index / 64) as usize, index % 64);
-            if taken[word] & (1 << bit) == 0 {
-                taken[word] |= 1 << bit;
+            if let Some(word) = taken.get_mut(word).filter(|w| **w & (1 << bit) == 0) {
+                *word |= 1 << bit;
                 taken_count += 1;
             }
         }

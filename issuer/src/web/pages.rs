@@ -426,7 +426,7 @@ async fn issue_from_form(
     };
     match result {
         Ok(issued) => {
-            let id = issued.body["id"].as_str().and_then(CredentialId::parse);
+            let id = issued.body.get("id").and_then(Value::as_str).and_then(CredentialId::parse);
             let Some(id) = id else { return internal(&req, ctx, cookies, "issued credential without an id") };
             tracing::info!(user = %user, credential_id = %id.as_str(), "issued from the web form");
             redirect(&format!("/certificates/{}?issued=1", id.uuid_part()), cookies)
@@ -481,16 +481,10 @@ async fn offer_from_form(
                     .types
                     .by_type(configuration)
                     .map_or_else(|| configuration.to_owned(), |def| ctx.lang.pick(&def.name).to_owned()),
-                qr_svg: offer["qrSvg"].as_str().unwrap_or("").to_owned(),
-                uri: offer["credentialOfferUri"].as_str().unwrap_or("").to_owned(),
-                pin: offer["txCode"].as_str().unwrap_or("").to_owned(),
-                expires: offer["expiresAt"]
-                    .as_str()
-                    .unwrap_or("")
-                    .chars()
-                    .take(19)
-                    .collect::<String>()
-                    .replace('T', " "),
+                qr_svg: text(&offer, "qrSvg"),
+                uri: text(&offer, "credentialOfferUri"),
+                pin: text(&offer, "txCode"),
+                expires: text(&offer, "expiresAt").chars().take(19).collect::<String>().replace('T', " "),
                 ctx,
             };
             respond(req, page, StatusCode::OK, cookies)
@@ -537,7 +531,7 @@ async fn render_certificate(
         }
         Err(e) => return internal(req, ctx, cookies, e),
     };
-    let id = vc["id"].as_str().unwrap_or_default().to_owned();
+    let id = text(&vc, "id");
     let (state_name, state_class, revoked, events) = match issuer.status.report(&id).await {
         Ok(report) => {
             let (name, class) = state_label(report.status, lang);
@@ -563,7 +557,11 @@ async fn render_certificate(
         uuid: uuid.to_owned(),
         kind: ui_text::kind_name(&vc, lang),
         rows: ui_text::subject_rows(&vc, lang, ui_text::Shown::OnCard),
-        issuer_did: vc["issuer"].as_str().or_else(|| vc["issuer"]["id"].as_str()).unwrap_or_default().to_owned(),
+        issuer_did: vc
+            .get("issuer")
+            .and_then(|issuer| issuer.as_str().or_else(|| issuer.get("id").and_then(Value::as_str)))
+            .unwrap_or_default()
+            .to_owned(),
         valid_from: ui_text::date_of(&vc, "validFrom"),
         valid_until: ui_text::date_of(&vc, "validUntil"),
         id,
@@ -636,6 +634,11 @@ fn parse_day(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0).map(|d| d.and_utc())
 }
 
+/// The string at `key` of a JSON object, or "" (missing, or not a string).
+fn text(value: &Value, key: &str) -> String {
+    value.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
 fn holder_of(vc: &Value) -> String {
     let s = &vc["credentialSubject"];
     match (s["fullName"].as_str(), s["fullNamePinyin"].as_str(), s["licensee"].as_str()) {
@@ -673,7 +676,7 @@ pub async fn list(req: HttpRequest, state: web::Data<WebState>, issuer: web::Dat
     let mut rows = Vec::new();
     let mut has_more = false;
     let to_row = |vc: &Value, issued_at: chrono::DateTime<chrono::Utc>| {
-        let id = vc["id"].as_str().unwrap_or_default().to_owned();
+        let id = text(vc, "id");
         ListRow {
             uuid: id.trim_start_matches("urn:uuid:").to_owned(),
             kind: ui_text::kind_name(vc, lang),
@@ -860,8 +863,8 @@ pub async fn lookup(
             Err(e) => return internal(&req, ctx, cookies, e),
         };
         let Ok(vc) = serde_json::from_str::<Value>(&stored.credential_json) else { continue };
-        let subject = &vc["credentialSubject"];
-        if subject["fullName"].as_str().map(str::trim) != Some(name.as_str()) {
+        let subject = vc.get("credentialSubject").unwrap_or(&Value::Null);
+        if subject.get("fullName").and_then(Value::as_str).map(str::trim) != Some(name.as_str()) {
             continue;
         }
         let digest = match (subject["idNumberDigest"].as_str(), subject["idNumberSalt"].as_str()) {
@@ -1048,7 +1051,7 @@ pub async fn issue_of_type(
     let key = IdempotencyKey::parse(&idem).ok();
     match issuer.issue_type(def.type_name, type_request(&def, &f).to_string().as_bytes(), key).await {
         Ok(issued) => {
-            let id = issued.body["id"].as_str().and_then(CredentialId::parse);
+            let id = issued.body.get("id").and_then(Value::as_str).and_then(CredentialId::parse);
             let Some(id) = id else { return internal(&req, ctx, cookies, "issued credential without an id") };
             tracing::info!(user = %user, credential_id = %id.as_str(), kind = def.type_name, "issued from the web form");
             redirect(&format!("/certificates/{}?issued=1", id.uuid_part()), cookies)

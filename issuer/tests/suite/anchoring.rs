@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::support::anvil;
-use anvil::{anvil_bin, free_port, Anvil};
+use crate::support::require::{require, Dep};
+use anvil::{free_port, Anvil};
 
 async fn rpc(url: &str, method: &str, params: Value) -> Result<Value, String> {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
@@ -143,7 +144,7 @@ async fn check_on_chain(url: &str, anchors: &[Value]) {
 
 #[tokio::test]
 async fn latest_checkpoint_is_anchored_once() {
-    let Some(bin) = anvil_bin() else { return };
+    let Some(bin) = require(Dep::Anvil) else { return };
     let anvil = Anvil::start(&bin, free_port()).await;
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_issuer(dir.path(), &anvil.url).await;
@@ -176,7 +177,7 @@ async fn latest_checkpoint_is_anchored_once() {
 
 #[tokio::test]
 async fn anchors_wait_for_the_node_and_are_confirmed_once() {
-    let Some(bin) = anvil_bin() else { return };
+    let Some(bin) = require(Dep::Anvil) else { return };
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! The issuer's integration tests, in one test binary: every file used to be its
 //! own binary linking the whole dependency tree (~250 MB each with line tables). Run one part with e.g.
 //! `cargo test -p issuer --test suite store::`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
 mod accounts;
 mod anchoring;

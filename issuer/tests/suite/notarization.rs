@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use wallet_core::transparency::{document_digest, LogKey, NotarizationReceipt, WitnessPolicy};
 
 use crate::support::anvil;
-use anvil::{anvil_bin, free_port, Anvil};
+use crate::support::require::{require, Dep};
+use anvil::{free_port, Anvil};
 
 const FILES: usize = 2_500;
 
@@ -36,7 +37,7 @@ fn write_folder(root: &Path, files: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
-    let Some(bin) = anvil_bin() else { return };
+    let Some(bin) = require(Dep::Anvil) else { return };
     let anvil = Anvil::start(&bin, free_port()).await;
     let data = tempfile::tempdir().unwrap();
     let (issuer, token) = start_issuer(data.path(), Some(&anvil.url)).await;

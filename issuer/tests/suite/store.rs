@@ -6,8 +6,9 @@
 //! * `postgres::<name>` against a fresh database created for that test on the server
 //!   named by `TEST_DATABASE_URL` (an admin URL; the database is dropped afterwards).
 //!
-//! Without `TEST_DATABASE_URL`, the PostgreSQL tests are skipped with a notice, unless
-//! `CI` is set or `REQUIRE_POSTGRES=1`, in which case they fail. To run everything:
+//! Without `TEST_DATABASE_URL`, the PostgreSQL tests are skipped with a `SKIPPED` line,
+//! unless `CI` or `REQUIRE_POSTGRES` is set, in which case they fail
+//! (`require(Dep::Postgres)`). To run everything:
 //!
 //! ```sh
 //! scripts/with-postgres.sh cargo test -p issuer --test suite store::
@@ -28,6 +29,8 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 use wallet_core::status::StatusPurpose;
 use wallet_core::transparency::{EntryKind, LogEntry, StatusListPurpose};
+
+use crate::support::require::{require, Dep};
 
 /// A connected store plus the URL it was opened from (for reconnecting).
 struct TestDb {
@@ -1255,7 +1258,7 @@ where
     F: FnOnce(TestDb) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(admin_url) = postgres_admin_url() else {
+    let Some(admin_url) = require(Dep::Postgres) else {
         return;
     };
     let (admin, connection) =
@@ -1276,27 +1279,6 @@ where
     if let Err(err) = outcome {
         std::panic::resume_unwind(err.into_panic());
     }
-}
-
-/// `TEST_DATABASE_URL`, or `None` (with a notice) when PostgreSQL tests may be skipped.
-fn postgres_admin_url() -> Option<String> {
-    if let Some(url) = std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.trim().is_empty()) {
-        return Some(url);
-    }
-    let ci = std::env::var("CI").is_ok_and(|value| !matches!(value.as_str(), "" | "0" | "false"));
-    let required = std::env::var("REQUIRE_POSTGRES").is_ok_and(|value| value == "1");
-    if ci || required {
-        panic!(
-            "TEST_DATABASE_URL is not set, but PostgreSQL store tests are required here \
-             ({}). Run them with: scripts/with-postgres.sh cargo test -p issuer --test suite store::",
-            if required { "REQUIRE_POSTGRES=1" } else { "CI is set" }
-        );
-    }
-    eprintln!(
-        "note: skipping PostgreSQL store test (TEST_DATABASE_URL is not set; \
-         run scripts/with-postgres.sh cargo test -p issuer --test suite store:: to include it)"
-    );
-    None
 }
 
 /// `url` with its database path replaced by `database` (query parameters kept).

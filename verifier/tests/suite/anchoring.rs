@@ -12,8 +12,9 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use wallet_core::issuance::sign_credential;
 
-use crate::support::anvil::{anvil_bin, free_port, Anvil};
+use crate::support::anvil::{free_port, Anvil};
 use crate::support::requests::health_request;
+use crate::support::require::{require, Dep};
 
 async fn start_issuer(data_dir: &Path, rpc_url: &str) -> (String, actix_web::dev::ServerHandle, reqwest::Client) {
     let mut settings = issuer::config::Settings::for_tests(data_dir.to_path_buf());
@@ -83,7 +84,7 @@ async fn wait_for_anchoring(http: &reqwest::Client, verifier: &str, vc: &Value, 
 
 #[tokio::test]
 async fn issued_credentials_verify_as_anchored_and_unlogged_ones_are_rejected() {
-    let Some(bin) = anvil_bin() else { return };
+    let Some(bin) = require(Dep::Anvil) else { return };
     let anvil = Anvil::start(&bin, free_port()).await;
     let data = tempfile::tempdir().unwrap();
     let (issuer, _handle, http) = start_issuer(data.path(), &anvil.url).await;
@@ -161,7 +162,7 @@ async fn issued_credentials_verify_as_anchored_and_unlogged_ones_are_rejected() 
 
 #[tokio::test]
 async fn an_auditor_replaying_from_the_chain_names_a_rewritten_entry() {
-    let Some(bin) = anvil_bin() else { return };
+    let Some(bin) = require(Dep::Anvil) else { return };
     let anvil = Anvil::start(&bin, free_port()).await;
     let data = tempfile::tempdir().unwrap();
     let (issuer, handle, http) = start_issuer(data.path(), &anvil.url).await;
@@ -242,7 +243,7 @@ async fn a_published_bundle_checks_anchoring_offline_from_the_wallets_export() {
     use crate::offline::{check, fixture, trust_list, FIXTURES, ROOT_PASSPHRASE};
     use wallet_core::verifier_bundle::{open_bundle, FreshnessPolicy};
 
-    let Some(bin) = anvil_bin() else { return };
+    let Some(bin) = require(Dep::Anvil) else { return };
     let anvil = Anvil::start(&bin, free_port()).await;
     let data = tempfile::tempdir().unwrap();
     std::fs::write(data.path().join("issuer-key.pem"), fixture("keys/test-issuer.pem")).unwrap();

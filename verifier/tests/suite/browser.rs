@@ -6,8 +6,8 @@
 //! locked; a form posted without its CSRF token → refused.
 //! Screenshots (both languages) go to `target/artifacts/screenshots/`.
 //!
-//! Without chromedriver the test skips loudly, unless `REQUIRE_BROWSER` is set
-//! (as `scripts/test` does), then it fails.
+//! Without chromedriver the test skips loudly, unless `CI` or `REQUIRE_BROWSER`
+//! is set (as `scripts/test` does), then it fails (`require(Dep::Browser)`).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -18,9 +18,10 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use wallet_core::ui_text::{EN, ZH};
 
+use crate::support::require::{require, Dep};
+
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
 const ROOT_PASSPHRASE: &str = "test-only-passphrase";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const PASSWORD: &str = "correct horse battery staple";
 
 fn fixture(path: &str) -> String {
@@ -90,16 +91,9 @@ impl Drop for Driver {
 }
 
 async fn start_driver() -> Option<Driver> {
-    if !std::path::Path::new(CHROMEDRIVER).exists() {
-        assert!(
-            std::env::var_os("REQUIRE_BROWSER").is_none(),
-            "REQUIRE_BROWSER is set but {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
-        );
-        eprintln!("SKIPPED: browser test — {CHROMEDRIVER} not installed (set REQUIRE_BROWSER=1 to fail instead)");
-        return None;
-    }
+    let chromedriver = require(Dep::Browser)?;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(CHROMEDRIVER)
+    let child = Command::new(chromedriver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 use wallet_core::trust::*;
 use wallet_core::verifier_bundle::{sign_bundle, BundledStatusList, VerifierBundle, VERIFIER_BUNDLE_VERSION};
 
+use crate::support::require::{require, Dep};
+
 pub(crate) const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
 pub(crate) const ROOT_PASSPHRASE: &str = "test-only-passphrase";
 
@@ -65,16 +67,11 @@ fn bundle(
     }
 }
 
-/// `unshare -n` when this machine allows it (root, user namespaces), else `None`.
+/// `unshare -n` when this machine allows it (root, user namespaces). Else the
+/// isolation is skipped (loudly; a failure under `CI` / `REQUIRE_NETNS`) and
+/// `verifier check` runs without a network namespace.
 fn offline_prefix() -> Option<Vec<String>> {
-    let works = Command::new("unshare").args(["-n", "true"]).status().is_ok_and(|s| s.success());
-    if works {
-        return Some(vec!["unshare".into(), "-n".into()]);
-    }
-    let required = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    assert!(!required, "unshare -n is not available on this CI machine");
-    eprintln!("note: unshare -n not permitted here; running `verifier check` without a network namespace");
-    None
+    require(Dep::Netns).map(|unshare| vec![unshare, "-n".into()])
 }
 
 /// Runs `verifier check` offline; (exit code, JSON output).

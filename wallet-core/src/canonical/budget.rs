@@ -248,7 +248,8 @@ fn hash_n_degree_quads(
             let mut issuer_copy = issuer.clone();
             let mut path = String::new();
             let mut recursion_list = Vec::new();
-            for related in permutation.iter().map(|&i| blank_node_list[i]) {
+            // A permutation of 0..len: every index is in range.
+            for related in permutation.iter().filter_map(|&i| blank_node_list.get(i).copied()) {
                 if let Some(canonical) = state.canonical_issuer.find_issued_identifier(related) {
                     recursion_list.push(canonical.to_owned());
                 } else {
@@ -306,6 +307,9 @@ impl Permutations {
 impl Iterator for Permutations {
     type Item = Vec<usize>;
 
+    // `insert_at` has n + 1 entries and m runs over 3..=n; `insert_at[m] < m`
+    // is at most the length of `current` when `m - 1` is inserted.
+    #[allow(clippy::indexing_slicing)]
     fn next(&mut self) -> Option<Vec<usize>> {
         if self.done {
             return None;

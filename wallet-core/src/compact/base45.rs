@@ -9,17 +9,18 @@ const ALPHABET: &[u8; 45] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 /// Encodes `data` as Base45.
 pub fn encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(2) * 3);
-    let mut pairs = data.chunks_exact(2);
-    for pair in &mut pairs {
-        push_digits(&mut out, u32::from(pair[0]) * 256 + u32::from(pair[1]), 3);
+    let (pairs, rest) = data.as_chunks::<2>();
+    for &[a, b] in pairs {
+        push_digits(&mut out, u32::from(a) * 256 + u32::from(b), 3);
     }
-    if let [last] = *pairs.remainder() {
+    if let [last] = *rest {
         push_digits(&mut out, u32::from(last), 2);
     }
     out
 }
 
 /// Appends `n` as `count` base-45 digits, least significant first.
+#[allow(clippy::indexing_slicing)] // n % 45 < 45 = ALPHABET.len()
 fn push_digits(out: &mut String, mut n: u32, count: usize) {
     for _ in 0..count {
         // n % 45 < 45 indexes the alphabet.
@@ -48,13 +49,13 @@ pub fn decode(text: &str) -> Result<Vec<u8>, CompactError> {
         return Err(CompactError::Truncated);
     }
     let mut out = Vec::with_capacity(values.len() / 3 * 2 + 1);
-    let mut groups = values.chunks_exact(3);
-    for (group, g) in (&mut groups).enumerate() {
-        let pair = u16::try_from(g[0] + g[1] * 45 + g[2] * 45 * 45)
-            .map_err(|_| CompactError::InvalidBase45 { position: group * 3 })?;
+    let (groups, rest) = values.as_chunks::<3>();
+    for (group, &[a, b, c]) in groups.iter().enumerate() {
+        let pair =
+            u16::try_from(a + b * 45 + c * 45 * 45).map_err(|_| CompactError::InvalidBase45 { position: group * 3 })?;
         out.extend_from_slice(&pair.to_be_bytes());
     }
-    if let [c, d] = *groups.remainder() {
+    if let [c, d] = *rest {
         out.push(u8::try_from(c + d * 45).map_err(|_| CompactError::Truncated)?);
     }
     Ok(out)

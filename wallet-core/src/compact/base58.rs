@@ -8,7 +8,7 @@ pub fn encode(data: &[u8]) -> String {
     let zeros = data.iter().take_while(|b| **b == 0).count();
     // Little-endian base-58 digits of the big-endian number in `data`.
     let mut digits: Vec<u8> = Vec::with_capacity(data.len() * 138 / 100 + 1);
-    for &byte in &data[zeros..] {
+    for &byte in data.iter().skip(zeros) {
         let mut carry = u32::from(byte);
         for d in &mut digits {
             carry += u32::from(*d) << 8;
@@ -23,7 +23,8 @@ pub fn encode(data: &[u8]) -> String {
     }
     let mut out = String::with_capacity(zeros + digits.len());
     out.extend(std::iter::repeat_n('1', zeros));
-    out.extend(digits.iter().rev().map(|d| char::from(ALPHABET[usize::from(*d)])));
+    // Every digit is below 58 = ALPHABET.len().
+    out.extend(digits.iter().rev().filter_map(|d| ALPHABET.get(usize::from(*d))).map(|c| char::from(*c)));
     out
 }
 

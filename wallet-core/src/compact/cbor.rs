@@ -184,8 +184,8 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], CompactError> {
-        let end = self.pos.checked_add(n).filter(|end| *end <= self.data.len()).ok_or(CompactError::Truncated)?;
-        let out = &self.data[self.pos..end];
+        let end = self.pos.checked_add(n).ok_or(CompactError::Truncated)?;
+        let out = self.data.get(self.pos..end).ok_or(CompactError::Truncated)?;
         self.pos = end;
         Ok(out)
     }

@@ -318,7 +318,7 @@ impl Decoder {
                 if b.len() % 2 != 0 {
                     return Err(wrong("an even number of bytes"));
                 }
-                let units: Vec<u16> = b.chunks_exact(2).map(|u| u16::from_be_bytes([u[0], u[1]])).collect();
+                let units: Vec<u16> = b.as_chunks::<2>().0.iter().map(|u| u16::from_be_bytes(*u)).collect();
                 String::from_utf16(&units).map_err(|_| wrong("valid UTF-16"))
             }
             (TAG_UTF16, _) => Err(wrong("a byte string")),
@@ -374,12 +374,11 @@ fn base64url(s: &str) -> Option<Form<'_>> {
 }
 
 fn date_time(s: &str) -> Option<Form<'_>> {
-    let b = s.as_bytes();
-    if b.len() != 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
+    let [ref date @ .., b'T', h1, h2, b':', m1, m2, b':', s1, s2, b'Z'] = *s.as_bytes() else {
         return None;
-    }
-    let days = parse_date(&b[..10])?;
-    let (h, m, sec) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
+    };
+    let days = parse_date(date)?; // 10 bytes, so s has 20
+    let (h, m, sec) = (digits(&[h1, h2])?, digits(&[m1, m2])?, digits(&[s1, s2])?);
     if h > 23 || m > 59 || sec > 59 {
         return None;
     }
@@ -402,7 +401,7 @@ fn decimal(s: &str) -> Option<Form<'_>> {
 
 fn prefixed(s: &str) -> Option<Form<'_>> {
     let (code, prefix) = terms::longest_prefix(s)?;
-    Some(Form::Prefixed(code, &s[prefix.len()..]))
+    Some(Form::Prefixed(code, s.get(prefix.len()..)?))
 }
 
 /// UTF-16BE, worth trying only for text with characters from U+0800 up
@@ -426,10 +425,10 @@ fn digits(b: &[u8]) -> Option<i64> {
 
 /// Days since 1970-01-01 of a valid `YYYY-MM-DD`.
 fn parse_date(b: &[u8]) -> Option<i64> {
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = *b else {
         return None;
-    }
-    let (y, m, d) = (digits(&b[..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
+    };
+    let (y, m, d) = (digits(&[y1, y2, y3, y4])?, digits(&[m1, m2])?, digits(&[d1, d2])?);
     if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
         return None;
     }

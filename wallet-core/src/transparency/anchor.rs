@@ -66,14 +66,16 @@ impl AnchorCalldata {
 
     /// Decodes calldata; `None` if it is not anchor calldata.
     pub fn decode(data: &[u8]) -> Option<Self> {
-        if data.len() != CALLDATA_LEN || &data[..4] != ANCHOR_MAGIC {
+        if data.len() != CALLDATA_LEN {
             return None;
         }
-        Some(Self {
-            tree_size: u64::from_be_bytes(data[4..12].try_into().ok()?),
-            root: data[12..44].try_into().ok()?,
-            note_digest: data[44..76].try_into().ok()?,
-        })
+        let (magic, rest) = data.split_first_chunk::<4>()?;
+        let (tree_size, rest) = rest.split_first_chunk::<8>()?;
+        let (root, note_digest) = rest.split_first_chunk::<32>()?;
+        if magic != ANCHOR_MAGIC {
+            return None;
+        }
+        Some(Self { tree_size: u64::from_be_bytes(*tree_size), root: *root, note_digest: note_digest.try_into().ok()? })
     }
 }
 

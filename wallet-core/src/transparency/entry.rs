@@ -309,7 +309,7 @@ impl<'a> Reader<'a> {
     }
 
     fn u8(&mut self) -> Result<u8, EntryError> {
-        Ok(self.take(1)?[0])
+        self.take(1)?.first().copied().ok_or(EntryError::Malformed("truncated"))
     }
 }
 

@@ -41,6 +41,7 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 /// `node_hash(MTH(D[0:k]), MTH(D[k:n]))`. It costs `n - 1` node hashes and is
 /// meant as the reference against which [`MerkleTree`](super::MerkleTree) is
 /// tested, and for small one-off trees.
+#[allow(clippy::indexing_slicing)] // 0 < k = split_point(n) < n
 pub fn root_from_leaves(leaf_hashes: &[Hash]) -> Hash {
     match leaf_hashes {
         [] => empty_root(),

@@ -220,8 +220,8 @@ fn spki_der(key: &p256::PublicKey) -> Result<Vec<u8>, NoteError> {
 
 /// Key ID of a signed-note ECDSA key: SHA-256 of its DER SPKI, first 4 bytes.
 fn ecdsa_key_id(spki_der: &[u8]) -> u32 {
-    let digest = Sha256::digest(spki_der);
-    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+    let [a, b, c, d, ..]: [u8; 32] = Sha256::digest(spki_der).into();
+    u32::from_be_bytes([a, b, c, d])
 }
 
 #[cfg(test)]

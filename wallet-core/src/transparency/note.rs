@@ -126,11 +126,13 @@ impl NoteSignature {
         let (name, encoded) = rest.split_once(' ').ok_or(NoteError::MalformedSignatureLine("no signature"))?;
         check_key_name(name)?;
         let bytes = STANDARD.decode(encoded).map_err(|_| NoteError::MalformedSignatureLine("invalid base64"))?;
-        if bytes.len() < 5 {
+        let [a, b, c, d, ref signature @ ..] = *bytes else {
+            return Err(NoteError::MalformedSignatureLine("signature too short"));
+        };
+        if signature.is_empty() {
             return Err(NoteError::MalformedSignatureLine("signature too short"));
         }
-        let key_id = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-        Ok(Self { name: name.to_owned(), key_id, signature: bytes[4..].to_vec() })
+        Ok(Self { name: name.to_owned(), key_id: u32::from_be_bytes([a, b, c, d]), signature: signature.to_vec() })
     }
 
     /// The key name.
@@ -343,8 +345,8 @@ pub(crate) fn key_id(name: &str, signature_type: u8, public_key: &[u8]) -> u32 {
     hasher.update(name.as_bytes());
     hasher.update([b'\n', signature_type]);
     hasher.update(public_key);
-    let digest = hasher.finalize();
-    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+    let [a, b, c, d, ..]: [u8; 32] = hasher.finalize().into();
+    u32::from_be_bytes([a, b, c, d])
 }
 
 /// Split a verifier key string `<name>+<8 hex key ID>+<base64(type ‖ key)>`

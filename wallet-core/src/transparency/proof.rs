@@ -209,7 +209,12 @@ pub fn verify_consistency(
 
     // Step 2: when the old tree is a complete subtree, its root is the first
     // node of the path (the generator leaves it out).
-    let (first, rest) = if old_size.is_power_of_two() { (*old_root, proof) } else { (proof[0], &proof[1..]) };
+    let (first, rest) = if old_size.is_power_of_two() {
+        (*old_root, proof)
+    } else {
+        let (first, rest) = proof.split_first().ok_or(ProofError::UnexpectedEmptyProof)?;
+        (*first, rest)
+    };
     let mut f_n = old_size - 1;
     let mut s_n = new_size - 1;
     while f_n & 1 == 1 {

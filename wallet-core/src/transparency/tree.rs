@@ -69,7 +69,8 @@ impl MerkleTree {
             if below.len() < 2 {
                 break;
             }
-            let above: Vec<Hash> = below.chunks_exact(2).map(|pair| node_hash(&pair[0], &pair[1])).collect();
+            let above: Vec<Hash> =
+                below.as_chunks::<2>().0.iter().map(|[left, right]| node_hash(left, right)).collect();
             levels.push(above);
         }
         Self { levels }
@@ -103,23 +104,22 @@ impl MerkleTree {
     /// Append a leaf hash (see [`leaf_hash`](super::leaf_hash) and
     /// [`LogEntry::leaf_hash`](super::LogEntry::leaf_hash)); returns its index.
     pub fn append(&mut self, leaf_hash: Hash) -> u64 {
-        if self.levels.is_empty() {
-            self.levels.push(Vec::new());
-        }
-        self.levels[0].push(leaf_hash);
-        let index = self.levels[0].len() - 1;
+        let index = self.leaves().len();
         // Every odd index completes a pair: hash it into the level above, and
         // carry on while the parent is itself a right child.
         let mut level = 0;
-        let mut i = index;
-        while i & 1 == 1 {
-            let parent = node_hash(&self.levels[level][i - 1], &self.levels[level][i]);
-            level += 1;
+        let mut node = leaf_hash;
+        loop {
             if self.levels.len() == level {
                 self.levels.push(Vec::new());
             }
-            self.levels[level].push(parent);
-            i >>= 1;
+            let Some(row) = self.levels.get_mut(level) else { break };
+            row.push(node);
+            match *row.as_slice() {
+                [.., left, right] if row.len() % 2 == 0 => node = node_hash(&left, &right),
+                _ => break,
+            }
+            level += 1;
         }
         index as u64
     }
@@ -244,6 +244,9 @@ impl MerkleTree {
     /// `MTH(D[start:end])` for `start < end <= size`. Ranges produced by the
     /// RFC recursions start at a multiple of the largest power of two not
     /// above their length, so all but the right-edge chain are stored nodes.
+    // A complete subtree of the stored tree (start < end <= size, aligned):
+    // its root is stored at `level`, index `start >> level`.
+    #[allow(clippy::indexing_slicing)]
     fn subtree_root(&self, start: u64, end: u64) -> Hash {
         let n = end - start;
         if n.is_power_of_two() && start & (n - 1) == 0 {

@@ -314,7 +314,7 @@ impl<K: KeyProvider> Wallet<K> {
         self.credentials
             .iter()
             .map(|c| {
-                let subject = &c.credential["credentialSubject"];
+                let subject = c.credential.get("credentialSubject").unwrap_or(&Value::Null);
                 let text = |k: &str| subject.get(k).and_then(Value::as_str).map(str::to_owned);
                 CredentialSummary {
                     id: c.id.clone(),

@@ -119,7 +119,9 @@ impl<'t, T: HttpTransport> Oid4vciClient<'t, T> {
         };
         let credential_endpoint = endpoint(&metadata, "credential_endpoint")?;
         let nonce_endpoint = endpoint(&metadata, "nonce_endpoint")?;
-        let configuration_id = offer.credential_configuration_ids[0].clone();
+        let configuration_id = offer.credential_configuration_ids.first().cloned().ok_or_else(|| {
+            Oid4vciError::new("invalid_credential_offer", "the offer names no credential configuration")
+        })?;
         if metadata.pointer(&format!("/credential_configurations_supported/{configuration_id}")).is_none() {
             return Err(Oid4vciError::new("invalid_response", "the offered configuration is not in the metadata"));
         }

@@ -1,5 +1,6 @@
 //! wallet-core's integration tests, in one test binary (see issuer/tests/suite).
 //! Run one part with e.g. `cargo test -p wallet-core --test suite trust::`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
 mod anchoring;
 mod canonical_budget;

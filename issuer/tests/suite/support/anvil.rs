@@ -1,26 +1,10 @@
 //! A real local chain for tests: anvil from `ANVIL_BIN` (installed by
-//! `scripts/with-anvil.sh`), started on a port and killed by its own PID on drop.
+//! `scripts/with-anvil.sh`; tests get it from `require(Dep::Anvil)`), started on
+//! a port and killed by its own PID on drop.
 //! Shared by the issuer's and the verifier's test suites (the verifier includes it by `#[path]`).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// The anvil binary, or `None` (with a notice) when the test may be skipped.
-pub fn anvil_bin() -> Option<String> {
-    match std::env::var("ANVIL_BIN") {
-        Ok(bin) if !bin.is_empty() => Some(bin),
-        _ => {
-            let required = std::env::var("REQUIRE_ANVIL").is_ok_and(|v| v == "1")
-                || std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-            assert!(
-                !required,
-                "ANVIL_BIN is not set (CI / REQUIRE_ANVIL=1): run the tests through scripts/with-anvil.sh"
-            );
-            eprintln!("skipping: ANVIL_BIN is not set (run through scripts/with-anvil.sh)");
-            None
-        }
-    }
-}
 
 /// A free local TCP port.
 pub fn free_port() -> u16 {

@@ -3,3 +3,5 @@
 pub mod anvil;
 pub mod postgres;
 pub mod requests;
+#[path = "../../../../test-support/require.rs"]
+pub mod require;

@@ -1,9 +1,11 @@
 //! A throw-away database on the `TEST_DATABASE_URL` server (scripts/test starts
 //! one), for service tests that run the whole issuer on PostgreSQL.
 
+use super::require::{require, Dep};
+
 /// A fresh database named `<prefix>_<uuid>`: its URL, and the admin connection
-/// to drop it with [`FreshDatabase::drop_now`]. `None` (after a note) when
-/// `TEST_DATABASE_URL` is unset; required under CI / `REQUIRE_POSTGRES=1`.
+/// to drop it with [`FreshDatabase::drop_now`]. `None` when PostgreSQL is
+/// missing and the test may be skipped (see [`require`]).
 pub struct FreshDatabase {
     pub url: String,
     name: String,
@@ -12,13 +14,7 @@ pub struct FreshDatabase {
 
 impl FreshDatabase {
     pub async fn create(prefix: &str) -> Option<Self> {
-        let Some(admin_url) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty()) else {
-            let required = std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"))
-                || std::env::var("REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-            assert!(!required, "TEST_DATABASE_URL is not set; run the test under scripts/with-postgres.sh");
-            eprintln!("note: skipping the PostgreSQL run (TEST_DATABASE_URL is not set)");
-            return None;
-        };
+        let admin_url = require(Dep::Postgres)?;
         let (admin, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(connection);
         let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());

@@ -4,3 +4,5 @@
 #[path = "../../../../issuer/tests/suite/support/anvil.rs"]
 pub mod anvil;
 pub mod requests;
+#[path = "../../../../test-support/require.rs"]
+pub mod require;
