@@ -14,6 +14,7 @@ pub mod data_model;
 pub mod holder;
 pub mod issuance;
 pub mod keys;
+mod ld_claims;
 pub mod localized;
 pub mod oid4vci;
 pub mod presentation;

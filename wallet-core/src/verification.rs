@@ -11,14 +11,15 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use ssi::claims::data_integrity::{AnySuite, DataIntegrity};
-use ssi::claims::vc::AnyJsonCredential;
-use ssi::claims::{ValidateProof, VerificationParameters};
-use ssi::dids::{DIDKey, DIDResolver};
-use ssi::verification_methods::AnyMethod;
+use ssi_data_integrity::{AnySuite, DataIntegrity};
+use ssi_claims_core::{ValidateProof, VerificationParameters};
+use did_method_key::DIDKey;
+use ssi_dids_core::DIDResolver;
+use ssi_verification_methods::AnyMethod;
 
 use crate::contexts::BundledLoader;
 use crate::data_model::{self, DataModelError};
+use crate::ld_claims::LdClaims;
 use crate::localized::Localized;
 use crate::presentation::{HolderPresentation, PresentationPolicy};
 use crate::trust::{TrustStore, TrustedIssuer};
@@ -742,7 +743,7 @@ async fn check_signature(
         return Ok(refused);
     }
     let bytes = serde_json::to_vec(vc).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
-    let signed: DataIntegrity<AnyJsonCredential, AnySuite> = ssi::claims::data_integrity::from_json_slice(&bytes)
+    let signed: DataIntegrity<LdClaims, AnySuite> = ssi_data_integrity::from_json_slice(&bytes)
         .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let outcome = signed.proofs.validate_proof(&verification_parameters(options), &signed.claims).await;
     Ok(proof_outcome(
@@ -839,7 +840,7 @@ fn check_proof_suites(proof: &Value) -> Result<Option<CheckResult>, MalformedCre
 /// Offline verification parameters: did:key only, bundled contexts only.
 fn verification_parameters(
     options: &VerifyOptions,
-) -> VerificationParameters<ssi::dids::VerificationMethodDIDResolver<DIDKey, AnyMethod>, BundledLoader> {
+) -> VerificationParameters<ssi_dids_core::VerificationMethodDIDResolver<DIDKey, AnyMethod>, BundledLoader> {
     VerificationParameters::from_resolver(DIDKey.into_vm_resolver::<AnyMethod>())
         .with_json_ld_loader(BundledLoader)
         .with_date_time(options.now)
@@ -1171,8 +1172,8 @@ async fn check_presentation_signature(
         return Ok(refused);
     }
     let bytes = serde_json::to_vec(vp).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
-    let signed: DataIntegrity<ssi::claims::vc::AnyJsonPresentation, AnySuite> =
-        ssi::claims::data_integrity::from_json_slice(&bytes)
+    let signed: DataIntegrity<LdClaims, AnySuite> =
+        ssi_data_integrity::from_json_slice(&bytes)
             .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let outcome = signed.proofs.validate_proof(&verification_parameters(options), &signed.claims).await;
     Ok(proof_outcome(outcome, "出示凭证的签名无效", "the presentation's signature does not match"))
