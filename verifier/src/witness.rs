@@ -379,30 +379,11 @@ async fn fetch_consistency(client: &reqwest::Client, url: &str, from: u64, to: u
         .collect()
 }
 
-/// Strict standard base64 with padding.
+/// Strict standard base64 with padding (the `base64` crate's standard engine:
+/// canonical padding, no stray trailing bits).
 fn decode_base64(input: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = input.as_bytes();
-    if !bytes.len().is_multiple_of(4) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-    for (i, chunk) in bytes.chunks(4).enumerate() {
-        let last = i == bytes.len() / 4 - 1;
-        let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
-        if pad > 2 || (pad > 0 && !last) {
-            return None;
-        }
-        let mut n = 0u32;
-        for &c in &chunk[..4 - pad] {
-            let v = ALPHABET.iter().position(|&a| a == c)?;
-            n = (n << 6) | u32::try_from(v).ok()?;
-        }
-        n <<= 6 * pad;
-        let decoded = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend_from_slice(&decoded[..3 - pad]);
-    }
-    Some(out)
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(input).ok()
 }
 
 fn load_or_generate_key(path: &Path) -> anyhow::Result<Ed25519SigningKey> {
