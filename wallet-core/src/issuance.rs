@@ -7,16 +7,15 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use ssi_data_integrity::{AnySuite, CryptographicSuite, ProofOptions};
 use ssi_claims_core::SignatureEnvironment;
-use did_method_key::DIDKey;
-use ssi_dids_core::DIDResolver;
+use ssi_data_integrity::{AnySuite, CryptographicSuite, ProofOptions};
 use ssi_verification_methods::{AnyMethod, SingleSecretSigner};
 
 use crate::canonical::CanonicalizationError;
 use crate::contexts::{BundledLoader, CREDENTIALS_V2, DATA_INTEGRITY_V2};
 use crate::credential::format_timestamp;
 use crate::data_model::{self, DataModelError};
+use crate::did_key::DidKeyResolver;
 use crate::keys::IssuerKey;
 use crate::ld_claims::LdClaims;
 
@@ -91,7 +90,7 @@ pub async fn sign_credential(unsigned: &Value, key: &IssuerKey, created: DateTim
     let unsigned = &with_data_integrity_context(unsigned);
     refuse_beyond_budget(unsigned).await?;
     let credential = LdClaims::from_json(unsigned).map_err(IssueError::NotACredential)?;
-    let resolver = DIDKey.into_vm_resolver::<AnyMethod>();
+    let resolver = DidKeyResolver;
     let signer = SingleSecretSigner::new(key.to_jwk().map_err(|e| IssueError::Signing(e.to_string()))?).into_local();
     let options = proof_options(key, created)?;
     let environment = SignatureEnvironment { json_ld_loader: BundledLoader, eip712_loader: () };
@@ -143,7 +142,7 @@ pub async fn sign_presentation(
     data_model::check_presentation(unsigned)?;
     refuse_beyond_budget(unsigned).await?;
     let presentation = LdClaims::from_json(unsigned).map_err(IssueError::NotACredential)?;
-    let resolver = DIDKey.into_vm_resolver::<AnyMethod>();
+    let resolver = DidKeyResolver;
     let signer = SingleSecretSigner::new(key.to_jwk().map_err(|e| IssueError::Signing(e.to_string()))?).into_local();
     let mut options = proof_options(key, created)?;
     options.proof_purpose = match purpose {

@@ -11,6 +11,7 @@ pub mod contexts;
 pub mod credential;
 pub mod credential_type;
 pub mod data_model;
+mod did_key;
 pub mod holder;
 pub mod issuance;
 pub mod keys;

@@ -11,14 +11,12 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use ssi_data_integrity::{AnySuite, DataIntegrity};
 use ssi_claims_core::{ValidateProof, VerificationParameters};
-use did_method_key::DIDKey;
-use ssi_dids_core::DIDResolver;
-use ssi_verification_methods::AnyMethod;
+use ssi_data_integrity::{AnySuite, DataIntegrity};
 
 use crate::contexts::BundledLoader;
 use crate::data_model::{self, DataModelError};
+use crate::did_key::DidKeyResolver;
 use crate::ld_claims::LdClaims;
 use crate::localized::Localized;
 use crate::presentation::{HolderPresentation, PresentationPolicy};
@@ -743,8 +741,8 @@ async fn check_signature(
         return Ok(refused);
     }
     let bytes = serde_json::to_vec(vc).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
-    let signed: DataIntegrity<LdClaims, AnySuite> = ssi_data_integrity::from_json_slice(&bytes)
-        .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+    let signed: DataIntegrity<LdClaims, AnySuite> =
+        ssi_data_integrity::from_json_slice(&bytes).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let outcome = signed.proofs.validate_proof(&verification_parameters(options), &signed.claims).await;
     Ok(proof_outcome(
         outcome,
@@ -838,12 +836,8 @@ fn check_proof_suites(proof: &Value) -> Result<Option<CheckResult>, MalformedCre
 }
 
 /// Offline verification parameters: did:key only, bundled contexts only.
-fn verification_parameters(
-    options: &VerifyOptions,
-) -> VerificationParameters<ssi_dids_core::VerificationMethodDIDResolver<DIDKey, AnyMethod>, BundledLoader> {
-    VerificationParameters::from_resolver(DIDKey.into_vm_resolver::<AnyMethod>())
-        .with_json_ld_loader(BundledLoader)
-        .with_date_time(options.now)
+fn verification_parameters(options: &VerifyOptions) -> VerificationParameters<DidKeyResolver, BundledLoader> {
+    VerificationParameters::from_resolver(DidKeyResolver).with_json_ld_loader(BundledLoader).with_date_time(options.now)
 }
 
 fn proof_outcome<E: std::fmt::Display, I: std::fmt::Display>(
@@ -1173,8 +1167,7 @@ async fn check_presentation_signature(
     }
     let bytes = serde_json::to_vec(vp).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let signed: DataIntegrity<LdClaims, AnySuite> =
-        ssi_data_integrity::from_json_slice(&bytes)
-            .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+        ssi_data_integrity::from_json_slice(&bytes).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let outcome = signed.proofs.validate_proof(&verification_parameters(options), &signed.claims).await;
     Ok(proof_outcome(outcome, "出示凭证的签名无效", "the presentation's signature does not match"))
 }
