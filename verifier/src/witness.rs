@@ -335,7 +335,7 @@ impl WitnessCore {
             }
             Err(e) => return Err(e).context("checkpoint refused"),
         };
-        let timestamp = u64::from_be_bytes(*line.signature().first_chunk::<8>().context("cosignature too short")?);
+        let timestamp = u64::from_be_bytes(line.signature()[..8].try_into().context("cosignature too short")?);
         let mut note = SignedNote::parse(text).context("checkpoint note")?;
         note.add_signature(line).context("adding the cosignature")?;
         let cosigned = note.to_string();
@@ -379,31 +379,11 @@ async fn fetch_consistency(client: &reqwest::Client, url: &str, from: u64, to: u
         .collect()
 }
 
-/// Strict standard base64 with padding.
+/// Strict standard base64 with padding (the `base64` crate's standard engine:
+/// canonical padding, no stray trailing bits).
 fn decode_base64(input: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = input.as_bytes();
-    if !bytes.len().is_multiple_of(4) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-    let (quads, _) = bytes.as_chunks::<4>();
-    for (i, chunk) in quads.iter().enumerate() {
-        let last = i + 1 == quads.len();
-        let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
-        if pad > 2 || (pad > 0 && !last) {
-            return None;
-        }
-        let mut n = 0u32;
-        for &c in chunk.iter().take(4 - pad) {
-            let v = ALPHABET.iter().position(|&a| a == c)?;
-            n = (n << 6) | u32::try_from(v).ok()?;
-        }
-        n <<= 6 * pad;
-        let decoded = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend(decoded.iter().take(3 - pad));
-    }
-    Some(out)
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(input).ok()
 }
 
 fn load_or_generate_key(path: &Path) -> anyhow::Result<Ed25519SigningKey> {

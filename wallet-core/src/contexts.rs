@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use ssi::json_ld::{ContextLoader, Iri, Loader, LoadingResult, StaticLoader};
+use ssi_json_ld::{ContextLoader, Iri, Loader, LoadingResult, StaticLoader};
 
 /// Our own context: the terms of health certificates and licences.
 pub const ECERT_V1: &str = "https://w3id.org/ecert/v1";

@@ -69,8 +69,8 @@
 use std::collections::HashSet;
 
 use serde_json::{Map, Value};
-use ssi::json_ld::expansion::{self, Action, Policy};
-use ssi::json_ld::{BlankIdBuf, Expand, Id, Iri, IriBuf, Node, Object};
+use ssi_json_ld::expansion::{self, Action, Policy};
+use ssi_json_ld::{BlankIdBuf, Expand, Id, Iri, IriBuf, Node, Object};
 
 use crate::contexts::{self, BundledLoader, CREDENTIALS_V1, CREDENTIALS_V2};
 
@@ -942,7 +942,7 @@ fn check_jsonld(doc: &Value, at: &str, strip: &[&str]) -> Check {
     }
     let stripped = Value::Object(stripped);
     check_percent_escapes(&stripped, at)?;
-    let json: ssi::json_ld::syntax::Value = serde_json::from_value(stripped.clone()).map_err(|e| {
+    let json: ssi_json_ld::syntax::Value = serde_json::from_value(stripped.clone()).map_err(|e| {
         DataModelError::new(
             "jsonld_error",
             at,
@@ -957,7 +957,7 @@ fn check_jsonld(doc: &Value, at: &str, strip: &[&str]) -> Check {
     let mut vocabulary = ();
     let expanded = pollster::block_on(json.expand_full(
         &mut vocabulary,
-        ssi::json_ld::Context::<IriBuf, BlankIdBuf>::new(None),
+        ssi_json_ld::Context::<IriBuf, BlankIdBuf>::new(None),
         None,
         &BundledLoader,
         options,
@@ -980,7 +980,7 @@ fn check_jsonld(doc: &Value, at: &str, strip: &[&str]) -> Check {
 }
 
 fn expansion_error(e: &expansion::Error, doc: &Value, at: &str) -> DataModelError {
-    use ssi::json_ld::context_processing::Error as Ctx;
+    use ssi_json_ld::context_processing::Error as Ctx;
     let context_path = ptr(at, "@context");
     match e {
         expansion::Error::ContextProcessing(Ctx::ProtectedTermRedefinition) => DataModelError::new(

@@ -7,17 +7,17 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use ssi::claims::data_integrity::{AnySuite, CryptographicSuite, ProofOptions};
-use ssi::claims::vc::AnyJsonCredential;
-use ssi::claims::SignatureEnvironment;
-use ssi::dids::{DIDKey, DIDResolver};
-use ssi::verification_methods::{AnyMethod, SingleSecretSigner};
+use ssi_claims_core::SignatureEnvironment;
+use ssi_data_integrity::{AnySuite, CryptographicSuite, ProofOptions};
+use ssi_verification_methods::{AnyMethod, SingleSecretSigner};
 
 use crate::canonical::CanonicalizationError;
 use crate::contexts::{BundledLoader, CREDENTIALS_V2, DATA_INTEGRITY_V2};
 use crate::credential::format_timestamp;
 use crate::data_model::{self, DataModelError};
+use crate::did_key::DidKeyResolver;
 use crate::keys::IssuerKey;
+use crate::ld_claims::LdClaims;
 
 /// Why a credential could not be signed.
 #[derive(Debug, thiserror::Error)]
@@ -89,9 +89,8 @@ pub async fn sign_credential(unsigned: &Value, key: &IssuerKey, created: DateTim
     data_model::check_credential(unsigned)?;
     let unsigned = &with_data_integrity_context(unsigned);
     refuse_beyond_budget(unsigned).await?;
-    let credential: AnyJsonCredential =
-        serde_json::from_value(unsigned.clone()).map_err(|e| IssueError::NotACredential(e.to_string()))?;
-    let resolver = DIDKey.into_vm_resolver::<AnyMethod>();
+    let credential = LdClaims::from_json(unsigned).map_err(IssueError::NotACredential)?;
+    let resolver = DidKeyResolver;
     let signer = SingleSecretSigner::new(key.to_jwk().map_err(|e| IssueError::Signing(e.to_string()))?).into_local();
     let options = proof_options(key, created)?;
     let environment = SignatureEnvironment { json_ld_loader: BundledLoader, eip712_loader: () };
@@ -142,14 +141,13 @@ pub async fn sign_presentation(
     crate::canonical::check_json_limits(unsigned).map_err(IssueError::TooComplex)?;
     data_model::check_presentation(unsigned)?;
     refuse_beyond_budget(unsigned).await?;
-    let presentation: ssi::claims::vc::AnyJsonPresentation =
-        serde_json::from_value(unsigned.clone()).map_err(|e| IssueError::NotACredential(e.to_string()))?;
-    let resolver = DIDKey.into_vm_resolver::<AnyMethod>();
+    let presentation = LdClaims::from_json(unsigned).map_err(IssueError::NotACredential)?;
+    let resolver = DidKeyResolver;
     let signer = SingleSecretSigner::new(key.to_jwk().map_err(|e| IssueError::Signing(e.to_string()))?).into_local();
     let mut options = proof_options(key, created)?;
     options.proof_purpose = match purpose {
-        PresentationPurpose::Authentication => ssi::verification_methods::ProofPurpose::Authentication,
-        PresentationPurpose::AssertionMethod => ssi::verification_methods::ProofPurpose::Assertion,
+        PresentationPurpose::Authentication => ssi_verification_methods::ProofPurpose::Authentication,
+        PresentationPurpose::AssertionMethod => ssi_verification_methods::ProofPurpose::Assertion,
     };
     options.challenge = challenge.map(str::to_owned);
     options.domains = domain.into_iter().map(str::to_owned).collect();
@@ -165,8 +163,8 @@ pub async fn sign_presentation(
 fn proof_options(
     key: &IssuerKey,
     created: DateTime<Utc>,
-) -> Result<ProofOptions<AnyMethod, ssi::claims::data_integrity::AnyInputSuiteOptions>, IssueError> {
-    let vm = ssi::verification_methods::ReferenceOrOwned::Reference(
+) -> Result<ProofOptions<AnyMethod, ssi_data_integrity::AnyInputSuiteOptions>, IssueError> {
+    let vm = ssi_verification_methods::ReferenceOrOwned::Reference(
         key.verification_method().parse().map_err(|_| IssueError::Signing("bad verification method".into()))?,
     );
     let mut options = ProofOptions::from_method(vm);

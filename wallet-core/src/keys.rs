@@ -82,7 +82,7 @@ impl IssuerKey {
     }
 
     /// The key as an `ssi` JWK (with its private part), for signing.
-    pub(crate) fn to_jwk(&self) -> Result<ssi::JWK, KeyError> {
+    pub(crate) fn to_jwk(&self) -> Result<ssi_jwk::JWK, KeyError> {
         let point = self.public_key().to_encoded_point(false);
         let (Some(x), Some(y)) = (point.x(), point.y()) else {
             return Err(KeyError::InvalidPrivateKey("identity point".into()));

@@ -11,14 +11,13 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use ssi::claims::data_integrity::{AnySuite, DataIntegrity};
-use ssi::claims::vc::AnyJsonCredential;
-use ssi::claims::{ValidateProof, VerificationParameters};
-use ssi::dids::{DIDKey, DIDResolver};
-use ssi::verification_methods::AnyMethod;
+use ssi_claims_core::{ValidateProof, VerificationParameters};
+use ssi_data_integrity::{AnySuite, DataIntegrity};
 
 use crate::contexts::BundledLoader;
 use crate::data_model::{self, DataModelError};
+use crate::did_key::DidKeyResolver;
+use crate::ld_claims::LdClaims;
 use crate::localized::Localized;
 use crate::presentation::{HolderPresentation, PresentationPolicy};
 use crate::trust::{TrustStore, TrustedIssuer};
@@ -742,8 +741,8 @@ async fn check_signature(
         return Ok(refused);
     }
     let bytes = serde_json::to_vec(vc).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
-    let signed: DataIntegrity<AnyJsonCredential, AnySuite> = ssi::claims::data_integrity::from_json_slice(&bytes)
-        .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+    let signed: DataIntegrity<LdClaims, AnySuite> =
+        ssi_data_integrity::from_json_slice(&bytes).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let outcome = signed.proofs.validate_proof(&verification_parameters(options), &signed.claims).await;
     Ok(proof_outcome(
         outcome,
@@ -837,12 +836,8 @@ fn check_proof_suites(proof: &Value) -> Result<Option<CheckResult>, MalformedCre
 }
 
 /// Offline verification parameters: did:key only, bundled contexts only.
-fn verification_parameters(
-    options: &VerifyOptions,
-) -> VerificationParameters<ssi::dids::VerificationMethodDIDResolver<DIDKey, AnyMethod>, BundledLoader> {
-    VerificationParameters::from_resolver(DIDKey.into_vm_resolver::<AnyMethod>())
-        .with_json_ld_loader(BundledLoader)
-        .with_date_time(options.now)
+fn verification_parameters(options: &VerifyOptions) -> VerificationParameters<DidKeyResolver, BundledLoader> {
+    VerificationParameters::from_resolver(DidKeyResolver).with_json_ld_loader(BundledLoader).with_date_time(options.now)
 }
 
 fn proof_outcome<E: std::fmt::Display, I: std::fmt::Display>(
@@ -1171,9 +1166,8 @@ async fn check_presentation_signature(
         return Ok(refused);
     }
     let bytes = serde_json::to_vec(vp).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
-    let signed: DataIntegrity<ssi::claims::vc::AnyJsonPresentation, AnySuite> =
-        ssi::claims::data_integrity::from_json_slice(&bytes)
-            .map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
+    let signed: DataIntegrity<LdClaims, AnySuite> =
+        ssi_data_integrity::from_json_slice(&bytes).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;
     let outcome = signed.proofs.validate_proof(&verification_parameters(options), &signed.claims).await;
     Ok(proof_outcome(outcome, "出示凭证的签名无效", "the presentation's signature does not match"))
 }

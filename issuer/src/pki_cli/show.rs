@@ -405,38 +405,28 @@ fn describe_trust_list(
     Ok((out, verification))
 }
 
-/// Decode base64, standard or URL-safe alphabet, padding optional.
+/// Decode base64, standard or URL-safe alphabet, padding optional (a
+/// diagnostic tool reads what it is given): URL-safe symbols are mapped to the
+/// standard ones, then the `base64` crate decodes with padding and trailing bits
+/// not checked.
 fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    fn value(c: u8) -> Option<u32> {
-        match c {
-            b'A'..=b'Z' => Some(u32::from(c - b'A')),
-            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
-            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
-            b'+' | b'-' => Some(62),
-            b'/' | b'_' => Some(63),
-            _ => None,
-        }
-    }
-    let symbols = text.trim_end_matches('=').as_bytes();
-    if symbols.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(symbols.len() * 3 / 4);
-    for chunk in symbols.chunks(4) {
-        let mut accumulator = 0u32;
-        for (index, &symbol) in chunk.iter().enumerate() {
-            accumulator |= value(symbol)? << (18 - 6 * index);
-        }
-        let [_, first, second, third] = accumulator.to_be_bytes();
-        out.push(first);
-        if chunk.len() > 2 {
-            out.push(second);
-        }
-        if chunk.len() > 3 {
-            out.push(third);
-        }
-    }
-    Some(out)
+    use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig};
+    use base64::Engine as _;
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let standard: String = text
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
+    LENIENT.decode(standard).ok()
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! RDFC-1.0 with a work budget.
 //!
-//! The algorithm is `ssi`'s own (`ssi::rdf::urdna2015::normalize`), step for
+//! The algorithm is `ssi`'s own (`ssi_rdf::urdna2015::normalize`), step for
 //! step and with the same helpers (first-degree hash, related-node hash,
 //! identifier issuer), so the canonical N-Quads are byte-identical to what the
 //! `ecdsa-rdfc-2019` cryptosuite signs — the differential test in
@@ -21,12 +21,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ssi::json_ld::BlankId;
-use ssi::rdf::urdna2015::{
+use ssi_json_ld::BlankId;
+use ssi_rdf::urdna2015::{
     hash_first_degree_quads, hash_related_blank_node, issue_identifier, BlankNodeComponents as _,
     BlankNodeComponentsMut as _, HashNDegreeQuadsOutput, IdentifierIssuer, NormalizationState,
 };
-use ssi::rdf::{IntoNQuads as _, LexicalQuad};
+use ssi_rdf::{IntoNQuads as _, LexicalQuad};
 
 /// More blank nodes than any credential or presentation we issue or accept needs.
 pub const MAX_BLANK_NODES: usize = 256;

@@ -26,9 +26,9 @@ pub mod budget;
 use std::io::Write;
 
 use serde_json::Value;
-use ssi::json_ld::syntax::Parse as _;
-use ssi::json_ld::{CompactJsonLd, Expandable as _};
-use ssi::rdf::{AnyLdEnvironment as _, LdEnvironment, LexicalQuad};
+use ssi_json_ld::syntax::Parse as _;
+use ssi_json_ld::{CompactJsonLd, Expandable as _};
+use ssi_rdf::{AnyLdEnvironment as _, LdEnvironment, LexicalQuad};
 
 pub use self::budget::{Budget, Limit, Work, MAX_BLANK_NODES, MAX_INDISTINGUISHABLE, MAX_STEPS};
 use crate::contexts::BundledLoader;
@@ -205,7 +205,7 @@ impl Write for SizeCounter {
 async fn rdf_quads(document: &Value) -> Result<Vec<LexicalQuad>, CanonicalizationError> {
     let invalid = |e: &dyn std::fmt::Display| CanonicalizationError::Invalid(e.to_string());
     let text = serde_json::to_string(document).map_err(|e| invalid(&e))?;
-    let (json, _) = ssi::json_ld::syntax::Value::parse_str(&text).map_err(|e| invalid(&e))?;
+    let (json, _) = ssi_json_ld::syntax::Value::parse_str(&text).map_err(|e| invalid(&e))?;
     let doc = CompactJsonLd(json);
     let mut ld = LdEnvironment::default();
     let expanded = doc.expand_with(&mut ld, &BundledLoader).await.map_err(|e| invalid(&e))?;

@@ -1,54 +1,15 @@
 //! Base58btc (the Bitcoin alphabet), as used by multibase `z…` values and
-//! `did:key` identifiers. Quadratic in the input length, so callers bound it.
-
-const ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+//! `did:key` identifiers: the `bs58` crate's (already used for did:key), under
+//! the names the codec uses. Quadratic in the input length, so callers bound it.
 
 /// Encodes `data`; every leading zero byte becomes a leading `1`.
 pub fn encode(data: &[u8]) -> String {
-    let zeros = data.iter().take_while(|b| **b == 0).count();
-    // Little-endian base-58 digits of the big-endian number in `data`.
-    let mut digits: Vec<u8> = Vec::with_capacity(data.len() * 138 / 100 + 1);
-    for &byte in data.iter().skip(zeros) {
-        let mut carry = u32::from(byte);
-        for d in &mut digits {
-            carry += u32::from(*d) << 8;
-            // carry % 58 < 58 fits a u8.
-            *d = (carry % 58) as u8;
-            carry /= 58;
-        }
-        while carry > 0 {
-            digits.push((carry % 58) as u8);
-            carry /= 58;
-        }
-    }
-    let mut out = String::with_capacity(zeros + digits.len());
-    out.extend(std::iter::repeat_n('1', zeros));
-    // Every digit is below 58 = ALPHABET.len().
-    out.extend(digits.iter().rev().filter_map(|d| ALPHABET.get(usize::from(*d))).map(|c| char::from(*c)));
-    out
+    bs58::encode(data).into_string()
 }
 
 /// Decodes base58btc text; `None` for any character outside the alphabet.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
-    let ones = text.bytes().take_while(|c| *c == b'1').count();
-    // Little-endian base-256 digits.
-    let mut bytes: Vec<u8> = Vec::with_capacity(text.len() * 733 / 1000 + 1);
-    for c in text.bytes().skip(ones) {
-        let mut carry = ALPHABET.iter().position(|a| *a == c)? as u32;
-        for b in &mut bytes {
-            carry += u32::from(*b) * 58;
-            // Truncation to the low byte is the point.
-            *b = carry as u8;
-            carry >>= 8;
-        }
-        while carry > 0 {
-            bytes.push(carry as u8);
-            carry >>= 8;
-        }
-    }
-    let mut out = vec![0u8; ones];
-    out.extend(bytes.iter().rev());
-    Some(out)
+    bs58::decode(text).into_vec().ok()
 }
 
 #[cfg(test)]

@@ -340,7 +340,7 @@ fn check_iri(iri: &str) -> Result<(), String> {
     if !scheme_ok || iri.chars().any(|c| c.is_whitespace() || "<>\"{}|\\^`".contains(c)) {
         return Err(format!("{iri:?} is not an absolute IRI"));
     }
-    ssi::json_ld::Iri::new(iri).map(|_| ()).map_err(|_| format!("{iri:?} is not an absolute IRI"))
+    ssi_json_ld::Iri::new(iri).map(|_| ()).map_err(|_| format!("{iri:?} is not an absolute IRI"))
 }
 
 fn check_code(code: u64) -> Result<(), String> {

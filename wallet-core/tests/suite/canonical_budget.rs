@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
-use ssi::json_ld::syntax::Parse as _;
-use ssi::json_ld::{CompactJsonLd, Expandable as _};
-use ssi::rdf::{AnyLdEnvironment as _, LdEnvironment};
+use ssi_json_ld::syntax::Parse as _;
+use ssi_json_ld::{CompactJsonLd, Expandable as _};
+use ssi_rdf::{AnyLdEnvironment as _, LdEnvironment};
 use wallet_core::canonical::{
     self, canonical_nquads, canonicalize, check_document, parse_document, Budget, CanonicalizationError, Limit, Work,
     MAX_BLANK_NODES, MAX_INDISTINGUISHABLE, MAX_JSON_DEPTH, MAX_STEPS,
@@ -267,7 +267,7 @@ fn the_wallet_refuses_to_import_a_bomb_or_a_too_deep_file() {
 /// budget accepted, so it terminates.
 fn ssi_nquads(document: &Value) -> Result<String, String> {
     pollster::block_on(async {
-        let (json, _) = ssi::json_ld::syntax::Value::parse_str(&document.to_string()).map_err(|e| e.to_string())?;
+        let (json, _) = ssi_json_ld::syntax::Value::parse_str(&document.to_string()).map_err(|e| e.to_string())?;
         let mut ld = LdEnvironment::default();
         let expanded = CompactJsonLd(json).expand_with(&mut ld, &BundledLoader).await.map_err(|e| e.to_string())?;
         ld.canonical_form_of(&expanded).map(|lines| lines.concat()).map_err(|e| e.to_string())
