@@ -335,7 +335,7 @@ impl WitnessCore {
             }
             Err(e) => return Err(e).context("checkpoint refused"),
         };
-        let timestamp = u64::from_be_bytes(line.signature()[..8].try_into().context("cosignature too short")?);
+        let timestamp = u64::from_be_bytes(*line.signature().first_chunk::<8>().context("cosignature too short")?);
         let mut note = SignedNote::parse(text).context("checkpoint note")?;
         note.add_signature(line).context("adding the cosignature")?;
         let cosigned = note.to_string();

@@ -14,8 +14,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 use wallet_core::credential::CredentialId;
@@ -92,8 +90,7 @@ pub async fn consistency(
     query: web::Query<ConsistencyQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (to, proof) = log.consistency_proof(query.from, query.to).await?;
-    // Standard base64 with padding (RFC 4648 §4), as checkpoints encode roots.
-    let proof: Vec<String> = proof.iter().map(|h| STANDARD.encode(h)).collect();
+    let proof: Vec<String> = proof.iter().map(|h| base64(h)).collect();
     Ok(HttpResponse::Ok().json(json!({"from": query.from, "to": to, "proof": proof})))
 }
 
@@ -116,4 +113,22 @@ pub async fn entries(
     let count = query.count.unwrap_or(100).min(MAX_LOG_PAGE);
     let entries = log.entries(query.start, count).await?;
     Ok(HttpResponse::Ok().json(json!({"start": query.start, "entries": entries})))
+}
+
+/// Standard base64 with padding (RFC 4648 §4), as checkpoints encode roots.
+fn base64(bytes: &[u8]) -> String {
+    use ::base64::Engine as _;
+    ::base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc4648() {
+        for (input, expected) in
+            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE=")]
+        {
+            assert_eq!(super::base64(input.as_bytes()), expected);
+        }
+    }
 }
