@@ -15,6 +15,7 @@ mod did_key;
 pub mod holder;
 pub mod issuance;
 pub mod keys;
+pub mod licence_id;
 mod ld_claims;
 pub mod localized;
 pub mod oid4vci;
