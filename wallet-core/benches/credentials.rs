@@ -31,6 +31,19 @@ fn benches(c: &mut Criterion) {
         b.iter(|| pollster::block_on(sign_credential(&unsigned, &key, created)))
     });
     g.bench_function("verify (full report)", |b| b.iter(|| pollster::block_on(verify_credential(&signed, &options))));
+    // The signature check alone: ssi's Data Integrity verification against our
+    // fast path (issue #16), same credential, same run.
+    let proof = signed["proof"].clone();
+    assert_eq!(
+        pollster::block_on(wallet_core::ecdsa_rdfc_2019::verify(&signed, &proof)),
+        wallet_core::ecdsa_rdfc_2019::FastPath::Valid
+    );
+    g.bench_function("signature: ssi Data Integrity", |b| {
+        b.iter(|| pollster::block_on(wallet_core::ecdsa_rdfc_2019::verify_with_ssi(&signed, options.now)))
+    });
+    g.bench_function("signature: ecdsa_rdfc_2019 fast path", |b| {
+        b.iter(|| pollster::block_on(wallet_core::ecdsa_rdfc_2019::verify(&signed, &proof)))
+    });
     g.bench_function("data-model check (VCDM 2.0 rules + JSON-LD expansion)", |b| {
         b.iter(|| wallet_core::data_model::check_credential(&signed))
     });

@@ -12,6 +12,7 @@ pub mod credential;
 pub mod credential_type;
 pub mod data_model;
 mod did_key;
+pub mod ecdsa_rdfc_2019;
 pub mod holder;
 pub mod issuance;
 pub mod keys;

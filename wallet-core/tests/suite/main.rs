@@ -11,6 +11,7 @@ mod fuzz_regressions;
 mod id_number;
 mod offline_anchoring;
 mod presentations;
+mod proof_fast_path;
 mod qr_roundtrip;
 mod status;
 mod transparency;
