@@ -23,7 +23,8 @@ use p256::ecdsa::signature::Verifier as _;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::canonical::{canonical_nquads, CanonicalizationError};
+use crate::canonical::CanonicalizationError;
+use crate::data_integrity::canonical_parts;
 
 /// The outcome of the fast path for one proof.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,28 +86,12 @@ pub async fn verify(document: &Value, proof: &Value) -> FastPath {
 /// # Errors
 /// When either part cannot be canonicalised within the budget.
 pub async fn hash_data(document: &Value, proof: &Value) -> Result<Option<HashData>, CanonicalizationError> {
-    let (Some(document), Some(proof)) = (document.as_object(), proof.as_object()) else {
+    let Some(parts) = canonical_parts(document, proof, "ecdsa-rdfc-2019").await? else {
         return Ok(None);
     };
-    if proof.get("type").and_then(Value::as_str) != Some("DataIntegrityProof")
-        || proof.get("cryptosuite").and_then(Value::as_str) != Some("ecdsa-rdfc-2019")
-    {
-        return Ok(None);
-    }
-    let mut unsecured = document.clone();
-    unsecured.remove("proof");
-    let mut config = proof.clone();
-    config.remove("proofValue");
-    // The proof configuration is read in the document's context (§3.3.5).
-    match document.get("@context") {
-        Some(context) => config.insert("@context".to_owned(), context.clone()),
-        None => config.remove("@context"),
-    };
-    let canonical_config = canonical_nquads(&Value::Object(config)).await?;
-    let canonical_document = canonical_nquads(&Value::Object(unsecured)).await?;
     Ok(Some(HashData {
-        proof_config: Sha256::digest(canonical_config.as_bytes()).into(),
-        document: Sha256::digest(canonical_document.as_bytes()).into(),
+        proof_config: Sha256::digest(parts.proof_config.as_bytes()).into(),
+        document: Sha256::digest(parts.document.as_bytes()).into(),
     }))
 }
 

@@ -116,10 +116,8 @@ impl LicenceTypeCode {
     /// [`LicenceIdError::TypeCode`].
     pub fn parse(s: &str) -> Result<Self, LicenceIdError> {
         let (usci, number) = s.split_at_checked(18).ok_or(LicenceIdError::TypeCode)?;
-        let authority = UnifiedSocialCreditCode::parse(usci)
-            .ok()
-            .filter(|c| c.as_str() == usci)
-            .ok_or(LicenceIdError::TypeCode)?;
+        let authority =
+            UnifiedSocialCreditCode::parse(usci).ok().filter(|c| c.as_str() == usci).ok_or(LicenceIdError::TypeCode)?;
         Self::new(authority, three_digits(number).ok_or(LicenceIdError::TypeCode)?)
     }
 
@@ -363,7 +361,12 @@ mod tests {
         let long = format!("{ROOT_OID}.{}", "A".repeat(MAX_LEN));
         assert_eq!(LicenceId::parse(&long).unwrap_err().code(), "licence_id_format");
         let serial = "9".repeat(MAX_SERIAL_LEN + 1);
-        let err = LicenceId::new(LicenceTypeCode::parse("11100000000013338W011").unwrap(), usci("11430000006122244L"), &serial, 1);
+        let err = LicenceId::new(
+            LicenceTypeCode::parse("11100000000013338W011").unwrap(),
+            usci("11430000006122244L"),
+            &serial,
+            1,
+        );
         assert_eq!(err.unwrap_err(), LicenceIdError::Serial);
     }
 

@@ -80,7 +80,8 @@ fn tampered(doc: &Value) -> Vec<(&'static str, Value)> {
     edit("proof expires in the past", &|d| d["proof"]["expires"] = json!("2001-01-01T00:00:00Z"));
     edit("proof purpose changed", &|d| d["proof"]["proofPurpose"] = json!("authentication"));
     edit("proof value of another document", &|d| {
-        d["proof"]["proofValue"] = json!("z5FGZjfsTHcRHGGaBJbXr8Zs3ax2wJtdjtC6mPTMmWJR4LKrGJDHxMx7NRNL1eMWp3cyA9tSX3GfTeoPT4CufBHfJ")
+        d["proof"]["proofValue"] =
+            json!("z5FGZjfsTHcRHGGaBJbXr8Zs3ax2wJtdjtC6mPTMmWJR4LKrGJDHxMx7NRNL1eMWp3cyA9tSX3GfTeoPT4CufBHfJ")
     });
     edit("proof value truncated", &|d| {
         if let Some(v) = d["proof"]["proofValue"].as_str() {
@@ -92,7 +93,9 @@ fn tampered(doc: &Value) -> Vec<(&'static str, Value)> {
         let other = IssuerKey::generate();
         d["proof"]["verificationMethod"] = json!(other.verification_method());
     });
-    edit("proof given a context of its own", &|d| d["proof"]["@context"] = json!("https://www.w3.org/ns/credentials/v2"));
+    edit("proof given a context of its own", &|d| {
+        d["proof"]["@context"] = json!("https://www.w3.org/ns/credentials/v2")
+    });
     edit("challenge added to the proof", &|d| d["proof"]["challenge"] = json!("1234"));
     out
 }
@@ -145,7 +148,10 @@ async fn the_fast_path_gives_ssis_answer_on_every_signed_fixture_and_tampered_co
             same_answer(&format!("{name}: {what}"), &copy, &mut applicable, &mut total).await;
         }
     }
-    eprintln!("fast path: {applicable} of {total} documents compared with ssi; {accepted} of {} originals valid", signed.len());
+    eprintln!(
+        "fast path: {applicable} of {total} documents compared with ssi; {accepted} of {} originals valid",
+        signed.len()
+    );
     assert!(accepted >= signed.len() - 12, "most signed fixtures must verify: {accepted}/{}", signed.len());
     assert!(applicable * 10 >= total * 9, "the fast path must handle nearly all: {applicable}/{total}");
 }

@@ -1,0 +1,62 @@
+//! SM2/SM3 (`sm2-rdfc-2026`) beside P-256 (`ecdsa-rdfc-2019`), same message,
+//! same credential, same run: `cargo bench -p wallet-core --bench sm2`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
+
+use chrono::{TimeZone, Utc};
+use criterion::{criterion_group, criterion_main, Criterion};
+use p256::ecdsa::signature::{Signer as _, Verifier as _};
+use wallet_core::ecdsa_rdfc_2019::FastPath;
+use wallet_core::issuance::sign_credential;
+use wallet_core::keys::IssuerKey;
+use wallet_core::sm2_rdfc_2026::{self, Sm2IssuerKey, Verdict};
+
+fn unsigned() -> serde_json::Value {
+    serde_json::from_str(include_str!("../../fixtures/credentials/sample-health-certificate.unsigned.json"))
+        .expect("fixture")
+}
+
+fn benches(c: &mut Criterion) {
+    let message = [7_u8; 64]; // the size of hashData
+    let p256_key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+    let p256_verifying = *p256_key.verifying_key();
+    let p256_signature: p256::ecdsa::Signature = p256_key.sign(&message);
+    let sm2_key = Sm2IssuerKey::generate();
+    let sm2_public = sm2_key.public_key();
+    let sm2_signature = sm2::dsa::Signature::from_bytes(&sm2_key.sign(&message).unwrap()).unwrap();
+    let sm2_verifying = sm2::dsa::VerifyingKey::new(sm2_rdfc_2026::DISTINGUISHING_ID, sm2_public).unwrap();
+
+    let mut g = c.benchmark_group("raw");
+    g.bench_function("P-256 sign (baseline)", |b| b.iter(|| -> p256::ecdsa::Signature { p256_key.sign(&message) }));
+    g.bench_function("SM2 sign", |b| b.iter(|| sm2_key.sign(&message)));
+    g.bench_function("P-256 verify (baseline)", |b| b.iter(|| p256_verifying.verify(&message, &p256_signature)));
+    g.bench_function("SM2 verify", |b| b.iter(|| sm2_verifying.verify(&message, &sm2_signature)));
+    g.bench_function("SHA-256 of 1 KiB (baseline)", |b| {
+        b.iter(|| <sha2::Sha256 as sha2::Digest>::digest([1_u8; 1024]))
+    });
+    g.bench_function("SM3 of 1 KiB", |b| b.iter(|| <sm3::Sm3 as sm3::Digest>::digest([1_u8; 1024])));
+    g.finish();
+
+    let created = Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).single().expect("valid time");
+    let p256_issuer = IssuerKey::from_pkcs8_pem(include_str!("../../fixtures/keys/test-issuer.pem")).expect("key");
+    let mut doc = unsigned();
+    doc["issuer"] = serde_json::json!(p256_issuer.did());
+    let p256_signed = pollster::block_on(sign_credential(&doc, &p256_issuer, created)).expect("signs");
+    let proof = p256_signed["proof"].clone();
+    assert_eq!(pollster::block_on(wallet_core::ecdsa_rdfc_2019::verify(&p256_signed, &proof)), FastPath::Valid);
+    doc["issuer"] = serde_json::json!(sm2_key.did());
+    let sm2_signed = pollster::block_on(sm2_rdfc_2026::sign(&doc, &sm2_key, created)).expect("signs");
+    assert_eq!(pollster::block_on(sm2_rdfc_2026::verify(&sm2_signed)).unwrap(), Verdict::Valid);
+
+    let mut g = c.benchmark_group("proof on the health certificate");
+    g.bench_function("ecdsa-rdfc-2019 verify (baseline)", |b| {
+        b.iter(|| pollster::block_on(wallet_core::ecdsa_rdfc_2019::verify(&p256_signed, &proof)))
+    });
+    g.bench_function("sm2-rdfc-2026 verify", |b| b.iter(|| pollster::block_on(sm2_rdfc_2026::verify(&sm2_signed))));
+    g.bench_function("sm2-rdfc-2026 sign", |b| {
+        b.iter(|| pollster::block_on(sm2_rdfc_2026::sign(&doc, &sm2_key, created)))
+    });
+    g.finish();
+}
+
+criterion_group!(sm2_benches, benches);
+criterion_main!(sm2_benches);
