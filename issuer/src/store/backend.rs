@@ -10,8 +10,9 @@
 //!
 //! The few places where the dialects differ in more than syntax are backend methods:
 //! [`Session::lock`] (PostgreSQL's advisory locks; SQLite's `BEGIN IMMEDIATE` already
-//! serialises writers), [`Session::insert_log_entries`] (one `UNNEST` statement on
-//! PostgreSQL), and the [`Dialect`] helpers for `FOR UPDATE` and date truncation.
+//! serialises writers), [`Session::append_log`] (the gap-free sequence under a lock;
+//! one `UNNEST` statement on PostgreSQL), and the [`Dialect`] helpers for
+//! `FOR UPDATE`, date truncation and SQLite's partial indexes.
 
 use std::fmt;
 
@@ -38,8 +39,6 @@ pub(super) enum Mode {
 pub(super) enum Lock {
     /// Status index allocation and the creation of new lists.
     StatusAllocation,
-    /// Transparency-log appends (taken last in a transaction, so never part of a cycle).
-    LogAppend,
 }
 
 /// The SQL dialect of a backend, for the few statements that differ.
@@ -98,8 +97,11 @@ pub(super) trait Session: Send {
     fn query<'a>(&'a mut self, sql: &'a str, args: &'a [Value]) -> BoxFuture<'a, Result<Vec<Row>, StoreError>>;
     /// Takes `lock` until the transaction ends.
     fn lock(&mut self, lock: Lock) -> BoxFuture<'_, Result<(), StoreError>>;
-    /// Inserts rows into `log_entries`, in order. The caller holds [`Lock::LogAppend`].
-    fn insert_log_entries<'a>(&'a mut self, rows: &'a [LogRow]) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Appends rows to `log_entries` at `MAX(seq) + 1, …`, serialised with every other
+    /// append until the transaction ends; the first row's `seq`. Call it last in a
+    /// transaction: on PostgreSQL it takes a lock held to commit, so taken last it is
+    /// never part of a lock cycle.
+    fn append_log<'a>(&'a mut self, rows: &'a [LogRow]) -> BoxFuture<'a, Result<i64, StoreError>>;
     /// Commits the transaction (nothing to do in [`Mode::Autocommit`]).
     fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;
     /// Rolls the transaction back and waits for it.
@@ -109,7 +111,6 @@ pub(super) trait Session: Send {
 /// One `log_entries` row to insert.
 #[derive(Clone, Debug)]
 pub(super) struct LogRow {
-    pub seq: i64,
     pub entry: Vec<u8>,
     pub leaf_hash: Vec<u8>,
     pub credential_id: Option<String>,
@@ -121,11 +122,14 @@ pub(super) struct LogRow {
 pub(super) const INSERT_LOG_ROW: &str =
     "INSERT INTO log_entries (seq, entry, leaf_hash, credential_id, created_at) VALUES ($1, $2, $3, $4, $5)";
 
+/// The next sequence number of the log.
+pub(super) const NEXT_LOG_SEQ: &str = "SELECT COALESCE(MAX(seq) + 1, 0) FROM log_entries";
+
 impl LogRow {
-    /// The arguments of [`INSERT_LOG_ROW`].
-    pub(super) fn args(&self) -> [Value; 5] {
+    /// The arguments of [`INSERT_LOG_ROW`], at `seq`.
+    pub(super) fn args(&self, seq: i64) -> [Value; 5] {
         [
-            Value::Int(self.seq),
+            Value::Int(seq),
             Value::Blob(self.entry.clone()),
             Value::Blob(self.leaf_hash.clone()),
             self.credential_id.clone().into(),
@@ -353,8 +357,8 @@ impl Tx {
         self.session.lock(lock).await
     }
 
-    pub(super) async fn insert_log_entries(&mut self, rows: &[LogRow]) -> Result<(), StoreError> {
-        self.session.insert_log_entries(rows).await
+    pub(super) async fn append_log(&mut self, rows: &[LogRow]) -> Result<i64, StoreError> {
+        self.session.append_log(rows).await
     }
 
     pub(super) async fn commit(self) -> Result<(), StoreError> {

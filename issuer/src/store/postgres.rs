@@ -20,7 +20,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Config, NoTls};
 use tracing::{debug, info, warn};
 
-use super::backend::{Backend, Dialect, Lock, LogRow, Mode, Row, Session, Value};
+use super::backend::{Backend, Dialect, Lock, LogRow, Mode, Row, Session, Value, NEXT_LOG_SEQ};
 use super::migrations::{self, Migration};
 use super::{format_timestamp, StoreError};
 
@@ -188,33 +188,32 @@ impl Session for PgSession {
     fn lock(&mut self, lock: Lock) -> BoxFuture<'_, Result<(), StoreError>> {
         let id = match lock {
             Lock::StatusAllocation => STATUS_ALLOCATION_LOCK_ID,
-            Lock::LogAppend => LOG_APPEND_LOCK_ID,
         };
-        async move {
-            self.client()?.execute("SELECT pg_advisory_xact_lock($1)", &[&id]).await?;
-            Ok(())
-        }
-        .boxed()
+        async move { advisory_lock(self.client()?, id).await }.boxed()
     }
 
-    fn insert_log_entries<'a>(&'a mut self, rows: &'a [LogRow]) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn append_log<'a>(&'a mut self, rows: &'a [LogRow]) -> BoxFuture<'a, Result<i64, StoreError>> {
         async move {
-            let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
+            let client = self.client()?;
+            advisory_lock(client, LOG_APPEND_LOCK_ID).await?;
+            // READ COMMITTED: this statement's snapshot is taken after the lock was
+            // granted, so it sees every append committed before.
+            let next = client.prepare_cached(NEXT_LOG_SEQ).await?;
+            let first: i64 = client.query_one(&next, &[]).await?.try_get(0)?;
+            let seqs: Vec<i64> = (first..).take(rows.len()).collect();
             let entries: Vec<&[u8]> = rows.iter().map(|row| row.entry.as_slice()).collect();
             let leaves: Vec<&[u8]> = rows.iter().map(|row| row.leaf_hash.as_slice()).collect();
             let subjects: Vec<Option<&str>> = rows.iter().map(|row| row.credential_id.as_deref()).collect();
-            let times: Vec<&str> = rows.iter().map(|row| row.created_at.as_str()).collect();
+            let times = rows.iter().map(|row| timestamp_argument(&row.created_at)).collect::<Result<Vec<_>, _>>()?;
             // One statement for the whole batch: arrays unnested server-side.
-            self.client()?
-                .execute(
+            let statement = client
+                .prepare_cached(
                     "INSERT INTO log_entries (seq, entry, leaf_hash, credential_id, created_at) \
-                     SELECT seq, entry, leaf_hash, subject, created_at::timestamptz \
-                     FROM UNNEST($1::bigint[], $2::bytea[], $3::bytea[], $4::text[], $5::text[]) \
-                         AS batch(seq, entry, leaf_hash, subject, created_at)",
-                    &[&seqs, &entries, &leaves, &subjects, &times],
+                     SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::bytea[], $4::text[], $5::timestamptz[])",
                 )
                 .await?;
-            Ok(())
+            client.execute(&statement, &[&seqs, &entries, &leaves, &subjects, &times]).await?;
+            Ok(first)
         }
         .boxed()
     }
@@ -226,6 +225,13 @@ impl Session for PgSession {
     fn rollback(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>> {
         self.finish("ROLLBACK")
     }
+}
+
+/// Takes a transaction-scoped advisory lock.
+async fn advisory_lock(client: &Object, id: i64) -> Result<(), StoreError> {
+    let statement = client.prepare_cached("SELECT pg_advisory_xact_lock($1)").await?;
+    client.execute(&statement, &[&id]).await?;
+    Ok(())
 }
 
 fn refs(bound: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
@@ -247,14 +253,17 @@ fn bind(value: &Value, ty: &Type) -> Result<Box<dyn ToSql + Sync + Send>, StoreE
         Value::Int(value) if *ty == Type::INT4 => Box::new(i32::try_from(*value).map_err(|_| out_of_range())?),
         Value::Int(value) => Box::new(*value),
         Value::Bool(value) => Box::new(*value),
-        Value::Text(text) if *ty == Type::TIMESTAMPTZ => {
-            let at = DateTime::parse_from_rfc3339(text)
-                .map_err(|err| StoreError::Corrupt(format!("timestamp argument is not RFC 3339: {err}")))?;
-            Box::new(SystemTime::from(at.with_timezone(&Utc)))
-        }
+        Value::Text(text) if *ty == Type::TIMESTAMPTZ => Box::new(timestamp_argument(text)?),
         Value::Text(text) => Box::new(text.clone()),
         Value::Blob(blob) => Box::new(blob.clone()),
     })
+}
+
+/// RFC 3339 text as a `TIMESTAMPTZ` argument.
+fn timestamp_argument(text: &str) -> Result<SystemTime, StoreError> {
+    let at = DateTime::parse_from_rfc3339(text)
+        .map_err(|err| StoreError::Corrupt(format!("timestamp argument is not RFC 3339: {err}")))?;
+    Ok(SystemTime::from(at.with_timezone(&Utc)))
 }
 
 fn from_postgres(row: &tokio_postgres::Row) -> Result<Row, StoreError> {

@@ -20,7 +20,7 @@ use rusqlite::{params, params_from_iter, Connection, TransactionBehavior};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tracing::{debug, info, warn};
 
-use super::backend::{Backend, Dialect, Lock, LogRow, Mode, Row, Session, Value, INSERT_LOG_ROW};
+use super::backend::{Backend, Dialect, Lock, LogRow, Mode, Row, Session, Value, INSERT_LOG_ROW, NEXT_LOG_SEQ};
 use super::migrations::{self, Migration};
 use super::{format_timestamp, StoreError};
 
@@ -71,16 +71,10 @@ impl Backend for SqliteBackend {
                 Mode::Snapshot => Some("BEGIN DEFERRED"),
                 Mode::Write => Some("BEGIN IMMEDIATE"),
             };
-            let mut session = SqliteSession { held: Some(Held { connection: guard, in_transaction: false }) };
-            if let Some(begin) = begin {
-                session
-                    .run(move |held| {
-                        held.connection.execute_batch(begin)?;
-                        held.in_transaction = true;
-                        Ok(())
-                    })
-                    .await?;
-            }
+            // The transaction begins with the first statement, in the same trip to the
+            // blocking pool.
+            let held = Held { connection: guard, begin, in_transaction: false };
+            let session = SqliteSession { held: Some(held) };
             Ok(Box::new(session) as Box<dyn Session>)
         }
         .boxed()
@@ -91,6 +85,8 @@ impl Backend for SqliteBackend {
 /// transaction open (an error, a panic, a cancelled request), it rolls back.
 struct Held {
     connection: OwnedMutexGuard<Connection>,
+    /// The `BEGIN` still to run before the next statement.
+    begin: Option<&'static str>,
     in_transaction: bool,
 }
 
@@ -121,7 +117,13 @@ impl SqliteSession {
             .take()
             .ok_or_else(|| StoreError::Corrupt("SQLite session used after a failed statement".into()))?;
         let (held, result) = tokio::task::spawn_blocking(move || {
-            let result = operation(&mut held);
+            let result = match held.begin.take() {
+                Some(begin) => held.connection.execute_batch(begin).map_err(StoreError::from).and_then(|()| {
+                    held.in_transaction = true;
+                    operation(&mut held)
+                }),
+                None => operation(&mut held),
+            };
             (held, result)
         })
         .await?;
@@ -194,15 +196,17 @@ impl Session for SqliteSession {
         async { Ok(()) }.boxed()
     }
 
-    fn insert_log_entries<'a>(&'a mut self, rows: &'a [LogRow]) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn append_log<'a>(&'a mut self, rows: &'a [LogRow]) -> BoxFuture<'a, Result<i64, StoreError>> {
         let (sql, rows) = (translate(INSERT_LOG_ROW), rows.to_vec());
         async move {
+            // One trip: the write lock the transaction holds keeps other appends out.
             self.run(move |held| {
+                let first: i64 = held.connection.prepare_cached(NEXT_LOG_SEQ)?.query_row([], |row| row.get(0))?;
                 let mut insert = held.connection.prepare_cached(&sql)?;
-                for row in &rows {
-                    insert.execute(params_from_iter(row.args().iter()))?;
+                for (seq, row) in (first..).zip(&rows) {
+                    insert.execute(params_from_iter(row.args(seq).iter()))?;
                 }
-                Ok(())
+                Ok(first)
             })
             .await
         }

@@ -23,7 +23,7 @@ use tracing::warn;
 use wallet_core::status::StatusPurpose;
 use wallet_core::transparency::{leaf_hash, EntryKind, Hash, LogEntry, StatusListPurpose};
 
-use super::backend::{args, Lock, LogRow, Mode, Row, Tx};
+use super::backend::{args, LogRow, Mode, Row, Tx, NEXT_LOG_SEQ};
 use super::status::StatusChange;
 use super::{format_timestamp, parse_timestamp, Store, StoreError};
 
@@ -117,8 +117,6 @@ pub(super) fn hash_from_db(bytes: &[u8], seq: i64) -> Result<Hash, StoreError> {
 
 const SELECT_LOG_RECORD: &str = "SELECT seq, entry, leaf_hash, credential_id, created_at FROM log_entries";
 
-const LOG_SIZE: &str = "SELECT COALESCE(MAX(seq) + 1, 0) FROM log_entries";
-
 impl Store {
     /// Append entries not written with a credential (notarised digests, key
     /// events) in one transaction, in order, gap-free after every earlier entry;
@@ -147,7 +145,7 @@ impl Store {
 
     /// Number of entries in the transparency log.
     pub async fn log_size(&self) -> Result<u64, StoreError> {
-        seq_from_db(self.session().await?.query_one(LOG_SIZE, &[]).await?.get(0)?)
+        seq_from_db(self.session().await?.query_one(NEXT_LOG_SEQ, &[]).await?.get(0)?)
     }
 
     /// Log entries with `seq >= start`, in order, at most `limit` (capped at
@@ -229,35 +227,32 @@ impl Store {
     }
 }
 
-/// Appends `entries` at `MAX(seq) + 1, …` in the caller's transaction, under the log
-/// lock (SQLite: the write lock the transaction holds; PostgreSQL: an advisory lock
-/// held to commit, taken last in every transaction so it is never part of a lock
-/// cycle). Under READ COMMITTED the `MAX(seq)` read is taken after the lock was
-/// granted, so it sees every append committed before.
+/// Appends `entries` at `MAX(seq) + 1, …` in the caller's transaction, serialised
+/// with every other append until it commits (see [`Session::append_log`]).
+///
+/// [`Session::append_log`]: super::backend::Session::append_log
 pub(super) async fn append_log_entries<'a>(
     tx: &mut Tx,
     entries: impl IntoIterator<Item = (&'a LogEntry, Option<&'a str>)>,
     now: &str,
 ) -> Result<Vec<LogAppended>, StoreError> {
-    tx.lock(Lock::LogAppend).await?;
-    let first: i64 = tx.query_one(LOG_SIZE, &[]).await?.get(0)?;
-    let mut rows = Vec::new();
-    let mut appended = Vec::new();
-    for (offset, (entry, subject)) in entries.into_iter().enumerate() {
-        let seq = first.saturating_add(i64::try_from(offset).unwrap_or(i64::MAX));
-        let entry = entry.encode();
-        let leaf = leaf_hash(&entry);
-        appended.push(LogAppended { seq: seq_from_db(seq)?, leaf_hash: leaf });
-        rows.push(LogRow {
-            seq,
-            entry,
-            leaf_hash: leaf.to_vec(),
-            credential_id: subject.map(str::to_owned),
-            created_at: now.to_owned(),
-        });
-    }
-    tx.insert_log_entries(&rows).await?;
-    Ok(appended)
+    let rows: Vec<LogRow> = entries
+        .into_iter()
+        .map(|(entry, subject)| {
+            let entry = entry.encode();
+            LogRow {
+                leaf_hash: leaf_hash(&entry).to_vec(),
+                entry,
+                credential_id: subject.map(str::to_owned),
+                created_at: now.to_owned(),
+            }
+        })
+        .collect();
+    let first = tx.append_log(&rows).await?;
+    (first..)
+        .zip(&rows)
+        .map(|(seq, row)| Ok(LogAppended { seq: seq_from_db(seq)?, leaf_hash: hash_from_db(&row.leaf_hash, seq)? }))
+        .collect()
 }
 
 /// Appends the `StatusChanged` entry of a status change, in its transaction.
