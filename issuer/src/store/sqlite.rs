@@ -26,6 +26,8 @@ use super::{format_timestamp, StoreError};
 
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
+/// Prepared statements kept per connection (the store has a few dozen).
+const STATEMENT_CACHE_CAPACITY: usize = 128;
 
 /// A local SQLite database file. Clones share one connection.
 #[derive(Clone)]
@@ -273,6 +275,8 @@ fn open_and_migrate(path: &Path) -> Result<Connection, StoreError> {
     }
     let mut connection = Connection::open(path)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
+    // Every statement goes through the cache; room for all of them.
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     let journal_mode: String = connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
     if !journal_mode.eq_ignore_ascii_case("wal") {
         warn!(path = %path.display(), journal_mode, "SQLite refused WAL journal mode");
