@@ -37,6 +37,8 @@ pub(super) enum Mode {
 /// Held until the transaction ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Lock {
+    /// Schema migration, so concurrently starting issuers migrate one at a time.
+    Migration,
     /// Status index allocation and the creation of new lists.
     StatusAllocation,
 }
@@ -93,6 +95,8 @@ pub(super) trait Backend: Send + Sync + fmt::Debug {
 pub(super) trait Session: Send {
     /// Runs a statement; the number of rows it changed.
     fn execute<'a>(&'a mut self, sql: &'a str, args: &'a [Value]) -> BoxFuture<'a, Result<u64, StoreError>>;
+    /// Runs several statements without arguments (a migration).
+    fn execute_batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Runs a statement; all the rows it returned.
     fn query<'a>(&'a mut self, sql: &'a str, args: &'a [Value]) -> BoxFuture<'a, Result<Vec<Row>, StoreError>>;
     /// Takes `lock` until the transaction ends.
@@ -337,6 +341,10 @@ impl Tx {
 
     pub(super) async fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64, StoreError> {
         self.session.execute(sql, args).await
+    }
+
+    pub(super) async fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.session.execute_batch(sql).await
     }
 
     pub(super) async fn query(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>, StoreError> {

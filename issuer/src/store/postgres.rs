@@ -18,10 +18,10 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Config, NoTls};
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use super::backend::{Backend, Dialect, Lock, LogRow, Mode, Row, Session, Value, NEXT_LOG_SEQ};
-use super::migrations::{self, Migration};
+use super::migrations;
 use super::{format_timestamp, StoreError};
 
 /// Most connections one store (and its clones) opens.
@@ -71,11 +71,10 @@ impl PgBackend {
             .wait_timeout(Some(POOL_WAIT_TIMEOUT))
             .recycle_timeout(Some(POOL_RECYCLE_TIMEOUT))
             .build()?;
-        let mut client = pool.get().await?;
-        migrate(&mut client, migrations::POSTGRES).await?;
-        drop(client);
-        debug!(target = %target, "connected to PostgreSQL store");
-        Ok(PgBackend { pool, target })
+        let backend = PgBackend { pool, target };
+        migrations::run(&backend).await?;
+        debug!(target = %backend.target, "connected to PostgreSQL store");
+        Ok(backend)
     }
 }
 
@@ -176,6 +175,10 @@ impl Session for PgSession {
         .boxed()
     }
 
+    fn execute_batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        async move { Ok(self.client()?.batch_execute(sql).await?) }.boxed()
+    }
+
     fn query<'a>(&'a mut self, sql: &'a str, args: &'a [Value]) -> BoxFuture<'a, Result<Vec<Row>, StoreError>> {
         async move {
             let (statement, bound) = self.prepare_and_bind(sql, args).await?;
@@ -187,6 +190,7 @@ impl Session for PgSession {
 
     fn lock(&mut self, lock: Lock) -> BoxFuture<'_, Result<(), StoreError>> {
         let id = match lock {
+            Lock::Migration => MIGRATION_LOCK_ID,
             Lock::StatusAllocation => STATUS_ALLOCATION_LOCK_ID,
         };
         async move { advisory_lock(self.client()?, id).await }.boxed()
@@ -290,42 +294,6 @@ fn from_postgres(row: &tokio_postgres::Row) -> Result<Row, StoreError> {
         values.push(value);
     }
     Ok(Row(values))
-}
-
-/// Applies pending `migrations` in one transaction under an advisory lock.
-async fn migrate(client: &mut Object, known: &[Migration]) -> Result<(), StoreError> {
-    let transaction = client.transaction().await?;
-    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_ID]).await?;
-    transaction
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                 version    BIGINT NOT NULL PRIMARY KEY,
-                 name       TEXT NOT NULL,
-                 checksum   TEXT NOT NULL,
-                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-             )",
-        )
-        .await?;
-    let applied = transaction
-        .query("SELECT version, checksum FROM schema_migrations", &[])
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?)))
-        .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
-    for migration in migrations::pending(known, &applied)? {
-        transaction.batch_execute(migration.sql).await.map_err(|err| {
-            StoreError::Migration(format!("applying {} to PostgreSQL: {}", migration.name, describe_error(&err)))
-        })?;
-        transaction
-            .execute(
-                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                &[&migration.version, &migration.name, &migration.checksum()],
-            )
-            .await?;
-        info!(version = migration.version, name = migration.name, "applied PostgreSQL migration");
-    }
-    transaction.commit().await?;
-    Ok(())
 }
 
 /// `host:port/dbname` of the first configured host, without user or password.

@@ -12,17 +12,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{params, params_from_iter, Connection, TransactionBehavior};
+use rusqlite::{params_from_iter, Connection};
 use tokio::sync::{Mutex, OwnedMutexGuard};
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use super::backend::{Backend, Dialect, Lock, LogRow, Mode, Row, Session, Value, INSERT_LOG_ROW, NEXT_LOG_SEQ};
-use super::migrations::{self, Migration};
-use super::{format_timestamp, StoreError};
+use super::migrations;
+use super::StoreError;
 
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
@@ -47,12 +46,18 @@ impl SqliteBackend {
     /// database at `path`.
     pub(super) async fn open(path: PathBuf) -> Result<SqliteBackend, StoreError> {
         let (path, connection) = tokio::task::spawn_blocking(move || {
-            let connection = open_and_migrate(&path)?;
+            let connection = open_connection(&path)?;
             Ok::<_, StoreError>((path, connection))
         })
         .await??;
-        debug!(path = %path.display(), "opened SQLite store");
-        Ok(SqliteBackend { path, connection: Arc::new(Mutex::new(connection)) })
+        let backend = SqliteBackend { path, connection: Arc::new(Mutex::new(connection)) };
+        // Foreign keys are enforced only after migrating: a migration that rebuilds a
+        // table (SQLite cannot alter a CHECK constraint) drops and renames parents, which
+        // the enforcement would refuse. The migration checks every key before committing.
+        migrations::run(&backend).await?;
+        backend.begin(Mode::Autocommit).await?.execute_batch("PRAGMA foreign_keys = ON").await?;
+        debug!(path = %backend.path.display(), "opened SQLite store");
+        Ok(backend)
     }
 }
 
@@ -174,6 +179,11 @@ impl Session for SqliteSession {
         .boxed()
     }
 
+    fn execute_batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        let sql = sql.to_owned();
+        async move { self.run(move |held| Ok(held.connection.execute_batch(&sql)?)).await }.boxed()
+    }
+
     fn query<'a>(&'a mut self, sql: &'a str, args: &'a [Value]) -> BoxFuture<'a, Result<Vec<Row>, StoreError>> {
         let (sql, args) = (translate(sql), args.to_vec());
         async move {
@@ -268,12 +278,13 @@ fn translate(sql: &str) -> String {
     out
 }
 
-/// Opens the file, applies connection settings, and runs pending migrations.
-fn open_and_migrate(path: &Path) -> Result<Connection, StoreError> {
+/// Opens the file and applies connection settings, foreign keys off (see
+/// [`SqliteBackend::open`]).
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| StoreError::Io { path: parent.to_path_buf(), source })?;
     }
-    let mut connection = Connection::open(path)?;
+    let connection = Connection::open(path)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
     // Every statement goes through the cache; room for all of them.
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
@@ -283,47 +294,8 @@ fn open_and_migrate(path: &Path) -> Result<Connection, StoreError> {
     }
     // Safe with WAL: a power loss may drop the last commits but never corrupts the file.
     connection.pragma_update(None, "synchronous", "NORMAL")?;
-    // Foreign keys are enforced only after migrating: a migration that rebuilds a
-    // table (SQLite cannot alter a CHECK constraint) drops and renames parents, which
-    // the enforcement would refuse. `migrate` checks every key before committing.
     connection.pragma_update(None, "foreign_keys", false)?;
-    migrate(&mut connection, migrations::SQLITE)?;
-    connection.pragma_update(None, "foreign_keys", true)?;
     Ok(connection)
-}
-
-/// Applies pending `migrations` in one `BEGIN IMMEDIATE` transaction.
-fn migrate(connection: &mut Connection, known: &[Migration]) -> Result<(), StoreError> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    transaction.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
-             version    INTEGER NOT NULL PRIMARY KEY,
-             name       TEXT NOT NULL,
-             checksum   TEXT NOT NULL,
-             applied_at TEXT NOT NULL
-         ) STRICT",
-    )?;
-    let applied = transaction
-        .prepare("SELECT version, checksum FROM schema_migrations")?
-        .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
-    for migration in migrations::pending(known, &applied)? {
-        transaction
-            .execute_batch(migration.sql)
-            .map_err(|err| StoreError::Migration(format!("applying {} to SQLite: {err}", migration.name)))?;
-        transaction.execute(
-            "INSERT INTO schema_migrations (version, name, checksum, applied_at) \
-             VALUES (?1, ?2, ?3, ?4)",
-            params![migration.version, migration.name, migration.checksum(), format_timestamp(Utc::now())],
-        )?;
-        info!(version = migration.version, name = migration.name, "applied SQLite migration");
-    }
-    let broken: i64 = transaction.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| row.get(0))?;
-    if broken != 0 {
-        return Err(StoreError::Migration(format!("{broken} rows break a foreign key after migrating; rolled back")));
-    }
-    transaction.commit()?;
-    Ok(())
 }
 
 #[cfg(test)]
