@@ -122,7 +122,7 @@ impl SqliteSession {
         let mut held = self
             .held
             .take()
-            .ok_or_else(|| StoreError::Corrupt("SQLite session used after a failed statement".into()))?;
+            .ok_or_else(|| StoreError::Corrupt("SQLite session used after a statement panicked".into()))?;
         let (held, result) = tokio::task::spawn_blocking(move || {
             let result = match held.begin.take() {
                 Some(begin) => held.connection.execute_batch(begin).map_err(StoreError::from).and_then(|()| {
