@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+use super::backend::{args, Row};
 use super::{Store, StoreError};
 
 /// Where an anchor is in its life.
@@ -105,29 +106,84 @@ pub(super) fn u64_to_db(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
+const SELECT_ANCHORS: &str = "SELECT tree_size, root, note_digest, state, tx_hash, attempts, last_error, \
+     next_attempt_at, block_number, block_time, chain_id, updated_at FROM anchors ORDER BY tree_size";
+
 impl Store {
     /// Queues an anchor unless one of its size exists. Returns whether it was queued.
     pub async fn enqueue_anchor(&self, anchor: &AnchorRecord) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.enqueue_anchor(anchor).await,
-            Store::Postgres(store) => store.enqueue_anchor(anchor).await,
-        }
+        let stored = self
+            .session()
+            .await?
+            .execute(
+                "INSERT INTO anchors (tree_size, root, note_digest, state, tx_hash, attempts, last_error, \
+                 next_attempt_at, block_number, block_time, chain_id, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (tree_size) DO NOTHING",
+                &args![
+                    u64_to_db(anchor.tree_size),
+                    &anchor.root,
+                    &anchor.note_digest,
+                    anchor.state.as_str(),
+                    &anchor.tx_hash,
+                    u64_to_db(anchor.attempts),
+                    &anchor.last_error,
+                    anchor.next_attempt_at,
+                    anchor.block_number.map(u64_to_db),
+                    anchor.block_time,
+                    anchor.chain_id.map(u64_to_db),
+                    anchor.updated_at,
+                ],
+            )
+            .await?;
+        Ok(stored == 1)
     }
 
     /// Every anchor, by tree size.
     pub async fn anchors(&self) -> Result<Vec<AnchorRecord>, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.anchors().await,
-            Store::Postgres(store) => store.anchors().await,
-        }
+        self.session().await?.query(SELECT_ANCHORS, &[]).await?.iter().map(decode_anchor).collect()
     }
 
     /// Writes the mutable fields of an anchor (state, tx hash, attempts, error, times,
     /// block) unless the stored row is already confirmed. Returns whether it was written.
     pub async fn update_anchor(&self, anchor: &AnchorRecord) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.update_anchor(anchor).await,
-            Store::Postgres(store) => store.update_anchor(anchor).await,
-        }
+        let changed = self
+            .session()
+            .await?
+            .execute(
+                "UPDATE anchors SET state = $2, tx_hash = $3, attempts = $4, last_error = $5, next_attempt_at = $6, \
+                 block_number = $7, block_time = $8, chain_id = $9, updated_at = $10 \
+                 WHERE tree_size = $1 AND state <> 'confirmed'",
+                &args![
+                    u64_to_db(anchor.tree_size),
+                    anchor.state.as_str(),
+                    &anchor.tx_hash,
+                    u64_to_db(anchor.attempts),
+                    &anchor.last_error,
+                    anchor.next_attempt_at,
+                    anchor.block_number.map(u64_to_db),
+                    anchor.block_time,
+                    anchor.chain_id.map(u64_to_db),
+                    anchor.updated_at,
+                ],
+            )
+            .await?;
+        Ok(changed == 1)
     }
+}
+
+fn decode_anchor(row: &Row) -> Result<AnchorRecord, StoreError> {
+    Ok(AnchorRecord {
+        tree_size: u64_from_db(row.get(0)?, "anchor size")?,
+        root: row.get(1)?,
+        note_digest: row.get(2)?,
+        state: AnchorState::parse(&row.get::<String>(3)?)?,
+        tx_hash: row.get(4)?,
+        attempts: u64_from_db(row.get(5)?, "anchor attempts")?,
+        last_error: row.get(6)?,
+        next_attempt_at: row.get(7)?,
+        block_number: row.get::<Option<i64>>(8)?.map(|b| u64_from_db(b, "block number")).transpose()?,
+        block_time: row.get(9)?,
+        chain_id: row.get::<Option<i64>>(10)?.map(|c| u64_from_db(c, "chain id")).transpose()?,
+        updated_at: row.get(11)?,
+    })
 }

@@ -1,17 +1,23 @@
-//! Embedded schema migrations, one list per backend.
+//! Embedded schema migrations, one list per backend, and the runner, written once.
 //!
 //! Each database records applied migrations in `schema_migrations` (version, name,
 //! SHA-256 checksum of the SQL, time applied). On connect, pending migrations are
-//! applied in version order inside one transaction. A database that has a migration
+//! applied in version order inside one transaction (SQLite: holding the write lock;
+//! PostgreSQL: under an advisory lock, so concurrently starting issuers migrate one
+//! at a time). SQLite's foreign keys, off while migrating, are all checked before
+//! the commit. A database that has a migration
 //! this build does not know, or whose recorded checksum differs from the embedded
 //! SQL, is refused with [`StoreError::Migration`] rather than used with a schema this
 //! build does not understand.
 
 use std::collections::BTreeMap;
 
+use chrono::Utc;
 use sha2::{Digest, Sha256};
+use tracing::info;
 
-use super::StoreError;
+use super::backend::{args, Backend, Dialect, Lock, Mode, Tx};
+use super::{format_timestamp, StoreError};
 
 /// One embedded migration.
 #[derive(Debug, Clone, Copy)]
@@ -90,6 +96,59 @@ pub(super) const POSTGRES: &[Migration] = &[
         sql: include_str!("../../migrations/postgres/0008_sessions_roles.sql"),
     },
 ];
+
+/// The migration table of SQLite (kept as first created: existing databases have it).
+const SQLITE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    INTEGER NOT NULL PRIMARY KEY,
+             name       TEXT NOT NULL,
+             checksum   TEXT NOT NULL,
+             applied_at TEXT NOT NULL
+         ) STRICT";
+
+/// The migration table of PostgreSQL.
+const POSTGRES_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    BIGINT NOT NULL PRIMARY KEY,
+                 name       TEXT NOT NULL,
+                 checksum   TEXT NOT NULL,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+             )";
+
+/// Applies the pending migrations of `backend`'s dialect in one transaction.
+pub(super) async fn run(backend: &dyn Backend) -> Result<(), StoreError> {
+    let (known, table) = match backend.dialect() {
+        Dialect::Sqlite => (SQLITE, SQLITE_TABLE),
+        Dialect::Postgres => (POSTGRES, POSTGRES_TABLE),
+    };
+    let mut tx = Tx::begin(backend, Mode::Write).await?;
+    tx.lock(Lock::Migration).await?;
+    tx.execute_batch(table).await?;
+    let applied = tx
+        .query("SELECT version, checksum FROM schema_migrations", &[])
+        .await?
+        .iter()
+        .map(|row| Ok((row.get(0)?, row.get(1)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    for migration in pending(known, &applied)? {
+        tx.execute_batch(migration.sql).await.map_err(|err| {
+            StoreError::Migration(format!("applying {} to {}: {err}", migration.name, backend.name()))
+        })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+            &args![migration.version, migration.name, migration.checksum(), format_timestamp(Utc::now())],
+        )
+        .await?;
+        info!(version = migration.version, name = migration.name, backend = backend.name(), "applied migration");
+    }
+    if backend.dialect() == Dialect::Sqlite {
+        let broken: i64 = tx.query_one("SELECT count(*) FROM pragma_foreign_key_check", &[]).await?.get(0)?;
+        if broken != 0 {
+            return Err(StoreError::Migration(format!(
+                "{broken} rows break a foreign key after migrating; rolled back"
+            )));
+        }
+    }
+    tx.commit().await
+}
 
 /// Works out which of `known` still have to run, given the `(version, checksum)` rows
 /// already in `schema_migrations`.

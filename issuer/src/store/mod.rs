@@ -14,6 +14,8 @@
 
 pub mod accounts;
 pub mod anchors;
+mod backend;
+mod credentials;
 mod migrations;
 mod oid4vci;
 mod postgres;
@@ -23,16 +25,18 @@ pub mod transparency;
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use wallet_core::status::StatusPurpose;
+
+use self::backend::{Backend, Mode, Tx};
+use self::postgres::PgBackend;
+use self::sqlite::SqliteBackend;
 
 pub use self::accounts::{AccountEvent, ApiTokenRecord, Period, PeriodCounts, SessionLimits, StaffAccount};
 pub use self::anchors::{AnchorRecord, AnchorState};
 pub use self::oid4vci::{NewOffer, RedeemedOffer, Redemption, TokenGrant};
-pub use self::postgres::PgStore;
-pub use self::sqlite::SqliteStore;
 pub use self::status::{
     CredentialState, CredentialStatusRecord, PublishedStatusList, StatusAction, StatusAllocation, StatusChange,
     StatusChangeOutcome, StatusEntryRecord, StatusEvent, StatusListConfig, StatusListInfo, StatusListSnapshot,
@@ -43,13 +47,12 @@ pub use self::transparency::{LogAppended, LogRecord, StoredCheckpoint, MAX_LOG_P
 /// The issuer's storage, backed by SQLite or PostgreSQL.
 ///
 /// Cheap to clone: clones share one connection pool (PostgreSQL) or one
-/// connection (SQLite).
+/// connection (SQLite). Each operation is written once, in the module of its
+/// subject (credentials, [`status`], [`transparency`], [`anchors`], [`accounts`],
+/// offers), on top of the backend the store was opened with.
 #[derive(Clone, Debug)]
-pub enum Store {
-    /// A local SQLite database file.
-    Sqlite(SqliteStore),
-    /// A PostgreSQL database reached through a connection pool.
-    Postgres(PgStore),
+pub struct Store {
+    backend: Arc<dyn Backend>,
 }
 
 impl Store {
@@ -59,251 +62,26 @@ impl Store {
     /// path (SQLite), and `postgres://…` / `postgresql://…` (PostgreSQL). Any other
     /// scheme is rejected with [`StoreError::UnsupportedUrl`].
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        match StoreUrl::parse(url)? {
-            StoreUrl::Sqlite(path) => Ok(Store::Sqlite(SqliteStore::open(path).await?)),
-            StoreUrl::Postgres(config) => Ok(Store::Postgres(PgStore::connect(*config).await?)),
-        }
+        let backend: Arc<dyn Backend> = match StoreUrl::parse(url)? {
+            StoreUrl::Sqlite(path) => Arc::new(SqliteBackend::open(path).await?),
+            StoreUrl::Postgres(config) => Arc::new(PgBackend::connect(*config).await?),
+        };
+        Ok(Store { backend })
     }
 
     /// The backend's name: `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
-        match self {
-            Store::Sqlite(_) => "sqlite",
-            Store::Postgres(_) => "postgres",
-        }
+        self.backend.name()
     }
 
-    /// Saves an issued credential, optionally together with the idempotency record
-    /// of the request that issued it.
-    ///
-    /// If `idempotency` is `Some` and a record with the same `(scope, key)` already
-    /// exists, nothing is saved and the existing record is returned as
-    /// [`SaveOutcome::Replayed`]. The check and the insert happen in one transaction
-    /// guarded by a unique constraint, so concurrent requests with the same key store
-    /// exactly one credential. The caller should compare the returned record's
-    /// `request_digest` with its own to detect a key reused for a different request.
-    ///
-    /// `idempotency.credential_id`, when set, must name `credential.id` (or another
-    /// stored credential); it is checked as a foreign key when the transaction commits.
-    ///
-    /// Fails with [`StoreError::Duplicate`] if a credential with the same id exists.
-    pub async fn save_issued(
-        &self,
-        credential: &NewCredential,
-        idempotency: Option<&IdempotencyRecord>,
-    ) -> Result<SaveOutcome, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.save_issued(credential, idempotency).await,
-            Store::Postgres(store) => store.save_issued(credential, idempotency).await,
-        }
+    /// A session in `mode` (see [`Mode`]).
+    async fn begin(&self, mode: Mode) -> Result<Tx, StoreError> {
+        Tx::begin(self.backend.as_ref(), mode).await
     }
 
-    /// As [`Store::save_issued`], and, when `log_entry` is given and the credential is
-    /// saved, appends it to the transparency log **in the same transaction** (so the
-    /// credential and its `Issued` entry are committed together or not at all).
-    /// Returns the assigned leaf index and leaf hash alongside the outcome; nothing is
-    /// appended for a replay.
-    pub async fn save_issued_logged(
-        &self,
-        credential: &NewCredential,
-        idempotency: Option<&IdempotencyRecord>,
-        log_entry: Option<&wallet_core::transparency::LogEntry>,
-    ) -> Result<(SaveOutcome, Option<LogAppended>), StoreError> {
-        match self {
-            Store::Sqlite(store) => store.save_issued_logged(credential, idempotency, log_entry).await,
-            Store::Postgres(store) => store.save_issued_logged(credential, idempotency, log_entry).await,
-        }
-    }
-
-    /// Append entries not written with a credential (notarised digests, key
-    /// events) in one transaction, in order, gap-free after every earlier entry;
-    /// the appended sequence numbers and leaf hashes. Each entry may name its
-    /// subject (stored in `credential_id`, found again with
-    /// [`Store::first_log_entry_for`]): a notarised document is
-    /// `sha256:<hex digest>`.
-    ///
-    /// # Errors
-    /// Store failures (nothing is appended then).
-    pub async fn append_log_entries(
-        &self,
-        entries: &[(wallet_core::transparency::LogEntry, Option<String>)],
-    ) -> Result<Vec<LogAppended>, StoreError> {
-        if entries.is_empty() {
-            return Ok(Vec::new());
-        }
-        match self {
-            Store::Sqlite(store) => store.append_log_entries(entries).await,
-            Store::Postgres(store) => store.append_log_entries(entries).await,
-        }
-    }
-
-    /// Number of entries in the transparency log.
-    pub async fn log_size(&self) -> Result<u64, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.log_size().await,
-            Store::Postgres(store) => store.log_size().await,
-        }
-    }
-
-    /// Log entries with `seq >= start`, in order, at most `limit` (capped at
-    /// [`MAX_LOG_PAGE`] unless `limit` is `None`: then all of them, for rebuilding
-    /// the tree).
-    pub async fn log_entries(&self, start: u64, limit: Option<u64>) -> Result<Vec<LogRecord>, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.log_entries(start, limit).await,
-            Store::Postgres(store) => store.log_entries(start, limit).await,
-        }
-    }
-
-    /// The first log entry about `credential_id` (its `Issued` entry), if any.
-    pub async fn first_log_entry_for(&self, credential_id: &str) -> Result<Option<LogRecord>, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.first_log_entry_for(credential_id).await,
-            Store::Postgres(store) => store.first_log_entry_for(credential_id).await,
-        }
-    }
-
-    /// Stores a signed checkpoint unless one of that size is stored already. Returns
-    /// whether it was stored.
-    pub async fn save_log_checkpoint(&self, size: u64, root: &[u8], note_text: &str) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.save_log_checkpoint(size, root, note_text).await,
-            Store::Postgres(store) => store.save_log_checkpoint(size, root, note_text).await,
-        }
-    }
-
-    /// The stored checkpoint of the largest size, if any.
-    pub async fn latest_log_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.log_checkpoint(None).await,
-            Store::Postgres(store) => store.log_checkpoint(None).await,
-        }
-    }
-
-    /// The stored checkpoint of this size, if any.
-    pub async fn log_checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.log_checkpoint(Some(size)).await,
-            Store::Postgres(store) => store.log_checkpoint(Some(size)).await,
-        }
-    }
-
-    /// The stored idempotency record for `(scope, key)`, if any.
-    pub async fn idempotent_response(&self, scope: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.idempotent_response(scope, key).await,
-            Store::Postgres(store) => store.idempotent_response(scope, key).await,
-        }
-    }
-
-    /// The stored credential with this id, if any.
-    pub async fn credential(&self, id: &str) -> Result<Option<StoredCredential>, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.credential(id).await,
-            Store::Postgres(store) => store.credential(id).await,
-        }
-    }
-
-    /// Summaries of stored credentials matching `query`, newest `issued_at` first
-    /// (ties broken by descending id, so paging is stable).
-    pub async fn list_credentials(&self, query: &CredentialQuery) -> Result<Vec<CredentialSummary>, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.list_credentials(query).await,
-            Store::Postgres(store) => store.list_credentials(query).await,
-        }
-    }
-
-    /// How many credentials are stored, optionally only those of one `kind`.
-    pub async fn count_credentials(&self, kind: Option<&str>) -> Result<u64, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.count_credentials(kind).await,
-            Store::Postgres(store) => store.count_credentials(kind).await,
-        }
-    }
-
-    /// Hands out one index per purpose (revocation and suspension: [`PURPOSES`]; also
-    /// `used` for single-use credentials: [`SINGLE_USE_PURPOSES`]) to `credential_id`,
-    /// each at random among the free indexes of the current list for its purpose,
-    /// starting a new list (sized by `config`) when that one has reached its allocation
-    /// limit.
-    ///
-    /// Idempotent: a credential id that already has entries gets them back. Safe under
-    /// concurrency (across processes too): an index is never handed out twice.
-    pub async fn allocate_status(
-        &self,
-        credential_id: &str,
-        purposes: &[StatusPurpose],
-        config: &StatusListConfig,
-    ) -> Result<Vec<StatusAllocation>, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.allocate_status(credential_id, purposes, config).await,
-            Store::Postgres(store) => store.allocate_status(credential_id, purposes, config).await,
-        }
-    }
-
-    /// The status entries of `credential_id`, or `None` when it has none.
-    pub async fn credential_status(&self, credential_id: &str) -> Result<Option<CredentialStatusRecord>, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.credential_status(credential_id).await,
-            Store::Postgres(store) => store.credential_status(credential_id).await,
-        }
-    }
-
-    /// Revokes, suspends or reinstates a stored credential. In one transaction: the
-    /// bit is written, the list's `version` incremented, an audit event recorded, and a
-    /// `StatusChanged` transparency-log entry appended (see [`transparency`]).
-    /// Requests that change nothing write nothing; revocation is final.
-    pub async fn change_status(&self, change: &StatusChange) -> Result<StatusChangeOutcome, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.change_status(change).await,
-            Store::Postgres(store) => store.change_status(change).await,
-        }
-    }
-
-    /// The audit trail of `credential_id`, oldest first.
-    pub async fn status_events(&self, credential_id: &str) -> Result<Vec<StatusEvent>, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.status_events(credential_id).await,
-            Store::Postgres(store) => store.status_events(credential_id).await,
-        }
-    }
-
-    /// Every status list, by `list_id`.
-    pub async fn status_lists(&self) -> Result<Vec<StatusListInfo>, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.status_lists().await,
-            Store::Postgres(store) => store.status_lists().await,
-        }
-    }
-
-    /// A list and its set bits, read in one snapshot (the bits belong to the returned
-    /// `version`).
-    pub async fn status_list_snapshot(&self, list_id: i64) -> Result<Option<StatusListSnapshot>, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.status_list_snapshot(list_id).await,
-            Store::Postgres(store) => store.status_list_snapshot(list_id).await,
-        }
-    }
-
-    /// A list and its cached publication, if any; `None` for an unknown list.
-    pub async fn status_list_publication(
-        &self,
-        list_id: i64,
-    ) -> Result<Option<(StatusListInfo, Option<PublishedStatusList>)>, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.status_list_publication(list_id).await,
-            Store::Postgres(store) => store.status_list_publication(list_id).await,
-        }
-    }
-
-    /// Caches a signed list credential, unless the cached one was built from a newer
-    /// list version or published later (verifiers refuse a list whose `validFrom`
-    /// goes back). Returns whether it was stored.
-    pub async fn save_status_list_publication(&self, publication: &PublishedStatusList) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(store) => store.save_status_list_publication(publication).await,
-            Store::Postgres(store) => store.save_status_list_publication(publication).await,
-        }
+    /// A session without a transaction, for single statements.
+    async fn session(&self) -> Result<Tx, StoreError> {
+        self.begin(Mode::Autocommit).await
     }
 }
 
@@ -600,58 +378,6 @@ fn response_status_from_db(status: i64, scope: &str) -> Result<u16, StoreError> 
     u16::try_from(status).map_err(|_| {
         StoreError::Corrupt(format!("idempotency record in scope {scope:?} has out-of-range response status {status}"))
     })
-}
-
-/// A `credentials` row as stored, with timestamps still as RFC 3339 text.
-struct RawCredential {
-    id: String,
-    kind: String,
-    issuer: String,
-    issued_at: String,
-    valid_from: Option<String>,
-    valid_until: Option<String>,
-    credential_json: String,
-    search_digest: Option<String>,
-    stored_at: String,
-}
-
-impl RawCredential {
-    fn decode(self) -> Result<StoredCredential, StoreError> {
-        let id = &self.id;
-        Ok(StoredCredential {
-            issued_at: parse_timestamp(&self.issued_at, || format!("issued_at of {id}"))?,
-            valid_from: parse_optional_timestamp(self.valid_from.as_deref(), || format!("valid_from of {id}"))?,
-            valid_until: parse_optional_timestamp(self.valid_until.as_deref(), || format!("valid_until of {id}"))?,
-            stored_at: parse_timestamp(&self.stored_at, || format!("stored_at of {id}"))?,
-            id: self.id,
-            kind: self.kind,
-            issuer: self.issuer,
-            credential_json: self.credential_json,
-            search_digest: self.search_digest,
-        })
-    }
-}
-
-/// A listing row as stored, with timestamps still as RFC 3339 text.
-struct RawSummary {
-    id: String,
-    kind: String,
-    issuer: String,
-    issued_at: String,
-    valid_until: Option<String>,
-}
-
-impl RawSummary {
-    fn decode(self) -> Result<CredentialSummary, StoreError> {
-        let id = &self.id;
-        Ok(CredentialSummary {
-            issued_at: parse_timestamp(&self.issued_at, || format!("issued_at of {id}"))?,
-            valid_until: parse_optional_timestamp(self.valid_until.as_deref(), || format!("valid_until of {id}"))?,
-            id: self.id,
-            kind: self.kind,
-            issuer: self.issuer,
-        })
-    }
 }
 
 /// Stands in for a field whose content must not appear in logs.

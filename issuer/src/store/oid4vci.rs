@@ -2,9 +2,8 @@
 //! The PIN check, attempt counting and burning happen in one transaction, so
 //! concurrent guesses cannot exceed the limit.
 
-use rusqlite::{params, OptionalExtension as _, TransactionBehavior};
-
-use super::{PgStore, SqliteStore, Store, StoreError};
+use super::backend::{args, Mode};
+use super::{Store, StoreError};
 
 /// A new offer to store.
 #[derive(Clone, PartialEq, Eq)]
@@ -115,20 +114,31 @@ fn decide(row: &OfferRow, tx_code_hash: Option<&str>, now: i64, max_attempts: u3
 }
 
 /// Clears the personal data of offers that can no longer be used.
-const SCRUB_SQLITE: &str = "UPDATE oid4vci_offers SET request_json = '' WHERE request_json <> '' AND \
-     (state IN ('burned', 'credential_issued') OR (state = 'offered' AND expires_at <= ?1) \
-      OR (state = 'token_issued' AND token_expires_at <= ?1))";
-const SCRUB_PG: &str = "UPDATE oid4vci_offers SET request_json = '' WHERE request_json <> '' AND \
+const SCRUB: &str = "UPDATE oid4vci_offers SET request_json = '' WHERE request_json <> '' AND \
      (state IN ('burned', 'credential_issued') OR (state = 'offered' AND expires_at <= $1) \
       OR (state = 'token_issued' AND token_expires_at <= $1))";
 
 impl Store {
     /// Stores a new offer (and clears the personal data of offers no longer usable).
-    pub async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(s) => s.create_offer(offer).await,
-            Store::Postgres(s) => s.create_offer(offer).await,
-        }
+    pub async fn create_offer(&self, o: &NewOffer) -> Result<(), StoreError> {
+        let mut tx = self.begin(Mode::Write).await?;
+        tx.execute(SCRUB, &args![o.created_at]).await?;
+        tx.execute(
+            "INSERT INTO oid4vci_offers (offer_id, code_hash, tx_code_hash, configuration_id, request_json, \
+             created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &args![
+                &o.offer_id,
+                &o.code_hash,
+                &o.tx_code_hash,
+                &o.configuration_id,
+                &o.request_json,
+                &o.created_by,
+                o.created_at,
+                o.expires_at
+            ],
+        )
+        .await?;
+        tx.commit().await
     }
 
     /// Presents a pre-authorized code with a PIN (its hash), atomically: a wrong PIN
@@ -142,219 +152,24 @@ impl Store {
         now: i64,
         max_attempts: u32,
     ) -> Result<Redemption, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.redeem_offer(code_hash, tx_code_hash, token, now, max_attempts).await,
-            Store::Postgres(s) => s.redeem_offer(code_hash, tx_code_hash, token, now, max_attempts).await,
-        }
-    }
-
-    /// The offer an unexpired access token was granted for, while no credential was issued for it.
-    pub async fn offer_for_access_token(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> Result<Option<RedeemedOffer>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.offer_for_access_token(token_hash, now).await,
-            Store::Postgres(s) => s.offer_for_access_token(token_hash, now).await,
-        }
-    }
-
-    /// Marks the offer used up by `credential_id` and clears its request; false when it
-    /// was not waiting for its credential (already issued).
-    pub async fn complete_offer(&self, offer_id: &str, credential_id: &str) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.complete_offer(offer_id, credential_id).await,
-            Store::Postgres(s) => s.complete_offer(offer_id, credential_id).await,
-        }
-    }
-
-    /// Records a key-proof nonce as used; false when it was used before. Forgets
-    /// nonces past their expiry (they are refused on expiry anyway).
-    pub async fn use_nonce(&self, nonce_hash: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.use_nonce(nonce_hash, expires_at, now).await,
-            Store::Postgres(s) => s.use_nonce(nonce_hash, expires_at, now).await,
-        }
-    }
-}
-
-impl SqliteStore {
-    async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
-        let o = offer.clone();
-        self.with_connection(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute(SCRUB_SQLITE, params![o.created_at])?;
-            tx.execute(
-                "INSERT INTO oid4vci_offers (offer_id, code_hash, tx_code_hash, configuration_id, request_json, \
-                 created_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    o.offer_id,
-                    o.code_hash,
-                    o.tx_code_hash,
-                    o.configuration_id,
-                    o.request_json,
-                    o.created_by,
-                    o.created_at,
-                    o.expires_at
-                ],
-            )?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn redeem_offer(
-        &self,
-        code_hash: &str,
-        tx_code_hash: Option<&str>,
-        token: TokenGrant<'_>,
-        now: i64,
-        max_attempts: u32,
-    ) -> Result<Redemption, StoreError> {
-        let (code, pin) = (code_hash.to_owned(), tx_code_hash.map(str::to_owned));
-        let (token_hash, token_expires) = (token.access_token_hash.to_owned(), token.expires_at);
-        self.with_connection(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let row = tx
-                .query_row(
-                    "SELECT offer_id, tx_code_hash, state, expires_at, failed_attempts FROM oid4vci_offers \
-                     WHERE code_hash = ?1",
-                    params![code],
-                    |r| {
-                        Ok(OfferRow {
-                            offer_id: r.get(0)?,
-                            tx_code_hash: r.get(1)?,
-                            state: r.get(2)?,
-                            expires_at: r.get(3)?,
-                            failed_attempts: r.get(4)?,
-                        })
-                    },
-                )
-                .optional()?;
-            let Some(row) = row else {
-                return Ok(Redemption::Unknown);
-            };
-            let outcome = match decide(&row, pin.as_deref(), now, max_attempts) {
-                Decision::Refuse(r) => r,
-                Decision::CountFailure { attempts, burn, left } => {
-                    tx.execute(
-                        "UPDATE oid4vci_offers SET failed_attempts = ?2, \
-                         state = CASE WHEN ?3 THEN 'burned' ELSE state END, \
-                         request_json = CASE WHEN ?3 THEN '' ELSE request_json END WHERE offer_id = ?1",
-                        params![row.offer_id, attempts, burn],
-                    )?;
-                    Redemption::WrongTxCode { attempts_left: left }
-                }
-                Decision::Accept => {
-                    tx.execute(
-                        "UPDATE oid4vci_offers SET state = 'token_issued', access_token_hash = ?2, \
-                         token_expires_at = ?3 WHERE offer_id = ?1",
-                        params![row.offer_id, token_hash, token_expires],
-                    )?;
-                    Redemption::Redeemed { offer_id: row.offer_id }
-                }
-            };
-            tx.commit()?;
-            Ok(outcome)
-        })
-        .await
-    }
-
-    async fn offer_for_access_token(&self, token_hash: &str, now: i64) -> Result<Option<RedeemedOffer>, StoreError> {
-        let h = token_hash.to_owned();
-        self.with_connection(move |c| {
-            Ok(c.query_row(
-                "SELECT offer_id, configuration_id, request_json FROM oid4vci_offers \
-                 WHERE access_token_hash = ?1 AND state = 'token_issued' AND token_expires_at > ?2",
-                params![h, now],
-                |r| Ok(RedeemedOffer { offer_id: r.get(0)?, configuration_id: r.get(1)?, request_json: r.get(2)? }),
-            )
-            .optional()?)
-        })
-        .await
-    }
-
-    async fn complete_offer(&self, offer_id: &str, credential_id: &str) -> Result<bool, StoreError> {
-        let (o, cid) = (offer_id.to_owned(), credential_id.to_owned());
-        self.with_connection(move |c| {
-            Ok(c.execute(
-                "UPDATE oid4vci_offers SET state = 'credential_issued', credential_id = ?2, request_json = '' \
-                 WHERE offer_id = ?1 AND state = 'token_issued'",
-                params![o, cid],
-            )? > 0)
-        })
-        .await
-    }
-
-    async fn use_nonce(&self, nonce_hash: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {
-        let h = nonce_hash.to_owned();
-        self.with_connection(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute("DELETE FROM oid4vci_used_nonces WHERE expires_at <= ?1", params![now])?;
-            let inserted = tx.execute(
-                "INSERT INTO oid4vci_used_nonces (nonce_hash, expires_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![h, expires_at],
-            )?;
-            tx.commit()?;
-            Ok(inserted > 0)
-        })
-        .await
-    }
-}
-
-impl PgStore {
-    async fn create_offer(&self, o: &NewOffer) -> Result<(), StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        tx.execute(SCRUB_PG, &[&o.created_at]).await?;
-        tx.execute(
-            "INSERT INTO oid4vci_offers (offer_id, code_hash, tx_code_hash, configuration_id, request_json, \
-             created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
-                &o.offer_id,
-                &o.code_hash,
-                &o.tx_code_hash,
-                &o.configuration_id,
-                &o.request_json,
-                &o.created_by,
-                &o.created_at,
-                &o.expires_at,
-            ],
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn redeem_offer(
-        &self,
-        code_hash: &str,
-        tx_code_hash: Option<&str>,
-        token: TokenGrant<'_>,
-        now: i64,
-        max_attempts: u32,
-    ) -> Result<Redemption, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        // FOR UPDATE: concurrent guesses for one offer queue here, so the count is exact.
-        let row = tx
-            .query_opt(
-                "SELECT offer_id, tx_code_hash, state, expires_at, failed_attempts FROM oid4vci_offers \
-                 WHERE code_hash = $1 FOR UPDATE",
-                &[&code_hash],
-            )
-            .await?;
-        let Some(row) = row else {
+        let mut tx = self.begin(Mode::Write).await?;
+        // FOR UPDATE (PostgreSQL; SQLite's write lock covers it): concurrent guesses for
+        // one offer queue here, so the count is exact.
+        let sql = format!(
+            "SELECT offer_id, tx_code_hash, state, expires_at, failed_attempts FROM oid4vci_offers \
+             WHERE code_hash = $1{}",
+            tx.dialect().for_update()
+        );
+        let Some(row) = tx.query_opt(&sql, &args![code_hash]).await? else {
+            tx.rollback().await?;
             return Ok(Redemption::Unknown);
         };
         let row = OfferRow {
-            offer_id: row.try_get(0)?,
-            tx_code_hash: row.try_get(1)?,
-            state: row.try_get(2)?,
-            expires_at: row.try_get(3)?,
-            failed_attempts: row.try_get(4)?,
+            offer_id: row.get(0)?,
+            tx_code_hash: row.get(1)?,
+            state: row.get(2)?,
+            expires_at: row.get(3)?,
+            failed_attempts: row.get(4)?,
         };
         let outcome = match decide(&row, tx_code_hash, now, max_attempts) {
             Decision::Refuse(r) => r,
@@ -363,7 +178,7 @@ impl PgStore {
                     "UPDATE oid4vci_offers SET failed_attempts = $2, \
                      state = CASE WHEN $3 THEN 'burned' ELSE state END, \
                      request_json = CASE WHEN $3 THEN '' ELSE request_json END WHERE offer_id = $1",
-                    &[&row.offer_id, &attempts, &burn],
+                    &args![&row.offer_id, attempts, burn],
                 )
                 .await?;
                 Redemption::WrongTxCode { attempts_left: left }
@@ -372,7 +187,7 @@ impl PgStore {
                 tx.execute(
                     "UPDATE oid4vci_offers SET state = 'token_issued', access_token_hash = $2, \
                      token_expires_at = $3 WHERE offer_id = $1",
-                    &[&row.offer_id, &token.access_token_hash, &token.expires_at],
+                    &args![&row.offer_id, token.access_token_hash, token.expires_at],
                 )
                 .await?;
                 Redemption::Redeemed { offer_id: row.offer_id }
@@ -382,41 +197,49 @@ impl PgStore {
         Ok(outcome)
     }
 
-    async fn offer_for_access_token(&self, token_hash: &str, now: i64) -> Result<Option<RedeemedOffer>, StoreError> {
-        let client = self.pool.get().await?;
-        let row = client
+    /// The offer an unexpired access token was granted for, while no credential was issued for it.
+    pub async fn offer_for_access_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<RedeemedOffer>, StoreError> {
+        let row = self
+            .session()
+            .await?
             .query_opt(
                 "SELECT offer_id, configuration_id, request_json FROM oid4vci_offers \
                  WHERE access_token_hash = $1 AND state = 'token_issued' AND token_expires_at > $2",
-                &[&token_hash, &now],
+                &args![token_hash, now],
             )
             .await?;
-        row.map(|r| {
-            Ok(RedeemedOffer { offer_id: r.try_get(0)?, configuration_id: r.try_get(1)?, request_json: r.try_get(2)? })
-        })
-        .transpose()
+        row.map(|r| Ok(RedeemedOffer { offer_id: r.get(0)?, configuration_id: r.get(1)?, request_json: r.get(2)? }))
+            .transpose()
     }
 
-    async fn complete_offer(&self, offer_id: &str, credential_id: &str) -> Result<bool, StoreError> {
-        let client = self.pool.get().await?;
-        Ok(client
+    /// Marks the offer used up by `credential_id` and clears its request; false when it
+    /// was not waiting for its credential (already issued).
+    pub async fn complete_offer(&self, offer_id: &str, credential_id: &str) -> Result<bool, StoreError> {
+        let changed = self
+            .session()
+            .await?
             .execute(
                 "UPDATE oid4vci_offers SET state = 'credential_issued', credential_id = $2, request_json = '' \
                  WHERE offer_id = $1 AND state = 'token_issued'",
-                &[&offer_id, &credential_id],
+                &args![offer_id, credential_id],
             )
-            .await?
-            > 0)
+            .await?;
+        Ok(changed > 0)
     }
 
-    async fn use_nonce(&self, nonce_hash: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        tx.execute("DELETE FROM oid4vci_used_nonces WHERE expires_at <= $1", &[&now]).await?;
+    /// Records a key-proof nonce as used; false when it was used before. Forgets
+    /// nonces past their expiry (they are refused on expiry anyway).
+    pub async fn use_nonce(&self, nonce_hash: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {
+        let mut tx = self.begin(Mode::Write).await?;
+        tx.execute("DELETE FROM oid4vci_used_nonces WHERE expires_at <= $1", &args![now]).await?;
         let inserted = tx
             .execute(
                 "INSERT INTO oid4vci_used_nonces (nonce_hash, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&nonce_hash, &expires_at],
+                &args![nonce_hash, expires_at],
             )
             .await?;
         tx.commit().await?;

@@ -19,9 +19,12 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde::Serialize;
+use tracing::{debug, info};
 use wallet_core::status::{StatusPurpose, MIN_STATUS_LIST_BITS};
 
-use super::{Redacted, StoreError};
+use super::backend::{args, Mode, Row, Tx};
+use super::transparency::append_status_log_entry;
+use super::{format_timestamp, parse_optional_timestamp, parse_timestamp, Redacted, Store, StoreError};
 
 /// Random draws tried before falling back to an exact draw among the free indexes.
 pub(super) const RANDOM_ATTEMPTS: u32 = 8;
@@ -508,6 +511,357 @@ pub(super) fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
 pub(super) fn to_i64(value: u64) -> i64 {
     // Sizes are bounded by StatusListConfig::new, indexes by sizes.
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+const SELECT_STATUS_LIST: &str =
+    "SELECT list_id, purpose, size_bits, max_allocations, allocated, version, created_at FROM status_lists";
+
+const SELECT_STATUS_ENTRIES: &str = "SELECT purpose, list_id, status_index, is_set, allocated_at, updated_at \
+     FROM status_entries WHERE credential_id = $1 ORDER BY purpose";
+
+impl Store {
+    /// Hands out one index per purpose (revocation and suspension: [`PURPOSES`]; also
+    /// `used` for single-use credentials: [`SINGLE_USE_PURPOSES`]) to `credential_id`,
+    /// each at random among the free indexes of the current list for its purpose,
+    /// starting a new list (sized by `config`) when that one has reached its allocation
+    /// limit.
+    ///
+    /// Idempotent: a credential id that already has entries gets them back. Safe under
+    /// concurrency (across processes too): an index is never handed out twice.
+    pub async fn allocate_status(
+        &self,
+        credential_id: &str,
+        purposes: &[StatusPurpose],
+        config: &StatusListConfig,
+    ) -> Result<Vec<StatusAllocation>, StoreError> {
+        let mut tx = self.begin(Mode::Write).await?;
+        let now = format_timestamp(Utc::now());
+        // Serialises allocations: the existence check, the choice of list, list creation
+        // and the random draw see every earlier allocation, from any process.
+        tx.lock(super::backend::Lock::StatusAllocation).await?;
+        let mut allocations = Vec::with_capacity(purposes.len());
+        for &purpose in purposes {
+            let purpose_text = purpose.as_str();
+            let existing = tx
+                .query_opt(
+                    "SELECT list_id, status_index FROM status_entries WHERE credential_id = $1 AND purpose = $2",
+                    &args![credential_id, purpose_text],
+                )
+                .await?;
+            if let Some(row) = existing {
+                allocations.push(StatusAllocation {
+                    purpose,
+                    list_id: row.get(0)?,
+                    index: to_u64(row.get(1)?, "status index")?,
+                });
+                continue;
+            }
+            let open = tx
+                .query_opt(
+                    "SELECT list_id, size_bits FROM status_lists \
+                     WHERE purpose = $1 AND allocated < max_allocations ORDER BY list_id LIMIT 1",
+                    &args![purpose_text],
+                )
+                .await?;
+            let (list_id, size_bits): (i64, i64) = match open {
+                Some(row) => (row.get(0)?, row.get(1)?),
+                None => {
+                    let size_bits = to_i64(config.size_bits());
+                    let list_id: i64 = tx
+                        .query_one(
+                            "INSERT INTO status_lists \
+                                 (list_id, purpose, size_bits, max_allocations, allocated, version, created_at) \
+                             SELECT COALESCE(MAX(list_id), 0) + 1, $1, $2, $3, 0, 1, $4 FROM status_lists \
+                             RETURNING list_id",
+                            &args![purpose_text, size_bits, to_i64(config.max_allocations()), now.as_str()],
+                        )
+                        .await?
+                        .get(0)?;
+                    info!(list_id, purpose = purpose_text, size_bits, "started a new status list");
+                    (list_id, size_bits)
+                }
+            };
+            let size_bits = to_u64(size_bits, "status list size")?;
+            let index = insert_free_entry(&mut tx, list_id, size_bits, credential_id, purpose_text, &now).await?;
+            tx.execute("UPDATE status_lists SET allocated = allocated + 1 WHERE list_id = $1", &args![list_id]).await?;
+            allocations.push(StatusAllocation { purpose, list_id, index });
+        }
+        tx.commit().await?;
+        debug!(credential_id, backend = self.backend(), "allocated status entries");
+        Ok(allocations)
+    }
+
+    /// The status entries of `credential_id`, or `None` when it has none.
+    pub async fn credential_status(&self, credential_id: &str) -> Result<Option<CredentialStatusRecord>, StoreError> {
+        let rows = self.session().await?.query(SELECT_STATUS_ENTRIES, &args![credential_id]).await?;
+        let entries = rows.iter().map(decode_status_entry).collect::<Result<Vec<_>, _>>()?;
+        Ok((!entries.is_empty()).then(|| CredentialStatusRecord { credential_id: credential_id.to_owned(), entries }))
+    }
+
+    /// Revokes, suspends or reinstates a stored credential. In one transaction: the
+    /// bit is written, the list's `version` incremented, an audit event recorded, and a
+    /// `StatusChanged` transparency-log entry appended (see [`super::transparency`]).
+    /// Requests that change nothing write nothing; revocation is final.
+    pub async fn change_status(&self, change: &StatusChange) -> Result<StatusChangeOutcome, StoreError> {
+        let mut tx = self.begin(Mode::Write).await?;
+        let outcome = change_in_transaction(&mut tx, change).await?;
+        if matches!(outcome, StatusChangeOutcome::Changed { .. }) {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        debug!(?outcome, backend = self.backend(), "status change");
+        Ok(outcome)
+    }
+
+    /// The audit trail of `credential_id`, oldest first.
+    pub async fn status_events(&self, credential_id: &str) -> Result<Vec<StatusEvent>, StoreError> {
+        select_status_events(&mut self.session().await?, credential_id).await
+    }
+
+    /// Every status list, by `list_id`.
+    pub async fn status_lists(&self) -> Result<Vec<StatusListInfo>, StoreError> {
+        let rows = self.session().await?.query(&format!("{SELECT_STATUS_LIST} ORDER BY list_id"), &[]).await?;
+        rows.iter().map(decode_status_list).collect()
+    }
+
+    /// A list and its set bits, read in one snapshot (the bits belong to the returned
+    /// `version`).
+    pub async fn status_list_snapshot(&self, list_id: i64) -> Result<Option<StatusListSnapshot>, StoreError> {
+        let mut tx = self.begin(Mode::Snapshot).await?;
+        let Some(list) = select_status_list(&mut tx, list_id).await? else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT status_index FROM status_entries WHERE list_id = $1 AND is_set = {} ORDER BY status_index",
+            tx.dialect().true_literal()
+        );
+        let set_indexes = tx
+            .query(&sql, &args![list_id])
+            .await?
+            .iter()
+            .map(|row| to_u64(row.get(0)?, "status index"))
+            .collect::<Result<Vec<_>, _>>()?;
+        tx.commit().await?;
+        Ok(Some(StatusListSnapshot { list, set_indexes }))
+    }
+
+    /// A list and its cached publication, if any; `None` for an unknown list.
+    pub async fn status_list_publication(
+        &self,
+        list_id: i64,
+    ) -> Result<Option<(StatusListInfo, Option<PublishedStatusList>)>, StoreError> {
+        let mut tx = self.begin(Mode::Snapshot).await?;
+        let Some(list) = select_status_list(&mut tx, list_id).await? else {
+            return Ok(None);
+        };
+        let row = tx
+            .query_opt(
+                "SELECT version, issuer, list_url, credential_json, etag, valid_until, published_at \
+                 FROM status_list_publications WHERE list_id = $1",
+                &args![list_id],
+            )
+            .await?;
+        tx.commit().await?;
+        let publication = row
+            .map(|row| {
+                let (valid_until, published_at): (String, String) = (row.get(5)?, row.get(6)?);
+                Ok::<_, StoreError>(PublishedStatusList {
+                    list_id,
+                    version: row.get(0)?,
+                    issuer: row.get(1)?,
+                    list_url: row.get(2)?,
+                    credential_json: row.get(3)?,
+                    etag: row.get(4)?,
+                    valid_until: parse_timestamp(&valid_until, || format!("valid_until of list {list_id}"))?,
+                    published_at: parse_timestamp(&published_at, || format!("published_at of list {list_id}"))?,
+                })
+            })
+            .transpose()?;
+        Ok(Some((list, publication)))
+    }
+
+    /// Caches a signed list credential, unless the cached one was built from a newer
+    /// list version or published later (verifiers refuse a list whose `validFrom`
+    /// goes back). Returns whether it was stored.
+    pub async fn save_status_list_publication(&self, publication: &PublishedStatusList) -> Result<bool, StoreError> {
+        let p = publication;
+        let stored = self
+            .session()
+            .await?
+            .execute(
+                "INSERT INTO status_list_publications \
+                     (list_id, version, issuer, list_url, credential_json, etag, valid_until, published_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (list_id) DO UPDATE SET \
+                     version = excluded.version, issuer = excluded.issuer, list_url = excluded.list_url, \
+                     credential_json = excluded.credential_json, etag = excluded.etag, \
+                     valid_until = excluded.valid_until, published_at = excluded.published_at \
+                 WHERE excluded.version >= status_list_publications.version \
+                   AND excluded.published_at >= status_list_publications.published_at",
+                &args![
+                    p.list_id,
+                    p.version,
+                    &p.issuer,
+                    &p.list_url,
+                    &p.credential_json,
+                    &p.etag,
+                    format_timestamp(p.valid_until),
+                    format_timestamp(p.published_at),
+                ],
+            )
+            .await?;
+        Ok(stored == 1)
+    }
+}
+
+/// Inserts the entry at a random free index (the caller holds the allocation lock).
+async fn insert_free_entry(
+    tx: &mut Tx,
+    list_id: i64,
+    size_bits: u64,
+    credential_id: &str,
+    purpose: &str,
+    now: &str,
+) -> Result<u64, StoreError> {
+    const INSERT: &str = "INSERT INTO status_entries \
+             (list_id, status_index, credential_id, purpose, is_set, allocated_at) \
+         VALUES ($1, $2, $3, $4, FALSE, $5) ON CONFLICT (list_id, status_index) DO NOTHING";
+    for _ in 0..RANDOM_ATTEMPTS {
+        let index = random_index(size_bits);
+        if tx.execute(INSERT, &args![list_id, to_i64(index), credential_id, purpose, now]).await? == 1 {
+            return Ok(index);
+        }
+    }
+    // A crowded list: draw exactly among the free indexes.
+    let used = tx
+        .query("SELECT status_index FROM status_entries WHERE list_id = $1", &args![list_id])
+        .await?
+        .iter()
+        .map(|row| to_u64(row.get(0)?, "status index"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let index = random_free_index(size_bits, used)
+        .ok_or_else(|| StoreError::Corrupt(format!("status list {list_id} has no free index left")))?;
+    if tx.execute(INSERT, &args![list_id, to_i64(index), credential_id, purpose, now]).await? != 1 {
+        return Err(StoreError::Corrupt(format!("status list {list_id}: index drawn as free was taken")));
+    }
+    Ok(index)
+}
+
+/// The body of [`Store::change_status`]; the caller commits a `Changed` outcome.
+async fn change_in_transaction(tx: &mut Tx, change: &StatusChange) -> Result<StatusChangeOutcome, StoreError> {
+    if tx.query_opt("SELECT 1 FROM credentials WHERE id = $1", &args![&change.credential_id]).await?.is_none() {
+        return Ok(StatusChangeOutcome::UnknownCredential);
+    }
+    // Locks the credential's entries: concurrent changes to one credential queue here.
+    let sql = format!("{SELECT_STATUS_ENTRIES}{}", tx.dialect().for_update());
+    let rows = tx.query(&sql, &args![&change.credential_id]).await?;
+    let entries = rows.iter().map(decode_status_entry).collect::<Result<Vec<_>, _>>()?;
+    let previous = state_of(entries.iter().map(|e| (e.purpose, e.is_set)));
+    let current = match change.action.apply(previous) {
+        Transition::Unchanged if entries.is_empty() => return Ok(StatusChangeOutcome::NoStatusEntry),
+        Transition::Unchanged => return Ok(StatusChangeOutcome::Unchanged(previous)),
+        Transition::AlreadyRevoked => return Ok(StatusChangeOutcome::AlreadyRevoked),
+        Transition::Suspended => return Ok(StatusChangeOutcome::Suspended),
+        Transition::AlreadyUsed => {
+            let events = select_status_events(tx, &change.credential_id).await?;
+            let use_event = events.into_iter().rev().find(|e| e.action == StatusAction::Use).ok_or_else(|| {
+                StoreError::Corrupt(format!("{} has its used bit set but no use event", change.credential_id))
+            })?;
+            return Ok(StatusChangeOutcome::AlreadyUsed { use_event: Box::new(use_event) });
+        }
+        Transition::To(current) => current,
+    };
+    let (purpose, bit) = change.action.bit();
+    let Some(entry) = entries.iter().find(|e| e.purpose == purpose) else {
+        return Ok(StatusChangeOutcome::NoStatusEntry);
+    };
+    let at = format_timestamp(change.at);
+    tx.execute(
+        "UPDATE status_entries SET is_set = $1, updated_at = $2 WHERE list_id = $3 AND status_index = $4",
+        &args![bit, at.as_str(), entry.list_id, to_i64(entry.index)],
+    )
+    .await?;
+    tx.execute("UPDATE status_lists SET version = version + 1 WHERE list_id = $1", &args![entry.list_id]).await?;
+    let event_id: i64 = tx
+        .query_one(
+            "INSERT INTO status_events \
+                 (credential_id, action, previous_state, new_state, reason, actor, occurred_at, place) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING event_id",
+            &args![
+                &change.credential_id,
+                change.action.as_str(),
+                previous.as_str(),
+                current.as_str(),
+                &change.reason,
+                &change.actor,
+                at.as_str(),
+                &change.place,
+            ],
+        )
+        .await?
+        .get(0)?;
+    append_status_log_entry(tx, change, purpose, bit, &at).await?;
+    Ok(StatusChangeOutcome::Changed { previous, current, event_id, list_id: entry.list_id })
+}
+
+/// The audit trail of `credential_id`, oldest first.
+async fn select_status_events(tx: &mut Tx, credential_id: &str) -> Result<Vec<StatusEvent>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT event_id, credential_id, action, previous_state, new_state, reason, actor, occurred_at, place \
+             FROM status_events WHERE credential_id = $1 ORDER BY event_id",
+            &args![credential_id],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let (event_id, action, occurred_at): (i64, String, String) = (row.get(0)?, row.get(2)?, row.get(7)?);
+            Ok(StatusEvent {
+                event_id,
+                credential_id: row.get(1)?,
+                action: StatusAction::parse(&action)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown status action {action:?}")))?,
+                previous_state: CredentialState::parse(&row.get::<String>(3)?)?,
+                new_state: CredentialState::parse(&row.get::<String>(4)?)?,
+                reason: row.get(5)?,
+                actor: row.get(6)?,
+                place: row.get(8)?,
+                occurred_at: parse_timestamp(&occurred_at, || format!("occurred_at of event {event_id}"))?,
+            })
+        })
+        .collect()
+}
+
+async fn select_status_list(tx: &mut Tx, list_id: i64) -> Result<Option<StatusListInfo>, StoreError> {
+    let row = tx.query_opt(&format!("{SELECT_STATUS_LIST} WHERE list_id = $1"), &args![list_id]).await?;
+    row.as_ref().map(decode_status_list).transpose()
+}
+
+fn decode_status_entry(row: &Row) -> Result<StatusEntryRecord, StoreError> {
+    let (purpose, list_id, index): (String, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+    let (allocated_at, updated_at): (String, Option<String>) = (row.get(4)?, row.get(5)?);
+    Ok(StatusEntryRecord {
+        purpose: parse_purpose(&purpose)?,
+        list_id,
+        index: to_u64(index, "status index")?,
+        is_set: row.get(3)?,
+        allocated_at: parse_timestamp(&allocated_at, || format!("allocated_at of {list_id}/{index}"))?,
+        updated_at: parse_optional_timestamp(updated_at.as_deref(), || format!("updated_at of {list_id}/{index}"))?,
+    })
+}
+
+fn decode_status_list(row: &Row) -> Result<StatusListInfo, StoreError> {
+    let (list_id, purpose, created_at): (i64, String, String) = (row.get(0)?, row.get(1)?, row.get(6)?);
+    Ok(StatusListInfo {
+        list_id,
+        purpose: parse_purpose(&purpose)?,
+        size_bits: to_u64(row.get(2)?, "status list size")?,
+        max_allocations: to_u64(row.get(3)?, "status list allocation limit")?,
+        allocated: to_u64(row.get(4)?, "status list allocations")?,
+        version: row.get(5)?,
+        created_at: parse_timestamp(&created_at, || format!("created_at of status list {list_id}"))?,
+    })
 }
 
 #[cfg(test)]

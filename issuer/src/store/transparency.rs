@@ -19,8 +19,13 @@
 //! a warning is logged.
 
 use chrono::{DateTime, Utc};
+use tracing::warn;
 use wallet_core::status::StatusPurpose;
 use wallet_core::transparency::{leaf_hash, EntryKind, Hash, LogEntry, StatusListPurpose};
+
+use super::backend::{args, LogRow, Mode, Row, Tx, NEXT_LOG_SEQ};
+use super::status::StatusChange;
+use super::{format_timestamp, parse_timestamp, Store, StoreError};
 
 /// The largest page of entries [`Store::log_entries`](super::Store::log_entries) returns.
 pub const MAX_LOG_PAGE: u64 = 1000;
@@ -96,8 +101,8 @@ pub(super) fn status_entry(issued: &[u8], purpose: StatusPurpose, value: bool, a
 }
 
 /// Converts a stored non-negative integer.
-pub(super) fn seq_from_db(value: i64) -> Result<u64, super::StoreError> {
-    u64::try_from(value).map_err(|_| super::StoreError::Corrupt(format!("negative log sequence number {value}")))
+pub(super) fn seq_from_db(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative log sequence number {value}")))
 }
 
 /// Converts a sequence number for the database.
@@ -106,6 +111,182 @@ pub(super) fn seq_to_db(value: u64) -> i64 {
 }
 
 /// Converts stored leaf hash bytes.
-pub(super) fn hash_from_db(bytes: &[u8], seq: i64) -> Result<Hash, super::StoreError> {
-    bytes.try_into().map_err(|_| super::StoreError::Corrupt(format!("log entry {seq}: leaf hash is not 32 bytes")))
+pub(super) fn hash_from_db(bytes: &[u8], seq: i64) -> Result<Hash, StoreError> {
+    bytes.try_into().map_err(|_| StoreError::Corrupt(format!("log entry {seq}: leaf hash is not 32 bytes")))
+}
+
+const SELECT_LOG_RECORD: &str = "SELECT seq, entry, leaf_hash, credential_id, created_at FROM log_entries";
+
+impl Store {
+    /// Append entries not written with a credential (notarised digests, key
+    /// events) in one transaction, in order, gap-free after every earlier entry;
+    /// the appended sequence numbers and leaf hashes. Each entry may name its
+    /// subject (stored in `credential_id`, found again with
+    /// [`Store::first_log_entry_for`]): a notarised document is
+    /// `sha256:<hex digest>`.
+    ///
+    /// # Errors
+    /// Store failures (nothing is appended then).
+    pub async fn append_log_entries(
+        &self,
+        entries: &[(LogEntry, Option<String>)],
+    ) -> Result<Vec<LogAppended>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin(Mode::Write).await?;
+        let now = format_timestamp(Utc::now());
+        let appended =
+            append_log_entries(&mut tx, entries.iter().map(|(entry, subject)| (entry, subject.as_deref())), &now)
+                .await?;
+        tx.commit().await?;
+        Ok(appended)
+    }
+
+    /// Number of entries in the transparency log.
+    pub async fn log_size(&self) -> Result<u64, StoreError> {
+        seq_from_db(self.session().await?.query_one(NEXT_LOG_SEQ, &[]).await?.get(0)?)
+    }
+
+    /// Log entries with `seq >= start`, in order, at most `limit` (capped at
+    /// [`MAX_LOG_PAGE`] unless `limit` is `None`: then all of them, for rebuilding
+    /// the tree).
+    pub async fn log_entries(&self, start: u64, limit: Option<u64>) -> Result<Vec<LogRecord>, StoreError> {
+        let limit = limit.map_or(i64::MAX, |limit| seq_to_db(limit.min(MAX_LOG_PAGE)));
+        let rows = self
+            .session()
+            .await?
+            .query(
+                &format!("{SELECT_LOG_RECORD} WHERE seq >= $1 ORDER BY seq LIMIT $2"),
+                &args![seq_to_db(start), limit],
+            )
+            .await?;
+        rows.iter().map(decode_log_record).collect()
+    }
+
+    /// The first log entry about `credential_id` (its `Issued` entry), if any.
+    pub async fn first_log_entry_for(&self, credential_id: &str) -> Result<Option<LogRecord>, StoreError> {
+        self.session()
+            .await?
+            .query_opt(
+                &format!("{SELECT_LOG_RECORD} WHERE credential_id = $1 ORDER BY seq LIMIT 1"),
+                &args![credential_id],
+            )
+            .await?
+            .as_ref()
+            .map(decode_log_record)
+            .transpose()
+    }
+
+    /// Stores a signed checkpoint unless one of that size is stored already. Returns
+    /// whether it was stored.
+    pub async fn save_log_checkpoint(&self, size: u64, root: &[u8], note_text: &str) -> Result<bool, StoreError> {
+        let stored = self
+            .session()
+            .await?
+            .execute(
+                "INSERT INTO log_checkpoints (size, root, note_text, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (size) DO NOTHING",
+                &args![seq_to_db(size), root, note_text, format_timestamp(Utc::now())],
+            )
+            .await?;
+        Ok(stored == 1)
+    }
+
+    /// The stored checkpoint of the largest size, if any.
+    pub async fn latest_log_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.checkpoint(None).await
+    }
+
+    /// The stored checkpoint of this size, if any.
+    pub async fn log_checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.checkpoint(Some(size)).await
+    }
+
+    async fn checkpoint(&self, size: Option<u64>) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let row = self
+            .session()
+            .await?
+            .query_opt(
+                "SELECT size, root, note_text, created_at FROM log_checkpoints \
+                 WHERE CAST($1 AS BIGINT) IS NULL OR size = $1 ORDER BY size DESC LIMIT 1",
+                &args![size.map(seq_to_db)],
+            )
+            .await?;
+        row.map(|row| {
+            let (size, root, created_at): (i64, Vec<u8>, String) = (row.get(0)?, row.get(1)?, row.get(3)?);
+            hash_from_db(&root, size)?;
+            Ok(StoredCheckpoint {
+                size: seq_from_db(size)?,
+                created_at: parse_timestamp(&created_at, || format!("created_at of checkpoint {size}"))?,
+                root,
+                note_text: row.get(2)?,
+            })
+        })
+        .transpose()
+    }
+}
+
+/// Appends `entries` at `MAX(seq) + 1, …` in the caller's transaction, serialised
+/// with every other append until it commits (see [`Session::append_log`]).
+///
+/// [`Session::append_log`]: super::backend::Session::append_log
+pub(super) async fn append_log_entries<'a>(
+    tx: &mut Tx,
+    entries: impl IntoIterator<Item = (&'a LogEntry, Option<&'a str>)>,
+    now: &str,
+) -> Result<Vec<LogAppended>, StoreError> {
+    let rows: Vec<LogRow> = entries
+        .into_iter()
+        .map(|(entry, subject)| {
+            let entry = entry.encode();
+            LogRow {
+                leaf_hash: leaf_hash(&entry).to_vec(),
+                entry,
+                credential_id: subject.map(str::to_owned),
+                created_at: now.to_owned(),
+            }
+        })
+        .collect();
+    let first = tx.append_log(&rows).await?;
+    (first..)
+        .zip(&rows)
+        .map(|(seq, row)| Ok(LogAppended { seq: seq_from_db(seq)?, leaf_hash: hash_from_db(&row.leaf_hash, seq)? }))
+        .collect()
+}
+
+/// Appends the `StatusChanged` entry of a status change, in its transaction.
+pub(super) async fn append_status_log_entry(
+    tx: &mut Tx,
+    change: &StatusChange,
+    purpose: StatusPurpose,
+    bit: bool,
+    now: &str,
+) -> Result<Option<LogAppended>, StoreError> {
+    let issued: Option<Vec<u8>> = tx
+        .query_opt(
+            "SELECT entry FROM log_entries WHERE credential_id = $1 ORDER BY seq LIMIT 1",
+            &args![&change.credential_id],
+        )
+        .await?
+        .map(|row| row.get(0))
+        .transpose()?;
+    match issued.as_deref().and_then(|issued| status_entry(issued, purpose, bit, change.at)) {
+        Some(entry) => Ok(append_log_entries(tx, [(&entry, Some(change.credential_id.as_str()))], now).await?.pop()),
+        None => {
+            warn!(credential_id = change.credential_id, "credential has no Issued log entry; status change not logged");
+            Ok(None)
+        }
+    }
+}
+
+fn decode_log_record(row: &Row) -> Result<LogRecord, StoreError> {
+    let (seq, created_at): (i64, String) = (row.get(0)?, row.get(4)?);
+    Ok(LogRecord {
+        seq: seq_from_db(seq)?,
+        created_at: parse_timestamp(&created_at, || format!("created_at of log entry {seq}"))?,
+        entry: row.get(1)?,
+        leaf_hash: row.get(2)?,
+        credential_id: row.get(3)?,
+    })
 }
