@@ -88,6 +88,7 @@
 mod asn1;
 mod certificate;
 mod crl;
+mod issuer;
 mod oid;
 mod private_key;
 mod store;
@@ -104,13 +105,14 @@ pub use crl::{
     create_crl, crl_der_to_pem, crl_pem_to_der, summarize_crl, CrlSummary, RevocationEntry, RevocationReason,
     CRL_PEM_LABEL,
 };
+pub use issuer::TrustedIssuer;
 pub use oid::{
     decode_oid_contents, encode_oid_contents, CREDENTIAL_SIGNING_EKU_OID, CREDENTIAL_SIGNING_EKU_OID_DER,
     CREDENTIAL_TYPES_EXTENSION_OID, CREDENTIAL_TYPES_EXTENSION_OID_DER, TRUST_LIST_SIGNING_EKU_OID,
     TRUST_LIST_SIGNING_EKU_OID_DER,
 };
 pub use private_key::{decrypt_private_key, encrypt_private_key, KeyProtectionError, PBKDF2_ITERATIONS};
-pub use store::{IssuerTrustFailure, IssuerTrustFailureCode, TrustStore, TrustedIssuer};
+pub use store::{IssuerTrustFailure, IssuerTrustFailureCode, TrustStore};
 pub use trust_list::{
     build_trust_list, TrustList, TrustListContents, TrustListError, TRUST_LIST_CLOCK_SKEW, TRUST_LIST_JWS_TYPE,
     TRUST_LIST_VERSION,
