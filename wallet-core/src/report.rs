@@ -1,15 +1,14 @@
 //! What verification reports: the outcome of each check (`valid`, `invalid`
 //! with a code and a reason in zh and en, or `unchecked` with why), warnings,
-//! and the reports of a credential and of a presentation. Plain data, shared
-//! by the checks that produce it (signature, trust, status, holder binding)
-//! and by whoever shows it.
+//! the reports of a credential and of a presentation, and who the trust list
+//! says its issuer is. Plain data, shared by the checks that produce it
+//! (signature, trust, status, holder binding) and by whoever shows it.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::localized::Localized;
 use crate::transparency::AnchorEvidence;
-use crate::trust::TrustedIssuer;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -152,4 +151,29 @@ pub enum CredentialOutcome {
         /// For a person.
         message: Localized,
     },
+}
+
+/// Who vouches for a trusted credential issuer (for display).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustedIssuer {
+    /// The issuing organisation (certificate subject O).
+    pub organization_name: String,
+    /// Its unified social credit code.
+    pub usci: Option<String>,
+    /// The certified `did:key`.
+    pub did: String,
+    /// The department root that certified it.
+    pub root_name: String,
+    /// The issuer certificate's serial (hex).
+    pub certificate_serial: String,
+    /// When the issuer certificate expires.
+    pub certificate_not_after: DateTime<Utc>,
+    /// The credential types it may issue.
+    pub allowed_types: Vec<String>,
+    /// The credential's own types (other than `VerifiableCredential`) that
+    /// this certificate authorises: with a valid trust check, all of them.
+    /// Inspectors name the credential by these, never by a type the
+    /// certificate does not list.
+    pub authorised_types: Vec<String>,
 }

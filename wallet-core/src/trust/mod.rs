@@ -88,13 +88,13 @@
 mod asn1;
 mod certificate;
 mod crl;
-mod issuer;
 mod oid;
 mod private_key;
 mod store;
 pub mod trust_list;
 mod usci;
 
+pub use crate::report::TrustedIssuer;
 pub use certificate::{
     certificate_der_to_pem, certificate_pem_to_der, create_csr, create_root, issue_certificate,
     issue_trust_list_signer_certificate, random_serial, summarize_certificate, CertificateError, CertificateSummary,
@@ -105,7 +105,6 @@ pub use crl::{
     create_crl, crl_der_to_pem, crl_pem_to_der, summarize_crl, CrlSummary, RevocationEntry, RevocationReason,
     CRL_PEM_LABEL,
 };
-pub use issuer::TrustedIssuer;
 pub use oid::{
     decode_oid_contents, encode_oid_contents, CREDENTIAL_SIGNING_EKU_OID, CREDENTIAL_SIGNING_EKU_OID_DER,
     CREDENTIAL_TYPES_EXTENSION_OID, CREDENTIAL_TYPES_EXTENSION_OID_DER, TRUST_LIST_SIGNING_EKU_OID,

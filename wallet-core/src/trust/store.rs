@@ -10,11 +10,10 @@ use serde::Serialize;
 use super::asn1;
 use super::certificate::{ParsedCertificate, BASE_CREDENTIAL_TYPE};
 use super::crl::RevocationRecord;
-use super::issuer::TrustedIssuer;
 use super::oid;
 use crate::keys::p256_key_from_did;
 use crate::localized::Localized;
-use crate::report::CheckResult;
+use crate::report::{CheckResult, TrustedIssuer};
 
 /// A configured (trusted) department root.
 #[derive(Debug, Clone)]
