@@ -105,6 +105,9 @@
 //! code only extends table 1, and a reader without the definition reports
 //! [`CompactError::UnknownTermCode`] (code ≥ 1000: "a credential type this
 //! reader has no definition for"). A code, once used, keeps its meaning.
+//! Which definitions a reader or writer has is the
+//! [`TypeRegistry`] it is given (the `*_with` functions); the functions
+//! without `_with` use the shipped definitions.
 //! Such keys are never in records (codes ≥ 64), so they cost 3 bytes each.
 //!
 //! # Limits (both directions; errors are values, decoding never panics)
