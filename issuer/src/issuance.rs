@@ -6,9 +6,9 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-use wallet_core::credential::{credential_kind, CredentialId, FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE};
-use wallet_core::credential_type::{Definition, Registry, RequestError};
-use wallet_core::issuance::{sign_credential, IssueError};
+use wallet_core::credential::{CredentialId, FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE};
+use wallet_core::credential_type::{Definition, RequestError, TypeRegistry};
+use wallet_core::issuance::{sign_credential_with, IssueError};
 use wallet_core::keys::IssuerKey;
 use wallet_core::trust::{IssuerTrustFailureCode, TrustStore};
 
@@ -29,7 +29,7 @@ pub struct Issuer {
     /// OpenID4VCI secrets of this process (the nonce MAC key).
     pub oid4vci: crate::oid4vci::Oid4vciKeys,
     /// The credential types this issuer knows (shipped + `--credential-types`).
-    pub types: Arc<Registry>,
+    pub types: Arc<TypeRegistry>,
     /// This issuer's own trust list (`--trust-list`), read to refuse types its
     /// certificate does not allow; `None` without a trust list (demo mode).
     pub own_trust: Option<Arc<TrustStore>>,
@@ -150,11 +150,13 @@ impl Issuer {
     /// when the pool is full, 500 when signing fails.
     async fn sign_and_digest(&self, unsigned: Value) -> Result<(Value, wallet_core::transparency::LogEntry), ApiError> {
         let key = self.key.clone();
+        let types = self.types.clone();
         self.cpu
             .run_future(move || async move {
-                let signed = sign_credential(&unsigned, &key, Utc::now()).await.map_err(sign_error)?;
-                let log_entry =
-                    crate::transparency_log::issued_entry(&signed, &key.did()).await.map_err(ApiError::internal)?;
+                let signed = sign_credential_with(&types, &unsigned, &key, Utc::now()).await.map_err(sign_error)?;
+                let log_entry = crate::transparency_log::issued_entry(&types, &signed, &key.did())
+                    .await
+                    .map_err(ApiError::internal)?;
                 Ok::<_, ApiError>((signed, log_entry))
             })
             .await?
@@ -318,7 +320,7 @@ impl Issuer {
         });
         match self
             .store
-            .save_issued_logged(&new_credential(&id, &signed)?, record.as_ref(), Some(&log_entry))
+            .save_issued_logged(&new_credential(&self.types, &id, &signed)?, record.as_ref(), Some(&log_entry))
             .await
             .map_err(ApiError::internal)?
         {
@@ -326,7 +328,7 @@ impl Issuer {
                 if let Some(appended) = appended {
                     self.log.appended(appended).await;
                 }
-                tracing::info!(credential_id = %id, kind = credential_kind(&signed), "issued");
+                tracing::info!(credential_id = %id, kind = %self.types.kind_of(&signed), "issued");
                 Ok(Issued { status: 201, body, replayed: false })
             }
             // A concurrent request with the same key won the race: our signature is discarded.
@@ -378,14 +380,15 @@ impl Issuer {
         // Status entries are part of what is signed; checked first so bad input wastes no index.
         let with_status;
         let credential = if crate::status::wants_status_entries(credential) {
-            wallet_core::data_model::check_credential(credential).map_err(|e| sign_error(IssueError::DataModel(e)))?;
+            wallet_core::data_model::check_credential_with(&self.types.loader(), credential)
+                .map_err(|e| sign_error(IssueError::DataModel(e)))?;
             with_status = self.status.with_status_entries(id.as_str(), credential.clone(), false).await?;
             &with_status
         } else {
             credential
         };
         let (signed, log_entry) = self.sign_and_digest(credential.clone()).await?;
-        match self.store.save_issued_logged(&new_credential(&id, &signed)?, None, Some(&log_entry)).await {
+        match self.store.save_issued_logged(&new_credential(&self.types, &id, &signed)?, None, Some(&log_entry)).await {
             Ok((_, Some(appended))) => self.log.appended(appended).await,
             Ok(_) => {}
             // A concurrent request stored the same id first: this signature is discarded.
@@ -440,7 +443,7 @@ fn replay(saved: IdempotencyRecord, request_digest: &str) -> Result<Issued, ApiE
     Ok(Issued { status: saved.response_status, body, replayed: true })
 }
 
-fn new_credential(id: &CredentialId, signed: &Value) -> Result<NewCredential, ApiError> {
+fn new_credential(types: &TypeRegistry, id: &CredentialId, signed: &Value) -> Result<NewCredential, ApiError> {
     let time = |k: &str| {
         signed
             .get(k)
@@ -450,7 +453,7 @@ fn new_credential(id: &CredentialId, signed: &Value) -> Result<NewCredential, Ap
     };
     Ok(NewCredential {
         id: id.as_str().to_owned(),
-        kind: credential_kind(signed).to_owned(),
+        kind: types.kind_of(signed),
         issuer: signed
             .get("issuer")
             .map(|i| i.as_str().or_else(|| i.get("id").and_then(Value::as_str)).unwrap_or("").to_owned())

@@ -222,7 +222,7 @@ impl Issuer {
         let base = self.credential_issuer();
         // One configuration per defined credential type, its id the type's name.
         let configuration = |def: &wallet_core::credential_type::Definition| {
-            let (kind, zh, en) = (def.type_name, &def.name.zh, &def.name.en);
+            let (kind, zh, en) = (def.type_name.as_str(), &def.name.zh, &def.name.en);
             json!({
                 "format": "ldp_vc",
                 "credential_definition": {

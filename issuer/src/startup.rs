@@ -43,10 +43,9 @@ impl Application {
         let anchorer = crate::anchor::AnchorConfig::from_settings(settings)
             .map(|config| crate::anchor::spawn(store.clone(), log.clone(), config));
         let types = std::sync::Arc::new(
-            wallet_core::credential_type::Registry::load(settings.credential_types.as_deref())
+            wallet_core::credential_type::TypeRegistry::load(settings.credential_types.as_deref())
                 .context("loading credential type definitions")?,
         );
-        types.install().context("loading credential type definitions")?;
         let own_trust = crate::issuance::own_trust_store(settings.trust_list.as_deref());
         let id_number_key = settings.load_id_number_key()?;
         match &id_number_key {

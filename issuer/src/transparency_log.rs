@@ -40,8 +40,13 @@ use crate::store::{LogAppended, LogRecord, Store, StoreError};
 ///
 /// # Errors
 /// Canonicalisation failure or an invalid issuer identifier (as a message).
-pub async fn issued_entry(signed: &Value, issuer: &str) -> Result<LogEntry, String> {
-    let digest = wallet_core::transparency::credential_digest(signed).await.map_err(|e| e.to_string())?;
+pub async fn issued_entry(
+    types: &wallet_core::credential_type::TypeRegistry,
+    signed: &Value,
+    issuer: &str,
+) -> Result<LogEntry, String> {
+    let digest =
+        wallet_core::transparency::credential_digest_with(&types.loader(), signed).await.map_err(|e| e.to_string())?;
     let at = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
     LogEntry::issued(digest, issuer, at).map_err(|e| e.to_string())
 }

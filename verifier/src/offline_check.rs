@@ -40,8 +40,7 @@ pub struct CheckArgs {
 /// # Errors
 /// Unreadable files.
 pub async fn run(args: &CheckArgs) -> anyhow::Result<i32> {
-    wallet_core::credential_type::Registry::load(args.credential_types.as_deref())
-        .and_then(|types| types.install())
+    let types = wallet_core::credential_type::TypeRegistry::load(args.credential_types.as_deref())
         .context("loading credential type definitions")?;
     let now = chrono::Utc::now();
     let bytes = std::fs::read(&args.bundle).with_context(|| format!("reading {}", args.bundle.display()))?;
@@ -51,7 +50,7 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<i32> {
         max_age: chrono::Duration::hours(args.max_age_hours),
     };
     let opened = match open_bundle(&bytes, &roots, now, policy, None).await {
-        Ok(opened) => opened,
+        Ok(opened) => opened.with_types(types),
         Err(e) => {
             println!("{}", json!({"error": e.code(), "message": e.to_string()}));
             return Ok(2);

@@ -20,9 +20,11 @@ impl Application {
     /// # Errors
     /// TLS or bind failures.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
-        wallet_core::credential_type::Registry::load(settings.credential_types.as_deref())
-            .and_then(|types| types.install())
-            .context("loading credential type definitions")?;
+        // The credential types this verifier reads: the shipped ones and `--credential-types`.
+        let types = web::Data::new(
+            wallet_core::credential_type::TypeRegistry::load(settings.credential_types.as_deref())
+                .context("loading credential type definitions")?,
+        );
         let private = settings.status.private_addresses();
         check_configured_urls(settings)?;
         let rollback = crate::rollback_state::RollbackState::from_data_dir(settings.data_dir.as_deref())?;
@@ -80,6 +82,7 @@ impl Application {
                 .app_data(id_check_limiter.clone())
                 .app_data(id_number_keys.clone())
                 .app_data(cpu.clone())
+                .app_data(types.clone())
                 .configure(crate::routes::configure)
                 .configure(crate::web::configure)
         });

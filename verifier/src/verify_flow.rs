@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::Value;
+use wallet_core::credential_type::TypeRegistry;
 use wallet_core::presentation::{HolderPresentation, PresentationPolicy};
 use wallet_core::verification::{CredentialOutcome, PresentationReport, VerificationReport, VerifyOptions};
 
@@ -36,6 +37,7 @@ pub fn may_fetch_status_lists(report: &VerificationReport, require_trust: bool) 
 #[allow(clippy::too_many_arguments)] // the verifier's state, one argument per part
 pub async fn verify_credential(
     vc: &Value,
+    types: &TypeRegistry,
     trust: &TrustState,
     status: &StatusState,
     anchoring: &AnchoringState,
@@ -46,6 +48,7 @@ pub async fn verify_credential(
 ) -> Result<VerificationReport, VerifyError> {
     let options = || {
         let mut options = VerifyOptions::default()
+            .with_types(types.clone())
             .with_trust(trust.current(), require_trust)
             .with_status(status.snapshot())
             .with_anchoring(anchoring.source())
@@ -79,6 +82,7 @@ pub async fn verify_credential(
 #[allow(clippy::too_many_arguments)]
 pub async fn verify_presentation(
     vp: &Value,
+    types: &TypeRegistry,
     trust: &TrustState,
     status: &StatusState,
     anchoring: &AnchoringState,
@@ -89,6 +93,7 @@ pub async fn verify_presentation(
 ) -> Result<PresentationReport, VerifyError> {
     let options = || {
         VerifyOptions::default()
+            .with_types(types.clone())
             .with_trust(trust.current(), require_trust)
             .with_status(status.snapshot())
             .with_anchoring(anchoring.source())

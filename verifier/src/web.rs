@@ -18,6 +18,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use futures_util::StreamExt as _;
 use wallet_core::credential::{IdMatch, IdNumber, IdNumberDigest};
+use wallet_core::credential_type::TypeRegistry;
 use wallet_core::qr;
 use wallet_core::ui_text::{self, Lang, PageContext};
 use wallet_core::verification::{CheckResult, VerificationReport};
@@ -217,6 +218,7 @@ fn inspect_error(req: &HttpRequest, message: &str, status: StatusCode) -> HttpRe
 /// Verify `text` and render the result (or the scanner again with the reason).
 async fn verify_and_render(
     req: &HttpRequest,
+    types: &TypeRegistry,
     trust: &TrustState,
     status: &StatusState,
     cpu: &CpuWork,
@@ -227,7 +229,7 @@ async fn verify_and_render(
     let lang = ctx.lang;
     let t = ctx.t;
     let text = text.trim();
-    let Ok(scanned) = wallet_core::presentation::read_scanned(text) else {
+    let Ok(scanned) = wallet_core::presentation::read_scanned_with(types, text) else {
         return inspect_error(req, t.not_a_credential, StatusCode::UNPROCESSABLE_ENTITY);
     };
     let vc = scanned.credential;
@@ -235,6 +237,7 @@ async fn verify_and_render(
     let anchoring = anchoring.unwrap_or_default();
     let report = match crate::verify_flow::verify_credential(
         &vc,
+        types,
         trust,
         status,
         &anchoring,
@@ -291,8 +294,8 @@ async fn verify_and_render(
         verdict_code: code,
         verdict_class: class,
         reason,
-        kind: ui_text::authorised_kind_name(&report, lang),
-        rows: ui_text::subject_rows(&vc, lang, ui_text::Shown::ToInspector),
+        kind: ui_text::authorised_kind_name(types, &report, lang),
+        rows: ui_text::subject_rows(types, &vc, lang, ui_text::Shown::ToInspector),
         valid_from: ui_text::date_of(&vc, "validFrom"),
         valid_until: ui_text::date_of(&vc, "validUntil"),
         issuer_name: report.trusted_issuer.as_ref().map(|i| i.organization_name.clone()),
@@ -326,19 +329,21 @@ fn form_fields(body: &[u8]) -> HashMap<String, String> {
 /// `POST /inspect/qr` (form field `qr`): the text the camera page decoded, or pasted.
 async fn inspect_qr(
     req: HttpRequest,
+    types: web::Data<TypeRegistry>,
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
     cpu: web::Data<CpuWork>,
     body: web::Bytes,
 ) -> HttpResponse {
     let f = form_fields(&body);
-    verify_and_render(&req, &trust, &status, &cpu, f.get("qr").map_or("", String::as_str), None).await
+    verify_and_render(&req, &types, &trust, &status, &cpu, f.get("qr").map_or("", String::as_str), None).await
 }
 
 /// `POST /inspect/id-check` (form fields `qr`, `idNumber`): the result again, with
 /// whether the typed number matches the credential's salted digest. Rate limited.
 async fn id_check(
     req: HttpRequest,
+    types: web::Data<TypeRegistry>,
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
     limiter: web::Data<RateLimiter>,
@@ -352,12 +357,13 @@ async fn id_check(
     }
     let f = form_fields(&body);
     let typed = f.get("idNumber").map_or("", |s| s.trim());
-    verify_and_render(&req, &trust, &status, &cpu, f.get("qr").map_or("", String::as_str), Some(typed)).await
+    verify_and_render(&req, &types, &trust, &status, &cpu, f.get("qr").map_or("", String::as_str), Some(typed)).await
 }
 
 /// `POST /inspect/image` (multipart, field `photo`): a photo of the QR code.
 async fn inspect_image(
     req: HttpRequest,
+    types: web::Data<TypeRegistry>,
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
     cpu: web::Data<CpuWork>,
@@ -382,7 +388,7 @@ async fn inspect_image(
         Err(FileError::Malformed) => return inspect_error(&req, t.no_qr_found, StatusCode::BAD_REQUEST),
     };
     match cpu.decode_image(image).await {
-        Ok(text) => verify_and_render(&req, &trust, &status, &cpu, &text, None).await,
+        Ok(text) => verify_and_render(&req, &types, &trust, &status, &cpu, &text, None).await,
         Err(refused @ (ImageRefusal::Pool(_) | ImageRefusal::Decode(qr::QrError::ImageTooLarge { .. }))) => {
             refusal_page(&req, &refused.into())
         }

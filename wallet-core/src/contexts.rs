@@ -6,7 +6,7 @@
 //! classic field bug we refuse to have).
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use ssi_json_ld::{ContextLoader, Iri, Loader, LoadingResult, StaticLoader};
 
@@ -51,29 +51,42 @@ pub fn bundled_document(url: &str) -> Option<&'static str> {
     BUNDLED.iter().find(|(u, _)| *u == url).map(|(_, d)| *d)
 }
 
-/// Is this context URL one we can process offline? (Bundled, generated from an
-/// installed credential type definition, or in `ssi`'s static set.)
-pub fn is_known(url: &str) -> bool {
-    BUNDLED.iter().any(|(u, _)| *u == url)
-        || crate::credential_type::installed_context(url).is_some()
-        || Iri::new(url).ok().is_some_and(|iri| {
-            // ssi's own static set (security v1/v2, ed25519-2020, status list 2021, …)
-            pollster::block_on(StaticLoader.load(iri)).is_ok()
-        })
+/// The JSON-LD document loader used for signing and verifying: our bundled
+/// contexts first, then the generated contexts it was built with (those of a
+/// [`TypeRegistry`](crate::credential_type::TypeRegistry)'s credential types,
+/// see its `loader`), then the static set compiled into `ssi`; never the
+/// network. The default loader has no generated contexts.
+#[derive(Debug, Clone, Default)]
+pub struct BundledLoader {
+    /// Generated context documents by URL (shared, never edited).
+    generated: Arc<HashMap<String, String>>,
 }
 
-/// The JSON-LD document loader used for signing and verifying: our bundled
-/// contexts first, then the static set compiled into `ssi`; never the network.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct BundledLoader;
+impl BundledLoader {
+    /// A loader that also serves these generated context documents (URL → JSON text).
+    pub fn with_generated(generated: Arc<HashMap<String, String>>) -> Self {
+        Self { generated }
+    }
+
+    /// Is this context URL one we can process offline? (Bundled, generated,
+    /// or in `ssi`'s static set.)
+    pub fn is_known(&self, url: &str) -> bool {
+        BUNDLED.iter().any(|(u, _)| *u == url)
+            || self.generated.contains_key(url)
+            || Iri::new(url).ok().is_some_and(|iri| {
+                // ssi's own static set (security v1/v2, ed25519-2020, status list 2021, …)
+                pollster::block_on(StaticLoader.load(iri)).is_ok()
+            })
+    }
+}
 
 impl Loader for BundledLoader {
     async fn load(&self, url: &Iri) -> LoadingResult {
         match OWN_CONTEXTS.load(url).await {
             Ok(doc) => Ok(doc),
-            Err(_) => match crate::credential_type::installed_context(url.as_str()) {
+            Err(_) => match self.generated.get(url.as_str()) {
                 Some(doc) => {
-                    let map = HashMap::from([(url.as_str().to_owned(), doc)]);
+                    let map = HashMap::from([(url.as_str().to_owned(), doc.clone())]);
                     match ContextLoader::empty().with_context_map_from(map) {
                         Ok(loader) => loader.load(url).await,
                         Err(_) => StaticLoader.load(url).await,
@@ -95,15 +108,16 @@ mod tests {
             let v: serde_json::Value = serde_json::from_str(doc).unwrap_or_else(|e| panic!("{url}: {e}"));
             assert!(v.get("@context").is_some(), "{url} has no @context");
             let iri = Iri::new(*url).unwrap();
-            assert!(pollster::block_on(BundledLoader.load(iri)).is_ok(), "{url} does not load");
+            assert!(pollster::block_on(BundledLoader::default().load(iri)).is_ok(), "{url} does not load");
         }
     }
 
     #[test]
     fn unknown_context_is_not_known() {
-        assert!(is_known(ECERT_V1));
-        assert!(is_known(CREDENTIALS_V2));
-        assert!(!is_known("https://evil.example/context/v1"));
-        assert!(!is_known("not a url"));
+        let loader = BundledLoader::default();
+        assert!(loader.is_known(ECERT_V1));
+        assert!(loader.is_known(CREDENTIALS_V2));
+        assert!(!loader.is_known("https://evil.example/context/v1"));
+        assert!(!loader.is_known("not a url"));
     }
 }

@@ -25,18 +25,18 @@ pub const FOOD_BUSINESS_LICENCE_TYPE: &str = "FoodBusinessLicence";
 #[error("{field}: {message}")]
 pub struct FieldError {
     /// The field name as the domain API spells it (camelCase).
-    pub field: &'static str,
+    pub field: String,
     /// Stable machine code (`required`, `invalid_format`, `checksum`, …).
-    pub code: &'static str,
+    pub code: String,
     /// What is wrong, for a person.
     pub message: Localized,
 }
 
 impl FieldError {
-    pub(crate) fn new(field: &'static str, code: &'static str, zh: &str, en: &str) -> Self {
-        Self { field, code, message: Localized::new(zh, en) }
+    pub(crate) fn new(field: &str, code: &str, zh: &str, en: &str) -> Self {
+        Self { field: field.to_owned(), code: code.to_owned(), message: Localized::new(zh, en) }
     }
-    pub(crate) fn required(field: &'static str) -> Self {
+    pub(crate) fn required(field: &str) -> Self {
         Self::new(field, "required", "必填项不能为空", "this field is required")
     }
 }
@@ -97,7 +97,7 @@ impl IdNumber {
     ///
     /// # Errors
     /// `required`, `invalid_format` or `checksum`.
-    pub fn parse_field(s: &str, field: &'static str) -> Result<Self, FieldError> {
+    pub fn parse_field(s: &str, field: &str) -> Result<Self, FieldError> {
         let s = s.trim().to_ascii_uppercase();
         if s.is_empty() {
             return Err(FieldError::required(field));
@@ -342,7 +342,7 @@ impl UnifiedSocialCreditCode {
     ///
     /// # Errors
     /// `required`, `invalid_format` or `checksum`.
-    pub fn parse_field(s: &str, field: &'static str) -> Result<Self, FieldError> {
+    pub fn parse_field(s: &str, field: &str) -> Result<Self, FieldError> {
         const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
         const WEIGHTS: [usize; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
         let s = s.trim().to_ascii_uppercase();
@@ -403,7 +403,7 @@ impl Sex {
     ///
     /// # Errors
     /// `required` or `invalid_value`.
-    pub fn parse_field(s: &str, field: &'static str) -> Result<Self, FieldError> {
+    pub fn parse_field(s: &str, field: &str) -> Result<Self, FieldError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "m" | "male" | "男" => Ok(Self::Male),
             "f" | "female" | "女" => Ok(Self::Female),
@@ -429,7 +429,7 @@ impl Sex {
     }
 }
 
-pub(crate) fn required_text(field: &'static str, value: &str, max_chars: usize) -> Result<String, FieldError> {
+pub(crate) fn required_text(field: &str, value: &str, max_chars: usize) -> Result<String, FieldError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(FieldError::required(field));
@@ -445,7 +445,7 @@ pub(crate) fn required_text(field: &'static str, value: &str, max_chars: usize) 
     Ok(v.to_owned())
 }
 
-pub(crate) fn parse_date(field: &'static str, value: &str) -> Result<NaiveDate, FieldError> {
+pub(crate) fn parse_date(field: &str, value: &str) -> Result<NaiveDate, FieldError> {
     if value.trim().is_empty() {
         return Err(FieldError::required(field));
     }
@@ -453,7 +453,7 @@ pub(crate) fn parse_date(field: &'static str, value: &str) -> Result<NaiveDate, 
         .map_err(|_| FieldError::new(field, "invalid_date", "日期格式应为 YYYY-MM-DD", "dates are written YYYY-MM-DD"))
 }
 
-pub(crate) fn parse_datetime(field: &'static str, value: &str) -> Result<DateTime<Utc>, FieldError> {
+pub(crate) fn parse_datetime(field: &str, value: &str) -> Result<DateTime<Utc>, FieldError> {
     DateTime::parse_from_rfc3339(value.trim()).map(|d| d.with_timezone(&Utc)).map_err(|_| {
         FieldError::new(
             field,
@@ -471,12 +471,6 @@ pub(crate) fn day_start(date: NaiveDate) -> DateTime<Utc> {
 /// Format a timestamp the way credentials carry it: whole seconds, `Z`.
 pub fn format_timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// The kind of a credential, from its `type`: the type name of an installed
-/// credential type definition ([`crate::credential_type`]), else `Generic`.
-pub fn credential_kind(vc: &Value) -> &'static str {
-    crate::credential_type::installed_for_credential(vc).map_or("Generic", |d| d.type_name)
 }
 
 #[cfg(test)]

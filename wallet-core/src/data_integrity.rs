@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use crate::canonical::{canonical_nquads, CanonicalizationError};
+use crate::canonical::{canonical_nquads_with, CanonicalizationError};
+use crate::contexts::BundledLoader;
 
 /// The two canonical N-Quads documents a proof covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,12 +19,14 @@ pub struct CanonicalParts {
 
 /// The canonical proof configuration and unsecured document of `proof` over
 /// `document`; `None` when `proof` is not a `DataIntegrityProof` object of
-/// `cryptosuite` or `document` is not an object.
+/// `cryptosuite` or `document` is not an object. `loader` holds the contexts
+/// the documents may use.
 ///
 /// # Errors
 /// When either part cannot be canonicalised within the budget
 /// ([`crate::canonical`]).
 pub async fn canonical_parts(
+    loader: &BundledLoader,
     document: &Value,
     proof: &Value,
     cryptosuite: &str,
@@ -46,7 +49,7 @@ pub async fn canonical_parts(
         None => config.remove("@context"),
     };
     Ok(Some(CanonicalParts {
-        proof_config: canonical_nquads(&Value::Object(config)).await?,
-        document: canonical_nquads(&Value::Object(unsecured)).await?,
+        proof_config: canonical_nquads_with(loader, &Value::Object(config)).await?,
+        document: canonical_nquads_with(loader, &Value::Object(unsecured)).await?,
     }))
 }

@@ -72,7 +72,8 @@ use serde_json::{Map, Value};
 use ssi_json_ld::expansion::{self, Action, Policy};
 use ssi_json_ld::{BlankIdBuf, Expand, Id, Iri, IriBuf, Node, Object};
 
-use crate::contexts::{self, BundledLoader, CREDENTIALS_V1, CREDENTIALS_V2};
+use crate::contexts::{BundledLoader, CREDENTIALS_V1, CREDENTIALS_V2};
+use crate::credential_type::TypeRegistry;
 
 /// A violated rule: stable snake_case `code` (e.g. "missing_context",
 /// "context_order", "missing_type", "type_not_mapped", "invalid_id",
@@ -119,8 +120,17 @@ pub const ENVELOPED_VP_TYPE: &str = "EnvelopedVerifiablePresentation";
 /// # Errors
 /// The first rule found broken, see [`DataModelError`] and the module docs.
 pub fn check_credential(vc: &Value) -> Result<(), DataModelError> {
-    check_credential_syntax(vc, "")?;
-    check_jsonld(vc, "", &["proof"])
+    check_credential_with(&TypeRegistry::default().loader(), vc)
+}
+
+/// [`check_credential`] with the contexts `loader` knows (e.g. a
+/// [`TypeRegistry::loader`], which adds the generated contexts of its types).
+///
+/// # Errors
+/// As [`check_credential`].
+pub fn check_credential_with(loader: &BundledLoader, vc: &Value) -> Result<(), DataModelError> {
+    check_credential_syntax(loader, vc, "")?;
+    check_jsonld(loader, vc, "", &["proof"])
 }
 
 /// Check a verifiable presentation: its own rules (`@context`, `type` with
@@ -133,8 +143,16 @@ pub fn check_credential(vc: &Value) -> Result<(), DataModelError> {
 /// # Errors
 /// The first rule found broken, see [`DataModelError`] and the module docs.
 pub fn check_presentation(vp: &Value) -> Result<(), DataModelError> {
+    check_presentation_with(&TypeRegistry::default().loader(), vp)
+}
+
+/// [`check_presentation`] with the contexts `loader` knows.
+///
+/// # Errors
+/// As [`check_presentation`].
+pub fn check_presentation_with(loader: &BundledLoader, vp: &Value) -> Result<(), DataModelError> {
     let obj = as_object(vp, "")?;
-    check_context(obj, "")?;
+    check_context(loader, obj, "")?;
     check_type(obj, "", "VerifiablePresentation")?;
     check_optional_id(obj, "", "invalid_id", "the presentation", "展示")?;
     let holder = check_holder(obj, "")?;
@@ -144,7 +162,7 @@ pub fn check_presentation(vp: &Value) -> Result<(), DataModelError> {
     let credentials = embedded_credentials(obj, "")?;
     for (path, vc) in &credentials {
         if is_enveloped(vc, ENVELOPED_VC_TYPE) {
-            check_enveloped(vc, path, ENVELOPED_VC_TYPE)?;
+            check_enveloped(loader, vc, path, ENVELOPED_VC_TYPE)?;
         } else if vc.get("type").is_none() {
             return Err(DataModelError::new(
                 "missing_type",
@@ -153,15 +171,15 @@ pub fn check_presentation(vp: &Value) -> Result<(), DataModelError> {
                 "所含凭证缺少 `type`（封装凭证的类型须为 EnvelopedVerifiableCredential）",
             ));
         } else {
-            check_credential_syntax(vc, path)?;
+            check_credential_syntax(loader, vc, path)?;
         }
     }
     check_self_asserted(holder.as_deref(), &credentials)?;
 
-    check_jsonld(vp, "", &["proof", "verifiableCredential"])?;
+    check_jsonld(loader, vp, "", &["proof", "verifiableCredential"])?;
     for (path, vc) in &credentials {
         if !is_enveloped(vc, ENVELOPED_VC_TYPE) {
-            check_jsonld(vc, path, &["proof"])?;
+            check_jsonld(loader, vc, path, &["proof"])?;
         }
     }
     Ok(())
@@ -174,7 +192,15 @@ pub fn check_presentation(vp: &Value) -> Result<(), DataModelError> {
 /// # Errors
 /// The first rule found broken.
 pub fn check_enveloped_credential(vc: &Value) -> Result<(), DataModelError> {
-    check_enveloped(vc, "", ENVELOPED_VC_TYPE)
+    check_enveloped_credential_with(&TypeRegistry::default().loader(), vc)
+}
+
+/// [`check_enveloped_credential`] with the contexts `loader` knows.
+///
+/// # Errors
+/// The first rule found broken.
+pub fn check_enveloped_credential_with(loader: &BundledLoader, vc: &Value) -> Result<(), DataModelError> {
+    check_enveloped(loader, vc, "", ENVELOPED_VC_TYPE)
 }
 
 /// Check an `EnvelopedVerifiablePresentation` object, like
@@ -183,7 +209,15 @@ pub fn check_enveloped_credential(vc: &Value) -> Result<(), DataModelError> {
 /// # Errors
 /// The first rule found broken.
 pub fn check_enveloped_presentation(vp: &Value) -> Result<(), DataModelError> {
-    check_enveloped(vp, "", ENVELOPED_VP_TYPE)
+    check_enveloped_presentation_with(&TypeRegistry::default().loader(), vp)
+}
+
+/// [`check_enveloped_presentation`] with the contexts `loader` knows.
+///
+/// # Errors
+/// The first rule found broken.
+pub fn check_enveloped_presentation_with(loader: &BundledLoader, vp: &Value) -> Result<(), DataModelError> {
+    check_enveloped(loader, vp, "", ENVELOPED_VP_TYPE)
 }
 
 // ---------------------------------------------------------------------------
@@ -196,9 +230,9 @@ enum Version {
     V1,
 }
 
-fn check_credential_syntax(vc: &Value, at: &str) -> Check {
+fn check_credential_syntax(loader: &BundledLoader, vc: &Value, at: &str) -> Check {
     let obj = as_object(vc, at)?;
-    let version = check_context(obj, at)?;
+    let version = check_context(loader, obj, at)?;
     check_type(obj, at, "VerifiableCredential")?;
     check_optional_id(obj, at, "invalid_id", "the credential", "凭证")?;
     check_issuer(obj, at)?;
@@ -223,7 +257,7 @@ fn as_object<'a>(v: &'a Value, at: &str) -> Result<&'a Map<String, Value>, DataM
     })
 }
 
-fn check_context(obj: &Map<String, Value>, at: &str) -> Result<Version, DataModelError> {
+fn check_context(loader: &BundledLoader, obj: &Map<String, Value>, at: &str) -> Result<Version, DataModelError> {
     let path = ptr(at, "@context");
     let items = match obj.get("@context") {
         None | Some(Value::Null) => {
@@ -273,12 +307,12 @@ fn check_context(obj: &Map<String, Value>, at: &str) -> Result<Version, DataMode
         }
     };
     for (i, item) in items.iter().enumerate().skip(1) {
-        check_context_entry(item, &format!("{path}/{i}"))?;
+        check_context_entry(loader, item, &format!("{path}/{i}"))?;
     }
     Ok(version)
 }
 
-fn check_context_entry(item: &Value, path: &str) -> Check {
+fn check_context_entry(loader: &BundledLoader, item: &Value, path: &str) -> Check {
     match item {
         Value::Object(_) => Ok(()),
         Value::String(url) if !is_url(url) => Err(DataModelError::new(
@@ -287,7 +321,7 @@ fn check_context_entry(item: &Value, path: &str) -> Check {
             format!("context `{url}` is not a URL"),
             format!("上下文 `{url}` 不是合法 URL"),
         )),
-        Value::String(url) if !contexts::is_known(url) => Err(DataModelError::new(
+        Value::String(url) if !loader.is_known(url) => Err(DataModelError::new(
             "unknown_context",
             path,
             format!("context `{url}` is not one this service knows (contexts are never fetched)"),
@@ -812,7 +846,7 @@ fn is_enveloped(v: &Value, envelope_type: &str) -> bool {
     }
 }
 
-fn check_enveloped(v: &Value, at: &str, envelope_type: &str) -> Check {
+fn check_enveloped(loader: &BundledLoader, v: &Value, at: &str, envelope_type: &str) -> Check {
     let obj = as_object(v, at)?;
     let path = ptr(at, "@context");
     let items: Vec<&Value> = match obj.get("@context") {
@@ -833,7 +867,7 @@ fn check_enveloped(v: &Value, at: &str, envelope_type: &str) -> Check {
     let single = !obj.get("@context").is_some_and(Value::is_array);
     for (i, item) in items.iter().enumerate() {
         let item_path = if single { path.clone() } else { format!("{path}/{i}") };
-        check_context_entry(item, &item_path)?;
+        check_context_entry(loader, item, &item_path)?;
     }
     let type_ok = match obj.get("type") {
         None | Some(Value::Null) => {
@@ -932,7 +966,7 @@ pub(crate) fn check_percent_escapes(v: &Value, at: &str) -> Check {
     }
 }
 
-fn check_jsonld(doc: &Value, at: &str, strip: &[&str]) -> Check {
+fn check_jsonld(loader: &BundledLoader, doc: &Value, at: &str, strip: &[&str]) -> Check {
     let Some(obj) = doc.as_object() else {
         return Ok(());
     };
@@ -959,7 +993,7 @@ fn check_jsonld(doc: &Value, at: &str, strip: &[&str]) -> Check {
         &mut vocabulary,
         ssi_json_ld::Context::<IriBuf, BlankIdBuf>::new(None),
         None,
-        &BundledLoader,
+        loader,
         options,
         (),
     ))

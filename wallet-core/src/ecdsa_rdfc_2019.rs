@@ -24,6 +24,8 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::canonical::CanonicalizationError;
+use crate::contexts::BundledLoader;
+use crate::credential_type::TypeRegistry;
 use crate::data_integrity::canonical_parts;
 
 /// The outcome of the fast path for one proof.
@@ -59,16 +61,22 @@ impl HashData {
     }
 }
 
-/// Check one `ecdsa-rdfc-2019` proof of `document` (a credential or
-/// presentation whose top-level `proof` holds `proof`).
+/// [`verify_with`] the contexts of the shipped credential types.
 pub async fn verify(document: &Value, proof: &Value) -> FastPath {
+    verify_with(&TypeRegistry::default().loader(), document, proof).await
+}
+
+/// Check one `ecdsa-rdfc-2019` proof of `document` (a credential or
+/// presentation whose top-level `proof` holds `proof`), expanding with the
+/// contexts `loader` knows.
+pub async fn verify_with(loader: &BundledLoader, document: &Value, proof: &Value) -> FastPath {
     let Some(key) = signer_key(proof) else {
         return FastPath::NotApplicable("not a P-256 did:key verification method");
     };
     let Some(signature) = proof_signature(proof) else {
         return FastPath::NotApplicable("proofValue is not a base58btc P-256 signature");
     };
-    let hash_data = match hash_data(document, proof).await {
+    let hash_data = match hash_data_with(loader, document, proof).await {
         Ok(Some(hash_data)) => hash_data,
         Ok(None) => return FastPath::NotApplicable("not an ecdsa-rdfc-2019 DataIntegrityProof"),
         Err(e) => return FastPath::Canonicalization(e),
@@ -86,7 +94,19 @@ pub async fn verify(document: &Value, proof: &Value) -> FastPath {
 /// # Errors
 /// When either part cannot be canonicalised within the budget.
 pub async fn hash_data(document: &Value, proof: &Value) -> Result<Option<HashData>, CanonicalizationError> {
-    let Some(parts) = canonical_parts(document, proof, "ecdsa-rdfc-2019").await? else {
+    hash_data_with(&TypeRegistry::default().loader(), document, proof).await
+}
+
+/// [`hash_data`] with the contexts `loader` knows.
+///
+/// # Errors
+/// When either part cannot be canonicalised within the budget.
+pub async fn hash_data_with(
+    loader: &BundledLoader,
+    document: &Value,
+    proof: &Value,
+) -> Result<Option<HashData>, CanonicalizationError> {
+    let Some(parts) = canonical_parts(loader, document, proof, "ecdsa-rdfc-2019").await? else {
         return Ok(None);
     };
     Ok(Some(HashData {
@@ -124,7 +144,7 @@ pub async fn verify_with_ssi(document: &Value, now: chrono::DateTime<chrono::Utc
         ssi_data_integrity::from_json_slice(&bytes);
     let Ok(signed) = parsed else { return false };
     let params = VerificationParameters::from_resolver(crate::did_key::DidKeyResolver)
-        .with_json_ld_loader(crate::contexts::BundledLoader)
+        .with_json_ld_loader(TypeRegistry::default().loader())
         .with_date_time(now);
     matches!(signed.proofs.validate_proof(&params, &signed.claims).await, Ok(Ok(())))
 }

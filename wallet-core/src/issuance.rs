@@ -14,6 +14,7 @@ use ssi_verification_methods::{AnyMethod, SingleSecretSigner};
 use crate::canonical::CanonicalizationError;
 use crate::contexts::{BundledLoader, CREDENTIALS_V2, DATA_INTEGRITY_V2};
 use crate::credential::format_timestamp;
+use crate::credential_type::TypeRegistry;
 use crate::data_model::{self, DataModelError};
 use crate::did_key::DidKeyResolver;
 use crate::keys::IssuerKey;
@@ -82,18 +83,33 @@ fn with_data_integrity_context(unsigned: &Value) -> Value {
 /// # Errors
 /// See [`IssueError`].
 pub async fn sign_credential(unsigned: &Value, key: &IssuerKey, created: DateTime<Utc>) -> Result<Value, IssueError> {
+    sign_credential_with(&TypeRegistry::default(), unsigned, key, created).await
+}
+
+/// [`sign_credential`] with the contexts of `types` (the generated contexts of
+/// its credential type definitions besides the bundled ones).
+///
+/// # Errors
+/// See [`IssueError`].
+pub async fn sign_credential_with(
+    types: &TypeRegistry,
+    unsigned: &Value,
+    key: &IssuerKey,
+    created: DateTime<Utc>,
+) -> Result<Value, IssueError> {
     if unsigned.get("proof").is_some() {
         return Err(IssueError::AlreadySigned);
     }
+    let loader = types.loader();
     crate::canonical::check_json_limits(unsigned).map_err(IssueError::TooComplex)?;
-    data_model::check_credential(unsigned)?;
+    data_model::check_credential_with(&loader, unsigned)?;
     let unsigned = &with_data_integrity_context(unsigned);
-    refuse_beyond_budget(unsigned).await?;
+    refuse_beyond_budget(&loader, unsigned).await?;
     let credential = LdClaims::from_json(unsigned).map_err(IssueError::NotACredential)?;
     let resolver = DidKeyResolver;
     let signer = SingleSecretSigner::new(key.to_jwk().map_err(|e| IssueError::Signing(e.to_string()))?).into_local();
     let options = proof_options(key, created)?;
-    let environment = SignatureEnvironment { json_ld_loader: BundledLoader, eip712_loader: () };
+    let environment = SignatureEnvironment { json_ld_loader: loader, eip712_loader: () };
     let signed = AnySuite::EcdsaRdfc2019
         .sign_with(environment, credential, resolver, signer, options, Default::default())
         .await
@@ -103,8 +119,8 @@ pub async fn sign_credential(unsigned: &Value, key: &IssuerKey, created: DateTim
 
 /// `ssi` canonicalises without a budget: a document beyond ours (or the JSON
 /// limits) is refused before signing. Invalid JSON-LD is left to `ssi`.
-async fn refuse_beyond_budget(unsigned: &Value) -> Result<(), IssueError> {
-    match crate::canonical::check_document(unsigned).await {
+async fn refuse_beyond_budget(loader: &BundledLoader, unsigned: &Value) -> Result<(), IssueError> {
+    match crate::canonical::check_document_with(loader, unsigned).await {
         Err(e) if e.is_limit() => Err(IssueError::TooComplex(e)),
         _ => Ok(()),
     }
@@ -135,12 +151,29 @@ pub async fn sign_presentation(
     domain: Option<&str>,
     purpose: PresentationPurpose,
 ) -> Result<Value, IssueError> {
+    sign_presentation_with(&TypeRegistry::default(), unsigned, key, created, challenge, domain, purpose).await
+}
+
+/// [`sign_presentation`] with the contexts of `types`.
+///
+/// # Errors
+/// See [`IssueError`].
+pub async fn sign_presentation_with(
+    types: &TypeRegistry,
+    unsigned: &Value,
+    key: &IssuerKey,
+    created: DateTime<Utc>,
+    challenge: Option<&str>,
+    domain: Option<&str>,
+    purpose: PresentationPurpose,
+) -> Result<Value, IssueError> {
     if unsigned.get("proof").is_some() {
         return Err(IssueError::AlreadySigned);
     }
+    let loader = types.loader();
     crate::canonical::check_json_limits(unsigned).map_err(IssueError::TooComplex)?;
-    data_model::check_presentation(unsigned)?;
-    refuse_beyond_budget(unsigned).await?;
+    data_model::check_presentation_with(&loader, unsigned)?;
+    refuse_beyond_budget(&loader, unsigned).await?;
     let presentation = LdClaims::from_json(unsigned).map_err(IssueError::NotACredential)?;
     let resolver = DidKeyResolver;
     let signer = SingleSecretSigner::new(key.to_jwk().map_err(|e| IssueError::Signing(e.to_string()))?).into_local();
@@ -151,7 +184,7 @@ pub async fn sign_presentation(
     };
     options.challenge = challenge.map(str::to_owned);
     options.domains = domain.into_iter().map(str::to_owned).collect();
-    let environment = SignatureEnvironment { json_ld_loader: BundledLoader, eip712_loader: () };
+    let environment = SignatureEnvironment { json_ld_loader: loader, eip712_loader: () };
     let signed = AnySuite::EcdsaRdfc2019
         .sign_with(environment, presentation, resolver, signer, options, Default::default())
         .await

@@ -23,6 +23,7 @@ pub mod localized;
 pub mod oid4vci;
 pub mod presentation;
 pub mod qr;
+pub mod report;
 pub mod sm2_rdfc_2026;
 pub mod status;
 pub mod transparency;

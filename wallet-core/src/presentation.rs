@@ -29,9 +29,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::compact::{self, CompactError};
+use crate::credential_type::TypeRegistry;
 use crate::holder::{bound_key, verify_es256, DeviceKey};
 use crate::localized::Localized;
-use crate::verification::{CheckResult, Warning};
+use crate::report::{CheckResult, Warning};
 
 /// Prefix of the presentation QR text.
 pub const PRESENTATION_PREFIX: &str = "EP1:";
@@ -114,6 +115,19 @@ fn signed_message(credential_cbor: &[u8], created: i64, challenge: Option<&str>)
 /// credential is not bound to `device`; a challenge over [`MAX_CHALLENGE_LEN`];
 /// a credential the compact form cannot carry.
 pub fn present(vc: &Value, device: &DeviceKey, freshness: &Freshness) -> Result<String, PresentationError> {
+    present_with(&TypeRegistry::default(), vc, device, freshness)
+}
+
+/// [`present`] with the compact-QR term codes of `types`.
+///
+/// # Errors
+/// As [`present`].
+pub fn present_with(
+    types: &TypeRegistry,
+    vc: &Value,
+    device: &DeviceKey,
+    freshness: &Freshness,
+) -> Result<String, PresentationError> {
     match bound_key(vc) {
         None | Some(Err(_)) => return Err(PresentationError::NotBound),
         Some(Ok(key)) if key != device.public_key() => return Err(PresentationError::OtherDevice),
@@ -124,7 +138,7 @@ pub fn present(vc: &Value, device: &DeviceKey, freshness: &Freshness) -> Result<
         Freshness::Challenge(at, c) if c.len() <= MAX_CHALLENGE_LEN => (*at, Some(c.as_str())),
         Freshness::Challenge(..) => return Err(PresentationError::Malformed("challenge too long")),
     };
-    let credential_cbor = compact::encode_cbor(vc)?;
+    let credential_cbor = compact::encode_cbor_with(types, vc)?;
     let created = at.timestamp();
     let signature = device.sign(&signed_message(&credential_cbor, created, challenge));
     let envelope = Cbor::Array(vec![
@@ -149,6 +163,14 @@ pub fn present(vc: &Value, device: &DeviceKey, freshness: &Freshness) -> Result<
 /// # Errors
 /// [`PresentationError`] when it is not one.
 pub fn decode_presentation(text: &str) -> Result<HolderPresentation, PresentationError> {
+    decode_presentation_with(&TypeRegistry::default(), text)
+}
+
+/// [`decode_presentation`] with the compact-QR term codes of `types`.
+///
+/// # Errors
+/// As [`decode_presentation`].
+pub fn decode_presentation_with(types: &TypeRegistry, text: &str) -> Result<HolderPresentation, PresentationError> {
     let body = text.strip_prefix(PRESENTATION_PREFIX).ok_or(PresentationError::WrongPrefix)?;
     if text.len() > compact::MAX_QR_TEXT_LEN {
         return Err(CompactError::TooLarge.into());
@@ -182,7 +204,7 @@ pub fn decode_presentation(text: &str) -> Result<HolderPresentation, Presentatio
     if signature.len() != 64 {
         return Err(PresentationError::Malformed("the signature must be 64 bytes"));
     }
-    let credential = compact::decode_cbor(&credential_cbor)?;
+    let credential = compact::decode_cbor_with(types, &credential_cbor)?;
     Ok(HolderPresentation { credential, credential_cbor, created, challenge, signature })
 }
 
@@ -305,12 +327,20 @@ pub struct Scanned {
 /// # Errors
 /// [`PresentationError`] (a compact error for an unreadable `EC1:` text, `wrong_prefix` for neither form).
 pub fn read_scanned(text: &str) -> Result<Scanned, PresentationError> {
+    read_scanned_with(&TypeRegistry::default(), text)
+}
+
+/// [`read_scanned`] with the compact-QR term codes of `types`.
+///
+/// # Errors
+/// As [`read_scanned`].
+pub fn read_scanned_with(types: &TypeRegistry, text: &str) -> Result<Scanned, PresentationError> {
     let text = text.trim();
     if text.starts_with(PRESENTATION_PREFIX) {
-        let p = decode_presentation(text)?;
+        let p = decode_presentation_with(types, text)?;
         return Ok(Scanned { credential: p.credential.clone(), presentation: Some(std::sync::Arc::new(p)) });
     }
-    Ok(Scanned { credential: compact::decode_credential(text)?, presentation: None })
+    Ok(Scanned { credential: compact::decode_credential_with(types, text)?, presentation: None })
 }
 
 #[cfg(test)]

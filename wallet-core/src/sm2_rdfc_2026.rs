@@ -26,6 +26,8 @@ use sm2::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, LineEnding};
 use sm3::{Digest as _, Sm3};
 
 use crate::canonical::CanonicalizationError;
+use crate::contexts::BundledLoader;
+use crate::credential_type::TypeRegistry;
 use crate::data_integrity::canonical_parts;
 
 /// The `cryptosuite` value of this suite's proofs.
@@ -202,7 +204,19 @@ impl HashData {
 /// # Errors
 /// When either part cannot be canonicalised within the budget.
 pub async fn hash_data(document: &Value, proof: &Value) -> Result<Option<HashData>, CanonicalizationError> {
-    let Some(parts) = canonical_parts(document, proof, CRYPTOSUITE).await? else {
+    hash_data_with(&TypeRegistry::default().loader(), document, proof).await
+}
+
+/// [`hash_data`] with the contexts `loader` knows.
+///
+/// # Errors
+/// When either part cannot be canonicalised within the budget.
+pub async fn hash_data_with(
+    loader: &BundledLoader,
+    document: &Value,
+    proof: &Value,
+) -> Result<Option<HashData>, CanonicalizationError> {
+    let Some(parts) = canonical_parts(loader, document, proof, CRYPTOSUITE).await? else {
         return Ok(None);
     };
     Ok(Some(HashData {

@@ -5,6 +5,9 @@
 //! The services pick [`Texts`] for the reader's [`Lang`] and templates use the
 //! fields (`{{ t.sign_in }}`). No web framework here: only the text.
 
+use crate::credential_type::TypeRegistry;
+use crate::report::{CheckResult, VerificationReport};
+
 /// A page language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -312,11 +315,11 @@ pub enum Shown {
 }
 
 /// The holder's (or licensee's) details of a credential as `(label, value)` rows
-/// in `lang`, in definition order, from the installed credential type definition
+/// in `lang`, in definition order, from the credential type definition in `types`
 /// ([`crate::credential_type`]). A credential of no known type has no rows;
 /// nothing here panics on odd input.
-pub fn subject_rows(vc: &serde_json::Value, lang: Lang, shown: Shown) -> Vec<(String, String)> {
-    let Some(def) = crate::credential_type::installed_for_credential(vc) else {
+pub fn subject_rows(types: &TypeRegistry, vc: &serde_json::Value, lang: Lang, shown: Shown) -> Vec<(String, String)> {
+    let Some(def) = types.for_credential(vc) else {
         return Vec::new();
     };
     let pick = |l: &crate::localized::Localized| match lang {
@@ -348,8 +351,8 @@ fn lang_separator(lang: Lang) -> &'static str {
 }
 
 /// The credential type's name in `lang` (from its definition).
-pub fn kind_name(vc: &serde_json::Value, lang: Lang) -> String {
-    match crate::credential_type::installed_for_credential(vc) {
+pub fn kind_name(types: &TypeRegistry, vc: &serde_json::Value, lang: Lang) -> String {
+    match types.for_credential(vc) {
         Some(def) => match lang {
             Lang::Zh => def.name.zh.clone(),
             Lang::En => def.name.en.clone(),
@@ -364,19 +367,19 @@ pub fn kind_name(vc: &serde_json::Value, lang: Lang) -> String {
 /// not confirm: then "credential of unconfirmed type". With no trust data at
 /// all (issuer trust `unchecked`, shown as "not established" on the page),
 /// the type the credential states.
-pub fn authorised_kind_name(report: &crate::verification::VerificationReport, lang: Lang) -> String {
+pub fn authorised_kind_name(types: &TypeRegistry, report: &VerificationReport, lang: Lang) -> String {
     let Some(trusted) = &report.trusted_issuer else {
         return match &report.checks.issuer_trust {
-            crate::verification::CheckResult::Unchecked { .. } => report
+            CheckResult::Unchecked { .. } => report
                 .types
                 .iter()
                 .rev()
-                .find_map(|t| crate::credential_type::installed_type(t))
+                .find_map(|t| types.by_type(t))
                 .map_or_else(|| "Verifiable Credential".to_owned(), |def| lang.pick(&def.name).to_owned()),
             _ => lang.texts().kind_unconfirmed.to_owned(),
         };
     };
-    trusted.authorised_types.iter().rev().find_map(|t| crate::credential_type::installed_type(t)).map_or_else(
+    trusted.authorised_types.iter().rev().find_map(|t| types.by_type(t)).map_or_else(
         || "Verifiable Credential".to_owned(),
         |def| match lang {
             Lang::Zh => def.name.zh.clone(),
@@ -433,19 +436,20 @@ mod tests {
         let vc = serde_json::json!({"type": ["VerifiableCredential", "HealthCertificate"],
             "credentialSubject": {"fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan",
             "sex": "F", "birthDate": "1991-07-23", "examinationResult": "qualified", "idNumberDigest": "uAAAA"}});
+        let types = TypeRegistry::default();
         let row = |l: &str, v: &str| (l.to_owned(), v.to_owned());
-        let zh = subject_rows(&vc, Lang::Zh, Shown::OnCard);
+        let zh = subject_rows(&types, &vc, Lang::Zh, Shown::OnCard);
         assert_eq!(zh[0], row("姓名", "欧阳晓燕"));
         assert!(zh.contains(&row("性别", "女")));
         assert!(zh.contains(&row("体检结论", "合格")));
         assert!(!zh.iter().any(|(_, v)| v.contains("uAAAA")), "digests are never shown");
-        let en = subject_rows(&vc, Lang::En, Shown::ToInspector);
+        let en = subject_rows(&types, &vc, Lang::En, Shown::ToInspector);
         assert!(en.contains(&row("Sex", "Female")));
-        assert_eq!(kind_name(&vc, Lang::En), "Health certificate");
+        assert_eq!(kind_name(&types, &vc, Lang::En), "Health certificate");
         let licence = serde_json::json!({"type": ["VerifiableCredential", "FoodBusinessLicence"],
             "credentialSubject": {"businessScope": ["a", "b"]}});
-        assert!(subject_rows(&licence, Lang::En, Shown::OnCard).contains(&row("Business scope", "a, b")));
-        assert!(subject_rows(&licence, Lang::Zh, Shown::OnCard).contains(&row("经营项目", "a、b")));
-        assert!(subject_rows(&serde_json::json!(42), Lang::En, Shown::OnCard).is_empty());
+        assert!(subject_rows(&types, &licence, Lang::En, Shown::OnCard).contains(&row("Business scope", "a, b")));
+        assert!(subject_rows(&types, &licence, Lang::Zh, Shown::OnCard).contains(&row("经营项目", "a、b")));
+        assert!(subject_rows(&types, &serde_json::json!(42), Lang::En, Shown::OnCard).is_empty());
     }
 }

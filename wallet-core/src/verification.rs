@@ -9,17 +9,18 @@
 //! a certificate", the second "this certificate is not good".
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
 use serde_json::Value;
 use ssi_claims_core::{ValidateProof, VerificationParameters};
 use ssi_data_integrity::{AnySuite, DataIntegrity};
 
 use crate::contexts::BundledLoader;
+use crate::credential_type::TypeRegistry;
 use crate::data_model::{self, DataModelError};
 use crate::did_key::DidKeyResolver;
 use crate::ld_claims::LdClaims;
 use crate::localized::Localized;
 use crate::presentation::{HolderPresentation, PresentationPolicy};
+pub use crate::report::{CheckResult, Checks, CredentialOutcome, PresentationReport, VerificationReport, Warning};
 use crate::trust::{TrustStore, TrustedIssuer};
 use std::sync::{Arc, RwLock};
 
@@ -30,118 +31,6 @@ use crate::transparency::{
 /// Cryptosuites this verifier accepts. Anything else is reported as an
 /// invalid signature with the code `unsupported_cryptosuite`.
 pub const ACCEPTED_CRYPTOSUITES: &[&str] = &["ecdsa-rdfc-2019", "eddsa-rdfc-2022"];
-
-/// The outcome of one check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "result", rename_all = "lowercase")]
-pub enum CheckResult {
-    /// The check ran and passed.
-    Valid,
-    /// The check ran and failed.
-    Invalid {
-        /// Stable machine code, e.g. `expired`, `bad_signature`.
-        code: String,
-        /// For the inspector, in plain words.
-        reason: Localized,
-    },
-    /// The check did not run (no data to run it on, or not configured).
-    Unchecked {
-        /// Stable machine code, e.g. `no_trust_list`.
-        code: String,
-        /// Why not.
-        reason: Localized,
-    },
-}
-
-impl CheckResult {
-    fn invalid(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self::Invalid { code: code.to_owned(), reason: Localized::new(zh, en) }
-    }
-    fn unchecked(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self::Unchecked { code: code.to_owned(), reason: Localized::new(zh, en) }
-    }
-    /// Did the check run and pass?
-    pub fn is_valid(&self) -> bool {
-        matches!(self, Self::Valid)
-    }
-    /// Did the check run and fail?
-    pub fn is_invalid(&self) -> bool {
-        matches!(self, Self::Invalid { .. })
-    }
-    /// The failure code, if the check failed.
-    pub fn invalid_code(&self) -> Option<&str> {
-        match self {
-            Self::Invalid { code, .. } => Some(code),
-            _ => None,
-        }
-    }
-}
-
-/// One entry per check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Checks {
-    /// The Data Integrity proof verifies against the issuer's key.
-    pub signature: CheckResult,
-    /// `validFrom` ≤ now ≤ `validUntil`.
-    pub validity_period: CheckResult,
-    /// The signing key belongs to an issuer a department authorised for this type.
-    pub issuer_trust: CheckResult,
-    /// Not revoked, not suspended (Bitstring Status List).
-    pub status: CheckResult,
-    /// The issuance is in the shared, anchored log.
-    pub anchoring: CheckResult,
-    /// For a credential bound to a device key: the presenter signed a fresh
-    /// presentation with that key ([`crate::presentation`]).
-    pub holder_binding: CheckResult,
-}
-
-/// Something worth telling the inspector that does not by itself fail the credential.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Warning {
-    /// Stable machine code.
-    pub code: String,
-    /// In plain words.
-    pub message: Localized,
-}
-
-/// The verification report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VerificationReport {
-    /// True when the signature and validity period are valid, status,
-    /// anchoring and holder binding are not invalid, and (when required)
-    /// issuer trust is valid.
-    pub verified: bool,
-    /// The credential's `id`, if any.
-    pub credential_id: Option<String>,
-    /// The issuer's identifier.
-    pub issuer: Option<String>,
-    /// Who the trust list says the issuer is (when issuer trust is valid).
-    pub trusted_issuer: Option<TrustedIssuer>,
-    /// The credential's types.
-    pub types: Vec<String>,
-    /// The checks.
-    pub checks: Checks,
-    /// Where the issuance is anchored (when the anchoring check is valid):
-    /// log index, block number and time, witnesses.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub anchor: Option<AnchorEvidence>,
-    /// Warnings.
-    pub warnings: Vec<Warning>,
-    /// The clock the checks were run against.
-    pub checked_at: DateTime<Utc>,
-}
-
-impl VerificationReport {
-    /// The code of the first failed check, in the order an inspector cares about.
-    pub fn first_failure(&self) -> Option<&str> {
-        let c = &self.checks;
-        [&c.signature, &c.issuer_trust, &c.status, &c.validity_period, &c.anchoring, &c.holder_binding]
-            .into_iter()
-            .find_map(CheckResult::invalid_code)
-    }
-}
 
 /// Why an input is not a credential we can check at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -295,6 +184,11 @@ pub struct VerifyOptions {
     pub presentation: Option<Arc<HolderPresentation>>,
     /// How fresh a presentation must be, and the challenge asked (if any).
     pub presentation_policy: PresentationPolicy,
+    /// The credential types known: the JSON-LD contexts their definitions
+    /// generate (see [`TypeRegistry::loader`]). A service passes the registry it
+    /// was configured with ([`with_types`](Self::with_types)); [`at`](Self::at)
+    /// starts with the shipped types.
+    pub types: TypeRegistry,
 }
 
 impl VerifyOptions {
@@ -309,7 +203,14 @@ impl VerifyOptions {
             anchoring: AnchoringSource::NotConfigured,
             presentation: None,
             presentation_policy: PresentationPolicy::default(),
+            types: TypeRegistry::default(),
         }
+    }
+
+    /// The same, knowing the credential types of `types` (their generated contexts).
+    pub fn with_types(mut self, types: TypeRegistry) -> Self {
+        self.types = types;
+        self
     }
 
     /// The same, checking holder binding against `presentation`.
@@ -366,7 +267,7 @@ fn proof_entries(proof: &Value) -> Vec<&Value> {
 pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<VerificationReport, MalformedCredential> {
     let obj = vc.as_object().ok_or(MalformedCredential::NotAnObject)?;
     crate::canonical::check_json_limits(vc).map_err(MalformedCredential::Limits)?;
-    data_model::check_credential(vc)?;
+    data_model::check_credential_with(&options.types.loader(), vc)?;
     let proof = obj.get("proof").ok_or(MalformedCredential::MissingProof)?;
     check_dates_readable(vc, proof)?;
     let (signature, signed_nquads) = check_signature(vc, proof, options).await?;
@@ -378,7 +279,7 @@ pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<Ve
         {
             match signed_nquads {
                 Some(nquads) => Some(<sha2::Sha256 as sha2::Digest>::digest(nquads.as_bytes()).into()),
-                None => crate::transparency::credential_digest(vc).await.ok(),
+                None => crate::transparency::credential_digest_with(&options.types.loader(), vc).await.ok(),
             }
         }
         _ => None,
@@ -746,19 +647,21 @@ async fn check_signature(
     }
     // `ssi` canonicalises without a budget: ours runs first (see
     // `refuse_beyond_budget`). Invalid JSON-LD is left to `ssi` to report.
-    let signed_nquads = match crate::canonical::canonicalize(vc, crate::canonical::Budget::default()).await {
-        Err(e) if e.is_limit() => {
-            return Ok((CheckResult::Invalid { code: e.code().to_owned(), reason: e.message() }, None));
-        }
-        Err(_) => None,
-        Ok(canonical) => Some(canonical.nquads),
-    };
+    let loader = options.types.loader();
+    let signed_nquads =
+        match crate::canonical::canonicalize_with(&loader, vc, crate::canonical::Budget::default()).await {
+            Err(e) if e.is_limit() => {
+                return Ok((CheckResult::Invalid { code: e.code().to_owned(), reason: e.message() }, None));
+            }
+            Err(_) => None,
+            Ok(canonical) => Some(canonical.nquads),
+        };
     // Our own ecdsa-rdfc-2019 check (held to ssi's answer by the differential
     // test) decides a match; anything else, a mismatch included, goes to ssi,
     // which gives the report its detail.
     if signed_nquads.is_some()
         && fast_path_applies(vc, proof)
-        && crate::ecdsa_rdfc_2019::verify(vc, proof).await == crate::ecdsa_rdfc_2019::FastPath::Valid
+        && crate::ecdsa_rdfc_2019::verify_with(&loader, vc, proof).await == crate::ecdsa_rdfc_2019::FastPath::Valid
     {
         return Ok((CheckResult::Valid, signed_nquads));
     }
@@ -794,8 +697,8 @@ fn fast_path_applies(vc: &Value, proof: &Value) -> bool {
 /// a document beyond it fails the signature check with `document_too_complex`
 /// (`document_too_deep`, `document_too_large`) before any proof work. Invalid
 /// JSON-LD is left to `ssi`, which reports it as before.
-async fn refuse_beyond_budget(document: &Value) -> Option<CheckResult> {
-    match crate::canonical::check_document(document).await {
+async fn refuse_beyond_budget(loader: &BundledLoader, document: &Value) -> Option<CheckResult> {
+    match crate::canonical::check_document_with(loader, document).await {
         Err(e) if e.is_limit() => {
             let message = e.message();
             Some(CheckResult::Invalid { code: e.code().to_owned(), reason: message })
@@ -875,7 +778,9 @@ fn check_proof_suites(proof: &Value) -> Result<Option<CheckResult>, MalformedCre
 
 /// Offline verification parameters: did:key only, bundled contexts only.
 fn verification_parameters(options: &VerifyOptions) -> VerificationParameters<DidKeyResolver, BundledLoader> {
-    VerificationParameters::from_resolver(DidKeyResolver).with_json_ld_loader(BundledLoader).with_date_time(options.now)
+    VerificationParameters::from_resolver(DidKeyResolver)
+        .with_json_ld_loader(options.types.loader())
+        .with_date_time(options.now)
 }
 
 fn proof_outcome<E: std::fmt::Display, I: std::fmt::Display>(
@@ -944,37 +849,6 @@ fn check_validity_period(vc: &Value, options: &VerifyOptions, warnings: &mut Vec
     }
 }
 
-/// The result of verifying a presentation: its own proof, then each credential.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PresentationReport {
-    /// True when the presentation's proof is not invalid and every credential verified.
-    pub verified: bool,
-    /// The presentation's `holder`, if any.
-    pub holder: Option<String>,
-    /// The presentation's own proof (`unchecked` when it has none).
-    pub proof: CheckResult,
-    /// One report per embedded credential, in order.
-    pub credentials: Vec<CredentialOutcome>,
-    /// Warnings about the presentation itself.
-    pub warnings: Vec<Warning>,
-}
-
-/// One embedded credential's outcome inside a presentation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", rename_all = "camelCase")]
-pub enum CredentialOutcome {
-    /// It was checkable: here is its report.
-    Report(Box<VerificationReport>),
-    /// It was not a checkable credential.
-    Malformed {
-        /// Stable code.
-        code: String,
-        /// For a person.
-        message: Localized,
-    },
-}
-
 /// Verify a presentation: its proof (if any; `challenge`/`domain` must match
 /// when the verifier asks for them) and every embedded credential.
 ///
@@ -989,7 +863,7 @@ pub async fn verify_presentation(
 ) -> Result<PresentationReport, MalformedCredential> {
     let obj = vp.as_object().ok_or(MalformedCredential::NotAnObject)?;
     crate::canonical::check_json_limits(vp).map_err(MalformedCredential::Limits)?;
-    data_model::check_presentation(vp)?;
+    data_model::check_presentation_with(&options.types.loader(), vp)?;
     check_dates_readable(vp, obj.get("proof").unwrap_or(&Value::Null))?;
     let mut warnings = Vec::new();
     let proof = match obj.get("proof") {
@@ -1200,7 +1074,7 @@ async fn check_presentation_signature(
     if let Some(unsupported) = check_proof_suites(proof)? {
         return Ok(unsupported);
     }
-    if let Some(refused) = refuse_beyond_budget(vp).await {
+    if let Some(refused) = refuse_beyond_budget(&options.types.loader(), vp).await {
         return Ok(refused);
     }
     let bytes = serde_json::to_vec(vp).map_err(|e| MalformedCredential::UnreadableProof(e.to_string()))?;

@@ -38,6 +38,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::credential_type::TypeRegistry;
 use crate::keys::IssuerKey;
 use crate::localized::Localized;
 use crate::status::{verify_status_list, StatusListCache, StatusPolicy};
@@ -211,6 +212,9 @@ pub struct OpenedBundle {
     status: StatusSource,
     logs: Arc<[AnchoredLog]>,
     policy: FreshnessPolicy,
+    /// The credential types the inspector reads (the shipped ones unless set
+    /// with [`OpenedBundle::with_types`]).
+    types: TypeRegistry,
     /// Parts that could not be used (a status list that does not verify…), in words.
     pub problems: Vec<String>,
 }
@@ -340,7 +344,7 @@ pub async fn open_payload_after<R: AsRef<[u8]>>(
         policy: StatusPolicy { warn_after: policy.warn_after, max_age: policy.max_age, ..StatusPolicy::default() },
     };
     let logs = open_logs(&bundle, &mut problems);
-    OpenedBundle { bundle, trust, status, logs: logs.into(), policy, problems }
+    OpenedBundle { bundle, trust, status, logs: logs.into(), policy, types: TypeRegistry::default(), problems }
 }
 
 /// The bundled logs whose keys and policy read (a bad one is a problem, and that
@@ -375,6 +379,12 @@ fn open_logs(bundle: &VerifierBundle, problems: &mut Vec<String>) -> Vec<Anchore
 }
 
 impl OpenedBundle {
+    /// The same, reading and verifying credentials of `types`.
+    pub fn with_types(mut self, types: TypeRegistry) -> Self {
+        self.types = types;
+        self
+    }
+
     /// Options to verify with at `now`, trust required (an inspector's setting).
     pub fn verify_options(&self, now: DateTime<Utc>) -> VerifyOptions {
         self.verify_options_with_inclusion(now, None)
@@ -387,15 +397,17 @@ impl OpenedBundle {
         now: DateTime<Utc>,
         inclusion: Option<Arc<InclusionBundle>>,
     ) -> VerifyOptions {
-        VerifyOptions::at(now).with_trust(self.trust.clone(), true).with_status(self.status.clone()).with_anchoring(
-            AnchoringSource::Bundled {
+        VerifyOptions::at(now)
+            .with_types(self.types.clone())
+            .with_trust(self.trust.clone(), true)
+            .with_status(self.status.clone())
+            .with_anchoring(AnchoringSource::Bundled {
                 logs: Arc::clone(&self.logs),
                 inclusion,
                 collected_at: self.bundle.issued_at,
                 warn_after: self.policy.warn_after,
                 max_age: self.policy.max_age,
-            },
-        )
+            })
     }
 
     /// The bundle's age at `now`, in words, for the report.
@@ -455,7 +467,7 @@ impl OpenedBundle {
             (credential, None, inclusion)
         } else {
             // A credential (`EC1:`) or a holder's presentation of one (`EP1:`).
-            let scanned = crate::presentation::read_scanned(text).map_err(|e| UnverifiableInput {
+            let scanned = crate::presentation::read_scanned_with(&self.types, text).map_err(|e| UnverifiableInput {
                 error: e.code().to_owned(),
                 message: Localized::new(
                     format!("二维码内容不是可识别的电子证照：{e}"),

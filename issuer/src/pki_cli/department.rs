@@ -114,9 +114,9 @@ fn check_credential_types(types: &[String]) -> anyhow::Result<Vec<String>> {
 pub fn issue(args: &IssueArgs) -> anyhow::Result<()> {
     let ca = CaDir::open(&args.dir)?;
     let types = check_credential_types(&args.types)?;
-    let defined = wallet_core::credential_type::Registry::load(args.credential_types.as_deref())?;
+    let defined = wallet_core::credential_type::TypeRegistry::load(args.credential_types.as_deref())?;
     if let Some(missing) = types.iter().find(|t| defined.by_type(t).is_none()) {
-        let known: Vec<&str> = defined.definitions().map(|d| d.type_name).collect();
+        let known: Vec<&str> = defined.definitions().map(|d| d.type_name.as_str()).collect();
         bail!(
             "credential type {missing} has no definition (known: {}); add its file with --credential-types DIR",
             known.join(", ")

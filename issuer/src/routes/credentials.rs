@@ -21,7 +21,7 @@ pub async fn credential(
 
 async fn qr_text(issuer: &Issuer, uuid: &str) -> Result<String, ApiError> {
     let vc = issuer.credential(uuid).await?;
-    compact::encode_credential(&vc).map_err(ApiError::internal)
+    compact::encode_credential_with(&issuer.types, &vc).map_err(ApiError::internal)
 }
 
 /// `GET /credentials/{uuid}/qr.png`

@@ -86,5 +86,5 @@ pub async fn issue_defined(
     require_json(&req)?;
     let key = idempotency_key(&req)?;
     let body = super::read_body(payload).await?;
-    Ok(respond(issuer.issue_type(def.type_name, &body, key).await?))
+    Ok(respond(issuer.issue_type(&def.type_name, &body, key).await?))
 }

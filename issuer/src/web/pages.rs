@@ -10,7 +10,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde_json::{json, Map, Value};
 use wallet_core::credential::CredentialId;
-use wallet_core::credential_type::{Definition, FieldType};
+use wallet_core::credential_type::{Definition, FieldType, TypeRegistry};
 use wallet_core::localized::Localized;
 use wallet_core::ui_text::{self, Lang, PageContext};
 
@@ -555,8 +555,8 @@ async fn render_certificate(
     let status = if status_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = CertificatePage {
         uuid: uuid.to_owned(),
-        kind: ui_text::kind_name(&vc, lang),
-        rows: ui_text::subject_rows(&vc, lang, ui_text::Shown::OnCard),
+        kind: ui_text::kind_name(&issuer.types, &vc, lang),
+        rows: ui_text::subject_rows(&issuer.types, &vc, lang, ui_text::Shown::OnCard),
         issuer_did: vc
             .get("issuer")
             .and_then(|issuer| issuer.as_str().or_else(|| issuer.get("id").and_then(Value::as_str)))
@@ -639,14 +639,15 @@ fn text(value: &Value, key: &str) -> String {
     value.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
 }
 
-fn holder_of(vc: &Value) -> String {
+fn holder_of(types: &TypeRegistry, vc: &Value) -> String {
     let s = &vc["credentialSubject"];
     match (s["fullName"].as_str(), s["fullNamePinyin"].as_str(), s["licensee"].as_str()) {
         (Some(name), Some(pinyin), _) => format!("{name} ({pinyin})"),
         (Some(name), None, _) => name.to_owned(),
         (_, _, Some(licensee)) => licensee.to_owned(),
         // Other defined types: the first field printed on the card (e.g. the owner's name).
-        _ => wallet_core::credential_type::installed_for_credential(vc)
+        _ => types
+            .for_credential(vc)
             .and_then(|def| def.display_fields(vc).into_iter().find(|f| f.print))
             .map(|f| f.value.zh)
             .unwrap_or_default(),
@@ -679,8 +680,8 @@ pub async fn list(req: HttpRequest, state: web::Data<WebState>, issuer: web::Dat
         let id = text(vc, "id");
         ListRow {
             uuid: id.trim_start_matches("urn:uuid:").to_owned(),
-            kind: ui_text::kind_name(vc, lang),
-            holder: holder_of(vc),
+            kind: ui_text::kind_name(&issuer.types, vc, lang),
+            holder: holder_of(&issuer.types, vc),
             issued_at: issued_at.format("%Y-%m-%d %H:%M").to_string(),
             valid_until: ui_text::date_of(vc, "validUntil"),
             id,
@@ -709,7 +710,7 @@ pub async fn list(req: HttpRequest, state: web::Data<WebState>, issuer: web::Dat
         let mut matched = 0usize;
         for summary in summaries {
             match load(summary.id).await {
-                Ok(Some((vc, at))) if holder_of(&vc).to_lowercase().contains(&needle) => {
+                Ok(Some((vc, at))) if holder_of(&issuer.types, &vc).to_lowercase().contains(&needle) => {
                     matched += 1;
                     if matched > skip + PAGE_SIZE as usize {
                         has_more = true;
@@ -895,7 +896,7 @@ struct TypesPage {
 
 /// One input of a form built from a credential type definition.
 struct TypeFieldView {
-    name: &'static str,
+    name: String,
     label: String,
     /// `text`, `date`, `number`, `select` or `textarea`.
     input: &'static str,
@@ -951,13 +952,13 @@ fn type_fields(def: &Definition, lang: Lang) -> Vec<TypeFieldView> {
                 FieldType::TextList => ("textarea", Vec::new(), t.list_hint.to_owned()),
                 _ => ("text", Vec::new(), String::new()),
             };
-            TypeFieldView { name: f.name, label: lang.pick(&f.label).to_owned(), input, options, hint }
+            TypeFieldView { name: f.name.clone(), label: lang.pick(&f.label).to_owned(), input, options, hint }
         })
         .collect();
     for name in validity_inputs(def) {
         let label = if name == "validFrom" { t.valid_from } else { t.valid_until };
         fields.push(TypeFieldView {
-            name,
+            name: name.to_owned(),
             label: label.to_owned(),
             input: "date",
             options: Vec::new(),
@@ -972,14 +973,14 @@ fn type_request(def: &Definition, f: &HashMap<String, String>) -> Value {
     let value = |n: &str| f.get(n).map_or("", |v| v.trim()).to_owned();
     let mut body = Map::new();
     for field in &def.fields {
-        let v = value(field.name);
+        let v = value(&field.name);
         let json = match field.field_type {
             FieldType::TextList => {
                 Value::Array(v.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!(l)).collect())
             }
             _ => Value::String(v),
         };
-        body.insert(field.name.to_owned(), json);
+        body.insert(field.name.clone(), json);
     }
     for name in validity_inputs(def) {
         body.insert(name.to_owned(), json!(date_to_timestamp(&value(name))));
@@ -1049,11 +1050,11 @@ pub async fn issue_of_type(
     }
     let idem = f.get("idem").cloned().filter(|k| IdempotencyKey::parse(k).is_ok()).unwrap_or_else(new_idempotency_key);
     let key = IdempotencyKey::parse(&idem).ok();
-    match issuer.issue_type(def.type_name, type_request(&def, &f).to_string().as_bytes(), key).await {
+    match issuer.issue_type(&def.type_name, type_request(&def, &f).to_string().as_bytes(), key).await {
         Ok(issued) => {
             let id = issued.body.get("id").and_then(Value::as_str).and_then(CredentialId::parse);
             let Some(id) = id else { return internal(&req, ctx, cookies, "issued credential without an id") };
-            tracing::info!(user = %user, credential_id = %id.as_str(), kind = def.type_name, "issued from the web form");
+            tracing::info!(user = %user, credential_id = %id.as_str(), kind = %def.type_name, "issued from the web form");
             redirect(&format!("/certificates/{}?issued=1", id.uuid_part()), cookies)
         }
         Err(e) if e.status_code().is_server_error() => internal(&req, ctx, cookies, e),
@@ -1121,7 +1122,7 @@ mod tests {
                 .collect(),
         );
         let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 12).unwrap();
-        let def = wallet_core::credential_type::Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+        let def = wallet_core::credential_type::TypeRegistry::shipped().unwrap().by_type("HealthCertificate").unwrap();
         let Err(wallet_core::credential_type::RequestError::Fields(errors)) = def.check_request(&empty, today) else {
             panic!("field errors expected")
         };
@@ -1191,7 +1192,7 @@ mod tests {
                     .unwrap(),
             ];
             // Every shipped type's form, built from its definition.
-            let registry = wallet_core::credential_type::Registry::shipped().unwrap();
+            let registry = wallet_core::credential_type::TypeRegistry::shipped().unwrap();
             let forms: Vec<String> = registry
                 .definitions()
                 .map(|def| {

@@ -175,18 +175,22 @@ async fn a_type_defined_by_a_file_alone_is_issued_printed_scanned_and_verified()
     let png =
         app.http.get(format!("{}/credentials/{uuid}/qr.png", app.base)).send().await.unwrap().bytes().await.unwrap();
     let text = wallet_core::qr::decode_image(&png).unwrap();
-    let scanned = wallet_core::compact::decode_credential(&text).unwrap();
+    // An inspector's device with the same definition file (nothing is shared through the process).
+    let types = wallet_core::credential_type::TypeRegistry::load(app.settings.credential_types.as_deref()).unwrap();
+    let scanned = wallet_core::compact::decode_credential_with(&types, &text).unwrap();
     assert_eq!(scanned, vc);
+    assert!(wallet_core::compact::decode_credential(&text).is_err(), "the shipped types alone do not read it");
 
     // Verify, as an inspector's device would.
-    let report = verify_credential(&scanned, &VerifyOptions::at(Utc::now())).await.unwrap();
+    let inspector = || VerifyOptions::at(Utc::now()).with_types(types.clone());
+    let report = verify_credential(&scanned, &inspector()).await.unwrap();
     assert!(report.verified, "{report:?}");
     assert_eq!(report.checks.signature, CheckResult::Valid);
     for (field, value) in [("boilerClass", json!("G2")), ("yearsOfExperience", json!(13)), ("employer", json!("别家"))]
     {
         let mut tampered = scanned.clone();
         tampered["credentialSubject"][field] = value;
-        let report = verify_credential(&tampered, &VerifyOptions::at(Utc::now())).await.unwrap();
+        let report = verify_credential(&tampered, &inspector()).await.unwrap();
         assert!(!report.verified && matches!(report.checks.signature, CheckResult::Invalid { .. }), "{field}");
     }
 }

@@ -6,6 +6,7 @@ use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
+use wallet_core::credential_type::TypeRegistry;
 use wallet_core::presentation;
 
 use crate::api_error::ApiError;
@@ -26,6 +27,7 @@ pub struct QrText {
 }
 
 async fn verify_qr_text(
+    types: &TypeRegistry,
     trust: &TrustState,
     status: &StatusState,
     anchoring: &AnchoringState,
@@ -34,7 +36,7 @@ async fn verify_qr_text(
     challenge: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
     // The plain credential QR (`EC1:`) or the holder's presentation QR (`EP1:`).
-    let scanned = presentation::read_scanned(text).map_err(|e| {
+    let scanned = presentation::read_scanned_with(types, text).map_err(|e| {
         ApiError::bad_request(
             e.code(),
             format!("二维码内容无法识别为凭证：{e}"),
@@ -45,6 +47,7 @@ async fn verify_qr_text(
     // Inspectors act on the answer: an issuer no department vouches for is not valid.
     let report = crate::verify_flow::verify_credential(
         &vc,
+        types,
         trust,
         status,
         anchoring,
@@ -67,6 +70,7 @@ async fn verify_qr_text(
 /// # Errors
 /// 400 when the text is not one of our QR payloads.
 pub async fn verify_qr(
+    types: web::Data<TypeRegistry>,
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
     anchoring: web::Data<AnchoringState>,
@@ -91,7 +95,7 @@ pub async fn verify_qr(
         })?;
         (text, None)
     };
-    verify_qr_text(&trust, &status, &anchoring, &cpu, &text, challenge.as_deref()).await
+    verify_qr_text(&types, &trust, &status, &anchoring, &cpu, &text, challenge.as_deref()).await
 }
 
 /// `POST /verify/image` — a photo of the QR code: `multipart/form-data`
@@ -102,6 +106,7 @@ pub async fn verify_qr(
 /// `image_too_large` (pixels, see `wallet_core::qr`); 429 `too_many_requests`
 /// (per client address); 503 `busy` when `--image-decodes` photos are being decoded.
 pub async fn verify_image(
+    types: web::Data<TypeRegistry>,
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
     anchoring: web::Data<AnchoringState>,
@@ -117,7 +122,7 @@ pub async fn verify_image(
         read_body(payload, MAX_IMAGE_BYTES).await?.to_vec()
     };
     let text = cpu.decode_image(image).await?;
-    verify_qr_text(&trust, &status, &anchoring, &cpu, &text, None).await
+    verify_qr_text(&types, &trust, &status, &anchoring, &cpu, &text, None).await
 }
 
 async fn first_file(mut form: Multipart) -> Result<Vec<u8>, ApiError> {

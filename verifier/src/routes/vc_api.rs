@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use wallet_core::credential_type::TypeRegistry;
 use wallet_core::verification::{self, CheckResult, Checks, VerificationReport};
 
 use crate::api_error::ApiError;
@@ -87,6 +88,7 @@ pub fn credential_response(report: &VerificationReport, extra: Option<(&str, Val
 /// # Errors
 /// 400 for input that is not a credential.
 pub async fn verify_credential(
+    types: web::Data<TypeRegistry>,
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
     anchoring: web::Data<AnchoringState>,
@@ -95,6 +97,7 @@ pub async fn verify_credential(
 ) -> Result<HttpResponse, ApiError> {
     let report = crate::verify_flow::verify_credential(
         &body.verifiable_credential,
+        &types,
         &trust,
         &status,
         &anchoring,
@@ -117,6 +120,7 @@ pub async fn verify_credential(
 /// # Errors
 /// 400 for input that is not a presentation.
 pub async fn verify_presentation(
+    types: web::Data<TypeRegistry>,
     trust: web::Data<TrustState>,
     status: web::Data<StatusState>,
     anchoring: web::Data<AnchoringState>,
@@ -127,6 +131,7 @@ pub async fn verify_presentation(
     // the checks run on the CPU pool.
     let report = crate::verify_flow::verify_presentation(
         &body.verifiable_presentation,
+        &types,
         &trust,
         &status,
         &anchoring,

@@ -413,7 +413,7 @@ async fn licence_from_the_clinic(s: &Services) -> Value {
     assert_eq!(body["error"], "credential_type_not_authorised");
 
     let key = IssuerKey::from_pkcs8_pem(&fixture("keys/test-issuer.pem")).unwrap();
-    let def = wallet_core::credential_type::Registry::shipped().unwrap().by_type("FoodBusinessLicence").unwrap();
+    let def = wallet_core::credential_type::TypeRegistry::shipped().unwrap().by_type("FoodBusinessLicence").unwrap();
     let checked = def
         .check_request_keyed(
             &request,

@@ -15,7 +15,7 @@ use verifier::config::Settings;
 use verifier::rollback_state::RollbackState;
 use verifier::status_sync::{StatusSettings, StatusState};
 use wallet_core::credential::CredentialId;
-use wallet_core::credential_type::Registry;
+use wallet_core::credential_type::TypeRegistry;
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
 use wallet_core::status::{status_list_credential, Bitstring, StatusEntry, StatusPurpose};
@@ -86,7 +86,7 @@ fn start_verifier(settings: &Settings) -> String {
 /// A health certificate signed by `issuer` whose revocation entry names `list_url`.
 async fn certificate(issuer: &IssuerKey, list_url: &str) -> Value {
     let request = crate::support::requests::health_request();
-    let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+    let def = TypeRegistry::shipped().unwrap().by_type("HealthCertificate").unwrap();
     let checked = def
         .check_request_keyed(
             &request,

@@ -5,7 +5,7 @@
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use wallet_core::credential::CredentialId;
-use wallet_core::credential_type::Registry;
+use wallet_core::credential_type::TypeRegistry;
 use wallet_core::issuance::{sign_credential, sign_presentation, PresentationPurpose};
 use wallet_core::keys::IssuerKey;
 
@@ -24,7 +24,7 @@ async fn bound_certificate(holder: &IssuerKey) -> Value {
     let issuer = IssuerKey::generate();
     let mut request = crate::support::requests::health_request();
     request["holderKey"] = wallet_core::holder::jwk_of(&holder.public_key());
-    let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+    let def = TypeRegistry::shipped().unwrap().by_type("HealthCertificate").unwrap();
     let checked = def
         .check_request_keyed(
             &request,

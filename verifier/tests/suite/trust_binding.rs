@@ -78,7 +78,7 @@ fn dog_request() -> Value {
 }
 
 fn unsigned_of(type_name: &str, request: &Value, issuer: &str) -> Value {
-    let def = wallet_core::credential_type::Registry::shipped().unwrap().by_type(type_name).unwrap();
+    let def = wallet_core::credential_type::TypeRegistry::shipped().unwrap().by_type(type_name).unwrap();
     let checked = def
         .check_request_keyed(
             request,

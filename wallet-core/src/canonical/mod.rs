@@ -32,6 +32,7 @@ use ssi_rdf::{AnyLdEnvironment as _, LdEnvironment, LexicalQuad};
 
 pub use self::budget::{Budget, Limit, Work, MAX_BLANK_NODES, MAX_INDISTINGUISHABLE, MAX_STEPS};
 use crate::contexts::BundledLoader;
+use crate::credential_type::TypeRegistry;
 use crate::localized::Localized;
 
 /// Deepest nesting of JSON objects and arrays accepted in a credential or
@@ -202,28 +203,41 @@ impl Write for SizeCounter {
 
 /// The RDF quads of `document` as `ssi` produces them: JSON-LD expansion with
 /// the bundled contexts, then conversion to RDF (blank nodes as generated labels).
-async fn rdf_quads(document: &Value) -> Result<Vec<LexicalQuad>, CanonicalizationError> {
+async fn rdf_quads(loader: &BundledLoader, document: &Value) -> Result<Vec<LexicalQuad>, CanonicalizationError> {
     let invalid = |e: &dyn std::fmt::Display| CanonicalizationError::Invalid(e.to_string());
     let text = serde_json::to_string(document).map_err(|e| invalid(&e))?;
     let (json, _) = ssi_json_ld::syntax::Value::parse_str(&text).map_err(|e| invalid(&e))?;
     let doc = CompactJsonLd(json);
     let mut ld = LdEnvironment::default();
-    let expanded = doc.expand_with(&mut ld, &BundledLoader).await.map_err(|e| invalid(&e))?;
+    let expanded = doc.expand_with(&mut ld, loader).await.map_err(|e| invalid(&e))?;
     ld.quads_of(&expanded).map_err(|e| invalid(&e))
 }
 
-/// Canonicalise `document` within `budget`.
+/// [`canonicalize_with`] the contexts of the shipped credential types.
+///
+/// # Errors
+/// As [`canonicalize_with`].
+pub async fn canonicalize(document: &Value, budget: Budget) -> Result<Canonical, CanonicalizationError> {
+    canonicalize_with(&TypeRegistry::default().loader(), document, budget).await
+}
+
+/// Canonicalise `document` within `budget`, expanding it with the contexts
+/// `loader` knows.
 ///
 /// # Errors
 /// [`CanonicalizationError`]: invalid JSON-LD, or a limit crossed (checked
 /// before and during the work, never after it).
-pub async fn canonicalize(document: &Value, budget: Budget) -> Result<Canonical, CanonicalizationError> {
+pub async fn canonicalize_with(
+    loader: &BundledLoader,
+    document: &Value,
+    budget: Budget,
+) -> Result<Canonical, CanonicalizationError> {
     check_json_limits(document)?;
     // The JSON-LD crates panic on percent escapes that are not UTF-8 (found by
     // fuzzing); refused here too, whoever calls first (the wallet's import does).
     crate::data_model::check_percent_escapes(document, "")
         .map_err(|e| CanonicalizationError::Invalid(e.to_string()))?;
-    let quads = rdf_quads(document).await?;
+    let quads = rdf_quads(loader, document).await?;
     let (lines, work) = budget::canonical_lines(&quads, budget)?;
     Ok(Canonical { nquads: lines.concat(), work })
 }
@@ -235,7 +249,15 @@ pub async fn canonicalize(document: &Value, budget: Budget) -> Result<Canonical,
 /// [`CanonicalizationError`] when the document cannot be expanded with the
 /// bundled contexts or turned into RDF, or is beyond the budget.
 pub async fn canonical_nquads(document: &Value) -> Result<String, CanonicalizationError> {
-    Ok(canonicalize(document, Budget::default()).await?.nquads)
+    canonical_nquads_with(&TypeRegistry::default().loader(), document).await
+}
+
+/// [`canonical_nquads`] with the contexts `loader` knows.
+///
+/// # Errors
+/// As [`canonical_nquads`].
+pub async fn canonical_nquads_with(loader: &BundledLoader, document: &Value) -> Result<String, CanonicalizationError> {
+    Ok(canonicalize_with(loader, document, Budget::default()).await?.nquads)
 }
 
 /// The pre-check before `ssi` canonicalises `document` (to sign or verify
@@ -245,5 +267,13 @@ pub async fn canonical_nquads(document: &Value) -> Result<String, Canonicalizati
 /// # Errors
 /// As [`canonicalize`]; callers refuse on [`CanonicalizationError::is_limit`].
 pub async fn check_document(document: &Value) -> Result<Work, CanonicalizationError> {
-    Ok(canonicalize(document, Budget::default()).await?.work)
+    check_document_with(&TypeRegistry::default().loader(), document).await
+}
+
+/// [`check_document`] with the contexts `loader` knows.
+///
+/// # Errors
+/// As [`canonicalize_with`]; callers refuse on [`CanonicalizationError::is_limit`].
+pub async fn check_document_with(loader: &BundledLoader, document: &Value) -> Result<Work, CanonicalizationError> {
+    Ok(canonicalize_with(loader, document, Budget::default()).await?.work)
 }

@@ -1,7 +1,7 @@
 //! Base45 (RFC 9285): two bytes become three characters of the QR code
 //! alphanumeric set, so the whole payload fits the denser alphanumeric mode.
 
-use super::CompactError;
+use super::error::CompactError;
 
 /// The 45 characters, in value order (RFC 9285 §4).
 const ALPHABET: &[u8; 45] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";

@@ -3,7 +3,7 @@
 //! slice, never allocates more than the input can back, and reports every
 //! problem as a [`CompactError`] value.
 
-use super::CompactError;
+use super::error::CompactError;
 
 /// Major types (RFC 8949 §3.1).
 const UINT: u8 = 0;

@@ -4,7 +4,9 @@
 use serde_json::{Map, Number, Value};
 
 use super::cbor::{self, Reader, Token, Writer};
-use super::{strings, terms, CompactError, MAX_DEPTH};
+use super::error::{CompactError, MAX_DEPTH};
+use super::strings;
+use crate::credential_type::TypeRegistry;
 
 /// Tag of the record form of an object: `[mask, value…]`, where bit `i` of
 /// the unsigned integer `mask` is set for each key code `i` present, and the
@@ -19,15 +21,15 @@ pub const TAG_NUMBER_LITERAL: u64 = 18;
 
 /// Encodes one JSON document (its string values share one back-reference
 /// history).
-pub fn encode(value: &Value) -> Result<Vec<u8>, CompactError> {
-    let mut encoder = Encoder { w: Writer::default(), strings: strings::Encoder::default() };
+pub fn encode(types: &TypeRegistry, value: &Value) -> Result<Vec<u8>, CompactError> {
+    let mut encoder = Encoder { w: Writer::default(), strings: strings::Encoder::new(types.clone()), types };
     encoder.value(value, 1)?;
     Ok(encoder.w.into_bytes())
 }
 
 /// Decodes one JSON document that must be an object and fill `bytes` exactly.
-pub fn decode(bytes: &[u8]) -> Result<Value, CompactError> {
-    let mut decoder = Decoder { r: Reader::new(bytes), strings: strings::Decoder::default() };
+pub fn decode(types: &TypeRegistry, bytes: &[u8]) -> Result<Value, CompactError> {
+    let mut decoder = Decoder { r: Reader::new(bytes), strings: strings::Decoder::new(types.clone()) };
     let value = match decoder.r.next()? {
         token @ (Token::Map(_) | Token::Tag(TAG_RECORD)) => decoder.token(token, 1)?,
         _ => return Err(CompactError::NotAnObject),
@@ -41,6 +43,7 @@ pub fn decode(bytes: &[u8]) -> Result<Value, CompactError> {
 struct Encoder<'a> {
     w: Writer,
     strings: strings::Encoder<'a>,
+    types: &'a TypeRegistry,
 }
 
 impl<'a> Encoder<'a> {
@@ -60,7 +63,7 @@ impl<'a> Encoder<'a> {
             }
             Value::Object(map) => {
                 check_depth(depth)?;
-                let mask = record_mask(map);
+                let mask = record_mask(self.types, map);
                 if let Some(mask) = mask {
                     self.w.tag(TAG_RECORD);
                     self.w.array(map.len() + 1);
@@ -70,7 +73,7 @@ impl<'a> Encoder<'a> {
                 }
                 for (key, item) in map {
                     if mask.is_none() {
-                        match terms::key_code(key) {
+                        match self.types.key_code(key) {
                             Some(code) => self.w.int(unzigzag(code)),
                             None => self.w.text(key),
                         }
@@ -101,12 +104,12 @@ impl<'a> Encoder<'a> {
 
 /// The key mask for the record form of `map`, when every key is a term with
 /// a code below 64, the codes ascend, and the record is shorter than the map.
-fn record_mask(map: &Map<String, Value>) -> Option<u64> {
+fn record_mask(types: &TypeRegistry, map: &Map<String, Value>) -> Option<u64> {
     let mut mask = 0u64;
     let mut map_keys_len = 0;
     let mut previous = None;
     for key in map.keys() {
-        let code = terms::key_code(key).filter(|c| *c < 64 && previous.is_none_or(|p| p < *c))?;
+        let code = types.key_code(key).filter(|c| *c < 64 && previous.is_none_or(|p| p < *c))?;
         previous = Some(code);
         mask |= 1 << code;
         map_keys_len += cbor::int_len(unzigzag(code));
@@ -190,9 +193,9 @@ impl Decoder<'_> {
         }
         let mut map = Map::new();
         for code in (0..64).filter(|bit| mask & (1 << bit) != 0) {
-            let key = terms::key(code).ok_or(CompactError::UnknownTermCode(code))?;
+            let key = self.strings.types().key(code).map(str::to_owned).ok_or(CompactError::UnknownTermCode(code))?;
             let value = self.value(depth + 1)?;
-            map.insert(key.to_owned(), value);
+            map.insert(key, value);
         }
         Ok(Value::Object(map))
     }
@@ -202,8 +205,8 @@ impl Decoder<'_> {
         for _ in 0..len {
             let key = match self.r.next()? {
                 Token::Text(k) => k.to_owned(),
-                Token::Uint(n) => term_key(zigzag_uint(n))?,
-                Token::Nint(n) => term_key(zigzag_nint(n))?,
+                Token::Uint(n) => term_key(self.strings.types(), zigzag_uint(n))?,
+                Token::Nint(n) => term_key(self.strings.types(), zigzag_nint(n))?,
                 _ => return Err(invalid("map key must be a term code or a text string")),
             };
             let value = self.value(depth + 1)?;
@@ -216,10 +219,10 @@ impl Decoder<'_> {
     }
 }
 
-fn term_key(code: Option<u64>) -> Result<String, CompactError> {
+fn term_key(types: &TypeRegistry, code: Option<u64>) -> Result<String, CompactError> {
     // A code that does not even fit u64 cannot be in the table either.
     let code = code.ok_or(CompactError::UnknownTermCode(u64::MAX))?;
-    terms::key(code).map(str::to_owned).ok_or(CompactError::UnknownTermCode(code))
+    types.key(code).map(str::to_owned).ok_or(CompactError::UnknownTermCode(code))
 }
 
 /// Key code → CBOR integer: even codes to `c / 2`, odd ones to `-(c + 1) / 2`.
@@ -265,7 +268,7 @@ mod tests {
     #[test]
     fn known_keys_take_one_byte() {
         let doc = json!({"@context": null, "renderMethod": null});
-        assert_eq!(encode(&doc), Ok(vec![0xa2, 0x00, 0xf6, 0x37, 0xf6]));
+        assert_eq!(encode(&TypeRegistry::default(), &doc), Ok(vec![0xa2, 0x00, 0xf6, 0x37, 0xf6]));
     }
 
     #[test]
@@ -273,8 +276,8 @@ mod tests {
         let text = r#"{"n":[0,-1,18446744073709551615,-9223372036854775808,1.5,0.1,100000.0,1e21,-0.0,
             1.50,1e5,1E5,-0,0.10,123456789012345678901234567890,1e400,2.5e-3]}"#;
         let doc: Value = serde_json::from_str(text).expect("JSON");
-        let bytes = encode(&doc).expect("encodes");
-        let back = decode(&bytes).expect("decodes");
+        let bytes = encode(&TypeRegistry::default(), &doc).expect("encodes");
+        let back = decode(&TypeRegistry::default(), &bytes).expect("decodes");
         assert_eq!(serde_json::to_string(&back).expect("serializes"), serde_json::to_string(&doc).expect("serializes"));
         assert_eq!(back, doc);
         // Integers and canonical floats are CBOR numbers; the rest are tag 18 literals.
@@ -286,7 +289,11 @@ mod tests {
     fn number_literals_are_validated() {
         for bad in [&b"\xa1\x00\xd2\x63abc"[..], b"\xa1\x00\xd2\x641.5x", b"\xa1\x00\xd2\x61\x20", b"\xa1\x00\xd2\x01"]
         {
-            assert_eq!(decode(bad), Err(invalid("tag 18 must enclose the text of a JSON number")), "{bad:02x?}");
+            assert_eq!(
+                decode(&TypeRegistry::default(), bad),
+                Err(invalid("tag 18 must enclose the text of a JSON number")),
+                "{bad:02x?}"
+            );
         }
     }
 
@@ -297,13 +304,13 @@ mod tests {
             deep = json!([deep]);
         }
         let doc = json!({ "x": deep });
-        let bytes = encode(&doc).expect("exactly MAX_DEPTH levels");
-        assert_eq!(decode(&bytes), Ok(doc));
-        assert_eq!(encode(&json!({ "x": [deep] })), Err(CompactError::TooDeep));
+        let bytes = encode(&TypeRegistry::default(), &doc).expect("exactly MAX_DEPTH levels");
+        assert_eq!(decode(&TypeRegistry::default(), &bytes), Ok(doc));
+        assert_eq!(encode(&TypeRegistry::default(), &json!({ "x": [deep] })), Err(CompactError::TooDeep));
         let mut bomb = vec![0xa1, 0x00];
         bomb.extend(std::iter::repeat_n(0x81u8, 100_000));
         bomb.push(0x01);
-        assert_eq!(decode(&bomb), Err(CompactError::TooDeep));
+        assert_eq!(decode(&TypeRegistry::default(), &bomb), Err(CompactError::TooDeep));
     }
 
     #[test]
@@ -325,7 +332,7 @@ mod tests {
             (&[], CompactError::Truncated),
         ];
         for (bytes, err) in cases {
-            assert_eq!(decode(bytes).as_ref(), Err(err), "{bytes:02x?}");
+            assert_eq!(decode(&TypeRegistry::default(), bytes).as_ref(), Err(err), "{bytes:02x?}");
         }
     }
 }

@@ -105,6 +105,9 @@
 //! code only extends table 1, and a reader without the definition reports
 //! [`CompactError::UnknownTermCode`] (code ≥ 1000: "a credential type this
 //! reader has no definition for"). A code, once used, keeps its meaning.
+//! Which definitions a reader or writer has is the
+//! [`TypeRegistry`] it is given (the `*_with` functions); the functions
+//! without `_with` use the shipped definitions.
 //! Such keys are never in records (codes ≥ 64), so they cost 3 bytes each.
 //!
 //! # Limits (both directions; errors are values, decoding never panics)
@@ -150,6 +153,7 @@
 mod base45;
 mod base58;
 mod cbor;
+mod error;
 mod json;
 mod strings;
 pub mod terms;
@@ -159,112 +163,25 @@ use std::io::Write as _;
 use flate2::{Compression, Decompress, FlushDecompress, Status};
 use serde_json::Value;
 
-/// Versioned prefix of every compact credential (like the EU DCC's `HC1:`).
-pub const QR_PREFIX: &str = "EC1:";
-
-/// Longest QR text accepted or produced: the alphanumeric capacity of a
-/// version 40 QR code at error-correction level L.
-pub const MAX_QR_TEXT_LEN: usize = 4296;
-
-/// Largest CBOR document accepted or produced (after decompression).
-pub const MAX_CBOR_LEN: usize = 64 * 1024;
-
-/// Deepest nesting of arrays and objects (the credential object is level 1).
-pub const MAX_DEPTH: usize = 64;
-
-/// Most bytes of string values one document may hold (back-references let a
-/// small document name long strings many times; this bounds the expansion).
-pub const MAX_STRING_BYTES: usize = 1024 * 1024;
+use crate::credential_type::TypeRegistry;
+pub use error::{CompactError, MAX_CBOR_LEN, MAX_DEPTH, MAX_QR_TEXT_LEN, MAX_STRING_BYTES, QR_PREFIX};
 
 /// Header byte: term table 1, CBOR body.
 const HEADER_CBOR: u8 = 0x01;
 /// Header byte: term table 1, raw DEFLATE body.
 const HEADER_DEFLATE: u8 = 0x02;
 
-fn definition_hint(code: u64) -> &'static str {
-    if code >= crate::credential_type::DEFINITION_CODE_START {
-        " (a credential type this reader has no definition for)"
-    } else {
-        ""
-    }
-}
-
-/// Why a credential could not be compacted or a QR text not expanded.
-#[non_exhaustive]
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-pub enum CompactError {
-    /// The text does not start with [`QR_PREFIX`].
-    #[error("not a compact credential: the text does not start with {QR_PREFIX}")]
-    WrongPrefix,
-    /// A character outside the Base45 alphabet, or a Base45 group out of
-    /// range, at this character position of the QR text.
-    #[error("invalid Base45 at character {position}")]
-    InvalidBase45 {
-        /// Zero-based character (byte) position in the whole QR text.
-        position: usize,
-    },
-    /// The data ends early: the text stops inside a Base45 group, or the
-    /// DEFLATE stream or a CBOR item is incomplete.
-    #[error("the compact credential is truncated")]
-    Truncated,
-    /// The header byte names an unknown format or term-table version.
-    #[error("unsupported compact header byte 0x{0:02x}")]
-    UnsupportedHeader(u8),
-    /// The DEFLATE stream is corrupt, or has bytes after its end.
-    #[error("corrupt DEFLATE data")]
-    Decompression,
-    /// The CBOR is malformed or does not follow this format.
-    #[error("invalid CBOR: {0}")]
-    InvalidCbor(String),
-    /// A key, value or prefix code (or record mask bit) that the term table
-    /// does not define. Codes from 1000 on come from credential type
-    /// definitions: the reader lacks the definition of this credential's type.
-    #[error("unknown term code {0}{hint}", hint = definition_hint(*.0))]
-    UnknownTermCode(u64),
-    /// A CBOR tag that is not one of this format's codecs.
-    #[error("unknown codec tag {0}")]
-    UnknownCodec(u64),
-    /// The input or output exceeds [`MAX_QR_TEXT_LEN`], [`MAX_CBOR_LEN`] or
-    /// [`MAX_STRING_BYTES`].
-    #[error("the compact credential is too large")]
-    TooLarge,
-    /// Arrays/objects nested deeper than [`MAX_DEPTH`].
-    #[error("nesting deeper than {MAX_DEPTH} levels")]
-    TooDeep,
-    /// The credential (or the decoded document) is not a JSON object.
-    #[error("a credential must be a JSON object")]
-    NotAnObject,
-    /// The encoder could not produce its output (a DEFLATE failure; not
-    /// expected with in-memory buffers).
-    #[error("cannot represent {0}")]
-    Unrepresentable(String),
-}
-
-impl CompactError {
-    /// Stable snake_case code for APIs and logs.
-    pub fn code(&self) -> &'static str {
-        match self {
-            CompactError::WrongPrefix => "wrong_prefix",
-            CompactError::InvalidBase45 { .. } => "invalid_base45",
-            CompactError::Truncated => "truncated",
-            CompactError::UnsupportedHeader(_) => "unsupported_header",
-            CompactError::Decompression => "decompression",
-            CompactError::InvalidCbor(_) => "invalid_cbor",
-            CompactError::UnknownTermCode(_) => "unknown_term_code",
-            CompactError::UnknownCodec(_) => "unknown_codec",
-            CompactError::TooLarge => "too_large",
-            CompactError::TooDeep => "too_deep",
-            CompactError::NotAnObject => "not_an_object",
-            CompactError::Unrepresentable(_) => "unrepresentable",
-        }
-    }
-}
-
-/// Encodes a credential (any JSON object) as QR text: [`QR_PREFIX`] + Base45.
-///
-/// `decode_credential(&encode_credential(vc)?)` is always `Ok(vc.clone())`.
+/// [`encode_credential_with`] the shipped credential types ([`TypeRegistry::default`]).
 pub fn encode_credential(vc: &Value) -> Result<String, CompactError> {
-    let cbor = encode_cbor(vc)?;
+    encode_credential_with(&TypeRegistry::default(), vc)
+}
+
+/// Encodes a credential (any JSON object) as QR text: [`QR_PREFIX`] + Base45,
+/// with the term codes of table 1 and of `types`' definitions.
+///
+/// `decode_credential_with(types, &encode_credential_with(types, vc)?)` is always `Ok(vc.clone())`.
+pub fn encode_credential_with(types: &TypeRegistry, vc: &Value) -> Result<String, CompactError> {
+    let cbor = encode_cbor_with(types, vc)?;
     let deflated = deflate(&cbor)?;
     let mut payload = Vec::with_capacity(cbor.len() + 1);
     if deflated.len() < cbor.len() {
@@ -281,8 +198,15 @@ pub fn encode_credential(vc: &Value) -> Result<String, CompactError> {
     Ok(text)
 }
 
-/// Decodes QR text made by [`encode_credential`] back to the exact JSON.
+/// [`decode_credential_with`] the shipped credential types ([`TypeRegistry::default`]).
 pub fn decode_credential(qr_text: &str) -> Result<Value, CompactError> {
+    decode_credential_with(&TypeRegistry::default(), qr_text)
+}
+
+/// Decodes QR text made by [`encode_credential_with`] back to the exact JSON;
+/// a term code of a type `types` does not define is
+/// [`CompactError::UnknownTermCode`].
+pub fn decode_credential_with(types: &TypeRegistry, qr_text: &str) -> Result<Value, CompactError> {
     let base45_text = qr_text.strip_prefix(QR_PREFIX).ok_or(CompactError::WrongPrefix)?;
     if qr_text.len() > MAX_QR_TEXT_LEN {
         return Err(CompactError::TooLarge);
@@ -295,19 +219,24 @@ pub fn decode_credential(qr_text: &str) -> Result<Value, CompactError> {
     })?;
     let (&header, body) = payload.split_first().ok_or(CompactError::Truncated)?;
     match header {
-        HEADER_CBOR => decode_cbor(body),
-        HEADER_DEFLATE => decode_cbor(&inflate(body)?),
+        HEADER_CBOR => decode_cbor_with(types, body),
+        HEADER_DEFLATE => decode_cbor_with(types, &inflate(body)?),
         other => Err(CompactError::UnsupportedHeader(other)),
     }
 }
 
-/// The CBOR document of a credential (no header, no compression, no Base45),
-/// for transports that carry bytes (NFC, BLE).
+/// [`encode_cbor_with`] the shipped credential types ([`TypeRegistry::default`]).
 pub fn encode_cbor(vc: &Value) -> Result<Vec<u8>, CompactError> {
+    encode_cbor_with(&TypeRegistry::default(), vc)
+}
+
+/// The CBOR document of a credential (no header, no compression, no Base45),
+/// for transports that carry bytes (NFC, BLE), with the term codes of `types`.
+pub fn encode_cbor_with(types: &TypeRegistry, vc: &Value) -> Result<Vec<u8>, CompactError> {
     if !vc.is_object() {
         return Err(CompactError::NotAnObject);
     }
-    let document = json::encode(vc)?;
+    let document = json::encode(types, vc)?;
     if document.len() > MAX_CBOR_LEN {
         return Err(CompactError::TooLarge);
     }
@@ -328,12 +257,17 @@ pub fn base45_decode(text: &str) -> Result<Vec<u8>, CompactError> {
     base45::decode(text)
 }
 
-/// Decodes a CBOR document made by [`encode_cbor`].
+/// [`decode_cbor_with`] the shipped credential types ([`TypeRegistry::default`]).
 pub fn decode_cbor(document: &[u8]) -> Result<Value, CompactError> {
+    decode_cbor_with(&TypeRegistry::default(), document)
+}
+
+/// Decodes a CBOR document made by [`encode_cbor_with`].
+pub fn decode_cbor_with(types: &TypeRegistry, document: &[u8]) -> Result<Value, CompactError> {
     if document.len() > MAX_CBOR_LEN {
         return Err(CompactError::TooLarge);
     }
-    json::decode(document)
+    json::decode(types, document)
 }
 
 fn deflate(data: &[u8]) -> Result<Vec<u8>, CompactError> {

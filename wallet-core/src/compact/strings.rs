@@ -11,7 +11,9 @@
 use base64::Engine as _;
 
 use super::cbor::{self, Reader, Token, Writer};
-use super::{base58, terms, CompactError, MAX_STRING_BYTES};
+use super::error::{CompactError, MAX_STRING_BYTES};
+use super::{base58, terms};
+use crate::credential_type::TypeRegistry;
 
 /// Tag: XSD `dateTime` `YYYY-MM-DDThh:mm:ssZ` → integer seconds since
 /// 1970-01-01T00:00:00Z (the RFC 8949 meaning of tag 1).
@@ -147,18 +149,24 @@ impl Form<'_> {
 pub struct Encoder<'a> {
     history: Vec<&'a str>,
     total_bytes: usize,
+    types: TypeRegistry,
 }
 
 impl<'a> Encoder<'a> {
+    /// An encoder that knows the value codes of `types` besides term table 1.
+    pub fn new(types: TypeRegistry) -> Self {
+        Self { history: Vec::new(), total_bytes: 0, types }
+    }
+
     /// Writes `s` in its shortest lossless form.
     pub fn write(&mut self, w: &mut Writer, s: &'a str) -> Result<(), CompactError> {
         self.total_bytes += s.len();
         if self.total_bytes > MAX_STRING_BYTES {
             return Err(CompactError::TooLarge);
         }
-        let shapes =
-            [term, uuid_urn, did_key, did_key_vm, date_time, date, decimal, base58btc, base64url, prefixed, utf16];
+        let shapes = [uuid_urn, did_key, did_key_vm, date_time, date, decimal, base58btc, base64url, prefixed, utf16];
         let best = std::iter::once(Form::Text(s))
+            .chain(self.types.value_code(s).map(Form::Term))
             .chain(shapes.into_iter().filter_map(|codec| codec(s)))
             .chain(self.did_key_vm_reference(s))
             .chain(self.back_reference(s))
@@ -204,9 +212,20 @@ impl<'a> Encoder<'a> {
 pub struct Decoder {
     history: Vec<String>,
     total_bytes: usize,
+    types: TypeRegistry,
 }
 
 impl Decoder {
+    /// A decoder that knows the value codes of `types` besides term table 1.
+    pub fn new(types: TypeRegistry) -> Self {
+        Self { history: Vec::new(), total_bytes: 0, types }
+    }
+
+    /// The types whose codes it knows.
+    pub fn types(&self) -> &TypeRegistry {
+        &self.types
+    }
+
     /// A plain text string value.
     pub fn text(&mut self, s: &str) -> Result<String, CompactError> {
         self.record(s.to_owned())
@@ -244,7 +263,7 @@ impl Decoder {
         let wrong = |what: &str| CompactError::InvalidCbor(format!("tag {tag} must enclose {what}"));
         match (tag, token) {
             (TAG_VALUE_TERM, Token::Uint(code)) => {
-                terms::value(code).map(str::to_owned).ok_or(CompactError::UnknownTermCode(code))
+                self.types.value(code).map(str::to_owned).ok_or(CompactError::UnknownTermCode(code))
             }
             (TAG_VALUE_TERM, _) => Err(wrong("an unsigned integer")),
             (TAG_UUID_URN, Token::Bytes(b)) => {
@@ -325,10 +344,6 @@ impl Decoder {
             _ => Err(CompactError::UnknownCodec(tag)),
         }
     }
-}
-
-fn term(s: &str) -> Option<Form<'_>> {
-    terms::value_code(s).map(Form::Term)
 }
 
 fn uuid_urn(s: &str) -> Option<Form<'_>> {

@@ -172,26 +172,25 @@ pub const PREFIXES: &[&str] = &[
     "urn:",
 ];
 
-/// Code of `key` in [`KEYS`], or its definition code (≥ 1000, see
-/// [`crate::credential_type`]) when an installed credential type definition
-/// assigns one.
+/// Code of `key` in [`KEYS`]. Definition codes (≥ 1000) are a
+/// [`TypeRegistry`](crate::credential_type::TypeRegistry)'s: see its `key_code`.
 pub fn key_code(key: &str) -> Option<u64> {
-    position(KEYS, key).or_else(|| crate::credential_type::installed_key_code(key))
+    position(KEYS, key)
 }
 
-/// Code of `value` in [`VALUES`], or its installed definition code.
+/// Code of `value` in [`VALUES`] (definition codes: the registry's `value_code`).
 pub fn value_code(value: &str) -> Option<u64> {
-    position(VALUES, value).or_else(|| crate::credential_type::installed_value_code(value))
+    position(VALUES, value)
 }
 
-/// The key with code `code`.
+/// The key of [`KEYS`] with code `code` (definition codes: the registry's `key`).
 pub fn key(code: u64) -> Option<&'static str> {
-    entry(KEYS, code).or_else(|| crate::credential_type::installed_key(code))
+    entry(KEYS, code)
 }
 
-/// The value with code `code`.
+/// The value of [`VALUES`] with code `code` (definition codes: the registry's `value`).
 pub fn value(code: u64) -> Option<&'static str> {
-    entry(VALUES, code).or_else(|| crate::credential_type::installed_value(code))
+    entry(VALUES, code)
 }
 
 /// The prefix with code `code`.

@@ -240,7 +240,7 @@ struct RawDefinition {
 #[derive(Debug, Clone)]
 pub struct Field {
     /// Name in the request and in `credentialSubject` (for `cnResidentId`: the request only).
-    pub name: &'static str,
+    pub name: String,
     /// Its type.
     pub field_type: FieldType,
     /// Label.
@@ -277,7 +277,7 @@ pub struct Definition {
     /// The file it came from (`shipped:<name>` for embedded ones).
     pub source: String,
     /// The VC `type` (besides `VerifiableCredential`).
-    pub type_name: &'static str,
+    pub type_name: String,
     /// URL segment: `POST /api/v1/<apiPath>`.
     pub api_path: String,
     /// Human name.
@@ -318,12 +318,6 @@ impl DefinitionError {
             problem: problem.into(),
         }
     }
-}
-
-fn leak(s: &str) -> &'static str {
-    // Definitions are loaded once at start (a handful of short names); the names
-    // become `&'static` so field errors and term tables can hand them out.
-    Box::leak(s.to_owned().into_boxed_str())
 }
 
 fn is_term_name(s: &str) -> bool {
@@ -562,7 +556,7 @@ impl Definition {
                 (true, None) => None,
             };
             fields.push(Field {
-                name: leak(name),
+                name: name.to_owned(),
                 field_type,
                 label: f.label.localized(),
                 required: f.required,
@@ -616,12 +610,12 @@ impl Definition {
                     }
                     FieldType::Date => {
                         map.insert(
-                            f.name.to_owned(),
+                            f.name.clone(),
                             serde_json::json!({"@id": f.iri, "@type": "http://www.w3.org/2001/XMLSchema#date"}),
                         );
                     }
                     _ => {
-                        map.insert(f.name.to_owned(), serde_json::Value::String(f.iri.clone()));
+                        map.insert(f.name.clone(), serde_json::Value::String(f.iri.clone()));
                     }
                 }
             }
@@ -634,7 +628,7 @@ impl Definition {
 
         Ok(Self {
             source: source.to_owned(),
-            type_name: leak(&raw.type_name),
+            type_name: raw.type_name,
             api_path: raw.api_path,
             name: raw.name.localized(),
             issuing_departments: raw.issuing_departments.iter().map(Text::localized).collect(),
@@ -664,15 +658,15 @@ impl Definition {
     }
 
     /// The compact-QR key codes this definition adds: (credential key, code).
-    pub fn key_codes(&self) -> Vec<(&'static str, u64)> {
-        self.fields.iter().filter_map(|f| f.code.map(|c| (f.name, c))).collect()
+    pub fn key_codes(&self) -> Vec<(&str, u64)> {
+        self.fields.iter().filter_map(|f| f.code.map(|c| (f.name.as_str(), c))).collect()
     }
 
     /// The compact-QR value codes this definition adds: (value, code).
     pub fn value_code_entries(&self) -> Vec<(String, u64)> {
         let mut v = Vec::new();
         if let Some(c) = self.value_codes.type_name {
-            v.push((self.type_name.to_owned(), c));
+            v.push((self.type_name.clone(), c));
         }
         if let Some(c) = self.value_codes.context {
             v.push((self.context_url.clone(), c));

@@ -42,7 +42,7 @@ pub struct Validated {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayField {
     /// The field name.
-    pub name: &'static str,
+    pub name: String,
     /// Its label.
     pub label: Localized,
     /// The value (enum and sex codes turned into their labels; lists joined with `、` / `; `).
@@ -75,7 +75,7 @@ fn check_field(
     today: NaiveDate,
     id_key: Option<&IdNumberKey>,
 ) -> Result<CheckedField, FieldError> {
-    let name = f.name;
+    let name = f.name.as_str();
     let as_text = || text_of(value).unwrap_or_default();
     let one = |v: Value| Ok(CheckedField { entries: vec![(name.to_owned(), v)], date: None });
     match f.field_type {
@@ -130,7 +130,7 @@ fn check_field(
             match f.values.iter().find(|v| v.code == t || v.zh == t) {
                 Some(v) => one(Value::String(v.code.clone())),
                 None => Err(match &f.other_value_error {
-                    Some(e) => FieldError::new(name, leak_code(&e.code), &e.zh, &e.en),
+                    Some(e) => FieldError::new(name, &e.code, &e.zh, &e.en),
                     None => {
                         let codes: Vec<&str> = f.values.iter().map(|v| v.code.as_str()).collect();
                         let zh: Vec<&str> = f.values.iter().map(|v| v.zh.as_str()).collect();
@@ -196,18 +196,6 @@ fn check_field(
             one(Value::Array(out))
         }
     }
-}
-
-/// Custom error codes come from definition files (a handful, loaded once).
-fn leak_code(code: &str) -> &'static str {
-    static CODES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-    let mut codes = CODES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(c) = codes.iter().find(|c| **c == code) {
-        return c;
-    }
-    let c: &'static str = Box::leak(code.to_owned().into_boxed_str());
-    codes.push(c);
-    c
 }
 
 fn is_empty(v: &Value) -> bool {
@@ -292,10 +280,10 @@ impl Definition {
         }
         let mut dates: Vec<(&str, NaiveDate)> = Vec::new();
         for f in &self.fields {
-            let value = obj.get(f.name).cloned().unwrap_or(Value::Null);
+            let value = obj.get(&f.name).cloned().unwrap_or(Value::Null);
             if is_empty(&value) {
                 if f.required {
-                    errors.push(FieldError::required(f.name));
+                    errors.push(FieldError::required(&f.name));
                 }
                 continue;
             }
@@ -303,7 +291,7 @@ impl Definition {
                 Ok(CheckedField { entries, date }) => {
                     subject.extend(entries);
                     if let Some(d) = date {
-                        dates.push((f.name, d));
+                        dates.push((f.name.as_str(), d));
                     }
                 }
                 Err(e) => errors.push(e),
@@ -367,7 +355,7 @@ impl Definition {
             .iter()
             .filter(|f| f.field_type != FieldType::CnResidentId)
             .filter_map(|f| {
-                let v = subject.get(f.name)?;
+                let v = subject.get(&f.name)?;
                 let value = match (f.field_type, v) {
                     (FieldType::Sex, Value::String(s)) => match Sex::parse(s) {
                         Ok(sex) => sex.label(),
@@ -385,7 +373,7 @@ impl Definition {
                     (_, Value::String(s)) => Localized::new(s.clone(), s.clone()),
                     (_, other) => Localized::new(other.to_string(), other.to_string()),
                 };
-                Some(DisplayField { name: f.name, label: f.label.clone(), value, print: f.print, qr: f.qr })
+                Some(DisplayField { name: f.name.clone(), label: f.label.clone(), value, print: f.print, qr: f.qr })
             })
             .collect()
     }

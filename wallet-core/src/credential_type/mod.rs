@@ -9,27 +9,32 @@
 //! ([`FieldType`]); the *credential types* are data.
 //!
 //! The six shipped definitions are compiled in ([`SHIPPED`]); an operator adds
-//! more with a directory of files ([`Registry::load`]). Every file is checked
+//! more with a directory of files ([`TypeRegistry::load`]). Every file is checked
 //! on its own ([`Definition::parse`]) and against the others (type names, API
 //! paths, context URLs and term codes must not clash); the first problem is
 //! returned, naming the file and the field.
 //!
-//! # Process-wide tables
+//! # A registry is a value
 //! JSON-LD contexts and compact-QR term codes are looked up deep inside
-//! signing, verification and QR decoding, so the loaded definitions are also
-//! [installed](Registry::install) into one process-wide table, which always
-//! starts with the shipped ones. Installing is additive and refuses anything
-//! that contradicts what is installed (another meaning for a code, another
-//! context under a URL).
+//! signing, verification and QR decoding, so whoever signs, verifies or
+//! decodes is handed the [`TypeRegistry`] to use: [`VerifyOptions`](crate::verification::VerifyOptions)
+//! carries one, the compact codec has `*_with` functions that take one, and
+//! [`TypeRegistry::loader`] is the JSON-LD loader that knows its generated
+//! contexts. There is no process-wide table: two registries (a test's and a
+//! service's, say) never see each other. [`TypeRegistry::default`] is the
+//! shipped definitions, parsed once.
 
 mod definition;
 mod fields;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, LazyLock, RwLock};
+use std::sync::{Arc, LazyLock};
 
 use serde_json::Value;
+
+use crate::compact::terms;
+use crate::contexts::BundledLoader;
 
 pub use definition::{
     CustomError, Definition, DefinitionError, EnumValue, Field, FieldType, JsonLd, Text, Validity, ValueCodes,
@@ -54,15 +59,12 @@ pub const SHIPPED: &[(&str, &str)] = &[
 #[derive(Debug, Default, Clone)]
 struct Tables {
     definitions: Vec<Arc<Definition>>,
-    key_by_code: HashMap<u64, &'static str>,
-    code_by_key: HashMap<&'static str, u64>,
-    value_by_code: HashMap<u64, &'static str>,
-    code_by_value: HashMap<&'static str, u64>,
-    contexts: HashMap<String, String>,
-}
-
-fn leak(s: &str) -> &'static str {
-    Box::leak(s.to_owned().into_boxed_str())
+    key_by_code: HashMap<u64, Arc<str>>,
+    code_by_key: HashMap<Arc<str>, u64>,
+    value_by_code: HashMap<u64, Arc<str>>,
+    code_by_value: HashMap<Arc<str>, u64>,
+    /// Generated context documents by URL (shared with the loaders handed out).
+    contexts: Arc<HashMap<String, String>>,
 }
 
 impl Tables {
@@ -78,7 +80,7 @@ impl Tables {
         if let Some(existing) = self.definitions.iter().find(|d| d.api_path == def.api_path) {
             return Err(err(None, format!("apiPath {:?} is already used by {}", def.api_path, existing.source)));
         }
-        if let Some(doc) = &def.context_document {
+        if def.context_document.is_some() {
             if let Some(existing) = self.definitions.iter().find(|d| d.context_url == def.context_url) {
                 return Err(err(
                     None,
@@ -88,10 +90,9 @@ impl Tables {
             if crate::contexts::bundled_document(&def.context_url).is_some() {
                 return Err(err(None, format!("jsonLd.context {} is a bundled context", def.context_url)));
             }
-            let _ = doc;
         }
         for (key, code) in def.key_codes() {
-            if let Some(other) = self.key_by_code.get(&code).filter(|k| **k != key) {
+            if let Some(other) = self.key_by_code.get(&code).filter(|k| ***k != *key) {
                 return Err(err(Some(key), format!("duplicate code {code}: already the code of the term {other:?}")));
             }
             if let Some(other) = self.code_by_key.get(key).filter(|c| **c != code) {
@@ -99,7 +100,7 @@ impl Tables {
             }
         }
         for (value, code) in def.value_code_entries() {
-            if let Some(other) = self.value_by_code.get(&code).filter(|v| **v != value) {
+            if let Some(other) = self.value_by_code.get(&code).filter(|v| ***v != *value) {
                 return Err(err(None, format!("valueCodes: duplicate code {code}: already the code of {other:?}")));
             }
             if let Some(other) = self.code_by_value.get(value.as_str()).filter(|c| **c != code) {
@@ -107,16 +108,17 @@ impl Tables {
             }
         }
         for (key, code) in def.key_codes() {
-            self.key_by_code.entry(code).or_insert(key);
+            let key: Arc<str> = self.key_by_code.get(&code).cloned().unwrap_or_else(|| Arc::from(key));
+            self.key_by_code.insert(code, key.clone());
             self.code_by_key.entry(key).or_insert(code);
         }
         for (value, code) in def.value_code_entries() {
-            let value = self.value_by_code.get(&code).copied().unwrap_or_else(|| leak(&value));
-            self.value_by_code.insert(code, value);
+            let value: Arc<str> = self.value_by_code.get(&code).cloned().unwrap_or_else(|| Arc::from(value));
+            self.value_by_code.insert(code, value.clone());
             self.code_by_value.insert(value, code);
         }
         if let Some(doc) = &def.context_document {
-            self.contexts.insert(def.context_url.clone(), doc.clone());
+            Arc::make_mut(&mut self.contexts).insert(def.context_url.clone(), doc.clone());
         }
         self.definitions.push(def);
         Ok(())
@@ -131,28 +133,33 @@ fn same_wire_meaning(a: &Definition, b: &Definition) -> bool {
         && a.api_path == b.api_path
 }
 
-/// A checked set of credential type definitions.
+/// A checked set of credential type definitions: their code tables for the
+/// compact QR form and their generated JSON-LD contexts. Immutable once
+/// built; cloning is cheap (one `Arc`).
 #[derive(Debug, Clone)]
-pub struct Registry {
-    tables: Tables,
+pub struct TypeRegistry {
+    tables: Arc<Tables>,
 }
 
-static SHIPPED_REGISTRY: LazyLock<Result<Registry, DefinitionError>> = LazyLock::new(|| {
+/// The shipped definitions, parsed once (an immutable value, never edited).
+static SHIPPED_REGISTRY: LazyLock<Result<TypeRegistry, DefinitionError>> = LazyLock::new(|| {
     let mut tables = Tables::default();
     for (name, text) in SHIPPED {
         tables.add(Arc::new(Definition::parse(&format!("shipped:{name}"), text)?))?;
     }
-    Ok(Registry { tables })
+    Ok(TypeRegistry { tables: Arc::new(tables) })
 });
 
-static INSTALLED: LazyLock<RwLock<Tables>> =
-    LazyLock::new(|| RwLock::new(SHIPPED_REGISTRY.as_ref().map(|r| r.tables.clone()).unwrap_or_default()));
-
-fn installed() -> std::sync::RwLockReadGuard<'static, Tables> {
-    INSTALLED.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+impl Default for TypeRegistry {
+    /// The shipped definitions ([`TypeRegistry::shipped`]); should a shipped
+    /// file be broken (a test guards against it), no definitions at all, so
+    /// only term table 1 and the bundled contexts are known.
+    fn default() -> Self {
+        Self::shipped().unwrap_or_else(|_| Self { tables: Arc::default() })
+    }
 }
 
-impl Registry {
+impl TypeRegistry {
     /// The shipped definitions.
     ///
     /// # Errors
@@ -166,10 +173,11 @@ impl Registry {
     /// # Errors
     /// The first problem found, naming the file (and field).
     pub fn load(dir: Option<&Path>) -> Result<Self, DefinitionError> {
-        let mut registry = Self::shipped()?;
+        let registry = Self::shipped()?;
         let Some(dir) = dir else {
             return Ok(registry);
         };
+        let mut tables = Tables::clone(&registry.tables);
         let source = dir.display().to_string();
         let entries = std::fs::read_dir(dir)
             .map_err(|e| DefinitionError::new(&source, None, format!("cannot read the directory: {e}")))?;
@@ -181,31 +189,16 @@ impl Registry {
         paths.sort();
         for path in paths {
             let def = Definition::read(&path)?;
-            if registry.tables.definitions.iter().any(|d| d.type_name == def.type_name) {
+            if tables.definitions.iter().any(|d| d.type_name == def.type_name) {
                 return Err(DefinitionError::new(
                     &def.source,
                     None,
                     format!("type {} clashes with a shipped or earlier definition", def.type_name),
                 ));
             }
-            registry.tables.add(Arc::new(def))?;
+            tables.add(Arc::new(def))?;
         }
-        Ok(registry)
-    }
-
-    /// Make these definitions known process-wide (contexts for JSON-LD, codes
-    /// for the compact QR form, types for display).
-    ///
-    /// # Errors
-    /// A definition contradicts one installed earlier.
-    pub fn install(&self) -> Result<(), DefinitionError> {
-        let mut installed = INSTALLED.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut next = installed.clone();
-        for def in &self.tables.definitions {
-            next.add(def.clone())?;
-        }
-        *installed = next;
-        Ok(())
+        Ok(Self { tables: Arc::new(tables) })
     }
 
     /// Every definition, shipped first.
@@ -225,52 +218,45 @@ impl Registry {
 
     /// The definition matching a credential's `type`.
     pub fn for_credential(&self, vc: &Value) -> Option<Arc<Definition>> {
-        definition_for(&self.tables.definitions, vc)
+        let types: Vec<&str> = match &vc["type"] {
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            Value::String(s) => vec![s.as_str()],
+            _ => Vec::new(),
+        };
+        self.tables.definitions.iter().find(|d| types.contains(&d.type_name.as_str())).cloned()
     }
-}
 
-fn definition_for(defs: &[Arc<Definition>], vc: &Value) -> Option<Arc<Definition>> {
-    let types: Vec<&str> = match &vc["type"] {
-        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-        Value::String(s) => vec![s.as_str()],
-        _ => Vec::new(),
-    };
-    defs.iter().find(|d| types.contains(&d.type_name)).cloned()
-}
+    /// The kind of a credential, from its `type`: the type name of one of
+    /// these definitions, else `Generic`.
+    pub fn kind_of(&self, vc: &Value) -> String {
+        self.for_credential(vc).map_or_else(|| "Generic".to_owned(), |d| d.type_name.clone())
+    }
 
-/// The installed definition matching a credential's `type`.
-pub fn installed_for_credential(vc: &Value) -> Option<Arc<Definition>> {
-    definition_for(&installed().definitions, vc)
-}
+    /// The JSON-LD loader for these types: the bundled contexts and the
+    /// generated contexts of these definitions.
+    pub fn loader(&self) -> BundledLoader {
+        BundledLoader::with_generated(self.tables.contexts.clone())
+    }
 
-/// The installed definition of a VC type.
-pub fn installed_type(type_name: &str) -> Option<Arc<Definition>> {
-    installed().definitions.iter().find(|d| d.type_name == type_name).cloned()
-}
+    /// Compact QR: the code of an object key, from term table 1 or these definitions.
+    pub fn key_code(&self, key: &str) -> Option<u64> {
+        terms::key_code(key).or_else(|| self.tables.code_by_key.get(key).copied())
+    }
 
-/// Compact QR: the key with a definition code.
-pub(crate) fn installed_key(code: u64) -> Option<&'static str> {
-    installed().key_by_code.get(&code).copied()
-}
+    /// Compact QR: the code of a string value, from term table 1 or these definitions.
+    pub fn value_code(&self, value: &str) -> Option<u64> {
+        terms::value_code(value).or_else(|| self.tables.code_by_value.get(value).copied())
+    }
 
-/// Compact QR: the definition code of a key.
-pub(crate) fn installed_key_code(key: &str) -> Option<u64> {
-    installed().code_by_key.get(key).copied()
-}
+    /// Compact QR: the object key with a code, from term table 1 or these definitions.
+    pub fn key(&self, code: u64) -> Option<&str> {
+        terms::key(code).or_else(|| self.tables.key_by_code.get(&code).map(|k| &**k))
+    }
 
-/// Compact QR: the value with a definition code.
-pub(crate) fn installed_value(code: u64) -> Option<&'static str> {
-    installed().value_by_code.get(&code).copied()
-}
-
-/// Compact QR: the definition code of a value.
-pub(crate) fn installed_value_code(value: &str) -> Option<u64> {
-    installed().code_by_value.get(value).copied()
-}
-
-/// JSON-LD: a generated context document by URL.
-pub(crate) fn installed_context(url: &str) -> Option<String> {
-    installed().contexts.get(url).cloned()
+    /// Compact QR: the string value with a code, from term table 1 or these definitions.
+    pub fn value(&self, code: u64) -> Option<&str> {
+        terms::value(code).or_else(|| self.tables.value_by_code.get(&code).map(|v| &**v))
+    }
 }
 
 #[cfg(test)]
@@ -279,12 +265,12 @@ mod tests {
 
     #[test]
     fn shipped_definitions_are_valid() {
-        let r = Registry::shipped().unwrap();
+        let r = TypeRegistry::shipped().unwrap();
         assert_eq!(r.definitions().count(), 6);
         assert!(r.by_type("HealthCertificate").is_some());
         assert!(r.by_api_path("licences").is_some());
         // Only the medical invoice is single use.
-        let single_use: Vec<_> = r.definitions().filter(|d| d.single_use).map(|d| d.type_name).collect();
+        let single_use: Vec<_> = r.definitions().filter(|d| d.single_use).map(|d| d.type_name.as_str()).collect();
         assert_eq!(single_use, ["MedicalInvoice"]);
     }
 }

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
-use super::list::{proof_signer_dids, verify_status_list, VerifiedStatusList};
+use super::list::{proof_signer_dids, VerifiedStatusList};
 use super::{status_entries, StatusEntry, StatusError, StatusPurpose};
 use crate::localized::Localized;
-use crate::verification::{CheckResult, Warning};
+use crate::report::{CheckResult, Warning};
 
 /// A failure recorded for a status list URL: why the last fetch or
 /// verification did not give a usable list, and when.
@@ -53,7 +53,7 @@ pub const MAX_SIGNERS_PER_URL: usize = 8;
 /// credentials name in `statusListCredential` (exact string match), for the
 /// verifier service and offline inspector apps.
 ///
-/// Only lists that passed [`verify_status_list`] get in, each bitstring
+/// Only lists that passed [`verify_status_list`](super::verify_status_list) get in, each bitstring
 /// decoded once. Per URL **and per signer** the cache keeps the newest good
 /// list (by `validFrom`; an older one from that signer is refused as
 /// rollback) and, per URL, the last failure (fetch error, bad signature, …)
@@ -71,7 +71,7 @@ pub const MAX_SIGNERS_PER_URL: usize = 8;
 ///
 /// Cloning is cheap-ish (lists are shared behind `Arc`): a service can keep
 /// the cache in an `RwLock`, or verify outside any lock with
-/// [`verify_status_list`] and take the write lock only for
+/// [`verify_status_list`](super::verify_status_list) and take the write lock only for
 /// [`insert_verified`](Self::insert_verified).
 #[derive(Debug, Clone, Default)]
 pub struct StatusListCache {
@@ -86,37 +86,7 @@ impl StatusListCache {
         Self::default()
     }
 
-    /// Verify a list credential fetched from `url` at `fetched_at` (signature,
-    /// validity period at `now`, type, structure, `id` = `url`, decodable
-    /// `encodedList`, at least [`MIN_STATUS_LIST_BITS`](super::MIN_STATUS_LIST_BITS)
-    /// bits; see [`verify_status_list`]) and keep it, unless the cache holds
-    /// (or has held) a newer one from the same signer for that URL.
-    ///
-    /// On failure the error is also recorded for `url` (as by
-    /// [`record_failure`](Self::record_failure)), and any good list already
-    /// held is kept.
-    ///
-    /// # Errors
-    /// Why the list was not taken; [`StatusError::Rollback`] (code
-    /// `status_list_rollback`) when it is older than the one held.
-    pub async fn offer(
-        &mut self,
-        url: &str,
-        list_credential: &Value,
-        fetched_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StatusError> {
-        let result = match verify_status_list(url, list_credential, now).await {
-            Ok(list) => self.insert_verified(list, fetched_at),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = &result {
-            self.record_failure(url, e.clone(), now);
-        }
-        result
-    }
-
-    /// Keep a list already verified with [`verify_status_list`] (for callers
+    /// Keep a list already verified with [`verify_status_list`](super::verify_status_list) (for callers
     /// that verify outside a lock), under its URL and signer(s), unless a
     /// newer one (later `validFrom`) from one of its signers is or was held
     /// for that URL. A list with the same `validFrom` replaces the held one

@@ -48,14 +48,14 @@ mod cache;
 mod entry;
 mod error;
 mod list;
+mod verify;
 
 pub use bitstring::{Bitstring, MAX_DECODED_BYTES};
 pub use cache::{check_status, check_status_with, RecordedFailure, StatusListCache, StatusPolicy, MAX_SIGNERS_PER_URL};
 pub use entry::{status_entries, StatusEntry, STATUS_ENTRY_TYPE};
 pub use error::StatusError;
-pub use list::{
-    status_list_credential, verify_status_list, VerifiedStatusList, STATUS_LIST_CREDENTIAL_TYPE, STATUS_LIST_TYPE,
-};
+pub use list::{status_list_credential, VerifiedStatusList, STATUS_LIST_CREDENTIAL_TYPE, STATUS_LIST_TYPE};
+pub use verify::verify_status_list;
 
 use serde::{Deserialize, Serialize};
 

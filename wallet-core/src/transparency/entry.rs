@@ -138,8 +138,20 @@ impl TryFrom<RawEntry> for LogEntry {
 /// # Errors
 /// When the credential cannot be canonicalised.
 pub async fn credential_digest(signed: &serde_json::Value) -> Result<Hash, crate::canonical::CanonicalizationError> {
+    credential_digest_with(&crate::credential_type::TypeRegistry::default().loader(), signed).await
+}
+
+/// [`credential_digest`] with the contexts `loader` knows (a
+/// [`TypeRegistry::loader`](crate::credential_type::TypeRegistry::loader)).
+///
+/// # Errors
+/// When the credential cannot be canonicalised.
+pub async fn credential_digest_with(
+    loader: &crate::contexts::BundledLoader,
+    signed: &serde_json::Value,
+) -> Result<Hash, crate::canonical::CanonicalizationError> {
     use sha2::Digest as _;
-    let nquads = crate::canonical::canonical_nquads(signed).await?;
+    let nquads = crate::canonical::canonical_nquads_with(loader, signed).await?;
     Ok(sha2::Sha256::digest(nquads.as_bytes()).into())
 }
 

@@ -56,8 +56,8 @@ pub use audit::{audit_log, AuditMismatch, AuditReport};
 pub use bundle::{BundleError, InclusionBundle, VerifiedInclusion, MAX_BUNDLE_JSON};
 pub use checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint};
 pub use entry::{
-    credential_digest, EntryError, EntryKind, KeyEventKind, LogEntry, StatusListPurpose, ENTRY_FORMAT_VERSION,
-    MAX_ISSUER_LEN,
+    credential_digest, credential_digest_with, EntryError, EntryKind, KeyEventKind, LogEntry, StatusListPurpose,
+    ENTRY_FORMAT_VERSION, MAX_ISSUER_LEN,
 };
 pub use hash::{empty_root, hashes_equal, leaf_hash, node_hash, root_from_leaves, Hash, HASH_SIZE};
 pub use log_key::{LogKey, LogSigner};

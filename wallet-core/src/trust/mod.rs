@@ -94,6 +94,7 @@ mod store;
 pub mod trust_list;
 mod usci;
 
+pub use crate::report::TrustedIssuer;
 pub use certificate::{
     certificate_der_to_pem, certificate_pem_to_der, create_csr, create_root, issue_certificate,
     issue_trust_list_signer_certificate, random_serial, summarize_certificate, CertificateError, CertificateSummary,
@@ -110,7 +111,7 @@ pub use oid::{
     TRUST_LIST_SIGNING_EKU_OID_DER,
 };
 pub use private_key::{decrypt_private_key, encrypt_private_key, KeyProtectionError, PBKDF2_ITERATIONS};
-pub use store::{IssuerTrustFailure, IssuerTrustFailureCode, TrustStore, TrustedIssuer};
+pub use store::{IssuerTrustFailure, IssuerTrustFailureCode, TrustStore};
 pub use trust_list::{
     build_trust_list, TrustList, TrustListContents, TrustListError, TRUST_LIST_CLOCK_SKEW, TRUST_LIST_JWS_TYPE,
     TRUST_LIST_VERSION,

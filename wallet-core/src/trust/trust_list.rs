@@ -61,7 +61,7 @@ use super::oid;
 use super::store::{IssuerEntry, RootEntry, TrustStore};
 use crate::keys::IssuerKey;
 use crate::localized::Localized;
-use crate::verification::CheckResult;
+use crate::report::CheckResult;
 
 /// The payload format version this code writes and reads.
 pub const TRUST_LIST_VERSION: u32 = 1;

@@ -7,6 +7,7 @@
 //! supplies the store key ([`KeyProvider`]) and, for OpenID4VCI, the HTTP
 //! transport ([`oid4vci_client::HttpTransport`]).
 
+mod error;
 pub mod oid4vci_client;
 mod store;
 
@@ -16,75 +17,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::credential_type::TypeRegistry;
 use crate::holder::{bound_key, DeviceKey};
-use crate::presentation::{present, Freshness, PresentationError};
+use crate::presentation::{present_with, Freshness};
 use crate::ui_text::{date_of, kind_name, subject_rows, Lang};
 use crate::verification::{verify_credential, VerifyOptions};
 
+pub use self::error::WalletError;
 pub use self::store::{KeyProvider, StoreKey};
-
-/// Why a wallet operation failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum WalletError {
-    /// The platform could not supply the store key.
-    #[error("the platform keystore did not supply the key: {0}")]
-    KeyUnavailable(String),
-    /// The file does not decrypt with this key (wrong key, or the file was altered).
-    #[error("the wallet file cannot be decrypted: wrong key or altered file")]
-    WrongKeyOrTampered,
-    /// The file is not a wallet file.
-    #[error("not a wallet file")]
-    NotAWalletFile,
-    /// The decrypted contents cannot be read (a newer or damaged format).
-    #[error("the wallet contents cannot be read: {0}")]
-    Corrupt(String),
-    /// Reading or writing the file failed.
-    #[error("wallet file I/O: {0}")]
-    Io(String),
-    /// Encryption failed (not expected).
-    #[error("encryption failed")]
-    Crypto,
-    /// What was imported is not a credential we can keep.
-    #[error("not a credential: {0}")]
-    NotACredential(String),
-    /// The document is beyond the canonicalisation budget or the JSON limits
-    /// (`document_too_complex`, `document_too_deep`, `document_too_large`).
-    #[error(transparent)]
-    TooComplex(crate::canonical::CanonicalizationError),
-    /// The credential's signature does not verify (forged or altered).
-    #[error("the credential's signature does not verify")]
-    BadSignature,
-    /// No credential with this id in the wallet.
-    #[error("no such credential in the wallet")]
-    NotFound,
-    /// Making a presentation failed.
-    #[error(transparent)]
-    Presentation(#[from] PresentationError),
-    /// The OpenID4VCI exchange failed.
-    #[error(transparent)]
-    Oid4vci(#[from] crate::oid4vci::Oid4vciError),
-}
-
-impl WalletError {
-    /// Stable machine code.
-    pub fn code(&self) -> &str {
-        match self {
-            Self::KeyUnavailable(_) => "key_unavailable",
-            Self::WrongKeyOrTampered => "wrong_key_or_tampered",
-            Self::NotAWalletFile => "not_a_wallet_file",
-            Self::Corrupt(_) => "corrupt_wallet",
-            Self::Io(_) => "io_error",
-            Self::Crypto => "crypto_error",
-            Self::NotACredential(_) => "not_a_credential",
-            Self::TooComplex(e) => e.code(),
-            Self::BadSignature => "bad_signature",
-            Self::NotFound => "not_found",
-            Self::Presentation(e) => e.code(),
-            Self::Oid4vci(e) => &e.code,
-        }
-    }
-}
 
 /// One credential as kept in the wallet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,6 +94,7 @@ pub struct Wallet<K: KeyProvider> {
     keys: K,
     device: DeviceKey,
     credentials: Vec<StoredCredential>,
+    types: TypeRegistry,
 }
 
 impl<K: KeyProvider> std::fmt::Debug for Wallet<K> {
@@ -180,10 +121,16 @@ impl<K: KeyProvider> Wallet<K> {
                 }
                 let secret = hex::decode(&contents.device_key).map_err(|e| WalletError::Corrupt(e.to_string()))?;
                 let device = DeviceKey::from_bytes(&secret).map_err(|e| WalletError::Corrupt(e.to_string()))?;
-                Ok(Self { path, keys, device, credentials: contents.credentials })
+                Ok(Self { path, keys, device, credentials: contents.credentials, types: TypeRegistry::default() })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let wallet = Self { path, keys, device: DeviceKey::generate(), credentials: Vec::new() };
+                let wallet = Self {
+                    path,
+                    keys,
+                    device: DeviceKey::generate(),
+                    credentials: Vec::new(),
+                    types: TypeRegistry::default(),
+                };
                 wallet.save()?;
                 Ok(wallet)
             }
@@ -202,6 +149,13 @@ impl<K: KeyProvider> Wallet<K> {
         store::write_atomically(&self.path, &store::seal(&key, &plain)?)
     }
 
+    /// The same wallet, reading, checking and showing credentials of `types`
+    /// (the shipped types unless set).
+    pub fn with_types(mut self, types: TypeRegistry) -> Self {
+        self.types = types;
+        self
+    }
+
     /// The wallet's device key (its public JWK goes to issuers; it signs presentations).
     pub fn device_key(&self) -> &DeviceKey {
         &self.device
@@ -212,7 +166,7 @@ impl<K: KeyProvider> Wallet<K> {
     /// # Errors
     /// [`WalletError::NotACredential`], [`WalletError::BadSignature`], I/O.
     pub fn import_qr(&mut self, qr_text: &str) -> Result<String, WalletError> {
-        let vc = crate::compact::decode_credential(qr_text.trim())
+        let vc = crate::compact::decode_credential_with(&self.types, qr_text.trim())
             .map_err(|e| WalletError::NotACredential(e.to_string()))?;
         self.import_credential(vc, None, "qr")
     }
@@ -253,16 +207,18 @@ impl<K: KeyProvider> Wallet<K> {
                 .map_err(|e| WalletError::NotACredential(format!("inclusion proof: {e}")))?;
         }
         // Refused before any JSON-LD or proof work that could run away.
-        match pollster::block_on(crate::canonical::check_document(&vc)) {
+        match pollster::block_on(crate::canonical::check_document_with(&self.types.loader(), &vc)) {
             Err(e) if e.is_limit() => return Err(WalletError::TooComplex(e)),
             _ => {}
         }
-        let report = pollster::block_on(verify_credential(&vc, &VerifyOptions::default()))
+        let options = VerifyOptions::default().with_types(self.types.clone());
+        let report = pollster::block_on(verify_credential(&vc, &options))
             .map_err(|e| WalletError::NotACredential(e.to_string()))?;
         if !report.checks.signature.is_valid() {
             return Err(WalletError::BadSignature);
         }
-        crate::compact::encode_credential(&vc).map_err(|e| WalletError::NotACredential(e.to_string()))?;
+        crate::compact::encode_credential_with(&self.types, &vc)
+            .map_err(|e| WalletError::NotACredential(e.to_string()))?;
         let id = report.credential_id.unwrap_or_else(|| crate::credential::CredentialId::generate().to_string());
         let stored = StoredCredential {
             id: id.clone(),
@@ -318,7 +274,7 @@ impl<K: KeyProvider> Wallet<K> {
                 let text = |k: &str| subject.get(k).and_then(Value::as_str).map(str::to_owned);
                 CredentialSummary {
                     id: c.id.clone(),
-                    title: kind_name(&c.credential, lang),
+                    title: kind_name(&self.types, &c.credential, lang),
                     name: text("fullName").or_else(|| text("licensee")),
                     name_pinyin: text("fullNamePinyin"),
                     valid_until: date_of(&c.credential, "validUntil"),
@@ -341,11 +297,11 @@ impl<K: KeyProvider> Wallet<K> {
     pub fn render(&self, id: &str, lang: Lang) -> Result<RenderedCredential, WalletError> {
         let c = self.get(id).ok_or(WalletError::NotFound)?;
         Ok(RenderedCredential {
-            title: kind_name(&c.credential, lang),
-            rows: subject_rows(&c.credential, lang, crate::ui_text::Shown::OnCard),
+            title: kind_name(&self.types, &c.credential, lang),
+            rows: subject_rows(&self.types, &c.credential, lang, crate::ui_text::Shown::OnCard),
             valid_from: date_of(&c.credential, "validFrom"),
             valid_until: date_of(&c.credential, "validUntil"),
-            qr_text: crate::compact::encode_credential(&c.credential)
+            qr_text: crate::compact::encode_credential_with(&self.types, &c.credential)
                 .map_err(|e| WalletError::NotACredential(e.to_string()))?,
         })
     }
@@ -356,7 +312,7 @@ impl<K: KeyProvider> Wallet<K> {
     /// [`WalletError::NotFound`]; the credential is not bound to this wallet's device key.
     pub fn present(&self, id: &str, freshness: &Freshness) -> Result<String, WalletError> {
         let c = self.get(id).ok_or(WalletError::NotFound)?;
-        Ok(present(&c.credential, &self.device, freshness)?)
+        Ok(present_with(&self.types, &c.credential, &self.device, freshness)?)
     }
 
     /// The credential with its inclusion proof, as the file [`Wallet::import_file`]

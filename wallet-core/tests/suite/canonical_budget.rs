@@ -269,7 +269,8 @@ fn ssi_nquads(document: &Value) -> Result<String, String> {
     pollster::block_on(async {
         let (json, _) = ssi_json_ld::syntax::Value::parse_str(&document.to_string()).map_err(|e| e.to_string())?;
         let mut ld = LdEnvironment::default();
-        let expanded = CompactJsonLd(json).expand_with(&mut ld, &BundledLoader).await.map_err(|e| e.to_string())?;
+        let expanded =
+            CompactJsonLd(json).expand_with(&mut ld, &BundledLoader::default()).await.map_err(|e| e.to_string())?;
         ld.canonical_form_of(&expanded).map(|lines| lines.concat()).map_err(|e| e.to_string())
     })
 }

@@ -5,11 +5,11 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde_json::{json, Value};
-use wallet_core::canonical::canonical_nquads;
+use wallet_core::canonical::canonical_nquads_with;
 use wallet_core::compact::{self, CompactError};
 use wallet_core::credential::CredentialId;
-use wallet_core::credential_type::{Definition, Registry, RequestError};
-use wallet_core::issuance::sign_credential;
+use wallet_core::credential_type::{Definition, RequestError, TypeRegistry};
+use wallet_core::issuance::sign_credential_with;
 use wallet_core::keys::IssuerKey;
 use wallet_core::verification::{verify_credential, CheckResult, VerifyOptions};
 
@@ -54,11 +54,15 @@ fn sample_request(type_name: &str) -> Value {
 }
 
 async fn issue(def: &Definition, request: &Value, key: &IssuerKey) -> Value {
+    issue_with(&TypeRegistry::default(), def, request, key).await
+}
+
+async fn issue_with(types: &TypeRegistry, def: &Definition, request: &Value, key: &IssuerKey) -> Value {
     let checked = def
         .check_request_keyed(request, today(), Some(&crate::id_key()))
         .unwrap_or_else(|e| panic!("{}: {e:?}", def.type_name));
     let unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &key.did());
-    sign_credential(&unsigned, key, Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap()).await.unwrap()
+    sign_credential_with(types, &unsigned, key, Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap()).await.unwrap()
 }
 
 fn at_issue_time() -> VerifyOptions {
@@ -68,8 +72,8 @@ fn at_issue_time() -> VerifyOptions {
 #[tokio::test]
 async fn every_shipped_type_issues_verifies_and_round_trips_the_qr_form() {
     let key = IssuerKey::generate();
-    let registry = Registry::shipped().unwrap();
-    let names: Vec<_> = registry.definitions().map(|d| d.type_name).collect();
+    let registry = TypeRegistry::shipped().unwrap();
+    let names: Vec<_> = registry.definitions().map(|d| d.type_name.as_str()).collect();
     assert_eq!(
         names,
         [
@@ -82,7 +86,7 @@ async fn every_shipped_type_issues_verifies_and_round_trips_the_qr_form() {
         ]
     );
     for def in registry.definitions() {
-        let signed = issue(def, &sample_request(def.type_name), &key).await;
+        let signed = issue(def, &sample_request(&def.type_name), &key).await;
         let report = verify_credential(&signed, &at_issue_time()).await.unwrap();
         assert_eq!(report.checks.signature, CheckResult::Valid, "{}", def.type_name);
         let qr = compact::encode_credential(&signed).unwrap();
@@ -110,7 +114,7 @@ fn health_certificate_from_its_definition_is_byte_identical_to_the_fixture() {
     let fixture: Value =
         serde_json::from_str(include_str!("../../../fixtures/credentials/sample-health-certificate.unsigned.json"))
             .unwrap();
-    let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+    let def = TypeRegistry::shipped().unwrap().by_type("HealthCertificate").unwrap();
     let mut request = sample_request("HealthCertificate");
     request["validFrom"] = json!("2026-03-15T00:00:00Z");
     let checked = def.check_request_keyed(&request, today(), Some(&crate::id_key())).unwrap();
@@ -129,7 +133,7 @@ fn health_certificate_from_its_definition_is_byte_identical_to_the_fixture() {
 
 #[test]
 fn health_certificate_defaults_to_one_year_from_the_examination_and_reports_every_bad_field() {
-    let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+    let def = TypeRegistry::shipped().unwrap().by_type("HealthCertificate").unwrap();
     let checked =
         def.check_request_keyed(&sample_request("HealthCertificate"), today(), Some(&crate::id_key())).unwrap();
     assert_eq!(
@@ -145,7 +149,7 @@ fn health_certificate_defaults_to_one_year_from_the_examination_and_reports_ever
     let Err(RequestError::Fields(errs)) = def.check_request_keyed(&r, today(), Some(&crate::id_key())) else {
         panic!("should fail")
     };
-    let fields: Vec<_> = errs.iter().map(|e| (e.field, e.code)).collect();
+    let fields: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
     assert_eq!(
         fields,
         [
@@ -159,7 +163,7 @@ fn health_certificate_defaults_to_one_year_from_the_examination_and_reports_ever
     // validUntil before validFrom.
     let mut r = sample_request("FoodBusinessLicence");
     r["validUntil"] = json!("2025-01-01T00:00:00Z");
-    let Err(RequestError::Fields(errs)) = Registry::shipped()
+    let Err(RequestError::Fields(errs)) = TypeRegistry::shipped()
         .unwrap()
         .by_type("FoodBusinessLicence")
         .unwrap()
@@ -167,12 +171,12 @@ fn health_certificate_defaults_to_one_year_from_the_examination_and_reports_ever
     else {
         panic!("should fail")
     };
-    assert_eq!((errs[0].field, errs[0].code), ("validUntil", "before_valid_from"));
+    assert_eq!((errs[0].field.as_str(), errs[0].code.as_str()), ("validUntil", "before_valid_from"));
 }
 
 #[test]
 fn field_errors_have_stable_codes_and_both_languages() {
-    let def = Registry::shipped().unwrap().by_type("DogVaccinationCertificate").unwrap();
+    let def = TypeRegistry::shipped().unwrap().by_type("DogVaccinationCertificate").unwrap();
     let mut req = sample_request("DogVaccinationCertificate");
     req["dogName"] = json!(" ");
     req["birthYear"] = json!(1800);
@@ -182,7 +186,7 @@ fn field_errors_have_stable_codes_and_both_languages() {
     let Err(RequestError::Fields(errs)) = def.check_request_keyed(&req, today(), Some(&crate::id_key())) else {
         panic!("should fail")
     };
-    let got: Vec<_> = errs.iter().map(|e| (e.field, e.code)).collect();
+    let got: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
     assert_eq!(
         got,
         [
@@ -203,13 +207,13 @@ fn field_errors_have_stable_codes_and_both_languages() {
         def.check_request_keyed(&json!({"dogName": 5}), today(), Some(&crate::id_key())),
         Err(RequestError::Malformed(_))
     ));
-    let hc = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+    let hc = TypeRegistry::shipped().unwrap().by_type("HealthCertificate").unwrap();
     let mut req = sample_request("HealthCertificate");
     req["examinationResult"] = json!("unqualified");
     let Err(RequestError::Fields(errs)) = hc.check_request_keyed(&req, today(), Some(&crate::id_key())) else {
         panic!("should fail")
     };
-    assert_eq!((errs[0].field, errs[0].code), ("examinationResult", "not_qualified"));
+    assert_eq!((errs[0].field.as_str(), errs[0].code.as_str()), ("examinationResult", "not_qualified"));
 }
 
 /// A credential type that exists only as a definition file (fixtures/credential-types/).
@@ -219,25 +223,33 @@ const BOILER: &str = include_str!("../../../fixtures/credential-types/boiler-ope
 async fn a_type_from_a_file_alone_issues_round_trips_and_its_new_fields_are_signed() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("boiler.json"), BOILER).unwrap();
-    let registry = Registry::load(Some(dir.path())).unwrap();
+    let registry = TypeRegistry::load(Some(dir.path())).unwrap();
     let def = registry.by_type("BoilerOperatorCertificate").unwrap();
-    // Before installing, the QR decoder of this process does not know the codes… (checked on
-    // a hand-made CBOR map with key code 2003, as an old inspector would see a new type).
+    // The shipped types alone do not know the codes… (checked on a hand-made
+    // CBOR map with key code 2003, as an old inspector would see a new type).
     let unknown = compact::decode_cbor(&[0xa1, 0x39, 0x03, 0xe9, 0x61, 0x78]);
     let unknown = unknown.unwrap_err();
     assert_eq!(unknown, CompactError::UnknownTermCode(2003));
     assert_eq!(unknown.to_string(), "unknown term code 2003 (a credential type this reader has no definition for)");
-    registry.install().unwrap();
+    // …while the registry that loaded the file does.
+    assert_eq!(
+        compact::decode_cbor_with(&registry, &[0xa1, 0x39, 0x03, 0xe9, 0x61, 0x78]),
+        Ok(json!({"employer": "x"}))
+    );
 
     let key = IssuerKey::generate();
     let request = json!({"fullName": "赵强", "idNumber": "11010519491231002X", "boilerClass": "G1", "yearsOfExperience": 12, "employer": "示例热力公司"});
-    let signed = issue(&def, &request, &key).await;
+    let signed = issue_with(&registry, &def, &request, &key).await;
     assert_eq!(signed["@context"][1], "https://w3id.org/ecert/types/boiler-operator-certificate/v1");
-    let report = verify_credential(&signed, &VerifyOptions::at(Utc::now())).await.unwrap();
+    let options = || VerifyOptions::at(Utc::now()).with_types(registry.clone());
+    let report = verify_credential(&signed, &options()).await.unwrap();
     assert_eq!(report.checks.signature, CheckResult::Valid);
+    // A verifier with the shipped types only does not know its context: not a credential it can check.
+    let err = verify_credential(&signed, &VerifyOptions::at(Utc::now())).await.unwrap_err();
+    assert_eq!(err.code(), "unknown_context");
 
     // Every new field is in the canonical N-Quads under its IRI (nothing silently dropped).
-    let nquads = canonical_nquads(&signed).await.unwrap();
+    let nquads = canonical_nquads_with(&registry.loader(), &signed).await.unwrap();
     for iri in ["https://example.gov.cn/vocab/boiler#boilerClass", "https://example.gov.cn/vocab/boiler#employer"] {
         assert!(nquads.contains(iri), "{iri} missing from\n{nquads}");
     }
@@ -245,7 +257,7 @@ async fn a_type_from_a_file_alone_issues_round_trips_and_its_new_fields_are_sign
     for (field, value) in [("boilerClass", "G2"), ("employer", "别的公司")] {
         let mut tampered = signed.clone();
         tampered["credentialSubject"][field] = json!(value);
-        let report = verify_credential(&tampered, &VerifyOptions::at(Utc::now())).await.unwrap();
+        let report = verify_credential(&tampered, &options()).await.unwrap();
         assert!(
             matches!(report.checks.signature, CheckResult::Invalid { .. }),
             "{field}: {:?}",
@@ -254,16 +266,18 @@ async fn a_type_from_a_file_alone_issues_round_trips_and_its_new_fields_are_sign
     }
 
     // The compact form uses the file's codes and round-trips; the decoded credential verifies.
-    let qr = compact::encode_credential(&signed).unwrap();
-    let back = compact::decode_credential(&qr).unwrap();
+    let qr = compact::encode_credential_with(&registry, &signed).unwrap();
+    let back = compact::decode_credential_with(&registry, &qr).unwrap();
     assert_eq!(back, signed);
-    let cbor = compact::encode_cbor(&signed).unwrap();
+    let cbor = compact::encode_cbor_with(&registry, &signed).unwrap();
     assert!(!cbor.windows(8).any(|w| w == b"employer"), "the key is coded, not written out");
-    assert!(verify_credential(&back, &VerifyOptions::at(Utc::now())).await.unwrap().verified);
+    assert!(verify_credential(&back, &options()).await.unwrap().verified);
+    // Without the definition the QR text does not decode.
+    assert_eq!(compact::decode_credential(&qr).map_err(|e| e.code()), Err("unknown_term_code"));
 
     // Display follows the definition: labels, enum labels, print/qr flags; no ID digest.
     let shown = def.display_fields(&signed);
-    let names: Vec<_> = shown.iter().map(|f| (f.name, f.value.zh.as_str(), f.print, f.qr)).collect();
+    let names: Vec<_> = shown.iter().map(|f| (f.name.as_str(), f.value.zh.as_str(), f.print, f.qr)).collect();
     assert_eq!(
         names,
         [
@@ -280,7 +294,7 @@ fn refused(files: &[(&str, &str)]) -> String {
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
-    let err = Registry::load(Some(dir.path())).expect_err("should be refused");
+    let err = TypeRegistry::load(Some(dir.path())).expect_err("should be refused");
     err.to_string()
 }
 
@@ -375,7 +389,7 @@ fn bad_definition_files_are_refused_with_their_reasons() {
         "{message}"
     );
     // A directory that does not exist.
-    assert!(Registry::load(Some(std::path::Path::new("/nonexistent/types")))
+    assert!(TypeRegistry::load(Some(std::path::Path::new("/nonexistent/types")))
         .unwrap_err()
         .to_string()
         .contains("/nonexistent/types"));

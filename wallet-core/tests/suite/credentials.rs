@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use wallet_core::canonical::canonical_nquads;
 use wallet_core::credential::CredentialId;
-use wallet_core::credential_type::Registry;
+use wallet_core::credential_type::TypeRegistry;
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
 use wallet_core::verification::{verify_credential, CheckResult, VerifyOptions};
@@ -40,7 +40,7 @@ fn health_request() -> Value {
 
 /// The unsigned credential of a shipped type, from a domain API request, as of 2026-03-15.
 fn unsigned_of(type_name: &str, request: &Value, issuer: &str) -> Value {
-    let def = Registry::shipped().unwrap().by_type(type_name).unwrap();
+    let def = TypeRegistry::shipped().unwrap().by_type(type_name).unwrap();
     let checked = def
         .check_request_keyed(request, NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), Some(&crate::id_key()))
         .unwrap();
@@ -563,7 +563,8 @@ async fn a_type_the_issuer_is_not_authorised_for_cannot_ride_along() {
     assert!(reason.en.contains("HealthCertificate") && reason.zh.contains("HealthCertificate"), "{reason}");
     assert!(!report.verified);
     assert!(report.trusted_issuer.is_none());
-    let shown = wallet_core::ui_text::authorised_kind_name(&report, wallet_core::ui_text::Lang::En);
+    let shown =
+        wallet_core::ui_text::authorised_kind_name(&TypeRegistry::default(), &report, wallet_core::ui_text::Lang::En);
     assert!(!shown.to_lowercase().contains("health"), "{shown}");
 
     // Its honest credential verifies, and is named by its authorised type.
@@ -571,8 +572,11 @@ async fn a_type_the_issuer_is_not_authorised_for_cannot_ride_along() {
     let report = verify_credential(&honest, &trusted_at("2026-06-01T00:00:00Z", store)).await.unwrap();
     assert!(report.checks.issuer_trust.is_valid(), "{report:#?}");
     assert_eq!(report.trusted_issuer.as_ref().unwrap().authorised_types, ["DogVaccinationCertificate"]);
-    let def = Registry::shipped().unwrap().by_type("DogVaccinationCertificate").unwrap().clone();
-    assert_eq!(wallet_core::ui_text::authorised_kind_name(&report, wallet_core::ui_text::Lang::En), def.name.en);
+    let def = TypeRegistry::shipped().unwrap().by_type("DogVaccinationCertificate").unwrap().clone();
+    assert_eq!(
+        wallet_core::ui_text::authorised_kind_name(&TypeRegistry::default(), &report, wallet_core::ui_text::Lang::En),
+        def.name.en
+    );
 }
 
 /// The clinic's credential is revoked. An attacker adds a second, valid proof

@@ -12,7 +12,7 @@ use hmac::Mac as _;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use wallet_core::credential::{CredentialId, IdMatch, IdNumber, IdNumberDigest, IdNumberKey};
-use wallet_core::credential_type::{Registry, RequestError, ID_NUMBER_KEY_MISSING};
+use wallet_core::credential_type::{RequestError, TypeRegistry, ID_NUMBER_KEY_MISSING};
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
 
@@ -40,7 +40,7 @@ fn request(number: &str) -> Value {
 
 /// A signed health certificate as issued now, as the attacker gets it: its QR text.
 async fn issued_qr_text(key: &IdNumberKey) -> String {
-    let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+    let def = TypeRegistry::shipped().unwrap().by_type("HealthCertificate").unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 3, 15).unwrap();
     let checked = def.check_request_keyed(&request(&with_check(TRUE_NUMBER_17)), today, Some(key)).unwrap();
     let issuer_key =
@@ -152,17 +152,17 @@ async fn the_same_brute_force_finds_the_number_of_a_legacy_v1_digest() {
 
 #[test]
 fn without_a_key_an_id_bearing_request_is_refused_and_no_keyless_digest_is_made() {
-    let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+    let def = TypeRegistry::shipped().unwrap().by_type("HealthCertificate").unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 3, 15).unwrap();
     assert!(def.carries_id_number());
     let Err(RequestError::Fields(errs)) = def.check_request(&request(&with_check(TRUE_NUMBER_17)), today) else {
         panic!("a keyless issuer must not digest an ID number")
     };
     assert_eq!(errs.len(), 1);
-    assert_eq!((errs[0].field, errs[0].code), ("idNumber", ID_NUMBER_KEY_MISSING));
+    assert_eq!((errs[0].field.as_str(), errs[0].code.as_str()), ("idNumber", ID_NUMBER_KEY_MISSING));
     assert!(!errs[0].message.zh.is_empty() && !errs[0].message.en.is_empty());
     // A type without an ID number needs no key.
-    let food = Registry::shipped().unwrap().by_type("FoodBusinessLicence").unwrap();
+    let food = TypeRegistry::shipped().unwrap().by_type("FoodBusinessLicence").unwrap();
     assert!(!food.carries_id_number());
 }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use wallet_core::credential::CredentialId;
-use wallet_core::credential_type::Registry;
+use wallet_core::credential_type::TypeRegistry;
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
 use wallet_core::transparency::*;
@@ -233,7 +233,7 @@ fn now() -> DateTime<Utc> {
 
 /// A health certificate signed by `key` (a type the compact QR form carries).
 async fn issue(key: &IssuerKey) -> Value {
-    let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+    let def = TypeRegistry::shipped().unwrap().by_type("HealthCertificate").unwrap();
     let request = json!({
         "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
         "idNumber": "11010519491231002X", "examinationDate": "2026-05-20",
@@ -419,7 +419,7 @@ async fn offline_the_entry_must_name_the_signer_not_the_claimed_issuer() {
     let thief_key = IssuerKey::generate();
     // Signed by another key, claiming the department as issuer; the
     // department's log holds its digest under the department's DID.
-    let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+    let def = TypeRegistry::shipped().unwrap().by_type("HealthCertificate").unwrap();
     let request = json!({
         "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
         "idNumber": "11010519491231002X", "examinationDate": "2026-05-20",

@@ -8,7 +8,7 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde_json::{json, Value};
 use wallet_core::credential::CredentialId;
-use wallet_core::credential_type::Registry;
+use wallet_core::credential_type::TypeRegistry;
 use wallet_core::issuance::{sign_credential, sign_presentation, PresentationPurpose};
 use wallet_core::keys::IssuerKey;
 use wallet_core::verification::{
@@ -43,7 +43,7 @@ async fn certificate(key: &IssuerKey, issuer: &str, holder: Option<&IssuerKey>) 
     if let Some(holder) = holder {
         request["holderKey"] = wallet_core::holder::jwk_of(&holder.public_key());
     }
-    let def = Registry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+    let def = TypeRegistry::shipped().unwrap().by_type("HealthCertificate").unwrap();
     let checked = def
         .check_request_keyed(&request, NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), Some(&crate::id_key()))
         .unwrap();

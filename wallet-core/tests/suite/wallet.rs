@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::{json, Value};
 use wallet_core::credential::CredentialId;
-use wallet_core::credential_type::{Definition, Registry, RequestError};
+use wallet_core::credential_type::{Definition, RequestError, TypeRegistry};
 use wallet_core::holder::DeviceKey;
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
@@ -17,7 +17,7 @@ const NAME: &str = "欧阳晓燕";
 const PINYIN: &str = "OUYANG Xiaoyan";
 
 fn health_certificate() -> std::sync::Arc<Definition> {
-    Registry::shipped().unwrap().by_type("HealthCertificate").unwrap()
+    TypeRegistry::shipped().unwrap().by_type("HealthCertificate").unwrap()
 }
 
 fn request(holder: Option<&DeviceKey>) -> Value {
@@ -91,7 +91,7 @@ fn bound_credential_survives_the_compact_qr_form() {
     ) else {
         panic!("a bad holder key is a field error")
     };
-    assert_eq!((errors[0].field, errors[0].code), ("holderKey", "invalid_holder_key"));
+    assert_eq!((errors[0].field.as_str(), errors[0].code.as_str()), ("holderKey", "invalid_holder_key"));
 }
 
 #[test]
