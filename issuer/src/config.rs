@@ -41,7 +41,7 @@ pub struct Settings {
     #[arg(long, env = "ISSUER_STATUS_LIST_MAX_ALLOCATIONS", default_value_t = 131_072)]
     pub status_list_max_allocations: u64,
     /// Ethereum JSON-RPC URL: when set, signed checkpoints are anchored on that chain
-    /// (see `issuer::anchor`). Issuance never waits on the chain.
+    /// (see `issuer::domain::anchor`). Issuance never waits on the chain.
     #[arg(long, env = "ISSUER_CHAIN_RPC_URL")]
     pub chain_rpc_url: Option<String>,
     /// Node-managed account that sends anchor transactions; default: the first of `eth_accounts`.

@@ -1,25 +1,19 @@
 //! The issuer service: issuance APIs (VC-API and a domain API for clinics),
-//! storage, the signing key.
+//! web pages for clinic staff, storage, the signing key, command-line tools.
 //!
-//! Layers: `routes` (HTTP) → `issuance` (domain) → `store` (persistence);
-//! every rule about credentials lives in `wallet-core`.
+//! Layers: `http` (API routes and pages) → `domain` (issuance, status,
+//! offers, accounts, notarisation, the log) → `store` (persistence); `cli`
+//! holds the operators' tools over the same domain and store. Every rule
+//! about credentials lives in `wallet-core`.
 
-pub mod accounts;
-pub mod anchor;
+pub mod cli;
 pub mod config;
-pub mod issuance;
-pub mod notarization;
-pub mod notarize_cli;
-pub mod oid4vci;
+pub mod domain;
+pub mod http;
 pub mod pki_cli;
-pub mod routes;
 pub mod signing_key;
 pub mod startup;
-pub mod status;
-pub mod status_cli;
 pub mod store;
-pub mod transparency_log;
-pub mod web;
 
 // The HTTP edge both services share (error shape, HTTPS, logging), under the
 // paths the service code has always used.

@@ -7,7 +7,7 @@ use std::fmt;
 use rusqlite::{params, OptionalExtension as _};
 
 use super::{PgStore, SqliteStore, Store, StoreError};
-use crate::accounts::{Role, TokenScope};
+use crate::domain::accounts::{Role, TokenScope};
 
 /// A staff account as stored.
 #[derive(Clone, PartialEq, Eq)]

@@ -31,7 +31,7 @@ async fn spawn(data_dir: &Path) -> App {
     let base = format!("http://127.0.0.1:{}", app.port());
     let did = app.did().to_owned();
     tokio::spawn(app.run_until_stopped());
-    App { base, did, http: issuer::accounts::authorized_client(&settings).await.unwrap() }
+    App { base, did, http: issuer::domain::accounts::authorized_client(&settings).await.unwrap() }
 }
 
 impl App {

@@ -37,8 +37,8 @@ use serde_json::{json, Value};
 
 use service_http::chain_rpc::HttpJsonRpc;
 
+use crate::domain::transparency_log::TransparencyLog;
 use crate::store::{AnchorRecord, AnchorState, Store};
-use crate::transparency_log::TransparencyLog;
 
 pub use wallet_core::transparency::{note_digest, AnchorCalldata, ANCHOR_ADDRESS, CALLDATA_LEN};
 use wallet_core::transparency::{read_anchor, rpc_quantity, AnchorError, JsonRpc};

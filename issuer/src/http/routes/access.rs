@@ -19,10 +19,10 @@ use actix_web::http::{header, Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError as _};
 
-use crate::accounts::{Role, TokenScope as Scope};
 use crate::api_error::ApiError;
+use crate::domain::accounts::{Role, TokenScope as Scope};
+use crate::http::web::WebState;
 use crate::store::{ApiTokenRecord, Store};
-use crate::web::WebState;
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,7 +229,7 @@ fn login_redirect(req: &HttpRequest) -> HttpResponse {
         "" => req.path().to_owned(),
         q => format!("{}?{q}", req.path()),
     };
-    let next = crate::web::session::safe_next(Some(&here));
+    let next = crate::http::web::session::safe_next(Some(&here));
     HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,
@@ -246,7 +246,7 @@ async fn bearer(store: &Store, req: &HttpRequest) -> Result<Option<ApiTokenRecor
     let Some(token) = value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty() && t.len() < 200) else {
         return Ok(None);
     };
-    store.active_api_token(&crate::accounts::token_hash(token)).await
+    store.active_api_token(&crate::domain::accounts::token_hash(token)).await
 }
 
 /// The signed-in staff member, if any: a session cookie whose session is live in
@@ -256,7 +256,7 @@ async fn bearer(store: &Store, req: &HttpRequest) -> Result<Option<ApiTokenRecor
 async fn staff(req: &HttpRequest) -> Result<Option<StaffUser>, crate::store::StoreError> {
     let Some(state) = req.app_data::<web::Data<WebState>>() else { return Ok(None) };
     let Some(session_hash) = state.session_hash(req) else { return Ok(None) };
-    let Some(store) = req.app_data::<web::Data<crate::issuance::Issuer>>().map(|i| i.store.clone()) else {
+    let Some(store) = req.app_data::<web::Data<crate::domain::issuance::Issuer>>().map(|i| i.store.clone()) else {
         return Ok(None);
     };
     let now = chrono::Utc::now().timestamp();
@@ -306,7 +306,7 @@ pub async fn enforce(
         },
     };
     if let Some(scope) = needed_scope {
-        let Some(store) = req.app_data::<web::Data<crate::issuance::Issuer>>().map(|i| i.store.clone()) else {
+        let Some(store) = req.app_data::<web::Data<crate::domain::issuance::Issuer>>().map(|i| i.store.clone()) else {
             return Ok(req.into_response(ApiError::internal("no issuer state").error_response()));
         };
         match bearer(&store, req.request()).await {
@@ -333,7 +333,7 @@ pub struct ApiCaller(pub ApiTokenRecord);
 impl ApiCaller {
     /// `token:<id> (<clinic>)`, for audit trails.
     pub fn principal(&self) -> String {
-        crate::accounts::token_principal(&self.0.token_id, &self.0.clinic)
+        crate::domain::accounts::token_principal(&self.0.token_id, &self.0.clinic)
     }
 }
 
@@ -360,7 +360,7 @@ pub struct StaffUser {
 impl StaffUser {
     /// `staff:<username>`, for audit trails.
     pub fn principal(&self) -> String {
-        crate::accounts::staff_principal(&self.username)
+        crate::domain::accounts::staff_principal(&self.username)
     }
 }
 
@@ -409,7 +409,7 @@ mod tests {
     fn every_registered_route_has_a_decision_and_every_decision_a_route() {
         let mut registered = Vec::new();
         let _app = actix_web::App::new().configure(|cfg| {
-            registered = crate::routes::register(cfg);
+            registered = crate::http::routes::register(cfg);
         });
         let mut listed: Vec<(Method, &str)> = INVENTORY.iter().map(|(m, p, _)| (m.clone(), *p)).collect();
         let mut seen: Vec<(Method, &str)> = registered.clone();

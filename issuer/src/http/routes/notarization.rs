@@ -1,4 +1,4 @@
-//! Notarisation API (see [`crate::notarization`]).
+//! Notarisation API (see [`crate::domain::notarization`]).
 //!
 //! * `POST /api/v1/notarizations` `{"digests": ["<hex SHA-256>", …]}` (at most
 //!   10,000) → 202 `{"notarized": [{"digest", "index"}]}`: entered in the log,
@@ -15,8 +15,8 @@ use serde_json::json;
 use wallet_core::transparency::Hash;
 
 use crate::api_error::ApiError;
-use crate::issuance::Issuer;
-use crate::notarization::{self, ReceiptState, MAX_DIGESTS_PER_REQUEST};
+use crate::domain::issuance::Issuer;
+use crate::domain::notarization::{self, ReceiptState, MAX_DIGESTS_PER_REQUEST};
 
 /// Largest body of `POST /api/v1/notarizations`.
 pub const MAX_NOTARIZE_BODY_BYTES: usize = 1024 * 1024;
@@ -59,7 +59,7 @@ fn parse_all(digests: &[String], max: usize) -> Result<Vec<Hash>, ApiError> {
 /// # Errors
 /// 400 for a malformed batch; 500 on store failures.
 pub async fn notarize(
-    _caller: crate::routes::access::ApiCaller,
+    _caller: crate::http::routes::access::ApiCaller,
     issuer: web::Data<Issuer>,
     body: web::Json<Digests>,
 ) -> Result<HttpResponse, ApiError> {
@@ -74,7 +74,7 @@ pub async fn notarize(
 /// # Errors
 /// 400 for a malformed batch; 500 on store or log failures.
 pub async fn receipts(
-    _caller: crate::routes::access::ApiCaller,
+    _caller: crate::http::routes::access::ApiCaller,
     issuer: web::Data<Issuer>,
     body: web::Json<Digests>,
 ) -> Result<HttpResponse, ApiError> {
@@ -88,7 +88,7 @@ pub async fn receipts(
 /// # Errors
 /// 400 for a malformed digest, 404 when never notarised.
 pub async fn receipt(
-    _caller: crate::routes::access::ApiCaller,
+    _caller: crate::http::routes::access::ApiCaller,
     issuer: web::Data<Issuer>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

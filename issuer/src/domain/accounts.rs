@@ -3,7 +3,7 @@
 //! `Authorization: Bearer …`, only a SHA-256 of each token stored).
 //!
 //! Staff have a [`Role`] (clerk < supervisor < admin) and tokens a [`TokenScope`];
-//! each route declares the least it needs in [`crate::routes::access::INVENTORY`].
+//! each route declares the least it needs in [`crate::http::routes::access::INVENTORY`].
 //! Account actions are written to the `account_events` audit trail with the
 //! authenticated principal as actor.
 //!

@@ -4,14 +4,14 @@ use actix_web::{web, HttpResponse};
 use wallet_core::{compact, qr};
 
 use crate::api_error::ApiError;
-use crate::issuance::Issuer;
+use crate::domain::issuance::Issuer;
 
 /// `GET /credentials/{uuid}`: the full signed VC.
 ///
 /// # Errors
 /// 404 when unknown.
 pub async fn credential(
-    _who: crate::routes::access::Principal,
+    _who: crate::http::routes::access::Principal,
     issuer: web::Data<Issuer>,
     uuid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -29,7 +29,7 @@ async fn qr_text(issuer: &Issuer, uuid: &str) -> Result<String, ApiError> {
 /// # Errors
 /// 404 when unknown.
 pub async fn qr_png(
-    _who: crate::routes::access::Principal,
+    _who: crate::http::routes::access::Principal,
     issuer: web::Data<Issuer>,
     uuid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -43,7 +43,7 @@ pub async fn qr_png(
 /// # Errors
 /// 404 when unknown.
 pub async fn qr_svg(
-    _who: crate::routes::access::Principal,
+    _who: crate::http::routes::access::Principal,
     issuer: web::Data<Issuer>,
     uuid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

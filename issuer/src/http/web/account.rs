@@ -12,9 +12,9 @@ use askama_web::WebTemplate;
 use wallet_core::ui_text::{Lang, PageContext};
 
 use super::{form_fields, page_context, respond, WebState};
-use crate::accounts::{self, LOCK_AFTER, MIN_PASSWORD_CHARS};
-use crate::issuance::Issuer;
-use crate::routes::access::StaffUser;
+use crate::domain::accounts::{self, LOCK_AFTER, MIN_PASSWORD_CHARS};
+use crate::domain::issuance::Issuer;
+use crate::http::routes::access::StaffUser;
 use crate::store::AccountEvent;
 
 /// The page's words in one language. (They belong with the others in

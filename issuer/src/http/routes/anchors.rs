@@ -1,4 +1,4 @@
-//! `GET /log/anchors`: the checkpoint anchoring queue (see [`crate::anchor`]).
+//! `GET /log/anchors`: the checkpoint anchoring queue (see [`crate::domain::anchor`]).
 //!
 //! A JSON array, by tree size: `{"treeSize", "root" (hex), "noteDigest" (hex),
 //! "state" (pending|sent|confirmed), "txHash", "attempts", "lastError",
@@ -8,7 +8,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use crate::api_error::ApiError;
-use crate::issuance::Issuer;
+use crate::domain::issuance::Issuer;
 
 /// `GET /log/anchors`
 ///

@@ -16,7 +16,7 @@ use actix_web::ResponseError as _;
 use anyhow::Context as _;
 
 use crate::api_error::ApiError;
-use crate::status::{change_status, status_report, ChangeReport, StatusReport};
+use crate::domain::status::{change_status, status_report, ChangeReport, StatusReport};
 use crate::store::{StatusAction, Store};
 
 /// `issuer status …`

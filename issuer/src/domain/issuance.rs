@@ -23,11 +23,11 @@ pub struct Issuer {
     /// The signing key.
     pub key: IssuerKey,
     /// Revocation and suspension lists.
-    pub status: crate::status::StatusService,
+    pub status: crate::domain::status::StatusService,
     /// The issuance transparency log (entries are appended by the store).
-    pub log: crate::transparency_log::TransparencyLog,
+    pub log: crate::domain::transparency_log::TransparencyLog,
     /// OpenID4VCI secrets of this process (the nonce MAC key).
-    pub oid4vci: crate::oid4vci::Oid4vciKeys,
+    pub oid4vci: crate::domain::offers::Oid4vciKeys,
     /// The credential types this issuer knows (shipped + `--credential-types`).
     pub types: Arc<Registry>,
     /// This issuer's own trust list (`--trust-list`), read to refuse types its
@@ -153,8 +153,9 @@ impl Issuer {
         self.cpu
             .run_future(move || async move {
                 let signed = sign_credential(&unsigned, &key, Utc::now()).await.map_err(sign_error)?;
-                let log_entry =
-                    crate::transparency_log::issued_entry(&signed, &key.did()).await.map_err(ApiError::internal)?;
+                let log_entry = crate::domain::transparency_log::issued_entry(&signed, &key.did())
+                    .await
+                    .map_err(ApiError::internal)?;
                 Ok::<_, ApiError>((signed, log_entry))
             })
             .await?
@@ -377,7 +378,7 @@ impl Issuer {
         };
         // Status entries are part of what is signed; checked first so bad input wastes no index.
         let with_status;
-        let credential = if crate::status::wants_status_entries(credential) {
+        let credential = if crate::domain::status::wants_status_entries(credential) {
             wallet_core::data_model::check_credential(credential).map_err(|e| sign_error(IssueError::DataModel(e)))?;
             with_status = self.status.with_status_entries(id.as_str(), credential.clone(), false).await?;
             &with_status

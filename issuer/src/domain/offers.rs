@@ -27,7 +27,7 @@ use wallet_core::oid4vci::{
 };
 
 use crate::api_error::ApiError;
-use crate::issuance::{parse_request, IdempotencyKey, Issuer};
+use crate::domain::issuance::{parse_request, IdempotencyKey, Issuer};
 use crate::store::{NewOffer, Redemption, TokenGrant};
 
 /// How long an offer's pre-authorized code can be redeemed.
@@ -169,7 +169,7 @@ impl Issuer {
                 format!("unknown credential configuration: {other}"),
             ));
         };
-        crate::issuance::check_typed_request(&def, &offer.request, self.id_number_key.as_ref())?;
+        crate::domain::issuance::check_typed_request(&def, &offer.request, self.id_number_key.as_ref())?;
         let code = random_b64(32);
         let pin: String = (0..PIN_LENGTH).map(|_| char::from(b'0' + rand::rngs::OsRng.gen_range(0..10u8))).collect();
         let now = Utc::now().timestamp();

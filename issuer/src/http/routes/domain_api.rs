@@ -5,8 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::api_error::ApiError;
-use crate::issuance::{IdempotencyKey, Issued, Issuer};
-use crate::routes::access::ApiCaller;
+use crate::domain::issuance::{IdempotencyKey, Issued, Issuer};
+use crate::http::routes::access::ApiCaller;
 
 fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError> {
     match req.headers().get("Idempotency-Key") {

@@ -1,11 +1,11 @@
-//! OpenID4VCI endpoints (see [`crate::oid4vci`]): the staff's offer API, the
+//! OpenID4VCI endpoints (see [`crate::domain::offers`]): the staff's offer API, the
 //! metadata, token, nonce and credential endpoints.
 
 use actix_web::http::header;
 use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse};
 
 use crate::api_error::ApiError;
-use crate::issuance::Issuer;
+use crate::domain::issuance::Issuer;
 
 fn no_store(json: serde_json::Value) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json)
@@ -16,7 +16,7 @@ fn no_store(json: serde_json::Value) -> HttpResponse {
 /// # Errors
 /// 400/422 for a request that would not issue.
 pub async fn create_offer(
-    _caller: crate::routes::access::ApiCaller,
+    _caller: crate::http::routes::access::ApiCaller,
     issuer: web::Data<Issuer>,
     req: HttpRequest,
     payload: web::Payload,

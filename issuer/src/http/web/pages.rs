@@ -16,8 +16,8 @@ use wallet_core::ui_text::{self, Lang, PageContext};
 
 use super::session::{safe_next, web_query};
 use super::{form_fields, page_context, respond, signed_in, FormView, WebState};
-use crate::accounts::{self, SignInError};
-use crate::issuance::{IdempotencyKey, Issuer};
+use crate::domain::accounts::{self, SignInError};
+use crate::domain::issuance::{IdempotencyKey, Issuer};
 use crate::store::{CredentialQuery, CredentialState, Period, PeriodCounts, StatusAction};
 
 const PAGE_SIZE: u32 = 20;
@@ -570,7 +570,7 @@ async fn render_certificate(
         revoked,
         may_change_status: signed_in(req).is_some_and(|u| {
             u.role
-                >= crate::routes::access::access_needed_role(
+                >= crate::http::routes::access::access_needed_role(
                     &actix_web::http::Method::POST,
                     "/certificates/{uuid}/status",
                 )

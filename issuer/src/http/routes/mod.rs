@@ -70,7 +70,7 @@ pub fn register(cfg: &mut web::ServiceConfig) -> Vec<(Method, &'static str)> {
         .add(Method::GET, "/credentials/{uuid}", web::get().to(credentials::credential))
         .add(Method::GET, "/credentials/{uuid}/qr.png", web::get().to(credentials::qr_png))
         .add(Method::GET, "/credentials/{uuid}/qr.svg", web::get().to(credentials::qr_svg));
-    crate::web::register(&mut r);
+    crate::http::web::register(&mut r);
     r.registered().to_vec()
 }
 

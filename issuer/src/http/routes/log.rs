@@ -19,8 +19,8 @@ use serde_json::json;
 use wallet_core::credential::CredentialId;
 
 use crate::api_error::ApiError;
+use crate::domain::transparency_log::{LogError, TransparencyLog};
 use crate::store::MAX_LOG_PAGE;
-use crate::transparency_log::{LogError, TransparencyLog};
 
 impl From<LogError> for ApiError {
     fn from(e: LogError) -> Self {

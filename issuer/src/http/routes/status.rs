@@ -21,8 +21,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use crate::api_error::ApiError;
-use crate::issuance::Issuer;
-use crate::routes::access::ApiCaller;
+use crate::domain::issuance::Issuer;
+use crate::http::routes::access::ApiCaller;
 use crate::store::StatusAction;
 
 /// `GET /status/{list_id}`
@@ -103,7 +103,7 @@ pub async fn change(
     let reason = string_field(&body, "reason")?.unwrap_or("");
     // The audit trail names the token that was checked, never a name from the body.
     let actor = caller.principal();
-    let id = crate::status::parse_credential_id(&uuid)?;
+    let id = crate::domain::status::parse_credential_id(&uuid)?;
     let report = issuer.status.change(id.as_str(), action, reason, &actor).await?;
     Ok(HttpResponse::Ok().json(report))
 }
@@ -113,7 +113,7 @@ pub async fn change(
 /// # Errors
 /// 404 for an unknown credential; 409 `no_status_entry`.
 pub async fn show(issuer: web::Data<Issuer>, uuid: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let id = crate::status::parse_credential_id(&uuid)?;
+    let id = crate::domain::status::parse_credential_id(&uuid)?;
     Ok(HttpResponse::Ok().json(issuer.status.report(id.as_str()).await?))
 }
 
@@ -162,14 +162,14 @@ pub async fn vc_api_update(
 /// `POST /api/v1/credentials/{uuid}/use`
 ///
 /// # Errors
-/// As [`crate::status::mark_used`]; 400 for a body that is not a use request.
+/// As [`crate::domain::status::mark_used`]; 400 for a body that is not a use request.
 pub async fn mark_used(
     caller: ApiCaller,
     issuer: web::Data<Issuer>,
     uuid: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let mut request: crate::status::UseRequest = serde_json::from_slice(&body).map_err(|e| {
+    let mut request: crate::domain::status::UseRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "invalid_use_request",
             format!("请求应为 {{\"office\": \"使用单位\", \"reference\": \"业务编号\", \"by\": \"经办人\"}}：{e}"),
@@ -178,7 +178,7 @@ pub async fn mark_used(
     })?;
     // Who marked it used is the token that was checked, not a name from the body.
     request.by = caller.principal();
-    let id = crate::status::parse_credential_id(&uuid)?;
+    let id = crate::domain::status::parse_credential_id(&uuid)?;
     Ok(HttpResponse::Ok().json(issuer.status.mark_used(id.as_str(), &request).await?))
 }
 
@@ -187,6 +187,6 @@ pub async fn mark_used(
 /// # Errors
 /// 404 for an unknown credential.
 pub async fn show_use(issuer: web::Data<Issuer>, uuid: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let id = crate::status::parse_credential_id(&uuid)?;
+    let id = crate::domain::status::parse_credential_id(&uuid)?;
     Ok(HttpResponse::Ok().json(issuer.status.use_view(id.as_str()).await?))
 }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api_error::ApiError;
-use crate::issuance::Issuer;
+use crate::domain::issuance::Issuer;
 
 /// `{credential, options}`
 #[derive(Debug, Deserialize)]

@@ -2,7 +2,7 @@
 //! Chinese and English). Every page works without JavaScript.
 //!
 //! Handlers stay thin: forms are turned into the domain API's JSON and go
-//! through [`crate::issuance::Issuer`], so a form obeys exactly the rules the API
+//! through [`crate::domain::issuance::Issuer`], so a form obeys exactly the rules the API
 //! does and its errors are the same field errors, shown in the reader's language.
 //! Form values (names, ID numbers) are never logged.
 
@@ -19,8 +19,8 @@ use wallet_core::ui_text::{Lang, PageContext};
 
 pub use session::WebState;
 
-/// Register the pages (their access is in [`crate::routes::access::INVENTORY`]).
-pub fn register(r: &mut crate::routes::access::Router<'_>) {
+/// Register the pages (their access is in [`crate::http::routes::access::INVENTORY`]).
+pub fn register(r: &mut crate::http::routes::access::Router<'_>) {
     use actix_web::http::Method;
     r.add(Method::GET, "/", web::get().to(pages::home))
         .add(Method::GET, "/lang/{code}", web::get().to(pages::switch_lang))
@@ -68,11 +68,11 @@ pub fn page_context(req: &HttpRequest, state: &WebState) -> (PageContext, Vec<Co
 }
 
 /// The staff member the request's session belongs to, as the access check
-/// ([`crate::routes::access::enforce`]) found it: the session is live and the
+/// ([`crate::http::routes::access::enforce`]) found it: the session is live and the
 /// account exists and is not locked.
-pub fn signed_in(req: &HttpRequest) -> Option<crate::routes::access::StaffUser> {
+pub fn signed_in(req: &HttpRequest) -> Option<crate::http::routes::access::StaffUser> {
     use actix_web::HttpMessage as _;
-    req.extensions().get::<crate::routes::access::StaffUser>().cloned()
+    req.extensions().get::<crate::http::routes::access::StaffUser>().cloned()
 }
 
 /// `/lang/<other>?next=<this page>`.

@@ -13,9 +13,9 @@ use std::collections::HashMap;
 use serde::Serialize;
 use wallet_core::transparency::{AnchorClaim, EntryKind, Hash, LogEntry, NotarizationReceipt, VerifiedCheckpoint};
 
-use crate::issuance::Issuer;
+use crate::domain::issuance::Issuer;
+use crate::domain::transparency_log::LogError;
 use crate::store::{AnchorRecord, AnchorState, StoreError};
-use crate::transparency_log::LogError;
 
 /// Most digests accepted in one request.
 pub const MAX_DIGESTS_PER_REQUEST: usize = 10_000;

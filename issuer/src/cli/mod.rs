@@ -1,0 +1,4 @@
+//! Operators' command-line tools (`issuer status …`, `issuer notarize …`).
+
+pub mod notarize;
+pub mod status;
