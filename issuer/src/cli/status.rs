@@ -11,12 +11,9 @@
 
 use std::path::PathBuf;
 
-use actix_web::http::StatusCode;
-use actix_web::ResponseError as _;
 use anyhow::Context as _;
 
-use crate::api_error::ApiError;
-use crate::domain::status::{change_status, status_report, ChangeReport, StatusReport};
+use crate::domain::status::{change_status, status_report, ChangeReport, StatusError, StatusReport};
 use crate::store::{StatusAction, Store};
 
 /// `issuer status …`
@@ -129,13 +126,24 @@ fn default_actor() -> String {
 }
 
 /// Prints a refusal and picks the exit status.
-fn refused(e: &ApiError) -> i32 {
-    eprintln!("error: {}: {} / {}", e.error, e.message.en, e.message.zh);
-    match e.status_code() {
-        StatusCode::NOT_FOUND => 4,
-        StatusCode::CONFLICT => 3,
-        s if s.is_client_error() => 2,
-        _ => 1,
+fn refused(e: &StatusError) -> i32 {
+    if let StatusError::Internal(cause) = e {
+        tracing::error!(error = %cause, "internal error");
+    }
+    let message = e.message();
+    eprintln!("error: {}: {} / {}", e.code(), message.en, message.zh);
+    match e {
+        StatusError::CredentialNotFound | StatusError::ListNotFound => 4,
+        StatusError::AlreadyRevoked
+        | StatusError::AlreadyUsed(_)
+        | StatusError::Suspended
+        | StatusError::NotSingleUse
+        | StatusError::NoStatusEntry { .. } => 3,
+        StatusError::UseNeedsOffice
+        | StatusError::Required(_)
+        | StatusError::TooLong(..)
+        | StatusError::ActorInvalid => 2,
+        StatusError::Busy(_) | StatusError::Internal(_) => 1,
     }
 }
 

@@ -159,6 +159,7 @@ fn password_matches(hash: &str, password: &str) -> bool {
 
 /// Why a sign-in failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SignInError {
     /// Unknown user or wrong password (not told apart).
     BadCredentials,

@@ -1,5 +1,6 @@
 //! The issuing domain: validate, sign, store, with idempotency. Routes call
-//! this; it knows nothing of HTTP beyond the status code it records for replays.
+//! this; it knows nothing of HTTP beyond the status code it records for replays
+//! (the idempotency record keeps the answer as it was given).
 
 use chrono::Utc;
 use serde_json::{json, Value};
@@ -12,7 +13,11 @@ use wallet_core::issuance::{sign_credential, IssueError};
 use wallet_core::keys::IssuerKey;
 use wallet_core::trust::{IssuerTrustFailureCode, TrustStore};
 
-use crate::api_error::ApiError;
+use service_http::cpu_pool::CpuPoolError;
+use wallet_core::credential::FieldError;
+use wallet_core::localized::Localized;
+
+use crate::domain::status::StatusError;
 use crate::store::{IdempotencyRecord, NewCredential, SaveOutcome, Store};
 
 /// Everything the issuing routes need.
@@ -37,8 +42,150 @@ pub struct Issuer {
     /// an ID number are refused (`id_number_key_missing`).
     pub id_number_key: Option<wallet_core::credential::IdNumberKey>,
     /// Where signing, canonicalisation and password hashing run (never on the
-    /// async workers); full → 503 `busy`.
+    /// async workers); full → [`IssuanceError::Busy`].
     pub cpu: service_http::cpu_pool::CpuPool,
+}
+
+/// Why an issuance (or reading an issued credential) was refused, or failed.
+/// [`IssuanceError::code`] is the stable machine code, [`IssuanceError::message`]
+/// the zh/en text shown to people.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum IssuanceError {
+    /// A type with an ID number, and no ID number key configured.
+    IdNumberKeyMissing,
+    /// Field-level problems with the request.
+    InvalidFields(Vec<FieldError>),
+    /// A body that is not this request's JSON.
+    InvalidJson(String),
+    /// An `Idempotency-Key` that is not 1–255 visible ASCII characters.
+    InvalidIdempotencyKey,
+    /// The credential breaks the data model or cannot be signed as it is.
+    Unsignable(IssueError),
+    /// No type is served at this path.
+    UnknownCredentialType,
+    /// This issuer's certificate does not allow the type (or a defined type
+    /// carries another type beside it).
+    TypeNotAuthorised {
+        /// The type (or types), by name.
+        name: Localized,
+        /// Why not.
+        why: Localized,
+    },
+    /// A VC-API credential naming another issuer (this one's DID given).
+    IssuerMismatch(String),
+    /// A credential with this id was issued already.
+    CredentialIdExists,
+    /// The idempotency key was used for a different request.
+    IdempotencyKeyReused,
+    /// No such credential.
+    CredentialNotFound,
+    /// Allocating status entries failed.
+    Status(StatusError),
+    /// The CPU pool is full or past its deadline.
+    Busy(CpuPoolError),
+    /// Anything else (the store, signing); the cause is for the logs only.
+    Internal(String),
+}
+
+impl IssuanceError {
+    /// For any failure that is not the caller's (the cause is logged, never shown).
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    /// The stable machine code.
+    pub fn code(&self) -> String {
+        match self {
+            Self::IdNumberKeyMissing => wallet_core::credential_type::ID_NUMBER_KEY_MISSING.into(),
+            Self::InvalidFields(_) => "invalid_fields".into(),
+            Self::InvalidJson(_) => "invalid_json".into(),
+            Self::InvalidIdempotencyKey => "invalid_idempotency_key".into(),
+            Self::Unsignable(e) => e.code().into(),
+            Self::UnknownCredentialType => "unknown_credential_type".into(),
+            Self::TypeNotAuthorised { .. } => "credential_type_not_authorised".into(),
+            Self::IssuerMismatch(_) => "issuer_mismatch".into(),
+            Self::CredentialIdExists => "credential_id_exists".into(),
+            Self::IdempotencyKeyReused => "idempotency_key_reused".into(),
+            Self::CredentialNotFound => "not_found".into(),
+            Self::Status(e) => e.code(),
+            Self::Busy(CpuPoolError::Busy) => "busy".into(),
+            Self::Busy(CpuPoolError::DeadlineExceeded) => "deadline_exceeded".into(),
+            Self::Busy(_) | Self::Internal(_) => "internal_error".into(),
+        }
+    }
+
+    /// What to tell people, in zh and en.
+    pub fn message(&self) -> Localized {
+        match self {
+            Self::IdNumberKeyMissing => Localized::new(
+                "签发机构未配置身份证号码摘要密钥（--id-number-key），不能签发含身份证号码的凭证",
+                "this issuer has no ID number key (--id-number-key): it cannot issue credentials with an ID number",
+            ),
+            Self::InvalidFields(_) => {
+                Localized::new("提交的内容有误，请按提示修改", "some fields are invalid; see details")
+            }
+            Self::InvalidJson(m) => Localized::new(
+                format!("请求内容不是有效的 JSON 或字段有误：{m}"),
+                format!("the body is not valid JSON for this request: {m}"),
+            ),
+            Self::InvalidIdempotencyKey => Localized::new(
+                "Idempotency-Key 应为1至255个可见 ASCII 字符",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            ),
+            Self::Unsignable(IssueError::DataModel(e)) => Localized::new(e.message_zh.clone(), e.message_en.clone()),
+            Self::Unsignable(other) => {
+                Localized::new(format!("无法签发该凭证：{other}"), format!("cannot issue this credential: {other}"))
+            }
+            Self::UnknownCredentialType => {
+                Localized::new("本签发服务没有这种凭证类型", "this issuer has no such credential type")
+            }
+            Self::TypeNotAuthorised { name, why } => Localized::new(
+                format!("不能签发“{}”：{}", name.zh, why.zh),
+                format!("cannot issue “{}”: {}", name.en, why.en),
+            ),
+            Self::IssuerMismatch(did) => {
+                Localized::new(format!("本签发服务只能以 {did} 的身份签发"), format!("this issuer signs only as {did}"))
+            }
+            Self::CredentialIdExists => {
+                Localized::new("已签发过使用此 id 的凭证", "a credential with this id was already issued")
+            }
+            Self::IdempotencyKeyReused => Localized::new(
+                "该 Idempotency-Key 已用于另一个不同的请求",
+                "this Idempotency-Key was already used for a different request",
+            ),
+            Self::CredentialNotFound => Localized::new("未找到该凭证", "credential not found"),
+            Self::Status(e) => e.message(),
+            Self::Busy(_) | Self::Internal(_) => {
+                Localized::new("服务器内部错误，请稍后重试", "internal server error; please retry later")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for IssuanceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Status(e) => write!(f, "{e}"),
+            Self::Busy(e) => write!(f, "{e}"),
+            Self::Internal(cause) => write!(f, "internal error: {cause}"),
+            other => write!(f, "{}: {}", other.code(), other.message().en),
+        }
+    }
+}
+
+impl std::error::Error for IssuanceError {}
+
+impl From<StatusError> for IssuanceError {
+    fn from(e: StatusError) -> Self {
+        Self::Status(e)
+    }
+}
+
+impl From<CpuPoolError> for IssuanceError {
+    fn from(e: CpuPoolError) -> Self {
+        Self::Busy(e)
+    }
 }
 
 /// Read `--trust-list` for the issuer's own guard: verified against the roots it
@@ -64,33 +211,25 @@ pub fn own_trust_store(path: Option<&std::path::Path>) -> Option<Arc<TrustStore>
 /// Check a domain request against its type's definition, today.
 ///
 /// # Errors
-/// 400 `invalid_json` for a body that is not this type's JSON; 422 with field errors.
+/// [`IssuanceError::InvalidJson`] for a body that is not this type's JSON;
+/// [`IssuanceError::InvalidFields`]; [`IssuanceError::IdNumberKeyMissing`].
 pub(crate) fn check_typed_request(
     def: &Definition,
     req: &Value,
     id_key: Option<&wallet_core::credential::IdNumberKey>,
-) -> Result<wallet_core::credential_type::Validated, ApiError> {
+) -> Result<wallet_core::credential_type::Validated, IssuanceError> {
     if def.carries_id_number() && id_key.is_none() {
         return Err(id_number_key_missing());
     }
     def.check_request_keyed(req, Utc::now().date_naive(), id_key).map_err(|e| match e {
-        RequestError::Fields(errors) => ApiError::invalid_fields(errors),
-        RequestError::Malformed(m) => ApiError::bad_request(
-            "invalid_json",
-            format!("请求内容不是有效的 JSON 或字段有误：{m}"),
-            format!("the body is not valid JSON for this request: {m}"),
-        ),
+        RequestError::Fields(errors) => IssuanceError::InvalidFields(errors),
+        RequestError::Malformed(m) => IssuanceError::InvalidJson(m.to_string()),
     })
 }
 
-/// 503 `id_number_key_missing`: a type with an ID number, and no ID number key configured.
-pub(crate) fn id_number_key_missing() -> ApiError {
-    ApiError::new(
-        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-        wallet_core::credential_type::ID_NUMBER_KEY_MISSING,
-        "签发机构未配置身份证号码摘要密钥（--id-number-key），不能签发含身份证号码的凭证",
-        "this issuer has no ID number key (--id-number-key): it cannot issue credentials with an ID number",
-    )
+/// `id_number_key_missing`: a type with an ID number, and no ID number key configured.
+pub(crate) fn id_number_key_missing() -> IssuanceError {
+    IssuanceError::IdNumberKeyMissing
 }
 
 /// What an issuance returns: the HTTP status to answer with and the body.
@@ -112,14 +251,10 @@ impl IdempotencyKey {
     /// Parse the header value.
     ///
     /// # Errors
-    /// 400 `invalid_idempotency_key`.
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
+    /// [`IssuanceError::InvalidIdempotencyKey`].
+    pub fn parse(s: &str) -> Result<Self, IssuanceError> {
         if s.is_empty() || s.len() > 255 || !s.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ApiError::bad_request(
-                "invalid_idempotency_key",
-                "Idempotency-Key 应为1至255个可见 ASCII 字符",
-                "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            ));
+            return Err(IssuanceError::InvalidIdempotencyKey);
         }
         Ok(Self(s.to_owned()))
     }
@@ -129,15 +264,10 @@ fn digest_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn sign_error(e: IssueError) -> ApiError {
+fn sign_error(e: IssueError) -> IssuanceError {
     match e {
-        IssueError::Signing(cause) => ApiError::internal(cause),
-        IssueError::DataModel(e) => ApiError::bad_request(e.code, e.message_zh, e.message_en),
-        other => ApiError::bad_request(
-            other.code(),
-            format!("无法签发该凭证：{other}"),
-            format!("cannot issue this credential: {other}"),
-        ),
+        IssueError::Signing(cause) => IssuanceError::internal(cause),
+        other => IssuanceError::Unsignable(other),
     }
 }
 
@@ -146,17 +276,20 @@ impl Issuer {
     /// both on the CPU pool.
     ///
     /// # Errors
-    /// 400 for a credential the data model refuses, 503 `busy` / `deadline_exceeded`
-    /// when the pool is full, 500 when signing fails.
-    async fn sign_and_digest(&self, unsigned: Value) -> Result<(Value, wallet_core::transparency::LogEntry), ApiError> {
+    /// [`IssuanceError::Unsignable`] for a credential the data model refuses,
+    /// [`IssuanceError::Busy`] when the pool is full, `Internal` when signing fails.
+    async fn sign_and_digest(
+        &self,
+        unsigned: Value,
+    ) -> Result<(Value, wallet_core::transparency::LogEntry), IssuanceError> {
         let key = self.key.clone();
         self.cpu
             .run_future(move || async move {
                 let signed = sign_credential(&unsigned, &key, Utc::now()).await.map_err(sign_error)?;
                 let log_entry = crate::domain::transparency_log::issued_entry(&signed, &key.did())
                     .await
-                    .map_err(ApiError::internal)?;
-                Ok::<_, ApiError>((signed, log_entry))
+                    .map_err(IssuanceError::internal)?;
+                Ok::<_, IssuanceError>((signed, log_entry))
             })
             .await?
     }
@@ -164,12 +297,12 @@ impl Issuer {
     /// Issue a health certificate from plain fields.
     ///
     /// # Errors
-    /// 422 with field errors; 409 when the idempotency key was used for another request.
+    /// As [`Issuer::issue_type`].
     pub async fn issue_health_certificate(
         &self,
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
-    ) -> Result<Issued, ApiError> {
+    ) -> Result<Issued, IssuanceError> {
         self.issue_type(HEALTH_CERTIFICATE_TYPE, request_body, idempotency_key).await
     }
 
@@ -181,39 +314,35 @@ impl Issuer {
         &self,
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
-    ) -> Result<Issued, ApiError> {
+    ) -> Result<Issued, IssuanceError> {
         self.issue_type(FOOD_BUSINESS_LICENCE_TYPE, request_body, idempotency_key).await
     }
 
     /// The definition served at `POST /api/v1/<api_path>`.
     ///
     /// # Errors
-    /// 404 `unknown_credential_type`.
-    pub fn definition_at(&self, api_path: &str) -> Result<Arc<Definition>, ApiError> {
-        self.types.by_api_path(api_path).ok_or_else(|| {
-            ApiError::new(
-                actix_web::http::StatusCode::NOT_FOUND,
-                "unknown_credential_type",
-                "本签发服务没有这种凭证类型",
-                "this issuer has no such credential type",
-            )
-        })
+    /// [`IssuanceError::UnknownCredentialType`].
+    pub fn definition_at(&self, api_path: &str) -> Result<Arc<Definition>, IssuanceError> {
+        self.types.by_api_path(api_path).ok_or(IssuanceError::UnknownCredentialType)
     }
 
     /// Issue a credential of a defined type from plain fields.
     ///
     /// # Errors
-    /// 403 when this issuer's trust-list entry does not allow the type; 400 for
-    /// a body that is not this type's JSON; 422 with field errors; 422 when the
+    /// [`IssuanceError::TypeNotAuthorised`] when this issuer's trust-list entry does
+    /// not allow the type; `InvalidJson` for a body that is not this type's JSON;
+    /// `InvalidFields`; `IdempotencyKeyReused` when the
     /// idempotency key was used for another request.
     pub async fn issue_type(
         &self,
         type_name: &str,
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
-    ) -> Result<Issued, ApiError> {
-        let def =
-            self.types.by_type(type_name).ok_or_else(|| ApiError::internal(format!("type {type_name} not loaded")))?;
+    ) -> Result<Issued, IssuanceError> {
+        let def = self
+            .types
+            .by_type(type_name)
+            .ok_or_else(|| IssuanceError::internal(format!("type {type_name} not loaded")))?;
         self.check_authorised(&def)?;
         self.issue_domain(&def.api_path, def.single_use, request_body, idempotency_key, |body, key, id| {
             let req: Value = parse_request(body)?;
@@ -224,7 +353,7 @@ impl Issuer {
     }
 
     /// Refuse a type the issuer's own trust-list entry does not allow (when a trust list is configured).
-    fn check_authorised(&self, def: &Definition) -> Result<(), ApiError> {
+    fn check_authorised(&self, def: &Definition) -> Result<(), IssuanceError> {
         self.check_types_authorised(&["VerifiableCredential".to_owned(), def.type_name.to_owned()])
     }
 
@@ -234,16 +363,12 @@ impl Issuer {
     /// loaded definitions) carries no other type beside it.
     ///
     /// # Errors
-    /// 403 `credential_type_not_authorised`.
-    pub fn check_types_authorised(&self, types: &[String]) -> Result<(), ApiError> {
+    /// [`IssuanceError::TypeNotAuthorised`].
+    pub fn check_types_authorised(&self, types: &[String]) -> Result<(), IssuanceError> {
         let specific: Vec<&String> = types.iter().filter(|t| t.as_str() != "VerifiableCredential").collect();
-        let refuse = |name_zh: &str, name_en: &str, zh: &str, en: &str| {
-            ApiError::new(
-                actix_web::http::StatusCode::FORBIDDEN,
-                "credential_type_not_authorised",
-                format!("不能签发“{name_zh}”：{zh}"),
-                format!("cannot issue “{name_en}”: {en}"),
-            )
+        let refuse = |name_zh: &str, name_en: &str, zh: &str, en: &str| IssuanceError::TypeNotAuthorised {
+            name: Localized::new(name_zh, name_en),
+            why: Localized::new(zh, en),
         };
         if specific.len() > 1 {
             if let Some(defined) = specific.iter().find_map(|t| self.types.by_type(t)) {
@@ -287,11 +412,11 @@ impl Issuer {
         single_use: bool,
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
-        build: impl FnOnce(&[u8], &IssuerKey, &CredentialId) -> Result<Value, ApiError>,
-    ) -> Result<Issued, ApiError> {
+        build: impl FnOnce(&[u8], &IssuerKey, &CredentialId) -> Result<Value, IssuanceError>,
+    ) -> Result<Issued, IssuanceError> {
         let request_digest = digest_hex(request_body);
         if let Some(key) = &idempotency_key {
-            if let Some(saved) = self.store.idempotent_response(scope, &key.0).await.map_err(ApiError::internal)? {
+            if let Some(saved) = self.store.idempotent_response(scope, &key.0).await.map_err(IssuanceError::internal)? {
                 return replay(saved, &request_digest);
             }
         }
@@ -321,7 +446,7 @@ impl Issuer {
             .store
             .save_issued_logged(&new_credential(&id, &signed)?, record.as_ref(), Some(&log_entry))
             .await
-            .map_err(ApiError::internal)?
+            .map_err(IssuanceError::internal)?
         {
             (SaveOutcome::Saved, appended) => {
                 if let Some(appended) = appended {
@@ -338,16 +463,13 @@ impl Issuer {
     /// VC-API issue: sign the caller's credential as it is.
     ///
     /// # Errors
-    /// 400 when the credential breaks the data model or cannot be signed.
-    pub async fn issue_vc_api(&self, credential: &Value) -> Result<Value, ApiError> {
+    /// `IssuerMismatch`, `TypeNotAuthorised`, `CredentialIdExists`, or `Unsignable`
+    /// when the credential breaks the data model or cannot be signed.
+    pub async fn issue_vc_api(&self, credential: &Value) -> Result<Value, IssuanceError> {
         if let Some(issuer) = credential.get("issuer") {
             let named = issuer.as_str().or_else(|| issuer.get("id").and_then(Value::as_str));
             if named.is_some_and(|n| n != self.key.did()) {
-                return Err(ApiError::bad_request(
-                    "issuer_mismatch",
-                    format!("本签发服务只能以 {} 的身份签发", self.key.did()),
-                    format!("this issuer signs only as {}", self.key.did()),
-                ));
+                return Err(IssuanceError::IssuerMismatch(self.key.did()));
             }
         }
         let types: Vec<String> = match credential.get("type") {
@@ -362,7 +484,7 @@ impl Issuer {
             .and_then(CredentialId::parse)
             .unwrap_or_else(CredentialId::generate);
         // An id already issued is refused before anything is signed, logged or stored.
-        if self.store.credential(id.as_str()).await.map_err(ApiError::internal)?.is_some() {
+        if self.store.credential(id.as_str()).await.map_err(IssuanceError::internal)?.is_some() {
             return Err(credential_id_exists());
         }
         // A credential sent without an id gets the one it is stored under, so the
@@ -391,7 +513,7 @@ impl Issuer {
             Ok(_) => {}
             // A concurrent request stored the same id first: this signature is discarded.
             Err(crate::store::StoreError::Duplicate(_)) => return Err(credential_id_exists()),
-            Err(e) => return Err(ApiError::internal(e)),
+            Err(e) => return Err(IssuanceError::internal(e)),
         }
         Ok(signed)
     }
@@ -399,49 +521,32 @@ impl Issuer {
     /// A stored credential by the UUID part of its id.
     ///
     /// # Errors
-    /// 404 when unknown.
-    pub async fn credential(&self, uuid: &str) -> Result<Value, ApiError> {
-        let id = CredentialId::parse(&format!("urn:uuid:{uuid}"))
-            .ok_or_else(|| ApiError::not_found("该凭证", "credential"))?;
-        let stored = self.store.credential(id.as_str()).await.map_err(ApiError::internal)?;
-        let stored = stored.ok_or_else(|| ApiError::not_found("该凭证", "credential"))?;
-        serde_json::from_str(&stored.credential_json).map_err(ApiError::internal)
+    /// [`IssuanceError::CredentialNotFound`].
+    pub async fn credential(&self, uuid: &str) -> Result<Value, IssuanceError> {
+        let id = CredentialId::parse(&format!("urn:uuid:{uuid}")).ok_or(IssuanceError::CredentialNotFound)?;
+        let stored = self.store.credential(id.as_str()).await.map_err(IssuanceError::internal)?;
+        let stored = stored.ok_or(IssuanceError::CredentialNotFound)?;
+        serde_json::from_str(&stored.credential_json).map_err(IssuanceError::internal)
     }
 }
 
-fn credential_id_exists() -> ApiError {
-    ApiError::new(
-        actix_web::http::StatusCode::CONFLICT,
-        "credential_id_exists",
-        "已签发过使用此 id 的凭证",
-        "a credential with this id was already issued",
-    )
+fn credential_id_exists() -> IssuanceError {
+    IssuanceError::CredentialIdExists
 }
 
-pub(crate) fn parse_request<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_json",
-            format!("请求内容不是有效的 JSON 或字段有误：{e}"),
-            format!("the body is not valid JSON for this request: {e}"),
-        )
-    })
+pub(crate) fn parse_request<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, IssuanceError> {
+    serde_json::from_slice(body).map_err(|e| IssuanceError::InvalidJson(e.to_string()))
 }
 
-fn replay(saved: IdempotencyRecord, request_digest: &str) -> Result<Issued, ApiError> {
+fn replay(saved: IdempotencyRecord, request_digest: &str) -> Result<Issued, IssuanceError> {
     if saved.request_digest != request_digest {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            "该 Idempotency-Key 已用于另一个不同的请求",
-            "this Idempotency-Key was already used for a different request",
-        ));
+        return Err(IssuanceError::IdempotencyKeyReused);
     }
-    let body = serde_json::from_str(&saved.response_body).map_err(ApiError::internal)?;
+    let body = serde_json::from_str(&saved.response_body).map_err(IssuanceError::internal)?;
     Ok(Issued { status: saved.response_status, body, replayed: true })
 }
 
-fn new_credential(id: &CredentialId, signed: &Value) -> Result<NewCredential, ApiError> {
+fn new_credential(id: &CredentialId, signed: &Value) -> Result<NewCredential, IssuanceError> {
     let time = |k: &str| {
         signed
             .get(k)
@@ -459,7 +564,7 @@ fn new_credential(id: &CredentialId, signed: &Value) -> Result<NewCredential, Ap
         issued_at: Utc::now(),
         valid_from: time("validFrom"),
         valid_until: time("validUntil"),
-        credential_json: serde_json::to_string(signed).map_err(ApiError::internal)?,
+        credential_json: serde_json::to_string(signed).map_err(IssuanceError::internal)?,
         search_digest: None,
     })
 }

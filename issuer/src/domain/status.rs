@@ -18,18 +18,18 @@
 
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
 use chrono::{DateTime, Duration, DurationRound as _, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use service_http::cpu_pool::CpuPoolError;
 use sha2::{Digest, Sha256};
 use wallet_core::contexts::CREDENTIALS_V2;
 use wallet_core::credential::CredentialId;
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
+use wallet_core::localized::Localized;
 use wallet_core::status::{status_list_credential, Bitstring, StatusEntry, StatusPurpose};
 
-use crate::api_error::ApiError;
 use crate::store::{
     CredentialState, PublishedStatusList, StatusAction, StatusChange, StatusChangeOutcome, StatusEvent,
     StatusListConfig, Store, StoreError, PURPOSES, SINGLE_USE_PURPOSES,
@@ -48,6 +48,182 @@ pub const REFRESH_BEFORE_EXPIRY: Duration = Duration::days(6);
 pub const MAX_REASON_CHARS: usize = 1000;
 /// Longest accepted actor name, in characters.
 pub const MAX_ACTOR_CHARS: usize = 200;
+
+/// Why a status operation was refused, or failed. [`StatusError::code`] is the
+/// stable machine code, [`StatusError::message`] the zh/en text shown to people.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StatusError {
+    /// `use` asked through a status change (it needs an office).
+    UseNeedsOffice,
+    /// A reason, office or reference that is empty.
+    Required(TextField),
+    /// A reason, office or reference that is too long (or, but for a reason, has control characters).
+    TooLong(TextField, usize),
+    /// An actor that is empty, too long or has control characters.
+    ActorInvalid,
+    /// No such credential (or not a credential id at all).
+    CredentialNotFound,
+    /// No such status list.
+    ListNotFound,
+    /// The credential is revoked: nothing else can happen to it.
+    AlreadyRevoked,
+    /// A single-use credential used before: this is when, where and by whom.
+    AlreadyUsed(Box<StatusEvent>),
+    /// A suspended credential cannot be used.
+    Suspended,
+    /// `use` of a credential with no `used` entry.
+    NotSingleUse,
+    /// A credential issued without our status entries; `changing` when a change was asked.
+    NoStatusEntry {
+        /// A change was asked (rather than a report).
+        changing: bool,
+    },
+    /// The CPU pool is full or past its deadline.
+    Busy(CpuPoolError),
+    /// Anything else (the store, signing); the cause is for the logs only.
+    Internal(String),
+}
+
+/// The texts a status change checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TextField {
+    /// Why a credential is revoked, suspended or reinstated.
+    Reason,
+    /// The office using a single-use credential.
+    Office,
+    /// The office's reference for that use.
+    Reference,
+}
+
+impl TextField {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Reason => "reason",
+            Self::Office => "office",
+            Self::Reference => "reference",
+        }
+    }
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Reason => ("原因", "a reason"),
+            Self::Office => ("使用单位", "the office"),
+            Self::Reference => ("业务编号", "a reference"),
+        }
+    }
+}
+
+impl StatusError {
+    /// For any failure that is not the caller's (the cause is logged, never shown).
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    /// The stable machine code.
+    pub fn code(&self) -> String {
+        match self {
+            Self::UseNeedsOffice => "use_needs_office".into(),
+            Self::Required(field) => format!("{}_required", field.as_str()),
+            Self::TooLong(field, _) => format!("{}_too_long", field.as_str()),
+            Self::ActorInvalid => "actor_invalid".into(),
+            Self::CredentialNotFound | Self::ListNotFound => "not_found".into(),
+            Self::AlreadyRevoked => "already_revoked".into(),
+            Self::AlreadyUsed(_) => "already_used".into(),
+            Self::Suspended => "suspended".into(),
+            Self::NotSingleUse => "not_single_use".into(),
+            Self::NoStatusEntry { .. } => "no_status_entry".into(),
+            Self::Busy(CpuPoolError::Busy) => "busy".into(),
+            Self::Busy(CpuPoolError::DeadlineExceeded) => "deadline_exceeded".into(),
+            Self::Busy(_) | Self::Internal(_) => "internal_error".into(),
+        }
+    }
+
+    /// What to tell people, in zh and en.
+    pub fn message(&self) -> Localized {
+        match self {
+            Self::UseNeedsOffice => Localized::new(
+                "标记“已使用”请调用 POST /api/v1/credentials/{id}/use，并注明使用单位",
+                "mark a credential used with POST /api/v1/credentials/{id}/use, naming the office",
+            ),
+            Self::Required(field) => {
+                let (zh, en) = field.names();
+                Localized::new(format!("请填写{zh}"), format!("{en} is required"))
+            }
+            Self::TooLong(field, max_chars) => {
+                let (zh, en) = field.names();
+                Localized::new(
+                    format!("{zh}不能超过 {max_chars} 个字符，且不能含控制字符"),
+                    format!("{en} must be at most {max_chars} characters, without control characters"),
+                )
+            }
+            Self::ActorInvalid => Localized::new(
+                format!("操作人应为1至{MAX_ACTOR_CHARS}个字符"),
+                format!("the actor must be 1 to {MAX_ACTOR_CHARS} characters"),
+            ),
+            Self::CredentialNotFound => Localized::new("未找到该凭证", "credential not found"),
+            Self::ListNotFound => Localized::new("未找到该状态列表", "status list not found"),
+            Self::AlreadyRevoked => Localized::new(
+                "该凭证已被吊销；吊销不可撤销，不能再暂停、恢复或使用",
+                "the credential is revoked; revocation is final: it cannot be suspended, reinstated or used",
+            ),
+            Self::AlreadyUsed(event) => {
+                let at = event.occurred_at.format("%Y-%m-%d %H:%M:%S UTC");
+                let office = event.place.as_deref().unwrap_or("?");
+                Localized::new(
+                    format!("该凭证已于 {at} 在“{office}”使用（业务编号 {}），不能再次使用", event.reason),
+                    format!(
+                        "the credential was already used at {at} by \"{office}\" (reference {}); it cannot be used again",
+                        event.reason
+                    ),
+                )
+            }
+            Self::Suspended => Localized::new(
+                "该凭证已被暂停，暂停期间不能使用",
+                "the credential is suspended and cannot be used while suspended",
+            ),
+            Self::NotSingleUse => Localized::new(
+                "该凭证不是一次性凭证（没有“已使用”状态条目），无需也不能标记为已使用",
+                "the credential is not single-use (it has no `used` status entry); it cannot be marked used",
+            ),
+            Self::NoStatusEntry { changing: true } => Localized::new(
+                "该凭证签发时没有本服务的状态条目，无法吊销或暂停",
+                "the credential was issued without this service's status entries; its status cannot be changed",
+            ),
+            Self::NoStatusEntry { changing: false } => Localized::new(
+                "该凭证签发时没有本服务的状态条目",
+                "the credential was issued without this service's status entries",
+            ),
+            Self::Busy(_) | Self::Internal(_) => {
+                Localized::new("服务器内部错误，请稍后重试", "internal server error; please retry later")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for StatusError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Busy(e) => write!(f, "{e}"),
+            Self::Internal(cause) => write!(f, "internal error: {cause}"),
+            other => write!(f, "{}: {}", other.code(), other.message().en),
+        }
+    }
+}
+
+impl std::error::Error for StatusError {}
+
+impl From<StoreError> for StatusError {
+    fn from(e: StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<CpuPoolError> for StatusError {
+    fn from(e: CpuPoolError) -> Self {
+        Self::Busy(e)
+    }
+}
 
 /// Status lists of one issuer: allocation, changes, publication.
 #[derive(Clone)]
@@ -105,11 +281,15 @@ impl StatusService {
     /// `used` entry when it is `single_use`.
     ///
     /// # Errors
-    /// 500 when the store fails.
-    pub async fn allocate_entries(&self, credential_id: &str, single_use: bool) -> Result<Vec<StatusEntry>, ApiError> {
+    /// [`StatusError::Internal`] when the store fails.
+    pub async fn allocate_entries(
+        &self,
+        credential_id: &str,
+        single_use: bool,
+    ) -> Result<Vec<StatusEntry>, StatusError> {
         let purposes: &[StatusPurpose] = if single_use { &SINGLE_USE_PURPOSES } else { &PURPOSES };
         let allocations =
-            self.store.allocate_status(credential_id, purposes, &self.config).await.map_err(ApiError::internal)?;
+            self.store.allocate_status(credential_id, purposes, &self.config).await.map_err(StatusError::internal)?;
         Ok(allocations.into_iter().map(|a| StatusEntry::new(a.purpose, a.index, self.list_url(a.list_id))).collect())
     }
 
@@ -117,13 +297,13 @@ impl StatusService {
     /// suspension, and `used` for a single-use credential) for `credential_id`.
     ///
     /// # Errors
-    /// 500 when the store fails.
+    /// [`StatusError::Internal`] when the store fails.
     pub async fn with_status_entries(
         &self,
         credential_id: &str,
         mut unsigned: Value,
         single_use: bool,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Value, StatusError> {
         let entries = self.allocate_entries(credential_id, single_use).await?;
         if let Some(map) = unsigned.as_object_mut() {
             map.insert("credentialStatus".into(), Value::Array(entries.iter().map(StatusEntry::to_json).collect()));
@@ -141,7 +321,7 @@ impl StatusService {
         action: StatusAction,
         reason: &str,
         actor: &str,
-    ) -> Result<ChangeReport, ApiError> {
+    ) -> Result<ChangeReport, StatusError> {
         change_status(&self.store, credential_id, action, reason, actor).await
     }
 
@@ -149,7 +329,7 @@ impl StatusService {
     ///
     /// # Errors
     /// As [`mark_used`].
-    pub async fn mark_used(&self, credential_id: &str, request: &UseRequest) -> Result<ChangeReport, ApiError> {
+    pub async fn mark_used(&self, credential_id: &str, request: &UseRequest) -> Result<ChangeReport, StatusError> {
         mark_used(&self.store, credential_id, request).await
     }
 
@@ -157,23 +337,16 @@ impl StatusService {
     /// when and where it was used. No reasons or names of staff.
     ///
     /// # Errors
-    /// 404 for an unknown credential; 500 when the store fails.
-    pub async fn use_view(&self, credential_id: &str) -> Result<UseView, ApiError> {
-        let internal = |e: StoreError| ApiError::internal(e);
-        if self.store.credential(credential_id).await.map_err(internal)?.is_none() {
-            return Err(ApiError::not_found("该凭证", "credential"));
+    /// [`StatusError::CredentialNotFound`]; `Internal` when the store fails.
+    pub async fn use_view(&self, credential_id: &str) -> Result<UseView, StatusError> {
+        if self.store.credential(credential_id).await?.is_none() {
+            return Err(StatusError::CredentialNotFound);
         }
-        let record = self.store.credential_status(credential_id).await.map_err(internal)?;
+        let record = self.store.credential_status(credential_id).await?;
         let single_use = record.as_ref().is_some_and(|r| r.entry(StatusPurpose::Used).is_some());
         let used = record.as_ref().and_then(|r| r.entry(StatusPurpose::Used)).is_some_and(|e| e.is_set);
         let use_event = if used {
-            self.store
-                .status_events(credential_id)
-                .await
-                .map_err(internal)?
-                .into_iter()
-                .rev()
-                .find(|e| e.action == StatusAction::Use)
+            self.store.status_events(credential_id).await?.into_iter().rev().find(|e| e.action == StatusAction::Use)
         } else {
             None
         };
@@ -190,7 +363,7 @@ impl StatusService {
     ///
     /// # Errors
     /// As [`status_report`].
-    pub async fn report(&self, credential_id: &str) -> Result<StatusReport, ApiError> {
+    pub async fn report(&self, credential_id: &str) -> Result<StatusReport, StatusError> {
         let mut report = status_report(&self.store, credential_id).await?;
         for entry in &mut report.entries {
             entry.status_list_credential = Some(self.list_url(entry.list_id));
@@ -202,8 +375,8 @@ impl StatusService {
     /// committed bits when the cached one is out of date.
     ///
     /// # Errors
-    /// 404 for an unknown list; 500 when the store or signing fails.
-    pub async fn publication(&self, list_id: &str) -> Result<PublishedStatusList, ApiError> {
+    /// [`StatusError::ListNotFound`]; `Internal` when the store or signing fails.
+    pub async fn publication(&self, list_id: &str) -> Result<PublishedStatusList, StatusError> {
         let list_id = parse_list_id(list_id).ok_or_else(list_not_found)?;
         if let Some(fresh) = self.cached(list_id).await? {
             return Ok(fresh);
@@ -216,13 +389,13 @@ impl StatusService {
         self.rebuild(list_id).await
     }
 
-    /// The cached publication if it is current; `Err(404)` for an unknown list.
-    async fn cached(&self, list_id: i64) -> Result<Option<PublishedStatusList>, ApiError> {
+    /// The cached publication if it is current; `ListNotFound` for an unknown list.
+    async fn cached(&self, list_id: i64) -> Result<Option<PublishedStatusList>, StatusError> {
         let (list, cached) = self
             .store
             .status_list_publication(list_id)
             .await
-            .map_err(ApiError::internal)?
+            .map_err(StatusError::internal)?
             .ok_or_else(list_not_found)?;
         let did = self.key.did();
         let url = self.list_url(list_id);
@@ -237,18 +410,23 @@ impl StatusService {
 
     /// Builds the list credential from a snapshot of the committed bits, signs it and
     /// caches it under the snapshot's version.
-    async fn rebuild(&self, list_id: i64) -> Result<PublishedStatusList, ApiError> {
-        let previous = self.store.status_list_publication(list_id).await.map_err(ApiError::internal)?.and_then(|p| p.1);
-        let snapshot =
-            self.store.status_list_snapshot(list_id).await.map_err(ApiError::internal)?.ok_or_else(list_not_found)?;
-        let size = usize::try_from(snapshot.list.size_bits).map_err(ApiError::internal)?;
+    async fn rebuild(&self, list_id: i64) -> Result<PublishedStatusList, StatusError> {
+        let previous =
+            self.store.status_list_publication(list_id).await.map_err(StatusError::internal)?.and_then(|p| p.1);
+        let snapshot = self
+            .store
+            .status_list_snapshot(list_id)
+            .await
+            .map_err(StatusError::internal)?
+            .ok_or_else(list_not_found)?;
+        let size = usize::try_from(snapshot.list.size_bits).map_err(StatusError::internal)?;
         let mut bits = Bitstring::new(size);
         for &index in &snapshot.set_indexes {
-            bits.set(usize::try_from(index).map_err(ApiError::internal)?, true).map_err(ApiError::internal)?;
+            bits.set(usize::try_from(index).map_err(StatusError::internal)?, true).map_err(StatusError::internal)?;
         }
         // Verifiers refuse a list whose validFrom is older than one they have seen, and
         // validFrom has whole seconds: never go back, even if the clock does.
-        let now = Utc::now().duration_trunc(Duration::seconds(1)).map_err(ApiError::internal)?;
+        let now = Utc::now().duration_trunc(Duration::seconds(1)).map_err(StatusError::internal)?;
         let valid_from = previous.as_ref().map_or(now, |p| p.published_at.max(now));
         let valid_until = valid_from + LIST_VALIDITY;
         let did = self.key.did();
@@ -259,8 +437,8 @@ impl StatusService {
             .cpu
             .run_future(move || async move { sign_credential(&unsigned, &key, valid_from).await })
             .await?
-            .map_err(ApiError::internal)?;
-        let credential_json = serde_json::to_string(&signed).map_err(ApiError::internal)?;
+            .map_err(StatusError::internal)?;
+        let credential_json = serde_json::to_string(&signed).map_err(StatusError::internal)?;
         let publication = PublishedStatusList {
             list_id,
             version: snapshot.list.version,
@@ -271,10 +449,10 @@ impl StatusService {
             valid_until,
             published_at: valid_from,
         };
-        if !self.store.save_status_list_publication(&publication).await.map_err(ApiError::internal)? {
+        if !self.store.save_status_list_publication(&publication).await.map_err(StatusError::internal)? {
             // Another process cached a newer one meanwhile: serve that.
             if let Some((_, Some(stored))) =
-                self.store.status_list_publication(list_id).await.map_err(ApiError::internal)?
+                self.store.status_list_publication(list_id).await.map_err(StatusError::internal)?
             {
                 if stored.version >= publication.version {
                     return Ok(stored);
@@ -339,19 +517,19 @@ fn parse_list_id(text: &str) -> Option<i64> {
     text.parse().ok()
 }
 
-fn list_not_found() -> ApiError {
-    ApiError::not_found("该状态列表", "status list")
+fn list_not_found() -> StatusError {
+    StatusError::ListNotFound
 }
 
 /// A credential id from `urn:uuid:…` or the bare UUID.
 ///
 /// # Errors
-/// 404 when it is neither.
-pub fn parse_credential_id(text: &str) -> Result<CredentialId, ApiError> {
+/// [`StatusError::CredentialNotFound`] when it is neither.
+pub fn parse_credential_id(text: &str) -> Result<CredentialId, StatusError> {
     let text = text.trim();
     CredentialId::parse(text)
         .or_else(|| CredentialId::parse(&format!("urn:uuid:{text}")))
-        .ok_or_else(|| ApiError::not_found("该凭证", "credential"))
+        .ok_or(StatusError::CredentialNotFound)
 }
 
 /// What a status change did.
@@ -377,9 +555,9 @@ pub struct ChangeReport {
 /// event in one transaction). Repeating a request is harmless (`changed: false`).
 ///
 /// # Errors
-/// 400 `reason_required` / `reason_too_long` / `actor_invalid`; 404 for an unknown
-/// credential; 409 `already_revoked` (suspend or reinstate after revocation) or
-/// `no_status_entry` (a credential issued without our status entries); 500 when the
+/// `reason_required` / `reason_too_long` / `actor_invalid`; `not_found` for an unknown
+/// credential; `already_revoked` (suspend or reinstate after revocation) or
+/// `no_status_entry` (a credential issued without our status entries); `Internal` when the
 /// store fails.
 pub async fn change_status(
     store: &Store,
@@ -387,15 +565,11 @@ pub async fn change_status(
     action: StatusAction,
     reason: &str,
     actor: &str,
-) -> Result<ChangeReport, ApiError> {
+) -> Result<ChangeReport, StatusError> {
     if action == StatusAction::Use {
-        return Err(ApiError::bad_request(
-            "use_needs_office",
-            "标记“已使用”请调用 POST /api/v1/credentials/{id}/use，并注明使用单位",
-            "mark a credential used with POST /api/v1/credentials/{id}/use, naming the office",
-        ));
+        return Err(StatusError::UseNeedsOffice);
     }
-    let reason = checked_text(reason, MAX_REASON_CHARS, "reason")?;
+    let reason = checked_text(reason, MAX_REASON_CHARS, TextField::Reason)?;
     let actor = checked_actor(actor)?;
     let id = parse_credential_id(credential_id)?;
     apply_change(
@@ -435,13 +609,13 @@ pub struct UseRequest {
 /// (SQLite): exactly one succeeds.
 ///
 /// # Errors
-/// 400 `office_required` / `reference_required` / `…_too_long` / `actor_invalid`;
-/// 404 for an unknown credential; 409 `already_used` (with `previousUse`: when, where,
+/// `office_required` / `reference_required` / `…_too_long` / `actor_invalid`;
+/// `not_found` for an unknown credential; `already_used` (with `previousUse`: when, where,
 /// by whom), `already_revoked`, `suspended`, or `not_single_use` (no `used` entry);
-/// 500 when the store fails.
-pub async fn mark_used(store: &Store, credential_id: &str, request: &UseRequest) -> Result<ChangeReport, ApiError> {
-    let office = checked_text(&request.office, MAX_OFFICE_CHARS, "office")?;
-    let reference = checked_text(&request.reference, MAX_OFFICE_CHARS, "reference")?;
+/// [`StatusError::Internal`] when the store fails.
+pub async fn mark_used(store: &Store, credential_id: &str, request: &UseRequest) -> Result<ChangeReport, StatusError> {
+    let office = checked_text(&request.office, MAX_OFFICE_CHARS, TextField::Office)?;
+    let reference = checked_text(&request.reference, MAX_OFFICE_CHARS, TextField::Reference)?;
     let actor = checked_actor(if request.by.trim().is_empty() { office } else { &request.by })?;
     let id = parse_credential_id(credential_id)?;
     apply_change(
@@ -458,46 +632,29 @@ pub async fn mark_used(store: &Store, credential_id: &str, request: &UseRequest)
     .await
 }
 
-/// `text` trimmed, or 400 `<field>_required` / `<field>_too_long`.
-fn checked_text<'a>(text: &'a str, max_chars: usize, field: &str) -> Result<&'a str, ApiError> {
+/// `text` trimmed, or `<field>_required` / `<field>_too_long`.
+fn checked_text(text: &str, max_chars: usize, field: TextField) -> Result<&str, StatusError> {
     let text = text.trim();
-    let (zh_name, en_name) = match field {
-        "reason" => ("原因", "a reason"),
-        "office" => ("使用单位", "the office"),
-        _ => ("业务编号", "a reference"),
-    };
     if text.is_empty() {
-        return Err(ApiError::bad_request(
-            &format!("{field}_required"),
-            format!("请填写{zh_name}"),
-            format!("{en_name} is required"),
-        ));
+        return Err(StatusError::Required(field));
     }
-    if text.chars().count() > max_chars || (field != "reason" && text.chars().any(char::is_control)) {
-        return Err(ApiError::bad_request(
-            &format!("{field}_too_long"),
-            format!("{zh_name}不能超过 {max_chars} 个字符，且不能含控制字符"),
-            format!("{en_name} must be at most {max_chars} characters, without control characters"),
-        ));
+    if text.chars().count() > max_chars || (field != TextField::Reason && text.chars().any(char::is_control)) {
+        return Err(StatusError::TooLong(field, max_chars));
     }
     Ok(text)
 }
 
-fn checked_actor(actor: &str) -> Result<&str, ApiError> {
+fn checked_actor(actor: &str) -> Result<&str, StatusError> {
     let actor = actor.trim();
     if actor.is_empty() || actor.chars().count() > MAX_ACTOR_CHARS || actor.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "actor_invalid",
-            format!("操作人应为1至{MAX_ACTOR_CHARS}个字符"),
-            format!("the actor must be 1 to {MAX_ACTOR_CHARS} characters"),
-        ));
+        return Err(StatusError::ActorInvalid);
     }
     Ok(actor)
 }
 
-async fn apply_change(store: &Store, change: StatusChange) -> Result<ChangeReport, ApiError> {
+async fn apply_change(store: &Store, change: StatusChange) -> Result<ChangeReport, StatusError> {
     let action = change.action;
-    let outcome = store.change_status(&change).await.map_err(ApiError::internal)?;
+    let outcome = store.change_status(&change).await.map_err(StatusError::internal)?;
     let report = |previous, status, changed, event_id| ChangeReport {
         credential_id: change.credential_id.clone(),
         action,
@@ -512,53 +669,15 @@ async fn apply_change(store: &Store, change: StatusChange) -> Result<ChangeRepor
             Ok(report(previous, current, true, Some(event_id)))
         }
         StatusChangeOutcome::Unchanged(state) => Ok(report(state, state, false, None)),
-        StatusChangeOutcome::AlreadyRevoked => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_revoked",
-            "该凭证已被吊销；吊销不可撤销，不能再暂停、恢复或使用",
-            "the credential is revoked; revocation is final: it cannot be suspended, reinstated or used",
-        )),
+        StatusChangeOutcome::AlreadyRevoked => Err(StatusError::AlreadyRevoked),
         StatusChangeOutcome::AlreadyUsed { use_event } => {
-            let at = use_event.occurred_at.format("%Y-%m-%d %H:%M:%S UTC");
-            let office = use_event.place.as_deref().unwrap_or("?");
             tracing::info!(credential_id = %change.credential_id, %action, "refused: already used");
-            let mut error = ApiError::new(
-                StatusCode::CONFLICT,
-                "already_used",
-                format!("该凭证已于 {at} 在“{office}”使用（业务编号 {}），不能再次使用", use_event.reason),
-                format!(
-                    "the credential was already used at {at} by \"{office}\" (reference {}); it cannot be used again",
-                    use_event.reason
-                ),
-            );
-            error.previous_use = Some(Box::new(serde_json::json!({
-                "usedAt": use_event.occurred_at,
-                "office": use_event.place,
-                "reference": use_event.reason,
-                "by": use_event.actor,
-                "eventId": use_event.event_id,
-            })));
-            Err(error)
+            Err(StatusError::AlreadyUsed(use_event))
         }
-        StatusChangeOutcome::Suspended => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "suspended",
-            "该凭证已被暂停，暂停期间不能使用",
-            "the credential is suspended and cannot be used while suspended",
-        )),
-        StatusChangeOutcome::NoStatusEntry if action == StatusAction::Use => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "not_single_use",
-            "该凭证不是一次性凭证（没有“已使用”状态条目），无需也不能标记为已使用",
-            "the credential is not single-use (it has no `used` status entry); it cannot be marked used",
-        )),
-        StatusChangeOutcome::NoStatusEntry => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "no_status_entry",
-            "该凭证签发时没有本服务的状态条目，无法吊销或暂停",
-            "the credential was issued without this service's status entries; its status cannot be changed",
-        )),
-        StatusChangeOutcome::UnknownCredential => Err(ApiError::not_found("该凭证", "credential")),
+        StatusChangeOutcome::Suspended => Err(StatusError::Suspended),
+        StatusChangeOutcome::NoStatusEntry if action == StatusAction::Use => Err(StatusError::NotSingleUse),
+        StatusChangeOutcome::NoStatusEntry => Err(StatusError::NoStatusEntry { changing: true }),
+        StatusChangeOutcome::UnknownCredential => Err(StatusError::CredentialNotFound),
     }
 }
 
@@ -617,26 +736,20 @@ pub struct StatusReport {
 /// The status, entries and audit trail of a stored credential.
 ///
 /// # Errors
-/// 404 for an unknown credential; 409 `no_status_entry`; 500 when the store fails.
-pub async fn status_report(store: &Store, credential_id: &str) -> Result<StatusReport, ApiError> {
+/// `not_found` for an unknown credential; `no_status_entry`; `Internal` when the store fails.
+pub async fn status_report(store: &Store, credential_id: &str) -> Result<StatusReport, StatusError> {
     let id = parse_credential_id(credential_id)?;
-    let internal = |e: StoreError| ApiError::internal(e);
-    let Some(record) = store.credential_status(id.as_str()).await.map_err(internal)? else {
-        return Err(match store.credential(id.as_str()).await.map_err(internal)? {
-            None => ApiError::not_found("该凭证", "credential"),
-            Some(_) => ApiError::new(
-                StatusCode::CONFLICT,
-                "no_status_entry",
-                "该凭证签发时没有本服务的状态条目",
-                "the credential was issued without this service's status entries",
-            ),
+    let Some(record) = store.credential_status(id.as_str()).await? else {
+        return Err(match store.credential(id.as_str()).await? {
+            None => StatusError::CredentialNotFound,
+            Some(_) => StatusError::NoStatusEntry { changing: false },
         });
     };
-    if store.credential(id.as_str()).await.map_err(internal)?.is_none() {
+    if store.credential(id.as_str()).await?.is_none() {
         // Entries allocated for an issuance that never completed.
-        return Err(ApiError::not_found("该凭证", "credential"));
+        return Err(StatusError::CredentialNotFound);
     }
-    let events = store.status_events(id.as_str()).await.map_err(internal)?;
+    let events = store.status_events(id.as_str()).await?;
     Ok(StatusReport {
         credential_id: record.credential_id.clone(),
         status: record.state(),

@@ -15,7 +15,7 @@
 //! recomputed from the stored entry bytes and compared with the stored `leaf_hash`,
 //! and the rebuilt root is compared with the latest stored checkpoint. Any mismatch
 //! (or a gap in the sequence) puts the log in an integrity-failure state: an error is
-//! logged and the log endpoints answer 500 `log_integrity_failure`, naming the first
+//! logged and the log refuses with `log_integrity_failure`, naming the first
 //! bad entry. Afterwards the tree catches up from the store before every read (other
 //! processes may share the database), appending entries in sequence order.
 //!
@@ -55,6 +55,7 @@ pub fn origin_for(base_url: &str) -> String {
 
 /// Why the log refused a request.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LogError {
     /// The stored log does not match itself or its last checkpoint.
     #[error("transparency log integrity failure: {0}")]

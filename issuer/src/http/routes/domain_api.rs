@@ -12,7 +12,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError
     match req.headers().get("Idempotency-Key") {
         None => Ok(None),
         // A header that is not visible ASCII is parsed as "" and refused with the same error.
-        Some(v) => IdempotencyKey::parse(v.to_str().unwrap_or("")).map(Some),
+        Some(v) => IdempotencyKey::parse(v.to_str().unwrap_or("")).map(Some).map_err(ApiError::from),
     }
 }
 

@@ -12,39 +12,14 @@
 //! A log whose stored entries do not match their leaf hashes or the last signed
 //! checkpoint answers 500 `log_integrity_failure`, naming the first bad entry.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use wallet_core::credential::CredentialId;
 
 use crate::api_error::ApiError;
-use crate::domain::transparency_log::{LogError, TransparencyLog};
+use crate::domain::transparency_log::TransparencyLog;
 use crate::store::MAX_LOG_PAGE;
-
-impl From<LogError> for ApiError {
-    fn from(e: LogError) -> Self {
-        match e {
-            LogError::Integrity(failure) => {
-                tracing::error!(%failure, "transparency log integrity failure");
-                let seq = failure.first_bad_seq.map(|s| s.to_string()).unwrap_or_else(|| "unknown".into());
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "log_integrity_failure",
-                    format!("透明日志完整性校验失败（第一个损坏的条目：{seq}）：{failure}"),
-                    format!("transparency log integrity failure (first bad entry: seq {seq}): {failure}"),
-                )
-            }
-            LogError::NotFound => ApiError::not_found("该凭证的日志条目", "log entry for this credential"),
-            LogError::BadRange(message) => ApiError::bad_request(
-                "invalid_log_range",
-                format!("请求的日志范围无效：{message}"),
-                format!("invalid log range: {message}"),
-            ),
-            LogError::Internal(cause) => ApiError::internal(cause),
-        }
-    }
-}
 
 /// `GET /log/checkpoint`
 ///

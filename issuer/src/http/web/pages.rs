@@ -16,6 +16,7 @@ use wallet_core::ui_text::{self, Lang, PageContext};
 
 use super::session::{safe_next, web_query};
 use super::{form_fields, page_context, respond, signed_in, FormView, WebState};
+use crate::api_error::ApiError;
 use crate::domain::accounts::{self, SignInError};
 use crate::domain::issuance::{IdempotencyKey, Issuer};
 use crate::store::{CredentialQuery, CredentialState, Period, PeriodCounts, StatusAction};
@@ -424,7 +425,7 @@ async fn issue_from_form(
         Kind::Health => issuer.issue_health_certificate(health_request(&f).to_string().as_bytes(), key).await,
         Kind::Licence => issuer.issue_licence(licence_request(&f).to_string().as_bytes(), key).await,
     };
-    match result {
+    match result.map_err(ApiError::from) {
         Ok(issued) => {
             let id = issued.body.get("id").and_then(Value::as_str).and_then(CredentialId::parse);
             let Some(id) = id else { return internal(&req, ctx, cookies, "issued credential without an id") };
@@ -474,7 +475,7 @@ async fn offer_from_form(
         Kind::Licence => (wallet_core::credential::FOOD_BUSINESS_LICENCE_TYPE, licence_request(&f)),
     };
     let body = json!({"credentialConfigurationId": configuration, "request": request}).to_string();
-    match issuer.create_offer(body.as_bytes(), &format!("staff:{user}")).await {
+    match issuer.create_offer(body.as_bytes(), &format!("staff:{user}")).await.map_err(ApiError::from) {
         Ok(offer) => {
             let page = OfferPage {
                 kind: issuer
@@ -523,7 +524,7 @@ async fn render_certificate(
 ) -> HttpResponse {
     let (ctx, cookies) = page_context(req, state);
     let lang = ctx.lang;
-    let vc = match issuer.credential(uuid).await {
+    let vc = match issuer.credential(uuid).await.map_err(ApiError::from) {
         Ok(vc) => vc,
         Err(e) if e.status_code() == StatusCode::NOT_FOUND => {
             let message = ctx.t.not_found;
@@ -620,7 +621,7 @@ pub async fn change_status(
         return render_certificate(&req, &state, &issuer, &uuid, Some(lang.texts().reason_required.to_owned())).await;
     }
     let id = format!("urn:uuid:{uuid}");
-    match issuer.status.change(&id, action, reason, &user).await {
+    match issuer.status.change(&id, action, reason, &user).await.map_err(ApiError::from) {
         Ok(_) => redirect(&format!("/certificates/{uuid}?changed=1"), Vec::new()),
         Err(e) if e.status_code().is_server_error() => {
             let (ctx, cookies) = page_context(&req, &state);
@@ -1049,7 +1050,11 @@ pub async fn issue_of_type(
     }
     let idem = f.get("idem").cloned().filter(|k| IdempotencyKey::parse(k).is_ok()).unwrap_or_else(new_idempotency_key);
     let key = IdempotencyKey::parse(&idem).ok();
-    match issuer.issue_type(def.type_name, type_request(&def, &f).to_string().as_bytes(), key).await {
+    match issuer
+        .issue_type(def.type_name, type_request(&def, &f).to_string().as_bytes(), key)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(issued) => {
             let id = issued.body.get("id").and_then(Value::as_str).and_then(CredentialId::parse);
             let Some(id) = id else { return internal(&req, ctx, cookies, "issued credential without an id") };
