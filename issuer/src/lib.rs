@@ -3,14 +3,14 @@
 //!
 //! Layers: `http` (API routes and pages) → `domain` (issuance, status,
 //! offers, accounts, notarisation, the log) → `store` (persistence); `cli`
-//! holds the operators' tools over the same domain and store. Every rule
-//! about credentials lives in `wallet-core`.
+//! holds the operators' tools over the same domain and store. The department
+//! PKI tool is a binary of its own (`src/bin/ecert-pki`). Every rule about
+//! credentials lives in `wallet-core`.
 
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
-pub mod pki_cli;
 pub mod signing_key;
 pub mod startup;
 pub mod store;

@@ -14,10 +14,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP(S) service.
-    Serve(Settings),
-    /// Department PKI: roots, issuer certificates, revocation, trust lists, key rotation.
-    #[command(subcommand)]
-    Pki(issuer::pki_cli::PkiCommand),
+    Serve(Box<Settings>),
     /// Revoke, suspend, reinstate or show a credential's status (works on the store directly).
     #[command(subcommand)]
     Status(issuer::cli::status::StatusCommand),
@@ -41,7 +38,6 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(did = app.did(), port = app.port(), "issuer ready");
             app.run_until_stopped().await?;
         }
-        Command::Pki(command) => issuer::pki_cli::run(command)?,
         Command::Status(command) => std::process::exit(issuer::cli::status::run(command).await?),
         Command::Notarize(command) => std::process::exit(issuer::cli::notarize::run(command).await?),
         Command::Staff(command) => issuer::domain::accounts::run_staff(command).await?,

@@ -325,7 +325,7 @@ pub fn key_digest(did: &str) -> Hash {
 
 /// The key events to log when the issuer starts signing with `did`: `Activated`
 /// for a key the log has not seen activated, preceded by `Rotated` for the key
-/// activated last (the one it replaces, after `issuer pki rotate-key`). Nothing
+/// activated last (the one it replaces, after `ecert-pki rotate-key`). Nothing
 /// when `did` is the key activated last.
 fn key_events_due(records: &[LogRecord], did: &str) -> Vec<LogEntry> {
     use wallet_core::transparency::{EntryKind, KeyEventKind};

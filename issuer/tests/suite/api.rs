@@ -207,13 +207,13 @@ async fn vc_api_issue_signs_and_refuses_bad_credentials() {
 #[test]
 fn the_command_lines_parse() {
     // clap checks its definitions (e.g. duplicate argument ids) when a command is built.
-    for args in [&["--help"][..], &["serve", "--help"], &["pki", "--help"], &["status", "--help"]] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_issuer"))
-            .args(args)
-            .env("RUST_BACKTRACE", "0")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "issuer {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let issuer = env!("CARGO_BIN_EXE_issuer");
+    let pki = env!("CARGO_BIN_EXE_ecert-pki");
+    for (bin, args) in
+        [(issuer, &["--help"][..]), (issuer, &["serve", "--help"]), (issuer, &["status", "--help"]), (pki, &["--help"])]
+    {
+        let out = std::process::Command::new(bin).args(args).env("RUST_BACKTRACE", "0").output().unwrap();
+        assert!(out.status.success(), "{bin} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
 
@@ -370,15 +370,15 @@ async fn without_an_id_number_key_no_credential_with_an_id_number_is_issued() {
     assert!(issuer::startup::Application::build(&settings).await.is_err());
 }
 
-/// `issuer pki id-number-key`: a new owner-only key file the issuer and verifiers
+/// `ecert-pki id-number-key`: a new owner-only key file the issuer and verifiers
 /// read, its key id printed; an existing file is never overwritten.
 #[test]
 fn pki_id_number_key_makes_a_private_key_file_and_never_overwrites_one() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("id-number.key");
     let run = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_issuer"))
-            .args(["pki", "id-number-key", "--out"])
+        std::process::Command::new(env!("CARGO_BIN_EXE_ecert-pki"))
+            .args(["id-number-key", "--out"])
             .arg(&out)
             .output()
             .unwrap()

@@ -228,7 +228,7 @@ async fn a_new_signing_key_is_logged_as_a_rotation_at_restart() {
     let app = spawn(data.path()).await;
     app.issue().await;
     let old_did = app.did.clone();
-    // `issuer pki rotate-key` replaces the key file; the next start logs the change.
+    // `ecert-pki rotate-key` replaces the key file; the next start logs the change.
     let new_key = wallet_core::keys::IssuerKey::generate();
     std::fs::write(data.path().join("issuer-key.pem"), new_key.to_pkcs8_pem().unwrap()).unwrap();
     let restarted = spawn(data.path()).await;

@@ -11,7 +11,7 @@ use wallet_core::trust::{create_csr, is_valid_usci, usci_check_character};
 use super::files;
 use super::{display_time, now, RequestArgs, RotateKeyArgs};
 
-/// The service's key file in its data directory (see [`crate::signing_key`]).
+/// The service's key file in its data directory (see [`issuer::signing_key`]).
 pub const ISSUER_KEY_FILE: &str = "issuer-key.pem";
 /// Where rotated-out keys are kept, in the data directory.
 pub const RETIRED_KEYS_DIR: &str = "retired-keys";
@@ -51,7 +51,7 @@ fn read_issuer_key(path: &Path) -> anyhow::Result<IssuerKey> {
 }
 
 /// The service's key, generated and saved (mode 0600) when absent, as the
-/// service does on first start. (Not [`crate::signing_key::load_or_generate`]:
+/// service does on first start. (Not [`issuer::signing_key::load_or_generate`]:
 /// that one logs through `tracing`, which writes to stdout, where the CSR goes.)
 fn load_or_generate_issuer_key(data_dir: &Path) -> anyhow::Result<IssuerKey> {
     let path = data_dir.join(ISSUER_KEY_FILE);
@@ -69,7 +69,7 @@ fn load_or_generate_issuer_key(data_dir: &Path) -> anyhow::Result<IssuerKey> {
     Ok(key)
 }
 
-/// `issuer pki request`.
+/// `ecert-pki request`.
 pub fn request(args: &RequestArgs) -> anyhow::Result<()> {
     check_usci(&args.usci)?;
     let organization = check_organization(&args.organization)?;
@@ -101,7 +101,7 @@ fn retired_key_path(retired_dir: &Path) -> PathBuf {
     candidate
 }
 
-/// `issuer pki rotate-key`.
+/// `ecert-pki rotate-key`.
 ///
 /// Order of the file operations, so that `issuer-key.pem` always exists and
 /// no key is ever lost: (1) the new key is written to a temporary file
@@ -112,7 +112,7 @@ pub fn rotate_key(args: &RotateKeyArgs) -> anyhow::Result<()> {
     let organization = check_organization(&args.organization)?;
     let key_path = args.data_dir.join(ISSUER_KEY_FILE);
     if !key_path.exists() {
-        bail!("no issuer key at {}: nothing to rotate (use `issuer pki request` for a first key)", key_path.display());
+        bail!("no issuer key at {}: nothing to rotate (use `ecert-pki request` for a first key)", key_path.display());
     }
     let old_key = read_issuer_key(&key_path)?;
     let new_key = IssuerKey::generate();
@@ -154,12 +154,12 @@ pub fn rotate_key(args: &RotateKeyArgs) -> anyhow::Result<()> {
     }
     eprintln!("Next steps ({}):", display_time(now()));
     eprintln!("  1. Send the CSR for the new key to your department; it issues a certificate");
-    eprintln!("     (issuer pki issue) and publishes a trust list with it.");
+    eprintln!("     (ecert-pki issue) and publishes a trust list with it.");
     eprintln!("  2. Restart the issuer service once that trust list is out: it signs with the new");
     eprintln!("     key from then on (until the restart it keeps signing with the old key, which");
     eprintln!("     verifiers still trust).");
     eprintln!("  3. Then ask the department to revoke the old certificate with reason superseded");
-    eprintln!("     (issuer pki revoke --reason superseded). Credentials signed before that stay");
+    eprintln!("     (ecert-pki revoke --reason superseded). Credentials signed before that stay");
     eprintln!("     valid; only a key-compromise revocation would void them.");
     Ok(())
 }

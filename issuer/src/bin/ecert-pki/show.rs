@@ -1,4 +1,4 @@
-//! `issuer pki show`: a readable description of a certificate, CSR, CRL or
+//! `ecert-pki show`: a readable description of a certificate, CSR, CRL or
 //! trust list. Private keys are refused, never displayed.
 
 use std::collections::HashMap;
@@ -31,7 +31,7 @@ pub fn format_types(types: &[String]) -> String {
     }
 }
 
-/// `issuer pki show`.
+/// `ecert-pki show`.
 pub fn show(args: &ShowArgs) -> anyhow::Result<()> {
     let file = &args.file;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
@@ -92,7 +92,7 @@ fn pem_blocks(text: &str) -> anyhow::Result<Vec<PemBlock<'_>>> {
 fn describe_pem(text: &str, now: DateTime<Utc>) -> anyhow::Result<String> {
     let blocks = pem_blocks(text)?;
     if blocks.iter().any(|block| block.label.contains("PRIVATE KEY")) {
-        bail!("this file holds a private key; `issuer pki show` never displays keys");
+        bail!("this file holds a private key; `ecert-pki show` never displays keys");
     }
     let mut out = String::new();
     for block in blocks {
@@ -200,7 +200,7 @@ fn describe_crl(out: &mut String, summary: &CrlSummary, now: DateTime<Utc>) {
 
 /// Describe a CSR by letting a throwaway root certify it: that verifies its
 /// signature (proof of possession) and reads the subject and key exactly as
-/// `issuer pki issue` would, without a CSR parser of our own. The throwaway
+/// `ecert-pki issue` would, without a CSR parser of our own. The throwaway
 /// certificate is discarded.
 fn describe_csr(out: &mut String, csr_pem: &str) -> anyhow::Result<()> {
     let start = Utc::now();

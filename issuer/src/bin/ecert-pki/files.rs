@@ -120,7 +120,7 @@ impl DirLock {
             Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
                 let holder = std::fs::read_to_string(&path).unwrap_or_default();
                 bail!(
-                    "{} is locked by another `issuer pki` command (pid {}); \
+                    "{} is locked by another `ecert-pki` command (pid {}); \
                      if none is running, delete {}",
                     dir.display(),
                     holder.trim(),

@@ -19,7 +19,7 @@ use super::files::{self, DirLock};
 use super::show::{fingerprint, format_types};
 use super::{display_time, now, CrlArgs, InitRootArgs, IssueArgs, RevokeArgs, TrustListArgs};
 
-/// `issuer pki init-root`.
+/// `ecert-pki init-root`.
 pub fn init_root(args: &InitRootArgs) -> anyhow::Result<()> {
     let ca = CaDir::at(&args.dir);
     for name in [ROOT_CERTIFICATE_FILE, ROOT_KEY_FILE, REVOCATIONS_FILE, SEQUENCE_FILE] {
@@ -110,7 +110,7 @@ fn check_credential_types(types: &[String]) -> anyhow::Result<Vec<String>> {
     Ok(checked)
 }
 
-/// `issuer pki issue`.
+/// `ecert-pki issue`.
 pub fn issue(args: &IssueArgs) -> anyhow::Result<()> {
     let ca = CaDir::open(&args.dir)?;
     let types = check_credential_types(&args.types)?;
@@ -180,7 +180,7 @@ pub fn issue(args: &IssueArgs) -> anyhow::Result<()> {
         eprintln!("  written to:  {}", out.display());
     }
     eprintln!(
-        "Verifiers trust it once it is in a trust list: issuer pki trust-list --dir {} … --out FILE",
+        "Verifiers trust it once it is in a trust list: ecert-pki trust-list --dir {} … --out FILE",
         ca.path().display()
     );
     Ok(())
@@ -196,7 +196,7 @@ fn recorder(args: &RevokeArgs) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// `issuer pki revoke`.
+/// `ecert-pki revoke`.
 pub fn revoke(args: &RevokeArgs) -> anyhow::Result<()> {
     let ca = CaDir::open(&args.dir)?;
     let serial = normalize_serial(&args.serial)?;
@@ -309,14 +309,14 @@ pub fn revoke(args: &RevokeArgs) -> anyhow::Result<()> {
     }
     eprintln!(
         "Recorded in {}. Verifiers learn of it from the next CRL / trust list: \
-         issuer pki trust-list --dir {} … --out FILE",
+         ecert-pki trust-list --dir {} … --out FILE",
         ca.file(REVOCATIONS_FILE).display(),
         ca.path().display()
     );
     Ok(())
 }
 
-/// `issuer pki crl`.
+/// `ecert-pki crl`.
 pub fn crl(args: &CrlArgs) -> anyhow::Result<()> {
     let ca = CaDir::open(&args.dir)?;
     let (root_pem, _, root) = ca.root()?;
@@ -349,7 +349,7 @@ struct DepartmentPart {
     revoked: usize,
 }
 
-/// `issuer pki trust-list`.
+/// `ecert-pki trust-list`.
 pub fn trust_list(args: &TrustListArgs) -> anyhow::Result<()> {
     let canonical = |path: &PathBuf| {
         CaDir::open(path)?;

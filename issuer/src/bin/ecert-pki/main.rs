@@ -1,4 +1,4 @@
-//! `issuer pki …`: the certificate lifecycle as an operator runs it — a
+//! `ecert-pki …`: the certificate lifecycle as an operator runs it — a
 //! file-based department certificate authority (in the manner of
 //! `openssl ca`) and the clinic side (certificate requests, key rotation).
 //! All cryptography is `wallet_core::trust`'s; this module keeps the files.
@@ -27,7 +27,7 @@
 //! # Clinic data directory
 //!
 //! The issuer service signs with `<data-dir>/issuer-key.pem` (unencrypted
-//! PKCS#8, mode 0600, see [`crate::signing_key`]). `request` makes a CSR for
+//! PKCS#8, mode 0600, see [`issuer::signing_key`]). `request` makes a CSR for
 //! that key; `rotate-key` replaces it and keeps the old one in
 //! `<data-dir>/retired-keys/issuer-key-<UTC timestamp>.pem` for audit.
 //!
@@ -47,7 +47,24 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
 
-pub use passphrase::{PassphraseArgs, PASSPHRASE_ENV};
+use passphrase::PassphraseArgs;
+
+/// The department PKI tool: its own binary, so that the clinics' `issuer`
+/// service carries no root CA code.
+#[derive(clap::Parser)]
+#[command(
+    name = "ecert-pki",
+    about = "Department PKI: roots, issuer certificates, revocation, trust lists, key rotation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: PkiCommand,
+}
+
+fn main() -> anyhow::Result<()> {
+    issuer::telemetry::init();
+    run(<Cli as clap::Parser>::parse().command)
+}
 
 /// PKI subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -78,7 +95,7 @@ pub enum PkiCommand {
     IdNumberKey(IdNumberKeyArgs),
 }
 
-/// `issuer pki id-number-key`.
+/// `ecert-pki id-number-key`.
 #[derive(Debug, clap::Args)]
 pub struct IdNumberKeyArgs {
     /// The new key file (refused when it exists).
@@ -93,7 +110,7 @@ fn id_number_key(args: &IdNumberKeyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `issuer pki init-root`.
+/// `ecert-pki init-root`.
 #[derive(Debug, clap::Args)]
 pub struct InitRootArgs {
     /// The CA directory to create (it may exist, but must not hold a root).
@@ -113,7 +130,7 @@ pub struct InitRootArgs {
     pub passphrase: PassphraseArgs,
 }
 
-/// `issuer pki request`.
+/// `ecert-pki request`.
 #[derive(Debug, clap::Args)]
 pub struct RequestArgs {
     /// The issuer service's data directory (holds issuer-key.pem).
@@ -130,7 +147,7 @@ pub struct RequestArgs {
     pub out: Option<PathBuf>,
 }
 
-/// `issuer pki issue`.
+/// `ecert-pki issue`.
 #[derive(Debug, clap::Args)]
 pub struct IssueArgs {
     /// The department's CA directory.
@@ -187,7 +204,7 @@ impl RevokeReason {
     }
 }
 
-/// `issuer pki revoke`.
+/// `ecert-pki revoke`.
 #[derive(Debug, clap::Args)]
 pub struct RevokeArgs {
     /// The department's CA directory.
@@ -214,7 +231,7 @@ pub struct RevokeArgs {
     pub recorded_by: Option<String>,
 }
 
-/// `issuer pki crl`.
+/// `ecert-pki crl`.
 #[derive(Debug, clap::Args)]
 pub struct CrlArgs {
     /// The department's CA directory.
@@ -231,7 +248,7 @@ pub struct CrlArgs {
     pub passphrase: PassphraseArgs,
 }
 
-/// `issuer pki trust-list`.
+/// `ecert-pki trust-list`.
 #[derive(Debug, clap::Args)]
 pub struct TrustListArgs {
     /// A CA directory whose root, issued certificates and a fresh CRL go into
@@ -255,7 +272,7 @@ pub struct TrustListArgs {
     pub passphrase: PassphraseArgs,
 }
 
-/// `issuer pki show`.
+/// `ecert-pki show`.
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
     /// A certificate, CSR, CRL (PEM or DER) or trust list (JSON).
@@ -267,7 +284,7 @@ pub struct ShowArgs {
     pub roots: Vec<PathBuf>,
 }
 
-/// `issuer pki rotate-key`.
+/// `ecert-pki rotate-key`.
 #[derive(Debug, clap::Args)]
 pub struct RotateKeyArgs {
     /// The issuer service's data directory (holds issuer-key.pem).

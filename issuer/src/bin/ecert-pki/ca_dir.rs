@@ -48,7 +48,7 @@ impl CaDir {
         if !ca.file(ROOT_CERTIFICATE_FILE).is_file() {
             bail!(
                 "{} is not a department CA directory (no {ROOT_CERTIFICATE_FILE}); \
-                 create one with `issuer pki init-root`",
+                 create one with `ecert-pki init-root`",
                 path.display()
             );
         }
