@@ -63,7 +63,7 @@ impl Application {
             key,
             status,
             log: log.clone(),
-            oid4vci: crate::domain::offers::Oid4vciKeys::generate(),
+            oid4vci: crate::domain::offer_keys::Oid4vciKeys::generate(),
             types,
             own_trust,
             id_number_key,

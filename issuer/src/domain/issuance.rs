@@ -32,7 +32,7 @@ pub struct Issuer {
     /// The issuance transparency log (entries are appended by the store).
     pub log: crate::domain::transparency_log::TransparencyLog,
     /// OpenID4VCI secrets of this process (the nonce MAC key).
-    pub oid4vci: crate::domain::offers::Oid4vciKeys,
+    pub oid4vci: crate::domain::offer_keys::Oid4vciKeys,
     /// The credential types this issuer knows (shipped + `--credential-types`).
     pub types: Arc<Registry>,
     /// This issuer's own trust list (`--trust-list`), read to refuse types its

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod anchor;
 pub mod issuance;
 pub mod notarization;
+pub mod offer_keys;
 pub mod offers;
 pub mod status;
 pub mod transparency_log;
