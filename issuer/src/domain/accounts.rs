@@ -22,7 +22,7 @@ use base64::Engine as _;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
-use crate::store::{AccountEvent, StaffAccount, Store, StoreError};
+use crate::store::{AccountEvent, SessionLimits, StaffAccount, Store, StoreError};
 
 /// Wrong passwords in a row that lock an account.
 pub const LOCK_AFTER: u32 = 5;
@@ -249,6 +249,39 @@ async fn check_sign_in(
 /// A valid argon2 hash of a random string, used to spend the same time on unknown users.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Jpl0QbtIJmrVIAjUJ7ihKzw7ZT3ZL4hyCmuCKn3kxw";
+
+/// Records a new staff session (by the hash of its id) and the audit event
+/// `action` by the account itself; expired sessions are purged on the way.
+///
+/// # Errors
+/// The store's.
+pub async fn open_session(
+    store: &Store,
+    session_hash: &str,
+    username: &str,
+    action: &str,
+    limits: SessionLimits,
+) -> Result<(), StoreError> {
+    let now = chrono::Utc::now().timestamp();
+    let purged = store.purge_sessions(now, limits).await?;
+    if purged > 0 {
+        tracing::debug!(purged, "expired staff sessions purged");
+    }
+    store.create_session(session_hash, username, now).await?;
+    let actor = staff_principal(username);
+    let detail = format!("session {}", session_hash.get(..8).unwrap_or(session_hash));
+    store.record_account_event(&AccountEvent::now(actor.clone(), action, actor, detail)).await
+}
+
+/// Ends a staff session (by the hash of its id) and records `logout` by `principal`.
+///
+/// # Errors
+/// The store's.
+pub async fn close_session(store: &Store, session_hash: &str, principal: &str) -> Result<(), StoreError> {
+    store.end_session(session_hash).await?;
+    let detail = format!("session {}", session_hash.get(..8).unwrap_or(session_hash));
+    store.record_account_event(&AccountEvent::now(principal.to_owned(), "logout", principal.to_owned(), detail)).await
+}
 
 /// The hex SHA-256 under which a token is stored.
 pub fn token_hash(token: &str) -> String {

@@ -9,7 +9,6 @@
 //! wrong PINs burn the offer, one credential per offer, access tokens live
 //! [`ACCESS_TOKEN_SECS`], nonces [`NONCE_SECS`] and are single use.
 
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::Utc;

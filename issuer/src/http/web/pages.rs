@@ -19,13 +19,12 @@ use super::{form_fields, page_context, respond, signed_in, FormView, WebState};
 use crate::api_error::ApiError;
 use crate::domain::accounts::{self, SignInError};
 use crate::domain::issuance::{IdempotencyKey, Issuer};
-use crate::store::{CredentialQuery, CredentialState, Period, PeriodCounts, StatusAction};
+use crate::domain::search::{self, holder_of, Search};
+use crate::domain::{audit, lookup};
+use crate::store::{CredentialState, PeriodCounts, StatusAction};
 
-const PAGE_SIZE: u32 = 20;
 /// Days with activity shown on the audit page (newest first).
 const AUDIT_DAYS: usize = 31;
-/// How many of the newest credentials a name search looks through.
-const NAME_SEARCH_WINDOW: u32 = 500;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "error.html")]
@@ -258,17 +257,8 @@ pub(super) async fn start_session(
     username: &str,
     action: &str,
 ) -> Result<Cookie<'static>, crate::store::StoreError> {
-    let now = chrono::Utc::now().timestamp();
-    let purged = store.purge_sessions(now, state.sessions).await?;
-    if purged > 0 {
-        tracing::debug!(purged, "expired staff sessions purged");
-    }
     let id = super::session::new_session_id();
-    let hash = id.hash();
-    store.create_session(&hash, username, now).await?;
-    let actor = accounts::staff_principal(username);
-    let detail = format!("session {}", &hash[..8]);
-    store.record_account_event(&crate::store::AccountEvent::now(actor.clone(), action, actor, detail)).await?;
+    accounts::open_session(store, &id.hash(), username, action, state.sessions).await?;
     Ok(state.session_cookie(&id))
 }
 
@@ -285,16 +275,8 @@ pub async fn logout(
         return error_page(&req, ctx, cookies, StatusCode::FORBIDDEN, message);
     }
     if let Some(user) = signed_in(&req) {
-        let ended = async {
-            issuer.store.end_session(&user.session_hash).await?;
-            let event = crate::store::AccountEvent::now(
-                user.principal(),
-                "logout",
-                user.principal(),
-                format!("session {}", &user.session_hash[..8]),
-            );
-            issuer.store.record_account_event(&event).await
-        };
+        let principal = user.principal();
+        let ended = accounts::close_session(&issuer.store, &user.session_hash, &principal);
         if let Err(e) = ended.await {
             return internal(&req, ctx, cookies, e);
         }
@@ -640,20 +622,6 @@ fn text(value: &Value, key: &str) -> String {
     value.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
 }
 
-fn holder_of(vc: &Value) -> String {
-    let s = &vc["credentialSubject"];
-    match (s["fullName"].as_str(), s["fullNamePinyin"].as_str(), s["licensee"].as_str()) {
-        (Some(name), Some(pinyin), _) => format!("{name} ({pinyin})"),
-        (Some(name), None, _) => name.to_owned(),
-        (_, _, Some(licensee)) => licensee.to_owned(),
-        // Other defined types: the first field printed on the card (e.g. the owner's name).
-        _ => wallet_core::credential_type::installed_for_credential(vc)
-            .and_then(|def| def.display_fields(vc).into_iter().find(|f| f.print))
-            .map(|f| f.value.zh)
-            .unwrap_or_default(),
-    }
-}
-
 /// `GET /certificates?q=&from=&to=&page=`: newest first, 20 a page. `q` is a
 /// certificate number (the UUID, with or without `urn:uuid:`) or part of a name
 /// (searched among the newest 500 in the date range).
@@ -667,79 +635,33 @@ pub async fn list(req: HttpRequest, state: web::Data<WebState>, issuer: web::Dat
     let from = web_query(&req, "from").unwrap_or_default();
     let to = web_query(&req, "to").unwrap_or_default();
     let page = web_query(&req, "page").and_then(|p| p.parse::<u32>().ok()).unwrap_or(1).clamp(1, 10_000);
-    let mut query = CredentialQuery {
+    let search = Search {
+        text: q.clone(),
         issued_from: parse_day(&from),
         issued_until: parse_day(&to).map(|d| d + chrono::Duration::days(1)),
-        ..CredentialQuery::default()
+        page,
     };
-    let store = &issuer.store;
-    let id_query = CredentialId::parse(&q).or_else(|| CredentialId::parse(&format!("urn:uuid:{q}")));
-    let mut rows = Vec::new();
-    let mut has_more = false;
-    let to_row = |vc: &Value, issued_at: chrono::DateTime<chrono::Utc>| {
-        let id = text(vc, "id");
-        ListRow {
-            uuid: id.trim_start_matches("urn:uuid:").to_owned(),
-            kind: ui_text::kind_name(vc, lang),
-            holder: holder_of(vc),
-            issued_at: issued_at.format("%Y-%m-%d %H:%M").to_string(),
-            valid_until: ui_text::date_of(vc, "validUntil"),
-            id,
-        }
+    let results = match search::search(&issuer.store, &search).await {
+        Ok(results) => results,
+        Err(e) => return internal(&req, ctx, cookies, e),
     };
-    let load = |id: String| async move {
-        let stored = store.credential(&id).await?;
-        Ok::<_, crate::store::StoreError>(
-            stored.and_then(|s| serde_json::from_str::<Value>(&s.credential_json).ok().map(|vc| (vc, s.issued_at))),
-        )
-    };
-    if let Some(id) = id_query {
-        match load(id.as_str().to_owned()).await {
-            Ok(Some((vc, at))) => rows.push(to_row(&vc, at)),
-            Ok(None) => {}
-            Err(e) => return internal(&req, ctx, cookies, e),
-        }
-    } else if !q.is_empty() {
-        query.limit = NAME_SEARCH_WINDOW;
-        let summaries = match store.list_credentials(&query).await {
-            Ok(s) => s,
-            Err(e) => return internal(&req, ctx, cookies, e),
-        };
-        let needle = q.to_lowercase();
-        let skip = ((page - 1) * PAGE_SIZE) as usize;
-        let mut matched = 0usize;
-        for summary in summaries {
-            match load(summary.id).await {
-                Ok(Some((vc, at))) if holder_of(&vc).to_lowercase().contains(&needle) => {
-                    matched += 1;
-                    if matched > skip + PAGE_SIZE as usize {
-                        has_more = true;
-                        break;
-                    }
-                    if matched > skip {
-                        rows.push(to_row(&vc, at));
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => return internal(&req, ctx, cookies, e),
+    let has_more = results.has_more;
+    let rows = results
+        .found
+        .iter()
+        .map(|found| {
+            let vc = &found.credential;
+            let id = text(vc, "id");
+            ListRow {
+                uuid: id.trim_start_matches("urn:uuid:").to_owned(),
+                kind: ui_text::kind_name(vc, lang),
+                holder: holder_of(vc),
+                issued_at: found.issued_at.format("%Y-%m-%d %H:%M").to_string(),
+                valid_until: ui_text::date_of(vc, "validUntil"),
+                id,
             }
-        }
-    } else {
-        query.limit = PAGE_SIZE + 1;
-        query.offset = (page - 1) * PAGE_SIZE;
-        let summaries = match store.list_credentials(&query).await {
-            Ok(s) => s,
-            Err(e) => return internal(&req, ctx, cookies, e),
-        };
-        has_more = summaries.len() > PAGE_SIZE as usize;
-        for summary in summaries.into_iter().take(PAGE_SIZE as usize) {
-            match load(summary.id).await {
-                Ok(Some((vc, at))) => rows.push(to_row(&vc, at)),
-                Ok(None) => {}
-                Err(e) => return internal(&req, ctx, cookies, e),
-            }
-        }
-    }
+        })
+        .collect();
     let href = |p: u32| {
         format!(
             "/certificates?{}",
@@ -757,19 +679,11 @@ pub async fn list(req: HttpRequest, state: web::Data<WebState>, issuer: web::Dat
 /// no account, and the page holds no personal data.
 pub async fn audit(req: HttpRequest, state: web::Data<WebState>, issuer: web::Data<Issuer>) -> HttpResponse {
     let (ctx, cookies) = page_context(&req, &state);
-    let store = &issuer.store;
-    let gathered = async {
-        let months = store.counts_by(Period::Month).await?;
-        let days = store.counts_by(Period::Day).await?;
-        let total = store.count_credentials(None).await?;
-        let checkpoint = store.latest_log_checkpoint().await?;
-        let anchors = store.anchors().await?;
-        Ok::<_, crate::store::StoreError>((months, days, total, checkpoint, anchors))
-    };
-    let (months, mut days, total_issued, checkpoint, anchors) = match gathered.await {
-        Ok(g) => g,
+    let activity = match audit::activity(&issuer.store).await {
+        Ok(activity) => activity,
         Err(e) => return internal(&req, ctx, cookies, e),
     };
+    let audit::Activity { months, mut days, total_issued, checkpoint, anchors } = activity;
     let when = |s: i64| {
         chrono::DateTime::from_timestamp(s, 0).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
     };
@@ -809,9 +723,6 @@ struct LookupPage {
     message: Option<(&'static str, &'static str)>,
 }
 
-/// How many of the newest credentials the ID-number lookup looks through.
-const LOOKUP_WINDOW: u32 = 1000;
-
 /// `GET /lookup`: the inspectors' "type the ID number" form (no account needed).
 pub async fn lookup_form(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse {
     let (ctx, cookies) = page_context(&req, &state);
@@ -847,41 +758,12 @@ pub async fn lookup(
             return respond(&req, page, StatusCode::UNPROCESSABLE_ENTITY, cookies);
         }
     };
-    let query = CredentialQuery {
-        kind: Some(wallet_core::credential::HEALTH_CERTIFICATE_TYPE.to_owned()),
-        limit: LOOKUP_WINDOW,
-        ..CredentialQuery::default()
-    };
-    let summaries = match issuer.store.list_credentials(&query).await {
-        Ok(s) => s,
+    let keys = issuer.id_number_key.as_slice();
+    let found = match lookup::holds_certificate(&issuer.store, keys, &name, &number).await {
+        Ok(found) => found,
         Err(e) => return internal(&req, ctx, cookies, e),
     };
-    let mut found = false;
-    for summary in summaries {
-        let stored = match issuer.store.credential(&summary.id).await {
-            Ok(Some(stored)) => stored,
-            Ok(None) => continue,
-            Err(e) => return internal(&req, ctx, cookies, e),
-        };
-        let Ok(vc) = serde_json::from_str::<Value>(&stored.credential_json) else { continue };
-        let subject = vc.get("credentialSubject").unwrap_or(&Value::Null);
-        if subject.get("fullName").and_then(Value::as_str).map(str::trim) != Some(name.as_str()) {
-            continue;
-        }
-        let digest = match (subject["idNumberDigest"].as_str(), subject["idNumberSalt"].as_str()) {
-            (Some(digest), Some(salt)) => {
-                wallet_core::credential::IdNumberDigest { digest: digest.to_owned(), salt: salt.to_owned() }
-            }
-            _ => continue,
-        };
-        let keys = issuer.id_number_key.as_slice();
-        if digest.check(&number, keys) != wallet_core::credential::IdMatch::Matches {
-            continue;
-        }
-        // Yes or no: the page never shows which credential matched (nor its id).
-        found = true;
-        break;
-    }
+    // Yes or no: the page never shows which credential matched (nor its id).
     tracing::info!(found, "ID-number lookup");
     let message = if found { (t.lookup_found, "ok") } else { (t.lookup_not_found, "bad") };
     respond(&req, LookupPage { ctx, name, message: Some(message) }, StatusCode::OK, cookies)
