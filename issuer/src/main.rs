@@ -23,10 +23,10 @@ enum Command {
     Notarize(issuer::cli::notarize::NotarizeCommand),
     /// Clinic staff accounts for the web pages (password from an environment variable or stdin).
     #[command(subcommand)]
-    Staff(issuer::domain::accounts::StaffCommand),
+    Staff(issuer::cli::accounts::StaffCommand),
     /// API tokens for hospital systems (`Authorization: Bearer …` on the domain API).
     #[command(subcommand)]
-    Token(issuer::domain::accounts::TokenCommand),
+    Token(issuer::cli::accounts::TokenCommand),
 }
 
 #[actix_web::main]
@@ -40,8 +40,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Status(command) => std::process::exit(issuer::cli::status::run(command).await?),
         Command::Notarize(command) => std::process::exit(issuer::cli::notarize::run(command).await?),
-        Command::Staff(command) => issuer::domain::accounts::run_staff(command).await?,
-        Command::Token(command) => issuer::domain::accounts::run_token(command).await?,
+        Command::Staff(command) => issuer::cli::accounts::run_staff(command).await?,
+        Command::Token(command) => issuer::cli::accounts::run_token(command).await?,
     }
     Ok(())
 }

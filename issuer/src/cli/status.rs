@@ -9,12 +9,9 @@
 //! 3 refused (`already_revoked`, `no_status_entry`), 4 unknown credential,
 //! 1 anything else.
 
-use std::path::PathBuf;
-
-use anyhow::Context as _;
-
+use super::StoreLocation;
 use crate::domain::status::{change_status, status_report, ChangeReport, StatusError, StatusReport};
-use crate::store::{StatusAction, Store};
+use crate::store::StatusAction;
 
 /// `issuer status …`
 #[derive(Debug, clap::Subcommand)]
@@ -27,32 +24,6 @@ pub enum StatusCommand {
     Reinstate(ChangeArgs),
     /// Show a credential's status, status entries and audit trail.
     Show(ShowArgs),
-}
-
-/// Where the store is (the same settings as `issuer serve`).
-#[derive(Debug, Clone, clap::Args)]
-pub struct StoreArgs {
-    /// The issuer's data directory (its SQLite database is `issuer.sqlite3` there).
-    #[arg(long, env = "ISSUER_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
-    /// `postgres://…` for PostgreSQL instead of the data directory's SQLite file.
-    #[arg(long, env = "DATABASE_URL")]
-    pub database_url: Option<String>,
-}
-
-impl StoreArgs {
-    async fn open(&self) -> anyhow::Result<Store> {
-        let url = match &self.database_url {
-            Some(url) => url.clone(),
-            None => {
-                let path = self.data_dir.join("issuer.sqlite3");
-                // Never create an empty store by mistake (a mistyped --data-dir).
-                anyhow::ensure!(path.is_file(), "no issuer database at {} (check --data-dir)", path.display());
-                format!("sqlite://{}", path.display())
-            }
-        };
-        Store::connect(&url).await.context("opening the store")
-    }
 }
 
 /// `issuer status revoke|suspend|reinstate`
@@ -71,7 +42,7 @@ pub struct ChangeArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub store: StoreLocation,
 }
 
 /// `issuer status show`
@@ -84,7 +55,7 @@ pub struct ShowArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub store: StoreLocation,
 }
 
 /// Runs the command; returns the process exit status.

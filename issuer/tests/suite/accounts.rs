@@ -482,7 +482,8 @@ async fn audit_rows_name_the_authenticated_principal() {
 
 #[tokio::test]
 async fn the_cli_manages_staff_and_tokens_and_records_itself_as_actor() {
-    use issuer::domain::accounts::{run_staff, run_token, StaffCommand, StoreLocation, TokenCommand};
+    use issuer::cli::accounts::{run_staff, run_token, StaffCommand, TokenCommand};
+    use issuer::cli::StoreLocation;
     let data = tempfile::tempdir().unwrap();
     let store = || StoreLocation { data_dir: data.path().to_path_buf(), database_url: None };
     let env = "ACCOUNTS_TEST_PASSWORD_FOR_THE_CLI";
