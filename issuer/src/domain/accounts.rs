@@ -245,6 +245,98 @@ async fn check_sign_in(
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Jpl0QbtIJmrVIAjUJ7ihKzw7ZT3ZL4hyCmuCKn3kxw";
 
+/// Why a password change was refused, or failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PasswordChangeError {
+    /// The current password is wrong (counted towards the lock-out), or the account is gone.
+    WrongCurrent,
+    /// The new password is shorter than [`MIN_PASSWORD_CHARS`].
+    TooShort,
+    /// The new password and its repetition differ.
+    Mismatch,
+    /// The new password is the current one.
+    Unchanged,
+    /// The store, the CPU pool or the hasher failed; the cause is for the logs only.
+    Internal(String),
+}
+
+impl std::fmt::Display for PasswordChangeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::WrongCurrent => f.write_str("wrong current password"),
+            Self::TooShort => f.write_str("new password too short"),
+            Self::Mismatch => f.write_str("new password and repetition differ"),
+            Self::Unchanged => f.write_str("new password equals the current one"),
+            Self::Internal(cause) => f.write_str(cause),
+        }
+    }
+}
+
+impl std::error::Error for PasswordChangeError {}
+
+/// `username` changes their own password: the current one is checked (a wrong one
+/// counts like a wrong sign-in; the fifth locks the account and ends its sessions),
+/// then the new one (length, repetition, not the same); the change ends every
+/// session of the account. Recorded in the audit trail by `principal`.
+///
+/// # Errors
+/// [`PasswordChangeError`].
+pub async fn change_password(
+    store: &Store,
+    cpu: &service_http::cpu_pool::CpuPool,
+    username: &str,
+    principal: &str,
+    current: &str,
+    new: &str,
+    repeat: &str,
+) -> Result<(), PasswordChangeError> {
+    let internal = |e: &dyn std::fmt::Display| PasswordChangeError::Internal(e.to_string());
+    let account = match store.staff_account(username).await {
+        Ok(Some(account)) => account,
+        Ok(None) => return Err(PasswordChangeError::WrongCurrent),
+        Err(e) => return Err(internal(&e)),
+    };
+    if !check_password(cpu, &account.password_hash, current).await.map_err(|e| internal(&e))? {
+        let recorded = async {
+            let updated = store.record_failed_login(username, LOCK_AFTER).await?;
+            let event = AccountEvent::now(principal.to_owned(), "password_change_failed", principal.to_owned(), "");
+            store.record_account_event(&event).await?;
+            if updated.is_some_and(|u| u.locked_at.is_some()) {
+                let detail = format!("after {LOCK_AFTER} wrong passwords");
+                store
+                    .record_account_event(&AccountEvent::now("system", "locked", principal.to_owned(), detail))
+                    .await?;
+            }
+            Ok::<_, StoreError>(())
+        };
+        recorded.await.map_err(|e| internal(&e))?;
+        return Err(PasswordChangeError::WrongCurrent);
+    }
+    if new.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(PasswordChangeError::TooShort);
+    }
+    if new != repeat {
+        return Err(PasswordChangeError::Mismatch);
+    }
+    if new == current {
+        return Err(PasswordChangeError::Unchanged);
+    }
+    let hash = hash_password_on(cpu, new).await.map_err(|e| internal(&e))?;
+    let changed = async {
+        store.record_successful_login(username).await?;
+        let found = store.set_staff_password(username, &hash).await?;
+        let event = AccountEvent::now(principal.to_owned(), "password_changed", principal.to_owned(), "sessions ended");
+        store.record_account_event(&event).await?;
+        Ok::<_, StoreError>(found)
+    };
+    if changed.await.map_err(|e| internal(&e))? {
+        Ok(())
+    } else {
+        Err(PasswordChangeError::WrongCurrent)
+    }
+}
+
 /// Records a new staff session (by the hash of its id) and the audit event
 /// `action` by the account itself; expired sessions are purged on the way.
 ///

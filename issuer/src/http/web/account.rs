@@ -12,10 +12,9 @@ use askama_web::WebTemplate;
 use wallet_core::ui_text::{Lang, PageContext};
 
 use super::{form_fields, page_context, respond, WebState};
-use crate::domain::accounts::{self, LOCK_AFTER, MIN_PASSWORD_CHARS};
+use crate::domain::accounts::{self, PasswordChangeError};
 use crate::domain::issuance::Issuer;
 use crate::http::routes::access::StaffUser;
-use crate::store::AccountEvent;
 
 /// The page's words in one language. (They belong with the others in
 /// `wallet_core::ui_text` once that catalogue is opened for edits again.)
@@ -126,61 +125,20 @@ pub async fn change_password(
     let refuse = |ctx, cookies, error, status| {
         respond(&req, PasswordPage { ctx, a, notice: None, error: Some(error) }, status, cookies)
     };
+    let principal = user.principal();
     let store = &issuer.store;
-    let account = match store.staff_account(&user.username).await {
-        Ok(Some(account)) => account,
-        Ok(None) => return refuse(ctx, cookies, a.wrong_current, StatusCode::FORBIDDEN),
-        Err(e) => return super::pages::internal(&req, ctx, cookies, e),
-    };
-    match accounts::check_password(&issuer.cpu, &account.password_hash, current).await {
-        Ok(true) => {}
-        Ok(false) => {
-            // Counts like a wrong sign-in; the fifth locks the account and ends its sessions.
-            let recorded = async {
-                let updated = store.record_failed_login(&user.username, LOCK_AFTER).await?;
-                let event = AccountEvent::now(user.principal(), "password_change_failed", user.principal(), "");
-                store.record_account_event(&event).await?;
-                if updated.is_some_and(|u| u.locked_at.is_some()) {
-                    let detail = format!("after {LOCK_AFTER} wrong passwords");
-                    store
-                        .record_account_event(&AccountEvent::now("system", "locked", user.principal(), detail))
-                        .await?;
-                }
-                Ok::<_, crate::store::StoreError>(())
-            };
-            if let Err(e) = recorded.await {
-                return super::pages::internal(&req, ctx, cookies, e);
-            }
-            return refuse(ctx, cookies, a.wrong_current, StatusCode::FORBIDDEN);
+    match accounts::change_password(store, &issuer.cpu, &user.username, &principal, current, new, repeat).await {
+        Ok(()) => {}
+        Err(PasswordChangeError::WrongCurrent) => return refuse(ctx, cookies, a.wrong_current, StatusCode::FORBIDDEN),
+        Err(PasswordChangeError::TooShort) => {
+            return refuse(ctx, cookies, a.too_short, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Err(e) => return super::pages::internal(&req, ctx, cookies, e),
-    }
-    let error = if new.chars().count() < MIN_PASSWORD_CHARS {
-        Some(a.too_short)
-    } else if new != repeat {
-        Some(a.mismatch)
-    } else if new == current {
-        Some(a.unchanged)
-    } else {
-        None
-    };
-    if let Some(error) = error {
-        return refuse(ctx, cookies, error, StatusCode::UNPROCESSABLE_ENTITY);
-    }
-    let hash = match accounts::hash_password_on(&issuer.cpu, new).await {
-        Ok(hash) => hash,
-        Err(e) => return super::pages::internal(&req, ctx, cookies, e),
-    };
-    let changed = async {
-        store.record_successful_login(&user.username).await?;
-        let found = store.set_staff_password(&user.username, &hash).await?;
-        let event = AccountEvent::now(user.principal(), "password_changed", user.principal(), "sessions ended");
-        store.record_account_event(&event).await?;
-        Ok::<_, crate::store::StoreError>(found)
-    };
-    match changed.await {
-        Ok(true) => {}
-        Ok(false) => return refuse(ctx, cookies, a.wrong_current, StatusCode::FORBIDDEN),
+        Err(PasswordChangeError::Mismatch) => {
+            return refuse(ctx, cookies, a.mismatch, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(PasswordChangeError::Unchanged) => {
+            return refuse(ctx, cookies, a.unchanged, StatusCode::UNPROCESSABLE_ENTITY)
+        }
         Err(e) => return super::pages::internal(&req, ctx, cookies, e),
     }
     tracing::info!(user = %user.username, "password changed; sessions ended");
