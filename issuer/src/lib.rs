@@ -15,6 +15,10 @@ pub mod signing_key;
 pub mod startup;
 pub mod store;
 
+/// [`domain::accounts`] under its former path, which the verifier's tests use to
+/// start an issuer with a token or staff account (they live outside this crate).
+pub use domain::accounts;
+
 // The HTTP edge both services share (error shape, HTTPS, logging), under the
 // paths the service code has always used.
 pub use service_http::{api_error, telemetry, tls};
