@@ -31,3 +31,11 @@ pub async fn activity(store: &Store) -> Result<Activity, StoreError> {
         anchors: store.anchors().await?,
     })
 }
+
+/// Every anchor of the log, oldest first (`GET /log/anchors`).
+///
+/// # Errors
+/// The store's.
+pub async fn anchors(store: &Store) -> Result<Vec<AnchorRecord>, StoreError> {
+    store.anchors().await
+}

@@ -277,6 +277,15 @@ impl StatusService {
         list_url(&self.base_url, list_id)
     }
 
+    /// Every status list of this issuer: its URL and purpose.
+    ///
+    /// # Errors
+    /// [`StatusError::Internal`] when the store fails.
+    pub async fn lists(&self) -> Result<Vec<(String, StatusPurpose)>, StatusError> {
+        let lists = self.store.status_lists().await.map_err(StatusError::internal)?;
+        Ok(lists.iter().map(|l| (self.list_url(l.list_id), l.purpose)).collect())
+    }
+
     /// Allocates a revocation and a suspension entry for `credential_id`, and a
     /// `used` entry when it is `single_use`.
     ///

@@ -8,6 +8,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use crate::api_error::ApiError;
+use crate::domain::audit;
 use crate::domain::issuance::Issuer;
 
 /// `GET /log/anchors`
@@ -15,7 +16,7 @@ use crate::domain::issuance::Issuer;
 /// # Errors
 /// 500 on store failures.
 pub async fn anchors(issuer: web::Data<Issuer>) -> Result<HttpResponse, ApiError> {
-    let anchors = issuer.store.anchors().await.map_err(|e| ApiError::internal(e.to_string()))?;
+    let anchors = audit::anchors(&issuer.store).await.map_err(|e| ApiError::internal(e.to_string()))?;
     let list: Vec<_> = anchors
         .iter()
         .map(|a| {

@@ -55,10 +55,12 @@ pub async fn status_list(
 /// # Errors
 /// 500 when the store fails.
 pub async fn list_index(issuer: web::Data<Issuer>) -> Result<HttpResponse, ApiError> {
-    let lists = issuer.store.status_lists().await.map_err(ApiError::internal)?;
-    let lists: Vec<Value> = lists
+    let lists: Vec<Value> = issuer
+        .status
+        .lists()
+        .await?
         .iter()
-        .map(|l| serde_json::json!({"url": issuer.status.list_url(l.list_id), "statusPurpose": l.purpose.as_str()}))
+        .map(|(url, purpose)| serde_json::json!({"url": url, "statusPurpose": purpose.as_str()}))
         .collect();
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
