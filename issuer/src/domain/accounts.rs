@@ -17,7 +17,7 @@ use base64::Engine as _;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
-use crate::store::{AccountEvent, SessionLimits, StaffAccount, Store, StoreError};
+use crate::store::{AccountEvent, ApiTokenRecord, SessionLimits, StaffAccount, Store, StoreError};
 
 /// Wrong passwords in a row that lock an account.
 pub const LOCK_AFTER: u32 = 5;
@@ -335,6 +335,31 @@ pub async fn change_password(
     } else {
         Err(PasswordChangeError::WrongCurrent)
     }
+}
+
+/// The API token with this text, if it is a valid, unrevoked one.
+///
+/// # Errors
+/// The store's.
+pub async fn api_token(store: &Store, token: &str) -> Result<Option<ApiTokenRecord>, StoreError> {
+    store.active_api_token(&token_hash(token)).await
+}
+
+/// A staff session (by the hash of its id) that is live (not ended, idle or too
+/// old; this marks it seen), with its account's name and role, when the account
+/// still exists and is not locked.
+///
+/// # Errors
+/// The store's.
+pub async fn resume_session(
+    store: &Store,
+    session_hash: &str,
+    limits: SessionLimits,
+) -> Result<Option<(String, Role)>, StoreError> {
+    let now = chrono::Utc::now().timestamp();
+    let Some(username) = store.resume_session(session_hash, now, limits).await? else { return Ok(None) };
+    let account = store.staff_account(&username).await?;
+    Ok(account.filter(|a| a.locked_at.is_none()).map(|a| (username, a.role)))
 }
 
 /// Records a new staff session (by the hash of its id) and the audit event

@@ -246,7 +246,7 @@ async fn bearer(store: &Store, req: &HttpRequest) -> Result<Option<ApiTokenRecor
     let Some(token) = value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty() && t.len() < 200) else {
         return Ok(None);
     };
-    store.active_api_token(&crate::domain::accounts::token_hash(token)).await
+    crate::domain::accounts::api_token(store, token).await
 }
 
 /// The signed-in staff member, if any: a session cookie whose session is live in
@@ -259,10 +259,8 @@ async fn staff(req: &HttpRequest) -> Result<Option<StaffUser>, crate::store::Sto
     let Some(store) = req.app_data::<web::Data<crate::domain::issuance::Issuer>>().map(|i| i.store.clone()) else {
         return Ok(None);
     };
-    let now = chrono::Utc::now().timestamp();
-    let Some(username) = store.resume_session(&session_hash, now, state.sessions).await? else { return Ok(None) };
-    let account = store.staff_account(&username).await?;
-    Ok(account.filter(|a| a.locked_at.is_none()).map(|a| StaffUser { username, role: a.role, session_hash }))
+    let resumed = crate::domain::accounts::resume_session(&store, &session_hash, state.sessions).await?;
+    Ok(resumed.map(|(username, role)| StaffUser { username, role, session_hash }))
 }
 
 /// The check [`Router::add`] puts in front of every route.
