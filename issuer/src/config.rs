@@ -21,7 +21,7 @@ pub struct Settings {
     /// PEM certificate chain: serve HTTPS instead of HTTP (with --tls-key).
     #[arg(long, env = "ISSUER_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
-    /// The department-signed trust list to serve at `GET /trust-list` (made by `issuer pki trust-list`).
+    /// The department-signed trust list to serve at `GET /trust-list` (made by `ecert-pki trust-list`).
     #[arg(long, env = "ISSUER_TRUST_LIST")]
     pub trust_list: Option<PathBuf>,
     /// Directory of extra credential type definition files (`*.json`, see
@@ -41,7 +41,7 @@ pub struct Settings {
     #[arg(long, env = "ISSUER_STATUS_LIST_MAX_ALLOCATIONS", default_value_t = 131_072)]
     pub status_list_max_allocations: u64,
     /// Ethereum JSON-RPC URL: when set, signed checkpoints are anchored on that chain
-    /// (see `issuer::anchor`). Issuance never waits on the chain.
+    /// (see `issuer::domain::anchor`). Issuance never waits on the chain.
     #[arg(long, env = "ISSUER_CHAIN_RPC_URL")]
     pub chain_rpc_url: Option<String>,
     /// Node-managed account that sends anchor transactions; default: the first of `eth_accounts`.
@@ -60,7 +60,7 @@ pub struct Settings {
     /// test suites). The domain API and status changes always need a token.
     #[arg(long, env = "ISSUER_OPEN_VC_API")]
     pub open_vc_api: bool,
-    /// The department's ID number key (made by `issuer pki id-number-key`): credentials
+    /// The department's ID number key (made by `ecert-pki id-number-key`): credentials
     /// with an ID number carry an HMAC of it under this key. Default: `<data-dir>/id-number.key`
     /// when that file exists. Without one, types with an ID number are not issued
     /// (503 `id_number_key_missing`).

@@ -1,25 +1,23 @@
 //! The issuer service: issuance APIs (VC-API and a domain API for clinics),
-//! storage, the signing key.
+//! web pages for clinic staff, storage, the signing key, command-line tools.
 //!
-//! Layers: `routes` (HTTP) → `issuance` (domain) → `store` (persistence);
-//! every rule about credentials lives in `wallet-core`.
+//! Layers: `http` (API routes and pages) → `domain` (issuance, status,
+//! offers, accounts, notarisation, the log) → `store` (persistence); `cli`
+//! holds the operators' tools over the same domain and store. The department
+//! PKI tool is a binary of its own (`src/bin/ecert-pki`). Every rule about
+//! credentials lives in `wallet-core`.
 
-pub mod accounts;
-pub mod anchor;
+pub mod cli;
 pub mod config;
-pub mod issuance;
-pub mod notarization;
-pub mod notarize_cli;
-pub mod oid4vci;
-pub mod pki_cli;
-pub mod routes;
+pub mod domain;
+pub mod http;
 pub mod signing_key;
 pub mod startup;
-pub mod status;
-pub mod status_cli;
 pub mod store;
-pub mod transparency_log;
-pub mod web;
+
+/// [`domain::accounts`] under its former path, which the verifier's tests use to
+/// start an issuer with a token or staff account (they live outside this crate).
+pub use domain::accounts;
 
 // The HTTP edge both services share (error shape, HTTPS, logging), under the
 // paths the service code has always used.

@@ -14,22 +14,19 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP(S) service.
-    Serve(Settings),
-    /// Department PKI: roots, issuer certificates, revocation, trust lists, key rotation.
-    #[command(subcommand)]
-    Pki(issuer::pki_cli::PkiCommand),
+    Serve(Box<Settings>),
     /// Revoke, suspend, reinstate or show a credential's status (works on the store directly).
     #[command(subcommand)]
-    Status(issuer::status_cli::StatusCommand),
+    Status(issuer::cli::status::StatusCommand),
     /// Notarise a folder's files by digest, and re-check it later against the receipts.
     #[command(subcommand)]
-    Notarize(issuer::notarize_cli::NotarizeCommand),
+    Notarize(issuer::cli::notarize::NotarizeCommand),
     /// Clinic staff accounts for the web pages (password from an environment variable or stdin).
     #[command(subcommand)]
-    Staff(issuer::accounts::StaffCommand),
+    Staff(issuer::cli::accounts::StaffCommand),
     /// API tokens for hospital systems (`Authorization: Bearer …` on the domain API).
     #[command(subcommand)]
-    Token(issuer::accounts::TokenCommand),
+    Token(issuer::cli::accounts::TokenCommand),
 }
 
 #[actix_web::main]
@@ -41,11 +38,10 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(did = app.did(), port = app.port(), "issuer ready");
             app.run_until_stopped().await?;
         }
-        Command::Pki(command) => issuer::pki_cli::run(command)?,
-        Command::Status(command) => std::process::exit(issuer::status_cli::run(command).await?),
-        Command::Notarize(command) => std::process::exit(issuer::notarize_cli::run(command).await?),
-        Command::Staff(command) => issuer::accounts::run_staff(command).await?,
-        Command::Token(command) => issuer::accounts::run_token(command).await?,
+        Command::Status(command) => std::process::exit(issuer::cli::status::run(command).await?),
+        Command::Notarize(command) => std::process::exit(issuer::cli::notarize::run(command).await?),
+        Command::Staff(command) => issuer::cli::accounts::run_staff(command).await?,
+        Command::Token(command) => issuer::cli::accounts::run_token(command).await?,
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 
 use crate::config::Settings;
-use crate::issuance::Issuer;
+use crate::domain::issuance::Issuer;
 use crate::store::Store;
 
 /// A bound, ready-to-run issuer.
@@ -32,21 +32,26 @@ impl Application {
         let did = key.did();
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
-        let base_url = crate::status::base_url(settings, listener.local_addr()?)?;
+        let base_url = crate::domain::status::base_url(settings, listener.local_addr()?)?;
         let status_config = crate::store::StatusListConfig::with_max_allocations(settings.status_list_max_allocations)?;
         let cpu = service_http::cpu_pool::CpuPool::start(settings.cpu_pool()).context("starting the CPU pool")?;
-        let status =
-            crate::status::StatusService::new(store.clone(), key.clone(), &base_url, status_config, cpu.clone());
-        let log = crate::transparency_log::TransparencyLog::open(store.clone(), &key, &base_url)
+        let status = crate::domain::status::StatusService::new(
+            store.clone(),
+            key.clone(),
+            &base_url,
+            status_config,
+            cpu.clone(),
+        );
+        let log = crate::domain::transparency_log::TransparencyLog::open(store.clone(), &key, &base_url)
             .await
             .context("opening the transparency log")?;
-        let anchorer = crate::anchor::AnchorConfig::from_settings(settings)
-            .map(|config| crate::anchor::spawn(store.clone(), log.clone(), config));
+        let anchorer = crate::domain::anchor::AnchorConfig::from_settings(settings)
+            .map(|config| crate::domain::anchor::spawn(store.clone(), log.clone(), config));
         let types = std::sync::Arc::new(
             wallet_core::credential_type::TypeRegistry::load(settings.credential_types.as_deref())
                 .context("loading credential type definitions")?,
         );
-        let own_trust = crate::issuance::own_trust_store(settings.trust_list.as_deref());
+        let own_trust = crate::domain::issuance::own_trust_store(settings.trust_list.as_deref());
         let id_number_key = settings.load_id_number_key()?;
         match &id_number_key {
             Some(k) => tracing::info!(key_id = %k.key_id(), "ID number key loaded"),
@@ -57,28 +62,29 @@ impl Application {
             key,
             status,
             log: log.clone(),
-            oid4vci: crate::oid4vci::Oid4vciKeys::generate(),
+            oid4vci: crate::domain::offer_keys::Oid4vciKeys::generate(),
             types,
             own_trust,
             id_number_key,
             cpu,
         });
         let log = web::Data::new(log);
-        let trust_list = web::Data::new(crate::routes::trust_list::TrustListFile(settings.trust_list.clone()));
-        let json_config =
-            web::JsonConfig::default().limit(crate::routes::MAX_BODY_BYTES).error_handler(crate::api_error::json_error);
+        let trust_list = web::Data::new(crate::http::routes::trust_list::TrustListFile(settings.trust_list.clone()));
+        let json_config = web::JsonConfig::default()
+            .limit(crate::http::routes::MAX_BODY_BYTES)
+            .error_handler(crate::api_error::json_error);
         let web_state = web::Data::new(
-            crate::web::WebState::new(settings.tls_cert.is_some() || settings.secure_cookies)
+            crate::http::web::WebState::new(settings.tls_cert.is_some() || settings.secure_cookies)
                 .with_session_limits(settings.session_limits()),
         );
-        let api_access = web::Data::new(crate::routes::access::ApiAccess { open_vc_api: settings.open_vc_api });
+        let api_access = web::Data::new(crate::http::routes::access::ApiAccess { open_vc_api: settings.open_vc_api });
         let deadline = web::Data::new(service_http::request_deadline::RequestDeadline(std::time::Duration::from_secs(
             settings.request_deadline_secs.max(1),
         )));
         let http = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(service_http::request_deadline::enforce))
-                .wrap(tracing_actix_web::TracingLogger::<crate::web::PathOnlySpan>::new())
+                .wrap(tracing_actix_web::TracingLogger::<crate::http::web::PathOnlySpan>::new())
                 .app_data(deadline.clone())
                 .app_data(web_state.clone())
                 .app_data(api_access.clone())
@@ -86,7 +92,7 @@ impl Application {
                 .app_data(log.clone())
                 .app_data(trust_list.clone())
                 .app_data(json_config.clone())
-                .configure(crate::routes::configure)
+                .configure(crate::http::routes::configure)
         });
         let server = match (&settings.tls_cert, &settings.tls_key) {
             (Some(cert), Some(key)) => {

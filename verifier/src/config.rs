@@ -39,7 +39,7 @@ pub struct Settings {
     /// Publishing the signed verifier bundle for offline inspectors.
     #[command(flatten)]
     pub bundle: crate::bundle_publish::BundleSettings,
-    /// A department ID number key file (`issuer pki id-number-key`; repeatable, for
+    /// A department ID number key file (`ecert-pki id-number-key`; repeatable, for
     /// several departments or rotated keys): the inspector page's ID check needs the
     /// key a credential's digest names, and says "cannot check" without it.
     #[arg(long = "id-number-key", value_name = "FILE")]

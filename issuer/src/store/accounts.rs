@@ -6,7 +6,7 @@ use std::fmt;
 
 use super::backend::{args, duplicate_as, Mode, Row};
 use super::{Store, StoreError};
-use crate::accounts::{Role, TokenScope};
+use crate::domain::accounts::{Role, TokenScope};
 
 /// A staff account as stored.
 #[derive(Clone, PartialEq, Eq)]

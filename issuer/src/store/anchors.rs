@@ -4,7 +4,7 @@
 //! change) → `confirmed` (block number and time stored). A confirmed row is never
 //! changed again: [`Store::update_anchor`](super::Store::update_anchor) refuses to
 //! touch it, so a size is never anchored twice once confirmed. See
-//! [`crate::anchor`] for the worker and the calldata scheme.
+//! [`crate::domain::anchor`] for the worker and the calldata scheme.
 
 use serde::Serialize;
 

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use issuer::accounts::{Role, TokenScope};
+use issuer::domain::accounts::{Role, TokenScope};
 use issuer::store::{AccountEvent, SessionLimits, Store};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
@@ -70,7 +70,7 @@ async fn spawn(backend: Backend, tweak: impl FnOnce(&mut issuer::config::Setting
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let store = Store::connect(&settings.store_url()).await.unwrap();
-    let hash = issuer::accounts::hash_password(PASSWORD).unwrap();
+    let hash = issuer::domain::accounts::hash_password(PASSWORD).unwrap();
     store.create_staff("clerk.zhao", "赵办事员", &hash, Role::Clerk).await.unwrap();
     store.create_staff("dr.li", "李医生", &hash, Role::Supervisor).await.unwrap();
     store.create_staff("admin.sun", "孙管理员", &hash, Role::Admin).await.unwrap();
@@ -154,7 +154,7 @@ impl App {
 
     /// A credential issued with an `all` token; its UUID.
     async fn issue(&self) -> String {
-        let (_, token) = issuer::accounts::create_api_token(&self.store, "setup").await.unwrap();
+        let (_, token) = issuer::domain::accounts::create_api_token(&self.store, "setup").await.unwrap();
         let resp = self
             .http
             .post(format!("{}/api/v1/health-certificates", self.base))
@@ -342,9 +342,9 @@ async fn a_clerk_issues_but_cannot_change_status_and_a_supervisor_can() {
 async fn token_scopes_limit_what_a_token_may_do() {
     on_both_stores(no_tweak, |app| async move {
         let uuid = app.issue().await;
-        let (_, issue) = issuer::accounts::create_scoped_api_token(&app.store, "HIS", TokenScope::Issue).await.unwrap();
+        let (_, issue) = issuer::domain::accounts::create_scoped_api_token(&app.store, "HIS", TokenScope::Issue).await.unwrap();
         let (_, status_token) =
-            issuer::accounts::create_scoped_api_token(&app.store, "registry", TokenScope::Status).await.unwrap();
+            issuer::domain::accounts::create_scoped_api_token(&app.store, "registry", TokenScope::Status).await.unwrap();
         let change = json!({"action": "revoke", "reason": "attack"});
         // An issue-scoped token issues and reads, but cannot change status (either route).
         let resp = app
@@ -461,7 +461,9 @@ async fn audit_rows_name_the_authenticated_principal() {
         // A token's status change names the token, not the request's "by".
         let uuid = app.issue().await;
         let (token_id, token) =
-            issuer::accounts::create_scoped_api_token(&app.store, "越秀区医院", TokenScope::Status).await.unwrap();
+            issuer::domain::accounts::create_scoped_api_token(&app.store, "越秀区医院", TokenScope::Status)
+                .await
+                .unwrap();
         let resp = app
             .http
             .post(format!("{}/credentials/{uuid}/status", app.base))
@@ -480,7 +482,8 @@ async fn audit_rows_name_the_authenticated_principal() {
 
 #[tokio::test]
 async fn the_cli_manages_staff_and_tokens_and_records_itself_as_actor() {
-    use issuer::accounts::{run_staff, run_token, StaffCommand, StoreLocation, TokenCommand};
+    use issuer::cli::accounts::{run_staff, run_token, StaffCommand, TokenCommand};
+    use issuer::cli::StoreLocation;
     let data = tempfile::tempdir().unwrap();
     let store = || StoreLocation { data_dir: data.path().to_path_buf(), database_url: None };
     let env = "ACCOUNTS_TEST_PASSWORD_FOR_THE_CLI";

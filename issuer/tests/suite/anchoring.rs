@@ -43,7 +43,7 @@ async fn spawn_issuer(data_dir: &Path, rpc_url: &str) -> App {
     let app = issuer::startup::Application::build(&settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    App { base, http: issuer::accounts::authorized_client(&settings).await.unwrap() }
+    App { base, http: issuer::domain::accounts::authorized_client(&settings).await.unwrap() }
 }
 
 impl App {
@@ -120,9 +120,9 @@ async fn check_on_chain(url: &str, anchors: &[Value]) {
         let hash = anchor["txHash"].as_str().unwrap();
         assert!(hashes.insert(hash.to_owned()));
         let tx = rpc(url, "eth_getTransactionByHash", json!([hash])).await.unwrap();
-        assert_eq!(tx["to"].as_str().unwrap().to_lowercase(), issuer::anchor::ANCHOR_ADDRESS);
+        assert_eq!(tx["to"].as_str().unwrap().to_lowercase(), issuer::domain::anchor::ANCHOR_ADDRESS);
         let input = hex::decode(tx["input"].as_str().unwrap().trim_start_matches("0x")).unwrap();
-        let calldata = issuer::anchor::AnchorCalldata::decode(&input).expect("anchor calldata");
+        let calldata = issuer::domain::anchor::AnchorCalldata::decode(&input).expect("anchor calldata");
         let (tx_size, root, digest) = (calldata.tree_size, calldata.root, calldata.note_digest);
         assert_eq!(tx_size, size);
         assert_eq!(hex::encode(root), anchor["root"].as_str().unwrap());

@@ -19,7 +19,7 @@ async fn spawn() -> App {
     let base = format!("http://127.0.0.1:{}", app.port());
     let did = app.did().to_owned();
     tokio::spawn(app.run_until_stopped());
-    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+    let http = issuer::domain::accounts::authorized_client(&settings).await.unwrap();
     App { base, did, http, _data: data }
 }
 
@@ -207,13 +207,13 @@ async fn vc_api_issue_signs_and_refuses_bad_credentials() {
 #[test]
 fn the_command_lines_parse() {
     // clap checks its definitions (e.g. duplicate argument ids) when a command is built.
-    for args in [&["--help"][..], &["serve", "--help"], &["pki", "--help"], &["status", "--help"]] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_issuer"))
-            .args(args)
-            .env("RUST_BACKTRACE", "0")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "issuer {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let issuer = env!("CARGO_BIN_EXE_issuer");
+    let pki = env!("CARGO_BIN_EXE_ecert-pki");
+    for (bin, args) in
+        [(issuer, &["--help"][..]), (issuer, &["serve", "--help"]), (issuer, &["status", "--help"]), (pki, &["--help"])]
+    {
+        let out = std::process::Command::new(bin).args(args).env("RUST_BACKTRACE", "0").output().unwrap();
+        assert!(out.status.success(), "{bin} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
 
@@ -232,7 +232,7 @@ async fn the_service_runs_on_postgresql() {
     let app_handle = issuer::startup::Application::build(&settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app_handle.port());
     let server = tokio::spawn(app_handle.run_until_stopped());
-    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+    let http = issuer::domain::accounts::authorized_client(&settings).await.unwrap();
     let app = App { base, did: String::new(), http, _data: data };
 
     let (s1, first) = app.post("/api/v1/health-certificates", &health_request(), Some("pg-0001")).await;
@@ -289,7 +289,7 @@ async fn the_domain_api_and_status_changes_need_a_valid_token() {
 
     // A token works until it is revoked.
     let store = issuer::store::Store::connect(&settings.store_url()).await.unwrap();
-    let (id, token) = issuer::accounts::create_api_token(&store, "越秀区医院 HIS").await.unwrap();
+    let (id, token) = issuer::domain::accounts::create_api_token(&store, "越秀区医院 HIS").await.unwrap();
     let post = || {
         anonymous.post(format!("{base}/api/v1/health-certificates")).bearer_auth(&token).json(&health_request()).send()
     };
@@ -342,7 +342,7 @@ async fn without_an_id_number_key_no_credential_with_an_id_number_is_issued() {
     let app = issuer::startup::Application::build(&settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+    let http = issuer::domain::accounts::authorized_client(&settings).await.unwrap();
     let resp = http.post(format!("{base}/api/v1/health-certificates")).json(&health_request()).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 503);
     let body: Value = resp.json().await.unwrap();
@@ -370,15 +370,15 @@ async fn without_an_id_number_key_no_credential_with_an_id_number_is_issued() {
     assert!(issuer::startup::Application::build(&settings).await.is_err());
 }
 
-/// `issuer pki id-number-key`: a new owner-only key file the issuer and verifiers
+/// `ecert-pki id-number-key`: a new owner-only key file the issuer and verifiers
 /// read, its key id printed; an existing file is never overwritten.
 #[test]
 fn pki_id_number_key_makes_a_private_key_file_and_never_overwrites_one() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("id-number.key");
     let run = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_issuer"))
-            .args(["pki", "id-number-key", "--out"])
+        std::process::Command::new(env!("CARGO_BIN_EXE_ecert-pki"))
+            .args(["id-number-key", "--out"])
             .arg(&out)
             .output()
             .unwrap()

@@ -112,7 +112,7 @@ async fn sigkill_mid_batch_loses_and_duplicates_nothing() {
     let port = free_port();
     // A hospital system's API token, created in the store as `issuer token create` does.
     let store = Store::connect(&format!("sqlite://{}", data.path().join("issuer.sqlite3").display())).await.unwrap();
-    let (_, token) = issuer::accounts::create_api_token(&store, "crash-test").await.unwrap();
+    let (_, token) = issuer::domain::accounts::create_api_token(&store, "crash-test").await.unwrap();
     drop(store);
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());

@@ -38,7 +38,7 @@ async fn spawn_with(configure: impl FnOnce(&mut issuer::config::Settings, &Path)
     let base = format!("http://127.0.0.1:{}", app.port());
     let did = app.did().to_owned();
     tokio::spawn(app.run_until_stopped());
-    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+    let http = issuer::domain::accounts::authorized_client(&settings).await.unwrap();
     App { base, did, http, settings, _data: data }
 }
 
@@ -58,8 +58,8 @@ impl App {
     /// A staff session (cookie header) for the web pages.
     async fn staff_cookies(&self) -> String {
         let store = issuer::store::Store::connect(&self.settings.store_url()).await.unwrap();
-        let hash = issuer::accounts::hash_password(PASSWORD).unwrap();
-        store.create_staff("dr.li", "李医生", &hash, issuer::accounts::Role::Supervisor).await.unwrap();
+        let hash = issuer::domain::accounts::hash_password(PASSWORD).unwrap();
+        store.create_staff("dr.li", "李医生", &hash, issuer::domain::accounts::Role::Supervisor).await.unwrap();
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let mut jar: HashMap<String, String> = HashMap::new();
         let take = |resp: &reqwest::Response, jar: &mut HashMap<String, String>| {

@@ -11,7 +11,7 @@ async fn vc_api_refuses_to_sign_a_canonicalisation_bomb() {
     let base = format!("http://127.0.0.1:{}", app.port());
     let did = app.did().to_owned();
     tokio::spawn(app.run_until_stopped());
-    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+    let http = issuer::domain::accounts::authorized_client(&settings).await.unwrap();
 
     for k in [9, 50] {
         let subject = json!({"c": vec![json!({"c": 1}); k]});

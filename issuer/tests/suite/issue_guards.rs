@@ -28,7 +28,7 @@ async fn spawn(trusted_for: Option<&[&str]>) -> App {
     let base = format!("http://127.0.0.1:{}", app.port());
     let did = app.did().to_owned();
     tokio::spawn(app.run_until_stopped());
-    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+    let http = issuer::domain::accounts::authorized_client(&settings).await.unwrap();
     let store = issuer::store::Store::connect(&settings.store_url()).await.unwrap();
     App { base, did, http, store, _data: data }
 }

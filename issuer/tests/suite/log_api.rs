@@ -31,7 +31,7 @@ async fn spawn(data_dir: &Path) -> App {
     let base = format!("http://127.0.0.1:{}", app.port());
     let did = app.did().to_owned();
     tokio::spawn(app.run_until_stopped());
-    App { base, did, http: issuer::accounts::authorized_client(&settings).await.unwrap() }
+    App { base, did, http: issuer::domain::accounts::authorized_client(&settings).await.unwrap() }
 }
 
 impl App {
@@ -228,7 +228,7 @@ async fn a_new_signing_key_is_logged_as_a_rotation_at_restart() {
     let app = spawn(data.path()).await;
     app.issue().await;
     let old_did = app.did.clone();
-    // `issuer pki rotate-key` replaces the key file; the next start logs the change.
+    // `ecert-pki rotate-key` replaces the key file; the next start logs the change.
     let new_key = wallet_core::keys::IssuerKey::generate();
     std::fs::write(data.path().join("issuer-key.pem"), new_key.to_pkcs8_pem().unwrap()).unwrap();
     let restarted = spawn(data.path()).await;

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use issuer::notarize_cli::{check_folder, CheckArgs, RunArgs};
+use issuer::cli::notarize::{check_folder, CheckArgs, RunArgs};
 use serde_json::{json, Value};
 use wallet_core::transparency::{document_digest, LogKey, NotarizationReceipt, WitnessPolicy};
 
@@ -23,7 +23,7 @@ async fn start_issuer(data_dir: &Path, rpc_url: Option<&str>) -> (String, String
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let store = issuer::store::Store::connect(&settings.store_url()).await.unwrap();
-    let (_, token) = issuer::accounts::create_api_token(&store, "archive").await.unwrap();
+    let (_, token) = issuer::domain::accounts::create_api_token(&store, "archive").await.unwrap();
     (base, token)
 }
 
@@ -49,7 +49,7 @@ async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
     write_folder(&folder, FILES);
     let manifest = work.path().join("manifest.jsonl");
     let started = Instant::now();
-    let code = issuer::notarize_cli::run(issuer::notarize_cli::NotarizeCommand::Run(RunArgs {
+    let code = issuer::cli::notarize::run(issuer::cli::notarize::NotarizeCommand::Run(RunArgs {
         folder: folder.clone(),
         url: issuer.clone(),
         manifest: manifest.clone(),

@@ -15,7 +15,7 @@ async fn a_saturated_pool_answers_busy_and_every_acknowledged_credential_is_stor
     let app = issuer::startup::Application::build(&settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+    let http = issuer::domain::accounts::authorized_client(&settings).await.unwrap();
 
     let requests: Vec<_> = (0..40)
         .map(|_| {

@@ -1,4 +1,4 @@
-//! `issuer pki …` as an operator runs it: the real binary in temporary
+//! `ecert-pki …` as an operator runs it: the real binary in temporary
 //! directories, its certificates checked by the `openssl` binary and its trust
 //! lists by `wallet_core::trust::TrustList::load`.
 
@@ -57,10 +57,10 @@ impl Workspace {
         text(&self.path(relative))
     }
 
-    /// Run `issuer` with these arguments; the passphrase comes from the
+    /// Run `ecert-pki` with these arguments; the passphrase comes from the
     /// environment unless `configure` changes that.
     fn run_with(&self, args: &[&str], configure: impl FnOnce(&mut Command)) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_issuer"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ecert-pki"));
         command
             .args(args)
             .current_dir(self.dir.path())
@@ -69,7 +69,7 @@ impl Workspace {
             .env_remove("RUST_LOG")
             .env("ISSUER_PKI_PASSPHRASE", PASSPHRASE);
         configure(&mut command);
-        let output = command.output().expect("run the issuer binary");
+        let output = command.output().expect("run the ecert-pki binary");
         let run = Run {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -89,7 +89,7 @@ impl Workspace {
         let run = self.run(args);
         assert!(
             run.succeeded(),
-            "issuer {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+            "ecert-pki {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
             run.output.status,
             run.stdout,
             run.stderr
@@ -104,8 +104,8 @@ impl Workspace {
 
     fn fails_with(&self, args: &[&str], configure: impl FnOnce(&mut Command), expected: &str) -> Run {
         let run = self.run_with(args, configure);
-        assert!(!run.succeeded(), "issuer {args:?} succeeded: {}", run.stderr);
-        assert!(run.stderr.contains(expected), "issuer {args:?}: expected {expected:?} in stderr:\n{}", run.stderr);
+        assert!(!run.succeeded(), "ecert-pki {args:?} succeeded: {}", run.stderr);
+        assert!(run.stderr.contains(expected), "ecert-pki {args:?}: expected {expected:?} in stderr:\n{}", run.stderr);
         let lines: Vec<&str> = run.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
         assert_eq!(lines.len(), 1, "the error is one line: {:?}", run.stderr);
         assert!(lines.first().is_some_and(|l| l.starts_with("Error: ")), "{:?}", run.stderr);
@@ -131,16 +131,7 @@ impl Workspace {
     }
 
     fn init_root(&self, dir: &str, organization: &str, common_name: &str) {
-        self.ok(&[
-            "pki",
-            "init-root",
-            "--dir",
-            &self.arg(dir),
-            "--organization",
-            organization,
-            "--common-name",
-            common_name,
-        ]);
+        self.ok(&["init-root", "--dir", &self.arg(dir), "--organization", organization, "--common-name", common_name]);
     }
 
     fn init_departments(&self) {
@@ -150,16 +141,8 @@ impl Workspace {
 
     /// `request` with the CSR on stdout, saved to `csr_file`.
     fn request(&self, data_dir: &str, organization: &str, usci: &str, csr_file: &str) -> Run {
-        let run = self.ok(&[
-            "pki",
-            "request",
-            "--data-dir",
-            &self.arg(data_dir),
-            "--organization",
-            organization,
-            "--usci",
-            usci,
-        ]);
+        let run =
+            self.ok(&["request", "--data-dir", &self.arg(data_dir), "--organization", organization, "--usci", usci]);
         assert!(run.stdout.starts_with("-----BEGIN CERTIFICATE REQUEST-----"), "{}", run.stdout);
         assert!(run.stdout.trim_end().ends_with("-----END CERTIFICATE REQUEST-----"), "{}", run.stdout);
         self.write(csr_file, &run.stdout);
@@ -169,7 +152,6 @@ impl Workspace {
     /// `issue` into `out`; returns what the certificate says.
     fn issue(&self, dir: &str, csr_file: &str, types: &str, out: &str) -> CertificateSummary {
         let run = self.ok(&[
-            "pki",
             "issue",
             "--dir",
             &self.arg(dir),
@@ -193,7 +175,6 @@ impl Workspace {
 
     fn trust_list(&self, out: &str) -> Run {
         self.ok(&[
-            "pki",
             "trust-list",
             "--dir",
             &self.arg("hc"),
@@ -336,7 +317,7 @@ fn lifecycle_from_root_to_revoked_issuer() {
     assert_eq!(mode(&ws.path("clinic/issuer-key.pem")), 0o600);
     let again = ws.request("clinic", CLINIC_NAME, CLINIC_USCI, "clinic-again.csr");
     assert!(again.stderr.contains(&clinic_key.did()), "the existing key is reused");
-    let shown = ws.ok(&["pki", "show", &ws.arg("clinic.csr")]);
+    let shown = ws.ok(&["show", &ws.arg("clinic.csr")]);
     assert!(shown.stdout.contains(&clinic_key.did()) && shown.stdout.contains(CLINIC_USCI), "{}", shown.stdout);
 
     // The health commission issues it; OpenSSL accepts the chain.
@@ -354,7 +335,7 @@ fn lifecycle_from_root_to_revoked_issuer() {
     ws.issue("ms", "office.csr", FOOD_BUSINESS_LICENCE_TYPE, "office.pem");
 
     // An empty CRL: still OK.
-    let crl = ws.ok(&["pki", "crl", "--dir", &ws.arg("hc")]);
+    let crl = ws.ok(&["crl", "--dir", &ws.arg("hc")]);
     assert!(crl.stdout.starts_with("-----BEGIN X509 CRL-----"), "the CRL goes to stdout: {}", crl.stdout);
     ws.write("crl-empty.pem", &crl.stdout);
     let verify =
@@ -390,7 +371,6 @@ fn lifecycle_from_root_to_revoked_issuer() {
         .collect::<Vec<_>>()
         .join(":");
     let revoke = ws.ok(&[
-        "pki",
         "revoke",
         "--dir",
         &ws.arg("hc"),
@@ -405,13 +385,12 @@ fn lifecycle_from_root_to_revoked_issuer() {
     let revoked_at = ws.revoked_at("hc", &clinic.serial);
     assert!(revoked_at >= clinic.not_before + Duration::seconds(2));
     // Idempotent.
-    let again =
-        ws.ok(&["pki", "revoke", "--dir", &ws.arg("hc"), "--serial", &clinic.serial, "--reason", "key-compromise"]);
+    let again = ws.ok(&["revoke", "--dir", &ws.arg("hc"), "--serial", &clinic.serial, "--reason", "key-compromise"]);
     assert!(again.stderr.contains("nothing changed"), "{}", again.stderr);
     assert_eq!(ws.revoked_at("hc", &clinic.serial), revoked_at);
 
-    ws.ok(&["pki", "crl", "--dir", &ws.arg("hc"), "--out", &ws.arg("crl-revoked.pem")]);
-    let shown = ws.ok(&["pki", "show", &ws.arg("crl-revoked.pem")]);
+    ws.ok(&["crl", "--dir", &ws.arg("hc"), "--out", &ws.arg("crl-revoked.pem")]);
+    let shown = ws.ok(&["show", &ws.arg("crl-revoked.pem")]);
     assert!(shown.stdout.contains(&clinic.serial) && shown.stdout.contains("keyCompromise"), "{}", shown.stdout);
     let verify =
         openssl(&ws, &["verify", "-crl_check", "-CRLfile", "crl-revoked.pem", "-CAfile", "hc/root.pem", "clinic.pem"]);
@@ -442,7 +421,6 @@ fn lifecycle_from_root_to_revoked_issuer() {
 
     // `show` verifies the list against the roots and marks the revocation.
     let shown = ws.ok(&[
-        "pki",
         "show",
         &ws.arg("trust-list-2.json"),
         "--root",
@@ -454,7 +432,7 @@ fn lifecycle_from_root_to_revoked_issuer() {
     assert!(shown.stdout.contains("REVOKED"), "{}", shown.stdout);
     assert!(shown.stdout.contains(OFFICE_NAME), "{}", shown.stdout);
     // Against the wrong root alone, it does not verify.
-    ws.fails(&["pki", "show", &ws.arg("trust-list-2.json"), "--root", &ws.arg("ms/root.pem")], "does not verify");
+    ws.fails(&["show", &ws.arg("trust-list-2.json"), "--root", &ws.arg("ms/root.pem")], "does not verify");
 
     ws.assert_no_secret_printed(&["clinic", "office"]);
 }
@@ -470,16 +448,8 @@ fn key_rotation_keeps_earlier_credentials_valid() {
     ws.trust_list("trust-list-1.json");
 
     next_seconds(2);
-    let rotation = ws.ok(&[
-        "pki",
-        "rotate-key",
-        "--data-dir",
-        &ws.arg("clinic"),
-        "--organization",
-        CLINIC_NAME,
-        "--usci",
-        CLINIC_USCI,
-    ]);
+    let rotation =
+        ws.ok(&["rotate-key", "--data-dir", &ws.arg("clinic"), "--organization", CLINIC_NAME, "--usci", CLINIC_USCI]);
     // The old key is kept, byte for byte, in retired-keys/; a new one replaces it.
     let retired: Vec<PathBuf> = std::fs::read_dir(ws.path("clinic/retired-keys"))
         .expect("retired-keys exists")
@@ -509,7 +479,7 @@ fn key_rotation_keeps_earlier_credentials_valid() {
     // The CSR on stdout is for the new key.
     assert!(rotation.stdout.starts_with("-----BEGIN CERTIFICATE REQUEST-----"));
     ws.write("new.csr", &rotation.stdout);
-    let shown = ws.ok(&["pki", "show", &ws.arg("new.csr")]);
+    let shown = ws.ok(&["show", &ws.arg("new.csr")]);
     assert!(shown.stdout.contains(&new_key.did()), "{}", shown.stdout);
 
     // Before its certificate exists, verifiers do not know the new key.
@@ -520,7 +490,7 @@ fn key_rotation_keeps_earlier_credentials_valid() {
     // The department certifies the new key, then retires the old certificate.
     let new = ws.issue("hc", "new.csr", HEALTH_CERTIFICATE_TYPE, "new.pem");
     assert_eq!(new.did.as_deref(), Some(new_key.did().as_str()));
-    ws.ok(&["pki", "revoke", "--dir", &ws.arg("hc"), "--serial", &old.serial, "--reason", "superseded"]);
+    ws.ok(&["revoke", "--dir", &ws.arg("hc"), "--serial", &old.serial, "--reason", "superseded"]);
     let superseded_at = ws.revoked_at("hc", &old.serial);
     ws.trust_list("trust-list-2.json");
     let store = ws.load_trust_list("trust-list-2.json");
@@ -536,12 +506,11 @@ fn key_rotation_keeps_earlier_credentials_valid() {
 
     // Superseded cannot become another non-compromise reason…
     ws.fails(
-        &["pki", "revoke", "--dir", &ws.arg("hc"), "--serial", &old.serial, "--reason", "cessation-of-operation"],
+        &["revoke", "--dir", &ws.arg("hc"), "--serial", &old.serial, "--reason", "cessation-of-operation"],
         "already revoked",
     );
     // …but a later key compromise upgrades it, voiding earlier signatures too.
     ws.ok(&[
-        "pki",
         "revoke",
         "--dir",
         &ws.arg("hc"),
@@ -570,8 +539,7 @@ fn key_rotation_keeps_earlier_credentials_valid() {
 fn passphrase_errors_are_clear_and_nothing_secret_is_printed() {
     let ws = Workspace::new();
     let hc = ws.arg("hc");
-    let init =
-        ["pki", "init-root", "--dir", hc.as_str(), "--organization", "广州市卫生健康委员会", "--common-name", "根证书"];
+    let init = ["init-root", "--dir", hc.as_str(), "--organization", "广州市卫生健康委员会", "--common-name", "根证书"];
 
     // No passphrase, or an empty one: refused, nothing created.
     ws.fails_with(
@@ -615,21 +583,21 @@ fn passphrase_errors_are_clear_and_nothing_secret_is_printed() {
 
     // Wrong passphrase, from the environment or a file.
     ws.fails_with(
-        &["pki", "crl", "--dir", &hc],
+        &["crl", "--dir", &hc],
         |c| {
             c.env("ISSUER_PKI_PASSPHRASE", "wrong");
         },
         "wrong passphrase",
     );
     ws.write_secret("wrong-passphrase", "wrong\n");
-    ws.fails(&["pki", "crl", "--dir", &hc, "--passphrase-file", &ws.arg("wrong-passphrase")], "wrong passphrase");
-    let crl = ws.ok(&["pki", "crl", "--dir", &hc, "--passphrase-file", &passphrase_file]);
+    ws.fails(&["crl", "--dir", &hc, "--passphrase-file", &ws.arg("wrong-passphrase")], "wrong passphrase");
+    let crl = ws.ok(&["crl", "--dir", &hc, "--passphrase-file", &passphrase_file]);
     assert!(crl.stdout.starts_with("-----BEGIN X509 CRL-----"));
 
     // Issuing with a wrong passphrase stores nothing.
     ws.init_root("ms", "广州市市场监督管理局", "广州市市场监督管理局电子证照根证书");
     ws.request("clinic", CLINIC_NAME, CLINIC_USCI, "clinic.csr");
-    let issue = ["pki", "issue", "--dir", hc.as_str(), "--csr", "clinic.csr", "--types", HEALTH_CERTIFICATE_TYPE];
+    let issue = ["issue", "--dir", hc.as_str(), "--csr", "clinic.csr", "--types", HEALTH_CERTIFICATE_TYPE];
     ws.fails_with(
         &issue,
         |c| {
@@ -639,7 +607,7 @@ fn passphrase_errors_are_clear_and_nothing_secret_is_printed() {
     );
     assert_eq!(std::fs::read_dir(ws.path("hc/issued")).expect("issued").count(), 0);
     ws.fails_with(
-        &["pki", "trust-list", "--dir", &hc, "--signer", &hc, "--out", "tl.json"],
+        &["trust-list", "--dir", &hc, "--signer", &hc, "--out", "tl.json"],
         |c| {
             c.env("ISSUER_PKI_PASSPHRASE", "wrong");
         },
@@ -648,8 +616,8 @@ fn passphrase_errors_are_clear_and_nothing_secret_is_printed() {
     assert_eq!(ws.read("hc/trust-list.sequence").trim(), "0", "a failed list takes no sequence number");
 
     // `show` refuses key files rather than printing them.
-    ws.fails(&["pki", "show", &ws.arg("clinic/issuer-key.pem")], "never displays keys");
-    ws.fails(&["pki", "show", &ws.arg("hc/root.key.pem")], "never displays keys");
+    ws.fails(&["show", &ws.arg("clinic/issuer-key.pem")], "never displays keys");
+    ws.fails(&["show", &ws.arg("hc/root.key.pem")], "never displays keys");
 
     ws.assert_no_secret_printed(&["clinic"]);
 }
@@ -662,99 +630,73 @@ fn bad_input_is_refused_with_context() {
 
     // A USCI with a wrong check character: refused before any key is made.
     ws.fails(
-        &[
-            "pki",
-            "request",
-            "--data-dir",
-            &ws.arg("clinic"),
-            "--organization",
-            CLINIC_NAME,
-            "--usci",
-            "12110000MB0000001V",
-        ],
+        &["request", "--data-dir", &ws.arg("clinic"), "--organization", CLINIC_NAME, "--usci", "12110000MB0000001V"],
         "check character",
     );
     assert!(!ws.path("clinic/issuer-key.pem").exists());
     ws.fails(
-        &["pki", "request", "--data-dir", &ws.arg("clinic"), "--organization", CLINIC_NAME, "--usci", "1211"],
+        &["request", "--data-dir", &ws.arg("clinic"), "--organization", CLINIC_NAME, "--usci", "1211"],
         "unified social credit code",
     );
 
     // Rotation needs a key, and a good USCI; a refused rotation changes nothing.
     let clinic_dir = ws.arg("clinic");
-    let rotate =
-        |usci: &'static str| ["pki", "rotate-key", "--data-dir", "", "--organization", CLINIC_NAME, "--usci", usci];
+    let rotate = |usci: &'static str| ["rotate-key", "--data-dir", "", "--organization", CLINIC_NAME, "--usci", usci];
     let mut args = rotate(CLINIC_USCI);
-    args[3] = &clinic_dir;
+    args[2] = &clinic_dir;
     ws.fails(&args, "nothing to rotate");
     ws.request("clinic", CLINIC_NAME, CLINIC_USCI, "clinic.csr");
     let key_before = ws.read("clinic/issuer-key.pem");
     let mut args = rotate("12110000MB0000001V");
-    args[3] = &clinic_dir;
+    args[2] = &clinic_dir;
     ws.fails(&args, "check character");
     assert_eq!(ws.read("clinic/issuer-key.pem"), key_before);
     assert!(!ws.path("clinic/retired-keys").exists());
 
     // Credential type names.
+    ws.fails(&["issue", "--dir", &hc, "--csr", "clinic.csr", "--types", "Health-Certificate"], "not a type name");
     ws.fails(
-        &["pki", "issue", "--dir", &hc, "--csr", "clinic.csr", "--types", "Health-Certificate"],
-        "not a type name",
-    );
-    ws.fails(
-        &["pki", "issue", "--dir", &hc, "--csr", "clinic.csr", "--types", "VerifiableCredential"],
+        &["issue", "--dir", &hc, "--csr", "clinic.csr", "--types", "VerifiableCredential"],
         "cannot be authorised",
     );
     ws.fails(
-        &[
-            "pki",
-            "issue",
-            "--dir",
-            &hc,
-            "--csr",
-            "clinic.csr",
-            "--types",
-            "HealthCertificate,BoilerOperatorCertificate",
-        ],
+        &["issue", "--dir", &hc, "--csr", "clinic.csr", "--types", "HealthCertificate,BoilerOperatorCertificate"],
         "credential type BoilerOperatorCertificate has no definition",
     );
-    ws.fails(&["pki", "issue", "--dir", &hc, "--csr", "missing.csr", "--types", "HealthCertificate"], "missing.csr");
+    ws.fails(&["issue", "--dir", &hc, "--csr", "missing.csr", "--types", "HealthCertificate"], "missing.csr");
     ws.fails(
-        &["pki", "issue", "--dir", &ws.arg("nowhere"), "--csr", "clinic.csr", "--types", "HealthCertificate"],
+        &["issue", "--dir", &ws.arg("nowhere"), "--csr", "clinic.csr", "--types", "HealthCertificate"],
         "not a department CA directory",
     );
     ws.fails(
-        &["pki", "issue", "--dir", &hc, "--csr", "clinic.csr", "--types", "HealthCertificate", "--days", "100000"],
+        &["issue", "--dir", &hc, "--csr", "clinic.csr", "--types", "HealthCertificate", "--days", "100000"],
         "outlive the root",
     );
     // A certificate is not a CSR.
     ws.fails(
-        &["pki", "issue", "--dir", &hc, "--csr", &ws.arg("hc/root.pem"), "--types", "HealthCertificate"],
+        &["issue", "--dir", &hc, "--csr", &ws.arg("hc/root.pem"), "--types", "HealthCertificate"],
         "issuing a certificate",
     );
 
     // Revocation: unknown serials, future times, misplaced invalidity dates.
     ws.fails(
-        &["pki", "revoke", "--dir", &hc, "--serial", "4a0b0c0d", "--reason", "superseded"],
+        &["revoke", "--dir", &hc, "--serial", "4a0b0c0d", "--reason", "superseded"],
         "no certificate with serial 4a0b0c0d",
     );
-    ws.fails(
-        &["pki", "revoke", "--dir", &hc, "--serial", "not-hex", "--reason", "superseded"],
-        "not a hexadecimal number",
-    );
+    ws.fails(&["revoke", "--dir", &hc, "--serial", "not-hex", "--reason", "superseded"], "not a hexadecimal number");
     let clinic = ws.issue("hc", "clinic.csr", HEALTH_CERTIFICATE_TYPE, "clinic.pem");
     // A serial from the other department is unknown here.
     ws.fails(
-        &["pki", "revoke", "--dir", &ws.arg("ms"), "--serial", &clinic.serial, "--reason", "superseded"],
+        &["revoke", "--dir", &ws.arg("ms"), "--serial", &clinic.serial, "--reason", "superseded"],
         "no certificate with serial",
     );
     let future = (Utc::now() + Duration::days(1)).to_rfc3339();
     ws.fails(
-        &["pki", "revoke", "--dir", &hc, "--serial", &clinic.serial, "--reason", "superseded", "--at", &future],
+        &["revoke", "--dir", &hc, "--serial", &clinic.serial, "--reason", "superseded", "--at", &future],
         "in the future",
     );
     ws.fails(
         &[
-            "pki",
             "revoke",
             "--dir",
             &hc,
@@ -772,8 +714,16 @@ fn bad_input_is_refused_with_context() {
 
     // A second command waits for nobody: a held lock is reported.
     ws.write("hc/.lock", "12345\n");
-    ws.fails(&["pki", "revoke", "--dir", &hc, "--serial", &clinic.serial, "--reason", "superseded"], "is locked");
+    ws.fails(&["revoke", "--dir", &hc, "--serial", &clinic.serial, "--reason", "superseded"], "is locked");
     std::fs::remove_file(ws.path("hc/.lock")).expect("unlock");
 
     ws.assert_no_secret_printed(&["clinic"]);
+}
+
+/// The clinics' `issuer` binary has no PKI commands: root CA operations live in
+/// `ecert-pki` only.
+#[test]
+fn the_issuer_binary_carries_no_pki_commands() {
+    let run = Command::new(env!("CARGO_BIN_EXE_issuer")).args(["pki", "init-root", "--help"]).output().unwrap();
+    assert!(!run.status.success(), "issuer pki still exists: {}", String::from_utf8_lossy(&run.stdout));
 }

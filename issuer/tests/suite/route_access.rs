@@ -2,7 +2,7 @@
 //! other spellings of its path. Requests are written by hand on a TCP stream:
 //! HTTP clients normalise dot segments and would not send what an attacker sends.
 
-use issuer::routes::access::{Access, INVENTORY};
+use issuer::http::routes::access::{Access, INVENTORY};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -23,7 +23,7 @@ async fn spawn() -> Target {
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
     let store = issuer::store::Store::connect(&settings.store_url()).await.unwrap();
-    let (_, token) = issuer::accounts::create_api_token(&store, "test").await.unwrap();
+    let (_, token) = issuer::domain::accounts::create_api_token(&store, "test").await.unwrap();
     Target { port, base: format!("http://127.0.0.1:{port}"), token, store, _data: data }
 }
 

@@ -26,7 +26,7 @@ impl App {
         let app = issuer::startup::Application::build(&settings).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         let server = tokio::spawn(app.run_until_stopped());
-        let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+        let http = issuer::domain::accounts::authorized_client(&settings).await.unwrap();
         (Self { base, http, _data: data }, server)
     }
 

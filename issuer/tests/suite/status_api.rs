@@ -27,7 +27,7 @@ async fn spawn_with(configure: impl FnOnce(&mut issuer::config::Settings)) -> Ap
     let base = format!("http://127.0.0.1:{}", app.port());
     let did = app.did().to_owned();
     tokio::spawn(app.run_until_stopped());
-    let http = issuer::accounts::authorized_client(&settings).await.unwrap();
+    let http = issuer::domain::accounts::authorized_client(&settings).await.unwrap();
     App { base, did, http, data }
 }
 

@@ -18,7 +18,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use issuer::accounts::{Role, TokenScope};
+use issuer::domain::accounts::{Role, TokenScope};
 use issuer::store::{
     CredentialQuery, CredentialState, IdempotencyRecord, NewCredential, PublishedStatusList, SaveOutcome, StatusAction,
     StatusChange, StatusChangeOutcome, StatusListConfig, Store, StoreError, PURPOSES, SINGLE_USE_PURPOSES,

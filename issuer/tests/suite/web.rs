@@ -46,9 +46,9 @@ async fn spawn() -> App {
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let store = issuer::store::Store::connect(&settings.store_url()).await.unwrap();
-    let hash = issuer::accounts::hash_password(PASSWORD).unwrap();
-    store.create_staff("dr.li", "李医生", &hash, issuer::accounts::Role::Supervisor).await.unwrap();
-    store.create_staff("nurse.wang", "王护士", &hash, issuer::accounts::Role::Supervisor).await.unwrap();
+    let hash = issuer::domain::accounts::hash_password(PASSWORD).unwrap();
+    store.create_staff("dr.li", "李医生", &hash, issuer::domain::accounts::Role::Supervisor).await.unwrap();
+    store.create_staff("nurse.wang", "王护士", &hash, issuer::domain::accounts::Role::Supervisor).await.unwrap();
     let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
     App { base, http, _data: data }
 }

@@ -1,0 +1,572 @@
+//! The issuing domain: validate, sign, store, with idempotency. Routes call
+//! this; it knows nothing of HTTP beyond the status code it records for replays
+//! (the idempotency record keeps the answer as it was given).
+
+use chrono::Utc;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+use wallet_core::credential::{CredentialId, FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE};
+use wallet_core::credential_type::{Definition, RequestError, TypeRegistry};
+use wallet_core::issuance::{sign_credential_with, IssueError};
+use wallet_core::keys::IssuerKey;
+use wallet_core::trust::{IssuerTrustFailureCode, TrustStore};
+
+use service_http::cpu_pool::CpuPoolError;
+use wallet_core::credential::FieldError;
+use wallet_core::localized::Localized;
+
+use crate::domain::status::StatusError;
+use crate::store::{IdempotencyRecord, NewCredential, SaveOutcome, Store};
+
+/// Everything the issuing routes need.
+#[derive(Clone)]
+pub struct Issuer {
+    /// Persistent state.
+    pub store: Store,
+    /// The signing key.
+    pub key: IssuerKey,
+    /// Revocation and suspension lists.
+    pub status: crate::domain::status::StatusService,
+    /// The issuance transparency log (entries are appended by the store).
+    pub log: crate::domain::transparency_log::TransparencyLog,
+    /// OpenID4VCI secrets of this process (the nonce MAC key).
+    pub oid4vci: crate::domain::offer_keys::Oid4vciKeys,
+    /// The credential types this issuer knows (shipped + `--credential-types`).
+    pub types: Arc<TypeRegistry>,
+    /// This issuer's own trust list (`--trust-list`), read to refuse types its
+    /// certificate does not allow; `None` without a trust list (demo mode).
+    pub own_trust: Option<Arc<TrustStore>>,
+    /// The department's ID number key (`--id-number-key`); without it types with
+    /// an ID number are refused (`id_number_key_missing`).
+    pub id_number_key: Option<wallet_core::credential::IdNumberKey>,
+    /// Where signing, canonicalisation and password hashing run (never on the
+    /// async workers); full → [`IssuanceError::Busy`].
+    pub cpu: service_http::cpu_pool::CpuPool,
+}
+
+/// Why an issuance (or reading an issued credential) was refused, or failed.
+/// [`IssuanceError::code`] is the stable machine code, [`IssuanceError::message`]
+/// the zh/en text shown to people.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum IssuanceError {
+    /// A type with an ID number, and no ID number key configured.
+    IdNumberKeyMissing,
+    /// Field-level problems with the request.
+    InvalidFields(Vec<FieldError>),
+    /// A body that is not this request's JSON.
+    InvalidJson(String),
+    /// An `Idempotency-Key` that is not 1–255 visible ASCII characters.
+    InvalidIdempotencyKey,
+    /// The credential breaks the data model or cannot be signed as it is.
+    Unsignable(IssueError),
+    /// No type is served at this path.
+    UnknownCredentialType,
+    /// This issuer's certificate does not allow the type (or a defined type
+    /// carries another type beside it).
+    TypeNotAuthorised {
+        /// The type (or types), by name.
+        name: Localized,
+        /// Why not.
+        why: Localized,
+    },
+    /// A VC-API credential naming another issuer (this one's DID given).
+    IssuerMismatch(String),
+    /// A credential with this id was issued already.
+    CredentialIdExists,
+    /// The idempotency key was used for a different request.
+    IdempotencyKeyReused,
+    /// No such credential.
+    CredentialNotFound,
+    /// Allocating status entries failed.
+    Status(StatusError),
+    /// The CPU pool is full or past its deadline.
+    Busy(CpuPoolError),
+    /// Anything else (the store, signing); the cause is for the logs only.
+    Internal(String),
+}
+
+impl IssuanceError {
+    /// For any failure that is not the caller's (the cause is logged, never shown).
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    /// The stable machine code.
+    pub fn code(&self) -> String {
+        match self {
+            Self::IdNumberKeyMissing => wallet_core::credential_type::ID_NUMBER_KEY_MISSING.into(),
+            Self::InvalidFields(_) => "invalid_fields".into(),
+            Self::InvalidJson(_) => "invalid_json".into(),
+            Self::InvalidIdempotencyKey => "invalid_idempotency_key".into(),
+            Self::Unsignable(e) => e.code().into(),
+            Self::UnknownCredentialType => "unknown_credential_type".into(),
+            Self::TypeNotAuthorised { .. } => "credential_type_not_authorised".into(),
+            Self::IssuerMismatch(_) => "issuer_mismatch".into(),
+            Self::CredentialIdExists => "credential_id_exists".into(),
+            Self::IdempotencyKeyReused => "idempotency_key_reused".into(),
+            Self::CredentialNotFound => "not_found".into(),
+            Self::Status(e) => e.code(),
+            Self::Busy(CpuPoolError::Busy) => "busy".into(),
+            Self::Busy(CpuPoolError::DeadlineExceeded) => "deadline_exceeded".into(),
+            Self::Busy(_) | Self::Internal(_) => "internal_error".into(),
+        }
+    }
+
+    /// What to tell people, in zh and en.
+    pub fn message(&self) -> Localized {
+        match self {
+            Self::IdNumberKeyMissing => Localized::new(
+                "签发机构未配置身份证号码摘要密钥（--id-number-key），不能签发含身份证号码的凭证",
+                "this issuer has no ID number key (--id-number-key): it cannot issue credentials with an ID number",
+            ),
+            Self::InvalidFields(_) => {
+                Localized::new("提交的内容有误，请按提示修改", "some fields are invalid; see details")
+            }
+            Self::InvalidJson(m) => Localized::new(
+                format!("请求内容不是有效的 JSON 或字段有误：{m}"),
+                format!("the body is not valid JSON for this request: {m}"),
+            ),
+            Self::InvalidIdempotencyKey => Localized::new(
+                "Idempotency-Key 应为1至255个可见 ASCII 字符",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            ),
+            Self::Unsignable(IssueError::DataModel(e)) => Localized::new(e.message_zh.clone(), e.message_en.clone()),
+            Self::Unsignable(other) => {
+                Localized::new(format!("无法签发该凭证：{other}"), format!("cannot issue this credential: {other}"))
+            }
+            Self::UnknownCredentialType => {
+                Localized::new("本签发服务没有这种凭证类型", "this issuer has no such credential type")
+            }
+            Self::TypeNotAuthorised { name, why } => Localized::new(
+                format!("不能签发“{}”：{}", name.zh, why.zh),
+                format!("cannot issue “{}”: {}", name.en, why.en),
+            ),
+            Self::IssuerMismatch(did) => {
+                Localized::new(format!("本签发服务只能以 {did} 的身份签发"), format!("this issuer signs only as {did}"))
+            }
+            Self::CredentialIdExists => {
+                Localized::new("已签发过使用此 id 的凭证", "a credential with this id was already issued")
+            }
+            Self::IdempotencyKeyReused => Localized::new(
+                "该 Idempotency-Key 已用于另一个不同的请求",
+                "this Idempotency-Key was already used for a different request",
+            ),
+            Self::CredentialNotFound => Localized::new("未找到该凭证", "credential not found"),
+            Self::Status(e) => e.message(),
+            Self::Busy(_) | Self::Internal(_) => {
+                Localized::new("服务器内部错误，请稍后重试", "internal server error; please retry later")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for IssuanceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Status(e) => write!(f, "{e}"),
+            Self::Busy(e) => write!(f, "{e}"),
+            Self::Internal(cause) => write!(f, "internal error: {cause}"),
+            other => write!(f, "{}: {}", other.code(), other.message().en),
+        }
+    }
+}
+
+impl std::error::Error for IssuanceError {}
+
+impl From<StatusError> for IssuanceError {
+    fn from(e: StatusError) -> Self {
+        Self::Status(e)
+    }
+}
+
+impl From<CpuPoolError> for IssuanceError {
+    fn from(e: CpuPoolError) -> Self {
+        Self::Busy(e)
+    }
+}
+
+/// Read `--trust-list` for the issuer's own guard: verified against the roots it
+/// carries (the issuer checks what its department certified, not whom to trust).
+/// A list that cannot be read gives a warning and no guard.
+pub fn own_trust_store(path: Option<&std::path::Path>) -> Option<Arc<TrustStore>> {
+    let path = path?;
+    let read = || -> Result<TrustStore, String> {
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        let list = wallet_core::trust::trust_list::TrustList::parse(&bytes).map_err(|e| e.to_string())?;
+        let roots = list.listed_roots().map_err(|e| e.to_string())?;
+        list.verify(&roots, Utc::now(), chrono::Duration::days(36_500)).map_err(|e| e.to_string())
+    };
+    match read() {
+        Ok(store) => Some(Arc::new(store)),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "trust list unreadable: credential types not checked before issuing");
+            None
+        }
+    }
+}
+
+/// Check a domain request against its type's definition, today.
+///
+/// # Errors
+/// [`IssuanceError::InvalidJson`] for a body that is not this type's JSON;
+/// [`IssuanceError::InvalidFields`]; [`IssuanceError::IdNumberKeyMissing`].
+pub(crate) fn check_typed_request(
+    def: &Definition,
+    req: &Value,
+    id_key: Option<&wallet_core::credential::IdNumberKey>,
+) -> Result<wallet_core::credential_type::Validated, IssuanceError> {
+    if def.carries_id_number() && id_key.is_none() {
+        return Err(id_number_key_missing());
+    }
+    def.check_request_keyed(req, Utc::now().date_naive(), id_key).map_err(|e| match e {
+        RequestError::Fields(errors) => IssuanceError::InvalidFields(errors),
+        RequestError::Malformed(m) => IssuanceError::InvalidJson(m.to_string()),
+    })
+}
+
+/// `id_number_key_missing`: a type with an ID number, and no ID number key configured.
+pub(crate) fn id_number_key_missing() -> IssuanceError {
+    IssuanceError::IdNumberKeyMissing
+}
+
+/// What an issuance returns: the HTTP status to answer with and the body.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// 201 for a new credential; the recorded status for a replay.
+    pub status: u16,
+    /// JSON body.
+    pub body: Value,
+    /// True when this answer is a replay of an earlier request with the same key.
+    pub replayed: bool,
+}
+
+/// An `Idempotency-Key` header value: 1–255 visible ASCII characters.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Parse the header value.
+    ///
+    /// # Errors
+    /// [`IssuanceError::InvalidIdempotencyKey`].
+    pub fn parse(s: &str) -> Result<Self, IssuanceError> {
+        if s.is_empty() || s.len() > 255 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(IssuanceError::InvalidIdempotencyKey);
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+fn digest_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn sign_error(e: IssueError) -> IssuanceError {
+    match e {
+        IssueError::Signing(cause) => IssuanceError::internal(cause),
+        other => IssuanceError::Unsignable(other),
+    }
+}
+
+impl Issuer {
+    /// Sign `unsigned` now and make its log entry (canonicalisation and digest),
+    /// both on the CPU pool.
+    ///
+    /// # Errors
+    /// [`IssuanceError::Unsignable`] for a credential the data model refuses,
+    /// [`IssuanceError::Busy`] when the pool is full, `Internal` when signing fails.
+    async fn sign_and_digest(
+        &self,
+        unsigned: Value,
+    ) -> Result<(Value, wallet_core::transparency::LogEntry), IssuanceError> {
+        let key = self.key.clone();
+        let types = self.types.clone();
+        self.cpu
+            .run_future(move || async move {
+                let signed = sign_credential_with(&types, &unsigned, &key, Utc::now()).await.map_err(sign_error)?;
+                let log_entry = crate::domain::transparency_log::issued_entry(&types, &signed, &key.did())
+                    .await
+                    .map_err(IssuanceError::internal)?;
+                Ok::<_, IssuanceError>((signed, log_entry))
+            })
+            .await?
+    }
+
+    /// Issue a health certificate from plain fields.
+    ///
+    /// # Errors
+    /// As [`Issuer::issue_type`].
+    pub async fn issue_health_certificate(
+        &self,
+        request_body: &[u8],
+        idempotency_key: Option<IdempotencyKey>,
+    ) -> Result<Issued, IssuanceError> {
+        self.issue_type(HEALTH_CERTIFICATE_TYPE, request_body, idempotency_key).await
+    }
+
+    /// Issue a food business licence from plain fields.
+    ///
+    /// # Errors
+    /// As [`Issuer::issue_health_certificate`].
+    pub async fn issue_licence(
+        &self,
+        request_body: &[u8],
+        idempotency_key: Option<IdempotencyKey>,
+    ) -> Result<Issued, IssuanceError> {
+        self.issue_type(FOOD_BUSINESS_LICENCE_TYPE, request_body, idempotency_key).await
+    }
+
+    /// The definition served at `POST /api/v1/<api_path>`.
+    ///
+    /// # Errors
+    /// [`IssuanceError::UnknownCredentialType`].
+    pub fn definition_at(&self, api_path: &str) -> Result<Arc<Definition>, IssuanceError> {
+        self.types.by_api_path(api_path).ok_or(IssuanceError::UnknownCredentialType)
+    }
+
+    /// Issue a credential of a defined type from plain fields.
+    ///
+    /// # Errors
+    /// [`IssuanceError::TypeNotAuthorised`] when this issuer's trust-list entry does
+    /// not allow the type; `InvalidJson` for a body that is not this type's JSON;
+    /// `InvalidFields`; `IdempotencyKeyReused` when the
+    /// idempotency key was used for another request.
+    pub async fn issue_type(
+        &self,
+        type_name: &str,
+        request_body: &[u8],
+        idempotency_key: Option<IdempotencyKey>,
+    ) -> Result<Issued, IssuanceError> {
+        let def = self
+            .types
+            .by_type(type_name)
+            .ok_or_else(|| IssuanceError::internal(format!("type {type_name} not loaded")))?;
+        self.check_authorised(&def)?;
+        self.issue_domain(&def.api_path, def.single_use, request_body, idempotency_key, |body, key, id| {
+            let req: Value = parse_request(body)?;
+            let checked = check_typed_request(&def, &req, self.id_number_key.as_ref())?;
+            Ok(def.to_unsigned_credential(&checked, id, &key.did()))
+        })
+        .await
+    }
+
+    /// Refuse a type the issuer's own trust-list entry does not allow (when a trust list is configured).
+    fn check_authorised(&self, def: &Definition) -> Result<(), IssuanceError> {
+        self.check_types_authorised(&["VerifiableCredential".to_owned(), def.type_name.to_owned()])
+    }
+
+    /// The type guard of every issuing route, exact: each type other than the base
+    /// `VerifiableCredential` must be allowed on its own by this issuer's certificate
+    /// (when a trust list is configured), and a credential of a defined type (the
+    /// loaded definitions) carries no other type beside it.
+    ///
+    /// # Errors
+    /// [`IssuanceError::TypeNotAuthorised`].
+    pub fn check_types_authorised(&self, types: &[String]) -> Result<(), IssuanceError> {
+        let specific: Vec<&String> = types.iter().filter(|t| t.as_str() != "VerifiableCredential").collect();
+        let refuse = |name_zh: &str, name_en: &str, zh: &str, en: &str| IssuanceError::TypeNotAuthorised {
+            name: Localized::new(name_zh, name_en),
+            why: Localized::new(zh, en),
+        };
+        if specific.len() > 1 {
+            if let Some(defined) = specific.iter().find_map(|t| self.types.by_type(t)) {
+                let names = specific.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ");
+                return Err(refuse(
+                    &names,
+                    &names,
+                    &format!("“{}”类凭证不能再带其他类型", defined.name.zh),
+                    &format!("a “{}” carries no other type", defined.name.en),
+                ));
+            }
+        }
+        let Some(trust) = &self.own_trust else {
+            return Ok(());
+        };
+        for t in specific {
+            let one = ["VerifiableCredential".to_owned(), t.clone()];
+            match trust.assess_issuer(&self.key.did(), &one, Utc::now()) {
+                Err(failure) if failure.code == IssuerTrustFailureCode::TypeNotAllowed => {
+                    let name = self.types.by_type(t).map_or_else(|| t.clone(), |d| d.name.zh.to_string());
+                    let name_en = self.types.by_type(t).map_or_else(|| t.clone(), |d| d.name.en.to_string());
+                    return Err(refuse(&name, &name_en, &failure.reason.zh, &failure.reason.en));
+                }
+                // Other trust failures (revoked, expired, not listed) are for inspectors to
+                // report; the issuer only refuses what its department never allowed.
+                Err(failure) => {
+                    tracing::warn!(
+                        code = failure.code.as_str(),
+                        "this issuer's own trust-list entry does not check out"
+                    );
+                }
+                Ok(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn issue_domain(
+        &self,
+        scope: &str,
+        single_use: bool,
+        request_body: &[u8],
+        idempotency_key: Option<IdempotencyKey>,
+        build: impl FnOnce(&[u8], &IssuerKey, &CredentialId) -> Result<Value, IssuanceError>,
+    ) -> Result<Issued, IssuanceError> {
+        let request_digest = digest_hex(request_body);
+        if let Some(key) = &idempotency_key {
+            if let Some(saved) = self.store.idempotent_response(scope, &key.0).await.map_err(IssuanceError::internal)? {
+                return replay(saved, &request_digest);
+            }
+        }
+        let id = CredentialId::generate();
+        let unsigned = build(request_body, &self.key, &id)?;
+        // A single-use type (its definition says so) also gets a `used` entry.
+        let unsigned = self.status.with_status_entries(id.as_str(), unsigned, single_use).await?;
+        let (signed, log_entry) = self.sign_and_digest(unsigned).await?;
+        let body = json!({
+            "id": id.as_str(),
+            "credential": signed,
+            "links": {
+                "credential": format!("/credentials/{}", id.uuid_part()),
+                "qrPng": format!("/credentials/{}/qr.png", id.uuid_part()),
+                "qrSvg": format!("/credentials/{}/qr.svg", id.uuid_part()),
+            }
+        });
+        let record = idempotency_key.map(|key| IdempotencyRecord {
+            scope: scope.to_owned(),
+            key: key.0,
+            request_digest: request_digest.clone(),
+            response_status: 201,
+            response_body: body.to_string(),
+            credential_id: Some(id.as_str().to_owned()),
+        });
+        match self
+            .store
+            .save_issued_logged(&new_credential(&self.types, &id, &signed)?, record.as_ref(), Some(&log_entry))
+            .await
+            .map_err(IssuanceError::internal)?
+        {
+            (SaveOutcome::Saved, appended) => {
+                if let Some(appended) = appended {
+                    self.log.appended(appended).await;
+                }
+                tracing::info!(credential_id = %id, kind = %self.types.kind_of(&signed), "issued");
+                Ok(Issued { status: 201, body, replayed: false })
+            }
+            // A concurrent request with the same key won the race: our signature is discarded.
+            (SaveOutcome::Replayed(saved), _) => replay(saved, &request_digest),
+        }
+    }
+
+    /// VC-API issue: sign the caller's credential as it is.
+    ///
+    /// # Errors
+    /// `IssuerMismatch`, `TypeNotAuthorised`, `CredentialIdExists`, or `Unsignable`
+    /// when the credential breaks the data model or cannot be signed.
+    pub async fn issue_vc_api(&self, credential: &Value) -> Result<Value, IssuanceError> {
+        if let Some(issuer) = credential.get("issuer") {
+            let named = issuer.as_str().or_else(|| issuer.get("id").and_then(Value::as_str));
+            if named.is_some_and(|n| n != self.key.did()) {
+                return Err(IssuanceError::IssuerMismatch(self.key.did()));
+            }
+        }
+        let types: Vec<String> = match credential.get("type") {
+            Some(Value::String(t)) => vec![t.clone()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
+        self.check_types_authorised(&types)?;
+        let id = credential
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(CredentialId::parse)
+            .unwrap_or_else(CredentialId::generate);
+        // An id already issued is refused before anything is signed, logged or stored.
+        if self.store.credential(id.as_str()).await.map_err(IssuanceError::internal)?.is_some() {
+            return Err(credential_id_exists());
+        }
+        // A credential sent without an id gets the one it is stored under, so the
+        // caller can read it back and change its status later.
+        let with_id;
+        let credential = if let Some(object) = credential.as_object().filter(|o| !o.contains_key("id")) {
+            let mut named = object.clone();
+            named.insert("id".to_owned(), Value::String(id.as_str().to_owned()));
+            with_id = Value::Object(named);
+            &with_id
+        } else {
+            credential
+        };
+        // Status entries are part of what is signed; checked first so bad input wastes no index.
+        let with_status;
+        let credential = if crate::domain::status::wants_status_entries(credential) {
+            wallet_core::data_model::check_credential_with(&self.types.loader(), credential)
+                .map_err(|e| sign_error(IssueError::DataModel(e)))?;
+            with_status = self.status.with_status_entries(id.as_str(), credential.clone(), false).await?;
+            &with_status
+        } else {
+            credential
+        };
+        let (signed, log_entry) = self.sign_and_digest(credential.clone()).await?;
+        match self.store.save_issued_logged(&new_credential(&self.types, &id, &signed)?, None, Some(&log_entry)).await {
+            Ok((_, Some(appended))) => self.log.appended(appended).await,
+            Ok(_) => {}
+            // A concurrent request stored the same id first: this signature is discarded.
+            Err(crate::store::StoreError::Duplicate(_)) => return Err(credential_id_exists()),
+            Err(e) => return Err(IssuanceError::internal(e)),
+        }
+        Ok(signed)
+    }
+
+    /// A stored credential by the UUID part of its id.
+    ///
+    /// # Errors
+    /// [`IssuanceError::CredentialNotFound`].
+    pub async fn credential(&self, uuid: &str) -> Result<Value, IssuanceError> {
+        let id = CredentialId::parse(&format!("urn:uuid:{uuid}")).ok_or(IssuanceError::CredentialNotFound)?;
+        let stored = self.store.credential(id.as_str()).await.map_err(IssuanceError::internal)?;
+        let stored = stored.ok_or(IssuanceError::CredentialNotFound)?;
+        serde_json::from_str(&stored.credential_json).map_err(IssuanceError::internal)
+    }
+}
+
+fn credential_id_exists() -> IssuanceError {
+    IssuanceError::CredentialIdExists
+}
+
+pub(crate) fn parse_request<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, IssuanceError> {
+    serde_json::from_slice(body).map_err(|e| IssuanceError::InvalidJson(e.to_string()))
+}
+
+fn replay(saved: IdempotencyRecord, request_digest: &str) -> Result<Issued, IssuanceError> {
+    if saved.request_digest != request_digest {
+        return Err(IssuanceError::IdempotencyKeyReused);
+    }
+    let body = serde_json::from_str(&saved.response_body).map_err(IssuanceError::internal)?;
+    Ok(Issued { status: saved.response_status, body, replayed: true })
+}
+
+fn new_credential(types: &TypeRegistry, id: &CredentialId, signed: &Value) -> Result<NewCredential, IssuanceError> {
+    let time = |k: &str| {
+        signed
+            .get(k)
+            .and_then(Value::as_str)
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|d| d.with_timezone(&Utc))
+    };
+    Ok(NewCredential {
+        id: id.as_str().to_owned(),
+        kind: types.kind_of(signed),
+        issuer: signed
+            .get("issuer")
+            .map(|i| i.as_str().or_else(|| i.get("id").and_then(Value::as_str)).unwrap_or("").to_owned())
+            .unwrap_or_default(),
+        issued_at: Utc::now(),
+        valid_from: time("validFrom"),
+        valid_until: time("validUntil"),
+        credential_json: serde_json::to_string(signed).map_err(IssuanceError::internal)?,
+        search_digest: None,
+    })
+}

@@ -1,0 +1,53 @@
+//! Reading issued credentials and their QR codes.
+
+use actix_web::{web, HttpResponse};
+use wallet_core::{compact, qr};
+
+use crate::api_error::ApiError;
+use crate::domain::issuance::Issuer;
+
+/// `GET /credentials/{uuid}`: the full signed VC.
+///
+/// # Errors
+/// 404 when unknown.
+pub async fn credential(
+    _who: crate::http::routes::access::Principal,
+    issuer: web::Data<Issuer>,
+    uuid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let vc = issuer.credential(&uuid).await?;
+    Ok(HttpResponse::Ok().content_type("application/vc+ld+json").body(vc.to_string()))
+}
+
+async fn qr_text(issuer: &Issuer, uuid: &str) -> Result<String, ApiError> {
+    let vc = issuer.credential(uuid).await?;
+    compact::encode_credential_with(&issuer.types, &vc).map_err(ApiError::internal)
+}
+
+/// `GET /credentials/{uuid}/qr.png`
+///
+/// # Errors
+/// 404 when unknown.
+pub async fn qr_png(
+    _who: crate::http::routes::access::Principal,
+    issuer: web::Data<Issuer>,
+    uuid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let text = qr_text(&issuer, &uuid).await?;
+    let png = qr::render_png(&text, 6).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().content_type("image/png").body(png))
+}
+
+/// `GET /credentials/{uuid}/qr.svg`
+///
+/// # Errors
+/// 404 when unknown.
+pub async fn qr_svg(
+    _who: crate::http::routes::access::Principal,
+    issuer: web::Data<Issuer>,
+    uuid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let text = qr_text(&issuer, &uuid).await?;
+    let svg = qr::render_svg(&text).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().content_type("image/svg+xml").body(svg))
+}
