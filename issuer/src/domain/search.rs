@@ -84,20 +84,19 @@ pub async fn search(store: &Store, types: &TypeRegistry, search: &Search) -> Res
     if text.is_empty() {
         query.limit = PAGE_SIZE + 1;
         query.offset = (page - 1) * PAGE_SIZE;
-        let summaries = store.list_credentials(&query).await?;
-        let has_more = summaries.len() > PAGE_SIZE as usize;
-        let found = stored(store, summaries.into_iter().take(PAGE_SIZE as usize).map(|s| s.id)).await?;
+        let mut found = documents(store.list_stored_credentials(&query).await?);
+        let has_more = found.len() > PAGE_SIZE as usize;
+        found.truncate(PAGE_SIZE as usize);
         return Ok(Results { found, has_more });
     }
+    // Names exist only inside the signed documents: the newest in the window
+    // are read in one query and matched here.
     query.limit = NAME_SEARCH_WINDOW;
-    let summaries = store.list_credentials(&query).await?;
     let needle = text.to_lowercase();
     let skip = ((page - 1) * PAGE_SIZE) as usize;
     let mut results = Results::default();
     let mut matched = 0usize;
-    // Read one at a time, and stop as soon as the page (and whether there is a next) is known.
-    for summary in summaries {
-        let Some(found) = stored(store, [summary.id]).await?.pop() else { continue };
+    for found in documents(store.list_stored_credentials(&query).await?) {
         if holder_of(types, &found.credential).to_lowercase().contains(&needle) {
             matched += 1;
             if matched > skip + PAGE_SIZE as usize {
@@ -112,11 +111,22 @@ pub async fn search(store: &Store, types: &TypeRegistry, search: &Search) -> Res
     Ok(results)
 }
 
+/// The readable documents among `stored`, in order.
+fn documents(stored: Vec<crate::store::StoredCredential>) -> Vec<Found> {
+    stored
+        .into_iter()
+        .filter_map(|s| {
+            serde_json::from_str::<Value>(&s.credential_json)
+                .ok()
+                .map(|credential| Found { credential, issued_at: s.issued_at })
+        })
+        .collect()
+}
+
 /// The stored credentials with these ids, in this order (unknown and unreadable
 /// ones left out).
 ///
-/// One store read per id: the store has no query that returns the documents of a
-/// listing yet; when it has, this is the one place to use it.
+/// One store read per id (a search by credential number, the ID-number lookup).
 pub(crate) async fn stored(store: &Store, ids: impl IntoIterator<Item = String>) -> Result<Vec<Found>, StoreError> {
     let mut found = Vec::new();
     for id in ids {

@@ -136,31 +136,20 @@ impl Store {
     /// Summaries of stored credentials matching `query`, newest `issued_at` first
     /// (ties broken by descending id, so paging is stable).
     pub async fn list_credentials(&self, query: &CredentialQuery) -> Result<Vec<CredentialSummary>, StoreError> {
-        let mut sql = String::from("SELECT id, kind, issuer, issued_at, valid_until FROM credentials WHERE 1 = 1");
-        let mut arguments: Vec<Value> = Vec::new();
-        let mut filter = |sql: &mut String, condition: &str, value: Value| {
-            arguments.push(value);
-            sql.push_str(&format!(" AND {condition} ${}", arguments.len()));
-        };
-        if let Some(kind) = &query.kind {
-            filter(&mut sql, "kind =", kind.into());
-        }
-        // Timestamps compare as times on both backends (fixed-width UTC text on SQLite).
-        if let Some(from) = query.issued_from {
-            filter(&mut sql, "issued_at >=", format_timestamp(from).into());
-        }
-        if let Some(until) = query.issued_until {
-            filter(&mut sql, "issued_at <", format_timestamp(until).into());
-        }
-        arguments.push(i64::from(query.effective_limit()).into());
-        arguments.push(i64::from(query.offset).into());
-        sql.push_str(&format!(
-            " ORDER BY issued_at DESC, id DESC LIMIT ${} OFFSET ${}",
-            arguments.len() - 1,
-            arguments.len()
-        ));
+        let (sql, arguments) = listing("id, kind, issuer, issued_at, valid_until", query);
         let rows = self.session().await?.query(&sql, &arguments).await?;
         rows.iter().map(decode_summary).collect()
+    }
+
+    /// The stored credentials (documents included) matching `query`, in the
+    /// order of [`Store::list_credentials`]: one query for a page of a listing.
+    pub async fn list_stored_credentials(&self, query: &CredentialQuery) -> Result<Vec<StoredCredential>, StoreError> {
+        let (sql, arguments) = listing(
+            "id, kind, issuer, issued_at, valid_from, valid_until, credential_json, search_digest, stored_at",
+            query,
+        );
+        let rows = self.session().await?.query(&sql, &arguments).await?;
+        rows.iter().map(decode_credential).collect()
     }
 
     /// How many credentials are stored, optionally only those of one `kind`.
@@ -241,4 +230,32 @@ fn decode_summary(row: &Row) -> Result<CredentialSummary, StoreError> {
         issuer: row.get(2)?,
         id,
     })
+}
+
+/// The listing statement for `query` selecting `columns`, and its arguments.
+fn listing(columns: &str, query: &CredentialQuery) -> (String, Vec<Value>) {
+    let mut sql = format!("SELECT {columns} FROM credentials WHERE 1 = 1");
+    let mut arguments: Vec<Value> = Vec::new();
+    let mut filter = |sql: &mut String, condition: &str, value: Value| {
+        arguments.push(value);
+        sql.push_str(&format!(" AND {condition} ${}", arguments.len()));
+    };
+    if let Some(kind) = &query.kind {
+        filter(&mut sql, "kind =", kind.into());
+    }
+    // Timestamps compare as times on both backends (fixed-width UTC text on SQLite).
+    if let Some(from) = query.issued_from {
+        filter(&mut sql, "issued_at >=", format_timestamp(from).into());
+    }
+    if let Some(until) = query.issued_until {
+        filter(&mut sql, "issued_at <", format_timestamp(until).into());
+    }
+    arguments.push(i64::from(query.effective_limit()).into());
+    arguments.push(i64::from(query.offset).into());
+    sql.push_str(&format!(
+        " ORDER BY issued_at DESC, id DESC LIMIT ${} OFFSET ${}",
+        arguments.len() - 1,
+        arguments.len()
+    ));
+    (sql, arguments)
 }

@@ -532,6 +532,15 @@ async fn lists_newest_first_with_paging(db: TestDb) {
     assert!(store.list_credentials(&past_the_end).await.expect("list").is_empty());
     let zero = CredentialQuery { limit: 0, ..CredentialQuery::default() };
     assert!(store.list_credentials(&zero).await.expect("list").is_empty());
+
+    // The same listing with the documents, in one query (the staff pages' search).
+    let query = CredentialQuery { limit: 3, offset: 1, ..CredentialQuery::default() };
+    let stored = store.list_stored_credentials(&query).await.expect("stored");
+    let stored_ids: Vec<&str> = stored.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(stored_ids, expected_order[1..4]);
+    for s in &stored {
+        assert!(Some(s.clone()) == store.credential(&s.id).await.expect("one"), "{}", s.id);
+    }
 }
 
 async fn lists_filter_by_kind_and_issue_date(db: TestDb) {
