@@ -204,3 +204,26 @@ async fn a_list_tampered_after_the_department_signed_the_bundle_fails_the_bundle
     let err = open_bundle(&tampered, &p.roots, p.now, FreshnessPolicy::default(), None).await.unwrap_err();
     assert_eq!(err.code(), "bundle_untrusted_signer", "{err}");
 }
+
+#[tokio::test]
+async fn after_a_delta_only_unchanged_verified_lists_are_reused() {
+    use wallet_core::verifier_bundle::{open_payload_after, read_signed_bundle};
+    let p = province(2, |_, _, _| {}).await;
+    let policy = FreshnessPolicy::default();
+    let opened = open_bundle(&p.bundle, &p.roots, p.now, policy, None).await.unwrap();
+    let options = opened.verify_options(p.now);
+    assert!(verify_credential(&p.credentials[0], &options).await.unwrap().verified);
+    assert_eq!(opened.verified_status_lists(), 2);
+
+    // The next payload: issuer 0's revocation list replaced by a tampered copy.
+    let mut next = read_signed_bundle(&p.bundle, &p.roots, p.now).unwrap();
+    next.sequence = 2;
+    clear_bit_9(&mut next.status_lists[0].credential);
+    let reopened = open_payload_after(next, &p.roots, p.now, policy, Some(&opened)).await;
+    assert!(reopened.problems.is_empty(), "{:?}", reopened.problems);
+    let options = reopened.verify_options(p.now);
+    // The verified list held before at that URL is not taken for the changed one.
+    let report = verify_credential(&p.credentials[0], &options).await.unwrap();
+    assert_eq!(report.checks.status.invalid_code(), Some("status_list_bad_signature"), "{report:#?}");
+    assert!(verify_credential(&p.credentials[1], &options).await.unwrap().verified);
+}
