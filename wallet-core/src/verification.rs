@@ -132,11 +132,25 @@ pub enum StatusSource {
     /// [`StatusSource::Cache`] over the cache an eager verification of every
     /// list would have filled.
     Lazy {
-        /// The lists, shared by every verification (and every clone of the bundle).
-        lists: Arc<crate::status::LazyStatusLists>,
+        /// The lists, shared by every verification (and every clone of the bundle):
+        /// [`crate::status::LazyStatusLists`].
+        lists: Arc<dyn StatusListsOnDemand>,
         /// Warn / fail ages.
         policy: crate::status::StatusPolicy,
     },
+}
+
+/// Status lists verified when first needed ([`StatusSource::Lazy`]), as
+/// [`crate::status::LazyStatusLists`] holds them. A trait so that this module,
+/// which verifying a list uses, does not depend on that verification.
+pub trait StatusListsOnDemand: std::fmt::Debug + Send + Sync {
+    /// The lists `vc` names (by `statusListCredential`), verified first if they
+    /// were not yet, as the cache its status check runs over: for those URLs,
+    /// what a cache filled by verifying every list up front would hold.
+    fn named_by<'a>(
+        &'a self,
+        vc: &'a Value,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::status::StatusListCache> + Send + 'a>>;
 }
 
 /// Where the anchoring check gets its data.

@@ -54,7 +54,8 @@ use crate::status::{LazyStatusLists, StatusPolicy};
 use crate::transparency::{AnchoredLog, InclusionBundle};
 use crate::trust::{TrustList, TrustListError};
 use crate::verification::{
-    verify_credential, AnchoringSource, CheckResult, IssuerTrust, StatusSource, VerificationReport, VerifyOptions,
+    verify_credential, AnchoringSource, CheckResult, IssuerTrust, StatusListsOnDemand, StatusSource,
+    VerificationReport, VerifyOptions,
 };
 
 pub use crate::transparency::{BundledAnchor, BundledLog};
@@ -218,6 +219,8 @@ pub struct OpenedBundle {
     /// The payload.
     pub bundle: VerifierBundle,
     trust: IssuerTrust,
+    /// The status lists (`status` holds them too), verified on first use.
+    status_lists: Arc<LazyStatusLists>,
     status: StatusSource,
     logs: Arc<[AnchoredLog]>,
     policy: FreshnessPolicy,
@@ -340,15 +343,25 @@ pub async fn open_payload_after<R: AsRef<[u8]>>(
         bundle.issued_at,
         now,
     );
-    if let Some(StatusSource::Lazy { lists: held, .. }) = previous.map(|p| &p.status) {
-        lists = lists.reusing(held);
+    if let Some(previous) = previous {
+        lists = lists.reusing(&previous.status_lists);
     }
+    let status_lists = Arc::new(lists);
     let status = StatusSource::Lazy {
-        lists: Arc::new(lists),
+        lists: Arc::clone(&status_lists) as Arc<dyn StatusListsOnDemand>,
         policy: StatusPolicy { warn_after: policy.warn_after, max_age: policy.max_age, ..StatusPolicy::default() },
     };
     let logs = open_logs(&bundle, &mut problems);
-    OpenedBundle { bundle, trust, status, logs: logs.into(), policy, types: TypeRegistry::default(), problems }
+    OpenedBundle {
+        bundle,
+        trust,
+        status_lists,
+        status,
+        logs: logs.into(),
+        policy,
+        types: TypeRegistry::default(),
+        problems,
+    }
 }
 
 /// The bundled logs whose keys and policy read (a bad one is a problem, and that
@@ -395,20 +408,12 @@ impl OpenedBundle {
     /// the checks to come. Returns the lists that do not verify, in words
     /// (`status list <url>: <error>`), which checks naming them will fail with.
     pub async fn verify_status_lists(&self) -> Vec<String> {
-        match &self.status {
-            StatusSource::Lazy { lists, .. } => {
-                lists.verify_all().await.into_iter().map(|(url, e)| format!("status list {url}: {e}")).collect()
-            }
-            _ => Vec::new(),
-        }
+        self.status_lists.verify_all().await.into_iter().map(|(url, e)| format!("status list {url}: {e}")).collect()
     }
 
     /// How many status list URLs have been verified so far (each once).
     pub fn verified_status_lists(&self) -> usize {
-        match &self.status {
-            StatusSource::Lazy { lists, .. } => lists.verified_urls(),
-            _ => 0,
-        }
+        self.status_lists.verified_urls()
     }
 
     /// Options to verify with at `now`, trust required (an inspector's setting).

@@ -13,12 +13,15 @@
 //! code and reason as against the eagerly filled cache.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{status_entries, verify_status_list, StatusListCache, VerifiedStatusList};
+use crate::verification::StatusListsOnDemand;
 
 /// The lists received for one URL, and their state once verified.
 #[derive(Debug, Default)]
@@ -91,8 +94,7 @@ impl LazyStatusLists {
             let reusable = slot.reusable.iter().find(|held| held.credential() == document);
             let outcome = match reusable {
                 Some(held) => Ok(held.clone()),
-                // Boxed: verifying a list verifies a credential, which may get here.
-                None => Box::pin(verify_status_list(url, document, self.verify_at)).await,
+                None => verify_status_list(url, document, self.verify_at).await,
             };
             if let Err(e) = outcome.and_then(|verified| cache.insert_verified(verified, self.collected_at)) {
                 cache.record_failure(url, e, self.collected_at);
@@ -118,8 +120,8 @@ impl LazyStatusLists {
     }
 
     /// The lists `vc` names (by `statusListCredential`), verified first if not yet
-    /// done, as a cache to run [`check_status_with`](super::check_status_with) over: it holds exactly
-    /// what an eagerly filled cache holds for those URLs.
+    /// done, as a cache to run [`check_status_with`](super::check_status_with)
+    /// over: it holds exactly what an eagerly filled cache holds for those URLs.
     pub async fn named_by(&self, vc: &Value) -> StatusListCache {
         // A malformed entry is reported by the check; it names no list to verify.
         let urls: Vec<String> =
@@ -132,5 +134,11 @@ impl LazyStatusLists {
             }
         }
         named
+    }
+}
+
+impl StatusListsOnDemand for LazyStatusLists {
+    fn named_by<'a>(&'a self, vc: &'a Value) -> Pin<Box<dyn Future<Output = StatusListCache> + Send + 'a>> {
+        Box::pin(LazyStatusLists::named_by(self, vc))
     }
 }
