@@ -126,9 +126,9 @@ impl VerifierBundle {
     /// `held` updated by the `delta` (whose department signature was checked with
     /// [`read_signed_bundle`]). Every part inside stays independently signed (trust
     /// list by the department, status lists by their issuers, checkpoints by their
-    /// logs) and is verified again after [`open_payload`] (status lists on first use). The logs (keys, anchor
-    /// claims) are trusted on the department's word: they are always taken from
-    /// the delta, whose department signature was checked.
+    /// logs) and is verified again after [`open_payload`] (status lists on first
+    /// use). The logs (keys, anchor claims) are trusted on the department's word:
+    /// they are always taken from the delta, whose department signature was checked.
     ///
     /// # Errors
     /// [`BundleFileError::Payload`] when `delta` is not a delta of `held`;
