@@ -6,8 +6,15 @@
 //! Printed once: the bundle's size, raw and gzip-compressed (what goes over the
 //! wire with `Content-Encoding: gzip`), and by part. Measured:
 //!
-//! - `bundle_open/1000-issuers`: checking the department signature, loading the
-//!   trust list and verifying all 2,000 status lists (once per download);
+//! - `bundle_open/1000-issuers`: what opening costs: checking the department
+//!   signature, loading the trust list, indexing the 2,000 status lists (each is
+//!   verified when a credential first names it);
+//! - `bundle_open_eager/1000-issuers`: the baseline in the same run, opening as it
+//!   was before issue #16: the same, then every status list verified
+//!   (`OpenedBundle::verify_status_lists`);
+//! - `bundle_first_scan/1000-issuers`: opening, then the first credential QR
+//!   verified (which verifies the two lists it names): what an inspector waits for
+//!   before the first answer;
 //! - `bundle_reopen_after_delta/1000-issuers`: opening the bundle merged with a
 //!   delta in which one issuer's revocation list changed, reusing the lists verified
 //!   before (`open_payload_after`);
@@ -188,6 +195,8 @@ fn fixture() -> &'static Fixture {
         let opened = pollster::block_on(open_bundle(&bundle, &roots, now, FreshnessPolicy::default(), None))
             .expect("open bundle");
         assert!(opened.problems.is_empty(), "{:?}", opened.problems);
+        let list_problems = pollster::block_on(opened.verify_status_lists());
+        assert!(list_problems.is_empty(), "{list_problems:?}");
         let qr = sample.expect("sample credential");
         let checked = pollster::block_on(opened.verify_qr_text(&qr, None, now)).expect("verify");
         assert!(checked.report.verified, "{:#?}", checked.report);
@@ -218,6 +227,42 @@ fn bench_open(c: &mut Criterion) {
                 None,
             ));
             black_box(opened.map(|o| o.problems.len()))
+        })
+    });
+    group.finish();
+    let mut group = c.benchmark_group("bundle_open_eager");
+    group.sample_size(10);
+    group.bench_function(format!("{}-issuers", issuers()), |b| {
+        b.iter(|| {
+            let opened = pollster::block_on(open_bundle(
+                black_box(&f.bundle),
+                &f.roots,
+                f.now,
+                FreshnessPolicy::default(),
+                None,
+            ))
+            .expect("open");
+            let problems = pollster::block_on(opened.verify_status_lists());
+            assert!(problems.is_empty(), "{problems:?}");
+            black_box(problems.len())
+        })
+    });
+    group.finish();
+    let mut group = c.benchmark_group("bundle_first_scan");
+    group.sample_size(10);
+    group.bench_function(format!("{}-issuers", issuers()), |b| {
+        b.iter(|| {
+            let opened = pollster::block_on(open_bundle(
+                black_box(&f.bundle),
+                &f.roots,
+                f.now,
+                FreshnessPolicy::default(),
+                None,
+            ))
+            .expect("open");
+            let checked = pollster::block_on(opened.verify_qr_text(&f.qr, None, f.now)).expect("verify");
+            assert!(checked.report.verified);
+            black_box(checked.report.verified)
         })
     });
     group.finish();

@@ -127,6 +127,30 @@ pub enum StatusSource {
         /// Warn / fail ages.
         policy: crate::status::StatusPolicy,
     },
+    /// Status lists as received (an offline bundle's), each URL's verified when a
+    /// credential first names it and the verdict kept: the same check as
+    /// [`StatusSource::Cache`] over the cache an eager verification of every
+    /// list would have filled.
+    Lazy {
+        /// The lists, shared by every verification (and every clone of the bundle):
+        /// [`crate::status::LazyStatusLists`].
+        lists: Arc<dyn StatusListsOnDemand>,
+        /// Warn / fail ages.
+        policy: crate::status::StatusPolicy,
+    },
+}
+
+/// Status lists verified when first needed ([`StatusSource::Lazy`]), as
+/// [`crate::status::LazyStatusLists`] holds them. A trait so that this module,
+/// which verifying a list uses, does not depend on that verification.
+pub trait StatusListsOnDemand: std::fmt::Debug + Send + Sync {
+    /// The lists `vc` names (by `statusListCredential`), verified first if they
+    /// were not yet, as the cache its status check runs over: for those URLs,
+    /// what a cache filled by verifying every list up front would hold.
+    fn named_by<'a>(
+        &'a self,
+        vc: &'a Value,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::status::StatusListCache> + Send + 'a>>;
 }
 
 /// Where the anchoring check gets its data.
@@ -284,7 +308,17 @@ pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<Ve
         }
         _ => None,
     };
-    Ok(report_with_signature(vc, signature, options, Vec::new(), digest.as_ref()))
+    let lazily_held = lazily_held_lists(vc, options).await;
+    Ok(report_with_signature(vc, signature, options, Vec::new(), digest.as_ref(), lazily_held.as_ref()))
+}
+
+/// With [`StatusSource::Lazy`]: the lists `vc` names, verified now if they were not
+/// yet (each URL once per source), as the cache its status check runs over.
+async fn lazily_held_lists(vc: &Value, options: &VerifyOptions) -> Option<crate::status::StatusListCache> {
+    match &options.status {
+        StatusSource::Lazy { lists, .. } => Some(lists.named_by(vc).await),
+        _ => None,
+    }
 }
 
 /// Everything after the signature check: validity, issuer/key binding, and
@@ -295,6 +329,7 @@ fn report_with_signature(
     options: &VerifyOptions,
     mut warnings: Vec<Warning>,
     credential_digest: Option<&Hash>,
+    lazily_held: Option<&crate::status::StatusListCache>,
 ) -> VerificationReport {
     let empty = serde_json::Map::new();
     let obj = vc.as_object().unwrap_or(&empty);
@@ -346,8 +381,13 @@ fn report_with_signature(
             }
         }
     }
-    let status = match &options.status {
-        StatusSource::Cache { cache, policy } => {
+    let held = match (&options.status, lazily_held) {
+        (StatusSource::Cache { cache, policy }, _) => Some((cache.as_ref(), policy)),
+        (StatusSource::Lazy { policy, .. }, Some(cache)) => Some((cache, policy)),
+        _ => None,
+    };
+    let status = match held {
+        Some((cache, policy)) => {
             // A list counts only when signed by the credential's key (the one
             // whose trust was assessed), or, after a key rotation, by a key the
             // trust list certifies for the same organisation.
@@ -366,12 +406,12 @@ fn report_with_signature(
             warnings.extend(status_warnings);
             result
         }
-        StatusSource::NotConfigured if obj.contains_key("credentialStatus") => CheckResult::unchecked(
+        None if obj.contains_key("credentialStatus") => CheckResult::unchecked(
             "status_not_checked",
             "本次核验未获取状态列表，无法确认是否被吊销或暂停",
             "no status lists were available to this verification: revocation and suspension are not known",
         ),
-        StatusSource::NotConfigured => CheckResult::unchecked(
+        None => CheckResult::unchecked(
             "no_status_entry",
             "凭证没有状态条目，无法检查是否被吊销",
             "the credential has no status entry; revocation cannot be checked",
@@ -965,7 +1005,8 @@ pub async fn verify_presentation(
                     "self-asserted by the holder (not issued by a third party)",
                 ),
             };
-            let mut report = report_with_signature(vc, signature, options, vec![warning], None);
+            let lazily_held = lazily_held_lists(vc, options).await;
+            let mut report = report_with_signature(vc, signature, options, vec![warning], None, lazily_held.as_ref());
             bind_to_presenter(&mut report, vc, &proof, &presenters, options);
             credentials.push(CredentialOutcome::Report(Box::new(report)));
             continue;

@@ -15,13 +15,22 @@
 //!   trusted offline, as for the trust list;
 //! - its own `sequence` (versions only go up) and `issuedAt`.
 //!
-//! [`open_bundle`] checks the department signature and gives
-//! [`VerifyOptions`] in which every part's age is measured against the
+//! [`open_bundle`] checks the department signature and the trust list, and
+//! gives [`VerifyOptions`] in which every part's age is measured against the
 //! verifier's clock: trust data from the trust list's `issuedAt`, status data
 //! from the bundle's `issuedAt` (when the lists were collected). With the
 //! default policy a part older than 24 h gives a warning naming it and one
 //! older than 7 days fails its check, so an inspector offline for a week is
 //! told which data went stale instead of getting an opaque clock error.
+//!
+//! **Status lists are verified on first use.** Opening does not verify the
+//! issuers' signatures on the status lists (2,000 JSON-LD canonicalisations for a
+//! province, seconds): the first check of a credential naming a list verifies the
+//! lists bundled for that URL, as at the opening time, and keeps the verdict
+//! ([`LazyStatusLists`]). A check therefore gives the same result as if every
+//! list had been verified at opening; a list that does not verify fails the
+//! checks that name it (`status_list_bad_signature`, …) and is not in
+//! [`OpenedBundle::problems`] unless [`OpenedBundle::verify_status_lists`] is asked.
 //!
 //! **Anchoring offline.** Given the wallet's export of a credential (`{
 //! "credential": …, "inclusion": <InclusionBundle> }`), [`OpenedBundle::verify_qr_text`]
@@ -41,11 +50,12 @@ use serde_json::Value;
 use crate::credential_type::TypeRegistry;
 use crate::keys::IssuerKey;
 use crate::localized::Localized;
-use crate::status::{verify_status_list, StatusListCache, StatusPolicy};
+use crate::status::{LazyStatusLists, StatusPolicy};
 use crate::transparency::{AnchoredLog, InclusionBundle};
 use crate::trust::{TrustList, TrustListError};
 use crate::verification::{
-    verify_credential, AnchoringSource, CheckResult, IssuerTrust, StatusSource, VerificationReport, VerifyOptions,
+    verify_credential, AnchoringSource, CheckResult, IssuerTrust, StatusListsOnDemand, StatusSource,
+    VerificationReport, VerifyOptions,
 };
 
 pub use crate::transparency::{BundledAnchor, BundledLog};
@@ -116,9 +126,9 @@ impl VerifierBundle {
     /// `held` updated by the `delta` (whose department signature was checked with
     /// [`read_signed_bundle`]). Every part inside stays independently signed (trust
     /// list by the department, status lists by their issuers, checkpoints by their
-    /// logs) and is verified again by [`open_payload`]. The logs (keys, anchor
-    /// claims) are trusted on the department's word: they are always taken from
-    /// the delta, whose department signature was checked.
+    /// logs) and is verified again after [`open_payload`] (status lists on first
+    /// use). The logs (keys, anchor claims) are trusted on the department's word:
+    /// they are always taken from the delta, whose department signature was checked.
     ///
     /// # Errors
     /// [`BundleFileError::Payload`] when `delta` is not a delta of `held`;
@@ -209,6 +219,8 @@ pub struct OpenedBundle {
     /// The payload.
     pub bundle: VerifierBundle,
     trust: IssuerTrust,
+    /// The status lists (`status` holds them too), verified on first use.
+    status_lists: Arc<LazyStatusLists>,
     status: StatusSource,
     logs: Arc<[AnchoredLog]>,
     policy: FreshnessPolicy,
@@ -281,9 +293,10 @@ pub fn read_signed_bundle<R: AsRef<[u8]>>(
     Ok(bundle)
 }
 
-/// Prepare a full bundle's contents for verifying at `now`: the trust list and
-/// every status list are verified here (their own signatures), and each part ages
-/// on the verifier's clock.
+/// Prepare a full bundle's contents for verifying at `now`: the trust list is
+/// verified here (its own signature), the status lists when a credential first
+/// names them (see [`OpenedBundle::verify_status_lists`]), and each part ages on
+/// the verifier's clock.
 pub async fn open_payload<R: AsRef<[u8]>>(
     bundle: VerifierBundle,
     roots: &[R],
@@ -294,9 +307,15 @@ pub async fn open_payload<R: AsRef<[u8]>>(
 }
 
 /// [`open_payload`], reusing from `previous` (the bundle opened before a delta) the
-/// status lists whose signed document is unchanged: after a delta only the changed
-/// lists are verified again (verifying a list is a JSON-LD canonicalisation, ~4 ms;
-/// a province's 2,000 lists take seconds).
+/// status lists it already verified whose signed document is unchanged.
+///
+/// Opening does not verify the status lists: verifying one is a JSON-LD
+/// canonicalisation and a signature check (~4 ms; a province's 2,000 lists take
+/// seconds). Each URL's lists are verified, as at `now`, the first time a
+/// credential names it, and the verdict is kept ([`LazyStatusLists`]): a status
+/// check gives the same result as if every list had been verified here. A list
+/// that does not verify is then reported by the check that needs it (its code,
+/// e.g. `status_list_bad_signature`), not in [`OpenedBundle::problems`].
 pub async fn open_payload_after<R: AsRef<[u8]>>(
     bundle: VerifierBundle,
     roots: &[R],
@@ -304,10 +323,6 @@ pub async fn open_payload_after<R: AsRef<[u8]>>(
     policy: FreshnessPolicy,
     previous: Option<&OpenedBundle>,
 ) -> OpenedBundle {
-    let previous_cache = match previous.map(|p| &p.status) {
-        Some(StatusSource::Cache { cache, .. }) => Some(cache),
-        _ => None,
-    };
     let mut problems = Vec::new();
     // Checked on the verifier's clock: a trust list past its nextUpdate or its
     // maximum age is unavailable (the trust check fails, naming it); a younger
@@ -321,30 +336,32 @@ pub async fn open_payload_after<R: AsRef<[u8]>>(
             IssuerTrust::Unavailable(e.to_check_result())
         }
     };
-    let mut cache = StatusListCache::new();
-    for list in &bundle.status_lists {
-        let reusable = previous_cache
-            .and_then(|c| c.lists(&list.url).into_iter().find(|held| *held.credential() == list.credential));
-        // Verified now (or before, the same document); its age counts from when the
-        // bundle collected it.
-        let outcome = match reusable {
-            Some(held) => Ok(held.clone()),
-            None => verify_status_list(&list.url, &list.credential, now).await,
-        };
-        match outcome.and_then(|verified| cache.insert_verified(verified, bundle.issued_at)) {
-            Ok(()) => {}
-            Err(e) => {
-                problems.push(format!("status list {}: {e}", list.url));
-                cache.record_failure(&list.url, e, bundle.issued_at);
-            }
-        }
+    // Verified when first used, as at `now`; their age counts from when the bundle
+    // collected them.
+    let mut lists = LazyStatusLists::new(
+        bundle.status_lists.iter().map(|l| (l.url.clone(), l.credential.clone())),
+        bundle.issued_at,
+        now,
+    );
+    if let Some(previous) = previous {
+        lists = lists.reusing(&previous.status_lists);
     }
-    let status = StatusSource::Cache {
-        cache: Arc::new(cache),
+    let status_lists = Arc::new(lists);
+    let status = StatusSource::Lazy {
+        lists: Arc::clone(&status_lists) as Arc<dyn StatusListsOnDemand>,
         policy: StatusPolicy { warn_after: policy.warn_after, max_age: policy.max_age, ..StatusPolicy::default() },
     };
     let logs = open_logs(&bundle, &mut problems);
-    OpenedBundle { bundle, trust, status, logs: logs.into(), policy, types: TypeRegistry::default(), problems }
+    OpenedBundle {
+        bundle,
+        trust,
+        status_lists,
+        status,
+        logs: logs.into(),
+        policy,
+        types: TypeRegistry::default(),
+        problems,
+    }
 }
 
 /// The bundled logs whose keys and policy read (a bad one is a problem, and that
@@ -383,6 +400,20 @@ impl OpenedBundle {
     pub fn with_types(mut self, types: TypeRegistry) -> Self {
         self.types = types;
         self
+    }
+
+    /// Verify every bundled status list now, not waiting for a credential to name
+    /// it (what opening did before lists were verified on first use; a publisher's
+    /// self-check, a test, the benchmark's baseline). The verdicts are kept for
+    /// the checks to come. Returns the lists that do not verify, in words
+    /// (`status list <url>: <error>`), which checks naming them will fail with.
+    pub async fn verify_status_lists(&self) -> Vec<String> {
+        self.status_lists.verify_all().await.into_iter().map(|(url, e)| format!("status list {url}: {e}")).collect()
+    }
+
+    /// How many status list URLs have been verified so far (each once).
+    pub fn verified_status_lists(&self) -> usize {
+        self.status_lists.verified_urls()
     }
 
     /// Options to verify with at `now`, trust required (an inspector's setting).

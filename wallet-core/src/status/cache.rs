@@ -224,6 +224,17 @@ impl StatusListCache {
         self.urls.keys().map(String::as_str)
     }
 
+    /// Take over what `other` holds for URLs this cache does not know (its lists,
+    /// failures and rollback floors), sharing the lists.
+    pub(super) fn absorb(&mut self, other: &StatusListCache) {
+        for (url, state) in &other.urls {
+            self.urls.entry(url.clone()).or_insert_with(|| state.clone());
+        }
+        for (url, floors) in &other.floors {
+            self.floors.entry(url.clone()).or_insert_with(|| floors.clone());
+        }
+    }
+
     /// Forget everything about `url` (its rollback floors too).
     pub fn remove(&mut self, url: &str) {
         self.urls.remove(url);

@@ -47,6 +47,7 @@ mod bitstring;
 mod cache;
 mod entry;
 mod error;
+mod lazy;
 mod list;
 mod verify;
 
@@ -54,6 +55,7 @@ pub use bitstring::{Bitstring, MAX_DECODED_BYTES};
 pub use cache::{check_status, check_status_with, RecordedFailure, StatusListCache, StatusPolicy, MAX_SIGNERS_PER_URL};
 pub use entry::{status_entries, StatusEntry, STATUS_ENTRY_TYPE};
 pub use error::StatusError;
+pub use lazy::LazyStatusLists;
 pub use list::{status_list_credential, VerifiedStatusList, STATUS_LIST_CREDENTIAL_TYPE, STATUS_LIST_TYPE};
 pub use verify::verify_status_list;
 

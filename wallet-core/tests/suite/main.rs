@@ -10,6 +10,7 @@ mod data_model;
 mod fuzz_regressions;
 mod id_number;
 mod offline_anchoring;
+mod offline_status;
 mod presentations;
 mod proof_fast_path;
 mod qr_roundtrip;
