@@ -10,7 +10,7 @@
 //! own verifier. Issuance and derivation here are the specification's
 //! algorithms written out (§3.4.2–§3.4.6), on `ssi`'s primitives
 //! (`ssi-di-sd-primitives`: skolemise, canonicalise and group, select), and
-//! reproduce the W3C derived vector byte for byte.
+//! reproduce the W3C base proof and derived vector byte for byte.
 //!
 //! Three roles, three functions:
 //!
@@ -199,14 +199,50 @@ pub async fn sign_base_with(
     created: DateTime<Utc>,
     mandatory: &[String],
 ) -> Result<Value, IssueError> {
+    let mut hmac_key = [0_u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut hmac_key);
+    let scoped = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+    sign_base(&types.loader(), unsigned, key, created, mandatory, &hmac_key, &scoped).await
+}
+
+/// [`sign_base_with`] with given key material instead of fresh random keys:
+/// the HMAC key and the proof-scoped P-256 secret key (32 bytes each), with
+/// the contexts `loader` knows. For the W3C test vectors, which fix both.
+/// Never for issuance: both keys must be fresh for every credential.
+///
+/// # Errors
+/// See [`IssueError`]; a bad scoped key is [`IssueError::Signing`].
+#[doc(hidden)]
+pub async fn sign_base_with_key_material(
+    loader: &BundledLoader,
+    unsigned: &Value,
+    key: &IssuerKey,
+    created: DateTime<Utc>,
+    mandatory: &[String],
+    hmac_key: &[u8; 32],
+    scoped_secret: &[u8; 32],
+) -> Result<Value, IssueError> {
+    let scoped = p256::ecdsa::SigningKey::from_slice(scoped_secret)
+        .map_err(|e| IssueError::Signing(format!("proof-scoped key: {e}")))?;
+    sign_base(loader, unsigned, key, created, mandatory, hmac_key, &scoped).await
+}
+
+async fn sign_base(
+    loader: &BundledLoader,
+    unsigned: &Value,
+    key: &IssuerKey,
+    created: DateTime<Utc>,
+    mandatory: &[String],
+    hmac_key: &[u8; 32],
+    scoped: &p256::ecdsa::SigningKey,
+) -> Result<Value, IssueError> {
     if unsigned.get("proof").is_some() {
         return Err(IssueError::AlreadySigned);
     }
-    let loader = types.loader();
     crate::canonical::check_json_limits(unsigned).map_err(IssueError::TooComplex)?;
-    data_model::check_credential_with(&loader, unsigned)?;
+    data_model::check_credential_with(loader, unsigned)?;
     let unsigned = &issuance::with_data_integrity_context(unsigned);
-    issuance::refuse_beyond_budget(&loader, unsigned).await?;
+    issuance::refuse_beyond_budget(loader, unsigned).await?;
     let mandatory =
         pointers(unsigned, mandatory).map_err(|e| IssueError::Signing(format!("mandatory pointer: {e}")))?;
     let credential = LdClaims::from_json(unsigned).map_err(IssueError::NotACredential)?;
@@ -216,13 +252,11 @@ pub async fn sign_base_with(
     proof.insert("created".into(), format_timestamp(created).into());
     proof.insert("verificationMethod".into(), key.verification_method().into());
     proof.insert("proofPurpose".into(), "assertionMethod".into());
-    let proof_hash = proof_config_hash(&loader, unsigned, &proof).await.map_err(IssueError::Signing)?;
+    let proof_hash = proof_config_hash(loader, unsigned, &proof).await.map_err(IssueError::Signing)?;
 
     // §3.4.2 base proof transformation: HMAC-labelled canonical statements,
     // split into the mandatory ones and the others.
-    let mut hmac_key = [0_u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut hmac_key);
-    let grouped = group(&loader, &credential, &hmac_key, vec![(Group::Mandatory, mandatory.clone())])
+    let grouped = group(loader, &credential, hmac_key, vec![(Group::Mandatory, mandatory.clone())])
         .await
         .map_err(IssueError::Signing)?;
     let mandatory_set = grouped.members(Group::Mandatory);
@@ -239,7 +273,6 @@ pub async fn sign_base_with(
 
     // §3.4.3 base proof serialization: each other statement signed by a
     // proof-scoped key; the issuer signs proofHash ‖ that key ‖ mandatoryHash.
-    let scoped = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
     let scoped_public = multicodec_p256(scoped.verifying_key());
     let signatures: Vec<ciborium::Value> = other_lines
         .iter()
