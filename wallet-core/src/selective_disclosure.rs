@@ -138,15 +138,26 @@ pub fn check_proof_kinds(proof: &Value) -> Option<CheckResult> {
     None
 }
 
-/// The mandatory pointers of `unsigned` as its credential type's definition
-/// gives them (`mandatoryPointers`), keeping only those that point at a
-/// member the credential has (an optional field left out, or no status
-/// entry, is not an error). Empty when the type is unknown or declares none.
+/// Members every base proof makes mandatory, whatever the type declares: the
+/// verifier's checks rest on them. Without `issuer` a derived credential is not
+/// a credential (and trust is judged per `type`); a hidden `validUntil` would
+/// turn "expired" into "no end of validity", a hidden `credentialStatus`
+/// "revoked" into "no status entry".
+pub const ALWAYS_MANDATORY: &[&str] = &["/issuer", "/type", "/validFrom", "/validUntil", "/credentialStatus"];
+
+/// The mandatory pointers of `unsigned`: [`ALWAYS_MANDATORY`], then those its
+/// credential type's definition adds (`mandatoryPointers`), each once, keeping
+/// only those that point at a member the credential has (an optional field
+/// left out, or no status entry, is not an error).
 pub fn mandatory_pointers_for(types: &TypeRegistry, unsigned: &Value) -> Vec<String> {
-    types
-        .for_credential(unsigned)
-        .map(|def| def.mandatory_pointers.iter().filter(|p| unsigned.pointer(p).is_some()).cloned().collect())
-        .unwrap_or_default()
+    let declared = types.for_credential(unsigned).map(|def| def.mandatory_pointers.clone()).unwrap_or_default();
+    let mut out: Vec<String> = Vec::new();
+    for p in ALWAYS_MANDATORY.iter().map(|p| (*p).to_owned()).chain(declared) {
+        if unsigned.pointer(&p).is_some() && !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// A pointer list as `ssi` takes it: each an RFC 6901 pointer that resolves

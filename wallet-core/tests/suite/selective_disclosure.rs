@@ -87,9 +87,9 @@ fn assert_invalid(report: &VerificationReport, code: &str) {
 
 const MANDATORY: &[&str] = &[
     "/issuer",
+    "/type",
     "/validFrom",
     "/validUntil",
-    "/type",
     "/credentialStatus",
     "/credentialSubject/fullName",
     "/credentialSubject/examinationResult",
@@ -441,4 +441,30 @@ async fn the_w3c_base_proof_is_reproduced_byte_for_byte_from_the_w3c_key_materia
     let mut revealed = derived.clone();
     revealed.as_object_mut().unwrap().remove("proof");
     assert_eq!(revealed, fixture_json("w3c/ecdsa-sd-2023/employ/derivedUnsignedReveal.json"));
+}
+
+#[tokio::test]
+async fn a_type_without_mandatory_pointers_and_with_a_number_derives_and_verifies() {
+    // The dog vaccination certificate declares no mandatoryPointers (the
+    // holder shows what it picks beyond issuer, type and validity) and carries
+    // an integer (numbers keep their literal form through derivation).
+    let key = test_key();
+    let types = TypeRegistry::default();
+    let def = types.by_type("DogVaccinationCertificate").unwrap();
+    let request = json!({"ownerName": "王芳", "dogName": "旺财", "breed": "中华田园犬", "dogSex": "male",
+        "birthYear": 2021, "vaccine": "rabies", "vaccinationDate": "2026-03-01", "vaccinationClinic": "海淀区动物防疫站"});
+    let checked = def.check_request_keyed(&request, NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), None).unwrap();
+    let unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &key.did());
+    // Only the members every base proof makes mandatory (no status entry here).
+    assert_eq!(mandatory_pointers_for(&types, &unsigned), ["/issuer", "/type", "/validFrom", "/validUntil"]);
+    let base =
+        sign_base_for_type(&types, &unsigned, &key, Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap()).await.unwrap();
+    let derived = derive(&base, &["/credentialSubject/birthYear", "/credentialSubject/vaccine"]).await;
+    assert_eq!(derived["validUntil"], unsigned["validUntil"]);
+    assert_eq!(derived["credentialSubject"]["birthYear"], json!(2021));
+    assert!(derived["credentialSubject"].get("ownerName").is_none());
+    assert!(verify(&derived).await.verified);
+    let mut forged = derived.clone();
+    forged["credentialSubject"]["birthYear"] = json!(2020);
+    assert_invalid(&verify(&forged).await, "bad_signature");
 }
