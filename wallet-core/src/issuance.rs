@@ -58,7 +58,7 @@ impl IssueError {
 /// VC 1.1 documents do not define `DataIntegrityProof`: as the Data Integrity
 /// spec requires, add the data-integrity/v2 context when neither it nor the
 /// VC 2.0 context (which includes it) is present.
-fn with_data_integrity_context(unsigned: &Value) -> Value {
+pub(crate) fn with_data_integrity_context(unsigned: &Value) -> Value {
     let mut doc = unsigned.clone();
     let has = |ctx: &Value, url: &str| match ctx {
         Value::String(s) => s == url,
@@ -119,7 +119,7 @@ pub async fn sign_credential_with(
 
 /// `ssi` canonicalises without a budget: a document beyond ours (or the JSON
 /// limits) is refused before signing. Invalid JSON-LD is left to `ssi`.
-async fn refuse_beyond_budget(loader: &BundledLoader, unsigned: &Value) -> Result<(), IssueError> {
+pub(crate) async fn refuse_beyond_budget(loader: &BundledLoader, unsigned: &Value) -> Result<(), IssueError> {
     match crate::canonical::check_document_with(loader, unsigned).await {
         Err(e) if e.is_limit() => Err(IssueError::TooComplex(e)),
         _ => Ok(()),

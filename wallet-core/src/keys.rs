@@ -81,6 +81,14 @@ impl IssuerKey {
         format!("did:key:{mb}#{mb}")
     }
 
+    /// ES256: an ECDSA P-256 signature of SHA-256(`message`) (RFC 6979
+    /// nonces), as the 64 bytes `r ‖ s`.
+    pub(crate) fn sign_es256(&self, message: &[u8]) -> [u8; 64] {
+        use p256::ecdsa::signature::Signer as _;
+        let signature: p256::ecdsa::Signature = p256::ecdsa::SigningKey::from(&self.secret).sign(message);
+        signature.to_bytes().into()
+    }
+
     /// The key as an `ssi` JWK (with its private part), for signing.
     pub(crate) fn to_jwk(&self) -> Result<ssi_jwk::JWK, KeyError> {
         let point = self.public_key().to_encoded_point(false);

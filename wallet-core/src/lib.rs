@@ -24,6 +24,7 @@ pub mod oid4vci;
 pub mod presentation;
 pub mod qr;
 pub mod report;
+pub mod selective_disclosure;
 pub mod sm2_rdfc_2026;
 pub mod status;
 pub mod transparency;

@@ -30,7 +30,9 @@ use crate::transparency::{
 
 /// Cryptosuites this verifier accepts. Anything else is reported as an
 /// invalid signature with the code `unsupported_cryptosuite`.
-pub const ACCEPTED_CRYPTOSUITES: &[&str] = &["ecdsa-rdfc-2019", "eddsa-rdfc-2022"];
+/// `ecdsa-sd-2023` is accepted for *derived* proofs only: a base proof is
+/// refused with `sd_base_proof_presented` (see [`crate::selective_disclosure`]).
+pub const ACCEPTED_CRYPTOSUITES: &[&str] = &["ecdsa-rdfc-2019", "eddsa-rdfc-2022", "ecdsa-sd-2023"];
 
 /// Why an input is not a credential we can check at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -685,6 +687,10 @@ async fn check_signature(
     if let Some(wrong) = check_proof_purpose(proof, "assertionMethod") {
         return Ok((wrong, None));
     }
+    // ecdsa-sd-2023: derived proofs only (a base proof is the holder's).
+    if let Some(refused) = crate::selective_disclosure::check_proof_kinds(proof) {
+        return Ok((refused, None));
+    }
     // `ssi` canonicalises without a budget: ours runs first (see
     // `refuse_beyond_budget`). Invalid JSON-LD is left to `ssi` to report.
     let loader = options.types.loader();
@@ -1114,6 +1120,9 @@ async fn check_presentation_signature(
 ) -> Result<CheckResult, MalformedCredential> {
     if let Some(unsupported) = check_proof_suites(proof)? {
         return Ok(unsupported);
+    }
+    if let Some(refused) = crate::selective_disclosure::check_proof_kinds(proof) {
+        return Ok(refused);
     }
     if let Some(refused) = refuse_beyond_budget(&options.types.loader(), vp).await {
         return Ok(refused);

@@ -55,6 +55,13 @@ void ecert_inspector_free(EcertInspector *inspector);
 /* Decodes a credential QR text to its W3C credential JSON (not verified). */
 char *ecert_decode_qr_text(const char *qr_text);
 
+/* Selective disclosure (ecdsa-sd-2023): from base_json (a credential with its
+ * issuer's base proof) derives the credential showing the mandatory statements
+ * and those selective_pointers_json names (a JSON array of JSON pointers, "[]"
+ * for the mandatory ones only): {"credential": …, "qrText": "EC1:…"}. NULL on
+ * error (not_sd_base_proof, bad_selective_pointer, …). */
+char *ecert_derive_credential(const char *base_json, const char *selective_pointers_json);
+
 /* Finds and decodes the QR code in a PNG or JPEG image; returns its text. */
 char *ecert_decode_qr_image(const uint8_t *image, size_t image_len);
 

@@ -325,6 +325,47 @@ pub unsafe extern "C" fn ecert_decode_qr_image(image: *const u8, image_len: usiz
     })
 }
 
+/// Selective disclosure (`ecdsa-sd-2023`): from `base_json` (a credential with its
+/// issuer's base proof) derive the credential that shows the mandatory statements
+/// and those `selective_pointers_json` names (a JSON array of RFC 6901 pointers,
+/// e.g. `["/credentialSubject/birthDate"]`; `[]` for the mandatory ones only).
+/// Returns `{"credential": …, "qrText": "EC1:…"}`; NULL on error (`not_sd_base_proof`,
+/// `bad_selective_pointer`, …). Uses the shipped credential types.
+///
+/// # Safety
+/// Both arguments are NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_derive_credential(
+    base_json: *const c_char,
+    selective_pointers_json: *const c_char,
+) -> *mut c_char {
+    guarded(std::ptr::null_mut(), || {
+        // SAFETY: forwarded caller contract.
+        let base = unsafe { text_arg(base_json, "base_json") }?;
+        // SAFETY: forwarded caller contract.
+        let pointers = unsafe { text_arg(selective_pointers_json, "selective_pointers_json") }?;
+        let base: Value = serde_json::from_str(base).map_err(|e| {
+            FfiError::new("invalid_json", format!("凭证不是 JSON：{e}"), format!("base_json is not JSON: {e}"))
+        })?;
+        let pointers: Vec<String> = serde_json::from_str(pointers).map_err(|e| {
+            FfiError::new(
+                "invalid_json",
+                format!("所选字段应为 JSON 字符串数组：{e}"),
+                format!("selective_pointers_json is not a JSON array of strings: {e}"),
+            )
+        })?;
+        let types = wallet_core::credential_type::TypeRegistry::default();
+        let derived = pollster::block_on(wallet_core::selective_disclosure::derive_with(&types, &base, &pointers))
+            .map_err(|e| {
+                let m = e.message();
+                FfiError { code: e.code().to_owned(), message: m }
+            })?;
+        let qr_text = wallet_core::compact::encode_credential_with(&types, &derived)
+            .map_err(|e| FfiError::new(e.code(), format!("无法生成二维码：{e}"), format!("no QR text for it: {e}")))?;
+        out_json(&json!({"credential": derived, "qrText": qr_text}))
+    })
+}
+
 // --- the citizen's wallet -------------------------------------------------------
 
 use wallet_core::presentation::Freshness;

@@ -12,6 +12,7 @@ mod offline;
 mod outbound_fetch;
 mod overload;
 mod presentations;
+mod selective_disclosure;
 mod support;
 mod trust_binding;
 mod witness;

@@ -233,6 +233,10 @@ struct RawDefinition {
     /// entry and can be marked used exactly once.
     #[serde(default)]
     single_use: bool,
+    /// `ecdsa-sd-2023` mandatory pointers (RFC 6901 JSON pointers into the
+    /// credential): what a holder cannot withhold from a derived credential.
+    #[serde(default)]
+    mandatory_pointers: Vec<String>,
     fields: Vec<RawField>,
 }
 
@@ -294,6 +298,12 @@ pub struct Definition {
     pub validity: Validity,
     /// Single use: issued with a `used` status entry (see `issuer`'s `/use`).
     pub single_use: bool,
+    /// Selective disclosure (`ecdsa-sd-2023`): the JSON pointers a holder
+    /// cannot withhold (`mandatoryPointers` in the file; empty: none). Each is
+    /// an RFC 6901 pointer to a VC 2.0 member of the credential or to
+    /// `/credentialSubject/<field>`; a pointer to a member a credential does
+    /// not carry (an optional field left out) is skipped when it is issued.
+    pub mandatory_pointers: Vec<String>,
     /// Fields in credential order.
     pub fields: Vec<Field>,
 }
@@ -351,6 +361,60 @@ fn check_text(what: &str, text: &Text) -> Result<(), String> {
     }
     if text.en.trim().is_empty() {
         return Err(format!("{what} has no en text"));
+    }
+    Ok(())
+}
+
+/// Top-level credential members a mandatory pointer may name (besides
+/// `/credentialSubject/<field>`): VC 2.0 members our issuer writes.
+const POINTER_MEMBERS: &[&str] = &[
+    "@context",
+    "id",
+    "type",
+    "name",
+    "description",
+    "issuer",
+    "validFrom",
+    "validUntil",
+    "credentialSubject",
+    "credentialStatus",
+    "credentialSchema",
+    "evidence",
+    "termsOfUse",
+    "renderMethod",
+];
+
+/// `mandatoryPointers`: each an RFC 6901 JSON pointer (`/`-separated, `~0` and
+/// `~1` the only escapes), naming a VC 2.0 member ([`POINTER_MEMBERS`]) or,
+/// under `/credentialSubject/`, a field of this type (for a `cnResidentId`
+/// field: `idNumberDigest` / `idNumberSalt`); no pointer twice.
+fn check_mandatory_pointers(pointers: &[String], fields: &[Field]) -> Result<(), String> {
+    let mut seen = HashSet::new();
+    for p in pointers {
+        let bad = |why: &str| format!("mandatoryPointers: {p:?} {why}");
+        if ssi_data_integrity::JsonPointer::new(p.as_str()).is_err() || p.is_empty() {
+            return Err(bad("is not a JSON pointer (RFC 6901: \"/member/…\", escapes ~0 and ~1)"));
+        }
+        if !seen.insert(p.as_str()) {
+            return Err(bad("is given twice"));
+        }
+        let mut tokens = p.split('/').skip(1).map(|t| t.replace("~1", "/").replace("~0", "~"));
+        let first = tokens.next().unwrap_or_default();
+        if !POINTER_MEMBERS.contains(&first.as_str()) {
+            return Err(bad(&format!("names {first:?}, not a credential member ({})", POINTER_MEMBERS.join(", "))));
+        }
+        if first == "credentialSubject" {
+            if let Some(name) = tokens.next() {
+                let known = fields.iter().any(|f| match f.field_type {
+                    FieldType::CnResidentId => name == "idNumberDigest" || name == "idNumberSalt",
+                    _ => f.name == name,
+                }) || name == "id"
+                    || name == "type";
+                if !known {
+                    return Err(bad(&format!("names the subject member {name:?}, which is not a field of this type")));
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -595,6 +659,7 @@ impl Definition {
         if raw.validity.months == Some(0) {
             return Err(err(None, "validity.months must be at least 1".into()));
         }
+        check_mandatory_pointers(&raw.mandatory_pointers, &fields).map_err(|p| err(None, p))?;
 
         let context_document = if raw.json_ld.bundled {
             None
@@ -637,6 +702,7 @@ impl Definition {
             value_codes: raw.value_codes,
             validity: raw.validity,
             single_use: raw.single_use,
+            mandatory_pointers: raw.mandatory_pointers,
             fields,
         })
     }

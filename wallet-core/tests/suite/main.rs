@@ -14,6 +14,7 @@ mod offline_status;
 mod presentations;
 mod proof_fast_path;
 mod qr_roundtrip;
+mod selective_disclosure;
 mod sm2_suite;
 mod status;
 mod transparency;
