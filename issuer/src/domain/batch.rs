@@ -96,7 +96,8 @@ pub fn parse_csv(def: &Definition, body: &[u8]) -> Result<Vec<BatchRow>, Issuanc
         .headers()
         .map_err(|e| IssuanceError::InvalidBatch(format!("the CSV header cannot be read: {e}")))?
         .iter()
-        .map(|h| h.trim().to_owned())
+        // A spreadsheet's UTF-8 byte order mark is not part of the first name.
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
         .collect();
     if header.iter().all(String::is_empty) {
         return Err(IssuanceError::InvalidBatch("the CSV has no header row".into()));
@@ -167,6 +168,17 @@ mod tests {
         assert!(matches!(rows[2].body, Err(IssuanceError::InvalidJson(_))));
         assert_eq!(rows[3].idempotency_key, None);
         assert_eq!(rows[3].row, 4);
+    }
+
+    #[test]
+    fn csv_header_may_start_with_a_byte_order_mark() {
+        let registry = wallet_core::credential_type::TypeRegistry::shipped().unwrap();
+        let def = registry.by_api_path("licences").unwrap();
+        let body = "\u{feff}idempotencyKey,licensee,businessScope\nk1,店, a ; b ;\n";
+        let rows = parse_csv(&def, body.as_bytes()).unwrap();
+        assert_eq!(rows[0].idempotency_key.as_deref(), Some("k1"));
+        let request: Value = serde_json::from_slice(rows[0].body.as_ref().unwrap()).unwrap();
+        assert_eq!(request, serde_json::json!({"licensee": "店", "businessScope": ["a", "b"]}));
     }
 
     #[test]
