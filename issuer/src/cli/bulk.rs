@@ -9,7 +9,8 @@
 //! header row of field names and an `idempotencyKey` column; `.csv` or
 //! `--format csv`). It is sent in chunks (`--chunk`, 500 rows) to
 //! `POST /api/v1/<type>/batch`; a chunk that fails in transit or with a 5xx is
-//! sent again (the keys make that safe), and so is the whole file after an
+//! sent again, and so are rows refused with a 5xx (the issuer busy); the keys
+//! make that safe, as they make sending the whole file again after an
 //! interruption: rows already issued come back `replayed`.
 //!
 //! Progress: a bar on a terminal, else a line per chunk (stderr). Refused rows
@@ -71,10 +72,22 @@ impl BulkSummary {
     }
 }
 
-/// One request's body and its content type.
-struct Chunk {
-    rows: usize,
-    body: Vec<u8>,
+/// The file's rows, each as it is sent (an NDJSON line, a CSV record), and
+/// the CSV header every request starts with.
+struct Rows {
+    header: Vec<u8>,
+    rows: Vec<Vec<u8>>,
+}
+
+impl Rows {
+    /// A request body of these rows (indices into the file's rows).
+    fn body(&self, indices: &[usize]) -> Vec<u8> {
+        let mut body = self.header.clone();
+        for row in indices.iter().filter_map(|&i| self.rows.get(i)) {
+            body.extend_from_slice(row);
+        }
+        body
+    }
 }
 
 fn is_csv(args: &BulkArgs) -> anyhow::Result<bool> {
@@ -86,37 +99,38 @@ fn is_csv(args: &BulkArgs) -> anyhow::Result<bool> {
     }
 }
 
-fn ndjson_chunks(text: &[u8], size: usize) -> Vec<Chunk> {
-    let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.trim_ascii().is_empty()).collect();
-    lines
-        .chunks(size)
-        .map(|lines| {
-            let mut body = Vec::new();
-            for line in lines {
-                body.extend_from_slice(line);
-                body.push(b'\n');
-            }
-            Chunk { rows: lines.len(), body }
+fn ndjson_rows(text: &[u8]) -> Rows {
+    let rows = text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty())
+        .map(|line| {
+            let mut row = line.to_vec();
+            row.push(b'\n');
+            row
         })
-        .collect()
+        .collect();
+    Rows { header: Vec::new(), rows }
 }
 
-fn csv_chunks(text: &[u8], size: usize) -> anyhow::Result<Vec<Chunk>> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text);
-    let header = reader.byte_headers().context("reading the CSV header")?.clone();
-    let records: Vec<csv::ByteRecord> = reader.byte_records().collect::<Result<_, _>>().context("reading the CSV")?;
-    records
-        .chunks(size)
-        .map(|records| {
-            let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
-            writer.write_byte_record(&header)?;
-            for record in records {
-                writer.write_byte_record(record)?;
-            }
-            Ok(Chunk { rows: records.len(), body: writer.into_inner().map_err(|e| e.into_error())? })
-        })
-        .collect()
+fn csv_record(record: &csv::ByteRecord) -> anyhow::Result<Vec<u8>> {
+    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    writer.write_byte_record(record)?;
+    writer.into_inner().map_err(|e| anyhow::anyhow!("writing CSV: {}", e.error()))
 }
+
+fn csv_rows(text: &[u8]) -> anyhow::Result<Rows> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text);
+    let header = csv_record(&reader.byte_headers().context("reading the CSV header")?.clone())?;
+    let rows = reader
+        .byte_records()
+        .map(|record| csv_record(&record.context("reading the CSV")?))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Rows { header, rows })
+}
+
+/// Rows refused for a reason of the issuer's (5xx: busy, past its deadline)
+/// are sent again, at most this many times in all.
+const ROW_ATTEMPTS: u32 = 3;
 
 fn client() -> anyhow::Result<reqwest::Client> {
     // The operator names the issuer (often on a private network); a chunk of
@@ -132,18 +146,13 @@ async fn send(
     url: &str,
     token: &str,
     content_type: &str,
-    chunk: &Chunk,
+    body: &[u8],
 ) -> anyhow::Result<Value> {
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let sent = http
-            .post(url)
-            .bearer_auth(token)
-            .header("content-type", content_type)
-            .body(chunk.body.clone())
-            .send()
-            .await;
+        let sent =
+            http.post(url).bearer_auth(token).header("content-type", content_type).body(body.to_vec()).send().await;
         let failure = match sent {
             Ok(response) if response.status().is_server_error() => {
                 format!("HTTP {}: {}", response.status(), response.text().await.unwrap_or_default())
@@ -189,13 +198,10 @@ fn refusal_line(answer: &Value) -> String {
 pub async fn bulk_issue(args: &BulkArgs) -> anyhow::Result<BulkSummary> {
     anyhow::ensure!((1..=1000).contains(&args.chunk), "--chunk must be 1 to 1000");
     let text = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let csv = is_csv(args)?;
-    let (chunks, content_type) = if csv {
-        (csv_chunks(&text, args.chunk)?, "text/csv")
-    } else {
-        (ndjson_chunks(&text, args.chunk), "application/x-ndjson")
-    };
-    let total: usize = chunks.iter().map(|c| c.rows).sum();
+    let (file, content_type) =
+        if is_csv(args)? { (csv_rows(&text)?, "text/csv") } else { (ndjson_rows(&text), "application/x-ndjson") };
+    let total = file.rows.len();
+    let chunks = total.div_ceil(args.chunk);
     let url = format!("{}/api/v1/{}/batch", args.url.trim_end_matches('/'), args.type_path);
     let http = client()?;
     let mut results = match &args.results {
@@ -212,39 +218,62 @@ pub async fn bulk_issue(args: &BulkArgs) -> anyhow::Result<BulkSummary> {
         );
         bar
     });
+    let say = |line: String| match &bar {
+        Some(bar) => bar.println(line),
+        None => eprintln!("{line}"),
+    };
     let started = Instant::now();
     let mut summary = BulkSummary::default();
-    for (index, chunk) in chunks.iter().enumerate() {
-        let reply = send(&http, &url, &args.token, content_type, chunk).await?;
-        for answer in reply.get("results").and_then(Value::as_array).into_iter().flatten() {
-            let mut answer = answer.clone();
-            // Rows numbered in the file, not in the chunk.
-            if let Some(row) = answer.get_mut("row") {
-                *row = Value::from(row.as_u64().unwrap_or(0) + (summary.rows as u64));
+    let indices: Vec<usize> = (0..total).collect();
+    for (index, chunk) in indices.chunks(args.chunk).enumerate() {
+        // The chunk's answers by file row; rows refused with a 5xx go again.
+        let mut answers: std::collections::BTreeMap<usize, Value> = std::collections::BTreeMap::new();
+        let mut pending = chunk.to_vec();
+        for attempt in 1..=ROW_ATTEMPTS {
+            let reply = send(&http, &url, &args.token, content_type, &file.body(&pending)).await?;
+            let mut again = Vec::new();
+            for answer in reply.get("results").and_then(Value::as_array).into_iter().flatten() {
+                let position = answer.get("row").and_then(Value::as_u64).and_then(|r| usize::try_from(r).ok());
+                let Some(&file_row) = position.and_then(|r| r.checked_sub(1)).and_then(|r| pending.get(r)) else {
+                    anyhow::bail!("POST {url}: an answer for a row that was not sent: {answer}");
+                };
+                let mut answer = answer.clone();
+                // Rows numbered in the file, not in the request.
+                if let Some(row) = answer.get_mut("row") {
+                    *row = Value::from(file_row + 1);
+                }
+                if answer.get("status").and_then(Value::as_u64).is_some_and(|s| s >= 500) && attempt < ROW_ATTEMPTS {
+                    again.push(file_row);
+                }
+                answers.insert(file_row, answer);
             }
+            if again.is_empty() {
+                break;
+            }
+            say(format!("{} rows refused for now (busy or an internal error): sending them again", again.len()));
+            tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+            pending = again;
+        }
+        anyhow::ensure!(answers.len() == chunk.len(), "POST {url}: {} answers for {} rows", answers.len(), chunk.len());
+        for answer in answers.into_values() {
             match answer.get("outcome").and_then(Value::as_str) {
                 Some("issued") => summary.issued += 1,
                 Some("replayed") => summary.replayed += 1,
                 _ => {
                     summary.refused += 1;
-                    let line = refusal_line(&answer);
-                    match &bar {
-                        Some(bar) => bar.println(line),
-                        None => eprintln!("{line}"),
-                    }
+                    say(refusal_line(&answer));
                 }
             }
             if let Some(out) = results.as_mut() {
                 writeln!(out, "{answer}")?;
             }
         }
-        summary.rows += chunk.rows;
+        summary.rows += chunk.len();
         match &bar {
             Some(bar) => bar.set_position(summary.rows as u64),
             None => eprintln!(
-                "chunk {}/{}: {}/{total} rows ({} issued, {} replayed, {} refused)",
+                "chunk {}/{chunks}: {}/{total} rows ({} issued, {} replayed, {} refused)",
                 index + 1,
-                chunks.len(),
                 summary.rows,
                 summary.issued,
                 summary.replayed,

@@ -27,9 +27,14 @@ impl Drop for App {
 }
 
 async fn spawn(database_url: Option<String>) -> App {
+    spawn_with(database_url, |_| {}).await
+}
+
+async fn spawn_with(database_url: Option<String>, tweak: impl FnOnce(&mut issuer::config::Settings)) -> App {
     let data = tempfile::tempdir().unwrap();
     let mut settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
     settings.database_url = database_url;
+    tweak(&mut settings);
     let app = issuer::startup::Application::build(&settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     let server = tokio::spawn(app.run_until_stopped());
@@ -304,4 +309,39 @@ async fn cli_scenario(app: &App) {
     assert!(stdout.contains("26 rows: 0 issued, 25 replayed, 1 refused"), "{stdout}");
     assert!(stderr.contains("chunk 3/3: 26/26 rows"), "{stderr}");
     assert!(stderr.contains("row 26 (key cli-bad): invalid_fields"), "{stderr}");
+}
+
+/// An issuer with one CPU worker and a queue of one: rows of a batch are
+/// refused `busy` (503) on their own; the CLI sends them again, and running
+/// it until nothing is refused issues every row exactly once.
+#[tokio::test]
+async fn rows_refused_busy_are_sent_again_and_issued_once() {
+    let app = spawn_with(None, |s| {
+        s.cpu_workers = Some(1);
+        s.cpu_queue = 1;
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("busy.ndjson");
+    std::fs::write(&file, (0..12).map(|i| ndjson_line(person(i), &format!("busy-{i}"))).collect::<String>()).unwrap();
+    let before = app.log_size().await;
+    let results = dir.path().join("results.ndjson");
+    let mut issued = 0;
+    for _ in 0..20 {
+        let summary = bulk_issue(&BulkArgs { results: Some(results.clone()), ..args(&app, &file, 12) }).await.unwrap();
+        assert_eq!(summary.rows, 12);
+        issued += summary.issued;
+        for line in std::fs::read_to_string(&results).unwrap().lines() {
+            let answer: Value = serde_json::from_str(line).unwrap();
+            if answer["outcome"] == "refused" {
+                assert_eq!(answer["status"], 503, "{answer}");
+            }
+        }
+        if summary.refused == 0 {
+            break;
+        }
+    }
+    assert_eq!(issued, 12);
+    assert_eq!(app.log_size().await, before + 12);
+    assert_eq!(app.store.count_credentials(None).await.unwrap(), 12);
 }
