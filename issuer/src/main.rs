@@ -21,6 +21,8 @@ enum Command {
     /// Notarise a folder's files by digest, and re-check it later against the receipts.
     #[command(subcommand)]
     Notarize(issuer::cli::notarize::NotarizeCommand),
+    /// Issue a file of requests (NDJSON or CSV, a key per row) through a running issuer, in chunks.
+    BulkIssue(issuer::cli::bulk::BulkArgs),
     /// Clinic staff accounts for the web pages (password from an environment variable or stdin).
     #[command(subcommand)]
     Staff(issuer::cli::accounts::StaffCommand),
@@ -40,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Status(command) => std::process::exit(issuer::cli::status::run(command).await?),
         Command::Notarize(command) => std::process::exit(issuer::cli::notarize::run(command).await?),
+        Command::BulkIssue(args) => std::process::exit(issuer::cli::bulk::run(args).await?),
         Command::Staff(command) => issuer::cli::accounts::run_staff(command).await?,
         Command::Token(command) => issuer::cli::accounts::run_token(command).await?,
     }

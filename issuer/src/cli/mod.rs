@@ -1,8 +1,9 @@
 //! Operators' command-line tools on the issuer's own store (`issuer status …`,
 //! `issuer staff …`, `issuer token …`) and on a running issuer (`issuer
-//! notarize …`). The store tools find the store through one [`StoreLocation`].
+//! notarize …`, `issuer bulk-issue …`). The store tools find the store through one [`StoreLocation`].
 
 pub mod accounts;
+pub mod bulk;
 pub mod notarize;
 pub mod status;
 

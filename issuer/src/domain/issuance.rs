@@ -60,6 +60,17 @@ pub enum IssuanceError {
     InvalidJson(String),
     /// An `Idempotency-Key` that is not 1–255 visible ASCII characters.
     InvalidIdempotencyKey,
+    /// A batch row without its `idempotencyKey`.
+    IdempotencyKeyMissing,
+    /// A batch with more rows than one request may carry.
+    TooManyRows {
+        /// Rows sent.
+        rows: usize,
+        /// Rows allowed.
+        max: usize,
+    },
+    /// A batch body that cannot be read at all (a CSV without a readable header).
+    InvalidBatch(String),
     /// The credential breaks the data model or cannot be signed as it is.
     Unsignable(IssueError),
     /// No type is served at this path.
@@ -101,6 +112,9 @@ impl IssuanceError {
             Self::InvalidFields(_) => "invalid_fields".into(),
             Self::InvalidJson(_) => "invalid_json".into(),
             Self::InvalidIdempotencyKey => "invalid_idempotency_key".into(),
+            Self::IdempotencyKeyMissing => "idempotency_key_missing".into(),
+            Self::TooManyRows { .. } => "too_many_rows".into(),
+            Self::InvalidBatch(_) => "invalid_batch".into(),
             Self::Unsignable(e) => e.code().into(),
             Self::UnknownCredentialType => "unknown_credential_type".into(),
             Self::TypeNotAuthorised { .. } => "credential_type_not_authorised".into(),
@@ -136,6 +150,17 @@ impl IssuanceError {
             Self::Unsignable(IssueError::DataModel(e)) => Localized::new(e.message_zh.clone(), e.message_en.clone()),
             Self::Unsignable(other) => {
                 Localized::new(format!("无法签发该凭证：{other}"), format!("cannot issue this credential: {other}"))
+            }
+            Self::IdempotencyKeyMissing => Localized::new(
+                "每一行都需要自己的 idempotencyKey（1至255个可见 ASCII 字符）",
+                "every row needs its own idempotencyKey (1 to 255 visible ASCII characters)",
+            ),
+            Self::TooManyRows { rows, max } => Localized::new(
+                format!("一次最多提交 {max} 行，本次为 {rows} 行；请分批提交"),
+                format!("at most {max} rows per request, this one has {rows}: send it in chunks"),
+            ),
+            Self::InvalidBatch(m) => {
+                Localized::new(format!("批量内容无法读取：{m}"), format!("the batch cannot be read: {m}"))
             }
             Self::UnknownCredentialType => {
                 Localized::new("本签发服务没有这种凭证类型", "this issuer has no such credential type")
@@ -241,6 +266,20 @@ pub struct Issued {
     pub body: Value,
     /// True when this answer is a replay of an earlier request with the same key.
     pub replayed: bool,
+}
+
+/// Rows of one batch in flight at once (signing on the CPU pool, storing).
+pub const BATCH_PARALLELISM: usize = 8;
+
+/// One row's answer in a batch.
+#[derive(Debug)]
+pub struct BatchOutcome {
+    /// The row's position in the batch (1-based).
+    pub row: usize,
+    /// Its idempotency key, as given.
+    pub idempotency_key: Option<String>,
+    /// Issued (or replayed, [`Issued::replayed`]), or why not.
+    pub result: Result<Issued, IssuanceError>,
 }
 
 /// An `Idempotency-Key` header value: 1–255 visible ASCII characters.
@@ -351,6 +390,49 @@ impl Issuer {
             Ok(def.to_unsigned_credential(&checked, id, &key.did()))
         })
         .await
+    }
+
+    /// Issue a batch of `def`'s credentials, one answer per row, in row order.
+    ///
+    /// Every row goes through [`Issuer::issue_type`] with its own idempotency key
+    /// (required): the same checks, codes, replay and log guarantees as a
+    /// single request. Up to [`BATCH_PARALLELISM`] rows are in flight at once, so
+    /// rows are signed on the CPU pool in parallel; each row is still stored in
+    /// its own transaction (credential, idempotency record and log entry
+    /// together), so a batch cut off half-way leaves whole rows and sending it
+    /// again replays them.
+    ///
+    /// # Errors
+    /// The batch as a whole: [`IssuanceError::TooManyRows`];
+    /// [`IssuanceError::TypeNotAuthorised`]. Row refusals are in the rows.
+    pub async fn issue_batch(
+        &self,
+        def: &Definition,
+        rows: Vec<crate::domain::batch::BatchRow>,
+    ) -> Result<Vec<BatchOutcome>, IssuanceError> {
+        use futures_util::StreamExt as _;
+        if rows.len() > crate::domain::batch::MAX_BATCH_ROWS {
+            return Err(IssuanceError::TooManyRows { rows: rows.len(), max: crate::domain::batch::MAX_BATCH_ROWS });
+        }
+        self.check_authorised(def)?;
+        let outcomes = futures_util::stream::iter(rows)
+            .map(|row| async move {
+                let result = match (row.body, row.idempotency_key.as_deref()) {
+                    (Err(e), _) => Err(e),
+                    (Ok(_), None) => Err(IssuanceError::IdempotencyKeyMissing),
+                    (Ok(body), Some(key)) => match IdempotencyKey::parse(key) {
+                        Ok(key) => self.issue_type(&def.type_name, &body, Some(key)).await,
+                        Err(e) => Err(e),
+                    },
+                };
+                BatchOutcome { row: row.row, idempotency_key: row.idempotency_key, result }
+            })
+            .buffered(BATCH_PARALLELISM)
+            .collect::<Vec<_>>()
+            .await;
+        let issued = outcomes.iter().filter(|o| matches!(&o.result, Ok(i) if !i.replayed)).count();
+        tracing::info!(kind = %def.type_name, rows = outcomes.len(), issued, "batch issued");
+        Ok(outcomes)
     }
 
     /// Refuse a type the issuer's own trust-list entry does not allow (when a trust list is configured).

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod anchor;
 pub mod audit;
+pub mod batch;
 pub mod issuance;
 pub mod lookup;
 pub mod notarization;

@@ -56,9 +56,12 @@ impl From<IssuanceError> for ApiError {
         let status = match &e {
             IssuanceError::InvalidJson(_)
             | IssuanceError::InvalidIdempotencyKey
+            | IssuanceError::IdempotencyKeyMissing
+            | IssuanceError::InvalidBatch(_)
             | IssuanceError::Unsignable(_)
             | IssuanceError::IssuerMismatch(_) => StatusCode::BAD_REQUEST,
             IssuanceError::TypeNotAuthorised { .. } => StatusCode::FORBIDDEN,
+            IssuanceError::TooManyRows { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             IssuanceError::UnknownCredentialType | IssuanceError::CredentialNotFound => StatusCode::NOT_FOUND,
             IssuanceError::CredentialIdExists => StatusCode::CONFLICT,
             IssuanceError::IdempotencyKeyReused | IssuanceError::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -6,6 +6,7 @@
 mod accounts;
 mod anchoring;
 mod api;
+mod bulk;
 mod crash;
 mod credential_types;
 mod document_budget;

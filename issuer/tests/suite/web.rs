@@ -396,3 +396,29 @@ fn urlencode(text: &str) -> String {
         .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
 }
+
+/// Bulk issuance is open to signed-in staff as well as to API tokens (the
+/// session cookie is SameSite=Strict and a batch is not a form's content type).
+#[tokio::test]
+async fn signed_in_staff_may_send_a_batch() {
+    let app = spawn().await;
+    let (jar, _) = app.sign_in("dr.li").await;
+    let mut row = crate::support::requests::health_request();
+    row["idempotencyKey"] = serde_json::json!("staff-1");
+    let send = |cookie: Option<String>| {
+        let mut req = app
+            .http
+            .post(format!("{}/api/v1/health-certificates/batch", app.base))
+            .header("content-type", "application/x-ndjson")
+            .body(format!("{row}\n"));
+        if let Some(cookie) = cookie {
+            req = req.header(COOKIE, cookie);
+        }
+        req.send()
+    };
+    assert_eq!(send(None).await.unwrap().status(), 401);
+    let resp = send(Some(jar.header())).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["results"][0]["outcome"], "issued", "{body:#}");
+}

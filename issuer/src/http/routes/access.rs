@@ -79,6 +79,9 @@ pub const INVENTORY: &[(Method, &str, Access)] = &[
     (Method::POST, "/api/v1/notarizations/receipts", ApiToken(Scope::Issue)),
     (Method::GET, "/api/v1/notarizations/{digest}", ApiToken(Scope::Issue)),
     (Method::POST, "/api/v1/{api_path}", ApiToken(Scope::Issue)),
+    // Bulk issuance (NDJSON or CSV, a key per row): a hospital system or a clerk.
+    // Staff come with a SameSite=Strict cookie and a non-form content type.
+    (Method::POST, "/api/v1/{api_path}/batch", ApiTokenOrStaff(Scope::Issue, Clerk)),
     // OpenID4VCI: the wallet authenticates with the offer's pre-authorised code and
     // then the access token, which those handlers check themselves.
     (Method::GET, "/.well-known/openid-credential-issuer", Public),

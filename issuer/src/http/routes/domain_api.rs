@@ -5,8 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::api_error::ApiError;
-use crate::domain::issuance::{IdempotencyKey, Issued, Issuer};
-use crate::http::routes::access::ApiCaller;
+use crate::domain::batch::{self, BatchFormat};
+use crate::domain::issuance::{BatchOutcome, IdempotencyKey, Issued, Issuer};
+use crate::http::routes::access::{ApiCaller, Principal};
 
 fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError> {
     match req.headers().get("Idempotency-Key") {
@@ -87,4 +88,85 @@ pub async fn issue_defined(
     let key = idempotency_key(&req)?;
     let body = super::read_body(payload).await?;
     Ok(respond(issuer.issue_type(&def.type_name, &body, key).await?))
+}
+
+/// Largest batch body (1,000 rows of a few hundred bytes each, with room).
+pub const MAX_BATCH_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+fn batch_format(req: &HttpRequest) -> Result<BatchFormat, ApiError> {
+    let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ct.starts_with("application/x-ndjson") {
+        Ok(BatchFormat::Ndjson)
+    } else if ct.starts_with("text/csv") {
+        Ok(BatchFormat::Csv)
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "批量请求内容类型应为 application/x-ndjson 或 text/csv",
+            "a batch must be application/x-ndjson or text/csv",
+        ))
+    }
+}
+
+/// One row's answer: `issued` / `replayed` with the credential id, or `refused`
+/// with the single-item route's status, code, message and field details.
+fn row_answer(outcome: BatchOutcome) -> serde_json::Value {
+    let mut answer = serde_json::json!({"row": outcome.row, "idempotencyKey": outcome.idempotency_key});
+    let fields = match outcome.result {
+        Ok(issued) => serde_json::json!({
+            "outcome": if issued.replayed { "replayed" } else { "issued" },
+            "id": issued.body.get("id"),
+        }),
+        Err(e) => {
+            let error = ApiError::from(e);
+            let status = actix_web::ResponseError::status_code(&error).as_u16();
+            let mut refused = serde_json::to_value(&error).unwrap_or_default();
+            if let Some(map) = refused.as_object_mut() {
+                map.insert("outcome".into(), "refused".into());
+                map.insert("status".into(), status.into());
+            }
+            refused
+        }
+    };
+    if let (Some(answer), serde_json::Value::Object(fields)) = (answer.as_object_mut(), fields) {
+        answer.extend(fields);
+    }
+    answer
+}
+
+/// `POST /api/v1/{api_path}/batch`: NDJSON or CSV rows, each with its own
+/// idempotency key; 200 with one answer per row and a summary.
+///
+/// # Errors
+/// 404 unknown type; 413 body or row count over the caps; 415; 400 a CSV
+/// without a readable header; 403 a type this issuer may not issue.
+pub async fn issue_batch(
+    _who: Principal,
+    issuer: web::Data<Issuer>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let def = issuer.definition_at(&path)?;
+    let format = batch_format(&req)?;
+    let body = super::read_body_limited(payload, MAX_BATCH_BODY_BYTES).await?;
+    let rows = match format {
+        BatchFormat::Ndjson => batch::parse_ndjson(&body)?,
+        BatchFormat::Csv => batch::parse_csv(&def, &body)?,
+    };
+    let outcomes = issuer.issue_batch(&def, rows).await?;
+    let (mut issued, mut replayed, mut refused) = (0usize, 0usize, 0usize);
+    for o in &outcomes {
+        match &o.result {
+            Ok(i) if i.replayed => replayed += 1,
+            Ok(_) => issued += 1,
+            Err(_) => refused += 1,
+        }
+    }
+    let results: Vec<serde_json::Value> = outcomes.into_iter().map(row_answer).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "summary": {"rows": results.len(), "issued": issued, "replayed": replayed, "refused": refused},
+        "results": results,
+    })))
 }

@@ -66,6 +66,7 @@ pub fn register(cfg: &mut web::ServiceConfig) -> Vec<(Method, &'static str)> {
         })
         .add(Method::POST, "/api/v1/notarizations/receipts", web::post().to(notarization::receipts))
         .add(Method::GET, "/api/v1/notarizations/{digest}", web::get().to(notarization::receipt))
+        .add(Method::POST, "/api/v1/{api_path}/batch", web::post().to(domain_api::issue_batch))
         .add(Method::POST, "/api/v1/{api_path}", web::post().to(domain_api::issue_defined))
         .add(Method::GET, "/credentials/{uuid}", web::get().to(credentials::credential))
         .add(Method::GET, "/credentials/{uuid}/qr.png", web::get().to(credentials::qr_png))
@@ -82,7 +83,18 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 ///
 /// # Errors
 /// 413 `payload_too_large`; 400 when the connection fails mid-body.
-pub async fn read_body(mut payload: web::Payload) -> Result<web::Bytes, crate::api_error::ApiError> {
+pub async fn read_body(payload: web::Payload) -> Result<web::Bytes, crate::api_error::ApiError> {
+    read_body_limited(payload, MAX_BODY_BYTES).await
+}
+
+/// [`read_body`] with another limit (a batch).
+///
+/// # Errors
+/// 413 `payload_too_large`; 400 when the connection fails mid-body.
+pub async fn read_body_limited(
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, crate::api_error::ApiError> {
     use futures_util::StreamExt as _;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
@@ -93,7 +105,7 @@ pub async fn read_body(mut payload: web::Payload) -> Result<web::Bytes, crate::a
                 format!("cannot read the request body: {e}"),
             )
         })?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
+        if body.len() + chunk.len() > limit {
             return Err(crate::api_error::ApiError::new(
                 actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
