@@ -89,10 +89,12 @@ async fn run(name: &str, database_url: Option<String>, bulk_rows: usize, single_
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; nothing to parse.
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` (scripts/test)
+    // runs this once without it, as a smoke test with a few rows.
+    let benching = std::env::args().any(|a| a == "--bench");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let bulk_rows = rows_from_env("BULK_ROWS", 10_000);
-    let single_rows = rows_from_env("SINGLE_ROWS", 500);
+    let bulk_rows = rows_from_env("BULK_ROWS", if benching { 10_000 } else { 40 });
+    let single_rows = rows_from_env("SINGLE_ROWS", if benching { 500 } else { 10 });
     runtime.block_on(run("sqlite", None, bulk_rows, single_rows));
     if let Some(admin_url) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty()) {
         runtime.block_on(async {
