@@ -1,6 +1,7 @@
 //! The transformation step shared by the RDFC-based Data Integrity
 //! cryptosuites (`ecdsa-rdfc-2019` and our `sm2-rdfc-2026`, W3C vc-di-ecdsa
-//! §3.3.1–§3.3.5): what a proof signs, before each suite hashes it.
+//! §3.3.1–§3.3.5): what a proof signs, and the two digests of it that each
+//! suite signs with its own hash function.
 
 use serde_json::Value;
 
@@ -51,5 +52,47 @@ pub async fn canonical_parts(
     Ok(Some(CanonicalParts {
         proof_config: canonical_nquads_with(loader, &Value::Object(config)).await?,
         document: canonical_nquads_with(loader, &Value::Object(unsecured)).await?,
+    }))
+}
+
+/// The two digests a proof signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashData {
+    /// The digest of the canonical proof configuration.
+    pub proof_config: [u8; 32],
+    /// The digest of the canonical unsecured document.
+    pub document: [u8; 32],
+}
+
+impl HashData {
+    /// `proof_config ‖ document`, the message the signature covers.
+    pub fn bytes(&self) -> [u8; 64] {
+        let mut out = [0_u8; 64];
+        let (first, second) = out.split_at_mut(32);
+        first.copy_from_slice(&self.proof_config);
+        second.copy_from_slice(&self.document);
+        out
+    }
+}
+
+/// The digests (`digest` of each canonical part) that `proof` signs over
+/// `document`; `None` when `proof` is not a `DataIntegrityProof` object of
+/// `cryptosuite`.
+///
+/// # Errors
+/// When either part cannot be canonicalised within the budget.
+pub async fn hash_data_with(
+    loader: &BundledLoader,
+    document: &Value,
+    proof: &Value,
+    cryptosuite: &str,
+    digest: fn(&[u8]) -> [u8; 32],
+) -> Result<Option<HashData>, CanonicalizationError> {
+    let Some(parts) = canonical_parts(loader, document, proof, cryptosuite).await? else {
+        return Ok(None);
+    };
+    Ok(Some(HashData {
+        proof_config: digest(parts.proof_config.as_bytes()),
+        document: digest(parts.document.as_bytes()),
     }))
 }

@@ -25,7 +25,8 @@ use sha2::{Digest as _, Sha256};
 use crate::canonical::CanonicalizationError;
 use crate::contexts::BundledLoader;
 use crate::credential_type::TypeRegistry;
-use crate::data_integrity::canonical_parts;
+use crate::data_integrity;
+pub use crate::data_integrity::HashData;
 
 /// The outcome of the fast path for one proof.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,26 +39,6 @@ pub enum FastPath {
     NotApplicable(&'static str),
     /// The document or the proof configuration cannot be canonicalised.
     Canonicalization(CanonicalizationError),
-}
-
-/// The two digests a proof signs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HashData {
-    /// SHA-256 of the canonical proof configuration.
-    pub proof_config: [u8; 32],
-    /// SHA-256 of the canonical unsecured document.
-    pub document: [u8; 32],
-}
-
-impl HashData {
-    /// `proof_config ‖ document`, what the signature covers.
-    pub fn bytes(&self) -> [u8; 64] {
-        let mut out = [0_u8; 64];
-        let (first, second) = out.split_at_mut(32);
-        first.copy_from_slice(&self.proof_config);
-        second.copy_from_slice(&self.document);
-        out
-    }
 }
 
 /// [`verify_with`] the contexts of the shipped credential types.
@@ -115,13 +96,8 @@ pub async fn hash_data_with(
     document: &Value,
     proof: &Value,
 ) -> Result<Option<HashData>, CanonicalizationError> {
-    let Some(parts) = canonical_parts(loader, document, proof, "ecdsa-rdfc-2019").await? else {
-        return Ok(None);
-    };
-    Ok(Some(HashData {
-        proof_config: Sha256::digest(parts.proof_config.as_bytes()).into(),
-        document: Sha256::digest(parts.document.as_bytes()).into(),
-    }))
+    data_integrity::hash_data_with(loader, document, proof, "ecdsa-rdfc-2019", |bytes| Sha256::digest(bytes).into())
+        .await
 }
 
 /// The P-256 key a `did:key:zDn…#zDn…` verification method is.

@@ -28,7 +28,8 @@ use sm3::{Digest as _, Sm3};
 use crate::canonical::CanonicalizationError;
 use crate::contexts::BundledLoader;
 use crate::credential_type::TypeRegistry;
-use crate::data_integrity::canonical_parts;
+use crate::data_integrity;
+pub use crate::data_integrity::HashData;
 
 /// The `cryptosuite` value of this suite's proofs.
 pub const CRYPTOSUITE: &str = "sm2-rdfc-2026";
@@ -178,26 +179,6 @@ pub fn sm2_key_from_did(did: &str) -> Result<sm2::PublicKey, Sm2Error> {
     sm2::PublicKey::from_sec1_bytes(point).map_err(|_| err())
 }
 
-/// The two SM3 digests a proof signs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HashData {
-    /// SM3 of the canonical proof configuration.
-    pub proof_config: [u8; 32],
-    /// SM3 of the canonical unsecured document.
-    pub document: [u8; 32],
-}
-
-impl HashData {
-    /// `proof_config ‖ document`, the message the SM2 signature covers.
-    pub fn bytes(&self) -> [u8; 64] {
-        let mut out = [0_u8; 64];
-        let (first, second) = out.split_at_mut(32);
-        first.copy_from_slice(&self.proof_config);
-        second.copy_from_slice(&self.document);
-        out
-    }
-}
-
 /// The digests `proof` signs over `document`; `None` when `proof` is not an
 /// `sm2-rdfc-2026` `DataIntegrityProof` object.
 ///
@@ -216,13 +197,7 @@ pub async fn hash_data_with(
     document: &Value,
     proof: &Value,
 ) -> Result<Option<HashData>, CanonicalizationError> {
-    let Some(parts) = canonical_parts(loader, document, proof, CRYPTOSUITE).await? else {
-        return Ok(None);
-    };
-    Ok(Some(HashData {
-        proof_config: Sm3::digest(parts.proof_config.as_bytes()).into(),
-        document: Sm3::digest(parts.document.as_bytes()).into(),
-    }))
+    data_integrity::hash_data_with(loader, document, proof, CRYPTOSUITE, |bytes| Sm3::digest(bytes).into()).await
 }
 
 /// Sign `document` (an object without `proof`) for `assertionMethod` at
