@@ -15,7 +15,7 @@
 use serde_json::{Map, Value};
 use wallet_core::credential_type::{Definition, FieldType};
 
-use crate::domain::issuance::IssuanceError;
+use crate::domain::issuance_error::IssuanceError;
 
 /// Rows per request at most (more: [`IssuanceError::TooManyRows`], 413).
 pub const MAX_BATCH_ROWS: usize = 1000;

@@ -6,7 +6,7 @@ use std::fmt;
 
 use super::backend::{args, duplicate_as, Mode, Row};
 use super::{Store, StoreError};
-use crate::domain::accounts::{Role, TokenScope};
+use crate::domain::roles::{Role, TokenScope};
 
 /// A staff account as stored.
 #[derive(Clone, PartialEq, Eq)]
@@ -131,14 +131,7 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-/// A grouping of the counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Period {
-    /// `YYYY-MM`
-    Month,
-    /// `YYYY-MM-DD`
-    Day,
-}
+pub use super::backend::Period;
 
 fn merge_periods(issued: Vec<(String, i64)>, changes: Vec<(String, String, i64)>) -> Vec<PeriodCounts> {
     let mut months: std::collections::BTreeMap<String, PeriodCounts> = std::collections::BTreeMap::new();

@@ -18,7 +18,6 @@ use std::fmt;
 
 use futures_util::future::BoxFuture;
 
-use super::accounts::Period;
 use super::StoreError;
 
 /// How a session uses a transaction.
@@ -400,4 +399,14 @@ pub(super) fn duplicate_as(err: StoreError, what: &str) -> StoreError {
     } else {
         err
     }
+}
+
+/// A grouping of counts by time (the audit page): the dialects truncate
+/// timestamps differently ([`Dialect::period_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// `YYYY-MM`
+    Month,
+    /// `YYYY-MM-DD`
+    Day,
 }

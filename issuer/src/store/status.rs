@@ -23,7 +23,8 @@ use tracing::{debug, info};
 use wallet_core::status::{StatusPurpose, MIN_STATUS_LIST_BITS};
 
 use super::backend::{args, Mode, Row, Tx};
-use super::transparency::append_status_log_entry;
+use super::transparency::{append_log_entries, status_entry};
+use super::LogAppended;
 use super::{format_timestamp, parse_optional_timestamp, parse_timestamp, Redacted, Store, StoreError};
 
 /// Random draws tried before falling back to an exact draw among the free indexes.
@@ -862,6 +863,34 @@ fn decode_status_list(row: &Row) -> Result<StatusListInfo, StoreError> {
         version: row.get(5)?,
         created_at: parse_timestamp(&created_at, || format!("created_at of status list {list_id}"))?,
     })
+}
+
+/// Appends the `StatusChanged` entry of a status change, in its transaction.
+pub(super) async fn append_status_log_entry(
+    tx: &mut Tx,
+    change: &StatusChange,
+    purpose: StatusPurpose,
+    bit: bool,
+    now: &str,
+) -> Result<Option<LogAppended>, StoreError> {
+    let issued: Option<Vec<u8>> = tx
+        .query_opt(
+            "SELECT entry FROM log_entries WHERE credential_id = $1 ORDER BY seq LIMIT 1",
+            &args![&change.credential_id],
+        )
+        .await?
+        .map(|row| row.get(0))
+        .transpose()?;
+    match issued.as_deref().and_then(|issued| status_entry(issued, purpose, bit, change.at)) {
+        Some(entry) => Ok(append_log_entries(tx, [(&entry, Some(change.credential_id.as_str()))], now).await?.pop()),
+        None => {
+            tracing::warn!(
+                credential_id = change.credential_id,
+                "credential has no Issued log entry; status change not logged"
+            );
+            Ok(None)
+        }
+    }
 }
 
 #[cfg(test)]

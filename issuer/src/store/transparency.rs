@@ -19,12 +19,10 @@
 //! a warning is logged.
 
 use chrono::{DateTime, Utc};
-use tracing::warn;
 use wallet_core::status::StatusPurpose;
 use wallet_core::transparency::{leaf_hash, EntryKind, Hash, LogEntry, StatusListPurpose};
 
 use super::backend::{args, LogRow, Mode, Row, Tx, NEXT_LOG_SEQ};
-use super::status::StatusChange;
 use super::{format_timestamp, parse_timestamp, Store, StoreError};
 
 /// The largest page of entries [`Store::log_entries`](super::Store::log_entries) returns.
@@ -253,31 +251,6 @@ pub(super) async fn append_log_entries<'a>(
         .zip(&rows)
         .map(|(seq, row)| Ok(LogAppended { seq: seq_from_db(seq)?, leaf_hash: hash_from_db(&row.leaf_hash, seq)? }))
         .collect()
-}
-
-/// Appends the `StatusChanged` entry of a status change, in its transaction.
-pub(super) async fn append_status_log_entry(
-    tx: &mut Tx,
-    change: &StatusChange,
-    purpose: StatusPurpose,
-    bit: bool,
-    now: &str,
-) -> Result<Option<LogAppended>, StoreError> {
-    let issued: Option<Vec<u8>> = tx
-        .query_opt(
-            "SELECT entry FROM log_entries WHERE credential_id = $1 ORDER BY seq LIMIT 1",
-            &args![&change.credential_id],
-        )
-        .await?
-        .map(|row| row.get(0))
-        .transpose()?;
-    match issued.as_deref().and_then(|issued| status_entry(issued, purpose, bit, change.at)) {
-        Some(entry) => Ok(append_log_entries(tx, [(&entry, Some(change.credential_id.as_str()))], now).await?.pop()),
-        None => {
-            warn!(credential_id = change.credential_id, "credential has no Issued log entry; status change not logged");
-            Ok(None)
-        }
-    }
 }
 
 fn decode_log_record(row: &Row) -> Result<LogRecord, StoreError> {
