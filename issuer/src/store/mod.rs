@@ -16,23 +16,27 @@ pub mod accounts;
 pub mod anchors;
 mod backend;
 mod credentials;
+mod error;
 mod migrations;
 mod oid4vci;
 mod postgres;
 mod sqlite;
 pub mod status;
+mod timestamps;
 pub mod transparency;
 
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use self::backend::{Backend, Mode, Tx};
+pub use self::error::StoreError;
 use self::postgres::PgBackend;
 use self::sqlite::SqliteBackend;
+pub(crate) use self::timestamps::{format_timestamp, parse_optional_timestamp, parse_timestamp};
 
 pub use self::accounts::{AccountEvent, ApiTokenRecord, Period, PeriodCounts, SessionLimits, StaffAccount};
 pub use self::anchors::{AnchorRecord, AnchorState};
@@ -252,52 +256,6 @@ impl Default for CredentialQuery {
     }
 }
 
-/// Errors from the store.
-#[derive(thiserror::Error, Debug)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The store URL names no supported backend or is malformed. The message never
-    /// contains the URL's password.
-    #[error("unsupported store URL: {0}")]
-    UnsupportedUrl(String),
-    /// An error from SQLite.
-    #[error("SQLite error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// An error from PostgreSQL.
-    #[error("PostgreSQL error: {}", postgres::describe_error(.0))]
-    Postgres(#[from] tokio_postgres::Error),
-    /// No PostgreSQL connection could be obtained from the pool.
-    #[error("PostgreSQL connection pool error: {}", postgres::describe_pool_error(.0))]
-    Pool(#[from] deadpool_postgres::PoolError),
-    /// The PostgreSQL connection pool could not be built.
-    #[error("PostgreSQL connection pool could not be built: {0}")]
-    PoolBuild(#[from] deadpool_postgres::BuildError),
-    /// The database schema cannot be migrated to (or is newer than) this build's schema.
-    #[error("schema migration failed: {0}")]
-    Migration(String),
-    /// A credential with this id is already stored.
-    #[error("a credential with id {0:?} is already stored")]
-    Duplicate(String),
-    /// Stored data is inconsistent or cannot be decoded (e.g. a malformed timestamp).
-    #[error("corrupt data in store: {0}")]
-    Corrupt(String),
-    /// A filesystem operation for the SQLite database failed.
-    #[error("cannot prepare database location {path}: {source}")]
-    Io {
-        /// The path being prepared.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A status list configuration breaks a bound (size below 131,072 bits, …).
-    #[error("invalid status list configuration: {0}")]
-    InvalidStatusConfig(String),
-    /// A blocking database task panicked or was cancelled.
-    #[error("database task failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
-}
-
 /// The backend and location parsed from a store URL.
 enum StoreUrl {
     Sqlite(PathBuf),
@@ -349,28 +307,6 @@ fn split_scheme(url: &str) -> Option<(&str, &str)> {
         && starts_with_letter
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
     is_scheme.then_some((scheme, rest))
-}
-
-/// Formats a timestamp as fixed-width RFC 3339 UTC text with microseconds, e.g.
-/// `2024-05-01T12:00:00.000000Z`. Fixed width makes text order equal time order.
-/// Sub-microsecond precision is truncated.
-fn format_timestamp(timestamp: DateTime<Utc>) -> String {
-    timestamp.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-/// Parses RFC 3339 text read from the database; `what` names the value for the error.
-fn parse_timestamp(text: &str, what: impl FnOnce() -> String) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|timestamp| timestamp.with_timezone(&Utc))
-        .map_err(|err| StoreError::Corrupt(format!("{} is not an RFC 3339 timestamp: {err}", what())))
-}
-
-/// Parses an optional RFC 3339 timestamp read from the database.
-fn parse_optional_timestamp(
-    text: Option<&str>,
-    what: impl FnOnce() -> String,
-) -> Result<Option<DateTime<Utc>>, StoreError> {
-    text.map(|text| parse_timestamp(text, what)).transpose()
 }
 
 /// Converts a stored response status back to `u16`.

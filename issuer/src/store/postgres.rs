@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
 use tokio_postgres::types::{ToSql, Type};
@@ -21,6 +21,7 @@ use tokio_postgres::{Config, NoTls};
 use tracing::{debug, warn};
 
 use super::backend::{Backend, Dialect, Lock, LogRow, Mode, Row, Session, Value, NEXT_LOG_SEQ};
+use super::error::describe_error;
 use super::migrations;
 use super::{format_timestamp, StoreError};
 
@@ -306,25 +307,4 @@ fn describe_target(config: &Config) -> String {
     };
     let port = config.get_ports().first().copied().unwrap_or(5432);
     format!("{host}:{port}/{}", config.get_dbname().unwrap_or("(default)"))
-}
-
-/// A one-line description of a PostgreSQL error that includes the server's message.
-/// (tokio-postgres's own `Display` says only "db error".) Details, which can quote
-/// row values, are left out.
-pub(super) fn describe_error(err: &tokio_postgres::Error) -> String {
-    if let Some(db_error) = err.as_db_error() {
-        return format!("{} {}: {}", db_error.severity(), db_error.code().code(), db_error.message());
-    }
-    match std::error::Error::source(err) {
-        Some(source) => format!("{err}: {source}"),
-        None => err.to_string(),
-    }
-}
-
-/// Like [`describe_error`], for errors getting a connection from the pool.
-pub(super) fn describe_pool_error(err: &PoolError) -> String {
-    match err {
-        PoolError::Backend(err) => describe_error(err),
-        other => other.to_string(),
-    }
 }

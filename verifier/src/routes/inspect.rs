@@ -9,10 +9,10 @@ use serde::Deserialize;
 use wallet_core::credential_type::TypeRegistry;
 use wallet_core::presentation;
 
+use super::body::{read_body, too_large, MAX_BODY_BYTES, MAX_IMAGE_BYTES};
 use crate::api_error::ApiError;
 use crate::cpu::CpuWork;
 use crate::log_sync::AnchoringState;
-use crate::routes::{read_body, too_large, MAX_BODY_BYTES, MAX_IMAGE_BYTES};
 use crate::status_sync::StatusState;
 use crate::trust_sync::TrustState;
 

@@ -52,7 +52,7 @@ pub async fn issue_health_certificate(
 ) -> Result<HttpResponse, ApiError> {
     require_json(&req)?;
     let key = idempotency_key(&req)?;
-    let body = super::read_body(payload).await?;
+    let body = super::body::read_body(payload).await?;
     Ok(respond(issuer.issue_health_certificate(&body, key).await?))
 }
 
@@ -68,7 +68,7 @@ pub async fn issue_licence(
 ) -> Result<HttpResponse, ApiError> {
     require_json(&req)?;
     let key = idempotency_key(&req)?;
-    let body = super::read_body(payload).await?;
+    let body = super::body::read_body(payload).await?;
     Ok(respond(issuer.issue_licence(&body, key).await?))
 }
 
@@ -86,7 +86,7 @@ pub async fn issue_defined(
     let def = issuer.definition_at(&path)?;
     require_json(&req)?;
     let key = idempotency_key(&req)?;
-    let body = super::read_body(payload).await?;
+    let body = super::body::read_body(payload).await?;
     Ok(respond(issuer.issue_type(&def.type_name, &body, key).await?))
 }
 
@@ -150,7 +150,7 @@ pub async fn issue_batch(
 ) -> Result<HttpResponse, ApiError> {
     let def = issuer.definition_at(&path)?;
     let format = batch_format(&req)?;
-    let body = super::read_body_limited(payload, MAX_BATCH_BODY_BYTES).await?;
+    let body = super::body::read_body_limited(payload, MAX_BATCH_BODY_BYTES).await?;
     let rows = match format {
         BatchFormat::Ndjson => batch::parse_ndjson(&body)?,
         BatchFormat::Csv => batch::parse_csv(&def, &body)?,

@@ -21,7 +21,7 @@ pub async fn create_offer(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = super::read_body(payload).await?;
+    let body = super::body::read_body(payload).await?;
     let created_by = req
         .extensions()
         .get::<crate::store::ApiTokenRecord>()
@@ -58,7 +58,7 @@ pub async fn token(
             "the body must be application/x-www-form-urlencoded",
         ));
     }
-    let body = super::read_body(payload).await?;
+    let body = super::body::read_body(payload).await?;
     Ok(no_store(issuer.token(&body).await?))
 }
 
@@ -77,6 +77,6 @@ pub async fn credential(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let body = super::read_body(payload).await?;
+    let body = super::body::read_body(payload).await?;
     Ok(no_store(issuer.oid4vci_credential(authorization.as_deref(), &body).await?))
 }
