@@ -36,6 +36,7 @@ impl DidKeyResolver {
         // The method-specific id is multibase base58btc of a multicodec key.
         let bytes = id
             .strip_prefix('z')
+            .filter(|b58| b58.len() < crate::keys::MAX_DID_KEY_ID_CHARS)
             .and_then(|b58| bs58::decode(b58).into_vec().ok())
             .filter(|b| b.len() > 1)
             .ok_or_else(|| VerificationMethodResolutionError::InvalidKeyId(url.to_owned()))?;

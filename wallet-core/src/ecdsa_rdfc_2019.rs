@@ -114,6 +114,10 @@ fn signer_key(proof: &Value) -> Option<p256::ecdsa::VerifyingKey> {
 /// `proofValue`: multibase base58btc (`z`) of the 64-byte `r ‖ s`.
 fn proof_signature(proof: &Value) -> Option<p256::ecdsa::Signature> {
     let encoded = proof.get("proofValue")?.as_str()?.strip_prefix('z')?;
+    // 64 bytes are 88 base58 characters at most (and base58 decoding is quadratic).
+    if encoded.len() > 96 {
+        return None;
+    }
     let bytes = bs58::decode(encoded).into_vec().ok()?;
     p256::ecdsa::Signature::from_slice(&bytes).ok()
 }

@@ -170,7 +170,7 @@ pub fn sm2_key_from_did(did: &str) -> Result<sm2::PublicKey, Sm2Error> {
         None => rest,
     };
     // 2 prefix bytes + 33 point bytes are 48 base58 characters at most.
-    let encoded = id.strip_prefix('z').filter(|e| e.len() <= 64).ok_or_else(err)?;
+    let encoded = id.strip_prefix('z').filter(|e| e.len() <= crate::keys::MAX_DID_KEY_ID_CHARS).ok_or_else(err)?;
     let bytes = bs58::decode(encoded).into_vec().map_err(|_| err())?;
     let point = bytes.strip_prefix(&SM2_PUB_MULTICODEC[..]).ok_or_else(err)?;
     if point.len() != 33 {

@@ -797,8 +797,11 @@ fn check_dates_readable(doc: &Value, proof: &Value) -> Result<(), MalformedCrede
     Ok(())
 }
 
+/// Longest base58btc `proofValue` read (a 64-byte signature is 88 characters).
+const MAX_BASE58_PROOF_VALUE_CHARS: usize = 128;
+
 /// Every proof must be a `DataIntegrityProof` of an accepted cryptosuite with a
-/// `proofValue`: `Ok(Some(invalid))` names an unsupported suite.
+/// `proofValue` of a bounded size: `Ok(Some(invalid))` names an unsupported suite.
 fn check_proof_suites(proof: &Value) -> Result<Option<CheckResult>, MalformedCredential> {
     for p in proof_entries(proof) {
         let Some(p) = p.as_object() else {
@@ -815,8 +818,19 @@ fn check_proof_suites(proof: &Value) -> Result<Option<CheckResult>, MalformedCre
                 format!("unsupported signature suite: {name}"),
             )));
         }
-        if p.get("proofValue").and_then(Value::as_str).is_none() {
+        let Some(value) = p.get("proofValue").and_then(Value::as_str) else {
             return Err(MalformedCredential::UnreadableProof("proofValue is missing".into()));
+        };
+        // A base58btc signature of any accepted suite is under 100 characters;
+        // base58 decoding is quadratic in its input (100,000 characters: 1.7 s),
+        // so a longer one is refused before anything decodes it. (ecdsa-sd-2023
+        // proofs are base64url, `u…`, and decode in linear time.)
+        if value.starts_with('z') && value.len() > MAX_BASE58_PROOF_VALUE_CHARS {
+            return Err(MalformedCredential::UnreadableProof("proofValue is too long for a signature".into()));
+        }
+        let method = p.get("verificationMethod").and_then(Value::as_str).unwrap_or_default();
+        if method.len() > 2 * crate::keys::MAX_DID_KEY_ID_CHARS + 16 {
+            return Err(MalformedCredential::UnreadableProof("verificationMethod is too long".into()));
         }
     }
     Ok(None)

@@ -677,3 +677,29 @@ async fn a_credential_pointing_at_related_resources_says_their_digests_were_not_
     assert!(report.checks.signature.is_valid(), "{report:#?}");
     assert!(report.warnings.iter().any(|w| w.code == "related_resource_not_checked"), "{report:#?}");
 }
+
+/// Base58 decoding is quadratic in its input (100,000 characters took 1.7 s):
+/// an oversized base58 `proofValue` or did:key verification method is refused
+/// as unreadable before anything decodes it, and the library parsers that
+/// decode did:keys refuse them too.
+#[tokio::test]
+async fn oversized_base58_proof_values_and_keys_are_refused_before_decoding() {
+    let key = test_key();
+    let vc = signed_health_certificate(&key).await;
+    let options = at("2026-06-01T00:00:00Z");
+    let mut long_value = vc.clone();
+    long_value["proof"]["proofValue"] = serde_json::json!(format!("z{}", "2".repeat(200_000)));
+    let long_id = format!("z{}", "2".repeat(100_000));
+    let mut long_method = vc.clone();
+    long_method["proof"]["verificationMethod"] = serde_json::json!(format!("did:key:{long_id}#{long_id}"));
+    for (what, doc) in [("proofValue", long_value), ("verificationMethod", long_method)] {
+        match verify_credential(&doc, &options).await {
+            Err(e) => assert_eq!(e.code(), "unreadable_proof", "{what}"),
+            Ok(report) => panic!("{what}: expected unreadable_proof, got a report {:?}", report.verified),
+        }
+    }
+    assert!(wallet_core::keys::p256_key_from_did(&format!("did:key:{long_id}")).is_err());
+    assert!(wallet_core::sm2_rdfc_2026::sm2_key_from_did(&format!("did:key:{long_id}")).is_err());
+    // The bounds leave every real key and signature alone.
+    assert!(verify_credential(&vc, &options).await.unwrap().verified);
+}
