@@ -106,6 +106,7 @@ pub fn parse_csv(def: &Definition, body: &[u8]) -> Result<Vec<BatchRow>, Issuanc
         .iter()
         .map(|name| def.field(name).is_some_and(|f| matches!(f.field_type, FieldType::TextList)))
         .collect();
+    let key_column = header.iter().position(|h| h == IDEMPOTENCY_KEY_FIELD);
     let mut rows = Vec::new();
     for (index, record) in reader.records().enumerate() {
         let row = index + 1;
@@ -115,12 +116,7 @@ pub fn parse_csv(def: &Definition, body: &[u8]) -> Result<Vec<BatchRow>, Issuanc
         let (idempotency_key, body) = match record {
             Err(e) => (None, Err(IssuanceError::InvalidJson(format!("the CSV row cannot be read: {e}")))),
             Ok(record) => {
-                let key = header
-                    .iter()
-                    .position(|h| h == IDEMPOTENCY_KEY_FIELD)
-                    .and_then(|i| record.get(i))
-                    .map(|k| k.trim().to_owned())
-                    .filter(|k| !k.is_empty());
+                let key = key_column.and_then(|i| record.get(i)).map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
                 if record.len() != header.len() {
                     let why = format!("the CSV row has {} cells, the header {}", record.len(), header.len());
                     (key, Err(IssuanceError::InvalidJson(why)))
