@@ -46,6 +46,71 @@ struct Args {
     /// `/healthz` p99 at or above this fails the run (milliseconds).
     #[arg(long, default_value_t = 100)]
     healthz_p99_limit_ms: u64,
+    /// Seconds of verification alone (no other traffic) before the mixed run,
+    /// against our verifier and then the reference; 0 skips the phase.
+    #[arg(long, default_value_t = 10)]
+    verify_secs: u64,
+    /// Connections of the verification-alone phase.
+    #[arg(long, default_value_t = 8)]
+    verify_connections: usize,
+    /// A reference VC-API verifier (`POST /credentials/verify`) measured the
+    /// same way on the same credential, e.g. the vc-js server of `scripts/load`.
+    #[arg(long)]
+    reference: Option<String>,
+}
+
+/// Throughput and latency of one verification-alone phase.
+struct PhaseFigures {
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+    answers: BTreeMap<String, u64>,
+}
+
+/// Only VC-API verification of `vc` at `url`, from `connections` clients for `secs`.
+async fn verification_alone(
+    http: &reqwest::Client,
+    url: &str,
+    vc: &Value,
+    connections: usize,
+    secs: u64,
+) -> PhaseFigures {
+    let tally: Shared = Arc::default();
+    let started = Instant::now();
+    let until = started + Duration::from_secs(secs);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..connections {
+        let (http, tally, url, vc) = (http.clone(), tally.clone(), url.to_owned(), vc.clone());
+        tasks.spawn(async move {
+            while Instant::now() < until {
+                let request = http.post(&url).json(&json!({"verifiableCredential": vc}));
+                send(&tally, "verify", request).await;
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let elapsed = started.elapsed();
+    let mut tally = std::mem::take(&mut *tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let kind = tally.kinds.remove("verify").unwrap_or_default();
+    let mut latencies = kind.latencies;
+    latencies.sort();
+    PhaseFigures {
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: percentile(&latencies, 50.0),
+        p99: percentile(&latencies, 99.0),
+        answers: kind.answers,
+    }
+}
+
+fn print_phase(name: &str, figures: &PhaseFigures) {
+    let answers: Vec<String> = figures.answers.iter().map(|(a, n)| format!("{a}: {n}")).collect();
+    println!(
+        "{name:<28} {:>8.1} req/s  p50 {:>6.1} ms  p99 {:>6.1} ms  {}",
+        figures.per_second,
+        figures.p50.as_secs_f64() * 1000.0,
+        figures.p99.as_secs_f64() * 1000.0,
+        answers.join(", ")
+    );
 }
 
 /// Answers and latencies per kind of request.
@@ -77,7 +142,19 @@ async fn send(tally: &Shared, kind: &'static str, request: reqwest::RequestBuild
         Ok(resp) => {
             let status = resp.status().as_u16();
             let body: Value = resp.json().await.unwrap_or(Value::Null);
-            let code = body.get("error").and_then(Value::as_str).unwrap_or("").to_owned();
+            // A refusal names its code; a failed verification the codes of its failed checks.
+            let code = match body.get("error").and_then(Value::as_str) {
+                Some(code) => code.to_owned(),
+                None => body
+                    .get("errors")
+                    .and_then(Value::as_array)
+                    .map(|errors| {
+                        let codes: Vec<&str> =
+                            errors.iter().filter_map(|e| e.get("code").and_then(Value::as_str)).collect();
+                        codes.join("+")
+                    })
+                    .unwrap_or_default(),
+            };
             (format!("{status} {code}").trim_end().to_owned(), Some((status, body)))
         }
         Err(e) if e.is_timeout() => ("client timeout".to_owned(), None),
@@ -164,6 +241,37 @@ async fn main() -> anyhow::Result<()> {
     let qr_text = wallet_core::compact::encode_credential(&vc)?;
     let qr_png = http.get(format!("{issuer}{}", first["links"]["qrPng"].as_str().unwrap_or(""))).send().await?;
     let qr_png = qr_png.bytes().await?.to_vec();
+    // Verification alone: our verifier, then the reference, one after the other
+    // on the same credential (so neither competes with the other for the cores).
+    if args.verify_secs > 0 {
+        let ours = verification_alone(
+            &http,
+            &format!("{verifier}/credentials/verify"),
+            &vc,
+            args.verify_connections,
+            args.verify_secs,
+        )
+        .await;
+        print_phase(&format!("verify alone, ours ({} conn)", args.verify_connections), &ours);
+        if ours.answers.keys().any(|a| !a.starts_with('2')) {
+            anyhow::bail!("our verifier did not verify the credential: {:?}", ours.answers);
+        }
+        if let Some(reference) = &args.reference {
+            let theirs = verification_alone(
+                &http,
+                &format!("{}/credentials/verify", reference.trim_end_matches('/')),
+                &vc,
+                args.verify_connections,
+                args.verify_secs,
+            )
+            .await;
+            print_phase("verify alone, reference", &theirs);
+            if theirs.answers.keys().any(|a| !a.starts_with('2')) {
+                anyhow::bail!("the reference did not verify the credential: {:?}", theirs.answers);
+            }
+            println!("ours / reference: {:.1}x", ours.per_second / theirs.per_second.max(f64::MIN_POSITIVE));
+        }
+    }
     let bomb = bomb_png(9_600);
     eprintln!("bomb PNG: {} bytes, decodes to {} MB", bomb.len(), 9_600u64 * 9_600 * 4 / 1_000_000);
 
