@@ -22,6 +22,7 @@ pub mod licence_id;
 pub mod localized;
 pub mod oid4vci;
 pub mod presentation;
+mod processed_contexts;
 pub mod qr;
 pub mod report;
 pub mod selective_disclosure;
