@@ -5,6 +5,7 @@
 //!
 //! No web framework, no database and no async runtime in the public API.
 
+pub mod bulk_verification;
 pub mod canonical;
 pub mod compact;
 pub mod contexts;
