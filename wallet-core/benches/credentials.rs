@@ -96,7 +96,8 @@ fn mirror_of(digests: &[(Hash, String)], at: u64) -> Arc<RwLock<LogMirrors>> {
     const ORIGIN: &str = "issuer.example/log";
     let signer = LogSigner::from_issuer_key(ORIGIN, &IssuerKey::generate()).unwrap();
     let mut tree = MerkleTree::new();
-    let entries: Vec<LogEntry> = digests.iter().map(|(d, issuer)| LogEntry::issued(*d, issuer.clone(), at).unwrap()).collect();
+    let entries: Vec<LogEntry> =
+        digests.iter().map(|(d, issuer)| LogEntry::issued(*d, issuer.clone(), at).unwrap()).collect();
     for e in &entries {
         tree.append(e.leaf_hash());
     }
@@ -130,7 +131,9 @@ fn issue16(c: &mut Criterion) {
     let digest = |vc: &serde_json::Value| -> Hash {
         sha2::Sha256::digest(pollster::block_on(canonical_nquads(vc)).unwrap().as_bytes()).into()
     };
-    let signer = |vc: &serde_json::Value| vc["proof"]["verificationMethod"].as_str().unwrap().split('#').next().unwrap().to_owned();
+    let signer = |vc: &serde_json::Value| {
+        vc["proof"]["verificationMethod"].as_str().unwrap().split('#').next().unwrap().to_owned()
+    };
     let at = u64::try_from(created.timestamp()).unwrap();
     let logs = mirror_of(&[(digest(&shipped), signer(&shipped)), (digest(&w3c), signer(&w3c))], at);
     let policy = AnchoringPolicy { required: true, grace_secs: 600, skew_secs: 300, witnesses: WitnessPolicy::none() };

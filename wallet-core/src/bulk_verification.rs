@@ -55,10 +55,9 @@ mod tests {
     fn reports_equal_one_by_one_verification_in_order() {
         let key = IssuerKey::generate();
         let created = Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap();
-        let mut unsigned: Value = serde_json::from_str(include_str!(
-            "../../fixtures/credentials/sample-health-certificate.unsigned.json"
-        ))
-        .unwrap();
+        let mut unsigned: Value =
+            serde_json::from_str(include_str!("../../fixtures/credentials/sample-health-certificate.unsigned.json"))
+                .unwrap();
         unsigned["issuer"] = json!(key.did());
         let good = pollster::block_on(sign_credential(&unsigned, &key, created)).unwrap();
         let mut tampered = good.clone();
@@ -70,8 +69,7 @@ mod tests {
         let other = IssuerKey::generate();
         wrong_key["proof"]["verificationMethod"] = json!(format!("{}#{}", other.did(), &other.did()[8..]));
         let w3c: Value =
-            serde_json::from_str(include_str!("../../fixtures/w3c/ecdsa-rdfc-2019-p256/signedECDSAP256.json"))
-                .unwrap();
+            serde_json::from_str(include_str!("../../fixtures/w3c/ecdsa-rdfc-2019-p256/signedECDSAP256.json")).unwrap();
         let credentials = vec![
             good.clone(),
             tampered,

@@ -141,8 +141,8 @@ mod tests {
     fn nquads(expanded: &ExpandedDocument<IriBuf, BlankIdBuf>) -> Result<String, String> {
         let mut ld = LdEnvironment::default();
         let quads = ld.quads_of(expanded).map_err(|e| e.to_string())?;
-        let (lines, _) =
-            crate::canonical::budget::canonical_lines(&quads, crate::canonical::Budget::default()).map_err(|e| format!("{e:?}"))?;
+        let (lines, _) = crate::canonical::budget::canonical_lines(&quads, crate::canonical::Budget::default())
+            .map_err(|e| format!("{e:?}"))?;
         Ok(lines.concat())
     }
 
@@ -217,9 +217,8 @@ mod tests {
         use std::collections::HashMap;
         let url = "https://w3id.org/ecert/types/test/v1";
         let context = ssi_json_ld::syntax::Value::String(url.into());
-        let loader = |text: &str| {
-            BundledLoader::with_generated(Arc::new(HashMap::from([(url.to_owned(), text.to_owned())])))
-        };
+        let loader =
+            |text: &str| BundledLoader::with_generated(Arc::new(HashMap::from([(url.to_owned(), text.to_owned())])));
         let one = key(&loader(r#"{"@context": {"a": "https://example.org/a"}}"#), &context);
         let other = key(&loader(r#"{"@context": {"a": "https://example.org/b"}}"#), &context);
         assert!(one.is_some() && other.is_some() && one != other);

@@ -284,9 +284,10 @@ fn without_proof_graph(quads: &[LexicalQuad]) -> Option<Vec<LexicalQuad>> {
     }
     let Term::Id(Id::Blank(graph)) = &link_quad.2 else { return None };
     let names_graph = |id: &Id| matches!(id, Id::Blank(b) if b == graph);
-    let elsewhere = quads.iter().enumerate().any(|(i, q)| {
-        i != link && (names_graph(&q.0) || matches!(&q.2, Term::Id(id) if names_graph(id)))
-    });
+    let elsewhere = quads
+        .iter()
+        .enumerate()
+        .any(|(i, q)| i != link && (names_graph(&q.0) || matches!(&q.2, Term::Id(id) if names_graph(id))));
     if elsewhere {
         return None;
     }
