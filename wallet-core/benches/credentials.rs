@@ -151,6 +151,13 @@ fn issue16(c: &mut Criterion) {
     g.bench_function("full verification: W3C ecdsa-rdfc-2019 vector", |b| {
         b.iter(|| pollster::block_on(verify_credential(&w3c, &options)))
     });
+    // Bulk: 64 shipped-type credentials on every core (criterion reports elements/s).
+    let batch = vec![shipped.clone(); 64];
+    g.throughput(criterion::Throughput::Elements(64));
+    g.bench_function("verify_many x64 (all cores): shipped type", |b| {
+        b.iter(|| wallet_core::bulk_verification::verify_many_on_all_cores(&batch, &options))
+    });
+    g.throughput(criterion::Throughput::Elements(1));
     let sk = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
     let vk = p256::ecdsa::VerifyingKey::from(&sk);
     let msg = [7u8; 64];
