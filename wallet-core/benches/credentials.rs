@@ -1,6 +1,15 @@
 //! Sign and verify one health certificate, against raw P-256 as a baseline
 //! measured in the same run: `cargo bench -p wallet-core --bench credentials`.
+//!
+//! Issue #16 (`cargo bench --profile dev -p wallet-core --bench credentials -- issue16`):
+//! the group `issue16` reports, in one run, the full verification of a shipped
+//! type (a health certificate) and of the W3C ecdsa-rdfc-2019 test vector, each
+//! with a log mirror that holds its digest (so the anchoring digest is
+//! computed and looked up), beside a raw P-256 verify through `ring` (what the
+//! signature check itself uses) and through the `p256` crate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
+
+use std::sync::{Arc, RwLock};
 
 use chrono::{TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -8,7 +17,11 @@ use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use wallet_core::canonical::canonical_nquads;
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
-use wallet_core::verification::{verify_credential, VerifyOptions};
+use wallet_core::transparency::{
+    AnchorCalldata, AnchoringPolicy, ChainAnchor, Checkpoint, Hash, LogEntry, LogMirror, LogMirrors, LogSigner,
+    MerkleTree, WitnessPolicy,
+};
+use wallet_core::verification::{verify_credential, AnchoringSource, VerifyOptions};
 
 fn sample() -> (IssuerKey, serde_json::Value) {
     let key = IssuerKey::from_pkcs8_pem(include_str!("../../fixtures/keys/test-issuer.pem")).expect("fixture key");
@@ -78,5 +91,83 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(credential_benches, benches);
+/// A log mirror holding `digests` (logged by `issuer` at `at`), anchored at block 42.
+fn mirror_of(digests: &[(Hash, String)], at: u64) -> Arc<RwLock<LogMirrors>> {
+    const ORIGIN: &str = "issuer.example/log";
+    let signer = LogSigner::from_issuer_key(ORIGIN, &IssuerKey::generate()).unwrap();
+    let mut tree = MerkleTree::new();
+    let entries: Vec<LogEntry> =
+        digests.iter().map(|(d, issuer)| LogEntry::issued(*d, issuer.clone(), at).unwrap()).collect();
+    for e in &entries {
+        tree.append(e.leaf_hash());
+    }
+    let checkpoint = Checkpoint::new(ORIGIN, tree.size(), tree.root()).sign(&signer).unwrap().to_string();
+    let mut mirror = LogMirror::new(signer.log_key().clone());
+    mirror.extend(&entries, &checkpoint, at + 60).unwrap();
+    mirror
+        .add_anchor(ChainAnchor {
+            chain_id: 31337,
+            tx_hash: format!("0x{:064x}", 42),
+            from: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266".into(),
+            block_number: 42,
+            block_hash: format!("0x{:064x}", 1042),
+            block_time: at + 70,
+            calldata: AnchorCalldata { tree_size: tree.size(), root: tree.root(), note_digest: [0; 32] },
+        })
+        .unwrap();
+    Arc::new(RwLock::new(LogMirrors::new(vec![mirror])))
+}
+
+/// Issue #16: full verification (signature, validity, issuer/key binding,
+/// anchoring against a log mirror) of a shipped type and of a W3C-suite
+/// credential, beside the raw P-256 verify, in one run.
+fn issue16(c: &mut Criterion) {
+    use sha2::Digest as _;
+    let (key, unsigned) = sample();
+    let created = Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).single().expect("valid time");
+    let shipped = pollster::block_on(sign_credential(&unsigned, &key, created)).expect("signs");
+    let w3c: serde_json::Value =
+        serde_json::from_str(include_str!("../../fixtures/w3c/ecdsa-rdfc-2019-p256/signedECDSAP256.json")).unwrap();
+    let digest = |vc: &serde_json::Value| -> Hash {
+        sha2::Sha256::digest(pollster::block_on(canonical_nquads(vc)).unwrap().as_bytes()).into()
+    };
+    let signer = |vc: &serde_json::Value| {
+        vc["proof"]["verificationMethod"].as_str().unwrap().split('#').next().unwrap().to_owned()
+    };
+    let at = u64::try_from(created.timestamp()).unwrap();
+    let logs = mirror_of(&[(digest(&shipped), signer(&shipped)), (digest(&w3c), signer(&w3c))], at);
+    let policy = AnchoringPolicy { required: true, grace_secs: 600, skew_secs: 300, witnesses: WitnessPolicy::none() };
+    let options = VerifyOptions::at(Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).single().expect("valid time"))
+        .with_anchoring(AnchoringSource::Mirrors { logs, policy });
+    for vc in [&shipped, &w3c] {
+        let report = pollster::block_on(verify_credential(vc, &options)).expect("well-formed");
+        assert!(report.verified && report.checks.anchoring.is_valid(), "{report:?}");
+    }
+
+    let mut g = c.benchmark_group("issue16");
+    g.bench_function("full verification: shipped type (HealthCertificate)", |b| {
+        b.iter(|| pollster::block_on(verify_credential(&shipped, &options)))
+    });
+    g.bench_function("full verification: W3C ecdsa-rdfc-2019 vector", |b| {
+        b.iter(|| pollster::block_on(verify_credential(&w3c, &options)))
+    });
+    // Bulk: 64 shipped-type credentials on every core (criterion reports elements/s).
+    let batch = vec![shipped.clone(); 64];
+    g.throughput(criterion::Throughput::Elements(64));
+    g.bench_function("verify_many x64 (all cores): shipped type", |b| {
+        b.iter(|| wallet_core::bulk_verification::verify_many_on_all_cores(&batch, &options))
+    });
+    g.throughput(criterion::Throughput::Elements(1));
+    let sk = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+    let vk = p256::ecdsa::VerifyingKey::from(&sk);
+    let msg = [7u8; 64];
+    let sig: p256::ecdsa::Signature = sk.sign(&msg);
+    g.bench_function("baseline: raw P-256 verify (ring)", |b| {
+        b.iter(|| wallet_core::ecdsa_rdfc_2019::signature_matches(&vk, &msg, &sig))
+    });
+    g.bench_function("baseline: raw P-256 verify (p256 crate)", |b| b.iter(|| vk.verify(&msg, &sig)));
+    g.finish();
+}
+
+criterion_group!(credential_benches, benches, issue16);
 criterion_main!(credential_benches);

@@ -68,6 +68,11 @@ impl BundledLoader {
         Self { generated }
     }
 
+    /// The text of a generated context this loader serves.
+    pub(crate) fn generated_document(&self, url: &str) -> Option<&str> {
+        self.generated.get(url).map(String::as_str)
+    }
+
     /// Is this context URL one we can process offline? (Bundled, generated,
     /// or in `ssi`'s static set.)
     pub fn is_known(&self, url: &str) -> bool {

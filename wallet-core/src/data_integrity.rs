@@ -42,17 +42,49 @@ pub async fn canonical_parts(
     }
     let mut unsecured = document.clone();
     unsecured.remove("proof");
+    Ok(Some(CanonicalParts {
+        proof_config: canonical_nquads_with(loader, &proof_configuration(document, proof)).await?,
+        document: canonical_nquads_with(loader, &Value::Object(unsecured)).await?,
+    }))
+}
+
+/// The proof configuration: the proof without `proofValue`, with the
+/// document's `@context` (§3.3.5).
+fn proof_configuration(document: &serde_json::Map<String, Value>, proof: &serde_json::Map<String, Value>) -> Value {
     let mut config = proof.clone();
     config.remove("proofValue");
-    // The proof configuration is read in the document's context (§3.3.5).
     match document.get("@context") {
         Some(context) => config.insert("@context".to_owned(), context.clone()),
         None => config.remove("@context"),
     };
-    Ok(Some(CanonicalParts {
-        proof_config: canonical_nquads_with(loader, &Value::Object(config)).await?,
-        document: canonical_nquads_with(loader, &Value::Object(unsecured)).await?,
-    }))
+    Value::Object(config)
+}
+
+/// [`hash_data_with`] when the canonical unsecured document is already known
+/// (read off the signed document's RDF by
+/// [`crate::canonical::canonicalize_signed_with`]): only the proof
+/// configuration is canonicalised.
+///
+/// # Errors
+/// When the proof configuration cannot be canonicalised within the budget.
+pub async fn hash_data_with_unsecured(
+    loader: &BundledLoader,
+    document: &Value,
+    proof: &Value,
+    cryptosuite: &str,
+    unsecured: &str,
+    digest: fn(&[u8]) -> [u8; 32],
+) -> Result<Option<HashData>, CanonicalizationError> {
+    let (Some(document), Some(proof)) = (document.as_object(), proof.as_object()) else {
+        return Ok(None);
+    };
+    if proof.get("type").and_then(Value::as_str) != Some("DataIntegrityProof")
+        || proof.get("cryptosuite").and_then(Value::as_str) != Some(cryptosuite)
+    {
+        return Ok(None);
+    }
+    let config = canonical_nquads_with(loader, &proof_configuration(document, proof)).await?;
+    Ok(Some(HashData { proof_config: digest(config.as_bytes()), document: digest(unsecured.as_bytes()) }))
 }
 
 /// The two digests a proof signs.

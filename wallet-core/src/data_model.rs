@@ -988,16 +988,23 @@ fn check_jsonld(loader: &BundledLoader, doc: &Value, at: &str, strip: &[&str]) -
         policy: Policy { invalid: Action::Keep, vocab: Action::Keep, allow_undefined: false },
         ..Default::default()
     };
-    let mut vocabulary = ();
-    let expanded = pollster::block_on(json.expand_full(
-        &mut vocabulary,
-        ssi_json_ld::Context::<IriBuf, BlankIdBuf>::new(None),
-        None,
-        loader,
-        options,
-        (),
-    ))
-    .map_err(|e| expansion_error(&e, &stripped, at))?;
+    // The bundled and generated contexts processed once (issue #16); any
+    // other context, and every error, through the generic path.
+    let expanded = match pollster::block_on(crate::processed_contexts::expand(loader, &json, options)) {
+        Some(expanded) => expanded,
+        None => {
+            let mut vocabulary = ();
+            pollster::block_on(json.expand_full(
+                &mut vocabulary,
+                ssi_json_ld::Context::<IriBuf, BlankIdBuf>::new(None),
+                None,
+                loader,
+                options,
+                (),
+            ))
+            .map_err(|e| expansion_error(&e, &stripped, at))?
+        }
+    };
 
     for object in &expanded {
         if let Some(bad) = invalid_type_in(object.inner()) {

@@ -50,13 +50,35 @@ pub async fn verify(document: &Value, proof: &Value) -> FastPath {
 /// presentation whose top-level `proof` holds `proof`), expanding with the
 /// contexts `loader` knows.
 pub async fn verify_with(loader: &BundledLoader, document: &Value, proof: &Value) -> FastPath {
+    verify_with_unsecured(loader, document, proof, None).await
+}
+
+/// [`verify_with`], given the canonical N-Quads of the unsecured document
+/// when the caller has them (read off the signed document's RDF by
+/// [`crate::canonical::canonicalize_signed_with`]): then only the proof
+/// configuration is canonicalised here.
+pub async fn verify_with_unsecured(
+    loader: &BundledLoader,
+    document: &Value,
+    proof: &Value,
+    unsecured: Option<&str>,
+) -> FastPath {
     let Some(key) = signer_key(proof) else {
         return FastPath::NotApplicable("not a P-256 did:key verification method");
     };
     let Some(signature) = proof_signature(proof) else {
         return FastPath::NotApplicable("proofValue is not a base58btc P-256 signature");
     };
-    let hash_data = match hash_data_with(loader, document, proof).await {
+    let hashed = match unsecured {
+        Some(unsecured) => {
+            data_integrity::hash_data_with_unsecured(loader, document, proof, "ecdsa-rdfc-2019", unsecured, |bytes| {
+                Sha256::digest(bytes).into()
+            })
+            .await
+        }
+        None => hash_data_with(loader, document, proof).await,
+    };
+    let hash_data = match hashed {
         Ok(Some(hash_data)) => hash_data,
         Ok(None) => return FastPath::NotApplicable("not an ecdsa-rdfc-2019 DataIntegrityProof"),
         Err(e) => return FastPath::Canonicalization(e),

@@ -5,6 +5,7 @@
 //!
 //! No web framework, no database and no async runtime in the public API.
 
+pub mod bulk_verification;
 pub mod canonical;
 pub mod compact;
 pub mod contexts;
@@ -22,6 +23,7 @@ pub mod licence_id;
 pub mod localized;
 pub mod oid4vci;
 pub mod presentation;
+mod processed_contexts;
 pub mod qr;
 pub mod report;
 pub mod selective_disclosure;

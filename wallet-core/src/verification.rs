@@ -693,21 +693,24 @@ async fn check_signature(
     }
     // `ssi` canonicalises without a budget: ours runs first (see
     // `refuse_beyond_budget`). Invalid JSON-LD is left to `ssi` to report.
+    // The same expansion gives the unsecured document's N-Quads for the
+    // signature's document hash (issue #16).
     let loader = options.types.loader();
-    let signed_nquads =
-        match crate::canonical::canonicalize_with(&loader, vc, crate::canonical::Budget::default()).await {
+    let (signed_nquads, unsecured_nquads) =
+        match crate::canonical::canonicalize_signed_with(&loader, vc, crate::canonical::Budget::default()).await {
             Err(e) if e.is_limit() => {
                 return Ok((CheckResult::Invalid { code: e.code().to_owned(), reason: e.message() }, None));
             }
-            Err(_) => None,
-            Ok(canonical) => Some(canonical.nquads),
+            Err(_) => (None, None),
+            Ok(canonical) => (Some(canonical.signed.nquads), canonical.unsecured),
         };
     // Our own ecdsa-rdfc-2019 check (held to ssi's answer by the differential
     // test) decides a match; anything else, a mismatch included, goes to ssi,
     // which gives the report its detail.
     if signed_nquads.is_some()
         && fast_path_applies(vc, proof)
-        && crate::ecdsa_rdfc_2019::verify_with(&loader, vc, proof).await == crate::ecdsa_rdfc_2019::FastPath::Valid
+        && crate::ecdsa_rdfc_2019::verify_with_unsecured(&loader, vc, proof, unsecured_nquads.as_deref()).await
+            == crate::ecdsa_rdfc_2019::FastPath::Valid
     {
         return Ok((CheckResult::Valid, signed_nquads));
     }

@@ -207,9 +207,20 @@ async fn rdf_quads(loader: &BundledLoader, document: &Value) -> Result<Vec<Lexic
     let invalid = |e: &dyn std::fmt::Display| CanonicalizationError::Invalid(e.to_string());
     let text = serde_json::to_string(document).map_err(|e| invalid(&e))?;
     let (json, _) = ssi_json_ld::syntax::Value::parse_str(&text).map_err(|e| invalid(&e))?;
-    let doc = CompactJsonLd(json);
     let mut ld = LdEnvironment::default();
-    let expanded = doc.expand_with(&mut ld, loader).await.map_err(|e| invalid(&e))?;
+    // The policy `ssi` expands with (`CompactJsonLd::expand_with`).
+    let options = ssi_json_ld::expansion::Options {
+        policy: ssi_json_ld::expansion::Policy {
+            invalid: ssi_json_ld::expansion::Action::Reject,
+            allow_undefined: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let expanded = match crate::processed_contexts::expand(loader, &json, options).await {
+        Some(expanded) => expanded,
+        None => CompactJsonLd(json).expand_with(&mut ld, loader).await.map_err(|e| invalid(&e))?,
+    };
     ld.quads_of(&expanded).map_err(|e| invalid(&e))
 }
 
@@ -240,6 +251,78 @@ pub async fn canonicalize_with(
     let quads = rdf_quads(loader, document).await?;
     let (lines, work) = budget::canonical_lines(&quads, budget)?;
     Ok(Canonical { nquads: lines.concat(), work })
+}
+
+/// A signed document canonicalised within a budget, with the canonical
+/// N-Quads of the same document without its `proof` (the *unsecured
+/// document* a Data Integrity proof signs), read off the same RDF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCanonical {
+    /// The whole document (the anchoring digest is SHA-256 of its N-Quads).
+    pub signed: Canonical,
+    /// Without `proof`, when the proof is the one `sec:proof` graph of the
+    /// document (otherwise `None`: canonicalise the unsecured document itself).
+    pub unsecured: Option<String>,
+}
+
+/// The `sec:proof` property: its value is a graph (`@container: @graph`).
+const SECURITY_PROOF: &str = "https://w3id.org/security#proof";
+
+/// The quads of the document without its `proof`, from those of the signed
+/// document: JSON-LD turns a `proof` into one quad `(document, sec:proof, _:g)`
+/// and the proof's quads inside the graph `_:g`, and nothing else; so without
+/// them the rest are the unsecured document's quads (blank node labels aside,
+/// which canonicalisation does not see). `None` unless there is exactly one
+/// `sec:proof` quad in the default graph, whose object is a blank node used
+/// nowhere but as that graph's name.
+fn without_proof_graph(quads: &[LexicalQuad]) -> Option<Vec<LexicalQuad>> {
+    use ssi_json_ld::rdf_types::{Id, Term};
+    let mut links = quads.iter().enumerate().filter(|(_, q)| q.1.as_str() == SECURITY_PROOF && q.3.is_none());
+    let (link, link_quad) = links.next()?;
+    if links.next().is_some() {
+        return None;
+    }
+    let Term::Id(Id::Blank(graph)) = &link_quad.2 else { return None };
+    let names_graph = |id: &Id| matches!(id, Id::Blank(b) if b == graph);
+    let elsewhere = quads
+        .iter()
+        .enumerate()
+        .any(|(i, q)| i != link && (names_graph(&q.0) || matches!(&q.2, Term::Id(id) if names_graph(id))));
+    if elsewhere {
+        return None;
+    }
+    Some(
+        quads
+            .iter()
+            .enumerate()
+            .filter(|(i, q)| *i != link && !q.3.as_ref().is_some_and(names_graph))
+            .map(|(_, q)| q.clone())
+            .collect(),
+    )
+}
+
+/// Canonicalise a signed `document` within `budget` (as [`canonicalize_with`])
+/// and, from the same expansion, the document without its `proof`: one
+/// JSON-LD expansion serves the budget check, the anchoring digest and the
+/// signature's document hash (issue #16).
+///
+/// # Errors
+/// As [`canonicalize_with`].
+pub async fn canonicalize_signed_with(
+    loader: &BundledLoader,
+    document: &Value,
+    budget: Budget,
+) -> Result<SignedCanonical, CanonicalizationError> {
+    check_json_limits(document)?;
+    crate::data_model::check_percent_escapes(document, "")
+        .map_err(|e| CanonicalizationError::Invalid(e.to_string()))?;
+    let quads = rdf_quads(loader, document).await?;
+    let (lines, work) = budget::canonical_lines(&quads, budget)?;
+    let unsecured = match without_proof_graph(&quads) {
+        Some(unsecured) => Some(budget::canonical_lines(&unsecured, budget)?.0.concat()),
+        None => None,
+    };
+    Ok(SignedCanonical { signed: Canonical { nquads: lines.concat(), work }, unsecured })
 }
 
 /// The canonical N-Quads of `document`: sorted lines, each ending in `\n`;

@@ -6,7 +6,10 @@
 
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
-use wallet_core::ecdsa_rdfc_2019::{verify, verify_with_ssi, FastPath};
+use wallet_core::canonical::{canonical_nquads, canonicalize_signed_with, Budget};
+use wallet_core::contexts::BundledLoader;
+use wallet_core::credential_type::TypeRegistry;
+use wallet_core::ecdsa_rdfc_2019::{verify, verify_with_ssi, verify_with_unsecured, FastPath};
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
 
@@ -100,6 +103,13 @@ fn tampered(doc: &Value) -> Vec<(&'static str, Value)> {
     out
 }
 
+/// Documents whose unsecured N-Quads were read off the signed document's RDF.
+static DERIVED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn loader() -> BundledLoader {
+    TypeRegistry::default().loader()
+}
+
 async fn same_answer(name: &str, doc: &Value, applicable: &mut usize, total: &mut usize) {
     let Some(proof) = doc.get("proof").filter(|p| p.is_object()) else { return };
     if proof.get("cryptosuite").and_then(Value::as_str) != Some("ecdsa-rdfc-2019") {
@@ -108,7 +118,22 @@ async fn same_answer(name: &str, doc: &Value, applicable: &mut usize, total: &mu
     *total += 1;
     let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
     let reference = verify_with_ssi(doc, now).await;
-    match verify(doc, proof).await {
+    let answer = verify(doc, proof).await;
+    // The verifier's own route (issue #16): the unsecured document's N-Quads
+    // read off the signed document's RDF, only the proof configuration
+    // canonicalised again. Same answer, and the same N-Quads as canonicalising
+    // the unsecured document itself.
+    if let Ok(canonical) = canonicalize_signed_with(&loader(), doc, Budget::default()).await {
+        if let Some(unsecured) = &canonical.unsecured {
+            DERIVED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut without = doc.clone();
+            without.as_object_mut().unwrap().remove("proof");
+            assert_eq!(canonical_nquads(&without).await.as_ref(), Ok(unsecured), "{name}: derived N-Quads differ");
+        }
+        let derived = verify_with_unsecured(&loader(), doc, proof, canonical.unsecured.as_deref()).await;
+        assert_eq!(derived, answer, "{name}: derived and direct unsecured documents answer differently");
+    }
+    match answer {
         FastPath::Valid => assert!(reference, "{name}: the fast path accepts what ssi refuses"),
         FastPath::Mismatch => assert!(!reference, "{name}: the fast path refuses what ssi accepts"),
         FastPath::Canonicalization(e) => assert!(!reference, "{name}: fast path says {e}, ssi accepts"),
@@ -154,4 +179,6 @@ async fn the_fast_path_gives_ssis_answer_on_every_signed_fixture_and_tampered_co
     );
     assert!(accepted >= signed.len() - 12, "most signed fixtures must verify: {accepted}/{}", signed.len());
     assert!(applicable * 10 >= total * 9, "the fast path must handle nearly all: {applicable}/{total}");
+    let derived = DERIVED.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(derived * 10 >= total * 8, "unsecured N-Quads derived for {derived} of {total}");
 }
