@@ -11,7 +11,8 @@
 #                                          run once per cryptosuite, counted apart;
 #                                          W3C_ECDSA_CRYPTOSUITES picks, default both)
 #   vc-bitstring-status-list-test-suite   (tag BitstringStatusList)
-# SUITE names a subset (default: all three). A suite without node_modules is
+# SUITE names a subset (default: all three); W3C_MOCHA_GREP runs only the tests
+# whose titles match. A suite without node_modules is
 # installed first (`npm install`); with W3C_GIT_MIRRORS=/path (directories
 # named owner+name/repo, e.g. /work/.mirror) the suites' GitHub dependencies
 # are taken from those mirrors instead of github.com.
@@ -53,6 +54,7 @@ if [[ $# -gt 0 ]]; then suites=("$@"); else suites=("${all_suites[@]}"); fi
 # Failures that are expected, by test title (exact), with the reason.
 declare -A KNOWN_FAILURES=(
   ["If the digest provided by the issuer does not match the digest computed for the retrieved resource, the conforming verifier implementation MUST produce an error."]="the verifier does not fetch relatedResource documents, so it cannot compare their digests (by design: verification works offline)"
+  ["CBOR-encode components per [RFC8949] where CBOR tagging MUST NOT be used on any of the components."]="test-suite state leak (vc-di-ecdsa-test-suite 070efa3): secureCredential writes mandatoryPointers into the issuer's shared settings.options, so after the 'invalidPointer' test every issuance of the run asks for /credentialSubject/invalidPointer and is rightly refused (400 bad_mandatory_pointers); passes when run alone (W3C_MOCHA_GREP='CBOR-encode')"
 )
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -282,7 +284,7 @@ for run in "${runs[@]}"; do
   write_config "$suite" "$cryptosuite"
   log "running $label"
   start=$(date +%s)
-  (cd "$suites_dir/$suite" && npx mocha tests/ --timeout 15000 --preserve-symlinks \
+  (cd "$suites_dir/$suite" && npx mocha tests/ --timeout 15000 --preserve-symlinks ${W3C_MOCHA_GREP:+--grep "$W3C_MOCHA_GREP"} \
     --reporter json --reporter-option "output=$report.json" >"$report.out" 2>&1) || true
   secs=$(($(date +%s) - start))
   [[ -s $report.json ]] || { cat "$report.out" >&2; die "$label: mocha wrote no report"; }

@@ -81,8 +81,10 @@ pub async fn issue_licence(
 ) -> Result<HttpResponse, ApiError> {
     require_json(&req)?;
     let key = idempotency_key(&req)?;
+    let def = issuer.definition_at("licences")?;
+    let suite = requested_suite(&req, &def)?;
     let body = super::body::read_body(payload).await?;
-    Ok(respond(issuer.issue_licence(&body, key).await?))
+    Ok(respond(issuer.issue_type_with(&def.type_name, &body, key, &suite).await?))
 }
 
 /// `POST /api/v1/{api_path}`: any type from a definition file.
