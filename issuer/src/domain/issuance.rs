@@ -160,8 +160,9 @@ impl Issuer {
         let mandatory = suite.mandatory_pointers(&types, &unsigned)?;
         self.cpu
             .run_future(move || async move {
-                let signed =
-                    crate::domain::proof_suite::sign(&types, &unsigned, &key, mandatory.as_deref()).await.map_err(sign_error)?;
+                let signed = crate::domain::proof_suite::sign(&types, &unsigned, &key, mandatory.as_deref())
+                    .await
+                    .map_err(sign_error)?;
                 let log_entry = crate::domain::transparency_log::issued_entry(&types, &signed, &key.did())
                     .await
                     .map_err(IssuanceError::internal)?;

@@ -78,10 +78,7 @@ fn requested_pointers(value: Option<&Value>) -> Result<Vec<String>, IssuanceErro
     let list = value.as_array().filter(|l| l.len() <= MAX_REQUESTED_POINTERS).ok_or_else(bad)?;
     list.iter()
         .map(|p| {
-            p.as_str()
-                .filter(|p| p.len() <= MAX_POINTER_LEN && p.starts_with('/'))
-                .map(str::to_owned)
-                .ok_or_else(bad)
+            p.as_str().filter(|p| p.len() <= MAX_POINTER_LEN && p.starts_with('/')).map(str::to_owned).ok_or_else(bad)
         })
         .collect()
 }
@@ -94,9 +91,9 @@ impl ProofSuite {
     /// mandatory pointers for a suite without them, or a malformed pointer list.
     pub fn from_vc_api_options(options: Option<&Value>) -> Result<Self, IssuanceError> {
         let Some(options) = options.filter(|o| !o.is_null()) else { return Ok(Self::default()) };
-        let options = options.as_object().ok_or_else(|| {
-            refuse("bad_options", "options 应为 JSON 对象", "options must be a JSON object")
-        })?;
+        let options = options
+            .as_object()
+            .ok_or_else(|| refuse("bad_options", "options 应为 JSON 对象", "options must be a JSON object"))?;
         if let Some(t) = options.get("type") {
             if t.as_str() != Some("DataIntegrityProof") {
                 return Err(refuse(
@@ -160,7 +157,11 @@ impl ProofSuite {
     /// # Errors
     /// [`IssuanceError::ProofOptions`] for a requested pointer that points at
     /// nothing in `unsigned` (W3C vc-di-ecdsa §3.4.12: a proof generation error).
-    pub fn mandatory_pointers(&self, types: &TypeRegistry, unsigned: &Value) -> Result<Option<Vec<String>>, IssuanceError> {
+    pub fn mandatory_pointers(
+        &self,
+        types: &TypeRegistry,
+        unsigned: &Value,
+    ) -> Result<Option<Vec<String>>, IssuanceError> {
         let Self::EcdsaSd2023 { requested } = self else { return Ok(None) };
         let mut pointers = selective_disclosure::mandatory_pointers_for(types, unsigned);
         for p in requested {

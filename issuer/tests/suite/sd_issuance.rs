@@ -81,7 +81,8 @@ async fn vc_api_issues_a_base_proof_when_the_options_ask_and_logs_what_derived_c
     let app = spawn().await;
     let options = json!({"type": "DataIntegrityProof", "cryptosuite": "ecdsa-sd-2023",
                          "mandatoryPointers": ["/credentialSubject/name"]});
-    let (status, body) = app.post("/credentials/issue", &json!({"credential": app.credential(), "options": options})).await;
+    let (status, body) =
+        app.post("/credentials/issue", &json!({"credential": app.credential(), "options": options})).await;
     assert_eq!(status, 201, "{body:#}");
     let base = &body["verifiableCredential"];
     assert_eq!(base["proof"]["cryptosuite"], "ecdsa-sd-2023");
@@ -117,8 +118,14 @@ async fn vc_api_refuses_proof_options_it_cannot_honour_before_signing() {
     let app = spawn().await;
     let size = app.log_size().await;
     for (options, code) in [
-        (json!({"cryptosuite": "ecdsa-sd-2023", "mandatoryPointers": ["/credentialSubject/invalidPointer"]}), "bad_mandatory_pointers"),
-        (json!({"cryptosuite": "ecdsa-sd-2023", "mandatoryPointers": "/credentialSubject/name"}), "bad_mandatory_pointers"),
+        (
+            json!({"cryptosuite": "ecdsa-sd-2023", "mandatoryPointers": ["/credentialSubject/invalidPointer"]}),
+            "bad_mandatory_pointers",
+        ),
+        (
+            json!({"cryptosuite": "ecdsa-sd-2023", "mandatoryPointers": "/credentialSubject/name"}),
+            "bad_mandatory_pointers",
+        ),
         (json!({"cryptosuite": "ecdsa-sd-2023", "mandatoryPointers": ["credentialSubject"]}), "bad_mandatory_pointers"),
         (json!({"cryptosuite": "ecdsa-sd-2023", "mandatoryPointers": vec!["/issuer"; 65]}), "bad_mandatory_pointers"),
         (json!({"cryptosuite": "ecdsa-rdfc-2019", "mandatoryPointers": ["/issuer"]}), "bad_mandatory_pointers"),
@@ -127,7 +134,8 @@ async fn vc_api_refuses_proof_options_it_cannot_honour_before_signing() {
         (json!({"type": "Ed25519Signature2020"}), "unsupported_proof_type"),
         (json!(["ecdsa-sd-2023"]), "bad_options"),
     ] {
-        let (status, body) = app.post("/credentials/issue", &json!({"credential": app.credential(), "options": options})).await;
+        let (status, body) =
+            app.post("/credentials/issue", &json!({"credential": app.credential(), "options": options})).await;
         assert_eq!((status, body["error"].as_str()), (400, Some(code)), "{options}: {body:#}");
         assert!(body["message"]["zh"].as_str().is_some_and(|m| !m.is_empty()), "{body:#}");
         assert!(body["message"]["en"].as_str().is_some_and(|m| !m.is_empty()), "{body:#}");

@@ -75,7 +75,9 @@ async fn a_derived_certificate_verifies_from_a_qr_image_and_the_holders_derive_e
     // VC-API derive (the holder's): mandatory fields plus the birth date.
     let resp = http
         .post(format!("{verifier}/credentials/derive"))
-        .json(&json!({"verifiableCredential": base, "options": {"selectivePointers": ["/credentialSubject/birthDate"]}}))
+        .json(
+            &json!({"verifiableCredential": base, "options": {"selectivePointers": ["/credentialSubject/birthDate"]}}),
+        )
         .send()
         .await
         .unwrap();

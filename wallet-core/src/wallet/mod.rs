@@ -328,7 +328,8 @@ impl<K: KeyProvider> Wallet<K> {
     /// [`WalletError::BadSignature`] when the derived proof does not verify.
     pub fn disclose(&self, id: &str, selective: &[String]) -> Result<(Value, String), WalletError> {
         let c = self.get(id).ok_or(WalletError::NotFound)?;
-        let derived = pollster::block_on(crate::selective_disclosure::derive_with(&self.types, &c.credential, selective))?;
+        let derived =
+            pollster::block_on(crate::selective_disclosure::derive_with(&self.types, &c.credential, selective))?;
         let options = VerifyOptions::default().with_types(self.types.clone());
         let report = pollster::block_on(verify_credential(&derived, &options))
             .map_err(|e| WalletError::NotACredential(e.to_string()))?;

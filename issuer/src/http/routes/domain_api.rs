@@ -8,8 +8,8 @@ use crate::api_error::ApiError;
 use crate::domain::batch::{self, BatchFormat};
 use crate::domain::issuance::{BatchOutcome, IdempotencyKey, Issued, Issuer};
 use crate::domain::proof_suite::ProofSuite;
-use wallet_core::credential_type::Definition;
 use crate::http::routes::access::{ApiCaller, Principal};
+use wallet_core::credential_type::Definition;
 
 fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError> {
     match req.headers().get("Idempotency-Key") {
