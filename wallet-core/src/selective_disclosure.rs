@@ -138,6 +138,55 @@ pub fn check_proof_kinds(proof: &Value) -> Option<CheckResult> {
     None
 }
 
+/// Whether `vc` carries one `ecdsa-sd-2023` **base** proof (what the issuer
+/// hands the holder; [`derive_with`] reads it).
+pub fn has_base_proof(vc: &Value) -> bool {
+    vc.get("proof").is_some_and(|p| {
+        is_sd_proof(p) && proof_kind(p.get("proofValue").and_then(Value::as_str).unwrap_or("")) == ProofKind::Base
+    })
+}
+
+/// Domain tag of [`anchoring_digest`]: an anchored base signature can never be
+/// taken for the digest of canonical N-Quads (or anything else in the log).
+const ANCHOR_TAG: &[u8] = b"ecdsa-sd-2023 base signature\n";
+
+/// The digest the issuer's transparency log records for a credential with one
+/// `ecdsa-sd-2023` proof, base or derived, and `None` for any other credential
+/// (its digest is that of its canonical N-Quads,
+/// [`crate::transparency::credential_digest_with`]).
+///
+/// It is SHA-256 of [`ANCHOR_TAG`] and the **base signature** in low-S form.
+/// The base signature is the issuer's signature over the proof options' hash,
+/// the proof-scoped public key and the hash of the mandatory statements
+/// (§3.4.2); every derived proof carries it unchanged (§3.4.5) and the
+/// verifier checks it over the same three values recomputed from the derived
+/// credential (§3.4.7). So the issuer's base credential and every credential
+/// the holder derives from it have one digest, and a valid derived proof
+/// cannot carry a base signature that was made for another credential. The
+/// statements outside the mandatory group are bound through the proof-scoped
+/// key, random per issuance, whose public half the base signature signs: two
+/// issuances never share a base signature. An ECDSA signature `(r, s)` is also
+/// valid as `(r, n − s)`: the low-S form makes that re-encoding land on the
+/// same digest. Only the proof value is read (no canonicalisation); its
+/// length is bounded by the caller's JSON limits.
+pub fn anchoring_digest(vc: &Value) -> Option<[u8; 32]> {
+    let proof = vc.get("proof")?;
+    if !proof.is_object() || !is_sd_proof(proof) {
+        return None;
+    }
+    let proof_value = proof.get("proofValue").and_then(Value::as_str)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(proof_value.strip_prefix('u')?).ok()?;
+    let body = bytes.strip_prefix(&BASE_HEADER[..]).or_else(|| bytes.strip_prefix(&DERIVED_HEADER[..]))?;
+    let components: Vec<ciborium::Value> = ciborium::from_reader(body).ok()?;
+    let base_signature = components.into_iter().next()?.into_bytes().ok()?;
+    let signature = p256::ecdsa::Signature::from_slice(&base_signature).ok()?;
+    let low_s = signature.normalize_s().unwrap_or(signature);
+    let mut hasher = Sha256::new();
+    hasher.update(ANCHOR_TAG);
+    hasher.update(low_s.to_bytes());
+    Some(hasher.finalize().into())
+}
+
 /// Members every base proof makes mandatory, whatever the type declares: the
 /// verifier's checks rest on them. Without `issuer` a derived credential is not
 /// a credential (and trust is judged per `type`); a hidden `validUntil` would

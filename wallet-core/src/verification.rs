@@ -303,9 +303,11 @@ pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<Ve
         AnchoringSource::Mirrors { .. } | AnchoringSource::Bundled { inclusion: Some(_), .. }
             if signature.is_valid() =>
         {
-            match signed_nquads {
-                Some(nquads) => Some(<sha2::Sha256 as sha2::Digest>::digest(nquads.as_bytes()).into()),
-                None => crate::transparency::credential_digest_with(&options.types.loader(), vc).await.ok(),
+            match (crate::selective_disclosure::anchoring_digest(vc), signed_nquads) {
+                // ecdsa-sd-2023: the log records the base signature, shared by every derived credential.
+                (Some(sd), _) => Some(sd),
+                (None, Some(nquads)) => Some(<sha2::Sha256 as sha2::Digest>::digest(nquads.as_bytes()).into()),
+                (None, None) => crate::transparency::credential_digest_with(&options.types.loader(), vc).await.ok(),
             }
         }
         _ => None,

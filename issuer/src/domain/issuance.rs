@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use wallet_core::credential::{CredentialId, FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE};
 use wallet_core::credential_type::{Definition, RequestError, TypeRegistry};
-use wallet_core::issuance::{sign_credential_with, IssueError};
+use wallet_core::issuance::IssueError;
 use wallet_core::keys::IssuerKey;
 use wallet_core::trust::{IssuerTrustFailureCode, TrustStore};
 
 use wallet_core::localized::Localized;
 
+use crate::domain::proof_suite::ProofSuite;
 use crate::store::{IdempotencyRecord, NewCredential, SaveOutcome, Store};
 
 /// Everything the issuing routes need.
@@ -152,12 +153,16 @@ impl Issuer {
     async fn sign_and_digest(
         &self,
         unsigned: Value,
+        suite: &ProofSuite,
     ) -> Result<(Value, wallet_core::transparency::LogEntry), IssuanceError> {
         let key = self.key.clone();
         let types = self.types.clone();
+        let mandatory = suite.mandatory_pointers(&types, &unsigned)?;
         self.cpu
             .run_future(move || async move {
-                let signed = sign_credential_with(&types, &unsigned, &key, Utc::now()).await.map_err(sign_error)?;
+                let signed = crate::domain::proof_suite::sign(&types, &unsigned, &key, mandatory.as_deref())
+                    .await
+                    .map_err(sign_error)?;
                 let log_entry = crate::domain::transparency_log::issued_entry(&types, &signed, &key.did())
                     .await
                     .map_err(IssuanceError::internal)?;
@@ -211,12 +216,27 @@ impl Issuer {
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
     ) -> Result<Issued, IssuanceError> {
+        self.issue_type_with(type_name, request_body, idempotency_key, &ProofSuite::default()).await
+    }
+
+    /// [`Issuer::issue_type`] signed with `suite` (`crate::domain::proof_suite`).
+    ///
+    /// # Errors
+    /// As [`Issuer::issue_type`].
+    pub async fn issue_type_with(
+        &self,
+        type_name: &str,
+        request_body: &[u8],
+        idempotency_key: Option<IdempotencyKey>,
+        suite: &ProofSuite,
+    ) -> Result<Issued, IssuanceError> {
         let def = self
             .types
             .by_type(type_name)
             .ok_or_else(|| IssuanceError::internal(format!("type {type_name} not loaded")))?;
         self.check_authorised(&def)?;
-        self.issue_domain(&def.api_path, def.single_use, request_body, idempotency_key, |body, key, id| {
+        let scope = format!("{}{}", def.api_path, suite.scope_suffix());
+        self.issue_domain(&scope, def.single_use, suite, request_body, idempotency_key, |body, key, id| {
             let req: Value = parse_request(body)?;
             let checked = check_typed_request(&def, &req, self.id_number_key.as_ref())?;
             Ok(def.to_unsigned_credential(&checked, id, &key.did()))
@@ -325,6 +345,7 @@ impl Issuer {
         &self,
         scope: &str,
         single_use: bool,
+        suite: &ProofSuite,
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
         build: impl FnOnce(&[u8], &IssuerKey, &CredentialId) -> Result<Value, IssuanceError>,
@@ -339,7 +360,7 @@ impl Issuer {
         let unsigned = build(request_body, &self.key, &id)?;
         // A single-use type (its definition says so) also gets a `used` entry.
         let unsigned = self.status.with_status_entries(id.as_str(), unsigned, single_use).await?;
-        let (signed, log_entry) = self.sign_and_digest(unsigned).await?;
+        let (signed, log_entry) = self.sign_and_digest(unsigned, suite).await?;
         let body = json!({
             "id": id.as_str(),
             "credential": signed,
@@ -380,7 +401,7 @@ impl Issuer {
     /// # Errors
     /// `IssuerMismatch`, `TypeNotAuthorised`, `CredentialIdExists`, or `Unsignable`
     /// when the credential breaks the data model or cannot be signed.
-    pub async fn issue_vc_api(&self, credential: &Value) -> Result<Value, IssuanceError> {
+    pub async fn issue_vc_api(&self, credential: &Value, suite: &ProofSuite) -> Result<Value, IssuanceError> {
         if let Some(issuer) = credential.get("issuer") {
             let named = issuer.as_str().or_else(|| issuer.get("id").and_then(Value::as_str));
             if named.is_some_and(|n| n != self.key.did()) {
@@ -423,7 +444,7 @@ impl Issuer {
         } else {
             credential
         };
-        let (signed, log_entry) = self.sign_and_digest(credential.clone()).await?;
+        let (signed, log_entry) = self.sign_and_digest(credential.clone(), suite).await?;
         match self.store.save_issued_logged(&new_credential(&self.types, &id, &signed)?, None, Some(&log_entry)).await {
             Ok((_, Some(appended))) => self.log.appended(appended).await,
             Ok(_) => {}

@@ -57,6 +57,14 @@ pub enum IssuanceError {
     CredentialNotFound,
     /// Allocating status entries failed.
     Status(StatusError),
+    /// Proof options (cryptosuite, mandatory pointers) this issuer cannot honour
+    /// (`crate::domain::proof_suite`).
+    ProofOptions {
+        /// The stable code.
+        code: &'static str,
+        /// What is wrong.
+        why: Localized,
+    },
     /// The CPU pool is full or past its deadline.
     Busy(CpuPoolError),
     /// Anything else (the store, signing); the cause is for the logs only.
@@ -87,6 +95,7 @@ impl IssuanceError {
             Self::IdempotencyKeyReused => "idempotency_key_reused".into(),
             Self::CredentialNotFound => "not_found".into(),
             Self::Status(e) => e.code(),
+            Self::ProofOptions { code, .. } => (*code).into(),
             Self::Busy(CpuPoolError::Busy) => "busy".into(),
             Self::Busy(CpuPoolError::DeadlineExceeded) => "deadline_exceeded".into(),
             Self::Busy(_) | Self::Internal(_) => "internal_error".into(),
@@ -126,6 +135,7 @@ impl IssuanceError {
             Self::InvalidBatch(m) => {
                 Localized::new(format!("批量内容无法读取：{m}"), format!("the batch cannot be read: {m}"))
             }
+            Self::ProofOptions { why, .. } => why.clone(),
             Self::UnknownCredentialType => {
                 Localized::new("本签发服务没有这种凭证类型", "this issuer has no such credential type")
             }

@@ -14,6 +14,7 @@ pub mod lookup;
 pub mod notarization;
 pub mod offer_keys;
 pub mod offers;
+pub mod proof_suite;
 pub mod roles;
 pub mod search;
 pub mod status;

@@ -9,7 +9,10 @@
 //! **signed** credential, proof included ([`wallet_core::transparency::credential_digest`]): what
 //! `wallet_core::canonical::canonical_nquads` returns for the credential exactly as
 //! the holder received it. A verifier recomputes it from the credential alone, and it
-//! does not depend on JSON key order or whitespace.
+//! does not depend on JSON key order or whitespace. A credential with an
+//! `ecdsa-sd-2023` base proof is logged by its base signature instead
+//! ([`wallet_core::selective_disclosure::anchoring_digest`]): the holder shows only
+//! derived credentials, which carry that signature but not the signed document.
 //!
 //! **The tree** is rebuilt at startup from the stored entries: each leaf hash is
 //! recomputed from the stored entry bytes and compared with the stored `leaf_hash`,
@@ -45,8 +48,14 @@ pub async fn issued_entry(
     signed: &Value,
     issuer: &str,
 ) -> Result<LogEntry, String> {
-    let digest =
-        wallet_core::transparency::credential_digest_with(&types.loader(), signed).await.map_err(|e| e.to_string())?;
+    // An ecdsa-sd-2023 base proof is logged by its base signature, which every
+    // credential the holder derives from it carries (see `anchoring_digest`).
+    let digest = match wallet_core::selective_disclosure::anchoring_digest(signed) {
+        Some(digest) => digest,
+        None => wallet_core::transparency::credential_digest_with(&types.loader(), signed)
+            .await
+            .map_err(|e| e.to_string())?,
+    };
     let at = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
     LogEntry::issued(digest, issuer, at).map_err(|e| e.to_string())
 }

@@ -59,6 +59,7 @@ impl From<IssuanceError> for ApiError {
             | IssuanceError::IdempotencyKeyMissing
             | IssuanceError::InvalidBatch(_)
             | IssuanceError::Unsignable(_)
+            | IssuanceError::ProofOptions { .. }
             | IssuanceError::IssuerMismatch(_) => StatusCode::BAD_REQUEST,
             IssuanceError::TypeNotAuthorised { .. } => StatusCode::FORBIDDEN,
             IssuanceError::TooManyRows { .. } => StatusCode::PAYLOAD_TOO_LARGE,

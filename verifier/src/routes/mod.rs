@@ -20,6 +20,7 @@ pub async fn anchoring_status(anchoring: web::Data<crate::log_sync::AnchoringSta
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/credentials/verify", web::post().to(vc_api::verify_credential))
+        .route("/credentials/derive", web::post().to(vc_api::derive_credential))
         .route("/presentations/verify", web::post().to(vc_api::verify_presentation))
         .route("/verify/qr", web::post().to(inspect::verify_qr))
         .route("/verify/image", web::post().to(inspect::verify_image))

@@ -1,4 +1,5 @@
-//! VC-API: `POST /credentials/verify` and `POST /presentations/verify`.
+//! VC-API: `POST /credentials/verify`, `POST /presentations/verify`, and the
+//! holder's `POST /credentials/derive` (`ecdsa-sd-2023`).
 //!
 //! A credential that fails verification is answered with HTTP 422 and the full
 //! report — never `200 {"verified": false}`, which clients read as accepted.
@@ -167,4 +168,63 @@ pub async fn verify_presentation(
         "errors": errors,
         "report": report,
     })))
+}
+
+/// At most this many selective pointers in a derive request.
+pub const MAX_SELECTIVE_POINTERS: usize = 256;
+
+/// `{verifiableCredential, options: {selectivePointers}}` (VC-API holder derive).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeriveCredentialRequest {
+    verifiable_credential: Value,
+    #[serde(default)]
+    options: DeriveRequestOptions,
+}
+
+/// VC-API derive options.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeriveRequestOptions {
+    /// RFC 6901 pointers to disclose beside the base proof's mandatory ones.
+    #[serde(default)]
+    pub selective_pointers: Vec<String>,
+}
+
+/// `POST /credentials/derive`: the VC-API holder's derive, for a holder
+/// (wallet back end, test suite) that does not run wallet-core itself: an
+/// `ecdsa-sd-2023` base credential in, the credential derived with its mandatory
+/// fields and `selectivePointers` out (201 `{verifiableCredential}`). Nothing is
+/// kept or logged but the outcome: the base proof is the holder's secret.
+///
+/// # Errors
+/// 400 `not_sd_base_proof`, `bad_selective_pointer`, a data-model code, or a
+/// limit code; 503 when the CPU pool is full.
+pub async fn derive_credential(
+    types: web::Data<TypeRegistry>,
+    cpu: web::Data<CpuWork>,
+    body: web::Json<DeriveCredentialRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let DeriveCredentialRequest { verifiable_credential, options } = body.into_inner();
+    if options.selective_pointers.len() > MAX_SELECTIVE_POINTERS {
+        return Err(ApiError::bad_request(
+            "bad_selective_pointer",
+            format!("最多可选 {MAX_SELECTIVE_POINTERS} 个字段"),
+            format!("at most {MAX_SELECTIVE_POINTERS} selective pointers"),
+        ));
+    }
+    let types = types.get_ref().clone();
+    let derived = cpu
+        .pool()
+        .run_future(move || async move {
+            wallet_core::selective_disclosure::derive_with(&types, &verifiable_credential, &options.selective_pointers)
+                .await
+        })
+        .await?
+        .map_err(|e| {
+            let message = e.message();
+            ApiError::bad_request(e.code(), message.zh, message.en)
+        })?;
+    tracing::info!("derived a selectively disclosed credential");
+    Ok(HttpResponse::Created().json(json!({ "verifiableCredential": derived })))
 }

@@ -63,3 +63,73 @@ async fn an_inspector_verifies_a_derived_certificate_and_sees_only_what_was_disc
     let body: Value = resp.json().await.unwrap();
     assert!(body.to_string().contains("sd_base_proof_presented"), "{body:#}");
 }
+
+#[tokio::test]
+async fn a_derived_certificate_verifies_from_a_qr_image_and_the_holders_derive_endpoint() {
+    let app = verifier::startup::Application::build(&verifier::config::Settings::for_tests()).unwrap();
+    let verifier = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let http = reqwest::Client::new();
+    let base = base_health_certificate().await;
+
+    // VC-API derive (the holder's): mandatory fields plus the birth date.
+    let resp = http
+        .post(format!("{verifier}/credentials/derive"))
+        .json(
+            &json!({"verifiableCredential": base, "options": {"selectivePointers": ["/credentialSubject/birthDate"]}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let derived = resp.json::<Value>().await.unwrap()["verifiableCredential"].clone();
+    assert_eq!(derived["credentialSubject"]["birthDate"], "1991-07-23");
+    assert!(derived["credentialSubject"].get("examiningInstitution").is_none(), "{derived:#}");
+
+    // Its QR code as a photo: the image path verifies it.
+    let qr = wallet_core::compact::encode_credential(&derived).unwrap();
+    let png = wallet_core::qr::render_png(&qr, 4).unwrap();
+    let resp = http
+        .post(format!("{verifier}/verify/image"))
+        .header("content-type", "image/png")
+        .body(png)
+        .send()
+        .await
+        .unwrap();
+    let report: Value = resp.json().await.unwrap();
+    assert_eq!(report["report"]["checks"]["signature"]["result"], "valid", "{report:#}");
+    assert_eq!(report["credential"]["credentialSubject"]["birthDate"], "1991-07-23");
+    // VC-API verify: the proof check passes.
+    let resp = http
+        .post(format!("{verifier}/credentials/verify"))
+        .json(&json!({"verifiableCredential": derived}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["checks"].as_array().unwrap().contains(&json!("proof")), "{body:#}");
+
+    // Refused: not a base proof, a pointer to nothing, too many pointers, not JSON.
+    let derive = |body: Value| {
+        let http = http.clone();
+        let url = format!("{verifier}/credentials/derive");
+        async move {
+            let resp = http.post(url).json(&body).send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, body) = derive(json!({"verifiableCredential": derived})).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("not_sd_base_proof")), "{body:#}");
+    let (status, body) =
+        derive(json!({"verifiableCredential": base, "options": {"selectivePointers": ["/credentialSubject/nothing"]}}))
+            .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_selective_pointer")), "{body:#}");
+    assert!(body["message"]["zh"].as_str().is_some_and(|m| !m.is_empty()));
+    let many = vec!["/credentialSubject/birthDate"; 257];
+    let (status, body) = derive(json!({"verifiableCredential": base, "options": {"selectivePointers": many}})).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_selective_pointer")), "{body:#}");
+    let (status, _) = derive(json!({"verifiableCredential": "text"})).await;
+    assert_eq!(status, 400);
+    // Still serving.
+    assert_eq!(http.get(format!("{verifier}/healthz")).send().await.unwrap().status(), 200);
+}

@@ -38,6 +38,10 @@ pub enum WalletError {
     /// Making a presentation failed.
     #[error(transparent)]
     Presentation(#[from] crate::presentation::PresentationError),
+    /// Deriving a selectively disclosed credential failed (a bad pointer, or a
+    /// base proof that does not derive).
+    #[error(transparent)]
+    Derive(#[from] crate::selective_disclosure::DeriveError),
     /// The OpenID4VCI exchange failed.
     #[error(transparent)]
     Oid4vci(#[from] crate::oid4vci::Oid4vciError),
@@ -58,6 +62,7 @@ impl WalletError {
             Self::BadSignature => "bad_signature",
             Self::NotFound => "not_found",
             Self::Presentation(e) => e.code(),
+            Self::Derive(e) => e.code(),
             Self::Oid4vci(e) => &e.code,
         }
     }

@@ -3,6 +3,12 @@
 //! holder-bound presentations, import from a QR code, a file or an OpenID4VCI
 //! offer, listing and rendering in zh/en.
 //!
+//! A credential issued with an `ecdsa-sd-2023` **base proof** is kept as it
+//! came (the base proof is the holder's secret material) and never leaves the
+//! wallet: whatever the wallet shows (QR, presentation, export) is a credential
+//! derived on demand, with the type's mandatory fields only unless the holder
+//! picks more ([`Wallet::disclose`]).
+//!
 //! Everything is synchronous and free of HTTP and database code: the phone app
 //! supplies the store key ([`KeyProvider`]) and, for OpenID4VCI, the HTTP
 //! transport ([`oid4vci_client::HttpTransport`]).
@@ -32,7 +38,8 @@ pub use self::store::{KeyProvider, StoreKey};
 pub struct StoredCredential {
     /// The credential's `id` (or a generated one when it has none).
     pub id: String,
-    /// The signed credential, exactly as issued.
+    /// The signed credential, exactly as issued (with an `ecdsa-sd-2023` base
+    /// proof: the base credential, from which shown credentials are derived).
     pub credential: Value,
     /// Its inclusion proof in the issuer's log (an `InclusionBundle` as JSON), when the wallet has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,7 +82,8 @@ pub struct RenderedCredential {
     pub valid_from: String,
     /// `YYYY-MM-DD`.
     pub valid_until: String,
-    /// The plain credential QR text (`EC1:`).
+    /// The plain credential QR text (`EC1:`; of the mandatory-only derived
+    /// credential for a base-proof one).
     pub qr_text: String,
 }
 
@@ -211,13 +219,17 @@ impl<K: KeyProvider> Wallet<K> {
             Err(e) if e.is_limit() => return Err(WalletError::TooComplex(e)),
             _ => {}
         }
+        // A base proof is checked through what the wallet will show: the
+        // credential derived with the mandatory fields (base signature,
+        // proof-scoped key, mandatory statements).
+        let shown = self.shown(&vc, &[])?;
         let options = VerifyOptions::default().with_types(self.types.clone());
-        let report = pollster::block_on(verify_credential(&vc, &options))
+        let report = pollster::block_on(verify_credential(&shown, &options))
             .map_err(|e| WalletError::NotACredential(e.to_string()))?;
         if !report.checks.signature.is_valid() {
             return Err(WalletError::BadSignature);
         }
-        crate::compact::encode_credential_with(&self.types, &vc)
+        crate::compact::encode_credential_with(&self.types, &shown)
             .map_err(|e| WalletError::NotACredential(e.to_string()))?;
         let id = report.credential_id.unwrap_or_else(|| crate::credential::CredentialId::generate().to_string());
         let stored = StoredCredential {
@@ -285,6 +297,50 @@ impl<K: KeyProvider> Wallet<K> {
             .collect()
     }
 
+    /// What the wallet shows of `vc`: `vc` itself, or for a credential with an
+    /// `ecdsa-sd-2023` base proof the credential derived from it with the
+    /// mandatory fields and those `selective` points at.
+    fn shown(&self, vc: &Value, selective: &[String]) -> Result<Value, WalletError> {
+        if !crate::selective_disclosure::has_base_proof(vc) {
+            return Ok(vc.clone());
+        }
+        Ok(pollster::block_on(crate::selective_disclosure::derive_with(&self.types, vc, selective))?)
+    }
+
+    /// Whether a credential was issued for selective disclosure (it is kept with
+    /// an `ecdsa-sd-2023` base proof; [`Wallet::disclose`] applies).
+    ///
+    /// # Errors
+    /// [`WalletError::NotFound`].
+    pub fn is_selectively_disclosable(&self, id: &str) -> Result<bool, WalletError> {
+        let c = self.get(id).ok_or(WalletError::NotFound)?;
+        Ok(crate::selective_disclosure::has_base_proof(&c.credential))
+    }
+
+    /// A credential derived from a base-proof credential, showing its
+    /// mandatory fields and those `selective` (RFC 6901 pointers, e.g.
+    /// `/credentialSubject/birthDate`) points at, and its QR text. The derived
+    /// proof is verified before it is handed out.
+    ///
+    /// # Errors
+    /// [`WalletError::NotFound`]; [`WalletError::Derive`] for a credential
+    /// without a base proof (`not_sd_base_proof`) or a pointer to nothing;
+    /// [`WalletError::BadSignature`] when the derived proof does not verify.
+    pub fn disclose(&self, id: &str, selective: &[String]) -> Result<(Value, String), WalletError> {
+        let c = self.get(id).ok_or(WalletError::NotFound)?;
+        let derived =
+            pollster::block_on(crate::selective_disclosure::derive_with(&self.types, &c.credential, selective))?;
+        let options = VerifyOptions::default().with_types(self.types.clone());
+        let report = pollster::block_on(verify_credential(&derived, &options))
+            .map_err(|e| WalletError::NotACredential(e.to_string()))?;
+        if !report.checks.signature.is_valid() {
+            return Err(WalletError::BadSignature);
+        }
+        let qr = crate::compact::encode_credential_with(&self.types, &derived)
+            .map_err(|e| WalletError::NotACredential(e.to_string()))?;
+        Ok((derived, qr))
+    }
+
     /// One credential.
     pub fn get(&self, id: &str) -> Option<&StoredCredential> {
         self.credentials.iter().find(|c| c.id == id)
@@ -296,12 +352,13 @@ impl<K: KeyProvider> Wallet<K> {
     /// [`WalletError::NotFound`]; a credential the QR form cannot carry.
     pub fn render(&self, id: &str, lang: Lang) -> Result<RenderedCredential, WalletError> {
         let c = self.get(id).ok_or(WalletError::NotFound)?;
+        let shown = self.shown(&c.credential, &[])?;
         Ok(RenderedCredential {
             title: kind_name(&self.types, &c.credential, lang),
             rows: subject_rows(&self.types, &c.credential, lang, crate::ui_text::Shown::OnCard),
             valid_from: date_of(&c.credential, "validFrom"),
             valid_until: date_of(&c.credential, "validUntil"),
-            qr_text: crate::compact::encode_credential_with(&self.types, &c.credential)
+            qr_text: crate::compact::encode_credential_with(&self.types, &shown)
                 .map_err(|e| WalletError::NotACredential(e.to_string()))?,
         })
     }
@@ -312,10 +369,12 @@ impl<K: KeyProvider> Wallet<K> {
     /// [`WalletError::NotFound`]; the credential is not bound to this wallet's device key.
     pub fn present(&self, id: &str, freshness: &Freshness) -> Result<String, WalletError> {
         let c = self.get(id).ok_or(WalletError::NotFound)?;
-        Ok(present_with(&self.types, &c.credential, &self.device, freshness)?)
+        let shown = self.shown(&c.credential, &[])?;
+        Ok(present_with(&self.types, &shown, &self.device, freshness)?)
     }
 
-    /// The credential with its inclusion proof, as the file [`Wallet::import_file`]
+    /// The credential (derived, mandatory fields only, for a base-proof one)
+    /// with its inclusion proof, as the file [`Wallet::import_file`]
     /// reads and an inspector's [`crate::verifier_bundle::OpenedBundle::verify_qr_text`]
     /// checks offline (anchoring included): `{"credential": …, "inclusion": …}`
     /// (`inclusion` is `null` when the wallet has none).
@@ -324,7 +383,7 @@ impl<K: KeyProvider> Wallet<K> {
     /// [`WalletError::NotFound`].
     pub fn export(&self, id: &str) -> Result<String, WalletError> {
         let c = self.get(id).ok_or(WalletError::NotFound)?;
-        let export = serde_json::json!({"credential": c.credential, "inclusion": c.inclusion});
+        let export = serde_json::json!({"credential": self.shown(&c.credential, &[])?, "inclusion": c.inclusion});
         Ok(export.to_string())
     }
 

@@ -452,3 +452,46 @@ async fn offline_the_entry_must_name_the_signer_not_the_claimed_issuer() {
     let outcome = check_inclusion_offline_signed_by(&logs, &inclusion, &digest, "did:key:zNewKey", &rotated);
     assert_eq!(code(&outcome), "anchored");
 }
+
+#[tokio::test]
+async fn a_derived_credential_is_anchored_by_its_base_credentials_log_entry() {
+    use wallet_core::selective_disclosure::{anchoring_digest, derive_with, sign_base_for_type};
+    let key = IssuerKey::generate();
+    let def = TypeRegistry::shipped().unwrap().by_type("HealthCertificate").unwrap();
+    let request = json!({
+        "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",
+        "idNumber": "11010519491231002X", "examinationDate": "2026-05-20",
+        "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified",
+        "occupation": "food-service"
+    });
+    let checked = def
+        .check_request_keyed(&request, NaiveDate::from_ymd_opt(2026, 5, 20).unwrap(), Some(&crate::id_key()))
+        .unwrap();
+    let unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &key.did());
+    let types = TypeRegistry::default();
+    let base =
+        sign_base_for_type(&types, &unsigned, &key, Utc.with_ymd_and_hms(2026, 5, 20, 8, 0, 0).unwrap()).await.unwrap();
+    let derived = derive_with(&types, &base, &["/credentialSubject/birthDate".to_owned()]).await.unwrap();
+
+    // The log entry the issuer writes for the base credential.
+    let mut log = Log::new();
+    log.append([1; 32], &key.did());
+    let index = log.append(anchoring_digest(&base).unwrap(), &key.did());
+    log.append([3; 32], &key.did());
+    let inclusion = log.inclusion(index, 2);
+    let options = VerifyOptions::at(now()).with_anchoring(bundled_source(&log, Some(&inclusion), Duration::hours(1)));
+    let report = verify_credential(&derived, &options).await.unwrap();
+    assert!(report.checks.signature.is_valid(), "{report:#?}");
+    assert_eq!(report.checks.anchoring, CheckResult::Valid, "{report:#?}");
+
+    // Logged by the base credential's N-Quads digest instead (as before): a
+    // derived credential cannot match it.
+    let mut log = Log::new();
+    log.append([1; 32], &key.did());
+    let index = log.append(digest_of(&base).await, &key.did());
+    log.append([3; 32], &key.did());
+    let inclusion = log.inclusion(index, 2);
+    let options = VerifyOptions::at(now()).with_anchoring(bundled_source(&log, Some(&inclusion), Duration::hours(1)));
+    let report = verify_credential(&derived, &options).await.unwrap();
+    assert_eq!(report.checks.anchoring.invalid_code(), Some("anchoring_wrong_credential"), "{report:#?}");
+}

@@ -14,7 +14,7 @@ use wallet_core::credential::CredentialId;
 use wallet_core::credential_type::{Definition, TypeRegistry};
 use wallet_core::keys::IssuerKey;
 use wallet_core::selective_disclosure::{
-    derive_with, derive_with_loader, mandatory_pointers_for, proof_kind, sign_base_for_type,
+    anchoring_digest, derive_with, derive_with_loader, mandatory_pointers_for, proof_kind, sign_base_for_type,
     verify_signature_with_loader, ProofKind,
 };
 use wallet_core::verification::{verify_credential, CheckResult, VerificationReport, VerifyOptions};
@@ -467,4 +467,61 @@ async fn a_type_without_mandatory_pointers_and_with_a_number_derives_and_verifie
     let mut forged = derived.clone();
     forged["credentialSubject"]["birthYear"] = json!(2020);
     assert_invalid(&verify(&forged).await, "bad_signature");
+}
+
+// ---- anchoring: one digest for the base and every derived credential ----
+
+/// `proof.proofValue`'s base signature replaced with `(r, n − s)`: the other
+/// valid encoding of the same ECDSA signature.
+fn with_high_s(vc: &Value) -> Value {
+    let value = vc["proof"]["proofValue"].as_str().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&value[1..]).unwrap();
+    let (header, body) = bytes.split_at(3);
+    let mut components: Vec<ciborium::Value> = ciborium::from_reader(body).unwrap();
+    let signature = p256::ecdsa::Signature::from_slice(components[0].as_bytes().unwrap()).unwrap();
+    let (r, s) = signature.split_scalars();
+    let flipped = p256::ecdsa::Signature::from_scalars(r.to_bytes(), (-*s).to_bytes()).unwrap();
+    assert_ne!(flipped.to_bytes(), signature.to_bytes());
+    components[0] = ciborium::Value::Bytes(flipped.to_bytes().to_vec());
+    let mut out = header.to_vec();
+    ciborium::into_writer(&ciborium::Value::Array(components), &mut out).unwrap();
+    let mut vc = vc.clone();
+    vc["proof"]["proofValue"] = json!(format!("u{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out)));
+    vc
+}
+
+#[tokio::test]
+async fn a_derived_credential_has_the_anchoring_digest_of_its_base() {
+    let base = base_health_certificate().await;
+    let digest = anchoring_digest(&base).expect("a base proof has an anchoring digest");
+    let mandatory_only = derive(&base, &[]).await;
+    let more = derive(&base, &["/credentialSubject/birthDate", "/credentialSubject/sex"]).await;
+    assert_eq!(anchoring_digest(&mandatory_only), Some(digest));
+    assert_eq!(anchoring_digest(&more), Some(digest));
+    // Not the N-Quads digest of either (they differ from each other).
+    let nquads = wallet_core::transparency::credential_digest(&mandatory_only).await.unwrap();
+    assert_ne!(nquads, digest);
+    // The other encoding of the same base signature: same digest.
+    assert_eq!(anchoring_digest(&with_high_s(&mandatory_only)), Some(digest));
+    // Another issuance of the same credential: another digest.
+    let again = base_health_certificate().await;
+    assert_ne!(anchoring_digest(&again), Some(digest));
+}
+
+#[tokio::test]
+async fn only_ecdsa_sd_2023_proofs_have_an_anchoring_digest() {
+    let key = test_key();
+    let unsigned = unsigned_health_certificate(&key);
+    let rdfc = wallet_core::issuance::sign_credential(&unsigned, &key, now()).await.unwrap();
+    assert_eq!(anchoring_digest(&rdfc), None);
+    assert_eq!(anchoring_digest(&unsigned), None);
+    let base = base_health_certificate().await;
+    for bad in ["", "u", "uAAAA", "z123", "u2V0Ag"] {
+        let mut vc = base.clone();
+        vc["proof"]["proofValue"] = json!(bad);
+        assert_eq!(anchoring_digest(&vc), None, "{bad:?}");
+    }
+    let mut two = base.clone();
+    two["proof"] = json!([base["proof"].clone(), base["proof"].clone()]);
+    assert_eq!(anchoring_digest(&two), None, "a proof set is not one ecdsa-sd-2023 proof");
 }

@@ -319,3 +319,79 @@ fn store_timings_with_twenty_credentials() {
     let save = started.elapsed() / 20;
     println!("wallet file with 20 credentials: {size} bytes; open (read, decrypt, parse) {open:?}; save (serialise, encrypt, write, fsync, rename) {save:?} on average while shrinking");
 }
+
+// ---- selective disclosure: the base proof stays in the wallet ----
+
+fn sd_kind(vc: &Value) -> wallet_core::selective_disclosure::ProofKind {
+    wallet_core::selective_disclosure::proof_kind(vc["proof"]["proofValue"].as_str().unwrap_or(""))
+}
+
+fn base_proof_certificate(key: &IssuerKey) -> Value {
+    let def = health_certificate();
+    let checked = def
+        .check_request_keyed(&request(None), NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), Some(&crate::id_key()))
+        .unwrap();
+    let mut unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &key.did());
+    unsigned["credentialStatus"] = json!([
+        {"id": "https://issuer.example.gov.cn/status/3#94567", "type": "BitstringStatusListEntry",
+         "statusPurpose": "revocation", "statusListIndex": "94567",
+         "statusListCredential": "https://issuer.example.gov.cn/status/3"}
+    ]);
+    pollster::block_on(wallet_core::selective_disclosure::sign_base_for_type(
+        &TypeRegistry::default(),
+        &unsigned,
+        key,
+        issued_at(),
+    ))
+    .unwrap()
+}
+
+#[test]
+fn the_wallet_keeps_a_base_proof_and_shows_only_derived_credentials() {
+    use wallet_core::selective_disclosure::ProofKind;
+    let key = IssuerKey::generate();
+    let base = base_proof_certificate(&key);
+    let (_dir, path, store_key) = temp_wallet();
+    let mut wallet = Wallet::open(&path, store_key.clone()).unwrap();
+    let id = wallet.import_credential(base.clone(), None, "file").unwrap();
+    assert!(wallet.is_selectively_disclosable(&id).unwrap());
+    assert_eq!(wallet.get(&id).unwrap().credential, base, "kept as issued");
+
+    // The card's QR: derived, mandatory fields only, and it verifies.
+    let qr = wallet.render(&id, Lang::En).unwrap().qr_text;
+    let shown = wallet_core::compact::decode_credential(&qr).unwrap();
+    assert_eq!(sd_kind(&shown), ProofKind::Derived);
+    assert_eq!(shown["credentialSubject"]["fullName"], NAME);
+    assert!(shown["credentialSubject"].get("birthDate").is_none(), "{shown:#}");
+    let report = pollster::block_on(verify_credential(&shown, &VerifyOptions::at(now()))).unwrap();
+    assert!(report.checks.signature.is_valid(), "{report:#?}");
+
+    // The export (what an inspector reads with its inclusion proof): derived too.
+    let export: Value = serde_json::from_str(&wallet.export(&id).unwrap()).unwrap();
+    assert_eq!(sd_kind(&export["credential"]), ProofKind::Derived);
+    assert!(!export.to_string().contains("1991-07-23"));
+
+    // The holder picks more.
+    let (derived, qr) = wallet.disclose(&id, &["/credentialSubject/birthDate".to_owned()]).unwrap();
+    assert_eq!(derived["credentialSubject"]["birthDate"], "1991-07-23");
+    assert_eq!(wallet_core::compact::decode_credential(&qr).unwrap()["credentialSubject"]["birthDate"], "1991-07-23");
+    assert!(matches!(
+        wallet.disclose(&id, &["/credentialSubject/nothing".to_owned()]),
+        Err(WalletError::Derive(e)) if e.code() == "bad_selective_pointer"
+    ));
+    assert!(matches!(wallet.disclose("urn:uuid:nothing", &[]), Err(WalletError::NotFound)));
+
+    // Kept across reopening.
+    let reopened = Wallet::open(&path, store_key).unwrap();
+    assert_eq!(reopened.get(&id).unwrap().credential, base);
+
+    // A base credential whose mandatory field was changed is refused at import.
+    let mut tampered = base.clone();
+    tampered["credentialSubject"]["fullName"] = json!("张三");
+    assert!(matches!(wallet.import_credential(tampered, None, "file"), Err(WalletError::BadSignature)));
+
+    // An ecdsa-rdfc-2019 credential is shown as it is and cannot be disclosed selectively.
+    let plain = wallet.import_credential(issue(&key, None), None, "file").unwrap();
+    assert!(!wallet.is_selectively_disclosable(&plain).unwrap());
+    assert!(matches!(wallet.disclose(&plain, &[]), Err(WalletError::Derive(e)) if e.code() == "not_sd_base_proof"));
+}

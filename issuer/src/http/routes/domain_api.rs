@@ -7,7 +7,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::api_error::ApiError;
 use crate::domain::batch::{self, BatchFormat};
 use crate::domain::issuance::{BatchOutcome, IdempotencyKey, Issued, Issuer};
+use crate::domain::proof_suite::ProofSuite;
 use crate::http::routes::access::{ApiCaller, Principal};
+use wallet_core::credential_type::Definition;
 
 fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError> {
     match req.headers().get("Idempotency-Key") {
@@ -15,6 +17,15 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError
         // A header that is not visible ASCII is parsed as "" and refused with the same error.
         Some(v) => IdempotencyKey::parse(v.to_str().unwrap_or("")).map(Some).map_err(ApiError::from),
     }
+}
+
+/// The suite `?cryptosuite=` asks for (`ecdsa-sd-2023` for a selectively
+/// disclosable credential; see `crate::domain::proof_suite`).
+fn requested_suite(req: &HttpRequest, def: &Definition) -> Result<ProofSuite, ApiError> {
+    let query = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .unwrap_or_default();
+    Ok(ProofSuite::for_domain_request(def, query.get("cryptosuite").map(String::as_str))?)
 }
 
 fn respond(issued: Issued) -> HttpResponse {
@@ -52,8 +63,10 @@ pub async fn issue_health_certificate(
 ) -> Result<HttpResponse, ApiError> {
     require_json(&req)?;
     let key = idempotency_key(&req)?;
+    let def = issuer.definition_at("health-certificates")?;
+    let suite = requested_suite(&req, &def)?;
     let body = super::body::read_body(payload).await?;
-    Ok(respond(issuer.issue_health_certificate(&body, key).await?))
+    Ok(respond(issuer.issue_type_with(&def.type_name, &body, key, &suite).await?))
 }
 
 /// `POST /api/v1/licences`
@@ -68,8 +81,10 @@ pub async fn issue_licence(
 ) -> Result<HttpResponse, ApiError> {
     require_json(&req)?;
     let key = idempotency_key(&req)?;
+    let def = issuer.definition_at("licences")?;
+    let suite = requested_suite(&req, &def)?;
     let body = super::body::read_body(payload).await?;
-    Ok(respond(issuer.issue_licence(&body, key).await?))
+    Ok(respond(issuer.issue_type_with(&def.type_name, &body, key, &suite).await?))
 }
 
 /// `POST /api/v1/{api_path}`: any type from a definition file.
@@ -86,8 +101,9 @@ pub async fn issue_defined(
     let def = issuer.definition_at(&path)?;
     require_json(&req)?;
     let key = idempotency_key(&req)?;
+    let suite = requested_suite(&req, &def)?;
     let body = super::body::read_body(payload).await?;
-    Ok(respond(issuer.issue_type(&def.type_name, &body, key).await?))
+    Ok(respond(issuer.issue_type_with(&def.type_name, &body, key, &suite).await?))
 }
 
 /// Largest batch body (1,000 rows of a few hundred bytes each, with room).

@@ -1,0 +1,198 @@
+//! Which Data Integrity cryptosuite an issuance is signed with, and how it is
+//! chosen (#17 item 3).
+//!
+//! * **VC-API** (`POST /credentials/issue`): the request's `options`, as the W3C
+//!   test suites' implementation files send them (e.g. SpruceID's
+//!   `{"type": "DataIntegrityProof", "cryptosuite": "ecdsa-sd-2023"}`):
+//!   `cryptosuite` is `ecdsa-rdfc-2019` (the default) or `ecdsa-sd-2023`, and
+//!   `mandatoryPointers` (VC-API `IssueCredentialOptions`) adds mandatory
+//!   pointers to an `ecdsa-sd-2023` base proof.
+//! * **Domain API** (`POST /api/v1/<type>`): per request, `?cryptosuite=ecdsa-sd-2023`,
+//!   and only for a type whose definition declares `mandatoryPointers` (what an
+//!   inspector always sees is the department's decision, not the caller's). Per
+//!   request, not per type: a base proof must never be shown to a verifier, so
+//!   only a holder whose wallet can derive (the caller knows its channel: app
+//!   wallet, not paper or a bare QR) may receive one; every other holder keeps
+//!   getting the `ecdsa-rdfc-2019` credential it can show as it is.
+//!
+//! Every base proof's mandatory pointers are
+//! [`wallet_core::selective_disclosure::mandatory_pointers_for`] (the members
+//! the verifier's checks rest on, then the type's own), then the request's; a
+//! pointer to nothing is refused before anything is signed.
+
+use chrono::Utc;
+use serde_json::Value;
+use wallet_core::credential_type::{Definition, TypeRegistry};
+use wallet_core::issuance::{sign_credential_with, IssueError};
+use wallet_core::keys::IssuerKey;
+use wallet_core::localized::Localized;
+use wallet_core::selective_disclosure;
+
+use crate::domain::issuance_error::IssuanceError;
+
+/// The default suite's name.
+pub const ECDSA_RDFC_2019: &str = "ecdsa-rdfc-2019";
+
+/// At most this many mandatory pointers in a request, each at most
+/// [`MAX_POINTER_LEN`] bytes (the work of grouping grows with both).
+pub const MAX_REQUESTED_POINTERS: usize = 64;
+/// See [`MAX_REQUESTED_POINTERS`].
+pub const MAX_POINTER_LEN: usize = 256;
+
+/// How one issuance is signed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ProofSuite {
+    /// `ecdsa-rdfc-2019`: the credential as signed is what the holder shows.
+    #[default]
+    EcdsaRdfc2019,
+    /// `ecdsa-sd-2023` base proof: the holder derives what it shows.
+    EcdsaSd2023 {
+        /// Mandatory pointers the request adds to the type's.
+        requested: Vec<String>,
+    },
+}
+
+fn refuse(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> IssuanceError {
+    IssuanceError::ProofOptions { code, why: Localized::new(zh.into(), en.into()) }
+}
+
+fn unsupported(name: &str) -> IssuanceError {
+    refuse(
+        "unsupported_cryptosuite",
+        format!("不支持的签名套件 {name:?}：可选 ecdsa-rdfc-2019（默认）或 ecdsa-sd-2023"),
+        format!("unsupported cryptosuite {name:?}: ecdsa-rdfc-2019 (the default) or ecdsa-sd-2023"),
+    )
+}
+
+fn requested_pointers(value: Option<&Value>) -> Result<Vec<String>, IssuanceError> {
+    let bad = || {
+        refuse(
+            "bad_mandatory_pointers",
+            format!("mandatoryPointers 应为最多 {MAX_REQUESTED_POINTERS} 个 JSON 指针（RFC 6901，每个不超过 {MAX_POINTER_LEN} 字节）"),
+            format!(
+                "mandatoryPointers must be at most {MAX_REQUESTED_POINTERS} JSON pointers (RFC 6901, each at most {MAX_POINTER_LEN} bytes)"
+            ),
+        )
+    };
+    let Some(value) = value else { return Ok(Vec::new()) };
+    let list = value.as_array().filter(|l| l.len() <= MAX_REQUESTED_POINTERS).ok_or_else(bad)?;
+    list.iter()
+        .map(|p| {
+            p.as_str().filter(|p| p.len() <= MAX_POINTER_LEN && p.starts_with('/')).map(str::to_owned).ok_or_else(bad)
+        })
+        .collect()
+}
+
+impl ProofSuite {
+    /// The suite VC-API `options` ask for.
+    ///
+    /// # Errors
+    /// [`IssuanceError::ProofOptions`]: another proof type or cryptosuite,
+    /// mandatory pointers for a suite without them, or a malformed pointer list.
+    pub fn from_vc_api_options(options: Option<&Value>) -> Result<Self, IssuanceError> {
+        let Some(options) = options.filter(|o| !o.is_null()) else { return Ok(Self::default()) };
+        let options = options
+            .as_object()
+            .ok_or_else(|| refuse("bad_options", "options 应为 JSON 对象", "options must be a JSON object"))?;
+        if let Some(t) = options.get("type") {
+            if t.as_str() != Some("DataIntegrityProof") {
+                return Err(refuse(
+                    "unsupported_proof_type",
+                    "只签发 DataIntegrityProof 类型的签名",
+                    "only DataIntegrityProof proofs are issued",
+                ));
+            }
+        }
+        let pointers = options.get("mandatoryPointers");
+        match options.get("cryptosuite").map(|c| c.as_str().ok_or_else(|| unsupported(&c.to_string()))) {
+            None | Some(Ok(ECDSA_RDFC_2019)) if pointers.is_none() => Ok(Self::EcdsaRdfc2019),
+            None | Some(Ok(ECDSA_RDFC_2019)) => Err(refuse(
+                "bad_mandatory_pointers",
+                "mandatoryPointers 只用于 ecdsa-sd-2023",
+                "mandatoryPointers apply to ecdsa-sd-2023 only",
+            )),
+            Some(Ok(selective_disclosure::CRYPTOSUITE)) => {
+                Ok(Self::EcdsaSd2023 { requested: requested_pointers(pointers)? })
+            }
+            Some(Ok(other)) => Err(unsupported(other)),
+            Some(Err(e)) => Err(e),
+        }
+    }
+
+    /// The suite a domain-API request asks for (`?cryptosuite=`), for `def`.
+    ///
+    /// # Errors
+    /// [`IssuanceError::ProofOptions`]: an unknown suite, or `ecdsa-sd-2023` for
+    /// a type whose definition declares no mandatory pointers.
+    pub fn for_domain_request(def: &Definition, requested: Option<&str>) -> Result<Self, IssuanceError> {
+        match requested {
+            None | Some(ECDSA_RDFC_2019) => Ok(Self::EcdsaRdfc2019),
+            Some(selective_disclosure::CRYPTOSUITE) if !def.mandatory_pointers.is_empty() => {
+                Ok(Self::EcdsaSd2023 { requested: Vec::new() })
+            }
+            Some(selective_disclosure::CRYPTOSUITE) => Err(refuse(
+                "selective_disclosure_not_offered",
+                format!("“{}”的类型定义未规定必须出示的字段（mandatoryPointers），不签发选择性披露凭证", def.name.zh),
+                format!(
+                    "the definition of “{}” declares no mandatoryPointers: it is not issued for selective disclosure",
+                    def.name.en
+                ),
+            )),
+            Some(other) => Err(unsupported(other)),
+        }
+    }
+
+    /// A short tag for idempotency scopes: the same key with another suite is
+    /// another request.
+    pub fn scope_suffix(&self) -> &'static str {
+        match self {
+            Self::EcdsaRdfc2019 => "",
+            Self::EcdsaSd2023 { .. } => "#ecdsa-sd-2023",
+        }
+    }
+
+    /// The mandatory pointers of a base proof of `unsigned`, or `None` for
+    /// `ecdsa-rdfc-2019`.
+    ///
+    /// # Errors
+    /// [`IssuanceError::ProofOptions`] for a requested pointer that points at
+    /// nothing in `unsigned` (W3C vc-di-ecdsa §3.4.12: a proof generation error).
+    pub fn mandatory_pointers(
+        &self,
+        types: &TypeRegistry,
+        unsigned: &Value,
+    ) -> Result<Option<Vec<String>>, IssuanceError> {
+        let Self::EcdsaSd2023 { requested } = self else { return Ok(None) };
+        let mut pointers = selective_disclosure::mandatory_pointers_for(types, unsigned);
+        for p in requested {
+            if unsigned.pointer(p).is_none() {
+                return Err(refuse(
+                    "bad_mandatory_pointers",
+                    format!("必须出示的字段 {p:?} 在凭证中不存在"),
+                    format!("the mandatory pointer {p:?} points at nothing in the credential"),
+                ));
+            }
+            if !pointers.contains(p) {
+                pointers.push(p.clone());
+            }
+        }
+        Ok(Some(pointers))
+    }
+}
+
+/// Sign `unsigned` now with `key`: `ecdsa-rdfc-2019` when `mandatory` is
+/// `None`, else an `ecdsa-sd-2023` base proof with these mandatory pointers.
+///
+/// # Errors
+/// See [`IssueError`].
+pub async fn sign(
+    types: &TypeRegistry,
+    unsigned: &Value,
+    key: &IssuerKey,
+    mandatory: Option<&[String]>,
+) -> Result<Value, IssueError> {
+    match mandatory {
+        None => sign_credential_with(types, unsigned, key, Utc::now()).await,
+        Some(pointers) => selective_disclosure::sign_base_with(types, unsigned, key, Utc::now(), pointers).await,
+    }
+}
