@@ -25,6 +25,7 @@ pub mod presentation;
 pub mod qr;
 pub mod report;
 pub mod selective_disclosure;
+pub mod signer;
 pub mod sm2_rdfc_2026;
 pub mod status;
 pub mod transparency;
