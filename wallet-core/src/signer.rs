@@ -56,6 +56,17 @@ impl IssuerSigner for IssuerKey {
     }
 }
 
+/// A reference signs as what it refers to (so `&&IssuerKey` is a signer too).
+impl<T: IssuerSigner + ?Sized> IssuerSigner for &T {
+    fn public_key(&self) -> p256::PublicKey {
+        (**self).public_key()
+    }
+
+    fn sign_es256(&self, message: &[u8]) -> Result<[u8; 64], SignerError> {
+        (**self).sign_es256(message)
+    }
+}
+
 /// A P-256 signature from outside (raw `r ‖ s` as PKCS#11's `CKM_ECDSA` gives
 /// it, or DER) checked and normalised to low `s`, as 64 bytes. `s` and
 /// `n − s` both verify; low `s` is the form strict verifiers (and this crate's
