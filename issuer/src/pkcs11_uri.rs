@@ -141,7 +141,7 @@ fn percent_decode(raw: &str) -> Result<Vec<u8>, UriError> {
     while let Some(b) = bytes.next() {
         if b == b'%' {
             let (Some(h), Some(l)) = (bytes.next(), bytes.next()) else {
-                return Err(err("a `%` without two hex digits"));
+                return Err(err("bad percent-encoding: a `%` without two hex digits"));
             };
             let hex = [h, l];
             let text = std::str::from_utf8(&hex).map_err(|_| err("bad percent-encoding"))?;
