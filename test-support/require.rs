@@ -17,6 +17,9 @@ use std::process::{Command, Stdio};
 /// Where the browser tests find chromedriver (Debian's chromium-driver).
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
+/// Where the HSM tests find SoftHSM2's PKCS#11 module (Debian's softhsm2).
+pub const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
 /// A dependency some tests need.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dep {
@@ -30,6 +33,8 @@ pub enum Dep {
     Python,
     /// A network namespace with only loopback: `unshare -n`.
     Netns,
+    /// SoftHSM2: its PKCS#11 module at [`SOFTHSM_MODULE`] and `softhsm2-util`.
+    SoftHsm,
 }
 
 impl Dep {
@@ -41,6 +46,7 @@ impl Dep {
             Dep::Browser => "REQUIRE_BROWSER",
             Dep::Python => "REQUIRE_PYTHON",
             Dep::Netns => "REQUIRE_NETNS",
+            Dep::SoftHsm => "REQUIRE_SOFTHSM",
         }
     }
 
@@ -53,6 +59,7 @@ impl Dep {
             }
             Dep::Python => "python3 not available (apt-get install python3)",
             Dep::Netns => "network isolation not available (`unshare -n` needs root or user namespaces)",
+            Dep::SoftHsm => "SoftHSM2 not available (apt-get install softhsm2)",
         }
     }
 
@@ -73,6 +80,8 @@ impl Dep {
             Dep::Browser => Path::new(CHROMEDRIVER).exists().then(|| CHROMEDRIVER.to_owned()),
             Dep::Python => ["python3", "python"].into_iter().find(|p| runs(p, &["--version"])).map(str::to_owned),
             Dep::Netns => runs("unshare", &["-n", "true"]).then(|| "unshare".to_owned()),
+            Dep::SoftHsm => (Path::new(SOFTHSM_MODULE).exists() && runs("softhsm2-util", &["--version"]))
+                .then(|| SOFTHSM_MODULE.to_owned()),
         }
     }
 }

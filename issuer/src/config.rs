@@ -15,6 +15,12 @@ pub struct Settings {
     /// Directory for the SQLite database and the signing key.
     #[arg(long, env = "ISSUER_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// The signing key in a PKCS#11 token (HSM), as an RFC 7512 URI:
+    /// `pkcs11:token=…;object=…?module-path=…&pin-source=file:…` (the PIN from
+    /// that file or `ISSUER_PKCS11_PIN`; `pin-value` is refused). Default: the
+    /// file key `<data-dir>/issuer-key.pem`, generated on first start.
+    #[arg(long, env = "ISSUER_SIGNING_KEY")]
+    pub signing_key: Option<String>,
     /// `postgres://…` for PostgreSQL; default: SQLite at `<data-dir>/issuer.sqlite3`.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
@@ -98,6 +104,7 @@ impl Settings {
         Self {
             listen: "127.0.0.1:0".into(),
             data_dir,
+            signing_key: None,
             database_url: None,
             trust_list: None,
             credential_types: None,

@@ -1,10 +1,78 @@
-//! The issuer's signing key on disk: `<data-dir>/issuer-key.pem` (PKCS#8,
-//! mode 0600), generated on first start.
+//! The issuer's signing key: by default on disk, `<data-dir>/issuer-key.pem`
+//! (PKCS#8, mode 0600), generated on first start; with `--signing-key
+//! pkcs11:…` a key in a PKCS#11 token ([`crate::pkcs11_signer`]) that never
+//! leaves it.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use wallet_core::keys::IssuerKey;
+use wallet_core::signer::{IssuerSigner, SignerError};
+
+use crate::pkcs11_signer::Pkcs11Signer;
+use crate::pkcs11_uri::Pkcs11Uri;
+
+/// The key the issuer signs with (credentials, status lists, checkpoints),
+/// wherever it is. Cheap to clone.
+#[derive(Clone)]
+pub struct SigningKey(Arc<dyn IssuerSigner>);
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SigningKey").field(&self.did()).finish()
+    }
+}
+
+impl SigningKey {
+    /// Any signer.
+    pub fn new(signer: Arc<dyn IssuerSigner>) -> Self {
+        Self(signer)
+    }
+
+    /// `did:key` of the key.
+    pub fn did(&self) -> String {
+        self.0.did()
+    }
+
+    /// The signer, shared (the transparency log keeps one).
+    pub fn shared(&self) -> Arc<dyn IssuerSigner> {
+        Arc::clone(&self.0)
+    }
+}
+
+impl From<IssuerKey> for SigningKey {
+    fn from(key: IssuerKey) -> Self {
+        Self(Arc::new(key))
+    }
+}
+
+impl IssuerSigner for SigningKey {
+    fn public_key(&self) -> p256::PublicKey {
+        self.0.public_key()
+    }
+
+    fn sign_es256(&self, message: &[u8]) -> Result<[u8; 64], SignerError> {
+        self.0.sign_es256(message)
+    }
+}
+
+/// The issuer's key: the PKCS#11 key `signing_key` names (a `pkcs11:` URI),
+/// else the file key of the data directory ([`load_or_generate`]).
+///
+/// # Errors
+/// A bad URI, or a token, PIN or key that cannot be used (the issuer does not
+/// start: it never falls back to a file key when a token was asked for).
+pub fn load(signing_key: Option<&str>, data_dir: &Path) -> anyhow::Result<SigningKey> {
+    let Some(uri) = signing_key.filter(|s| !s.trim().is_empty()) else {
+        return load_or_generate(data_dir).map(SigningKey::from);
+    };
+    let uri = Pkcs11Uri::parse(uri.trim())?;
+    let signer = Pkcs11Signer::open(&uri).with_context(|| format!("signing key {}", uri.describe()))?;
+    let key = SigningKey::new(Arc::new(signer));
+    tracing::info!(did = %key.did(), key = %uri.describe(), "signing with a PKCS#11 key");
+    Ok(key)
+}
 
 /// Load the key from the data directory, generating and saving one if none exists.
 ///

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use ssi_claims_core::SignatureEnvironment;
 use ssi_data_integrity::{AnySuite, CryptographicSuite, ProofOptions};
-use ssi_verification_methods::{AnyMethod, SingleSecretSigner};
+use ssi_verification_methods::AnyMethod;
 
 use crate::canonical::CanonicalizationError;
 use crate::contexts::{BundledLoader, CREDENTIALS_V2, DATA_INTEGRITY_V2};
@@ -17,7 +17,7 @@ use crate::credential::format_timestamp;
 use crate::credential_type::TypeRegistry;
 use crate::data_model::{self, DataModelError};
 use crate::did_key::DidKeyResolver;
-use crate::keys::IssuerKey;
+use crate::signer::{IssuerSigner, SsiSigner};
 use crate::ld_claims::LdClaims;
 
 /// Why a credential could not be signed.
@@ -77,12 +77,12 @@ pub(crate) fn with_data_integrity_context(unsigned: &Value) -> Value {
 }
 
 /// Sign an unsigned W3C credential (VC 2.0, or 1.1 for the W3C suites' sake)
-/// with `key`, proof `created` at the given time. Returns the signed document:
+/// with `key` (any [`IssuerSigner`]: a key in memory or in a token), proof `created` at the given time. Returns the signed document:
 /// the input with a `proof` member appended.
 ///
 /// # Errors
 /// See [`IssueError`].
-pub async fn sign_credential(unsigned: &Value, key: &IssuerKey, created: DateTime<Utc>) -> Result<Value, IssueError> {
+pub async fn sign_credential(unsigned: &Value, key: &dyn IssuerSigner, created: DateTime<Utc>) -> Result<Value, IssueError> {
     sign_credential_with(&TypeRegistry::default(), unsigned, key, created).await
 }
 
@@ -94,7 +94,7 @@ pub async fn sign_credential(unsigned: &Value, key: &IssuerKey, created: DateTim
 pub async fn sign_credential_with(
     types: &TypeRegistry,
     unsigned: &Value,
-    key: &IssuerKey,
+    key: &dyn IssuerSigner,
     created: DateTime<Utc>,
 ) -> Result<Value, IssueError> {
     if unsigned.get("proof").is_some() {
@@ -107,7 +107,7 @@ pub async fn sign_credential_with(
     refuse_beyond_budget(&loader, unsigned).await?;
     let credential = LdClaims::from_json(unsigned).map_err(IssueError::NotACredential)?;
     let resolver = DidKeyResolver;
-    let signer = SingleSecretSigner::new(key.to_jwk().map_err(|e| IssueError::Signing(e.to_string()))?).into_local();
+    let signer = ssi_verification_methods::LocalSigner(SsiSigner(key));
     let options = proof_options(key, created)?;
     let environment = SignatureEnvironment { json_ld_loader: loader, eip712_loader: () };
     let signed = AnySuite::EcdsaRdfc2019
@@ -145,7 +145,7 @@ pub enum PresentationPurpose {
 /// See [`IssueError`].
 pub async fn sign_presentation(
     unsigned: &Value,
-    key: &IssuerKey,
+    key: &dyn IssuerSigner,
     created: DateTime<Utc>,
     challenge: Option<&str>,
     domain: Option<&str>,
@@ -161,7 +161,7 @@ pub async fn sign_presentation(
 pub async fn sign_presentation_with(
     types: &TypeRegistry,
     unsigned: &Value,
-    key: &IssuerKey,
+    key: &dyn IssuerSigner,
     created: DateTime<Utc>,
     challenge: Option<&str>,
     domain: Option<&str>,
@@ -176,7 +176,7 @@ pub async fn sign_presentation_with(
     refuse_beyond_budget(&loader, unsigned).await?;
     let presentation = LdClaims::from_json(unsigned).map_err(IssueError::NotACredential)?;
     let resolver = DidKeyResolver;
-    let signer = SingleSecretSigner::new(key.to_jwk().map_err(|e| IssueError::Signing(e.to_string()))?).into_local();
+    let signer = ssi_verification_methods::LocalSigner(SsiSigner(key));
     let mut options = proof_options(key, created)?;
     options.proof_purpose = match purpose {
         PresentationPurpose::Authentication => ssi_verification_methods::ProofPurpose::Authentication,
@@ -194,7 +194,7 @@ pub async fn sign_presentation_with(
 
 /// `ecdsa-rdfc-2019` proof options for `key`'s verification method, created at `created`.
 fn proof_options(
-    key: &IssuerKey,
+    key: &dyn IssuerSigner,
     created: DateTime<Utc>,
 ) -> Result<ProofOptions<AnyMethod, ssi_data_integrity::AnyInputSuiteOptions>, IssueError> {
     let vm = ssi_verification_methods::ReferenceOrOwned::Reference(

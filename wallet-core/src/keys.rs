@@ -1,7 +1,5 @@
 //! Issuer signing keys (P-256) and their `did:key` identifiers.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 
@@ -93,22 +91,6 @@ impl IssuerKey {
         use p256::ecdsa::signature::Signer as _;
         let signature: p256::ecdsa::Signature = p256::ecdsa::SigningKey::from(&self.secret).sign(message);
         signature.to_bytes().into()
-    }
-
-    /// The key as an `ssi` JWK (with its private part), for signing.
-    pub(crate) fn to_jwk(&self) -> Result<ssi_jwk::JWK, KeyError> {
-        let point = self.public_key().to_encoded_point(false);
-        let (Some(x), Some(y)) = (point.x(), point.y()) else {
-            return Err(KeyError::InvalidPrivateKey("identity point".into()));
-        };
-        let jwk = serde_json::json!({
-            "kty": "EC",
-            "crv": "P-256",
-            "x": URL_SAFE_NO_PAD.encode(x),
-            "y": URL_SAFE_NO_PAD.encode(y),
-            "d": URL_SAFE_NO_PAD.encode(self.secret.to_bytes()),
-        });
-        serde_json::from_value(jwk).map_err(|e| KeyError::InvalidPrivateKey(e.to_string()))
     }
 }
 

@@ -27,6 +27,7 @@ mod processed_contexts;
 pub mod qr;
 pub mod report;
 pub mod selective_disclosure;
+pub mod signer;
 pub mod sm2_rdfc_2026;
 pub mod status;
 pub mod transparency;

@@ -61,7 +61,7 @@ use crate::credential_type::TypeRegistry;
 use crate::data_model::{self, DataModelError};
 use crate::did_key::DidKeyResolver;
 use crate::issuance::{self, IssueError};
-use crate::keys::IssuerKey;
+use crate::signer::IssuerSigner;
 use crate::ld_claims::LdClaims;
 use crate::localized::Localized;
 use crate::report::CheckResult;
@@ -236,7 +236,7 @@ fn pointers(document: &Value, list: &[String]) -> Result<Vec<ssi_data_integrity:
 pub async fn sign_base_for_type(
     types: &TypeRegistry,
     unsigned: &Value,
-    key: &IssuerKey,
+    key: &dyn IssuerSigner,
     created: DateTime<Utc>,
 ) -> Result<Value, IssueError> {
     let mandatory = mandatory_pointers_for(types, unsigned);
@@ -255,7 +255,7 @@ pub async fn sign_base_for_type(
 pub async fn sign_base_with(
     types: &TypeRegistry,
     unsigned: &Value,
-    key: &IssuerKey,
+    key: &dyn IssuerSigner,
     created: DateTime<Utc>,
     mandatory: &[String],
 ) -> Result<Value, IssueError> {
@@ -276,7 +276,7 @@ pub async fn sign_base_with(
 pub async fn sign_base_with_key_material(
     loader: &BundledLoader,
     unsigned: &Value,
-    key: &IssuerKey,
+    key: &dyn IssuerSigner,
     created: DateTime<Utc>,
     mandatory: &[String],
     hmac_key: &[u8; 32],
@@ -290,7 +290,7 @@ pub async fn sign_base_with_key_material(
 async fn sign_base(
     loader: &BundledLoader,
     unsigned: &Value,
-    key: &IssuerKey,
+    key: &dyn IssuerSigner,
     created: DateTime<Utc>,
     mandatory: &[String],
     hmac_key: &[u8; 32],
@@ -344,7 +344,7 @@ async fn sign_base(
     let mut to_sign = proof_hash.to_vec();
     to_sign.extend_from_slice(&scoped_public);
     to_sign.extend_from_slice(&mandatory_hash);
-    let base_signature = key.sign_es256(&to_sign);
+    let base_signature = key.sign_es256(&to_sign).map_err(|e| IssueError::Signing(e.to_string()))?;
     let components = ciborium::Value::Array(vec![
         ciborium::Value::Bytes(base_signature.to_vec()),
         ciborium::Value::Bytes(scoped_public),

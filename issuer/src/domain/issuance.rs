@@ -10,7 +10,6 @@ use std::sync::Arc;
 use wallet_core::credential::{CredentialId, FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE};
 use wallet_core::credential_type::{Definition, RequestError, TypeRegistry};
 use wallet_core::issuance::IssueError;
-use wallet_core::keys::IssuerKey;
 use wallet_core::trust::{IssuerTrustFailureCode, TrustStore};
 
 use wallet_core::localized::Localized;
@@ -24,7 +23,7 @@ pub struct Issuer {
     /// Persistent state.
     pub store: Store,
     /// The signing key.
-    pub key: IssuerKey,
+    pub key: crate::signing_key::SigningKey,
     /// Revocation and suspension lists.
     pub status: crate::domain::status::StatusService,
     /// The issuance transparency log (entries are appended by the store).
@@ -348,7 +347,7 @@ impl Issuer {
         suite: &ProofSuite,
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
-        build: impl FnOnce(&[u8], &IssuerKey, &CredentialId) -> Result<Value, IssuanceError>,
+        build: impl FnOnce(&[u8], &crate::signing_key::SigningKey, &CredentialId) -> Result<Value, IssuanceError>,
     ) -> Result<Issued, IssuanceError> {
         let request_digest = digest_hex(request_body);
         if let Some(key) = &idempotency_key {

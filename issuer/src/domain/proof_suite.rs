@@ -24,7 +24,7 @@ use chrono::Utc;
 use serde_json::Value;
 use wallet_core::credential_type::{Definition, TypeRegistry};
 use wallet_core::issuance::{sign_credential_with, IssueError};
-use wallet_core::keys::IssuerKey;
+use wallet_core::signer::IssuerSigner;
 use wallet_core::localized::Localized;
 use wallet_core::selective_disclosure;
 
@@ -188,7 +188,7 @@ impl ProofSuite {
 pub async fn sign(
     types: &TypeRegistry,
     unsigned: &Value,
-    key: &IssuerKey,
+    key: &dyn IssuerSigner,
     mandatory: Option<&[String]>,
 ) -> Result<Value, IssueError> {
     match mandatory {

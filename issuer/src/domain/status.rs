@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use wallet_core::contexts::CREDENTIALS_V2;
 use wallet_core::credential::CredentialId;
 use wallet_core::issuance::sign_credential;
-use wallet_core::keys::IssuerKey;
+use crate::signing_key::SigningKey;
 use wallet_core::localized::Localized;
 use wallet_core::status::{status_list_credential, Bitstring, StatusEntry, StatusPurpose};
 
@@ -229,7 +229,7 @@ impl From<CpuPoolError> for StatusError {
 #[derive(Clone)]
 pub struct StatusService {
     store: Store,
-    key: IssuerKey,
+    key: SigningKey,
     base_url: Arc<str>,
     config: StatusListConfig,
     /// One rebuild at a time in this process (others wait and then find it cached).
@@ -252,7 +252,7 @@ impl StatusService {
     /// `key` on the CPU pool `cpu`.
     pub fn new(
         store: Store,
-        key: IssuerKey,
+        key: SigningKey,
         base_url: &str,
         config: StatusListConfig,
         cpu: service_http::cpu_pool::CpuPool,

@@ -23,7 +23,7 @@
 //! processes may share the database), appending entries in sequence order.
 //!
 //! **Checkpoints** (C2SP `tlog-checkpoint`, origin `<public host>/log`) are signed
-//! with the issuer key ([`LogSigner::from_issuer_key`]) on demand, when the tree has
+//! with the issuer key ([`LogSigner::from_signer`]) on demand, when the tree has
 //! grown since the last one, and stored in `log_checkpoints`.
 
 use std::sync::Arc;
@@ -31,7 +31,6 @@ use std::sync::Arc;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
-use wallet_core::keys::IssuerKey;
 use wallet_core::transparency::{
     hashes_equal, leaf_hash, Checkpoint, Hash, InclusionBundle, LogEntry, LogKey, LogSigner, MerkleTree, SignedNote,
     VerifiedCheckpoint,
@@ -147,8 +146,8 @@ impl TransparencyLog {
     ///
     /// # Errors
     /// Store failures, or an origin that is not a valid key name.
-    pub async fn open(store: Store, key: &IssuerKey, base_url: &str) -> anyhow::Result<Self> {
-        let signer = LogSigner::from_issuer_key(origin_for(base_url), key)?;
+    pub async fn open(store: Store, key: &crate::signing_key::SigningKey, base_url: &str) -> anyhow::Result<Self> {
+        let signer = LogSigner::from_signer(origin_for(base_url), key.shared())?;
         let records = store.log_entries(0, None).await?;
         let (tree, entry_failure) = rebuild(&records);
         let checkpoint_failure = match store.latest_log_checkpoint().await? {

@@ -10,6 +10,7 @@ mod bulk;
 mod crash;
 mod credential_types;
 mod document_budget;
+mod hsm;
 mod issue_guards;
 mod log_api;
 mod notarization;

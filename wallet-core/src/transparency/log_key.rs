@@ -9,6 +9,7 @@ use super::note::{
     check_key_name, format_vkey, key_id, parse_vkey, signature_type, NoteError, NoteSigner, NoteVerifier,
 };
 use crate::keys::IssuerKey;
+use crate::signer::IssuerSigner;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum PublicKey {
@@ -138,6 +139,8 @@ impl NoteVerifier for LogKey {
 enum SecretKey {
     EcdsaP256(p256::ecdsa::SigningKey),
     Ed25519(ed25519_dalek::SigningKey),
+    /// A P-256 key held elsewhere (a hardware token): only its signatures come here.
+    Signer(std::sync::Arc<dyn IssuerSigner>),
 }
 
 /// The log's checkpoint-signing key (held by the issuer service). `Debug`
@@ -165,6 +168,16 @@ impl LogSigner {
         let pem = key.to_pkcs8_pem().map_err(|e| NoteError::Signing(e.to_string()))?;
         let secret = p256::SecretKey::from_pkcs8_pem(&pem).map_err(|e| NoteError::Signing(e.to_string()))?;
         Self::ecdsa_p256(origin, p256::ecdsa::SigningKey::from(secret))
+    }
+
+    /// Sign as log `origin` with an issuer's P-256 [`IssuerSigner`] (a key in
+    /// a hardware token signs checkpoints without leaving it).
+    ///
+    /// # Errors
+    /// [`NoteError::InvalidKeyName`].
+    pub fn from_signer(origin: impl Into<String>, signer: std::sync::Arc<dyn IssuerSigner>) -> Result<Self, NoteError> {
+        let verifier = LogKey::ecdsa_p256(origin, &signer.public_key())?;
+        Ok(Self { verifier, key: SecretKey::Signer(signer) })
     }
 
     /// Sign as log `origin` with a P-256 ECDSA key.
@@ -208,6 +221,12 @@ impl NoteSigner for LogSigner {
                 signature.to_der().as_bytes().to_vec()
             }
             SecretKey::Ed25519(key) => key.sign(text.as_bytes()).to_bytes().to_vec(),
+            SecretKey::Signer(signer) => {
+                let raw = signer.sign_es256(text.as_bytes()).map_err(|e| NoteError::Signing(e.to_string()))?;
+                let signature =
+                    p256::ecdsa::Signature::from_slice(&raw).map_err(|e| NoteError::Signing(e.to_string()))?;
+                signature.to_der().as_bytes().to_vec()
+            }
         })
     }
 }

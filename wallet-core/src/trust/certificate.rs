@@ -3,7 +3,7 @@
 //! made from. See the module docs of [`crate::trust`] for the profile itself.
 
 use chrono::{DateTime, Utc};
-use der::asn1::{Ia5String, OctetString};
+use der::asn1::{BitString, Ia5String, OctetString};
 use der::{Decode, Encode};
 use p256::pkcs8::DecodePrivateKey as _;
 use x509_cert::attr::Attribute;
@@ -294,7 +294,12 @@ pub(crate) fn did_of(key: &p256::PublicKey) -> String {
 /// # Errors
 /// [`CertificateError::DidKeyMismatch`], [`CertificateError::InvalidUsci`],
 /// [`CertificateError::EmptyOrganizationName`].
-pub fn create_csr(key: &IssuerKey, organization_name: &str, usci: &str, did: &str) -> Result<String, CertificateError> {
+pub fn create_csr(
+    key: &dyn crate::signer::IssuerSigner,
+    organization_name: &str,
+    usci: &str,
+    did: &str,
+) -> Result<String, CertificateError> {
     if organization_name.trim().is_empty() {
         return Err(CertificateError::EmptyOrganizationName);
     }
@@ -304,7 +309,6 @@ pub fn create_csr(key: &IssuerKey, organization_name: &str, usci: &str, did: &st
     if did != key.did() {
         return Err(CertificateError::DidKeyMismatch { did: did.chars().take(120).collect() });
     }
-    let signing_key = signing_key_of(key)?;
     let san = did_san(did)?;
     let extension_request = ExtensionReq(vec![Extension {
         extn_id: oid::CE_SUBJECT_ALT_NAME,
@@ -319,7 +323,11 @@ pub fn create_csr(key: &IssuerKey, organization_name: &str, usci: &str, did: &st
         public_key: asn1::spki_of(&key.public_key())?,
         attributes,
     };
-    let signature = asn1::sign_der(&signing_key, &info.to_der()?)?;
+    // Any signer (a key in a PKCS#11 token too): ES256 over the DER, as DER.
+    let raw = key.sign_es256(&info.to_der()?).map_err(|e| CertificateError::Key(e.0))?;
+    let der_signature =
+        p256::ecdsa::Signature::from_slice(&raw).map_err(|e| CertificateError::Key(e.to_string()))?.to_der();
+    let signature = BitString::from_bytes(der_signature.as_bytes())?;
     let request = CertReq { info, algorithm: asn1::ecdsa_with_sha256(), signature };
     Ok(asn1::pem_encode(CSR_PEM_LABEL, &request.to_der()?)?)
 }

@@ -18,7 +18,7 @@ pub const RETIRED_KEYS_DIR: &str = "retired-keys";
 
 /// Refuse a malformed unified social credit code, naming the expected check
 /// character when only that is wrong.
-fn check_usci(usci: &str) -> anyhow::Result<()> {
+pub(super) fn check_usci(usci: &str) -> anyhow::Result<()> {
     if is_valid_usci(usci) {
         return Ok(());
     }
@@ -36,7 +36,7 @@ fn check_usci(usci: &str) -> anyhow::Result<()> {
     )
 }
 
-fn check_organization(organization: &str) -> anyhow::Result<&str> {
+pub(super) fn check_organization(organization: &str) -> anyhow::Result<&str> {
     let organization = organization.trim();
     if organization.is_empty() {
         bail!("--organization must not be empty");

@@ -42,6 +42,7 @@ mod department;
 mod files;
 mod passphrase;
 mod show;
+mod token_key;
 
 use std::path::PathBuf;
 
@@ -93,6 +94,29 @@ pub enum PkiCommand {
     /// Department: make a new ID number key (32 random bytes, file mode 0600) for
     /// the issuers' `--id-number-key` and the inspectors' verifiers; prints its key id.
     IdNumberKey(IdNumberKeyArgs),
+    /// Clinic: generate the issuer's key in a PKCS#11 token (HSM; it cannot be
+    /// exported) and make a CSR for it. To rotate, run it with a new object label
+    /// and restart the issuer with the new URI.
+    TokenKey(TokenKeyArgs),
+}
+
+/// `ecert-pki token-key`.
+#[derive(Debug, clap::Args)]
+pub struct TokenKeyArgs {
+    /// The new key, as the issuer's `--signing-key` URI:
+    /// `pkcs11:token=…;object=<new label>?module-path=…&pin-source=file:…`
+    /// (the PIN from that file or `ISSUER_PKCS11_PIN`).
+    #[arg(long, env = "ISSUER_SIGNING_KEY", value_name = "URI")]
+    pub signing_key: String,
+    /// The organisation's registered Chinese name (subject O and CN).
+    #[arg(long)]
+    pub organization: String,
+    /// The organisation's 18-character unified social credit code.
+    #[arg(long)]
+    pub usci: String,
+    /// Write the CSR here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// `ecert-pki id-number-key`.
@@ -316,6 +340,7 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
         PkiCommand::Show(args) => show::show(&args),
         PkiCommand::RotateKey(args) => clinic::rotate_key(&args),
         PkiCommand::IdNumberKey(args) => id_number_key(&args),
+        PkiCommand::TokenKey(args) => token_key::token_key(&args),
     };
     // One line, causes joined by ": " (`main` prints an error's Debug form,
     // which would put every cause on a line of its own).

@@ -1,0 +1,323 @@
+//! The issuer signing with a key in a PKCS#11 token: a throw-away SoftHSM2
+//! token (its own `SOFTHSM2_CONF` and token directory), keys generated in it,
+//! issuers started with `--signing-key pkcs11:…`. What they sign (credentials,
+//! status lists, log checkpoints) verifies with wallet-core; the private key
+//! cannot be read or wrapped out of the token; bad configurations stop the
+//! issuer with a message naming the problem; rotation to a new token key keeps
+//! old credentials valid.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, AttributeType, ObjectClass};
+use cryptoki::session::UserType;
+use cryptoki::types::AuthPin;
+use serde_json::Value;
+use wallet_core::signer::IssuerSigner as _;
+use wallet_core::transparency::LogKey;
+use wallet_core::verification::{verify_credential, VerifyOptions};
+
+use crate::support::requests::health_request;
+use crate::support::require::{require, Dep};
+
+const TOKEN: &str = "ecert-test";
+const PIN: &str = "246810";
+
+/// The test token, made once per test process (SoftHSM reads its
+/// configuration when the module is first initialised).
+struct Token {
+    module: String,
+    dir: PathBuf,
+}
+
+impl Token {
+    fn pin_file(&self) -> PathBuf {
+        self.dir.join("pin")
+    }
+
+    /// The URI of key `object` with the right PIN file.
+    fn uri(&self, object: &str) -> String {
+        format!(
+            "pkcs11:token={TOKEN};object={object}?module-path={}&pin-source=file:{}",
+            self.module,
+            self.pin_file().display()
+        )
+    }
+
+    /// A new key `object` in the token: its public key.
+    fn generate(&self, object: &str) -> p256::PublicKey {
+        let uri = issuer::pkcs11_uri::Pkcs11Uri::parse(&self.uri(object)).unwrap();
+        issuer::pkcs11_signer::generate_in_token(&uri).unwrap()
+    }
+
+    /// A logged-in session of this process on the test token.
+    fn session(&self) -> cryptoki::session::Session {
+        let module = Pkcs11::new(&self.module).unwrap();
+        match module.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+            Ok(()) | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::CryptokiAlreadyInitialized, _)) => {}
+            Err(e) => panic!("{e}"),
+        }
+        let slot = module
+            .get_slots_with_token()
+            .unwrap()
+            .into_iter()
+            .find(|s| module.get_token_info(*s).unwrap().label().trim_end() == TOKEN)
+            .unwrap();
+        let session = module.open_rw_session(slot).unwrap();
+        match session.login(UserType::User, Some(&AuthPin::from(PIN.to_owned()))) {
+            Ok(()) | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(e) => panic!("{e}"),
+        }
+        session
+    }
+}
+
+fn token() -> Option<&'static Token> {
+    static TOKEN_DIR: OnceLock<Token> = OnceLock::new();
+    let module = require(Dep::SoftHsm)?;
+    Some(TOKEN_DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        std::fs::create_dir_all(dir.join("tokens")).unwrap();
+        let conf = dir.join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", dir.join("tokens").display()),
+        )
+        .unwrap();
+        let out = std::process::Command::new("softhsm2-util")
+            .env("SOFTHSM2_CONF", &conf)
+            .args(["--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", "13579"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::write(dir.join("pin"), format!("{PIN}\n")).unwrap();
+        // Before any test of this process loads the module.
+        std::env::set_var("SOFTHSM2_CONF", &conf);
+        Token { module, dir }
+    }))
+}
+
+struct App {
+    base: String,
+    did: String,
+    http: reqwest::Client,
+}
+
+async fn start(data: &std::path::Path, signing_key: Option<String>) -> anyhow::Result<App> {
+    let mut settings = issuer::config::Settings::for_tests(data.to_path_buf());
+    settings.signing_key = signing_key;
+    let app = issuer::startup::Application::build(&settings).await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let did = app.did().to_owned();
+    tokio::spawn(app.run_until_stopped());
+    let http = issuer::domain::accounts::authorized_client(&settings).await.unwrap();
+    Ok(App { base, did, http })
+}
+
+impl App {
+    async fn issue(&self) -> Value {
+        let resp =
+            self.http.post(format!("{}/api/v1/health-certificates", self.base)).json(&health_request()).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 201);
+        let body: Value = resp.json().await.unwrap();
+        body["credential"].clone()
+    }
+
+    async fn get(&self, url: &str) -> String {
+        let resp = self.http.get(url).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{url}");
+        resp.text().await.unwrap()
+    }
+
+    /// The checkpoint, verified with the log key derived from `public_key`.
+    async fn verified_checkpoint(&self, public_key: &p256::PublicKey) {
+        let served = LogKey::from_vkey(self.get(&format!("{}/log/key", self.base)).await.trim()).unwrap();
+        let expected = LogKey::ecdsa_p256(served.origin(), public_key).unwrap();
+        assert_eq!(served.to_vkey(), expected.to_vkey(), "the log signs with the token key");
+        let note = self.get(&format!("{}/log/checkpoint", self.base)).await;
+        expected.open_checkpoint(&note).unwrap();
+    }
+}
+
+async fn assert_signature_valid(vc: &Value) {
+    let report = verify_credential(vc, &VerifyOptions::default()).await.unwrap();
+    assert!(report.checks.signature.is_valid(), "{report:#?}");
+}
+
+#[tokio::test]
+async fn a_token_key_signs_credentials_status_lists_and_checkpoints() {
+    let Some(token) = token() else { return };
+    let public_key = token.generate("issuer-sign");
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path(), Some(token.uri("issuer-sign"))).await.unwrap();
+    let expected_did = format!("did:key:{}", wallet_core::keys::public_key_multibase(&public_key));
+    assert_eq!(app.did, expected_did);
+    assert!(!data.path().join("issuer-key.pem").exists(), "no file key is made when a token key is asked for");
+
+    let vc = app.issue().await;
+    assert_eq!(vc["issuer"]["id"].as_str().or(vc["issuer"].as_str()), Some(expected_did.as_str()));
+    assert_signature_valid(&vc).await;
+    let mut tampered = vc.clone();
+    tampered["credentialSubject"]["name"] = Value::String("王五".into());
+    let report = verify_credential(&tampered, &VerifyOptions::default()).await.unwrap();
+    assert!(report.checks.signature.is_invalid());
+
+    // The status list credential is signed in the token too.
+    let list_url = vc["credentialStatus"][0]["statusListCredential"].as_str().unwrap();
+    let list: Value = serde_json::from_str(&app.get(list_url).await).unwrap();
+    assert_eq!(list["issuer"].as_str().or(list["issuer"]["id"].as_str()), Some(expected_did.as_str()));
+    assert_signature_valid(&list).await;
+
+    app.verified_checkpoint(&public_key).await;
+}
+
+#[tokio::test]
+async fn the_private_key_cannot_leave_the_token() {
+    let Some(token) = token() else { return };
+    token.generate("issuer-export");
+    let session = token.session();
+    let key = session
+        .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Label(b"issuer-export".to_vec())])
+        .unwrap();
+    let [key] = key.as_slice() else { panic!("one private key") };
+    let attrs = session
+        .get_attributes(
+            *key,
+            &[AttributeType::Sensitive, AttributeType::Extractable, AttributeType::NeverExtractable, AttributeType::Value],
+        )
+        .unwrap();
+    assert!(attrs.contains(&Attribute::Sensitive(true)), "{attrs:?}");
+    assert!(attrs.contains(&Attribute::Extractable(false)), "{attrs:?}");
+    assert!(attrs.contains(&Attribute::NeverExtractable(true)), "{attrs:?}");
+    assert!(!attrs.iter().any(|a| matches!(a, Attribute::Value(_))), "CKA_VALUE was read: {attrs:?}");
+    // Wrapping it under a key of ours is refused too.
+    let wrapping = session
+        .generate_key(
+            &Mechanism::AesKeyGen,
+            &[Attribute::Token(false), Attribute::ValueLen(32.into()), Attribute::Wrap(true), Attribute::Encrypt(true)],
+        )
+        .unwrap();
+    let wrapped = session.wrap_key(&Mechanism::AesKeyWrapPad, wrapping, *key);
+    assert!(
+        matches!(wrapped, Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::KeyUnextractable, _))),
+        "{wrapped:?}"
+    );
+}
+
+async fn startup_error(signing_key: String) -> String {
+    let data = tempfile::tempdir().unwrap();
+    match start(data.path(), Some(signing_key)).await {
+        Ok(_) => panic!("the issuer started"),
+        Err(e) => {
+            assert!(!data.path().join("issuer-key.pem").exists(), "no fallback to a file key");
+            format!("{e:#}")
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_token_configurations_stop_the_issuer_with_a_clear_error() {
+    let Some(token) = token() else { return };
+    token.generate("issuer-config");
+    let wrong_pin = token.dir.join("wrong-pin");
+    std::fs::write(&wrong_pin, "000000\n").unwrap();
+    let uri = token.uri("issuer-config");
+    let cases = [
+        (uri.replace(&token.pin_file().display().to_string(), &wrong_pin.display().to_string()), "wrong PIN"),
+        (token.uri("no-such-key"), "no private key"),
+        (uri.replace("token=ecert-test", "token=other"), "no PKCS#11 token matches token=other"),
+        (uri.replace(&token.module, "/nonexistent/libpkcs11.so"), "does not exist"),
+        (uri.replace("pin-source=file:", "pin-value=246810&x-was="), "pin-value"),
+        ("pkcs11:object=k".to_owned(), "module-path"),
+        (uri.replace("pkcs11:", "pkcs12:"), "pkcs11:"),
+    ];
+    for (uri, says) in cases {
+        let message = startup_error(uri.clone()).await;
+        assert!(message.contains(says), "{uri}: {message}");
+        assert!(!message.contains(PIN), "the PIN is not in the message: {message}");
+    }
+}
+
+#[tokio::test]
+async fn a_key_that_could_leave_the_token_is_refused() {
+    let Some(token) = token() else { return };
+    let session = token.session();
+    let label = b"issuer-extractable".to_vec();
+    let public = [
+        Attribute::Token(true),
+        Attribute::Label(label.clone()),
+        Attribute::Id(vec![9, 9]),
+        Attribute::EcParams(vec![0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]),
+        Attribute::Verify(true),
+    ];
+    let private = [
+        Attribute::Token(true),
+        Attribute::Label(label),
+        Attribute::Id(vec![9, 9]),
+        Attribute::Private(true),
+        Attribute::Sensitive(false),
+        Attribute::Extractable(true),
+        Attribute::Sign(true),
+    ];
+    session.generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private).unwrap();
+    let message = startup_error(token.uri("issuer-extractable")).await;
+    assert!(message.contains("could leave the token"), "{message}");
+}
+
+#[tokio::test]
+async fn rotating_to_a_new_token_key_keeps_earlier_credentials_valid() {
+    let Some(token) = token() else { return };
+    let old_public = token.generate("issuer-2026");
+    let new_public = token.generate("issuer-2027");
+    let data = tempfile::tempdir().unwrap();
+    let before = start(data.path(), Some(token.uri("issuer-2026"))).await.unwrap();
+    let old_vc = before.issue().await;
+    // The operator generates the next key in the token and restarts with its URI.
+    let after = start(data.path(), Some(token.uri("issuer-2027"))).await.unwrap();
+    assert_ne!(before.did, after.did);
+    assert_eq!(after.did, format!("did:key:{}", wallet_core::keys::public_key_multibase(&new_public)));
+    let new_vc = after.issue().await;
+    assert_signature_valid(&old_vc).await;
+    assert_signature_valid(&new_vc).await;
+    assert_eq!(new_vc["issuer"]["id"].as_str().or(new_vc["issuer"].as_str()), Some(after.did.as_str()));
+    // The log is signed with the new key from the restart on.
+    after.verified_checkpoint(&new_public).await;
+    assert_eq!(before.did, format!("did:key:{}", wallet_core::keys::public_key_multibase(&old_public)));
+    let signer_did = issuer::signing_key::load(Some(&token.uri("issuer-2027")), data.path()).unwrap().did();
+    assert_eq!(signer_did, after.did);
+    let key = issuer::signing_key::load(Some(&token.uri("issuer-2027")), data.path()).unwrap();
+    assert_eq!(key.public_key(), new_public);
+}
+
+#[test]
+fn ecert_pki_makes_a_key_in_the_token_and_a_csr_signed_there() {
+    let Some(token) = token() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let csr = dir.path().join("csr.pem");
+    let run = |object: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ecert-pki"))
+            .env("SOFTHSM2_CONF", std::env::var("SOFTHSM2_CONF").unwrap())
+            .args(["token-key", "--signing-key", &token.uri(object), "--organization", "越秀区第一诊所"])
+            .args(["--usci", "9144030071526726XG", "--out"])
+            .arg(&csr)
+            .output()
+            .unwrap()
+    };
+    let out = run("issuer-pki");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The CSR's signature (made in the token) verifies, for the token's key.
+    let verify = std::process::Command::new("openssl").args(["req", "-verify", "-noout", "-in"]).arg(&csr).output();
+    if let Ok(verify) = verify {
+        assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    }
+    let key = issuer::signing_key::load(Some(&token.uri("issuer-pki")), dir.path()).unwrap();
+    assert!(stderr.contains(&key.did()), "{stderr}");
+    assert!(!stderr.contains(PIN) && !String::from_utf8_lossy(&out.stdout).contains(PIN));
+    // The same label again is refused: a rotation takes a new label.
+    let again = run("issuer-pki");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already has a key labelled issuer-pki"));
+}
