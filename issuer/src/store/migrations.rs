@@ -63,6 +63,11 @@ pub(super) const SQLITE: &[Migration] = &[
         name: "0008_sessions_roles",
         sql: include_str!("../../migrations/sqlite/0008_sessions_roles.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_licence_ids",
+        sql: include_str!("../../migrations/sqlite/0009_licence_ids.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -94,6 +99,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         version: 8,
         name: "0008_sessions_roles",
         sql: include_str!("../../migrations/postgres/0008_sessions_roles.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "0009_licence_ids",
+        sql: include_str!("../../migrations/postgres/0009_licence_ids.sql"),
     },
 ];
 

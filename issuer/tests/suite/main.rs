@@ -11,6 +11,7 @@ mod crash;
 mod credential_types;
 mod document_budget;
 mod issue_guards;
+mod licence_ids;
 mod log_api;
 mod notarization;
 mod oid4vci;
