@@ -1056,6 +1056,7 @@ mod tests {
                 .unwrap(),
                 ListPage {
                     ctx: ctx(lang),
+                    error: None,
                     q: String::new(),
                     from: String::new(),
                     to: String::new(),
