@@ -115,6 +115,8 @@ mod tests {
     fn a_credential_without_one_is_unchecked() {
         let types = TypeRegistry::shipped().unwrap();
         let vc = json!({"type": ["VerifiableCredential", "HealthCertificate"]});
-        assert!(matches!(check_licence_id(&vc, &types, None), CheckResult::Unchecked { code, .. } if code == "no_licence_id"));
+        assert!(
+            matches!(check_licence_id(&vc, &types, None), CheckResult::Unchecked { code, .. } if code == "no_licence_id")
+        );
     }
 }

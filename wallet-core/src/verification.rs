@@ -1112,7 +1112,9 @@ fn bind_to_presenter(
 fn report_verified(checks: &Checks, options: &VerifyOptions) -> bool {
     checks.signature.is_valid()
         && checks.validity_period.is_valid()
-        && ![&checks.status, &checks.anchoring, &checks.holder_binding, &checks.licence_id].iter().any(|c| c.is_invalid())
+        && ![&checks.status, &checks.anchoring, &checks.holder_binding, &checks.licence_id]
+            .iter()
+            .any(|c| c.is_invalid())
         && (!options.require_trust || checks.issuer_trust.is_valid())
 }
 

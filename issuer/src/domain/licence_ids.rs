@@ -33,9 +33,8 @@ pub fn licence_authority(
                 .map_err(|e| anyhow::anyhow!("--usci {c:?} is not a unified social credit code: {}", e.message.en))
         })
         .transpose()?;
-    let certified = own_trust
-        .and_then(|t| t.organization_usci(did))
-        .and_then(|u| UnifiedSocialCreditCode::parse(&u).ok());
+    let certified =
+        own_trust.and_then(|t| t.organization_usci(did)).and_then(|u| UnifiedSocialCreditCode::parse(&u).ok());
     match (certified, configured) {
         (Some(certified), Some(configured)) if certified != configured => {
             tracing::warn!(
@@ -54,7 +53,9 @@ pub fn licence_authority(
             Ok(Some(configured))
         }
         (None, None) => {
-            tracing::warn!("no issuer certificate and no --usci: credentials are issued without a licence identifier (证照标识)");
+            tracing::warn!(
+                "no issuer certificate and no --usci: credentials are issued without a licence identifier (证照标识)"
+            );
             Ok(None)
         }
     }
@@ -89,7 +90,8 @@ impl Issuer {
     /// # Errors
     /// [`IssuanceError::CredentialNotFound`].
     pub async fn credential_by_licence_id(&self, licence_id: &LicenceId) -> Result<Value, IssuanceError> {
-        let id = self.store.credential_id_by_licence_id(&licence_id.to_string()).await.map_err(IssuanceError::internal)?;
+        let id =
+            self.store.credential_id_by_licence_id(&licence_id.to_string()).await.map_err(IssuanceError::internal)?;
         let stored = match id {
             Some(id) => self.store.credential(&id).await.map_err(IssuanceError::internal)?,
             None => None,

@@ -98,9 +98,10 @@ async fn an_issued_licence_id_verifies_fits_the_qr_and_is_found_by_the_api() {
     assert!(version <= 15, "the issued health certificate needs version {version} at level M");
 
     // Verification: the check passes (no trust list here, so the authority is not compared).
-    let report = wallet_core::verification::verify_credential(&vc, &wallet_core::verification::VerifyOptions::default())
-        .await
-        .unwrap();
+    let report =
+        wallet_core::verification::verify_credential(&vc, &wallet_core::verification::VerifyOptions::default())
+            .await
+            .unwrap();
     assert!(report.checks.licence_id.is_valid(), "{:?}", report.checks.licence_id);
 
     let (status, found) = app.by_licence_id(&id.to_string()).await;

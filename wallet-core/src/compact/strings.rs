@@ -382,9 +382,8 @@ impl Decoder {
                 String::from_utf16(&units).map_err(|_| wrong("valid UTF-16"))
             }
             (TAG_UTF16, _) => Err(wrong("a byte string")),
-            (TAG_LICENCE_ID, Token::Array(4)) => read_licence_id(&self.types, r).ok_or_else(|| {
-                wrong("[type code, 11-byte authority, serial, version] of a valid licence identifier")
-            }),
+            (TAG_LICENCE_ID, Token::Array(4)) => read_licence_id(&self.types, r)
+                .ok_or_else(|| wrong("[type code, 11-byte authority, serial, version] of a valid licence identifier")),
             (TAG_LICENCE_ID, _) => Err(wrong("[type code, authority, serial, version]")),
             _ => Err(CompactError::UnknownCodec(tag)),
         }

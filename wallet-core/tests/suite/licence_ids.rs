@@ -48,8 +48,9 @@ fn health_certificate(issuer: &str) -> Value {
         "examiningInstitution": "广州市越秀区疾病预防控制中心", "examinationResult": "qualified",
         "occupation": "food-service"
     });
-    let checked =
-        def.check_request_keyed(&request, NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), Some(&crate::id_key())).unwrap();
+    let checked = def
+        .check_request_keyed(&request, NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), Some(&crate::id_key()))
+        .unwrap();
     def.to_unsigned_credential(&checked, &CredentialId::generate(), issuer)
 }
 
@@ -82,7 +83,8 @@ async fn the_certified_authoritys_identifier_verifies_and_wrong_ones_fail() {
 
     // Another (valid) credit code as the authority.
     let other = LicenceId::new(type_code("HealthCertificate"), usci("9144030071526726XG"), "20260000017", 1).unwrap();
-    let report = verify_credential(&signed_with(&key, &other.to_string()).await, &trusted(store.clone())).await.unwrap();
+    let report =
+        verify_credential(&signed_with(&key, &other.to_string()).await, &trusted(store.clone())).await.unwrap();
     assert_eq!(report.checks.licence_id.invalid_code(), Some("licence_id_authority_mismatch"));
     assert!(report.checks.signature.is_valid() && !report.verified);
 
@@ -153,7 +155,7 @@ fn malformed_compact_identifiers_are_errors() {
         document(&[&[0x84, 0x07][..], &good_authority, &[0x01, 0x01]].concat()), // a type without a code
         document(&[&[0x84, 0x18, 0xff][..], &good_authority, &[0x01, 0x01]].concat()), // unknown value code
         document(&[&[0x83, 0x03][..], &good_authority, &[0x01]].concat()),   // three items
-        document(&[0x01]),                                                    // not an array
+        document(&[0x01]),                                                   // not an array
         document(&[&[0x84, 0x03][..], &good_authority, &[0x60, 0x01]].concat()), // empty serial
     ] {
         assert!(wallet_core::compact::decode_cbor_with(&types, &bad).is_err(), "{bad:02x?}");

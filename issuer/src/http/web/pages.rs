@@ -647,7 +647,9 @@ pub async fn list(req: HttpRequest, state: web::Data<WebState>, issuer: web::Dat
     };
     let (results, error) = match search::search(&issuer.store, &issuer.types, &search).await {
         Ok(results) => (results, None),
-        Err(e @ search::SearchError::LicenceId(_)) => (search::Results::default(), Some(lang.pick(&e.message()).to_owned())),
+        Err(e @ search::SearchError::LicenceId(_)) => {
+            (search::Results::default(), Some(lang.pick(&e.message()).to_owned()))
+        }
         Err(e) => return internal(&req, ctx, cookies, e),
     };
     let has_more = results.has_more;
@@ -677,7 +679,8 @@ pub async fn list(req: HttpRequest, state: web::Data<WebState>, issuer: web::Dat
     let prev_href = (page > 1).then(|| href(page - 1));
     let next_href = has_more.then(|| href(page + 1));
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let view = ListPage { ctx, error, q: q.clone(), from: from.clone(), to: to.clone(), rows, page, prev_href, next_href };
+    let view =
+        ListPage { ctx, error, q: q.clone(), from: from.clone(), to: to.clone(), rows, page, prev_href, next_href };
     respond(&req, view, status, cookies)
 }
 
