@@ -6,8 +6,9 @@ use std::path::PathBuf;
 /// The ID number key's file name in the data directory.
 pub const ID_NUMBER_KEY_FILE: &str = "id-number.key";
 
-/// The issuing authority's credit code of test issuers without a certificate.
-pub const TEST_USCI: &str = "12340100000000000J";
+/// The issuing authority's credit code of test issuers without a certificate:
+/// the one the fixtures' clinic certificate (`fixtures/trust/clinic-test-issuer.pem`) names.
+pub const TEST_USCI: &str = "12110000MB0000001U";
 
 /// How to run the issuer.
 #[derive(Debug, Clone, clap::Args)]
