@@ -6,6 +6,10 @@ use std::path::PathBuf;
 /// The ID number key's file name in the data directory.
 pub const ID_NUMBER_KEY_FILE: &str = "id-number.key";
 
+/// The issuing authority's credit code of test issuers without a certificate:
+/// the one the fixtures' clinic certificate (`fixtures/trust/clinic-test-issuer.pem`) names.
+pub const TEST_USCI: &str = "12110000MB0000001U";
+
 /// How to run the issuer.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
@@ -30,6 +34,11 @@ pub struct Settings {
     /// The department-signed trust list to serve at `GET /trust-list` (made by `ecert-pki trust-list`).
     #[arg(long, env = "ISSUER_TRUST_LIST")]
     pub trust_list: Option<PathBuf>,
+    /// This issuer's unified social credit code, for the 证照标识 of the credentials
+    /// it issues when no certificate for its key is in `--trust-list` (the
+    /// certificate's code wins). Without either, credentials carry no 证照标识.
+    #[arg(long, env = "ISSUER_USCI")]
+    pub usci: Option<String>,
     /// Directory of extra credential type definition files (`*.json`, see
     /// `credential-types/` and DESIGN.md); the five shipped types are always built in.
     /// A bad file stops the issuer at start, naming the file and the problem.
@@ -107,6 +116,7 @@ impl Settings {
             signing_key: None,
             database_url: None,
             trust_list: None,
+            usci: Some(TEST_USCI.to_owned()),
             credential_types: None,
             tls_cert: None,
             tls_key: None,

@@ -52,6 +52,8 @@ impl Application {
                 .context("loading credential type definitions")?,
         );
         let own_trust = crate::domain::issuance::own_trust_store(settings.trust_list.as_deref());
+        let licence_authority =
+            crate::domain::licence_ids::licence_authority(settings.usci.as_deref(), own_trust.as_deref(), &did)?;
         let id_number_key = settings.load_id_number_key()?;
         match &id_number_key {
             Some(k) => tracing::info!(key_id = %k.key_id(), "ID number key loaded"),
@@ -67,6 +69,7 @@ impl Application {
             own_trust,
             id_number_key,
             cpu,
+            licence_authority,
         });
         let log = web::Data::new(log);
         let trust_list = web::Data::new(crate::http::routes::trust_list::TrustListFile(settings.trust_list.clone()));

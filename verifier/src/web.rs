@@ -149,6 +149,8 @@ struct ResultPage {
     has_id_digest: bool,
     id_check: Option<(&'static str, &'static str)>,
     credential_id: String,
+    /// The 证照标识 the credential carries, if any (checked in `checks`).
+    licence_id: Option<String>,
 }
 
 /// The one-word verdict for a report: `(code, class)`.
@@ -269,13 +271,15 @@ async fn verify_and_render(
     if !matches!(&c.holder_binding, CheckResult::Unchecked { code, .. } if code == "not_holder_bound") {
         checks.push(check_row(t.check_holder_binding, &c.holder_binding, lang));
     }
-    let reason = [&c.signature, &c.issuer_trust, &c.status, &c.validity_period, &c.anchoring, &c.holder_binding]
-        .into_iter()
-        .find_map(|r| match r {
-            CheckResult::Invalid { reason, .. } => Some(lang.pick(reason).to_owned()),
-            _ => None,
-        })
-        .unwrap_or_default();
+    checks.push(check_row(t.check_licence_id, &c.licence_id, lang));
+    let reason =
+        [&c.signature, &c.issuer_trust, &c.status, &c.validity_period, &c.anchoring, &c.holder_binding, &c.licence_id]
+            .into_iter()
+            .find_map(|r| match r {
+                CheckResult::Invalid { reason, .. } => Some(lang.pick(reason).to_owned()),
+                _ => None,
+            })
+            .unwrap_or_default();
     let digest = IdNumberDigest::of_credential(&vc);
     let keys = req.app_data::<web::Data<IdNumberKeys>>().map_or(&[][..], |k| k.0.as_slice());
     let id_check = id_number.map(|typed| match (&digest, IdNumber::parse(typed)) {
@@ -305,6 +309,10 @@ async fn verify_and_render(
         has_id_digest: digest.is_some(),
         id_check,
         credential_id: report.credential_id.clone().unwrap_or_default(),
+        licence_id: vc
+            .get(wallet_core::licence_id::CREDENTIAL_TERM)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
         ctx,
     };
     respond(req, page, StatusCode::OK)
@@ -455,6 +463,7 @@ mod tests {
             status: CheckResult::Valid,
             anchoring: unchecked(),
             holder_binding: unchecked(),
+            licence_id: CheckResult::Valid,
         }
     }
 

@@ -20,6 +20,7 @@ pub mod issuance;
 pub mod keys;
 mod ld_claims;
 pub mod licence_id;
+pub mod licence_id_check;
 pub mod localized;
 pub mod oid4vci;
 pub mod presentation;

@@ -247,6 +247,81 @@ impl fmt::Display for LicenceId {
     }
 }
 
+/// The credential member that carries the identifier (top level, defined in
+/// `https://w3id.org/ecert/v1` and in every generated type context).
+pub const CREDENTIAL_TERM: &str = "licenceId";
+
+impl LicenceId {
+    /// The identifier a credential carries: `None` when it has no
+    /// [`CREDENTIAL_TERM`], else the parse result (a non-string is [`LicenceIdError::Format`]).
+    pub fn of_credential(vc: &serde_json::Value) -> Option<Result<Self, LicenceIdError>> {
+        let value = vc.get(CREDENTIAL_TERM)?;
+        Some(value.as_str().ok_or(LicenceIdError::Format).and_then(Self::parse))
+    }
+
+    /// `vc` with this identifier as its [`CREDENTIAL_TERM`], placed right after
+    /// `id` (or first) so every issuer writes the same member order.
+    pub fn put_into(&self, vc: serde_json::Value) -> serde_json::Value {
+        let serde_json::Value::Object(members) = vc else {
+            return vc;
+        };
+        let value = serde_json::Value::String(self.to_string());
+        let has_id = members.contains_key("id");
+        let mut out = serde_json::Map::new();
+        if !has_id {
+            out.insert(CREDENTIAL_TERM.to_owned(), value.clone());
+        }
+        for (key, member) in members {
+            if key == CREDENTIAL_TERM {
+                continue;
+            }
+            let after = key == "id";
+            out.insert(key, member);
+            if after {
+                out.insert(CREDENTIAL_TERM.to_owned(), value.clone());
+            }
+        }
+        serde_json::Value::Object(out)
+    }
+}
+
+/// The USCI alphabet (GB 32100): a code's first 17 characters are a base-31 number.
+const USCI_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+/// Bytes of a packed credit code (31^17 < 2^88).
+pub(crate) const PACKED_USCI_LEN: usize = 11;
+
+/// A credit code's first 17 characters as a big-endian base-31 number in
+/// [`PACKED_USCI_LEN`] bytes (its check character is recomputed on unpacking).
+pub(crate) fn pack_usci(code: &UnifiedSocialCreditCode) -> Option<[u8; PACKED_USCI_LEN]> {
+    let mut n: u128 = 0;
+    for b in code.as_str().bytes().take(17) {
+        let digit = USCI_ALPHABET.iter().position(|a| *a == b)?;
+        n = n.checked_mul(31)?.checked_add(u128::try_from(digit).ok()?)?;
+    }
+    let bytes = n.to_be_bytes();
+    bytes.get(16 - PACKED_USCI_LEN..)?.try_into().ok()
+}
+
+/// The credit code packed by [`pack_usci`]; `None` for bytes no code packs to.
+pub(crate) fn unpack_usci(bytes: &[u8]) -> Option<UnifiedSocialCreditCode> {
+    if bytes.len() != PACKED_USCI_LEN {
+        return None;
+    }
+    let mut n = bytes.iter().fold(0u128, |n, b| (n << 8) | u128::from(*b));
+    let mut chars = [0u8; 17];
+    for c in chars.iter_mut().rev() {
+        *c = *USCI_ALPHABET.get(usize::try_from(n % 31).ok()?)?;
+        n /= 31;
+    }
+    if n != 0 {
+        return None;
+    }
+    let first_17 = std::str::from_utf8(&chars).ok()?;
+    let check = crate::trust::usci_check_character(first_17)?;
+    UnifiedSocialCreditCode::parse(&format!("{first_17}{check}")).ok()
+}
+
 fn three_digits(s: &str) -> Option<u16> {
     (s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
 }
@@ -281,6 +356,8 @@ mod tests {
         "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U",
         // A Zhejiang investment-project platform's OFD file name.
         "1.2.156.3005.2.11100000000013338W009.11330105002500287C.2025052201.002.0",
+        // A Shandong (Jining) completion-filing record's `Zzcertid`.
+        "1.2.156.3005.2.11100000000013338W087.11370800MB28559184.37080001202411010001.001.3",
     ];
 
     #[test]
@@ -368,6 +445,29 @@ mod tests {
             1,
         );
         assert_eq!(err.unwrap_err(), LicenceIdError::Serial);
+    }
+
+    #[test]
+    fn credit_codes_pack_into_eleven_bytes_and_back() {
+        for code in ["11430000006122244L", "11100000000013338W", "9144030071526726XG", "YYYYYYYYYYYYYYYYYY"] {
+            let Ok(code) = UnifiedSocialCreditCode::parse(code) else { continue };
+            let packed = pack_usci(&code).unwrap();
+            assert_eq!(unpack_usci(&packed), Some(code));
+        }
+        assert_eq!(unpack_usci(&[0xFF; PACKED_USCI_LEN]), None, "beyond 31^17");
+        assert_eq!(unpack_usci(&[0; 10]), None);
+    }
+
+    #[test]
+    fn a_credential_carries_its_identifier_after_its_id() {
+        let id = LicenceId::parse(SAMPLES.first().unwrap()).unwrap();
+        let vc = serde_json::json!({"@context": [], "id": "urn:uuid:x", "type": ["VerifiableCredential"]});
+        let vc = id.put_into(vc);
+        let keys: Vec<&str> = vc.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["@context", "id", CREDENTIAL_TERM, "type"]);
+        assert_eq!(LicenceId::of_credential(&vc), Some(Ok(id)));
+        assert_eq!(LicenceId::of_credential(&serde_json::json!({"licenceId": 7})), Some(Err(LicenceIdError::Format)));
+        assert_eq!(LicenceId::of_credential(&serde_json::json!({})), None);
     }
 
     #[test]

@@ -73,6 +73,9 @@ pub struct Checks {
     /// For a credential bound to a device key: the presenter signed a fresh
     /// presentation with that key ([`crate::presentation`]).
     pub holder_binding: CheckResult,
+    /// The 证照标识 is well formed, of the credential's type and (when the
+    /// trust list names the issuer's certificate) of its issuing authority.
+    pub licence_id: CheckResult,
 }
 
 /// Something worth telling the inspector that does not by itself fail the credential.
@@ -116,7 +119,7 @@ impl VerificationReport {
     /// The code of the first failed check, in the order an inspector cares about.
     pub fn first_failure(&self) -> Option<&str> {
         let c = &self.checks;
-        [&c.signature, &c.issuer_trust, &c.status, &c.validity_period, &c.anchoring, &c.holder_binding]
+        [&c.signature, &c.issuer_trust, &c.status, &c.validity_period, &c.anchoring, &c.holder_binding, &c.licence_id]
             .into_iter()
             .find_map(CheckResult::invalid_code)
     }

@@ -175,6 +175,7 @@ catalogue! {
     print_button => "打印", "Print";
     print_hint => "打印时请选择实际尺寸（100%），二维码边长不小于 35 毫米", "Print at actual size (100%): the QR code must be at least 35 mm wide";
     certificate_number => "证书编号", "Certificate number";
+    licence_id => "证照标识", "Licence ID";
     issuer_label => "签发机构", "Issuer";
     validity => "有效期", "Validity";
     qr_alt => "可核验的二维码，内含完整的签名凭证；编号", "Verifiable QR code holding the whole signed credential; number";
@@ -186,7 +187,7 @@ catalogue! {
     status_suspended => "已暂停", "Suspended";
     // list
     search => "搜索", "Search";
-    search_query => "编号或姓名", "Number or name";
+    search_query => "编号、证照标识或姓名", "Number, licence ID or name";
     issued_from => "签发日期自", "Issued from";
     issued_until => "签发日期至", "Issued until";
     kind => "类别", "Type";
@@ -267,6 +268,7 @@ catalogue! {
     check_status => "吊销/暂停状态", "Revocation / suspension";
     check_anchoring => "区块链锚定", "Anchoring";
     check_holder_binding => "持有人出示码", "Holder presentation";
+    check_licence_id => "证照标识", "Licence ID";
     result_valid => "通过", "passed";
     result_invalid => "未通过", "failed";
     result_unchecked => "未能确认", "not established";

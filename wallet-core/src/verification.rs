@@ -430,7 +430,12 @@ fn report_with_signature(
         options.now,
         &mut warnings,
     );
-    let checks = Checks { signature, validity_period, issuer_trust, status, anchoring, holder_binding };
+    let licence_id = crate::licence_id_check::check_licence_id(
+        vc,
+        &options.types,
+        trusted_issuer.as_ref().and_then(|t| t.usci.as_deref()),
+    );
+    let checks = Checks { signature, validity_period, issuer_trust, status, anchoring, holder_binding, licence_id };
     let verified = report_verified(&checks, options);
     VerificationReport {
         verified,
@@ -1112,7 +1117,9 @@ fn bind_to_presenter(
 fn report_verified(checks: &Checks, options: &VerifyOptions) -> bool {
     checks.signature.is_valid()
         && checks.validity_period.is_valid()
-        && ![&checks.status, &checks.anchoring, &checks.holder_binding].iter().any(|c| c.is_invalid())
+        && ![&checks.status, &checks.anchoring, &checks.holder_binding, &checks.licence_id]
+            .iter()
+            .any(|c| c.is_invalid())
         && (!options.require_trust || checks.issuer_trust.is_valid())
 }
 

@@ -41,6 +41,9 @@ pub struct Issuer {
     /// Where signing, canonicalisation and password hashing run (never on the
     /// async workers); full → [`IssuanceError::Busy`].
     pub cpu: service_http::cpu_pool::CpuPool,
+    /// The issuing authority in 证照标识 (see `domain::licence_ids`); `None`:
+    /// credentials carry none.
+    pub licence_authority: Option<wallet_core::credential::UnifiedSocialCreditCode>,
 }
 
 pub use super::issuance_error::IssuanceError;
@@ -235,7 +238,7 @@ impl Issuer {
             .ok_or_else(|| IssuanceError::internal(format!("type {type_name} not loaded")))?;
         self.check_authorised(&def)?;
         let scope = format!("{}{}", def.api_path, suite.scope_suffix());
-        self.issue_domain(&scope, def.single_use, suite, request_body, idempotency_key, |body, key, id| {
+        self.issue_domain(&def, &scope, suite, request_body, idempotency_key, |body, key, id| {
             let req: Value = parse_request(body)?;
             let checked = check_typed_request(&def, &req, self.id_number_key.as_ref())?;
             Ok(def.to_unsigned_credential(&checked, id, &key.did()))
@@ -342,13 +345,14 @@ impl Issuer {
 
     async fn issue_domain(
         &self,
+        def: &Definition,
         scope: &str,
-        single_use: bool,
         suite: &ProofSuite,
         request_body: &[u8],
         idempotency_key: Option<IdempotencyKey>,
         build: impl FnOnce(&[u8], &crate::signing_key::SigningKey, &CredentialId) -> Result<Value, IssuanceError>,
     ) -> Result<Issued, IssuanceError> {
+        let single_use = def.single_use;
         let request_digest = digest_hex(request_body);
         if let Some(key) = &idempotency_key {
             if let Some(saved) = self.store.idempotent_response(scope, &key.0).await.map_err(IssuanceError::internal)? {
@@ -357,6 +361,7 @@ impl Issuer {
         }
         let id = CredentialId::generate();
         let unsigned = build(request_body, &self.key, &id)?;
+        let unsigned = self.with_new_licence_id(def, unsigned).await?;
         // A single-use type (its definition says so) also gets a `used` entry.
         let unsigned = self.status.with_status_entries(id.as_str(), unsigned, single_use).await?;
         let (signed, log_entry) = self.sign_and_digest(unsigned, suite).await?;
@@ -502,5 +507,8 @@ fn new_credential(types: &TypeRegistry, id: &CredentialId, signed: &Value) -> Re
         valid_until: time("validUntil"),
         credential_json: serde_json::to_string(signed).map_err(IssuanceError::internal)?,
         search_digest: None,
+        licence_id: wallet_core::licence_id::LicenceId::of_credential(signed)
+            .and_then(Result::ok)
+            .map(|licence_id| licence_id.to_string()),
     })
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod batch;
 pub mod issuance;
 pub mod issuance_error;
+pub mod licence_ids;
 pub mod lookup;
 pub mod notarization;
 pub mod offer_keys;

@@ -1,5 +1,6 @@
-//! Finding issued credentials for the staff pages: by number, by part of the
-//! holder's name, or page by page, newest first.
+//! Finding issued credentials for the staff pages: by number, by 证照标识
+//! (checked first: a wrong check character is refused, not searched), by part
+//! of the holder's name, or page by page, newest first.
 //!
 //! Names are only inside the signed JSON, so a name search looks through the
 //! newest [`NAME_SEARCH_WINDOW`] credentials in the date range.
@@ -8,6 +9,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use wallet_core::credential::CredentialId;
 use wallet_core::credential_type::TypeRegistry;
+use wallet_core::licence_id::{LicenceId, LicenceIdError, ROOT_OID};
+use wallet_core::localized::Localized;
 
 use crate::store::{CredentialQuery, Store, StoreError};
 
@@ -48,6 +51,49 @@ pub struct Results {
     pub has_more: bool,
 }
 
+/// Why a search was not run, or failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SearchError {
+    /// The text is a 证照标识 that does not check out (format or check character).
+    #[error("{0}")]
+    LicenceId(LicenceIdError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SearchError {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::LicenceId(e) => e.code(),
+            Self::Store(_) => "internal",
+        }
+    }
+
+    /// For people, in zh and en (a store failure's cause is for the logs).
+    pub fn message(&self) -> Localized {
+        match self {
+            Self::LicenceId(e) => Localized::new(e.message_zh(), format!("{e}")),
+            Self::Store(_) => Localized::new("内部错误", "internal error"),
+        }
+    }
+}
+
+/// The 证照标识 in a search text, checked: `None` when the text is not one
+/// (does not start with the root OID).
+///
+/// # Errors
+/// The identifier's first problem (wrong check character and so on).
+pub fn licence_id_query(text: &str) -> Result<Option<LicenceId>, LicenceIdError> {
+    let text = text.trim();
+    if !text.starts_with(ROOT_OID) {
+        return Ok(None);
+    }
+    LicenceId::parse(&text.to_ascii_uppercase()).map(Some)
+}
+
 /// The holder as a person reads it: name (pinyin), licensee, or the first field a
 /// defined type prints on its card.
 pub fn holder_of(types: &TypeRegistry, vc: &Value) -> String {
@@ -69,7 +115,7 @@ pub fn holder_of(types: &TypeRegistry, vc: &Value) -> String {
 ///
 /// # Errors
 /// The store's.
-pub async fn search(store: &Store, types: &TypeRegistry, search: &Search) -> Result<Results, StoreError> {
+pub async fn search(store: &Store, types: &TypeRegistry, search: &Search) -> Result<Results, SearchError> {
     let text = search.text.trim();
     let page = search.page.max(1);
     let mut query = CredentialQuery {
@@ -77,6 +123,10 @@ pub async fn search(store: &Store, types: &TypeRegistry, search: &Search) -> Res
         issued_until: search.issued_until,
         ..CredentialQuery::default()
     };
+    if let Some(licence_id) = licence_id_query(text).map_err(SearchError::LicenceId)? {
+        let ids = store.credential_id_by_licence_id(&licence_id.to_string()).await?;
+        return Ok(Results { found: stored(store, ids).await?, has_more: false });
+    }
     if let Some(id) = CredentialId::parse(text).or_else(|| CredentialId::parse(&format!("urn:uuid:{text}"))) {
         let found = stored(store, std::iter::once(id.as_str().to_owned())).await?;
         return Ok(Results { found, has_more: false });

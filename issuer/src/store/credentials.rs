@@ -22,8 +22,14 @@ const CLAIM_IDEMPOTENCY_KEY: &str = "INSERT INTO idempotency_records \
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (scope, idempotency_key) DO NOTHING";
 
 const INSERT_CREDENTIAL: &str = "INSERT INTO credentials \
-         (id, kind, issuer, issued_at, valid_from, valid_until, credential_json, search_digest, stored_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+         (id, kind, issuer, issued_at, valid_from, valid_until, credential_json, search_digest, stored_at, licence_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// Takes the next serial of an (authority, licence type code): one statement, so
+/// concurrent issuances (and issuers sharing a PostgreSQL database) never share one.
+const NEXT_LICENCE_SERIAL: &str = "INSERT INTO licence_serials (authority, type_code, last_serial) \
+     VALUES ($1, $2, 1) ON CONFLICT (authority, type_code) \
+     DO UPDATE SET last_serial = licence_serials.last_serial + 1 RETURNING last_serial";
 
 const SELECT_IDEMPOTENCY_RECORD: &str = "SELECT scope, idempotency_key, request_digest, response_status, \
      response_body, credential_id FROM idempotency_records WHERE scope = $1 AND idempotency_key = $2";
@@ -152,6 +158,25 @@ impl Store {
         rows.iter().map(decode_credential).collect()
     }
 
+    /// The next 证照标识 serial of licence type `type_code` issued by `authority`
+    /// (1 for the first), taken in its own write transaction.
+    pub async fn next_licence_serial(&self, authority: &str, type_code: &str) -> Result<u64, StoreError> {
+        let mut tx = self.begin(Mode::Write).await?;
+        let serial: i64 = tx.query_one(NEXT_LICENCE_SERIAL, &args![authority, type_code]).await?.get(0)?;
+        tx.commit().await?;
+        u64::try_from(serial).map_err(|_| StoreError::Corrupt(format!("licence serial {serial} is negative")))
+    }
+
+    /// The id of the stored credential carrying the 证照标识 `licence_id`, if any.
+    pub async fn credential_id_by_licence_id(&self, licence_id: &str) -> Result<Option<String>, StoreError> {
+        let row = self
+            .session()
+            .await?
+            .query_opt("SELECT id FROM credentials WHERE licence_id = $1", &args![licence_id])
+            .await?;
+        row.map(|row| row.get(0)).transpose()
+    }
+
     /// How many credentials are stored, optionally only those of one `kind`.
     pub async fn count_credentials(&self, kind: Option<&str>) -> Result<u64, StoreError> {
         let count: i64 = self
@@ -196,6 +221,7 @@ async fn insert_credential(tx: &mut Tx, credential: &NewCredential, stored_at: &
             &credential.credential_json,
             &credential.search_digest,
             stored_at,
+            &credential.licence_id,
         ],
     )
     .await

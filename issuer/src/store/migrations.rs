@@ -63,6 +63,11 @@ pub(super) const SQLITE: &[Migration] = &[
         name: "0008_sessions_roles",
         sql: include_str!("../../migrations/sqlite/0008_sessions_roles.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_licence_ids",
+        sql: include_str!("../../migrations/sqlite/0009_licence_ids.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -94,6 +99,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         version: 8,
         name: "0008_sessions_roles",
         sql: include_str!("../../migrations/postgres/0008_sessions_roles.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "0009_licence_ids",
+        sql: include_str!("../../migrations/postgres/0009_licence_ids.sql"),
     },
 ];
 
@@ -187,7 +197,7 @@ mod tests {
         for list in [SQLITE, POSTGRES] {
             let versions: Vec<i64> = list.iter().map(|m| m.version).collect();
             // 6 is reserved for a migration on another branch (renumbered at merge).
-            assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
+            assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
             for migration in list {
                 assert!(migration.name.starts_with(&format!("{:04}_", migration.version)), "{}", migration.name);
             }

@@ -108,6 +108,8 @@ pub struct NewCredential {
     pub credential_json: String,
     /// An opaque digest for lookups; never plain personal data.
     pub search_digest: Option<String>,
+    /// The 证照标识 the credential carries, if any (searchable, unique).
+    pub licence_id: Option<String>,
 }
 
 /// Debug output omits the credential body, which contains personal data.
@@ -122,6 +124,7 @@ impl fmt::Debug for NewCredential {
             .field("valid_until", &self.valid_until)
             .field("credential_json", &Redacted(self.credential_json.len()))
             .field("search_digest", &self.search_digest)
+            .field("licence_id", &self.licence_id)
             .finish()
     }
 }

@@ -12,6 +12,7 @@ mod credential_types;
 mod document_budget;
 mod hsm;
 mod issue_guards;
+mod licence_ids;
 mod log_api;
 mod notarization;
 mod oid4vci;

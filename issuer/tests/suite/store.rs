@@ -91,6 +91,8 @@ store_tests!(
     oid4vci_offers_count_wrong_pins_burn_and_are_single_use,
     concurrent_wrong_pins_never_exceed_the_limit,
     oid4vci_nonces_are_single_use,
+    licence_serials_count_per_authority_and_type_even_concurrently,
+    a_licence_id_is_found_and_never_stored_twice,
 );
 
 // --- the tests ------------------------------------------------------------------
@@ -747,6 +749,60 @@ async fn concurrent_status_allocations_never_share_an_index(db: TestDb) {
     assert!(open(StatusPurpose::Revocation) <= 1 && open(StatusPurpose::Suspension) <= 1, "no stray open lists");
 }
 
+async fn licence_serials_count_per_authority_and_type_even_concurrently(db: TestDb) {
+    const TASKS: usize = 6;
+    const PER_TASK: usize = 10;
+    let (a, b) = ("11430000006122244L", "9144030071526726XG");
+    let (health, food) = ("11100000000000000J901", "11100000000000000J902");
+    assert_eq!(db.store.next_licence_serial(a, health).await.expect("serial"), 1);
+    assert_eq!(db.store.next_licence_serial(a, health).await.expect("serial"), 2);
+    assert_eq!(db.store.next_licence_serial(a, food).await.expect("serial"), 1, "another type counts on its own");
+    assert_eq!(db.store.next_licence_serial(b, health).await.expect("serial"), 1, "another authority too");
+    let second_handle = Store::connect(&db.url).await.expect("second connection");
+    let handles = [db.store.clone(), second_handle];
+    let start_together = Arc::new(Barrier::new(TASKS));
+    let mut tasks = JoinSet::new();
+    for task in 0..TASKS {
+        let store = handles[task % handles.len()].clone();
+        let start_together = Arc::clone(&start_together);
+        tasks.spawn(async move {
+            start_together.wait().await;
+            let mut out = Vec::new();
+            for _ in 0..PER_TASK {
+                out.push(store.next_licence_serial(a, health).await.expect("serial"));
+            }
+            out
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        all.extend(joined.expect("task panicked"));
+    }
+    all.sort_unstable();
+    let expected: Vec<u64> = (3..3 + (TASKS * PER_TASK) as u64).collect();
+    assert_eq!(all, expected, "every serial handed out once, none skipped");
+}
+
+async fn a_licence_id_is_found_and_never_stored_twice(db: TestDb) {
+    let licence_id = "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U";
+    let first = NewCredential {
+        licence_id: Some(licence_id.to_owned()),
+        ..sample_credential("urn:uuid:licensed-1", "HealthCertificate", at(BASE_SECONDS, 0))
+    };
+    db.store.save_issued(&first, None).await.expect("save");
+    assert_eq!(
+        db.store.credential_id_by_licence_id(licence_id).await.expect("read").as_deref(),
+        Some("urn:uuid:licensed-1")
+    );
+    assert_eq!(db.store.credential_id_by_licence_id("1.2.156.3005.2.x").await.expect("read"), None);
+    let second = NewCredential {
+        licence_id: Some(licence_id.to_owned()),
+        ..sample_credential("urn:uuid:licensed-2", "HealthCertificate", at(BASE_SECONDS, 1))
+    };
+    assert!(db.store.save_issued(&second, None).await.is_err(), "the identifier is unique");
+    assert!(db.store.credential("urn:uuid:licensed-2").await.expect("read").is_none());
+}
+
 fn change(id: &str, action: StatusAction, reason: &str, actor: &str) -> StatusChange {
     StatusChange {
         credential_id: id.to_owned(),
@@ -1190,7 +1246,7 @@ async fn the_single_use_migration_keeps_existing_status_data() {
     let fk_problems: i64 = db.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
     assert_eq!(fk_problems, 0);
     let versions: i64 = db.query_row("SELECT max(version) FROM schema_migrations", [], |r| r.get(0)).unwrap();
-    assert_eq!(versions, 8, "every later migration ran too");
+    assert_eq!(versions, 9, "every later migration ran too");
     // Foreign keys are enforced again on a store connection (an entry for a missing list fails).
     let store = Store::connect(path.to_str().expect("UTF-8")).await.expect("reopen store");
     let entries = store.allocate_status("urn:uuid:new", &SINGLE_USE_PURPOSES, &StatusListConfig::default()).await;
@@ -1228,6 +1284,7 @@ fn sample_credential(id: &str, kind: &str, issued_at: DateTime<Utc>) -> NewCrede
         valid_until: Some(issued_at + Duration::days(365)),
         credential_json,
         search_digest: Some(sha256_hex(&format!("subject-of-{id}"))),
+        licence_id: None,
     }
 }
 

@@ -287,6 +287,37 @@ async fn the_form_can_send_the_certificate_to_a_phone_wallet_instead() {
     assert!(html.contains("id=\"e-idNumber\""), "{html}");
 }
 
+/// The card shows the 证照标识; the search finds a credential by it and refuses
+/// one with a wrong check character, in words.
+#[tokio::test]
+async fn the_card_shows_the_licence_id_and_the_search_finds_it() {
+    let app = spawn().await;
+    let (mut jar, csrf) = app.sign_in("dr.li").await;
+    let form = health_form(&csrf);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, location) = app.post(&mut jar, "/certificates/new", &form).await;
+    assert_eq!(status, 303);
+    let location = location.unwrap();
+    let uuid = location.trim_start_matches("/certificates/").trim_end_matches("?issued=1").to_owned();
+    let (_, html, _) = app.get(&mut jar, &location).await;
+    let licence_id = html.split("id=\"licence-id\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let parsed = wallet_core::licence_id::LicenceId::parse(&licence_id).unwrap();
+    assert_eq!(parsed.issuer().as_str(), issuer::config::TEST_USCI);
+    assert_eq!((parsed.serial(), parsed.version()), ("1", 1));
+    assert!(html.contains(ZH.licence_id));
+
+    let (status, html, _) = app.get(&mut jar, &format!("/certificates?q={}", urlencode(&licence_id))).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&uuid), "found by its licence id");
+
+    let (body, check) = licence_id.split_at(licence_id.len() - 1);
+    let wrong = format!("{body}{}", if check == "0" { "1" } else { "0" });
+    let (status, html, _) = app.get(&mut jar, &format!("/certificates?q={}", urlencode(&wrong))).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("id=\"search-error\"") && html.contains("证照标识校验位不正确"), "{html}");
+    assert!(!html.contains(&uuid));
+}
+
 #[tokio::test]
 async fn issue_search_page_change_status_and_audit() {
     let app = spawn().await;

@@ -78,6 +78,7 @@
 //! | 14 | `[uint p, tstr r]` | prefix `p` of [`terms::PREFIXES`] followed by `r` |
 //! | 15 | `[uint d, uint k]` or `[uint d, uint k, tstr r]` | the string `d` ≥ 1 places back in the history without its last `k` bytes (which must leave whole UTF-8 characters), followed by `r` |
 //! | 16 | bstr (even length) | the text in UTF-16BE (well-formed; shorter than UTF-8 for CJK text) |
+//! | 19 | `[uint t, bstr a (11 bytes), uint or tstr s, uint v]` | the 证照标识 ([`crate::licence_id`]) `1.2.156.3005.2.T.A.s.VVV.C`: `T` the `licenceTypeCode` of the definition whose type name has value code `t`, `A` the credit code whose first 17 characters are `a` as a big-endian base-31 number (its check character recomputed), `s` the serial (an integer in decimal), `VVV` the version `v` in three digits, `C` the recomputed check character; the identifier must be valid |
 //!
 //! Base58btc is the Bitcoin alphabet, each leading zero byte written as `1`.
 //! The encoder considers the plain text string and every form that decodes

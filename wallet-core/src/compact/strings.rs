@@ -44,6 +44,9 @@ pub const TAG_PREFIXED: u64 = 14;
 pub const TAG_BACK_REFERENCE: u64 = 15;
 /// Tag: text as UTF-16BE code units in a byte string (shorter for CJK).
 pub const TAG_UTF16: u64 = 16;
+/// Tag: a 证照标识 whose type code is a known definition's →
+/// `[type value code, packed authority, serial, version]` (see [`LicenceIdForm`]).
+pub const TAG_LICENCE_ID: u64 = 19;
 
 /// Longest byte string the base58 codecs accept (they are quadratic).
 pub const MAX_BASE58_BYTES: usize = 1024;
@@ -77,8 +80,24 @@ enum Form<'a> {
     Prefixed(u64, &'a str),
     BackReference { distance: u64, drop: u64, rest: &'a str },
     Utf16(Vec<u8>),
+    LicenceId(LicenceIdForm<'a>),
 }
 
+/// A 证照标识 (GB/T 36904, [`crate::licence_id`]) in four parts: the value
+/// code of the type name of the definition with its type code (so the 21
+/// characters of the type code cost one to three bytes), the issuing
+/// authority's credit code as 11 bytes (its first 17 characters in base 31;
+/// the check character is recomputed), the serial (an unsigned integer when
+/// it is decimal without leading zeros, else text) and the version. The
+/// check character is recomputed; the encoder uses this form only when the
+/// identifier is valid and prints back identically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LicenceIdForm<'a> {
+    type_value_code: u64,
+    authority: [u8; crate::licence_id::PACKED_USCI_LEN],
+    serial: Result<u64, &'a str>,
+    version: u64,
+}
 impl Form<'_> {
     fn tag(&self) -> Option<u64> {
         Some(match self {
@@ -95,6 +114,7 @@ impl Form<'_> {
             Form::Prefixed(..) => TAG_PREFIXED,
             Form::BackReference { .. } => TAG_BACK_REFERENCE,
             Form::Utf16(_) => TAG_UTF16,
+            Form::LicenceId(_) => TAG_LICENCE_ID,
         })
     }
 
@@ -112,6 +132,16 @@ impl Form<'_> {
             Form::BackReference { distance, drop, rest } => {
                 let rest_len = if rest.is_empty() { 0 } else { cbor::string_len(rest.len()) };
                 1 + cbor::head_len(*distance) + cbor::head_len(*drop) + rest_len
+            }
+            Form::LicenceId(l) => {
+                let serial = match l.serial {
+                    Ok(n) => cbor::head_len(n),
+                    Err(text) => cbor::string_len(text.len()),
+                };
+                1 + cbor::head_len(l.type_value_code)
+                    + cbor::string_len(l.authority.len())
+                    + serial
+                    + cbor::head_len(l.version)
             }
         }
     }
@@ -138,6 +168,16 @@ impl Form<'_> {
                 if !rest.is_empty() {
                     w.text(rest);
                 }
+            }
+            Form::LicenceId(l) => {
+                w.array(4);
+                w.uint(l.type_value_code);
+                w.bytes(&l.authority);
+                match l.serial {
+                    Ok(n) => w.uint(n),
+                    Err(text) => w.text(text),
+                }
+                w.uint(l.version);
             }
         }
     }
@@ -170,6 +210,7 @@ impl<'a> Encoder<'a> {
             .chain(shapes.into_iter().filter_map(|codec| codec(s)))
             .chain(self.did_key_vm_reference(s))
             .chain(self.back_reference(s))
+            .chain(licence_id(&self.types, s))
             // min_by_key keeps the first of equal candidates: plain text wins ties.
             .min_by_key(Form::encoded_len)
             .unwrap_or(Form::Text(s));
@@ -341,9 +382,47 @@ impl Decoder {
                 String::from_utf16(&units).map_err(|_| wrong("valid UTF-16"))
             }
             (TAG_UTF16, _) => Err(wrong("a byte string")),
+            (TAG_LICENCE_ID, Token::Array(4)) => read_licence_id(&self.types, r)
+                .ok_or_else(|| wrong("[type code, 11-byte authority, serial, version] of a valid licence identifier")),
+            (TAG_LICENCE_ID, _) => Err(wrong("[type code, authority, serial, version]")),
             _ => Err(CompactError::UnknownCodec(tag)),
         }
     }
+}
+
+fn licence_id<'a>(types: &TypeRegistry, s: &'a str) -> Option<Form<'a>> {
+    use crate::licence_id::LicenceId;
+    if s.len() > crate::licence_id::MAX_LEN || !s.starts_with(crate::licence_id::ROOT_OID) {
+        return None;
+    }
+    let id = LicenceId::parse(s).ok()?;
+    let def = types.by_licence_type_code(id.type_code())?;
+    let type_value_code = types.value_code(&def.type_name)?;
+    let authority = crate::licence_id::pack_usci(id.issuer())?;
+    // The serial is a slice of `s`: between the authority and the version.
+    let serial_text = s.rsplitn(3, '.').nth(2)?.rsplit('.').next()?;
+    let serial = match decimal(serial_text) {
+        Some(Form::Decimal(n)) => Ok(n),
+        _ => Err(serial_text),
+    };
+    let form = LicenceIdForm { type_value_code, authority, serial, version: u64::from(id.version()) };
+    (id.to_string() == s && id.serial() == serial_text).then_some(Form::LicenceId(form))
+}
+
+fn read_licence_id(types: &TypeRegistry, r: &mut Reader<'_>) -> Option<String> {
+    use crate::licence_id::{LicenceId, MAX_SERIAL_LEN};
+    let Token::Uint(type_value_code) = r.next().ok()? else { return None };
+    let Token::Bytes(authority) = r.next().ok()? else { return None };
+    let authority = crate::licence_id::unpack_usci(authority)?;
+    let serial = match r.next().ok()? {
+        Token::Uint(n) => n.to_string(),
+        Token::Text(t) if t.len() <= MAX_SERIAL_LEN => t.to_owned(),
+        _ => return None,
+    };
+    let Token::Uint(version) = r.next().ok()? else { return None };
+    let def = types.by_type(types.value(type_value_code)?)?;
+    let id = LicenceId::new(def.licence_type_code.clone()?, authority, &serial, u16::try_from(version).ok()?).ok()?;
+    Some(id.to_string())
 }
 
 fn uuid_urn(s: &str) -> Option<Form<'_>> {

@@ -105,6 +105,8 @@ pub const KEYS: &[&str] = &[
     "@version",
     "@container",
     "@base",
+    // 75–: appended.
+    "licenceId",
 ];
 
 /// Known string values of table 1, in code order. On the wire a value code
@@ -242,7 +244,7 @@ mod tests {
             ("https://www.w3.org/ns/credentials/v2", "ecdsa-rdfc-2019", "EnvelopedVerifiablePresentation")
         );
         assert_eq!(PREFIXES[0], "https://");
-        assert_eq!((KEYS.len(), VALUES.len(), PREFIXES.len()), (75, 40, 13));
+        assert_eq!((KEYS.len(), VALUES.len(), PREFIXES.len()), (76, 40, 13));
     }
 
     #[test]
@@ -253,6 +255,9 @@ mod tests {
         for term in terms.keys().filter(|t| !t.starts_with('@') && !["xsd", "ec"].contains(&t.as_str())) {
             if ["HealthCertificate", "FoodBusinessLicence"].contains(&term.as_str()) {
                 assert!(value_code(term).is_some_and(|c| c < 24), "{term}");
+            } else if term == crate::licence_id::CREDENTIAL_TERM {
+                // A top-level term added after table 1's one-byte codes were taken.
+                assert_eq!(key_code(term), Some(75));
             } else {
                 assert!(key_code(term).is_some_and(|c| c < 48), "{term}");
             }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::compact::terms;
 use crate::contexts;
+use crate::licence_id::{self, LicenceTypeCode};
 use crate::localized::Localized;
 
 /// Term codes from this value on (keys and values alike) belong to credential
@@ -237,6 +238,10 @@ struct RawDefinition {
     /// credential): what a holder cannot withhold from a derived credential.
     #[serde(default)]
     mandatory_pointers: Vec<String>,
+    /// 证照类型代码 (GB/T 36904): the defining authority's credit code and three
+    /// digits; credentials of the type then carry a `licenceId`.
+    #[serde(default)]
+    licence_type_code: Option<String>,
     fields: Vec<RawField>,
 }
 
@@ -304,6 +309,9 @@ pub struct Definition {
     /// `/credentialSubject/<field>`; a pointer to a member a credential does
     /// not carry (an optional field left out) is skipped when it is issued.
     pub mandatory_pointers: Vec<String>,
+    /// The licence type code (`licenceTypeCode`): credentials of this type carry
+    /// a 证照标识 ([`crate::licence_id`]) with it. `None`: they carry none.
+    pub licence_type_code: Option<LicenceTypeCode>,
     /// Fields in credential order.
     pub fields: Vec<Field>,
 }
@@ -382,6 +390,7 @@ const POINTER_MEMBERS: &[&str] = &[
     "evidence",
     "termsOfUse",
     "renderMethod",
+    licence_id::CREDENTIAL_TERM,
 ];
 
 /// `mandatoryPointers`: each an RFC 6901 JSON pointer (`/`-separated, `~0` and
@@ -519,7 +528,11 @@ impl Definition {
             if !is_term_name(name) {
                 return Err(ferr("the name must be a letter, then letters and digits".into()));
             }
-            if RESERVED_NAMES.contains(&name) || name == "idNumberDigest" || name == "idNumberSalt" {
+            if RESERVED_NAMES.contains(&name)
+                || name == "idNumberDigest"
+                || name == "idNumberSalt"
+                || name == licence_id::CREDENTIAL_TERM
+            {
                 return Err(ferr("the name is reserved (a VC 2.0 term or one the suite writes itself)".into()));
             }
             if !names.insert(name) {
@@ -660,12 +673,35 @@ impl Definition {
             return Err(err(None, "validity.months must be at least 1".into()));
         }
         check_mandatory_pointers(&raw.mandatory_pointers, &fields).map_err(|p| err(None, p))?;
+        let licence_type_code = match &raw.licence_type_code {
+            None => None,
+            Some(code) => {
+                let parsed = LicenceTypeCode::parse(code).ok().filter(|c| c.to_string() == *code).ok_or_else(|| {
+                    err(None, format!("licenceTypeCode {code:?} is not a credit code followed by three digits 001–999"))
+                })?;
+                if let Some(terms) = &bundled_terms {
+                    if !terms.contains_key(licence_id::CREDENTIAL_TERM) {
+                        return Err(err(
+                            None,
+                            format!("the bundled context does not define {:?}", licence_id::CREDENTIAL_TERM),
+                        ));
+                    }
+                }
+                Some(parsed)
+            }
+        };
 
         let context_document = if raw.json_ld.bundled {
             None
         } else {
             let mut map = BTreeMap::new();
             map.insert(raw.type_name.clone(), serde_json::Value::String(type_iri));
+            if licence_type_code.is_some() {
+                map.insert(
+                    licence_id::CREDENTIAL_TERM.to_owned(),
+                    serde_json::Value::String(format!("{ECERT_VOCAB}{}", licence_id::CREDENTIAL_TERM)),
+                );
+            }
             for f in &fields {
                 match f.field_type {
                     FieldType::CnResidentId => {
@@ -703,6 +739,7 @@ impl Definition {
             validity: raw.validity,
             single_use: raw.single_use,
             mandatory_pointers: raw.mandatory_pointers,
+            licence_type_code,
             fields,
         })
     }

@@ -77,6 +77,11 @@ impl Tables {
             }
             return Err(err(None, format!("type {} is already defined by {}", def.type_name, existing.source)));
         }
+        if let Some(code) = &def.licence_type_code {
+            if let Some(existing) = self.definitions.iter().find(|d| d.licence_type_code.as_ref() == Some(code)) {
+                return Err(err(None, format!("licenceTypeCode {code} is already the code of {}", existing.type_name)));
+            }
+        }
         if let Some(existing) = self.definitions.iter().find(|d| d.api_path == def.api_path) {
             return Err(err(None, format!("apiPath {:?} is already used by {}", def.api_path, existing.source)));
         }
@@ -131,6 +136,7 @@ fn same_wire_meaning(a: &Definition, b: &Definition) -> bool {
         && a.key_codes() == b.key_codes()
         && a.value_code_entries() == b.value_code_entries()
         && a.api_path == b.api_path
+        && a.licence_type_code == b.licence_type_code
 }
 
 /// A checked set of credential type definitions: their code tables for the
@@ -216,6 +222,11 @@ impl TypeRegistry {
         self.tables.definitions.iter().find(|d| d.api_path == api_path).cloned()
     }
 
+    /// The definition whose licence type code (证照类型代码) is `code`.
+    pub fn by_licence_type_code(&self, code: &crate::licence_id::LicenceTypeCode) -> Option<Arc<Definition>> {
+        self.tables.definitions.iter().find(|d| d.licence_type_code.as_ref() == Some(code)).cloned()
+    }
+
     /// The definition matching a credential's `type`.
     pub fn for_credential(&self, vc: &Value) -> Option<Arc<Definition>> {
         let types: Vec<&str> = match &vc["type"] {
@@ -272,5 +283,16 @@ mod tests {
         // Only the medical invoice is single use.
         let single_use: Vec<_> = r.definitions().filter(|d| d.single_use).map(|d| d.type_name.as_str()).collect();
         assert_eq!(single_use, ["MedicalInvoice"]);
+    }
+
+    #[test]
+    fn every_shipped_type_has_its_own_licence_type_code() {
+        let r = TypeRegistry::shipped().unwrap();
+        let mut codes = std::collections::HashSet::new();
+        for d in r.definitions() {
+            let code = d.licence_type_code.clone().unwrap_or_else(|| panic!("{} has no licenceTypeCode", d.type_name));
+            assert_eq!(r.by_licence_type_code(&code).map(|found| found.type_name.clone()), Some(d.type_name.clone()));
+            assert!(codes.insert(code.to_string()));
+        }
     }
 }

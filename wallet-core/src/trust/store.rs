@@ -244,6 +244,20 @@ impl TrustStore {
         organizations(did_b).iter().any(|b| a.contains(b))
     }
 
+    /// The unified social credit code of the organisation certified for the key
+    /// in `did` by a configured root (the first such certificate that names one),
+    /// whatever the certificate's validity: an issuer reads its own code here.
+    pub fn organization_usci(&self, did: &str) -> Option<String> {
+        let key = crate::keys::p256_key_from_did(did).ok()?;
+        let key_bytes = <[u8; 33]>::try_from(key.to_encoded_point(true).as_bytes()).ok()?;
+        self.issuers_by_key
+            .get(&key_bytes)?
+            .iter()
+            .filter_map(|i| self.issuers.get(*i))
+            .filter(|e| self.roots.iter().any(|r| r.certificate.raw.tbs_certificate.subject == e.issuer_name))
+            .find_map(|e| e.usci.clone())
+    }
+
     /// The issuer-trust check for a credential: see [`TrustStore::assess_issuer`].
     pub fn check_issuer(
         &self,

@@ -9,6 +9,7 @@ mod credentials;
 mod data_model;
 mod fuzz_regressions;
 mod id_number;
+mod licence_ids;
 mod offline_anchoring;
 mod offline_status;
 mod presentations;

@@ -19,6 +19,23 @@ pub async fn credential(
     Ok(HttpResponse::Ok().content_type("application/vc+ld+json").body(vc.to_string()))
 }
 
+/// `GET /api/v1/licence-ids/{licence_id}`: the credential carrying this 证照标识
+/// (its check character is checked first: 400 with the identifier's code).
+///
+/// # Errors
+/// 400 for an identifier that does not check out, 404 when none carries it.
+pub async fn by_licence_id(
+    _who: crate::http::routes::access::Principal,
+    issuer: web::Data<Issuer>,
+    licence_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let parsed = crate::domain::search::licence_id_query(&licence_id)
+        .and_then(|id| id.ok_or(wallet_core::licence_id::LicenceIdError::Root))
+        .map_err(|e| ApiError::bad_request(e.code(), e.message_zh(), e.to_string()))?;
+    let vc = issuer.credential_by_licence_id(&parsed).await?;
+    Ok(HttpResponse::Ok().content_type("application/vc+ld+json").body(vc.to_string()))
+}
+
 async fn qr_text(issuer: &Issuer, uuid: &str) -> Result<String, ApiError> {
     let vc = issuer.credential(uuid).await?;
     compact::encode_credential_with(&issuer.types, &vc).map_err(ApiError::internal)

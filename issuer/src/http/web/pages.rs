@@ -83,6 +83,8 @@ struct CertificatePage {
     ctx: PageContext,
     uuid: String,
     id: String,
+    /// The 证照标识, when the credential carries one.
+    licence_id: Option<String>,
     kind: String,
     rows: Vec<(String, String)>,
     issuer_did: String,
@@ -111,6 +113,7 @@ struct ListRow {
 #[template(path = "issuer/list.html")]
 struct ListPage {
     ctx: PageContext,
+    error: Option<String>,
     q: String,
     from: String,
     to: String,
@@ -547,6 +550,7 @@ async fn render_certificate(
             .to_owned(),
         valid_from: ui_text::date_of(&vc, "validFrom"),
         valid_until: ui_text::date_of(&vc, "validUntil"),
+        licence_id: vc.get(wallet_core::licence_id::CREDENTIAL_TERM).and_then(Value::as_str).map(str::to_owned),
         id,
         state: state_name,
         state_class,
@@ -641,8 +645,11 @@ pub async fn list(req: HttpRequest, state: web::Data<WebState>, issuer: web::Dat
         issued_until: parse_day(&to).map(|d| d + chrono::Duration::days(1)),
         page,
     };
-    let results = match search::search(&issuer.store, &issuer.types, &search).await {
-        Ok(results) => results,
+    let (results, error) = match search::search(&issuer.store, &issuer.types, &search).await {
+        Ok(results) => (results, None),
+        Err(e @ search::SearchError::LicenceId(_)) => {
+            (search::Results::default(), Some(lang.pick(&e.message()).to_owned()))
+        }
         Err(e) => return internal(&req, ctx, cookies, e),
     };
     let has_more = results.has_more;
@@ -671,8 +678,10 @@ pub async fn list(req: HttpRequest, state: web::Data<WebState>, issuer: web::Dat
     };
     let prev_href = (page > 1).then(|| href(page - 1));
     let next_href = has_more.then(|| href(page + 1));
-    let view = ListPage { ctx, q: q.clone(), from: from.clone(), to: to.clone(), rows, page, prev_href, next_href };
-    respond(&req, view, StatusCode::OK, cookies)
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let view =
+        ListPage { ctx, error, q: q.clone(), from: from.clone(), to: to.clone(), rows, page, prev_href, next_href };
+    respond(&req, view, status, cookies)
 }
 
 /// `GET /audit`: counts per month, latest checkpoint, anchors. Public: auditors need
@@ -1050,6 +1059,7 @@ mod tests {
                 .unwrap(),
                 ListPage {
                     ctx: ctx(lang),
+                    error: None,
                     q: String::new(),
                     from: String::new(),
                     to: String::new(),
