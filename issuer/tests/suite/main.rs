@@ -17,6 +17,7 @@ mod oid4vci;
 mod overload;
 mod pki_cli;
 mod route_access;
+mod scale_out;
 mod single_use;
 mod status_api;
 mod store;
