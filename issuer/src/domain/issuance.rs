@@ -15,7 +15,7 @@ use wallet_core::trust::{IssuerTrustFailureCode, TrustStore};
 
 use wallet_core::localized::Localized;
 
-use crate::store::{IdempotencyRecord, NewCredential, SaveOutcome, Store};
+use crate::store::{IdempotencyRecord, IssuedToSave, NewCredential, SaveOutcome, Store};
 
 /// Everything the issuing routes need.
 #[derive(Clone)]
@@ -312,12 +312,9 @@ impl Issuer {
             response_body: body.to_string(),
             credential_id: Some(id.as_str().to_owned()),
         });
-        match self
-            .store
-            .save_issued_logged(&new_credential(&self.types, &id, &signed)?, record.as_ref(), Some(&log_entry))
-            .await
-            .map_err(IssuanceError::internal)?
-        {
+        // Concurrent requests share a commit (see `crate::store::Store::save_issued_coalesced`).
+        let to_save = IssuedToSave { credential: new_credential(&self.types, &id, &signed)?, idempotency: record, log_entry };
+        match self.store.save_issued_coalesced(to_save).await.map_err(IssuanceError::internal)? {
             (SaveOutcome::Saved, appended) => {
                 if let Some(appended) = appended {
                     self.log.appended(appended).await;

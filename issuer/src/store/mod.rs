@@ -17,6 +17,7 @@ pub mod anchors;
 mod backend;
 mod credentials;
 mod error;
+mod group_commit;
 mod migrations;
 mod oid4vci;
 mod postgres;
@@ -41,6 +42,7 @@ pub(crate) use self::timestamps::{format_timestamp, parse_optional_timestamp, pa
 pub use self::accounts::{AccountEvent, ApiTokenRecord, Period, PeriodCounts, SessionLimits, StaffAccount};
 pub use self::anchors::{AnchorRecord, AnchorState};
 pub use self::credentials::IssuedToSave;
+pub use self::group_commit::MAX_GROUP;
 pub use self::oid4vci::{NewOffer, RedeemedOffer, Redemption, TokenGrant};
 pub use self::status::{
     CredentialState, CredentialStatusRecord, PublishedStatusList, StatusAction, StatusAllocation, StatusChange,
@@ -58,6 +60,9 @@ pub use self::transparency::{LogAppended, LogRecord, StoredCheckpoint, MAX_LOG_P
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Arc<dyn Backend>,
+    /// The task coalescing concurrent single saves into shared commits
+    /// ([`Store::save_issued_coalesced`]), started on first use.
+    committer: group_commit::Committer,
 }
 
 impl Store {
@@ -71,7 +76,12 @@ impl Store {
             StoreUrl::Sqlite(path) => Arc::new(SqliteBackend::open(path).await?),
             StoreUrl::Postgres(config) => Arc::new(PgBackend::connect(*config).await?),
         };
-        Ok(Store { backend })
+        Ok(Store { backend, committer: Arc::default() })
+    }
+
+    /// A handle on the same database without the committer (the committer's own).
+    fn without_committer(&self) -> Store {
+        Store { backend: Arc::clone(&self.backend), committer: Arc::default() }
     }
 
     /// The backend's name: `"sqlite"` or `"postgres"`.
