@@ -117,7 +117,7 @@ async fn run(name: &str, store: Store, rows: usize) {
     let mut prepared = Vec::with_capacity(rows);
     for (signed, id) in signed {
         let digest = wallet_core::transparency::credential_digest_with(&types.loader(), &signed).await.unwrap();
-        let entry = LogEntry::issued(digest, &key.did(), 1_780_000_000).unwrap();
+        let entry = LogEntry::issued(digest, key.did(), 1_780_000_000).unwrap();
         prepared.push(Prepared { id: id.clone(), signed, entry });
     }
     per_row("log entry digest (RDFC of the signed credential)", rows, started.elapsed());

@@ -5,10 +5,11 @@ use tracing::debug;
 use wallet_core::transparency::LogEntry;
 
 use super::backend::{args, duplicate_as, Mode, Row, Tx, Value};
-use super::transparency::{append_log_entries, LogAppended};
+use super::transparency::append_log_entries;
 use super::{
     format_timestamp, parse_optional_timestamp, parse_timestamp, response_status_from_db, CredentialQuery,
-    CredentialSummary, IdempotencyRecord, NewCredential, SaveOutcome, Store, StoreError, StoredCredential,
+    CredentialSummary, IdempotencyRecord, IssuedToSave, LogAppended, NewCredential, SaveOutcome, Store, StoreError,
+    StoredCredential,
 };
 
 /// How often a save retries when an idempotency key conflicts but the conflicting
@@ -18,16 +19,6 @@ const MAX_SAVE_ATTEMPTS: u32 = 3;
 /// Keys per `IN (…)` list of [`Store::idempotent_responses`].
 const KEYS_PER_QUERY: usize = 500;
 
-/// One credential of a group commit ([`Store::save_issued_group`]).
-#[derive(Debug, Clone)]
-pub struct IssuedToSave {
-    /// The signed credential.
-    pub credential: NewCredential,
-    /// The idempotency record of the request that issued it, if any.
-    pub idempotency: Option<IdempotencyRecord>,
-    /// Its `Issued` transparency-log entry.
-    pub log_entry: LogEntry,
-}
 
 /// Claims an idempotency key. If another transaction holds an uncommitted row with the
 /// same key, this waits for it; if that one commits, nothing is inserted (0 rows).

@@ -9,25 +9,15 @@
 //! progress share the next one. When a group cannot be committed whole, each
 //! of its saves is retried on its own, so every caller gets its own answer.
 
-use std::sync::Arc;
-
 use tokio::sync::{mpsc, oneshot};
 
+use super::commit_queue::Pending;
 use super::{IssuedToSave, LogAppended, SaveOutcome, Store, StoreError};
 
 /// Most saves in one shared commit.
 pub const MAX_GROUP: usize = 256;
 
 type Answer = Result<(SaveOutcome, Option<LogAppended>), StoreError>;
-
-/// One save waiting for a commit.
-pub(super) struct Pending {
-    item: IssuedToSave,
-    reply: oneshot::Sender<Answer>,
-}
-
-/// The sending end of a store's committer (absent until first used).
-pub(super) type Committer = Arc<std::sync::OnceLock<mpsc::Sender<Pending>>>;
 
 impl Store {
     /// As [`Store::save_issued_logged`] (with the idempotency record and log
@@ -43,9 +33,9 @@ impl Store {
             sender
         });
         let (reply, answer) = oneshot::channel();
-        if let Err(refused) = sender.send(Pending { item, reply }).await {
+        if let Err(refused) = sender.send((item, reply)).await {
             // The committer is gone (its runtime ended): save on our own.
-            let item = refused.0.item;
+            let (item, _) = refused.0;
             return self.save_issued_logged(&item.credential, item.idempotency.as_ref(), Some(&item.log_entry)).await;
         }
         answer.await.map_err(|_| StoreError::Corrupt("the group committer stopped before answering".into()))?
@@ -53,24 +43,23 @@ impl Store {
 }
 
 /// The committer task: a group per turn, until every store handle is dropped.
-async fn commit_groups(store: Store, mut receiver: mpsc::Receiver<Pending>) {
+async fn commit_groups(store: Store, mut receiver: mpsc::Receiver<Pending<IssuedToSave, Answer>>) {
     let mut waiting = Vec::with_capacity(MAX_GROUP);
     while receiver.recv_many(&mut waiting, MAX_GROUP).await > 0 {
-        let group: Vec<Pending> = std::mem::take(&mut waiting);
-        let items: Vec<IssuedToSave> = group.iter().map(|p| p.item.clone()).collect();
+        let group: Vec<Pending<IssuedToSave, Answer>> = std::mem::take(&mut waiting);
+        let items: Vec<IssuedToSave> = group.iter().map(|(item, _)| item.clone()).collect();
         match store.save_issued_group(&items).await {
             Ok(answers) => {
-                for (pending, answer) in group.into_iter().zip(answers) {
-                    let _ = pending.reply.send(Ok(answer));
+                for ((_, reply), answer) in group.into_iter().zip(answers) {
+                    let _ = reply.send(Ok(answer));
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, saves = group.len(), "shared commit failed; saving one by one");
-                for pending in group {
-                    let item = &pending.item;
+                for (item, reply) in group {
                     let answer =
                         store.save_issued_logged(&item.credential, item.idempotency.as_ref(), Some(&item.log_entry)).await;
-                    let _ = pending.reply.send(answer);
+                    let _ = reply.send(answer);
                 }
             }
         }
