@@ -28,6 +28,9 @@ for i in range(n):
         f.write(f"archive record {i}\n")
 PY
 url="http://127.0.0.1:$issuer_port"
+# Notarising needs an API token with the issue scope (as a records office's system has).
+ISSUER_API_TOKEN="$(target/debug/issuer token create --clinic measure-notarization --scope issue --data-dir "$work/data" 2>/dev/null)"
+export ISSUER_API_TOKEN
 start=$(date +%s.%N)
 target/debug/issuer notarize run "$work/archive" --url "$url" --manifest "$work/manifest.jsonl"
 run_end=$(date +%s.%N)
