@@ -16,6 +16,8 @@
 # runs as the `postgres` OS user (initdb and postgres refuse to run as root).
 #
 # For local testing only: fsync is off and any local client may connect as any role.
+# PG_DURABLE=1 keeps PostgreSQL's default durability (fsync and synchronous commit
+# on), for throughput measurements (e.g. the issuer's bulk_issue bench).
 
 set -euo pipefail
 
@@ -138,12 +140,15 @@ free_port() {
     fi
 }
 
+durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+[[ "${PG_DURABLE:-}" == 1 ]] && durability="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+
 # The port could be taken between choosing and binding it, so retry a few times.
 started=false
 for attempt in 1 2 3 4 5; do
     port=$(free_port)
     if as_server_user "$pg_bin/pg_ctl" -D "$data_dir" -l "$log_file" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $socket_dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $socket_dir $durability -c max_connections=200" \
         start >/dev/null; then
         started=true
         break

@@ -1,7 +1,7 @@
 //! Bulk issuance input: a batch body (NDJSON or CSV) read into rows, each with
 //! its own idempotency key and the single-item request body it stands for.
-//! Issuing the rows is [`crate::domain::issuance::Issuer::issue_batch`], which
-//! runs every row through the single-item path (the rules live once).
+//! Issuing the rows is [`crate::domain::issuance::Issuer::issue_batch`]
+//! (`batch_issuance.rs`): the single-item rules, with group commit.
 //!
 //! * NDJSON: one JSON object per line, the domain API's request plus a member
 //!   `idempotencyKey`; blank lines are skipped.

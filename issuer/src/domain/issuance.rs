@@ -15,7 +15,7 @@ use wallet_core::trust::{IssuerTrustFailureCode, TrustStore};
 use wallet_core::localized::Localized;
 
 use crate::domain::proof_suite::ProofSuite;
-use crate::store::{IdempotencyRecord, NewCredential, SaveOutcome, Store};
+use crate::store::{IdempotencyRecord, IssuedToSave, NewCredential, SaveOutcome, Store};
 
 /// Everything the issuing routes need.
 #[derive(Clone)]
@@ -103,7 +103,8 @@ pub struct Issued {
     pub replayed: bool,
 }
 
-/// Rows of one batch in flight at once (signing on the CPU pool, storing).
+/// Rows of one batch being signed at once (on the CPU pool: its workers stay
+/// busy while finished rows are committed).
 pub const BATCH_PARALLELISM: usize = 8;
 
 /// One row's answer in a batch.
@@ -132,9 +133,14 @@ impl IdempotencyKey {
         }
         Ok(Self(s.to_owned()))
     }
+
+    /// The key as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
-fn digest_hex(bytes: &[u8]) -> String {
+pub(super) fn digest_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
@@ -152,7 +158,7 @@ impl Issuer {
     /// # Errors
     /// [`IssuanceError::Unsignable`] for a credential the data model refuses,
     /// [`IssuanceError::Busy`] when the pool is full, `Internal` when signing fails.
-    async fn sign_and_digest(
+    pub(super) async fn sign_and_digest(
         &self,
         unsigned: Value,
         suite: &ProofSuite,
@@ -246,51 +252,8 @@ impl Issuer {
         .await
     }
 
-    /// Issue a batch of `def`'s credentials, one answer per row, in row order.
-    ///
-    /// Every row goes through [`Issuer::issue_type`] with its own idempotency key
-    /// (required): the same checks, codes, replay and log guarantees as a
-    /// single request. Up to [`BATCH_PARALLELISM`] rows are in flight at once, so
-    /// rows are signed on the CPU pool in parallel; each row is still stored in
-    /// its own transaction (credential, idempotency record and log entry
-    /// together), so a batch cut off half-way leaves whole rows and sending it
-    /// again replays them.
-    ///
-    /// # Errors
-    /// The batch as a whole: [`IssuanceError::TooManyRows`];
-    /// [`IssuanceError::TypeNotAuthorised`]. Row refusals are in the rows.
-    pub async fn issue_batch(
-        &self,
-        def: &Definition,
-        rows: Vec<crate::domain::batch::BatchRow>,
-    ) -> Result<Vec<BatchOutcome>, IssuanceError> {
-        use futures_util::StreamExt as _;
-        if rows.len() > crate::domain::batch::MAX_BATCH_ROWS {
-            return Err(IssuanceError::TooManyRows { rows: rows.len(), max: crate::domain::batch::MAX_BATCH_ROWS });
-        }
-        self.check_authorised(def)?;
-        let outcomes = futures_util::stream::iter(rows)
-            .map(|row| async move {
-                let result = match (row.body, row.idempotency_key.as_deref()) {
-                    (Err(e), _) => Err(e),
-                    (Ok(_), None) => Err(IssuanceError::IdempotencyKeyMissing),
-                    (Ok(body), Some(key)) => match IdempotencyKey::parse(key) {
-                        Ok(key) => self.issue_type(&def.type_name, &body, Some(key)).await,
-                        Err(e) => Err(e),
-                    },
-                };
-                BatchOutcome { row: row.row, idempotency_key: row.idempotency_key, result }
-            })
-            .buffered(BATCH_PARALLELISM)
-            .collect::<Vec<_>>()
-            .await;
-        let issued = outcomes.iter().filter(|o| matches!(&o.result, Ok(i) if !i.replayed)).count();
-        tracing::info!(kind = %def.type_name, rows = outcomes.len(), issued, "batch issued");
-        Ok(outcomes)
-    }
-
     /// Refuse a type the issuer's own trust-list entry does not allow (when a trust list is configured).
-    fn check_authorised(&self, def: &Definition) -> Result<(), IssuanceError> {
+    pub(super) fn check_authorised(&self, def: &Definition) -> Result<(), IssuanceError> {
         self.check_types_authorised(&["VerifiableCredential".to_owned(), def.type_name.to_owned()])
     }
 
@@ -365,15 +328,7 @@ impl Issuer {
         // A single-use type (its definition says so) also gets a `used` entry.
         let unsigned = self.status.with_status_entries(id.as_str(), unsigned, single_use).await?;
         let (signed, log_entry) = self.sign_and_digest(unsigned, suite).await?;
-        let body = json!({
-            "id": id.as_str(),
-            "credential": signed,
-            "links": {
-                "credential": format!("/credentials/{}", id.uuid_part()),
-                "qrPng": format!("/credentials/{}/qr.png", id.uuid_part()),
-                "qrSvg": format!("/credentials/{}/qr.svg", id.uuid_part()),
-            }
-        });
+        let body = issued_body(&id, &signed);
         let record = idempotency_key.map(|key| IdempotencyRecord {
             scope: scope.to_owned(),
             key: key.0,
@@ -382,12 +337,9 @@ impl Issuer {
             response_body: body.to_string(),
             credential_id: Some(id.as_str().to_owned()),
         });
-        match self
-            .store
-            .save_issued_logged(&new_credential(&self.types, &id, &signed)?, record.as_ref(), Some(&log_entry))
-            .await
-            .map_err(IssuanceError::internal)?
-        {
+        // Concurrent requests share a commit (see `crate::store::Store::save_issued_coalesced`).
+        let to_save = IssuedToSave { credential: new_credential(&self.types, &id, &signed)?, idempotency: record, log_entry };
+        match self.store.save_issued_coalesced(to_save).await.map_err(IssuanceError::internal)? {
             (SaveOutcome::Saved, appended) => {
                 if let Some(appended) = appended {
                     self.log.appended(appended).await;
@@ -471,6 +423,19 @@ impl Issuer {
     }
 }
 
+/// The answer to a domain issuance: the id, the signed credential, its links.
+pub(super) fn issued_body(id: &CredentialId, signed: &Value) -> Value {
+    json!({
+        "id": id.as_str(),
+        "credential": signed,
+        "links": {
+            "credential": format!("/credentials/{}", id.uuid_part()),
+            "qrPng": format!("/credentials/{}/qr.png", id.uuid_part()),
+            "qrSvg": format!("/credentials/{}/qr.svg", id.uuid_part()),
+        }
+    })
+}
+
 fn credential_id_exists() -> IssuanceError {
     IssuanceError::CredentialIdExists
 }
@@ -479,7 +444,7 @@ pub(crate) fn parse_request<T: serde::de::DeserializeOwned>(body: &[u8]) -> Resu
     serde_json::from_slice(body).map_err(|e| IssuanceError::InvalidJson(e.to_string()))
 }
 
-fn replay(saved: IdempotencyRecord, request_digest: &str) -> Result<Issued, IssuanceError> {
+pub(super) fn replay(saved: IdempotencyRecord, request_digest: &str) -> Result<Issued, IssuanceError> {
     if saved.request_digest != request_digest {
         return Err(IssuanceError::IdempotencyKeyReused);
     }
@@ -487,7 +452,7 @@ fn replay(saved: IdempotencyRecord, request_digest: &str) -> Result<Issued, Issu
     Ok(Issued { status: saved.response_status, body, replayed: true })
 }
 
-fn new_credential(types: &TypeRegistry, id: &CredentialId, signed: &Value) -> Result<NewCredential, IssuanceError> {
+pub(super) fn new_credential(types: &TypeRegistry, id: &CredentialId, signed: &Value) -> Result<NewCredential, IssuanceError> {
     let time = |k: &str| {
         signed
             .get(k)

@@ -85,6 +85,41 @@ impl Issuer {
         Ok(id.put_into(unsigned))
     }
 
+    /// [`Self::with_new_licence_id`] for a batch of `def`'s credentials: their
+    /// serials are taken at once, consecutive in batch order.
+    ///
+    /// # Errors
+    /// `Internal` when the store cannot hand out serials.
+    pub(crate) async fn with_new_licence_ids(
+        &self,
+        def: &Definition,
+        unsigned: Vec<Value>,
+    ) -> Result<Vec<Value>, IssuanceError> {
+        let (Some(type_code), Some(authority)) = (&def.licence_type_code, &self.licence_authority) else {
+            return Ok(unsigned);
+        };
+        let Ok(count) = u32::try_from(unsigned.len()) else {
+            return Err(IssuanceError::internal("too many credentials for one serial range"));
+        };
+        if count == 0 {
+            return Ok(unsigned);
+        }
+        let first = self
+            .store
+            .next_licence_serials(authority.as_str(), &type_code.to_string(), count)
+            .await
+            .map_err(IssuanceError::internal)?;
+        unsigned
+            .into_iter()
+            .zip(first..)
+            .map(|(credential, serial)| {
+                let id = LicenceId::new(type_code.clone(), authority.clone(), &serial.to_string(), 1)
+                    .map_err(|e| licence_id_error(&e))?;
+                Ok(id.put_into(credential))
+            })
+            .collect()
+    }
+
     /// The stored credential carrying `licence_id`.
     ///
     /// # Errors

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod anchor;
 pub mod audit;
 pub mod batch;
+pub mod batch_issuance;
 pub mod issuance;
 pub mod issuance_error;
 pub mod licence_ids;

@@ -320,6 +320,43 @@ impl StatusService {
         Ok(unsigned)
     }
 
+    /// [`StatusService::with_status_entries`] for many credentials, with one
+    /// allocation transaction for all of them (batch issuance): `unsigned[i]`
+    /// gets the entries of `credential_ids[i]`.
+    ///
+    /// # Errors
+    /// [`StatusError::Internal`] when the store fails or the lengths differ.
+    pub async fn with_status_entries_many(
+        &self,
+        credential_ids: &[&str],
+        unsigned: Vec<Value>,
+        single_use: bool,
+    ) -> Result<Vec<Value>, StatusError> {
+        if credential_ids.len() != unsigned.len() {
+            return Err(StatusError::internal("status allocation: ids and credentials differ in number"));
+        }
+        let purposes: &[StatusPurpose] = if single_use { &SINGLE_USE_PURPOSES } else { &PURPOSES };
+        let allocations = self
+            .store
+            .allocate_status_many(credential_ids, purposes, &self.config)
+            .await
+            .map_err(StatusError::internal)?;
+        Ok(unsigned
+            .into_iter()
+            .zip(allocations)
+            .map(|(mut unsigned, allocations)| {
+                let entries: Vec<Value> = allocations
+                    .into_iter()
+                    .map(|a| StatusEntry::new(a.purpose, a.index, self.list_url(a.list_id)).to_json())
+                    .collect();
+                if let Some(map) = unsigned.as_object_mut() {
+                    map.insert("credentialStatus".into(), Value::Array(entries));
+                }
+                unsigned
+            })
+            .collect())
+    }
+
     /// Revoke, suspend or reinstate. See [`change_status`].
     ///
     /// # Errors

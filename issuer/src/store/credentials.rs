@@ -5,15 +5,20 @@ use tracing::debug;
 use wallet_core::transparency::LogEntry;
 
 use super::backend::{args, duplicate_as, Mode, Row, Tx, Value};
-use super::transparency::{append_log_entries, LogAppended};
+use super::transparency::append_log_entries;
 use super::{
     format_timestamp, parse_optional_timestamp, parse_timestamp, response_status_from_db, CredentialQuery,
-    CredentialSummary, IdempotencyRecord, NewCredential, SaveOutcome, Store, StoreError, StoredCredential,
+    CredentialSummary, IdempotencyRecord, IssuedToSave, LogAppended, NewCredential, SaveOutcome, Store, StoreError,
+    StoredCredential,
 };
 
 /// How often a save retries when an idempotency key conflicts but the conflicting
 /// record is gone by the time it is read.
 const MAX_SAVE_ATTEMPTS: u32 = 3;
+
+/// Keys per `IN (…)` list of [`Store::idempotent_responses`].
+const KEYS_PER_QUERY: usize = 500;
+
 
 /// Claims an idempotency key. If another transaction holds an uncommitted row with the
 /// same key, this waits for it; if that one commits, nothing is inserted (0 rows).
@@ -27,9 +32,9 @@ const INSERT_CREDENTIAL: &str = "INSERT INTO credentials \
 
 /// Takes the next serial of an (authority, licence type code): one statement, so
 /// concurrent issuances (and issuers sharing a PostgreSQL database) never share one.
-const NEXT_LICENCE_SERIAL: &str = "INSERT INTO licence_serials (authority, type_code, last_serial) \
-     VALUES ($1, $2, 1) ON CONFLICT (authority, type_code) \
-     DO UPDATE SET last_serial = licence_serials.last_serial + 1 RETURNING last_serial";
+const NEXT_LICENCE_SERIALS: &str = "INSERT INTO licence_serials (authority, type_code, last_serial) \
+     VALUES ($1, $2, $3) ON CONFLICT (authority, type_code) \
+     DO UPDATE SET last_serial = licence_serials.last_serial + $3 RETURNING last_serial";
 
 const SELECT_IDEMPOTENCY_RECORD: &str = "SELECT scope, idempotency_key, request_digest, response_status, \
      response_body, credential_id FROM idempotency_records WHERE scope = $1 AND idempotency_key = $2";
@@ -108,21 +113,107 @@ impl Store {
         )))
     }
 
+    /// Group commit: saves many issued credentials, each with its idempotency
+    /// record (if any) and its `Issued` log entry, in **one** transaction (one
+    /// commit, one fsync), with the answer of each in the order given.
+    ///
+    /// Per credential, the rules of [`Store::save_issued_logged`]: a credential
+    /// whose idempotency key is already taken (by a committed record, or by an
+    /// earlier item of this group) is not saved and gets the existing record as
+    /// [`SaveOutcome::Replayed`]; the others are saved and logged, their entries
+    /// appended in the order given, after every earlier entry, gap-free. The log
+    /// lock (PostgreSQL) is taken last, so it is held only from the append to the
+    /// commit, never while anything is signed.
+    ///
+    /// Keys are claimed in `(scope, key)` order, so two groups claiming the same
+    /// keys never wait on each other in a cycle.
+    ///
+    /// # Errors
+    /// Store failures, [`StoreError::Duplicate`] for a credential id already
+    /// stored: then nothing of the group is saved (the caller may save the items
+    /// one by one to get an answer for each).
+    pub async fn save_issued_group(
+        &self,
+        items: &[IssuedToSave],
+    ) -> Result<Vec<(SaveOutcome, Option<LogAppended>)>, StoreError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin(Mode::Write).await?;
+        let stored_at = format_timestamp(Utc::now());
+        let mut claim_order: Vec<(usize, &IssuedToSave)> = items.iter().enumerate().collect();
+        claim_order.sort_by(|(_, a), (_, b)| {
+            let key = |item: &IssuedToSave| item.idempotency.as_ref().map(|r| (r.scope.clone(), r.key.clone()));
+            key(a).cmp(&key(b))
+        });
+        let mut saved = vec![false; items.len()];
+        for (position, item) in claim_order {
+            let claimed = match &item.idempotency {
+                Some(record) => claim_key(&mut tx, record, &stored_at).await?,
+                None => true,
+            };
+            if claimed {
+                insert_credential(&mut tx, &item.credential, &stored_at).await?;
+            }
+            if let Some(slot) = saved.get_mut(position) {
+                *slot = claimed;
+            }
+        }
+        let entries: Vec<(&LogEntry, Option<&str>)> = items
+            .iter()
+            .zip(&saved)
+            .filter(|(_, saved)| **saved)
+            .map(|(item, _)| (&item.log_entry, Some(item.credential.id.as_str())))
+            .collect();
+        let appended = if entries.is_empty() { Vec::new() } else { append_log_entries(&mut tx, entries, &stored_at).await? };
+        // Deferred foreign keys (idempotency record → credential) are checked here.
+        tx.commit().await?;
+        let mut appended = appended.into_iter();
+        let mut outcomes = Vec::with_capacity(items.len());
+        for (item, saved) in items.iter().zip(saved) {
+            if saved {
+                outcomes.push((SaveOutcome::Saved, appended.next()));
+                continue;
+            }
+            let record = item.idempotency.as_ref().ok_or_else(|| StoreError::Corrupt("unclaimed without a key".into()))?;
+            let existing = self.idempotent_response(&record.scope, &record.key).await?.ok_or_else(|| {
+                StoreError::Corrupt(format!("idempotency key in scope {:?} taken by a record that is gone", record.scope))
+            })?;
+            outcomes.push((SaveOutcome::Replayed(existing), None));
+        }
+        debug!(credentials = items.len(), backend = self.backend(), "saved a group of credentials");
+        Ok(outcomes)
+    }
+
+    /// The stored idempotency records of `keys` in `scope`, by key (keys
+    /// without a record are absent): one query per 500 keys, for batches.
+    pub async fn idempotent_responses(
+        &self,
+        scope: &str,
+        keys: &[&str],
+    ) -> Result<std::collections::HashMap<String, IdempotencyRecord>, StoreError> {
+        let mut found = std::collections::HashMap::new();
+        let mut session = self.session().await?;
+        for chunk in keys.chunks(KEYS_PER_QUERY) {
+            let placeholders = (2..=chunk.len() + 1).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "SELECT scope, idempotency_key, request_digest, response_status, response_body, credential_id \
+                 FROM idempotency_records WHERE scope = $1 AND idempotency_key IN ({placeholders})"
+            );
+            let mut arguments: Vec<Value> = vec![scope.into()];
+            arguments.extend(chunk.iter().map(|key| Value::from(*key)));
+            for row in session.query(&sql, &arguments).await? {
+                let record = decode_idempotency_record(&row)?;
+                found.insert(record.key.clone(), record);
+            }
+        }
+        Ok(found)
+    }
+
     /// The stored idempotency record for `(scope, key)`, if any.
     pub async fn idempotent_response(&self, scope: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
         let row = self.session().await?.query_opt(SELECT_IDEMPOTENCY_RECORD, &args![scope, key]).await?;
-        row.map(|row| {
-            let scope: String = row.get(0)?;
-            Ok(IdempotencyRecord {
-                response_status: response_status_from_db(row.get(3)?, &scope)?,
-                key: row.get(1)?,
-                request_digest: row.get(2)?,
-                response_body: row.get(4)?,
-                credential_id: row.get(5)?,
-                scope,
-            })
-        })
-        .transpose()
+        row.as_ref().map(decode_idempotency_record).transpose()
     }
 
     /// The stored credential with this id, if any.
@@ -161,10 +252,18 @@ impl Store {
     /// The next 证照标识 serial of licence type `type_code` issued by `authority`
     /// (1 for the first), taken in its own write transaction.
     pub async fn next_licence_serial(&self, authority: &str, type_code: &str) -> Result<u64, StoreError> {
+        self.next_licence_serials(authority, type_code, 1).await
+    }
+
+    /// The first of `count` (at least 1) consecutive new 证照标识 serials of
+    /// licence type `type_code` issued by `authority`, taken in one write
+    /// transaction (a batch takes its serials at once).
+    pub async fn next_licence_serials(&self, authority: &str, type_code: &str, count: u32) -> Result<u64, StoreError> {
+        let count = i64::from(count.max(1));
         let mut tx = self.begin(Mode::Write).await?;
-        let serial: i64 = tx.query_one(NEXT_LICENCE_SERIAL, &args![authority, type_code]).await?.get(0)?;
+        let last: i64 = tx.query_one(NEXT_LICENCE_SERIALS, &args![authority, type_code, count]).await?.get(0)?;
         tx.commit().await?;
-        u64::try_from(serial).map_err(|_| StoreError::Corrupt(format!("licence serial {serial} is negative")))
+        u64::try_from(last - count + 1).map_err(|_| StoreError::Corrupt(format!("licence serial {last} is negative")))
     }
 
     /// The id of the stored credential carrying the 证照标识 `licence_id`, if any.
@@ -227,6 +326,18 @@ async fn insert_credential(tx: &mut Tx, credential: &NewCredential, stored_at: &
     .await
     .map_err(|err| duplicate_as(err, &credential.id))?;
     Ok(())
+}
+
+fn decode_idempotency_record(row: &Row) -> Result<IdempotencyRecord, StoreError> {
+    let scope: String = row.get(0)?;
+    Ok(IdempotencyRecord {
+        response_status: response_status_from_db(row.get(3)?, &scope)?,
+        key: row.get(1)?,
+        request_digest: row.get(2)?,
+        response_body: row.get(4)?,
+        credential_id: row.get(5)?,
+        scope,
+    })
 }
 
 fn decode_credential(row: &Row) -> Result<StoredCredential, StoreError> {

@@ -15,8 +15,10 @@
 pub mod accounts;
 pub mod anchors;
 mod backend;
+mod commit_queue;
 mod credentials;
 mod error;
+mod group_commit;
 mod migrations;
 mod oid4vci;
 mod postgres;
@@ -40,13 +42,14 @@ pub(crate) use self::timestamps::{format_timestamp, parse_optional_timestamp, pa
 
 pub use self::accounts::{AccountEvent, ApiTokenRecord, Period, PeriodCounts, SessionLimits, StaffAccount};
 pub use self::anchors::{AnchorRecord, AnchorState};
+pub use self::group_commit::MAX_GROUP;
 pub use self::oid4vci::{NewOffer, RedeemedOffer, Redemption, TokenGrant};
 pub use self::status::{
     CredentialState, CredentialStatusRecord, PublishedStatusList, StatusAction, StatusAllocation, StatusChange,
     StatusChangeOutcome, StatusEntryRecord, StatusEvent, StatusListConfig, StatusListInfo, StatusListSnapshot,
     PURPOSES, SINGLE_USE_PURPOSES,
 };
-pub use self::transparency::{LogAppended, LogRecord, StoredCheckpoint, MAX_LOG_PAGE};
+pub use self::transparency::{LogRecord, StoredCheckpoint, MAX_LOG_PAGE};
 
 /// The issuer's storage, backed by SQLite or PostgreSQL.
 ///
@@ -57,6 +60,9 @@ pub use self::transparency::{LogAppended, LogRecord, StoredCheckpoint, MAX_LOG_P
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Arc<dyn Backend>,
+    /// The task coalescing concurrent single saves into shared commits
+    /// ([`Store::save_issued_coalesced`]), started on first use.
+    committer: commit_queue::Committer<IssuedToSave, Result<(SaveOutcome, Option<LogAppended>), StoreError>>,
 }
 
 impl Store {
@@ -70,7 +76,12 @@ impl Store {
             StoreUrl::Sqlite(path) => Arc::new(SqliteBackend::open(path).await?),
             StoreUrl::Postgres(config) => Arc::new(PgBackend::connect(*config).await?),
         };
-        Ok(Store { backend })
+        Ok(Store { backend, committer: Arc::default() })
+    }
+
+    /// A handle on the same database without the committer (the committer's own).
+    fn without_committer(&self) -> Store {
+        Store { backend: Arc::clone(&self.backend), committer: Arc::default() }
     }
 
     /// The backend's name: `"sqlite"` or `"postgres"`.
@@ -214,6 +225,26 @@ impl fmt::Debug for IdempotencyRecord {
             .field("credential_id", &self.credential_id)
             .finish()
     }
+}
+
+/// One credential of a group commit ([`Store::save_issued_group`]).
+#[derive(Debug, Clone)]
+pub struct IssuedToSave {
+    /// The signed credential.
+    pub credential: NewCredential,
+    /// The idempotency record of the request that issued it, if any.
+    pub idempotency: Option<IdempotencyRecord>,
+    /// Its `Issued` transparency-log entry.
+    pub log_entry: wallet_core::transparency::LogEntry,
+}
+
+/// What an append to the transparency log wrote: the assigned leaf index and the leaf hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogAppended {
+    /// 0-based leaf index.
+    pub seq: u64,
+    /// `SHA-256(0x00 ‖ entry)`.
+    pub leaf_hash: wallet_core::transparency::Hash,
 }
 
 /// What [`Store::save_issued`] did.

@@ -535,60 +535,66 @@ impl Store {
         purposes: &[StatusPurpose],
         config: &StatusListConfig,
     ) -> Result<Vec<StatusAllocation>, StoreError> {
+        let mut many = self.allocate_status_many(&[credential_id], purposes, config).await?;
+        many.pop().ok_or_else(|| StoreError::Corrupt("status allocation returned nothing".into()))
+    }
+
+    /// [`Store::allocate_status`] for many credentials in **one** transaction (one
+    /// commit, one turn of the allocation lock): the allocations of each id, in the
+    /// order of `credential_ids`. Used by batch issuance, so that a batch of `n`
+    /// credentials costs one status commit, not `n`. Each list is read once per
+    /// batch and its allocation count updated once; the lock is held only for the
+    /// statements here, never while anything is signed.
+    ///
+    /// Idempotent per id, as [`Store::allocate_status`]; an id given twice gets the
+    /// same entries twice.
+    pub async fn allocate_status_many(
+        &self,
+        credential_ids: &[&str],
+        purposes: &[StatusPurpose],
+        config: &StatusListConfig,
+    ) -> Result<Vec<Vec<StatusAllocation>>, StoreError> {
         let mut tx = self.begin(Mode::Write).await?;
         let now = format_timestamp(Utc::now());
         // Serialises allocations: the existence check, the choice of list, list creation
         // and the random draw see every earlier allocation, from any process.
         tx.lock(super::backend::Lock::StatusAllocation).await?;
-        let mut allocations = Vec::with_capacity(purposes.len());
+        let mut existing = existing_allocations(&mut tx, credential_ids).await?;
+        let mut allocations: Vec<Vec<StatusAllocation>> =
+            credential_ids.iter().map(|_| Vec::with_capacity(purposes.len())).collect();
         for &purpose in purposes {
             let purpose_text = purpose.as_str();
-            let existing = tx
-                .query_opt(
-                    "SELECT list_id, status_index FROM status_entries WHERE credential_id = $1 AND purpose = $2",
-                    &args![credential_id, purpose_text],
-                )
-                .await?;
-            if let Some(row) = existing {
-                allocations.push(StatusAllocation {
-                    purpose,
-                    list_id: row.get(0)?,
-                    index: to_u64(row.get(1)?, "status index")?,
-                });
-                continue;
-            }
-            let open = tx
-                .query_opt(
-                    "SELECT list_id, size_bits FROM status_lists \
-                     WHERE purpose = $1 AND allocated < max_allocations ORDER BY list_id LIMIT 1",
-                    &args![purpose_text],
-                )
-                .await?;
-            let (list_id, size_bits): (i64, i64) = match open {
-                Some(row) => (row.get(0)?, row.get(1)?),
-                None => {
-                    let size_bits = to_i64(config.size_bits());
-                    let list_id: i64 = tx
-                        .query_one(
-                            "INSERT INTO status_lists \
-                                 (list_id, purpose, size_bits, max_allocations, allocated, version, created_at) \
-                             SELECT COALESCE(MAX(list_id), 0) + 1, $1, $2, $3, 0, 1, $4 FROM status_lists \
-                             RETURNING list_id",
-                            &args![purpose_text, size_bits, to_i64(config.max_allocations()), now.as_str()],
-                        )
-                        .await?
-                        .get(0)?;
-                    info!(list_id, purpose = purpose_text, size_bits, "started a new status list");
-                    (list_id, size_bits)
+            // The open list of this purpose: (list_id, size_bits, indexes it may still hand out, handed out here).
+            let mut open: Option<OpenList> = None;
+            for (credential_id, allocated) in credential_ids.iter().zip(allocations.iter_mut()) {
+                if let Some(found) = existing.get(&(credential_id.to_string(), purpose_text)) {
+                    allocated.push(found.clone());
+                    continue;
                 }
-            };
-            let size_bits = to_u64(size_bits, "status list size")?;
-            let index = insert_free_entry(&mut tx, list_id, size_bits, credential_id, purpose_text, &now).await?;
-            tx.execute("UPDATE status_lists SET allocated = allocated + 1 WHERE list_id = $1", &args![list_id]).await?;
-            allocations.push(StatusAllocation { purpose, list_id, index });
+                let mut list = match open.take() {
+                    Some(list) if list.room > 0 => list,
+                    full => {
+                        if let Some(full) = full {
+                            full.flush(&mut tx).await?;
+                        }
+                        open_list(&mut tx, purpose_text, config, &now).await?
+                    }
+                };
+                let index =
+                    insert_free_entry(&mut tx, list.list_id, list.size_bits, credential_id, purpose_text, &now).await?;
+                list.room -= 1;
+                list.handed_out += 1;
+                let allocation = StatusAllocation { purpose, list_id: list.list_id, index };
+                existing.insert((credential_id.to_string(), purpose_text), allocation.clone());
+                allocated.push(allocation);
+                open = Some(list);
+            }
+            if let Some(list) = open {
+                list.flush(&mut tx).await?;
+            }
         }
         tx.commit().await?;
-        debug!(credential_id, backend = self.backend(), "allocated status entries");
+        debug!(credentials = credential_ids.len(), backend = self.backend(), "allocated status entries");
         Ok(allocations)
     }
 
@@ -714,6 +720,92 @@ impl Store {
             .await?;
         Ok(stored == 1)
     }
+}
+
+/// The list entries are being handed out from, in an allocation transaction.
+struct OpenList {
+    list_id: i64,
+    size_bits: u64,
+    /// Indexes it may still hand out (`max_allocations - allocated` when read).
+    room: u64,
+    /// Indexes handed out in this transaction, not yet counted in `allocated`.
+    handed_out: i64,
+}
+
+impl OpenList {
+    /// Counts the indexes handed out in `allocated`.
+    async fn flush(self, tx: &mut Tx) -> Result<(), StoreError> {
+        if self.handed_out > 0 {
+            tx.execute(
+                "UPDATE status_lists SET allocated = allocated + $1 WHERE list_id = $2",
+                &args![self.handed_out, self.list_id],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The first list of `purpose` with room left, or a new one sized by `config`.
+async fn open_list(tx: &mut Tx, purpose: &str, config: &StatusListConfig, now: &str) -> Result<OpenList, StoreError> {
+    let open = tx
+        .query_opt(
+            "SELECT list_id, size_bits, max_allocations - allocated FROM status_lists \
+             WHERE purpose = $1 AND allocated < max_allocations ORDER BY list_id LIMIT 1",
+            &args![purpose],
+        )
+        .await?;
+    let (list_id, size_bits, room): (i64, i64, i64) = match open {
+        Some(row) => (row.get(0)?, row.get(1)?, row.get(2)?),
+        None => {
+            let size_bits = to_i64(config.size_bits());
+            let max_allocations = to_i64(config.max_allocations());
+            let list_id: i64 = tx
+                .query_one(
+                    "INSERT INTO status_lists \
+                         (list_id, purpose, size_bits, max_allocations, allocated, version, created_at) \
+                     SELECT COALESCE(MAX(list_id), 0) + 1, $1, $2, $3, 0, 1, $4 FROM status_lists \
+                     RETURNING list_id",
+                    &args![purpose, size_bits, max_allocations, now],
+                )
+                .await?
+                .get(0)?;
+            info!(list_id, purpose, size_bits, "started a new status list");
+            (list_id, size_bits, max_allocations)
+        }
+    };
+    Ok(OpenList {
+        list_id,
+        size_bits: to_u64(size_bits, "status list size")?,
+        room: to_u64(room, "status list room")?,
+        handed_out: 0,
+    })
+}
+
+/// Ids per `IN (…)` list (well under SQLite's and PostgreSQL's argument limits).
+const IDS_PER_QUERY: usize = 500;
+
+/// The entries `credential_ids` already have, by (id, purpose).
+async fn existing_allocations(
+    tx: &mut Tx,
+    credential_ids: &[&str],
+) -> Result<std::collections::HashMap<(String, &'static str), StatusAllocation>, StoreError> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in credential_ids.chunks(IDS_PER_QUERY) {
+        let placeholders = (1..=chunk.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT credential_id, purpose, list_id, status_index FROM status_entries \
+             WHERE credential_id IN ({placeholders})"
+        );
+        let arguments: Vec<super::backend::Value> = chunk.iter().map(|id| (*id).into()).collect();
+        for row in tx.query(&sql, &arguments).await? {
+            let purpose = parse_purpose(&row.get::<String>(1)?)?;
+            let allocation =
+                StatusAllocation { purpose, list_id: row.get(2)?, index: to_u64(row.get(3)?, "status index")? };
+            found.insert((row.get::<String>(0)?, purpose.as_str()), allocation);
+        }
+    }
+    Ok(found)
 }
 
 /// Inserts the entry at a random free index (the caller holds the allocation lock).

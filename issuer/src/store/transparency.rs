@@ -23,19 +23,10 @@ use wallet_core::status::StatusPurpose;
 use wallet_core::transparency::{leaf_hash, EntryKind, Hash, LogEntry, StatusListPurpose};
 
 use super::backend::{args, LogRow, Mode, Row, Tx, NEXT_LOG_SEQ};
-use super::{format_timestamp, parse_timestamp, Store, StoreError};
+use super::{format_timestamp, parse_timestamp, LogAppended, Store, StoreError};
 
 /// The largest page of entries [`Store::log_entries`](super::Store::log_entries) returns.
 pub const MAX_LOG_PAGE: u64 = 1000;
-
-/// What an append wrote: the assigned leaf index and the leaf hash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LogAppended {
-    /// 0-based leaf index.
-    pub seq: u64,
-    /// `SHA-256(0x00 ‖ entry)`.
-    pub leaf_hash: Hash,
-}
 
 /// A `log_entries` row.
 #[derive(Clone, Debug, PartialEq, Eq)]

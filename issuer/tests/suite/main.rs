@@ -20,6 +20,7 @@ mod overload;
 mod pki_cli;
 mod route_access;
 mod sd_issuance;
+mod scale_out;
 mod single_use;
 mod status_api;
 mod store;

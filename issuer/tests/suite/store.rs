@@ -23,7 +23,7 @@ use issuer::store::{
     CredentialQuery, CredentialState, IdempotencyRecord, NewCredential, PublishedStatusList, SaveOutcome, StatusAction,
     StatusChange, StatusChangeOutcome, StatusListConfig, Store, StoreError, PURPOSES, SINGLE_USE_PURPOSES,
 };
-use issuer::store::{LogAppended, NewOffer, Period, Redemption, TokenGrant};
+use issuer::store::{IssuedToSave, LogAppended, NewOffer, Period, Redemption, TokenGrant};
 use sha2::{Digest, Sha256};
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
@@ -93,6 +93,10 @@ store_tests!(
     oid4vci_nonces_are_single_use,
     licence_serials_count_per_authority_and_type_even_concurrently,
     a_licence_id_is_found_and_never_stored_twice,
+    group_saves_answer_per_credential_and_log_in_order,
+    a_group_with_a_stored_id_saves_nothing,
+    concurrent_group_and_coalesced_saves_are_gap_free,
+    grouped_status_allocation_is_distinct_idempotent_and_rolls_over,
 );
 
 // --- the tests ------------------------------------------------------------------
@@ -681,6 +685,122 @@ async fn status_allocation_is_random_distinct_and_idempotent(db: TestDb) {
         assert_eq!(list.purpose, purpose);
         assert_eq!((list.size_bits, list.max_allocations, list.allocated, list.version), (131_072, 131_072, 60, 1));
     }
+}
+
+fn to_save(id: &str, key: Option<&str>, n: u8) -> IssuedToSave {
+    IssuedToSave {
+        credential: sample_credential(id, "Generic", at(1_700_000_000, 0)),
+        idempotency: key.map(|key| idempotency_record("group", key, id, 201)),
+        log_entry: log_entry(n),
+    }
+}
+
+async fn group_saves_answer_per_credential_and_log_in_order(db: TestDb) {
+    let store = db.store;
+    let first = to_save("urn:uuid:group-0", Some("k0"), 0);
+    store.save_issued_logged(&first.credential, first.idempotency.as_ref(), Some(&first.log_entry)).await.expect("save");
+    let group = [
+        to_save("urn:uuid:group-1", Some("k0"), 1), // key taken by a committed record
+        to_save("urn:uuid:group-2", Some("k2"), 2),
+        to_save("urn:uuid:group-3", Some("k3"), 3),
+        to_save("urn:uuid:group-4", Some("k2"), 4), // key taken earlier in the group
+        to_save("urn:uuid:group-5", None, 5),
+    ];
+    let outcomes = store.save_issued_group(&group).await.expect("group");
+    let replayed_id = |o: &(SaveOutcome, Option<LogAppended>)| match &o.0 {
+        SaveOutcome::Replayed(record) => record.credential_id.clone(),
+        SaveOutcome::Saved => None,
+    };
+    assert_eq!(replayed_id(&outcomes[0]).as_deref(), Some("urn:uuid:group-0"));
+    assert_eq!(replayed_id(&outcomes[3]).as_deref(), Some("urn:uuid:group-2"));
+    let seqs: Vec<Option<u64>> = outcomes.iter().map(|o| o.1.map(|a| a.seq)).collect();
+    assert_eq!(seqs, [None, Some(1), Some(2), None, Some(3)], "saved ones logged in order, after the first save");
+    for (o, n) in outcomes.iter().zip(0u8..) {
+        if let Some(appended) = o.1 {
+            assert_eq!(appended.leaf_hash, wallet_core::transparency::leaf_hash(&log_entry(n + 1).encode()));
+        }
+    }
+    assert_eq!(store.count_credentials(None).await.unwrap(), 4);
+    assert!(store.credential("urn:uuid:group-1").await.unwrap().is_none(), "a replayed item is not stored");
+    assert!(store.credential("urn:uuid:group-4").await.unwrap().is_none());
+    let records = store.log_entries(0, None).await.unwrap();
+    let subjects: Vec<Option<&str>> = records.iter().map(|r| r.credential_id.as_deref()).collect();
+    assert_eq!(subjects, [Some("urn:uuid:group-0"), Some("urn:uuid:group-2"), Some("urn:uuid:group-3"), Some("urn:uuid:group-5")]);
+    assert!(store.save_issued_group(&[]).await.unwrap().is_empty());
+}
+
+async fn a_group_with_a_stored_id_saves_nothing(db: TestDb) {
+    let store = db.store;
+    let stored = to_save("urn:uuid:twice", None, 0);
+    store.save_issued_logged(&stored.credential, None, Some(&stored.log_entry)).await.expect("save");
+    let group = [to_save("urn:uuid:fresh", Some("f"), 1), to_save("urn:uuid:twice", Some("t"), 2)];
+    assert!(matches!(store.save_issued_group(&group).await, Err(StoreError::Duplicate(_))));
+    assert_eq!(store.count_credentials(None).await.unwrap(), 1, "the whole group rolled back");
+    assert_eq!(store.log_size().await.unwrap(), 1);
+    assert!(store.idempotent_response("group", "f").await.unwrap().is_none());
+}
+
+async fn concurrent_group_and_coalesced_saves_are_gap_free(db: TestDb) {
+    let store = db.store;
+    let mut tasks = JoinSet::new();
+    for g in 0..3u8 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let group: Vec<IssuedToSave> =
+                (0..20u8).map(|i| to_save(&format!("urn:uuid:g{g}-{i}"), Some(&format!("g{g}-{i}")), g * 20 + i)).collect();
+            store.save_issued_group(&group).await.expect("group").len()
+        });
+    }
+    for i in 0..30u8 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            // Two requests per key: one credential each key, the other replayed.
+            let key = format!("single-{}", i / 2);
+            let outcome = store.save_issued_coalesced(to_save(&format!("urn:uuid:s-{i}"), Some(&key), 100 + i)).await;
+            usize::from(matches!(outcome.expect("coalesced").0, SaveOutcome::Saved))
+        });
+    }
+    let mut total = 0;
+    while let Some(n) = tasks.join_next().await {
+        total += n.unwrap();
+    }
+    assert_eq!(total, 60 + 15);
+    let records = store.log_entries(0, None).await.unwrap();
+    assert_eq!(records.len(), 75);
+    assert!(records.iter().enumerate().all(|(i, r)| r.seq == i as u64 && r.is_intact()), "gap-free, intact");
+    let subjects: std::collections::HashSet<_> = records.iter().map(|r| r.credential_id.clone().unwrap()).collect();
+    assert_eq!(subjects.len(), 75, "each credential logged once");
+    assert_eq!(store.count_credentials(None).await.unwrap(), 75);
+}
+
+async fn grouped_status_allocation_is_distinct_idempotent_and_rolls_over(db: TestDb) {
+    let store = db.store;
+    let small = StatusListConfig::with_max_allocations(8).expect("config");
+    let before = store.allocate_status("urn:uuid:many-3", &PURPOSES, &small).await.expect("one");
+    let ids: Vec<String> = (0..20).map(|n| format!("urn:uuid:many-{n}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let many = store.allocate_status_many(&refs, &PURPOSES, &small).await.expect("many");
+    assert_eq!(many.len(), 20);
+    assert_eq!(many[3], before, "an id with entries keeps them");
+    let mut taken = std::collections::HashSet::new();
+    for allocations in &many {
+        assert_eq!(allocations.iter().map(|a| a.purpose).collect::<Vec<_>>(), PURPOSES);
+        for a in allocations {
+            assert!(taken.insert((a.list_id, a.index)), "no index handed out twice");
+        }
+    }
+    let lists = store.status_lists().await.expect("lists");
+    let mut per_purpose: Vec<(StatusPurpose, Vec<u64>)> = Vec::new();
+    for purpose in PURPOSES {
+        per_purpose.push((purpose, lists.iter().filter(|l| l.purpose == purpose).map(|l| l.allocated).collect()));
+    }
+    assert_eq!(per_purpose, [(StatusPurpose::Revocation, vec![8, 8, 4]), (StatusPurpose::Suspension, vec![8, 8, 4])]);
+    for l in &lists {
+        let in_list = taken.iter().filter(|(id, _)| *id == l.list_id).count() as u64;
+        assert_eq!(in_list, l.allocated, "list {} counts what it handed out", l.list_id);
+    }
+    let again = store.allocate_status_many(&refs, &PURPOSES, &small).await.expect("again");
+    assert_eq!(again, many, "allocating again hands out the same entries");
 }
 
 async fn status_lists_roll_over_at_the_allocation_limit(db: TestDb) {
