@@ -21,11 +21,10 @@
 use der::asn1::BitString;
 use der::{Decode as _, Encode as _};
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
-use p256::pkcs8::{DecodePublicKey as _, EncodePublicKey as _};
+use p256::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePublicKey as _};
 use rustls_pki_types::{AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm};
 use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
-use super::certificate::{signing_key_of, CertificateError};
 use super::oid;
 use crate::keys::IssuerKey;
 use crate::sm2_rdfc_2026::{self, Sm2IssuerKey, DISTINGUISHING_ID};
@@ -88,6 +87,21 @@ impl std::fmt::Display for TrustAlgorithm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// A key that cannot sign (does not happen for a valid key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SigningError(pub(crate) String);
+
+impl std::fmt::Display for SigningError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unusable private key: {}", self.0)
+    }
+}
+
+fn signing_key_of(key: &IssuerKey) -> Result<p256::ecdsa::SigningKey, SigningError> {
+    let pem = key.to_pkcs8_pem().map_err(|e| SigningError(e.to_string()))?;
+    p256::SecretKey::from_pkcs8_pem(&pem).map(p256::ecdsa::SigningKey::from).map_err(|e| SigningError(e.to_string()))
 }
 
 /// Why a signature does not check out.
@@ -266,28 +280,28 @@ impl TrustSigningKey<'_> {
     }
 
     /// The X.509 signature (DER, as a BIT STRING) of `to_be_signed`.
-    pub(crate) fn sign_x509(&self, to_be_signed: &[u8]) -> Result<BitString, CertificateError> {
+    pub(crate) fn sign_x509(&self, to_be_signed: &[u8]) -> Result<BitString, SigningError> {
         let der_signature = match self {
             Self::P256(key) => {
                 let signature: p256::ecdsa::Signature = signing_key_of(key)?.sign(to_be_signed);
                 signature.to_der().as_bytes().to_vec()
             }
             Self::Sm2(key) => {
-                let raw = key.sign(to_be_signed).map_err(|e| CertificateError::Key(e.to_string()))?;
-                sm2_rdfc_2026::signature_to_der(&raw).map_err(|e| CertificateError::Key(e.to_string()))?
+                let raw = key.sign(to_be_signed).map_err(|e| SigningError(e.to_string()))?;
+                sm2_rdfc_2026::signature_to_der(&raw).map_err(|e| SigningError(e.to_string()))?
             }
         };
-        Ok(BitString::from_bytes(&der_signature)?)
+        BitString::from_bytes(&der_signature).map_err(|e| SigningError(e.to_string()))
     }
 
     /// A department JWS signature (`r ‖ s`, 64 octets) of `input`.
-    pub(crate) fn sign_jws(&self, input: &[u8]) -> Result<Vec<u8>, CertificateError> {
+    pub(crate) fn sign_jws(&self, input: &[u8]) -> Result<Vec<u8>, SigningError> {
         match self {
             Self::P256(key) => {
                 let signature: p256::ecdsa::Signature = signing_key_of(key)?.sign(input);
                 Ok(signature.to_bytes().to_vec())
             }
-            Self::Sm2(key) => Ok(key.sign(input).map_err(|e| CertificateError::Key(e.to_string()))?.to_vec()),
+            Self::Sm2(key) => Ok(key.sign(input).map_err(|e| SigningError(e.to_string()))?.to_vec()),
         }
     }
 }

@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use der::asn1::{Ia5String, OctetString};
 use der::{Decode, Encode};
-use p256::pkcs8::DecodePrivateKey as _;
 use x509_cert::attr::Attribute;
 use x509_cert::certificate::Version;
 use x509_cert::ext::pkix::name::GeneralName;
@@ -18,11 +17,10 @@ use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Validity;
 
-use super::algorithm::{TrustPublicKey, TrustSigningKey};
+use super::algorithm::{SigningError, TrustPublicKey, TrustSigningKey};
 use super::asn1::{self, RawCertificate, RawExtension, RawOid, RawTbsCertificate};
 use super::oid;
 use super::usci::is_valid_usci;
-use crate::keys::IssuerKey;
 
 /// PEM label of a certificate.
 pub const CERTIFICATE_PEM_LABEL: &str = "CERTIFICATE";
@@ -176,11 +174,10 @@ pub(crate) fn serial_number(serial: &[u8]) -> Result<SerialNumber, CertificateEr
     SerialNumber::new(significant).map_err(|_| CertificateError::InvalidSerial)
 }
 
-pub(crate) fn signing_key_of(key: &IssuerKey) -> Result<p256::ecdsa::SigningKey, CertificateError> {
-    let pem = key.to_pkcs8_pem().map_err(|e| CertificateError::Key(e.to_string()))?;
-    p256::SecretKey::from_pkcs8_pem(&pem)
-        .map(p256::ecdsa::SigningKey::from)
-        .map_err(|e| CertificateError::Key(e.to_string()))
+impl From<SigningError> for CertificateError {
+    fn from(error: SigningError) -> Self {
+        Self::Key(error.0)
+    }
 }
 
 /// PEM-encode a DER certificate.
