@@ -7,6 +7,9 @@
 //! - `check_issuer_unknown_key/10k`: the lookup alone (a key not in the list);
 //! - `trust_list_load/10k`: verifying and indexing the whole list.
 //!
+//! - `chain_check/p256` vs `chain_check/sm2`: the same check on a one-clinic
+//!   list, P-256 root and clinic against SM2 root and clinic (ratio).
+//!
 //! The list's size in bytes is printed once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
@@ -19,8 +22,8 @@ use wallet_core::credential::HEALTH_CERTIFICATE_TYPE;
 use wallet_core::keys::IssuerKey;
 use wallet_core::trust::{
     build_trust_list, certificate_pem_to_der, create_crl, create_csr, create_root, issue_certificate, random_serial,
-    usci_check_character, CertificateValidity, DepartmentName, RevocationEntry, RevocationReason, TrustList,
-    TrustListContents, TrustStore,
+    usci_check_character, CertificateValidity, DepartmentName, RevocationEntry, RevocationReason, TrustAlgorithm,
+    TrustKey, TrustList, TrustListContents, TrustStore,
 };
 
 const DEFAULT_CLINICS: usize = 10_000;
@@ -187,5 +190,54 @@ fn bench_load(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_check_issuer, bench_load);
+/// One root, one clinic, one empty CRL, all of `algorithm`: the store and
+/// the clinic's DID.
+fn small_store(algorithm: TrustAlgorithm) -> (TrustStore, String) {
+    let root_key = TrustKey::generate(algorithm);
+    let root_pem = create_root(
+        &DepartmentName { organization: "部门".into(), common_name: "部门根证书".into() },
+        &CertificateValidity { not_before: at("2025-01-01T00:00:00Z"), not_after: at("2045-01-01T00:00:00Z") },
+        &root_key,
+    )
+    .expect("root");
+    let root_der = certificate_pem_to_der(&root_pem).expect("der");
+    let key = TrustKey::generate(algorithm);
+    let csr = create_csr(&key, "示例诊所", "12110000MB0000001U", &key.did()).expect("csr");
+    let validity =
+        CertificateValidity { not_before: at("2026-01-01T00:00:00Z"), not_after: at("2028-01-01T00:00:00Z") };
+    let pem = issue_certificate(&csr, &root_pem, &root_key, &[HEALTH_CERTIFICATE_TYPE], &validity, &random_serial())
+        .expect("issue");
+    let issued = at("2026-06-01T00:00:00Z");
+    let crl = create_crl(&root_pem, &root_key, &[], issued, issued + Duration::days(30)).expect("crl");
+    let contents = TrustListContents {
+        sequence: 1,
+        issued_at: issued,
+        next_update: issued + Duration::days(2),
+        roots: vec![root_der.clone()],
+        issuer_certificates: vec![certificate_pem_to_der(&pem).expect("der")],
+        crls: vec![crl],
+    };
+    let list = build_trust_list(&contents, &root_key, std::slice::from_ref(&root_der)).expect("list");
+    let store = TrustList::load(&list, &[root_der], issued + Duration::hours(1), Duration::days(1)).expect("load");
+    (store, key.did())
+}
+
+/// `chain_check/p256` against `chain_check/sm2`: one issuer-trust check
+/// (path validation with one signature, revocation, type) per algorithm, in
+/// the same run; the ratio is what to read.
+fn bench_chain_by_algorithm(c: &mut Criterion) {
+    let types = vec!["VerifiableCredential".to_owned(), HEALTH_CERTIFICATE_TYPE.to_owned()];
+    let signed_at = at("2026-03-01T08:00:00Z");
+    let mut group = c.benchmark_group("chain_check");
+    for algorithm in [TrustAlgorithm::P256, TrustAlgorithm::Sm2] {
+        let (store, did) = small_store(algorithm);
+        assert!(store.assess_issuer(&did, &types, signed_at).is_ok());
+        group.bench_function(algorithm.as_str(), |b| {
+            b.iter(|| black_box(store.assess_issuer(black_box(&did), &types, signed_at).is_ok()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_check_issuer, bench_load, bench_chain_by_algorithm);
 criterion_main!(benches);

@@ -727,3 +727,80 @@ fn the_issuer_binary_carries_no_pki_commands() {
     let run = Command::new(env!("CARGO_BIN_EXE_issuer")).args(["pki", "init-root", "--help"]).output().unwrap();
     assert!(!run.status.success(), "issuer pki still exists: {}", String::from_utf8_lossy(&run.stdout));
 }
+
+#[test]
+fn sm2_department_root_certifies_revokes_and_signs_trust_lists() {
+    let ws = Workspace::new();
+    ws.ok(&[
+        "init-root",
+        "--dir",
+        &ws.arg("hc"),
+        "--organization",
+        "广州市卫生健康委员会",
+        "--common-name",
+        "广州市卫生健康委员会国密根证书",
+        "--algorithm",
+        "sm2",
+    ]);
+    ws.init_root("ms", "广州市市场监督管理局", "广州市市场监督管理局电子证照根证书");
+    let root_text = openssl(&ws, &["x509", "-in", "hc/root.pem", "-noout", "-text"]);
+    assert!(root_text.stdout.contains("SM2-with-SM3"), "{}", root_text.stdout);
+    let refused = ws.run(&[
+        "init-root",
+        "--dir",
+        &ws.arg("other"),
+        "--organization",
+        "x",
+        "--common-name",
+        "y",
+        "--algorithm",
+        "rsa",
+    ]);
+    assert!(!refused.succeeded() && refused.stderr.contains("p256 or sm2"), "{}", refused.stderr);
+    assert!(!ws.path("other/root.pem").exists());
+
+    // A (P-256) clinic certified by the SM2 root; OpenSSL checks it with the
+    // GB/T 35276 distinguishing ID.
+    ws.request("clinic", CLINIC_NAME, CLINIC_USCI, "clinic.csr");
+    let clinic_key = issuer_key(&ws, "clinic");
+    let clinic = ws.issue("hc", "clinic.csr", HEALTH_CERTIFICATE_TYPE, "clinic.pem");
+    let verify =
+        openssl(&ws, &["verify", "-vfyopt", "distid:1234567812345678", "-CAfile", "hc/root.pem", "clinic.pem"]);
+    assert!(verify.succeeded() && verify.stdout.contains("clinic.pem: OK"), "{}{}", verify.stdout, verify.stderr);
+
+    // An SM2 trust list (signed by the SM2 root) with an SM2 CRL.
+    ws.trust_list("trust-list-1.json");
+    let store = ws.load_trust_list("trust-list-1.json");
+    let health = types(&[HEALTH_CERTIFICATE_TYPE]);
+    assert_eq!(outcome(&store.check_issuer(&clinic_key.did(), &health, Utc::now())), "valid");
+
+    next_seconds(2);
+    ws.ok(&["revoke", "--dir", &ws.arg("hc"), "--serial", &clinic.serial, "--reason", "key-compromise"]);
+    let revoked_at = ws.revoked_at("hc", &clinic.serial);
+    ws.ok(&["crl", "--dir", &ws.arg("hc"), "--out", &ws.arg("crl.pem")]);
+    let crl_text = openssl(&ws, &["crl", "-in", "crl.pem", "-noout", "-text"]);
+    assert!(
+        crl_text.stdout.contains("SM2-with-SM3") && crl_text.stdout.contains("Key Compromise"),
+        "{}",
+        crl_text.stdout
+    );
+    ws.trust_list("trust-list-2.json");
+    let store = ws.load_trust_list("trust-list-2.json");
+    assert_eq!(outcome(&store.check_issuer(&clinic_key.did(), &health, revoked_at)), "issuer_revoked");
+    let shown = ws.ok(&[
+        "show",
+        &ws.arg("trust-list-2.json"),
+        "--root",
+        &ws.arg("hc/root.pem"),
+        "--root",
+        &ws.arg("ms/root.pem"),
+    ]);
+    assert!(shown.stdout.contains("Signature: valid") && shown.stdout.contains("REVOKED"), "{}", shown.stdout);
+    // Tampered: one character of the payload changed.
+    let tampered = ws.read("trust-list-2.json").replacen("\\\"sequence\\\":2", "\\\"sequence\\\":3", 1);
+    assert_ne!(tampered, ws.read("trust-list-2.json"));
+    ws.write("tampered.json", &tampered);
+    let bytes = std::fs::read(ws.path("tampered.json")).expect("read");
+    let roots = [certificate_pem_to_der(&ws.read("hc/root.pem")).expect("root")];
+    assert!(TrustList::load(&bytes, &roots, Utc::now(), Duration::days(1)).is_err());
+}

@@ -12,8 +12,6 @@ use der::asn1::{AnyRef, BitString, BitStringRef, GeneralizedTime, OctetString, U
 use der::{
     Decode, DecodeValue, Encode, EncodeValue, FixedTag, Header, Length, Reader, Sequence, Tag, Tagged as _, Writer,
 };
-use p256::ecdsa::signature::{Signer as _, Verifier as _};
-use p256::pkcs8::{DecodePublicKey as _, EncodePublicKey as _};
 use sha2::{Digest as _, Sha256};
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::certificate::Version;
@@ -22,6 +20,7 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::time::{Time, Validity};
 
+use super::algorithm::{SignatureProblem, TrustPublicKey};
 use super::oid;
 
 /// An OBJECT IDENTIFIER kept as its DER contents octets, so arcs of any size
@@ -127,60 +126,13 @@ pub(crate) struct SignedEnvelope<'a> {
     pub(crate) signature: BitStringRef<'a>,
 }
 
-/// Why a signature does not check out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SignatureProblem {
-    /// Not DER, or not a signed structure.
-    Malformed,
-    /// Not `ecdsa-with-SHA256`.
-    UnsupportedAlgorithm,
-    /// The signature does not verify with the key.
-    Mismatch,
-}
-
-/// Verify the ECDSA P-256/SHA-256 signature of a signed DER structure.
-pub(crate) fn verify_signed_der(der_bytes: &[u8], key: &p256::ecdsa::VerifyingKey) -> Result<(), SignatureProblem> {
+/// Verify the signature of a signed DER structure with `key`: the outer
+/// `signatureAlgorithm` must be `key`'s algorithm (see [`super::algorithm`]).
+pub(crate) fn verify_signed_der(der_bytes: &[u8], key: &TrustPublicKey) -> Result<(), SignatureProblem> {
     let envelope = SignedEnvelope::from_der(der_bytes).map_err(|_| SignatureProblem::Malformed)?;
-    if envelope.signature_algorithm.oid != oid::ECDSA_WITH_SHA256 || envelope.signature_algorithm.parameters.is_some() {
-        return Err(SignatureProblem::UnsupportedAlgorithm);
-    }
     let signed_bytes = envelope.to_be_signed.to_der().map_err(|_| SignatureProblem::Malformed)?;
     let signature_bytes = envelope.signature.as_bytes().ok_or(SignatureProblem::Malformed)?;
-    let signature = p256::ecdsa::DerSignature::try_from(signature_bytes).map_err(|_| SignatureProblem::Mismatch)?;
-    key.verify(&signed_bytes, &signature).map_err(|_| SignatureProblem::Mismatch)
-}
-
-/// `ecdsa-with-SHA256`, parameters absent (RFC 5758).
-pub(crate) fn ecdsa_with_sha256() -> AlgorithmIdentifierOwned {
-    AlgorithmIdentifierOwned { oid: oid::ECDSA_WITH_SHA256, parameters: None }
-}
-
-/// Sign DER bytes with ECDSA P-256/SHA-256; the signature as the BIT STRING
-/// X.509 wants (DER `Ecdsa-Sig-Value`).
-pub(crate) fn sign_der(signing_key: &p256::ecdsa::SigningKey, to_be_signed: &[u8]) -> Result<BitString, der::Error> {
-    let signature: p256::ecdsa::Signature = signing_key.sign(to_be_signed);
-    BitString::from_bytes(signature.to_der().as_bytes())
-}
-
-/// The SubjectPublicKeyInfo of a P-256 public key.
-pub(crate) fn spki_of(key: &p256::PublicKey) -> Result<SubjectPublicKeyInfoOwned, der::Error> {
-    let der_doc = key.to_public_key_der().map_err(|_| der::Error::from(der::ErrorKind::Failed))?;
-    SubjectPublicKeyInfoOwned::from_der(der_doc.as_bytes())
-}
-
-/// The P-256 public key of a SubjectPublicKeyInfo, or `None` for any other
-/// algorithm or curve.
-pub(crate) fn p256_key_of(spki: &SubjectPublicKeyInfoOwned) -> Option<p256::PublicKey> {
-    if spki.algorithm.oid != oid::ID_EC_PUBLIC_KEY {
-        return None;
-    }
-    let curve = spki.algorithm.parameters.as_ref()?;
-    let curve: der::asn1::ObjectIdentifier = curve.decode_as().ok()?;
-    if curve != oid::SECP256R1 {
-        return None;
-    }
-    let der_bytes = spki.to_der().ok()?;
-    p256::PublicKey::from_public_key_der(&der_bytes).ok()
+    key.verify_x509(&envelope.signature_algorithm, &signed_bytes, signature_bytes)
 }
 
 /// RFC 7093 method 1 key identifier: the leftmost 160 bits of SHA-256 over

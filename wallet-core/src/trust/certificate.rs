@@ -3,9 +3,8 @@
 //! made from. See the module docs of [`crate::trust`] for the profile itself.
 
 use chrono::{DateTime, Utc};
-use der::asn1::{BitString, Ia5String, OctetString};
+use der::asn1::{Ia5String, OctetString};
 use der::{Decode, Encode};
-use p256::pkcs8::DecodePrivateKey as _;
 use x509_cert::attr::Attribute;
 use x509_cert::certificate::Version;
 use x509_cert::ext::pkix::name::GeneralName;
@@ -18,10 +17,10 @@ use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Validity;
 
+use super::algorithm::{SigningError, TrustPublicKey, TrustSigningKey};
 use super::asn1::{self, RawCertificate, RawExtension, RawOid, RawTbsCertificate};
 use super::oid;
 use super::usci::is_valid_usci;
-use crate::keys::{public_key_multibase, IssuerKey};
 
 /// PEM label of a certificate.
 pub const CERTIFICATE_PEM_LABEL: &str = "CERTIFICATE";
@@ -175,11 +174,10 @@ pub(crate) fn serial_number(serial: &[u8]) -> Result<SerialNumber, CertificateEr
     SerialNumber::new(significant).map_err(|_| CertificateError::InvalidSerial)
 }
 
-pub(crate) fn signing_key_of(key: &IssuerKey) -> Result<p256::ecdsa::SigningKey, CertificateError> {
-    let pem = key.to_pkcs8_pem().map_err(|e| CertificateError::Key(e.to_string()))?;
-    p256::SecretKey::from_pkcs8_pem(&pem)
-        .map(p256::ecdsa::SigningKey::from)
-        .map_err(|e| CertificateError::Key(e.to_string()))
+impl From<SigningError> for CertificateError {
+    fn from(error: SigningError) -> Self {
+        Self::Key(error.0)
+    }
 }
 
 /// PEM-encode a DER certificate.
@@ -201,11 +199,12 @@ pub fn certificate_pem_to_der(certificate_pem: &str) -> Result<Vec<u8>, Certific
 
 fn sign_certificate(
     tbs_certificate: RawTbsCertificate,
-    signing_key: &p256::ecdsa::SigningKey,
+    signing_key: TrustSigningKey<'_>,
 ) -> Result<Vec<u8>, CertificateError> {
     let tbs_der = tbs_certificate.to_der()?;
-    let signature = asn1::sign_der(signing_key, &tbs_der)?;
-    let certificate = RawCertificate { tbs_certificate, signature_algorithm: asn1::ecdsa_with_sha256(), signature };
+    let signature = signing_key.sign_x509(&tbs_der)?;
+    let signature_algorithm = signing_key.algorithm().identifier();
+    let certificate = RawCertificate { tbs_certificate, signature_algorithm, signature };
     Ok(certificate.to_der()?)
 }
 
@@ -216,21 +215,21 @@ fn sign_certificate(
 ///
 /// # Errors
 /// [`CertificateError::InvalidValidity`], [`CertificateError::EmptyOrganizationName`].
-pub fn create_root(
+pub fn create_root<'k>(
     subject: &DepartmentName,
     validity: &CertificateValidity,
-    key: &IssuerKey,
+    key: impl Into<TrustSigningKey<'k>>,
 ) -> Result<String, CertificateError> {
+    let signing_key = key.into();
     if subject.organization.trim().is_empty() || subject.common_name.trim().is_empty() {
         return Err(CertificateError::EmptyOrganizationName);
     }
-    let signing_key = signing_key_of(key)?;
     let name = asn1::build_name(&[
         (oid::AT_COUNTRY_NAME, SUBJECT_COUNTRY),
         (oid::AT_ORGANIZATION_NAME, &subject.organization),
         (oid::AT_COMMON_NAME, &subject.common_name),
     ])?;
-    let spki = asn1::spki_of(&key.public_key())?;
+    let spki = signing_key.public_key().to_spki()?;
     let key_id = asn1::key_identifier(&spki);
     let extensions = vec![
         RawExtension::new(
@@ -252,7 +251,7 @@ pub fn create_root(
     let tbs_certificate = RawTbsCertificate {
         version: Version::V3,
         serial_number: serial_number(&random_serial())?,
-        signature: asn1::ecdsa_with_sha256(),
+        signature: signing_key.algorithm().identifier(),
         issuer: name.clone(),
         validity: validity.to_x509()?,
         subject: name,
@@ -261,7 +260,7 @@ pub fn create_root(
         subject_unique_id: None,
         extensions: Some(extensions),
     };
-    certificate_der_to_pem(&sign_certificate(tbs_certificate, &signing_key)?)
+    certificate_der_to_pem(&sign_certificate(tbs_certificate, signing_key)?)
 }
 
 fn issuer_subject(organization_name: &str, usci: &str) -> Result<Name, CertificateError> {
@@ -280,11 +279,6 @@ fn did_san(did: &str) -> Result<SubjectAltName, CertificateError> {
     Ok(SubjectAltName(vec![GeneralName::UniformResourceIdentifier(uri)]))
 }
 
-/// The `did:key` of a P-256 public key.
-pub(crate) fn did_of(key: &p256::PublicKey) -> String {
-    format!("did:key:{}", public_key_multibase(key))
-}
-
 /// Create a certificate signing request (PKCS#10, PEM) for an issuer's
 /// credential-signing key: subject `C=CN, O=<organisation>,
 /// organizationIdentifier=NTRCN-<USCI>, CN=<organisation>`, and an
@@ -294,19 +288,20 @@ pub(crate) fn did_of(key: &p256::PublicKey) -> String {
 /// # Errors
 /// [`CertificateError::DidKeyMismatch`], [`CertificateError::InvalidUsci`],
 /// [`CertificateError::EmptyOrganizationName`].
-pub fn create_csr(
-    key: &dyn crate::signer::IssuerSigner,
+pub fn create_csr<'k>(
+    key: impl Into<TrustSigningKey<'k>>,
     organization_name: &str,
     usci: &str,
     did: &str,
 ) -> Result<String, CertificateError> {
+    let signing_key = key.into();
     if organization_name.trim().is_empty() {
         return Err(CertificateError::EmptyOrganizationName);
     }
     if !is_valid_usci(usci) {
         return Err(CertificateError::InvalidUsci(usci.chars().take(40).collect()));
     }
-    if did != key.did() {
+    if did != signing_key.did() {
         return Err(CertificateError::DidKeyMismatch { did: did.chars().take(120).collect() });
     }
     let san = did_san(did)?;
@@ -320,21 +315,17 @@ pub fn create_csr(
     let info = CertReqInfo {
         version: x509_cert::request::Version::V1,
         subject: issuer_subject(organization_name, usci)?,
-        public_key: asn1::spki_of(&key.public_key())?,
+        public_key: signing_key.public_key().to_spki()?,
         attributes,
     };
-    // Any signer (a key in a PKCS#11 token too): ES256 over the DER, as DER.
-    let raw = key.sign_es256(&info.to_der()?).map_err(|e| CertificateError::Key(e.0))?;
-    let der_signature =
-        p256::ecdsa::Signature::from_slice(&raw).map_err(|e| CertificateError::Key(e.to_string()))?.to_der();
-    let signature = BitString::from_bytes(der_signature.as_bytes())?;
-    let request = CertReq { info, algorithm: asn1::ecdsa_with_sha256(), signature };
+    let signature = signing_key.sign_x509(&info.to_der()?)?;
+    let request = CertReq { info, algorithm: signing_key.algorithm().identifier(), signature };
     Ok(asn1::pem_encode(CSR_PEM_LABEL, &request.to_der()?)?)
 }
 
 /// What the CA learnt from a verified CSR.
 struct VerifiedCsr {
-    public_key: p256::PublicKey,
+    public_key: TrustPublicKey,
     organization_name: String,
     usci: String,
     did: String,
@@ -344,9 +335,8 @@ fn verify_csr(csr_pem: &str) -> Result<VerifiedCsr, CertificateError> {
     let csr_der =
         asn1::pem_decode(csr_pem, CSR_PEM_LABEL).ok_or(CertificateError::InvalidPem { expected: CSR_PEM_LABEL })?;
     let request = CertReq::from_der(&csr_der).map_err(malformed("certificate request"))?;
-    let public_key = asn1::p256_key_of(&request.info.public_key).ok_or(CertificateError::UnsupportedKey)?;
-    asn1::verify_signed_der(&csr_der, &p256::ecdsa::VerifyingKey::from(&public_key))
-        .map_err(|_| CertificateError::CsrSignatureInvalid)?;
+    let public_key = TrustPublicKey::from_spki(&request.info.public_key).ok_or(CertificateError::UnsupportedKey)?;
+    asn1::verify_signed_der(&csr_der, &public_key).map_err(|_| CertificateError::CsrSignatureInvalid)?;
 
     let subject = &request.info.subject;
     let organization_name = asn1::name_attribute(subject, oid::AT_ORGANIZATION_NAME)
@@ -362,7 +352,7 @@ fn verify_csr(csr_pem: &str) -> Result<VerifiedCsr, CertificateError> {
         return Err(CertificateError::InvalidUsci(usci.chars().take(40).collect()));
     }
 
-    let key_did = did_of(&public_key);
+    let key_did = public_key.did();
     let requested_dids = csr_san_uris(&request)?;
     if let Some(other) = requested_dids.iter().find(|uri| **uri != key_did) {
         return Err(CertificateError::DidKeyMismatch { did: other.chars().take(120).collect() });
@@ -410,10 +400,10 @@ enum EndEntityRole<'a> {
 ///
 /// # Errors
 /// Any [`CertificateError`] describing the bad input.
-pub fn issue_certificate<T: AsRef<str>>(
+pub fn issue_certificate<'k, T: AsRef<str>>(
     csr_pem: &str,
     root_cert_pem: &str,
-    root_key: &IssuerKey,
+    root_key: impl Into<TrustSigningKey<'k>>,
     allowed_types: &[T],
     validity: &CertificateValidity,
     serial: &[u8],
@@ -434,7 +424,7 @@ pub fn issue_certificate<T: AsRef<str>>(
     issue_end_entity(
         csr_pem,
         root_cert_pem,
-        root_key,
+        root_key.into(),
         &EndEntityRole::CredentialIssuer { allowed_types: &types },
         validity,
         serial,
@@ -448,20 +438,20 @@ pub fn issue_certificate<T: AsRef<str>>(
 ///
 /// # Errors
 /// Any [`CertificateError`] describing the bad input.
-pub fn issue_trust_list_signer_certificate(
+pub fn issue_trust_list_signer_certificate<'k>(
     csr_pem: &str,
     root_cert_pem: &str,
-    root_key: &IssuerKey,
+    root_key: impl Into<TrustSigningKey<'k>>,
     validity: &CertificateValidity,
     serial: &[u8],
 ) -> Result<String, CertificateError> {
-    issue_end_entity(csr_pem, root_cert_pem, root_key, &EndEntityRole::TrustListSigner, validity, serial)
+    issue_end_entity(csr_pem, root_cert_pem, root_key.into(), &EndEntityRole::TrustListSigner, validity, serial)
 }
 
 fn issue_end_entity(
     csr_pem: &str,
     root_cert_pem: &str,
-    root_key: &IssuerKey,
+    root_key: TrustSigningKey<'_>,
     role: &EndEntityRole<'_>,
     validity: &CertificateValidity,
     serial: &[u8],
@@ -477,8 +467,7 @@ fn issue_end_entity(
     if validity.not_before < root.not_before || validity.not_after > root.not_after {
         return Err(CertificateError::ValidityOutsideRoot);
     }
-    let signing_key = signing_key_of(root_key)?;
-    let spki = asn1::spki_of(&csr.public_key)?;
+    let spki = csr.public_key.to_spki()?;
     let authority_key_id = root
         .subject_key_identifier
         .clone()
@@ -519,7 +508,7 @@ fn issue_end_entity(
     let tbs_certificate = RawTbsCertificate {
         version: Version::V3,
         serial_number: serial_number(serial)?,
-        signature: asn1::ecdsa_with_sha256(),
+        signature: root_key.algorithm().identifier(),
         issuer: root.raw.tbs_certificate.subject.clone(),
         validity: validity.to_x509()?,
         subject: issuer_subject(&csr.organization_name, &csr.usci)?,
@@ -528,7 +517,7 @@ fn issue_end_entity(
         subject_unique_id: None,
         extensions: Some(extensions),
     };
-    certificate_der_to_pem(&sign_certificate(tbs_certificate, &signing_key)?)
+    certificate_der_to_pem(&sign_certificate(tbs_certificate, root_key)?)
 }
 
 /// A readable summary of a certificate of this profile (for the CLI and for
@@ -590,8 +579,8 @@ pub fn summarize_certificate(certificate_der: &[u8]) -> Result<CertificateSummar
 pub(crate) struct ParsedCertificate {
     pub(crate) der: Vec<u8>,
     pub(crate) raw: RawCertificate,
-    /// `None` when the key is not P-256.
-    pub(crate) public_key: Option<p256::PublicKey>,
+    /// `None` when the key is neither P-256 nor SM2.
+    pub(crate) public_key: Option<TrustPublicKey>,
     pub(crate) not_before: DateTime<Utc>,
     pub(crate) not_after: DateTime<Utc>,
     pub(crate) is_ca: bool,
@@ -617,7 +606,13 @@ impl ParsedCertificate {
         }
         let not_before = asn1::utc_from_x509(&tbs.validity.not_before).ok_or_else(bad_time)?;
         let not_after = asn1::utc_from_x509(&tbs.validity.not_after).ok_or_else(bad_time)?;
-        let public_key = asn1::p256_key_of(&tbs.subject_public_key_info);
+        if raw.signature_algorithm != tbs.signature {
+            return Err(CertificateError::Malformed {
+                what: "certificate",
+                detail: "the signature algorithms inside and outside the signed part differ".into(),
+            });
+        }
+        let public_key = TrustPublicKey::from_spki(&tbs.subject_public_key_info);
 
         let extension = |contents: &[u8], what: &'static str| {
             tbs.extension(contents).map_err(|()| CertificateError::Malformed {
@@ -656,7 +651,7 @@ impl ParsedCertificate {
             None => Vec::new(),
         };
         let certified_did = public_key.as_ref().and_then(|key| {
-            let key_did = did_of(key);
+            let key_did = key.did();
             (san_dids.len() == 1 && san_dids.iter().all(|d| *d == key_did)).then_some(key_did)
         });
         let allowed_types = match extension(oid::CREDENTIAL_TYPES_EXTENSION_OID_DER, "credential types")? {

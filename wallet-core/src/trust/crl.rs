@@ -12,12 +12,10 @@ use x509_cert::ext::Extension;
 use x509_cert::name::Name;
 use x509_cert::Version;
 
+use super::algorithm::TrustSigningKey;
 use super::asn1;
-use super::certificate::{
-    certificate_pem_to_der, malformed, serial_number, signing_key_of, CertificateError, ParsedCertificate,
-};
+use super::certificate::{certificate_pem_to_der, malformed, serial_number, CertificateError, ParsedCertificate};
 use super::oid;
-use crate::keys::IssuerKey;
 
 /// PEM label of a CRL.
 pub const CRL_PEM_LABEL: &str = "X509 CRL";
@@ -118,7 +116,7 @@ pub struct RevocationEntry {
 }
 
 /// Create a v2 CRL (DER) for a root: issuer = the root's subject, signed
-/// with `root_key` (ECDSA P-256/SHA-256). CRL extensions: authorityKeyIdentifier
+/// with `root_key` (ECDSA P-256/SHA-256 or SM2/SM3, as the root). CRL extensions: authorityKeyIdentifier
 /// and cRLNumber (the Unix time of `this_update`, so later CRLs have larger
 /// numbers). Each entry carries its revocation time, a reasonCode (left out
 /// for `Unspecified`) and optionally an invalidityDate.
@@ -126,9 +124,9 @@ pub struct RevocationEntry {
 /// # Errors
 /// [`CertificateError::InvalidCrl`] for times out of order, duplicate serials
 /// or revocations after `this_update`; [`CertificateError::RootKeyMismatch`].
-pub fn create_crl(
+pub fn create_crl<'k>(
     root_cert_pem: &str,
-    root_key: &IssuerKey,
+    root_key: impl Into<TrustSigningKey<'k>>,
     entries: &[RevocationEntry],
     this_update: DateTime<Utc>,
     next_update: DateTime<Utc>,
@@ -137,13 +135,13 @@ pub fn create_crl(
         return Err(CertificateError::InvalidCrl("thisUpdate must be before nextUpdate".into()));
     }
     let root = ParsedCertificate::from_der(&certificate_pem_to_der(root_cert_pem)?)?;
+    let root_key = root_key.into();
     if root.public_key.as_ref() != Some(&root_key.public_key()) {
         return Err(CertificateError::RootKeyMismatch);
     }
     if !root.is_ca {
         return Err(CertificateError::NotACertificateAuthority);
     }
-    let signing_key = signing_key_of(root_key)?;
     let time = |instant: DateTime<Utc>| {
         asn1::x509_time(instant).ok_or_else(|| CertificateError::InvalidCrl("time before 1970".into()))
     };
@@ -212,7 +210,7 @@ pub fn create_crl(
     ];
     let tbs_cert_list = TbsCertList {
         version: Version::V2,
-        signature: asn1::ecdsa_with_sha256(),
+        signature: root_key.algorithm().identifier(),
         issuer: root.raw.tbs_certificate.subject.clone(),
         this_update: time(this_update)?,
         next_update: Some(time(next_update)?),
@@ -220,8 +218,9 @@ pub fn create_crl(
         revoked_certificates: (!revoked.is_empty()).then_some(revoked),
         crl_extensions: Some(crl_extensions),
     };
-    let signature = asn1::sign_der(&signing_key, &tbs_cert_list.to_der()?)?;
-    let crl = CertificateList { tbs_cert_list, signature_algorithm: asn1::ecdsa_with_sha256(), signature };
+    let signature = root_key.sign_x509(&tbs_cert_list.to_der()?)?;
+    let signature_algorithm = root_key.algorithm().identifier();
+    let crl = CertificateList { tbs_cert_list, signature_algorithm, signature };
     Ok(crl.to_der()?)
 }
 

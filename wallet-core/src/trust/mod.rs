@@ -85,6 +85,7 @@
 //! Revocation of a trust-list signer certificate is not checked (rotate the
 //! verifier's configured roots or let the signer certificate expire).
 
+mod algorithm;
 mod asn1;
 mod certificate;
 mod crl;
@@ -95,6 +96,7 @@ pub mod trust_list;
 mod usci;
 
 pub use crate::report::TrustedIssuer;
+pub use algorithm::{TrustAlgorithm, TrustKey, TrustSigningKey};
 pub use certificate::{
     certificate_der_to_pem, certificate_pem_to_der, create_csr, create_root, issue_certificate,
     issue_trust_list_signer_certificate, random_serial, summarize_certificate, CertificateError, CertificateSummary,
@@ -110,7 +112,9 @@ pub use oid::{
     CREDENTIAL_TYPES_EXTENSION_OID, CREDENTIAL_TYPES_EXTENSION_OID_DER, TRUST_LIST_SIGNING_EKU_OID,
     TRUST_LIST_SIGNING_EKU_OID_DER,
 };
-pub use private_key::{decrypt_private_key, encrypt_private_key, KeyProtectionError, PBKDF2_ITERATIONS};
+pub use private_key::{
+    decrypt_private_key, decrypt_trust_key, encrypt_private_key, KeyProtectionError, PBKDF2_ITERATIONS,
+};
 pub use store::{IssuerTrustFailure, IssuerTrustFailureCode, TrustStore};
 pub use trust_list::{
     build_trust_list, TrustList, TrustListContents, TrustListError, TRUST_LIST_CLOCK_SKEW, TRUST_LIST_JWS_TYPE,

@@ -3,15 +3,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use serde::Serialize;
 
+use super::algorithm::{TrustPublicKey, WEBPKI_ALGORITHMS};
 use super::asn1;
 use super::certificate::{ParsedCertificate, BASE_CREDENTIAL_TYPE};
 use super::crl::RevocationRecord;
 use super::oid;
-use crate::keys::p256_key_from_did;
 use crate::localized::Localized;
 use crate::report::{CheckResult, TrustedIssuer};
 
@@ -156,7 +155,7 @@ pub struct TrustStore {
     roots: Vec<RootEntry>,
     listed_untrusted_roots: Vec<ParsedCertificate>,
     issuers: Vec<IssuerEntry>,
-    issuers_by_key: HashMap<[u8; 33], Vec<usize>>,
+    issuers_by_key: HashMap<String, Vec<usize>>,
     sequence: u64,
     issued_at: DateTime<Utc>,
     next_update: DateTime<Utc>,
@@ -174,7 +173,7 @@ impl TrustStore {
         roots: Vec<RootEntry>,
         listed_untrusted_roots: Vec<ParsedCertificate>,
         issuers: Vec<IssuerEntry>,
-        issuers_by_key: HashMap<[u8; 33], Vec<usize>>,
+        issuers_by_key: HashMap<String, Vec<usize>>,
         sequence: u64,
         issued_at: DateTime<Utc>,
         next_update: DateTime<Utc>,
@@ -229,10 +228,9 @@ impl TrustStore {
     /// verifier accepts that list for credentials signed with the old one.
     pub fn same_organization(&self, did_a: &str, did_b: &str) -> bool {
         let organizations = |did: &str| -> Vec<(&str, &x509_cert::name::Name)> {
-            let Ok(key) = crate::keys::p256_key_from_did(did) else { return Vec::new() };
-            let Ok(key_bytes) = <[u8; 33]>::try_from(key.to_encoded_point(true).as_bytes()) else { return Vec::new() };
+            let Some(key) = TrustPublicKey::from_did(did) else { return Vec::new() };
             self.issuers_by_key
-                .get(&key_bytes)
+                .get(&key.did())
                 .into_iter()
                 .flatten()
                 .filter_map(|i| self.issuers.get(*i))
@@ -248,10 +246,9 @@ impl TrustStore {
     /// in `did` by a configured root (the first such certificate that names one),
     /// whatever the certificate's validity: an issuer reads its own code here.
     pub fn organization_usci(&self, did: &str) -> Option<String> {
-        let key = crate::keys::p256_key_from_did(did).ok()?;
-        let key_bytes = <[u8; 33]>::try_from(key.to_encoded_point(true).as_bytes()).ok()?;
+        let key = TrustPublicKey::from_did(did)?;
         self.issuers_by_key
-            .get(&key_bytes)?
+            .get(&key.did())?
             .iter()
             .filter_map(|i| self.issuers.get(*i))
             .filter(|e| self.roots.iter().any(|r| r.certificate.raw.tbs_certificate.subject == e.issuer_name))
@@ -271,7 +268,7 @@ impl TrustStore {
         }
     }
 
-    /// Is the key in `verification_method_did` (a P-256 `did:key`, fragment
+    /// Is the key in `verification_method_did` (a P-256 or SM2 `did:key`, fragment
     /// allowed) certified, at `signed_at` (the proof's `created`), by a
     /// configured department root for every one of `credential_types` (other
     /// than `VerifiableCredential`; at least one must be named)? Every
@@ -299,9 +296,8 @@ impl TrustStore {
                 ),
             )
         };
-        let key = p256_key_from_did(verification_method_did).map_err(|_| unknown())?;
-        let key_bytes = <[u8; 33]>::try_from(key.to_encoded_point(true).as_bytes()).map_err(|_| unknown())?;
-        let candidates = self.issuers_by_key.get(&key_bytes).ok_or_else(unknown)?;
+        let key = TrustPublicKey::from_did(verification_method_did).ok_or_else(unknown)?;
+        let candidates = self.issuers_by_key.get(&key.did()).ok_or_else(unknown)?;
 
         let mut best: Option<IssuerTrustFailure> = None;
         for &index in candidates {
@@ -371,7 +367,7 @@ impl TrustStore {
         let end_entity = webpki::EndEntityCert::try_from(&certificate_der).map_err(|e| untrusted(format!("{e:?}")))?;
         let path = end_entity
             .verify_for_usage(
-                &[webpki::ring::ECDSA_P256_SHA256],
+                WEBPKI_ALGORITHMS,
                 &self.anchors,
                 &[],
                 time,

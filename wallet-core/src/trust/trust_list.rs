@@ -49,17 +49,15 @@ use std::collections::HashMap;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
-use p256::ecdsa::signature::{Signer as _, Verifier as _};
-use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 use rustls_pki_types::{CertificateDer, UnixTime};
 use serde::{Deserialize, Serialize};
 
+use super::algorithm::{TrustAlgorithm, TrustPublicKey, TrustSigningKey, WEBPKI_ALGORITHMS};
 use super::asn1;
-use super::certificate::{signing_key_of, ParsedCertificate};
+use super::certificate::ParsedCertificate;
 use super::crl::ParsedCrl;
 use super::oid;
 use super::store::{IssuerEntry, RootEntry, TrustStore};
-use crate::keys::IssuerKey;
 use crate::localized::Localized;
 use crate::report::CheckResult;
 
@@ -229,11 +227,12 @@ struct TrustListPayload {
 ///
 /// # Errors
 /// [`TrustListError::Build`].
-pub fn build_trust_list(
+pub fn build_trust_list<'k>(
     contents: &TrustListContents,
-    signer_key: &IssuerKey,
+    signer_key: impl Into<TrustSigningKey<'k>>,
     signer_chain: &[Vec<u8>],
 ) -> Result<Vec<u8>, TrustListError> {
+    let signer_key = signer_key.into();
     let build = |detail: String| TrustListError::Build(detail);
     let signer_certificate_der = signer_chain.first().ok_or_else(|| build("no signer certificate".into()))?;
     let signer_certificate = ParsedCertificate::from_der(signer_certificate_der).map_err(|e| build(e.to_string()))?;
@@ -268,7 +267,7 @@ pub fn build_trust_list(
     };
     let payload_json = serde_json::to_string(&payload).map_err(|e| build(e.to_string()))?;
     let header = ProtectedHeader {
-        alg: "ES256".into(),
+        alg: signer_key.algorithm().jws_alg().into(),
         typ: Some(TRUST_LIST_JWS_TYPE.into()),
         b64: false,
         crit: vec!["b64".into()],
@@ -276,10 +275,8 @@ pub fn build_trust_list(
     };
     let header_json = serde_json::to_vec(&header).map_err(|e| build(e.to_string()))?;
     let protected = URL_SAFE_NO_PAD.encode(header_json);
-    let signing_key = signing_key_of(signer_key).map_err(|e| build(e.to_string()))?;
-    let signature: p256::ecdsa::Signature = signing_key.sign(&signing_input(&protected, &payload_json));
-    let envelope =
-        JwsEnvelope { protected, payload: payload_json, signature: URL_SAFE_NO_PAD.encode(signature.to_bytes()) };
+    let signature = signer_key.sign_jws(&signing_input(&protected, &payload_json)).map_err(|e| build(e.to_string()))?;
+    let envelope = JwsEnvelope { protected, payload: payload_json, signature: URL_SAFE_NO_PAD.encode(signature) };
     serde_json::to_vec(&envelope).map_err(|e| build(e.to_string()))
 }
 
@@ -303,6 +300,7 @@ fn signing_input(protected: &str, payload: &str) -> Vec<u8> {
 pub struct TrustList {
     protected: String,
     payload_json: String,
+    algorithm: TrustAlgorithm,
     signature: Vec<u8>,
     signer_chain: Vec<Vec<u8>>,
     payload: TrustListPayload,
@@ -326,7 +324,8 @@ impl TrustList {
     /// # Errors
     /// [`TrustListError::Malformed`], [`TrustListError::UnsupportedVersion`].
     pub fn parse(bytes: &[u8]) -> Result<Self, TrustListError> {
-        let ParsedEnvelope { envelope, signer_chain, signature } = parse_envelope(bytes, TRUST_LIST_JWS_TYPE, false)?;
+        let ParsedEnvelope { envelope, algorithm, signer_chain, signature } =
+            parse_envelope(bytes, TRUST_LIST_JWS_TYPE, false)?;
         if signer_chain.is_empty() {
             return Err(malformed("no signer certificate (x5c)"));
         }
@@ -335,7 +334,14 @@ impl TrustList {
         if payload.version != TRUST_LIST_VERSION {
             return Err(TrustListError::UnsupportedVersion(payload.version));
         }
-        Ok(Self { protected: envelope.protected, payload_json: envelope.payload, signature, signer_chain, payload })
+        Ok(Self {
+            protected: envelope.protected,
+            payload_json: envelope.payload,
+            algorithm,
+            signature,
+            signer_chain,
+            payload,
+        })
     }
 
     /// The root certificates (DER) the list itself carries. Unverified: an
@@ -392,11 +398,10 @@ impl TrustList {
         let anchors = trust_anchors(&roots)?;
 
         let signer_key = signer_key(&self.signer_chain, &roots, &anchors, now)?;
-        let signature =
-            p256::ecdsa::Signature::from_slice(&self.signature).map_err(|_| TrustListError::BadSignature)?;
-        signer_key
-            .verify(&signing_input(&self.protected, &self.payload_json), &signature)
-            .map_err(|_| TrustListError::BadSignature)?;
+        if !signer_key.verify_jws(self.algorithm, &signing_input(&self.protected, &self.payload_json), &self.signature)
+        {
+            return Err(TrustListError::BadSignature);
+        }
 
         let payload = &self.payload;
         let when = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
@@ -434,7 +439,7 @@ impl TrustList {
         }
 
         let mut issuers = Vec::new();
-        let mut issuers_by_key: HashMap<[u8; 33], Vec<usize>> = HashMap::new();
+        let mut issuers_by_key: HashMap<String, Vec<usize>> = HashMap::new();
         for (index, der_bytes) in
             decode_all(&payload.issuer_certificates, "issuer certificate")?.into_iter().enumerate()
         {
@@ -445,17 +450,14 @@ impl TrustList {
                     continue;
                 }
             };
-            let (Some(public_key), Some(did)) = (parsed.public_key, parsed.certified_did.clone()) else {
+            let Some(did) = parsed.certified_did.clone() else {
                 warnings.push(format!(
-                    "issuer certificate #{index} ({}) left out: not a P-256 key with its own did:key as SAN",
+                    "issuer certificate #{index} ({}) left out: not a P-256 or SM2 key with its own did:key as SAN",
                     parsed.display_subject()
                 ));
                 continue;
             };
-            let Ok(key_bytes) = <[u8; 33]>::try_from(public_key.to_encoded_point(true).as_bytes()) else {
-                continue;
-            };
-            issuers_by_key.entry(key_bytes).or_default().push(issuers.len());
+            issuers_by_key.entry(did.clone()).or_default().push(issuers.len());
             issuers.push(IssuerEntry::new(parsed, did));
         }
 
@@ -481,14 +483,14 @@ fn signer_key(
     roots: &[RootEntry],
     anchors: &[rustls_pki_types::TrustAnchor<'static>],
     now: DateTime<Utc>,
-) -> Result<p256::ecdsa::VerifyingKey, TrustListError> {
+) -> Result<TrustPublicKey, TrustListError> {
     let signer_der = signer_chain.first().ok_or_else(|| malformed("no signer certificate (x5c)"))?;
     if let Some(root) = roots.iter().find(|root| root.certificate.der == *signer_der) {
-        let key = root
+        return root
             .certificate
             .public_key
-            .ok_or_else(|| TrustListError::InvalidConfiguration(format!("root {} is not P-256", root.name)))?;
-        return Ok(p256::ecdsa::VerifyingKey::from(&key));
+            .clone()
+            .ok_or_else(|| TrustListError::InvalidConfiguration(format!("root {} is not P-256 or SM2", root.name)));
     }
     let signer = ParsedCertificate::from_der(signer_der).map_err(|e| TrustListError::UntrustedSigner(e.to_string()))?;
     let signer_name = signer.display_subject();
@@ -502,7 +504,7 @@ fn signer_key(
         signer_chain.iter().skip(1).map(|der_bytes| CertificateDer::from(der_bytes.as_slice())).collect();
     end_entity
         .verify_for_usage(
-            &[webpki::ring::ECDSA_P256_SHA256],
+            WEBPKI_ALGORITHMS,
             anchors,
             &intermediates,
             time,
@@ -515,8 +517,7 @@ fn signer_key(
                 "{signer_name} is not a trust-list signer certified by a configured root ({e:?})"
             ))
         })?;
-    let key = signer.public_key.ok_or_else(|| TrustListError::UntrustedSigner(format!("{signer_name}: not P-256")))?;
-    Ok(p256::ecdsa::VerifyingKey::from(&key))
+    signer.public_key.ok_or_else(|| TrustListError::UntrustedSigner(format!("{signer_name}: not P-256 or SM2")))
 }
 
 /// The webpki trust anchors of the configured roots.
@@ -541,9 +542,12 @@ fn parse_envelope(bytes: &[u8], typ: &str, typ_required: bool) -> Result<ParsedE
         URL_SAFE_NO_PAD.decode(&envelope.protected).map_err(|_| malformed("protected header is not base64url"))?;
     let header: ProtectedHeader =
         serde_json::from_slice(&header_json).map_err(|e| malformed(format!("protected header: {e}")))?;
-    if header.alg != "ES256" {
-        return Err(malformed(format!("algorithm {} is not ES256", header.alg)));
-    }
+    let Some(algorithm) = TrustAlgorithm::from_jws_alg(&header.alg) else {
+        return Err(malformed(format!(
+            "algorithm {} is neither ES256 nor SM2SM3",
+            header.alg.chars().take(40).collect::<String>()
+        )));
+    };
     if header.b64 || header.crit != ["b64"] {
         return Err(malformed("the header must have b64:false and crit:[\"b64\"] (unencoded payload)"));
     }
@@ -554,12 +558,14 @@ fn parse_envelope(bytes: &[u8], typ: &str, typ_required: bool) -> Result<ParsedE
     }
     let signer_chain = decode_all(&header.x5c, "x5c certificate")?;
     let signature = URL_SAFE_NO_PAD.decode(&envelope.signature).map_err(|_| malformed("signature is not base64url"))?;
-    Ok(ParsedEnvelope { envelope, signer_chain, signature })
+    Ok(ParsedEnvelope { envelope, algorithm, signer_chain, signature })
 }
 
 /// What [`parse_envelope`] returns.
 struct ParsedEnvelope {
     envelope: JwsEnvelope,
+    /// The header's `alg`; must be the signer key's algorithm.
+    algorithm: TrustAlgorithm,
     signer_chain: Vec<Vec<u8>>,
     signature: Vec<u8>,
 }
@@ -576,7 +582,7 @@ fn configured_root_entries<R: AsRef<[u8]>>(configured_roots: &[R]) -> Result<Vec
                 .map_err(|e| TrustListError::InvalidConfiguration(format!("configured root #{index}: {e}")))?;
             if !certificate.is_ca || certificate.public_key.is_none() {
                 return Err(TrustListError::InvalidConfiguration(format!(
-                    "configured root #{index} ({}) is not a P-256 CA certificate",
+                    "configured root #{index} ({}) is not a P-256 or SM2 CA certificate",
                     certificate.display_subject()
                 )));
             }
@@ -608,9 +614,7 @@ fn attach_crl(
         )));
     }
     let signer = same_name.find(|root| {
-        root.certificate
-            .public_key
-            .is_some_and(|key| asn1::verify_signed_der(crl_der, &p256::ecdsa::VerifyingKey::from(&key)).is_ok())
+        root.certificate.public_key.as_ref().is_some_and(|key| asn1::verify_signed_der(crl_der, key).is_ok())
     });
     let Some(root) = signer else {
         return Err(TrustListError::InvalidCrl(format!(
@@ -635,12 +639,13 @@ fn attach_crl(
 /// Sign `payload_json` as a department JWS of type `typ`: the trust list's
 /// envelope (flattened JSON, unencoded payload, ES256, `x5c`), for other
 /// documents the departments sign (the verifier bundle).
-pub(crate) fn sign_department_jws(
+pub(crate) fn sign_department_jws<'k>(
     typ: &str,
     payload_json: &str,
-    signer_key: &IssuerKey,
+    signer_key: impl Into<TrustSigningKey<'k>>,
     signer_chain: &[Vec<u8>],
 ) -> Result<Vec<u8>, TrustListError> {
+    let signer_key = signer_key.into();
     let build = |detail: String| TrustListError::Build(detail);
     let signer_certificate_der = signer_chain.first().ok_or_else(|| build("no signer certificate".into()))?;
     let signer_certificate = ParsedCertificate::from_der(signer_certificate_der).map_err(|e| build(e.to_string()))?;
@@ -648,7 +653,7 @@ pub(crate) fn sign_department_jws(
         return Err(build("the signing key does not match the signer certificate".into()));
     }
     let header = ProtectedHeader {
-        alg: "ES256".into(),
+        alg: signer_key.algorithm().jws_alg().into(),
         typ: Some(typ.into()),
         b64: false,
         crit: vec!["b64".into()],
@@ -656,13 +661,9 @@ pub(crate) fn sign_department_jws(
     };
     let header_json = serde_json::to_vec(&header).map_err(|e| build(e.to_string()))?;
     let protected = URL_SAFE_NO_PAD.encode(header_json);
-    let signing_key = signing_key_of(signer_key).map_err(|e| build(e.to_string()))?;
-    let signature: p256::ecdsa::Signature = signing_key.sign(&signing_input(&protected, payload_json));
-    let envelope = JwsEnvelope {
-        protected,
-        payload: payload_json.to_owned(),
-        signature: URL_SAFE_NO_PAD.encode(signature.to_bytes()),
-    };
+    let signature = signer_key.sign_jws(&signing_input(&protected, payload_json)).map_err(|e| build(e.to_string()))?;
+    let envelope =
+        JwsEnvelope { protected, payload: payload_json.to_owned(), signature: URL_SAFE_NO_PAD.encode(signature) };
     serde_json::to_vec(&envelope).map_err(|e| build(e.to_string()))
 }
 
@@ -675,12 +676,12 @@ pub(crate) fn open_department_jws<R: AsRef<[u8]>>(
     configured_roots: &[R],
     now: DateTime<Utc>,
 ) -> Result<String, TrustListError> {
-    let ParsedEnvelope { envelope, signer_chain, signature } = parse_envelope(bytes, typ, true)?;
+    let ParsedEnvelope { envelope, algorithm, signer_chain, signature } = parse_envelope(bytes, typ, true)?;
     let roots = configured_root_entries(configured_roots)?;
     let anchors = trust_anchors(&roots)?;
     let key = signer_key(&signer_chain, &roots, &anchors, now)?;
-    let signature = p256::ecdsa::Signature::from_slice(&signature).map_err(|_| TrustListError::BadSignature)?;
-    key.verify(&signing_input(&envelope.protected, &envelope.payload), &signature)
-        .map_err(|_| TrustListError::BadSignature)?;
+    if !key.verify_jws(algorithm, &signing_input(&envelope.protected, &envelope.payload), &signature) {
+        return Err(TrustListError::BadSignature);
+    }
     Ok(envelope.payload)
 }

@@ -17,6 +17,7 @@ mod proof_fast_path;
 mod qr_roundtrip;
 mod selective_disclosure;
 mod sm2_suite;
+mod sm2_trust;
 mod status;
 mod transparency;
 mod trust;

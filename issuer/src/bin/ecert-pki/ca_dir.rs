@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use wallet_core::keys::IssuerKey;
 use wallet_core::trust::{
-    certificate_pem_to_der, decrypt_private_key, summarize_certificate, CertificateSummary, KeyProtectionError,
-    RevocationEntry, RevocationReason,
+    certificate_pem_to_der, decrypt_trust_key, summarize_certificate, CertificateSummary, KeyProtectionError,
+    RevocationEntry, RevocationReason, TrustKey,
 };
 
 use super::files;
@@ -93,12 +92,12 @@ impl CaDir {
     ///
     /// # Errors
     /// A wrong passphrase, a damaged or missing key file.
-    pub fn unlock_root_key(&self, passphrase: &str) -> anyhow::Result<IssuerKey> {
+    pub fn unlock_root_key(&self, passphrase: &str) -> anyhow::Result<TrustKey> {
         let path = self.file(ROOT_KEY_FILE);
         let pem = p256::elliptic_curve::zeroize::Zeroizing::new(
             std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
         );
-        decrypt_private_key(&pem, passphrase).map_err(|error| match error {
+        decrypt_trust_key(&pem, passphrase).map_err(|error| match error {
             KeyProtectionError::WrongPassphraseOrDamaged => {
                 anyhow::anyhow!("cannot unlock {}: wrong passphrase (or the file is damaged)", path.display())
             }

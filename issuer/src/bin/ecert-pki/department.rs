@@ -4,11 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context as _};
 use chrono::{Duration, Months};
-use wallet_core::keys::IssuerKey;
 use wallet_core::trust::{
     build_trust_list, certificate_pem_to_der, create_crl, create_root, crl_der_to_pem, encrypt_private_key,
-    issue_certificate, random_serial, summarize_certificate, CertificateValidity, DepartmentName, TrustListContents,
-    BASE_CREDENTIAL_TYPE,
+    issue_certificate, random_serial, summarize_certificate, CertificateValidity, DepartmentName, TrustKey,
+    TrustListContents, BASE_CREDENTIAL_TYPE,
 };
 
 use super::ca_dir::{
@@ -47,7 +46,7 @@ pub fn init_root(args: &InitRootArgs) -> anyhow::Result<()> {
 
     let not_before = now();
     let not_after = not_before.checked_add_months(Months::new(12 * args.years)).context("--years is too large")?;
-    let key = IssuerKey::generate();
+    let key = TrustKey::generate(args.algorithm);
     let root_pem = create_root(
         &DepartmentName { organization: organization.to_owned(), common_name: common_name.to_owned() },
         &CertificateValidity { not_before, not_after },
@@ -67,6 +66,7 @@ pub fn init_root(args: &InitRootArgs) -> anyhow::Result<()> {
     let (_, root_der, summary) = ca.root()?;
     eprintln!("Created department root CA in {}", ca.path().display());
     eprintln!("  subject:     {}", summary.subject);
+    eprintln!("  algorithm:   {}", args.algorithm);
     eprintln!("  serial:      {}", summary.serial);
     eprintln!("  valid:       {} – {}", display_time(summary.not_before), display_time(summary.not_after));
     eprintln!("  SHA-256:     {}", fingerprint(&root_der));
@@ -343,7 +343,7 @@ pub fn crl(args: &CrlArgs) -> anyhow::Result<()> {
 struct DepartmentPart {
     path: PathBuf,
     root_der: Vec<u8>,
-    root_key: IssuerKey,
+    root_key: TrustKey,
     issuer_certificates: Vec<Vec<u8>>,
     crl_der: Vec<u8>,
     revoked: usize,

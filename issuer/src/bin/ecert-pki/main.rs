@@ -146,6 +146,10 @@ pub struct InitRootArgs {
     /// The CA's name (subject CN), e.g. "广州市卫生健康委员会电子证照根证书".
     #[arg(long)]
     pub common_name: String,
+    /// Signature algorithm of the root: `p256` (ECDSA P-256/SHA-256) or `sm2`
+    /// (SM2/SM3, GM/T 0015). Its certificates, CRLs and trust lists follow.
+    #[arg(long, default_value = "p256")]
+    pub algorithm: wallet_core::trust::TrustAlgorithm,
     /// Validity of the root certificate, in years from now.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub years: u32,

@@ -22,7 +22,7 @@ pub fn token_key(args: &TokenKeyArgs) -> anyhow::Result<()> {
     let uri = Pkcs11Uri::parse(args.signing_key.trim())?;
     generate_in_token(&uri).with_context(|| format!("generating the key {} in the token", uri.describe()))?;
     let signer = Pkcs11Signer::open(&uri).with_context(|| format!("opening the new key {}", uri.describe()))?;
-    let csr = create_csr(&signer, organization, &args.usci, &signer.did())
+    let csr = create_csr(&signer as &dyn wallet_core::signer::IssuerSigner, organization, &args.usci, &signer.did())
         .context("making the certificate signing request")?;
     files::write_output(args.out.as_deref(), &csr)?;
     eprintln!("Generated the issuer key {} in the token (it cannot be exported)", uri.describe());
