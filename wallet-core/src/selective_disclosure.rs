@@ -550,6 +550,21 @@ pub async fn derive_with(types: &TypeRegistry, base: &Value, selective: &[String
     derive_with_loader(&types.loader(), base, selective).await
 }
 
+/// What a holder shows of `vc` (in a QR, to a verifier): `vc` itself, or for
+/// a credential with an `ecdsa-sd-2023` base proof the credential derived from
+/// it with the mandatory statements and those `selective` points at. A base
+/// proof never leaves the holder: verifiers refuse it (`sd_base_proof_presented`).
+///
+/// # Errors
+/// See [`DeriveError`].
+pub async fn shown_with(types: &TypeRegistry, vc: &Value, selective: &[String]) -> Result<Value, DeriveError> {
+    if has_base_proof(vc) {
+        derive_with(types, vc, selective).await
+    } else {
+        Ok(vc.clone())
+    }
+}
+
 /// [`derive_with`] with the contexts `loader` knows.
 ///
 /// # Errors

@@ -159,6 +159,21 @@ async fn the_domain_api_issues_a_base_proof_per_request_for_types_that_declare_m
     let report = verify_credential(&derived, &VerifyOptions::default()).await.unwrap();
     assert!(report.checks.signature.is_valid(), "{report:#?}");
     assert!(app.included_as(base, &anchoring_digest(&derived).unwrap()).await);
+    // The issuer's QR link shows what the holder would: the mandatory-only
+    // derived credential, never the base proof (a verifier refuses that).
+    let png = app
+        .http
+        .get(format!("{}{}", app.base, body["links"]["qrPng"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let scanned = wallet_core::compact::decode_credential(&wallet_core::qr::decode_image(&png).unwrap()).unwrap();
+    assert_eq!(kind(&scanned), ProofKind::Derived, "{scanned:#}");
+    assert!(scanned["credentialSubject"].get("birthDate").is_none(), "{scanned:#}");
+    assert!(verify_credential(&scanned, &VerifyOptions::default()).await.unwrap().checks.signature.is_valid());
 
     // The same route without the parameter: ecdsa-rdfc-2019, as before.
     let (status, body) = app.post("/api/v1/health-certificates", &health_request()).await;

@@ -301,10 +301,7 @@ impl<K: KeyProvider> Wallet<K> {
     /// `ecdsa-sd-2023` base proof the credential derived from it with the
     /// mandatory fields and those `selective` points at.
     fn shown(&self, vc: &Value, selective: &[String]) -> Result<Value, WalletError> {
-        if !crate::selective_disclosure::has_base_proof(vc) {
-            return Ok(vc.clone());
-        }
-        Ok(pollster::block_on(crate::selective_disclosure::derive_with(&self.types, vc, selective))?)
+        Ok(pollster::block_on(crate::selective_disclosure::shown_with(&self.types, vc, selective))?)
     }
 
     /// Whether a credential was issued for selective disclosure (it is kept with

@@ -1,7 +1,7 @@
 //! Reading issued credentials and their QR codes.
 
 use actix_web::{web, HttpResponse};
-use wallet_core::{compact, qr};
+use wallet_core::{compact, qr, selective_disclosure};
 
 use crate::api_error::ApiError;
 use crate::domain::issuance::Issuer;
@@ -36,9 +36,13 @@ pub async fn by_licence_id(
     Ok(HttpResponse::Ok().content_type("application/vc+ld+json").body(vc.to_string()))
 }
 
+/// The QR text of a stored credential: what its holder shows (for a credential
+/// issued for selective disclosure, the mandatory-only derived credential; the
+/// base proof is the holder's and a verifier refuses it).
 async fn qr_text(issuer: &Issuer, uuid: &str) -> Result<String, ApiError> {
     let vc = issuer.credential(uuid).await?;
-    compact::encode_credential_with(&issuer.types, &vc).map_err(ApiError::internal)
+    let shown = selective_disclosure::shown_with(&issuer.types, &vc, &[]).await.map_err(ApiError::internal)?;
+    compact::encode_credential_with(&issuer.types, &shown).map_err(ApiError::internal)
 }
 
 /// `GET /credentials/{uuid}/qr.png`
