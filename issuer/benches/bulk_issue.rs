@@ -137,7 +137,10 @@ async fn run_scale_out(name: &str, database_url: String, rows: usize, issuers: u
     let issued: usize = summaries.into_iter().map(|s| s.unwrap().issued).sum();
     assert_eq!(issued, rows / issuers * issuers);
     let rate = issued as f64 / elapsed.as_secs_f64();
-    println!("{name}: bulk {rate:.1} rows/s together ({issued} rows in {elapsed:.1?}); log size {}", store.log_size().await.unwrap());
+    println!(
+        "{name}: bulk {rate:.1} rows/s together ({issued} rows in {elapsed:.1?}); log size {}",
+        store.log_size().await.unwrap()
+    );
     for server in servers {
         server.abort();
     }

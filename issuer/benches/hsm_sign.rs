@@ -36,7 +36,8 @@ fn token_key(dir: &std::path::Path) -> Option<SigningKey> {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     std::env::set_var("SOFTHSM2_CONF", &conf);
     std::fs::write(dir.join("pin"), "1234").unwrap();
-    let uri = format!("pkcs11:token=bench;object=issuer?module-path={MODULE}&pin-source=file:{}", dir.join("pin").display());
+    let uri =
+        format!("pkcs11:token=bench;object=issuer?module-path={MODULE}&pin-source=file:{}", dir.join("pin").display());
     issuer::pkcs11_signer::generate_in_token(&issuer::pkcs11_uri::Pkcs11Uri::parse(&uri).unwrap()).unwrap();
     Some(issuer::signing_key::load(Some(&uri), dir).unwrap())
 }
@@ -71,9 +72,7 @@ fn hsm_sign(c: &mut Criterion) {
     for (name, key) in &keys {
         group.bench_function(*name, |b| {
             b.iter(|| {
-                runtime
-                    .block_on(wallet_core::issuance::sign_credential(&unsigned, key, chrono::Utc::now()))
-                    .unwrap()
+                runtime.block_on(wallet_core::issuance::sign_credential(&unsigned, key, chrono::Utc::now())).unwrap()
             });
         });
     }

@@ -110,7 +110,10 @@ async fn run(name: &str, store: Store, rows: usize) {
     let started = Instant::now();
     let mut signed = Vec::with_capacity(rows);
     for (credential, id) in &unsigned {
-        signed.push((wallet_core::issuance::sign_credential_with(&types, credential, &key, Utc::now()).await.unwrap(), id));
+        signed.push((
+            wallet_core::issuance::sign_credential_with(&types, credential, &key, Utc::now()).await.unwrap(),
+            id,
+        ));
     }
     per_row("sign (data model check, budget, RDFC, ECDSA)", rows, started.elapsed());
 

@@ -105,7 +105,9 @@ fn find_slot(module: &Pkcs11, uri: &Pkcs11Uri) -> anyhow::Result<Slot> {
     match found.as_slice() {
         [slot] => Ok(*slot),
         [] => Err(anyhow!("no PKCS#11 token matches {}", uri.describe())),
-        more => Err(anyhow!("{} PKCS#11 tokens match {}: name one (token, serial or slot-id)", more.len(), uri.describe())),
+        more => {
+            Err(anyhow!("{} PKCS#11 tokens match {}: name one (token, serial or slot-id)", more.len(), uri.describe()))
+        }
     }
 }
 
@@ -123,7 +125,9 @@ fn login_error(e: CkError, uri: &Pkcs11Uri) -> anyhow::Error {
         CkError::Pkcs11(RvError::PinIncorrect, _) => {
             anyhow!("PKCS#11 login to {} refused: wrong PIN (CKR_PIN_INCORRECT)", uri.describe())
         }
-        CkError::Pkcs11(RvError::PinLocked, _) => anyhow!("PKCS#11 token of {} has its user PIN locked", uri.describe()),
+        CkError::Pkcs11(RvError::PinLocked, _) => {
+            anyhow!("PKCS#11 token of {} has its user PIN locked", uri.describe())
+        }
         other => anyhow!("PKCS#11 login to {} failed: {other}", uri.describe()),
     }
 }
@@ -171,7 +175,8 @@ fn public_key(session: &Session, uri: &Pkcs11Uri) -> anyhow::Result<p256::Public
         [0x04, len, rest @ ..] if usize::from(*len) == rest.len() => rest,
         bare => bare,
     };
-    p256::PublicKey::from_sec1_bytes(sec1).map_err(|_| anyhow!("the public key {} is not a P-256 point", uri.describe()))
+    p256::PublicKey::from_sec1_bytes(sec1)
+        .map_err(|_| anyhow!("the public key {} is not a P-256 point", uri.describe()))
 }
 
 /// Refuse a private key that could leave the token.
@@ -270,8 +275,9 @@ impl IssuerSigner for Pkcs11Signer {
         let (session, key) = self.session()?;
         let signed = match session.sign(&Mechanism::Ecdsa, key, &digest) {
             // The token logged everyone out (it was reset): log in again once.
-            Err(CkError::Pkcs11(RvError::UserNotLoggedIn, _)) => login(&session, &self.pin)
-                .and_then(|()| session.sign(&Mechanism::Ecdsa, key, &digest)),
+            Err(CkError::Pkcs11(RvError::UserNotLoggedIn, _)) => {
+                login(&session, &self.pin).and_then(|()| session.sign(&Mechanism::Ecdsa, key, &digest))
+            }
             other => other,
         };
         // A session that failed is dropped (closed), not pooled.

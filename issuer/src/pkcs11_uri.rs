@@ -85,13 +85,15 @@ impl Pkcs11Uri {
                 ("type", false) if bytes == b"private" => {}
                 ("type", false) => return Err(err("`type` must be `private` (the signing key)")),
                 // Informational: any module/library matches.
-                ("manufacturer" | "model" | "library-manufacturer" | "library-description" | "library-version", false) => {}
+                (
+                    "manufacturer" | "model" | "library-manufacturer" | "library-description" | "library-version",
+                    false,
+                ) => {}
                 ("module-path", true) => module_path = Some(PathBuf::from(text()?)),
                 ("pin-source", true) => {
                     let source = text()?;
-                    let file = source
-                        .strip_prefix("file:")
-                        .ok_or_else(|| err("`pin-source` must be a `file:` path"))?;
+                    let file =
+                        source.strip_prefix("file:").ok_or_else(|| err("`pin-source` must be a `file:` path"))?;
                     out.pin_file = Some(PathBuf::from(file.strip_prefix("//").unwrap_or(file)));
                 }
                 ("pin-value", true) => {

@@ -17,8 +17,8 @@ use crate::credential::format_timestamp;
 use crate::credential_type::TypeRegistry;
 use crate::data_model::{self, DataModelError};
 use crate::did_key::DidKeyResolver;
-use crate::signer::{IssuerSigner, SsiSigner};
 use crate::ld_claims::LdClaims;
+use crate::signer::{IssuerSigner, SsiSigner};
 
 /// Why a credential could not be signed.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +82,11 @@ pub(crate) fn with_data_integrity_context(unsigned: &Value) -> Value {
 ///
 /// # Errors
 /// See [`IssueError`].
-pub async fn sign_credential(unsigned: &Value, key: &dyn IssuerSigner, created: DateTime<Utc>) -> Result<Value, IssueError> {
+pub async fn sign_credential(
+    unsigned: &Value,
+    key: &dyn IssuerSigner,
+    created: DateTime<Utc>,
+) -> Result<Value, IssueError> {
     sign_credential_with(&TypeRegistry::default(), unsigned, key, created).await
 }
 

@@ -61,10 +61,10 @@ use crate::credential_type::TypeRegistry;
 use crate::data_model::{self, DataModelError};
 use crate::did_key::DidKeyResolver;
 use crate::issuance::{self, IssueError};
-use crate::signer::IssuerSigner;
 use crate::ld_claims::LdClaims;
 use crate::localized::Localized;
 use crate::report::CheckResult;
+use crate::signer::IssuerSigner;
 
 /// The cryptosuite name.
 pub const CRYPTOSUITE: &str = "ecdsa-sd-2023";

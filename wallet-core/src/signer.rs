@@ -80,11 +80,8 @@ pub fn normalize_signature(bytes: &[u8]) -> Result<[u8; 64], SignerError> {
         _ => p256::ecdsa::Signature::from_der(bytes),
     }
     .map_err(|e| SignerError(format!("not a P-256 signature: {e}")))?;
-    let signature = if bool::from(signature.s().is_high()) {
-        signature.normalize_s().unwrap_or(signature)
-    } else {
-        signature
-    };
+    let signature =
+        if bool::from(signature.s().is_high()) { signature.normalize_s().unwrap_or(signature) } else { signature };
     Ok(signature.to_bytes().into())
 }
 
@@ -107,7 +104,11 @@ impl<A: ssi_crypto::algorithm::SignatureAlgorithmType> ssi_verification_methods:
 where
     A::Instance: Into<ssi_crypto::AlgorithmInstance>,
 {
-    async fn sign(self, algorithm: A::Instance, message: &[u8]) -> Result<Vec<u8>, ssi_claims_core::MessageSignatureError> {
+    async fn sign(
+        self,
+        algorithm: A::Instance,
+        message: &[u8],
+    ) -> Result<Vec<u8>, ssi_claims_core::MessageSignatureError> {
         match algorithm.into().algorithm() {
             ssi_crypto::Algorithm::ES256 => self
                 .0

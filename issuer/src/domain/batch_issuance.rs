@@ -27,12 +27,12 @@ use wallet_core::credential::CredentialId;
 use wallet_core::credential_type::Definition;
 use wallet_core::transparency::LogEntry;
 
-use super::proof_suite::ProofSuite;
 use super::batch::{BatchRow, MAX_BATCH_ROWS};
 use super::issuance::{
-    check_typed_request, digest_hex, issued_body, new_credential, parse_request, replay, BatchOutcome,
-    IdempotencyKey, Issued, IssuanceError, Issuer, BATCH_PARALLELISM,
+    check_typed_request, digest_hex, issued_body, new_credential, parse_request, replay, BatchOutcome, IdempotencyKey,
+    IssuanceError, Issued, Issuer, BATCH_PARALLELISM,
 };
+use super::proof_suite::ProofSuite;
 use crate::store::{IdempotencyRecord, IssuedToSave, SaveOutcome};
 
 /// Most signed rows committed in one transaction.
@@ -167,7 +167,8 @@ impl Issuer {
                 return answers;
             }
         };
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<Signed, (usize, IssuanceError)>>(GROUP_COMMIT_ROWS);
+        let (sender, mut receiver) =
+            tokio::sync::mpsc::channel::<Result<Signed, (usize, IssuanceError)>>(GROUP_COMMIT_ROWS);
         let sign = async move {
             let mut signed = futures_util::stream::iter(fresh.into_iter().zip(unsigned))
                 .map(|(f, unsigned)| async move {

@@ -338,7 +338,8 @@ impl Issuer {
             credential_id: Some(id.as_str().to_owned()),
         });
         // Concurrent requests share a commit (see `crate::store::Store::save_issued_coalesced`).
-        let to_save = IssuedToSave { credential: new_credential(&self.types, &id, &signed)?, idempotency: record, log_entry };
+        let to_save =
+            IssuedToSave { credential: new_credential(&self.types, &id, &signed)?, idempotency: record, log_entry };
         match self.store.save_issued_coalesced(to_save).await.map_err(IssuanceError::internal)? {
             (SaveOutcome::Saved, appended) => {
                 if let Some(appended) = appended {
@@ -452,7 +453,11 @@ pub(super) fn replay(saved: IdempotencyRecord, request_digest: &str) -> Result<I
     Ok(Issued { status: saved.response_status, body, replayed: true })
 }
 
-pub(super) fn new_credential(types: &TypeRegistry, id: &CredentialId, signed: &Value) -> Result<NewCredential, IssuanceError> {
+pub(super) fn new_credential(
+    types: &TypeRegistry,
+    id: &CredentialId,
+    signed: &Value,
+) -> Result<NewCredential, IssuanceError> {
     let time = |k: &str| {
         signed
             .get(k)

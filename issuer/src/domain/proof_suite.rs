@@ -24,9 +24,9 @@ use chrono::Utc;
 use serde_json::Value;
 use wallet_core::credential_type::{Definition, TypeRegistry};
 use wallet_core::issuance::{sign_credential_with, IssueError};
-use wallet_core::signer::IssuerSigner;
 use wallet_core::localized::Localized;
 use wallet_core::selective_disclosure;
+use wallet_core::signer::IssuerSigner;
 
 use crate::domain::issuance_error::IssuanceError;
 

@@ -18,6 +18,7 @@
 
 use std::sync::Arc;
 
+use crate::signing_key::SigningKey;
 use chrono::{DateTime, Duration, DurationRound as _, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -26,7 +27,6 @@ use sha2::{Digest, Sha256};
 use wallet_core::contexts::CREDENTIALS_V2;
 use wallet_core::credential::CredentialId;
 use wallet_core::issuance::sign_credential;
-use crate::signing_key::SigningKey;
 use wallet_core::localized::Localized;
 use wallet_core::status::{status_list_credential, Bitstring, StatusEntry, StatusPurpose};
 

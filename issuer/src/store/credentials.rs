@@ -19,7 +19,6 @@ const MAX_SAVE_ATTEMPTS: u32 = 3;
 /// Keys per `IN (…)` list of [`Store::idempotent_responses`].
 const KEYS_PER_QUERY: usize = 500;
 
-
 /// Claims an idempotency key. If another transaction holds an uncommitted row with the
 /// same key, this waits for it; if that one commits, nothing is inserted (0 rows).
 const CLAIM_IDEMPOTENCY_KEY: &str = "INSERT INTO idempotency_records \
@@ -165,7 +164,8 @@ impl Store {
             .filter(|(_, saved)| **saved)
             .map(|(item, _)| (&item.log_entry, Some(item.credential.id.as_str())))
             .collect();
-        let appended = if entries.is_empty() { Vec::new() } else { append_log_entries(&mut tx, entries, &stored_at).await? };
+        let appended =
+            if entries.is_empty() { Vec::new() } else { append_log_entries(&mut tx, entries, &stored_at).await? };
         // Deferred foreign keys (idempotency record → credential) are checked here.
         tx.commit().await?;
         let mut appended = appended.into_iter();
@@ -175,9 +175,13 @@ impl Store {
                 outcomes.push((SaveOutcome::Saved, appended.next()));
                 continue;
             }
-            let record = item.idempotency.as_ref().ok_or_else(|| StoreError::Corrupt("unclaimed without a key".into()))?;
+            let record =
+                item.idempotency.as_ref().ok_or_else(|| StoreError::Corrupt("unclaimed without a key".into()))?;
             let existing = self.idempotent_response(&record.scope, &record.key).await?.ok_or_else(|| {
-                StoreError::Corrupt(format!("idempotency key in scope {:?} taken by a record that is gone", record.scope))
+                StoreError::Corrupt(format!(
+                    "idempotency key in scope {:?} taken by a record that is gone",
+                    record.scope
+                ))
             })?;
             outcomes.push((SaveOutcome::Replayed(existing), None));
         }

@@ -57,8 +57,9 @@ async fn commit_groups(store: Store, mut receiver: mpsc::Receiver<Pending<Issued
             Err(e) => {
                 tracing::warn!(error = %e, saves = group.len(), "shared commit failed; saving one by one");
                 for (item, reply) in group {
-                    let answer =
-                        store.save_issued_logged(&item.credential, item.idempotency.as_ref(), Some(&item.log_entry)).await;
+                    let answer = store
+                        .save_issued_logged(&item.credential, item.idempotency.as_ref(), Some(&item.log_entry))
+                        .await;
                     let _ = reply.send(answer);
                 }
             }

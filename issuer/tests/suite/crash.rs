@@ -173,7 +173,12 @@ fn bulk_body(batch: usize, rows: usize) -> String {
 }
 
 /// The batch's answers by key (issued or replayed rows only), or why none came.
-async fn issue_bulk(http: &reqwest::Client, base: &str, batch: usize, rows: usize) -> Result<HashMap<String, String>, String> {
+async fn issue_bulk(
+    http: &reqwest::Client,
+    base: &str,
+    batch: usize,
+    rows: usize,
+) -> Result<HashMap<String, String>, String> {
     let resp = http
         .post(format!("{base}/api/v1/health-certificates/batch"))
         .header("content-type", "application/x-ndjson")

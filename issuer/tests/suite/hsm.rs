@@ -83,7 +83,10 @@ fn token() -> Option<&'static Token> {
         let conf = dir.join("softhsm2.conf");
         std::fs::write(
             &conf,
-            format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", dir.join("tokens").display()),
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                dir.join("tokens").display()
+            ),
         )
         .unwrap();
         let out = std::process::Command::new("softhsm2-util")
@@ -118,8 +121,13 @@ async fn start(data: &std::path::Path, signing_key: Option<String>) -> anyhow::R
 
 impl App {
     async fn issue(&self) -> Value {
-        let resp =
-            self.http.post(format!("{}/api/v1/health-certificates", self.base)).json(&health_request()).send().await.unwrap();
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/health-certificates", self.base))
+            .json(&health_request())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status().as_u16(), 201);
         let body: Value = resp.json().await.unwrap();
         body["credential"].clone()
@@ -185,7 +193,12 @@ async fn the_private_key_cannot_leave_the_token() {
     let attrs = session
         .get_attributes(
             *key,
-            &[AttributeType::Sensitive, AttributeType::Extractable, AttributeType::NeverExtractable, AttributeType::Value],
+            &[
+                AttributeType::Sensitive,
+                AttributeType::Extractable,
+                AttributeType::NeverExtractable,
+                AttributeType::Value,
+            ],
         )
         .unwrap();
     assert!(attrs.contains(&Attribute::Sensitive(true)), "{attrs:?}");

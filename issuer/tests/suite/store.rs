@@ -698,7 +698,10 @@ fn to_save(id: &str, key: Option<&str>, n: u8) -> IssuedToSave {
 async fn group_saves_answer_per_credential_and_log_in_order(db: TestDb) {
     let store = db.store;
     let first = to_save("urn:uuid:group-0", Some("k0"), 0);
-    store.save_issued_logged(&first.credential, first.idempotency.as_ref(), Some(&first.log_entry)).await.expect("save");
+    store
+        .save_issued_logged(&first.credential, first.idempotency.as_ref(), Some(&first.log_entry))
+        .await
+        .expect("save");
     let group = [
         to_save("urn:uuid:group-1", Some("k0"), 1), // key taken by a committed record
         to_save("urn:uuid:group-2", Some("k2"), 2),
@@ -725,7 +728,10 @@ async fn group_saves_answer_per_credential_and_log_in_order(db: TestDb) {
     assert!(store.credential("urn:uuid:group-4").await.unwrap().is_none());
     let records = store.log_entries(0, None).await.unwrap();
     let subjects: Vec<Option<&str>> = records.iter().map(|r| r.credential_id.as_deref()).collect();
-    assert_eq!(subjects, [Some("urn:uuid:group-0"), Some("urn:uuid:group-2"), Some("urn:uuid:group-3"), Some("urn:uuid:group-5")]);
+    assert_eq!(
+        subjects,
+        [Some("urn:uuid:group-0"), Some("urn:uuid:group-2"), Some("urn:uuid:group-3"), Some("urn:uuid:group-5")]
+    );
     assert!(store.save_issued_group(&[]).await.unwrap().is_empty());
 }
 
@@ -746,8 +752,9 @@ async fn concurrent_group_and_coalesced_saves_are_gap_free(db: TestDb) {
     for g in 0..3u8 {
         let store = store.clone();
         tasks.spawn(async move {
-            let group: Vec<IssuedToSave> =
-                (0..20u8).map(|i| to_save(&format!("urn:uuid:g{g}-{i}"), Some(&format!("g{g}-{i}")), g * 20 + i)).collect();
+            let group: Vec<IssuedToSave> = (0..20u8)
+                .map(|i| to_save(&format!("urn:uuid:g{g}-{i}"), Some(&format!("g{g}-{i}")), g * 20 + i))
+                .collect();
             store.save_issued_group(&group).await.expect("group").len()
         });
     }
