@@ -32,20 +32,30 @@ pub async fn canonical_parts(
     proof: &Value,
     cryptosuite: &str,
 ) -> Result<Option<CanonicalParts>, CanonicalizationError> {
-    let (Some(document), Some(proof)) = (document.as_object(), proof.as_object()) else {
+    let Some((document, proof)) = proof_of_suite(document, proof, cryptosuite) else {
         return Ok(None);
     };
-    if proof.get("type").and_then(Value::as_str) != Some("DataIntegrityProof")
-        || proof.get("cryptosuite").and_then(Value::as_str) != Some(cryptosuite)
-    {
-        return Ok(None);
-    }
     let mut unsecured = document.clone();
     unsecured.remove("proof");
     Ok(Some(CanonicalParts {
         proof_config: canonical_nquads_with(loader, &proof_configuration(document, proof)).await?,
         document: canonical_nquads_with(loader, &Value::Object(unsecured)).await?,
     }))
+}
+
+type JsonObject = serde_json::Map<String, Value>;
+
+/// `document` and `proof` as objects when `proof` is a `DataIntegrityProof`
+/// of `cryptosuite`; else `None` (another suite decides).
+fn proof_of_suite<'a>(
+    document: &'a Value,
+    proof: &'a Value,
+    cryptosuite: &str,
+) -> Option<(&'a JsonObject, &'a JsonObject)> {
+    let (document, proof) = (document.as_object()?, proof.as_object()?);
+    let of_suite = proof.get("type").and_then(Value::as_str) == Some("DataIntegrityProof")
+        && proof.get("cryptosuite").and_then(Value::as_str) == Some(cryptosuite);
+    of_suite.then_some((document, proof))
 }
 
 /// The proof configuration: the proof without `proofValue`, with the
@@ -75,14 +85,9 @@ pub async fn hash_data_with_unsecured(
     unsecured: &str,
     digest: fn(&[u8]) -> [u8; 32],
 ) -> Result<Option<HashData>, CanonicalizationError> {
-    let (Some(document), Some(proof)) = (document.as_object(), proof.as_object()) else {
+    let Some((document, proof)) = proof_of_suite(document, proof, cryptosuite) else {
         return Ok(None);
     };
-    if proof.get("type").and_then(Value::as_str) != Some("DataIntegrityProof")
-        || proof.get("cryptosuite").and_then(Value::as_str) != Some(cryptosuite)
-    {
-        return Ok(None);
-    }
     let config = canonical_nquads_with(loader, &proof_configuration(document, proof)).await?;
     Ok(Some(HashData { proof_config: digest(config.as_bytes()), document: digest(unsecured.as_bytes()) }))
 }

@@ -147,20 +147,17 @@ impl Issuer {
             return answers;
         }
         let ids: Vec<&str> = fresh.iter().map(|f| f.id.as_str()).collect();
-        let unsigned = match self.with_new_licence_ids(def, unsigned).await {
-            Ok(unsigned) => unsigned,
-            Err(e) => {
-                let why = e.to_string();
-                for f in &fresh {
-                    answers.insert(f.position, Err(IssuanceError::internal(&why)));
-                }
-                return answers;
+        // Serials and status entries are taken for the whole batch at once; when
+        // that fails, every fresh row gets the same answer.
+        let prepared = match self.with_new_licence_ids(def, unsigned).await {
+            Ok(unsigned) => {
+                self.status.with_status_entries_many(&ids, unsigned, def.single_use).await.map_err(|e| e.to_string())
             }
+            Err(e) => Err(e.to_string()),
         };
-        let unsigned = match self.status.with_status_entries_many(&ids, unsigned, def.single_use).await {
+        let unsigned = match prepared {
             Ok(unsigned) => unsigned,
-            Err(e) => {
-                let why = e.to_string();
+            Err(why) => {
                 for f in &fresh {
                     answers.insert(f.position, Err(IssuanceError::internal(&why)));
                 }
