@@ -6,7 +6,7 @@
 //! `scripts/with-postgres.sh`), on a throw-away PostgreSQL database.
 //!
 //! ```sh
-//! scripts/with-postgres.sh cargo bench -p issuer --bench log_append
+//! scripts/with-postgres.sh cargo bench --profile dev -p issuer --bench log_append
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 

@@ -1,7 +1,7 @@
 //! The offline verifier bundle at provincial scale: 1,000 issuers and 1,000,000
 //! credentials (1,000 each), with 2 % revoked and 0.5 % suspended.
 //!
-//! `cargo bench -p wallet-core --bench bundle -- --warm-up-time 1 --measurement-time 5`
+//! `cargo bench --profile dev -p wallet-core --bench bundle -- --warm-up-time 1 --measurement-time 5`
 //!
 //! Printed once: the bundle's size, raw and gzip-compressed (what goes over the
 //! wire with `Content-Encoding: gzip`), and by part. Measured:

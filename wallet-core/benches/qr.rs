@@ -1,5 +1,5 @@
 //! Compact QR form and QR images on the signed sample health certificate:
-//! `cargo bench -p wallet-core --bench qr`.
+//! `cargo bench --profile dev -p wallet-core --bench qr`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
 use std::hint::black_box;

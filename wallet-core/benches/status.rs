@@ -1,7 +1,7 @@
 //! Revocation status: the verifier's per-credential cost and the issuer's
 //! publication cost.
 //!
-//! `cargo bench -p wallet-core --bench status -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench --profile dev -p wallet-core --bench status -- --warm-up-time 1 --measurement-time 3`
 //!
 //! - `check_status/cached_131072`: one `check_status` of a credential with a
 //!   revocation and a suspension entry against two cached, verified

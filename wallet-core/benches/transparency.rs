@@ -1,6 +1,6 @@
 //! The issuance transparency log at scale.
 //!
-//! `cargo bench -p wallet-core --bench transparency -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench --profile dev -p wallet-core --bench transparency -- --warm-up-time 1 --measurement-time 3`
 //!
 //! - `append/leaf_hashes/100k`, `append/entries/100k`: appending a batch of
 //!   100,000 leaves to a tree (the second also encodes and hashes each
