@@ -303,3 +303,40 @@ async fn an_sm2_issuer_signs_credentials_and_status_lists_that_verify() {
     .await
     .is_err());
 }
+
+#[tokio::test]
+async fn the_compact_qr_form_carries_an_sm2_proof_and_gets_the_same_verdict() {
+    let clinic = TrustKey::generate(TrustAlgorithm::Sm2);
+    let key = sm2_of(&clinic);
+    let vc = sm2_credential(&key).await;
+    let text = wallet_core::compact::encode_credential(&vc).unwrap();
+    // Lossless: the suite is a one-term code, the did:key and the 64-byte
+    // signature are bytes (compare the P-256 form of the same credential).
+    assert_eq!(wallet_core::compact::decode_credential(&text).unwrap(), vc);
+    let cbor = wallet_core::compact::encode_cbor(&vc).unwrap();
+    assert!(!cbor.windows(CRYPTOSUITE.len()).any(|w| w == CRYPTOSUITE.as_bytes()), "the suite is a term code");
+    let signature = bs58::decode(&vc["proof"]["proofValue"].as_str().unwrap()[1..]).into_vec().unwrap();
+    assert!(cbor.windows(64).any(|w| w == signature.as_slice()), "the signature is carried as 64 raw bytes");
+    let p256 = IssuerKey::generate();
+    let p256_vc = sign_credential(&unsigned(&p256.did()), &p256, signed_at()).await.unwrap();
+    let p256_len = wallet_core::compact::encode_credential(&p256_vc).unwrap().len();
+    assert!(text.len() <= p256_len + 6, "SM2 QR text {} vs P-256 {p256_len}", text.len());
+
+    let verdict = |vc: Value| {
+        let clinic = &clinic;
+        async move {
+            let report = verify_credential(&vc, &options(trust_store(TrustAlgorithm::Sm2, &[clinic]))).await.unwrap();
+            (report.verified, report.checks.signature.invalid_code().map(str::to_owned))
+        }
+    };
+    let scanned = wallet_core::compact::decode_credential(&text).unwrap();
+    assert_eq!(verdict(scanned).await, (true, None));
+    assert_eq!(verdict(vc.clone()).await, (true, None));
+    let mut tampered = vc.clone();
+    tampered["credentialSubject"]["fullName"] = json!("王五");
+    let tampered_text = wallet_core::compact::encode_credential(&tampered).unwrap();
+    let scanned = wallet_core::compact::decode_credential(&tampered_text).unwrap();
+    let from_qr = verdict(scanned).await;
+    assert_eq!(from_qr, (false, Some("bad_signature".to_owned())));
+    assert_eq!(from_qr, verdict(tampered).await);
+}
