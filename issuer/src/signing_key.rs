@@ -170,7 +170,7 @@ pub fn load_or_generate(data_dir: &Path) -> anyhow::Result<IssuerKey> {
 /// The P-256 key at `path`, generated (mode 0600) when absent.
 fn load_or_generate_at(path: &Path) -> anyhow::Result<IssuerKey> {
     if path.exists() {
-        let pem = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let key =
             IssuerKey::from_pkcs8_pem(&pem).with_context(|| format!("{} is not a P-256 PKCS#8 key", path.display()))?;
         tracing::info!(did = %key.did(), path = %path.display(), "loaded issuer key");
