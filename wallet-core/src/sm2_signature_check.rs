@@ -83,3 +83,21 @@ pub(crate) async fn check(
         ),
     })
 }
+
+/// A presentation's proofs are the holder's, and holders sign with P-256:
+/// an `sm2-rdfc-2026` proof on a presentation is refused
+/// (`unsupported_cryptosuite`) rather than handed to a verifier that does not
+/// know the suite.
+pub(crate) fn refuse_on_presentation(proof: &Value) -> Option<CheckResult> {
+    let entries: Vec<&Value> = match proof {
+        Value::Array(set) => set.iter().collect(),
+        one => vec![one],
+    };
+    entries.iter().any(|p| p.get("cryptosuite").and_then(Value::as_str) == Some(CRYPTOSUITE)).then(|| {
+        CheckResult::invalid(
+            "unsupported_cryptosuite",
+            "出示凭证不接受 sm2-rdfc-2026 签名（持有人密钥为 P-256）",
+            "an sm2-rdfc-2026 proof is not accepted on a presentation (holder keys are P-256)",
+        )
+    })
+}

@@ -1151,6 +1151,9 @@ async fn check_presentation_signature(
     if let Some(unsupported) = check_proof_suites(proof)? {
         return Ok(unsupported);
     }
+    if let Some(refused) = crate::sm2_signature_check::refuse_on_presentation(proof) {
+        return Ok(refused);
+    }
     if let Some(refused) = crate::selective_disclosure::check_proof_kinds(proof) {
         return Ok(refused);
     }

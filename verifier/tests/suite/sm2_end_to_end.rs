@@ -183,6 +183,19 @@ async fn sm2_root_clinic_issuer_and_verifier_end_to_end() {
     let (status, body) = s.verify(&p256_method).await;
     assert_eq!((status, check(&body, "signature")), (422, ("invalid", "unsupported_key")), "{body:#}");
 
+    // An SM2 issuer signs sm2-rdfc-2026 only: a selective-disclosure request is a 4xx.
+    let resp = s
+        .http
+        .post(format!("{}/api/v1/health-certificates?cryptosuite=ecdsa-sd-2023", s.issuer))
+        .json(&health_request())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap();
+    assert!((400..500).contains(&status), "{status} {body:#}");
+    assert_eq!(body["error"], "unsupported_cryptosuite", "{body:#}");
+
     // Revoked at the issuer: the verifier's next fetch of the SM2-signed list says so.
     let uuid = issued["id"].as_str().unwrap().trim_start_matches("urn:uuid:");
     let resp = s

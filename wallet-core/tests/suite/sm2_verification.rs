@@ -340,3 +340,47 @@ async fn the_compact_qr_form_carries_an_sm2_proof_and_gets_the_same_verdict() {
     assert_eq!(from_qr, (false, Some("bad_signature".to_owned())));
     assert_eq!(from_qr, verdict(tampered).await);
 }
+
+#[tokio::test]
+async fn an_sm2_credential_in_a_presentation_and_no_sm2_presentation_proofs() {
+    use wallet_core::issuance::{sign_presentation, PresentationPurpose};
+    use wallet_core::verification::{verify_presentation, CredentialOutcome};
+    let clinic = TrustKey::generate(TrustAlgorithm::Sm2);
+    let vc = sm2_credential(&sm2_of(&clinic)).await;
+    let holder = IssuerKey::generate();
+    let unsigned_vp = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": holder.did(),
+        "verifiableCredential": [vc],
+    });
+    let vp = sign_presentation(
+        &unsigned_vp,
+        &holder,
+        now() - Duration::minutes(1),
+        None,
+        None,
+        PresentationPurpose::Authentication,
+    )
+    .await
+    .unwrap();
+    let options = options(trust_store(TrustAlgorithm::Sm2, &[&clinic]));
+    let report = verify_presentation(&vp, &options, None, None).await.unwrap();
+    assert_eq!(report.proof, CheckResult::Valid);
+    match report.credentials.first() {
+        Some(CredentialOutcome::Report(r)) => assert_eq!(r.checks.signature, CheckResult::Valid, "{r:#?}"),
+        other => panic!("{other:?}"),
+    }
+    // An SM2 issuer does not sign presentations; an SM2 presentation proof is refused.
+    let signer = Sm2IssuerSigner::new(sm2_of(&clinic), Arc::new(IssuerKey::generate()));
+    assert!(sign_presentation(&unsigned_vp, &signer, now(), None, None, PresentationPurpose::Authentication)
+        .await
+        .is_err());
+    let mut sm2_vp = unsigned_vp.clone();
+    sm2_vp["holder"] = json!(clinic.did());
+    let mut sm2_vp = wallet_core::sm2_rdfc_2026::sign(&sm2_vp, &sm2_of(&clinic), now()).await.unwrap();
+    sm2_vp["proof"]["proofPurpose"] = json!("authentication");
+    let report = verify_presentation(&sm2_vp, &options, None, None).await.unwrap();
+    assert!(!report.verified);
+    assert_invalid(&report.proof, "unsupported_cryptosuite");
+}
