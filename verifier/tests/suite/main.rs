@@ -13,6 +13,7 @@ mod outbound_fetch;
 mod overload;
 mod presentations;
 mod selective_disclosure;
+mod sm2_anchoring;
 mod sm2_end_to_end;
 mod support;
 mod trust_binding;
