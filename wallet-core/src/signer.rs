@@ -20,8 +20,13 @@ pub struct SignerError(pub String);
 /// `sign_es256` is ES256: an ECDSA P-256 signature over SHA-256(`message`),
 /// as the 64 bytes `r ‖ s` with a low `s` (implementations that get a
 /// signature from elsewhere normalise it with [`normalize_signature`]).
+///
+/// An SM2 issuer ([`Sm2IssuerSigner`]) is one too: its `did` and
+/// `verification_method` name its SM2 credential key, while `public_key` and
+/// `sign_es256` are those of its P-256 key for what must be ES256 (log
+/// checkpoints). Code that needs the credential issuer's identity uses `did`.
 pub trait IssuerSigner: Send + Sync {
-    /// The public key of the signing key.
+    /// The public key of the (ES256) signing key.
     fn public_key(&self) -> p256::PublicKey;
 
     /// ES256 over `message` (the signer hashes it), `r ‖ s`.
