@@ -25,6 +25,11 @@ pub struct Settings {
     /// file key `<data-dir>/issuer-key.pem`, generated on first start.
     #[arg(long, env = "ISSUER_SIGNING_KEY")]
     pub signing_key: Option<String>,
+    /// `sm2`: sign credentials and status lists with SM2/SM3 (`sm2-rdfc-2026`),
+    /// by `<data-dir>/issuer-key-sm2.pem` or the SM2 PKCS#8 PEM file
+    /// `--signing-key` names; see `issuer::signing_key`. Default `p256`.
+    #[arg(long, env = "ISSUER_KEY_ALGORITHM", default_value = "p256")]
+    pub key_algorithm: wallet_core::trust::TrustAlgorithm,
     /// `postgres://…` for PostgreSQL; default: SQLite at `<data-dir>/issuer.sqlite3`.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
@@ -114,6 +119,7 @@ impl Settings {
             listen: "127.0.0.1:0".into(),
             data_dir,
             signing_key: None,
+            key_algorithm: wallet_core::trust::TrustAlgorithm::P256,
             database_url: None,
             trust_list: None,
             usci: Some(TEST_USCI.to_owned()),

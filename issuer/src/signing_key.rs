@@ -2,13 +2,22 @@
 //! (PKCS#8, mode 0600), generated on first start; with `--signing-key
 //! pkcs11:…` a key in a PKCS#11 token ([`crate::pkcs11_signer`]) that never
 //! leaves it.
+//!
+//! With `--key-algorithm sm2` the issuer is an SM2 issuer: credentials and
+//! status lists get `sm2-rdfc-2026` proofs by `<data-dir>/issuer-key-sm2.pem`
+//! (generated on first start), or by the SM2 PKCS#8 PEM file `--signing-key`
+//! names. Transparency-log checkpoints are C2SP signed notes, whose signature
+//! types are ECDSA P-256 and Ed25519 only: they stay P-256, signed by a
+//! separate log key `<data-dir>/log-key.pem` ([`Sm2IssuerSigner`]).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use wallet_core::keys::IssuerKey;
-use wallet_core::signer::{IssuerSigner, SignerError};
+use wallet_core::signer::{IssuerSigner, SignerError, Sm2IssuerSigner};
+use wallet_core::sm2_rdfc_2026::Sm2IssuerKey;
+use wallet_core::trust::TrustAlgorithm;
 
 use crate::pkcs11_signer::Pkcs11Signer;
 use crate::pkcs11_uri::Pkcs11Uri;
@@ -55,6 +64,82 @@ impl IssuerSigner for SigningKey {
     fn sign_es256(&self, message: &[u8]) -> Result<[u8; 64], SignerError> {
         self.0.sign_es256(message)
     }
+
+    fn public_key_multibase(&self) -> String {
+        self.0.public_key_multibase()
+    }
+
+    fn did(&self) -> String {
+        self.0.did()
+    }
+
+    fn verification_method(&self) -> String {
+        self.0.verification_method()
+    }
+
+    fn sm2_credential_key(&self) -> Option<&Sm2IssuerKey> {
+        self.0.sm2_credential_key()
+    }
+}
+
+/// The SM2 key file of the data directory.
+pub const SM2_KEY_FILE: &str = "issuer-key-sm2.pem";
+/// The P-256 key that signs an SM2 issuer's log checkpoints.
+pub const LOG_KEY_FILE: &str = "log-key.pem";
+
+/// The issuer's key for `algorithm` (`--key-algorithm`): P-256 as [`load`];
+/// SM2 from the PEM file `signing_key` names, else from
+/// `<data-dir>/issuer-key-sm2.pem` (generated on first start), with the P-256
+/// log key `<data-dir>/log-key.pem` for checkpoints.
+///
+/// # Errors
+/// A key file that cannot be read, is not a key of `algorithm`, or cannot be
+/// written; a PKCS#11 URI with SM2 (not supported: the token module would
+/// need `CKM_SM2`).
+pub fn load_with_algorithm(
+    signing_key: Option<&str>,
+    data_dir: &Path,
+    algorithm: TrustAlgorithm,
+) -> anyhow::Result<SigningKey> {
+    if algorithm == TrustAlgorithm::P256 {
+        return load(signing_key, data_dir);
+    }
+    let sm2 = match signing_key.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(uri) if uri.starts_with("pkcs11:") => {
+            anyhow::bail!("--key-algorithm sm2 takes an SM2 PKCS#8 PEM file as --signing-key, not a PKCS#11 URI")
+        }
+        Some(path) => {
+            let pem = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+            Sm2IssuerKey::from_pkcs8_pem(&pem).with_context(|| format!("{path} is not an SM2 PKCS#8 key"))?
+        }
+        None => load_or_generate_sm2(data_dir)?,
+    };
+    let log_key = load_or_generate_at(&data_dir.join(LOG_KEY_FILE))?;
+    tracing::info!(did = %sm2.did(), log_key = %log_key.did(), "signing credentials with SM2 (sm2-rdfc-2026)");
+    Ok(SigningKey::new(Arc::new(Sm2IssuerSigner::new(sm2, Arc::new(log_key)))))
+}
+
+/// `<data-dir>/issuer-key-sm2.pem`, generated (mode 0600) when absent.
+///
+/// # Errors
+/// When the file exists but is not an SM2 key, or cannot be written.
+pub fn load_or_generate_sm2(data_dir: &Path) -> anyhow::Result<Sm2IssuerKey> {
+    let path = data_dir.join(SM2_KEY_FILE);
+    if path.exists() {
+        let pem = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        return Sm2IssuerKey::from_pkcs8_pem(&pem)
+            .with_context(|| format!("{} is not an SM2 PKCS#8 key", path.display()));
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let key = Sm2IssuerKey::generate();
+    write_private(&path, key.to_pkcs8_pem()?.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    tracing::warn!(
+        did = %key.did(),
+        path = %path.display(),
+        "GENERATED A NEW DEVELOPMENT SM2 ISSUER KEY. Credentials it signs are not trusted by any department. \
+         For production, install a key certified by your department."
+    );
+    Ok(key)
 }
 
 /// The issuer's key: the PKCS#11 key `signing_key` names (a `pkcs11:` URI),
@@ -79,17 +164,23 @@ pub fn load(signing_key: Option<&str>, data_dir: &Path) -> anyhow::Result<Signin
 /// # Errors
 /// When the file exists but is not a P-256 key, or cannot be written.
 pub fn load_or_generate(data_dir: &Path) -> anyhow::Result<IssuerKey> {
-    let path = data_dir.join("issuer-key.pem");
+    load_or_generate_at(&data_dir.join("issuer-key.pem"))
+}
+
+/// The P-256 key at `path`, generated (mode 0600) when absent.
+fn load_or_generate_at(path: &Path) -> anyhow::Result<IssuerKey> {
     if path.exists() {
-        let pem = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let key =
             IssuerKey::from_pkcs8_pem(&pem).with_context(|| format!("{} is not a P-256 PKCS#8 key", path.display()))?;
         tracing::info!(did = %key.did(), path = %path.display(), "loaded issuer key");
         return Ok(key);
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let key = IssuerKey::generate();
-    write_private(&path, key.to_pkcs8_pem()?.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    write_private(path, key.to_pkcs8_pem()?.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     tracing::warn!(
         did = %key.did(),
         path = %path.display(),
@@ -129,6 +220,31 @@ mod tests {
             let mode = std::fs::metadata(dir.path().join("issuer-key.pem")).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn an_sm2_issuer_keeps_its_sm2_key_and_a_p256_log_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_with_algorithm(None, dir.path(), TrustAlgorithm::Sm2).unwrap();
+        let second = load_with_algorithm(None, dir.path(), TrustAlgorithm::Sm2).unwrap();
+        assert_eq!(first.did(), second.did());
+        assert!(first.sm2_credential_key().is_some());
+        assert_eq!(first.did(), first.sm2_credential_key().unwrap().did());
+        let log = load_or_generate_at(&dir.path().join(LOG_KEY_FILE)).unwrap();
+        assert_eq!(first.public_key(), log.public_key());
+        // The SM2 key file given by --signing-key.
+        let given = Sm2IssuerKey::generate();
+        let path = dir.path().join("given.pem");
+        std::fs::write(&path, given.to_pkcs8_pem().unwrap()).unwrap();
+        let key = load_with_algorithm(path.to_str(), dir.path(), TrustAlgorithm::Sm2).unwrap();
+        assert_eq!(key.did(), given.did());
+        // A P-256 file is not an SM2 key; a token is not offered for SM2.
+        std::fs::write(&path, IssuerKey::generate().to_pkcs8_pem().unwrap()).unwrap();
+        assert!(load_with_algorithm(path.to_str(), dir.path(), TrustAlgorithm::Sm2).is_err());
+        assert!(load_with_algorithm(Some("pkcs11:token=x"), dir.path(), TrustAlgorithm::Sm2).is_err());
+        // The P-256 default is unchanged.
+        let p256 = load_with_algorithm(None, dir.path(), TrustAlgorithm::P256).unwrap();
+        assert!(p256.sm2_credential_key().is_none());
     }
 
     #[test]

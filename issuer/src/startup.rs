@@ -28,7 +28,11 @@ impl Application {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating {}", settings.data_dir.display()))?;
         let store = Store::connect(&settings.store_url()).await.context("opening the store")?;
-        let key = crate::signing_key::load(settings.signing_key.as_deref(), &settings.data_dir)?;
+        let key = crate::signing_key::load_with_algorithm(
+            settings.signing_key.as_deref(),
+            &settings.data_dir,
+            settings.key_algorithm,
+        )?;
         let did = key.did();
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();

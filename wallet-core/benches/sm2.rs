@@ -2,13 +2,14 @@
 //! same credential, same run: `cargo bench -p wallet-core --bench sm2`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
-use chrono::{TimeZone, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use wallet_core::ecdsa_rdfc_2019::FastPath;
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
 use wallet_core::sm2_rdfc_2026::{self, Sm2IssuerKey, Verdict};
+use wallet_core::verification::{verify_credential, IssuerTrust, VerifyOptions};
 
 fn unsigned() -> serde_json::Value {
     serde_json::from_str(include_str!("../../fixtures/credentials/sample-health-certificate.unsigned.json"))
@@ -59,6 +60,62 @@ fn benches(c: &mut Criterion) {
         b.iter(|| pollster::block_on(sm2_rdfc_2026::sign(&doc, &sm2_key, created)))
     });
     g.finish();
+
+    // The one verification routine (every check), with a trust list in which a
+    // P-256 department root certifies both clinic keys.
+    let options = full_verification_options(&p256_issuer, &sm2_key);
+    let p256_report = pollster::block_on(verify_credential(&p256_signed, &options)).expect("report");
+    let sm2_report = pollster::block_on(verify_credential(&sm2_signed, &options)).expect("report");
+    for report in [&p256_report, &sm2_report] {
+        assert!(report.checks.signature.is_valid() && report.checks.issuer_trust.is_valid(), "{report:#?}");
+    }
+    let mut g = c.benchmark_group("full verification (verify_credential with a trust list)");
+    g.bench_function("P-256 ecdsa-rdfc-2019 (baseline)", |b| {
+        b.iter(|| pollster::block_on(verify_credential(&p256_signed, &options)))
+    });
+    g.bench_function("SM2 sm2-rdfc-2026", |b| b.iter(|| pollster::block_on(verify_credential(&sm2_signed, &options))));
+    g.finish();
+}
+
+fn full_verification_options(p256: &IssuerKey, sm2_key: &Sm2IssuerKey) -> VerifyOptions {
+    use wallet_core::trust::*;
+    let now = Utc::now();
+    let root_key = IssuerKey::generate();
+    let validity = CertificateValidity { not_before: now - Duration::days(400), not_after: now + Duration::days(3650) };
+    let root = create_root(
+        &DepartmentName { organization: "示例市卫生健康委员会".into(), common_name: "根证书".into() },
+        &validity,
+        &root_key,
+    )
+    .unwrap();
+    let certify = |key: TrustSigningKey<'_>| {
+        let csr = create_csr(key, "示例市第一人民医院", "12110000MB0000001U", &key.did()).unwrap();
+        let pem = issue_certificate(
+            &csr,
+            &root,
+            &root_key,
+            &[wallet_core::credential::HEALTH_CERTIFICATE_TYPE],
+            &CertificateValidity {
+                not_before: validity.not_before + Duration::days(1),
+                not_after: validity.not_after - Duration::days(1),
+            },
+            &random_serial(),
+        )
+        .unwrap();
+        certificate_pem_to_der(&pem).unwrap()
+    };
+    let root_der = certificate_pem_to_der(&root).unwrap();
+    let contents = TrustListContents {
+        sequence: 1,
+        issued_at: now - Duration::minutes(1),
+        next_update: now + Duration::days(7),
+        roots: vec![root_der.clone()],
+        issuer_certificates: vec![certify(p256.into()), certify(sm2_key.into())],
+        crls: vec![create_crl(&root, &root_key, &[], now - Duration::minutes(1), now + Duration::days(7)).unwrap()],
+    };
+    let list = build_trust_list(&contents, &root_key, std::slice::from_ref(&root_der)).unwrap();
+    let store = TrustList::load(&list, &[&root_der], now, Duration::days(1)).unwrap();
+    VerifyOptions::at(now).with_trust(IssuerTrust::list(std::sync::Arc::new(store)), true)
 }
 
 criterion_group!(sm2_benches, benches);

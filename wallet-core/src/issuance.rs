@@ -109,6 +109,11 @@ pub async fn sign_credential_with(
     data_model::check_credential_with(&loader, unsigned)?;
     let unsigned = &with_data_integrity_context(unsigned);
     refuse_beyond_budget(&loader, unsigned).await?;
+    if let Some(sm2) = key.sm2_credential_key() {
+        return crate::sm2_rdfc_2026::sign_with(&loader, unsigned, sm2, created)
+            .await
+            .map_err(|e| IssueError::Signing(e.to_string()));
+    }
     let credential = LdClaims::from_json(unsigned).map_err(IssueError::NotACredential)?;
     let resolver = DidKeyResolver;
     let signer = ssi_verification_methods::LocalSigner(SsiSigner(key));
@@ -201,6 +206,10 @@ fn proof_options(
     key: &dyn IssuerSigner,
     created: DateTime<Utc>,
 ) -> Result<ProofOptions<AnyMethod, ssi_data_integrity::AnyInputSuiteOptions>, IssueError> {
+    if key.sm2_credential_key().is_some() {
+        // Its verification method names the SM2 key: no ECDSA proof can match it.
+        return Err(IssueError::Signing("an SM2 issuer signs credentials with sm2-rdfc-2026 only".into()));
+    }
     let vm = ssi_verification_methods::ReferenceOrOwned::Reference(
         key.verification_method().parse().map_err(|_| IssueError::Signing("bad verification method".into()))?,
     );

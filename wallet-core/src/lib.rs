@@ -30,6 +30,7 @@ pub mod report;
 pub mod selective_disclosure;
 pub mod signer;
 pub mod sm2_rdfc_2026;
+mod sm2_signature_check;
 pub mod status;
 pub mod transparency;
 pub mod trust;

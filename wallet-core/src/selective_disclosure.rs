@@ -296,6 +296,9 @@ async fn sign_base(
     hmac_key: &[u8; 32],
     scoped: &p256::ecdsa::SigningKey,
 ) -> Result<Value, IssueError> {
+    if key.sm2_credential_key().is_some() {
+        return Err(IssueError::Signing("ecdsa-sd-2023 is a P-256 suite: an SM2 issuer cannot sign it".into()));
+    }
     if unsigned.get("proof").is_some() {
         return Err(IssueError::AlreadySigned);
     }

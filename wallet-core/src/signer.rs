@@ -8,6 +8,7 @@
 use p256::elliptic_curve::scalar::IsHigh as _;
 
 use crate::keys::{public_key_multibase, IssuerKey};
+use crate::sm2_rdfc_2026::Sm2IssuerKey;
 
 /// Why a signer could not sign (a token that went away, a session error).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -19,8 +20,13 @@ pub struct SignerError(pub String);
 /// `sign_es256` is ES256: an ECDSA P-256 signature over SHA-256(`message`),
 /// as the 64 bytes `r ‖ s` with a low `s` (implementations that get a
 /// signature from elsewhere normalise it with [`normalize_signature`]).
+///
+/// An SM2 issuer ([`Sm2IssuerSigner`]) is one too: its `did` and
+/// `verification_method` name its SM2 credential key, while `public_key` and
+/// `sign_es256` are those of its P-256 key for what must be ES256 (log
+/// checkpoints). Code that needs the credential issuer's identity uses `did`.
 pub trait IssuerSigner: Send + Sync {
-    /// The public key of the signing key.
+    /// The public key of the (ES256) signing key.
     fn public_key(&self) -> p256::PublicKey;
 
     /// ES256 over `message` (the signer hashes it), `r ‖ s`.
@@ -44,6 +50,66 @@ pub trait IssuerSigner: Send + Sync {
         let mb = self.public_key_multibase();
         format!("did:key:{mb}#{mb}")
     }
+
+    /// The SM2 key credentials are signed with (`sm2-rdfc-2026`) when this
+    /// is an SM2 issuer ([`Sm2IssuerSigner`]); `None` (the default) for a
+    /// P-256 one.
+    fn sm2_credential_key(&self) -> Option<&Sm2IssuerKey> {
+        None
+    }
+}
+
+/// An SM2 issuer: credentials and status lists are signed with its SM2 key
+/// (`sm2-rdfc-2026`), and [`IssuerSigner::did`] / `verification_method` name
+/// that key. What is ES256 by its format (transparency-log checkpoints,
+/// C2SP signed notes with ECDSA P-256) is signed by a separate P-256 key,
+/// `es256`: [`IssuerSigner::public_key`] and [`IssuerSigner::sign_es256`] are
+/// that key's.
+pub struct Sm2IssuerSigner {
+    credential_key: Sm2IssuerKey,
+    es256: std::sync::Arc<dyn IssuerSigner>,
+}
+
+impl Sm2IssuerSigner {
+    /// Credentials signed by `credential_key`, ES256 by `es256` (a P-256 signer).
+    pub fn new(credential_key: Sm2IssuerKey, es256: std::sync::Arc<dyn IssuerSigner>) -> Self {
+        Self { credential_key, es256 }
+    }
+}
+
+impl std::fmt::Debug for Sm2IssuerSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sm2IssuerSigner")
+            .field("did", &self.credential_key.did())
+            .field("es256", &self.es256.did())
+            .finish_non_exhaustive()
+    }
+}
+
+impl IssuerSigner for Sm2IssuerSigner {
+    fn public_key(&self) -> p256::PublicKey {
+        self.es256.public_key()
+    }
+
+    fn sign_es256(&self, message: &[u8]) -> Result<[u8; 64], SignerError> {
+        self.es256.sign_es256(message)
+    }
+
+    fn public_key_multibase(&self) -> String {
+        crate::sm2_rdfc_2026::public_key_multibase(&self.credential_key.public_key())
+    }
+
+    fn did(&self) -> String {
+        self.credential_key.did()
+    }
+
+    fn verification_method(&self) -> String {
+        self.credential_key.verification_method()
+    }
+
+    fn sm2_credential_key(&self) -> Option<&Sm2IssuerKey> {
+        Some(&self.credential_key)
+    }
 }
 
 impl IssuerSigner for IssuerKey {
@@ -64,6 +130,22 @@ impl<T: IssuerSigner + ?Sized> IssuerSigner for &T {
 
     fn sign_es256(&self, message: &[u8]) -> Result<[u8; 64], SignerError> {
         (**self).sign_es256(message)
+    }
+
+    fn public_key_multibase(&self) -> String {
+        (**self).public_key_multibase()
+    }
+
+    fn did(&self) -> String {
+        (**self).did()
+    }
+
+    fn verification_method(&self) -> String {
+        (**self).verification_method()
+    }
+
+    fn sm2_credential_key(&self) -> Option<&Sm2IssuerKey> {
+        (**self).sm2_credential_key()
     }
 }
 

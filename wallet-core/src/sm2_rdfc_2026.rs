@@ -197,7 +197,11 @@ pub async fn hash_data_with(
     document: &Value,
     proof: &Value,
 ) -> Result<Option<HashData>, CanonicalizationError> {
-    data_integrity::hash_data_with(loader, document, proof, CRYPTOSUITE, |bytes| Sm3::digest(bytes).into()).await
+    data_integrity::hash_data_with(loader, document, proof, CRYPTOSUITE, sm3_digest).await
+}
+
+fn sm3_digest(bytes: &[u8]) -> [u8; 32] {
+    Sm3::digest(bytes).into()
 }
 
 /// Sign `document` (an object without `proof`) for `assertionMethod` at
@@ -207,6 +211,19 @@ pub async fn hash_data_with(
 /// [`Sm2Error::NotSignable`] for anything but an unsigned object; a
 /// canonicalisation error for a document beyond the budget.
 pub async fn sign(document: &Value, key: &Sm2IssuerKey, created: DateTime<Utc>) -> Result<Value, Sm2Error> {
+    sign_with(&TypeRegistry::default().loader(), document, key, created).await
+}
+
+/// [`sign`] with the contexts `loader` knows (an issuer's generated type contexts).
+///
+/// # Errors
+/// As [`sign`].
+pub async fn sign_with(
+    loader: &BundledLoader,
+    document: &Value,
+    key: &Sm2IssuerKey,
+    created: DateTime<Utc>,
+) -> Result<Value, Sm2Error> {
     let Some(object) = document.as_object().filter(|o| !o.contains_key("proof")) else {
         return Err(Sm2Error::NotSignable);
     };
@@ -217,7 +234,7 @@ pub async fn sign(document: &Value, key: &Sm2IssuerKey, created: DateTime<Utc>) 
     proof.insert("verificationMethod".into(), key.verification_method().into());
     proof.insert("proofPurpose".into(), "assertionMethod".into());
     let mut proof = Value::Object(proof);
-    let hash = hash_data(document, &proof).await?.ok_or(Sm2Error::NotSignable)?;
+    let hash = hash_data_with(loader, document, &proof).await?.ok_or(Sm2Error::NotSignable)?;
     let signature = key.sign(&hash.bytes())?;
     if let Some(p) = proof.as_object_mut() {
         p.insert("proofValue".into(), format!("z{}", bs58::encode(signature).into_string()).into());
@@ -236,6 +253,21 @@ pub async fn sign(document: &Value, key: &Sm2IssuerKey, created: DateTime<Utc>) 
 /// well-formed proof that does not match is `Ok(Verdict::Mismatch)`.
 pub async fn verify(document: &Value) -> Result<Verdict, Sm2Error> {
     let proof = document.get("proof").filter(|p| p.is_object()).ok_or(Sm2Error::NotThisSuite)?;
+    verify_proof(&TypeRegistry::default().loader(), document, proof, None).await
+}
+
+/// [`verify`] of `proof` (the document's one proof object) with the contexts
+/// `loader` knows; `unsecured` is the canonical unsecured document when the
+/// caller has it already (see [`data_integrity::hash_data_with_unsecured`]).
+///
+/// # Errors
+/// As [`verify`].
+pub async fn verify_proof(
+    loader: &BundledLoader,
+    document: &Value,
+    proof: &Value,
+    unsecured: Option<&str>,
+) -> Result<Verdict, Sm2Error> {
     if proof.get("cryptosuite").and_then(Value::as_str) != Some(CRYPTOSUITE) {
         return Err(Sm2Error::NotThisSuite);
     }
@@ -248,7 +280,14 @@ pub async fn verify(document: &Value) -> Result<Verdict, Sm2Error> {
     }
     let key = sm2_key_from_did(method)?;
     let signature = proof_signature(proof).ok_or(Sm2Error::ProofValue)?;
-    let hash = hash_data(document, proof).await?.ok_or(Sm2Error::NotThisSuite)?;
+    let hash = match unsecured {
+        Some(unsecured) => {
+            data_integrity::hash_data_with_unsecured(loader, document, proof, CRYPTOSUITE, unsecured, sm3_digest)
+                .await?
+        }
+        None => hash_data_with(loader, document, proof).await?,
+    }
+    .ok_or(Sm2Error::NotThisSuite)?;
     let verifying =
         sm2::dsa::VerifyingKey::new(DISTINGUISHING_ID, key).map_err(|e| Sm2Error::NotSm2DidKey(e.to_string()))?;
     Ok(if verifying.verify(&hash.bytes(), &signature).is_ok() { Verdict::Valid } else { Verdict::Mismatch })

@@ -32,7 +32,8 @@ use crate::transparency::{
 /// invalid signature with the code `unsupported_cryptosuite`.
 /// `ecdsa-sd-2023` is accepted for *derived* proofs only: a base proof is
 /// refused with `sd_base_proof_presented` (see [`crate::selective_disclosure`]).
-pub const ACCEPTED_CRYPTOSUITES: &[&str] = &["ecdsa-rdfc-2019", "eddsa-rdfc-2022", "ecdsa-sd-2023"];
+/// `sm2-rdfc-2026` ([`crate::sm2_rdfc_2026`]) is checked by [`crate::sm2_signature_check`].
+pub const ACCEPTED_CRYPTOSUITES: &[&str] = &["ecdsa-rdfc-2019", "eddsa-rdfc-2022", "ecdsa-sd-2023", "sm2-rdfc-2026"];
 
 /// Why an input is not a credential we can check at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -711,6 +712,9 @@ async fn check_signature(
             Err(_) => (None, None),
             Ok(canonical) => (Some(canonical.signed.nquads), canonical.unsecured),
         };
+    if let Some(sm2) = crate::sm2_signature_check::check(&loader, vc, proof, unsecured_nquads.as_deref()).await {
+        return Ok((sm2, signed_nquads));
+    }
     // Our own ecdsa-rdfc-2019 check (held to ssi's answer by the differential
     // test) decides a match; anything else, a mismatch included, goes to ssi,
     // which gives the report its detail.
@@ -1146,6 +1150,9 @@ async fn check_presentation_signature(
 ) -> Result<CheckResult, MalformedCredential> {
     if let Some(unsupported) = check_proof_suites(proof)? {
         return Ok(unsupported);
+    }
+    if let Some(refused) = crate::sm2_signature_check::refuse_on_presentation(proof) {
+        return Ok(refused);
     }
     if let Some(refused) = crate::selective_disclosure::check_proof_kinds(proof) {
         return Ok(refused);

@@ -165,6 +165,7 @@ impl Issuer {
     ) -> Result<(Value, wallet_core::transparency::LogEntry), IssuanceError> {
         let key = self.key.clone();
         let types = self.types.clone();
+        suite.check_signer(&key)?;
         let mandatory = suite.mandatory_pointers(&types, &unsigned)?;
         self.cpu
             .run_future(move || async move {

@@ -142,6 +142,22 @@ impl ProofSuite {
         }
     }
 
+    /// Refuse a suite `key` cannot sign: an SM2 issuer (`--key-algorithm sm2`)
+    /// signs `sm2-rdfc-2026` only, so never an `ecdsa-sd-2023` base proof.
+    ///
+    /// # Errors
+    /// [`IssuanceError::ProofOptions`] `unsupported_cryptosuite`.
+    pub fn check_signer(&self, key: &dyn IssuerSigner) -> Result<(), IssuanceError> {
+        match self {
+            Self::EcdsaSd2023 { .. } if key.sm2_credential_key().is_some() => Err(refuse(
+                "unsupported_cryptosuite",
+                "本签发方使用 SM2 密钥（sm2-rdfc-2026），不签发 ecdsa-sd-2023 选择性披露凭证",
+                "this issuer signs with an SM2 key (sm2-rdfc-2026): it does not issue ecdsa-sd-2023 credentials",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// A short tag for idempotency scopes: the same key with another suite is
     /// another request.
     pub fn scope_suffix(&self) -> &'static str {

@@ -804,3 +804,103 @@ fn sm2_department_root_certifies_revokes_and_signs_trust_lists() {
     let roots = [certificate_pem_to_der(&ws.read("hc/root.pem")).expect("root")];
     assert!(TrustList::load(&bytes, &roots, Utc::now(), Duration::days(1)).is_err());
 }
+
+/// The SM2 key `issuer serve --key-algorithm sm2` signs with.
+fn sm2_issuer_key(ws: &Workspace, data_dir: &str) -> wallet_core::sm2_rdfc_2026::Sm2IssuerKey {
+    wallet_core::sm2_rdfc_2026::Sm2IssuerKey::from_pkcs8_pem(&ws.read(&format!("{data_dir}/issuer-key-sm2.pem")))
+        .expect("an SM2 key")
+}
+
+#[test]
+fn sm2_clinic_keys_are_requested_certified_and_rotated() {
+    let ws = Workspace::new();
+    ws.ok(&[
+        "init-root",
+        "--dir",
+        &ws.arg("hc"),
+        "--organization",
+        "广州市卫生健康委员会",
+        "--common-name",
+        "广州市卫生健康委员会国密根证书",
+        "--algorithm",
+        "sm2",
+    ]);
+    ws.init_root("ms", "广州市市场监督管理局", "广州市市场监督管理局电子证照根证书");
+    let sm2_request = |csr_file: &str| {
+        let run = ws.ok(&[
+            "request",
+            "--data-dir",
+            &ws.arg("clinic"),
+            "--organization",
+            CLINIC_NAME,
+            "--usci",
+            CLINIC_USCI,
+            "--algorithm",
+            "sm2",
+        ]);
+        assert!(run.stdout.starts_with("-----BEGIN CERTIFICATE REQUEST-----"), "{}", run.stdout);
+        ws.write(csr_file, &run.stdout);
+        run
+    };
+    let run = sm2_request("clinic.csr");
+    let key = sm2_issuer_key(&ws, "clinic");
+    assert!(run.stderr.contains(&key.did()), "{}", run.stderr);
+    assert!(!ws.path("clinic/issuer-key.pem").exists(), "no P-256 key is made for an SM2 request");
+    #[cfg(unix)]
+    assert_eq!(mode(&ws.path("clinic/issuer-key-sm2.pem")), 0o600);
+    // OpenSSL reads an SM2 CSR signed with SM2-with-SM3; a second request reuses the key.
+    let csr_text = openssl(&ws, &["req", "-in", "clinic.csr", "-noout", "-text"]);
+    assert!(csr_text.stdout.contains("SM2-with-SM3"), "{}", csr_text.stdout);
+    sm2_request("again.csr");
+    assert_eq!(sm2_issuer_key(&ws, "clinic").did(), key.did());
+
+    // The SM2 root certifies the SM2 clinic key; the trust list vouches for it.
+    let clinic = ws.issue("hc", "clinic.csr", HEALTH_CERTIFICATE_TYPE, "clinic.pem");
+    assert_eq!(clinic.did.as_deref(), Some(key.did().as_str()));
+    let cert_text = openssl(&ws, &["x509", "-in", "clinic.pem", "-noout", "-text"]);
+    assert!(cert_text.stdout.contains("SM2"), "{}", cert_text.stdout);
+    let verify =
+        openssl(&ws, &["verify", "-vfyopt", "distid:1234567812345678", "-CAfile", "hc/root.pem", "clinic.pem"]);
+    assert!(verify.succeeded() && verify.stdout.contains("clinic.pem: OK"), "{}{}", verify.stdout, verify.stderr);
+    ws.trust_list("trust-list-1.json");
+    let health = types(&[HEALTH_CERTIFICATE_TYPE]);
+    let store = ws.load_trust_list("trust-list-1.json");
+    assert_eq!(outcome(&store.check_issuer(&key.did(), &health, Utc::now())), "valid");
+
+    // Rotation: a new SM2 key and an SM2 CSR for it, the old one retired.
+    let old_pem = ws.read("clinic/issuer-key-sm2.pem");
+    let rotation = ws.ok(&[
+        "rotate-key",
+        "--data-dir",
+        &ws.arg("clinic"),
+        "--organization",
+        CLINIC_NAME,
+        "--usci",
+        CLINIC_USCI,
+        "--algorithm",
+        "sm2",
+        "--out",
+        &ws.arg("new.csr"),
+    ]);
+    let new_key = sm2_issuer_key(&ws, "clinic");
+    assert_ne!(new_key.did(), key.did());
+    assert!(rotation.stderr.contains(&new_key.did()), "{}", rotation.stderr);
+    let retired: Vec<PathBuf> = std::fs::read_dir(ws.path("clinic/retired-keys"))
+        .expect("retired-keys exists")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(retired.len(), 1, "{retired:?}");
+    let retired_name = retired[0].file_name().and_then(|n| n.to_str()).expect("name").to_owned();
+    assert!(retired_name.starts_with("issuer-key-sm2-"), "{retired_name}");
+    assert_eq!(std::fs::read_to_string(&retired[0]).expect("read"), old_pem);
+    let renewed = ws.issue("hc", "new.csr", HEALTH_CERTIFICATE_TYPE, "new.pem");
+    assert_eq!(renewed.did.as_deref(), Some(new_key.did().as_str()));
+
+    // A P-256 rotation where there is only an SM2 key: nothing to rotate.
+    ws.fails(
+        &["rotate-key", "--data-dir", &ws.arg("clinic"), "--organization", CLINIC_NAME, "--usci", CLINIC_USCI],
+        "nothing to rotate",
+    );
+    ws.assert_never_printed("the retired SM2 key", &old_pem);
+    ws.assert_never_printed("the SM2 key", &ws.read("clinic/issuer-key-sm2.pem"));
+}

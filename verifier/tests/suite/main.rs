@@ -13,6 +13,8 @@ mod outbound_fetch;
 mod overload;
 mod presentations;
 mod selective_disclosure;
+mod sm2_anchoring;
+mod sm2_end_to_end;
 mod support;
 mod trust_binding;
 mod witness;

@@ -154,6 +154,8 @@ pub const VALUES: &[&str] = &[
     "https://www.w3.org/ns/credentials/undefined-terms/v2",
     "https://w3id.org/security/suites/ed25519-2020/v1",
     "unqualified",
+    // 40–: appended.
+    "sm2-rdfc-2026",
 ];
 
 /// IRI prefixes of table 1, in code order, used by the prefix codec (tag 14).
@@ -244,7 +246,8 @@ mod tests {
             ("https://www.w3.org/ns/credentials/v2", "ecdsa-rdfc-2019", "EnvelopedVerifiablePresentation")
         );
         assert_eq!(PREFIXES[0], "https://");
-        assert_eq!((KEYS.len(), VALUES.len(), PREFIXES.len()), (76, 40, 13));
+        assert_eq!(VALUES[40], crate::sm2_rdfc_2026::CRYPTOSUITE);
+        assert_eq!((KEYS.len(), VALUES.len(), PREFIXES.len()), (76, 41, 13));
     }
 
     #[test]

@@ -241,8 +241,12 @@ impl std::fmt::Debug for TrustSigningKey<'_> {
 }
 
 impl<'a> From<&'a dyn IssuerSigner> for TrustSigningKey<'a> {
+    /// An SM2 issuer ([`crate::signer::Sm2IssuerSigner`]) signs with its SM2 key.
     fn from(key: &'a dyn IssuerSigner) -> Self {
-        Self::P256Signer(key)
+        match key.sm2_credential_key() {
+            Some(sm2) => Self::Sm2(sm2),
+            None => Self::P256Signer(key),
+        }
     }
 }
 

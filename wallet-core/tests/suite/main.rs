@@ -18,6 +18,7 @@ mod qr_roundtrip;
 mod selective_disclosure;
 mod sm2_suite;
 mod sm2_trust;
+mod sm2_verification;
 mod status;
 mod transparency;
 mod trust;

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 use p256::elliptic_curve::zeroize::Zeroizing;
 use wallet_core::keys::IssuerKey;
-use wallet_core::trust::{create_csr, is_valid_usci, usci_check_character};
+use wallet_core::sm2_rdfc_2026::Sm2IssuerKey;
+use wallet_core::trust::{create_csr, is_valid_usci, usci_check_character, TrustAlgorithm, TrustKey};
 
 use super::files;
 use super::{display_time, now, RequestArgs, RotateKeyArgs};
@@ -44,26 +45,50 @@ pub(super) fn check_organization(organization: &str) -> anyhow::Result<&str> {
     Ok(organization)
 }
 
-/// Read the service's key.
-fn read_issuer_key(path: &Path) -> anyhow::Result<IssuerKey> {
+/// The service's key file for `algorithm` in its data directory.
+fn key_file(algorithm: TrustAlgorithm) -> &'static str {
+    match algorithm {
+        TrustAlgorithm::P256 => ISSUER_KEY_FILE,
+        TrustAlgorithm::Sm2 => issuer::signing_key::SM2_KEY_FILE,
+    }
+}
+
+/// Read the service's key of `algorithm`.
+fn read_issuer_key(path: &Path, algorithm: TrustAlgorithm) -> anyhow::Result<TrustKey> {
     let pem = Zeroizing::new(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?);
-    IssuerKey::from_pkcs8_pem(&pem).with_context(|| format!("{} is not a P-256 PKCS#8 private key", path.display()))
+    match algorithm {
+        TrustAlgorithm::P256 => IssuerKey::from_pkcs8_pem(&pem)
+            .map(TrustKey::P256)
+            .with_context(|| format!("{} is not a P-256 PKCS#8 private key", path.display())),
+        TrustAlgorithm::Sm2 => Sm2IssuerKey::from_pkcs8_pem(&pem)
+            .map(TrustKey::Sm2)
+            .with_context(|| format!("{} is not an SM2 PKCS#8 private key", path.display())),
+    }
+}
+
+/// Unencrypted PKCS#8 PEM of `key`.
+fn key_pem(key: &TrustKey) -> anyhow::Result<Zeroizing<String>> {
+    let pem = match key {
+        TrustKey::P256(key) => key.to_pkcs8_pem()?,
+        TrustKey::Sm2(key) => key.to_pkcs8_pem()?,
+    };
+    Ok(Zeroizing::new(pem))
 }
 
 /// The service's key, generated and saved (mode 0600) when absent, as the
 /// service does on first start. (Not [`issuer::signing_key::load_or_generate`]:
 /// that one logs through `tracing`, which writes to stdout, where the CSR goes.)
-fn load_or_generate_issuer_key(data_dir: &Path) -> anyhow::Result<IssuerKey> {
-    let path = data_dir.join(ISSUER_KEY_FILE);
+fn load_or_generate_issuer_key(data_dir: &Path, algorithm: TrustAlgorithm) -> anyhow::Result<TrustKey> {
+    let path = data_dir.join(key_file(algorithm));
     if path.exists() {
-        return read_issuer_key(&path);
+        return read_issuer_key(&path, algorithm);
     }
     files::create_private_dir(data_dir)?;
-    let key = IssuerKey::generate();
-    let pem = Zeroizing::new(key.to_pkcs8_pem().context("encoding the new key")?);
+    let key = TrustKey::generate(algorithm);
+    let pem = key_pem(&key).context("encoding the new key")?;
     files::create_private(&path, pem.as_bytes())?;
     eprintln!(
-        "Generated a new issuer key in {} (there was none); the issuer service will sign with it.",
+        "Generated a new {algorithm} issuer key in {} (there was none); the issuer service will sign with it.",
         path.display()
     );
     Ok(key)
@@ -73,7 +98,7 @@ fn load_or_generate_issuer_key(data_dir: &Path) -> anyhow::Result<IssuerKey> {
 pub fn request(args: &RequestArgs) -> anyhow::Result<()> {
     check_usci(&args.usci)?;
     let organization = check_organization(&args.organization)?;
-    let key = load_or_generate_issuer_key(&args.data_dir)?;
+    let key = load_or_generate_issuer_key(&args.data_dir, args.algorithm)?;
     let csr =
         create_csr(&key, organization, &args.usci, &key.did()).context("making the certificate signing request")?;
     files::write_output(args.out.as_deref(), &csr)?;
@@ -89,13 +114,14 @@ pub fn request(args: &RequestArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A name for the retired key that is not taken yet.
-fn retired_key_path(retired_dir: &Path) -> PathBuf {
+/// A name for the retired key (`<stem>-<UTC timestamp>.pem`, the stem of its
+/// file name) that is not taken yet.
+fn retired_key_path(retired_dir: &Path, stem: &str) -> PathBuf {
     let stamp = now().format("%Y%m%dT%H%M%SZ").to_string();
-    let mut candidate = retired_dir.join(format!("issuer-key-{stamp}.pem"));
+    let mut candidate = retired_dir.join(format!("{stem}-{stamp}.pem"));
     let mut counter = 1u32;
     while candidate.exists() {
-        candidate = retired_dir.join(format!("issuer-key-{stamp}-{counter}.pem"));
+        candidate = retired_dir.join(format!("{stem}-{stamp}-{counter}.pem"));
         counter += 1;
     }
     candidate
@@ -110,23 +136,24 @@ fn retired_key_path(retired_dir: &Path) -> PathBuf {
 pub fn rotate_key(args: &RotateKeyArgs) -> anyhow::Result<()> {
     check_usci(&args.usci)?;
     let organization = check_organization(&args.organization)?;
-    let key_path = args.data_dir.join(ISSUER_KEY_FILE);
+    let file = key_file(args.algorithm);
+    let key_path = args.data_dir.join(file);
     if !key_path.exists() {
         bail!("no issuer key at {}: nothing to rotate (use `ecert-pki request` for a first key)", key_path.display());
     }
-    let old_key = read_issuer_key(&key_path)?;
-    let new_key = IssuerKey::generate();
+    let old_key = read_issuer_key(&key_path, args.algorithm)?;
+    let new_key = TrustKey::generate(args.algorithm);
     let csr = create_csr(&new_key, organization, &args.usci, &new_key.did())
         .context("making the certificate signing request")?;
 
-    let pending = args.data_dir.join(format!(".{ISSUER_KEY_FILE}.new-{}", std::process::id()));
-    let new_pem = Zeroizing::new(new_key.to_pkcs8_pem().context("encoding the new key")?);
+    let pending = args.data_dir.join(format!(".{file}.new-{}", std::process::id()));
+    let new_pem = key_pem(&new_key).context("encoding the new key")?;
     files::create_private(&pending, new_pem.as_bytes())?;
 
     let retire = || -> anyhow::Result<PathBuf> {
         let retired_dir = args.data_dir.join(RETIRED_KEYS_DIR);
         files::create_private_dir(&retired_dir)?;
-        let retired = retired_key_path(&retired_dir);
+        let retired = retired_key_path(&retired_dir, file.trim_end_matches(".pem"));
         if std::fs::hard_link(&key_path, &retired).is_err() {
             let old_pem =
                 Zeroizing::new(std::fs::read(&key_path).with_context(|| format!("reading {}", key_path.display()))?);

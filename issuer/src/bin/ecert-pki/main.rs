@@ -27,7 +27,9 @@
 //! # Clinic data directory
 //!
 //! The issuer service signs with `<data-dir>/issuer-key.pem` (unencrypted
-//! PKCS#8, mode 0600, see [`issuer::signing_key`]). `request` makes a CSR for
+//! PKCS#8, mode 0600, see [`issuer::signing_key`]), or with
+//! `<data-dir>/issuer-key-sm2.pem` when it runs with `--key-algorithm sm2`
+//! (`request` and `rotate-key` take `--algorithm sm2` for that key). `request` makes a CSR for
 //! that key; `rotate-key` replaces it and keeps the old one in
 //! `<data-dir>/retired-keys/issuer-key-<UTC timestamp>.pem` for audit.
 //!
@@ -164,6 +166,11 @@ pub struct RequestArgs {
     /// The issuer service's data directory (holds issuer-key.pem).
     #[arg(long, value_name = "DATA")]
     pub data_dir: PathBuf,
+    /// The key's algorithm: `p256` (the service's `issuer-key.pem`) or `sm2`
+    /// (`issuer-key-sm2.pem`, for `issuer serve --key-algorithm sm2`); the
+    /// CSR is signed with that key.
+    #[arg(long, default_value = "p256")]
+    pub algorithm: wallet_core::trust::TrustAlgorithm,
     /// The organisation's registered Chinese name (subject O and CN).
     #[arg(long)]
     pub organization: String,
@@ -318,6 +325,11 @@ pub struct RotateKeyArgs {
     /// The issuer service's data directory (holds issuer-key.pem).
     #[arg(long, value_name = "DATA")]
     pub data_dir: PathBuf,
+    /// The key's algorithm: `p256` (the service's `issuer-key.pem`) or `sm2`
+    /// (`issuer-key-sm2.pem`, for `issuer serve --key-algorithm sm2`); the
+    /// CSR is signed with that key.
+    #[arg(long, default_value = "p256")]
+    pub algorithm: wallet_core::trust::TrustAlgorithm,
     /// The organisation's registered Chinese name (subject O and CN).
     #[arg(long)]
     pub organization: String,
