@@ -73,6 +73,9 @@ pub const INVENTORY: &[(Method, &str, Access)] = &[
     (Method::POST, "/credentials/{uuid}/status", ApiToken(Scope::Status)),
     // Domain API. Marking a single-use credential used is a status change.
     (Method::POST, "/api/v1/credentials/{uuid}/use", ApiToken(Scope::Status)),
+    // A reissue issues the next version and revokes the previous one: a token
+    // must cover both (scope `all`); staff need the role that may revoke.
+    (Method::POST, "/api/v1/credentials/{uuid}/reissue", ApiToken(Scope::All)),
     (Method::POST, "/api/v1/health-certificates", ApiToken(Scope::Issue)),
     (Method::POST, "/api/v1/licences", ApiToken(Scope::Issue)),
     (Method::POST, "/api/v1/credential-offers", ApiToken(Scope::Issue)),
@@ -110,6 +113,7 @@ pub const INVENTORY: &[(Method, &str, Access)] = &[
     (Method::POST, "/types/{api_path}/new", Staff(Clerk)),
     (Method::GET, "/certificates/{uuid}", Staff(Clerk)),
     (Method::POST, "/certificates/{uuid}/status", Staff(Supervisor)),
+    (Method::POST, "/certificates/{uuid}/reissue", Staff(Supervisor)),
     (Method::GET, "/account/password", Staff(Clerk)),
     (Method::POST, "/account/password", Staff(Clerk)),
 ];

@@ -8,6 +8,7 @@ pub mod domain_api;
 pub mod log;
 pub mod notarization;
 pub mod oid4vci;
+pub mod reissue;
 pub mod status;
 pub mod trust_list;
 pub mod vc_api;
@@ -39,6 +40,7 @@ pub fn register(cfg: &mut web::ServiceConfig) -> Vec<(Method, &'static str)> {
         .add(Method::GET, "/credentials/{uuid}/status", web::get().to(status::show))
         .add(Method::GET, "/credentials/{uuid}/use", web::get().to(status::show_use))
         .add(Method::POST, "/api/v1/credentials/{uuid}/use", web::post().to(status::mark_used))
+        .add(Method::POST, "/api/v1/credentials/{uuid}/reissue", web::post().to(reissue::reissue))
         .add(Method::GET, "/credentials/{uuid}/inclusion", web::get().to(log::inclusion))
         .add(Method::GET, "/log/checkpoint", web::get().to(log::checkpoint))
         .add(Method::GET, "/log/key", web::get().to(log::key))

@@ -1,0 +1,32 @@
+//! `POST /api/v1/credentials/{uuid}/reissue`: reissue a licence (证照标识 with the
+//! same serial, next version) with corrected fields or unchanged; the previous
+//! version is revoked in the same transaction (`crate::domain::reissue`).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::api_error::ApiError;
+use crate::domain::issuance::Issuer;
+use crate::http::routes::access::ApiCaller;
+
+/// `POST /api/v1/credentials/{uuid}/reissue`: an empty body (or `{}`) reissues
+/// the content unchanged; else the body is the type's issuance request.
+/// 201 with the new credential, its links and `previous`.
+///
+/// # Errors
+/// 404 unknown credential; 409 `already_revoked` / `already_superseded` /
+/// `already_used` / `licence_version_exhausted`; 422 `not_reissuable` or
+/// invalid corrections; 415 a body that is not JSON.
+pub async fn reissue(
+    caller: ApiCaller,
+    issuer: web::Data<Issuer>,
+    uuid: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = super::body::read_body(payload).await?;
+    if !body.trim_ascii().is_empty() {
+        super::domain_api::require_json(&req)?;
+    }
+    let answer = issuer.reissue(&uuid, &body, &caller.principal()).await?;
+    Ok(HttpResponse::Created().json(answer))
+}
