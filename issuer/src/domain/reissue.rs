@@ -156,6 +156,29 @@ impl Issuer {
         })
     }
 
+    /// The version chain of the licence `licence_id` names (any version of
+    /// it): each version's 证照标识, credential id and status, oldest first.
+    ///
+    /// # Errors
+    /// `CredentialNotFound` when no version is stored; `Internal` when the store fails.
+    pub async fn licence_chain(&self, licence_id: &LicenceId) -> Result<Value, IssuanceError> {
+        let versions = self.licence_versions(licence_id).await?;
+        if versions.is_empty() {
+            return Err(IssuanceError::CredentialNotFound);
+        }
+        let mut chain = Vec::with_capacity(versions.len());
+        for v in versions {
+            let status = self.store.credential_status(&v.credential_id).await.map_err(IssuanceError::internal)?;
+            chain.push(json!({
+                "licenceId": v.licence_id,
+                "credentialId": v.credential_id,
+                "status": status.map(|s| s.state().as_str()),
+            }));
+        }
+        let current = chain.last().and_then(|v| v.get("licenceId")).cloned();
+        Ok(json!({"requested": licence_id.to_string(), "current": current, "versions": chain}))
+    }
+
     /// Every stored version of `licence_id`'s licence (same serial), oldest first.
     ///
     /// # Errors

@@ -66,6 +66,7 @@ pub const INVENTORY: &[(Method, &str, Access)] = &[
     // A credential and its audit trail.
     (Method::GET, "/credentials/{uuid}", ApiTokenOrStaff(Scope::Issue, Clerk)),
     (Method::GET, "/api/v1/licence-ids/{licence_id}", ApiTokenOrStaff(Scope::Issue, Clerk)),
+    (Method::GET, "/api/v1/licence-ids/{licence_id}/versions", ApiTokenOrStaff(Scope::Issue, Clerk)),
     (Method::GET, "/credentials/{uuid}/qr.png", ApiTokenOrStaff(Scope::Issue, Clerk)),
     (Method::GET, "/credentials/{uuid}/qr.svg", ApiTokenOrStaff(Scope::Issue, Clerk)),
     (Method::GET, "/credentials/{uuid}/use", ApiTokenOrStaff(Scope::Issue, Clerk)),

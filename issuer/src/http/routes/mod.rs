@@ -73,6 +73,7 @@ pub fn register(cfg: &mut web::ServiceConfig) -> Vec<(Method, &'static str)> {
         .add(Method::POST, "/api/v1/{api_path}", web::post().to(domain_api::issue_defined))
         .add(Method::GET, "/credentials/{uuid}", web::get().to(credentials::credential))
         .add(Method::GET, "/api/v1/licence-ids/{licence_id}", web::get().to(credentials::by_licence_id))
+        .add(Method::GET, "/api/v1/licence-ids/{licence_id}/versions", web::get().to(reissue::versions))
         .add(Method::GET, "/credentials/{uuid}/qr.png", web::get().to(credentials::qr_png))
         .add(Method::GET, "/credentials/{uuid}/qr.svg", web::get().to(credentials::qr_svg));
     crate::http::web::register(&mut r);

@@ -30,3 +30,20 @@ pub async fn reissue(
     let answer = issuer.reissue(&uuid, &body, &caller.principal()).await?;
     Ok(HttpResponse::Created().json(answer))
 }
+
+/// `GET /api/v1/licence-ids/{licence_id}/versions`: every version of the licence
+/// (old → new) with its credential id and status; the identifier is checked
+/// first (400 with its code).
+///
+/// # Errors
+/// 400 for an identifier that does not check out, 404 when no version is stored.
+pub async fn versions(
+    _who: crate::http::routes::access::Principal,
+    issuer: web::Data<Issuer>,
+    licence_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let parsed = crate::domain::search::licence_id_query(&licence_id)
+        .and_then(|id| id.ok_or(wallet_core::licence_id::LicenceIdError::Root))
+        .map_err(|e| ApiError::bad_request(e.code(), e.message_zh(), e.to_string()))?;
+    Ok(HttpResponse::Ok().json(issuer.licence_chain(&parsed).await?))
+}
