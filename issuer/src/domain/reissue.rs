@@ -60,7 +60,8 @@ fn unchanged_content(previous: &Value, id: &CredentialId, did: &str) -> Value {
 /// Whether a reissue request brings no corrections (empty body, or `{}`).
 fn brings_nothing(body: &[u8]) -> bool {
     let trimmed = body.trim_ascii();
-    trimmed.is_empty() || serde_json::from_slice::<Value>(trimmed).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+    trimmed.is_empty()
+        || serde_json::from_slice::<Value>(trimmed).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
 }
 
 impl Issuer {
@@ -100,7 +101,8 @@ impl Issuer {
         let unsigned = next.put_into(unsigned);
         let unsigned = self.status.with_status_entries(id.as_str(), unsigned, def.single_use).await?;
         let (signed, log_entry) = self.sign_and_digest(unsigned, &suite_of(&def, &previous)).await?;
-        let item = IssuedToSave { credential: new_credential(&self.types, &id, &signed)?, idempotency: None, log_entry };
+        let item =
+            IssuedToSave { credential: new_credential(&self.types, &id, &signed)?, idempotency: None, log_entry };
         let outcome = self
             .store
             .save_reissued(&item, previous_id.as_str(), SUPERSEDED_REASON, actor)

@@ -44,9 +44,10 @@ impl ReissueRefusal {
                 "该凭证没有证照标识或吊销状态项，不能换发",
                 "this credential has no licence identifier (证照标识) or no revocation entry: it cannot be reissued",
             ),
-            Self::Revoked => {
-                Localized::new("该凭证已吊销，不能换发", "this credential is revoked: a revoked licence is not reissued")
-            }
+            Self::Revoked => Localized::new(
+                "该凭证已吊销，不能换发",
+                "this credential is revoked: a revoked licence is not reissued",
+            ),
             Self::Used => Localized::new(
                 "该一次性凭证已使用，不能换发",
                 "this single-use credential was used: it cannot be reissued",

@@ -44,8 +44,8 @@ pub(crate) use self::timestamps::{format_timestamp, parse_optional_timestamp, pa
 pub use self::accounts::{AccountEvent, ApiTokenRecord, Period, PeriodCounts, SessionLimits, StaffAccount};
 pub use self::anchors::{AnchorRecord, AnchorState};
 pub use self::group_commit::MAX_GROUP;
-pub use self::reissues::{LicenceVersion, ReissueOutcome};
 pub use self::oid4vci::{NewOffer, RedeemedOffer, Redemption, TokenGrant};
+pub use self::reissues::{LicenceVersion, ReissueOutcome};
 pub use self::status::{
     CredentialState, CredentialStatusRecord, PublishedStatusList, StatusAction, StatusAllocation, StatusChange,
     StatusChangeOutcome, StatusEntryRecord, StatusEvent, StatusListConfig, StatusListInfo, StatusListSnapshot,

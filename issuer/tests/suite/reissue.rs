@@ -47,8 +47,9 @@ impl App {
     }
 
     async fn issue(&self) -> Value {
-        let (status, body) =
-            self.send(self.http.post(format!("{}/api/v1/health-certificates", self.base)).json(&health_request())).await;
+        let (status, body) = self
+            .send(self.http.post(format!("{}/api/v1/health-certificates", self.base)).json(&health_request()))
+            .await;
         assert_eq!(status, 201, "{body:#}");
         body["credential"].clone()
     }
@@ -147,8 +148,7 @@ async fn reissue_bumps_the_version_and_revokes_the_previous(app: &App) {
     assert_eq!(states, ["revoked", "revoked", "active"]);
     assert_eq!(chain["current"].as_str(), Some(licence_id(&third).to_string().as_str()));
     // The old identifier still finds its own (revoked) credential.
-    let (status, _) =
-        app.send(app.http.get(format!("{}/api/v1/licence-ids/{first_id}", app.base))).await;
+    let (status, _) = app.send(app.http.get(format!("{}/api/v1/licence-ids/{first_id}", app.base))).await;
     assert_eq!(status, 200);
     let text = first_id.to_string();
     let (body, check) = text.split_at(text.len() - 1);
@@ -181,10 +181,7 @@ async fn concurrent_reissues_of_one_credential_save_exactly_one(app: &App) {
         statuses.sort_unstable();
         assert_eq!(statuses, [201, 409], "{a:#?} {b:#?}");
         let loser = if a.0 == 409 { &a.1 } else { &b.1 };
-        assert!(
-            ["already_superseded", "already_revoked"].contains(&loser["error"].as_str().unwrap()),
-            "{loser:#}"
-        );
+        assert!(["already_superseded", "already_revoked"].contains(&loser["error"].as_str().unwrap()), "{loser:#}");
         let (_, chain) = app.versions(&licence_id(&first).to_string()).await;
         assert_eq!(chain["versions"].as_array().unwrap().len(), 2, "{chain:#}");
         let events = app.status(&uuid).await["events"].as_array().unwrap().len();
@@ -325,7 +322,8 @@ async fn vc_api_issuance_assigns_the_licence_id() {
 
     let mut brings_one = unsigned.clone();
     brings_one["licenceId"] = json!(domain_id.to_string());
-    let (status, err) =
-        app.send(app.http.post(format!("{}/credentials/issue", app.base)).json(&json!({"credential": brings_one}))).await;
+    let (status, err) = app
+        .send(app.http.post(format!("{}/credentials/issue", app.base)).json(&json!({"credential": brings_one})))
+        .await;
     assert_eq!((status, err["error"].as_str()), (400, Some("licence_id_assigned_by_issuer")), "{err:#}");
 }
