@@ -156,6 +156,7 @@ mod base58;
 mod cbor;
 mod error;
 mod json;
+mod licence_record;
 mod strings;
 pub mod terms;
 
