@@ -442,7 +442,11 @@ mod tests {
         for (method, path, _) in INVENTORY {
             let access = access_of(method, path);
             let changes_status = *method == Method::POST && (path.contains("status") || path.ends_with("/use"));
+            // A reissue issues the next version and revokes the previous one.
+            let reissues = *method == Method::POST && path.ends_with("/reissue");
             match access {
+                Staff(role) if reissues => assert_eq!(role, Supervisor, "{method} {path}"),
+                ApiToken(scope) if reissues => assert_eq!(scope, Scope::All, "{method} {path}"),
                 Staff(role) if changes_status => assert_eq!(role, Supervisor, "{method} {path}"),
                 Staff(role) => assert_eq!(role, Clerk, "{method} {path}"),
                 ApiToken(scope) if changes_status => assert_eq!(scope, Scope::Status, "{method} {path}"),
@@ -457,6 +461,7 @@ mod tests {
         assert!(Scope::All.allows(Scope::Issue) && Scope::All.allows(Scope::Status));
         assert!(Clerk < Supervisor && Supervisor < Role::Admin);
         assert_eq!(access_needed_role(&Method::POST, "/certificates/{uuid}/status"), Supervisor);
+        assert_eq!(access_needed_role(&Method::POST, "/certificates/{uuid}/reissue"), Supervisor);
         assert_eq!(access_needed_role(&Method::POST, "/api/v1/licences"), Role::Admin);
     }
 
