@@ -327,3 +327,127 @@ async fn vc_api_issuance_assigns_the_licence_id() {
         .await;
     assert_eq!((status, err["error"].as_str()), (400, Some("licence_id_assigned_by_issuer")), "{err:#}");
 }
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A signed-in staff session with `role`: the cookie header and the CSRF token.
+async fn staff_session(app: &App, username: &str, role: issuer::domain::accounts::Role) -> (String, String) {
+    use std::collections::HashMap;
+    let store = issuer::store::Store::connect(&app.store_url).await.unwrap();
+    let hash = issuer::domain::accounts::hash_password(PASSWORD).unwrap();
+    store.create_staff(username, "测试", &hash, role).await.unwrap();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut jar: HashMap<String, String> = HashMap::new();
+    let take = |resp: &reqwest::Response, jar: &mut HashMap<String, String>| {
+        for value in resp.headers().get_all(reqwest::header::SET_COOKIE) {
+            let pair = value.to_str().unwrap().split(';').next().unwrap().to_owned();
+            let (k, v) = pair.split_once('=').unwrap();
+            jar.insert(k.to_owned(), v.to_owned());
+        }
+    };
+    let header =
+        |jar: &HashMap<String, String>| jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+    let resp = client.get(format!("{}/login", app.base)).send().await.unwrap();
+    take(&resp, &mut jar);
+    let csrf = csrf_of(&resp.text().await.unwrap());
+    let resp = client
+        .post(format!("{}/login", app.base))
+        .header(reqwest::header::COOKIE, header(&jar))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            serde_urlencoded::to_string([("csrf", csrf.as_str()), ("username", username), ("password", PASSWORD)])
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    take(&resp, &mut jar);
+    (header(&jar), csrf)
+}
+
+fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+    html[start..start + 43].to_owned()
+}
+
+/// The staff credential page: a supervisor sees the reissue form, must tick
+/// the confirmation, and lands on the new version's page, which lists the
+/// chain; a clerk sees no form and is refused by the route; a token that may
+/// only issue is refused by the API route.
+#[tokio::test]
+async fn the_staff_page_reissues_after_confirmation_and_shows_the_chain() {
+    use issuer::domain::accounts::Role;
+    let app = spawn(None).await;
+    let vc = app.issue().await;
+    let uuid = uuid_of(&vc);
+    let page_client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = |cookies: &str, uuid: &str| {
+        page_client
+            .get(format!("{}/certificates/{uuid}", app.base))
+            .header(reqwest::header::COOKIE, cookies.to_owned())
+            .send()
+    };
+    let post = |cookies: &str, uuid: &str, form: Vec<(&'static str, String)>| {
+        page_client
+            .post(format!("{}/certificates/{uuid}/reissue", app.base))
+            .header(reqwest::header::COOKIE, cookies.to_owned())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(form).unwrap())
+            .send()
+    };
+
+    let (clerk, clerk_csrf) = staff_session(&app, "clerk", Role::Clerk).await;
+    let html = page(&clerk, &uuid).await.unwrap().text().await.unwrap();
+    assert!(html.contains("licence-id") && !html.contains("reissue-form"), "no form for a clerk");
+    let resp = post(&clerk, &uuid, vec![("csrf", clerk_csrf), ("confirm", "yes".into())]).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+
+    let (supervisor, csrf) = staff_session(&app, "supervisor", Role::Supervisor).await;
+    let html = page(&supervisor, &uuid).await.unwrap().text().await.unwrap();
+    assert!(html.contains("reissue-form") && html.contains("reissue-confirm"), "{html}");
+    // Without the confirmation: nothing happens, the page says why.
+    let resp = post(&supervisor, &uuid, vec![("csrf", csrf.clone())]).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    assert_eq!(app.status(&uuid).await["status"], "active");
+    // A wrong CSRF token: refused.
+    let resp = post(&supervisor, &uuid, vec![("csrf", "x".repeat(43)), ("confirm", "yes".into())]).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+
+    let resp = post(&supervisor, &uuid, vec![("csrf", csrf.clone()), ("confirm", "yes".into())]).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let new_uuid = location.strip_prefix("/certificates/").unwrap().strip_suffix("?reissued=1").unwrap().to_owned();
+    assert_ne!(new_uuid, uuid);
+    assert_eq!(app.status(&uuid).await["status"], "revoked");
+    let html = page(&supervisor, &new_uuid).await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("licence-versions") && html.contains(&format!("/certificates/{uuid}")),
+        "the chain links the old version"
+    );
+    // The old page: revoked, no reissue form, the chain links the new version.
+    let html = page(&supervisor, &uuid).await.unwrap().text().await.unwrap();
+    assert!(!html.contains("reissue-form") && html.contains(&format!("/certificates/{new_uuid}")));
+    // Reissuing the old version again from its page: refused, shown in the page's language.
+    let resp = post(&supervisor, &uuid, vec![("csrf", csrf), ("confirm", "yes".into())]).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    assert!(resp.text().await.unwrap().contains("换发"));
+
+    // An API token that may only issue cannot reissue (it would revoke).
+    let store = issuer::store::Store::connect(&app.store_url).await.unwrap();
+    let (_, token) = issuer::domain::accounts::create_scoped_api_token(
+        &store,
+        "clinic",
+        issuer::domain::accounts::TokenScope::Issue,
+    )
+    .await
+    .unwrap();
+    let resp = page_client
+        .post(format!("{}/api/v1/credentials/{new_uuid}/reissue", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    assert_eq!(app.status(&new_uuid).await["status"], "active");
+}
