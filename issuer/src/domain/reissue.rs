@@ -7,8 +7,8 @@
 //! an issuance of the type is).
 //!
 //! Refused (4xx, [`ReissueRefusal`]): a credential without 证照标识 or
-//! revocation entry, a revoked one, a used single-use one, a version already
-//! reissued, version 999. Of two concurrent reissues of one credential exactly
+//! revocation entry, a revoked one, a suspended one (a reissue would lift the
+//! suspension), a used single-use one, a version already reissued, version 999. Of two concurrent reissues of one credential exactly
 //! one is saved; the other is refused as superseded.
 
 use serde_json::{json, Value};
@@ -125,6 +125,7 @@ impl Issuer {
                 Err(self.superseded_or_revoked(&current).await?)
             }
             ReissueOutcome::PreviousUsed => Err(refused(ReissueRefusal::Used)),
+            ReissueOutcome::PreviousSuspended => Err(refused(ReissueRefusal::Suspended)),
             ReissueOutcome::PreviousNotRevocable => Err(refused(ReissueRefusal::NotReissuable)),
         }
     }
@@ -139,7 +140,8 @@ impl Issuer {
         match status.state() {
             CredentialState::Revoked => Err(self.superseded_or_revoked(current).await?),
             CredentialState::Used => Err(refused(ReissueRefusal::Used)),
-            CredentialState::Active | CredentialState::Suspended => Ok(()),
+            CredentialState::Suspended => Err(refused(ReissueRefusal::Suspended)),
+            CredentialState::Active => Ok(()),
         }
     }
 

@@ -16,6 +16,8 @@ pub enum ReissueRefusal {
     Revoked,
     /// The single-use credential was used: reissuing would allow a second use.
     Used,
+    /// The credential is suspended: a reissue would lift the suspension.
+    Suspended,
     /// This version was reissued already; the next version's 证照标识 is given.
     Superseded {
         /// The 证照标识 of the version that replaced it.
@@ -32,6 +34,7 @@ impl ReissueRefusal {
             Self::NotReissuable => "not_reissuable",
             Self::Revoked => "already_revoked",
             Self::Used => "already_used",
+            Self::Suspended => "suspended",
             Self::Superseded { .. } => "already_superseded",
             Self::VersionExhausted => "licence_version_exhausted",
         }
@@ -51,6 +54,10 @@ impl ReissueRefusal {
             Self::Used => Localized::new(
                 "该一次性凭证已使用，不能换发",
                 "this single-use credential was used: it cannot be reissued",
+            ),
+            Self::Suspended => Localized::new(
+                "该凭证已暂停，不能换发；如需换发请先恢复",
+                "this credential is suspended: reinstate it before reissuing (a reissue would lift the suspension)",
             ),
             Self::Superseded { by } => Localized::new(
                 format!("该版本已换发，现行版本为 {by}"),

@@ -27,6 +27,8 @@ pub enum ReissueOutcome {
     PreviousRevoked,
     /// Nothing saved: the previous version is a single-use credential that was used.
     PreviousUsed,
+    /// Nothing saved: the previous version is suspended (reinstate it first).
+    PreviousSuspended,
     /// Nothing saved: a credential with the new 证照标识 (or id) is stored already.
     Duplicate,
     /// Nothing saved: the previous version has no revocation entry, or is not stored.
@@ -71,6 +73,9 @@ impl Store {
         let mut tx = self.begin(Mode::Write).await?;
         let refused = match change_in_transaction(&mut tx, &change).await? {
             StatusChangeOutcome::Changed { previous: CredentialState::Used, .. } => Some(ReissueOutcome::PreviousUsed),
+            StatusChangeOutcome::Changed { previous: CredentialState::Suspended, .. } => {
+                Some(ReissueOutcome::PreviousSuspended)
+            }
             StatusChangeOutcome::Changed { .. } => None,
             StatusChangeOutcome::Unchanged(_) | StatusChangeOutcome::AlreadyRevoked => {
                 Some(ReissueOutcome::PreviousRevoked)

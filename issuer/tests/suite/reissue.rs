@@ -203,8 +203,23 @@ async fn concurrent_reissues_of_one_credential_save_exactly_one_on_postgresql() 
     database.drop_now().await;
 }
 
-/// A revoked credential, an unknown one and one without 证照标识 are refused.
+/// A revoked credential, a suspended one, an unknown one and one without
+/// 证照标识 are refused.
 async fn revoked_unknown_and_unidentified_credentials_are_refused(app: &App) {
+    let suspended = app.issue().await;
+    let (status, body) = app
+        .send(
+            app.http
+                .post(format!("{}/credentials/{}/status", app.base, uuid_of(&suspended)))
+                .json(&json!({"action": "suspend", "reason": "under investigation"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body:#}");
+    let (status, err) = app.reissue(&uuid_of(&suspended), None).await;
+    assert_eq!((status, err["error"].as_str()), (409, Some("suspended")), "{err:#}");
+    assert!(err["message"]["zh"].as_str().unwrap().contains("暂停"));
+    assert_eq!(app.status(&uuid_of(&suspended)).await["status"], "suspended", "still suspended");
+
     let vc = app.issue().await;
     let uuid = uuid_of(&vc);
     let (status, body) = app

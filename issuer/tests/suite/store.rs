@@ -984,6 +984,24 @@ async fn a_reissue_revokes_the_previous_version_in_its_own_transaction_once(db: 
         .expect("none")
         .is_empty());
 
+    // Suspended: rolled back, still suspended.
+    let s = sample_credential("urn:uuid:s", "Generic", at(1_700_000_000, 0));
+    store.save_issued(&s, None).await.expect("save");
+    store.allocate_status("urn:uuid:s", &PURPOSES, &config).await.expect("allocate");
+    let suspend = StatusChange {
+        credential_id: "urn:uuid:s".into(),
+        action: StatusAction::Suspend,
+        reason: "check".into(),
+        actor: "t".into(),
+        place: None,
+        at: Utc::now(),
+    };
+    assert!(matches!(store.change_status(&suspend).await.expect("suspend"), StatusChangeOutcome::Changed { .. }));
+    let outcome = store.save_reissued(&reissue("urn:uuid:c", 5), "urn:uuid:s", "superseded by reissue", "t").await;
+    assert_eq!(outcome.expect("outcome"), ReissueOutcome::PreviousSuspended);
+    let state = store.credential_status("urn:uuid:s").await.expect("status").expect("entries").state();
+    assert_eq!(state, CredentialState::Suspended);
+
     // Revoked already, unknown, or without entries: nothing saved.
     let outcome = store.save_reissued(&reissue("urn:uuid:c", 5), "urn:uuid:p", "superseded by reissue", "t").await;
     assert_eq!(outcome.expect("outcome"), ReissueOutcome::PreviousRevoked);

@@ -14,7 +14,7 @@ use crate::http::routes::access::ApiCaller;
 ///
 /// # Errors
 /// 404 unknown credential; 409 `already_revoked` / `already_superseded` /
-/// `already_used` / `licence_version_exhausted`; 422 `not_reissuable` or
+/// `already_used` / `suspended` / `licence_version_exhausted`; 422 `not_reissuable` or
 /// invalid corrections; 415 a body that is not JSON.
 pub async fn reissue(
     caller: ApiCaller,
