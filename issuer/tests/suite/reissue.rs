@@ -443,6 +443,24 @@ async fn the_staff_page_reissues_after_confirmation_and_shows_the_chain() {
     // The old page: revoked, no reissue form, the chain links the new version.
     let html = page(&supervisor, &uuid).await.unwrap().text().await.unwrap();
     assert!(!html.contains("reissue-form") && html.contains(&format!("/certificates/{new_uuid}")));
+    // The staff search by the old version's 证照标识 lists the chain, newest first.
+    let search = format!(
+        "{}/certificates?{}",
+        app.base,
+        serde_urlencoded::to_string([("q", vc["licenceId"].as_str().unwrap())]).unwrap()
+    );
+    let html = page_client
+        .get(search)
+        .header(reqwest::header::COOKIE, supervisor.clone())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (new_at, old_at) =
+        (html.find(&new_uuid).expect("the new version listed"), html.find(&uuid).expect("the old version listed"));
+    assert!(new_at < old_at, "newest first");
     // Reissuing the old version again from its page: refused, shown in the page's language.
     let resp = post(&supervisor, &uuid, vec![("csrf", csrf), ("confirm", "yes".into())]).await.unwrap();
     assert_eq!(resp.status().as_u16(), 422);
