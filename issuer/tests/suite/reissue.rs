@@ -484,3 +484,34 @@ async fn the_staff_page_reissues_after_confirmation_and_shows_the_chain() {
     assert_eq!(resp.status().as_u16(), 403);
     assert_eq!(app.status(&new_uuid).await["status"], "active");
 }
+
+/// A credential issued for selective disclosure is reissued as one (its base
+/// proof `ecdsa-sd-2023`), and the holder's derived credential of the new
+/// version carries the new 证照标识 and fits V15 at M.
+#[tokio::test]
+async fn a_selectively_disclosable_credential_stays_one_when_reissued() {
+    let app = spawn(None).await;
+    let (status, body) = app
+        .send(
+            app.http
+                .post(format!("{}/api/v1/health-certificates?cryptosuite=ecdsa-sd-2023", app.base))
+                .json(&health_request()),
+        )
+        .await;
+    assert_eq!(status, 201, "{body:#}");
+    let first = body["credential"].clone();
+    let (status, body) = app.reissue(&uuid_of(&first), None).await;
+    assert_eq!(status, 201, "{body:#}");
+    let second = body["credential"].clone();
+    assert_eq!(second["proof"]["cryptosuite"], "ecdsa-sd-2023");
+    assert_eq!(licence_id(&second).version(), 2);
+    let types = wallet_core::credential_type::TypeRegistry::shipped().unwrap();
+    let shown = wallet_core::selective_disclosure::shown_with(&types, &second, &[]).await.unwrap();
+    assert_eq!(shown["licenceId"], second["licenceId"], "the identifier is always shown");
+    let text = wallet_core::compact::encode_credential(&shown).unwrap();
+    assert_eq!(wallet_core::compact::decode_credential(&text).unwrap(), shown);
+    // In the issuer's member order again, so the identifier is a tag 20 record.
+    let cbor = wallet_core::compact::encode_cbor_with(&types, &shown).unwrap();
+    assert_eq!(cbor.first(), Some(&0xd4));
+    assert!(wallet_core::qr::qr_version(&text).unwrap() <= 15, "{} chars", text.len());
+}
