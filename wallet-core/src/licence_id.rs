@@ -225,6 +225,12 @@ impl LicenceId {
         Ok(Self { version, ..self.clone() })
     }
 
+    /// What every version of this licence's identifier starts with:
+    /// `root.type.authority.serial.` (the dot included), for finding them all.
+    pub fn versions_prefix(&self) -> String {
+        format!("{ROOT_OID}.{}.{}.{}.", self.type_code, self.issuer.as_str(), self.serial)
+    }
+
     /// The check character over type code, authority, serial and version.
     pub fn check_character(&self) -> char {
         let payload = format!("{}{}{}{:03}", self.type_code, self.issuer.as_str(), self.serial, self.version);

@@ -191,8 +191,10 @@ pub fn anchoring_digest(vc: &Value) -> Option<[u8; 32]> {
 /// verifier's checks rest on them. Without `issuer` a derived credential is not
 /// a credential (and trust is judged per `type`); a hidden `validUntil` would
 /// turn "expired" into "no end of validity", a hidden `credentialStatus`
-/// "revoked" into "no status entry".
-pub const ALWAYS_MANDATORY: &[&str] = &["/issuer", "/type", "/validFrom", "/validUntil", "/credentialStatus"];
+/// "revoked" into "no status entry", a hidden `licenceId` (证照标识) a wrong
+/// identifier into "no identifier".
+pub const ALWAYS_MANDATORY: &[&str] =
+    &["/issuer", "/type", "/validFrom", "/validUntil", "/credentialStatus", "/licenceId"];
 
 /// The mandatory pointers of `unsigned`: [`ALWAYS_MANDATORY`], then those its
 /// credential type's definition adds (`mandatoryPointers`), each once, keeping
@@ -684,7 +686,8 @@ pub async fn derive_with_loader(
         .map_err(|_| DeriveError::Pointer("a pointer points at nothing".into()))?
         .unwrap_or_default();
     let revealed = ssi_json_ld::syntax::Value::Object(revealed).compact_print().to_string();
-    let mut out: Value = serde_json::from_str(&revealed).map_err(|e| DeriveError::Failed(e.to_string()))?;
+    let out: Value = serde_json::from_str(&revealed).map_err(|e| DeriveError::Failed(e.to_string()))?;
+    let mut out = in_order_of(&unsecured, out);
     let mut derived_proof = proof.clone();
     if let Value::Object(p) = &mut derived_proof {
         p.insert("proofValue".into(), Value::String(proof_value));
@@ -693,6 +696,31 @@ pub async fn derive_with_loader(
         map.insert("proof".into(), derived_proof);
     }
     Ok(out)
+}
+
+/// `derived` with the members of every object in the order `base` has them
+/// (members `base` lacks last, as they were): the revealed document comes out
+/// of selection with sorted keys, and the issuer's order is the one the
+/// compact QR form writes as records (a 证照标识 right after `id` included).
+/// Order means nothing to the derived proof, which signs RDF statements.
+fn in_order_of(base: &Value, derived: Value) -> Value {
+    match (base, derived) {
+        (Value::Object(base), Value::Object(mut derived)) => {
+            let mut ordered = serde_json::Map::new();
+            for (key, base_member) in base {
+                if let Some(member) = derived.remove(key) {
+                    ordered.insert(key.clone(), in_order_of(base_member, member));
+                }
+            }
+            ordered.extend(derived);
+            Value::Object(ordered)
+        }
+        // Selection keeps every item of an array it reveals, in order.
+        (Value::Array(base), Value::Array(derived)) if base.len() == derived.len() => {
+            Value::Array(base.iter().zip(derived).map(|(b, d)| in_order_of(b, d)).collect())
+        }
+        (_, derived) => derived,
+    }
 }
 
 /// The signature check alone of a credential with `ecdsa-sd-2023` proofs, as

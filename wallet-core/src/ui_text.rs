@@ -210,6 +210,14 @@ catalogue! {
     apply => "确认", "Apply";
     status_changed => "状态已更新", "Status updated";
     history => "变更记录", "History";
+    // reissue (换发)
+    reissue_title => "换发", "Reissue";
+    reissue_hint => "换发签发一份内容相同的新凭证：证照标识流水号不变，版本号加一；本版本同时吊销（原因：换发），不可恢复。更正内容请通过接口换发。", "Reissuing issues a new credential with the same content: same licence ID serial, version plus one; this version is revoked at the same time (reason: reissue), for good. To correct fields, reissue through the API.";
+    reissue_confirm => "我已核对，确认换发并吊销本版本", "I have checked: reissue, and revoke this version";
+    reissue_button => "换发此证照", "Reissue this licence";
+    reissued_ok => "已换发，这是新版本", "Reissued: this is the new version";
+    licence_versions => "证照各版本", "Versions of this licence";
+    this_version => "（本页）", "(this page)";
     // errors
     error_title => "出错了", "Something went wrong";
     not_found => "页面或凭证不存在", "No such page or credential";

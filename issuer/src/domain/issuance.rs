@@ -392,6 +392,15 @@ impl Issuer {
         } else {
             credential
         };
+        // A credential of a type with a licence type code gets its 证照标识 here, as in the domain API.
+        let with_licence_id;
+        let credential = match self.with_vc_api_licence_id(credential).await? {
+            Some(assigned) => {
+                with_licence_id = assigned;
+                &with_licence_id
+            }
+            None => credential,
+        };
         // Status entries are part of what is signed; checked first so bad input wastes no index.
         let with_status;
         let credential = if crate::domain::status::wants_status_entries(credential) {

@@ -8,6 +8,7 @@ use wallet_core::credential::FieldError;
 use wallet_core::issuance::IssueError;
 use wallet_core::localized::Localized;
 
+use crate::domain::reissue_refusal::ReissueRefusal;
 use crate::domain::status::StatusError;
 
 /// Why an issuance (or reading an issued credential) was refused, or failed.
@@ -65,6 +66,11 @@ pub enum IssuanceError {
         /// What is wrong.
         why: Localized,
     },
+    /// A VC-API credential of a type with a licence type code that brings its
+    /// own 证照标识 (the issuer assigns it).
+    LicenceIdAssigned,
+    /// A reissue refused (`crate::domain::reissue`).
+    Reissue(ReissueRefusal),
     /// The CPU pool is full or past its deadline.
     Busy(CpuPoolError),
     /// Anything else (the store, signing); the cause is for the logs only.
@@ -96,6 +102,8 @@ impl IssuanceError {
             Self::CredentialNotFound => "not_found".into(),
             Self::Status(e) => e.code(),
             Self::ProofOptions { code, .. } => (*code).into(),
+            Self::Reissue(refusal) => refusal.code().into(),
+            Self::LicenceIdAssigned => "licence_id_assigned_by_issuer".into(),
             Self::Busy(CpuPoolError::Busy) => "busy".into(),
             Self::Busy(CpuPoolError::DeadlineExceeded) => "deadline_exceeded".into(),
             Self::Busy(_) | Self::Internal(_) => "internal_error".into(),
@@ -136,6 +144,11 @@ impl IssuanceError {
                 Localized::new(format!("批量内容无法读取：{m}"), format!("the batch cannot be read: {m}"))
             }
             Self::ProofOptions { why, .. } => why.clone(),
+            Self::Reissue(refusal) => refusal.message(),
+            Self::LicenceIdAssigned => Localized::new(
+                "证照标识由签发机构分配，请求中不应携带 licenceId",
+                "the licence identifier (证照标识) is assigned by the issuer: send the credential without licenceId",
+            ),
             Self::UnknownCredentialType => {
                 Localized::new("本签发服务没有这种凭证类型", "this issuer has no such credential type")
             }

@@ -120,6 +120,26 @@ impl Issuer {
             .collect()
     }
 
+    /// A VC-API `credential` with a new 证照标识 (the domain API's allocation)
+    /// when it is of a loaded type with a licence type code and this issuer has
+    /// an authority; `None` when it gets none.
+    ///
+    /// # Errors
+    /// [`IssuanceError::LicenceIdAssigned`] when it brings its own;
+    /// `Internal` when the store cannot hand out a serial.
+    pub(crate) async fn with_vc_api_licence_id(&self, credential: &Value) -> Result<Option<Value>, IssuanceError> {
+        let Some(def) = self.types.for_credential(credential).filter(|d| d.licence_type_code.is_some()) else {
+            return Ok(None);
+        };
+        if self.licence_authority.is_none() {
+            return Ok(None);
+        }
+        if credential.get(wallet_core::licence_id::CREDENTIAL_TERM).is_some() {
+            return Err(IssuanceError::LicenceIdAssigned);
+        }
+        self.with_new_licence_id(&def, credential.clone()).await.map(Some)
+    }
+
     /// The stored credential carrying `licence_id`.
     ///
     /// # Errors

@@ -17,6 +17,8 @@ pub mod notarization;
 pub mod offer_keys;
 pub mod offers;
 pub mod proof_suite;
+pub mod reissue;
+pub mod reissue_refusal;
 pub mod roles;
 pub mod search;
 pub mod status;

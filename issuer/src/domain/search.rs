@@ -124,7 +124,13 @@ pub async fn search(store: &Store, types: &TypeRegistry, search: &Search) -> Res
         ..CredentialQuery::default()
     };
     if let Some(licence_id) = licence_id_query(text).map_err(SearchError::LicenceId)? {
-        let ids = store.credential_id_by_licence_id(&licence_id.to_string()).await?;
+        // The licence's whole chain (every version of its serial), newest first,
+        // when this version exists.
+        if store.credential_id_by_licence_id(&licence_id.to_string()).await?.is_none() {
+            return Ok(Results::default());
+        }
+        let versions = store.licence_versions(&licence_id.versions_prefix()).await?;
+        let ids = versions.into_iter().rev().map(|v| v.credential_id);
         return Ok(Results { found: stored(store, ids).await?, has_more: false });
     }
     if let Some(id) = CredentialId::parse(text).or_else(|| CredentialId::parse(&format!("urn:uuid:{text}"))) {

@@ -9,6 +9,7 @@ use wallet_core::localized::Localized;
 use crate::api_error::ApiError;
 use crate::domain::issuance::IssuanceError;
 use crate::domain::offers::OfferError;
+use crate::domain::reissue_refusal::ReissueRefusal;
 use crate::domain::status::StatusError;
 use crate::domain::transparency_log::LogError;
 
@@ -60,11 +61,14 @@ impl From<IssuanceError> for ApiError {
             | IssuanceError::InvalidBatch(_)
             | IssuanceError::Unsignable(_)
             | IssuanceError::ProofOptions { .. }
+            | IssuanceError::LicenceIdAssigned
             | IssuanceError::IssuerMismatch(_) => StatusCode::BAD_REQUEST,
             IssuanceError::TypeNotAuthorised { .. } => StatusCode::FORBIDDEN,
             IssuanceError::TooManyRows { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             IssuanceError::UnknownCredentialType | IssuanceError::CredentialNotFound => StatusCode::NOT_FOUND,
             IssuanceError::CredentialIdExists => StatusCode::CONFLICT,
+            IssuanceError::Reissue(ReissueRefusal::NotReissuable) => StatusCode::UNPROCESSABLE_ENTITY,
+            IssuanceError::Reissue(_) => StatusCode::CONFLICT,
             IssuanceError::IdempotencyKeyReused | IssuanceError::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
             IssuanceError::IdNumberKeyMissing => StatusCode::SERVICE_UNAVAILABLE,
             IssuanceError::Status(_) | IssuanceError::Busy(_) | IssuanceError::Internal(_) => {

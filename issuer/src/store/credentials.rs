@@ -311,7 +311,11 @@ async fn claim_key(tx: &mut Tx, record: &IdempotencyRecord, stored_at: &str) -> 
     Ok(claimed == 1)
 }
 
-async fn insert_credential(tx: &mut Tx, credential: &NewCredential, stored_at: &str) -> Result<(), StoreError> {
+pub(super) async fn insert_credential(
+    tx: &mut Tx,
+    credential: &NewCredential,
+    stored_at: &str,
+) -> Result<(), StoreError> {
     tx.execute(
         INSERT_CREDENTIAL,
         &args![

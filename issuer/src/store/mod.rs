@@ -22,6 +22,7 @@ mod group_commit;
 mod migrations;
 mod oid4vci;
 mod postgres;
+mod reissues;
 mod sqlite;
 pub mod status;
 mod timestamps;
@@ -44,6 +45,7 @@ pub use self::accounts::{AccountEvent, ApiTokenRecord, Period, PeriodCounts, Ses
 pub use self::anchors::{AnchorRecord, AnchorState};
 pub use self::group_commit::MAX_GROUP;
 pub use self::oid4vci::{NewOffer, RedeemedOffer, Redemption, TokenGrant};
+pub use self::reissues::{LicenceVersion, ReissueOutcome};
 pub use self::status::{
     CredentialState, CredentialStatusRecord, PublishedStatusList, StatusAction, StatusAllocation, StatusChange,
     StatusChangeOutcome, StatusEntryRecord, StatusEvent, StatusListConfig, StatusListInfo, StatusListSnapshot,

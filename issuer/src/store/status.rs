@@ -842,7 +842,10 @@ async fn insert_free_entry(
 }
 
 /// The body of [`Store::change_status`]; the caller commits a `Changed` outcome.
-async fn change_in_transaction(tx: &mut Tx, change: &StatusChange) -> Result<StatusChangeOutcome, StoreError> {
+pub(super) async fn change_in_transaction(
+    tx: &mut Tx,
+    change: &StatusChange,
+) -> Result<StatusChangeOutcome, StoreError> {
     if tx.query_opt("SELECT 1 FROM credentials WHERE id = $1", &args![&change.credential_id]).await?.is_none() {
         return Ok(StatusChangeOutcome::UnknownCredential);
     }

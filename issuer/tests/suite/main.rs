@@ -18,6 +18,7 @@ mod notarization;
 mod oid4vci;
 mod overload;
 mod pki_cli;
+mod reissue;
 mod route_access;
 mod scale_out;
 mod sd_issuance;

@@ -93,6 +93,7 @@ store_tests!(
     oid4vci_nonces_are_single_use,
     licence_serials_count_per_authority_and_type_even_concurrently,
     a_licence_id_is_found_and_never_stored_twice,
+    a_reissue_revokes_the_previous_version_in_its_own_transaction_once,
     group_saves_answer_per_credential_and_log_in_order,
     a_group_with_a_stored_id_saves_nothing,
     concurrent_group_and_coalesced_saves_are_gap_free,
@@ -928,6 +929,88 @@ async fn a_licence_id_is_found_and_never_stored_twice(db: TestDb) {
     };
     assert!(db.store.save_issued(&second, None).await.is_err(), "the identifier is unique");
     assert!(db.store.credential("urn:uuid:licensed-2").await.expect("read").is_none());
+}
+
+/// Reissue saves: of concurrent reissues of one credential exactly one is saved
+/// and the previous version is revoked once; a save that fails after the
+/// revocation (a duplicate id) leaves the previous version active; a previous
+/// version without entries, revoked or unknown is refused with nothing saved.
+async fn a_reissue_revokes_the_previous_version_in_its_own_transaction_once(db: TestDb) {
+    use issuer::store::ReissueOutcome;
+    let store = &db.store;
+    let config = StatusListConfig::with_max_allocations(131_072).expect("config");
+    let prefix = "1.2.156.3005.2.11100000000000000J901.11430000006122244L.7.";
+    let previous = NewCredential {
+        licence_id: Some(format!("{prefix}001.X")),
+        ..sample_credential("urn:uuid:p", "Generic", at(1_700_000_000, 0))
+    };
+    store.save_issued_logged(&previous, None, Some(&log_entry(1))).await.expect("save");
+    store.allocate_status("urn:uuid:p", &PURPOSES, &config).await.expect("allocate");
+    let reissue = |id: &str, n: u8| IssuedToSave {
+        credential: NewCredential {
+            licence_id: Some(format!("{prefix}002.Y")),
+            ..sample_credential(id, "Generic", at(1_700_000_100, 0))
+        },
+        idempotency: None,
+        log_entry: log_entry(n),
+    };
+
+    // Fails after the revocation (the id is taken): rolled back, still active.
+    let outcome = store.save_reissued(&reissue("urn:uuid:p", 2), "urn:uuid:p", "superseded by reissue", "t").await;
+    assert_eq!(outcome.expect("outcome"), ReissueOutcome::Duplicate);
+    assert_eq!(
+        store.credential_status("urn:uuid:p").await.expect("status").expect("entries").state(),
+        CredentialState::Active
+    );
+    assert!(store.status_events("urn:uuid:p").await.expect("events").is_empty());
+
+    let (a, b) = (reissue("urn:uuid:a", 3), reissue("urn:uuid:b", 4));
+    let (first, second) = tokio::join!(
+        store.save_reissued(&a, "urn:uuid:p", "superseded by reissue", "t"),
+        store.save_reissued(&b, "urn:uuid:p", "superseded by reissue", "t"),
+    );
+    let outcomes = [first.expect("first"), second.expect("second")];
+    assert_eq!(outcomes.iter().filter(|o| matches!(o, ReissueOutcome::Saved(Some(_)))).count(), 1, "{outcomes:?}");
+    assert!(outcomes.iter().any(|o| matches!(o, ReissueOutcome::PreviousRevoked | ReissueOutcome::Duplicate)));
+    let events = store.status_events("urn:uuid:p").await.expect("events");
+    assert_eq!(events.len(), 1);
+    assert_eq!((events[0].action, events[0].reason.as_str()), (StatusAction::Revoke, "superseded by reissue"));
+    let versions = store.licence_versions(prefix).await.expect("versions");
+    let ids: Vec<&str> = versions.iter().map(|v| v.licence_id.as_str()).collect();
+    assert_eq!(ids, [format!("{prefix}001.X"), format!("{prefix}002.Y")]);
+    assert!(store
+        .licence_versions("1.2.156.3005.2.11100000000000000J901.11430000006122244L.70.")
+        .await
+        .expect("none")
+        .is_empty());
+
+    // Suspended: rolled back, still suspended.
+    let s = sample_credential("urn:uuid:s", "Generic", at(1_700_000_000, 0));
+    store.save_issued(&s, None).await.expect("save");
+    store.allocate_status("urn:uuid:s", &PURPOSES, &config).await.expect("allocate");
+    let suspend = StatusChange {
+        credential_id: "urn:uuid:s".into(),
+        action: StatusAction::Suspend,
+        reason: "check".into(),
+        actor: "t".into(),
+        place: None,
+        at: Utc::now(),
+    };
+    assert!(matches!(store.change_status(&suspend).await.expect("suspend"), StatusChangeOutcome::Changed { .. }));
+    let outcome = store.save_reissued(&reissue("urn:uuid:c", 5), "urn:uuid:s", "superseded by reissue", "t").await;
+    assert_eq!(outcome.expect("outcome"), ReissueOutcome::PreviousSuspended);
+    let state = store.credential_status("urn:uuid:s").await.expect("status").expect("entries").state();
+    assert_eq!(state, CredentialState::Suspended);
+
+    // Revoked already, unknown, or without entries: nothing saved.
+    let outcome = store.save_reissued(&reissue("urn:uuid:c", 5), "urn:uuid:p", "superseded by reissue", "t").await;
+    assert_eq!(outcome.expect("outcome"), ReissueOutcome::PreviousRevoked);
+    let outcome = store.save_reissued(&reissue("urn:uuid:c", 5), "urn:uuid:none", "superseded by reissue", "t").await;
+    assert_eq!(outcome.expect("outcome"), ReissueOutcome::PreviousNotRevocable);
+    store.save_issued(&sample_credential("urn:uuid:bare", "Generic", at(1_700_000_000, 0)), None).await.expect("save");
+    let outcome = store.save_reissued(&reissue("urn:uuid:c", 5), "urn:uuid:bare", "superseded by reissue", "t").await;
+    assert_eq!(outcome.expect("outcome"), ReissueOutcome::PreviousNotRevocable);
+    assert!(store.credential("urn:uuid:c").await.expect("read").is_none());
 }
 
 fn change(id: &str, action: StatusAction, reason: &str, actor: &str) -> StatusChange {

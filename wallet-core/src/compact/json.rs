@@ -5,6 +5,7 @@ use serde_json::{Map, Number, Value};
 
 use super::cbor::{self, Reader, Token, Writer};
 use super::error::{CompactError, MAX_DEPTH};
+use super::licence_record::{self, TAG_LICENCE_RECORD};
 use super::strings;
 use crate::credential_type::TypeRegistry;
 
@@ -31,7 +32,7 @@ pub fn encode(types: &TypeRegistry, value: &Value) -> Result<Vec<u8>, CompactErr
 pub fn decode(types: &TypeRegistry, bytes: &[u8]) -> Result<Value, CompactError> {
     let mut decoder = Decoder { r: Reader::new(bytes), strings: strings::Decoder::new(types.clone()) };
     let value = match decoder.r.next()? {
-        token @ (Token::Map(_) | Token::Tag(TAG_RECORD)) => decoder.token(token, 1)?,
+        token @ (Token::Map(_) | Token::Tag(TAG_RECORD | TAG_LICENCE_RECORD)) => decoder.token(token, 1)?,
         _ => return Err(CompactError::NotAnObject),
     };
     match decoder.r.remaining() {
@@ -63,6 +64,9 @@ impl<'a> Encoder<'a> {
             }
             Value::Object(map) => {
                 check_depth(depth)?;
+                if self.licence_record(map, depth)? {
+                    return Ok(());
+                }
                 let mask = record_mask(self.types, map);
                 if let Some(mask) = mask {
                     self.w.tag(TAG_RECORD);
@@ -85,6 +89,23 @@ impl<'a> Encoder<'a> {
         Ok(())
     }
 
+    /// Writes `map` as a tag 20 record when it qualifies (see
+    /// [`licence_record`]); whether it did.
+    fn licence_record(&mut self, map: &'a Map<String, Value>, depth: usize) -> Result<bool, CompactError> {
+        let term = crate::licence_id::CREDENTIAL_TERM;
+        let Some(parts) = licence_record::parts(self.types, map) else { return Ok(false) };
+        let others = map.iter().filter(|(key, _)| key.as_str() != term);
+        let Some(mask) = mask_of(self.types, others.clone().map(|(key, _)| key)) else { return Ok(false) };
+        self.w.tag(TAG_LICENCE_RECORD);
+        self.w.array(map.len() + parts.items());
+        self.w.uint(mask);
+        for (_, item) in others {
+            self.value(item, depth + 1)?;
+        }
+        parts.write(&mut self.w);
+        Ok(true)
+    }
+
     /// Writes a number in the form that decodes to the same text: an
     /// integer, a float, or (if neither prints back identically) its literal.
     fn number(&mut self, n: &Number) {
@@ -105,18 +126,25 @@ impl<'a> Encoder<'a> {
 /// The key mask for the record form of `map`, when every key is a term with
 /// a code below 64, the codes ascend, and the record is shorter than the map.
 fn record_mask(types: &TypeRegistry, map: &Map<String, Value>) -> Option<u64> {
-    let mut mask = 0u64;
-    let mut map_keys_len = 0;
-    let mut previous = None;
-    for key in map.keys() {
-        let code = types.key_code(key).filter(|c| *c < 64 && previous.is_none_or(|p| p < *c))?;
-        previous = Some(code);
-        mask |= 1 << code;
-        map_keys_len += cbor::int_len(unzigzag(code));
-    }
+    let mask = mask_of(types, map.keys())?;
+    let map_keys_len: usize =
+        map.keys().filter_map(|key| types.key_code(key)).map(|code| cbor::int_len(unzigzag(code))).sum();
     let map_len = cbor::head_len(map.len() as u64) + map_keys_len;
     let record_len = cbor::head_len(TAG_RECORD) + cbor::head_len(map.len() as u64 + 1) + cbor::head_len(mask);
     (record_len < map_len).then_some(mask)
+}
+
+/// The record mask of `keys`: every key a term with a code below 64, in
+/// strictly ascending code order.
+fn mask_of<'k>(types: &TypeRegistry, keys: impl Iterator<Item = &'k String>) -> Option<u64> {
+    let mut mask = 0u64;
+    let mut previous = None;
+    for key in keys {
+        let code = types.key_code(key).filter(|c| *c < 64 && previous.is_none_or(|p| p < *c))?;
+        previous = Some(code);
+        mask |= 1 << code;
+    }
+    Some(mask)
 }
 
 fn check_depth(depth: usize) -> Result<(), CompactError> {
@@ -153,6 +181,10 @@ impl Decoder<'_> {
             Token::Tag(TAG_RECORD) => {
                 check_depth(depth)?;
                 self.record(depth)?
+            }
+            Token::Tag(TAG_LICENCE_RECORD) => {
+                check_depth(depth)?;
+                self.licence_record(depth)?
             }
             Token::Tag(TAG_NUMBER_LITERAL) => Value::Number(self.number_literal()?),
             Token::Tag(tag) => Value::String(self.strings.tagged(&mut self.r, tag)?),
@@ -191,13 +223,36 @@ impl Decoder<'_> {
         if u64::from(mask.count_ones()) + 1 != len {
             return Err(shape());
         }
+        Ok(Value::Object(self.record_values(mask, depth)?))
+    }
+
+    /// Tag 20: a record with the parts of its 证照标识 after its values.
+    fn licence_record(&mut self, depth: usize) -> Result<Value, CompactError> {
+        let shape = || {
+            invalid(format!(
+                "tag {TAG_LICENCE_RECORD} must enclose [mask, one value per mask bit, authority, serial(, version)] \
+                 of a valid licence identifier for the record's type"
+            ))
+        };
+        let (Token::Array(len), Token::Uint(mask)) = (self.r.next()?, self.r.next()?) else {
+            return Err(shape());
+        };
+        let parts = len.checked_sub(u64::from(mask.count_ones()) + 1).ok_or_else(shape)?;
+        let map = self.record_values(mask, depth)?;
+        let parts = licence_record::LicenceParts::read(&mut self.r, parts).ok_or_else(shape)?;
+        let map = licence_record::assemble(self.strings.types(), map, parts).ok_or_else(shape)?;
+        Ok(Value::Object(map))
+    }
+
+    /// The values of a record with key mask `mask`, in key-code order.
+    fn record_values(&mut self, mask: u64, depth: usize) -> Result<Map<String, Value>, CompactError> {
         let mut map = Map::new();
         for code in (0..64).filter(|bit| mask & (1 << bit) != 0) {
             let key = self.strings.types().key(code).map(str::to_owned).ok_or(CompactError::UnknownTermCode(code))?;
             let value = self.value(depth + 1)?;
             map.insert(key, value);
         }
-        Ok(Value::Object(map))
+        Ok(map)
     }
 
     fn map(&mut self, len: u64, depth: usize) -> Result<Value, CompactError> {

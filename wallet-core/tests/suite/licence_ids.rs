@@ -161,3 +161,83 @@ fn malformed_compact_identifiers_are_errors() {
         assert!(wallet_core::compact::decode_cbor_with(&types, &bad).is_err(), "{bad:02x?}");
     }
 }
+
+/// Tag 20: a credential whose 证照标识 sits where issuers put it is a record
+/// with the identifier's authority, serial and (after 001) version appended;
+/// the type code comes from the record's `type`. Lossless, and smaller than
+/// the map with a tag 19 value it replaces.
+#[test]
+fn a_credential_with_its_identifier_in_place_is_a_licence_record() {
+    let types = TypeRegistry::shipped().unwrap();
+    let sample: Value = serde_json::from_str(&fixture("qr/sample-health-certificate.signed.json")).unwrap();
+    let plain = wallet_core::compact::encode_cbor(&sample).unwrap();
+    for (serial, version) in [("1", 1), ("20260000017", 1), ("4294967296", 2), ("0042", 999), ("A1B2", 17)] {
+        let id = LicenceId::new(type_code("HealthCertificate"), usci("11430000006122244L"), serial, version).unwrap();
+        let with = id.put_into(sample.clone());
+        let cbor = wallet_core::compact::encode_cbor_with(&types, &with).unwrap();
+        assert_eq!(cbor.first(), Some(&0xd4), "tag 20 at the top");
+        assert_eq!(wallet_core::compact::decode_cbor_with(&types, &cbor).unwrap(), with);
+        let extra = cbor.len() - plain.len();
+        let serial_len = if serial.starts_with('0') || serial.starts_with('A') { 1 + serial.len() } else { 9 };
+        assert!(extra <= 13 + serial_len + usize::from(version > 1) * 3, "{serial}/{version}: {extra} more bytes");
+    }
+    // Elsewhere in the object, or with another type's code: a map, still lossless.
+    let id = LicenceId::new(type_code("HealthCertificate"), usci("11430000006122244L"), "7", 1).unwrap();
+    let mut at_the_end = sample.clone();
+    at_the_end["licenceId"] = json!(id.to_string());
+    let food = LicenceId::new(type_code("FoodBusinessLicence"), usci("11430000006122244L"), "7", 1).unwrap();
+    for other in [at_the_end, food.put_into(sample.clone())] {
+        let cbor = wallet_core::compact::encode_cbor_with(&types, &other).unwrap();
+        assert_ne!(cbor.first(), Some(&0xd4));
+        assert_eq!(wallet_core::compact::decode_cbor_with(&types, &cbor).unwrap(), other);
+    }
+}
+
+#[test]
+fn malformed_licence_records_are_errors() {
+    let types = TypeRegistry::shipped().unwrap();
+    // 20([mask 1<<2 (type), 6(3) "HealthCertificate", authority, serial(, version)]).
+    let record = |len: u8, type_value: &[u8], parts: &[&[u8]]| {
+        let mut d = vec![0xd4, len, 0x04];
+        d.extend_from_slice(type_value);
+        for part in parts {
+            d.extend_from_slice(part);
+        }
+        d
+    };
+    let health: &[u8] = &[0xc6, 0x03];
+    let authority: &[u8] = &[0x4b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let ok = record(0x84, health, &[authority, &[0x01]]);
+    let decoded = wallet_core::compact::decode_cbor_with(&types, &ok).unwrap();
+    let keys: Vec<&String> = decoded.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["licenceId", "type"], "first, without an id");
+    let id = LicenceId::parse(decoded["licenceId"].as_str().unwrap()).unwrap();
+    assert_eq!((id.serial(), id.version(), id.type_code()), ("1", 1, &type_code("HealthCertificate")));
+    assert_eq!(wallet_core::compact::encode_cbor_with(&types, &decoded).unwrap(), ok, "one encoding");
+    let v2 = record(0x85, health, &[authority, &[0x01], &[0x02]]);
+    assert_eq!(
+        LicenceId::parse(wallet_core::compact::decode_cbor_with(&types, &v2).unwrap()["licenceId"].as_str().unwrap())
+            .unwrap()
+            .version(),
+        2
+    );
+    for bad in [
+        record(0x85, health, &[authority, &[0x01], &[0x01]]), // version 001 written out
+        record(0x85, health, &[authority, &[0x01], &[0x19, 0x03, 0xe8]]), // version 1000
+        record(0x85, health, &[authority, &[0x01], &[0x00]]), // version 0
+        record(0x83, health, &[authority]),                   // no serial
+        record(0x86, health, &[authority, &[0x01], &[0x02], &[0x02]]), // one part too many
+        record(0x82, health, &[]),                            // no parts at all
+        record(0x84, health, &[&[0x4b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], &[0x01]]), // beyond 31^17
+        record(0x84, health, &[&[0x4a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], &[0x01]]), // 10-byte authority
+        record(0x84, health, &[&[0x61, 0x41], &[0x01]]),                         // authority as text
+        record(0x84, health, &[authority, &[0x60]]),                             // empty serial
+        record(0x84, health, &[authority, &[0x20]]),                             // negative serial
+        record(0x84, &[0xc6, 0x02], &[authority, &[0x01]]),                      // VerifiableCredential: no type code
+        record(0x84, &[0x61, 0x58], &[authority, &[0x01]]),                      // an unknown type
+        vec![0xd4, 0x84, 0x04],                                                  // truncated
+        vec![0xd4, 0x01],                                                        // not [mask, …]
+    ] {
+        assert!(wallet_core::compact::decode_cbor_with(&types, &bad).is_err(), "{bad:02x?}");
+    }
+}

@@ -66,6 +66,7 @@ pub const INVENTORY: &[(Method, &str, Access)] = &[
     // A credential and its audit trail.
     (Method::GET, "/credentials/{uuid}", ApiTokenOrStaff(Scope::Issue, Clerk)),
     (Method::GET, "/api/v1/licence-ids/{licence_id}", ApiTokenOrStaff(Scope::Issue, Clerk)),
+    (Method::GET, "/api/v1/licence-ids/{licence_id}/versions", ApiTokenOrStaff(Scope::Issue, Clerk)),
     (Method::GET, "/credentials/{uuid}/qr.png", ApiTokenOrStaff(Scope::Issue, Clerk)),
     (Method::GET, "/credentials/{uuid}/qr.svg", ApiTokenOrStaff(Scope::Issue, Clerk)),
     (Method::GET, "/credentials/{uuid}/use", ApiTokenOrStaff(Scope::Issue, Clerk)),
@@ -73,6 +74,9 @@ pub const INVENTORY: &[(Method, &str, Access)] = &[
     (Method::POST, "/credentials/{uuid}/status", ApiToken(Scope::Status)),
     // Domain API. Marking a single-use credential used is a status change.
     (Method::POST, "/api/v1/credentials/{uuid}/use", ApiToken(Scope::Status)),
+    // A reissue issues the next version and revokes the previous one: a token
+    // must cover both (scope `all`); staff need the role that may revoke.
+    (Method::POST, "/api/v1/credentials/{uuid}/reissue", ApiToken(Scope::All)),
     (Method::POST, "/api/v1/health-certificates", ApiToken(Scope::Issue)),
     (Method::POST, "/api/v1/licences", ApiToken(Scope::Issue)),
     (Method::POST, "/api/v1/credential-offers", ApiToken(Scope::Issue)),
@@ -110,6 +114,7 @@ pub const INVENTORY: &[(Method, &str, Access)] = &[
     (Method::POST, "/types/{api_path}/new", Staff(Clerk)),
     (Method::GET, "/certificates/{uuid}", Staff(Clerk)),
     (Method::POST, "/certificates/{uuid}/status", Staff(Supervisor)),
+    (Method::POST, "/certificates/{uuid}/reissue", Staff(Supervisor)),
     (Method::GET, "/account/password", Staff(Clerk)),
     (Method::POST, "/account/password", Staff(Clerk)),
 ];
@@ -437,7 +442,11 @@ mod tests {
         for (method, path, _) in INVENTORY {
             let access = access_of(method, path);
             let changes_status = *method == Method::POST && (path.contains("status") || path.ends_with("/use"));
+            // A reissue issues the next version and revokes the previous one.
+            let reissues = *method == Method::POST && path.ends_with("/reissue");
             match access {
+                Staff(role) if reissues => assert_eq!(role, Supervisor, "{method} {path}"),
+                ApiToken(scope) if reissues => assert_eq!(scope, Scope::All, "{method} {path}"),
                 Staff(role) if changes_status => assert_eq!(role, Supervisor, "{method} {path}"),
                 Staff(role) => assert_eq!(role, Clerk, "{method} {path}"),
                 ApiToken(scope) if changes_status => assert_eq!(scope, Scope::Status, "{method} {path}"),
@@ -452,6 +461,7 @@ mod tests {
         assert!(Scope::All.allows(Scope::Issue) && Scope::All.allows(Scope::Status));
         assert!(Clerk < Supervisor && Supervisor < Role::Admin);
         assert_eq!(access_needed_role(&Method::POST, "/certificates/{uuid}/status"), Supervisor);
+        assert_eq!(access_needed_role(&Method::POST, "/certificates/{uuid}/reissue"), Supervisor);
         assert_eq!(access_needed_role(&Method::POST, "/api/v1/licences"), Role::Admin);
     }
 

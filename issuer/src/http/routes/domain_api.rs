@@ -37,7 +37,8 @@ fn respond(issued: Issued) -> HttpResponse {
     resp.json(issued.body)
 }
 
-fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
+/// 415 unless the body is declared JSON.
+pub(super) fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
     let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     if ct.starts_with("application/json") {
         Ok(())

@@ -8,6 +8,7 @@ pub mod domain_api;
 pub mod log;
 pub mod notarization;
 pub mod oid4vci;
+pub mod reissue;
 pub mod status;
 pub mod trust_list;
 pub mod vc_api;
@@ -39,6 +40,7 @@ pub fn register(cfg: &mut web::ServiceConfig) -> Vec<(Method, &'static str)> {
         .add(Method::GET, "/credentials/{uuid}/status", web::get().to(status::show))
         .add(Method::GET, "/credentials/{uuid}/use", web::get().to(status::show_use))
         .add(Method::POST, "/api/v1/credentials/{uuid}/use", web::post().to(status::mark_used))
+        .add(Method::POST, "/api/v1/credentials/{uuid}/reissue", web::post().to(reissue::reissue))
         .add(Method::GET, "/credentials/{uuid}/inclusion", web::get().to(log::inclusion))
         .add(Method::GET, "/log/checkpoint", web::get().to(log::checkpoint))
         .add(Method::GET, "/log/key", web::get().to(log::key))
@@ -71,6 +73,7 @@ pub fn register(cfg: &mut web::ServiceConfig) -> Vec<(Method, &'static str)> {
         .add(Method::POST, "/api/v1/{api_path}", web::post().to(domain_api::issue_defined))
         .add(Method::GET, "/credentials/{uuid}", web::get().to(credentials::credential))
         .add(Method::GET, "/api/v1/licence-ids/{licence_id}", web::get().to(credentials::by_licence_id))
+        .add(Method::GET, "/api/v1/licence-ids/{licence_id}/versions", web::get().to(reissue::versions))
         .add(Method::GET, "/credentials/{uuid}/qr.png", web::get().to(credentials::qr_png))
         .add(Method::GET, "/credentials/{uuid}/qr.svg", web::get().to(credentials::qr_svg));
     crate::http::web::register(&mut r);

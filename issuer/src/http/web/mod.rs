@@ -9,6 +9,7 @@
 pub mod account;
 mod account_texts;
 pub mod pages;
+pub mod reissue_page;
 pub mod session;
 mod view;
 
@@ -34,6 +35,7 @@ pub fn register(r: &mut crate::http::routes::access::Router<'_>) {
         .add(Method::POST, "/types/{api_path}/new", web::post().to(pages::issue_of_type))
         .add(Method::GET, "/certificates/{uuid}", web::get().to(pages::certificate))
         .add(Method::POST, "/certificates/{uuid}/status", web::post().to(pages::change_status))
+        .add(Method::POST, "/certificates/{uuid}/reissue", web::post().to(reissue_page::reissue))
         .add(Method::GET, "/audit", web::get().to(pages::audit))
         .add(Method::GET, "/lookup", web::get().to(pages::lookup_form))
         .add(Method::POST, "/lookup", web::post().to(pages::lookup))

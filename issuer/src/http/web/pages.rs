@@ -98,6 +98,12 @@ struct CertificatePage {
     events: Vec<EventRow>,
     notice: Option<&'static str>,
     status_error: Option<String>,
+    /// The signed-in role may reissue (the route checks it again), and the
+    /// credential has a 证照标识 to reissue.
+    may_reissue: bool,
+    /// Every version of this licence (same 证照标识 serial), oldest first:
+    /// identifier, page UUID, whether it is this page's.
+    versions: Vec<(String, String, bool)>,
 }
 
 struct ListRow {
@@ -500,7 +506,7 @@ fn action_label(action: StatusAction, lang: Lang) -> &'static str {
     }
 }
 
-async fn render_certificate(
+pub(super) async fn render_certificate(
     req: &HttpRequest,
     state: &WebState,
     issuer: &Issuer,
@@ -537,7 +543,19 @@ async fn render_certificate(
     };
     let notice = (web_query(req, "issued").is_some())
         .then_some(ctx.t.issued_ok)
-        .or_else(|| (web_query(req, "changed").is_some()).then_some(ctx.t.status_changed));
+        .or_else(|| (web_query(req, "changed").is_some()).then_some(ctx.t.status_changed))
+        .or_else(|| (web_query(req, "reissued").is_some()).then_some(ctx.t.reissued_ok));
+    let licence_id = vc.get(wallet_core::licence_id::CREDENTIAL_TERM).and_then(Value::as_str).map(str::to_owned);
+    let versions = licence_versions(issuer, licence_id.as_deref(), &id).await;
+    let may_reissue = licence_id.is_some()
+        && !revoked
+        && signed_in(req).is_some_and(|u| {
+            u.role
+                >= crate::http::routes::access::access_needed_role(
+                    &actix_web::http::Method::POST,
+                    "/certificates/{uuid}/reissue",
+                )
+        });
     let status = if status_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = CertificatePage {
         uuid: uuid.to_owned(),
@@ -550,7 +568,9 @@ async fn render_certificate(
             .to_owned(),
         valid_from: ui_text::date_of(&vc, "validFrom"),
         valid_until: ui_text::date_of(&vc, "validUntil"),
-        licence_id: vc.get(wallet_core::licence_id::CREDENTIAL_TERM).and_then(Value::as_str).map(str::to_owned),
+        licence_id,
+        may_reissue,
+        versions,
         id,
         state: state_name,
         state_class,
@@ -568,6 +588,26 @@ async fn render_certificate(
         ctx,
     };
     respond(req, page, status, cookies)
+}
+
+/// The versions of the licence `licence_id` names (empty for one version, or
+/// none): identifier, page UUID, whether it is `this_id`'s.
+async fn licence_versions(issuer: &Issuer, licence_id: Option<&str>, this_id: &str) -> Vec<(String, String, bool)> {
+    let Some(parsed) = licence_id.and_then(|l| wallet_core::licence_id::LicenceId::parse(l).ok()) else {
+        return Vec::new();
+    };
+    let versions = issuer.licence_versions(&parsed).await.unwrap_or_default();
+    if versions.len() < 2 {
+        return Vec::new();
+    }
+    versions
+        .into_iter()
+        .map(|v| {
+            let uuid = v.credential_id.strip_prefix("urn:uuid:").unwrap_or(&v.credential_id).to_owned();
+            let this = v.credential_id == this_id;
+            (v.licence_id, uuid, this)
+        })
+        .collect()
 }
 
 /// `GET /certificates/{uuid}`: the printable card and its status.

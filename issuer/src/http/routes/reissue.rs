@@ -1,0 +1,49 @@
+//! `POST /api/v1/credentials/{uuid}/reissue`: reissue a licence (证照标识 with the
+//! same serial, next version) with corrected fields or unchanged; the previous
+//! version is revoked in the same transaction (`crate::domain::reissue`).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::api_error::ApiError;
+use crate::domain::issuance::Issuer;
+use crate::http::routes::access::ApiCaller;
+
+/// `POST /api/v1/credentials/{uuid}/reissue`: an empty body (or `{}`) reissues
+/// the content unchanged; else the body is the type's issuance request.
+/// 201 with the new credential, its links and `previous`.
+///
+/// # Errors
+/// 404 unknown credential; 409 `already_revoked` / `already_superseded` /
+/// `already_used` / `suspended` / `licence_version_exhausted`; 422 `not_reissuable` or
+/// invalid corrections; 415 a body that is not JSON.
+pub async fn reissue(
+    caller: ApiCaller,
+    issuer: web::Data<Issuer>,
+    uuid: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = super::body::read_body(payload).await?;
+    if !body.trim_ascii().is_empty() {
+        super::domain_api::require_json(&req)?;
+    }
+    let answer = issuer.reissue(&uuid, &body, &caller.principal()).await?;
+    Ok(HttpResponse::Created().json(answer))
+}
+
+/// `GET /api/v1/licence-ids/{licence_id}/versions`: every version of the licence
+/// (old → new) with its credential id and status; the identifier is checked
+/// first (400 with its code).
+///
+/// # Errors
+/// 400 for an identifier that does not check out, 404 when no version is stored.
+pub async fn versions(
+    _who: crate::http::routes::access::Principal,
+    issuer: web::Data<Issuer>,
+    licence_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let parsed = crate::domain::search::licence_id_query(&licence_id)
+        .and_then(|id| id.ok_or(wallet_core::licence_id::LicenceIdError::Root))
+        .map_err(|e| ApiError::bad_request(e.code(), e.message_zh(), e.to_string()))?;
+    Ok(HttpResponse::Ok().json(issuer.licence_chain(&parsed).await?))
+}
