@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod pkcs11_module;
 pub mod pkcs11_signer;
 pub mod pkcs11_uri;
 pub mod signing_key;
