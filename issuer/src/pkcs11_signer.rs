@@ -52,7 +52,10 @@ impl std::fmt::Debug for Pkcs11Signer {
 /// The module at `path`, loaded and `C_Initialize`d once for the process
 /// (a second `C_Initialize` of the same library would fail, and finalising it
 /// would end every other user's sessions).
-fn module(path: &Path) -> anyhow::Result<Pkcs11> {
+///
+/// # Errors
+/// The file is missing or is not a PKCS#11 module that initialises.
+pub fn module(path: &Path) -> anyhow::Result<Pkcs11> {
     static MODULES: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
     let modules = MODULES.get_or_init(|| Mutex::new(HashMap::new()));
     let mut modules = modules.lock().map_err(|_| anyhow!("PKCS#11 module table poisoned"))?;
@@ -257,6 +260,11 @@ impl Pkcs11Signer {
         Ok(signer)
     }
 
+    /// What the key's URI names (no PIN, no module path), for messages.
+    pub fn describe(&self) -> &str {
+        &self.label
+    }
+
     /// An idle session (or a new, logged-in one) and the key's handle in it.
     fn session(&self) -> Result<(Session, ObjectHandle), SignerError> {
         let idle = self.idle.lock().map_err(|_| SignerError("session pool poisoned".into()))?.pop();
@@ -339,4 +347,21 @@ pub fn generate_in_token(uri: &Pkcs11Uri) -> anyhow::Result<p256::PublicKey> {
     session.generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private).context("generating the key pair")?;
     let by_label = Pkcs11Uri { id: Some(id), ..uri.clone() };
     public_key(&session, &by_label)
+}
+
+/// Whether the token `uri` names holds a private key matching it (`object`
+/// and/or `id`): so that a command can use a key made earlier (e.g. by
+/// `ecert-pki token-key`) instead of generating one.
+///
+/// # Errors
+/// Module, token or PIN failures.
+pub fn token_has_key(uri: &Pkcs11Uri) -> anyhow::Result<bool> {
+    let module = module(&uri.module_path()?)?;
+    let pin = read_pin(uri)?;
+    let slot = find_slot(&module, uri)?;
+    let session = module.open_ro_session(slot).context("opening a PKCS#11 session")?;
+    login(&session, &pin).map_err(|e| login_error(e, uri))?;
+    let found =
+        session.find_objects(&template(uri, ObjectClass::PRIVATE_KEY)).context("searching the token")?;
+    Ok(!found.is_empty())
 }

@@ -9,6 +9,7 @@
 //! |---|---|
 //! | `root.pem` | the root certificate |
 //! | `root.key.pem` | its private key, passphrase-encrypted PKCS#8, mode 0600 |
+//! | `root.key.uri` | instead of `root.key.pem`: the PKCS#11 URI of the key in the department's token (`init-root --token`; see [`root_key`]) |
 //! | `issued/<serial-hex>.pem` | every certificate issued by this root |
 //! | `revocations.json` | the revocation register, from which CRLs are made |
 //! | `trust-list.sequence` | the last trust-list sequence number signed with this root |
@@ -22,7 +23,8 @@
 //! `ISSUER_PKI_PASSPHRASE`. It is never a command-line argument (those are
 //! visible to every user of the machine) and never printed; an empty one is
 //! refused. `trust-list` unlocks every directory it is given with that same
-//! passphrase.
+//! passphrase. A root key in a token needs no passphrase: its PIN comes from
+//! the URI's `pin-source` file or `ISSUER_PKCS11_PIN`.
 //!
 //! # Clinic data directory
 //!
@@ -41,6 +43,7 @@ mod clinic;
 mod department;
 mod files;
 mod passphrase;
+mod root_key;
 mod show;
 mod token_key;
 
@@ -49,6 +52,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, SubsecRound as _, Utc};
 
 use passphrase::PassphraseArgs;
+use root_key::RootKeyArgs;
 
 /// The department PKI tool: its own binary, so that the clinics' `issuer`
 /// service carries no root CA code.
@@ -153,6 +157,12 @@ pub struct InitRootArgs {
     /// Validity of the root certificate, in years from now.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub years: u32,
+    /// Keep the root key in a PKCS#11 token (HSM) instead of root.key.pem: the
+    /// key the URI names (`pkcs11:token=…;object=<label>?module-path=…&pin-source=file:…`),
+    /// generated there if the token does not have it; P-256 only. The URI is
+    /// recorded in DIR/root.key.uri; the PIN never (pin-source file or ISSUER_PKCS11_PIN).
+    #[arg(long, value_name = "URI", conflicts_with = "passphrase_file")]
+    pub token: Option<String>,
     /// The passphrase that will protect root.key.pem.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
@@ -200,6 +210,9 @@ pub struct IssueArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// The passphrase of root.key.pem.
+    /// The root key in a token, if not as DIR records it.
+    #[command(flatten)]
+    pub root_key: RootKeyArgs,
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
 }
@@ -272,6 +285,9 @@ pub struct CrlArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// The passphrase of root.key.pem.
+    /// The root key in a token, if not as DIR records it.
+    #[command(flatten)]
+    pub root_key: RootKeyArgs,
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
 }
@@ -296,6 +312,9 @@ pub struct TrustListArgs {
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// The passphrase of every root.key.pem involved.
+    /// The root key in a token, if not as DIR records it.
+    #[command(flatten)]
+    pub root_key: RootKeyArgs,
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
 }
