@@ -99,7 +99,8 @@ impl ModuleSearch {
         let path = if path.is_absolute() {
             path.to_path_buf()
         } else {
-            let dir = self.module_dirs.first().ok_or_else(|| format!("{shown}: a relative module and no module dir"))?;
+            let dir =
+                self.module_dirs.first().ok_or_else(|| format!("{shown}: a relative module and no module dir"))?;
             dir.join(path)
         };
         if path.is_file() {

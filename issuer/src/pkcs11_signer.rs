@@ -361,7 +361,6 @@ pub fn token_has_key(uri: &Pkcs11Uri) -> anyhow::Result<bool> {
     let slot = find_slot(&module, uri)?;
     let session = module.open_ro_session(slot).context("opening a PKCS#11 session")?;
     login(&session, &pin).map_err(|e| login_error(e, uri))?;
-    let found =
-        session.find_objects(&template(uri, ObjectClass::PRIVATE_KEY)).context("searching the token")?;
+    let found = session.find_objects(&template(uri, ObjectClass::PRIVATE_KEY)).context("searching the token")?;
     Ok(!found.is_empty())
 }

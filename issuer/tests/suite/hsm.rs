@@ -17,13 +17,13 @@ use wallet_core::verification::{verify_credential, VerifyOptions};
 use crate::support::requests::health_request;
 use crate::support::softhsm::{serial, token, PIN, UNUSED_TOKEN};
 
-struct App {
-    base: String,
-    did: String,
-    http: reqwest::Client,
+pub(crate) struct App {
+    pub(crate) base: String,
+    pub(crate) did: String,
+    pub(crate) http: reqwest::Client,
 }
 
-async fn start(data: &std::path::Path, signing_key: Option<String>) -> anyhow::Result<App> {
+pub(crate) async fn start(data: &std::path::Path, signing_key: Option<String>) -> anyhow::Result<App> {
     let mut settings = issuer::config::Settings::for_tests(data.to_path_buf());
     settings.signing_key = signing_key;
     let app = issuer::startup::Application::build(&settings).await?;
@@ -35,7 +35,7 @@ async fn start(data: &std::path::Path, signing_key: Option<String>) -> anyhow::R
 }
 
 impl App {
-    async fn issue(&self) -> Value {
+    pub(crate) async fn issue(&self) -> Value {
         let resp = self
             .http
             .post(format!("{}/api/v1/health-certificates", self.base))
@@ -172,7 +172,10 @@ async fn bad_token_configurations_stop_the_issuer_with_a_clear_error() {
         (uri.replace("token=ecert-test", "token=ecert-test;slot-description=HSM%201"), "no PKCS#11 token matches"),
         (uri.replace("token=ecert-test", "token=ecert-test;colour=red"), "unknown attribute `colour`"),
         // module-path wins over module-name (RFC 7512 §2.3).
-        (uri.replace(&format!("module-path={}", token.module), "module-name=softhsm2&module-path=/x.so"), "does not exist"),
+        (
+            uri.replace(&format!("module-path={}", token.module), "module-name=softhsm2&module-path=/x.so"),
+            "does not exist",
+        ),
     ];
     for (uri, says) in cases {
         let message = startup_error(uri.clone()).await;
@@ -236,7 +239,8 @@ async fn a_key_that_could_leave_the_token_is_refused() {
 
 /// The key events in the log, in order: (kind, key, credentialDigest).
 async fn key_events(app: &App) -> Vec<(String, String, String)> {
-    let page: Value = serde_json::from_str(&app.get(&format!("{}/log/entries?start=0&count=100", app.base)).await).unwrap();
+    let page: Value =
+        serde_json::from_str(&app.get(&format!("{}/log/entries?start=0&count=100", app.base)).await).unwrap();
     page["entries"]
         .as_array()
         .unwrap()

@@ -6,8 +6,7 @@ use anyhow::{bail, Context as _};
 use chrono::{Duration, Months};
 use wallet_core::trust::{
     build_trust_list, certificate_pem_to_der, create_crl, create_root, crl_der_to_pem, issue_certificate,
-    random_serial, summarize_certificate, CertificateValidity, DepartmentName, TrustListContents,
-    BASE_CREDENTIAL_TYPE,
+    random_serial, summarize_certificate, CertificateValidity, DepartmentName, TrustListContents, BASE_CREDENTIAL_TYPE,
 };
 
 use super::ca_dir::{

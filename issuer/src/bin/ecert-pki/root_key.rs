@@ -153,7 +153,8 @@ impl NewRootKey {
         }
         let existed = token_has_key(&uri).with_context(|| format!("looking for the key {}", uri.describe()))?;
         if !existed {
-            generate_in_token(&uri).with_context(|| format!("generating the root key {} in the token", uri.describe()))?;
+            generate_in_token(&uri)
+                .with_context(|| format!("generating the root key {} in the token", uri.describe()))?;
         }
         Ok(Self::Token(Box::new(open_token_key(text)?), text.to_owned(), !existed))
     }

@@ -3,6 +3,6 @@
 pub mod anvil;
 pub mod postgres;
 pub mod requests;
-pub mod softhsm;
 #[path = "../../../../test-support/require.rs"]
 pub mod require;
+pub mod softhsm;
