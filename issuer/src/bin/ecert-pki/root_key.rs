@@ -118,8 +118,15 @@ pub fn unlock(ca: &CaDir, uri: Option<&str>, passphrase: &mut LazyPassphrase<'_>
 pub enum NewRootKey {
     /// A fresh key, and its encrypted PEM for `root.key.pem`.
     File(TrustKey, String),
-    /// A key in a token, and its URI for `root.key.uri`.
-    Token(Box<Pkcs11Signer>, String, bool),
+    /// A key in a token.
+    Token {
+        /// The key.
+        signer: Box<Pkcs11Signer>,
+        /// Its URI, for `root.key.uri`.
+        uri: String,
+        /// Whether this run generated it (else the token had it).
+        generated: bool,
+    },
 }
 
 impl NewRootKey {
@@ -156,14 +163,14 @@ impl NewRootKey {
             generate_in_token(&uri)
                 .with_context(|| format!("generating the root key {} in the token", uri.describe()))?;
         }
-        Ok(Self::Token(Box::new(open_token_key(text)?), text.to_owned(), !existed))
+        Ok(Self::Token { signer: Box::new(open_token_key(text)?), uri: text.to_owned(), generated: !existed })
     }
 
     /// The key, for signing the root certificate.
     pub fn signing(&self) -> TrustSigningKey<'_> {
         match self {
             Self::File(key, _) => key.signing(),
-            Self::Token(signer, _, _) => TrustSigningKey::P256Signer(signer.as_ref()),
+            Self::Token { signer, .. } => TrustSigningKey::P256Signer(signer.as_ref()),
         }
     }
 
@@ -176,7 +183,9 @@ impl NewRootKey {
     pub fn save(&self, ca: &CaDir) -> anyhow::Result<()> {
         match self {
             Self::File(_, encrypted) => files::create_private(&ca.file(ROOT_KEY_FILE), encrypted.as_bytes()),
-            Self::Token(_, uri, _) => files::create_private(&ca.file(ROOT_KEY_URI_FILE), format!("{uri}\n").as_bytes()),
+            Self::Token { uri, .. } => {
+                files::create_private(&ca.file(ROOT_KEY_URI_FILE), format!("{uri}\n").as_bytes())
+            }
         }
     }
 
@@ -184,7 +193,7 @@ impl NewRootKey {
     pub fn describe(&self) -> String {
         match self {
             Self::File(..) => format!("{ROOT_KEY_FILE} (encrypted; back it up with its passphrase, separately)"),
-            Self::Token(signer, _, generated) => format!(
+            Self::Token { signer, generated, .. } => format!(
                 "{ROOT_KEY_URI_FILE} names the key {} in the token ({}; it cannot be exported)",
                 signer.describe(),
                 if *generated { "generated there now" } else { "made there earlier" }
