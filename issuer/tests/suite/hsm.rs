@@ -24,8 +24,18 @@ pub(crate) struct App {
 }
 
 pub(crate) async fn start(data: &std::path::Path, signing_key: Option<String>) -> anyhow::Result<App> {
+    start_at(data, signing_key, None).await
+}
+
+/// [`start`], with the public URL written into credentials (stable across restarts).
+pub(crate) async fn start_at(
+    data: &std::path::Path,
+    signing_key: Option<String>,
+    public_url: Option<&str>,
+) -> anyhow::Result<App> {
     let mut settings = issuer::config::Settings::for_tests(data.to_path_buf());
     settings.signing_key = signing_key;
+    settings.public_url = public_url.map(str::to_owned);
     let app = issuer::startup::Application::build(&settings).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     let did = app.did().to_owned();
@@ -48,7 +58,7 @@ impl App {
         body["credential"].clone()
     }
 
-    async fn get(&self, url: &str) -> String {
+    pub(crate) async fn get(&self, url: &str) -> String {
         let resp = self.http.get(url).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 200, "{url}");
         resp.text().await.unwrap()

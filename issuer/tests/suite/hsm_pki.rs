@@ -14,10 +14,11 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use cryptoki::object::{Attribute, AttributeType, ObjectClass};
 use wallet_core::credential::HEALTH_CERTIFICATE_TYPE;
+use wallet_core::status::{verify_status_list, StatusListCache, StatusPolicy};
 use wallet_core::trust::{certificate_pem_to_der, TrustList, TrustStore};
-use wallet_core::verification::{verify_credential, CheckResult, IssuerTrust, VerifyOptions};
+use wallet_core::verification::{verify_credential, CheckResult, IssuerTrust, StatusSource, VerifyOptions};
 
-use crate::hsm::start;
+use crate::hsm::{start, start_at};
 use crate::support::softhsm::{serial, token, Token, PIN};
 
 const DEPARTMENT: &str = "广州市卫生健康委员会";
@@ -456,4 +457,67 @@ fn a_token_root_refuses_what_it_must() {
     desk.load_trust_list("by-ms.json", &["ms"]);
 
     desk.assert_pin_never_printed();
+}
+
+#[tokio::test]
+async fn after_a_rotation_between_token_keys_earlier_credentials_pass_every_check() {
+    let Some(token) = token() else { return };
+    let _one_at_a_time = serial().lock().await;
+    let desk = Desk::new(token);
+    desk.init_token_root("hc", "dept-root-rotation");
+    // The clinic's two keys, both made in the token and certified for the same organisation.
+    for (object, csr) in [("clinic-2026", "a.csr"), ("clinic-2027", "b.csr")] {
+        desk.ok(&[
+            "token-key",
+            "--signing-key",
+            &token.uri(object),
+            "--organization",
+            CLINIC_NAME,
+            "--usci",
+            CLINIC_USCI,
+            "--out",
+            &desk.arg(csr),
+        ]);
+        desk.issue("hc", csr, &format!("{object}.pem"), &[]);
+    }
+    desk.ok(&["trust-list", "--dir", &desk.arg("hc"), "--signer", &desk.arg("hc"), "--out", &desk.arg("trust.json")]);
+    let store = Arc::new(desk.load_trust_list("trust.json", &["hc"]));
+
+    // Issued with key A; the issuer restarts with key B (same data, same public URL).
+    const PUBLIC: &str = "https://clinic.example";
+    let data = tempfile::tempdir().unwrap();
+    let before = start_at(data.path(), Some(token.uri("clinic-2026")), Some(PUBLIC)).await.unwrap();
+    let old_vc = before.issue().await;
+    let after = start_at(data.path(), Some(token.uri("clinic-2027")), Some(PUBLIC)).await.unwrap();
+    assert_ne!(before.did, after.did);
+    let new_vc = after.issue().await;
+
+    // What an inspector holds: the trust list and the status lists as now published
+    // (re-signed with key B, also for the credentials key A signed).
+    let now = Utc::now();
+    let mut cache = StatusListCache::new();
+    for vc in [&old_vc, &new_vc] {
+        for entry in vc["credentialStatus"].as_array().unwrap() {
+            let url = entry["statusListCredential"].as_str().unwrap();
+            let path = url.strip_prefix(PUBLIC).unwrap();
+            let list: serde_json::Value =
+                serde_json::from_str(&after.get(&format!("{}{path}", after.base)).await).unwrap();
+            assert_eq!(list["issuer"].as_str().or(list["issuer"]["id"].as_str()), Some(after.did.as_str()));
+            cache.insert_verified(verify_status_list(url, &list, now).await.unwrap(), now).unwrap();
+        }
+    }
+    let mut options = VerifyOptions::at(now);
+    options.status = StatusSource::Cache { cache: Arc::new(cache), policy: StatusPolicy::default() };
+    // Without the trust list nothing says key B speaks for key A's issuer: the old
+    // credential's status cannot be established (the check is not vacuous).
+    let report = verify_credential(&old_vc, &options).await.unwrap();
+    assert_ne!(outcome(&report.checks.status), "valid", "{report:#?}");
+    options.trust = IssuerTrust::List { store, warn_after: Duration::hours(24), max_age: Duration::days(7) };
+    for (what, vc) in [("signed with the old key", &old_vc), ("signed with the new key", &new_vc)] {
+        let report = verify_credential(vc, &options).await.unwrap();
+        let checks = &report.checks;
+        assert!(checks.signature.is_valid(), "{what}: {report:#?}");
+        assert_eq!(outcome(&checks.issuer_trust), "valid", "{what}: {report:#?}");
+        assert_eq!(outcome(&checks.status), "valid", "{what}: {report:#?}");
+    }
 }

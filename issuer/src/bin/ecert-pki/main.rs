@@ -75,7 +75,8 @@ fn main() -> anyhow::Result<()> {
 #[derive(Debug, clap::Subcommand)]
 pub enum PkiCommand {
     /// Department: create a root CA in a new directory (root.pem, encrypted
-    /// root.key.pem, issued/, revocations.json, trust-list.sequence).
+    /// root.key.pem or, with --token, root.key.uri naming the key in an HSM,
+    /// issued/, revocations.json, trust-list.sequence).
     InitRoot(InitRootArgs),
     /// Clinic: make a certificate signing request (CSR) for the issuer
     /// service's current key (DATA/issuer-key.pem, generated if absent).
