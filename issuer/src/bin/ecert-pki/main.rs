@@ -210,10 +210,10 @@ pub struct IssueArgs {
     /// without it the certificate goes to stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// The passphrase of root.key.pem.
     /// The root key in a token, if not as DIR records it.
     #[command(flatten)]
     pub root_key: RootKeyArgs,
+    /// The passphrase of root.key.pem.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
 }
@@ -285,10 +285,10 @@ pub struct CrlArgs {
     /// Write the CRL (PEM) here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// The passphrase of root.key.pem.
     /// The root key in a token, if not as DIR records it.
     #[command(flatten)]
     pub root_key: RootKeyArgs,
+    /// The passphrase of root.key.pem.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
 }
@@ -312,10 +312,10 @@ pub struct TrustListArgs {
     /// Where to write the trust list (JSON).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// The passphrase of every root.key.pem involved.
     /// The root key in a token, if not as DIR records it.
     #[command(flatten)]
     pub root_key: RootKeyArgs,
+    /// The passphrase of every root.key.pem involved.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
 }
