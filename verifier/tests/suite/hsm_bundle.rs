@@ -115,7 +115,9 @@ async fn the_bundle_is_signed_with_a_key_in_the_token() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let bundle = bundle.expect("a bundle within 10 s");
-    let opened = open_bundle(&bundle, &[root_der.clone()], Utc::now(), FreshnessPolicy::default(), None).await.unwrap();
+    let opened = open_bundle(&bundle, std::slice::from_ref(&root_der), Utc::now(), FreshnessPolicy::default(), None)
+        .await
+        .unwrap();
     assert!(opened.problems.is_empty(), "{:?}", opened.problems);
     assert_eq!(opened.bundle.trust_list.as_bytes(), list.as_slice());
     // Against another root it does not open.
