@@ -1,7 +1,9 @@
 //! Signing with a key in a PKCS#11 token (SoftHSM2) against the file key
 //! (the baseline), in the same run: one ES256 signature (what a status list,
 //! a checkpoint or a credential proof costs the key), and a whole credential
-//! (`sign_credential`: canonicalisation + the signature). Without SoftHSM2
+//! (`sign_credential`: canonicalisation + the signature), and a department
+//! root's CRL with 100 revocations (`ecert-pki crl` with `init-root --token`
+//! against a file root). Without SoftHSM2
 //! (`/usr/lib/softhsm/libsofthsm2.so`, Debian's softhsm2) only the baseline runs.
 //!
 //! ```sh
@@ -74,6 +76,38 @@ fn hsm_sign(c: &mut Criterion) {
             b.iter(|| {
                 runtime.block_on(wallet_core::issuance::sign_credential(&unsigned, key, chrono::Utc::now())).unwrap()
             });
+        });
+    }
+    group.finish();
+
+    department_crl(c, &keys);
+}
+
+/// A root certificate for `key`, and a CRL of 100 revocations to sign with it.
+fn department_crl(c: &mut Criterion, keys: &[(&str, SigningKey)]) {
+    use wallet_core::trust::{
+        create_crl, create_root, CertificateValidity, DepartmentName, RevocationEntry, RevocationReason,
+        TrustSigningKey,
+    };
+    let now = chrono::Utc::now();
+    let entries: Vec<RevocationEntry> = (1..=100u32)
+        .map(|n| RevocationEntry {
+            serial: n.to_be_bytes().to_vec(),
+            revoked_at: now - chrono::Duration::days(1),
+            reason: RevocationReason::Superseded,
+            invalidity_date: None,
+        })
+        .collect();
+    let name =
+        DepartmentName { organization: "广州市卫生健康委员会".into(), common_name: "bench root".into() };
+    let validity = CertificateValidity { not_before: now, not_after: now + chrono::Duration::days(365) };
+    let mut group = c.benchmark_group("hsm_sign/department_crl");
+    group.sample_size(20);
+    for (name_of_key, key) in keys {
+        let signer = TrustSigningKey::P256Signer(key);
+        let root = create_root(&name, &validity, signer).unwrap();
+        group.bench_function(*name_of_key, |b| {
+            b.iter(|| create_crl(&root, signer, &entries, now, now + chrono::Duration::days(7)).unwrap());
         });
     }
     group.finish();

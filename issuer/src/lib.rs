@@ -11,11 +11,13 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
-pub mod pkcs11_signer;
-pub mod pkcs11_uri;
 pub mod signing_key;
 pub mod startup;
 pub mod store;
+
+/// Keys in a PKCS#11 token (the `pkcs11-key` crate, shared with the verifier),
+/// under the paths the issuer and `ecert-pki` have always used.
+pub use pkcs11_key::{pkcs11_module, pkcs11_signer, pkcs11_uri};
 
 /// [`domain::accounts`] under its former path, which the verifier's tests use to
 /// start an issuer with a token or staff account (they live outside this crate).

@@ -25,7 +25,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use anyhow::Context as _;
 use chrono::Utc;
 use serde::Deserialize;
-use wallet_core::keys::IssuerKey;
+use wallet_core::signer::IssuerSigner;
+use wallet_core::trust::TrustSigningKey;
 use wallet_core::verifier_bundle::{sign_bundle, BundledStatusList, VerifierBundle, VERIFIER_BUNDLE_VERSION};
 
 use crate::api_error::ApiError;
@@ -40,7 +41,9 @@ const HISTORY: usize = 32;
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct BundleSettings {
     /// The department's bundle-signing key (PKCS#8 PEM; encrypted keys take the
-    /// passphrase from `BUNDLE_KEY_PASSPHRASE`). Enables `GET /bundle`.
+    /// passphrase from `BUNDLE_KEY_PASSPHRASE`), or a `pkcs11:` URI of a key in
+    /// the department's token (PIN from its pin-source file or
+    /// `ISSUER_PKCS11_PIN`). Enables `GET /bundle`.
     #[arg(long = "bundle-key")]
     pub key: Option<PathBuf>,
     /// The signing key's certificate, then its chain up to a root inspectors trust (PEM; repeatable).
@@ -65,7 +68,7 @@ struct Published {
 /// Collects, signs and keeps the recent bundles.
 #[derive(Clone)]
 pub struct BundlePublisher {
-    key: IssuerKey,
+    key: Arc<dyn IssuerSigner>,
     chain: Arc<Vec<Vec<u8>>>,
     issuers: Vec<String>,
     interval: std::time::Duration,
@@ -89,15 +92,7 @@ impl BundlePublisher {
     /// Unreadable or mismatched key and certificates.
     pub fn from_settings(settings: &BundleSettings) -> anyhow::Result<Option<Self>> {
         let Some(key_path) = &settings.key else { return Ok(None) };
-        let pem = std::fs::read_to_string(key_path).with_context(|| format!("reading {}", key_path.display()))?;
-        let key = if pem.contains("ENCRYPTED PRIVATE KEY") {
-            let passphrase =
-                settings.passphrase.as_deref().context("--bundle-key is encrypted: set BUNDLE_KEY_PASSPHRASE")?;
-            wallet_core::trust::decrypt_private_key(&pem, passphrase)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", key_path.display()))?
-        } else {
-            IssuerKey::from_pkcs8_pem(&pem).map_err(|e| anyhow::anyhow!("{}: {e}", key_path.display()))?
-        };
+        let key = crate::bundle_key::load(key_path, settings.passphrase.as_deref())?;
         anyhow::ensure!(!settings.certs.is_empty(), "--bundle-key needs --bundle-cert (its certificate chain)");
         let chain = crate::trust_sync::read_pem_certificates(&settings.certs)?;
         // Fail at start, not at the first collection, on a key that does not match.
@@ -111,7 +106,8 @@ impl BundlePublisher {
             logs: Vec::new(),
             base_sequence: None,
         };
-        sign_bundle(&probe, &key, &chain).map_err(|e| anyhow::anyhow!("--bundle-key/--bundle-cert: {e}"))?;
+        sign_bundle(&probe, TrustSigningKey::P256Signer(key.as_ref()), &chain)
+            .map_err(|e| anyhow::anyhow!("--bundle-key/--bundle-cert: {e}"))?;
         Ok(Some(Self {
             key,
             chain: Arc::new(chain),
@@ -119,6 +115,11 @@ impl BundlePublisher {
             interval: std::time::Duration::from_secs(settings.interval_secs.max(1)),
             history: Arc::default(),
         }))
+    }
+
+    /// The bundle key, for wallet-core's signing.
+    fn signing_key(&self) -> TrustSigningKey<'_> {
+        TrustSigningKey::P256Signer(self.key.as_ref())
     }
 
     /// Collect and publish every interval, until the process ends.
@@ -189,7 +190,7 @@ impl BundlePublisher {
             logs,
             base_sequence: None,
         };
-        let signed = sign_bundle(&payload, &self.key, &self.chain)?;
+        let signed = sign_bundle(&payload, self.signing_key(), &self.chain)?;
         tracing::info!(
             sequence = payload.sequence,
             status_lists = payload.status_lists.len(),
@@ -215,7 +216,7 @@ impl BundlePublisher {
             Some(n) => match history.iter().find(|p| p.payload.sequence == n) {
                 Some(base) => {
                     let delta = latest.payload.delta_since(&base.payload);
-                    let signed = sign_bundle(&delta, &self.key, &self.chain).map_err(ApiError::internal)?;
+                    let signed = sign_bundle(&delta, self.signing_key(), &self.chain).map_err(ApiError::internal)?;
                     Answer { sequence, body: Some(Arc::new(signed)), delta_from: Some(n) }
                 }
                 None => full(),

@@ -2,6 +2,7 @@
 //! for inspectors. Every rule lives in `wallet-core`; this crate only speaks HTTP.
 
 pub mod audit;
+pub mod bundle_key;
 pub mod bundle_publish;
 pub mod config;
 pub mod cpu;

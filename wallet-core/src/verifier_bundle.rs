@@ -48,7 +48,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::credential_type::TypeRegistry;
-use crate::keys::IssuerKey;
 use crate::localized::Localized;
 use crate::status::{LazyStatusLists, StatusPolicy};
 use crate::transparency::{AnchoredLog, InclusionBundle};
@@ -200,13 +199,15 @@ impl BundleFileError {
     }
 }
 
-/// Sign a bundle with a department key (and its certificate chain, DER, signer first).
+/// Sign a bundle with a department key (and its certificate chain, DER, signer
+/// first): a key in memory (`&IssuerKey`) or one that only signs, such as a key
+/// in a PKCS#11 token (`TrustSigningKey::P256Signer`).
 ///
 /// # Errors
-/// When the key does not match the certificate.
-pub fn sign_bundle(
+/// When the key does not match the certificate, or the signer fails.
+pub fn sign_bundle<'k>(
     bundle: &VerifierBundle,
-    signer_key: &IssuerKey,
+    signer_key: impl Into<crate::trust::TrustSigningKey<'k>>,
     signer_chain: &[Vec<u8>],
 ) -> Result<Vec<u8>, BundleFileError> {
     let payload = serde_json::to_string(bundle).map_err(|e| BundleFileError::Payload(e.to_string()))?;

@@ -6,111 +6,36 @@
 //! issuer with a message naming the problem; rotation to a new token key keeps
 //! old credentials valid.
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
-
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, ObjectClass};
-use cryptoki::session::UserType;
-use cryptoki::types::AuthPin;
 use serde_json::Value;
+use sha2::{Digest as _, Sha256};
 use wallet_core::signer::IssuerSigner as _;
 use wallet_core::transparency::LogKey;
 use wallet_core::verification::{verify_credential, VerifyOptions};
 
 use crate::support::requests::health_request;
-use crate::support::require::{require, Dep};
+use crate::support::softhsm::{serial, token, PIN, UNUSED_TOKEN};
 
-const TOKEN: &str = "ecert-test";
-const PIN: &str = "246810";
-
-/// The test token, made once per test process (SoftHSM reads its
-/// configuration when the module is first initialised).
-struct Token {
-    module: String,
-    dir: PathBuf,
+pub(crate) struct App {
+    pub(crate) base: String,
+    pub(crate) did: String,
+    pub(crate) http: reqwest::Client,
 }
 
-impl Token {
-    fn pin_file(&self) -> PathBuf {
-        self.dir.join("pin")
-    }
-
-    /// The URI of key `object` with the right PIN file.
-    fn uri(&self, object: &str) -> String {
-        format!(
-            "pkcs11:token={TOKEN};object={object}?module-path={}&pin-source=file:{}",
-            self.module,
-            self.pin_file().display()
-        )
-    }
-
-    /// A new key `object` in the token: its public key.
-    fn generate(&self, object: &str) -> p256::PublicKey {
-        let uri = issuer::pkcs11_uri::Pkcs11Uri::parse(&self.uri(object)).unwrap();
-        issuer::pkcs11_signer::generate_in_token(&uri).unwrap()
-    }
-
-    /// A logged-in session of this process on the test token.
-    fn session(&self) -> cryptoki::session::Session {
-        let module = Pkcs11::new(&self.module).unwrap();
-        match module.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-            Ok(()) | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::CryptokiAlreadyInitialized, _)) => {}
-            Err(e) => panic!("{e}"),
-        }
-        let slot = module
-            .get_slots_with_token()
-            .unwrap()
-            .into_iter()
-            .find(|s| module.get_token_info(*s).unwrap().label().trim_end() == TOKEN)
-            .unwrap();
-        let session = module.open_rw_session(slot).unwrap();
-        match session.login(UserType::User, Some(&AuthPin::from(PIN.to_owned()))) {
-            Ok(()) | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {}
-            Err(e) => panic!("{e}"),
-        }
-        session
-    }
+pub(crate) async fn start(data: &std::path::Path, signing_key: Option<String>) -> anyhow::Result<App> {
+    start_at(data, signing_key, None).await
 }
 
-fn token() -> Option<&'static Token> {
-    static TOKEN_DIR: OnceLock<Token> = OnceLock::new();
-    let module = require(Dep::SoftHsm)?;
-    Some(TOKEN_DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap().keep();
-        std::fs::create_dir_all(dir.join("tokens")).unwrap();
-        let conf = dir.join("softhsm2.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-                dir.join("tokens").display()
-            ),
-        )
-        .unwrap();
-        let out = std::process::Command::new("softhsm2-util")
-            .env("SOFTHSM2_CONF", &conf)
-            .args(["--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", "13579"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        std::fs::write(dir.join("pin"), format!("{PIN}\n")).unwrap();
-        // Before any test of this process loads the module.
-        std::env::set_var("SOFTHSM2_CONF", &conf);
-        Token { module, dir }
-    }))
-}
-
-struct App {
-    base: String,
-    did: String,
-    http: reqwest::Client,
-}
-
-async fn start(data: &std::path::Path, signing_key: Option<String>) -> anyhow::Result<App> {
+/// [`start`], with the public URL written into credentials (stable across restarts).
+pub(crate) async fn start_at(
+    data: &std::path::Path,
+    signing_key: Option<String>,
+    public_url: Option<&str>,
+) -> anyhow::Result<App> {
     let mut settings = issuer::config::Settings::for_tests(data.to_path_buf());
     settings.signing_key = signing_key;
+    settings.public_url = public_url.map(str::to_owned);
     let app = issuer::startup::Application::build(&settings).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     let did = app.did().to_owned();
@@ -120,7 +45,7 @@ async fn start(data: &std::path::Path, signing_key: Option<String>) -> anyhow::R
 }
 
 impl App {
-    async fn issue(&self) -> Value {
+    pub(crate) async fn issue(&self) -> Value {
         let resp = self
             .http
             .post(format!("{}/api/v1/health-certificates", self.base))
@@ -133,7 +58,7 @@ impl App {
         body["credential"].clone()
     }
 
-    async fn get(&self, url: &str) -> String {
+    pub(crate) async fn get(&self, url: &str) -> String {
         let resp = self.http.get(url).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 200, "{url}");
         resp.text().await.unwrap()
@@ -157,6 +82,7 @@ async fn assert_signature_valid(vc: &Value) {
 #[tokio::test]
 async fn a_token_key_signs_credentials_status_lists_and_checkpoints() {
     let Some(token) = token() else { return };
+    let _one_at_a_time = serial().lock().await;
     let public_key = token.generate("issuer-sign");
     let data = tempfile::tempdir().unwrap();
     let app = start(data.path(), Some(token.uri("issuer-sign"))).await.unwrap();
@@ -184,6 +110,7 @@ async fn a_token_key_signs_credentials_status_lists_and_checkpoints() {
 #[tokio::test]
 async fn the_private_key_cannot_leave_the_token() {
     let Some(token) = token() else { return };
+    let _one_at_a_time = serial().lock().await;
     token.generate("issuer-export");
     let session = token.session();
     let key = session
@@ -221,8 +148,8 @@ async fn the_private_key_cannot_leave_the_token() {
 
 async fn startup_error(signing_key: String) -> String {
     let data = tempfile::tempdir().unwrap();
-    match start(data.path(), Some(signing_key)).await {
-        Ok(_) => panic!("the issuer started"),
+    match start(data.path(), Some(signing_key.clone())).await {
+        Ok(_) => panic!("the issuer started with {signing_key}"),
         Err(e) => {
             assert!(!data.path().join("issuer-key.pem").exists(), "no fallback to a file key");
             format!("{e:#}")
@@ -233,18 +160,32 @@ async fn startup_error(signing_key: String) -> String {
 #[tokio::test]
 async fn bad_token_configurations_stop_the_issuer_with_a_clear_error() {
     let Some(token) = token() else { return };
+    let _one_at_a_time = serial().lock().await;
     token.generate("issuer-config");
     let wrong_pin = token.dir.join("wrong-pin");
     std::fs::write(&wrong_pin, "000000\n").unwrap();
     let uri = token.uri("issuer-config");
     let cases = [
-        (uri.replace(&token.pin_file().display().to_string(), &wrong_pin.display().to_string()), "wrong PIN"),
+        (
+            uri.replace(&token.pin_file().display().to_string(), &wrong_pin.display().to_string())
+                .replace(&format!("token={}", crate::support::softhsm::TOKEN), &format!("token={UNUSED_TOKEN}")),
+            "wrong PIN",
+        ),
         (token.uri("no-such-key"), "no private key"),
         (uri.replace("token=ecert-test", "token=other"), "no PKCS#11 token matches token=other"),
         (uri.replace(&token.module, "/nonexistent/libpkcs11.so"), "does not exist"),
         (uri.replace("pin-source=file:", "pin-value=246810&x-was="), "pin-value"),
         ("pkcs11:object=k".to_owned(), "module-path"),
         (uri.replace("pkcs11:", "pkcs12:"), "pkcs11:"),
+        (uri.replace("token=ecert-test", "token=ecert-test;slot-id=4242424242"), "no PKCS#11 token matches"),
+        (uri.replace("token=ecert-test", "token=ecert-test;manufacturer=Thales"), "no PKCS#11 token matches"),
+        (uri.replace("token=ecert-test", "token=ecert-test;slot-description=HSM%201"), "no PKCS#11 token matches"),
+        (uri.replace("token=ecert-test", "token=ecert-test;colour=red"), "unknown attribute `colour`"),
+        // module-path wins over module-name (RFC 7512 §2.3).
+        (
+            uri.replace(&format!("module-path={}", token.module), "module-name=softhsm2&module-path=/x.so"),
+            "does not exist",
+        ),
     ];
     for (uri, says) in cases {
         let message = startup_error(uri.clone()).await;
@@ -254,8 +195,35 @@ async fn bad_token_configurations_stop_the_issuer_with_a_clear_error() {
 }
 
 #[tokio::test]
+async fn the_token_is_found_by_its_slot_and_what_it_says_of_itself() {
+    let Some(token) = token() else { return };
+    let _one_at_a_time = serial().lock().await;
+    let public = token.generate("issuer-slot");
+    let (module, slot) = token.slot();
+    let (slot_info, token_info) = (module.get_slot_info(slot).unwrap(), module.get_token_info(slot).unwrap());
+    let encode = |text: &str| text.trim_end().replace('%', "%25").replace(' ', "%20").replace(';', "%3B");
+    // No token label: the slot number and the manufacturer, model and slot strings name it.
+    let uri = token.uri("issuer-slot").replace(
+        "token=ecert-test",
+        &format!(
+            "slot-id={};manufacturer={};model={};slot-description={};slot-manufacturer={}",
+            slot.id(),
+            encode(token_info.manufacturer_id()),
+            encode(token_info.model()),
+            encode(slot_info.slot_description()),
+            encode(slot_info.manufacturer_id()),
+        ),
+    );
+    assert!(!uri.contains("token="), "{uri}");
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path(), Some(uri)).await.unwrap();
+    assert_eq!(app.did, format!("did:key:{}", wallet_core::keys::public_key_multibase(&public)));
+}
+
+#[tokio::test]
 async fn a_key_that_could_leave_the_token_is_refused() {
     let Some(token) = token() else { return };
+    let _one_at_a_time = serial().lock().await;
     let session = token.session();
     let label = b"issuer-extractable".to_vec();
     let public = [
@@ -279,39 +247,105 @@ async fn a_key_that_could_leave_the_token_is_refused() {
     assert!(message.contains("could leave the token"), "{message}");
 }
 
+/// The key events in the log, in order: (kind, key, credentialDigest).
+async fn key_events(app: &App) -> Vec<(String, String, String)> {
+    let page: Value =
+        serde_json::from_str(&app.get(&format!("{}/log/entries?start=0&count=100", app.base)).await).unwrap();
+    page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["entry"]["kind"]["type"] == "keyEvent")
+        .map(|e| {
+            let entry = &e["entry"];
+            (
+                entry["kind"]["kind"].as_str().unwrap().to_owned(),
+                entry["issuer"].as_str().unwrap().to_owned(),
+                entry["credentialDigest"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn rotating_to_a_new_token_key_keeps_earlier_credentials_valid() {
+async fn rotating_to_a_new_token_key_is_logged_and_keeps_earlier_credentials_valid() {
     let Some(token) = token() else { return };
+    let _one_at_a_time = serial().lock().await;
     let old_public = token.generate("issuer-2026");
     let new_public = token.generate("issuer-2027");
     let data = tempfile::tempdir().unwrap();
     let before = start(data.path(), Some(token.uri("issuer-2026"))).await.unwrap();
     let old_vc = before.issue().await;
+    let old_did = format!("did:key:{}", wallet_core::keys::public_key_multibase(&old_public));
+    assert_eq!(before.did, old_did);
+    let digest = |did: &str| hex::encode(Sha256::digest(did.as_bytes()));
+    assert_eq!(key_events(&before).await, [("activated".to_owned(), old_did.clone(), digest(&old_did))]);
+
     // The operator generates the next key in the token and restarts with its URI.
     let after = start(data.path(), Some(token.uri("issuer-2027"))).await.unwrap();
-    assert_ne!(before.did, after.did);
-    assert_eq!(after.did, format!("did:key:{}", wallet_core::keys::public_key_multibase(&new_public)));
+    let new_did = format!("did:key:{}", wallet_core::keys::public_key_multibase(&new_public));
+    assert_eq!(after.did, new_did);
     let new_vc = after.issue().await;
     assert_signature_valid(&old_vc).await;
     assert_signature_valid(&new_vc).await;
-    assert_eq!(new_vc["issuer"]["id"].as_str().or(new_vc["issuer"].as_str()), Some(after.did.as_str()));
-    // The log is signed with the new key from the restart on.
+    assert_eq!(new_vc["issuer"]["id"].as_str().or(new_vc["issuer"].as_str()), Some(new_did.as_str()));
+
+    // The log shows the change of key: the old one rotated out, the new one activated,
+    // each entry naming the key by its did:key and its SHA-256.
+    let expected = [
+        ("activated".to_owned(), old_did.clone(), digest(&old_did)),
+        ("rotated".to_owned(), old_did.clone(), digest(&old_did)),
+        ("activated".to_owned(), new_did.clone(), digest(&new_did)),
+    ];
+    assert_eq!(key_events(&after).await, expected);
+    // The log is signed with the new key from the restart on, and covers the events.
     after.verified_checkpoint(&new_public).await;
-    assert_eq!(before.did, format!("did:key:{}", wallet_core::keys::public_key_multibase(&old_public)));
-    let signer_did = issuer::signing_key::load(Some(&token.uri("issuer-2027")), data.path()).unwrap().did();
-    assert_eq!(signer_did, after.did);
+    // A restart with the same key logs nothing new; going back to the old key is a rotation too.
+    let again = start(data.path(), Some(token.uri("issuer-2027"))).await.unwrap();
+    assert_eq!(key_events(&again).await, expected);
+    let back = start(data.path(), Some(token.uri("issuer-2026"))).await.unwrap();
+    let events = key_events(&back).await;
+    assert_eq!(events.len(), 5, "{events:?}");
+    assert_eq!(events[3], ("rotated".to_owned(), new_did.clone(), digest(&new_did)));
+    assert_eq!(events[4], ("activated".to_owned(), old_did.clone(), digest(&old_did)));
+    // Earlier credentials still verify, and their issuance entries are still in the log.
+    assert_signature_valid(&old_vc).await;
     let key = issuer::signing_key::load(Some(&token.uri("issuer-2027")), data.path()).unwrap();
     assert_eq!(key.public_key(), new_public);
+}
+
+#[tokio::test]
+async fn module_name_finds_the_installed_module() {
+    let Some(token) = token() else { return };
+    let _one_at_a_time = serial().lock().await;
+    // Debian's softhsm2 registers itself with p11-kit (softhsm2.module); the URI names
+    // it by name instead of by file.
+    let registered = std::path::Path::new("/usr/share/p11-kit/modules/softhsm2.module").exists();
+    if !registered && std::env::var_os(issuer::pkcs11_module::MODULE_DIR_ENV).is_none() {
+        eprintln!("SKIPPED: softhsm2 is not registered with p11-kit here");
+        return;
+    }
+    let public = token.generate("issuer-by-name");
+    let uri = token.uri("issuer-by-name").replace(&format!("module-path={}", token.module), "module-name=softhsm2");
+    assert!(uri.contains("module-name=softhsm2") && !uri.contains("module-path"), "{uri}");
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path(), Some(uri.clone())).await.unwrap();
+    assert_eq!(app.did, format!("did:key:{}", wallet_core::keys::public_key_multibase(&public)));
+    assert_signature_valid(&app.issue().await).await;
+    // An unknown name stops the start, saying where it looked.
+    let message = startup_error(uri.replace("module-name=softhsm2", "module-name=nohsm")).await;
+    assert!(message.contains("no PKCS#11 module named `nohsm`"), "{message}");
 }
 
 #[test]
 fn ecert_pki_makes_a_key_in_the_token_and_a_csr_signed_there() {
     let Some(token) = token() else { return };
+    let _one_at_a_time = serial().blocking_lock();
     let dir = tempfile::tempdir().unwrap();
     let csr = dir.path().join("csr.pem");
     let run = |object: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_ecert-pki"))
-            .env("SOFTHSM2_CONF", std::env::var("SOFTHSM2_CONF").unwrap())
+            .env("SOFTHSM2_CONF", token.conf())
             .args(["token-key", "--signing-key", &token.uri(object), "--organization", "越秀区第一诊所"])
             .args(["--usci", "9144030071526726XG", "--out"])
             .arg(&csr)

@@ -11,6 +11,7 @@ mod crash;
 mod credential_types;
 mod document_budget;
 mod hsm;
+mod hsm_pki;
 mod issue_guards;
 mod licence_ids;
 mod log_api;

@@ -7,6 +7,7 @@ mod bombs;
 mod browser;
 mod credential_types;
 mod end_to_end;
+mod hsm_bundle;
 mod id_check;
 mod offline;
 mod outbound_fetch;

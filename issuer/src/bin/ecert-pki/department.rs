@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _};
 use chrono::{Duration, Months};
 use wallet_core::trust::{
-    build_trust_list, certificate_pem_to_der, create_crl, create_root, crl_der_to_pem, encrypt_private_key,
-    issue_certificate, random_serial, summarize_certificate, CertificateValidity, DepartmentName, TrustKey,
-    TrustListContents, BASE_CREDENTIAL_TYPE,
+    build_trust_list, certificate_pem_to_der, create_crl, create_root, crl_der_to_pem, issue_certificate,
+    random_serial, summarize_certificate, CertificateValidity, DepartmentName, TrustListContents, BASE_CREDENTIAL_TYPE,
 };
 
 use super::ca_dir::{
@@ -15,13 +14,14 @@ use super::ca_dir::{
     ROOT_CERTIFICATE_FILE, ROOT_KEY_FILE, SEQUENCE_FILE,
 };
 use super::files::{self, DirLock};
+use super::root_key::{self, LazyPassphrase, NewRootKey, RootKey, ROOT_KEY_URI_FILE};
 use super::show::{fingerprint, format_types};
 use super::{display_time, now, CrlArgs, InitRootArgs, IssueArgs, RevokeArgs, TrustListArgs};
 
 /// `ecert-pki init-root`.
 pub fn init_root(args: &InitRootArgs) -> anyhow::Result<()> {
     let ca = CaDir::at(&args.dir);
-    for name in [ROOT_CERTIFICATE_FILE, ROOT_KEY_FILE, REVOCATIONS_FILE, SEQUENCE_FILE] {
+    for name in [ROOT_CERTIFICATE_FILE, ROOT_KEY_FILE, ROOT_KEY_URI_FILE, REVOCATIONS_FILE, SEQUENCE_FILE] {
         let existing = ca.file(name);
         if existing.exists() {
             bail!(
@@ -42,23 +42,20 @@ pub fn init_root(args: &InitRootArgs) -> anyhow::Result<()> {
     if organization.is_empty() || common_name.is_empty() {
         bail!("--organization and --common-name must not be empty");
     }
-    let passphrase = args.passphrase.read_new()?;
-
     let not_before = now();
     let not_after = not_before.checked_add_months(Months::new(12 * args.years)).context("--years is too large")?;
-    let key = TrustKey::generate(args.algorithm);
+    let key = NewRootKey::create(args.token.as_deref(), args.algorithm, &args.passphrase)?;
     let root_pem = create_root(
         &DepartmentName { organization: organization.to_owned(), common_name: common_name.to_owned() },
         &CertificateValidity { not_before, not_after },
-        &key,
+        key.signing(),
     )
     .context("creating the root certificate")?;
-    let encrypted_key = encrypt_private_key(&key, &passphrase).context("encrypting the root key")?;
 
     files::create_private_dir(ca.path())?;
     files::create_private_dir(&issued)?;
     // The key first: of two concurrent runs, the second stops here.
-    files::create_private(&ca.file(ROOT_KEY_FILE), encrypted_key.as_bytes())?;
+    key.save(&ca)?;
     files::write_atomically(&ca.file(ROOT_CERTIFICATE_FILE), root_pem.as_bytes())?;
     ca.save_revocations(&RevocationRegister::default())?;
     files::write_atomically(&ca.file(SEQUENCE_FILE), b"0\n")?;
@@ -70,10 +67,7 @@ pub fn init_root(args: &InitRootArgs) -> anyhow::Result<()> {
     eprintln!("  serial:      {}", summary.serial);
     eprintln!("  valid:       {} – {}", display_time(summary.not_before), display_time(summary.not_after));
     eprintln!("  SHA-256:     {}", fingerprint(&root_der));
-    eprintln!(
-        "  files:       {ROOT_CERTIFICATE_FILE} (give it to verifiers), {ROOT_KEY_FILE} \
-         (encrypted; back it up with its passphrase, separately)"
-    );
+    eprintln!("  files:       {ROOT_CERTIFICATE_FILE} (give it to verifiers), {}", key.describe());
     eprintln!(
         "Verifiers configure {} as a trusted root; confirm its SHA-256 fingerprint with them out of band.",
         ca.file(ROOT_CERTIFICATE_FILE).display()
@@ -136,13 +130,12 @@ pub fn issue(args: &IssueArgs) -> anyhow::Result<()> {
             days_left.max(0)
         );
     }
-    let passphrase = args.passphrase.read()?;
-    let root_key = ca.unlock_root_key(&passphrase)?;
+    let root_key = root_key::unlock(&ca, args.root_key.uri.as_deref(), &mut LazyPassphrase::new(&args.passphrase))?;
 
     let certificate_pem = issue_certificate(
         &csr_pem,
         &root_pem,
-        &root_key,
+        root_key.signing(),
         &types,
         &CertificateValidity { not_before, not_after },
         &random_serial(),
@@ -321,11 +314,10 @@ pub fn crl(args: &CrlArgs) -> anyhow::Result<()> {
     let ca = CaDir::open(&args.dir)?;
     let (root_pem, _, root) = ca.root()?;
     let entries = ca.revocations()?.entries()?;
-    let passphrase = args.passphrase.read()?;
-    let root_key = ca.unlock_root_key(&passphrase)?;
+    let root_key = root_key::unlock(&ca, args.root_key.uri.as_deref(), &mut LazyPassphrase::new(&args.passphrase))?;
     let this_update = now();
     let next_update = this_update + Duration::days(i64::from(args.days));
-    let crl_der = create_crl(&root_pem, &root_key, &entries, this_update, next_update)
+    let crl_der = create_crl(&root_pem, root_key.signing(), &entries, this_update, next_update)
         .with_context(|| format!("making the CRL of {}", ca.path().display()))?;
     let crl_pem = crl_der_to_pem(&crl_der).context("encoding the CRL")?;
     files::write_output(args.out.as_deref(), &crl_pem)?;
@@ -343,7 +335,7 @@ pub fn crl(args: &CrlArgs) -> anyhow::Result<()> {
 struct DepartmentPart {
     path: PathBuf,
     root_der: Vec<u8>,
-    root_key: TrustKey,
+    root_key: RootKey,
     issuer_certificates: Vec<Vec<u8>>,
     crl_der: Vec<u8>,
     revoked: usize,
@@ -367,7 +359,7 @@ pub fn trust_list(args: &TrustListArgs) -> anyhow::Result<()> {
         paths.push(signer_path.clone());
     }
 
-    let passphrase = args.passphrase.read()?;
+    let mut passphrase = LazyPassphrase::new(&args.passphrase);
     let issued_at = now();
     let next_update = issued_at + Duration::days(i64::from(args.days));
     let mut parts = Vec::with_capacity(paths.len());
@@ -381,10 +373,12 @@ pub fn trust_list(args: &TrustListArgs) -> anyhow::Result<()> {
                 display_time(root.not_after)
             );
         }
-        let root_key = ca.unlock_root_key(&passphrase)?;
+        // --root-key names the signer's key; the other roots' keys are as their directories say.
+        let given = args.root_key.uri.as_deref().filter(|_| path == signer_path);
+        let root_key = root_key::unlock(&ca, given, &mut passphrase)?;
         let register = ca.revocations()?;
         let entries = register.entries()?;
-        let crl_der = create_crl(&root_pem, &root_key, &entries, issued_at, next_update)
+        let crl_der = create_crl(&root_pem, root_key.signing(), &entries, issued_at, next_update)
             .with_context(|| format!("making the CRL of {}", path.display()))?;
         let issuer_certificates = ca.issued_certificates()?;
         parts.push(DepartmentPart { path, root_der, root_key, issuer_certificates, crl_der, revoked: entries.len() });
@@ -403,7 +397,7 @@ pub fn trust_list(args: &TrustListArgs) -> anyhow::Result<()> {
         issuer_certificates: parts.iter().flat_map(|part| part.issuer_certificates.iter().cloned()).collect(),
         crls: parts.iter().map(|part| part.crl_der.clone()).collect(),
     };
-    let list = build_trust_list(&contents, &signer.root_key, std::slice::from_ref(&signer.root_der))
+    let list = build_trust_list(&contents, signer.root_key.signing(), std::slice::from_ref(&signer.root_der))
         .context("signing the trust list")?;
     files::write_atomically(&args.out, &list)?;
 

@@ -9,6 +9,7 @@
 //! |---|---|
 //! | `root.pem` | the root certificate |
 //! | `root.key.pem` | its private key, passphrase-encrypted PKCS#8, mode 0600 |
+//! | `root.key.uri` | instead of `root.key.pem`: the PKCS#11 URI of the key in the department's token (`init-root --token`; see [`root_key`]) |
 //! | `issued/<serial-hex>.pem` | every certificate issued by this root |
 //! | `revocations.json` | the revocation register, from which CRLs are made |
 //! | `trust-list.sequence` | the last trust-list sequence number signed with this root |
@@ -22,7 +23,8 @@
 //! `ISSUER_PKI_PASSPHRASE`. It is never a command-line argument (those are
 //! visible to every user of the machine) and never printed; an empty one is
 //! refused. `trust-list` unlocks every directory it is given with that same
-//! passphrase.
+//! passphrase. A root key in a token needs no passphrase: its PIN comes from
+//! the URI's `pin-source` file or `ISSUER_PKCS11_PIN`.
 //!
 //! # Clinic data directory
 //!
@@ -43,6 +45,7 @@ mod clinic;
 mod department;
 mod files;
 mod passphrase;
+mod root_key;
 mod show;
 mod token_key;
 
@@ -51,6 +54,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, SubsecRound as _, Utc};
 
 use passphrase::PassphraseArgs;
+use root_key::RootKeyArgs;
 
 /// The department PKI tool: its own binary, so that the clinics' `issuer`
 /// service carries no root CA code.
@@ -73,7 +77,8 @@ fn main() -> anyhow::Result<()> {
 #[derive(Debug, clap::Subcommand)]
 pub enum PkiCommand {
     /// Department: create a root CA in a new directory (root.pem, encrypted
-    /// root.key.pem, issued/, revocations.json, trust-list.sequence).
+    /// root.key.pem or, with --token, root.key.uri naming the key in an HSM,
+    /// issued/, revocations.json, trust-list.sequence).
     InitRoot(InitRootArgs),
     /// Clinic: make a certificate signing request (CSR) for the issuer
     /// service's current key (DATA/issuer-key.pem, generated if absent).
@@ -155,6 +160,12 @@ pub struct InitRootArgs {
     /// Validity of the root certificate, in years from now.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub years: u32,
+    /// Keep the root key in a PKCS#11 token (HSM) instead of root.key.pem: the
+    /// key the URI names (`pkcs11:token=…;object=<label>?module-path=…&pin-source=file:…`),
+    /// generated there if the token does not have it; P-256 only. The URI is
+    /// recorded in DIR/root.key.uri; the PIN never (pin-source file or ISSUER_PKCS11_PIN).
+    #[arg(long, value_name = "URI", conflicts_with = "passphrase_file")]
+    pub token: Option<String>,
     /// The passphrase that will protect root.key.pem.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
@@ -206,6 +217,9 @@ pub struct IssueArgs {
     /// without it the certificate goes to stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// The root key in a token, if not as DIR records it.
+    #[command(flatten)]
+    pub root_key: RootKeyArgs,
     /// The passphrase of root.key.pem.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
@@ -278,6 +292,9 @@ pub struct CrlArgs {
     /// Write the CRL (PEM) here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// The root key in a token, if not as DIR records it.
+    #[command(flatten)]
+    pub root_key: RootKeyArgs,
     /// The passphrase of root.key.pem.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
@@ -302,6 +319,9 @@ pub struct TrustListArgs {
     /// Where to write the trust list (JSON).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// The root key in a token, if not as DIR records it.
+    #[command(flatten)]
+    pub root_key: RootKeyArgs,
     /// The passphrase of every root.key.pem involved.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,

@@ -5,3 +5,4 @@ pub mod postgres;
 pub mod requests;
 #[path = "../../../../test-support/require.rs"]
 pub mod require;
+pub mod softhsm;

@@ -52,15 +52,20 @@ impl std::fmt::Debug for Pkcs11Signer {
 /// The module at `path`, loaded and `C_Initialize`d once for the process
 /// (a second `C_Initialize` of the same library would fail, and finalising it
 /// would end every other user's sessions).
-fn module(path: &Path) -> anyhow::Result<Pkcs11> {
+///
+/// # Errors
+/// The file is missing or is not a PKCS#11 module that initialises.
+pub fn module(path: &Path) -> anyhow::Result<Pkcs11> {
     static MODULES: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
     let modules = MODULES.get_or_init(|| Mutex::new(HashMap::new()));
     let mut modules = modules.lock().map_err(|_| anyhow!("PKCS#11 module table poisoned"))?;
-    if let Some(m) = modules.get(path) {
-        return Ok(m.clone());
-    }
     if !path.exists() {
         return Err(anyhow!("PKCS#11 module {} does not exist", path.display()));
+    }
+    // One library file, one entry, however it is named (symlinks, `module-name`).
+    let path = &path.canonicalize().with_context(|| format!("resolving PKCS#11 module {}", path.display()))?;
+    if let Some(m) = modules.get(path) {
+        return Ok(m.clone());
     }
     let m = Pkcs11::new(path).with_context(|| format!("loading PKCS#11 module {}", path.display()))?;
     match m.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
@@ -86,18 +91,33 @@ fn read_pin(uri: &Pkcs11Uri) -> anyhow::Result<AuthPin> {
     Ok(AuthPin::from(pin))
 }
 
-/// The one slot whose token matches `uri`.
+/// Whether `wanted` (a URI attribute, if given) is `actual` (a blank-padded
+/// PKCS#11 string).
+fn matches(wanted: Option<&str>, actual: &str) -> bool {
+    wanted.is_none_or(|w| w == actual.trim_end())
+}
+
+/// The one slot whose token (and slot) matches every attribute `uri` gives.
 fn find_slot(module: &Pkcs11, uri: &Pkcs11Uri) -> anyhow::Result<Slot> {
     let mut found = Vec::new();
     for slot in module.get_slots_with_token().context("listing PKCS#11 slots")? {
         if uri.slot_id.is_some_and(|id| id != slot.id()) {
             continue;
         }
-        let info = module.get_token_info(slot).context("reading PKCS#11 token info")?;
-        if uri.token.as_deref().is_some_and(|t| t != info.label().trim_end()) {
-            continue;
+        if uri.slot_description.is_some() || uri.slot_manufacturer.is_some() {
+            let info = module.get_slot_info(slot).context("reading PKCS#11 slot info")?;
+            if !matches(uri.slot_description.as_deref(), info.slot_description())
+                || !matches(uri.slot_manufacturer.as_deref(), info.manufacturer_id())
+            {
+                continue;
+            }
         }
-        if uri.serial.as_deref().is_some_and(|s| s != info.serial_number().trim_end()) {
+        let info = module.get_token_info(slot).context("reading PKCS#11 token info")?;
+        if !matches(uri.token.as_deref(), info.label())
+            || !matches(uri.serial.as_deref(), info.serial_number())
+            || !matches(uri.manufacturer.as_deref(), info.manufacturer_id())
+            || !matches(uri.model.as_deref(), info.model())
+        {
             continue;
         }
         found.push(slot);
@@ -214,7 +234,7 @@ impl Pkcs11Signer {
     /// # Errors
     /// A message naming what is wrong: the module, token, PIN, key or its attributes.
     pub fn open(uri: &Pkcs11Uri) -> anyhow::Result<Self> {
-        let module = module(&uri.module_path)?;
+        let module = module(&uri.module_path()?)?;
         let pin = read_pin(uri)?;
         let slot = find_slot(&module, uri)?;
         let session = module.open_ro_session(slot).context("opening a PKCS#11 session")?;
@@ -238,6 +258,11 @@ impl Pkcs11Signer {
             .verify(b"ecert issuer key check", &signature)
             .map_err(|_| anyhow!("the private and public keys {} do not match", uri.describe()))?;
         Ok(signer)
+    }
+
+    /// What the key's URI names (no PIN, no module path), for messages.
+    pub fn describe(&self) -> &str {
+        &self.label
     }
 
     /// An idle session (or a new, logged-in one) and the key's handle in it.
@@ -294,7 +319,7 @@ impl IssuerSigner for Pkcs11Signer {
 /// # Errors
 /// Module, token, PIN or generation failures.
 pub fn generate_in_token(uri: &Pkcs11Uri) -> anyhow::Result<p256::PublicKey> {
-    let module = module(&uri.module_path)?;
+    let module = module(&uri.module_path()?)?;
     let pin = read_pin(uri)?;
     let slot = find_slot(&module, uri)?;
     let session = module.open_rw_session(slot).context("opening a PKCS#11 session")?;
@@ -322,4 +347,20 @@ pub fn generate_in_token(uri: &Pkcs11Uri) -> anyhow::Result<p256::PublicKey> {
     session.generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private).context("generating the key pair")?;
     let by_label = Pkcs11Uri { id: Some(id), ..uri.clone() };
     public_key(&session, &by_label)
+}
+
+/// Whether the token `uri` names holds a private key matching it (`object`
+/// and/or `id`): so that a command can use a key made earlier (e.g. by
+/// `ecert-pki token-key`) instead of generating one.
+///
+/// # Errors
+/// Module, token or PIN failures.
+pub fn token_has_key(uri: &Pkcs11Uri) -> anyhow::Result<bool> {
+    let module = module(&uri.module_path()?)?;
+    let pin = read_pin(uri)?;
+    let slot = find_slot(&module, uri)?;
+    let session = module.open_ro_session(slot).context("opening a PKCS#11 session")?;
+    login(&session, &pin).map_err(|e| login_error(e, uri))?;
+    let found = session.find_objects(&template(uri, ObjectClass::PRIVATE_KEY)).context("searching the token")?;
+    Ok(!found.is_empty())
 }
