@@ -42,8 +42,6 @@ pub async fn versions(
     issuer: web::Data<Issuer>,
     licence_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let parsed = crate::domain::search::licence_id_query(&licence_id)
-        .and_then(|id| id.ok_or(wallet_core::licence_id::LicenceIdError::Root))
-        .map_err(|e| ApiError::bad_request(e.code(), e.message_zh(), e.to_string()))?;
+    let parsed = super::credentials::licence_id_in_path(&licence_id)?;
     Ok(HttpResponse::Ok().json(issuer.licence_chain(&parsed).await?))
 }
