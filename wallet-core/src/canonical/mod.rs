@@ -263,6 +263,12 @@ pub struct SignedCanonical {
     /// Without `proof`, when the proof is the one `sec:proof` graph of the
     /// document (otherwise `None`: canonicalise the unsecured document itself).
     pub unsecured: Option<String>,
+    /// The proof configuration (the proof without `proofValue`, read in the
+    /// document's `@context`, W3C vc-di-ecdsa §3.3.5), when the proof is one
+    /// flat object of strings without a `@context` of its own: the proof
+    /// graph's quads without the `proofValue` one (see [`proof_configuration_quads`]).
+    /// Otherwise `None`: canonicalise the proof configuration itself.
+    pub proof_config: Option<String>,
 }
 
 /// The `sec:proof` property: its value is a graph (`@container: @graph`).
@@ -301,10 +307,47 @@ fn without_proof_graph(quads: &[LexicalQuad]) -> Option<Vec<LexicalQuad>> {
     )
 }
 
+/// `sec:proofValue`: the one member of a proof that its configuration leaves out.
+const SECURITY_PROOF_VALUE: &str = "https://w3id.org/security#proofValue";
+
+/// The quads of the proof configuration, from those of the signed document,
+/// for a `proof` that is one JSON object whose members are all strings and
+/// that has no `@context` of its own. Such a proof is one node: in the signed
+/// document it is expanded in the document's top-level context (a type-scoped
+/// context of the credential does not propagate into it), then its own
+/// type-scoped context, exactly as the proof configuration is expanded at the
+/// top level; its quads are those in the proof graph, moved to the default
+/// graph, less the `proofValue` quad. `None` when the shape does not hold (a
+/// second proof graph, quads of more than one subject, a blank node object).
+fn proof_configuration_quads(document: &Value, quads: &[LexicalQuad]) -> Option<Vec<LexicalQuad>> {
+    use ssi_json_ld::rdf_types::{Id, Term};
+    let proof = document.get("proof")?.as_object()?;
+    if proof.contains_key("@context") || !proof.values().all(Value::is_string) {
+        return None;
+    }
+    let mut links = quads.iter().filter(|q| q.1.as_str() == SECURITY_PROOF && q.3.is_none());
+    let link = links.next()?;
+    if links.next().is_some() {
+        return None;
+    }
+    let Term::Id(Id::Blank(graph)) = &link.2 else { return None };
+    let in_graph: Vec<&LexicalQuad> =
+        quads.iter().filter(|q| matches!(&q.3, Some(Id::Blank(b)) if b == graph)).collect();
+    let subject = &in_graph.first()?.0;
+    let flat = in_graph.iter().all(|q| &q.0 == subject && !matches!(&q.2, Term::Id(Id::Blank(_))));
+    flat.then(|| {
+        in_graph
+            .into_iter()
+            .filter(|q| q.1.as_str() != SECURITY_PROOF_VALUE)
+            .map(|q| ssi_json_ld::rdf_types::Quad(q.0.clone(), q.1.clone(), q.2.clone(), None))
+            .collect()
+    })
+}
+
 /// Canonicalise a signed `document` within `budget` (as [`canonicalize_with`])
-/// and, from the same expansion, the document without its `proof`: one
-/// JSON-LD expansion serves the budget check, the anchoring digest and the
-/// signature's document hash (issue #16).
+/// and, from the same expansion, the document without its `proof` and the
+/// proof configuration: one JSON-LD expansion serves the budget check, the
+/// anchoring digest and both digests of the signature (issue #16).
 ///
 /// # Errors
 /// As [`canonicalize_with`].
@@ -322,7 +365,11 @@ pub async fn canonicalize_signed_with(
         Some(unsecured) => Some(budget::canonical_lines(&unsecured, budget)?.0.concat()),
         None => None,
     };
-    Ok(SignedCanonical { signed: Canonical { nquads: lines.concat(), work }, unsecured })
+    let proof_config = match proof_configuration_quads(document, &quads) {
+        Some(config) => Some(budget::canonical_lines(&config, budget)?.0.concat()),
+        None => None,
+    };
+    Ok(SignedCanonical { signed: Canonical { nquads: lines.concat(), work }, unsecured, proof_config })
 }
 
 /// The canonical N-Quads of `document`: sorted lines, each ending in `\n`;

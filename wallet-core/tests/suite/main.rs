@@ -16,6 +16,7 @@ mod presentations;
 mod proof_fast_path;
 mod qr_roundtrip;
 mod selective_disclosure;
+mod single_expansion;
 mod sm2_suite;
 mod sm2_trust;
 mod status;
