@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
 mod anchoring;
+mod bundled_expansion;
 mod canonical_budget;
 mod credential_types;
 mod credentials;

@@ -24,7 +24,7 @@ fn loader() -> BundledLoader {
     TypeRegistry::default().loader()
 }
 
-fn json_files() -> Vec<(String, Value)> {
+pub fn json_files() -> Vec<(String, Value)> {
     let mut out = Vec::new();
     let mut stack = vec![std::path::PathBuf::from(FIXTURES)];
     while let Some(path) = stack.pop() {
@@ -62,7 +62,7 @@ fn same_verdict(name: &str, vc: &Value) -> bool {
     skipped
 }
 
-fn variants(doc: &Value) -> Vec<(&'static str, Value)> {
+pub fn variants(doc: &Value) -> Vec<(&'static str, Value)> {
     let mut out = vec![("as is", doc.clone())];
     let Some(obj) = doc.as_object() else { return out };
     let mut without = obj.clone();
@@ -114,7 +114,7 @@ fn the_single_expansion_gives_the_data_model_verdict_on_every_fixture() {
 
 /// A credential in the bundled contexts with generated members: defined and
 /// undefined terms, nested objects, arrays, numbers, IRIs and not-IRIs.
-fn credential() -> impl Strategy<Value = Value> {
+pub fn credential() -> impl Strategy<Value = Value> {
     let key = prop::sample::select(vec![
         "fullName",
         "fullName",
@@ -165,8 +165,15 @@ fn credential() -> impl Strategy<Value = Value> {
     ]);
     let types = prop::sample::subsequence(vec!["HealthCertificate", "ExampleCredential", "FoodBusinessLicence"], 0..2);
     let with_proof = any::<bool>();
-    (contexts, types, prop::collection::btree_map(key, value, 0..6), with_proof).prop_map(
-        |(context, types, subject, with_proof)| {
+    let status = prop::option::of(prop::sample::select(vec![
+        json!({"id": "https://issuer.example/status/3#94567", "type": "BitstringStatusListEntry",
+               "statusPurpose": "revocation", "statusListIndex": "94567",
+               "statusListCredential": "https://issuer.example/status/3"}),
+        json!([{"type": "BitstringStatusListEntry", "statusPurpose": "suspension", "statusListIndex": "1",
+                "statusListCredential": "https://issuer.example/status/4"}]),
+    ]));
+    (contexts, types, prop::collection::btree_map(key, value, 0..6), with_proof, status).prop_map(
+        |(context, types, subject, with_proof, status)| {
             let mut ty = vec![json!("VerifiableCredential")];
             ty.extend(types.into_iter().map(|t| json!(t)));
             let subject: Map<String, Value> = subject.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
@@ -179,6 +186,9 @@ fn credential() -> impl Strategy<Value = Value> {
             });
             if vc["@context"][0] == "https://www.w3.org/2018/credentials/v1" {
                 vc["issuanceDate"] = json!("2026-03-15T00:00:00Z");
+            }
+            if let Some(status) = status {
+                vc["credentialStatus"] = status;
             }
             if with_proof {
                 vc["proof"] = json!({
