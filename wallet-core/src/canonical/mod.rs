@@ -23,6 +23,7 @@
 
 pub mod budget;
 mod bundled_expansion;
+mod nquads;
 
 use std::io::Write;
 
