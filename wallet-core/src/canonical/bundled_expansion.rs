@@ -63,9 +63,14 @@ enum Step {
     Previous,
 }
 
+/// Kept contexts by key.
+type KeptBy<K> = LazyLock<Mutex<HashMap<K, Arc<Kept>>>>;
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-static TOP: LazyLock<Mutex<HashMap<Vec<String>, Arc<Kept>>>> = LazyLock::new(Mutex::default);
-static DERIVED: LazyLock<Mutex<HashMap<(u64, Step), Arc<Kept>>>> = LazyLock::new(Mutex::default);
+/// Top-level contexts, by [`crate::processed_contexts::key`].
+static TOP: KeptBy<Vec<String>> = LazyLock::new(Mutex::default);
+/// Derived contexts, by the context they were derived from and the step.
+static DERIVED: KeptBy<(u64, Step)> = LazyLock::new(Mutex::default);
 
 fn keep(context: ActiveContext) -> Arc<Kept> {
     Arc::new(Kept { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), context })
