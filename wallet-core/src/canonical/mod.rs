@@ -25,8 +25,6 @@ pub mod budget;
 mod bundled_expansion;
 mod nquads;
 
-use std::io::Write;
-
 use serde_json::Value;
 use ssi_json_ld::syntax::Parse as _;
 use ssi_json_ld::{CompactJsonLd, Expandable as _};
@@ -143,8 +141,13 @@ pub struct Canonical {
 /// # Errors
 /// [`CanonicalizationError::TooDeep`], [`CanonicalizationError::TooLarge`].
 pub fn check_json_limits(document: &Value) -> Result<(), CanonicalizationError> {
+    // The size is that of `serde_json`'s compact serialisation, counted in
+    // the same walk instead of serialising (issue #16; the unit test holds
+    // the two equal).
+    let mut size = 0_usize;
     let mut stack = vec![(document, 1_usize)];
     while let Some((value, depth)) = stack.pop() {
+        size += own_serialised_len(value);
         let children: Box<dyn Iterator<Item = &Value>> = match value {
             Value::Array(a) => Box::new(a.iter()),
             Value::Object(o) => Box::new(o.values()),
@@ -155,12 +158,38 @@ pub fn check_json_limits(document: &Value) -> Result<(), CanonicalizationError> 
         }
         stack.extend(children.map(|c| (c, depth + 1)));
     }
-    let mut size = SizeCounter(0);
-    // Writing to the counter cannot fail; a failure would only mean "too large".
-    if serde_json::to_writer(&mut size, document).is_err() || size.0 > MAX_DOCUMENT_BYTES {
+    if size > MAX_DOCUMENT_BYTES {
         return Err(CanonicalizationError::TooLarge { max: MAX_DOCUMENT_BYTES });
     }
     Ok(())
+}
+
+/// The bytes `value` adds to `serde_json`'s compact serialisation besides
+/// those of its children: a scalar whole; brackets and commas of an array;
+/// braces, commas, keys and colons of an object.
+fn own_serialised_len(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(n) => n.to_string().len(),
+        Value::String(s) => escaped_len(s),
+        Value::Array(a) => 2 + a.len().saturating_sub(1),
+        Value::Object(o) => 2 + o.len().saturating_sub(1) + o.keys().map(|k| escaped_len(k) + 1).sum::<usize>(),
+    }
+}
+
+/// Length of `s` as a JSON string in `serde_json`'s output (quotes, and
+/// its escapes: two characters for `"`, `\\` and the five short controls, six
+/// for the other controls).
+fn escaped_len(s: &str) -> usize {
+    2 + s
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\u{8}' | '\u{c}' | '\n' | '\r' | '\t' => 2,
+            '\0'..='\u{1f}' => 6,
+            c => c.len_utf8(),
+        })
+        .sum::<usize>()
 }
 
 /// Parse a credential or presentation from JSON bytes within the JSON limits:
@@ -184,22 +213,6 @@ pub fn parse_document(bytes: &[u8]) -> Result<Value, CanonicalizationError> {
             Err(CanonicalizationError::TooDeep { max: MAX_JSON_DEPTH })
         }
         Err(e) => Err(CanonicalizationError::Invalid(e.to_string())),
-    }
-}
-
-/// Counts bytes written, stopping at the limit.
-struct SizeCounter(usize);
-
-impl Write for SizeCounter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        if self.0 > MAX_DOCUMENT_BYTES {
-            return Err(std::io::Error::other("too large"));
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -437,4 +450,53 @@ pub async fn check_document(document: &Value) -> Result<Work, CanonicalizationEr
 /// As [`canonicalize_with`]; callers refuse on [`CanonicalizationError::is_limit`].
 pub async fn check_document_with(loader: &BundledLoader, document: &Value) -> Result<Work, CanonicalizationError> {
     Ok(canonicalize_with(loader, document, Budget::default()).await?.work)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The size `check_json_limits` counts is `serde_json`'s compact output's.
+    #[test]
+    fn the_counted_size_is_the_serialised_size() {
+        let counted = |v: &Value| {
+            let mut size = 0;
+            let mut stack = vec![v];
+            while let Some(value) = stack.pop() {
+                size += own_serialised_len(value);
+                match value {
+                    Value::Array(a) => stack.extend(a.iter()),
+                    Value::Object(o) => stack.extend(o.values()),
+                    _ => {}
+                }
+            }
+            size
+        };
+        let mut documents = vec![
+            json!({"a": [1, -2, 3.5, 1e300, -0.0, 18446744073709551615_u64, true, false, null], "": {}, "b": []}),
+            json!("quote \" backslash \\ controls \u{0}\u{1}\u{8}\u{9}\u{a}\u{b}\u{c}\u{d}\u{1f} del \u{7f} 中文 😀"),
+            json!([[[]], {"k\n\"": "v"}]),
+        ];
+        let mut stack = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures"))];
+        while let Some(path) = stack.pop() {
+            if path.is_dir() {
+                stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            } else if let Ok(v) = serde_json::from_str::<Value>(&std::fs::read_to_string(&path).unwrap_or_default()) {
+                documents.push(v);
+            }
+        }
+        assert!(documents.len() > 100);
+        for v in &documents {
+            assert_eq!(counted(v), serde_json::to_vec(v).unwrap().len(), "{v}");
+        }
+        // And the limit, at the boundary.
+        let at = |n: usize| json!("x".repeat(n - 2));
+        assert!(check_json_limits(&at(MAX_DOCUMENT_BYTES)).is_ok());
+        assert_eq!(
+            check_json_limits(&at(MAX_DOCUMENT_BYTES + 1)),
+            Err(CanonicalizationError::TooLarge { max: MAX_DOCUMENT_BYTES })
+        );
+    }
 }
