@@ -300,7 +300,8 @@ pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<Ve
     // and the data model's expansion rules, which `ssi`'s stricter expansion
     // succeeding implies; the data model's own expansion runs only when it
     // failed, to report why as before.
-    let canonical = crate::canonical::canonicalize_signed_with(&loader, vc, crate::canonical::Budget::default()).await;
+    let canonical =
+        crate::canonical::canonicalize_signed_within_limits(&loader, vc, crate::canonical::Budget::default()).await;
     if canonical.is_err() {
         data_model::check_credential_expansion_with(&loader, vc)?;
     }

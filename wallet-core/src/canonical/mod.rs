@@ -182,14 +182,17 @@ fn own_serialised_len(value: &Value) -> usize {
 /// its escapes: two characters for `"`, `\\` and the five short controls, six
 /// for the other controls).
 fn escaped_len(s: &str) -> usize {
-    2 + s
-        .chars()
-        .map(|c| match c {
-            '"' | '\\' | '\u{8}' | '\u{c}' | '\n' | '\r' | '\t' => 2,
-            '\0'..='\u{1f}' => 6,
-            c => c.len_utf8(),
-        })
-        .sum::<usize>()
+    // Byte by byte: every byte of a multi-byte character is >= 0x80 and
+    // written as is, so the length is the byte length plus the escapes'.
+    let mut len = 2 + s.len();
+    for byte in s.bytes() {
+        match byte {
+            b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => len += 1,
+            0x00..=0x1f => len += 5,
+            _ => {}
+        }
+    }
+    len
 }
 
 /// Parse a credential or presentation from JSON bytes within the JSON limits:
@@ -401,6 +404,16 @@ pub async fn canonicalize_signed_with(
     budget: Budget,
 ) -> Result<SignedCanonical, CanonicalizationError> {
     check_json_limits(document)?;
+    canonicalize_signed_within_limits(loader, document, budget).await
+}
+
+/// [`canonicalize_signed_with`] for a document the caller has just held to
+/// [`check_json_limits`] (the verification, which checks them first).
+pub(crate) async fn canonicalize_signed_within_limits(
+    loader: &BundledLoader,
+    document: &Value,
+    budget: Budget,
+) -> Result<SignedCanonical, CanonicalizationError> {
     crate::data_model::check_percent_escapes(document, "")
         .map_err(|e| CanonicalizationError::Invalid(e.to_string()))?;
     let quads = rdf_quads(loader, document).await?;

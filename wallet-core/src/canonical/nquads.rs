@@ -29,14 +29,18 @@ fn line(quad: &LexicalQuad) -> String {
         Term::Id(object) => id(&mut out, object),
         Term::Literal(literal) => {
             out.push('"');
-            for c in literal.value.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    c => out.push(c),
+            if literal.value.bytes().any(|b| matches!(b, b'"' | b'\\' | b'\n' | b'\r')) {
+                for c in literal.value.chars() {
+                    match c {
+                        '"' => out.push_str("\\\""),
+                        '\\' => out.push_str("\\\\"),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        c => out.push(c),
+                    }
                 }
+            } else {
+                out.push_str(&literal.value);
             }
             out.push('"');
             match &literal.type_ {
@@ -76,6 +80,13 @@ fn id(out: &mut String, id: &Id) {
 /// IRI never needs, kept for byte equality).
 fn escaped_iri(out: &mut String, iri: &str) {
     out.push('<');
+    let plain =
+        !iri.bytes().any(|b| b <= 0x20 || matches!(b, b'<' | b'>' | b'"' | b'{' | b'}' | b'|' | b'^' | b'`' | b'\\'));
+    if plain {
+        out.push_str(iri);
+        out.push('>');
+        return;
+    }
     for c in iri.chars() {
         match c {
             '\x00'..='\x20' | '<' | '>' | '"' | '{' | '}' | '|' | '^' | '`' | '\\' => {
