@@ -299,7 +299,7 @@ struct Local<'a> {
 
 /// What `key` is in `context`; `None` for anything outside the subset.
 fn key_of(context: &ActiveContext, key: &str) -> Option<Key> {
-    if key.starts_with('@') {
+    if key.is_empty() || key.starts_with('@') {
         return None;
     }
     let Some(definition) = context.get(key) else {
@@ -330,7 +330,7 @@ fn key_of(context: &ActiveContext, key: &str) -> Option<Key> {
 /// IRI expansion of `value` (`vocab`: terms map to their IRIs); only to an
 /// absolute IRI that needs no prefix of `context`.
 fn iri(context: &ActiveContext, value: &str, vocab: bool) -> Option<IriBuf> {
-    if value.starts_with('@') || value.starts_with("_:") {
+    if value.is_empty() || value.starts_with('@') || value.starts_with("_:") {
         return None;
     }
     if vocab {

@@ -84,6 +84,21 @@ pub fn variants(doc: &Value) -> Vec<(&'static str, Value)> {
             t.push(json!("NotAType"));
         }
     });
+    for (what, key, value) in [
+        ("empty key", "", json!("x")),
+        ("nested array", "fullName", json!([["a"], "b"])),
+        ("value object", "fullName", json!({"@value": "x", "@language": "zh"})),
+        ("blank node id", "id", json!("_:b0")),
+        ("float", "fullName", json!(1.5)),
+        ("same value twice", "fullName", json!(["a", "a"])),
+        ("keyword key", "@type", json!("HealthCertificate")),
+    ] {
+        edit(what, &|o| {
+            if let Some(s) = o.get_mut("credentialSubject").and_then(Value::as_object_mut) {
+                s.insert(key.into(), value.clone());
+            }
+        });
+    }
     edit("proof with a nested object", &|o| {
         if let Some(p) = o.get_mut("proof").and_then(Value::as_object_mut) {
             p.insert("verificationMethod".into(), json!({"id": "did:example:1#k"}));
