@@ -92,6 +92,22 @@ pub async fn hash_data_with_unsecured(
     Ok(Some(HashData { proof_config: digest(config.as_bytes()), document: digest(unsecured.as_bytes()) }))
 }
 
+/// [`hash_data_with_unsecured`] when the canonical proof configuration is
+/// known too (both read off the signed document's RDF by
+/// [`crate::canonical::canonicalize_signed_with`]): no canonicalisation at all.
+/// `None` when `proof` is not a `DataIntegrityProof` object of `cryptosuite`.
+pub fn hash_data_from_canonical(
+    document: &Value,
+    proof: &Value,
+    cryptosuite: &str,
+    unsecured: &str,
+    proof_config: &str,
+    digest: fn(&[u8]) -> [u8; 32],
+) -> Option<HashData> {
+    proof_of_suite(document, proof, cryptosuite)?;
+    Some(HashData { proof_config: digest(proof_config.as_bytes()), document: digest(unsecured.as_bytes()) })
+}
+
 /// The two digests a proof signs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HashData {

@@ -63,20 +63,42 @@ pub async fn verify_with_unsecured(
     proof: &Value,
     unsecured: Option<&str>,
 ) -> FastPath {
+    verify_with_canonical(loader, document, proof, unsecured, None).await
+}
+
+/// [`verify_with_unsecured`], given also the canonical N-Quads of the proof
+/// configuration when the caller has them (read off the proof graph of the
+/// signed document by [`crate::canonical::canonicalize_signed_with`]): with
+/// both, nothing is canonicalised here.
+pub async fn verify_with_canonical(
+    loader: &BundledLoader,
+    document: &Value,
+    proof: &Value,
+    unsecured: Option<&str>,
+    proof_config: Option<&str>,
+) -> FastPath {
     let Some(key) = signer_key(proof) else {
         return FastPath::NotApplicable("not a P-256 did:key verification method");
     };
     let Some(signature) = proof_signature(proof) else {
         return FastPath::NotApplicable("proofValue is not a base58btc P-256 signature");
     };
-    let hashed = match unsecured {
-        Some(unsecured) => {
+    let hashed = match (unsecured, proof_config) {
+        (Some(unsecured), Some(config)) => Ok(data_integrity::hash_data_from_canonical(
+            document,
+            proof,
+            "ecdsa-rdfc-2019",
+            unsecured,
+            config,
+            |bytes| Sha256::digest(bytes).into(),
+        )),
+        (Some(unsecured), None) => {
             data_integrity::hash_data_with_unsecured(loader, document, proof, "ecdsa-rdfc-2019", unsecured, |bytes| {
                 Sha256::digest(bytes).into()
             })
             .await
         }
-        None => hash_data_with(loader, document, proof).await,
+        (None, _) => hash_data_with(loader, document, proof).await,
     };
     let hash_data = match hashed {
         Ok(Some(hash_data)) => hash_data,

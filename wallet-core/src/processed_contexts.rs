@@ -43,7 +43,7 @@ static KEPT: LazyLock<Mutex<HashMap<Vec<String>, Arc<ActiveContext>>>> = LazyLoc
 /// The key of a top-level `@context`: its URLs in order, each generated one
 /// with its text (the same URL with another text is another context).
 /// `None` unless every entry is a bundled or generated context URL.
-fn key(loader: &BundledLoader, context: &ssi_json_ld::syntax::Value) -> Option<Vec<String>> {
+pub(crate) fn key(loader: &BundledLoader, context: &ssi_json_ld::syntax::Value) -> Option<Vec<String>> {
     use ssi_json_ld::syntax::Value;
     let urls: Vec<&str> = match context {
         Value::String(url) => vec![url.as_str()],
@@ -64,7 +64,7 @@ fn key(loader: &BundledLoader, context: &ssi_json_ld::syntax::Value) -> Option<V
 }
 
 /// The active context `context` gives from the empty context, kept.
-async fn processed(
+pub(crate) async fn processed(
     loader: &BundledLoader,
     key: Vec<String>,
     context: &ssi_json_ld::syntax::Value,

@@ -294,10 +294,21 @@ fn proof_entries(proof: &Value) -> Vec<&Value> {
 pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<VerificationReport, MalformedCredential> {
     let obj = vc.as_object().ok_or(MalformedCredential::NotAnObject)?;
     crate::canonical::check_json_limits(vc).map_err(MalformedCredential::Limits)?;
-    data_model::check_credential_with(&options.types.loader(), vc)?;
+    let loader = options.types.loader();
+    data_model::check_credential_syntax_with(&loader, vc)?;
+    // One JSON-LD expansion per credential (issue #16): the signed credential's
+    // serves the budget check, the anchoring digest, both signature digests
+    // and the data model's expansion rules, which `ssi`'s stricter expansion
+    // succeeding implies; the data model's own expansion runs only when it
+    // failed, to report why as before.
+    let canonical =
+        crate::canonical::canonicalize_signed_within_limits(&loader, vc, crate::canonical::Budget::default()).await;
+    if canonical.is_err() {
+        data_model::check_credential_expansion_with(&loader, vc)?;
+    }
     let proof = obj.get("proof").ok_or(MalformedCredential::MissingProof)?;
     check_dates_readable(vc, proof)?;
-    let (signature, signed_nquads) = check_signature(vc, proof, options).await?;
+    let (signature, signed_nquads) = check_signature(vc, proof, options, canonical).await?;
     // The log records SHA-256 of the signed credential's canonical N-Quads:
     // the budget pre-check computed them already.
     let digest = match &options.anchoring {
@@ -682,12 +693,13 @@ fn proof_key(proof: &Value) -> Option<String> {
 }
 
 /// The signature check of a credential, and the canonical N-Quads of the
-/// signed credential when the budget pre-check produced them (the anchoring
-/// digest is their SHA-256).
+/// signed credential when the budget pre-check (`canonical`, computed once by
+/// the caller) produced them (the anchoring digest is their SHA-256).
 async fn check_signature(
     vc: &Value,
     proof: &Value,
     options: &VerifyOptions,
+    canonical: Result<crate::canonical::SignedCanonical, crate::canonical::CanonicalizationError>,
 ) -> Result<(CheckResult, Option<String>), MalformedCredential> {
     if let Some(unsupported) = check_proof_suites(proof)? {
         return Ok((unsupported, None));
@@ -704,14 +716,13 @@ async fn check_signature(
     // The same expansion gives the unsecured document's N-Quads for the
     // signature's document hash (issue #16).
     let loader = options.types.loader();
-    let (signed_nquads, unsecured_nquads) =
-        match crate::canonical::canonicalize_signed_with(&loader, vc, crate::canonical::Budget::default()).await {
-            Err(e) if e.is_limit() => {
-                return Ok((CheckResult::Invalid { code: e.code().to_owned(), reason: e.message() }, None));
-            }
-            Err(_) => (None, None),
-            Ok(canonical) => (Some(canonical.signed.nquads), canonical.unsecured),
-        };
+    let (signed_nquads, unsecured_nquads, proof_config_nquads) = match canonical {
+        Err(e) if e.is_limit() => {
+            return Ok((CheckResult::Invalid { code: e.code().to_owned(), reason: e.message() }, None));
+        }
+        Err(_) => (None, None, None),
+        Ok(canonical) => (Some(canonical.signed.nquads), canonical.unsecured, canonical.proof_config),
+    };
     if let Some(sm2) = crate::sm2_signature_check::check(&loader, vc, proof, unsecured_nquads.as_deref()).await {
         return Ok((sm2, signed_nquads));
     }
@@ -720,7 +731,14 @@ async fn check_signature(
     // which gives the report its detail.
     if signed_nquads.is_some()
         && fast_path_applies(vc, proof)
-        && crate::ecdsa_rdfc_2019::verify_with_unsecured(&loader, vc, proof, unsecured_nquads.as_deref()).await
+        && crate::ecdsa_rdfc_2019::verify_with_canonical(
+            &loader,
+            vc,
+            proof,
+            unsecured_nquads.as_deref(),
+            proof_config_nquads.as_deref(),
+        )
+        .await
             == crate::ecdsa_rdfc_2019::FastPath::Valid
     {
         return Ok((CheckResult::Valid, signed_nquads));

@@ -26,7 +26,7 @@ use ssi_rdf::urdna2015::{
     hash_first_degree_quads, hash_related_blank_node, issue_identifier, BlankNodeComponents as _,
     BlankNodeComponentsMut as _, HashNDegreeQuadsOutput, IdentifierIssuer, NormalizationState,
 };
-use ssi_rdf::{IntoNQuads as _, LexicalQuad};
+use ssi_rdf::LexicalQuad;
 
 /// More blank nodes than any credential or presentation we issue or accept needs.
 pub const MAX_BLANK_NODES: usize = 256;
@@ -212,7 +212,7 @@ pub fn canonical_lines(quads: &[LexicalQuad], budget: Budget) -> Result<(Vec<Str
         }
         relabelled.push(copy);
     }
-    Ok((relabelled.into_nquads_lines(), meter.work))
+    Ok((super::nquads::lines(&relabelled), meter.work))
 }
 
 /// <https://www.w3.org/TR/rdf-canon/#hash-n-degree-quads>, as in ssi, metered.

@@ -22,8 +22,8 @@
 //!   itself, byte-identical to `ssi`'s on every real document.
 
 pub mod budget;
-
-use std::io::Write;
+mod bundled_expansion;
+mod nquads;
 
 use serde_json::Value;
 use ssi_json_ld::syntax::Parse as _;
@@ -141,8 +141,13 @@ pub struct Canonical {
 /// # Errors
 /// [`CanonicalizationError::TooDeep`], [`CanonicalizationError::TooLarge`].
 pub fn check_json_limits(document: &Value) -> Result<(), CanonicalizationError> {
+    // The size is that of `serde_json`'s compact serialisation, counted in
+    // the same walk instead of serialising (issue #16; the unit test holds
+    // the two equal).
+    let mut size = 0_usize;
     let mut stack = vec![(document, 1_usize)];
     while let Some((value, depth)) = stack.pop() {
+        size += own_serialised_len(value);
         let children: Box<dyn Iterator<Item = &Value>> = match value {
             Value::Array(a) => Box::new(a.iter()),
             Value::Object(o) => Box::new(o.values()),
@@ -153,12 +158,41 @@ pub fn check_json_limits(document: &Value) -> Result<(), CanonicalizationError> 
         }
         stack.extend(children.map(|c| (c, depth + 1)));
     }
-    let mut size = SizeCounter(0);
-    // Writing to the counter cannot fail; a failure would only mean "too large".
-    if serde_json::to_writer(&mut size, document).is_err() || size.0 > MAX_DOCUMENT_BYTES {
+    if size > MAX_DOCUMENT_BYTES {
         return Err(CanonicalizationError::TooLarge { max: MAX_DOCUMENT_BYTES });
     }
     Ok(())
+}
+
+/// The bytes `value` adds to `serde_json`'s compact serialisation besides
+/// those of its children: a scalar whole; brackets and commas of an array;
+/// braces, commas, keys and colons of an object.
+fn own_serialised_len(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(n) => n.to_string().len(),
+        Value::String(s) => escaped_len(s),
+        Value::Array(a) => 2 + a.len().saturating_sub(1),
+        Value::Object(o) => 2 + o.len().saturating_sub(1) + o.keys().map(|k| escaped_len(k) + 1).sum::<usize>(),
+    }
+}
+
+/// Length of `s` as a JSON string in `serde_json`'s output (quotes, and
+/// its escapes: two characters for `"`, `\\` and the five short controls, six
+/// for the other controls).
+fn escaped_len(s: &str) -> usize {
+    // Byte by byte: every byte of a multi-byte character is >= 0x80 and
+    // written as is, so the length is the byte length plus the escapes'.
+    let mut len = 2 + s.len();
+    for byte in s.bytes() {
+        match byte {
+            b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => len += 1,
+            0x00..=0x1f => len += 5,
+            _ => {}
+        }
+    }
+    len
 }
 
 /// Parse a credential or presentation from JSON bytes within the JSON limits:
@@ -185,25 +219,22 @@ pub fn parse_document(bytes: &[u8]) -> Result<Value, CanonicalizationError> {
     }
 }
 
-/// Counts bytes written, stopping at the limit.
-struct SizeCounter(usize);
-
-impl Write for SizeCounter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        if self.0 > MAX_DOCUMENT_BYTES {
-            return Err(std::io::Error::other("too large"));
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The RDF quads of `document` as `ssi` produces them: JSON-LD expansion with
 /// the bundled contexts, then conversion to RDF (blank nodes as generated labels).
 async fn rdf_quads(loader: &BundledLoader, document: &Value) -> Result<Vec<LexicalQuad>, CanonicalizationError> {
+    // The bundled contexts' fast path (issue #16); outside its subset, and for
+    // every error, the generic path.
+    if let Some(quads) = bundled_expansion::quads(loader, document).await {
+        return Ok(quads);
+    }
+    generic_rdf_quads(loader, document).await
+}
+
+/// [`rdf_quads`] through `json-ld`'s expansion and `ssi`'s conversion alone.
+async fn generic_rdf_quads(
+    loader: &BundledLoader,
+    document: &Value,
+) -> Result<Vec<LexicalQuad>, CanonicalizationError> {
     let invalid = |e: &dyn std::fmt::Display| CanonicalizationError::Invalid(e.to_string());
     let text = serde_json::to_string(document).map_err(|e| invalid(&e))?;
     let (json, _) = ssi_json_ld::syntax::Value::parse_str(&text).map_err(|e| invalid(&e))?;
@@ -222,6 +253,22 @@ async fn rdf_quads(loader: &BundledLoader, document: &Value) -> Result<Vec<Lexic
         None => CompactJsonLd(json).expand_with(&mut ld, loader).await.map_err(|e| invalid(&e))?,
     };
     ld.quads_of(&expanded).map_err(|e| invalid(&e))
+}
+
+/// The canonical N-Quads of `document` through the bundled contexts' fast
+/// path alone (`None`: outside its subset) and through the generic path
+/// alone: what the differential test compares. Not for production use.
+#[doc(hidden)]
+pub async fn fast_and_generic_nquads(
+    loader: &BundledLoader,
+    document: &Value,
+) -> (Option<Result<String, CanonicalizationError>>, Result<String, CanonicalizationError>) {
+    let lines = |quads: Vec<LexicalQuad>| -> Result<String, CanonicalizationError> {
+        Ok(budget::canonical_lines(&quads, Budget::default())?.0.concat())
+    };
+    let fast = bundled_expansion::quads(loader, document).await.map(lines);
+    let generic = generic_rdf_quads(loader, document).await.and_then(lines);
+    (fast, generic)
 }
 
 /// [`canonicalize_with`] the contexts of the shipped credential types.
@@ -263,6 +310,12 @@ pub struct SignedCanonical {
     /// Without `proof`, when the proof is the one `sec:proof` graph of the
     /// document (otherwise `None`: canonicalise the unsecured document itself).
     pub unsecured: Option<String>,
+    /// The proof configuration (the proof without `proofValue`, read in the
+    /// document's `@context`, W3C vc-di-ecdsa §3.3.5), when the proof is one
+    /// flat object of strings without a `@context` of its own: the proof
+    /// graph's quads without the `proofValue` one (see [`proof_configuration_quads`]).
+    /// Otherwise `None`: canonicalise the proof configuration itself.
+    pub proof_config: Option<String>,
 }
 
 /// The `sec:proof` property: its value is a graph (`@container: @graph`).
@@ -301,10 +354,47 @@ fn without_proof_graph(quads: &[LexicalQuad]) -> Option<Vec<LexicalQuad>> {
     )
 }
 
+/// `sec:proofValue`: the one member of a proof that its configuration leaves out.
+const SECURITY_PROOF_VALUE: &str = "https://w3id.org/security#proofValue";
+
+/// The quads of the proof configuration, from those of the signed document,
+/// for a `proof` that is one JSON object whose members are all strings and
+/// that has no `@context` of its own. Such a proof is one node: in the signed
+/// document it is expanded in the document's top-level context (a type-scoped
+/// context of the credential does not propagate into it), then its own
+/// type-scoped context, exactly as the proof configuration is expanded at the
+/// top level; its quads are those in the proof graph, moved to the default
+/// graph, less the `proofValue` quad. `None` when the shape does not hold (a
+/// second proof graph, quads of more than one subject, a blank node object).
+fn proof_configuration_quads(document: &Value, quads: &[LexicalQuad]) -> Option<Vec<LexicalQuad>> {
+    use ssi_json_ld::rdf_types::{Id, Term};
+    let proof = document.get("proof")?.as_object()?;
+    if proof.contains_key("@context") || !proof.values().all(Value::is_string) {
+        return None;
+    }
+    let mut links = quads.iter().filter(|q| q.1.as_str() == SECURITY_PROOF && q.3.is_none());
+    let link = links.next()?;
+    if links.next().is_some() {
+        return None;
+    }
+    let Term::Id(Id::Blank(graph)) = &link.2 else { return None };
+    let in_graph: Vec<&LexicalQuad> =
+        quads.iter().filter(|q| matches!(&q.3, Some(Id::Blank(b)) if b == graph)).collect();
+    let subject = &in_graph.first()?.0;
+    let flat = in_graph.iter().all(|q| &q.0 == subject && !matches!(&q.2, Term::Id(Id::Blank(_))));
+    flat.then(|| {
+        in_graph
+            .into_iter()
+            .filter(|q| q.1.as_str() != SECURITY_PROOF_VALUE)
+            .map(|q| ssi_json_ld::rdf_types::Quad(q.0.clone(), q.1.clone(), q.2.clone(), None))
+            .collect()
+    })
+}
+
 /// Canonicalise a signed `document` within `budget` (as [`canonicalize_with`])
-/// and, from the same expansion, the document without its `proof`: one
-/// JSON-LD expansion serves the budget check, the anchoring digest and the
-/// signature's document hash (issue #16).
+/// and, from the same expansion, the document without its `proof` and the
+/// proof configuration: one JSON-LD expansion serves the budget check, the
+/// anchoring digest and both digests of the signature (issue #16).
 ///
 /// # Errors
 /// As [`canonicalize_with`].
@@ -314,6 +404,16 @@ pub async fn canonicalize_signed_with(
     budget: Budget,
 ) -> Result<SignedCanonical, CanonicalizationError> {
     check_json_limits(document)?;
+    canonicalize_signed_within_limits(loader, document, budget).await
+}
+
+/// [`canonicalize_signed_with`] for a document the caller has just held to
+/// [`check_json_limits`] (the verification, which checks them first).
+pub(crate) async fn canonicalize_signed_within_limits(
+    loader: &BundledLoader,
+    document: &Value,
+    budget: Budget,
+) -> Result<SignedCanonical, CanonicalizationError> {
     crate::data_model::check_percent_escapes(document, "")
         .map_err(|e| CanonicalizationError::Invalid(e.to_string()))?;
     let quads = rdf_quads(loader, document).await?;
@@ -322,7 +422,11 @@ pub async fn canonicalize_signed_with(
         Some(unsecured) => Some(budget::canonical_lines(&unsecured, budget)?.0.concat()),
         None => None,
     };
-    Ok(SignedCanonical { signed: Canonical { nquads: lines.concat(), work }, unsecured })
+    let proof_config = match proof_configuration_quads(document, &quads) {
+        Some(config) => Some(budget::canonical_lines(&config, budget)?.0.concat()),
+        None => None,
+    };
+    Ok(SignedCanonical { signed: Canonical { nquads: lines.concat(), work }, unsecured, proof_config })
 }
 
 /// The canonical N-Quads of `document`: sorted lines, each ending in `\n`;
@@ -359,4 +463,53 @@ pub async fn check_document(document: &Value) -> Result<Work, CanonicalizationEr
 /// As [`canonicalize_with`]; callers refuse on [`CanonicalizationError::is_limit`].
 pub async fn check_document_with(loader: &BundledLoader, document: &Value) -> Result<Work, CanonicalizationError> {
     Ok(canonicalize_with(loader, document, Budget::default()).await?.work)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The size `check_json_limits` counts is `serde_json`'s compact output's.
+    #[test]
+    fn the_counted_size_is_the_serialised_size() {
+        let counted = |v: &Value| {
+            let mut size = 0;
+            let mut stack = vec![v];
+            while let Some(value) = stack.pop() {
+                size += own_serialised_len(value);
+                match value {
+                    Value::Array(a) => stack.extend(a.iter()),
+                    Value::Object(o) => stack.extend(o.values()),
+                    _ => {}
+                }
+            }
+            size
+        };
+        let mut documents = vec![
+            json!({"a": [1, -2, 3.5, 1e300, -0.0, 18446744073709551615_u64, true, false, null], "": {}, "b": []}),
+            json!("quote \" backslash \\ controls \u{0}\u{1}\u{8}\u{9}\u{a}\u{b}\u{c}\u{d}\u{1f} del \u{7f} 中文 😀"),
+            json!([[[]], {"k\n\"": "v"}]),
+        ];
+        let mut stack = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures"))];
+        while let Some(path) = stack.pop() {
+            if path.is_dir() {
+                stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            } else if let Ok(v) = serde_json::from_str::<Value>(&std::fs::read_to_string(&path).unwrap_or_default()) {
+                documents.push(v);
+            }
+        }
+        assert!(documents.len() > 100);
+        for v in &documents {
+            assert_eq!(counted(v), serde_json::to_vec(v).unwrap().len(), "{v}");
+        }
+        // And the limit, at the boundary.
+        let at = |n: usize| json!("x".repeat(n - 2));
+        assert!(check_json_limits(&at(MAX_DOCUMENT_BYTES)).is_ok());
+        assert_eq!(
+            check_json_limits(&at(MAX_DOCUMENT_BYTES + 1)),
+            Err(CanonicalizationError::TooLarge { max: MAX_DOCUMENT_BYTES })
+        );
+    }
 }

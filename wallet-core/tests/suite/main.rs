@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
 mod anchoring;
+mod bundled_expansion;
 mod canonical_budget;
 mod credential_types;
 mod credentials;
@@ -16,6 +17,7 @@ mod presentations;
 mod proof_fast_path;
 mod qr_roundtrip;
 mod selective_disclosure;
+mod single_expansion;
 mod sm2_suite;
 mod sm2_trust;
 mod sm2_verification;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use wallet_core::canonical::{canonical_nquads, canonicalize_signed_with, Budget};
 use wallet_core::contexts::BundledLoader;
 use wallet_core::credential_type::TypeRegistry;
-use wallet_core::ecdsa_rdfc_2019::{verify, verify_with_ssi, verify_with_unsecured, FastPath};
+use wallet_core::ecdsa_rdfc_2019::{verify, verify_with_canonical, verify_with_ssi, verify_with_unsecured, FastPath};
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
 
@@ -105,6 +105,8 @@ fn tampered(doc: &Value) -> Vec<(&'static str, Value)> {
 
 /// Documents whose unsecured N-Quads were read off the signed document's RDF.
 static DERIVED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// Documents whose proof configuration N-Quads were read off the proof graph.
+static DERIVED_CONFIG: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 fn loader() -> BundledLoader {
     TypeRegistry::default().loader()
@@ -132,6 +134,29 @@ async fn same_answer(name: &str, doc: &Value, applicable: &mut usize, total: &mu
         }
         let derived = verify_with_unsecured(&loader(), doc, proof, canonical.unsecured.as_deref()).await;
         assert_eq!(derived, answer, "{name}: derived and direct unsecured documents answer differently");
+        // The proof configuration read off the proof graph: the same N-Quads
+        // as canonicalising it (the proof without proofValue, in the document's
+        // @context), and the same answer with both parts read off.
+        if let Some(config) = &canonical.proof_config {
+            DERIVED_CONFIG.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut direct = proof.as_object().unwrap().clone();
+            direct.remove("proofValue");
+            direct.insert("@context".into(), doc["@context"].clone());
+            assert_eq!(
+                canonical_nquads(&Value::Object(direct)).await.as_ref(),
+                Ok(config),
+                "{name}: derived proof configuration differs"
+            );
+        }
+        let both = verify_with_canonical(
+            &loader(),
+            doc,
+            proof,
+            canonical.unsecured.as_deref(),
+            canonical.proof_config.as_deref(),
+        )
+        .await;
+        assert_eq!(both, answer, "{name}: read-off and direct canonical parts answer differently");
     }
     match answer {
         FastPath::Valid => assert!(reference, "{name}: the fast path accepts what ssi refuses"),
@@ -181,4 +206,6 @@ async fn the_fast_path_gives_ssis_answer_on_every_signed_fixture_and_tampered_co
     assert!(applicable * 10 >= total * 9, "the fast path must handle nearly all: {applicable}/{total}");
     let derived = DERIVED.load(std::sync::atomic::Ordering::Relaxed);
     assert!(derived * 10 >= total * 8, "unsecured N-Quads derived for {derived} of {total}");
+    let config = DERIVED_CONFIG.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(config * 10 >= total * 7, "proof configuration N-Quads derived for {config} of {total}");
 }
