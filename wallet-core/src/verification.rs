@@ -32,7 +32,8 @@ use crate::transparency::{
 /// invalid signature with the code `unsupported_cryptosuite`.
 /// `ecdsa-sd-2023` is accepted for *derived* proofs only: a base proof is
 /// refused with `sd_base_proof_presented` (see [`crate::selective_disclosure`]).
-pub const ACCEPTED_CRYPTOSUITES: &[&str] = &["ecdsa-rdfc-2019", "eddsa-rdfc-2022", "ecdsa-sd-2023"];
+pub const ACCEPTED_CRYPTOSUITES: &[&str] =
+    &["ecdsa-rdfc-2019", "eddsa-rdfc-2022", "ecdsa-sd-2023", crate::ecdsa_jcs_2019::CRYPTOSUITE];
 
 /// Why an input is not a credential we can check at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -698,6 +699,10 @@ async fn check_signature(
     if let Some(refused) = crate::selective_disclosure::check_proof_kinds(proof) {
         return Ok((refused, None));
     }
+    // ecdsa-jcs-2019: no RDF at all, so ssi is never asked (it has no such suite).
+    if let Some(jcs) = crate::ecdsa_jcs_2019::check_signature(vc, proof) {
+        return Ok((jcs, None));
+    }
     // `ssi` canonicalises without a budget: ours runs first (see
     // `refuse_beyond_budget`). Invalid JSON-LD is left to `ssi` to report.
     // The same expansion gives the unsecured document's N-Quads for the
@@ -807,8 +812,9 @@ fn check_dates_readable(doc: &Value, proof: &Value) -> Result<(), MalformedCrede
     Ok(())
 }
 
-/// Longest base58btc `proofValue` read (a 64-byte signature is 88 characters).
-const MAX_BASE58_PROOF_VALUE_CHARS: usize = 128;
+/// Longest base58btc `proofValue` read (a 64-byte signature is 88 characters,
+/// a 96-byte P-384 one 132).
+const MAX_BASE58_PROOF_VALUE_CHARS: usize = 140;
 
 /// Every proof must be a `DataIntegrityProof` of an accepted cryptosuite with a
 /// `proofValue` of a bounded size: `Ok(Some(invalid))` names an unsupported suite.
@@ -831,7 +837,7 @@ fn check_proof_suites(proof: &Value) -> Result<Option<CheckResult>, MalformedCre
         let Some(value) = p.get("proofValue").and_then(Value::as_str) else {
             return Err(MalformedCredential::UnreadableProof("proofValue is missing".into()));
         };
-        // A base58btc signature of any accepted suite is under 100 characters;
+        // A base58btc signature of any accepted suite is at most 132 characters (P-384);
         // base58 decoding is quadratic in its input (100,000 characters: 1.7 s),
         // so a longer one is refused before anything decodes it. (ecdsa-sd-2023
         // proofs are base64url, `u…`, and decode in linear time.)
