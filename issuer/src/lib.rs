@@ -16,6 +16,7 @@ pub mod pkcs11_uri;
 pub mod signing_key;
 pub mod startup;
 pub mod store;
+pub mod vc_api_p384_key;
 
 /// [`domain::accounts`] under its former path, which the verifier's tests use to
 /// start an issuer with a token or staff account (they live outside this crate).

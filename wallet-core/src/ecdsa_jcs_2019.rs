@@ -308,3 +308,26 @@ pub(crate) fn check_signature(vc: &Value, proof: &Value) -> Option<crate::report
         }
     })
 }
+
+/// Sign a credential as an issuer does: the data model checked first (as for
+/// every other suite), the Data Integrity context added to a VC 1.1 document
+/// (so its JSON-LD form, which the transparency log hashes, keeps the proof's
+/// terms), then [`sign`].
+///
+/// # Errors
+/// [`crate::issuance::IssueError`]: the data model's, or signing's as `Signing`.
+pub fn sign_credential(
+    types: &crate::credential_type::TypeRegistry,
+    unsigned: &Value,
+    key: SigningKey<'_>,
+    created: DateTime<Utc>,
+) -> Result<Value, crate::issuance::IssueError> {
+    use crate::issuance::IssueError;
+    if unsigned.get("proof").is_some() {
+        return Err(IssueError::AlreadySigned);
+    }
+    crate::canonical::check_json_limits(unsigned).map_err(IssueError::TooComplex)?;
+    crate::data_model::check_credential_with(&types.loader(), unsigned)?;
+    let unsigned = crate::issuance::with_data_integrity_context(unsigned);
+    sign(&unsigned, key, created).map_err(|e| IssueError::Signing(e.to_string()))
+}
