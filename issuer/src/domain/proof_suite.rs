@@ -29,8 +29,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use serde_json::Value;
-use wallet_core::ecdsa_jcs_2019::{self, SigningKey};
 use wallet_core::credential_type::{Definition, TypeRegistry};
+use wallet_core::ecdsa_jcs_2019::{self, SigningKey};
 use wallet_core::issuance::{sign_credential_with, IssueError};
 use wallet_core::localized::Localized;
 use wallet_core::p384_key::P384IssuerKey;
@@ -254,7 +254,9 @@ pub async fn sign(
     let now = Utc::now();
     match (suite, mandatory) {
         (_, Some(pointers)) => selective_disclosure::sign_base_with(types, unsigned, key, now, pointers).await,
-        (ProofSuite::EcdsaJcs2019, None) => ecdsa_jcs_2019::sign_credential(types, unsigned, SigningKey::P256(key), now),
+        (ProofSuite::EcdsaJcs2019, None) => {
+            ecdsa_jcs_2019::sign_credential(types, unsigned, SigningKey::P256(key), now)
+        }
         (ProofSuite::P384 { key, jcs: true }, None) => {
             ecdsa_jcs_2019::sign_credential(types, unsigned, SigningKey::P384(key), now)
         }

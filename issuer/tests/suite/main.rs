@@ -25,4 +25,5 @@ mod single_use;
 mod status_api;
 mod store;
 mod support;
+mod vc_api_suites;
 mod web;
