@@ -193,3 +193,66 @@ async fn the_domain_api_issues_a_base_proof_per_request_for_types_that_declare_m
     assert_eq!((status, body["error"].as_str()), (400, Some("selective_disclosure_not_offered")), "{body:#}");
     assert_eq!(app.log_size().await, size, "nothing signed or logged");
 }
+
+impl App {
+    async fn batch(&self, query: &str, ndjson: String) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/health-certificates/batch{query}", self.base))
+            .header("content-type", "application/x-ndjson")
+            .body(ndjson)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
+    async fn stored(&self, id: &str) -> Value {
+        let uuid = id.trim_start_matches("urn:uuid:");
+        let resp = self.http.get(format!("{}/credentials/{uuid}", self.base)).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        let body: Value = resp.json().await.unwrap();
+        body.get("credential").cloned().unwrap_or(body)
+    }
+}
+
+fn ndjson(keys: &[&str]) -> String {
+    keys.iter()
+        .map(|k| {
+            let mut row = health_request();
+            row["idempotencyKey"] = json!(k);
+            format!("{row}\n")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_batch_with_cryptosuite_ecdsa_sd_2023_issues_base_proofs_per_row() {
+    let app = spawn().await;
+    let (status, body) = app.batch("?cryptosuite=ecdsa-sd-2023", ndjson(&["sd-1", "sd-2"])).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["summary"]["issued"], 2, "{body:#}");
+    for row in body["results"].as_array().unwrap() {
+        let base = app.stored(row["id"].as_str().unwrap()).await;
+        assert_eq!(kind(&base), ProofKind::Base, "{base:#}");
+        let derived = derive(&base, &[]).await;
+        assert!(derived["credentialSubject"].get("birthDate").is_none(), "{derived:#}");
+        let report = verify_credential(&derived, &VerifyOptions::default()).await.unwrap();
+        assert!(report.checks.signature.is_valid(), "{report:#?}");
+        assert!(app.included_as(&base, &anchoring_digest(&derived).unwrap()).await);
+    }
+    // The same keys without the parameter are another request (scope per suite): rdfc credentials.
+    let (status, body) = app.batch("", ndjson(&["sd-1"])).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["results"][0]["outcome"], "issued", "{body:#}");
+    let rdfc = app.stored(body["results"][0]["id"].as_str().unwrap()).await;
+    assert_eq!(rdfc["proof"]["cryptosuite"], "ecdsa-rdfc-2019");
+    // Replayed with the parameter: the base-proof credential again.
+    let (_, again) = app.batch("?cryptosuite=ecdsa-sd-2023", ndjson(&["sd-1"])).await;
+    assert_eq!(again["results"][0]["outcome"], "replayed", "{again:#}");
+    // A suite the type does not offer refuses the whole batch before anything is signed.
+    let size = app.log_size().await;
+    let (status, body) = app.batch("?cryptosuite=bbs-2023", ndjson(&["sd-3"])).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_cryptosuite")), "{body:#}");
+    assert_eq!(app.log_size().await, size);
+}
