@@ -238,6 +238,22 @@ impl ProofSuite {
     }
 }
 
+/// OpenID4VCI credential configuration ids (`domain::offers`): a type's name
+/// is its `ecdsa-rdfc-2019` configuration; `<type>+ecdsa-sd-2023` its
+/// selective-disclosure one, offered only for types that declare mandatory
+/// pointers. An OpenID4VCI holder is an app wallet, which derives: the offer's
+/// configuration is the clinic's choice of suite, as `?cryptosuite=` is on the
+/// domain API.
+pub const SD_CONFIGURATION_SUFFIX: &str = "+ecdsa-sd-2023";
+
+/// The type name and the suite a configuration id names (see [`SD_CONFIGURATION_SUFFIX`]).
+pub fn split_configuration_id(id: &str) -> (&str, Option<&'static str>) {
+    match id.strip_suffix(SD_CONFIGURATION_SUFFIX) {
+        Some(type_name) => (type_name, Some(selective_disclosure::CRYPTOSUITE)),
+        None => (id, None),
+    }
+}
+
 /// Sign `unsigned` now with `key` (or the suite's own P-384 key) as `suite`
 /// says: an `ecdsa-sd-2023` base proof when `mandatory` is given (see
 /// [`ProofSuite::mandatory_pointers`]), else `ecdsa-rdfc-2019` or `ecdsa-jcs-2019`.
