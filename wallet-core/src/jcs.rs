@@ -2,11 +2,16 @@
 //! `ecdsa-jcs-2019` hashes ([`crate::ecdsa_jcs_2019`]).
 //!
 //! Written here rather than taken from `serde_jcs` 0.1 (already in the lock
-//! through ssi): that crate recurses without a depth limit and writes a JSON
-//! integer beyond 2^53 with all its digits, where RFC 8785 §3.2.2.3 (I-JSON,
-//! ECMAScript `Number.prototype.toString`) wants the IEEE 754 double it
-//! denotes. Numbers are formatted by `ryu-js` (ECMAScript's algorithm, as
-//! `serde_jcs` and boa use it).
+//! through ssi), which the differential test in
+//! `wallet-core/tests/suite/ecdsa_jcs.rs` showed wrong for us: it panics
+//! (`todo!`) on every number with serde_json's `arbitrary_precision` (on in
+//! this workspace through ssi); it sorts member names by their quoted,
+//! escaped UTF-8 text, not the raw names' UTF-16 code units (§3.2.3: `""`
+//! after `" "`, `"\""` after `"0"`, U+E000 before U+10000); it recurses
+//! without a depth limit and writes integers beyond 2^53 digit for digit,
+//! where §3.2.2.3 wants the IEEE 754 double they denote. Where both are right
+//! they agree (500 generated documents). Numbers are formatted by `ryu-js`
+//! (ECMAScript's algorithm, as `serde_jcs` and boa use it).
 //!
 //! Bounds, checked as the walk goes (no recursion on input structure beyond
 //! [`MAX_DEPTH`]): nesting depth, the length of one number's text (a number
