@@ -8,6 +8,7 @@ mod browser;
 mod credential_types;
 mod end_to_end;
 mod id_check;
+mod jcs_p384;
 mod offline;
 mod outbound_fetch;
 mod overload;
