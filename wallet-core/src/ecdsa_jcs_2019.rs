@@ -233,7 +233,9 @@ pub fn sign(unsecured: &Value, key: SigningKey<'_>, created: DateTime<Utc>) -> R
     Ok(Value::Object(secured))
 }
 
-/// Verify the one `ecdsa-jcs-2019` proof of `secured` (§3.4.2).
+/// Verify the one `ecdsa-jcs-2019` proof of `secured` (§3.4.2). The proof's
+/// purpose, dates and the issuer's relation to the key are the caller's to
+/// judge (`verify_credential` does, as for every suite).
 ///
 /// # Errors
 /// [`JcsProofError`] saying why it does not verify.
