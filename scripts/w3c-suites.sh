@@ -7,9 +7,12 @@
 #
 # DIR holds checkouts of the suites, each under its repository name:
 #   vc-data-model-2.0-test-suite          (tag vc2.0)
-#   vc-di-ecdsa-test-suite                (tags ecdsa-rdfc-2019 and ecdsa-sd-2023, P-256;
-#                                          run once per cryptosuite, counted apart;
-#                                          W3C_ECDSA_CRYPTOSUITES picks, default both)
+#   vc-di-ecdsa-test-suite                (tags ecdsa-rdfc-2019, ecdsa-sd-2023, ecdsa-jcs-2019;
+#                                          run once per cryptosuite and key type, counted
+#                                          apart; W3C_ECDSA_CRYPTOSUITES picks suites (default
+#                                          all three), W3C_ECDSA_KEY_TYPES key types (default
+#                                          "P-256 P-384"; ecdsa-sd-2023 is P-256 only, as the
+#                                          suite tests it and as our issuer signs it))
 #   vc-bitstring-status-list-test-suite   (tag BitstringStatusList)
 # SUITE names a subset (default: all three); W3C_MOCHA_GREP runs only the tests
 # whose titles match. A suite without node_modules is
@@ -25,7 +28,8 @@
 # * creates an API token (`issuer token create`) and sends it as
 #   `Authorization: Bearer` to the issuer's VC-API (no --open-vc-api);
 # * starts `issuer serve` (no trust list: demo mode, so the suites' example
-#   credential types can be signed; a fresh did:key) and `verifier serve` (no
+#   credential types can be signed; a fresh did:key; --vc-api-p384: a second,
+#   P-384 did:key for the VC-API, the P-384 runs' issuer) and `verifier serve` (no
 #   trust roots: trust is reported, not required, on the VC-API; status lists
 #   refetched on every check, --status-refresh-secs 0) on free loopback ports;
 # * writes each suite's localConfig.cjs (only this implementation runs) and runs
@@ -36,7 +40,7 @@
 #   `POST /credentials/status`, and check the verifier's answer after each.
 # Service logs: <tmp>/issuer.log, <tmp>/verifier.log (W3C_KEEP=1 keeps them;
 # W3C_SHOW_LOGS=1 prints their tails when something failed).
-# Takes about 20 s once the suites are installed.
+# Takes about 30 s once the suites are installed.
 #
 # Exit status: 0 when every failure is a known one (listed in KNOWN_FAILURES
 # below with the reason), 1 otherwise, 2 on a setup problem.
@@ -149,12 +153,14 @@ wait_ready() {
 }
 
 (cd "$tmp/issuer" && exec "$issuer_bin" serve --listen 127.0.0.1:0 --data-dir "$tmp/issuer" \
-  --tls-cert "$tmp/tls.pem" --tls-key "$tmp/tls.key") >>"$tmp/issuer.log" 2>&1 &
+  --tls-cert "$tmp/tls.pem" --tls-key "$tmp/tls.key" --vc-api-p384) >>"$tmp/issuer.log" 2>&1 &
 pids+=($!)
 ready=$(wait_ready issuer "$tmp/issuer.log" "${pids[0]}")
 issuer_port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$ready")
 issuer_did=$(sed -n 's/.*did="\{0,1\}\(did:key:[A-Za-z0-9]*\).*/\1/p' <<<"$ready")
 [[ -n $issuer_port && -n $issuer_did ]] || die "cannot read port and DID from: $ready"
+issuer_did_p384=$(grep -m1 "VC-API P-384 key ready" "$tmp/issuer.log" | grep -o 'did:key:z82[A-Za-z0-9]*' | head -n 1 || true)
+[[ -n $issuer_did_p384 ]] || die "the issuer logged no VC-API P-384 key (see $tmp/issuer.log)"
 
 (cd "$tmp/verifier" && exec "$verifier_bin" serve --listen 127.0.0.1:0 --data-dir "$tmp/verifier" \
   --status-ca-cert "$tmp/ca.pem" --status-refresh-secs 0 \
@@ -166,22 +172,28 @@ verifier_port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$ready")
 
 issuer_url="https://127.0.0.1:$issuer_port"
 verifier_url="http://127.0.0.1:$verifier_port"
-log "issuer $issuer_url ($issuer_did), verifier $verifier_url, data $tmp"
+log "issuer $issuer_url ($issuer_did, P-384 $issuer_did_p384), verifier $verifier_url, data $tmp"
 
 # --- per-suite configuration ----------------------------------------------------------
 # localConfig.cjs: only the implementations listed there run (vc-test-suite-implementations).
 # For vc-di-ecdsa-test-suite, $2 is the cryptosuite: the issuer picks it from the
 # request's options (as SpruceID's entry does: {type, cryptosuite}); ecdsa-sd-2023
 # also declares the holder's derive endpoint (the verifier's /credentials/derive).
+# $3 is the key type: the suite's tests take an implementation's first issuer
+# only, so each run declares one issuer, of that key type (P-384: the VC-API's
+# P-384 did:key, which the issuer signs with when a credential names it), and a
+# verifier of that key type (its vector tests then use that curve's vectors).
 write_config() {
-  local suite=$1 cryptosuite=${2:-} tags issuer_extra="" verifier_extra="" holders=""
+  local suite=$1 cryptosuite=${2:-} key_type=${3:-P-256} tags issuer_extra="" verifier_extra="" holders=""
+  local did=$issuer_did
   case $suite in
     vc-data-model-2.0-test-suite) tags="'vc2.0'" ;;
     vc-di-ecdsa-test-suite)
       tags="'$cryptosuite'"
-      issuer_extra="supportedEcdsaKeyTypes: ['P-256'], supports: {vc: ['1.1', '2.0']},
+      [[ $key_type == P-384 ]] && did=$issuer_did_p384
+      issuer_extra="supportedEcdsaKeyTypes: ['$key_type'], supports: {vc: ['1.1', '2.0']},
       options: {type: 'DataIntegrityProof', cryptosuite: '$cryptosuite'},"
-      verifier_extra="supportedEcdsaKeyTypes: ['P-256'], supports: {vc: ['1.1', '2.0']},"
+      verifier_extra="supportedEcdsaKeyTypes: ['$key_type'], supports: {vc: ['1.1', '2.0']},"
       if [[ $cryptosuite == ecdsa-sd-2023 ]]; then
         holders="vcHolders: [{id: 'e-cert-holder', endpoint: '$verifier_url/credentials/derive', tags: ['vcHolder', '$cryptosuite']}],"
       fi
@@ -198,7 +210,7 @@ module.exports = {
     name: 'e-cert',
     implementation: 'e-cert issuer and verifier',
     issuers: [{
-      id: '$issuer_did',
+      id: '$did',
       endpoint: '$issuer_url/credentials/issue',
       headers: auth, $issuer_extra
       tags: [$tags]
@@ -268,20 +280,28 @@ known_json=$(for t in "${!KNOWN_FAILURES[@]}"; do printf '%s\t%s\n' "$t" "${KNOW
       Object.fromEntries(s.split("\n").filter(Boolean).map(l => l.split("\t"))))))')
 unexpected=0
 summary=()
+not_run=()
 runs=()
 for suite in "${suites[@]}"; do
   if [[ $suite == vc-di-ecdsa-test-suite ]]; then
-    for cs in ${W3C_ECDSA_CRYPTOSUITES:-ecdsa-rdfc-2019 ecdsa-sd-2023}; do runs+=("$suite:$cs"); done
+    for cs in ${W3C_ECDSA_CRYPTOSUITES:-ecdsa-rdfc-2019 ecdsa-sd-2023 ecdsa-jcs-2019}; do
+      for kt in ${W3C_ECDSA_KEY_TYPES:-P-256 P-384}; do
+        if [[ $cs == ecdsa-sd-2023 && $kt != P-256 ]]; then
+          not_run+=("$(printf '%-52s not run: the suite tests ecdsa-sd-2023 with P-256 only; our issuer signs it with P-256 only' "$suite [$cs $kt]")")
+          continue
+        fi
+        runs+=("$suite:$cs:$kt")
+      done
+    done
   else
     runs+=("$suite")
   fi
 done
 for run in "${runs[@]}"; do
-  suite=${run%%:*}
-  cryptosuite=""; [[ $run == *:* ]] && cryptosuite=${run#*:}
-  label=$suite${cryptosuite:+ [$cryptosuite]}
+  IFS=: read -r suite cryptosuite key_type <<<"$run"
+  label=$suite${cryptosuite:+ [$cryptosuite $key_type]}
   report=$tmp/${run//:/-}
-  write_config "$suite" "$cryptosuite"
+  write_config "$suite" "$cryptosuite" "$key_type"
   log "running $label"
   start=$(date +%s)
   (cd "$suites_dir/$suite" && npx mocha tests/ --timeout 15000 --preserve-symlinks ${W3C_MOCHA_GREP:+--grep "$W3C_MOCHA_GREP"} \
@@ -320,7 +340,7 @@ fi
 
 echo
 echo "W3C suites: issuer $issuer_bin, verifier $verifier_bin"
-printf '%s\n' "${summary[@]}"
+printf '%s\n' "${summary[@]}" ${not_run[@]+"${not_run[@]}"}
 if ((unexpected > 0)); then
   if [[ -n ${W3C_KEEP:-} ]]; then
     log "unexpected failures: see the titles above, $tmp/*.json (mocha reports) and $tmp/*.log (services)"

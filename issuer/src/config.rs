@@ -80,6 +80,11 @@ pub struct Settings {
     /// test suites). The domain API and status changes always need a token.
     #[arg(long, env = "ISSUER_OPEN_VC_API")]
     pub open_vc_api: bool,
+    /// Also keep a P-384 VC-API issuer key (`<data-dir>/vc-api-p384-key.pem`, made on
+    /// first start): a VC-API request whose credential's `issuer` is its DID is signed
+    /// with it (`ecdsa-rdfc-2019`, `ecdsa-jcs-2019`). For the W3C suites' P-384 issuers.
+    #[arg(long, env = "ISSUER_VC_API_P384")]
+    pub vc_api_p384: bool,
     /// The department's ID number key (made by `ecert-pki id-number-key`): credentials
     /// with an ID number carry an HMAC of it under this key. Default: `<data-dir>/id-number.key`
     /// when that file exists. Without one, types with an ID number are not issued
@@ -134,6 +139,7 @@ impl Settings {
             anchor_resend_after_secs: 60,
             anchor_max_backoff_secs: 300,
             open_vc_api: false,
+            vc_api_p384: false,
             id_number_key: Some(PathBuf::from(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/../fixtures/keys/test-id-number.key"

@@ -14,6 +14,7 @@ pub mod http;
 pub mod signing_key;
 pub mod startup;
 pub mod store;
+pub mod vc_api_p384_key;
 
 /// Keys in a PKCS#11 token (the `pkcs11-key` crate, shared with the verifier),
 /// under the paths the issuer and `ecert-pki` have always used.

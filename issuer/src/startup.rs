@@ -85,6 +85,15 @@ impl Application {
                 .with_session_limits(settings.session_limits()),
         );
         let api_access = web::Data::new(crate::http::routes::access::ApiAccess { open_vc_api: settings.open_vc_api });
+        let vc_api_p384 = web::Data::new(if settings.vc_api_p384 {
+            let key = crate::vc_api_p384_key::load_or_generate(&settings.data_dir)?;
+            if let Some(k) = &key.0 {
+                tracing::info!(did = %k.did(), "VC-API P-384 key ready");
+            }
+            key
+        } else {
+            crate::vc_api_p384_key::VcApiP384Key::default()
+        });
         let deadline = web::Data::new(service_http::request_deadline::RequestDeadline(std::time::Duration::from_secs(
             settings.request_deadline_secs.max(1),
         )));
@@ -95,6 +104,7 @@ impl Application {
                 .app_data(deadline.clone())
                 .app_data(web_state.clone())
                 .app_data(api_access.clone())
+                .app_data(vc_api_p384.clone())
                 .app_data(issuer.clone())
                 .app_data(log.clone())
                 .app_data(trust_list.clone())

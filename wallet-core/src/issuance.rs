@@ -220,7 +220,7 @@ fn proof_options(
 }
 
 /// `unsigned` with `proofs` as its `proof` (one proof as an object, as the VC spec's examples show it).
-fn with_proof(unsigned: &Value, proofs: &impl serde::Serialize) -> Result<Value, IssueError> {
+pub(crate) fn with_proof(unsigned: &Value, proofs: &impl serde::Serialize) -> Result<Value, IssueError> {
     let proof = match serde_json::to_value(proofs).map_err(|e| IssueError::Signing(e.to_string()))? {
         Value::Array(mut a) if a.len() == 1 => a.remove(0),
         other => other,

@@ -32,8 +32,10 @@ use crate::transparency::{
 /// invalid signature with the code `unsupported_cryptosuite`.
 /// `ecdsa-sd-2023` is accepted for *derived* proofs only: a base proof is
 /// refused with `sd_base_proof_presented` (see [`crate::selective_disclosure`]).
-/// `sm2-rdfc-2026` ([`crate::sm2_rdfc_2026`]) is checked by [`crate::sm2_signature_check`].
-pub const ACCEPTED_CRYPTOSUITES: &[&str] = &["ecdsa-rdfc-2019", "eddsa-rdfc-2022", "ecdsa-sd-2023", "sm2-rdfc-2026"];
+/// `sm2-rdfc-2026` ([`crate::sm2_rdfc_2026`]) is checked by [`crate::sm2_signature_check`],
+/// `ecdsa-jcs-2019` by [`crate::ecdsa_jcs_2019`].
+pub const ACCEPTED_CRYPTOSUITES: &[&str] =
+    &["ecdsa-rdfc-2019", "eddsa-rdfc-2022", "ecdsa-sd-2023", "sm2-rdfc-2026", crate::ecdsa_jcs_2019::CRYPTOSUITE];
 
 /// Why an input is not a credential we can check at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -726,6 +728,11 @@ async fn check_signature(
     if let Some(sm2) = crate::sm2_signature_check::check(&loader, vc, proof, unsecured_nquads.as_deref()).await {
         return Ok((sm2, signed_nquads));
     }
+    // ecdsa-jcs-2019 signs JCS, not RDF, so ssi is never asked (it has no such
+    // suite); the signed N-Quads computed above still serve the anchoring digest.
+    if let Some(jcs) = crate::ecdsa_jcs_2019::check_signature(vc, proof) {
+        return Ok((jcs, signed_nquads));
+    }
     // Our own ecdsa-rdfc-2019 check (held to ssi's answer by the differential
     // test) decides a match; anything else, a mismatch included, goes to ssi,
     // which gives the report its detail.
@@ -829,8 +836,9 @@ fn check_dates_readable(doc: &Value, proof: &Value) -> Result<(), MalformedCrede
     Ok(())
 }
 
-/// Longest base58btc `proofValue` read (a 64-byte signature is 88 characters).
-const MAX_BASE58_PROOF_VALUE_CHARS: usize = 128;
+/// Longest base58btc `proofValue` read (a 64-byte signature is 88 characters,
+/// a 96-byte P-384 one 132).
+const MAX_BASE58_PROOF_VALUE_CHARS: usize = 140;
 
 /// Every proof must be a `DataIntegrityProof` of an accepted cryptosuite with a
 /// `proofValue` of a bounded size: `Ok(Some(invalid))` names an unsupported suite.
@@ -853,7 +861,7 @@ fn check_proof_suites(proof: &Value) -> Result<Option<CheckResult>, MalformedCre
         let Some(value) = p.get("proofValue").and_then(Value::as_str) else {
             return Err(MalformedCredential::UnreadableProof("proofValue is missing".into()));
         };
-        // A base58btc signature of any accepted suite is under 100 characters;
+        // A base58btc signature of any accepted suite is at most 132 characters (P-384);
         // base58 decoding is quadratic in its input (100,000 characters: 1.7 s),
         // so a longer one is refused before anything decodes it. (ecdsa-sd-2023
         // proofs are base64url, `u…`, and decode in linear time.)

@@ -73,11 +73,26 @@ impl Issuer {
     /// The batch as a whole: [`IssuanceError::TooManyRows`];
     /// [`IssuanceError::TypeNotAuthorised`]. Row refusals are in the rows.
     pub async fn issue_batch(&self, def: &Definition, rows: Vec<BatchRow>) -> Result<Vec<BatchOutcome>, IssuanceError> {
+        self.issue_batch_with(def, rows, &ProofSuite::default()).await
+    }
+
+    /// [`Issuer::issue_batch`] with every row signed as `suite` says (the batch
+    /// route's `?cryptosuite=`, as on the single route: e.g. `ecdsa-sd-2023`
+    /// base proofs for app-wallet holders); the idempotency scope is per suite.
+    ///
+    /// # Errors
+    /// As [`Issuer::issue_batch`].
+    pub async fn issue_batch_with(
+        &self,
+        def: &Definition,
+        rows: Vec<BatchRow>,
+        suite: &ProofSuite,
+    ) -> Result<Vec<BatchOutcome>, IssuanceError> {
         if rows.len() > MAX_BATCH_ROWS {
             return Err(IssuanceError::TooManyRows { rows: rows.len(), max: MAX_BATCH_ROWS });
         }
         self.check_authorised(def)?;
-        let scope = def.api_path.to_string();
+        let scope = format!("{}{}", def.api_path, suite.scope_suffix());
         let keys: Vec<&str> = rows.iter().filter_map(|r| r.idempotency_key.as_deref()).collect();
         let known = self.store.idempotent_responses(&scope, &keys).await.map_err(IssuanceError::internal)?;
 
@@ -116,7 +131,7 @@ impl Issuer {
             checked.push((row.row, row.idempotency_key, check));
         }
 
-        let mut answers = self.issue_fresh(def, &scope, fresh, unsigned).await;
+        let mut answers = self.issue_fresh(def, &scope, fresh, unsigned, suite).await;
         let mut outcomes = Vec::with_capacity(checked.len());
         for (position, (row, idempotency_key, check)) in checked.into_iter().enumerate() {
             let result = match check {
@@ -124,7 +139,7 @@ impl Issuer {
                 Checked::Fresh => answers
                     .remove(&position)
                     .unwrap_or_else(|| Err(IssuanceError::internal("a batch row got no answer"))),
-                Checked::Repeated { body, key } => self.issue_type(&def.type_name, &body, Some(key)).await,
+                Checked::Repeated { body, key } => self.issue_type_with(&def.type_name, &body, Some(key), suite).await,
             };
             outcomes.push(BatchOutcome { row, idempotency_key, result });
         }
@@ -141,6 +156,7 @@ impl Issuer {
         scope: &str,
         fresh: Vec<Fresh>,
         unsigned: Vec<Value>,
+        suite: &ProofSuite,
     ) -> HashMap<usize, Result<Issued, IssuanceError>> {
         let mut answers = HashMap::with_capacity(fresh.len());
         if fresh.is_empty() {
@@ -169,7 +185,7 @@ impl Issuer {
         let sign = async move {
             let mut signed = futures_util::stream::iter(fresh.into_iter().zip(unsigned))
                 .map(|(f, unsigned)| async move {
-                    match self.sign_and_digest(unsigned, &ProofSuite::default()).await {
+                    match self.sign_and_digest(unsigned, suite).await {
                         Ok((signed, log_entry)) => self.to_save(scope, f, &signed, log_entry),
                         Err(e) => Err((f.position, e)),
                     }

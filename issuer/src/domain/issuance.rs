@@ -167,9 +167,10 @@ impl Issuer {
         let types = self.types.clone();
         suite.check_signer(&key)?;
         let mandatory = suite.mandatory_pointers(&types, &unsigned)?;
+        let suite = suite.clone();
         self.cpu
             .run_future(move || async move {
-                let signed = crate::domain::proof_suite::sign(&types, &unsigned, &key, mandatory.as_deref())
+                let signed = crate::domain::proof_suite::sign(&types, &unsigned, &key, &suite, mandatory.as_deref())
                     .await
                     .map_err(sign_error)?;
                 let log_entry = crate::domain::transparency_log::issued_entry(&types, &signed, &key.did())
@@ -362,8 +363,9 @@ impl Issuer {
     pub async fn issue_vc_api(&self, credential: &Value, suite: &ProofSuite) -> Result<Value, IssuanceError> {
         if let Some(issuer) = credential.get("issuer") {
             let named = issuer.as_str().or_else(|| issuer.get("id").and_then(Value::as_str));
-            if named.is_some_and(|n| n != self.key.did()) {
-                return Err(IssuanceError::IssuerMismatch(self.key.did()));
+            let signer = suite.signer_did().unwrap_or_else(|| self.key.did());
+            if named.is_some_and(|n| n != signer) {
+                return Err(IssuanceError::IssuerMismatch(signer));
             }
         }
         let types: Vec<String> = match credential.get("type") {

@@ -259,10 +259,12 @@ impl Issuer {
             return Err(OfferError::HolderKeyFromWallet);
         }
         let request_bytes = serde_json::to_vec(&offer.request).map_err(OfferError::internal)?;
-        let Some(def) = self.types.by_type(&offer.credential_configuration_id) else {
+        let (type_name, suite) = crate::domain::proof_suite::split_configuration_id(&offer.credential_configuration_id);
+        let Some(def) = self.types.by_type(type_name) else {
             let other = &offer.credential_configuration_id;
             return Err(OfferError::UnknownConfiguration(other.clone()));
         };
+        crate::domain::proof_suite::ProofSuite::for_domain_request(&def, suite)?;
         crate::domain::issuance::check_typed_request(&def, &offer.request, self.id_number_key.as_ref())?;
         let code = random_b64(32);
         let pin: String = (0..PIN_LENGTH).map(|_| char::from(b'0' + rand::rngs::OsRng.gen_range(0..10u8))).collect();
@@ -315,7 +317,7 @@ impl Issuer {
     pub fn issuer_metadata(&self) -> Value {
         let base = self.credential_issuer();
         // One configuration per defined credential type, its id the type's name.
-        let configuration = |def: &wallet_core::credential_type::Definition| {
+        let configuration = |def: &wallet_core::credential_type::Definition, suite: &str| {
             let (kind, zh, en) = (def.type_name.as_str(), &def.name.zh, &def.name.en);
             json!({
                 "format": "ldp_vc",
@@ -324,7 +326,7 @@ impl Issuer {
                     "type": ["VerifiableCredential", kind],
                 },
                 "cryptographic_binding_methods_supported": ["did:key"],
-                "credential_signing_alg_values_supported": ["ecdsa-rdfc-2019"],
+                "credential_signing_alg_values_supported": [suite],
                 "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["ES256"]}},
                 "credential_metadata": {"display": [{"name": zh, "locale": "zh-CN"}, {"name": en, "locale": "en"}]},
             })
@@ -337,7 +339,12 @@ impl Issuer {
             "credential_configurations_supported": self
                 .types
                 .definitions()
-                .map(|def| (def.type_name.to_owned(), configuration(def)))
+                .flat_map(|def| {
+                    let sd_id = format!("{}{}", def.type_name, crate::domain::proof_suite::SD_CONFIGURATION_SUFFIX);
+                    let sd = configuration(def, wallet_core::selective_disclosure::CRYPTOSUITE);
+                    std::iter::once((def.type_name.to_owned(), configuration(def, "ecdsa-rdfc-2019")))
+                        .chain((!def.mandatory_pointers.is_empty()).then_some((sd_id, sd)))
+                })
                 .collect::<serde_json::Map<String, Value>>(),
         })
     }
@@ -428,7 +435,7 @@ impl Issuer {
             ))
         })?;
         let configuration = request.get("credential_configuration_id").and_then(Value::as_str).unwrap_or("");
-        if self.types.by_type(configuration).is_none() {
+        if self.types.by_type(crate::domain::proof_suite::split_configuration_id(configuration).0).is_none() {
             return Err(OfferError::UnknownConfigurationId);
         }
         if configuration != offer.configuration_id {
@@ -465,7 +472,10 @@ impl Issuer {
         }
         let body = serde_json::to_vec(&domain_request).map_err(OfferError::internal)?;
         let key = IdempotencyKey::parse(&format!("offer-{}", offer.offer_id))?;
-        let issued = self.issue_type(&offer.configuration_id, &body, Some(key)).await?;
+        let (type_name, suite) = crate::domain::proof_suite::split_configuration_id(&offer.configuration_id);
+        let def = self.types.by_type(type_name).ok_or_else(|| OfferError::internal("offered type gone"))?;
+        let suite = crate::domain::proof_suite::ProofSuite::for_domain_request(&def, suite)?;
+        let issued = self.issue_type_with(type_name, &body, Some(key), &suite).await?;
         let credential = issued.body.get("credential").cloned().ok_or_else(|| OfferError::internal("no credential"))?;
         let credential_id = issued.body.get("id").and_then(Value::as_str).unwrap_or("");
         self.store.complete_offer(&offer.offer_id, credential_id).await.map_err(OfferError::internal)?;

@@ -4,9 +4,14 @@
 //! * **VC-API** (`POST /credentials/issue`): the request's `options`, as the W3C
 //!   test suites' implementation files send them (e.g. SpruceID's
 //!   `{"type": "DataIntegrityProof", "cryptosuite": "ecdsa-sd-2023"}`):
-//!   `cryptosuite` is `ecdsa-rdfc-2019` (the default) or `ecdsa-sd-2023`, and
-//!   `mandatoryPointers` (VC-API `IssueCredentialOptions`) adds mandatory
-//!   pointers to an `ecdsa-sd-2023` base proof.
+//!   `cryptosuite` is `ecdsa-rdfc-2019` (the default), `ecdsa-sd-2023` or
+//!   `ecdsa-jcs-2019`, and `mandatoryPointers` (VC-API `IssueCredentialOptions`)
+//!   adds mandatory pointers to an `ecdsa-sd-2023` base proof. A credential
+//!   whose `issuer` is the VC-API P-384 key's DID (`--vc-api-p384`,
+//!   [`crate::vc_api_p384_key`]) is signed with that key
+//!   ([`ProofSuite::with_vc_api_key`]): `ecdsa-rdfc-2019` or `ecdsa-jcs-2019`;
+//!   `ecdsa-sd-2023` with P-384 is refused (our `ecdsa-sd-2023` is P-256 only,
+//!   as is the W3C suite's test of it).
 //! * **Domain API** (`POST /api/v1/<type>`): per request, `?cryptosuite=ecdsa-sd-2023`,
 //!   and only for a type whose definition declares `mandatoryPointers` (what an
 //!   inspector always sees is the department's decision, not the caller's). Per
@@ -20,11 +25,15 @@
 //! the verifier's checks rest on, then the type's own), then the request's; a
 //! pointer to nothing is refused before anything is signed.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use serde_json::Value;
 use wallet_core::credential_type::{Definition, TypeRegistry};
+use wallet_core::ecdsa_jcs_2019::{self, SigningKey};
 use wallet_core::issuance::{sign_credential_with, IssueError};
 use wallet_core::localized::Localized;
+use wallet_core::p384_key::P384IssuerKey;
 use wallet_core::selective_disclosure;
 use wallet_core::signer::IssuerSigner;
 
@@ -40,7 +49,7 @@ pub const MAX_REQUESTED_POINTERS: usize = 64;
 pub const MAX_POINTER_LEN: usize = 256;
 
 /// How one issuance is signed.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub enum ProofSuite {
     /// `ecdsa-rdfc-2019`: the credential as signed is what the holder shows.
     #[default]
@@ -49,6 +58,15 @@ pub enum ProofSuite {
     EcdsaSd2023 {
         /// Mandatory pointers the request adds to the type's.
         requested: Vec<String>,
+    },
+    /// `ecdsa-jcs-2019` with the issuer's P-256 key.
+    EcdsaJcs2019,
+    /// The VC-API P-384 key: `ecdsa-jcs-2019` when `jcs`, else `ecdsa-rdfc-2019`.
+    P384 {
+        /// The key.
+        key: Arc<P384IssuerKey>,
+        /// `ecdsa-jcs-2019` rather than `ecdsa-rdfc-2019`.
+        jcs: bool,
     },
 }
 
@@ -114,8 +132,45 @@ impl ProofSuite {
             Some(Ok(selective_disclosure::CRYPTOSUITE)) => {
                 Ok(Self::EcdsaSd2023 { requested: requested_pointers(pointers)? })
             }
+            Some(Ok(ecdsa_jcs_2019::CRYPTOSUITE)) if pointers.is_none() => Ok(Self::EcdsaJcs2019),
+            Some(Ok(ecdsa_jcs_2019::CRYPTOSUITE)) => Err(refuse(
+                "bad_mandatory_pointers",
+                "mandatoryPointers 只用于 ecdsa-sd-2023",
+                "mandatoryPointers apply to ecdsa-sd-2023 only",
+            )),
             Some(Ok(other)) => Err(unsupported(other)),
             Some(Err(e)) => Err(e),
+        }
+    }
+
+    /// This suite with the VC-API P-384 key when `credential`'s `issuer` is
+    /// that key's DID (`p384`: the key when `--vc-api-p384` is on).
+    ///
+    /// # Errors
+    /// [`IssuanceError::ProofOptions`] for `ecdsa-sd-2023` with the P-384 key.
+    pub fn with_vc_api_key(self, credential: &Value, p384: Option<&Arc<P384IssuerKey>>) -> Result<Self, IssuanceError> {
+        let Some(key) = p384 else { return Ok(self) };
+        let issuer = credential.get("issuer");
+        let named = issuer.and_then(|i| i.as_str().or_else(|| i.get("id").and_then(Value::as_str)));
+        if named != Some(key.did().as_str()) {
+            return Ok(self);
+        }
+        match self {
+            Self::EcdsaRdfc2019 => Ok(Self::P384 { key: Arc::clone(key), jcs: false }),
+            Self::EcdsaJcs2019 => Ok(Self::P384 { key: Arc::clone(key), jcs: true }),
+            Self::EcdsaSd2023 { .. } | Self::P384 { .. } => Err(refuse(
+                "unsupported_key_type",
+                "P-384 密钥不签发 ecdsa-sd-2023（只用 P-256）",
+                "ecdsa-sd-2023 is not issued with the P-384 key (P-256 only)",
+            )),
+        }
+    }
+
+    /// The DID that signs with this suite when it is not the issuer's own key.
+    pub fn signer_did(&self) -> Option<String> {
+        match self {
+            Self::P384 { key, .. } => Some(key.did()),
+            _ => None,
         }
     }
 
@@ -164,6 +219,9 @@ impl ProofSuite {
         match self {
             Self::EcdsaRdfc2019 => "",
             Self::EcdsaSd2023 { .. } => "#ecdsa-sd-2023",
+            Self::EcdsaJcs2019 => "#ecdsa-jcs-2019",
+            Self::P384 { jcs: false, .. } => "#p384",
+            Self::P384 { jcs: true, .. } => "#p384-ecdsa-jcs-2019",
         }
     }
 
@@ -196,8 +254,25 @@ impl ProofSuite {
     }
 }
 
-/// Sign `unsigned` now with `key`: `ecdsa-rdfc-2019` when `mandatory` is
-/// `None`, else an `ecdsa-sd-2023` base proof with these mandatory pointers.
+/// OpenID4VCI credential configuration ids (`domain::offers`): a type's name
+/// is its `ecdsa-rdfc-2019` configuration; `<type>+ecdsa-sd-2023` its
+/// selective-disclosure one, offered only for types that declare mandatory
+/// pointers. An OpenID4VCI holder is an app wallet, which derives: the offer's
+/// configuration is the clinic's choice of suite, as `?cryptosuite=` is on the
+/// domain API.
+pub const SD_CONFIGURATION_SUFFIX: &str = "+ecdsa-sd-2023";
+
+/// The type name and the suite a configuration id names (see [`SD_CONFIGURATION_SUFFIX`]).
+pub fn split_configuration_id(id: &str) -> (&str, Option<&'static str>) {
+    match id.strip_suffix(SD_CONFIGURATION_SUFFIX) {
+        Some(type_name) => (type_name, Some(selective_disclosure::CRYPTOSUITE)),
+        None => (id, None),
+    }
+}
+
+/// Sign `unsigned` now with `key` (or the suite's own P-384 key) as `suite`
+/// says: an `ecdsa-sd-2023` base proof when `mandatory` is given (see
+/// [`ProofSuite::mandatory_pointers`]), else `ecdsa-rdfc-2019` or `ecdsa-jcs-2019`.
 ///
 /// # Errors
 /// See [`IssueError`].
@@ -205,10 +280,23 @@ pub async fn sign(
     types: &TypeRegistry,
     unsigned: &Value,
     key: &dyn IssuerSigner,
+    suite: &ProofSuite,
     mandatory: Option<&[String]>,
 ) -> Result<Value, IssueError> {
-    match mandatory {
-        None => sign_credential_with(types, unsigned, key, Utc::now()).await,
-        Some(pointers) => selective_disclosure::sign_base_with(types, unsigned, key, Utc::now(), pointers).await,
+    let now = Utc::now();
+    match (suite, mandatory) {
+        (_, Some(pointers)) => selective_disclosure::sign_base_with(types, unsigned, key, now, pointers).await,
+        (ProofSuite::EcdsaJcs2019, None) => {
+            ecdsa_jcs_2019::sign_credential(types, unsigned, SigningKey::P256(key), now)
+        }
+        (ProofSuite::P384 { key, jcs: true }, None) => {
+            ecdsa_jcs_2019::sign_credential(types, unsigned, SigningKey::P384(key), now)
+        }
+        (ProofSuite::P384 { key, jcs: false }, None) => {
+            wallet_core::p384_key::sign_ecdsa_rdfc_2019(types, unsigned, key, now).await
+        }
+        (ProofSuite::EcdsaRdfc2019 | ProofSuite::EcdsaSd2023 { .. }, None) => {
+            sign_credential_with(types, unsigned, key, now).await
+        }
     }
 }

@@ -27,4 +27,5 @@ mod single_use;
 mod status_api;
 mod store;
 mod support;
+mod vc_api_suites;
 mod web;

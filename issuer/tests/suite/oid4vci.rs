@@ -18,7 +18,7 @@ use wallet_core::wallet::oid4vci_client::{HttpRequest, HttpResponse, HttpTranspo
 use wallet_core::wallet::{StoreKey, Wallet, WalletError};
 
 /// HTTP/1.1 over a plain TCP stream, one request per connection.
-struct StdTransport;
+pub(crate) struct StdTransport;
 
 impl HttpTransport for StdTransport {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {

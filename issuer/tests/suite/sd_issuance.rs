@@ -22,9 +22,15 @@ struct App {
 }
 
 async fn spawn() -> App {
+    spawn_at(Some(PUBLIC_URL)).await
+}
+
+/// Without a public URL the issuer is its bound `http://` address (the test
+/// wallet's transport speaks plain HTTP only).
+async fn spawn_at(public_url: Option<&str>) -> App {
     let data = tempfile::tempdir().unwrap();
     let mut settings = issuer::config::Settings::for_tests(data.path().to_path_buf());
-    settings.public_url = Some(PUBLIC_URL.into());
+    settings.public_url = public_url.map(str::to_owned);
     let app = issuer::startup::Application::build(&settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     let did = app.did().to_owned();
@@ -192,4 +198,114 @@ async fn the_domain_api_issues_a_base_proof_per_request_for_types_that_declare_m
     let (status, body) = app.post("/api/v1/licences?cryptosuite=ecdsa-sd-2023", &licence).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("selective_disclosure_not_offered")), "{body:#}");
     assert_eq!(app.log_size().await, size, "nothing signed or logged");
+}
+
+impl App {
+    async fn batch(&self, query: &str, ndjson: String) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/health-certificates/batch{query}", self.base))
+            .header("content-type", "application/x-ndjson")
+            .body(ndjson)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
+    async fn stored(&self, id: &str) -> Value {
+        let uuid = id.trim_start_matches("urn:uuid:");
+        let resp = self.http.get(format!("{}/credentials/{uuid}", self.base)).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        let body: Value = resp.json().await.unwrap();
+        body.get("credential").cloned().unwrap_or(body)
+    }
+}
+
+fn ndjson(keys: &[&str]) -> String {
+    keys.iter()
+        .map(|k| {
+            let mut row = health_request();
+            row["idempotencyKey"] = json!(k);
+            format!("{row}\n")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_batch_with_cryptosuite_ecdsa_sd_2023_issues_base_proofs_per_row() {
+    let app = spawn().await;
+    let (status, body) = app.batch("?cryptosuite=ecdsa-sd-2023", ndjson(&["sd-1", "sd-2"])).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["summary"]["issued"], 2, "{body:#}");
+    for row in body["results"].as_array().unwrap() {
+        let base = app.stored(row["id"].as_str().unwrap()).await;
+        assert_eq!(kind(&base), ProofKind::Base, "{base:#}");
+        let derived = derive(&base, &[]).await;
+        assert!(derived["credentialSubject"].get("birthDate").is_none(), "{derived:#}");
+        let report = verify_credential(&derived, &VerifyOptions::default()).await.unwrap();
+        assert!(report.checks.signature.is_valid(), "{report:#?}");
+        assert!(app.included_as(&base, &anchoring_digest(&derived).unwrap()).await);
+    }
+    // The same keys without the parameter are another request (scope per suite): rdfc credentials.
+    let (status, body) = app.batch("", ndjson(&["sd-1"])).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["results"][0]["outcome"], "issued", "{body:#}");
+    let rdfc = app.stored(body["results"][0]["id"].as_str().unwrap()).await;
+    assert_eq!(rdfc["proof"]["cryptosuite"], "ecdsa-rdfc-2019");
+    // Replayed with the parameter: the base-proof credential again.
+    let (_, again) = app.batch("?cryptosuite=ecdsa-sd-2023", ndjson(&["sd-1"])).await;
+    assert_eq!(again["results"][0]["outcome"], "replayed", "{again:#}");
+    // A suite the type does not offer refuses the whole batch before anything is signed.
+    let size = app.log_size().await;
+    let (status, body) = app.batch("?cryptosuite=bbs-2023", ndjson(&["sd-3"])).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_cryptosuite")), "{body:#}");
+    assert_eq!(app.log_size().await, size);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oid4vci_offer_of_the_sd_configuration_gives_the_wallet_a_base_proof_it_discloses_from() {
+    use wallet_core::wallet::{StoreKey, Wallet};
+    let app = spawn_at(None).await;
+    // Metadata: the sd configuration for types with mandatory fields only.
+    let meta: Value =
+        reqwest::get(format!("{}/.well-known/openid-credential-issuer", app.base)).await.unwrap().json().await.unwrap();
+    let configurations = &meta["credential_configurations_supported"];
+    assert_eq!(
+        configurations["HealthCertificate+ecdsa-sd-2023"]["credential_signing_alg_values_supported"],
+        json!(["ecdsa-sd-2023"])
+    );
+    assert_eq!(
+        configurations["HealthCertificate"]["credential_signing_alg_values_supported"],
+        json!(["ecdsa-rdfc-2019"])
+    );
+    assert!(configurations.get("FoodBusinessLicence+ecdsa-sd-2023").is_none(), "{configurations:#}");
+    // Offering it for a type without mandatory fields is refused when the offer is made.
+    let licence_offer = json!({"credentialConfigurationId": "FoodBusinessLicence+ecdsa-sd-2023", "request": {}});
+    let (status, body) = app.post("/api/v1/credential-offers", &licence_offer).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("selective_disclosure_not_offered")), "{body:#}");
+
+    let offer = json!({"credentialConfigurationId": "HealthCertificate+ecdsa-sd-2023", "request": health_request()});
+    let (status, body) = app.post("/api/v1/credential-offers", &offer).await;
+    assert_eq!(status, 201, "{body:#}");
+    let (uri, pin) =
+        (body["credentialOfferUri"].as_str().unwrap().to_owned(), body["txCode"].as_str().unwrap().to_owned());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wallet.bin");
+    let (base, derived) = tokio::task::spawn_blocking(move || {
+        let mut wallet = Wallet::open(&path, StoreKey::generate()).unwrap();
+        let id = wallet.import_offer(&crate::oid4vci::StdTransport, &uri, Some(&pin)).unwrap();
+        let base = wallet.get(&id).unwrap().credential.clone();
+        let (derived, _qr) = wallet.disclose(&id, &["/credentialSubject/birthDate".to_owned()]).unwrap();
+        (base, derived)
+    })
+    .await
+    .unwrap();
+    assert_eq!(kind(&base), ProofKind::Base, "{base:#}");
+    assert_eq!(kind(&derived), ProofKind::Derived);
+    assert_eq!(derived["credentialSubject"]["birthDate"], "1991-07-23");
+    assert!(derived["credentialSubject"].get("fullNamePinyin").is_none(), "{derived:#}");
+    assert!(derived["credentialSubject"].get("id").is_some(), "bound to the device key: {derived:#}");
+    let report = verify_credential(&derived, &VerifyOptions::default()).await.unwrap();
+    assert!(report.checks.signature.is_valid(), "{report:#?}");
 }

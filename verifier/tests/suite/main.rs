@@ -9,6 +9,7 @@ mod credential_types;
 mod end_to_end;
 mod hsm_bundle;
 mod id_check;
+mod jcs_p384;
 mod offline;
 mod outbound_fetch;
 mod overload;

@@ -220,9 +220,13 @@ async fn unknown_key_type_is_reported_not_crashed() {
 async fn unsupported_cryptosuite_is_invalid() {
     let vc = signed_health_certificate(&test_key()).await;
     let mut t = vc.clone();
-    t["proof"]["cryptosuite"] = json!("ecdsa-jcs-2019");
+    t["proof"]["cryptosuite"] = json!("bbs-2023");
     let report = verify_credential(&t, &at("2026-06-01T00:00:00Z")).await.unwrap();
     assert_eq!(report.checks.signature.invalid_code(), Some("unsupported_cryptosuite"));
+    // ecdsa-jcs-2019 is accepted (#17): an ecdsa-rdfc-2019 signature relabelled as it does not verify.
+    t["proof"]["cryptosuite"] = json!("ecdsa-jcs-2019");
+    let report = verify_credential(&t, &at("2026-06-01T00:00:00Z")).await.unwrap();
+    assert_eq!(report.checks.signature.invalid_code(), Some("bad_signature"));
 }
 
 #[tokio::test]

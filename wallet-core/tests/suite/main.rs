@@ -8,6 +8,7 @@ mod canonical_budget;
 mod credential_types;
 mod credentials;
 mod data_model;
+mod ecdsa_jcs;
 mod fuzz_regressions;
 mod id_number;
 mod licence_ids;

@@ -153,7 +153,8 @@ fn row_answer(outcome: BatchOutcome) -> serde_json::Value {
 }
 
 /// `POST /api/v1/{api_path}/batch`: NDJSON or CSV rows, each with its own
-/// idempotency key; 200 with one answer per row and a summary.
+/// idempotency key; 200 with one answer per row and a summary. `?cryptosuite=`
+/// as on the single route (`ecdsa-sd-2023`: every row a base proof).
 ///
 /// # Errors
 /// 404 unknown type; 413 body or row count over the caps; 415; 400 a CSV
@@ -172,7 +173,8 @@ pub async fn issue_batch(
         BatchFormat::Ndjson => batch::parse_ndjson(&body)?,
         BatchFormat::Csv => batch::parse_csv(&def, &body)?,
     };
-    let outcomes = issuer.issue_batch(&def, rows).await?;
+    let suite = requested_suite(&req, &def)?;
+    let outcomes = issuer.issue_batch_with(&def, rows, &suite).await?;
     let (mut issued, mut replayed, mut refused) = (0usize, 0usize, 0usize);
     for o in &outcomes {
         match &o.result {
