@@ -36,6 +36,7 @@ use wallet_core::localized::Localized;
 use wallet_core::p384_key::P384IssuerKey;
 use wallet_core::selective_disclosure;
 use wallet_core::signer::IssuerSigner;
+use wallet_core::sm2_rdfc_2026;
 
 use crate::domain::issuance_error::IssuanceError;
 
@@ -51,9 +52,15 @@ pub const MAX_POINTER_LEN: usize = 256;
 /// How one issuance is signed.
 #[derive(Debug, Clone, Default)]
 pub enum ProofSuite {
-    /// `ecdsa-rdfc-2019`: the credential as signed is what the holder shows.
+    /// No suite named: the issuer key's RDF suite, `ecdsa-rdfc-2019` for a
+    /// P-256 key, `sm2-rdfc-2026` for an SM2 one (`--key-algorithm sm2`). The
+    /// credential as signed is what the holder shows.
     #[default]
+    IssuerKeyRdfc,
+    /// `ecdsa-rdfc-2019` named by the request: a P-256 issuer key only.
     EcdsaRdfc2019,
+    /// `sm2-rdfc-2026` named by the request: an SM2 issuer key only.
+    Sm2Rdfc2026,
     /// `ecdsa-sd-2023` base proof: the holder derives what it shows.
     EcdsaSd2023 {
         /// Mandatory pointers the request adds to the type's.
@@ -123,8 +130,10 @@ impl ProofSuite {
         }
         let pointers = options.get("mandatoryPointers");
         match options.get("cryptosuite").map(|c| c.as_str().ok_or_else(|| unsupported(&c.to_string()))) {
-            None | Some(Ok(ECDSA_RDFC_2019)) if pointers.is_none() => Ok(Self::EcdsaRdfc2019),
-            None | Some(Ok(ECDSA_RDFC_2019)) => Err(refuse(
+            None if pointers.is_none() => Ok(Self::IssuerKeyRdfc),
+            Some(Ok(ECDSA_RDFC_2019)) if pointers.is_none() => Ok(Self::EcdsaRdfc2019),
+            Some(Ok(sm2_rdfc_2026::CRYPTOSUITE)) if pointers.is_none() => Ok(Self::Sm2Rdfc2026),
+            None | Some(Ok(ECDSA_RDFC_2019 | sm2_rdfc_2026::CRYPTOSUITE)) => Err(refuse(
                 "bad_mandatory_pointers",
                 "mandatoryPointers 只用于 ecdsa-sd-2023",
                 "mandatoryPointers apply to ecdsa-sd-2023 only",
@@ -156,12 +165,12 @@ impl ProofSuite {
             return Ok(self);
         }
         match self {
-            Self::EcdsaRdfc2019 => Ok(Self::P384 { key: Arc::clone(key), jcs: false }),
+            Self::IssuerKeyRdfc | Self::EcdsaRdfc2019 => Ok(Self::P384 { key: Arc::clone(key), jcs: false }),
             Self::EcdsaJcs2019 => Ok(Self::P384 { key: Arc::clone(key), jcs: true }),
-            Self::EcdsaSd2023 { .. } | Self::P384 { .. } => Err(refuse(
+            Self::EcdsaSd2023 { .. } | Self::Sm2Rdfc2026 | Self::P384 { .. } => Err(refuse(
                 "unsupported_key_type",
-                "P-384 密钥不签发 ecdsa-sd-2023（只用 P-256）",
-                "ecdsa-sd-2023 is not issued with the P-384 key (P-256 only)",
+                "P-384 密钥只签发 ecdsa-rdfc-2019 与 ecdsa-jcs-2019",
+                "the P-384 key signs ecdsa-rdfc-2019 and ecdsa-jcs-2019 only",
             )),
         }
     }
@@ -181,7 +190,9 @@ impl ProofSuite {
     /// a type whose definition declares no mandatory pointers.
     pub fn for_domain_request(def: &Definition, requested: Option<&str>) -> Result<Self, IssuanceError> {
         match requested {
-            None | Some(ECDSA_RDFC_2019) => Ok(Self::EcdsaRdfc2019),
+            None => Ok(Self::IssuerKeyRdfc),
+            Some(ECDSA_RDFC_2019) => Ok(Self::EcdsaRdfc2019),
+            Some(sm2_rdfc_2026::CRYPTOSUITE) => Ok(Self::Sm2Rdfc2026),
             Some(selective_disclosure::CRYPTOSUITE) if !def.mandatory_pointers.is_empty() => {
                 Ok(Self::EcdsaSd2023 { requested: Vec::new() })
             }
@@ -197,27 +208,43 @@ impl ProofSuite {
         }
     }
 
-    /// Refuse a suite `key` cannot sign: an SM2 issuer (`--key-algorithm sm2`)
-    /// signs `sm2-rdfc-2026` only, so never an `ecdsa-sd-2023` base proof.
+    /// Refuse a suite `key` cannot sign, rather than sign another one: an SM2
+    /// issuer (`--key-algorithm sm2`) signs `sm2-rdfc-2026` only (so no
+    /// `ecdsa-rdfc-2019`, `ecdsa-jcs-2019` or `ecdsa-sd-2023` base proof), a
+    /// P-256 issuer never `sm2-rdfc-2026`. The VC-API P-384 key signs its own.
     ///
     /// # Errors
     /// [`IssuanceError::ProofOptions`] `unsupported_cryptosuite`.
     pub fn check_signer(&self, key: &dyn IssuerSigner) -> Result<(), IssuanceError> {
-        match self {
-            Self::EcdsaSd2023 { .. } if key.sm2_credential_key().is_some() => Err(refuse(
-                "unsupported_cryptosuite",
-                "本签发方使用 SM2 密钥（sm2-rdfc-2026），不签发 ecdsa-sd-2023 选择性披露凭证",
-                "this issuer signs with an SM2 key (sm2-rdfc-2026): it does not issue ecdsa-sd-2023 credentials",
-            )),
-            _ => Ok(()),
-        }
+        let sm2 = key.sm2_credential_key().is_some();
+        let named = match self {
+            Self::IssuerKeyRdfc | Self::P384 { .. } => return Ok(()),
+            Self::Sm2Rdfc2026 if sm2 => return Ok(()),
+            Self::Sm2Rdfc2026 => {
+                return Err(refuse(
+                    "unsupported_cryptosuite",
+                    "本签发方使用 P-256 密钥，不签发 sm2-rdfc-2026 凭证",
+                    "this issuer signs with a P-256 key: it does not issue sm2-rdfc-2026 credentials",
+                ))
+            }
+            _ if !sm2 => return Ok(()),
+            Self::EcdsaRdfc2019 => ECDSA_RDFC_2019,
+            Self::EcdsaJcs2019 => ecdsa_jcs_2019::CRYPTOSUITE,
+            Self::EcdsaSd2023 { .. } => selective_disclosure::CRYPTOSUITE,
+        };
+        Err(refuse(
+            "unsupported_cryptosuite",
+            format!("本签发方使用 SM2 密钥（sm2-rdfc-2026），不签发 {named} 凭证"),
+            format!("this issuer signs with an SM2 key (sm2-rdfc-2026): it does not issue {named} credentials"),
+        ))
     }
 
     /// A short tag for idempotency scopes: the same key with another suite is
     /// another request.
     pub fn scope_suffix(&self) -> &'static str {
         match self {
-            Self::EcdsaRdfc2019 => "",
+            // The same credential as the issuer key's default suite.
+            Self::IssuerKeyRdfc | Self::EcdsaRdfc2019 | Self::Sm2Rdfc2026 => "",
             Self::EcdsaSd2023 { .. } => "#ecdsa-sd-2023",
             Self::EcdsaJcs2019 => "#ecdsa-jcs-2019",
             Self::P384 { jcs: false, .. } => "#p384",
@@ -295,8 +322,59 @@ pub async fn sign(
         (ProofSuite::P384 { key, jcs: false }, None) => {
             wallet_core::p384_key::sign_ecdsa_rdfc_2019(types, unsigned, key, now).await
         }
-        (ProofSuite::EcdsaRdfc2019 | ProofSuite::EcdsaSd2023 { .. }, None) => {
-            sign_credential_with(types, unsigned, key, now).await
+        (
+            ProofSuite::IssuerKeyRdfc
+            | ProofSuite::EcdsaRdfc2019
+            | ProofSuite::Sm2Rdfc2026
+            | ProofSuite::EcdsaSd2023 { .. },
+            None,
+        ) => sign_credential_with(types, unsigned, key, now).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+    use wallet_core::keys::IssuerKey;
+    use wallet_core::signer::{IssuerSigner, Sm2IssuerSigner};
+    use wallet_core::sm2_rdfc_2026::Sm2IssuerKey;
+
+    use super::ProofSuite;
+
+    fn vc_api(cryptosuite: Option<&str>) -> ProofSuite {
+        let options = cryptosuite.map(|c| json!({ "cryptosuite": c }));
+        ProofSuite::from_vc_api_options(options.as_ref()).expect("a known suite")
+    }
+
+    fn refusal_code(suite: &ProofSuite, key: &dyn IssuerSigner) -> Option<String> {
+        suite.check_signer(key).err().map(|e| e.code().to_owned())
+    }
+
+    #[test]
+    fn an_sm2_issuer_signs_sm2_or_refuses_never_another_suite_silently() {
+        let sm2 = Sm2IssuerSigner::new(Sm2IssuerKey::generate(), Arc::new(IssuerKey::generate()));
+        assert_eq!(refusal_code(&vc_api(None), &sm2), None);
+        assert_eq!(refusal_code(&vc_api(Some("sm2-rdfc-2026")), &sm2), None);
+        for named in ["ecdsa-rdfc-2019", "ecdsa-jcs-2019", "ecdsa-sd-2023"] {
+            assert_eq!(refusal_code(&vc_api(Some(named)), &sm2).as_deref(), Some("unsupported_cryptosuite"), "{named}");
         }
+    }
+
+    #[test]
+    fn a_p256_issuer_refuses_sm2_by_name() {
+        let p256 = IssuerKey::generate();
+        for fine in [None, Some("ecdsa-rdfc-2019"), Some("ecdsa-jcs-2019"), Some("ecdsa-sd-2023")] {
+            assert_eq!(refusal_code(&vc_api(fine), &p256), None, "{fine:?}");
+        }
+        assert_eq!(refusal_code(&vc_api(Some("sm2-rdfc-2026")), &p256).as_deref(), Some("unsupported_cryptosuite"));
+    }
+
+    #[test]
+    fn sm2_by_name_takes_no_mandatory_pointers() {
+        let options = json!({ "cryptosuite": "sm2-rdfc-2026", "mandatoryPointers": ["/issuer"] });
+        let refused = ProofSuite::from_vc_api_options(Some(&options)).expect_err("pointers are for ecdsa-sd-2023");
+        assert_eq!(refused.code(), "bad_mandatory_pointers");
     }
 }
