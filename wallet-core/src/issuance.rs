@@ -101,12 +101,76 @@ pub async fn sign_credential_with(
     key: &dyn IssuerSigner,
     created: DateTime<Utc>,
 ) -> Result<Value, IssueError> {
+    Ok(sign_credential_anchored(types, unsigned, key, created).await?.signed)
+}
+
+/// [`sign_credential_with`], with the anchoring digest of the signed
+/// credential (what [`crate::transparency::credential_digest_with`] gives)
+/// read off the same expansion: see [`crate::one_pass_signing`].
+///
+/// # Errors
+/// See [`IssueError`].
+pub async fn sign_credential_anchored(
+    types: &TypeRegistry,
+    unsigned: &Value,
+    key: &dyn IssuerSigner,
+    created: DateTime<Utc>,
+) -> Result<crate::one_pass_signing::AnchoredCredential, IssueError> {
+    let loader = types.loader();
+    check_unsigned_credential(&loader, unsigned)?;
+    crate::one_pass_signing::sign(&loader, &with_data_integrity_context(unsigned), key, created).await
+}
+
+/// [`sign_credential_anchored`] for a credential the caller has just put
+/// through [`check_unsigned_credential`] itself, adding nothing but the
+/// `credentialStatus` entries of [`crate::status`] (the issuer's VC-API route
+/// checks before it allocates them, so that bad input wastes no index): the
+/// data-model check is not run a second time.
+///
+/// # Errors
+/// See [`IssueError`].
+pub async fn sign_checked_credential_anchored(
+    types: &TypeRegistry,
+    checked: &Value,
+    key: &dyn IssuerSigner,
+    created: DateTime<Utc>,
+) -> Result<crate::one_pass_signing::AnchoredCredential, IssueError> {
+    if checked.get("proof").is_some() {
+        return Err(IssueError::AlreadySigned);
+    }
+    crate::canonical::check_json_limits(checked).map_err(IssueError::TooComplex)?;
+    crate::one_pass_signing::sign(&types.loader(), &with_data_integrity_context(checked), key, created).await
+}
+
+/// What is checked before a credential is signed: no proof yet, the JSON
+/// limits, the VC Data Model rules.
+///
+/// # Errors
+/// [`IssueError::AlreadySigned`], [`IssueError::TooComplex`], [`IssueError::DataModel`].
+pub fn check_unsigned_credential(loader: &BundledLoader, unsigned: &Value) -> Result<(), IssueError> {
     if unsigned.get("proof").is_some() {
         return Err(IssueError::AlreadySigned);
     }
-    let loader = types.loader();
     crate::canonical::check_json_limits(unsigned).map_err(IssueError::TooComplex)?;
-    data_model::check_credential_with(&loader, unsigned)?;
+    data_model::check_credential_with(loader, unsigned)?;
+    Ok(())
+}
+
+/// `ssi`'s `ecdsa-rdfc-2019` signature of `unsigned`: the reference
+/// [`sign_credential_with`] is held to, byte for byte, by the differential
+/// test (`tests/suite/one_pass_signing.rs`). Not for production use.
+///
+/// # Errors
+/// See [`IssueError`].
+#[doc(hidden)]
+pub async fn sign_credential_with_ssi(
+    types: &TypeRegistry,
+    unsigned: &Value,
+    key: &dyn IssuerSigner,
+    created: DateTime<Utc>,
+) -> Result<Value, IssueError> {
+    let loader = types.loader();
+    check_unsigned_credential(&loader, unsigned)?;
     let unsigned = &with_data_integrity_context(unsigned);
     refuse_beyond_budget(&loader, unsigned).await?;
     let credential = LdClaims::from_json(unsigned).map_err(IssueError::NotACredential)?;

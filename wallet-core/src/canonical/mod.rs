@@ -203,7 +203,10 @@ impl Write for SizeCounter {
 
 /// The RDF quads of `document` as `ssi` produces them: JSON-LD expansion with
 /// the bundled contexts, then conversion to RDF (blank nodes as generated labels).
-async fn rdf_quads(loader: &BundledLoader, document: &Value) -> Result<Vec<LexicalQuad>, CanonicalizationError> {
+pub(crate) async fn rdf_quads(
+    loader: &BundledLoader,
+    document: &Value,
+) -> Result<Vec<LexicalQuad>, CanonicalizationError> {
     let invalid = |e: &dyn std::fmt::Display| CanonicalizationError::Invalid(e.to_string());
     let text = serde_json::to_string(document).map_err(|e| invalid(&e))?;
     let (json, _) = ssi_json_ld::syntax::Value::parse_str(&text).map_err(|e| invalid(&e))?;
@@ -275,7 +278,7 @@ const SECURITY_PROOF: &str = "https://w3id.org/security#proof";
 /// which canonicalisation does not see). `None` unless there is exactly one
 /// `sec:proof` quad in the default graph, whose object is a blank node used
 /// nowhere but as that graph's name.
-fn without_proof_graph(quads: &[LexicalQuad]) -> Option<Vec<LexicalQuad>> {
+pub(crate) fn without_proof_graph(quads: &[LexicalQuad]) -> Option<Vec<LexicalQuad>> {
     use ssi_json_ld::rdf_types::{Id, Term};
     let mut links = quads.iter().enumerate().filter(|(_, q)| q.1.as_str() == SECURITY_PROOF && q.3.is_none());
     let (link, link_quad) = links.next()?;
