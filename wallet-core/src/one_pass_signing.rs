@@ -12,8 +12,9 @@
 //! 2. the *unsecured document*'s quads are those quads without the `sec:proof`
 //!    link and the proof graph (the reading [`crate::canonical::canonicalize_signed_with`]
 //!    gives verifiers), canonicalised within the budget;
-//! 3. the *proof configuration* (small) is canonicalised on its own;
-//!    `hashData = SHA-256(config) ‖ SHA-256(document)` is signed;
+//! 3. the *proof configuration* (small) is canonicalised on its own, and kept:
+//!    it changes only with `created` (whole seconds), so the issuances of one
+//!    second share it; `hashData = SHA-256(config) ‖ SHA-256(document)` is signed;
 //! 4. the anchoring digest is SHA-256 of the canonical N-Quads of the quads of
 //!    step 1 with the placeholder's literal text replaced by the real
 //!    `proofValue`: JSON-LD turns a string value into a literal whose text is
@@ -25,6 +26,9 @@
 //! canonicalising the signed credential, over every shipped type and many
 //! generated credentials.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
@@ -32,7 +36,7 @@ use ssi_json_ld::rdf_types::{Id, Term};
 use ssi_rdf::LexicalQuad;
 
 use crate::canonical::{self, Budget, CanonicalizationError};
-use crate::contexts::BundledLoader;
+use crate::contexts::{self, BundledLoader};
 use crate::credential::format_timestamp;
 use crate::issuance::IssueError;
 use crate::signer::IssuerSigner;
@@ -109,6 +113,41 @@ pub(crate) async fn sign(
     let mut signed = document.clone();
     signed.insert("proof".into(), Value::Object(proof));
     Ok(AnchoredCredential { signed: Value::Object(signed), digest })
+}
+
+/// Proof configurations kept at most (one per second and key is what is used).
+const MAX_KEPT_CONFIGS: usize = 16;
+
+/// Canonical proof configurations by their JSON text (see [`canonical_proof_configuration`]).
+static KEPT_CONFIGS: LazyLock<Mutex<HashMap<String, String>>> = LazyLock::new(Mutex::default);
+
+/// The canonical N-Quads of a proof configuration, kept when its `@context`
+/// lists bundled contexts only (then its JSON text fixes them: a generated
+/// context is read from the loader, which another registry may fill otherwise).
+async fn canonical_proof_configuration(loader: &BundledLoader, config: &Value) -> Result<String, IssueError> {
+    let bundled_only = match config.get("@context") {
+        Some(Value::String(url)) => contexts::bundled_document(url).is_some(),
+        Some(Value::Array(urls)) => {
+            urls.iter().all(|u| u.as_str().is_some_and(|u| contexts::bundled_document(u).is_some()))
+        }
+        _ => false,
+    };
+    let text = config.to_string();
+    if bundled_only {
+        if let Some(kept) = KEPT_CONFIGS.lock().ok().and_then(|kept| kept.get(&text).cloned()) {
+            return Ok(kept);
+        }
+    }
+    let canonical = canonical::canonical_nquads_with(loader, config).await.map_err(refused)?;
+    if bundled_only {
+        if let Ok(mut kept) = KEPT_CONFIGS.lock() {
+            if kept.len() >= MAX_KEPT_CONFIGS {
+                kept.clear();
+            }
+            kept.insert(text, canonical.clone());
+        }
+    }
+    Ok(canonical)
 }
 
 /// The canonical N-Quads of `quads` within the default budget.
