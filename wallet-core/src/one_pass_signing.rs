@@ -96,8 +96,7 @@ pub(crate) async fn sign(
         None => canonical::rdf_quads(loader, unsigned).await.map_err(refused)?,
     };
     let unsecured = canonical_nquads(&unsecured)?;
-    let config =
-        canonical::canonical_nquads_with(loader, &proof_configuration(document, &proof)).await.map_err(refused)?;
+    let config = canonical_proof_configuration(loader, &proof_configuration(document, &proof)).await?;
 
     let mut hash_data = [0_u8; 64];
     let (first, second) = hash_data.split_at_mut(32);
