@@ -12,9 +12,9 @@
 #    upload ROWS/2 rows at the same time.
 # PostgreSQL and the two upload clients are not pinned: in run 2 they take CPU
 # from the issuers, which run 1 leaves them on core 1 (so the ratio understates
-# what two machines would do). During each run pg_stat_activity is sampled every
-# 50 ms: how often an issuer's session was waiting on a lock (the log's or the
-# status allocation's advisory lock) — what would serialise the issuers.
+# what two machines would do). During each run pg_locks is sampled every 50 ms:
+# how often an issuer's session was waiting for the log append lock or the
+# status allocation lock (advisory locks) — what would serialise the issuers.
 set -euo pipefail
 
 : "${TEST_DATABASE_URL:?run under scripts/with-postgres.sh}"
@@ -35,6 +35,10 @@ trap cleanup EXIT
 
 admin() { "$PSQL" -qAt "$TEST_DATABASE_URL" -c "$1"; }
 db_url() { echo "${TEST_DATABASE_URL%/*}/$1"; }
+# CPU time (user + system, clock ticks) a process has used.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Nanoseconds the threads of a process have spent runnable but waiting for a CPU.
+run_queue_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $2} END {print s + 0}'; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 rows_file() { # file prefix count
@@ -64,16 +68,23 @@ start_issuer() { # core data_dir database_url port
     echo "issuer on port $4 did not start:" >&2; cat "$2/log" >&2; exit 1
 }
 
-# Samples of (sessions waiting on a lock, active sessions) of database $1 until $2 exists.
+# Samples, every 50 ms until $2 exists, of database $1's sessions: waiting for the
+# log append lock, waiting for the status allocation lock (advisory locks, by the
+# low 32 bits of their ids in store/postgres.rs), and active.
 sample_locks() {
-    local waiting=0 active=0 samples=0
+    local log=0 status=0 active=0 any=0 samples=0 l s a w
     while [[ ! -e $2 ]]; do
-        read -r w a < <(admin "select count(*) filter (where wait_event_type = 'Lock'), count(*) filter (where state = 'active')
-                               from pg_stat_activity where datname = '$1' and pid <> pg_backend_pid()" | tr '|' ' ')
-        waiting=$((waiting + w)); active=$((active + a)); samples=$((samples + 1))
+        read -r l s a w < <(admin "select
+              (select count(*) from pg_locks k join pg_database d on d.oid = k.database
+                where d.datname = '$1' and not k.granted and k.locktype = 'advisory' and k.objid = 1936028961),
+              (select count(*) from pg_locks k join pg_database d on d.oid = k.database
+                where d.datname = '$1' and not k.granted and k.locktype = 'advisory' and k.objid = 1818850164),
+              (select count(*) from pg_stat_activity where datname = '$1' and state = 'active'),
+              (select count(*) from pg_stat_activity where datname = '$1' and wait_event_type = 'Lock')" | tr '|' ' ')
+        log=$((log + l)); status=$((status + s)); active=$((active + a)); any=$((any + w)); samples=$((samples + 1))
         sleep 0.05
     done
-    echo "$samples $waiting $active" >"$2.locks"
+    echo "$samples $log $status $active $any" >"$2.locks"
 }
 
 run() { # name issuers
@@ -88,6 +99,8 @@ run() { # name issuers
     done
     local token; token=$("$ISSUER" token create --clinic bench --scope issue --database-url "$url" 2>/dev/null | tail -1)
     for i in $(seq 0 $((n - 1))); do rows_file "$WORK/$db-rows-$i.ndjson" "$db-$i" $((ROWS / n)); done
+    local cpu_before=() queue_before=() pid
+    for pid in "${PIDS[@]}"; do cpu_before+=("$(cpu_ticks "$pid")"); queue_before+=("$(run_queue_ns "$pid")"); done
     sample_locks "$db" "$WORK/$db.done" &
     local sampler=$!
     local started; started=$(date +%s.%N)
@@ -99,17 +112,27 @@ run() { # name issuers
     done
     for pid in "${uploads[@]}"; do wait "$pid" || { cat "$WORK"/"$db"-upload-*.log >&2; exit 1; }; done
     local ended; ended=$(date +%s.%N)
+    local busy="" queued=""
+    for i in "${!PIDS[@]}"; do
+        queued+=" $(python3 -c "import sys; print(f'{(int(sys.argv[1]) - int(sys.argv[2])) / 1e9 / (float(sys.argv[4]) - float(sys.argv[3])) * 100:.0f}%')" \
+            "$(run_queue_ns "${PIDS[$i]}")" "${queue_before[$i]}" "$started" "$ended")"
+        busy+=" $(python3 -c "import sys; print(f'{(int(sys.argv[1]) - int(sys.argv[2])) / 100 / (float(sys.argv[4]) - float(sys.argv[3])) * 100:.0f}%')" \
+            "$(cpu_ticks "${PIDS[$i]}")" "${cpu_before[$i]}" "$started" "$ended")"
+    done
     touch "$WORK/$db.done"; wait "$sampler"
     local issued; issued=$("$PSQL" -qAt "$url" -c "select count(*) from credentials")
     local logged; logged=$("$PSQL" -qAt "$url" -c "select count(*) from log_entries")
-    read -r samples waiting active <"$WORK/$db.done.locks"
-    python3 - "$name" "$issued" "$logged" "$started" "$ended" "$samples" "$waiting" "$active" <<'EOF'
+    read -r samples log status active any <"$WORK/$db.done.locks"
+    python3 - "$name" "$issued" "$logged" "$started" "$ended" "$samples" "$log" "$status" "$active" "$any" <<'EOF'
 import sys
-name, issued, logged, t0, t1, samples, waiting, active = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
+name, issued, logged, t0, t1 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+samples, log, status, active, any_lock = (int(a) for a in sys.argv[6:11])
 rate = issued / (t1 - t0)
-print(f"{name}: {issued} issued ({logged} log entries) in {t1 - t0:.1f} s = {rate:.1f}/s; "
-      f"sessions waiting on a lock in {waiting} of {samples} samples (active sessions summed: {active})")
+print(f"{name}: {issued} issued ({logged} log entries) in {t1 - t0:.1f} s = {rate:.1f}/s; in {samples} samples "
+      f"a session waited for the log lock {log} times, for the status lock {status} times "
+      f"(any lock: {any_lock}; active sessions, summed: {active})")
 EOF
+    echo "$name: each issuer's core busy with it for$busy of the run; its threads runnable but waiting for a CPU (other processes on it), summed:$queued of the run"
     echo "$issued $started $ended" >"$WORK/$name.rate"
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     PIDS=()
