@@ -55,6 +55,17 @@ impl IssueError {
     }
 }
 
+impl From<crate::one_pass_signing::Failure> for IssueError {
+    fn from(failure: crate::one_pass_signing::Failure) -> Self {
+        use crate::one_pass_signing::Failure;
+        match failure {
+            Failure::NotACredential(why) => Self::NotACredential(why),
+            Failure::TooComplex(e) => Self::TooComplex(e),
+            Failure::Signing(why) => Self::Signing(why),
+        }
+    }
+}
+
 /// VC 1.1 documents do not define `DataIntegrityProof`: as the Data Integrity
 /// spec requires, add the data-integrity/v2 context when neither it nor the
 /// VC 2.0 context (which includes it) is present.
@@ -118,7 +129,7 @@ pub async fn sign_credential_anchored(
 ) -> Result<crate::one_pass_signing::AnchoredCredential, IssueError> {
     let loader = types.loader();
     check_unsigned_credential(&loader, unsigned)?;
-    crate::one_pass_signing::sign(&loader, &with_data_integrity_context(unsigned), key, created).await
+    Ok(crate::one_pass_signing::sign(&loader, &with_data_integrity_context(unsigned), key, created).await?)
 }
 
 /// [`sign_credential_anchored`] for a credential the caller has just put
@@ -139,7 +150,7 @@ pub async fn sign_checked_credential_anchored(
         return Err(IssueError::AlreadySigned);
     }
     crate::canonical::check_json_limits(checked).map_err(IssueError::TooComplex)?;
-    crate::one_pass_signing::sign(&types.loader(), &with_data_integrity_context(checked), key, created).await
+    Ok(crate::one_pass_signing::sign(&types.loader(), &with_data_integrity_context(checked), key, created).await?)
 }
 
 /// What is checked before a credential is signed: no proof yet, the JSON

@@ -38,7 +38,6 @@ use ssi_rdf::LexicalQuad;
 use crate::canonical::{self, Budget, CanonicalizationError};
 use crate::contexts::{self, BundledLoader};
 use crate::credential::format_timestamp;
-use crate::issuance::IssueError;
 use crate::signer::IssuerSigner;
 use crate::transparency::Hash;
 
@@ -58,10 +57,21 @@ pub struct AnchoredCredential {
     pub digest: Hash,
 }
 
-fn refused(e: CanonicalizationError) -> IssueError {
+/// Why signing failed (the caller, `crate::issuance`, reports it as its `IssueError` of the same name).
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Not valid JSON-LD, or not an object.
+    NotACredential(String),
+    /// Beyond the JSON limits or the canonicalisation budget.
+    TooComplex(CanonicalizationError),
+    /// The key could not sign, or the expansion is not what signing expects.
+    Signing(String),
+}
+
+fn refused(e: CanonicalizationError) -> Failure {
     match e {
-        CanonicalizationError::Invalid(why) => IssueError::NotACredential(why),
-        limit => IssueError::TooComplex(limit),
+        CanonicalizationError::Invalid(why) => Failure::NotACredential(why),
+        limit => Failure::TooComplex(limit),
     }
 }
 
@@ -69,16 +79,16 @@ fn refused(e: CanonicalizationError) -> IssueError {
 /// data-integrity context present) with `key` at `created`.
 ///
 /// # Errors
-/// [`IssueError::TooComplex`] beyond the budget, [`IssueError::NotACredential`]
-/// for a document that is not valid JSON-LD, [`IssueError::Signing`].
+/// [`Failure::TooComplex`] beyond the budget, [`Failure::NotACredential`]
+/// for a document that is not valid JSON-LD, [`Failure::Signing`].
 pub(crate) async fn sign(
     loader: &BundledLoader,
     unsigned: &Value,
     key: &dyn IssuerSigner,
     created: DateTime<Utc>,
-) -> Result<AnchoredCredential, IssueError> {
+) -> Result<AnchoredCredential, Failure> {
     let Value::Object(document) = unsigned else {
-        return Err(IssueError::NotACredential("not a JSON object".into()));
+        return Err(Failure::NotACredential("not a JSON object".into()));
     };
     let proof = proof_options(key, created);
     let mut pending_proof = proof.clone();
@@ -86,8 +96,8 @@ pub(crate) async fn sign(
     let mut pending = document.clone();
     pending.insert("proof".into(), Value::Object(pending_proof));
     let pending = Value::Object(pending);
-    canonical::check_json_limits(&pending).map_err(IssueError::TooComplex)?;
-    crate::data_model::check_percent_escapes(&pending, "").map_err(|e| IssueError::NotACredential(e.to_string()))?;
+    canonical::check_json_limits(&pending).map_err(Failure::TooComplex)?;
+    crate::data_model::check_percent_escapes(&pending, "").map_err(|e| Failure::NotACredential(e.to_string()))?;
 
     let mut quads = canonical::rdf_quads(loader, &pending).await.map_err(refused)?;
     let unsecured = match canonical::without_proof_graph(&quads) {
@@ -102,7 +112,7 @@ pub(crate) async fn sign(
     let (first, second) = hash_data.split_at_mut(32);
     first.copy_from_slice(&Sha256::digest(config.as_bytes()));
     second.copy_from_slice(&Sha256::digest(unsecured.as_bytes()));
-    let signature = key.sign_es256(&hash_data).map_err(|e| IssueError::Signing(e.0))?;
+    let signature = key.sign_es256(&hash_data).map_err(|e| Failure::Signing(e.0))?;
     let proof_value = format!("z{}", bs58::encode(signature).into_string());
 
     set_proof_value(&mut quads, &proof_value)?;
@@ -123,7 +133,7 @@ static KEPT_CONFIGS: LazyLock<Mutex<HashMap<String, String>>> = LazyLock::new(Mu
 /// The canonical N-Quads of a proof configuration, kept when its `@context`
 /// lists bundled contexts only (then its JSON text fixes them: a generated
 /// context is read from the loader, which another registry may fill otherwise).
-async fn canonical_proof_configuration(loader: &BundledLoader, config: &Value) -> Result<String, IssueError> {
+async fn canonical_proof_configuration(loader: &BundledLoader, config: &Value) -> Result<String, Failure> {
     let bundled_only = match config.get("@context") {
         Some(Value::String(url)) => contexts::bundled_document(url).is_some(),
         Some(Value::Array(urls)) => {
@@ -150,9 +160,9 @@ async fn canonical_proof_configuration(loader: &BundledLoader, config: &Value) -
 }
 
 /// The canonical N-Quads of `quads` within the default budget.
-fn canonical_nquads(quads: &[LexicalQuad]) -> Result<String, IssueError> {
+fn canonical_nquads(quads: &[LexicalQuad]) -> Result<String, Failure> {
     let (lines, _) =
-        canonical::budget::canonical_lines(quads, Budget::default()).map_err(|e| IssueError::TooComplex(e.into()))?;
+        canonical::budget::canonical_lines(quads, Budget::default()).map_err(|e| Failure::TooComplex(e.into()))?;
     Ok(lines.concat())
 }
 
@@ -179,7 +189,7 @@ fn proof_configuration(document: &Map<String, Value>, proof: &Map<String, Value>
 
 /// Give the one `sec:proofValue` quad inside a named graph (the proof's)
 /// the real value in place of [`PENDING_PROOF_VALUE`].
-fn set_proof_value(quads: &mut [LexicalQuad], proof_value: &str) -> Result<(), IssueError> {
+fn set_proof_value(quads: &mut [LexicalQuad], proof_value: &str) -> Result<(), Failure> {
     let mut pending = quads.iter_mut().filter(|q| {
         q.1.as_str() == PROOF_VALUE
             && matches!(q.3, Some(Id::Blank(_)))
@@ -192,6 +202,6 @@ fn set_proof_value(quads: &mut [LexicalQuad], proof_value: &str) -> Result<(), I
             }
             Ok(())
         }
-        _ => Err(IssueError::Signing("the proof value is not one literal of the proof graph".into())),
+        _ => Err(Failure::Signing("the proof value is not one literal of the proof graph".into())),
     }
 }

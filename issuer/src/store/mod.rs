@@ -24,6 +24,7 @@ mod oid4vci;
 mod postgres;
 mod sqlite;
 pub mod status;
+mod status_allocation;
 mod status_coalesce;
 mod timestamps;
 pub mod transparency;
@@ -66,7 +67,7 @@ pub struct Store {
     committer: commit_queue::Committer<IssuedToSave, Result<(SaveOutcome, Option<LogAppended>), StoreError>>,
     /// The task coalescing concurrent status allocations
     /// ([`Store::allocate_status_coalesced`]), started on first use.
-    allocator: commit_queue::Committer<status_coalesce::AllocationRequest, status_coalesce::AllocationAnswer>,
+    allocator: commit_queue::Committer<status_allocation::AllocationRequest, status_allocation::AllocationAnswer>,
 }
 
 impl Store {

@@ -16,21 +16,11 @@ use tokio::sync::{mpsc, oneshot};
 use wallet_core::status::StatusPurpose;
 
 use super::commit_queue::Pending;
-use super::status::{StatusAllocation, StatusListConfig};
+use super::status_allocation::{AllocationAnswer, AllocationRequest, StatusListConfig};
 use super::{Store, StoreError};
 
 /// Most allocations made in one shared transaction.
 pub const MAX_ALLOCATIONS: usize = 256;
-
-/// One credential's allocation request.
-#[derive(Debug, Clone)]
-pub(super) struct AllocationRequest {
-    credential_id: String,
-    purposes: Vec<StatusPurpose>,
-    config: StatusListConfig,
-}
-
-pub(super) type AllocationAnswer = Result<Vec<StatusAllocation>, StoreError>;
 
 impl Store {
     /// As [`Store::allocate_status`], sharing a transaction with the other
