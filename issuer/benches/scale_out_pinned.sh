@@ -38,7 +38,7 @@ db_url() { echo "${TEST_DATABASE_URL%/*}/$1"; }
 # CPU time (user + system, clock ticks) a process has used.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Nanoseconds the threads of a process have spent runnable but waiting for a CPU.
-run_queue_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $2} END {print s + 0}'; }
+run_queue_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $2} END {printf "%.0f\n", s}'; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 rows_file() { # file prefix count
