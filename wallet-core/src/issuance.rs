@@ -55,6 +55,17 @@ impl IssueError {
     }
 }
 
+impl From<crate::one_pass_signing::Failure> for IssueError {
+    fn from(failure: crate::one_pass_signing::Failure) -> Self {
+        use crate::one_pass_signing::Failure;
+        match failure {
+            Failure::NotACredential(why) => Self::NotACredential(why),
+            Failure::TooComplex(e) => Self::TooComplex(e),
+            Failure::Signing(why) => Self::Signing(why),
+        }
+    }
+}
+
 /// VC 1.1 documents do not define `DataIntegrityProof`: as the Data Integrity
 /// spec requires, add the data-integrity/v2 context when neither it nor the
 /// VC 2.0 context (which includes it) is present.
@@ -101,18 +112,102 @@ pub async fn sign_credential_with(
     key: &dyn IssuerSigner,
     created: DateTime<Utc>,
 ) -> Result<Value, IssueError> {
+    Ok(sign_credential_anchored(types, unsigned, key, created).await?.signed)
+}
+
+/// [`sign_credential_with`], with the anchoring digest of the signed
+/// credential (what [`crate::transparency::credential_digest_with`] gives)
+/// read off the same expansion: see [`crate::one_pass_signing`].
+///
+/// # Errors
+/// See [`IssueError`].
+pub async fn sign_credential_anchored(
+    types: &TypeRegistry,
+    unsigned: &Value,
+    key: &dyn IssuerSigner,
+    created: DateTime<Utc>,
+) -> Result<crate::one_pass_signing::AnchoredCredential, IssueError> {
+    let loader = types.loader();
+    check_unsigned_credential(&loader, unsigned)?;
+    sign_checked_with_issuer_suite(&loader, &with_data_integrity_context(unsigned), key, created).await
+}
+
+/// [`sign_credential_anchored`] for a credential the caller has just put
+/// through [`check_unsigned_credential`] itself, adding nothing but the
+/// `credentialStatus` entries of [`crate::status`] (the issuer's VC-API route
+/// checks before it allocates them, so that bad input wastes no index): the
+/// data-model check is not run a second time.
+///
+/// # Errors
+/// See [`IssueError`].
+pub async fn sign_checked_credential_anchored(
+    types: &TypeRegistry,
+    checked: &Value,
+    key: &dyn IssuerSigner,
+    created: DateTime<Utc>,
+) -> Result<crate::one_pass_signing::AnchoredCredential, IssueError> {
+    if checked.get("proof").is_some() {
+        return Err(IssueError::AlreadySigned);
+    }
+    crate::canonical::check_json_limits(checked).map_err(IssueError::TooComplex)?;
+    sign_checked_with_issuer_suite(&types.loader(), &with_data_integrity_context(checked), key, created).await
+}
+
+/// The issuer key's own suite: `sm2-rdfc-2026` for an SM2 issuer (then the
+/// digest is the signed credential's, canonicalised once more), else
+/// `ecdsa-rdfc-2019` in one pass ([`crate::one_pass_signing`]).
+async fn sign_checked_with_issuer_suite(
+    loader: &BundledLoader,
+    unsigned: &Value,
+    key: &dyn IssuerSigner,
+    created: DateTime<Utc>,
+) -> Result<crate::one_pass_signing::AnchoredCredential, IssueError> {
+    let Some(sm2) = key.sm2_credential_key() else {
+        return Ok(crate::one_pass_signing::sign(loader, unsigned, key, created).await?);
+    };
+    refuse_beyond_budget(loader, unsigned).await?;
+    let signed = crate::sm2_rdfc_2026::sign_with(loader, unsigned, sm2, created)
+        .await
+        .map_err(|e| IssueError::Signing(e.to_string()))?;
+    let digest = crate::transparency::credential_digest_with(loader, &signed)
+        .await
+        .map_err(|e| IssueError::Signing(e.to_string()))?;
+    Ok(crate::one_pass_signing::AnchoredCredential { signed, digest })
+}
+
+/// What is checked before a credential is signed: no proof yet, the JSON
+/// limits, the VC Data Model rules.
+///
+/// # Errors
+/// [`IssueError::AlreadySigned`], [`IssueError::TooComplex`], [`IssueError::DataModel`].
+pub fn check_unsigned_credential(loader: &BundledLoader, unsigned: &Value) -> Result<(), IssueError> {
     if unsigned.get("proof").is_some() {
         return Err(IssueError::AlreadySigned);
     }
-    let loader = types.loader();
     crate::canonical::check_json_limits(unsigned).map_err(IssueError::TooComplex)?;
-    data_model::check_credential_with(&loader, unsigned)?;
+    data_model::check_credential_with(loader, unsigned)?;
+    Ok(())
+}
+
+/// `ssi`'s `ecdsa-rdfc-2019` signature of `unsigned`: the reference
+/// [`sign_credential_with`] is held to, byte for byte, by the differential
+/// test (`tests/suite/one_pass_signing.rs`). Not for production use.
+///
+/// # Errors
+/// See [`IssueError`].
+#[doc(hidden)]
+pub async fn sign_credential_with_ssi(
+    types: &TypeRegistry,
+    unsigned: &Value,
+    key: &dyn IssuerSigner,
+    created: DateTime<Utc>,
+) -> Result<Value, IssueError> {
+    let loader = types.loader();
+    check_unsigned_credential(&loader, unsigned)?;
     let unsigned = &with_data_integrity_context(unsigned);
     refuse_beyond_budget(&loader, unsigned).await?;
-    if let Some(sm2) = key.sm2_credential_key() {
-        return crate::sm2_rdfc_2026::sign_with(&loader, unsigned, sm2, created)
-            .await
-            .map_err(|e| IssueError::Signing(e.to_string()));
+    if key.sm2_credential_key().is_some() {
+        return Err(IssueError::Signing("the ssi reference signs ecdsa-rdfc-2019 only".into()));
     }
     let credential = LdClaims::from_json(unsigned).map_err(IssueError::NotACredential)?;
     let resolver = DidKeyResolver;

@@ -25,6 +25,7 @@ pub mod licence_id;
 pub mod licence_id_check;
 pub mod localized;
 pub mod oid4vci;
+pub mod one_pass_signing;
 pub mod p384_key;
 pub mod presentation;
 mod processed_contexts;

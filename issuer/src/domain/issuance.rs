@@ -144,6 +144,13 @@ pub(super) fn digest_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Whether the caller has already run the data-model check on what it signs.
+#[derive(Debug, Clone, Copy)]
+enum DataModel {
+    Unchecked,
+    Checked,
+}
+
 fn sign_error(e: IssueError) -> IssuanceError {
     match e {
         IssueError::Signing(cause) => IssuanceError::internal(cause),
@@ -163,6 +170,19 @@ impl Issuer {
         unsigned: Value,
         suite: &ProofSuite,
     ) -> Result<(Value, wallet_core::transparency::LogEntry), IssuanceError> {
+        self.sign_and_digest_as(unsigned, suite, DataModel::Unchecked).await
+    }
+
+    /// [`Issuer::sign_and_digest`]; an `ecdsa-rdfc-2019` credential is signed
+    /// in one pass, its digest read off the signature's expansion
+    /// ([`wallet_core::one_pass_signing`]), and its data model is not checked
+    /// again when the caller has (`DataModel::Checked`).
+    async fn sign_and_digest_as(
+        &self,
+        unsigned: Value,
+        suite: &ProofSuite,
+        data_model: DataModel,
+    ) -> Result<(Value, wallet_core::transparency::LogEntry), IssuanceError> {
         let key = self.key.clone();
         let types = self.types.clone();
         suite.check_signer(&key)?;
@@ -170,6 +190,25 @@ impl Issuer {
         let suite = suite.clone();
         self.cpu
             .run_future(move || async move {
+                // The issuer key's own suite signs with the log entry's digest
+                // (ecdsa-rdfc-2019 in one pass, read off the signature's
+                // expansion); the others sign, then digest the signed credential.
+                if mandatory.is_none() && suite.is_issuer_key_rdfc() {
+                    let anchored = match data_model {
+                        DataModel::Unchecked => {
+                            wallet_core::issuance::sign_credential_anchored(&types, &unsigned, &key, Utc::now()).await
+                        }
+                        DataModel::Checked => {
+                            wallet_core::issuance::sign_checked_credential_anchored(&types, &unsigned, &key, Utc::now())
+                                .await
+                        }
+                    }
+                    .map_err(sign_error)?;
+                    let log_entry =
+                        crate::domain::transparency_log::issued_entry_of_digest(anchored.digest, &key.did())
+                            .map_err(IssuanceError::internal)?;
+                    return Ok::<_, IssuanceError>((anchored.signed, log_entry));
+                }
                 let signed = crate::domain::proof_suite::sign(&types, &unsigned, &key, &suite, mandatory.as_deref())
                     .await
                     .map_err(sign_error)?;
@@ -403,17 +442,15 @@ impl Issuer {
             }
             None => credential,
         };
-        // Status entries are part of what is signed; checked first so bad input wastes no index.
-        let with_status;
+        // Status entries are part of what is signed; checked first (once: signing
+        // does not check again) so bad input wastes no index.
+        wallet_core::issuance::check_unsigned_credential(&self.types.loader(), credential).map_err(sign_error)?;
         let credential = if crate::domain::status::wants_status_entries(credential) {
-            wallet_core::data_model::check_credential_with(&self.types.loader(), credential)
-                .map_err(|e| sign_error(IssueError::DataModel(e)))?;
-            with_status = self.status.with_status_entries(id.as_str(), credential.clone(), false).await?;
-            &with_status
+            self.status.with_status_entries(id.as_str(), credential.clone(), false).await?
         } else {
-            credential
+            credential.clone()
         };
-        let (signed, log_entry) = self.sign_and_digest(credential.clone(), suite).await?;
+        let (signed, log_entry) = self.sign_and_digest_as(credential, suite, DataModel::Checked).await?;
         match self.store.save_issued_logged(&new_credential(&self.types, &id, &signed)?, None, Some(&log_entry)).await {
             Ok((_, Some(appended))) => self.log.appended(appended).await,
             Ok(_) => {}

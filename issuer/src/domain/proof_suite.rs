@@ -239,6 +239,14 @@ impl ProofSuite {
         ))
     }
 
+    /// Signed by the issuer key with its own RDF suite (`ecdsa-rdfc-2019` or
+    /// `sm2-rdfc-2026`, [`ProofSuite::check_signer`] having refused a
+    /// mismatch), which [`wallet_core::issuance::sign_credential_anchored`]
+    /// signs with the anchoring digest (P-256 in one pass).
+    pub fn is_issuer_key_rdfc(&self) -> bool {
+        matches!(self, Self::IssuerKeyRdfc | Self::EcdsaRdfc2019 | Self::Sm2Rdfc2026)
+    }
+
     /// A short tag for idempotency scopes: the same key with another suite is
     /// another request.
     pub fn scope_suffix(&self) -> &'static str {

@@ -297,8 +297,11 @@ impl StatusService {
         single_use: bool,
     ) -> Result<Vec<StatusEntry>, StatusError> {
         let purposes: &[StatusPurpose] = if single_use { &SINGLE_USE_PURPOSES } else { &PURPOSES };
-        let allocations =
-            self.store.allocate_status(credential_id, purposes, &self.config).await.map_err(StatusError::internal)?;
+        let allocations = self
+            .store
+            .allocate_status_coalesced(credential_id, purposes, &self.config)
+            .await
+            .map_err(StatusError::internal)?;
         Ok(allocations.into_iter().map(|a| StatusEntry::new(a.purpose, a.index, self.list_url(a.list_id))).collect())
     }
 

@@ -55,6 +55,16 @@ pub async fn issued_entry(
             .await
             .map_err(|e| e.to_string())?,
     };
+    issued_entry_of_digest(digest, issuer)
+}
+
+/// The `Issued` entry for the signed credential whose digest is `digest`,
+/// issued by `issuer` now (the digest computed while signing:
+/// [`wallet_core::issuance::sign_credential_anchored`]).
+///
+/// # Errors
+/// An invalid issuer identifier (as a message).
+pub fn issued_entry_of_digest(digest: Hash, issuer: &str) -> Result<LogEntry, String> {
     let at = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
     LogEntry::issued(digest, issuer, at).map_err(|e| e.to_string())
 }

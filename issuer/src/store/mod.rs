@@ -25,6 +25,8 @@ mod postgres;
 mod reissues;
 mod sqlite;
 pub mod status;
+mod status_allocation;
+mod status_coalesce;
 mod timestamps;
 pub mod transparency;
 
@@ -65,6 +67,9 @@ pub struct Store {
     /// The task coalescing concurrent single saves into shared commits
     /// ([`Store::save_issued_coalesced`]), started on first use.
     committer: commit_queue::Committer<IssuedToSave, Result<(SaveOutcome, Option<LogAppended>), StoreError>>,
+    /// The task coalescing concurrent status allocations
+    /// ([`Store::allocate_status_coalesced`]), started on first use.
+    allocator: commit_queue::Committer<status_allocation::AllocationRequest, status_allocation::AllocationAnswer>,
 }
 
 impl Store {
@@ -78,12 +83,13 @@ impl Store {
             StoreUrl::Sqlite(path) => Arc::new(SqliteBackend::open(path).await?),
             StoreUrl::Postgres(config) => Arc::new(PgBackend::connect(*config).await?),
         };
-        Ok(Store { backend, committer: Arc::default() })
+        Ok(Store { backend, committer: Arc::default(), allocator: Arc::default() })
     }
 
-    /// A handle on the same database without the committer (the committer's own).
+    /// A handle on the same database without the committer and the allocator
+    /// (theirs: a handle of their own would keep them running forever).
     fn without_committer(&self) -> Store {
-        Store { backend: Arc::clone(&self.backend), committer: Arc::default() }
+        Store { backend: Arc::clone(&self.backend), committer: Arc::default(), allocator: Arc::default() }
     }
 
     /// The backend's name: `"sqlite"` or `"postgres"`.

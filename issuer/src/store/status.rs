@@ -20,75 +20,16 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde::Serialize;
 use tracing::{debug, info};
-use wallet_core::status::{StatusPurpose, MIN_STATUS_LIST_BITS};
+use wallet_core::status::StatusPurpose;
 
 use super::backend::{args, Mode, Row, Tx};
+pub use super::status_allocation::{StatusAllocation, StatusListConfig};
 use super::transparency::{append_log_entries, status_entry};
 use super::LogAppended;
 use super::{format_timestamp, parse_optional_timestamp, parse_timestamp, Redacted, Store, StoreError};
 
 /// Random draws tried before falling back to an exact draw among the free indexes.
 pub(super) const RANDOM_ATTEMPTS: u32 = 8;
-
-/// How new status lists are sized.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StatusListConfig {
-    size_bits: u64,
-    max_allocations: u64,
-}
-
-impl StatusListConfig {
-    /// `size_bits` long lists (at least [`MIN_STATUS_LIST_BITS`]) of which at most
-    /// `max_allocations` (1 ..= `size_bits`) indexes are handed out before a new list
-    /// is started.
-    ///
-    /// # Errors
-    /// [`StoreError::InvalidStatusConfig`] when a bound is broken.
-    pub fn new(size_bits: u64, max_allocations: u64) -> Result<Self, StoreError> {
-        let min = MIN_STATUS_LIST_BITS as u64;
-        if size_bits < min {
-            return Err(StoreError::InvalidStatusConfig(format!(
-                "a status list must have at least {min} entries (herd privacy), not {size_bits}"
-            )));
-        }
-        if size_bits > i64::MAX as u64 / 2 {
-            return Err(StoreError::InvalidStatusConfig(format!("status list size {size_bits} is too large")));
-        }
-        if max_allocations == 0 || max_allocations > size_bits {
-            return Err(StoreError::InvalidStatusConfig(format!(
-                "the allocations per status list must be between 1 and the list size {size_bits}, \
-                 not {max_allocations}"
-            )));
-        }
-        Ok(Self { size_bits, max_allocations })
-    }
-
-    /// Lists of `max(MIN_STATUS_LIST_BITS, max_allocations)` bits, each handing out
-    /// `max_allocations` indexes.
-    ///
-    /// # Errors
-    /// As [`StatusListConfig::new`] (`max_allocations` is 0 or absurdly large).
-    pub fn with_max_allocations(max_allocations: u64) -> Result<Self, StoreError> {
-        Self::new(max_allocations.max(MIN_STATUS_LIST_BITS as u64), max_allocations)
-    }
-
-    /// Bits per list.
-    pub fn size_bits(&self) -> u64 {
-        self.size_bits
-    }
-
-    /// Indexes handed out per list before rolling over to a new one.
-    pub fn max_allocations(&self) -> u64 {
-        self.max_allocations
-    }
-}
-
-impl Default for StatusListConfig {
-    /// 131,072-bit lists, all of whose indexes are used.
-    fn default() -> Self {
-        Self { size_bits: MIN_STATUS_LIST_BITS as u64, max_allocations: MIN_STATUS_LIST_BITS as u64 }
-    }
-}
 
 /// The purposes every credential gets, in the order entries are allocated and listed.
 pub const PURPOSES: [StatusPurpose; 2] = [StatusPurpose::Revocation, StatusPurpose::Suspension];
@@ -98,17 +39,6 @@ pub const SINGLE_USE_PURPOSES: [StatusPurpose; 3] =
 
 pub(super) fn parse_purpose(text: &str) -> Result<StatusPurpose, StoreError> {
     StatusPurpose::parse(text).ok_or_else(|| StoreError::Corrupt(format!("unknown status purpose {text:?}")))
-}
-
-/// One index handed out to a credential.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StatusAllocation {
-    /// Revocation or suspension.
-    pub purpose: StatusPurpose,
-    /// The list (`/status/{list_id}`).
-    pub list_id: i64,
-    /// The bit's position in the list.
-    pub index: u64,
 }
 
 /// What a credential's status entries say.

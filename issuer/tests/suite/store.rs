@@ -98,6 +98,7 @@ store_tests!(
     a_group_with_a_stored_id_saves_nothing,
     concurrent_group_and_coalesced_saves_are_gap_free,
     grouped_status_allocation_is_distinct_idempotent_and_rolls_over,
+    coalesced_status_allocations_are_distinct_idempotent_and_keep_their_purposes,
 );
 
 // --- the tests ------------------------------------------------------------------
@@ -809,6 +810,43 @@ async fn grouped_status_allocation_is_distinct_idempotent_and_rolls_over(db: Tes
     }
     let again = store.allocate_status_many(&refs, &PURPOSES, &small).await.expect("again");
     assert_eq!(again, many, "allocating again hands out the same entries");
+}
+
+/// Single issuances' allocations, concurrent, share transactions
+/// (`Store::allocate_status_coalesced`): each gets its own purposes, no index is
+/// handed out twice, the lists count what they handed out, and asking again
+/// gives the same entries.
+async fn coalesced_status_allocations_are_distinct_idempotent_and_keep_their_purposes(db: TestDb) {
+    let store = db.store;
+    let config = StatusListConfig::with_max_allocations(16).expect("config");
+    let mut tasks = JoinSet::new();
+    for n in 0..60 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let purposes: &[StatusPurpose] = if n % 3 == 0 { &SINGLE_USE_PURPOSES } else { &PURPOSES };
+            let id = format!("urn:uuid:coalesced-{n}");
+            let allocations = store.allocate_status_coalesced(&id, purposes, &config).await.expect("allocate");
+            assert_eq!(allocations.iter().map(|a| a.purpose).collect::<Vec<_>>(), purposes, "{id}");
+            (id, purposes, allocations)
+        });
+    }
+    let mut taken = std::collections::HashSet::new();
+    let mut allocated = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (id, purposes, allocations) = done.expect("task");
+        for a in &allocations {
+            assert!(taken.insert((a.list_id, a.index)), "no index handed out twice");
+        }
+        allocated.push((id, purposes, allocations));
+    }
+    for l in store.status_lists().await.expect("lists") {
+        let in_list = taken.iter().filter(|(id, _)| *id == l.list_id).count() as u64;
+        assert_eq!(in_list, l.allocated, "list {} counts what it handed out", l.list_id);
+    }
+    for (id, purposes, allocations) in allocated {
+        let again = store.allocate_status_coalesced(&id, purposes, &config).await.expect("again");
+        assert_eq!(again, allocations, "{id}: allocating again hands out the same entries");
+    }
 }
 
 async fn status_lists_roll_over_at_the_allocation_limit(db: TestDb) {

@@ -221,7 +221,10 @@ pub fn parse_document(bytes: &[u8]) -> Result<Value, CanonicalizationError> {
 
 /// The RDF quads of `document` as `ssi` produces them: JSON-LD expansion with
 /// the bundled contexts, then conversion to RDF (blank nodes as generated labels).
-async fn rdf_quads(loader: &BundledLoader, document: &Value) -> Result<Vec<LexicalQuad>, CanonicalizationError> {
+pub(crate) async fn rdf_quads(
+    loader: &BundledLoader,
+    document: &Value,
+) -> Result<Vec<LexicalQuad>, CanonicalizationError> {
     // The bundled contexts' fast path (issue #16); outside its subset, and for
     // every error, the generic path.
     if let Some(quads) = bundled_expansion::quads(loader, document).await {
@@ -328,7 +331,7 @@ const SECURITY_PROOF: &str = "https://w3id.org/security#proof";
 /// which canonicalisation does not see). `None` unless there is exactly one
 /// `sec:proof` quad in the default graph, whose object is a blank node used
 /// nowhere but as that graph's name.
-fn without_proof_graph(quads: &[LexicalQuad]) -> Option<Vec<LexicalQuad>> {
+pub(crate) fn without_proof_graph(quads: &[LexicalQuad]) -> Option<Vec<LexicalQuad>> {
     use ssi_json_ld::rdf_types::{Id, Term};
     let mut links = quads.iter().enumerate().filter(|(_, q)| q.1.as_str() == SECURITY_PROOF && q.3.is_none());
     let (link, link_quad) = links.next()?;

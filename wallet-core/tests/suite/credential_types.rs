@@ -17,7 +17,7 @@ fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 3, 15).unwrap()
 }
 
-fn sample_request(type_name: &str) -> Value {
+pub(crate) fn sample_request(type_name: &str) -> Value {
     match type_name {
         "HealthCertificate" => json!({
             "fullName": "欧阳晓燕", "fullNamePinyin": "OUYANG Xiaoyan", "sex": "F", "birthDate": "1991-07-23",

@@ -14,6 +14,7 @@ mod id_number;
 mod licence_ids;
 mod offline_anchoring;
 mod offline_status;
+mod one_pass_signing;
 mod presentations;
 mod proof_fast_path;
 mod qr_roundtrip;
