@@ -128,8 +128,23 @@ pub async fn sign_credential_anchored(
     created: DateTime<Utc>,
 ) -> Result<crate::one_pass_signing::AnchoredCredential, IssueError> {
     let loader = types.loader();
-    check_unsigned_credential(&loader, unsigned)?;
-    sign_checked_with_issuer_suite(&loader, &with_data_integrity_context(unsigned), key, created).await
+    if unsigned.get("proof").is_some() {
+        return Err(IssueError::AlreadySigned);
+    }
+    crate::canonical::check_json_limits(unsigned).map_err(IssueError::TooComplex)?;
+    data_model::check_credential_syntax_with(&loader, unsigned)?;
+    let with_context = with_data_integrity_context(unsigned);
+    let signed = sign_checked_with_issuer_suite(&loader, &with_context, key, created).await;
+    // One expansion per issued credential (issue #16), as in the verification:
+    // the signing expansion (`ssi`'s stricter policy) succeeding implies the data
+    // model's expansion rules for the same document. When the data-integrity
+    // context was added (other terms defined) or signing failed, the data
+    // model's own expansion runs, so its verdict and error stay what
+    // `check_unsigned_credential` gives (test `single_expansion`).
+    if signed.is_err() || with_context != *unsigned {
+        data_model::check_credential_expansion_with(&loader, unsigned)?;
+    }
+    signed
 }
 
 /// [`sign_credential_anchored`] for a credential the caller has just put

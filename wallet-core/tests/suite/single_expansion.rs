@@ -237,3 +237,39 @@ fn the_single_expansion_gives_the_data_model_verdict_on_generated_credentials() 
     // Both branches exercised: valid generated credentials and broken ones.
     assert!((32..=224).contains(&skipped.get()), "skipped for {} of 256", skipped.get());
 }
+
+/// Issuance takes the same shortcut (`sign_credential_anchored`): a credential
+/// the data model refuses is refused with the same error, one it accepts is
+/// never refused for its data model, on every fixture variant without its proof.
+#[test]
+fn issuance_gives_the_data_model_verdict_with_one_expansion() {
+    use wallet_core::issuance::{sign_credential_anchored, IssueError};
+    let types = TypeRegistry::default();
+    let loader = types.loader();
+    let key = wallet_core::keys::IssuerKey::generate();
+    let created = chrono::DateTime::parse_from_rfc3339("2026-12-06T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+    let (mut refused, mut signed) = (0, 0);
+    for (name, doc) in json_files() {
+        for (what, vc) in variants(&doc) {
+            let Some(mut unsigned) = vc.as_object().cloned() else { continue };
+            unsigned.remove("proof");
+            let unsigned = Value::Object(unsigned);
+            let expected = check_credential_with(&loader, &unsigned);
+            let got = pollster::block_on(sign_credential_anchored(&types, &unsigned, &key, created));
+            match (expected, got) {
+                (Err(e), Err(IssueError::DataModel(g))) => {
+                    assert_eq!(g, e, "{name} ({what}): another data-model error");
+                    refused += 1;
+                }
+                (Err(e), other) => panic!("{name} ({what}): the data model refuses ({e:?}), issuance gave {other:?}"),
+                (Ok(()), Err(IssueError::DataModel(g))) => {
+                    panic!("{name} ({what}): the data model accepts, issuance refused it: {g:?}")
+                }
+                (Ok(()), Ok(_)) => signed += 1,
+                (Ok(()), Err(_)) => {}
+            }
+        }
+    }
+    eprintln!("issuance: {signed} signed, {refused} refused by the data model");
+    assert!(signed >= 100 && refused >= 100, "signed {signed}, refused {refused}");
+}
