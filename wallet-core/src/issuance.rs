@@ -128,11 +128,7 @@ pub async fn sign_credential_anchored(
     created: DateTime<Utc>,
 ) -> Result<crate::one_pass_signing::AnchoredCredential, IssueError> {
     let loader = types.loader();
-    if unsigned.get("proof").is_some() {
-        return Err(IssueError::AlreadySigned);
-    }
-    crate::canonical::check_json_limits(unsigned).map_err(IssueError::TooComplex)?;
-    data_model::check_credential_syntax_with(&loader, unsigned)?;
+    check_unsigned_syntax(&loader, unsigned)?;
     let with_context = with_data_integrity_context(unsigned);
     let signed = sign_checked_with_issuer_suite(&loader, &with_context, key, created).await;
     // One expansion per issued credential (issue #16), as in the verification:
@@ -196,11 +192,18 @@ async fn sign_checked_with_issuer_suite(
 /// # Errors
 /// [`IssueError::AlreadySigned`], [`IssueError::TooComplex`], [`IssueError::DataModel`].
 pub fn check_unsigned_credential(loader: &BundledLoader, unsigned: &Value) -> Result<(), IssueError> {
+    check_unsigned_syntax(loader, unsigned)?;
+    data_model::check_credential_expansion_with(loader, unsigned)?;
+    Ok(())
+}
+
+/// [`check_unsigned_credential`] but the data model's JSON-LD expansion.
+fn check_unsigned_syntax(loader: &BundledLoader, unsigned: &Value) -> Result<(), IssueError> {
     if unsigned.get("proof").is_some() {
         return Err(IssueError::AlreadySigned);
     }
     crate::canonical::check_json_limits(unsigned).map_err(IssueError::TooComplex)?;
-    data_model::check_credential_with(loader, unsigned)?;
+    data_model::check_credential_syntax_with(loader, unsigned)?;
     Ok(())
 }
 
