@@ -23,6 +23,7 @@
 
 pub mod budget;
 mod bundled_expansion;
+mod first_degree;
 mod nquads;
 
 use serde_json::Value;

@@ -21,12 +21,19 @@ pub(crate) fn lines(quads: &[LexicalQuad]) -> Vec<String> {
 
 fn line(quad: &LexicalQuad) -> String {
     let mut out = String::with_capacity(160);
-    id(&mut out, &quad.0);
+    write_line(&mut out, quad, &|out: &mut String, label: &str| out.push_str(label));
+    out
+}
+
+/// Appends `quad`'s N-Quads line to `out`, each blank node label written by
+/// `blank` (the label as is, a canonical label, or RDFC's `_:a` / `_:z`).
+pub(crate) fn write_line(out: &mut String, quad: &LexicalQuad, blank: &dyn Fn(&mut String, &str)) {
+    id(out, &quad.0, blank);
     out.push(' ');
-    escaped_iri(&mut out, quad.1.as_str());
+    escaped_iri(out, quad.1.as_str());
     out.push(' ');
     match &quad.2 {
-        Term::Id(object) => id(&mut out, object),
+        Term::Id(object) => id(out, object, blank),
         Term::Literal(literal) => {
             out.push('"');
             if literal.value.bytes().any(|b| matches!(b, b'"' | b'\\' | b'\n' | b'\r')) {
@@ -47,7 +54,7 @@ fn line(quad: &LexicalQuad) -> String {
                 LiteralType::Any(datatype) if datatype.as_str() == XSD_STRING => {}
                 LiteralType::Any(datatype) => {
                     out.push_str("^^");
-                    escaped_iri(&mut out, datatype.as_str());
+                    escaped_iri(out, datatype.as_str());
                 }
                 LiteralType::LangString(tag) => {
                     out.push('@');
@@ -58,21 +65,20 @@ fn line(quad: &LexicalQuad) -> String {
     }
     if let Some(graph) = &quad.3 {
         out.push(' ');
-        id(&mut out, graph);
+        id(out, graph, blank);
     }
     out.push_str(" .\n");
-    out
 }
 
 /// A subject, object or graph name: `<iri>` as is, or `_:label`.
-fn id(out: &mut String, id: &Id) {
+fn id(out: &mut String, id: &Id, blank: &dyn Fn(&mut String, &str)) {
     match id {
         Id::Iri(iri) => {
             out.push('<');
             out.push_str(iri.as_str());
             out.push('>');
         }
-        Id::Blank(blank) => out.push_str(blank.as_str()),
+        Id::Blank(label) => blank(out, label.as_str()),
     }
 }
 

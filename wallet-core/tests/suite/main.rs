@@ -18,6 +18,7 @@ mod one_pass_signing;
 mod presentations;
 mod proof_fast_path;
 mod qr_roundtrip;
+mod rdfc_fast_path;
 mod selective_disclosure;
 mod single_expansion;
 mod sm2_suite;

@@ -1,0 +1,97 @@
+//! RDFC-1.0 when the first-degree hashes settle it (issue #16).
+//!
+//! In a credential every blank node (the subject without `id`, the proof
+//! node, the proof graph, …) is told apart by its own quads: the first-degree
+//! hashes all differ, the canonical labels are issued in hash order and the
+//! Hash N-Degree Quads search never runs. That case is computed here without
+//! `ssi`'s copies: each quad is written once per blank node it names into
+//! one reused buffer (`_:a` for the reference node, `_:z` for the others, as
+//! the algorithm says), hashed, and the dataset written once more with the
+//! canonical labels. Anything else — two blank nodes with one first-degree
+//! hash — returns `None` and takes the metered, step-for-step path in
+//! [`super::budget`], which is also the reference of the differential tests
+//! (`tests/suite/canonical_budget.rs`): both give the same lines on every
+//! fixture, edited variants and generated datasets.
+
+use std::collections::HashMap;
+
+use sha2::{Digest as _, Sha256};
+use ssi_json_ld::rdf_types::{Id, Term};
+use ssi_rdf::LexicalQuad;
+
+use super::budget::Work;
+use super::nquads;
+
+/// The canonical N-Quads lines of `quads` and the work done, when every blank
+/// node has its own first-degree hash and there are at most `max_blank_nodes`
+/// of them; `None` otherwise (the caller takes the general path, which also
+/// reports a budget crossed).
+pub(super) fn canonical_lines(quads: &[LexicalQuad], max_blank_nodes: usize) -> Option<(Vec<String>, Work)> {
+    // Blank node → the quads naming it, once per occurrence (as `ssi` lists
+    // them: a quad naming a node twice is hashed twice).
+    let mut occurrences: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (index, quad) in quads.iter().enumerate() {
+        for label in blank_labels(quad) {
+            occurrences.entry(label).or_default().push(index);
+        }
+    }
+    if occurrences.len() > max_blank_nodes {
+        return None;
+    }
+    let mut hashed: Vec<([u8; 32], &str)> = Vec::with_capacity(occurrences.len());
+    let mut lines: Vec<String> = Vec::new();
+    for (&reference, indices) in &occurrences {
+        lines.clear();
+        for quad in indices.iter().filter_map(|&i| quads.get(i)) {
+            let mut line = String::with_capacity(160);
+            nquads::write_line(&mut line, quad, &|out: &mut String, label: &str| {
+                out.push_str(if label == reference { "_:a" } else { "_:z" })
+            });
+            lines.push(line);
+        }
+        lines.sort_unstable();
+        let mut hasher = Sha256::new();
+        for line in &lines {
+            hasher.update(line.as_bytes());
+        }
+        hashed.push((hasher.finalize().into(), reference));
+    }
+    // Lower-case hex strings compare as the bytes they encode.
+    hashed.sort_unstable();
+    if hashed.windows(2).any(|pair| matches!(pair, [a, b] if a.0 == b.0)) {
+        return None;
+    }
+    let canonical: HashMap<&str, String> =
+        hashed.iter().enumerate().map(|(n, (_, label))| (*label, format!("_:c14n{n}"))).collect();
+    let mut out: Vec<String> = quads
+        .iter()
+        .map(|quad| {
+            let mut line = String::with_capacity(160);
+            nquads::write_line(&mut line, quad, &|out: &mut String, label: &str| {
+                out.push_str(canonical.get(label).map_or(label, String::as_str))
+            });
+            line
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    let work = Work { blank_nodes: hashed.len(), largest_group: usize::from(!hashed.is_empty()), steps: 0 };
+    Some((out, work))
+}
+
+/// The blank node labels of `quad` in subject, object, graph order.
+fn blank_labels(quad: &LexicalQuad) -> impl Iterator<Item = &str> {
+    let subject = match &quad.0 {
+        Id::Blank(b) => Some(b.as_str()),
+        Id::Iri(_) => None,
+    };
+    let object = match &quad.2 {
+        Term::Id(Id::Blank(b)) => Some(b.as_str()),
+        _ => None,
+    };
+    let graph = match &quad.3 {
+        Some(Id::Blank(b)) => Some(b.as_str()),
+        _ => None,
+    };
+    subject.into_iter().chain(object).chain(graph)
+}
