@@ -33,6 +33,7 @@ pub mod qr;
 pub mod report;
 pub mod selective_disclosure;
 pub mod signer;
+mod signed_json;
 pub mod sm2_rdfc_2026;
 mod sm2_signature_check;
 pub mod status;

@@ -135,7 +135,3 @@ pub fn issuer_trust(r: &VerificationReport) -> &CheckResult {
 pub fn status(r: &VerificationReport) -> &CheckResult {
     &r.checks.status
 }
-
-pub fn licence_id(r: &VerificationReport) -> &CheckResult {
-    &r.checks.licence_id
-}

@@ -117,6 +117,9 @@ async fn attack_jcs_signatures_labelled_rdfc_do_not_match() {
     assert_refused(&verify(&vc, &options).await, signature, "bad_signature");
     let mut vc = jcs_signed(SigningKey::P384(&p384), &p384.did());
     vc["proof"]["cryptosuite"] = json!("sm2-rdfc-2026");
+    // The JCS proof's own @context is a member no SM2 proof may have.
+    assert_refused(&verify(&vc, &options).await, signature, "unsupported_proof_member");
+    vc["proof"].as_object_mut().unwrap().remove("@context");
     assert_refused(&verify(&vc, &options).await, signature, "unsupported_key");
 }
 
@@ -198,7 +201,11 @@ async fn attack_a_jcs_proof_context_other_than_the_documents_is_refused() {
     assert_eq!(verify(&vc, &options).await.checks.signature, CheckResult::Valid);
     // The document's context swapped for another the verifier knows.
     let mut other = vc.clone();
-    other["@context"] = json!(["https://www.w3.org/ns/credentials/v2", "https://w3id.org/ecert/v1"]);
+    other["@context"] = json!([
+        "https://www.w3.org/ns/credentials/v2",
+        "https://www.w3.org/ns/credentials/examples/v2",
+        "https://w3id.org/ecert/v1"
+    ]);
     assert_ne!(other["@context"], vc["proof"]["@context"]);
     assert_refused(&verify(&other, &options).await, signature, "proof_context_mismatch");
     // The proof's own context edited: the proof configuration is signed.
