@@ -21,9 +21,29 @@ use crate::report::CheckResult;
 
 /// The JSON-LD 1.1 keywords.
 const KEYWORDS: &[&str] = &[
-    "@base", "@container", "@context", "@direction", "@graph", "@id", "@import", "@included", "@index", "@json",
-    "@language", "@list", "@nest", "@none", "@prefix", "@propagate", "@protected", "@reverse", "@set", "@type",
-    "@value", "@version", "@vocab",
+    "@base",
+    "@container",
+    "@context",
+    "@direction",
+    "@graph",
+    "@id",
+    "@import",
+    "@included",
+    "@index",
+    "@json",
+    "@language",
+    "@list",
+    "@nest",
+    "@none",
+    "@prefix",
+    "@propagate",
+    "@protected",
+    "@reverse",
+    "@set",
+    "@type",
+    "@value",
+    "@version",
+    "@vocab",
 ];
 
 /// `Some(invalid)` when `vc` holds JSON its signature cannot cover (see the module docs).

@@ -85,8 +85,8 @@ impl Pki {
     /// The trust list of this root with `certificates` and a CRL revoking `revoked`.
     pub fn store(&self, certificates: Vec<Vec<u8>>, revoked: &[RevocationEntry]) -> TrustStore {
         let this_update = at("2026-05-31T00:00:00Z");
-        let crl = create_crl(&self.root_pem, &self.root_key, revoked, this_update, this_update + Duration::days(30))
-            .unwrap();
+        let crl =
+            create_crl(&self.root_pem, &self.root_key, revoked, this_update, this_update + Duration::days(30)).unwrap();
         let contents = TrustListContents {
             sequence: 1,
             issued_at: at(LIST_ISSUED),

@@ -57,12 +57,7 @@ async fn attack_an_inline_context_renaming_the_credential_type_is_refused() {
     let pki = Pki::department();
     let clinic = TrustKey::generate(TrustAlgorithm::P256);
     // A clinic certified for both kinds (what makes the renaming worth it).
-    let cert = pki.certify(
-        &clinic,
-        &[HEALTH_CERTIFICATE_TYPE, "DogVaccinationCertificate"],
-        &usual_window(),
-        &[0x21],
-    );
+    let cert = pki.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE, "DogVaccinationCertificate"], &usual_window(), &[0x21]);
     let options = inspector(pki.store(vec![cert], &[]));
     let key = p256_of(&clinic);
     let vc = sign_credential(&unsigned(&key.did()), &key, signed_at()).await.unwrap();
@@ -104,10 +99,7 @@ async fn attack_a_protected_term_redefined_inline_is_refused() {
     let mut nested = vc.clone();
     nested["credentialSubject"]["@context"] = json!({"fullName": "https://w3id.org/ecert/vocab#fullNamePinyin"});
     let result = outcome(&nested).await;
-    assert!(
-        result == Err("redefined_protected_term".to_owned()) || matches!(result, Ok(Some(_))),
-        "{result:?}"
-    );
+    assert!(result == Err("redefined_protected_term".to_owned()) || matches!(result, Ok(Some(_))), "{result:?}");
     assert_ne!(result, Ok(None));
 }
 
@@ -115,8 +107,7 @@ async fn attack_a_protected_term_redefined_inline_is_refused() {
 async fn attack_a_vocab_injected_claim_is_not_signed() {
     let (_, vc) = signed().await;
     // @vocab injection so an extra claim expands, then the claim.
-    let mut injected =
-        with_inline_context(&vc, json!({"@vocab": "https://w3id.org/ecert/vocab#"}));
+    let mut injected = with_inline_context(&vc, json!({"@vocab": "https://w3id.org/ecert/vocab#"}));
     injected["credentialSubject"]["approvedBy"] = json!("国家卫生健康委员会");
     assert_eq!(outcome(&injected).await, Ok(Some("bad_signature".to_owned())));
     // An undefined term without a context of its own (the base context's issuer-dependent @vocab).
@@ -189,10 +180,9 @@ async fn attack_duplicate_json_keys_verify_what_is_shown() {
     let text = serde_json::to_string(&vc).unwrap();
     let needle = "\"fullName\":\"欧阳晓燕\"";
     assert!(text.contains(needle));
-    for (forged, expect_valid) in [
-        (format!("{needle},\"fullName\":\"王五\""), false),
-        (format!("\"fullName\":\"王五\",{needle}"), true),
-    ] {
+    for (forged, expect_valid) in
+        [(format!("{needle},\"fullName\":\"王五\""), false), (format!("\"fullName\":\"王五\",{needle}"), true)]
+    {
         let doc = wallet_core::canonical::parse_document(text.replacen(needle, &forged, 1).as_bytes());
         let doc = doc.unwrap();
         let shown = doc["credentialSubject"]["fullName"].as_str().unwrap().to_owned();

@@ -99,9 +99,8 @@ async fn attack_rdfc_signatures_labelled_ecdsa_jcs_2019_do_not_match() {
     assert_refused(&verify(&vc, &options).await, signature, "bad_signature");
     // P-384 RDFC signature read as JCS.
     let p384 = P384IssuerKey::generate();
-    let mut vc = sign_ecdsa_rdfc_2019(&TypeRegistry::default(), &unsigned(&p384.did()), &p384, signed_at())
-        .await
-        .unwrap();
+    let mut vc =
+        sign_ecdsa_rdfc_2019(&TypeRegistry::default(), &unsigned(&p384.did()), &p384, signed_at()).await.unwrap();
     assert_eq!(verify(&vc, &VerifyOptions::at(now())).await.checks.signature, CheckResult::Valid);
     vc["proof"]["cryptosuite"] = json!("ecdsa-jcs-2019");
     assert_refused(&verify(&vc, &VerifyOptions::at(now())).await, signature, "bad_signature");
@@ -158,9 +157,7 @@ async fn attack_a_p384_key_never_borrows_a_p256_certificate() {
     // In its own name: no certificate names it.
     let vc = jcs_signed(SigningKey::P384(&p384), &p384.did());
     assert_refused(&verify(&vc, &options).await, issuer_trust, "unknown_issuer");
-    let vc = sign_ecdsa_rdfc_2019(&TypeRegistry::default(), &unsigned(&p384.did()), &p384, signed_at())
-        .await
-        .unwrap();
+    let vc = sign_ecdsa_rdfc_2019(&TypeRegistry::default(), &unsigned(&p384.did()), &p384, signed_at()).await.unwrap();
     assert_refused(&verify(&vc, &options).await, issuer_trust, "unknown_issuer");
 }
 
@@ -248,10 +245,9 @@ fn attack_hostile_numbers_in_a_jcs_document_are_errors_not_panics() {
         let doc: Value = serde_json::from_str(&text).unwrap();
         let result = ecdsa_jcs_2019::verify(&doc);
         match literal {
-            "1e400" | "-1e400" => assert!(
-                matches!(result, Err(JcsProofError::Canonicalization(_))),
-                "{literal}: {result:?}"
-            ),
+            "1e400" | "-1e400" => {
+                assert!(matches!(result, Err(JcsProofError::Canonicalization(_))), "{literal}: {result:?}")
+            }
             _ if literal.len() > 64 => {
                 assert!(matches!(result, Err(JcsProofError::Canonicalization(_))), "{literal}: {result:?}")
             }

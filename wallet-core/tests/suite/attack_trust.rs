@@ -53,7 +53,11 @@ async fn attack_an_expired_issuer_certificate_is_refused() {
     let expired = window("2025-06-01T00:00:00Z", "2026-01-01T00:00:00Z");
     let cert = pki.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE], &expired, &[0x32]);
     let vc = health_certificate(&p256_of(&clinic), signed_at()).await;
-    assert_refused(&verify(&vc, &inspector(pki.store(vec![cert], &[]))).await, issuer_trust, "issuer_certificate_expired");
+    assert_refused(
+        &verify(&vc, &inspector(pki.store(vec![cert], &[]))).await,
+        issuer_trust,
+        "issuer_certificate_expired",
+    );
 }
 
 #[tokio::test]
@@ -62,7 +66,11 @@ async fn attack_a_proof_backdated_before_the_certificate_is_refused() {
     let clinic = TrustKey::generate(TrustAlgorithm::P256);
     let cert = pki.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE], &usual_window(), &[0x33]);
     let vc = health_certificate(&p256_of(&clinic), at("2025-12-01T00:00:00Z")).await;
-    assert_refused(&verify(&vc, &inspector(pki.store(vec![cert], &[]))).await, issuer_trust, "issuer_certificate_expired");
+    assert_refused(
+        &verify(&vc, &inspector(pki.store(vec![cert], &[]))).await,
+        issuer_trust,
+        "issuer_certificate_expired",
+    );
 }
 
 #[tokio::test]
@@ -155,9 +163,8 @@ async fn attack_a_status_list_signed_by_another_issuer_is_refused() {
     let vc = sign_credential(&with_status(URL)(unsigned(&key.did())), &key, signed_at()).await.unwrap();
     // Someone else's "all clear" list at the issuer's URL (the issuer's real list says revoked).
     let other = IssuerKey::generate();
-    let forged = sign_credential(&list_for(URL, &other.did(), None), &other, now() - Duration::minutes(10))
-        .await
-        .unwrap();
+    let forged =
+        sign_credential(&list_for(URL, &other.did(), None), &other, now() - Duration::minutes(10)).await.unwrap();
     let options = inspector(pki.store(vec![cert], &[])).with_status(cache_with(&[(URL, forged)]).await);
     let report = verify(&vc, &options).await;
     assert_refused(&report, status, "status_list_wrong_issuer");
@@ -174,9 +181,7 @@ async fn attack_a_status_url_pointing_at_another_issuers_list_is_refused() {
     let other_url = "https://other.example.gov.cn/status/1";
     let vc = sign_credential(&with_status(other_url)(unsigned(&key.did())), &key, signed_at()).await.unwrap();
     let others_list =
-        sign_credential(&list_for(other_url, &other.did(), None), &other, now() - Duration::minutes(10))
-            .await
-            .unwrap();
+        sign_credential(&list_for(other_url, &other.did(), None), &other, now() - Duration::minutes(10)).await.unwrap();
     let options = inspector(pki.store(vec![cert], &[])).with_status(cache_with(&[(other_url, others_list)]).await);
     assert_refused(&verify(&vc, &options).await, status, "status_list_wrong_issuer");
 }
