@@ -5,6 +5,7 @@
 mod anchoring;
 mod attack_common;
 mod attack_jsonld;
+mod attack_qr;
 mod attack_suites;
 mod attack_trust;
 mod bundled_expansion;
