@@ -19,7 +19,7 @@ fn qr(cbor: &[u8]) -> String {
 
 /// A CBOR map key for term code `code` (zigzag: even → uint, odd → negative int).
 fn key(code: u64) -> Vec<u8> {
-    let (major, n) = if code % 2 == 0 { (0x00_u8, code / 2) } else { (0x20_u8, (code + 1) / 2 - 1) };
+    let (major, n) = if code.is_multiple_of(2) { (0x00_u8, code / 2) } else { (0x20_u8, code.div_ceil(2) - 1) };
     assert!(n < 24, "small codes only");
     vec![major | u8::try_from(n).unwrap()]
 }
