@@ -32,6 +32,7 @@ mod processed_contexts;
 pub mod qr;
 pub mod report;
 pub mod selective_disclosure;
+mod signed_json;
 pub mod signer;
 pub mod sm2_rdfc_2026;
 mod sm2_signature_check;

@@ -661,19 +661,33 @@ fn check_issuer_trust(
             .and_then(Value::as_str)
             .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
             .map_or(options.now, |d| d.with_timezone(&Utc));
+        // Trust is judged at the proof's `created`: a date beyond the clock
+        // (and its skew) would let a key sign now under a certificate that
+        // starts later.
+        if signed_at > options.now + options.clock_skew {
+            first_failure.get_or_insert_with(|| {
+                CheckResult::invalid(
+                    "proof_created_in_future",
+                    format!("签名时间 {} 晚于当前时间：不能按未来的时间判断签发机构是否获授权", signed_at.format("%Y-%m-%d %H:%M UTC")),
+                    format!(
+                        "the proof says it was created {}, after the verifier's clock: issuer trust is not judged at a future time",
+                        signed_at.format("%Y-%m-%d %H:%M UTC")
+                    ),
+                )
+            });
+            continue;
+        }
         match store.assess_issuer(vm, types, signed_at) {
             Ok(issuer) => {
                 return TrustOutcome { result: CheckResult::Valid, trusted: Some(issuer), key: proof_key(entry) }
             }
             Err(failure) => {
-                first_failure.get_or_insert(failure);
+                first_failure.get_or_insert_with(|| failure.to_check_result());
             }
         }
     }
-    let result = first_failure.map_or_else(
-        || CheckResult::invalid("unknown_issuer", "凭证没有签名", "the credential has no proof"),
-        |f| f.to_check_result(),
-    );
+    let result = first_failure
+        .unwrap_or_else(|| CheckResult::invalid("unknown_issuer", "凭证没有签名", "the credential has no proof"));
     TrustOutcome { result, trusted: None, key: proof_key(first) }
 }
 
@@ -705,6 +719,9 @@ async fn check_signature(
 ) -> Result<(CheckResult, Option<String>), MalformedCredential> {
     if let Some(unsupported) = check_proof_suites(proof)? {
         return Ok((unsupported, None));
+    }
+    if let Some(unsigned) = crate::signed_json::check(vc, &options.types) {
+        return Ok((unsigned, None));
     }
     if let Some(wrong) = check_proof_purpose(proof, "assertionMethod") {
         return Ok((wrong, None));

@@ -3,6 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
 mod anchoring;
+mod attack_common;
+mod attack_jsonld;
+mod attack_qr;
+mod attack_suites;
+mod attack_trust;
 mod bundled_expansion;
 mod canonical_budget;
 mod credential_types;

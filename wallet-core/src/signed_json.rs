@@ -1,0 +1,116 @@
+//! JSON a credential shows that its RDF signature does not cover: refused
+//! before the signature check (`verify_credential`), as the signature check's
+//! result. An RDF-based proof signs what JSON-LD expansion makes of the
+//! document, never the document's `@context`, so an attacker may add to a
+//! signed credential anything expansion drops or maps onto the signed
+//! statements:
+//!
+//! * a member whose key looks like a keyword but is none (`@remark`):
+//!   expansion ignores it (`unsigned_member`);
+//! * a term an inline context maps to `null`: its values are dropped
+//!   (`unsigned_member`);
+//! * an inline context (anywhere in the document) defining the name of a
+//!   credential type the registry knows: the JSON `type` could then name a
+//!   type the signed RDF does not (`type_term_redefined`). Type names come
+//!   from their own shipped or generated contexts only.
+
+use serde_json::{Map, Value};
+
+use crate::credential_type::TypeRegistry;
+use crate::report::CheckResult;
+
+/// The JSON-LD 1.1 keywords.
+const KEYWORDS: &[&str] = &[
+    "@base",
+    "@container",
+    "@context",
+    "@direction",
+    "@graph",
+    "@id",
+    "@import",
+    "@included",
+    "@index",
+    "@json",
+    "@language",
+    "@list",
+    "@nest",
+    "@none",
+    "@prefix",
+    "@propagate",
+    "@protected",
+    "@reverse",
+    "@set",
+    "@type",
+    "@value",
+    "@version",
+    "@vocab",
+];
+
+/// `Some(invalid)` when `vc` holds JSON its signature cannot cover (see the module docs).
+pub(crate) fn check(vc: &Value, types: &TypeRegistry) -> Option<CheckResult> {
+    let mut stack = vec![vc];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Array(items) => stack.extend(items),
+            Value::Object(members) => {
+                for (key, member) in members {
+                    if key.starts_with('@') && !KEYWORDS.contains(&key.as_str()) {
+                        return Some(unsigned_member(key));
+                    }
+                    if key == "@context" {
+                        if let Some(refused) = check_context(member, types) {
+                            return Some(refused);
+                        }
+                    } else {
+                        stack.push(member);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn check_context(context: &Value, types: &TypeRegistry) -> Option<CheckResult> {
+    let objects: Vec<&Map<String, Value>> = match context {
+        Value::Array(items) => items.iter().filter_map(Value::as_object).collect(),
+        Value::Object(o) => vec![o],
+        _ => Vec::new(),
+    };
+    for object in objects {
+        for (term, definition) in object {
+            if term.starts_with('@') {
+                continue;
+            }
+            if types.by_type(term).is_some() {
+                let term: String = term.chars().take(60).collect();
+                return Some(CheckResult::invalid(
+                    "type_term_redefined",
+                    format!("凭证内嵌的 @context 重新定义了凭证类型 {term}：显示的类型可能不是签名所覆盖的类型"),
+                    format!(
+                        "an inline @context defines the credential type name {term}: the type shown may not be the one signed"
+                    ),
+                ));
+            }
+            let dropped = definition.is_null() || definition.get("@id").is_some_and(Value::is_null);
+            if dropped {
+                return Some(unsigned_member(term));
+            }
+            // A scoped context inside a term definition.
+            if let Some(refused) = definition.get("@context").and_then(|c| check_context(c, types)) {
+                return Some(refused);
+            }
+        }
+    }
+    None
+}
+
+fn unsigned_member(key: &str) -> CheckResult {
+    let key: String = key.chars().take(60).collect();
+    CheckResult::invalid(
+        "unsigned_member",
+        format!("凭证含有签名不覆盖的成员 {key}（JSON-LD 展开时被丢弃）"),
+        format!("the credential has a member its signature does not cover: {key} (dropped by JSON-LD expansion)"),
+    )
+}

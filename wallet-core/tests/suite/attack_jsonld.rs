@@ -1,0 +1,197 @@
+//! Attacks on JSON-LD: what the JSON shows against what the signed RDF says.
+//! An RDF-signed credential's `@context` is not signed, only its effect, so
+//! every trick here edits contexts or keys of a P-256-signed health
+//! certificate and expects the verdict not to be valid, naming why.
+
+use serde_json::{json, Value};
+use wallet_core::credential::HEALTH_CERTIFICATE_TYPE;
+use wallet_core::issuance::sign_credential;
+use wallet_core::keys::IssuerKey;
+use wallet_core::trust::{TrustAlgorithm, TrustKey};
+use wallet_core::verification::{verify_credential, CheckResult, VerifyOptions};
+
+use crate::attack_common::*;
+
+fn p256_of(key: &TrustKey) -> IssuerKey {
+    match key {
+        TrustKey::P256(k) => k.clone(),
+        TrustKey::Sm2(_) => panic!("not P-256"),
+    }
+}
+
+async fn signed() -> (IssuerKey, Value) {
+    let key = IssuerKey::generate();
+    let vc = sign_credential(&unsigned(&key.did()), &key, signed_at()).await.unwrap();
+    (key, vc)
+}
+
+fn options() -> VerifyOptions {
+    VerifyOptions::at(now())
+}
+
+/// The verdict's code for `vc`: `Err(code)` when it is not a credential at
+/// all, `Ok(signature code)` otherwise; `Ok(None)` means the signature held.
+async fn outcome(vc: &Value) -> Result<Option<String>, String> {
+    match verify_credential(vc, &options()).await {
+        Ok(report) => {
+            if report.checks.signature.is_valid() {
+                assert!(report.checks.signature == CheckResult::Valid);
+            }
+            Ok(report.checks.signature.invalid_code().map(str::to_owned))
+        }
+        Err(e) => Err(e.code().to_owned()),
+    }
+}
+
+fn with_inline_context(vc: &Value, context: Value) -> Value {
+    let mut vc = vc.clone();
+    vc["@context"].as_array_mut().unwrap().push(context);
+    vc
+}
+
+/// The JSON `type` names a credential type the signed RDF does not: an
+/// inline context maps another registered type's name to the IRI of the
+/// signed one. The signature alone holds (same RDF); the verdict must not.
+#[tokio::test]
+async fn attack_an_inline_context_renaming_the_credential_type_is_refused() {
+    let pki = Pki::department();
+    let clinic = TrustKey::generate(TrustAlgorithm::P256);
+    // A clinic certified for both kinds (what makes the renaming worth it).
+    let cert = pki.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE, "DogVaccinationCertificate"], &usual_window(), &[0x21]);
+    let options = inspector(pki.store(vec![cert], &[]));
+    let key = p256_of(&clinic);
+    let vc = sign_credential(&unsigned(&key.did()), &key, signed_at()).await.unwrap();
+    assert!(verify_credential(&vc, &options).await.unwrap().verified);
+    let mut renamed = with_inline_context(
+        &vc,
+        json!({"DogVaccinationCertificate": "https://w3id.org/ecert/vocab#HealthCertificate"}),
+    );
+    renamed["type"] = json!(["VerifiableCredential", "DogVaccinationCertificate"]);
+    let report = verify_credential(&renamed, &options).await.unwrap();
+    assert!(!report.verified, "shown as {:?}: {report:#?}", report.types);
+    assert_invalid(&report.checks.signature, "type_term_redefined");
+    // Without trust (VC-API): still not a valid signature for what the JSON says.
+    let report = verify_credential(&renamed, &VerifyOptions::at(now())).await.unwrap();
+    assert!(!report.verified);
+    assert_invalid(&report.checks.signature, "type_term_redefined");
+}
+
+#[tokio::test]
+async fn attack_an_inline_context_defining_a_registered_type_inside_the_subject_is_refused() {
+    let (_, vc) = signed().await;
+    let mut nested = vc.clone();
+    nested["credentialSubject"]["@context"] =
+        json!({"FoodBusinessLicence": "https://w3id.org/ecert/vocab#HealthCertificate"});
+    assert!(outcome(&nested).await != Ok(None), "a nested context renaming a type");
+}
+
+#[tokio::test]
+async fn attack_a_protected_term_redefined_inline_is_refused() {
+    let (_, vc) = signed().await;
+    // Swap the meanings of two subject properties (so the values swap on screen).
+    let swapped = with_inline_context(
+        &vc,
+        json!({"fullName": "https://w3id.org/ecert/vocab#fullNamePinyin",
+               "fullNamePinyin": "https://w3id.org/ecert/vocab#fullName"}),
+    );
+    assert_eq!(outcome(&swapped).await, Err("redefined_protected_term".to_owned()));
+    // The same from a context inside the subject.
+    let mut nested = vc.clone();
+    nested["credentialSubject"]["@context"] = json!({"fullName": "https://w3id.org/ecert/vocab#fullNamePinyin"});
+    let result = outcome(&nested).await;
+    assert!(result == Err("redefined_protected_term".to_owned()) || matches!(result, Ok(Some(_))), "{result:?}");
+    assert_ne!(result, Ok(None));
+}
+
+#[tokio::test]
+async fn attack_a_vocab_injected_claim_is_not_signed() {
+    let (_, vc) = signed().await;
+    // @vocab injection so an extra claim expands, then the claim.
+    let mut injected = with_inline_context(&vc, json!({"@vocab": "https://w3id.org/ecert/vocab#"}));
+    injected["credentialSubject"]["approvedBy"] = json!("国家卫生健康委员会");
+    assert_eq!(outcome(&injected).await, Ok(Some("bad_signature".to_owned())));
+    // An undefined term without a context of its own (the base context's issuer-dependent @vocab).
+    let mut undefined = vc.clone();
+    undefined["credentialSubject"]["approvedBy"] = json!("国家卫生健康委员会");
+    assert_ne!(outcome(&undefined).await, Ok(None));
+}
+
+#[tokio::test]
+async fn attack_claims_dropped_by_expansion_are_refused() {
+    let (_, vc) = signed().await;
+    // A key shaped like a keyword is ignored by JSON-LD expansion: it would be shown but not signed.
+    let mut at_key = vc.clone();
+    at_key["credentialSubject"]["@examinationResult"] = json!("qualified-with-honours");
+    assert_ne!(outcome(&at_key).await, Ok(None), "an @-key claim");
+    // A term aliased to nothing (null mapping) drops its value.
+    let mut nulled = with_inline_context(&vc, json!({"remark": null}));
+    nulled["credentialSubject"]["remark"] = json!("免检");
+    assert_ne!(outcome(&nulled).await, Ok(None), "a null-mapped term");
+}
+
+#[tokio::test]
+async fn attack_a_type_alias_hiding_the_credential_type_from_the_json() {
+    let pki = Pki::department();
+    let clinic = TrustKey::generate(TrustAlgorithm::P256);
+    let cert = pki.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE], &usual_window(), &[0x22]);
+    let options = inspector(pki.store(vec![cert], &[]));
+    let key = p256_of(&clinic);
+    let vc = sign_credential(&unsigned(&key.did()), &key, signed_at()).await.unwrap();
+    // `kind` aliased to @type carries the real type; `type` shows only the base one.
+    let mut aliased = with_inline_context(&vc, json!({"kind": "@type"}));
+    aliased["type"] = json!(["VerifiableCredential"]);
+    aliased["kind"] = json!("HealthCertificate");
+    match verify_credential(&aliased, &options).await {
+        Ok(report) => {
+            assert!(!report.verified, "{report:#?}");
+            assert!(report.checks.signature.is_invalid() || report.checks.issuer_trust.is_invalid());
+        }
+        Err(e) => assert!(!e.code().is_empty()),
+    }
+}
+
+#[tokio::test]
+async fn attack_relative_ids_and_unknown_contexts_are_not_credentials() {
+    let (_, vc) = signed().await;
+    let mut relative = vc.clone();
+    relative["credentialSubject"]["id"] = json!("patients/42");
+    assert!(outcome(&relative).await.is_err() || outcome(&relative).await != Ok(None));
+    let unknown = with_inline_context(&vc, json!("https://evil.example/context.jsonld"));
+    assert_eq!(outcome(&unknown).await, Err("unknown_context".to_owned()));
+    let mut base = with_inline_context(&vc, json!({"@base": "https://evil.example/"}));
+    base["credentialSubject"]["id"] = json!("patients/42");
+    assert_ne!(outcome(&base).await, Ok(None));
+}
+
+#[tokio::test]
+async fn attack_a_json_literal_claim_is_not_signed() {
+    let (_, vc) = signed().await;
+    let mut literal =
+        with_inline_context(&vc, json!({"extra": {"@id": "https://w3id.org/ecert/vocab#extra", "@type": "@json"}}));
+    literal["credentialSubject"]["extra"] = json!({"examinationResult": "qualified"});
+    assert_eq!(outcome(&literal).await, Ok(Some("bad_signature".to_owned())));
+}
+
+/// Duplicate JSON keys: the parser keeps one value, and the signature is
+/// checked over exactly the document the verifier shows.
+#[tokio::test]
+async fn attack_duplicate_json_keys_verify_what_is_shown() {
+    let (_, vc) = signed().await;
+    let text = serde_json::to_string(&vc).unwrap();
+    let needle = "\"fullName\":\"欧阳晓燕\"";
+    assert!(text.contains(needle));
+    for (forged, expect_valid) in
+        [(format!("{needle},\"fullName\":\"王五\""), false), (format!("\"fullName\":\"王五\",{needle}"), true)]
+    {
+        let doc = wallet_core::canonical::parse_document(text.replacen(needle, &forged, 1).as_bytes());
+        let doc = doc.unwrap();
+        let shown = doc["credentialSubject"]["fullName"].as_str().unwrap().to_owned();
+        let result = outcome(&doc).await;
+        if expect_valid {
+            assert_eq!(result, Ok(None));
+            assert_eq!(shown, "欧阳晓燕", "a valid verdict shows the signed name");
+        } else {
+            assert_eq!(result, Ok(Some("bad_signature".to_owned())), "shown {shown}");
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Attacks on issuer trust and status: a genuine signature by a key whose
+//! certificate does not cover this credential (type, time, revocation, root),
+//! and status lists that are not the credential issuer's.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::{json, Value};
+use wallet_core::credential::HEALTH_CERTIFICATE_TYPE;
+use wallet_core::issuance::sign_credential;
+use wallet_core::keys::IssuerKey;
+use wallet_core::status::{status_list_credential, Bitstring, StatusListCache, StatusPolicy, StatusPurpose};
+use wallet_core::trust::{RevocationEntry, RevocationReason, TrustAlgorithm, TrustKey};
+use wallet_core::verification::{verify_credential, CheckResult, StatusSource, VerificationReport, VerifyOptions};
+
+use crate::attack_common::*;
+
+fn p256_of(key: &TrustKey) -> IssuerKey {
+    match key {
+        TrustKey::P256(k) => k.clone(),
+        TrustKey::Sm2(_) => panic!("not P-256"),
+    }
+}
+
+async fn verify(vc: &Value, options: &VerifyOptions) -> VerificationReport {
+    verify_credential(vc, options).await.unwrap()
+}
+
+async fn health_certificate(key: &IssuerKey, created: chrono::DateTime<chrono::Utc>) -> Value {
+    sign_credential(&unsigned(&key.did()), key, created).await.unwrap()
+}
+
+#[tokio::test]
+async fn attack_a_certificate_for_another_credential_type_is_type_not_allowed() {
+    let pki = Pki::department();
+    let clinic = TrustKey::generate(TrustAlgorithm::P256);
+    let cert = pki.certify(&clinic, &["DogVaccinationCertificate"], &usual_window(), &[0x31]);
+    let vc = health_certificate(&p256_of(&clinic), signed_at()).await;
+    let report = verify(&vc, &inspector(pki.store(vec![cert], &[]))).await;
+    assert_eq!(report.checks.signature, CheckResult::Valid);
+    assert_refused(&report, issuer_trust, "type_not_allowed");
+    // Adding the allowed type next to the signed one changes the signature, not the trust.
+    let mut both = vc.clone();
+    both["type"] = json!(["VerifiableCredential", "DogVaccinationCertificate"]);
+    let report = verify_credential(&both, &VerifyOptions::at(now())).await;
+    assert!(report.map(|r| !r.verified).unwrap_or(true));
+}
+
+#[tokio::test]
+async fn attack_an_expired_issuer_certificate_is_refused() {
+    let pki = Pki::department();
+    let clinic = TrustKey::generate(TrustAlgorithm::P256);
+    let expired = window("2025-06-01T00:00:00Z", "2026-01-01T00:00:00Z");
+    let cert = pki.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE], &expired, &[0x32]);
+    let vc = health_certificate(&p256_of(&clinic), signed_at()).await;
+    assert_refused(
+        &verify(&vc, &inspector(pki.store(vec![cert], &[]))).await,
+        issuer_trust,
+        "issuer_certificate_expired",
+    );
+}
+
+#[tokio::test]
+async fn attack_a_proof_backdated_before_the_certificate_is_refused() {
+    let pki = Pki::department();
+    let clinic = TrustKey::generate(TrustAlgorithm::P256);
+    let cert = pki.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE], &usual_window(), &[0x33]);
+    let vc = health_certificate(&p256_of(&clinic), at("2025-12-01T00:00:00Z")).await;
+    assert_refused(
+        &verify(&vc, &inspector(pki.store(vec![cert], &[]))).await,
+        issuer_trust,
+        "issuer_certificate_expired",
+    );
+}
+
+#[tokio::test]
+async fn attack_a_compromised_key_cannot_backdate_past_its_revocation() {
+    let pki = Pki::department();
+    let clinic = TrustKey::generate(TrustAlgorithm::P256);
+    let serial = [0x35_u8];
+    let cert = pki.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE], &usual_window(), &serial);
+    let revoked = RevocationEntry {
+        serial: serial.to_vec(),
+        revoked_at: at("2026-05-20T00:00:00Z"),
+        reason: RevocationReason::KeyCompromise,
+        invalidity_date: Some(at("2026-03-01T00:00:00Z")),
+    };
+    let options = inspector(pki.store(vec![cert], &[revoked]));
+    // Signed by the thief after revocation, dated before it but after the compromise.
+    let vc = health_certificate(&p256_of(&clinic), at("2026-04-01T00:00:00Z")).await;
+    assert_refused(&verify(&vc, &options).await, issuer_trust, "issuer_revoked");
+}
+
+#[tokio::test]
+async fn attack_a_superseded_certificate_signs_nothing_new() {
+    let pki = Pki::department();
+    let clinic = TrustKey::generate(TrustAlgorithm::P256);
+    let serial = [0x36_u8];
+    let cert = pki.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE], &usual_window(), &serial);
+    let revoked = RevocationEntry {
+        serial: serial.to_vec(),
+        revoked_at: at("2026-04-01T00:00:00Z"),
+        reason: RevocationReason::CessationOfOperation,
+        invalidity_date: None,
+    };
+    let options = inspector(pki.store(vec![cert], &[revoked]));
+    let vc = health_certificate(&p256_of(&clinic), signed_at()).await;
+    assert_refused(&verify(&vc, &options).await, issuer_trust, "issuer_revoked");
+}
+
+#[tokio::test]
+async fn attack_a_certificate_from_an_unknown_root_is_untrusted() {
+    let trusted = Pki::department();
+    let rogue = Pki::new(TrustAlgorithm::P256, "示例市卫生健康委员会");
+    let clinic = TrustKey::generate(TrustAlgorithm::P256);
+    // The rogue root's certificate smuggled into the trusted department's list.
+    let cert = rogue.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE], &usual_window(), &[0x37]);
+    let vc = health_certificate(&p256_of(&clinic), signed_at()).await;
+    assert_refused(&verify(&vc, &inspector(trusted.store(vec![cert], &[]))).await, issuer_trust, "untrusted_root");
+}
+
+const URL: &str = "https://issuer.example.gov.cn/status/3";
+
+fn list_for(url: &str, issuer: &str, revoked_index: Option<usize>) -> Value {
+    let mut bits = Bitstring::new(131_072);
+    if let Some(index) = revoked_index {
+        bits.set(index, true).unwrap();
+    }
+    status_list_credential(
+        url,
+        issuer,
+        StatusPurpose::Revocation,
+        &bits,
+        now() - Duration::minutes(10),
+        now() + Duration::days(1),
+    )
+}
+
+fn with_status(url: &str) -> impl Fn(Value) -> Value + '_ {
+    move |mut doc: Value| {
+        doc["credentialStatus"] = json!([{
+            "id": format!("{url}#94567"), "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+            "statusListIndex": "94567", "statusListCredential": url,
+        }]);
+        doc
+    }
+}
+
+async fn cache_with(lists: &[(&str, Value)]) -> StatusSource {
+    let mut cache = StatusListCache::default();
+    for (url, list) in lists {
+        cache.offer(url, list, now(), now()).await.unwrap();
+    }
+    StatusSource::Cache { cache: Arc::new(cache), policy: StatusPolicy::default() }
+}
+
+#[tokio::test]
+async fn attack_a_status_list_signed_by_another_issuer_is_refused() {
+    let pki = Pki::department();
+    let clinic = TrustKey::generate(TrustAlgorithm::P256);
+    let cert = pki.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE], &usual_window(), &[0x38]);
+    let key = p256_of(&clinic);
+    let vc = sign_credential(&with_status(URL)(unsigned(&key.did())), &key, signed_at()).await.unwrap();
+    // Someone else's "all clear" list at the issuer's URL (the issuer's real list says revoked).
+    let other = IssuerKey::generate();
+    let forged =
+        sign_credential(&list_for(URL, &other.did(), None), &other, now() - Duration::minutes(10)).await.unwrap();
+    let options = inspector(pki.store(vec![cert], &[])).with_status(cache_with(&[(URL, forged)]).await);
+    let report = verify(&vc, &options).await;
+    assert_refused(&report, status, "status_list_wrong_issuer");
+}
+
+#[tokio::test]
+async fn attack_a_status_url_pointing_at_another_issuers_list_is_refused() {
+    let pki = Pki::department();
+    let clinic = TrustKey::generate(TrustAlgorithm::P256);
+    let cert = pki.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE], &usual_window(), &[0x39]);
+    let key = p256_of(&clinic);
+    // The issuer itself names a list of another issuer (which will never revoke it).
+    let other = IssuerKey::generate();
+    let other_url = "https://other.example.gov.cn/status/1";
+    let vc = sign_credential(&with_status(other_url)(unsigned(&key.did())), &key, signed_at()).await.unwrap();
+    let others_list =
+        sign_credential(&list_for(other_url, &other.did(), None), &other, now() - Duration::minutes(10)).await.unwrap();
+    let options = inspector(pki.store(vec![cert], &[])).with_status(cache_with(&[(other_url, others_list)]).await);
+    assert_refused(&verify(&vc, &options).await, status, "status_list_wrong_issuer");
+}
+
+#[tokio::test]
+async fn attack_a_revoked_credential_stays_revoked_under_a_relabelled_list() {
+    let pki = Pki::department();
+    let clinic = TrustKey::generate(TrustAlgorithm::P256);
+    let cert = pki.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE], &usual_window(), &[0x3a]);
+    let key = p256_of(&clinic);
+    let vc = sign_credential(&with_status(URL)(unsigned(&key.did())), &key, signed_at()).await.unwrap();
+    let revoked =
+        sign_credential(&list_for(URL, &key.did(), Some(94_567)), &key, now() - Duration::minutes(10)).await.unwrap();
+    let options = inspector(pki.store(vec![cert], &[])).with_status(cache_with(&[(URL, revoked)]).await);
+    assert_refused(&verify(&vc, &options).await, status, "revoked");
+    // The holder edits the entry to point at another index: the signature breaks.
+    let mut moved = vc.clone();
+    moved["credentialStatus"][0]["statusListIndex"] = json!("94568");
+    assert_refused(&verify(&moved, &options).await, signature, "bad_signature");
+}
