@@ -62,7 +62,7 @@ async fn verify_qr_text(
         verified = report.verified,
         "verified QR"
     );
-    Ok(super::vc_api::credential_response(&report, Some(("credential", vc))))
+    Ok(super::vc_api::credential_response(&report, Some(vc)))
 }
 
 /// `POST /verify/qr` — JSON `{"qr": "…", "challenge"?: "…"}` or the raw text as `text/plain`.
