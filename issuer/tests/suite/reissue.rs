@@ -293,7 +293,7 @@ async fn a_reissue_with_an_idempotency_key_is_done_once(app: &App) {
     let (status, answer, replayed) = app.reissue_keyed(&uuid_of(&issued["credential"]), "shared-key", None).await;
     assert_eq!((status, replayed), (201, false), "{answer:#}");
     // A malformed key is refused before anything is done.
-    let (status, err, _) = app.reissue_keyed(&uuid_of(&answer["credential"]), " ", None).await;
+    let (status, err, _) = app.reissue_keyed(&uuid_of(&answer["credential"]), "bad key", None).await;
     assert_eq!((status, err["error"].as_str()), (400, Some("invalid_idempotency_key")), "{err:#}");
 
     // Without a key, a retry is refused as superseded (today's behaviour).
