@@ -26,8 +26,8 @@ use wallet_core::licence_id::LicenceId;
 use wallet_core::selective_disclosure;
 
 use super::issuance::{
-    check_typed_request, digest_hex, issued_body, new_credential, parse_request, replay, IdempotencyKey, Issued,
-    IssuanceError, Issuer,
+    check_typed_request, digest_hex, issued_body, new_credential, parse_request, replay, IdempotencyKey, IssuanceError,
+    Issued, Issuer,
 };
 use super::proof_suite::ProofSuite;
 use super::reissue_refusal::ReissueRefusal;

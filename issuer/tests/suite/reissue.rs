@@ -274,7 +274,8 @@ async fn a_reissue_with_an_idempotency_key_is_done_once(app: &App) {
     // One reissue: two versions, the first revoked once, one more `Issued`
     // entry (and the other credential's) and one revocation in the log.
     let (_, chain) = app.versions(&licence_id(&first).to_string()).await;
-    let ids: Vec<&str> = chain["versions"].as_array().unwrap().iter().map(|v| v["credentialId"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        chain["versions"].as_array().unwrap().iter().map(|v| v["credentialId"].as_str().unwrap()).collect();
     assert_eq!(ids, [first["id"].as_str().unwrap(), second["id"].as_str().unwrap()]);
     assert_eq!(app.status(&uuid).await["events"].as_array().unwrap().len(), 1, "revoked once");
     assert_eq!(app.status(&uuid_of(&second)).await["status"], "active");

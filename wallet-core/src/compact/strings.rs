@@ -218,8 +218,8 @@ impl<'a> Encoder<'a> {
             return Err(CompactError::TooLarge);
         }
         let shapes = [
-            uuid_urn, did_key, did_key_vm, date_time, day_start, day_end, date, decimal, base58btc, base64url, prefixed,
-            utf16,
+            uuid_urn, did_key, did_key_vm, date_time, day_start, day_end, date, decimal, base58btc, base64url,
+            prefixed, utf16,
         ];
         let best = std::iter::once(Form::Text(s))
             .chain(self.types.value_code(s).map(Form::Term))

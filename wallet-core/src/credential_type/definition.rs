@@ -598,10 +598,7 @@ impl Definition {
                             )));
                         }
                         if terms::VALUES.contains(&v.code.as_str()) {
-                            return Err(ferr(format!(
-                                "enum value {:?} already has a code in term table 1",
-                                v.code
-                            )));
+                            return Err(ferr(format!("enum value {:?} already has a code in term table 1", v.code)));
                         }
                     }
                 }
