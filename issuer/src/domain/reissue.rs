@@ -10,6 +10,14 @@
 //! revocation entry, a revoked one, a suspended one (a reissue would lift the
 //! suspension), a used single-use one, a version already reissued, version 999. Of two concurrent reissues of one credential exactly
 //! one is saved; the other is refused as superseded.
+//!
+//! With an `Idempotency-Key` ([`Issuer::reissue_with_key`]) the answer is
+//! remembered as an issuance's is, in the scope [`REISSUE_SCOPE`] (no
+//! issuance scope can be equal: an `apiPath` has no `/`), for the request
+//! digest of the source credential and the corrections: a retry gets the same
+//! new credential (nothing signed, revoked or logged again), also when it
+//! races the first; the key with another body or another credential is
+//! `idempotency_key_reused`.
 
 use serde_json::{json, Value};
 use wallet_core::credential::CredentialId;
@@ -17,13 +25,33 @@ use wallet_core::credential_type::Definition;
 use wallet_core::licence_id::LicenceId;
 use wallet_core::selective_disclosure;
 
-use super::issuance::{check_typed_request, issued_body, new_credential, parse_request, IssuanceError, Issuer};
+use super::issuance::{
+    check_typed_request, digest_hex, issued_body, new_credential, parse_request, replay, IdempotencyKey, IssuanceError,
+    Issued, Issuer,
+};
 use super::proof_suite::ProofSuite;
 use super::reissue_refusal::ReissueRefusal;
-use crate::store::{CredentialState, IssuedToSave, LicenceVersion, ReissueOutcome};
+use crate::store::{CredentialState, IdempotencyRecord, IssuedToSave, LicenceVersion, ReissueOutcome};
 
 /// The reason recorded when a reissue revokes the previous version.
 pub const SUPERSEDED_REASON: &str = "superseded by reissue";
+
+/// The idempotency scope of reissues. Issuance scopes are an `apiPath`
+/// (lower-case letters, digits, `-`) with an optional `#suite`: never this.
+pub const REISSUE_SCOPE: &str = "credentials/reissue";
+
+/// What a reissue request is, for its idempotency record: the source
+/// credential (the path's UUID, lower-cased) and the corrections (none for an
+/// empty body and `{}` alike).
+fn reissue_digest(uuid: &str, corrections: &[u8]) -> String {
+    let mut request = Vec::with_capacity(uuid.len() + 1 + corrections.len());
+    request.extend_from_slice(uuid.to_ascii_lowercase().as_bytes());
+    request.push(b'\n');
+    if !brings_nothing(corrections) {
+        request.extend_from_slice(corrections);
+    }
+    digest_hex(&request)
+}
 
 fn refused(refusal: ReissueRefusal) -> IssuanceError {
     IssuanceError::Reissue(refusal)
@@ -75,6 +103,55 @@ impl Issuer {
     /// errors for corrections (`invalid_fields`, …); `Internal` when the store
     /// or signing fails.
     pub async fn reissue(&self, uuid: &str, corrections: &[u8], actor: &str) -> Result<Value, IssuanceError> {
+        Ok(self.reissue_with_key(uuid, corrections, actor, None).await?.body)
+    }
+
+    /// [`Issuer::reissue`] with an optional idempotency key (scope
+    /// [`REISSUE_SCOPE`]): a key already used for this credential and these
+    /// corrections replays the recorded answer (`replayed`, nothing reissued);
+    /// concurrent requests with one key save one reissue and get its answer.
+    ///
+    /// # Errors
+    /// As [`Issuer::reissue`]; `IdempotencyKeyReused` when the key was used
+    /// for another credential or other corrections.
+    pub async fn reissue_with_key(
+        &self,
+        uuid: &str,
+        corrections: &[u8],
+        actor: &str,
+        idempotency_key: Option<IdempotencyKey>,
+    ) -> Result<Issued, IssuanceError> {
+        let request_digest = reissue_digest(uuid, corrections);
+        let Some(key) = idempotency_key else {
+            return self.reissue_once(uuid, corrections, actor, None).await;
+        };
+        if let Some(saved) = self.recorded_reissue(&key).await? {
+            return replay(saved, &request_digest);
+        }
+        let record = (key.clone(), request_digest.clone());
+        match self.reissue_once(uuid, corrections, actor, Some(record)).await {
+            // A request with the same key committed after our look-up, before
+            // our check found the credential superseded: its answer is ours.
+            Err(refusal @ IssuanceError::Reissue(_)) => match self.recorded_reissue(&key).await? {
+                Some(saved) => replay(saved, &request_digest),
+                None => Err(refusal),
+            },
+            other => other,
+        }
+    }
+
+    async fn recorded_reissue(&self, key: &IdempotencyKey) -> Result<Option<IdempotencyRecord>, IssuanceError> {
+        self.store.idempotent_response(REISSUE_SCOPE, key.as_str()).await.map_err(IssuanceError::internal)
+    }
+
+    /// One reissue, recorded under `idempotency` (key and request digest) when given.
+    async fn reissue_once(
+        &self,
+        uuid: &str,
+        corrections: &[u8],
+        actor: &str,
+        idempotency: Option<(IdempotencyKey, String)>,
+    ) -> Result<Issued, IssuanceError> {
         let previous = self.credential(uuid).await?;
         let previous_id = previous
             .get("id")
@@ -101,8 +178,20 @@ impl Issuer {
         let unsigned = next.put_into(unsigned);
         let unsigned = self.status.with_status_entries(id.as_str(), unsigned, def.single_use).await?;
         let (signed, log_entry) = self.sign_and_digest(unsigned, &suite_of(&def, &previous)).await?;
-        let item =
-            IssuedToSave { credential: new_credential(&self.types, &id, &signed)?, idempotency: None, log_entry };
+        let mut body = issued_body(&id, &signed);
+        if let Some(members) = body.as_object_mut() {
+            members.insert("previous".to_owned(), json!(previous_id.as_str()));
+        }
+        let request_digest = idempotency.as_ref().map(|(_, digest)| digest.clone()).unwrap_or_default();
+        let idempotency = idempotency.map(|(key, request_digest)| IdempotencyRecord {
+            scope: REISSUE_SCOPE.to_owned(),
+            key: key.as_str().to_owned(),
+            request_digest,
+            response_status: 201,
+            response_body: body.to_string(),
+            credential_id: Some(id.as_str().to_owned()),
+        });
+        let item = IssuedToSave { credential: new_credential(&self.types, &id, &signed)?, idempotency, log_entry };
         let outcome = self
             .store
             .save_reissued(&item, previous_id.as_str(), SUPERSEDED_REASON, actor)
@@ -114,12 +203,10 @@ impl Issuer {
                     self.log.appended(appended).await;
                 }
                 tracing::info!(credential_id = %id, previous = %previous_id, version = next.version(), "reissued");
-                let mut body = issued_body(&id, &signed);
-                if let Some(members) = body.as_object_mut() {
-                    members.insert("previous".to_owned(), json!(previous_id.as_str()));
-                }
-                Ok(body)
+                Ok(Issued { status: 201, body, replayed: false })
             }
+            // A concurrent request with the same key committed first: ours is discarded.
+            ReissueOutcome::Replayed(saved) => replay(saved, &request_digest),
             // A concurrent reissue (or revocation) committed first: ours is discarded.
             ReissueOutcome::PreviousRevoked | ReissueOutcome::Duplicate => {
                 Err(self.superseded_or_revoked(&current).await?)
@@ -232,6 +319,16 @@ mod tests {
         assert!(brings_nothing(b" {} \n"));
         assert!(!brings_nothing(b"{\"name\":\"x\"}"));
         assert!(!brings_nothing(b"[]"));
+    }
+
+    #[test]
+    fn the_reissue_digest_names_the_credential_and_the_corrections() {
+        let uuid = "3f1c2a7e-8b4d-4e2a-9c61-5d7f0b2e9a14";
+        assert_eq!(reissue_digest(uuid, b""), reissue_digest(uuid, b" {} "));
+        assert_eq!(reissue_digest(uuid, b""), reissue_digest(&uuid.to_ascii_uppercase(), b""));
+        assert_ne!(reissue_digest(uuid, b""), reissue_digest("3f1c2a7e-8b4d-4e2a-9c61-5d7f0b2e9a15", b""));
+        assert_ne!(reissue_digest(uuid, b""), reissue_digest(uuid, b"{\"fullName\":\"x\"}"));
+        assert_ne!(reissue_digest(uuid, b"{\"fullName\":\"x\"}"), reissue_digest(uuid, b"{\"fullName\":\"y\"}"));
     }
 
     #[test]

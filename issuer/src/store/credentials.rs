@@ -293,7 +293,7 @@ impl Store {
 }
 
 /// Inserts the idempotency record unless its key is taken; whether it was inserted.
-async fn claim_key(tx: &mut Tx, record: &IdempotencyRecord, stored_at: &str) -> Result<bool, StoreError> {
+pub(super) async fn claim_key(tx: &mut Tx, record: &IdempotencyRecord, stored_at: &str) -> Result<bool, StoreError> {
     let claimed = tx
         .execute(
             CLAIM_IDEMPOTENCY_KEY,

@@ -2,18 +2,20 @@
 //! new credential, its `Issued` log entry and the previous version's
 //! revocation (with its audit event and `StatusChanged` entry) are committed in
 //! **one** transaction, so a crash leaves either both or neither, and no two
-//! versions of one serial are ever live.
+//! versions of one serial are ever live. A reissue with an idempotency key
+//! claims it first in that transaction, as an issuance does: of two
+//! concurrent reissues with one key, the second finds it taken and saves nothing.
 
 use chrono::Utc;
 use tracing::debug;
 
-use super::backend::{args, Mode};
-use super::credentials::insert_credential;
+use super::backend::{args, Mode, Tx};
+use super::credentials::{claim_key, insert_credential};
 use super::status::change_in_transaction;
 use super::transparency::append_log_entries;
 use super::{
-    format_timestamp, CredentialState, IssuedToSave, LogAppended, StatusAction, StatusChange, StatusChangeOutcome,
-    Store, StoreError,
+    format_timestamp, CredentialState, IdempotencyRecord, IssuedToSave, LogAppended, StatusAction, StatusChange,
+    StatusChangeOutcome, Store, StoreError,
 };
 
 /// What [`Store::save_reissued`] did.
@@ -33,7 +35,14 @@ pub enum ReissueOutcome {
     Duplicate,
     /// Nothing saved: the previous version has no revocation entry, or is not stored.
     PreviousNotRevocable,
+    /// Nothing saved: the item's idempotency key is taken (by a reissue that
+    /// committed first); carries that record.
+    Replayed(IdempotencyRecord),
 }
+
+/// How often a save retries when its idempotency key is taken but the record
+/// is gone by the time it is read.
+const MAX_SAVE_ATTEMPTS: u32 = 3;
 
 /// One version of a licence: its 证照标识 and the credential carrying it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,17 +54,46 @@ pub struct LicenceVersion {
 }
 
 impl Store {
-    /// Stores the reissued credential `item` (its idempotency record is ignored)
-    /// and revokes `previous_id` with `reason` by `actor`, in one write
-    /// transaction. The revocation comes first and locks the previous version's
-    /// status entries, so of two concurrent reissues of one credential the
-    /// second finds it revoked and saves nothing; the unique 证照标识 backs
-    /// this up.
+    /// Stores the reissued credential `item` with its idempotency record (if
+    /// any) and revokes `previous_id` with `reason` by `actor`, in one write
+    /// transaction. The key is claimed first ([`ReissueOutcome::Replayed`]
+    /// when it is taken: nothing saved); then the revocation locks the previous
+    /// version's status entries, so of two concurrent reissues of one
+    /// credential the second finds it revoked and saves nothing; the unique
+    /// 证照标识 backs this up.
     ///
     /// # Errors
     /// Store failures (then nothing is saved).
     pub async fn save_reissued(
         &self,
+        item: &IssuedToSave,
+        previous_id: &str,
+        reason: &str,
+        actor: &str,
+    ) -> Result<ReissueOutcome, StoreError> {
+        for _ in 0..MAX_SAVE_ATTEMPTS {
+            let mut tx = self.begin(Mode::Write).await?;
+            if let Some(record) = &item.idempotency {
+                if !claim_key(&mut tx, record, &format_timestamp(Utc::now())).await? {
+                    tx.rollback().await?;
+                    match self.idempotent_response(&record.scope, &record.key).await? {
+                        Some(existing) => return Ok(ReissueOutcome::Replayed(existing)),
+                        // Deleted before we could read it: try again.
+                        None => continue,
+                    }
+                }
+            }
+            return self.revoke_and_save(tx, item, previous_id, reason, actor).await;
+        }
+        Err(StoreError::Corrupt(format!(
+            "reissue idempotency key kept conflicting with a record that could not be read ({MAX_SAVE_ATTEMPTS} attempts)"
+        )))
+    }
+
+    /// The rest of [`Store::save_reissued`] in `tx`: revoke, insert, log, commit.
+    async fn revoke_and_save(
+        &self,
+        mut tx: Tx,
         item: &IssuedToSave,
         previous_id: &str,
         reason: &str,
@@ -70,7 +108,6 @@ impl Store {
             place: None,
             at: now,
         };
-        let mut tx = self.begin(Mode::Write).await?;
         let refused = match change_in_transaction(&mut tx, &change).await? {
             StatusChangeOutcome::Changed { previous: CredentialState::Used, .. } => Some(ReissueOutcome::PreviousUsed),
             StatusChangeOutcome::Changed { previous: CredentialState::Suspended, .. } => {

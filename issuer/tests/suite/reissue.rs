@@ -3,7 +3,9 @@
 //! is revoked ("superseded by reissue") in the same transaction, a verifier
 //! finds it revoked, the chain is found from any version, and reissuing a
 //! revoked, superseded or version-999 credential is refused; of two concurrent
-//! reissues exactly one wins. Also: VC-API issuance assigns the identifier.
+//! reissues exactly one wins; with an `Idempotency-Key` a retry (also a
+//! concurrent one) gets the same new credential and nothing is reissued twice.
+//! Also: VC-API issuance assigns the identifier.
 
 use chrono::Utc;
 use serde_json::{json, Value};
@@ -60,6 +62,35 @@ impl App {
             Some(body) => self.send(self.http.post(url).json(body)).await,
             None => self.send(self.http.post(url)).await,
         }
+    }
+
+    /// A reissue with `Idempotency-Key: key`: status, body, and whether the
+    /// answer says it is a replay.
+    async fn reissue_keyed(&self, uuid: &str, key: &str, corrections: Option<&Value>) -> (u16, Value, bool) {
+        let url = format!("{}/api/v1/credentials/{uuid}/reissue", self.base);
+        let req = self.http.post(url).header("Idempotency-Key", key);
+        let req = match corrections {
+            Some(body) => req.json(body),
+            None => req,
+        };
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let replayed = resp.headers().get("Idempotent-Replayed").is_some_and(|v| v == "true");
+        (status, serde_json::from_str(&resp.text().await.unwrap()).unwrap_or(Value::Null), replayed)
+    }
+
+    /// How many entries of each kind the transparency log holds:
+    /// (issued, statusChanged).
+    async fn log_kinds(&self) -> (usize, usize) {
+        let (status, page) = self.send(self.http.get(format!("{}/log/entries?start=0&count=1000", self.base))).await;
+        assert_eq!(status, 200, "{page:#}");
+        let kinds: Vec<String> = page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["entry"]["kind"]["type"].as_str().unwrap().to_owned())
+            .collect();
+        (kinds.iter().filter(|k| *k == "issued").count(), kinds.iter().filter(|k| *k == "statusChanged").count())
     }
 
     async fn status(&self, uuid: &str) -> Value {
@@ -199,6 +230,122 @@ async fn concurrent_reissues_of_one_credential_save_exactly_one_on_postgresql() 
     let Some(database) = postgres::FreshDatabase::create("reissue_race").await else { return };
     let app = spawn(Some(database.url.clone())).await;
     concurrent_reissues_of_one_credential_save_exactly_one(&app).await;
+    drop(app);
+    database.drop_now().await;
+}
+
+/// A reissue with an `Idempotency-Key`: the retry (with the same body, or `{}`
+/// for an empty one) gets the same new credential, marked as a replay, and
+/// nothing is signed, revoked or logged again; the key with corrections or on
+/// another credential is refused (`idempotency_key_reused`, zh/en) and changes
+/// nothing; the key of an issuance is another key; without a key a retry is
+/// refused as today.
+async fn a_reissue_with_an_idempotency_key_is_done_once(app: &App) {
+    let first = app.issue().await;
+    let uuid = uuid_of(&first);
+    let (issued_before, changed_before) = app.log_kinds().await;
+
+    let (status, answer, replayed) = app.reissue_keyed(&uuid, "reissue-1", None).await;
+    assert_eq!((status, replayed), (201, false), "{answer:#}");
+    assert_eq!(answer["previous"], first["id"]);
+    let second = answer["credential"].clone();
+    assert_eq!(licence_id(&second).version(), 2);
+
+    // A client retry after a lost answer: the same answer, with the same credential.
+    for retry in [None, Some(json!({}))] {
+        let (status, again, replayed) = app.reissue_keyed(&uuid, "reissue-1", retry.as_ref()).await;
+        assert_eq!((status, replayed), (201, true), "{again:#}");
+        assert_eq!(again, answer, "the first answer, replayed");
+    }
+    // The key with corrections, or on another credential: refused, nothing done.
+    let mut corrected = health_request();
+    corrected["fullNamePinyin"] = json!("OUYANG Xiaoyan Corrected");
+    let (status, err, _) = app.reissue_keyed(&uuid, "reissue-1", Some(&corrected)).await;
+    assert_eq!((status, err["error"].as_str()), (422, Some("idempotency_key_reused")), "{err:#}");
+    assert!(err["message"]["zh"].as_str().unwrap().contains("Idempotency-Key"), "{err:#}");
+    assert!(err["message"]["en"].as_str().unwrap().contains("different request"), "{err:#}");
+    let other = app.issue().await;
+    let (status, err, _) = app.reissue_keyed(&uuid_of(&other), "reissue-1", None).await;
+    assert_eq!((status, err["error"].as_str()), (422, Some("idempotency_key_reused")), "{err:#}");
+    assert_eq!(app.status(&uuid_of(&other)).await["status"], "active", "the other credential is untouched");
+    let (_, chain) = app.versions(&licence_id(&other).to_string()).await;
+    assert_eq!(chain["versions"].as_array().unwrap().len(), 1, "{chain:#}");
+
+    // One reissue: two versions, the first revoked once, one more `Issued`
+    // entry (and the other credential's) and one revocation in the log.
+    let (_, chain) = app.versions(&licence_id(&first).to_string()).await;
+    let ids: Vec<&str> =
+        chain["versions"].as_array().unwrap().iter().map(|v| v["credentialId"].as_str().unwrap()).collect();
+    assert_eq!(ids, [first["id"].as_str().unwrap(), second["id"].as_str().unwrap()]);
+    assert_eq!(app.status(&uuid).await["events"].as_array().unwrap().len(), 1, "revoked once");
+    assert_eq!(app.status(&uuid_of(&second)).await["status"], "active");
+    assert_eq!(app.log_kinds().await, (issued_before + 2, changed_before + 1));
+
+    // An issuance key is another key: the same key string issues and reissues.
+    let (status, issued) = app
+        .send(
+            app.http
+                .post(format!("{}/api/v1/health-certificates", app.base))
+                .header("Idempotency-Key", "shared-key")
+                .json(&health_request()),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued:#}");
+    let (status, answer, replayed) = app.reissue_keyed(&uuid_of(&issued["credential"]), "shared-key", None).await;
+    assert_eq!((status, replayed), (201, false), "{answer:#}");
+    // A malformed key is refused before anything is done.
+    let (status, err, _) = app.reissue_keyed(&uuid_of(&answer["credential"]), "bad key", None).await;
+    assert_eq!((status, err["error"].as_str()), (400, Some("invalid_idempotency_key")), "{err:#}");
+
+    // Without a key, a retry is refused as superseded (today's behaviour).
+    let (status, err) = app.reissue(&uuid, None).await;
+    assert_eq!((status, err["error"].as_str()), (409, Some("already_superseded")), "{err:#}");
+}
+
+#[tokio::test]
+async fn a_reissue_with_an_idempotency_key_is_done_once_on_sqlite() {
+    a_reissue_with_an_idempotency_key_is_done_once(&spawn(None).await).await;
+}
+
+#[tokio::test]
+async fn a_reissue_with_an_idempotency_key_is_done_once_on_postgresql() {
+    let Some(database) = postgres::FreshDatabase::create("reissue_idem").await else { return };
+    let app = spawn(Some(database.url.clone())).await;
+    a_reissue_with_an_idempotency_key_is_done_once(&app).await;
+    drop(app);
+    database.drop_now().await;
+}
+
+/// Two concurrent reissues with one key: one reissue, both get its credential
+/// (one of them as a replay); the original is revoked once and the log gains
+/// one `Issued` entry and one revocation.
+async fn concurrent_reissues_with_one_key_reissue_once(app: &App) {
+    for round in 0..3 {
+        let first = app.issue().await;
+        let uuid = uuid_of(&first);
+        let (issued_before, changed_before) = app.log_kinds().await;
+        let key = format!("race-{round}");
+        let (a, b) = tokio::join!(app.reissue_keyed(&uuid, &key, None), app.reissue_keyed(&uuid, &key, None));
+        assert_eq!((a.0, b.0), (201, 201), "{a:#?} {b:#?}");
+        assert_eq!(a.1, b.1, "one answer");
+        assert!(a.2 != b.2, "exactly one is the replay: {} {}", a.2, b.2);
+        let (_, chain) = app.versions(&licence_id(&first).to_string()).await;
+        assert_eq!(chain["versions"].as_array().unwrap().len(), 2, "{chain:#}");
+        assert_eq!(app.status(&uuid).await["events"].as_array().unwrap().len(), 1, "revoked once");
+        assert_eq!(app.log_kinds().await, (issued_before + 1, changed_before + 1));
+    }
+}
+
+#[tokio::test]
+async fn concurrent_reissues_with_one_key_reissue_once_on_sqlite() {
+    concurrent_reissues_with_one_key_reissue_once(&spawn(None).await).await;
+}
+
+#[tokio::test]
+async fn concurrent_reissues_with_one_key_reissue_once_on_postgresql() {
+    let Some(database) = postgres::FreshDatabase::create("reissue_idem_race").await else { return };
+    let app = spawn(Some(database.url.clone())).await;
+    concurrent_reissues_with_one_key_reissue_once(&app).await;
     drop(app);
     database.drop_now().await;
 }

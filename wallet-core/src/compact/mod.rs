@@ -79,6 +79,8 @@
 //! | 15 | `[uint d, uint k]` or `[uint d, uint k, tstr r]` | the string `d` ≥ 1 places back in the history without its last `k` bytes (which must leave whole UTF-8 characters), followed by `r` |
 //! | 16 | bstr (even length) | the text in UTF-16BE (well-formed; shorter than UTF-8 for CJK text) |
 //! | 19 | `[uint t, bstr a (11 bytes), uint or tstr s, uint v]` | the 证照标识 ([`crate::licence_id`]) `1.2.156.3005.2.T.A.s.VVV.C`: `T` the `licenceTypeCode` of the definition whose type name has value code `t`, `A` the credit code whose first 17 characters are `a` as a big-endian base-31 number (its check character recomputed), `s` the serial (an integer in decimal), `VVV` the version `v` in three digits, `C` the recomputed check character; the identifier must be valid |
+//! | 21 | int `d` | XSD dateTime `YYYY-MM-DDT00:00:00Z` of day `d` (days after 1970-01-01, years 0000–9999): a day's start, 4 bytes instead of tag 1's 6 |
+//! | 22 | int `d` | XSD dateTime `YYYY-MM-DDT23:59:59Z` of day `d` (as tag 21): a day's last second, as in a `validUntil` |
 //!
 //! *Licence records.* A credential object whose `licenceId` sits right after
 //! `id` (first without one), where issuers put it, and whose other keys
@@ -111,7 +113,8 @@
 //! Key and value codes **from 1000 to 65535** are not in table 1: each
 //! credential type definition file ([`crate::credential_type`]) declares the
 //! codes of its own new terms — a `code` per field whose name table 1 lacks,
-//! and `valueCodes` for its type name and context URL — like registry entries
+//! `valueCodes` for its type name and context URL, and optionally a
+//! `valueCode` for a frequent enum value (tag 6, 4 bytes) — like registry entries
 //! (CWT claim keys are assigned the same way). They are reproducible (written
 //! in the file, not derived from load order) and checked at start: in range,
 //! unique across all loaded definitions, the same term never coded twice, no

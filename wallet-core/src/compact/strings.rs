@@ -44,6 +44,15 @@ pub const TAG_PREFIXED: u64 = 14;
 pub const TAG_BACK_REFERENCE: u64 = 15;
 /// Tag: text as UTF-16BE code units in a byte string (shorter for CJK).
 pub const TAG_UTF16: u64 = 16;
+/// Tag: XSD `dateTime` at the start of a day, `YYYY-MM-DDT00:00:00Z` →
+/// integer days since 1970-01-01 (a `validFrom` from a date: 2 bytes less than tag 1).
+pub const TAG_DAY_START: u64 = 21;
+/// Tag: XSD `dateTime` at the last second of a day, `YYYY-MM-DDT23:59:59Z` →
+/// integer days since 1970-01-01 (a `validUntil` a whole number of days or months on).
+pub const TAG_DAY_END: u64 = 22;
+/// The time of day of [`TAG_DAY_START`] and [`TAG_DAY_END`].
+const DAY_START: &str = "T00:00:00Z";
+const DAY_END: &str = "T23:59:59Z";
 /// Tag: a 证照标识 whose type code is a known definition's →
 /// `[type value code, packed authority, serial, version]` (see [`LicenceIdForm`]).
 pub const TAG_LICENCE_ID: u64 = 19;
@@ -75,6 +84,8 @@ enum Form<'a> {
     Base58(Vec<u8>),
     Base64Url(Vec<u8>),
     DateTime(i64),
+    DayStart(i64),
+    DayEnd(i64),
     Date(i64),
     Decimal(u64),
     Prefixed(u64, &'a str),
@@ -109,6 +120,8 @@ impl Form<'_> {
             Form::Base58(_) => TAG_BASE58BTC,
             Form::Base64Url(_) => TAG_BASE64URL,
             Form::DateTime(_) => TAG_DATE_TIME,
+            Form::DayStart(_) => TAG_DAY_START,
+            Form::DayEnd(_) => TAG_DAY_END,
             Form::Date(_) => TAG_DATE,
             Form::Decimal(_) => TAG_DECIMAL,
             Form::Prefixed(..) => TAG_PREFIXED,
@@ -127,7 +140,7 @@ impl Form<'_> {
             Form::DidKey(b) | Form::DidKeyVm(b) | Form::Base58(b) | Form::Base64Url(b) | Form::Utf16(b) => {
                 cbor::string_len(b.len())
             }
-            Form::DateTime(n) | Form::Date(n) => cbor::int_len(*n),
+            Form::DateTime(n) | Form::DayStart(n) | Form::DayEnd(n) | Form::Date(n) => cbor::int_len(*n),
             Form::Prefixed(c, rest) => 1 + cbor::head_len(*c) + cbor::string_len(rest.len()),
             Form::BackReference { distance, drop, rest } => {
                 let rest_len = if rest.is_empty() { 0 } else { cbor::string_len(rest.len()) };
@@ -155,7 +168,7 @@ impl Form<'_> {
             Form::Term(n) | Form::Decimal(n) | Form::DidKeyVmRef(n) => w.uint(*n),
             Form::Uuid(b) => w.bytes(b),
             Form::DidKey(b) | Form::DidKeyVm(b) | Form::Base58(b) | Form::Base64Url(b) | Form::Utf16(b) => w.bytes(b),
-            Form::DateTime(n) | Form::Date(n) => w.int(*n),
+            Form::DateTime(n) | Form::DayStart(n) | Form::DayEnd(n) | Form::Date(n) => w.int(*n),
             Form::Prefixed(c, rest) => {
                 w.array(2);
                 w.uint(*c);
@@ -204,7 +217,10 @@ impl<'a> Encoder<'a> {
         if self.total_bytes > MAX_STRING_BYTES {
             return Err(CompactError::TooLarge);
         }
-        let shapes = [uuid_urn, did_key, did_key_vm, date_time, date, decimal, base58btc, base64url, prefixed, utf16];
+        let shapes = [
+            uuid_urn, did_key, did_key_vm, date_time, day_start, day_end, date, decimal, base58btc, base64url,
+            prefixed, utf16,
+        ];
         let best = std::iter::once(Form::Text(s))
             .chain(self.types.value_code(s).map(Form::Term))
             .chain(shapes.into_iter().filter_map(|codec| codec(s)))
@@ -337,6 +353,14 @@ impl Decoder {
                 int_of(token).and_then(format_date_time).ok_or_else(|| wrong("seconds within years 0000–9999"))
             }
             (TAG_DATE_TIME, _) => Err(wrong("an integer")),
+            (TAG_DAY_START | TAG_DAY_END, Token::Uint(_) | Token::Nint(_)) => {
+                let time = if tag == TAG_DAY_START { DAY_START } else { DAY_END };
+                int_of(token)
+                    .and_then(format_date)
+                    .map(|date| format!("{date}{time}"))
+                    .ok_or_else(|| wrong("days within years 0000–9999"))
+            }
+            (TAG_DAY_START | TAG_DAY_END, _) => Err(wrong("an integer")),
             (TAG_DATE, Token::Uint(_) | Token::Nint(_)) => {
                 int_of(token).and_then(format_date).ok_or_else(|| wrong("days within years 0000–9999"))
             }
@@ -478,6 +502,20 @@ fn date_time(s: &str) -> Option<Form<'_>> {
     }
     let seconds = days * SECONDS_PER_DAY + h * 3600 + m * 60 + sec;
     (format_date_time(seconds).as_deref() == Some(s)).then_some(Form::DateTime(seconds))
+}
+
+fn day_start(s: &str) -> Option<Form<'_>> {
+    match date(s.strip_suffix(DAY_START)?)? {
+        Form::Date(days) => Some(Form::DayStart(days)),
+        _ => None,
+    }
+}
+
+fn day_end(s: &str) -> Option<Form<'_>> {
+    match date(s.strip_suffix(DAY_END)?)? {
+        Form::Date(days) => Some(Form::DayEnd(days)),
+        _ => None,
+    }
 }
 
 fn date(s: &str) -> Option<Form<'_>> {
@@ -637,7 +675,15 @@ mod tests {
             ),
             ("did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169#key-1", Some(TAG_PREFIXED)),
             ("did:key:z0OIl", Some(TAG_PREFIXED)),
-            ("2026-03-15T00:00:00Z", Some(TAG_DATE_TIME)),
+            ("2026-03-15T00:00:00Z", Some(TAG_DAY_START)),
+            ("2027-03-14T23:59:59Z", Some(TAG_DAY_END)),
+            ("2026-03-15T08:00:00Z", Some(TAG_DATE_TIME)),
+            ("2026-03-15T23:59:58Z", Some(TAG_DATE_TIME)),
+            ("1969-12-31T00:00:00Z", Some(TAG_DAY_START)),
+            ("0000-01-01T00:00:00Z", Some(TAG_DAY_START)),
+            ("9999-12-31T23:59:59Z", Some(TAG_DAY_END)),
+            ("2026-02-29T23:59:59Z", None),
+            ("2026-03-15t00:00:00Z", None),
             ("2026-03-15T00:00:00.000Z", None),
             ("2026-03-15T00:00:00+08:00", None),
             ("2026-02-29T00:00:00Z", None),
@@ -670,7 +716,9 @@ mod tests {
 
     #[test]
     fn codecs_shrink_the_sample_values() {
-        assert_eq!(encoded("2026-03-15T00:00:00Z").len(), 6);
+        assert_eq!(encoded("2026-03-15T00:00:00Z").len(), 4);
+        assert_eq!(encoded("2027-03-14T23:59:59Z").len(), 4);
+        assert_eq!(encoded("2026-03-15T08:00:00Z").len(), 6);
         assert_eq!(encoded("1991-07-23").len(), 4);
         assert_eq!(encoded("urn:uuid:3f1c2a7e-8b4d-4e2a-9c61-5d7f0b2e9a14").len(), 18);
         assert_eq!(encoded("ecdsa-rdfc-2019").len(), 2);
@@ -827,6 +875,15 @@ mod tests {
                 CompactError::InvalidCbor("tag 1 must enclose seconds within years 0000–9999".into()),
             ),
             (&[0xcc, 0x60], CompactError::InvalidCbor("tag 12 must enclose an integer".into())),
+            (&[0xd5, 0x60], CompactError::InvalidCbor("tag 21 must enclose an integer".into())),
+            (
+                &[0xd6, 0x1a, 0x7f, 0, 0, 0],
+                CompactError::InvalidCbor("tag 22 must enclose days within years 0000–9999".into()),
+            ),
+            (
+                &[0xd5, 0x3a, 0x7f, 0, 0, 0],
+                CompactError::InvalidCbor("tag 21 must enclose days within years 0000–9999".into()),
+            ),
             (&[0xce, 0x82, 0x18, 0x63, 0x60], CompactError::UnknownTermCode(99)),
             (&[0xce, 0x82, 0x00, 0x01], CompactError::InvalidCbor("tag 14 must enclose [prefix code, text]".into())),
             (&[0xd7, 0x00], CompactError::UnknownCodec(23)),

@@ -120,6 +120,10 @@ pub struct EnumValue {
     pub zh: String,
     /// English
     pub en: String,
+    /// Its compact-QR value code (1000–65535, like `valueCodes`), for a
+    /// frequent value whose text is longer than the code's 4 bytes.
+    #[serde(default, rename = "valueCode")]
+    pub value_code: Option<u64>,
 }
 
 /// A custom error for a value outside an `enum` (e.g. `not_qualified`).
@@ -586,6 +590,17 @@ impl Definition {
                     }
                     check_text(&format!("enum value {:?}", v.code), &Text { zh: v.zh.clone(), en: v.en.clone() })
                         .map_err(&ferr)?;
+                    if let Some(c) = v.value_code {
+                        if !(DEFINITION_CODE_START..=DEFINITION_CODE_END).contains(&c) {
+                            return Err(ferr(format!(
+                                "enum value {:?}: valueCode {c} is outside {DEFINITION_CODE_START}–{DEFINITION_CODE_END}",
+                                v.code
+                            )));
+                        }
+                        if terms::VALUES.contains(&v.code.as_str()) {
+                            return Err(ferr(format!("enum value {:?} already has a code in term table 1", v.code)));
+                        }
+                    }
                 }
             } else if !f.values.is_empty() || f.other_value_error.is_some() {
                 return Err(ferr("values/otherValueError apply to enum fields only".into()));
@@ -650,14 +665,15 @@ impl Definition {
                 other_value_error: f.other_value_error.clone(),
             });
         }
-        if let Some(c) =
-            [raw.value_codes.type_name, raw.value_codes.context].iter().flatten().find(|c| codes.contains(c))
-        {
+        let enum_codes = raw.fields.iter().flat_map(|f| f.values.iter()).filter_map(|v| v.value_code);
+        let value_codes: Vec<u64> =
+            [raw.value_codes.type_name, raw.value_codes.context].into_iter().flatten().chain(enum_codes).collect();
+        if let Some(c) = value_codes.iter().find(|c| codes.contains(c)) {
             // Keys and values are separate tables; refusing the overlap keeps files readable.
             return Err(err(None, format!("valueCodes: code {c} is also a field's code")));
         }
-        if raw.value_codes.type_name.is_some() && raw.value_codes.type_name == raw.value_codes.context {
-            return Err(err(None, "valueCodes: type and context have the same code".into()));
+        if value_codes.iter().collect::<HashSet<_>>().len() != value_codes.len() {
+            return Err(err(None, "valueCodes: two values (type, context, enum values) have the same code".into()));
         }
         if let Some(from) = &raw.validity.from_default {
             let ok =
@@ -773,6 +789,11 @@ impl Definition {
         }
         if let Some(c) = self.value_codes.context {
             v.push((self.context_url.clone(), c));
+        }
+        for value in self.fields.iter().flat_map(|f| f.values.iter()) {
+            if let Some(c) = value.value_code {
+                v.push((value.code.clone(), c));
+            }
         }
         v
     }

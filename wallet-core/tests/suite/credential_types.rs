@@ -359,7 +359,15 @@ fn bad_definition_files_are_refused_with_their_reasons() {
             boiler_with(|v| v["jsonLd"] = json!({"context": "https://w3id.org/ecert/v1", "bundled": true})),
             "the bundled context https://w3id.org/ecert/v1 does not define the type",
         ),
-        (boiler_with(|v| v["valueCodes"]["context"] = json!(2000)), "type and context have the same code"),
+        (boiler_with(|v| v["valueCodes"]["context"] = json!(2000)), "have the same code"),
+        // Enum value codes: in the definition range, unique, not a field's, not another definition's.
+        (boiler_with(|v| v["fields"][2]["values"][0]["valueCode"] = json!(999)), "valueCode 999 is outside"),
+        (boiler_with(|v| v["fields"][2]["values"][0]["valueCode"] = json!(2001)), "have the same code"),
+        (boiler_with(|v| v["fields"][2]["values"][0]["valueCode"] = json!(2003)), "code 2003 is also a field's code"),
+        (
+            boiler_with(|v| v["fields"][2]["values"][0]["valueCode"] = json!(1007)),
+            "valueCodes: duplicate code 1007: already the code of \"clinical\"",
+        ),
         (
             boiler_with(|v| {
                 v["jsonLd"]["context"] = json!("https://w3id.org/ecert/types/physician-practising-certificate/v1")

@@ -11,7 +11,7 @@ use crate::domain::proof_suite::ProofSuite;
 use crate::http::routes::access::{ApiCaller, Principal};
 use wallet_core::credential_type::Definition;
 
-fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError> {
+pub(super) fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError> {
     match req.headers().get("Idempotency-Key") {
         None => Ok(None),
         // A header that is not visible ASCII is parsed as "" and refused with the same error.
@@ -28,7 +28,7 @@ fn requested_suite(req: &HttpRequest, def: &Definition) -> Result<ProofSuite, Ap
     Ok(ProofSuite::for_domain_request(def, query.get("cryptosuite").map(String::as_str))?)
 }
 
-fn respond(issued: Issued) -> HttpResponse {
+pub(super) fn respond(issued: Issued) -> HttpResponse {
     let status = StatusCode::from_u16(issued.status).unwrap_or(StatusCode::CREATED);
     let mut resp = HttpResponse::build(status);
     if issued.replayed {

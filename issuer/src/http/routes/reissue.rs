@@ -10,12 +10,16 @@ use crate::http::routes::access::ApiCaller;
 
 /// `POST /api/v1/credentials/{uuid}/reissue`: an empty body (or `{}`) reissues
 /// the content unchanged; else the body is the type's issuance request.
-/// 201 with the new credential, its links and `previous`.
+/// 201 with the new credential, its links and `previous`. An
+/// `Idempotency-Key` is honoured as by the issuing routes: a retry gets the
+/// first answer again (`Idempotent-Replayed: true`), nothing reissued twice.
 ///
 /// # Errors
 /// 404 unknown credential; 409 `already_revoked` / `already_superseded` /
 /// `already_used` / `suspended` / `licence_version_exhausted`; 422 `not_reissuable` or
-/// invalid corrections; 415 a body that is not JSON.
+/// invalid corrections, `idempotency_key_reused` for a key used for another
+/// credential or other corrections; 400 `invalid_idempotency_key`; 415 a body
+/// that is not JSON.
 pub async fn reissue(
     caller: ApiCaller,
     issuer: web::Data<Issuer>,
@@ -23,12 +27,13 @@ pub async fn reissue(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let key = super::domain_api::idempotency_key(&req)?;
     let body = super::body::read_body(payload).await?;
     if !body.trim_ascii().is_empty() {
         super::domain_api::require_json(&req)?;
     }
-    let answer = issuer.reissue(&uuid, &body, &caller.principal()).await?;
-    Ok(HttpResponse::Created().json(answer))
+    let answer = issuer.reissue_with_key(&uuid, &body, &caller.principal(), key).await?;
+    Ok(super::domain_api::respond(answer))
 }
 
 /// `GET /api/v1/licence-ids/{licence_id}/versions`: every version of the licence
