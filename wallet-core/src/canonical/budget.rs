@@ -135,8 +135,9 @@ impl Meter {
 pub fn canonical_lines(quads: &[LexicalQuad], budget: Budget) -> Result<(Vec<String>, Work), Exceeded> {
     // Every blank node told apart by its first-degree hash: no search, the
     // same lines without `ssi`'s copies (differential test: canonical_budget).
-    if let Some(done) = super::first_degree::canonical_lines(quads, budget.max_blank_nodes) {
-        return Ok(done);
+    if let Some((lines, blank_nodes)) = super::first_degree::canonical_lines(quads, budget.max_blank_nodes) {
+        let work = Work { blank_nodes, largest_group: usize::from(blank_nodes > 0), steps: 0 };
+        return Ok((lines, work));
     }
     canonical_lines_searching(quads, budget)
 }

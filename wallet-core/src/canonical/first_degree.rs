@@ -19,14 +19,13 @@ use sha2::{Digest as _, Sha256};
 use ssi_json_ld::rdf_types::{Id, Term};
 use ssi_rdf::LexicalQuad;
 
-use super::budget::Work;
 use super::nquads;
 
-/// The canonical N-Quads lines of `quads` and the work done, when every blank
+/// The canonical N-Quads lines of `quads` and its number of blank nodes, when every blank
 /// node has its own first-degree hash and there are at most `max_blank_nodes`
 /// of them; `None` otherwise (the caller takes the general path, which also
 /// reports a budget crossed).
-pub(super) fn canonical_lines(quads: &[LexicalQuad], max_blank_nodes: usize) -> Option<(Vec<String>, Work)> {
+pub(super) fn canonical_lines(quads: &[LexicalQuad], max_blank_nodes: usize) -> Option<(Vec<String>, usize)> {
     // Blank node → the quads naming it, once per occurrence (as `ssi` lists
     // them: a quad naming a node twice is hashed twice).
     let mut occurrences: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -75,8 +74,7 @@ pub(super) fn canonical_lines(quads: &[LexicalQuad], max_blank_nodes: usize) -> 
         .collect();
     out.sort_unstable();
     out.dedup();
-    let work = Work { blank_nodes: hashed.len(), largest_group: usize::from(!hashed.is_empty()), steps: 0 };
-    Some((out, work))
+    Some((out, hashed.len()))
 }
 
 /// The blank node labels of `quad` in subject, object, graph order.
