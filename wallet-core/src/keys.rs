@@ -104,6 +104,11 @@ pub fn public_key_multibase(key: &p256::PublicKey) -> String {
 
 /// Parse a `did:key` (optionally with a `#fragment`) naming a P-256 key.
 ///
+/// Decoding a compressed point takes a field square root, which cost as much
+/// as a fifth of a whole verification (issue #16), and every verification
+/// decodes the signer's key more than once (the proof, the log, the trust
+/// check): decoded keys are kept in [`DecodedKeys`], by method-specific id.
+///
 /// # Errors
 /// [`KeyError::NotP256DidKey`] for anything else.
 pub fn p256_key_from_did(did: &str) -> Result<p256::PublicKey, KeyError> {
@@ -113,9 +118,42 @@ pub fn p256_key_from_did(did: &str) -> Result<p256::PublicKey, KeyError> {
     if rest.len() > MAX_DID_KEY_ID_CHARS {
         return Err(err());
     }
+    if let Some(key) = DECODED_KEYS.get(rest) {
+        return Ok(key);
+    }
     let bytes = bs58::decode(rest).into_vec().map_err(|_| err())?;
     let point = bytes.strip_prefix(&P256_PUB_MULTICODEC[..]).ok_or_else(err)?;
-    p256::PublicKey::from_sec1_bytes(point).map_err(|_| err())
+    let key = p256::PublicKey::from_sec1_bytes(point).map_err(|_| err())?;
+    DECODED_KEYS.insert(rest, key);
+    Ok(key)
+}
+
+/// The P-256 keys decoded lately, by `did:key` method-specific id (without
+/// `z`). Only keys that decoded are kept; at [`DecodedKeys::CAPACITY`] the
+/// map is emptied, so no input can grow it (an attacker sending a new key
+/// each time only makes every lookup a miss, the cost without the cache).
+struct DecodedKeys(std::sync::RwLock<std::collections::HashMap<Box<str>, p256::PublicKey>>);
+
+static DECODED_KEYS: std::sync::LazyLock<DecodedKeys> =
+    std::sync::LazyLock::new(|| DecodedKeys(std::sync::RwLock::default()));
+
+impl DecodedKeys {
+    /// Issuers a verifier meets: a province has about a thousand.
+    const CAPACITY: usize = 4096;
+
+    fn get(&self, id: &str) -> Option<p256::PublicKey> {
+        self.0.read().ok()?.get(id).copied()
+    }
+
+    fn insert(&self, id: &str, key: p256::PublicKey) {
+        // A poisoned lock only loses the cache, never an answer.
+        if let Ok(mut keys) = self.0.write() {
+            if keys.len() >= Self::CAPACITY {
+                keys.clear();
+            }
+            keys.insert(id.into(), key);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -148,5 +186,31 @@ mod tests {
         assert!(p256_key_from_did("did:web:example.com").is_err());
         assert!(p256_key_from_did("did:key:z0OIl").is_err());
         assert!(IssuerKey::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").is_err());
+    }
+
+    #[test]
+    fn decoded_keys_are_the_keys_named_and_the_cache_stays_bounded() {
+        let cache = DecodedKeys(std::sync::RwLock::default());
+        let keys: Vec<IssuerKey> = (0..DecodedKeys::CAPACITY + 10).map(|_| IssuerKey::generate()).collect();
+        for key in &keys {
+            let id = &key.public_key_multibase()[1..];
+            assert_eq!(cache.get(id), None);
+            cache.insert(id, key.public_key());
+            assert_eq!(cache.get(id), Some(key.public_key()));
+            assert!(cache.0.read().unwrap().len() <= DecodedKeys::CAPACITY);
+        }
+        // Through the public parser: a key twice (the second from the cache),
+        // with and without a fragment, is the key the did:key names; a
+        // corrupted id next to a cached one is still refused.
+        for key in keys.iter().take(3) {
+            for _ in 0..2 {
+                assert_eq!(p256_key_from_did(&key.did()).unwrap(), key.public_key());
+                assert_eq!(p256_key_from_did(&key.verification_method()).unwrap(), key.public_key());
+            }
+            let mut corrupted = key.did();
+            corrupted.pop();
+            corrupted.push('0');
+            assert!(p256_key_from_did(&corrupted).is_err());
+        }
     }
 }

@@ -554,10 +554,12 @@ impl LogMirrors {
         policy: &AnchoringPolicy,
         now: u64,
     ) -> AnchoringOutcome {
+        // The signer's key is decoded once, not once per mirror followed.
+        let signer_key = crate::keys::p256_key_from_did(signer).ok();
         let chosen = self
             .mirrors
             .iter()
-            .find(|m| m.signed_by(signer))
+            .find(|m| signer_key.is_some_and(|key| m.log_key.is_p256_key(&key)))
             .or_else(|| self.mirrors.iter().find(|m| m.covers_issuer(signer)))
             .or_else(|| self.mirrors.iter().find(|m| m.issuers.iter().any(|i| same_organization(i))));
         match chosen {
