@@ -7,8 +7,8 @@
 //!
 //! The file is NDJSON (one request per line, with `idempotencyKey`) or CSV (a
 //! header row of field names and an `idempotencyKey` column; `.csv` or
-//! `--format csv`). It is sent in chunks (`--chunk`, 500 rows), two at a
-//! time, to `POST /api/v1/<type>/batch`; a chunk that fails in transit or with a 5xx is
+//! `--format csv`). It is sent in chunks (`--chunk`, 500 rows) to
+//! `POST /api/v1/<type>/batch`; a chunk that fails in transit or with a 5xx is
 //! sent again, and so are rows refused with a 5xx (the issuer busy); the keys
 //! make that safe, as they make sending the whole file again after an
 //! interruption: rows already issued come back `replayed`.
@@ -23,7 +23,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use futures_util::StreamExt as _;
 use serde_json::Value;
 
 /// `issuer bulk-issue`
@@ -191,62 +190,6 @@ fn refusal_line(answer: &Value) -> String {
     line
 }
 
-/// Chunks sent at once: while the issuer signs one, it stores the other (and
-/// reads the next), so neither its cores nor its database wait for the client.
-/// Every row keeps its own idempotency key, so what an interrupted upload sent
-/// (in any order) replays when it is sent again.
-const CHUNKS_IN_FLIGHT: usize = 2;
-
-/// What every chunk of one upload is sent with.
-struct Upload<'a> {
-    http: &'a reqwest::Client,
-    url: &'a str,
-    token: &'a str,
-    content_type: &'a str,
-    file: &'a Rows,
-}
-
-impl Upload<'_> {
-    /// Sends the chunk (file rows `chunk`), again with the rows refused with a
-    /// 5xx; its size and its answers by file row.
-    async fn chunk(
-        &self,
-        chunk: &[usize],
-        say: &impl Fn(String),
-    ) -> anyhow::Result<(usize, std::collections::BTreeMap<usize, Value>)> {
-        let url = self.url;
-        let mut answers: std::collections::BTreeMap<usize, Value> = std::collections::BTreeMap::new();
-        let mut pending = chunk.to_vec();
-        for attempt in 1..=ROW_ATTEMPTS {
-            let reply = send(self.http, url, self.token, self.content_type, &self.file.body(&pending)).await?;
-            let mut again = Vec::new();
-            for answer in reply.get("results").and_then(Value::as_array).into_iter().flatten() {
-                let position = answer.get("row").and_then(Value::as_u64).and_then(|r| usize::try_from(r).ok());
-                let Some(&file_row) = position.and_then(|r| r.checked_sub(1)).and_then(|r| pending.get(r)) else {
-                    anyhow::bail!("POST {url}: an answer for a row that was not sent: {answer}");
-                };
-                let mut answer = answer.clone();
-                // Rows numbered in the file, not in the request.
-                if let Some(row) = answer.get_mut("row") {
-                    *row = Value::from(file_row + 1);
-                }
-                if answer.get("status").and_then(Value::as_u64).is_some_and(|s| s >= 500) && attempt < ROW_ATTEMPTS {
-                    again.push(file_row);
-                }
-                answers.insert(file_row, answer);
-            }
-            if again.is_empty() {
-                break;
-            }
-            say(format!("{} rows refused for now (busy or an internal error): sending them again", again.len()));
-            tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
-            pending = again;
-        }
-        anyhow::ensure!(answers.len() == chunk.len(), "POST {url}: {} answers for {} rows", answers.len(), chunk.len());
-        Ok((chunk.len(), answers))
-    }
-}
-
 /// Uploads the file; what happened to its rows.
 ///
 /// # Errors
@@ -282,16 +225,36 @@ pub async fn bulk_issue(args: &BulkArgs) -> anyhow::Result<BulkSummary> {
     let started = Instant::now();
     let mut summary = BulkSummary::default();
     let indices: Vec<usize> = (0..total).collect();
-    let upload = Upload { http: &http, url: &url, token: &args.token, content_type, file: &file };
-    // CHUNKS_IN_FLIGHT chunks at a time (the issuer signs one while it stores
-    // the other); answers are taken in file order.
-    let mut answered = futures_util::stream::iter(indices.chunks(args.chunk))
-        .map(|chunk| upload.chunk(chunk, &say))
-        .buffered(CHUNKS_IN_FLIGHT);
-    let mut index = 0;
-    while let Some(answers) = answered.next().await {
-        let (chunk_rows, answers) = answers?;
-        index += 1;
+    for (index, chunk) in indices.chunks(args.chunk).enumerate() {
+        // The chunk's answers by file row; rows refused with a 5xx go again.
+        let mut answers: std::collections::BTreeMap<usize, Value> = std::collections::BTreeMap::new();
+        let mut pending = chunk.to_vec();
+        for attempt in 1..=ROW_ATTEMPTS {
+            let reply = send(&http, &url, &args.token, content_type, &file.body(&pending)).await?;
+            let mut again = Vec::new();
+            for answer in reply.get("results").and_then(Value::as_array).into_iter().flatten() {
+                let position = answer.get("row").and_then(Value::as_u64).and_then(|r| usize::try_from(r).ok());
+                let Some(&file_row) = position.and_then(|r| r.checked_sub(1)).and_then(|r| pending.get(r)) else {
+                    anyhow::bail!("POST {url}: an answer for a row that was not sent: {answer}");
+                };
+                let mut answer = answer.clone();
+                // Rows numbered in the file, not in the request.
+                if let Some(row) = answer.get_mut("row") {
+                    *row = Value::from(file_row + 1);
+                }
+                if answer.get("status").and_then(Value::as_u64).is_some_and(|s| s >= 500) && attempt < ROW_ATTEMPTS {
+                    again.push(file_row);
+                }
+                answers.insert(file_row, answer);
+            }
+            if again.is_empty() {
+                break;
+            }
+            say(format!("{} rows refused for now (busy or an internal error): sending them again", again.len()));
+            tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+            pending = again;
+        }
+        anyhow::ensure!(answers.len() == chunk.len(), "POST {url}: {} answers for {} rows", answers.len(), chunk.len());
         for answer in answers.into_values() {
             match answer.get("outcome").and_then(Value::as_str) {
                 Some("issued") => summary.issued += 1,
@@ -305,16 +268,19 @@ pub async fn bulk_issue(args: &BulkArgs) -> anyhow::Result<BulkSummary> {
                 writeln!(out, "{answer}")?;
             }
         }
-        summary.rows += chunk_rows;
+        summary.rows += chunk.len();
         match &bar {
             Some(bar) => bar.set_position(summary.rows as u64),
             None => eprintln!(
-                "chunk {index}/{chunks}: {}/{total} rows ({} issued, {} replayed, {} refused)",
-                summary.rows, summary.issued, summary.replayed, summary.refused
+                "chunk {}/{chunks}: {}/{total} rows ({} issued, {} replayed, {} refused)",
+                index + 1,
+                summary.rows,
+                summary.issued,
+                summary.replayed,
+                summary.refused
             ),
         }
     }
-    drop(answered);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
