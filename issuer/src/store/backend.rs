@@ -11,7 +11,8 @@
 //! The few places where the dialects differ in more than syntax are backend methods:
 //! [`Session::lock`] (PostgreSQL's advisory locks; SQLite's `BEGIN IMMEDIATE` already
 //! serialises writers), [`Session::append_log`] (the gap-free sequence under a lock;
-//! one `UNNEST` statement on PostgreSQL), and the [`Dialect`] helpers for
+//! one `UNNEST` statement on PostgreSQL), [`Session::insert_rows`] (many rows, one
+//! `UNNEST` statement on PostgreSQL), and the [`Dialect`] helpers for
 //! `FOR UPDATE`, date truncation and SQLite's partial indexes.
 
 use std::fmt;
