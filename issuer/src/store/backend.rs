@@ -156,7 +156,7 @@ pub(super) struct RowsInsert {
 
 impl RowsInsert {
     /// `INSERT INTO table (columns)`.
-    pub(super) fn into_clause(&self) -> String {
+    pub(super) fn insert_clause(&self) -> String {
         let names: Vec<&str> = self.columns.iter().map(|(name, _)| *name).collect();
         format!("INSERT INTO {} ({})", self.table, names.join(", "))
     }
@@ -173,7 +173,7 @@ impl RowsInsert {
     /// The statement inserting one row, `$n` placeholders in column order.
     pub(super) fn one_row_sql(&self) -> String {
         let placeholders: Vec<String> = (1..=self.columns.len()).map(|n| format!("${n}")).collect();
-        format!("{} VALUES ({}){}", self.into_clause(), placeholders.join(", "), self.conflict_clause())
+        format!("{} VALUES ({}){}", self.insert_clause(), placeholders.join(", "), self.conflict_clause())
     }
 
     /// Positions, in `columns`, of the conflict columns.

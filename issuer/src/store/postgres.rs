@@ -305,7 +305,7 @@ fn unnest_insert_sql(insert: &RowsInsert) -> String {
         if insert.skip_conflicts_on.is_empty() { "1".to_owned() } else { insert.skip_conflicts_on.join(", ") };
     format!(
         "{} SELECT * FROM UNNEST({}){} RETURNING {returning}",
-        insert.into_clause(),
+        insert.insert_clause(),
         arrays.join(", "),
         insert.conflict_clause()
     )
