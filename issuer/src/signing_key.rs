@@ -24,8 +24,23 @@ use crate::pkcs11_uri::Pkcs11Uri;
 
 /// The key the issuer signs with (credentials, status lists, checkpoints),
 /// wherever it is. Cheap to clone.
+///
+/// Its public key and the names derived from it are read from the signer
+/// once: a P-256 key derives its public key by a scalar multiplication, as
+/// costly as a signature, and every credential names the key several times.
 #[derive(Clone)]
-pub struct SigningKey(Arc<dyn IssuerSigner>);
+pub struct SigningKey {
+    signer: Arc<dyn IssuerSigner>,
+    names: Arc<KeyNames>,
+}
+
+/// What [`SigningKey`] keeps of its signer's public side.
+struct KeyNames {
+    public_key: p256::PublicKey,
+    public_key_multibase: String,
+    did: String,
+    verification_method: String,
+}
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36,49 +51,55 @@ impl std::fmt::Debug for SigningKey {
 impl SigningKey {
     /// Any signer.
     pub fn new(signer: Arc<dyn IssuerSigner>) -> Self {
-        Self(signer)
+        let names = KeyNames {
+            public_key: signer.public_key(),
+            public_key_multibase: signer.public_key_multibase(),
+            did: signer.did(),
+            verification_method: signer.verification_method(),
+        };
+        Self { signer, names: Arc::new(names) }
     }
 
     /// `did:key` of the key.
     pub fn did(&self) -> String {
-        self.0.did()
+        self.names.did.clone()
     }
 
     /// The signer, shared (the transparency log keeps one).
     pub fn shared(&self) -> Arc<dyn IssuerSigner> {
-        Arc::clone(&self.0)
+        Arc::clone(&self.signer)
     }
 }
 
 impl From<IssuerKey> for SigningKey {
     fn from(key: IssuerKey) -> Self {
-        Self(Arc::new(key))
+        Self::new(Arc::new(key))
     }
 }
 
 impl IssuerSigner for SigningKey {
     fn public_key(&self) -> p256::PublicKey {
-        self.0.public_key()
+        self.names.public_key
     }
 
     fn sign_es256(&self, message: &[u8]) -> Result<[u8; 64], SignerError> {
-        self.0.sign_es256(message)
+        self.signer.sign_es256(message)
     }
 
     fn public_key_multibase(&self) -> String {
-        self.0.public_key_multibase()
+        self.names.public_key_multibase.clone()
     }
 
     fn did(&self) -> String {
-        self.0.did()
+        self.names.did.clone()
     }
 
     fn verification_method(&self) -> String {
-        self.0.verification_method()
+        self.names.verification_method.clone()
     }
 
     fn sm2_credential_key(&self) -> Option<&Sm2IssuerKey> {
-        self.0.sm2_credential_key()
+        self.signer.sm2_credential_key()
     }
 }
 

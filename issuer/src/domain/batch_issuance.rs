@@ -48,10 +48,15 @@ struct Fresh {
 
 /// A row signed, waiting for its group's commit.
 struct Signed {
+    row: SignedRow,
+    to_save: IssuedToSave,
+}
+
+/// What a signed row's answer is made of, once the store has said what it did.
+struct SignedRow {
     position: usize,
     id: CredentialId,
     body: Value,
-    to_save: IssuedToSave,
     request_digest: String,
 }
 
@@ -238,11 +243,8 @@ impl Issuer {
             credential_id: Some(fresh.id.as_str().to_owned()),
         };
         Ok(Signed {
-            position,
-            id: fresh.id,
-            body,
+            row: SignedRow { position, id: fresh.id, body, request_digest: fresh.request_digest },
             to_save: IssuedToSave { credential, idempotency: Some(idempotency), log_entry },
-            request_digest: fresh.request_digest,
         })
     }
 
@@ -253,14 +255,14 @@ impl Issuer {
         if group.is_empty() {
             return Vec::new();
         }
-        let items: Vec<IssuedToSave> = group.iter().map(|s| s.to_save.clone()).collect();
+        // The rows handed to the store without a copy of their credentials.
+        let (group, items): (Vec<SignedRow>, Vec<IssuedToSave>) = group.into_iter().map(|s| (s.row, s.to_save)).unzip();
         let saved = match self.store.save_issued_group(&items).await {
             Ok(saved) => saved,
             Err(e) => {
                 tracing::warn!(error = %e, rows = group.len(), "group commit failed; storing the rows one by one");
                 let mut one_by_one = Vec::with_capacity(group.len());
-                for s in &group {
-                    let t = &s.to_save;
+                for t in &items {
                     one_by_one.push(
                         self.store
                             .save_issued_logged(&t.credential, t.idempotency.as_ref(), Some(&t.log_entry))
@@ -277,7 +279,7 @@ impl Issuer {
     /// Each row's answer from what the store did with it; the log learns the new entries.
     async fn answers(
         &self,
-        group: Vec<Signed>,
+        group: Vec<SignedRow>,
         saved: Vec<Result<(SaveOutcome, Option<crate::store::LogAppended>), IssuanceError>>,
     ) -> Vec<(usize, Result<Issued, IssuanceError>)> {
         let mut answers = Vec::with_capacity(group.len());

@@ -11,7 +11,8 @@
 //! The few places where the dialects differ in more than syntax are backend methods:
 //! [`Session::lock`] (PostgreSQL's advisory locks; SQLite's `BEGIN IMMEDIATE` already
 //! serialises writers), [`Session::append_log`] (the gap-free sequence under a lock;
-//! one `UNNEST` statement on PostgreSQL), and the [`Dialect`] helpers for
+//! one `UNNEST` statement on PostgreSQL), [`Session::insert_rows`] (many rows, one
+//! `UNNEST` statement on PostgreSQL), and the [`Dialect`] helpers for
 //! `FOR UPDATE`, date truncation and SQLite's partial indexes.
 
 use std::fmt;
@@ -105,6 +106,17 @@ pub(super) trait Session: Send {
     /// transaction: on PostgreSQL it takes a lock held to commit, so taken last it is
     /// never part of a lock cycle.
     fn append_log<'a>(&'a mut self, rows: &'a [LogRow]) -> BoxFuture<'a, Result<i64, StoreError>>;
+    /// Inserts `rows` (one [`Value`] per column of `insert`, in order) into
+    /// `insert.table`; for each row, whether it was inserted (`false` only when
+    /// it was skipped on a conflict, see [`RowsInsert::skip_conflicts_on`]).
+    /// PostgreSQL: one statement (one array per column, `UNNEST`ed); SQLite: one
+    /// prepared statement per row, in one trip to its thread. The rows must be
+    /// distinct on the conflict columns.
+    fn insert_rows<'a>(
+        &'a mut self,
+        insert: &'a RowsInsert,
+        rows: &'a [Vec<Value>],
+    ) -> BoxFuture<'a, Result<Vec<bool>, StoreError>>;
     /// Commits the transaction (nothing to do in [`Mode::Autocommit`]).
     fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;
     /// Rolls the transaction back and waits for it.
@@ -119,6 +131,75 @@ pub(super) struct LogRow {
     pub credential_id: Option<String>,
     /// Fixed-width RFC 3339 text.
     pub created_at: String,
+}
+
+/// The type of a column of a [`RowsInsert`] (PostgreSQL sends a column as one typed array).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ColumnType {
+    Text,
+    Int,
+    Bool,
+    /// Fixed-width RFC 3339 text, stored as a timestamp.
+    Timestamp,
+}
+
+/// Many rows into one table ([`Session::insert_rows`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RowsInsert {
+    pub table: &'static str,
+    pub columns: &'static [(&'static str, ColumnType)],
+    /// A row conflicting with a stored one (or one of the transaction's) on these
+    /// columns is skipped (`ON CONFLICT (…) DO NOTHING`); empty: a conflict fails
+    /// the statement.
+    pub skip_conflicts_on: &'static [&'static str],
+}
+
+impl RowsInsert {
+    /// `INSERT INTO table (columns)`.
+    pub(super) fn insert_clause(&self) -> String {
+        let names: Vec<&str> = self.columns.iter().map(|(name, _)| *name).collect();
+        format!("INSERT INTO {} ({})", self.table, names.join(", "))
+    }
+
+    /// `ON CONFLICT (…) DO NOTHING`, or nothing.
+    pub(super) fn conflict_clause(&self) -> String {
+        if self.skip_conflicts_on.is_empty() {
+            String::new()
+        } else {
+            format!(" ON CONFLICT ({}) DO NOTHING", self.skip_conflicts_on.join(", "))
+        }
+    }
+
+    /// The statement inserting one row, `$n` placeholders in column order.
+    pub(super) fn one_row_sql(&self) -> String {
+        let placeholders: Vec<String> = (1..=self.columns.len()).map(|n| format!("${n}")).collect();
+        format!("{} VALUES ({}){}", self.insert_clause(), placeholders.join(", "), self.conflict_clause())
+    }
+
+    /// Positions, in `columns`, of the conflict columns.
+    pub(super) fn conflict_positions(&self) -> Result<Vec<usize>, StoreError> {
+        self.skip_conflicts_on
+            .iter()
+            .map(|name| {
+                self.columns.iter().position(|(column, _)| column == name).ok_or_else(|| {
+                    StoreError::Corrupt(format!("conflict column {name} is not inserted into {}", self.table))
+                })
+            })
+            .collect()
+    }
+
+    /// Checks that every row has one value per column.
+    pub(super) fn check_rows(&self, rows: &[Vec<Value>]) -> Result<(), StoreError> {
+        match rows.iter().find(|row| row.len() != self.columns.len()) {
+            Some(row) => Err(StoreError::Corrupt(format!(
+                "a row for {} has {} values for {} columns",
+                self.table,
+                row.len(),
+                self.columns.len()
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The SQL to insert one [`LogRow`], in argument order.
@@ -142,7 +223,7 @@ impl LogRow {
 }
 
 /// A statement argument or a column value.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub(super) enum Value {
     Null,
     Int(i64),
@@ -366,6 +447,14 @@ impl Tx {
 
     pub(super) async fn append_log(&mut self, rows: &[LogRow]) -> Result<i64, StoreError> {
         self.session.append_log(rows).await
+    }
+
+    pub(super) async fn insert_rows(
+        &mut self,
+        insert: &RowsInsert,
+        rows: &[Vec<Value>],
+    ) -> Result<Vec<bool>, StoreError> {
+        self.session.insert_rows(insert, rows).await
     }
 
     pub(super) async fn commit(self) -> Result<(), StoreError> {

@@ -4,7 +4,7 @@ use chrono::Utc;
 use tracing::debug;
 use wallet_core::transparency::LogEntry;
 
-use super::backend::{args, duplicate_as, Mode, Row, Tx, Value};
+use super::backend::{args, duplicate_as, is_unique_violation, ColumnType, Mode, Row, RowsInsert, Tx, Value};
 use super::transparency::append_log_entries;
 use super::{
     format_timestamp, parse_optional_timestamp, parse_timestamp, response_status_from_db, CredentialQuery,
@@ -140,23 +140,43 @@ impl Store {
         }
         let mut tx = self.begin(Mode::Write).await?;
         let stored_at = format_timestamp(Utc::now());
-        let mut claim_order: Vec<(usize, &IssuedToSave)> = items.iter().enumerate().collect();
-        claim_order.sort_by(|(_, a), (_, b)| {
-            let key = |item: &IssuedToSave| item.idempotency.as_ref().map(|r| (r.scope.clone(), r.key.clone()));
-            key(a).cmp(&key(b))
-        });
-        let mut saved = vec![false; items.len()];
-        for (position, item) in claim_order {
-            let claimed = match &item.idempotency {
-                Some(record) => claim_key(&mut tx, record, &stored_at).await?,
-                None => true,
-            };
-            if claimed {
-                insert_credential(&mut tx, &item.credential, &stored_at).await?;
+        // Keys are claimed in (scope, key) order; of the items sharing a key, the
+        // first claims it and the others replay it.
+        let mut claim_order: Vec<(usize, &IdempotencyRecord)> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(position, item)| Some((position, item.idempotency.as_ref()?)))
+            .collect();
+        claim_order.sort_by(|(_, a), (_, b)| (&a.scope, &a.key).cmp(&(&b.scope, &b.key)));
+        let mut saved = vec![true; items.len()];
+        let mut claims: Vec<(usize, &IdempotencyRecord)> = Vec::with_capacity(claim_order.len());
+        for (position, record) in claim_order {
+            match claims.last() {
+                Some((_, last)) if (&last.scope, &last.key) == (&record.scope, &record.key) => {
+                    if let Some(slot) = saved.get_mut(position) {
+                        *slot = false;
+                    }
+                }
+                _ => claims.push((position, record)),
             }
-            if let Some(slot) = saved.get_mut(position) {
+        }
+        // One statement per table (PostgreSQL), whatever the group's size.
+        let claim_rows: Vec<Vec<Value>> =
+            claims.iter().map(|(_, record)| idempotency_row(record, &stored_at)).collect();
+        let claimed = tx.insert_rows(&IDEMPOTENCY_RECORDS, &claim_rows).await?;
+        for ((position, _), claimed) in claims.iter().zip(claimed) {
+            if let Some(slot) = saved.get_mut(*position) {
                 *slot = claimed;
             }
+        }
+        let credential_rows: Vec<Vec<Value>> = items
+            .iter()
+            .zip(&saved)
+            .filter(|(_, saved)| **saved)
+            .map(|(item, _)| credential_row(&item.credential, &stored_at))
+            .collect();
+        if let Err(err) = tx.insert_rows(&CREDENTIALS, &credential_rows).await {
+            return Err(duplicate_in_group(err, items));
         }
         let entries: Vec<(&LogEntry, Option<&str>)> = items
             .iter()
@@ -290,6 +310,83 @@ impl Store {
             .get(0)?;
         u64::try_from(count).map_err(|_| StoreError::Corrupt(format!("negative credential count {count}")))
     }
+}
+
+/// `idempotency_records`, as a group claims its keys: a key already taken is skipped.
+const IDEMPOTENCY_RECORDS: RowsInsert = RowsInsert {
+    table: "idempotency_records",
+    columns: &[
+        ("scope", ColumnType::Text),
+        ("idempotency_key", ColumnType::Text),
+        ("request_digest", ColumnType::Text),
+        ("response_status", ColumnType::Int),
+        ("response_body", ColumnType::Text),
+        ("credential_id", ColumnType::Text),
+        ("created_at", ColumnType::Timestamp),
+    ],
+    skip_conflicts_on: &["scope", "idempotency_key"],
+};
+
+/// `credentials`, as a group stores them: an id already stored fails the group.
+const CREDENTIALS: RowsInsert = RowsInsert {
+    table: "credentials",
+    columns: &[
+        ("id", ColumnType::Text),
+        ("kind", ColumnType::Text),
+        ("issuer", ColumnType::Text),
+        ("issued_at", ColumnType::Timestamp),
+        ("valid_from", ColumnType::Timestamp),
+        ("valid_until", ColumnType::Timestamp),
+        ("credential_json", ColumnType::Text),
+        ("search_digest", ColumnType::Text),
+        ("stored_at", ColumnType::Timestamp),
+        ("licence_id", ColumnType::Text),
+    ],
+    skip_conflicts_on: &[],
+};
+
+/// The [`IDEMPOTENCY_RECORDS`] row of `record`.
+fn idempotency_row(record: &IdempotencyRecord, stored_at: &str) -> Vec<Value> {
+    args![
+        &record.scope,
+        &record.key,
+        &record.request_digest,
+        record.response_status,
+        &record.response_body,
+        &record.credential_id,
+        stored_at,
+    ]
+    .into()
+}
+
+/// The [`CREDENTIALS`] row of `credential`.
+fn credential_row(credential: &NewCredential, stored_at: &str) -> Vec<Value> {
+    args![
+        &credential.id,
+        &credential.kind,
+        &credential.issuer,
+        format_timestamp(credential.issued_at),
+        credential.valid_from.map(format_timestamp),
+        credential.valid_until.map(format_timestamp),
+        &credential.credential_json,
+        &credential.search_digest,
+        stored_at,
+        &credential.licence_id,
+    ]
+    .into()
+}
+
+/// A failed group insert of credentials as [`StoreError::Duplicate`] when an id
+/// was already stored, naming it when the database said which.
+fn duplicate_in_group(err: StoreError, items: &[IssuedToSave]) -> StoreError {
+    if !is_unique_violation(&err) {
+        return err;
+    }
+    let said = err.to_string();
+    let named = items.iter().map(|item| item.credential.id.as_str()).find(|id| said.contains(&format!("({id})")));
+    StoreError::Duplicate(
+        named.map_or_else(|| format!("one of the group's {} credential ids", items.len()), str::to_owned),
+    )
 }
 
 /// Inserts the idempotency record unless its key is taken; whether it was inserted.

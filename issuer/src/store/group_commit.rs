@@ -47,16 +47,16 @@ async fn commit_groups(store: Store, mut receiver: mpsc::Receiver<Pending<Issued
     let mut waiting = Vec::with_capacity(MAX_GROUP);
     while receiver.recv_many(&mut waiting, MAX_GROUP).await > 0 {
         let group: Vec<Pending<IssuedToSave, Answer>> = std::mem::take(&mut waiting);
-        let items: Vec<IssuedToSave> = group.iter().map(|(item, _)| item.clone()).collect();
+        let (items, replies): (Vec<IssuedToSave>, Vec<_>) = group.into_iter().unzip();
         match store.save_issued_group(&items).await {
             Ok(answers) => {
-                for ((_, reply), answer) in group.into_iter().zip(answers) {
+                for (reply, answer) in replies.into_iter().zip(answers) {
                     let _ = reply.send(Ok(answer));
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, saves = group.len(), "shared commit failed; saving one by one");
-                for (item, reply) in group {
+                tracing::warn!(error = %e, saves = items.len(), "shared commit failed; saving one by one");
+                for (item, reply) in items.into_iter().zip(replies) {
                     let answer = store
                         .save_issued_logged(&item.credential, item.idempotency.as_ref(), Some(&item.log_entry))
                         .await;

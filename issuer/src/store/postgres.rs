@@ -8,6 +8,7 @@
 //! Connections are unencrypted (`NoTls`): run the database on a private network or
 //! a local socket.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -20,7 +21,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Config, NoTls};
 use tracing::{debug, warn};
 
-use super::backend::{Backend, Dialect, Lock, LogRow, Mode, Row, Session, Value, NEXT_LOG_SEQ};
+use super::backend::{Backend, ColumnType, Dialect, Lock, LogRow, Mode, Row, RowsInsert, Session, Value, NEXT_LOG_SEQ};
 use super::error::describe_error;
 use super::migrations;
 use super::{format_timestamp, StoreError};
@@ -223,6 +224,57 @@ impl Session for PgSession {
         .boxed()
     }
 
+    fn insert_rows<'a>(
+        &'a mut self,
+        insert: &'a RowsInsert,
+        rows: &'a [Vec<Value>],
+    ) -> BoxFuture<'a, Result<Vec<bool>, StoreError>> {
+        async move {
+            insert.check_rows(rows)?;
+            if rows.is_empty() {
+                return Ok(Vec::new());
+            }
+            let client = self.client()?;
+            let statement = client.prepare_cached(&unnest_insert_sql(insert)).await?;
+            let arrays = insert
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(column, (_, ty))| column_array(rows, column, *ty))
+                .collect::<Result<Vec<_>, _>>()?;
+            let returned = client.query(&statement, &refs(&arrays)).await?;
+            if insert.skip_conflicts_on.is_empty() {
+                if returned.len() != rows.len() {
+                    return Err(StoreError::Corrupt(format!(
+                        "{} of {} rows inserted into {}",
+                        returned.len(),
+                        rows.len(),
+                        insert.table
+                    )));
+                }
+                return Ok(vec![true; rows.len()]);
+            }
+            // The inserted rows name themselves by their conflict columns.
+            let positions = insert.conflict_positions()?;
+            let key_of = |row: &Vec<Value>| positions.iter().map(|&p| row.get(p).cloned()).collect::<Vec<_>>();
+            let mut position_of: HashMap<Vec<Option<Value>>, usize> = HashMap::with_capacity(rows.len());
+            for (position, row) in rows.iter().enumerate().rev() {
+                position_of.insert(key_of(row), position);
+            }
+            let mut inserted = vec![false; rows.len()];
+            for row in &returned {
+                let Row(values) = from_postgres(row)?;
+                let key: Vec<Option<Value>> = values.into_iter().map(Some).collect();
+                let slot = position_of.get(&key).and_then(|&p| inserted.get_mut(p)).ok_or_else(|| {
+                    StoreError::Corrupt(format!("{} returned a row that was not inserted", insert.table))
+                })?;
+                *slot = true;
+            }
+            Ok(inserted)
+        }
+        .boxed()
+    }
+
     fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>> {
         self.finish("COMMIT")
     }
@@ -230,6 +282,74 @@ impl Session for PgSession {
     fn rollback(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>> {
         self.finish("ROLLBACK")
     }
+}
+
+/// `INSERT … SELECT * FROM UNNEST($1::type[], …) [ON CONFLICT (…) DO NOTHING]
+/// RETURNING <conflict columns, or 1>`: every row in one statement.
+fn unnest_insert_sql(insert: &RowsInsert) -> String {
+    let arrays: Vec<String> = insert
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(n, (_, ty))| {
+            let ty = match ty {
+                ColumnType::Text => "text",
+                ColumnType::Int => "bigint",
+                ColumnType::Bool => "boolean",
+                ColumnType::Timestamp => "timestamptz",
+            };
+            format!("${}::{ty}[]", n + 1)
+        })
+        .collect();
+    let returning =
+        if insert.skip_conflicts_on.is_empty() { "1".to_owned() } else { insert.skip_conflicts_on.join(", ") };
+    format!(
+        "{} SELECT * FROM UNNEST({}){} RETURNING {returning}",
+        insert.insert_clause(),
+        arrays.join(", "),
+        insert.conflict_clause()
+    )
+}
+
+/// Column `column` of `rows` as one array argument of type `ty`.
+fn column_array(
+    rows: &[Vec<Value>],
+    column: usize,
+    ty: ColumnType,
+) -> Result<Box<dyn ToSql + Sync + Send>, StoreError> {
+    fn collect<T>(
+        rows: &[Vec<Value>],
+        column: usize,
+        convert: impl Fn(&Value) -> Option<Result<T, StoreError>>,
+    ) -> Result<Vec<Option<T>>, StoreError> {
+        rows.iter()
+            .map(|row| match row.get(column) {
+                None | Some(Value::Null) => Ok(None),
+                Some(value) => convert(value)
+                    .ok_or_else(|| StoreError::Corrupt(format!("column {column} of a row has the wrong type")))?
+                    .map(Some),
+            })
+            .collect()
+    }
+    Ok(match ty {
+        ColumnType::Text => Box::new(collect(rows, column, |v| match v {
+            Value::Text(text) => Some(Ok(text.clone())),
+            _ => None,
+        })?),
+        ColumnType::Int => Box::new(collect(rows, column, |v| match v {
+            Value::Int(n) => Some(Ok(*n)),
+            _ => None,
+        })?),
+        ColumnType::Bool => Box::new(collect(rows, column, |v| match v {
+            Value::Bool(b) => Some(Ok(*b)),
+            Value::Int(n) => Some(Ok(*n != 0)),
+            _ => None,
+        })?),
+        ColumnType::Timestamp => Box::new(collect(rows, column, |v| match v {
+            Value::Text(text) => Some(timestamp_argument(text)),
+            _ => None,
+        })?),
+    })
 }
 
 /// Takes a transaction-scoped advisory lock.

@@ -19,7 +19,9 @@ use rusqlite::{params_from_iter, Connection};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tracing::{debug, warn};
 
-use super::backend::{Backend, Dialect, Lock, LogRow, Mode, Row, Session, Value, INSERT_LOG_ROW, NEXT_LOG_SEQ};
+use super::backend::{
+    Backend, Dialect, Lock, LogRow, Mode, Row, RowsInsert, Session, Value, INSERT_LOG_ROW, NEXT_LOG_SEQ,
+};
 use super::migrations;
 use super::StoreError;
 
@@ -219,6 +221,31 @@ impl Session for SqliteSession {
                     insert.execute(params_from_iter(row.args(seq).iter()))?;
                 }
                 Ok(first)
+            })
+            .await
+        }
+        .boxed()
+    }
+
+    fn insert_rows<'a>(
+        &'a mut self,
+        insert: &'a RowsInsert,
+        rows: &'a [Vec<Value>],
+    ) -> BoxFuture<'a, Result<Vec<bool>, StoreError>> {
+        let (sql, rows) = (translate(&insert.one_row_sql()), rows.to_vec());
+        async move {
+            insert.check_rows(&rows)?;
+            if rows.is_empty() {
+                return Ok(Vec::new());
+            }
+            // One trip: a statement per row, on the connection's thread.
+            self.run(move |held| {
+                let mut statement = held.connection.prepare_cached(&sql)?;
+                let mut inserted = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    inserted.push(statement.execute(params_from_iter(row.iter()))? == 1);
+                }
+                Ok(inserted)
             })
             .await
         }

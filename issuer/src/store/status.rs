@@ -22,7 +22,7 @@ use serde::Serialize;
 use tracing::{debug, info};
 use wallet_core::status::StatusPurpose;
 
-use super::backend::{args, Mode, Row, Tx};
+use super::backend::{args, ColumnType, Mode, Row, RowsInsert, Tx};
 pub use super::status_allocation::{StatusAllocation, StatusListConfig};
 use super::transparency::{append_log_entries, status_entry};
 use super::LogAppended;
@@ -494,33 +494,35 @@ impl Store {
             credential_ids.iter().map(|_| Vec::with_capacity(purposes.len())).collect();
         for &purpose in purposes {
             let purpose_text = purpose.as_str();
-            // The open list of this purpose: (list_id, size_bits, indexes it may still hand out, handed out here).
-            let mut open: Option<OpenList> = None;
-            for (credential_id, allocated) in credential_ids.iter().zip(allocations.iter_mut()) {
-                if let Some(found) = existing.get(&(credential_id.to_string(), purpose_text)) {
-                    allocated.push(found.clone());
-                    continue;
+            // The ids without an entry of this purpose, each once, in order.
+            let mut seen = std::collections::HashSet::new();
+            let mut pending: Vec<&str> = credential_ids
+                .iter()
+                .copied()
+                .filter(|id| !existing.contains_key(&(id.to_string(), purpose_text)) && seen.insert(*id))
+                .collect();
+            // The open list of this purpose takes as many as it has room for, in
+            // one insert; the rest go to the next list.
+            while !pending.is_empty() {
+                let list = open_list(&mut tx, purpose_text, config, &now).await?;
+                let take = pending.len().min(usize::try_from(list.room).unwrap_or(usize::MAX)).max(1);
+                let rest = pending.split_off(take);
+                let indexes =
+                    insert_free_entries(&mut tx, list.list_id, list.size_bits, &pending, purpose_text, &now).await?;
+                for (credential_id, index) in pending.iter().zip(indexes) {
+                    existing.insert(
+                        (credential_id.to_string(), purpose_text),
+                        StatusAllocation { purpose, list_id: list.list_id, index },
+                    );
                 }
-                let mut list = match open.take() {
-                    Some(list) if list.room > 0 => list,
-                    full => {
-                        if let Some(full) = full {
-                            full.flush(&mut tx).await?;
-                        }
-                        open_list(&mut tx, purpose_text, config, &now).await?
-                    }
-                };
-                let index =
-                    insert_free_entry(&mut tx, list.list_id, list.size_bits, credential_id, purpose_text, &now).await?;
-                list.room -= 1;
-                list.handed_out += 1;
-                let allocation = StatusAllocation { purpose, list_id: list.list_id, index };
-                existing.insert((credential_id.to_string(), purpose_text), allocation.clone());
-                allocated.push(allocation);
-                open = Some(list);
+                OpenList { handed_out: i64::try_from(take).unwrap_or(i64::MAX), ..list }.flush(&mut tx).await?;
+                pending = rest;
             }
-            if let Some(list) = open {
-                list.flush(&mut tx).await?;
+            for (credential_id, allocated) in credential_ids.iter().zip(allocations.iter_mut()) {
+                let found = existing.get(&(credential_id.to_string(), purpose_text)).ok_or_else(|| {
+                    StoreError::Corrupt(format!("no {purpose_text} entry was allocated to {credential_id}"))
+                })?;
+                allocated.push(found.clone());
             }
         }
         tx.commit().await?;
@@ -736,6 +738,72 @@ async fn existing_allocations(
         }
     }
     Ok(found)
+}
+
+/// `status_entries`, as allocations insert them: an index already taken is skipped (and drawn again).
+const STATUS_ENTRIES: RowsInsert = RowsInsert {
+    table: "status_entries",
+    columns: &[
+        ("list_id", ColumnType::Int),
+        ("status_index", ColumnType::Int),
+        ("credential_id", ColumnType::Text),
+        ("purpose", ColumnType::Text),
+        ("is_set", ColumnType::Bool),
+        ("allocated_at", ColumnType::Timestamp),
+    ],
+    skip_conflicts_on: &["list_id", "status_index"],
+};
+
+/// Inserts an entry for each of `credential_ids` (distinct, none with an entry of
+/// `purpose`, no more than the list has room for) at random free indexes of the
+/// list, distinct; their indexes, in order (the caller holds the allocation lock).
+/// Indexes are drawn for all of them and inserted in one statement (PostgreSQL);
+/// those found taken are drawn again, [`RANDOM_ATTEMPTS`] times, then exactly
+/// among the free ones, one by one.
+async fn insert_free_entries(
+    tx: &mut Tx,
+    list_id: i64,
+    size_bits: u64,
+    credential_ids: &[&str],
+    purpose: &str,
+    now: &str,
+) -> Result<Vec<u64>, StoreError> {
+    let mut chosen: Vec<Option<u64>> = vec![None; credential_ids.len()];
+    let mut drawn: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    for _ in 0..RANDOM_ATTEMPTS {
+        let mut positions = Vec::new();
+        let mut rows: Vec<Vec<super::backend::Value>> = Vec::new();
+        for (position, credential_id) in credential_ids.iter().enumerate() {
+            if chosen.get(position).copied().flatten().is_some() {
+                continue;
+            }
+            // Distinct within the statement; a few tries, then left to the next round.
+            let Some(index) = (0..RANDOM_ATTEMPTS).map(|_| random_index(size_bits)).find(|i| !drawn.contains(i)) else {
+                continue;
+            };
+            drawn.insert(index);
+            positions.push((position, index));
+            rows.push(args![list_id, to_i64(index), *credential_id, purpose, false, now].into());
+        }
+        if rows.is_empty() {
+            break;
+        }
+        let inserted = tx.insert_rows(&STATUS_ENTRIES, &rows).await?;
+        for ((position, index), inserted) in positions.into_iter().zip(inserted) {
+            if let (true, Some(slot)) = (inserted, chosen.get_mut(position)) {
+                *slot = Some(index);
+            }
+        }
+    }
+    let mut indexes = Vec::with_capacity(credential_ids.len());
+    for (credential_id, chosen) in credential_ids.iter().zip(chosen) {
+        indexes.push(match chosen {
+            Some(index) => index,
+            // A crowded list: exactly among the free indexes.
+            None => insert_free_entry(tx, list_id, size_bits, credential_id, purpose, now).await?,
+        });
+    }
+    Ok(indexes)
 }
 
 /// Inserts the entry at a random free index (the caller holds the allocation lock).

@@ -99,6 +99,7 @@ store_tests!(
     concurrent_group_and_coalesced_saves_are_gap_free,
     grouped_status_allocation_is_distinct_idempotent_and_rolls_over,
     coalesced_status_allocations_are_distinct_idempotent_and_keep_their_purposes,
+    a_group_of_300_stores_every_row_once_and_each_where_it_belongs,
 );
 
 // --- the tests ------------------------------------------------------------------
@@ -735,6 +736,127 @@ async fn group_saves_answer_per_credential_and_log_in_order(db: TestDb) {
         [Some("urn:uuid:group-0"), Some("urn:uuid:group-2"), Some("urn:uuid:group-3"), Some("urn:uuid:group-5")]
     );
     assert!(store.save_issued_group(&[]).await.unwrap().is_empty());
+}
+
+/// The multi-row statements of a group (one per table on PostgreSQL): no row
+/// lost, doubled or given to another credential, for 300 rows with keys taken
+/// before, keys repeated inside the group, rows without a key and optional
+/// columns set and unset; the status entries of the 300 allocated the same way.
+async fn a_group_of_300_stores_every_row_once_and_each_where_it_belongs(db: TestDb) {
+    let store = db.store;
+    const N: usize = 300;
+    let id = |n: usize| format!("urn:uuid:big-{n:03}");
+    // Keys: mostly their own; every 50th a key committed before the group;
+    // every 40th (not 50th) the key of the row 7 before it; every 60th none.
+    let key = |n: usize| -> Option<String> {
+        if n % 60 == 59 {
+            None
+        } else if n % 50 == 49 {
+            Some(format!("before-{n}"))
+        } else if n % 40 == 39 {
+            Some(format!("key-{}", n - 7))
+        } else {
+            Some(format!("key-{n}"))
+        }
+    };
+    for n in (0..N).filter(|n| n % 50 == 49 && n % 60 != 59) {
+        let earlier = IssuedToSave {
+            credential: sample_credential(&format!("urn:uuid:earlier-{n}"), "Generic", at(BASE_SECONDS, 0)),
+            idempotency: Some(idempotency_record("big", &format!("before-{n}"), &format!("urn:uuid:earlier-{n}"), 201)),
+            log_entry: log_entry(255),
+        };
+        store.save_issued_group(&[earlier]).await.expect("earlier");
+    }
+    let ids: Vec<String> = (0..N).map(id).collect();
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let allocations =
+        store.allocate_status_many(&id_refs, &PURPOSES, &StatusListConfig::default()).await.expect("status");
+    let group: Vec<IssuedToSave> = (0..N)
+        .map(|n| {
+            let mut credential = sample_credential(&id(n), "Generic", at(BASE_SECONDS + n as i64, n as u32));
+            credential.credential_json = credential.credential_json.replace("Zoë", &format!("Zoë {n}"));
+            if n % 3 == 0 {
+                credential.valid_from = None;
+                credential.search_digest = None;
+            }
+            if n % 4 == 0 {
+                credential.valid_until = None;
+                credential.licence_id = Some(format!("LIC-{n:03}"));
+            }
+            let mut record = key(n).map(|key| idempotency_record("big", &key, &id(n), 201));
+            if let Some(record) = record.as_mut() {
+                record.response_body = format!("{{\"row\":{n},\"id\":\"{}\"}}", id(n));
+            }
+            IssuedToSave { credential, idempotency: record, log_entry: log_entry((n % 250) as u8) }
+        })
+        .collect();
+    let outcomes = store.save_issued_group(&group).await.expect("group");
+    assert_eq!(outcomes.len(), N);
+    let before = store.log_size().await.unwrap() as usize - outcomes.iter().filter(|o| o.1.is_some()).count();
+    let mut next_seq = before as u64;
+    let mut stored = 0;
+    for (n, (item, (outcome, appended))) in group.iter().zip(&outcomes).enumerate() {
+        let replays = n % 60 != 59 && (n % 50 == 49 || n % 40 == 39);
+        let found = store.credential(&id(n)).await.unwrap();
+        if replays {
+            let expected = if n % 50 == 49 { format!("urn:uuid:earlier-{n}") } else { id(n - 7) };
+            match outcome {
+                SaveOutcome::Replayed(record) => {
+                    assert_eq!(record.credential_id.as_deref(), Some(expected.as_str()), "row {n}")
+                }
+                SaveOutcome::Saved => panic!("row {n} should replay"),
+            }
+            assert!(appended.is_none() && found.is_none(), "row {n}: a replay stores and logs nothing");
+            continue;
+        }
+        stored += 1;
+        assert_eq!(*outcome, SaveOutcome::Saved, "row {n}");
+        assert_eq!(appended.map(|a| a.seq), Some(next_seq), "row {n}: logged in order, gap-free");
+        next_seq += 1;
+        let found = found.unwrap_or_else(|| panic!("row {n} is stored"));
+        let c = &item.credential;
+        assert_eq!(
+            (&found.kind, &found.issuer, found.issued_at, found.valid_from, found.valid_until),
+            (&c.kind, &c.issuer, c.issued_at, c.valid_from, c.valid_until),
+            "row {n}"
+        );
+        assert_eq!((&found.credential_json, &found.search_digest), (&c.credential_json, &c.search_digest), "row {n}");
+        assert_eq!(
+            store.credential_id_by_licence_id(&format!("LIC-{n:03}")).await.unwrap(),
+            c.licence_id.as_ref().map(|_| id(n))
+        );
+        if let Some(record) = &item.idempotency {
+            assert_eq!(store.idempotent_response("big", &record.key).await.unwrap().as_ref(), Some(record), "row {n}");
+        }
+        let entry = store.first_log_entry_for(&id(n)).await.unwrap().unwrap_or_else(|| panic!("row {n} is logged"));
+        assert_eq!(
+            (Some(entry.seq), entry.entry.clone()),
+            (appended.map(|a| a.seq), item.log_entry.encode()),
+            "row {n}"
+        );
+        let status = store.credential_status(&id(n)).await.unwrap().unwrap_or_else(|| panic!("row {n} has status"));
+        let held: Vec<(i64, u64)> = status.entries.iter().map(|e| (e.list_id, e.index)).collect();
+        let allocated: Vec<(i64, u64)> = allocations[n].iter().map(|a| (a.list_id, a.index)).collect();
+        assert_eq!(held, allocated, "row {n}: its own status entries");
+    }
+    assert_eq!(stored, N - 5 - 4, "300 rows less 5 replays of keys taken before and 4 of keys repeated in the group");
+    assert_eq!(store.count_credentials(None).await.unwrap() as usize, stored + 5);
+    let log = store.log_entries(0, None).await.unwrap();
+    assert_eq!(log.len(), before + stored);
+    assert!(log.iter().enumerate().all(|(i, r)| r.seq == i as u64 && r.is_intact()));
+    let subjects: std::collections::HashSet<_> = log.iter().map(|r| r.credential_id.clone()).collect();
+    assert_eq!(subjects.len(), log.len(), "each credential logged once");
+    let mut indexes = std::collections::HashSet::new();
+    for (n, allocated) in allocations.iter().enumerate() {
+        assert_eq!(allocated.iter().map(|a| a.purpose).collect::<Vec<_>>(), PURPOSES, "row {n}");
+        for a in allocated {
+            assert!(indexes.insert((a.list_id, a.index)), "row {n}: an index handed out twice");
+        }
+    }
+    assert_eq!(indexes.len(), 2 * N);
+    for list in store.status_lists().await.unwrap() {
+        assert_eq!(list.allocated, N as u64, "the allocation count of list {}", list.list_id);
+    }
 }
 
 async fn a_group_with_a_stored_id_saves_nothing(db: TestDb) {
