@@ -26,9 +26,14 @@ pub enum KeyError {
 
 /// A P-256 issuer signing key. Its secret never leaves this type except as
 /// PKCS#8 PEM for storage; `Debug` does not print it.
+///
+/// It holds the ECDSA signing key, which carries the public key: deriving the
+/// public key costs a scalar multiplication, as much as a signature, and an
+/// issuer asks for it (its did, its verification method) several times per
+/// credential.
 #[derive(Clone)]
 pub struct IssuerKey {
-    secret: p256::SecretKey,
+    signing: p256::ecdsa::SigningKey,
 }
 
 impl std::fmt::Debug for IssuerKey {
@@ -40,7 +45,11 @@ impl std::fmt::Debug for IssuerKey {
 impl IssuerKey {
     /// Generate a fresh key from the operating system's RNG.
     pub fn generate() -> Self {
-        Self { secret: p256::SecretKey::random(&mut rand::rngs::OsRng) }
+        Self::from_secret(&p256::SecretKey::random(&mut rand::rngs::OsRng))
+    }
+
+    fn from_secret(secret: &p256::SecretKey) -> Self {
+        Self { signing: p256::ecdsa::SigningKey::from(secret) }
     }
 
     /// Parse a PKCS#8 PEM private key.
@@ -49,7 +58,7 @@ impl IssuerKey {
     /// [`KeyError::InvalidPrivateKey`] when it is not a P-256 PKCS#8 key.
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, KeyError> {
         p256::SecretKey::from_pkcs8_pem(pem)
-            .map(|secret| Self { secret })
+            .map(|secret| Self::from_secret(&secret))
             .map_err(|e| KeyError::InvalidPrivateKey(e.to_string()))
     }
 
@@ -58,7 +67,7 @@ impl IssuerKey {
     /// # Errors
     /// Only if the encoder fails, which does not happen for a valid key.
     pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
-        self.secret
+        p256::SecretKey::from(&self.signing)
             .to_pkcs8_pem(LineEnding::LF)
             .map(|pem| pem.to_string())
             .map_err(|e| KeyError::InvalidPrivateKey(e.to_string()))
@@ -66,7 +75,7 @@ impl IssuerKey {
 
     /// The public key.
     pub fn public_key(&self) -> p256::PublicKey {
-        self.secret.public_key()
+        p256::PublicKey::from(self.signing.verifying_key())
     }
 
     /// The Multikey `publicKeyMultibase` (`zDn…`) of the public key.
@@ -89,7 +98,7 @@ impl IssuerKey {
     /// nonces), as the 64 bytes `r ‖ s`.
     pub(crate) fn sign_es256(&self, message: &[u8]) -> [u8; 64] {
         use p256::ecdsa::signature::Signer as _;
-        let signature: p256::ecdsa::Signature = p256::ecdsa::SigningKey::from(&self.secret).sign(message);
+        let signature: p256::ecdsa::Signature = self.signing.sign(message);
         signature.to_bytes().into()
     }
 }

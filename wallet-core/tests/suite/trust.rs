@@ -241,6 +241,51 @@ fn signing_outside_the_certificate_validity_is_expired() {
     assert!(store.check_issuer(&w.clinic_key.did(), &health_types(), at("2027-12-31T00:00:00Z")).is_valid());
 }
 
+/// A store keeps the anchor of a path it validated and, for a signing time
+/// inside the certificate's validity, skips validating again: the answers at
+/// and around the edges of the validity are the same whichever time is asked
+/// first, and the kept path does not carry trust to another certificate or type.
+#[test]
+fn a_kept_certificate_path_gives_the_answers_of_a_fresh_validation() {
+    let w = world();
+    let did = w.clinic_key.did();
+    let times = [
+        ("2025-12-31T23:59:59Z", false),
+        ("2026-01-01T00:00:00Z", true),
+        (SIGNED, true),
+        ("2028-01-01T00:00:00Z", true),
+        ("2028-01-01T00:00:01Z", false),
+        ("1960-01-01T00:00:00Z", false),
+    ];
+    let fresh: Vec<Option<String>> = times
+        .iter()
+        .map(|(t, _)| code(&w.store().check_issuer(&did, &health_types(), at(t))).map(str::to_owned))
+        .collect();
+    for ((t, valid), answer) in times.iter().zip(&fresh) {
+        assert_eq!(answer.is_none(), *valid, "{t}: {answer:?}");
+        if !valid {
+            assert_eq!(answer.as_deref(), Some("issuer_certificate_expired"), "{t}");
+        }
+    }
+    // One store, asked in order and in reverse, twice over.
+    for order in [times.to_vec(), times.iter().rev().copied().collect()] {
+        let store = w.store();
+        for _ in 0..2 {
+            for (t, _) in &order {
+                let i = times.iter().position(|(u, _)| u == t).expect("listed");
+                assert_eq!(code(&store.check_issuer(&did, &health_types(), at(t))).map(str::to_owned), fresh[i], "{t}");
+            }
+        }
+        // The kept path is the clinic certificate's alone: the office's key
+        // and a type the clinic is not certified for still fail.
+        assert_eq!(code(&store.check_issuer(&did, &licence_types(), at(SIGNED))), Some("type_not_allowed"));
+        assert_eq!(
+            code(&store.check_issuer(&IssuerKey::generate().did(), &health_types(), at(SIGNED))),
+            Some("unknown_issuer")
+        );
+    }
+}
+
 #[test]
 fn clinic_cannot_issue_licences() {
     let w = world();
