@@ -216,13 +216,15 @@ fn check_derived_proof_value(bytes: &[u8]) -> Option<CheckResult> {
 /// What a derived credential of a registered type must show (checked by
 /// [`crate::verification::verify_credential`] with the signature): `validFrom`,
 /// `validUntil` (every credential of a registered type has both), and every
-/// pointer of its type's `mandatoryPointers` except an optional subject field.
-/// The verifier cannot see which pointers the issuer's base proof made
-/// mandatory; a base proof made with fewer (another tool, a misconfiguration)
-/// would let the holder withhold the name, the end of validity or the status
-/// entry, and the credential would read as anonymous, never expiring or never
-/// revocable. `Some(invalid)` (`sd_mandatory_member_missing`) naming the first
-/// member missing; `None` for other credentials.
+/// pointer of its type's `mandatoryPointers` that every credential of the type
+/// carries: not an optional subject field, not `credentialStatus` or
+/// `licenceId` (a credential may be issued without them, and
+/// [`mandatory_pointers_for`] then skips them). The verifier cannot see which
+/// pointers the issuer's base proof made mandatory; a base proof made with
+/// fewer (another tool, a misconfiguration) would let the holder withhold the
+/// name or the end of validity, and the credential would read as anonymous or
+/// never expiring. `Some(invalid)` (`sd_mandatory_member_missing`) naming the
+/// first member missing; `None` for other credentials.
 pub(crate) fn check_shown_mandatory(vc: &Value, types: &TypeRegistry) -> Option<CheckResult> {
     let proof = vc.get("proof")?;
     if !proof_entries(proof).into_iter().any(is_sd_proof) {
@@ -238,7 +240,7 @@ pub(crate) fn check_shown_mandatory(vc: &Value, types: &TypeRegistry) -> Option<
     let missing = ["/issuer", "/type", "/validFrom", "/validUntil"]
         .into_iter()
         .chain(definition.mandatory_pointers.iter().map(String::as_str))
-        .filter(|pointer| !optional_field(pointer))
+        .filter(|pointer| !optional_field(pointer) && !matches!(*pointer, "/credentialStatus" | "/licenceId"))
         .find(|pointer| vc.pointer(pointer).is_none())?;
     let missing: String = missing.chars().take(80).collect();
     Some(CheckResult::invalid(
