@@ -193,7 +193,10 @@ fn check_derived_proof_value(bytes: &[u8]) -> Option<CheckResult> {
     let (Some(signatures), Some(labels), Some(mandatory)) =
         (signatures.as_array(), labels.as_map(), mandatory.as_array())
     else {
-        return malformed("签名、标签映射或必选索引的类型不对", "signatures, label map or mandatory indexes of the wrong kind");
+        return malformed(
+            "签名、标签映射或必选索引的类型不对",
+            "signatures, label map or mandatory indexes of the wrong kind",
+        );
     };
     if signatures.len() > MAX_DERIVED_STATEMENTS {
         return too_large("逐条签名", "signatures", signatures.len(), MAX_DERIVED_STATEMENTS);
@@ -208,7 +211,10 @@ fn check_derived_proof_value(bytes: &[u8]) -> Option<CheckResult> {
         && labels.iter().all(|(k, v)| k.is_integer() && v.is_bytes())
         && mandatory.iter().all(ciborium::Value::is_integer);
     if !bytes_each {
-        return malformed("签名、标签或索引的元素类型不对", "an item of the signatures, labels or indexes is of the wrong kind");
+        return malformed(
+            "签名、标签或索引的元素类型不对",
+            "an item of the signatures, labels or indexes is of the wrong kind",
+        );
     }
     None
 }

@@ -13,8 +13,7 @@ use serde_json::{json, Value};
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
 use wallet_core::status::{
-    status_list_credential, Bitstring, LazyStatusLists, StatusListCache, StatusPolicy, StatusPurpose,
-    MAX_DECODED_BYTES,
+    status_list_credential, Bitstring, LazyStatusLists, StatusListCache, StatusPolicy, StatusPurpose, MAX_DECODED_BYTES,
 };
 use wallet_core::transparency::{Checkpoint, InclusionBundle, LogEntry, LogSigner, MerkleTree, WitnessPolicy};
 use wallet_core::verification::{verify_credential, CheckResult, StatusSource, VerificationReport, VerifyOptions};
@@ -113,7 +112,7 @@ async fn attack_a_signed_status_list_that_is_a_gzip_bomb_is_refused() {
     let mut cache = StatusListCache::default();
     let refused = cache.offer(&url, &list, now(), now()).await.unwrap_err();
     assert_eq!(refused.code(), "status_list_too_large");
-    assert!(64 << 20 > MAX_DECODED_BYTES);
+    const { assert!(64 << 20 > MAX_DECODED_BYTES) };
     // A credential naming it: its status is not vouched for (fail closed).
     let vc = sign_credential(&naming(&key, std::slice::from_ref(&url)), &key, signed_at()).await.unwrap();
     let options = VerifyOptions::at(now())

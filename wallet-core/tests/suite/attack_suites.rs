@@ -344,10 +344,9 @@ async fn attack_contexts_appended_to_a_jcs_credential() {
         assert_invalid(&report.checks.signature, "proof_context_mismatch");
     }
     // Appended contexts that redefine a shown term were, and are, not credentials.
-    for appended in [
-        json!({"fullName": "https://w3id.org/ecert/vocab#fullNamePinyin"}),
-        json!({"examinationResult": null}),
-    ] {
+    for appended in
+        [json!({"fullName": "https://w3id.org/ecert/vocab#fullNamePinyin"}), json!({"examinationResult": null})]
+    {
         let mut doc = vc.clone();
         doc["@context"].as_array_mut().unwrap().push(appended);
         assert_eq!(verify_credential(&doc, &options).await.unwrap_err().code(), "redefined_protected_term");
