@@ -115,8 +115,17 @@ fn is_sd_proof(proof: &Value) -> bool {
 /// is a derived one (or there is none), for `ssi` to verify.
 pub fn check_proof_kinds(proof: &Value) -> Option<CheckResult> {
     for p in proof_entries(proof).into_iter().filter(|p| is_sd_proof(p)) {
-        match proof_kind(p.get("proofValue").and_then(Value::as_str).unwrap_or("")) {
-            ProofKind::Derived => {}
+        let proof_value = p.get("proofValue").and_then(Value::as_str).unwrap_or("");
+        match proof_kind(proof_value) {
+            ProofKind::Derived => {
+                let bytes = proof_value
+                    .strip_prefix('u')
+                    .and_then(|encoded| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded).ok())
+                    .unwrap_or_default();
+                if let Some(refused) = check_derived_proof_value(&bytes) {
+                    return Some(refused);
+                }
+            }
             ProofKind::Base => {
                 return Some(CheckResult::invalid(
                     "sd_base_proof_presented",
@@ -136,6 +145,115 @@ pub fn check_proof_kinds(proof: &Value) -> Option<CheckResult> {
         }
     }
     None
+}
+
+/// Most per-statement signatures (and mandatory indexes) a derived proof may
+/// carry: each stands for one statement of the shown credential, and a
+/// shipped credential type has a few dozen. Beyond it the proof is refused
+/// (`sd_proof_too_large`) before any signature is checked.
+pub const MAX_DERIVED_STATEMENTS: usize = 1_024;
+
+/// Most entries of a derived proof's label map: each names a blank node of
+/// the shown credential, of which the canonicalisation budget allows
+/// [`crate::canonical::MAX_BLANK_NODES`].
+pub const MAX_DERIVED_LABELS: usize = crate::canonical::MAX_BLANK_NODES;
+
+/// The shape and size of a derived proof value (§3.4.8 parseDerivedProofValue:
+/// base signature, public key, signatures, label map, mandatory indexes),
+/// checked before `ssi` reads it: `Some(invalid)` for another shape
+/// (`sd_proof_malformed`) or more than [`MAX_DERIVED_STATEMENTS`] signatures or
+/// indexes or [`MAX_DERIVED_LABELS`] labels (`sd_proof_too_large`). Reading is
+/// linear in the proof value, which the document size limit bounds.
+fn check_derived_proof_value(bytes: &[u8]) -> Option<CheckResult> {
+    let malformed = |zh: &str, en: &str| {
+        Some(CheckResult::invalid(
+            "sd_proof_malformed",
+            format!("选择性披露签名（ecdsa-sd-2023 derived proof）格式不对：{zh}"),
+            format!("the selective-disclosure proof (ecdsa-sd-2023 derived proof) is malformed: {en}"),
+        ))
+    };
+    let too_large = |what_zh: &str, what_en: &str, count: usize, max: usize| {
+        Some(CheckResult::invalid(
+            "sd_proof_too_large",
+            format!("选择性披露签名含 {count} 个{what_zh}，超过上限 {max}"),
+            format!("the selective-disclosure proof carries {count} {what_en}, more than the limit of {max}"),
+        ))
+    };
+    let body = bytes.get(DERIVED_HEADER.len()..).unwrap_or_default();
+    let Ok(components) = ciborium::from_reader::<Vec<ciborium::Value>, _>(body) else {
+        return malformed("不是 CBOR 数组", "not a CBOR array");
+    };
+    let Ok([base_signature, public_key, signatures, labels, mandatory]) = <[ciborium::Value; 5]>::try_from(components)
+    else {
+        return malformed("应有 5 个部分", "it must have 5 components");
+    };
+    if !base_signature.is_bytes() || !public_key.is_bytes() {
+        return malformed("基础签名或公钥不是字节串", "the base signature or public key is not a byte string");
+    }
+    let (Some(signatures), Some(labels), Some(mandatory)) =
+        (signatures.as_array(), labels.as_map(), mandatory.as_array())
+    else {
+        return malformed(
+            "签名、标签映射或必选索引的类型不对",
+            "signatures, label map or mandatory indexes of the wrong kind",
+        );
+    };
+    if signatures.len() > MAX_DERIVED_STATEMENTS {
+        return too_large("逐条签名", "signatures", signatures.len(), MAX_DERIVED_STATEMENTS);
+    }
+    if mandatory.len() > MAX_DERIVED_STATEMENTS {
+        return too_large("必选索引", "mandatory indexes", mandatory.len(), MAX_DERIVED_STATEMENTS);
+    }
+    if labels.len() > MAX_DERIVED_LABELS {
+        return too_large("标签", "labels", labels.len(), MAX_DERIVED_LABELS);
+    }
+    let bytes_each = signatures.iter().all(ciborium::Value::is_bytes)
+        && labels.iter().all(|(k, v)| k.is_integer() && v.is_bytes())
+        && mandatory.iter().all(ciborium::Value::is_integer);
+    if !bytes_each {
+        return malformed(
+            "签名、标签或索引的元素类型不对",
+            "an item of the signatures, labels or indexes is of the wrong kind",
+        );
+    }
+    None
+}
+
+/// What a derived credential of a registered type must show (checked by
+/// [`crate::verification::verify_credential`] with the signature): `validFrom`,
+/// `validUntil` (every credential of a registered type has both), and every
+/// pointer of its type's `mandatoryPointers` that every credential of the type
+/// carries: not an optional subject field, not `credentialStatus` or
+/// `licenceId` (a credential may be issued without them, and
+/// [`mandatory_pointers_for`] then skips them). The verifier cannot see which
+/// pointers the issuer's base proof made mandatory; a base proof made with
+/// fewer (another tool, a misconfiguration) would let the holder withhold the
+/// name or the end of validity, and the credential would read as anonymous or
+/// never expiring. `Some(invalid)` (`sd_mandatory_member_missing`) naming the
+/// first member missing; `None` for other credentials.
+pub(crate) fn check_shown_mandatory(vc: &Value, types: &TypeRegistry) -> Option<CheckResult> {
+    let proof = vc.get("proof")?;
+    if !proof_entries(proof).into_iter().any(is_sd_proof) {
+        return None;
+    }
+    let definition = types.for_credential(vc)?;
+    let optional_field = |pointer: &str| {
+        pointer
+            .strip_prefix("/credentialSubject/")
+            .and_then(|name| definition.fields.iter().find(|f| f.name == name))
+            .is_some_and(|field| !field.required)
+    };
+    let missing = ["/issuer", "/type", "/validFrom", "/validUntil"]
+        .into_iter()
+        .chain(definition.mandatory_pointers.iter().map(String::as_str))
+        .filter(|pointer| !optional_field(pointer) && !matches!(*pointer, "/credentialStatus" | "/licenceId"))
+        .find(|pointer| vc.pointer(pointer).is_none())?;
+    let missing: String = missing.chars().take(80).collect();
+    Some(CheckResult::invalid(
+        "sd_mandatory_member_missing",
+        format!("选择性披露的凭证缺少其类型规定必须出示的 {missing}"),
+        format!("the selectively disclosed credential does not show {missing}, which its type makes mandatory"),
+    ))
 }
 
 /// Whether `vc` carries one `ecdsa-sd-2023` **base** proof (what the issuer

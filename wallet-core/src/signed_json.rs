@@ -12,7 +12,14 @@
 //! * an inline context (anywhere in the document) defining the name of a
 //!   credential type the registry knows: the JSON `type` could then name a
 //!   type the signed RDF does not (`type_term_redefined`). Type names come
-//!   from their own shipped or generated contexts only.
+//!   from their own shipped or generated contexts only;
+//! * an inline context aliasing a keyword (`{"kind": "@type"}`,
+//!   `{"ref": {"@id": "@id"}}`): the signed RDF is the same, but the JSON
+//!   members every check and every screen reads (`type`, `id`) no longer
+//!   carry it, e.g. a credential type moved out of `type` or a holder-bound
+//!   subject's `id` moved out of `credentialSubject.id` so the credential
+//!   reads as unbound (`keyword_alias`). Refused whether or not trust is
+//!   required: what is shown must be what is signed.
 
 use serde_json::{Map, Value};
 
@@ -93,6 +100,14 @@ fn check_context(context: &Value, types: &TypeRegistry) -> Option<CheckResult> {
                     ),
                 ));
             }
+            let target = match definition {
+                Value::String(target) => Some(target.as_str()),
+                Value::Object(d) => d.get("@id").and_then(Value::as_str),
+                _ => None,
+            };
+            if let Some(keyword) = target.filter(|t| KEYWORDS.contains(t)) {
+                return Some(keyword_alias(term, keyword));
+            }
             let dropped = definition.is_null() || definition.get("@id").is_some_and(Value::is_null);
             if dropped {
                 return Some(unsigned_member(term));
@@ -112,5 +127,16 @@ fn unsigned_member(key: &str) -> CheckResult {
         "unsigned_member",
         format!("凭证含有签名不覆盖的成员 {key}（JSON-LD 展开时被丢弃）"),
         format!("the credential has a member its signature does not cover: {key} (dropped by JSON-LD expansion)"),
+    )
+}
+
+fn keyword_alias(term: &str, keyword: &str) -> CheckResult {
+    let term: String = term.chars().take(60).collect();
+    CheckResult::invalid(
+        "keyword_alias",
+        format!("凭证内嵌的 @context 把 {term} 定义为关键字 {keyword} 的别名：显示的内容可能与签名覆盖的不一致"),
+        format!(
+            "an inline @context makes {term} an alias of the keyword {keyword}: what is shown may differ from what is signed"
+        ),
     )
 }

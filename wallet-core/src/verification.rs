@@ -326,15 +326,22 @@ pub async fn verify_credential(vc: &Value, options: &VerifyOptions) -> Result<Ve
         }
         _ => None,
     };
-    let lazily_held = lazily_held_lists(vc, options).await;
+    let lazily_held = lazily_held_lists(vc, &signature, options).await;
     Ok(report_with_signature(vc, signature, options, Vec::new(), digest.as_ref(), lazily_held.as_ref()))
 }
 
 /// With [`StatusSource::Lazy`]: the lists `vc` names, verified now if they were not
 /// yet (each URL once per source), as the cache its status check runs over.
-async fn lazily_held_lists(vc: &Value, options: &VerifyOptions) -> Option<crate::status::StatusListCache> {
+/// Only for a credential whose signature held (as lists are fetched online):
+/// a forged credential naming every list of a bundle must not make the
+/// verifier check them all (`None`: its status is `status_not_checked`).
+async fn lazily_held_lists(
+    vc: &Value,
+    signature: &CheckResult,
+    options: &VerifyOptions,
+) -> Option<crate::status::StatusListCache> {
     match &options.status {
-        StatusSource::Lazy { lists, .. } => Some(lists.named_by(vc).await),
+        StatusSource::Lazy { lists, .. } if signature.is_valid() => Some(lists.named_by(vc).await),
         _ => None,
     }
 }
@@ -375,8 +382,10 @@ fn report_with_signature(
     // when no trust list was consulted). Status lists, the anchoring log and the
     // issuer claim are all judged against this one key, so a proof appended by
     // someone else changes nothing.
+    // No backdating: the validity claimed must start where the issuer was authorised.
+    let claimed_from = parse_time(vc.get("validFrom").or_else(|| vc.get("issuanceDate"))).and_then(Result::ok);
     let TrustOutcome { result: mut issuer_trust, trusted: mut trusted_issuer, key: credential_key } =
-        check_issuer_trust(proof, &types, options, &mut warnings);
+        check_issuer_trust(proof, &types, claimed_from, options, &mut warnings);
     if let Some(issuer) = &issuer {
         if credential_key.as_deref() != Some(issuer.as_str()) {
             if options.require_trust {
@@ -606,6 +615,7 @@ fn anchoring_result(
 fn check_issuer_trust(
     proof: &Value,
     types: &[String],
+    claimed_from: Option<DateTime<Utc>>,
     options: &VerifyOptions,
     warnings: &mut Vec<Warning>,
 ) -> TrustOutcome {
@@ -677,7 +687,9 @@ fn check_issuer_trust(
             });
             continue;
         }
-        match store.assess_issuer(vm, types, signed_at) {
+        // ... and the credential's `validFrom` must not precede the
+        // issuer's authorisation (see `TrustStore::assess_issuer_from`).
+        match store.assess_issuer_from(vm, types, signed_at, claimed_from) {
             Ok(issuer) => {
                 return TrustOutcome { result: CheckResult::Valid, trusted: Some(issuer), key: proof_key(entry) }
             }
@@ -729,6 +741,9 @@ async fn check_signature(
     // ecdsa-sd-2023: derived proofs only (a base proof is the holder's).
     if let Some(refused) = crate::selective_disclosure::check_proof_kinds(proof) {
         return Ok((refused, None));
+    }
+    if let Some(missing) = crate::selective_disclosure::check_shown_mandatory(vc, &options.types) {
+        return Ok((missing, None));
     }
     // `ssi` canonicalises without a budget: ours runs first (see
     // `refuse_beyond_budget`). Invalid JSON-LD is left to `ssi` to report.
@@ -1082,7 +1097,7 @@ pub async fn verify_presentation(
                     "self-asserted by the holder (not issued by a third party)",
                 ),
             };
-            let lazily_held = lazily_held_lists(vc, options).await;
+            let lazily_held = lazily_held_lists(vc, &signature, options).await;
             let mut report = report_with_signature(vc, signature, options, vec![warning], None, lazily_held.as_ref());
             bind_to_presenter(&mut report, vc, &proof, &presenters, options);
             credentials.push(CredentialOutcome::Report(Box::new(report)));

@@ -109,6 +109,9 @@ pub enum IssuerTrustFailureCode {
     IssuerRevoked,
     /// The certificate does not list this kind of credential.
     TypeNotAllowed,
+    /// The credential claims validity (`validFrom`) from before its
+    /// organisation was authorised for its types: backdated.
+    ValidFromBeforeAuthorisation,
 }
 
 impl IssuerTrustFailureCode {
@@ -122,6 +125,7 @@ impl IssuerTrustFailureCode {
             Self::IssuerRevocationUnknown => "issuer_revocation_unknown",
             Self::IssuerRevoked => "issuer_revoked",
             Self::TypeNotAllowed => "type_not_allowed",
+            Self::ValidFromBeforeAuthorisation => "valid_from_before_authorisation",
         }
     }
 
@@ -136,6 +140,7 @@ impl IssuerTrustFailureCode {
             Self::IssuerRevocationUnknown => 4,
             Self::IssuerRevoked => 5,
             Self::TypeNotAllowed => 6,
+            Self::ValidFromBeforeAuthorisation => 7,
         }
     }
 }
@@ -240,19 +245,22 @@ impl TrustStore {
     /// rotated its key signs its status lists with the new key; this is how a
     /// verifier accepts that list for credentials signed with the old one.
     pub fn same_organization(&self, did_a: &str, did_b: &str) -> bool {
-        let organizations = |did: &str| -> Vec<(&str, &x509_cert::name::Name)> {
-            let Some(key) = TrustPublicKey::from_did(did) else { return Vec::new() };
-            self.issuers_by_key
-                .get(&key.did())
-                .into_iter()
-                .flatten()
-                .filter_map(|i| self.issuers.get(*i))
-                .filter(|e| self.roots.iter().any(|r| r.certificate.raw.tbs_certificate.subject == e.issuer_name))
-                .filter_map(|e| e.usci.as_deref().map(|u| (u, &e.issuer_name)))
-                .collect()
-        };
-        let a = organizations(did_a);
-        organizations(did_b).iter().any(|b| a.contains(b))
+        let a = self.organizations_of(did_a);
+        self.organizations_of(did_b).iter().any(|b| a.contains(b))
+    }
+
+    /// The organisations (credit code, certifying root) the key in `did` is
+    /// certified for by a configured root, whatever the certificates' validity.
+    fn organizations_of(&self, did: &str) -> Vec<(&str, &x509_cert::name::Name)> {
+        let Some(key) = TrustPublicKey::from_did(did) else { return Vec::new() };
+        self.issuers_by_key
+            .get(&key.did())
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.issuers.get(*i))
+            .filter(|e| self.roots.iter().any(|r| r.certificate.raw.tbs_certificate.subject == e.issuer_name))
+            .filter_map(|e| e.usci.as_deref().map(|u| (u, &e.issuer_name)))
+            .collect()
     }
 
     /// The unified social credit code of the organisation certified for the key
@@ -298,6 +306,68 @@ impl TrustStore {
         credential_types: &[String],
         signed_at: DateTime<Utc>,
     ) -> Result<TrustedIssuer, IssuerTrustFailure> {
+        self.assess_issuer_entry(verification_method_did, credential_types, signed_at).map(|(trusted, _)| trusted)
+    }
+
+    /// [`TrustStore::assess_issuer`] at `signed_at`, and no backdating: a
+    /// credential claiming validity from `valid_from` (`validFrom`, else
+    /// `issuanceDate`) earlier than `signed_at` must have been issuable then.
+    /// The certificate that passed covers it when it was already valid at
+    /// `valid_from`; otherwise another certificate of the same organisation
+    /// (same credit code, same root: the key before a rotation) must pass
+    /// the whole check, every type included, at `valid_from`. A clinic
+    /// certified from June cannot issue a certificate valid from March, and a
+    /// credential re-signed after a key rotation keeps its `validFrom`.
+    /// A `valid_from` after `signed_at` is the validity check's business.
+    ///
+    /// # Errors
+    /// [`TrustStore::assess_issuer`]'s, or
+    /// [`IssuerTrustFailureCode::ValidFromBeforeAuthorisation`].
+    pub fn assess_issuer_from(
+        &self,
+        verification_method_did: &str,
+        credential_types: &[String],
+        signed_at: DateTime<Utc>,
+        valid_from: Option<DateTime<Utc>>,
+    ) -> Result<TrustedIssuer, IssuerTrustFailure> {
+        let (trusted, entry) = self.assess_issuer_entry(verification_method_did, credential_types, signed_at)?;
+        let Some(from) = valid_from.filter(|from| *from < signed_at) else { return Ok(trusted) };
+        if entry.not_before <= from {
+            return Ok(trusted);
+        }
+        let organizations = self.organizations_of(verification_method_did);
+        let authorised_then = self
+            .issuers
+            .iter()
+            .filter(|e| e.usci.as_deref().is_some_and(|u| organizations.contains(&(u, &e.issuer_name))))
+            .any(|e| self.assess_certificate(e, credential_types, from).is_ok());
+        if authorised_then {
+            return Ok(trusted);
+        }
+        let organization = &trusted.organization_name;
+        Err(IssuerTrustFailure::new(
+            IssuerTrustFailureCode::ValidFromBeforeAuthorisation,
+            format!(
+                "凭证声明自 {} 起有效，早于签发机构“{organization}”获授权签发此类凭证的时间（证书自 {} 起有效）：凭证被倒签",
+                when(from),
+                when(entry.not_before)
+            ),
+            format!(
+                "the credential claims validity from {}, before “{organization}” was authorised to issue it \
+                 (its certificate is valid from {}): backdated",
+                when(from),
+                when(entry.not_before)
+            ),
+        ))
+    }
+
+    /// [`TrustStore::assess_issuer`], with the certificate that passed.
+    fn assess_issuer_entry(
+        &self,
+        verification_method_did: &str,
+        credential_types: &[String],
+        signed_at: DateTime<Utc>,
+    ) -> Result<(TrustedIssuer, &IssuerEntry), IssuerTrustFailure> {
         let shown_did: String =
             verification_method_did.split('#').next().unwrap_or(verification_method_did).chars().take(80).collect();
         let unknown = || {
@@ -318,7 +388,7 @@ impl TrustStore {
                 continue;
             };
             match self.assess_certificate(issuer, credential_types, signed_at) {
-                Ok(trusted) => return Ok(trusted),
+                Ok(trusted) => return Ok((trusted, issuer)),
                 Err(failure) => {
                     if best.as_ref().is_none_or(|b| failure.code.progress() > b.code.progress()) {
                         best = Some(failure);

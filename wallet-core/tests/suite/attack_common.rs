@@ -77,7 +77,19 @@ impl Pki {
 
     /// An issuer certificate (DER) for `key`, allowed `types`, valid in `validity`, with `serial`.
     pub fn certify(&self, key: &TrustKey, types: &[&str], validity: &CertificateValidity, serial: &[u8]) -> Vec<u8> {
-        let csr = create_csr(key, "示例市第一人民医院", "12110000MB0000001U", &key.did()).unwrap();
+        self.certify_for(key, ("示例市第一人民医院", "12110000MB0000001U"), types, validity, serial)
+    }
+
+    /// [`Pki::certify`] for the organisation `(name, unified social credit code)`.
+    pub fn certify_for(
+        &self,
+        key: &TrustKey,
+        (organization, usci): (&str, &str),
+        types: &[&str],
+        validity: &CertificateValidity,
+        serial: &[u8],
+    ) -> Vec<u8> {
+        let csr = create_csr(key, organization, usci, &key.did()).unwrap();
         let pem = issue_certificate(&csr, &self.root_pem, &self.root_key, types, validity, serial).unwrap();
         certificate_pem_to_der(&pem).unwrap()
     }

@@ -129,6 +129,10 @@ async fn attack_claims_dropped_by_expansion_are_refused() {
     assert_ne!(outcome(&nulled).await, Ok(None), "a null-mapped term");
 }
 
+/// `kind` aliased to `@type` carries the real type; `type` shows only the
+/// base one. Same RDF, so the signature alone holds; the JSON every check
+/// and screen reads no longer names what was signed. Refused whether trust
+/// is required (inspectors) or not (VC-API).
 #[tokio::test]
 async fn attack_a_type_alias_hiding_the_credential_type_from_the_json() {
     let pki = Pki::department();
@@ -137,17 +141,72 @@ async fn attack_a_type_alias_hiding_the_credential_type_from_the_json() {
     let options = inspector(pki.store(vec![cert], &[]));
     let key = p256_of(&clinic);
     let vc = sign_credential(&unsigned(&key.did()), &key, signed_at()).await.unwrap();
-    // `kind` aliased to @type carries the real type; `type` shows only the base one.
     let mut aliased = with_inline_context(&vc, json!({"kind": "@type"}));
     aliased["type"] = json!(["VerifiableCredential"]);
     aliased["kind"] = json!("HealthCertificate");
-    match verify_credential(&aliased, &options).await {
-        Ok(report) => {
-            assert!(!report.verified, "{report:#?}");
-            assert!(report.checks.signature.is_invalid() || report.checks.issuer_trust.is_invalid());
-        }
-        Err(e) => assert!(!e.code().is_empty()),
+    for options in [options, VerifyOptions::at(now())] {
+        let report = verify_credential(&aliased, &options).await.unwrap();
+        assert_refused(&report, signature, "keyword_alias");
     }
+    // Spelled as an expanded term definition, and inside the subject.
+    let mut expanded = with_inline_context(&vc, json!({"kind": {"@id": "@type"}}));
+    expanded["type"] = json!(["VerifiableCredential"]);
+    expanded["kind"] = json!("HealthCertificate");
+    assert_eq!(outcome(&expanded).await, Ok(Some("keyword_alias".to_owned())));
+    let mut nested = vc.clone();
+    nested["credentialSubject"]["@context"] = json!({"label": "@value"});
+    assert_eq!(outcome(&nested).await, Ok(Some("keyword_alias".to_owned())));
+}
+
+/// A holder-bound credential whose subject `id` is moved to an alias of
+/// `@id`: the signed RDF still names the holder's key, but the JSON subject
+/// has no `id`, so the credential reads as unbound and anyone's presentation
+/// of it passes.
+#[tokio::test]
+async fn attack_an_id_alias_cannot_unbind_a_holder_bound_credential() {
+    let issuer = IssuerKey::generate();
+    let holder = IssuerKey::generate();
+    let mallory = IssuerKey::generate();
+    let mut doc = unsigned(&issuer.did());
+    doc["credentialSubject"]["id"] = json!(holder.did());
+    let vc = sign_credential(&doc, &issuer, signed_at()).await.unwrap();
+    let mut unbound = with_inline_context(&vc, json!({"subjectRef": "@id"}));
+    let subject = unbound["credentialSubject"].as_object_mut().unwrap();
+    let id = subject.remove("id").unwrap();
+    subject.insert("subjectRef".into(), id);
+    let mallory = &mallory;
+    let present = |vc: Value| async move {
+        let vp = json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiablePresentation"],
+            "verifiableCredential": [vc],
+        });
+        let vp = wallet_core::issuance::sign_presentation(
+            &vp,
+            mallory,
+            now() - chrono::Duration::minutes(1),
+            Some("c-1"),
+            Some("inspector.example"),
+            wallet_core::issuance::PresentationPurpose::Authentication,
+        )
+        .await
+        .unwrap();
+        wallet_core::verification::verify_presentation(&vp, &options(), Some("c-1"), Some("inspector.example"))
+            .await
+            .unwrap()
+    };
+    let inner = |report: &wallet_core::verification::PresentationReport| match &report.credentials[0] {
+        wallet_core::verification::CredentialOutcome::Report(r) => (**r).clone(),
+        other => panic!("{other:?}"),
+    };
+    // As signed: mallory is not the subject.
+    let report = present(vc.clone()).await;
+    assert!(!report.verified);
+    assert_invalid(&inner(&report).checks.holder_binding, "presentation_not_by_subject");
+    // With the alias: refused for the alias.
+    let report = present(unbound).await;
+    assert!(!report.verified, "{report:#?}");
+    assert_invalid(&inner(&report).checks.signature, "keyword_alias");
 }
 
 #[tokio::test]

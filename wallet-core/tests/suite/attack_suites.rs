@@ -205,11 +205,15 @@ async fn attack_a_jcs_proof_context_other_than_the_documents_is_refused() {
     ]);
     assert_ne!(other["@context"], vc["proof"]["@context"]);
     assert_refused(&verify(&other, &options).await, signature, "proof_context_mismatch");
-    // The proof's own context edited: the proof configuration is signed.
+    // The proof's own context shortened: no longer the document's.
     let mut edited = vc.clone();
     edited["proof"]["@context"] = vc["@context"].clone();
     edited["proof"]["@context"].as_array_mut().unwrap().pop();
-    assert_refused(&verify(&edited, &options).await, signature, "bad_signature");
+    assert_refused(&verify(&edited, &options).await, signature, "proof_context_mismatch");
+    // Both shortened alike: the proof configuration is signed.
+    edited["@context"] = edited["proof"]["@context"].clone();
+    let report = verify_credential(&edited, &options).await;
+    assert!(report.map(|r| r.checks.signature.invalid_code() == Some("bad_signature")).unwrap_or(true));
 }
 
 #[tokio::test]
@@ -312,4 +316,39 @@ async fn attack_sm2_proof_with_a_challenge_or_own_context_is_refused() {
     let mut purpose = vc.clone();
     purpose["proof"]["proofPurpose"] = json!("authentication");
     assert_refused(&verify(&purpose, &options).await, signature, "wrong_proof_purpose");
+}
+
+/// `ecdsa-jcs-2019` signs the JSON itself, but its verification (§3.4.2)
+/// let the document's `@context` continue after the proof's. JCS covers every
+/// member shown, yet an appended context changes what a signed member means
+/// to a JSON-LD reader: a term named `qualified` turns the signed enumeration
+/// value into another IRI, and the proof verified. The document's `@context`
+/// must now be the proof's.
+#[tokio::test]
+async fn attack_contexts_appended_to_a_jcs_credential() {
+    let key = IssuerKey::generate();
+    let vc = jcs_signed(SigningKey::P256(&key), &key.did());
+    let options = VerifyOptions::at(now());
+    assert_eq!(verify(&vc, &options).await.checks.signature, CheckResult::Valid);
+    assert_eq!(vc["credentialSubject"]["examinationResult"], "qualified");
+    for appended in [
+        json!({"qualified": "https://evil.example/vocab#unqualified"}),
+        json!("https://www.w3.org/ns/credentials/examples/v2"),
+        json!({"@vocab": "https://evil.example/vocab#"}),
+        json!({"@base": "https://evil.example/"}),
+    ] {
+        let mut doc = vc.clone();
+        doc["@context"].as_array_mut().unwrap().push(appended.clone());
+        let report = verify(&doc, &options).await;
+        assert!(!report.verified, "{appended}");
+        assert_invalid(&report.checks.signature, "proof_context_mismatch");
+    }
+    // Appended contexts that redefine a shown term were, and are, not credentials.
+    for appended in
+        [json!({"fullName": "https://w3id.org/ecert/vocab#fullNamePinyin"}), json!({"examinationResult": null})]
+    {
+        let mut doc = vc.clone();
+        doc["@context"].as_array_mut().unwrap().push(appended);
+        assert_eq!(verify_credential(&doc, &options).await.unwrap_err().code(), "redefined_protected_term");
+    }
 }

@@ -202,3 +202,67 @@ async fn attack_a_revoked_credential_stays_revoked_under_a_relabelled_list() {
     moved["credentialStatus"][0]["statusListIndex"] = json!("94568");
     assert_refused(&verify(&moved, &options).await, signature, "bad_signature");
 }
+
+/// A clinic certified from April signs (inside its window) a health
+/// certificate claiming validity from March 15: backdated to before the
+/// clinic was authorised.
+#[tokio::test]
+async fn attack_a_valid_from_before_the_issuers_authorisation_is_refused() {
+    let pki = Pki::department();
+    let clinic = TrustKey::generate(TrustAlgorithm::P256);
+    let from_april = window("2026-04-01T00:00:00Z", "2028-01-01T00:00:00Z");
+    let cert = pki.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE], &from_april, &[0x3b]);
+    let options = inspector(pki.store(vec![cert], &[]));
+    let key = p256_of(&clinic);
+    let vc = health_certificate(&key, signed_at()).await;
+    assert_eq!(vc["validFrom"], "2026-03-15T00:00:00Z");
+    assert!(signed_at() > at("2026-04-01T00:00:00Z"), "signed inside the certificate's window");
+    let report = verify(&vc, &options).await;
+    assert_eq!(report.checks.signature, CheckResult::Valid);
+    assert_refused(&report, issuer_trust, "valid_from_before_authorisation");
+    // The same with a VC 1.1 issuanceDate-style claim is not a way round: validFrom one second early.
+    let mut doc = unsigned(&key.did());
+    doc["validFrom"] = json!("2026-03-31T23:59:59Z");
+    let vc = sign_credential(&doc, &key, signed_at()).await.unwrap();
+    assert_refused(&verify(&vc, &options).await, issuer_trust, "valid_from_before_authorisation");
+    // From the first day of the authorisation on, it verifies.
+    doc["validFrom"] = json!("2026-04-01T00:00:00Z");
+    let vc = sign_credential(&doc, &key, signed_at()).await.unwrap();
+    assert!(verify(&vc, &options).await.verified);
+    // Post-dated (validFrom after signing) is the validity check's business, not backdating.
+    doc["validFrom"] = json!("2026-05-20T00:00:00Z");
+    let vc = sign_credential(&doc, &key, signed_at()).await.unwrap();
+    assert!(verify(&vc, &options).await.verified);
+}
+
+/// After a key rotation the organisation's earlier certificate covered the
+/// claimed start (a reissue keeps `validFrom`), but another organisation's
+/// certificate, or one not listing the type, does not.
+#[tokio::test]
+async fn attack_a_valid_from_is_covered_only_by_the_same_organisations_earlier_authorisation() {
+    let pki = Pki::department();
+    let old = TrustKey::generate(TrustAlgorithm::P256);
+    let new = TrustKey::generate(TrustAlgorithm::P256);
+    let old_window = window("2026-01-01T00:00:00Z", "2026-04-15T00:00:00Z");
+    let new_window = window("2026-04-10T00:00:00Z", "2028-01-01T00:00:00Z");
+    let key = p256_of(&new);
+    let vc = health_certificate(&key, signed_at()).await;
+    let new_cert = pki.certify(&new, &[HEALTH_CERTIFICATE_TYPE], &new_window, &[0x40]);
+    // The same organisation's previous key, certified for the type on March 15.
+    let old_cert = pki.certify(&old, &[HEALTH_CERTIFICATE_TYPE], &old_window, &[0x41]);
+    assert!(verify(&vc, &inspector(pki.store(vec![new_cert.clone(), old_cert], &[]))).await.verified);
+    // Another organisation certified then proves nothing about this one.
+    let other = pki.certify_for(
+        &old,
+        ("示例市第二人民医院", "12110000MB0000002Y"),
+        &[HEALTH_CERTIFICATE_TYPE],
+        &old_window,
+        &[0x42],
+    );
+    let report = verify(&vc, &inspector(pki.store(vec![new_cert.clone(), other], &[]))).await;
+    assert_refused(&report, issuer_trust, "valid_from_before_authorisation");
+    // Nor the same organisation's certificate for another type.
+    let dogs = pki.certify(&old, &["DogVaccinationCertificate"], &old_window, &[0x43]);
+    let report = verify(&vc, &inspector(pki.store(vec![new_cert, dogs], &[]))).await;
+    assert_refused(&report, issuer_trust, "valid_from_before_authorisation");
+}

@@ -6,6 +6,8 @@ mod anchoring;
 mod attack_common;
 mod attack_jsonld;
 mod attack_qr;
+mod attack_sd;
+mod attack_status;
 mod attack_suites;
 mod attack_trust;
 mod bundled_expansion;
