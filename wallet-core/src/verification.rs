@@ -687,11 +687,14 @@ fn check_issuer_trust(
             });
             continue;
         }
-        // ... and the credential's `validFrom` must not precede the
-        // issuer's authorisation (see `TrustStore::assess_issuer_from`).
+        // ... and a `validFrom` before the issuer's authorisation is a
+        // warning (see `TrustStore::assess_issuer_from`).
         match store.assess_issuer_from(vm, types, signed_at, claimed_from) {
-            Ok(issuer) => {
-                return TrustOutcome { result: CheckResult::Valid, trusted: Some(issuer), key: proof_key(entry) }
+            Ok((issuer, backdated)) => {
+                if let Some(finding) = backdated {
+                    warnings.push(Warning { code: finding.code.as_str().to_owned(), message: finding.reason });
+                }
+                return TrustOutcome { result: CheckResult::Valid, trusted: Some(issuer), key: proof_key(entry) };
             }
             Err(failure) => {
                 first_failure.get_or_insert_with(|| failure.to_check_result());

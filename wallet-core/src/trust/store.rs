@@ -309,56 +309,64 @@ impl TrustStore {
         self.assess_issuer_entry(verification_method_did, credential_types, signed_at).map(|(trusted, _)| trusted)
     }
 
-    /// [`TrustStore::assess_issuer`] at `signed_at`, and no backdating: a
-    /// credential claiming validity from `valid_from` (`validFrom`, else
-    /// `issuanceDate`) earlier than `signed_at` must have been issuable then.
-    /// The certificate that passed covers it when it was already valid at
-    /// `valid_from`; otherwise another certificate of the same organisation
-    /// (same credit code, same root: the key before a rotation) must pass
-    /// the whole check, every type included, at `valid_from`. A clinic
-    /// certified from June cannot issue a certificate valid from March, and a
-    /// credential re-signed after a key rotation keeps its `validFrom`.
-    /// A `valid_from` after `signed_at` is the validity check's business.
+    /// [`TrustStore::assess_issuer`] at `signed_at`, and whether the
+    /// credential's claimed start `valid_from` (`validFrom`, else
+    /// `issuanceDate`), when earlier than `signed_at`, precedes the
+    /// organisation's authorisation: the certificate that passed covers it
+    /// when it was already valid at `valid_from`; otherwise another
+    /// certificate of the same organisation (same credit code, same root: the
+    /// key before a rotation) must pass the whole check, every type included,
+    /// at `valid_from`. A `valid_from` after `signed_at` is the validity
+    /// check's business.
+    ///
+    /// The second part is a finding for the report, not a refusal: every
+    /// shipped type's `validFrom` is the date of an event the issuer attests
+    /// (the examination, the registration, the vaccination), which may
+    /// rightly precede the issuer's current certificate (a physician
+    /// registered in 2015, certified by an office whose certificate of then
+    /// has left the trust list). Backdating the *signature* is what the
+    /// anchoring check refuses.
     ///
     /// # Errors
-    /// [`TrustStore::assess_issuer`]'s, or
-    /// [`IssuerTrustFailureCode::ValidFromBeforeAuthorisation`].
+    /// [`TrustStore::assess_issuer`]'s.
     pub fn assess_issuer_from(
         &self,
         verification_method_did: &str,
         credential_types: &[String],
         signed_at: DateTime<Utc>,
         valid_from: Option<DateTime<Utc>>,
-    ) -> Result<TrustedIssuer, IssuerTrustFailure> {
+    ) -> Result<(TrustedIssuer, Option<IssuerTrustFailure>), IssuerTrustFailure> {
         let (trusted, entry) = self.assess_issuer_entry(verification_method_did, credential_types, signed_at)?;
-        let Some(from) = valid_from.filter(|from| *from < signed_at) else { return Ok(trusted) };
+        let Some(from) = valid_from.filter(|from| *from < signed_at) else { return Ok((trusted, None)) };
         if entry.not_before <= from {
-            return Ok(trusted);
+            return Ok((trusted, None));
         }
         let organizations = self.organizations_of(verification_method_did);
         let authorised_then = self
             .issuers
             .iter()
             .filter(|e| e.usci.as_deref().is_some_and(|u| organizations.contains(&(u, &e.issuer_name))))
+            .filter(|e| e.not_before <= from && from <= e.not_after)
             .any(|e| self.assess_certificate(e, credential_types, from).is_ok());
         if authorised_then {
-            return Ok(trusted);
+            return Ok((trusted, None));
         }
         let organization = &trusted.organization_name;
-        Err(IssuerTrustFailure::new(
+        let finding = IssuerTrustFailure::new(
             IssuerTrustFailureCode::ValidFromBeforeAuthorisation,
             format!(
-                "凭证声明自 {} 起有效，早于签发机构“{organization}”获授权签发此类凭证的时间（证书自 {} 起有效）：凭证被倒签",
+                "凭证声明自 {} 起有效，早于签发机构“{organization}”获授权签发此类凭证的时间（证书自 {} 起有效）：请核实生效日期",
                 when(from),
                 when(entry.not_before)
             ),
             format!(
                 "the credential claims validity from {}, before “{organization}” was authorised to issue it \
-                 (its certificate is valid from {}): backdated",
+                 (its certificate is valid from {}): check the start date",
                 when(from),
                 when(entry.not_before)
             ),
-        ))
+        );
+        Ok((trusted, Some(finding)))
     }
 
     /// [`TrustStore::assess_issuer`], with the certificate that passed.

@@ -204,10 +204,12 @@ async fn attack_a_revoked_credential_stays_revoked_under_a_relabelled_list() {
 }
 
 /// A clinic certified from April signs (inside its window) a health
-/// certificate claiming validity from March 15: backdated to before the
-/// clinic was authorised.
+/// certificate claiming validity from March 15, before the clinic was
+/// authorised: the inspector is warned (`validFrom` is the examination date,
+/// which may rightly precede the clinic's current certificate; see
+/// `TrustStore::assess_issuer_from`), and the verdict stands on the rest.
 #[tokio::test]
-async fn attack_a_valid_from_before_the_issuers_authorisation_is_refused() {
+async fn attack_a_valid_from_before_the_issuers_authorisation_is_flagged() {
     let pki = Pki::department();
     let clinic = TrustKey::generate(TrustAlgorithm::P256);
     let from_april = window("2026-04-01T00:00:00Z", "2028-01-01T00:00:00Z");
@@ -219,20 +221,32 @@ async fn attack_a_valid_from_before_the_issuers_authorisation_is_refused() {
     assert!(signed_at() > at("2026-04-01T00:00:00Z"), "signed inside the certificate's window");
     let report = verify(&vc, &options).await;
     assert_eq!(report.checks.signature, CheckResult::Valid);
-    assert_refused(&report, issuer_trust, "valid_from_before_authorisation");
-    // The same with a VC 1.1 issuanceDate-style claim is not a way round: validFrom one second early.
+    assert_flagged(&report, true);
+    // One second before the authorisation is flagged too.
     let mut doc = unsigned(&key.did());
     doc["validFrom"] = json!("2026-03-31T23:59:59Z");
     let vc = sign_credential(&doc, &key, signed_at()).await.unwrap();
-    assert_refused(&verify(&vc, &options).await, issuer_trust, "valid_from_before_authorisation");
-    // From the first day of the authorisation on, it verifies.
+    assert_flagged(&verify(&vc, &options).await, true);
+    // From the first day of the authorisation on, nothing is flagged.
     doc["validFrom"] = json!("2026-04-01T00:00:00Z");
     let vc = sign_credential(&doc, &key, signed_at()).await.unwrap();
-    assert!(verify(&vc, &options).await.verified);
+    assert_flagged(&verify(&vc, &options).await, false);
     // Post-dated (validFrom after signing) is the validity check's business, not backdating.
     doc["validFrom"] = json!("2026-05-20T00:00:00Z");
     let vc = sign_credential(&doc, &key, signed_at()).await.unwrap();
-    assert!(verify(&vc, &options).await.verified);
+    assert_flagged(&verify(&vc, &options).await, false);
+}
+
+/// The report of a credential whose issuer is trusted: verified, with or
+/// without the `valid_from_before_authorisation` warning (zh and en).
+fn assert_flagged(report: &VerificationReport, flagged: bool) {
+    assert!(report.verified, "{report:?}");
+    assert_eq!(report.checks.issuer_trust, CheckResult::Valid);
+    let warning = report.warnings.iter().find(|w| w.code == "valid_from_before_authorisation");
+    assert_eq!(warning.is_some(), flagged, "{:?}", report.warnings);
+    if let Some(w) = warning {
+        assert!(w.message.en.contains("claims validity from") && w.message.zh.contains("请核实"), "{w:?}");
+    }
 }
 
 /// After a key rotation the organisation's earlier certificate covered the
@@ -250,7 +264,7 @@ async fn attack_a_valid_from_is_covered_only_by_the_same_organisations_earlier_a
     let new_cert = pki.certify(&new, &[HEALTH_CERTIFICATE_TYPE], &new_window, &[0x40]);
     // The same organisation's previous key, certified for the type on March 15.
     let old_cert = pki.certify(&old, &[HEALTH_CERTIFICATE_TYPE], &old_window, &[0x41]);
-    assert!(verify(&vc, &inspector(pki.store(vec![new_cert.clone(), old_cert], &[]))).await.verified);
+    assert_flagged(&verify(&vc, &inspector(pki.store(vec![new_cert.clone(), old_cert], &[]))).await, false);
     // Another organisation certified then proves nothing about this one.
     let other = pki.certify_for(
         &old,
@@ -260,9 +274,9 @@ async fn attack_a_valid_from_is_covered_only_by_the_same_organisations_earlier_a
         &[0x42],
     );
     let report = verify(&vc, &inspector(pki.store(vec![new_cert.clone(), other], &[]))).await;
-    assert_refused(&report, issuer_trust, "valid_from_before_authorisation");
+    assert_flagged(&report, true);
     // Nor the same organisation's certificate for another type.
     let dogs = pki.certify(&old, &["DogVaccinationCertificate"], &old_window, &[0x43]);
     let report = verify(&vc, &inspector(pki.store(vec![new_cert, dogs], &[]))).await;
-    assert_refused(&report, issuer_trust, "valid_from_before_authorisation");
+    assert_flagged(&report, true);
 }
