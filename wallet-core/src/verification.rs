@@ -382,7 +382,7 @@ fn report_with_signature(
     // when no trust list was consulted). Status lists, the anchoring log and the
     // issuer claim are all judged against this one key, so a proof appended by
     // someone else changes nothing.
-    // No backdating: the validity claimed must start where the issuer was authorised.
+    // A claimed start before the issuer's authorisation is a warning (check_issuer_trust).
     let claimed_from = parse_time(vc.get("validFrom").or_else(|| vc.get("issuanceDate"))).and_then(Result::ok);
     let TrustOutcome { result: mut issuer_trust, trusted: mut trusted_issuer, key: credential_key } =
         check_issuer_trust(proof, &types, claimed_from, options, &mut warnings);

@@ -225,7 +225,12 @@ impl LogMirror {
     /// it signs its checkpoints with that key (our issuers sign their log with
     /// their credential-signing key).
     pub fn signed_by(&self, signer: &str) -> bool {
-        crate::keys::p256_key_from_did(signer).is_ok_and(|key| self.log_key.is_p256_key(&key))
+        crate::keys::p256_key_from_did(signer).is_ok_and(|key| self.signed_by_key(&key))
+    }
+
+    /// [`LogMirror::signed_by`] for a key already decoded.
+    fn signed_by_key(&self, key: &p256::PublicKey) -> bool {
+        self.log_key.is_p256_key(key)
     }
 
     fn set_conflict(&mut self, what: String) -> MirrorError {
@@ -559,7 +564,7 @@ impl LogMirrors {
         let chosen = self
             .mirrors
             .iter()
-            .find(|m| signer_key.is_some_and(|key| m.log_key.is_p256_key(&key)))
+            .find(|m| signer_key.is_some_and(|key| m.signed_by_key(&key)))
             .or_else(|| self.mirrors.iter().find(|m| m.covers_issuer(signer)))
             .or_else(|| self.mirrors.iter().find(|m| m.issuers.iter().any(|i| same_organization(i))));
         match chosen {
