@@ -6,7 +6,9 @@
 //! type (a health certificate) and of the W3C ecdsa-rdfc-2019 test vector, each
 //! with a log mirror that holds its digest (so the anchoring digest is
 //! computed and looked up), beside a raw P-256 verify through `ring` (what the
-//! signature check itself uses) and through the `p256` crate.
+//! signature check itself uses) and through the `p256` crate. The shipped type
+//! is also verified with everything the goal names: a trust list naming its
+//! issuer's certificate and its cached revocation and suspension lists.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure report
 
 use std::sync::{Arc, RwLock};
@@ -21,7 +23,13 @@ use wallet_core::transparency::{
     AnchorCalldata, AnchoringPolicy, ChainAnchor, Checkpoint, Hash, LogEntry, LogMirror, LogMirrors, LogSigner,
     MerkleTree, WitnessPolicy,
 };
-use wallet_core::verification::{verify_credential, AnchoringSource, VerifyOptions};
+use wallet_core::credential::HEALTH_CERTIFICATE_TYPE;
+use wallet_core::status::{status_list_credential, Bitstring, StatusListCache, StatusPolicy, StatusPurpose, MIN_STATUS_LIST_BITS};
+use wallet_core::trust::{
+    build_trust_list, certificate_pem_to_der, create_crl, create_csr, create_root, issue_certificate, random_serial,
+    usci_check_character, CertificateValidity, DepartmentName, TrustList, TrustListContents, TrustStore,
+};
+use wallet_core::verification::{verify_credential, AnchoringSource, IssuerTrust, StatusSource, VerifyOptions};
 
 fn sample() -> (IssuerKey, serde_json::Value) {
     let key = IssuerKey::from_pkcs8_pem(include_str!("../../fixtures/keys/test-issuer.pem")).expect("fixture key");
@@ -148,6 +156,23 @@ fn issue16(c: &mut Criterion) {
     g.bench_function("full verification: shipped type (HealthCertificate)", |b| {
         b.iter(|| pollster::block_on(verify_credential(&shipped, &options)))
     });
+    // Everything the goal names: signature, validity, trust (a trust list naming
+    // the issuer's certificate), status (its revocation and suspension lists,
+    // cached) and anchoring, all from cached data.
+    let everything = options.clone().with_trust(IssuerTrust::list(Arc::new(trust_store_for(&key))), true).with_status(
+        StatusSource::Cache { cache: Arc::new(status_cache_for(&key)), policy: StatusPolicy::default() },
+    );
+    let report = pollster::block_on(verify_credential(&shipped, &everything)).expect("well-formed");
+    assert!(
+        report.verified
+            && report.checks.issuer_trust.is_valid()
+            && report.checks.status.is_valid()
+            && report.checks.anchoring.is_valid(),
+        "{report:?}"
+    );
+    g.bench_function("full verification with trust and status: shipped type (HealthCertificate)", |b| {
+        b.iter(|| pollster::block_on(verify_credential(&shipped, &everything)))
+    });
     g.bench_function("full verification: W3C ecdsa-rdfc-2019 vector", |b| {
         b.iter(|| pollster::block_on(verify_credential(&w3c, &options)))
     });
@@ -167,6 +192,66 @@ fn issue16(c: &mut Criterion) {
     });
     g.bench_function("baseline: raw P-256 verify (p256 crate)", |b| b.iter(|| vk.verify(&msg, &sig)));
     g.finish();
+}
+
+/// A trust list of one department root naming `key`'s certificate for health
+/// certificates, valid at the bench's verification time (2026-06-01).
+fn trust_store_for(key: &IssuerKey) -> TrustStore {
+    let at = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).single().expect("valid time");
+    let root_key = IssuerKey::generate();
+    let department = DepartmentName {
+        organization: "示例市卫生健康委员会".into(),
+        common_name: "示例市卫生健康委员会电子证照根证书".into(),
+    };
+    let root_pem = create_root(
+        &department,
+        &CertificateValidity { not_before: at(2025, 1, 1), not_after: at(2045, 1, 1) },
+        &root_key,
+    )
+    .expect("root");
+    let root_der = certificate_pem_to_der(&root_pem).expect("root der");
+    let first_17 = "12110000MB0000001";
+    let usci = format!("{first_17}{}", usci_check_character(first_17).expect("usci"));
+    let csr = create_csr(key, "示例市第一社区卫生服务中心", &usci, &key.did()).expect("csr");
+    let certificate = issue_certificate(
+        &csr,
+        &root_pem,
+        &root_key,
+        &[HEALTH_CERTIFICATE_TYPE],
+        &CertificateValidity { not_before: at(2026, 1, 1), not_after: at(2028, 1, 1) },
+        &random_serial(),
+    )
+    .expect("certificate");
+    let issued_at = at(2026, 5, 31);
+    let crl = create_crl(&root_pem, &root_key, &[], issued_at, issued_at + chrono::Duration::days(7)).expect("crl");
+    let contents = TrustListContents {
+        sequence: 1,
+        issued_at,
+        next_update: issued_at + chrono::Duration::days(1),
+        roots: vec![root_der.clone()],
+        issuer_certificates: vec![certificate_pem_to_der(&certificate).expect("der")],
+        crls: vec![crl],
+    };
+    let list = build_trust_list(&contents, &root_key, std::slice::from_ref(&root_der)).expect("list");
+    TrustList::load(&list, &[root_der], issued_at + chrono::Duration::hours(1), chrono::Duration::days(1)).expect("load")
+}
+
+/// The sample's revocation and suspension lists (131,072 entries, its bits
+/// clear), signed by `key` and cached, fresh at 2026-06-01.
+fn status_cache_for(key: &IssuerKey) -> StatusListCache {
+    let from = Utc.with_ymd_and_hms(2026, 5, 31, 12, 0, 0).single().expect("valid time");
+    let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).single().expect("valid time");
+    let mut cache = StatusListCache::default();
+    for (url, purpose) in [
+        ("https://issuer.example.gov.cn/status/3", StatusPurpose::Revocation),
+        ("https://issuer.example.gov.cn/status/4", StatusPurpose::Suspension),
+    ] {
+        let bits = Bitstring::new(MIN_STATUS_LIST_BITS);
+        let unsigned = status_list_credential(url, &key.did(), purpose, &bits, from, from + chrono::Duration::days(30));
+        let list = pollster::block_on(sign_credential(&unsigned, key, from)).expect("sign");
+        pollster::block_on(cache.offer(url, &list, now, now)).expect("offer");
+    }
+    cache
 }
 
 criterion_group!(credential_benches, benches, issue16);
