@@ -101,11 +101,10 @@ pub(crate) async fn sign(
 
     let mut quads = canonical::rdf_quads(loader, &pending).await.map_err(refused)?;
     let unsecured = match canonical::without_proof_graph(&quads) {
-        Some(unsecured) => unsecured,
+        Some(unsecured) => canonical_nquads(&unsecured)?,
         // The credential itself holds a `sec:proof` elsewhere: expand it on its own.
-        None => canonical::rdf_quads(loader, unsigned).await.map_err(refused)?,
+        None => canonical_nquads(&canonical::rdf_quads(loader, unsigned).await.map_err(refused)?)?,
     };
-    let unsecured = canonical_nquads(&unsecured)?;
     let config = canonical_proof_configuration(loader, &proof_configuration(document, &proof)).await?;
 
     let mut hash_data = [0_u8; 64];
@@ -160,9 +159,9 @@ async fn canonical_proof_configuration(loader: &BundledLoader, config: &Value) -
 }
 
 /// The canonical N-Quads of `quads` within the default budget.
-fn canonical_nquads(quads: &[LexicalQuad]) -> Result<String, Failure> {
+fn canonical_nquads<Q: std::borrow::Borrow<LexicalQuad>>(quads: &[Q]) -> Result<String, Failure> {
     let (lines, _) =
-        canonical::budget::canonical_lines(quads, Budget::default()).map_err(|e| Failure::TooComplex(e.into()))?;
+        canonical::budget::canonical_lines_of(quads, Budget::default()).map_err(|e| Failure::TooComplex(e.into()))?;
     Ok(lines.concat())
 }
 

@@ -133,13 +133,26 @@ impl Meter {
 /// # Errors
 /// [`Exceeded`] as soon as the budget is crossed.
 pub fn canonical_lines(quads: &[LexicalQuad], budget: Budget) -> Result<(Vec<String>, Work), Exceeded> {
+    canonical_lines_of(quads, budget)
+}
+
+/// [`canonical_lines`] of quads held anywhere (a subset of a dataset is
+/// canonicalised without copying its quads).
+///
+/// # Errors
+/// As [`canonical_lines`].
+pub(crate) fn canonical_lines_of<Q: std::borrow::Borrow<LexicalQuad>>(
+    quads: &[Q],
+    budget: Budget,
+) -> Result<(Vec<String>, Work), Exceeded> {
     // Every blank node told apart by its first-degree hash: no search, the
     // same lines without `ssi`'s copies (differential test: canonical_budget).
     if let Some((lines, blank_nodes)) = super::first_degree::canonical_lines(quads, budget.max_blank_nodes) {
         let work = Work { blank_nodes, largest_group: usize::from(blank_nodes > 0), steps: 0 };
         return Ok((lines, work));
     }
-    canonical_lines_searching(quads, budget)
+    let owned: Vec<LexicalQuad> = quads.iter().map(|quad| quad.borrow().clone()).collect();
+    canonical_lines_searching(&owned, budget)
 }
 
 /// [`canonical_lines`] step for step as `ssi` computes it, with the Hash

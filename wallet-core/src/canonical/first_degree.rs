@@ -13,6 +13,7 @@
 //! (`tests/suite/canonical_budget.rs`): both give the same lines on every
 //! fixture, edited variants and generated datasets.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 use sha2::{Digest as _, Sha256};
@@ -25,12 +26,15 @@ use super::nquads;
 /// node has its own first-degree hash and there are at most `max_blank_nodes`
 /// of them; `None` otherwise (the caller takes the general path, which also
 /// reports a budget crossed).
-pub(super) fn canonical_lines(quads: &[LexicalQuad], max_blank_nodes: usize) -> Option<(Vec<String>, usize)> {
+pub(super) fn canonical_lines<Q: Borrow<LexicalQuad>>(
+    quads: &[Q],
+    max_blank_nodes: usize,
+) -> Option<(Vec<String>, usize)> {
     // Blank node → the quads naming it, once per occurrence (as `ssi` lists
     // them: a quad naming a node twice is hashed twice).
     let mut occurrences: HashMap<&str, Vec<usize>> = HashMap::new();
     for (index, quad) in quads.iter().enumerate() {
-        for label in blank_labels(quad) {
+        for label in blank_labels(quad.borrow()) {
             occurrences.entry(label).or_default().push(index);
         }
     }
@@ -38,20 +42,25 @@ pub(super) fn canonical_lines(quads: &[LexicalQuad], max_blank_nodes: usize) -> 
         return None;
     }
     let mut hashed: Vec<([u8; 32], &str)> = Vec::with_capacity(occurrences.len());
-    let mut lines: Vec<String> = Vec::new();
+    // One buffer for every reference node's lines, and where each line is
+    // (no allocation per line: they are only sorted and hashed).
+    let mut buffer = String::new();
+    let mut lines: Vec<std::ops::Range<usize>> = Vec::new();
     for (&reference, indices) in &occurrences {
+        buffer.clear();
         lines.clear();
         for quad in indices.iter().filter_map(|&i| quads.get(i)) {
-            let mut line = String::with_capacity(160);
-            nquads::write_line(&mut line, quad, &|out: &mut String, label: &str| {
+            let start = buffer.len();
+            nquads::write_line(&mut buffer, quad.borrow(), &|out: &mut String, label: &str| {
                 out.push_str(if label == reference { "_:a" } else { "_:z" })
             });
-            lines.push(line);
+            lines.push(start..buffer.len());
         }
-        lines.sort_unstable();
+        let line = |range: &std::ops::Range<usize>| buffer.get(range.clone()).unwrap_or_default();
+        lines.sort_unstable_by(|a, b| line(a).cmp(line(b)));
         let mut hasher = Sha256::new();
-        for line in &lines {
-            hasher.update(line.as_bytes());
+        for range in &lines {
+            hasher.update(line(range).as_bytes());
         }
         hashed.push((hasher.finalize().into(), reference));
     }
@@ -66,7 +75,7 @@ pub(super) fn canonical_lines(quads: &[LexicalQuad], max_blank_nodes: usize) -> 
         .iter()
         .map(|quad| {
             let mut line = String::with_capacity(160);
-            nquads::write_line(&mut line, quad, &|out: &mut String, label: &str| {
+            nquads::write_line(&mut line, quad.borrow(), &|out: &mut String, label: &str| {
                 out.push_str(canonical.get(label).map_or(label, String::as_str))
             });
             line

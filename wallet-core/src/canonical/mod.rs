@@ -332,7 +332,7 @@ const SECURITY_PROOF: &str = "https://w3id.org/security#proof";
 /// which canonicalisation does not see). `None` unless there is exactly one
 /// `sec:proof` quad in the default graph, whose object is a blank node used
 /// nowhere but as that graph's name.
-pub(crate) fn without_proof_graph(quads: &[LexicalQuad]) -> Option<Vec<LexicalQuad>> {
+pub(crate) fn without_proof_graph(quads: &[LexicalQuad]) -> Option<Vec<&LexicalQuad>> {
     use ssi_json_ld::rdf_types::{Id, Term};
     let mut links = quads.iter().enumerate().filter(|(_, q)| q.1.as_str() == SECURITY_PROOF && q.3.is_none());
     let (link, link_quad) = links.next()?;
@@ -353,7 +353,7 @@ pub(crate) fn without_proof_graph(quads: &[LexicalQuad]) -> Option<Vec<LexicalQu
             .iter()
             .enumerate()
             .filter(|(i, q)| *i != link && !q.3.as_ref().is_some_and(names_graph))
-            .map(|(_, q)| q.clone())
+            .map(|(_, q)| q)
             .collect(),
     )
 }
@@ -423,7 +423,7 @@ pub(crate) async fn canonicalize_signed_within_limits(
     let quads = rdf_quads(loader, document).await?;
     let (lines, work) = budget::canonical_lines(&quads, budget)?;
     let unsecured = match without_proof_graph(&quads) {
-        Some(unsecured) => Some(budget::canonical_lines(&unsecured, budget)?.0.concat()),
+        Some(unsecured) => Some(budget::canonical_lines_of(&unsecured, budget)?.0.concat()),
         None => None,
     };
     let proof_config = match proof_configuration_quads(document, &quads) {

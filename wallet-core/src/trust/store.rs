@@ -376,9 +376,9 @@ impl TrustStore {
         credential_types: &[String],
         signed_at: DateTime<Utc>,
     ) -> Result<(TrustedIssuer, &IssuerEntry), IssuerTrustFailure> {
-        let shown_did: String =
-            verification_method_did.split('#').next().unwrap_or(verification_method_did).chars().take(80).collect();
+        let did = verification_method_did.split('#').next().unwrap_or(verification_method_did);
         let unknown = || {
+            let shown_did: String = did.chars().take(80).collect();
             IssuerTrustFailure::new(
                 IssuerTrustFailureCode::UnknownIssuer,
                 format!("签名密钥 {shown_did} 不在信任列表中：签发机构未获任何主管部门授权"),
@@ -387,8 +387,16 @@ impl TrustStore {
                 ),
             )
         };
-        let key = TrustPublicKey::from_did(verification_method_did).ok_or_else(unknown)?;
-        let candidates = self.issuers_by_key.get(&key.did()).ok_or_else(unknown)?;
+        // The index is keyed by each certificate key's canonical `did:key`: a
+        // DID found as it is names that key; any other spelling is decoded and
+        // written canonically first (issue #16: the encoding was 2% of a verification).
+        let candidates = match self.issuers_by_key.get(did) {
+            Some(candidates) => candidates,
+            None => {
+                let key = TrustPublicKey::from_did(verification_method_did).ok_or_else(unknown)?;
+                self.issuers_by_key.get(&key.did()).ok_or_else(unknown)?
+            }
+        };
 
         let mut best: Option<IssuerTrustFailure> = None;
         for &index in candidates {
