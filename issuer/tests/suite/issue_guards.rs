@@ -139,3 +139,92 @@ async fn without_a_trust_list_a_defined_type_still_travels_alone() {
     let (status, body) = app.issue(&app.credential(None, &["VerifiableCredential", "ExampleCredential"])).await;
     assert_eq!(status, 201, "{body:#}");
 }
+
+/// The issuer's certificate starts yesterday; a health certificate's
+/// `validFrom` is its examination date (2026-03-12): inspectors will be
+/// warned `valid_from_before_authorisation`, so the issuance answer says so
+/// too, on every route (same wallet-core rule), and says nothing for a
+/// `validFrom` inside the authorisation.
+#[tokio::test]
+async fn the_issuance_answer_warns_of_a_valid_from_before_the_issuers_authorisation() {
+    let app = spawn(Some(&["HealthCertificate"])).await;
+    let warned = |body: &Value| {
+        let warnings = body["warnings"].as_array().cloned().unwrap_or_default();
+        let found = warnings.iter().find(|w| w["code"] == "valid_from_before_authorisation").cloned();
+        if let Some(w) = &found {
+            assert!(w["message"]["zh"].as_str().is_some_and(|m| m.contains("请核实")), "{w:#}");
+            assert!(w["message"]["en"].as_str().is_some_and(|m| m.contains("claims validity from")), "{w:#}");
+        }
+        found.is_some()
+    };
+    // Domain API.
+    let post = |body: Value| {
+        app.http.post(format!("{}/api/v1/health-certificates", app.base)).json(&body).send()
+    };
+    let resp = post(health_request()).await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    assert!(warned(&body), "{body:#}");
+    let mut today = health_request();
+    today["examinationDate"] = json!(chrono::Utc::now().format("%Y-%m-%d").to_string());
+    let body: Value = post(today).await.unwrap().json().await.unwrap();
+    assert!(body["id"].is_string() && !warned(&body), "{body:#}");
+    // VC-API.
+    let mut vc = app.credential(None, &["VerifiableCredential", "HealthCertificate"]);
+    vc["validFrom"] = json!("2026-01-01T00:00:00Z");
+    let (status, body) = app.issue(&vc).await;
+    assert_eq!(status, 201, "{body:#}");
+    assert!(warned(&body), "{body:#}");
+    vc["validFrom"] = json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let (status, body) = app.issue(&vc).await;
+    assert_eq!(status, 201, "{body:#}");
+    assert!(!warned(&body), "{body:#}");
+    // Each batch row.
+    let mut row = health_request();
+    row["idempotencyKey"] = json!("batch-warn-1");
+    let resp = app
+        .http
+        .post(format!("{}/api/v1/health-certificates/batch", app.base))
+        .header("content-type", "application/x-ndjson")
+        .body(format!("{row}\n"))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["results"][0]["outcome"], "issued", "{body:#}");
+    assert!(warned(&body["results"][0]), "{body:#}");
+}
+
+/// A credential of a shipped type (its credentials always carry status
+/// entries) issued through the VC-API gets this issuer's entries, `used`
+/// for a single-use type; entries the caller wrote are refused before
+/// anything is signed (they could name another credential's bit).
+#[tokio::test]
+async fn vc_api_gives_a_defined_type_its_status_entries_and_refuses_the_callers() {
+    let app = spawn(None).await;
+    let purposes = |vc: &Value| -> Vec<String> {
+        vc["credentialStatus"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["statusPurpose"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    let (status, body) = app.issue(&app.credential(None, &["VerifiableCredential", "HealthCertificate"])).await;
+    assert_eq!(status, 201, "{body:#}");
+    assert_eq!(purposes(&body["verifiableCredential"]), ["revocation", "suspension"]);
+    let (status, body) = app.issue(&app.credential(None, &["VerifiableCredential", "MedicalInvoice"])).await;
+    assert_eq!(status, 201, "{body:#}");
+    assert_eq!(purposes(&body["verifiableCredential"]), ["revocation", "suspension", "used"]);
+    let (size, count) = (app.tree_size().await, app.store.count_credentials(None).await.unwrap());
+    let mut own = app.credential(None, &["VerifiableCredential", "HealthCertificate"]);
+    own["credentialStatus"] = json!([{"id": format!("{}/status/1#7", app.base), "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation", "statusListIndex": "7", "statusListCredential": format!("{}/status/1", app.base)}]);
+    let (status, body) = app.issue(&own).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("status_entry_assigned_by_issuer")), "{body:#}");
+    assert!(body["message"]["zh"].as_str().is_some_and(|m| !m.is_empty()));
+    app.unchanged_since(&size, count).await;
+    // The W3C suites' credentials may still carry their own entries.
+    let mut example = app.credential(None, &["VerifiableCredential", "ExampleCredential"]);
+    example["credentialStatus"] = own["credentialStatus"].clone();
+    let (status, body) = app.issue(&example).await;
+    assert_eq!(status, 201, "{body:#}");
+}
