@@ -410,7 +410,9 @@ impl TrustStore {
         signed_at: DateTime<Utc>,
     ) -> Option<ValidFromBeforeAuthorisation> {
         let types: Vec<String> = match vc.get("type") {
-            Some(serde_json::Value::Array(a)) => a.iter().filter_map(serde_json::Value::as_str).map(str::to_owned).collect(),
+            Some(serde_json::Value::Array(a)) => {
+                a.iter().filter_map(serde_json::Value::as_str).map(str::to_owned).collect()
+            }
             Some(serde_json::Value::String(s)) => vec![s.clone()],
             _ => Vec::new(),
         };
