@@ -417,7 +417,11 @@ impl Issuer {
             .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
             .map_or_else(Utc::now, |c| c.with_timezone(&Utc));
         let signer = signer.split('#').next().unwrap_or(signer);
-        trust.valid_from_finding(signer, signed, signed_at).iter().map(ValidFromBeforeAuthorisation::to_warning).collect()
+        trust
+            .valid_from_finding(signer, signed, signed_at)
+            .iter()
+            .map(ValidFromBeforeAuthorisation::to_warning)
+            .collect()
     }
 
     /// VC-API issue: sign the caller's credential as it is.
@@ -440,7 +444,9 @@ impl Issuer {
         };
         self.check_types_authorised(&types)?;
         // The status entries of a defined type are this issuer's to allocate (below).
-        if credential.get("credentialStatus").is_some() && self.types.for_credential(credential).is_some_and(|d| d.status_required) {
+        if credential.get("credentialStatus").is_some()
+            && self.types.for_credential(credential).is_some_and(|d| d.status_required)
+        {
             return Err(IssuanceError::StatusEntryGiven);
         }
         let id = credential

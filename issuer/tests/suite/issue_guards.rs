@@ -158,9 +158,7 @@ async fn the_issuance_answer_warns_of_a_valid_from_before_the_issuers_authorisat
         found.is_some()
     };
     // Domain API.
-    let post = |body: Value| {
-        app.http.post(format!("{}/api/v1/health-certificates", app.base)).json(&body).send()
-    };
+    let post = |body: Value| app.http.post(format!("{}/api/v1/health-certificates", app.base)).json(&body).send();
     let resp = post(health_request()).await.unwrap();
     assert_eq!(resp.status(), 201);
     let body: Value = resp.json().await.unwrap();
