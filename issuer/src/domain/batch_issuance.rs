@@ -233,7 +233,7 @@ impl Issuer {
     ) -> Result<Signed, (usize, IssuanceError)> {
         let position = fresh.position;
         let credential = new_credential(&self.types, &fresh.id, signed).map_err(|e| (position, e))?;
-        let body = issued_body(&fresh.id, signed, &self.issuance_warnings(signed));
+        let body = issued_body(&fresh.id, signed);
         let idempotency = IdempotencyRecord {
             scope: scope.to_owned(),
             key: fresh.key,

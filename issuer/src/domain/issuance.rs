@@ -10,8 +10,7 @@ use std::sync::Arc;
 use wallet_core::credential::{CredentialId, FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE};
 use wallet_core::credential_type::{Definition, RequestError, TypeRegistry};
 use wallet_core::issuance::IssueError;
-use wallet_core::report::Warning;
-use wallet_core::trust::{IssuerTrustFailureCode, TrustStore, ValidFromBeforeAuthorisation};
+use wallet_core::trust::{IssuerTrustFailureCode, TrustStore};
 
 use wallet_core::localized::Localized;
 
@@ -370,7 +369,7 @@ impl Issuer {
         // A single-use type (its definition says so) also gets a `used` entry.
         let unsigned = self.status.with_status_entries(id.as_str(), unsigned, single_use).await?;
         let (signed, log_entry) = self.sign_and_digest(unsigned, suite).await?;
-        let body = issued_body(&id, &signed, &self.issuance_warnings(&signed));
+        let body = issued_body(&id, &signed);
         let record = idempotency_key.map(|key| IdempotencyRecord {
             scope: scope.to_owned(),
             key: key.0,
@@ -395,35 +394,6 @@ impl Issuer {
         }
     }
 
-    /// What an issuance answer warns about a credential just signed: the
-    /// finding inspectors will see as a warning, by the same wallet-core rule
-    /// (`valid_from_before_authorisation`: its `validFrom` precedes this
-    /// issuer's authorisation, [`TrustStore::valid_from_finding`]). Empty
-    /// without a trust list (demo mode).
-    pub fn issuance_warnings(&self, signed: &Value) -> Vec<Warning> {
-        let Some(trust) = &self.own_trust else {
-            return Vec::new();
-        };
-        let proof = match signed.get("proof") {
-            Some(Value::Array(proofs)) => proofs.first(),
-            other => other,
-        };
-        let Some(signer) = proof.and_then(|p| p.get("verificationMethod")).and_then(Value::as_str) else {
-            return Vec::new();
-        };
-        let signed_at = proof
-            .and_then(|p| p.get("created"))
-            .and_then(Value::as_str)
-            .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-            .map_or_else(Utc::now, |c| c.with_timezone(&Utc));
-        let signer = signer.split('#').next().unwrap_or(signer);
-        trust
-            .valid_from_finding(signer, signed, signed_at)
-            .iter()
-            .map(ValidFromBeforeAuthorisation::to_warning)
-            .collect()
-    }
-
     /// VC-API issue: sign the caller's credential as it is.
     ///
     /// # Errors
@@ -443,12 +413,6 @@ impl Issuer {
             _ => Vec::new(),
         };
         self.check_types_authorised(&types)?;
-        // The status entries of a defined type are this issuer's to allocate (below).
-        if credential.get("credentialStatus").is_some()
-            && self.types.for_credential(credential).is_some_and(|d| d.status_required)
-        {
-            return Err(IssuanceError::StatusEntryGiven);
-        }
         let id = credential
             .get("id")
             .and_then(Value::as_str)
@@ -481,16 +445,10 @@ impl Issuer {
         // Status entries are part of what is signed; checked first (once: signing
         // does not check again) so bad input wastes no index.
         wallet_core::issuance::check_unsigned_credential(&self.types.loader(), credential).map_err(sign_error)?;
-        // A credential of a type whose credentials always carry status entries
-        // (wallet-core refuses one without) gets this issuer's, `used` included
-        // for a single-use type; entries of the caller's are refused.
-        let defined = self.types.for_credential(credential).filter(|d| d.status_required);
-        let credential = match defined {
-            Some(def) => self.status.with_status_entries(id.as_str(), credential.clone(), def.single_use).await?,
-            None if crate::domain::status::wants_status_entries(credential) => {
-                self.status.with_status_entries(id.as_str(), credential.clone(), false).await?
-            }
-            None => credential.clone(),
+        let credential = if crate::domain::status::wants_status_entries(credential) {
+            self.status.with_status_entries(id.as_str(), credential.clone(), false).await?
+        } else {
+            credential.clone()
         };
         let (signed, log_entry) = self.sign_and_digest_as(credential, suite, DataModel::Checked).await?;
         match self.store.save_issued_logged(&new_credential(&self.types, &id, &signed)?, None, Some(&log_entry)).await {
@@ -516,8 +474,8 @@ impl Issuer {
 }
 
 /// The answer to a domain issuance: the id, the signed credential, its links.
-pub(super) fn issued_body(id: &CredentialId, signed: &Value, warnings: &[Warning]) -> Value {
-    let mut body = json!({
+pub(super) fn issued_body(id: &CredentialId, signed: &Value) -> Value {
+    json!({
         "id": id.as_str(),
         "credential": signed,
         "links": {
@@ -525,11 +483,7 @@ pub(super) fn issued_body(id: &CredentialId, signed: &Value, warnings: &[Warning
             "qrPng": format!("/credentials/{}/qr.png", id.uuid_part()),
             "qrSvg": format!("/credentials/{}/qr.svg", id.uuid_part()),
         }
-    });
-    if !warnings.is_empty() {
-        body["warnings"] = json!(warnings);
-    }
-    body
+    })
 }
 
 fn credential_id_exists() -> IssuanceError {

@@ -69,9 +69,6 @@ pub enum IssuanceError {
     /// A VC-API credential of a type with a licence type code that brings its
     /// own 证照标识 (the issuer assigns it).
     LicenceIdAssigned,
-    /// A VC-API credential of a defined type that carries its own
-    /// `credentialStatus`: the issuer allocates the entries of its types.
-    StatusEntryGiven,
     /// A reissue refused (`crate::domain::reissue`).
     Reissue(ReissueRefusal),
     /// The CPU pool is full or past its deadline.
@@ -107,7 +104,6 @@ impl IssuanceError {
             Self::ProofOptions { code, .. } => (*code).into(),
             Self::Reissue(refusal) => refusal.code().into(),
             Self::LicenceIdAssigned => "licence_id_assigned_by_issuer".into(),
-            Self::StatusEntryGiven => "status_entry_assigned_by_issuer".into(),
             Self::Busy(CpuPoolError::Busy) => "busy".into(),
             Self::Busy(CpuPoolError::DeadlineExceeded) => "deadline_exceeded".into(),
             Self::Busy(_) | Self::Internal(_) => "internal_error".into(),
@@ -149,10 +145,6 @@ impl IssuanceError {
             }
             Self::ProofOptions { why, .. } => why.clone(),
             Self::Reissue(refusal) => refusal.message(),
-            Self::StatusEntryGiven => Localized::new(
-                "此类凭证的状态条目由签发机构分配，请求中不应携带 credentialStatus",
-                "the status entries of this type are allocated by the issuer: send the credential without credentialStatus",
-            ),
             Self::LicenceIdAssigned => Localized::new(
                 "证照标识由签发机构分配，请求中不应携带 licenceId",
                 "the licence identifier (证照标识) is assigned by the issuer: send the credential without licenceId",

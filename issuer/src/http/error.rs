@@ -62,7 +62,6 @@ impl From<IssuanceError> for ApiError {
             | IssuanceError::Unsignable(_)
             | IssuanceError::ProofOptions { .. }
             | IssuanceError::LicenceIdAssigned
-            | IssuanceError::StatusEntryGiven
             | IssuanceError::IssuerMismatch(_) => StatusCode::BAD_REQUEST,
             IssuanceError::TypeNotAuthorised { .. } => StatusCode::FORBIDDEN,
             IssuanceError::TooManyRows { .. } => StatusCode::PAYLOAD_TOO_LARGE,

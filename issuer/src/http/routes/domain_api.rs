@@ -131,16 +131,10 @@ fn batch_format(req: &HttpRequest) -> Result<BatchFormat, ApiError> {
 fn row_answer(outcome: BatchOutcome) -> serde_json::Value {
     let mut answer = serde_json::json!({"row": outcome.row, "idempotencyKey": outcome.idempotency_key});
     let fields = match outcome.result {
-        Ok(issued) => {
-            let mut fields = serde_json::json!({
-                "outcome": if issued.replayed { "replayed" } else { "issued" },
-                "id": issued.body.get("id"),
-            });
-            if let Some(warnings) = issued.body.get("warnings") {
-                fields["warnings"] = warnings.clone();
-            }
-            fields
-        }
+        Ok(issued) => serde_json::json!({
+            "outcome": if issued.replayed { "replayed" } else { "issued" },
+            "id": issued.body.get("id"),
+        }),
         Err(e) => {
             let error = ApiError::from(e);
             let status = actix_web::ResponseError::status_code(&error).as_u16();

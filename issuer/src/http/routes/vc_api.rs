@@ -37,9 +37,5 @@ pub async fn issue(
     let p384 = p384.as_ref().and_then(|k| k.0.as_ref());
     let suite = ProofSuite::from_vc_api_options(body.options.as_ref())?.with_vc_api_key(&body.credential, p384)?;
     let signed = issuer.issue_vc_api(&body.credential, &suite).await?;
-    let warnings = issuer.issuance_warnings(&signed);
-    if warnings.is_empty() {
-        return Ok(HttpResponse::Created().json(json!({ "verifiableCredential": signed })));
-    }
-    Ok(HttpResponse::Created().json(json!({ "verifiableCredential": signed, "warnings": warnings })))
+    Ok(HttpResponse::Created().json(json!({ "verifiableCredential": signed })))
 }
