@@ -383,7 +383,7 @@ fn report_with_signature(
     // issuer claim are all judged against this one key, so a proof appended by
     // someone else changes nothing.
     // A claimed start before the issuer's authorisation is a warning (check_issuer_trust).
-    let claimed_from = parse_time(vc.get("validFrom").or_else(|| vc.get("issuanceDate"))).and_then(Result::ok);
+    let claimed_from = crate::trust::claimed_start(vc);
     let TrustOutcome { result: mut issuer_trust, trusted: mut trusted_issuer, key: credential_key } =
         check_issuer_trust(proof, &types, claimed_from, options, &mut warnings);
     if let Some(issuer) = &issuer {
@@ -443,6 +443,17 @@ fn report_with_signature(
             "凭证没有状态条目，无法检查是否被吊销",
             "the credential has no status entry; revocation cannot be checked",
         ),
+    };
+    // A type whose credentials always carry status entries: a selectively
+    // disclosed one without them (withheld: it cannot be told from none) is
+    // refused, unless the entries it shows already failed or said revoked.
+    // (Credentials signed whole without entries: see DESIGN.md, open.)
+    let sd = crate::selective_disclosure::has_sd_proof(vc);
+    let status = match (&status, options.types.for_credential(vc).filter(|_| sd)) {
+        (CheckResult::Invalid { .. }, _) | (_, None) => status,
+        (_, Some(definition)) => {
+            crate::status::check_required_entries(vc, definition.required_status_purposes()).unwrap_or(status)
+        }
     };
     let (anchoring, anchor) =
         check_anchoring(obj, credential_key.as_deref(), proof, credential_digest, options, &mut warnings);
@@ -692,7 +703,7 @@ fn check_issuer_trust(
         match store.assess_issuer_from(vm, types, signed_at, claimed_from) {
             Ok((issuer, backdated)) => {
                 if let Some(finding) = backdated {
-                    warnings.push(Warning { code: finding.code.as_str().to_owned(), message: finding.reason });
+                    warnings.push(finding.to_warning());
                 }
                 return TrustOutcome { result: CheckResult::Valid, trusted: Some(issuer), key: proof_key(entry) };
             }

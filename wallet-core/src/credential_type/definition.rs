@@ -9,6 +9,7 @@ use crate::compact::terms;
 use crate::contexts;
 use crate::licence_id::{self, LicenceTypeCode};
 use crate::localized::Localized;
+use crate::status::StatusPurpose;
 
 /// Term codes from this value on (keys and values alike) belong to credential
 /// type definitions; below it is the static term table 1.
@@ -238,6 +239,10 @@ struct RawDefinition {
     /// entry and can be marked used exactly once.
     #[serde(default)]
     single_use: bool,
+    /// Every credential of the type carries a revocation and a suspension
+    /// entry (and a `used` one when single use): one without them is refused.
+    #[serde(default)]
+    status_required: bool,
     /// `ecdsa-sd-2023` mandatory pointers (RFC 6901 JSON pointers into the
     /// credential): what a holder cannot withhold from a derived credential.
     #[serde(default)]
@@ -307,6 +312,12 @@ pub struct Definition {
     pub validity: Validity,
     /// Single use: issued with a `used` status entry (see `issuer`'s `/use`).
     pub single_use: bool,
+    /// Every credential of the type carries its status entries
+    /// (`statusRequired` in the file; [`Definition::required_status_purposes`]):
+    /// one without them, a derived credential that withholds them included,
+    /// has status `invalid status_entry_missing`. Every shipped type says so
+    /// (the issuer gives each credential of a defined type its entries).
+    pub status_required: bool,
     /// Selective disclosure (`ecdsa-sd-2023`): the JSON pointers a holder
     /// cannot withhold (`mandatoryPointers` in the file; empty: none). Each is
     /// an RFC 6901 pointer to a VC 2.0 member of the credential or to
@@ -689,6 +700,10 @@ impl Definition {
             return Err(err(None, "validity.months must be at least 1".into()));
         }
         check_mandatory_pointers(&raw.mandatory_pointers, &fields).map_err(|p| err(None, p))?;
+        // A single-use credential without its `used` entry could be used again and again.
+        if raw.single_use && !raw.status_required {
+            return Err(err(None, "singleUse needs statusRequired: true (the `used` status entry)".to_owned()));
+        }
         let licence_type_code = match &raw.licence_type_code {
             None => None,
             Some(code) => {
@@ -754,6 +769,7 @@ impl Definition {
             value_codes: raw.value_codes,
             validity: raw.validity,
             single_use: raw.single_use,
+            status_required: raw.status_required,
             mandatory_pointers: raw.mandatory_pointers,
             licence_type_code,
             fields,
@@ -769,6 +785,17 @@ impl Definition {
         let text = std::fs::read_to_string(path)
             .map_err(|e| DefinitionError::new(&source, None, format!("cannot read: {e}")))?;
         Self::parse(&source, &text)
+    }
+
+    /// The status purposes every credential of the type carries an entry
+    /// for (empty unless `statusRequired`): revocation and suspension, and
+    /// `used` for a single-use type.
+    pub fn required_status_purposes(&self) -> &'static [StatusPurpose] {
+        match (self.status_required, self.single_use) {
+            (false, _) => &[],
+            (true, false) => &[StatusPurpose::Revocation, StatusPurpose::Suspension],
+            (true, true) => &[StatusPurpose::Revocation, StatusPurpose::Suspension, StatusPurpose::Used],
+        }
     }
 
     /// A field by name.

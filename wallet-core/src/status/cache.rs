@@ -424,6 +424,36 @@ fn check_entry(
     }
 }
 
+/// The status rule of a credential's type: every credential of a type whose
+/// definition says `statusRequired` carries an entry for each of `required`
+/// ([`crate::credential_type::Definition::required_status_purposes`]). A
+/// credential without one (issued without, or a derived `ecdsa-sd-2023`
+/// credential that withholds it: the two cannot be told apart) is
+/// `Some(invalid status_entry_missing)` naming the first purpose missing, so a
+/// revoked holder cannot show a copy that reads "no status entry". `None` when
+/// every required purpose has an entry, or the entries are malformed (the
+/// status check reports that).
+pub fn check_required_entries(vc: &Value, required: &[StatusPurpose]) -> Option<CheckResult> {
+    if required.is_empty() {
+        return None;
+    }
+    let entries = status_entries(vc).ok()?;
+    let missing = required.iter().find(|purpose| !entries.iter().any(|e| e.purpose == **purpose))?;
+    let (zh, en) = match missing {
+        StatusPurpose::Revocation => ("吊销", "revocation"),
+        StatusPurpose::Suspension => ("暂停", "suspension"),
+        StatusPurpose::Used => ("已使用", "used"),
+    };
+    Some(CheckResult::invalid(
+        "status_entry_missing",
+        format!("此类凭证必须带有“{zh}”状态条目，该凭证没有（或持有人隐藏了它），无法确认是否被吊销或暂停"),
+        format!(
+            "credentials of this type always carry a {en} status entry and this one shows none (issued without it, \
+             or withheld by the holder): revocation and suspension cannot be ruled out"
+        ),
+    ))
+}
+
 /// The status check of one credential against the cache, at `now`.
 /// FAILS CLOSED: anything short of a fresh, verified list from the
 /// credential's issuer with the bit clear, for every entry, is `Invalid`.

@@ -52,7 +52,10 @@ mod list;
 mod verify;
 
 pub use bitstring::{Bitstring, MAX_DECODED_BYTES};
-pub use cache::{check_status, check_status_with, RecordedFailure, StatusListCache, StatusPolicy, MAX_SIGNERS_PER_URL};
+pub use cache::{
+    check_required_entries, check_status, check_status_with, RecordedFailure, StatusListCache, StatusPolicy,
+    MAX_SIGNERS_PER_URL,
+};
 pub use entry::{status_entries, StatusEntry, STATUS_ENTRY_TYPE};
 pub use error::StatusError;
 pub use lazy::LazyStatusLists;

@@ -115,7 +115,7 @@ pub use oid::{
 pub use private_key::{
     decrypt_private_key, decrypt_trust_key, encrypt_private_key, KeyProtectionError, PBKDF2_ITERATIONS,
 };
-pub use store::{IssuerTrustFailure, IssuerTrustFailureCode, TrustStore};
+pub use store::{claimed_start, IssuerTrustFailure, IssuerTrustFailureCode, TrustStore, ValidFromBeforeAuthorisation};
 pub use trust_list::{
     build_trust_list, TrustList, TrustListContents, TrustListError, TRUST_LIST_CLOCK_SKEW, TRUST_LIST_JWS_TYPE,
     TRUST_LIST_VERSION,

@@ -109,9 +109,6 @@ pub enum IssuerTrustFailureCode {
     IssuerRevoked,
     /// The certificate does not list this kind of credential.
     TypeNotAllowed,
-    /// The credential claims validity (`validFrom`) from before its
-    /// organisation was authorised for its types: backdated.
-    ValidFromBeforeAuthorisation,
 }
 
 impl IssuerTrustFailureCode {
@@ -125,7 +122,6 @@ impl IssuerTrustFailureCode {
             Self::IssuerRevocationUnknown => "issuer_revocation_unknown",
             Self::IssuerRevoked => "issuer_revoked",
             Self::TypeNotAllowed => "type_not_allowed",
-            Self::ValidFromBeforeAuthorisation => "valid_from_before_authorisation",
         }
     }
 
@@ -140,9 +136,41 @@ impl IssuerTrustFailureCode {
             Self::IssuerRevocationUnknown => 4,
             Self::IssuerRevoked => 5,
             Self::TypeNotAllowed => 6,
-            Self::ValidFromBeforeAuthorisation => 7,
         }
     }
+}
+
+/// A finding of [`TrustStore::assess_issuer_from`], not a refusal: the
+/// credential claims validity (`validFrom`) from before its organisation was
+/// authorised for its types. The verifier reports it as a warning, the
+/// issuer in its issuance answer; both with [`Self::CODE`] and this text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValidFromBeforeAuthorisation {
+    /// For the inspector (or the issuing clerk), in zh and en.
+    pub reason: Localized,
+}
+
+impl ValidFromBeforeAuthorisation {
+    /// The stable warning code.
+    pub const CODE: &'static str = "valid_from_before_authorisation";
+
+    fn new(zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { reason: Localized::new(zh, en) }
+    }
+
+    /// As a report warning.
+    pub fn to_warning(&self) -> crate::report::Warning {
+        crate::report::Warning { code: Self::CODE.to_owned(), message: self.reason.clone() }
+    }
+}
+
+/// When a credential claims to be valid from: `validFrom`, else
+/// `issuanceDate` (RFC 3339); `None` when neither is there or readable (the
+/// validity check reports an unreadable date). What the backdating rule
+/// ([`TrustStore::assess_issuer_from`]) compares with the authorisation.
+pub fn claimed_start(vc: &serde_json::Value) -> Option<DateTime<Utc>> {
+    let stated = vc.get("validFrom").or_else(|| vc.get("issuanceDate"))?.as_str()?;
+    DateTime::parse_from_rfc3339(stated).ok().map(|d| d.with_timezone(&Utc))
 }
 
 /// Why an issuer is not trusted: code and reason.
@@ -335,7 +363,7 @@ impl TrustStore {
         credential_types: &[String],
         signed_at: DateTime<Utc>,
         valid_from: Option<DateTime<Utc>>,
-    ) -> Result<(TrustedIssuer, Option<IssuerTrustFailure>), IssuerTrustFailure> {
+    ) -> Result<(TrustedIssuer, Option<ValidFromBeforeAuthorisation>), IssuerTrustFailure> {
         let (trusted, entry) = self.assess_issuer_entry(verification_method_did, credential_types, signed_at)?;
         let Some(from) = valid_from.filter(|from| *from < signed_at) else { return Ok((trusted, None)) };
         if entry.not_before <= from {
@@ -352,8 +380,7 @@ impl TrustStore {
             return Ok((trusted, None));
         }
         let organization = &trusted.organization_name;
-        let finding = IssuerTrustFailure::new(
-            IssuerTrustFailureCode::ValidFromBeforeAuthorisation,
+        let finding = ValidFromBeforeAuthorisation::new(
             format!(
                 "凭证声明自 {} 起有效，早于签发机构“{organization}”获授权签发此类凭证的时间（证书自 {} 起有效）：请核实生效日期",
                 when(from),
@@ -367,6 +394,29 @@ impl TrustStore {
             ),
         );
         Ok((trusted, Some(finding)))
+    }
+
+    /// The backdating rule as the issuer applies it to a credential it has
+    /// just signed with `signer_did` at `signed_at`: the finding
+    /// [`TrustStore::assess_issuer_from`] gives the verifier for the same
+    /// credential (its `type`, and its [`claimed_start`]), so the issuance
+    /// answer carries the warning inspectors will see. `None` when the start
+    /// is covered, or when the signer is not trusted at all (inspectors report
+    /// that; the issuer refuses only types its certificate never allowed).
+    pub fn valid_from_finding(
+        &self,
+        signer_did: &str,
+        vc: &serde_json::Value,
+        signed_at: DateTime<Utc>,
+    ) -> Option<ValidFromBeforeAuthorisation> {
+        let types: Vec<String> = match vc.get("type") {
+            Some(serde_json::Value::Array(a)) => {
+                a.iter().filter_map(serde_json::Value::as_str).map(str::to_owned).collect()
+            }
+            Some(serde_json::Value::String(s)) => vec![s.clone()],
+            _ => Vec::new(),
+        };
+        self.assess_issuer_from(signer_did, &types, signed_at, claimed_start(vc)).ok()?.1
     }
 
     /// [`TrustStore::assess_issuer`], with the certificate that passed.

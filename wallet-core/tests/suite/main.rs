@@ -5,9 +5,11 @@
 mod anchoring;
 mod attack_common;
 mod attack_jsonld;
+mod attack_oid4vci;
 mod attack_qr;
 mod attack_sd;
 mod attack_status;
+mod attack_status_entry;
 mod attack_suites;
 mod attack_trust;
 mod bundled_expansion;

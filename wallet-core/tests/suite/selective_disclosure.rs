@@ -460,9 +460,18 @@ async fn a_type_without_mandatory_pointers_and_with_a_number_derives_and_verifie
     let request = json!({"ownerName": "王芳", "dogName": "旺财", "breed": "中华田园犬", "dogSex": "male",
         "birthYear": 2021, "vaccine": "rabies", "vaccinationDate": "2026-03-01", "vaccinationClinic": "海淀区动物防疫站"});
     let checked = def.check_request_keyed(&request, NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), None).unwrap();
-    let unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &key.did());
-    // Only the members every base proof makes mandatory (no status entry here).
-    assert_eq!(mandatory_pointers_for(&types, &unsigned), ["/issuer", "/type", "/validFrom", "/validUntil"]);
+    let mut unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &key.did());
+    // Its status entries, as the issuer adds them (the type requires them).
+    unsigned["credentialStatus"] = json!([
+        {"id": "https://issuer.example.gov.cn/status/3#7", "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+         "statusListIndex": "7", "statusListCredential": "https://issuer.example.gov.cn/status/3"},
+        {"id": "https://issuer.example.gov.cn/status/4#7", "type": "BitstringStatusListEntry", "statusPurpose": "suspension",
+         "statusListIndex": "7", "statusListCredential": "https://issuer.example.gov.cn/status/4"}]);
+    // Only the members every base proof makes mandatory.
+    assert_eq!(
+        mandatory_pointers_for(&types, &unsigned),
+        ["/issuer", "/type", "/validFrom", "/validUntil", "/credentialStatus"]
+    );
     let base =
         sign_base_for_type(&types, &unsigned, &key, Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap()).await.unwrap();
     let derived = derive(&base, &["/credentialSubject/birthYear", "/credentialSubject/vaccine"]).await;
