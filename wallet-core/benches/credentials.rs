@@ -17,14 +17,16 @@ use chrono::{TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use wallet_core::canonical::canonical_nquads;
+use wallet_core::credential::HEALTH_CERTIFICATE_TYPE;
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
+use wallet_core::status::{
+    status_list_credential, Bitstring, StatusListCache, StatusPolicy, StatusPurpose, MIN_STATUS_LIST_BITS,
+};
 use wallet_core::transparency::{
     AnchorCalldata, AnchoringPolicy, ChainAnchor, Checkpoint, Hash, LogEntry, LogMirror, LogMirrors, LogSigner,
     MerkleTree, WitnessPolicy,
 };
-use wallet_core::credential::HEALTH_CERTIFICATE_TYPE;
-use wallet_core::status::{status_list_credential, Bitstring, StatusListCache, StatusPolicy, StatusPurpose, MIN_STATUS_LIST_BITS};
 use wallet_core::trust::{
     build_trust_list, certificate_pem_to_der, create_crl, create_csr, create_root, issue_certificate, random_serial,
     usci_check_character, CertificateValidity, DepartmentName, TrustList, TrustListContents, TrustStore,
@@ -159,9 +161,10 @@ fn issue16(c: &mut Criterion) {
     // Everything the goal names: signature, validity, trust (a trust list naming
     // the issuer's certificate), status (its revocation and suspension lists,
     // cached) and anchoring, all from cached data.
-    let everything = options.clone().with_trust(IssuerTrust::list(Arc::new(trust_store_for(&key))), true).with_status(
-        StatusSource::Cache { cache: Arc::new(status_cache_for(&key)), policy: StatusPolicy::default() },
-    );
+    let everything = options
+        .clone()
+        .with_trust(IssuerTrust::list(Arc::new(trust_store_for(&key))), true)
+        .with_status(StatusSource::Cache { cache: Arc::new(status_cache_for(&key)), policy: StatusPolicy::default() });
     let report = pollster::block_on(verify_credential(&shipped, &everything)).expect("well-formed");
     assert!(
         report.verified
@@ -233,7 +236,8 @@ fn trust_store_for(key: &IssuerKey) -> TrustStore {
         crls: vec![crl],
     };
     let list = build_trust_list(&contents, &root_key, std::slice::from_ref(&root_der)).expect("list");
-    TrustList::load(&list, &[root_der], issued_at + chrono::Duration::hours(1), chrono::Duration::days(1)).expect("load")
+    TrustList::load(&list, &[root_der], issued_at + chrono::Duration::hours(1), chrono::Duration::days(1))
+        .expect("load")
 }
 
 /// The sample's revocation and suspension lists (131,072 entries, its bits
