@@ -396,29 +396,6 @@ impl TrustStore {
         Ok((trusted, Some(finding)))
     }
 
-    /// The backdating rule as the issuer applies it to a credential it has
-    /// just signed with `signer_did` at `signed_at`: the finding
-    /// [`TrustStore::assess_issuer_from`] gives the verifier for the same
-    /// credential (its `type`, and its [`claimed_start`]), so the issuance
-    /// answer carries the warning inspectors will see. `None` when the start
-    /// is covered, or when the signer is not trusted at all (inspectors report
-    /// that; the issuer refuses only types its certificate never allowed).
-    pub fn valid_from_finding(
-        &self,
-        signer_did: &str,
-        vc: &serde_json::Value,
-        signed_at: DateTime<Utc>,
-    ) -> Option<ValidFromBeforeAuthorisation> {
-        let types: Vec<String> = match vc.get("type") {
-            Some(serde_json::Value::Array(a)) => {
-                a.iter().filter_map(serde_json::Value::as_str).map(str::to_owned).collect()
-            }
-            Some(serde_json::Value::String(s)) => vec![s.clone()],
-            _ => Vec::new(),
-        };
-        self.assess_issuer_from(signer_did, &types, signed_at, claimed_start(vc)).ok()?.1
-    }
-
     /// [`TrustStore::assess_issuer`], with the certificate that passed.
     fn assess_issuer_entry(
         &self,
