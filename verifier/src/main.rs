@@ -5,6 +5,12 @@
 #![recursion_limit = "256"]
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc: per-thread free lists suit actix's workers, each parsing a
+/// request and building a report with many small allocations (#16).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use verifier::config::Settings;
 use verifier::startup::Application;
 
