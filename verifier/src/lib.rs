@@ -1,6 +1,10 @@
 //! The verifier service: VC-API verification, QR text and image verification
 //! for inspectors. Every rule lives in `wallet-core`; this crate only speaks HTTP.
 
+// The bundle publisher's future (which fetches status lists, one fetch per
+// list at a time) is deep; the default limit of 128 is exceeded computing its layout.
+#![recursion_limit = "256"]
+
 pub mod audit;
 pub mod bundle_key;
 pub mod bundle_publish;

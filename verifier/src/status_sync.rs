@@ -23,10 +23,15 @@
 //! What is held: an LRU of lists bounded in bytes (`--status-cache-max-mib`,
 //! default 64), handed to verifications as a shared snapshot (an `Arc`, not a
 //! copy). An evicted list's rollback floor stays in the [`RollbackState`].
+//!
+//! One fetch per list at a time: verifications that find the same list missing
+//! or due while it is being fetched wait for that fetch and use its outcome
+//! (success or failure) instead of fetching again, so a burst of inspectors
+//! at start, or at each refresh, costs the issuer one request per list.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::Context as _;
 use chrono::{Duration, Utc};
@@ -138,6 +143,15 @@ pub struct StatusState {
     origins: Arc<BTreeSet<String>>,
     /// The rollback floors, persisted across restarts.
     rollback: RollbackState,
+    /// Fetches in progress, by list URL (an entry lives while someone holds it).
+    in_flight: Arc<Mutex<HashMap<String, Arc<InFlight>>>>,
+}
+
+/// One list URL's fetches: one at a time, and how many have completed.
+#[derive(Debug, Default)]
+struct InFlight {
+    fetching: tokio::sync::Mutex<()>,
+    completed: AtomicU64,
 }
 
 impl StatusState {
@@ -178,6 +192,7 @@ impl StatusState {
             client: http_client(settings.status_ca_cert.as_deref(), settings.private_addresses())?,
             private: settings.private_addresses(),
             origins: Arc::new(origins),
+            in_flight: Arc::default(),
         })
     }
 
@@ -242,19 +257,41 @@ impl StatusState {
 
     /// Fetch, verify and cache each list; failures are recorded (and reported
     /// by the status check) while a good list already held is kept.
+    /// A list being fetched by another verification is not fetched again: this
+    /// one waits for that fetch and uses what it stored or recorded.
     pub async fn fetch(&self, urls: &[String]) {
         for url in urls {
-            let outcome = match self.download(url).await {
-                Ok(document) => self.offer(url, &document).await,
-                Err(e) => {
-                    self.record_failure(url, e.clone());
-                    Err(e)
-                }
+            let flight = {
+                let mut in_flight = self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                Arc::clone(in_flight.entry(url.clone()).or_default())
             };
-            match outcome {
-                Ok(()) => tracing::debug!(url, "status list cached"),
-                Err(e) => tracing::warn!(url, error = %e, "status list refused or unavailable"),
+            let completed_before = flight.completed.load(Ordering::Acquire);
+            {
+                let _turn = flight.fetching.lock().await;
+                if flight.completed.load(Ordering::Acquire) == completed_before {
+                    self.fetch_one(url).await;
+                    flight.completed.fetch_add(1, Ordering::Release);
+                }
             }
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Only the map and this call hold it: no one else waits for this URL.
+            if Arc::strong_count(&flight) == 2 {
+                in_flight.remove(url);
+            }
+        }
+    }
+
+    async fn fetch_one(&self, url: &str) {
+        let outcome = match self.download(url).await {
+            Ok(document) => self.offer(url, &document).await,
+            Err(e) => {
+                self.record_failure(url, e.clone());
+                Err(e)
+            }
+        };
+        match outcome {
+            Ok(()) => tracing::debug!(url, "status list cached"),
+            Err(e) => tracing::warn!(url, error = %e, "status list refused or unavailable"),
         }
     }
 

@@ -30,6 +30,11 @@ struct Listener {
 
 impl Listener {
     fn start(response: Vec<u8>) -> Self {
+        Self::start_answering_after(response, std::time::Duration::ZERO)
+    }
+
+    /// [`Listener::start`], taking `delay` over each answer (a slow list server).
+    fn start_answering_after(response: Vec<u8>, delay: std::time::Duration) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let hits = Arc::new(AtomicUsize::new(0));
@@ -47,6 +52,7 @@ impl Listener {
                     continue;
                 }
                 counter.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(delay);
                 let bytes = answer.lock().unwrap().clone();
                 let _ = stream.write_all(&bytes);
             }
@@ -174,6 +180,26 @@ async fn a_forged_credential_makes_the_verifier_fetch_nothing_alone_or_in_a_pres
         .unwrap();
     assert!(resp.status().is_client_error() || resp.status().is_success());
     assert_eq!(listener.hits(), 2, "the genuine credential's list in a presentation was fetched");
+}
+
+/// A burst of inspectors finding the same list missing (at start, or due at a
+/// refresh) costs the list server one request, and every one of them gets the
+/// verdict the list gives: one fetch per list at a time, the others wait for it.
+#[tokio::test]
+async fn concurrent_verifications_needing_one_list_fetch_it_once() {
+    let issuer = IssuerKey::generate();
+    let listener = Listener::start_answering_after(unavailable(), std::time::Duration::from_millis(400));
+    let url = format!("{}/status/1", listener.base);
+    listener.answer(ok_json(&signed_list(&url, &issuer, Utc::now() - Duration::minutes(1)).await));
+    let verifier = start_verifier(&Settings::for_tests());
+    let vc = certificate(&issuer, &url).await;
+
+    let checks = futures_util::future::join_all((0..8).map(|_| verify(&verifier, &vc))).await;
+    for (status, check) in &checks {
+        assert_eq!(*status, 200, "{check}");
+        assert_eq!(check["result"], "valid", "{check}");
+    }
+    assert_eq!(listener.hits(), 1, "8 concurrent verifications fetched the same list more than once");
 }
 
 #[tokio::test]
