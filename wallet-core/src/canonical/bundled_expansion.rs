@@ -228,13 +228,20 @@ impl Expansion<'_> {
             active = self.derive(&active, Step::TypeScoped(type_scoped.id, term.to_owned()), Some(local)).await?;
         }
 
-        // The node's id.
-        let mut id = None;
+        // What each key is in the node's context, looked up once.
+        let mut members = Vec::with_capacity(object.len());
         for (key, value) in object {
             if key == "@context" {
                 continue;
             }
-            if let Key::Id = key_of(&active.context, key)? {
+            let definition = active.context.get(key.as_str());
+            members.push((key, value, key_defined_by(&active.context, key, definition)?, definition));
+        }
+
+        // The node's id.
+        let mut id = None;
+        for (_, value, key, _) in &members {
+            if let Key::Id = key {
                 if id.is_some() {
                     return None;
                 }
@@ -249,12 +256,9 @@ impl Expansion<'_> {
             self.quads.push(Quad(subject.clone(), RDF_TYPE_IRI.clone(), Term::Id(Id::Iri(ty)), graph.cloned()));
         }
 
-        for (key, value) in object {
-            if key == "@context" {
-                continue;
-            }
-            let Key::Property(predicate) = key_of(&active.context, key)? else { continue };
-            let container = active.context.get(key.as_str()).map_or(Container::None, |d| d.container());
+        for (key, value, kind, definition) in &members {
+            let Key::Property(predicate) = kind else { continue };
+            let container = definition.as_ref().map_or(Container::None, |d| d.container());
             let values: &[Value] = match value {
                 Value::Array(items) => items,
                 single => std::slice::from_ref(single),
@@ -264,20 +268,21 @@ impl Expansion<'_> {
                     (Value::Null, _) => continue,
                     (Value::Object(node), Container::Graph) => {
                         let name = self.fresh()?;
-                        Box::pin(self.node(node, active.clone(), Some(key), Some(&name), false)).await?;
+                        Box::pin(self.node(node, active.clone(), Some(key.as_str()), Some(&name), false)).await?;
                         Term::Id(name)
                     }
                     (_, Container::Graph) => return None,
                     (Value::Object(node), _) => {
-                        Term::Id(Box::pin(self.node(node, active.clone(), Some(key), graph, false)).await?)
+                        Term::Id(Box::pin(self.node(node, active.clone(), Some(key.as_str()), graph, false)).await?)
                     }
                     (Value::Array(_), _) => return None,
-                    (scalar, _) => {
+                    (scalar, _) if definition.as_ref().is_some_and(|d| d.context().is_some()) => {
                         // A property-scoped context applies to a scalar too,
                         // and its definition of the term coerces it.
-                        let scoped = Box::pin(self.property_scoped(active.clone(), Some(key))).await?;
+                        let scoped = Box::pin(self.property_scoped(active.clone(), Some(key.as_str()))).await?;
                         literal(&scoped.context, scoped.context.get(key.as_str()), scalar)?
                     }
+                    (scalar, _) => literal(&active.context, *definition, scalar)?,
                 };
                 self.quads.push(Quad(subject.clone(), predicate.clone(), object, graph.cloned()));
             }
@@ -305,12 +310,21 @@ struct Local<'a> {
     options: ProcessingOptions,
 }
 
+/// A term definition of an active context.
+type Definition<'c> = ssi_json_ld::context::TermDefinitionRef<'c, IriBuf, BlankIdBuf>;
+
 /// What `key` is in `context`; `None` for anything outside the subset.
 fn key_of(context: &ActiveContext, key: &str) -> Option<Key> {
+    key_defined_by(context, key, context.get(key))
+}
+
+/// [`key_of`], given `key`'s definition in `context` (looked up once by the
+/// caller, who also reads its container and coercion: issue #16).
+fn key_defined_by(context: &ActiveContext, key: &str, definition: Option<Definition<'_>>) -> Option<Key> {
     if key.is_empty() || key.starts_with('@') {
         return None;
     }
-    let Some(definition) = context.get(key) else {
+    let Some(definition) = definition else {
         // Not a term: a property through `@vocab` (a key with a `:` would
         // be a compact or absolute IRI: the generic path's).
         return (!key.contains(':')).then(|| vocabulary_iri(context, key)).flatten().map(Key::Property);
@@ -371,11 +385,7 @@ fn vocabulary_iri(context: &ActiveContext, term: &str) -> Option<IriBuf> {
 
 /// The RDF object of a scalar value of a property defined by `definition`
 /// (`None`: through `@vocab`).
-fn literal(
-    context: &ActiveContext,
-    definition: Option<ssi_json_ld::context::TermDefinitionRef<'_, IriBuf, BlankIdBuf>>,
-    value: &Value,
-) -> Option<Term<Id, Literal>> {
+fn literal(context: &ActiveContext, definition: Option<Definition<'_>>, value: &Value) -> Option<Term<Id, Literal>> {
     let typed = |text: String, datatype: &LazyLock<IriBuf>| {
         Some(Term::Literal(Literal::new(text, LiteralType::Any(IriBuf::clone(datatype)))))
     };

@@ -280,9 +280,7 @@ impl TrustStore {
     /// The organisations (credit code, certifying root) the key in `did` is
     /// certified for by a configured root, whatever the certificates' validity.
     fn organizations_of(&self, did: &str) -> Vec<(&str, &x509_cert::name::Name)> {
-        let Some(key) = TrustPublicKey::from_did(did) else { return Vec::new() };
-        self.issuers_by_key
-            .get(&key.did())
+        self.certificates_of_key(did)
             .into_iter()
             .flatten()
             .filter_map(|i| self.issuers.get(*i))
@@ -295,13 +293,24 @@ impl TrustStore {
     /// in `did` by a configured root (the first such certificate that names one),
     /// whatever the certificate's validity: an issuer reads its own code here.
     pub fn organization_usci(&self, did: &str) -> Option<String> {
-        let key = TrustPublicKey::from_did(did)?;
-        self.issuers_by_key
-            .get(&key.did())?
+        self.certificates_of_key(did)?
             .iter()
             .filter_map(|i| self.issuers.get(*i))
             .filter(|e| self.roots.iter().any(|r| r.certificate.raw.tbs_certificate.subject == e.issuer_name))
             .find_map(|e| e.usci.clone())
+    }
+
+    /// The indexes in `issuers` of the certificates for the key in `did` (a
+    /// `did:key`, fragment allowed). The index is keyed by each certificate
+    /// key's canonical `did:key`: a DID found as it is names that key; any
+    /// other spelling is decoded and written canonically first (issue #16:
+    /// the encoding was 2% of a verification).
+    fn certificates_of_key(&self, did: &str) -> Option<&Vec<usize>> {
+        let written = did.split('#').next().unwrap_or(did);
+        match self.issuers_by_key.get(written) {
+            Some(found) => Some(found),
+            None => self.issuers_by_key.get(&TrustPublicKey::from_did(did)?.did()),
+        }
     }
 
     /// The issuer-trust check for a credential: see [`TrustStore::assess_issuer`].
@@ -414,16 +423,7 @@ impl TrustStore {
                 ),
             )
         };
-        // The index is keyed by each certificate key's canonical `did:key`: a
-        // DID found as it is names that key; any other spelling is decoded and
-        // written canonically first (issue #16: the encoding was 2% of a verification).
-        let candidates = match self.issuers_by_key.get(did) {
-            Some(candidates) => candidates,
-            None => {
-                let key = TrustPublicKey::from_did(verification_method_did).ok_or_else(unknown)?;
-                self.issuers_by_key.get(&key.did()).ok_or_else(unknown)?
-            }
-        };
+        let candidates = self.certificates_of_key(verification_method_did).ok_or_else(unknown)?;
 
         let mut best: Option<IssuerTrustFailure> = None;
         for &index in candidates {
