@@ -482,8 +482,9 @@ pub fn evidence_file(state_file: &Path) -> PathBuf {
 pub fn read_evidence(state_file: &Path) -> anyhow::Result<Vec<ForkEvidence>> {
     let path = evidence_file(state_file);
     match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .with_context(|| format!("{} is not a witness evidence file", path.display())),
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).with_context(|| format!("{} is not a witness evidence file", path.display()))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }

@@ -94,10 +94,8 @@ async fn attack_one_credentials_id_number_cannot_be_guessed_from_many_addresses(
     let guess_from = |n: u8, qr: String| {
         let keyed = keyed.clone();
         async move {
-            let client = reqwest::Client::builder()
-                .local_address(std::net::IpAddr::from([127, 0, 1, n]))
-                .build()
-                .unwrap();
+            let client =
+                reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 1, n])).build().unwrap();
             let resp = client
                 .post(format!("{keyed}/inspect/id-check?lang=en"))
                 .header("content-type", "application/x-www-form-urlencoded")
