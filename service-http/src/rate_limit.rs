@@ -2,6 +2,9 @@
 //! `per_minute`. Used where a client could otherwise make a service do work
 //! out of proportion to its request (the ID-number checks, photo decoding).
 //!
+//! An IPv6 client is counted by its /64: a host is commonly given a whole /64,
+//! and a bucket per address would give it 2^64 of them.
+//!
 //! Memory is bounded: at most [`MAX_TRACKED`] addresses are remembered. When the
 //! map is full, buckets that have refilled completely are forgotten first (they
 //! are the same as a new bucket), then the longest-unseen address.
@@ -17,7 +20,19 @@ pub const MAX_TRACKED: usize = 10_000;
 /// Per-address token buckets.
 #[derive(Debug)]
 pub struct RateLimiter {
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Buckets<IpAddr>,
+}
+
+/// Token buckets per key (a credential's ID digest, say) rather than per client:
+/// a limit on the attempts *at one target*, whatever addresses they come from.
+#[derive(Debug)]
+pub struct KeyedRateLimiter {
+    buckets: Buckets<String>,
+}
+
+#[derive(Debug)]
+struct Buckets<K> {
+    buckets: Mutex<HashMap<K, Bucket>>,
     capacity: f64,
     per_second: f64,
     max_tracked: usize,
@@ -37,6 +52,37 @@ impl RateLimiter {
 
     /// The same, remembering at most `max_tracked` addresses (at least 1).
     pub fn with_max_tracked(capacity: u32, per_minute: u32, max_tracked: usize) -> Self {
+        Self { buckets: Buckets::new(capacity, per_minute, max_tracked) }
+    }
+
+    /// Take one token for `ip`; false when none is left. An IPv6 client is
+    /// counted by its /64 (one host may hold all of it), an IPv4-mapped IPv6
+    /// address as its IPv4 address.
+    pub fn allow(&self, ip: IpAddr) -> bool {
+        self.buckets.take(client_of(ip))
+    }
+
+    /// Addresses remembered now.
+    pub fn tracked(&self) -> usize {
+        self.buckets.tracked()
+    }
+}
+
+impl KeyedRateLimiter {
+    /// `capacity` attempts at once per key, refilled at `per_minute`; at most
+    /// [`MAX_TRACKED`] keys remembered.
+    pub fn new(capacity: u32, per_minute: u32) -> Self {
+        Self { buckets: Buckets::new(capacity, per_minute, MAX_TRACKED) }
+    }
+
+    /// Take one token for `key`; false when none is left.
+    pub fn allow(&self, key: &str) -> bool {
+        self.buckets.take(key.to_owned())
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Buckets<K> {
+    fn new(capacity: u32, per_minute: u32, max_tracked: usize) -> Self {
         Self {
             buckets: Mutex::new(HashMap::new()),
             capacity: f64::from(capacity),
@@ -49,20 +95,19 @@ impl RateLimiter {
         (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * self.per_second).min(self.capacity)
     }
 
-    /// Take one token for `ip`; false when none is left.
-    pub fn allow(&self, ip: IpAddr) -> bool {
+    fn take(&self, key: K) -> bool {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !buckets.contains_key(&ip) && buckets.len() >= self.max_tracked {
+        if !buckets.contains_key(&key) && buckets.len() >= self.max_tracked {
             buckets.retain(|_, b| self.refilled(*b, now) < self.capacity);
             if buckets.len() >= self.max_tracked {
-                let oldest = buckets.iter().min_by_key(|(_, b)| b.at).map(|(ip, _)| *ip);
+                let oldest = buckets.iter().min_by_key(|(_, b)| b.at).map(|(k, _)| k.clone());
                 if let Some(oldest) = oldest {
                     buckets.remove(&oldest);
                 }
             }
         }
-        let bucket = buckets.entry(ip).or_insert(Bucket { tokens: self.capacity, at: now });
+        let bucket = buckets.entry(key).or_insert(Bucket { tokens: self.capacity, at: now });
         bucket.tokens = self.refilled(*bucket, now);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
@@ -73,9 +118,20 @@ impl RateLimiter {
         }
     }
 
-    /// Addresses remembered now.
-    pub fn tracked(&self) -> usize {
+    fn tracked(&self) -> usize {
         self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
+}
+
+/// The bucket an address belongs to: an IPv4 address itself; an IPv6 address
+/// its /64 network (the host part zeroed), or the IPv4 address it maps.
+fn client_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
     }
 }
 
@@ -92,6 +148,21 @@ mod tests {
 
     fn addr(n: u32) -> IpAddr {
         IpAddr::from(n.to_be_bytes())
+    }
+
+    /// Attack review part 2: one host of an IPv6 network holds a whole /64 (2^64
+    /// addresses); a bucket per address would give it unlimited guesses. An
+    /// IPv4 address written as IPv6 (`::ffff:a.b.c.d`) is that IPv4 address.
+    #[test]
+    fn an_ipv6_host_cannot_dodge_its_bucket_by_changing_address_within_its_64() {
+        let limiter = RateLimiter::new(3, 1);
+        let host = |n: u16| IpAddr::from([0x2001, 0xdb8, 1, 2, n, 0, 0, n]);
+        assert!((1..=3).all(|n| limiter.allow(host(n))));
+        assert!(!limiter.allow(host(1000)), "another address of the same /64");
+        assert!(limiter.allow(IpAddr::from([0x2001, 0xdb8, 1, 3, 0, 0, 0, 1])), "another /64");
+        let v4 = std::net::Ipv4Addr::new(192, 0, 2, 7);
+        assert!((0..3).all(|_| limiter.allow(IpAddr::V4(v4))));
+        assert!(!limiter.allow(IpAddr::V6(v4.to_ipv6_mapped())), "the same IPv4 client");
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub struct CheckArgs {
     /// Directory of extra credential type definition files, to read QR codes of those types.
     #[arg(long)]
     pub credential_types: Option<PathBuf>,
+    /// Directory where the highest bundle sequence opened is kept
+    /// (`rollback-state.json`), so that an older bundle is refused by every later run.
+    #[arg(long, env = "VERIFIER_DATA_DIR", default_value = ".")]
+    pub data_dir: PathBuf,
     /// The QR code's text (`EC1:…`), the path of a photo of it, or the path of a
     /// wallet export (`{"credential": …, "inclusion": …}`).
     pub input: String,
@@ -49,13 +53,17 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<i32> {
         warn_after: chrono::Duration::hours(args.warn_hours),
         max_age: chrono::Duration::hours(args.max_age_hours),
     };
-    let opened = match open_bundle(&bytes, &roots, now, policy, None).await {
+    // Rollback: a bundle older than one already opened here is refused (its
+    // lists may predate a revocation); the floor is raised before anything is checked.
+    let floors = crate::rollback_state::RollbackState::open(&args.data_dir)?;
+    let opened = match open_bundle(&bytes, &roots, now, policy, floors.bundle_sequence()).await {
         Ok(opened) => opened.with_types(types),
         Err(e) => {
             println!("{}", json!({"error": e.code(), "message": e.to_string()}));
             return Ok(2);
         }
     };
+    floors.record_bundle_sequence(opened.bundle.sequence)?;
     let path = std::path::Path::new(&args.input);
     let text = if !args.input.starts_with("EC1:") && !args.input.starts_with("EP1:") && path.is_file() {
         let image = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;

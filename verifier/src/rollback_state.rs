@@ -1,6 +1,7 @@
 //! What must survive a restart so that an attacker cannot roll the verifier
-//! back: the highest trust-list `sequence` accepted, and per status list URL
-//! and signer the highest `validFrom` accepted. Kept in one small JSON file in
+//! back: the highest trust-list `sequence` accepted, per status list URL
+//! and signer the highest `validFrom` accepted, and the highest verifier
+//! bundle `sequence` opened by `verifier check`. Kept in one small JSON file in
 //! the verifier's data directory (`rollback-state.json`), written atomically
 //! (temporary file, fsync, rename), read at start. A file that cannot be read
 //! stops the verifier at start (naming the file): starting without it would
@@ -37,6 +38,9 @@ pub struct RollbackFloors {
     /// The highest status list `validFrom` accepted, per URL and signer.
     #[serde(default)]
     pub status_lists: StatusFloors,
+    /// The highest verifier bundle sequence opened (`verifier check`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle_sequence: Option<u64>,
 }
 
 /// The floors, shared by the trust and status syncs, and where they are
@@ -98,6 +102,25 @@ impl RollbackState {
                 return false;
             }
             floors.trust_list_sequence = Some(sequence);
+            true
+        })
+    }
+
+    /// The highest verifier bundle sequence opened so far (across runs).
+    pub fn bundle_sequence(&self) -> Option<u64> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).bundle_sequence
+    }
+
+    /// Record that a bundle with `sequence` was opened (the floor only goes up).
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn record_bundle_sequence(&self, sequence: u64) -> anyhow::Result<()> {
+        self.update(|floors| {
+            if floors.bundle_sequence.is_some_and(|held| held >= sequence) {
+                return false;
+            }
+            floors.bundle_sequence = Some(sequence);
             true
         })
     }

@@ -63,6 +63,7 @@ impl Application {
         let json_config =
             web::JsonConfig::default().limit(crate::routes::MAX_BODY_BYTES).error_handler(crate::api_error::json_error);
         let id_check_limiter = web::Data::new(crate::web::RateLimiter::default());
+        let id_target_limiter = web::Data::new(crate::web::id_target_limiter());
         let id_number_keys = web::Data::new(crate::web::IdNumberKeys(settings.load_id_number_keys()?));
         let cpu = web::Data::new(crate::cpu::CpuWork::start(&settings.load).context("starting the CPU pool")?);
         let deadline = web::Data::new(service_http::request_deadline::RequestDeadline(std::time::Duration::from_secs(
@@ -80,6 +81,7 @@ impl Application {
                 .app_data(anchoring_data.clone())
                 .app_data(bundle_data.clone())
                 .app_data(id_check_limiter.clone())
+                .app_data(id_target_limiter.clone())
                 .app_data(id_number_keys.clone())
                 .app_data(cpu.clone())
                 .app_data(types.clone())

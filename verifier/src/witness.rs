@@ -331,6 +331,9 @@ impl WitnessCore {
                     error = %e,
                     "witness: the log is INCONSISTENT with the checkpoint we cosigned (fork or bad proof)"
                 );
+                if let Err(kept) = self.keep_evidence(text, proof, now, &e.to_string()) {
+                    tracing::error!(error = format!("{kept:#}"), "witness: cannot keep the evidence of the fork");
+                }
                 return Err(WitnessError::Inconsistent(e)).context("the log forked or sent a bad consistency proof");
             }
             Err(e) => return Err(e).context("checkpoint refused"),
@@ -352,6 +355,27 @@ impl WitnessCore {
             p.last_error = None;
         });
         Ok(size)
+    }
+}
+
+impl WitnessCore {
+    /// Keep `offered` (signed by the log, refused as inconsistent with what we
+    /// cosigned) beside the state file, with the note we had cosigned: once per
+    /// offered note, at most [`MAX_FORK_EVIDENCE`] of them.
+    fn keep_evidence(&self, offered: &str, proof: &[Hash], now: u64, reason: &str) -> anyhow::Result<()> {
+        let Some(held) = self.shared.read(|p| p.cosigned.clone()) else { return Ok(()) };
+        let mut kept = read_evidence(&self.state_file)?;
+        if kept.len() >= MAX_FORK_EVIDENCE || kept.iter().any(|k| k.offered == offered) {
+            return Ok(());
+        }
+        kept.push(ForkEvidence {
+            detected_at: now,
+            held,
+            offered: offered.to_owned(),
+            consistency_proof: proof.iter().map(hex::encode).collect(),
+            reason: reason.to_owned(),
+        });
+        write_state(&evidence_file(&self.state_file), &kept)
     }
 }
 
@@ -422,8 +446,52 @@ fn read_state(path: &Path) -> anyhow::Result<Option<PersistedState>> {
     }
 }
 
+/// A checkpoint signed by the log that contradicts the one this witness had
+/// cosigned (same size and another root, or a larger tree whose consistency
+/// proof fails): kept as evidence of a fork (split view) for anyone to check
+/// with the log key alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForkEvidence {
+    /// When it was refused (the witness's clock, Unix seconds).
+    pub detected_at: u64,
+    /// The note this witness had cosigned (the log's signature and ours).
+    pub held: String,
+    /// The contradicting note, as the log signed it.
+    pub offered: String,
+    /// The consistency proof the log sent with it (hex), if any.
+    pub consistency_proof: Vec<String>,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// At most this many contradictions are kept (the first ones: one proves the fork).
+pub const MAX_FORK_EVIDENCE: usize = 32;
+
+/// Where the evidence of `state_file`'s witness is kept: beside it, `<state file>.forks.json`.
+pub fn evidence_file(state_file: &Path) -> PathBuf {
+    let mut path = state_file.as_os_str().to_owned();
+    path.push(".forks.json");
+    PathBuf::from(path)
+}
+
+/// The fork evidence kept beside `state_file` (none: empty).
+///
+/// # Errors
+/// The file exists but cannot be read or parsed.
+pub fn read_evidence(state_file: &Path) -> anyhow::Result<Vec<ForkEvidence>> {
+    let path = evidence_file(state_file);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).with_context(|| format!("{} is not a witness evidence file", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
 /// Write to a temporary file, sync, and rename over the state file.
-fn write_state(path: &Path, state: &PersistedState) -> anyhow::Result<()> {
+fn write_state(path: &Path, state: &impl Serialize) -> anyhow::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
@@ -546,5 +614,46 @@ mod tests {
         // A state file for another log is refused outright.
         let other = LogSigner::ed25519("other.test/log", Ed25519SigningKey::from_bytes(&[4; 32])).unwrap();
         assert!(WitnessCore::new(shared, other.log_key().clone(), state_file, Some(after)).is_err());
+    }
+
+    /// Attack review part 2 (split view): the log signs two trees of the same
+    /// size, or a larger tree that does not extend the one cosigned (a proof that
+    /// fails). The witness refuses both, keeps cosigning nothing else, and keeps
+    /// each contradicting log-signed checkpoint beside the one it cosigned: the
+    /// evidence, which survives a restart and verifies under the log key alone.
+    #[test]
+    fn a_split_view_is_refused_and_the_log_signed_contradiction_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_file = dir.path().join("state.json");
+        let signer = LogSigner::ed25519("log.test/log", Ed25519SigningKey::from_bytes(&[3; 32])).unwrap();
+        let (mut honest, mut fork) = (MerkleTree::new(), MerkleTree::new());
+        for i in 0..3u8 {
+            honest.append([i; 32]);
+            fork.append([if i == 2 { 99 } else { i }; 32]);
+        }
+        let cosigned = checkpoint(&signer, &honest);
+        let same_size = checkpoint(&signer, &fork);
+        fork.append([3; 32]);
+        fork.append([4; 32]);
+        let larger = checkpoint(&signer, &fork);
+        let proof = fork.consistency_proof(3, 5).unwrap();
+
+        let mut core = WitnessCore::new(shared(), signer.log_key().clone(), state_file.clone(), None).unwrap();
+        assert_eq!(core.offer(&cosigned, &[], 1_000).unwrap(), 3);
+        assert!(core.offer(&same_size, &[], 1_001).is_err(), "same size, another root");
+        assert!(core.offer(&larger, &proof, 1_002).is_err(), "a larger tree that is not an extension");
+        assert!(core.offer(&same_size, &[], 1_003).is_err(), "still refused");
+        let state = read_state(&state_file).unwrap().unwrap();
+        assert_eq!(signer.log_key().open_checkpoint(&state.cosigned).unwrap().checkpoint.root, honest.root());
+
+        let evidence = read_evidence(&state_file).unwrap();
+        assert_eq!(evidence.len(), 2, "each contradiction once: {evidence:#?}");
+        for (kept, offered) in evidence.iter().zip([&same_size, &larger]) {
+            assert_eq!(&kept.offered, offered);
+            let held = signer.log_key().open_checkpoint(&kept.held).unwrap().checkpoint;
+            assert_eq!((held.size, held.root), (3, honest.root()), "the tree we cosigned");
+            assert!(signer.log_key().open_checkpoint(&kept.offered).is_ok(), "signed by the log itself");
+        }
+        assert_eq!(evidence[1].consistency_proof.len(), proof.len());
     }
 }

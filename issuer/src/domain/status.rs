@@ -474,9 +474,16 @@ impl StatusService {
             bits.set(usize::try_from(index).map_err(StatusError::internal)?, true).map_err(StatusError::internal)?;
         }
         // Verifiers refuse a list whose validFrom is older than one they have seen, and
-        // validFrom has whole seconds: never go back, even if the clock does.
+        // validFrom has whole seconds: never go back, even if the clock does. A list
+        // whose bits changed is strictly later than the one before (two changes in one
+        // second would otherwise share a validFrom, and the earlier list, still
+        // validly signed, could be replayed over the later one at a verifier).
         let now = Utc::now().duration_trunc(Duration::seconds(1)).map_err(StatusError::internal)?;
-        let valid_from = previous.as_ref().map_or(now, |p| p.published_at.max(now));
+        let valid_from = previous.as_ref().map_or(now, |p| {
+            let floor =
+                if p.version == snapshot.list.version { p.published_at } else { p.published_at + Duration::seconds(1) };
+            floor.max(now)
+        });
         let valid_until = valid_from + LIST_VALIDITY;
         let did = self.key.did();
         let url = self.list_url(list_id);

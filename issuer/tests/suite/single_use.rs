@@ -15,6 +15,7 @@ use crate::support::postgres;
 struct App {
     base: String,
     http: reqwest::Client,
+    store_url: String,
     _data: tempfile::TempDir,
 }
 
@@ -27,7 +28,7 @@ impl App {
         let base = format!("http://127.0.0.1:{}", app.port());
         let server = tokio::spawn(app.run_until_stopped());
         let http = issuer::domain::accounts::authorized_client(&settings).await.unwrap();
-        (Self { base, http, _data: data }, server)
+        (Self { base, http, store_url: settings.store_url(), _data: data }, server)
     }
 
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
@@ -139,6 +140,78 @@ async fn single_use_on_postgresql() {
     let Some(database) = postgres::FreshDatabase::create("single_use").await else { return };
     let (app, server) = App::spawn(Some(database.url.clone())).await;
     an_invoice_is_used_exactly_once(&app).await;
+    server.abort();
+    drop(app);
+    database.drop_now().await;
+}
+
+/// Attack review part 2 (single use): eight offices, each with its own
+/// status-scoped token, redeem the same invoice at once: exactly one succeeds,
+/// the seven others are told who did. A token that may only issue (a hospital's
+/// HIS) cannot redeem at all (403 `insufficient_scope`), and nothing is recorded.
+async fn eight_offices_at_once_and_an_issuing_token(app: &App) {
+    use issuer::domain::accounts::{create_scoped_api_token, TokenScope};
+    let store = issuer::store::Store::connect(&app.store_url).await.unwrap();
+    let (status, issued) = app.post("/api/v1/medical-invoices", &invoice()).await;
+    assert_eq!(status, 201, "{issued:#}");
+    let uuid = issued["credential"]["id"].as_str().unwrap().trim_start_matches("urn:uuid:").to_owned();
+    let url = format!("{}/api/v1/credentials/{uuid}/use", app.base);
+
+    let (_, his) = create_scoped_api_token(&store, "某医院 HIS", TokenScope::Issue).await.unwrap();
+    let resp = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(&his)
+        .json(&json!({"office": "HIS", "reference": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"], "insufficient_scope");
+    let (_, view) = app.get(&format!("/credentials/{uuid}/use")).await;
+    assert_eq!(view["used"].as_bool(), Some(false), "{view:#}");
+
+    let mut attempts = Vec::new();
+    for n in 0..8 {
+        let (_, token) = create_scoped_api_token(&store, &format!("office {n}"), TokenScope::Status).await.unwrap();
+        let url = url.clone();
+        attempts.push(tokio::spawn(async move {
+            let resp = reqwest::Client::new()
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&json!({"office": format!("窗口 {n}"), "reference": format!("R-{n}")}))
+                .send()
+                .await
+                .unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for attempt in attempts {
+        outcomes.push(attempt.await.unwrap());
+    }
+    let winners: Vec<&Value> = outcomes.iter().filter(|(s, _)| *s == 200).map(|(_, b)| b).collect();
+    assert_eq!(winners.len(), 1, "{outcomes:#?}");
+    let (_, view) = app.get(&format!("/credentials/{uuid}/use")).await;
+    for (status, body) in outcomes.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!((*status, &body["error"]), (409, &json!("already_used")), "{body:#}");
+        assert_eq!(body["previousUse"]["office"], view["office"]);
+    }
+    let (_, report) = app.get(&format!("/credentials/{uuid}/status")).await;
+    assert_eq!(report["events"].as_array().unwrap().len(), 1, "{report:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_eight_concurrent_redemptions_on_sqlite() {
+    let (app, server) = App::spawn(None).await;
+    eight_offices_at_once_and_an_issuing_token(&app).await;
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_eight_concurrent_redemptions_on_postgresql() {
+    let Some(database) = postgres::FreshDatabase::create("single_use_race").await else { return };
+    let (app, server) = App::spawn(Some(database.url.clone())).await;
+    eight_offices_at_once_and_an_issuing_token(&app).await;
     server.abort();
     drop(app);
     database.drop_now().await;

@@ -528,3 +528,36 @@ async fn the_cli_changes_status_and_the_served_list_follows() {
     assert!(!out.status.success());
     assert!(!missing.path().join("issuer.sqlite3").exists(), "no empty store is created by mistake");
 }
+
+/// Attack review part 2 (rollback): verifiers refuse a status list whose `validFrom`
+/// is *older* than the one they hold, and `validFrom` has whole seconds. Two lists
+/// published within one second (a batch of revocations, fetched in between by
+/// someone watching) must not share a `validFrom`: else the earlier one, still
+/// validly signed, replaces the later one at a verifier and clears a revocation.
+#[tokio::test]
+async fn attack_a_list_published_in_the_same_second_cannot_replay_over_a_newer_one() {
+    let app = spawn().await;
+    let issued: Vec<IssuedVc> = [app.issue().await, app.issue().await, app.issue().await].into();
+    let url = issued[0].revocation.url.clone();
+    assert!(issued.iter().all(|i| i.revocation.url == url), "one revocation list");
+    let (mut before, _) = app.list(&url).await;
+    for (n, victim) in issued.iter().enumerate() {
+        let (status, body) = app.set_status(&victim.uuid, "revoke", "batch").await;
+        assert_eq!(status, 200, "{body:#}");
+        let (after, _) = app.list(&url).await;
+        assert!(
+            time(&after["validFrom"]) > time(&before["validFrom"]),
+            "revocation {n}: a changed list keeps validFrom {}",
+            before["validFrom"]
+        );
+        // What a verifier does: holds the newer list, is offered the older one.
+        let now = Utc::now() + Duration::seconds(10);
+        let mut cache = StatusListCache::new();
+        cache.offer(&url, &after, now, now).await.unwrap();
+        let replay = cache.offer(&url, &before, now, now).await;
+        assert!(replay.is_err(), "revocation {n}: the older list replaced the newer one");
+        let (result, _) = check_status(&victim.vc, &cache, &StatusPolicy::default(), now);
+        assert_eq!(result.invalid_code(), Some("revoked"), "{result:?}");
+        before = after;
+    }
+}

@@ -78,3 +78,44 @@ async fn the_id_check_needs_the_department_key_and_never_matches_without_it() {
     settings.id_number_keys = vec![bad];
     assert!(verifier::startup::Application::build(&settings).is_err());
 }
+
+/// Attack review part 2 (the ID-number check): a health certificate's QR hangs on
+/// a restaurant wall. With the department key the verifier is an oracle for its
+/// holder's ID number (~1.75 M candidates given birth date and sex); the limit
+/// per client address alone is no bound for someone with many addresses (every
+/// address of an IPv6 /64; here 40 loopback addresses). The guesses against one
+/// credential's digest are limited whatever address they come from; another
+/// credential is still checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_one_credentials_id_number_cannot_be_guessed_from_many_addresses() {
+    let data = tempfile::tempdir().unwrap();
+    let target = issued_qr(data.path()).await;
+    let keyed = verifier(verifier::config::Settings::for_tests().id_number_keys).await;
+    let guess_from = |n: u8, qr: String| {
+        let keyed = keyed.clone();
+        async move {
+            let client =
+                reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 1, n])).build().unwrap();
+            let resp = client
+                .post(format!("{keyed}/inspect/id-check?lang=en"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(serde_urlencoded::to_string([("qr", qr.as_str()), ("idNumber", "11010519491231002X")]).unwrap())
+                .send()
+                .await
+                .unwrap();
+            resp.status().as_u16()
+        }
+    };
+    let mut answered = 0;
+    for n in 1..=40 {
+        match guess_from(n, target.clone()).await {
+            200 => answered += 1,
+            429 => {}
+            other => panic!("address {n}: HTTP {other}"),
+        }
+    }
+    assert!(answered <= 10, "{answered} of 40 guesses at one credential's ID number were answered");
+    let other_data = tempfile::tempdir().unwrap();
+    let other = issued_qr(other_data.path()).await;
+    assert_eq!(guess_from(41, other).await, 200, "another credential is still checked");
+}

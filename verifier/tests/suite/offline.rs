@@ -48,10 +48,20 @@ fn bundle(
     lists: &[BundledStatusList],
     signer: Option<(&wallet_core::keys::IssuerKey, Vec<u8>)>,
 ) -> Vec<u8> {
+    numbered_bundle(7, age, lists, signer)
+}
+
+/// [`bundle`] with its `sequence`.
+fn numbered_bundle(
+    sequence: u64,
+    age: Duration,
+    lists: &[BundledStatusList],
+    signer: Option<(&wallet_core::keys::IssuerKey, Vec<u8>)>,
+) -> Vec<u8> {
     let issued = Utc::now() - age;
     let contents = VerifierBundle {
         version: VERIFIER_BUNDLE_VERSION,
-        sequence: 7,
+        sequence,
         issued_at: issued,
         trust_list: String::from_utf8(trust_list(issued)).unwrap(),
         status_lists: lists.to_vec(),
@@ -74,8 +84,16 @@ fn offline_prefix() -> Option<Vec<String>> {
     require(Dep::Netns).map(|unshare| vec![unshare, "-n".into()])
 }
 
-/// Runs `verifier check` offline; (exit code, JSON output).
+/// Runs `verifier check` offline with a data directory of its own (no
+/// rollback floor carried over); (exit code, JSON output).
 pub(crate) fn check(bundle_path: &Path, input: &str) -> (i32, Value) {
+    let data = tempfile::tempdir().unwrap();
+    check_in(data.path(), bundle_path, input)
+}
+
+/// Runs `verifier check` offline with `data_dir` as its data directory (where
+/// the highest bundle sequence seen is kept); (exit code, JSON output).
+pub(crate) fn check_in(data_dir: &Path, bundle_path: &Path, input: &str) -> (i32, Value) {
     let verifier = env!("CARGO_BIN_EXE_verifier");
     let args = [
         "check".to_owned(),
@@ -88,8 +106,13 @@ pub(crate) fn check(bundle_path: &Path, input: &str) -> (i32, Value) {
         input.to_owned(),
     ];
     let output = match offline_prefix() {
-        Some(prefix) => Command::new(&prefix[0]).args(&prefix[1..]).arg(verifier).args(&args).output(),
-        None => Command::new(verifier).args(&args).output(),
+        Some(prefix) => Command::new(&prefix[0])
+            .args(&prefix[1..])
+            .arg(verifier)
+            .args(&args)
+            .env("VERIFIER_DATA_DIR", data_dir)
+            .output(),
+        None => Command::new(verifier).args(&args).env("VERIFIER_DATA_DIR", data_dir).output(),
     }
     .expect("running verifier check");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -228,6 +251,58 @@ async fn offline_checks_against_a_signed_bundle() {
     let tampered = write("tampered.json", tampered);
     let (code, out) = check(&tampered, &qr(valid));
     assert_eq!(code, 2, "{out:#}");
+}
+
+/// The status lists `vc` names, as the department collects them now.
+async fn collect_lists(http: &reqwest::Client, vc: &Value) -> Vec<BundledStatusList> {
+    let mut lists = Vec::new();
+    for entry in vc["credentialStatus"].as_array().unwrap() {
+        let url = entry["statusListCredential"].as_str().unwrap().to_owned();
+        let credential: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+        lists.push(BundledStatusList { url, credential });
+    }
+    lists
+}
+
+/// Attack review part 2 (rollback): an inspector's laptop is handed yesterday's
+/// bundle, validly signed, in which a since-revoked certificate is still clear.
+/// Once a newer bundle was opened there, the older one is refused, by the next
+/// `verifier check` process too (the floor is kept in the data directory).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_an_older_bundle_is_refused_once_a_newer_one_was_opened() {
+    let issuer = ClinicIssuer::start().await;
+    let (base, http) = (&issuer.base, &issuer.http);
+    let vc = issuer.issue().await;
+    let before = collect_lists(http, &vc).await;
+    let uuid = vc["id"].as_str().unwrap().trim_start_matches("urn:uuid:");
+    let resp = http
+        .post(format!("{base}/credentials/{uuid}/status"))
+        .json(&json!({"action": "revoke", "reason": "复查不合格 / failed re-examination", "by": "test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let after = collect_lists(http, &vc).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.json");
+    std::fs::write(&old, numbered_bundle(10, Duration::hours(2), &before, None)).unwrap();
+    let new = dir.path().join("new.json");
+    std::fs::write(&new, numbered_bundle(11, Duration::minutes(5), &after, None)).unwrap();
+    let qr = wallet_core::compact::encode_credential(&vc).unwrap();
+    let state = dir.path().join("state");
+
+    // Before anything newer was seen, the old bundle is what it is: clear.
+    let (code, out) = check_in(&state, &old, &qr);
+    assert_eq!(code, 0, "{out:#}");
+    let (code, out) = check_in(&state, &new, &qr);
+    assert_eq!((code, &out["report"]["checks"]["status"]["code"]), (1, &json!("revoked")), "{out:#}");
+    // The replay, in a new process: refused, the revocation is not undone.
+    let (code, out) = check_in(&state, &old, &qr);
+    assert_eq!((code, &out["error"]), (2, &json!("bundle_rollback")), "{out:#}");
+    // The same bundle again is fine.
+    let (code, _) = check_in(&state, &new, &qr);
+    assert_eq!(code, 1);
 }
 
 /// The department's verifier publishes the bundle: `GET /bundle` is signed by its

@@ -6,6 +6,7 @@ mod anchoring;
 mod attack_common;
 mod attack_jsonld;
 mod attack_oid4vci;
+mod attack_presentation;
 mod attack_qr;
 mod attack_sd;
 mod attack_status;
