@@ -182,6 +182,7 @@ pub fn check_presentation_with(loader: &BundledLoader, vp: &Value) -> Result<(),
 
     // Syntactic rules of every embedded credential before any JSON-LD work.
     let credentials = embedded_credentials(obj, "")?;
+    check_presented_credentials(&credentials)?;
     for (path, vc) in &credentials {
         if is_enveloped(vc, ENVELOPED_VC_TYPE) {
             check_enveloped(loader, vc, path, ENVELOPED_VC_TYPE)?;
@@ -205,6 +206,46 @@ pub fn check_presentation_with(loader: &BundledLoader, vp: &Value) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// The most credentials one presentation may carry. A citizen shows a
+/// certificate and a few licences; each credential costs a full verification,
+/// so without a bound one request body of forgeries buys hundreds of them.
+pub const MOST_PRESENTED_CREDENTIALS: usize = 32;
+
+/// A presentation carries at most [`MOST_PRESENTED_CREDENTIALS`], and no
+/// credential twice (the same `id`, or the same JSON): a relying party counting
+/// what it was shown must not be told "two valid invoices" for one.
+fn check_presented_credentials(credentials: &[(String, &Value)]) -> Check {
+    if credentials.len() > MOST_PRESENTED_CREDENTIALS {
+        return Err(DataModelError::new(
+            "too_many_credentials",
+            "/verifiableCredential",
+            format!(
+                "the presentation carries {} credentials; at most {MOST_PRESENTED_CREDENTIALS} are verified at once",
+                credentials.len()
+            ),
+            format!("该展示含 {} 份凭证，一次最多核验 {MOST_PRESENTED_CREDENTIALS} 份", credentials.len()),
+        ));
+    }
+    for (index, (path, vc)) in credentials.iter().enumerate() {
+        let twice = credentials.iter().take(index).any(|(_, earlier)| {
+            presented_id(vc).is_some_and(|id| presented_id(earlier) == Some(id)) || *earlier == *vc
+        });
+        if twice {
+            return Err(DataModelError::new(
+                "duplicate_credential",
+                path.clone(),
+                "the presentation carries this credential twice (the same id, or the same content)",
+                "该展示重复包含同一份凭证（标识相同或内容相同）",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn presented_id(vc: &Value) -> Option<&str> {
+    vc.get("id").and_then(Value::as_str)
 }
 
 /// Check an `EnvelopedVerifiableCredential` object: `@context` present and
