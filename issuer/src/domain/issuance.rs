@@ -372,8 +372,8 @@ impl Issuer {
         let (signed, log_entry) = self.sign_and_digest(unsigned, suite).await?;
         let mut body = issued_body(&id, &signed);
         let warnings = self.backdating_warnings(&signed);
-        if !warnings.is_empty() {
-            body["warnings"] = Value::Array(warnings);
+        if let (false, Some(members)) = (warnings.is_empty(), body.as_object_mut()) {
+            members.insert("warnings".to_owned(), Value::Array(warnings));
         }
         let record = idempotency_key.map(|key| IdempotencyRecord {
             scope: scope.to_owned(),

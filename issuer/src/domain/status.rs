@@ -592,7 +592,6 @@ pub(crate) fn first_context_is_v2(credential: &Value) -> bool {
     first_context.and_then(Value::as_str) == Some(CREDENTIALS_V2)
 }
 
-
 /// A list id as it appears in the URL: a positive decimal number without leading zeros.
 fn parse_list_id(text: &str) -> Option<i64> {
     if text.is_empty() || text.len() > 18 || text.starts_with('0') || !text.bytes().all(|b| b.is_ascii_digit()) {

@@ -389,9 +389,10 @@ async fn a_second_hsm_issuer_on_one_database_serves_the_stored_checkpoint_note()
     let second = start_at(data.path(), Some(token.uri("issuer-log-twice")), public).await.unwrap();
     assert_eq!(second.did, first.did);
     let second_note = checkpoint_note(&second).await;
-    let store = issuer::store::Store::connect(&issuer::config::Settings::for_tests(data.path().to_path_buf()).store_url())
-        .await
-        .unwrap();
+    let store =
+        issuer::store::Store::connect(&issuer::config::Settings::for_tests(data.path().to_path_buf()).store_url())
+            .await
+            .unwrap();
     let stored = store.log_checkpoint(size).await.unwrap().expect("the checkpoint of this size is stored").note_text;
     assert_eq!(first_note, stored, "the first issuer serves the note it stored");
     assert_eq!(second_note, stored, "the second issuer serves the stored note of this size, not one of its own");

@@ -99,8 +99,7 @@ impl App {
         for entry in vc["credentialStatus"].as_array().unwrap() {
             let url = entry["statusListCredential"].as_str().unwrap();
             let path = url.strip_prefix(PUBLIC).unwrap_or_else(|| panic!("not this issuer's list: {url}"));
-            let list: Value =
-                self.http.get(format!("{}{path}", self.base)).send().await.unwrap().json().await.unwrap();
+            let list: Value = self.http.get(format!("{}{path}", self.base)).send().await.unwrap().json().await.unwrap();
             cache.insert_verified(verify_status_list(url, &list, now).await.unwrap(), now).unwrap();
         }
         StatusSource::Cache { cache: Arc::new(cache), policy: StatusPolicy::default() }
