@@ -10,6 +10,7 @@ use std::sync::Arc;
 use wallet_core::credential::{CredentialId, FOOD_BUSINESS_LICENCE_TYPE, HEALTH_CERTIFICATE_TYPE};
 use wallet_core::credential_type::{Definition, RequestError, TypeRegistry};
 use wallet_core::issuance::IssueError;
+use wallet_core::status::StatusPurpose;
 use wallet_core::trust::{IssuerTrustFailureCode, TrustStore};
 
 use wallet_core::localized::Localized;
@@ -369,7 +370,11 @@ impl Issuer {
         // A single-use type (its definition says so) also gets a `used` entry.
         let unsigned = self.status.with_status_entries(id.as_str(), unsigned, single_use).await?;
         let (signed, log_entry) = self.sign_and_digest(unsigned, suite).await?;
-        let body = issued_body(&id, &signed);
+        let mut body = issued_body(&id, &signed);
+        let warnings = self.backdating_warnings(&signed);
+        if let (false, Some(members)) = (warnings.is_empty(), body.as_object_mut()) {
+            members.insert("warnings".to_owned(), Value::Array(warnings));
+        }
         let record = idempotency_key.map(|key| IdempotencyRecord {
             scope: scope.to_owned(),
             key: key.0,
@@ -394,11 +399,38 @@ impl Issuer {
         }
     }
 
-    /// VC-API issue: sign the caller's credential as it is.
+    /// The warnings of the answer to an issuance: with a trust list
+    /// (`--trust-list`), a `validFrom` before this issuer's authorisation for the
+    /// credential's types (the verifier's `valid_from_before_authorisation`, by
+    /// wallet-core's rule, [`TrustStore::assess_issuer_from`]). A warning, not a
+    /// refusal: the date of the attested event may rightly precede the issuer's
+    /// current certificate (DESIGN.md, "Backdating").
+    fn backdating_warnings(&self, signed: &Value) -> Vec<Value> {
+        let Some(trust) = &self.own_trust else {
+            return Vec::new();
+        };
+        let types: Vec<String> = match signed.get("type") {
+            Some(Value::String(t)) => vec![t.clone()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
+        let valid_from = wallet_core::trust::claimed_start(signed);
+        match trust.assess_issuer_from(&self.key.did(), &types, Utc::now(), valid_from) {
+            Ok((_, Some(finding))) => vec![json!({
+                "code": wallet_core::trust::ValidFromBeforeAuthorisation::CODE,
+                "message": {"zh": finding.reason.zh.to_string(), "en": finding.reason.en.to_string()},
+            })],
+            _ => Vec::new(),
+        }
+    }
+
+    /// VC-API issue: sign the caller's credential as it is, with the issuer's
+    /// status entries (every purpose its type requires, for a type of ours).
     ///
     /// # Errors
-    /// `IssuerMismatch`, `TypeNotAuthorised`, `CredentialIdExists`, or `Unsignable`
-    /// when the credential breaks the data model or cannot be signed.
+    /// `IssuerMismatch`, `TypeNotAuthorised`, `StatusEntryAssigned` and
+    /// `StatusNeedsV2Context` (a type of ours), `CredentialIdExists`, or
+    /// `Unsignable` when the credential breaks the data model or cannot be signed.
     pub async fn issue_vc_api(&self, credential: &Value, suite: &ProofSuite) -> Result<Value, IssuanceError> {
         if let Some(issuer) = credential.get("issuer") {
             let named = issuer.as_str().or_else(|| issuer.get("id").and_then(Value::as_str));
@@ -413,6 +445,12 @@ impl Issuer {
             _ => Vec::new(),
         };
         self.check_types_authorised(&types)?;
+        // A credential of a type whose credentials always carry status entries
+        // (`statusRequired`) gets the issuer's, one per purpose the type requires;
+        // refused before anything is allocated when it brings its own or cannot
+        // carry them.
+        let required = self.types.for_credential(credential).map_or(&[][..], |d| d.required_status_purposes());
+        check_status_assignable(credential, required)?;
         let id = credential
             .get("id")
             .and_then(Value::as_str)
@@ -445,7 +483,9 @@ impl Issuer {
         // Status entries are part of what is signed; checked first (once: signing
         // does not check again) so bad input wastes no index.
         wallet_core::issuance::check_unsigned_credential(&self.types.loader(), credential).map_err(sign_error)?;
-        let credential = if crate::domain::status::wants_status_entries(credential) {
+        let credential = if !required.is_empty() {
+            self.status.with_entries_for(id.as_str(), credential.clone(), required).await?
+        } else if crate::domain::status::wants_status_entries(credential) {
             self.status.with_status_entries(id.as_str(), credential.clone(), false).await?
         } else {
             credential.clone()
@@ -484,6 +524,27 @@ pub(super) fn issued_body(id: &CredentialId, signed: &Value) -> Value {
             "qrSvg": format!("/credentials/{}/qr.svg", id.uuid_part()),
         }
     })
+}
+
+/// A VC-API credential whose type requires the status entries `required`
+/// (`Definition::required_status_purposes`, empty for a type not ours): it
+/// must leave `credentialStatus` to the issuer (its own entries could point at
+/// a list nobody sets, at another credential's index, or leave one purpose
+/// out), and be a VC 2.0 credential, whose context defines the entries.
+///
+/// # Errors
+/// [`IssuanceError::StatusEntryAssigned`], [`IssuanceError::StatusNeedsV2Context`].
+fn check_status_assignable(credential: &Value, required: &[StatusPurpose]) -> Result<(), IssuanceError> {
+    if required.is_empty() {
+        return Ok(());
+    }
+    if credential.get("credentialStatus").is_some() {
+        return Err(IssuanceError::StatusEntryAssigned);
+    }
+    if !crate::domain::status::first_context_is_v2(credential) {
+        return Err(IssuanceError::StatusNeedsV2Context);
+    }
+    Ok(())
 }
 
 fn credential_id_exists() -> IssuanceError {

@@ -69,6 +69,12 @@ pub enum IssuanceError {
     /// A VC-API credential of a type with a licence type code that brings its
     /// own 证照标识 (the issuer assigns it).
     LicenceIdAssigned,
+    /// A VC-API credential of a type whose credentials always carry status
+    /// entries that brings its own `credentialStatus` (the issuer assigns them).
+    StatusEntryAssigned,
+    /// A VC-API credential of a type whose credentials always carry status
+    /// entries whose first context is not VC 2.0's (which defines them).
+    StatusNeedsV2Context,
     /// A reissue refused (`crate::domain::reissue`).
     Reissue(ReissueRefusal),
     /// The CPU pool is full or past its deadline.
@@ -104,6 +110,8 @@ impl IssuanceError {
             Self::ProofOptions { code, .. } => (*code).into(),
             Self::Reissue(refusal) => refusal.code().into(),
             Self::LicenceIdAssigned => "licence_id_assigned_by_issuer".into(),
+            Self::StatusEntryAssigned => "status_entry_assigned_by_issuer".into(),
+            Self::StatusNeedsV2Context => "status_entries_need_credentials_v2".into(),
             Self::Busy(CpuPoolError::Busy) => "busy".into(),
             Self::Busy(CpuPoolError::DeadlineExceeded) => "deadline_exceeded".into(),
             Self::Busy(_) | Self::Internal(_) => "internal_error".into(),
@@ -148,6 +156,16 @@ impl IssuanceError {
             Self::LicenceIdAssigned => Localized::new(
                 "证照标识由签发机构分配，请求中不应携带 licenceId",
                 "the licence identifier (证照标识) is assigned by the issuer: send the credential without licenceId",
+            ),
+            Self::StatusEntryAssigned => Localized::new(
+                "此类凭证的状态条目（吊销、暂停、已使用）由签发机构分配，请求中不应携带 credentialStatus",
+                "status entries (revocation, suspension, used) of this credential type are assigned by the issuer: \
+                 send the credential without credentialStatus",
+            ),
+            Self::StatusNeedsV2Context => Localized::new(
+                "此类凭证必须带有状态条目，@context 的第一项应为 https://www.w3.org/ns/credentials/v2",
+                "this credential type always carries status entries: the first item of @context must be \
+                 https://www.w3.org/ns/credentials/v2",
             ),
             Self::UnknownCredentialType => {
                 Localized::new("本签发服务没有这种凭证类型", "this issuer has no such credential type")

@@ -2,7 +2,9 @@
 //!
 //! * **Allocation.** Every credential issued through the domain API (and VC-API
 //!   credentials that bring no `credentialStatus` of their own) gets two
-//!   `BitstringStatusListEntry`s, revocation and suspension, added before signing.
+//!   `BitstringStatusListEntry`s, revocation and suspension (and `used` for a
+//!   single-use type), added before signing. A VC-API credential of one of our
+//!   types (`statusRequired`) cannot bring its own (`issuance::check_status_assignable`).
 //!   Indexes are drawn at random, never reused ([`Store::allocate_status`]).
 //! * **Changes.** Revoke, suspend, reinstate: one store transaction writes the bit,
 //!   increments the list's version and records the audit event. Revocation is final.
@@ -297,6 +299,18 @@ impl StatusService {
         single_use: bool,
     ) -> Result<Vec<StatusEntry>, StatusError> {
         let purposes: &[StatusPurpose] = if single_use { &SINGLE_USE_PURPOSES } else { &PURPOSES };
+        self.allocate_entries_for(credential_id, purposes).await
+    }
+
+    /// Allocates one entry per purpose of `purposes` for `credential_id`.
+    ///
+    /// # Errors
+    /// [`StatusError::Internal`] when the store fails.
+    async fn allocate_entries_for(
+        &self,
+        credential_id: &str,
+        purposes: &[StatusPurpose],
+    ) -> Result<Vec<StatusEntry>, StatusError> {
         let allocations = self
             .store
             .allocate_status_coalesced(credential_id, purposes, &self.config)
@@ -313,10 +327,26 @@ impl StatusService {
     pub async fn with_status_entries(
         &self,
         credential_id: &str,
-        mut unsigned: Value,
+        unsigned: Value,
         single_use: bool,
     ) -> Result<Value, StatusError> {
-        let entries = self.allocate_entries(credential_id, single_use).await?;
+        let purposes: &[StatusPurpose] = if single_use { &SINGLE_USE_PURPOSES } else { &PURPOSES };
+        self.with_entries_for(credential_id, unsigned, purposes).await
+    }
+
+    /// `unsigned` with a `credentialStatus` of freshly allocated entries, one per
+    /// purpose of `purposes` (a type's `Definition::required_status_purposes`),
+    /// for `credential_id`.
+    ///
+    /// # Errors
+    /// [`StatusError::Internal`] when the store fails.
+    pub async fn with_entries_for(
+        &self,
+        credential_id: &str,
+        mut unsigned: Value,
+        purposes: &[StatusPurpose],
+    ) -> Result<Value, StatusError> {
+        let entries = self.allocate_entries_for(credential_id, purposes).await?;
         if let Some(map) = unsigned.as_object_mut() {
             map.insert("credentialStatus".into(), Value::Array(entries.iter().map(StatusEntry::to_json).collect()));
         }
@@ -556,13 +586,17 @@ pub fn wants_status_entries(credential: &Value) -> bool {
     let Some(obj) = credential.as_object() else {
         return false;
     };
-    let first_context = match obj.get("@context") {
+    first_context_is_v2(credential) && !obj.contains_key("credentialStatus") && !obj.contains_key("proof")
+}
+
+/// Whether the first `@context` is exactly the VC 2.0 context (which defines
+/// `BitstringStatusListEntry`).
+pub(crate) fn first_context_is_v2(credential: &Value) -> bool {
+    let first_context = match credential.get("@context") {
         Some(Value::Array(a)) => a.first(),
         other => other,
     };
     first_context.and_then(Value::as_str) == Some(CREDENTIALS_V2)
-        && !obj.contains_key("credentialStatus")
-        && !obj.contains_key("proof")
 }
 
 /// A list id as it appears in the URL: a positive decimal number without leading zeros.

@@ -248,10 +248,37 @@ impl TransparencyLog {
         let note = Checkpoint::new(self.log_key().origin(), size, root)
             .sign(&self.inner.signer)
             .map_err(|e| LogError::Internal(e.to_string()))?;
-        let verified = self.log_key().verify_checkpoint_note(note).map_err(|e| LogError::Internal(e.to_string()))?;
-        self.inner.store.save_log_checkpoint(size, &root, &verified.note.to_string()).await?;
+        let mut verified =
+            self.log_key().verify_checkpoint_note(note).map_err(|e| LogError::Internal(e.to_string()))?;
+        if !self.inner.store.save_log_checkpoint(size, &root, &verified.note.to_string()).await? {
+            // This size was signed before (by another issuer process on the
+            // database, or before a restart). Signatures are not reproducible
+            // (an HSM's random nonces), and anchors carry the digest of the
+            // stored note: that note is served when it is this log's (same name
+            // and key).
+            if let Some(stored) = self.stored_checkpoint(size, &root).await? {
+                verified = stored;
+            }
+        }
         state.checkpoint = Some(verified.clone());
         Ok(verified)
+    }
+
+    /// The stored note of `size` when it is this log's (it verifies with this
+    /// log's name and key); an error when it is and names another tree.
+    async fn stored_checkpoint(&self, size: u64, root: &Hash) -> Result<Option<VerifiedCheckpoint>, LogError> {
+        let Some(stored) = self.inner.store.log_checkpoint(size).await? else {
+            return Ok(None);
+        };
+        let Some(verified) =
+            SignedNote::parse(&stored.note_text).ok().and_then(|note| self.log_key().verify_checkpoint_note(note).ok())
+        else {
+            return Ok(None);
+        };
+        if verified.checkpoint.size != size || verified.checkpoint.root != *root {
+            return Err(LogError::Internal(format!("the stored checkpoint of size {size} names another tree")));
+        }
+        Ok(Some(verified))
     }
 
     /// The latest signed checkpoint note.

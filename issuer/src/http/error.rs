@@ -62,6 +62,8 @@ impl From<IssuanceError> for ApiError {
             | IssuanceError::Unsignable(_)
             | IssuanceError::ProofOptions { .. }
             | IssuanceError::LicenceIdAssigned
+            | IssuanceError::StatusEntryAssigned
+            | IssuanceError::StatusNeedsV2Context
             | IssuanceError::IssuerMismatch(_) => StatusCode::BAD_REQUEST,
             IssuanceError::TypeNotAuthorised { .. } => StatusCode::FORBIDDEN,
             IssuanceError::TooManyRows { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -368,3 +368,39 @@ fn ecert_pki_makes_a_key_in_the_token_and_a_csr_signed_there() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already has a key labelled issuer-pki"));
 }
+
+/// A token signs with random nonces: two signatures of one checkpoint differ. A
+/// second issuer process on the same database (or the same one after a restart)
+/// that signs a size already stored serves the stored note, whose digest is the
+/// one anchored, never a note of its own for the same size.
+#[tokio::test]
+async fn a_second_hsm_issuer_on_one_database_serves_the_stored_checkpoint_note() {
+    let Some(token) = token() else { return };
+    let _one_at_a_time = serial().lock().await;
+    token.generate("issuer-log-twice");
+    let data = tempfile::tempdir().unwrap();
+    let public = Some("https://issuer.example");
+    let first = start_at(data.path(), Some(token.uri("issuer-log-twice")), public).await.unwrap();
+    first.issue().await;
+    let first_note = checkpoint_note(&first).await;
+    let size: u64 = first_note.lines().nth(1).unwrap().parse().unwrap();
+    assert!(size >= 1, "{first_note}");
+
+    let second = start_at(data.path(), Some(token.uri("issuer-log-twice")), public).await.unwrap();
+    assert_eq!(second.did, first.did);
+    let second_note = checkpoint_note(&second).await;
+    let store =
+        issuer::store::Store::connect(&issuer::config::Settings::for_tests(data.path().to_path_buf()).store_url())
+            .await
+            .unwrap();
+    let stored = store.log_checkpoint(size).await.unwrap().expect("the checkpoint of this size is stored").note_text;
+    assert_eq!(first_note, stored, "the first issuer serves the note it stored");
+    assert_eq!(second_note, stored, "the second issuer serves the stored note of this size, not one of its own");
+    // And once more after both have it: no process serves another note for this size.
+    assert_eq!(checkpoint_note(&first).await, stored);
+    assert_eq!(checkpoint_note(&second).await, stored);
+}
+
+async fn checkpoint_note(app: &App) -> String {
+    app.get(&format!("{}/log/checkpoint", app.base)).await
+}

@@ -139,3 +139,34 @@ async fn without_a_trust_list_a_defined_type_still_travels_alone() {
     let (status, body) = app.issue(&app.credential(None, &["VerifiableCredential", "ExampleCredential"])).await;
     assert_eq!(status, 201, "{body:#}");
 }
+
+/// DESIGN.md, "Backdating": a `validFrom` before the issuer's authorisation (its
+/// certificate's notBefore, yesterday here) is signed, with the verifier's
+/// warning in the answer; a `validFrom` inside it gets none.
+#[tokio::test]
+async fn a_valid_from_before_the_issuers_authorisation_is_a_warning_in_the_answer() {
+    let app = spawn(Some(&["HealthCertificate"])).await;
+    let issue = |request: Value| {
+        let http = app.http.clone();
+        let url = format!("{}/api/v1/health-certificates", app.base);
+        async move {
+            let resp = http.post(url).json(&request).send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    // The examination (validFrom) months before the certificate.
+    let (status, body) = issue(health_request()).await;
+    assert_eq!(status, 201, "{body:#}");
+    let warnings = body["warnings"].as_array().unwrap_or_else(|| panic!("no warnings: {body:#}"));
+    assert_eq!(warnings.len(), 1, "{body:#}");
+    assert_eq!(warnings[0]["code"], "valid_from_before_authorisation");
+    for lang in ["zh", "en"] {
+        assert!(warnings[0]["message"][lang].as_str().is_some_and(|m| !m.is_empty()), "{body:#}");
+    }
+    // An examination today: inside the authorisation, no warning.
+    let mut today = health_request();
+    today["examinationDate"] = json!(chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string());
+    let (status, body) = issue(today).await;
+    assert_eq!(status, 201, "{body:#}");
+    assert!(body.get("warnings").is_none(), "{body:#}");
+}

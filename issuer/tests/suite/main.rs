@@ -27,5 +27,6 @@ mod single_use;
 mod status_api;
 mod store;
 mod support;
+mod vc_api_status;
 mod vc_api_suites;
 mod web;
