@@ -969,6 +969,27 @@ fn check_validity_period(vc: &Value, options: &VerifyOptions, warnings: &mut Vec
         (Ok(f), Ok(u)) => (f, u),
         _ => return CheckResult::invalid("invalid_date", "有效期日期格式无效", "the validity dates cannot be read"),
     };
+    // A type with a longest validity (the yearly health certificate): a
+    // credential valid for longer, or with no start or end to measure (an end
+    // withheld from a derived credential too), was not issued by its rules.
+    if let Some(definition) = options.types.for_credential(vc) {
+        if let Some(months) = definition.validity.months {
+            let within = match (from, until) {
+                (Some(from), Some(until)) => definition.latest_valid_until(from).is_none_or(|latest| until <= latest),
+                _ => false,
+            };
+            if !within {
+                return CheckResult::invalid(
+                    "validity_exceeds_type",
+                    format!("{}的有效期最长为 {months} 个月，此凭证的有效期超出或缺少起止日期", definition.name.zh),
+                    format!(
+                        "a {} is valid for at most {months} months: this one is valid for longer, or lacks its start or end",
+                        definition.name.en.to_lowercase()
+                    ),
+                );
+            }
+        }
+    }
     if let Some(from) = from {
         if options.now + options.clock_skew < from {
             return CheckResult::invalid(

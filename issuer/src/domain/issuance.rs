@@ -449,13 +449,33 @@ impl Issuer {
         // (`statusRequired`) gets the issuer's, one per purpose the type requires;
         // refused before anything is allocated when it brings its own or cannot
         // carry them.
-        let required = self.types.for_credential(credential).map_or(&[][..], |d| d.required_status_purposes());
+        let definition = self.types.for_credential(credential);
+        let required = definition.as_deref().map_or(&[][..], Definition::required_status_purposes);
         check_status_assignable(credential, required)?;
         let id = credential
             .get("id")
             .and_then(Value::as_str)
             .and_then(CredentialId::parse)
             .unwrap_or_else(CredentialId::generate);
+        // A credential of a type of ours passes the domain API's field rules and
+        // is rebuilt from its checked fields, as the domain API builds it
+        // (`Definition::request_of_credential`): no made-up fields, codes or
+        // digests, nothing its definition does not describe.
+        let of_type;
+        let credential = match &definition {
+            Some(def) => {
+                if def.licence_type_code.is_some() && credential.get(wallet_core::licence_id::CREDENTIAL_TERM).is_some()
+                {
+                    return Err(IssuanceError::LicenceIdAssigned);
+                }
+                let request = def.request_of_credential(credential).map_err(IssuanceError::InvalidFields)?;
+                let checked = check_typed_request(def, &request, self.id_number_key.as_ref())?;
+                let signer = suite.signer_did().unwrap_or_else(|| self.key.did());
+                of_type = def.to_unsigned_credential(&checked, &id, &signer);
+                &of_type
+            }
+            None => credential,
+        };
         // An id already issued is refused before anything is signed, logged or stored.
         if self.store.credential(id.as_str()).await.map_err(IssuanceError::internal)?.is_some() {
             return Err(credential_id_exists());

@@ -3,7 +3,10 @@
 //! purpose the type requires (`used` too for a single-use type), whatever the
 //! caller sends. A caller's own `credentialStatus`, or a context that cannot
 //! carry the entries, would make a certificate no revocation reaches: refused.
-//! Credentials of no type of ours (the W3C suites') are signed as before.
+//! Its fields pass the domain API's rules and the credential is rebuilt from
+//! them (`Definition::request_of_credential`): a clinic token cannot sign a
+//! certificate of a type of ours with made-up fields, codes or ID-number
+//! digests. Credentials of no type of ours (the W3C suites') are signed as before.
 
 use std::sync::Arc;
 
@@ -79,6 +82,13 @@ impl App {
             members.remove(member);
         }
         members.insert("id".to_owned(), json!(CredentialId::generate().as_str()));
+        // The ID number goes to the VC-API plain, as to the domain API: only the
+        // issuer holds the key of its digest.
+        let subject = members["credentialSubject"].as_object_mut().unwrap();
+        if subject.remove("idNumberDigest").is_some() {
+            subject.remove("idNumberSalt");
+            subject.insert("idNumber".to_owned(), request["idNumber"].clone());
+        }
         (unsigned, signed)
     }
 
@@ -179,7 +189,14 @@ async fn vc_api_refuses_a_type_of_ours_under_a_context_that_cannot_carry_status(
     // before signing): v1 before v2 breaks it (a 1.1 credential needs
     // `issuanceDate`); a VC 1.1 certificate with its 1.1 dates passes it, and
     // was signed without status entries before this refusal.
-    let data_model = |vc: &Value| wallet_core::issuance::check_unsigned_credential(&app.types.loader(), vc);
+    // (Read with the ID number as signed, a digest: the plain number the VC-API
+    // takes is not a term of the context.)
+    let data_model = |vc: &Value| {
+        let mut as_signed = vc.clone();
+        let subject = as_signed["credentialSubject"].as_object_mut().unwrap();
+        subject.remove("idNumber");
+        wallet_core::issuance::check_unsigned_credential(&app.types.loader(), &as_signed)
+    };
     assert_eq!(data_model(&before).map_err(|e| e.code()), Err("missing_issuance_date"));
     assert!(data_model(&instead).is_ok(), "{:?}", data_model(&instead));
     let (size, count) = (app.tree_size().await, app.store.count_credentials(None).await.unwrap());
@@ -272,4 +289,142 @@ async fn vc_api_signs_credentials_of_no_type_of_ours_as_before() {
     let (status, body) = app.issue(&v1).await;
     assert_eq!(status, 201, "{body:#}");
     assert!(body["verifiableCredential"].get("credentialStatus").is_none(), "{body:#}");
+}
+
+/// The refusal of a credential of a type of ours that breaks its definition:
+/// the expected status and code, every field named, zh + en, nothing signed,
+/// logged or stored.
+async fn assert_fields_refused(app: &App, credential: &Value, what: &str, code: &str, field: &str) {
+    let (size, count) = (app.tree_size().await, app.store.count_credentials(None).await.unwrap());
+    let (status, body) = app.issue(credential).await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("invalid_fields")), "{what}: {body:#}");
+    let named = body["details"].as_array().into_iter().flatten().chain(body["fields"].as_array().into_iter().flatten());
+    let named: Vec<&Value> = named.collect();
+    assert!(
+        named.iter().any(|d| d["field"].as_str() == Some(field) && d["code"].as_str() == Some(code)),
+        "{what}: expected {field} {code}: {body:#}"
+    );
+    for lang in ["zh", "en"] {
+        assert!(body["message"][lang].as_str().is_some_and(|m| !m.is_empty()), "{what}: {body:#}");
+    }
+    app.unchanged_since(&size, count).await;
+}
+
+/// A clinic token used to get any health certificate signed through the VC-API:
+/// a result the definition refuses (`not_qualified`), fields no definition has,
+/// a made-up ID-number digest (no real number behind it: the inspector's ID
+/// check could never match, and nobody could tell), a birth date in the future,
+/// properties and contexts the type does not describe. Each is refused as the
+/// domain API refuses it, before anything is allocated.
+#[tokio::test]
+async fn attack_vc_api_refuses_a_type_of_ours_with_fields_its_definition_refuses() {
+    let app = spawn().await;
+    let (unsigned, signed) = app.domain_credential("health-certificates", &health_request()).await;
+    let with_subject = |key: &str, value: Value| {
+        let mut vc = unsigned.clone();
+        vc["credentialSubject"][key] = value;
+        vc
+    };
+    let without_subject = |key: &str| {
+        let mut vc = unsigned.clone();
+        vc["credentialSubject"].as_object_mut().unwrap().remove(key);
+        vc
+    };
+    let with = |key: &str, value: Value| {
+        let mut vc = unsigned.clone();
+        vc[key] = value;
+        vc
+    };
+    let mut made_up_digest = without_subject("idNumber");
+    made_up_digest["credentialSubject"]["idNumberDigest"] = signed["credentialSubject"]["idNumberDigest"].clone();
+    made_up_digest["credentialSubject"]["idNumberSalt"] = signed["credentialSubject"]["idNumberSalt"].clone();
+    let mut contexts = unsigned["@context"].as_array().unwrap().clone();
+    contexts.push(json!("https://www.w3.org/ns/credentials/examples/v2"));
+    let cases = [
+        (
+            "a failed examination",
+            with_subject("examinationResult", json!("unqualified")),
+            "not_qualified",
+            "examinationResult",
+        ),
+        (
+            "a field no definition has",
+            with_subject("bloodType", json!("O")),
+            "unknown_property",
+            "credentialSubject.bloodType",
+        ),
+        (
+            "another holder's ID-number digest, no number",
+            made_up_digest,
+            "unknown_property",
+            "credentialSubject.idNumberDigest",
+        ),
+        ("a birth date in the future", with_subject("birthDate", json!("2999-01-01")), "in_future", "birthDate"),
+        ("a malformed ID number", with_subject("idNumber", json!("110105194912310021")), "checksum", "idNumber"),
+        ("no name", without_subject("fullName"), "required", "fullName"),
+        (
+            "a property the type does not describe",
+            with("evidence", json!([{"type": ["Evidence"]}])),
+            "unknown_property",
+            "evidence",
+        ),
+        ("an extra context", with("@context", json!(contexts)), "context_not_of_type", "@context"),
+        (
+            "a subject id that is not a device key",
+            with_subject("id", json!("did:example:ebfeb1f712ebc6f1c276e12ec21")),
+            "invalid_holder_key",
+            "credentialSubject.id",
+        ),
+        (
+            "validity smuggled in the subject",
+            with_subject("validUntil", json!("2099-01-01T00:00:00Z")),
+            "unknown_property",
+            "credentialSubject.validUntil",
+        ),
+        ("an id that is not a urn:uuid", with("id", json!("https://clinic.example/1")), "invalid_credential_id", "id"),
+    ];
+    for (what, credential, code, field) in &cases {
+        assert_fields_refused(&app, credential, what, code, field).await;
+    }
+    // Many subjects, or none: no object to check.
+    for (what, subject) in [("two subjects", json!([{}, {}])), ("a string subject", json!("x"))] {
+        let credential = with("credentialSubject", subject);
+        assert_fields_refused(&app, &credential, what, "invalid_subject", "credentialSubject").await;
+    }
+}
+
+/// What the VC-API signs for a type of ours is what the domain API signs for
+/// the same fields: the ID number as a digest under the department key (which
+/// the inspector's ID check matches), enum codes, the holder's device key as
+/// the subject id; and it verifies.
+#[tokio::test]
+async fn vc_api_signs_a_type_of_ours_as_the_domain_api_would() {
+    let app = spawn().await;
+    let (mut unsigned, domain) = app.domain_credential("health-certificates", &health_request()).await;
+    let device = wallet_core::holder::DeviceKey::generate();
+    unsigned["credentialSubject"]["id"] = json!(device.did());
+    unsigned["credentialSubject"]["examinationResult"] = json!("合格");
+    let (status, body) = app.issue(&unsigned).await;
+    assert_eq!(status, 201, "{body:#}");
+    let vc = &body["verifiableCredential"];
+    let subject = vc["credentialSubject"].as_object().unwrap();
+    assert_eq!(subject["id"], json!(device.did()), "bound to the device key");
+    assert_eq!(subject["examinationResult"], json!("qualified"), "the enum's code, as the domain API writes it");
+    assert!(!subject.contains_key("idNumber"), "the plain ID number is never signed: {vc:#}");
+    let digest = wallet_core::credential::IdNumberDigest {
+        digest: subject["idNumberDigest"].as_str().unwrap().to_owned(),
+        salt: subject["idNumberSalt"].as_str().unwrap().to_owned(),
+    };
+    let key = issuer::config::Settings::for_tests(std::env::temp_dir()).load_id_number_key().unwrap().unwrap();
+    let number = wallet_core::credential::IdNumber::parse("11010519491231002X").unwrap();
+    assert_eq!(digest.check(&number, &[key]), wallet_core::credential::IdMatch::Matches);
+    for same in ["@context", "type", "issuer", "validFrom", "validUntil"] {
+        assert_eq!(vc[same], domain[same], "{same}");
+    }
+    for field in ["fullName", "fullNamePinyin", "sex", "birthDate", "examinationDate", "examiningInstitution"] {
+        assert_eq!(subject[field], domain["credentialSubject"][field], "{field}");
+    }
+    let options = VerifyOptions::at(Utc::now()).with_types(app.types.clone());
+    let report = verify_credential(vc, &options).await.unwrap();
+    assert_eq!(report.checks.signature, CheckResult::Valid, "{report:#?}");
 }

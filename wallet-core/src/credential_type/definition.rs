@@ -105,8 +105,11 @@ pub struct Validity {
     /// Absent: the request must give `validFrom`.
     #[serde(default)]
     pub from_default: Option<String>,
-    /// `validUntil` default: this many months after `validFrom`, less one second.
-    /// Absent: the request must give `validUntil`.
+    /// `validUntil` default: this many months after `validFrom`, less one second;
+    /// and the type's longest validity: a credential of the type valid for
+    /// longer is refused at issuance (`validity_too_long`) and at verification
+    /// (`validity_exceeds_type`; so is one without `validFrom` or `validUntil`).
+    /// Absent: the request must give `validUntil`, and there is no limit.
     #[serde(default)]
     pub months: Option<u32>,
 }
@@ -796,6 +799,14 @@ impl Definition {
             (true, false) => &[StatusPurpose::Revocation, StatusPurpose::Suspension],
             (true, true) => &[StatusPurpose::Revocation, StatusPurpose::Suspension, StatusPurpose::Used],
         }
+    }
+
+    /// The latest `validUntil` a credential of this type valid from `from` may
+    /// carry: [`Validity::months`] after it (`None`: the type sets no limit).
+    pub fn latest_valid_until(&self, from: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
+        let months = self.validity.months?;
+        // Past chrono's last date (year 262143) nothing is later: the limit is that date.
+        Some(from.checked_add_months(chrono::Months::new(months)).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC))
     }
 
     /// A field by name.

@@ -60,6 +60,12 @@ fn text_of(v: &Value) -> Option<String> {
     }
 }
 
+/// The properties of a credential of a defined type before the issuer adds
+/// its own (status entries, 证照标识, proof): what
+/// [`Definition::to_unsigned_credential`] writes.
+const CREDENTIAL_PROPERTIES: [&str; 7] =
+    ["@context", "id", "type", "issuer", "validFrom", "validUntil", "credentialSubject"];
+
 /// The field error code for an ID number given to an issuer without an ID number key.
 pub const ID_NUMBER_KEY_MISSING: &str = "id_number_key_missing";
 
@@ -327,11 +333,156 @@ impl Definition {
                 ));
             }
         }
+        if let (Some(from), Some(until), Some(months)) = (valid_from, valid_until, self.validity.months) {
+            if self.latest_valid_until(from).is_some_and(|latest| until > latest) {
+                errors.push(FieldError::new(
+                    "validUntil",
+                    "validity_too_long",
+                    &format!("{}的有效期最长为 {months} 个月", self.name.zh),
+                    &format!("a {} is valid for at most {months} months", self.name.en.to_lowercase()),
+                ));
+            }
+        }
         match (valid_from, valid_until) {
             (Some(valid_from), Some(valid_until)) if errors.is_empty() => {
                 Ok(Validated { subject, valid_from, valid_until })
             }
             _ => Err(RequestError::Fields(errors)),
+        }
+    }
+
+    /// A credential of this type sent whole (the VC-API's `/credentials/issue`)
+    /// as the request it stands for: its subject's fields, `validFrom` and
+    /// `validUntil`, and the holder's device key (a P-256 `did:key` subject id,
+    /// as [`HOLDER_KEY`]). The issuer checks that request with
+    /// [`Definition::check_request_keyed`] and builds the credential with
+    /// [`Definition::to_unsigned_credential`], so a credential of a defined type
+    /// passes the same field rules whichever API it came through, and carries
+    /// nothing its definition does not describe. The ID number comes plain
+    /// (only the issuer holds the key of its digest); a digest brought by the
+    /// caller is refused, since nobody could check it stands for a real number.
+    ///
+    /// # Errors
+    /// Every shape problem, as field errors naming the property: not an object;
+    /// a property other than `@context`, `id`, `type`, `issuer`, `validFrom`,
+    /// `validUntil` and `credentialSubject` (`unknown_property`); another
+    /// context list (`context_not_of_type`) or type list (`type_not_of_definition`);
+    /// an id other than a `urn:uuid` (`invalid_credential_id`); an issuer
+    /// other than a DID string (`invalid_issuer`); a subject that is not one
+    /// object (`invalid_subject`), with a key that is not one of this type's
+    /// fields (`unknown_property`) or an id that is not a P-256 `did:key`
+    /// (`invalid_holder_key`).
+    pub fn request_of_credential(&self, credential: &Value) -> Result<Value, Vec<FieldError>> {
+        let Some(properties) = credential.as_object() else {
+            return Err(vec![FieldError::new(
+                "credential",
+                "invalid_subject",
+                "凭证应为 JSON 对象",
+                "the credential must be a JSON object",
+            )]);
+        };
+        let mut errors = Vec::new();
+        let unknown = |name: &str| {
+            FieldError::new(
+                name,
+                "unknown_property",
+                &format!("“{}”不含此属性", self.name.zh),
+                &format!("a “{}” has no such property", self.name.en),
+            )
+        };
+        for key in properties.keys() {
+            if !CREDENTIAL_PROPERTIES.contains(&key.as_str()) {
+                errors.push(unknown(key));
+            }
+        }
+        let contexts = [CREDENTIALS_V2, self.context_url.as_str()];
+        let context_ok = properties.get("@context").and_then(Value::as_array).is_some_and(|given| {
+            given.len() == contexts.len() && given.iter().zip(contexts).all(|(g, c)| g.as_str() == Some(c))
+        });
+        if !context_ok {
+            errors.push(FieldError::new(
+                "@context",
+                "context_not_of_type",
+                &format!("上下文应为 [\"{}\", \"{}\"]", contexts[0], contexts[1]),
+                &format!("the context must be [\"{}\", \"{}\"]", contexts[0], contexts[1]),
+            ));
+        }
+        let mut types: Vec<&str> = match properties.get("type") {
+            Some(Value::Array(all)) => all.iter().map(|t| t.as_str().unwrap_or("")).collect(),
+            Some(Value::String(one)) => vec![one.as_str()],
+            _ => Vec::new(),
+        };
+        types.sort_unstable();
+        let mut expected = ["VerifiableCredential", self.type_name.as_str()];
+        expected.sort_unstable();
+        if types != expected {
+            errors.push(FieldError::new(
+                "type",
+                "type_not_of_definition",
+                &format!("类型应为 VerifiableCredential 与 {}", self.type_name),
+                &format!("the type must be VerifiableCredential and {}", self.type_name),
+            ));
+        }
+        if properties.get("id").is_some_and(|id| id.as_str().and_then(CredentialId::parse).is_none()) {
+            errors.push(FieldError::new(
+                "id",
+                "invalid_credential_id",
+                "凭证标识应为 urn:uuid:（小写）",
+                "the credential id must be a lower-case urn:uuid:",
+            ));
+        }
+        let issuer_ok = match properties.get("issuer") {
+            None | Some(Value::String(_)) => true,
+            Some(Value::Object(named)) => named.len() == 1 && named.get("id").is_some_and(Value::is_string),
+            Some(_) => false,
+        };
+        if !issuer_ok {
+            errors.push(FieldError::new(
+                "issuer",
+                "invalid_issuer",
+                "签发者应为签发机构的 DID",
+                "the issuer must be the issuing organisation's DID",
+            ));
+        }
+        let mut request = Map::new();
+        for validity in ["validFrom", "validUntil"] {
+            if let Some(v) = properties.get(validity) {
+                request.insert(validity.to_owned(), v.clone());
+            }
+        }
+        match properties.get("credentialSubject") {
+            Some(Value::Object(subject)) => {
+                for (key, value) in subject {
+                    if key == "id" {
+                        match value.as_str().map(crate::keys::p256_key_from_did) {
+                            Some(Ok(device_key)) => {
+                                request.insert(HOLDER_KEY.to_owned(), crate::holder::jwk_of(&device_key));
+                            }
+                            _ => errors.push(FieldError::new(
+                                "credentialSubject.id",
+                                "invalid_holder_key",
+                                "持有人标识应为持有人设备公钥的 P-256 did:key",
+                                "the subject id must be the holder's device key, a P-256 did:key",
+                            )),
+                        }
+                    } else if self.field(key).is_some() {
+                        request.insert(key.clone(), value.clone());
+                    } else {
+                        errors.push(unknown(&format!("credentialSubject.{key}")));
+                    }
+                }
+            }
+            _ => errors.push(FieldError::new(
+                "credentialSubject",
+                "invalid_subject",
+                "凭证主体应为一个 JSON 对象",
+                "the credential subject must be one JSON object",
+            )),
+        }
+        if errors.is_empty() {
+            Ok(Value::Object(request))
+        } else {
+            Err(errors)
         }
     }
 

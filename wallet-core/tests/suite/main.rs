@@ -13,6 +13,7 @@ mod attack_status;
 mod attack_status_entry;
 mod attack_suites;
 mod attack_trust;
+mod attack_validity;
 mod bundled_expansion;
 mod canonical_budget;
 mod credential_types;
