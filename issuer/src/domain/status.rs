@@ -457,19 +457,31 @@ impl StatusService {
     /// [`StatusError::ListNotFound`]; `Internal` when the store or signing fails.
     pub async fn publication(&self, list_id: &str) -> Result<PublishedStatusList, StatusError> {
         let list_id = parse_list_id(list_id).ok_or_else(list_not_found)?;
-        if let Some(fresh) = self.cached(list_id).await? {
-            return Ok(fresh);
+        let previous = match self.cached(list_id).await? {
+            Cached::Current(fresh) => return Ok(fresh),
+            Cached::Stale(previous) => previous,
+        };
+        // A changed list is dated one second after the one before it (see
+        // `next_valid_from`). Wait for that second rather than date the list ahead
+        // of the clock: changes and fetches more often than once a second would
+        // otherwise push `validFrom` minutes into the future, past the verifiers'
+        // allowance. Waiting happens outside the lock and lasts under a second.
+        if let Some(previous) = &previous {
+            let ahead = previous.published_at + Duration::seconds(1) - Utc::now();
+            if ahead > Duration::zero() && ahead <= Duration::seconds(1) {
+                tokio::time::sleep(ahead.to_std().map_err(StatusError::internal)?).await;
+            }
         }
         let _one_at_a_time = self.publish_lock.lock().await;
         // Another request may have rebuilt it while we waited.
-        if let Some(fresh) = self.cached(list_id).await? {
+        if let Cached::Current(fresh) = self.cached(list_id).await? {
             return Ok(fresh);
         }
         self.rebuild(list_id).await
     }
 
-    /// The cached publication if it is current; `ListNotFound` for an unknown list.
-    async fn cached(&self, list_id: i64) -> Result<Option<PublishedStatusList>, StatusError> {
+    /// The cached publication, current or not; `ListNotFound` for an unknown list.
+    async fn cached(&self, list_id: i64) -> Result<Cached, StatusError> {
         let (list, cached) = self
             .store
             .status_list_publication(list_id)
@@ -479,12 +491,17 @@ impl StatusService {
         let did = self.key.did();
         let url = self.list_url(list_id);
         let now = Utc::now();
-        Ok(cached.filter(|p| {
-            p.version == list.version
-                && p.issuer == did
-                && p.list_url == url
-                && p.valid_until - now > REFRESH_BEFORE_EXPIRY
-        }))
+        Ok(match cached {
+            Some(p)
+                if p.version == list.version
+                    && p.issuer == did
+                    && p.list_url == url
+                    && p.valid_until - now > REFRESH_BEFORE_EXPIRY =>
+            {
+                Cached::Current(p)
+            }
+            previous => Cached::Stale(previous),
+        })
     }
 
     /// Builds the list credential from a snapshot of the committed bits, signs it and
@@ -503,17 +520,8 @@ impl StatusService {
         for &index in &snapshot.set_indexes {
             bits.set(usize::try_from(index).map_err(StatusError::internal)?, true).map_err(StatusError::internal)?;
         }
-        // Verifiers refuse a list whose validFrom is older than one they have seen, and
-        // validFrom has whole seconds: never go back, even if the clock does. A list
-        // whose bits changed is strictly later than the one before (two changes in one
-        // second would otherwise share a validFrom, and the earlier list, still
-        // validly signed, could be replayed over the later one at a verifier).
         let now = Utc::now().duration_trunc(Duration::seconds(1)).map_err(StatusError::internal)?;
-        let valid_from = previous.as_ref().map_or(now, |p| {
-            let floor =
-                if p.version == snapshot.list.version { p.published_at } else { p.published_at + Duration::seconds(1) };
-            floor.max(now)
-        });
+        let valid_from = previous.as_ref().map_or(now, |p| next_valid_from(p, snapshot.list.version, now));
         let valid_until = valid_from + LIST_VALIDITY;
         let did = self.key.did();
         let url = self.list_url(list_id);
@@ -553,6 +561,27 @@ impl StatusService {
         );
         Ok(publication)
     }
+}
+
+/// What [`StatusService::cached`] found: a publication to serve as it is, or the
+/// one before (if any) that a rebuild must follow.
+enum Cached {
+    Current(PublishedStatusList),
+    Stale(Option<PublishedStatusList>),
+}
+
+/// The `validFrom` of a list of `version` built at `now` (whole seconds) after
+/// `previous`. Verifiers refuse a list whose `validFrom` is older than one they
+/// have seen, and `validFrom` has whole seconds: never go back, even if the clock
+/// does. A list whose bits changed is strictly later than the one before (two
+/// changes in one second would otherwise share a `validFrom`, and the earlier
+/// list, still validly signed, could be replayed over the later one at a
+/// verifier). [`StatusService::publication`] waits for that second rather than
+/// date a list ahead of the clock.
+fn next_valid_from(previous: &PublishedStatusList, version: i64, now: DateTime<Utc>) -> DateTime<Utc> {
+    let floor =
+        if previous.version == version { previous.published_at } else { previous.published_at + Duration::seconds(1) };
+    floor.max(now)
 }
 
 /// The issuer's public base URL: `--public-url` (checked: `http(s)://host[:port][/path]`,

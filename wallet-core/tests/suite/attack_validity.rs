@@ -50,8 +50,8 @@ async fn attack_a_health_certificate_valid_for_longer_than_its_type_allows_is_re
             "{what}: the signature is good; the type's rule refuses it"
         );
         assert_eq!(report.checks.validity_period.invalid_code(), Some("validity_exceeds_type"), "{what}: {report:#?}");
-        let CheckResult::Invalid { message, .. } = &report.checks.validity_period else { unreachable!() };
-        assert!(message.zh.contains("12") && message.en.contains("12 months"), "{what}: {message:?}");
+        let CheckResult::Invalid { reason, .. } = &report.checks.validity_period else { unreachable!() };
+        assert!(reason.zh.contains("12") && reason.en.contains("12 months"), "{what}: {reason:?}");
     }
     // As issued (12 months less a second), and exactly 12 months: the period is valid.
     for until in ["2027-03-14T23:59:59Z", "2027-03-15T00:00:00Z"] {
