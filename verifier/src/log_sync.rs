@@ -17,12 +17,20 @@
 //!
 //! Verification then looks the credential's digest up in the mirrors
 //! (no network), see `wallet_core::transparency::LogMirror`.
+//!
+//! The mirrors live in memory and are rebuilt from the log after a restart;
+//! what must not be forgotten is kept in the data directory
+//! ([`crate::rollback_state::LogFloor`]): the latest checkpoint accepted (the
+//! rebuilt mirror must extend it, else a fork or a shrunk log is a conflict)
+//! and any conflict found (it stands after the restart).
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::rollback_state::{LogFloor, RollbackState};
 use service_http::chain_rpc::HttpJsonRpc;
 use service_http::outbound::PrivateAddresses;
 use wallet_core::transparency::{
@@ -148,6 +156,12 @@ pub struct AnchoringState {
     witness_urls: Vec<String>,
     interval: Duration,
     http: reqwest::Client,
+    /// Where the accepted checkpoint and any conflict of each log are kept
+    /// across restarts.
+    rollback: RollbackState,
+    /// Per source: whether its log was compared with the checkpoint accepted
+    /// before the restart (done once, at the first sync that reaches it).
+    floor_checked: Arc<RwLock<Vec<bool>>>,
 }
 
 impl Default for AnchoringState {
@@ -164,6 +178,8 @@ impl Default for AnchoringState {
             witness_urls: Vec::new(),
             interval: Duration::from_secs(30),
             http: service_http::outbound::client_builder(PrivateAddresses::Refused).build().unwrap_or_default(),
+            rollback: RollbackState::in_memory(),
+            floor_checked: Arc::default(),
         }
     }
 }
@@ -202,6 +218,7 @@ impl AnchoringState {
         }
         Ok(Self {
             errors: Arc::new(RwLock::new(vec![None; sources.len()])),
+            floor_checked: Arc::new(RwLock::new(vec![false; sources.len()])),
             mirrors: Arc::new(RwLock::new(LogMirrors::new(mirrors))),
             sources,
             policy: AnchoringPolicy {
@@ -216,7 +233,29 @@ impl AnchoringState {
             witness_urls: settings.witness_urls.iter().map(|u| u.trim_end_matches('/').to_owned()).collect(),
             interval: Duration::from_secs(settings.log_sync_secs.max(1)),
             http: service_http::outbound::client_builder(private).build()?,
+            rollback: RollbackState::in_memory(),
         })
+    }
+
+    /// Keep what is accepted of each log in `rollback` (the verifier's data
+    /// directory), and take up what it kept before: a conflict found before
+    /// the restart fails every check against that log again at once, and the
+    /// checkpoint accepted before must be extended by the log shown now (a
+    /// log that forked or shrank while the verifier was down is a conflict).
+    #[must_use]
+    pub fn with_rollback(mut self, rollback: RollbackState) -> Self {
+        {
+            let mut mirrors = self.mirrors.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for source in &self.sources {
+                let kept = rollback.log_floor(&source.origin).and_then(|floor| floor.conflict);
+                if let (Some(conflict), Some(mirror)) = (kept, mirrors.get_mut(&source.origin)) {
+                    tracing::error!(log = %source.origin, %conflict, "a log conflict recorded before the restart stands");
+                    mirror.record_conflict(conflict);
+                }
+            }
+        }
+        self.rollback = rollback;
+        self
     }
 
     /// What the anchoring check runs against.
@@ -277,7 +316,8 @@ impl AnchoringState {
     /// One sync of every log; errors are recorded per log.
     pub async fn sync_once(&self) {
         for (i, source) in self.sources.iter().enumerate() {
-            let outcome = self.sync_log(source).await;
+            let outcome = self.sync_log(i, source).await;
+            self.remember(i, source);
             if let Err(e) = &outcome {
                 tracing::warn!(log = %source.origin, error = %e, "log sync");
             }
@@ -303,7 +343,61 @@ impl AnchoringState {
         String::from_utf8(body).map_err(|e| format!("{url}: {e}"))
     }
 
-    async fn sync_log(&self, source: &Source) -> Result<(), String> {
+    /// Compare the mirror (just extended to the log's head) with the
+    /// checkpoint accepted before the restart, once: the log must still have
+    /// that tree as its prefix.
+    fn check_floor(&self, index: usize, source: &Source, now: u64) {
+        {
+            let mut checked = self.floor_checked.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match checked.get_mut(index) {
+                Some(done) if !*done => *done = true,
+                _ => return,
+            }
+        }
+        let Some(note) = self.rollback.log_floor(&source.origin).and_then(|floor| floor.checkpoint) else { return };
+        self.with_mirror(&source.origin, |mirror| {
+            let Ok(kept) = mirror.log_key().open_checkpoint(&note) else {
+                // The operator configured another key for this origin: what was
+                // accepted under the old key says nothing of this log.
+                tracing::warn!(log = %source.origin, "the checkpoint kept before the restart is not signed by the configured log key; not compared");
+                return;
+            };
+            let (kept_size, have) = (kept.checkpoint.size, mirror.size());
+            if have < kept_size {
+                mirror.record_conflict(format!(
+                    "the log shows {have} entries, fewer than the {kept_size} it signed before this verifier restarted"
+                ));
+            } else if let Err(e) = mirror.extend(&[], &note, now) {
+                mirror.record_conflict(format!(
+                    "the log's tree of size {kept_size}, accepted before this verifier restarted, is not a prefix of the log shown now: {e}"
+                ));
+            }
+            if let Some(conflict) = mirror.conflict() {
+                tracing::error!(log = %source.origin, %conflict, "log conflict across a restart");
+            }
+        });
+    }
+
+    /// Keep the mirror's checkpoint and conflict (once it was compared with
+    /// what was kept before, or when it has a conflict).
+    fn remember(&self, index: usize, source: &Source) {
+        let checked = {
+            let checked = self.floor_checked.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            checked.get(index).copied().unwrap_or(false)
+        };
+        let floor = self.with_mirror(&source.origin, |m| LogFloor {
+            checkpoint: m.checkpoint().map(str::to_owned),
+            conflict: m.conflict().map(str::to_owned),
+        });
+        let Some(floor) = floor.filter(|f| f.conflict.is_some() || (checked && f.checkpoint.is_some())) else {
+            return;
+        };
+        if let Err(e) = self.rollback.record_log_floor(&source.origin, floor) {
+            tracing::error!(log = %source.origin, error = %e, "could not keep the log's checkpoint");
+        }
+    }
+
+    async fn sync_log(&self, index: usize, source: &Source) -> Result<(), String> {
         let note = self.get_text(&format!("{}/log/checkpoint", source.url)).await?;
         let have = self.with_mirror(&source.origin, |m| m.size()).unwrap_or(0);
         let key = self.with_mirror(&source.origin, |m| m.log_key().clone()).ok_or("no mirror")?;
@@ -313,6 +407,7 @@ impl AnchoringState {
         self.with_mirror(&source.origin, |m| m.extend(&entries, &note, now))
             .ok_or("no mirror")?
             .map_err(|e| format!("log: {e}"))?;
+        self.check_floor(index, source, now);
         let mut problems = Vec::new();
         if let Err(e) = self.sync_anchors(source).await {
             problems.push(e);

@@ -1,7 +1,9 @@
 //! What must survive a restart so that an attacker cannot roll the verifier
 //! back: the highest trust-list `sequence` accepted, per status list URL
-//! and signer the highest `validFrom` accepted, and the highest verifier
-//! bundle `sequence` opened by `verifier check`. Kept in one small JSON file in
+//! and signer the highest `validFrom` accepted, the highest verifier
+//! bundle `sequence` opened by `verifier check`, and per mirrored log the
+//! latest checkpoint accepted and any conflict found (a log that forks or
+//! shrinks across a restart is caught, and a conflict is not forgotten). Kept in one small JSON file in
 //! the verifier's data directory (`rollback-state.json`), written atomically
 //! (temporary file, fsync, rename), read at start. A file that cannot be read
 //! stops the verifier at start (naming the file): starting without it would
@@ -41,6 +43,23 @@ pub struct RollbackFloors {
     /// The highest verifier bundle sequence opened (`verifier check`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_sequence: Option<u64>,
+    /// Per mirrored log (by origin): what the verifier accepted of it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub logs: BTreeMap<String, LogFloor>,
+}
+
+/// What a verifier accepted of one log, kept across restarts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogFloor {
+    /// The latest signed checkpoint note accepted (the log's own signature:
+    /// re-verified when read back). A log shown after a restart must extend it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+    /// The conflict found, if any: it stays until an operator removes it
+    /// from the file (after the departments have looked at the evidence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<String>,
 }
 
 /// The floors, shared by the trust and status syncs, and where they are
@@ -167,6 +186,35 @@ impl RollbackState {
         })
     }
 
+    /// What was accepted of the log `origin` before (across restarts).
+    pub fn log_floor(&self, origin: &str) -> Option<LogFloor> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).logs.get(origin).cloned()
+    }
+
+    /// Record what was accepted of the log `origin`: a conflict, once
+    /// recorded, is never replaced, and the checkpoint is kept as it was when
+    /// the conflict was found.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn record_log_floor(&self, origin: &str, floor: LogFloor) -> anyhow::Result<()> {
+        self.update(|floors| {
+            let held = floors.logs.entry(origin.to_owned()).or_default();
+            let next = match &held.conflict {
+                Some(_) => held.clone(),
+                None if floor.conflict.is_some() => {
+                    LogFloor { checkpoint: held.checkpoint.clone().or(floor.checkpoint), conflict: floor.conflict }
+                }
+                None => floor,
+            };
+            if *held == next {
+                return false;
+            }
+            *held = next;
+            true
+        })
+    }
+
     fn update(&self, change: impl FnOnce(&mut RollbackFloors) -> bool) -> anyhow::Result<()> {
         let mut floors = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !change(&mut floors) {
@@ -247,6 +295,36 @@ mod tests {
         let newest = MAX_STATUS_FLOOR_URLS + extra - 1;
         assert!(state.status_floor(&format!("https://i.example/status/{newest}"), &signer).is_some());
         assert!(state.status_floor(&format!("https://i.example/status/{extra}"), &signer).is_some());
+    }
+
+    #[test]
+    fn a_log_conflict_is_kept_with_the_checkpoint_accepted_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = RollbackState::open(dir.path()).unwrap();
+        let origin = "issuer.example/log";
+        let floor = |checkpoint: &str, conflict: Option<&str>| LogFloor {
+            checkpoint: Some(checkpoint.to_owned()),
+            conflict: conflict.map(str::to_owned),
+        };
+        state.record_log_floor(origin, floor("size 3", None)).unwrap();
+        state.record_log_floor(origin, floor("size 5", None)).unwrap();
+        state.record_log_floor(origin, floor("forked size 7", Some("split view"))).unwrap();
+        // Later syncs change neither.
+        state.record_log_floor(origin, floor("forked size 9", Some("another"))).unwrap();
+        state.record_log_floor(origin, floor("forked size 9", None)).unwrap();
+        let reopened = RollbackState::open(dir.path()).unwrap();
+        assert_eq!(reopened.log_floor(origin), Some(floor("size 5", Some("split view"))));
+        assert_eq!(reopened.log_floor("other.example/log"), None);
+    }
+
+    #[test]
+    fn a_file_of_an_earlier_version_still_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(ROLLBACK_STATE_FILE), br#"{"trustListSequence": 4, "statusLists": {}}"#)
+            .unwrap();
+        let state = RollbackState::open(dir.path()).unwrap();
+        assert_eq!(state.trust_list_sequence(), Some(4));
+        assert!(state.floors().logs.is_empty());
     }
 
     #[test]

@@ -31,7 +31,7 @@ impl Application {
         let trust = crate::trust_sync::TrustState::from_settings(&settings.trust, rollback.clone())?;
         tokio::spawn(trust.clone().keep_fresh(settings.trust.clone(), private));
         let trust_data = web::Data::new(trust);
-        let status = crate::status_sync::StatusState::new(&settings.status, rollback)?.also_allowing_origins_of(
+        let status = crate::status_sync::StatusState::new(&settings.status, rollback.clone())?.also_allowing_origins_of(
             settings.anchoring.log_urls.iter().chain(&settings.bundle.issuers).map(String::as_str),
         );
         if status.allowed_origins().is_empty() {
@@ -46,7 +46,8 @@ impl Application {
         let witness = crate::witness::WitnessState::from_settings(&settings.witness)?;
         tokio::spawn(witness.clone().run(settings.witness.clone(), private));
         let witness_data = web::Data::new(witness);
-        let anchoring = crate::log_sync::AnchoringState::from_settings(&settings.anchoring, private)?;
+        let anchoring =
+            crate::log_sync::AnchoringState::from_settings(&settings.anchoring, private)?.with_rollback(rollback);
         tokio::spawn(anchoring.clone().run());
         let publisher = crate::bundle_publish::BundlePublisher::from_settings(&settings.bundle)?;
         if let Some(publisher) = &publisher {

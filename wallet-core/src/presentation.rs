@@ -232,7 +232,8 @@ fn invalid(code: &str, zh: &str, en: &str) -> CheckResult {
 /// The `holderBinding` check of a credential, given the presentation it came
 /// in (if any): `unchecked not_holder_bound` for an unbound credential;
 /// `unchecked no_presentation` plus a warning for a bound credential shown
-/// without one; else `valid` or `invalid` with `presentation_expired`,
+/// without one (`invalid presentation_challenge_missing` when the policy
+/// expects a challenge: the inspector asked for a live answer); else `valid` or `invalid` with `presentation_expired`,
 /// `presentation_from_future`, `presentation_wrong_device_key`,
 /// `presentation_challenge_mismatch`, `presentation_credential_mismatch`,
 /// `unreadable_holder_key`.
@@ -260,6 +261,17 @@ pub fn check_holder_binding(
         Some(Ok(key)) => key,
     };
     let Some(p) = presentation else {
+        // The inspector asked for a live answer (a challenge): the plain
+        // credential (a screenshot, a photo of someone else's QR) cannot give
+        // one. Read as "not presented", it passed the challenge mode.
+        if policy.expected_challenge.is_some() {
+            return invalid(
+                "presentation_challenge_missing",
+                "本次核验要求持有人设备回应挑战码，出示的却是凭证本身（可能是截图）：请持有人用设备出示",
+                "this check asked for the holder's device to answer a challenge, but the credential itself was shown \
+                 (it may be a screenshot): ask the holder to present it from their device",
+            );
+        }
         let reason = Localized::new(
             "出示的是凭证本身而非持有人设备实时签名的出示码：无法确认出示者就是持有人（可能是截图）",
             "the credential was shown without the holder's live presentation code: that the presenter holds it is not established (it may be a screenshot)",

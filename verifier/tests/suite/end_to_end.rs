@@ -696,6 +696,13 @@ async fn the_inspector_route_checks_holder_presentations() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["report"]["checks"]["holderBinding"]["code"], "presentation_challenge_mismatch");
     assert_eq!(with_challenge(&fresh, "K7Q2").await.unwrap().status(), 422);
+    // Attack: the plain QR (a screenshot of someone else's credential) shown
+    // when a challenge was asked. Before: 200, holder binding "not presented".
+    let resp = with_challenge(&plain, "K7Q2").await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["verified"], false, "{body:#}");
+    assert_eq!(body["report"]["checks"]["holderBinding"]["code"], "presentation_challenge_missing", "{body:#}");
 
     // Garbage in the presentation form is a 400 with a code; the services keep serving.
     let (status, body) = s.verify_qr("EP1:00000").await;

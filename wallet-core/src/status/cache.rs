@@ -397,6 +397,14 @@ fn check_entry(
         let stale = StatusError::DataStale { fetched_at: *fetched_at, max_age_hours: policy.max_age.num_hours() };
         return Outcome::Failed(with_refresh_failure(&stale, failure));
     }
+    // A suspension can be lifted (so an expired or stale list says stale,
+    // above), but a set bit in a list merely past the refresh deadline is the
+    // issuer's last word: `suspended` (the report gives the list's date). Read
+    // as "not known" (`status_list_not_refreshed` is `unchecked` by default),
+    // it turned a suspended credential green once its list went unrefreshed.
+    if bit {
+        return Outcome::Suspended { list: Arc::clone(list) };
+    }
     if let Some(deadline) = policy.refresh_deadline.filter(|deadline| age > *deadline) {
         let not_refreshed =
             StatusError::NotRefreshed { fetched_at: *fetched_at, deadline_minutes: deadline.num_minutes() };
@@ -417,11 +425,7 @@ fn check_entry(
             ),
         });
     }
-    if bit {
-        Outcome::Suspended { list: Arc::clone(list) }
-    } else {
-        Outcome::Clear
-    }
+    Outcome::Clear
 }
 
 /// The status rule of a credential's type: every credential of a type whose
@@ -476,7 +480,8 @@ pub fn check_required_entries(vc: &Value, required: &[StatusPurpose]) -> Option<
 ///   or `Invalid` with `policy.not_refreshed_fails`); revocation bit set → `revoked` (even from
 ///   an expired or stale list: revocation is final); `used` bit set → `used`
 ///   (a single-use credential already used; final too); suspension bit set →
-///   `suspended`;
+///   `suspended` (also from a list past the refresh deadline: the issuer's
+///   last word, never read as "not known"; an expired or stale one says so);
 /// - several entries: `revoked` wins over `used`, which wins over `suspended`, which wins over any
 ///   other failure (the first, in entry order); all clear → `Valid`.
 ///

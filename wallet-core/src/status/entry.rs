@@ -58,7 +58,8 @@ impl StatusEntry {
 /// absolute URL are all errors.
 ///
 /// # Errors
-/// [`StatusError::EntryMalformed`] or [`StatusError::EntryUnsupported`].
+/// [`StatusError::EntryMalformed`] (also for more than
+/// [`MAX_STATUS_ENTRIES`] entries) or [`StatusError::EntryUnsupported`].
 pub fn status_entries(vc: &Value) -> Result<Vec<StatusEntry>, StatusError> {
     let Some(obj) = vc.as_object() else {
         return Err(StatusError::EntryMalformed("the credential is not a JSON object".into()));
@@ -70,11 +71,23 @@ pub fn status_entries(vc: &Value) -> Result<Vec<StatusEntry>, StatusError> {
         Value::Array(a) if a.is_empty() => {
             return Err(StatusError::EntryMalformed("credentialStatus is an empty array".into()));
         }
+        Value::Array(a) if a.len() > MAX_STATUS_ENTRIES => {
+            return Err(StatusError::EntryMalformed(format!(
+                "credentialStatus has {} entries, more than the {MAX_STATUS_ENTRIES} a verifier follows",
+                a.len()
+            )));
+        }
         Value::Array(a) => a.iter().collect(),
         other => vec![other],
     };
     items.into_iter().enumerate().map(|(i, item)| parse_entry(i, item)).collect()
 }
+
+/// Most status entries a credential may carry. Ours carry two or three (one
+/// per purpose); each entry may name a list to fetch, so without a bound one
+/// self-signed credential made the verifier fetch (and cache a failure for)
+/// thousands of URLs.
+pub const MAX_STATUS_ENTRIES: usize = 8;
 
 fn parse_entry(position: usize, item: &Value) -> Result<StatusEntry, StatusError> {
     let at = |what: &str| format!("credentialStatus[{position}]: {what}");

@@ -56,7 +56,7 @@ pub use cache::{
     check_required_entries, check_status, check_status_with, RecordedFailure, StatusListCache, StatusPolicy,
     MAX_SIGNERS_PER_URL,
 };
-pub use entry::{status_entries, StatusEntry, STATUS_ENTRY_TYPE};
+pub use entry::{status_entries, StatusEntry, MAX_STATUS_ENTRIES, STATUS_ENTRY_TYPE};
 pub use error::StatusError;
 pub use lazy::LazyStatusLists;
 pub use list::{status_list_credential, VerifiedStatusList, STATUS_LIST_CREDENTIAL_TYPE, STATUS_LIST_TYPE};

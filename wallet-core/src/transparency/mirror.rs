@@ -233,6 +233,16 @@ impl LogMirror {
         self.log_key.is_p256_key(key)
     }
 
+    /// Record a conflict found outside the mirror (a verifier comparing the
+    /// log with the checkpoint it accepted before a restart, or a conflict it
+    /// found then and kept): from now on every check against this log fails,
+    /// as for a conflict the mirror finds itself. The first conflict stays.
+    pub fn record_conflict(&mut self, what: impl Into<String>) {
+        if self.conflict.is_none() {
+            self.conflict = Some(what.into());
+        }
+    }
+
     fn set_conflict(&mut self, what: String) -> MirrorError {
         if self.conflict.is_none() {
             self.conflict = Some(what.clone());

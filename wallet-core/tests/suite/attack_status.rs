@@ -24,11 +24,11 @@ fn list_url(n: usize) -> String {
     format!("https://issuer.example.gov.cn/status/{n}")
 }
 
-async fn signed_list(key: &IssuerKey, url: &str, bits: &Bitstring) -> Value {
+async fn signed_list(key: &IssuerKey, url: &str, purpose: StatusPurpose, bits: &Bitstring) -> Value {
     let unsigned = status_list_credential(
         url,
         &key.did(),
-        StatusPurpose::Revocation,
+        purpose,
         bits,
         now() - Duration::minutes(10),
         now() + Duration::days(1),
@@ -36,14 +36,17 @@ async fn signed_list(key: &IssuerKey, url: &str, bits: &Bitstring) -> Value {
     sign_credential(&unsigned, key, now() - Duration::minutes(10)).await.unwrap()
 }
 
-/// A health certificate by `key` with a revocation entry in each of `urls`.
+/// A health certificate by `key` with a revocation entry in each of `urls`
+/// but the last of several, and a suspension entry in that one.
 fn naming(key: &IssuerKey, urls: &[String]) -> Value {
     let mut doc = unsigned(&key.did());
     doc["credentialStatus"] = Value::Array(
         urls.iter()
-            .map(|url| {
+            .enumerate()
+            .map(|(i, url)| {
+                let purpose = if i > 0 && i + 1 == urls.len() { "suspension" } else { "revocation" };
                 json!({"id": format!("{url}#94567"), "type": "BitstringStatusListEntry",
-                       "statusPurpose": "revocation", "statusListIndex": "94567", "statusListCredential": url})
+                       "statusPurpose": purpose, "statusListIndex": "94567", "statusListCredential": url})
             })
             .collect(),
     );
@@ -60,10 +63,12 @@ async fn verify(vc: &Value, options: &VerifyOptions) -> VerificationReport {
 #[tokio::test]
 async fn attack_a_forged_credential_does_not_make_the_verifier_check_status_lists() {
     let key = IssuerKey::generate();
-    let urls: Vec<String> = (0..12).map(list_url).collect();
+    // As many lists as a credential may name (`MAX_STATUS_ENTRIES`).
+    let urls: Vec<String> = (0..wallet_core::status::MAX_STATUS_ENTRIES).map(list_url).collect();
     let mut lists = Vec::new();
-    for url in &urls {
-        lists.push((url.clone(), signed_list(&key, url, &Bitstring::new(131_072)).await));
+    for (i, url) in urls.iter().enumerate() {
+        let purpose = if i + 1 == urls.len() { StatusPurpose::Suspension } else { StatusPurpose::Revocation };
+        lists.push((url.clone(), signed_list(&key, url, purpose, &Bitstring::new(131_072)).await));
     }
     let lazy = Arc::new(LazyStatusLists::new(lists, now(), now()));
     let options = VerifyOptions::at(now())

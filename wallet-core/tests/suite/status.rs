@@ -505,6 +505,26 @@ async fn a_list_not_refreshed_in_time_leaves_the_status_unchecked() {
     assert_invalid(&check_status(&credential(), &revoked, &online, later).0, "revoked");
 }
 
+/// Attack: a suspended credential, its list not refreshed in time (the issuer
+/// down, the network cut). The set suspension bit is the issuer's last word:
+/// before, the deadline was checked first, and the suspended credential read
+/// `unchecked status_list_not_refreshed`, a green verdict.
+#[tokio::test]
+async fn attack_a_suspension_is_not_forgotten_when_its_list_goes_unrefreshed() {
+    let fetched = now();
+    let cache = cache_with("list-revocation-clear.json", "list-suspension-suspended.json", fetched).await;
+    let online = StatusPolicy { refresh_deadline: Some(Duration::minutes(15)), ..StatusPolicy::default() };
+    assert_invalid(&check_status(&credential(), &cache, &online, fetched + Duration::minutes(1)).0, "suspended");
+    let later = fetched + Duration::minutes(16);
+    let (result, _) = check_status(&credential(), &cache, &online, later);
+    assert_invalid(&result, "suspended");
+    let CheckResult::Invalid { reason, .. } = result else { unreachable!() };
+    assert!(reason.en.contains("published"), "the report dates what it says: {reason}");
+    // Stale beyond the offline limit it says stale (`a_stale_list_does_not_say_suspended_it_says_stale`): red too.
+    let (result, _) = check_status(&credential(), &cache, &online, fetched + Duration::days(8));
+    assert_invalid(&result, "status_data_stale");
+}
+
 #[tokio::test]
 async fn stale_reason_names_the_failed_refresh() {
     let mut cache = cache_with("list-revocation-clear.json", "list-suspension-clear.json", now()).await;
@@ -897,4 +917,27 @@ async fn rollback_floors_survive_into_a_new_cache() {
     restarted.offer(REV_URL, &corpus("list-revocation-other-issuer.json"), now(), now()).await.unwrap();
     restarted.offer(SUS_URL, &corpus("list-suspension-clear.json"), now(), now()).await.unwrap();
     assert_invalid(&check(&credential(), &restarted, now()), "revoked");
+}
+
+/// Attack: one self-signed credential naming thousands of status lists (each
+/// a URL the verifier would fetch and cache a failure for). At most
+/// `MAX_STATUS_ENTRIES` entries are read; more is `status_entry_malformed`
+/// before any list is looked at.
+#[tokio::test]
+async fn attack_a_credential_naming_thousands_of_status_lists_is_refused_before_any_fetch() {
+    let mut vc = credential();
+    let entry = |i: usize| {
+        StatusEntry::new(StatusPurpose::Revocation, 1, format!("https://issuer.example.gov.cn/status/1?x={i}")).to_json()
+    };
+    vc["credentialStatus"] = Value::Array((0..2000).map(entry).collect());
+    let err = status_entries(&vc).unwrap_err();
+    assert_eq!(err.code(), "status_entry_malformed", "{err}");
+    assert!(err.to_string().contains("2000"), "{err}");
+    let cache = cache_with("list-revocation-clear.json", "list-suspension-clear.json", now()).await;
+    assert_invalid(&check_status(&vc, &cache, &StatusPolicy::default(), now()).0, "status_entry_malformed");
+    // The bound itself is read.
+    vc["credentialStatus"] = Value::Array((0..wallet_core::status::MAX_STATUS_ENTRIES).map(entry).collect());
+    assert_eq!(status_entries(&vc).unwrap().len(), wallet_core::status::MAX_STATUS_ENTRIES);
+    vc["credentialStatus"] = Value::Array((0..=wallet_core::status::MAX_STATUS_ENTRIES).map(entry).collect());
+    assert!(status_entries(&vc).is_err());
 }
