@@ -256,12 +256,6 @@ pub(crate) fn check_shown_mandatory(vc: &Value, types: &TypeRegistry) -> Option<
     ))
 }
 
-/// Whether `vc` carries an `ecdsa-sd-2023` proof (base or derived): its
-/// holder may have withheld members the issuer signed.
-pub(crate) fn has_sd_proof(vc: &Value) -> bool {
-    vc.get("proof").is_some_and(|p| proof_entries(p).into_iter().any(is_sd_proof))
-}
-
 /// Whether `vc` carries one `ecdsa-sd-2023` **base** proof (what the issuer
 /// hands the holder; [`derive_with`] reads it).
 pub fn has_base_proof(vc: &Value) -> bool {

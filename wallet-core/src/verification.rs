@@ -444,12 +444,13 @@ fn report_with_signature(
             "the credential has no status entry; revocation cannot be checked",
         ),
     };
-    // A type whose credentials always carry status entries: a selectively
-    // disclosed one without them (withheld: it cannot be told from none) is
+    // A type whose credentials always carry status entries: one without them is
     // refused, unless the entries it shows already failed or said revoked.
-    // (Credentials signed whole without entries: see DESIGN.md, open.)
-    let sd = crate::selective_disclosure::has_sd_proof(vc);
-    let status = match (&status, options.types.for_credential(vc).filter(|_| sd)) {
+    // Selectively disclosed, they may have been withheld (it cannot be told
+    // from none); signed whole, it was made by something other than the
+    // issuer's service (another tool, a misconfiguration, a stolen key) and
+    // could never be revoked.
+    let status = match (&status, options.types.for_credential(vc)) {
         (CheckResult::Invalid { .. }, _) | (_, None) => status,
         (_, Some(definition)) => {
             crate::status::check_required_entries(vc, definition.required_status_purposes()).unwrap_or(status)

@@ -421,7 +421,12 @@ async fn licence_from_the_clinic(s: &Services) -> Value {
             Some(&wallet_core::credential::IdNumberKey::from_bytes([0x5a; 32])),
         )
         .unwrap();
-    let unsigned = def.to_unsigned_credential(&checked, &wallet_core::credential::CredentialId::generate(), &key.did());
+    let (unsigned, lists) = crate::support::status_lists::with_status_entries(def.to_unsigned_credential(
+        &checked,
+        &wallet_core::credential::CredentialId::generate(),
+        &key.did(),
+    ));
+    lists.serve_signed_by(&key).await;
     sign_credential(&unsigned, &key, Utc::now()).await.unwrap()
 }
 

@@ -9,10 +9,12 @@ use wallet_core::ecdsa_jcs_2019::{self, SigningKey};
 use wallet_core::keys::IssuerKey;
 use wallet_core::p384_key::P384IssuerKey;
 
+use crate::support::status_lists::with_status_entries;
+
 fn health_certificate(issuer: &str) -> Value {
     let mut unsigned: Value =
         serde_json::from_str(include_str!("../../../fixtures/qr/sample-health-certificate.signed.json")).unwrap();
-    // No status entries: the lists' URLs are not served here.
+    // The fixture's status entries name lists not served here: the test sets its own.
     unsigned.as_object_mut().unwrap().remove("proof");
     unsigned.as_object_mut().unwrap().remove("credentialStatus");
     unsigned["issuer"] = json!(issuer);
@@ -43,14 +45,16 @@ async fn jcs_and_p384_credentials_verify_and_tampered_ones_do_not() {
     let p256 = IssuerKey::generate();
     let p384 = P384IssuerKey::generate();
     let now = Utc::now() - chrono::Duration::hours(1);
+    // Status lists signed by each key (a shipped type carries both entries).
+    let (p256_doc, p256_lists) = with_status_entries(health_certificate(&p256.did()));
+    p256_lists.serve_signed_by(&p256).await;
+    let (p384_doc, p384_lists) = with_status_entries(health_certificate(&p384.did()));
+    let p384_list = p384_lists.unsigned_list(&p384.did(), now);
+    p384_lists.serve(wallet_core::p384_key::sign_ecdsa_rdfc_2019(&types, &p384_list, &p384, now).await.unwrap());
     let signed = [
-        ecdsa_jcs_2019::sign_credential(&types, &health_certificate(&p256.did()), SigningKey::P256(&p256), now)
-            .unwrap(),
-        ecdsa_jcs_2019::sign_credential(&types, &health_certificate(&p384.did()), SigningKey::P384(&p384), now)
-            .unwrap(),
-        wallet_core::p384_key::sign_ecdsa_rdfc_2019(&types, &health_certificate(&p384.did()), &p384, now)
-            .await
-            .unwrap(),
+        ecdsa_jcs_2019::sign_credential(&types, &p256_doc, SigningKey::P256(&p256), now).unwrap(),
+        ecdsa_jcs_2019::sign_credential(&types, &p384_doc, SigningKey::P384(&p384), now).unwrap(),
+        wallet_core::p384_key::sign_ecdsa_rdfc_2019(&types, &p384_doc, &p384, now).await.unwrap(),
     ];
     for vc in &signed {
         let (status, body) = verify(&http, &verifier, vc).await;

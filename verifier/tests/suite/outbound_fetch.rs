@@ -89,7 +89,8 @@ fn start_verifier(settings: &Settings) -> String {
     base
 }
 
-/// A health certificate signed by `issuer` whose revocation entry names `list_url`.
+/// A health certificate signed by `issuer` whose revocation and suspension
+/// entries name `list_url` (one list with both purposes).
 async fn certificate(issuer: &IssuerKey, list_url: &str) -> Value {
     let request = crate::support::requests::health_request();
     let def = TypeRegistry::shipped().unwrap().by_type("HealthCertificate").unwrap();
@@ -101,14 +102,17 @@ async fn certificate(issuer: &IssuerKey, list_url: &str) -> Value {
         )
         .unwrap();
     let mut unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &issuer.did());
-    unsigned["credentialStatus"] = StatusEntry::new(StatusPurpose::Revocation, 42, list_url).to_json();
+    unsigned["credentialStatus"] = json!([
+        StatusEntry::new(StatusPurpose::Revocation, 42, list_url).to_json(),
+        StatusEntry::new(StatusPurpose::Suspension, 43, list_url).to_json()
+    ]);
     sign_credential(&unsigned, issuer, Utc::now() - Duration::minutes(5)).await.unwrap()
 }
 
-/// The revocation list at `url`, signed by `signer`, nothing revoked.
+/// The revocation and suspension list at `url`, signed by `signer`, nothing set.
 async fn signed_list(url: &str, signer: &IssuerKey, valid_from: chrono::DateTime<Utc>) -> Value {
     let bits = Bitstring::new(131_072);
-    let list = status_list_credential(
+    let mut list = status_list_credential(
         url,
         &signer.did(),
         StatusPurpose::Revocation,
@@ -116,6 +120,7 @@ async fn signed_list(url: &str, signer: &IssuerKey, valid_from: chrono::DateTime
         valid_from,
         valid_from + Duration::days(7),
     );
+    list["credentialSubject"]["statusPurpose"] = json!(["revocation", "suspension"]);
     sign_credential(&list, signer, valid_from).await.unwrap()
 }
 

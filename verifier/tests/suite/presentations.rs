@@ -32,7 +32,12 @@ async fn bound_certificate(holder: &IssuerKey) -> Value {
             Some(&wallet_core::credential::IdNumberKey::from_bytes([0x5a; 32])),
         )
         .unwrap();
-    let unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), &issuer.did());
+    let (unsigned, lists) = crate::support::status_lists::with_status_entries(def.to_unsigned_credential(
+        &checked,
+        &CredentialId::generate(),
+        &issuer.did(),
+    ));
+    lists.serve_signed_by(&issuer).await;
     sign_credential(&unsigned, &issuer, Utc::now() - Duration::minutes(5)).await.unwrap()
 }
 

@@ -101,7 +101,15 @@ async fn smuggled_health_certificate(vet: &IssuerKey) -> Value {
         }
     }
     vc["@context"] = json!(contexts);
-    sign_credential(&vc, vet, Utc::now() - Duration::minutes(1)).await.unwrap()
+    signed_with_status(vc, vet).await
+}
+
+/// `unsigned` with status entries on a list server serving the list signed
+/// by `key`, signed by `key`.
+async fn signed_with_status(unsigned: Value, key: &IssuerKey) -> Value {
+    let (unsigned, lists) = crate::support::status_lists::with_status_entries(unsigned);
+    lists.serve_signed_by(key).await;
+    sign_credential(&unsigned, key, Utc::now() - Duration::minutes(1)).await.unwrap()
 }
 
 #[tokio::test]
@@ -145,7 +153,7 @@ async fn a_dog_vaccination_issuer_cannot_pass_as_a_health_certificate_issuer() {
 
     // Its honest dog certificate verifies.
     let honest = unsigned_of("DogVaccinationCertificate", &dog_request(), &vet.did());
-    let honest = sign_credential(&honest, &vet, Utc::now() - Duration::minutes(1)).await.unwrap();
+    let honest = signed_with_status(honest, &vet).await;
     let (status, body) = vc_api(&base, &honest).await;
     assert_eq!(body["report"]["checks"]["issuerTrust"]["result"], "valid", "{body:#}");
     assert_eq!(body["report"]["trustedIssuer"]["authorisedTypes"], json!(["DogVaccinationCertificate"]));
@@ -163,7 +171,7 @@ async fn an_older_trust_list_is_refused_after_a_restart() {
     let vet = IssuerKey::generate();
     let list_file = dir.path().join("trust-list.json");
     let honest = unsigned_of("DogVaccinationCertificate", &dog_request(), &vet.did());
-    let honest = sign_credential(&honest, &vet, Utc::now() - Duration::minutes(1)).await.unwrap();
+    let honest = signed_with_status(honest, &vet).await;
 
     std::fs::write(&list_file, trust_list(5, &vet)).unwrap();
     let first = start_verifier(Some(&data), &list_file);

@@ -431,7 +431,7 @@ fn check_entry(
 /// The status rule of a credential's type: every credential of a type whose
 /// definition says `statusRequired` carries an entry for each of `required`
 /// ([`crate::credential_type::Definition::required_status_purposes`]). A
-/// credential without one (issued without, or a derived `ecdsa-sd-2023`
+/// credential without one (signed without, or a derived `ecdsa-sd-2023`
 /// credential that withholds it: the two cannot be told apart) is
 /// `Some(invalid status_entry_missing)` naming the first purpose missing, so a
 /// revoked holder cannot show a copy that reads "no status entry". `None` when

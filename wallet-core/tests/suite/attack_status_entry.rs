@@ -5,7 +5,8 @@
 //! disclose it; a withheld entry looks like a credential issued without one.
 //! Every shipped type's definition says its credentials always carry a
 //! revocation and a suspension entry (`statusRequired`), so such a credential
-//! is refused: status `invalid status_entry_missing`. Credentials of no
+//! is refused: status `invalid status_entry_missing`, and so is one signed
+//! whole without them (no issuer route of ours makes one). Credentials of no
 //! defined type (the W3C suites') keep the old reading: `unchecked
 //! no_status_entry`.
 
@@ -113,25 +114,40 @@ async fn attack_status_entry_a_derived_credential_showing_only_its_suspension_en
     assert_refused(&report, status, "status_entry_missing");
 }
 
-/// Open (DESIGN.md): a health certificate signed whole (`ecdsa-rdfc-2019`)
-/// without a status entry still reads `unchecked no_status_entry`; only the
-/// issuer's key can make one (our issuer allocates entries on every route,
-/// and a stolen key's credential is not in the log: `anchoring_not_in_log`).
-/// Refusing it too breaks every test that signs a shipped type from the
-/// library's unsigned builder, which carries no entries: left for a session
-/// that can run all suites. This test pins today's reading.
+/// A health certificate signed whole (`ecdsa-rdfc-2019`, or the SM2 suite)
+/// without status entries: our issuer allocates entries on every route, so
+/// such a credential comes from another tool, a misconfiguration or a stolen
+/// key, and could never be revoked. Before the rule: a green verdict with
+/// status `unchecked no_status_entry`.
 #[tokio::test]
-async fn attack_status_entry_a_whole_credential_without_status_still_reads_no_status_entry() {
+async fn attack_status_entry_a_whole_credential_without_status_is_refused() {
     let key = IssuerKey::generate();
     let mut doc = unsigned(&key.did());
     doc.as_object_mut().unwrap().remove("credentialStatus");
     let vc = sign_credential(&doc, &key, signed_at()).await.unwrap();
     let report = verify(&vc, None).await;
     assert_eq!(report.checks.signature, CheckResult::Valid);
-    match &report.checks.status {
-        CheckResult::Unchecked { code, .. } => assert_eq!(code, "no_status_entry"),
-        other => panic!("{other:?}"),
-    }
+    assert_refused(&report, status, "status_entry_missing");
+    // Only the suspension entry kept: the revocation entry is missing.
+    let mut doc = unsigned(&key.did());
+    let suspension = doc["credentialStatus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["statusPurpose"] == "suspension")
+        .cloned()
+        .unwrap();
+    doc["credentialStatus"] = json!([suspension]);
+    let vc = sign_credential(&doc, &key, signed_at()).await.unwrap();
+    assert_refused(&verify(&vc, Some(revoked_lists(&key).await)).await, status, "status_entry_missing");
+    // The SM2 suite: the same rule.
+    let sm2 = wallet_core::sm2_rdfc_2026::Sm2IssuerKey::generate();
+    let mut doc = unsigned(&sm2.did());
+    doc.as_object_mut().unwrap().remove("credentialStatus");
+    let vc = wallet_core::sm2_rdfc_2026::sign(&doc, &sm2, signed_at()).await.unwrap();
+    let report = verify(&vc, None).await;
+    assert_eq!(report.checks.signature, CheckResult::Valid, "{report:#?}");
+    assert_refused(&report, status, "status_entry_missing");
     // A single-use type also needs its `used` entry: the definitions say so.
     let types = TypeRegistry::default();
     let invoice = types.by_type("MedicalInvoice").unwrap();

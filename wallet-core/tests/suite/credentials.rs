@@ -44,7 +44,7 @@ fn unsigned_of(type_name: &str, request: &Value, issuer: &str) -> Value {
     let checked = def
         .check_request_keyed(request, NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), Some(&crate::id_key()))
         .unwrap();
-    def.to_unsigned_credential(&checked, &CredentialId::generate(), issuer)
+    crate::with_status_entries(def.to_unsigned_credential(&checked, &CredentialId::generate(), issuer))
 }
 
 async fn signed_health_certificate(key: &IssuerKey) -> Value {
@@ -447,8 +447,12 @@ async fn after_key_rotation_status_lists_signed_by_the_new_key_still_cover_old_c
 
     // A credential signed with the OLD key, pointing at a revocation list.
     let url = "https://issuer.example.gov.cn/status/1";
+    let suspension_url = "https://issuer.example.gov.cn/status/2";
     let mut unsigned = unsigned_of("HealthCertificate", &health_request(), &old_key.did());
-    unsigned["credentialStatus"] = json!([StatusEntry::new(StatusPurpose::Revocation, 42, url).to_json()]);
+    unsigned["credentialStatus"] = json!([
+        StatusEntry::new(StatusPurpose::Revocation, 42, url).to_json(),
+        StatusEntry::new(StatusPurpose::Suspension, 42, suspension_url).to_json()
+    ]);
     let vc = sign_credential(&unsigned, &old_key, Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap()).await.unwrap();
 
     let verify_with_list_signed_by = |signer: IssuerKey| {
@@ -456,17 +460,19 @@ async fn after_key_rotation_status_lists_signed_by_the_new_key_still_cover_old_c
         let vc = vc.clone();
         async move {
             let bits = Bitstring::new(131_072);
-            let list = status_list_credential(
-                url,
-                &signer.did(),
-                StatusPurpose::Revocation,
-                &bits,
-                now - chrono::Duration::hours(1),
-                now + chrono::Duration::days(7),
-            );
-            let list = sign_credential(&list, &signer, now - chrono::Duration::hours(1)).await.unwrap();
             let mut cache = StatusListCache::default();
-            cache.offer(url, &list, now, now).await.unwrap();
+            for (url, purpose) in [(url, StatusPurpose::Revocation), (suspension_url, StatusPurpose::Suspension)] {
+                let list = status_list_credential(
+                    url,
+                    &signer.did(),
+                    purpose,
+                    &bits,
+                    now - chrono::Duration::hours(1),
+                    now + chrono::Duration::days(7),
+                );
+                let list = sign_credential(&list, &signer, now - chrono::Duration::hours(1)).await.unwrap();
+                cache.offer(url, &list, now, now).await.unwrap();
+            }
             let trusted = at("2026-06-01T00:00:00Z")
                 .with_trust(
                     IssuerTrust::List {

@@ -51,7 +51,7 @@ fn health_certificate(issuer: &str) -> Value {
     let checked = def
         .check_request_keyed(&request, NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), Some(&crate::id_key()))
         .unwrap();
-    def.to_unsigned_credential(&checked, &CredentialId::generate(), issuer)
+    crate::with_status_entries(def.to_unsigned_credential(&checked, &CredentialId::generate(), issuer))
 }
 
 fn type_code(type_name: &str) -> wallet_core::licence_id::LicenceTypeCode {

@@ -44,3 +44,25 @@ mod wallet;
 pub fn id_key() -> wallet_core::credential::IdNumberKey {
     wallet_core::credential::IdNumberKey::from_bytes([0x5a; 32])
 }
+
+/// The status entries our issuer gives every credential of a type that says
+/// `statusRequired` (every shipped type): revocation and suspension, and
+/// `used` for a single-use type, on lists at
+/// `https://issuer.example.gov.cn/status/<purpose>`. Without them such a
+/// credential is refused (`status_entry_missing`); verified without status
+/// lists at hand they read `unchecked status_not_checked`.
+pub fn with_status_entries(mut unsigned: serde_json::Value) -> serde_json::Value {
+    let types = wallet_core::credential_type::TypeRegistry::default();
+    let purposes = types.for_credential(&unsigned).map_or(&[][..], |d| d.required_status_purposes());
+    let entries: Vec<serde_json::Value> = purposes
+        .iter()
+        .map(|purpose| {
+            let url = format!("https://issuer.example.gov.cn/status/{}", purpose.as_str());
+            wallet_core::status::StatusEntry::new(*purpose, 7, url).to_json()
+        })
+        .collect();
+    if !entries.is_empty() {
+        unsigned["credentialStatus"] = serde_json::Value::Array(entries);
+    }
+    unsigned
+}

@@ -47,7 +47,7 @@ async fn certificate(key: &IssuerKey, issuer: &str, holder: Option<&IssuerKey>) 
     let checked = def
         .check_request_keyed(&request, NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), Some(&crate::id_key()))
         .unwrap();
-    let unsigned = def.to_unsigned_credential(&checked, &CredentialId::generate(), issuer);
+    let unsigned = crate::with_status_entries(def.to_unsigned_credential(&checked, &CredentialId::generate(), issuer));
     sign_credential(&unsigned, key, Utc.with_ymd_and_hms(2026, 3, 15, 8, 0, 0).unwrap()).await.unwrap()
 }
 

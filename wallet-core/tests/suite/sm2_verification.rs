@@ -251,11 +251,29 @@ async fn an_sm2_issuer_signs_credentials_and_status_lists_that_verify() {
     assert_eq!(signer.did(), clinic.did());
     let url = "https://issuer.example.gov.cn/status/3";
     let mut vc = unsigned(&signer.did());
+    let suspension_url = "https://issuer.example.gov.cn/status/4";
     vc["credentialStatus"] = json!([{
         "id": format!("{url}#94567"), "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
         "statusListIndex": "94567", "statusListCredential": url,
+    }, {
+        "id": format!("{suspension_url}#94567"), "type": "BitstringStatusListEntry", "statusPurpose": "suspension",
+        "statusListIndex": "94567", "statusListCredential": suspension_url,
     }]);
     let vc = sign_credential(&vc, &signer, signed_at()).await.unwrap();
+    let suspension_list = sign_credential(
+        &status_list_credential(
+            suspension_url,
+            &signer.did(),
+            StatusPurpose::Suspension,
+            &Bitstring::new(131_072),
+            now() - Duration::minutes(10),
+            now() + Duration::days(1),
+        ),
+        &signer,
+        now() - Duration::minutes(10),
+    )
+    .await
+    .unwrap();
     assert_eq!(vc["proof"]["cryptosuite"], CRYPTOSUITE);
     assert_eq!(vc["proof"]["verificationMethod"], json!(signer.verification_method()));
 
@@ -274,9 +292,11 @@ async fn an_sm2_issuer_signs_credentials_and_status_lists_that_verify() {
     let check = |list: Value| {
         let vc = vc.clone();
         let clinic = &clinic;
+        let suspension_list = suspension_list.clone();
         async move {
             let mut cache = StatusListCache::default();
             cache.offer(url, &list, now(), now()).await.unwrap();
+            cache.offer(suspension_url, &suspension_list, now(), now()).await.unwrap();
             let options = options(trust_store(TrustAlgorithm::Sm2, &[clinic]))
                 .with_status(StatusSource::Cache { cache: Arc::new(cache), policy: StatusPolicy::default() });
             verify_credential(&vc, &options).await.unwrap()
