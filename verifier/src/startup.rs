@@ -31,9 +31,10 @@ impl Application {
         let trust = crate::trust_sync::TrustState::from_settings(&settings.trust, rollback.clone())?;
         tokio::spawn(trust.clone().keep_fresh(settings.trust.clone(), private));
         let trust_data = web::Data::new(trust);
-        let status = crate::status_sync::StatusState::new(&settings.status, rollback.clone())?.also_allowing_origins_of(
-            settings.anchoring.log_urls.iter().chain(&settings.bundle.issuers).map(String::as_str),
-        );
+        let status = crate::status_sync::StatusState::new(&settings.status, rollback.clone())?
+            .also_allowing_origins_of(
+                settings.anchoring.log_urls.iter().chain(&settings.bundle.issuers).map(String::as_str),
+            );
         if status.allowed_origins().is_empty() {
             tracing::warn!(
                 "no --status-origin (nor --log-url, --bundle-issuer): status lists are fetched from any origin \

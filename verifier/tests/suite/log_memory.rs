@@ -87,7 +87,8 @@ async fn attack_a_log_forked_while_the_verifier_was_down_is_a_conflict_after_the
         assert!(Instant::now() < deadline, "the checkpoint was never kept: {}", kept());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (origin, floor) = kept()["logs"].as_object().unwrap().iter().next().map(|(o, f)| (o.clone(), f.clone())).unwrap();
+    let (origin, floor) =
+        kept()["logs"].as_object().unwrap().iter().next().map(|(o, f)| (o.clone(), f.clone())).unwrap();
     assert!(log_key.starts_with(&origin), "{origin} / {log_key}");
     assert_eq!(floor["checkpoint"].as_str().unwrap().lines().nth(1), Some(honest_size.to_string().as_str()));
 

@@ -243,7 +243,8 @@ async fn issue(key: &IssuerKey) -> Value {
     let checked = def
         .check_request_keyed(&request, NaiveDate::from_ymd_opt(2026, 5, 20).unwrap(), Some(&crate::id_key()))
         .unwrap();
-    let unsigned = crate::with_status_entries(def.to_unsigned_credential(&checked, &CredentialId::generate(), &key.did()));
+    let unsigned =
+        crate::with_status_entries(def.to_unsigned_credential(&checked, &CredentialId::generate(), &key.did()));
     sign_credential(&unsigned, key, Utc.with_ymd_and_hms(2026, 5, 20, 8, 0, 0).unwrap()).await.unwrap()
 }
 

@@ -927,7 +927,8 @@ async fn rollback_floors_survive_into_a_new_cache() {
 async fn attack_a_credential_naming_thousands_of_status_lists_is_refused_before_any_fetch() {
     let mut vc = credential();
     let entry = |i: usize| {
-        StatusEntry::new(StatusPurpose::Revocation, 1, format!("https://issuer.example.gov.cn/status/1?x={i}")).to_json()
+        StatusEntry::new(StatusPurpose::Revocation, 1, format!("https://issuer.example.gov.cn/status/1?x={i}"))
+            .to_json()
     };
     vc["credentialStatus"] = Value::Array((0..2000).map(entry).collect());
     let err = status_entries(&vc).unwrap_err();

@@ -46,7 +46,8 @@ fn issue(key: &IssuerKey, holder: Option<&DeviceKey>) -> Value {
     let checked = def
         .check_request_keyed(&request(holder), NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), Some(&crate::id_key()))
         .unwrap();
-    let unsigned = crate::with_status_entries(def.to_unsigned_credential(&checked, &CredentialId::generate(), &key.did()));
+    let unsigned =
+        crate::with_status_entries(def.to_unsigned_credential(&checked, &CredentialId::generate(), &key.did()));
     pollster::block_on(sign_credential(&unsigned, key, issued_at())).unwrap()
 }
 

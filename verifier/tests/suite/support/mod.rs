@@ -4,6 +4,6 @@
 #[path = "../../../../issuer/tests/suite/support/anvil.rs"]
 pub mod anvil;
 pub mod requests;
-pub mod status_lists;
 #[path = "../../../../test-support/require.rs"]
 pub mod require;
+pub mod status_lists;
