@@ -5,10 +5,6 @@
 //! an oversized list is refused; the cache stays within its byte bound; a list
 //! that could not be refreshed for N intervals stops vouching for the credential.
 
-use std::io::{Read as _, Write as _};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use verifier::config::Settings;
@@ -20,63 +16,7 @@ use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
 use wallet_core::status::{status_list_credential, Bitstring, StatusEntry, StatusPurpose};
 
-/// A local HTTP server that answers every request with the current response
-/// (switchable) and counts the requests.
-struct Listener {
-    base: String,
-    hits: Arc<AtomicUsize>,
-    response: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Listener {
-    fn start(response: Vec<u8>) -> Self {
-        Self::start_answering_after(response, std::time::Duration::ZERO)
-    }
-
-    /// [`Listener::start`], taking `delay` over each answer (a slow list server).
-    fn start_answering_after(response: Vec<u8>, delay: std::time::Duration) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let hits = Arc::new(AtomicUsize::new(0));
-        let response = Arc::new(Mutex::new(response));
-        let (counter, answer) = (Arc::clone(&hits), Arc::clone(&response));
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { return };
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                    head.push(byte[0]);
-                }
-                if head.is_empty() {
-                    continue;
-                }
-                counter.fetch_add(1, Ordering::SeqCst);
-                std::thread::sleep(delay);
-                let bytes = answer.lock().unwrap().clone();
-                let _ = stream.write_all(&bytes);
-            }
-        });
-        Self { base, hits, response }
-    }
-
-    fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
-    }
-
-    fn answer(&self, response: Vec<u8>) {
-        *self.response.lock().unwrap() = response;
-    }
-}
-
-fn ok_json(body: &Value) -> Vec<u8> {
-    let body = body.to_string();
-    format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
+use crate::support::status_lists::{ok_json, Listener};
 
 fn unavailable() -> Vec<u8> {
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_vec()

@@ -2,55 +2,32 @@
 //! shipped type says `statusRequired`: a credential of it without a
 //! revocation and a suspension entry is refused (`status_entry_missing`), and
 //! the verifier fetches the lists its entries name. One list, with both
-//! purposes and nothing set, answers every request.
+//! purposes and nothing set, answers every request. [`Listener`] is the
+//! server underneath (also the counting list server of `outbound_fetch`).
 
 use std::io::{Read as _, Write as _};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use wallet_core::status::{status_list_credential, Bitstring, StatusEntry, StatusPurpose};
 
-/// A local HTTP server answering every request with the list set by
+/// A status list server answering every request with the list set by
 /// [`StatusLists::serve`] (404 before).
 pub struct StatusLists {
-    base: String,
-    list: Arc<Mutex<Option<Value>>>,
+    listener: Listener,
 }
 
 impl StatusLists {
     pub fn start() -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let list: Arc<Mutex<Option<Value>>> = Arc::default();
-        let served = Arc::clone(&list);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { return };
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                    head.push(byte[0]);
-                }
-                let response = match served.lock().unwrap().as_ref() {
-                    Some(list) => {
-                        let body = list.to_string();
-                        format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                            body.len()
-                        )
-                    }
-                    None => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
-                };
-                let _ = stream.write_all(response.as_bytes());
-            }
-        });
-        Self { base, list }
+        let not_found = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_vec();
+        Self { listener: Listener::start(not_found) }
     }
 
     /// The list's URL.
     pub fn url(&self) -> String {
-        format!("{}/status/1", self.base)
+        format!("{}/status/1", self.listener.base)
     }
 
     /// A revocation and a suspension entry on the list.
@@ -85,7 +62,7 @@ impl StatusLists {
 
     /// Serve `signed` from now on.
     pub fn serve(&self, signed: Value) {
-        *self.list.lock().unwrap() = Some(signed);
+        self.listener.answer(ok_json(&signed));
     }
 }
 
@@ -95,4 +72,62 @@ pub fn with_status_entries(mut unsigned: Value) -> (Value, StatusLists) {
     let lists = StatusLists::start();
     unsigned["credentialStatus"] = lists.entries();
     (unsigned, lists)
+}
+
+/// A local HTTP server that answers every request with the current response
+/// (switchable) and counts the requests.
+pub struct Listener {
+    pub base: String,
+    hits: Arc<AtomicUsize>,
+    response: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Listener {
+    pub fn start(response: Vec<u8>) -> Self {
+        Self::start_answering_after(response, std::time::Duration::ZERO)
+    }
+
+    /// [`Listener::start`], taking `delay` over each answer (a slow list server).
+    pub fn start_answering_after(response: Vec<u8>, delay: std::time::Duration) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let response = Arc::new(Mutex::new(response));
+        let (counter, answer) = (Arc::clone(&hits), Arc::clone(&response));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                if head.is_empty() {
+                    continue;
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(delay);
+                let bytes = answer.lock().unwrap().clone();
+                let _ = stream.write_all(&bytes);
+            }
+        });
+        Self { base, hits, response }
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    pub fn answer(&self, response: Vec<u8>) {
+        *self.response.lock().unwrap() = response;
+    }
+}
+
+pub fn ok_json(body: &Value) -> Vec<u8> {
+    let body = body.to_string();
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
