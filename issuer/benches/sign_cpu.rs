@@ -60,7 +60,18 @@ fn benches(c: &mut Criterion) {
     assert_eq!(anchored.digest, runtime.block_on(credential_digest_with(&loader, &signed)).unwrap());
 
     let mut g = c.benchmark_group("issuance CPU");
-    g.bench_function("P-256 sign of hashData (baseline)", |b| b.iter(|| key.sign_es256(&[7_u8; 64])));
+    // The same key, signed by the p256 crate (what IssuerKey did before its
+    // generator table, #16): the two signatures are the same bytes.
+    let reference: p256::ecdsa::SigningKey = {
+        use p256::pkcs8::DecodePrivateKey as _;
+        p256::SecretKey::from_pkcs8_pem(&key.to_pkcs8_pem().unwrap()).unwrap().into()
+    };
+    let by_crate: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(&reference, &[7_u8; 64]);
+    assert_eq!(key.sign_es256(&[7_u8; 64]).unwrap(), <[u8; 64]>::from(by_crate.to_bytes()));
+    g.bench_function("P-256 sign, the p256 crate's SigningKey (before: baseline)", |b| {
+        b.iter(|| -> p256::ecdsa::Signature { p256::ecdsa::signature::Signer::sign(&reference, &[7_u8; 64]) })
+    });
+    g.bench_function("P-256 sign of hashData, IssuerKey (generator table)", |b| b.iter(|| key.sign_es256(&[7_u8; 64])));
     g.bench_function("data-model check (JSON-LD expansion, kept contexts)", |b| {
         b.iter(|| wallet_core::data_model::check_credential_with(&loader, &unsigned).unwrap())
     });

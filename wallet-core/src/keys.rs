@@ -95,10 +95,13 @@ impl IssuerKey {
     }
 
     /// ES256: an ECDSA P-256 signature of SHA-256(`message`) (RFC 6979
-    /// nonces), as the 64 bytes `r ‖ s`.
+    /// nonces), as the 64 bytes `r ‖ s`: byte for byte the `p256` crate's,
+    /// computed with the precomputed generator table (`p256_signing`).
     pub(crate) fn sign_es256(&self, message: &[u8]) -> [u8; 64] {
         use p256::ecdsa::signature::Signer as _;
-        let signature: p256::ecdsa::Signature = self.signing.sign(message);
+        let signature = crate::p256_signing::sign(self.signing.as_nonzero_scalar(), message)
+            // Only where the `p256` signer fails too (r or s zero): its answer.
+            .unwrap_or_else(|| self.signing.sign(message));
         signature.to_bytes().into()
     }
 }

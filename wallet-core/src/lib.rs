@@ -26,6 +26,7 @@ pub mod licence_id_check;
 pub mod localized;
 pub mod oid4vci;
 pub mod one_pass_signing;
+mod p256_signing;
 pub mod p384_key;
 pub mod presentation;
 mod processed_contexts;

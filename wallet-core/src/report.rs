@@ -179,4 +179,10 @@ pub struct TrustedIssuer {
     /// Inspectors name the credential by these, never by a type the
     /// certificate does not list.
     pub authorised_types: Vec<String>,
+    /// When the department withdrew (or put on hold) the issuer certificate,
+    /// for a signature claimed before it: such a credential stands only with
+    /// the log's evidence of when it was signed
+    /// (`RevocationReason::distrusts_the_signer`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdrawn_at: Option<DateTime<Utc>>,
 }

@@ -153,6 +153,14 @@ pub fn check_proof_kinds(proof: &Value) -> Option<CheckResult> {
 /// (`sd_proof_too_large`) before any signature is checked.
 pub const MAX_DERIVED_STATEMENTS: usize = 1_024;
 
+/// Most JSON pointers one derivation follows, the base proof's mandatory ones
+/// and the holder's selection each: every pointer is one pass over the
+/// document that copies what it selects, and a base proof value is outside
+/// input wherever derivation is offered as a service (the verifier's
+/// `/credentials/derive`). A shipped type names a handful. Beyond it:
+/// [`DeriveError::TooManyPointers`] before anything is selected.
+pub const MAX_DERIVE_POINTERS: usize = 256;
+
 /// Most entries of a derived proof's label map: each names a blank node of
 /// the shown credential, of which the canonicalisation budget allows
 /// [`crate::canonical::MAX_BLANK_NODES`].
@@ -628,6 +636,15 @@ pub enum DeriveError {
     /// Beyond the JSON limits or the canonicalisation budget.
     #[error("{0}")]
     TooComplex(CanonicalizationError),
+    /// More than [`MAX_DERIVE_POINTERS`] mandatory (in the base proof) or
+    /// selected pointers.
+    #[error("{count} {which} pointers, more than the limit of {MAX_DERIVE_POINTERS}")]
+    TooManyPointers {
+        /// `mandatory` or `selective`.
+        which: &'static str,
+        /// How many there were.
+        count: usize,
+    },
     /// `ssi` could not derive the proof.
     #[error("derivation failed: {0}")]
     Failed(String),
@@ -641,6 +658,7 @@ impl DeriveError {
             Self::DataModel(e) => e.code,
             Self::Pointer(_) => "bad_selective_pointer",
             Self::TooComplex(e) => e.code(),
+            Self::TooManyPointers { .. } => "sd_proof_too_large",
             Self::Failed(_) => "derivation_failed",
         }
     }
@@ -655,6 +673,13 @@ impl DeriveError {
             Self::DataModel(e) => Localized::new(e.message_zh.clone(), e.message_en.clone()),
             Self::Pointer(d) => Localized::new(format!("所选字段无效：{d}"), format!("a selected field is invalid: {d}")),
             Self::TooComplex(e) => e.message(),
+            Self::TooManyPointers { which, count } => {
+                let which_zh = if *which == "mandatory" { "必选" } else { "所选" };
+                Localized::new(
+                    format!("{which_zh}字段指针有 {count} 个，超过上限 {MAX_DERIVE_POINTERS}"),
+                    format!("{count} {which} field pointers, more than the limit of {MAX_DERIVE_POINTERS}"),
+                )
+            }
             Self::Failed(d) => Localized::new(format!("无法导出凭证：{d}"), format!("the credential cannot be derived: {d}")),
         }
     }
@@ -719,9 +744,17 @@ pub async fn derive_with_loader(
     let Some(base_proof) = parse_base_proof_value(proof.get("proofValue").and_then(Value::as_str).unwrap_or("")) else {
         return Err(DeriveError::NotBaseProof("the base proof value cannot be read".into()));
     };
+    for (which, count) in [("mandatory", base_proof.mandatory.len()), ("selective", selective.len())] {
+        if count > MAX_DERIVE_POINTERS {
+            return Err(DeriveError::TooManyPointers { which, count });
+        }
+    }
     let selective = pointers(&unsecured, selective).map_err(DeriveError::Pointer)?;
     let mut combined = base_proof.mandatory.clone();
     combined.extend(selective.iter().cloned());
+    // A pointer named twice selects nothing more: follow it once.
+    let mut seen = std::collections::HashSet::new();
+    combined.retain(|pointer| seen.insert(pointer.clone()));
     let claims = LdClaims::from_json(&unsecured).map_err(DeriveError::NotBaseProof)?;
 
     // §3.4.6 createDisclosureData.

@@ -19,7 +19,18 @@
 //!   carry it, e.g. a credential type moved out of `type` or a holder-bound
 //!   subject's `id` moved out of `credentialSubject.id` so the credential
 //!   reads as unbound (`keyword_alias`). Refused whether or not trust is
-//!   required: what is shown must be what is signed.
+//!   required: what is shown must be what is signed;
+//! * a keyword written out as a member where a check reads its alias
+//!   (`"@id"` for `id`, `"@type"` for `type`) or one that moves members
+//!   (`"@nest": {"credentialStatus": …}`, `{"@set": [subject]}`): expansion
+//!   gives the same signed RDF, but the JSON member every check and every
+//!   screen reads is gone, so a holder-bound credential reads as unbound, a
+//!   revoked one as carrying no status entry, an expired one as never
+//!   expiring (`keyword_member`). The only keywords a credential may write
+//!   out are `@context`, and inside a value object (`{"@value": "Dog",
+//!   "@language": "en"}`, the VC 2.0 language-tagged names) `@value`,
+//!   `@language`, `@direction` and `@type`: they say how one literal is
+//!   signed, not where a member is.
 
 use serde_json::{Map, Value};
 
@@ -53,6 +64,10 @@ const KEYWORDS: &[&str] = &[
     "@vocab",
 ];
 
+/// The keywords a value object (an object with `@value`) may hold besides
+/// `@value`: how its one literal is signed.
+const VALUE_OBJECT_KEYWORDS: &[&str] = &["@language", "@direction", "@type"];
+
 /// `Some(invalid)` when `vc` holds JSON its signature cannot cover (see the module docs).
 pub(crate) fn check(vc: &Value, types: &TypeRegistry) -> Option<CheckResult> {
     let mut stack = vec![vc];
@@ -60,16 +75,20 @@ pub(crate) fn check(vc: &Value, types: &TypeRegistry) -> Option<CheckResult> {
         match value {
             Value::Array(items) => stack.extend(items),
             Value::Object(members) => {
+                let value_object = members.contains_key("@value");
                 for (key, member) in members {
-                    if key.starts_with('@') && !KEYWORDS.contains(&key.as_str()) {
-                        return Some(unsigned_member(key));
-                    }
-                    if key == "@context" {
+                    if !key.starts_with('@') {
+                        stack.push(member);
+                    } else if key == "@context" {
                         if let Some(refused) = check_context(member, types) {
                             return Some(refused);
                         }
+                    } else if value_object && (key == "@value" || VALUE_OBJECT_KEYWORDS.contains(&key.as_str())) {
+                        // A literal (a JSON literal's object included): signed as it is.
+                    } else if KEYWORDS.contains(&key.as_str()) {
+                        return Some(keyword_member(key));
                     } else {
-                        stack.push(member);
+                        return Some(unsigned_member(key));
                     }
                 }
             }
@@ -127,6 +146,16 @@ fn unsigned_member(key: &str) -> CheckResult {
         "unsigned_member",
         format!("凭证含有签名不覆盖的成员 {key}（JSON-LD 展开时被丢弃）"),
         format!("the credential has a member its signature does not cover: {key} (dropped by JSON-LD expansion)"),
+    )
+}
+
+fn keyword_member(keyword: &str) -> CheckResult {
+    CheckResult::invalid(
+        "keyword_member",
+        format!("凭证把 JSON-LD 关键字 {keyword} 直接写作成员：各项检查和显示读取的内容可能与签名覆盖的不一致"),
+        format!(
+            "the credential writes the JSON-LD keyword {keyword} out as a member: what is checked and shown may differ from what is signed"
+        ),
     )
 }
 

@@ -458,6 +458,25 @@ fn report_with_signature(
     };
     let (anchoring, anchor) =
         check_anchoring(obj, credential_key.as_deref(), proof, credential_digest, options, &mut warnings);
+    // An issuer whose authorisation was withdrawn may still hold its key, and
+    // a signer chooses the signing time it claims: a credential claimed from
+    // before the withdrawal stands only on the log's evidence of when it was
+    // signed (offline: a QR or bundle with its inclusion proof).
+    if let Some(withdrawn_at) = trusted_issuer.as_ref().and_then(|t| t.withdrawn_at) {
+        if issuer_trust.is_valid() && !anchoring.is_valid() {
+            let when = withdrawn_at.format("%Y-%m-%d %H:%M UTC");
+            issuer_trust = CheckResult::invalid(
+                "issuer_withdrawn_unanchored",
+                format!(
+                    "签发机构的授权已于 {when} 被撤销；此前签发的凭证须有共享日志的登记证明才能确认签发时间，请联网核验"
+                ),
+                format!(
+                    "the issuer's authorisation was withdrawn on {when}; a credential it signed before then needs the shared log's proof of when it was signed: verify online"
+                ),
+            );
+            trusted_issuer = None;
+        }
+    }
     let holder_binding = crate::presentation::check_holder_binding(
         vc,
         options.presentation.as_deref(),

@@ -180,7 +180,7 @@ pub async fn verify_presentation(
 }
 
 /// At most this many selective pointers in a derive request.
-pub const MAX_SELECTIVE_POINTERS: usize = 256;
+pub const MAX_SELECTIVE_POINTERS: usize = wallet_core::selective_disclosure::MAX_DERIVE_POINTERS;
 
 /// `{verifiableCredential, options: {selectivePointers}}` (VC-API holder derive).
 #[derive(Debug, Deserialize)]

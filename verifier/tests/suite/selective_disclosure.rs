@@ -130,6 +130,24 @@ async fn a_derived_certificate_verifies_from_a_qr_image_and_the_holders_derive_e
     assert_eq!((status, body["error"].as_str()), (400, Some("bad_selective_pointer")), "{body:#}");
     let (status, _) = derive(json!({"verifiableCredential": "text"})).await;
     assert_eq!(status, 400);
+    // A base proof value made up by the caller, its mandatory pointers 90,000
+    // empty ones (each a pass over the whole document): refused before any.
+    let flood = {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let value = base["proof"]["proofValue"].as_str().unwrap();
+        let bytes = b64.decode(&value[1..]).unwrap();
+        let (header, body) = bytes.split_at(3);
+        let mut parts: Vec<ciborium::Value> = ciborium::from_reader(body).unwrap();
+        parts[4] = ciborium::Value::Array(vec![ciborium::Value::Text(String::new()); 90_000]);
+        let mut forged = header.to_vec();
+        ciborium::into_writer(&parts, &mut forged).unwrap();
+        let mut flood = base.clone();
+        flood["proof"]["proofValue"] = json!(format!("u{}", b64.encode(forged)));
+        flood
+    };
+    let (status, body) = derive(json!({"verifiableCredential": flood})).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("sd_proof_too_large")), "{body:#}");
     // Still serving.
     assert_eq!(http.get(format!("{verifier}/healthz")).send().await.unwrap().status(), 200);
 }

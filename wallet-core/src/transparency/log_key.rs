@@ -216,8 +216,10 @@ impl NoteSigner for LogSigner {
     fn sign(&self, text: &str) -> Result<Vec<u8>, NoteError> {
         Ok(match &self.key {
             SecretKey::EcdsaP256(key) => {
-                let signature: p256::ecdsa::Signature =
-                    key.try_sign(text.as_bytes()).map_err(|e| NoteError::Signing(e.to_string()))?;
+                let signature = match crate::p256_signing::sign(key.as_nonzero_scalar(), text.as_bytes()) {
+                    Some(signature) => signature,
+                    None => key.try_sign(text.as_bytes()).map_err(|e| NoteError::Signing(e.to_string()))?,
+                };
                 signature.to_der().as_bytes().to_vec()
             }
             SecretKey::Ed25519(key) => key.sign(text.as_bytes()).to_bytes().to_vec(),

@@ -56,6 +56,19 @@ impl RevocationReason {
         matches!(self, Self::KeyCompromise | Self::CaCompromise | Self::AaCompromise)
     }
 
+    /// Does this revocation say the department no longer vouches for the
+    /// signer's conduct (its authorisation withdrawn, or held while under
+    /// review), while the signer may still hold its key? Signatures it
+    /// claims to have made before then stand only on the shared log's
+    /// evidence of when they were made: the signer chooses the time it
+    /// claims (`proof.created`), so without that evidence a withdrawn clinic
+    /// could go on issuing, dated the day before. Rotation (`superseded`)
+    /// and closing down (`cessationOfOperation`) are routine and leave
+    /// earlier credentials standing offline.
+    pub fn distrusts_the_signer(self) -> bool {
+        matches!(self, Self::PrivilegeWithdrawn | Self::CertificateHold)
+    }
+
     fn to_x509(self) -> CrlReason {
         match self {
             Self::Unspecified => CrlReason::Unspecified,

@@ -609,6 +609,10 @@ impl TrustStore {
                 return Err(IssuerTrustFailure::new(Code::IssuerRevoked, zh, en));
             }
         }
+        let withdrawn_at = revocations
+            .get(&issuer.serial)
+            .filter(|record| record.reason.distrusts_the_signer())
+            .map(|record| record.revoked_at);
 
         // Authorised for this kind of credential? Every type the credential
         // claims (other than the base `VerifiableCredential`) must be listed:
@@ -652,6 +656,7 @@ impl TrustStore {
             certificate_not_after: issuer.not_after,
             allowed_types: issuer.allowed_types.clone(),
             authorised_types: specific_types.into_iter().cloned().collect(),
+            withdrawn_at,
         })
     }
 }

@@ -372,3 +372,63 @@ fn a_log_signed_with_the_signers_key_is_its_log_even_before_any_entry() {
     let outcome = mirrors.check(&[1; 32], &key.did(), Some(T0), &policy(true), T0 + 1100);
     assert_eq!(code(&outcome), "anchoring_not_in_log");
 }
+
+/// A clinic whose authorisation the department withdrew (`privilegeWithdrawn`)
+/// keeps its key, signs after the withdrawal and dates the proof the hour
+/// before. Offline nothing tells that from what it really signed then, so
+/// both are refused (`issuer_withdrawn_unanchored`); with the log's evidence
+/// the credential it logged then stands and the backdated one does not.
+/// Rotation (`superseded`) at the same time leaves earlier credentials
+/// standing offline, as before.
+#[tokio::test]
+async fn a_withdrawn_issuer_needs_the_logs_evidence_for_what_it_claims_to_have_signed_before() {
+    use crate::attack_common::{at, now, usual_window, Pki};
+    use wallet_core::credential::HEALTH_CERTIFICATE_TYPE;
+    use wallet_core::trust::{RevocationEntry, RevocationReason, TrustAlgorithm, TrustKey};
+    use wallet_core::verification::IssuerTrust;
+    let pki = Pki::department();
+    let clinic = TrustKey::generate(TrustAlgorithm::P256);
+    let TrustKey::P256(key) = &clinic else { panic!("P-256") };
+    let serial = [0x3b_u8];
+    let cert = pki.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE], &usual_window(), &serial);
+    let revoked = |reason| RevocationEntry {
+        serial: serial.to_vec(),
+        revoked_at: at("2026-05-20T00:00:00Z"),
+        reason,
+        invalidity_date: None,
+    };
+    let created = at("2026-05-19T23:00:00Z");
+    let logged = sign_credential(&unsigned(&key.did()), key, created).await.unwrap();
+    let mut later = unsigned(&key.did());
+    later["id"] = json!("urn:uuid:0f1e2d3c-4b5a-4968-8776-655443322111");
+    let backdated = sign_credential(&later, key, created).await.unwrap();
+    let at_secs = u64::try_from(created.timestamp()).unwrap();
+    let mut log = IssuerLog::new();
+    log.append(digest_of(&logged).await, &key.did(), at_secs);
+    log.append([5; 32], &key.did(), at_secs + 3600);
+    let mut mirror = LogMirror::new(log.signer.log_key().clone());
+    log.sync(&mut mirror, at_secs + 3600);
+    mirror.add_anchor(log.anchor(2, 42, at_secs + 3610)).unwrap();
+    let logs = Arc::new(RwLock::new(LogMirrors::new(vec![mirror])));
+    let inspector = |reason, online: bool| {
+        let store = pki.store(vec![cert.clone()], &[revoked(reason)]);
+        let options = VerifyOptions::at(now()).with_trust(IssuerTrust::list(Arc::new(store)), true);
+        if online {
+            options.with_anchoring(AnchoringSource::Mirrors { logs: logs.clone(), policy: policy(false) })
+        } else {
+            options
+        }
+    };
+    for vc in [&logged, &backdated] {
+        let report = verify_credential(vc, &inspector(RevocationReason::PrivilegeWithdrawn, false)).await.unwrap();
+        assert_eq!(report.checks.issuer_trust.invalid_code(), Some("issuer_withdrawn_unanchored"), "{report:#?}");
+        assert!(!report.verified && report.trusted_issuer.is_none());
+    }
+    let report = verify_credential(&logged, &inspector(RevocationReason::PrivilegeWithdrawn, true)).await.unwrap();
+    assert!(report.checks.issuer_trust.is_valid() && report.checks.anchoring.is_valid(), "{report:#?}");
+    let report = verify_credential(&backdated, &inspector(RevocationReason::PrivilegeWithdrawn, true)).await.unwrap();
+    assert_eq!(report.checks.issuer_trust.invalid_code(), Some("issuer_withdrawn_unanchored"));
+    assert!(!report.verified);
+    let report = verify_credential(&backdated, &inspector(RevocationReason::Superseded, false)).await.unwrap();
+    assert!(report.checks.issuer_trust.is_valid(), "{report:#?}");
+}

@@ -254,3 +254,92 @@ async fn attack_duplicate_json_keys_verify_what_is_shown() {
         }
     }
 }
+
+/// A keyword written out where the checks read its alias (`"@id"` for the
+/// subject's `id`), or one that moves members out of where the checks look
+/// (`@nest`, `@set`): expansion gives the same RDF, so the signature alone
+/// holds (ssi's own check says so for every variant below), while the JSON
+/// would read as unbound (anyone's presentation passes), as carrying no
+/// status entry (a revoked credential green), as never expiring, or as
+/// another credential (two copies of one single-use invoice). Refused as
+/// `keyword_member`.
+#[tokio::test]
+async fn attack_keywords_written_out_cannot_hide_what_the_checks_read() {
+    let issuer = IssuerKey::generate();
+    let holder = IssuerKey::generate();
+    let mallory = IssuerKey::generate();
+    let mut doc = unsigned(&issuer.did());
+    doc["credentialSubject"]["id"] = json!(holder.did());
+    let vc = sign_credential(&doc, &issuer, signed_at()).await.unwrap();
+    assert_eq!(outcome(&vc).await, Ok(None));
+    let moved = |path: &[&str], key: &str, wrap: &dyn Fn(Value) -> Value| {
+        let mut variant = vc.clone();
+        let mut object = &mut variant;
+        for step in path {
+            object = &mut object[*step];
+        }
+        let object = object.as_object_mut().unwrap();
+        let value = object.remove(key).unwrap();
+        let (new_key, new_value) = match wrap(value) {
+            Value::Object(single) => single.into_iter().next().unwrap(),
+            other => panic!("{other}"),
+        };
+        object.insert(new_key, new_value);
+        variant
+    };
+    let mut set_subject = vc.clone();
+    set_subject["credentialSubject"] = json!({"@set": [vc["credentialSubject"].clone()]});
+    let variants = [
+        ("the subject's id as @id", moved(&["credentialSubject"], "id", &|id| json!({"@id": id}))),
+        ("the subject's id under @nest", moved(&["credentialSubject"], "id", &|id| json!({"@nest": {"id": id}}))),
+        (
+            "the status entries under @nest",
+            moved(&[], "credentialStatus", &|s| json!({"@nest": {"credentialStatus": s}})),
+        ),
+        ("validUntil under @nest", moved(&[], "validUntil", &|v| json!({"@nest": {"validUntil": v}}))),
+        ("the credential's id as @id", moved(&[], "id", &|id| json!({"@id": id}))),
+        ("the subject in @set", set_subject),
+    ];
+    for (what, variant) in &variants {
+        assert!(wallet_core::ecdsa_rdfc_2019::verify_with_ssi(variant, now()).await, "{what}: the signed RDF changed");
+        assert_eq!(outcome(variant).await, Ok(Some("keyword_member".to_owned())), "{what}");
+    }
+    // The unbound-looking copy inside mallory's presentation.
+    let vp = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [variants[0].1.clone()],
+    });
+    let vp = wallet_core::issuance::sign_presentation(
+        &vp,
+        &mallory,
+        now() - chrono::Duration::minutes(1),
+        Some("c-1"),
+        Some("inspector.example"),
+        wallet_core::issuance::PresentationPurpose::Authentication,
+    )
+    .await
+    .unwrap();
+    let report =
+        wallet_core::verification::verify_presentation(&vp, &options(), Some("c-1"), Some("inspector.example"))
+            .await
+            .unwrap();
+    assert!(!report.verified, "{report:#?}");
+    match &report.credentials[0] {
+        wallet_core::verification::CredentialOutcome::Report(r) => {
+            assert_invalid(&r.checks.signature, "keyword_member")
+        }
+        other => panic!("{other:?}"),
+    }
+    // A language-tagged value object (VC 2.0 names: `@value`, `@language`,
+    // `@direction`) is not a keyword member.
+    let text = std::fs::read_to_string(format!(
+        "{FIXTURES}/vcdm2/names-and-descriptions/credential-name-language-direction-en-ok.json"
+    ))
+    .unwrap();
+    let mut named: Value = serde_json::from_str(&text).unwrap();
+    named["issuer"] = json!(issuer.did());
+    named["name"] = json!([named["name"].clone(), {"@value": "健康证明", "@language": "zh"}]);
+    let named = sign_credential(&named, &issuer, signed_at()).await.unwrap();
+    assert_eq!(outcome(&named).await, Ok(None));
+}

@@ -247,3 +247,43 @@ async fn attack_sd_oversized_proof_parts_are_refused_by_a_limit() {
     indexes[4] = ciborium::Value::Array((0..20_000_u64).map(ciborium::Value::from).collect());
     assert_refused(&verify(&with_proof_parts(&vc, &header, &indexes)).await, signature, "sd_proof_too_large");
 }
+
+/// Derivation is a service too (the verifier's `/credentials/derive`), so the
+/// base proof's mandatory pointers are outside input: each is a pass over the
+/// document that copies what it selects. 90,000 empty pointers (one CBOR byte
+/// each, each selecting the whole document) would keep a core busy for
+/// minutes; more than `MAX_DERIVE_POINTERS` is refused before any selection.
+/// At the limit it derives (a pointer named twice is followed once).
+#[tokio::test]
+async fn attack_sd_a_base_proof_with_thousands_of_mandatory_pointers_is_refused_before_selection() {
+    use wallet_core::selective_disclosure::{DeriveError, MAX_DERIVE_POINTERS};
+    let key = IssuerKey::generate();
+    let base = base(&key).await;
+    let (header, parts) = proof_parts(&base);
+    let with_mandatory = |pointers: Vec<ciborium::Value>| {
+        let mut forged = parts.clone();
+        forged[4] = ciborium::Value::Array(pointers);
+        with_proof_parts(&base, &header, &forged)
+    };
+    let types = TypeRegistry::default();
+    for count in [MAX_DERIVE_POINTERS + 1, 90_000] {
+        let flood = with_mandatory(vec![ciborium::Value::Text(String::new()); count]);
+        let refused = derive_with(&types, &flood, &[]).await.unwrap_err();
+        assert!(
+            matches!(refused, DeriveError::TooManyPointers { which: "mandatory", count: c } if c == count),
+            "{refused:?}"
+        );
+        assert_eq!(refused.code(), "sd_proof_too_large");
+        assert!(!refused.message().zh.is_empty() && !refused.message().en.is_empty());
+    }
+    // The selection is bounded the same way.
+    let selective = vec!["/credentialSubject/sex".to_owned(); MAX_DERIVE_POINTERS + 1];
+    let refused = derive_with(&types, &base, &selective).await.unwrap_err();
+    assert!(matches!(refused, DeriveError::TooManyPointers { which: "selective", .. }), "{refused:?}");
+    // At the limit: the issuer's own mandatory pointers, repeated up to it, still derive.
+    let own = parts[4].as_array().unwrap().clone();
+    let repeated: Vec<ciborium::Value> = own.iter().cycle().take(MAX_DERIVE_POINTERS).cloned().collect();
+    let at_limit = with_mandatory(repeated);
+    let derived = derive_with(&types, &at_limit, &["/credentialSubject/sex".to_owned()]).await.unwrap();
+    assert!(derived["proof"]["proofValue"].is_string());
+}
