@@ -12,7 +12,8 @@
 //! - [`chain_rpc`]: Ethereum JSON-RPC over HTTP, the transport behind
 //!   wallet-core's [`JsonRpc`](wallet_core::transparency::JsonRpc);
 //! - [`outbound`]: the one outbound HTTP client configuration (timeouts, no
-//!   redirects, no private addresses unless allowed) and a capped body reader.
+//!   redirects, no private addresses unless allowed) and a capped body reader;
+//! - [`redirect`]: the local path a page may send the browser back to (`?next=`).
 //!
 //! Credential rules do not live here (they live in wallet-core); nor does
 //! anything one service needs and the other does not.
@@ -22,6 +23,7 @@ pub mod chain_rpc;
 pub mod cpu_pool;
 pub mod outbound;
 pub mod rate_limit;
+pub mod redirect;
 pub mod request_deadline;
 pub mod telemetry;
 pub mod tls;

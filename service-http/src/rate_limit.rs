@@ -7,7 +7,12 @@
 //!
 //! Memory is bounded: at most [`MAX_TRACKED`] addresses are remembered. When the
 //! map is full, buckets that have refilled completely are forgotten first (they
-//! are the same as a new bucket), then the longest-unseen address.
+//! are the same as a new bucket), then the longest-unseen address. A
+//! [`KeyedRateLimiter`] never forgets a bucket that is not full: keys cost an
+//! attacker nothing to make up (a QR text naming a random ID digest), so
+//! evicting the longest-unseen one would hand a victim's emptied bucket back
+//! full after 10,000 made-up keys. When full of unrefilled buckets it refuses
+//! new keys until some refill (fails closed).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -36,6 +41,15 @@ struct Buckets<K> {
     capacity: f64,
     per_second: f64,
     max_tracked: usize,
+    /// When full of unrefilled buckets: forget the longest-unseen one (per
+    /// address), or refuse the new key (per key).
+    when_full: WhenFull,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WhenFull {
+    ForgetLongestUnseen,
+    RefuseNewKeys,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -52,7 +66,7 @@ impl RateLimiter {
 
     /// The same, remembering at most `max_tracked` addresses (at least 1).
     pub fn with_max_tracked(capacity: u32, per_minute: u32, max_tracked: usize) -> Self {
-        Self { buckets: Buckets::new(capacity, per_minute, max_tracked) }
+        Self { buckets: Buckets::new(capacity, per_minute, max_tracked, WhenFull::ForgetLongestUnseen) }
     }
 
     /// Take one token for `ip`; false when none is left. An IPv6 client is
@@ -72,22 +86,34 @@ impl KeyedRateLimiter {
     /// `capacity` attempts at once per key, refilled at `per_minute`; at most
     /// [`MAX_TRACKED`] keys remembered.
     pub fn new(capacity: u32, per_minute: u32) -> Self {
-        Self { buckets: Buckets::new(capacity, per_minute, MAX_TRACKED) }
+        Self::with_max_tracked(capacity, per_minute, MAX_TRACKED)
     }
 
-    /// Take one token for `key`; false when none is left.
+    /// The same, remembering at most `max_tracked` keys (at least 1).
+    pub fn with_max_tracked(capacity: u32, per_minute: u32, max_tracked: usize) -> Self {
+        Self { buckets: Buckets::new(capacity, per_minute, max_tracked, WhenFull::RefuseNewKeys) }
+    }
+
+    /// Take one token for `key`; false when none is left, or when the map is
+    /// full of buckets that have not refilled and `key` is not among them.
     pub fn allow(&self, key: &str) -> bool {
         self.buckets.take(key.to_owned())
+    }
+
+    /// Keys remembered now.
+    pub fn tracked(&self) -> usize {
+        self.buckets.tracked()
     }
 }
 
 impl<K: std::hash::Hash + Eq + Clone> Buckets<K> {
-    fn new(capacity: u32, per_minute: u32, max_tracked: usize) -> Self {
+    fn new(capacity: u32, per_minute: u32, max_tracked: usize, when_full: WhenFull) -> Self {
         Self {
             buckets: Mutex::new(HashMap::new()),
             capacity: f64::from(capacity),
             per_second: f64::from(per_minute) / 60.0,
             max_tracked: max_tracked.max(1),
+            when_full,
         }
     }
 
@@ -100,6 +126,9 @@ impl<K: std::hash::Hash + Eq + Clone> Buckets<K> {
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !buckets.contains_key(&key) && buckets.len() >= self.max_tracked {
             buckets.retain(|_, b| self.refilled(*b, now) < self.capacity);
+            if buckets.len() >= self.max_tracked && self.when_full == WhenFull::RefuseNewKeys {
+                return false;
+            }
             if buckets.len() >= self.max_tracked {
                 let oldest = buckets.iter().min_by_key(|(_, b)| b.at).map(|(k, _)| k.clone());
                 if let Some(oldest) = oldest {
@@ -195,5 +224,26 @@ mod tests {
         let recent = addr(10_099);
         assert!(limiter.allow(recent));
         assert!(!limiter.allow(recent), "a recent address keeps its bucket");
+    }
+
+    /// Attack review: a victim credential's ID-check bucket, emptied by
+    /// guesses, must not come back full because an attacker made up enough
+    /// other keys (random ID digests in QR texts that need not verify) to fill
+    /// the map: the keyed limiter refuses new keys instead of forgetting it.
+    #[test]
+    fn attack_a_full_keyed_limiter_never_forgets_an_emptied_bucket() {
+        let limiter = KeyedRateLimiter::with_max_tracked(2, 1, 100);
+        assert!(limiter.allow("victim") && limiter.allow("victim") && !limiter.allow("victim"));
+        let mut refused = 0;
+        for n in 0..10_000 {
+            if !limiter.allow(&format!("made-up-{n}")) {
+                refused += 1;
+            }
+            assert!(limiter.tracked() <= 100);
+        }
+        assert_eq!(refused, 10_000 - 99, "made-up keys beyond the bound are refused, not tracked");
+        assert!(!limiter.allow("victim"), "the victim's bucket is still empty");
+        // A key already tracked keeps its own bucket.
+        assert!(limiter.allow("made-up-0"));
     }
 }

@@ -167,6 +167,39 @@ impl TrustState {
                     }
                     return;
                 }
+                // A list more than MAX_SEQUENCE_STEP ahead would set a floor
+                // no genuine list could pass (a stolen signer key's u64::MAX).
+                if let Some(floor) = floor.filter(|floor| !store.may_follow(*floor)) {
+                    tracing::error!(
+                        offered = store.sequence(),
+                        held = floor,
+                        "refusing a trust list whose sequence jumps too far ahead of the one accepted"
+                    );
+                    if !matches!(&*guard, IssuerTrust::List { .. }) {
+                        *guard = unavailable(
+                            "trust_list_sequence_jump",
+                            format!("拒绝信任列表（序号 {}）：比已接受的序号 {floor} 超前太多", store.sequence()),
+                            format!(
+                                "a trust list (sequence {}) was refused: it runs too far ahead of the accepted \
+                                 sequence {floor}",
+                                store.sequence()
+                            ),
+                        );
+                    }
+                    return;
+                }
+                // Signed by a trust-list signer the held list's CRLs revoke: the
+                // thief of a revoked signer's key leaves its revocation out.
+                if let IssuerTrust::List { store: held, .. } = &*guard {
+                    if held.revokes_signer_of(&store) {
+                        tracing::error!(
+                            offered = store.sequence(),
+                            held = held.sequence(),
+                            "refusing a trust list signed by a signer the held list revokes"
+                        );
+                        return;
+                    }
+                }
                 if let Err(e) = self.rollback.record_trust_list_sequence(store.sequence()) {
                     // Not installed: a list whose floor cannot be saved could be
                     // rolled back after a restart.

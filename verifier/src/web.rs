@@ -111,10 +111,7 @@ async fn home() -> HttpResponse {
 
 async fn switch_lang(req: HttpRequest, code: web::Path<String>) -> HttpResponse {
     let lang = Lang::parse(&code).unwrap_or_default();
-    let next = match query_param(&req, "next") {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => "/inspect".to_owned(),
-    };
+    let next = service_http::redirect::local_path(query_param(&req, "next").as_deref(), "/inspect");
     let cookie = Cookie::build("lang", lang.code())
         .path("/")
         .same_site(SameSite::Lax)

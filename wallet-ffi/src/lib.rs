@@ -32,6 +32,7 @@ thread_local! {
 }
 
 /// An error as the C side sees it.
+#[derive(Debug)]
 struct FfiError {
     code: String,
     message: Localized,
@@ -82,12 +83,26 @@ unsafe fn text_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, FfiErr
 }
 
 /// # Safety
-/// `ptr` is valid for reads of `len` bytes (or NULL with `len` 0).
+/// `ptr` is valid for reads of `len` bytes (or NULL with `len` 0, an empty
+/// buffer: Swift's empty `Data`). A `len` beyond `isize::MAX` (a caller's -1
+/// through JNI or ctypes) is refused before any read: no buffer is that long,
+/// and a slice of it is undefined behaviour.
 unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a [u8], FfiError> {
+    if isize::try_from(len).is_err() {
+        return Err(FfiError::new(
+            "invalid_length",
+            format!("参数 {name} 的长度 {len} 不可能"),
+            format!("{name} cannot be {len} bytes long"),
+        ));
+    }
     if ptr.is_null() {
+        if len == 0 {
+            return Ok(&[]);
+        }
         return Err(FfiError::new("null_argument", format!("参数 {name} 为空"), format!("{name} is NULL")));
     }
-    // SAFETY: the caller guarantees `len` readable bytes at `ptr`.
+    // SAFETY: the caller guarantees `len` readable bytes at `ptr`, and `len`
+    // is at most isize::MAX.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
@@ -556,5 +571,28 @@ pub unsafe extern "C" fn ecert_wallet_free(wallet: *mut EcertWallet) {
     if !wallet.is_null() {
         // SAFETY: created by `Box::into_raw` in `ecert_wallet_open` (caller's contract).
         drop(unsafe { Box::from_raw(wallet) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Attack review: a length of -1 from a JNI or ctypes caller (`SIZE_MAX`)
+    /// is refused before any read; NULL with length 0 is an empty buffer.
+    #[test]
+    fn attack_a_length_beyond_isize_max_is_an_error_not_a_read() {
+        let byte = 7_u8;
+        for len in [usize::MAX, isize::MAX.unsigned_abs() + 1] {
+            // SAFETY: refused before the pointer is read.
+            let refused = unsafe { bytes_arg(&byte, len, "image") }.unwrap_err();
+            assert_eq!(refused.code, "invalid_length");
+        }
+        // SAFETY: NULL with 0: nothing is read.
+        assert_eq!(unsafe { bytes_arg(std::ptr::null(), 0, "image") }.unwrap(), &[] as &[u8]);
+        // SAFETY: refused before the pointer is read.
+        assert_eq!(unsafe { bytes_arg(std::ptr::null(), 3, "image") }.unwrap_err().code, "null_argument");
+        // SAFETY: one readable byte.
+        assert_eq!(unsafe { bytes_arg(&byte, 1, "image") }.unwrap(), &[7]);
     }
 }

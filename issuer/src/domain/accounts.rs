@@ -82,9 +82,10 @@ fn password_matches(hash: &str, password: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SignInError {
-    /// Unknown user or wrong password (not told apart).
+    /// Unknown user or wrong password, the account locked or not (not told
+    /// apart: a wrong password never tells whether a name exists).
     BadCredentials,
-    /// Locked after too many wrong passwords.
+    /// The right password of an account locked after too many wrong ones.
     Locked,
     /// The CPU pool is full (or the deadline passed): try again shortly. The
     /// password was not checked and nothing counts towards the lock-out.
@@ -96,7 +97,10 @@ pub enum SignInError {
 enum Failure {
     UnknownUser,
     WrongPassword,
+    /// The right password, the account locked.
     Locked,
+    /// A wrong password, the account already locked.
+    WrongPasswordLocked,
     LockedNow,
     /// The pool was full: the password was not checked.
     Busy,
@@ -131,8 +135,10 @@ pub async fn sign_in(
         store.record_account_event(&event).await?;
     }
     Ok(Err(match failure {
-        Failure::UnknownUser | Failure::WrongPassword => SignInError::BadCredentials,
-        Failure::Locked | Failure::LockedNow => SignInError::Locked,
+        Failure::UnknownUser | Failure::WrongPassword | Failure::WrongPasswordLocked | Failure::LockedNow => {
+            SignInError::BadCredentials
+        }
+        Failure::Locked => SignInError::Locked,
         Failure::Busy => SignInError::Busy,
     }))
 }
@@ -152,7 +158,7 @@ async fn check_sign_in(
     };
     let Some(account) = account else { return Ok(Err(Failure::UnknownUser)) };
     if account.locked_at.is_some() {
-        return Ok(Err(Failure::Locked));
+        return Ok(Err(if matches { Failure::Locked } else { Failure::WrongPasswordLocked }));
     }
     if !matches {
         let updated = store.record_failed_login(username, LOCK_AFTER).await?;

@@ -631,3 +631,37 @@ async fn post_login_redirects_stay_on_this_site() {
         assert_eq!((status, location.as_deref()), (303, Some(want)), "{next:?}");
     }
 }
+
+/// Attack review: sign-in is open to anyone, and its password check (argon2,
+/// tens of milliseconds and 19 MiB each) runs on the CPU pool that signs
+/// credentials and status lists. 200 sign-ins at once under made-up names (so
+/// no account is locked) filled that pool: issuance answered 503 `busy`, and
+/// a revocation could not be published, for as long as the flood lasted. One
+/// password check runs at a time now and each address has its own limit, so
+/// the pool keeps signing.
+#[tokio::test]
+async fn attack_a_sign_in_flood_does_not_take_the_cpu_pool_from_issuance() {
+    let app = std::sync::Arc::new(spawn(Backend::Sqlite, no_tweak).await.unwrap());
+    let (jar, csrf) = app.csrf().await;
+    let flood: Vec<_> = (0..200)
+        .map(|n| {
+            let (app, mut jar, csrf) = (app.clone(), jar.clone(), csrf.clone());
+            tokio::spawn(async move {
+                let name = format!("nobody.{n}");
+                app.post(&mut jar, "/login", &[("csrf", &csrf), ("username", &name), ("password", "x")]).await.0
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    // While the flood is in flight: issuance signs (App::issue asserts 201).
+    for _ in 0..3 {
+        app.issue().await;
+    }
+    let mut answers = Vec::new();
+    for sign_in in flood {
+        answers.push(sign_in.await.unwrap());
+    }
+    assert!(answers.iter().all(|s| [401, 429, 503].contains(s)), "{answers:?}");
+    assert!(answers.contains(&429), "the per-address limit bites: {answers:?}");
+    assert!(answers.contains(&401), "some were checked: {answers:?}");
+}

@@ -10,6 +10,7 @@ mod end_to_end;
 mod hsm_bundle;
 mod id_check;
 mod jcs_p384;
+mod lang_switch;
 mod log_memory;
 mod offline;
 mod outbound_fetch;

@@ -256,3 +256,36 @@ async fn an_older_status_list_is_refused_after_a_restart() {
     let forgetful = StatusState::new(&StatusSettings::default(), RollbackState::in_memory()).unwrap();
     forgetful.offer(url, &older).await.unwrap();
 }
+
+/// Attack review: a list signed with a stolen trust-list signer key carrying
+/// sequence u64::MAX would set a rollback floor no genuine list can pass,
+/// every verifier shut out of its department's lists for good. A list more
+/// than `MAX_SEQUENCE_STEP` ahead of the accepted one is refused
+/// (`trust_list_sequence_jump`); one at the step is taken.
+#[tokio::test]
+async fn attack_a_trust_list_sequence_far_ahead_cannot_lock_out_the_next_genuine_list() {
+    use wallet_core::trust::MAX_SEQUENCE_STEP;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let vet = IssuerKey::generate();
+    let list_file = dir.path().join("trust-list.json");
+    let honest = signed_with_status(unsigned_of("DogVaccinationCertificate", &dog_request(), &vet.did()), &vet).await;
+
+    std::fs::write(&list_file, trust_list(5, &vet)).unwrap();
+    let (status, body) = vc_api(&start_verifier(Some(&data), &list_file), &honest).await;
+    assert_eq!(status, 200, "{body:#}");
+    for ahead in [u64::MAX, 5 + MAX_SEQUENCE_STEP + 1] {
+        std::fs::write(&list_file, trust_list(ahead, &vet)).unwrap();
+        let (status, body) = vc_api(&start_verifier(Some(&data), &list_file), &honest).await;
+        assert_eq!(status, 422, "{body:#}");
+        assert_eq!(body["report"]["checks"]["issuerTrust"]["code"], "trust_list_sequence_jump", "{body:#}");
+    }
+    let saved: Value = serde_json::from_slice(&std::fs::read(data.join("rollback-state.json")).unwrap()).unwrap();
+    assert_eq!(saved["trustListSequence"], 5, "the floor did not move");
+    // The next genuine list, and one exactly a step ahead, are taken.
+    for next in [6, 6 + MAX_SEQUENCE_STEP] {
+        std::fs::write(&list_file, trust_list(next, &vet)).unwrap();
+        let (status, body) = vc_api(&start_verifier(Some(&data), &list_file), &honest).await;
+        assert_eq!(status, 200, "{next}: {body:#}");
+    }
+}

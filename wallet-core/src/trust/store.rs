@@ -30,6 +30,16 @@ impl RootEntry {
         Self { certificate, name, revocations: None }
     }
 
+    /// The revocation of `certificate` by this root's CRLs: when this root
+    /// issued it (issuer name) and a CRL lists its serial.
+    pub(crate) fn revocation_of(&self, certificate: &ParsedCertificate) -> Option<&RevocationRecord> {
+        let tbs = &certificate.raw.tbs_certificate;
+        if tbs.issuer != self.certificate.raw.tbs_certificate.subject {
+            return None;
+        }
+        self.revocations.as_ref()?.get(tbs.serial_number.as_bytes())
+    }
+
     /// Merge a verified CRL's entries (several CRLs of one root: union).
     pub(crate) fn add_revocations(&mut self, revocations: HashMap<Vec<u8>, RevocationRecord>) {
         let all = self.revocations.get_or_insert_with(HashMap::new);
@@ -206,6 +216,9 @@ pub struct TrustStore {
     issued_at: DateTime<Utc>,
     next_update: DateTime<Utc>,
     warnings: Vec<String>,
+    /// The trust-list signer certificate the list was signed with, when it
+    /// is not a configured root.
+    signer: Option<ParsedCertificate>,
 }
 
 fn when(instant: DateTime<Utc>) -> String {
@@ -235,12 +248,36 @@ impl TrustStore {
             issued_at,
             next_update,
             warnings,
+            signer: None,
         }
+    }
+
+    /// The same store, its list signed by `signer` (a trust-list signer
+    /// certificate, not a configured root).
+    pub(crate) fn with_signer(mut self, signer: Option<ParsedCertificate>) -> Self {
+        self.signer = signer;
+        self
+    }
+
+    /// Whether this list's CRLs revoke the certificate that signed `next`, a
+    /// list offered to replace this one: a revoked trust-list signer (its key
+    /// stolen, or rotated away) must not install a list that simply leaves
+    /// its own revocation out. Any reason counts: a signer revoked for
+    /// rotation signs nothing new either.
+    pub fn revokes_signer_of(&self, next: &TrustStore) -> bool {
+        next.signer.as_ref().is_some_and(|signer| self.roots.iter().any(|root| root.revocation_of(signer).is_some()))
     }
 
     /// The trust list's sequence number.
     pub fn sequence(&self) -> u64 {
         self.sequence
+    }
+
+    /// Whether this list may follow the newest one accepted, of sequence
+    /// `floor`: not older (a rollback), and not more than
+    /// [`MAX_SEQUENCE_STEP`](super::MAX_SEQUENCE_STEP) ahead of it.
+    pub fn may_follow(&self, floor: u64) -> bool {
+        self.sequence >= floor && self.sequence - floor <= super::MAX_SEQUENCE_STEP
     }
 
     /// When the trust list was made.

@@ -437,6 +437,21 @@ impl TrustList {
         for (index, crl_der) in decode_all(&payload.crls, "CRL")?.iter().enumerate() {
             attach_crl(index, crl_der, &mut roots, &listed_roots, now, &mut warnings)?;
         }
+        // A trust-list signer its root's CRL in this very list revokes.
+        let signer = match self.signer_chain.first() {
+            Some(der) if !roots.iter().any(|root| root.certificate.der == *der) => {
+                Some(ParsedCertificate::from_der(der).map_err(|e| TrustListError::UntrustedSigner(e.to_string()))?)
+            }
+            _ => None,
+        };
+        if let Some(signer) = &signer {
+            if roots.iter().any(|root| root.revocation_of(signer).is_some()) {
+                return Err(TrustListError::UntrustedSigner(format!(
+                    "{} is revoked by its root's CRL in this list",
+                    signer.display_subject()
+                )));
+            }
+        }
 
         let mut issuers = Vec::new();
         let mut issuers_by_key: HashMap<String, Vec<usize>> = HashMap::new();
@@ -471,9 +486,18 @@ impl TrustList {
             payload.issued_at,
             payload.next_update,
             warnings,
-        ))
+        )
+        .with_signer(signer))
     }
 }
+
+/// How far a trust list's sequence may run ahead of the newest one a
+/// verifier accepted. A department skips numbers while a verifier is offline,
+/// never 2^32 of them; a list signed by a stolen signer key with sequence
+/// `u64::MAX` would otherwise set a rollback floor no genuine list can pass,
+/// shutting every verifier out of the department's lists for good. A jump
+/// beyond it is refused; the department can always publish within it.
+pub const MAX_SEQUENCE_STEP: u64 = 1 << 32;
 
 /// The key the list must be signed with: a configured root's (when the
 /// signer certificate is one), or a trust-list signer certificate's that

@@ -1172,3 +1172,72 @@ fn types_from_two_certificates_do_not_add_up() {
     assert_eq!(code(&store.check_issuer(&key.did(), &both, at(SIGNED))), Some("type_not_allowed"));
     assert!(store.check_issuer(&key.did(), &health_types(), at(SIGNED)).is_valid());
 }
+
+/// Attack review: the department revokes a trust-list signer whose key was
+/// stolen. The thief's list must not be taken, neither with the revoking CRL
+/// in it nor with that CRL left out after a list that carried it.
+#[test]
+fn attack_a_revoked_trust_list_signer_cannot_install_a_list() {
+    let w = world();
+    let signer_key = IssuerKey::generate();
+    let csr = create_csr(&signer_key, "示例市信任列表运营中心", OFFICE_USCI, &signer_key.did()).expect("csr");
+    let serial = random_serial();
+    let signer_pem = issue_trust_list_signer_certificate(
+        &csr,
+        &w.market.pem,
+        &w.market.key,
+        &window("2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z"),
+        &serial,
+    )
+    .expect("signer cert");
+    let signer_der = certificate_pem_to_der(&signer_pem).expect("der");
+    let revoked = RevocationEntry {
+        serial: serial.clone(),
+        revoked_at: at("2026-05-20T00:00:00Z"),
+        reason: RevocationReason::KeyCompromise,
+        invalidity_date: None,
+    };
+    let revoking_crls =
+        vec![crl(&w.health, &[], "2026-05-31T00:00:00Z"), crl(&w.market, &[revoked], "2026-05-31T00:00:00Z")];
+    // The revoking CRL in the thief's own list: refused.
+    let with_crl = contents(&[&w.health, &w.market], &[&w.clinic, &w.office], revoking_crls.clone());
+    let list = build_trust_list(&with_crl, &signer_key, std::slice::from_ref(&signer_der)).expect("list");
+    let refused = load(&list, &[&w.health, &w.market]).expect_err("revoked signer");
+    assert_eq!(refused.code(), "untrusted_trust_list_signer");
+    // The department's list (root-signed) carries the revocation; the thief's
+    // next list leaves it out: it loads on its own, but the held list says no.
+    let held = load(&signed_by_root(&with_crl, &w.health), &[&w.health, &w.market]).expect("department list");
+    let mut next = contents(&[&w.health, &w.market], &[&w.clinic, &w.office], w.empty_crls());
+    next.sequence = with_crl.sequence + 1;
+    let thiefs = load(
+        &build_trust_list(&next, &signer_key, std::slice::from_ref(&signer_der)).expect("list"),
+        &[&w.health, &w.market],
+    )
+    .expect("a list on its own");
+    assert!(held.revokes_signer_of(&thiefs));
+    // A list of the department's own root, or of a signer nobody revoked, is not refused by it.
+    let departments = load(&signed_by_root(&next, &w.health), &[&w.health, &w.market]).expect("loads");
+    assert!(!held.revokes_signer_of(&departments));
+    let unrevoked = load(
+        &signed_by_root(&contents(&[&w.health, &w.market], &[&w.clinic, &w.office], w.empty_crls()), &w.health),
+        &[&w.health, &w.market],
+    )
+    .expect("loads");
+    assert!(!unrevoked.revokes_signer_of(&thiefs));
+}
+
+/// A list may follow the accepted one by at most `MAX_SEQUENCE_STEP`.
+#[test]
+fn a_trust_list_may_follow_the_accepted_one_by_at_most_a_step() {
+    let w = world();
+    let store = w.store();
+    let sequence = store.sequence();
+    assert!(store.may_follow(sequence) && store.may_follow(sequence - 1) && store.may_follow(0));
+    assert!(!store.may_follow(sequence + 1), "older than the floor");
+    let mut far = contents(&[&w.health, &w.market], &[&w.clinic, &w.office], w.empty_crls());
+    far.sequence = u64::MAX;
+    let far = load(&signed_by_root(&far, &w.health), &[&w.health, &w.market]).expect("loads");
+    assert!(!far.may_follow(sequence));
+    assert!(far.may_follow(u64::MAX - wallet_core::trust::MAX_SEQUENCE_STEP));
+    assert!(!far.may_follow(u64::MAX - wallet_core::trust::MAX_SEQUENCE_STEP - 1));
+}

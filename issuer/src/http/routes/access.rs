@@ -21,7 +21,7 @@ use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest, HttpResponse, R
 
 use crate::api_error::ApiError;
 use crate::domain::accounts::{Role, TokenScope as Scope};
-use crate::http::web::session::{safe_next, WebState};
+use crate::http::web::session::WebState;
 use crate::store::{ApiTokenRecord, Store};
 
 /// What a route needs.
@@ -238,7 +238,7 @@ fn login_redirect(req: &HttpRequest) -> HttpResponse {
         "" => req.path().to_owned(),
         q => format!("{}?{q}", req.path()),
     };
-    let next = safe_next(Some(&here));
+    let next = service_http::redirect::local_path(Some(&here), "/");
     HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,

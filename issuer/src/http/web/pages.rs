@@ -14,7 +14,7 @@ use wallet_core::credential_type::{Definition, FieldType};
 use wallet_core::localized::Localized;
 use wallet_core::ui_text::{self, Lang, PageContext};
 
-use super::session::{safe_next, web_query};
+use super::session::web_query;
 use super::{form_fields, page_context, respond, signed_in, FormView, WebState};
 use crate::api_error::ApiError;
 use crate::domain::accounts::{self, SignInError};
@@ -201,13 +201,16 @@ pub async fn home(req: HttpRequest) -> HttpResponse {
 /// `GET /lang/{code}?next=…`: remember the language, go back.
 pub async fn switch_lang(req: HttpRequest, state: web::Data<WebState>, code: web::Path<String>) -> HttpResponse {
     let lang = Lang::parse(&code).unwrap_or_default();
-    redirect(&safe_next(web_query(&req, "next").as_deref()), vec![state.lang_cookie(lang)])
+    redirect(
+        &service_http::redirect::local_path(web_query(&req, "next").as_deref(), "/"),
+        vec![state.lang_cookie(lang)],
+    )
 }
 
 /// `GET /login`
 pub async fn login_form(req: HttpRequest, state: web::Data<WebState>) -> HttpResponse {
     let (ctx, cookies) = page_context(&req, &state);
-    let next = safe_next(web_query(&req, "next").as_deref());
+    let next = service_http::redirect::local_path(web_query(&req, "next").as_deref(), "/");
     respond(&req, LoginPage { ctx, username: String::new(), next, error: None }, StatusCode::OK, cookies)
 }
 
@@ -226,8 +229,26 @@ pub async fn login(
     }
     let username = f.get("username").map_or("", |u| u.trim()).to_owned();
     let password = f.get("password").map_or("", String::as_str);
-    let next = safe_next(f.get("next").map(String::as_str));
-    let client = req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    let next = service_http::redirect::local_path(f.get("next").map(String::as_str), "/");
+    let ip = req.peer_addr().map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    if !state.login_limiter.allow(ip) {
+        let error = Some(ctx.t.too_many_requests);
+        let page = LoginPage { ctx, username, next, error };
+        return respond(&req, page, StatusCode::TOO_MANY_REQUESTS, cookies);
+    }
+    // One password check at a time (see `WebState::password_checks`).
+    let turn = tokio::time::timeout(super::session::PASSWORD_CHECK_WAIT, state.password_checks.acquire()).await;
+    let Ok(Ok(_turn)) = turn else {
+        let error = Some(ctx.t.too_many_requests);
+        let page = LoginPage { ctx, username, next, error };
+        let mut page = respond(&req, page, StatusCode::SERVICE_UNAVAILABLE, cookies);
+        page.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(service_http::cpu_pool::RETRY_AFTER_SECS),
+        );
+        return page;
+    };
+    let client = ip.to_string();
     match accounts::sign_in(&issuer.store, &issuer.cpu, &username, password, &client).await {
         Err(e) => internal(&req, ctx, cookies, e),
         Ok(Ok(account)) => {

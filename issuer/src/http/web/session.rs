@@ -37,7 +37,20 @@ pub struct WebState {
     pub secure: bool,
     /// Slows down the ID-number lookup (per client address).
     pub lookup_limiter: std::sync::Arc<RateLimiter>,
+    /// Slows down sign-in attempts (per client address).
+    pub login_limiter: std::sync::Arc<RateLimiter>,
+    /// Sign-in password checks (argon2, ~19 MiB and tens of milliseconds
+    /// each) running at once: one. They run on the CPU pool that also signs
+    /// credentials and status lists, and sign-in is open to anyone, so a
+    /// flood of anonymous logins from many addresses would otherwise fill
+    /// the pool: issuance answering 503 and a revocation never reaching
+    /// the published list. Others wait their turn (a few seconds at most).
+    pub password_checks: std::sync::Arc<tokio::sync::Semaphore>,
 }
+
+/// How long a sign-in waits for its turn at the password check before it is
+/// answered 503 (try again).
+pub const PASSWORD_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// A token bucket per client address (bounded memory; shared with the verifier).
 pub use service_http::rate_limit::RateLimiter;
@@ -49,6 +62,8 @@ impl WebState {
             sessions: SessionLimits::default(),
             secure,
             lookup_limiter: std::sync::Arc::new(RateLimiter::new(5, 10)),
+            login_limiter: std::sync::Arc::new(RateLimiter::new(20, 30)),
+            password_checks: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 
@@ -167,24 +182,6 @@ pub fn web_query(req: &HttpRequest, name: &str) -> Option<String> {
         .find_map(|(k, v)| (k == name).then_some(v))
 }
 
-/// A local path to come back to (`/…`, not `//…`), else `/`. Browsers drop tabs
-/// and newlines from URLs and read `\\` as `/`, so `/\t/evil.example` or
-/// `/\\evil.example` would leave the site: any control character, space or
-/// backslash refuses the path.
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && n.len() < 512
-                && !n.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
-        {
-            n.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,28 +221,5 @@ mod tests {
         assert!(!state.csrf_ok(&req, None));
         assert!(!state.csrf_ok(&req, Some("x")));
         assert!(!state.csrf_ok(&TestRequest::default().to_http_request(), Some(&token)));
-    }
-
-    #[test]
-    fn next_must_be_local() {
-        assert_eq!(safe_next(Some("/certificates?page=2")), "/certificates?page=2");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
-        for bad in [
-            "/\t/evil.example",
-            "/\n/evil.example",
-            "/\r\n/evil.example",
-            "/\\evil.example",
-            "/\\/evil.example",
-            "\\\\evil.example",
-            "/ /evil.example",
-            "/\u{7f}/evil.example",
-            "javascript:alert(1)",
-            "evil.example",
-            "",
-        ] {
-            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
-        }
     }
 }
