@@ -115,10 +115,13 @@ pub use oid::{
 pub use private_key::{
     decrypt_private_key, decrypt_trust_key, encrypt_private_key, KeyProtectionError, PBKDF2_ITERATIONS,
 };
-pub use store::{claimed_start, IssuerTrustFailure, IssuerTrustFailureCode, TrustStore, ValidFromBeforeAuthorisation};
+pub use store::{
+    claimed_start, IssuerTrustFailure, IssuerTrustFailureCode, TrustStore, ValidFromBeforeAuthorisation,
+    MAX_SEQUENCE_STEP,
+};
 pub use trust_list::{
-    build_trust_list, TrustList, TrustListContents, TrustListError, MAX_SEQUENCE_STEP, TRUST_LIST_CLOCK_SKEW,
-    TRUST_LIST_JWS_TYPE, TRUST_LIST_VERSION,
+    build_trust_list, TrustList, TrustListContents, TrustListError, TRUST_LIST_CLOCK_SKEW, TRUST_LIST_JWS_TYPE,
+    TRUST_LIST_VERSION,
 };
 pub(crate) use trust_list::{open_department_jws, sign_department_jws};
 pub use usci::{is_valid_usci, usci_check_character};

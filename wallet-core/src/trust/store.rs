@@ -55,6 +55,14 @@ impl RootEntry {
     }
 }
 
+/// How far a trust list's sequence may run ahead of the newest one a
+/// verifier accepted. A department skips numbers while a verifier is offline,
+/// never 2^32 of them; a list signed by a stolen signer key with sequence
+/// `u64::MAX` would otherwise set a rollback floor no genuine list can pass,
+/// shutting every verifier out of the department's lists for good. A jump
+/// beyond it is refused; the department can always publish within it.
+pub const MAX_SEQUENCE_STEP: u64 = 1 << 32;
+
 /// An issuer certificate, indexed by its key.
 #[derive(Debug, Clone)]
 pub(crate) struct IssuerEntry {
@@ -275,9 +283,9 @@ impl TrustStore {
 
     /// Whether this list may follow the newest one accepted, of sequence
     /// `floor`: not older (a rollback), and not more than
-    /// [`MAX_SEQUENCE_STEP`](super::MAX_SEQUENCE_STEP) ahead of it.
+    /// [`MAX_SEQUENCE_STEP`] ahead of it.
     pub fn may_follow(&self, floor: u64) -> bool {
-        self.sequence >= floor && self.sequence - floor <= super::MAX_SEQUENCE_STEP
+        self.sequence >= floor && self.sequence - floor <= MAX_SEQUENCE_STEP
     }
 
     /// When the trust list was made.

@@ -491,14 +491,6 @@ impl TrustList {
     }
 }
 
-/// How far a trust list's sequence may run ahead of the newest one a
-/// verifier accepted. A department skips numbers while a verifier is offline,
-/// never 2^32 of them; a list signed by a stolen signer key with sequence
-/// `u64::MAX` would otherwise set a rollback floor no genuine list can pass,
-/// shutting every verifier out of the department's lists for good. A jump
-/// beyond it is refused; the department can always publish within it.
-pub const MAX_SEQUENCE_STEP: u64 = 1 << 32;
-
 /// The key the list must be signed with: a configured root's (when the
 /// signer certificate is one), or a trust-list signer certificate's that
 /// chains to a configured root now.
