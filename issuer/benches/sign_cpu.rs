@@ -20,6 +20,24 @@ use wallet_core::keys::IssuerKey;
 use wallet_core::signer::IssuerSigner as _;
 use wallet_core::transparency::credential_digest_with;
 
+/// The signer `IssuerKey` was before its generator table (#16): the `p256`
+/// crate's `SigningKey`, same key, same signatures.
+struct CrateSigner {
+    key: p256::ecdsa::SigningKey,
+    public: p256::PublicKey,
+}
+
+impl wallet_core::signer::IssuerSigner for CrateSigner {
+    fn public_key(&self) -> p256::PublicKey {
+        self.public
+    }
+
+    fn sign_es256(&self, message: &[u8]) -> Result<[u8; 64], wallet_core::signer::SignerError> {
+        let signature: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(&self.key, message);
+        Ok(signature.to_bytes().into())
+    }
+}
+
 fn unsigned(types: &TypeRegistry, key: &IssuerKey) -> Value {
     let def = types.by_api_path("health-certificates").unwrap();
     let id_key = IdNumberKey::parse(
@@ -92,6 +110,12 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("after: one-pass sign with its anchoring digest", |b| {
         b.to_async(&runtime).iter(|| sign_credential_anchored(&types, &unsigned, &key, now))
+    });
+    let crate_signer = CrateSigner { key: reference.clone(), public: key.public_key() };
+    let by_crate = runtime.block_on(sign_credential_anchored(&types, &unsigned, &crate_signer, now)).unwrap();
+    assert_eq!(by_crate.signed, anchored.signed, "the generator table signs what the p256 crate signs");
+    g.bench_function("one-pass sign with its anchoring digest, the p256 crate's signer (before the table)", |b| {
+        b.to_async(&runtime).iter(|| sign_credential_anchored(&types, &unsigned, &crate_signer, now))
     });
     g.finish();
 }

@@ -30,7 +30,12 @@
 //!   out are `@context`, and inside a value object (`{"@value": "Dog",
 //!   "@language": "en"}`, the VC 2.0 language-tagged names) `@value`,
 //!   `@language`, `@direction` and `@type`: they say how one literal is
-//!   signed, not where a member is.
+//!   signed, not where a member is;
+//! * an inline term usable as a prefix (`{"k": "did:key:"}`, `"@prefix":
+//!   true`): `"k:zDn…"` is signed as `did:key:zDn…` but read as no
+//!   `did:key` (`prefix_term`); an inline term with the IRI of a property
+//!   the checks read (`{"cs": {"@id": "https://www.w3.org/2018/credentials#credentialStatus"}}`):
+//!   the status entries signed under `cs`, unseen (`signed_term_alias`).
 
 use serde_json::{Map, Value};
 
@@ -63,6 +68,18 @@ const KEYWORDS: &[&str] = &[
     "@version",
     "@vocab",
 ];
+
+/// RFC 3986 gen-delims: a simple term definition whose IRI ends with one can
+/// be used as a prefix (JSON-LD 1.1 §4.1.3), so `"k:zDn…"` expands to
+/// `did:key:zDn…` under `{"k": "did:key:"}`.
+const GEN_DELIMS: &[char] = &[':', '/', '?', '#', '[', ']', '@'];
+
+/// The vocabularies of the properties the checks read (`credentialStatus`,
+/// `validUntil`, `credentialSubject`, the proof's, and our credential
+/// types'): an inline term with an IRI in them is a second name for a signed
+/// property, under which its value is signed and no check sees it.
+const SIGNED_VOCABULARIES: &[&str] =
+    &["https://www.w3.org/2018/credentials#", "https://w3id.org/security#", "https://w3id.org/ecert/"];
 
 /// The keywords a value object (an object with `@value`) may hold besides
 /// `@value`: how its one literal is signed.
@@ -131,6 +148,15 @@ fn check_context(context: &Value, types: &TypeRegistry) -> Option<CheckResult> {
             if dropped {
                 return Some(unsigned_member(term));
             }
+            if let Some(target) = target {
+                let explicit_prefix = definition.get("@prefix").and_then(Value::as_bool) == Some(true);
+                if explicit_prefix || (definition.is_string() && target.ends_with(GEN_DELIMS)) {
+                    return Some(prefix_term(term));
+                }
+                if SIGNED_VOCABULARIES.iter().any(|vocabulary| target.starts_with(vocabulary)) {
+                    return Some(signed_term_alias(term, target));
+                }
+            }
             // A scoped context inside a term definition.
             if let Some(refused) = definition.get("@context").and_then(|c| check_context(c, types)) {
                 return Some(refused);
@@ -146,6 +172,29 @@ fn unsigned_member(key: &str) -> CheckResult {
         "unsigned_member",
         format!("凭证含有签名不覆盖的成员 {key}（JSON-LD 展开时被丢弃）"),
         format!("the credential has a member its signature does not cover: {key} (dropped by JSON-LD expansion)"),
+    )
+}
+
+fn prefix_term(term: &str) -> CheckResult {
+    let term: String = term.chars().take(60).collect();
+    CheckResult::invalid(
+        "prefix_term",
+        format!("凭证内嵌的 @context 把 {term} 定义为前缀：显示的标识符（如 {term}:…）可能与签名覆盖的不一致"),
+        format!(
+            "an inline @context makes {term} a prefix: an identifier shown as {term}:… may not be the one the checks read"
+        ),
+    )
+}
+
+fn signed_term_alias(term: &str, target: &str) -> CheckResult {
+    let term: String = term.chars().take(60).collect();
+    let target: String = target.chars().take(100).collect();
+    CheckResult::invalid(
+        "signed_term_alias",
+        format!("凭证内嵌的 @context 给 {term} 以受检属性的 IRI {target}：该属性可能被藏在检查读不到的名字下"),
+        format!(
+            "an inline @context gives {term} the IRI of a checked property ({target}): its value may be hidden from the checks under another name"
+        ),
     )
 }
 

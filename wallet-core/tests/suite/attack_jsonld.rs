@@ -49,6 +49,47 @@ fn with_inline_context(vc: &Value, context: Value) -> Value {
     vc
 }
 
+/// A health certificate bound to `holder`'s key, signed by a fresh issuer key.
+async fn holder_bound(holder: &IssuerKey) -> (IssuerKey, Value) {
+    let issuer = IssuerKey::generate();
+    let mut doc = unsigned(&issuer.did());
+    doc["credentialSubject"]["id"] = json!(holder.did());
+    let vc = sign_credential(&doc, &issuer, signed_at()).await.unwrap();
+    (issuer, vc)
+}
+
+/// `vc` in a presentation signed by `presenter` over the inspector's
+/// challenge, as verified: and the one credential's own report.
+async fn presented_by(
+    presenter: &IssuerKey,
+    vc: Value,
+) -> (wallet_core::verification::PresentationReport, wallet_core::verification::VerificationReport) {
+    let vp = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [vc],
+    });
+    let vp = wallet_core::issuance::sign_presentation(
+        &vp,
+        presenter,
+        now() - chrono::Duration::minutes(1),
+        Some("c-1"),
+        Some("inspector.example"),
+        wallet_core::issuance::PresentationPurpose::Authentication,
+    )
+    .await
+    .unwrap();
+    let report =
+        wallet_core::verification::verify_presentation(&vp, &options(), Some("c-1"), Some("inspector.example"))
+            .await
+            .unwrap();
+    let inner = match &report.credentials[0] {
+        wallet_core::verification::CredentialOutcome::Report(r) => (**r).clone(),
+        other => panic!("{other:?}"),
+    };
+    (report, inner)
+}
+
 /// The JSON `type` names a credential type the signed RDF does not: an
 /// inline context maps another registered type's name to the IRI of the
 /// signed one. The signature alone holds (same RDF); the verdict must not.
@@ -164,49 +205,21 @@ async fn attack_a_type_alias_hiding_the_credential_type_from_the_json() {
 /// of it passes.
 #[tokio::test]
 async fn attack_an_id_alias_cannot_unbind_a_holder_bound_credential() {
-    let issuer = IssuerKey::generate();
     let holder = IssuerKey::generate();
     let mallory = IssuerKey::generate();
-    let mut doc = unsigned(&issuer.did());
-    doc["credentialSubject"]["id"] = json!(holder.did());
-    let vc = sign_credential(&doc, &issuer, signed_at()).await.unwrap();
+    let (_, vc) = holder_bound(&holder).await;
     let mut unbound = with_inline_context(&vc, json!({"subjectRef": "@id"}));
     let subject = unbound["credentialSubject"].as_object_mut().unwrap();
     let id = subject.remove("id").unwrap();
     subject.insert("subjectRef".into(), id);
-    let mallory = &mallory;
-    let present = |vc: Value| async move {
-        let vp = json!({
-            "@context": ["https://www.w3.org/ns/credentials/v2"],
-            "type": ["VerifiablePresentation"],
-            "verifiableCredential": [vc],
-        });
-        let vp = wallet_core::issuance::sign_presentation(
-            &vp,
-            mallory,
-            now() - chrono::Duration::minutes(1),
-            Some("c-1"),
-            Some("inspector.example"),
-            wallet_core::issuance::PresentationPurpose::Authentication,
-        )
-        .await
-        .unwrap();
-        wallet_core::verification::verify_presentation(&vp, &options(), Some("c-1"), Some("inspector.example"))
-            .await
-            .unwrap()
-    };
-    let inner = |report: &wallet_core::verification::PresentationReport| match &report.credentials[0] {
-        wallet_core::verification::CredentialOutcome::Report(r) => (**r).clone(),
-        other => panic!("{other:?}"),
-    };
     // As signed: mallory is not the subject.
-    let report = present(vc.clone()).await;
+    let (report, inner) = presented_by(&mallory, vc.clone()).await;
     assert!(!report.verified);
-    assert_invalid(&inner(&report).checks.holder_binding, "presentation_not_by_subject");
+    assert_invalid(&inner.checks.holder_binding, "presentation_not_by_subject");
     // With the alias: refused for the alias.
-    let report = present(unbound).await;
+    let (report, inner) = presented_by(&mallory, unbound).await;
     assert!(!report.verified, "{report:#?}");
-    assert_invalid(&inner(&report).checks.signature, "keyword_alias");
+    assert_invalid(&inner.checks.signature, "keyword_alias");
 }
 
 #[tokio::test]
@@ -226,7 +239,7 @@ async fn attack_relative_ids_and_unknown_contexts_are_not_credentials() {
 async fn attack_a_json_literal_claim_is_not_signed() {
     let (_, vc) = signed().await;
     let mut literal =
-        with_inline_context(&vc, json!({"extra": {"@id": "https://w3id.org/ecert/vocab#extra", "@type": "@json"}}));
+        with_inline_context(&vc, json!({"extra": {"@id": "https://example.org/vocab#extra", "@type": "@json"}}));
     literal["credentialSubject"]["extra"] = json!({"examinationResult": "qualified"});
     assert_eq!(outcome(&literal).await, Ok(Some("bad_signature".to_owned())));
 }
@@ -265,12 +278,9 @@ async fn attack_duplicate_json_keys_verify_what_is_shown() {
 /// `keyword_member`.
 #[tokio::test]
 async fn attack_keywords_written_out_cannot_hide_what_the_checks_read() {
-    let issuer = IssuerKey::generate();
     let holder = IssuerKey::generate();
     let mallory = IssuerKey::generate();
-    let mut doc = unsigned(&issuer.did());
-    doc["credentialSubject"]["id"] = json!(holder.did());
-    let vc = sign_credential(&doc, &issuer, signed_at()).await.unwrap();
+    let (issuer, vc) = holder_bound(&holder).await;
     assert_eq!(outcome(&vc).await, Ok(None));
     let moved = |path: &[&str], key: &str, wrap: &dyn Fn(Value) -> Value| {
         let mut variant = vc.clone();
@@ -305,32 +315,9 @@ async fn attack_keywords_written_out_cannot_hide_what_the_checks_read() {
         assert_eq!(outcome(variant).await, Ok(Some("keyword_member".to_owned())), "{what}");
     }
     // The unbound-looking copy inside mallory's presentation.
-    let vp = json!({
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
-        "type": ["VerifiablePresentation"],
-        "verifiableCredential": [variants[0].1.clone()],
-    });
-    let vp = wallet_core::issuance::sign_presentation(
-        &vp,
-        &mallory,
-        now() - chrono::Duration::minutes(1),
-        Some("c-1"),
-        Some("inspector.example"),
-        wallet_core::issuance::PresentationPurpose::Authentication,
-    )
-    .await
-    .unwrap();
-    let report =
-        wallet_core::verification::verify_presentation(&vp, &options(), Some("c-1"), Some("inspector.example"))
-            .await
-            .unwrap();
+    let (report, inner) = presented_by(&mallory, variants[0].1.clone()).await;
     assert!(!report.verified, "{report:#?}");
-    match &report.credentials[0] {
-        wallet_core::verification::CredentialOutcome::Report(r) => {
-            assert_invalid(&r.checks.signature, "keyword_member")
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_invalid(&inner.checks.signature, "keyword_member");
     // A language-tagged value object (VC 2.0 names: `@value`, `@language`,
     // `@direction`) is not a keyword member.
     let text = std::fs::read_to_string(format!(
@@ -342,4 +329,40 @@ async fn attack_keywords_written_out_cannot_hide_what_the_checks_read() {
     named["name"] = json!([named["name"].clone(), {"@value": "健康证明", "@language": "zh"}]);
     let named = sign_credential(&named, &issuer, signed_at()).await.unwrap();
     assert_eq!(outcome(&named).await, Ok(None));
+}
+
+/// Attack review 3: an inline term usable as a prefix writes the holder's
+/// `did:key` as `k:zDn…`, signed as `did:key:zDn…` but read as no `did:key`
+/// (the credential looks unbound, anyone's presentation passes); an inline
+/// term with the IRI of `credentialStatus` carries the status entries under
+/// another name, signed and unseen by the status check. The same RDF each
+/// time: ssi's own signature check holds for every variant.
+#[tokio::test]
+async fn attack_prefix_terms_and_second_names_cannot_hide_what_the_checks_read() {
+    let holder = IssuerKey::generate();
+    let mallory = IssuerKey::generate();
+    let (_, vc) = holder_bound(&holder).await;
+    let did = holder.did();
+    let suffix = did.strip_prefix("did:key:").unwrap();
+    let mut prefixed = with_inline_context(&vc, json!({"k": "did:key:"}));
+    prefixed["credentialSubject"]["id"] = json!(format!("k:{suffix}"));
+    let mut explicit = with_inline_context(&vc, json!({"dk": {"@id": "did:ke", "@prefix": true}}));
+    explicit["credentialSubject"]["id"] = json!(format!("dk:y:{suffix}"));
+    let mut renamed = with_inline_context(
+        &vc,
+        json!({"cs": {"@id": "https://www.w3.org/2018/credentials#credentialStatus", "@type": "@id"}}),
+    );
+    let status = renamed.as_object_mut().unwrap().remove("credentialStatus").unwrap();
+    renamed["cs"] = status;
+    for (what, variant, code) in [
+        ("a prefix term", &prefixed, "prefix_term"),
+        ("an explicit @prefix", &explicit, "prefix_term"),
+        ("a second name for credentialStatus", &renamed, "signed_term_alias"),
+    ] {
+        assert!(wallet_core::ecdsa_rdfc_2019::verify_with_ssi(variant, now()).await, "{what}: the signed RDF changed");
+        assert_eq!(outcome(variant).await, Ok(Some(code.to_owned())), "{what}");
+    }
+    let (report, inner) = presented_by(&mallory, prefixed).await;
+    assert!(!report.verified, "{report:#?}");
+    assert_invalid(&inner.checks.signature, "prefix_term");
 }
