@@ -145,46 +145,38 @@ impl TrustState {
                     _ => None,
                 };
                 let floor = held.max(self.rollback.trust_list_sequence());
-                if let Some(floor) = floor.filter(|floor| store.sequence() < *floor) {
-                    tracing::error!(
-                        offered = store.sequence(),
-                        held = floor,
-                        "refusing a trust list older than one already accepted (rollback)"
-                    );
-                    if !matches!(&*guard, IssuerTrust::List { .. }) {
-                        *guard = unavailable(
-                            "trust_list_rollback",
-                            format!(
-                                "拒绝旧版信任列表（序号 {}），本验证器已接受过序号 {floor} 的列表；请获取最新信任列表",
-                                store.sequence()
-                            ),
-                            format!(
-                                "an older trust list (sequence {}) was refused: this verifier already accepted \
-                                 sequence {floor}; get the current trust list",
-                                store.sequence()
-                            ),
-                        );
-                    }
-                    return;
-                }
-                // A list more than MAX_SEQUENCE_STEP ahead would set a floor
+                // Not older than that floor (a rollback), and not more than
+                // MAX_SEQUENCE_STEP ahead of it: such a list would set a floor
                 // no genuine list could pass (a stolen signer key's u64::MAX).
                 if let Some(floor) = floor.filter(|floor| !store.may_follow(*floor)) {
+                    let offered = store.sequence();
+                    let (code, zh, en) = if offered < floor {
+                        (
+                            "trust_list_rollback",
+                            format!("拒绝旧版信任列表（序号 {offered}），本验证器已接受过序号 {floor} 的列表；请获取最新信任列表"),
+                            format!(
+                                "an older trust list (sequence {offered}) was refused: this verifier already accepted \
+                                 sequence {floor}; get the current trust list"
+                            ),
+                        )
+                    } else {
+                        (
+                            "trust_list_sequence_jump",
+                            format!("拒绝信任列表（序号 {offered}）：比已接受的序号 {floor} 超前太多"),
+                            format!(
+                                "a trust list (sequence {offered}) was refused: it runs too far ahead of the accepted \
+                                 sequence {floor}"
+                            ),
+                        )
+                    };
                     tracing::error!(
-                        offered = store.sequence(),
+                        offered,
                         held = floor,
-                        "refusing a trust list whose sequence jumps too far ahead of the one accepted"
+                        code,
+                        "refusing a trust list that may not follow the accepted one"
                     );
                     if !matches!(&*guard, IssuerTrust::List { .. }) {
-                        *guard = unavailable(
-                            "trust_list_sequence_jump",
-                            format!("拒绝信任列表（序号 {}）：比已接受的序号 {floor} 超前太多", store.sequence()),
-                            format!(
-                                "a trust list (sequence {}) was refused: it runs too far ahead of the accepted \
-                                 sequence {floor}",
-                                store.sequence()
-                            ),
-                        );
+                        *guard = unavailable(code, zh, en);
                     }
                     return;
                 }

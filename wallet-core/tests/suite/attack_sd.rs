@@ -253,7 +253,7 @@ async fn attack_sd_oversized_proof_parts_are_refused_by_a_limit() {
 /// document that copies what it selects. 90,000 empty pointers (one CBOR byte
 /// each, each selecting the whole document) would keep a core busy for
 /// minutes; more than `MAX_DERIVE_POINTERS` is refused before any selection.
-/// At the limit it derives (a pointer named twice is followed once).
+/// At the limit it derives (repeats of a mandatory pointer are followed within the bound).
 #[tokio::test]
 async fn attack_sd_a_base_proof_with_thousands_of_mandatory_pointers_is_refused_before_selection() {
     use wallet_core::selective_disclosure::{DeriveError, MAX_DERIVE_POINTERS};
