@@ -15,12 +15,25 @@
 //!   of the recent bundles; else the full bundle. `X-Bundle-Delta-From` says which.
 //!
 //! wallet-core's `VerifierBundle::apply_delta` merges a delta into the held bundle.
+//!
+//! **Bounded work per request.** `GET /bundle` is public and a province's bundle
+//! is megabytes: each bundle is gzipped once when published and each delta signed
+//! and gzipped once when first asked for; a request only hands out shared
+//! buffers (no copy, no compression, no signature on the request path).
+//!
+//! **An issuer that does not answer one round keeps its lists.** The status
+//! lists of an issuer whose index (`GET <issuer>/status`) could not be read are
+//! the ones its last index named (fetched again through the status cache), not
+//! none: one network hiccup must not publish a bundle without them, in which
+//! every certificate of that issuer would read `status_list_unavailable`.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use actix_web::http::{header, StatusCode};
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use anyhow::Context as _;
 use chrono::Utc;
@@ -62,7 +75,24 @@ pub struct BundleSettings {
 
 struct Published {
     payload: VerifierBundle,
-    signed: Arc<Vec<u8>>,
+    signed: Encoded,
+    /// Signed deltas from earlier bundles (by their sequence), made when first asked for.
+    deltas: Mutex<BTreeMap<u64, Encoded>>,
+}
+
+/// A signed bundle or delta, as served: as is, and gzipped (made once).
+#[derive(Clone)]
+struct Encoded {
+    identity: Bytes,
+    gzip: Bytes,
+}
+
+impl Encoded {
+    fn new(signed: Vec<u8>) -> std::io::Result<Self> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&signed)?;
+        Ok(Self { identity: Bytes::from(signed), gzip: Bytes::from(encoder.finish()?) })
+    }
 }
 
 /// Collects, signs and keeps the recent bundles.
@@ -73,6 +103,8 @@ pub struct BundlePublisher {
     issuers: Vec<String>,
     interval: std::time::Duration,
     history: Arc<RwLock<VecDeque<Published>>>,
+    /// Per issuer, the list URLs its last readable index named.
+    known_lists: Arc<Mutex<BTreeMap<String, Vec<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +146,7 @@ impl BundlePublisher {
             issuers: settings.issuers.iter().map(|u| u.trim_end_matches('/').to_owned()).collect(),
             interval: std::time::Duration::from_secs(settings.interval_secs.max(1)),
             history: Arc::default(),
+            known_lists: Arc::default(),
         }))
     }
 
@@ -144,14 +177,18 @@ impl BundlePublisher {
     ) -> anyhow::Result<()> {
         let trust_list = trust.installed_list().context("no trust list installed yet")?;
         let trust_list = String::from_utf8(trust_list).context("trust list is not UTF-8")?;
-        let mut urls = BTreeSet::new();
+        let mut indexes = Vec::with_capacity(self.issuers.len());
         for issuer in &self.issuers {
-            match list_index(status.http(), issuer).await {
-                Ok(lists) => urls.extend(lists),
-                Err(e) => tracing::warn!(issuer, error = %e, "status list index unavailable; keeping what is held"),
+            let index = list_index(status.http(), issuer).await;
+            if let Err(e) = &index {
+                tracing::warn!(issuer, error = %e, "status list index unavailable; keeping the lists it named before");
             }
+            indexes.push((issuer.clone(), index.ok()));
         }
-        let urls: Vec<String> = urls.into_iter().collect();
+        let urls = {
+            let mut known = self.known_lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            lists_to_collect(&mut known, indexes)
+        };
         status.fetch(&urls).await;
         let status_lists: Vec<BundledStatusList> = urls
             .iter()
@@ -190,15 +227,16 @@ impl BundlePublisher {
             logs,
             base_sequence: None,
         };
-        let signed = sign_bundle(&payload, self.signing_key(), &self.chain)?;
+        let signed = Encoded::new(sign_bundle(&payload, self.signing_key(), &self.chain)?)?;
         tracing::info!(
             sequence = payload.sequence,
             status_lists = payload.status_lists.len(),
-            bytes = signed.len(),
+            bytes = signed.identity.len(),
+            gzipped = signed.gzip.len(),
             "verifier bundle published"
         );
         let mut history = self.history.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        history.push_back(Published { payload, signed: Arc::new(signed) });
+        history.push_back(Published { payload, signed, deltas: Mutex::default() });
         while history.len() > HISTORY {
             history.pop_front();
         }
@@ -210,14 +248,26 @@ impl BundlePublisher {
         let history = self.history.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(latest) = history.back() else { return Ok(None) };
         let sequence = latest.payload.sequence;
-        let full = || Answer { sequence, body: Some(Arc::clone(&latest.signed)), delta_from: None };
+        let full = || Answer { sequence, body: Some(latest.signed.clone()), delta_from: None };
         Ok(Some(match since {
             Some(n) if n == sequence => Answer { sequence, body: None, delta_from: None },
             Some(n) => match history.iter().find(|p| p.payload.sequence == n) {
                 Some(base) => {
-                    let delta = latest.payload.delta_since(&base.payload);
-                    let signed = sign_bundle(&delta, self.signing_key(), &self.chain).map_err(ApiError::internal)?;
-                    Answer { sequence, body: Some(Arc::new(signed)), delta_from: Some(n) }
+                    // Signed once per (latest, base): at most HISTORY - 1 per bundle,
+                    // whoever asks how often.
+                    let mut deltas = latest.deltas.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let delta = match deltas.get(&n) {
+                        Some(delta) => delta.clone(),
+                        None => {
+                            let delta = latest.payload.delta_since(&base.payload);
+                            let signed =
+                                sign_bundle(&delta, self.signing_key(), &self.chain).map_err(ApiError::internal)?;
+                            let encoded = Encoded::new(signed).map_err(ApiError::internal)?;
+                            deltas.insert(n, encoded.clone());
+                            encoded
+                        }
+                    };
+                    Answer { sequence, body: Some(delta), delta_from: Some(n) }
                 }
                 None => full(),
             },
@@ -226,12 +276,32 @@ impl BundlePublisher {
     }
 }
 
+/// The status list URLs to collect: each issuer's index as read this round,
+/// or, for an issuer whose index could not be read (`None`), the URLs its
+/// last readable index named (kept in `known`).
+fn lists_to_collect(
+    known: &mut BTreeMap<String, Vec<String>>,
+    indexes: Vec<(String, Option<Vec<String>>)>,
+) -> Vec<String> {
+    let mut urls = BTreeSet::new();
+    for (issuer, index) in indexes {
+        match index {
+            Some(lists) => {
+                urls.extend(lists.iter().cloned());
+                known.insert(issuer, lists);
+            }
+            None => urls.extend(known.get(&issuer).into_iter().flatten().cloned()),
+        }
+    }
+    urls.into_iter().collect()
+}
+
 /// The answer to `GET /bundle[?since=N]`.
 struct Answer {
     /// The current bundle's sequence (the ETag).
     sequence: u64,
     /// The signed full bundle or delta; `None` when the asker is current.
-    body: Option<Arc<Vec<u8>>>,
+    body: Option<Encoded>,
     /// The base of a delta.
     delta_from: Option<u64>,
 }
@@ -282,12 +352,76 @@ pub async fn bundle(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
     let mut resp = if not_modified { HttpResponse::NotModified() } else { HttpResponse::Ok() };
-    resp.insert_header((header::ETAG, etag)).insert_header((header::CACHE_CONTROL, "no-cache"));
+    resp.insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::VARY, "accept-encoding"));
     if let Some(base) = delta_from {
         resp.insert_header(("X-Bundle-Delta-From", base.to_string()));
     }
     Ok(match bytes {
-        Some(bytes) if !not_modified => resp.content_type("application/json").body(bytes.as_ref().clone()),
+        Some(bytes) if !not_modified => {
+            resp.content_type("application/json");
+            if accepts_gzip(&req) {
+                resp.insert_header((header::CONTENT_ENCODING, "gzip")).body(bytes.gzip)
+            } else {
+                resp.body(bytes.identity)
+            }
+        }
         _ => resp.finish(),
     })
+}
+
+/// Whether the client takes gzip (`Accept-Encoding` names `gzip` or `*`
+/// without `q=0`).
+fn accepts_gzip(req: &HttpRequest) -> bool {
+    req.headers().get_all(header::ACCEPT_ENCODING).filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let refused =
+                parts.any(|p| p.strip_prefix("q=").is_some_and(|q| q.parse::<f32>().map_or(true, |q| q <= 0.0)));
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Attack review 3: one round in which an issuer's index cannot be read
+    /// (a network hiccup, a flood against the issuer) published a bundle
+    /// without that issuer's lists, and every certificate of it read
+    /// `status_list_unavailable` at offline inspectors until the next bundle.
+    #[test]
+    fn an_issuer_whose_index_fails_keeps_the_lists_it_named_before() {
+        let mut known = BTreeMap::new();
+        let a = || ("https://a.example".to_owned(), Some(vec!["https://a.example/status/1".to_owned()]));
+        let b = |lists: &[&str]| {
+            ("https://b.example".to_owned(), Some(lists.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>()))
+        };
+        let first =
+            lists_to_collect(&mut known, vec![a(), b(&["https://b.example/status/1", "https://b.example/status/2"])]);
+        assert_eq!(first.len(), 3);
+        // b does not answer: its lists stay.
+        let second = lists_to_collect(&mut known, vec![a(), ("https://b.example".to_owned(), None)]);
+        assert_eq!(second, first);
+        // b answers with one list retired: the index is what counts again.
+        let third = lists_to_collect(&mut known, vec![a(), b(&["https://b.example/status/2"])]);
+        assert_eq!(third, vec!["https://a.example/status/1".to_owned(), "https://b.example/status/2".to_owned()]);
+        // An issuer never read has nothing to keep.
+        let fourth = lists_to_collect(&mut known, vec![("https://c.example".to_owned(), None)]);
+        assert!(fourth.is_empty());
+    }
+
+    #[test]
+    fn gzip_is_served_only_to_clients_that_take_it() {
+        let with = |value: &str| {
+            let req = actix_web::test::TestRequest::default().insert_header((header::ACCEPT_ENCODING, value));
+            accepts_gzip(&req.to_http_request())
+        };
+        assert!(with("gzip") && with("br, gzip;q=0.5") && with("*") && with("GZIP"));
+        assert!(!with("identity") && !with("gzip;q=0") && !with("br") && !with("gzip;q=0.0"));
+        assert!(!accepts_gzip(&actix_web::test::TestRequest::default().to_http_request()));
+    }
 }

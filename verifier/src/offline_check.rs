@@ -10,7 +10,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use serde_json::json;
-use wallet_core::verifier_bundle::{open_bundle, FreshnessPolicy};
+use wallet_core::trust::TrustList;
+use wallet_core::verifier_bundle::{open_bundle_after, FreshnessPolicy, HeldBundle};
 
 /// What to check.
 #[derive(Debug, Clone, clap::Args)]
@@ -54,9 +55,21 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<i32> {
         max_age: chrono::Duration::hours(args.max_age_hours),
     };
     // Rollback: a bundle older than one already opened here is refused (its
-    // lists may predate a revocation); the floor is raised before anything is checked.
+    // lists may predate a revocation), and so is one carrying an older trust
+    // list than the one kept, or signed by a signer the kept list revokes; the
+    // floors are raised before anything is checked.
     let floors = crate::rollback_state::RollbackState::open(&args.data_dir)?;
-    let opened = match open_bundle(&bytes, &roots, now, policy, floors.bundle_sequence()).await {
+    let held_list = match floors.held_trust_list() {
+        Some(bytes) => Some(TrustList::reopen_held(&bytes, &roots).with_context(|| {
+            format!(
+                "the trust list kept in {} does not reopen under these roots",
+                args.data_dir.join(crate::rollback_state::HELD_TRUST_LIST_FILE).display()
+            )
+        })?),
+        None => None,
+    };
+    let held = HeldBundle { sequence: floors.bundle_sequence(), trust_list: held_list.as_ref() };
+    let opened = match open_bundle_after(&bytes, &roots, now, policy, held).await {
         Ok(opened) => opened.with_types(types),
         Err(e) => {
             println!("{}", json!({"error": e.code(), "message": e.to_string()}));
@@ -64,6 +77,11 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<i32> {
         }
     };
     floors.record_bundle_sequence(opened.bundle.sequence)?;
+    if let Some(carried) = opened.trust_store() {
+        if held_list.as_ref().is_none_or(|held| carried.sequence() > held.sequence()) {
+            floors.record_held_trust_list(opened.bundle.trust_list.as_bytes())?;
+        }
+    }
     let path = std::path::Path::new(&args.input);
     let text = if !args.input.starts_with("EC1:") && !args.input.starts_with("EP1:") && path.is_file() {
         let image = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;

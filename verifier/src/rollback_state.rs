@@ -27,6 +27,12 @@ pub const MAX_STATUS_FLOOR_URLS: usize = 4096;
 /// The file's name inside the data directory.
 pub const ROLLBACK_STATE_FILE: &str = "rollback-state.json";
 
+/// The trust list last accepted (online, or carried by a bundle opened by
+/// `verifier check`), as signed, beside the floors: after a restart its CRLs
+/// still revoke a trust-list or bundle signer (a thief's next list or bundle
+/// simply leaves the revocation out), and a bundle may not carry an older list.
+pub const HELD_TRUST_LIST_FILE: &str = "held-trust-list.json";
+
 /// Status list rollback floors: URL → signer DID → highest `validFrom`.
 pub type StatusFloors = BTreeMap<String, BTreeMap<String, DateTime<Utc>>>;
 
@@ -68,6 +74,8 @@ pub struct LogFloor {
 pub struct RollbackState {
     inner: Arc<Mutex<RollbackFloors>>,
     path: Option<PathBuf>,
+    /// The trust list last accepted, as signed ([`HELD_TRUST_LIST_FILE`]).
+    held_trust_list: Arc<Mutex<Option<Vec<u8>>>>,
 }
 
 impl RollbackState {
@@ -90,7 +98,39 @@ impl RollbackState {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => RollbackFloors::default(),
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        Ok(Self { inner: Arc::new(Mutex::new(floors)), path: Some(path) })
+        let held_path = data_dir.join(HELD_TRUST_LIST_FILE);
+        let held_trust_list = match std::fs::read(&held_path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("reading {}", held_path.display())),
+        };
+        Ok(Self {
+            inner: Arc::new(Mutex::new(floors)),
+            path: Some(path),
+            held_trust_list: Arc::new(Mutex::new(held_trust_list)),
+        })
+    }
+
+    /// The trust list last accepted, as signed (to be reopened with
+    /// `TrustList::reopen_held`), across restarts.
+    pub fn held_trust_list(&self) -> Option<Vec<u8>> {
+        self.held_trust_list.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Keep `signed_list` as the trust list last accepted.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn record_held_trust_list(&self, signed_list: &[u8]) -> anyhow::Result<()> {
+        let mut held = self.held_trust_list.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.as_deref() == Some(signed_list) {
+            return Ok(());
+        }
+        if let Some(path) = &self.path {
+            write_atomically(&path.with_file_name(HELD_TRUST_LIST_FILE), signed_list)?;
+        }
+        *held = Some(signed_list.to_vec());
+        Ok(())
     }
 
     /// From the settings: persisted under `data_dir` when one is set.

@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 use anyhow::Context as _;
 use chrono::{Duration, Utc};
 use wallet_core::localized::Localized;
-use wallet_core::trust::{certificate_pem_to_der, TrustList};
+use wallet_core::trust::{certificate_pem_to_der, TrustList, TrustStore};
 use wallet_core::verification::{CheckResult, IssuerTrust};
 
 use crate::rollback_state::RollbackState;
@@ -72,6 +72,10 @@ pub struct TrustState {
     pub require_trust_on_vc_api: bool,
     /// The highest sequence accepted, persisted across restarts.
     rollback: RollbackState,
+    /// The list accepted before the last restart (kept in the data
+    /// directory), reopened for its CRLs: until a list is installed, the
+    /// first one offered is judged by them too.
+    held_before_restart: Option<Arc<TrustStore>>,
 }
 
 fn unavailable(code: &str, zh: String, en: String) -> IssuerTrust {
@@ -97,6 +101,12 @@ impl TrustState {
                 "no trust list has been loaded yet: the issuer cannot be confirmed".into(),
             )
         };
+        let held_before_restart = rollback.held_trust_list().and_then(|bytes| {
+            TrustList::reopen_held(&bytes, &roots)
+                .inspect_err(|e| tracing::error!(error = %e, "the trust list held before the restart does not reopen"))
+                .ok()
+                .map(Arc::new)
+        });
         let state = Self {
             current: Arc::new(RwLock::new(initial)),
             installed: Arc::default(),
@@ -105,6 +115,7 @@ impl TrustState {
             max_age: Duration::hours(settings.max_age_hours),
             require_trust_on_vc_api: settings.require_trust_on_vc_api,
             rollback,
+            held_before_restart,
         };
         if let Some(file) = &settings.trust_list_file {
             match std::fs::read(file) {
@@ -181,16 +192,27 @@ impl TrustState {
                     return;
                 }
                 // Signed by a trust-list signer the held list's CRLs revoke: the
-                // thief of a revoked signer's key leaves its revocation out.
-                if let IssuerTrust::List { store: held, .. } = &*guard {
-                    if held.revokes_signer_of(&store) {
-                        tracing::error!(
-                            offered = store.sequence(),
-                            held = held.sequence(),
-                            "refusing a trust list signed by a signer the held list revokes"
+                // thief of a revoked signer's key leaves its revocation out. The
+                // held list is the installed one or, right after a restart, the
+                // one installed before it.
+                let held = match &*guard {
+                    IssuerTrust::List { store: held, .. } => Some(held),
+                    _ => self.held_before_restart.as_ref(),
+                };
+                if let Some(held) = held.filter(|held| held.revokes_signer_of(&store)) {
+                    tracing::error!(
+                        offered = store.sequence(),
+                        held = held.sequence(),
+                        "refusing a trust list signed by a signer the held list revokes"
+                    );
+                    if !matches!(&*guard, IssuerTrust::List { .. }) {
+                        *guard = unavailable(
+                            "untrusted_trust_list_signer",
+                            "拒绝信任列表：其签名者已被吊销".into(),
+                            "a trust list was refused: its signer has been revoked".into(),
                         );
-                        return;
                     }
+                    return;
                 }
                 if let Err(e) = self.rollback.record_trust_list_sequence(store.sequence()) {
                     // Not installed: a list whose floor cannot be saved could be
@@ -206,6 +228,9 @@ impl TrustState {
                 *guard =
                     IssuerTrust::List { store: Arc::new(store), warn_after: self.warn_after, max_age: self.max_age };
                 *self.installed.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(bytes.to_vec());
+                if let Err(e) = self.rollback.record_held_trust_list(bytes) {
+                    tracing::error!(error = %format!("{e:#}"), "cannot keep the trust list for after a restart");
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, "trust list refused");

@@ -287,7 +287,26 @@ async fn verify_and_render(
             .unwrap_or_default();
     let digest = IdNumberDigest::of_credential(&vc);
     let keys = req.app_data::<web::Data<IdNumberKeys>>().map_or(&[][..], |k| k.0.as_slice());
+    // The ID number is compared only with the digest of a credential whose
+    // signature holds, by an issuer the trust list names (or, with no trust
+    // list configured here, whose signature holds); only then is the
+    // credential's guess budget charged. Made-up digests in forged or
+    // self-signed QR texts cost nothing anyone else needs: they once filled
+    // the per-credential limiter, which then refused every new credential.
+    let genuine = c.signature.is_valid()
+        && (c.issuer_trust.is_valid()
+            || matches!(&c.issuer_trust, CheckResult::Unchecked { code, .. } if code == "no_trust_list"));
+    if let (Some(_), true, Some(d), Some(targets)) =
+        (id_number, genuine, &digest, req.app_data::<web::Data<KeyedRateLimiter>>())
+    {
+        // Guesses at one credential's ID number are limited whatever address they come from.
+        if !targets.allow(&d.digest) {
+            tracing::warn!("ID check refused: too many checks against one credential");
+            return inspect_error(req, t.too_many_requests, StatusCode::TOO_MANY_REQUESTS);
+        }
+    }
     let id_check = id_number.map(|typed| match (&digest, IdNumber::parse(typed)) {
+        _ if !genuine => (t.id_not_checked, "warn"),
         (None, _) => (t.id_no_digest, "warn"),
         (_, Err(_)) => (t.id_invalid, "bad"),
         (Some(d), Ok(n)) => match d.check(&n, keys) {
@@ -369,17 +388,8 @@ async fn id_check(
         return inspect_error(&req, message, StatusCode::TOO_MANY_REQUESTS);
     }
     let f = form_fields(&body);
-    // Guesses at one credential's ID number are limited whatever address they come from.
-    let target = wallet_core::presentation::read_scanned_with(&types, f.get("qr").map_or("", |q| q.trim()))
-        .ok()
-        .and_then(|scanned| IdNumberDigest::of_credential(&scanned.credential));
-    if let (Some(digest), Some(targets)) = (target, req.app_data::<web::Data<KeyedRateLimiter>>()) {
-        if !targets.allow(&digest.digest) {
-            tracing::warn!("ID check refused: too many checks against one credential");
-            let message = lang_of(&req).texts().too_many_requests;
-            return inspect_error(&req, message, StatusCode::TOO_MANY_REQUESTS);
-        }
-    }
+    // The per-credential limit is charged in `verify_and_render`, once the
+    // credential verified.
     let typed = f.get("idNumber").map_or("", |s| s.trim());
     verify_and_render(&req, &types, &trust, &status, &cpu, f.get("qr").map_or("", String::as_str), Some(typed)).await
 }

@@ -290,6 +290,7 @@ catalogue! {
     id_differs => "身份证号码与凭证不一致", "The ID number does NOT match the credential";
     id_invalid => "身份证号码格式不正确", "That is not a valid ID card number";
     id_no_digest => "该凭证不含身份证号码摘要", "This credential holds no ID number digest";
+    id_not_checked => "凭证未通过签名或签发机构核验，不比对身份证号码", "The credential's signature or issuer did not verify: the ID number is not compared";
     id_key_unavailable => "无法核对：本核验端未配置签发部门的身份证号码密钥", "Cannot check: this verifier does not hold the ID number key of the issuing department";
     id_matches_legacy => "身份证号码与凭证一致（旧格式摘要，任何持有二维码者均可推算号码，请持证人申请重新签发）", "The ID number matches the credential (old digest format: anyone holding the QR code can work the number out; the holder should have it reissued)";
     no_qr_found => "图片中没有找到可识别的二维码，请对准二维码重新拍摄", "No readable QR code in the photo; retake it with the code in view";

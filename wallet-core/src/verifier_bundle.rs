@@ -51,7 +51,7 @@ use crate::credential_type::TypeRegistry;
 use crate::localized::Localized;
 use crate::status::{LazyStatusLists, StatusPolicy};
 use crate::transparency::{AnchoredLog, InclusionBundle};
-use crate::trust::{TrustList, TrustListError};
+use crate::trust::{DepartmentDocument, ParsedCertificate, TrustList, TrustListError, TrustStore, MAX_SEQUENCE_STEP};
 use crate::verification::{
     verify_credential, AnchoringSource, CheckResult, IssuerTrust, StatusListsOnDemand, StatusSource,
     VerificationReport, VerifyOptions,
@@ -183,6 +183,25 @@ pub enum BundleFileError {
         /// The held one's.
         held: u64,
     },
+    /// More than [`MAX_SEQUENCE_STEP`] ahead of the bundle held: one
+    /// signature (a stolen bundle-signer key) would set a floor no genuine
+    /// bundle could pass.
+    #[error("verifier bundle {offered} runs too far ahead of the one held ({held})")]
+    SequenceJump {
+        /// Its sequence.
+        offered: u64,
+        /// The held one's.
+        held: u64,
+    },
+    /// It carries a trust list older than the one the verifier holds (whose
+    /// CRLs may revoke what the older one trusts), or one too far ahead of it.
+    #[error("verifier bundle carries trust list {offered}, which may not follow the one held ({held})")]
+    TrustListBehind {
+        /// The carried list's sequence.
+        offered: u64,
+        /// The held list's.
+        held: u64,
+    },
 }
 
 impl BundleFileError {
@@ -195,6 +214,8 @@ impl BundleFileError {
             Self::Signature(_) | Self::Payload(_) => "bundle_malformed",
             Self::FromTheFuture(_) => "bundle_from_the_future",
             Self::Rollback { .. } => "bundle_rollback",
+            Self::SequenceJump { .. } => "bundle_sequence_jump",
+            Self::TrustListBehind { .. } => "bundle_trust_list_rollback",
         }
     }
 }
@@ -247,13 +268,26 @@ impl Default for FreshnessPolicy {
     }
 }
 
+/// What an inspector held before opening a bundle: the last bundle's
+/// sequence, and the trust list it carried (kept by the app or the
+/// verifier's data directory and reopened with [`TrustList::reopen_held`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeldBundle<'a> {
+    /// The sequence of the bundle held: the next may not go back, nor jump
+    /// more than [`MAX_SEQUENCE_STEP`] ahead.
+    pub sequence: Option<u64>,
+    /// The trust list the held bundle carried: its CRLs still revoke, and
+    /// the next bundle's trust list may not be older.
+    pub trust_list: Option<&'a TrustStore>,
+}
+
 /// Check the bundle's department signature against the configured roots
 /// (DER) and prepare its contents for verifying at `now`. `held_sequence`:
-/// the sequence of the bundle already held (a bundle must not go back).
+/// the sequence of the bundle already held (a bundle must not go back). See
+/// [`open_bundle_after`], which also takes the trust list held.
 ///
 /// # Errors
-/// [`BundleFileError`]: unsigned or signed by an unknown key, malformed,
-/// from the future, or older than the one held.
+/// As [`open_bundle_after`].
 pub async fn open_bundle<R: AsRef<[u8]>>(
     bytes: &[u8],
     roots: &[R],
@@ -261,14 +295,60 @@ pub async fn open_bundle<R: AsRef<[u8]>>(
     policy: FreshnessPolicy,
     held_sequence: Option<u64>,
 ) -> Result<OpenedBundle, BundleFileError> {
-    let bundle = read_signed_bundle(bytes, roots, now)?;
+    open_bundle_after(bytes, roots, now, policy, HeldBundle { sequence: held_sequence, trust_list: None }).await
+}
+
+/// Check the bundle's department signature against the configured roots
+/// (DER), and that its signer is not revoked: neither by the trust list it
+/// carries nor by the one `held` (a stolen bundle-signer key, revoked, would
+/// otherwise keep serving inspectors old status lists in which a revoked
+/// certificate is clear); then prepare its contents for verifying at `now`.
+///
+/// # Errors
+/// [`BundleFileError`]: unsigned or signed by an unknown or revoked key
+/// (`bundle_untrusted_signer`), malformed, from the future, older than the one
+/// held or too far ahead of it, or carrying a trust list older than the one
+/// held (`bundle_trust_list_rollback`).
+pub async fn open_bundle_after<R: AsRef<[u8]>>(
+    bytes: &[u8],
+    roots: &[R],
+    now: DateTime<Utc>,
+    policy: FreshnessPolicy,
+    held: HeldBundle<'_>,
+) -> Result<OpenedBundle, BundleFileError> {
+    let (bundle, signer) = read_signed_bundle_and_signer(bytes, roots, now)?;
     if bundle.base_sequence.is_some() {
         return Err(BundleFileError::Payload("a delta, not a full bundle: apply it to the held bundle".into()));
     }
-    if let Some(held) = held_sequence.filter(|held| *held > bundle.sequence) {
-        return Err(BundleFileError::Rollback { offered: bundle.sequence, held });
+    if let Some(held) = held.sequence {
+        if held > bundle.sequence {
+            return Err(BundleFileError::Rollback { offered: bundle.sequence, held });
+        }
+        if bundle.sequence - held > MAX_SEQUENCE_STEP {
+            return Err(BundleFileError::SequenceJump { offered: bundle.sequence, held });
+        }
     }
-    Ok(open_payload(bundle, roots, now, policy).await)
+    let opened = open_payload(bundle, roots, now, policy).await;
+    let carried = opened.trust_store();
+    if let (Some(carried), Some(held)) = (carried, held.trust_list) {
+        if !carried.may_follow(held.sequence()) {
+            return Err(BundleFileError::TrustListBehind { offered: carried.sequence(), held: held.sequence() });
+        }
+        if held.revokes_signer_of(carried) {
+            return Err(BundleFileError::Signature(TrustListError::UntrustedSigner(
+                "the trust list it carries is signed by a trust-list signer the held trust list revokes".into(),
+            )));
+        }
+    }
+    if let Some(signer) = &signer {
+        if carried.into_iter().chain(held.trust_list).any(|list| list.revokes(signer)) {
+            return Err(BundleFileError::Signature(TrustListError::UntrustedSigner(format!(
+                "the bundle's signer {} is revoked by the department's CRL",
+                signer.display_subject()
+            ))));
+        }
+    }
+    Ok(opened)
 }
 
 /// Check a bundle's (or a delta's) department signature and read its payload.
@@ -280,10 +360,19 @@ pub fn read_signed_bundle<R: AsRef<[u8]>>(
     roots: &[R],
     now: DateTime<Utc>,
 ) -> Result<VerifierBundle, BundleFileError> {
+    read_signed_bundle_and_signer(bytes, roots, now).map(|(bundle, _)| bundle)
+}
+
+fn read_signed_bundle_and_signer<R: AsRef<[u8]>>(
+    bytes: &[u8],
+    roots: &[R],
+    now: DateTime<Utc>,
+) -> Result<(VerifierBundle, Option<ParsedCertificate>), BundleFileError> {
     if bytes.len() > MAX_BUNDLE_BYTES {
         return Err(BundleFileError::Payload("too large".into()));
     }
-    let payload = crate::trust::open_department_jws(bytes, VERIFIER_BUNDLE_JWS_TYPE, roots, now)?;
+    let DepartmentDocument { payload, signer } =
+        crate::trust::open_department_jws(bytes, VERIFIER_BUNDLE_JWS_TYPE, roots, now)?;
     let bundle: VerifierBundle = serde_json::from_str(&payload).map_err(|e| BundleFileError::Payload(e.to_string()))?;
     if bundle.version != VERIFIER_BUNDLE_VERSION {
         return Err(BundleFileError::Payload(format!("unsupported version {}", bundle.version)));
@@ -291,7 +380,7 @@ pub fn read_signed_bundle<R: AsRef<[u8]>>(
     if bundle.issued_at > now + Duration::minutes(5) {
         return Err(BundleFileError::FromTheFuture(bundle.issued_at));
     }
-    Ok(bundle)
+    Ok((bundle, signer))
 }
 
 /// Prepare a full bundle's contents for verifying at `now`: the trust list is
@@ -397,6 +486,14 @@ fn open_logs(bundle: &VerifierBundle, problems: &mut Vec<String>) -> Vec<Anchore
 }
 
 impl OpenedBundle {
+    /// The trust list the bundle carries, when it verified (at opening).
+    pub fn trust_store(&self) -> Option<&TrustStore> {
+        match &self.trust {
+            IssuerTrust::List { store, .. } => Some(store),
+            _ => None,
+        }
+    }
+
     /// The same, reading and verifying credentials of `types`.
     pub fn with_types(mut self, types: TypeRegistry) -> Self {
         self.types = types;

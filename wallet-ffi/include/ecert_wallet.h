@@ -36,6 +36,19 @@ void ecert_string_free(char *s);
 EcertInspector *ecert_inspector_open(const uint8_t *bundle, size_t bundle_len, const char *roots_pem,
                                      int64_t held_sequence, int64_t now_unix);
 
+/* ecert_inspector_open, also given the trust list the app kept from the bundle it
+ * held before (ecert_inspector_trust_list; NULL and 0: none): a bundle whose
+ * signer it revokes (bundle_untrusted_signer) or carrying an older trust list
+ * (bundle_trust_list_rollback) is refused. NULL on error. */
+EcertInspector *ecert_inspector_open_after(const uint8_t *bundle, size_t bundle_len, const char *roots_pem,
+                                           int64_t held_sequence, const uint8_t *held_trust_list,
+                                           size_t held_trust_list_len, int64_t now_unix);
+
+/* The trust list the opened bundle carries, as signed (JSON text), for the app to
+ * keep for ecert_inspector_open_after; NULL when it did not verify. Free with
+ * ecert_string_free. */
+char *ecert_inspector_trust_list(const EcertInspector *inspector);
+
 /* {"sequence", "issuedAt", "age", "statusLists", "problems"} as JSON. */
 char *ecert_inspector_info(const EcertInspector *inspector, int64_t now_unix);
 

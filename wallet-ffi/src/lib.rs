@@ -25,7 +25,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use wallet_core::localized::Localized;
-use wallet_core::verifier_bundle::{open_bundle, FreshnessPolicy, OpenedBundle};
+use wallet_core::trust::TrustList;
+use wallet_core::verifier_bundle::{open_bundle_after, FreshnessPolicy, HeldBundle, OpenedBundle};
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
@@ -175,7 +176,8 @@ pub unsafe extern "C" fn ecert_string_free(s: *mut c_char) {
 /// default freshness policy (warn after 24 h, fail after 7 days). `held_sequence`:
 /// the sequence of the bundle the app held before (a bundle must not go back), or
 /// -1. Returns NULL on error (`bundle_untrusted_signer`, `bundle_malformed`,
-/// `bundle_rollback`, …).
+/// `bundle_rollback`, …). [`ecert_inspector_open_after`] also takes the trust
+/// list the app kept.
 ///
 /// # Safety
 /// `bundle` is valid for `bundle_len` bytes; `roots_pem` is a NUL-terminated string.
@@ -187,16 +189,72 @@ pub unsafe extern "C" fn ecert_inspector_open(
     held_sequence: i64,
     now_unix: i64,
 ) -> *mut EcertInspector {
+    // SAFETY: forwarded caller contract; no held trust list.
+    unsafe { ecert_inspector_open_after(bundle, bundle_len, roots_pem, held_sequence, std::ptr::null(), 0, now_unix) }
+}
+
+/// [`ecert_inspector_open`], also given the trust list the app kept from the
+/// bundle it held before ([`ecert_inspector_trust_list`]; NULL and 0: none). Its
+/// CRLs still revoke: a bundle signed by a signer it revokes is refused
+/// (`bundle_untrusted_signer`), and so is one carrying an older trust list
+/// (`bundle_trust_list_rollback`), which would leave a revocation out.
+///
+/// # Safety
+/// As [`ecert_inspector_open`]; `held_trust_list` is valid for
+/// `held_trust_list_len` bytes (or NULL with 0).
+#[no_mangle]
+pub unsafe extern "C" fn ecert_inspector_open_after(
+    bundle: *const u8,
+    bundle_len: usize,
+    roots_pem: *const c_char,
+    held_sequence: i64,
+    held_trust_list: *const u8,
+    held_trust_list_len: usize,
+    now_unix: i64,
+) -> *mut EcertInspector {
     guarded(std::ptr::null_mut(), || {
         // SAFETY: forwarded caller contract.
         let bytes = unsafe { bytes_arg(bundle, bundle_len, "bundle") }?;
         // SAFETY: forwarded caller contract.
         let roots = roots_from_pem(unsafe { text_arg(roots_pem, "roots_pem") }?)?;
+        // SAFETY: forwarded caller contract.
+        let held_list = unsafe { bytes_arg(held_trust_list, held_trust_list_len, "held_trust_list") }?;
+        let held_list = match held_list {
+            [] => None,
+            signed => Some(TrustList::reopen_held(signed, &roots).map_err(|e| {
+                FfiError::new("held_trust_list_unusable", format!("保存的信任列表无法使用：{e}"), e.to_string())
+            })?),
+        };
         let now = clock(now_unix)?;
-        let held = u64::try_from(held_sequence).ok();
-        let opened = pollster::block_on(open_bundle(bytes, &roots, now, FreshnessPolicy::default(), held))
+        let held = HeldBundle { sequence: u64::try_from(held_sequence).ok(), trust_list: held_list.as_ref() };
+        let opened = pollster::block_on(open_bundle_after(bytes, &roots, now, FreshnessPolicy::default(), held))
             .map_err(|e| FfiError::new(e.code(), format!("核验数据包无法使用：{e}"), e.to_string()))?;
         Ok(Box::into_raw(Box::new(EcertInspector { opened })))
+    })
+}
+
+/// The trust list the opened bundle carries, as signed (JSON text), for the
+/// app to keep and pass to [`ecert_inspector_open_after`] with the next
+/// bundle; NULL when the carried list did not verify (`trust_list_unavailable`).
+///
+/// # Safety
+/// `inspector` is NULL or was returned by [`ecert_inspector_open`] and not freed.
+#[no_mangle]
+pub unsafe extern "C" fn ecert_inspector_trust_list(inspector: *const EcertInspector) -> *mut c_char {
+    guarded(std::ptr::null_mut(), || {
+        // SAFETY: NULL or a live inspector (caller's contract).
+        let inspector = unsafe { inspector.as_ref() }
+            .ok_or_else(|| FfiError::new("null_argument", "参数 inspector 为空", "inspector is NULL"))?;
+        if inspector.opened.trust_store().is_none() {
+            return Err(FfiError::new(
+                "trust_list_unavailable",
+                "核验数据包中的信任列表不可用",
+                "the bundle's trust list did not verify",
+            ));
+        }
+        CString::new(inspector.opened.bundle.trust_list.as_str())
+            .map(CString::into_raw)
+            .map_err(|_| FfiError::new("internal_error", "输出含有 NUL 字符", "output contains a NUL byte"))
     })
 }
 

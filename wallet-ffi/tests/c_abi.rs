@@ -81,23 +81,42 @@ fn logged_issuance(credential: &Value) -> (BundledLog, String) {
 /// A trust list certifying the fixture clinic, and a bundle with `lists` (and
 /// `logs`), signed by the health commission's root (or by `signer`).
 fn bundle(lists: &[(&str, &str)], logs: &[BundledLog], signer: Option<(&IssuerKey, Vec<u8>)>) -> Vec<u8> {
+    bundle_carrying(trust_list(1, &[]), 5, lists, logs, signer)
+}
+
+/// The trust list (health commission) with `sequence`, its CRL revoking `revoked`.
+fn trust_list(sequence: u64, revoked: &[RevocationEntry]) -> Vec<u8> {
     let issued = now() - Duration::hours(1);
     let health_pem = fixture("trust/health-commission-root.pem");
     let health_key = decrypt_private_key(&fixture("trust/health-commission-root.key.pem"), ROOT_PASSPHRASE).unwrap();
     let health_der = certificate_pem_to_der(&health_pem).unwrap();
     let next = issued + Duration::days(7);
     let contents = TrustListContents {
-        sequence: 1,
+        sequence,
         issued_at: issued,
         next_update: next,
         roots: vec![health_der.clone()],
         issuer_certificates: vec![certificate_pem_to_der(&fixture("trust/clinic-test-issuer.pem")).unwrap()],
-        crls: vec![create_crl(&health_pem, &health_key, &[], issued - Duration::minutes(1), next).unwrap()],
+        crls: vec![create_crl(&health_pem, &health_key, revoked, issued - Duration::minutes(1), next).unwrap()],
     };
-    let trust_list = build_trust_list(&contents, &health_key, std::slice::from_ref(&health_der)).unwrap();
+    build_trust_list(&contents, &health_key, std::slice::from_ref(&health_der)).unwrap()
+}
+
+/// A bundle numbered `sequence` carrying `trust_list`, as [`bundle`].
+fn bundle_carrying(
+    trust_list: Vec<u8>,
+    sequence: u64,
+    lists: &[(&str, &str)],
+    logs: &[BundledLog],
+    signer: Option<(&IssuerKey, Vec<u8>)>,
+) -> Vec<u8> {
+    let issued = now() - Duration::hours(1);
+    let health_pem = fixture("trust/health-commission-root.pem");
+    let health_key = decrypt_private_key(&fixture("trust/health-commission-root.key.pem"), ROOT_PASSPHRASE).unwrap();
+    let health_der = certificate_pem_to_der(&health_pem).unwrap();
     let payload = VerifierBundle {
         version: VERIFIER_BUNDLE_VERSION,
-        sequence: 5,
+        sequence,
         issued_at: issued,
         trust_list: String::from_utf8(trust_list).unwrap(),
         status_lists: lists
@@ -358,4 +377,94 @@ fn a_c_wallet_app_imports_presents_and_deletes_through_the_c_abi() {
     let (code, out) = run(&["import".as_ref(), bomb_file.as_os_str()]);
     assert_eq!(code, Some(0), "{out:#?}");
     assert_eq!(out[0]["failed"]["error"], "document_too_complex", "{out:#?}");
+}
+
+/// The last error's code on this thread.
+fn last_error_code() -> String {
+    // SAFETY: NULL or a NUL-terminated string owned by the library.
+    let error = unsafe { ecert_wallet::ecert_last_error().as_ref() }.expect("an error");
+    // SAFETY: as above, non-NULL.
+    let text = unsafe { std::ffi::CStr::from_ptr(error) }.to_str().unwrap();
+    serde_json::from_str::<Value>(text).unwrap()["error"].as_str().unwrap().to_owned()
+}
+
+/// Attack review 3 through the C ABI: the department revokes a bundle
+/// signer whose key was stolen. A bundle it signs is refused when the trust
+/// list it carries revokes it, and, when it carries an older list without
+/// that CRL, by the list the app kept from the department's bundle
+/// (`ecert_inspector_trust_list`, passed to `ecert_inspector_open_after`).
+#[test]
+#[allow(unsafe_code)]
+fn attack_a_revoked_bundle_signer_is_refused_through_the_c_abi() {
+    use std::ffi::{CStr, CString};
+    let health_pem = fixture("trust/health-commission-root.pem");
+    let health_key = decrypt_private_key(&fixture("trust/health-commission-root.key.pem"), ROOT_PASSPHRASE).unwrap();
+    let signer_key = IssuerKey::generate();
+    let csr =
+        create_csr(&signer_key, "示例市卫生健康委员会核验数据包", "12110000MB0000001U", &signer_key.did()).unwrap();
+    let serial = random_serial();
+    let validity =
+        CertificateValidity { not_before: now() - Duration::days(90), not_after: now() + Duration::days(270) };
+    let signer_cert = certificate_pem_to_der(
+        &issue_trust_list_signer_certificate(&csr, &health_pem, &health_key, &validity, &serial).unwrap(),
+    )
+    .unwrap();
+    let thief = || Some((&signer_key, signer_cert.clone()));
+    let revocation = RevocationEntry {
+        serial,
+        revoked_at: now() - Duration::days(1),
+        reason: RevocationReason::KeyCompromise,
+        invalidity_date: None,
+    };
+    let revoking = trust_list(2, std::slice::from_ref(&revocation));
+    let roots = CString::new(health_pem).unwrap();
+    let now_unix = now().timestamp();
+    let open = |bundle: &[u8], held_sequence: i64, held_list: &[u8]| {
+        // SAFETY: live buffers and a NUL-terminated string for the call's duration.
+        unsafe {
+            ecert_wallet::ecert_inspector_open_after(
+                bundle.as_ptr(),
+                bundle.len(),
+                roots.as_ptr(),
+                held_sequence,
+                held_list.as_ptr(),
+                held_list.len(),
+                now_unix,
+            )
+        }
+    };
+
+    // The premise: unrevoked, its bundles open.
+    let unrevoked = open(&bundle_carrying(trust_list(1, &[]), 5, &[], &[], thief()), -1, &[]);
+    assert!(!unrevoked.is_null());
+    // SAFETY: returned by ecert_inspector_open_after.
+    unsafe { ecert_wallet::ecert_inspector_free(unrevoked) };
+    // 1. Carrying the department's list, whose CRL revokes it.
+    assert!(open(&bundle_carrying(revoking.clone(), 6, &[], &[], thief()), -1, &[]).is_null());
+    assert_eq!(last_error_code(), "bundle_untrusted_signer");
+    // The department's own bundle opens; the app keeps its trust list.
+    let departments = open(&bundle_carrying(revoking.clone(), 6, &[], &[], None), 5, &[]);
+    assert!(!departments.is_null(), "{}", last_error_code());
+    // SAFETY: a live inspector.
+    let kept = unsafe { ecert_wallet::ecert_inspector_trust_list(departments) };
+    assert!(!kept.is_null());
+    // SAFETY: a string returned by the library, freed once below.
+    let kept_list = unsafe { CStr::from_ptr(kept) }.to_bytes().to_vec();
+    assert_eq!(kept_list, revoking);
+    // SAFETY: returned by the library, each freed once.
+    unsafe {
+        ecert_wallet::ecert_string_free(kept);
+        ecert_wallet::ecert_inspector_free(departments);
+    }
+    // 2. The thief's next bundle carries the older list: refused by the kept one.
+    let leaving_out = bundle_carrying(trust_list(1, &[]), 7, &[], &[], thief());
+    assert!(open(&leaving_out, 6, &kept_list).is_null());
+    assert_eq!(last_error_code(), "bundle_trust_list_rollback");
+    // 3. A sequence far ahead of the held one.
+    let far = bundle_carrying(revoking, 6 + i64::MAX.unsigned_abs() / 2, &[], &[], None);
+    assert!(open(&far, 6, &kept_list).is_null());
+    assert_eq!(last_error_code(), "bundle_sequence_jump");
+    // A kept list that is not a trust list is an error, not an empty one.
+    assert!(open(&leaving_out, 6, b"{}").is_null());
+    assert_eq!(last_error_code(), "held_trust_list_unusable");
 }

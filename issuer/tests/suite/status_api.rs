@@ -421,6 +421,20 @@ async fn vc_api_issue_adds_status_entries_and_status_updates_work() {
     let revocation = entry(vc, "revocation");
     assert!(verify_credential(vc, &VerifyOptions::default()).await.unwrap().checks.signature.is_valid());
 
+    // Attack review: a revocation followed by a bad item was applied, and the
+    // client told 400; every item is now read first, and at most 4 are taken.
+    let items = |statuses: &[&str]| {
+        let items: Vec<Value> =
+            statuses.iter().map(|s| json!({"type": "BitstringStatusListCredential", "status": s})).collect();
+        json!({"credentialId": id, "credentialStatus": items})
+    };
+    let (status, body) = app.post("/credentials/status", &items(&["revoked", "bogus"])).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_action")), "{body:#}");
+    assert!(!app.bit(&revocation).await, "nothing applied");
+    let (status, body) = app.post("/credentials/status", &items(&["revoked"; 5])).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("too_many_status_items")), "{body:#}");
+    assert!(!app.bit(&revocation).await, "nothing applied");
+
     let update = |status: &str| json!({"credentialId": id, "credentialStatus": [{"type": "BitstringStatusListCredential", "status": status}]});
     let (status, body) = app.post("/credentials/status", &update("revoked")).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("revoked")), "{body:#}");

@@ -119,3 +119,43 @@ async fn attack_one_credentials_id_number_cannot_be_guessed_from_many_addresses(
     let other = issued_qr(other_data.path()).await;
     assert_eq!(guess_from(41, other).await, 200, "another credential is still checked");
 }
+
+/// Attack review 3: QR texts carrying a victim credential's ID digest (or
+/// made-up ones) whose signature does not hold used to be charged to the
+/// per-credential limiter before anything was verified: 10,000 of them
+/// filled it, and it then refused the ID check of every new credential. A
+/// credential that does not verify is now answered "not compared" and
+/// charges nothing; the genuine one is still checked after a dozen forgeries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_forged_qr_texts_do_not_use_up_a_credentials_id_checks() {
+    let data = tempfile::tempdir().unwrap();
+    let target = issued_qr(data.path()).await;
+    let keyed = verifier(verifier::config::Settings::for_tests().id_number_keys).await;
+    let mut forged = wallet_core::compact::decode_credential(&target).unwrap();
+    forged["credentialSubject"]["fullName"] = serde_json::json!("欧阳假名");
+    let forged = wallet_core::compact::encode_credential(&forged).unwrap();
+    let t = Lang::En.texts();
+    let check_from = |n: u8, qr: String| {
+        let keyed = keyed.clone();
+        async move {
+            let client =
+                reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 2, n])).build().unwrap();
+            let resp = client
+                .post(format!("{keyed}/inspect/id-check?lang=en"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(serde_urlencoded::to_string([("qr", qr.as_str()), ("idNumber", "11010519491231002X")]).unwrap())
+                .send()
+                .await
+                .unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        }
+    };
+    for n in 1..=12 {
+        let (status, html) = check_from(n, forged.clone()).await;
+        assert_eq!(status, 200, "{html}");
+        assert_eq!(result_of(&html), t.id_not_checked, "a forgery is never compared");
+    }
+    let (status, html) = check_from(13, target).await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(result_of(&html), t.id_matches, "the forgeries used none of its checks");
+}

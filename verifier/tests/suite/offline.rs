@@ -23,19 +23,24 @@ pub(crate) fn fixture(path: &str) -> String {
 
 /// The departments' trust list as issued `issued` ago (valid 7 days from then).
 pub(crate) fn trust_list(issued: chrono::DateTime<Utc>) -> Vec<u8> {
+    numbered_trust_list(issued, 1, &[])
+}
+
+/// [`trust_list`] with its `sequence`, the health commission's CRL revoking `revoked`.
+fn numbered_trust_list(issued: chrono::DateTime<Utc>, sequence: u64, revoked: &[RevocationEntry]) -> Vec<u8> {
     let health_pem = fixture("trust/health-commission-root.pem");
     let market_pem = fixture("trust/market-supervision-root.pem");
     let health_key = decrypt_private_key(&fixture("trust/health-commission-root.key.pem"), ROOT_PASSPHRASE).unwrap();
     let market_key = decrypt_private_key(&fixture("trust/market-supervision-root.key.pem"), ROOT_PASSPHRASE).unwrap();
     let next = issued + Duration::days(7);
     let contents = TrustListContents {
-        sequence: 1,
+        sequence,
         issued_at: issued,
         next_update: next,
         roots: vec![certificate_pem_to_der(&health_pem).unwrap(), certificate_pem_to_der(&market_pem).unwrap()],
         issuer_certificates: vec![certificate_pem_to_der(&fixture("trust/clinic-test-issuer.pem")).unwrap()],
         crls: vec![
-            create_crl(&health_pem, &health_key, &[], issued - Duration::minutes(1), next).unwrap(),
+            create_crl(&health_pem, &health_key, revoked, issued - Duration::minutes(1), next).unwrap(),
             create_crl(&market_pem, &market_key, &[], issued - Duration::minutes(1), next).unwrap(),
         ],
     };
@@ -58,12 +63,23 @@ fn numbered_bundle(
     lists: &[BundledStatusList],
     signer: Option<(&wallet_core::keys::IssuerKey, Vec<u8>)>,
 ) -> Vec<u8> {
+    bundle_carrying(sequence, age, trust_list(Utc::now() - age), lists, signer)
+}
+
+/// [`numbered_bundle`] carrying `trust_list`.
+fn bundle_carrying(
+    sequence: u64,
+    age: Duration,
+    trust_list: Vec<u8>,
+    lists: &[BundledStatusList],
+    signer: Option<(&wallet_core::keys::IssuerKey, Vec<u8>)>,
+) -> Vec<u8> {
     let issued = Utc::now() - age;
     let contents = VerifierBundle {
         version: VERIFIER_BUNDLE_VERSION,
         sequence,
         issued_at: issued,
-        trust_list: String::from_utf8(trust_list(issued)).unwrap(),
+        trust_list: String::from_utf8(trust_list).unwrap(),
         status_lists: lists.to_vec(),
         checkpoints: Vec::new(),
         logs: Vec::new(),
@@ -305,6 +321,107 @@ async fn attack_an_older_bundle_is_refused_once_a_newer_one_was_opened() {
     assert_eq!(code, 1);
 }
 
+/// Attack review 3: the key of a department's bundle signer (a trust-list
+/// signer certificate under the health commission's root) is stolen and the
+/// department revokes it. The thief keeps signing bundles with the status
+/// lists from before a revocation, carrying a trust list whose CRL revokes
+/// the thief's certificate, or an older one without that CRL, or with a
+/// sequence far ahead (a floor no genuine bundle passes). Each is refused at
+/// `verifier check`, across processes (the trust list is kept in the data
+/// directory); the department's own bundle still opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_a_revoked_bundle_signer_cannot_serve_bundles() {
+    let issuer = ClinicIssuer::start().await;
+    let (base, http) = (&issuer.base, &issuer.http);
+    let vc = issuer.issue().await;
+    let before = collect_lists(http, &vc).await;
+    let uuid = vc["id"].as_str().unwrap().trim_start_matches("urn:uuid:");
+    let resp = http
+        .post(format!("{base}/credentials/{uuid}/status"))
+        .json(&json!({"action": "revoke", "reason": "复查不合格 / failed re-examination", "by": "test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let after = collect_lists(http, &vc).await;
+    let qr = wallet_core::compact::encode_credential(&vc).unwrap();
+
+    // The bundle signer: certified by the health commission's root for signing lists.
+    let health_pem = fixture("trust/health-commission-root.pem");
+    let health_key = decrypt_private_key(&fixture("trust/health-commission-root.key.pem"), ROOT_PASSPHRASE).unwrap();
+    let signer_key = wallet_core::keys::IssuerKey::generate();
+    let csr =
+        create_csr(&signer_key, "示例市卫生健康委员会核验数据包", "12110000MB0000001U", &signer_key.did()).unwrap();
+    let serial = random_serial();
+    let validity = CertificateValidity {
+        not_before: Utc::now() - Duration::days(30),
+        not_after: Utc::now() + Duration::days(300),
+    };
+    let signer_cert = certificate_pem_to_der(
+        &issue_trust_list_signer_certificate(&csr, &health_pem, &health_key, &validity, &serial).unwrap(),
+    )
+    .unwrap();
+    let signed_by_thief = || Some((&signer_key, signer_cert.clone()));
+    let revocation = RevocationEntry {
+        serial: serial.clone(),
+        revoked_at: Utc::now() - Duration::hours(1),
+        reason: RevocationReason::KeyCompromise,
+        invalidity_date: None,
+    };
+    let issued = Utc::now() - Duration::minutes(30);
+    let revoking_list = numbered_trust_list(issued, 2, std::slice::from_ref(&revocation));
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: Vec<u8>| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+
+    // The premise: before the revocation its bundles open, old lists and all.
+    let unrevoked = write("unrevoked.json", numbered_bundle(10, Duration::hours(2), &before, signed_by_thief()));
+    let (code, out) = check(&unrevoked, &qr);
+    assert_eq!(code, 0, "a signer nobody revoked signs bundles: {out:#}");
+
+    // 1. Carrying the department's current list, whose CRL revokes its signer.
+    let carrying_crl = write(
+        "carrying-crl.json",
+        bundle_carrying(11, Duration::minutes(5), revoking_list.clone(), &before, signed_by_thief()),
+    );
+    let (code, out) = check(&carrying_crl, &qr);
+    assert_eq!((code, &out["error"]), (2, &json!("bundle_untrusted_signer")), "{out:#}");
+
+    // The department's own bundle (root-signed) carries that list: it opens, says
+    // revoked, and this inspector keeps the list.
+    let state = dir.path().join("state");
+    let departments =
+        write("department.json", bundle_carrying(11, Duration::minutes(5), revoking_list.clone(), &after, None));
+    let (code, out) = check_in(&state, &departments, &qr);
+    assert_eq!((code, &out["report"]["checks"]["status"]["code"]), (1, &json!("revoked")), "{out:#}");
+    assert!(state.join("held-trust-list.json").is_file());
+
+    // 2. The thief's next bundle leaves the revoking list out and carries the
+    //    older one: refused by the list kept, in this later process.
+    let older_list = numbered_trust_list(issued, 1, &[]);
+    let leaving_out =
+        write("leaving-out.json", bundle_carrying(12, Duration::minutes(1), older_list, &before, signed_by_thief()));
+    let (code, out) = check_in(&state, &leaving_out, &qr);
+    assert_eq!((code, &out["error"]), (2, &json!("bundle_trust_list_rollback")), "{out:#}");
+    // And carrying the current list, it is refused here as anywhere.
+    let (code, out) = check_in(&state, &carrying_crl, &qr);
+    assert_eq!((code, &out["error"]), (2, &json!("bundle_untrusted_signer")), "{out:#}");
+
+    // 3. A sequence far ahead: it would set a floor no genuine bundle passes.
+    let step = wallet_core::trust::MAX_SEQUENCE_STEP;
+    let far =
+        write("far.json", bundle_carrying(11 + step + 1, Duration::minutes(1), revoking_list.clone(), &after, None));
+    let (code, out) = check_in(&state, &far, &qr);
+    assert_eq!((code, &out["error"]), (2, &json!("bundle_sequence_jump")), "{out:#}");
+    // The department's next bundle, one step at most ahead, opens and the revocation stands.
+    let next = write("next.json", bundle_carrying(11 + step, Duration::minutes(1), revoking_list, &after, None));
+    let (code, out) = check_in(&state, &next, &qr);
+    assert_eq!((code, &out["report"]["checks"]["status"]["code"]), (1, &json!("revoked")), "{out:#}");
+}
+
 /// The department's verifier publishes the bundle: `GET /bundle` is signed by its
 /// bundle key and verifies the issuer's credential offline; after a revocation the
 /// inspector asks `?since=N` and gets a delta carrying only the changed list, which
@@ -364,6 +481,14 @@ async fn the_verifier_publishes_full_bundles_and_deltas() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let (etag, full) = full.expect("a bundle within 10 s");
+    // Asked for gzip: the same bytes, gzipped once when published.
+    let gzipped = client.get(format!("{verifier_base}/bundle")).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    let compressed = gzipped.bytes().await.unwrap();
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(compressed.as_ref()), &mut unzipped).unwrap();
+    assert_eq!(unzipped, full, "the gzipped bundle is the bundle");
+    assert!(compressed.len() < full.len());
     let opened = open_bundle(&full, &roots, Utc::now(), policy, None).await.unwrap();
     assert_eq!(opened.bundle.status_lists.len(), 2, "revocation and suspension lists");
     assert_eq!(format!("\"{}\"", opened.bundle.sequence), etag);

@@ -22,6 +22,17 @@ fn clinic_key() -> IssuerKey {
 /// A trust list (health commission root) with the clinic's fixture
 /// certificate and an animal clinic certified only for dog vaccinations.
 fn trust_list(sequence: u64, vet: &IssuerKey) -> Vec<u8> {
+    trust_list_signed(sequence, vet, &[], None)
+}
+
+/// [`trust_list`], its root's CRL revoking `revoked`, signed by `signer` (a
+/// trust-list signer key and certificate) instead of the root.
+fn trust_list_signed(
+    sequence: u64,
+    vet: &IssuerKey,
+    revoked: &[wallet_core::trust::RevocationEntry],
+    signer: Option<(&IssuerKey, Vec<u8>)>,
+) -> Vec<u8> {
     use wallet_core::trust::*;
     let now = Utc::now();
     let root_pem = fixture("trust/health-commission-root.pem");
@@ -40,9 +51,14 @@ fn trust_list(sequence: u64, vet: &IssuerKey) -> Vec<u8> {
             certificate_pem_to_der(&fixture("trust/clinic-test-issuer.pem")).unwrap(),
             certificate_pem_to_der(&vet_cert).unwrap(),
         ],
-        crls: vec![create_crl(&root_pem, &root_key, &[], now - Duration::minutes(1), now + Duration::days(7)).unwrap()],
+        crls: vec![
+            create_crl(&root_pem, &root_key, revoked, now - Duration::minutes(1), now + Duration::days(7)).unwrap()
+        ],
     };
-    build_trust_list(&contents, &root_key, &[certificate_pem_to_der(&root_pem).unwrap()]).unwrap()
+    match signer {
+        Some((key, certificate)) => build_trust_list(&contents, key, &[certificate]).unwrap(),
+        None => build_trust_list(&contents, &root_key, &[certificate_pem_to_der(&root_pem).unwrap()]).unwrap(),
+    }
 }
 
 /// A verifier on `data_dir` (None: nothing persisted) with `list` as its trust
@@ -288,4 +304,58 @@ async fn attack_a_trust_list_sequence_far_ahead_cannot_lock_out_the_next_genuine
         let (status, body) = vc_api(&start_verifier(Some(&data), &list_file), &honest).await;
         assert_eq!(status, 200, "{next}: {body:#}");
     }
+}
+
+/// Attack review 3: the department revokes a trust-list signer whose key was
+/// stolen; the thief's next list leaves that CRL out. A running verifier
+/// refuses it (the held list revokes its signer); so must one restarted in
+/// between, which once judged the first list after a restart by that list's
+/// own CRLs only. The list accepted is kept in the data directory.
+#[tokio::test]
+async fn attack_a_revoked_trust_list_signer_is_remembered_across_a_restart() {
+    use wallet_core::trust::*;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let vet = IssuerKey::generate();
+    let honest = signed_with_status(unsigned_of("DogVaccinationCertificate", &dog_request(), &vet.did()), &vet).await;
+    let root_pem = fixture("trust/health-commission-root.pem");
+    let root_key = decrypt_private_key(&fixture("trust/health-commission-root.key.pem"), ROOT_PASSPHRASE).unwrap();
+    let signer_key = IssuerKey::generate();
+    let csr = create_csr(&signer_key, "示例市信任列表运营中心", "12110000MB0000001U", &signer_key.did()).unwrap();
+    let serial = random_serial();
+    let validity =
+        CertificateValidity { not_before: Utc::now() - Duration::days(1), not_after: Utc::now() + Duration::days(365) };
+    let signer_cert = certificate_pem_to_der(
+        &issue_trust_list_signer_certificate(&csr, &root_pem, &root_key, &validity, &serial).unwrap(),
+    )
+    .unwrap();
+    let revocation = RevocationEntry {
+        serial,
+        revoked_at: Utc::now() - Duration::hours(1),
+        reason: RevocationReason::KeyCompromise,
+        invalidity_date: None,
+    };
+    let thiefs = trust_list_signed(6, &vet, &[], Some((&signer_key, signer_cert.clone())));
+
+    // The premise: on its own, the thief's list installs.
+    let fresh = dir.path().join("fresh");
+    let list_file = dir.path().join("trust-list.json");
+    std::fs::write(&list_file, &thiefs).unwrap();
+    let (status, body) = vc_api(&start_verifier(Some(&fresh), &list_file), &honest).await;
+    assert_eq!(status, 200, "{body:#}");
+
+    // The department's list revokes the signer; the verifier takes it and keeps it.
+    std::fs::write(&list_file, trust_list_signed(5, &vet, std::slice::from_ref(&revocation), None)).unwrap();
+    let (status, body) = vc_api(&start_verifier(Some(&data), &list_file), &honest).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert!(data.join("held-trust-list.json").is_file());
+    // Restarted with the thief's list: refused, the issuer not confirmed.
+    std::fs::write(&list_file, &thiefs).unwrap();
+    let (status, body) = vc_api(&start_verifier(Some(&data), &list_file), &honest).await;
+    assert_eq!(status, 422, "{body:#}");
+    assert_eq!(body["report"]["checks"]["issuerTrust"]["code"], "untrusted_trust_list_signer", "{body:#}");
+    // The department's next list, signed by its root, is taken.
+    std::fs::write(&list_file, trust_list_signed(7, &vet, std::slice::from_ref(&revocation), None)).unwrap();
+    let (status, body) = vc_api(&start_verifier(Some(&data), &list_file), &honest).await;
+    assert_eq!(status, 200, "{body:#}");
 }

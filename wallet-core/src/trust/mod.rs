@@ -97,6 +97,7 @@ mod usci;
 
 pub use crate::report::TrustedIssuer;
 pub use algorithm::{TrustAlgorithm, TrustKey, TrustSigningKey};
+pub(crate) use certificate::ParsedCertificate;
 pub use certificate::{
     certificate_der_to_pem, certificate_pem_to_der, create_csr, create_root, issue_certificate,
     issue_trust_list_signer_certificate, random_serial, summarize_certificate, CertificateError, CertificateSummary,
@@ -123,5 +124,5 @@ pub use trust_list::{
     build_trust_list, TrustList, TrustListContents, TrustListError, TRUST_LIST_CLOCK_SKEW, TRUST_LIST_JWS_TYPE,
     TRUST_LIST_VERSION,
 };
-pub(crate) use trust_list::{open_department_jws, sign_department_jws};
+pub(crate) use trust_list::{open_department_jws, sign_department_jws, DepartmentDocument};
 pub use usci::{is_valid_usci, usci_check_character};

@@ -273,7 +273,12 @@ impl TrustStore {
     /// its own revocation out. Any reason counts: a signer revoked for
     /// rotation signs nothing new either.
     pub fn revokes_signer_of(&self, next: &TrustStore) -> bool {
-        next.signer.as_ref().is_some_and(|signer| self.roots.iter().any(|root| root.revocation_of(signer).is_some()))
+        next.signer.as_ref().is_some_and(|signer| self.revokes(signer))
+    }
+
+    /// Whether this list's CRLs revoke `certificate` (for any reason).
+    pub(crate) fn revokes(&self, certificate: &ParsedCertificate) -> bool {
+        self.roots.iter().any(|root| root.revocation_of(certificate).is_some())
     }
 
     /// The trust list's sequence number.

@@ -384,6 +384,21 @@ impl TrustList {
         Self::parse(bytes)?.verify(configured_roots, now, max_age)
     }
 
+    /// Reopen a trust list this verifier accepted earlier and kept on its own
+    /// disk, as of its own `issuedAt`: for what it revokes (a trust-list or
+    /// bundle signer it names in a CRL must not sign the next list or bundle,
+    /// even right after a restart) and its sequence. Its signature and chain
+    /// are checked again (at that time); its age is not: a held list may be
+    /// long past its `nextUpdate` and still says who was revoked.
+    ///
+    /// # Errors
+    /// Any [`TrustListError`] but staleness.
+    pub fn reopen_held<R: AsRef<[u8]>>(bytes: &[u8], configured_roots: &[R]) -> Result<TrustStore, TrustListError> {
+        let list = Self::parse(bytes)?;
+        let issued_at = list.payload.issued_at;
+        list.verify(configured_roots, issued_at, Duration::MAX)
+    }
+
     /// Verify a parsed trust list; see [`TrustList::load`].
     ///
     /// # Errors
@@ -438,12 +453,7 @@ impl TrustList {
             attach_crl(index, crl_der, &mut roots, &listed_roots, now, &mut warnings)?;
         }
         // A trust-list signer its root's CRL in this very list revokes.
-        let signer = match self.signer_chain.first() {
-            Some(der) if !roots.iter().any(|root| root.certificate.der == *der) => {
-                Some(ParsedCertificate::from_der(der).map_err(|e| TrustListError::UntrustedSigner(e.to_string()))?)
-            }
-            _ => None,
-        };
+        let signer = signer_certificate(&self.signer_chain, &roots)?;
         if let Some(signer) = &signer {
             if roots.iter().any(|root| root.revocation_of(signer).is_some()) {
                 return Err(TrustListError::UntrustedSigner(format!(
@@ -488,6 +498,20 @@ impl TrustList {
             warnings,
         )
         .with_signer(signer))
+    }
+}
+
+/// The signer certificate of a verified signer chain, unless it is a
+/// configured root (which no CRL of a trust list revokes).
+fn signer_certificate(
+    signer_chain: &[Vec<u8>],
+    roots: &[RootEntry],
+) -> Result<Option<ParsedCertificate>, TrustListError> {
+    match signer_chain.first() {
+        Some(der) if !roots.iter().any(|root| root.certificate.der == *der) => {
+            Ok(Some(ParsedCertificate::from_der(der).map_err(|e| TrustListError::UntrustedSigner(e.to_string()))?))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -683,15 +707,24 @@ pub(crate) fn sign_department_jws<'k>(
     serde_json::to_vec(&envelope).map_err(|e| build(e.to_string()))
 }
 
+/// A department JWS whose signature verified: its payload JSON and the
+/// trust-list signer certificate that signed it (`None` when a configured
+/// root signed it), to be checked against the CRLs of a trust list.
+pub(crate) struct DepartmentDocument {
+    pub(crate) payload: String,
+    pub(crate) signer: Option<ParsedCertificate>,
+}
+
 /// Verify a department JWS of type `typ` (see [`sign_department_jws`]): the
 /// signer is a configured root, or chains to one now with the trust-list
-/// signing EKU, and the signature verifies. Returns the payload JSON.
+/// signing EKU, and the signature verifies. Whether a CRL revokes the signer
+/// is for the caller, who holds the trust list that carries the CRLs.
 pub(crate) fn open_department_jws<R: AsRef<[u8]>>(
     bytes: &[u8],
     typ: &str,
     configured_roots: &[R],
     now: DateTime<Utc>,
-) -> Result<String, TrustListError> {
+) -> Result<DepartmentDocument, TrustListError> {
     let ParsedEnvelope { envelope, algorithm, signer_chain, signature } = parse_envelope(bytes, typ, true)?;
     let roots = configured_root_entries(configured_roots)?;
     let anchors = trust_anchors(&roots)?;
@@ -699,5 +732,6 @@ pub(crate) fn open_department_jws<R: AsRef<[u8]>>(
     if !key.verify_jws(algorithm, &signing_input(&envelope.protected, &envelope.payload), &signature) {
         return Err(TrustListError::BadSignature);
     }
-    Ok(envelope.payload)
+    let signer = signer_certificate(&signer_chain, &roots)?;
+    Ok(DepartmentDocument { payload: envelope.payload, signer })
 }

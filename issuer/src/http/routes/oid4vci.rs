@@ -2,7 +2,7 @@
 //! metadata, token, nonce and credential endpoints.
 
 use actix_web::http::header;
-use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::api_error::ApiError;
 use crate::domain::issuance::Issuer;
@@ -16,17 +16,13 @@ fn no_store(json: serde_json::Value) -> HttpResponse {
 /// # Errors
 /// 400/422 for a request that would not issue.
 pub async fn create_offer(
-    _caller: crate::http::routes::access::ApiCaller,
+    caller: crate::http::routes::access::ApiCaller,
     issuer: web::Data<Issuer>,
-    req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = super::body::read_body(payload).await?;
-    let created_by = req
-        .extensions()
-        .get::<crate::store::ApiTokenRecord>()
-        .map_or_else(|| "unknown".to_owned(), |t| format!("token:{}", t.token_id));
-    let offer = issuer.create_offer(&body, &created_by).await?;
+    // The audit trail names the token that was checked (`token:<id> (<clinic>)`).
+    let offer = issuer.create_offer(&body, &caller.principal()).await?;
     Ok(HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(offer))
 }
 

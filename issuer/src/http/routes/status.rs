@@ -141,25 +141,40 @@ pub async fn vc_api_update(
             ))
         }
     };
+    if items.len() > MAX_VC_API_STATUS_ITEMS {
+        return Err(ApiError::bad_request(
+            "too_many_status_items",
+            format!("credentialStatus 最多 {MAX_VC_API_STATUS_ITEMS} 项"),
+            format!("credentialStatus may hold at most {MAX_VC_API_STATUS_ITEMS} items"),
+        ));
+    }
     let reason = string_field(&body, "reason")?.unwrap_or("VC-API status update");
+    // Every item is read before any is applied: a bad item must not leave
+    // the client told "failed" after an earlier one was applied.
+    let actions = items
+        .iter()
+        .map(|item| match item.get("status").and_then(Value::as_str) {
+            Some("revoked" | "revoke") => Ok(StatusAction::Revoke),
+            Some("suspended" | "suspend") => Ok(StatusAction::Suspend),
+            Some("active" | "reinstated" | "reinstate" | "unsuspended") => Ok(StatusAction::Reinstate),
+            _ => Err(ApiError::bad_request(
+                "invalid_action",
+                "status 应为 revoked、suspended 或 active",
+                "status must be \"revoked\", \"suspended\" or \"active\"",
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut last = None;
-    for item in items {
-        let action = match item.get("status").and_then(Value::as_str) {
-            Some("revoked" | "revoke") => StatusAction::Revoke,
-            Some("suspended" | "suspend") => StatusAction::Suspend,
-            Some("active" | "reinstated" | "reinstate" | "unsuspended") => StatusAction::Reinstate,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "invalid_action",
-                    "status 应为 revoked、suspended 或 active",
-                    "status must be \"revoked\", \"suspended\" or \"active\"",
-                ))
-            }
-        };
+    for action in actions {
         last = Some(issuer.status.change(credential_id, action, reason, &caller.principal()).await?);
     }
     Ok(HttpResponse::Ok().json(last))
 }
+
+/// At most this many items in one VC-API status update (one credential has a
+/// revocation and a suspension entry; more is no update a client means, and
+/// each item is a transaction and an audit event).
+pub const MAX_VC_API_STATUS_ITEMS: usize = 4;
 
 /// `POST /api/v1/credentials/{uuid}/use`
 ///
