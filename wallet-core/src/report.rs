@@ -180,9 +180,9 @@ pub struct TrustedIssuer {
     /// certificate does not list.
     pub authorised_types: Vec<String>,
     /// When the department withdrew (or put on hold) the issuer certificate,
-    /// for a signature claimed before it: such a credential stands only with
-    /// the log's evidence of when it was signed
-    /// (`RevocationReason::distrusts_the_signer`).
+    /// or from when its key was compromised, for a signature claimed before
+    /// it: such a credential stands only with the log's evidence that it
+    /// was anchored on the chain before then (`RevocationRecord::evidence_needed_before`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub withdrawn_at: Option<DateTime<Utc>>,
 }

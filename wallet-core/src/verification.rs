@@ -417,10 +417,15 @@ fn report_with_signature(
         Some((cache, policy)) => {
             // A list counts only when signed by the credential's key (the one
             // whose trust was assessed), or, after a key rotation, by a key the
-            // trust list certifies for the same organisation.
-            let same_issuer = |list_signer: &str, credential_signer: &str| match &options.trust {
-                IssuerTrust::List { store, .. } => store.same_organization(list_signer, credential_signer),
-                _ => false,
+            // trust list certifies for the same organisation and holds in force
+            // at the list's validFrom; neither revoked as the trust list says.
+            let may_sign = |list_signer: &str, credential_signer: &str, valid_from: DateTime<Utc>| match &options
+                .trust
+            {
+                IssuerTrust::List { store, .. } => {
+                    store.may_sign_status_lists(list_signer, credential_signer, valid_from)
+                }
+                _ => list_signer == credential_signer,
             };
             let (result, status_warnings) = crate::status::check_status_with(
                 vc,
@@ -428,7 +433,7 @@ fn report_with_signature(
                 cache,
                 policy,
                 options.now,
-                &same_issuer,
+                &may_sign,
             );
             warnings.extend(status_warnings);
             result
@@ -458,20 +463,26 @@ fn report_with_signature(
     };
     let (anchoring, anchor) =
         check_anchoring(obj, credential_key.as_deref(), proof, credential_digest, options, &mut warnings);
-    // An issuer whose authorisation was withdrawn may still hold its key, and
-    // a signer chooses the signing time it claims: a credential claimed from
-    // before the withdrawal stands only on the log's evidence of when it was
-    // signed (offline: a QR or bundle with its inclusion proof).
+    // An issuer whose authorisation was withdrawn may still hold its key (and
+    // a compromised key is held by someone else), and a signer chooses the
+    // signing time it claims: a credential claimed from before then stands
+    // only on the log's evidence that it existed then, its entry under a tree
+    // anchored on the chain no later than that time (online the first anchor
+    // covering it; offline the bundle's, which rarely is that old). Being in
+    // the log is not enough: the withdrawn clinic runs its own log and
+    // anchors what it signs today.
     if let Some(withdrawn_at) = trusted_issuer.as_ref().and_then(|t| t.withdrawn_at) {
-        if issuer_trust.is_valid() && !anchoring.is_valid() {
+        let anchored_before = anchoring.is_valid()
+            && anchor.as_ref().is_some_and(|a| i64::try_from(a.block_time).is_ok_and(|t| t <= withdrawn_at.timestamp()));
+        if issuer_trust.is_valid() && !anchored_before {
             let when = withdrawn_at.format("%Y-%m-%d %H:%M UTC");
             issuer_trust = CheckResult::invalid(
                 "issuer_withdrawn_unanchored",
                 format!(
-                    "签发机构的授权已于 {when} 被撤销；此前签发的凭证须有共享日志的登记证明才能确认签发时间，请联网核验"
+                    "签发机构的证书自 {when} 起被撤销授权或因密钥泄露吊销；此前签发的凭证须有共享日志在该时间前上链的登记证明，请联网核验"
                 ),
                 format!(
-                    "the issuer's authorisation was withdrawn on {when}; a credential it signed before then needs the shared log's proof of when it was signed: verify online"
+                    "the issuer's certificate was withdrawn, or its key compromised, as of {when}; a credential signed before then needs the shared log's proof that it was anchored on the chain before that time: verify online"
                 ),
             );
             trusted_issuer = None;

@@ -273,18 +273,19 @@ impl Default for StatusPolicy {
     }
 }
 
-/// Who may sign a status list for a credential: its key (the one whose
-/// trust was assessed), or a key `same_issuer` says belongs to the same
-/// issuer (key rotation). The credential's `issuer` string and the keys of
-/// any other proofs on it do not count: anyone can append a proof.
+/// Who may sign a status list for a credential, as `may_sign` says for its
+/// key (the one whose trust was assessed) and the list's `validFrom`: that
+/// key, or a key the trust list certifies for the same organisation (key
+/// rotation). The credential's `issuer` string and the keys of any other
+/// proofs on it do not count: anyone can append a proof.
 struct CredentialSigner<'a> {
     key: Option<&'a str>,
-    same_issuer: &'a dyn Fn(&str, &str) -> bool,
+    may_sign: &'a dyn Fn(&str, &str, DateTime<Utc>) -> bool,
 }
 
 impl CredentialSigner<'_> {
-    fn may_sign(&self, list_signer: &str) -> bool {
-        self.key.is_some_and(|key| list_signer == key || (self.same_issuer)(list_signer, key))
+    fn may_sign(&self, list_signer: &str, valid_from: DateTime<Utc>) -> bool {
+        self.key.is_some_and(|key| (self.may_sign)(list_signer, key, valid_from))
     }
 
     fn describe(&self) -> String {
@@ -352,7 +353,7 @@ fn check_entry(
     let Some(Held { list, fetched_at }) = state
         .into_iter()
         .flat_map(|s| s.by_signer.iter())
-        .filter(|(signer, _)| credential.may_sign(signer))
+        .filter(|(signer, held)| credential.may_sign(signer, held.list.valid_from()))
         .map(|(_, h)| h)
         .max_by_key(|h| (h.list.valid_from(), h.fetched_at))
     else {
@@ -501,22 +502,24 @@ pub fn check_status(
     now: DateTime<Utc>,
 ) -> (CheckResult, Vec<Warning>) {
     let key = proof_signer_dids(vc).into_iter().next();
-    check_status_with(vc, key.as_deref(), cache, policy, now, &|_, _| false)
+    check_status_with(vc, key.as_deref(), cache, policy, now, &|list_signer, key, _| list_signer == key)
 }
 
 /// [`check_status`] with the credential's key given: `credential_key` is the
 /// DID of the key whose trust was assessed (see
 /// [`verify_credential`](crate::verification::verify_credential)); a list
-/// counts only when signed by it, or by a key that `same_issuer(list_signer,
-/// credential_key)` says belongs to the same issuer (the trust list certifies
-/// both for one organisation: key rotation). `None` (no key): no list counts.
+/// counts only when `may_sign(list_signer, credential_key, list_valid_from)`
+/// says so: its own key, or one the trust list certifies for the same
+/// organisation (key rotation), and neither revoked as
+/// [`TrustStore::may_sign_status_lists`](crate::trust::TrustStore::may_sign_status_lists)
+/// says. `None` (no key): no list counts.
 pub fn check_status_with(
     vc: &Value,
     credential_key: Option<&str>,
     cache: &StatusListCache,
     policy: &StatusPolicy,
     now: DateTime<Utc>,
-    same_issuer: &dyn Fn(&str, &str) -> bool,
+    may_sign: &dyn Fn(&str, &str, DateTime<Utc>) -> bool,
 ) -> (CheckResult, Vec<Warning>) {
     let entries = match status_entries(vc) {
         Ok(entries) => entries,
@@ -534,7 +537,7 @@ pub fn check_status_with(
             Vec::new(),
         );
     }
-    let credential = CredentialSigner { key: credential_key, same_issuer };
+    let credential = CredentialSigner { key: credential_key, may_sign };
     let mut warnings = Vec::new();
     let mut revoked = None;
     let mut suspended = None;

@@ -273,6 +273,24 @@ impl RevocationRecord {
         }
     }
 
+    /// From when a signature the signer claims to have made earlier stands
+    /// only on the shared log's evidence that it existed then (its entry
+    /// anchored on the chain before this time): the signer chooses the time
+    /// it claims (`proof.created`). The compromise reasons from the void time
+    /// (a thief dates its forgeries before the compromise), withdrawal and
+    /// hold from the revocation (a withdrawn clinic dates its new credentials
+    /// the day before); `None` for the routine reasons (rotation, closing
+    /// down), which leave earlier credentials standing offline.
+    pub(crate) fn evidence_needed_before(&self) -> Option<DateTime<Utc>> {
+        if self.reason.voids_earlier_signatures() {
+            Some(self.void_from())
+        } else if self.reason.distrusts_the_signer() {
+            Some(self.revoked_at)
+        } else {
+            None
+        }
+    }
+
     /// The first instant from which signatures are void.
     pub(crate) fn void_from(&self) -> DateTime<Utc> {
         if self.reason.voids_earlier_signatures() {

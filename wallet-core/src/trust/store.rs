@@ -327,6 +327,75 @@ impl TrustStore {
         self.organizations_of(did_b).iter().any(|b| a.contains(b))
     }
 
+    /// May a status list signed by `list_signer`, valid from `at` (its
+    /// `validFrom`), say what became of the credentials signed by
+    /// `credential_signer`?
+    ///
+    /// - Its own key: yes, unless a revocation says someone else may hold
+    ///   it (compromise, from its void time) or the department no longer
+    ///   vouches for the signer's conduct (withdrawal, hold, from the
+    ///   revocation): a thief of the key, or a withdrawn clinic, would
+    ///   otherwise clear its own revocations. A key rotated away or of a
+    ///   clinic that closed still keeps its credentials' lists.
+    /// - Another key (a rotation): only one certified here for the same
+    ///   organisation by a certificate in force at `at` (path valid then,
+    ///   not revoked as of then, for any reason). A retired, expired or
+    ///   revoked key of the organisation must not clear the revocations of
+    ///   every credential the organisation signed, its current key's included.
+    pub fn may_sign_status_lists(&self, list_signer: &str, credential_signer: &str, at: DateTime<Utc>) -> bool {
+        let entries = |did: &str| self.certificates_of_key(did).into_iter().flatten().filter_map(|&i| self.issuers.get(i));
+        if list_signer == credential_signer {
+            return !entries(list_signer).any(|entry| {
+                self.revocation_of_entry(entry)
+                    .and_then(RevocationRecord::evidence_needed_before)
+                    .is_some_and(|from| at >= from)
+            });
+        }
+        self.same_organization(list_signer, credential_signer) && entries(list_signer).any(|entry| self.in_force_at(entry, at))
+    }
+
+    /// The revocation of an issuer certificate by its root's CRLs, if any.
+    fn revocation_of_entry(&self, entry: &IssuerEntry) -> Option<&RevocationRecord> {
+        self.roots
+            .iter()
+            .filter(|root| root.certificate.raw.tbs_certificate.subject == entry.issuer_name)
+            .find_map(|root| root.revocations.as_ref()?.get(&entry.serial))
+    }
+
+    /// Is the certificate in force at `at`: within its validity, its path to
+    /// a configured root valid then (credential-signing usage), its root's
+    /// revocations known, and none voiding a signature made then?
+    fn in_force_at(&self, entry: &IssuerEntry, at: DateTime<Utc>) -> bool {
+        if at < entry.not_before || at > entry.not_after {
+            return false;
+        }
+        let position = match entry.verified_anchor.get() {
+            Some(&position) => position,
+            None => {
+                let refused = |_: String, _: String| {
+                    IssuerTrustFailure::new(IssuerTrustFailureCode::IssuerCertificateExpired, "", "")
+                };
+                let untrusted = |_: String| IssuerTrustFailure::new(IssuerTrustFailureCode::UntrustedRoot, "", "");
+                let usage = |_: &str, _: &str| IssuerTrustFailure::new(IssuerTrustFailureCode::WrongKeyUsage, "", "");
+                match self.validate_path(entry, at, &refused, &untrusted, &usage) {
+                    Ok(position) => {
+                        let _ = entry.verified_anchor.set(position);
+                        position
+                    }
+                    Err(_) => return false,
+                }
+            }
+        };
+        let Some(root) = self.roots.get(position) else { return false };
+        if at < root.certificate.not_before || at > root.certificate.not_after {
+            return false;
+        }
+        match &root.revocations {
+            Some(revocations) => !revocations.get(&entry.serial).is_some_and(|record| record.voids_signature_at(at)),
+            None => false,
+        }
+    }
+
     /// The organisations (credit code, certifying root) the key in `did` is
     /// certified for by a configured root, whatever the certificates' validity.
     fn organizations_of(&self, did: &str) -> Vec<(&str, &x509_cert::name::Name)> {
@@ -659,10 +728,7 @@ impl TrustStore {
                 return Err(IssuerTrustFailure::new(Code::IssuerRevoked, zh, en));
             }
         }
-        let withdrawn_at = revocations
-            .get(&issuer.serial)
-            .filter(|record| record.reason.distrusts_the_signer())
-            .map(|record| record.revoked_at);
+        let withdrawn_at = revocations.get(&issuer.serial).and_then(RevocationRecord::evidence_needed_before);
 
         // Authorised for this kind of credential? Every type the credential
         // claims (other than the base `VerifiableCredential`) must be listed:

@@ -377,7 +377,12 @@ fn a_log_signed_with_the_signers_key_is_its_log_even_before_any_entry() {
 /// keeps its key, signs after the withdrawal and dates the proof the hour
 /// before. Offline nothing tells that from what it really signed then, so
 /// both are refused (`issuer_withdrawn_unanchored`); with the log's evidence
-/// the credential it logged then stands and the backdated one does not.
+/// the credential it logged and anchored then stands. Attack review 3: the
+/// withdrawn clinic runs its own log, so it logs and anchors the backdated
+/// one too, after the withdrawal: being in the log is not evidence, being
+/// anchored on the chain before the withdrawal is. The same holds for a
+/// thief of a compromised key dating its forgery before the compromise
+/// (`keyCompromise`, which once was judged by the claimed date alone).
 /// Rotation (`superseded`) at the same time leaves earlier credentials
 /// standing offline, as before.
 #[tokio::test]
@@ -403,32 +408,48 @@ async fn a_withdrawn_issuer_needs_the_logs_evidence_for_what_it_claims_to_have_s
     later["id"] = json!("urn:uuid:0f1e2d3c-4b5a-4968-8776-655443322111");
     let backdated = sign_credential(&later, key, created).await.unwrap();
     let at_secs = u64::try_from(created.timestamp()).unwrap();
+    // Before the withdrawal (00:00): the credential logged, anchored at 23:30.
     let mut log = IssuerLog::new();
     log.append(digest_of(&logged).await, &key.did(), at_secs);
-    log.append([5; 32], &key.did(), at_secs + 3600);
+    log.append([5; 32], &key.did(), at_secs + 1800);
     let mut mirror = LogMirror::new(log.signer.log_key().clone());
-    log.sync(&mut mirror, at_secs + 3600);
-    mirror.add_anchor(log.anchor(2, 42, at_secs + 3610)).unwrap();
-    let logs = Arc::new(RwLock::new(LogMirrors::new(vec![mirror])));
-    let inspector = |reason, online: bool| {
+    log.sync(&mut mirror, at_secs + 1800);
+    mirror.add_anchor(log.anchor(2, 42, at_secs + 1810)).unwrap();
+    let before = Arc::new(RwLock::new(LogMirrors::new(vec![mirror.clone()])));
+    // After it (01:00): the backdated one logged and anchored by the clinic's own log.
+    log.append(digest_of(&backdated).await, &key.did(), at_secs + 7200);
+    log.sync(&mut mirror, at_secs + 7200);
+    mirror.add_anchor(log.anchor(3, 43, at_secs + 7210)).unwrap();
+    let after = Arc::new(RwLock::new(LogMirrors::new(vec![mirror])));
+    let inspector = |reason, logs: Option<&Arc<RwLock<LogMirrors>>>| {
         let store = pki.store(vec![cert.clone()], &[revoked(reason)]);
         let options = VerifyOptions::at(now()).with_trust(IssuerTrust::list(Arc::new(store)), true);
-        if online {
-            options.with_anchoring(AnchoringSource::Mirrors { logs: logs.clone(), policy: policy(false) })
-        } else {
-            options
+        match logs {
+            Some(logs) => {
+                options.with_anchoring(AnchoringSource::Mirrors { logs: logs.clone(), policy: policy(false) })
+            }
+            None => options,
         }
     };
-    for vc in [&logged, &backdated] {
-        let report = verify_credential(vc, &inspector(RevocationReason::PrivilegeWithdrawn, false)).await.unwrap();
-        assert_eq!(report.checks.issuer_trust.invalid_code(), Some("issuer_withdrawn_unanchored"), "{report:#?}");
-        assert!(!report.verified && report.trusted_issuer.is_none());
+    for reason in [RevocationReason::PrivilegeWithdrawn, RevocationReason::KeyCompromise] {
+        for vc in [&logged, &backdated] {
+            let report = verify_credential(vc, &inspector(reason, None)).await.unwrap();
+            assert_eq!(report.checks.issuer_trust.invalid_code(), Some("issuer_withdrawn_unanchored"), "{report:#?}");
+            assert!(!report.verified && report.trusted_issuer.is_none());
+        }
+        for logs in [&before, &after] {
+            let report = verify_credential(&logged, &inspector(reason, Some(logs))).await.unwrap();
+            assert!(report.checks.issuer_trust.is_valid() && report.checks.anchoring.is_valid(), "{report:#?}");
+        }
+        let report = verify_credential(&backdated, &inspector(reason, Some(&before))).await.unwrap();
+        assert_eq!(report.checks.issuer_trust.invalid_code(), Some("issuer_withdrawn_unanchored"));
+        assert!(!report.verified);
+        // In the log and anchored, but only after the withdrawal.
+        let report = verify_credential(&backdated, &inspector(reason, Some(&after))).await.unwrap();
+        assert!(report.checks.anchoring.is_valid(), "the premise: it is logged and anchored; {report:#?}");
+        assert_eq!(report.checks.issuer_trust.invalid_code(), Some("issuer_withdrawn_unanchored"), "{reason:?}");
+        assert!(!report.verified);
     }
-    let report = verify_credential(&logged, &inspector(RevocationReason::PrivilegeWithdrawn, true)).await.unwrap();
-    assert!(report.checks.issuer_trust.is_valid() && report.checks.anchoring.is_valid(), "{report:#?}");
-    let report = verify_credential(&backdated, &inspector(RevocationReason::PrivilegeWithdrawn, true)).await.unwrap();
-    assert_eq!(report.checks.issuer_trust.invalid_code(), Some("issuer_withdrawn_unanchored"));
-    assert!(!report.verified);
-    let report = verify_credential(&backdated, &inspector(RevocationReason::Superseded, false)).await.unwrap();
+    let report = verify_credential(&backdated, &inspector(RevocationReason::Superseded, None)).await.unwrap();
     assert!(report.checks.issuer_trust.is_valid(), "{report:#?}");
 }

@@ -408,18 +408,21 @@ async fn after_key_rotation_status_lists_signed_by_the_new_key_still_cover_old_c
     let old_key = test_key();
     let new_key = IssuerKey::generate();
     let other_org = IssuerKey::generate();
+    // A key the clinic retired (revoked, superseded) before the list was made.
+    let retired_key = IssuerKey::generate();
+    let retired_serial = random_serial();
     let validity = CertificateValidity {
         not_before: Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap(),
         not_after: Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap(),
     };
-    let certify = |key: &IssuerKey, usci: &str| {
+    let certify_with = |key: &IssuerKey, usci: &str, serial: &[u8]| {
         let csr = create_csr(key, "示例市第一人民医院体检中心", usci, &key.did()).unwrap();
         certificate_pem_to_der(
-            &issue_certificate(&csr, &root_pem, &root_key, &["HealthCertificate"], &validity, &random_serial())
-                .unwrap(),
+            &issue_certificate(&csr, &root_pem, &root_key, &["HealthCertificate"], &validity, serial).unwrap(),
         )
         .unwrap()
     };
+    let certify = |key: &IssuerKey, usci: &str| certify_with(key, usci, &random_serial());
     let contents = TrustListContents {
         sequence: 2,
         issued_at: now - chrono::Duration::hours(1),
@@ -429,11 +432,17 @@ async fn after_key_rotation_status_lists_signed_by_the_new_key_still_cover_old_c
             certificate_pem_to_der(&fixture("trust/clinic-test-issuer.pem")).unwrap(),
             certify(&new_key, "12110000MB0000001U"), // the clinic's new key: same organisation
             certify(&other_org, "91350100M000100Y43"), // another organisation
+            certify_with(&retired_key, "12110000MB0000001U", &retired_serial), // the clinic's, retired
         ],
         crls: vec![create_crl(
             &root_pem,
             &root_key,
-            &[],
+            &[RevocationEntry {
+                serial: retired_serial.clone(),
+                revoked_at: Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap(),
+                reason: RevocationReason::Superseded,
+                invalidity_date: None,
+            }],
             now - chrono::Duration::days(1),
             now + chrono::Duration::days(30),
         )
@@ -496,6 +505,11 @@ async fn after_key_rotation_status_lists_signed_by_the_new_key_still_cover_old_c
     // Another organisation's key cannot vouch for the clinic's credentials.
     let (trusted, _) = verify_with_list_signed_by(other_org).await;
     assert_eq!(trusted.checks.status.invalid_code(), Some("status_list_wrong_issuer"));
+    // Attack review 3: nor can a key of the clinic revoked before the list was
+    // made (retired, expired, compromised): whoever holds it would clear the
+    // revocations of every credential the clinic signed, its current key's too.
+    let (trusted, _) = verify_with_list_signed_by(retired_key).await;
+    assert_eq!(trusted.checks.status.invalid_code(), Some("status_list_wrong_issuer"), "{trusted:#?}");
 }
 
 // ---- issue #13: exact type authorisation, status lists bound to the assessed key ----
