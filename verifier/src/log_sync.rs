@@ -46,6 +46,11 @@ const MAX_NOTE_BYTES: usize = 64 * 1024;
 
 /// Largest page of entries asked for (the issuer serves at most 1000).
 const ENTRIES_PAGE: u64 = 1000;
+/// Anchors per page of an issuer's `GET /log/anchors?after=N` (its `ANCHOR_PAGE`):
+/// a shorter page is the last.
+const ANCHOR_PAGE_LEN: usize = 100;
+/// Pages of anchors read per sync round (the rest the next round).
+const ANCHOR_PAGES: usize = 50;
 
 /// Anchoring settings.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -441,10 +446,25 @@ impl AnchoringState {
                 return Err(format!("wrong chain: the node reports chain {node_chain}, configured {expected}"));
             }
         }
-        let listed = self.get_text(&format!("{}/log/anchors", source.url)).await?;
-        let listed: Value = serde_json::from_str(&listed).map_err(|e| format!("log anchors: {e}"))?;
+        // Page through the anchors above the largest this mirror accepted (the
+        // whole list grows with every anchor and outgrew the response cap), at
+        // most ANCHOR_PAGES pages a round.
+        let mut after =
+            self.with_mirror(&source.origin, |m| m.anchors().last().map_or(0, |a| a.calldata.tree_size)).unwrap_or(0);
+        let mut listed = Vec::new();
+        for _ in 0..ANCHOR_PAGES {
+            let page = self.get_text(&format!("{}/log/anchors?after={after}", source.url)).await?;
+            let page: Vec<Value> = serde_json::from_str(&page).map_err(|e| format!("log anchors: {e}"))?;
+            let last = page.last().and_then(|a| a.get("treeSize")).and_then(Value::as_u64);
+            let full = page.len() >= ANCHOR_PAGE_LEN;
+            listed.extend(page);
+            match last {
+                Some(last) if full && last > after => after = last,
+                _ => break,
+            }
+        }
         let mut problems = Vec::new();
-        for anchor in listed.as_array().into_iter().flatten() {
+        for anchor in &listed {
             let confirmed = anchor.get("state").and_then(Value::as_str) == Some("confirmed");
             let Some(tx) = anchor.get("txHash").and_then(Value::as_str).filter(|_| confirmed) else { continue };
             if self.with_mirror(&source.origin, |m| m.has_anchor_tx(tx)).unwrap_or(true) {

@@ -419,22 +419,15 @@ fn report_with_signature(
             // whose trust was assessed), or, after a key rotation, by a key the
             // trust list certifies for the same organisation and holds in force
             // at the list's validFrom; neither revoked as the trust list says.
-            let may_sign = |list_signer: &str, credential_signer: &str, valid_from: DateTime<Utc>| match &options
-                .trust
+            let may_sign = |list_signer: &str, credential_signer: &str, valid_from: DateTime<Utc>| match &options.trust
             {
                 IssuerTrust::List { store, .. } => {
                     store.may_sign_status_lists(list_signer, credential_signer, valid_from)
                 }
                 _ => list_signer == credential_signer,
             };
-            let (result, status_warnings) = crate::status::check_status_with(
-                vc,
-                credential_key.as_deref(),
-                cache,
-                policy,
-                options.now,
-                &may_sign,
-            );
+            let (result, status_warnings) =
+                crate::status::check_status_with(vc, credential_key.as_deref(), cache, policy, options.now, &may_sign);
             warnings.extend(status_warnings);
             result
         }
@@ -473,7 +466,9 @@ fn report_with_signature(
     // anchors what it signs today.
     if let Some(withdrawn_at) = trusted_issuer.as_ref().and_then(|t| t.withdrawn_at) {
         let anchored_before = anchoring.is_valid()
-            && anchor.as_ref().is_some_and(|a| i64::try_from(a.block_time).is_ok_and(|t| t <= withdrawn_at.timestamp()));
+            && anchor
+                .as_ref()
+                .is_some_and(|a| i64::try_from(a.block_time).is_ok_and(|t| t <= withdrawn_at.timestamp()));
         if issuer_trust.is_valid() && !anchored_before {
             let when = withdrawn_at.format("%Y-%m-%d %H:%M UTC");
             issuer_trust = CheckResult::invalid(

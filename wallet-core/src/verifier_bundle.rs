@@ -143,8 +143,13 @@ impl VerifierBundle {
             return Err(BundleFileError::Rollback { offered: delta.sequence, held: held.sequence });
         }
         let mut status_lists = held.status_lists.clone();
+        // A URL may carry one list per signer (a key rotation): a changed list
+        // replaces the one of the same URL and issuer, not the first of its URL.
         for list in delta.status_lists {
-            match status_lists.iter_mut().find(|held| held.url == list.url) {
+            let same_slot = |held: &&mut BundledStatusList| {
+                held.url == list.url && held.credential["issuer"] == list.credential["issuer"]
+            };
+            match status_lists.iter_mut().find(same_slot) {
                 Some(slot) => *slot = list,
                 None => status_lists.push(list),
             }
@@ -654,5 +659,44 @@ pub fn bundle_refused(error: &BundleFileError) -> CheckResult {
             format!("核验数据包无法使用：{error}"),
             format!("the verifier bundle cannot be used: {error}"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(url: &str, issuer: &str, bits: &str) -> BundledStatusList {
+        BundledStatusList {
+            url: url.to_owned(),
+            credential: serde_json::json!({"issuer": issuer, "credentialSubject": {"encodedList": bits}}),
+        }
+    }
+
+    fn bundle(sequence: u64, lists: Vec<BundledStatusList>) -> VerifierBundle {
+        VerifierBundle {
+            version: VERIFIER_BUNDLE_VERSION,
+            sequence,
+            issued_at: DateTime::<Utc>::UNIX_EPOCH,
+            trust_list: "{}".into(),
+            status_lists: lists,
+            checkpoints: Vec::new(),
+            logs: Vec::new(),
+            base_sequence: None,
+        }
+    }
+
+    /// Review 3: a URL carrying the lists of two keys (a rotation); the delta
+    /// of the new key's list replaced the first list of that URL, the old
+    /// key's, and the merged bundle kept the new key's stale copy.
+    #[test]
+    fn a_delta_replaces_the_list_of_the_same_url_and_signer() {
+        let url = "https://clinic.example/status/1";
+        let held = bundle(1, vec![list(url, "did:key:old", "A"), list(url, "did:key:new", "B")]);
+        let next = bundle(2, vec![list(url, "did:key:old", "A"), list(url, "did:key:new", "C")]);
+        let delta = next.delta_since(&held);
+        assert_eq!(delta.status_lists, vec![list(url, "did:key:new", "C")]);
+        let merged = VerifierBundle::apply_delta(&held, delta).expect("applies");
+        assert_eq!(merged.status_lists, next.status_lists);
     }
 }

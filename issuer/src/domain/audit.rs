@@ -39,3 +39,16 @@ pub async fn activity(store: &Store) -> Result<Activity, StoreError> {
 pub async fn anchors(store: &Store) -> Result<Vec<AnchorRecord>, StoreError> {
     store.anchors().await
 }
+
+/// At most [`ANCHOR_PAGE`] anchors of tree sizes above `after`, by tree size:
+/// what a verifier syncing its mirror asks for (the whole list grows with every
+/// anchor, ~360 bytes each, and outgrew the verifier's response cap).
+///
+/// # Errors
+/// The store's.
+pub async fn anchors_after(store: &Store, after: u64) -> Result<Vec<AnchorRecord>, StoreError> {
+    store.anchors_after(after, ANCHOR_PAGE).await
+}
+
+/// Anchors per page of `GET /log/anchors?after=N` (~36 KB).
+pub const ANCHOR_PAGE: u64 = 100;

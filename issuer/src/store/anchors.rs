@@ -143,6 +143,22 @@ impl Store {
         self.session().await?.query(SELECT_ANCHORS, &[]).await?.iter().map(decode_anchor).collect()
     }
 
+    /// The anchors of tree sizes above `after`, by tree size, at most `limit`.
+    pub async fn anchors_after(&self, after: u64, limit: u64) -> Result<Vec<AnchorRecord>, StoreError> {
+        self.session()
+            .await?
+            .query(
+                "SELECT tree_size, root, note_digest, state, tx_hash, attempts, last_error, next_attempt_at, \
+                 block_number, block_time, chain_id, updated_at FROM anchors WHERE tree_size > $1 \
+                 ORDER BY tree_size LIMIT $2",
+                &args![u64_to_db(after), u64_to_db(limit)],
+            )
+            .await?
+            .iter()
+            .map(decode_anchor)
+            .collect()
+    }
+
     /// Writes the mutable fields of an anchor (state, tx hash, attempts, error, times,
     /// block) unless the stored row is already confirmed. Returns whether it was written.
     pub async fn update_anchor(&self, anchor: &AnchorRecord) -> Result<bool, StoreError> {

@@ -340,6 +340,12 @@ async fn the_anchor_queue_keeps_one_row_per_size_and_confirmed_rows_are_final(db
     let mut anchors = store.anchors().await.expect("read");
     assert_eq!(anchors.iter().map(|a| a.tree_size).collect::<Vec<_>>(), [3, 5]);
     assert_eq!(anchors[0].root, vec![3; 32], "the first root queued for a size is kept");
+    // A verifier pages through them: those above a size, at most so many.
+    let sizes = |page: Vec<AnchorRecord>| page.iter().map(|a| a.tree_size).collect::<Vec<_>>();
+    assert_eq!(sizes(store.anchors_after(0, 100).await.expect("page")), [3, 5]);
+    assert_eq!(sizes(store.anchors_after(0, 1).await.expect("page")), [3]);
+    assert_eq!(sizes(store.anchors_after(3, 100).await.expect("page")), [5]);
+    assert!(store.anchors_after(5, 100).await.expect("page").is_empty());
 
     let mut sent = anchors.remove(0);
     sent.state = AnchorState::Sent;

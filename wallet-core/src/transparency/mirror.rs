@@ -390,7 +390,11 @@ impl LogMirror {
                 ),
             };
         }
-        let within_grace = |since: u64| now.saturating_sub(since) <= policy.grace_secs;
+        // An entry the log dates beyond the clock (and its skew) is never
+        // "within grace": `now - at` saturated to 0 kept such an entry pending
+        // for ever, neither witnessed nor anchored, under any policy.
+        let within_grace =
+            |since: u64| since <= now + policy.skew_secs && now.saturating_sub(since) <= policy.grace_secs;
         let Some(&index) = self.issued.get(digest) else {
             return self.check_missing(claimed_at, policy, now);
         };

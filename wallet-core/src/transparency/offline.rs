@@ -267,6 +267,27 @@ pub fn check_inclusion_offline_signed_by(
             ),
         };
     };
+    // Without witnesses, nothing but the chain ties the proof's tree to the
+    // log everyone else sees, and the log key is the credential key: a thief
+    // of it signs a one-entry "log" holding its forgery, smaller than the
+    // anchored tree. So with no witness required, only a proof against the
+    // anchored tree itself (same size, same root) shows the credential anchored.
+    if anchor.tree_size != verified.size && log.witnesses.threshold() == 0 {
+        return AnchoringOutcome::Unknown {
+            code: "anchoring_proof_not_at_anchor",
+            reason: Localized::new(
+                format!(
+                    "登记证明针对的日志树（{} 条）既无见证方会签，也不是核验数据包中的链上锚定（{} 条）：请联网更新登记证明或联网核验",
+                    verified.size, anchor.tree_size
+                ),
+                format!(
+                    "the inclusion proof is against a tree ({} entries) that no witness cosigned and that is not the \
+                     bundle's anchored tree ({} entries): refresh the proof online, or verify online",
+                    verified.size, anchor.tree_size
+                ),
+            ),
+        };
+    }
     if anchor.tree_size == verified.size && !hashes_equal(&anchor.root, &verified.root) {
         return AnchoringOutcome::Failed {
             code: "anchoring_log_conflict",

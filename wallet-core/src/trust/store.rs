@@ -343,7 +343,8 @@ impl TrustStore {
     ///   revoked key of the organisation must not clear the revocations of
     ///   every credential the organisation signed, its current key's included.
     pub fn may_sign_status_lists(&self, list_signer: &str, credential_signer: &str, at: DateTime<Utc>) -> bool {
-        let entries = |did: &str| self.certificates_of_key(did).into_iter().flatten().filter_map(|&i| self.issuers.get(i));
+        let entries =
+            |did: &str| self.certificates_of_key(did).into_iter().flatten().filter_map(|&i| self.issuers.get(i));
         if list_signer == credential_signer {
             return !entries(list_signer).any(|entry| {
                 self.revocation_of_entry(entry)
@@ -351,7 +352,8 @@ impl TrustStore {
                     .is_some_and(|from| at >= from)
             });
         }
-        self.same_organization(list_signer, credential_signer) && entries(list_signer).any(|entry| self.in_force_at(entry, at))
+        self.same_organization(list_signer, credential_signer)
+            && entries(list_signer).any(|entry| self.in_force_at(entry, at))
     }
 
     /// The revocation of an issuer certificate by its root's CRLs, if any.

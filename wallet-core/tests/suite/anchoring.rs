@@ -453,3 +453,24 @@ async fn a_withdrawn_issuer_needs_the_logs_evidence_for_what_it_claims_to_have_s
     let report = verify_credential(&backdated, &inspector(RevocationReason::Superseded, None)).await.unwrap();
     assert!(report.checks.issuer_trust.is_valid(), "{report:#?}");
 }
+
+/// Attack review 3: a log operator (a clinic runs its own log) dates its
+/// entries in the far future. `now - at` saturated to 0, so such an entry was
+/// "within the grace period" for ever: pending, neither witnessed nor
+/// anchored, `unchecked` under `--require-anchoring` too. Now it is overdue
+/// once the grace period after the clock (and its skew) has passed.
+#[test]
+fn attack_an_entry_dated_in_the_future_is_not_pending_for_ever() {
+    let key = IssuerKey::generate();
+    let mut log = IssuerLog::new();
+    log.append([7; 32], &key.did(), T0 + 1_000_000_000);
+    log.append([8; 32], &key.did(), T0 + 100);
+    let mut mirror = LogMirror::new(log.signer.log_key().clone());
+    log.sync(&mut mirror, T0 + 100);
+    let mirrors = LogMirrors::new(vec![mirror]);
+    let outcome = mirrors.check(&[7; 32], &key.did(), Some(T0), &policy(true), T0 + 200);
+    assert_eq!(code(&outcome), "anchoring_overdue");
+    // An honest entry just logged is still pending within the grace period.
+    let outcome = mirrors.check(&[8; 32], &key.did(), Some(T0 + 100), &policy(true), T0 + 200);
+    assert_eq!(code(&outcome), "anchoring_pending");
+}

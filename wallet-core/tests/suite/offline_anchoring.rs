@@ -32,7 +32,11 @@ struct Log {
 
 impl Log {
     fn new() -> Self {
-        let signer = LogSigner::from_issuer_key(ORIGIN, &IssuerKey::generate()).unwrap();
+        Self::with_signer(LogSigner::from_issuer_key(ORIGIN, &IssuerKey::generate()).unwrap())
+    }
+
+    /// A log (its witnesses) signed with `signer`.
+    fn with_signer(signer: LogSigner) -> Self {
         let witnesses = (1..=3u8)
             .map(|i| {
                 Witness::new(format!("w{i}.example"), Ed25519SigningKey::from_bytes(&[i; 32]), signer.log_key().clone())
@@ -198,6 +202,40 @@ fn newer_than_the_anchor_is_pending_and_an_unknown_log_is_unknown() {
     let logs = vec![elsewhere.open().unwrap()];
     assert_eq!(code(&check_inclusion_offline(&logs, &inclusion, &[2; 32], ISSUER)), "anchoring_log_not_in_bundle");
     assert_eq!(code(&check_inclusion_offline(&[], &inclusion, &[2; 32], ISSUER)), "anchoring_log_not_in_bundle");
+}
+
+/// Attack review 3: the log key is the credential key. Under a bundle whose
+/// witness policy asks for none, the thief of a clinic's key signs a
+/// one-entry "log" holding its forgery (smaller than the anchored tree, so
+/// no root was compared): it read anchored, with the bundle's real block as
+/// evidence. Without witnesses only a proof against the anchored tree itself
+/// counts; with them, as before.
+#[test]
+fn attack_without_witnesses_a_thiefs_one_entry_log_is_not_anchored() {
+    let mut log = Log::new();
+    log.append([1; 32], ISSUER);
+    let index = log.append([2; 32], ISSUER);
+    log.append([3; 32], ISSUER);
+    let mut unwitnessed = log.bundled(Some(3));
+    (unwitnessed.witness_keys, unwitnessed.witness_threshold) = (Vec::new(), 0);
+    let logs = vec![unwitnessed.open().unwrap()];
+    // The thief's log: its forgery alone, signed with the same (stolen) key.
+    let mut thiefs = Log::with_signer(log.signer.clone());
+    let forged_index = thiefs.append([9; 32], ISSUER);
+    let forged = thiefs.inclusion(forged_index, 0);
+    assert_eq!(code(&check_inclusion_offline(&logs, &forged, &[9; 32], ISSUER)), "anchoring_proof_not_at_anchor");
+    // A genuine proof against a smaller tree says the same (nothing ties it to the anchor) ...
+    let mut earlier = Log::with_signer(log.signer.clone());
+    earlier.append([1; 32], ISSUER);
+    earlier.append([2; 32], ISSUER);
+    let smaller = earlier.inclusion(index, 0);
+    assert_eq!(code(&check_inclusion_offline(&logs, &smaller, &[2; 32], ISSUER)), "anchoring_proof_not_at_anchor");
+    // ... and one against the anchored tree itself is anchored.
+    let at_anchor = log.inclusion(index, 0);
+    assert_eq!(code(&check_inclusion_offline(&logs, &at_anchor, &[2; 32], ISSUER)), "anchored");
+    // With the witnesses the bundle names, a cosigned smaller tree still counts.
+    let witnessed = earlier.inclusion(index, 2);
+    assert_eq!(code(&check_inclusion_offline(&log.anchored(Some(3)), &witnessed, &[2; 32], ISSUER)), "anchored");
 }
 
 #[test]
