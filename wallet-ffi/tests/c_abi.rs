@@ -380,6 +380,7 @@ fn a_c_wallet_app_imports_presents_and_deletes_through_the_c_abi() {
 }
 
 /// The last error's code on this thread.
+#[allow(unsafe_code)]
 fn last_error_code() -> String {
     // SAFETY: NULL or a NUL-terminated string owned by the library.
     let error = unsafe { ecert_wallet::ecert_last_error().as_ref() }.expect("an error");
