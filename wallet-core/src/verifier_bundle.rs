@@ -147,7 +147,7 @@ impl VerifierBundle {
         // replaces the one of the same URL and issuer, not the first of its URL.
         for list in delta.status_lists {
             let same_slot = |held: &&mut BundledStatusList| {
-                held.url == list.url && held.credential["issuer"] == list.credential["issuer"]
+                held.url == list.url && held.credential.get("issuer") == list.credential.get("issuer")
             };
             match status_lists.iter_mut().find(same_slot) {
                 Some(slot) => *slot = list,
