@@ -434,12 +434,15 @@ pub(crate) fn required_text(field: &str, value: &str, max_chars: usize) -> Resul
     if v.is_empty() {
         return Err(FieldError::required(field));
     }
-    if v.chars().count() > max_chars || v.chars().any(char::is_control) {
+    if v.chars().count() > max_chars || crate::display_text::has_hidden_or_control(v) {
         return Err(FieldError::new(
             field,
             "invalid_format",
-            &format!("内容过长（最多{max_chars}个字符）或含控制字符"),
-            &format!("too long (at most {max_chars} characters) or contains control characters"),
+            &format!("内容过长（最多{max_chars}个字符）或含控制字符、不可见字符（如方向控制符、零宽字符）"),
+            &format!(
+                "too long (at most {max_chars} characters) or contains control or invisible characters \
+                 (direction overrides, zero-width characters)"
+            ),
         ));
     }
     Ok(v.to_owned())

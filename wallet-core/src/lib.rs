@@ -14,6 +14,7 @@ pub mod credential_type;
 pub mod data_integrity;
 pub mod data_model;
 mod did_key;
+pub mod display_text;
 pub mod ecdsa_jcs_2019;
 pub mod ecdsa_rdfc_2019;
 pub mod holder;

@@ -757,7 +757,11 @@ fn checked_text(text: &str, max_chars: usize, field: TextField) -> Result<&str, 
     if text.is_empty() {
         return Err(StatusError::Required(field));
     }
-    if text.chars().count() > max_chars || (field != TextField::Reason && text.chars().any(char::is_control)) {
+    // A reason may run over lines; nothing else hidden (an escape sequence or
+    // a carriage return forges lines in an operator's `status history`).
+    let hidden =
+        |c: char| wallet_core::display_text::is_hidden_or_control(c) && !(field == TextField::Reason && c == '\n');
+    if text.chars().count() > max_chars || text.chars().any(hidden) {
         return Err(StatusError::TooLong(field, max_chars));
     }
     Ok(text)

@@ -236,6 +236,11 @@ async fn reading_a_credential_needs_a_token_or_a_staff_session() {
         assert_eq!(resp.headers()["www-authenticate"], "Bearer");
         let resp = http.get(format!("{}{path}", t.base)).bearer_auth(&t.token).send().await.unwrap();
         assert_ne!(resp.status(), 401, "{path} with a token");
+        // Review 4: the credential and its QR code (which holds all of it) stay
+        // in no browser cache on a shared clinic PC.
+        if !path.ends_with("/use") {
+            assert_eq!(resp.headers()["cache-control"], "no-store", "{path}");
+        }
     }
     // The public keeps what a verifier needs: status lists and the log.
     let list = issued["credential"]["credentialStatus"][0]["statusListCredential"].as_str().unwrap();

@@ -345,6 +345,13 @@ async fn bad_requests_and_unknown_things() {
     assert_eq!((status, body["error"].as_str()), (400, Some("reason_required")));
     let (status, body) = app.set_status(&issued.uuid, "revoke", &"x".repeat(1001)).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("reason_too_long")));
+    // Review 4: a reason that forges a line in an operator's `status history`
+    // (carriage return, escape sequence) is refused; one over lines is not.
+    for forged in ["typo\r\n  #99 revoke active -> revoked by admin: fraud", "x\u{1b}]52;c;ZXZpbA==\u{7}", "a\u{202E}b"]
+    {
+        let (status, body) = app.set_status(&issued.uuid, "suspend", forged).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("reason_too_long")), "{forged:?}");
+    }
     let resp = app
         .http
         .post(format!("{}/credentials/{}/status", app.base, issued.uuid))

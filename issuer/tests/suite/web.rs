@@ -214,6 +214,20 @@ async fn bad_form_input_is_rerendered_with_localized_errors_never_a_500() {
     let (status, html, _) = app.post(&mut jar, "/certificates/new", &bad).await;
     assert_eq!(status, 422);
     assert!(html.contains(EN.form_has_errors) && html.contains("this field is required"));
+    // Review 4: the browser offers no earlier holder's ID number or name.
+    assert!(html.contains("action=\"/certificates/new\" novalidate autocomplete=\"off\""), "{html}");
+    let id_input = &html[html.find("name=\"idNumber\"").expect("the ID number input")..];
+    assert!(id_input[..id_input.find('>').unwrap()].contains("autocomplete=\"off\""), "{id_input}");
+    // Review 4: a zero-width space in a name, or a right-to-left override,
+    // looks like another name on the card and at the inspector.
+    for hidden in ["张\u{200B}三", "\u{202E}燕晓阳欧"] {
+        let mut form: Vec<(&str, &str)> = bad.to_vec();
+        form.retain(|(k, _)| *k != "fullName");
+        form.push(("fullName", hidden));
+        let (status, html, _) = app.post(&mut jar, "/certificates/new", &form).await;
+        assert_eq!(status, 422);
+        assert!(html.contains("id=\"e-fullName\"") && html.contains("invisible characters"), "{hidden:?}");
+    }
     // Garbage bodies and odd fields never crash the page.
     for body in ["", "%%%", "csrf", "a=1&a=2&&&="] {
         let resp = app

@@ -342,6 +342,14 @@ fn verify_csr(csr_pem: &str) -> Result<VerifiedCsr, CertificateError> {
     let organization_name = asn1::name_attribute(subject, oid::AT_ORGANIZATION_NAME)
         .filter(|o| !o.trim().is_empty())
         .ok_or(CertificateError::IncompleteCsr("an organisation name (O)"))?;
+    // Signed into the certificate and shown to every inspector as the
+    // trusted issuer: no control or invisible characters (an escape sequence
+    // rewrites what the operator's terminal shows before it is signed).
+    if organization_name.chars().count() > 200 || crate::display_text::has_hidden_or_control(&organization_name) {
+        return Err(CertificateError::IncompleteCsr(
+            "an organisation name (O) of at most 200 characters, without control or invisible characters",
+        ));
+    }
     let organization_identifier = asn1::name_attribute(subject, oid::AT_ORGANIZATION_IDENTIFIER)
         .ok_or(CertificateError::IncompleteCsr("an organizationIdentifier (unified social credit code)"))?;
     let usci = organization_identifier

@@ -1241,3 +1241,36 @@ fn a_trust_list_may_follow_the_accepted_one_by_at_most_a_step() {
     assert!(far.may_follow(u64::MAX - wallet_core::trust::MAX_SEQUENCE_STEP));
     assert!(!far.may_follow(u64::MAX - wallet_core::trust::MAX_SEQUENCE_STEP - 1));
 }
+
+/// Attack review 4: a clinic's CSR names its organisation with an escape
+/// sequence that rewrites what the department operator's terminal shows
+/// before signing, or with a right-to-left override; the name is signed into
+/// the certificate and shown to every inspector as the trusted issuer.
+#[test]
+fn a_csr_whose_organisation_name_hides_characters_is_not_certified() {
+    let w = world();
+    let key = IssuerKey::generate();
+    for name in ["某某诊所\r\u{1b}[2K  subject: 北京协和医院", "\u{202E}院医和协京北", "北京\u{200B}协和医院"]
+    {
+        let csr = create_csr(&key, name, CLINIC_USCI, &key.did()).expect("the clinic's tool writes any name");
+        let refused = issue_certificate(
+            &csr,
+            &w.health.pem,
+            &w.health.key,
+            &[HEALTH_CERTIFICATE_TYPE],
+            &clinic_validity(),
+            &random_serial(),
+        );
+        assert!(matches!(refused, Err(CertificateError::IncompleteCsr(_))), "{name:?}: {refused:?}");
+    }
+    let csr = create_csr(&key, "示例市第一人民医院（体检中心）", CLINIC_USCI, &key.did()).expect("csr");
+    assert!(issue_certificate(
+        &csr,
+        &w.health.pem,
+        &w.health.key,
+        &[HEALTH_CERTIFICATE_TYPE],
+        &clinic_validity(),
+        &random_serial()
+    )
+    .is_ok());
+}

@@ -1,5 +1,6 @@
 //! Reading issued credentials and their QR codes.
 
+use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use wallet_core::{compact, qr, selective_disclosure};
 
@@ -16,7 +17,11 @@ pub async fn credential(
     uuid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let vc = issuer.credential(&uuid).await?;
-    Ok(HttpResponse::Ok().content_type("application/vc+ld+json").body(vc.to_string()))
+    // Personal data: kept in no browser or proxy cache.
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .content_type("application/vc+ld+json")
+        .body(vc.to_string()))
 }
 
 /// `GET /api/v1/licence-ids/{licence_id}`: the credential carrying this 证照标识
@@ -31,7 +36,10 @@ pub async fn by_licence_id(
 ) -> Result<HttpResponse, ApiError> {
     let parsed = licence_id_in_path(&licence_id)?;
     let vc = issuer.credential_by_licence_id(&parsed).await?;
-    Ok(HttpResponse::Ok().content_type("application/vc+ld+json").body(vc.to_string()))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .content_type("application/vc+ld+json")
+        .body(vc.to_string()))
 }
 
 /// A 证照标识 named in a route's path, its check character checked: 400 with the
@@ -65,7 +73,8 @@ pub async fn qr_png(
 ) -> Result<HttpResponse, ApiError> {
     let text = qr_text(&issuer, &uuid).await?;
     let png = qr::render_png(&text, 6).map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().content_type("image/png").body(png))
+    // The QR code holds the whole credential (name, birth date, result).
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).content_type("image/png").body(png))
 }
 
 /// `GET /credentials/{uuid}/qr.svg`
@@ -79,5 +88,5 @@ pub async fn qr_svg(
 ) -> Result<HttpResponse, ApiError> {
     let text = qr_text(&issuer, &uuid).await?;
     let svg = qr::render_svg(&text).map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().content_type("image/svg+xml").body(svg))
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).content_type("image/svg+xml").body(svg))
 }
