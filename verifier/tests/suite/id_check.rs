@@ -42,6 +42,20 @@ async fn id_check(verifier: &str, qr: &str, number: &str) -> String {
         .unwrap()
 }
 
+/// An ID check of `qr` with the fixture holder's number, sent from the
+/// loopback address 127.0.`block`.`n`: (HTTP status, page).
+async fn id_check_from(verifier: &str, block: u8, n: u8, qr: &str) -> (u16, String) {
+    let client = reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, block, n])).build().unwrap();
+    let resp = client
+        .post(format!("{verifier}/inspect/id-check?lang=en"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string([("qr", qr), ("idNumber", "11010519491231002X")]).unwrap())
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
 fn result_of(html: &str) -> &str {
     let start = html.find("id=\"id-check-result\">").expect("an ID check result") + "id=\"id-check-result\">".len();
     &html[start..start + html[start..].find("</p>").unwrap()]
@@ -93,18 +107,7 @@ async fn attack_one_credentials_id_number_cannot_be_guessed_from_many_addresses(
     let keyed = verifier(verifier::config::Settings::for_tests().id_number_keys).await;
     let guess_from = |n: u8, qr: String| {
         let keyed = keyed.clone();
-        async move {
-            let client =
-                reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 1, n])).build().unwrap();
-            let resp = client
-                .post(format!("{keyed}/inspect/id-check?lang=en"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(serde_urlencoded::to_string([("qr", qr.as_str()), ("idNumber", "11010519491231002X")]).unwrap())
-                .send()
-                .await
-                .unwrap();
-            resp.status().as_u16()
-        }
+        async move { id_check_from(&keyed, 1, n, &qr).await.0 }
     };
     let mut answered = 0;
     for n in 1..=40 {
@@ -137,18 +140,7 @@ async fn attack_forged_qr_texts_do_not_use_up_a_credentials_id_checks() {
     let t = Lang::En.texts();
     let check_from = |n: u8, qr: String| {
         let keyed = keyed.clone();
-        async move {
-            let client =
-                reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 2, n])).build().unwrap();
-            let resp = client
-                .post(format!("{keyed}/inspect/id-check?lang=en"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(serde_urlencoded::to_string([("qr", qr.as_str()), ("idNumber", "11010519491231002X")]).unwrap())
-                .send()
-                .await
-                .unwrap();
-            (resp.status().as_u16(), resp.text().await.unwrap())
-        }
+        async move { id_check_from(&keyed, 2, n, &qr).await }
     };
     for n in 1..=12 {
         let (status, html) = check_from(n, forged.clone()).await;

@@ -173,6 +173,24 @@ impl ClinicIssuer {
         assert_eq!(resp.status(), 201);
         resp.json::<Value>().await.unwrap()["credential"].clone()
     }
+
+    /// Issues a health certificate and revokes it: the credential, and its
+    /// status lists collected before and after the revocation.
+    async fn issued_then_revoked(&self) -> (Value, Vec<BundledStatusList>, Vec<BundledStatusList>) {
+        let vc = self.issue().await;
+        let before = collect_lists(&self.http, &vc).await;
+        let uuid = vc["id"].as_str().unwrap().trim_start_matches("urn:uuid:");
+        let resp = self
+            .http
+            .post(format!("{}/credentials/{uuid}/status", self.base))
+            .json(&json!({"action": "revoke", "reason": "复查不合格 / failed re-examination", "by": "test"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let after = collect_lists(&self.http, &vc).await;
+        (vc, before, after)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -287,18 +305,7 @@ async fn collect_lists(http: &reqwest::Client, vc: &Value) -> Vec<BundledStatusL
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attack_an_older_bundle_is_refused_once_a_newer_one_was_opened() {
     let issuer = ClinicIssuer::start().await;
-    let (base, http) = (&issuer.base, &issuer.http);
-    let vc = issuer.issue().await;
-    let before = collect_lists(http, &vc).await;
-    let uuid = vc["id"].as_str().unwrap().trim_start_matches("urn:uuid:");
-    let resp = http
-        .post(format!("{base}/credentials/{uuid}/status"))
-        .json(&json!({"action": "revoke", "reason": "复查不合格 / failed re-examination", "by": "test"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let after = collect_lists(http, &vc).await;
+    let (vc, before, after) = issuer.issued_then_revoked().await;
 
     let dir = tempfile::tempdir().unwrap();
     let old = dir.path().join("old.json");
@@ -332,18 +339,7 @@ async fn attack_an_older_bundle_is_refused_once_a_newer_one_was_opened() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attack_a_revoked_bundle_signer_cannot_serve_bundles() {
     let issuer = ClinicIssuer::start().await;
-    let (base, http) = (&issuer.base, &issuer.http);
-    let vc = issuer.issue().await;
-    let before = collect_lists(http, &vc).await;
-    let uuid = vc["id"].as_str().unwrap().trim_start_matches("urn:uuid:");
-    let resp = http
-        .post(format!("{base}/credentials/{uuid}/status"))
-        .json(&json!({"action": "revoke", "reason": "复查不合格 / failed re-examination", "by": "test"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let after = collect_lists(http, &vc).await;
+    let (vc, before, after) = issuer.issued_then_revoked().await;
     let qr = wallet_core::compact::encode_credential(&vc).unwrap();
 
     // The bundle signer: certified by the health commission's root for signing lists.
