@@ -19,6 +19,7 @@
 //! anything one service needs and the other does not.
 
 pub mod api_error;
+pub mod browser_headers;
 pub mod chain_rpc;
 pub mod cpu_pool;
 pub mod outbound;

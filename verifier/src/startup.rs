@@ -73,6 +73,7 @@ impl Application {
         )));
         let http = HttpServer::new(move || {
             App::new()
+                .wrap(service_http::browser_headers::defaults())
                 .wrap(actix_web::middleware::from_fn(service_http::request_deadline::enforce))
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .app_data(deadline.clone())

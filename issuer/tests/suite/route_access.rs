@@ -259,6 +259,16 @@ async fn secure_cookies_marks_the_staff_cookies_secure_behind_a_proxy() {
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         let resp = reqwest::Client::new().get(format!("{base}/login")).send().await.unwrap();
+        // Review 4: no site may frame a staff page (a one-click reissue or
+        // revoke button under someone else's page), and no Referer leaves.
+        for (name, value) in [
+            ("x-frame-options", "DENY"),
+            ("content-security-policy", "frame-ancestors 'none'"),
+            ("referrer-policy", "no-referrer"),
+            ("x-content-type-options", "nosniff"),
+        ] {
+            assert_eq!(resp.headers()[name], value, "{name}");
+        }
         let cookies: Vec<String> =
             resp.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
         assert!(!cookies.is_empty());

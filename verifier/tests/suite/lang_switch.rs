@@ -30,4 +30,10 @@ async fn attack_the_language_switch_never_leaves_the_site() {
     ] {
         assert_eq!(location(hostile).await, "/inspect", "{hostile}");
     }
+    // Review 4: the inspector's page is framed by no site, and sends no Referer.
+    let page = http.get(format!("{base}/inspect")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(page.headers()["content-security-policy"], "frame-ancestors 'none'");
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
 }
