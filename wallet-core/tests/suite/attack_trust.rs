@@ -280,3 +280,43 @@ async fn attack_a_valid_from_is_covered_only_by_the_same_organisations_earlier_a
     let report = verify(&vc, &inspector(pki.store(vec![new_cert, dogs], &[]))).await;
     assert_flagged(&report, true);
 }
+
+/// Attack review 3: the thief of a clinic's compromised key signs an
+/// all-clear status list for the clinic's credentials and serves it at the
+/// genuine URL. Before the compromise is known the key's own lists count
+/// (the premise); once the department's CRL says the key is compromised, a
+/// list it dated after that no longer counts for anything it signed.
+#[tokio::test]
+async fn attack_a_compromised_keys_own_all_clear_list_does_not_count() {
+    let pki = Pki::department();
+    let clinic = TrustKey::generate(TrustAlgorithm::P256);
+    let serial = [0x3c_u8];
+    let cert = pki.certify(&clinic, &[HEALTH_CERTIFICATE_TYPE], &usual_window(), &serial);
+    let key = p256_of(&clinic);
+    // Both entries a health certificate carries, on one list of both purposes.
+    let mut doc = unsigned(&key.did());
+    doc["credentialStatus"] = json!([
+        {"id": format!("{URL}#94567"), "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+         "statusListIndex": "94567", "statusListCredential": URL},
+        {"id": format!("{URL}#94568"), "type": "BitstringStatusListEntry", "statusPurpose": "suspension",
+         "statusListIndex": "94568", "statusListCredential": URL},
+    ]);
+    let vc = sign_credential(&doc, &key, signed_at()).await.unwrap();
+    let mut list = list_for(URL, &key.did(), None);
+    list["credentialSubject"]["statusPurpose"] = json!(["revocation", "suspension"]);
+    let all_clear = sign_credential(&list, &key, now() - Duration::minutes(10)).await.unwrap();
+    let options =
+        inspector(pki.store(vec![cert.clone()], &[])).with_status(cache_with(&[(URL, all_clear.clone())]).await);
+    let premise = verify(&vc, &options).await;
+    assert!(premise.checks.status.is_valid(), "the premise: its own list counts; {:#?}", premise.checks.status);
+    let compromised = RevocationEntry {
+        serial: serial.to_vec(),
+        revoked_at: at("2026-05-20T00:00:00Z"),
+        reason: RevocationReason::KeyCompromise,
+        invalidity_date: Some(at("2026-05-10T00:00:00Z")),
+    };
+    let options = inspector(pki.store(vec![cert], &[compromised])).with_status(cache_with(&[(URL, all_clear)]).await);
+    let report = verify(&vc, &options).await;
+    assert_eq!(report.checks.status.invalid_code(), Some("status_list_wrong_issuer"), "{report:#?}");
+    assert!(!report.verified);
+}
