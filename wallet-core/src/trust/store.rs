@@ -368,34 +368,51 @@ impl TrustStore {
     /// a configured root valid then (credential-signing usage), its root's
     /// revocations known, and none voiding a signature made then?
     fn in_force_at(&self, entry: &IssuerEntry, at: DateTime<Utc>) -> bool {
-        if at < entry.not_before || at > entry.not_after {
-            return false;
-        }
-        let position = match entry.verified_anchor.get() {
-            Some(&position) => position,
+        let refused =
+            |_: String, _: String| IssuerTrustFailure::new(IssuerTrustFailureCode::IssuerCertificateExpired, "", "");
+        let untrusted = |_: String| IssuerTrustFailure::new(IssuerTrustFailureCode::UntrustedRoot, "", "");
+        let usage = |_: &str, _: &str| IssuerTrustFailure::new(IssuerTrustFailureCode::WrongKeyUsage, "", "");
+        let Ok(root) = self.root_at(entry, at, &refused, &untrusted, &usage) else { return false };
+        root.revocations
+            .as_ref()
+            .is_some_and(|revocations| !revocations.get(&entry.serial).is_some_and(|r| r.voids_signature_at(at)))
+    }
+
+    /// The configured root `issuer`'s path ends at, both valid at
+    /// `signed_at`: path validation at that time, kept once it succeeded
+    /// (see `IssuerEntry::verified_anchor`), and the root's own validity.
+    fn root_at(
+        &self,
+        issuer: &IssuerEntry,
+        signed_at: DateTime<Utc>,
+        expired: &dyn Fn(String, String) -> IssuerTrustFailure,
+        untrusted: &dyn Fn(String) -> IssuerTrustFailure,
+        wrong_usage: &dyn Fn(&str, &str) -> IssuerTrustFailure,
+    ) -> Result<&RootEntry, IssuerTrustFailure> {
+        let kept = issuer
+            .verified_anchor
+            .get()
+            .copied()
+            .filter(|_| issuer.not_before <= signed_at && signed_at <= issuer.not_after);
+        let anchor_position = match kept {
+            Some(position) => position,
             None => {
-                let refused = |_: String, _: String| {
-                    IssuerTrustFailure::new(IssuerTrustFailureCode::IssuerCertificateExpired, "", "")
-                };
-                let untrusted = |_: String| IssuerTrustFailure::new(IssuerTrustFailureCode::UntrustedRoot, "", "");
-                let usage = |_: &str, _: &str| IssuerTrustFailure::new(IssuerTrustFailureCode::WrongKeyUsage, "", "");
-                match self.validate_path(entry, at, &refused, &untrusted, &usage) {
-                    Ok(position) => {
-                        let _ = entry.verified_anchor.set(position);
-                        position
-                    }
-                    Err(_) => return false,
-                }
+                let position = self.validate_path(issuer, signed_at, expired, untrusted, wrong_usage)?;
+                // Two threads may both validate; they find the same anchor.
+                let _ = issuer.verified_anchor.set(position);
+                position
             }
         };
-        let Some(root) = self.roots.get(position) else { return false };
-        if at < root.certificate.not_before || at > root.certificate.not_after {
-            return false;
+        let Some(root) = self.roots.get(anchor_position) else {
+            return Err(untrusted("anchor not found".into()));
+        };
+        if signed_at < root.certificate.not_before || signed_at > root.certificate.not_after {
+            return Err(expired(
+                format!("根证书“{}”当时无效", root.name),
+                format!("the root “{}” was not valid then", root.name),
+            ));
         }
-        match &root.revocations {
-            Some(revocations) => !revocations.get(&entry.serial).is_some_and(|record| record.voids_signature_at(at)),
-            None => false,
-        }
+        Ok(root)
     }
 
     /// The organisations (credit code, certifying root) the key in `did` is
@@ -660,30 +677,7 @@ impl TrustStore {
             )
         };
 
-        // Path validation at the signing time (kept: see `IssuerEntry::verified_anchor`).
-        let kept = issuer
-            .verified_anchor
-            .get()
-            .copied()
-            .filter(|_| issuer.not_before <= signed_at && signed_at <= issuer.not_after);
-        let anchor_position = match kept {
-            Some(position) => position,
-            None => {
-                let position = self.validate_path(issuer, signed_at, &expired, &untrusted, &wrong_usage)?;
-                // Two threads may both validate; they find the same anchor.
-                let _ = issuer.verified_anchor.set(position);
-                position
-            }
-        };
-        let Some(root) = self.roots.get(anchor_position) else {
-            return Err(untrusted("anchor not found".into()));
-        };
-        if signed_at < root.certificate.not_before || signed_at > root.certificate.not_after {
-            return Err(expired(
-                format!("根证书“{}”当时无效", root.name),
-                format!("the root “{}” was not valid then", root.name),
-            ));
-        }
+        let root = self.root_at(issuer, signed_at, &expired, &untrusted, &wrong_usage)?;
         if !issuer.digital_signature {
             return Err(wrong_usage("密钥用法缺少数字签名", "its key usage lacks digitalSignature"));
         }
