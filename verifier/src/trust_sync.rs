@@ -225,6 +225,13 @@ impl TrustState {
                     issuers = store.issuer_certificate_count(),
                     "trust list installed"
                 );
+                let unbounded = store.roots_authorising_any_type();
+                if !unbounded.is_empty() {
+                    tracing::warn!(
+                        roots = %unbounded.join("; "),
+                        "configured roots without a credential-types bound may authorise issuers for any type                          (the department re-signs its root with `ecert-pki bound-root`)"
+                    );
+                }
                 *guard =
                     IssuerTrust::List { store: Arc::new(store), warn_after: self.warn_after, max_age: self.max_age };
                 *self.installed.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(bytes.to_vec());

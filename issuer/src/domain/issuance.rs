@@ -329,7 +329,12 @@ impl Issuer {
         for t in specific {
             let one = ["VerifiableCredential".to_owned(), t.clone()];
             match trust.assess_issuer(&self.key.did(), &one, Utc::now()) {
-                Err(failure) if failure.code == IssuerTrustFailureCode::TypeNotAllowed => {
+                Err(failure)
+                    if matches!(
+                        failure.code,
+                        IssuerTrustFailureCode::TypeNotAllowed | IssuerTrustFailureCode::TypeNotAuthorisedByRoot
+                    ) =>
+                {
                     let name = self.types.by_type(t).map_or_else(|| t.clone(), |d| d.name.zh.to_string());
                     let name_en = self.types.by_type(t).map_or_else(|| t.clone(), |d| d.name.en.to_string());
                     return Err(refuse(&name, &name_en, &failure.reason.zh, &failure.reason.en));

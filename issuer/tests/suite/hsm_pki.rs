@@ -97,6 +97,8 @@ impl<'t> Desk<'t> {
     fn init_token_root(&self, dir: &str, object: &str) -> Run {
         self.ok(&[
             "init-root",
+            "--authorises",
+            HEALTH_CERTIFICATE_TYPE,
             "--dir",
             &self.arg(dir),
             "--organization",
@@ -298,6 +300,8 @@ fn a_token_root_refuses_what_it_must() {
     let init = |dir: &str, uri: &str| {
         vec![
             "init-root".to_owned(),
+            "--authorises".to_owned(),
+            HEALTH_CERTIFICATE_TYPE.to_owned(),
             "--dir".to_owned(),
             desk.arg(dir),
             "--organization".to_owned(),
@@ -405,6 +409,8 @@ fn a_token_root_refuses_what_it_must() {
     desk.run_with(
         &[
             "init-root",
+            "--authorises",
+            HEALTH_CERTIFICATE_TYPE,
             "--dir",
             &desk.arg("ms"),
             "--organization",

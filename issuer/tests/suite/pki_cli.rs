@@ -130,13 +130,24 @@ impl Workspace {
         }
     }
 
-    fn init_root(&self, dir: &str, organization: &str, common_name: &str) {
-        self.ok(&["init-root", "--dir", &self.arg(dir), "--organization", organization, "--common-name", common_name]);
+    /// A department root that may authorise only `authorises` (comma-separated).
+    fn init_root(&self, dir: &str, organization: &str, common_name: &str, authorises: &str) {
+        self.ok(&[
+            "init-root",
+            "--dir",
+            &self.arg(dir),
+            "--organization",
+            organization,
+            "--common-name",
+            common_name,
+            "--authorises",
+            authorises,
+        ]);
     }
 
     fn init_departments(&self) {
-        self.init_root("hc", "广州市卫生健康委员会", "广州市卫生健康委员会电子证照根证书");
-        self.init_root("ms", "广州市市场监督管理局", "广州市市场监督管理局电子证照根证书");
+        self.init_root("hc", "广州市卫生健康委员会", "广州市卫生健康委员会电子证照根证书", HEALTH_CERTIFICATE_TYPE);
+        self.init_root("ms", "广州市市场监督管理局", "广州市市场监督管理局电子证照根证书", FOOD_BUSINESS_LICENCE_TYPE);
     }
 
     /// `request` with the CSR on stdout, saved to `csr_file`.
@@ -539,7 +550,17 @@ fn key_rotation_keeps_earlier_credentials_valid() {
 fn passphrase_errors_are_clear_and_nothing_secret_is_printed() {
     let ws = Workspace::new();
     let hc = ws.arg("hc");
-    let init = ["init-root", "--dir", hc.as_str(), "--organization", "广州市卫生健康委员会", "--common-name", "根证书"];
+    let init = [
+        "init-root",
+        "--dir",
+        hc.as_str(),
+        "--organization",
+        "广州市卫生健康委员会",
+        "--common-name",
+        "根证书",
+        "--authorises",
+        HEALTH_CERTIFICATE_TYPE,
+    ];
 
     // No passphrase, or an empty one: refused, nothing created.
     ws.fails_with(
@@ -595,7 +616,7 @@ fn passphrase_errors_are_clear_and_nothing_secret_is_printed() {
     assert!(crl.stdout.starts_with("-----BEGIN X509 CRL-----"));
 
     // Issuing with a wrong passphrase stores nothing.
-    ws.init_root("ms", "广州市市场监督管理局", "广州市市场监督管理局电子证照根证书");
+    ws.init_root("ms", "广州市市场监督管理局", "广州市市场监督管理局电子证照根证书", FOOD_BUSINESS_LICENCE_TYPE);
     ws.request("clinic", CLINIC_NAME, CLINIC_USCI, "clinic.csr");
     let issue = ["issue", "--dir", hc.as_str(), "--csr", "clinic.csr", "--types", HEALTH_CERTIFICATE_TYPE];
     ws.fails_with(
@@ -741,8 +762,10 @@ fn sm2_department_root_certifies_revokes_and_signs_trust_lists() {
         "广州市卫生健康委员会国密根证书",
         "--algorithm",
         "sm2",
+        "--authorises",
+        HEALTH_CERTIFICATE_TYPE,
     ]);
-    ws.init_root("ms", "广州市市场监督管理局", "广州市市场监督管理局电子证照根证书");
+    ws.init_root("ms", "广州市市场监督管理局", "广州市市场监督管理局电子证照根证书", FOOD_BUSINESS_LICENCE_TYPE);
     let root_text = openssl(&ws, &["x509", "-in", "hc/root.pem", "-noout", "-text"]);
     assert!(root_text.stdout.contains("SM2-with-SM3"), "{}", root_text.stdout);
     let refused = ws.run(&[
@@ -753,6 +776,7 @@ fn sm2_department_root_certifies_revokes_and_signs_trust_lists() {
         "x",
         "--common-name",
         "y",
+        "--any-type",
         "--algorithm",
         "rsa",
     ]);
@@ -824,8 +848,10 @@ fn sm2_clinic_keys_are_requested_certified_and_rotated() {
         "广州市卫生健康委员会国密根证书",
         "--algorithm",
         "sm2",
+        "--authorises",
+        HEALTH_CERTIFICATE_TYPE,
     ]);
-    ws.init_root("ms", "广州市市场监督管理局", "广州市市场监督管理局电子证照根证书");
+    ws.init_root("ms", "广州市市场监督管理局", "广州市市场监督管理局电子证照根证书", FOOD_BUSINESS_LICENCE_TYPE);
     let sm2_request = |csr_file: &str| {
         let run = ws.ok(&[
             "request",
@@ -903,4 +929,82 @@ fn sm2_clinic_keys_are_requested_certified_and_rotated() {
     );
     ws.assert_never_printed("the retired SM2 key", &old_pem);
     ws.assert_never_printed("the SM2 key", &ws.read("clinic/issuer-key-sm2.pem"));
+}
+
+/// A department root says which credential types it may authorise: `issue`
+/// refuses others, `show` says so, and a root made without a bound is bound
+/// in place (same name and key) once what it issued outside the bound is
+/// revoked; certificates issued before stay valid under the new root.
+#[test]
+fn a_department_root_authorises_only_its_types_and_an_unbounded_root_is_bound_in_place() {
+    let ws = Workspace::new();
+    ws.init_departments();
+    ws.request("clinic", CLINIC_NAME, CLINIC_USCI, "clinic.csr");
+    let clinic_key = issuer_key(&ws, "clinic");
+
+    // Market supervision may not certify a clinic for health certificates.
+    ws.fails(
+        &["issue", "--dir", &ws.arg("ms"), "--csr", &ws.arg("clinic.csr"), "--types", HEALTH_CERTIFICATE_TYPE],
+        "may authorise only FoodBusinessLicence",
+    );
+    assert!(std::fs::read_dir(ws.path("ms/issued")).unwrap().next().is_none(), "nothing was issued");
+    let shown = ws.ok(&["show", &ws.arg("ms/root.pem")]);
+    assert!(shown.stdout.contains("authorises:    FoodBusinessLicence"), "{}", shown.stdout);
+    // Neither flag: refused, no root made.
+    let refused = ws.run(&["init-root", "--dir", &ws.arg("x"), "--organization", "某局", "--common-name", "根证书"]);
+    assert!(!refused.succeeded() && refused.stderr.contains("--authorises"), "{}", refused.stderr);
+    assert!(!ws.path("x/root.pem").exists());
+
+    // An agriculture bureau's root made without a bound certifies the clinic for
+    // health certificates and dog vaccinations alike.
+    ws.ok(&[
+        "init-root",
+        "--dir",
+        &ws.arg("ag"),
+        "--organization",
+        "广州市农业农村局",
+        "--common-name",
+        "广州市农业农村局电子证照根证书",
+        "--any-type",
+    ]);
+    let shown = ws.ok(&["show", &ws.arg("ag/root.pem")]);
+    assert!(shown.stdout.contains("any credential type"), "{}", shown.stdout);
+    let old_root = summarize(&ws.read("ag/root.pem"));
+    let both =
+        ws.issue("ag", "clinic.csr", &format!("{HEALTH_CERTIFICATE_TYPE},DogVaccinationCertificate"), "both.pem");
+    ws.request("vet", "广州市宠物医院", OFFICE_USCI, "vet.csr");
+    let vet_key = issuer_key(&ws, "vet");
+    let dog = ws.issue("ag", "vet.csr", "DogVaccinationCertificate", "dog.pem");
+
+    // Bounding it to dog vaccinations is refused while the clinic's certificate stands.
+    let bound = ["bound-root", "--dir", &ws.arg("ag"), "--authorises", "DogVaccinationCertificate"];
+    let refused = ws.fails(&bound, &both.serial);
+    assert!(refused.stderr.contains(HEALTH_CERTIFICATE_TYPE), "{}", refused.stderr);
+    assert_eq!(summarize(&ws.read("ag/root.pem")).serial, old_root.serial, "the root is unchanged");
+    ws.ok(&["revoke", "--dir", &ws.arg("ag"), "--serial", &both.serial, "--reason", "affiliation-changed"]);
+    let run = ws.ok(&bound);
+    assert!(run.stderr.contains("authorises:  DogVaccinationCertificate"), "{}", run.stderr);
+    let new_root = summarize(&ws.read("ag/root.pem"));
+    assert_ne!(new_root.serial, old_root.serial);
+    assert_eq!((new_root.subject.as_str(), new_root.not_after), (old_root.subject.as_str(), old_root.not_after));
+    assert_eq!(summarize(&ws.read(&format!("ag/root.{}.pem", old_root.serial))).serial, old_root.serial);
+    // The vet's certificate, issued under the old root, chains to the new one.
+    let verify = openssl(&ws, &["verify", "-CAfile", "ag/root.pem", "dog.pem"]);
+    assert!(verify.succeeded(), "{}{}", verify.stdout, verify.stderr);
+    ws.fails(
+        &["issue", "--dir", &ws.arg("ag"), "--csr", &ws.arg("clinic.csr"), "--types", HEALTH_CERTIFICATE_TYPE],
+        "may authorise only DogVaccinationCertificate",
+    );
+
+    // A verifier configured with the bounded root: the vet is trusted for dog
+    // vaccinations; a trust list signed under either copy loads.
+    ws.ok(&["trust-list", "--dir", &ws.arg("ag"), "--signer", &ws.arg("ag"), "--out", &ws.arg("ag-list.json")]);
+    let bytes = std::fs::read(ws.path("ag-list.json")).unwrap();
+    let roots = [certificate_pem_to_der(&ws.read("ag/root.pem")).unwrap()];
+    let store = TrustList::load(&bytes, &roots, Utc::now(), Duration::days(1)).expect("loads");
+    let dog_types = ["VerifiableCredential".to_owned(), "DogVaccinationCertificate".to_owned()];
+    assert_eq!(store.check_issuer(&vet_key.did(), &dog_types, Utc::now()), CheckResult::Valid);
+    assert_eq!(dog.did.as_deref(), Some(vet_key.did().as_str()));
+    let health = ["VerifiableCredential".to_owned(), HEALTH_CERTIFICATE_TYPE.to_owned()];
+    assert!(store.check_issuer(&clinic_key.did(), &health, Utc::now()).invalid_code().is_some());
 }

@@ -211,7 +211,8 @@ fn sign_certificate(
 /// Create a self-signed department root CA certificate (PEM): P-256,
 /// basicConstraints CA:true with pathLen 0 (critical), keyUsage keyCertSign +
 /// cRLSign (critical), subject `C=CN, O=…, CN=…` as UTF8String, a random
-/// 128-bit serial.
+/// 128-bit serial. It may authorise issuers for **any** credential type; a
+/// department root should say which: [`create_root_authorising`].
 ///
 /// # Errors
 /// [`CertificateError::InvalidValidity`], [`CertificateError::EmptyOrganizationName`].
@@ -220,7 +221,98 @@ pub fn create_root<'k>(
     validity: &CertificateValidity,
     key: impl Into<TrustSigningKey<'k>>,
 ) -> Result<String, CertificateError> {
+    build_root::<&str>(subject, validity, key.into(), None)
+}
+
+/// Like [`create_root`], but the root may only authorise issuers for
+/// `authorised_types`: the credential-types extension, on a root, bounds every
+/// certificate under it. A verifier reads the bound from the root it is
+/// configured with, so a department whose root key is stolen or misused
+/// cannot widen it (a new self-signed certificate is not the configured one),
+/// and re-signing an existing root with a bound (same key and subject) keeps
+/// every certificate it issued chaining.
+///
+/// # Errors
+/// As [`create_root`], and [`CertificateError::InvalidCredentialTypes`].
+pub fn create_root_authorising<'k, T: AsRef<str>>(
+    subject: &DepartmentName,
+    validity: &CertificateValidity,
+    key: impl Into<TrustSigningKey<'k>>,
+    authorised_types: &[T],
+) -> Result<String, CertificateError> {
+    build_root(subject, validity, key.into(), Some(authorised_types))
+}
+
+/// Re-sign a department root with a bound on the credential types it may
+/// authorise (replacing any earlier bound): same subject, key, validity and
+/// other extensions, a new serial. Every certificate and CRL the root signed
+/// still verifies under it (same name and key); a verifier configured with it
+/// checks every issuer under it against `authorised_types`.
+///
+/// # Errors
+/// [`CertificateError::RootKeyMismatch`] when `key` is not the root's,
+/// [`CertificateError::NotACertificateAuthority`],
+/// [`CertificateError::InvalidCredentialTypes`], or an unreadable root.
+pub fn bound_root<'k, T: AsRef<str>>(
+    root_cert_pem: &str,
+    key: impl Into<TrustSigningKey<'k>>,
+    authorised_types: &[T],
+) -> Result<String, CertificateError> {
     let signing_key = key.into();
+    let types = checked_credential_types(authorised_types)?;
+    let root = ParsedCertificate::from_der(&certificate_pem_to_der(root_cert_pem)?)?;
+    if root.public_key.as_ref() != Some(&signing_key.public_key()) {
+        return Err(CertificateError::RootKeyMismatch);
+    }
+    if !root.is_ca || root.raw.tbs_certificate.issuer != root.raw.tbs_certificate.subject {
+        return Err(CertificateError::NotACertificateAuthority);
+    }
+    let mut tbs_certificate = root.raw.tbs_certificate;
+    let mut extensions: Vec<RawExtension> = tbs_certificate
+        .extensions
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|extension| extension.extn_id.0 != oid::CREDENTIAL_TYPES_EXTENSION_OID_DER)
+        .collect();
+    extensions.push(credential_types_extension(&types)?);
+    tbs_certificate.extensions = Some(extensions);
+    tbs_certificate.serial_number = serial_number(&random_serial())?;
+    tbs_certificate.signature = signing_key.algorithm().identifier();
+    certificate_der_to_pem(&sign_certificate(tbs_certificate, signing_key)?)
+}
+
+/// Every type named once, none empty or the base type, at least one.
+fn checked_credential_types<T: AsRef<str>>(types: &[T]) -> Result<Vec<String>, CertificateError> {
+    let mut checked: Vec<String> = Vec::new();
+    for credential_type in types {
+        let credential_type = credential_type.as_ref().trim();
+        if credential_type.is_empty() || credential_type == BASE_CREDENTIAL_TYPE {
+            return Err(CertificateError::InvalidCredentialTypes(format!("{credential_type:?} cannot be authorised")));
+        }
+        if !checked.iter().any(|t| t == credential_type) {
+            checked.push(credential_type.to_owned());
+        }
+    }
+    if checked.is_empty() {
+        return Err(CertificateError::InvalidCredentialTypes("at least one credential type is needed".into()));
+    }
+    Ok(checked)
+}
+
+fn credential_types_extension(types: &[String]) -> Result<RawExtension, CertificateError> {
+    let types: Vec<der::asn1::Utf8StringRef<'_>> =
+        types.iter().map(|t| der::asn1::Utf8StringRef::new(t)).collect::<Result<_, _>>()?;
+    Ok(RawExtension::new(RawOid(oid::CREDENTIAL_TYPES_EXTENSION_OID_DER.to_vec()), false, &types)?)
+}
+
+fn build_root<T: AsRef<str>>(
+    subject: &DepartmentName,
+    validity: &CertificateValidity,
+    signing_key: TrustSigningKey<'_>,
+    authorised_types: Option<&[T]>,
+) -> Result<String, CertificateError> {
+    let authorised_types = authorised_types.map(checked_credential_types).transpose()?;
     if subject.organization.trim().is_empty() || subject.common_name.trim().is_empty() {
         return Err(CertificateError::EmptyOrganizationName);
     }
@@ -231,7 +323,7 @@ pub fn create_root<'k>(
     ])?;
     let spki = signing_key.public_key().to_spki()?;
     let key_id = asn1::key_identifier(&spki);
-    let extensions = vec![
+    let mut extensions = vec![
         RawExtension::new(
             RawOid::from_const(&oid::CE_BASIC_CONSTRAINTS),
             true,
@@ -248,6 +340,9 @@ pub fn create_root<'k>(
             &SubjectKeyIdentifier(OctetString::new(key_id)?),
         )?,
     ];
+    if let Some(types) = &authorised_types {
+        extensions.push(credential_types_extension(types)?);
+    }
     let tbs_certificate = RawTbsCertificate {
         version: Version::V3,
         serial_number: serial_number(&random_serial())?,
@@ -416,19 +511,7 @@ pub fn issue_certificate<'k, T: AsRef<str>>(
     validity: &CertificateValidity,
     serial: &[u8],
 ) -> Result<String, CertificateError> {
-    let mut types: Vec<String> = Vec::new();
-    for credential_type in allowed_types {
-        let credential_type = credential_type.as_ref().trim();
-        if credential_type.is_empty() || credential_type == BASE_CREDENTIAL_TYPE {
-            return Err(CertificateError::InvalidCredentialTypes(format!("{credential_type:?} cannot be authorised")));
-        }
-        if !types.iter().any(|t| t == credential_type) {
-            types.push(credential_type.to_owned());
-        }
-    }
-    if types.is_empty() {
-        return Err(CertificateError::InvalidCredentialTypes("at least one credential type is needed".into()));
-    }
+    let types = checked_credential_types(allowed_types)?;
     issue_end_entity(
         csr_pem,
         root_cert_pem,
@@ -472,6 +555,16 @@ fn issue_end_entity(
     if !root.is_ca {
         return Err(CertificateError::NotACertificateAuthority);
     }
+    if let EndEntityRole::CredentialIssuer { allowed_types } = role {
+        if root.lists_types {
+            if let Some(beyond) = allowed_types.iter().find(|t| !root.allowed_types.contains(t)) {
+                return Err(CertificateError::InvalidCredentialTypes(format!(
+                    "this root may authorise only {}, not {beyond}",
+                    root.allowed_types.join(", ")
+                )));
+            }
+        }
+    }
     if validity.not_before < root.not_before || validity.not_after > root.not_after {
         return Err(CertificateError::ValidityOutsideRoot);
     }
@@ -509,9 +602,7 @@ fn issue_end_entity(
         )?,
     ];
     if let EndEntityRole::CredentialIssuer { allowed_types } = role {
-        let types: Vec<der::asn1::Utf8StringRef<'_>> =
-            allowed_types.iter().map(der::asn1::Utf8StringRef::new).collect::<Result<_, _>>()?;
-        extensions.push(RawExtension::new(RawOid(oid::CREDENTIAL_TYPES_EXTENSION_OID_DER.to_vec()), false, &types)?);
+        extensions.push(credential_types_extension(allowed_types)?);
     }
     let tbs_certificate = RawTbsCertificate {
         version: Version::V3,
@@ -555,8 +646,12 @@ pub struct CertificateSummary {
     pub credential_signing: bool,
     /// Carries our trust-list-signing EKU.
     pub trust_list_signing: bool,
-    /// The credential types the holder may issue.
+    /// The credential types the holder may issue; for a root, the only types
+    /// it may authorise issuers for.
     pub allowed_types: Vec<String>,
+    /// The certificate lists types at all; a root that does not may
+    /// authorise issuers for any type.
+    pub lists_types: bool,
 }
 
 /// Read a DER certificate of this profile.
@@ -579,6 +674,7 @@ pub fn summarize_certificate(certificate_der: &[u8]) -> Result<CertificateSummar
         credential_signing: parsed.has_eku(oid::CREDENTIAL_SIGNING_EKU_OID_DER),
         trust_list_signing: parsed.has_eku(oid::TRUST_LIST_SIGNING_EKU_OID_DER),
         allowed_types: parsed.allowed_types.clone(),
+        lists_types: parsed.lists_types,
     })
 }
 
@@ -596,7 +692,12 @@ pub(crate) struct ParsedCertificate {
     pub(crate) extended_key_usages: Option<Vec<RawOid>>,
     /// The SAN DID when it names this certificate's own key.
     pub(crate) certified_did: Option<String>,
+    /// The credential types an issuer certificate may sign, or a root may
+    /// authorise: the credential-types extension.
     pub(crate) allowed_types: Vec<String>,
+    /// The credential-types extension is there (on a root: without it, the
+    /// root may authorise any type).
+    pub(crate) lists_types: bool,
     pub(crate) organization_name: Option<String>,
     pub(crate) usci: Option<String>,
     pub(crate) subject_key_identifier: Option<Vec<u8>>,
@@ -662,7 +763,9 @@ impl ParsedCertificate {
             let key_did = key.did();
             (san_dids.len() == 1 && san_dids.iter().all(|d| *d == key_did)).then_some(key_did)
         });
-        let allowed_types = match extension(oid::CREDENTIAL_TYPES_EXTENSION_OID_DER, "credential types")? {
+        let types_extension = extension(oid::CREDENTIAL_TYPES_EXTENSION_OID_DER, "credential types")?;
+        let lists_types = types_extension.is_some();
+        let allowed_types = match types_extension {
             Some(ext) => asn1::utf8_strings(ext.extn_value.as_bytes()).ok_or_else(|| CertificateError::Malformed {
                 what: "credential types extension",
                 detail: "not a SEQUENCE OF UTF8String".into(),
@@ -694,6 +797,7 @@ impl ParsedCertificate {
             extended_key_usages,
             certified_did,
             allowed_types,
+            lists_types,
             organization_name,
             usci,
             subject_key_identifier,

@@ -23,7 +23,12 @@
 //!   ([`ROOT_PATH_LEN_CONSTRAINT`]: roots certify end entities directly);
 //! - keyUsage: critical, `keyCertSign, cRLSign`;
 //! - subjectKeyIdentifier (RFC 7093 method 1: first 160 bits of SHA-256 of
-//!   the key); a random 128-bit serial.
+//!   the key); a random 128-bit serial;
+//! - [`CREDENTIAL_TYPES_EXTENSION_OID`] ([`create_root_authorising`]): the
+//!   only credential types the department may authorise issuers for. Checked
+//!   on the **configured** root (`type_not_authorised_by_root`), so a stolen
+//!   root key cannot widen it; a root without it may authorise any type
+//!   ([`TrustStore::roots_authorising_any_type`]).
 //!
 //! **Issuer certificate** (clinic / licensing office; [`create_csr`] +
 //! [`issue_certificate`]):
@@ -76,7 +81,7 @@
 //! [`TrustStore::assess_issuer`] for the per-credential check. Failure codes:
 //! `unknown_issuer`, `untrusted_root`, `issuer_certificate_expired`,
 //! `wrong_key_usage`, `issuer_revocation_unknown` (no CRL from that root:
-//! fail closed), `issuer_revoked`, `type_not_allowed`; from loading:
+//! fail closed), `issuer_revoked`, `type_not_allowed`, `type_not_authorised_by_root`; from loading:
 //! `stale_trust_list`, `bad_trust_list_signature`,
 //! `untrusted_trust_list_signer`, `invalid_crl`, `malformed_trust_list`, ….
 //!
@@ -99,10 +104,10 @@ pub use crate::report::TrustedIssuer;
 pub use algorithm::{TrustAlgorithm, TrustKey, TrustSigningKey};
 pub(crate) use certificate::ParsedCertificate;
 pub use certificate::{
-    certificate_der_to_pem, certificate_pem_to_der, create_csr, create_root, issue_certificate,
-    issue_trust_list_signer_certificate, random_serial, summarize_certificate, CertificateError, CertificateSummary,
-    CertificateValidity, DepartmentName, BASE_CREDENTIAL_TYPE, CERTIFICATE_PEM_LABEL, CSR_PEM_LABEL,
-    ORGANIZATION_IDENTIFIER_PREFIX, RANDOM_SERIAL_LEN, ROOT_PATH_LEN_CONSTRAINT, SUBJECT_COUNTRY,
+    bound_root, certificate_der_to_pem, certificate_pem_to_der, create_csr, create_root, create_root_authorising,
+    issue_certificate, issue_trust_list_signer_certificate, random_serial, summarize_certificate, CertificateError,
+    CertificateSummary, CertificateValidity, DepartmentName, BASE_CREDENTIAL_TYPE, CERTIFICATE_PEM_LABEL,
+    CSR_PEM_LABEL, ORGANIZATION_IDENTIFIER_PREFIX, RANDOM_SERIAL_LEN, ROOT_PATH_LEN_CONSTRAINT, SUBJECT_COUNTRY,
 };
 pub use crl::{
     create_crl, crl_der_to_pem, crl_pem_to_der, summarize_crl, CrlSummary, RevocationEntry, RevocationReason,

@@ -22,12 +22,51 @@ pub(crate) struct RootEntry {
     /// `None` until a CRL signed by this root is loaded: revocation status
     /// unknown, and the check fails closed.
     revocations: Option<HashMap<Vec<u8>, RevocationRecord>>,
+    /// The only credential types this root may authorise issuers for (its
+    /// credential-types extension); `None`: any type. See
+    /// [`RootEntry::bound_by_namesakes`].
+    authorises: Option<Vec<String>>,
 }
 
 impl RootEntry {
     pub(crate) fn new(certificate: ParsedCertificate) -> Self {
         let name = certificate.display_subject();
-        Self { certificate, name, revocations: None }
+        let authorises = certificate.lists_types.then(|| certificate.allowed_types.clone());
+        Self { certificate, name, revocations: None, authorises }
+    }
+
+    /// Apply to each root the type bounds of every configured root with the
+    /// same subject and key (one department's root re-signed): path
+    /// validation may end at either, and an old, unbounded copy left in a
+    /// verifier's configuration must not undo the bound of the new one. The
+    /// bounds intersect.
+    pub(crate) fn bound_by_namesakes(roots: &mut [RootEntry]) {
+        let bounds: Vec<Option<Vec<String>>> = roots
+            .iter()
+            .map(|root| {
+                let tbs = &root.certificate.raw.tbs_certificate;
+                roots
+                    .iter()
+                    .filter(|other| {
+                        let other_tbs = &other.certificate.raw.tbs_certificate;
+                        other_tbs.subject == tbs.subject
+                            && other_tbs.subject_public_key_info == tbs.subject_public_key_info
+                    })
+                    .filter_map(|other| other.authorises.as_ref())
+                    .fold(None, |bound: Option<Vec<String>>, types| match bound {
+                        None => Some(types.clone()),
+                        Some(bound) => Some(bound.into_iter().filter(|t| types.contains(t)).collect()),
+                    })
+            })
+            .collect();
+        for (root, bound) in roots.iter_mut().zip(bounds) {
+            root.authorises = bound;
+        }
+    }
+
+    /// The credential types this root may authorise, `None` for any.
+    pub(crate) fn authorised_types(&self) -> Option<&[String]> {
+        self.authorises.as_deref()
     }
 
     /// The revocation of `certificate` by this root's CRLs: when this root
@@ -127,6 +166,9 @@ pub enum IssuerTrustFailureCode {
     IssuerRevoked,
     /// The certificate does not list this kind of credential.
     TypeNotAllowed,
+    /// The certificate lists it, but its department root may not authorise
+    /// it (the root's credential-types extension).
+    TypeNotAuthorisedByRoot,
 }
 
 impl IssuerTrustFailureCode {
@@ -140,6 +182,7 @@ impl IssuerTrustFailureCode {
             Self::IssuerRevocationUnknown => "issuer_revocation_unknown",
             Self::IssuerRevoked => "issuer_revoked",
             Self::TypeNotAllowed => "type_not_allowed",
+            Self::TypeNotAuthorisedByRoot => "type_not_authorised_by_root",
         }
     }
 
@@ -154,6 +197,7 @@ impl IssuerTrustFailureCode {
             Self::IssuerRevocationUnknown => 4,
             Self::IssuerRevoked => 5,
             Self::TypeNotAllowed => 6,
+            Self::TypeNotAuthorisedByRoot => 7,
         }
     }
 }
@@ -316,6 +360,15 @@ impl TrustStore {
     /// Entries that were left out or ignored while loading.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// The configured roots (display names) that may authorise issuers for
+    /// any credential type: no credential-types extension. A department
+    /// should re-sign such a root with the types it is responsible for
+    /// (`ecert-pki bound-root`); until then its mistakes or its thief's
+    /// reach every type.
+    pub fn roots_authorising_any_type(&self) -> Vec<String> {
+        self.roots.iter().filter(|root| root.authorised_types().is_none()).map(|root| root.name.clone()).collect()
     }
 
     /// Are both keys certified in this list, under the same configured root,
@@ -757,6 +810,34 @@ impl TrustStore {
                     "“{organization}” is not authorised to issue this kind of credential ({requested}); only: {allowed}"
                 ),
             ));
+        }
+
+        // And its department for them? A root that lists types authorises
+        // only those: an agriculture bureau's root that certifies a pet
+        // clinic for `HealthCertificate` has certified nothing an inspector
+        // should trust.
+        if let Some(bound) = root.authorised_types() {
+            let beyond: Vec<String> = specific_types
+                .iter()
+                .filter(|t| !bound.iter().any(|b| b == **t))
+                .take(5)
+                .map(|t| t.chars().take(80).collect())
+                .collect();
+            if !beyond.is_empty() {
+                let requested = beyond.join(", ");
+                let root_allows = bound.join(", ");
+                return Err(IssuerTrustFailure::new(
+                    Code::TypeNotAuthorisedByRoot,
+                    format!(
+                        "签发机构“{organization}”的证书由“{}”签发，该部门无权授权此类凭证（{requested}）；该部门仅可授权：{root_allows}",
+                        root.name
+                    ),
+                    format!(
+                        "the certificate of “{organization}” was issued by “{}”, which may not authorise this kind of credential ({requested}); that department may authorise only: {root_allows}",
+                        root.name
+                    ),
+                ));
+            }
         }
 
         Ok(TrustedIssuer {

@@ -508,11 +508,27 @@ fn signer_certificate(
     roots: &[RootEntry],
 ) -> Result<Option<ParsedCertificate>, TrustListError> {
     match signer_chain.first() {
-        Some(der) if !roots.iter().any(|root| root.certificate.der == *der) => {
+        Some(der) if configured_root_of(roots, der).is_none() => {
             Ok(Some(ParsedCertificate::from_der(der).map_err(|e| TrustListError::UntrustedSigner(e.to_string()))?))
         }
         _ => Ok(None),
     }
+}
+
+/// The configured root a signer certificate is: the same certificate, or
+/// one with the same subject and key (the department re-signed its root, for
+/// instance to bound the types it authorises, and a verifier still holds the
+/// other copy). Only the configured root's key and entry are used after.
+fn configured_root_of<'r>(roots: &'r [RootEntry], signer_der: &[u8]) -> Option<&'r RootEntry> {
+    if let Some(root) = roots.iter().find(|root| root.certificate.der == signer_der) {
+        return Some(root);
+    }
+    let signer = ParsedCertificate::from_der(signer_der).ok().filter(|signer| signer.is_ca)?;
+    let signer_tbs = &signer.raw.tbs_certificate;
+    roots.iter().find(|root| {
+        let tbs = &root.certificate.raw.tbs_certificate;
+        tbs.subject == signer_tbs.subject && tbs.subject_public_key_info == signer_tbs.subject_public_key_info
+    })
 }
 
 /// The key the list must be signed with: a configured root's (when the
@@ -525,7 +541,7 @@ fn signer_key(
     now: DateTime<Utc>,
 ) -> Result<TrustPublicKey, TrustListError> {
     let signer_der = signer_chain.first().ok_or_else(|| malformed("no signer certificate (x5c)"))?;
-    if let Some(root) = roots.iter().find(|root| root.certificate.der == *signer_der) {
+    if let Some(root) = configured_root_of(roots, signer_der) {
         return root
             .certificate
             .public_key
@@ -614,7 +630,7 @@ fn configured_root_entries<R: AsRef<[u8]>>(configured_roots: &[R]) -> Result<Vec
     if configured_roots.is_empty() {
         return Err(TrustListError::InvalidConfiguration("no root certificates configured".into()));
     }
-    configured_roots
+    let mut roots = configured_roots
         .iter()
         .enumerate()
         .map(|(index, der_bytes)| {
@@ -628,7 +644,9 @@ fn configured_root_entries<R: AsRef<[u8]>>(configured_roots: &[R]) -> Result<Vec
             }
             Ok(RootEntry::new(certificate))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    RootEntry::bound_by_namesakes(&mut roots);
+    Ok(roots)
 }
 
 /// Verify a CRL against the configured root it names and attach its entries.

@@ -96,6 +96,17 @@ impl Pki {
 
     /// The trust list of this root with `certificates` and a CRL revoking `revoked`.
     pub fn store(&self, certificates: Vec<Vec<u8>>, revoked: &[RevocationEntry]) -> TrustStore {
+        self.store_configured(certificates, revoked, std::slice::from_ref(&self.root_der))
+    }
+
+    /// [`Pki::store`] at a verifier configured with `configured` roots (DER)
+    /// instead of this root as it was created.
+    pub fn store_configured(
+        &self,
+        certificates: Vec<Vec<u8>>,
+        revoked: &[RevocationEntry],
+        configured: &[Vec<u8>],
+    ) -> TrustStore {
         let this_update = at("2026-05-31T00:00:00Z");
         let crl =
             create_crl(&self.root_pem, &self.root_key, revoked, this_update, this_update + Duration::days(30)).unwrap();
@@ -108,7 +119,7 @@ impl Pki {
             crls: vec![crl],
         };
         let list = build_trust_list(&contents, &self.root_key, std::slice::from_ref(&self.root_der)).unwrap();
-        TrustList::load(&list, &[&self.root_der], now(), Duration::days(1)).unwrap()
+        TrustList::load(&list, configured, now(), Duration::days(1)).unwrap()
     }
 }
 

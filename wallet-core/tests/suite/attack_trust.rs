@@ -10,7 +10,10 @@ use wallet_core::credential::HEALTH_CERTIFICATE_TYPE;
 use wallet_core::issuance::sign_credential;
 use wallet_core::keys::IssuerKey;
 use wallet_core::status::{status_list_credential, Bitstring, StatusListCache, StatusPolicy, StatusPurpose};
-use wallet_core::trust::{RevocationEntry, RevocationReason, TrustAlgorithm, TrustKey};
+use wallet_core::trust::{
+    bound_root, certificate_pem_to_der, create_csr, issue_certificate, CertificateError, RevocationEntry,
+    RevocationReason, TrustAlgorithm, TrustKey,
+};
 use wallet_core::verification::{verify_credential, CheckResult, StatusSource, VerificationReport, VerifyOptions};
 
 use crate::attack_common::*;
@@ -44,6 +47,60 @@ async fn attack_a_certificate_for_another_credential_type_is_type_not_allowed() 
     both["type"] = json!(["VerifiableCredential", "DogVaccinationCertificate"]);
     let report = verify_credential(&both, &VerifyOptions::at(now())).await;
     assert!(report.map(|r| !r.verified).unwrap_or(true));
+}
+
+/// An agriculture bureau, whose root is bounded to dog vaccinations, certifies
+/// a pet clinic for health certificates: carelessly, or a thief holding its
+/// root key does. The key signs what any copy of the root lets it sign, so
+/// the bound is read from the root the inspector is configured with.
+#[tokio::test]
+async fn attack_a_department_certifies_a_type_its_root_does_not_authorise() {
+    const DOG: &str = "DogVaccinationCertificate";
+    let bureau = Pki::new(TrustAlgorithm::P256, "示例市农业农村局");
+    let bounded_pem = bound_root(&bureau.root_pem, &bureau.root_key, &[DOG]).unwrap();
+    let bounded = certificate_pem_to_der(&bounded_pem).unwrap();
+    let pet_clinic = TrustKey::generate(TrustAlgorithm::P256);
+    let cert = bureau.certify(&pet_clinic, &[HEALTH_CERTIFICATE_TYPE, DOG], &usual_window(), &[0x3a]);
+    let vc = health_certificate(&p256_of(&pet_clinic), signed_at()).await;
+
+    // The premise: an inspector configured with the unbounded root says valid.
+    let unbounded_store = bureau.store(vec![cert.clone()], &[]);
+    assert_eq!(unbounded_store.roots_authorising_any_type().len(), 1);
+    let report = verify(&vc, &inspector(unbounded_store)).await;
+    assert_eq!(report.checks.issuer_trust, CheckResult::Valid, "{report:#?}");
+    assert!(report.verified);
+
+    // Configured with the bounded root (the trust list still carries the
+    // unbounded copy in its x5c: same name and key, so it loads), refused,
+    // naming the types the department may authorise.
+    let store = bureau.store_configured(vec![cert.clone()], &[], &[bounded.clone()]);
+    assert!(store.roots_authorising_any_type().is_empty());
+    let report = verify(&vc, &inspector(store.clone())).await;
+    assert_refused(&report, issuer_trust, "type_not_authorised_by_root");
+    let CheckResult::Invalid { reason, .. } = &report.checks.issuer_trust else { unreachable!() };
+    assert!(reason.en.contains("示例市农业农村局") && reason.en.contains(DOG), "{}", reason.en);
+    // What the root does authorise stays valid for the same certificate.
+    let dog_types = vec!["VerifiableCredential".to_owned(), DOG.to_owned()];
+    assert_eq!(store.check_issuer(&pet_clinic.did(), &dog_types, signed_at()), CheckResult::Valid);
+
+    // The old copy left in the configuration beside the new one does not undo
+    // the bound, in either order.
+    for configured in [vec![bureau.root_der.clone(), bounded.clone()], vec![bounded.clone(), bureau.root_der.clone()]] {
+        let store = bureau.store_configured(vec![cert.clone()], &[], &configured);
+        assert!(store.roots_authorising_any_type().is_empty());
+        assert_refused(&verify(&vc, &inspector(store)).await, issuer_trust, "type_not_authorised_by_root");
+    }
+
+    // The library does not issue beyond the bound from the bounded root.
+    let csr = create_csr(&pet_clinic, "示例宠物医院", "12110000MB0000001U", &pet_clinic.did()).unwrap();
+    let refused =
+        issue_certificate(&csr, &bounded_pem, &bureau.root_key, &[HEALTH_CERTIFICATE_TYPE], &usual_window(), &[0x3b]);
+    assert!(matches!(refused, Err(CertificateError::InvalidCredentialTypes(ref m)) if m.contains(DOG)), "{refused:?}");
+    // Nor re-signs a root with another department's key, or an empty bound.
+    let other = TrustKey::generate(TrustAlgorithm::P256);
+    assert!(matches!(bound_root(&bureau.root_pem, &other, &[DOG]), Err(CertificateError::RootKeyMismatch)));
+    assert!(bound_root::<&str>(&bureau.root_pem, &bureau.root_key, &[]).is_err());
+    assert!(bound_root(&bureau.root_pem, &bureau.root_key, &["VerifiableCredential"]).is_err());
 }
 
 #[tokio::test]

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _};
 use chrono::{Duration, Months};
 use wallet_core::trust::{
-    build_trust_list, certificate_pem_to_der, create_crl, create_root, crl_der_to_pem, issue_certificate,
-    random_serial, summarize_certificate, CertificateValidity, DepartmentName, TrustListContents, BASE_CREDENTIAL_TYPE,
+    build_trust_list, certificate_pem_to_der, create_crl, create_root, create_root_authorising, crl_der_to_pem,
+    issue_certificate, random_serial, summarize_certificate, CertificateValidity, DepartmentName, TrustListContents,
+    BASE_CREDENTIAL_TYPE,
 };
 
 use super::ca_dir::{
@@ -16,7 +17,7 @@ use super::ca_dir::{
 use super::files::{self, DirLock};
 use super::root_key::{self, LazyPassphrase, NewRootKey, RootKey, ROOT_KEY_URI_FILE};
 use super::show::{fingerprint, format_types};
-use super::{display_time, now, CrlArgs, InitRootArgs, IssueArgs, RevokeArgs, TrustListArgs};
+use super::{display_time, now, BoundRootArgs, CrlArgs, InitRootArgs, IssueArgs, RevokeArgs, TrustListArgs};
 
 /// `ecert-pki init-root`.
 pub fn init_root(args: &InitRootArgs) -> anyhow::Result<()> {
@@ -44,12 +45,14 @@ pub fn init_root(args: &InitRootArgs) -> anyhow::Result<()> {
     }
     let not_before = now();
     let not_after = not_before.checked_add_months(Months::new(12 * args.years)).context("--years is too large")?;
+    let authorises = if args.any_type { None } else { Some(check_credential_types(&args.authorises)?) };
     let key = NewRootKey::create(args.token.as_deref(), args.algorithm, &args.passphrase)?;
-    let root_pem = create_root(
-        &DepartmentName { organization: organization.to_owned(), common_name: common_name.to_owned() },
-        &CertificateValidity { not_before, not_after },
-        key.signing(),
-    )
+    let subject = DepartmentName { organization: organization.to_owned(), common_name: common_name.to_owned() };
+    let validity = CertificateValidity { not_before, not_after };
+    let root_pem = match &authorises {
+        Some(types) => create_root_authorising(&subject, &validity, key.signing(), types),
+        None => create_root(&subject, &validity, key.signing()),
+    }
     .context("creating the root certificate")?;
 
     files::create_private_dir(ca.path())?;
@@ -67,9 +70,73 @@ pub fn init_root(args: &InitRootArgs) -> anyhow::Result<()> {
     eprintln!("  serial:      {}", summary.serial);
     eprintln!("  valid:       {} – {}", display_time(summary.not_before), display_time(summary.not_after));
     eprintln!("  SHA-256:     {}", fingerprint(&root_der));
+    eprintln!("  authorises:  {}", authorised_types_line(&summary));
     eprintln!("  files:       {ROOT_CERTIFICATE_FILE} (give it to verifiers), {}", key.describe());
     eprintln!(
         "Verifiers configure {} as a trusted root; confirm its SHA-256 fingerprint with them out of band.",
+        ca.file(ROOT_CERTIFICATE_FILE).display()
+    );
+    Ok(())
+}
+
+/// What a root may authorise, for a person.
+fn authorised_types_line(root: &wallet_core::trust::CertificateSummary) -> String {
+    if root.lists_types {
+        root.allowed_types.join(", ")
+    } else {
+        "any credential type (no bound: `ecert-pki bound-root --authorises …` sets one)".into()
+    }
+}
+
+/// `ecert-pki bound-root`: the root re-signed with a bound on the types it
+/// authorises. Refused while a certificate it issued (and did not revoke)
+/// lists a type outside the bound: verifiers would turn that issuer's
+/// credentials red without anyone having decided so.
+pub fn bound_root(args: &BoundRootArgs) -> anyhow::Result<()> {
+    let ca = CaDir::open(&args.dir)?;
+    let _lock = DirLock::acquire(ca.path())?;
+    let types = check_credential_types(&args.authorises)?;
+    let (root_pem, _, before) = ca.root()?;
+    let revoked = ca.revocations()?;
+    let mut beyond = Vec::new();
+    for der in ca.issued_certificates()? {
+        let certificate = summarize_certificate(&der).context("reading an issued certificate")?;
+        let serial = &certificate.serial;
+        if revoked.revocations.iter().any(|record| record.serial == *serial) || !certificate.credential_signing {
+            continue;
+        }
+        let outside: Vec<&str> =
+            certificate.allowed_types.iter().filter(|t| !types.contains(t)).map(String::as_str).collect();
+        if !outside.is_empty() {
+            beyond.push(format!(
+                "{serial} ({}): {}",
+                certificate.organization_name.as_deref().unwrap_or(&certificate.subject),
+                outside.join(", ")
+            ));
+        }
+    }
+    if !beyond.is_empty() {
+        bail!(
+            "certificates this root issued list types outside --authorises; revoke them (and issue new ones) \
+             or widen the bound first: {}",
+            beyond.join("; ")
+        );
+    }
+    let root_key = root_key::unlock(&ca, args.root_key.uri.as_deref(), &mut LazyPassphrase::new(&args.passphrase))?;
+    let new_pem = wallet_core::trust::bound_root(&root_pem, root_key.signing(), &types)
+        .context("re-signing the root certificate")?;
+    let kept = ca.file(&format!("root.{}.pem", before.serial));
+    files::write_atomically(&kept, root_pem.as_bytes())?;
+    files::write_atomically(&ca.file(ROOT_CERTIFICATE_FILE), new_pem.as_bytes())?;
+    let (_, root_der, summary) = ca.root()?;
+    eprintln!("Re-signed the department root in {}", ca.path().display());
+    eprintln!("  subject:     {}", summary.subject);
+    eprintln!("  serial:      {} (was {}, kept as {})", summary.serial, before.serial, kept.display());
+    eprintln!("  authorises:  {}", authorised_types_line(&summary));
+    eprintln!("  SHA-256:     {}", fingerprint(&root_der));
+    eprintln!(
+        "Give {} to verifiers in place of the earlier root; confirm its fingerprint out of band. \
+         Certificates, CRLs and trust lists it signed stay valid under either.",
         ca.file(ROOT_CERTIFICATE_FILE).display()
     );
     Ok(())

@@ -80,6 +80,10 @@ pub enum PkiCommand {
     /// root.key.pem or, with --token, root.key.uri naming the key in an HSM,
     /// issued/, revocations.json, trust-list.sequence).
     InitRoot(InitRootArgs),
+    /// Department: re-sign the root (same name, key and validity) so that it
+    /// may authorise issuers only for the given credential types; the earlier
+    /// root.pem is kept as root.<serial>.pem. Give the new root.pem to verifiers.
+    BoundRoot(BoundRootArgs),
     /// Clinic: make a certificate signing request (CSR) for the issuer
     /// service's current key (DATA/issuer-key.pem, generated if absent).
     Request(RequestArgs),
@@ -160,6 +164,16 @@ pub struct InitRootArgs {
     /// Validity of the root certificate, in years from now.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub years: u32,
+    /// The only credential types this department may authorise issuers for,
+    /// comma-separated, e.g. HealthCertificate: signed into the root, and
+    /// checked by every verifier configured with it.
+    #[arg(long, value_delimiter = ',', num_args = 1.., required_unless_present = "any_type", conflicts_with = "any_type")]
+    pub authorises: Vec<String>,
+    /// Let this root authorise issuers for any credential type (its mistakes,
+    /// or the thief of its key, then reach every type). Bound it later with
+    /// `bound-root`.
+    #[arg(long)]
+    pub any_type: bool,
     /// Keep the root key in a PKCS#11 token (HSM) instead of root.key.pem: the
     /// key the URI names (`pkcs11:token=…;object=<label>?module-path=…&pin-source=file:…`),
     /// generated there if the token does not have it; P-256 only. The URI is
@@ -167,6 +181,23 @@ pub struct InitRootArgs {
     #[arg(long, value_name = "URI", conflicts_with = "passphrase_file")]
     pub token: Option<String>,
     /// The passphrase that will protect root.key.pem.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `ecert-pki bound-root`.
+#[derive(Debug, clap::Args)]
+pub struct BoundRootArgs {
+    /// The department's CA directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The only credential types the root may authorise, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true, num_args = 1..)]
+    pub authorises: Vec<String>,
+    /// The root key in a token, if not as DIR records it.
+    #[command(flatten)]
+    pub root_key: RootKeyArgs,
+    /// The passphrase of root.key.pem.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
 }
@@ -368,6 +399,7 @@ pub struct RotateKeyArgs {
 pub fn run(command: PkiCommand) -> anyhow::Result<()> {
     let result = match command {
         PkiCommand::InitRoot(args) => department::init_root(&args),
+        PkiCommand::BoundRoot(args) => department::bound_root(&args),
         PkiCommand::Request(args) => clinic::request(&args),
         PkiCommand::Issue(args) => department::issue(&args),
         PkiCommand::Revoke(args) => department::revoke(&args),

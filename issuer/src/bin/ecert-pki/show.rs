@@ -164,7 +164,14 @@ fn describe_certificate(out: &mut String, summary: &CertificateSummary, der: &[u
         display_time(summary.not_after),
         validity_note(summary.not_before, summary.not_after, now)
     );
-    if summary.credential_signing || !summary.allowed_types.is_empty() {
+    if summary.is_ca {
+        let authorises = if summary.lists_types {
+            format_types(&summary.allowed_types)
+        } else {
+            "any credential type (no bound)".into()
+        };
+        let _ = writeln!(out, "  authorises:    {authorises}");
+    } else if summary.credential_signing || !summary.allowed_types.is_empty() {
         let _ = writeln!(out, "  may issue:     {}", format_types(&summary.allowed_types));
     }
     let _ = writeln!(out, "  SHA-256:       {}", fingerprint(der));
