@@ -17,6 +17,7 @@ pub struct Application {
     base_url: String,
     server: Server,
     anchorer: Option<tokio::task::JoinHandle<()>>,
+    offer_scrubber: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -51,6 +52,7 @@ impl Application {
             .context("opening the transparency log")?;
         let anchorer = crate::domain::anchor::AnchorConfig::from_settings(settings)
             .map(|config| crate::domain::anchor::spawn(store.clone(), log.clone(), config));
+        let offer_scrubber = crate::domain::offers::spawn_offer_scrubber(store.clone());
         let types = std::sync::Arc::new(
             wallet_core::credential_type::TypeRegistry::load(settings.credential_types.as_deref())
                 .context("loading credential type definitions")?,
@@ -123,7 +125,7 @@ impl Application {
                 http.listen(listener)?.run()
             }
         };
-        Ok(Self { port, did, base_url, server, anchorer })
+        Ok(Self { port, did, base_url, server, anchorer, offer_scrubber })
     }
 
     /// The bound port.
@@ -155,6 +157,7 @@ impl Application {
         if let Some(anchorer) = self.anchorer {
             anchorer.abort();
         }
+        self.offer_scrubber.abort();
         result
     }
 }

@@ -122,13 +122,36 @@ pub fn parse_offer_uri(uri: &str) -> Result<CredentialOffer, Oid4vciError> {
     if offer.credential_configuration_ids.is_empty() {
         return Err(bad("the offer names no credential configuration"));
     }
-    if !(offer.credential_issuer.starts_with("https://") || offer.credential_issuer.starts_with("http://")) {
+    if !is_protected_endpoint(&offer.credential_issuer) {
         return Err(bad("credential_issuer must be an https URL"));
     }
     if offer.grants.pre_authorized_code.is_none() {
         return Err(Oid4vciError::new("unsupported_grant_type", "only the pre-authorized code grant is supported"));
     }
     Ok(offer)
+}
+
+/// An endpoint a wallet may send a pre-authorized code, a PIN or a proof to:
+/// `https://`, or plain `http://` only to this device itself (loopback, for
+/// development and tests). Over plain HTTP on a clinic's Wi-Fi, anyone
+/// listening would redeem the code and PIN first and take the credential,
+/// bound to their own key.
+pub fn is_protected_endpoint(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return false;
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Percent-encode everything but RFC 3986 unreserved characters.
@@ -285,6 +308,28 @@ mod tests {
             assert!(parse_offer_uri(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_offer_uri("x?credential_offer_uri=https%3A%2F%2Fa").unwrap_err().code, "unsupported_offer");
+    }
+
+    /// The code and PIN go only over TLS, or to this device itself.
+    #[test]
+    fn attack_an_offer_over_plain_http_to_another_host_is_refused() {
+        for (url, protected) in [
+            ("https://issuer.example", true),
+            ("http://127.0.0.1:8080", true),
+            ("http://localhost:8080/x", true),
+            ("http://[::1]:8080", true),
+            ("http://clinic.example", false),
+            ("http://192.168.1.20:8080", false),
+            ("http://127.0.0.1@evil.example", false),
+            ("http://127.0.0.1.evil.example", false),
+            ("ftp://issuer.example", false),
+            ("", false),
+        ] {
+            assert_eq!(is_protected_endpoint(url), protected, "{url}");
+            let mut plain = offer();
+            plain.credential_issuer = url.into();
+            assert_eq!(parse_offer_uri(&offer_uri(&plain)).is_ok(), protected, "{url}");
+        }
     }
 
     #[test]

@@ -294,15 +294,16 @@ pub fn check_holder_binding(
         );
     }
     let now_s = now.timestamp();
-    if p.created > now_s + policy.skew.num_seconds() {
+    // Saturating: `created` is any i64 the presenter chose (i64::MIN overflowed).
+    if p.created > now_s.saturating_add(policy.skew.num_seconds()) {
         return invalid(
             "presentation_from_future",
             "出示码的时间晚于本机时间，请核对时钟",
             "the presentation is dated in the future; check the clocks",
         );
     }
-    if p.created < now_s - policy.max_age.num_seconds() {
-        let age = now_s - p.created;
+    if p.created < now_s.saturating_sub(policy.max_age.num_seconds()) {
+        let age = now_s.saturating_sub(p.created);
         return CheckResult::Invalid {
             code: "presentation_expired".into(),
             reason: Localized::new(
@@ -376,5 +377,27 @@ mod tests {
         ciborium::into_writer(&env, &mut bytes).unwrap();
         let text = format!("{PRESENTATION_PREFIX}{}", compact::base45_encode(&bytes));
         assert_eq!(decode_presentation(&text).unwrap_err().code(), "malformed_presentation");
+    }
+
+    /// A presenter owns both keys of a self-made bound credential, so it can
+    /// sign any `created`: the extremes are refused, never an overflow panic
+    /// (a 500 at the verifier, `internal_error` through the C ABI).
+    #[test]
+    fn attack_a_presentation_dated_at_the_ends_of_time_is_refused_without_overflow() {
+        let device = crate::holder::DeviceKey::generate();
+        let vc = serde_json::json!({"credentialSubject": {"id": device.did()}});
+        let cbor = vec![1, 2, 3];
+        let now = DateTime::from_timestamp(1_780_000_000, 0).expect("a time");
+        for (created, expected) in [(i64::MIN, "presentation_expired"), (i64::MAX, "presentation_from_future")] {
+            let p = HolderPresentation {
+                credential: vc.clone(),
+                signature: device.sign(&signed_message(&cbor, created, None)).to_vec(),
+                credential_cbor: cbor.clone(),
+                created,
+                challenge: None,
+            };
+            let result = check_holder_binding(&vc, Some(&p), &PresentationPolicy::default(), now, &mut Vec::new());
+            assert_eq!(result.invalid_code(), Some(expected), "{created}: {result:?}");
+        }
     }
 }

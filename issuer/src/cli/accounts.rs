@@ -96,7 +96,8 @@ pub enum TokenCommand {
         /// The clinic or system the token is for.
         #[arg(long)]
         clinic: String,
-        /// issue (issue credentials and offers, notarise), status (change status) or all.
+        /// issue (issue credentials and offers, notarise), status (change status),
+        /// notarize (notarise only: an archive's token) or all.
         #[arg(long)]
         scope: TokenScope,
         #[command(flatten)]

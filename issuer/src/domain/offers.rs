@@ -265,6 +265,8 @@ impl Issuer {
             return Err(OfferError::UnknownConfiguration(other.clone()));
         };
         crate::domain::proof_suite::ProofSuite::for_domain_request(&def, suite)?;
+        // Refused now, not after the citizen spent the offer's one token on it.
+        self.check_authorised(&def)?;
         crate::domain::issuance::check_typed_request(&def, &offer.request, self.id_number_key.as_ref())?;
         let code = random_b64(32);
         let pin: String = (0..PIN_LENGTH).map(|_| char::from(b'0' + rand::rngs::OsRng.gen_range(0..10u8))).collect();
@@ -492,4 +494,24 @@ mod tests {
     fn pin_hashes_are_bound_to_their_code() {
         assert_ne!(tx_code_hash(&code_hash("a"), "123456"), tx_code_hash(&code_hash("b"), "123456"));
     }
+}
+
+/// How often [`spawn_offer_scrubber`] clears the personal data of offers that
+/// can no longer be used.
+pub const OFFER_SCRUB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Clear, every [`OFFER_SCRUB_INTERVAL`], the requests (names, plain ID
+/// numbers) of offers that expired, burned or were used: otherwise an offer
+/// nobody redeems keeps them until some clinic makes another offer.
+pub fn spawn_offer_scrubber(store: crate::store::Store) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match store.scrub_unusable_offers(Utc::now().timestamp()).await {
+                Ok(0) => {}
+                Ok(cleared) => tracing::info!(cleared, "cleared the personal data of unusable offers"),
+                Err(e) => tracing::warn!(error = %e, "could not clear the personal data of unusable offers"),
+            }
+            tokio::time::sleep(OFFER_SCRUB_INTERVAL).await;
+        }
+    })
 }

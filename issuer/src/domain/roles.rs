@@ -46,6 +46,10 @@ pub enum TokenScope {
     Issue,
     /// Read and change credentials' status (revoke, suspend, reinstate, use).
     Status,
+    /// Notarise documents and read their receipts, nothing else: the token an
+    /// archive gets, which signs no credential and reads none. (`issue`
+    /// tokens may notarise too.)
+    Notarize,
     /// Everything (tokens made before scopes existed have this).
     All,
 }
@@ -56,24 +60,27 @@ impl TokenScope {
         match self {
             TokenScope::Issue => "issue",
             TokenScope::Status => "status",
+            TokenScope::Notarize => "notarize",
             TokenScope::All => "all",
         }
     }
 
     /// The scope named `text`, if any.
     pub fn parse(text: &str) -> Option<Self> {
-        [TokenScope::Issue, TokenScope::Status, TokenScope::All].into_iter().find(|s| s.as_str() == text)
+        [TokenScope::Issue, TokenScope::Status, TokenScope::Notarize, TokenScope::All]
+            .into_iter()
+            .find(|s| s.as_str() == text)
     }
 
     /// Whether a token with this scope may use a route that needs `needed`.
     pub fn allows(self, needed: TokenScope) -> bool {
-        self == TokenScope::All || self == needed
+        self == TokenScope::All || self == needed || (self == TokenScope::Issue && needed == TokenScope::Notarize)
     }
 }
 
 impl std::str::FromStr for TokenScope {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Self::parse(s).ok_or_else(|| format!("unknown scope {s:?} (issue, status or all)"))
+        Self::parse(s).ok_or_else(|| format!("unknown scope {s:?} (issue, status, notarize or all)"))
     }
 }

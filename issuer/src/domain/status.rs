@@ -505,8 +505,23 @@ impl StatusService {
     }
 
     /// Builds the list credential from a snapshot of the committed bits, signs it and
-    /// caches it under the snapshot's version.
+    /// caches it under the snapshot's version. A publication the store refuses
+    /// (another issuer process on the database published meanwhile) is never
+    /// served: the stored one is, when it is as new, else the list is built
+    /// again after it (a list served but not stored could share its `validFrom`
+    /// with the stored one, and the two be replayed over each other).
     async fn rebuild(&self, list_id: i64) -> Result<PublishedStatusList, StatusError> {
+        for _ in 0..4 {
+            if let Some(publication) = self.try_rebuild(list_id).await? {
+                return Ok(publication);
+            }
+        }
+        Err(StatusError::internal("the status list kept being published by another process; try again"))
+    }
+
+    /// One [`StatusService::rebuild`] attempt: `None` when another process's
+    /// older publication got stored first.
+    async fn try_rebuild(&self, list_id: i64) -> Result<Option<PublishedStatusList>, StatusError> {
         let previous =
             self.store.status_list_publication(list_id).await.map_err(StatusError::internal)?.and_then(|p| p.1);
         let snapshot = self
@@ -544,14 +559,12 @@ impl StatusService {
             published_at: valid_from,
         };
         if !self.store.save_status_list_publication(&publication).await.map_err(StatusError::internal)? {
-            // Another process cached a newer one meanwhile: serve that.
-            if let Some((_, Some(stored))) =
-                self.store.status_list_publication(list_id).await.map_err(StatusError::internal)?
-            {
-                if stored.version >= publication.version {
-                    return Ok(stored);
-                }
-            }
+            // Another process cached one meanwhile: serve it when it is as new,
+            // else build after it.
+            return match self.store.status_list_publication(list_id).await.map_err(StatusError::internal)? {
+                Some((_, Some(stored))) if stored.version >= publication.version => Ok(Some(stored)),
+                _ => Ok(None),
+            };
         }
         tracing::info!(
             list_id,
@@ -559,7 +572,7 @@ impl StatusService {
             set = snapshot.set_indexes.len(),
             "published status list"
         );
-        Ok(publication)
+        Ok(Some(publication))
     }
 }
 

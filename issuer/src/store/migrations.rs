@@ -68,6 +68,11 @@ pub(super) const SQLITE: &[Migration] = &[
         name: "0009_licence_ids",
         sql: include_str!("../../migrations/sqlite/0009_licence_ids.sql"),
     },
+    Migration {
+        version: 10,
+        name: "0010_notarize_scope",
+        sql: include_str!("../../migrations/sqlite/0010_notarize_scope.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in version order.
@@ -104,6 +109,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         version: 9,
         name: "0009_licence_ids",
         sql: include_str!("../../migrations/postgres/0009_licence_ids.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "0010_notarize_scope",
+        sql: include_str!("../../migrations/postgres/0010_notarize_scope.sql"),
     },
 ];
 
@@ -197,7 +207,7 @@ mod tests {
         for list in [SQLITE, POSTGRES] {
             let versions: Vec<i64> = list.iter().map(|m| m.version).collect();
             // 6 is reserved for a migration on another branch (renumbered at merge).
-            assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+            assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
             for migration in list {
                 assert!(migration.name.starts_with(&format!("{:04}_", migration.version)), "{}", migration.name);
             }

@@ -119,6 +119,17 @@ const SCRUB: &str = "UPDATE oid4vci_offers SET request_json = '' WHERE request_j
       OR (state = 'token_issued' AND token_expires_at <= $1))";
 
 impl Store {
+    /// Clears the personal data (the request, with the plain ID number) of
+    /// offers that can no longer be used, as of `now`: the issuer runs it on a
+    /// timer, so an offer nobody redeems does not keep it until the next offer
+    /// is made. Returns how many were cleared.
+    pub async fn scrub_unusable_offers(&self, now: i64) -> Result<u64, StoreError> {
+        let mut tx = self.begin(Mode::Write).await?;
+        let cleared = tx.execute(SCRUB, &args![now]).await?;
+        tx.commit().await?;
+        Ok(cleared)
+    }
+
     /// Stores a new offer (and clears the personal data of offers no longer usable).
     pub async fn create_offer(&self, o: &NewOffer) -> Result<(), StoreError> {
         let mut tx = self.begin(Mode::Write).await?;

@@ -98,10 +98,15 @@ impl Backend for PgBackend {
                 Mode::Snapshot => Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
                 Mode::Write => Some("BEGIN"),
             };
-            let mut session = PgSession { client: Some(client), in_transaction: false };
+            // In a transaction from the moment BEGIN is sent: a caller that
+            // drops this future while it waits for the reply (actix drops a
+            // handler whose client hung up) leaves a transaction open on the
+            // connection, and only `Drop`'s ROLLBACK keeps the next user of
+            // the pooled connection out of it. (ROLLBACK outside a
+            // transaction is a mere warning.)
+            let session = PgSession { client: Some(client), in_transaction: begin.is_some() };
             if let Some(begin) = begin {
                 session.client()?.batch_execute(begin).await?;
-                session.in_transaction = true;
             }
             Ok(Box::new(session) as Box<dyn Session>)
         }

@@ -622,7 +622,9 @@ impl Store {
 
     /// Caches a signed list credential, unless the cached one was built from a newer
     /// list version or published later (verifiers refuse a list whose `validFrom`
-    /// goes back). Returns whether it was stored.
+    /// goes back), or from another version in the same second (two processes
+    /// publishing at once: two lists with one `validFrom` could be replayed over
+    /// each other at a verifier). Returns whether it was stored.
     pub async fn save_status_list_publication(&self, publication: &PublishedStatusList) -> Result<bool, StoreError> {
         let p = publication;
         let stored = self
@@ -637,7 +639,9 @@ impl Store {
                      credential_json = excluded.credential_json, etag = excluded.etag, \
                      valid_until = excluded.valid_until, published_at = excluded.published_at \
                  WHERE excluded.version >= status_list_publications.version \
-                   AND excluded.published_at >= status_list_publications.published_at",
+                   AND excluded.published_at >= status_list_publications.published_at \
+                   AND (excluded.version = status_list_publications.version \
+                        OR excluded.published_at > status_list_publications.published_at)",
                 &args![
                     p.list_id,
                     p.version,

@@ -394,6 +394,35 @@ async fn token_scopes_limit_what_a_token_may_do() {
             .unwrap();
         assert_eq!(resp.status(), 403);
         assert_eq!(resp.json::<Value>().await.unwrap()["error"], "insufficient_scope");
+        // An archive's notarize-scoped token notarises, and does nothing else:
+        // it issues nothing and reads no credential. An issue token notarises too.
+        let (_, archive) =
+            issuer::domain::accounts::create_scoped_api_token(&app.store, "archive", TokenScope::Notarize)
+                .await
+                .unwrap();
+        let digest = format!("{:064x}", 7);
+        for token in [&archive, &issue] {
+            let resp = app
+                .http
+                .post(format!("{}/api/v1/notarizations", app.base))
+                .bearer_auth(token)
+                .json(&json!({"digests": [digest]}))
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+        }
+        let resp = app
+            .http
+            .post(format!("{}/api/v1/health-certificates", app.base))
+            .bearer_auth(&archive)
+            .json(&health_request())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403);
+        let resp = app.http.get(format!("{}/credentials/{uuid}", app.base)).bearer_auth(&archive).send().await.unwrap();
+        assert_eq!(resp.status(), 403);
         // A revoked token is no token at all (401, not 403).
         let tokens = app.store.api_tokens().await.unwrap();
         let registry = tokens.iter().find(|t| t.clinic == "registry").unwrap();

@@ -176,3 +176,20 @@ async fn a_valid_from_before_the_issuers_authorisation_is_a_warning_in_the_answe
     assert_eq!(status, 201, "{body:#}");
     assert!(body.get("warnings").is_none(), "{body:#}");
 }
+
+/// An OpenID4VCI offer is refused for a type the certificate does not allow,
+/// when the clinic makes it, not after the citizen has spent its one token.
+#[tokio::test]
+async fn an_offer_for_a_type_the_certificate_does_not_allow_is_refused_when_made() {
+    let app = spawn(Some(&["DogVaccinationCertificate"])).await;
+    let offer = json!({"credentialConfigurationId": "HealthCertificate", "request": health_request()});
+    let resp = app.http.post(format!("{}/api/v1/credential-offers", app.base)).json(&offer).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!((status, body["error"].as_str()), (403, Some("credential_type_not_authorised")), "{body:#}");
+    // The premise: an issuer allowed the type makes the same offer.
+    let allowed = spawn(Some(&["HealthCertificate"])).await;
+    let resp =
+        allowed.http.post(format!("{}/api/v1/credential-offers", allowed.base)).json(&offer).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 201, "{}", resp.text().await.unwrap());
+}

@@ -149,23 +149,30 @@ async fn oid4vci_offers_count_wrong_pins_burn_and_are_single_use(db: TestDb) {
     assert!(store.complete_offer("b", "urn:uuid:1").await.expect("complete"));
     assert!(!store.complete_offer("b", "urn:uuid:2").await.expect("complete"), "one credential per offer");
     assert!(store.offer_for_access_token("t-b", now).await.expect("read").is_none());
-    // A later offer scrubs the personal data of used, burned and expired offers.
-    store.create_offer(&offer("c", now + 1000)).await.expect("create");
     let sql = "SELECT offer_id FROM oid4vci_offers WHERE request_json <> '' ORDER BY offer_id";
-    let with_data: Vec<String> = match store.backend() {
-        "sqlite" => {
-            let path = db.url.trim_start_matches("sqlite://").to_owned();
-            let connection = rusqlite::Connection::open(path).expect("open");
-            let mut statement = connection.prepare(sql).expect("prepare");
-            statement.query_map([], |row| row.get(0)).expect("query").collect::<Result<_, _>>().expect("rows")
-        }
-        _ => {
-            let (client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.expect("connect");
-            tokio::spawn(connection);
-            client.query(sql, &[]).await.expect("query").iter().map(|r| r.get(0)).collect()
+    let offers_with_data = || async {
+        match store.backend() {
+            "sqlite" => {
+                let path = db.url.trim_start_matches("sqlite://").to_owned();
+                let connection = rusqlite::Connection::open(path).expect("open");
+                let mut statement = connection.prepare(sql).expect("prepare");
+                statement.query_map([], |row| row.get(0)).expect("query").collect::<Result<_, _>>().expect("rows")
+            }
+            _ => {
+                let (client, connection) =
+                    tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.expect("connect");
+                tokio::spawn(connection);
+                client.query(sql, &[]).await.expect("query").iter().map(|r| r.get(0)).collect::<Vec<String>>()
+            }
         }
     };
-    assert_eq!(with_data, ["c"], "only the live offer keeps its request");
+    // The expired offer keeps its request until the timer's scrub (or the next offer).
+    assert_eq!(offers_with_data().await, ["old"]);
+    assert!(store.scrub_unusable_offers(now + 1000).await.expect("scrub") >= 1);
+    assert!(offers_with_data().await.is_empty(), "no offer keeps personal data it can no longer be used for");
+    // A later offer scrubs the personal data of used, burned and expired offers, too.
+    store.create_offer(&offer("c", now + 1000)).await.expect("create");
+    assert_eq!(offers_with_data().await, ["c"], "only the live offer keeps its request");
 }
 
 async fn concurrent_wrong_pins_never_exceed_the_limit(db: TestDb) {
@@ -1524,6 +1531,12 @@ async fn status_snapshot_is_consistent_and_publications_never_go_back(db: TestDb
     assert!(!store.save_status_list_publication(&published(3, 20)).await.expect("older version"), "older version");
     assert!(!store.save_status_list_publication(&published(4, 5)).await.expect("earlier"), "earlier validFrom");
     assert!(store.save_status_list_publication(&published(4, 10)).await.expect("same"), "same time: replaces");
+    // Another process's list of a newer version dated the same second: refused
+    // (both would be validly signed with one validFrom, replayable over each other).
+    assert!(
+        !store.save_status_list_publication(&published(5, 10)).await.expect("same second"),
+        "another version in the same second"
+    );
     let (_, cached) = store.status_list_publication(1).await.expect("read").expect("list");
     assert_eq!(cached, Some(published(4, 10)));
     assert!(store.save_status_list_publication(&published(5, 30)).await.expect("newer"));
@@ -1622,7 +1635,7 @@ async fn the_single_use_migration_keeps_existing_status_data() {
     let fk_problems: i64 = db.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
     assert_eq!(fk_problems, 0);
     let versions: i64 = db.query_row("SELECT max(version) FROM schema_migrations", [], |r| r.get(0)).unwrap();
-    assert_eq!(versions, 9, "every later migration ran too");
+    assert_eq!(versions, 10, "every later migration ran too");
     // Foreign keys are enforced again on a store connection (an entry for a missing list fails).
     let store = Store::connect(path.to_str().expect("UTF-8")).await.expect("reopen store");
     let entries = store.allocate_status("urn:uuid:new", &SINGLE_USE_PURPOSES, &StatusListConfig::default()).await;

@@ -35,6 +35,11 @@ pub enum WalletError {
     /// No credential with this id in the wallet.
     #[error("no such credential in the wallet")]
     NotFound,
+    /// Another credential with this id is already in the wallet: importing
+    /// never replaces one (anyone can sign a credential reusing the id of
+    /// one shown to them). Delete the held one first.
+    #[error("a different credential with this id is already in the wallet; delete it first to replace it")]
+    IdTaken,
     /// Making a presentation failed.
     #[error(transparent)]
     Presentation(#[from] crate::presentation::PresentationError),
@@ -61,6 +66,7 @@ impl WalletError {
             Self::TooComplex(e) => e.code(),
             Self::BadSignature => "bad_signature",
             Self::NotFound => "not_found",
+            Self::IdTaken => "credential_id_taken",
             Self::Presentation(e) => e.code(),
             Self::Derive(e) => e.code(),
             Self::Oid4vci(e) => &e.code,

@@ -200,7 +200,12 @@ impl<K: KeyProvider> Wallet<K> {
 
     /// Import a signed credential: it must be a well-formed credential whose
     /// signature verifies (checked offline; trust, status and anchoring are the
-    /// inspector's business). Importing the same id again replaces it.
+    /// inspector's business). Importing the same credential again changes
+    /// nothing (but adds an inclusion proof the held one lacks); a *different*
+    /// credential with a held id is refused ([`WalletError::IdTaken`]): the
+    /// id is public (every QR shows it), so anyone could sign a credential
+    /// under it, and a derived copy would otherwise replace its base
+    /// credential, whose selective disclosure cannot be had again.
     ///
     /// # Errors
     /// As [`Wallet::import_qr`].
@@ -240,7 +245,13 @@ impl<K: KeyProvider> Wallet<K> {
             source: source.to_owned(),
         };
         match self.credentials.iter_mut().find(|c| c.id == id) {
-            Some(existing) => *existing = stored,
+            Some(existing) if existing.credential == stored.credential => {
+                if existing.inclusion.is_some() || stored.inclusion.is_none() {
+                    return Ok(id);
+                }
+                existing.inclusion = stored.inclusion;
+            }
+            Some(_) => return Err(WalletError::IdTaken),
             None => self.credentials.push(stored),
         }
         self.save()?;

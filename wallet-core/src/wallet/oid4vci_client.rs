@@ -112,10 +112,14 @@ impl<'t, T: HttpTransport> Oid4vciClient<'t, T> {
             return Err(Oid4vciError::new("invalid_response", "the metadata names another credential issuer"));
         }
         let endpoint = |v: &Value, name: &str| -> Result<String, Oid4vciError> {
-            v.get(name)
+            let url = v
+                .get(name)
                 .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| Oid4vciError::new("invalid_response", format!("the metadata has no {name}")))
+                .ok_or_else(|| Oid4vciError::new("invalid_response", format!("the metadata has no {name}")))?;
+            if !crate::oid4vci::is_protected_endpoint(url) {
+                return Err(Oid4vciError::new("invalid_response", format!("the metadata's {name} is not https")));
+            }
+            Ok(url.to_owned())
         };
         let credential_endpoint = endpoint(&metadata, "credential_endpoint")?;
         let nonce_endpoint = endpoint(&metadata, "nonce_endpoint")?;

@@ -396,9 +396,13 @@ async fn an_opened_bundle_checks_the_wallets_export_and_not_the_qr_code() {
             checked.report.checks.anchoring
         );
     }
+    // Importing the credential again without its proof keeps the proof held.
+    assert_eq!(wallet.import_file(json!({"credential": vc}).to_string().as_bytes()).unwrap(), id);
+    assert_eq!(wallet.export(&id).unwrap(), export);
     // A wallet without a proof exports `inclusion: null`: unchecked too.
-    wallet.import_file(json!({"credential": vc}).to_string().as_bytes()).unwrap();
-    let checked = opened.verify_qr_text(&wallet.export(&id).unwrap(), None, now()).await.unwrap();
+    let mut bare = Wallet::open(dir.path().join("bare.bin"), StoreKey::generate()).unwrap();
+    bare.import_file(json!({"credential": vc}).to_string().as_bytes()).unwrap();
+    let checked = opened.verify_qr_text(&bare.export(&id).unwrap(), None, now()).await.unwrap();
     assert!(!checked.report.checks.anchoring.is_valid() && !checked.report.checks.anchoring.is_invalid());
     // An unreadable inclusion proof is unusable input.
     let garbled = json!({"credential": vc, "inclusion": {"entry": 1}}).to_string();

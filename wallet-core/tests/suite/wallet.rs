@@ -51,6 +51,46 @@ fn issue(key: &IssuerKey, holder: Option<&DeviceKey>) -> Value {
     pollster::block_on(sign_credential(&unsigned, key, issued_at())).unwrap()
 }
 
+/// [`issue`] under a chosen id (anyone can sign a credential under any id).
+fn issue_with_id(key: &IssuerKey, id: &CredentialId) -> Value {
+    let def = health_certificate();
+    let checked = def
+        .check_request_keyed(&request(None), NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), Some(&crate::id_key()))
+        .unwrap();
+    let unsigned = crate::with_status_entries(def.to_unsigned_credential(&checked, id, &key.did()));
+    pollster::block_on(sign_credential(&unsigned, key, issued_at())).unwrap()
+}
+
+/// The id of a credential is public (its QR shows it): a credential signed by
+/// anyone under a held id must not replace the held one, and the wallet's own
+/// derived copy must not replace its base credential.
+#[test]
+fn attack_a_credential_reusing_a_held_id_does_not_replace_it() {
+    let (_dir, path, store_key) = temp_wallet();
+    let mut wallet = Wallet::open(&path, store_key.clone()).unwrap();
+    let genuine = issue(&IssuerKey::generate(), None);
+    let id = wallet.import_file(genuine.to_string().as_bytes()).unwrap();
+    let held_id = CredentialId::parse(&id).expect("a urn:uuid id");
+
+    let forged = issue_with_id(&IssuerKey::generate(), &held_id);
+    assert_eq!(forged["id"], genuine["id"], "the premise: same id, another signer");
+    assert!(matches!(wallet.import_credential(forged.clone(), None, "qr"), Err(WalletError::IdTaken)));
+    assert_eq!(wallet.import_credential(forged, None, "qr").unwrap_err().code(), "credential_id_taken");
+    // The same credential again: nothing changes, it is still the one.
+    assert_eq!(wallet.import_credential(genuine.clone(), None, "file").unwrap(), id);
+    assert_eq!(wallet.list(Lang::En).len(), 1);
+    let reopened = Wallet::open(&path, store_key).unwrap();
+    assert_eq!(reopened.get(&id).unwrap().credential, genuine);
+
+    // A base-proof credential: its own derived QR does not replace it.
+    let base = base_proof_certificate(&IssuerKey::generate());
+    let base_id = wallet.import_credential(base.clone(), None, "file").unwrap();
+    let qr = wallet.render(&base_id, Lang::En).unwrap().qr_text;
+    assert!(matches!(wallet.import_qr(&qr), Err(WalletError::IdTaken)));
+    assert_eq!(wallet.get(&base_id).unwrap().credential, base);
+    assert!(wallet.is_selectively_disclosable(&base_id).unwrap());
+}
+
 fn verify_scanned(text: &str, at: DateTime<Utc>, challenge: Option<&str>) -> VerificationReport {
     let scanned = read_scanned(text).unwrap();
     let mut options = VerifyOptions::at(at).with_presentation(scanned.presentation);

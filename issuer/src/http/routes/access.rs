@@ -80,9 +80,9 @@ pub const INVENTORY: &[(Method, &str, Access)] = &[
     (Method::POST, "/api/v1/health-certificates", ApiToken(Scope::Issue)),
     (Method::POST, "/api/v1/licences", ApiToken(Scope::Issue)),
     (Method::POST, "/api/v1/credential-offers", ApiToken(Scope::Issue)),
-    (Method::POST, "/api/v1/notarizations", ApiToken(Scope::Issue)),
-    (Method::POST, "/api/v1/notarizations/receipts", ApiToken(Scope::Issue)),
-    (Method::GET, "/api/v1/notarizations/{digest}", ApiToken(Scope::Issue)),
+    (Method::POST, "/api/v1/notarizations", ApiToken(Scope::Notarize)),
+    (Method::POST, "/api/v1/notarizations/receipts", ApiToken(Scope::Notarize)),
+    (Method::GET, "/api/v1/notarizations/{digest}", ApiToken(Scope::Notarize)),
     (Method::POST, "/api/v1/{api_path}", ApiToken(Scope::Issue)),
     // Bulk issuance (NDJSON or CSV, a key per row): a hospital system or a clerk.
     // Staff come with a SameSite=Strict cookie and a non-form content type.
