@@ -66,6 +66,11 @@ pub struct CheckArgs {
     /// API token (`Authorization: Bearer`).
     #[arg(long, env = "ISSUER_API_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Audit the folder as of this time (RFC 3339): a file whose receipt was
+    /// notarised later is reported `late`, not verified (a document swapped
+    /// and notarised again today has a valid receipt, of today).
+    #[arg(long, value_name = "TIME")]
+    pub not_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One manifest line.
@@ -97,14 +102,20 @@ pub struct CheckReport {
     pub missing: Vec<String>,
     /// Files never notarised.
     pub new: Vec<String>,
-    /// Receipts that do not verify, with why.
+    /// Receipts that do not verify, with why (also: a receipt for another
+    /// log entry than the manifest's).
     pub bad_receipts: Vec<(String, String)>,
+    /// Files whose receipt verifies but was notarised after `--not-after`,
+    /// with the time (RFC 3339).
+    pub late: Vec<(String, String)>,
+    /// When the latest verified receipt was notarised (RFC 3339).
+    pub latest_notarized_at: Option<String>,
 }
 
 impl CheckReport {
     /// Whether everything notarised is intact and proven.
     pub fn is_clean(&self) -> bool {
-        self.changed.is_empty() && self.missing.is_empty() && self.bad_receipts.is_empty()
+        self.changed.is_empty() && self.missing.is_empty() && self.bad_receipts.is_empty() && self.late.is_empty()
     }
 }
 
@@ -305,6 +316,7 @@ pub async fn check_folder(args: &CheckArgs) -> anyhow::Result<CheckReport> {
     let policy = WitnessPolicy::none();
     let mut verifier = ReceiptVerifier::new(&log_key, &policy);
     let bar = progress(entries.len(), "checking");
+    let mut latest: Option<chrono::DateTime<chrono::Utc>> = None;
     for entry in &entries {
         bar.inc(1);
         let Some(path) = on_disk.get(&entry.path) else {
@@ -319,11 +331,27 @@ pub async fn check_folder(args: &CheckArgs) -> anyhow::Result<CheckReport> {
         match &entry.receipt {
             None => report.pending.push(entry.path.clone()),
             Some(receipt) => match verifier.verify(receipt, &digest) {
-                Ok(_) => report.verified += 1,
+                Ok(verified) if verified.index != entry.index => report.bad_receipts.push((
+                    entry.path.clone(),
+                    format!("the receipt is for log entry {}, the manifest says {}", verified.index, entry.index),
+                )),
+                Ok(verified) => {
+                    let at = i64::try_from(verified.notarized_at)
+                        .ok()
+                        .and_then(|seconds| chrono::DateTime::from_timestamp(seconds, 0))
+                        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+                    if args.not_after.is_some_and(|limit| at > limit) {
+                        report.late.push((entry.path.clone(), at.to_rfc3339()));
+                        continue;
+                    }
+                    report.verified += 1;
+                    latest = latest.max(Some(at));
+                }
                 Err(e) => report.bad_receipts.push((entry.path.clone(), e.to_string())),
             },
         }
     }
     bar.finish_and_clear();
+    report.latest_notarized_at = latest.map(|at| at.to_rfc3339());
     Ok(report)
 }

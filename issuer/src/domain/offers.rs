@@ -486,16 +486,6 @@ impl Issuer {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pin_hashes_are_bound_to_their_code() {
-        assert_ne!(tx_code_hash(&code_hash("a"), "123456"), tx_code_hash(&code_hash("b"), "123456"));
-    }
-}
-
 /// How often [`spawn_offer_scrubber`] clears the personal data of offers that
 /// can no longer be used.
 pub const OFFER_SCRUB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
@@ -514,4 +504,14 @@ pub fn spawn_offer_scrubber(store: crate::store::Store) -> tokio::task::JoinHand
             tokio::time::sleep(OFFER_SCRUB_INTERVAL).await;
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pin_hashes_are_bound_to_their_code() {
+        assert_ne!(tx_code_hash(&code_hash("a"), "123456"), tx_code_hash(&code_hash("b"), "123456"));
+    }
 }

@@ -67,6 +67,7 @@ async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
         url,
         log_key: Some(log_key.trim().to_owned()),
         token: Some(token.clone()),
+        not_after: None,
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     let report = loop {
@@ -80,6 +81,12 @@ async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
     eprintln!("notarised → every receipt anchored: {:?}", started.elapsed());
     assert_eq!(report.verified, FILES);
     assert!(report.is_clean() && report.new.is_empty(), "{report:?}");
+    assert!(report.latest_notarized_at.is_some());
+    // Audited as of yesterday, every receipt (all of today) is late, and the folder not clean.
+    let as_of_yesterday = CheckArgs { not_after: Some(chrono::Utc::now() - chrono::Duration::days(1)), ..check(None) };
+    let late = check_folder(&as_of_yesterday).await.unwrap();
+    assert_eq!((late.verified, late.late.len()), (0, FILES), "{late:?}");
+    assert!(!late.is_clean());
 
     // Offline (no URL): one changed byte, one deleted file, one new file.
     let changed = folder.join("box-001/doc-000700.txt");
@@ -111,6 +118,11 @@ async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
             .await
             .unwrap();
     NotarizationReceipt::confirm_anchor(&verified, &on_chain).unwrap();
+    // An edited claim dated earlier (same size, root and block) does not confirm.
+    let mut backdated = verified.clone();
+    backdated.anchor.block_time -= 86_400;
+    let refused = NotarizationReceipt::confirm_anchor(&backdated, &on_chain).unwrap_err();
+    assert!(refused.to_string().contains("block time"), "{refused}");
 }
 
 #[tokio::test]

@@ -154,6 +154,14 @@ impl NotarizationReceipt {
                 on_chain.chain_id, on_chain.block_number, verified.anchor.chain_id, verified.anchor.block_number
             )));
         }
+        // The time is what a receipt is shown for: an edited claim dated
+        // earlier must not "confirm" because size, root and block agree.
+        if on_chain.block_time != verified.anchor.block_time {
+            return Err(ReceiptError::AnchorMismatch(format!(
+                "block time {} on the node, {} in the receipt",
+                on_chain.block_time, verified.anchor.block_time
+            )));
+        }
         Ok(())
     }
 }

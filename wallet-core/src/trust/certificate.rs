@@ -302,7 +302,7 @@ fn checked_credential_types<T: AsRef<str>>(types: &[T]) -> Result<Vec<String>, C
 
 fn credential_types_extension(types: &[String]) -> Result<RawExtension, CertificateError> {
     let types: Vec<der::asn1::Utf8StringRef<'_>> =
-        types.iter().map(|t| der::asn1::Utf8StringRef::new(t)).collect::<Result<_, _>>()?;
+        types.iter().map(der::asn1::Utf8StringRef::new).collect::<Result<_, _>>()?;
     Ok(RawExtension::new(RawOid(oid::CREDENTIAL_TYPES_EXTENSION_OID_DER.to_vec()), false, &types)?)
 }
 

@@ -73,7 +73,7 @@ async fn attack_a_department_certifies_a_type_its_root_does_not_authorise() {
     // Configured with the bounded root (the trust list still carries the
     // unbounded copy in its x5c: same name and key, so it loads), refused,
     // naming the types the department may authorise.
-    let store = bureau.store_configured(vec![cert.clone()], &[], &[bounded.clone()]);
+    let store = bureau.store_configured(vec![cert.clone()], &[], std::slice::from_ref(&bounded));
     assert!(store.roots_authorising_any_type().is_empty());
     let report = verify(&vc, &inspector(store.clone())).await;
     assert_refused(&report, issuer_trust, "type_not_authorised_by_root");
