@@ -229,7 +229,8 @@ impl TrustState {
                 if !unbounded.is_empty() {
                     tracing::warn!(
                         roots = %unbounded.join("; "),
-                        "configured roots without a credential-types bound may authorise issuers for any type                          (the department re-signs its root with `ecert-pki bound-root`)"
+                        "configured roots without a credential-types bound may authorise issuers for any type \
+                         (the department re-signs its root with `ecert-pki bound-root`)"
                     );
                 }
                 *guard =

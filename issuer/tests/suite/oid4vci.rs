@@ -370,3 +370,27 @@ async fn the_domain_api_binds_a_holder_key_when_given_one() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["details"][0]["field"], "holderKey");
 }
+
+/// The token endpoint is anonymous and each request opens a write
+/// transaction: one address's flood of made-up codes is slowed to 429
+/// before it reaches the store.
+#[tokio::test]
+async fn attack_a_flood_of_made_up_codes_is_slowed_per_address() {
+    let app = spawn().await;
+    let mut answered_400 = 0;
+    let mut first_429 = None;
+    for i in 0..200 {
+        let (status, body) = app.token(&format!("made-up-{i}"), Some("000000"), PRE_AUTHORIZED_CODE_GRANT).await;
+        match (status, body["error"].as_str()) {
+            (400, Some("invalid_grant")) => answered_400 += 1,
+            (429, Some("too_many_requests")) => {
+                first_429 = Some(i);
+                break;
+            }
+            other => panic!("request {i}: {other:?}"),
+        }
+    }
+    // A wallet's few requests pass (30 at once); a flood does not.
+    assert!(answered_400 >= 30, "{answered_400}");
+    assert!(first_429.is_some(), "200 made-up codes from one address were all answered");
+}

@@ -981,9 +981,16 @@ fn a_department_root_authorises_only_its_types_and_an_unbounded_root_is_bound_in
     let refused = ws.fails(&bound, &both.serial);
     assert!(refused.stderr.contains(HEALTH_CERTIFICATE_TYPE), "{}", refused.stderr);
     assert_eq!(summarize(&ws.read("ag/root.pem")).serial, old_root.serial, "the root is unchanged");
-    ws.ok(&["revoke", "--dir", &ws.arg("ag"), "--serial", &both.serial, "--reason", "affiliation-changed"]);
-    let run = ws.ok(&bound);
+    // Revoked as ceased, its earlier health certificates still stand: still refused
+    // (the bound judges them too), until the department says they must not count.
+    ws.ok(&["revoke", "--dir", &ws.arg("ag"), "--serial", &both.serial, "--reason", "cessation-of-operation"]);
+    let refused = ws.fails(&bound, "--invalidate-history");
+    assert!(refused.stderr.contains(&both.serial), "{}", refused.stderr);
+    assert_eq!(summarize(&ws.read("ag/root.pem")).serial, old_root.serial, "the root is unchanged");
+    let bound_anyway = [&bound[..], &["--invalidate-history"]].concat();
+    let run = ws.ok(&bound_anyway);
     assert!(run.stderr.contains("authorises:  DogVaccinationCertificate"), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("warning: credentials signed under {}", both.serial)), "{}", run.stderr);
     let new_root = summarize(&ws.read("ag/root.pem"));
     assert_ne!(new_root.serial, old_root.serial);
     assert_eq!((new_root.subject.as_str(), new_root.not_after), (old_root.subject.as_str(), old_root.not_after));

@@ -847,7 +847,13 @@ impl TrustStore {
             root_name: root.name.clone(),
             certificate_serial: issuer.serial_hex.clone(),
             certificate_not_after: issuer.not_after,
-            allowed_types: issuer.allowed_types.clone(),
+            // What the certificate lists and its root may authorise.
+            allowed_types: issuer
+                .allowed_types
+                .iter()
+                .filter(|t| root.authorised_types().is_none_or(|bound| bound.contains(t)))
+                .cloned()
+                .collect(),
             authorised_types: specific_types.into_iter().cloned().collect(),
             withdrawn_at,
         })

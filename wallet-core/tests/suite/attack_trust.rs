@@ -82,6 +82,9 @@ async fn attack_a_department_certifies_a_type_its_root_does_not_authorise() {
     // What the root does authorise stays valid for the same certificate.
     let dog_types = vec!["VerifiableCredential".to_owned(), DOG.to_owned()];
     assert_eq!(store.check_issuer(&pet_clinic.did(), &dog_types, signed_at()), CheckResult::Valid);
+    // The report lists only what the root may authorise among the certificate's types.
+    let trusted = store.assess_issuer(&pet_clinic.did(), &dog_types, signed_at()).unwrap();
+    assert_eq!(trusted.allowed_types, [DOG]);
 
     // The old copy left in the configuration beside the new one does not undo
     // the bound, in either order.

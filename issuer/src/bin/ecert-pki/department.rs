@@ -89,9 +89,13 @@ fn authorised_types_line(root: &wallet_core::trust::CertificateSummary) -> Strin
 }
 
 /// `ecert-pki bound-root`: the root re-signed with a bound on the types it
-/// authorises. Refused while a certificate it issued (and did not revoke)
-/// lists a type outside the bound: verifiers would turn that issuer's
-/// credentials red without anyone having decided so.
+/// authorises. The bound has no time: it also judges credentials signed
+/// before it. So it is refused while a certificate the root issued lists a
+/// type outside the bound and some signature of it still stands (not
+/// revoked, or revoked in a way that keeps earlier signatures: superseded,
+/// ceased, compromised after it was issued): verifiers would turn those
+/// credentials red without anyone having decided so. `--invalidate-history`
+/// decides so.
 pub fn bound_root(args: &BoundRootArgs) -> anyhow::Result<()> {
     let ca = CaDir::open(&args.dir)?;
     let _lock = DirLock::acquire(ca.path())?;
@@ -102,7 +106,12 @@ pub fn bound_root(args: &BoundRootArgs) -> anyhow::Result<()> {
     for der in ca.issued_certificates()? {
         let certificate = summarize_certificate(&der).context("reading an issued certificate")?;
         let serial = &certificate.serial;
-        if revoked.revocations.iter().any(|record| record.serial == *serial) || !certificate.credential_signing {
+        // Revoked so that nothing it ever signed stands: no credential to lose.
+        let void_from_the_start = revoked
+            .revocations
+            .iter()
+            .any(|record| record.serial == *serial && record.voids_from() <= certificate.not_before);
+        if void_from_the_start || !certificate.credential_signing {
             continue;
         }
         let outside: Vec<&str> =
@@ -115,12 +124,16 @@ pub fn bound_root(args: &BoundRootArgs) -> anyhow::Result<()> {
             ));
         }
     }
-    if !beyond.is_empty() {
+    if !beyond.is_empty() && !args.invalidate_history {
         bail!(
-            "certificates this root issued list types outside --authorises; revoke them (and issue new ones) \
-             or widen the bound first: {}",
+            "certificates this root issued list types outside --authorises, and credentials they signed would \
+             read invalid at verifiers given the bounded root: {}; widen the bound, or pass --invalidate-history \
+             if those credentials must no longer count",
             beyond.join("; ")
         );
+    }
+    for certificate in &beyond {
+        eprintln!("warning: credentials signed under {certificate} will read invalid (--invalidate-history)");
     }
     let root_key = root_key::unlock(&ca, args.root_key.uri.as_deref(), &mut LazyPassphrase::new(&args.passphrase))?;
     let new_pem = wallet_core::trust::bound_root(&root_pem, root_key.signing(), &types)
@@ -174,6 +187,9 @@ fn check_credential_types(types: &[String]) -> anyhow::Result<Vec<String>> {
 /// `ecert-pki issue`.
 pub fn issue(args: &IssueArgs) -> anyhow::Result<()> {
     let ca = CaDir::open(&args.dir)?;
+    // Not beside a `bound-root`: a certificate issued under the old root
+    // while the new one is written would escape its check.
+    let _lock = DirLock::acquire(ca.path())?;
     let types = check_credential_types(&args.types)?;
     let defined = wallet_core::credential_type::TypeRegistry::load(args.credential_types.as_deref())?;
     if let Some(missing) = types.iter().find(|t| defined.by_type(t).is_none()) {

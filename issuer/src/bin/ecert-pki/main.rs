@@ -194,6 +194,11 @@ pub struct BoundRootArgs {
     /// The only credential types the root may authorise, comma-separated.
     #[arg(long, value_delimiter = ',', required = true, num_args = 1..)]
     pub authorises: Vec<String>,
+    /// Bound the root although credentials signed under certificates it
+    /// issued for other types would then read invalid at verifiers given the
+    /// new root (certificates revoked since, whose earlier signatures stand).
+    #[arg(long)]
+    pub invalidate_history: bool,
     /// The root key in a token, if not as DIR records it.
     #[command(flatten)]
     pub root_key: RootKeyArgs,

@@ -451,6 +451,10 @@ mod tests {
                 Staff(role) => assert_eq!(role, Clerk, "{method} {path}"),
                 ApiToken(scope) if changes_status => assert_eq!(scope, Scope::Status, "{method} {path}"),
                 ApiToken(scope) if path.ends_with("/status") => assert_eq!(scope, Scope::Status, "{method} {path}"),
+                // An archive's token notarises and does nothing else.
+                ApiToken(scope) if path.contains("/notarizations") => {
+                    assert_eq!(scope, Scope::Notarize, "{method} {path}")
+                }
                 ApiToken(scope) => assert_eq!(scope, Scope::Issue, "{method} {path}"),
                 ApiTokenOrStaff(scope, role) => assert_eq!((scope, role), (Scope::Issue, Clerk), "{method} {path}"),
                 Public | VcApiIssue => {}
@@ -459,6 +463,9 @@ mod tests {
         }
         assert!(!Scope::Issue.allows(Scope::Status) && !Scope::Status.allows(Scope::Issue));
         assert!(Scope::All.allows(Scope::Issue) && Scope::All.allows(Scope::Status));
+        assert!(Scope::Issue.allows(Scope::Notarize) && Scope::All.allows(Scope::Notarize));
+        assert!(!Scope::Notarize.allows(Scope::Issue) && !Scope::Notarize.allows(Scope::Status));
+        assert!(!Scope::Status.allows(Scope::Notarize));
         assert!(Clerk < Supervisor && Supervisor < Role::Admin);
         assert_eq!(access_needed_role(&Method::POST, "/certificates/{uuid}/status"), Supervisor);
         assert_eq!(access_needed_role(&Method::POST, "/certificates/{uuid}/reissue"), Supervisor);

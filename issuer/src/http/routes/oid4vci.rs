@@ -42,9 +42,19 @@ pub async fn authorization_server_metadata(issuer: web::Data<Issuer>) -> HttpRes
 /// OAuth errors (400).
 pub async fn token(
     issuer: web::Data<Issuer>,
+    limits: web::Data<crate::http::web::session::WebState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let address = req.peer_addr().map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    if !limits.oid4vci_token_limiter.allow(address) {
+        return Err(ApiError::oauth(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "请求过于频繁，请稍后再试",
+            "too many token requests from this address; try again in a minute",
+        ));
+    }
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Err(ApiError::oauth(

@@ -39,6 +39,10 @@ pub struct WebState {
     pub lookup_limiter: std::sync::Arc<RateLimiter>,
     /// Slows down sign-in attempts (per client address).
     pub login_limiter: std::sync::Arc<RateLimiter>,
+    /// Slows down OpenID4VCI token requests (per client address): the route
+    /// is anonymous and each request opens a write transaction, so a flood
+    /// of made-up codes would queue ahead of issuance and revocation.
+    pub oid4vci_token_limiter: std::sync::Arc<RateLimiter>,
     /// Sign-in password checks (argon2, ~19 MiB and tens of milliseconds
     /// each) running at once: one. They run on the CPU pool that also signs
     /// credentials and status lists, and sign-in is open to anyone, so a
@@ -63,6 +67,7 @@ impl WebState {
             secure,
             lookup_limiter: std::sync::Arc::new(RateLimiter::new(5, 10)),
             login_limiter: std::sync::Arc::new(RateLimiter::new(20, 30)),
+            oid4vci_token_limiter: std::sync::Arc::new(RateLimiter::new(30, 60)),
             password_checks: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
