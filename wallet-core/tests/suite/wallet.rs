@@ -42,20 +42,14 @@ fn now() -> DateTime<Utc> {
 }
 
 fn issue(key: &IssuerKey, holder: Option<&DeviceKey>) -> Value {
-    let def = health_certificate();
-    let checked = def
-        .check_request_keyed(&request(holder), NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), Some(&crate::id_key()))
-        .unwrap();
-    let unsigned =
-        crate::with_status_entries(def.to_unsigned_credential(&checked, &CredentialId::generate(), &key.did()));
-    pollster::block_on(sign_credential(&unsigned, key, issued_at())).unwrap()
+    issue_as(key, holder, &CredentialId::generate())
 }
 
 /// [`issue`] under a chosen id (anyone can sign a credential under any id).
-fn issue_with_id(key: &IssuerKey, id: &CredentialId) -> Value {
+fn issue_as(key: &IssuerKey, holder: Option<&DeviceKey>, id: &CredentialId) -> Value {
     let def = health_certificate();
     let checked = def
-        .check_request_keyed(&request(None), NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), Some(&crate::id_key()))
+        .check_request_keyed(&request(holder), NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), Some(&crate::id_key()))
         .unwrap();
     let unsigned = crate::with_status_entries(def.to_unsigned_credential(&checked, id, &key.did()));
     pollster::block_on(sign_credential(&unsigned, key, issued_at())).unwrap()
@@ -72,7 +66,7 @@ fn attack_a_credential_reusing_a_held_id_does_not_replace_it() {
     let id = wallet.import_file(genuine.to_string().as_bytes()).unwrap();
     let held_id = CredentialId::parse(&id).expect("a urn:uuid id");
 
-    let forged = issue_with_id(&IssuerKey::generate(), &held_id);
+    let forged = issue_as(&IssuerKey::generate(), None, &held_id);
     assert_eq!(forged["id"], genuine["id"], "the premise: same id, another signer");
     assert!(matches!(wallet.import_credential(forged.clone(), None, "qr"), Err(WalletError::IdTaken)));
     assert_eq!(wallet.import_credential(forged, None, "qr").unwrap_err().code(), "credential_id_taken");

@@ -107,10 +107,16 @@ pub fn bound_root(args: &BoundRootArgs) -> anyhow::Result<()> {
         let certificate = summarize_certificate(&der).context("reading an issued certificate")?;
         let serial = &certificate.serial;
         // Revoked so that nothing it ever signed stands: no credential to lose.
-        let void_from_the_start = revoked
-            .revocations
-            .iter()
-            .any(|record| record.serial == *serial && record.voids_from() <= certificate.not_before);
+        // A compromise voids from its instant on; other reasons only what is
+        // signed after it (so one in the certificate's first second is not).
+        let void_from_the_start = revoked.revocations.iter().any(|record| {
+            record.serial == *serial
+                && if record.reason.voids_earlier_signatures() {
+                    record.voids_from() <= certificate.not_before
+                } else {
+                    record.voids_from() < certificate.not_before
+                }
+        });
         if void_from_the_start || !certificate.credential_signing {
             continue;
         }
