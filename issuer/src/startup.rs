@@ -52,7 +52,7 @@ impl Application {
             .context("opening the transparency log")?;
         let anchorer = crate::domain::anchor::AnchorConfig::from_settings(settings)
             .map(|config| crate::domain::anchor::spawn(store.clone(), log.clone(), config));
-        let offer_scrubber = crate::domain::offers::spawn_offer_scrubber(store.clone());
+        let scrubber_store = store.clone();
         let types = std::sync::Arc::new(
             wallet_core::credential_type::TypeRegistry::load(settings.credential_types.as_deref())
                 .context("loading credential type definitions")?,
@@ -125,6 +125,8 @@ impl Application {
                 http.listen(listener)?.run()
             }
         };
+        // Started once nothing above can fail (a failed build leaves no task behind).
+        let offer_scrubber = crate::domain::offers::spawn_offer_scrubber(scrubber_store);
         Ok(Self { port, did, base_url, server, anchorer, offer_scrubber })
     }
 

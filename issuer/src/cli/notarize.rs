@@ -331,9 +331,16 @@ pub async fn check_folder(args: &CheckArgs) -> anyhow::Result<CheckReport> {
         match &entry.receipt {
             None => report.pending.push(entry.path.clone()),
             Some(receipt) => match verifier.verify(receipt, &digest) {
-                Ok(verified) if verified.index != entry.index => report.bad_receipts.push((
+                // The issuer answers with the digest's *first* entry: the same
+                // content notarised earlier (a duplicate file, a second `run`)
+                // is stronger proof. A receipt for a *later* entry than the
+                // manifest names does not prove the manifest's claim.
+                Ok(verified) if verified.index > entry.index => report.bad_receipts.push((
                     entry.path.clone(),
-                    format!("the receipt is for log entry {}, the manifest says {}", verified.index, entry.index),
+                    format!(
+                        "the receipt is for log entry {}, later than the manifest's {}",
+                        verified.index, entry.index
+                    ),
                 )),
                 Ok(verified) => {
                     let at = i64::try_from(verified.notarized_at)

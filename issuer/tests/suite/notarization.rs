@@ -82,6 +82,28 @@ async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
     assert_eq!(report.verified, FILES);
     assert!(report.is_clean() && report.new.is_empty(), "{report:?}");
     assert!(report.latest_notarized_at.is_some());
+    // Notarising the folder again (a second `run`, new log entries) keeps it clean: the
+    // issuer answers with each digest's first entry, earlier than the manifest's new index.
+    let code = issuer::cli::notarize::run(issuer::cli::notarize::NotarizeCommand::Run(RunArgs {
+        folder: folder.clone(),
+        url: issuer.clone(),
+        manifest: manifest.clone(),
+        token: Some(token.clone()),
+    }))
+    .await
+    .unwrap();
+    assert_eq!(code, 0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let again = loop {
+        let report = check_folder(&check(Some(issuer.clone()))).await.unwrap();
+        if report.pending.is_empty() {
+            break report;
+        }
+        assert!(Instant::now() < deadline, "receipts never arrived: {} pending", report.pending.len());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(again.verified, FILES, "{:?}", again.bad_receipts.first());
+    assert!(again.is_clean(), "{again:?}");
     // Audited as of yesterday, every receipt (all of today) is late, and the folder not clean.
     let as_of_yesterday = CheckArgs { not_after: Some(chrono::Utc::now() - chrono::Duration::days(1)), ..check(None) };
     let late = check_folder(&as_of_yesterday).await.unwrap();
