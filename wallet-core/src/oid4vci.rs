@@ -147,10 +147,24 @@ pub fn is_protected_endpoint(url: &str) -> bool {
     if authority.contains('@') {
         return false;
     }
-    let host = match authority.strip_prefix('[') {
-        Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    // `[v6]` or `[v6]:port`, nothing else after the bracket; `host` or `host:port`.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((host, "")) => (host, None),
+            Some((host, rest)) => match rest.strip_prefix(':') {
+                Some(port) => (host, Some(port)),
+                None => return false,
+            },
+            None => return false,
+        },
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
     };
+    if port.is_some_and(|port| port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit())) {
+        return false;
+    }
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
@@ -322,6 +336,10 @@ mod tests {
             ("http://192.168.1.20:8080", false),
             ("http://127.0.0.1@evil.example", false),
             ("http://127.0.0.1.evil.example", false),
+            ("http://[::1]evil.example/", false),
+            ("http://[::1", false),
+            ("http://[::1]:80x", false),
+            ("http://localhost:", false),
             ("ftp://issuer.example", false),
             ("", false),
         ] {

@@ -35,6 +35,26 @@ fn write_folder(root: &Path, files: usize) {
     }
 }
 
+/// `issuer notarize run` over the folder of `args`, as the CLI runs it.
+async fn notarize_run(args: RunArgs) {
+    let code = issuer::cli::notarize::run(issuer::cli::notarize::NotarizeCommand::Run(args)).await.unwrap();
+    assert_eq!(code, 0);
+}
+
+/// `check` (with the issuer's URL) until no receipt is pending: they arrive once
+/// the covering checkpoint is anchored (60 s at most).
+async fn check_until_anchored(args: &CheckArgs) -> issuer::cli::notarize::CheckReport {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let report = check_folder(args).await.unwrap();
+        if report.pending.is_empty() {
+            return report;
+        }
+        assert!(Instant::now() < deadline, "receipts never arrived: {} pending", report.pending.len());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
     let Some(bin) = require(Dep::Anvil) else { return };
@@ -49,15 +69,13 @@ async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
     write_folder(&folder, FILES);
     let manifest = work.path().join("manifest.jsonl");
     let started = Instant::now();
-    let code = issuer::cli::notarize::run(issuer::cli::notarize::NotarizeCommand::Run(RunArgs {
+    let run_args = || RunArgs {
         folder: folder.clone(),
         url: issuer.clone(),
         manifest: manifest.clone(),
         token: Some(token.clone()),
-    }))
-    .await
-    .unwrap();
-    assert_eq!(code, 0);
+    };
+    notarize_run(run_args()).await;
     eprintln!("notarised {FILES} files in {:?}", started.elapsed());
 
     // Receipts arrive once the covering checkpoint is anchored.
@@ -69,39 +87,15 @@ async fn a_folder_is_notarised_anchored_and_rechecked_offline() {
         token: Some(token.clone()),
         not_after: None,
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let report = loop {
-        let report = check_folder(&check(Some(issuer.clone()))).await.unwrap();
-        if report.pending.is_empty() {
-            break report;
-        }
-        assert!(Instant::now() < deadline, "receipts never arrived: {} pending", report.pending.len());
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let report = check_until_anchored(&check(Some(issuer.clone()))).await;
     eprintln!("notarised → every receipt anchored: {:?}", started.elapsed());
     assert_eq!(report.verified, FILES);
     assert!(report.is_clean() && report.new.is_empty(), "{report:?}");
     assert!(report.latest_notarized_at.is_some());
     // Notarising the folder again (a second `run`, new log entries) keeps it clean: the
     // issuer answers with each digest's first entry, earlier than the manifest's new index.
-    let code = issuer::cli::notarize::run(issuer::cli::notarize::NotarizeCommand::Run(RunArgs {
-        folder: folder.clone(),
-        url: issuer.clone(),
-        manifest: manifest.clone(),
-        token: Some(token.clone()),
-    }))
-    .await
-    .unwrap();
-    assert_eq!(code, 0);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let again = loop {
-        let report = check_folder(&check(Some(issuer.clone()))).await.unwrap();
-        if report.pending.is_empty() {
-            break report;
-        }
-        assert!(Instant::now() < deadline, "receipts never arrived: {} pending", report.pending.len());
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    notarize_run(run_args()).await;
+    let again = check_until_anchored(&check(Some(issuer.clone()))).await;
     assert_eq!(again.verified, FILES, "{:?}", again.bad_receipts.first());
     assert!(again.is_clean(), "{again:?}");
     // Audited as of yesterday, every receipt (all of today) is late, and the folder not clean.

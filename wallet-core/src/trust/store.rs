@@ -795,14 +795,7 @@ impl TrustStore {
                 ),
             ));
         }
-        let unauthorised: Vec<String> = specific_types
-            .iter()
-            .filter(|t| !issuer.allowed_types.iter().any(|allowed| allowed == **t))
-            .take(5)
-            .map(|t| t.chars().take(80).collect())
-            .collect();
-        if !unauthorised.is_empty() {
-            let requested = unauthorised.join(", ");
+        if let Some(requested) = types_outside(&specific_types, &issuer.allowed_types) {
             return Err(IssuerTrustFailure::new(
                 Code::TypeNotAllowed,
                 format!("签发机构“{organization}”未获授权签发此类凭证（{requested}）；仅限：{allowed}"),
@@ -817,14 +810,7 @@ impl TrustStore {
         // clinic for `HealthCertificate` has certified nothing an inspector
         // should trust.
         if let Some(bound) = root.authorised_types() {
-            let beyond: Vec<String> = specific_types
-                .iter()
-                .filter(|t| !bound.iter().any(|b| b == **t))
-                .take(5)
-                .map(|t| t.chars().take(80).collect())
-                .collect();
-            if !beyond.is_empty() {
-                let requested = beyond.join(", ");
+            if let Some(requested) = types_outside(&specific_types, bound) {
                 let root_allows = bound.join(", ");
                 return Err(IssuerTrustFailure::new(
                     Code::TypeNotAuthorisedByRoot,
@@ -858,6 +844,14 @@ impl TrustStore {
             withdrawn_at,
         })
     }
+}
+
+/// The credential's types not in `allowed`, for a message (at most five,
+/// each cut to 80 characters: the credential chose them); `None` when all are.
+fn types_outside(types: &[&String], allowed: &[String]) -> Option<String> {
+    let outside: Vec<String> =
+        types.iter().filter(|t| !allowed.contains(**t)).take(5).map(|t| t.chars().take(80).collect()).collect();
+    (!outside.is_empty()).then(|| outside.join(", "))
 }
 
 fn unix_when(time: UnixTime) -> String {
