@@ -214,6 +214,24 @@ impl TrustState {
                     }
                     return;
                 }
+                // Any configured root may sign the list: a department's root
+                // key, stolen, must not bring back another department's older
+                // revocation list (un-revoking its clinics) nor leave it out.
+                if let Some(rollback) = held.and_then(|held| held.crl_rolled_back_by(&store)) {
+                    tracing::error!(
+                        offered = store.sequence(),
+                        root = %rollback.root,
+                        "refusing a trust list that goes back on a revocation list: {rollback}"
+                    );
+                    if !matches!(&*guard, IssuerTrust::List { .. }) {
+                        *guard = unavailable(
+                            "trust_list_crl_rollback",
+                            format!("拒绝信任列表：{} 的证书吊销列表比已接受的旧或缺失", rollback.root),
+                            format!("a trust list was refused: {rollback}"),
+                        );
+                    }
+                    return;
+                }
                 if let Err(e) = self.rollback.record_trust_list_sequence(store.sequence()) {
                     // Not installed: a list whose floor cannot be saved could be
                     // rolled back after a restart.

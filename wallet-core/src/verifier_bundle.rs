@@ -207,6 +207,12 @@ pub enum BundleFileError {
         /// The held list's.
         held: u64,
     },
+    /// The trust list it carries holds a configured root's revocation list
+    /// in an older version than the held trust list, or not at all (another
+    /// department's root key, stolen, signing the list; see
+    /// [`TrustStore::crl_rolled_back_by`]).
+    #[error("verifier bundle carries a trust list that goes back on a revocation list: {0}")]
+    CrlRollback(crate::trust::CrlRollback),
 }
 
 impl BundleFileError {
@@ -221,6 +227,7 @@ impl BundleFileError {
             Self::Rollback { .. } => "bundle_rollback",
             Self::SequenceJump { .. } => "bundle_sequence_jump",
             Self::TrustListBehind { .. } => "bundle_trust_list_rollback",
+            Self::CrlRollback(_) => "bundle_crl_rollback",
         }
     }
 }
@@ -313,7 +320,9 @@ pub async fn open_bundle<R: AsRef<[u8]>>(
 /// [`BundleFileError`]: unsigned or signed by an unknown or revoked key
 /// (`bundle_untrusted_signer`), malformed, from the future, older than the one
 /// held or too far ahead of it, or carrying a trust list older than the one
-/// held (`bundle_trust_list_rollback`).
+/// held (`bundle_trust_list_rollback`), or one holding a configured root's
+/// revocation list in an older version than the held one, or not at all
+/// (`bundle_crl_rollback`).
 pub async fn open_bundle_after<R: AsRef<[u8]>>(
     bytes: &[u8],
     roots: &[R],
@@ -338,6 +347,9 @@ pub async fn open_bundle_after<R: AsRef<[u8]>>(
     if let (Some(carried), Some(held)) = (carried, held.trust_list) {
         if !carried.may_follow(held.sequence()) {
             return Err(BundleFileError::TrustListBehind { offered: carried.sequence(), held: held.sequence() });
+        }
+        if let Some(rollback) = held.crl_rolled_back_by(carried) {
+            return Err(BundleFileError::CrlRollback(rollback));
         }
         if held.revokes_signer_of(carried) {
             return Err(BundleFileError::Signature(TrustListError::UntrustedSigner(

@@ -38,8 +38,9 @@ EcertInspector *ecert_inspector_open(const uint8_t *bundle, size_t bundle_len, c
 
 /* ecert_inspector_open, also given the trust list the app kept from the bundle it
  * held before (ecert_inspector_trust_list; NULL and 0: none): a bundle whose
- * signer it revokes (bundle_untrusted_signer) or carrying an older trust list
- * (bundle_trust_list_rollback) is refused. NULL on error. */
+ * signer it revokes (bundle_untrusted_signer), carrying an older trust list
+ * (bundle_trust_list_rollback) or a department's CRL older than the held list's,
+ * or none (bundle_crl_rollback) is refused. NULL on error. */
 EcertInspector *ecert_inspector_open_after(const uint8_t *bundle, size_t bundle_len, const char *roots_pem,
                                            int64_t held_sequence, const uint8_t *held_trust_list,
                                            size_t held_trust_list_len, int64_t now_unix);

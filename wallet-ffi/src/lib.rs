@@ -197,7 +197,9 @@ pub unsafe extern "C" fn ecert_inspector_open(
 /// bundle it held before ([`ecert_inspector_trust_list`]; NULL and 0: none). Its
 /// CRLs still revoke: a bundle signed by a signer it revokes is refused
 /// (`bundle_untrusted_signer`), and so is one carrying an older trust list
-/// (`bundle_trust_list_rollback`), which would leave a revocation out.
+/// (`bundle_trust_list_rollback`), which would leave a revocation out, or a
+/// trust list holding a department's CRL older than the held one's, or none
+/// (`bundle_crl_rollback`).
 ///
 /// # Safety
 /// As [`ecert_inspector_open`]; `held_trust_list` is valid for

@@ -64,9 +64,18 @@ fn trust_list_signed(
 /// A verifier on `data_dir` (None: nothing persisted) with `list` as its trust
 /// list file, requiring trust on VC-API too. Returns its base URL.
 fn start_verifier(data_dir: Option<&std::path::Path>, list_file: &std::path::Path) -> String {
+    start_verifier_with_roots(data_dir, list_file, &["health-commission-root.pem"])
+}
+
+/// A verifier configured with the roots `roots` (file names under `fixtures/trust`).
+fn start_verifier_with_roots(
+    data_dir: Option<&std::path::Path>,
+    list_file: &std::path::Path,
+    roots: &[&str],
+) -> String {
     let mut settings = verifier::config::Settings::for_tests();
     settings.data_dir = data_dir.map(std::path::Path::to_path_buf);
-    settings.trust.roots = vec![format!("{FIXTURES}/trust/health-commission-root.pem").into()];
+    settings.trust.roots = roots.iter().map(|root| format!("{FIXTURES}/trust/{root}").into()).collect();
     settings.trust.trust_list_file = Some(list_file.to_path_buf());
     settings.trust.require_trust_on_vc_api = true;
     let app = verifier::startup::Application::build(&settings).unwrap();
@@ -103,6 +112,119 @@ fn unsigned_of(type_name: &str, request: &Value, issuer: &str) -> Value {
         )
         .unwrap();
     def.to_unsigned_credential(&checked, &wallet_core::credential::CredentialId::generate(), issuer)
+}
+
+/// Any configured root may sign the trust list. The market bureau's root key
+/// is stolen; the thief signs a newer list carrying the health commission's
+/// CRL from before it revoked a clinic (still within its `nextUpdate`), and
+/// every verifier would trust the clinic again. A verifier that accepted the
+/// health commission's newer CRL refuses the list, across a restart, with
+/// `trust_list_crl_rollback`; the department's next list is taken.
+#[tokio::test]
+async fn attack_another_departments_root_cannot_bring_back_an_older_crl() {
+    use wallet_core::trust::*;
+    let now = Utc::now();
+    let dir = tempfile::tempdir().unwrap();
+    let vet = IssuerKey::generate();
+    let honest = signed_with_status(unsigned_of("DogVaccinationCertificate", &dog_request(), &vet.did()), &vet).await;
+    let health_pem = fixture("trust/health-commission-root.pem");
+    let health_key = decrypt_private_key(&fixture("trust/health-commission-root.key.pem"), ROOT_PASSPHRASE).unwrap();
+    let market_pem = fixture("trust/market-supervision-root.pem");
+    let market_key = decrypt_private_key(&fixture("trust/market-supervision-root.key.pem"), ROOT_PASSPHRASE).unwrap();
+    let validity = CertificateValidity { not_before: now - Duration::days(1), not_after: now + Duration::days(365) };
+    let csr = create_csr(&vet, "示例市动物诊疗中心", "91350100M000100Y43", &vet.did()).unwrap();
+    let serial = random_serial();
+    let vet_cert = certificate_pem_to_der(
+        &issue_certificate(&csr, &health_pem, &health_key, &["DogVaccinationCertificate"], &validity, &serial).unwrap(),
+    )
+    .unwrap();
+    let compromise = RevocationEntry {
+        serial,
+        revoked_at: now - Duration::hours(1),
+        reason: RevocationReason::KeyCompromise,
+        invalidity_date: None,
+    };
+    let market_crl =
+        create_crl(&market_pem, &market_key, &[], now - Duration::minutes(2), now + Duration::days(7)).unwrap();
+    // A list of `sequence` with the health commission's CRL of `crl_at`, signed by `signer`'s root.
+    let list = |sequence: u64, crl_at: DateTime<Utc>, revoked: &[RevocationEntry], (pem, key): (&str, &IssuerKey)| {
+        let contents = TrustListContents {
+            sequence,
+            issued_at: now - Duration::minutes(1),
+            next_update: now + Duration::days(7),
+            roots: vec![certificate_pem_to_der(&health_pem).unwrap(), certificate_pem_to_der(&market_pem).unwrap()],
+            issuer_certificates: vec![vet_cert.clone()],
+            crls: vec![
+                create_crl(&health_pem, &health_key, revoked, crl_at, crl_at + Duration::days(7)).unwrap(),
+                market_crl.clone(),
+            ],
+        };
+        build_trust_list(&contents, key, &[certificate_pem_to_der(pem).unwrap()]).unwrap()
+    };
+    let health = (health_pem.as_str(), &health_key);
+    let market = (market_pem.as_str(), &market_key);
+    let roots = ["health-commission-root.pem", "market-supervision-root.pem"];
+    let thiefs = list(6, now - Duration::hours(2), &[], market);
+    let list_file = dir.path().join("trust-list.json");
+
+    // The premise: on its own, the thief's list installs and the clinic is trusted.
+    std::fs::write(&list_file, &thiefs).unwrap();
+    let (status, body) =
+        vc_api(&start_verifier_with_roots(Some(&dir.path().join("fresh")), &list_file, &roots), &honest).await;
+    assert_eq!(status, 200, "{body:#}");
+
+    // The health commission's list revokes the clinic; the verifier takes it.
+    let data = dir.path().join("data");
+    let revoking = list(5, now - Duration::minutes(1), std::slice::from_ref(&compromise), health);
+    std::fs::write(&list_file, &revoking).unwrap();
+    let (status, body) = vc_api(&start_verifier_with_roots(Some(&data), &list_file, &roots), &honest).await;
+    assert_eq!((status, &body["report"]["checks"]["issuerTrust"]["code"]), (422, &json!("issuer_revoked")), "{body:#}");
+    // Restarted with the thief's newer list: refused, the issuer not confirmed.
+    std::fs::write(&list_file, &thiefs).unwrap();
+    let (status, body) = vc_api(&start_verifier_with_roots(Some(&data), &list_file, &roots), &honest).await;
+    assert_eq!(status, 422, "{body:#}");
+    let trust = &body["report"]["checks"]["issuerTrust"];
+    assert_eq!(trust["code"], "trust_list_crl_rollback", "{body:#}");
+    assert!(trust["reason"]["en"].as_str().unwrap().contains("older than the one held"), "{body:#}");
+    // Leaving the CRL out is refused the same way.
+    let without = TrustListContents {
+        sequence: 6,
+        issued_at: now - Duration::minutes(1),
+        next_update: now + Duration::days(7),
+        roots: vec![certificate_pem_to_der(&health_pem).unwrap(), certificate_pem_to_der(&market_pem).unwrap()],
+        issuer_certificates: vec![vet_cert.clone()],
+        crls: vec![market_crl.clone()],
+    };
+    std::fs::write(
+        &list_file,
+        build_trust_list(&without, &market_key, &[certificate_pem_to_der(&market_pem).unwrap()]).unwrap(),
+    )
+    .unwrap();
+    let (status, body) = vc_api(&start_verifier_with_roots(Some(&data), &list_file, &roots), &honest).await;
+    assert_eq!(
+        (status, &body["report"]["checks"]["issuerTrust"]["code"]),
+        (422, &json!("trust_list_crl_rollback")),
+        "{body:#}"
+    );
+    // The department's next list (any root may sign it), with the same CRL or a newer one, is taken.
+    for (sequence, signer) in [(7, market), (8, health)] {
+        std::fs::write(
+            &list_file,
+            list(
+                sequence,
+                now - Duration::minutes(1) + Duration::seconds(i64::try_from(sequence).unwrap()),
+                std::slice::from_ref(&compromise),
+                signer,
+            ),
+        )
+        .unwrap();
+        let (status, body) = vc_api(&start_verifier_with_roots(Some(&data), &list_file, &roots), &honest).await;
+        assert_eq!(
+            (status, &body["report"]["checks"]["issuerTrust"]["code"]),
+            (422, &json!("issuer_revoked")),
+            "{sequence}: {body:#}"
+        );
+    }
 }
 
 /// The vet's dog certificate, also typed `HealthCertificate` (with both types' contexts).

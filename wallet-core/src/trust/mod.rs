@@ -122,7 +122,7 @@ pub use private_key::{
     decrypt_private_key, decrypt_trust_key, encrypt_private_key, KeyProtectionError, PBKDF2_ITERATIONS,
 };
 pub use store::{
-    claimed_start, IssuerTrustFailure, IssuerTrustFailureCode, TrustStore, ValidFromBeforeAuthorisation,
+    claimed_start, CrlRollback, IssuerTrustFailure, IssuerTrustFailureCode, TrustStore, ValidFromBeforeAuthorisation,
     MAX_SEQUENCE_STEP,
 };
 pub use trust_list::{

@@ -22,6 +22,10 @@ pub(crate) struct RootEntry {
     /// `None` until a CRL signed by this root is loaded: revocation status
     /// unknown, and the check fails closed.
     revocations: Option<HashMap<Vec<u8>, RevocationRecord>>,
+    /// `thisUpdate` of the newest CRL of this root loaded (`None`: none):
+    /// a list offered to replace this one may not carry an older one (see
+    /// [`TrustStore::crl_rolled_back_by`]).
+    newest_crl: Option<DateTime<Utc>>,
     /// The only credential types this root may authorise issuers for (its
     /// credential-types extension); `None`: any type. See
     /// [`RootEntry::bound_by_namesakes`].
@@ -32,7 +36,7 @@ impl RootEntry {
     pub(crate) fn new(certificate: ParsedCertificate) -> Self {
         let name = certificate.display_subject();
         let authorises = certificate.lists_types.then(|| certificate.allowed_types.clone());
-        Self { certificate, name, revocations: None, authorises }
+        Self { certificate, name, revocations: None, newest_crl: None, authorises }
     }
 
     /// Apply to each root the type bounds of every configured root with the
@@ -79,8 +83,14 @@ impl RootEntry {
         self.revocations.as_ref()?.get(tbs.serial_number.as_bytes())
     }
 
-    /// Merge a verified CRL's entries (several CRLs of one root: union).
-    pub(crate) fn add_revocations(&mut self, revocations: HashMap<Vec<u8>, RevocationRecord>) {
+    /// Merge a verified CRL's entries (several CRLs of one root: union),
+    /// the CRL's `thisUpdate` being `this_update`.
+    pub(crate) fn add_revocations(
+        &mut self,
+        revocations: HashMap<Vec<u8>, RevocationRecord>,
+        this_update: DateTime<Utc>,
+    ) {
+        self.newest_crl = self.newest_crl.max(Some(this_update));
         let all = self.revocations.get_or_insert_with(HashMap::new);
         for (serial, record) in revocations {
             all.entry(serial)
@@ -90,6 +100,34 @@ impl RootEntry {
                     }
                 })
                 .or_insert(record);
+        }
+    }
+}
+
+/// A trust list offered to replace the held one carries an older revocation
+/// list of a configured root than the held one, or none
+/// ([`TrustStore::crl_rolled_back_by`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlRollback {
+    /// The root (department) whose CRL went back.
+    pub root: String,
+    /// `thisUpdate` of its CRL in the held list.
+    pub held: DateTime<Utc>,
+    /// `thisUpdate` of its newest CRL in the offered list (`None`: none).
+    pub offered: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Display for CrlRollback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held = self.held.format("%Y-%m-%d %H:%M:%S UTC");
+        match self.offered {
+            Some(offered) => write!(
+                f,
+                "it carries the revocation list of {} of {}, older than the one held (of {held})",
+                self.root,
+                offered.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            None => write!(f, "it leaves out the revocation list of {} (the one held is of {held})", self.root),
         }
     }
 }
@@ -318,6 +356,36 @@ impl TrustStore {
     /// rotation signs nothing new either.
     pub fn revokes_signer_of(&self, next: &TrustStore) -> bool {
         next.signer.as_ref().is_some_and(|signer| self.revokes(signer))
+    }
+
+    /// The first configured root whose revocation list this list holds and
+    /// `next`, a list offered to replace it, holds only in an older version
+    /// (an earlier `thisUpdate`) or not at all.
+    ///
+    /// Any configured root, or a trust-list signer under one, may sign the
+    /// trust list. The thief of one department's root key would otherwise
+    /// sign a newer list carrying another department's CRL from before its
+    /// latest revocations (still within its `nextUpdate`, so it loads), and
+    /// every verifier would trust the revoked clinics again; or leave that
+    /// CRL out, and every credential of the department would turn
+    /// `issuer_revocation_unknown`. A verifier keeps the list it holds
+    /// instead. Roots are matched by subject and key (a re-signed copy is
+    /// the same department).
+    pub fn crl_rolled_back_by(&self, next: &TrustStore) -> Option<CrlRollback> {
+        self.roots.iter().find_map(|held| {
+            let held_at = held.newest_crl?;
+            let tbs = &held.certificate.raw.tbs_certificate;
+            let offered = next
+                .roots
+                .iter()
+                .filter(|root| {
+                    let other = &root.certificate.raw.tbs_certificate;
+                    other.subject == tbs.subject && other.subject_public_key_info == tbs.subject_public_key_info
+                })
+                .filter_map(|root| root.newest_crl)
+                .max();
+            (offered < Some(held_at)).then(|| CrlRollback { root: held.name.clone(), held: held_at, offered })
+        })
     }
 
     /// Whether this list's CRLs revoke `certificate` (for any reason).

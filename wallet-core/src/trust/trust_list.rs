@@ -690,7 +690,7 @@ fn attach_crl(
             )));
         }
     }
-    root.add_revocations(crl.revocations);
+    root.add_revocations(crl.revocations, crl.this_update);
     Ok(())
 }
 

@@ -1226,6 +1226,102 @@ fn attack_a_revoked_trust_list_signer_cannot_install_a_list() {
     assert!(!unrevoked.revokes_signer_of(&thiefs));
 }
 
+/// Any configured root may sign the trust list. The thief of the market
+/// bureau's root key signs a newer list carrying the health commission's CRL
+/// from before its latest revocation (still within its `nextUpdate`, so the
+/// list loads on its own and the revoked clinic is trusted again), or a list
+/// leaving that CRL out. A verifier holding the health commission's newer
+/// CRL refuses either (`crl_rolled_back_by`).
+#[test]
+fn attack_another_departments_root_cannot_bring_back_an_older_crl() {
+    let w = world();
+    let configured = [&w.health, &w.market];
+    let compromise = RevocationEntry {
+        serial: w.clinic.serial.clone(),
+        revoked_at: at("2026-05-30T00:00:00Z"),
+        reason: RevocationReason::KeyCompromise,
+        invalidity_date: None,
+    };
+    let market_crl = crl(&w.market, &[], "2026-05-31T00:00:00Z");
+    let held_contents = contents(
+        &configured,
+        &[&w.clinic, &w.office],
+        vec![crl(&w.health, std::slice::from_ref(&compromise), "2026-05-31T00:00:00Z"), market_crl.clone()],
+    );
+    let held = load(&signed_by_root(&held_contents, &w.health), &configured).expect("the health commission's list");
+    let clinic = w.clinic_key.did();
+    let signed_at = at("2026-05-30T12:00:00Z");
+    assert_eq!(code(&held.check_issuer(&clinic, &health_types(), signed_at)), Some("issuer_revoked"));
+
+    // The thief's list: newer, signed by the market bureau's root, with the
+    // health commission's CRL of 20 May (its nextUpdate is 19 June).
+    let mut older = contents(
+        &configured,
+        &[&w.clinic, &w.office],
+        vec![crl(&w.health, &[], "2026-05-20T00:00:00Z"), market_crl.clone()],
+    );
+    older.sequence = held_contents.sequence + 1;
+    let older_list = signed_by_root(&older, &w.market);
+    let thiefs = load(&older_list, &configured).expect("the premise: it loads on its own");
+    assert!(thiefs.may_follow(held.sequence()) && !held.revokes_signer_of(&thiefs), "no other check refuses it");
+    assert!(thiefs.check_issuer(&clinic, &health_types(), signed_at).is_valid(), "the premise: the clinic is back");
+    let rollback = held.crl_rolled_back_by(&thiefs).expect("refused");
+    assert_eq!(rollback.root, held.root_names()[0]);
+    assert_eq!((rollback.held, rollback.offered), (at("2026-05-31T00:00:00Z"), Some(at("2026-05-20T00:00:00Z"))));
+    assert!(rollback.to_string().contains("older than the one held"), "{rollback}");
+
+    // Leaving the CRL out: every health certificate would be unknown.
+    let mut without = contents(&configured, &[&w.clinic, &w.office], vec![market_crl.clone()]);
+    without.sequence = held_contents.sequence + 1;
+    let thiefs = load(&signed_by_root(&without, &w.market), &configured).expect("loads on its own");
+    let rollback = held.crl_rolled_back_by(&thiefs).expect("refused");
+    assert_eq!((rollback.root.as_str(), rollback.offered), (held.root_names()[0].as_str(), None));
+    assert!(rollback.to_string().contains("leaves out"), "{rollback}");
+
+    // The department's next list, with the same or a newer CRL, follows; so
+    // does the held list itself.
+    for this_update in ["2026-05-31T00:00:00Z", "2026-06-01T00:00:00Z"] {
+        let mut next = contents(
+            &configured,
+            &[&w.clinic, &w.office],
+            vec![crl(&w.health, std::slice::from_ref(&compromise), this_update), market_crl.clone()],
+        );
+        next.sequence = held_contents.sequence + 1;
+        let next = load(&signed_by_root(&next, &w.market), &configured).expect("loads");
+        assert_eq!(held.crl_rolled_back_by(&next), None, "{this_update}");
+    }
+    assert_eq!(held.crl_rolled_back_by(&held), None);
+    // A held list without a root's CRL does not hold the next one to any.
+    let unrevoked = load(&signed_by_root(&without, &w.health), &configured).expect("loads");
+    assert_eq!(unrevoked.crl_rolled_back_by(&thiefs), None);
+
+    // The thief's list carried by a verifier bundle the market bureau's root
+    // signs: it opens on its own; an inspector holding the health
+    // commission's list refuses it (`bundle_crl_rollback`).
+    use wallet_core::verifier_bundle::{open_bundle_after, sign_bundle, FreshnessPolicy, HeldBundle, VerifierBundle};
+    let bundle = VerifierBundle {
+        version: wallet_core::verifier_bundle::VERIFIER_BUNDLE_VERSION,
+        sequence: 3,
+        issued_at: at(LIST_ISSUED),
+        trust_list: String::from_utf8(older_list).expect("JSON"),
+        status_lists: Vec::new(),
+        checkpoints: Vec::new(),
+        logs: Vec::new(),
+        base_sequence: None,
+    };
+    let bundle = sign_bundle(&bundle, &w.market.key, std::slice::from_ref(&w.market.der)).expect("bundle");
+    let roots = [w.health.der.clone(), w.market.der.clone()];
+    let open = |held: HeldBundle<'_>| {
+        pollster::block_on(open_bundle_after(&bundle, &roots, now(), FreshnessPolicy::default(), held))
+    };
+    let alone = open(HeldBundle::default()).expect("the premise: it opens on its own");
+    assert!(alone
+        .trust_store()
+        .is_some_and(|carried| carried.check_issuer(&clinic, &health_types(), signed_at).is_valid()));
+    let refused = open(HeldBundle { sequence: Some(2), trust_list: Some(&held) }).expect_err("refused");
+    assert_eq!(refused.code(), "bundle_crl_rollback", "{refused}");
+}
+
 /// A list may follow the accepted one by at most `MAX_SEQUENCE_STEP`.
 #[test]
 fn a_trust_list_may_follow_the_accepted_one_by_at_most_a_step() {
