@@ -76,8 +76,15 @@ pub async fn run(args: &CheckArgs) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
+    // The CRL floors kept across runs: the list kept here may be lost.
+    if let Some(rollback) = opened.trust_store().and_then(|carried| carried.crl_below(&floors.crl_floors())) {
+        let refused = wallet_core::verifier_bundle::BundleFileError::CrlRollback(rollback);
+        println!("{}", json!({"error": refused.code(), "message": refused.to_string()}));
+        return Ok(2);
+    }
     floors.record_bundle_sequence(opened.bundle.sequence)?;
     if let Some(carried) = opened.trust_store() {
+        floors.record_crl_floors(&carried.crl_floors())?;
         if held_list.as_ref().is_none_or(|held| carried.sequence() > held.sequence()) {
             floors.record_held_trust_list(opened.bundle.trust_list.as_bytes())?;
         }

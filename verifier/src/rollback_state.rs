@@ -1,7 +1,9 @@
 //! What must survive a restart so that an attacker cannot roll the verifier
 //! back: the highest trust-list `sequence` accepted, per status list URL
 //! and signer the highest `validFrom` accepted, the highest verifier
-//! bundle `sequence` opened by `verifier check`, and per mirrored log the
+//! bundle `sequence` opened by `verifier check`, per configured root the
+//! newest CRL `thisUpdate` accepted (no later trust list may go back on it),
+//! and per mirrored log the
 //! latest checkpoint accepted and any conflict found (a log that forks or
 //! shrinks across a restart is caught, and a conflict is not forgotten). Kept in one small JSON file in
 //! the verifier's data directory (`rollback-state.json`), written atomically
@@ -52,6 +54,12 @@ pub struct RollbackFloors {
     /// Per mirrored log (by origin): what the verifier accepted of it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub logs: BTreeMap<String, LogFloor>,
+    /// Per configured root (SHA-256 of its subject and key, hex): the
+    /// newest CRL `thisUpdate` of an accepted trust list. No later list may
+    /// hold an older CRL of that root, or none (`TrustStore::crl_below`),
+    /// even when the held trust list file is lost or does not reopen.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub crl_floors: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// What a verifier accepted of one log, kept across restarts.
@@ -162,6 +170,37 @@ impl RollbackState {
             }
             floors.trust_list_sequence = Some(sequence);
             true
+        })
+    }
+
+    /// The newest CRL date accepted per configured root (see
+    /// [`RollbackFloors::crl_floors`]).
+    pub fn crl_floors(&self) -> BTreeMap<String, DateTime<Utc>> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).crl_floors.clone()
+    }
+
+    /// Raise the CRL floors to `accepted` (`TrustStore::crl_floors` of a list
+    /// accepted; each floor only goes up).
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn record_crl_floors(&self, accepted: &BTreeMap<String, DateTime<Utc>>) -> anyhow::Result<()> {
+        self.update(|floors| {
+            let mut raised = false;
+            for (root, date) in accepted {
+                match floors.crl_floors.get_mut(root) {
+                    Some(floor) if *floor >= *date => {}
+                    Some(floor) => {
+                        *floor = *date;
+                        raised = true;
+                    }
+                    None => {
+                        floors.crl_floors.insert(root.clone(), *date);
+                        raised = true;
+                    }
+                }
+            }
+            raised
         })
     }
 

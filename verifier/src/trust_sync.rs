@@ -217,7 +217,12 @@ impl TrustState {
                 // Any configured root may sign the list: a department's root
                 // key, stolen, must not bring back another department's older
                 // revocation list (un-revoking its clinics) nor leave it out.
-                if let Some(rollback) = held.and_then(|held| held.crl_rolled_back_by(&store)) {
+                // The held list's CRLs, and the floors kept across restarts
+                // (the held list file may be lost, or not reopen).
+                let rollback = held
+                    .and_then(|held| held.crl_rolled_back_by(&store))
+                    .or_else(|| store.crl_below(&self.rollback.crl_floors()));
+                if let Some(rollback) = rollback {
                     tracing::error!(
                         offered = store.sequence(),
                         root = %rollback.root,
@@ -232,7 +237,11 @@ impl TrustState {
                     }
                     return;
                 }
-                if let Err(e) = self.rollback.record_trust_list_sequence(store.sequence()) {
+                if let Err(e) = self
+                    .rollback
+                    .record_trust_list_sequence(store.sequence())
+                    .and_then(|()| self.rollback.record_crl_floors(&store.crl_floors()))
+                {
                     // Not installed: a list whose floor cannot be saved could be
                     // rolled back after a restart.
                     tracing::error!(error = %format!("{e:#}"), "cannot save the trust list sequence; list not installed");

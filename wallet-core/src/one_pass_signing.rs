@@ -160,9 +160,9 @@ async fn canonical_proof_configuration(loader: &BundledLoader, config: &Value) -
 
 /// The canonical N-Quads of `quads` within the default budget.
 fn canonical_nquads<Q: std::borrow::Borrow<LexicalQuad>>(quads: &[Q]) -> Result<String, Failure> {
-    let (lines, _) =
-        canonical::budget::canonical_lines_of(quads, Budget::default()).map_err(|e| Failure::TooComplex(e.into()))?;
-    Ok(lines.concat())
+    let (text, _) =
+        canonical::budget::canonical_text_of(quads, Budget::default()).map_err(|e| Failure::TooComplex(e.into()))?;
+    Ok(text)
 }
 
 /// The proof, without `proofValue`, in the member order `ssi` writes it.

@@ -46,8 +46,8 @@ EcertInspector *ecert_inspector_open_after(const uint8_t *bundle, size_t bundle_
                                            size_t held_trust_list_len, int64_t now_unix);
 
 /* The trust list the opened bundle carries, as signed (JSON text), for the app to
- * keep for ecert_inspector_open_after; NULL when it did not verify. Free with
- * ecert_string_free. */
+ * keep for ecert_inspector_open_after; NULL when it did not verify (then keep the
+ * list held before, never nothing). Free with ecert_string_free. */
 char *ecert_inspector_trust_list(const EcertInspector *inspector);
 
 /* {"sequence", "issuedAt", "age", "statusLists", "problems"} as JSON. */

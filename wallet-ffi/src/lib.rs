@@ -237,7 +237,10 @@ pub unsafe extern "C" fn ecert_inspector_open_after(
 
 /// The trust list the opened bundle carries, as signed (JSON text), for the
 /// app to keep and pass to [`ecert_inspector_open_after`] with the next
-/// bundle; NULL when the carried list did not verify (`trust_list_unavailable`).
+/// bundle; NULL when the carried list did not verify (`trust_list_unavailable`):
+/// then keep the list held before, never nothing (a list that does not
+/// verify is checked against no held list, and a later bundle could carry a
+/// CRL from before a revocation).
 ///
 /// # Safety
 /// `inspector` is NULL or was returned by [`ecert_inspector_open`] and not freed.

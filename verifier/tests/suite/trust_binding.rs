@@ -206,6 +206,40 @@ async fn attack_another_departments_root_cannot_bring_back_an_older_crl() {
         (422, &json!("trust_list_crl_rollback")),
         "{body:#}"
     );
+    // Review of this fix: a list that loads but cannot be reopened as of its
+    // own `issuedAt` (made before its CRLs), which goes back on nothing, is
+    // taken and kept; after a restart the kept file cannot judge the next
+    // list, but the CRL floors kept beside it still do.
+    let all_roots = [certificate_pem_to_der(&health_pem).unwrap(), certificate_pem_to_der(&market_pem).unwrap()];
+    let poison = TrustListContents {
+        issued_at: now - Duration::minutes(20),
+        crls: vec![
+            create_crl(
+                &health_pem,
+                &health_key,
+                std::slice::from_ref(&compromise),
+                now - Duration::minutes(1),
+                now + Duration::days(7),
+            )
+            .unwrap(),
+            market_crl.clone(),
+        ],
+        ..without
+    };
+    let poison = build_trust_list(&poison, &market_key, &[certificate_pem_to_der(&market_pem).unwrap()]).unwrap();
+    assert!(TrustList::reopen_held(&poison, &all_roots).is_err(), "the premise: it does not reopen");
+    std::fs::write(&list_file, &poison).unwrap();
+    let (status, body) = vc_api(&start_verifier_with_roots(Some(&data), &list_file, &roots), &honest).await;
+    assert_eq!((status, &body["report"]["checks"]["issuerTrust"]["code"]), (422, &json!("issuer_revoked")), "{body:#}");
+    std::fs::write(&list_file, list(7, now - Duration::hours(2), &[], market)).unwrap();
+    let (status, body) = vc_api(&start_verifier_with_roots(Some(&data), &list_file, &roots), &honest).await;
+    assert_eq!(
+        (status, &body["report"]["checks"]["issuerTrust"]["code"]),
+        (422, &json!("trust_list_crl_rollback")),
+        "{body:#}"
+    );
+    let kept: Value = serde_json::from_slice(&std::fs::read(data.join("rollback-state.json")).unwrap()).unwrap();
+    assert_eq!(kept["crlFloors"].as_object().map(serde_json::Map::len), Some(2), "{kept:#}");
     // The department's next list (any root may sign it), with the same CRL or a newer one, is taken.
     for (sequence, signer) in [(7, market), (8, health)] {
         std::fs::write(

@@ -155,6 +155,23 @@ pub(crate) fn canonical_lines_of<Q: std::borrow::Borrow<LexicalQuad>>(
     canonical_lines_searching(&owned, budget)
 }
 
+/// [`canonical_lines_of`] as one text (the lines in order): what is hashed
+/// and signed, without a string per line on the common path.
+///
+/// # Errors
+/// As [`canonical_lines`].
+pub(crate) fn canonical_text_of<Q: std::borrow::Borrow<LexicalQuad>>(
+    quads: &[Q],
+    budget: Budget,
+) -> Result<(String, Work), Exceeded> {
+    if let Some((text, blank_nodes)) = super::first_degree::canonical_text(quads, budget.max_blank_nodes) {
+        let work = Work { blank_nodes, largest_group: usize::from(blank_nodes > 0), steps: 0 };
+        return Ok((text, work));
+    }
+    let owned: Vec<LexicalQuad> = quads.iter().map(|quad| quad.borrow().clone()).collect();
+    canonical_lines_searching(&owned, budget).map(|(lines, work)| (lines.concat(), work))
+}
+
 /// [`canonical_lines`] step for step as `ssi` computes it, with the Hash
 /// N-Degree Quads search where first-degree hashes collide: the general path,
 /// and the reference the fast path is tested against.

@@ -30,6 +30,36 @@ pub(super) fn canonical_lines<Q: Borrow<LexicalQuad>>(
     quads: &[Q],
     max_blank_nodes: usize,
 ) -> Option<(Vec<String>, usize)> {
+    let (written, blank_nodes) = canonical_written(quads, max_blank_nodes)?;
+    Some((written.lines().map(str::to_owned).collect(), blank_nodes))
+}
+
+/// [`canonical_lines`] as one text, the lines in order (what is hashed and
+/// signed): written into one buffer, so no line is allocated on its own
+/// (issue #16: a verification canonicalises three datasets).
+pub(super) fn canonical_text<Q: Borrow<LexicalQuad>>(quads: &[Q], max_blank_nodes: usize) -> Option<(String, usize)> {
+    let (written, blank_nodes) = canonical_written(quads, max_blank_nodes)?;
+    let mut text = String::with_capacity(written.buffer.len());
+    for line in written.lines() {
+        text.push_str(line);
+    }
+    Some((text, blank_nodes))
+}
+
+/// Canonical lines written into one buffer: `lines` are their ranges,
+/// sorted and without duplicates.
+struct Written {
+    buffer: String,
+    lines: Vec<std::ops::Range<usize>>,
+}
+
+impl Written {
+    fn lines(&self) -> impl Iterator<Item = &str> {
+        self.lines.iter().map(|range| self.buffer.get(range.clone()).unwrap_or_default())
+    }
+}
+
+fn canonical_written<Q: Borrow<LexicalQuad>>(quads: &[Q], max_blank_nodes: usize) -> Option<(Written, usize)> {
     // Blank node → the quads naming it, once per occurrence (as `ssi` lists
     // them: a quad naming a node twice is hashed twice).
     let mut occurrences: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -71,19 +101,21 @@ pub(super) fn canonical_lines<Q: Borrow<LexicalQuad>>(
     }
     let canonical: HashMap<&str, String> =
         hashed.iter().enumerate().map(|(n, (_, label))| (*label, format!("_:c14n{n}"))).collect();
-    let mut out: Vec<String> = quads
-        .iter()
-        .map(|quad| {
-            let mut line = String::with_capacity(160);
-            nquads::write_line(&mut line, quad.borrow(), &|out: &mut String, label: &str| {
-                out.push_str(canonical.get(label).map_or(label, String::as_str))
-            });
-            line
-        })
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    Some((out, hashed.len()))
+    // Every line into one buffer (reused from the hashing), sorted by range.
+    buffer.clear();
+    buffer.reserve(quads.len() * 128);
+    lines.clear();
+    for quad in quads {
+        let start = buffer.len();
+        nquads::write_line(&mut buffer, quad.borrow(), &|out: &mut String, label: &str| {
+            out.push_str(canonical.get(label).map_or(label, String::as_str))
+        });
+        lines.push(start..buffer.len());
+    }
+    let line = |range: &std::ops::Range<usize>| buffer.get(range.clone()).unwrap_or_default();
+    lines.sort_unstable_by(|a, b| line(a).cmp(line(b)));
+    lines.dedup_by(|a, b| line(a) == line(b));
+    Some((Written { buffer, lines }, hashed.len()))
 }
 
 /// The blank node labels of `quad` in subject, object, graph order.

@@ -300,8 +300,8 @@ pub async fn canonicalize_with(
     crate::data_model::check_percent_escapes(document, "")
         .map_err(|e| CanonicalizationError::Invalid(e.to_string()))?;
     let quads = rdf_quads(loader, document).await?;
-    let (lines, work) = budget::canonical_lines(&quads, budget)?;
-    Ok(Canonical { nquads: lines.concat(), work })
+    let (nquads, work) = budget::canonical_text_of(&quads, budget)?;
+    Ok(Canonical { nquads, work })
 }
 
 /// A signed document canonicalised within a budget, with the canonical
@@ -421,16 +421,16 @@ pub(crate) async fn canonicalize_signed_within_limits(
     crate::data_model::check_percent_escapes(document, "")
         .map_err(|e| CanonicalizationError::Invalid(e.to_string()))?;
     let quads = rdf_quads(loader, document).await?;
-    let (lines, work) = budget::canonical_lines(&quads, budget)?;
+    let (nquads, work) = budget::canonical_text_of(&quads, budget)?;
     let unsecured = match without_proof_graph(&quads) {
-        Some(unsecured) => Some(budget::canonical_lines_of(&unsecured, budget)?.0.concat()),
+        Some(unsecured) => Some(budget::canonical_text_of(&unsecured, budget)?.0),
         None => None,
     };
     let proof_config = match proof_configuration_quads(document, &quads) {
-        Some(config) => Some(budget::canonical_lines(&config, budget)?.0.concat()),
+        Some(config) => Some(budget::canonical_text_of(&config, budget)?.0),
         None => None,
     };
-    Ok(SignedCanonical { signed: Canonical { nquads: lines.concat(), work }, unsecured, proof_config })
+    Ok(SignedCanonical { signed: Canonical { nquads, work }, unsecured, proof_config })
 }
 
 /// The canonical N-Quads of `document`: sorted lines, each ending in `\n`;

@@ -1,6 +1,6 @@
 //! The loaded trust store and the issuer-trust check.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
@@ -26,6 +26,9 @@ pub(crate) struct RootEntry {
     /// a list offered to replace this one may not carry an older one (see
     /// [`TrustStore::crl_rolled_back_by`]).
     newest_crl: Option<DateTime<Utc>>,
+    /// SHA-256 of the root's subject and key (hex): one department's root
+    /// however often it is re-signed, the key of its CRL floor.
+    identity: String,
     /// The only credential types this root may authorise issuers for (its
     /// credential-types extension); `None`: any type. See
     /// [`RootEntry::bound_by_namesakes`].
@@ -36,7 +39,8 @@ impl RootEntry {
     pub(crate) fn new(certificate: ParsedCertificate) -> Self {
         let name = certificate.display_subject();
         let authorises = certificate.lists_types.then(|| certificate.allowed_types.clone());
-        Self { certificate, name, revocations: None, newest_crl: None, authorises }
+        let identity = root_identity(&certificate);
+        Self { certificate, name, revocations: None, newest_crl: None, identity, authorises }
     }
 
     /// Apply to each root the type bounds of every configured root with the
@@ -102,6 +106,18 @@ impl RootEntry {
                 .or_insert(record);
         }
     }
+}
+
+/// SHA-256 (hex) of a root's subject and public key, as DER: the same for
+/// every copy of one department's root, whatever its serial or extensions.
+fn root_identity(certificate: &ParsedCertificate) -> String {
+    use der::Encode as _;
+    use sha2::Digest as _;
+    let tbs = &certificate.raw.tbs_certificate;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(tbs.subject.to_der().unwrap_or_default());
+    hasher.update(tbs.subject_public_key_info.to_der().unwrap_or_default());
+    hex::encode(hasher.finalize())
 }
 
 /// A trust list offered to replace the held one carries an older revocation
@@ -360,7 +376,8 @@ impl TrustStore {
 
     /// The first configured root whose revocation list this list holds and
     /// `next`, a list offered to replace it, holds only in an older version
-    /// (an earlier `thisUpdate`) or not at all.
+    /// (an earlier `thisUpdate`) or not at all: `next` falls below this
+    /// list's [`TrustStore::crl_floors`].
     ///
     /// Any configured root, or a trust-list signer under one, may sign the
     /// trust list. The thief of one department's root key would otherwise
@@ -372,19 +389,38 @@ impl TrustStore {
     /// instead. Roots are matched by subject and key (a re-signed copy is
     /// the same department).
     pub fn crl_rolled_back_by(&self, next: &TrustStore) -> Option<CrlRollback> {
-        self.roots.iter().find_map(|held| {
-            let held_at = held.newest_crl?;
-            let tbs = &held.certificate.raw.tbs_certificate;
-            let offered = next
+        next.crl_below(&self.crl_floors())
+    }
+
+    /// Per configured root holding a CRL in this list, its newest CRL's
+    /// `thisUpdate`, keyed by the root's identity (SHA-256 of its subject
+    /// and key, hex). A verifier keeps these across restarts so that no
+    /// later list goes back on them, whatever became of the list it held.
+    pub fn crl_floors(&self) -> BTreeMap<String, DateTime<Utc>> {
+        let mut floors = BTreeMap::new();
+        for root in &self.roots {
+            if let Some(newest) = root.newest_crl {
+                let floor = floors.entry(root.identity.clone()).or_insert(newest);
+                *floor = (*floor).max(newest);
+            }
+        }
+        floors
+    }
+
+    /// The first configured root for which `floors` holds a CRL date (see
+    /// [`TrustStore::crl_floors`]) and this list holds an older CRL, or none.
+    /// Floors of roots not configured here are ignored: a department that
+    /// re-keys or leaves is removed from the verifier's configured roots.
+    pub fn crl_below(&self, floors: &BTreeMap<String, DateTime<Utc>>) -> Option<CrlRollback> {
+        self.roots.iter().find_map(|root| {
+            let floor = *floors.get(&root.identity)?;
+            let offered = self
                 .roots
                 .iter()
-                .filter(|root| {
-                    let other = &root.certificate.raw.tbs_certificate;
-                    other.subject == tbs.subject && other.subject_public_key_info == tbs.subject_public_key_info
-                })
-                .filter_map(|root| root.newest_crl)
+                .filter(|other| other.identity == root.identity)
+                .filter_map(|other| other.newest_crl)
                 .max();
-            (offered < Some(held_at)).then(|| CrlRollback { root: held.name.clone(), held: held_at, offered })
+            (offered < Some(floor)).then(|| CrlRollback { root: root.name.clone(), held: floor, offered })
         })
     }
 

@@ -1269,6 +1269,13 @@ fn attack_another_departments_root_cannot_bring_back_an_older_crl() {
     assert_eq!(rollback.root, held.root_names()[0]);
     assert_eq!((rollback.held, rollback.offered), (at("2026-05-31T00:00:00Z"), Some(at("2026-05-20T00:00:00Z"))));
     assert!(rollback.to_string().contains("older than the one held"), "{rollback}");
+    // The same judged against the floors a verifier keeps across restarts
+    // (one per root with a CRL); a floor of a root not configured is ignored.
+    let floors = held.crl_floors();
+    assert_eq!(floors.values().copied().collect::<Vec<_>>(), vec![at("2026-05-31T00:00:00Z"); 2]);
+    assert_eq!(thiefs.crl_below(&floors), Some(rollback));
+    let elsewhere = std::collections::BTreeMap::from([("0".repeat(64), at("2027-01-01T00:00:00Z"))]);
+    assert_eq!(held.crl_below(&elsewhere), None);
 
     // Leaving the CRL out: every health certificate would be unknown.
     let mut without = contents(&configured, &[&w.clinic, &w.office], vec![market_crl.clone()]);
