@@ -118,10 +118,9 @@ impl CpuWork {
     /// [`VerifyError`].
     pub async fn verify_credential(
         &self,
-        vc: &Value,
+        vc: Arc<Value>,
         options: VerifyOptions,
     ) -> Result<VerificationReport, VerifyError> {
-        let vc = vc.clone();
         Ok(self.pool.run_future(move || async move { verification::verify_credential(&vc, &options).await }).await??)
     }
 

@@ -36,7 +36,7 @@ pub fn may_fetch_status_lists(report: &VerificationReport, require_trust: bool) 
 /// [`VerifyError`]: the input is not a checkable credential, or the pool is full.
 #[allow(clippy::too_many_arguments)] // the verifier's state, one argument per part
 pub async fn verify_credential(
-    vc: &Value,
+    vc: &Arc<Value>,
     types: &TypeRegistry,
     trust: &TrustState,
     status: &StatusState,
@@ -59,7 +59,7 @@ pub async fn verify_credential(
         };
         options
     };
-    let report = cpu.verify_credential(vc, options()).await?;
+    let report = cpu.verify_credential(Arc::clone(vc), options()).await?;
     if !may_fetch_status_lists(&report, require_trust) {
         return Ok(report);
     }
@@ -68,7 +68,7 @@ pub async fn verify_credential(
         return Ok(report);
     }
     status.fetch(&to_fetch).await;
-    cpu.verify_credential(vc, options()).await
+    cpu.verify_credential(Arc::clone(vc), options()).await
 }
 
 /// Verify the presentation `vp` (VC-API `POST /presentations/verify`), fetching

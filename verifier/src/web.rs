@@ -239,7 +239,7 @@ async fn verify_and_render(
     let Ok(scanned) = wallet_core::presentation::read_scanned_with(types, text) else {
         return inspect_error(req, t.not_a_credential, StatusCode::UNPROCESSABLE_ENTITY);
     };
-    let vc = scanned.credential;
+    let vc = std::sync::Arc::new(scanned.credential);
     let anchoring = req.app_data::<web::Data<crate::log_sync::AnchoringState>>().map(|a| a.get_ref().clone());
     let anchoring = anchoring.unwrap_or_default();
     let report = match crate::verify_flow::verify_credential(

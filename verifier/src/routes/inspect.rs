@@ -43,7 +43,7 @@ async fn verify_qr_text(
             format!("the QR code does not hold a credential we can read: {e}"),
         )
     })?;
-    let vc = scanned.credential;
+    let vc = std::sync::Arc::new(scanned.credential);
     // Inspectors act on the answer: an issuer no department vouches for is not valid.
     let report = crate::verify_flow::verify_credential(
         &vc,
@@ -62,7 +62,7 @@ async fn verify_qr_text(
         verified = report.verified,
         "verified QR"
     );
-    Ok(super::vc_api::credential_response(&report, Some(vc)))
+    Ok(super::vc_api::credential_response(&report, Some(std::sync::Arc::unwrap_or_clone(vc))))
 }
 
 /// `POST /verify/qr` — JSON `{"qr": "…", "challenge"?: "…"}` or the raw text as `text/plain`.

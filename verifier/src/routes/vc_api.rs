@@ -104,8 +104,10 @@ pub async fn verify_credential(
     cpu: web::Data<CpuWork>,
     body: web::Json<VerifyCredentialRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    // Moved to the CPU pool, not copied (issue #16).
+    let vc = std::sync::Arc::new(body.into_inner().verifiable_credential);
     let report = crate::verify_flow::verify_credential(
-        &body.verifiable_credential,
+        &vc,
         &types,
         &trust,
         &status,
