@@ -57,6 +57,12 @@ pub async fn run(args: &AuditArgs) -> anyhow::Result<AuditReport> {
 
     let note = http.get(format!("{base}/log/checkpoint")).send().await?.error_for_status()?.text().await?;
     let checkpoint = key.open_checkpoint(&note).context("the issuer's current checkpoint")?.checkpoint;
+    anyhow::ensure!(
+        checkpoint.size <= crate::log_sync::MAX_LOG_ENTRIES,
+        "log_too_large: the issuer's checkpoint names {} entries, more than the {} an audit reads",
+        checkpoint.size,
+        crate::log_sync::MAX_LOG_ENTRIES
+    );
     let entries = crate::log_sync::fetch_entries(&http, base, 0, checkpoint.size).await.map_err(anyhow::Error::msg)?;
     let tree = MerkleTree::from_leaf_hashes(entries.iter().map(LogEntry::leaf_hash).collect());
     anyhow::ensure!(

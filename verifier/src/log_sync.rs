@@ -34,8 +34,8 @@ use crate::rollback_state::{LogFloor, RollbackState};
 use service_http::chain_rpc::HttpJsonRpc;
 use service_http::outbound::PrivateAddresses;
 use wallet_core::transparency::{
-    chain_id, read_anchor, AnchoringPolicy, BundledLog, LogEntry, LogKey, LogMirror, LogMirrors, WitnessKey,
-    WitnessPolicy,
+    chain_id, read_anchor, AnchoringPolicy, BundledLog, ChainAnchor, LogEntry, LogKey, LogMirror, LogMirrors,
+    WitnessKey, WitnessPolicy,
 };
 use wallet_core::verification::AnchoringSource;
 
@@ -46,6 +46,13 @@ const MAX_NOTE_BYTES: usize = 64 * 1024;
 
 /// Largest page of entries asked for (the issuer serves at most 1000).
 const ENTRIES_PAGE: u64 = 1000;
+
+/// The most entries a mirrored log may have: one clinic's log holds one entry
+/// per credential or notarised document, far fewer. A checkpoint of a larger
+/// tree is refused (`log_too_large`) before any entry is fetched: the mirror
+/// holds every entry in memory, and one signed note of size 2^63 (the log's
+/// key, stolen) would otherwise have the verifier fetch until it ran out.
+pub const MAX_LOG_ENTRIES: u64 = 10_000_000;
 /// Anchors per page of an issuer's `GET /log/anchors?after=N` (its `ANCHOR_PAGE`):
 /// a shorter page is the last.
 const ANCHOR_PAGE_LEN: usize = 100;
@@ -208,6 +215,13 @@ impl AnchoringState {
         let mut sources = Vec::new();
         for (url, key) in settings.log_urls.iter().zip(&settings.log_keys) {
             let key = LogKey::from_vkey(key.trim()).map_err(|e| anyhow::anyhow!("--log-key {key}: {e}"))?;
+            // Mirrors are found by origin: a second log naming a followed
+            // log's origin would leave that log's mirror empty for good.
+            anyhow::ensure!(
+                !sources.iter().any(|source: &Source| source.origin == key.origin()),
+                "two --log-key name the same log origin {}",
+                key.origin()
+            );
             sources.push(Source { url: url.trim_end_matches('/').to_owned(), origin: key.origin().to_owned() });
             mirrors.push(LogMirror::new(key));
         }
@@ -351,15 +365,40 @@ impl AnchoringState {
     /// Compare the mirror (just extended to the log's head) with the
     /// checkpoint accepted before the restart, once: the log must still have
     /// that tree as its prefix.
-    fn check_floor(&self, index: usize, source: &Source, now: u64) {
+    ///
+    /// # Errors
+    /// The log shows fewer entries than the checkpoint kept: not a conflict
+    /// (checkpoints carry no time, so an older genuine checkpoint replayed,
+    /// or a lagging copy of the log, looks the same as a log that shrank,
+    /// and a conflict stands until an operator clears it), but not yet
+    /// compared either: the comparison waits for the log to catch up, and a
+    /// log that forked shows a different root once it does.
+    fn check_floor(&self, index: usize, source: &Source, now: u64) -> Result<(), String> {
         {
             let mut checked = self.floor_checked.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             match checked.get_mut(index) {
                 Some(done) if !*done => *done = true,
-                _ => return,
+                _ => return Ok(()),
             }
         }
-        let Some(note) = self.rollback.log_floor(&source.origin).and_then(|floor| floor.checkpoint) else { return };
+        let Some(note) = self.rollback.log_floor(&source.origin).and_then(|floor| floor.checkpoint) else {
+            return Ok(());
+        };
+        let behind = self.with_mirror(&source.origin, |mirror| {
+            let kept_size = mirror.log_key().open_checkpoint(&note).ok()?.checkpoint.size;
+            (mirror.size() < kept_size).then(|| (mirror.size(), kept_size))
+        });
+        if let Some((have, kept_size)) = behind.flatten() {
+            let mut checked = self.floor_checked.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(done) = checked.get_mut(index) {
+                *done = false;
+            }
+            return Err(format!(
+                "log_behind_kept_checkpoint: the log shows {have} entries, fewer than the {kept_size} it signed \
+                 before this verifier restarted (an older checkpoint replayed, or a copy lagging behind); \
+                 compared again when it catches up"
+            ));
+        }
         self.with_mirror(&source.origin, |mirror| {
             let Ok(kept) = mirror.log_key().open_checkpoint(&note) else {
                 // The operator configured another key for this origin: what was
@@ -367,12 +406,8 @@ impl AnchoringState {
                 tracing::warn!(log = %source.origin, "the checkpoint kept before the restart is not signed by the configured log key; not compared");
                 return;
             };
-            let (kept_size, have) = (kept.checkpoint.size, mirror.size());
-            if have < kept_size {
-                mirror.record_conflict(format!(
-                    "the log shows {have} entries, fewer than the {kept_size} it signed before this verifier restarted"
-                ));
-            } else if let Err(e) = mirror.extend(&[], &note, now) {
+            let kept_size = kept.checkpoint.size;
+            if let Err(e) = mirror.extend(&[], &note, now) {
                 mirror.record_conflict(format!(
                     "the log's tree of size {kept_size}, accepted before this verifier restarted, is not a prefix of the log shown now: {e}"
                 ));
@@ -381,6 +416,7 @@ impl AnchoringState {
                 tracing::error!(log = %source.origin, %conflict, "log conflict across a restart");
             }
         });
+        Ok(())
     }
 
     /// Keep the mirror's checkpoint and conflict (once it was compared with
@@ -407,12 +443,17 @@ impl AnchoringState {
         let have = self.with_mirror(&source.origin, |m| m.size()).unwrap_or(0);
         let key = self.with_mirror(&source.origin, |m| m.log_key().clone()).ok_or("no mirror")?;
         let size = key.open_checkpoint(&note).map_err(|e| format!("checkpoint: {e}"))?.checkpoint.size;
+        if size > MAX_LOG_ENTRIES {
+            return Err(format!(
+                "log_too_large: the log's checkpoint names {size} entries, more than the {MAX_LOG_ENTRIES} a mirror holds"
+            ));
+        }
         let entries = fetch_entries(&self.http, &source.url, have, size).await?;
         let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
         self.with_mirror(&source.origin, |m| m.extend(&entries, &note, now))
             .ok_or("no mirror")?
             .map_err(|e| format!("log: {e}"))?;
-        self.check_floor(index, source, now);
+        self.check_floor(index, source, now)?;
         let mut problems = Vec::new();
         if let Err(e) = self.sync_anchors(source).await {
             problems.push(e);
@@ -472,8 +513,9 @@ impl AnchoringState {
             }
             match read_anchor(rpc, node_chain, tx, self.sender.as_deref()).await {
                 Ok(found) => {
-                    if let Some(Err(e)) = self.with_mirror(&source.origin, |m| m.add_anchor(found)) {
-                        problems.push(e.to_string());
+                    let bound = self.sender.is_some();
+                    if let Some(Err(e)) = self.with_mirror(&source.origin, |m| admit_anchor(m, found, bound)) {
+                        problems.push(e);
                     }
                 }
                 // Not mined yet, or the issuer's resend replaced it: not an error of the log.
@@ -486,5 +528,86 @@ impl AnchoringState {
         } else {
             Err(problems.join("; "))
         }
+    }
+}
+
+/// Accept `anchor` into `mirror`. Where no `--anchor-sender` binds the
+/// sending account (`sender_bound` false), any account may send a
+/// transaction the log lists: a root that is not the log's proves nothing
+/// then, so it is reported and ignored, not recorded as a conflict (which
+/// fails every credential of the issuer until an operator clears it: a
+/// denial for the price of one transaction, found by the log review of
+/// session 19); and an anchor beyond the mirror is read again once the
+/// mirror reaches its size. With a bound sender, a wrong root is the
+/// issuer's own signed word against its log: a conflict.
+///
+/// # Errors
+/// The anchor contradicts the log (a conflict where bound), or is otherwise refused.
+pub fn admit_anchor(mirror: &mut LogMirror, anchor: ChainAnchor, sender_bound: bool) -> Result<(), String> {
+    if !sender_bound {
+        let size = anchor.calldata.tree_size;
+        match mirror.root_at(size) {
+            None => return Ok(()),
+            Some(root) if root != anchor.calldata.root => {
+                return Err(format!(
+                    "anchor {} (block {}) records a root for size {size} that is not the log's, from an account no \
+                     --anchor-sender binds: ignored",
+                    anchor.tx_hash, anchor.block_number
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    mirror.add_anchor(anchor).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use wallet_core::keys::IssuerKey;
+    use wallet_core::transparency::{AnchorCalldata, Checkpoint, LogEntry, LogSigner, MerkleTree};
+
+    use super::*;
+
+    fn mirror_of_one_entry() -> (LogMirror, MerkleTree) {
+        let signer = LogSigner::from_issuer_key("unbound.example/log", &IssuerKey::generate()).unwrap();
+        let entry = LogEntry::issued([1; 32], "did:key:zIssuer", 1_780_000_000).unwrap();
+        let mut tree = MerkleTree::new();
+        tree.append(entry.leaf_hash());
+        let note = Checkpoint::new("unbound.example/log", 1, tree.root()).sign(&signer).unwrap().to_string();
+        let mut mirror = LogMirror::new(signer.log_key().clone());
+        mirror.extend(&[entry], &note, 1_780_000_010).unwrap();
+        (mirror, tree)
+    }
+
+    fn anchor(n: u8, size: u64, root: [u8; 32]) -> ChainAnchor {
+        ChainAnchor {
+            chain_id: 31337,
+            tx_hash: format!("0x{n:064x}"),
+            from: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into(),
+            block_number: u64::from(n),
+            block_hash: format!("0x{:064x}", 1000 + u64::from(n)),
+            block_time: 1_780_000_100,
+            calldata: AnchorCalldata { tree_size: size, root, note_digest: [0; 32] },
+        }
+    }
+
+    /// Log review of session 19: without `--anchor-sender`, anyone's
+    /// transaction with a wrong root, listed by whoever serves the log URL,
+    /// recorded a standing conflict. Now it is ignored, and the genuine
+    /// anchor is still taken; with a bound sender it is a conflict as before.
+    #[test]
+    fn attack_an_unbound_anchor_with_a_wrong_root_is_not_a_conflict() {
+        let (mut mirror, tree) = mirror_of_one_entry();
+        let refused = admit_anchor(&mut mirror, anchor(1, 1, [9; 32]), false).unwrap_err();
+        assert!(refused.contains("no --anchor-sender binds"), "{refused}");
+        assert_eq!(mirror.conflict(), None);
+        assert!(admit_anchor(&mut mirror, anchor(2, 5, [9; 32]), false).is_ok(), "beyond the mirror: later");
+        assert!(!mirror.has_anchor_tx(&anchor(2, 5, [9; 32]).tx_hash), "read again once the mirror reaches it");
+        admit_anchor(&mut mirror, anchor(3, 1, tree.root()), false).unwrap();
+        assert_eq!(mirror.anchors().count(), 1);
+
+        let (mut bound, _) = mirror_of_one_entry();
+        assert!(admit_anchor(&mut bound, anchor(1, 1, [9; 32]), true).is_err());
+        assert!(bound.conflict().is_some(), "the bound sender's wrong root is a conflict");
     }
 }

@@ -134,3 +134,138 @@ async fn attack_a_log_forked_while_the_verifier_was_down_is_a_conflict_after_the
     assert_eq!(kept()["logs"][&origin]["conflict"], json!(conflict));
     assert_eq!(kept()["logs"][&origin]["checkpoint"], floor["checkpoint"], "the evidence: what was accepted before");
 }
+
+/// A log server whose answers a test changes: the checkpoint note and the
+/// entries it serves (`/log/entries?start&count`).
+#[derive(Clone, Default)]
+struct ReplayedLog(std::sync::Arc<std::sync::Mutex<(String, Vec<Value>)>>);
+
+impl ReplayedLog {
+    fn serve_as(&self, note: String, entries: &[wallet_core::transparency::LogEntry]) {
+        let entries = entries.iter().map(|e| json!({"entry": serde_json::to_value(e).unwrap()})).collect();
+        *self.0.lock().unwrap() = (note, entries);
+    }
+
+    async fn start(&self) -> String {
+        use actix_web::{web, App, HttpServer};
+        let log = self.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(log.clone()))
+                .route(
+                    "/log/checkpoint",
+                    web::get().to(|log: web::Data<ReplayedLog>| async move { log.0.lock().unwrap().0.clone() }),
+                )
+                .route(
+                    "/log/entries",
+                    web::get().to(
+                        |log: web::Data<ReplayedLog>,
+                         query: web::Query<std::collections::HashMap<String, usize>>| async move {
+                            let served = log.0.lock().unwrap().1.clone();
+                            let start = query.get("start").copied().unwrap_or(0).min(served.len());
+                            let end = start.saturating_add(query.get("count").copied().unwrap_or(0)).min(served.len());
+                            web::Json(json!({"entries": served[start..end]}))
+                        },
+                    ),
+                )
+        })
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+        let address = server.addrs()[0];
+        tokio::spawn(server.run());
+        format!("http://{address}")
+    }
+}
+
+/// A log of `count` entries signed by a fresh key: its signer, entries and
+/// the note of its tree at each size.
+fn small_log(
+    origin: &str,
+    count: u8,
+) -> (wallet_core::transparency::LogSigner, Vec<wallet_core::transparency::LogEntry>) {
+    use wallet_core::transparency::{LogEntry, LogSigner};
+    let key = wallet_core::keys::IssuerKey::generate();
+    let signer = LogSigner::from_issuer_key(origin, &key).unwrap();
+    let entries =
+        (0..count).map(|n| LogEntry::issued([n; 32], key.did(), 1_780_000_000 + u64::from(n)).unwrap()).collect();
+    (signer, entries)
+}
+
+fn note_of(
+    origin: &str,
+    signer: &wallet_core::transparency::LogSigner,
+    entries: &[wallet_core::transparency::LogEntry],
+) -> String {
+    use wallet_core::transparency::{Checkpoint, MerkleTree};
+    let mut tree = MerkleTree::new();
+    for entry in entries {
+        tree.append(entry.leaf_hash());
+    }
+    Checkpoint::new(origin, tree.size(), tree.root()).sign(signer).unwrap().to_string()
+}
+
+/// Attack review of session 19: a verifier kept the checkpoint of size 3; after
+/// a restart whoever serves the log URL replays the log's genuine older
+/// checkpoint of size 2 (no key needed; a lagging copy does the same). That
+/// once recorded a conflict that stood across restarts until an operator
+/// removed it, failing every credential of the issuer. Now the log is reported
+/// behind, and compared again once it catches up.
+#[tokio::test]
+async fn attack_an_older_checkpoint_replayed_after_a_restart_is_not_a_standing_conflict() {
+    let origin = "replayed.example/log";
+    let (signer, entries) = small_log(origin, 3);
+    let log = ReplayedLog::default();
+    log.serve_as(note_of(origin, &signer, &entries), &entries);
+    let url = log.start().await;
+    let vkey = signer.log_key().to_vkey();
+    let state = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let first = start_verifier(&url, &vkey, state.path());
+    wait_for(&http, &first, "the first verifier syncs", |s| s["size"] == json!(3)).await;
+    let kept = || -> Value {
+        let text = std::fs::read_to_string(state.path().join("rollback-state.json")).unwrap_or_default();
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while kept()["logs"][origin]["checkpoint"].as_str().is_none_or(|note| note.lines().nth(1) != Some("3")) {
+        assert!(Instant::now() < deadline, "the checkpoint was never kept: {}", kept());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    log.serve_as(note_of(origin, &signer, &entries[..2]), &entries[..2]);
+    let restarted = start_verifier(&url, &vkey, state.path());
+    let status = wait_for(&http, &restarted, "the log is behind", |s| {
+        s["lastError"].as_str().is_some_and(|e| e.starts_with("log_behind_kept_checkpoint"))
+    })
+    .await;
+    assert!(status["conflict"].is_null(), "{status:#}");
+    assert_eq!(kept()["logs"][origin]["checkpoint"].as_str().unwrap().lines().nth(1), Some("3"), "the floor stays");
+
+    log.serve_as(note_of(origin, &signer, &entries), &entries);
+    let status =
+        wait_for(&http, &restarted, "the log catches up", |s| s["size"] == json!(3) && s["lastError"].is_null()).await;
+    assert!(status["conflict"].is_null(), "{status:#}");
+}
+
+/// Attack review of session 19: one checkpoint note of size 2^40, signed by
+/// the log's key (stolen), had the verifier fetch entries until it ran out of
+/// memory. Refused before any entry is fetched; the verifier keeps serving.
+#[tokio::test]
+async fn attack_a_checkpoint_of_an_absurd_size_is_refused_before_fetching() {
+    let origin = "huge.example/log";
+    let (signer, entries) = small_log(origin, 1);
+    let log = ReplayedLog::default();
+    let huge = wallet_core::transparency::Checkpoint::new(origin, 1 << 40, [7; 32]).sign(&signer).unwrap().to_string();
+    log.serve_as(huge, &entries);
+    let url = log.start().await;
+    let state = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let verifier = start_verifier(&url, &signer.log_key().to_vkey(), state.path());
+    let status = wait_for(&http, &verifier, "the checkpoint is refused", |s| {
+        s["lastError"].as_str().is_some_and(|e| e.starts_with("log_too_large"))
+    })
+    .await;
+    assert_eq!(status["size"], json!(0), "{status:#}");
+    assert_eq!(http.get(format!("{verifier}/healthz")).send().await.unwrap().status(), 200);
+}

@@ -40,7 +40,7 @@ use super::hash::{hashes_equal, Hash};
 use super::log_key::LogKey;
 use super::note::SignedNote;
 use super::tree::MerkleTree;
-use super::witness::{verify_cosignatures, WitnessPolicy};
+use super::witness::{verify_cosignatures, WitnessKey, WitnessPolicy};
 use crate::localized::Localized;
 
 /// Why the mirror refused new data.
@@ -196,7 +196,12 @@ impl LogMirror {
         self.anchors.values()
     }
 
-    /// Whether an anchor for this transaction was accepted already.
+    /// The mirrored tree's root at `size` (`None` beyond the mirror).
+    pub fn root_at(&self, size: u64) -> Option<Hash> {
+        self.tree.root_at(size).ok()
+    }
+
+    /// Whether an anchor with transaction `tx_hash` was accepted.
     pub fn has_anchor_tx(&self, tx_hash: &str) -> bool {
         self.anchors.values().chain(self.unverified_anchors.values()).any(|a| a.tx_hash.eq_ignore_ascii_case(tx_hash))
     }
@@ -412,7 +417,16 @@ impl LogMirror {
         }
         let witnesses = self.witnesses_covering(index);
         let threshold = policy.witnesses.threshold();
-        let counted = policy.witnesses.witnesses().iter().filter(|w| witnesses.iter().any(|n| n == w.name())).count();
+        // Distinct names: a witness configured twice (same key, same name)
+        // counts once, as its cosignature does.
+        let counted = policy
+            .witnesses
+            .witnesses()
+            .iter()
+            .map(WitnessKey::name)
+            .filter(|name| witnesses.iter().any(|n| n == name))
+            .collect::<std::collections::BTreeSet<&str>>()
+            .len();
         if counted < threshold {
             return if within_grace(logged_at) {
                 AnchoringOutcome::Pending {

@@ -58,6 +58,13 @@ pub enum WitnessError {
         /// Distinct witnesses configured.
         witnesses: usize,
     },
+    /// Two different keys under one witness name: a mirror records which
+    /// witnesses cosigned by name, so one witness would count as two.
+    #[error("two different witness keys are named {name}")]
+    SharedName {
+        /// The name.
+        name: String,
+    },
     /// A note error (signing, too many signatures).
     #[error(transparent)]
     Note(#[from] NoteError),
@@ -208,6 +215,11 @@ impl WitnessPolicy {
     /// [`WitnessError::InvalidPolicy`] when the threshold exceeds the number
     /// of distinct witness keys.
     pub fn new(witnesses: Vec<WitnessKey>, threshold: usize) -> Result<Self, WitnessError> {
+        if let Some(shared) =
+            witnesses.iter().find(|w| witnesses.iter().any(|other| other.name == w.name && other.key != w.key))
+        {
+            return Err(WitnessError::SharedName { name: shared.name.clone() });
+        }
         let mut distinct: Vec<&ed25519_dalek::VerifyingKey> = Vec::new();
         for witness in &witnesses {
             if !distinct.contains(&&witness.key) {

@@ -221,6 +221,37 @@ fn k_of_n_witnesses_must_cover_the_entry() {
     assert_eq!(code(&check(&mirror, &[1; 32], T0, &two_of_three, T0 + 700)), "anchoring_log_conflict");
 }
 
+/// Log review of session 19: a mirror records which witnesses cosigned by
+/// name, so two keys configured under one name counted one cosignature
+/// twice. Such a policy is refused; a witness configured twice (same key and
+/// name) is one witness.
+#[test]
+fn attack_one_witness_cannot_count_twice() {
+    let mut log = IssuerLog::new();
+    log.append([1; 32], "did:key:zIssuer", T0);
+    let mut mirror = LogMirror::new(log.signer.log_key().clone());
+    log.sync(&mut mirror, T0);
+    mirror.add_anchor(log.anchor(1, 2, T0 + 1)).unwrap();
+    let mut witness =
+        Witness::new("w.example", Ed25519SigningKey::from_bytes(&[1; 32]), log.signer.log_key().clone()).unwrap();
+    let other =
+        Witness::new("w.example", Ed25519SigningKey::from_bytes(&[2; 32]), log.signer.log_key().clone()).unwrap();
+    let shared = WitnessPolicy::new(vec![witness.key().clone(), other.key().clone()], 2);
+    assert!(
+        matches!(shared.err(), Some(wallet_core::transparency::WitnessError::SharedName { name }) if name == "w.example")
+    );
+    assert!(WitnessPolicy::new(vec![witness.key().clone(), witness.key().clone()], 2).is_err());
+    let twice = WitnessPolicy::new(vec![witness.key().clone(), witness.key().clone()], 1).unwrap();
+    let once = AnchoringPolicy { witnesses: twice, ..policy(true) };
+    let mut note = SignedNote::parse(&log.checkpoint()).unwrap();
+    note.add_signature(witness.cosign(&log.checkpoint(), &[], T0 + 5).unwrap()).unwrap();
+    assert_eq!(mirror.add_cosigned(&note.to_string(), &once.witnesses).unwrap(), 1);
+    match check(&mirror, &[1; 32], T0, &once, T0 + 601) {
+        AnchoringOutcome::Anchored(evidence) => assert_eq!(evidence.witnesses, vec!["w.example"]),
+        other => panic!("expected anchored, got {other:?}"),
+    }
+}
+
 #[test]
 fn another_issuers_entry_or_an_unfollowed_issuer_is_not_anchoring() {
     let mut log = IssuerLog::new();
