@@ -54,7 +54,7 @@ pub struct RollbackFloors {
     /// Per mirrored log (by origin): what the verifier accepted of it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub logs: BTreeMap<String, LogFloor>,
-    /// Per configured root (SHA-256 of its subject and key, hex): the
+    /// Per configured root (SHA-256 of its subject, hex): the
     /// newest CRL `thisUpdate` of an accepted trust list. No later list may
     /// hold an older CRL of that root, or none (`TrustStore::crl_below`),
     /// even when the held trust list file is lost or does not reopen.

@@ -134,3 +134,36 @@ fn blank_labels(quad: &LexicalQuad) -> impl Iterator<Item = &str> {
     };
     subject.into_iter().chain(object).chain(graph)
 }
+
+#[cfg(test)]
+mod tests {
+    use ssi_json_ld::rdf_types::{BlankIdBuf, Literal, LiteralType, Quad};
+    use ssi_json_ld::IriBuf;
+
+    use super::*;
+
+    /// The one-buffer text is the canonical lines in order, a duplicate
+    /// quad's line once, each line ending in " .\n".
+    #[test]
+    fn the_text_is_the_canonical_lines_in_order() {
+        let iri = |s: &str| IriBuf::new(s.to_owned()).unwrap();
+        let blank = |s: &str| Id::Blank(BlankIdBuf::new(s.to_owned()).unwrap());
+        let literal = |s: &str| {
+            Term::Literal(Literal::new(s.to_owned(), LiteralType::Any(iri("http://www.w3.org/2001/XMLSchema#string"))))
+        };
+        let p = iri("https://example.org/p");
+        let quads: Vec<LexicalQuad> = vec![
+            Quad(blank("_:x"), p.clone(), literal("b"), None),
+            Quad(Id::Iri(iri("urn:a")), p.clone(), Term::Id(blank("_:x")), None),
+            Quad(blank("_:y"), p.clone(), literal("a"), Some(blank("_:g"))),
+            Quad(blank("_:x"), p.clone(), literal("b"), None),
+            Quad(Id::Iri(iri("urn:a")), p.clone(), literal("z"), None),
+        ];
+        let (lines, blank_nodes) = canonical_lines(&quads, 16).unwrap();
+        let (text, counted) = canonical_text(&quads, 16).unwrap();
+        assert_eq!((text, counted), (lines.concat(), blank_nodes));
+        assert_eq!((lines.len(), blank_nodes), (4, 3), "the duplicate once: {lines:?}");
+        assert!(lines.windows(2).all(|pair| pair[0] < pair[1]), "{lines:?}");
+        assert!(lines.iter().all(|line| line.ends_with(" .\n") && line.contains("_:c14n") == line.contains("_:")));
+    }
+}

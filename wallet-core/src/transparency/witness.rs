@@ -58,9 +58,10 @@ pub enum WitnessError {
         /// Distinct witnesses configured.
         witnesses: usize,
     },
-    /// Two different keys under one witness name: a mirror records which
-    /// witnesses cosigned by name, so one witness would count as two.
-    #[error("two different witness keys are named {name}")]
+    /// Two different keys under one witness name, or one key under two
+    /// names: a mirror records which witnesses cosigned by name, so one
+    /// witness would count as two.
+    #[error("witness {name} shares its name or its key with a differently configured witness")]
     SharedName {
         /// The name.
         name: String,
@@ -216,7 +217,7 @@ impl WitnessPolicy {
     /// of distinct witness keys.
     pub fn new(witnesses: Vec<WitnessKey>, threshold: usize) -> Result<Self, WitnessError> {
         if let Some(shared) =
-            witnesses.iter().find(|w| witnesses.iter().any(|other| other.name == w.name && other.key != w.key))
+            witnesses.iter().find(|w| witnesses.iter().any(|other| (other.name == w.name) != (other.key == w.key)))
         {
             return Err(WitnessError::SharedName { name: shared.name.clone() });
         }

@@ -26,8 +26,8 @@ pub(crate) struct RootEntry {
     /// a list offered to replace this one may not carry an older one (see
     /// [`TrustStore::crl_rolled_back_by`]).
     newest_crl: Option<DateTime<Utc>>,
-    /// SHA-256 of the root's subject and key (hex): one department's root
-    /// however often it is re-signed, the key of its CRL floor.
+    /// SHA-256 of the root's subject (hex): one department's root however
+    /// often it is re-signed or re-keyed, the key of its CRL floor.
     identity: String,
     /// The only credential types this root may authorise issuers for (its
     /// credential-types extension); `None`: any type. See
@@ -108,16 +108,18 @@ impl RootEntry {
     }
 }
 
-/// SHA-256 (hex) of a root's subject and public key, as DER: the same for
-/// every copy of one department's root, whatever its serial or extensions.
+/// SHA-256 (hex) of a root's subject, as DER: the same for every copy of one
+/// department's root, whatever its serial, extensions or key. A re-keyed
+/// root configured beside the old one (a rotation) meets the old one's CRL
+/// floor with its own newer CRL: keyed by subject and key, the old root's
+/// floor would refuse every list without the old key's CRL (review of
+/// session 19). Revocations are matched to roots by subject too
+/// (`revocation_of_entry`), so this adds no reach to a key of the same name.
 fn root_identity(certificate: &ParsedCertificate) -> String {
     use der::Encode as _;
     use sha2::Digest as _;
     let tbs = &certificate.raw.tbs_certificate;
-    let mut hasher = sha2::Sha256::new();
-    hasher.update(tbs.subject.to_der().unwrap_or_default());
-    hasher.update(tbs.subject_public_key_info.to_der().unwrap_or_default());
-    hex::encode(hasher.finalize())
+    hex::encode(sha2::Sha256::digest(tbs.subject.to_der().unwrap_or_default()))
 }
 
 /// A trust list offered to replace the held one carries an older revocation
@@ -386,15 +388,15 @@ impl TrustStore {
     /// every verifier would trust the revoked clinics again; or leave that
     /// CRL out, and every credential of the department would turn
     /// `issuer_revocation_unknown`. A verifier keeps the list it holds
-    /// instead. Roots are matched by subject and key (a re-signed copy is
-    /// the same department).
+    /// instead. Roots are matched by subject (a re-signed or re-keyed copy
+    /// is the same department: see `root_identity`).
     pub fn crl_rolled_back_by(&self, next: &TrustStore) -> Option<CrlRollback> {
         next.crl_below(&self.crl_floors())
     }
 
     /// Per configured root holding a CRL in this list, its newest CRL's
-    /// `thisUpdate`, keyed by the root's identity (SHA-256 of its subject
-    /// and key, hex). A verifier keeps these across restarts so that no
+    /// `thisUpdate`, keyed by the root's identity (SHA-256 of its subject,
+    /// hex). A verifier keeps these across restarts so that no
     /// later list goes back on them, whatever became of the list it held.
     pub fn crl_floors(&self) -> BTreeMap<String, DateTime<Utc>> {
         let mut floors = BTreeMap::new();

@@ -221,6 +221,14 @@ fn k_of_n_witnesses_must_cover_the_entry() {
     assert_eq!(code(&check(&mirror, &[1; 32], T0, &two_of_three, T0 + 700)), "anchoring_log_conflict");
 }
 
+/// A third witness's key for `log`.
+fn other_key(log: &IssuerLog) -> WitnessKey {
+    Witness::new("x.example", Ed25519SigningKey::from_bytes(&[3; 32]), log.signer.log_key().clone())
+        .unwrap()
+        .key()
+        .clone()
+}
+
 /// Log review of session 19: a mirror records which witnesses cosigned by
 /// name, so two keys configured under one name counted one cosignature
 /// twice. Such a policy is refused; a witness configured twice (same key and
@@ -240,6 +248,11 @@ fn attack_one_witness_cannot_count_twice() {
     assert!(
         matches!(shared.err(), Some(wallet_core::transparency::WitnessError::SharedName { name }) if name == "w.example")
     );
+    // One key under two names: cosigning one note as each would count twice.
+    let renamed =
+        Witness::new("v.example", Ed25519SigningKey::from_bytes(&[1; 32]), log.signer.log_key().clone()).unwrap();
+    let two_names = WitnessPolicy::new(vec![witness.key().clone(), renamed.key().clone(), other_key(&log)], 2);
+    assert!(matches!(two_names.err(), Some(wallet_core::transparency::WitnessError::SharedName { .. })));
     assert!(WitnessPolicy::new(vec![witness.key().clone(), witness.key().clone()], 2).is_err());
     let twice = WitnessPolicy::new(vec![witness.key().clone(), witness.key().clone()], 1).unwrap();
     let once = AnchoringPolicy { witnesses: twice, ..policy(true) };
