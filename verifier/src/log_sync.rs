@@ -596,6 +596,24 @@ mod tests {
         }
     }
 
+    /// Log review of session 19: mirrors are found by origin, so a second
+    /// log naming a followed log's origin would leave that log's mirror
+    /// empty for good. Refused at start.
+    #[test]
+    fn two_logs_with_one_origin_are_refused() {
+        let key = LogSigner::from_issuer_key("twice.example/log", &IssuerKey::generate()).unwrap().log_key().to_vkey();
+        let mut settings = crate::config::Settings::for_tests().anchoring;
+        settings.log_urls = vec!["http://127.0.0.1:9/a".into(), "http://127.0.0.1:9/b".into()];
+        settings.log_keys = vec![key.clone(), key.clone()];
+        let refused = AnchoringState::from_settings(&settings, PrivateAddresses::Allowed).err().unwrap();
+        assert!(refused.to_string().contains("same log origin twice.example/log"), "{refused}");
+        settings.log_keys = vec![
+            key,
+            LogSigner::from_issuer_key("other.example/log", &IssuerKey::generate()).unwrap().log_key().to_vkey(),
+        ];
+        assert!(AnchoringState::from_settings(&settings, PrivateAddresses::Allowed).is_ok());
+    }
+
     /// Log review of session 19: without `--anchor-sender`, anyone's
     /// transaction with a wrong root, listed by whoever serves the log URL,
     /// recorded a standing conflict. Now it is ignored, and the genuine
