@@ -84,6 +84,21 @@ fn start_verifier_with_roots(
     base
 }
 
+/// Start a verifier on `data`, configured with `roots`, whose trust list file
+/// `list_file` holds `list`: the HTTP status and the issuer-trust check of its
+/// VC-API answer for `vc`.
+async fn issuer_trust_after_start(
+    data: &std::path::Path,
+    list_file: &std::path::Path,
+    list: &[u8],
+    roots: &[&str],
+    vc: &Value,
+) -> (u16, Value) {
+    std::fs::write(list_file, list).unwrap();
+    let (status, body) = vc_api(&start_verifier_with_roots(Some(data), list_file, roots), vc).await;
+    (status, body["report"]["checks"]["issuerTrust"].clone())
+}
+
 async fn vc_api(base: &str, vc: &Value) -> (u16, Value) {
     let resp = reqwest::Client::new()
         .post(format!("{base}/credentials/verify"))
@@ -168,24 +183,19 @@ async fn attack_another_departments_root_cannot_bring_back_an_older_crl() {
     let list_file = dir.path().join("trust-list.json");
 
     // The premise: on its own, the thief's list installs and the clinic is trusted.
-    std::fs::write(&list_file, &thiefs).unwrap();
-    let (status, body) =
-        vc_api(&start_verifier_with_roots(Some(&dir.path().join("fresh")), &list_file, &roots), &honest).await;
-    assert_eq!(status, 200, "{body:#}");
+    let fresh = dir.path().join("fresh");
+    let (status, trust) = issuer_trust_after_start(&fresh, &list_file, &thiefs, &roots, &honest).await;
+    assert_eq!((status, &trust["result"]), (200, &json!("valid")), "{trust:#}");
 
     // The health commission's list revokes the clinic; the verifier takes it.
     let data = dir.path().join("data");
     let revoking = list(5, now - Duration::minutes(1), std::slice::from_ref(&compromise), health);
-    std::fs::write(&list_file, &revoking).unwrap();
-    let (status, body) = vc_api(&start_verifier_with_roots(Some(&data), &list_file, &roots), &honest).await;
-    assert_eq!((status, &body["report"]["checks"]["issuerTrust"]["code"]), (422, &json!("issuer_revoked")), "{body:#}");
+    let (status, trust) = issuer_trust_after_start(&data, &list_file, &revoking, &roots, &honest).await;
+    assert_eq!((status, &trust["code"]), (422, &json!("issuer_revoked")), "{trust:#}");
     // Restarted with the thief's newer list: refused, the issuer not confirmed.
-    std::fs::write(&list_file, &thiefs).unwrap();
-    let (status, body) = vc_api(&start_verifier_with_roots(Some(&data), &list_file, &roots), &honest).await;
-    assert_eq!(status, 422, "{body:#}");
-    let trust = &body["report"]["checks"]["issuerTrust"];
-    assert_eq!(trust["code"], "trust_list_crl_rollback", "{body:#}");
-    assert!(trust["reason"]["en"].as_str().unwrap().contains("older than the one held"), "{body:#}");
+    let (status, trust) = issuer_trust_after_start(&data, &list_file, &thiefs, &roots, &honest).await;
+    assert_eq!((status, &trust["code"]), (422, &json!("trust_list_crl_rollback")), "{trust:#}");
+    assert!(trust["reason"]["en"].as_str().unwrap().contains("older than the one held"), "{trust:#}");
     // Leaving the CRL out is refused the same way.
     let without = TrustListContents {
         sequence: 6,
@@ -195,17 +205,9 @@ async fn attack_another_departments_root_cannot_bring_back_an_older_crl() {
         issuer_certificates: vec![vet_cert.clone()],
         crls: vec![market_crl.clone()],
     };
-    std::fs::write(
-        &list_file,
-        build_trust_list(&without, &market_key, &[certificate_pem_to_der(&market_pem).unwrap()]).unwrap(),
-    )
-    .unwrap();
-    let (status, body) = vc_api(&start_verifier_with_roots(Some(&data), &list_file, &roots), &honest).await;
-    assert_eq!(
-        (status, &body["report"]["checks"]["issuerTrust"]["code"]),
-        (422, &json!("trust_list_crl_rollback")),
-        "{body:#}"
-    );
+    let leaving_out = build_trust_list(&without, &market_key, &[certificate_pem_to_der(&market_pem).unwrap()]).unwrap();
+    let (status, trust) = issuer_trust_after_start(&data, &list_file, &leaving_out, &roots, &honest).await;
+    assert_eq!((status, &trust["code"]), (422, &json!("trust_list_crl_rollback")), "{trust:#}");
     // Review of this fix: a list that loads but cannot be reopened as of its
     // own `issuedAt` (made before its CRLs), which goes back on nothing, is
     // taken and kept; after a restart the kept file cannot judge the next
@@ -228,36 +230,19 @@ async fn attack_another_departments_root_cannot_bring_back_an_older_crl() {
     };
     let poison = build_trust_list(&poison, &market_key, &[certificate_pem_to_der(&market_pem).unwrap()]).unwrap();
     assert!(TrustList::reopen_held(&poison, &all_roots).is_err(), "the premise: it does not reopen");
-    std::fs::write(&list_file, &poison).unwrap();
-    let (status, body) = vc_api(&start_verifier_with_roots(Some(&data), &list_file, &roots), &honest).await;
-    assert_eq!((status, &body["report"]["checks"]["issuerTrust"]["code"]), (422, &json!("issuer_revoked")), "{body:#}");
-    std::fs::write(&list_file, list(7, now - Duration::hours(2), &[], market)).unwrap();
-    let (status, body) = vc_api(&start_verifier_with_roots(Some(&data), &list_file, &roots), &honest).await;
-    assert_eq!(
-        (status, &body["report"]["checks"]["issuerTrust"]["code"]),
-        (422, &json!("trust_list_crl_rollback")),
-        "{body:#}"
-    );
+    let (status, trust) = issuer_trust_after_start(&data, &list_file, &poison, &roots, &honest).await;
+    assert_eq!((status, &trust["code"]), (422, &json!("issuer_revoked")), "{trust:#}");
+    let older = list(7, now - Duration::hours(2), &[], market);
+    let (status, trust) = issuer_trust_after_start(&data, &list_file, &older, &roots, &honest).await;
+    assert_eq!((status, &trust["code"]), (422, &json!("trust_list_crl_rollback")), "{trust:#}");
     let kept: Value = serde_json::from_slice(&std::fs::read(data.join("rollback-state.json")).unwrap()).unwrap();
     assert_eq!(kept["crlFloors"].as_object().map(serde_json::Map::len), Some(2), "{kept:#}");
     // The department's next list (any root may sign it), with the same CRL or a newer one, is taken.
     for (sequence, signer) in [(7, market), (8, health)] {
-        std::fs::write(
-            &list_file,
-            list(
-                sequence,
-                now - Duration::minutes(1) + Duration::seconds(i64::try_from(sequence).unwrap()),
-                std::slice::from_ref(&compromise),
-                signer,
-            ),
-        )
-        .unwrap();
-        let (status, body) = vc_api(&start_verifier_with_roots(Some(&data), &list_file, &roots), &honest).await;
-        assert_eq!(
-            (status, &body["report"]["checks"]["issuerTrust"]["code"]),
-            (422, &json!("issuer_revoked")),
-            "{sequence}: {body:#}"
-        );
+        let crl_at = now - Duration::minutes(1) + Duration::seconds(i64::try_from(sequence).unwrap());
+        let next = list(sequence, crl_at, std::slice::from_ref(&compromise), signer);
+        let (status, trust) = issuer_trust_after_start(&data, &list_file, &next, &roots, &honest).await;
+        assert_eq!((status, &trust["code"]), (422, &json!("issuer_revoked")), "{sequence}: {trust:#}");
     }
 }
 

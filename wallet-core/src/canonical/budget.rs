@@ -133,30 +133,18 @@ impl Meter {
 /// # Errors
 /// [`Exceeded`] as soon as the budget is crossed.
 pub fn canonical_lines(quads: &[LexicalQuad], budget: Budget) -> Result<(Vec<String>, Work), Exceeded> {
-    canonical_lines_of(quads, budget)
+    // Every blank node told apart by its first-degree hash: no search, the
+    // same lines without `ssi`'s copies (differential test: canonical_budget).
+    match super::first_degree::canonical_lines(quads, budget.max_blank_nodes) {
+        Some((lines, blank_nodes)) => Ok((lines, first_degree_work(blank_nodes))),
+        None => canonical_lines_searching(quads, budget),
+    }
 }
 
 /// [`canonical_lines`] of quads held anywhere (a subset of a dataset is
-/// canonicalised without copying its quads).
-///
-/// # Errors
-/// As [`canonical_lines`].
-pub(crate) fn canonical_lines_of<Q: std::borrow::Borrow<LexicalQuad>>(
-    quads: &[Q],
-    budget: Budget,
-) -> Result<(Vec<String>, Work), Exceeded> {
-    // Every blank node told apart by its first-degree hash: no search, the
-    // same lines without `ssi`'s copies (differential test: canonical_budget).
-    if let Some((lines, blank_nodes)) = super::first_degree::canonical_lines(quads, budget.max_blank_nodes) {
-        let work = Work { blank_nodes, largest_group: usize::from(blank_nodes > 0), steps: 0 };
-        return Ok((lines, work));
-    }
-    let owned: Vec<LexicalQuad> = quads.iter().map(|quad| quad.borrow().clone()).collect();
-    canonical_lines_searching(&owned, budget)
-}
-
-/// [`canonical_lines_of`] as one text (the lines in order): what is hashed
-/// and signed, without a string per line on the common path.
+/// canonicalised without copying its quads on the common path), as one
+/// text: the lines in order, what is hashed and signed, without a string
+/// per line.
 ///
 /// # Errors
 /// As [`canonical_lines`].
@@ -165,11 +153,15 @@ pub(crate) fn canonical_text_of<Q: std::borrow::Borrow<LexicalQuad>>(
     budget: Budget,
 ) -> Result<(String, Work), Exceeded> {
     if let Some((text, blank_nodes)) = super::first_degree::canonical_text(quads, budget.max_blank_nodes) {
-        let work = Work { blank_nodes, largest_group: usize::from(blank_nodes > 0), steps: 0 };
-        return Ok((text, work));
+        return Ok((text, first_degree_work(blank_nodes)));
     }
     let owned: Vec<LexicalQuad> = quads.iter().map(|quad| quad.borrow().clone()).collect();
     canonical_lines_searching(&owned, budget).map(|(lines, work)| (lines.concat(), work))
+}
+
+/// The work of a canonicalisation the first-degree hashes settled.
+fn first_degree_work(blank_nodes: usize) -> Work {
+    Work { blank_nodes, largest_group: usize::from(blank_nodes > 0), steps: 0 }
 }
 
 /// [`canonical_lines`] step for step as `ssi` computes it, with the Hash
